@@ -1,0 +1,143 @@
+# Ringmaster - build, test, demo, install.
+#
+#   make            build bin/ringmaster, bin/ringagent, bin/ringsh
+#   make test       install missing dependencies, build, run every test
+#   make asan       the same tests under AddressSanitizer + UBSan
+#   make demo       run the demo (S3 store, simulated cluster, orchestrator, agents)
+#   make bench      run the benchmarks in tests/bench/
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Each program directory holds main.c (the entry point) and library modules;
+# every other .c in orchestrator/, agent/, shell/ and common/ is a module
+# that unit tests can link.  New modules are picked up by wildcard.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= /usr/bin/python3
+
+SAN     ?=
+ifeq ($(SAN),1)
+BUILD   ?= build/asan
+BIN     ?= build/asan/bin
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+else
+BUILD   ?= build/release
+BIN     ?= bin
+SANFLAGS =
+OPT      = -O2
+endif
+
+WARN = -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \
+       -Wformat=2 -Wcast-qual -Wwrite-strings -Wundef -Wmissing-declarations \
+       -Wnested-externs -Wredundant-decls -Wimplicit-fallthrough
+PKGS = libssh2 libmicrohttpd sqlite3 libcurl jansson libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDFLAGS ?=
+LIBS    = $(PKG_LIBS) -lpthread -lm
+
+COMMON_SRC = $(wildcard common/*.c)
+ORCH_SRC   = $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
+AGENT_SRC  = $(filter-out agent/main.c,$(wildcard agent/*.c))
+SHELL_SRC  = $(filter-out shell/main.c,$(wildcard shell/*.c))
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+BENCH_SRC  = $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBCOMMON = $(BUILD)/libcommon.a
+LIBORCH   = $(BUILD)/liborchestrator.a
+LIBAGENT  = $(BUILD)/libagent.a
+LIBSHELL  = $(BUILD)/libshell.a
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
+PROGS     = $(BIN)/ringmaster $(BIN)/ringagent $(BIN)/ringsh
+
+.SECONDARY:
+.PHONY: all test unit e2e asan demo bench install clean deps check-deps
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# An empty archive is fine: 'ar' needs at least the symbol index.
+define archive
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+endef
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) ; $(archive)
+$(LIBORCH): $(call obj,$(ORCH_SRC)) ; $(archive)
+$(LIBAGENT): $(call obj,$(AGENT_SRC)) ; $(archive)
+$(LIBSHELL): $(call obj,$(SHELL_SRC)) ; $(archive)
+
+$(BIN)/ringmaster: $(call obj,orchestrator/main.c) $(LIBORCH) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BIN)/ringagent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BIN)/ringsh: $(call obj,shell/main.c) $(LIBSHELL) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests link every library so a test can reach any module.
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBORCH) $(LIBAGENT) $(LIBSHELL) $(LIBCOMMON)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBORCH) $(LIBAGENT) $(LIBSHELL) $(LIBCOMMON)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	@scripts/deps.sh
+
+check-deps:
+	@scripts/deps.sh --check
+
+# The test runner prints one closing line "N passed, N failed" over unit
+# and end-to-end tests.
+test: deps
+	@$(MAKE) --no-print-directory all units
+	@BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests/unit) PYTHON=$(PYTHON) tests/run $(TESTS)
+
+units: $(UNIT_BINS)
+
+unit: deps
+	@$(MAKE) --no-print-directory all units
+	@BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests/unit) PYTHON=$(PYTHON) tests/run --unit-only
+
+asan: deps
+	@$(MAKE) --no-print-directory SAN=1 all units
+	@BIN=$(abspath build/asan/bin) UNIT_DIR=$(abspath build/asan/tests/unit) PYTHON=$(PYTHON) \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run $(TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BIN)) PYTHON=$(PYTHON) scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@BIN=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/tests/bench) tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/ringmaster.8 docs/man/ringagent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 docs/man/ringsh.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed 's|@PREFIX@|$(PREFIX)|g' packaging/ringmaster.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/ringmaster.service
+	sed 's|@PREFIX@|$(PREFIX)|g' packaging/ringagent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/ringagent.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/ringmaster.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ringagent.service
+
+clean:
+	rm -rf build bin tests/s3/node_modules .pytest_cache
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,17 @@
+/*
+ * ringagent - placeholder entry point; the real program lands with its issue.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+		printf("ringagent %s\n", RM_VERSION);
+		return 0;
+	}
+	printf("usage: ringagent [-v] [--help]\n");
+	return argc > 1 && strcmp(argv[1], "--help") != 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * util.h - allocation that never returns NULL, string and time helpers
+ * shared by ringmaster, ringagent and ringsh.
+ *
+ * Out of memory is not an error we can recover from in a daemon that must
+ * keep its state consistent, so the x*() allocators abort with a message.
+ */
+#ifndef RM_UTIL_H
+#define RM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define RM_VERSION "0.1.0"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* Copy at most size-1 bytes and always terminate; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t size);
+/* Strip leading and trailing white space in place; returns s. */
+char *str_trim(char *s);
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+/* true when s matches [A-Za-z0-9_-]{1,64}: the rule for every name we accept. */
+bool name_valid(const char *s);
+
+/* Monotonic milliseconds, for deadlines and intervals. */
+int64_t time_mono_ms(void);
+/* Wall clock milliseconds since the epoch. */
+int64_t time_wall_ms(void);
+/* Format an epoch-seconds time as RFC 3339 UTC ("2026-11-21T23:19:26Z"). */
+void time_rfc3339(int64_t epoch_s, char *buf, size_t size);
+/* Parse RFC 3339 UTC ("...Z" or "+00:00"); returns 0 and sets *out, or -1. */
+int time_parse_rfc3339(const char *s, int64_t *out);
+
+/* Durations as written in config and API: "500ms", "10s", "5m", "1h", "7d". */
+int duration_parse_ms(const char *s, int64_t *out_ms);
+
+/* Read a whole small file (<= max bytes) into a NUL-terminated buffer. */
+char *file_read_all(const char *path, size_t max, size_t *len_out);
+/* Write data to path atomically (temp file, fsync, rename) with mode. */
+int file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Fill buf with cryptographically random bytes (getrandom); aborts on failure. */
+void random_bytes(void *buf, size_t len);
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+
+#endif

@@ -1,0 +1,147 @@
+/* Unit tests for common/: durations, names, RFC 3339, config files. */
+#include <stdlib.h>
+
+#include "../../common/conf.h"
+#include "../../common/util.h"
+#include "t.h"
+
+static void test_durations(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t ms;
+	} rows[] = {
+		{ "500ms", 0, 500 }, { "10s", 0, 10000 }, { "5m", 0, 300000 },
+		{ "1h", 0, 3600000 }, { "7d", 0, 604800000 }, { "0s", 0, 0 },
+		{ "90m", 0, 5400000 }, { "10", -1, 0 }, { "s", -1, 0 },
+		{ "-5s", -1, 0 }, { "5 s", -1, 0 }, { "5sec", -1, 0 },
+		{ "", -1, 0 }, { "1w", -1, 0 },
+		{ "99999999999999999999d", -1, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		int64_t ms = -1;
+		int rc = duration_parse_ms(rows[i].in, &ms);
+		T_CHECK(rc == rows[i].rc, "duration '%s': rc %d", rows[i].in, rc);
+		if (rc == 0)
+			T_CHECK(ms == rows[i].ms, "duration '%s': %lld ms",
+			    rows[i].in, (long long)ms);
+	}
+}
+
+static void test_names(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+	} rows[] = {
+		{ "prod", true }, { "a-b_C9", true }, { "", false },
+		{ "a b", false }, { "a/b", false }, { "../x", false },
+		{ "é", false },
+		{ "0123456789012345678901234567890123456789012345678901234567890123", true },
+		{ "01234567890123456789012345678901234567890123456789012345678901234", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		T_CHECK(name_valid(rows[i].in) == rows[i].ok, "name '%s'",
+		    rows[i].in);
+	T_CHECK(!name_valid(NULL), "NULL name");
+}
+
+static void test_rfc3339(void)
+{
+	char buf[32];
+	int64_t t = 0;
+	time_rfc3339(1795303035, buf, sizeof(buf));
+	T_EQ_STR(buf, "2026-11-21T23:17:15Z");
+	T_EQ_INT(time_parse_rfc3339("2026-11-21T23:17:15Z", &t), 0);
+	T_EQ_INT(t, 1795303035);
+	T_EQ_INT(time_parse_rfc3339("2026-11-21T23:17:15.250Z", &t), 0);
+	T_EQ_INT(t, 1795303035);
+	T_EQ_INT(time_parse_rfc3339("2026-11-21T23:17:15+00:00", &t), 0);
+	T_EQ_INT(time_parse_rfc3339("2026-11-22 04:37:15", &t), -1);
+	T_EQ_INT(time_parse_rfc3339("2026-11-21T23:17:15+02:00", &t), -1);
+	T_EQ_INT(time_parse_rfc3339("yesterday", &t), -1);
+}
+
+static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
+static const struct conf_key keys[] = {
+	{ .name = "listen", .type = CONF_HOSTPORT, .def = "127.0.0.1:8080" },
+	{ .name = "workers", .type = CONF_INT, .def = "4", .min = 1, .max = 256 },
+	{ .name = "interval", .type = CONF_DURATION, .def = "10s", .min = 100, .max = 86400000 },
+	{ .name = "log_level", .type = CONF_ENUM, .def = "info", .choices = levels },
+	{ .name = "tls", .type = CONF_BOOL, .def = "no" },
+	{ .name = "data_dir", .type = CONF_PATH, .required = true },
+	{ .name = "orchestrator", .type = CONF_URL },
+};
+
+static void test_conf(void)
+{
+	char err[512];
+	struct conf *c = conf_parse("a.conf",
+	    "# comment\n\n  data_dir = /var/lib/rm  # trailing\n"
+	    "workers=8\ninterval = 500ms\nlog_level = debug\ntls = yes\n"
+	    "listen = \"[::1]:9000\"\norchestrator = https://rm:8443\n",
+	    keys, ARRAY_SIZE(keys), err, sizeof(err));
+	T_CHECK(c != NULL, "valid config refused: %s", err);
+	if (c != NULL) {
+		T_EQ_STR(conf_str(c, "data_dir"), "/var/lib/rm");
+		T_EQ_INT(conf_int(c, "workers"), 8);
+		T_EQ_INT(conf_ms(c, "interval"), 500);
+		T_EQ_STR(conf_str(c, "log_level"), "debug");
+		T_CHECK(conf_bool(c, "tls"), "tls");
+		char *host = NULL;
+		int port = 0;
+		T_EQ_INT(conf_hostport(conf_str(c, "listen"), &host, &port), 0);
+		T_EQ_STR(host, "::1");
+		T_EQ_INT(port, 9000);
+		free(host);
+		conf_free(c);
+	}
+
+	c = conf_parse("b.conf", "data_dir = /x\n", keys, ARRAY_SIZE(keys),
+	    err, sizeof(err));
+	T_CHECK(c != NULL, "defaults: %s", err);
+	if (c != NULL) {
+		T_EQ_INT(conf_int(c, "workers"), 4);
+		T_EQ_STR(conf_str(c, "listen"), "127.0.0.1:8080");
+		T_CHECK(!conf_isset(c, "orchestrator"), "unset key");
+		conf_free(c);
+	}
+
+	static const struct {
+		const char *text;
+		const char *err;
+	} bad[] = {
+		{ "data_dir = /x\nworkers = 0\n", "b.conf:2: key 'workers': expected an integer from 1 to 256, got '0'" },
+		{ "data_dir = /x\nworkers = lots\n", "b.conf:2: key 'workers'" },
+		{ "data_dir = /x\nbogus = 1\n", "b.conf:2: unknown key 'bogus'" },
+		{ "data_dir = /x\ndata_dir = /y\n", "b.conf:2: key 'data_dir' is set twice" },
+		{ "workers = 2\n", "b.conf: key 'data_dir' is required" },
+		{ "data_dir = /x\njust words\n", "b.conf:2: expected 'key = value'" },
+		{ "data_dir = /x\ninterval = 10\n", "b.conf:2: key 'interval': expected a duration" },
+		{ "data_dir = /x\ninterval = 1ms\n", "b.conf:2: key 'interval'" },
+		{ "data_dir = /x\nlog_level = loud\n", "b.conf:2: key 'log_level': expected one of debug info warn error, got 'loud'" },
+		{ "data_dir = /x\ntls = maybe\n", "b.conf:2: key 'tls': expected yes or no" },
+		{ "data_dir = /x\nlisten = localhost\n", "b.conf:2: key 'listen'" },
+		{ "data_dir = /x\nlisten = h:70000\n", "b.conf:2: key 'listen'" },
+		{ "data_dir = /x\norchestrator = ftp://x\n", "b.conf:2: key 'orchestrator'" },
+		{ "data_dir =\n", "b.conf:1: key 'data_dir': expected a value" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err[0] = '\0';
+		c = conf_parse("b.conf", bad[i].text, keys, ARRAY_SIZE(keys),
+		    err, sizeof(err));
+		T_CHECK(c == NULL, "bad config %zu accepted", i);
+		T_CHECK(str_starts_with(err, bad[i].err), "row %zu: '%s'", i, err);
+		conf_free(c);
+	}
+}
+
+int main(void)
+{
+	test_durations();
+	test_names();
+	test_rfc3339();
+	test_conf();
+	return t_done("test_common");
+}
