@@ -1,0 +1,130 @@
+/*
+ * cfg.c - the orchestrator's configuration table.  Defaults suit a single
+ * host trying the daemon out; docs/configuration.md lists every key and
+ * must be kept in step with this table.
+ */
+#include "cfg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/conf.h"
+#include "../common/util.h"
+
+#define SEC 1000LL
+#define DAY (86400LL * SEC)
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+
+static const struct conf_key keys[] = {
+	{ "listen", CONF_HOSTPORT, "127.0.0.1:7400", false, 0, 0, NULL,
+	  "address and port of the REST API" },
+	{ "data_dir", CONF_PATH, "/var/lib/ringmaster", false, 0, 0, NULL,
+	  "directory of state.db and the admin token file" },
+	{ "workers", CONF_INT, "4", false, 1, 256, NULL,
+	  "threads that run cluster tasks (one task per cluster at a time)" },
+	{ "http_threads", CONF_INT, "2", false, 1, 64, NULL,
+	  "threads that answer HTTP requests" },
+	{ "log_level", CONF_ENUM, "info", false, 0, 0, log_levels,
+	  "debug, info, warn or error; reloaded on SIGHUP" },
+	{ "log_file", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "log file, reopened on SIGHUP; unset: stderr" },
+	{ "join_token_file", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "agents' join token; created with a fresh token when missing (default DATA_DIR/join.token)" },
+	{ "tls_cert", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "PEM certificate; with tls_key the API is served over HTTPS" },
+	{ "tls_key", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "PEM private key for tls_cert" },
+	{ "heartbeat_interval", CONF_DURATION, "10s", false, 100, DAY, NULL,
+	  "how often agents are told to heartbeat" },
+	{ "heartbeat_timeout", CONF_DURATION, "35s", false, 200, DAY, NULL,
+	  "a node whose last heartbeat is older than this is marked down" },
+	{ "heartbeat_flush", CONF_DURATION, "1s", false, 10, 60 * SEC, NULL,
+	  "how often heartbeats held in memory are written to the store in one transaction" },
+	{ "event_retention", CONF_DURATION, "30d", false, 60 * SEC, 3650 * DAY, NULL,
+	  "events older than this are deleted" },
+	{ "shutdown_grace", CONF_DURATION, "10s", false, 0, 600 * SEC, NULL,
+	  "on SIGTERM, how long running steps get to reach a checkpoint" },
+};
+
+const struct conf_key *cfg_keys(size_t *n)
+{
+	*n = ARRAY_SIZE(keys);
+	return keys;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct cfg *cfg_load(const char *path, char *err, size_t errlen)
+{
+	struct conf *cf = conf_load(path, keys, ARRAY_SIZE(keys), err, errlen);
+	struct cfg *c;
+
+	if (cf == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(conf_path(cf));
+	if (conf_hostport(conf_str(cf, "listen"), &c->listen_host,
+	    &c->listen_port) != 0) {
+		/* conf_load checked it already; keep the error path honest. */
+		snprintf(err, errlen, "%s: key 'listen': expected host:port", c->path);
+		goto fail;
+	}
+	c->data_dir = xstrdup(conf_str(cf, "data_dir"));
+	c->workers = (int)conf_int(cf, "workers");
+	c->http_threads = (int)conf_int(cf, "http_threads");
+	log_level_parse(conf_str(cf, "log_level"), &c->log_level);
+	c->log_file = dup_or_null(conf_str(cf, "log_file"));
+	if (conf_isset(cf, "join_token_file"))
+		c->join_token_file = xstrdup(conf_str(cf, "join_token_file"));
+	else
+		c->join_token_file = xasprintf("%s/join.token", c->data_dir);
+	c->admin_token_file = xasprintf("%s/admin.token", c->data_dir);
+	c->tls_cert = dup_or_null(conf_str(cf, "tls_cert"));
+	c->tls_key = dup_or_null(conf_str(cf, "tls_key"));
+	c->heartbeat_interval_ms = conf_ms(cf, "heartbeat_interval");
+	c->heartbeat_timeout_ms = conf_ms(cf, "heartbeat_timeout");
+	c->heartbeat_flush_ms = conf_ms(cf, "heartbeat_flush");
+	c->event_retention_ms = conf_ms(cf, "event_retention");
+	c->shutdown_grace_ms = conf_ms(cf, "shutdown_grace");
+
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		snprintf(err, errlen, "%s: key '%s' is set without '%s': set both "
+		    "for HTTPS or neither", c->path,
+		    c->tls_cert ? "tls_cert" : "tls_key",
+		    c->tls_cert ? "tls_key" : "tls_cert");
+		goto fail;
+	}
+	if (c->heartbeat_timeout_ms <= c->heartbeat_interval_ms) {
+		snprintf(err, errlen, "%s: key 'heartbeat_timeout': must be longer "
+		    "than heartbeat_interval (%lldms), got %lldms", c->path,
+		    (long long)c->heartbeat_interval_ms,
+		    (long long)c->heartbeat_timeout_ms);
+		goto fail;
+	}
+	conf_free(cf);
+	return c;
+fail:
+	conf_free(cf);
+	cfg_free(c);
+	return NULL;
+}
+
+void cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->listen_host);
+	free(c->data_dir);
+	free(c->log_file);
+	free(c->join_token_file);
+	free(c->admin_token_file);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c);
+}

@@ -1,0 +1,50 @@
+/*
+ * cfg.h - the orchestrator's configuration: the key table handed to
+ * common/conf.c and the typed, validated settings the daemon runs with.
+ *
+ * cfg_load() parses the file and then checks what the table alone cannot
+ * (tls_cert and tls_key set together, heartbeat_timeout longer than
+ * heartbeat_interval).  Everything in struct cfg is owned by the struct and
+ * released by cfg_free().
+ */
+#ifndef RM_CFG_H
+#define RM_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/log.h"
+
+struct conf_key;
+
+struct cfg {
+	char *path;		/* the file it came from, "(defaults)" for none */
+	char *listen_host;
+	int listen_port;
+	char *data_dir;
+	int workers;
+	enum log_level log_level;
+	char *log_file;		/* NULL: stderr */
+	char *join_token_file;	/* default <data_dir>/join.token */
+	char *admin_token_file;	/* <data_dir>/admin.token */
+	char *tls_cert;		/* NULL unless both set */
+	char *tls_key;
+	int http_threads;
+	int64_t heartbeat_interval_ms;
+	int64_t heartbeat_timeout_ms;
+	int64_t heartbeat_flush_ms;
+	int64_t event_retention_ms;
+	int64_t shutdown_grace_ms;
+};
+
+/* The key table, for --help and docs. */
+const struct conf_key *cfg_keys(size_t *n);
+
+/*
+ * Load path (NULL: defaults).  Returns a new cfg, or NULL with
+ * "FILE:LINE: key 'x': ..." in err.
+ */
+struct cfg *cfg_load(const char *path, char *err, size_t errlen);
+void cfg_free(struct cfg *c);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * metrics.c - see metrics.h.
+ *
+ * HTTP requests are counted in a fixed table [route][status class slot]
+ * of atomics; the statuses the API can answer are few and known, and an
+ * odd one falls in an "other" slot rendered with its class (e.g. "5xx").
+ * The task duration histogram has fixed buckets and one slot per task type
+ * name seen, under a mutex (tasks finish at most thousands a second).
+ */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+
+#define MAX_ROUTES 48
+#define MAX_TYPES 32
+
+static const int statuses[] = {
+	200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503,
+};
+#define NSTATUS (ARRAY_SIZE(statuses) + 1)	/* + other */
+
+static const double buckets[] = {
+	0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400,
+};
+#define NBUCKETS ARRAY_SIZE(buckets)
+
+struct hist {
+	char type[64];
+	uint64_t counts[NBUCKETS];	/* non-cumulative */
+	uint64_t count;
+	double sum;
+};
+
+static const char *const *route_names;
+static size_t nroute;
+static _Atomic uint64_t http_counts[MAX_ROUTES + 1][NSTATUS];
+static _Atomic int http_other_status[MAX_ROUTES + 1];
+static _Atomic uint64_t heartbeats;
+
+static pthread_mutex_t hist_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct hist hists[MAX_TYPES];
+static size_t nhist;
+
+struct metrics_out {
+	FILE *fp;
+};
+
+void metrics_init(const char *const *routes, size_t nroutes)
+{
+	route_names = routes;
+	nroute = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
+}
+
+static size_t status_slot(int status)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		if (statuses[i] == status)
+			return i;
+	return NSTATUS - 1;
+}
+
+void metrics_http(int route, int status)
+{
+	size_t r = route >= 0 && (size_t)route < nroute ? (size_t)route : MAX_ROUTES;
+	size_t s = status_slot(status);
+	if (s == NSTATUS - 1)
+		atomic_store_explicit(&http_other_status[r], status,
+		    memory_order_relaxed);
+	atomic_fetch_add_explicit(&http_counts[r][s], 1, memory_order_relaxed);
+}
+
+void metrics_heartbeat(void)
+{
+	atomic_fetch_add_explicit(&heartbeats, 1, memory_order_relaxed);
+}
+
+void metrics_task_finished(const char *type, double secs)
+{
+	struct hist *h = NULL;
+
+	pthread_mutex_lock(&hist_mtx);
+	for (size_t i = 0; i < nhist; i++)
+		if (strcmp(hists[i].type, type) == 0)
+			h = &hists[i];
+	if (h == NULL && nhist < MAX_TYPES) {
+		h = &hists[nhist++];
+		str_copy(h->type, type, sizeof(h->type));
+	}
+	if (h != NULL) {
+		size_t b = 0;
+		while (b < NBUCKETS && secs > buckets[b])
+			b++;
+		if (b < NBUCKETS)
+			h->counts[b]++;
+		h->count++;
+		h->sum += secs;
+	}
+	pthread_mutex_unlock(&hist_mtx);
+}
+
+/* Label values are ours (route patterns, names matching name_valid) but
+ * escape anyway: a bad exposition fails the whole scrape. */
+static void put_label_value(FILE *fp, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(fp, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", fp);
+		else
+			fputc(*v, fp);
+	}
+}
+
+static void put_value(FILE *fp, double v)
+{
+	if (v == (double)(int64_t)v && v < 9e15 && v > -9e15)
+		fprintf(fp, "%lld\n", (long long)v);
+	else
+		fprintf(fp, "%.17g\n", v);
+}
+
+void metrics_sample(struct metrics_out *o, const char *name,
+    const char *const *labels, double value)
+{
+	fputs(name, o->fp);
+	if (labels && labels[0]) {
+		fputc('{', o->fp);
+		for (size_t i = 0; labels[i] && labels[i + 1]; i += 2) {
+			fprintf(o->fp, "%s%s=\"", i ? "," : "", labels[i]);
+			put_label_value(o->fp, labels[i + 1]);
+			fputc('"', o->fp);
+		}
+		fputc('}', o->fp);
+	}
+	fputc(' ', o->fp);
+	put_value(o->fp, value);
+}
+
+static void head(FILE *fp, const char *name, const char *type,
+    const char *help)
+{
+	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_http(struct metrics_out *o)
+{
+	head(o->fp, "ringmaster_http_requests_total", "counter",
+	    "HTTP requests answered, by route pattern and status.");
+	for (size_t r = 0; r <= MAX_ROUTES; r++) {
+		const char *route;
+		if (r < nroute)
+			route = route_names[r];
+		else if (r == MAX_ROUTES)
+			route = "unmatched";
+		else
+			continue;
+		for (size_t s = 0; s < NSTATUS; s++) {
+			uint64_t n = atomic_load_explicit(&http_counts[r][s],
+			    memory_order_relaxed);
+			char code[16];
+			if (n == 0)
+				continue;
+			if (s < NSTATUS - 1)
+				snprintf(code, sizeof(code), "%d", statuses[s]);
+			else
+				snprintf(code, sizeof(code), "%dxx",
+				    atomic_load(&http_other_status[r]) / 100);
+			const char *labels[] = { "route", route, "status", code,
+				NULL };
+			metrics_sample(o, "ringmaster_http_requests_total",
+			    labels, (double)n);
+		}
+	}
+}
+
+static void render_hist(struct metrics_out *o)
+{
+	head(o->fp, "ringmaster_task_duration_seconds", "histogram",
+	    "Time from a task's start to its end, by type.");
+	pthread_mutex_lock(&hist_mtx);
+	for (size_t i = 0; i < nhist; i++) {
+		uint64_t cum = 0;
+		char le[32];
+		for (size_t b = 0; b < NBUCKETS; b++) {
+			cum += hists[i].counts[b];
+			snprintf(le, sizeof(le), "%g", buckets[b]);
+			const char *l[] = { "type", hists[i].type, "le", le, NULL };
+			metrics_sample(o, "ringmaster_task_duration_seconds_bucket",
+			    l, (double)cum);
+		}
+		const char *inf[] = { "type", hists[i].type, "le", "+Inf", NULL };
+		metrics_sample(o, "ringmaster_task_duration_seconds_bucket", inf,
+		    (double)hists[i].count);
+		const char *t[] = { "type", hists[i].type, NULL };
+		metrics_sample(o, "ringmaster_task_duration_seconds_sum", t,
+		    hists[i].sum);
+		metrics_sample(o, "ringmaster_task_duration_seconds_count", t,
+		    (double)hists[i].count);
+	}
+	pthread_mutex_unlock(&hist_mtx);
+}
+
+char *metrics_render(const struct metrics_source *src, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	struct metrics_out o;
+
+	o.fp = open_memstream(&buf, &n);
+	if (o.fp == NULL)
+		abort();
+
+	head(o.fp, "ringmaster_build_info", "gauge",
+	    "Always 1; the version is a label.");
+	const char *bl[] = { "version", RM_VERSION, NULL };
+	metrics_sample(&o, "ringmaster_build_info", bl, 1);
+
+	render_http(&o);
+
+	head(o.fp, "ringmaster_heartbeats_received_total", "counter",
+	    "Agent heartbeats accepted.");
+	metrics_sample(&o, "ringmaster_heartbeats_received_total", NULL,
+	    (double)atomic_load(&heartbeats));
+
+	if (src && src->tasks_by_state) {
+		head(o.fp, "ringmaster_tasks", "gauge",
+		    "Tasks in the store, by type and state.");
+		src->tasks_by_state(src->arg, &o);
+	}
+	render_hist(&o);
+	if (src && src->queue_depth) {
+		head(o.fp, "ringmaster_queue_depth", "gauge",
+		    "Tasks waiting in each cluster's queue (not counting the running one).");
+		src->queue_depth(src->arg, &o);
+	}
+	if (src && src->workers) {
+		head(o.fp, "ringmaster_workers", "gauge",
+		    "Threads in the task worker pool.");
+		metrics_sample(&o, "ringmaster_workers", NULL,
+		    src->workers(src->arg));
+	}
+	if (src && src->busy_workers) {
+		head(o.fp, "ringmaster_workers_busy", "gauge",
+		    "Worker threads running a task now.");
+		metrics_sample(&o, "ringmaster_workers_busy", NULL,
+		    src->busy_workers(src->arg));
+	}
+	if (src && src->nodes_by_state) {
+		head(o.fp, "ringmaster_nodes", "gauge",
+		    "Known nodes, by state (up, down).");
+		src->nodes_by_state(src->arg, &o);
+	}
+	fclose(o.fp);
+	*len = n;
+	return buf;
+}

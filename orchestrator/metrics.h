@@ -1,0 +1,46 @@
+/*
+ * metrics.h - counters kept in memory and rendered in the Prometheus text
+ * exposition format (version 0.0.4) for GET /metrics.
+ *
+ * Hot-path counters (HTTP requests, heartbeats) are lock-free atomics so
+ * counting costs nothing next to the request.  Gauges that live elsewhere
+ * (queue depth, busy workers, tasks by state, nodes by state) are read at
+ * scrape time through struct metrics_source, so there is one source of
+ * truth for each number.
+ */
+#ifndef RM_METRICS_H
+#define RM_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Route patterns counted by HTTP metrics; names are static strings. */
+void metrics_init(const char *const *routes, size_t nroutes);
+/* route is an index into the table given to metrics_init, or -1 (unmatched). */
+void metrics_http(int route, int status);
+void metrics_heartbeat(void);
+/* A task finished (any final state) after running for secs. */
+void metrics_task_finished(const char *type, double secs);
+
+/*
+ * Writers used by the scrape callbacks below: one sample each.  labels is
+ * NULL or pairs of name, value ending in NULL.
+ */
+struct metrics_out;
+void metrics_sample(struct metrics_out *o, const char *name,
+    const char *const *labels, double value);
+
+struct metrics_source {
+	void *arg;
+	/* Each writes samples of ringmaster_<what> with metrics_sample(). */
+	void (*tasks_by_state)(void *arg, struct metrics_out *o);	/* ringmaster_tasks{type,state} */
+	void (*queue_depth)(void *arg, struct metrics_out *o);		/* ringmaster_queue_depth{cluster} */
+	void (*nodes_by_state)(void *arg, struct metrics_out *o);	/* ringmaster_nodes{state} */
+	double (*busy_workers)(void *arg);
+	double (*workers)(void *arg);
+};
+
+/* Render every metric; returns a malloc'd string and its length. */
+char *metrics_render(const struct metrics_source *src, size_t *len);
+
+#endif
