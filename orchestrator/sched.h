@@ -1,0 +1,59 @@
+/*
+ * sched.h - schedules: run a task type on an interval ("every": 90m, 24h,
+ * 7d) or on a cron expression (cron.h), from a start time.
+ *
+ * A schedule stores its next run (next_run_at).  A tick fires every
+ * schedule whose next run has come: the task goes through the same path as
+ * the API (validated, planned, persisted, then queued).  Rules:
+ *   - After downtime a schedule that missed one or many slots runs ONCE,
+ *     and next_run_at jumps to the first slot in the future.
+ *   - A schedule never stacks: while its previous task is queued, running
+ *     or paused the slot is skipped (next_run_at still advances).
+ *   - every: slots are start_at + k * every.  Without a start time the
+ *     first slot is one interval after creation.  A start time in the past
+ *     means the first slot after now.
+ *   - cron: the first matching minute after max(now, start_at - 1 s).
+ *
+ * Threading: sched_create/sched_tick may be called from any thread (the
+ * store serialises).  sched_start() owns one internal thread that ticks
+ * every second; nothing else in the engine waits behind it.
+ */
+#ifndef RM_SCHED_H
+#define RM_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+/*
+ * Create a schedule after checking the type and params (task_validate())
+ * and the timing: exactly one of every ("90m": duration_parse_ms(), at
+ * least 1 minute) and cron is non-NULL.  start_at is ms (0 = none).
+ * id_out gets "s-<hex>" (STORE_ID_MAX bytes).  Needs task_init().
+ * 0, TASK_EINVAL (400), TASK_ENOENT (no such cluster), TASK_ERR.
+ */
+int sched_create(const char *cluster, const char *type, json_t *params,
+    const char *every, const char *cron, int64_t start_at, char *id_out,
+    char *err, size_t errlen);
+/*
+ * The first slot strictly after now (ms) of a schedule, never before
+ * start_at; every_ms > 0 or cron non-NULL.  -1 when there is none.
+ */
+int64_t sched_next_run(int64_t every_ms, const char *cron, int64_t start_at,
+    int64_t now);
+/*
+ * Fire every due schedule at time now (ms).  Returns the number of tasks
+ * queued (>= 0), or -1 when the store failed.
+ */
+int sched_tick(int64_t now);
+/* Own a thread that calls sched_tick(time_wall_ms()) every period_ms
+ * (0 = 1000).  0 or -1. */
+int sched_start(int64_t period_ms, char *err, size_t errlen);
+/* Stop and join that thread.  Idempotent. */
+void sched_stop(void);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * store.h - ringmaster's state in SQLite (state.db): clusters, nodes, tasks
+ * and their steps, schedules, the audit log of events and API tokens.
+ *
+ * The only module that includes <sqlite3.h>; no SQLite type or error code
+ * leaves store.c.  The schema is created and upgraded by numbered
+ * migrations when the store is opened (table schema_version).
+ *
+ * Threading: every function may be called from any thread.  Internally one
+ * write connection is guarded by a mutex (SQLite has one writer anyway) and
+ * reads go to a small pool of read connections (WAL lets them run beside
+ * the writer).  Every call is one short transaction; no call blocks on
+ * anything but the database.
+ *
+ * Return conventions:
+ *   actions   int: 0, or one of the negative STORE_E* codes; -1 (STORE_ERR)
+ *             is "the database failed" and the detail is in err (may be
+ *             NULL).  A missing row is STORE_ENOENT, a duplicate name
+ *             STORE_EEXIST, a refused change STORE_EBUSY.
+ *   reads     json_t * (jansson) in the shape of the REST API (see
+ *             ../shared/api.md), a NEW reference the caller json_decref()s;
+ *             NULL when the row does not exist (or on a database error,
+ *             which is also logged).  Times in JSON are RFC 3339 UTC with
+ *             milliseconds ("2026-11-21T23:19:26.123Z") or null.
+ *   lists     json_t * object {"items": [...], "next": "<cursor>"|null}.
+ *             Pass the "next" string back as cursor for the next page;
+ *             cursor NULL starts at the beginning.  limit <= 0 means 100;
+ *             limits are capped at 1000.
+ *   engine    plain C structs (struct store_task ...) for the task runner,
+ *             freed with their *_free() function.
+ *
+ * Times are int64 milliseconds since the epoch (time_wall_ms()); 0 = none.
+ * Strings passed in are copied; the store never keeps a caller's pointer.
+ */
+#ifndef RM_STORE_H
+#define RM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define STORE_OK	0
+#define STORE_ERR	(-1)	/* database error, detail in err */
+#define STORE_ENOENT	(-2)	/* no such row (or its parent is missing) */
+#define STORE_EEXIST	(-3)	/* name already taken */
+#define STORE_EBUSY	(-4)	/* refused: a task is running / still pending */
+
+#define STORE_NAME_MAX	65	/* names are [A-Za-z0-9_-]{1,64} + NUL */
+#define STORE_ID_MAX	24	/* "t-" or "s-" + 16 hex + NUL, with room */
+
+struct store;
+
+/*
+ * Open (creating when missing) the database at path and apply pending
+ * migrations.  ":memory:" is not supported (read connections could not see
+ * it); tests use a file in a temporary directory.  Returns NULL with err.
+ */
+struct store *store_open(const char *path, char *err, size_t errlen);
+/* Close every connection.  No other call may be running.  NULL is fine. */
+void store_close(struct store *st);
+/* The schema version after migrations (the number of migrations applied). */
+int store_schema_version(struct store *st);
+/*
+ * Write a consistent copy of the whole database to path (VACUUM INTO), for
+ * the S3 mirror.  path must not exist.
+ */
+int store_snapshot(struct store *st, const char *path, char *err, size_t errlen);
+
+/* ---- clusters ---------------------------------------------------------- */
+
+struct store_cluster {
+	const char *name;		/* required, name_valid() */
+	const char *storage_url;	/* required: s3://bucket/prefix, file:///dir */
+	const char *storage_endpoint;	/* optional, NULL */
+	const char *storage_region;	/* optional, NULL */
+	const char *ssh_user;		/* required */
+	int ssh_port;			/* 0 means 22 */
+	const char *ssh_key_file;	/* required */
+};
+
+/* 0, STORE_EEXIST, STORE_ERR.  created_at is now. */
+int store_cluster_create(struct store *st, const struct store_cluster *c,
+    char *err, size_t errlen);
+/*
+ * Delete a cluster with its nodes, tasks, steps and schedules (cascade).
+ * 0, STORE_ENOENT, STORE_EBUSY (a task of the cluster is in state running).
+ * Use task_cluster_delete() from the service layer: it also drops the queue.
+ */
+int store_cluster_delete(struct store *st, const char *name, char *err,
+    size_t errlen);
+bool store_cluster_exists(struct store *st, const char *name);
+/*
+ * {"name","storage":{"url","endpoint","region"},"ssh":{"user","port",
+ *  "key_file"},"created_at","nodes":n,"nodes_up":n,"nodes_down":n}
+ * nodes_up counts nodes whose state is "up", nodes_down "down".
+ * queue_depth and running_task are the queue's (task_queue_info()).
+ */
+json_t *store_cluster_get(struct store *st, const char *name);
+/* List by name; cursor is the last name of the previous page. */
+json_t *store_cluster_list(struct store *st, const char *cursor, int limit);
+/* Every cluster name, for creating queues at start-up.  *names and each
+ * string are the caller's (free each, then the array).  0 or STORE_ERR. */
+int store_cluster_names(struct store *st, char ***names, size_t *n);
+
+/* ---- nodes ------------------------------------------------------------- */
+
+/*
+ * Insert or update the node (cluster, address).  On update a NULL string,
+ * a negative load_bytes / last_heartbeat and is_seed < 0 keep the stored
+ * value.  state is free text set by the service ("up", "down", "joining",
+ * "leaving", "replaced" ...); NULL on insert means "unknown".
+ */
+struct store_node {
+	const char *cluster;
+	const char *address;
+	const char *host_id;
+	const char *dc;
+	const char *rack;
+	const char *state;
+	const char *version;
+	const char *ssh_host_key;
+	const char *status_json;	/* a JSON document as text, or NULL */
+	int64_t last_heartbeat;		/* ms; -1 keep */
+	int64_t load_bytes;		/* -1 keep */
+	int is_seed;			/* 0, 1, or -1 keep */
+};
+
+/* 0, STORE_ENOENT (no such cluster), STORE_ERR.  *created (may be NULL) is
+ * set true when the row was inserted rather than updated. */
+int store_node_upsert(struct store *st, const struct store_node *n,
+    bool *created, char *err, size_t errlen);
+/* 0, STORE_ENOENT. */
+int store_node_delete(struct store *st, const char *cluster,
+    const char *address, char *err, size_t errlen);
+/*
+ * {"cluster","address","host_id","dc","rack","state","version",
+ *  "ssh_host_key","last_heartbeat","load_bytes","is_seed","status":{...}}
+ */
+json_t *store_node_get(struct store *st, const char *cluster,
+    const char *address);
+/* The node of a cluster with that host_id, or NULL. */
+json_t *store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id);
+/* A JSON array (not a page) of the cluster's nodes, by address; NULL only
+ * on database error.  A missing cluster gives an empty array. */
+json_t *store_node_list(struct store *st, const char *cluster);
+
+/* One heartbeat absorbed in memory, written later in a batch. */
+struct store_hb {
+	const char *cluster;
+	const char *address;
+	const char *state;		/* NULL keeps */
+	const char *status_json;	/* NULL keeps */
+	int64_t at;			/* ms, becomes last_heartbeat */
+	int64_t load_bytes;		/* -1 keeps */
+};
+/*
+ * Apply n heartbeats in ONE transaction.  Heartbeats of nodes that do not
+ * exist are skipped.  Returns the number of nodes updated (>= 0) or
+ * STORE_ERR (nothing applied).
+ */
+int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
+    size_t n, char *err, size_t errlen);
+
+/* ---- tasks and steps (mostly for task.c; the API reads JSON) ------------ */
+
+enum store_task_state {
+	STORE_TASK_QUEUED,
+	STORE_TASK_RUNNING,
+	STORE_TASK_PAUSED,
+	STORE_TASK_SUCCEEDED,
+	STORE_TASK_FAILED,
+	STORE_TASK_CANCELLED,
+};
+#define STORE_TASK_NSTATES 6
+
+enum store_step_state {
+	STORE_STEP_PENDING,
+	STORE_STEP_RUNNING,
+	STORE_STEP_SUCCEEDED,
+	STORE_STEP_FAILED,
+	STORE_STEP_SKIPPED,
+	STORE_STEP_CANCELLED,
+};
+
+/* "queued" ... "cancelled"; parse returns 0 or -1 for an unknown name. */
+const char *store_task_state_str(enum store_task_state s);
+int store_task_state_parse(const char *s, enum store_task_state *out);
+bool store_task_state_terminal(enum store_task_state s);
+const char *store_step_state_str(enum store_step_state s);
+
+/* One planned step: a name and the node it acts on (NULL: the cluster). */
+struct store_step_plan {
+	const char *name;
+	const char *node;
+};
+
+struct store_task_new {
+	const char *cluster;
+	const char *type;
+	const json_t *params;		/* serialised; NULL means {} */
+	const struct store_step_plan *steps;
+	size_t nsteps;			/* >= 1 */
+	/*
+	 * Set when a schedule fires: in the same transaction the schedule's
+	 * last_task_id, last_run_at (= now) and next_run_at are updated, and
+	 * nothing is inserted (STORE_EBUSY) while the schedule's previous task
+	 * is still queued, running or paused (next_run_at still advances).
+	 */
+	const char *schedule_id;
+	int64_t schedule_next_run_at;
+};
+
+/*
+ * Insert a task in state queued with its steps (pending) in one
+ * transaction; it gets the next seq (FIFO order) and a fresh id "t-<hex>"
+ * copied to id_out (STORE_ID_MAX bytes).  *seq_out may be NULL.  Writes a
+ * task event (kind "task", result "queued").
+ * 0, STORE_ENOENT (no such cluster/schedule), STORE_EBUSY, STORE_ERR.
+ */
+int store_task_insert(struct store *st, const struct store_task_new *t,
+    char *id_out, int64_t *seq_out, char *err, size_t errlen);
+
+struct store_step {
+	int idx;			/* 0-based order */
+	char *name;
+	char *node;			/* NULL: the cluster */
+	enum store_step_state state;
+	int attempts;			/* attempts started so far */
+	int64_t started_at, finished_at, next_attempt_at;
+	char *message;			/* NULL or the last progress/error */
+};
+
+struct store_task {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	enum store_task_state state;
+	json_t *params;			/* owned, never NULL */
+	int64_t seq;
+	int64_t created_at, started_at, finished_at;
+	char *error;			/* NULL or why it failed */
+	bool cancel_requested, pause_requested;
+	char schedule_id[STORE_ID_MAX];	/* "" when not from a schedule */
+	struct store_step *steps;
+	size_t nsteps;
+};
+
+/* The task with its steps, or NULL (missing, or database error). */
+struct store_task *store_task_load(struct store *st, const char *id);
+void store_task_free(struct store_task *t);
+
+/*
+ * The task object of the API, with steps and progress {"done","total"}
+ * (done counts succeeded and skipped steps), plus "seq",
+ * "cancel_requested", "pause_requested" and "schedule_id".
+ */
+json_t *store_task_get(struct store *st, const char *id);
+/*
+ * Newest first (by seq).  cluster NULL = all clusters, state NULL = any.
+ * Items are task objects without "steps" (progress is included).
+ * An unknown state string gives STORE_ERR-like NULL: validate it first
+ * with store_task_state_parse().
+ */
+json_t *store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit);
+
+/* A task that is not finished, for resume at start-up. */
+struct store_task_ref {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	enum store_task_state state;
+	int64_t seq;
+	bool started;			/* started_at is set */
+};
+/*
+ * Every queued, running or paused task, started ones first, then by seq:
+ * the order in which to push them back into their queues.  *out is the
+ * caller's (free()).  0 or STORE_ERR.
+ */
+int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
+    size_t *n);
+
+/* Counts by (type, state): [{"type","state","count"}...], for /metrics. */
+json_t *store_task_counts(struct store *st);
+
+/* A change to one step, written by the task runner. */
+struct store_step_update {
+	int idx;
+	enum store_step_state state;
+	int attempts;
+	int64_t started_at;		/* -1 keeps */
+	int64_t finished_at;		/* -1 keeps */
+	int64_t next_attempt_at;	/* -1 keeps */
+	const char *message;		/* NULL keeps; "" clears */
+};
+
+#define STORE_KEEP (-1)
+
+/*
+ * One transaction: set the task's state (task_state < 0 keeps it) and
+ * apply nsu step updates.  Entering running sets started_at when unset;
+ * entering a terminal state sets finished_at (= now) and, for cancelled,
+ * turns every pending/running step into cancelled; entering queued or
+ * paused clears pause_requested; any terminal state clears both request
+ * flags.  error (NULL keeps) is the task's error text.  A task state
+ * change writes a task event in the same transaction.
+ * 0, STORE_ENOENT (task gone: cluster deleted), STORE_ERR.
+ */
+int store_task_update(struct store *st, const char *id, int task_state,
+    int64_t now, const char *error, const struct store_step_update *su,
+    size_t nsu, char *err, size_t errlen);
+
+enum store_request {
+	STORE_REQ_CANCEL,
+	STORE_REQ_PAUSE,
+	STORE_REQ_NONE,		/* clear both flags (resume) */
+};
+/* Set/clear the cancel/pause request flags.  0, STORE_ENOENT, STORE_ERR. */
+int store_task_request(struct store *st, const char *id,
+    enum store_request req, char *err, size_t errlen);
+
+/* ---- schedules ---------------------------------------------------------- */
+
+struct store_schedule {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	json_t *params;			/* owned by the struct when read */
+	int64_t every_ms;		/* 0 when cron is set */
+	char *cron;			/* NULL when every_ms is set */
+	int64_t start_at, next_run_at, last_run_at;
+	char last_task_id[STORE_ID_MAX];
+	bool enabled;
+};
+
+/*
+ * Insert s (id is generated and written into s->id; params may be NULL
+ * for {}; next_run_at must be computed by the caller: sched_create()).
+ * 0, STORE_ENOENT (no such cluster), STORE_ERR.
+ */
+int store_schedule_create(struct store *st, struct store_schedule *s,
+    char *err, size_t errlen);
+/* 0, STORE_ENOENT. */
+int store_schedule_delete(struct store *st, const char *id, char *err,
+    size_t errlen);
+/*
+ * {"id","cluster","type","params","every":"24h"|null,"every_ms",
+ *  "cron":"0 3 * * *"|null,"start_at","next_run_at","last_run_at",
+ *  "last_task_id","enabled"}
+ */
+json_t *store_schedule_get(struct store *st, const char *id);
+/* By id; cluster NULL = all. */
+json_t *store_schedule_list(struct store *st, const char *cluster,
+    const char *cursor, int limit);
+/*
+ * Enabled schedules with next_run_at <= now.  *out (array of n) is freed
+ * with store_schedules_free().  0 or STORE_ERR.
+ */
+int store_schedules_due(struct store *st, int64_t now,
+    struct store_schedule **out, size_t *n);
+void store_schedules_free(struct store_schedule *s, size_t n);
+/* Only move next_run_at (a schedule whose task cannot be planned). */
+int store_schedule_set_next(struct store *st, const char *id,
+    int64_t next_run_at, char *err, size_t errlen);
+
+/* ---- events (audit log) ------------------------------------------------ */
+
+struct store_event {
+	int64_t at;			/* ms; 0 = now */
+	const char *actor;		/* token name, "ringmaster" for the engine */
+	const char *kind;		/* "request" or "task" */
+	const char *method;		/* "POST" ... or NULL */
+	const char *route;		/* "/api/v1/clusters/{name}" or NULL */
+	const char *target;		/* "prod", "t-...", ... or NULL */
+	const char *cluster;		/* or NULL */
+	const char *result;		/* "201", "403", "running", ... */
+	const char *detail_json;	/* JSON text or NULL */
+};
+int store_event_append(struct store *st, const struct store_event *ev,
+    char *err, size_t errlen);
+/* n events in one transaction (for a buffered audit writer). */
+int store_events_append(struct store *st, const struct store_event *evs,
+    size_t n, char *err, size_t errlen);
+/*
+ * Oldest first (by id) from since (ms; 0 = the beginning); cluster NULL =
+ * all; cursor is the last id seen.  Items: {"id","at","actor","kind",
+ * "method","route","target","cluster","result","detail"}.
+ */
+json_t *store_event_list(struct store *st, int64_t since,
+    const char *cluster, const char *cursor, int limit);
+
+/* ---- tokens ------------------------------------------------------------ */
+
+/*
+ * Tokens are stored as the SHA-256 hex of the secret, never in clear.
+ * role is "admin", "operator", "viewer" or "agent" (not checked here).
+ * 0, STORE_EEXIST (name taken, even when revoked), STORE_ERR.
+ */
+int store_token_create(struct store *st, const char *name, const char *role,
+    const char *secret, char *err, size_t errlen);
+/* 0, STORE_ENOENT (no such token or already revoked). */
+int store_token_revoke(struct store *st, const char *name, char *err,
+    size_t errlen);
+/* [{"name","role","created_at","revoked"}...] by name (array, not page). */
+json_t *store_token_list(struct store *st);
+/*
+ * Look up a secret: 0 and the token's name and role copied out (each
+ * buffer STORE_NAME_MAX bytes is enough), STORE_ENOENT when unknown or
+ * revoked, STORE_ERR.
+ */
+int store_token_lookup(struct store *st, const char *secret, char *name,
+    size_t namelen, char *role, size_t rolelen);
+
+#endif

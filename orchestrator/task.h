@@ -1,0 +1,236 @@
+/*
+ * task.h - the task engine: task types, submission, the step runner on the
+ * queue's worker pool, cancel/pause/resume, resume after a restart.
+ *
+ * One engine per process (module state in task.c).  Life cycle, from the
+ * daemon's main():
+ *
+ *	st = store_open(path, ...);
+ *	task_init(st, workers, ...);    registers built-in types ("noop"),
+ *	                                creates a queue per stored cluster
+ *	task_type_register(&backup);    (other modules' types, before start)
+ *	task_set_observer(fn, arg);     optional: metrics
+ *	task_resume_all(...);           unfinished tasks back into queues
+ *	task_start(...);                worker threads run
+ *	sched_start(st, ...);           schedules (sched.h)
+ *	... serve ...
+ *	on SIGTERM: sched_stop(); task_stop();   running steps stop at their
+ *	                                next checkpoint and stay "running" in the
+ *	                                store, to be resumed at next start
+ *	task_shutdown(); store_close(st);
+ *
+ * Threading: every function below except task_init/task_start/task_stop/
+ * task_shutdown/task_type_register may be called from any thread at any
+ * time after task_init().  The API never runs work: task_submit() persists
+ * the task (intent first) and queues its id; a worker runs it.
+ *
+ * Return conventions: 0 or a negative TASK_E* code with a message in err
+ * (lowercase, suitable for the "message" of an API error).
+ *
+ * Task state events ("task" kind, actor "ringmaster") are written to the
+ * events table by the store in the same transaction as the state change;
+ * the observer must not write them again.
+ */
+#ifndef RM_TASK_H
+#define RM_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+#define TASK_ERR	(-1)	/* internal error (500) */
+#define TASK_EINVAL	(-2)	/* bad type or params (400) */
+#define TASK_ENOENT	(-3)	/* no such task or cluster (404) */
+#define TASK_ECONFLICT	(-4)	/* not in a state that allows it (409) */
+#define TASK_EBUSY	(-5)	/* cluster has a running task (409) */
+
+/* What a step function returns. */
+#define TASK_STEP_OK	0	/* done and verified */
+#define TASK_STEP_FAIL	(-1)	/* failed; retried with backoff */
+#define TASK_STEP_FATAL	(-2)	/* failed; do not retry */
+#define TASK_STEP_STOP	1	/* stopped because task_checkpoint() said so */
+
+struct task_ctx;
+
+/* The list of steps a planner builds (opaque; use task_plan_add()). */
+struct task_plan;
+
+/*
+ * A task type.  The struct must outlive the engine (a static const).
+ *
+ * validate: check params (a JSON object, never NULL) and fill in defaults
+ *   in place; 0, or -1 with a message (the API answers 400).  NULL: any
+ *   object is fine.
+ * plan: add the steps in order with task_plan_add(); nodes is the cluster's
+ *   node array (store_node_list()); a per-node step is one step per node.
+ *   At least one step.  0 or -1 with a message (400).
+ * run: do one step (step->attempts counts this attempt) and verify it.
+ *   Long work calls task_checkpoint() often and returns TASK_STEP_STOP
+ *   when it says true; task_progress() records a message.  It must be safe
+ *   to run a step twice (after a crash a running step is re-run).
+ *
+ * Retries: an attempt that fails is retried after
+ * min(backoff_max_ms, backoff_base_ms * 2^(attempt-1)) scaled by a random
+ * factor in [0.5, 1.0], up to max_attempts attempts in all.  A step whose
+ * attempt runs past step_deadline_ms fails that attempt (the deadline is
+ * cooperative: task_checkpoint() returns true once it passed).
+ * Zero fields take the defaults: 3 attempts, 1 s base, 60 s max,
+ * 1 h deadline.
+ */
+struct task_type {
+	const char *name;
+	int (*validate)(json_t *params, char *err, size_t errlen);
+	int (*plan)(const json_t *params, const json_t *nodes,
+	    struct task_plan *plan, char *err, size_t errlen);
+	int (*run)(struct task_ctx *ctx, const struct store_step *step,
+	    char *err, size_t errlen);
+	int max_attempts;
+	int64_t backoff_base_ms;
+	int64_t backoff_max_ms;
+	int64_t step_deadline_ms;
+};
+
+/* A change of a task's state, given to the observer. */
+struct task_event {
+	const char *id;
+	const char *cluster;
+	const char *type;
+	enum store_task_state from, to;
+	int64_t created_at, started_at, finished_at;	/* ms, 0 = none */
+	const char *error;				/* or NULL */
+};
+typedef void (*task_observer_fn)(const struct task_event *ev, void *arg);
+
+/* ---- engine life cycle -------------------------------------------------- */
+
+/*
+ * Initialise the engine on an open store (which must outlive it) with
+ * nworkers worker threads (not started yet), register "noop" and create a
+ * queue for every cluster in the store.  0 or TASK_ERR.
+ */
+int task_init(struct store *st, int nworkers, char *err, size_t errlen);
+/*
+ * Register a type (before task_start()).  0, or TASK_EINVAL when the name
+ * is taken or the struct is incomplete (name, plan and run are required).
+ */
+int task_type_register(const struct task_type *type);
+const struct task_type *task_type_find(const char *name);
+/* Call fn(ev, arg) on every task state change, outside every lock, on the
+ * thread that made the change.  Set before task_start(); NULL removes. */
+void task_set_observer(task_observer_fn fn, void *arg);
+/*
+ * Put every unfinished task back into its cluster's queue: a task that was
+ * running resumes at its first unfinished step (a step left "running" by a
+ * crash is run again), queued tasks keep their seq order, paused tasks stay
+ * paused (one that had started keeps the head of its cluster).  Call once,
+ * after task_init() and before task_start().  0 or TASK_ERR.
+ */
+int task_resume_all(char *err, size_t errlen);
+/* Start the worker threads.  0 or TASK_ERR. */
+int task_start(char *err, size_t errlen);
+/*
+ * Shutdown (SIGTERM): every task_checkpoint() returns true from now on,
+ * running steps stop and are left for resume (the task stays "running" in
+ * the store, the step goes back to "pending"); wait for the workers.
+ * Queued tasks stay queued.  Idempotent.
+ */
+void task_stop(void);
+/* task_stop() and free the engine; task_init() may be called again. */
+void task_shutdown(void);
+
+/* ---- the service layer -------------------------------------------------- */
+
+/*
+ * Validate params (NULL means {}; validate() may add defaults to the
+ * object, which is why it is not const), plan steps from the cluster's
+ * nodes, persist the task with its steps, then queue it.  id_out gets the
+ * id (STORE_ID_MAX bytes).  0, TASK_EINVAL (unknown type, bad params),
+ * TASK_ENOENT (no such cluster), TASK_ERR.
+ */
+int task_submit(const char *cluster, const char *type, json_t *params,
+    char *id_out, char *err, size_t errlen);
+/* Only validate (for schedules and dry runs): 0 or TASK_EINVAL. */
+int task_validate(const char *type, json_t *params, char *err,
+    size_t errlen);
+
+/*
+ * Cancel: a queued or paused task is cancelled at once; a running one at
+ * its next checkpoint (its running step ends "cancelled", the rest too).
+ * 0, TASK_ENOENT, TASK_ECONFLICT (already finished).
+ */
+int task_cancel(const char *id, char *err, size_t errlen);
+/*
+ * Pause: a queued task is paused at once and skipped (it keeps its place;
+ * tasks behind it may run).  A running task pauses at its next checkpoint
+ * and keeps the head of its cluster: nothing else of the cluster runs
+ * until it is resumed or cancelled.  Pausing a paused task is a no-op.
+ * 0, TASK_ENOENT, TASK_ECONFLICT (finished).
+ */
+int task_pause(const char *id, char *err, size_t errlen);
+/*
+ * Resume a paused task (it becomes queued and runs in its turn; one that
+ * had started continues at its first unfinished step).  Resuming a task
+ * that is running with a pause request withdraws the request; resuming a
+ * queued or running task is a no-op.  0, TASK_ENOENT, TASK_ECONFLICT.
+ */
+int task_resume(const char *id, char *err, size_t errlen);
+
+/* Create the queue of a new cluster (after store_cluster_create() or a
+ * check-in that created the cluster).  Idempotent.  0 or TASK_ERR. */
+int task_cluster_add(const char *cluster);
+/*
+ * Delete a cluster: refused with TASK_EBUSY while one of its tasks runs;
+ * otherwise the store rows (cascade) and its queue go.  0, TASK_ENOENT,
+ * TASK_EBUSY, TASK_ERR.
+ */
+int task_cluster_delete(const char *cluster, char *err, size_t errlen);
+/* Queue depth and the running task id ("" when none; idlen bytes). */
+void task_queue_info(const char *cluster, size_t *depth, char *running_id,
+    size_t idlen);
+/* Worker threads busy with a task now. */
+int task_busy_workers(void);
+/* For /metrics: fn(cluster, depth, running id or NULL, arg) per cluster,
+ * under the queue lock: fn must be quick and not call the engine. */
+void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
+    const char *running, void *arg), void *arg);
+
+/* ---- for task types ------------------------------------------------------ */
+
+/* Add a step to a plan (strings copied); node NULL acts on the cluster. */
+void task_plan_add(struct task_plan *plan, const char *name,
+    const char *node);
+/*
+ * true when the step must stop now: cancel or pause requested, daemon
+ * shutting down, or the step's deadline passed.  Cheap (atomic loads):
+ * call it between chunks of work.
+ */
+bool task_checkpoint(struct task_ctx *ctx);
+/* Record a progress message on the running step (persisted, throttled to
+ * one write per 500 ms except the first). */
+void task_progress(struct task_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sleep ms in short slices; false when task_checkpoint() cut it short. */
+bool task_sleep(struct task_ctx *ctx, int64_t ms);
+const char *task_ctx_id(const struct task_ctx *ctx);
+const char *task_ctx_cluster(const struct task_ctx *ctx);
+const json_t *task_ctx_params(const struct task_ctx *ctx);
+struct store *task_ctx_store(const struct task_ctx *ctx);
+/* Milliseconds left before the step's deadline (<= 0: passed). */
+int64_t task_ctx_deadline_left(const struct task_ctx *ctx);
+
+/* The store the engine was initialised with (for sched.c). */
+struct store *task_store(void);
+/*
+ * For sched.c: submit the task of a due schedule (type/params/cluster from
+ * s) and, in the same transaction, set its next_run_at.  0 (queued, id in
+ * id_out), TASK_EBUSY (its previous task is not finished: nothing queued,
+ * next_run_at advanced), TASK_EINVAL, TASK_ENOENT, TASK_ERR.
+ */
+int task_submit_scheduled(const struct store_schedule *s,
+    int64_t next_run_at, char *id_out, char *err, size_t errlen);
+
+#endif
