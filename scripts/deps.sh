@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
-python3 python3-pytest python3-requests python3-botocore prometheus nodejs npm
+python3 python3-pytest python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs wrk nginx-light python3-boto3 curl hyperfine"
