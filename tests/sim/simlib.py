@@ -1,0 +1,1391 @@
+#!/usr/bin/python3
+"""simlib: the simulated Cassandra cluster used by Ringmaster's tests and demo.
+
+Python 3 standard library only.  See README.md in this directory for the layout.
+
+A cluster lives in one directory:
+
+    <cluster_dir>/cluster.json          shared state (keyspaces, tables, nodes, up/down)
+    <cluster_dir>/.lock                 fcntl lock guarding cluster.json read-modify-write
+    <cluster_dir>/ssh/id_ed25519[.pub]  client key authorised on every node
+    <cluster_dir>/ssh/authorized_keys
+    <cluster_dir>/nodes/<name>/         one directory per node (see make_node)
+
+Every write goes to a temporary file that is renamed over the old one, so a reader
+never sees a half-written file; read-modify-write cycles hold the lock.
+"""
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+
+SIM_DIR = os.path.dirname(os.path.realpath(__file__))
+NODETOOL = os.path.join(SIM_DIR, "nodetool")
+SIMCTL = os.path.join(SIM_DIR, "simctl")
+PYTHON = "/usr/bin/python3"
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+
+MIN_TOKEN = -(2 ** 63)
+MAX_TOKEN = 2 ** 63 - 1
+RING_SIZE = 2 ** 64
+
+# What each simulated major version looks like.
+VERSIONS = {
+    "3.11": {"release": "3.11.4", "sstable": "md", "format": "big"},
+    "4.0": {"release": "4.0.11", "sstable": "nb", "format": "big"},
+    "4.1": {"release": "4.1.0", "sstable": "nb", "format": "big"},
+    "5.0": {"release": "5.0.2", "sstable": "oa", "format": "big"},
+}
+
+BIG_COMPONENTS = ["CompressionInfo.db", "Data.db", "Digest.crc32", "Filter.db",
+                  "Index.db", "Statistics.db", "Summary.db", "TOC.txt"]
+BTI_COMPONENTS = ["CompressionInfo.db", "Data.db", "Digest.crc32", "Filter.db",
+                  "Partitions.db", "Rows.db", "Statistics.db", "TOC.txt"]
+# Order Cassandra writes TOC.txt in (a hash-set order, kept stable here).
+BIG_TOC_ORDER = ["Data.db", "Statistics.db", "Digest.crc32", "TOC.txt",
+                 "CompressionInfo.db", "Filter.db", "Index.db", "Summary.db"]
+BTI_TOC_ORDER = ["Data.db", "Statistics.db", "Digest.crc32", "TOC.txt",
+                 "CompressionInfo.db", "Filter.db", "Partitions.db", "Rows.db"]
+
+SSTABLE_RE = re.compile(r"^([a-z]{2})-(\d+|[0-9a-z]{4}_[0-9a-z]{4}_[0-9a-z]{18})-(big|bti)-(.+)$")
+
+SYSTEM_KEYSPACES = ["system_schema", "system", "system_auth", "system_distributed", "system_traces"]
+LOCAL_SYSTEM_KEYSPACES = ["system_schema", "system"]
+
+# A compact but realistic set of system tables.  (name, small sstable count)
+SYSTEM_TABLES = {
+    "system_schema": [("keyspaces", 1), ("tables", 1), ("columns", 1), ("types", 0),
+                      ("functions", 0), ("aggregates", 0), ("indexes", 0),
+                      ("triggers", 0), ("views", 0), ("dropped_columns", 0)],
+    "system": [("local", 1), ("peers_v2", 1), ("peers", 1), ("compaction_history", 1),
+               ("size_estimates", 1), ("table_estimates", 0), ("sstable_activity", 0),
+               ("IndexInfo", 0), ("batches", 0), ("paxos", 0), ("repairs", 0),
+               ("prepared_statements", 0), ("available_ranges_v2", 0)],
+    "system_auth": [("roles", 1), ("role_members", 0), ("role_permissions", 0),
+                    ("resource_role_permissons_index", 0), ("network_permissions", 0)],
+    "system_distributed": [("repair_history", 0), ("parent_repair_history", 0),
+                           ("view_build_status", 0)],
+    "system_traces": [("sessions", 0), ("events", 0)],
+}
+SYSTEM_REPLICATION = {
+    "system_schema": {"class": "LocalStrategy"},
+    "system": {"class": "LocalStrategy"},
+    "system_auth": {"class": "SimpleStrategy", "replication_factor": 1},
+    "system_distributed": {"class": "SimpleStrategy", "replication_factor": 3},
+    "system_traces": {"class": "SimpleStrategy", "replication_factor": 2},
+}
+
+
+class SimError(Exception):
+    """A simctl-level error (bad arguments, missing cluster...)."""
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+
+def parse_size(text):
+    """'1M' -> 1048576; accepts K/M/G/T with optional 'iB'/'B', and plain bytes."""
+    s = str(text).strip()
+    m = re.match(r"^([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)(i?[bB])?$", s)
+    if not m:
+        raise SimError("bad size: %r" % text)
+    mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(float(m.group(1)) * mult)
+
+
+def _fmt_num(v):
+    # Java DecimalFormat("#.##")
+    s = "%.2f" % v
+    s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def stringify_file_size(value):
+    """FileUtils.stringifyFileSize: '#.##' then TiB/GiB/MiB/KiB/bytes."""
+    value = float(value)
+    for unit, mult in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= mult:
+            return "%s %s" % (_fmt_num(value / mult), unit)
+    return "%s bytes" % _fmt_num(value)
+
+
+def wait_until(pred, timeout=10.0, first=0.01, factor=1.6, cap=0.5, what="condition"):
+    """Poll pred() with growing intervals under one deadline.  Returns pred()'s value."""
+    deadline = time.monotonic() + timeout
+    delay = first
+    while True:
+        v = pred()
+        if v:
+            return v
+        now = time.monotonic()
+        if now >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(min(delay, deadline - now))
+        delay = min(delay * factor, cap)
+
+
+def iso_instant(ts):
+    """java.time.Instant.toString() of an epoch float (millisecond precision)."""
+    ms = int(round(ts * 1000))
+    dt = datetime.datetime.fromtimestamp(ms // 1000, tz=datetime.timezone.utc)
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if ms % 1000:
+        base += ".%03d" % (ms % 1000)
+    return base + "Z"
+
+
+def parse_iso_instant(s):
+    if not s:
+        return None
+    s = s.rstrip("Z")
+    if "." in s:
+        main, frac = s.split(".", 1)
+    else:
+        main, frac = s, "0"
+    dt = datetime.datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return dt.timestamp() + float("0." + frac)
+
+
+def atomic_write(path, data, mode=0o644):
+    if isinstance(data, str):
+        data = data.encode()
+    d = os.path.dirname(path) or "."
+    tmp = os.path.join(d, ".%s.tmp.%d.%d" % (os.path.basename(path), os.getpid(), random.getrandbits(32)))
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def write_json(path, obj):
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def time_uuid():
+    return uuid.uuid1()
+
+
+def table_id_hex():
+    return uuid.uuid1().hex
+
+
+def hex_to_uuid(h):
+    return str(uuid.UUID(hex=h))
+
+
+def _b36(n, width):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out.rjust(width, "0")[-width:]
+
+
+def uuid_generation():
+    """A 5.0 UUIDBasedSSTableId-looking identifier: dddd_ssss_rrrrrrrrrrrrrrrrrr."""
+    now = time.time()
+    days = int(now // 86400)
+    secs = int(now % 86400)
+    rest = int((now % 1) * 1e6) * (36 ** 12) + random.getrandbits(60) % (36 ** 12)
+    return "%s_%s_%s" % (_b36(days, 4), _b36(secs, 4), _b36(rest, 18))
+
+
+# ---------------------------------------------------------------------------
+# random content
+# ---------------------------------------------------------------------------
+
+_POOL = None
+_CHUNK = 1 << 20
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        _POOL = os.urandom(8 << 20)
+    return _POOL
+
+
+def write_random_file(path, size, want_crc=False):
+    """Write `size` incompressible bytes in 1 MiB chunks; return crc32 if asked."""
+    pool = _pool()
+    crc = 0
+    left = size
+    with open(path, "wb") as f:
+        while left > 0:
+            n = min(_CHUNK, left)
+            if n <= 64:
+                chunk = os.urandom(n)
+            else:
+                off = random.randrange(0, len(pool) - n + 1)
+                chunk = os.urandom(32) + pool[off + 32:off + n]
+            f.write(chunk)
+            if want_crc:
+                crc = zlib.crc32(chunk, crc)
+            left -= n
+    return crc
+
+
+# ---------------------------------------------------------------------------
+# SSTables
+# ---------------------------------------------------------------------------
+
+def parse_sstable_name(fname):
+    m = SSTABLE_RE.match(fname)
+    if not m:
+        return None
+    gen = m.group(2)
+    return {"version": m.group(1), "gen": int(gen) if gen.isdigit() else gen,
+            "format": m.group(3), "component": m.group(4)}
+
+
+def sstable_prefix(version, gen, fmt):
+    return "%s-%s-%s-" % (version, gen, fmt)
+
+
+def write_sstable(table_dir, sst_version, gen, data_size, fmt="big"):
+    """Write one SSTable with every component.  Returns the list of file names."""
+    prefix = sstable_prefix(sst_version, gen, fmt)
+    comps = BIG_COMPONENTS if fmt == "big" else BTI_COMPONENTS
+    toc = BIG_TOC_ORDER if fmt == "big" else BTI_TOC_ORDER
+    names = []
+    crc = write_random_file(os.path.join(table_dir, prefix + "Data.db"), data_size, want_crc=True)
+    chunks = max(1, (data_size + 16383) // 16384)
+    sizes = {
+        "CompressionInfo.db": 43 + 8 * chunks,
+        "Filter.db": max(16, data_size // 2000),
+        "Index.db": max(8, data_size // 100),
+        "Partitions.db": max(8, data_size // 120),
+        "Rows.db": max(8, data_size // 400),
+        "Statistics.db": 4700 + random.randrange(0, 800),
+        "Summary.db": max(56, data_size // 20000),
+    }
+    for comp in comps:
+        p = os.path.join(table_dir, prefix + comp)
+        names.append(prefix + comp)
+        if comp == "Data.db":
+            continue
+        if comp == "Digest.crc32":
+            atomic_write(p, str(crc))
+        elif comp == "TOC.txt":
+            atomic_write(p, "".join(c + "\n" for c in toc))
+        else:
+            write_random_file(p, sizes[comp])
+    return names
+
+
+def list_sstables(table_dir):
+    """{gen: {'version','format','components':{comp: filename}}} for live files."""
+    out = {}
+    try:
+        entries = os.listdir(table_dir)
+    except FileNotFoundError:
+        return out
+    for f in entries:
+        info = parse_sstable_name(f)
+        if not info:
+            continue
+        e = out.setdefault(info["gen"], {"version": info["version"], "format": info["format"],
+                                         "components": {}})
+        e["components"][info["component"]] = f
+    return out
+
+
+def dir_bytes(path):
+    total = 0
+    try:
+        with os.scandir(path) as it:
+            for e in it:
+                if e.is_file(follow_symlinks=False):
+                    total += e.stat(follow_symlinks=False).st_size
+    except FileNotFoundError:
+        pass
+    return total
+
+
+# ---------------------------------------------------------------------------
+# tokens and ring
+# ---------------------------------------------------------------------------
+
+def allocate_tokens(num_nodes, num_tokens, rng):
+    """Spread num_nodes*num_tokens tokens over the Murmur3 ring; list per node."""
+    total = num_nodes * num_tokens
+    step = RING_SIZE // total
+    per_node = [[] for _ in range(num_nodes)]
+    j = 0
+    for _r in range(num_tokens):
+        order = list(range(num_nodes))
+        rng.shuffle(order)
+        for n in order:
+            base = MIN_TOKEN + step * j + step // 2
+            jitter = rng.randrange(-(step // 4), step // 4 + 1) if step > 8 else 0
+            per_node[n].append(max(MIN_TOKEN + 1, min(MAX_TOKEN, base + jitter)))
+            j += 1
+    for t in per_node:
+        t.sort()
+    return per_node
+
+
+def ring_members(cluster):
+    return [n for n in cluster["nodes"] if n.get("status", "Normal") != "Joining"]
+
+
+def build_ring(cluster):
+    ring = []
+    for n in ring_members(cluster):
+        for t in n["tokens"]:
+            ring.append((t, n["name"]))
+    ring.sort()
+    return ring
+
+
+def range_width(a, b):
+    w = (b - a) % RING_SIZE
+    return RING_SIZE if w == 0 else w
+
+
+def replicas_for(cluster, ks_name, ring, idx, node_by_name):
+    """Replica node names for the range ending at ring[idx]."""
+    ks = cluster["keyspaces"][ks_name]
+    rep = ks["replication"]
+    cls = rep["class"]
+    n = len(ring)
+    if cls in ("LocalStrategy",):
+        return []
+    if cls == "EverywhereStrategy":
+        return sorted({name for _, name in ring})
+    if cls == "SimpleStrategy":
+        rf = int(rep.get("replication_factor", 1))
+        out = []
+        for k in range(n):
+            name = ring[(idx + k) % n][1]
+            if name not in out:
+                out.append(name)
+                if len(out) >= rf:
+                    break
+        return out
+    # NetworkTopologyStrategy
+    out = []
+    for dc, rf in rep.items():
+        if dc in ("class",):
+            continue
+        rf = int(rf)
+        walk = []
+        for k in range(n):
+            name = ring[(idx + k) % n][1]
+            if node_by_name[name]["dc"] == dc and name not in walk:
+                walk.append(name)
+        chosen, racks = [], set()
+        for name in walk:
+            if len(chosen) >= rf:
+                break
+            r = node_by_name[name]["rack"]
+            if r not in racks:
+                chosen.append(name)
+                racks.add(r)
+        for name in walk:
+            if len(chosen) >= rf:
+                break
+            if name not in chosen:
+                chosen.append(name)
+        out.extend(chosen)
+    return out
+
+
+def token_ranges(cluster, ks_name):
+    """[(start, end, owner_of_end, [replicas])] in ring order."""
+    ring = build_ring(cluster)
+    by_name = {n["name"]: n for n in cluster["nodes"]}
+    out = []
+    for i, (tok, owner) in enumerate(ring):
+        prev = ring[i - 1][0]
+        out.append((prev, tok, owner, replicas_for(cluster, ks_name, ring, i, by_name)))
+    return out
+
+
+def effective_ownership(cluster, ks_name):
+    own = {n["name"]: 0.0 for n in cluster["nodes"]}
+    for a, b, _owner, reps in token_ranges(cluster, ks_name):
+        w = range_width(a, b) / RING_SIZE
+        for r in reps:
+            own[r] += w
+    return own
+
+
+def user_keyspaces(cluster):
+    return [k for k, v in cluster["keyspaces"].items() if not v.get("system")]
+
+
+def replication_key(rep):
+    return json.dumps(rep, sort_keys=True)
+
+
+def ownership_keyspace(cluster):
+    """The keyspace `status`/`ring` use without an argument, or raise ValueError
+    with Cassandra's message when user keyspaces differ in replication."""
+    uks = user_keyspaces(cluster)
+    if not uks:
+        return "system_traces"
+    first = replication_key(cluster["keyspaces"][uks[0]]["replication"])
+    for k in uks:
+        if replication_key(cluster["keyspaces"][k]["replication"]) != first:
+            raise ValueError("Non-system keyspaces don't have the same replication settings, "
+                             "effective ownership information is meaningless")
+    return uks[0]
+
+
+def replication_factor(cluster, ks_name):
+    rep = cluster["keyspaces"][ks_name]["replication"]
+    if rep["class"] == "LocalStrategy":
+        return 1
+    if rep["class"] == "SimpleStrategy":
+        return int(rep.get("replication_factor", 1))
+    if rep["class"] == "EverywhereStrategy":
+        return len(cluster["nodes"])
+    return sum(int(v) for k, v in rep.items() if k != "class")
+
+
+# ---------------------------------------------------------------------------
+# cluster state
+# ---------------------------------------------------------------------------
+
+def cluster_json(cluster_dir):
+    return os.path.join(cluster_dir, "cluster.json")
+
+
+def load_cluster(cluster_dir):
+    return read_json(cluster_json(cluster_dir))
+
+
+def save_cluster(cluster_dir, cluster):
+    write_json(cluster_json(cluster_dir), cluster)
+
+
+@contextlib.contextmanager
+def locked_cluster(cluster_dir):
+    """Read-modify-write cluster.json under the cluster lock."""
+    with file_lock(os.path.join(cluster_dir, ".lock")):
+        c = load_cluster(cluster_dir)
+        yield c
+        save_cluster(cluster_dir, c)
+
+
+def node_dir(cluster_dir, name):
+    return os.path.join(cluster_dir, "nodes", name)
+
+
+def load_node(ndir):
+    return read_json(os.path.join(ndir, "node.json"))
+
+
+@contextlib.contextmanager
+def locked_node(ndir):
+    with file_lock(os.path.join(ndir, ".lock")):
+        n = load_node(ndir)
+        yield n
+        write_json(os.path.join(ndir, "node.json"), n)
+
+
+def find_node(cluster, name):
+    for n in cluster["nodes"]:
+        if n["name"] == name:
+            return n
+    raise SimError("no node %r in cluster %r" % (name, cluster.get("cluster_name")))
+
+
+def set_node_state(cluster_dir, name, **fields):
+    """Update fields of one node in cluster.json and node.json together."""
+    with locked_cluster(cluster_dir) as c:
+        n = find_node(c, name)
+        n.update(fields)
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        for k, v in fields.items():
+            if k in ("up", "status", "drained", "state"):
+                nj[k] = v
+
+
+def table_dir_name(table, tid):
+    return "%s-%s" % (table, tid)
+
+
+def data_file_directory(ndir):
+    return os.path.join(ndir, "data", "data")
+
+
+def table_path(ndir, ks, table, tid):
+    return os.path.join(data_file_directory(ndir), ks, table_dir_name(table, tid))
+
+
+def next_generation(ndir, tdir, uuid_gen=False):
+    """A fresh SSTable generation for tdir, never reused (persisted counter)."""
+    if uuid_gen:
+        return uuid_generation()
+    gens_path = os.path.join(ndir, "generations.json")
+    with file_lock(os.path.join(ndir, ".genlock")):
+        try:
+            gens = read_json(gens_path)
+        except FileNotFoundError:
+            gens = {}
+        key = os.path.basename(tdir)
+        hi = gens.get(key, 0)
+        for sub in (tdir, os.path.join(tdir, "backups")):
+            for g in list_sstables(sub):
+                if isinstance(g, int):
+                    hi = max(hi, g)
+        snaps = os.path.join(tdir, "snapshots")
+        if os.path.isdir(snaps):
+            for tag in os.listdir(snaps):
+                for g in list_sstables(os.path.join(snaps, tag)):
+                    if isinstance(g, int):
+                        hi = max(hi, g)
+        gens[key] = hi + 1
+        write_json(gens_path, gens)
+        return hi + 1
+
+
+def node_sstable_style(nj):
+    v = VERSIONS[nj["version"]]
+    fmt = nj.get("sstable_format") or v["format"]
+    sst_version = "da" if fmt == "bti" else v["sstable"]
+    return sst_version, fmt, bool(nj.get("uuid_sstable_identifiers"))
+
+
+def add_sstable(ndir, nj, tdir, size):
+    sst_version, fmt, uuid_gen = node_sstable_style(nj)
+    gen = next_generation(ndir, tdir, uuid_gen)
+    return write_sstable(tdir, sst_version, gen, size, fmt)
+
+
+def node_load(ndir):
+    """Bytes of live SSTables (not snapshots, not backups) under the node's data dir."""
+    base = data_file_directory(ndir)
+    total = 0
+    try:
+        kss = os.listdir(base)
+    except FileNotFoundError:
+        return 0
+    for ks in kss:
+        kp = os.path.join(base, ks)
+        if not os.path.isdir(kp):
+            continue
+        for t in os.listdir(kp):
+            total += dir_bytes(os.path.join(kp, t))
+    return total
+
+
+# ---------------------------------------------------------------------------
+# creating clusters and nodes
+# ---------------------------------------------------------------------------
+
+def parse_dcs(spec):
+    """'dc1:3,dc2:3' -> [('dc1',3),('dc2',3)]"""
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, cnt = part.partition(":")
+        out.append((name, int(cnt or 1)))
+    return out
+
+
+def default_replication(index, dcs):
+    """Keyspace i (1-based): NTS min(3,dc size); SimpleStrategy 2; SimpleStrategy 1; repeat."""
+    total = sum(c for _, c in dcs)
+    kind = (index - 1) % 3
+    if kind == 0:
+        rep = {"class": "NetworkTopologyStrategy"}
+        for dc, cnt in dcs:
+            rep[dc] = min(3, cnt)
+        return rep
+    if kind == 1:
+        return {"class": "SimpleStrategy", "replication_factor": min(2, total)}
+    return {"class": "SimpleStrategy", "replication_factor": 1}
+
+
+def user_table_columns():
+    return [("id", "int", True), ("customer", "text", False), ("total", "decimal", False)]
+
+
+def make_keyspace_def(replication, tables):
+    return {"replication": replication, "system": False,
+            "tables": {t: {"id": table_id_hex()} for t in tables}}
+
+
+def ip_add(base, k):
+    parts = [int(x) for x in base.split(".")]
+    val = (parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]) + k
+    addr = "%d.%d.%d.%d" % (val >> 24 & 255, val >> 16 & 255, val >> 8 & 255, val & 255)
+    if not addr.startswith("127."):
+        raise SimError("address %s leaves 127.0.0.0/8" % addr)
+    return addr
+
+
+def address_is_used(cluster_dir, address):
+    try:
+        c = load_cluster(cluster_dir)
+    except FileNotFoundError:
+        return False
+    return any(n["address"] == address for n in c["nodes"])
+
+
+def free_port(addresses=("127.0.0.1",), tries=50):
+    """A TCP port free on every given address (bind to 0, release, check others)."""
+    for _ in range(tries):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addresses[0], 0))
+        port = s.getsockname()[1]
+        s.close()
+        ok = True
+        for a in addresses:
+            t = socket.socket()
+            try:
+                t.bind((a, port))
+            except OSError:
+                ok = False
+            finally:
+                t.close()
+            if not ok:
+                break
+        if ok:
+            return port
+    raise SimError("no free port found on %s" % (addresses,))
+
+
+def gen_system_data(ndir, nj, cluster):
+    for ks, kdef in cluster["keyspaces"].items():
+        if not kdef.get("system"):
+            continue
+        for t, tdef in kdef["tables"].items():
+            tdir = table_path(ndir, ks, t, tdef["id"])
+            os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            for _ in range(tdef.get("sstables", 0)):
+                add_sstable(ndir, nj, tdir, random.randrange(2000, 9000))
+
+
+def gen_user_data(ndir, nj, cluster, sstables, size, keyspaces=None):
+    for ks, kdef in cluster["keyspaces"].items():
+        if kdef.get("system") or (keyspaces is not None and ks not in keyspaces):
+            continue
+        for t, tdef in kdef["tables"].items():
+            tdir = table_path(ndir, ks, t, tdef["id"])
+            os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            for _ in range(sstables):
+                add_sstable(ndir, nj, tdir, size)
+
+
+def write_node_files(cluster_dir, nj):
+    """(Re)write the node's wrapper scripts, sshd config and conf."""
+    ndir = nj["node_dir"]
+    os.makedirs(os.path.join(ndir, "bin"), exist_ok=True)
+    os.makedirs(os.path.join(ndir, "ssh"), exist_ok=True)
+    os.makedirs(os.path.join(ndir, "conf"), exist_ok=True)
+    os.makedirs(os.path.join(ndir, "logs"), exist_ok=True)
+    for sub in ("data", "commitlog", "hints", "saved_caches"):
+        os.makedirs(os.path.join(ndir, "data", sub), exist_ok=True)
+    atomic_write(os.path.join(ndir, "bin", "nodetool"),
+                 "#!/bin/sh\nexec %s %s --sim-node %s \"$@\"\n" % (PYTHON, NODETOOL, ndir), 0o755)
+    atomic_write(os.path.join(ndir, "bin", "cassandra-start"),
+                 "#!/bin/sh\nexec %s %s start-cassandra %s %s\n" % (PYTHON, SIMCTL, cluster_dir, nj["name"]),
+                 0o755)
+    atomic_write(os.path.join(ndir, "bin", "cassandra-stop"),
+                 "#!/bin/sh\nexec %s %s stop-cassandra %s %s\n" % (PYTHON, SIMCTL, cluster_dir, nj["name"]),
+                 0o755)
+    atomic_write(os.path.join(ndir, "conf", "cassandra.yaml"),
+                 "cluster_name: '%s'\nnum_tokens: %d\nlisten_address: %s\nrpc_address: %s\n"
+                 "data_file_directories:\n    - %s\ncommitlog_directory: %s\n"
+                 "hints_directory: %s\nsaved_caches_directory: %s\nendpoint_snitch: %s\n"
+                 % (nj["cluster_name"], len(nj["tokens"]), nj["address"], nj["address"],
+                    data_file_directory(ndir), os.path.join(ndir, "data", "commitlog"),
+                    os.path.join(ndir, "data", "hints"), os.path.join(ndir, "data", "saved_caches"),
+                    nj.get("snitch", "SimpleSnitch")))
+    atomic_write(os.path.join(ndir, "conf", "cassandra-rackdc.properties"),
+                 "dc=%s\nrack=%s\n" % (nj["dc"], nj["rack"]))
+    key = os.path.join(ndir, "ssh", "ssh_host_ed25519_key")
+    if not os.path.exists(key):
+        subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", "sim-" + nj["name"], "-f", key],
+                       check=True, stdin=subprocess.DEVNULL)
+
+
+def sshd_config_text(cluster_dir, nj, port):
+    ndir = nj["node_dir"]
+    return "\n".join([
+        "Port %d" % port,
+        "ListenAddress %s" % nj["address"],
+        "HostKey %s" % os.path.join(ndir, "ssh", "ssh_host_ed25519_key"),
+        "PidFile %s" % os.path.join(ndir, "sshd.pid"),
+        "AuthorizedKeysFile %s" % os.path.join(cluster_dir, "ssh", "authorized_keys"),
+        "UsePAM no",
+        "StrictModes no",
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication yes",
+        "UseDNS no",
+        "LogLevel INFO",
+        "MaxStartups 100:30:200",
+        "MaxSessions 50",
+        "Subsystem sftp internal-sftp",
+        "",
+    ])
+
+
+def make_node(cluster_dir, cluster, name, address, dc, rack, tokens, version, rng=None,
+              status="Normal"):
+    ndir = node_dir(cluster_dir, name)
+    os.makedirs(ndir, exist_ok=True)
+    now = time.time()
+    nj = {
+        "name": name,
+        "address": address,
+        "dc": dc,
+        "rack": rack,
+        "host_id": str(uuid.uuid4()),
+        "tokens": tokens,
+        "version": version,
+        "release_version": VERSIONS[version]["release"],
+        "cluster_name": cluster["cluster_name"],
+        "cluster_dir": os.path.abspath(cluster_dir),
+        "node_dir": os.path.abspath(ndir),
+        "data_dir": os.path.join(os.path.abspath(ndir), "data"),
+        "data_file_directory": data_file_directory(os.path.abspath(ndir)),
+        "snitch": cluster["snitch"].rsplit(".", 1)[-1],
+        "state": "stopped",
+        "up": False,
+        "status": status,
+        "drained": False,
+        "started_at": now,
+        "generation": int(now),
+        "repair_command": 0,
+        "percent_repaired": 0.0,
+        "fault": {"mode": "none"},
+        "flush_size": 64 * 1024,
+    }
+    write_json(os.path.join(ndir, "node.json"), nj)
+    write_node_files(cluster_dir, nj)
+    entry = {k: nj[k] for k in ("name", "address", "dc", "rack", "host_id", "tokens", "version",
+                                "release_version", "up", "status", "drained")}
+    entry["dir"] = os.path.join("nodes", name)
+    return nj, entry
+
+
+def system_keyspace_defs(version):
+    out = {}
+    for ks in SYSTEM_KEYSPACES:
+        tables = {}
+        for t, cnt in SYSTEM_TABLES[ks]:
+            if version == "3.11" and t in ("network_permissions", "peers_v2", "available_ranges_v2",
+                                           "resource_role_permissons_index", "table_estimates"):
+                continue
+            tables[t] = {"id": uuid.uuid3(uuid.NAMESPACE_OID, ks + "." + t).hex, "sstables": cnt}
+        out[ks] = {"replication": dict(SYSTEM_REPLICATION[ks]), "system": True, "tables": tables}
+    return out
+
+
+def create_cluster(cluster_dir, cluster_name="Test Cluster", nodes=3, version="4.1", dcs=None,
+                   dc="datacenter1", racks=1, keyspaces=2, tables=3, sstables=4,
+                   sstable_size="1M", base_address="127.0.0.11", num_tokens=16, seed=None,
+                   ssh_port=None, keyspace_defs=None, sstable_format=None, uuid_generations=False):
+    """Create a cluster directory with every node's data.  Returns the cluster dict."""
+    if version not in VERSIONS:
+        raise SimError("unknown version %r (have %s)" % (version, ", ".join(VERSIONS)))
+    cluster_dir = os.path.abspath(cluster_dir)
+    if os.path.exists(cluster_json(cluster_dir)):
+        raise SimError("%s already holds a cluster" % cluster_dir)
+    os.makedirs(os.path.join(cluster_dir, "nodes"), exist_ok=True)
+    os.makedirs(os.path.join(cluster_dir, "ssh"), exist_ok=True)
+    rng = random.Random(seed)
+    if dcs:
+        dc_list = parse_dcs(dcs) if isinstance(dcs, str) else list(dcs)
+    else:
+        dc_list = [(dc, int(nodes))]
+    total = sum(c for _, c in dc_list)
+    multi = len(dc_list) > 1 or racks > 1
+    snitch = ("org.apache.cassandra.locator.GossipingPropertyFileSnitch" if multi
+              else "org.apache.cassandra.locator.SimpleSnitch")
+    size = parse_size(sstable_size)
+    cluster = {
+        "cluster_name": cluster_name,
+        "version": version,
+        "partitioner": "org.apache.cassandra.dht.Murmur3Partitioner",
+        "snitch": snitch,
+        "schema_version": str(uuid.uuid4()),
+        "num_tokens": num_tokens,
+        "ssh_port": None,
+        "keyspaces": system_keyspace_defs(version),
+        "nodes": [],
+        "default_sstables": sstables,
+        "default_sstable_size": size,
+    }
+    if keyspace_defs:
+        for ks, kd in keyspace_defs.items():
+            cluster["keyspaces"][ks] = make_keyspace_def(kd["replication"], kd["tables"])
+    else:
+        for i in range(1, keyspaces + 1):
+            cluster["keyspaces"]["ks%d" % i] = make_keyspace_def(
+                default_replication(i, dc_list), ["t%d" % j for j in range(1, tables + 1)])
+    # system_distributed / system_traces RF never exceed sensible values
+    all_tokens = allocate_tokens(total, num_tokens, rng)
+    k = 0
+    node_objs = []
+    for dcname, cnt in dc_list:
+        for j in range(cnt):
+            name = "node%d" % (k + 1)
+            rack = "rack%d" % (j % racks + 1)
+            address = ip_add(base_address, k)
+            nj, entry = make_node(cluster_dir, cluster, name, address, dcname, rack,
+                                  all_tokens[k], version)
+            if sstable_format or uuid_generations:
+                with locked_node(nj["node_dir"]) as n2:
+                    if sstable_format:
+                        n2["sstable_format"] = sstable_format
+                    n2["uuid_sstable_identifiers"] = bool(uuid_generations)
+                nj = load_node(nj["node_dir"])
+            cluster["nodes"].append(entry)
+            node_objs.append(nj)
+            k += 1
+    # client key
+    key = os.path.join(cluster_dir, "ssh", "id_ed25519")
+    subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", "ringmaster-sim", "-f", key],
+                   check=True, stdin=subprocess.DEVNULL)
+    with open(key + ".pub") as f:
+        atomic_write(os.path.join(cluster_dir, "ssh", "authorized_keys"), f.read(), 0o600)
+    addrs = [n["address"] for n in cluster["nodes"]]
+    cluster["ssh_port"] = int(ssh_port) if ssh_port else free_port(addrs)
+    save_cluster(cluster_dir, cluster)
+    open(os.path.join(cluster_dir, ".lock"), "a").close()
+    for nj in node_objs:
+        gen_system_data(nj["node_dir"], nj, cluster)
+        gen_user_data(nj["node_dir"], nj, cluster, sstables, size)
+    return cluster
+
+
+def gen_node_data(cluster_dir, name, keyspaces=1, tables=1, gib=1.0, sstables=None):
+    """Give NODE N keyspaces x N tables holding about `gib` GiB of data in total.
+    New keyspaces are named gen_ks<i> (SimpleStrategy RF=1) if they don't exist."""
+    ndir = node_dir(cluster_dir, name)
+    nj = load_node(ndir)
+    names = []
+    with locked_cluster(cluster_dir) as c:
+        for i in range(1, keyspaces + 1):
+            ks = "gen_ks%d" % i
+            if ks not in c["keyspaces"]:
+                c["keyspaces"][ks] = make_keyspace_def(
+                    {"class": "SimpleStrategy", "replication_factor": 1},
+                    ["gen_t%d" % j for j in range(1, tables + 1)])
+            names.append(ks)
+    c = load_cluster(cluster_dir)
+    total = int(gib * (1 << 30))
+    per_table = max(1, total // max(1, keyspaces * tables))
+    n_sst = sstables or max(1, min(8, per_table // (256 << 20) + 1))
+    per_sst = max(1, per_table // n_sst)
+    for ks in names:
+        for t, tdef in list(c["keyspaces"][ks]["tables"].items())[:tables]:
+            tdir = table_path(ndir, ks, t, tdef["id"])
+            os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            for _ in range(n_sst):
+                add_sstable(ndir, nj, tdir, per_sst)
+    return names
+
+
+def add_keyspace(cluster_dir, ks, replication, tables, sstables=0, sstable_size="64K"):
+    """Add a user keyspace with tables to the schema and create its dirs on every node."""
+    with locked_cluster(cluster_dir) as c:
+        if ks in c["keyspaces"]:
+            raise SimError("keyspace %s exists" % ks)
+        c["keyspaces"][ks] = make_keyspace_def(replication, tables)
+        c["schema_version"] = str(uuid.uuid4())
+    c = load_cluster(cluster_dir)
+    for n in c["nodes"]:
+        ndir = node_dir(cluster_dir, n["name"])
+        gen_user_data(ndir, load_node(ndir), c, sstables, parse_size(sstable_size), keyspaces=[ks])
+
+
+def add_node(cluster_dir, name, address=None, dc=None, rack=None, version=None, replace=None,
+             sstables=0, sstable_size="64K"):
+    """Add a node (status Joining until started; with replace=DEAD it takes the dead
+    node's tokens, as replace_address_first_boot does)."""
+    c = load_cluster(cluster_dir)
+    if any(n["name"] == name for n in c["nodes"]):
+        raise SimError("node %s exists" % name)
+    dead = find_node(c, replace) if replace else None
+    if address is None:
+        used = {n["address"] for n in c["nodes"]}
+        base = c["nodes"][0]["address"]
+        k = 1
+        while ip_add(base, k) in used:
+            k += 1
+        address = ip_add(base, k)
+    dc = dc or (dead["dc"] if dead else c["nodes"][0]["dc"])
+    rack = rack or (dead["rack"] if dead else c["nodes"][0]["rack"])
+    version = version or (dead["version"] if dead else c["version"])
+    if dead:
+        tokens = list(dead["tokens"])
+    else:
+        rng = random.Random()
+        tokens = sorted(rng.randrange(MIN_TOKEN + 1, MAX_TOKEN) for _ in range(c.get("num_tokens", 16)))
+    nj, entry = make_node(cluster_dir, c, name, address, dc, rack, tokens, version,
+                          status="Joining")
+    if replace:
+        with locked_node(nj["node_dir"]) as n2:
+            n2["replace_address"] = dead["address"]
+    with locked_cluster(cluster_dir) as c2:
+        c2["nodes"].append(entry)
+    c2 = load_cluster(cluster_dir)
+    gen_system_data(nj["node_dir"], nj, c2)
+    gen_user_data(nj["node_dir"], nj, c2, sstables, parse_size(sstable_size))
+    return nj
+
+
+def remove_node(cluster_dir, name):
+    """Remove a (stopped) node from the ring, as `nodetool removenode` would."""
+    kill_node(cluster_dir, name)
+    with locked_cluster(cluster_dir) as c:
+        c["nodes"] = [n for n in c["nodes"] if n["name"] != name]
+
+
+# ---------------------------------------------------------------------------
+# processes: sshd, the agent hook
+# ---------------------------------------------------------------------------
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()[0]
+        return st != "Z"
+    except OSError:
+        return False
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def port_open(address, port, timeout=0.3):
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.connect((address, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def _children_map():
+    kids = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(p))
+    return kids
+
+
+def descendants(pid):
+    kids = _children_map()
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            stack.append(c)
+    return out
+
+
+def pids_referencing(path):
+    """Processes whose command line mentions path (e.g. nodetool --sim-node DIR)."""
+    out = []
+    me = os.getpid()
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) == me:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if path in cmd:
+            out.append(int(p))
+    return out
+
+
+def terminate(pids, timeout=5.0):
+    """SIGTERM, wait with growing intervals, then SIGKILL what is left."""
+    pids = [p for p in pids if p and pid_alive(p)]
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=timeout, what="exit")
+    except TimeoutError:
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=5, what="kill")
+
+
+def start_sshd(cluster_dir, name, timeout=10.0):
+    c = load_cluster(cluster_dir)
+    n = find_node(c, name)
+    ndir = node_dir(cluster_dir, name)
+    nj = load_node(ndir)
+    port = c["ssh_port"]
+    pidfile = os.path.join(ndir, "sshd.pid")
+    pid = read_pid(pidfile)
+    if pid and pid_alive(pid) and port_open(n["address"], port):
+        return pid
+    os.makedirs("/run/sshd", exist_ok=True)
+    conf = os.path.join(ndir, "ssh", "sshd_config")
+    atomic_write(conf, sshd_config_text(cluster_dir, nj, port))
+    log = os.path.join(ndir, "logs", "sshd.log")
+    try:
+        os.unlink(pidfile)
+    except FileNotFoundError:
+        pass
+    r = subprocess.run([SSHD, "-f", conf, "-E", log], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise SimError("sshd failed to start for %s: %s %s" % (name, r.stdout, _tail(log)))
+    try:
+        wait_until(lambda: port_open(n["address"], port), timeout=timeout,
+                   what="sshd on %s:%d" % (n["address"], port))
+        wait_until(lambda: read_pid(pidfile), timeout=timeout, what="sshd pid file")
+    except TimeoutError:
+        raise SimError("sshd for %s did not listen on %s:%d: %s" % (name, n["address"], port, _tail(log)))
+    return read_pid(pidfile)
+
+
+def _tail(path, n=5):
+    try:
+        with open(path) as f:
+            return " | ".join(f.read().splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def stop_sshd(cluster_dir, name, hard=False):
+    ndir = node_dir(cluster_dir, name)
+    pid = read_pid(os.path.join(ndir, "sshd.pid"))
+    if not pid or not pid_alive(pid):
+        return
+    if hard:
+        victims = [pid] + descendants(pid)
+        for p in victims:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not any(pid_alive(p) for p in victims), timeout=5, what="sshd killed")
+    else:
+        terminate([pid])
+
+
+def start_agent(cluster_dir, name, agent=None):
+    ndir = node_dir(cluster_dir, name)
+    conf = os.path.join(ndir, "agent.conf")
+    agent = agent or os.environ.get("RINGAGENT")
+    if not agent or not os.path.exists(conf):
+        return None
+    pidf = os.path.join(ndir, "agent.pid")
+    old = read_pid(pidf)
+    if old and pid_alive(old):
+        return old
+    logf = open(os.path.join(ndir, "agent.log"), "ab")
+    p = subprocess.Popen([agent, "-d", "-f", conf], stdin=subprocess.DEVNULL, stdout=logf,
+                         stderr=logf, start_new_session=True, cwd=ndir)
+    logf.close()
+    atomic_write(pidf, "%d\n" % p.pid)
+    atomic_write(os.path.join(ndir, ".agent.pgid"), "%d\n" % p.pid)
+    return p.pid
+
+
+def stop_agent(cluster_dir, name, hard=False):
+    ndir = node_dir(cluster_dir, name)
+    pids = []
+    for f in ("agent.pid", ".agent.pgid"):
+        p = read_pid(os.path.join(ndir, f))
+        if p and p not in pids:
+            pids.append(p)
+    pgid = read_pid(os.path.join(ndir, ".agent.pgid"))
+    if pgid:
+        try:
+            os.killpg(pgid, signal.SIGKILL if hard else signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if hard:
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=5, what="agent killed")
+    else:
+        terminate(pids)
+    for f in (".agent.pgid",):
+        try:
+            os.unlink(os.path.join(ndir, f))
+        except FileNotFoundError:
+            pass
+
+
+def start_cassandra(cluster_dir, name):
+    now = time.time()
+    c = load_cluster(cluster_dir)
+    n = find_node(c, name)
+    status = "Normal"
+    set_node_state(cluster_dir, name, up=True, status=status, drained=False, state="running")
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        nj["started_at"] = now
+        nj["generation"] = int(now)
+        nj.pop("replace_address", None)
+    return n
+
+
+def stop_cassandra(cluster_dir, name):
+    set_node_state(cluster_dir, name, up=False, state="stopped")
+
+
+def start_node(cluster_dir, name, agent=None, timeout=10.0):
+    start_sshd(cluster_dir, name, timeout=timeout)
+    start_cassandra(cluster_dir, name)
+    start_agent(cluster_dir, name, agent)
+
+
+def stop_node(cluster_dir, name):
+    stop_agent(cluster_dir, name)
+    stop_cassandra(cluster_dir, name)
+    stop_sshd(cluster_dir, name)
+
+
+def kill_node(cluster_dir, name):
+    """The node dies: DN, and every process of it is killed at once."""
+    ndir = node_dir(cluster_dir, name)
+    set_node_state(cluster_dir, name, up=False, state="killed")
+    stop_agent(cluster_dir, name, hard=True)
+    stop_sshd(cluster_dir, name, hard=True)
+    victims = pids_referencing(ndir + "/") + pids_referencing(ndir + " ")
+    victims += [p for p in pids_referencing(ndir) if p not in victims]
+    for p in victims:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def set_fault(cluster_dir, name, mode, command=None, delay=None, message=None):
+    if mode not in ("none", "hang", "fail", "garbage", "slow"):
+        raise SimError("unknown fault mode %r" % mode)
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        f = {"mode": mode}
+        if command:
+            f["command"] = command
+        if delay is not None:
+            f["delay"] = float(delay)
+        if message:
+            f["message"] = message
+        nj["fault"] = f
+
+
+def cluster_status_lines(cluster_dir):
+    c = load_cluster(cluster_dir)
+    lines = ["cluster %s  version %s  ssh port %s" % (c["cluster_name"], c["version"], c["ssh_port"])]
+    for n in c["nodes"]:
+        ndir = node_dir(cluster_dir, n["name"])
+        pid = read_pid(os.path.join(ndir, "sshd.pid"))
+        sshd = "sshd:up" if pid and pid_alive(pid) else "sshd:down"
+        apid = read_pid(os.path.join(ndir, "agent.pid"))
+        agent = "agent:up" if apid and pid_alive(apid) else "agent:-"
+        st = ("U" if n.get("up") and not n.get("drained") else "D") + n.get("status", "Normal")[0]
+        lines.append("%-8s %-15s %-12s %-8s %s %s %s %s %s" % (
+            n["name"], n["address"], n["dc"], n["rack"], st, n["version"], sshd, agent,
+            stringify_file_size(node_load(ndir))))
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# a convenience object for tests
+# ---------------------------------------------------------------------------
+
+class SimCluster:
+    """Handle on a simulated cluster for Python tests.
+
+        with SimCluster.create(tmp_path / "c", nodes=3, version="4.1") as c:
+            c.start_all()
+            r = c.nodetool("node1", "status")
+            r = c.ssh("node2", c.nodetool_path("node2") + " info")
+            c.kill("node3")
+        # leaving the block stops every process the cluster started
+    """
+
+    def __init__(self, cluster_dir):
+        self.dir = os.path.abspath(str(cluster_dir))
+
+    @classmethod
+    def create(cls, cluster_dir, **kw):
+        create_cluster(str(cluster_dir), **kw)
+        return cls(cluster_dir)
+
+    # state
+    @property
+    def state(self):
+        return load_cluster(self.dir)
+
+    @property
+    def ssh_port(self):
+        return self.state["ssh_port"]
+
+    @property
+    def names(self):
+        return [n["name"] for n in self.state["nodes"]]
+
+    @property
+    def key(self):
+        return os.path.join(self.dir, "ssh", "id_ed25519")
+
+    def node(self, name):
+        return load_node(node_dir(self.dir, name))
+
+    def node_dir(self, name):
+        return node_dir(self.dir, name)
+
+    def address(self, name):
+        return find_node(self.state, name)["address"]
+
+    def nodetool_path(self, name):
+        return os.path.join(self.node_dir(name), "bin", "nodetool")
+
+    def data_dir(self, name):
+        return data_file_directory(self.node_dir(name))
+
+    def table_dir(self, name, ks, table):
+        tid = self.state["keyspaces"][ks]["tables"][table]["id"]
+        return table_path(self.node_dir(name), ks, table, tid)
+
+    # lifecycle
+    def start(self, name, agent=None):
+        start_node(self.dir, name, agent)
+
+    def start_all(self, agent=None):
+        for n in self.names:
+            self.start(n, agent)
+
+    def stop(self, name):
+        stop_node(self.dir, name)
+
+    def kill(self, name):
+        kill_node(self.dir, name)
+
+    def start_cassandra(self, name):
+        start_cassandra(self.dir, name)
+
+    def stop_cassandra(self, name):
+        stop_cassandra(self.dir, name)
+
+    def fault(self, name, mode, command=None, delay=None, message=None):
+        set_fault(self.dir, name, mode, command, delay, message)
+
+    def add_node(self, name, **kw):
+        return add_node(self.dir, name, **kw)
+
+    def add_keyspace(self, ks, replication, tables, **kw):
+        add_keyspace(self.dir, ks, replication, tables, **kw)
+
+    def cleanup(self):
+        """Stop every process of every node (hard).  Safe to call twice."""
+        try:
+            names = self.names
+        except FileNotFoundError:
+            return
+        for n in names:
+            try:
+                stop_agent(self.dir, n, hard=True)
+            except Exception:
+                pass
+            try:
+                stop_sshd(self.dir, n, hard=True)
+            except Exception:
+                pass
+            ndir = self.node_dir(n)
+            for p in pids_referencing(ndir):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    # running things
+    def nodetool(self, name, *args, timeout=30, input=None):
+        return subprocess.run([self.nodetool_path(name)] + [str(a) for a in args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=timeout, input=input)
+
+    def ssh_argv(self, name, command):
+        return ["ssh", "-i", self.key, "-p", str(self.ssh_port),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+                "root@%s" % self.address(name), command]
+
+    def ssh(self, name, command, timeout=30):
+        return subprocess.run(self.ssh_argv(name, command), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
