@@ -1,0 +1,31 @@
+/*
+ * api.h - the REST API of docs/api.md: routing, authorisation, body
+ * validation, error bodies and audit of mutating requests.
+ *
+ * api_handle() is the httpd handler.  It never runs work: it checks the
+ * request, calls one service function and turns the answer into JSON.
+ * A request that fails validation changes nothing.
+ */
+#ifndef RM_API_H
+#define RM_API_H
+
+#include <stddef.h>
+
+#include "httpd.h"
+
+struct service;
+struct auth;
+
+#define API_MAX_BODY (1024 * 1024)
+
+struct api;
+
+/* s and a are borrowed and must outlive the api. */
+struct api *api_new(struct service *s, struct auth *a);
+void api_free(struct api *api);
+
+/* The httpd handler; arg is the struct api. */
+void api_handle(void *arg, const struct httpd_req *req,
+    struct httpd_resp *resp);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * auth.h - bearer tokens and roles.
+ *
+ * Operator tokens are random ("rm_" + 64 hex digits), shown once when
+ * created and stored only as their SHA-256 hash.  The agents' join token is
+ * kept in clear in join_token_file (agents need to read it); it carries the
+ * role agent.  auth_verify() answers from an in-memory cache of the token
+ * table that is refreshed from the store every second, so a token revoked
+ * with `ringmaster token revoke` stops working within about a second even
+ * while the daemon runs.
+ */
+#ifndef RM_AUTH_H
+#define RM_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct store;
+
+enum auth_role {
+	ROLE_ADMIN = 1 << 0,
+	ROLE_OPERATOR = 1 << 1,
+	ROLE_VIEWER = 1 << 2,
+	ROLE_AGENT = 1 << 3,
+};
+
+#define AUTH_NAME_MAX 64
+
+struct auth_id {
+	char name[AUTH_NAME_MAX + 1];
+	enum auth_role role;
+};
+
+struct auth;
+
+int auth_role_parse(const char *s, enum auth_role *out);
+const char *auth_role_name(enum auth_role r);
+
+/*
+ * Open the token table in st (borrowed, must outlive auth) and the join
+ * token in join_file, creating the file with a fresh token (mode 0600) when
+ * it does not exist.  *created_join tells whether it was made.
+ */
+struct auth *auth_open(struct store *st, const char *join_file,
+    bool *created_join, char *err, size_t errlen);
+void auth_free(struct auth *a);
+
+/* Check "Authorization: Bearer X" value (the whole header); 0 and *id, or -1. */
+int auth_verify(struct auth *a, const char *authorization, struct auth_id *id);
+
+/*
+ * Create a token; *token_out is the clear token (caller frees), shown once.
+ * Fails when the name is taken or invalid.
+ */
+int auth_token_create(struct store *st, const char *name, enum auth_role role,
+    char **token_out, char *err, size_t errlen);
+int auth_token_revoke(struct store *st, const char *name, char *err,
+    size_t errlen);
+/* Array of {"name","role","created_at"}; new reference. */
+json_t *auth_token_list(struct store *st, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * hb.c - see hb.h.
+ *
+ * Two hash tables under one mutex: clusters (with their up/down counts, so
+ * GET /clusters/{name} never scans nodes) and nodes keyed by (cluster,
+ * address).  Dirty nodes are chained on a list the thread drains each
+ * flush; node events (down/up) wait in a small array for the same flush.
+ * The mutex is held only to touch the tables: the store is written after
+ * unlocking, from copies.
+ */
+#include "hb.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "store.h"
+
+#define STATE_MAX 16
+
+struct hb_cluster {
+	char *name;
+	int up, down, nodes;
+	struct hb_cluster *next;
+};
+
+struct hb_node {
+	struct hb_cluster *cl;
+	char *address;
+	char state[STATE_MAX];
+	int64_t last_hb;
+	int64_t load_bytes;	/* -1 unknown */
+	bool dirty, state_dirty, load_dirty;
+	struct hb_node *next;		/* hash chain */
+	struct hb_node *dirty_next;
+};
+
+struct node_event {
+	char *cluster, *address, *result;
+	int64_t at, last_hb;
+};
+
+struct hb {
+	struct store *st;
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stopping;
+	int64_t timeout_ms, flush_ms, started_ms;
+
+	struct hb_node **nodes;
+	size_t nbuckets, nnodes;
+	struct hb_cluster **clusters;
+	size_t ncbuckets;
+	struct hb_node *dirty;
+
+	struct node_event *events;
+	size_t nevents, capevents;
+};
+
+static uint64_t fnv(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (; b && *b; b++)
+		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
+	return h;
+}
+
+static struct hb_cluster *do_cluster(struct hb *h, const char *name,
+    bool create)
+{
+	size_t i = fnv(name, NULL) % h->ncbuckets;
+	struct hb_cluster *c;
+
+	for (c = h->clusters[i]; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	if (!create)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->name = xstrdup(name);
+	c->next = h->clusters[i];
+	h->clusters[i] = c;
+	return c;
+}
+
+static struct hb_node *do_node(struct hb *h, const char *cluster,
+    const char *address)
+{
+	size_t i = fnv(cluster, address) % h->nbuckets;
+	for (struct hb_node *n = h->nodes[i]; n; n = n->next)
+		if (strcmp(n->address, address) == 0 &&
+		    strcmp(n->cl->name, cluster) == 0)
+			return n;
+	return NULL;
+}
+
+static void do_grow(struct hb *h)
+{
+	size_t nb = h->nbuckets * 2;
+	struct hb_node **t = xcalloc(nb, sizeof(*t));
+
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		struct hb_node *n = h->nodes[i], *next;
+		for (; n; n = next) {
+			size_t j = fnv(n->cl->name, n->address) % nb;
+			next = n->next;
+			n->next = t[j];
+			t[j] = n;
+		}
+	}
+	free(h->nodes);
+	h->nodes = t;
+	h->nbuckets = nb;
+}
+
+static void count(struct hb_cluster *c, const char *state, int d)
+{
+	if (strcmp(state, "up") == 0)
+		c->up += d;
+	else if (strcmp(state, "down") == 0)
+		c->down += d;
+}
+
+static void do_set_state(struct hb_node *n, const char *state)
+{
+	if (strcmp(n->state, state) == 0)
+		return;
+	count(n->cl, n->state, -1);
+	str_copy(n->state, state, sizeof(n->state));
+	count(n->cl, n->state, +1);
+}
+
+static void do_dirty(struct hb *h, struct hb_node *n)
+{
+	if (!n->dirty) {
+		n->dirty = true;
+		n->dirty_next = h->dirty;
+		h->dirty = n;
+	}
+}
+
+static void do_event(struct hb *h, struct hb_node *n, const char *result,
+    int64_t now)
+{
+	struct node_event *e;
+
+	if (h->nevents == h->capevents) {
+		h->capevents = h->capevents ? h->capevents * 2 : 16;
+		h->events = xrealloc(h->events, h->capevents * sizeof(*e));
+	}
+	e = &h->events[h->nevents++];
+	e->cluster = xstrdup(n->cl->name);
+	e->address = xstrdup(n->address);
+	e->result = xstrdup(result);
+	e->at = now;
+	e->last_hb = n->last_hb;
+}
+
+static struct hb_node *do_add(struct hb *h, const char *cluster,
+    const char *address)
+{
+	struct hb_node *n = xcalloc(1, sizeof(*n));
+	size_t i;
+
+	n->cl = do_cluster(h, cluster, true);
+	n->cl->nodes++;
+	n->address = xstrdup(address);
+	str_copy(n->state, "unknown", sizeof(n->state));
+	n->load_bytes = -1;
+	if (++h->nnodes > h->nbuckets * 2)
+		do_grow(h);
+	i = fnv(cluster, address) % h->nbuckets;
+	n->next = h->nodes[i];
+	h->nodes[i] = n;
+	return n;
+}
+
+void hb_node_set(struct hb *h, const char *cluster, const char *address,
+    const char *state, int64_t last_hb_ms)
+{
+	struct hb_node *n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = do_node(h, cluster, address);
+	if (n == NULL)
+		n = do_add(h, cluster, address);
+	if (state)
+		do_set_state(n, state);
+	if (last_hb_ms > n->last_hb)
+		n->last_hb = last_hb_ms;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+static int load(struct hb *h, char *err, size_t errlen)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (store_cluster_names(h->st, &names, &n) != 0) {
+		snprintf(err, errlen, "cannot list clusters in the store");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *nodes = store_node_list(h->st, names[i]), *v;
+		size_t k;
+		/* A cluster with no node still gets counts of zero. */
+		pthread_mutex_lock(&h->mtx);
+		do_cluster(h, names[i], true);
+		pthread_mutex_unlock(&h->mtx);
+		json_array_foreach(nodes, k, v) {
+			const char *addr = json_string_value(json_object_get(v, "address"));
+			const char *state = json_string_value(json_object_get(v, "state"));
+			const char *lh = json_string_value(json_object_get(v, "last_heartbeat"));
+			json_t *lb = json_object_get(v, "load_bytes");
+			int64_t last = 0;
+			if (addr == NULL)
+				continue;
+			if (lh != NULL && time_parse_rfc3339(lh, &last) == 0)
+				last *= 1000;
+			hb_node_set(h, names[i], addr, state ? state : "unknown",
+			    last);
+			if (json_is_integer(lb)) {
+				pthread_mutex_lock(&h->mtx);
+				do_node(h, names[i], addr)->load_bytes =
+				    json_integer_value(lb);
+				pthread_mutex_unlock(&h->mtx);
+			}
+		}
+		json_decref(nodes);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+struct hb *hb_new(struct store *st, int64_t timeout_ms, int64_t flush_ms,
+    char *err, size_t errlen)
+{
+	struct hb *h = xcalloc(1, sizeof(*h));
+
+	h->st = st;
+	h->timeout_ms = timeout_ms;
+	h->flush_ms = flush_ms > 0 ? flush_ms : 1000;
+	h->started_ms = time_wall_ms();
+	h->nbuckets = 1024;
+	h->nodes = xcalloc(h->nbuckets, sizeof(*h->nodes));
+	h->ncbuckets = 1024;
+	h->clusters = xcalloc(h->ncbuckets, sizeof(*h->clusters));
+	pthread_mutex_init(&h->mtx, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if (load(h, err, errlen) != 0) {
+		hb_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void hb_set_timeout(struct hb *h, int64_t timeout_ms)
+{
+	pthread_mutex_lock(&h->mtx);
+	h->timeout_ms = timeout_ms;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+int hb_beat(struct hb *h, const struct hb_beat *b)
+{
+	struct hb_node *n;
+	bool was_down;
+
+	pthread_mutex_lock(&h->mtx);
+	n = do_node(h, b->cluster, b->address);
+	if (n == NULL) {
+		pthread_mutex_unlock(&h->mtx);
+		return -1;
+	}
+	was_down = strcmp(n->state, "down") == 0;
+	if (strcmp(n->state, b->status) != 0) {
+		do_set_state(n, b->status);
+		n->state_dirty = true;
+		if (was_down && strcmp(b->status, "down") != 0)
+			do_event(h, n, "up", b->at_ms);
+	}
+	n->last_hb = b->at_ms;
+	if (b->load_bytes >= 0 && b->load_bytes != n->load_bytes) {
+		n->load_bytes = b->load_bytes;
+		n->load_dirty = true;
+	}
+	do_dirty(h, n);
+	pthread_mutex_unlock(&h->mtx);
+	return 0;
+}
+
+bool hb_node_view(struct hb *h, const char *cluster, const char *address,
+    char *state, size_t statelen, int64_t *last_hb_ms, int64_t *load_bytes)
+{
+	struct hb_node *n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = do_node(h, cluster, address);
+	if (n != NULL) {
+		if (state)
+			str_copy(state, n->state, statelen);
+		if (last_hb_ms)
+			*last_hb_ms = n->last_hb;
+		if (load_bytes)
+			*load_bytes = n->load_bytes;
+	}
+	pthread_mutex_unlock(&h->mtx);
+	return n != NULL;
+}
+
+static json_t *time_json(int64_t ms)
+{
+	char buf[40], out[48];
+	if (ms <= 0)
+		return json_null();
+	time_rfc3339(ms / 1000, buf, sizeof(buf));
+	/* "...:SSZ" -> "...:SS.mmmZ", the store's format. */
+	size_t len = strlen(buf);
+	if (len > 0 && buf[len - 1] == 'Z')
+		buf[len - 1] = '\0';
+	snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)(ms % 1000));
+	return json_string(out);
+}
+
+void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(nodes, i, v) {
+		const char *addr = json_string_value(json_object_get(v, "address"));
+		char state[STATE_MAX];
+		int64_t last, load;
+		if (addr == NULL || !hb_node_view(h, cluster, addr, state,
+		    sizeof(state), &last, &load))
+			continue;
+		json_object_set_new(v, "state", json_string(state));
+		if (last > 0)
+			json_object_set_new(v, "last_heartbeat", time_json(last));
+		if (load >= 0)
+			json_object_set_new(v, "load_bytes", json_integer(load));
+	}
+}
+
+void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down)
+{
+	struct hb_cluster *c;
+
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	*up = c ? c->up : 0;
+	*down = c ? c->down : 0;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_state_counts(struct hb *h,
+    void (*fn)(const char *state, int count, void *arg), void *arg)
+{
+	static const char *const states[] = {
+		"up", "down", "joining", "leaving", "moving", "unknown",
+	};
+	int counts[ARRAY_SIZE(states)] = { 0 };
+
+	pthread_mutex_lock(&h->mtx);
+	for (size_t i = 0; i < h->nbuckets; i++)
+		for (struct hb_node *n = h->nodes[i]; n; n = n->next)
+			for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+				if (strcmp(n->state, states[k]) == 0)
+					counts[k]++;
+	pthread_mutex_unlock(&h->mtx);
+	for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+		fn(states[k], counts[k], arg);
+}
+
+void hb_cluster_forget(struct hb *h, const char *cluster)
+{
+	struct hb_cluster **cp, *c;
+
+	pthread_mutex_lock(&h->mtx);
+	/* Rebuild the dirty list without the cluster's nodes. */
+	struct hb_node *d = h->dirty, *keep = NULL;
+	while (d) {
+		struct hb_node *next = d->dirty_next;
+		if (strcmp(d->cl->name, cluster) != 0) {
+			d->dirty_next = keep;
+			keep = d;
+		}
+		d = next;
+	}
+	h->dirty = keep;
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		struct hb_node **np = &h->nodes[i];
+		while (*np) {
+			struct hb_node *n = *np;
+			if (strcmp(n->cl->name, cluster) == 0) {
+				*np = n->next;
+				free(n->address);
+				free(n);
+				h->nnodes--;
+			} else {
+				np = &n->next;
+			}
+		}
+	}
+	cp = &h->clusters[fnv(cluster, NULL) % h->ncbuckets];
+	for (; (c = *cp) != NULL; cp = &c->next)
+		if (strcmp(c->name, cluster) == 0) {
+			*cp = c->next;
+			free(c->name);
+			free(c);
+			break;
+		}
+	pthread_mutex_unlock(&h->mtx);
+}
+
+/* Mark down the nodes whose heartbeat is too old.  Expects the lock. */
+static void do_detect(struct hb *h, int64_t now)
+{
+	for (size_t i = 0; i < h->nbuckets; i++)
+		for (struct hb_node *n = h->nodes[i]; n; n = n->next) {
+			int64_t seen = n->last_hb > h->started_ms ? n->last_hb :
+			    h->started_ms;
+			if (strcmp(n->state, "down") == 0 ||
+			    now - seen <= h->timeout_ms)
+				continue;
+			do_set_state(n, "down");
+			n->state_dirty = true;
+			do_dirty(h, n);
+			do_event(h, n, "down", now);
+		}
+}
+
+int hb_flush(struct hb *h)
+{
+	struct store_hb *hbs = NULL;
+	struct store_event *evs = NULL;
+	struct node_event *pend;
+	size_t n = 0, cap = 0, nev;
+	char err[256];
+	int rc = 0;
+
+	pthread_mutex_lock(&h->mtx);
+	for (struct hb_node *d = h->dirty; d; d = d->dirty_next) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			hbs = xrealloc(hbs, cap * sizeof(*hbs));
+		}
+		hbs[n].cluster = xstrdup(d->cl->name);
+		hbs[n].address = xstrdup(d->address);
+		hbs[n].state = d->state_dirty ? xstrdup(d->state) : NULL;
+		hbs[n].status_json = NULL;
+		hbs[n].at = d->last_hb;
+		hbs[n].load_bytes = d->load_dirty ? d->load_bytes : -1;
+		d->dirty = d->state_dirty = d->load_dirty = false;
+		n++;
+	}
+	h->dirty = NULL;
+	pend = h->events;
+	nev = h->nevents;
+	h->events = NULL;
+	h->nevents = h->capevents = 0;
+	pthread_mutex_unlock(&h->mtx);
+
+	if (n > 0 && store_heartbeats_apply(h->st, hbs, n, err,
+	    sizeof(err)) < 0) {
+		log_warnx("cannot write %zu heartbeats to the store: %s; the "
+		    "next heartbeats will carry them", n, err);
+		rc = -1;
+	}
+	if (nev > 0) {
+		evs = xcalloc(nev, sizeof(*evs));
+		for (size_t i = 0; i < nev; i++) {
+			char lh[48];
+			time_rfc3339(pend[i].last_hb / 1000, lh, sizeof(lh));
+			evs[i].at = pend[i].at;
+			evs[i].actor = "ringmaster";
+			evs[i].kind = "node";
+			evs[i].target = pend[i].address;
+			evs[i].cluster = pend[i].cluster;
+			evs[i].result = pend[i].result;
+			evs[i].detail_json = NULL;
+			if (strcmp(pend[i].result, "down") == 0)
+				log_warnx("node %s of cluster %s is down: no "
+				    "heartbeat since %s", pend[i].address,
+				    pend[i].cluster,
+				    pend[i].last_hb > 0 ? lh : "it checked in");
+			else
+				log_info("node %s of cluster %s is up again",
+				    pend[i].address, pend[i].cluster);
+		}
+		if (store_events_append(h->st, evs, nev, err, sizeof(err)) != 0) {
+			log_warnx("cannot write %zu node events: %s", nev, err);
+			rc = -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)(uintptr_t)hbs[i].cluster);
+		free((char *)(uintptr_t)hbs[i].address);
+		free((char *)(uintptr_t)hbs[i].state);
+	}
+	for (size_t i = 0; i < nev; i++) {
+		free(pend[i].cluster);
+		free(pend[i].address);
+		free(pend[i].result);
+	}
+	free(hbs);
+	free(evs);
+	free(pend);
+	return rc;
+}
+
+static void *hb_main(void *arg)
+{
+	struct hb *h = arg;
+	int64_t last_flush = time_mono_ms();
+
+	pthread_mutex_lock(&h->mtx);
+	while (!h->stopping) {
+		int64_t tick = h->flush_ms < 250 ? h->flush_ms : 250;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += tick / 1000;
+		ts.tv_nsec += (tick % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->cond, &h->mtx, &ts);
+		if (h->stopping)
+			break;
+		do_detect(h, time_wall_ms());
+		if (time_mono_ms() - last_flush >= h->flush_ms) {
+			pthread_mutex_unlock(&h->mtx);
+			hb_flush(h);
+			last_flush = time_mono_ms();
+			pthread_mutex_lock(&h->mtx);
+		}
+	}
+	pthread_mutex_unlock(&h->mtx);
+	hb_flush(h);
+	return NULL;
+}
+
+int hb_start(struct hb *h, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = pthread_create(&h->thread, NULL, hb_main, h)) != 0) {
+		snprintf(err, errlen, "cannot start the heartbeat thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	h->running = true;
+	return 0;
+}
+
+void hb_stop(struct hb *h)
+{
+	if (h == NULL || !h->running)
+		return;
+	pthread_mutex_lock(&h->mtx);
+	h->stopping = true;
+	pthread_mutex_unlock(&h->mtx);
+	pthread_cond_signal(&h->cond);
+	pthread_join(h->thread, NULL);
+	h->running = false;
+}
+
+void hb_free(struct hb *h)
+{
+	if (h == NULL)
+		return;
+	hb_stop(h);
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		struct hb_node *n = h->nodes[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			free(n->address);
+			free(n);
+		}
+	}
+	for (size_t i = 0; i < h->ncbuckets; i++) {
+		struct hb_cluster *c = h->clusters[i], *next;
+		for (; c; c = next) {
+			next = c->next;
+			free(c->name);
+			free(c);
+		}
+	}
+	for (size_t i = 0; i < h->nevents; i++) {
+		free(h->events[i].cluster);
+		free(h->events[i].address);
+		free(h->events[i].result);
+	}
+	free(h->events);
+	free(h->nodes);
+	free(h->clusters);
+	pthread_mutex_destroy(&h->mtx);
+	pthread_cond_destroy(&h->cond);
+	free(h);
+}

@@ -1,0 +1,70 @@
+/*
+ * hb.h - heartbeats and failure detection.
+ *
+ * Every known node has an entry in memory (loaded from the store at start,
+ * added at check-in).  A heartbeat only updates that entry under a mutex and
+ * marks it dirty, so thousands of agents heartbeating cost no transaction
+ * each; an internal thread writes the dirty entries every flush interval in
+ * ONE transaction (store_heartbeats_apply).  Reads merge the entry, so a
+ * heartbeat shows at once.  The same thread marks down every node whose
+ * last heartbeat is older than the timeout (and writes a "node" event);
+ * the next heartbeat brings it back with an event too.
+ *
+ * A node's "last seen" is never older than the daemon's start: after a
+ * restart nodes get one full timeout to heartbeat before they are marked
+ * down.
+ *
+ * Threading: every function is thread-safe.  Strings are copied.
+ */
+#ifndef RM_HB_H
+#define RM_HB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct store;
+struct hb;
+
+/* st is borrowed.  Loads every node of every cluster.  NULL with err. */
+struct hb *hb_new(struct store *st, int64_t timeout_ms, int64_t flush_ms,
+    char *err, size_t errlen);
+/* Start the flush/detector thread.  0 or -1. */
+int hb_start(struct hb *h, char *err, size_t errlen);
+/* Stop the thread after a last flush.  Idempotent. */
+void hb_stop(struct hb *h);
+void hb_free(struct hb *h);
+void hb_set_timeout(struct hb *h, int64_t timeout_ms);
+
+/* A node checked in (or changed): its state and last heartbeat (ms, 0 none). */
+void hb_node_set(struct hb *h, const char *cluster, const char *address,
+    const char *state, int64_t last_hb_ms);
+/* Forget every node of a cluster (deleted). */
+void hb_cluster_forget(struct hb *h, const char *cluster);
+
+struct hb_beat {
+	const char *cluster;
+	const char *address;
+	const char *status;	/* up, joining, leaving, moving, down */
+	int64_t load_bytes;	/* -1: not sent */
+	int64_t at_ms;
+};
+/* Absorb one heartbeat: 0, or -1 when the node is not known. */
+int hb_beat(struct hb *h, const struct hb_beat *b);
+
+/* Latest in-memory view of a node; false when not known. */
+bool hb_node_view(struct hb *h, const char *cluster, const char *address,
+    char *state, size_t statelen, int64_t *last_hb_ms, int64_t *load_bytes);
+/* Merge the in-memory view into store_node_list() items (array). */
+void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes);
+/* Nodes in state up / down of a cluster. */
+void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);
+/* For /metrics: count of nodes by state over all clusters. */
+void hb_state_counts(struct hb *h,
+    void (*fn)(const char *state, int count, void *arg), void *arg);
+/* Write what is dirty now (tests, shutdown). */
+int hb_flush(struct hb *h);
+
+#endif

@@ -1,0 +1,740 @@
+/*
+ * service.c - see service.h.
+ *
+ * The service is the one place that knows the order of things: a cluster
+ * is written to the store before its queue exists; a task is persisted by
+ * the engine before it is queued; a deleted cluster's nodes leave the
+ * heartbeat table after its rows leave the store.  Reads combine the store
+ * (durable state), the engine (queue depth, running task) and the
+ * heartbeat table (latest node state, not yet flushed).
+ */
+#include "service.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "cfg.h"
+#include "cron.h"
+#include "hb.h"
+#include "metrics.h"
+#include "sched.h"
+#include "store.h"
+#include "task.h"
+
+struct service {
+	struct store *st;
+	struct hb *hb;
+	char *data_dir;
+	int workers;
+	_Atomic int64_t hb_interval_ms;
+	bool engine_started, sched_started;
+};
+
+static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
+    ...)
+{
+	va_list ap;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Translate an engine code once, here. */
+static int task_fail(struct svc_err *e, int rc, const char *msg)
+{
+	enum svc_code code;
+	switch (rc) {
+	case TASK_EINVAL: code = SVC_INVALID; break;
+	case TASK_ENOENT: code = SVC_NOT_FOUND; break;
+	case TASK_ECONFLICT:
+	case TASK_EBUSY: code = SVC_CONFLICT; break;
+	default: code = SVC_INTERNAL; break;
+	}
+	svc_set(e, code, "%s", msg && *msg ? msg :
+	    "internal error: see the ringmaster log");
+	return -1;
+}
+
+static void on_task_event(const struct task_event *ev, void *arg)
+{
+	(void)arg;
+	if (store_task_state_terminal(ev->to) && ev->started_at > 0 &&
+	    ev->finished_at >= ev->started_at)
+		metrics_task_finished(ev->type,
+		    (double)(ev->finished_at - ev->started_at) / 1000.0);
+}
+
+struct service *service_start(const struct cfg *c, struct store *st,
+    char *err, size_t errlen)
+{
+	struct service *s = xcalloc(1, sizeof(*s));
+
+	s->st = st;
+	s->data_dir = xstrdup(c->data_dir);
+	s->workers = c->workers;
+	s->hb_interval_ms = c->heartbeat_interval_ms;
+	if (task_init(st, c->workers, err, errlen) != 0)
+		goto fail;
+	task_set_observer(on_task_event, s);
+	if (task_resume_all(err, errlen) != 0)
+		goto fail;
+	s->hb = hb_new(st, c->heartbeat_timeout_ms, c->heartbeat_flush_ms,
+	    err, errlen);
+	if (s->hb == NULL || hb_start(s->hb, err, errlen) != 0)
+		goto fail;
+	if (task_start(err, errlen) != 0)
+		goto fail;
+	s->engine_started = true;
+	if (sched_start(1000, err, errlen) != 0)
+		goto fail;
+	s->sched_started = true;
+	return s;
+fail:
+	service_stop(s);
+	return NULL;
+}
+
+void service_stop(struct service *s)
+{
+	if (s == NULL)
+		return;
+	if (s->sched_started)
+		sched_stop();
+	/* Running steps stop at their next checkpoint and stay resumable. */
+	task_shutdown();
+	hb_free(s->hb);
+	free(s->data_dir);
+	free(s);
+}
+
+void service_reload(struct service *s, const struct cfg *c)
+{
+	s->hb_interval_ms = c->heartbeat_interval_ms;
+	hb_set_timeout(s->hb, c->heartbeat_timeout_ms);
+}
+
+/* ---------- clusters ---------- */
+
+static void add_queue_info(struct service *s, json_t *cl)
+{
+	const char *name = json_string_value(json_object_get(cl, "name"));
+	char running[STORE_ID_MAX] = "";
+	size_t depth = 0;
+	int up = 0, down = 0;
+
+	if (name == NULL)
+		return;
+	task_queue_info(name, &depth, running, sizeof(running));
+	hb_cluster_counts(s->hb, name, &up, &down);
+	json_object_set_new(cl, "nodes_up", json_integer(up));
+	json_object_set_new(cl, "nodes_down", json_integer(down));
+	json_object_set_new(cl, "queue_depth", json_integer((json_int_t)depth));
+	json_object_set_new(cl, "running_task",
+	    running[0] ? json_string(running) : json_null());
+}
+
+int service_cluster_create(struct service *s, const struct svc_cluster *cl,
+    json_t **out, struct svc_err *e)
+{
+	struct store_cluster sc = {
+		.name = cl->name,
+		.storage_url = cl->storage_url,
+		.storage_endpoint = cl->storage_endpoint,
+		.storage_region = cl->storage_region,
+		.ssh_user = cl->ssh_user,
+		.ssh_port = cl->ssh_port,
+		.ssh_key_file = cl->ssh_key_file,
+	};
+	char err[256];
+	int rc = store_cluster_create(s->st, &sc, err, sizeof(err));
+
+	if (rc == STORE_EEXIST) {
+		svc_set(e, SVC_CONFLICT, "cluster '%s' exists already",
+		    cl->name);
+		return -1;
+	}
+	if (rc != 0) {
+		log_warnx("cannot create cluster %s: %s", cl->name, err);
+		svc_set(e, SVC_INTERNAL, "cannot create cluster '%s': %s",
+		    cl->name, err);
+		return -1;
+	}
+	if (task_cluster_add(cl->name) != 0)
+		log_warnx("cluster %s: cannot create its queue", cl->name);
+	return service_cluster_get(s, cl->name, out, e);
+}
+
+int service_cluster_list(struct service *s, const struct svc_list *l,
+    json_t **out, struct svc_err *e)
+{
+	json_t *page = store_cluster_list(s->st, l->cursor, l->limit), *v;
+	size_t i;
+
+	if (page == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list clusters: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	json_array_foreach(json_object_get(page, "items"), i, v)
+		add_queue_info(s, v);
+	*out = page;
+	return 0;
+}
+
+int service_cluster_get(struct service *s, const char *name, json_t **out,
+    struct svc_err *e)
+{
+	json_t *cl = store_cluster_get(s->st, name);
+
+	if (cl == NULL) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		return -1;
+	}
+	add_queue_info(s, cl);
+	*out = cl;
+	return 0;
+}
+
+int service_cluster_delete(struct service *s, const char *name,
+    struct svc_err *e)
+{
+	char err[256] = "";
+	int rc = task_cluster_delete(name, err, sizeof(err));
+
+	if (rc == TASK_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		return -1;
+	}
+	if (rc == TASK_EBUSY) {
+		svc_set(e, SVC_CONFLICT, "cluster '%s' has a running task: "
+		    "cancel it or wait for it to finish, then delete", name);
+		return -1;
+	}
+	if (rc != 0)
+		return task_fail(e, rc, err);
+	hb_cluster_forget(s->hb, name);
+	return 0;
+}
+
+int service_nodes_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e)
+{
+	json_t *nodes;
+
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	nodes = store_node_list(s->st, cluster);
+	if (nodes == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list nodes: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	hb_merge_nodes(s->hb, cluster, nodes);
+	*out = json_pack("{s:o,s:n}", "items", nodes, "next");
+	return 0;
+}
+
+/*
+ * Seeds: the nodes flagged is_seed; when none is, up to two live nodes per
+ * datacenter, lowest address first so every agent gets the same answer.
+ */
+static json_t *pick_seeds(struct service *s, const char *cluster,
+    json_t *nodes, const char *exclude)
+{
+	json_t *seeds = json_array(), *v;
+	size_t i;
+
+	hb_merge_nodes(s->hb, cluster, nodes);
+	json_array_foreach(nodes, i, v)
+		if (json_is_true(json_object_get(v, "is_seed")))
+			json_array_append(seeds, json_object_get(v, "address"));
+	if (json_array_size(seeds) > 0)
+		return seeds;
+	/* store_node_list() is ordered by address. */
+	json_t *per_dc = json_object();
+	json_array_foreach(nodes, i, v) {
+		const char *dc = json_string_value(json_object_get(v, "dc"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+		const char *addr = json_string_value(json_object_get(v, "address"));
+		json_t *n;
+		if (addr == NULL || (exclude && strcmp(addr, exclude) == 0))
+			continue;
+		if (state == NULL || strcmp(state, "up") != 0)
+			continue;
+		if (dc == NULL)
+			dc = "";
+		n = json_object_get(per_dc, dc);
+		if (json_integer_value(n) >= 2)
+			continue;
+		json_object_set_new(per_dc, dc,
+		    json_integer(json_integer_value(n) + 1));
+		json_array_append_new(seeds, json_string(addr));
+	}
+	json_decref(per_dc);
+	return seeds;
+}
+
+int service_seeds(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e)
+{
+	json_t *nodes;
+
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	nodes = store_node_list(s->st, cluster);
+	if (nodes == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list nodes: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	*out = json_pack("{s:o}", "seeds", pick_seeds(s, cluster, nodes, NULL));
+	json_decref(nodes);
+	return 0;
+}
+
+/* ---------- agents ---------- */
+
+/*
+ * A check-in into an unknown cluster creates it with defaults (storage
+ * under data_dir, ssh user cassandra) so nodes may boot before an
+ * operator registers the cluster; the event says so.
+ */
+static int ensure_cluster(struct service *s, const char *name,
+    struct svc_err *e)
+{
+	char err[256];
+	char *url, *key;
+	int rc;
+
+	if (store_cluster_exists(s->st, name))
+		return 0;
+	url = xasprintf("file://%s/backups/%s", s->data_dir, name);
+	key = xasprintf("%s/ssh/id_ed25519", s->data_dir);
+	struct store_cluster sc = {
+		.name = name, .storage_url = url, .ssh_user = "cassandra",
+		.ssh_port = 22, .ssh_key_file = key,
+	};
+	rc = store_cluster_create(s->st, &sc, err, sizeof(err));
+	free(url);
+	free(key);
+	if (rc != 0 && rc != STORE_EEXIST) {
+		svc_set(e, SVC_INTERNAL, "cannot create cluster '%s': %s",
+		    name, err);
+		return -1;
+	}
+	if (rc == 0) {
+		struct store_event ev = {
+			.actor = "ringmaster", .kind = "cluster",
+			.target = name, .cluster = name, .result = "created",
+			.detail_json = "{\"reason\":\"agent check-in\"}",
+		};
+		store_event_append(s->st, &ev, NULL, 0);
+		log_info("cluster %s created by an agent's check-in with "
+		    "default storage and ssh settings", name);
+	}
+	task_cluster_add(name);
+	return 0;
+}
+
+int service_checkin(struct service *s, const struct svc_checkin *ci,
+    json_t **out, struct svc_err *e)
+{
+	json_t *known = NULL, *nodes, *seeds;
+	const char *role = "bootstrap";
+	struct store_node n;
+	char err[256];
+	bool created = false;
+
+	if (ensure_cluster(s, ci->cluster, e) != 0)
+		return -1;
+	if (ci->host_id != NULL)
+		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
+	if (known == NULL)
+		known = store_node_get(s->st, ci->cluster, ci->address);
+	/* A node that had joined (it has a host id) rejoins with its data. */
+	if (known != NULL && (ci->host_id != NULL ||
+	    json_is_string(json_object_get(known, "host_id"))))
+		role = "rejoin";
+	if (known != NULL) {
+		const char *old = json_string_value(json_object_get(known,
+		    "address"));
+		/* Same host id, new address: the old row is this node. */
+		if (old && strcmp(old, ci->address) != 0)
+			store_node_delete(s->st, ci->cluster, old, NULL, 0);
+	}
+	json_decref(known);
+
+	memset(&n, 0, sizeof(n));
+	n.cluster = ci->cluster;
+	n.address = ci->address;
+	n.host_id = ci->host_id;
+	n.dc = ci->dc;
+	n.rack = ci->rack;
+	n.version = ci->cassandra_version;
+	n.ssh_host_key = ci->ssh_host_key;
+	n.state = strcmp(role, "rejoin") == 0 ? "up" : "joining";
+	n.last_heartbeat = time_wall_ms();
+	n.load_bytes = -1;
+	n.is_seed = -1;
+	if (store_node_upsert(s->st, &n, &created, err, sizeof(err)) != 0) {
+		svc_set(e, SVC_INTERNAL, "cannot record node %s: %s",
+		    ci->address, err);
+		return -1;
+	}
+	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat);
+
+	nodes = store_node_list(s->st, ci->cluster);
+	seeds = pick_seeds(s, ci->cluster, nodes ? nodes : json_array(),
+	    ci->address);
+	json_decref(nodes);
+	/* The first node of a cluster seeds itself. */
+	if (json_array_size(seeds) == 0)
+		json_array_append_new(seeds, json_string(ci->address));
+	*out = json_pack("{s:s,s:o,s:I,s:s}", "role", role, "seeds", seeds,
+	    "heartbeat_interval_s",
+	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
+	    ci->cluster);
+	log_info("node %s of cluster %s checked in (%s)", ci->address,
+	    ci->cluster, role);
+	return 0;
+}
+
+int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
+    struct svc_err *e)
+{
+	struct hb_beat b = {
+		.cluster = hb->cluster, .address = hb->address,
+		.status = hb->status, .load_bytes = hb->load_bytes,
+		.at_ms = time_wall_ms(),
+	};
+
+	if (hb_beat(s->hb, &b) != 0) {
+		svc_set(e, SVC_NOT_FOUND, "node %s of cluster '%s' has not "
+		    "checked in: its agent must check in first", hb->address,
+		    hb->cluster);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- tasks ---------- */
+
+bool service_task_type_known(struct service *s, const char *type)
+{
+	(void)s;
+	return task_type_find(type) != NULL;
+}
+
+int service_task_params_check(struct service *s, const char *type,
+    json_t *params, struct svc_err *e)
+{
+	char err[256] = "";
+	(void)s;
+	if (task_validate(type, params, err, sizeof(err)) != 0) {
+		svc_set(e, SVC_INVALID, "%s", err[0] ? err : "invalid params");
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_submit(struct service *s, const char *cluster,
+    const char *type, json_t *params, json_t **out, struct svc_err *e)
+{
+	char id[STORE_ID_MAX], err[256] = "";
+	int rc;
+
+	rc = task_submit(cluster, type, params, id, err, sizeof(err));
+	if (rc == TASK_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	if (rc != 0)
+		return task_fail(e, rc, err);
+	return service_task_get(s, id, out, e);
+}
+
+int service_task_list(struct service *s, const char *cluster,
+    const char *state, const struct svc_list *l, json_t **out,
+    struct svc_err *e)
+{
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	*out = store_task_list(s->st, cluster, state, l->cursor, l->limit);
+	if (*out == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list tasks: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_get(struct service *s, const char *id, json_t **out,
+    struct svc_err *e)
+{
+	*out = store_task_get(s->st, id);
+	if (*out == NULL) {
+		svc_set(e, SVC_NOT_FOUND, "task '%s' not found", id);
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_action(struct service *s, const char *id, const char *action,
+    json_t **out, struct svc_err *e)
+{
+	char err[256] = "";
+	int rc;
+
+	if (strcmp(action, "cancel") == 0)
+		rc = task_cancel(id, err, sizeof(err));
+	else if (strcmp(action, "pause") == 0)
+		rc = task_pause(id, err, sizeof(err));
+	else
+		rc = task_resume(id, err, sizeof(err));
+	if (rc == TASK_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "task '%s' not found", id);
+		return -1;
+	}
+	if (rc != 0)
+		return task_fail(e, rc, err);
+	return service_task_get(s, id, out, e);
+}
+
+/* ---------- schedules ---------- */
+
+int service_cron_check(struct service *s, const char *cron, struct svc_err *e)
+{
+	char err[256] = "";
+	(void)s;
+	if (!cron_valid(cron, err, sizeof(err))) {
+		svc_set(e, SVC_INVALID, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Schedules are created here rather than with sched_create(), which
+ * refuses intervals under a minute: the API allows down to one second
+ * (tests and demos need short ones).  The rest is the same path: the type
+ * and params are validated, the next run computed, the row stored.
+ */
+int service_schedule_create(struct service *s, const char *cluster,
+    const char *type, json_t *params, int64_t every_ms, const char *cron,
+    int64_t start_s, json_t **out, struct svc_err *e)
+{
+	struct store_schedule sc;
+	char err[256] = "";
+	int64_t now = time_wall_ms();
+	int rc;
+
+	if ((rc = task_validate(type, params, err, sizeof(err))) != 0)
+		return task_fail(e, rc, err);
+	memset(&sc, 0, sizeof(sc));
+	str_copy(sc.cluster, cluster, sizeof(sc.cluster));
+	str_copy(sc.type, type, sizeof(sc.type));
+	sc.params = params;
+	sc.every_ms = cron ? 0 : every_ms;
+	sc.cron = cron ? xstrdup(cron) : NULL;
+	sc.start_at = start_s * 1000;
+	sc.enabled = true;
+	sc.next_run_at = sched_next_run(sc.every_ms, sc.cron, sc.start_at, now);
+	if (sc.next_run_at < 0) {
+		free(sc.cron);
+		svc_set(e, SVC_INVALID, "field 'cron': '%s' never matches",
+		    cron ? cron : "");
+		return -1;
+	}
+	rc = store_schedule_create(s->st, &sc, err, sizeof(err));
+	free(sc.cron);
+	if (rc == STORE_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	if (rc != 0) {
+		svc_set(e, SVC_INTERNAL, "cannot create schedule: %s", err);
+		return -1;
+	}
+	*out = store_schedule_get(s->st, sc.id);
+	if (*out == NULL) {
+		svc_set(e, SVC_INTERNAL, "schedule %s vanished", sc.id);
+		return -1;
+	}
+	return 0;
+}
+
+int service_schedule_list(struct service *s, const char *cluster,
+    json_t **out, struct svc_err *e)
+{
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	*out = store_schedule_list(s->st, cluster, NULL, 1000);
+	if (*out == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list schedules: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+int service_schedule_delete(struct service *s, const char *id,
+    struct svc_err *e)
+{
+	char err[256] = "";
+	int rc = store_schedule_delete(s->st, id, err, sizeof(err));
+
+	if (rc == STORE_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "schedule '%s' not found", id);
+		return -1;
+	}
+	if (rc != 0) {
+		svc_set(e, SVC_INTERNAL, "cannot delete schedule: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- events ---------- */
+
+int service_events_list(struct service *s, int64_t since_s,
+    const char *cluster, const struct svc_list *l, json_t **out,
+    struct svc_err *e)
+{
+	*out = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
+	    l->limit);
+	if (*out == NULL) {
+		svc_set(e, SVC_INTERNAL, "cannot list events: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+void service_audit(struct service *s, const char *who, const char *method,
+    const char *route, const char *cluster, const char *target, int status)
+{
+	char result[16], err[256];
+	struct store_event ev = {
+		.actor = who && *who ? who : "anonymous",
+		.kind = "request",
+		.method = method,
+		.route = route,
+		.target = target,
+		.cluster = cluster,
+		.result = result,
+	};
+
+	snprintf(result, sizeof(result), "%d", status);
+	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+		log_warnx("cannot record audit event %s %s by %s: %s", method,
+		    route, ev.actor, err);
+}
+
+/* ---------- metrics ---------- */
+
+static void m_tasks(void *arg, struct metrics_out *o)
+{
+	struct service *s = arg;
+	json_t *counts = store_task_counts(s->st), *v;
+	size_t i;
+
+	json_array_foreach(counts, i, v) {
+		const char *l[] = {
+			"type", json_string_value(json_object_get(v, "type")),
+			"state", json_string_value(json_object_get(v, "state")),
+			NULL,
+		};
+		if (l[1] && l[3])
+			metrics_sample(o, "ringmaster_tasks", l,
+			    (double)json_integer_value(json_object_get(v,
+			    "count")));
+	}
+	json_decref(counts);
+}
+
+struct qd {
+	char **names;
+	size_t *depth;
+	size_t n, cap;
+};
+
+static void qd_collect(const char *cluster, size_t depth, const char *running,
+    void *arg)
+{
+	struct qd *q = arg;
+	(void)running;
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 64;
+		q->names = xrealloc(q->names, q->cap * sizeof(*q->names));
+		q->depth = xrealloc(q->depth, q->cap * sizeof(*q->depth));
+	}
+	q->names[q->n] = xstrdup(cluster);
+	q->depth[q->n++] = depth;
+}
+
+static void m_queues(void *arg, struct metrics_out *o)
+{
+	struct qd q = { NULL, NULL, 0, 0 };
+	(void)arg;
+	/* Collect under the queue lock, write after it. */
+	task_queue_foreach(qd_collect, &q);
+	for (size_t i = 0; i < q.n; i++) {
+		const char *l[] = { "cluster", q.names[i], NULL };
+		metrics_sample(o, "ringmaster_queue_depth", l, (double)q.depth[i]);
+		free(q.names[i]);
+	}
+	free(q.names);
+	free(q.depth);
+}
+
+static void node_state(const char *state, int n, void *arg)
+{
+	const char *l[] = { "state", state, NULL };
+	metrics_sample(arg, "ringmaster_nodes", l, n);
+}
+
+static void m_nodes(void *arg, struct metrics_out *o)
+{
+	struct service *s = arg;
+	hb_state_counts(s->hb, node_state, o);
+}
+
+static double m_busy(void *arg)
+{
+	(void)arg;
+	return task_busy_workers();
+}
+
+static double m_workers(void *arg)
+{
+	return ((struct service *)arg)->workers;
+}
+
+char *service_metrics(struct service *s, size_t *len)
+{
+	struct metrics_source src = {
+		.arg = s,
+		.tasks_by_state = m_tasks,
+		.queue_depth = m_queues,
+		.nodes_by_state = m_nodes,
+		.busy_workers = m_busy,
+		.workers = m_workers,
+	};
+	return metrics_render(&src, len);
+}

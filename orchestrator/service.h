@@ -1,0 +1,141 @@
+/*
+ * service.h - what the API may ask of the orchestrator: clusters, nodes,
+ * agent check-ins and heartbeats, tasks, schedules, events.
+ *
+ * The API validates bodies and authorises callers, then calls one of these.
+ * A service call records intent (store, queue) and reads state; it never
+ * runs work itself.  Answers are jansson objects in the shapes of
+ * docs/api.md, returned as new references through *out.  On failure a call
+ * returns -1 and fills struct svc_err with a code the API maps to a status.
+ */
+#ifndef RM_SERVICE_H
+#define RM_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct cfg;
+struct store;
+struct auth;
+
+enum svc_code {
+	SVC_OK = 0,
+	SVC_INVALID,		/* 400: the request makes no sense here */
+	SVC_NOT_FOUND,		/* 404 */
+	SVC_CONFLICT,		/* 409: exists already / task running / wrong state */
+	SVC_UNAVAILABLE,	/* 503: shutting down */
+	SVC_INTERNAL,		/* 500 */
+};
+
+struct svc_err {
+	enum svc_code code;
+	char msg[256];
+};
+
+struct service;
+
+/* A cluster as POSTed (validated by the API). */
+struct svc_cluster {
+	const char *name;
+	const char *storage_url;
+	const char *storage_endpoint;	/* NULL: none */
+	const char *storage_region;
+	const char *ssh_user;
+	int ssh_port;
+	const char *ssh_key_file;
+};
+
+struct svc_checkin {
+	const char *cluster;
+	const char *host_id;	/* NULL: a node that has not joined yet */
+	const char *address;
+	const char *dc, *rack;
+	const char *cassandra_version;
+	const char *ssh_host_key;	/* NULL: none */
+};
+
+struct svc_heartbeat {
+	const char *cluster;
+	const char *address;
+	const char *host_id;	/* NULL: keep */
+	const char *status;	/* up, joining, leaving, moving, down */
+	int64_t load_bytes;	/* -1: not sent */
+	const char *cassandra_version;	/* NULL: keep */
+};
+
+struct svc_list {
+	const char *cursor;	/* NULL: from the start */
+	int limit;
+};
+
+/*
+ * Start the service: open the engine (queues, workers, scheduler) on st,
+ * resume interrupted tasks, start heartbeat batching and failure detection.
+ * st and c are borrowed and must outlive the service.
+ */
+struct service *service_start(const struct cfg *c, struct store *st,
+    char *err, size_t errlen);
+/* Stop taking work, let running steps reach a checkpoint, stop threads. */
+void service_stop(struct service *s);
+/* SIGHUP: reload what can be reloaded from a new config. */
+void service_reload(struct service *s, const struct cfg *c);
+
+int service_cluster_create(struct service *s, const struct svc_cluster *cl,
+    json_t **out, struct svc_err *e);
+int service_cluster_list(struct service *s, const struct svc_list *l,
+    json_t **out, struct svc_err *e);
+int service_cluster_get(struct service *s, const char *name, json_t **out,
+    struct svc_err *e);
+int service_cluster_delete(struct service *s, const char *name,
+    struct svc_err *e);
+int service_nodes_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e);
+int service_seeds(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e);
+
+int service_checkin(struct service *s, const struct svc_checkin *ci,
+    json_t **out, struct svc_err *e);
+int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
+    struct svc_err *e);
+
+/* True when type names a registered task type. */
+bool service_task_type_known(struct service *s, const char *type);
+/* Validate params for type; 0 or -1 with a message. */
+int service_task_params_check(struct service *s, const char *type,
+    json_t *params, struct svc_err *e);
+int service_task_submit(struct service *s, const char *cluster,
+    const char *type, json_t *params, json_t **out, struct svc_err *e);
+int service_task_list(struct service *s, const char *cluster,
+    const char *state, const struct svc_list *l, json_t **out,
+    struct svc_err *e);
+int service_task_get(struct service *s, const char *id, json_t **out,
+    struct svc_err *e);
+/* action: "cancel", "pause" or "resume". */
+int service_task_action(struct service *s, const char *id, const char *action,
+    json_t **out, struct svc_err *e);
+
+/* every_ms > 0 or cron != NULL; start_s 0: now. */
+int service_schedule_create(struct service *s, const char *cluster,
+    const char *type, json_t *params, int64_t every_ms, const char *cron,
+    int64_t start_s, json_t **out, struct svc_err *e);
+int service_schedule_list(struct service *s, const char *cluster,
+    json_t **out, struct svc_err *e);
+int service_schedule_delete(struct service *s, const char *id,
+    struct svc_err *e);
+/* Validate a cron expression without creating anything. */
+int service_cron_check(struct service *s, const char *cron, struct svc_err *e);
+
+int service_events_list(struct service *s, int64_t since_s,
+    const char *cluster, const struct svc_list *l, json_t **out,
+    struct svc_err *e);
+
+/* Record an audit event for a mutating request. */
+void service_audit(struct service *s, const char *who, const char *method,
+    const char *route, const char *cluster, const char *target, int status);
+
+/* /metrics body (malloc'd) and its length. */
+char *service_metrics(struct service *s, size_t *len);
+
+#endif
