@@ -1,0 +1,1910 @@
+/*
+ * store.c - state.db in SQLite: migrations, cached prepared statements,
+ * one write connection and a pool of read connections.
+ *
+ * SQLite allows one writer at a time, so every write goes through the
+ * write connection under its mutex, in one short BEGIN IMMEDIATE
+ * transaction.  Reads take any free read connection (WAL lets readers run
+ * beside the writer and each statement sees the last commit).  Each
+ * connection prepares a statement the first time it needs it and keeps it
+ * (SQLITE_PREPARE_PERSISTENT); every statement text is in the SQL table
+ * below, so nothing is ever built from strings at run time.
+ *
+ * synchronous=NORMAL in WAL mode: a commit is durable against a crash of
+ * the process (kill -9); a power loss may lose the last transactions but
+ * never corrupts the file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../common/log.h"
+#include "../common/sha256.h"
+#include "../common/util.h"
+#include "store.h"
+
+#define NREADERS	4
+#define LIMIT_DEFAULT	100
+#define LIMIT_MAX	1000
+
+/* ---- schema ------------------------------------------------------------- */
+
+/* Migration N (1-based) is migrations[N-1].  Never edit one: add one. */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE clusters ("
+	" name TEXT PRIMARY KEY,"
+	" storage_url TEXT NOT NULL,"
+	" storage_endpoint TEXT,"
+	" storage_region TEXT,"
+	" ssh_user TEXT NOT NULL,"
+	" ssh_port INTEGER NOT NULL DEFAULT 22,"
+	" ssh_key_file TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE nodes ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" address TEXT NOT NULL,"
+	" host_id TEXT,"
+	" dc TEXT,"
+	" rack TEXT,"
+	" state TEXT NOT NULL DEFAULT 'unknown',"
+	" version TEXT,"
+	" ssh_host_key TEXT,"
+	" last_heartbeat INTEGER,"
+	" load_bytes INTEGER NOT NULL DEFAULT 0,"
+	" is_seed INTEGER NOT NULL DEFAULT 0,"
+	" status TEXT,"
+	" PRIMARY KEY (cluster, address));"
+	"CREATE INDEX nodes_host ON nodes(cluster, host_id);"
+	"CREATE TABLE schedules ("
+	" id TEXT PRIMARY KEY,"
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" params TEXT NOT NULL,"
+	" every_ms INTEGER,"
+	" cron TEXT,"
+	" start_at INTEGER,"
+	" next_run_at INTEGER NOT NULL,"
+	" last_run_at INTEGER,"
+	" last_task_id TEXT,"
+	" enabled INTEGER NOT NULL DEFAULT 1,"
+	" CHECK ((every_ms IS NULL) <> (cron IS NULL)));"
+	"CREATE INDEX schedules_due ON schedules(enabled, next_run_at);"
+	"CREATE INDEX schedules_cluster ON schedules(cluster, id);"
+	"CREATE TABLE tasks ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('queued','running','paused',"
+	"  'succeeded','failed','cancelled')),"
+	" params TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" finished_at INTEGER,"
+	" error TEXT,"
+	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	" pause_requested INTEGER NOT NULL DEFAULT 0,"
+	" schedule_id TEXT REFERENCES schedules(id) ON DELETE SET NULL);"
+	"CREATE INDEX tasks_cluster ON tasks(cluster, seq);"
+	"CREATE INDEX tasks_cluster_state ON tasks(cluster, state, seq);"
+	"CREATE INDEX tasks_state ON tasks(state, seq);"
+	"CREATE INDEX tasks_schedule ON tasks(schedule_id);"
+	"CREATE TABLE steps ("
+	" task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" node TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','running',"
+	"  'succeeded','failed','skipped','cancelled')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" started_at INTEGER,"
+	" finished_at INTEGER,"
+	" message TEXT,"
+	" next_attempt_at INTEGER,"
+	" PRIMARY KEY (task_id, idx)) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT,"
+	" kind TEXT NOT NULL,"
+	" method TEXT,"
+	" route TEXT,"
+	" target TEXT,"
+	" cluster TEXT,"
+	" result TEXT,"
+	" detail TEXT);"
+	"CREATE INDEX events_at ON events(at);"
+	"CREATE INDEX events_cluster ON events(cluster, id);"
+	"CREATE TABLE tokens ("
+	" name TEXT PRIMARY KEY,"
+	" role TEXT NOT NULL,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL,"
+	" revoked INTEGER NOT NULL DEFAULT 0);",
+};
+
+/* ---- statements --------------------------------------------------------- */
+
+#define TASK_COLS \
+	"t.seq, t.id, t.cluster, t.type, t.state, t.params, t.created_at," \
+	" t.started_at, t.finished_at, t.error, t.cancel_requested," \
+	" t.pause_requested, t.schedule_id," \
+	" (SELECT count(*) FROM steps s WHERE s.task_id = t.id AND" \
+	"  s.state IN ('succeeded','skipped'))," \
+	" (SELECT count(*) FROM steps s WHERE s.task_id = t.id)"
+#define STEP_COLS \
+	"idx, name, node, state, attempts, started_at, finished_at, message," \
+	" next_attempt_at"
+#define SCHED_COLS \
+	"id, cluster, type, params, every_ms, cron, start_at, next_run_at," \
+	" last_run_at, last_task_id, enabled"
+#define NODE_COLS \
+	"cluster, address, host_id, dc, rack, state, version, ssh_host_key," \
+	" last_heartbeat, load_bytes, is_seed, status"
+#define CLUSTER_COLS \
+	"c.name, c.storage_url, c.storage_endpoint, c.storage_region," \
+	" c.ssh_user, c.ssh_port, c.ssh_key_file, c.created_at," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name)," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name AND" \
+	"  n.state = 'up')," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name AND" \
+	"  n.state = 'down')"
+#define EVENT_COLS \
+	"id, at, actor, kind, method, route, target, cluster, result, detail"
+
+#define SQL_LIST(X) \
+	X(BEGIN, "BEGIN IMMEDIATE") \
+	X(COMMIT, "COMMIT") \
+	X(ROLLBACK, "ROLLBACK") \
+	X(CLUSTER_INSERT, "INSERT INTO clusters (name, storage_url," \
+	    " storage_endpoint, storage_region, ssh_user, ssh_port," \
+	    " ssh_key_file, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)") \
+	X(CLUSTER_RUNNING, "SELECT 1 FROM tasks WHERE cluster = ?1 AND" \
+	    " state = 'running' LIMIT 1") \
+	X(CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1") \
+	X(CLUSTER_EXISTS, "SELECT 1 FROM clusters WHERE name = ?1") \
+	X(CLUSTER_GET, "SELECT " CLUSTER_COLS " FROM clusters c" \
+	    " WHERE c.name = ?1") \
+	X(CLUSTER_LIST, "SELECT " CLUSTER_COLS " FROM clusters c" \
+	    " WHERE c.name > ?1 ORDER BY c.name LIMIT ?2") \
+	X(CLUSTER_NAMES, "SELECT name FROM clusters ORDER BY name") \
+	X(NODE_EXISTS, "SELECT 1 FROM nodes WHERE cluster = ?1 AND" \
+	    " address = ?2") \
+	X(NODE_UPSERT, "INSERT INTO nodes (" NODE_COLS ") VALUES" \
+	    " (?1,?2,?3,?4,?5,COALESCE(?6,'unknown'),?7,?8,?9," \
+	    "  COALESCE(?10,0),COALESCE(?11,0),?12)" \
+	    " ON CONFLICT (cluster, address) DO UPDATE SET" \
+	    " host_id = COALESCE(?3, host_id), dc = COALESCE(?4, dc)," \
+	    " rack = COALESCE(?5, rack), state = COALESCE(?6, state)," \
+	    " version = COALESCE(?7, version)," \
+	    " ssh_host_key = COALESCE(?8, ssh_host_key)," \
+	    " last_heartbeat = COALESCE(?9, last_heartbeat)," \
+	    " load_bytes = COALESCE(?10, load_bytes)," \
+	    " is_seed = COALESCE(?11, is_seed)," \
+	    " status = COALESCE(?12, status)") \
+	X(NODE_DELETE, "DELETE FROM nodes WHERE cluster = ?1 AND address = ?2") \
+	X(NODE_GET, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
+	    " AND address = ?2") \
+	X(NODE_FIND_HOST, "SELECT " NODE_COLS " FROM nodes WHERE" \
+	    " cluster = ?1 AND host_id = ?2 LIMIT 1") \
+	X(NODE_LIST, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
+	    " ORDER BY address") \
+	X(NODE_HEARTBEAT, "UPDATE nodes SET last_heartbeat = ?3," \
+	    " state = COALESCE(?4, state), status = COALESCE(?5, status)," \
+	    " load_bytes = COALESCE(?6, load_bytes)" \
+	    " WHERE cluster = ?1 AND address = ?2") \
+	X(SCHED_LAST_STATE, "SELECT t.state FROM schedules s LEFT JOIN" \
+	    " tasks t ON t.id = s.last_task_id WHERE s.id = ?1") \
+	X(SCHED_FIRED, "UPDATE schedules SET last_task_id = ?2," \
+	    " last_run_at = ?3, next_run_at = ?4 WHERE id = ?1") \
+	X(SCHED_SET_NEXT, "UPDATE schedules SET next_run_at = ?2" \
+	    " WHERE id = ?1") \
+	X(TASK_INSERT, "INSERT INTO tasks (id, cluster, type, state, params," \
+	    " created_at, schedule_id) VALUES (?1,?2,?3,'queued',?4,?5,?6)") \
+	X(STEP_INSERT, "INSERT INTO steps (task_id, idx, name, node, state)" \
+	    " VALUES (?1,?2,?3,?4,'pending')") \
+	X(TASK_ROW, "SELECT seq, id, cluster, type, state, params," \
+	    " created_at, started_at, finished_at, error, cancel_requested," \
+	    " pause_requested, schedule_id FROM tasks WHERE id = ?1") \
+	X(TASK_STEPS, "SELECT " STEP_COLS " FROM steps WHERE task_id = ?1" \
+	    " ORDER BY idx") \
+	X(TASK_GET, "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1") \
+	X(TASK_LIST_ALL, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.seq < ?1 ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_LIST_STATE, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.state = ?3 AND t.seq < ?1 ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_LIST_CLUSTER, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.cluster = ?4 AND t.seq < ?1 ORDER BY t.seq DESC" \
+	    " LIMIT ?2") \
+	X(TASK_LIST_CLUSTER_STATE, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.cluster = ?4 AND t.state = ?3 AND t.seq < ?1" \
+	    " ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_UNFINISHED, "SELECT id, cluster, state, seq," \
+	    " started_at IS NOT NULL FROM tasks" \
+	    " WHERE state IN ('queued','running','paused')" \
+	    " ORDER BY started_at IS NULL, seq") \
+	X(TASK_COUNTS, "SELECT type, state, count(*) FROM tasks" \
+	    " GROUP BY type, state ORDER BY type, state") \
+	X(TASK_HEAD, "SELECT state, cluster, type, started_at FROM tasks" \
+	    " WHERE id = ?1") \
+	X(TASK_SET, "UPDATE tasks SET state = ?2, started_at = ?3," \
+	    " finished_at = ?4, error = COALESCE(?5, error)," \
+	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
+	    "  ELSE ?6 END," \
+	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
+	    "  ELSE ?7 END WHERE id = ?1") \
+	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
+	X(TASK_REQUEST, "UPDATE tasks SET" \
+	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \
+	    "  ELSE ?2 END," \
+	    " pause_requested = CASE WHEN ?3 < 0 THEN pause_requested" \
+	    "  ELSE ?3 END WHERE id = ?1") \
+	X(STEP_SET, "UPDATE steps SET state = ?3, attempts = ?4," \
+	    " started_at = COALESCE(?5, started_at)," \
+	    " finished_at = COALESCE(?6, finished_at)," \
+	    " next_attempt_at = COALESCE(?7, next_attempt_at)," \
+	    " message = CASE WHEN ?8 IS NULL THEN message" \
+	    "  WHEN ?8 = '' THEN NULL ELSE ?8 END" \
+	    " WHERE task_id = ?1 AND idx = ?2") \
+	X(STEPS_CANCEL, "UPDATE steps SET state = 'cancelled'," \
+	    " finished_at = CASE WHEN state = 'running' THEN ?2" \
+	    "  ELSE finished_at END" \
+	    " WHERE task_id = ?1 AND state IN ('pending','running')") \
+	X(SCHED_INSERT, "INSERT INTO schedules (" SCHED_COLS ") VALUES" \
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,NULL,NULL,?9)") \
+	X(SCHED_DELETE, "DELETE FROM schedules WHERE id = ?1") \
+	X(SCHED_GET, "SELECT " SCHED_COLS " FROM schedules WHERE id = ?1") \
+	X(SCHED_LIST_ALL, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE id > ?1 ORDER BY id LIMIT ?2") \
+	X(SCHED_LIST_CLUSTER, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE cluster = ?3 AND id > ?1 ORDER BY id LIMIT ?2") \
+	X(SCHED_DUE, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE enabled = 1 AND next_run_at <= ?1 ORDER BY next_run_at") \
+	X(EVENT_INSERT, "INSERT INTO events (at, actor, kind, method, route," \
+	    " target, cluster, result, detail) VALUES" \
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9)") \
+	X(EVENT_LIST_ALL, "SELECT " EVENT_COLS " FROM events" \
+	    " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3") \
+	X(EVENT_LIST_CLUSTER, "SELECT " EVENT_COLS " FROM events" \
+	    " WHERE cluster = ?4 AND id > ?1 AND at >= ?2 ORDER BY id" \
+	    " LIMIT ?3") \
+	X(TOKEN_INSERT, "INSERT INTO tokens (name, role, hash, created_at)" \
+	    " VALUES (?1,?2,?3,?4)") \
+	X(TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE name = ?1" \
+	    " AND revoked = 0") \
+	X(TOKEN_LIST, "SELECT name, role, created_at, revoked FROM tokens" \
+	    " ORDER BY name") \
+	X(TOKEN_LOOKUP, "SELECT name, role FROM tokens WHERE hash = ?1" \
+	    " AND revoked = 0")
+
+#define X_ENUM(id, text) SQL_##id,
+enum sql_id { SQL_LIST(X_ENUM) SQL_COUNT };
+#undef X_ENUM
+#define X_TEXT(id, text) text,
+static const char *const sql_text[SQL_COUNT] = { SQL_LIST(X_TEXT) };
+#undef X_TEXT
+
+struct conn {
+	pthread_mutex_t mu;
+	sqlite3 *db;
+	sqlite3_stmt *stmts[SQL_COUNT];
+};
+
+struct store {
+	struct conn w;			/* the writer */
+	struct conn r[NREADERS];	/* readers */
+	atomic_uint next_reader;
+	char *path;
+	int version;
+};
+
+static const char *const task_states[] = {
+	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+};
+static const char *const step_states[] = {
+	"pending", "running", "succeeded", "failed", "skipped", "cancelled",
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+const char *store_task_state_str(enum store_task_state s)
+{
+	if ((size_t)s >= ARRAY_SIZE(task_states))
+		return "unknown";
+	return task_states[s];
+}
+
+int store_task_state_parse(const char *s, enum store_task_state *out)
+{
+	for (size_t i = 0; s != NULL && i < ARRAY_SIZE(task_states); i++) {
+		if (strcmp(s, task_states[i]) == 0) {
+			*out = (enum store_task_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool store_task_state_terminal(enum store_task_state s)
+{
+	return s == STORE_TASK_SUCCEEDED || s == STORE_TASK_FAILED ||
+	    s == STORE_TASK_CANCELLED;
+}
+
+const char *store_step_state_str(enum store_step_state s)
+{
+	if ((size_t)s >= ARRAY_SIZE(step_states))
+		return "unknown";
+	return step_states[s];
+}
+
+static enum store_step_state step_state_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < ARRAY_SIZE(step_states); i++)
+		if (strcmp(s, step_states[i]) == 0)
+			return (enum store_step_state)i;
+	return STORE_STEP_PENDING;
+}
+
+static enum store_task_state task_state_of(const char *s)
+{
+	enum store_task_state st = STORE_TASK_FAILED;
+
+	(void)store_task_state_parse(s, &st);
+	return st;
+}
+
+static void new_id(char prefix, char out[STORE_ID_MAX])
+{
+	unsigned char b[8];
+	char hex[17];
+
+	random_bytes(b, sizeof(b));
+	hex_encode(b, sizeof(b), hex);
+	snprintf(out, STORE_ID_MAX, "%c-%s", prefix, hex);
+}
+
+static int clamp_limit(int limit)
+{
+	if (limit <= 0)
+		return LIMIT_DEFAULT;
+	return limit > LIMIT_MAX ? LIMIT_MAX : limit;
+}
+
+/* RFC 3339 with milliseconds, or JSON null for 0. */
+static json_t *jtime(int64_t ms)
+{
+	char buf[40], base[32];
+	int64_t s = ms / 1000;
+	int frac = (int)(ms % 1000);
+
+	if (ms <= 0)
+		return json_null();
+	time_rfc3339(s, base, sizeof(base));
+	base[strlen(base) - 1] = '\0';	/* drop the Z */
+	snprintf(buf, sizeof(buf), "%s.%03dZ", base, frac);
+	return json_string(buf);
+}
+
+static json_t *jstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static void fmt_every(int64_t ms, char *buf, size_t len)
+{
+	static const struct { const char *u; int64_t m; } units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (ms % units[i].m == 0) {
+			snprintf(buf, len, "%" PRId64 "%s", ms / units[i].m,
+			    units[i].u);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRId64 "ms", ms);
+}
+
+/* ---- connections and statements ---------------------------------------- */
+
+static sqlite3_stmt *S(struct conn *c, enum sql_id id)
+{
+	sqlite3_stmt *s = c->stmts[id];
+
+	if (s != NULL)
+		return s;
+	if (sqlite3_prepare_v3(c->db, sql_text[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+		fatalx("store: cannot prepare statement %d: %s", (int)id,
+		    sqlite3_errmsg(c->db));
+	c->stmts[id] = s;
+	return s;
+}
+
+static void rst(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* Times and counts: <= 0 stored as NULL ("none"). */
+static void bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v <= 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* "Keep" values (negative) bound as NULL for COALESCE. */
+static void bind_keep(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = col_str(s, i);
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+static json_t *col_jstr(sqlite3_stmt *s, int i)
+{
+	return jstr(col_str(s, i));
+}
+
+static json_t *col_jtime(sqlite3_stmt *s, int i)
+{
+	return jtime(sqlite3_column_int64(s, i));
+}
+
+static json_t *col_json(sqlite3_stmt *s, int i)
+{
+	const char *v = col_str(s, i);
+	json_t *j;
+
+	if (v == NULL)
+		return json_null();
+	j = json_loads(v, JSON_DECODE_ANY, NULL);
+	return j != NULL ? j : json_null();
+}
+
+static int db_err(struct conn *c, char *err, size_t errlen, const char *what)
+{
+	int code = sqlite3_extended_errcode(c->db);
+
+	if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return STORE_ENOENT;
+	if (code == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    code == SQLITE_CONSTRAINT_UNIQUE)
+		return STORE_EEXIST;
+	if (err != NULL)
+		snprintf(err, errlen, "store: %s: %s", what,
+		    sqlite3_errmsg(c->db));
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(c->db));
+	return STORE_ERR;
+}
+
+/* Run a statement that returns no rows; SQLITE_DONE or the error code. */
+static int exec_stmt(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	rst(s);
+	return rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+static int conn_open(struct conn *c, const char *path, bool writer,
+    char *err, size_t errlen)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	char *msg = NULL;
+	const char *pragmas;
+
+	pthread_mutex_init(&c->mu, NULL);
+	if (writer)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(c->db, 10000);
+	pragmas = writer ?
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;" :
+	    "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+	    " PRAGMA temp_store=MEMORY;";
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot set up '%s': %s", path,
+		    msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->db == NULL)
+		return;
+	for (int i = 0; i < SQL_COUNT; i++)
+		sqlite3_finalize(c->stmts[i]);
+	sqlite3_close(c->db);
+	c->db = NULL;
+	pthread_mutex_destroy(&c->mu);
+}
+
+static struct conn *wlock(struct store *st)
+{
+	pthread_mutex_lock(&st->w.mu);
+	return &st->w;
+}
+
+static void unlock(struct conn *c)
+{
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Any free reader; the next one in turn when all are busy. */
+static struct conn *rlock(struct store *st)
+{
+	unsigned start = atomic_fetch_add(&st->next_reader, 1);
+
+	for (unsigned i = 0; i < NREADERS; i++) {
+		struct conn *c = &st->r[(start + i) % NREADERS];
+		if (pthread_mutex_trylock(&c->mu) == 0)
+			return c;
+	}
+	struct conn *c = &st->r[start % NREADERS];
+	pthread_mutex_lock(&c->mu);
+	return c;
+}
+
+static int begin(struct conn *c, char *err, size_t errlen)
+{
+	if (exec_stmt(S(c, SQL_BEGIN)) != SQLITE_DONE)
+		return db_err(c, err, errlen, "begin");
+	return 0;
+}
+
+static int commit(struct conn *c, char *err, size_t errlen)
+{
+	if (exec_stmt(S(c, SQL_COMMIT)) != SQLITE_DONE) {
+		int rc = db_err(c, err, errlen, "commit");
+		exec_stmt(S(c, SQL_ROLLBACK));
+		return rc;
+	}
+	return 0;
+}
+
+static void rollback(struct conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		exec_stmt(S(c, SQL_ROLLBACK));
+}
+
+static int migrate(struct conn *c, int *version, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char *msg = NULL;
+	int v = 0, rc = -1;
+
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE;"
+	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+	    NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (v > (int)ARRAY_SIZE(migrations)) {
+		snprintf(err, errlen, "database schema version %d is newer than "
+		    "this ringmaster (%zu): upgrade ringmaster", v,
+		    ARRAY_SIZE(migrations));
+		goto out;
+	}
+	for (; v < (int)ARRAY_SIZE(migrations); v++) {
+		if (sqlite3_exec(c->db, migrations[v], NULL, NULL, &msg) !=
+		    SQLITE_OK)
+			goto fail;
+		if (sqlite3_prepare_v2(c->db,
+		    "INSERT INTO schema_version (version) VALUES (?1)", -1, &s,
+		    NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_int(s, 1, v + 1);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(s);
+		s = NULL;
+		log_info("store: applied schema migration %d", v + 1);
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	*version = v;
+	return 0;
+fail:
+	snprintf(err, errlen, "schema migration %d: %s", v + 1,
+	    msg ? msg : sqlite3_errmsg(c->db));
+out:
+	sqlite3_free(msg);
+	sqlite3_finalize(s);
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	int i;
+
+	if (strcmp(path, ":memory:") == 0) {
+		snprintf(err, errlen, "store: ':memory:' is not supported");
+		free(st);
+		return NULL;
+	}
+	st->path = xstrdup(path);
+	if (conn_open(&st->w, path, true, err, errlen) < 0)
+		goto fail;
+	if (migrate(&st->w, &st->version, err, errlen) < 0)
+		goto fail;
+	for (i = 0; i < NREADERS; i++)
+		if (conn_open(&st->r[i], path, false, err, errlen) < 0)
+			goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < NREADERS; i++)
+		conn_close(&st->r[i]);
+	conn_close(&st->w);
+	free(st->path);
+	free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	return st->version;
+}
+
+int store_snapshot(struct store *st, const char *path, char *err,
+    size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = STORE_ERR;
+
+	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "store: snapshot to '%s': %s", path,
+	    db ? sqlite3_errmsg(db) : "out of memory");
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* ---- events (used inside other transactions too) ------------------------ */
+
+static int do_event_insert(struct conn *c, const struct store_event *ev)
+{
+	sqlite3_stmt *s = S(c, SQL_EVENT_INSERT);
+
+	sqlite3_bind_int64(s, 1, ev->at > 0 ? ev->at : time_wall_ms());
+	bind_text(s, 2, ev->actor);
+	bind_text(s, 3, ev->kind ? ev->kind : "request");
+	bind_text(s, 4, ev->method);
+	bind_text(s, 5, ev->route);
+	bind_text(s, 6, ev->target);
+	bind_text(s, 7, ev->cluster);
+	bind_text(s, 8, ev->result);
+	bind_text(s, 9, ev->detail_json);
+	return exec_stmt(s) == SQLITE_DONE ? 0 : -1;
+}
+
+static int do_task_event(struct conn *c, const char *id, const char *cluster,
+    const char *type, enum store_task_state from, enum store_task_state to,
+    const char *error, int64_t now)
+{
+	json_t *d = json_pack("{s:s, s:s?, s:s?}", "type", type,
+	    "from", (int)from < 0 ? NULL : store_task_state_str(from),
+	    "error", error);
+	char *text = json_dumps(d, JSON_COMPACT);
+	struct store_event ev = {
+		.at = now, .actor = "ringmaster", .kind = "task",
+		.target = id, .cluster = cluster,
+		.result = store_task_state_str(to), .detail_json = text,
+	};
+	int rc = do_event_insert(c, &ev);
+
+	free(text);
+	json_decref(d);
+	return rc;
+}
+
+int store_event_append(struct store *st, const struct store_event *ev,
+    char *err, size_t errlen)
+{
+	return store_events_append(st, ev, 1, err, errlen);
+}
+
+int store_events_append(struct store *st, const struct store_event *evs,
+    size_t n, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (do_event_insert(c, &evs[i]) < 0) {
+			rc = db_err(c, err, errlen, "append event");
+			rollback(c);
+			goto out;
+		}
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+static json_t *event_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "at", col_jtime(s, 1), "actor", col_jstr(s, 2),
+	    "kind", col_jstr(s, 3), "method", col_jstr(s, 4),
+	    "route", col_jstr(s, 5), "target", col_jstr(s, 6),
+	    "cluster", col_jstr(s, 7), "result", col_jstr(s, 8),
+	    "detail", col_json(s, 9));
+}
+
+/*
+ * Run a list query whose ?1 is the cursor and ?2 the limit (already
+ * bound by the caller except those); build {"items","next"}.  cursor_col
+ * is the column that becomes the next cursor.
+ */
+static json_t *run_page(struct conn *c, sqlite3_stmt *s, int limit,
+    int cursor_col, json_t *(*row)(sqlite3_stmt *))
+{
+	json_t *items = json_array(), *out;
+	char next[128] = "";
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_array_append_new(items, row(s));
+		str_copy(next, col_str(s, cursor_col) ? col_str(s, cursor_col)
+		    : "", sizeof(next));
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "list");
+		rst(s);
+		json_decref(items);
+		return NULL;
+	}
+	rst(s);
+	out = json_pack("{s:o, s:o}", "items", items,
+	    "next", n == limit && next[0] ? json_string(next) : json_null());
+	return out;
+}
+
+json_t *store_event_list(struct store *st, int64_t since,
+    const char *cluster, const char *cursor, int limit)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, cluster ? SQL_EVENT_LIST_CLUSTER :
+	    SQL_EVENT_LIST_ALL);
+	json_t *out;
+
+	limit = clamp_limit(limit);
+	sqlite3_bind_int64(s, 1, cursor ? strtoll(cursor, NULL, 10) : 0);
+	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int(s, 3, limit);
+	if (cluster)
+		bind_text(s, 4, cluster);
+	out = run_page(c, s, limit, 0, event_json);
+	unlock(c);
+	return out;
+}
+
+/* ---- clusters ----------------------------------------------------------- */
+
+int store_cluster_create(struct store *st, const struct store_cluster *cl,
+    char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_INSERT);
+	int rc = 0;
+
+	bind_text(s, 1, cl->name);
+	bind_text(s, 2, cl->storage_url);
+	bind_text(s, 3, cl->storage_endpoint);
+	bind_text(s, 4, cl->storage_region);
+	bind_text(s, 5, cl->ssh_user);
+	sqlite3_bind_int(s, 6, cl->ssh_port > 0 ? cl->ssh_port : 22);
+	bind_text(s, 7, cl->ssh_key_file);
+	sqlite3_bind_int64(s, 8, time_wall_ms());
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "create cluster");
+		if (rc == STORE_EEXIST && err != NULL)
+			snprintf(err, errlen, "cluster '%s' already exists",
+			    cl->name);
+	}
+	unlock(c);
+	return rc;
+}
+
+int store_cluster_delete(struct store *st, const char *name, char *err,
+    size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	s = S(c, SQL_CLUSTER_RUNNING);
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	rst(s);
+	if (rc == SQLITE_ROW) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' has a running task",
+			    name);
+		rc = STORE_EBUSY;
+		goto out;
+	}
+	s = S(c, SQL_CLUSTER_DELETE);
+	bind_text(s, 1, name);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "delete cluster");
+		rollback(c);
+		goto out;
+	}
+	if (sqlite3_changes(c->db) == 0) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found", name);
+		rc = STORE_ENOENT;
+		goto out;
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+bool store_cluster_exists(struct store *st, const char *name)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_EXISTS);
+	bool ok;
+
+	bind_text(s, 1, name);
+	ok = sqlite3_step(s) == SQLITE_ROW;
+	rst(s);
+	unlock(c);
+	return ok;
+}
+
+static json_t *cluster_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
+	    " s:i, s:i, s:i}",
+	    "name", col_jstr(s, 0),
+	    "storage", "url", col_jstr(s, 1), "endpoint", col_jstr(s, 2),
+	    "region", col_jstr(s, 3),
+	    "ssh", "user", col_jstr(s, 4), "port", sqlite3_column_int(s, 5),
+	    "key_file", col_jstr(s, 6),
+	    "created_at", col_jtime(s, 7),
+	    "nodes", sqlite3_column_int(s, 8),
+	    "nodes_up", sqlite3_column_int(s, 9),
+	    "nodes_down", sqlite3_column_int(s, 10));
+}
+
+/* Run a statement expected to give 0 or 1 row through row(). */
+static json_t *run_one(struct conn *c, sqlite3_stmt *s,
+    json_t *(*row)(sqlite3_stmt *))
+{
+	json_t *out = NULL;
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		out = row(s);
+	else if (rc != SQLITE_DONE)
+		db_err(c, NULL, 0, "get");
+	rst(s);
+	return out;
+}
+
+json_t *store_cluster_get(struct store *st, const char *name)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_GET);
+	json_t *out;
+
+	bind_text(s, 1, name);
+	out = run_one(c, s, cluster_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_cluster_list(struct store *st, const char *cursor, int limit)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_LIST);
+	json_t *out;
+
+	limit = clamp_limit(limit);
+	bind_text(s, 1, cursor ? cursor : "");
+	sqlite3_bind_int(s, 2, limit);
+	out = run_page(c, s, limit, 0, cluster_json);
+	unlock(c);
+	return out;
+}
+
+int store_cluster_names(struct store *st, char ***names, size_t *n)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_NAMES);
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[len++] = col_dup(s, 0);
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		rc = db_err(c, NULL, 0, "cluster names");
+		for (size_t i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+		unlock(c);
+		return rc;
+	}
+	unlock(c);
+	*names = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- nodes -------------------------------------------------------------- */
+
+int store_node_upsert(struct store *st, const struct store_node *n,
+    bool *created, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	bool exists;
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	s = S(c, SQL_NODE_EXISTS);
+	bind_text(s, 1, n->cluster);
+	bind_text(s, 2, n->address);
+	exists = sqlite3_step(s) == SQLITE_ROW;
+	rst(s);
+
+	s = S(c, SQL_NODE_UPSERT);
+	bind_text(s, 1, n->cluster);
+	bind_text(s, 2, n->address);
+	bind_text(s, 3, n->host_id);
+	bind_text(s, 4, n->dc);
+	bind_text(s, 5, n->rack);
+	bind_text(s, 6, n->state);
+	bind_text(s, 7, n->version);
+	bind_text(s, 8, n->ssh_host_key);
+	bind_keep(s, 9, n->last_heartbeat);
+	bind_keep(s, 10, n->load_bytes);
+	bind_keep(s, 11, n->is_seed);
+	bind_text(s, 12, n->status_json);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "upsert node");
+		if (rc == STORE_ENOENT && err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found",
+			    n->cluster);
+		rollback(c);
+		goto out;
+	}
+	if ((rc = commit(c, err, errlen)) == 0 && created != NULL)
+		*created = !exists;
+out:
+	unlock(c);
+	return rc;
+}
+
+int store_node_delete(struct store *st, const char *cluster,
+    const char *address, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_DELETE);
+	int rc = 0;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, address);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = db_err(c, err, errlen, "delete node");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+static json_t *node_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
+	    " s:b, s:o}",
+	    "cluster", col_jstr(s, 0), "address", col_jstr(s, 1),
+	    "host_id", col_jstr(s, 2), "dc", col_jstr(s, 3),
+	    "rack", col_jstr(s, 4), "state", col_jstr(s, 5),
+	    "version", col_jstr(s, 6), "ssh_host_key", col_jstr(s, 7),
+	    "last_heartbeat", col_jtime(s, 8),
+	    "load_bytes", (json_int_t)sqlite3_column_int64(s, 9),
+	    "is_seed", sqlite3_column_int(s, 10) != 0,
+	    "status", col_json(s, 11));
+}
+
+json_t *store_node_get(struct store *st, const char *cluster,
+    const char *address)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_GET);
+	json_t *out;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, address);
+	out = run_one(c, s, node_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_FIND_HOST);
+	json_t *out;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, host_id);
+	out = run_one(c, s, node_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_node_list(struct store *st, const char *cluster)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_LIST);
+	json_t *out = json_array();
+	int rc;
+
+	bind_text(s, 1, cluster);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, node_json(s));
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "list nodes");
+		json_decref(out);
+		out = NULL;
+	}
+	rst(s);
+	unlock(c);
+	return out;
+}
+
+int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
+    size_t n, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	int rc, applied = 0;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = S(c, SQL_NODE_HEARTBEAT);
+		bind_text(s, 1, hbs[i].cluster);
+		bind_text(s, 2, hbs[i].address);
+		sqlite3_bind_int64(s, 3, hbs[i].at);
+		bind_text(s, 4, hbs[i].state);
+		bind_text(s, 5, hbs[i].status_json);
+		bind_keep(s, 6, hbs[i].load_bytes);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "heartbeat");
+			rollback(c);
+			goto out;
+		}
+		applied += sqlite3_changes(c->db);
+	}
+	rc = commit(c, err, errlen);
+	if (rc == 0)
+		rc = applied;
+out:
+	unlock(c);
+	return rc;
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+int store_task_insert(struct store *st, const struct store_task_new *t,
+    char *id_out, int64_t *seq_out, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	char id[STORE_ID_MAX], *params = NULL;
+	int64_t now = time_wall_ms(), seq;
+	int rc;
+
+	if (t->nsteps == 0) {
+		snprintf(err, errlen, "a task needs at least one step");
+		unlock(c);
+		return STORE_ERR;
+	}
+	params = t->params ? json_dumps(t->params, JSON_COMPACT) :
+	    xstrdup("{}");
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+
+	if (t->schedule_id != NULL) {
+		s = S(c, SQL_SCHED_LAST_STATE);
+		bind_text(s, 1, t->schedule_id);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			rst(s);
+			rollback(c);
+			snprintf(err, errlen, "schedule '%s' not found",
+			    t->schedule_id);
+			rc = STORE_ENOENT;
+			goto out;
+		}
+		enum store_task_state last = STORE_TASK_SUCCEEDED;
+		if (col_str(s, 0) != NULL)
+			last = task_state_of(col_str(s, 0));
+		rst(s);
+		if (!store_task_state_terminal(last)) {
+			s = S(c, SQL_SCHED_SET_NEXT);
+			bind_text(s, 1, t->schedule_id);
+			sqlite3_bind_int64(s, 2, t->schedule_next_run_at);
+			if (exec_stmt(s) != SQLITE_DONE) {
+				rc = db_err(c, err, errlen, "schedule");
+				rollback(c);
+				goto out;
+			}
+			if ((rc = commit(c, err, errlen)) == 0) {
+				snprintf(err, errlen, "the previous task of "
+				    "schedule '%s' is not finished",
+				    t->schedule_id);
+				rc = STORE_EBUSY;
+			}
+			goto out;
+		}
+	}
+
+	new_id('t', id);
+	s = S(c, SQL_TASK_INSERT);
+	bind_text(s, 1, id);
+	bind_text(s, 2, t->cluster);
+	bind_text(s, 3, t->type);
+	bind_text(s, 4, params);
+	sqlite3_bind_int64(s, 5, now);
+	bind_text(s, 6, t->schedule_id);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "insert task");
+		if (rc == STORE_ENOENT)
+			snprintf(err, errlen, "cluster '%s' not found",
+			    t->cluster);
+		rollback(c);
+		goto out;
+	}
+	seq = sqlite3_last_insert_rowid(c->db);
+	for (size_t i = 0; i < t->nsteps; i++) {
+		s = S(c, SQL_STEP_INSERT);
+		bind_text(s, 1, id);
+		sqlite3_bind_int(s, 2, (int)i);
+		bind_text(s, 3, t->steps[i].name);
+		bind_text(s, 4, t->steps[i].node);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "insert step");
+			rollback(c);
+			goto out;
+		}
+	}
+	if (t->schedule_id != NULL) {
+		s = S(c, SQL_SCHED_FIRED);
+		bind_text(s, 1, t->schedule_id);
+		bind_text(s, 2, id);
+		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_int64(s, 4, t->schedule_next_run_at);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "schedule fired");
+			rollback(c);
+			goto out;
+		}
+	}
+	if (do_task_event(c, id, t->cluster, t->type, (enum store_task_state)-1,
+	    STORE_TASK_QUEUED, NULL, now) < 0) {
+		rc = db_err(c, err, errlen, "task event");
+		rollback(c);
+		goto out;
+	}
+	if ((rc = commit(c, err, errlen)) < 0)
+		goto out;
+	memcpy(id_out, id, STORE_ID_MAX);
+	if (seq_out != NULL)
+		*seq_out = seq;
+out:
+	unlock(c);
+	free(params);
+	return rc;
+}
+
+static void step_from_row(struct store_step *sp, sqlite3_stmt *s)
+{
+	sp->idx = sqlite3_column_int(s, 0);
+	sp->name = col_dup(s, 1);
+	sp->node = col_dup(s, 2);
+	sp->state = step_state_parse(col_str(s, 3));
+	sp->attempts = sqlite3_column_int(s, 4);
+	sp->started_at = sqlite3_column_int64(s, 5);
+	sp->finished_at = sqlite3_column_int64(s, 6);
+	sp->message = col_dup(s, 7);
+	sp->next_attempt_at = sqlite3_column_int64(s, 8);
+}
+
+struct store_task *store_task_load(struct store *st, const char *id)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_ROW);
+	struct store_task *t = NULL;
+	size_t cap = 0;
+	int rc;
+
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			db_err(c, NULL, 0, "load task");
+		rst(s);
+		goto out;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->seq = sqlite3_column_int64(s, 0);
+	str_copy(t->id, col_str(s, 1), sizeof(t->id));
+	str_copy(t->cluster, col_str(s, 2), sizeof(t->cluster));
+	str_copy(t->type, col_str(s, 3), sizeof(t->type));
+	t->state = task_state_of(col_str(s, 4));
+	t->params = json_loads(col_str(s, 5), 0, NULL);
+	if (t->params == NULL)
+		t->params = json_object();
+	t->created_at = sqlite3_column_int64(s, 6);
+	t->started_at = sqlite3_column_int64(s, 7);
+	t->finished_at = sqlite3_column_int64(s, 8);
+	t->error = col_dup(s, 9);
+	t->cancel_requested = sqlite3_column_int(s, 10) != 0;
+	t->pause_requested = sqlite3_column_int(s, 11) != 0;
+	if (col_str(s, 12) != NULL)
+		str_copy(t->schedule_id, col_str(s, 12),
+		    sizeof(t->schedule_id));
+	rst(s);
+
+	s = S(c, SQL_TASK_STEPS);
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (t->nsteps == cap) {
+			cap = cap ? cap * 2 : 8;
+			t->steps = xrealloc(t->steps, cap * sizeof(*t->steps));
+		}
+		step_from_row(&t->steps[t->nsteps++], s);
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "load steps");
+		store_task_free(t);
+		t = NULL;
+	}
+out:
+	unlock(c);
+	return t;
+}
+
+void store_task_free(struct store_task *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nsteps; i++) {
+		free(t->steps[i].name);
+		free(t->steps[i].node);
+		free(t->steps[i].message);
+	}
+	free(t->steps);
+	free(t->error);
+	json_decref(t->params);
+	free(t);
+}
+
+static json_t *task_json(sqlite3_stmt *s)
+{
+	json_t *params = col_json(s, 5);
+
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
+	    "id", col_jstr(s, 1), "cluster", col_jstr(s, 2),
+	    "type", col_jstr(s, 3), "state", col_jstr(s, 4),
+	    "params", params,
+	    "created_at", col_jtime(s, 6), "started_at", col_jtime(s, 7),
+	    "finished_at", col_jtime(s, 8),
+	    "error", col_jstr(s, 9),
+	    "progress", "done", sqlite3_column_int(s, 13),
+	    "total", sqlite3_column_int(s, 14),
+	    "schedule_id", col_jstr(s, 12),
+	    "seq", (json_int_t)sqlite3_column_int64(s, 0),
+	    "cancel_requested", sqlite3_column_int(s, 10) != 0,
+	    "pause_requested", sqlite3_column_int(s, 11) != 0);
+}
+
+static json_t *step_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:i, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
+	    "idx", sqlite3_column_int(s, 0),
+	    "name", col_jstr(s, 1), "node", col_jstr(s, 2),
+	    "state", col_jstr(s, 3), "attempts", sqlite3_column_int(s, 4),
+	    "started_at", col_jtime(s, 5), "finished_at", col_jtime(s, 6),
+	    "message", col_jstr(s, 7), "next_attempt_at", col_jtime(s, 8));
+}
+
+json_t *store_task_get(struct store *st, const char *id)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_GET);
+	json_t *out, *steps;
+	int rc;
+
+	bind_text(s, 1, id);
+	out = run_one(c, s, task_json);
+	if (out == NULL)
+		goto out;
+	steps = json_array();
+	s = S(c, SQL_TASK_STEPS);
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(steps, step_json(s));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "task steps");
+		json_decref(steps);
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	json_object_set_new(out, "steps", steps);
+out:
+	unlock(c);
+	return out;
+}
+
+json_t *store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum sql_id q;
+	enum store_task_state ts;
+	json_t *out;
+
+	if (state != NULL && store_task_state_parse(state, &ts) < 0)
+		return NULL;
+	if (cluster != NULL)
+		q = state ? SQL_TASK_LIST_CLUSTER_STATE : SQL_TASK_LIST_CLUSTER;
+	else
+		q = state ? SQL_TASK_LIST_STATE : SQL_TASK_LIST_ALL;
+	limit = clamp_limit(limit);
+	c = rlock(st);
+	s = S(c, q);
+	sqlite3_bind_int64(s, 1, cursor ? strtoll(cursor, NULL, 10) : INT64_MAX);
+	sqlite3_bind_int(s, 2, limit);
+	if (state != NULL)
+		bind_text(s, 3, state);
+	if (cluster != NULL)
+		bind_text(s, 4, cluster);
+	out = run_page(c, s, limit, 0, task_json);
+	unlock(c);
+	return out;
+}
+
+int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
+    size_t *n)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_UNFINISHED);
+	struct store_task_ref *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		struct store_task_ref *r = &v[len++];
+		memset(r, 0, sizeof(*r));
+		str_copy(r->id, col_str(s, 0), sizeof(r->id));
+		str_copy(r->cluster, col_str(s, 1), sizeof(r->cluster));
+		r->state = task_state_of(col_str(s, 2));
+		r->seq = sqlite3_column_int64(s, 3);
+		r->started = sqlite3_column_int(s, 4) != 0;
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		rc = db_err(c, NULL, 0, "unfinished tasks");
+		free(v);
+		unlock(c);
+		return rc;
+	}
+	unlock(c);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+json_t *store_task_counts(struct store *st)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_COUNTS);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
+		    "type", col_jstr(s, 0), "state", col_jstr(s, 1),
+		    "count", (json_int_t)sqlite3_column_int64(s, 2)));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "task counts");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+int store_task_update(struct store *st, const char *id, int task_state,
+    int64_t now, const char *error, const struct store_step_update *su,
+    size_t nsu, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	for (size_t i = 0; i < nsu; i++) {
+		s = S(c, SQL_STEP_SET);
+		bind_text(s, 1, id);
+		sqlite3_bind_int(s, 2, su[i].idx);
+		bind_text(s, 3, store_step_state_str(su[i].state));
+		sqlite3_bind_int(s, 4, su[i].attempts);
+		bind_keep(s, 5, su[i].started_at);
+		bind_keep(s, 6, su[i].finished_at);
+		bind_keep(s, 7, su[i].next_attempt_at);
+		bind_text(s, 8, su[i].message);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "update step");
+			rollback(c);
+			goto out;
+		}
+	}
+	if (task_state >= 0) {
+		enum store_task_state from, to = (enum store_task_state)task_state;
+		char cluster[STORE_NAME_MAX], type[STORE_NAME_MAX];
+		int64_t started;
+
+		s = S(c, SQL_TASK_HEAD);
+		bind_text(s, 1, id);
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			rst(s);
+			rollback(c);
+			snprintf(err, errlen, "task '%s' not found", id);
+			rc = STORE_ENOENT;
+			goto out;
+		}
+		from = task_state_of(col_str(s, 0));
+		str_copy(cluster, col_str(s, 1), sizeof(cluster));
+		str_copy(type, col_str(s, 2), sizeof(type));
+		started = sqlite3_column_int64(s, 3);
+		rst(s);
+
+		/* Terminal clears both requests; queued/paused the pause. */
+		bool terminal = store_task_state_terminal(to);
+		s = S(c, SQL_TASK_SET);
+		bind_text(s, 1, id);
+		bind_text(s, 2, store_task_state_str(to));
+		bind_time(s, 3, started > 0 ? started :
+		    (to == STORE_TASK_RUNNING ? now : 0));
+		bind_time(s, 4, terminal ? now : 0);
+		bind_text(s, 5, error);
+		sqlite3_bind_int(s, 6, terminal ? 0 : -1);
+		sqlite3_bind_int(s, 7, terminal || to == STORE_TASK_QUEUED ||
+		    to == STORE_TASK_PAUSED ? 0 : -1);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "update task");
+			rollback(c);
+			goto out;
+		}
+		if (to == STORE_TASK_CANCELLED) {
+			s = S(c, SQL_STEPS_CANCEL);
+			bind_text(s, 1, id);
+			sqlite3_bind_int64(s, 2, now);
+			if (exec_stmt(s) != SQLITE_DONE) {
+				rc = db_err(c, err, errlen, "cancel steps");
+				rollback(c);
+				goto out;
+			}
+		}
+		if (from != to && do_task_event(c, id, cluster, type, from, to,
+		    error, now) < 0) {
+			rc = db_err(c, err, errlen, "task event");
+			rollback(c);
+			goto out;
+		}
+	} else if (error != NULL) {
+		s = S(c, SQL_TASK_SET_ERROR);
+		bind_text(s, 1, id);
+		bind_text(s, 2, error);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = db_err(c, err, errlen, "task error");
+			rollback(c);
+			goto out;
+		}
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+int store_task_request(struct store *st, const char *id,
+    enum store_request req, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_REQUEST);
+	int rc = 0;
+
+	bind_text(s, 1, id);
+	/* -1 keeps the other flag (see the CASE in the statement). */
+	sqlite3_bind_int(s, 2, req == STORE_REQ_CANCEL ? 1 :
+	    req == STORE_REQ_NONE ? 0 : -1);
+	sqlite3_bind_int(s, 3, req == STORE_REQ_PAUSE ? 1 :
+	    req == STORE_REQ_NONE ? 0 : -1);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = db_err(c, err, errlen, "task request");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+/* ---- schedules ---------------------------------------------------------- */
+
+int store_schedule_create(struct store *st, struct store_schedule *sc,
+    char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_SCHED_INSERT);
+	char *params = sc->params ? json_dumps(sc->params, JSON_COMPACT) :
+	    xstrdup("{}");
+	int rc = 0;
+
+	new_id('s', sc->id);
+	bind_text(s, 1, sc->id);
+	bind_text(s, 2, sc->cluster);
+	bind_text(s, 3, sc->type);
+	bind_text(s, 4, params);
+	bind_time(s, 5, sc->cron ? 0 : sc->every_ms);
+	bind_text(s, 6, sc->cron);
+	bind_time(s, 7, sc->start_at);
+	sqlite3_bind_int64(s, 8, sc->next_run_at);
+	sqlite3_bind_int(s, 9, 1);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "create schedule");
+		if (rc == STORE_ENOENT && err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found",
+			    sc->cluster);
+	}
+	unlock(c);
+	free(params);
+	return rc;
+}
+
+int store_schedule_delete(struct store *st, const char *id, char *err,
+    size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_SCHED_DELETE);
+	int rc = 0;
+
+	bind_text(s, 1, id);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = db_err(c, err, errlen, "delete schedule");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+static json_t *sched_json(sqlite3_stmt *s)
+{
+	char every[32];
+	json_t *params = col_json(s, 3);
+
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
+	fmt_every(sqlite3_column_int64(s, 4), every, sizeof(every));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:o, s:b}",
+	    "id", col_jstr(s, 0), "cluster", col_jstr(s, 1),
+	    "type", col_jstr(s, 2), "params", params,
+	    "every", sqlite3_column_type(s, 4) == SQLITE_NULL ? json_null() :
+	    json_string(every),
+	    "every_ms", sqlite3_column_type(s, 4) == SQLITE_NULL ?
+	    json_null() : json_integer(sqlite3_column_int64(s, 4)),
+	    "cron", col_jstr(s, 5), "start_at", col_jtime(s, 6),
+	    "next_run_at", col_jtime(s, 7), "last_run_at", col_jtime(s, 8),
+	    "last_task_id", col_jstr(s, 9),
+	    "enabled", sqlite3_column_int(s, 10) != 0);
+}
+
+json_t *store_schedule_get(struct store *st, const char *id)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_SCHED_GET);
+	json_t *out;
+
+	bind_text(s, 1, id);
+	out = run_one(c, s, sched_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_schedule_list(struct store *st, const char *cluster,
+    const char *cursor, int limit)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, cluster ? SQL_SCHED_LIST_CLUSTER :
+	    SQL_SCHED_LIST_ALL);
+	json_t *out;
+
+	limit = clamp_limit(limit);
+	bind_text(s, 1, cursor ? cursor : "");
+	sqlite3_bind_int(s, 2, limit);
+	if (cluster != NULL)
+		bind_text(s, 3, cluster);
+	out = run_page(c, s, limit, 0, sched_json);
+	unlock(c);
+	return out;
+}
+
+int store_schedules_due(struct store *st, int64_t now,
+    struct store_schedule **out, size_t *n)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_SCHED_DUE);
+	struct store_schedule *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		struct store_schedule *sc = &v[len++];
+		memset(sc, 0, sizeof(*sc));
+		str_copy(sc->id, col_str(s, 0), sizeof(sc->id));
+		str_copy(sc->cluster, col_str(s, 1), sizeof(sc->cluster));
+		str_copy(sc->type, col_str(s, 2), sizeof(sc->type));
+		sc->params = json_loads(col_str(s, 3), 0, NULL);
+		if (sc->params == NULL)
+			sc->params = json_object();
+		sc->every_ms = sqlite3_column_int64(s, 4);
+		sc->cron = col_dup(s, 5);
+		sc->start_at = sqlite3_column_int64(s, 6);
+		sc->next_run_at = sqlite3_column_int64(s, 7);
+		sc->last_run_at = sqlite3_column_int64(s, 8);
+		if (col_str(s, 9) != NULL)
+			str_copy(sc->last_task_id, col_str(s, 9),
+			    sizeof(sc->last_task_id));
+		sc->enabled = sqlite3_column_int(s, 10) != 0;
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		rc = db_err(c, NULL, 0, "due schedules");
+		unlock(c);
+		store_schedules_free(v, len);
+		return rc;
+	}
+	unlock(c);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void store_schedules_free(struct store_schedule *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_decref(v[i].params);
+		free(v[i].cron);
+	}
+	free(v);
+}
+
+int store_schedule_set_next(struct store *st, const char *id,
+    int64_t next_run_at, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_SCHED_SET_NEXT);
+	int rc = 0;
+
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, next_run_at);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = db_err(c, err, errlen, "schedule next run");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+/* ---- tokens ------------------------------------------------------------- */
+
+int store_token_create(struct store *st, const char *name, const char *role,
+    const char *secret, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_TOKEN_INSERT);
+	char hash[2 * SHA256_LEN + 1];
+	int rc = 0;
+
+	sha256_hex(secret, strlen(secret), hash);
+	bind_text(s, 1, name);
+	bind_text(s, 2, role);
+	bind_text(s, 3, hash);
+	sqlite3_bind_int64(s, 4, time_wall_ms());
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "create token");
+		if (rc == STORE_EEXIST && err != NULL)
+			snprintf(err, errlen, "token '%s' already exists", name);
+	}
+	unlock(c);
+	return rc;
+}
+
+int store_token_revoke(struct store *st, const char *name, char *err,
+    size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_TOKEN_REVOKE);
+	int rc = 0;
+
+	bind_text(s, 1, name);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = db_err(c, err, errlen, "revoke token");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+static json_t *token_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:b}",
+	    "name", col_jstr(s, 0), "role", col_jstr(s, 1),
+	    "created_at", col_jtime(s, 2),
+	    "revoked", sqlite3_column_int(s, 3) != 0);
+}
+
+json_t *store_token_list(struct store *st)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TOKEN_LIST);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, token_json(s));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "list tokens");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+int store_token_lookup(struct store *st, const char *secret, char *name,
+    size_t namelen, char *role, size_t rolelen)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TOKEN_LOOKUP);
+	char hash[2 * SHA256_LEN + 1];
+	int rc;
+
+	sha256_hex(secret, strlen(secret), hash);
+	bind_text(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		str_copy(name, col_str(s, 0), namelen);
+		str_copy(role, col_str(s, 1), rolelen);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = STORE_ENOENT;
+	} else {
+		rc = db_err(c, NULL, 0, "token lookup");
+	}
+	rst(s);
+	unlock(c);
+	return rc;
+}
