@@ -1136,7 +1136,7 @@ int nodetool_parse_info(const char *buf, size_t len,
 			continue;
 		if (is_error_line(c.lines[i]) ||
 		    !split_label(c.lines[i], &label, &value)) {
-			fail_unexpected(&c, i);
+			rc = fail_unexpected(&c, i);
 			goto out;
 		}
 		for (k = 0; k < ARRAY_SIZE(info_labels); k++)
@@ -2371,8 +2371,16 @@ int nodetool_parse_repair(const char *buf, size_t len,
 		if (is_skippable(l))
 			continue;
 		if (str_starts_with(l, "error: ") || strcmp(l, "error:") == 0) {
-			/* the rest is the message's continuation and a stack trace */
-			s->error = dup_trim(l + strlen("error:"));
+			/*
+			 * The end of a repair that ran and failed; the rest is
+			 * the message's continuation and a stack trace.  With no
+			 * repair messages before it, nodetool failed to start
+			 * the repair at all, which is not repair output.
+			 */
+			if (s->n_events == 0)
+				rc = fail_unexpected(&c, i);
+			else
+				s->error = dup_trim(l + strlen("error:"));
 			break;
 		}
 		if (!repair_stamp(l, &stamp, &msg)) {
@@ -2385,7 +2393,7 @@ int nodetool_parse_repair(const char *buf, size_t len,
 		ev->message = xstrndup(msg, mlen);
 		repair_event(s, ev->message, ev->progress_pct);
 	}
-	if (rc == 0 && s->n_events == 0 && s->error == NULL)
+	if (rc == 0 && s->n_events == 0)
 		rc = fail_all(&c, "no repair messages in output");
 	ctx_release(&c);
 	if (rc < 0) {
