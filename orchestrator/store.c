@@ -1570,6 +1570,13 @@ int store_task_update(struct store *st, const char *id, int task_state,
 		str_copy(type, col_str(s, 2), sizeof(type));
 		started = sqlite3_column_int64(s, 3);
 		rst(s);
+		if (store_task_state_terminal(from) && from != to) {
+			rollback(c);
+			snprintf(err, errlen, "task '%s' is already %s", id,
+			    store_task_state_str(from));
+			rc = STORE_EBUSY;
+			goto out;
+		}
 
 		/* Terminal clears both requests; queued/paused the pause. */
 		bool terminal = store_task_state_terminal(to);
@@ -1632,7 +1639,7 @@ int store_task_request(struct store *st, const char *id,
 	sqlite3_bind_int(s, 2, req == STORE_REQ_CANCEL ? 1 :
 	    req == STORE_REQ_NONE ? 0 : -1);
 	sqlite3_bind_int(s, 3, req == STORE_REQ_PAUSE ? 1 :
-	    req == STORE_REQ_NONE ? 0 : -1);
+	    req == STORE_REQ_NONE || req == STORE_REQ_UNPAUSE ? 0 : -1);
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = db_err(c, err, errlen, "task request");
 	else if (sqlite3_changes(c->db) == 0)

@@ -306,8 +306,10 @@ struct store_step_update {
  * turns every pending/running step into cancelled; entering queued or
  * paused clears pause_requested; any terminal state clears both request
  * flags.  error (NULL keeps) is the task's error text.  A task state
- * change writes a task event in the same transaction.
- * 0, STORE_ENOENT (task gone: cluster deleted), STORE_ERR.
+ * change writes a task event in the same transaction.  A finished task
+ * (succeeded, failed, cancelled) never changes state again: such an
+ * update is refused with STORE_EBUSY and nothing is written.
+ * 0, STORE_ENOENT (task gone: cluster deleted), STORE_EBUSY, STORE_ERR.
  */
 int store_task_update(struct store *st, const char *id, int task_state,
     int64_t now, const char *error, const struct store_step_update *su,
@@ -316,7 +318,8 @@ int store_task_update(struct store *st, const char *id, int task_state,
 enum store_request {
 	STORE_REQ_CANCEL,
 	STORE_REQ_PAUSE,
-	STORE_REQ_NONE,		/* clear both flags (resume) */
+	STORE_REQ_NONE,		/* clear both flags */
+	STORE_REQ_UNPAUSE,	/* clear the pause request only (resume) */
 };
 /* Set/clear the cancel/pause request flags.  0, STORE_ENOENT, STORE_ERR. */
 int store_task_request(struct store *st, const char *id,

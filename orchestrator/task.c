@@ -1,0 +1,1134 @@
+/*
+ * task.c - the step runner.
+ *
+ * Design.  A task is an ordered list of steps persisted in the store.  The
+ * service layer calls task_submit(): validate, plan the steps, insert task
+ * and steps in one transaction (intent first), then push the id on the
+ * cluster's queue.  A worker of the queue calls run_task(), which loads the
+ * task and runs its first unfinished step, then the next, writing every
+ * step's state before it starts (running, attempts + 1) and after it ends.
+ * A step that ends is written in the same transaction as the next step's
+ * start, or as the task's final state, so a one-step task costs two
+ * transactions after its insert.
+ *
+ * Stopping.  Every running task has a struct task_ctx registered in a
+ * small list while it runs; cancel and pause set atomic flags in it (and
+ * persist a request flag in the store, so a request survives a crash and
+ * reaches a task that is just being picked up).  task_checkpoint() reads the
+ * flags, the shutdown flag and the step deadline.  The order that makes
+ * this race-free: a control call writes the store flag THEN looks for the
+ * ctx; the runner registers its ctx THEN loads the task.
+ *
+ * Cancel/pause/resume of a task that sits in a queue act on the queue
+ * (remove, hold) and the store under one control mutex, which the runner
+ * also takes when it parks a paused task, so a pause and a resume cannot
+ * cross.  A paused task that had started goes back to the HEAD of its
+ * cluster as QUEUE_BLOCK: nothing else of the cluster runs until it is
+ * resumed or cancelled.  A paused queued task is QUEUE_HELD: skipped, in
+ * place.
+ *
+ * Shutdown (task_stop) makes every checkpoint true; a stopped step goes
+ * back to pending and its task stays "running" in the store; at start-up
+ * task_resume_all() queues it first in its cluster and it continues at its
+ * first unfinished step (a step found "running" after a crash is re-run).
+ *
+ * Retries: a failed attempt sleeps (checkpointing) for an exponential
+ * backoff with jitter, persisting next_attempt_at, then runs again, up to
+ * the type's max_attempts.  The worker stays with the task while it backs
+ * off: the cluster could not run anything else anyway.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "queue.h"
+#include "store.h"
+#include "task.h"
+
+#define MAX_TYPES		64
+#define DEF_ATTEMPTS		3
+#define DEF_BACKOFF_BASE	1000
+#define DEF_BACKOFF_MAX		60000
+#define DEF_DEADLINE		(3600 * 1000)
+#define SLEEP_SLICE_MS		20
+#define PROGRESS_EVERY_MS	500
+
+struct task_plan {
+	char **names;
+	char **nodes;
+	size_t n, cap;
+};
+
+struct task_ctx {
+	struct task_ctx *next;		/* registry, under E.mu */
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	struct store_task *t;
+	const struct store_step *step;
+	atomic_bool cancel, pause;
+	int64_t deadline;		/* mono ms */
+	int64_t last_progress;		/* mono ms */
+};
+
+static struct {
+	struct store *st;
+	struct queue *q;
+	int nworkers;
+	const struct task_type *types[MAX_TYPES];
+	size_t ntypes;
+	task_observer_fn obs;
+	void *obs_arg;
+	pthread_mutex_t mu;		/* the registry of running ctxs */
+	struct task_ctx *running;
+	pthread_mutex_t ctl;		/* serialises cancel/pause/resume */
+	atomic_bool stopping;
+	bool started;
+} E = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.ctl = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static const struct task_type noop_type;
+
+/* ---- types --------------------------------------------------------------- */
+
+int task_type_register(const struct task_type *type)
+{
+	if (type == NULL || type->name == NULL || type->plan == NULL ||
+	    type->run == NULL || E.ntypes == MAX_TYPES)
+		return TASK_EINVAL;
+	if (task_type_find(type->name) != NULL)
+		return TASK_EINVAL;
+	E.types[E.ntypes++] = type;
+	return 0;
+}
+
+const struct task_type *task_type_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < E.ntypes; i++)
+		if (strcmp(E.types[i]->name, name) == 0)
+			return E.types[i];
+	return NULL;
+}
+
+void task_set_observer(task_observer_fn fn, void *arg)
+{
+	E.obs = fn;
+	E.obs_arg = arg;
+}
+
+static int type_attempts(const struct task_type *ty)
+{
+	return ty->max_attempts > 0 ? ty->max_attempts : DEF_ATTEMPTS;
+}
+
+static int64_t type_deadline(const struct task_type *ty)
+{
+	return ty->step_deadline_ms > 0 ? ty->step_deadline_ms : DEF_DEADLINE;
+}
+
+/* Exponential backoff for the attempt that just failed, with jitter. */
+static int64_t backoff_ms(const struct task_type *ty, int attempt)
+{
+	int64_t base = ty->backoff_base_ms > 0 ? ty->backoff_base_ms :
+	    DEF_BACKOFF_BASE;
+	int64_t max = ty->backoff_max_ms > 0 ? ty->backoff_max_ms :
+	    DEF_BACKOFF_MAX;
+	int64_t d = base;
+	uint32_t r;
+
+	for (int i = 1; i < attempt && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	random_bytes(&r, sizeof(r));
+	return d / 2 + (int64_t)((double)(d - d / 2) * (r / 4294967296.0));
+}
+
+/* ---- plans --------------------------------------------------------------- */
+
+void task_plan_add(struct task_plan *p, const char *name, const char *node)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->names = xrealloc(p->names, p->cap * sizeof(*p->names));
+		p->nodes = xrealloc(p->nodes, p->cap * sizeof(*p->nodes));
+	}
+	p->names[p->n] = xstrdup(name);
+	p->nodes[p->n] = node ? xstrdup(node) : NULL;
+	p->n++;
+}
+
+static void plan_release(struct task_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->names[i]);
+		free(p->nodes[i]);
+	}
+	free(p->names);
+	free(p->nodes);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- observer and persistence ------------------------------------------- */
+
+static void observe(const struct store_task *t, enum store_task_state from,
+    enum store_task_state to, int64_t now, const char *error)
+{
+	struct task_event ev;
+
+	if (E.obs == NULL)
+		return;
+	ev = (struct task_event){
+		.id = t->id, .cluster = t->cluster, .type = t->type,
+		.from = from, .to = to, .created_at = t->created_at,
+		.started_at = t->started_at, .finished_at = 0, .error = error,
+	};
+	if (ev.started_at == 0 && to == STORE_TASK_RUNNING)
+		ev.started_at = now;
+	if (store_task_state_terminal(to))
+		ev.finished_at = now;
+	E.obs(&ev, E.obs_arg);
+}
+
+/* A state change to report once the control lock is released. */
+struct deferred {
+	bool set;
+	enum store_task_state from, to;
+	int64_t now;
+	char *error;
+};
+
+static void deferred_flush(const struct store_task *t, struct deferred *d)
+{
+	if (d->set)
+		observe(t, d->from, d->to, d->now, d->error);
+	free(d->error);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Write step updates and maybe a task state; keep t in step with the store
+ * and tell the observer (now, or through d when a lock is held).  Returns
+ * the store's code.
+ */
+static int persist_d(struct store_task *t, int state, const char *error,
+    const struct store_step_update *su, size_t nsu, struct deferred *d)
+{
+	char err[256] = "";
+	int64_t now = time_wall_ms();
+	int rc;
+
+	rc = store_task_update(E.st, t->id, state, now, error, su, nsu, err,
+	    sizeof(err));
+	if (rc == STORE_ERR)
+		log_warnx("task %s: cannot record state: %s", t->id, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < nsu; i++) {
+		struct store_step *sp = &t->steps[su[i].idx];
+		sp->state = su[i].state;
+		sp->attempts = su[i].attempts;
+		if (su[i].started_at >= 0)
+			sp->started_at = su[i].started_at;
+		if (su[i].finished_at >= 0)
+			sp->finished_at = su[i].finished_at;
+	}
+	if (state >= 0 && (enum store_task_state)state != t->state) {
+		enum store_task_state from = t->state;
+		t->state = (enum store_task_state)state;
+		if (t->started_at == 0 && t->state == STORE_TASK_RUNNING)
+			t->started_at = now;
+		if (d == NULL) {
+			observe(t, from, t->state, now, error);
+		} else {
+			d->set = true;
+			d->from = from;
+			d->to = t->state;
+			d->now = now;
+			d->error = error ? xstrdup(error) : NULL;
+		}
+	}
+	return 0;
+}
+
+static int persist(struct store_task *t, int state, const char *error,
+    const struct store_step_update *su, size_t nsu)
+{
+	return persist_d(t, state, error, su, nsu, NULL);
+}
+
+static struct store_step_update su_make(const struct store_step *sp,
+    enum store_step_state state, int attempts)
+{
+	return (struct store_step_update){
+		.idx = sp->idx, .state = state, .attempts = attempts,
+		.started_at = STORE_KEEP, .finished_at = STORE_KEEP,
+		.next_attempt_at = STORE_KEEP, .message = NULL,
+	};
+}
+
+/* ---- registry of running tasks ------------------------------------------ */
+
+static void ctx_register(struct task_ctx *ctx)
+{
+	pthread_mutex_lock(&E.mu);
+	ctx->next = E.running;
+	E.running = ctx;
+	pthread_mutex_unlock(&E.mu);
+}
+
+static void ctx_unregister(struct task_ctx *ctx)
+{
+	struct task_ctx **pp;
+
+	pthread_mutex_lock(&E.mu);
+	for (pp = &E.running; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == ctx) {
+			*pp = ctx->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&E.mu);
+}
+
+/* Set (or clear) a flag on a running task; true when it runs here. */
+static bool ctx_flag(const char *id, bool cancel, bool value)
+{
+	struct task_ctx *ctx;
+	bool found = false;
+
+	pthread_mutex_lock(&E.mu);
+	for (ctx = E.running; ctx != NULL; ctx = ctx->next) {
+		if (strcmp(ctx->id, id) == 0) {
+			atomic_store(cancel ? &ctx->cancel : &ctx->pause, value);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&E.mu);
+	return found;
+}
+
+/* ---- the runner ---------------------------------------------------------- */
+
+enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_PAUSE, STOP_SHUTDOWN };
+
+static enum stop_reason stop_reason(struct task_ctx *ctx)
+{
+	if (atomic_load(&ctx->cancel))
+		return STOP_CANCEL;
+	if (atomic_load(&ctx->pause))
+		return STOP_PAUSE;
+	if (atomic_load(&E.stopping))
+		return STOP_SHUTDOWN;
+	return STOP_NONE;
+}
+
+/*
+ * The task must stop before (or instead of) running step sp (NULL: between
+ * steps).  Returns true when the runner must return; false when a pause
+ * was withdrawn in the meantime and the runner goes on.
+ */
+static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
+    const struct store_step *sp, int attempts)
+{
+	struct store_task *t = ctx->t;
+	struct store_step_update su;
+	size_t nsu = 0;
+
+	switch (why) {
+	case STOP_CANCEL:
+		if (sp != NULL) {
+			su = su_make(sp, STORE_STEP_CANCELLED, attempts);
+			su.finished_at = time_wall_ms();
+			su.message = "cancelled";
+			nsu = 1;
+		}
+		persist(t, STORE_TASK_CANCELLED, NULL, &su, nsu);
+		return true;
+	case STOP_PAUSE: {
+		struct deferred d = { 0 };
+		pthread_mutex_lock(&E.ctl);
+		if (!atomic_load(&ctx->pause)) {	/* resumed meanwhile */
+			pthread_mutex_unlock(&E.ctl);
+			return false;
+		}
+		if (sp != NULL) {
+			su = su_make(sp, STORE_STEP_PENDING, attempts);
+			su.message = "paused";
+			nsu = 1;
+		}
+		if (persist_d(t, STORE_TASK_PAUSED, NULL, &su, nsu, &d) == 0)
+			queue_push(E.q, t->cluster, t->id, t->started_at > 0 ?
+			    QUEUE_BLOCK : QUEUE_HELD);
+		pthread_mutex_unlock(&E.ctl);
+		deferred_flush(t, &d);
+		return true;
+	}
+	case STOP_SHUTDOWN:
+		if (sp != NULL) {
+			su = su_make(sp, STORE_STEP_PENDING, attempts);
+			su.message = "interrupted by shutdown; resumes at start-up";
+			persist(t, -1, NULL, &su, 1);
+		}
+		return true;
+	case STOP_NONE:
+		break;
+	}
+	return false;
+}
+
+/* Run one task to its end, or until it must stop. */
+static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
+{
+	struct store_task *t = ctx->t;
+	struct store_step_update su[2];
+	char err[512];
+	size_t i = 0;
+	bool start_pending = true;	/* the next step's start is unwritten */
+
+	for (;;) {
+		struct store_step *sp;
+		enum stop_reason why;
+		int attempts, rc;
+
+		while (i < t->nsteps && (t->steps[i].state ==
+		    STORE_STEP_SUCCEEDED || t->steps[i].state == STORE_STEP_SKIPPED))
+			i++;
+		if (i == t->nsteps) {
+			persist(t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
+			return;
+		}
+		sp = &t->steps[i];
+		if ((why = stop_reason(ctx)) != STOP_NONE) {
+			if (stop_task(ctx, why, NULL, 0))
+				return;
+		}
+		attempts = sp->attempts + 1;
+		if (start_pending) {
+			su[0] = su_make(sp, STORE_STEP_RUNNING, attempts);
+			su[0].started_at = time_wall_ms();
+			su[0].message = "";
+			if (persist(t, t->state == STORE_TASK_RUNNING ? -1 :
+			    STORE_TASK_RUNNING, NULL, su, 1) < 0)
+				return;
+		}
+		start_pending = true;
+
+		ctx->step = sp;
+		ctx->deadline = time_mono_ms() + type_deadline(ty);
+		ctx->last_progress = 0;
+		err[0] = '\0';
+		rc = ty->run(ctx, sp, err, sizeof(err));
+		ctx->step = NULL;
+
+		if (rc == TASK_STEP_OK) {
+			size_t j = i + 1, n = 1;
+			su[0] = su_make(sp, STORE_STEP_SUCCEEDED, attempts);
+			su[0].finished_at = time_wall_ms();
+			su[0].next_attempt_at = 0;
+			while (j < t->nsteps && (t->steps[j].state ==
+			    STORE_STEP_SUCCEEDED ||
+			    t->steps[j].state == STORE_STEP_SKIPPED))
+				j++;
+			if (j == t->nsteps) {
+				persist(t, STORE_TASK_SUCCEEDED, NULL, su, 1);
+				return;
+			}
+			/* End this step and start the next in one write. */
+			if (stop_reason(ctx) == STOP_NONE) {
+				su[1] = su_make(&t->steps[j], STORE_STEP_RUNNING,
+				    t->steps[j].attempts + 1);
+				su[1].started_at = su[0].finished_at;
+				su[1].message = "";
+				n = 2;
+				start_pending = false;
+			}
+			if (persist(t, -1, NULL, su, n) < 0)
+				return;
+			i = j;
+			continue;
+		}
+
+		why = stop_reason(ctx);
+		if (why != STOP_NONE) {
+			if (stop_task(ctx, why, sp, attempts))
+				return;
+			continue;	/* pause withdrawn: run again */
+		}
+		if (time_mono_ms() >= ctx->deadline)
+			snprintf(err, sizeof(err), "deadline of %" PRId64
+			    " ms exceeded", type_deadline(ty));
+		else if (err[0] == '\0')
+			snprintf(err, sizeof(err), "%s", rc == TASK_STEP_STOP ?
+			    "step stopped without a reason" : "step failed");
+		if (rc == TASK_STEP_FATAL || attempts >= type_attempts(ty)) {
+			char *msg = xasprintf("step '%s'%s%s failed after %d "
+			    "attempt%s: %s", sp->name, sp->node ? " on " : "",
+			    sp->node ? sp->node : "", attempts,
+			    attempts == 1 ? "" : "s", err);
+			su[0] = su_make(sp, STORE_STEP_FAILED, attempts);
+			su[0].finished_at = time_wall_ms();
+			su[0].message = err;
+			persist(t, STORE_TASK_FAILED, msg, su, 1);
+			free(msg);
+			return;
+		}
+		int64_t delay = backoff_ms(ty, attempts);
+		su[0] = su_make(sp, STORE_STEP_PENDING, attempts);
+		su[0].next_attempt_at = time_wall_ms() + delay;
+		su[0].message = err;
+		if (persist(t, -1, NULL, su, 1) < 0)
+			return;
+		log_info("task %s: step '%s' attempt %d failed (%s); retry in "
+		    "%" PRId64 " ms", t->id, sp->name, attempts, err, delay);
+		ctx->deadline = INT64_MAX;
+		if (!task_sleep(ctx, delay)) {
+			why = stop_reason(ctx);
+			if (why != STOP_NONE && stop_task(ctx, why, NULL, 0))
+				return;
+		}
+	}
+}
+
+static enum queue_result run_task(const char *cluster, const char *id,
+    void *arg)
+{
+	struct task_ctx ctx;
+	const struct task_type *ty;
+	struct store_task *t;
+
+	(void)arg;
+	memset(&ctx, 0, sizeof(ctx));
+	str_copy(ctx.id, id, sizeof(ctx.id));
+	str_copy(ctx.cluster, cluster, sizeof(ctx.cluster));
+	atomic_init(&ctx.cancel, false);
+	atomic_init(&ctx.pause, false);
+	ctx_register(&ctx);		/* before the load: see the design */
+
+	t = store_task_load(E.st, id);
+	if (t == NULL || store_task_state_terminal(t->state))
+		goto out;
+	ctx.t = t;
+	if (t->cancel_requested)
+		atomic_store(&ctx.cancel, true);
+	if (t->pause_requested || t->state == STORE_TASK_PAUSED)
+		atomic_store(&ctx.pause, true);
+	if (atomic_load(&ctx.cancel)) {
+		stop_task(&ctx, STOP_CANCEL, NULL, 0);
+		goto out;
+	}
+	if (atomic_load(&E.stopping))
+		goto out;
+	ty = task_type_find(t->type);
+	if (ty == NULL) {
+		char *msg = xasprintf("unknown task type '%s'", t->type);
+		persist(t, STORE_TASK_FAILED, msg, NULL, 0);
+		free(msg);
+		goto out;
+	}
+	run_steps(&ctx, ty);
+out:
+	ctx_unregister(&ctx);
+	store_task_free(t);
+	return QUEUE_DONE;
+}
+
+/* ---- for task types ------------------------------------------------------ */
+
+bool task_checkpoint(struct task_ctx *ctx)
+{
+	return stop_reason(ctx) != STOP_NONE || time_mono_ms() >= ctx->deadline;
+}
+
+void task_progress(struct task_ctx *ctx, const char *fmt, ...)
+{
+	struct store_step_update su;
+	int64_t now = time_mono_ms();
+	va_list ap;
+	char *msg;
+
+	if (ctx->step == NULL || (ctx->last_progress != 0 &&
+	    now - ctx->last_progress < PROGRESS_EVERY_MS))
+		return;
+	ctx->last_progress = now;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	su = su_make(ctx->step, STORE_STEP_RUNNING, ctx->step->attempts);
+	su.message = msg[0] ? msg : " ";
+	store_task_update(E.st, ctx->id, -1, 0, NULL, &su, 1, NULL, 0);
+	free(msg);
+}
+
+bool task_sleep(struct task_ctx *ctx, int64_t ms)
+{
+	int64_t end = time_mono_ms() + ms;
+
+	for (;;) {
+		int64_t left = end - time_mono_ms();
+		struct timespec ts;
+
+		if (task_checkpoint(ctx))
+			return false;
+		if (left <= 0)
+			return true;
+		if (left > SLEEP_SLICE_MS)
+			left = SLEEP_SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000000L;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+const char *task_ctx_id(const struct task_ctx *ctx)
+{
+	return ctx->id;
+}
+
+const char *task_ctx_cluster(const struct task_ctx *ctx)
+{
+	return ctx->cluster;
+}
+
+const json_t *task_ctx_params(const struct task_ctx *ctx)
+{
+	return ctx->t->params;
+}
+
+struct store *task_ctx_store(const struct task_ctx *ctx)
+{
+	(void)ctx;
+	return E.st;
+}
+
+int64_t task_ctx_deadline_left(const struct task_ctx *ctx)
+{
+	return ctx->deadline - time_mono_ms();
+}
+
+struct store *task_store(void)
+{
+	return E.st;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+int task_init(struct store *st, int nworkers, char *err, size_t errlen)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (E.st != NULL) {
+		snprintf(err, errlen, "task engine already initialised");
+		return TASK_ERR;
+	}
+	if (nworkers < 1) {
+		snprintf(err, errlen, "workers must be at least 1");
+		return TASK_ERR;
+	}
+	if (store_cluster_names(st, &names, &n) < 0) {
+		snprintf(err, errlen, "cannot read clusters from the store");
+		return TASK_ERR;
+	}
+	E.st = st;
+	E.q = queue_new();
+	E.nworkers = nworkers;
+	atomic_store(&E.stopping, false);
+	for (size_t i = 0; i < n; i++) {
+		queue_cluster_add(E.q, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	task_type_register(&noop_type);
+	return 0;
+}
+
+int task_resume_all(char *err, size_t errlen)
+{
+	struct store_task_ref *v = NULL;
+	size_t n = 0, running = 0, paused = 0;
+
+	if (store_tasks_unfinished(E.st, &v, &n) < 0) {
+		snprintf(err, errlen, "cannot read unfinished tasks");
+		return TASK_ERR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum queue_hold hold = QUEUE_READY;
+
+		if (v[i].state == STORE_TASK_PAUSED) {
+			hold = v[i].started ? QUEUE_BLOCK : QUEUE_HELD;
+			paused++;
+		} else if (v[i].state == STORE_TASK_RUNNING) {
+			running++;
+		}
+		queue_cluster_add(E.q, v[i].cluster);
+		queue_push(E.q, v[i].cluster, v[i].id, hold);
+	}
+	if (n > 0)
+		log_info("resumed %zu unfinished tasks (%zu were running, "
+		    "%zu paused)", n, running, paused);
+	free(v);
+	return 0;
+}
+
+int task_start(char *err, size_t errlen)
+{
+	if (E.st == NULL) {
+		snprintf(err, errlen, "task engine not initialised");
+		return TASK_ERR;
+	}
+	atomic_store(&E.stopping, false);
+	if (queue_start(E.q, E.nworkers, run_task, NULL, err, errlen) < 0)
+		return TASK_ERR;
+	E.started = true;
+	return 0;
+}
+
+void task_stop(void)
+{
+	if (E.q == NULL)
+		return;
+	atomic_store(&E.stopping, true);
+	queue_stop(E.q);
+	E.started = false;
+}
+
+void task_shutdown(void)
+{
+	task_stop();
+	queue_free(E.q);
+	E.q = NULL;
+	E.st = NULL;
+	E.ntypes = 0;
+	E.obs = NULL;
+	E.obs_arg = NULL;
+}
+
+/* ---- the service layer --------------------------------------------------- */
+
+static int prepare(const char *cluster, const char *type, json_t *params,
+    const struct task_type **tyout, struct task_plan *plan, char *err,
+    size_t errlen)
+{
+	const struct task_type *ty = task_type_find(type);
+	json_t *nodes;
+	int rc;
+
+	if (ty == NULL) {
+		snprintf(err, errlen, "unknown task type '%s'",
+		    type ? type : "");
+		return TASK_EINVAL;
+	}
+	if (!json_is_object(params)) {
+		snprintf(err, errlen, "params must be an object");
+		return TASK_EINVAL;
+	}
+	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
+		return TASK_EINVAL;
+	if (!store_cluster_exists(E.st, cluster)) {
+		snprintf(err, errlen, "cluster '%s' not found", cluster);
+		return TASK_ENOENT;
+	}
+	nodes = store_node_list(E.st, cluster);
+	if (nodes == NULL) {
+		snprintf(err, errlen, "cannot read the nodes of '%s'", cluster);
+		return TASK_ERR;
+	}
+	rc = ty->plan(params, nodes, plan, err, errlen);
+	json_decref(nodes);
+	if (rc < 0)
+		return TASK_EINVAL;
+	if (plan->n == 0) {
+		snprintf(err, errlen, "task type '%s' planned no steps", type);
+		return TASK_EINVAL;
+	}
+	*tyout = ty;
+	return 0;
+}
+
+static int submit(const char *cluster, const char *type, json_t *params,
+    const char *schedule_id, int64_t next_run_at, char *id_out, char *err,
+    size_t errlen)
+{
+	struct task_plan plan = { 0 };
+	struct store_step_plan *steps = NULL;
+	const struct task_type *ty;
+	struct store_task_new tn;
+	json_t *own = NULL;
+	int rc;
+
+	if (params == NULL)
+		params = own = json_object();
+	if ((rc = prepare(cluster, type, params, &ty, &plan, err, errlen)) < 0)
+		goto out;
+	steps = xcalloc(plan.n, sizeof(*steps));
+	for (size_t i = 0; i < plan.n; i++) {
+		steps[i].name = plan.names[i];
+		steps[i].node = plan.nodes[i];
+	}
+	tn = (struct store_task_new){
+		.cluster = cluster, .type = ty->name, .params = params,
+		.steps = steps, .nsteps = plan.n, .schedule_id = schedule_id,
+		.schedule_next_run_at = next_run_at,
+	};
+	rc = store_task_insert(E.st, &tn, id_out, NULL, err, errlen);
+	if (rc == STORE_ENOENT)
+		rc = TASK_ENOENT;
+	else if (rc == STORE_EBUSY)
+		rc = TASK_EBUSY;
+	else if (rc < 0)
+		rc = TASK_ERR;
+	if (rc < 0)
+		goto out;
+	if (queue_push(E.q, cluster, id_out, QUEUE_READY) < 0) {
+		queue_cluster_add(E.q, cluster);
+		queue_push(E.q, cluster, id_out, QUEUE_READY);
+	}
+	if (E.obs != NULL) {
+		struct task_event ev = {
+			.id = id_out, .cluster = cluster, .type = ty->name,
+			.from = STORE_TASK_QUEUED, .to = STORE_TASK_QUEUED,
+			.created_at = time_wall_ms(),
+		};
+		E.obs(&ev, E.obs_arg);
+	}
+out:
+	free(steps);
+	plan_release(&plan);
+	json_decref(own);
+	return rc;
+}
+
+int task_submit(const char *cluster, const char *type, json_t *params,
+    char *id_out, char *err, size_t errlen)
+{
+	return submit(cluster, type, params, NULL, 0, id_out, err, errlen);
+}
+
+int task_submit_scheduled(const struct store_schedule *s,
+    int64_t next_run_at, char *id_out, char *err, size_t errlen)
+{
+	json_t *params = json_deep_copy(s->params);
+	int rc;
+
+	rc = submit(s->cluster, s->type, params, s->id, next_run_at, id_out,
+	    err, errlen);
+	json_decref(params);
+	return rc;
+}
+
+int task_validate(const char *type, json_t *params, char *err,
+    size_t errlen)
+{
+	const struct task_type *ty = task_type_find(type);
+
+	if (ty == NULL) {
+		snprintf(err, errlen, "unknown task type '%s'",
+		    type ? type : "");
+		return TASK_EINVAL;
+	}
+	if (!json_is_object(params)) {
+		snprintf(err, errlen, "params must be an object");
+		return TASK_EINVAL;
+	}
+	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
+		return TASK_EINVAL;
+	return 0;
+}
+
+/* Load for a control call: 0 with *t, or TASK_ENOENT/TASK_ECONFLICT. */
+static int ctl_load(const char *id, struct store_task **t, const char *verb,
+    char *err, size_t errlen)
+{
+	*t = store_task_load(E.st, id);
+	if (*t == NULL) {
+		snprintf(err, errlen, "task '%s' not found", id);
+		return TASK_ENOENT;
+	}
+	if (store_task_state_terminal((*t)->state)) {
+		snprintf(err, errlen, "cannot %s task '%s': it is %s", verb,
+		    id, store_task_state_str((*t)->state));
+		store_task_free(*t);
+		*t = NULL;
+		return TASK_ECONFLICT;
+	}
+	return 0;
+}
+
+static int ctl_rc(int rc, const char *id, char *err, size_t errlen)
+{
+	if (rc == STORE_ENOENT) {
+		snprintf(err, errlen, "task '%s' not found", id);
+		return TASK_ENOENT;
+	}
+	if (rc == STORE_EBUSY)
+		return TASK_ECONFLICT;	/* finished meanwhile; err is set */
+	return rc < 0 ? TASK_ERR : 0;
+}
+
+int task_cancel(const char *id, char *err, size_t errlen)
+{
+	struct store_task *t;
+	struct deferred d = { 0 };
+	char running[STORE_ID_MAX];
+	int rc;
+
+	pthread_mutex_lock(&E.ctl);
+	if ((rc = ctl_load(id, &t, "cancel", err, errlen)) < 0)
+		goto out;
+	if (queue_remove(E.q, t->cluster, id)) {
+		rc = ctl_rc(persist_d(t, STORE_TASK_CANCELLED, NULL, NULL, 0,
+		    &d), id, err, errlen);
+		goto out;
+	}
+	/* Running (or being picked up): ask; the runner stops at a
+	 * checkpoint.  Store flag first, then the ctx (see the design). */
+	rc = ctl_rc(store_task_request(E.st, id, STORE_REQ_CANCEL, err,
+	    errlen), id, err, errlen);
+	if (rc < 0)
+		goto out;
+	if (!ctx_flag(id, true, true) && !(queue_running(E.q, t->cluster,
+	    running, sizeof(running)) && strcmp(running, id) == 0)) {
+		/* In no queue and not running: nobody would see the flag. */
+		rc = ctl_rc(persist_d(t, STORE_TASK_CANCELLED, NULL, NULL, 0,
+		    &d), id, err, errlen);
+	}
+out:
+	pthread_mutex_unlock(&E.ctl);
+	if (t != NULL)
+		deferred_flush(t, &d);
+	store_task_free(t);
+	return rc;
+}
+
+int task_pause(const char *id, char *err, size_t errlen)
+{
+	struct store_task *t;
+	struct deferred d = { 0 };
+	int rc;
+
+	pthread_mutex_lock(&E.ctl);
+	if ((rc = ctl_load(id, &t, "pause", err, errlen)) < 0)
+		goto out;
+	if (t->state == STORE_TASK_PAUSED)
+		goto out;
+	if (queue_set_hold(E.q, t->cluster, id, QUEUE_HELD)) {
+		rc = ctl_rc(persist_d(t, STORE_TASK_PAUSED, NULL, NULL, 0, &d),
+		    id, err, errlen);
+		goto out;
+	}
+	rc = ctl_rc(store_task_request(E.st, id, STORE_REQ_PAUSE, err,
+	    errlen), id, err, errlen);
+	if (rc == 0)
+		ctx_flag(id, false, true);
+out:
+	pthread_mutex_unlock(&E.ctl);
+	if (t != NULL)
+		deferred_flush(t, &d);
+	store_task_free(t);
+	return rc;
+}
+
+int task_resume(const char *id, char *err, size_t errlen)
+{
+	struct store_task *t;
+	struct deferred d = { 0 };
+	int rc;
+
+	pthread_mutex_lock(&E.ctl);
+	if ((rc = ctl_load(id, &t, "resume", err, errlen)) < 0)
+		goto out;
+	if (t->state != STORE_TASK_PAUSED) {
+		if (t->pause_requested) {
+			rc = ctl_rc(store_task_request(E.st, id,
+			    STORE_REQ_UNPAUSE, err, errlen), id, err, errlen);
+			ctx_flag(id, false, false);
+		}
+		goto out;
+	}
+	rc = ctl_rc(persist_d(t, STORE_TASK_QUEUED, NULL, NULL, 0, &d), id,
+	    err, errlen);
+	if (rc < 0)
+		goto out;
+	if (!queue_set_hold(E.q, t->cluster, id, QUEUE_READY)) {
+		queue_cluster_add(E.q, t->cluster);
+		queue_push(E.q, t->cluster, id, QUEUE_READY);
+	}
+out:
+	pthread_mutex_unlock(&E.ctl);
+	if (t != NULL)
+		deferred_flush(t, &d);
+	store_task_free(t);
+	return rc;
+}
+
+int task_cluster_add(const char *cluster)
+{
+	return queue_cluster_add(E.q, cluster) < 0 ? TASK_ERR : 0;
+}
+
+int task_cluster_delete(const char *cluster, char *err, size_t errlen)
+{
+	int rc;
+
+	if (queue_running(E.q, cluster, NULL, 0)) {
+		snprintf(err, errlen, "cluster '%s' has a running task",
+		    cluster);
+		return TASK_EBUSY;
+	}
+	rc = store_cluster_delete(E.st, cluster, err, errlen);
+	if (rc == STORE_EBUSY)
+		return TASK_EBUSY;
+	if (rc == STORE_ENOENT)
+		return TASK_ENOENT;
+	if (rc < 0)
+		return TASK_ERR;
+	queue_cluster_remove(E.q, cluster);
+	return 0;
+}
+
+void task_queue_info(const char *cluster, size_t *depth, char *running_id,
+    size_t idlen)
+{
+	if (depth != NULL)
+		*depth = queue_depth(E.q, cluster);
+	if (running_id != NULL && idlen > 0 &&
+	    !queue_running(E.q, cluster, running_id, idlen))
+		running_id[0] = '\0';
+}
+
+int task_busy_workers(void)
+{
+	return E.q ? queue_busy(E.q) : 0;
+}
+
+void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
+    const char *running, void *arg), void *arg)
+{
+	if (E.q != NULL)
+		queue_foreach(E.q, fn, arg);
+}
+
+/* ---- noop: the diagnostic type ------------------------------------------ */
+
+/*
+ * params: duration_s (number >= 0, default 0): total sleep, split evenly
+ * over the steps; steps (1..1000, default 1); per_node (bool, default
+ * false): each step once per node; fail_attempts (0..100, default 0):
+ * every step fails that many attempts before it succeeds, to exercise
+ * retries.
+ */
+static int noop_validate(json_t *params, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "duration_s") == 0) {
+			if (!json_is_number(v) || json_number_value(v) < 0 ||
+			    json_number_value(v) > 86400) {
+				snprintf(err, errlen, "params.duration_s must "
+				    "be a number from 0 to 86400");
+				return -1;
+			}
+		} else if (strcmp(key, "steps") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 1000) {
+				snprintf(err, errlen, "params.steps must be an "
+				    "integer from 1 to 1000");
+				return -1;
+			}
+		} else if (strcmp(key, "fail_attempts") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 100) {
+				snprintf(err, errlen, "params.fail_attempts must "
+				    "be an integer from 0 to 100");
+				return -1;
+			}
+		} else if (strcmp(key, "per_node") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen, "params.per_node must be "
+				    "a boolean");
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "unknown parameter '%s' for noop",
+			    key);
+			return -1;
+		}
+	}
+	if (json_object_get(params, "duration_s") == NULL)
+		json_object_set_new(params, "duration_s", json_integer(0));
+	if (json_object_get(params, "steps") == NULL)
+		json_object_set_new(params, "steps", json_integer(1));
+	return 0;
+}
+
+static int noop_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	json_int_t steps = json_integer_value(json_object_get(params, "steps"));
+	bool per_node = json_is_true(json_object_get(params, "per_node"));
+	char name[32];
+
+	(void)err;
+	(void)errlen;
+	if (steps < 1)
+		steps = 1;
+	for (json_int_t i = 1; i <= steps; i++) {
+		snprintf(name, sizeof(name), "noop-%lld", (long long)i);
+		if (per_node && json_array_size(nodes) > 0) {
+			size_t k;
+			json_t *n;
+			json_array_foreach(nodes, k, n)
+				task_plan_add(plan, name, json_string_value(
+				    json_object_get(n, "address")));
+		} else {
+			task_plan_add(plan, name, NULL);
+		}
+	}
+	return 0;
+}
+
+static int noop_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *p = task_ctx_params(ctx);
+	double dur = json_number_value(json_object_get(p, "duration_s"));
+	json_int_t steps = json_integer_value(json_object_get(p, "steps"));
+	json_int_t fail = json_integer_value(json_object_get(p,
+	    "fail_attempts"));
+	int64_t ms;
+
+	if (steps < 1)
+		steps = 1;
+	ms = (int64_t)(dur * 1000.0 / (double)steps);
+	if (ms > 0 && !task_sleep(ctx, ms))
+		return TASK_STEP_STOP;
+	if (step->attempts <= fail) {
+		snprintf(err, errlen, "injected failure %d of %lld",
+		    step->attempts, (long long)fail);
+		return TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+static const struct task_type noop_type = {
+	.name = "noop",
+	.validate = noop_validate,
+	.plan = noop_plan,
+	.run = noop_run,
+	.max_attempts = 5,
+	.backoff_base_ms = 100,
+	.backoff_max_ms = 2000,
+};
