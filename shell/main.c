@@ -1,17 +1,244 @@
 /*
- * ringsh - placeholder entry point; the real program lands with its issue.
+ * ringsh - the operator's shell for ringmaster orchestrators.
+ *
+ *   ringsh [-u URL] [-t TOKEN-FILE] [-C CLUSTER] [-c CMD | -f FILE] [--json]
+ *
+ * Connections come from ringsh.conf, then -u / $RINGMASTER_URL.  With -c or
+ * -f, or with commands on a pipe, ringsh runs them without prompt or
+ * history and exits non-zero on the first one that fails.  On a terminal it
+ * is an interactive shell (repl.c).
  */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../common/http.h"
 #include "../common/util.h"
+#include "client.h"
+#include "exec.h"
+#include "repl.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: ringsh [-u URL] [-t TOKEN-FILE] [-C CLUSTER] [-c CMD | -f FILE] "
+	    "[--json]\n"
+	    "  -u, --url URL          orchestrator to connect to "
+	    "(default: $RINGMASTER_URL, ringsh.conf)\n"
+	    "  -t, --token-file FILE  read the bearer token from FILE "
+	    "(default: $RINGMASTER_TOKEN)\n"
+	    "  -C, --cluster NAME     start with this cluster selected\n"
+	    "  -c, --command CMD      run CMD (';' separates several) and exit\n"
+	    "  -f, --file FILE        run the commands in FILE and exit "
+	    "('-' for stdin)\n"
+	    "      --json             print answers as JSON\n"
+	    "  -v, --version          print the version\n"
+	    "Inside ringsh, 'help' lists the commands.\n");
+}
+
+static char *config_path(void)
+{
+	const char *env = getenv("RINGSH_CONFIG");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	if (env && *env)
+		return xstrdup(env);
+	if (xdg && *xdg)
+		return xasprintf("%s/ringmaster/ringsh.conf", xdg);
+	if (home && *home)
+		return xasprintf("%s/.config/ringmaster/ringsh.conf", home);
+	return NULL;
+}
+
+/* Run commands from f, one a line, stopping at the first failure. */
+static int run_stream(struct shell *sh, FILE *f, const char *name)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = EXEC_OK, lineno = 0;
+
+	while (!sh->quit && getline(&line, &cap, f) >= 0) {
+		lineno++;
+		rc = exec_line(sh, line);
+		if (rc != EXEC_OK) {
+			if (name)
+				fprintf(stderr, "ringsh: stopped at %s:%d\n", name,
+				    lineno);
+			break;
+		}
+	}
+	free(line);
+	return rc;
+}
+
+/* Set up the starting connection from the command line and environment. */
+static int setup(struct client *c, const char *url, const char *token_file,
+    const char *cluster)
+{
+	char err[1024], *token = NULL;
+
+	if (token_file && (token = client_read_token(token_file, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "ringsh: %s\n", err);
+		return -1;
+	}
+	if (url == NULL)
+		url = getenv("RINGMASTER_URL");
+	if (url && *url) {
+		/* A URL already named in ringsh.conf keeps its name and token. */
+		size_t i;
+		for (i = 0; i < client_count(c); i++) {
+			const struct client_conn *cn = client_conn_at(c, i);
+			if (str_starts_with(url, cn->url) &&
+			    strspn(url + strlen(cn->url), "/") ==
+			    strlen(url + strlen(cn->url)))
+				break;
+		}
+		if (i < client_count(c)) {
+			client_use(c, client_conn_at(c, i)->name);
+		} else {
+			char *name = client_next_name(c);
+			int rc = client_add(c, name, url, NULL, NULL, NULL, NULL,
+			    err, sizeof(err));
+			free(name);
+			if (rc < 0) {
+				fprintf(stderr, "ringsh: %s\n", err);
+				free(token);
+				return -1;
+			}
+		}
+	}
+	struct client_conn *cn = client_current(c);
+	if (token) {
+		if (cn == NULL) {
+			fprintf(stderr, "ringsh: -t needs a connection: give -u URL "
+			    "or set RINGMASTER_URL\n");
+			free(token);
+			return -1;
+		}
+		free(cn->token);
+		free(cn->token_source);
+		cn->token = token;
+		cn->token_source = xstrdup(token_file);
+	}
+	if (cluster) {
+		if (cn == NULL) {
+			fprintf(stderr, "ringsh: -C needs a connection: give -u URL "
+			    "or set RINGMASTER_URL\n");
+			return -1;
+		}
+		if (!name_valid(cluster)) {
+			fprintf(stderr, "ringsh: '%s' is not a cluster name\n",
+			    cluster);
+			return -1;
+		}
+		free(cn->cluster);
+		cn->cluster = xstrdup(cluster);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
-		printf("ringsh %s\n", RM_VERSION);
-		return 0;
+	static const struct option longopts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "cluster", required_argument, NULL, 'C' },
+		{ "command", required_argument, NULL, 'c' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = NULL, *token_file = NULL, *cluster = NULL;
+	const char *command = NULL, *file = NULL;
+	struct shell sh = { .interrupted = &interrupted };
+	char err[1024];
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "u:t:C:c:f:vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'u': url = optarg; break;
+		case 't': token_file = optarg; break;
+		case 'C': cluster = optarg; break;
+		case 'c': command = optarg; break;
+		case 'f': file = optarg; break;
+		case 'j': sh.json = true; break;
+		case 'v':
+			printf("ringsh %s\n", RM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXEC_USAGE;
+		}
 	}
-	printf("usage: ringsh [-v] [--help]\n");
-	return argc > 1 && strcmp(argv[1], "--help") != 0;
+	if (optind < argc || (command && file)) {
+		usage(stderr);
+		return EXEC_USAGE;
+	}
+	if (http_global_init() < 0) {
+		fprintf(stderr, "ringsh: cannot initialise libcurl\n");
+		return 1;
+	}
+	sh.client = client_new();
+	sh.tty_out = isatty(STDOUT_FILENO);
+
+	char *cfg = config_path();
+	if (cfg && client_load_config(sh.client, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringsh: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	if (setup(sh.client, url, token_file, cluster) < 0) {
+		rc = 1;
+		goto out;
+	}
+
+	/* SIGINT ends a watch or clears the prompt; it never kills the shell. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+
+	if (command) {
+		rc = exec_line(&sh, command);
+	} else if (file && strcmp(file, "-") != 0) {
+		FILE *f = fopen(file, "r");
+		if (f == NULL) {
+			fprintf(stderr, "ringsh: cannot open %s: %s\n", file, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		rc = run_stream(&sh, f, file);
+		fclose(f);
+	} else if (file == NULL && isatty(STDIN_FILENO)) {
+		char *hist = repl_history_path();
+		rc = repl_run(&sh, hist);
+		free(hist);
+	} else {
+		rc = run_stream(&sh, stdin, NULL);
+	}
+out:
+	free(cfg);
+	client_free(sh.client);
+	http_global_cleanup();
+	return rc;
 }

@@ -1,0 +1,332 @@
+/*
+ * watch.c - see watch.h.
+ *
+ * The rate is done steps over the time since the task started (from its
+ * started_at), so a watch begun late still shows a sensible ETA.  Polling
+ * sleeps in poll(2), which SIGINT interrupts, so Ctrl-C is answered at
+ * once; the request in flight (a few ms on loopback) is let finish.
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "client.h"
+#include "table.h"
+
+bool watch_terminal(const char *state)
+{
+	return state && (strcmp(state, "succeeded") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0);
+}
+
+void watch_bar(int64_t done, int64_t total, size_t width, char *buf,
+    size_t size)
+{
+	if (size < width + 3)
+		width = size > 3 ? size - 3 : 0;
+	size_t fill = 0;
+	if (total > 0 && done > 0)
+		fill = done >= total ? width :
+		    (size_t)((double)done / (double)total * (double)width);
+	buf[0] = '[';
+	for (size_t i = 0; i < width; i++)
+		buf[1 + i] = i < fill ? '#' : '-';
+	buf[1 + width] = ']';
+	buf[2 + width] = '\0';
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Seconds since the task started (or 0 when it has not). */
+static int64_t elapsed_s(const json_t *task, int64_t now_ms)
+{
+	int64_t started, finished;
+	const char *s = jstr(task, "started_at"), *f = jstr(task, "finished_at");
+	if (s == NULL || time_parse_rfc3339(s, &started) < 0)
+		return 0;
+	if (f && time_parse_rfc3339(f, &finished) == 0)
+		return finished - started;
+	return now_ms / 1000 - started;
+}
+
+struct progress {
+	int64_t done, total;
+	char pct[16], rate[32], eta[32], elapsed[32];
+};
+
+static void progress_of(const json_t *task, int64_t now_ms, struct progress *p)
+{
+	json_t *pr = json_object_get(task, "progress");
+	p->done = json_integer_value(json_object_get(pr, "done"));
+	p->total = json_integer_value(json_object_get(pr, "total"));
+	int64_t el = elapsed_s(task, now_ms);
+	table_duration(el, p->elapsed, sizeof(p->elapsed));
+	if (p->total > 0)
+		snprintf(p->pct, sizeof(p->pct), "%3d%%",
+		    (int)(p->done * 100 / p->total));
+	else
+		snprintf(p->pct, sizeof(p->pct), "  -%%");
+	if (el > 0 && p->done > 0) {
+		double rate = (double)p->done / (double)el;
+		snprintf(p->rate, sizeof(p->rate), "%.2f/s", rate);
+		if (p->total > p->done) {
+			table_duration((int64_t)((double)(p->total - p->done) /
+			    rate + 0.5), p->eta, sizeof(p->eta));
+		} else {
+			snprintf(p->eta, sizeof(p->eta), "0s");
+		}
+	} else {
+		snprintf(p->rate, sizeof(p->rate), "-/s");
+		snprintf(p->eta, sizeof(p->eta), "-");
+	}
+}
+
+static bool step_settled(const char *state)
+{
+	return state && strcmp(state, "pending") != 0 &&
+	    strcmp(state, "queued") != 0;
+}
+
+/*
+ * The current step of each node: its running step, else the last one that
+ * got anywhere, else its first.  Indexes into steps, in order of nodes.
+ */
+static size_t current_steps(const json_t *steps, size_t *pick, const char **node,
+    size_t max)
+{
+	size_t n = 0, i;
+	json_t *s;
+	json_array_foreach(steps, i, s) {
+		const char *nd = jstr(s, "node");
+		if (nd == NULL)
+			nd = "-";
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (strcmp(node[k], nd) == 0)
+				break;
+		if (k == n) {
+			if (n == max)
+				continue;
+			node[n] = nd;
+			pick[n++] = i;
+			continue;
+		}
+		const char *have = jstr(json_array_get(steps, pick[k]), "state");
+		const char *st = jstr(s, "state");
+		if (have && strcmp(have, "running") == 0)
+			continue;
+		if ((st && strcmp(st, "running") == 0) || step_settled(st))
+			pick[k] = i;
+	}
+	return n;
+}
+
+#define MAX_NODES 64
+
+char *watch_render(const json_t *task, int64_t now_ms, size_t width,
+    size_t *nlines)
+{
+	struct progress p;
+	char bar[64], *head, *line2, *out;
+	const char *state = jstr(task, "state");
+	size_t barw;
+
+	if (width == 0)
+		width = 80;
+	progress_of(task, now_ms, &p);
+	head = xasprintf("task %s  %s on %s  %s  elapsed %s",
+	    jstr(task, "id") ? jstr(task, "id") : "?",
+	    jstr(task, "type") ? jstr(task, "type") : "?",
+	    jstr(task, "cluster") ? jstr(task, "cluster") : "?",
+	    state ? state : "?", p.elapsed);
+	barw = width > 70 ? 30 : width > 50 ? width - 40 : 10;
+	watch_bar(p.done, p.total, barw, bar, sizeof(bar));
+	line2 = xasprintf("%s %lld/%lld %s  %s  ETA %s", bar,
+	    (long long)p.done, (long long)p.total, p.pct, p.rate, p.eta);
+
+	struct table *t = table_new(5, (const char *const[]){ "NODE", "STEP",
+	    "STATE", "ATTEMPTS", "MESSAGE" });
+	json_t *steps = json_object_get(task, "steps");
+	size_t pick[MAX_NODES];
+	const char *node[MAX_NODES];
+	size_t n = current_steps(steps, pick, node, MAX_NODES);
+	for (size_t k = 0; k < n; k++) {
+		json_t *s = json_array_get(steps, pick[k]);
+		char att[16];
+		snprintf(att, sizeof(att), "%lld",
+		    (long long)json_integer_value(json_object_get(s, "attempts")));
+		const char *cells[5] = { node[k], jstr(s, "name"),
+		    jstr(s, "state"), att, jstr(s, "message") };
+		table_add(t, cells);
+	}
+	char *steps_text = n ? table_print(t, NULL, width > 4 ? width - 3 : 1) :
+	    xstrdup("");
+	table_free(t);
+
+	const char *err = jstr(task, "error");
+	if (err == NULL) {
+		json_t *e = json_object_get(task, "error");
+		if (json_is_object(e))
+			err = jstr(e, "message");
+	}
+	/* Assemble, truncating each line to the width. */
+	size_t lines = 0, cap = 256, len = 0;
+	out = xmalloc(cap);
+	out[0] = '\0';
+	char *all = xasprintf("%s\n%s\n%s%s%s%s", head, line2, steps_text,
+	    err ? "error: " : "", err ? err : "", err ? "\n" : "");
+	char *save = NULL;
+	for (char *l = strtok_r(all, "\n", &save); l; l = strtok_r(NULL, "\n",
+	    &save)) {
+		bool indent = lines >= 2 && !str_starts_with(l, "error: ");
+		char *ind = xasprintf("%s%s", indent ? "  " : "", l);
+		char *cut = table_truncate(ind, width > 1 ? width - 1 : 1);
+		size_t cl = strlen(cut);
+		if (len + cl + 2 > cap) {
+			cap = (len + cl + 2) * 2;
+			out = xrealloc(out, cap);
+		}
+		memcpy(out + len, cut, cl);
+		len += cl;
+		out[len++] = '\n';
+		out[len] = '\0';
+		lines++;
+		free(cut);
+		free(ind);
+	}
+	free(all);
+	free(steps_text);
+	free(head);
+	free(line2);
+	*nlines = lines;
+	return out;
+}
+
+char *watch_line(const json_t *task, int64_t now_ms)
+{
+	struct progress p;
+	json_t *steps = json_object_get(task, "steps");
+	size_t pick[MAX_NODES];
+	const char *node[MAX_NODES];
+	size_t n = current_steps(steps, pick, node, MAX_NODES);
+
+	progress_of(task, now_ms, &p);
+	char *s = xasprintf("%s %s %lld/%lld %s ETA %s",
+	    jstr(task, "id") ? jstr(task, "id") : "?",
+	    jstr(task, "state") ? jstr(task, "state") : "?",
+	    (long long)p.done, (long long)p.total, p.pct, p.eta);
+	for (size_t k = 0; k < n; k++) {
+		json_t *st = json_array_get(steps, pick[k]);
+		char *t = xasprintf("%s%s %s: %s %s", s, k ? "," : ";", node[k],
+		    jstr(st, "name") ? jstr(st, "name") : "?",
+		    jstr(st, "state") ? jstr(st, "state") : "?");
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* Sleep ms unless interrupted; SIGINT breaks poll(2) with EINTR. */
+static void nap(long ms, volatile sig_atomic_t *interrupted)
+{
+	int64_t until = time_mono_ms() + ms;
+	while (!(interrupted && *interrupted)) {
+		int64_t left = until - time_mono_ms();
+		if (left <= 0)
+			break;
+		if (poll(NULL, 0, (int)left) < 0 && errno != EINTR)
+			break;
+	}
+}
+
+enum watch_end watch_task(struct client *c, const char *id,
+    const struct watch_opts *o)
+{
+	char *path, *esc = client_escape(id);
+	char *last = NULL;
+	size_t drawn = 0;
+	int failures = 0;
+	enum watch_end end = WATCH_ERROR;
+	long interval = o->interval_ms ? o->interval_ms : 500;
+
+	path = xasprintf("/api/v1/tasks/%s", esc);
+	free(esc);
+	for (;;) {
+		struct client_resp r;
+		if (o->interrupted && *o->interrupted) {
+			end = WATCH_INTERRUPTED;
+			break;
+		}
+		if (client_call(c, "GET", path, NULL, &r) < 0) {
+			long st = client_last_status(c);
+			/* Ride out a restart of the orchestrator, not a 404. */
+			if (st == 0 && ++failures < 5) {
+				nap(interval * failures, o->interrupted);
+				continue;
+			}
+			if (o->tty && drawn)
+				fputc('\n', stdout);
+			fprintf(stderr, "ringsh: %s\n", client_error(c));
+			break;
+		}
+		failures = 0;
+		const char *state = jstr(r.json, "state");
+		bool done = watch_terminal(state);
+		int64_t now = time_wall_ms();
+		if (o->json) {
+			if (done) {
+				char *s = json_dumps(r.json, JSON_COMPACT);
+				printf("%s\n", s);
+				free(s);
+			}
+		} else if (o->tty) {
+			size_t n;
+			char *screen = watch_render(r.json, now, o->width, &n);
+			/* Back to the top of the last frame, clear, redraw. */
+			if (drawn)
+				printf("\r\033[%zuA\033[J", drawn);
+			fputs(screen, stdout);
+			drawn = n;
+			free(screen);
+		} else {
+			char *line = watch_line(r.json, now);
+			if (last == NULL || strcmp(last, line) != 0) {
+				printf("%s\n", line);
+				free(last);
+				last = line;
+			} else {
+				free(line);
+			}
+		}
+		fflush(stdout);
+		if (done) {
+			end = strcmp(state, "succeeded") == 0 ? WATCH_SUCCEEDED :
+			    WATCH_FAILED;
+			if (!o->json) {
+				char el[32];
+				table_duration(elapsed_s(r.json, now), el,
+				    sizeof(el));
+				printf("task %s %s after %s\n", id, state, el);
+			}
+			client_resp_release(&r);
+			break;
+		}
+		client_resp_release(&r);
+		nap(interval, o->interrupted);
+	}
+	if (end == WATCH_INTERRUPTED && !o->json)
+		printf("\nleft the watch; task %s goes on (see 'tasks show %s')\n",
+		    id, id);
+	fflush(stdout);
+	free(last);
+	free(path);
+	return end;
+}
