@@ -962,6 +962,7 @@ def add_node(cluster_dir, name, address=None, dc=None, rack=None, version=None, 
     if replace:
         with locked_node(nj["node_dir"]) as n2:
             n2["replace_address"] = dead["address"]
+        nj = load_node(nj["node_dir"])
     with locked_cluster(cluster_dir) as c2:
         c2["nodes"].append(entry)
     c2 = load_cluster(cluster_dir)
