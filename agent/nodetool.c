@@ -1994,24 +1994,42 @@ void nodetool_compactionstats_free(struct nodetool_compactionstats *s)
 }
 
 /*
- * "pending tasks: 3" (3.x, 4.x) or "pending tasks      3" (5.0 prints a
- * table of names and values): the name and value of a statistics line.
+ * The statistics 5.0 prints as a two-column table without colons, where
+ * the longest name is followed by a single blank, so names are matched
+ * from this list rather than split at wide gaps.
+ */
+static const char *const cs_table_keys[] = {
+	"concurrent compactors", "pending tasks", "compactions completed",
+	"data compacted", "compactions aborted", "compactions reduced",
+	"sstables dropped from compaction", "15 minute rate", "mean rate",
+	"compaction throughput (MiB/s)", "compaction throughput (MBps)",
+};
+
+/*
+ * A statistics line: "pending tasks: 3" (3.x, 4.x), a known name and its
+ * value (5.0), or any name and value set apart by two or more blanks.
  */
 static bool cs_stat(const char *l, char **key, char **value)
 {
-	const char *p;
+	const char *gap;
+	size_t i, n;
 
 	if (split_label(l, key, value))
 		return true;
-	/* the value is the last column, the name the rest */
-	p = l + strlen(l);
-	while (p > l && p[-1] != ' ' && p[-1] != '\t')
-		p--;
-	if (p == l || p - l < 3 || p[-2] != ' ')
+	for (i = 0; i < ARRAY_SIZE(cs_table_keys); i++) {
+		n = strlen(cs_table_keys[i]);
+		if (strncmp(l, cs_table_keys[i], n) == 0 &&
+		    (l[n] == ' ' || l[n] == '\t') && !is_blank(l + n)) {
+			*key = xstrdup(cs_table_keys[i]);
+			*value = dup_trim(l + n);
+			return true;
+		}
+	}
+	gap = strstr(l, "  ");
+	if (gap == NULL || gap == l || is_blank(gap))
 		return false;
-	*value = xstrdup(p);
-	*key = xstrndup(l, (size_t)(p - l));
-	str_trim(*key);
+	*key = xstrndup(l, (size_t)(gap - l));
+	*value = dup_trim(gap);
 	return true;
 }
 
