@@ -1,0 +1,383 @@
+/*
+ * agentd.c - the ringagent daemon.
+ *
+ * One thread and one loop.  Boot: learn what we can about the node (is
+ * Cassandra up? its host id and version; does it hold data?), then check
+ * in.  The answer decides what happens to Cassandra: rejoin starts it as
+ * it is, bootstrap writes the seeds first, replace adds
+ * replace_address_first_boot first.  Until an answer comes, check-in is
+ * retried with growing, jittered intervals; a node that holds data does not
+ * wait for it - Cassandra must never stay down because the orchestrator
+ * is - so after the first failed attempt it is started as a rejoin and the
+ * answer, when it comes, only updates what can still be updated.  An empty
+ * node waits, since only the orchestrator can tell it how to join.
+ *
+ * After check-in: a heartbeat every interval.  A heartbeat answered "who
+ * are you?" (404/409: the orchestrator lost its state) brings us back to
+ * check-in.  The daemon never stops Cassandra and never restarts it: the
+ * service manager owns the process, we only start it on boot.
+ *
+ * Signals are blocked and taken synchronously with sigtimedwait() while we
+ * sleep, so no handler races the loop; a request in flight finishes
+ * (bounded by http_timeout) before SIGTERM is seen.
+ */
+#include "agentd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../common/http.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "agentcfg.h"
+#include "cass.h"
+#include "cassconf.h"
+#include "checkin.h"
+#include "heartbeat.h"
+
+struct agentd {
+	const struct agentcfg *cfg;
+	struct http_client *http;
+	char *host_id;			/* last known, from nodetool or the state file */
+	char *version;
+	bool cassandra_started;		/* by us, or found running */
+	bool checked_in;
+	bool extended_hb;		/* send the extended heartbeat body */
+	unsigned attempt;		/* check-in attempts since the last success */
+	int64_t interval_ms;		/* heartbeat interval */
+	int64_t next_ms;		/* monotonic time of the next action */
+	bool refused_logged;
+};
+
+void agentd_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* ---- state file: what we knew last time, for a boot with Cassandra down ---- */
+
+static char *state_path(const struct agentcfg *c)
+{
+	return xasprintf("%s/state.json", c->state_dir);
+}
+
+static void state_load(struct agentd *d)
+{
+	char *path = state_path(d->cfg), *text;
+	json_t *j;
+
+	if ((text = file_read_all(path, 1 << 20, NULL)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("cannot read state file '%s'", path);
+		free(path);
+		return;
+	}
+	if ((j = json_loads(text, 0, NULL)) == NULL) {
+		log_warnx("state file '%s' is not JSON; ignoring it", path);
+	} else {
+		const char *h = json_string_value(json_object_get(j, "host_id"));
+		const char *v = json_string_value(json_object_get(j, "cassandra_version"));
+		if (h != NULL && d->host_id == NULL)
+			d->host_id = xstrdup(h);
+		if (v != NULL && d->version == NULL)
+			d->version = xstrdup(v);
+		json_decref(j);
+	}
+	free(text);
+	free(path);
+}
+
+static void state_save(struct agentd *d, const char *role)
+{
+	char *path = state_path(d->cfg), *text;
+	json_t *j = json_pack("{s:s?, s:s?, s:s?, s:I}", "host_id", d->host_id,
+	    "cassandra_version", d->version, "role", role,
+	    "saved_at", (json_int_t)(time_wall_ms() / 1000));
+
+	text = json_dumps(j, JSON_INDENT(2));
+	if (mkdir(d->cfg->state_dir, 0750) != 0 && errno != EEXIST)
+		log_warn("cannot create state_dir '%s'", d->cfg->state_dir);
+	else if (file_write_atomic(path, text, strlen(text), 0640) != 0)
+		log_warn("cannot write state file '%s'", path);
+	free(text);
+	json_decref(j);
+	free(path);
+}
+
+static void set_str(char **dst, const char *v)
+{
+	if (v == NULL || (*dst != NULL && strcmp(*dst, v) == 0))
+		return;
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Ask the node itself; true when Cassandra answered. */
+static bool probe(struct agentd *d)
+{
+	struct nodetool_info *info = NULL;
+	struct nodetool_version *ver = NULL;
+	char err[512];
+	enum cass_rc rc = cass_info(d->cfg, NULL, &info, err, sizeof(err));
+
+	if (rc == CASS_UNREACHABLE) {
+		log_debug("%s", err);
+		return false;
+	}
+	if (rc != CASS_OK)
+		log_warnx("%s", err);
+	if (info != NULL)
+		set_str(&d->host_id, info->id);
+	nodetool_info_free(info);
+	if (cass_version(d->cfg, NULL, &ver, err, sizeof(err)) == CASS_OK)
+		set_str(&d->version, ver->release);
+	else
+		log_warnx("%s", err);
+	nodetool_version_free(ver);
+	return true;
+}
+
+static void start_cassandra(struct agentd *d, const char *why)
+{
+	char err[1024];
+
+	if (d->cassandra_started)
+		return;
+	log_info("starting Cassandra (%s): %s", why, d->cfg->cassandra_start);
+	if (cass_start(d->cfg, err, sizeof(err)) != 0) {
+		log_error("%s; Cassandra is not running, fix the command and "
+		    "restart ringagent", err);
+		return;
+	}
+	d->cassandra_started = true;
+	log_info("Cassandra start command finished");
+}
+
+/* Act on the orchestrator's answer. */
+static void follow(struct agentd *d, const struct checkin_answer *a)
+{
+	char err[1024];
+	bool changed;
+
+	switch (a->role) {
+	case CHECKIN_REJOIN:
+		start_cassandra(d, "rejoin");
+		break;
+	case CHECKIN_BOOTSTRAP:
+		if (cassconf_set_seeds(d->cfg->cassandra_yaml,
+		    (const char *const *)a->seeds, a->n_seeds, &changed, err,
+		    sizeof(err)) != 0) {
+			log_error("bootstrap: %s; Cassandra not started", err);
+			return;
+		}
+		log_info("bootstrap: seeds %s in '%s'", changed ? "written" :
+		    "already", d->cfg->cassandra_yaml);
+		if (d->cassandra_started)
+			log_info("bootstrap: Cassandra already runs; the seeds "
+			    "apply at its next start");
+		start_cassandra(d, "bootstrap");
+		break;
+	case CHECKIN_REPLACE:
+		if (d->cassandra_started) {
+			log_warnx("replace of %s asked for, but Cassandra already "
+			    "runs on this node; not touching it (replace only "
+			    "works on an empty node's first boot)", a->replace_address);
+			return;
+		}
+		if (cassconf_set_replace(d->cfg->jvm_options, a->replace_address,
+		    &changed, err, sizeof(err)) != 0) {
+			log_error("replace: %s; Cassandra not started", err);
+			return;
+		}
+		log_info("replace: %s%s in '%s'", CASSCONF_REPLACE_OPT,
+		    a->replace_address, d->cfg->jvm_options);
+		start_cassandra(d, "replace");
+		break;
+	}
+}
+
+/* One check-in attempt; schedules the next action. */
+static void checkin_once(struct agentd *d, bool has_data)
+{
+	const struct agentcfg *c = d->cfg;
+	char err[1024], *token, *hostkey;
+	struct checkin_answer a;
+	enum checkin_outcome out;
+	json_t *body;
+	uint32_t rnd;
+
+	hostkey = c->ssh_host_key ? checkin_read_line(c->ssh_host_key,
+	    "ssh host key", err, sizeof(err)) : NULL;
+	if (c->ssh_host_key && hostkey == NULL)
+		log_warnx("%s; checking in without it (the orchestrator then "
+		    "needs a known_hosts entry to reach this node)", err);
+	token = checkin_read_line(c->join_token_file, "join token", err, sizeof(err));
+	if (token == NULL) {
+		out = CHECKIN_REFUSED;
+	} else {
+		body = checkin_body(c, d->host_id, d->version, hostkey);
+		out = checkin_post(d->http, c, token, body, &a, err, sizeof(err));
+		json_decref(body);
+	}
+	free(token);
+	free(hostkey);
+
+	if (out == CHECKIN_OK) {
+		log_info("checked in with %s as %s%s%s (%zu seeds)", c->orchestrator,
+		    checkin_role_name(a.role), a.replace_address ? " of " : "",
+		    a.replace_address ? a.replace_address : "", a.n_seeds);
+		if (a.heartbeat_interval_ms > 0)
+			d->interval_ms = a.heartbeat_interval_ms;
+		follow(d, &a);
+		state_save(d, checkin_role_name(a.role));
+		checkin_answer_release(&a);
+		d->checked_in = true;
+		d->attempt = 0;
+		d->refused_logged = false;
+		d->next_ms = time_mono_ms(); /* first heartbeat now */
+		return;
+	}
+	if (out == CHECKIN_UNREACHABLE)
+		log_warnx("%s", err);
+	else
+		log_error("%s", err);
+	if (has_data && !d->cassandra_started)
+		start_cassandra(d, "the node holds data and the orchestrator "
+		    "did not answer: rejoin as before");
+	random_bytes(&rnd, sizeof(rnd));
+	int64_t delay = checkin_backoff_ms(d->attempt++, c->checkin_retry_max_ms, rnd);
+	log_info("next check-in attempt in %lld ms", (long long)delay);
+	d->next_ms = time_mono_ms() + delay;
+}
+
+static void heartbeat_once(struct agentd *d)
+{
+	const struct agentcfg *c = d->cfg;
+	char err[1024], *token;
+	enum cass_rc rc;
+	json_t *report, *body;
+	enum heartbeat_outcome out;
+	int64_t t0 = time_mono_ms();
+
+	d->next_ms = t0 + d->interval_ms;
+	token = checkin_read_line(c->join_token_file, "join token", err, sizeof(err));
+	if (token == NULL) {
+		log_error("%s; heartbeat not sent", err);
+		return;
+	}
+	report = cass_report(c, NULL, &rc);
+	set_str(&d->host_id, json_string_value(json_object_get(report, "host_id")));
+	set_str(&d->version, json_string_value(json_object_get(report, "cassandra_version")));
+	for (int tries = 0; tries < 2; tries++) {
+		body = heartbeat_body(c, report, d->extended_hb);
+		out = heartbeat_post(d->http, c, token, body, &d->interval_ms,
+		    err, sizeof(err));
+		json_decref(body);
+		if (out != HEARTBEAT_UNKNOWN_FIELD || !d->extended_hb)
+			break;
+		log_info("orchestrator does not take extended heartbeats (%s); "
+		    "sending the basic fields from now on", err);
+		d->extended_hb = false;
+	}
+	switch (out) {
+	case HEARTBEAT_OK:
+		log_debug("heartbeat sent: %s in %lld ms", json_string_value(
+		    json_object_get(report, "status")),
+		    (long long)(time_mono_ms() - t0));
+		break;
+	case HEARTBEAT_UNKNOWN_NODE:
+		log_warnx("%s; checking in again", err);
+		d->checked_in = false;
+		d->attempt = 0;
+		d->next_ms = time_mono_ms();
+		break;
+	case HEARTBEAT_UNREACHABLE:
+		log_warnx("%s", err);
+		break;
+	default:
+		log_error("%s", err);
+		break;
+	}
+	json_decref(report);
+	free(token);
+}
+
+/* Sleep until the monotonic time until_ms or a signal; false on SIGTERM/SIGINT. */
+static bool wait_until(int64_t until_ms)
+{
+	sigset_t set;
+	siginfo_t si;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		int64_t left = until_ms - time_mono_ms();
+		struct timespec ts;
+		int sig;
+
+		if (left <= 0)
+			return true;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000L;
+		sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("received %s, exiting (Cassandra keeps running)",
+			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			return false;
+		}
+		if (sig == SIGHUP && log_reopen() != 0)
+			log_warn("cannot reopen the log file");
+	}
+}
+
+int agentd_run(const struct agentcfg *c)
+{
+	struct agentd d;
+	bool has_data;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = c;
+	d.interval_ms = c->heartbeat_interval_ms;
+	d.extended_hb = true;
+	d.http = http_client_new();
+
+	log_info("ringagent %s starting: cluster %s, node %s (dc %s, rack %s), "
+	    "orchestrator %s", RM_VERSION, c->cluster, c->address, c->dc,
+	    c->rack, c->orchestrator);
+	d.cassandra_started = probe(&d);
+	state_load(&d);
+	has_data = cass_has_data(c);
+	log_info("Cassandra is %s; data dirs %s; host id %s",
+	    d.cassandra_started ? "running" : "not running",
+	    has_data ? "hold data" : "are empty (new node)",
+	    d.host_id ? d.host_id : "unknown");
+	if (d.cassandra_started)
+		state_save(&d, NULL);
+
+	d.next_ms = time_mono_ms();
+	while (wait_until(d.next_ms)) {
+		if (!d.checked_in)
+			checkin_once(&d, has_data);
+		else
+			heartbeat_once(&d);
+	}
+	http_client_free(d.http);
+	free(d.host_id);
+	free(d.version);
+	return 0;
+}

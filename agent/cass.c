@@ -1,0 +1,361 @@
+/*
+ * cass.c - see cass.h.  Every nodetool run goes through cass_nodetool(),
+ * which is where a failure becomes one of the cass_rc kinds: a failure to
+ * connect is told apart from an error Cassandra answered by the
+ * "nodetool: Failed to connect" usage-style message nodetool prints.
+ */
+#include "cass.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "../common/util.h"
+#include "agentcfg.h"
+
+const char *cass_rc_code(enum cass_rc rc)
+{
+	switch (rc) {
+	case CASS_OK:
+		return "ok";
+	case CASS_FAILED:
+		return "failed";
+	case CASS_UNREACHABLE:
+		return "nodetool_unreachable";
+	case CASS_UNPARSEABLE:
+		return "nodetool_unparseable";
+	case CASS_CANCELLED:
+		return "cancelled";
+	}
+	return "failed";
+}
+
+/* First non-empty line of s, trimmed, into buf. */
+static void first_line(const char *s, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	while (s && *s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		char *line = xstrndup(s, n);
+		str_trim(line);
+		if (*line) {
+			str_copy(buf, line, len);
+			free(line);
+			return;
+		}
+		free(line);
+		s = nl ? nl + 1 : NULL;
+	}
+}
+
+enum cass_rc cass_nodetool(const struct agentcfg *c, const char *const *args,
+    const struct proc_opts *base, char **out, char *err, size_t errlen)
+{
+	const char *argv[32];
+	struct proc_opts o;
+	struct proc_result r;
+	char cmd[128], why[512];
+	size_t n = 0;
+	enum cass_rc rc;
+
+	*out = NULL;
+	argv[n++] = c->nodetool;
+	for (size_t i = 0; args[i] != NULL && n < ARRAY_SIZE(argv) - 1; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	snprintf(cmd, sizeof(cmd), "nodetool %s", args[0] ? args[0] : "");
+
+	if (base != NULL)
+		o = *base;
+	else
+		proc_opts_init(&o, 0);
+	o.timeout_ms = c->nodetool_timeout_ms;
+	o.on_line = NULL;
+	if (proc_run(argv, &o, &r, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s; check the 'nodetool' key in %s",
+		    cmd, why, c->path);
+		return CASS_UNREACHABLE;
+	}
+	if (r.cancelled) {
+		snprintf(err, errlen, "%s: cancelled", cmd);
+		rc = CASS_CANCELLED;
+		goto out;
+	}
+	if (r.timed_out) {
+		snprintf(err, errlen, "%s: no answer in %llds; is Cassandra "
+		    "hanging?", cmd, (long long)(c->nodetool_timeout_ms / 1000));
+		rc = CASS_UNREACHABLE;
+		goto out;
+	}
+	if (r.status != 0) {
+		enum nodetool_error_kind kind = NODETOOL_ERROR_NONE;
+		char *all = xasprintf("%s%s", r.out, r.err);
+		char *msg = nodetool_error_message(all, &kind);
+
+		if (msg == NULL) {
+			first_line(r.err_len ? r.err : r.out, why, sizeof(why));
+			msg = xstrdup(why[0] ? why : "no output");
+		}
+		proc_describe(&r, c->nodetool_timeout_ms, why, sizeof(why));
+		if (strstr(msg, "Failed to connect") != NULL ||
+		    strstr(msg, "ConnectException") != NULL) {
+			snprintf(err, errlen, "%s: cannot reach Cassandra: %s", cmd, msg);
+			rc = CASS_UNREACHABLE;
+		} else {
+			snprintf(err, errlen, "%s %s: %s", cmd, why, msg);
+			rc = CASS_FAILED;
+		}
+		free(msg);
+		free(all);
+		goto out;
+	}
+	*out = r.out;
+	r.out = NULL;
+	rc = CASS_OK;
+out:
+	proc_result_release(&r);
+	return rc;
+}
+
+#define PARSED(fn, type)                                                      \
+	enum cass_rc cass_##fn(const struct agentcfg *c,                      \
+	    const struct proc_opts *base, struct nodetool_##type **out,       \
+	    char *err, size_t errlen)                                         \
+	{                                                                     \
+		const char *args[] = { #fn, NULL };                           \
+		char *text = NULL;                                            \
+		enum cass_rc rc = cass_nodetool(c, args, base, &text, err,    \
+		    errlen);                                                  \
+		*out = NULL;                                                  \
+		if (rc != CASS_OK)                                            \
+			return rc;                                            \
+		if (nodetool_parse_##type(text, strlen(text), out, err,       \
+		    errlen) != 0)                                             \
+			rc = CASS_UNPARSEABLE;                                \
+		free(text);                                                   \
+		return rc;                                                    \
+	}
+
+PARSED(info, info)
+PARSED(status, status)
+PARSED(version, version)
+
+static bool dir_has_sstable(const char *table_dir)
+{
+	DIR *d = opendir(table_dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL)
+		found = e->d_name[0] != '.' && str_ends_with(e->d_name, "-Data.db");
+	closedir(d);
+	return found;
+}
+
+bool cass_has_data(const struct agentcfg *c)
+{
+	for (size_t i = 0; i < c->n_data_dirs; i++) {
+		char *data = xasprintf("%s/data", c->data_dirs[i]);
+		DIR *kd = opendir(data);
+		struct dirent *ks;
+		bool found = false;
+
+		while (kd != NULL && !found && (ks = readdir(kd)) != NULL) {
+			if (ks->d_name[0] == '.')
+				continue;
+			char *kdir = xasprintf("%s/%s", data, ks->d_name);
+			DIR *td = opendir(kdir);
+			struct dirent *t;
+			while (td != NULL && !found && (t = readdir(td)) != NULL) {
+				if (t->d_name[0] == '.')
+					continue;
+				char *tdir = xasprintf("%s/%s", kdir, t->d_name);
+				found = dir_has_sstable(tdir);
+				free(tdir);
+			}
+			if (td)
+				closedir(td);
+			free(kdir);
+		}
+		if (kd)
+			closedir(kd);
+		free(data);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+json_t *cass_disks_json(const struct agentcfg *c)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < c->n_data_dirs; i++) {
+		struct statvfs sv;
+		json_t *d = json_pack("{s:s}", "path", c->data_dirs[i]);
+
+		if (statvfs(c->data_dirs[i], &sv) == 0) {
+			json_object_set_new(d, "free_bytes", json_integer(
+			    (json_int_t)((uint64_t)sv.f_bavail * sv.f_frsize)));
+			json_object_set_new(d, "total_bytes", json_integer(
+			    (json_int_t)((uint64_t)sv.f_blocks * sv.f_frsize)));
+		} else {
+			char *msg = xasprintf("cannot stat data dir '%s': %s",
+			    c->data_dirs[i], strerror(errno));
+			json_object_set_new(d, "error", json_string(msg));
+			free(msg);
+		}
+		json_array_append_new(a, d);
+	}
+	return a;
+}
+
+static const char *state_status(char state)
+{
+	switch (state) {
+	case 'J':
+		return "joining";
+	case 'L':
+		return "leaving";
+	case 'M':
+		return "moving";
+	default:
+		return "up";
+	}
+}
+
+static enum cass_rc worse(enum cass_rc a, enum cass_rc b)
+{
+	/* Unreachable outranks everything: it decides "down". */
+	if (a == CASS_UNREACHABLE || b == CASS_UNREACHABLE)
+		return CASS_UNREACHABLE;
+	if (a == CASS_CANCELLED || b == CASS_CANCELLED)
+		return CASS_CANCELLED;
+	return a > b ? a : b;
+}
+
+static void add_error(json_t *errors, const char *msg)
+{
+	json_array_append_new(errors, json_string(msg));
+}
+
+json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
+    enum cass_rc *rcp)
+{
+	json_t *r = json_object(), *errors = json_array();
+	struct nodetool_info *info = NULL;
+	struct nodetool_status *st = NULL;
+	struct nodetool_version *ver = NULL;
+	char err[512];
+	enum cass_rc rc, all;
+	const char *status = "down";
+
+	if (c->cluster)
+		json_object_set_new(r, "cluster", json_string(c->cluster));
+	if (c->address)
+		json_object_set_new(r, "address", json_string(c->address));
+	json_object_set_new(r, "dc", json_string(c->dc));
+	json_object_set_new(r, "rack", json_string(c->rack));
+
+	all = rc = cass_info(c, base, &info, err, sizeof(err));
+	if (rc != CASS_OK)
+		add_error(errors, err);
+	json_object_set_new(r, "process_up", json_boolean(rc != CASS_UNREACHABLE &&
+	    rc != CASS_CANCELLED));
+	if (rc != CASS_UNREACHABLE && rc != CASS_CANCELLED) {
+		rc = cass_version(c, base, &ver, err, sizeof(err));
+		if (rc != CASS_OK)
+			add_error(errors, err);
+		all = worse(all, rc);
+		rc = cass_status(c, base, &st, err, sizeof(err));
+		if (rc != CASS_OK)
+			add_error(errors, err);
+		all = worse(all, rc);
+		status = "up";
+	}
+	if (info != NULL) {
+		json_object_set_new(r, "host_id", info->id ? json_string(info->id) : json_null());
+		json_object_set_new(r, "gossip", json_boolean(info->gossip_active));
+		json_object_set_new(r, "native_transport",
+		    json_boolean(info->native_transport_active));
+		if (info->load_bytes >= 0)
+			json_object_set_new(r, "load_bytes", json_integer(info->load_bytes));
+		if (info->token_count >= 0)
+			json_object_set_new(r, "tokens", json_integer(info->token_count));
+		if (info->uptime_s >= 0)
+			json_object_set_new(r, "uptime_s", json_integer(info->uptime_s));
+	}
+	if (ver != NULL)
+		json_object_set_new(r, "cassandra_version", json_string(ver->release));
+	if (st != NULL) {
+		for (size_t i = 0; i < st->n_dcs; i++) {
+			for (size_t k = 0; k < st->dcs[i].n_nodes; k++) {
+				const struct nodetool_status_node *n = &st->dcs[i].nodes[k];
+				bool me = (info && info->id && n->host_id &&
+				    strcmp(info->id, n->host_id) == 0) ||
+				    (c->address && n->address &&
+				    strcmp(c->address, n->address) == 0);
+				if (!me)
+					continue;
+				status = state_status(n->state);
+				if (json_object_get(r, "tokens") == NULL && n->tokens >= 0)
+					json_object_set_new(r, "tokens", json_integer(n->tokens));
+			}
+		}
+		json_object_set_new(r, "peers", nodetool_status_json(st));
+	}
+	json_object_set_new(r, "status", json_string(status));
+	json_object_set_new(r, "disks", cass_disks_json(c));
+	json_object_set_new(r, "has_data", json_boolean(cass_has_data(c)));
+	json_object_set_new(r, "errors", errors);
+	nodetool_info_free(info);
+	nodetool_status_free(st);
+	nodetool_version_free(ver);
+	if (rcp)
+		*rcp = all;
+	return r;
+}
+
+static int run_hook(const struct agentcfg *c, const char *key, const char *cmd,
+    char *err, size_t errlen)
+{
+	struct proc_opts o;
+	struct proc_result r;
+	char why[256], line[256];
+
+	if (cmd == NULL) {
+		snprintf(err, errlen, "%s is not set in %s", key, c->path);
+		return -1;
+	}
+	proc_opts_init(&o, c->start_timeout_ms);
+	o.max_output = 64 * 1024;
+	if (proc_shell(cmd, &o, &r, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", key, cmd, why);
+		return -1;
+	}
+	if (r.status == 0 && !r.timed_out) {
+		proc_result_release(&r);
+		return 0;
+	}
+	proc_describe(&r, c->start_timeout_ms, why, sizeof(why));
+	first_line(r.err_len ? r.err : r.out, line, sizeof(line));
+	snprintf(err, errlen, "%s '%s' %s%s%s", key, cmd, why, line[0] ? ": " : "", line);
+	proc_result_release(&r);
+	return -1;
+}
+
+int cass_start(const struct agentcfg *c, char *err, size_t errlen)
+{
+	return run_hook(c, "cassandra_start", c->cassandra_start, err, errlen);
+}
+
+int cass_stop(const struct agentcfg *c, char *err, size_t errlen)
+{
+	return run_hook(c, "cassandra_stop", c->cassandra_stop, err, errlen);
+}

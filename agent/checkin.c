@@ -1,0 +1,231 @@
+/*
+ * checkin.c - see checkin.h.
+ */
+#include "checkin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/http.h"
+#include "../common/util.h"
+#include "agentcfg.h"
+#include "cassconf.h"
+
+const char *checkin_role_name(enum checkin_role r)
+{
+	switch (r) {
+	case CHECKIN_BOOTSTRAP:
+		return "bootstrap";
+	case CHECKIN_REJOIN:
+		return "rejoin";
+	case CHECKIN_REPLACE:
+		return "replace";
+	}
+	return "?";
+}
+
+json_t *checkin_body(const struct agentcfg *c, const char *host_id,
+    const char *version, const char *ssh_host_key)
+{
+	json_t *b = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s}",
+	    "cluster", c->cluster, "address", c->address, "dc", c->dc,
+	    "rack", c->rack, "cassandra_version", version ? version : "unknown");
+
+	if (host_id != NULL)
+		json_object_set_new(b, "host_id", json_string(host_id));
+	if (ssh_host_key != NULL)
+		json_object_set_new(b, "ssh_host_key", json_string(ssh_host_key));
+	return b;
+}
+
+int checkin_parse_answer(const char *body, size_t len,
+    struct checkin_answer *a, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loadb(body, len, 0, &je), *v;
+	const char *role;
+	int rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	if (j == NULL || !json_is_object(j)) {
+		snprintf(err, errlen, "answer is not a JSON object%s%s",
+		    j ? "" : ": ", j ? "" : je.text);
+		goto out;
+	}
+	role = json_string_value(json_object_get(j, "role"));
+	if (role == NULL) {
+		snprintf(err, errlen, "answer has no 'role'");
+		goto out;
+	}
+	if (strcmp(role, "bootstrap") == 0)
+		a->role = CHECKIN_BOOTSTRAP;
+	else if (strcmp(role, "rejoin") == 0)
+		a->role = CHECKIN_REJOIN;
+	else if (strcmp(role, "replace") == 0)
+		a->role = CHECKIN_REPLACE;
+	else {
+		snprintf(err, errlen, "answer has unknown role '%.32s'", role);
+		goto out;
+	}
+	v = json_object_get(j, "seeds");
+	if (v != NULL && !json_is_array(v) && !json_is_null(v)) {
+		snprintf(err, errlen, "answer's 'seeds' is not a list");
+		goto out;
+	}
+	a->seeds = xcalloc(json_array_size(v) + 1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+		if (!cassconf_address_valid(s)) {
+			snprintf(err, errlen, "answer's seed %zu is not an address", i);
+			goto out;
+		}
+		a->seeds[a->n_seeds++] = xstrdup(s);
+	}
+	v = json_object_get(j, "replace_address");
+	if (json_is_string(v)) {
+		if (!cassconf_address_valid(json_string_value(v))) {
+			snprintf(err, errlen, "answer's replace_address is not an address");
+			goto out;
+		}
+		a->replace_address = xstrdup(json_string_value(v));
+	}
+	if (a->role == CHECKIN_REPLACE && a->replace_address == NULL) {
+		snprintf(err, errlen, "answer says replace but gives no replace_address");
+		goto out;
+	}
+	if (a->role == CHECKIN_BOOTSTRAP && a->n_seeds == 0) {
+		snprintf(err, errlen, "answer says bootstrap but gives no seeds");
+		goto out;
+	}
+	v = json_object_get(j, "heartbeat_interval_s");
+	if (json_is_number(v) && json_number_value(v) > 0)
+		a->heartbeat_interval_ms = (int64_t)(json_number_value(v) * 1000.0);
+	rc = 0;
+out:
+	if (rc != 0)
+		checkin_answer_release(a);
+	json_decref(j);
+	return rc;
+}
+
+void checkin_answer_release(struct checkin_answer *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n_seeds; i++)
+		free(a->seeds[i]);
+	free(a->seeds);
+	free(a->replace_address);
+	memset(a, 0, sizeof(*a));
+}
+
+/* The API's error message, or the start of the body. */
+static void api_message(const struct http_resp *r, char *buf, size_t len)
+{
+	json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(json_object_get(j,
+	    "error"), "message"));
+
+	if (m != NULL)
+		snprintf(buf, len, "%s", m);
+	else
+		snprintf(buf, len, "%.120s", r->body ? r->body : "");
+	json_decref(j);
+}
+
+enum checkin_outcome checkin_post(struct http_client *h,
+    const struct agentcfg *c, const char *token, const json_t *body,
+    struct checkin_answer *a, char *err, size_t errlen)
+{
+	struct http_req req;
+	struct http_resp resp;
+	char *url = xasprintf("%s/api/v1/agents/checkin", c->orchestrator);
+	char *text = json_dumps(body, JSON_COMPACT);
+	char msg[256], why[256];
+	enum checkin_outcome out;
+	struct http_header hdr = { "Content-Type", "application/json" };
+
+	memset(a, 0, sizeof(*a));
+	http_req_init(&req, "POST", url);
+	req.bearer = token;
+	req.body = text;
+	req.body_len = strlen(text);
+	req.headers = &hdr;
+	req.nheaders = 1;
+	req.ca_file = c->ca_file;
+	req.timeout_ms = (long)c->http_timeout_ms;
+	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ? c->http_timeout_ms : 5000);
+	memset(&resp, 0, sizeof(resp));
+	if (http_do(h, &req, &resp) != 0) {
+		snprintf(err, errlen, "cannot check in: %s", resp.err);
+		out = CHECKIN_UNREACHABLE;
+		goto done;
+	}
+	api_message(&resp, msg, sizeof(msg));
+	if (resp.status == 401 || resp.status == 403) {
+		snprintf(err, errlen, "join token refused by %s (%ld: %s); check "
+		    "join_token_file '%s' against the orchestrator's join token",
+		    url, resp.status, msg, c->join_token_file);
+		out = CHECKIN_REFUSED;
+	} else if (resp.status >= 400 && resp.status < 500) {
+		snprintf(err, errlen, "check-in rejected by %s (%ld: %s); fix "
+		    "%s", url, resp.status, msg, c->path);
+		out = CHECKIN_REJECTED;
+	} else if (resp.status < 200 || resp.status >= 300) {
+		snprintf(err, errlen, "check-in failed at %s (%ld: %s)", url,
+		    resp.status, msg);
+		out = CHECKIN_UNREACHABLE;
+	} else if (checkin_parse_answer(resp.body ? resp.body : "",
+	    resp.body_len, a, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "check-in answer from %s unusable: %s",
+		    url, why);
+		out = CHECKIN_UNREACHABLE;
+	} else {
+		out = CHECKIN_OK;
+	}
+done:
+	http_resp_release(&resp);
+	free(text);
+	free(url);
+	return out;
+}
+
+int64_t checkin_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd)
+{
+	int64_t d = 1000;
+
+	for (unsigned i = 0; i < attempt && d < cap_ms; i++)
+		d *= 2;
+	if (d > cap_ms)
+		d = cap_ms;
+	/* jitter in [-20%, +20%] */
+	d += (int64_t)((double)d * (((double)(rnd % 4001) - 2000.0) / 10000.0));
+	return d < 50 ? 50 : d;
+}
+
+char *checkin_read_line(const char *path, const char *what, char *err,
+    size_t errlen)
+{
+	char *s, *nl;
+
+	if (path == NULL) {
+		snprintf(err, errlen, "no %s file configured", what);
+		return NULL;
+	}
+	if ((s = file_read_all(path, 64 * 1024, NULL)) == NULL) {
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((nl = strchr(s, '\n')) != NULL)
+		*nl = '\0';
+	str_trim(s);
+	if (*s == '\0') {
+		snprintf(err, errlen, "%s '%s' is empty", what, path);
+		free(s);
+		return NULL;
+	}
+	return s;
+}

@@ -1,0 +1,77 @@
+/*
+ * checkin.h - the agent's check-in with the orchestrator
+ * (POST /api/v1/agents/checkin, bearer join token) and the answer it gets:
+ * the node's role (bootstrap, rejoin, replace), its seeds, the address to
+ * replace and the heartbeat interval.
+ *
+ * checkin_body() and checkin_parse_answer() are pure, for unit tests;
+ * checkin_post() does the request and classifies the outcome so the daemon
+ * can decide between retrying and starting Cassandra anyway.
+ *
+ * Ownership: the body is a new JSON reference; the answer's strings belong
+ * to the answer, released by checkin_answer_release() (zeroed answer ok).
+ */
+#ifndef RM_CHECKIN_H
+#define RM_CHECKIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct agentcfg;
+struct http_client;
+
+enum checkin_role { CHECKIN_BOOTSTRAP, CHECKIN_REJOIN, CHECKIN_REPLACE };
+
+struct checkin_answer {
+	enum checkin_role role;
+	char **seeds;
+	size_t n_seeds;
+	char *replace_address;		/* set for CHECKIN_REPLACE */
+	int64_t heartbeat_interval_ms;	/* 0: not given */
+};
+
+enum checkin_outcome {
+	CHECKIN_OK,		/* answered; *answer filled */
+	CHECKIN_UNREACHABLE,	/* no answer, a 5xx, or a 2xx we cannot read */
+	CHECKIN_REFUSED,	/* 401/403: the join token was not accepted */
+	CHECKIN_REJECTED,	/* another 4xx: our body or config is wrong */
+};
+
+const char *checkin_role_name(enum checkin_role r);
+
+/*
+ * The request body.  host_id, version and ssh_host_key may be NULL
+ * (version is then sent as "unknown": the orchestrator requires one).
+ */
+json_t *checkin_body(const struct agentcfg *c, const char *host_id,
+    const char *version, const char *ssh_host_key);
+
+/* Parse and check an answer body: 0, or -1 with a message in err. */
+int checkin_parse_answer(const char *body, size_t len,
+    struct checkin_answer *a, char *err, size_t errlen);
+void checkin_answer_release(struct checkin_answer *a);
+
+/*
+ * POST body to <orchestrator>/api/v1/agents/checkin with token.  err says
+ * what happened and what to do ("join token refused by http://...: 401
+ * unauthorized; check join_token_file '/etc/...'").
+ */
+enum checkin_outcome checkin_post(struct http_client *h,
+    const struct agentcfg *c, const char *token, const json_t *body,
+    struct checkin_answer *a, char *err, size_t errlen);
+
+/*
+ * Delay before check-in attempt number attempt (0 = the first retry):
+ * 1 s doubling up to cap_ms, then +-20% jitter from rnd so a rack that
+ * lost its orchestrator does not come back in lockstep.
+ */
+int64_t checkin_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd);
+
+/* Read the first line of a small file, trimmed; NULL with err. */
+char *checkin_read_line(const char *path, const char *what, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * heartbeat.h - the agent's heartbeat (POST /api/v1/agents/heartbeat,
+ * bearer join token): what cass_report() saw, mapped onto the API's
+ * fields.
+ *
+ * The API takes cluster, address, host_id, status, load_bytes,
+ * cassandra_version, dc, rack, uptime_s and the peers object; the extended
+ * body adds process_up, gossip, native_transport, tokens, disks and
+ * has_data.  An orchestrator that does not know the extended fields answers
+ * 400 unknown_field; the agent then falls back to the basic body for the
+ * rest of its life, so a newer agent works with an older orchestrator.
+ */
+#ifndef RM_HEARTBEAT_H
+#define RM_HEARTBEAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct agentcfg;
+struct http_client;
+
+enum heartbeat_outcome {
+	HEARTBEAT_OK,
+	HEARTBEAT_UNREACHABLE,	/* no answer or 5xx: try again next time */
+	HEARTBEAT_UNKNOWN_NODE,	/* 404/409: the orchestrator forgot us: check in again */
+	HEARTBEAT_REFUSED,	/* 401/403 */
+	HEARTBEAT_REJECTED,	/* another 4xx */
+	HEARTBEAT_UNKNOWN_FIELD,/* 400 unknown_field: send the basic body */
+};
+
+/* The body for report (from cass_report); a new reference. */
+json_t *heartbeat_body(const struct agentcfg *c, const json_t *report,
+    bool extended);
+
+enum heartbeat_outcome heartbeat_post(struct http_client *h,
+    const struct agentcfg *c, const char *token, const json_t *body,
+    int64_t *interval_ms, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,561 @@
+/*
+ * ops.c - see ops.h.  Operations live in one table (name, usage, help,
+ * function); each parses its own options and returns through result(),
+ * which prints the one result line and gives the exit status.  To add an
+ * operation (backup upload, repair, replace), write op_x() and add a row.
+ *
+ * Nothing here keeps state between runs: the orchestrator's steps must be
+ * safe to run twice, so snapshot with a tag that already exists reports
+ * the existing snapshot instead of failing, and clear-snapshot of a tag
+ * that is gone succeeds.
+ */
+#include "ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../common/util.h"
+#include "agentcfg.h"
+#include "cass.h"
+#include "nodetool.h"
+#include "proc.h"
+
+struct opctx {
+	const char *op;
+	bool json;
+	struct agentcfg *cfg;
+	struct proc_opts popts;		/* cancel/watch for nodetool runs */
+};
+
+struct op {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*run)(struct opctx *x, int argc, char **argv);
+};
+
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+/* stdin watcher: a "cancel" line cancels; EOF stops watching. */
+static bool cancel_check(void *arg, bool *stop_watching)
+{
+	char buf[256];
+	ssize_t n;
+
+	(void)arg;
+	if (cancelled)
+		return true;
+	if (stop_watching == NULL)
+		return false;
+	n = read(0, buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			*stop_watching = true;
+		return cancelled != 0;
+	}
+	buf[n] = '\0';
+	if (strstr(buf, "cancel") != NULL)
+		cancelled = 1;
+	return cancelled != 0;
+}
+
+/* Print one JSON line; a reader that went away cancels us. */
+static void emit(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
+		cancelled = 1;
+	free(s);
+	json_decref(j);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void progress(struct opctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (x->json)
+		emit(json_pack("{s:s, s:s, s:s}", "type", "progress", "op",
+		    x->op, "message", msg));
+	else if (printf("%s\n", msg) < 0 || fflush(stdout) != 0)
+		cancelled = 1;
+	free(msg);
+}
+
+static const char *exit_code_name(int status)
+{
+	switch (status) {
+	case OPS_EXIT_OK:
+		return "ok";
+	case OPS_EXIT_USAGE:
+		return "usage";
+	case OPS_EXIT_UNREACHABLE:
+		return "nodetool_unreachable";
+	case OPS_EXIT_UNPARSEABLE:
+		return "nodetool_unparseable";
+	case OPS_EXIT_CONFIG:
+		return "config";
+	case OPS_EXIT_CANCELLED:
+		return "cancelled";
+	default:
+		return "failed";
+	}
+}
+
+/* Print the result line; takes data (may be NULL).  Returns status. */
+__attribute__((format(printf, 4, 5)))
+static int result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	if (status != OPS_EXIT_OK && cancelled)
+		status = OPS_EXIT_CANCELLED;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		msg = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	if (x->json) {
+		json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "type", "result",
+		    "op", x->op, "ok", status == OPS_EXIT_OK, "exit", status);
+		if (status != OPS_EXIT_OK)
+			json_object_set_new(j, "error", json_pack("{s:s, s:s}",
+			    "code", exit_code_name(status), "message",
+			    msg ? msg : exit_code_name(status)));
+		if (data != NULL)
+			json_object_set(j, "data", data);
+		emit(j);
+	} else {
+		if (data != NULL) {
+			char *s = json_dumps(data, JSON_INDENT(2) | JSON_SORT_KEYS);
+			printf("%s\n", s);
+			free(s);
+		}
+		if (status != OPS_EXIT_OK)
+			fprintf(stderr, "ringagent %s: %s\n", x->op, msg ? msg :
+			    exit_code_name(status));
+		fflush(stdout);
+	}
+	json_decref(data);
+	free(msg);
+	return status;
+}
+
+static int rc_status(enum cass_rc rc)
+{
+	switch (rc) {
+	case CASS_OK:
+		return OPS_EXIT_OK;
+	case CASS_UNREACHABLE:
+		return OPS_EXIT_UNREACHABLE;
+	case CASS_UNPARSEABLE:
+		return OPS_EXIT_UNPARSEABLE;
+	case CASS_CANCELLED:
+		return OPS_EXIT_CANCELLED;
+	case CASS_FAILED:
+		break;
+	}
+	return OPS_EXIT_FAILED;
+}
+
+/* ---- snapshot directories ---- */
+
+struct snapscan {
+	json_int_t tables, files, bytes;
+	json_t *keyspaces;		/* names that hold the tag */
+};
+
+static bool in_list(const char *s, char **list, size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static void scan_tag_dir(const char *dir, struct snapscan *s)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+
+	if (d == NULL)
+		return;
+	s->tables++;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			s->files++;
+			s->bytes += (json_int_t)st.st_size;
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Walk data/<ks>/<table>/snapshots/<tag> in every data dir. */
+static void snapscan(const struct agentcfg *c, const char *tag, char **ks,
+    size_t nks, struct snapscan *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->keyspaces = json_array();
+	for (size_t i = 0; i < c->n_data_dirs; i++) {
+		char *data = xasprintf("%s/data", c->data_dirs[i]);
+		DIR *kd = opendir(data);
+		struct dirent *k;
+
+		while (kd != NULL && (k = readdir(kd)) != NULL) {
+			if (k->d_name[0] == '.' || !in_list(k->d_name, ks, nks))
+				continue;
+			char *kdir = xasprintf("%s/%s", data, k->d_name);
+			DIR *td = opendir(kdir);
+			struct dirent *t;
+			json_int_t before = s->tables;
+			while (td != NULL && (t = readdir(td)) != NULL) {
+				if (t->d_name[0] == '.')
+					continue;
+				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
+				    t->d_name, tag);
+				scan_tag_dir(sdir, s);
+				free(sdir);
+			}
+			if (s->tables > before)
+				json_array_append_new(s->keyspaces, json_string(k->d_name));
+			if (td)
+				closedir(td);
+			free(kdir);
+		}
+		if (kd)
+			closedir(kd);
+		free(data);
+	}
+}
+
+static json_t *snapscan_json(const char *tag, struct snapscan *s)
+{
+	return json_pack("{s:s, s:o, s:I, s:I, s:I}", "tag", tag,
+	    "keyspaces", s->keyspaces, "tables", s->tables, "files", s->files,
+	    "bytes", s->bytes);
+}
+
+static bool tag_valid(const char *t)
+{
+	if (t == NULL || *t == '\0' || strlen(t) > 128 || *t == '.')
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		    (*t >= '0' && *t <= '9') || strchr("-_.", *t)))
+			return false;
+	return true;
+}
+
+/* ---- operations ---- */
+
+static int op_status(struct opctx *x, int argc, char **argv)
+{
+	enum cass_rc rc;
+	json_t *r;
+
+	(void)argv;
+	if (argc > 1)
+		return result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
+	r = cass_report(x->cfg, &x->popts, &rc);
+	if (rc == CASS_OK || rc == CASS_FAILED)
+		return result(x, OPS_EXIT_OK, r, NULL);
+	return result(x, rc_status(rc), r, "%s", json_string_value(
+	    json_array_get(json_object_get(r, "errors"), 0)));
+}
+
+static int op_nodetool_check(struct opctx *x, int argc, char **argv)
+{
+	struct nodetool_version *v = NULL;
+	char err[1024];
+	int64_t t0 = time_mono_ms();
+	enum cass_rc rc;
+	json_t *d;
+
+	(void)argv;
+	if (argc > 1)
+		return result(x, OPS_EXIT_USAGE, NULL, "nodetool-check takes no arguments");
+	rc = cass_version(x->cfg, &x->popts, &v, err, sizeof(err));
+	d = json_pack("{s:s, s:b, s:I}", "nodetool", x->cfg->nodetool,
+	    "reachable", rc == CASS_OK || rc == CASS_UNPARSEABLE,
+	    "elapsed_ms", (json_int_t)(time_mono_ms() - t0));
+	if (v != NULL) {
+		json_object_set_new(d, "release", json_string(v->release));
+		json_object_set_new(d, "major", json_integer(v->major));
+		json_object_set_new(d, "minor", json_integer(v->minor));
+		json_object_set_new(d, "patch", json_integer(v->patch));
+	}
+	nodetool_version_free(v);
+	if (rc != CASS_OK)
+		return result(x, rc_status(rc), d, "%s", err);
+	return result(x, OPS_EXIT_OK, d, NULL);
+}
+
+/* Options shared by snapshot and clear-snapshot: --tag, --keyspace (repeatable). */
+struct snapargs {
+	const char *tag;
+	char *ks[64];
+	size_t nks;
+};
+
+static int parse_snapargs(struct opctx *x, int argc, char **argv,
+    struct snapargs *a, char *err, size_t errlen)
+{
+	static const struct option lo[] = {
+		{ "tag", required_argument, NULL, 't' },
+		{ "keyspace", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	(void)x;
+	memset(a, 0, sizeof(*a));
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+t:k:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			a->tag = optarg;
+			break;
+		case 'k':
+			if (a->nks == ARRAY_SIZE(a->ks) || !name_valid(optarg)) {
+				snprintf(err, errlen, "keyspace '%s' is not a valid name", optarg);
+				return -1;
+			}
+			a->ks[a->nks++] = optarg;
+			break;
+		default:
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!tag_valid(a->tag)) {
+		snprintf(err, errlen, "--tag is required: letters, digits, '-', '_', '.'");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_snapshot(struct opctx *x, int argc, char **argv)
+{
+	struct snapargs a;
+	struct snapscan s;
+	const char *args[80];
+	char err[1024], *out = NULL;
+	size_t n = 0;
+	enum cass_rc rc;
+
+	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
+		return result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
+	if (s.tables > 0) {
+		json_t *d = snapscan_json(a.tag, &s);
+		json_object_set_new(d, "already", json_true());
+		progress(x, "snapshot '%s' already exists: %lld tables", a.tag,
+		    (long long)s.tables);
+		return result(x, OPS_EXIT_OK, d, NULL);
+	}
+	json_decref(s.keyspaces);
+	progress(x, "taking snapshot '%s' of %s", a.tag, a.nks ? "the given keyspaces" :
+	    "all keyspaces");
+	args[n++] = "snapshot";
+	args[n++] = "-t";
+	args[n++] = a.tag;
+	for (size_t i = 0; i < a.nks; i++)
+		args[n++] = a.ks[i];
+	args[n] = NULL;
+	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
+	free(out);
+	if (rc != CASS_OK)
+		return result(x, rc_status(rc), NULL, "%s", err);
+	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
+	json_t *d = snapscan_json(a.tag, &s);
+	json_object_set_new(d, "already", json_false());
+	if (json_integer_value(json_object_get(d, "tables")) == 0)
+		return result(x, OPS_EXIT_FAILED, d, "nodetool snapshot succeeded "
+		    "but no snapshots/%s directory exists under %s/data", a.tag,
+		    x->cfg->data_dirs[0]);
+	progress(x, "snapshot '%s': %lld tables, %lld files", a.tag,
+	    (long long)json_integer_value(json_object_get(d, "tables")),
+	    (long long)json_integer_value(json_object_get(d, "files")));
+	return result(x, OPS_EXIT_OK, d, NULL);
+}
+
+static int op_clear_snapshot(struct opctx *x, int argc, char **argv)
+{
+	struct snapargs a;
+	struct snapscan s;
+	const char *args[80];
+	char err[1024], *out = NULL;
+	size_t n = 0;
+	enum cass_rc rc;
+	json_int_t before;
+
+	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
+		return result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
+	before = s.tables;
+	json_decref(s.keyspaces);
+	progress(x, "clearing snapshot '%s' (%lld tables)", a.tag, (long long)before);
+	args[n++] = "clearsnapshot";
+	args[n++] = "-t";
+	args[n++] = a.tag;
+	for (size_t i = 0; i < a.nks; i++)
+		args[n++] = a.ks[i];
+	args[n] = NULL;
+	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
+	free(out);
+	if (rc != CASS_OK)
+		return result(x, rc_status(rc), NULL, "%s", err);
+	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
+	if (s.tables > 0) {
+		json_t *d = snapscan_json(a.tag, &s);
+		return result(x, OPS_EXIT_FAILED, d, "nodetool clearsnapshot "
+		    "succeeded but %lld snapshots/%s directories remain",
+		    (long long)json_integer_value(json_object_get(d, "tables")), a.tag);
+	}
+	json_decref(s.keyspaces);
+	return result(x, OPS_EXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
+	    "cleared_tables", before), NULL);
+}
+
+static int op_list_snapshots(struct opctx *x, int argc, char **argv)
+{
+	const char *args[] = { "listsnapshots", NULL };
+	struct nodetool_listsnapshots *ls = NULL;
+	char err[1024], *out = NULL;
+	enum cass_rc rc;
+
+	(void)argv;
+	if (argc > 1)
+		return result(x, OPS_EXIT_USAGE, NULL, "list-snapshots takes no arguments");
+	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
+	if (rc != CASS_OK)
+		return result(x, rc_status(rc), NULL, "%s", err);
+	if (nodetool_parse_listsnapshots(out, strlen(out), &ls, err, sizeof(err)) != 0) {
+		free(out);
+		return result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
+	}
+	free(out);
+	json_t *d = nodetool_listsnapshots_json(ls);
+	nodetool_listsnapshots_free(ls);
+	return result(x, OPS_EXIT_OK, d, NULL);
+}
+
+static const struct op ops[] = {
+	{ "status", "", "the node as a heartbeat reports it (nodetool info, "
+	  "status, version; disks)", op_status },
+	{ "nodetool-check", "", "nodetool's version and whether it reaches "
+	  "Cassandra", op_nodetool_check },
+	{ "snapshot", "--tag T [--keyspace K]...", "take snapshot T (all "
+	  "keyspaces by default); an existing T is reported, not retaken",
+	  op_snapshot },
+	{ "clear-snapshot", "--tag T [--keyspace K]...", "remove snapshot T; "
+	  "succeeds when it is already gone", op_clear_snapshot },
+	{ "list-snapshots", "", "snapshots on this node (nodetool "
+	  "listsnapshots)", op_list_snapshots },
+};
+
+bool ops_known(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+void ops_usage(FILE *fp)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		fprintf(fp, "  %-15s %-28s %s\n", ops[i].name, ops[i].args,
+		    ops[i].help);
+}
+
+int ops_main(const char *conf_path, int argc, char **argv)
+{
+	struct opctx x;
+	const struct op *op = NULL;
+	char err[1024];
+	struct sigaction sa;
+	int status, n = 0;
+	char **av;
+
+	memset(&x, 0, sizeof(x));
+	x.op = argv[0];
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (strcmp(ops[i].name, argv[0]) == 0)
+			op = &ops[i];
+	/* --json may come anywhere; strip it before the op parses. */
+	av = xcalloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			x.json = true;
+		else
+			av[n++] = argv[i];
+	}
+	if (op == NULL) {
+		status = result(&x, OPS_EXIT_USAGE, NULL, "unknown operation "
+		    "'%s'; 'ringagent --help' lists them", argv[0]);
+		free(av);
+		return status;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (conf_path == NULL)
+		conf_path = getenv("RINGAGENT_CONF");
+	if (conf_path == NULL || *conf_path == '\0')
+		conf_path = AGENTCFG_DEFAULT_PATH;
+	if ((x.cfg = agentcfg_load(conf_path, err, sizeof(err))) == NULL) {
+		status = result(&x, OPS_EXIT_CONFIG, NULL, "%s", err);
+		free(av);
+		return status;
+	}
+	proc_opts_init(&x.popts, 0);
+	x.popts.cancel = cancel_check;
+	if (!isatty(0))
+		x.popts.watch_fd = 0;
+	x.popts.hup_fd = 1;
+	status = op->run(&x, n, av);
+	agentcfg_free(x.cfg);
+	free(av);
+	return status;
+}
