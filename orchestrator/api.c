@@ -119,6 +119,8 @@ enum ftype {
 	F_OBJECT,	/* with sub fields (sub NULL: any object) */
 	F_DURATION,	/* "10s", "24h" ... */
 	F_TIME,		/* RFC 3339 UTC */
+	F_ARRAY,	/* any array */
+	F_ANY,		/* any JSON value: free-form reports kept as they are */
 };
 
 struct field {
@@ -168,6 +170,8 @@ static const char *type_word(enum ftype t)
 	case F_NUMBER: return "a number";
 	case F_BOOL: return "true or false";
 	case F_OBJECT: return "an object";
+	case F_ARRAY: return "an array";
+	case F_ANY: return "a value";
 	default: return "a string";
 	}
 }
@@ -237,6 +241,13 @@ static int check_value(json_t *v, const struct field *f, const char *path,
 			return bad_set(b, "wrong_type", "field '%s' must be an "
 			    "object", path);
 		return f->sub ? check_fields(v, f->sub, path, b) : 0;
+	case F_ARRAY:
+		if (!json_is_array(v))
+			return bad_set(b, "wrong_type", "field '%s' must be an "
+			    "array", path);
+		return 0;
+	case F_ANY:
+		return 0;
 	}
 	switch (f->type) {
 	case F_STRING:
@@ -579,9 +590,18 @@ static const struct field f_heartbeat[] = {
 	{ "dc", F_LABEL, false, 0, 0, NULL, NULL },
 	{ "rack", F_LABEL, false, 0, 0, NULL, NULL },
 	{ "uptime_s", F_INT, false, 0, 9.2e18, NULL, NULL },
-	/* Free-form reports kept for later policies (peer views, demand). */
-	{ "peers", F_OBJECT, false, 0, 0, NULL, NULL },
-	{ "demand", F_OBJECT, false, 0, 0, NULL, NULL },
+	{ "process_up", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "gossip", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "native_transport", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "tokens", F_INT, false, 0, 1e6, NULL, NULL },
+	{ "agent_version", F_STRING, false, 0, 0, NULL, NULL },
+	{ "errors", F_ARRAY, false, 0, 0, NULL, NULL },
+	/* Free-form reports kept for later policies (peer views, disks,
+	 * demand): any JSON value. */
+	{ "peers", F_ANY, false, 0, 0, NULL, NULL },
+	{ "disks", F_ANY, false, 0, 0, NULL, NULL },
+	{ "demand", F_ANY, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 

@@ -198,6 +198,22 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 	pthread_mutex_unlock(&h->mtx);
 }
 
+/* RFC 3339 with optional milliseconds, as the store writes it; 0 if bad. */
+static int64_t parse_ms(const char *s)
+{
+	int64_t sec;
+	const char *dot = strchr(s, '.');
+	int ms = 0;
+
+	if (time_parse_rfc3339(s, &sec) != 0)
+		return 0;
+	if (dot != NULL)
+		for (int i = 1, mult = 100; i <= 3 && dot[i] >= '0' &&
+		    dot[i] <= '9'; i++, mult /= 10)
+			ms += (dot[i] - '0') * mult;
+	return sec * 1000 + ms;
+}
+
 static int load(struct hb *h, char *err, size_t errlen)
 {
 	char **names = NULL;
@@ -222,8 +238,8 @@ static int load(struct hb *h, char *err, size_t errlen)
 			int64_t last = 0;
 			if (addr == NULL)
 				continue;
-			if (lh != NULL && time_parse_rfc3339(lh, &last) == 0)
-				last *= 1000;
+			if (lh != NULL)
+				last = parse_ms(lh);
 			hb_node_set(h, names[i], addr, state ? state : "unknown",
 			    last);
 			if (json_is_integer(lb)) {
