@@ -850,6 +850,9 @@ json_t *cmd_kv_value(const char *s)
 		return json_null();
 	if (is_integer(s))
 		return json_integer(strtoll(s, NULL, 10));
+	/* Digits too many for an integer stay exact, as a string. */
+	if (*s && strspn(s + (*s == '-'), "0123456789") == strlen(s + (*s == '-')))
+		return json_string(s);
 	if (*s && (isdigit((unsigned char)*s) || *s == '-' || *s == '.')) {
 		errno = 0;
 		double d = strtod(s, &end);
@@ -1016,7 +1019,7 @@ int cmd_help(FILE *out, const char *topic, char *err, size_t errlen)
 	const struct cmd *c = n ? walk(w, n, &next, path, sizeof(path),
 	    &reached, err, errlen) : NULL;
 	/* "help tasks" shows the group, not its default subcommand. */
-	if (c && n == 1 && reached && reached != c) {
+	if (c && n == 1) {
 		c = cmd_lookup(cmd_table, w[0], "command", err, errlen);
 		str_copy(path, c->name, sizeof(path));
 	} else if (c && next < n) {

@@ -1,0 +1,572 @@
+/*
+ * Unit tests for ringsh: the command table (parsing, prefixes, ambiguity,
+ * usage, completion), key=value params, tables, human sizes and times,
+ * error explanations and the watch screen.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../../common/util.h"
+#include "../../shell/client.h"
+#include "../../shell/cmd.h"
+#include "../../shell/table.h"
+#include "../../shell/watch.h"
+#include "t.h"
+
+static void test_parse_ok(void)
+{
+	static const struct {
+		const char *line;
+		enum cmd_id id;
+		const char *path;
+		const char *arg0;	/* first positional, or NULL */
+		const char *flag;	/* a flag to check, or NULL */
+		const char *flag_value;
+		bool json;
+	} rows[] = {
+		{ "clusters", CMD_CLUSTERS_LIST, "clusters list", NULL, NULL, NULL, false },
+		{ "clusters list", CMD_CLUSTERS_LIST, "clusters list", NULL, NULL, NULL, false },
+		{ "cl li", CMD_CLUSTERS_LIST, "clusters list", NULL, NULL, NULL, false },
+		{ "clu sh prod", CMD_CLUSTERS_SHOW, "clusters show", "prod", NULL, NULL, false },
+		{ "clusters show", CMD_CLUSTERS_SHOW, "clusters show", NULL, NULL, NULL, false },
+		{ "tas li", CMD_TASKS_LIST, "tasks list", NULL, NULL, NULL, false },
+		{ "tasks --state running", CMD_TASKS_LIST, "tasks list", NULL, "--state", "running", false },
+		{ "tasks list --st=failed", CMD_TASKS_LIST, "tasks list", NULL, "--state", "failed", false },
+		{ "tasks list --cluster prod", CMD_TASKS_LIST, "tasks list", NULL, "--cluster", "prod", false },
+		{ "tasks show t-1", CMD_TASKS_SHOW, "tasks show", "t-1", NULL, NULL, false },
+		{ "tasks wa t-1", CMD_TASKS_WATCH, "tasks watch", "t-1", NULL, NULL, false },
+		{ "watch t-1", CMD_TASKS_WATCH, "watch", "t-1", NULL, NULL, false },
+		{ "tasks cancel t-1 --json", CMD_TASKS_CANCEL, "tasks cancel", "t-1", NULL, NULL, true },
+		{ "--json health", CMD_HEALTH, "health", NULL, NULL, NULL, true },
+		{ "hea", CMD_HEALTH, "health", NULL, NULL, NULL, false },
+		{ "q", CMD_QUIT, "quit", NULL, NULL, NULL, false },
+		{ "ex", CMD_QUIT, "exit", NULL, NULL, NULL, false },
+		{ "connect http://h:1 as prod --token-file /t", CMD_CONNECT, "connect", "http://h:1", "--token-file", "/t", false },
+		{ "use prod/main", CMD_USE, "use", "prod/main", NULL, NULL, false },
+		{ "run noop duration_s=2", CMD_RUN, "run", "noop", NULL, NULL, false },
+		{ "backup --keyspace ks --watch", CMD_TASK_SHORTCUT, "backup", NULL, "--watch", "", false },
+		{ "restore --backup b-1", CMD_TASK_SHORTCUT, "restore", NULL, "--backup", "b-1", false },
+		{ "repair --full", CMD_TASK_SHORTCUT, "repair", NULL, "--full", "", false },
+		{ "schedules create backup --every 24h", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--every", "24h", false },
+		{ "sch cr backup --cron \"0 3 * * *\"", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--cron", "0 3 * * *", false },
+		{ "schedules delete s-1", CMD_SCHEDULES_DELETE, "schedules delete", "s-1", NULL, NULL, false },
+		{ "backups", CMD_BACKUPS_LIST, "backups list", NULL, NULL, NULL, false },
+		{ "backups delete b-1", CMD_BACKUPS_DELETE, "backups delete", "b-1", NULL, NULL, false },
+		{ "events --since 1h --cluster prod", CMD_EVENTS, "events", NULL, "--since", "1h", false },
+		{ "events --since 2026-01-02T03:04:05Z", CMD_EVENTS, "events", NULL, "--since", "2026-01-02T03:04:05Z", false },
+		{ "nodes prod", CMD_NODES, "nodes", "prod", NULL, NULL, false },
+		{ "seeds", CMD_SEEDS, "seeds", NULL, NULL, NULL, false },
+		{ "metrics", CMD_METRICS, "metrics", NULL, NULL, NULL, false },
+		{ "help tasks list", CMD_HELP, "help", "tasks", NULL, NULL, false },
+		{ "clusters create c1 --storage file:///x --ssh-user u --ssh-key /k --ssh-port 2222",
+		  CMD_CLUSTERS_CREATE, "clusters create", "c1", "--ssh-port", "2222", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct cmd_call call;
+		char err[256] = "";
+		int rc = cmd_parse(rows[i].line, &call, err, sizeof(err));
+		T_CHECK(rc == 0, "'%s': %s", rows[i].line, err);
+		if (rc == 0) {
+			T_CHECK(call.cmd->id == rows[i].id, "'%s': id %d",
+			    rows[i].line, call.cmd->id);
+			T_EQ_STR(call.path, rows[i].path);
+			T_CHECK(call.json == rows[i].json, "'%s': json",
+			    rows[i].line);
+			if (rows[i].arg0)
+				T_EQ_STR(call.args[0], rows[i].arg0);
+			else
+				T_CHECK(call.args[0] == NULL, "'%s': arg0 %s",
+				    rows[i].line, call.args[0]);
+			if (rows[i].flag)
+				T_EQ_STR(cmd_flag(&call, rows[i].flag),
+				    rows[i].flag_value);
+		}
+		cmd_call_release(&call);
+	}
+}
+
+static void test_parse_errors(void)
+{
+	static const struct {
+		const char *line;
+		const char *err;	/* a substring of the message */
+		bool has_cmd;		/* reached a command: usage can be shown */
+	} rows[] = {
+		{ "c", "ambiguous command 'c': connect, connections, clusters", false },
+		{ "conn", "ambiguous command 'conn': connect, connections", false },
+		{ "e", "ambiguous command 'e': events, exit", false },
+		{ "frobnicate", "unknown command 'frobnicate'", false },
+		{ "tasks frob", "unknown subcommand of 'tasks' 'frob'", true },
+		{ "tasks show", "missing ID", true },
+		{ "tasks show a b", "unexpected 'b'", true },
+		{ "tasks list --state bogus", "--state wants one of", true },
+		{ "tasks list --bogus", "unknown option '--bogus'", true },
+		{ "tasks list --state", "--state needs a value", true },
+		{ "tasks list --state x --state y", "wants one of", true },
+		{ "tasks list --json=1", "--json takes no value", true },
+		{ "he", "ambiguous command 'he': help, health", false },
+		{ "clusters create c1 --storage file:///x --ssh-user u", "missing --ssh-key FILE", true },
+		{ "clusters create c1 --storage nowhere --ssh-user u --ssh-key k", "--storage wants a URL", true },
+		{ "clusters create 'a b' --storage file:///x --ssh-user u --ssh-key k", "not a cluster name", true },
+		{ "clusters create c1 --storage file:///x --ssh-user u --ssh-key k --ssh-port abc", "--ssh-port wants a number", true },
+		{ "schedules create backup --every soon", "--every wants a duration", true },
+		{ "events --since yesterday", "--since wants an RFC 3339 time", true },
+		{ "run", "missing TYPE", true },
+		{ "run a=1", "missing TYPE before 'a=1'", true },
+		{ "repair --full=yes", "--full takes no value", true },
+		{ "backup --watch --watch", "--watch given twice", true },
+		{ "connect http://x as", "'as' needs a NAME", true },
+		{ "connect http://x like y", "unexpected 'like'", true },
+		{ "health 'unterminated", "unterminated single quote", false },
+		{ "tasks show 'a/b'", "'a/b' is not an id", true },
+		{ "--json", "--json needs a command", false },
+		{ "repair --zz --", "unknown option '--zz'", true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct cmd_call call;
+		char err[256] = "";
+		int rc = cmd_parse(rows[i].line, &call, err, sizeof(err));
+		T_CHECK(rc == -1, "'%s' parsed", rows[i].line);
+		T_CHECK(strstr(err, rows[i].err) != NULL, "'%s': got '%s', want '%s'",
+		    rows[i].line, err, rows[i].err);
+		T_CHECK((call.cmd != NULL) == rows[i].has_cmd, "'%s': cmd %p",
+		    rows[i].line, (const void *)call.cmd);
+		cmd_call_release(&call);
+	}
+}
+
+static void test_split(void)
+{
+	static const struct {
+		const char *line;
+		size_t n;
+		const char *w[4];
+	} rows[] = {
+		{ "a b  c", 3, { "a", "b", "c" } },
+		{ "  ", 0, { NULL } },
+		{ "a 'b c' \"d \\\"e\"", 3, { "a", "b c", "d \"e" } },
+		{ "a\\ b c", 2, { "a b", "c" } },
+		{ "a # comment", 1, { "a" } },
+		{ "x=\"1 2\"", 1, { "x=1 2" } },
+		{ "''", 1, { "" } },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char **w, err[128];
+		size_t n;
+		int rc = cmd_split(rows[i].line, &w, &n, NULL, err, sizeof(err));
+		T_EQ_INT(rc, 0);
+		if (rc < 0)
+			continue;
+		T_CHECK(n == rows[i].n, "'%s': %zu words", rows[i].line, n);
+		for (size_t k = 0; k < n && k < rows[i].n; k++)
+			T_EQ_STR(w[k], rows[i].w[k]);
+		cmd_words_free(w, n);
+	}
+	char err[128];
+	char **s = cmd_statements("use a; tasks --cron 'x;y' ;health", err,
+	    sizeof(err));
+	T_CHECK(s != NULL, "statements: %s", err);
+	if (s) {
+		T_EQ_STR(s[0], "use a");
+		T_EQ_STR(s[1], " tasks --cron 'x;y' ");
+		T_EQ_STR(s[2], "health");
+		T_CHECK(s[3] == NULL, "three statements");
+		cmd_strv_free(s);
+	}
+	T_CHECK(cmd_statements("a 'b", err, sizeof(err)) == NULL, "unterminated");
+}
+
+static void test_kv(void)
+{
+	static const struct {
+		const char *in;
+		const char *json;	/* the value as compact JSON */
+	} rows[] = {
+		{ "n=42", "42" }, { "n=-7", "-7" }, { "n=2.5", "2.5" },
+		{ "b=true", "true" }, { "b=false", "false" }, { "x=null", "null" },
+		{ "s=hello", "\"hello\"" }, { "s=", "\"\"" },
+		{ "s=1.2.3", "\"1.2.3\"" }, { "s=10.0.0.1", "\"10.0.0.1\"" },
+		{ "l=[1,\"a\"]", "[1, \"a\"]" }, { "o={\"k\":1}", "{\"k\": 1}" },
+		{ "l=[broken", "\"[broken\"" }, { "s=a=b", "\"a=b\"" },
+		{ "s=12abc", "\"12abc\"" }, { "big=99999999999999999999", "\"99999999999999999999\"" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		json_t *p = json_object();
+		char err[128] = "";
+		char *const kv[] = { (char *)(uintptr_t)rows[i].in };
+		int rc = cmd_kv_parse(kv, 1, p, err, sizeof(err));
+		T_CHECK(rc == 0, "'%s': %s", rows[i].in, err);
+		const char *key;
+		json_t *v;
+		json_object_foreach(p, key, v) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY);
+			T_CHECK(strcmp(s, rows[i].json) == 0, "'%s': got %s, want %s",
+			    rows[i].in, s, rows[i].json);
+			free(s);
+		}
+		json_decref(p);
+	}
+	static const struct {
+		const char *a, *b, *err;
+	} bad[] = {
+		{ "=1", NULL, "not key=value" },
+		{ "a b=1", NULL, "not a param name" },
+		{ "k=1", "k=2", "param 'k' given twice" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *p = json_object();
+		char err[128] = "";
+		char *const kv[] = { (char *)(uintptr_t)bad[i].a,
+		    (char *)(uintptr_t)bad[i].b };
+		int rc = cmd_kv_parse(kv, bad[i].b ? 2 : 1, p, err, sizeof(err));
+		T_EQ_INT(rc, -1);
+		T_CHECK(strstr(err, bad[i].err) != NULL, "'%s': %s", bad[i].a, err);
+		json_decref(p);
+	}
+}
+
+static void test_usage_help(void)
+{
+	struct cmd_call call;
+	char err[256];
+	cmd_parse("clusters create", &call, err, sizeof(err));
+	T_CHECK(call.cmd != NULL, "reached clusters create");
+	if (call.cmd) {
+		char *u = cmd_usage(call.cmd, call.path);
+		T_EQ_STR(u, "clusters create CLUSTER --storage URL [--endpoint URL] "
+		    "[--region REGION] --ssh-user USER [--ssh-port PORT] "
+		    "--ssh-key FILE");
+		free(u);
+	}
+	cmd_call_release(&call);
+	cmd_parse("connect", &call, err, sizeof(err));
+	char *u = cmd_usage(call.cmd, call.path);
+	T_EQ_STR(u, "connect URL [as NAME] [--token-file FILE] [--ca-file FILE]");
+	free(u);
+	cmd_call_release(&call);
+	cmd_parse("run", &call, err, sizeof(err));
+	u = cmd_usage(call.cmd, call.path);
+	T_EQ_STR(u, "run TYPE [--watch] [--cluster CLUSTER] [key=value ...]");
+	free(u);
+	cmd_call_release(&call);
+
+	/* help is generated from the table: every command appears. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	T_EQ_INT(cmd_help(f, NULL, err, sizeof(err)), 0);
+	fclose(f);
+	for (const struct cmd *c = cmd_table; c->name; c++)
+		T_CHECK(strstr(buf, c->name) != NULL, "help lists %s", c->name);
+	free(buf);
+	f = open_memstream(&buf, &len);
+	T_EQ_INT(cmd_help(f, "tas", err, sizeof(err)), 0);
+	fclose(f);
+	T_CHECK(strstr(buf, "usage: tasks {list|show|watch|cancel|pause|resume}")
+	    != NULL, "help tasks: %s", buf);
+	free(buf);
+	f = open_memstream(&buf, &len);
+	T_EQ_INT(cmd_help(f, "sched create", err, sizeof(err)), 0);
+	fclose(f);
+	T_CHECK(strstr(buf, "--every DURATION") != NULL, "help schedules create");
+	free(buf);
+	f = open_memstream(&buf, &len);
+	T_EQ_INT(cmd_help(f, "bogus", err, sizeof(err)), -1);
+	fclose(f);
+	free(buf);
+	T_CHECK(strstr(err, "unknown command 'bogus'") != NULL, "%s", err);
+}
+
+static const char *const fake_clusters[] = { "prod", "prod-eu", "staging", NULL };
+static const char *const fake_tasks[] = { "t-100", "t-101", NULL };
+static const char *const fake_conns[] = { "default", "lab", NULL };
+
+static const char *const *fake_names(enum cmd_value kind, void *arg)
+{
+	(void)arg;
+	switch (kind) {
+	case CMD_V_CLUSTER:
+		return fake_clusters;
+	case CMD_V_TASK:
+		return fake_tasks;
+	case CMD_V_CONN:
+		return fake_conns;
+	default:
+		return NULL;
+	}
+}
+
+static void test_complete(void)
+{
+	static const struct {
+		const char *line;
+		const char *want;	/* candidates joined by ' ' */
+		size_t start;
+	} rows[] = {
+		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds tasks use verify watch", 0 },
+		{ "cl", "clusters", 0 },
+		{ "con", "connect connections", 0 },
+		{ "clusters ", "create delete list show", 9 },
+		{ "clusters s", "show", 9 },
+		{ "clusters show p", "prod prod-eu", 14 },
+		{ "cl show st", "staging", 8 },
+		{ "nodes ", "prod prod-eu staging", 6 },
+		{ "tasks show t-1", "t-100 t-101", 11 },
+		{ "tasks list --", "--cluster --json --state", 11 },
+		{ "tasks list --state ", "cancelled failed paused queued running succeeded", 19 },
+		{ "tasks list --cluster s", "staging", 21 },
+		{ "tasks --state r", "running", 14 },
+		{ "watch ", "t-100 t-101", 6 },
+		{ "run ", "backup noop repair replace restore verify", 4 },
+		{ "run noop --w", "--watch", 9 },
+		{ "use ", "default lab prod prod-eu staging", 4 },
+		{ "connect http://x ", "as", 17 },
+		{ "connect http://x as ", "", 20 },
+		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds tasks use verify watch", 5 },
+		{ "help tasks ", "cancel list pause resume show watch", 11 },
+		{ "help health ", "", 12 },
+		{ "--json clusters sh", "show", 16 },
+		{ "frob ", "", 5 },
+		{ "clusters create x --storage ", "", 28 },
+		{ "events --cluster ", "prod prod-eu staging", 17 },
+		{ "backup --", "--cluster --json --keyspace --table --watch", 7 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t start = 999;
+		char **v = cmd_complete(rows[i].line, strlen(rows[i].line),
+		    fake_names, NULL, &start);
+		char got[512] = "";
+		for (char **p = v; p && *p; p++) {
+			strcat(got, p == v ? "" : " ");
+			strcat(got, *p);
+		}
+		T_CHECK(strcmp(got, rows[i].want) == 0, "'%s': got '%s', want '%s'",
+		    rows[i].line, got, rows[i].want);
+		T_CHECK(start == rows[i].start, "'%s': start %zu, want %zu",
+		    rows[i].line, start, rows[i].start);
+		cmd_strv_free(v);
+	}
+	/* The cursor may stand inside the line: only what is before it counts. */
+	size_t start;
+	char **v = cmd_complete("cl show", 2, fake_names, NULL, &start);
+	T_CHECK(v[0] && strcmp(v[0], "clusters") == 0 && v[1] == NULL,
+	    "mid-line completion");
+	cmd_strv_free(v);
+}
+
+static void test_sizes_times(void)
+{
+	static const struct {
+		uint64_t in;
+		const char *out;
+	} sizes[] = {
+		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" },
+		{ 1536, "1.5 KiB" }, { 10240, "10 KiB" },
+		{ 1048575, "1.0 MiB" }, { 5ull << 20, "5.0 MiB" },
+		{ 3ull << 30, "3.0 GiB" }, { 1536ull << 30, "1.5 TiB" },
+		{ 123456789, "118 MiB" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char buf[32];
+		table_size(sizes[i].in, buf, sizeof(buf));
+		T_EQ_STR(buf, sizes[i].out);
+	}
+	static const struct {
+		int64_t then, now;
+		const char *out;
+	} agos[] = {
+		{ 1000, 1000, "just now" }, { 1000, 1004, "just now" },
+		{ 1000, 1030, "30s ago" }, { 1000, 1180, "3m ago" },
+		{ 0, 7200, "2h ago" }, { 0, 86400 * 3 + 5, "3d ago" },
+		{ 1200, 1000, "in 3m" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(agos); i++) {
+		char buf[32];
+		table_ago(agos[i].then, agos[i].now, buf, sizeof(buf));
+		T_EQ_STR(buf, agos[i].out);
+	}
+	static const struct {
+		int64_t in;
+		const char *out;
+	} durs[] = {
+		{ 0, "0s" }, { 45, "45s" }, { 60, "1m 0s" }, { 3725, "1h 2m" },
+		{ 90000, "1d 1h" }, { -5, "0s" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+		char buf[32];
+		table_duration(durs[i].in, buf, sizeof(buf));
+		T_EQ_STR(buf, durs[i].out);
+	}
+}
+
+static void test_table(void)
+{
+	struct table *t = table_new(3, (const char *const[]){ "NAME", "STATE",
+	    "MESSAGE" });
+	table_add(t, (const char *const[]){ "prod", "running", "all good" });
+	table_add(t, (const char *const[]){ "staging-eu", NULL,
+	    "a rather long message that will not fit" });
+	char *s = table_print(t, NULL, 0);
+	T_EQ_STR(s,
+	    "NAME        STATE    MESSAGE\n"
+	    "prod        running  all good\n"
+	    "staging-eu  -        a rather long message that will not fit\n");
+	free(s);
+	/* 40 columns: the widest column (MESSAGE) gives way first. */
+	s = table_print(t, NULL, 40);
+	T_EQ_STR(s,
+	    "NAME        STATE    MESSAGE\n"
+	    "prod        running  all good\n"
+	    "staging-eu  -        a rather long mess…\n");
+	char *save = NULL;
+	for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		T_CHECK(table_strwidth(l) <= 40, "line fits: '%s'", l);
+	free(s);
+	/* Very narrow: every column shrinks to its minimum, never below. */
+	s = table_print(t, NULL, 10);
+	T_CHECK(strstr(s, "sta…") != NULL, "narrow: %s", s);
+	free(s);
+	table_free(t);
+
+	/* UTF-8 counts characters, not bytes. */
+	t = table_new(2, (const char *const[]){ "A", "B" });
+	table_add(t, (const char *const[]){ "é", "x" });
+	table_add(t, (const char *const[]){ "ab\tc\nd", "y" });
+	s = table_print(t, NULL, 0);
+	T_EQ_STR(s, "A       B\né       x\nab c d  y\n");
+	free(s);
+	table_free(t);
+
+	T_EQ_INT(table_strwidth("héllo…"), 6);
+	char *c = table_truncate("héllo world", 5);
+	T_EQ_STR(c, "héll…");
+	free(c);
+	c = table_truncate("short", 5);
+	T_EQ_STR(c, "short");
+	free(c);
+	c = table_truncate("abc", 1);
+	T_EQ_STR(c, "…");
+	free(c);
+}
+
+static void test_explain(void)
+{
+	static const struct {
+		struct client_failure f;
+		const char *want;	/* substring */
+	} rows[] = {
+		{ { .url = "http://127.0.0.1:9/health", .method = "GET", .path = "/health",
+		    .conn_refused = true },
+		  "cannot reach http://127.0.0.1:9/health: connection refused — is ringmaster running? check the URL with 'connections'" },
+		{ { .url = "https://h/x", .method = "GET", .path = "/x", .tls_failed = true,
+		    .transport = "SSL certificate problem" },
+		  "TLS with https://h/x failed (SSL certificate problem) — check the server certificate" },
+		{ { .url = "http://h/x", .method = "GET", .path = "/x", .timed_out = true },
+		  "no answer from http://h/x in time" },
+		{ { .url = "http://h/api/v1/clusters", .method = "GET", .path = "/api/v1/clusters",
+		    .status = 401, .had_token = false },
+		  "http://h/api/v1/clusters wants a token (401 unauthorized) — set RINGMASTER_TOKEN" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters", .method = "GET",
+		    .path = "/api/v1/clusters", .status = 401, .had_token = true },
+		  "refused the token of connection 'prod' (401 unauthorized)" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters", .method = "POST",
+		    .path = "/api/v1/clusters", .status = 403, .message = "role viewer" },
+		  "the token of connection 'prod' may not POST /api/v1/clusters (403 forbidden: role viewer) — use a token with the operator or admin role" },
+		{ { .url = "http://h/api/v1/clusters/x", .method = "GET", .path = "/api/v1/clusters/x",
+		    .status = 404, .message = "cluster 'x' not found" },
+		  "cluster 'x' not found (404 not found) — list them with 'clusters'" },
+		{ { .url = "http://h/api/v1/tasks/t-9", .method = "GET", .path = "/api/v1/tasks/t-9",
+		    .status = 404, .message = "task 't-9' not found" },
+		  "task 't-9' not found (404 not found) — list them with 'tasks list'" },
+		{ { .url = "http://h/api/v1/clusters/x", .method = "DELETE", .path = "/api/v1/clusters/x",
+		    .status = 409, .message = "cluster 'x' has a running task" },
+		  "cluster 'x' has a running task (409 conflict) — wait for the running task to end or cancel it with 'tasks cancel ID'" },
+		{ { .url = "http://h/x", .method = "GET", .path = "/x", .status = 500 },
+		  "the orchestrator at http://h/x failed on GET /x: server error (500) — see its log" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char buf[512];
+		client_explain(&rows[i].f, buf, sizeof(buf));
+		T_CHECK(strstr(buf, rows[i].want) != NULL, "got '%s', want '%s'",
+		    buf, rows[i].want);
+		T_CHECK(strchr(buf, '\n') == NULL, "one line: %s", buf);
+	}
+}
+
+static void test_watch_render(void)
+{
+	char bar[64];
+	watch_bar(3, 12, 12, bar, sizeof(bar));
+	T_EQ_STR(bar, "[###---------]");
+	watch_bar(0, 0, 4, bar, sizeof(bar));
+	T_EQ_STR(bar, "[----]");
+	watch_bar(20, 10, 4, bar, sizeof(bar));
+	T_EQ_STR(bar, "[####]");
+
+	T_CHECK(watch_terminal("failed") && watch_terminal("succeeded") &&
+	    watch_terminal("cancelled") && !watch_terminal("running") &&
+	    !watch_terminal(NULL), "terminal states");
+
+	int64_t started;
+	time_parse_rfc3339("2026-01-01T00:00:00Z", &started);
+	json_t *task = json_loads(
+	    "{\"id\":\"t-1\",\"type\":\"backup\",\"cluster\":\"prod\","
+	    "\"state\":\"running\",\"started_at\":\"2026-01-01T00:00:00Z\","
+	    "\"progress\":{\"done\":3,\"total\":12},\"error\":null,"
+	    "\"steps\":["
+	    "{\"name\":\"snapshot\",\"node\":\"10.0.0.1\",\"state\":\"succeeded\",\"attempts\":1},"
+	    "{\"name\":\"upload\",\"node\":\"10.0.0.1\",\"state\":\"running\",\"attempts\":2,\"message\":\"40 files\"},"
+	    "{\"name\":\"snapshot\",\"node\":\"10.0.0.2\",\"state\":\"succeeded\",\"attempts\":1},"
+	    "{\"name\":\"upload\",\"node\":\"10.0.0.2\",\"state\":\"pending\",\"attempts\":0},"
+	    "{\"name\":\"manifest\",\"node\":null,\"state\":\"pending\",\"attempts\":0}]}",
+	    0, NULL);
+	T_CHECK(task != NULL, "task JSON");
+	size_t n;
+	/* 30 s in: 3 done is 0.1/s, 9 left is 90 s. */
+	char *s = watch_render(task, (started + 30) * 1000, 100, &n);
+	T_EQ_INT(n, 6);
+	T_CHECK(strstr(s, "task t-1  backup on prod  running  elapsed 30s\n") == s,
+	    "head: %s", s);
+	T_CHECK(strstr(s, "[#######-----------------------] 3/12  25%  0.10/s  ETA 1m 30s\n")
+	    != NULL, "bar: %s", s);
+	T_CHECK(strstr(s, "10.0.0.1  upload    running    2         40 files") != NULL,
+	    "node 1 shows its running step: %s", s);
+	T_CHECK(strstr(s, "10.0.0.2  snapshot  succeeded") != NULL,
+	    "node 2 shows its last settled step: %s", s);
+	T_CHECK(strstr(s, "-         manifest  pending") != NULL,
+	    "cluster-wide step: %s", s);
+	free(s);
+	/* Narrow terminals: no line is wider than the screen. */
+	s = watch_render(task, (started + 30) * 1000, 40, &n);
+	char *save = NULL;
+	for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		T_CHECK(table_strwidth(l) < 40, "fits 40: '%s'", l);
+	free(s);
+	s = watch_line(task, (started + 30) * 1000);
+	T_EQ_STR(s, "t-1 running 3/12  25% ETA 1m 30s; 10.0.0.1: upload running, "
+	    "10.0.0.2: snapshot succeeded, -: manifest pending");
+	free(s);
+	json_object_set_new(task, "state", json_string("failed"));
+	json_object_set_new(task, "error", json_string("upload failed on 10.0.0.1"));
+	s = watch_render(task, (started + 30) * 1000, 100, &n);
+	T_CHECK(strstr(s, "error: upload failed on 10.0.0.1\n") != NULL, "error: %s", s);
+	free(s);
+	json_decref(task);
+}
+
+int main(void)
+{
+	test_parse_ok();
+	test_parse_errors();
+	test_split();
+	test_kv();
+	test_usage_help();
+	test_complete();
+	test_sizes_times();
+	test_table();
+	test_explain();
+	test_watch_render();
+	return t_done("test_shell");
+}
