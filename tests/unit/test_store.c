@@ -1,0 +1,495 @@
+/*
+ * test_store.c - state.db: migrations on a fresh file and on re-open,
+ * CRUD with foreign keys and cascades, cursor pagination, heartbeat
+ * batches, task/step updates and events, schedules, tokens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../orchestrator/store.h"
+#include "t.h"
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+static char path[256];
+
+static struct store *open_store(void)
+{
+	char err[256] = "";
+	struct store *st = store_open(path, err, sizeof(err));
+
+	T_CHECK(st != NULL, "store_open: %s", err);
+	if (st == NULL)
+		exit(1);
+	return st;
+}
+
+static void add_cluster(struct store *st, const char *name)
+{
+	struct store_cluster c = {
+		.name = name, .storage_url = "file:///tmp/x",
+		.ssh_user = "ubuntu", .ssh_key_file = "/k",
+	};
+	char err[256] = "";
+
+	T_EQ_INT(store_cluster_create(st, &c, err, sizeof(err)), 0);
+}
+
+static const char *jget(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void test_migrations(void)
+{
+	struct store *st = open_store();
+	char err[256];
+
+	T_EQ_INT(store_schema_version(st), 1);
+	store_close(st);
+	st = open_store();		/* idempotent re-open */
+	T_EQ_INT(store_schema_version(st), 1);
+	store_close(st);
+	store_close(NULL);
+	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
+	    "memory store accepted");
+	T_CHECK(store_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
+	    "opened in a missing directory");
+}
+
+static void test_clusters_nodes(struct store *st)
+{
+	char err[256];
+	json_t *j, *page;
+	bool created = false;
+	struct store_cluster dup = {
+		.name = "prod", .storage_url = "s3://b/p", .ssh_user = "u",
+		.ssh_key_file = "/k",
+	};
+
+	add_cluster(st, "prod");
+	T_EQ_INT(store_cluster_create(st, &dup, err, sizeof(err)),
+	    STORE_EEXIST);
+	T_CHECK(strstr(err, "already exists") != NULL, "err '%s'", err);
+	T_CHECK(store_cluster_exists(st, "prod"), "prod missing");
+	T_CHECK(!store_cluster_exists(st, "nope"), "nope exists");
+	j = store_cluster_get(st, "prod");
+	T_CHECK(j != NULL, "get prod");
+	T_EQ_STR(jget(j, "name"), "prod");
+	T_EQ_STR(jget(json_object_get(j, "storage"), "url"), "file:///tmp/x");
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "ssh"),
+	    "port")), 22);
+	T_CHECK(json_is_string(json_object_get(j, "created_at")), "created_at");
+	json_decref(j);
+	T_CHECK(store_cluster_get(st, "nope") == NULL, "got a missing cluster");
+
+	/* Pagination by name. */
+	const char *names[] = { "a1", "a2", "a3", "a4" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		add_cluster(st, names[i]);
+	int seen = 0, pages = 0;
+	char cursor[128] = "";
+	do {
+		page = store_cluster_list(st, cursor[0] ? cursor : NULL, 2);
+		T_CHECK(page != NULL, "list");
+		seen += (int)json_array_size(json_object_get(page, "items"));
+		json_t *next = json_object_get(page, "next");
+		cursor[0] = '\0';
+		if (json_is_string(next))
+			str_copy(cursor, json_string_value(next), sizeof(cursor));
+		json_decref(page);
+		pages++;
+	} while (cursor[0] && pages < 10);
+	T_EQ_INT(seen, 5);
+	T_EQ_INT(pages, 3);
+
+	char **v;
+	size_t n;
+	T_EQ_INT(store_cluster_names(st, &v, &n), 0);
+	T_EQ_INT(n, 5);
+	T_EQ_STR(v[0], "a1");
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+
+	/* Nodes: upsert keeps unspecified fields. */
+	struct store_node nd = {
+		.cluster = "prod", .address = "10.0.0.1", .host_id = "h1",
+		.dc = "dc1", .rack = "r1", .state = "up", .version = "4.1.3",
+		.last_heartbeat = -1, .load_bytes = 100, .is_seed = 1,
+	};
+	T_EQ_INT(store_node_upsert(st, &nd, &created, err, sizeof(err)), 0);
+	T_CHECK(created, "first upsert did not create");
+	nd = (struct store_node){ .cluster = "prod", .address = "10.0.0.1",
+	    .state = "down", .last_heartbeat = -1, .load_bytes = -1,
+	    .is_seed = -1 };
+	T_EQ_INT(store_node_upsert(st, &nd, &created, err, sizeof(err)), 0);
+	T_CHECK(!created, "second upsert created");
+	j = store_node_get(st, "prod", "10.0.0.1");
+	T_EQ_STR(jget(j, "state"), "down");
+	T_EQ_STR(jget(j, "dc"), "dc1");
+	T_EQ_INT(json_integer_value(json_object_get(j, "load_bytes")), 100);
+	T_CHECK(json_is_true(json_object_get(j, "is_seed")), "is_seed lost");
+	json_decref(j);
+	j = store_node_find_host(st, "prod", "h1");
+	T_EQ_STR(jget(j, "address"), "10.0.0.1");
+	json_decref(j);
+	nd = (struct store_node){ .cluster = "prod", .address = "10.0.0.2",
+	    .last_heartbeat = -1, .load_bytes = -1, .is_seed = -1 };
+	T_EQ_INT(store_node_upsert(st, &nd, NULL, err, sizeof(err)), 0);
+	nd.cluster = "ghost";
+	T_EQ_INT(store_node_upsert(st, &nd, NULL, err, sizeof(err)),
+	    STORE_ENOENT);
+
+	/* Heartbeats in one batch; unknown nodes skipped. */
+	struct store_hb hbs[] = {
+		{ "prod", "10.0.0.1", "up", "{\"load\":1}", 1700000000000, 5 },
+		{ "prod", "10.0.0.2", "up", NULL, 1700000001000, -1 },
+		{ "prod", "10.9.9.9", "up", NULL, 1700000001000, -1 },
+	};
+	T_EQ_INT(store_heartbeats_apply(st, hbs, 3, err, sizeof(err)), 2);
+	j = store_node_get(st, "prod", "10.0.0.1");
+	T_EQ_STR(jget(j, "last_heartbeat"), "2023-11-14T22:13:20.000Z");
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
+	    "status"), "load")), 1);
+	json_decref(j);
+	j = store_node_list(st, "prod");
+	T_EQ_INT(json_array_size(j), 2);
+	json_decref(j);
+	j = store_cluster_get(st, "prod");
+	T_EQ_INT(json_integer_value(json_object_get(j, "nodes_up")), 2);
+	json_decref(j);
+	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)), 0);
+	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)),
+	    STORE_ENOENT);
+}
+
+static int insert_task(struct store *st, const char *cluster, size_t nsteps,
+    char *id)
+{
+	struct store_step_plan steps[3] = {
+		{ "snapshot", "10.0.0.1" }, { "upload", "10.0.0.1" },
+		{ "manifest", NULL },
+	};
+	json_t *params = json_pack("{s:i}", "x", 1);
+	struct store_task_new tn = {
+		.cluster = cluster, .type = "noop", .params = params,
+		.steps = steps, .nsteps = nsteps,
+	};
+	char err[256] = "";
+	int rc = store_task_insert(st, &tn, id, NULL, err, sizeof(err));
+
+	json_decref(params);
+	return rc;
+}
+
+static void test_tasks(struct store *st)
+{
+	char id[8][STORE_ID_MAX], err[256], cursor[64] = "";
+	struct store_task *t;
+	json_t *j;
+	int rc;
+
+	T_EQ_INT(insert_task(st, "ghost", 3, id[0]), STORE_ENOENT);
+	for (int i = 0; i < 5; i++)
+		T_EQ_INT(insert_task(st, "prod", 3, id[i]), 0);
+	T_CHECK(strncmp(id[0], "t-", 2) == 0 && strlen(id[0]) == 18,
+	    "id '%s'", id[0]);
+
+	t = store_task_load(st, id[0]);
+	T_CHECK(t != NULL, "load");
+	T_EQ_INT(t->state, STORE_TASK_QUEUED);
+	T_EQ_INT(t->nsteps, 3);
+	T_EQ_STR(t->steps[1].name, "upload");
+	T_EQ_STR(t->steps[1].node, "10.0.0.1");
+	T_CHECK(t->steps[2].node == NULL, "manifest has a node");
+	T_EQ_INT(json_integer_value(json_object_get(t->params, "x")), 1);
+	store_task_free(t);
+
+	/* Newest first, 2 per page. */
+	int seen = 0, pages = 0;
+	char first[STORE_ID_MAX] = "";
+	do {
+		j = store_task_list(st, "prod", NULL, cursor[0] ? cursor : NULL,
+		    2);
+		json_t *items = json_object_get(j, "items");
+		if (pages == 0)
+			str_copy(first, jget(json_array_get(items, 0), "id"),
+			    sizeof(first));
+		seen += (int)json_array_size(items);
+		json_t *next = json_object_get(j, "next");
+		cursor[0] = '\0';
+		if (json_is_string(next))
+			str_copy(cursor, json_string_value(next), sizeof(cursor));
+		json_decref(j);
+		pages++;
+	} while (cursor[0] && pages < 10);
+	T_EQ_INT(seen, 5);
+	T_EQ_INT(pages, 3);
+	T_EQ_STR(first, id[4]);
+
+	/* Start task 0: running + step 0 running in one write. */
+	struct store_step_update su = {
+		.idx = 0, .state = STORE_STEP_RUNNING, .attempts = 1,
+		.started_at = 1700000000000, .finished_at = STORE_KEEP,
+		.next_attempt_at = STORE_KEEP, .message = "working",
+	};
+	T_EQ_INT(store_task_update(st, id[0], STORE_TASK_RUNNING,
+	    1700000000000, NULL, &su, 1, err, sizeof(err)), 0);
+	j = store_task_list(st, "prod", "running", NULL, 0);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	T_CHECK(store_task_list(st, "prod", "bogus", NULL, 0) == NULL,
+	    "bogus state accepted");
+
+	/* A running task blocks the cluster's deletion. */
+	T_EQ_INT(store_cluster_delete(st, "prod", err, sizeof(err)),
+	    STORE_EBUSY);
+
+	/* Requests and unfinished order: started first, then by seq. */
+	T_EQ_INT(store_task_request(st, id[2], STORE_REQ_PAUSE, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_task_request(st, "t-nope", STORE_REQ_PAUSE, err,
+	    sizeof(err)), STORE_ENOENT);
+	t = store_task_load(st, id[2]);
+	T_CHECK(t->pause_requested && !t->cancel_requested, "flags");
+	store_task_free(t);
+	T_EQ_INT(store_task_update(st, id[2], STORE_TASK_PAUSED, 1, NULL, NULL,
+	    0, err, sizeof(err)), 0);
+	t = store_task_load(st, id[2]);
+	T_CHECK(!t->pause_requested, "pause request kept after pausing");
+	store_task_free(t);
+	struct store_task_ref *refs;
+	size_t n;
+	T_EQ_INT(store_tasks_unfinished(st, &refs, &n), 0);
+	T_EQ_INT(n, 5);
+	T_EQ_STR(refs[0].id, id[0]);
+	T_CHECK(refs[0].started, "started flag");
+	T_EQ_STR(refs[1].id, id[1]);
+	T_EQ_INT(refs[2].state, STORE_TASK_PAUSED);
+	T_EQ_STR(refs[4].id, id[4]);
+	free(refs);
+
+	/* Step done + next started, then succeeded; finished never changes. */
+	struct store_step_update two[2] = {
+		{ 0, STORE_STEP_SUCCEEDED, 1, STORE_KEEP, 1700000001000,
+		    STORE_KEEP, "" },
+		{ 1, STORE_STEP_RUNNING, 1, 1700000001000, STORE_KEEP,
+		    STORE_KEEP, NULL },
+	};
+	T_EQ_INT(store_task_update(st, id[0], -1, 0, NULL, two, 2, err,
+	    sizeof(err)), 0);
+	j = store_task_get(st, id[0]);
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
+	    "progress"), "done")), 1);
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
+	    "progress"), "total")), 3);
+	json_t *s0 = json_array_get(json_object_get(j, "steps"), 0);
+	T_EQ_STR(jget(s0, "state"), "succeeded");
+	T_CHECK(json_is_null(json_object_get(s0, "message")), "message kept");
+	T_EQ_STR(jget(j, "started_at"), "2023-11-14T22:13:20.000Z");
+	json_decref(j);
+	T_EQ_INT(store_task_update(st, id[0], STORE_TASK_CANCELLED, 1700000002000,
+	    NULL, NULL, 0, err, sizeof(err)), 0);
+	t = store_task_load(st, id[0]);
+	T_EQ_INT(t->steps[1].state, STORE_STEP_CANCELLED);
+	T_EQ_INT(t->steps[2].state, STORE_STEP_CANCELLED);
+	T_EQ_INT(t->steps[0].state, STORE_STEP_SUCCEEDED);
+	T_EQ_INT(t->finished_at, 1700000002000);
+	store_task_free(t);
+	rc = store_task_update(st, id[0], STORE_TASK_RUNNING, 1, NULL, NULL, 0,
+	    err, sizeof(err));
+	T_EQ_INT(rc, STORE_EBUSY);
+	T_EQ_INT(store_task_update(st, "t-nope", STORE_TASK_RUNNING, 1, NULL,
+	    NULL, 0, err, sizeof(err)), STORE_ENOENT);
+
+	/* Task events were written in the same transactions. */
+	j = store_event_list(st, 0, "prod", NULL, 1000);
+	int task_events = 0;
+	size_t k;
+	json_t *ev;
+	json_array_foreach(json_object_get(j, "items"), k, ev)
+		if (strcmp(jget(ev, "kind"), "task") == 0 &&
+		    strcmp(jget(ev, "target"), id[0]) == 0)
+			task_events++;
+	T_EQ_INT(task_events, 3);	/* queued, running, cancelled */
+	json_decref(j);
+
+	j = store_task_counts(st);
+	T_CHECK(json_array_size(j) >= 3, "counts %zu", json_array_size(j));
+	json_decref(j);
+}
+
+static void test_events_tokens(struct store *st)
+{
+	char err[256], name[STORE_NAME_MAX], role[STORE_NAME_MAX];
+	struct store_event evs[3] = {
+		{ .at = 1000, .actor = "alice", .kind = "request",
+		    .method = "POST", .route = "/api/v1/clusters",
+		    .target = "x", .cluster = "x", .result = "201" },
+		{ .at = 2000, .actor = "alice", .kind = "request",
+		    .cluster = "y", .result = "403",
+		    .detail_json = "{\"why\":\"role\"}" },
+		{ .at = 3000, .actor = "bob", .kind = "request",
+		    .cluster = "x", .result = "204" },
+	};
+	json_t *j;
+
+	T_EQ_INT(store_events_append(st, evs, 3, err, sizeof(err)), 0);
+	j = store_event_list(st, 0, "x", NULL, 0);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 2);
+	json_decref(j);
+	j = store_event_list(st, 1500, "x", NULL, 0);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
+	T_EQ_STR(jget(json_array_get(json_object_get(j, "items"), 0), "actor"),
+	    "bob");
+	json_decref(j);
+	j = store_event_list(st, 0, "y", NULL, 0);
+	T_EQ_STR(jget(json_object_get(json_array_get(json_object_get(j,
+	    "items"), 0), "detail"), "why"), "role");
+	json_decref(j);
+
+	T_EQ_INT(store_token_create(st, "admin", "admin", "s3cret", err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_token_create(st, "admin", "viewer", "other", err,
+	    sizeof(err)), STORE_EEXIST);
+	T_EQ_INT(store_token_lookup(st, "s3cret", name, sizeof(name), role,
+	    sizeof(role)), 0);
+	T_EQ_STR(name, "admin");
+	T_EQ_STR(role, "admin");
+	T_EQ_INT(store_token_lookup(st, "wrong", name, sizeof(name), role,
+	    sizeof(role)), STORE_ENOENT);
+	j = store_token_list(st);
+	T_EQ_INT(json_array_size(j), 1);
+	T_CHECK(json_object_get(json_array_get(j, 0), "hash") == NULL,
+	    "hash exposed");
+	json_decref(j);
+	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)), 0);
+	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)),
+	    STORE_ENOENT);
+	T_EQ_INT(store_token_lookup(st, "s3cret", name, sizeof(name), role,
+	    sizeof(role)), STORE_ENOENT);
+}
+
+static void test_schedules_cascade(struct store *st)
+{
+	struct store_schedule sc = { 0 }, *due;
+	struct store_step_plan step = { "noop-1", NULL };
+	struct store_task_new tn = {
+		.cluster = "a1", .type = "noop", .steps = &step, .nsteps = 1,
+	};
+	char err[256], id1[STORE_ID_MAX], id2[STORE_ID_MAX];
+	size_t n;
+	json_t *j;
+
+	str_copy(sc.cluster, "a1", sizeof(sc.cluster));
+	str_copy(sc.type, "noop", sizeof(sc.type));
+	sc.every_ms = 3600000;
+	sc.start_at = 1000;
+	sc.next_run_at = 5000;
+	T_EQ_INT(store_schedule_create(st, &sc, err, sizeof(err)), 0);
+	T_CHECK(strncmp(sc.id, "s-", 2) == 0, "id '%s'", sc.id);
+	j = store_schedule_get(st, sc.id);
+	T_EQ_STR(jget(j, "every"), "1h");
+	T_CHECK(json_is_null(json_object_get(j, "cron")), "cron not null");
+	json_decref(j);
+
+	T_EQ_INT(store_schedules_due(st, 4999, &due, &n), 0);
+	T_EQ_INT(n, 0);
+	store_schedules_free(due, n);
+	T_EQ_INT(store_schedules_due(st, 5000, &due, &n), 0);
+	T_EQ_INT(n, 1);
+	store_schedules_free(due, n);
+
+	/* Fire: task inserted, schedule moved, in one transaction. */
+	tn.schedule_id = sc.id;
+	tn.schedule_next_run_at = 9000;
+	T_EQ_INT(store_task_insert(st, &tn, id1, NULL, err, sizeof(err)), 0);
+	j = store_schedule_get(st, sc.id);
+	T_EQ_STR(jget(j, "last_task_id"), id1);
+	json_decref(j);
+	/* Never stacks: the first is still queued. */
+	tn.schedule_next_run_at = 13000;
+	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
+	    STORE_EBUSY);
+	T_EQ_INT(store_schedules_due(st, 12000, &due, &n), 0);
+	T_EQ_INT(n, 0);			/* next_run_at moved to 13000 */
+	store_schedules_free(due, n);
+	j = store_task_list(st, "a1", NULL, NULL, 0);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	/* Once it finished, the next firing inserts. */
+	T_EQ_INT(store_task_update(st, id1, STORE_TASK_SUCCEEDED, 1, NULL, NULL,
+	    0, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)), 0);
+	tn.schedule_id = "s-nope";
+	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
+	    STORE_ENOENT);
+
+	j = store_schedule_list(st, "a1", NULL, 0);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+
+	/* Cascade: deleting a1 drops its schedule, tasks and steps. */
+	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)), 0);
+	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)),
+	    STORE_ENOENT);
+	T_CHECK(store_task_load(st, id2) == NULL, "task survived cascade");
+	T_CHECK(store_schedule_get(st, sc.id) == NULL, "schedule survived");
+	T_EQ_INT(store_schedule_delete(st, sc.id, err, sizeof(err)),
+	    STORE_ENOENT);
+
+	/* Deleting a schedule keeps its tasks (schedule_id set to NULL). */
+	struct store_schedule s2 = { 0 };
+	str_copy(s2.cluster, "a2", sizeof(s2.cluster));
+	str_copy(s2.type, "noop", sizeof(s2.type));
+	s2.cron = xstrdup("0 3 * * *");
+	s2.next_run_at = 1;
+	T_EQ_INT(store_schedule_create(st, &s2, err, sizeof(err)), 0);
+	free(s2.cron);
+	tn.cluster = "a2";
+	tn.schedule_id = s2.id;
+	T_EQ_INT(store_task_insert(st, &tn, id1, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_schedule_delete(st, s2.id, err, sizeof(err)), 0);
+	struct store_task *t = store_task_load(st, id1);
+	T_CHECK(t != NULL && t->schedule_id[0] == '\0', "schedule_id kept");
+	store_task_free(t);
+	struct store_schedule bad = { 0 };
+	str_copy(bad.cluster, "ghost", sizeof(bad.cluster));
+	str_copy(bad.type, "noop", sizeof(bad.type));
+	bad.every_ms = 60000;
+	T_EQ_INT(store_schedule_create(st, &bad, err, sizeof(err)),
+	    STORE_ENOENT);
+}
+
+int main(void)
+{
+	struct store *st;
+	char snap[300], err[256];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	test_migrations();
+	st = open_store();
+	test_clusters_nodes(st);
+	test_tasks(st);
+	test_events_tokens(st);
+	test_schedules_cascade(st);
+	snprintf(snap, sizeof(snap), "%s/snap.db", dir);
+	T_EQ_INT(store_snapshot(st, snap, err, sizeof(err)), 0);
+	T_CHECK(access(snap, F_OK) == 0, "no snapshot file");
+	store_close(st);
+	/* The snapshot is a store. */
+	str_copy(path, snap, sizeof(path));
+	st = open_store();
+	T_CHECK(store_cluster_exists(st, "prod"), "snapshot lacks prod");
+	store_close(st);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return t_done("test_store");
+}
