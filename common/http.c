@@ -23,14 +23,20 @@ struct http_client {
 struct sink {
 	const struct http_req *req;
 	struct http_resp *resp;
+	CURL *h;
 	size_t cap;
 	bool too_big;
 	bool write_failed;
+	bool aborted;
+	int to_fd;		/* -1 until the first chunk decides */
+	off_t written;		/* bytes written to out_fd */
 };
 
 struct source {
 	const struct http_req *req;
 	size_t sent;
+	bool aborted;
+	bool read_failed;
 };
 
 int http_global_init(void)
@@ -76,11 +82,21 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct sink *s = arg;
 	size_t n = size * nmemb;
 	struct http_resp *r = s->resp;
+	const struct http_req *req = s->req;
 
-	if (s->req->out_fd >= 0) {
+	if (s->to_fd < 0) {
+		long status = 0;
+		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+		s->to_fd = req->out_fd >= 0 && (!req->out_2xx_only ||
+		    (status >= 200 && status < 300));
+	}
+	if (s->to_fd) {
 		size_t left = n;
 		while (left > 0) {
-			ssize_t w = write(s->req->out_fd, ptr + (n - left), left);
+			ssize_t w = req->out_pwrite ?
+			    pwrite(req->out_fd, ptr + (n - left), left,
+			    req->out_off + s->written) :
+			    write(req->out_fd, ptr + (n - left), left);
 			if (w < 0) {
 				if (errno == EINTR)
 					continue;
@@ -88,8 +104,14 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 				return 0;
 			}
 			left -= (size_t)w;
+			s->written += w;
 		}
 		r->body_len += n;
+		if (req->observe && req->observe(req->observe_arg,
+		    HTTP_RECEIVED, ptr, n) < 0) {
+			s->aborted = true;
+			return 0;
+		}
 		return n;
 	}
 	size_t max = s->req->max_body ? s->req->max_body : 16u << 20;
@@ -150,15 +172,21 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 	if (req->body_fd >= 0) {
 		ssize_t n = pread(req->body_fd, buf, want,
 		    req->body_off + (off_t)src->sent);
-		if (n < 0)
+		if (n <= 0) {
+			/* an error, or the file shrank under us */
+			src->read_failed = true;
 			return CURL_READFUNC_ABORT;
-		if (n == 0)
-			return CURL_READFUNC_ABORT; /* file shrank under us */
-		src->sent += (size_t)n;
-		return (size_t)n;
+		}
+		want = (size_t)n;
+	} else {
+		memcpy(buf, (const char *)req->body + src->sent, want);
 	}
-	memcpy(buf, (const char *)req->body + src->sent, want);
 	src->sent += want;
+	if (req->observe && req->observe(req->observe_arg, HTTP_SENT, buf,
+	    want) < 0) {
+		src->aborted = true;
+		return CURL_READFUNC_ABORT;
+	}
 	return want;
 }
 
@@ -177,7 +205,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 {
 	CURL *h = c->curl;
 	struct curl_slist *hl = NULL;
-	struct sink sink = { .req = req, .resp = resp };
+	struct sink sink = { .req = req, .resp = resp, .h = c->curl,
+	    .to_fd = -1 };
 	struct source src = { .req = req };
 	char *auth = NULL;
 	int rc = -1;
@@ -186,8 +215,17 @@ int http_do(struct http_client *c, const struct http_req *req,
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms < 0 ? 0L :
 	    req->timeout_ms ? req->timeout_ms : 30000L);
+	if (req->low_speed_s > 0) {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->low_speed_s);
+	}
+	/* Bigger buffers for streamed bodies: fewer callbacks and syscalls. */
+	if (req->out_fd >= 0)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+	if (req->body_fd >= 0)
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -238,13 +276,25 @@ int http_do(struct http_client *c, const struct http_req *req,
 		snprintf(resp->err, sizeof(resp->err),
 		    "%s %s: answer larger than %zu bytes", req->method,
 		    req->url, req->max_body ? req->max_body : 16u << 20);
+	} else if (sink.aborted || src.aborted) {
+		resp->aborted = true;
+		snprintf(resp->err, sizeof(resp->err), "%s %s: transfer "
+		    "stopped by the caller", req->method, req->url);
+	} else if (src.read_failed) {
+		resp->local_error = true;
+		snprintf(resp->err, sizeof(resp->err), "%s %s: cannot read "
+		    "the body to send: %s", req->method, req->url,
+		    errno ? strerror(errno) : "file shorter than expected");
 	} else if (sink.write_failed) {
+		resp->local_error = true;
 		snprintf(resp->err, sizeof(resp->err),
 		    "%s %s: cannot write the answer to disk: %s", req->method,
 		    req->url, strerror(errno));
 	} else {
 		resp->conn_refused = cc == CURLE_COULDNT_CONNECT;
 		resp->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+		resp->reset = cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
+		    cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
 		resp->tls_failed = cc == CURLE_SSL_CONNECT_ERROR ||
 		    cc == CURLE_PEER_FAILED_VERIFICATION ||
 		    cc == CURLE_SSL_CACERT_BADFILE;

@@ -46,10 +46,38 @@ struct http_req {
 	/* Response body to a file descriptor instead of memory when >= 0. */
 	int out_fd;
 	size_t max_body;		/* memory body cap; 0 = 16 MiB */
-	long timeout_ms;		/* whole request; 0 = 30 s */
+	long timeout_ms;		/* whole request; 0 = 30 s, < 0 = none */
 	long connect_timeout_ms;	/* 0 = 5 s */
 	const char *ca_file;		/* trust this CA for https; NULL = system */
+
+	/*
+	 * Streaming extensions, used by the S3 client; all off after
+	 * http_req_init().
+	 */
+	/* With out_fd: write the answer with pwrite() from out_off rather
+	 * than at the descriptor's position, so ranges of one file can be
+	 * fetched in parallel. */
+	bool out_pwrite;
+	off_t out_off;
+	/* With out_fd: an answer whose status is not 2xx lands in resp->body
+	 * (memory, capped by max_body) instead of the file, so an error
+	 * document never pollutes the download. */
+	bool out_2xx_only;
+	/* Called with every chunk of request body sent (HTTP_SENT) and of
+	 * answer body delivered to out_fd (HTTP_RECEIVED), in order.  It may
+	 * sleep to pace the transfer (rate limits) and may hash the bytes.
+	 * Returning -1 aborts the transfer (resp->aborted is set).  The
+	 * answer's status and headers are complete in resp by the first
+	 * HTTP_RECEIVED call. */
+	int (*observe)(void *arg, int dir, const void *data, size_t len);
+	void *observe_arg;
+	/* Abort when slower than 1 KiB/s for this many seconds; 0 = off.
+	 * Long transfers set timeout_ms < 0 and rely on this instead. */
+	long low_speed_s;
 };
+
+#define HTTP_SENT	1
+#define HTTP_RECEIVED	2
 
 struct http_resp {
 	long status;			/* 0 when no answer came */
@@ -60,7 +88,10 @@ struct http_resp {
 	char err[256];			/* transport error, "" when status > 0 */
 	bool conn_refused;		/* nobody listening at the URL */
 	bool tls_failed;		/* TLS handshake or verification failed */
-	bool timed_out;
+	bool timed_out;			/* includes the low-speed limit */
+	bool aborted;			/* observe() returned -1 */
+	bool reset;			/* connection reset, closed, or broken mid-way */
+	bool local_error;		/* reading the body file or writing out_fd failed */
 };
 
 int http_global_init(void);
