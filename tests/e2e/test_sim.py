@@ -140,6 +140,7 @@ def sstables(d):
     (["statusgossip"], "statusgossip.txt"),
     (["statusbinary"], "statusbinary.txt"),
     (["compactionstats"], "compactionstats.txt"),
+    (["describering", "shop"], "describering.txt"),
     (["frobnicate"], "unknown-cmd.txt"),
     (["clearsnapshot"], "clearsnapshot-noargs.txt"),
     (["flush", "shop"], "flush-ks.txt"),
@@ -674,10 +675,19 @@ def test_add_node_replace_and_states(make_cluster):
     st = run(c, "node1", "status")
     assert re.search(r"^UJ  127\.0\.0\.14 ", st, re.M) is None       # Joining, but not started yet: DJ
     assert re.search(r"^DJ  127\.0\.0\.14 ", st, re.M)
-    c.start_cassandra("node4")
-    simlib.remove_node(c.dir, "node3")
+    c.start_cassandra("node4")           # replacement done: the dead node leaves the ring
     st = run(c, "node1", "status")
     assert re.search(r"^UN  127\.0\.0\.14 ", st, re.M) and "127.0.0.13" not in st
+    assert c.names == ["node1", "node2", "node4"]
+    # a plain new node bootstraps for bootstrap_seconds, then is Normal
+    c.add_node("node5")
+    subprocess.run([str(SIM / "simctl"), "set", c.dir, "node5", "bootstrap_seconds", "0.5"], check=True)
+    c.start_cassandra("node5")
+    assert re.search(r"^UJ  127\.0\.0\.1[35] ", run(c, "node1", "status"), re.M)
+    simlib.wait_until(lambda: re.search(r"^UN  127\.0\.0\.1[35] ", run(c, "node1", "status"), re.M),
+                      timeout=10, what="node5 Normal")
+    simlib.remove_node(c.dir, "node5")
+    assert c.names == ["node1", "node2", "node4"]
     simlib.set_node_state(c.dir, "node2", status="Leaving")
     assert re.search(r"^UL  127\.0\.0\.12 ", run(c, "node1", "status"), re.M)
     assert "\tLeaving: 1\n" in run(c, "node1", "describecluster")

@@ -1184,16 +1184,44 @@ def stop_agent(cluster_dir, name, hard=False):
 
 
 def start_cassandra(cluster_dir, name):
+    """The Cassandra process starts: UN.  A node added with --replace takes over the dead
+    node's tokens and the dead node leaves the ring; a Joining node becomes Normal after
+    node.json's bootstrap_seconds (0 = at once)."""
     now = time.time()
-    c = load_cluster(cluster_dir)
-    n = find_node(c, name)
-    status = "Normal"
-    set_node_state(cluster_dir, name, up=True, status=status, drained=False, state="running")
-    with locked_node(node_dir(cluster_dir, name)) as nj:
-        nj["started_at"] = now
-        nj["generation"] = int(now)
-        nj.pop("replace_address", None)
+    ndir = node_dir(cluster_dir, name)
+    nj = load_node(ndir)
+    with locked_cluster(cluster_dir) as c:
+        n = find_node(c, name)
+        replace = nj.get("replace_address")
+        if replace:
+            c["nodes"] = [x for x in c["nodes"] if x["address"] != replace or x["name"] == name]
+        boot = float(nj.get("bootstrap_seconds", 0) or 0)
+        if n.get("status") == "Joining" and boot > 0:
+            n["joining_until"] = now + boot
+        else:
+            n["status"] = "Normal"
+            n.pop("joining_until", None)
+        n.update(up=True, drained=False, gossip=True, binary=True)
+    with locked_node(ndir) as nj2:
+        nj2.update(up=True, drained=False, state="running", status=n["status"], started_at=now,
+                   generation=int(now))
+        nj2.pop("replace_address", None)
     return n
+
+
+def settle_joining(cluster_dir, cluster):
+    """Joining nodes whose bootstrap time has passed become Normal (persisted)."""
+    now = time.time()
+    due = [n["name"] for n in cluster["nodes"]
+           if n.get("status") == "Joining" and n.get("up") and n.get("joining_until", now + 1) <= now]
+    if not due:
+        return cluster
+    with locked_cluster(cluster_dir) as c:
+        for n in c["nodes"]:
+            if n["name"] in due:
+                n["status"] = "Normal"
+                n.pop("joining_until", None)
+    return load_cluster(cluster_dir)
 
 
 def stop_cassandra(cluster_dir, name):
