@@ -131,10 +131,11 @@ static int fail_all(struct ctx *c, const char *fmt, ...)
 	return -1;
 }
 
+/* "Error: " is printed by status and ring for an unknown keyspace. */
 static bool is_error_line(const char *s)
 {
 	return str_starts_with(s, "error: ") || str_starts_with(s, "nodetool: ") ||
-	    strcmp(s, "error:") == 0;
+	    strcmp(s, "error:") == 0 || str_starts_with(s, "Error: ");
 }
 
 /* A line the parser does not know; say so more precisely when nodetool
@@ -268,6 +269,17 @@ static const char *skip_blanks(const char *s)
 static bool is_blank(const char *s)
 {
 	return *skip_blanks(s) == '\0';
+}
+
+/* The first n bytes of s are blanks (or a \r before a newline). */
+static bool is_blank_n(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
 }
 
 /* JVM and launcher chatter that may precede or follow real output. */
@@ -2586,13 +2598,13 @@ json_t *nodetool_version_json(const struct nodetool_version *s)
 char *nodetool_error_message(const char *output, enum nodetool_error_kind *kind)
 {
 	const char *l = output;
+	bool first = true;
 
 	if (kind != NULL)
 		*kind = NODETOOL_ERROR_NONE;
 	while (l != NULL && *l != '\0') {
 		const char *end = strchr(l, '\n'), *msg = NULL;
 		enum nodetool_error_kind k = NODETOOL_ERROR_NONE;
-		size_t n;
 
 		if (end == NULL)
 			end = l + strlen(l);
@@ -2602,17 +2614,25 @@ char *nodetool_error_message(const char *output, enum nodetool_error_kind *kind)
 		} else if (str_starts_with(l, "nodetool: ")) {
 			msg = l + strlen("nodetool: ");
 			k = NODETOOL_ERROR_USAGE;
+		} else if (first && str_starts_with(l, "Error: ")) {
+			/*
+			 * status and ring print "\nError: <msg>" and exit 1 for
+			 * a bad keyspace; describecluster prints an "Error: "
+			 * line too, but never first, and carries on.
+			 */
+			msg = l + strlen("Error: ");
+			k = NODETOOL_ERROR_USAGE;
 		}
-		if (msg != NULL && msg <= end) {
-			char *m;
+		if (msg != NULL) {
+			char *m = xstrndup(msg, (size_t)(end - msg));
 
-			n = (size_t)(end - msg);
-			m = xstrndup(msg, n);
 			str_trim(m);
 			if (kind != NULL)
 				*kind = k;
 			return m;
 		}
+		if (!is_blank_n(l, (size_t)(end - l)))
+			first = false;
 		l = *end == '\n' ? end + 1 : NULL;
 	}
 	return NULL;

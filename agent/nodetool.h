@@ -306,13 +306,15 @@ struct json_t *nodetool_version_json(const struct nodetool_version *s);
 enum nodetool_error_kind {
 	NODETOOL_ERROR_NONE,
 	NODETOOL_ERROR_SERVER,        /* "error: <msg>" + stack trace, exit 2 */
-	NODETOOL_ERROR_USAGE,         /* "nodetool: <msg>", exit 1 (also connect failures) */
+	NODETOOL_ERROR_USAGE,         /* "nodetool: <msg>", exit 1 (also connect failures),
+	                                 or "Error: <msg>" first (status/ring, bad keyspace) */
 };
 
 /*
- * The message of the first "error: " or "nodetool: " line of output, as a
- * new string the caller frees; NULL when output holds neither.  kind may be
- * NULL.
+ * The message of the first "error: " or "nodetool: " line of output, or
+ * of an "Error: " line that comes first (describecluster prints a harmless
+ * one later), as a new string the caller frees; NULL when there is none.
+ * The exit status stays the authority on failure.  kind may be NULL.
  */
 char *nodetool_error_message(const char *output, enum nodetool_error_kind *kind);
 

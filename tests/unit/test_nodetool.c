@@ -1163,6 +1163,10 @@ static void test_error_messages(void)
 		    "Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused (Connection refused)'." },
 		{ "error: \n-- StackTrace --\n", "" },
 		{ "error: no newline", "no newline" },
+		{ "\nError: The keyspace nosuchks, does not exist\n",
+		    "The keyspace nosuchks, does not exist" },
+		{ "Cluster Information:\nError: Non-system keyspaces\nerror: late\n",
+		    "late" },
 	};
 	enum nodetool_error_kind kind;
 	size_t i, len;
@@ -1345,6 +1349,8 @@ static void test_broken(void)
 		/* the output of a failed command */
 		{ "status", "error: Failed to connect\n-- StackTrace --\n", 0,
 		    "nodetool status: line 1: nodetool reported an error: 'error: Failed to connect'" },
+		{ "status", "\nError: The keyspace nosuchks, does not exist\n", 0,
+		    "nodetool status: line 2: nodetool reported an error: 'Error: The keyspace nosuchks, does not exist'" },
 		{ "status", "nodetool: Failed to connect to '127.0.0.1:7199'\n", 0,
 		    "~line 1: nodetool reported an error: 'nodetool: Failed to connect to \\x27127.0.0.1:7199\\x27'" },
 
