@@ -72,6 +72,44 @@ static int call_api(struct ctx *x, const char *method, const char *path,
 	return 0;
 }
 
+#define MAX_PAGES 100
+
+/*
+ * GET a list, following "next" cursors, so r->json holds every item in one
+ * {"items": [...], "next": null}; r->body is re-rendered to match for --json.
+ */
+static int get_list(struct ctx *x, const char *path, struct client_resp *r)
+{
+	if (call_api(x, "GET", path, NULL, r) < 0)
+		return -1;
+	json_t *items = json_object_get(r->json, "items");
+	const char *next = jstr(r->json, "next");
+	if (!json_is_array(items) || next == NULL || *next == '\0')
+		return 0;
+	for (int page = 1; next && *next && page < MAX_PAGES; page++) {
+		struct client_resp more;
+		char *e = client_escape(next);
+		char *p = xasprintf("%s%scursor=%s", path,
+		    strchr(path, '?') ? "&" : "?", e);
+		free(e);
+		int rc = call_api(x, "GET", p, NULL, &more);
+		free(p);
+		if (rc < 0) {
+			client_resp_release(r);
+			return -1;
+		}
+		json_array_extend(items, json_object_get(more.json, "items"));
+		json_object_set(r->json, "next", json_object_get(more.json,
+		    "next"));
+		client_resp_release(&more);
+		next = jstr(r->json, "next");
+	}
+	free(r->body);
+	r->body = json_dumps(r->json, JSON_COMPACT);
+	r->body_len = strlen(r->body);
+	return 0;
+}
+
 static void print_raw(const struct client_resp *r)
 {
 	if (r->body && r->body_len) {
@@ -334,7 +372,7 @@ static int do_use(struct ctx *x)
 static int do_clusters_list(struct ctx *x)
 {
 	struct client_resp r;
-	if (call_api(x, "GET", "/api/v1/clusters", NULL, &r) < 0)
+	if (get_list(x, "/api/v1/clusters", &r) < 0)
 		return EXEC_FAILED;
 	if (x->json) {
 		print_raw(&r);
@@ -493,7 +531,7 @@ static int do_nodes(struct ctx *x)
 	if (cluster == NULL)
 		return EXEC_FAILED;
 	char *p = cluster_path(cluster, "/nodes");
-	int rc = call_api(x, "GET", p, NULL, &r);
+	int rc = get_list(x, p, &r);
 	free(p);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -582,7 +620,7 @@ static int do_tasks_list(struct ctx *x)
 	char *q = state ? xasprintf("/tasks?state=%s", state) : xstrdup("/tasks");
 	char *p = cluster_path(cluster, q);
 	free(q);
-	int rc = call_api(x, "GET", p, NULL, &r);
+	int rc = get_list(x, p, &r);
 	free(p);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -790,7 +828,7 @@ static int do_backups_list(struct ctx *x)
 	if (cluster == NULL)
 		return EXEC_FAILED;
 	char *p = cluster_path(cluster, "/backups");
-	int rc = call_api(x, "GET", p, NULL, &r);
+	int rc = get_list(x, p, &r);
 	free(p);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -855,7 +893,7 @@ static int do_schedules_list(struct ctx *x)
 	if (cluster == NULL)
 		return EXEC_FAILED;
 	char *p = cluster_path(cluster, "/schedules");
-	int rc = call_api(x, "GET", p, NULL, &r);
+	int rc = get_list(x, p, &r);
 	free(p);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -1002,7 +1040,7 @@ static int do_events(struct ctx *x)
 		free(q);
 		q = n;
 	}
-	int rc = call_api(x, "GET", q, NULL, &r);
+	int rc = get_list(x, q, &r);
 	free(q);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -1011,28 +1049,24 @@ static int do_events(struct ctx *x)
 		client_resp_release(&r);
 		return EXEC_OK;
 	}
-	struct table *t2 = table_new(5, (const char *const[]){ "TIME", "CLUSTER",
-	    "ACTOR", "WHAT", "DETAIL" });
+	struct table *t2 = table_new(7, (const char *const[]){ "TIME", "ACTOR",
+	    "KIND", "ACTION", "TARGET", "CLUSTER", "RESULT" });
 	size_t i;
 	json_t *it;
 	json_array_foreach(items_of(r.json), i, it) {
-		const char *at = jstr(it, "at") ? jstr(it, "at") :
-		    jstr(it, "time") ? jstr(it, "time") : jstr(it, "created_at");
-		const char *what = jstr(it, "action") ? jstr(it, "action") :
-		    jstr(it, "kind") ? jstr(it, "kind") : jstr(it, "type");
-		const char *detail = jstr(it, "message") ? jstr(it, "message") :
-		    jstr(it, "detail") ? jstr(it, "detail") : jstr(it, "path");
-		const char *actor = jstr(it, "actor") ? jstr(it, "actor") :
-		    jstr(it, "token_name");
-		char *d = NULL;
-		if (detail == NULL) {
-			json_t *dj = json_object_get(it, "detail");
-			d = dj ? json_dumps(dj, JSON_COMPACT) : NULL;
-		}
-		const char *cells[5] = { at, jstr(it, "cluster"), actor, what,
-		    detail ? detail : d };
+		char *action = NULL;
+		if (jstr(it, "method") && jstr(it, "route"))
+			action = xasprintf("%s %s", jstr(it, "method"),
+			    jstr(it, "route"));
+		else if (json_object_get(it, "detail") &&
+		    !json_is_null(json_object_get(it, "detail")))
+			action = json_dumps(json_object_get(it, "detail"),
+			    JSON_COMPACT);
+		const char *cells[7] = { jstr(it, "at"), jstr(it, "actor"),
+		    jstr(it, "kind"), action, jstr(it, "target"),
+		    jstr(it, "cluster"), jstr(it, "result") };
 		table_add(t2, cells);
-		free(d);
+		free(action);
 	}
 	print_table(x, t2, "no events");
 	table_free(t2);
