@@ -1,17 +1,409 @@
 /*
- * ringmaster - placeholder entry point; the real program lands with its issue.
+ * ringmaster - the orchestrator daemon.
+ *
+ *	ringmaster [-dnv] [-f file]
+ *	ringmaster [-f file] token create --role ROLE --name NAME
+ *	ringmaster [-f file] token list
+ *	ringmaster [-f file] token revoke NAME
+ *
+ * The configuration is parsed before anything starts.  Then, in order:
+ * the store, the tokens, the service (engine, heartbeats, schedules) and
+ * last the HTTP server, so nothing is served before it can be answered.
+ * Every thread is started with SIGTERM, SIGINT and SIGHUP blocked; the main
+ * thread waits for them with sigwait() and shuts down in reverse order.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../common/conf.h"
+#include "../common/log.h"
 #include "../common/util.h"
+#include "api.h"
+#include "auth.h"
+#include "cfg.h"
+#include "httpd.h"
+#include "service.h"
+#include "store.h"
+
+#define DEFAULT_CONF "/etc/ringmaster/ringmaster.conf"
+
+static void usage(FILE *fp)
+{
+	size_t n;
+	const struct conf_key *k = cfg_keys(&n);
+
+	fprintf(fp,
+	    "usage: ringmaster [-dnv] [-f file]\n"
+	    "       ringmaster [-f file] token create --role ROLE --name NAME\n"
+	    "       ringmaster [-f file] token list\n"
+	    "       ringmaster [-f file] token revoke NAME\n"
+	    "\n"
+	    "  -f file  configuration file (default " DEFAULT_CONF ")\n"
+	    "  -d       stay in the foreground (log to stderr unless log_file is set)\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -v       print the version and exit\n"
+	    "  roles    admin, operator, viewer\n"
+	    "\nconfiguration keys (docs/configuration.md):\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "  %-20s %s%s%s%s\n", k[i].name, k[i].help,
+		    k[i].def ? " [" : "", k[i].def ? k[i].def : "",
+		    k[i].def ? "]" : "");
+}
+
+/* mkdir -p with mode for the last component. */
+static int mkdirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+static struct store *open_store(const struct cfg *c)
+{
+	char err[512];
+	char *path = xasprintf("%s/state.db", c->data_dir);
+	struct store *st;
+
+	if (mkdirs(c->data_dir, 0700) != 0) {
+		fprintf(stderr, "ringmaster: cannot create data_dir '%s': %s\n",
+		    c->data_dir, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	st = store_open(path, err, sizeof(err));
+	if (st == NULL)
+		fprintf(stderr, "ringmaster: cannot open store '%s': %s\n", path,
+		    err);
+	free(path);
+	return st;
+}
+
+static int cmd_token(const struct cfg *c, int argc, char **argv)
+{
+	struct store *st;
+	char err[512] = "";
+	int rc = 1;
+
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if ((st = open_store(c)) == NULL)
+		return 1;
+	if (strcmp(argv[0], "create") == 0) {
+		const char *role = NULL, *name = NULL;
+		enum auth_role r;
+		char *tok = NULL;
+		for (int i = 1; i + 1 < argc; i += 2) {
+			if (strcmp(argv[i], "--role") == 0)
+				role = argv[i + 1];
+			else if (strcmp(argv[i], "--name") == 0)
+				name = argv[i + 1];
+			else
+				goto bad;
+		}
+		if (role == NULL || name == NULL || argc % 2 == 0)
+			goto bad;
+		if (auth_role_parse(role, &r) != 0 || r == ROLE_AGENT) {
+			fprintf(stderr, "ringmaster: unknown role '%s': use admin, "
+			    "operator or viewer\n", role);
+			goto out;
+		}
+		if (auth_token_create(st, name, r, &tok, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ringmaster: cannot create token: %s\n",
+			    err);
+			goto out;
+		}
+		printf("created token '%s' with role %s; it is shown only once:\n"
+		    "%s\n", name, role, tok);
+		free(tok);
+		rc = 0;
+	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		json_t *l = auth_token_list(st, err, sizeof(err)), *v;
+		size_t i;
+		if (l == NULL) {
+			fprintf(stderr, "ringmaster: %s\n", err);
+			goto out;
+		}
+		printf("%-24s %-9s %-26s %s\n", "NAME", "ROLE", "CREATED",
+		    "STATE");
+		json_array_foreach(l, i, v)
+			printf("%-24s %-9s %-26s %s\n",
+			    json_string_value(json_object_get(v, "name")),
+			    json_string_value(json_object_get(v, "role")),
+			    json_string_value(json_object_get(v, "created_at")),
+			    json_is_true(json_object_get(v, "revoked")) ?
+			    "revoked" : "active");
+		json_decref(l);
+		rc = 0;
+	} else if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
+		if (auth_token_revoke(st, argv[1], err, sizeof(err)) != 0) {
+			fprintf(stderr, "ringmaster: cannot revoke token: %s\n",
+			    err);
+			goto out;
+		}
+		printf("revoked token '%s'\n", argv[1]);
+		rc = 0;
+	} else {
+		goto bad;
+	}
+out:
+	store_close(st);
+	return rc;
+bad:
+	usage(stderr);
+	store_close(st);
+	return 2;
+}
+
+/* The admin token of a first start: made once, kept in a 0600 file. */
+static int ensure_admin_token(const struct cfg *c, struct store *st)
+{
+	char err[512];
+	char *tok = NULL, *line;
+	json_t *l;
+	size_t i;
+	json_t *v;
+	bool exists = false;
+
+	if (access(c->admin_token_file, F_OK) == 0)
+		return 0;
+	l = store_token_list(st);
+	json_array_foreach(l, i, v)
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+		    "admin") == 0)
+			exists = true;
+	json_decref(l);
+	if (exists) {
+		log_warnx("admin token file %s is missing and a token named "
+		    "admin exists: make another with 'ringmaster token create "
+		    "--role admin --name NAME'", c->admin_token_file);
+		return 0;
+	}
+	if (auth_token_create(st, "admin", ROLE_ADMIN, &tok, err,
+	    sizeof(err)) != 0) {
+		log_warnx("cannot create the admin token: %s", err);
+		return -1;
+	}
+	line = xasprintf("%s\n", tok);
+	if (file_write_atomic(c->admin_token_file, line, strlen(line),
+	    0600) != 0) {
+		log_warn("cannot write admin token file %s",
+		    c->admin_token_file);
+		free(line);
+		free(tok);
+		return -1;
+	}
+	log_info("created the admin token in %s (mode 0600)",
+	    c->admin_token_file);
+	free(line);
+	free(tok);
+	return 0;
+}
+
+static const char *conf_log_level_name(enum log_level l)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	return (size_t)l < ARRAY_SIZE(names) ? names[l] : "info";
+}
+
+static _Atomic int64_t grace_ms;
+
+/* If shutdown outlives shutdown_grace, leave: running steps resume at the
+ * next start, which is what a crash would give too. */
+static void *grace_watch(void *arg)
+{
+	(void)arg;
+	usleep((useconds_t)(grace_ms * 1000));
+	log_warnx("shutdown took longer than shutdown_grace (%lldms): exiting "
+	    "now; running steps resume at the next start", (long long)grace_ms);
+	_exit(0);
+}
+
+static int run(struct cfg *c, const char *conf_path, bool foreground)
+{
+	char err[512];
+	struct store *st = NULL;
+	struct auth *auth = NULL;
+	struct service *svc = NULL;
+	struct api *api = NULL;
+	struct httpd *http = NULL;
+	bool created_join = false;
+	sigset_t sigs;
+	int sig, rc = 1;
+	const char *logpath = c->log_file;
+	char *deflog = NULL;
+
+	if (!foreground && logpath == NULL)
+		logpath = deflog = xasprintf("%s/ringmaster.log", c->data_dir);
+	if (mkdirs(c->data_dir, 0700) != 0) {
+		fprintf(stderr, "ringmaster: cannot create data_dir '%s': %s\n",
+		    c->data_dir, strerror(errno));
+		goto out;
+	}
+	if (log_init("ringmaster", logpath, c->log_level) != 0) {
+		fprintf(stderr, "ringmaster: cannot open log file '%s': %s\n",
+		    logpath, strerror(errno));
+		goto out;
+	}
+	if (!foreground && daemon(0, 0) != 0)
+		fatal("cannot become a daemon");
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((st = open_store(c)) == NULL) {
+		log_error("cannot open the store in %s: see the message above",
+		    c->data_dir);
+		goto out;
+	}
+	if (ensure_admin_token(c, st) != 0)
+		goto out;
+	auth = auth_open(st, c->join_token_file, &created_join, err,
+	    sizeof(err));
+	if (auth == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (created_join)
+		log_info("created the join token in %s (mode 0600)",
+		    c->join_token_file);
+	if ((svc = service_start(c, st, err, sizeof(err))) == NULL) {
+		log_error("cannot start the service: %s", err);
+		goto out;
+	}
+	api = api_new(svc, auth);
+	struct httpd_opts ho = {
+		.host = c->listen_host, .port = c->listen_port,
+		.threads = c->http_threads, .max_body = API_MAX_BODY,
+		.tls_cert = c->tls_cert, .tls_key = c->tls_key,
+	};
+	if ((http = httpd_start(&ho, api_handle, api, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("ringmaster %s listening on %s%s:%d with %d workers, data in %s",
+	    RM_VERSION, c->tls_cert ? "https://" : "http://", c->listen_host,
+	    httpd_port(http), c->workers, c->data_dir);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct cfg *nc = cfg_load(conf_path, err, sizeof(err));
+			log_reopen();
+			if (nc == NULL) {
+				log_warnx("SIGHUP: keeping the running "
+				    "configuration: %s", err);
+				continue;
+			}
+			log_set_level(nc->log_level);
+			service_reload(svc, nc);
+			log_info("SIGHUP: logs reopened, log_level %s and heartbeat "
+			    "settings reloaded (listen, data_dir, workers and TLS "
+			    "need a restart)", conf_log_level_name(nc->log_level));
+			cfg_free(nc);
+			continue;
+		}
+		break;
+	}
+	log_info("%s: stopping: no new requests; running steps stop at their "
+	    "next checkpoint and resume at the next start",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	grace_ms = c->shutdown_grace_ms;
+	pthread_t gt;
+	if (pthread_create(&gt, NULL, grace_watch, NULL) == 0)
+		pthread_detach(gt);
+	rc = 0;
+out:
+	httpd_stop(http);
+	service_stop(svc);
+	api_free(api);
+	auth_free(auth);
+	store_close(st);
+	if (rc == 0)
+		log_info("stopped");
+	free(deflog);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
-		printf("ringmaster %s\n", RM_VERSION);
+	const char *conf_path = NULL;
+	bool foreground = false, check = false;
+	char err[1024];
+	struct cfg *c;
+	int ch, rc;
+
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	/* "+": stop at the first word so "token create --role" is ours. */
+	while ((ch = getopt(argc, argv, "+df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = true;
+			break;
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			printf("ringmaster %s\n", RM_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (conf_path == NULL && access(DEFAULT_CONF, F_OK) == 0)
+		conf_path = DEFAULT_CONF;
+	if ((c = cfg_load(conf_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ringmaster: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", c->path);
+		cfg_free(c);
 		return 0;
 	}
-	printf("usage: ringmaster [-v] [--help]\n");
-	return argc > 1 && strcmp(argv[1], "--help") != 0;
+	if (argc > 0 && strcmp(argv[0], "token") == 0)
+		rc = cmd_token(c, argc - 1, argv + 1);
+	else if (argc > 0) {
+		fprintf(stderr, "ringmaster: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		rc = 2;
+	} else
+		rc = run(c, conf_path, foreground);
+	cfg_free(c);
+	return rc;
 }
