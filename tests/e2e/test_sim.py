@@ -141,6 +141,7 @@ def sstables(d):
     (["statusbinary"], "statusbinary.txt"),
     (["compactionstats"], "compactionstats.txt"),
     (["describering", "shop"], "describering.txt"),
+    (["tablestats", "shop"], "tablestats-shop.txt"),
     (["frobnicate"], "unknown-cmd.txt"),
     (["clearsnapshot"], "clearsnapshot-noargs.txt"),
     (["flush", "shop"], "flush-ks.txt"),
@@ -691,3 +692,30 @@ def test_add_node_replace_and_states(make_cluster):
     simlib.set_node_state(c.dir, "node2", status="Leaving")
     assert re.search(r"^UL  127\.0\.0\.12 ", run(c, "node1", "status"), re.M)
     assert "\tLeaving: 1\n" in run(c, "node1", "describecluster")
+
+
+def test_drain_stopdaemon_backups_and_print_port(make_cluster):
+    c = make_cluster("drain", nodes=2, version="4.1")
+    assert run(c, "node2", "-pp", "status").count("127.0.0.11:7000") == 1
+    # incremental backups: a flushed SSTable is hard-linked into backups/
+    assert run(c, "node1", "statusbackup") == "not running\n[exit 0]\n"
+    assert run(c, "node1", "enablebackup") == "[exit 0]\n"
+    assert run(c, "node1", "statusbackup") == "running\n[exit 0]\n"
+    run(c, "node1", "flush", "ks1", "t1")
+    tdir = c.table_dir("node1", "ks1", "t1")
+    newest = max(sstables(tdir))
+    bk = sstables(os.path.join(tdir, "backups"))
+    assert list(bk) == [newest]
+    f = bk[newest]["components"]["Data.db"]
+    assert os.stat(os.path.join(tdir, f)).st_ino == os.stat(os.path.join(tdir, "backups", f)).st_ino
+    # drain: gossip and native transport stop, the others see it down
+    assert run(c, "node1", "drain") == "[exit 0]\n"
+    assert run(c, "node1", "statusgossip") == "not running\n[exit 0]\n"
+    assert run(c, "node1", "statusbinary") == "not running\n[exit 0]\n"
+    assert re.search(r"^DN  127\.0\.0\.11 ", run(c, "node2", "status"), re.M)
+    # stopdaemon: the process ends, JMX refuses
+    assert run(c, "node1", "stopdaemon") == "Cassandra has shutdown.\n[exit 0]\n"
+    assert "Failed to connect to '127.0.0.1:7199'" in run(c, "node1", "info")
+    c.start_cassandra("node1")
+    assert run(c, "node1", "statusgossip") == "running\n[exit 0]\n"
+    assert re.search(r"^UN  127\.0\.0\.11 ", run(c, "node2", "status"), re.M)
