@@ -409,10 +409,15 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 		}
 		sp = &t->steps[i];
 		if ((why = stop_reason(ctx)) != STOP_NONE) {
-			if (stop_task(ctx, why, NULL, 0))
+			/* A start written with the previous end is undone. */
+			if (stop_task(ctx, why, start_pending ? NULL : sp,
+			    sp->attempts - 1))
 				return;
+			start_pending = true;
+			continue;
 		}
-		attempts = sp->attempts + 1;
+		/* The start may already be written with the previous end. */
+		attempts = start_pending ? sp->attempts + 1 : sp->attempts;
 		if (start_pending) {
 			su[0] = su_make(sp, STORE_STEP_RUNNING, attempts);
 			su[0].started_at = time_wall_ms();

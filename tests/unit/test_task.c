@@ -1,0 +1,579 @@
+/*
+ * test_task.c - the task engine on a real store: noop, validation, serial
+ * per cluster, retries with backoff, cancel/pause/resume of queued and
+ * running tasks, resume after a simulated crash, shutdown and restart,
+ * cluster deletion, the observer.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../orchestrator/store.h"
+#include "../../orchestrator/task.h"
+#include "t.h"
+
+static char dir[] = "/tmp/test_task.XXXXXX";
+static int ndb;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* A fresh store with clusters c1 and c2 (c1 has two nodes). */
+static struct store *fresh_store(void)
+{
+	char path[256], err[256];
+	struct store *st;
+
+	snprintf(path, sizeof(path), "%s/s%d.db", dir, ndb++);
+	st = store_open(path, err, sizeof(err));
+	if (st == NULL) {
+		fprintf(stderr, "store_open: %s\n", err);
+		exit(1);
+	}
+	const char *names[] = { "c1", "c2" };
+	for (size_t i = 0; i < 2; i++) {
+		struct store_cluster c = {
+			.name = names[i], .storage_url = "file:///tmp/x",
+			.ssh_user = "u", .ssh_key_file = "/k",
+		};
+		store_cluster_create(st, &c, err, sizeof(err));
+	}
+	const char *addrs[] = { "10.0.0.1", "10.0.0.2" };
+	for (size_t i = 0; i < 2; i++) {
+		struct store_node n = {
+			.cluster = "c1", .address = addrs[i], .state = "up",
+			.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
+		};
+		store_node_upsert(st, &n, NULL, err, sizeof(err));
+	}
+	return st;
+}
+
+static void engine_up(struct store *st, int workers, bool start)
+{
+	char err[256] = "";
+
+	T_EQ_INT(task_init(st, workers, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume_all(err, sizeof(err)), 0);
+	if (start)
+		T_EQ_INT(task_start(err, sizeof(err)), 0);
+}
+
+static int submit(const char *cluster, const char *params_json, char *id)
+{
+	char err[256] = "";
+	json_t *p = params_json ? json_loads(params_json, 0, NULL) : NULL;
+	int rc = task_submit(cluster, "noop", p, id, err, sizeof(err));
+
+	json_decref(p);
+	return rc;
+}
+
+static enum store_task_state state_of(struct store *st, const char *id)
+{
+	struct store_task *t = store_task_load(st, id);
+	enum store_task_state s = t ? t->state : STORE_TASK_FAILED;
+
+	store_task_free(t);
+	return s;
+}
+
+static bool wait_state(struct store *st, const char *id,
+    enum store_task_state want, int ms)
+{
+	int64_t end = time_mono_ms() + ms;
+
+	while (time_mono_ms() < end) {
+		if (state_of(st, id) == want)
+			return true;
+		sleep_ms(5);
+	}
+	return state_of(st, id) == want;
+}
+
+/* ---- observer ------------------------------------------------------------ */
+
+/* Runs on worker threads: count only; the main thread checks. */
+static atomic_int obs_count[STORE_TASK_NSTATES], obs_bad;
+
+static void observer(const struct task_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->id == NULL || ev->cluster == NULL || ev->type == NULL ||
+	    (ev->to == STORE_TASK_SUCCEEDED && (ev->finished_at == 0 ||
+	    ev->started_at == 0)))
+		atomic_fetch_add(&obs_bad, 1);
+	atomic_fetch_add(&obs_count[ev->to], 1);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_noop_and_validation(void)
+{
+	struct store *st = fresh_store();
+	char id[STORE_ID_MAX], err[256];
+	struct store_task *t;
+	json_t *p;
+
+	for (int i = 0; i < STORE_TASK_NSTATES; i++)
+		atomic_store(&obs_count[i], 0);
+	engine_up(st, 2, false);
+	task_set_observer(observer, NULL);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+
+	static const struct {
+		const char *params;
+		int rc;
+	} cases[] = {
+		{ NULL, 0 },
+		{ "{}", 0 },
+		{ "{\"duration_s\": 0.01, \"steps\": 3}", 0 },
+		{ "{\"steps\": 0}", TASK_EINVAL },
+		{ "{\"steps\": 1001}", TASK_EINVAL },
+		{ "{\"steps\": \"3\"}", TASK_EINVAL },
+		{ "{\"duration_s\": -1}", TASK_EINVAL },
+		{ "{\"duration_s\": \"1\"}", TASK_EINVAL },
+		{ "{\"bogus\": 1}", TASK_EINVAL },
+		{ "{\"per_node\": 1}", TASK_EINVAL },
+		{ "[]", TASK_EINVAL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		T_CHECK(submit("c1", cases[i].params, id) == cases[i].rc,
+		    "params %s", cases[i].params ? cases[i].params : "NULL");
+	T_EQ_INT(submit("ghost", "{}", id), TASK_ENOENT);
+	T_EQ_INT(task_submit("c1", "bogus", NULL, id, err, sizeof(err)),
+	    TASK_EINVAL);
+	T_CHECK(strstr(err, "unknown task type") != NULL, "err '%s'", err);
+
+	/* Three steps, fan-out per node: 3 x 2 steps. */
+	T_EQ_INT(submit("c1", "{\"steps\": 3, \"per_node\": true}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "not done");
+	t = store_task_load(st, id);
+	T_EQ_INT(t->nsteps, 6);
+	T_EQ_STR(t->steps[1].node, "10.0.0.2");
+	T_EQ_STR(t->steps[2].name, "noop-2");
+	bool all = true;
+	for (size_t i = 0; i < t->nsteps; i++)
+		if (t->steps[i].state != STORE_STEP_SUCCEEDED ||
+		    t->steps[i].attempts != 1 || t->steps[i].started_at == 0 ||
+		    t->steps[i].finished_at < t->steps[i].started_at)
+			all = false;
+	T_CHECK(all, "a step did not succeed once");
+	T_CHECK(t->started_at > 0 && t->finished_at >= t->started_at,
+	    "task times");
+	/* The defaults were filled in by the validator and stored. */
+	T_EQ_INT(json_integer_value(json_object_get(t->params, "steps")), 3);
+	store_task_free(t);
+	p = store_task_get(st, id);
+	T_EQ_INT(json_integer_value(json_object_get(json_object_get(p,
+	    "progress"), "done")), 6);
+	json_decref(p);
+	T_EQ_INT(task_validate("noop", NULL, err, sizeof(err)), TASK_EINVAL);
+
+	task_shutdown();
+	/* 4 tasks submitted, all ran: observer saw 4 queued, 4 running,
+	 * 4 succeeded (wait: the ones from the table also ran). */
+	T_EQ_INT(atomic_load(&obs_count[STORE_TASK_SUCCEEDED]), 4);
+	T_EQ_INT(atomic_load(&obs_count[STORE_TASK_RUNNING]), 4);
+	T_EQ_INT(atomic_load(&obs_count[STORE_TASK_QUEUED]), 4);
+	T_EQ_INT(atomic_load(&obs_bad), 0);
+	store_close(st);
+}
+
+static void test_serial_and_parallel(void)
+{
+	struct store *st = fresh_store();
+	char a[5][STORE_ID_MAX], b[STORE_ID_MAX];
+	struct store_task *ta[5], *tb;
+
+	engine_up(st, 2, true);
+	for (int i = 0; i < 5; i++)
+		T_EQ_INT(submit("c1", "{\"duration_s\": 0.05}", a[i]), 0);
+	T_EQ_INT(submit("c2", "{\"duration_s\": 0.05}", b), 0);
+	T_CHECK(wait_state(st, a[4], STORE_TASK_SUCCEEDED, 5000), "a4");
+	T_CHECK(wait_state(st, b, STORE_TASK_SUCCEEDED, 5000), "b");
+	for (int i = 0; i < 5; i++)
+		ta[i] = store_task_load(st, a[i]);
+	tb = store_task_load(st, b);
+	bool serial = true;
+	for (int i = 1; i < 5; i++)
+		if (ta[i]->started_at < ta[i - 1]->finished_at)
+			serial = false;
+	T_CHECK(serial, "tasks of c1 overlapped");
+	/* b ran beside c1's first task, not after all five. */
+	T_CHECK(tb->started_at < ta[1]->finished_at,
+	    "c2 waited behind c1 (b started %lld, a1 finished %lld)",
+	    (long long)tb->started_at, (long long)ta[1]->finished_at);
+	for (int i = 0; i < 5; i++)
+		store_task_free(ta[i]);
+	store_task_free(tb);
+	task_shutdown();
+	store_close(st);
+}
+
+/* A type that fails a set number of attempts, fast backoff. */
+static atomic_int flaky_calls;
+
+static int flaky_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	(void)params;
+	(void)nodes;
+	(void)err;
+	(void)errlen;
+	task_plan_add(plan, "flaky", NULL);
+	return 0;
+}
+
+static int flaky_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	json_int_t fail = json_integer_value(json_object_get(
+	    task_ctx_params(ctx), "fail"));
+	bool fatal = json_is_true(json_object_get(task_ctx_params(ctx),
+	    "fatal"));
+
+	atomic_fetch_add(&flaky_calls, 1);
+	if (step->attempts <= fail) {
+		snprintf(err, errlen, "boom %d", step->attempts);
+		return fatal ? TASK_STEP_FATAL : TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+static const struct task_type flaky_type = {
+	.name = "flaky", .plan = flaky_plan, .run = flaky_run,
+	.max_attempts = 3, .backoff_base_ms = 40, .backoff_max_ms = 1000,
+};
+
+/* A step that only ends when its deadline makes checkpoints true. */
+static atomic_int slow_early;
+
+static int slow_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	(void)step;
+	(void)err;
+	(void)errlen;
+	while (!task_checkpoint(ctx))
+		sleep_ms(5);
+	if (task_ctx_deadline_left(ctx) > 0)
+		atomic_fetch_add(&slow_early, 1);
+	return TASK_STEP_STOP;
+}
+
+static const struct task_type slow_type = {
+	.name = "slow", .plan = flaky_plan, .run = slow_run,
+	.max_attempts = 2, .backoff_base_ms = 10, .step_deadline_ms = 50,
+};
+
+static int submit_type(const char *type, const char *params, char *id)
+{
+	char err[256];
+	json_t *p = json_loads(params, 0, NULL);
+	int rc = task_submit("c1", type, p, id, err, sizeof(err));
+
+	json_decref(p);
+	return rc;
+}
+
+static void test_retries(void)
+{
+	struct store *st = fresh_store();
+	char id[STORE_ID_MAX], err[256];
+	struct store_task *t;
+	int64_t t0;
+
+	engine_up(st, 1, false);
+	T_EQ_INT(task_type_register(&flaky_type), 0);
+	T_EQ_INT(task_type_register(&flaky_type), TASK_EINVAL);
+	T_EQ_INT(task_type_register(&slow_type), 0);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+
+	/* Two failures then success: 3 attempts, >= 20 + 40 ms of backoff. */
+	t0 = time_mono_ms();
+	T_EQ_INT(submit_type("flaky", "{\"fail\": 2}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "flaky");
+	T_CHECK(time_mono_ms() - t0 >= 60, "backoff too short: %lld ms",
+	    (long long)(time_mono_ms() - t0));
+	t = store_task_load(st, id);
+	T_EQ_INT(t->steps[0].attempts, 3);
+	T_EQ_INT(t->steps[0].state, STORE_STEP_SUCCEEDED);
+	store_task_free(t);
+
+	/* Always failing: stops at max_attempts, the task says why. */
+	atomic_store(&flaky_calls, 0);
+	T_EQ_INT(submit_type("flaky", "{\"fail\": 99}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "not failed");
+	T_EQ_INT(atomic_load(&flaky_calls), 3);
+	t = store_task_load(st, id);
+	T_EQ_INT(t->steps[0].attempts, 3);
+	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
+	T_CHECK(t->error && strstr(t->error, "after 3 attempts: boom 3"),
+	    "error '%s'", t->error ? t->error : "(null)");
+	store_task_free(t);
+
+	/* Fatal: no retry. */
+	atomic_store(&flaky_calls, 0);
+	T_EQ_INT(submit_type("flaky", "{\"fail\": 9, \"fatal\": true}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "fatal");
+	T_EQ_INT(atomic_load(&flaky_calls), 1);
+
+	/* Deadline: each attempt is cut at 50 ms, two attempts. */
+	T_EQ_INT(submit_type("slow", "{}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "slow");
+	t = store_task_load(st, id);
+	T_EQ_INT(t->steps[0].attempts, 2);
+	T_CHECK(t->error && strstr(t->error, "deadline"), "error '%s'",
+	    t->error ? t->error : "(null)");
+	T_EQ_INT(atomic_load(&slow_early), 0);
+	store_task_free(t);
+
+	/* noop's own failure injection goes through the same path. */
+	T_EQ_INT(submit("c1", "{\"fail_attempts\": 1}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "noop retry");
+	t = store_task_load(st, id);
+	T_EQ_INT(t->steps[0].attempts, 2);
+	store_task_free(t);
+	task_shutdown();
+	store_close(st);
+}
+
+static void test_cancel_pause(void)
+{
+	struct store *st = fresh_store();
+	char run[STORE_ID_MAX], q1[STORE_ID_MAX], q2[STORE_ID_MAX],
+	    q3[STORE_ID_MAX], err[256];
+	struct store_task *t, *t2;
+
+	engine_up(st, 2, true);
+	/* 10 s in 100 steps: long enough to act on while it runs. */
+	T_EQ_INT(submit("c1", "{\"duration_s\": 10, \"steps\": 100}", run), 0);
+	T_EQ_INT(submit("c1", "{}", q1), 0);
+	T_EQ_INT(submit("c1", "{}", q2), 0);
+	T_EQ_INT(submit("c1", "{}", q3), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "not running");
+
+	/* Cancel a queued task: at once, its steps cancelled. */
+	T_EQ_INT(task_cancel(q1, err, sizeof(err)), 0);
+	T_EQ_INT(state_of(st, q1), STORE_TASK_CANCELLED);
+	t = store_task_load(st, q1);
+	T_EQ_INT(t->steps[0].state, STORE_STEP_CANCELLED);
+	store_task_free(t);
+	T_EQ_INT(task_cancel(q1, err, sizeof(err)), TASK_ECONFLICT);
+	T_EQ_INT(task_cancel("t-nope", err, sizeof(err)), TASK_ENOENT);
+
+	/* Pause a queued task: skipped, keeps its place. */
+	T_EQ_INT(task_pause(q2, err, sizeof(err)), 0);
+	T_EQ_INT(state_of(st, q2), STORE_TASK_PAUSED);
+	T_EQ_INT(task_pause(q2, err, sizeof(err)), 0);	/* no-op */
+
+	/* Pause the running one: it stops at a checkpoint and keeps the
+	 * head of c1, so q3 does not run. */
+	sleep_ms(250);
+	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_PAUSED, 2000), "not paused");
+	sleep_ms(100);
+	T_EQ_INT(state_of(st, q3), STORE_TASK_QUEUED);
+	size_t depth;
+	char running_id[STORE_ID_MAX];
+	task_queue_info("c1", &depth, running_id, sizeof(running_id));
+	T_EQ_INT(depth, 3);		/* run (blocked), q2 (held), q3 */
+	T_EQ_STR(running_id, "");
+	t = store_task_load(st, run);
+	int done = 0;
+	for (size_t i = 0; i < t->nsteps; i++)
+		done += t->steps[i].state == STORE_STEP_SUCCEEDED;
+	T_CHECK(done >= 1 && done < 100, "done %d", done);
+	T_CHECK(t->steps[done].state == STORE_STEP_PENDING, "step %d is %s",
+	    done, store_step_state_str(t->steps[done].state));
+	store_task_free(t);
+
+	/* Resume it: it continues where it stopped; then cancel it while
+	 * running: the running step and the rest end cancelled. */
+	T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "not resumed");
+	sleep_ms(150);
+	t = store_task_load(st, run);
+	T_CHECK(t->steps[0].attempts == 1, "step 0 re-run after resume");
+	store_task_free(t);
+	T_EQ_INT(task_cancel(run, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_CANCELLED, 2000), "not cancelled");
+	t = store_task_load(st, run);
+	T_EQ_INT(t->steps[99].state, STORE_STEP_CANCELLED);
+	T_CHECK(t->finished_at > 0, "no finished_at");
+	store_task_free(t);
+
+	/* q3 overtakes the paused q2; q2 runs once resumed. */
+	T_CHECK(wait_state(st, q3, STORE_TASK_SUCCEEDED, 2000), "q3");
+	T_EQ_INT(state_of(st, q2), STORE_TASK_PAUSED);
+	T_EQ_INT(task_resume(q2, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, q2, STORE_TASK_SUCCEEDED, 2000), "q2");
+	T_EQ_INT(task_resume(q2, err, sizeof(err)), TASK_ECONFLICT);
+
+	/* Cancel a paused task that had started (blocked at the head). */
+	T_EQ_INT(submit("c1", "{\"duration_s\": 10, \"steps\": 100}", run), 0);
+	T_EQ_INT(submit("c1", "{}", q1), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "run 2");
+	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_PAUSED, 2000), "pause 2");
+	T_EQ_INT(task_cancel(run, err, sizeof(err)), 0);
+	T_EQ_INT(state_of(st, run), STORE_TASK_CANCELLED);
+	T_CHECK(wait_state(st, q1, STORE_TASK_SUCCEEDED, 2000),
+	    "cluster stayed blocked after cancelling the paused head");
+
+	/* Pause then resume before the checkpoint acts: keeps running. */
+	T_EQ_INT(submit("c1", "{\"duration_s\": 0.5, \"steps\": 5}", run), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "run 3");
+	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, run, STORE_TASK_SUCCEEDED, 3000) ||
+	    state_of(st, run) == STORE_TASK_PAUSED, "run 3 lost");
+	if (state_of(st, run) == STORE_TASK_PAUSED) {	/* pause won */
+		T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+		T_CHECK(wait_state(st, run, STORE_TASK_SUCCEEDED, 3000),
+		    "run 3 after resume");
+	}
+	t2 = store_task_load(st, run);
+	T_CHECK(t2 && !t2->pause_requested && !t2->cancel_requested, "flags");
+	store_task_free(t2);
+	task_shutdown();
+	store_close(st);
+}
+
+/*
+ * Crash: the store says task X was running (step 0 done, step 1 running)
+ * and Y, Z queued, all on c1.  Resume runs X from step 1, then Y, Z.
+ */
+static void test_resume_after_crash(void)
+{
+	struct store *st = fresh_store();
+	struct store_step_plan steps[3] = {
+		{ "noop-1", NULL }, { "noop-2", NULL }, { "noop-3", NULL },
+	};
+	json_t *params = json_pack("{s:i, s:i}", "steps", 3, "duration_s", 0);
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .params = params,
+		.steps = steps, .nsteps = 3,
+	};
+	char y[STORE_ID_MAX], x[STORE_ID_MAX], z[STORE_ID_MAX],
+	    p[STORE_ID_MAX], err[256];
+	struct store_task *tx, *ty, *tz;
+
+	/* Y is inserted first (lower seq) but X had started: X goes first. */
+	T_EQ_INT(store_task_insert(st, &tn, y, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_insert(st, &tn, x, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_insert(st, &tn, z, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_insert(st, &tn, p, NULL, err, sizeof(err)), 0);
+	struct store_step_update su[2] = {
+		{ 0, STORE_STEP_SUCCEEDED, 1, 1000, 2000, STORE_KEEP, NULL },
+		{ 1, STORE_STEP_RUNNING, 1, 2000, STORE_KEEP, STORE_KEEP, NULL },
+	};
+	T_EQ_INT(store_task_update(st, x, STORE_TASK_RUNNING, 1000, NULL, su,
+	    2, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_update(st, p, STORE_TASK_PAUSED, 1000, NULL, NULL,
+	    0, err, sizeof(err)), 0);
+	json_decref(params);
+
+	engine_up(st, 2, false);
+	size_t depth;
+	task_queue_info("c1", &depth, NULL, 0);
+	T_EQ_INT(depth, 4);
+	char e2[256];
+	T_EQ_INT(task_start(e2, sizeof(e2)), 0);
+	T_CHECK(wait_state(st, z, STORE_TASK_SUCCEEDED, 5000), "z");
+	tx = store_task_load(st, x);
+	ty = store_task_load(st, y);
+	tz = store_task_load(st, z);
+	T_EQ_INT(tx->state, STORE_TASK_SUCCEEDED);
+	T_EQ_INT(tx->steps[0].attempts, 1);		/* not re-run */
+	T_EQ_INT(tx->steps[0].finished_at, 2000);
+	T_EQ_INT(tx->steps[1].attempts, 2);		/* re-run */
+	T_EQ_INT(tx->steps[2].attempts, 1);
+	T_EQ_INT(tx->started_at, 1000);
+	T_CHECK(ty->started_at >= tx->finished_at, "y started before x ended");
+	T_CHECK(tz->started_at >= ty->finished_at, "z started before y ended");
+	store_task_free(tx);
+	store_task_free(ty);
+	store_task_free(tz);
+	T_EQ_INT(state_of(st, p), STORE_TASK_PAUSED);	/* stays paused */
+	T_EQ_INT(task_resume(p, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, p, STORE_TASK_SUCCEEDED, 5000), "p");
+	task_shutdown();
+	store_close(st);
+}
+
+/* SIGTERM path: stop leaves the task running in the store; a new engine
+ * resumes it at its first unfinished step. */
+static void test_shutdown_resume(void)
+{
+	struct store *st = fresh_store();
+	char id[STORE_ID_MAX], q[STORE_ID_MAX], err[256];
+	struct store_task *t;
+	int done = 0;
+
+	engine_up(st, 1, true);
+	T_EQ_INT(submit("c1", "{\"duration_s\": 1, \"steps\": 10}", id), 0);
+	T_EQ_INT(submit("c1", "{}", q), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_RUNNING, 2000), "running");
+	sleep_ms(250);
+	task_stop();
+	t = store_task_load(st, id);
+	T_EQ_INT(t->state, STORE_TASK_RUNNING);
+	for (size_t i = 0; i < t->nsteps; i++)
+		done += t->steps[i].state == STORE_STEP_SUCCEEDED;
+	T_CHECK(done >= 1 && done < 10, "done %d", done);
+	T_EQ_INT(t->steps[done].state, STORE_STEP_PENDING);
+	T_CHECK(t->steps[done].message &&
+	    strstr(t->steps[done].message, "shutdown"), "message");
+	store_task_free(t);
+	T_EQ_INT(state_of(st, q), STORE_TASK_QUEUED);
+	task_shutdown();
+
+	/* Cluster deletion is refused while the store says running. */
+	engine_up(st, 1, false);
+	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), TASK_EBUSY);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, q, STORE_TASK_SUCCEEDED, 5000), "q after restart");
+	t = store_task_load(st, id);
+	T_EQ_INT(t->state, STORE_TASK_SUCCEEDED);
+	T_EQ_INT(t->steps[0].attempts, 1);
+	T_CHECK(t->finished_at <= time_wall_ms(), "finished");
+	store_task_free(t);
+	T_CHECK(state_of(st, q) == STORE_TASK_SUCCEEDED, "q");
+
+	/* Now it can go, with its queue. */
+	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), 0);
+	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), TASK_ENOENT);
+	T_EQ_INT(submit("c1", "{}", id), TASK_ENOENT);
+	T_EQ_INT(task_cluster_add("c3"), 0);
+	T_EQ_INT(task_busy_workers(), 0);
+	task_shutdown();
+	store_close(st);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	test_noop_and_validation();
+	test_serial_and_parallel();
+	test_retries();
+	test_cancel_pause();
+	test_resume_after_crash();
+	test_shutdown_resume();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return t_done("test_task");
+}
