@@ -372,7 +372,11 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 		    msg ? msg : "");
 		break;
 	case 404:
-		if (msg)
+		if (msg && str_starts_with(msg, "no route"))
+			snprintf(buf, size, "the orchestrator at %s does not serve "
+			    "%s %s (404) — it may be older than ringsh; upgrade it",
+			    f->url, f->method, f->path);
+		else if (msg)
 			snprintf(buf, size, "%s (404 not found) — %s", msg,
 			    path_hint(f->path));
 		else
