@@ -1638,7 +1638,10 @@ static int s3_put_multipart(struct s3 *s, const char *key, const char *fk,
 		    m.nparts, want);
 		free(md5s);
 	}
-	if (etag_mismatch(s, etag, want, desc, err, errlen) < 0)
+	/* Servers that answer a plain MD5 of the whole object (s3rver) have
+	 * no composite to compare; every part was already checked. */
+	if (multipart_count(etag) &&
+	    etag_mismatch(s, etag, want, desc, err, errlen) < 0)
 		goto out;
 	if (info) {
 		info->size = len;
@@ -1886,12 +1889,18 @@ out:
 	return rc;
 }
 
-/* A ranged, parallel download of a multipart object, part by part. */
+/*
+ * A ranged, parallel download.  When the object is a multipart upload whose
+ * part size we recorded, the ranges are its parts and each part's MD5 is
+ * checked against the composite ETag as it arrives; otherwise the ranges
+ * are part_size long and the file is hashed once it is complete.
+ */
 struct rg {
 	struct s3 *s;
 	const char *key, *fk, *desc;
 	int fd;
 	const struct s3_stat *st;
+	bool aligned;
 	uint64_t psize;
 	unsigned nparts;
 	unsigned char (*pmd5)[MD5_LEN];
@@ -1952,7 +1961,7 @@ static int rg_part(struct rg *g, unsigned i, char *err, size_t errlen)
 		return -1;
 	http_resp_release(&resp);
 	if (r.got != len) {
-		seterr(err, errlen, "%s: part %u: got %" PRIu64 " bytes, "
+		seterr(err, errlen, "%s: range %u: got %" PRIu64 " bytes, "
 		    "expected %" PRIu64, g->desc, i + 1, r.got, len);
 		return -1;
 	}
@@ -1985,44 +1994,67 @@ static void *rg_worker(void *arg)
 	}
 }
 
-/* Re-read a downloaded file to check the checksums asked for. */
-static int verify_file(int fd, uint64_t size, const struct s3_get_opts *o,
-    const char *desc, char *err, size_t errlen)
+/*
+ * Re-read a downloaded file for the checksums the ranges could not check:
+ * the caller's, and (etag_md5) a single-part ETag and the recorded SHA-256.
+ */
+static int verify_file(const struct s3 *s, int fd, const struct s3_stat *st,
+    bool etag_md5, const struct s3_get_opts *o, const char *desc, char *err,
+    size_t errlen)
 {
 	unsigned char m[MD5_LEN];
 	char hex[2 * MD5_LEN + 1], sha[2 * SHA256_LEN + 1];
+	const char *want_md5 = o && o->md5 ? o->md5 : NULL;
+	const char *want_sha = o && o->sha256 ? o->sha256 : NULL;
+	const char *want_etag = NULL;
 
-	if (!o || (!o->md5 && !o->sha256))
+	if (etag_md5 && !s->o.no_etag_check && is_md5_hex(st->etag))
+		want_etag = st->etag;
+	if (etag_md5 && want_sha == NULL && st->sha256[0])
+		want_sha = st->sha256;
+	if (!want_md5 && !want_sha && !want_etag)
 		return 0;
-	if (hash_range(fd, 0, size, m, o->sha256 ? sha : NULL, desc, err,
+	if (hash_range(fd, 0, st->size, m, want_sha ? sha : NULL, desc, err,
 	    errlen) < 0)
 		return -1;
 	hex_encode(m, MD5_LEN, hex);
-	if (o->md5 && strcasecmp(o->md5, hex) != 0) {
-		seterr(err, errlen, "%s: MD5 is %s, expected %s; the object is "
-		    "damaged", desc, hex, o->md5);
+	if (want_etag && strcasecmp(want_etag, hex) != 0) {
+		seterr(err, errlen, "%s: downloaded bytes have MD5 %s but the "
+		    "object's ETag is %s; the object or the transfer is "
+		    "damaged", desc, hex, want_etag);
 		return -1;
 	}
-	if (o->sha256 && strcasecmp(o->sha256, sha) != 0) {
+	if (want_md5 && strcasecmp(want_md5, hex) != 0) {
+		seterr(err, errlen, "%s: MD5 is %s, expected %s; the object is "
+		    "damaged", desc, hex, want_md5);
+		return -1;
+	}
+	if (want_sha && strcasecmp(want_sha, sha) != 0) {
 		seterr(err, errlen, "%s: SHA-256 is %s, expected %s; the "
-		    "object is damaged", desc, sha, o->sha256);
+		    "object is damaged", desc, sha, want_sha);
 		return -1;
 	}
 	return 0;
 }
 
 static int s3_get_ranged(struct s3 *s, const char *key, const char *fk,
-    int fd, const struct s3_stat *st, const struct s3_get_opts *o,
-    char *err, size_t errlen)
+    int fd, const struct s3_stat *st, bool aligned,
+    const struct s3_get_opts *o, char *err, size_t errlen)
 {
-	struct rg g = { .s = s, .key = key, .fk = fk, .fd = fd, .st = st };
+	struct rg g = { .s = s, .key = key, .fk = fk, .fd = fd, .st = st,
+	    .aligned = aligned };
 	char *desc = s3_describe(s, key);
 	char want[80];
 	int rc = -1;
 
 	g.desc = desc;
-	g.psize = st->part_size;
-	g.nparts = multipart_count(st->etag);
+	if (aligned) {
+		g.psize = st->part_size;
+		g.nparts = multipart_count(st->etag);
+	} else {
+		g.psize = s->o.part_size;
+		g.nparts = (unsigned)((st->size + g.psize - 1) / g.psize);
+	}
 	g.pmd5 = xcalloc(g.nparts, MD5_LEN);
 	pthread_mutex_init(&g.mu, NULL);
 	if (ftruncate(fd, (off_t)st->size) < 0) {
@@ -2035,15 +2067,17 @@ static int s3_get_ranged(struct s3 *s, const char *key, const char *fk,
 		seterr(err, errlen, "%s", g.err);
 		goto out;
 	}
-	s3_multipart_etag((const unsigned char (*)[MD5_LEN])g.pmd5, g.nparts,
-	    want);
-	if (!s->o.no_etag_check && strcasecmp(want, st->etag) != 0) {
-		seterr(err, errlen, "%s: downloaded parts give ETag %s but the "
-		    "object's is %s; the object or the transfer is damaged",
-		    desc, want, st->etag);
-		goto out;
+	if (aligned) {
+		s3_multipart_etag((const unsigned char (*)[MD5_LEN])g.pmd5,
+		    g.nparts, want);
+		if (!s->o.no_etag_check && strcasecmp(want, st->etag) != 0) {
+			seterr(err, errlen, "%s: downloaded parts give ETag %s "
+			    "but the object's is %s; the object or the "
+			    "transfer is damaged", desc, want, st->etag);
+			goto out;
+		}
 	}
-	rc = verify_file(fd, st->size, o, desc, err, errlen);
+	rc = verify_file(s, fd, st, !aligned, o, desc, err, errlen);
 out:
 	pthread_mutex_destroy(&g.mu);
 	free(g.pmd5);
@@ -2072,9 +2106,11 @@ static int s3_get_file_s3(struct s3 *s, const char *key, const char *fk,
 			free(desc);
 			return -1;
 		}
-		if (n > 1 && hs.part_size && (hs.size + hs.part_size - 1) /
-		    hs.part_size == n) {
-			rc = s3_get_ranged(s, key, fk, fd, &hs, o, err, errlen);
+		bool aligned = n > 1 && hs.part_size &&
+		    (hs.size + hs.part_size - 1) / hs.part_size == n;
+		if (aligned || n == 0) {
+			rc = s3_get_ranged(s, key, fk, fd, &hs, aligned, o, err,
+			    errlen);
 			if (rc == 0 && st)
 				*st = hs;
 			return rc;

@@ -10,6 +10,7 @@
  *   test_s3 --cli [options] range KEY OFF LEN FILE
  *   test_s3 --cli [options] head KEY            exit 2 when missing
  *   test_s3 --cli [options] list [PREFIX]       every key, page by page
+ *   test_s3 --cli [options] put-many PREFIX N   N small objects
  *   test_s3 --cli [options] delete-batch FILE   keys one per line
  *   test_s3 --cli [options] sign METHOD KEY|- [k=v ...] [-H name:value ...]
  *
@@ -568,6 +569,16 @@ static int cli(int argc, char **argv)
 		} while (token);
 		free(token);
 		fprintf(stderr, "pages=%d keys=%d\n", pages, n);
+	} else if (strcmp(cmd, "put-many") == 0 && nargs == 2) {
+		/* N small objects PREFIX00000..., each holding its own key. */
+		int n = atoi(args[1]);
+		rc = 0;
+		for (int i = 0; i < n && rc == 0; i++) {
+			char *k = xasprintf("%s%05d", args[0], i);
+			rc = s3_put_mem(s, k, k, strlen(k), NULL, NULL, err,
+			    sizeof(err));
+			free(k);
+		}
 	} else if (strcmp(cmd, "delete-batch") == 0 && nargs == 1) {
 		size_t len, n = 0, deleted = 0;
 		char *text = file_read_all(args[0], 64u << 20, &len);
@@ -614,6 +625,8 @@ static int cli(int argc, char **argv)
 	}
 	if (rc != 0 && err[0])
 		fprintf(stderr, "%s\n", err);
+	if (rc < 0)
+		rc = 1;
 	s3_close(s);
 	http_global_cleanup();
 	return rc;
