@@ -337,6 +337,16 @@ def test_versions_common_shapes(make_cluster, version):
         for section in ("Stats for all nodes:", "Data Centers: ", "Database versions:", "Keyspaces:"):
             assert section + "\n" in dc
         assert_same_shape(dc, sample("describecluster.txt"), extra=[KS_LINE])
+    # 4.0 against the 4.0 doc samples (k8ssandra): TableBuilder status, ring address width len(ip)+2
+    if version == "4.0":
+        hdr = [l for l in run(c, "node1", "status", "ks1").splitlines() if l.startswith("--")][0]
+        real_hdr = (SAMPLES / "status-4.x-vnodes.txt").read_text().splitlines()[0]
+        assert hdr.split() == real_hdr.split() and "Tokens  Owns (effective)  Host ID" in hdr
+        ring = run(c, "node1", "ring").splitlines()
+        real_ring = (SAMPLES / "ring-4.x.txt").read_text().splitlines()
+        assert re.sub(r"^Address +", "", ring[3]).rstrip() == re.sub(r"^Address +", "", real_ring[2]).rstrip()
+        assert ring[3].startswith("Address" + " " * (len("127.0.0.11") + 2 - len("Address")) + "Rack")
+        assert real_ring[2].startswith("Address" + " " * (len("172.17.0.13") + 2 - len("Address")) + "Rack")
     # version
     assert re.match(r"^ReleaseVersion: %s\.\d+\n\[exit 0\]\n$" % re.escape(version), run(c, "node1", "version"))
     # unknown command, unknown flag, missing argument
