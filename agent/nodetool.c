@@ -33,7 +33,7 @@
 #include "../common/util.h"
 #include "nodetool.h"
 
-/* The longest slice of a bad line quoted in an error message. */
+/* The most bytes of a bad line quoted in an error message. */
 #define QUOTE_MAX 72
 /* The largest output nodetool_parse_cli() reads from stdin. */
 #define CLI_INPUT_MAX (64u << 20)
@@ -51,11 +51,20 @@ struct ctx {
 	size_t n;
 };
 
+/*
+ * Room for element n of arr, zeroed.  The capacity is implied by n (4,
+ * then doubling at each power of two), so arrays need no capacity field
+ * and a long output still costs O(log n) reallocations.
+ */
 static void *grow(void *arr, size_t n, size_t size)
 {
-	if (n >= SIZE_MAX / size - 1)
-		abort();
-	arr = xrealloc(arr, (n + 1) * size);
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+		size_t cap = n == 0 ? 4 : 2 * n;
+
+		if (cap > SIZE_MAX / size)
+			abort();
+		arr = xrealloc(arr, cap * size);
+	}
 	memset((char *)arr + n * size, 0, size);
 	return arr;
 }
@@ -64,19 +73,22 @@ static void *grow(void *arr, size_t n, size_t size)
 #define APPEND(arr, n) \
 	((arr) = grow((arr), (n), sizeof(*(arr))), &(arr)[(n)++])
 
+/* The line as quoted in errors: at most QUOTE_MAX bytes, bytes outside
+ * printable ASCII (and the quote) as \xNN, "..." when cut. */
 static void quote_line(const char *line, char *out, size_t size)
 {
 	size_t o = 0, i;
 
-	for (i = 0; line[i] != '\0' && o + 8 < size; i++) {
+	for (i = 0; line[i] != '\0'; i++) {
 		unsigned char ch = (unsigned char)line[i];
+		bool esc = ch < 0x20 || ch == 0x7f || ch >= 0x80 || ch == '\'';
 
-		if (i >= QUOTE_MAX) {
+		if (o + (esc ? 4 : 1) > QUOTE_MAX || o + 8 > size) {
 			memcpy(out + o, "...", 3);
 			o += 3;
 			break;
 		}
-		if (ch < 0x20 || ch == 0x7f || ch >= 0x80 || ch == '\'') {
+		if (esc) {
 			snprintf(out + o, size - o, "\\x%02x", ch);
 			o += 4;
 		} else {
@@ -104,7 +116,7 @@ static int fail_line(struct ctx *c, size_t i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail_line(struct ctx *c, size_t i, const char *fmt, ...)
 {
-	char msg[160], q[QUOTE_MAX * 4 + 8];
+	char msg[120], q[QUOTE_MAX + 8];
 	va_list ap;
 
 	va_start(ap, fmt);

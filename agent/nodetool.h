@@ -34,7 +34,7 @@ struct json_t; /* jansson's json_t, so callers need not include jansson.h */
 
 #define NODETOOL_UNKNOWN (-1)
 /* Enough for any message the parsers write; longer buffers are fine. */
-#define NODETOOL_ERR_MAX 256
+#define NODETOOL_ERR_MAX 320
 
 /* A "key=value" or "key: value" pair from an options list. */
 struct nodetool_kv {
