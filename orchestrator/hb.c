@@ -396,6 +396,32 @@ void hb_state_counts(struct hb *h,
 		fn(states[k], counts[k], arg);
 }
 
+void hb_node_forget(struct hb *h, const char *cluster, const char *address)
+{
+	struct hb_node **np, *n, **dp;
+
+	pthread_mutex_lock(&h->mtx);
+	np = &h->nodes[fnv(cluster, address) % h->nbuckets];
+	for (; (n = *np) != NULL; np = &n->next)
+		if (strcmp(n->address, address) == 0 &&
+		    strcmp(n->cl->name, cluster) == 0)
+			break;
+	if (n != NULL) {
+		*np = n->next;
+		for (dp = &h->dirty; *dp; dp = &(*dp)->dirty_next)
+			if (*dp == n) {
+				*dp = n->dirty_next;
+				break;
+			}
+		count(n->cl, n->state, -1);
+		n->cl->nodes--;
+		h->nnodes--;
+		free(n->address);
+		free(n);
+	}
+	pthread_mutex_unlock(&h->mtx);
+}
+
 void hb_cluster_forget(struct hb *h, const char *cluster)
 {
 	struct hb_cluster **cp, *c;

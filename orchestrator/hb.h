@@ -41,6 +41,8 @@ void hb_set_timeout(struct hb *h, int64_t timeout_ms);
 /* A node checked in (or changed): its state and last heartbeat (ms, 0 none). */
 void hb_node_set(struct hb *h, const char *cluster, const char *address,
     const char *state, int64_t last_hb_ms);
+/* Forget one node (its row was deleted). */
+void hb_node_forget(struct hb *h, const char *cluster, const char *address);
 /* Forget every node of a cluster (deleted). */
 void hb_cluster_forget(struct hb *h, const char *cluster);
 

@@ -10,6 +10,7 @@
  */
 #include "service.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,24 @@
 #include "store.h"
 #include "task.h"
 
+/*
+ * GET /api/v1/clusters/{name} is the hottest read: the cluster's settings
+ * change only when it is created, deleted or a node joins, so the store's
+ * object is cached by name and copied out; the live numbers (queue, node
+ * states) are added to the copy on every read.
+ */
+#define CCACHE_BUCKETS 1024
+
+struct ccache_ent {
+	char *name;
+	json_t *obj;
+	struct ccache_ent *next;
+};
+
 struct service {
+	pthread_mutex_t cc_mtx;
+	struct ccache_ent *cc[CCACHE_BUCKETS];
+	uint64_t cc_gen;	/* bumped by every forget: a put that raced one is dropped */
 	struct store *st;
 	struct hb *hb;
 	char *data_dir;
@@ -63,6 +81,97 @@ static int task_fail(struct svc_err *e, int rc, const char *msg)
 	return -1;
 }
 
+static size_t cc_bucket(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % CCACHE_BUCKETS;
+}
+
+/* A copy of the cached object, or NULL. */
+static json_t *cc_get(struct service *s, const char *name)
+{
+	json_t *copy = NULL;
+
+	pthread_mutex_lock(&s->cc_mtx);
+	for (struct ccache_ent *e = s->cc[cc_bucket(name)]; e; e = e->next)
+		if (strcmp(e->name, name) == 0) {
+			copy = json_deep_copy(e->obj);
+			break;
+		}
+	pthread_mutex_unlock(&s->cc_mtx);
+	return copy;
+}
+
+static void cc_forget(struct service *s, const char *name)
+{
+	struct ccache_ent **ep, *e;
+
+	pthread_mutex_lock(&s->cc_mtx);
+	s->cc_gen++;
+	for (ep = &s->cc[cc_bucket(name)]; (e = *ep) != NULL; ep = &e->next)
+		if (strcmp(e->name, name) == 0) {
+			*ep = e->next;
+			json_decref(e->obj);
+			free(e->name);
+			free(e);
+			break;
+		}
+	pthread_mutex_unlock(&s->cc_mtx);
+}
+
+static uint64_t cc_generation(struct service *s)
+{
+	pthread_mutex_lock(&s->cc_mtx);
+	uint64_t g = s->cc_gen;
+	pthread_mutex_unlock(&s->cc_mtx);
+	return g;
+}
+
+/*
+ * Keep a copy of obj (which the caller keeps), read from the store when
+ * the generation was gen: if anything was forgotten since, the read may
+ * be stale and is not cached.
+ */
+static void cc_put(struct service *s, const char *name, json_t *obj,
+    uint64_t gen)
+{
+	struct ccache_ent *e, **ep;
+	size_t b = cc_bucket(name);
+
+	pthread_mutex_lock(&s->cc_mtx);
+	if (s->cc_gen != gen) {
+		pthread_mutex_unlock(&s->cc_mtx);
+		return;
+	}
+	for (ep = &s->cc[b]; *ep; ep = &(*ep)->next)
+		if (strcmp((*ep)->name, name) == 0) {
+			pthread_mutex_unlock(&s->cc_mtx);
+			return;
+		}
+	e = xcalloc(1, sizeof(*e));
+	e->name = xstrdup(name);
+	e->obj = json_deep_copy(obj);
+	e->next = s->cc[b];
+	s->cc[b] = e;
+	pthread_mutex_unlock(&s->cc_mtx);
+}
+
+static void cc_free(struct service *s)
+{
+	for (size_t i = 0; i < CCACHE_BUCKETS; i++) {
+		struct ccache_ent *e = s->cc[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			json_decref(e->obj);
+			free(e->name);
+			free(e);
+		}
+		s->cc[i] = NULL;
+	}
+}
+
 static void on_task_event(const struct task_event *ev, void *arg)
 {
 	(void)arg;
@@ -77,6 +186,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 {
 	struct service *s = xcalloc(1, sizeof(*s));
 
+	pthread_mutex_init(&s->cc_mtx, NULL);
 	s->st = st;
 	s->data_dir = xstrdup(c->data_dir);
 	s->workers = c->workers;
@@ -111,6 +221,8 @@ void service_stop(struct service *s)
 	/* Running steps stop at their next checkpoint and stay resumable. */
 	task_shutdown();
 	hb_free(s->hb);
+	cc_free(s);
+	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);
 	free(s);
 }
@@ -122,6 +234,7 @@ void service_reload(struct service *s, const struct cfg *c)
 }
 
 /* ---------- clusters ---------- */
+
 
 static void add_queue_info(struct service *s, json_t *cl)
 {
@@ -192,8 +305,13 @@ int service_cluster_list(struct service *s, const struct svc_list *l,
 int service_cluster_get(struct service *s, const char *name, json_t **out,
     struct svc_err *e)
 {
-	json_t *cl = store_cluster_get(s->st, name);
+	json_t *cl = cc_get(s, name);
 
+	if (cl == NULL) {
+		uint64_t gen = cc_generation(s);
+		if ((cl = store_cluster_get(s->st, name)) != NULL)
+			cc_put(s, name, cl, gen);
+	}
 	if (cl == NULL) {
 		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
 		return -1;
@@ -218,6 +336,7 @@ int service_cluster_delete(struct service *s, const char *name,
 		    "cancel it or wait for it to finish, then delete", name);
 		return -1;
 	}
+	cc_forget(s, name);
 	if (rc != 0)
 		return task_fail(e, rc, err);
 	hb_cluster_forget(s->hb, name);
@@ -371,8 +490,11 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		const char *old = json_string_value(json_object_get(known,
 		    "address"));
 		/* Same host id, new address: the old row is this node. */
-		if (old && strcmp(old, ci->address) != 0)
-			store_node_delete(s->st, ci->cluster, old, NULL, 0);
+		if (old && strcmp(old, ci->address) != 0 &&
+		    store_node_delete(s->st, ci->cluster, old, NULL, 0) == 0) {
+			hb_node_forget(s->hb, ci->cluster, old);
+			cc_forget(s, ci->cluster);
+		}
 	}
 	json_decref(known);
 
@@ -394,6 +516,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		return -1;
 	}
 	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat);
+	if (created)
+		cc_forget(s, ci->cluster);	/* its node count changed */
 
 	nodes = store_node_list(s->st, ci->cluster);
 	seeds = pick_seeds(s, ci->cluster, nodes ? nodes : json_array(),

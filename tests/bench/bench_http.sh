@@ -34,6 +34,7 @@ fi
 }
 
 TMP=$(mktemp -d)
+chmod 755 "$TMP"	# nginx workers run as an unprivileged user
 PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done

@@ -24,6 +24,7 @@ def nodes(o, cluster="prod"):
 
 def test_checkin_roles_and_seeds(orch):
     orch.create_cluster("prod")
+    assert orch.ok("GET", "/api/v1/clusters/prod")["nodes"] == 0
     a = checkin(orch, "10.0.0.1")
     assert a["role"] == "bootstrap"
     assert a["seeds"] == ["10.0.0.1"]  # the first node seeds itself
@@ -31,6 +32,8 @@ def test_checkin_roles_and_seeds(orch):
     beat(orch, "10.0.0.1")
     b = checkin(orch, "10.0.0.2")
     assert b["role"] == "bootstrap" and b["seeds"] == ["10.0.0.1"]
+    c = orch.ok("GET", "/api/v1/clusters/prod")
+    assert c["nodes"] == 2 and c["nodes_up"] == 1
     # A node that had joined (it has a host id) rejoins with its data.
     r = checkin(orch, "10.0.0.1", host_id="6f1c2a52-0000-4000-8000-000000000001")
     assert r["role"] == "rejoin"
