@@ -1,0 +1,300 @@
+/*
+ * test_agent.c - the agent's pure pieces: config table, check-in body and
+ * answer, backoff, heartbeat body, child processes with deadlines, and the
+ * "holds data" test on a real directory tree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../../agent/agentcfg.h"
+#include "../../agent/cass.h"
+#include "../../agent/checkin.h"
+#include "../../agent/heartbeat.h"
+#include "../../agent/proc.h"
+#include "../../common/util.h"
+#include "t.h"
+
+static const char good_conf[] =
+    "# agent\n"
+    "orchestrator = https://rm.example:7400/\n"
+    "cluster = prod\n"
+    "address = 10.0.0.5\n"
+    "dc = eu1\n"
+    "rack = r2\n"
+    "data_dirs = /data1/cassandra, /data2/cassandra ,\n"
+    "cassandra_start = systemctl start cassandra\n"
+    "heartbeat_interval = 5s\n";
+
+static void test_config(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "frobnicate = 1\n", "agent.conf:1: " },
+		{ "orchestrator = ftp://x\n", "key 'orchestrator'" },
+		{ "heartbeat_interval = soon\n", "key 'heartbeat_interval'" },
+		{ "heartbeat_interval = 10ms\n", "key 'heartbeat_interval'" },
+		{ "data_dirs = , ,\n", "key 'data_dirs'" },
+		{ "cluster = has space\n", "key 'cluster'" },
+		{ "log_level = loud\n", "key 'log_level'" },
+	};
+	char err[512];
+	struct agentcfg *c = agentcfg_parse("agent.conf", good_conf, err, sizeof(err));
+
+	T_CHECK(c != NULL, "%s", err);
+	if (c != NULL) {
+		T_EQ_STR(c->orchestrator, "https://rm.example:7400");
+		T_EQ_INT(c->n_data_dirs, 2);
+		T_EQ_STR(c->data_dirs[1], "/data2/cassandra");
+		T_CHECK(c->data_dirs[2] == NULL, "NULL-terminated");
+		T_EQ_INT(c->heartbeat_interval_ms, 5000);
+		T_EQ_STR(c->ssh_host_key, "/etc/ssh/ssh_host_ed25519_key.pub");
+		T_EQ_INT(agentcfg_check_daemon(c, err, sizeof(err)), 0);
+		agentcfg_free(c);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		c = agentcfg_parse("agent.conf", bad[i].text, err, sizeof(err));
+		T_CHECK(c == NULL && strstr(err, bad[i].want), "row %zu: '%s'", i, err);
+		agentcfg_free(c);
+	}
+	/* Operations need no orchestrator; the daemon does. */
+	c = agentcfg_parse("agent.conf", "nodetool = /opt/c/bin/nodetool\n", err, sizeof(err));
+	T_CHECK(c != NULL, "%s", err);
+	T_EQ_INT(agentcfg_check_daemon(c, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "key 'orchestrator' is required") != NULL, "%s", err);
+	agentcfg_free(c);
+	agentcfg_free(NULL);
+}
+
+static void test_checkin_body_and_answer(void)
+{
+	char err[256];
+	struct agentcfg *c = agentcfg_parse("a.conf", good_conf, err, sizeof(err));
+	struct checkin_answer a;
+	json_t *b;
+
+	b = checkin_body(c, NULL, NULL, "ssh-ed25519 AAAA x");
+	T_EQ_STR(json_string_value(json_object_get(b, "cluster")), "prod");
+	T_EQ_STR(json_string_value(json_object_get(b, "cassandra_version")), "unknown");
+	T_CHECK(json_object_get(b, "host_id") == NULL, "no host_id when unknown");
+	T_EQ_STR(json_string_value(json_object_get(b, "ssh_host_key")), "ssh-ed25519 AAAA x");
+	json_decref(b);
+	b = checkin_body(c, "6f1c2a52-0000-4000-8000-000000000001", "4.1.3", NULL);
+	T_EQ_STR(json_string_value(json_object_get(b, "host_id")),
+	    "6f1c2a52-0000-4000-8000-000000000001");
+	T_CHECK(json_object_get(b, "ssh_host_key") == NULL, "no key");
+	json_decref(b);
+
+	static const struct {
+		const char *body;
+		int rc;
+		const char *want;	/* error substring, or NULL */
+	} rows[] = {
+		{ "{\"role\":\"bootstrap\",\"seeds\":[\"10.0.0.1\",\"10.0.0.2\"],"
+		  "\"heartbeat_interval_s\":2}", 0, NULL },
+		{ "{\"role\":\"rejoin\",\"seeds\":[]}", 0, NULL },
+		{ "{\"role\":\"replace\",\"seeds\":[\"10.0.0.1\"],"
+		  "\"replace_address\":\"10.0.0.9\"}", 0, NULL },
+		{ "{\"role\":\"replace\",\"seeds\":[\"10.0.0.1\"]}", -1, "no replace_address" },
+		{ "{\"role\":\"bootstrap\",\"seeds\":[]}", -1, "no seeds" },
+		{ "{\"role\":\"conquer\"}", -1, "unknown role" },
+		{ "{\"seeds\":[]}", -1, "no 'role'" },
+		{ "[1]", -1, "not a JSON object" },
+		{ "nope", -1, "not a JSON object" },
+		{ "{\"role\":\"bootstrap\",\"seeds\":[\"1.1.1.1\\\"\\nx: y\"]}", -1,
+		  "not an address" },
+		{ "{\"role\":\"bootstrap\",\"seeds\":\"1.1.1.1\"}", -1, "not a list" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		err[0] = '\0';
+		int rc = checkin_parse_answer(rows[i].body, strlen(rows[i].body), &a,
+		    err, sizeof(err));
+		T_CHECK(rc == rows[i].rc, "row %zu: rc %d (%s)", i, rc, err);
+		if (rows[i].want)
+			T_CHECK(strstr(err, rows[i].want) != NULL, "row %zu: '%s'", i, err);
+		if (i == 0 && rc == 0) {
+			T_EQ_INT(a.role, CHECKIN_BOOTSTRAP);
+			T_EQ_INT(a.n_seeds, 2);
+			T_EQ_STR(a.seeds[1], "10.0.0.2");
+			T_EQ_INT(a.heartbeat_interval_ms, 2000);
+		}
+		if (i == 2 && rc == 0) {
+			T_EQ_INT(a.role, CHECKIN_REPLACE);
+			T_EQ_STR(a.replace_address, "10.0.0.9");
+		}
+		checkin_answer_release(&a);
+	}
+	T_EQ_STR(checkin_role_name(CHECKIN_REJOIN), "rejoin");
+	agentcfg_free(c);
+}
+
+static void test_backoff(void)
+{
+	/* rnd 2000 is the middle of the jitter range: no jitter. */
+	T_EQ_INT(checkin_backoff_ms(0, 60000, 2000), 1000);
+	T_EQ_INT(checkin_backoff_ms(1, 60000, 2000), 2000);
+	T_EQ_INT(checkin_backoff_ms(5, 60000, 2000), 32000);
+	T_EQ_INT(checkin_backoff_ms(6, 60000, 2000), 60000);
+	T_EQ_INT(checkin_backoff_ms(4000000000u, 60000, 2000), 60000);
+	T_EQ_INT(checkin_backoff_ms(0, 60000, 0), 800);		/* -20% */
+	T_EQ_INT(checkin_backoff_ms(0, 60000, 4000), 1200);	/* +20% */
+	T_EQ_INT(checkin_backoff_ms(3, 500, 2000), 500);	/* cap below the base */
+	for (uint32_t r = 0; r < 100000; r += 777) {
+		int64_t d = checkin_backoff_ms(10, 10000, r);
+		T_CHECK(d >= 8000 && d <= 12000, "jitter out of range: %lld", (long long)d);
+	}
+}
+
+static void test_heartbeat_body(void)
+{
+	char err[256];
+	struct agentcfg *c = agentcfg_parse("a.conf", good_conf, err, sizeof(err));
+	json_t *report = json_loads("{\"status\":\"joining\",\"host_id\":\"h1\","
+	    "\"load_bytes\":1234,\"cassandra_version\":\"4.1.0\",\"uptime_s\":9,"
+	    "\"process_up\":true,\"gossip\":true,\"native_transport\":false,"
+	    "\"tokens\":16,\"disks\":[{\"path\":\"/d\",\"free_bytes\":1}],"
+	    "\"peers\":{\"datacenters\":[]},\"errors\":[],\"has_data\":true}", 0, NULL);
+	json_t *basic = heartbeat_body(c, report, false);
+	json_t *ext = heartbeat_body(c, report, true);
+	static const char *const api[] = { "cluster", "address", "dc", "rack",
+	    "status", "host_id", "load_bytes", "cassandra_version", "uptime_s", "peers" };
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(basic, k, v) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_SIZE(api); i++)
+			known |= strcmp(api[i], k) == 0;
+		T_CHECK(known, "basic body has field '%s' the API does not take", k);
+	}
+	T_EQ_INT(json_object_size(basic), ARRAY_SIZE(api));
+	T_EQ_STR(json_string_value(json_object_get(basic, "status")), "joining");
+	T_CHECK(json_is_array(json_object_get(ext, "disks")), "disks in extended");
+	T_CHECK(json_is_false(json_object_get(ext, "native_transport")), "native");
+	T_EQ_INT(json_integer_value(json_object_get(ext, "tokens")), 16);
+	json_decref(basic);
+	json_decref(ext);
+
+	/* A report from a down node: status down, nothing invented. */
+	json_decref(report);
+	report = json_loads("{\"status\":\"down\",\"process_up\":false}", 0, NULL);
+	basic = heartbeat_body(c, report, false);
+	T_EQ_STR(json_string_value(json_object_get(basic, "status")), "down");
+	T_CHECK(json_object_get(basic, "host_id") == NULL, "no host id");
+	json_decref(basic);
+	json_decref(report);
+	agentcfg_free(c);
+}
+
+struct lines {
+	int n;
+	char last[64];
+};
+
+static void on_line(void *arg, const char *line)
+{
+	struct lines *l = arg;
+	l->n++;
+	str_copy(l->last, line, sizeof(l->last));
+}
+
+static void test_proc(void)
+{
+	struct proc_opts o;
+	struct proc_result r;
+	struct lines l = { 0 };
+	char err[256], why[64];
+	int64_t t0;
+
+	proc_opts_init(&o, 5000);
+	o.on_line = on_line;
+	o.arg = &l;
+	T_EQ_INT(proc_shell("echo a; echo b >&2; printf c; exit 3", &o, &r, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(r.status, 3);
+	T_EQ_STR(r.out, "a\nc");
+	T_EQ_STR(r.err, "b\n");
+	T_EQ_INT(l.n, 2);
+	T_EQ_STR(l.last, "c");
+	proc_describe(&r, 5000, why, sizeof(why));
+	T_EQ_STR(why, "exited with status 3");
+	proc_result_release(&r);
+
+	/* A command that cannot start is an error naming it. */
+	const char *argv[] = { "/nonexistent/nodetool", "info", NULL };
+	proc_opts_init(&o, 1000);
+	T_EQ_INT(proc_run(argv, &o, &r, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "cannot run '/nonexistent/nodetool'") != NULL, "%s", err);
+
+	/* Timeout kills the whole process group. */
+	proc_opts_init(&o, 300);
+	t0 = time_mono_ms();
+	T_EQ_INT(proc_shell("sleep 30 & sleep 30", &o, &r, err, sizeof(err)), 0);
+	T_CHECK(r.timed_out && r.signal != 0, "timed out, signalled");
+	T_CHECK(time_mono_ms() - t0 < 3000, "took %lld ms", (long long)(time_mono_ms() - t0));
+	proc_result_release(&r);
+
+	/* A start script that leaves a daemon holding our pipes returns at once. */
+	proc_opts_init(&o, 10000);
+	t0 = time_mono_ms();
+	T_EQ_INT(proc_shell("(sleep 5 &) ; echo started", &o, &r, err, sizeof(err)), 0);
+	T_EQ_INT(r.status, 0);
+	T_EQ_STR(r.out, "started\n");
+	T_CHECK(time_mono_ms() - t0 < 2000, "waited %lld ms for a daemon's pipes",
+	    (long long)(time_mono_ms() - t0));
+	proc_result_release(&r);
+
+	/* Output beyond max_output is dropped, not a crash. */
+	proc_opts_init(&o, 10000);
+	o.max_output = 100;
+	T_EQ_INT(proc_shell("head -c 100000 /dev/zero | tr '\\0' x", &o, &r, err,
+	    sizeof(err)), 0);
+	T_CHECK(r.truncated && r.out_len == 100, "truncated to %zu", r.out_len);
+	proc_result_release(&r);
+}
+
+static void test_has_data(void)
+{
+	char dir[] = "/tmp/test_agent.XXXXXX";
+	char err[256];
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	char *text = xasprintf("data_dirs = %s/d1,%s/d2\n", dir, dir);
+	struct agentcfg *c = agentcfg_parse("a.conf", text, err, sizeof(err));
+	char *cmd = xasprintf("mkdir -p %s/d1/data/ks/t-0123/snapshots %s/d2/data/system/local-1 "
+	    "&& touch %s/d1/data/ks/t-0123/nb-1-big-TOC.txt", dir, dir, dir);
+	T_CHECK(system(cmd) == 0, "mkdir");
+	T_CHECK(!cass_has_data(c), "no Data.db yet");
+	free(cmd);
+	cmd = xasprintf("touch %s/d2/data/system/local-1/nb-1-big-Data.db", dir);
+	T_CHECK(system(cmd) == 0, "touch");
+	T_CHECK(cass_has_data(c), "Data.db in the second data dir");
+	json_t *d = cass_disks_json(c);
+	T_EQ_INT(json_array_size(d), 2);
+	T_CHECK(json_integer_value(json_object_get(json_array_get(d, 0), "total_bytes")) > 0,
+	    "statvfs");
+	json_decref(d);
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", dir);
+	T_CHECK(system(cmd) == 0, "cleanup");
+	free(cmd);
+	free(text);
+	agentcfg_free(c);
+}
+
+int main(void)
+{
+	test_config();
+	test_checkin_body_and_answer();
+	test_backoff();
+	test_heartbeat_body();
+	test_proc();
+	test_has_data();
+	return t_done("test_agent");
+}
