@@ -42,8 +42,6 @@ static const struct conf_key keys[] = {
 	  "a node whose last heartbeat is older than this is marked down" },
 	{ "heartbeat_flush", CONF_DURATION, "1s", false, 10, 60 * SEC, NULL,
 	  "how often heartbeats held in memory are written to the store in one transaction" },
-	{ "event_retention", CONF_DURATION, "30d", false, 60 * SEC, 3650 * DAY, NULL,
-	  "events older than this are deleted" },
 	{ "shutdown_grace", CONF_DURATION, "10s", false, 0, 600 * SEC, NULL,
 	  "on SIGTERM, how long running steps get to reach a checkpoint" },
 };
@@ -89,7 +87,6 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 	c->heartbeat_interval_ms = conf_ms(cf, "heartbeat_interval");
 	c->heartbeat_timeout_ms = conf_ms(cf, "heartbeat_timeout");
 	c->heartbeat_flush_ms = conf_ms(cf, "heartbeat_flush");
-	c->event_retention_ms = conf_ms(cf, "event_retention");
 	c->shutdown_grace_ms = conf_ms(cf, "shutdown_grace");
 
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {

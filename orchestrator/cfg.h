@@ -33,7 +33,6 @@ struct cfg {
 	int64_t heartbeat_interval_ms;
 	int64_t heartbeat_timeout_ms;
 	int64_t heartbeat_flush_ms;
-	int64_t event_retention_ms;
 	int64_t shutdown_grace_ms;
 };
 
