@@ -1060,6 +1060,12 @@ def pids_referencing(path):
     return out
 
 
+def node_pids(ndir):
+    """Processes whose command line names the node dir (not node1 for node10)."""
+    ndir = os.path.abspath(ndir)
+    return sorted(set(pids_referencing(ndir + "/") + pids_referencing(ndir + " ")))
+
+
 def terminate(pids, timeout=5.0):
     """SIGTERM, wait with growing intervals, then SIGKILL what is left."""
     pids = [p for p in pids if p and pid_alive(p)]
@@ -1246,9 +1252,7 @@ def kill_node(cluster_dir, name):
     set_node_state(cluster_dir, name, up=False, state="killed")
     stop_agent(cluster_dir, name, hard=True)
     stop_sshd(cluster_dir, name, hard=True)
-    victims = pids_referencing(ndir + "/") + pids_referencing(ndir + " ")
-    victims += [p for p in pids_referencing(ndir) if p not in victims]
-    for p in victims:
+    for p in node_pids(ndir):
         try:
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
@@ -1388,8 +1392,7 @@ class SimCluster:
                 stop_sshd(self.dir, n, hard=True)
             except Exception:
                 pass
-            ndir = self.node_dir(n)
-            for p in pids_referencing(ndir):
+            for p in node_pids(self.node_dir(n)):
                 try:
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
