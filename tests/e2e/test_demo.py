@@ -1,0 +1,33 @@
+"""make demo keeps working: the demo script, run to completion, brings up the
+S3 store, the simulated cluster, the orchestrator and the agents, runs its
+tasks to success, lists the nodes with ringsh, and stops everything."""
+import os
+import subprocess
+
+import rmtest
+
+
+def pids_with(text):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                cmd = open(f"/proc/{d}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmd:
+                out.append(int(d))
+    return out
+
+
+def test_demo_check_runs_and_cleans_up(tmp_path, bin_dir):
+    root = tmp_path / "demo"
+    r = subprocess.run([str(rmtest.REPO / "scripts" / "demo"), "--check", "--dir", str(root)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "BIN": str(bin_dir)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 nodes checked in and are up" in r.stdout
+    assert "check passed" in r.stdout
+    assert "succeeded" in r.stdout
+    # Nothing the demo started is left running.
+    rmtest.wait_for(lambda: not pids_with(str(root)), "the demo's processes to exit", timeout=15)
