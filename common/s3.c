@@ -2769,7 +2769,8 @@ static int f_list_page(struct s3 *s, const char *prefix, const char *token,
 	memset(out, 0, sizeof(*out));
 	if (f_walk(&w, s->root, "", err, errlen) < 0)
 		goto fail;
-	qsort(w.keys, w.n, sizeof(*w.keys), strp_cmp);
+	if (w.n > 1)
+		qsort(w.keys, w.n, sizeof(*w.keys), strp_cmp);
 	if (token)
 		while (i < w.n && strcmp(w.keys[i], token) <= 0)
 			i++;
