@@ -996,7 +996,6 @@ void api_handle(void *arg, const struct httpd_req *req,
 	struct call c;
 	char buf[512];
 	char *segs[MAX_SEGS];
-	static char allow[ARRAY_SIZE(routes)][64];	/* per-route, see below */
 	const struct route *rt = NULL;
 	int nseg, ri = -1;
 	char allowed[64] = "";
@@ -1006,7 +1005,6 @@ void api_handle(void *arg, const struct httpd_req *req,
 	c.api = api;
 	c.req = req;
 	c.resp = resp;
-	(void)allow;
 
 	nseg = split_path(req->path, buf, sizeof(buf), segs);
 	for (size_t i = 0; nseg >= 0 && i < ARRAY_SIZE(routes); i++) {

@@ -30,6 +30,7 @@ struct hb_cluster {
 struct hb_node {
 	struct hb_cluster *cl;
 	char *address;
+	char *host_id, *version;	/* as last written to the store */
 	char state[STATE_MAX];
 	int64_t last_hb;
 	int64_t load_bytes;	/* -1 unknown */
@@ -182,8 +183,25 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
 	return n;
 }
 
+static void set_str(char **dst, const char *src)
+{
+	if (src != NULL && (*dst == NULL || strcmp(*dst, src) != 0)) {
+		free(*dst);
+		*dst = xstrdup(src);
+	}
+}
+
+static void node_free(struct hb_node *n)
+{
+	free(n->address);
+	free(n->host_id);
+	free(n->version);
+	free(n);
+}
+
 void hb_node_set(struct hb *h, const char *cluster, const char *address,
-    const char *state, int64_t last_hb_ms)
+    const char *state, int64_t last_hb_ms, const char *host_id,
+    const char *version)
 {
 	struct hb_node *n;
 
@@ -195,6 +213,8 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 		do_set_state(n, state);
 	if (last_hb_ms > n->last_hb)
 		n->last_hb = last_hb_ms;
+	set_str(&n->host_id, host_id);
+	set_str(&n->version, version);
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -234,6 +254,8 @@ static int load(struct hb *h, char *err, size_t errlen)
 			const char *addr = json_string_value(json_object_get(v, "address"));
 			const char *state = json_string_value(json_object_get(v, "state"));
 			const char *lh = json_string_value(json_object_get(v, "last_heartbeat"));
+			const char *hid = json_string_value(json_object_get(v, "host_id"));
+			const char *ver = json_string_value(json_object_get(v, "version"));
 			json_t *lb = json_object_get(v, "load_bytes");
 			int64_t last = 0;
 			if (addr == NULL)
@@ -241,7 +263,7 @@ static int load(struct hb *h, char *err, size_t errlen)
 			if (lh != NULL)
 				last = parse_ms(lh);
 			hb_node_set(h, names[i], addr, state ? state : "unknown",
-			    last);
+			    last, hid, ver);
 			if (json_is_integer(lb)) {
 				pthread_mutex_lock(&h->mtx);
 				do_node(h, names[i], addr)->load_bytes =
@@ -289,12 +311,21 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 {
 	struct hb_node *n;
 	bool was_down;
+	int rc = 0;
 
 	pthread_mutex_lock(&h->mtx);
 	n = do_node(h, b->cluster, b->address);
 	if (n == NULL) {
 		pthread_mutex_unlock(&h->mtx);
 		return -1;
+	}
+	if ((b->host_id && (n->host_id == NULL ||
+	    strcmp(n->host_id, b->host_id) != 0)) ||
+	    (b->version && (n->version == NULL ||
+	    strcmp(n->version, b->version) != 0))) {
+		set_str(&n->host_id, b->host_id);
+		set_str(&n->version, b->version);
+		rc = 1;
 	}
 	was_down = strcmp(n->state, "down") == 0;
 	if (strcmp(n->state, b->status) != 0) {
@@ -310,7 +341,7 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 	}
 	do_dirty(h, n);
 	pthread_mutex_unlock(&h->mtx);
-	return 0;
+	return rc;
 }
 
 bool hb_node_view(struct hb *h, const char *cluster, const char *address,
@@ -416,8 +447,7 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 		count(n->cl, n->state, -1);
 		n->cl->nodes--;
 		h->nnodes--;
-		free(n->address);
-		free(n);
+		node_free(n);
 	}
 	pthread_mutex_unlock(&h->mtx);
 }
@@ -444,8 +474,7 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 			struct hb_node *n = *np;
 			if (strcmp(n->cl->name, cluster) == 0) {
 				*np = n->next;
-				free(n->address);
-				free(n);
+				node_free(n);
 				h->nnodes--;
 			} else {
 				np = &n->next;
@@ -625,8 +654,7 @@ void hb_free(struct hb *h)
 		struct hb_node *n = h->nodes[i], *next;
 		for (; n; n = next) {
 			next = n->next;
-			free(n->address);
-			free(n);
+			node_free(n);
 		}
 	}
 	for (size_t i = 0; i < h->ncbuckets; i++) {

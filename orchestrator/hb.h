@@ -38,9 +38,13 @@ void hb_stop(struct hb *h);
 void hb_free(struct hb *h);
 void hb_set_timeout(struct hb *h, int64_t timeout_ms);
 
-/* A node checked in (or changed): its state and last heartbeat (ms, 0 none). */
+/*
+ * A node checked in (or changed): its state, last heartbeat (ms, 0 none),
+ * host id and version (NULL: keep).
+ */
 void hb_node_set(struct hb *h, const char *cluster, const char *address,
-    const char *state, int64_t last_hb_ms);
+    const char *state, int64_t last_hb_ms, const char *host_id,
+    const char *version);
 /* Forget one node (its row was deleted). */
 void hb_node_forget(struct hb *h, const char *cluster, const char *address);
 /* Forget every node of a cluster (deleted). */
@@ -49,11 +53,17 @@ void hb_cluster_forget(struct hb *h, const char *cluster);
 struct hb_beat {
 	const char *cluster;
 	const char *address;
+	const char *host_id;	/* NULL: not sent */
+	const char *version;	/* NULL: not sent */
 	const char *status;	/* up, joining, leaving, moving, down */
 	int64_t load_bytes;	/* -1: not sent */
 	int64_t at_ms;
 };
-/* Absorb one heartbeat: 0, or -1 when the node is not known. */
+/*
+ * Absorb one heartbeat: 0, 1 when it carried a host_id or version other
+ * than the one known (the caller writes those through to the store), or
+ * -1 when the node is not known.
+ */
 int hb_beat(struct hb *h, const struct hb_beat *b);
 
 /* Latest in-memory view of a node; false when not known. */

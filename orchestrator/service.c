@@ -515,7 +515,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		    ci->address, err);
 		return -1;
 	}
-	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat);
+	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat,
+	    ci->host_id, ci->cassandra_version);
 	if (created)
 		cc_forget(s, ci->cluster);	/* its node count changed */
 
@@ -540,15 +541,30 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 {
 	struct hb_beat b = {
 		.cluster = hb->cluster, .address = hb->address,
+		.host_id = hb->host_id, .version = hb->cassandra_version,
 		.status = hb->status, .load_bytes = hb->load_bytes,
 		.at_ms = time_wall_ms(),
 	};
+	int rc = hb_beat(s->hb, &b);
 
-	if (hb_beat(s->hb, &b) != 0) {
+	if (rc < 0) {
 		svc_set(e, SVC_NOT_FOUND, "node %s of cluster '%s' has not "
 		    "checked in: its agent must check in first", hb->address,
 		    hb->cluster);
 		return -1;
+	}
+	if (rc > 0) {
+		/* A node learnt its host id (it joined) or was upgraded:
+		 * rare, so written through rather than batched. */
+		struct store_node n = {
+			.cluster = hb->cluster, .address = hb->address,
+			.host_id = hb->host_id, .version = hb->cassandra_version,
+			.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
+		};
+		char err[256];
+		if (store_node_upsert(s->st, &n, NULL, err, sizeof(err)) != 0)
+			log_warnx("node %s of cluster %s: cannot record its host "
+			    "id or version: %s", hb->address, hb->cluster, err);
 	}
 	return 0;
 }

@@ -39,9 +39,9 @@ static MHD_RESULT answer(void *cls, struct MHD_Connection *conn,
 	(void)method;
 	(void)version;
 	(void)upload_data;
-	if (*con_cls == NULL && *upload_data_size == 0 &&
-	    strcmp(method, "POST") == 0) {
-		*con_cls = conn;	/* wait for the body */
+	if (*con_cls == NULL) {
+		/* The usual pattern: answer on the second call (see httpd.c). */
+		*con_cls = conn;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {

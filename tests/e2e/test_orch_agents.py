@@ -76,10 +76,14 @@ def test_heartbeat_shows_at_once_and_is_written_in_batches(orch):
     assert beat(orch, "10.0.0.5").status_code == 404  # never checked in
     assert beat(orch, "10.0.0.1", cluster="nope").status_code == 404
     t0 = datetime.now(timezone.utc).timestamp()
-    r = beat(orch, "10.0.0.1", load_bytes=123456789)
+    r = beat(orch, "10.0.0.1", load_bytes=123456789,
+             host_id="6f1c2a52-0000-4000-8000-00000000000a", cassandra_version="4.1.4")
     assert r.status_code == 200
     n = nodes(orch)["10.0.0.1"]   # read right after: no wait for the flush
     assert n["state"] == "up" and n["load_bytes"] == 123456789
+    # A host id learnt from heartbeats makes the next check-in a rejoin.
+    assert n["host_id"] == "6f1c2a52-0000-4000-8000-00000000000a"
+    assert n["version"] == "4.1.4"
     hb = datetime.fromisoformat(n["last_heartbeat"].replace("Z", "+00:00")).timestamp()
     assert hb >= t0 - 1
     c = orch.ok("GET", "/api/v1/clusters/prod")
