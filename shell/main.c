@@ -23,10 +23,17 @@
 #include "repl.h"
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t one_shot;
 
+/*
+ * The first Ctrl-C ends a watch (or, at the prompt, the line).  Off the
+ * prompt a second one ends ringsh at once, should a request be stuck.
+ */
 static void on_sigint(int sig)
 {
 	(void)sig;
+	if (interrupted && one_shot)
+		_exit(EXEC_INTERRUPTED);
 	interrupted = 1;
 }
 
@@ -72,6 +79,8 @@ static int run_stream(struct shell *sh, FILE *f, const char *name)
 	while (!sh->quit && getline(&line, &cap, f) >= 0) {
 		lineno++;
 		rc = exec_line(sh, line);
+		if (rc == EXEC_OK && *sh->interrupted)
+			rc = EXEC_INTERRUPTED;
 		if (rc != EXEC_OK) {
 			if (name)
 				fprintf(stderr, "ringsh: stopped at %s:%d\n", name,
@@ -218,8 +227,11 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 
+	one_shot = command || file || !isatty(STDIN_FILENO);
 	if (command) {
 		rc = exec_line(&sh, command);
+		if (rc == EXEC_OK && interrupted)
+			rc = EXEC_INTERRUPTED;
 	} else if (file && strcmp(file, "-") != 0) {
 		FILE *f = fopen(file, "r");
 		if (f == NULL) {

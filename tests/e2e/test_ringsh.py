@@ -371,3 +371,27 @@ def test_help_is_generated_from_the_table(orch, tmp_path):
     assert "usage: schedules create TYPE [--every DURATION] [--cron EXPR]" in out
     r = rsh(orch, tmp_path, "-c", "help nothing")
     assert r.returncode == 2 and "unknown command 'nothing'" in r.stderr
+
+
+def test_sigint_leaves_a_one_shot_watch_with_130(orch, tmp_path):
+    import signal
+    import subprocess
+    from test_ringsh_common import ringsh_path
+    orch.create_cluster("prod")
+    tid = orch.submit("prod", duration_s=60, steps=10)["id"]
+    orch.wait_task(tid, states=("running",))
+    p = subprocess.Popen([str(ringsh_path()), "-c", f"watch {tid}"], env=rs_env(orch, tmp_path),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = p.stdout.readline()
+        assert first.startswith(f"{tid} running 0/10"), first
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, err
+    assert f"left the watch; task {tid} goes on" in out
+    assert orch.task(tid)["state"] == "running"
+    orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
