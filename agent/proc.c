@@ -174,7 +174,7 @@ int proc_run(const char *const argv[], const struct proc_opts *o,
 	po[0] = pe[0] = -1;
 
 	for (;;) {
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		int np = 0, timeout = 100;
 		int64_t now = time_mono_ms();
 

@@ -289,15 +289,36 @@ static int tcp_connect(const struct ssh_target *t, int port, int64_t deadline,
 	return fd;
 }
 
-/* Host key preference for a pinned key of type: that type first. */
+/*
+ * Host key preference: the pinned key's type alone, else our order.  Only
+ * methods this libssh2 supports are named: 1.10 corrupts its list when
+ * asked to drop an unsupported one.
+ */
 static void prefer_hostkey(LIBSSH2_SESSION *s, const char *type)
 {
-	static const char all[] = "ssh-ed25519,ecdsa-sha2-nistp256,"
-	    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
-	if (type != NULL && libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY,
-	    type) == 0)
-		return;
-	libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, all);
+	static const char *const order[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
+	    "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512",
+	    "rsa-sha2-256", "ssh-rsa" };
+	const char **algs = NULL;
+	char pref[256] = "";
+	int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
+
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		if (type != NULL && strcmp(type, order[i]) != 0)
+			continue;
+		for (int k = 0; k < n; k++) {
+			if (strcmp(algs[k], order[i]) == 0) {
+				if (pref[0])
+					strncat(pref, ",", sizeof(pref) - strlen(pref) - 1);
+				strncat(pref, order[i], sizeof(pref) - strlen(pref) - 1);
+				break;
+			}
+		}
+	}
+	if (algs != NULL)
+		libssh2_free(s, (void *)(uintptr_t)algs);
+	if (pref[0])
+		libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, pref);
 }
 
 static int knownhost_keytype(int hostkey_type)
