@@ -492,14 +492,19 @@ static void h_cluster_list(struct call *c)
 static void h_cluster_get(struct call *c)
 {
 	struct svc_err e = { 0 };
-	json_t *out = NULL;
+	char *text;
+	size_t len;
 
 	if (!path_name_ok(c, "cluster", c->param[0]))
 		return;
-	if (service_cluster_get(c->api->svc, c->param[0], &out, &e) != 0)
+	if (service_cluster_get_text(c->api->svc, c->param[0], &text, &len,
+	    &e) != 0) {
 		reply_svc_error(c, &e);
-	else
-		reply_json(c, 200, out);
+		return;
+	}
+	c->resp->status = 200;
+	c->resp->body = text;
+	c->resp->len = len;
 }
 
 static void h_cluster_delete(struct call *c)

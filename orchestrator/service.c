@@ -36,7 +36,8 @@
 
 struct ccache_ent {
 	char *name;
-	json_t *obj;
+	char *prefix;		/* the object's JSON without live fields and '}' */
+	size_t len;
 	struct ccache_ent *next;
 };
 
@@ -89,19 +90,23 @@ static size_t cc_bucket(const char *name)
 	return h % CCACHE_BUCKETS;
 }
 
-/* A copy of the cached object, or NULL. */
-static json_t *cc_get(struct service *s, const char *name)
+/* Copy the cached prefix into buf (size bytes); its length, or 0. */
+static size_t cc_get(struct service *s, const char *name, char *buf,
+    size_t size)
 {
-	json_t *copy = NULL;
+	size_t n = 0;
 
 	pthread_mutex_lock(&s->cc_mtx);
 	for (struct ccache_ent *e = s->cc[cc_bucket(name)]; e; e = e->next)
 		if (strcmp(e->name, name) == 0) {
-			copy = json_deep_copy(e->obj);
+			if (e->len < size) {
+				memcpy(buf, e->prefix, e->len);
+				n = e->len;
+			}
 			break;
 		}
 	pthread_mutex_unlock(&s->cc_mtx);
-	return copy;
+	return n;
 }
 
 static void cc_forget(struct service *s, const char *name)
@@ -113,7 +118,7 @@ static void cc_forget(struct service *s, const char *name)
 	for (ep = &s->cc[cc_bucket(name)]; (e = *ep) != NULL; ep = &e->next)
 		if (strcmp(e->name, name) == 0) {
 			*ep = e->next;
-			json_decref(e->obj);
+			free(e->prefix);
 			free(e->name);
 			free(e);
 			break;
@@ -130,12 +135,11 @@ static uint64_t cc_generation(struct service *s)
 }
 
 /*
- * Keep a copy of obj (which the caller keeps), read from the store when
- * the generation was gen: if anything was forgotten since, the read may
- * be stale and is not cached.
+ * Keep prefix (taken), read from the store when the generation was gen:
+ * if anything was forgotten since, the read may be stale and is dropped.
  */
-static void cc_put(struct service *s, const char *name, json_t *obj,
-    uint64_t gen)
+static void cc_put(struct service *s, const char *name, char *prefix,
+    size_t len, uint64_t gen)
 {
 	struct ccache_ent *e, **ep;
 	size_t b = cc_bucket(name);
@@ -143,16 +147,19 @@ static void cc_put(struct service *s, const char *name, json_t *obj,
 	pthread_mutex_lock(&s->cc_mtx);
 	if (s->cc_gen != gen) {
 		pthread_mutex_unlock(&s->cc_mtx);
+		free(prefix);
 		return;
 	}
 	for (ep = &s->cc[b]; *ep; ep = &(*ep)->next)
 		if (strcmp((*ep)->name, name) == 0) {
 			pthread_mutex_unlock(&s->cc_mtx);
+			free(prefix);
 			return;
 		}
 	e = xcalloc(1, sizeof(*e));
 	e->name = xstrdup(name);
-	e->obj = json_deep_copy(obj);
+	e->prefix = prefix;
+	e->len = len;
 	e->next = s->cc[b];
 	s->cc[b] = e;
 	pthread_mutex_unlock(&s->cc_mtx);
@@ -164,7 +171,7 @@ static void cc_free(struct service *s)
 		struct ccache_ent *e = s->cc[i], *next;
 		for (; e; e = next) {
 			next = e->next;
-			json_decref(e->obj);
+			free(e->prefix);
 			free(e->name);
 			free(e);
 		}
@@ -305,19 +312,58 @@ int service_cluster_list(struct service *s, const struct svc_list *l,
 int service_cluster_get(struct service *s, const char *name, json_t **out,
     struct svc_err *e)
 {
-	json_t *cl = cc_get(s, name);
+	json_t *cl = store_cluster_get(s->st, name);
 
-	if (cl == NULL) {
-		uint64_t gen = cc_generation(s);
-		if ((cl = store_cluster_get(s->st, name)) != NULL)
-			cc_put(s, name, cl, gen);
-	}
 	if (cl == NULL) {
 		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
 		return -1;
 	}
 	add_queue_info(s, cl);
 	*out = cl;
+	return 0;
+}
+
+int service_cluster_get_text(struct service *s, const char *name,
+    char **text, size_t *len, struct svc_err *e)
+{
+	char buf[4096], running[STORE_ID_MAX] = "", tail[160];
+	size_t n = cc_get(s, name, buf, sizeof(buf)), depth = 0;
+	int up = 0, down = 0, t;
+
+	if (n == 0) {
+		uint64_t gen = cc_generation(s);
+		json_t *cl = store_cluster_get(s->st, name);
+		char *dump;
+		if (cl == NULL) {
+			svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+			return -1;
+		}
+		/* The live fields are added below, after the cached part. */
+		json_object_del(cl, "nodes_up");
+		json_object_del(cl, "nodes_down");
+		json_object_del(cl, "queue_depth");
+		json_object_del(cl, "running_task");
+		dump = json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(cl);
+		if (dump == NULL || (n = strlen(dump)) < 2 || n >= sizeof(buf)) {
+			free(dump);
+			svc_set(e, SVC_INTERNAL, "cannot encode cluster '%s'", name);
+			return -1;
+		}
+		dump[--n] = '\0';	/* drop the closing brace */
+		memcpy(buf, dump, n);
+		cc_put(s, name, dump, n, gen);
+	}
+	task_queue_info(name, &depth, running, sizeof(running));
+	hb_cluster_counts(s->hb, name, &up, &down);
+	t = snprintf(tail, sizeof(tail), ",\"nodes_up\":%d,\"nodes_down\":%d,"
+	    "\"queue_depth\":%zu,\"running_task\":%s%s%s}", up, down, depth,
+	    running[0] ? "\"" : "", running[0] ? running : "null",
+	    running[0] ? "\"" : "");
+	*text = xmalloc(n + (size_t)t + 1);
+	memcpy(*text, buf, n);
+	memcpy(*text + n, tail, (size_t)t + 1);
+	*len = n + (size_t)t;
 	return 0;
 }
 

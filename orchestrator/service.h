@@ -88,6 +88,10 @@ int service_cluster_list(struct service *s, const struct svc_list *l,
     json_t **out, struct svc_err *e);
 int service_cluster_get(struct service *s, const char *name, json_t **out,
     struct svc_err *e);
+/* The same as service_cluster_get() as JSON text (malloc'd), from a cache
+ * of the cluster's settings: the hot path of GET /clusters/{name}. */
+int service_cluster_get_text(struct service *s, const char *name,
+    char **text, size_t *len, struct svc_err *e);
 int service_cluster_delete(struct service *s, const char *name,
     struct svc_err *e);
 int service_nodes_list(struct service *s, const char *cluster, json_t **out,
