@@ -1,6 +1,6 @@
 /*
- * md5.c - see md5.h.  A plain, portable RFC 1321 implementation: little
- * endian words, four rounds of sixteen steps.
+ * md5.c - see md5.h.  A portable RFC 1321 implementation: little endian
+ * words, four rounds of sixteen steps.
  */
 #include "md5.h"
 
@@ -8,62 +8,103 @@
 
 #include "util.h"
 
-static const uint32_t T[64] = {
-	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a,
-	0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
-	0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
-	0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-	0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8,
-	0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
-	0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-	0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-	0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
-	0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
-	0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-};
+/*
+ * The 64 steps written out: with the round function and the message word
+ * fixed at compile time the compiler keeps everything in registers, about
+ * twice as fast as a loop that picks them at run time.
+ */
+#define F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define G(x, y, z) ((y) ^ ((z) & ((x) ^ (y))))
+#define H(x, y, z) ((x) ^ (y) ^ (z))
+#define I(x, y, z) ((y) ^ ((x) | ~(z)))
+#define STEP(f, a, b, c, d, x, t, s)					\
+	do {								\
+		(a) += f((b), (c), (d)) + (x) + (uint32_t)(t);		\
+		(a) = ((a) << (s)) | ((a) >> (32 - (s)));		\
+		(a) += (b);						\
+	} while (0)
 
-static const unsigned char S[64] = {
-	7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-	5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-	4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-	6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-};
-
-#define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
-
-static void block(struct md5_ctx *c, const unsigned char *p)
+static void block(struct md5_ctx *ctx, const unsigned char *p)
 {
-	uint32_t x[16], a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
+	uint32_t x[16];
+	uint32_t a = ctx->h[0], b = ctx->h[1], c = ctx->h[2], d = ctx->h[3];
 
 	for (int i = 0; i < 16; i++)
 		x[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
 		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-	for (int i = 0; i < 64; i++) {
-		uint32_t f;
-		int g;
-		if (i < 16) {
-			f = (b & cc) | (~b & d);
-			g = i;
-		} else if (i < 32) {
-			f = (d & b) | (~d & cc);
-			g = (5 * i + 1) & 15;
-		} else if (i < 48) {
-			f = b ^ cc ^ d;
-			g = (3 * i + 5) & 15;
-		} else {
-			f = cc ^ (b | ~d);
-			g = (7 * i) & 15;
-		}
-		uint32_t t = d;
-		d = cc;
-		cc = b;
-		b = b + ROL(a + f + T[i] + x[g], S[i]);
-		a = t;
-	}
-	c->h[0] += a;
-	c->h[1] += b;
-	c->h[2] += cc;
-	c->h[3] += d;
+
+	STEP(F, a, b, c, d, x[0], 0xd76aa478, 7);
+	STEP(F, d, a, b, c, x[1], 0xe8c7b756, 12);
+	STEP(F, c, d, a, b, x[2], 0x242070db, 17);
+	STEP(F, b, c, d, a, x[3], 0xc1bdceee, 22);
+	STEP(F, a, b, c, d, x[4], 0xf57c0faf, 7);
+	STEP(F, d, a, b, c, x[5], 0x4787c62a, 12);
+	STEP(F, c, d, a, b, x[6], 0xa8304613, 17);
+	STEP(F, b, c, d, a, x[7], 0xfd469501, 22);
+	STEP(F, a, b, c, d, x[8], 0x698098d8, 7);
+	STEP(F, d, a, b, c, x[9], 0x8b44f7af, 12);
+	STEP(F, c, d, a, b, x[10], 0xffff5bb1, 17);
+	STEP(F, b, c, d, a, x[11], 0x895cd7be, 22);
+	STEP(F, a, b, c, d, x[12], 0x6b901122, 7);
+	STEP(F, d, a, b, c, x[13], 0xfd987193, 12);
+	STEP(F, c, d, a, b, x[14], 0xa679438e, 17);
+	STEP(F, b, c, d, a, x[15], 0x49b40821, 22);
+
+	STEP(G, a, b, c, d, x[1], 0xf61e2562, 5);
+	STEP(G, d, a, b, c, x[6], 0xc040b340, 9);
+	STEP(G, c, d, a, b, x[11], 0x265e5a51, 14);
+	STEP(G, b, c, d, a, x[0], 0xe9b6c7aa, 20);
+	STEP(G, a, b, c, d, x[5], 0xd62f105d, 5);
+	STEP(G, d, a, b, c, x[10], 0x02441453, 9);
+	STEP(G, c, d, a, b, x[15], 0xd8a1e681, 14);
+	STEP(G, b, c, d, a, x[4], 0xe7d3fbc8, 20);
+	STEP(G, a, b, c, d, x[9], 0x21e1cde6, 5);
+	STEP(G, d, a, b, c, x[14], 0xc33707d6, 9);
+	STEP(G, c, d, a, b, x[3], 0xf4d50d87, 14);
+	STEP(G, b, c, d, a, x[8], 0x455a14ed, 20);
+	STEP(G, a, b, c, d, x[13], 0xa9e3e905, 5);
+	STEP(G, d, a, b, c, x[2], 0xfcefa3f8, 9);
+	STEP(G, c, d, a, b, x[7], 0x676f02d9, 14);
+	STEP(G, b, c, d, a, x[12], 0x8d2a4c8a, 20);
+
+	STEP(H, a, b, c, d, x[5], 0xfffa3942, 4);
+	STEP(H, d, a, b, c, x[8], 0x8771f681, 11);
+	STEP(H, c, d, a, b, x[11], 0x6d9d6122, 16);
+	STEP(H, b, c, d, a, x[14], 0xfde5380c, 23);
+	STEP(H, a, b, c, d, x[1], 0xa4beea44, 4);
+	STEP(H, d, a, b, c, x[4], 0x4bdecfa9, 11);
+	STEP(H, c, d, a, b, x[7], 0xf6bb4b60, 16);
+	STEP(H, b, c, d, a, x[10], 0xbebfbc70, 23);
+	STEP(H, a, b, c, d, x[13], 0x289b7ec6, 4);
+	STEP(H, d, a, b, c, x[0], 0xeaa127fa, 11);
+	STEP(H, c, d, a, b, x[3], 0xd4ef3085, 16);
+	STEP(H, b, c, d, a, x[6], 0x04881d05, 23);
+	STEP(H, a, b, c, d, x[9], 0xd9d4d039, 4);
+	STEP(H, d, a, b, c, x[12], 0xe6db99e5, 11);
+	STEP(H, c, d, a, b, x[15], 0x1fa27cf8, 16);
+	STEP(H, b, c, d, a, x[2], 0xc4ac5665, 23);
+
+	STEP(I, a, b, c, d, x[0], 0xf4292244, 6);
+	STEP(I, d, a, b, c, x[7], 0x432aff97, 10);
+	STEP(I, c, d, a, b, x[14], 0xab9423a7, 15);
+	STEP(I, b, c, d, a, x[5], 0xfc93a039, 21);
+	STEP(I, a, b, c, d, x[12], 0x655b59c3, 6);
+	STEP(I, d, a, b, c, x[3], 0x8f0ccc92, 10);
+	STEP(I, c, d, a, b, x[10], 0xffeff47d, 15);
+	STEP(I, b, c, d, a, x[1], 0x85845dd1, 21);
+	STEP(I, a, b, c, d, x[8], 0x6fa87e4f, 6);
+	STEP(I, d, a, b, c, x[15], 0xfe2ce6e0, 10);
+	STEP(I, c, d, a, b, x[6], 0xa3014314, 15);
+	STEP(I, b, c, d, a, x[13], 0x4e0811a1, 21);
+	STEP(I, a, b, c, d, x[4], 0xf7537e82, 6);
+	STEP(I, d, a, b, c, x[11], 0xbd3af235, 10);
+	STEP(I, c, d, a, b, x[2], 0x2ad7d2bb, 15);
+	STEP(I, b, c, d, a, x[9], 0xeb86d391, 21);
+
+	ctx->h[0] += a;
+	ctx->h[1] += b;
+	ctx->h[2] += c;
+	ctx->h[3] += d;
 }
 
 void md5_init(struct md5_ctx *c)

@@ -40,8 +40,8 @@
 #include "util.h"
 
 #define IO_BUF (256u * 1024)
-#define DEFAULT_PART (16ull << 20)
-#define DEFAULT_THRESHOLD (32ull << 20)
+#define DEFAULT_PART (32ull << 20)
+#define DEFAULT_THRESHOLD (128ull << 20)
 #define MAX_IDLE_CLIENTS 64
 #define META_PART_SIZE "x-amz-meta-rm-part-size"
 #define META_SHA256 "x-amz-meta-rm-sha256"

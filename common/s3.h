@@ -65,8 +65,8 @@ struct s3_opts {
 	const char *session_token; /* NULL: $AWS_SESSION_TOKEN if the keys came from the environment */
 	enum s3_addressing addressing;
 	const char *ca_file;	/* trust this CA for https; NULL = system */
-	uint64_t part_size;	/* multipart part size; 0 = 16 MiB (raised to fit 10,000 parts) */
-	uint64_t multipart_threshold; /* larger objects go multipart / ranged; 0 = 32 MiB */
+	uint64_t part_size;	/* multipart part size; 0 = 32 MiB (raised to fit 10,000 parts) */
+	uint64_t multipart_threshold; /* larger objects go multipart / ranged; 0 = 128 MiB */
 	int parallel;		/* concurrent requests per transfer; 0 = 8 */
 	uint64_t rate_limit;	/* bytes/s over the whole store, both ways; 0 = none */
 	int max_attempts;	/* tries per request; 0 = 6 */
@@ -196,7 +196,7 @@ int s3_delete(struct s3 *s, const char *const *keys, size_t n,
 
 /* ---- pieces exposed for tests and the CLI driver ---- */
 
-/* Part size for size bytes: want (0 = 16 MiB) raised to >= 5 MiB and until
+/* Part size for size bytes: want (0 = 32 MiB) raised to >= 5 MiB and until
  * at most 10,000 parts are needed; *nparts gets the count. */
 uint64_t s3_part_size(uint64_t size, uint64_t want, unsigned *nparts);
 /* Backoff before retry number attempt (0-based): a random point in

@@ -43,10 +43,10 @@ static void test_part_size(void)
 		uint64_t size, want, part;
 		unsigned nparts;
 	} rows[] = {
-		{ 0, 0, 16ull << 20, 1 },
-		{ 1, 0, 16ull << 20, 1 },
-		{ 16ull << 20, 0, 16ull << 20, 1 },
-		{ (16ull << 20) + 1, 0, 16ull << 20, 2 },
+		{ 0, 0, 32ull << 20, 1 },
+		{ 1, 0, 32ull << 20, 1 },
+		{ 32ull << 20, 0, 32ull << 20, 1 },
+		{ (32ull << 20) + 1, 0, 32ull << 20, 2 },
 		{ 100ull << 20, 8ull << 20, 8ull << 20, 13 },
 		{ 100ull << 20, 1ull << 20, 5ull << 20, 20 },	/* raised to 5 MiB */
 		{ 5ull << 40, 0, 525ull << 20, 9987 },		/* 5 TiB: 10,000 parts max */
