@@ -959,20 +959,27 @@ static int split_path(const char *path, char *buf, size_t size,
 	}
 }
 
-static bool pattern_match(const char *pattern, char *const *segs, int nseg,
+/* Route patterns split once, at api_new(): matching is then compares only. */
+struct split_route {
+	char buf[128];
+	char *segs[MAX_SEGS];
+	int nseg;
+};
+static struct split_route split_routes[ARRAY_SIZE(routes)];
+
+static bool pattern_match(size_t ri, char *const *segs, int nseg,
     const char *param[MAX_PARAMS])
 {
-	char pbuf[128];
-	char *psegs[MAX_SEGS];
-	int np = split_path(pattern, pbuf, sizeof(pbuf), psegs), k = 0;
+	const struct split_route *sr = &split_routes[ri];
+	int k = 0;
 
-	if (np != nseg)
+	if (sr->nseg != nseg)
 		return false;
-	for (int i = 0; i < np; i++) {
-		if (strcmp(psegs[i], "*") == 0) {
+	for (int i = 0; i < nseg; i++) {
+		if (sr->segs[i][0] == '*' && sr->segs[i][1] == '\0') {
 			if (k < MAX_PARAMS)
 				param[k++] = segs[i];
-		} else if (strcmp(psegs[i], segs[i]) != 0) {
+		} else if (strcmp(sr->segs[i], segs[i]) != 0) {
 			return false;
 		}
 	}
@@ -985,6 +992,10 @@ struct api *api_new(struct service *s, struct auth *a)
 	api->svc = s;
 	api->auth = a;
 	api->started = time(NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+		split_routes[i].nseg = split_path(routes[i].pattern,
+		    split_routes[i].buf, sizeof(split_routes[i].buf),
+		    split_routes[i].segs);
 	metrics_init(route_labels, ARRAY_SIZE(route_labels));
 	return api;
 }
@@ -1014,7 +1025,7 @@ void api_handle(void *arg, const struct httpd_req *req,
 	nseg = split_path(req->path, buf, sizeof(buf), segs);
 	for (size_t i = 0; nseg >= 0 && i < ARRAY_SIZE(routes); i++) {
 		const char *param[MAX_PARAMS] = { NULL, NULL };
-		if (!pattern_match(routes[i].pattern, segs, nseg, param))
+		if (!pattern_match(i, segs, nseg, param))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0 ||
 		    (strcmp(req->method, "HEAD") == 0 &&
