@@ -11,6 +11,7 @@
  *   test_s3 --cli [options] head KEY            exit 2 when missing
  *   test_s3 --cli [options] list [PREFIX]       every key, page by page
  *   test_s3 --cli [options] put-many PREFIX N   N small objects
+ *   test_s3 --cli [options] put-files PREFIX FILE...  --parallel files at once
  *   test_s3 --cli [options] delete-batch FILE   keys one per line
  *   test_s3 --cli [options] sign METHOD KEY|- [k=v ...] [-H name:value ...]
  *
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,41 @@ out:
 
 /* ---------------- the CLI driver ---------------- */
 
+/* put-files: files shared out to threads, as the agent will do. */
+struct put_files {
+	struct s3 *s;
+	const char *prefix;
+	char **files;
+	int n, next, failed;
+	pthread_mutex_t mu;
+	char err[1024];
+};
+
+static void *put_files_worker(void *arg)
+{
+	struct put_files *pf = arg;
+	char err[1024];
+	for (;;) {
+		pthread_mutex_lock(&pf->mu);
+		int i = pf->failed ? pf->n : pf->next++;
+		pthread_mutex_unlock(&pf->mu);
+		if (i >= pf->n)
+			return NULL;
+		const char *base = strrchr(pf->files[i], '/');
+		char *key = xasprintf("%s%s", pf->prefix,
+		    base ? base + 1 : pf->files[i]);
+		int rc = s3_put_file(pf->s, key, pf->files[i], NULL, NULL, err,
+		    sizeof(err));
+		free(key);
+		if (rc != 0) {
+			pthread_mutex_lock(&pf->mu);
+			if (!pf->failed++)
+				str_copy(pf->err, err, sizeof(pf->err));
+			pthread_mutex_unlock(&pf->mu);
+		}
+	}
+}
+
 static int cli_usage(void)
 {
 	fprintf(stderr, "usage: test_s3 --cli --url URL [options] "
@@ -569,6 +606,21 @@ static int cli(int argc, char **argv)
 		} while (token);
 		free(token);
 		fprintf(stderr, "pages=%d keys=%d\n", pages, n);
+	} else if (strcmp(cmd, "put-files") == 0 && nargs >= 2) {
+		struct put_files pf = { .s = s, .prefix = args[0],
+		    .files = args + 1, .n = nargs - 1 };
+		int nt = o.parallel > 0 ? o.parallel : 8;
+		pthread_t t[64];
+		pthread_mutex_init(&pf.mu, NULL);
+		if (nt > 64)
+			nt = 64;
+		for (int i = 0; i < nt; i++)
+			pthread_create(&t[i], NULL, put_files_worker, &pf);
+		for (int i = 0; i < nt; i++)
+			pthread_join(t[i], NULL);
+		pthread_mutex_destroy(&pf.mu);
+		rc = pf.failed ? 1 : 0;
+		str_copy(err, pf.err, sizeof(err));
 	} else if (strcmp(cmd, "put-many") == 0 && nargs == 2) {
 		/* N small objects PREFIX00000..., each holding its own key. */
 		int n = atoi(args[1]);
