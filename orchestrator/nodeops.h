@@ -1,0 +1,54 @@
+/*
+ * nodeops.h - task types that run `ringagent <op>` on nodes over SSH, and
+ * the helper other task types (backup, repair, replace) use for their
+ * per-node steps.
+ *
+ * Wiring (service_start): after task_init() and before task_start(),
+ *	nodeops_register(60000, err, errlen);
+ * and after task_shutdown(): nodeops_shutdown().
+ *
+ * Type "node-status": one step per node, `ringagent status --json`; the
+ * step's message is the node's own view ("up 4.1.0 load 1.2 GiB, 3 peers,
+ * 2 down").  A node whose Cassandra is down (agent exit 3) is a result,
+ * not a failure; SSH failures and any other exit fail the step.  A host
+ * key mismatch or a refused client key fails it without retries.
+ *
+ * Params shared by every nodeops step (task params):
+ *   agent        command that runs the agent on a node, default
+ *                "ringagent"; "{address}" is replaced by the node's
+ *                address (the simulation keeps one config per node)
+ *   timeout_s    per command, default 60
+ *   known_hosts  file to check host keys against when a node has no
+ *                pinned key (it never checked in with one)
+ *
+ * Threading: any worker thread; the SSH pool is shared and thread-safe.
+ */
+#ifndef RM_NODEOPS_H
+#define RM_NODEOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct task_ctx;
+
+/* Register "node-status" and create the SSH pool.  0 or -1 with err. */
+int nodeops_register(int64_t ssh_idle_ms, char *err, size_t errlen);
+/* Close every pooled SSH session.  Idempotent. */
+void nodeops_shutdown(void);
+
+/*
+ * Run `<agent> <op_args> --json` on node of the task's cluster.  Progress
+ * lines become task_progress() messages; on success *data (may be NULL)
+ * is a new reference to the result line's "data" (or NULL when it had
+ * none) and *agent_exit (may be NULL) the agent's exit status.  Returns a
+ * TASK_STEP_* code; err says what failed on which node.  op_args is
+ * trusted text (built by the task type, never from a request verbatim).
+ * Exit statuses listed in ok_exits (0 always) count as success.
+ */
+int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
+    const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
+    char *err, size_t errlen);
+
+#endif
