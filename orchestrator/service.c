@@ -22,6 +22,7 @@
 #include "cron.h"
 #include "hb.h"
 #include "metrics.h"
+#include "nodeops.h"
 #include "sched.h"
 #include "store.h"
 #include "task.h"
@@ -201,6 +202,9 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	if (task_init(st, c->workers, err, errlen) != 0)
 		goto fail;
 	task_set_observer(on_task_event, s);
+	/* Task types of other modules, before the workers start. */
+	if (nodeops_register(60000, err, errlen) != 0)
+		goto fail;
 	if (task_resume_all(err, errlen) != 0)
 		goto fail;
 	s->hb = hb_new(st, c->heartbeat_timeout_ms, c->heartbeat_flush_ms,
@@ -227,6 +231,7 @@ void service_stop(struct service *s)
 		sched_stop();
 	/* Running steps stop at their next checkpoint and stay resumable. */
 	task_shutdown();
+	nodeops_shutdown();
 	hb_free(s->hb);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
