@@ -40,6 +40,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LDFLAGS ?=
+# Each program links only the libraries it uses (the agent stays small).
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LIBS    = $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRC = $(wildcard common/*.c)
@@ -81,19 +83,19 @@ $(LIBSHELL): $(call obj,$(SHELL_SRC)) ; $(archive)
 
 $(BIN)/ringmaster: $(call obj,orchestrator/main.c) $(LIBORCH) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BIN)/ringagent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BIN)/ringsh: $(call obj,shell/main.c) $(LIBSHELL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests link every library so a test can reach any module.
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBORCH) $(LIBAGENT) $(LIBSHELL) $(LIBCOMMON)
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBORCH) $(LIBAGENT) $(LIBSHELL) $(LIBCOMMON)
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 deps:
 	@scripts/deps.sh
