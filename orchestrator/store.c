@@ -79,7 +79,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX schedules_due ON schedules(enabled, next_run_at);"
 	"CREATE INDEX schedules_cluster ON schedules(cluster, id);"
 	"CREATE TABLE tasks ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER PRIMARY KEY,"
 	" id TEXT NOT NULL UNIQUE,"
 	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
 	" type TEXT NOT NULL,"
@@ -93,10 +93,11 @@ static const char *const migrations[] = {
 	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
 	" pause_requested INTEGER NOT NULL DEFAULT 0,"
 	" schedule_id TEXT REFERENCES schedules(id) ON DELETE SET NULL);"
+	/* Few indexes on purpose: every state change rewrites each index
+	 * that holds the state.  Lists by state filter tasks_cluster. */
 	"CREATE INDEX tasks_cluster ON tasks(cluster, seq);"
-	"CREATE INDEX tasks_cluster_state ON tasks(cluster, state, seq);"
-	"CREATE INDEX tasks_state ON tasks(state, seq);"
-	"CREATE INDEX tasks_schedule ON tasks(schedule_id);"
+	"CREATE INDEX tasks_schedule ON tasks(schedule_id)"
+	" WHERE schedule_id IS NOT NULL;"
 	"CREATE TABLE steps ("
 	" task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
 	" idx INTEGER NOT NULL,"
@@ -111,7 +112,7 @@ static const char *const migrations[] = {
 	" next_attempt_at INTEGER,"
 	" PRIMARY KEY (task_id, idx)) WITHOUT ROWID;"
 	"CREATE TABLE events ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id INTEGER PRIMARY KEY,"
 	" at INTEGER NOT NULL,"
 	" actor TEXT,"
 	" kind TEXT NOT NULL,"
@@ -164,6 +165,9 @@ static const char *const migrations[] = {
 	X(BEGIN, "BEGIN IMMEDIATE") \
 	X(COMMIT, "COMMIT") \
 	X(ROLLBACK, "ROLLBACK") \
+	X(SAVEPOINT, "SAVEPOINT op") \
+	X(ROLLBACK_TO, "ROLLBACK TO op") \
+	X(RELEASE, "RELEASE op") \
 	X(CLUSTER_INSERT, "INSERT INTO clusters (name, storage_url," \
 	    " storage_endpoint, storage_region, ssh_user, ssh_port," \
 	    " ssh_key_file, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)") \
@@ -302,6 +306,11 @@ struct store {
 	struct conn w;			/* the writer */
 	struct conn r[NREADERS];	/* readers */
 	atomic_uint next_reader;
+	uint64_t last_id;		/* the last id made (new_id()) */
+	pthread_mutex_t gc_mu;		/* group commit: the queue below */
+	pthread_cond_t gc_cv;
+	struct wop *gc_head, **gc_tail;
+	bool gc_busy;			/* a leader is committing */
 	char *path;
 	int version;
 };
@@ -362,14 +371,21 @@ static enum store_task_state task_state_of(const char *s)
 	return st;
 }
 
-static void new_id(char prefix, char out[STORE_ID_MAX])
+/*
+ * Ids are "t-" or "s-" and 16 hex digits of a value that grows with time
+ * (ms << 16, plus one when two fall in the same ms): unique within the
+ * store, and new rows land at the right edge of every index keyed by id
+ * (tasks.id, steps), so the pages a busy store writes stay few and hot.
+ * Called with the write lock held.
+ */
+static void new_id(struct store *st, char prefix, char out[STORE_ID_MAX])
 {
-	unsigned char b[8];
-	char hex[17];
+	uint64_t v = (uint64_t)time_wall_ms() << 16;
 
-	random_bytes(b, sizeof(b));
-	hex_encode(b, sizeof(b), hex);
-	snprintf(out, STORE_ID_MAX, "%c-%s", prefix, hex);
+	if (v <= st->last_id)
+		v = st->last_id + 1;
+	st->last_id = v;
+	snprintf(out, STORE_ID_MAX, "%c-%016" PRIx64, prefix, v);
 }
 
 static int clamp_limit(int limit)
@@ -539,8 +555,12 @@ static int conn_open(struct conn *c, const char *path, bool writer,
 	sqlite3_busy_timeout(c->db, 10000);
 	pragmas = writer ?
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    " PRAGMA wal_autocheckpoint=8000; PRAGMA journal_size_limit=67108864;"
+	    " PRAGMA cache_size=-32768;"
+	    " PRAGMA mmap_size=268435456;"
 	    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;" :
 	    "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+	    " PRAGMA mmap_size=268435456;"
 	    " PRAGMA temp_store=MEMORY;";
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot set up '%s': %s", path,
@@ -663,6 +683,31 @@ out:
 	return rc;
 }
 
+/* The largest id value in use, so ids keep growing after a restart
+ * even if the clock went back. */
+static int load_last_id(struct store *st, char *err, size_t errlen)
+{
+	static const char *const q[] = {
+		"SELECT max(id) FROM tasks", "SELECT max(id) FROM schedules",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(q); i++) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(st->w.db, q[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "store: %s", sqlite3_errmsg(st->w.db));
+			return -1;
+		}
+		if (sqlite3_step(s) == SQLITE_ROW && col_str(s, 0) != NULL &&
+		    strlen(col_str(s, 0)) > 2) {
+			uint64_t v = strtoull(col_str(s, 0) + 2, NULL, 16);
+			if (v > st->last_id)
+				st->last_id = v;
+		}
+		sqlite3_finalize(s);
+	}
+	return 0;
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -674,9 +719,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	st->path = xstrdup(path);
+	pthread_mutex_init(&st->gc_mu, NULL);
+	pthread_cond_init(&st->gc_cv, NULL);
+	st->gc_tail = &st->gc_head;
 	if (conn_open(&st->w, path, true, err, errlen) < 0)
 		goto fail;
 	if (migrate(&st->w, &st->version, err, errlen) < 0)
+		goto fail;
+	if (load_last_id(st, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < NREADERS; i++)
 		if (conn_open(&st->r[i], path, false, err, errlen) < 0)
@@ -694,6 +744,8 @@ void store_close(struct store *st)
 	for (int i = 0; i < NREADERS; i++)
 		conn_close(&st->r[i]);
 	conn_close(&st->w);
+	pthread_cond_destroy(&st->gc_cv);
+	pthread_mutex_destroy(&st->gc_mu);
 	free(st->path);
 	free(st);
 }
@@ -1180,38 +1232,124 @@ out:
 
 /* ---- tasks -------------------------------------------------------------- */
 
-int store_task_insert(struct store *st, const struct store_task_new *t,
-    char *id_out, int64_t *seq_out, char *err, size_t errlen)
+/*
+ * Group commit.  The runner's and the submitters' writes are small and
+ * touch the same hot pages (the newest tasks, steps and events), and with
+ * WAL every transaction writes each page it touched again.  So a writer
+ * queues its operation; whoever finds no commit in progress becomes the
+ * leader, takes every queued operation and runs them in ONE transaction,
+ * each inside its own savepoint (an operation that fails is rolled back
+ * alone), then wakes the others with their results.  With one writer this
+ * is a plain transaction; with many it is one commit for a batch.
+ *
+ * An operation returns 0, a negative STORE_E* (rolled back), or
+ * OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
+ */
+#define OP_KEEP_BUSY	1
+
+struct wop {
+	struct wop *next;
+	int (*fn)(struct store *st, struct conn *c, void *arg, char *err,
+	    size_t errlen);
+	void *arg;
+	char *err;
+	size_t errlen;
+	int rc;
+	bool done;
+};
+
+static int write_op(struct store *st, int (*fn)(struct store *,
+    struct conn *, void *, char *, size_t), void *arg, char *err,
+    size_t errlen)
 {
-	struct conn *c = wlock(st);
+	struct wop op = { .fn = fn, .arg = arg, .err = err, .errlen = errlen };
+	char dummy[8];
+
+	if (op.err == NULL) {
+		op.err = dummy;
+		op.errlen = sizeof(dummy);
+	}
+	pthread_mutex_lock(&st->gc_mu);
+	*st->gc_tail = &op;
+	st->gc_tail = &op.next;
+	while (!op.done) {
+		struct wop *batch, *o;
+		struct conn *c;
+		int rc;
+
+		if (st->gc_busy) {
+			pthread_cond_wait(&st->gc_cv, &st->gc_mu);
+			continue;
+		}
+		st->gc_busy = true;
+		batch = st->gc_head;
+		st->gc_head = NULL;
+		st->gc_tail = &st->gc_head;
+		pthread_mutex_unlock(&st->gc_mu);
+
+		c = wlock(st);
+		rc = begin(c, op.err, op.errlen);
+		for (o = batch; o != NULL; o = o->next) {
+			if (rc < 0) {
+				o->rc = rc;
+				continue;
+			}
+			if (exec_stmt(S(c, SQL_SAVEPOINT)) != SQLITE_DONE) {
+				o->rc = db_err(c, o->err, o->errlen, "savepoint");
+				continue;
+			}
+			o->rc = o->fn(st, c, o->arg, o->err, o->errlen);
+			if (o->rc < 0)
+				exec_stmt(S(c, SQL_ROLLBACK_TO));
+			exec_stmt(S(c, SQL_RELEASE));
+		}
+		if (rc == 0 && (rc = commit(c, op.err, op.errlen)) < 0) {
+			for (o = batch; o != NULL; o = o->next) {
+				if (o != &op)
+					snprintf(o->err, o->errlen, "%s", op.err);
+				o->rc = rc;
+			}
+		}
+		unlock(c);
+
+		pthread_mutex_lock(&st->gc_mu);
+		for (o = batch; o != NULL; o = o->next)
+			o->done = true;
+		st->gc_busy = false;
+		pthread_cond_broadcast(&st->gc_cv);
+	}
+	pthread_mutex_unlock(&st->gc_mu);
+	return op.rc == OP_KEEP_BUSY ? STORE_EBUSY : op.rc;
+}
+
+struct insert_args {
+	const struct store_task_new *t;
+	const char *params;
+	char *id_out;
+	int64_t seq;
+};
+
+static int tx_task_insert(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct insert_args *a = arg;
+	const struct store_task_new *t = a->t;
 	sqlite3_stmt *s;
-	char id[STORE_ID_MAX], *params = NULL;
-	int64_t now = time_wall_ms(), seq;
+	char id[STORE_ID_MAX];
+	int64_t now = time_wall_ms();
 	int rc;
 
-	if (t->nsteps == 0) {
-		snprintf(err, errlen, "a task needs at least one step");
-		unlock(c);
-		return STORE_ERR;
-	}
-	params = t->params ? json_dumps(t->params, JSON_COMPACT) :
-	    xstrdup("{}");
-	if ((rc = begin(c, err, errlen)) < 0)
-		goto out;
-
 	if (t->schedule_id != NULL) {
+		enum store_task_state last = STORE_TASK_SUCCEEDED;
 		s = S(c, SQL_SCHED_LAST_STATE);
 		bind_text(s, 1, t->schedule_id);
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
 			rst(s);
-			rollback(c);
 			snprintf(err, errlen, "schedule '%s' not found",
 			    t->schedule_id);
-			rc = STORE_ENOENT;
-			goto out;
+			return STORE_ENOENT;
 		}
-		enum store_task_state last = STORE_TASK_SUCCEEDED;
 		if (col_str(s, 0) != NULL)
 			last = task_state_of(col_str(s, 0));
 		rst(s);
@@ -1219,27 +1357,20 @@ int store_task_insert(struct store *st, const struct store_task_new *t,
 			s = S(c, SQL_SCHED_SET_NEXT);
 			bind_text(s, 1, t->schedule_id);
 			sqlite3_bind_int64(s, 2, t->schedule_next_run_at);
-			if (exec_stmt(s) != SQLITE_DONE) {
-				rc = db_err(c, err, errlen, "schedule");
-				rollback(c);
-				goto out;
-			}
-			if ((rc = commit(c, err, errlen)) == 0) {
-				snprintf(err, errlen, "the previous task of "
-				    "schedule '%s' is not finished",
-				    t->schedule_id);
-				rc = STORE_EBUSY;
-			}
-			goto out;
+			if (exec_stmt(s) != SQLITE_DONE)
+				return db_err(c, err, errlen, "schedule");
+			snprintf(err, errlen, "the previous task of schedule "
+			    "'%s' is not finished", t->schedule_id);
+			return OP_KEEP_BUSY;
 		}
 	}
 
-	new_id('t', id);
+	new_id(st, 't', id);
 	s = S(c, SQL_TASK_INSERT);
 	bind_text(s, 1, id);
 	bind_text(s, 2, t->cluster);
 	bind_text(s, 3, t->type);
-	bind_text(s, 4, params);
+	bind_text(s, 4, a->params);
 	sqlite3_bind_int64(s, 5, now);
 	bind_text(s, 6, t->schedule_id);
 	if (exec_stmt(s) != SQLITE_DONE) {
@@ -1247,21 +1378,17 @@ int store_task_insert(struct store *st, const struct store_task_new *t,
 		if (rc == STORE_ENOENT)
 			snprintf(err, errlen, "cluster '%s' not found",
 			    t->cluster);
-		rollback(c);
-		goto out;
+		return rc;
 	}
-	seq = sqlite3_last_insert_rowid(c->db);
+	a->seq = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < t->nsteps; i++) {
 		s = S(c, SQL_STEP_INSERT);
 		bind_text(s, 1, id);
 		sqlite3_bind_int(s, 2, (int)i);
 		bind_text(s, 3, t->steps[i].name);
 		bind_text(s, 4, t->steps[i].node);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = db_err(c, err, errlen, "insert step");
-			rollback(c);
-			goto out;
-		}
+		if (exec_stmt(s) != SQLITE_DONE)
+			return db_err(c, err, errlen, "insert step");
 	}
 	if (t->schedule_id != NULL) {
 		s = S(c, SQL_SCHED_FIRED);
@@ -1269,25 +1396,33 @@ int store_task_insert(struct store *st, const struct store_task_new *t,
 		bind_text(s, 2, id);
 		sqlite3_bind_int64(s, 3, now);
 		sqlite3_bind_int64(s, 4, t->schedule_next_run_at);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = db_err(c, err, errlen, "schedule fired");
-			rollback(c);
-			goto out;
-		}
+		if (exec_stmt(s) != SQLITE_DONE)
+			return db_err(c, err, errlen, "schedule fired");
 	}
 	if (do_task_event(c, id, t->cluster, t->type, (enum store_task_state)-1,
-	    STORE_TASK_QUEUED, NULL, now) < 0) {
-		rc = db_err(c, err, errlen, "task event");
-		rollback(c);
-		goto out;
+	    STORE_TASK_QUEUED, NULL, now) < 0)
+		return db_err(c, err, errlen, "task event");
+	memcpy(a->id_out, id, STORE_ID_MAX);
+	return 0;
+}
+
+int store_task_insert(struct store *st, const struct store_task_new *t,
+    char *id_out, int64_t *seq_out, char *err, size_t errlen)
+{
+	struct insert_args a = { .t = t, .id_out = id_out };
+	char *params;
+	int rc;
+
+	if (t->nsteps == 0) {
+		snprintf(err, errlen, "a task needs at least one step");
+		return STORE_ERR;
 	}
-	if ((rc = commit(c, err, errlen)) < 0)
-		goto out;
-	memcpy(id_out, id, STORE_ID_MAX);
-	if (seq_out != NULL)
-		*seq_out = seq;
-out:
-	unlock(c);
+	params = t->params ? json_dumps(t->params, JSON_COMPACT) :
+	    xstrdup("{}");
+	a.params = params;
+	rc = write_op(st, tx_task_insert, &a, err, errlen);
+	if (rc == 0 && seq_out != NULL)
+		*seq_out = a.seq;
 	free(params);
 	return rc;
 }
@@ -1525,45 +1660,48 @@ json_t *store_task_counts(struct store *st)
 	return out;
 }
 
-int store_task_update(struct store *st, const char *id, int task_state,
-    int64_t now, const char *error, const struct store_step_update *su,
-    size_t nsu, char *err, size_t errlen)
-{
-	struct conn *c = wlock(st);
-	sqlite3_stmt *s;
-	int rc;
+struct update_args {
+	const char *id;
+	int task_state;
+	int64_t now;
+	const char *error;
+	const struct store_step_update *su;
+	size_t nsu;
+};
 
-	if ((rc = begin(c, err, errlen)) < 0)
-		goto out;
-	for (size_t i = 0; i < nsu; i++) {
+static int tx_task_update(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct update_args *a = arg;
+	sqlite3_stmt *s;
+
+	(void)st;
+	for (size_t i = 0; i < a->nsu; i++) {
+		const struct store_step_update *u = &a->su[i];
 		s = S(c, SQL_STEP_SET);
-		bind_text(s, 1, id);
-		sqlite3_bind_int(s, 2, su[i].idx);
-		bind_text(s, 3, store_step_state_str(su[i].state));
-		sqlite3_bind_int(s, 4, su[i].attempts);
-		bind_keep(s, 5, su[i].started_at);
-		bind_keep(s, 6, su[i].finished_at);
-		bind_keep(s, 7, su[i].next_attempt_at);
-		bind_text(s, 8, su[i].message);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = db_err(c, err, errlen, "update step");
-			rollback(c);
-			goto out;
-		}
+		bind_text(s, 1, a->id);
+		sqlite3_bind_int(s, 2, u->idx);
+		bind_text(s, 3, store_step_state_str(u->state));
+		sqlite3_bind_int(s, 4, u->attempts);
+		bind_keep(s, 5, u->started_at);
+		bind_keep(s, 6, u->finished_at);
+		bind_keep(s, 7, u->next_attempt_at);
+		bind_text(s, 8, u->message);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return db_err(c, err, errlen, "update step");
 	}
-	if (task_state >= 0) {
-		enum store_task_state from, to = (enum store_task_state)task_state;
+	if (a->task_state >= 0) {
+		enum store_task_state from, to = (enum store_task_state)a->task_state;
 		char cluster[STORE_NAME_MAX], type[STORE_NAME_MAX];
 		int64_t started;
+		bool terminal;
 
 		s = S(c, SQL_TASK_HEAD);
-		bind_text(s, 1, id);
+		bind_text(s, 1, a->id);
 		if (sqlite3_step(s) != SQLITE_ROW) {
 			rst(s);
-			rollback(c);
-			snprintf(err, errlen, "task '%s' not found", id);
-			rc = STORE_ENOENT;
-			goto out;
+			snprintf(err, errlen, "task '%s' not found", a->id);
+			return STORE_ENOENT;
 		}
 		from = task_state_of(col_str(s, 0));
 		str_copy(cluster, col_str(s, 1), sizeof(cluster));
@@ -1571,60 +1709,56 @@ int store_task_update(struct store *st, const char *id, int task_state,
 		started = sqlite3_column_int64(s, 3);
 		rst(s);
 		if (store_task_state_terminal(from) && from != to) {
-			rollback(c);
-			snprintf(err, errlen, "task '%s' is already %s", id,
+			snprintf(err, errlen, "task '%s' is already %s", a->id,
 			    store_task_state_str(from));
-			rc = STORE_EBUSY;
-			goto out;
+			return STORE_EBUSY;
 		}
 
 		/* Terminal clears both requests; queued/paused the pause. */
-		bool terminal = store_task_state_terminal(to);
+		terminal = store_task_state_terminal(to);
 		s = S(c, SQL_TASK_SET);
-		bind_text(s, 1, id);
+		bind_text(s, 1, a->id);
 		bind_text(s, 2, store_task_state_str(to));
 		bind_time(s, 3, started > 0 ? started :
-		    (to == STORE_TASK_RUNNING ? now : 0));
-		bind_time(s, 4, terminal ? now : 0);
-		bind_text(s, 5, error);
+		    (to == STORE_TASK_RUNNING ? a->now : 0));
+		bind_time(s, 4, terminal ? a->now : 0);
+		bind_text(s, 5, a->error);
 		sqlite3_bind_int(s, 6, terminal ? 0 : -1);
 		sqlite3_bind_int(s, 7, terminal || to == STORE_TASK_QUEUED ||
 		    to == STORE_TASK_PAUSED ? 0 : -1);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = db_err(c, err, errlen, "update task");
-			rollback(c);
-			goto out;
-		}
+		if (exec_stmt(s) != SQLITE_DONE)
+			return db_err(c, err, errlen, "update task");
 		if (to == STORE_TASK_CANCELLED) {
 			s = S(c, SQL_STEPS_CANCEL);
-			bind_text(s, 1, id);
-			sqlite3_bind_int64(s, 2, now);
-			if (exec_stmt(s) != SQLITE_DONE) {
-				rc = db_err(c, err, errlen, "cancel steps");
-				rollback(c);
-				goto out;
-			}
+			bind_text(s, 1, a->id);
+			sqlite3_bind_int64(s, 2, a->now);
+			if (exec_stmt(s) != SQLITE_DONE)
+				return db_err(c, err, errlen, "cancel steps");
 		}
-		if (from != to && do_task_event(c, id, cluster, type, from, to,
-		    error, now) < 0) {
-			rc = db_err(c, err, errlen, "task event");
-			rollback(c);
-			goto out;
-		}
-	} else if (error != NULL) {
+		if (from != to && do_task_event(c, a->id, cluster, type, from,
+		    to, a->error, a->now) < 0)
+			return db_err(c, err, errlen, "task event");
+	} else if (a->error != NULL) {
 		s = S(c, SQL_TASK_SET_ERROR);
-		bind_text(s, 1, id);
-		bind_text(s, 2, error);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = db_err(c, err, errlen, "task error");
-			rollback(c);
-			goto out;
-		}
+		bind_text(s, 1, a->id);
+		bind_text(s, 2, a->error);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return db_err(c, err, errlen, "task error");
 	}
-	rc = commit(c, err, errlen);
-out:
-	unlock(c);
-	return rc;
+	return 0;
+}
+
+int store_task_update(struct store *st, const char *id, int task_state,
+    int64_t now, const char *error, const struct store_step_update *su,
+    size_t nsu, char *err, size_t errlen)
+{
+	struct update_args a = {
+		.id = id, .task_state = task_state,
+		.now = now > 0 ? now : time_wall_ms(), .error = error,
+		.su = su, .nsu = nsu,
+	};
+
+	return write_op(st, tx_task_update, &a, err, errlen);
 }
 
 int store_task_request(struct store *st, const char *id,
@@ -1659,7 +1793,7 @@ int store_schedule_create(struct store *st, struct store_schedule *sc,
 	    xstrdup("{}");
 	int rc = 0;
 
-	new_id('s', sc->id);
+	new_id(st, 's', sc->id);
 	bind_text(s, 1, sc->id);
 	bind_text(s, 2, sc->cluster);
 	bind_text(s, 3, sc->type);

@@ -3,6 +3,7 @@
  * CRUD with foreign keys and cascades, cursor pagination, heartbeat
  * batches, task/step updates and events, schedules, tokens.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,69 @@ static void test_schedules_cascade(struct store *st)
 	    STORE_ENOENT);
 }
 
+/* Group commit: concurrent writers share transactions; one that fails
+ * (a missing cluster) is rolled back alone. */
+struct gc_arg {
+	struct store *st;
+	const char *cluster;
+	int ok, enoent, other;
+};
+
+static void *gc_writer(void *p)
+{
+	struct gc_arg *a = p;
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = {
+		.cluster = a->cluster, .type = "noop", .steps = &step,
+		.nsteps = 1,
+	};
+	char id[STORE_ID_MAX], err[256];
+
+	for (int i = 0; i < 200; i++) {
+		int rc = store_task_insert(a->st, &tn, id, NULL, err,
+		    sizeof(err));
+		if (rc == 0) {
+			struct store_step_update su = { 0, STORE_STEP_RUNNING,
+			    1, 1, STORE_KEEP, STORE_KEEP, NULL };
+			rc = store_task_update(a->st, id, STORE_TASK_RUNNING, 0,
+			    NULL, &su, 1, err, sizeof(err));
+		}
+		if (rc == 0)
+			a->ok++;
+		else if (rc == STORE_ENOENT)
+			a->enoent++;
+		else
+			a->other++;
+	}
+	return NULL;
+}
+
+static void test_group_commit(struct store *st)
+{
+	struct gc_arg args[6];
+	pthread_t th[6];
+	json_t *j;
+	int ok = 0, enoent = 0, other = 0;
+
+	add_cluster(st, "gc");
+	for (int i = 0; i < 6; i++) {
+		args[i] = (struct gc_arg){ st, i == 5 ? "ghost" : "gc", 0, 0, 0 };
+		pthread_create(&th[i], NULL, gc_writer, &args[i]);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		ok += args[i].ok;
+		enoent += args[i].enoent;
+		other += args[i].other;
+	}
+	T_EQ_INT(ok, 1000);
+	T_EQ_INT(enoent, 200);
+	T_EQ_INT(other, 0);
+	j = store_task_list(st, "gc", "running", NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1000);
+	json_decref(j);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -478,6 +542,7 @@ int main(void)
 	test_tasks(st);
 	test_events_tokens(st);
 	test_schedules_cascade(st);
+	test_group_commit(st);
 	snprintf(snap, sizeof(snap), "%s/snap.db", dir);
 	T_EQ_INT(store_snapshot(st, snap, err, sizeof(err)), 0);
 	T_CHECK(access(snap, F_OK) == 0, "no snapshot file");
