@@ -1,0 +1,43 @@
+/*
+ * backup.h - the agent's side of backups: the one-shot operations that move
+ * a node's SSTables between its data directories and object storage.
+ *
+ *   backup-upload   upload snapshot TAG with dedupe and resume, then write
+ *                   the node manifest (common/manifest.h)
+ *   backup-restore  --mode check|download|load: check the disk space a
+ *                   restore needs, download and checksum the files into a
+ *                   staging directory inside each table directory, load them
+ *                   with `nodetool import` (4.0+) or `refresh` (3.x)
+ *   backup-verify   every file of a node manifest is stored with its size
+ *                   (and, with --download, its SHA-256)
+ *
+ * They follow the contract of ops.h (JSON progress lines, one result line,
+ * OPS_EXIT_* statuses, cancel on a "cancel" line, a signal or a closed
+ * stdout) and are safe to run twice: an upload that was killed skips what
+ * is already stored, a download skips files already staged and verified, a
+ * load skips tables whose staging directory is gone.  See docs/backups.md.
+ *
+ * The functions take ops.c's context without looking inside it: ops.c
+ * keeps that struct private, so these operations read the configuration
+ * from $RINGAGENT_CONF or the -f given to ringagent (found in
+ * /proc/self/cmdline), else the default path, and always print JSON lines.
+ */
+#ifndef RM_AGENT_BACKUP_H
+#define RM_AGENT_BACKUP_H
+
+#include <stddef.h>
+
+struct opctx;
+
+int backup_op_upload(struct opctx *x, int argc, char **argv);
+int backup_op_restore(struct opctx *x, int argc, char **argv);
+int backup_op_verify(struct opctx *x, int argc, char **argv);
+
+/*
+ * Exposed for tests: the -f argument of a ringagent command line held in
+ * buf as NUL-separated arguments (the /proc/self/cmdline format), before the
+ * operation name.  Returns a new string or NULL.
+ */
+char *backup_conf_from_cmdline(const char *buf, size_t len);
+
+#endif

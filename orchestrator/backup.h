@@ -1,0 +1,48 @@
+/*
+ * backup.h - backups of a cluster to object storage: the task types
+ * "backup", "restore", "verify" and "purge", and the listing and deletion
+ * of backups behind GET/DELETE /api/v1/clusters/{name}/backups.
+ *
+ * The orchestrator only coordinates: bytes move between each node and the
+ * store through `ringagent backup-upload|backup-restore|backup-verify`
+ * (agent/backup.h) run over SSH by nodeops_agent().  The orchestrator
+ * reads and writes manifests and lists and deletes objects itself, with
+ * the credentials of its own environment (AWS_ACCESS_KEY_ID ...).
+ * Layout, steps and options: docs/backups.md; manifests: common/manifest.h.
+ *
+ * Wiring (service_start), after task_init() and before task_start():
+ *	backup_register(err, errlen);
+ */
+#ifndef RM_BACKUP_H
+#define RM_BACKUP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct store;
+
+/* Register the four task types.  0, or -1 with err. */
+int backup_register(char *err, size_t errlen);
+
+/*
+ * The cluster's backups, newest first:
+ *   {"items":[{"id","started_at","finished_at","state","nodes","files",
+ *              "bytes","bytes_uploaded","task_id"}],"next":null}
+ * state is "complete" (the cluster manifest exists), "running" (the
+ * cluster's running task is making it) or "incomplete".
+ * 0, or -1 with *status (404 no such cluster, 502 the store failed) and
+ * a message in err.
+ */
+int backup_list(struct store *st, const char *cluster, json_t **out,
+    int *status, char *err, size_t errlen);
+
+/*
+ * Queue a purge task for backup id of cluster (files other backups still
+ * use stay); *task_out is the task object.  0, or -1 with *status (400 bad
+ * id, 404 no such cluster or backup, 502 store, 500) and err.
+ */
+int backup_delete(struct store *st, const char *cluster, const char *id,
+    json_t **task_out, int *status, char *err, size_t errlen);
+
+#endif
