@@ -26,6 +26,7 @@
 
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "backup.h"
 #include "cass.h"
 #include "nodetool.h"
 #include "proc.h"
@@ -486,6 +487,15 @@ static const struct op ops[] = {
 	  "succeeds when it is already gone", op_clear_snapshot },
 	{ "list-snapshots", "", "snapshots on this node (nodetool "
 	  "listsnapshots)", op_list_snapshots },
+	{ "backup-upload", "--store URL --cluster C --backup-id ID --tag T ...",
+	  "upload snapshot T with dedupe and resume, then the node manifest "
+	  "(docs/backups.md)", backup_op_upload },
+	{ "backup-restore", "--store URL --manifest KEY --mode M ...",
+	  "restore a node manifest's files: check space, download, load",
+	  backup_op_restore },
+	{ "backup-verify", "--store URL --manifest KEY [--download]",
+	  "check every file of a node manifest is stored intact",
+	  backup_op_verify },
 };
 
 bool ops_known(const char *name)
