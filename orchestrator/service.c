@@ -22,6 +22,7 @@
 #include "cron.h"
 #include "hb.h"
 #include "metrics.h"
+#include "backup.h"
 #include "nodeops.h"
 #include "sched.h"
 #include "store.h"
@@ -204,6 +205,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	task_set_observer(on_task_event, s);
 	/* Task types of other modules, before the workers start. */
 	if (nodeops_register(60000, err, errlen) != 0)
+		goto fail;
+	if (backup_register(err, errlen) != 0)
 		goto fail;
 	if (task_resume_all(err, errlen) != 0)
 		goto fail;
