@@ -23,8 +23,10 @@
 
 #include "../common/util.h"
 #include "auth.h"
+#include "backup.h"
 #include "metrics.h"
 #include "service.h"
+#include "task.h"
 
 struct api {
 	struct service *svc;
@@ -888,6 +890,47 @@ static void h_events(struct call *c)
 		reply_json(c, 200, out);
 }
 
+/* ---------- backups (orchestrator/backup.c) ---------- */
+
+static const char *status_code(int status)
+{
+	return status == 404 ? "not_found" : status == 400 ? "invalid_value" :
+	    status == 502 ? "storage_unavailable" : "internal";
+}
+
+static void h_backup_list(struct call *c)
+{
+	char err[512];
+	int status = 500;
+	json_t *out = NULL;
+
+	if (!path_name_ok(c, "cluster", c->param[0]))
+		return;
+	if (backup_list(task_store(), c->param[0], &out, &status, err,
+	    sizeof(err)) != 0)
+		reply_error(c, status, status_code(status), "%s", err);
+	else
+		reply_json(c, 200, out);
+}
+
+static void h_backup_delete(struct call *c)
+{
+	char err[512];
+	int status = 500;
+	json_t *out = NULL;
+
+	snprintf(c->target, sizeof(c->target), "%.64s/%.64s", c->param[0],
+	    c->param[1]);
+	if (!path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	if (backup_delete(task_store(), c->param[0], c->param[1], &out, &status,
+	    err, sizeof(err)) != 0)
+		reply_error(c, status, status_code(status), "%s", err);
+	else
+		reply_json(c, 202, out);
+}
+
 /* ---------- routing ---------- */
 
 static const struct route routes[] = {
@@ -912,6 +955,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters/*/schedules", R_READ, false, h_schedule_list },
 	{ "DELETE", "/api/v1/schedules/*", R_OPERATE, true, h_schedule_delete },
 	{ "GET", "/api/v1/events", R_READ, false, h_events },
+	{ "GET", "/api/v1/clusters/*/backups", R_READ, false, h_backup_list },
+	{ "DELETE", "/api/v1/clusters/*/backups/*", R_OPERATE, true, h_backup_delete },
 };
 
 /* Route patterns with {name}/{id} for metrics labels and events. */
@@ -925,6 +970,7 @@ static const char *const route_labels[] = {
 	"/api/v1/tasks/{id}/pause", "/api/v1/tasks/{id}/resume",
 	"/api/v1/clusters/{name}/schedules", "/api/v1/clusters/{name}/schedules",
 	"/api/v1/schedules/{id}", "/api/v1/events",
+	"/api/v1/clusters/{name}/backups", "/api/v1/clusters/{name}/backups/{id}",
 };
 
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),
