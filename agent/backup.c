@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -752,7 +753,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	struct upjob j;
 	pthread_t *tids = NULL;
 	char err[1024], *key = NULL, *text = NULL;
-	int status = OPS_EXIT_FAILED, rc, nthreads = 0;
+	int status = OPS_EXIT_FAILED, rc, nthreads = 0, lockfd = -1, waited = 0;
 	int64_t t0 = time_wall_ms();
 
 	(void)x;
@@ -827,7 +828,20 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	if (c->state_dir != NULL) {
 		char *jp = xasprintf("%s/backup-%s.journal", c->state_dir,
 		    o.backup_id);
+		char *lp = xasprintf("%s/backup-%s.lock", c->state_dir,
+		    o.backup_id);
 		mkdir(c->state_dir, 0700);
+		/* An earlier run of this backup whose orchestrator went away
+		 * stops at its next file: wait for it rather than race it. */
+		lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		free(lp);
+		while (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) != 0 &&
+		    !cancelled()) {
+			if (waited++ == 0)
+				progress(NULL, "waiting for an earlier upload of "
+				    "backup %s on this node to stop", o.backup_id);
+			usleep(100000);
+		}
 		j.journal = open(jp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0600);
 		free(jp);
@@ -878,6 +892,8 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 out:
 	if (j.journal >= 0)
 		close(j.journal);
+	if (lockfd >= 0)
+		close(lockfd);
 	free(tids);
 	free(text);
 	free(key);

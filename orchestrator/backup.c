@@ -1411,8 +1411,12 @@ static int verify_run(struct task_ctx *ctx, const struct store_step *step,
 	for (size_t i = 0; i < c->nnodes; i++) {
 		a.ms[i] = get_node_manifest(b.s3, c->nodes[i].manifest, err, errlen);
 		if (a.ms[i] == NULL) {
-			json_array_append_new(a.missing, json_string(
-			    c->nodes[i].manifest));
+			if (strstr(err, " is missing") != NULL)
+				json_array_append_new(a.missing, json_string(
+				    c->nodes[i].manifest));
+			else
+				json_array_append_new(a.corrupt, json_pack("{s:s, s:s}",
+				    "key", c->nodes[i].manifest, "reason", err));
 			a.ms[i] = manifest_node_new();
 		}
 		a.total += a.ms[i]->nfiles;

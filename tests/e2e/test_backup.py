@@ -1,0 +1,362 @@
+"""Backups end to end: three simulated nodes with real sshd, s3rver, the
+orchestrator and one agent per node.  The tests of this module share one
+environment and run in order, each building on the store the previous ones
+left (backup, change, second backup, restore, verify, retention).
+
+Upload counts come from each agent's journal (<state_dir>/backup-<id>.journal,
+one line per completed PUT), byte identity from the sim's own files.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from agentutil import RINGAGENT, orch_nodes, simlib, write_agent_conf
+from orch import Orch, wait_until
+from rmtest import SIM
+from s3util import BUCKET, S3rver
+
+CL = "sim"
+PREFIX = "rm"
+
+
+class Env:
+    pass
+
+
+def sha(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def live_files(c, node, ks=None):
+    """{(ks, table_dir, name): path} of a node's live SSTable files."""
+    out = {}
+    root = Path(c.data_dir(node))
+    if (root / "data").is_dir():
+        root = root / "data"
+    for kd in root.iterdir():
+        if not kd.is_dir() or (ks and kd.name != ks):
+            continue
+        for td in kd.iterdir():
+            if not td.is_dir():
+                continue
+            for f in td.iterdir():
+                if f.is_file():
+                    out[(kd.name, td.name, f.name)] = f
+    return out
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("backup")
+    e = Env()
+    e.tmp = tmp
+    e.s3 = S3rver(tmp / "s3").start()
+    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
+                                   sstables=2, sstable_size="16K",
+                                   base_address=f"127.0.{30 + os.getpid() % 200}.11")
+    e.o = Orch(tmp / "orch")
+    e.o.start()
+    try:
+        e.o.ok("POST", "/api/v1/clusters", {
+            "name": CL, "storage": {"url": f"s3://{BUCKET}/{PREFIX}", "endpoint": e.s3.endpoint,
+                                   "region": "us-east-1"},
+            "ssh": {"user": "root", "port": e.c.ssh_port, "key_file": e.c.key}}, status=201)
+        tok = tmp / "join.token"
+        tok.write_text(e.o.join_token + "\n")
+        confs = tmp / "confs"
+        confs.mkdir()
+        for n in e.c.names:
+            conf = write_agent_conf(e.c, n, e.o.base, tok, cluster_name=CL)
+            os.symlink(conf, confs / f"{e.c.address(n)}.conf")
+        e.agent = (f"env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "
+                   f"{RINGAGENT} -f {confs}/{{address}}.conf")
+        e.c.start_all(agent=str(RINGAGENT))
+        wait_until(lambda: len([v for v in orch_nodes(e.o, CL).values()
+                                if v["state"] == "up" and v.get("host_id")]) == 3,
+                   30, "three nodes up with host ids")
+        e.backups = []
+        yield e
+    finally:
+        e.c.cleanup()
+        e.o.kill9()
+        print("--- orchestrator log ---\n" + e.o.log_tail(80))
+        e.s3.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run(e, type_, timeout=120, want="succeeded", **params):
+    params.setdefault("agent", e.agent)
+    t = e.o.ok("POST", f"/api/v1/clusters/{CL}/tasks", {"type": type_, "params": params},
+               status=202)
+    t = e.o.wait_task(t["id"], states=("succeeded", "failed", "cancelled"), timeout=timeout)
+    assert t["state"] == want, json.dumps(t, indent=1)
+    return t
+
+
+def journal_puts(e):
+    """Every completed PUT of every agent: list of keys (duplicates kept)."""
+    keys = []
+    for n in e.c.names:
+        for j in (Path(e.c.node_dir(n)) / "agent-state").glob("backup-*.journal"):
+            keys += [ln.split()[1] for ln in j.read_text().splitlines() if ln.startswith("put ")]
+    return keys
+
+
+def backups(e):
+    return e.o.ok("GET", f"/api/v1/clusters/{CL}/backups")["items"]
+
+
+def obj(e, key):
+    return e.s3.object_path(f"{PREFIX}/{key}")
+
+
+def stored_keys(e, sub):
+    root = e.s3.data / BUCKET / PREFIX / CL / sub
+    return {str(p.relative_to(e.s3.data / BUCKET / PREFIX))[:-len("._S3rver_object")]
+            for p in root.rglob("*._S3rver_object")}
+
+
+def manifest(e, bid, what="cluster"):
+    p = obj(e, f"{CL}/backups/{bid}/cluster.json" if what == "cluster" else what)
+    return json.loads(p.read_text())
+
+
+def test_bad_params_are_400(env):
+    e = env
+    for params in ({"upload_parallelism": 0}, {"tables": ["nodot"]}, {"retention": {"keep": 1}},
+                   {"frobnicate": 1}, {"keyspaces": ["../x"]}, {"agent": "x; rm -rf /"}):
+        r = e.o.post(f"/api/v1/clusters/{CL}/tasks", {"type": "backup", "params": params})
+        assert r.status_code == 400, (params, r.text)
+    r = e.o.post(f"/api/v1/clusters/{CL}/tasks", {"type": "purge", "params": {}})
+    assert r.status_code == 400 and "backup_ids" in r.text
+    assert e.o.get(f"/api/v1/clusters/nosuch/backups").status_code == 404
+    assert e.o.ok("GET", f"/api/v1/clusters/{CL}/backups") == {"items": [], "next": None}
+
+
+def test_first_backup_uploads_every_file(env):
+    e = env
+    t = run(e, "backup")
+    assert [s["name"] for s in t["steps"]] == ["check", "snapshot", "upload", "manifests",
+                                               "complete", "clear-snapshots", "retention"]
+    items = backups(e)
+    assert len(items) == 1 and items[0]["state"] == "complete", items
+    b = items[0]
+    e.backups.append(b["id"])
+    assert b["nodes"] == 3 and b["files"] > 0
+    assert b["bytes_uploaded"] == b["bytes"] and b["files_uploaded"] == b["files"]
+    # Every live file of every node was stored, with its checksum.
+    cm = manifest(e, b["id"])
+    total = 0
+    for n in cm["nodes"]:
+        nm = json.loads(obj(e, n["manifest"]).read_text())
+        node = [x for x in e.c.names if e.c.address(x) == n["address"]][0]
+        live = live_files(e.c, node)
+        assert {(f["keyspace"], f["table_dir"], f["name"]) for f in nm["files"]} == set(live)
+        for f in nm["files"]:
+            assert f["sha256"] == sha(live[(f["keyspace"], f["table_dir"], f["name"])])
+            assert obj(e, f["key"]).stat().st_size == f["size"]
+        assert nm["tokens"] and nm["dc"] and nm["cassandra_version"] == "4.1.0"
+        assert any((tb.get("schema") or "").startswith("CREATE TABLE") for tb in nm["tables"])
+        total += len(nm["files"])
+    assert total == b["files"] == len(journal_puts(e))
+    # The snapshots are gone.
+    for n in e.c.names:
+        assert not list(Path(e.c.data_dir(n)).rglob("snapshots/rm-*")), n
+
+
+def test_second_backup_uploads_only_new_files(env):
+    e = env
+    before = {n: set(live_files(e.c, n)) for n in e.c.names}
+    puts_before = len(journal_puts(e))
+    assert e.c.nodetool("node1", "flush", "ks1").returncode == 0
+    assert e.c.nodetool("node2", "compact", "ks2").returncode == 0
+    after = {n: set(live_files(e.c, n)) for n in e.c.names}
+    new = sum(len(after[n] - before[n]) for n in e.c.names)
+    assert new > 0
+    run(e, "backup")
+    b = backups(e)[0]
+    e.backups.append(b["id"])
+    assert b["id"] != e.backups[0] and b["state"] == "complete"
+    assert b["files_uploaded"] == new, b
+    assert len(journal_puts(e)) - puts_before == new
+    assert b["files"] == sum(len(after[n]) for n in e.c.names)
+
+
+def test_unchanged_backup_uploads_nothing(env):
+    e = env
+    puts_before = len(journal_puts(e))
+    t0 = time.monotonic()
+    run(e, "backup")
+    b = backups(e)[0]
+    e.backups.append(b["id"])
+    assert b["files_uploaded"] == 0 and b["bytes_uploaded"] == 0, b
+    assert len(journal_puts(e)) == puts_before
+    print(f"unchanged backup of 3 nodes took {time.monotonic() - t0:.2f}s")
+
+
+def test_restore_into_wiped_node_is_byte_identical(env):
+    e = env
+    node = "node2"
+    want = {}
+    for (ks, td, name), p in live_files(e.c, node, "ks1").items():
+        comp = name.split("-", 3)[-1]
+        want.setdefault((td, comp), []).append(sha(p))
+        p.unlink()
+    assert want and not live_files(e.c, node, "ks1")
+    t = run(e, "restore", nodes=[e.c.address(node)], keyspaces=["ks1"])
+    assert [s["name"] for s in t["steps"]] == ["map", "space", "download", "load"]
+    got = {}
+    for (ks, td, name), p in live_files(e.c, node, "ks1").items():
+        got.setdefault((td, name.split("-", 3)[-1]), []).append(sha(p))
+    assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in want.items()}
+    # Nothing else was touched, and no staging directory is left.
+    assert not list(Path(e.c.data_dir(node)).rglob(".rm-restore-*"))
+
+
+def test_restore_refuses_when_the_disk_is_too_small(env):
+    """The agent's space check, run as the restore's "space" step runs it,
+    with a margin no disk can meet (loopback disks cannot be filled here)."""
+    e = env
+    b = e.backups[-1]
+    cm = manifest(e, b)
+    n = [x for x in cm["nodes"] if x["address"] == e.c.address("node1")][0]
+    conf = Path(e.c.node_dir("node1")) / "agent.conf"
+    r = subprocess.run([str(RINGAGENT), "-f", str(conf), "backup-restore", "--json",
+                        "--store", f"s3://{BUCKET}/{PREFIX}", "--endpoint", e.s3.endpoint,
+                        "--manifest", n["manifest"], "--mode", "check",
+                        "--space-margin", "1e12"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    last = json.loads(r.stdout.splitlines()[-1])
+    assert r.returncode == 1 and "not enough disk space" in last["error"]["message"], r.stdout
+    assert "free" in last["error"]["message"] and last["data"]["bytes_needed"] > 0
+
+
+def test_restore_manifest_with_dotdot_is_refused(env):
+    e = env
+    good = manifest(e, e.backups[-1])
+    nkey = good["nodes"][0]["manifest"]
+    nm = json.loads(obj(e, nkey).read_text())
+    bad_id = "20000101T000000Z-evil00"
+    nm["backup_id"] = bad_id
+    nm["files"][0]["name"] = "../../../../etc/evil"
+    bad_node_key = f"{CL}/backups/{bad_id}/nodes/{nm['host_id']}.json"
+    good["backup_id"] = bad_id
+    good["nodes"] = [dict(good["nodes"][0], manifest=bad_node_key)]
+    base = f"{e.s3.endpoint}/{BUCKET}/{PREFIX}"
+    assert requests.put(f"{base}/{bad_node_key}", data=json.dumps(nm)).status_code == 200
+    assert requests.put(f"{base}/{CL}/backups/{bad_id}/cluster.json",
+                        data=json.dumps(good)).status_code == 200
+    node = [x for x in e.c.names if e.c.address(x) == good["nodes"][0]["address"]][0]
+    t = run(e, "restore", want="failed", backup_id=bad_id, nodes=[e.c.address(node)])
+    assert "refused" in (t["error"] or ""), t
+    assert not (Path("/etc/evil")).exists()
+    # The orchestrator's own readers refuse it too: the key variant.
+    nm["files"][0]["name"] = "ok-Data.db"
+    nm["files"][0]["key"] = f"{CL}/data/../../x"
+    assert requests.put(f"{base}/{bad_node_key}", data=json.dumps(nm)).status_code == 200
+    t = run(e, "verify", want="failed", backup_id=bad_id)
+    assert "refused" in (t["error"] or "") or "refused" in json.dumps(t["steps"]), t
+    # Clean up the forgery so the retention test sees only real backups.
+    for p in (e.s3.data / BUCKET / PREFIX / CL / "backups" / bad_id).rglob("*"):
+        if p.is_file():
+            p.unlink()
+    shutil.rmtree(e.s3.data / BUCKET / PREFIX / CL / "backups" / bad_id, ignore_errors=True)
+
+
+def test_verify_finds_missing_and_truncated_objects(env):
+    e = env
+    bid = e.backups[-1]
+    t = run(e, "verify", backup_id=bid)
+    assert "verified" in t["steps"][0]["message"]
+    cm = manifest(e, bid)
+    files = json.loads(obj(e, cm["nodes"][0]["manifest"]).read_text())["files"]
+    gone, cut = files[0]["key"], files[1]["key"]
+    saved = {k: obj(e, k).read_bytes() for k in (gone, cut)}
+    obj(e, gone).unlink()
+    with open(obj(e, cut), "r+b") as f:
+        f.truncate(max(0, files[1]["size"] // 2))
+    try:
+        t = run(e, "verify", want="failed", backup_id=bid)
+        err = t["error"] or ""
+        assert f"missing {gone}" in err and f"corrupt {cut}" in err, err
+        assert "1 missing, 1 corrupt" in err
+        t = run(e, "verify", want="failed", backup_id=bid, download=True)
+        assert f"missing {gone}" in (t["error"] or "") and cut in (t["error"] or ""), t["error"]
+    finally:
+        for k, data in saved.items():
+            obj(e, k).write_bytes(data)
+    run(e, "verify", backup_id=bid, download=True)
+
+
+def test_retention_purges_exactly_what_no_kept_backup_uses(env):
+    e = env
+    ids = [b["id"] for b in backups(e) if b["state"] == "complete"]
+    assert len(ids) >= 3
+    keep = ids[0]  # newest
+    refs = {}
+    for bid in ids:
+        cm = manifest(e, bid)
+        refs[bid] = {f["key"] for n in cm["nodes"]
+                     for f in json.loads(obj(e, n["manifest"]).read_text())["files"]}
+    before = stored_keys(e, "data")
+    assert set().union(*refs.values()) == before
+    run(e, "purge", retention={"keep_last": 1})
+    assert [b["id"] for b in backups(e)] == [keep]
+    after = stored_keys(e, "data")
+    assert after == refs[keep], (len(after), len(refs[keep]))
+    assert before - after == set().union(*refs.values()) - refs[keep]
+    # And the kept backup restores and verifies intact.
+    run(e, "verify", backup_id=keep, download=True)
+
+
+def test_delete_route_queues_a_purge(env):
+    e = env
+    run(e, "backup")
+    ids = [b["id"] for b in backups(e)]
+    assert len(ids) == 2
+    r = e.o.delete(f"/api/v1/clusters/{CL}/backups/{ids[1]}")
+    assert r.status_code == 202 and r.json()["type"] == "purge", r.text
+    e.o.wait_task(r.json()["id"], timeout=60)
+    assert [b["id"] for b in backups(e)] == [ids[0]]
+    assert e.o.delete(f"/api/v1/clusters/{CL}/backups/{ids[1]}").status_code == 404
+    assert e.o.delete(f"/api/v1/clusters/{CL}/backups/..").status_code in (400, 404)
+
+
+def test_kill9_during_upload_resumes_without_uploading_twice(env):
+    e = env
+    # Bigger files and a rate limit make the upload last a few seconds.
+    subprocess.run([str(SIM / "simctl"), "add-keyspace", str(e.c.dir), "big", "--class",
+                    "SimpleStrategy", "--rf", "3", "--tables", "a,b", "--sstables", "3",
+                    "--sstable-size", "256K"], check=True, capture_output=True)
+    puts_before = journal_puts(e)
+    t = e.o.ok("POST", f"/api/v1/clusters/{CL}/tasks", {"type": "backup", "params": {
+        "agent": e.agent, "rate_limit_mib": 0.5, "upload_parallelism": 1}}, status=202)
+    wait_until(lambda: len(journal_puts(e)) >= len(puts_before) + 3, 60, "first uploads")
+    e.o.kill9()
+    mid = journal_puts(e)
+    assert len(mid) > len(puts_before)
+    e.o.start()
+    t = e.o.wait_task(t["id"], states=("succeeded", "failed"), timeout=180)
+    assert t["state"] == "succeeded", json.dumps(t, indent=1)
+    puts = journal_puts(e)
+    new = puts[len(puts_before):]
+    assert len(new) == len(set(new)), "a file was uploaded twice"
+    b = backups(e)[0]
+    assert b["state"] == "complete" and b["files_uploaded"] == len(new) >= 3 * 2 * 8, b
