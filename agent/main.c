@@ -30,15 +30,15 @@ static void usage(FILE *fp)
 	size_t n;
 
 	fprintf(fp,
-	    "usage: ringagent [-dnv] [-f file]\n"
-	    "       ringagent [-v] [-f file] operation [--json] [arguments]\n"
-	    "       ringagent --help | --version\n"
+	    "usage: ringagent [-dn] [-f file]\n"
+	    "       ringagent [-f file] operation [--json] [arguments]\n"
+	    "       ringagent -v | --version | --help\n"
 	    "\n"
 	    "  -d        stay in the foreground and log to stderr (unless log_file)\n"
 	    "  -f file   configuration file (default %s;\n"
 	    "            operations also read $RINGAGENT_CONF)\n"
 	    "  -n        check the configuration and exit\n"
-	    "  -v        verbose: log at debug level\n"
+	    "  -v        print the version and exit (log detail: log_level)\n"
 	    "\n"
 	    "operations (exit 0 ok, 1 failed, 2 usage, 3 nodetool unreachable,\n"
 	    "4 nodetool output unparseable, 5 configuration, 6 cancelled):\n",
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf_path = NULL;
-	bool foreground = false, check_only = false, verbose = false;
+	bool foreground = false, check_only = false;
 	struct agentcfg *c;
 	char err[1024];
 	int ch, rc;
@@ -77,12 +77,10 @@ int main(int argc, char **argv)
 		case 'n':
 			check_only = true;
 			break;
-		case 'v':
-			verbose = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'v':
 		case 'V':
 			printf("ringagent %s\n", RM_VERSION);
 			return 0;
@@ -100,7 +98,7 @@ int main(int argc, char **argv)
 			    "not for operation '%s'\n", argv[0]);
 			return 2;
 		}
-		log_init("ringagent", NULL, verbose ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+		log_init("ringagent", NULL, LOG_LVL_WARN);
 		return ops_main(conf_path, argc, argv);
 	}
 
@@ -117,8 +115,7 @@ int main(int argc, char **argv)
 		agentcfg_free(c);
 		return 0;
 	}
-	if (log_init("ringagent", c->log_file, verbose ? LOG_LVL_DEBUG :
-	    c->log_level) != 0) {
+	if (log_init("ringagent", c->log_file, c->log_level) != 0) {
 		fprintf(stderr, "ringagent: cannot open log_file '%s': %s\n",
 		    c->log_file, strerror(errno));
 		agentcfg_free(c);

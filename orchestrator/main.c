@@ -362,6 +362,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("ringmaster %s\n", RM_VERSION);
+			return 0;
 		}
 	/* "+": stop at the first word so "token create --role" is ours. */
 	while ((ch = getopt(argc, argv, "+df:nv")) != -1) {
