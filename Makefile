@@ -126,8 +126,10 @@ demo: deps
 	@BIN=$(abspath $(BIN)) PYTHON=$(PYTHON) scripts/demo
 
 bench: deps
+	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
-	@BIN=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/tests/bench) tests/bench/run
+	@$(MAKE) --no-print-directory units
+	@BIN=$(abspath $(BIN)) BENCH_DIR=$(abspath $(BUILD)/tests/bench) UNIT_DIR=$(abspath $(BUILD)/tests/unit) tests/bench/run $(BENCHES)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
