@@ -315,9 +315,9 @@ static int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 	secs = (time_t)(b->task_created / 1000);
 	gmtime_r(&secs, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	/* "t-<16 hex>": six hex digits keep ids short and unique enough
-	 * within one second of one cluster. */
-	snprintf(b->id, sizeof(b->id), "%s-%.6s", ts,
+	/* Creation time first so ids sort by age; the task id ("t-<hex>")
+	 * makes them unique and names the task that made the backup. */
+	snprintf(b->id, sizeof(b->id), "%s-%s", ts,
 	    strncmp(tid, "t-", 2) == 0 ? tid + 2 : tid);
 	snprintf(b->tag, sizeof(b->tag), "rm-%s", b->id);
 	stg = json_object_get(b->cl, "storage");
