@@ -1,0 +1,90 @@
+/*
+ * repair.h - the agent's side of repairs: `ringagent repair`, and the token
+ * arithmetic that cuts a node's primary ranges into segments.
+ *
+ *   ringagent repair [--keyspace K [--table T]...] [--full|--incremental]
+ *                    [--segment I/N] --json
+ *
+ * Without --segment it runs `nodetool repair -pr` (the node's primary
+ * ranges).  With --segment I/N it reads `nodetool ring`, takes the ranges
+ * that end at this node's tokens, cuts them into N segments
+ * (repair_split()) and repairs segment I with one `nodetool repair -st S
+ * -et E` per sub-range: a sub-range never crosses a ring range, which
+ * Cassandra refuses ("intersects a local range ... but is not fully
+ * contained in one").  Every nodetool line becomes a progress line; the
+ * result is parsed with nodetool_parse_repair().  A keyspace with RF 1 is
+ * "nothing to do", not a failure; "Endpoint not alive" fails (exit 1) with
+ * nodetool's message, which names the endpoint; an unknown keyspace is a
+ * usage error (exit 2).
+ *
+ * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
+ * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
+ *
+ * The operation follows ops.h (JSON lines, OPS_EXIT_*, cancel on a
+ * "cancel" line, a signal or a closed stdout: nodetool is killed).  Like
+ * backup.h's operations it reads its configuration itself, since ops.c
+ * keeps its context private.
+ */
+#ifndef RM_AGENT_REPAIR_H
+#define RM_AGENT_REPAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct opctx;
+struct nodetool_ring;
+
+#define REPAIR_MAX_SEGMENTS 1024
+
+/* (start, end] on the ring. */
+struct repair_range {
+	int64_t start, end;
+};
+
+/* One segment: sub-ranges in ring order (ranges owned by the segment). */
+struct repair_segment {
+	struct repair_range *ranges;
+	size_t n;
+};
+
+int repair_op(struct opctx *x, int argc, char **argv);
+
+/* Parse a Murmur3 token ("-9223372036854775808" .. "9223372036854775807"):
+ * 0, or -1 when s is not one (RandomPartitioner tokens are too large). */
+int repair_token_parse(const char *s, int64_t *out);
+
+/* Number of tokens in (start, end]; the whole ring ((t, t]) gives
+ * UINT64_MAX, one short of 2^64. */
+uint64_t repair_range_width(struct repair_range r);
+
+/*
+ * The primary ranges of a node: for each token t of own, (the ring token
+ * before t, t].  ring holds every token of the ring (any order, duplicates
+ * ignored) and must contain own.  *out (caller frees) is in ring order (by
+ * end token).  0, or -1 with err.
+ */
+int repair_primary_ranges(const int64_t *ring, size_t nring,
+    const int64_t *own, size_t nown, struct repair_range **out, size_t *nout,
+    char *err, size_t errlen);
+
+/*
+ * The primary ranges of address (with or without ":port") from `nodetool
+ * ring` output: tokens of every DC; Joining nodes own nothing.  0, or -1
+ * with err (unknown address, non-Murmur3 tokens).
+ */
+int repair_ring_primary(const struct nodetool_ring *ring, const char *address,
+    struct repair_range **out, size_t *nout, char *err, size_t errlen);
+
+/*
+ * Cut ranges (ring order) into nseg segments that tile them exactly and
+ * never cross a range: with nseg <= n, consecutive whole ranges (n/nseg or
+ * one more each); with nseg > n, each range is cut into equal pieces, the
+ * extra pieces going to the widest ranges, one piece per segment.  Fewer
+ * segments come back only when the ranges hold fewer tokens than nseg.
+ * Returns the number of segments, *out (free with repair_segments_free).
+ */
+size_t repair_split(const struct repair_range *ranges, size_t n, size_t nseg,
+    struct repair_segment **out);
+void repair_segments_free(struct repair_segment *s, size_t n);
+
+#endif
