@@ -30,6 +30,7 @@
 #include "cass.h"
 #include "nodetool.h"
 #include "proc.h"
+#include "repair.h"
 
 struct opctx {
 	const char *op;
@@ -496,6 +497,9 @@ static const struct op ops[] = {
 	{ "backup-verify", "--store URL --manifest KEY [--download]",
 	  "check every file of a node manifest is stored intact",
 	  backup_op_verify },
+	{ "repair", "[--keyspace K [--table T]...] [--segment I/N] ...",
+	  "nodetool repair of this node's primary ranges, or of segment I "
+	  "of N of them (docs/repair.md)", repair_op },
 };
 
 bool ops_known(const char *name)
