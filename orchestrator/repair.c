@@ -1,0 +1,361 @@
+/*
+ * repair.c - see repair.h.  The orchestrator only decides what to repair
+ * where and in which order; the node cuts its own primary ranges into
+ * segments at run time (agent/repair.h), from the ring it sees then, so
+ * nothing here needs the nodes' tokens at plan time and a segment is
+ * always cut along ranges Cassandra will accept for -st/-et.  The step
+ * name carries the segment ("repair segment 2/4"), which is all a step
+ * needs to be run again after a restart.
+ */
+#include "repair.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "nodeops.h"
+#include "task.h"
+
+#define MAX_SEGMENTS		1024
+#define MAX_TABLES		64
+#define DEFAULT_TIMEOUT_S	21600
+/* task_progress() keeps one write per 500 ms: wait that long before the
+ * summary so it is not dropped after the agent's last progress line. */
+#define SUMMARY_GAP_MS		510
+
+static bool cmd_valid(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && *s != '\0' && strlen(s) <= 1024 &&
+	    strpbrk(s, "\n\r;&|`$<>") == NULL;
+}
+
+static int check_tables(const json_t *v, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *t;
+
+	if (json_is_string(v)) {
+		if (name_valid(json_string_value(v)))
+			return 0;
+	} else if (json_is_array(v) && json_array_size(v) >= 1 &&
+	    json_array_size(v) <= MAX_TABLES) {
+		json_array_foreach(v, i, t)
+			if (!json_is_string(t) || !name_valid(json_string_value(t)))
+				goto bad;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "params.table must be a table name or an array "
+	    "of 1 to %d table names (letters, digits, '_')", MAX_TABLES);
+	return -1;
+}
+
+int repair_validate_params(json_t *params, char *err, size_t errlen)
+{
+	const char *key, *agent = getenv("RINGMASTER_AGENT");
+	json_t *v;
+
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "keyspace") == 0) {
+			if (!json_is_string(v) || !name_valid(json_string_value(v))) {
+				snprintf(err, errlen, "params.keyspace must be a "
+				    "keyspace name (letters, digits, '_')");
+				return -1;
+			}
+		} else if (strcmp(key, "table") == 0) {
+			if (check_tables(v, err, errlen) != 0)
+				return -1;
+		} else if (strcmp(key, "full") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen, "params.full must be true "
+				    "(full repair) or false (incremental)");
+				return -1;
+			}
+		} else if (strcmp(key, "segments_per_node") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > MAX_SEGMENTS) {
+				snprintf(err, errlen, "params.segments_per_node must "
+				    "be an integer from 1 to %d", MAX_SEGMENTS);
+				return -1;
+			}
+		} else if (strcmp(key, "parallelism") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) != 1) {
+				snprintf(err, errlen, "params.parallelism: only 1 is "
+				    "supported (the task engine runs one step at a "
+				    "time; see docs/repair.md)");
+				return -1;
+			}
+		} else if (strcmp(key, "intensity") == 0) {
+			if (!json_is_number(v) || json_number_value(v) <= 0 ||
+			    json_number_value(v) > 1) {
+				snprintf(err, errlen, "params.intensity must be a "
+				    "number above 0 and at most 1");
+				return -1;
+			}
+		} else if (strcmp(key, "agent") == 0 ||
+		    strcmp(key, "known_hosts") == 0) {
+			if (!cmd_valid(v)) {
+				snprintf(err, errlen, "params.%s must be a command "
+				    "path and arguments without shell syntax", key);
+				return -1;
+			}
+		} else if (strcmp(key, "timeout_s") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 7 * 86400) {
+				snprintf(err, errlen, "params.timeout_s must be an "
+				    "integer from 1 to 604800");
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "unknown parameter '%s' for repair "
+			    "(keyspace, table, full, segments_per_node, "
+			    "parallelism, intensity, agent, known_hosts, "
+			    "timeout_s)", key);
+			return -1;
+		}
+	}
+	if (json_object_get(params, "table") != NULL &&
+	    json_object_get(params, "keyspace") == NULL) {
+		snprintf(err, errlen, "params.table needs params.keyspace");
+		return -1;
+	}
+	if (json_object_get(params, "full") == NULL)
+		json_object_set_new(params, "full", json_true());
+	if (json_object_get(params, "segments_per_node") == NULL)
+		json_object_set_new(params, "segments_per_node", json_integer(1));
+	if (json_object_get(params, "parallelism") == NULL)
+		json_object_set_new(params, "parallelism", json_integer(1));
+	if (json_object_get(params, "intensity") == NULL)
+		json_object_set_new(params, "intensity", json_real(1.0));
+	if (json_object_get(params, "timeout_s") == NULL)
+		json_object_set_new(params, "timeout_s",
+		    json_integer(DEFAULT_TIMEOUT_S));
+	if (json_object_get(params, "agent") == NULL && agent != NULL &&
+	    *agent != '\0') {
+		json_t *a = json_string(agent);
+		if (!cmd_valid(a)) {
+			json_decref(a);
+			snprintf(err, errlen, "$RINGMASTER_AGENT must be a command "
+			    "path and arguments without shell syntax");
+			return -1;
+		}
+		json_object_set_new(params, "agent", a);
+	}
+	return 0;
+}
+
+static int repair_validate(json_t *params, char *err, size_t errlen)
+{
+	return repair_validate_params(params, err, errlen);
+}
+
+int repair_step_segment(const char *name, int *seg, int *nseg)
+{
+	int n = 0;
+
+	*seg = *nseg = 0;
+	if (name == NULL)
+		return -1;
+	if (strcmp(name, "repair") == 0)
+		return 0;
+	if (sscanf(name, "repair segment %d/%d%n", seg, nseg, &n) != 2 ||
+	    name[n] != '\0' || *nseg < 1 || *nseg > MAX_SEGMENTS ||
+	    *seg < 1 || *seg > *nseg) {
+		*seg = *nseg = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int repair_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	int nseg = (int)json_integer_value(json_object_get(params,
+	    "segments_per_node"));
+	size_t i;
+	json_t *n;
+
+	if (json_array_size(nodes) == 0) {
+		snprintf(err, errlen, "the cluster has no nodes yet: agents add "
+		    "them when they check in");
+		return -1;
+	}
+	if (nseg < 1)
+		nseg = 1;
+	for (int s = 1; s <= nseg; s++) {
+		char name[64];
+
+		if (nseg == 1)
+			snprintf(name, sizeof(name), "repair");
+		else
+			snprintf(name, sizeof(name), "repair segment %d/%d", s, nseg);
+		json_array_foreach(nodes, i, n)
+			task_plan_add(plan, name, json_string_value(
+			    json_object_get(n, "address")));
+	}
+	return 0;
+}
+
+/* The agent's arguments: names were checked by validate. */
+static char *op_args(const json_t *params, int seg, int nseg)
+{
+	const char *ks = json_string_value(json_object_get(params, "keyspace"));
+	const json_t *tb = json_object_get(params, "table");
+	bool full = !json_is_false(json_object_get(params, "full"));
+	char *s = xasprintf("repair %s", full ? "--full" : "--incremental"), *t;
+	size_t i;
+	json_t *v;
+
+	if (ks != NULL) {
+		t = xasprintf("%s --keyspace %s", s, ks);
+		free(s);
+		s = t;
+	}
+	if (json_is_string(tb)) {
+		t = xasprintf("%s --table %s", s, json_string_value(tb));
+		free(s);
+		s = t;
+	}
+	json_array_foreach(tb, i, v) {
+		t = xasprintf("%s --table %s", s, json_string_value(v));
+		free(s);
+		s = t;
+	}
+	if (nseg > 0) {
+		t = xasprintf("%s --segment %d/%d", s, seg, nseg);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* "ks1 ks2" of a JSON array of strings (caller frees). */
+static char *words(const json_t *arr)
+{
+	char *s = xstrdup(""), *t;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		t = xasprintf("%s%s%s", s, i ? " " : "", json_string_value(v));
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* The step's closing message, from the agent's result data. */
+static char *summary(const json_t *d, int seg, int nseg)
+{
+	const json_t *ranges = json_object_get(d, "ranges");
+	char *rep = words(json_object_get(d, "repaired"));
+	char *nn = words(json_object_get(d, "not_needed"));
+	char *head, *out, *rs = xstrdup(""), *t;
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(ranges, i, r) {
+		t = xasprintf("%s%s(%s,%s]", rs, i ? " " : "",
+		    json_string_value(json_object_get(r, "start")),
+		    json_string_value(json_object_get(r, "end")));
+		free(rs);
+		rs = t;
+	}
+	if (nseg > 0)
+		head = xasprintf("segment %d/%d ranges %s: ", seg, nseg,
+		    json_array_size(ranges) ? rs : "(none)");
+	else
+		head = xstrdup("");
+	if (json_integer_value(json_object_get(d, "commands")) == 0)
+		out = xasprintf("%snothing to do%s%s%s", head, *nn ?
+		    ": replication factor 1, no repair is needed for " : "",
+		    nn, *nn ? "" : ": no keyspace to repair");
+	else
+		out = xasprintf("%srepaired %s: %lld sessions%s%s%s", head, rep,
+		    (long long)json_integer_value(json_object_get(d, "sessions")),
+		    *nn ? "; nothing to do for " : "", nn, *nn ? " (RF 1)" : "");
+	free(head);
+	free(rs);
+	free(rep);
+	free(nn);
+	return out;
+}
+
+static bool last_step(struct task_ctx *ctx, const struct store_step *step)
+{
+	int seg, nseg;
+
+	/* segment-major: the last segment's steps end the task */
+	(void)ctx;
+	if (repair_step_segment(step->name, &seg, &nseg) != 0)
+		return true;
+	return seg == nseg;
+}
+
+static int repair_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	double intensity = json_is_number(json_object_get(params, "intensity")) ?
+	    json_number_value(json_object_get(params, "intensity")) : 1.0;
+	int seg, nseg, rc, ex;
+	int64_t t0 = time_mono_ms(), took, pause;
+	json_t *d = NULL;
+	char *args, *msg;
+
+	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
+		snprintf(err, errlen, "step '%s' is not a repair step", step->name);
+		return TASK_STEP_FATAL;
+	}
+	args = op_args(params, seg, nseg);
+	rc = nodeops_agent(ctx, step->node, args, NULL, 0, &d, &ex, err, errlen);
+	free(args);
+	if (rc != TASK_STEP_OK) {
+		json_decref(d);
+		return rc;
+	}
+	took = time_mono_ms() - t0;
+	msg = summary(d, seg, nseg);
+	json_decref(d);
+	/* intensity: rest in proportion to the work, within the deadline */
+	pause = intensity < 1.0 && !last_step(ctx, step) ?
+	    (int64_t)((double)took * (1.0 - intensity) / intensity) : 0;
+	if (pause > task_ctx_deadline_left(ctx) - 1000)
+		pause = task_ctx_deadline_left(ctx) - 1000;
+	if (pause < SUMMARY_GAP_MS)
+		pause = SUMMARY_GAP_MS;
+	if (pause > SUMMARY_GAP_MS)
+		task_progress(ctx, "%s; resting %lld ms (intensity %g)", msg,
+		    (long long)pause, intensity);
+	/* cancelled or paused while resting: the segment is still done */
+	(void)task_sleep(ctx, pause);
+	task_progress(ctx, "%s", msg);
+	free(msg);
+	return TASK_STEP_OK;
+}
+
+static const struct task_type repair_type = {
+	.name = "repair",
+	.validate = repair_validate,
+	.plan = repair_plan,
+	.run = repair_run,
+	.max_attempts = 3,
+	.backoff_base_ms = 1000,
+	.backoff_max_ms = 30000,
+	.step_deadline_ms = 12LL * 3600 * 1000,
+};
+
+int repair_register(char *err, size_t errlen)
+{
+	if (task_type_find(repair_type.name) == NULL &&
+	    task_type_register(&repair_type) != 0) {
+		snprintf(err, errlen, "cannot register task type '%s'",
+		    repair_type.name);
+		return -1;
+	}
+	return 0;
+}
