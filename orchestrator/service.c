@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "backup.h"
 #include "nodeops.h"
+#include "repair.h"
 #include "sched.h"
 #include "store.h"
 #include "task.h"
@@ -207,6 +208,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	if (nodeops_register(60000, err, errlen) != 0)
 		goto fail;
 	if (backup_register(err, errlen) != 0)
+		goto fail;
+	if (repair_register(err, errlen) != 0)
 		goto fail;
 	if (task_resume_all(err, errlen) != 0)
 		goto fail;
