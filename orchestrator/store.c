@@ -311,9 +311,24 @@ struct store {
 	pthread_cond_t gc_cv;
 	struct wop *gc_head, **gc_tail;
 	bool gc_busy;			/* a leader is committing */
+	struct tev *tev;		/* task events to write (wlock) */
+	size_t ntev, captev;
+	pthread_t flusher;		/* writes them within FLUSH_MS */
+	pthread_cond_t fl_cv;		/* with gc_mu */
+	bool fl_started, fl_stop;
+	sqlite3 *ckpt_db;		/* the flusher's, for checkpoints */
+	int64_t last_ckpt;
 	char *path;
 	int version;
 };
+
+static int write_op(struct store *st, int (*fn)(struct store *,
+    struct conn *, void *, char *, size_t), void *arg, char *err,
+    size_t errlen);
+static int tx_flush(struct store *st, struct conn *c, void *arg, char *err,
+    size_t errlen);
+static bool events_pending(struct store *st);
+static void *flusher_main(void *arg);
 
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled",
@@ -555,7 +570,8 @@ static int conn_open(struct conn *c, const char *path, bool writer,
 	sqlite3_busy_timeout(c->db, 10000);
 	pragmas = writer ?
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    " PRAGMA wal_autocheckpoint=8000; PRAGMA journal_size_limit=67108864;"
+	    " PRAGMA wal_autocheckpoint=100000;"
+	    " PRAGMA journal_size_limit=67108864;"
 	    " PRAGMA cache_size=-32768;"
 	    " PRAGMA mmap_size=268435456;"
 	    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;" :
@@ -593,9 +609,15 @@ static void unlock(struct conn *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Any free reader; the next one in turn when all are busy. */
+/*
+ * The writer when it is free (its page cache is the warm one: a reader's
+ * cache is dropped after every commit by another connection), else any
+ * free reader, else the next reader in turn.
+ */
 static struct conn *rlock(struct store *st)
 {
+	if (pthread_mutex_trylock(&st->w.mu) == 0)
+		return &st->w;
 	unsigned start = atomic_fetch_add(&st->next_reader, 1);
 
 	for (unsigned i = 0; i < NREADERS; i++) {
@@ -721,6 +743,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	st->path = xstrdup(path);
 	pthread_mutex_init(&st->gc_mu, NULL);
 	pthread_cond_init(&st->gc_cv, NULL);
+	pthread_cond_init(&st->fl_cv, NULL);
 	st->gc_tail = &st->gc_head;
 	if (conn_open(&st->w, path, true, err, errlen) < 0)
 		goto fail;
@@ -731,6 +754,18 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	for (i = 0; i < NREADERS; i++)
 		if (conn_open(&st->r[i], path, false, err, errlen) < 0)
 			goto fail;
+	if (sqlite3_open_v2(path, &st->ckpt_db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open '%s' for checkpoints", path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->ckpt_db, 1000);
+	if ((i = pthread_create(&st->flusher, NULL, flusher_main, st)) != 0) {
+		snprintf(err, errlen, "store: cannot start a thread: %s",
+		    strerror(i));
+		goto fail;
+	}
+	st->fl_started = true;
 	return st;
 fail:
 	store_close(st);
@@ -741,10 +776,22 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->fl_started) {
+		pthread_mutex_lock(&st->gc_mu);
+		st->fl_stop = true;
+		pthread_mutex_unlock(&st->gc_mu);
+		pthread_cond_signal(&st->fl_cv);
+		pthread_join(st->flusher, NULL);
+		if (events_pending(st))
+			write_op(st, tx_flush, NULL, NULL, 0);
+	}
+	free(st->tev);
+	sqlite3_close(st->ckpt_db);
 	for (int i = 0; i < NREADERS; i++)
 		conn_close(&st->r[i]);
 	conn_close(&st->w);
 	pthread_cond_destroy(&st->gc_cv);
+	pthread_cond_destroy(&st->fl_cv);
 	pthread_mutex_destroy(&st->gc_mu);
 	free(st->path);
 	free(st);
@@ -800,24 +847,140 @@ static int do_event_insert(struct conn *c, const struct store_event *ev)
 	return exec_stmt(s) == SQLITE_DONE ? 0 : -1;
 }
 
-static int do_task_event(struct conn *c, const char *id, const char *cluster,
-    const char *type, enum store_task_state from, enum store_task_state to,
-    const char *error, int64_t now)
-{
-	json_t *d = json_pack("{s:s, s:s?, s:s?}", "type", type,
-	    "from", (int)from < 0 ? NULL : store_task_state_str(from),
-	    "error", error);
-	char *text = json_dumps(d, JSON_COMPACT);
-	struct store_event ev = {
-		.at = now, .actor = "ringmaster", .kind = "task",
-		.target = id, .cluster = cluster,
-		.result = store_task_state_str(to), .detail_json = text,
-	};
-	int rc = do_event_insert(c, &ev);
+/*
+ * Task state events are kept in memory and written in batches: the row
+ * and its three index entries cost as much as the state change itself,
+ * and batched they share pages.  They are written by the next group
+ * commit that finds 64 of them waiting, by the flusher thread within
+ * FLUSH_MS, before any read of the events and at close.  So a crash can
+ * lose the events (never the state) of the last FLUSH_MS.
+ * The buffer is guarded by the write connection's lock.
+ */
+#define FLUSH_MS	50
+#define FLUSH_COUNT	64
 
-	free(text);
-	json_decref(d);
+struct tev {
+	int64_t at;
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	int from, to;
+	char *error;
+};
+
+static int do_task_event(struct store *st, const char *id,
+    const char *cluster, const char *type, enum store_task_state from,
+    enum store_task_state to, const char *error, int64_t now)
+{
+	struct tev *e;
+
+	if (st->ntev == st->captev) {
+		st->captev = st->captev ? st->captev * 2 : 64;
+		st->tev = xrealloc(st->tev, st->captev * sizeof(*st->tev));
+	}
+	e = &st->tev[st->ntev++];
+	e->at = now;
+	str_copy(e->id, id, sizeof(e->id));
+	str_copy(e->cluster, cluster, sizeof(e->cluster));
+	str_copy(e->type, type, sizeof(e->type));
+	e->from = (int)from;
+	e->to = (int)to;
+	e->error = error ? xstrdup(error) : NULL;
+	return 0;
+}
+
+/* Write the buffered task events; inside a transaction, lock held. */
+static int do_flush_events(struct store *st, struct conn *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < st->ntev; i++) {
+		struct tev *e = &st->tev[i];
+		json_t *d = json_pack("{s:s, s:s?, s:s?}", "type", e->type,
+		    "from", e->from < 0 ? NULL :
+		    store_task_state_str((enum store_task_state)e->from),
+		    "error", e->error);
+		char *text = json_dumps(d, JSON_COMPACT);
+		struct store_event ev = {
+			.at = e->at, .actor = "ringmaster", .kind = "task",
+			.target = e->id, .cluster = e->cluster,
+			.result = store_task_state_str(
+			    (enum store_task_state)e->to),
+			.detail_json = text,
+		};
+		if (rc == 0 && do_event_insert(c, &ev) < 0)
+			rc = -1;
+		free(text);
+		json_decref(d);
+		free(e->error);
+	}
+	st->ntev = 0;
 	return rc;
+}
+
+static int tx_flush(struct store *st, struct conn *c, void *arg, char *err,
+    size_t errlen)
+{
+	(void)arg;
+	if (do_flush_events(st, c) < 0)
+		return db_err(c, err, errlen, "task events");
+	return 0;
+}
+
+static bool events_pending(struct store *st)
+{
+	struct conn *c = wlock(st);
+	bool pending = st->ntev > 0;
+
+	unlock(c);
+	return pending;
+}
+
+/*
+ * Checkpoints (copying the WAL back into the database, with an fsync)
+ * run here, on their own connection, every CHECKPOINT_MS: a checkpoint
+ * inside a commit would hold the write lock through the fsync and stall
+ * every writer.  The writer's own autocheckpoint is only a safety valve.
+ */
+#define CHECKPOINT_MS	1000
+
+static void checkpoint(struct store *st)
+{
+	int64_t now = time_mono_ms();
+
+	if (st->ckpt_db == NULL || now - st->last_ckpt < CHECKPOINT_MS)
+		return;
+	st->last_ckpt = now;
+	if (sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK &&
+	    sqlite3_errcode(st->ckpt_db) != SQLITE_BUSY)
+		log_warnx("store: checkpoint: %s", sqlite3_errmsg(st->ckpt_db));
+}
+
+static void *flusher_main(void *arg)
+{
+	struct store *st = arg;
+
+	pthread_mutex_lock(&st->gc_mu);
+	while (!st->fl_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&st->fl_cv, &st->gc_mu, &ts);
+		if (st->fl_stop)
+			break;
+		pthread_mutex_unlock(&st->gc_mu);
+		if (events_pending(st))
+			write_op(st, tx_flush, NULL, NULL, 0);
+		checkpoint(st);
+		pthread_mutex_lock(&st->gc_mu);
+	}
+	pthread_mutex_unlock(&st->gc_mu);
+	return NULL;
 }
 
 int store_event_append(struct store *st, const struct store_event *ev,
@@ -891,9 +1054,13 @@ static json_t *run_page(struct conn *c, sqlite3_stmt *s, int limit,
 json_t *store_event_list(struct store *st, int64_t since,
     const char *cluster, const char *cursor, int limit)
 {
-	struct conn *c = rlock(st);
-	sqlite3_stmt *s = S(c, cluster ? SQL_EVENT_LIST_CLUSTER :
-	    SQL_EVENT_LIST_ALL);
+	struct conn *c;
+	sqlite3_stmt *s;
+
+	if (events_pending(st))
+		write_op(st, tx_flush, NULL, NULL, 0);
+	c = rlock(st);
+	s = S(c, cluster ? SQL_EVENT_LIST_CLUSTER : SQL_EVENT_LIST_ALL);
 	json_t *out;
 
 	limit = clamp_limit(limit);
@@ -1303,6 +1470,9 @@ static int write_op(struct store *st, int (*fn)(struct store *,
 				exec_stmt(S(c, SQL_ROLLBACK_TO));
 			exec_stmt(S(c, SQL_RELEASE));
 		}
+		if (rc == 0 && st->ntev >= FLUSH_COUNT &&
+		    do_flush_events(st, c) < 0)
+			rc = db_err(c, op.err, op.errlen, "task events");
 		if (rc == 0 && (rc = commit(c, op.err, op.errlen)) < 0) {
 			for (o = batch; o != NULL; o = o->next) {
 				if (o != &op)
@@ -1399,8 +1569,8 @@ static int tx_task_insert(struct store *st, struct conn *c, void *arg,
 		if (exec_stmt(s) != SQLITE_DONE)
 			return db_err(c, err, errlen, "schedule fired");
 	}
-	if (do_task_event(c, id, t->cluster, t->type, (enum store_task_state)-1,
-	    STORE_TASK_QUEUED, NULL, now) < 0)
+	if (do_task_event(st, id, t->cluster, t->type,
+	    (enum store_task_state)-1, STORE_TASK_QUEUED, NULL, now) < 0)
 		return db_err(c, err, errlen, "task event");
 	memcpy(a->id_out, id, STORE_ID_MAX);
 	return 0;
@@ -1675,7 +1845,6 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 	struct update_args *a = arg;
 	sqlite3_stmt *s;
 
-	(void)st;
 	for (size_t i = 0; i < a->nsu; i++) {
 		const struct store_step_update *u = &a->su[i];
 		s = S(c, SQL_STEP_SET);
@@ -1735,7 +1904,7 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 			if (exec_stmt(s) != SQLITE_DONE)
 				return db_err(c, err, errlen, "cancel steps");
 		}
-		if (from != to && do_task_event(c, a->id, cluster, type, from,
+		if (from != to && do_task_event(st, a->id, cluster, type, from,
 		    to, a->error, a->now) < 0)
 			return db_err(c, err, errlen, "task event");
 	} else if (a->error != NULL) {

@@ -1,4 +1,8 @@
 /*
+ * CHANGED: task state events are no longer written in the same
+ * transaction as the state change but within 50 ms of it (batched; see
+ * "Task events" below).  Reads of events see them at once.
+ *
  * store.h - ringmaster's state in SQLite (state.db): clusters, nodes, tasks
  * and their steps, schedules, the audit log of events and API tokens.
  *
@@ -7,10 +11,21 @@
  * migrations when the store is opened (table schema_version).
  *
  * Threading: every function may be called from any thread.  Internally one
- * write connection is guarded by a mutex (SQLite has one writer anyway) and
- * reads go to a small pool of read connections (WAL lets them run beside
- * the writer).  Every call is one short transaction; no call blocks on
+ * write connection is guarded by a mutex (SQLite has one writer anyway);
+ * concurrent writes are grouped into one transaction (group commit), each
+ * in its own savepoint, so one caller's failure never undoes another's.
+ * Reads use the write connection when it is free (warm cache) and else a
+ * small pool of read connections (WAL lets them run beside the writer).
+ * The store owns one thread that writes buffered task events and runs WAL
+ * checkpoints (so no commit waits for an fsync).  No call blocks on
  * anything but the database.
+ *
+ * Task events: every task state change (insert, store_task_update) makes an
+ * event of kind "task" (actor "ringmaster", target the task id, result the
+ * new state, detail {"type","from","error"}).  They are buffered and
+ * written within 50 ms, in batches; store_event_list() writes the buffer
+ * first, so readers never miss one.  A crash may lose the events (never
+ * the states) of the last 50 ms.
  *
  * Return conventions:
  *   actions   int: 0, or one of the negative STORE_E* codes; -1 (STORE_ERR)
@@ -217,7 +232,7 @@ struct store_task_new {
  * Insert a task in state queued with its steps (pending) in one
  * transaction; it gets the next seq (FIFO order) and a fresh id "t-<hex>"
  * copied to id_out (STORE_ID_MAX bytes).  *seq_out may be NULL.  Writes a
- * task event (kind "task", result "queued").
+ * task event (kind "task", result "queued"; see "Task events").
  * 0, STORE_ENOENT (no such cluster/schedule), STORE_EBUSY, STORE_ERR.
  */
 int store_task_insert(struct store *st, const struct store_task_new *t,
@@ -306,7 +321,7 @@ struct store_step_update {
  * turns every pending/running step into cancelled; entering queued or
  * paused clears pause_requested; any terminal state clears both request
  * flags.  error (NULL keeps) is the task's error text.  A task state
- * change writes a task event in the same transaction.  A finished task
+ * change makes a task event (see "Task events").  A finished task
  * (succeeded, failed, cancelled) never changes state again: such an
  * update is refused with STORE_EBUSY and nothing is written.
  * 0, STORE_ENOENT (task gone: cluster deleted), STORE_EBUSY, STORE_ERR.

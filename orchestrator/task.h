@@ -28,8 +28,9 @@
  * (lowercase, suitable for the "message" of an API error).
  *
  * Task state events ("task" kind, actor "ringmaster") are written to the
- * events table by the store in the same transaction as the state change;
- * the observer must not write them again.
+ * events table by the store (batched within 50 ms of the state change, see
+ * store.h); the observer must not write them again.  The observer gets
+ * from == to == queued when a task is created.
  */
 #ifndef RM_TASK_H
 #define RM_TASK_H
