@@ -1,0 +1,310 @@
+/*
+ * test_repair.c - token ranges and segments (agent/repair.c) with Murmur3
+ * arithmetic and wrap-around, the real 4.1.0 ring, and the repair task's
+ * params (orchestrator/repair.c), table-driven.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../../agent/nodetool.h"
+#include "../../agent/repair.h"
+#include "../../common/util.h"
+#include "../../orchestrator/repair.h"
+#include "t.h"
+
+#define MIN_TOK INT64_MIN
+#define MAX_TOK INT64_MAX
+
+/* Segments tile ranges: same tokens, in order, each inside one range. */
+static void check_tiling(const struct repair_range *r, size_t n,
+    const struct repair_segment *s, size_t ns, const char *what)
+{
+	size_t ri = 0;
+	int64_t at = n ? r[0].start : 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < ns && ok; i++) {
+		for (size_t j = 0; j < s[i].n && ok; j++) {
+			struct repair_range p = s[i].ranges[j];
+			if (ri >= n || p.start != at || p.start == p.end)
+				ok = false;
+			/* a piece never crosses the end of its range */
+			else if (repair_range_width((struct repair_range){ r[ri].start,
+			    p.end }) > repair_range_width(r[ri]))
+				ok = false;
+			else if (p.end == r[ri].end) {
+				ri++;
+				at = ri < n ? r[ri].start : 0;
+			} else {
+				at = p.end;
+			}
+		}
+	}
+	T_CHECK(ok && ri == n, "%s: segments do not tile the ranges", what);
+}
+
+static void test_tokens(void)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		int64_t want;
+	} cases[] = {
+		{ "0", 0, 0 },
+		{ "-9223372036854775808", 0, MIN_TOK },
+		{ "9223372036854775807", 0, MAX_TOK },
+		{ "9223372036854775808", -1, 0 },	/* too big */
+		{ "85070591730234615865843651857942052864", -1, 0 },	/* RandomPartitioner */
+		{ "", -1, 0 },
+		{ "12a", -1, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t v = 0;
+		int rc = repair_token_parse(cases[i].in, &v);
+		T_EQ_INT(rc, cases[i].ok);
+		if (rc == 0)
+			T_EQ_INT(v, cases[i].want);
+	}
+	static const struct {
+		int64_t s, e;
+		uint64_t w;
+	} widths[] = {
+		{ 0, 10, 10 },
+		{ -10, 10, 20 },
+		{ 10, -10, UINT64_MAX - 19 },		/* wraps */
+		{ MAX_TOK, MIN_TOK, 1 },			/* wraps by one */
+		{ MIN_TOK, MAX_TOK, UINT64_MAX },
+		{ 5, 5, UINT64_MAX },				/* whole ring */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(widths); i++)
+		T_EQ_INT(repair_range_width((struct repair_range){ widths[i].s,
+		    widths[i].e }) == widths[i].w, 1);
+}
+
+static void test_primary(void)
+{
+	static const struct {
+		int64_t ring[6];
+		size_t nring;
+		int64_t own[3];
+		size_t nown;
+		int rc;
+		struct repair_range want[3];
+		size_t nwant;
+	} cases[] = {
+		/* the lowest token's range wraps from the highest */
+		{ { 300, -100, 100 }, 3, { -100 }, 1, 0, { { 300, -100 } }, 1 },
+		{ { -100, 100, 300 }, 3, { 300, 100 }, 2, 0,
+		  { { -100, 100 }, { 100, 300 } }, 2 },
+		/* one token: the whole ring */
+		{ { 42 }, 1, { 42 }, 1, 0, { { 42, 42 } }, 1 },
+		/* duplicates in the ring listing are ignored */
+		{ { 1, 1, 5, 9 }, 4, { 1 }, 1, 0, { { 9, 1 } }, 1 },
+		{ { MIN_TOK, 0, MAX_TOK }, 3, { MIN_TOK }, 1, 0,
+		  { { MAX_TOK, MIN_TOK } }, 1 },
+		{ { 1, 2 }, 2, { 3 }, 1, -1, { { 0, 0 } }, 0 },	/* not in the ring */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct repair_range *r = NULL;
+		size_t n = 0;
+		char err[128];
+		int rc = repair_primary_ranges(cases[i].ring, cases[i].nring,
+		    cases[i].own, cases[i].nown, &r, &n, err, sizeof(err));
+		T_EQ_INT(rc, cases[i].rc);
+		T_EQ_INT(n, cases[i].nwant);
+		for (size_t j = 0; j < n && j < cases[i].nwant; j++) {
+			T_EQ_INT(r[j].start, cases[i].want[j].start);
+			T_EQ_INT(r[j].end, cases[i].want[j].end);
+		}
+		free(r);
+	}
+}
+
+static void test_split(void)
+{
+	static const struct {
+		struct repair_range r[4];
+		size_t n, nseg, want_segs;
+		size_t first_seg_ranges;
+	} cases[] = {
+		{ { { 0, 100 } }, 1, 1, 1, 1 },
+		{ { { 0, 100 } }, 1, 4, 4, 1 },
+		{ { { 0, 3 } }, 1, 10, 3, 1 },		/* 3 tokens, 3 pieces */
+		{ { { 100, -100 } }, 1, 4, 4, 1 },	/* wraps */
+		{ { { MAX_TOK - 1, MIN_TOK + 1 } }, 1, 3, 3, 1 },
+		{ { { 7, 7 } }, 1, 1024, 1024, 1 },	/* whole ring */
+		{ { { 0, 10 }, { 10, 20 }, { 30, 40 }, { 50, 60 } }, 4, 2, 2, 2 },
+		{ { { 0, 10 }, { 10, 20 }, { 30, 40 } }, 3, 2, 2, 1 },
+		{ { { 0, 10 }, { 10, 1000 }, { 2000, -5 } }, 3, 7, 7, 1 },
+		{ { { 0, 10 }, { 10, 20 }, { 30, 40 }, { 50, 60 } }, 4, 4, 4, 1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct repair_segment *s = NULL;
+		size_t ns = repair_split(cases[i].r, cases[i].n, cases[i].nseg, &s);
+		char what[32];
+		snprintf(what, sizeof(what), "split case %zu", i);
+		T_EQ_INT(ns, cases[i].want_segs);
+		if (ns > 0)
+			T_EQ_INT(s[0].n, cases[i].first_seg_ranges);
+		check_tiling(cases[i].r, cases[i].n, s, ns, what);
+		repair_segments_free(s, ns);
+	}
+	/* the widest range gets the extra pieces */
+	{
+		struct repair_range r[2] = { { 0, 10 }, { 10, 1000010 } };
+		struct repair_segment *s = NULL;
+		size_t ns = repair_split(r, 2, 5, &s);
+		T_EQ_INT(ns, 5);
+		T_EQ_INT(s[0].ranges[0].start, 0);
+		T_EQ_INT(s[0].ranges[0].end, 10);
+		T_EQ_INT(s[1].ranges[0].end, 250010);
+		T_EQ_INT(s[4].ranges[0].end, 1000010);
+		repair_segments_free(s, ns);
+	}
+	repair_segments_free(NULL, 0);
+}
+
+/* The real 4.1.0 capture: 127.0.0.1's ranges tile what describering says. */
+static void test_real_ring(void)
+{
+	char *ring_txt = NULL, *dr = NULL, err[256];
+	size_t len = 0, dlen = 0;
+	struct nodetool_ring *ring = NULL;
+	struct repair_range *r = NULL;
+	size_t n = 0;
+	const char *dir = getenv("SHARED_DIR") ? getenv("SHARED_DIR") :
+	    "/work/shared";
+	char *p = xasprintf("%s/cassandra/4.1.0-real/ring.txt", dir);
+	char *q = xasprintf("%s/cassandra/4.1.0-real/describering.txt", dir);
+
+	ring_txt = file_read_all(p, 1 << 20, &len);
+	dr = file_read_all(q, 1 << 20, &dlen);
+	if (ring_txt == NULL || dr == NULL) {
+		printf("test_repair: %s not found, real ring skipped\n", p);
+		goto out;
+	}
+	/* the capture ends with our "[exit N]" line */
+	char *ex = strstr(ring_txt, "[exit");
+	if (ex)
+		*ex = '\0';
+	T_EQ_INT(nodetool_parse_ring(ring_txt, strlen(ring_txt), &ring, err,
+	    sizeof(err)), 0);
+	if (ring == NULL)
+		goto out;
+	T_EQ_INT(repair_ring_primary(ring, "127.0.0.1", &r, &n, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(n, 16);
+	for (size_t i = 0; i < n; i++) {
+		char *needle = xasprintf("start_token:%" PRId64 ", end_token:%"
+		    PRId64 ",", r[i].start, r[i].end);
+		T_CHECK(strstr(dr, needle) != NULL, "%s not in describering", needle);
+		free(needle);
+	}
+	/* 127.0.0.1 with a port, as 4.1's -pp prints it, is the same node */
+	free(r);
+	r = NULL;
+	T_EQ_INT(repair_ring_primary(ring, "127.0.0.9", &r, &n, err,
+	    sizeof(err)), -1);
+	T_CHECK(strstr(err, "127.0.0.9") != NULL, "%s", err);
+	{
+		struct repair_range *r2 = NULL;
+		struct repair_segment *s = NULL;
+		size_t n2 = 0, ns;
+		T_EQ_INT(repair_ring_primary(ring, "127.0.0.2", &r2, &n2, err,
+		    sizeof(err)), 0);
+		T_EQ_INT(n2, 16);
+		ns = repair_split(r2, n2, 4, &s);
+		T_EQ_INT(ns, 4);
+		check_tiling(r2, n2, s, ns, "real ring 4");
+		repair_segments_free(s, ns);
+		ns = repair_split(r2, n2, 100, &s);
+		T_EQ_INT(ns, 100);
+		check_tiling(r2, n2, s, ns, "real ring 100");
+		repair_segments_free(s, ns);
+		free(r2);
+	}
+out:
+	nodetool_ring_free(ring);
+	free(r);
+	free(ring_txt);
+	free(dr);
+	free(p);
+	free(q);
+}
+
+static void test_params(void)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		const char *err_has;
+	} cases[] = {
+		{ "{}", 0, NULL },
+		{ "{\"keyspace\":\"shop\",\"table\":\"orders\",\"full\":false}", 0, NULL },
+		{ "{\"keyspace\":\"shop\",\"table\":[\"orders\",\"customers\"]}", 0, NULL },
+		{ "{\"segments_per_node\":1024,\"intensity\":0.25,\"parallelism\":1}", 0, NULL },
+		{ "{\"segments_per_node\":0}", -1, "segments_per_node" },
+		{ "{\"segments_per_node\":1025}", -1, "segments_per_node" },
+		{ "{\"segments_per_node\":2.5}", -1, "segments_per_node" },
+		{ "{\"intensity\":0}", -1, "intensity" },
+		{ "{\"intensity\":1.01}", -1, "intensity" },
+		{ "{\"intensity\":\"1\"}", -1, "intensity" },
+		{ "{\"parallelism\":2}", -1, "parallelism" },
+		{ "{\"full\":1}", -1, "full" },
+		{ "{\"table\":\"orders\"}", -1, "needs params.keyspace" },
+		{ "{\"keyspace\":\"a b\"}", -1, "keyspace" },
+		{ "{\"keyspace\":\"shop\",\"table\":[]}", -1, "table" },
+		{ "{\"keyspace\":\"shop\",\"table\":[\"x;y\"]}", -1, "table" },
+		{ "{\"agent\":\"ringagent $(id)\"}", -1, "agent" },
+		{ "{\"timeout_s\":0}", -1, "timeout_s" },
+		{ "{\"bogus\":1}", -1, "unknown parameter 'bogus'" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *p = json_loads(cases[i].json, 0, NULL);
+		char err[512] = "";
+		int rc = repair_validate_params(p, err, sizeof(err));
+		T_CHECK(rc == cases[i].rc, "%s: rc %d (%s)", cases[i].json, rc, err);
+		if (cases[i].err_has != NULL)
+			T_CHECK(strstr(err, cases[i].err_has) != NULL, "%s: %s",
+			    cases[i].json, err);
+		if (rc == 0 && strcmp(cases[i].json, "{}") == 0) {
+			T_CHECK(json_is_true(json_object_get(p, "full")), "full default");
+			T_EQ_INT(json_integer_value(json_object_get(p,
+			    "segments_per_node")), 1);
+			T_EQ_INT(json_integer_value(json_object_get(p, "parallelism")), 1);
+		}
+		json_decref(p);
+	}
+	static const struct {
+		const char *name;
+		int rc, seg, nseg;
+	} steps[] = {
+		{ "repair", 0, 0, 0 },
+		{ "repair segment 2/4", 0, 2, 4 },
+		{ "repair segment 1024/1024", 0, 1024, 1024 },
+		{ "repair segment 5/4", -1, 0, 0 },
+		{ "repair segment 0/4", -1, 0, 0 },
+		{ "repair segment 1/4x", -1, 0, 0 },
+		{ "snapshot", -1, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		int s = -1, n = -1;
+		T_EQ_INT(repair_step_segment(steps[i].name, &s, &n), steps[i].rc);
+		T_EQ_INT(s, steps[i].seg);
+		T_EQ_INT(n, steps[i].nseg);
+	}
+}
+
+int main(void)
+{
+	test_tokens();
+	test_primary();
+	test_split();
+	test_real_ring();
+	test_params();
+	return t_done("test_repair");
+}
