@@ -305,6 +305,50 @@ def test_verify_finds_missing_and_truncated_objects(env):
     run(e, "verify", backup_id=bid, download=True)
 
 
+def test_restore_into_a_new_cluster_of_the_same_shape(env):
+    """A second simulated cluster (same keyspaces and tables, other table
+    ids, other tokens) gets the backup of the first: nodes paired by dc,
+    rack and token order, files loaded into its own table directories."""
+    e = env
+    c2 = simlib.SimCluster.create(e.tmp / "c2", nodes=3, version="4.1", keyspaces=2, tables=2,
+                                  sstables=1, sstable_size="8K",
+                                  base_address=f"127.0.{31 + os.getpid() % 200}.11")
+    try:
+        e.o.ok("POST", "/api/v1/clusters", {
+            "name": "sim2", "storage": {"url": f"s3://{BUCKET}/{PREFIX}",
+                                        "endpoint": e.s3.endpoint, "region": "us-east-1"},
+            "ssh": {"user": "root", "port": c2.ssh_port, "key_file": c2.key}}, status=201)
+        tok = e.tmp / "join.token"
+        for n in c2.names:
+            conf = write_agent_conf(c2, n, e.o.base, tok, cluster_name="sim2")
+            os.symlink(conf, e.tmp / "confs" / f"{c2.address(n)}.conf")
+        c2.start_all(agent=str(RINGAGENT))
+        wait_until(lambda: len([v for v in orch_nodes(e.o, "sim2").values()
+                                if v["state"] == "up" and v.get("host_id")]) == 3,
+                   30, "three sim2 nodes up")
+        before = {n: set(live_files(c2, n, "ks1")) for n in c2.names}
+        bid = e.backups[-1]
+        t = e.o.ok("POST", "/api/v1/clusters/sim2/tasks", {"type": "restore", "params": {
+            "agent": e.agent, "source_cluster": CL, "backup_id": bid,
+            "keyspaces": ["ks1"]}}, status=202)
+        t = e.o.wait_task(t["id"], states=("succeeded", "failed"), timeout=120)
+        assert t["state"] == "succeeded", json.dumps(t, indent=1)
+        cm = manifest(e, bid)
+        src = {}
+        for n in cm["nodes"]:
+            nm = json.loads(obj(e, n["manifest"]).read_text())
+            src[nm["tokens"][0]] = sorted(f["sha256"] for f in nm["files"]
+                                          if f["keyspace"] == "ks1")
+        got = []
+        for n in c2.names:
+            new = {k: p for k, p in live_files(c2, n, "ks1").items() if k not in before[n]}
+            got.append(sorted(sha(p) for p in new.values()))
+        # Every target received exactly one source node's files, all of them.
+        assert sorted(got) == sorted(src.values())
+    finally:
+        c2.cleanup()
+
+
 def test_retention_purges_exactly_what_no_kept_backup_uses(env):
     e = env
     ids = [b["id"] for b in backups(e) if b["state"] == "complete"]
