@@ -31,3 +31,26 @@ def test_demo_check_runs_and_cleans_up(tmp_path, bin_dir):
     assert "succeeded" in r.stdout
     # Nothing the demo started is left running.
     rmtest.wait_for(lambda: not pids_with(str(root)), "the demo's processes to exit", timeout=15)
+
+
+def test_demo_stays_up_until_ctrl_c_then_stops_everything(tmp_path, bin_dir):
+    import signal
+    root = tmp_path / "demo"
+    log = tmp_path / "demo.log"
+    with open(log, "w") as out:
+        p = subprocess.Popen([str(rmtest.REPO / "scripts" / "demo"), "--dir", str(root)],
+                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "BIN": str(bin_dir)})
+    try:
+        rmtest.wait_for(lambda: "press Ctrl-C" in log.read_text(), "the demo to come up",
+                        timeout=120)
+        assert pids_with(str(root)), "the demo runs nothing"
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 0
+        assert "everything the demo started has stopped" in log.read_text()
+        rmtest.wait_for(lambda: not pids_with(str(root)), "the demo's processes to exit",
+                        timeout=15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
