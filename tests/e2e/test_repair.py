@@ -38,7 +38,7 @@ def parse_ranges(message):
 
 
 def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp_path):  # noqa: F811
-    c = sim_factory(nodes=3, keyspaces=3)
+    c = sim_factory(nodes=3, keyspaces=3, num_tokens=4)
     agent = prepare(c, orch, tmp_path)
     addrs = {c.address(n): n for n in c.names}
 
@@ -90,9 +90,9 @@ def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp
 
 def test_repair_resumes_after_kill9_without_rerunning_finished_segments(
         sim_factory, orch, tmp_path):  # noqa: F811
-    c = sim_factory(nodes=3)
+    c = sim_factory(nodes=3, num_tokens=4)
     agent = prepare(c, orch, tmp_path)
-    set_knob(c, "repair_delay", "0.15")
+    set_knob(c, "repair_delay", "0.4")
     t = repair(orch, agent, keyspace="ks1", segments_per_node=2)
     wait_for(lambda: sum(s["state"] == "succeeded" for s in orch.task(t["id"])["steps"]) >= 2,
              "two segments done", timeout=60)
