@@ -16,37 +16,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from rmtest import free_port, wait_until  # noqa: F401 (re-exported)
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def bin_path(name="ringmaster"):
     return Path(os.environ.get("BIN", REPO / "bin")) / name
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(fn, timeout=10.0, what="condition", first=0.01, factor=1.6,
-               cap=0.5):
-    """Poll fn() with growing intervals until it returns a truthy value."""
-    deadline = time.monotonic() + timeout
-    delay = first
-    last = None
-    while True:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (requests.ConnectionError, AssertionError) as e:
-            last = e
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for "
-                                 f"{what}; last: {last!r}")
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * factor, cap)
 
 
 class Orch:

@@ -24,24 +24,31 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def wait_for(predicate, what, timeout=15.0, first=0.01, factor=1.6, cap=0.5):
-    """Poll predicate() with growing intervals until it returns a true value
-    (which is returned) or timeout seconds pass (AssertionError naming what)."""
+def wait_until(fn, timeout=15.0, what="condition", first=0.01, factor=1.6, cap=0.5):
+    """Poll fn() with growing intervals until it returns a true value (which
+    is returned) or timeout seconds pass: then AssertionError naming what and
+    the last answer or error.  Errors count as "not yet": the thing waited for
+    may not exist yet."""
     deadline = time.monotonic() + timeout
     delay = first
-    last_exc = None
+    last = None
     while True:
         try:
-            v = predicate()
-            if v:
-                return v
-        except Exception as e:  # the thing waited for may not exist yet
-            last_exc = e
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - reported at the deadline
+            last = e
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}"
-                                 + (f" (last error: {last_exc})" if last_exc else ""))
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                                 f"last: {last!r}")
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * factor, cap)
+
+
+def wait_for(fn, what, timeout=15.0, **kw):
+    """wait_until with the description first, as the agent tests read."""
+    return wait_until(fn, timeout=timeout, what=what, **kw)
 
 
 def port_open(host, port):

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from rmtest import free_port, wait_until  # noqa: F401 (re-exported)
+
 REPO = Path(__file__).resolve().parents[2]
 S3RVER = REPO / "tests/s3/node_modules/.bin/s3rver"
 BUCKET = "ringtest"
@@ -29,30 +31,6 @@ KEY = SECRET = "S3RVER"
 def unit_bin(name="test_s3"):
     return Path(os.environ.get("UNIT_DIR",
                                REPO / "build/release/tests/unit")) / name
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(fn, timeout=15.0, what="condition", first=0.02, factor=1.6,
-               cap=0.5):
-    deadline = time.monotonic() + timeout
-    delay, last = first, None
-    while True:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (requests.ConnectionError, OSError) as e:
-            last = e
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for "
-                                 f"{what}; last: {last!r}")
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * factor, cap)
 
 
 class S3rver:

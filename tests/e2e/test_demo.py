@@ -30,7 +30,7 @@ def test_demo_check_runs_and_cleans_up(tmp_path, bin_dir):
     assert "check passed" in r.stdout
     assert "succeeded" in r.stdout
     # Nothing the demo started is left running.
-    rmtest.wait_for(lambda: not pids_with(str(root)), "the demo's processes to exit", timeout=15)
+    rmtest.wait_until(lambda: not pids_with(str(root)), what="the demo's processes to exit", timeout=15)
 
 
 def test_demo_stays_up_until_ctrl_c_then_stops_everything(tmp_path, bin_dir):
@@ -42,14 +42,14 @@ def test_demo_stays_up_until_ctrl_c_then_stops_everything(tmp_path, bin_dir):
                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env={**os.environ, "BIN": str(bin_dir)})
     try:
-        rmtest.wait_for(lambda: "press Ctrl-C" in log.read_text(), "the demo to come up",
-                        timeout=120)
+        rmtest.wait_until(lambda: "press Ctrl-C" in log.read_text(), what="the demo to come up",
+                          timeout=120)
         assert pids_with(str(root)), "the demo runs nothing"
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=60) == 0
         assert "everything the demo started has stopped" in log.read_text()
-        rmtest.wait_for(lambda: not pids_with(str(root)), "the demo's processes to exit",
-                        timeout=15)
+        rmtest.wait_until(lambda: not pids_with(str(root)), what="the demo's processes to exit",
+                          timeout=15)
     finally:
         if p.poll() is None:
             p.kill()
