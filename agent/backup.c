@@ -846,6 +846,8 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		    0600);
 		free(jp);
 	}
+	/* Sorted here, once: the workers only read it. */
+	manifest_node_sort(j.prev);
 	j.o = &o;
 	j.s3 = s3;
 	j.files = files;

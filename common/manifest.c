@@ -497,6 +497,15 @@ static int file_cmp(const void *a, const void *b)
 	return file_cmp3(a, y->keyspace, y->table_dir, y->name);
 }
 
+void manifest_node_sort(struct manifest_node *m)
+{
+	if (m == NULL || m->sorted)
+		return;
+	if (m->nfiles > 0)
+		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
+	m->sorted = true;
+}
+
 const struct manifest_file *manifest_node_find(struct manifest_node *m,
     const char *keyspace, const char *table_dir, const char *name)
 {
@@ -504,10 +513,7 @@ const struct manifest_file *manifest_node_find(struct manifest_node *m,
 
 	if (m == NULL || m->nfiles == 0)
 		return NULL;
-	if (!m->sorted) {
-		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
-		m->sorted = true;
-	}
+	manifest_node_sort(m);
 	hi = m->nfiles;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

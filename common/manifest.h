@@ -108,6 +108,11 @@ char *manifest_node_dump(struct manifest_node *m, size_t *len);
 /* Parse and validate; NULL with err. */
 struct manifest_node *manifest_node_parse(const char *buf, size_t len,
     char *err, size_t errlen);
+/*
+ * Sort m's files for manifest_node_find().  Call it before m is shared
+ * between threads: find() on an unsorted manifest sorts it in place.
+ */
+void manifest_node_sort(struct manifest_node *m);
 /* The file of keyspace/table_dir/name, or NULL (sorts m on first use). */
 const struct manifest_file *manifest_node_find(struct manifest_node *m,
     const char *keyspace, const char *table_dir, const char *name);
