@@ -794,6 +794,25 @@ static int post_task(struct ctx *x, const char *type, json_t *params)
 	return status;
 }
 
+static json_t *split_list(const char *v)
+{
+	json_t *a = json_array();
+	char *copy = xstrdup(v), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (*str_trim(t))
+			json_array_append_new(a, json_string(t));
+	free(copy);
+	return a;
+}
+
+/* Flag values were checked as numbers by the parser. */
+static json_t *json_real_or_int(const char *v)
+{
+	if (strpbrk(v, ".eE") == NULL)
+		return json_integer(strtoll(v, NULL, 10));
+	return json_real(strtod(v, NULL));
+}
+
 static int do_run(struct ctx *x, const char *type)
 {
 	char err[256];
@@ -806,8 +825,21 @@ static int do_run(struct ctx *x, const char *type)
 		const char *v = cmd_flag(x->call, f->name);
 		if (f->param == NULL || v == NULL)
 			continue;
-		json_object_set_new(params, f->param, f->value == CMD_V_NONE ?
-		    json_true() : json_string(v));
+		size_t plen = strlen(f->param);
+		if (plen > 2 && strcmp(f->param + plen - 2, "[]") == 0) {
+			/* "name[]": a comma-separated list becomes an array. */
+			char *key = xstrndup(f->param, plen - 2);
+			json_object_set_new(params, key, split_list(v));
+			free(key);
+		} else if (strcmp(f->param, "incremental") == 0) {
+			/* The orchestrator's switch is "full" (default true). */
+			json_object_set_new(params, "full", json_false());
+		} else if (f->value == CMD_V_NUMBER) {
+			json_object_set_new(params, f->param, json_real_or_int(v));
+		} else {
+			json_object_set_new(params, f->param, f->value ==
+			    CMD_V_NONE ? json_true() : json_string(v));
+		}
 	}
 	if (cmd_kv_parse(x->call->kv, x->call->nkv, params, err,
 	    sizeof(err)) < 0) {

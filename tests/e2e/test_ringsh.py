@@ -219,20 +219,23 @@ def test_events(orch, tmp_path):
 
 
 def test_task_shortcuts_reach_the_orchestrator(orch, tmp_path):
-    """backup/restore/verify/repair post their task type; until the
-    orchestrator knows a type, its answer is explained in one line."""
+    """backup/restore/verify/repair post their task type with params the
+    orchestrator accepts (a bad param would be refused with 400)."""
     orch.create_cluster("prod")
-    for line in ("backup --keyspace ks", "restore --backup b-1", "verify", "repair --full"):
+    # Tasks that touch nodes need one; an agent's check-in adds it.
+    orch.ok("POST", "/api/v1/agents/checkin", token="agent", body={
+        "cluster": "prod", "address": "127.0.0.1", "dc": "dc1", "rack": "r1",
+        "cassandra_version": "4.1.0", "ssh_host_key": "ssh-ed25519 AAAA"})
+    for line in ("backup --keyspace ks --table ks.t1 --rate-limit 5",
+                 "restore --backup b-1 --keyspace ks --node 127.0.0.1",
+                 "verify --download", "repair --incremental --segments 2"):
         r = rsh(orch, tmp_path, "-C", "prod", "-c", line)
-        if r.returncode == 0:
-            tid = started_id(r.stdout)
-            assert orch.task(tid)["type"] == line.split()[0]
+        assert r.returncode == 0, f"{line}: {r.stderr}"
+        tid = started_id(r.stdout)
+        task = orch.task(tid)
+        assert task["type"] == line.split()[0]
+        if task["state"] in ("queued", "running", "paused"):
             orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
-        else:
-            assert r.returncode == 1
-            assert len(r.stderr.splitlines()) == 1
-            assert r.stderr.startswith("ringsh: the orchestrator rejected POST "
-                                       "/api/v1/clusters/prod/tasks: ")
 
 
 def test_errors_are_explained_in_one_line(orch, orch_factory, tmp_path):

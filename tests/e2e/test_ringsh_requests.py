@@ -57,7 +57,7 @@ BAD_LINES = [
     ("run noop a=1 a=2", "param 'a' given twice", "usage: run TYPE"),
     ("backup --keyspace", "--keyspace needs a value", "usage: backup"),
     ("restore", "missing --backup ID", "usage: restore --backup ID"),
-    ("repair --full=1", "--full takes no value", "usage: repair"),
+    ("repair --incremental=1", "--incremental takes no value", "usage: repair"),
     ("events --since yesterday", "--since wants an RFC 3339 time", "usage: events"),
     ("tasks frob", "unknown subcommand of 'tasks' 'frob'",
      "usage: tasks {list|show|watch|cancel|pause|resume}"),
@@ -103,12 +103,17 @@ def test_no_cluster_selected_sends_nothing(tmp_path, fake):
 
 @pytest.mark.parametrize("line,params", [
     ("backup", {}),
-    ("backup --keyspace ks1 --table t1 --cluster prod", {"keyspace": "ks1", "table": "t1"}),
+    ("backup --keyspace ks1,ks2 --table ks3.t1 --cluster prod",
+     {"keyspaces": ["ks1", "ks2"], "tables": ["ks3.t1"]}),
+    ("backup --rate-limit 12", {"rate_limit_mib": 12}),
     ("backup tag=nightly retries=3", {"tag": "nightly", "retries": 3}),
-    ("restore --backup b-20260101 --keyspace ks1", {"backup_id": "b-20260101", "keyspace": "ks1"}),
+    ("restore --backup b-20260101 --keyspace ks1 --node 10.0.0.1,10.0.0.2 --from old",
+     {"backup_id": "b-20260101", "keyspaces": ["ks1"], "nodes": ["10.0.0.1", "10.0.0.2"],
+      "source_cluster": "old"}),
     ("verify", {}),
-    ("verify --backup b-1 deep=true", {"backup_id": "b-1", "deep": True}),
-    ("repair --full --keyspace ks1", {"full": True, "keyspace": "ks1"}),
+    ("verify --backup b-1 --download", {"backup_id": "b-1", "download": True}),
+    ("repair --incremental --keyspace ks1 --table a,b --segments 4",
+     {"full": False, "keyspace": "ks1", "table": ["a", "b"], "segments_per_node": 4}),
     ("repair ratio=0.5 hosts='[\"10.0.0.1\"]'", {"ratio": 0.5, "hosts": ["10.0.0.1"]}),
 ])
 def test_task_shortcuts_post_the_type_and_params(tmp_path, fake, line, params):

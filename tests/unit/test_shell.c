@@ -48,7 +48,7 @@ static void test_parse_ok(void)
 		{ "run noop duration_s=2", CMD_RUN, "run", "noop", NULL, NULL, false },
 		{ "backup --keyspace ks --watch", CMD_TASK_SHORTCUT, "backup", NULL, "--watch", "", false },
 		{ "restore --backup b-1", CMD_TASK_SHORTCUT, "restore", NULL, "--backup", "b-1", false },
-		{ "repair --full", CMD_TASK_SHORTCUT, "repair", NULL, "--full", "", false },
+		{ "repair --incremental", CMD_TASK_SHORTCUT, "repair", NULL, "--incremental", "", false },
 		{ "schedules create backup --every 24h", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--every", "24h", false },
 		{ "sch cr backup --cron \"0 3 * * *\"", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--cron", "0 3 * * *", false },
 		{ "schedules delete s-1", CMD_SCHEDULES_DELETE, "schedules delete", "s-1", NULL, NULL, false },
@@ -115,7 +115,7 @@ static void test_parse_errors(void)
 		{ "events --since yesterday", "--since wants an RFC 3339 time", true },
 		{ "run", "missing TYPE", true },
 		{ "run a=1", "missing TYPE before 'a=1'", true },
-		{ "repair --full=yes", "--full takes no value", true },
+		{ "repair --incremental=yes", "--incremental takes no value", true },
 		{ "backup --watch --watch", "--watch given twice", true },
 		{ "connect http://x as", "'as' needs a NAME", true },
 		{ "connect http://x like y", "unexpected 'like'", true },
@@ -331,7 +331,7 @@ static void test_complete(void)
 		{ "frob ", "", 5 },
 		{ "clusters create x --storage ", "", 28 },
 		{ "events --cluster ", "prod prod-eu staging", 17 },
-		{ "backup --", "--cluster --json --keyspace --table --watch", 7 },
+		{ "backup --", "--cluster --json --keyspace --rate-limit --table --watch", 7 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		size_t start = 999;
