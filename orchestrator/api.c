@@ -23,7 +23,6 @@
 
 #include "../common/util.h"
 #include "auth.h"
-#include "backup.h"
 #include "metrics.h"
 #include "service.h"
 #include "task.h"
@@ -101,6 +100,7 @@ static void reply_svc_error(struct call *c, const struct svc_err *e)
 		[SVC_CONFLICT] = { 409, "conflict" },
 		[SVC_UNAVAILABLE] = { 503, "unavailable" },
 		[SVC_INTERNAL] = { 500, "internal" },
+		[SVC_STORAGE] = { 502, "storage_unavailable" },
 	};
 	size_t i = (size_t)e->code < ARRAY_SIZE(map) ? (size_t)e->code : SVC_INTERNAL;
 	reply_error(c, map[i].status, map[i].code, "%s",
@@ -890,33 +890,24 @@ static void h_events(struct call *c)
 		reply_json(c, 200, out);
 }
 
-/* ---------- backups (orchestrator/backup.c) ---------- */
-
-static const char *status_code(int status)
-{
-	return status == 404 ? "not_found" : status == 400 ? "invalid_value" :
-	    status == 502 ? "storage_unavailable" : "internal";
-}
+/* ---------- backups ---------- */
 
 static void h_backup_list(struct call *c)
 {
-	char err[512];
-	int status = 500;
+	struct svc_err e = { 0 };
 	json_t *out = NULL;
 
 	if (!path_name_ok(c, "cluster", c->param[0]))
 		return;
-	if (backup_list(task_store(), c->param[0], &out, &status, err,
-	    sizeof(err)) != 0)
-		reply_error(c, status, status_code(status), "%s", err);
+	if (service_backup_list(c->api->svc, c->param[0], &out, &e) != 0)
+		reply_svc_error(c, &e);
 	else
 		reply_json(c, 200, out);
 }
 
 static void h_backup_delete(struct call *c)
 {
-	char err[512];
-	int status = 500;
+	struct svc_err e = { 0 };
 	json_t *out = NULL;
 
 	snprintf(c->target, sizeof(c->target), "%.64s/%.64s", c->param[0],
@@ -924,9 +915,9 @@ static void h_backup_delete(struct call *c)
 	if (!path_name_ok(c, "cluster", c->param[0]))
 		return;
 	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
-	if (backup_delete(task_store(), c->param[0], c->param[1], &out, &status,
-	    err, sizeof(err)) != 0)
-		reply_error(c, status, status_code(status), "%s", err);
+	if (service_backup_delete(c->api->svc, c->param[0], c->param[1], &out,
+	    &e) != 0)
+		reply_svc_error(c, &e);
 	else
 		reply_json(c, 202, out);
 }

@@ -935,3 +935,38 @@ char *service_metrics(struct service *s, size_t *len)
 	};
 	return metrics_render(&src, len);
 }
+
+/* backup.c answers with an HTTP status; the API wants a service code. */
+static int backup_fail(int status, const char *msg, struct svc_err *e)
+{
+	e->code = status == 400 ? SVC_INVALID : status == 404 ? SVC_NOT_FOUND :
+	    status == 502 ? SVC_STORAGE : SVC_INTERNAL;
+	str_copy(e->msg, msg, sizeof(e->msg));
+	return -1;
+}
+
+int service_backup_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e)
+{
+	char err[256];
+	int status = 500;
+
+	(void)s;
+	if (backup_list(task_store(), cluster, out, &status, err,
+	    sizeof(err)) != 0)
+		return backup_fail(status, err, e);
+	return 0;
+}
+
+int service_backup_delete(struct service *s, const char *cluster,
+    const char *id, json_t **task_out, struct svc_err *e)
+{
+	char err[256];
+	int status = 500;
+
+	(void)s;
+	if (backup_delete(task_store(), cluster, id, task_out, &status, err,
+	    sizeof(err)) != 0)
+		return backup_fail(status, err, e);
+	return 0;
+}

@@ -27,6 +27,7 @@ enum svc_code {
 	SVC_CONFLICT,		/* 409: exists already / task running / wrong state */
 	SVC_UNAVAILABLE,	/* 503: shutting down */
 	SVC_INTERNAL,		/* 500 */
+	SVC_STORAGE,		/* 502: the cluster's object storage failed */
 };
 
 struct svc_err {
@@ -141,5 +142,14 @@ void service_audit(struct service *s, const char *who, const char *method,
 
 /* /metrics body (malloc'd) and its length. */
 char *service_metrics(struct service *s, size_t *len);
+
+/*
+ * Backups of a cluster (orchestrator/backup.c reads them from its storage):
+ * the list as {"items": [...]} and, for delete, the purge task queued.
+ */
+int service_backup_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e);
+int service_backup_delete(struct service *s, const char *cluster,
+    const char *id, json_t **task_out, struct svc_err *e);
 
 #endif
