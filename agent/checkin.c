@@ -135,19 +135,16 @@ static void api_message(const struct http_resp *r, char *buf, size_t len)
 	json_decref(j);
 }
 
-enum checkin_outcome checkin_post(struct http_client *h,
-    const struct agentcfg *c, const char *token, const json_t *body,
-    struct checkin_answer *a, char *err, size_t errlen)
+int checkin_request(struct http_client *h, const struct agentcfg *c,
+    const char *token, const char *path, const json_t *body,
+    struct http_resp *resp, char **url_out)
 {
 	struct http_req req;
-	struct http_resp resp;
-	char *url = xasprintf("%s/api/v1/agents/checkin", c->orchestrator);
-	char *text = json_dumps(body, JSON_COMPACT);
-	char msg[256], why[256];
-	enum checkin_outcome out;
 	struct http_header hdr = { "Content-Type", "application/json" };
+	char *url = xasprintf("%s%s", c->orchestrator, path);
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc;
 
-	memset(a, 0, sizeof(*a));
 	http_req_init(&req, "POST", url);
 	req.bearer = token;
 	req.body = text;
@@ -156,9 +153,30 @@ enum checkin_outcome checkin_post(struct http_client *h,
 	req.nheaders = 1;
 	req.ca_file = c->ca_file;
 	req.timeout_ms = (long)c->http_timeout_ms;
-	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ? c->http_timeout_ms : 5000);
-	memset(&resp, 0, sizeof(resp));
-	if (http_do(h, &req, &resp) != 0) {
+	/* A dead orchestrator should cost the connect time, not the whole timeout. */
+	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ?
+	    c->http_timeout_ms : 5000);
+	rc = http_do(h, &req, resp);
+	free(text);
+	if (url_out != NULL)
+		*url_out = url;
+	else
+		free(url);
+	return rc;
+}
+
+enum checkin_outcome checkin_post(struct http_client *h,
+    const struct agentcfg *c, const char *token, const json_t *body,
+    struct checkin_answer *a, char *err, size_t errlen)
+{
+	struct http_resp resp;
+	char *url = NULL;
+	char msg[256], why[256];
+	enum checkin_outcome out;
+
+	memset(a, 0, sizeof(*a));
+	if (checkin_request(h, c, token, "/api/v1/agents/checkin", body, &resp,
+	    &url) != 0) {
 		snprintf(err, errlen, "cannot check in: %s", resp.err);
 		out = CHECKIN_UNREACHABLE;
 		goto done;
@@ -187,7 +205,6 @@ enum checkin_outcome checkin_post(struct http_client *h,
 	}
 done:
 	http_resp_release(&resp);
-	free(text);
 	free(url);
 	return out;
 }

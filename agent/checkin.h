@@ -22,6 +22,7 @@
 
 struct agentcfg;
 struct http_client;
+struct http_resp;
 
 enum checkin_role { CHECKIN_BOOTSTRAP, CHECKIN_REJOIN, CHECKIN_REPLACE };
 
@@ -59,6 +60,16 @@ void checkin_answer_release(struct checkin_answer *a);
  * what happened and what to do ("join token refused by http://...: 401
  * unauthorized; check join_token_file '/etc/...'").
  */
+/*
+ * POST body as JSON to the orchestrator's path (e.g. "/api/v1/agents/checkin")
+ * with the join token, the agent's TLS and timeout settings.  Returns what
+ * http_do() returns; *resp is the caller's to release.  *url_out, when not
+ * NULL, is the full URL (the caller frees it) for messages.
+ */
+int checkin_request(struct http_client *h, const struct agentcfg *c,
+    const char *token, const char *path, const json_t *body,
+    struct http_resp *resp, char **url_out);
+
 enum checkin_outcome checkin_post(struct http_client *h,
     const struct agentcfg *c, const char *token, const json_t *body,
     struct checkin_answer *a, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 #include "../common/http.h"
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "checkin.h"
 
 static void copy(json_t *dst, const json_t *src, const char *key, const char *as)
 {
@@ -46,26 +47,14 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
     const struct agentcfg *c, const char *token, const json_t *body,
     int64_t *interval_ms, char *err, size_t errlen)
 {
-	struct http_req req;
 	struct http_resp resp;
-	struct http_header hdr = { "Content-Type", "application/json" };
-	char *url = xasprintf("%s/api/v1/agents/heartbeat", c->orchestrator);
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *url = NULL;
 	enum heartbeat_outcome out;
 	json_t *j = NULL;
 	const char *code = NULL, *msg = NULL;
 
-	http_req_init(&req, "POST", url);
-	req.bearer = token;
-	req.body = text;
-	req.body_len = strlen(text);
-	req.headers = &hdr;
-	req.nheaders = 1;
-	req.ca_file = c->ca_file;
-	req.timeout_ms = (long)c->http_timeout_ms;
-	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ? c->http_timeout_ms : 5000);
-	memset(&resp, 0, sizeof(resp));
-	if (http_do(h, &req, &resp) != 0) {
+	if (checkin_request(h, c, token, "/api/v1/agents/heartbeat", body,
+	    &resp, &url) != 0) {
 		snprintf(err, errlen, "heartbeat not sent: %s", resp.err);
 		out = HEARTBEAT_UNREACHABLE;
 		goto done;
@@ -96,7 +85,6 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 done:
 	json_decref(j);
 	http_resp_release(&resp);
-	free(text);
 	free(url);
 	return out;
 }
