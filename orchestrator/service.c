@@ -400,21 +400,29 @@ int service_cluster_delete(struct service *s, const char *name,
 	return 0;
 }
 
-int service_nodes_list(struct service *s, const char *cluster, json_t **out,
+/* The cluster's nodes as stored, or NULL with e set. */
+static json_t *cluster_nodes(struct service *s, const char *cluster,
     struct svc_err *e)
 {
 	json_t *nodes;
 
 	if (!store_cluster_exists(s->st, cluster)) {
 		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
-		return -1;
+		return NULL;
 	}
-	nodes = store_node_list(s->st, cluster);
-	if (nodes == NULL) {
+	if ((nodes = store_node_list(s->st, cluster)) == NULL)
 		svc_set(e, SVC_INTERNAL, "cannot list nodes: see the "
 		    "ringmaster log");
+	return nodes;
+}
+
+int service_nodes_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e)
+{
+	json_t *nodes = cluster_nodes(s, cluster, e);
+
+	if (nodes == NULL)
 		return -1;
-	}
 	hb_merge_nodes(s->hb, cluster, nodes);
 	*out = json_pack("{s:o,s:n}", "items", nodes, "next");
 	return 0;
@@ -463,18 +471,10 @@ static json_t *pick_seeds(struct service *s, const char *cluster,
 int service_seeds(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e)
 {
-	json_t *nodes;
+	json_t *nodes = cluster_nodes(s, cluster, e);
 
-	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+	if (nodes == NULL)
 		return -1;
-	}
-	nodes = store_node_list(s->st, cluster);
-	if (nodes == NULL) {
-		svc_set(e, SVC_INTERNAL, "cannot list nodes: see the "
-		    "ringmaster log");
-		return -1;
-	}
 	*out = json_pack("{s:o}", "seeds", pick_seeds(s, cluster, nodes, NULL));
 	json_decref(nodes);
 	return 0;
