@@ -10,6 +10,9 @@ pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
 python3 python3-pytest python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates"
+# RM_DEPS_EXTRA: more packages to require (the tests use it to check the
+# message a non-root user gets).
+pkgs="$pkgs ${RM_DEPS_EXTRA:-}"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs wrk nginx-light python3-boto3 curl hyperfine"
 fi
