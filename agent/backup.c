@@ -31,8 +31,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,198 +57,6 @@
 
 #define BUF_SIZE (1u << 20)
 #define MAX_FILTERS 256
-
-/* ---- the op's I/O: JSON lines, cancel ---- */
-
-static atomic_int bk_cancelled;
-static pthread_mutex_t out_mtx = PTHREAD_MUTEX_INITIALIZER;
-static const char *bk_op = "backup";
-
-static void bk_on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&bk_cancelled, 1);
-}
-
-static bool cancelled(void)
-{
-	return atomic_load(&bk_cancelled) != 0;
-}
-
-/* A "cancel" line on stdin cancels; EOF ends the watch. */
-static void *stdin_watch(void *arg)
-{
-	char buf[256];
-	ssize_t n;
-
-	(void)arg;
-	while ((n = read(0, buf, sizeof(buf) - 1)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		buf[n] = '\0';
-		if (strstr(buf, "cancel") != NULL) {
-			atomic_store(&bk_cancelled, 1);
-			break;
-		}
-	}
-	return NULL;
-}
-
-static void io_start(const char *op)
-{
-	struct sigaction sa;
-	pthread_t t;
-
-	bk_op = op;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = bk_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!isatty(0) && pthread_create(&t, NULL, stdin_watch, NULL) == 0)
-		pthread_detach(t);
-}
-
-/* Print one JSON line (takes j); a reader that went away cancels us. */
-static void emit(json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	pthread_mutex_lock(&out_mtx);
-	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
-		atomic_store(&bk_cancelled, 1);
-	pthread_mutex_unlock(&out_mtx);
-	free(s);
-	json_decref(j);
-}
-
-/* A progress line; extra (may be NULL) is merged in and taken. */
-__attribute__((format(printf, 2, 3)))
-static void progress(json_t *extra, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	json_t *j;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	j = json_pack("{s:s, s:s, s:s}", "type", "progress", "op", bk_op,
-	    "message", msg);
-	if (extra != NULL) {
-		json_object_update(j, extra);
-		json_decref(extra);
-	}
-	emit(j);
-	free(msg);
-}
-
-static const char *exit_name(int status)
-{
-	switch (status) {
-	case OPS_EXIT_OK:
-		return "ok";
-	case OPS_EXIT_USAGE:
-		return "usage";
-	case OPS_EXIT_UNREACHABLE:
-		return "nodetool_unreachable";
-	case OPS_EXIT_UNPARSEABLE:
-		return "nodetool_unparseable";
-	case OPS_EXIT_CONFIG:
-		return "config";
-	case OPS_EXIT_CANCELLED:
-		return "cancelled";
-	default:
-		return "failed";
-	}
-}
-
-/* The result line; takes data (may be NULL).  Returns status. */
-__attribute__((format(printf, 3, 4)))
-static int result(int status, json_t *data, const char *fmt, ...)
-{
-	char *msg = NULL;
-	va_list ap;
-	json_t *j;
-
-	if (status != OPS_EXIT_OK && cancelled())
-		status = OPS_EXIT_CANCELLED;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		msg = xvasprintf(fmt, ap);
-		va_end(ap);
-	}
-	j = json_pack("{s:s, s:s, s:b, s:i}", "type", "result", "op", bk_op,
-	    "ok", status == OPS_EXIT_OK, "exit", status);
-	if (status != OPS_EXIT_OK)
-		json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code",
-		    exit_name(status), "message", msg ? msg : exit_name(status)));
-	if (data != NULL)
-		json_object_set_new(j, "data", data);
-	emit(j);
-	if (status != OPS_EXIT_OK)
-		fprintf(stderr, "ringagent %s: %s\n", bk_op, msg ? msg :
-		    exit_name(status));
-	free(msg);
-	return status;
-}
-
-/* ---- configuration ---- */
-
-char *backup_conf_from_cmdline(const char *buf, size_t len)
-{
-	const char *p = buf, *end = buf + len;
-	bool first = true;
-
-	while (p < end) {
-		size_t n = strnlen(p, (size_t)(end - p));
-		if (first) {		/* argv[0] */
-			first = false;
-		} else if (strcmp(p, "-f") == 0) {
-			const char *v = p + n + 1;
-			return v < end ? xstrndup(v, strnlen(v, (size_t)(end - v))) :
-			    NULL;
-		} else if (strncmp(p, "-f", 2) == 0) {
-			return xstrdup(p + 2);
-		} else if (p[0] != '-') {
-			return NULL;	/* the operation: -f comes before it */
-		} else if (p[1] != '-' && strchr(p, 'f') != NULL) {
-			/* grouped flags ending in f: "-vf FILE" */
-			if (p[n - 1] == 'f') {
-				const char *v = p + n + 1;
-				return v < end ? xstrndup(v, strnlen(v,
-				    (size_t)(end - v))) : NULL;
-			}
-		}
-		p += n + 1;
-	}
-	return NULL;
-}
-
-static struct agentcfg *load_cfg(char *err, size_t errlen)
-{
-	const char *env = getenv("RINGAGENT_CONF");
-	char *path = NULL, *cmdline;
-	size_t len;
-	struct agentcfg *c;
-
-	if ((cmdline = file_read_all("/proc/self/cmdline", 1 << 16, &len))) {
-		path = backup_conf_from_cmdline(cmdline, len);
-		free(cmdline);
-	}
-	if (path == NULL && env != NULL && *env != '\0')
-		path = xstrdup(env);
-	if (path == NULL)
-		path = xstrdup(AGENTCFG_DEFAULT_PATH);
-	c = agentcfg_load(path, err, errlen);
-	free(path);
-	return c;
-}
 
 /* ---- shared option parsing ---- */
 
@@ -396,8 +202,8 @@ static struct s3 *open_store(const struct bkopts *o, char *err,
 	return s3_open(o->store, &so, err, errlen);
 }
 
-static int sha256_file(const char *path, unsigned char *buf, char out[65],
-    char *err, size_t errlen)
+static int sha256_file(const struct opctx *x, const char *path,
+    unsigned char *buf, char out[65], char *err, size_t errlen)
 {
 	struct sha256_ctx c;
 	unsigned char d[SHA256_LEN];
@@ -420,7 +226,7 @@ static int sha256_file(const char *path, unsigned char *buf, char out[65],
 			return -1;
 		}
 		sha256_update(&c, buf, (size_t)n);
-		if (cancelled()) {
+		if (op_cancelled(x)) {
 			snprintf(err, errlen, "cancelled");
 			close(fd);
 			return -1;
@@ -441,6 +247,7 @@ struct upfile {
 };
 
 struct upjob {
+	struct opctx *x;
 	struct bkopts *o;
 	struct s3 *s3;
 	struct manifest_node *prev;
@@ -478,7 +285,7 @@ static void job_progress(struct upjob *j, bool force)
 	}
 	j->last_progress = now;
 	pthread_mutex_unlock(&j->mtx);
-	progress(json_pack("{s:I, s:I, s:I, s:I}", "files_done",
+	op_progress(j->x, json_pack("{s:I, s:I, s:I, s:I}", "files_done",
 	    (json_int_t)done, "files", (json_int_t)j->n, "bytes_done",
 	    (json_int_t)atomic_load(&j->bytes_done), "bytes_uploaded",
 	    (json_int_t)atomic_load(&j->bytes_put)),
@@ -504,7 +311,7 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 		u->outcome = 1;
 		return 0;
 	}
-	if (sha256_file(u->path, buf, f->sha256, err, errlen) != 0)
+	if (sha256_file(j->x, u->path, buf, f->sha256, err, errlen) != 0)
 		return -1;
 	if (p != NULL && p->size == f->size &&
 	    strcmp(p->sha256, f->sha256) == 0) {
@@ -554,7 +361,7 @@ static void *upload_worker(void *arg)
 
 	for (;;) {
 		size_t i = atomic_fetch_add(&j->next, 1);
-		if (i >= j->n || cancelled())
+		if (i >= j->n || op_cancelled(j->x))
 			break;
 		pthread_mutex_lock(&j->mtx);
 		bool stop = j->failed;
@@ -713,13 +520,6 @@ static int node_identity(const struct agentcfg *c, const struct proc_opts *po,
 	return 0;
 }
 
-static bool proc_cancel(void *arg, bool *stop)
-{
-	(void)arg;
-	(void)stop;
-	return cancelled();
-}
-
 /* Fetch and parse a node manifest.  0, S3_NOT_FOUND or -1. */
 static int get_manifest(struct s3 *s3, const char *key,
     struct manifest_node **out, char *err, size_t errlen)
@@ -744,44 +544,37 @@ static int get_manifest(struct s3 *s3, const char *key,
 int backup_op_upload(struct opctx *x, int argc, char **argv)
 {
 	struct bkopts o;
-	struct agentcfg *c = NULL;
+	const struct agentcfg *c = op_conf(x);
 	struct s3 *s3 = NULL;
 	struct manifest_node *m = NULL, *done = NULL;
 	struct upfile *files = NULL;
 	size_t nfiles = 0, reused = 0, resumed = 0, put = 0;
-	struct proc_opts po;
 	struct upjob j;
 	pthread_t *tids = NULL;
 	char err[1024], *key = NULL, *text = NULL;
 	int status = OPS_EXIT_FAILED, rc, nthreads = 0, lockfd = -1, waited = 0;
 	int64_t t0 = time_wall_ms();
 
-	(void)x;
-	io_start("backup-upload");
 	memset(&j, 0, sizeof(j));
 	j.journal = -1;
 	pthread_mutex_init(&j.mtx, NULL);
 	if (parse_opts(argc, argv, &o, err, sizeof(err)) != 0)
-		return result(OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	if (o.store == NULL || o.cluster == NULL ||
 	    !manifest_component_safe(o.cluster) ||
 	    !manifest_backup_id_valid(o.backup_id) || o.tag == NULL ||
 	    (o.host_id != NULL && !manifest_component_safe(o.host_id)))
-		return result(OPS_EXIT_USAGE, NULL, "--store, --cluster, "
+		return op_result(x, OPS_EXIT_USAGE, NULL, "--store, --cluster, "
 		    "--backup-id and --tag are required plain names (and "
 		    "--host-id when given)");
-	if ((c = load_cfg(err, sizeof(err))) == NULL)
-		return result(OPS_EXIT_CONFIG, NULL, "%s", err);
 	http_global_init();
-	proc_opts_init(&po, c->nodetool_timeout_ms);
-	po.cancel = proc_cancel;
 	if ((s3 = open_store(&o, err, sizeof(err))) == NULL) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	m = manifest_node_new();
-	if (node_identity(c, &po, &o, m, err, sizeof(err)) != 0) {
-		status = result(OPS_EXIT_UNREACHABLE, NULL, "%s", err);
+	if (node_identity(c, op_proc_opts(x), &o, m, err, sizeof(err)) != 0) {
+		status = op_result(x, OPS_EXIT_UNREACHABLE, NULL, "%s", err);
 		goto out;
 	}
 	o.host_id = m->host_id;
@@ -793,8 +586,8 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	/* Run twice: the node manifest exists only when all is stored. */
 	rc = get_manifest(s3, key, &done, err, sizeof(err));
 	if (rc == 0) {
-		progress(NULL, "node manifest %s already written: nothing to do", key);
-		status = result(OPS_EXIT_OK, json_pack("{s:s, s:I, s:I, s:I, s:I,"
+		op_progress(x, NULL, "node manifest %s already written: nothing to do", key);
+		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:I, s:I, s:I, s:I,"
 		    " s:b}", "manifest", key, "files", (json_int_t)done->nfiles,
 		    "files_uploaded", (json_int_t)done->files_uploaded,
 		    "bytes", (json_int_t)done->bytes, "bytes_uploaded",
@@ -802,28 +595,28 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		goto out;
 	}
 	if (rc < 0) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	if (o.previous != NULL) {
 		rc = get_manifest(s3, o.previous, &j.prev, err, sizeof(err));
 		if (rc != 0) {
-			progress(NULL, "previous manifest %s unusable (%s): "
+			op_progress(x, NULL, "previous manifest %s unusable (%s): "
 			    "every file is checked against the store",
 			    o.previous, rc == S3_NOT_FOUND ? "not found" : err);
 			j.prev = NULL;
 		} else if (strcmp(j.prev->host_id, m->host_id) != 0) {
-			progress(NULL, "previous manifest %s is of host %s, not "
+			op_progress(x, NULL, "previous manifest %s is of host %s, not "
 			    "%s: not used", o.previous, j.prev->host_id, m->host_id);
 			manifest_node_free(j.prev);
 			j.prev = NULL;
 		}
 	}
 	if (scan_snapshot(c, &o, &files, &nfiles, m, err, sizeof(err)) != 0) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
-	progress(json_pack("{s:I}", "files", (json_int_t)nfiles),
+	op_progress(x, json_pack("{s:I}", "files", (json_int_t)nfiles),
 	    "snapshot '%s': %zu files in %zu tables", o.tag, nfiles, m->ntables);
 	if (c->state_dir != NULL) {
 		char *jp = xasprintf("%s/backup-%s.journal", c->state_dir,
@@ -836,9 +629,9 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		free(lp);
 		while (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) != 0 &&
-		    !cancelled()) {
+		    !op_cancelled(x)) {
 			if (waited++ == 0)
-				progress(NULL, "waiting for an earlier upload of "
+				op_progress(x, NULL, "waiting for an earlier upload of "
 				    "backup %s on this node to stop", o.backup_id);
 			usleep(100000);
 		}
@@ -848,6 +641,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	}
 	/* Sorted here, once: the workers only read it. */
 	manifest_node_sort(j.prev);
+	j.x = x;
 	j.o = &o;
 	j.s3 = s3;
 	j.files = files;
@@ -859,13 +653,13 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 			fatalx("cannot start an upload thread");
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);
-	if (cancelled()) {
-		status = result(OPS_EXIT_CANCELLED, NULL, "cancelled after %zu of "
+	if (op_cancelled(x)) {
+		status = op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled after %zu of "
 		    "%zu files; run again to resume", atomic_load(&j.done), nfiles);
 		goto out;
 	}
 	if (j.failed) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s (%zu of %zu files "
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s (%zu of %zu files "
 		    "stored; run again to resume)", j.err, atomic_load(&j.done),
 		    nfiles);
 		goto out;
@@ -880,11 +674,11 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	size_t len;
 	text = manifest_node_dump(m, &len);
 	if (s3_put_mem(s3, key, text, len, NULL, NULL, err, sizeof(err)) != 0) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	job_progress(&j, true);
-	status = result(OPS_EXIT_OK, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I,"
+	status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I,"
 	    " s:I, s:I, s:I, s:b}", "manifest", key, "host_id", m->host_id,
 	    "files", (json_int_t)nfiles, "files_reused", (json_int_t)reused,
 	    "files_resumed", (json_int_t)resumed, "files_uploaded",
@@ -904,7 +698,6 @@ out:
 	manifest_node_free(done);
 	manifest_node_free(m);
 	s3_close(s3);
-	agentcfg_free(c);
 	pthread_mutex_destroy(&j.mtx);
 	return status;
 }
@@ -919,6 +712,7 @@ struct rsfile {
 };
 
 struct rsjob {
+	struct opctx *x;
 	struct s3 *s3;
 	struct rsfile *files;
 	size_t n;
@@ -976,14 +770,15 @@ static char *find_table_dir(const struct agentcfg *c, const char *ks,
 	return best;
 }
 
-static bool staged_ok(const struct rsfile *r, unsigned char *buf)
+static bool staged_ok(const struct opctx *x, const struct rsfile *r,
+    unsigned char *buf)
 {
 	struct stat st;
 	char sha[65], err[256];
 
 	if (stat(r->staged, &st) != 0 || (uint64_t)st.st_size != r->f->size)
 		return false;
-	return sha256_file(r->staged, buf, sha, err, sizeof(err)) == 0 &&
+	return sha256_file(x, r->staged, buf, sha, err, sizeof(err)) == 0 &&
 	    strcmp(sha, r->f->sha256) == 0;
 }
 
@@ -999,7 +794,7 @@ static void *restore_worker(void *arg)
 		struct s3_get_opts go;
 		int rc;
 
-		if (i >= j->n || cancelled())
+		if (i >= j->n || op_cancelled(j->x))
 			break;
 		pthread_mutex_lock(&j->mtx);
 		bool stop = j->failed;
@@ -1007,7 +802,7 @@ static void *restore_worker(void *arg)
 		if (stop)
 			break;
 		r = &j->files[i];
-		if (!staged_ok(r, buf)) {
+		if (!staged_ok(j->x, r, buf)) {
 			go.size = r->f->size;
 			go.sha256 = r->f->sha256;
 			go.md5 = NULL;
@@ -1037,7 +832,7 @@ static void *restore_worker(void *arg)
 			j->last = now;
 		pthread_mutex_unlock(&j->mtx);
 		if (say)
-			progress(json_pack("{s:I, s:I, s:I}", "files_done",
+			op_progress(j->x, json_pack("{s:I, s:I, s:I}", "files_done",
 			    (json_int_t)d, "files", (json_int_t)j->n, "bytes_downloaded",
 			    (json_int_t)atomic_load(&j->bytes)),
 			    "%zu/%zu files downloaded", d, j->n);
@@ -1194,21 +989,19 @@ out:
 int backup_op_restore(struct opctx *x, int argc, char **argv)
 {
 	struct bkopts o;
-	struct agentcfg *c = NULL;
+	const struct agentcfg *c = op_conf(x);
+	const struct proc_opts *po = op_proc_opts(x);
 	struct s3 *s3 = NULL;
 	struct manifest_node *m = NULL;
 	struct rsfile *rs = NULL;
 	size_t n = 0;
-	struct proc_opts po;
 	char err[1024];
 	int status = OPS_EXIT_FAILED, rc;
 	json_t *data = json_object();
 
-	(void)x;
-	io_start("backup-restore");
 	if (parse_opts(argc, argv, &o, err, sizeof(err)) != 0) {
 		json_decref(data);
-		return result(OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	}
 	if (o.mode != NULL && strcmp(o.mode, "info") == 0)
 		o.store = o.store ? o.store : "-";
@@ -1216,32 +1009,26 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	    strcmp(o.mode, "info") != 0) || (strcmp(o.mode, "check") && strcmp(o.mode, "download") &&
 	    strcmp(o.mode, "load") && strcmp(o.mode, "info"))) {
 		json_decref(data);
-		return result(OPS_EXIT_USAGE, NULL, "--store URL, --manifest KEY "
+		return op_result(x, OPS_EXIT_USAGE, NULL, "--store URL, --manifest KEY "
 		    "and --mode check|download|load are required (or --mode "
 		    "info alone)");
 	}
-	if ((c = load_cfg(err, sizeof(err))) == NULL) {
-		json_decref(data);
-		return result(OPS_EXIT_CONFIG, NULL, "%s", err);
-	}
 	http_global_init();
-	proc_opts_init(&po, c->nodetool_timeout_ms);
-	po.cancel = proc_cancel;
 	if (strcmp(o.mode, "info") == 0) {
 		/* This node's identity, for mapping a restore onto it. */
 		struct manifest_node *id = manifest_node_new();
 		json_t *toks = json_array();
 		json_decref(data);
 		data = NULL;
-		if (node_identity(c, &po, &o, id, err, sizeof(err)) != 0) {
+		if (node_identity(c, po, &o, id, err, sizeof(err)) != 0) {
 			manifest_node_free(id);
 			json_decref(toks);
-			status = result(OPS_EXIT_UNREACHABLE, NULL, "%s", err);
+			status = op_result(x, OPS_EXIT_UNREACHABLE, NULL, "%s", err);
 			goto out;
 		}
 		for (size_t i = 0; i < id->ntokens; i++)
 			json_array_append_new(toks, json_string(id->tokens[i]));
-		status = result(OPS_EXIT_OK, json_pack("{s:s, s:s, s:s, s:o}",
+		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:s, s:o}",
 		    "host_id", id->host_id, "dc", id->dc, "rack", id->rack,
 		    "tokens", toks), NULL);
 		manifest_node_free(id);
@@ -1290,7 +1077,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	if (strcmp(o.mode, "check") == 0) {
 		if (rs_check(rs, n, o.margin_pct, data, err, sizeof(err)) != 0)
 			goto fail;
-		status = result(OPS_EXIT_OK, data, NULL);
+		status = op_result(x, OPS_EXIT_OK, data, NULL);
 		data = NULL;
 	} else if (strcmp(o.mode, "download") == 0) {
 		struct rsjob j;
@@ -1299,6 +1086,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 
 		memset(&j, 0, sizeof(j));
 		pthread_mutex_init(&j.mtx, NULL);
+		j.x = x;
 		j.s3 = s3;
 		j.files = rs;
 		j.n = n;
@@ -1319,20 +1107,20 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		for (int i = 0; i < nt; i++)
 			pthread_join(tids[i], NULL);
 		pthread_mutex_destroy(&j.mtx);
-		if (j.failed || cancelled()) {
+		if (j.failed || op_cancelled(x)) {
 			str_copy(err, j.failed ? j.err : "cancelled", sizeof(err));
 			goto fail;
 		}
 		json_object_set_new(data, "bytes_downloaded",
 		    json_integer((json_int_t)atomic_load(&j.bytes)));
-		status = result(OPS_EXIT_OK, data, NULL);
+		status = op_result(x, OPS_EXIT_OK, data, NULL);
 		data = NULL;
 	} else {
 		struct nodetool_version *v = NULL;
 		size_t tables = 0, skipped = 0;
 
-		if (cass_version(c, &po, &v, err, sizeof(err)) != CASS_OK) {
-			status = result(OPS_EXIT_UNREACHABLE, data, "%s", err);
+		if (cass_version(c, po, &v, err, sizeof(err)) != CASS_OK) {
+			status = op_result(x, OPS_EXIT_UNREACHABLE, data, "%s", err);
 			data = NULL;
 			goto out;
 		}
@@ -1343,9 +1131,9 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 			while (k < n && strcmp(rs[k].tdir, rs[i].tdir) == 0)
 				k++;
 			char *stage = staging_dir(rs[i].tdir, m->backup_id);
-			progress(NULL, "loading %zu files into %s.%s", k - i,
+			op_progress(x, NULL, "loading %zu files into %s.%s", k - i,
 			    rs[i].f->keyspace, rs[i].f->table_dir);
-			rc = rs_load_table(c, &po, major, rs[i].f->keyspace,
+			rc = rs_load_table(c, po, major, rs[i].f->keyspace,
 			    rs[i].tdir, stage, k - i, err, sizeof(err));
 			free(stage);
 			if (rc < 0)
@@ -1359,12 +1147,12 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		    json_integer((json_int_t)skipped));
 		json_object_set_new(data, "loader", json_string(major >= 4 ?
 		    "import" : "refresh"));
-		status = result(OPS_EXIT_OK, data, NULL);
+		status = op_result(x, OPS_EXIT_OK, data, NULL);
 		data = NULL;
 	}
 	goto out;
 fail:
-	status = result(OPS_EXIT_FAILED, data, "%s", err);
+	status = op_result(x, OPS_EXIT_FAILED, data, "%s", err);
 	data = NULL;
 out:
 	for (size_t i = 0; i < n; i++) {
@@ -1375,13 +1163,13 @@ out:
 	json_decref(data);
 	manifest_node_free(m);
 	s3_close(s3);
-	agentcfg_free(c);
 	return status;
 }
 
 /* ---- verify ---- */
 
 struct vfjob {
+	struct opctx *x;
 	struct s3 *s3;
 	struct manifest_node *m;
 	bool download;
@@ -1408,7 +1196,7 @@ static void *verify_worker(void *arg)
 		char *why = NULL;
 		int rc;
 
-		if (i >= j->m->nfiles || cancelled())
+		if (i >= j->m->nfiles || op_cancelled(j->x))
 			break;
 		f = &j->m->files[i];
 		rc = s3_head(j->s3, f->key, &st, err, sizeof(err));
@@ -1457,34 +1245,31 @@ static void *verify_worker(void *arg)
 int backup_op_verify(struct opctx *x, int argc, char **argv)
 {
 	struct bkopts o;
-	struct agentcfg *c = NULL;
+	const struct agentcfg *c = op_conf(x);
 	struct s3 *s3 = NULL;
 	struct vfjob j;
 	pthread_t tids[64];
 	char err[1024];
 	int status, rc, nt;
 
-	(void)x;
-	io_start("backup-verify");
 	memset(&j, 0, sizeof(j));
 	if (parse_opts(argc, argv, &o, err, sizeof(err)) != 0)
-		return result(OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	if (o.store == NULL || o.manifest == NULL)
-		return result(OPS_EXIT_USAGE, NULL, "--store URL and --manifest "
+		return op_result(x, OPS_EXIT_USAGE, NULL, "--store URL and --manifest "
 		    "KEY are required");
-	if ((c = load_cfg(err, sizeof(err))) == NULL)
-		return result(OPS_EXIT_CONFIG, NULL, "%s", err);
 	http_global_init();
 	if ((s3 = open_store(&o, err, sizeof(err))) == NULL) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	rc = get_manifest(s3, o.manifest, &j.m, err, sizeof(err));
 	if (rc != 0) {
-		status = result(OPS_EXIT_FAILED, NULL, "%s", rc == S3_NOT_FOUND ?
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", rc == S3_NOT_FOUND ?
 		    "node manifest not found" : err);
 		goto out;
 	}
+	j.x = x;
 	j.s3 = s3;
 	j.download = o.download;
 	j.tmpdir = c->state_dir ? c->state_dir : "/tmp";
@@ -1499,20 +1284,19 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 	for (int i = 0; i < nt; i++)
 		pthread_join(tids[i], NULL);
 	pthread_mutex_destroy(&j.mtx);
-	if (j.failed || cancelled()) {
+	if (j.failed || op_cancelled(x)) {
 		json_decref(j.missing);
 		json_decref(j.corrupt);
-		status = result(OPS_EXIT_FAILED, NULL, "%s", j.failed ? j.err :
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", j.failed ? j.err :
 		    "cancelled");
 		goto out;
 	}
-	status = result(OPS_EXIT_OK, json_pack("{s:I, s:I, s:b, s:o, s:o}",
+	status = op_result(x, OPS_EXIT_OK, json_pack("{s:I, s:I, s:b, s:o, s:o}",
 	    "files", (json_int_t)j.m->nfiles, "bytes", (json_int_t)j.m->bytes,
 	    "downloaded", o.download, "missing", j.missing, "corrupt",
 	    j.corrupt), NULL);
 out:
 	manifest_node_free(j.m);
 	s3_close(s3);
-	agentcfg_free(c);
 	return status;
 }

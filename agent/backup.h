@@ -11,33 +11,20 @@
  *   backup-verify   every file of a node manifest is stored with its size
  *                   (and, with --download, its SHA-256)
  *
- * They follow the contract of ops.h (JSON progress lines, one result line,
+ * They follow the contract of ops.h, through its op_progress(),
+ * op_result() and op_cancelled() (JSON progress lines, one result line,
  * OPS_EXIT_* statuses, cancel on a "cancel" line, a signal or a closed
- * stdout) and are safe to run twice: an upload that was killed skips what
+ * stdout), and are safe to run twice: an upload that was killed skips what
  * is already stored, a download skips files already staged and verified, a
  * load skips tables whose staging directory is gone.  See docs/backups.md.
- *
- * The functions take ops.c's context without looking inside it: ops.c
- * keeps that struct private, so these operations read the configuration
- * from $RINGAGENT_CONF or the -f given to ringagent (found in
- * /proc/self/cmdline), else the default path, and always print JSON lines.
  */
 #ifndef RM_AGENT_BACKUP_H
 #define RM_AGENT_BACKUP_H
-
-#include <stddef.h>
 
 struct opctx;
 
 int backup_op_upload(struct opctx *x, int argc, char **argv);
 int backup_op_restore(struct opctx *x, int argc, char **argv);
 int backup_op_verify(struct opctx *x, int argc, char **argv);
-
-/*
- * Exposed for tests: the -f argument of a ringagent command line held in
- * buf as NUL-separated arguments (the /proc/self/cmdline format), before the
- * operation name.  Returns a new string or NULL.
- */
-char *backup_conf_from_cmdline(const char *buf, size_t len);
 
 #endif

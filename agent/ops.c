@@ -1,8 +1,14 @@
 /*
  * ops.c - see ops.h.  Operations live in one table (name, usage, help,
- * function); each parses its own options and returns through result(),
- * which prints the one result line and gives the exit status.  To add an
- * operation (backup upload, repair, replace), write op_x() and add a row.
+ * function); each parses its own options, reports through op_progress()
+ * and returns through op_result(), which prints the one result line and
+ * gives the exit status.  To add an operation, write op_x() (here, or in
+ * its own module as backup.c and repair.c do) and add a row.
+ *
+ * Cancel: one flag, set by SIGTERM/SIGINT/SIGHUP, by a thread that reads
+ * stdin for a "cancel" line, and by a failed write to stdout.  Commands the
+ * op runs poll it through op_proc_opts(); worker threads call
+ * op_cancelled().
  *
  * Nothing here keeps state between runs: the orchestrator's steps must be
  * safe to run twice, so snapshot with a tag that already exists reports
@@ -14,9 +20,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,7 +43,7 @@ struct opctx {
 	const char *op;
 	bool json;
 	struct agentcfg *cfg;
-	struct proc_opts popts;		/* cancel/watch for nodetool runs */
+	struct proc_opts popts;		/* cancel for commands the op runs */
 };
 
 struct op {
@@ -46,50 +53,76 @@ struct op {
 	int (*run)(struct opctx *x, int argc, char **argv);
 };
 
-static volatile sig_atomic_t cancelled;
+/*
+ * Cancel state: set by a signal handler, the stdin watcher thread and
+ * whichever thread finds stdout closed; read by everyone.
+ */
+static atomic_int cancelled;
+/* One line at a time on stdout: backup's workers report from threads. */
+static pthread_mutex_t out_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	cancelled = 1;
+	atomic_store(&cancelled, 1);
 }
 
-/* stdin watcher: a "cancel" line cancels; EOF stops watching. */
-static bool cancel_check(void *arg, bool *stop_watching)
+/* A "cancel" line on stdin cancels; EOF ends the watch, not the op. */
+static void *stdin_watch(void *arg)
 {
 	char buf[256];
 	ssize_t n;
 
 	(void)arg;
-	if (cancelled)
-		return true;
-	if (stop_watching == NULL)
-		return false;
-	n = read(0, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			*stop_watching = true;
-		return cancelled != 0;
+	while ((n = read(0, buf, sizeof(buf) - 1)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		buf[n] = '\0';
+		if (strstr(buf, "cancel") != NULL) {
+			atomic_store(&cancelled, 1);
+			break;
+		}
 	}
-	buf[n] = '\0';
-	if (strstr(buf, "cancel") != NULL)
-		cancelled = 1;
-	return cancelled != 0;
+	return NULL;
 }
 
-/* Print one JSON line; a reader that went away cancels us. */
+/* proc_opts.cancel: polled every 100 ms while a command runs. */
+static bool proc_cancel(void *arg, bool *stop_watching)
+{
+	(void)arg;
+	(void)stop_watching;
+	return atomic_load(&cancelled) != 0;
+}
+
+bool op_cancelled(const struct opctx *x)
+{
+	(void)x;
+	return atomic_load(&cancelled) != 0;
+}
+
+/* Print a line (a JSON object or text); a reader that went away cancels us. */
+static void emit_line(const char *s)
+{
+	pthread_mutex_lock(&out_mtx);
+	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
+		atomic_store(&cancelled, 1);
+	pthread_mutex_unlock(&out_mtx);
+}
+
+/* emit_line() of j, which it takes. */
 static void emit(json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
 
-	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
-		cancelled = 1;
+	emit_line(s);
 	free(s);
 	json_decref(j);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void progress(struct opctx *x, const char *fmt, ...)
+void op_progress(struct opctx *x, json_t *extra, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -97,11 +130,16 @@ static void progress(struct opctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (x->json)
-		emit(json_pack("{s:s, s:s, s:s}", "type", "progress", "op",
-		    x->op, "message", msg));
-	else if (printf("%s\n", msg) < 0 || fflush(stdout) != 0)
-		cancelled = 1;
+	if (x->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "type", "progress",
+		    "op", x->op, "message", msg);
+		if (extra != NULL)
+			json_object_update(j, extra);
+		emit(j);
+	} else {
+		emit_line(msg);
+	}
+	json_decref(extra);
 	free(msg);
 }
 
@@ -125,14 +163,12 @@ static const char *exit_code_name(int status)
 	}
 }
 
-/* Print the result line; takes data (may be NULL).  Returns status. */
-__attribute__((format(printf, 4, 5)))
-static int result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
+int op_result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
 {
 	char *msg = NULL;
 	va_list ap;
 
-	if (status != OPS_EXIT_OK && cancelled)
+	if (status != OPS_EXIT_OK && op_cancelled(x))
 		status = OPS_EXIT_CANCELLED;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
@@ -152,17 +188,26 @@ static int result(struct opctx *x, int status, json_t *data, const char *fmt, ..
 	} else {
 		if (data != NULL) {
 			char *s = json_dumps(data, JSON_INDENT(2) | JSON_SORT_KEYS);
-			printf("%s\n", s);
+			emit_line(s);
 			free(s);
 		}
 		if (status != OPS_EXIT_OK)
 			fprintf(stderr, "ringagent %s: %s\n", x->op, msg ? msg :
 			    exit_code_name(status));
-		fflush(stdout);
 	}
 	json_decref(data);
 	free(msg);
 	return status;
+}
+
+const struct agentcfg *op_conf(const struct opctx *x)
+{
+	return x->cfg;
+}
+
+const struct proc_opts *op_proc_opts(const struct opctx *x)
+{
+	return &x->popts;
 }
 
 static int rc_status(enum cass_rc rc)
@@ -286,11 +331,11 @@ static int op_status(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
+		return op_result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
 	r = cass_report(x->cfg, &x->popts, &rc);
 	if (rc == CASS_OK || rc == CASS_FAILED)
-		return result(x, OPS_EXIT_OK, r, NULL);
-	return result(x, rc_status(rc), r, "%s", json_string_value(
+		return op_result(x, OPS_EXIT_OK, r, NULL);
+	return op_result(x, rc_status(rc), r, "%s", json_string_value(
 	    json_array_get(json_object_get(r, "errors"), 0)));
 }
 
@@ -304,7 +349,7 @@ static int op_nodetool_check(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return result(x, OPS_EXIT_USAGE, NULL, "nodetool-check takes no arguments");
+		return op_result(x, OPS_EXIT_USAGE, NULL, "nodetool-check takes no arguments");
 	rc = cass_version(x->cfg, &x->popts, &v, err, sizeof(err));
 	d = json_pack("{s:s, s:b, s:I}", "nodetool", x->cfg->nodetool,
 	    "reachable", rc == CASS_OK || rc == CASS_UNPARSEABLE,
@@ -317,8 +362,8 @@ static int op_nodetool_check(struct opctx *x, int argc, char **argv)
 	}
 	nodetool_version_free(v);
 	if (rc != CASS_OK)
-		return result(x, rc_status(rc), d, "%s", err);
-	return result(x, OPS_EXIT_OK, d, NULL);
+		return op_result(x, rc_status(rc), d, "%s", err);
+	return op_result(x, OPS_EXIT_OK, d, NULL);
 }
 
 /* Options shared by snapshot and clear-snapshot: --tag, --keyspace (repeatable). */
@@ -380,17 +425,17 @@ static int op_snapshot(struct opctx *x, int argc, char **argv)
 	enum cass_rc rc;
 
 	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
 	if (s.tables > 0) {
 		json_t *d = snapscan_json(a.tag, &s);
 		json_object_set_new(d, "already", json_true());
-		progress(x, "snapshot '%s' already exists: %lld tables", a.tag,
+		op_progress(x, NULL, "snapshot '%s' already exists: %lld tables", a.tag,
 		    (long long)s.tables);
-		return result(x, OPS_EXIT_OK, d, NULL);
+		return op_result(x, OPS_EXIT_OK, d, NULL);
 	}
 	json_decref(s.keyspaces);
-	progress(x, "taking snapshot '%s' of %s", a.tag, a.nks ? "the given keyspaces" :
+	op_progress(x, NULL, "taking snapshot '%s' of %s", a.tag, a.nks ? "the given keyspaces" :
 	    "all keyspaces");
 	args[n++] = "snapshot";
 	args[n++] = "-t";
@@ -401,18 +446,18 @@ static int op_snapshot(struct opctx *x, int argc, char **argv)
 	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
 	free(out);
 	if (rc != CASS_OK)
-		return result(x, rc_status(rc), NULL, "%s", err);
+		return op_result(x, rc_status(rc), NULL, "%s", err);
 	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
 	json_t *d = snapscan_json(a.tag, &s);
 	json_object_set_new(d, "already", json_false());
 	if (json_integer_value(json_object_get(d, "tables")) == 0)
-		return result(x, OPS_EXIT_FAILED, d, "nodetool snapshot succeeded "
+		return op_result(x, OPS_EXIT_FAILED, d, "nodetool snapshot succeeded "
 		    "but no snapshots/%s directory exists under %s/data", a.tag,
 		    x->cfg->data_dirs[0]);
-	progress(x, "snapshot '%s': %lld tables, %lld files", a.tag,
+	op_progress(x, NULL, "snapshot '%s': %lld tables, %lld files", a.tag,
 	    (long long)json_integer_value(json_object_get(d, "tables")),
 	    (long long)json_integer_value(json_object_get(d, "files")));
-	return result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPS_EXIT_OK, d, NULL);
 }
 
 static int op_clear_snapshot(struct opctx *x, int argc, char **argv)
@@ -426,11 +471,11 @@ static int op_clear_snapshot(struct opctx *x, int argc, char **argv)
 	json_int_t before;
 
 	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
 	before = s.tables;
 	json_decref(s.keyspaces);
-	progress(x, "clearing snapshot '%s' (%lld tables)", a.tag, (long long)before);
+	op_progress(x, NULL, "clearing snapshot '%s' (%lld tables)", a.tag, (long long)before);
 	args[n++] = "clearsnapshot";
 	args[n++] = "-t";
 	args[n++] = a.tag;
@@ -440,16 +485,16 @@ static int op_clear_snapshot(struct opctx *x, int argc, char **argv)
 	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
 	free(out);
 	if (rc != CASS_OK)
-		return result(x, rc_status(rc), NULL, "%s", err);
+		return op_result(x, rc_status(rc), NULL, "%s", err);
 	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
 	if (s.tables > 0) {
 		json_t *d = snapscan_json(a.tag, &s);
-		return result(x, OPS_EXIT_FAILED, d, "nodetool clearsnapshot "
+		return op_result(x, OPS_EXIT_FAILED, d, "nodetool clearsnapshot "
 		    "succeeded but %lld snapshots/%s directories remain",
 		    (long long)json_integer_value(json_object_get(d, "tables")), a.tag);
 	}
 	json_decref(s.keyspaces);
-	return result(x, OPS_EXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
+	return op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
 	    "cleared_tables", before), NULL);
 }
 
@@ -462,18 +507,18 @@ static int op_list_snapshots(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return result(x, OPS_EXIT_USAGE, NULL, "list-snapshots takes no arguments");
+		return op_result(x, OPS_EXIT_USAGE, NULL, "list-snapshots takes no arguments");
 	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
 	if (rc != CASS_OK)
-		return result(x, rc_status(rc), NULL, "%s", err);
+		return op_result(x, rc_status(rc), NULL, "%s", err);
 	if (nodetool_parse_listsnapshots(out, strlen(out), &ls, err, sizeof(err)) != 0) {
 		free(out);
-		return result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
 	}
 	free(out);
 	json_t *d = nodetool_listsnapshots_json(ls);
 	nodetool_listsnapshots_free(ls);
-	return result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPS_EXIT_OK, d, NULL);
 }
 
 static const struct op ops[] = {
@@ -523,6 +568,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	const struct op *op = NULL;
 	char err[1024];
 	struct sigaction sa;
+	pthread_t watcher;
 	int status, n = 0;
 	char **av;
 
@@ -540,7 +586,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 			av[n++] = argv[i];
 	}
 	if (op == NULL) {
-		status = result(&x, OPS_EXIT_USAGE, NULL, "unknown operation "
+		status = op_result(&x, OPS_EXIT_USAGE, NULL, "unknown operation "
 		    "'%s'; 'ringagent --help' lists them", argv[0]);
 		free(av);
 		return status;
@@ -559,15 +605,16 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	if (conf_path == NULL || *conf_path == '\0')
 		conf_path = AGENTCFG_DEFAULT_PATH;
 	if ((x.cfg = agentcfg_load(conf_path, err, sizeof(err))) == NULL) {
-		status = result(&x, OPS_EXIT_CONFIG, NULL, "%s", err);
+		status = op_result(&x, OPS_EXIT_CONFIG, NULL, "%s", err);
 		free(av);
 		return status;
 	}
 	proc_opts_init(&x.popts, 0);
-	x.popts.cancel = cancel_check;
-	if (!isatty(0))
-		x.popts.watch_fd = 0;
+	x.popts.cancel = proc_cancel;
 	x.popts.hup_fd = 1;
+	/* A thread, not proc_run's poll: backup's workers run no command. */
+	if (!isatty(0) && pthread_create(&watcher, NULL, stdin_watch, NULL) == 0)
+		pthread_detach(watcher);
 	status = op->run(&x, n, av);
 	agentcfg_free(x.cfg);
 	free(av);

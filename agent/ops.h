@@ -11,6 +11,8 @@
  * Without --json the same information is printed for a human.
  *
  * The exit status (OPS_EXIT_*) is the one the result line carries.
+ * Operations print only through op_progress() and op_result() below, so
+ * every op keeps this contract, in backup.c and repair.c as in ops.c.
  *
  * Cancelling: the op stops, killing what it runs, on SIGTERM, SIGINT or
  * SIGHUP, when a line "cancel" arrives on stdin, or when the reader of its
@@ -23,6 +25,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 enum {
 	OPS_EXIT_OK = 0,
 	OPS_EXIT_FAILED = 1,		/* the operation ran and failed */
@@ -32,6 +36,47 @@ enum {
 	OPS_EXIT_CONFIG = 5,		/* the agent config cannot be loaded */
 	OPS_EXIT_CANCELLED = 6,
 };
+
+/*
+ * The context of the running operation, handed to every op function
+ * (ops.c's own, backup.h's, repair.h's).  It owns the configuration and
+ * the cancel state; the op owns nothing of it.
+ */
+struct opctx;
+struct agentcfg;
+struct proc_opts;
+
+/*
+ * A progress line with message fmt; extra (may be NULL) is merged into the
+ * JSON object and taken.  Safe from any thread.  A reader of stdout that
+ * went away cancels the op.
+ */
+__attribute__((format(printf, 3, 4)))
+void op_progress(struct opctx *x, json_t *extra, const char *fmt, ...);
+
+/*
+ * Print the one result line and return status, or OPS_EXIT_CANCELLED when
+ * status is a failure and the op was cancelled.  Takes data (may be NULL);
+ * fmt (may be NULL) is the error message of a failure.
+ */
+__attribute__((format(printf, 4, 5)))
+int op_result(struct opctx *x, int status, json_t *data, const char *fmt, ...);
+
+/* True once a signal, a "cancel" line on stdin or a closed stdout came. */
+bool op_cancelled(const struct opctx *x);
+
+/*
+ * The agent configuration (from -f, else $RINGAGENT_CONF, else the default
+ * path), loaded before the op runs: never NULL.  It belongs to x.
+ */
+const struct agentcfg *op_conf(const struct opctx *x);
+
+/*
+ * Options for commands the op runs (cass_nodetool(), proc_run()): they are
+ * cancelled with the op and when stdout's reader goes away.  Copy them to
+ * add on_line and its arg (the cancel callback does not use arg).
+ */
+const struct proc_opts *op_proc_opts(const struct opctx *x);
 
 /* True when name is an operation. */
 bool ops_known(const char *name);

@@ -10,20 +10,15 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "../common/util.h"
 #include "agentcfg.h"
-#include "backup.h"
 #include "cass.h"
 #include "nodetool.h"
 #include "ops.h"
@@ -252,137 +247,6 @@ void repair_segments_free(struct repair_segment *s, size_t n)
 	free(s);
 }
 
-/* ---- the op's I/O: JSON lines, cancel ---- */
-
-static atomic_int rp_cancelled;
-
-static void rp_on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&rp_cancelled, 1);
-}
-
-static bool cancelled(void)
-{
-	return atomic_load(&rp_cancelled) != 0;
-}
-
-/* As ops.c: stdin is watched by proc_run (watch_fd 0); "cancel" cancels. */
-static bool cancel_check(void *arg, bool *stop_watching)
-{
-	char buf[256];
-	ssize_t n;
-
-	(void)arg;
-	if (cancelled() || stop_watching == NULL)
-		return cancelled();
-	n = read(0, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			*stop_watching = true;
-		return cancelled();
-	}
-	buf[n] = '\0';
-	if (strstr(buf, "cancel") != NULL)
-		atomic_store(&rp_cancelled, 1);
-	return cancelled();
-}
-
-/* Print one JSON line (takes j); a reader that went away cancels us. */
-static void emit(json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
-		atomic_store(&rp_cancelled, 1);
-	free(s);
-	json_decref(j);
-}
-
-__attribute__((format(printf, 1, 2)))
-static void progress(const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	emit(json_pack("{s:s, s:s, s:s}", "type", "progress", "op", "repair",
-	    "message", msg));
-	free(msg);
-}
-
-static const char *exit_name(int status)
-{
-	switch (status) {
-	case OPS_EXIT_OK:
-		return "ok";
-	case OPS_EXIT_USAGE:
-		return "usage";
-	case OPS_EXIT_UNREACHABLE:
-		return "nodetool_unreachable";
-	case OPS_EXIT_UNPARSEABLE:
-		return "nodetool_unparseable";
-	case OPS_EXIT_CONFIG:
-		return "config";
-	case OPS_EXIT_CANCELLED:
-		return "cancelled";
-	default:
-		return "failed";
-	}
-}
-
-/* The result line; takes data (may be NULL).  Returns status. */
-__attribute__((format(printf, 3, 4)))
-static int result(int status, json_t *data, const char *fmt, ...)
-{
-	char *msg = NULL;
-	va_list ap;
-	json_t *j;
-
-	if (status != OPS_EXIT_OK && cancelled())
-		status = OPS_EXIT_CANCELLED;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		msg = xvasprintf(fmt, ap);
-		va_end(ap);
-	}
-	j = json_pack("{s:s, s:s, s:b, s:i}", "type", "result", "op", "repair",
-	    "ok", status == OPS_EXIT_OK, "exit", status);
-	if (status != OPS_EXIT_OK)
-		json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code",
-		    exit_name(status), "message", msg ? msg : exit_name(status)));
-	if (data != NULL)
-		json_object_set_new(j, "data", data);
-	emit(j);
-	if (status != OPS_EXIT_OK)
-		fprintf(stderr, "ringagent repair: %s\n", msg ? msg :
-		    exit_name(status));
-	free(msg);
-	return status;
-}
-
-static struct agentcfg *load_cfg(char *err, size_t errlen)
-{
-	const char *env = getenv("RINGAGENT_CONF");
-	char *path = NULL, *cmdline;
-	size_t len;
-	struct agentcfg *c;
-
-	if ((cmdline = file_read_all("/proc/self/cmdline", 1 << 16, &len))) {
-		path = backup_conf_from_cmdline(cmdline, len);
-		free(cmdline);
-	}
-	if (path == NULL && env != NULL && *env != '\0')
-		path = xstrdup(env);
-	if (path == NULL)
-		path = xstrdup(AGENTCFG_DEFAULT_PATH);
-	c = agentcfg_load(path, err, errlen);
-	free(path);
-	return c;
-}
-
 /* ---- the operation ---- */
 
 struct rpargs {
@@ -464,15 +328,15 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 /* A nodetool line without its "[yyyy-MM-dd HH:mm:ss,SSS] " head. */
 static void on_line(void *arg, const char *line)
 {
+	struct opctx *x = arg;
 	const char *p = line;
 
-	(void)arg;
 	if (*p == '[' && (p = strstr(line, "] ")) != NULL)
 		p += 2;
 	else
 		p = line;
 	if (*p != '\0' && strncmp(p, "\tat ", 4) != 0)
-		progress("%s", p);
+		op_progress(x, NULL, "%s", p);
 }
 
 static char *range_text(struct repair_range r)
@@ -503,11 +367,12 @@ static void add_unique(json_t *arr, const char *s)
  * Run one nodetool repair; st/et NULL for -pr.  OPS_EXIT_* with the
  * failure in err.
  */
-static int run_repair(const struct agentcfg *c, const struct rpargs *a,
+static int run_repair(struct opctx *x, const struct rpargs *a,
     const char *st, const char *et, struct tally *t, char *err, size_t errlen)
 {
+	const struct agentcfg *c = op_conf(x);
 	const char *argv[16 + MAX_TABLES];
-	struct proc_opts po;
+	struct proc_opts po = *op_proc_opts(x);	/* no deadline: repairs take what they take */
 	struct proc_result r;
 	struct nodetool_repair *rep = NULL;
 	char why[512], perr[256];
@@ -535,18 +400,14 @@ static int run_repair(const struct agentcfg *c, const struct rpargs *a,
 	}
 	argv[n] = NULL;
 
-	proc_opts_init(&po, 0);		/* repairs take what they take */
 	po.on_line = on_line;
-	po.cancel = cancel_check;
-	if (!isatty(0))
-		po.watch_fd = 0;
-	po.hup_fd = 1;
+	po.arg = x;
 	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "nodetool repair: %s; check the 'nodetool' "
 		    "key in %s", why, c->path);
 		return OPS_EXIT_UNREACHABLE;
 	}
-	if (r.cancelled || cancelled()) {
+	if (r.cancelled || op_cancelled(x)) {
 		snprintf(err, errlen, "nodetool repair cancelled; sessions already "
 		    "started on the server may still run to their end");
 		status = OPS_EXIT_CANCELLED;
@@ -613,16 +474,16 @@ out:
 }
 
 /* This node's segment: 0 with *ranges set (maybe empty), or OPS_EXIT_*. */
-static int segment_ranges(const struct agentcfg *c, const struct rpargs *a,
+static int segment_ranges(struct opctx *x, const struct rpargs *a,
     struct repair_range **ranges, size_t *n, size_t *nsegs, char *err,
     size_t errlen)
 {
 	static const char *const args[] = { "ring", NULL };
+	const struct agentcfg *c = op_conf(x);
 	struct nodetool_ring *ring = NULL;
 	struct repair_range *prim = NULL;
 	struct repair_segment *segs = NULL;
 	size_t nprim = 0, ns;
-	struct proc_opts po;
 	char *out = NULL;
 	enum cass_rc rc;
 
@@ -633,9 +494,7 @@ static int segment_ranges(const struct agentcfg *c, const struct rpargs *a,
 		    "needed to find this node's tokens in nodetool ring");
 		return OPS_EXIT_CONFIG;
 	}
-	proc_opts_init(&po, 0);
-	po.cancel = cancel_check;
-	rc = cass_nodetool(c, args, &po, &out, err, errlen);
+	rc = cass_nodetool(c, args, op_proc_opts(x), &out, err, errlen);
 	if (rc != CASS_OK) {
 		free(out);
 		return rc == CASS_UNREACHABLE ? OPS_EXIT_UNREACHABLE :
@@ -667,36 +526,25 @@ static int segment_ranges(const struct agentcfg *c, const struct rpargs *a,
 int repair_op(struct opctx *x, int argc, char **argv)
 {
 	struct rpargs a;
-	struct agentcfg *c = NULL;
+	const struct agentcfg *c = op_conf(x);
 	struct repair_range *ranges = NULL;
 	size_t nranges = 0, nsegs = 0;
 	struct tally t;
-	struct sigaction sa;
 	char err[1024];
 	int status;
 	int64_t t0 = time_mono_ms();
 	json_t *d, *jr;
 
-	(void)x;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = rp_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	memset(&t, 0, sizeof(t));
 	t.last_pct = -1;
 	if (parse_args(argc, argv, &a, err, sizeof(err)) != 0)
-		return result(OPS_EXIT_USAGE, NULL, "%s", err);
-	if ((c = load_cfg(err, sizeof(err))) == NULL)
-		return result(OPS_EXIT_CONFIG, NULL, "%s", err);
+		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	t.repaired = json_array();
 	t.not_needed = json_array();
 	jr = json_array();
 	d = json_pack("{s:s?, s:b}", "keyspace", a.keyspace, "full", a.full);
 	if (a.nseg > 0) {
-		status = segment_ranges(c, &a, &ranges, &nranges, &nsegs, err,
+		status = segment_ranges(x, &a, &ranges, &nranges, &nsegs, err,
 		    sizeof(err));
 		if (status != OPS_EXIT_OK)
 			goto fail;
@@ -710,24 +558,24 @@ int repair_op(struct opctx *x, int argc, char **argv)
 			    "start", s, "end", e));
 		}
 		if (nranges == 0)
-			progress("segment %ld/%ld is empty: the node's ranges hold "
+			op_progress(x, NULL, "segment %ld/%ld is empty: the node's ranges hold "
 			    "only %zu pieces", a.seg, a.nseg, nsegs);
 		for (size_t i = 0; i < nranges; i++) {
 			char s[24], e[24], *rt = range_text(ranges[i]);
 			snprintf(s, sizeof(s), "%lld", (long long)ranges[i].start);
 			snprintf(e, sizeof(e), "%lld", (long long)ranges[i].end);
-			progress("segment %ld/%ld: range %zu/%zu %s", a.seg,
+			op_progress(x, NULL, "segment %ld/%ld: range %zu/%zu %s", a.seg,
 			    a.nseg, i + 1, nranges, rt);
 			free(rt);
-			status = run_repair(c, &a, s, e, &t, err, sizeof(err));
+			status = run_repair(x, &a, s, e, &t, err, sizeof(err));
 			if (status != OPS_EXIT_OK)
 				goto fail;
 		}
 	} else {
-		progress("repairing the primary ranges of %s (%s, %s)",
+		op_progress(x, NULL, "repairing the primary ranges of %s (%s, %s)",
 		    c->address ? c->address : "this node", a.keyspace ?
 		    a.keyspace : "all keyspaces", a.full ? "full" : "incremental");
-		status = run_repair(c, &a, NULL, NULL, &t, err, sizeof(err));
+		status = run_repair(x, &a, NULL, NULL, &t, err, sizeof(err));
 		if (status != OPS_EXIT_OK)
 			goto fail;
 	}
@@ -738,14 +586,12 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	json_object_set_new(d, "not_needed", t.not_needed);
 	json_object_set_new(d, "nothing_to_do", json_boolean(t.commands == 0));
 	json_object_set_new(d, "elapsed_ms", json_integer(time_mono_ms() - t0));
-	agentcfg_free(c);
 	free(ranges);
-	return result(OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPS_EXIT_OK, d, NULL);
 fail:
 	json_decref(jr);
 	json_decref(t.repaired);
 	json_decref(t.not_needed);
-	agentcfg_free(c);
 	free(ranges);
-	return result(status, d, "%s", err);
+	return op_result(x, status, d, "%s", err);
 }

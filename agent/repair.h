@@ -20,10 +20,9 @@
  * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
  *
- * The operation follows ops.h (JSON lines, OPS_EXIT_*, cancel on a
- * "cancel" line, a signal or a closed stdout: nodetool is killed).  Like
- * backup.h's operations it reads its configuration itself, since ops.c
- * keeps its context private.
+ * The operation follows ops.h through its op_progress(), op_result() and
+ * op_proc_opts() (JSON lines, OPS_EXIT_*, cancel on a "cancel" line, a
+ * signal or a closed stdout: nodetool is killed).
  */
 #ifndef RM_AGENT_REPAIR_H
 #define RM_AGENT_REPAIR_H

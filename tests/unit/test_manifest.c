@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/backup.h"
 #include "../../common/manifest.h"
 #include "../../common/util.h"
 #include "t.h"
@@ -219,36 +218,6 @@ static void test_cluster_round_trip(void)
 	free(text);
 }
 
-static void test_cmdline(void)
-{
-	static const struct {
-		const char *argv;	/* '|' separates arguments */
-		const char *want;
-	} rows[] = {
-		{ "ringagent|-f|/x/a.conf|backup-upload|--json", "/x/a.conf" },
-		{ "ringagent|-f/y.conf|backup-upload", "/y.conf" },
-		{ "ringagent|-vf|/z.conf|backup-upload", "/z.conf" },
-		{ "ringagent|backup-upload|-f|/no.conf", NULL },
-		{ "ringagent|backup-upload", NULL },
-		{ "ringagent|-f", NULL },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		char *buf = xstrdup(rows[i].argv), *got;
-		size_t len = strlen(buf) + 1;
-		for (char *p = buf; *p; p++)
-			if (*p == '|')
-				*p = '\0';
-		got = backup_conf_from_cmdline(buf, len);
-		if (rows[i].want == NULL)
-			T_CHECK(got == NULL, "row %zu: got '%s'", i, got);
-		else
-			T_EQ_STR(got, rows[i].want);
-		free(got);
-		free(buf);
-	}
-}
-
 int main(void)
 {
 	char err[512];
@@ -328,6 +297,5 @@ int main(void)
 	}
 	test_round_trip();
 	test_cluster_round_trip();
-	test_cmdline();
 	return t_done("test_manifest");
 }
