@@ -75,7 +75,10 @@ struct task_ctx {
 	const struct store_step *step;
 	atomic_bool cancel, pause;
 	int64_t deadline;		/* mono ms */
-	int64_t last_progress;		/* mono ms */
+	/* mono ms of the last progress write: a step may report from
+	 * several threads at once (per-node work), so it is claimed with a
+	 * compare-and-swap and only the winner writes. */
+	_Atomic int64_t last_progress;
 };
 
 static struct {
@@ -430,7 +433,7 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 
 		ctx->step = sp;
 		ctx->deadline = time_mono_ms() + type_deadline(ty);
-		ctx->last_progress = 0;
+		atomic_store(&ctx->last_progress, 0);
 		err[0] = '\0';
 		rc = ty->run(ctx, sp, err, sizeof(err));
 		ctx->step = NULL;
@@ -517,6 +520,7 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	str_copy(ctx.cluster, cluster, sizeof(ctx.cluster));
 	atomic_init(&ctx.cancel, false);
 	atomic_init(&ctx.pause, false);
+	atomic_init(&ctx.last_progress, 0);
 	ctx_register(&ctx);		/* before the load: see the design */
 
 	t = store_task_load(E.st, id);
@@ -557,18 +561,23 @@ bool task_checkpoint(struct task_ctx *ctx)
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 {
 	struct store_step_update su;
-	int64_t now = time_mono_ms();
+	const struct store_step *step = ctx->step;
+	int64_t now = time_mono_ms(), last;
 	va_list ap;
 	char *msg;
 
-	if (ctx->step == NULL || (ctx->last_progress != 0 &&
-	    now - ctx->last_progress < PROGRESS_EVERY_MS))
+	/* ctx->step only changes between steps, when no step thread runs. */
+	if (step == NULL)
 		return;
-	ctx->last_progress = now;
+	last = atomic_load(&ctx->last_progress);
+	if (last != 0 && now - last < PROGRESS_EVERY_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&ctx->last_progress, &last, now))
+		return;			/* another thread of the step wrote */
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	su = su_make(ctx->step, STORE_STEP_RUNNING, ctx->step->attempts);
+	su = su_make(step, STORE_STEP_RUNNING, step->attempts);
 	su.message = msg[0] ? msg : " ";
 	store_task_update(E.st, ctx->id, -1, 0, NULL, &su, 1, NULL, 0);
 	free(msg);

@@ -211,7 +211,9 @@ void task_plan_add(struct task_plan *plan, const char *name,
  */
 bool task_checkpoint(struct task_ctx *ctx);
 /* Record a progress message on the running step (persisted, throttled to
- * one write per 500 ms except the first). */
+ * one write per 500 ms except the first).  Safe to call from several
+ * threads of the step at once (per-node work), until the step function
+ * returns: one of the callers within a period writes, the others return. */
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Sleep ms in short slices; false when task_checkpoint() cut it short. */

@@ -275,6 +275,65 @@ static const struct task_type slow_type = {
 	.max_attempts = 2, .backoff_base_ms = 10, .step_deadline_ms = 50,
 };
 
+/*
+ * A step that reports progress from several threads at once, as the
+ * backup's per-node upload threads do.  Within one throttle period
+ * exactly one call may write, and it must be a first call of its thread.
+ */
+#define CHATTY_THREADS	8
+#define CHATTY_CALLS	300
+static atomic_int chatty_bad;
+static char chatty_seen[128];
+
+struct chatty_arg {
+	struct task_ctx *ctx;
+	int n;
+};
+
+static void *chatty_main(void *arg)
+{
+	struct chatty_arg *a = arg;
+
+	for (int i = 0; i < CHATTY_CALLS; i++)
+		task_progress(a->ctx, "node-%d call %d", a->n, i);
+	return NULL;
+}
+
+static int chatty_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	pthread_t th[CHATTY_THREADS];
+	struct chatty_arg args[CHATTY_THREADS];
+	struct store_task *t;
+	const char *m;
+
+	(void)err;
+	(void)errlen;
+	for (int i = 0; i < CHATTY_THREADS; i++) {
+		args[i] = (struct chatty_arg){ .ctx = ctx, .n = i };
+		pthread_create(&th[i], NULL, chatty_main, &args[i]);
+	}
+	for (int i = 0; i < CHATTY_THREADS; i++)
+		pthread_join(th[i], NULL);
+	t = store_task_load(task_ctx_store(ctx), task_ctx_id(ctx));
+	m = t ? t->steps[step->idx].message : NULL;
+	snprintf(chatty_seen, sizeof(chatty_seen), "%s", m ? m : "(null)");
+	if (m == NULL || strncmp(m, "node-", 5) != 0 ||
+	    strcmp(m + strlen(m) - 7, " call 0") != 0)
+		atomic_fetch_add(&chatty_bad, 1);
+	store_task_free(t);
+	/* The next period writes again, from any thread. */
+	if (!task_sleep(ctx, 520))
+		return TASK_STEP_STOP;
+	task_progress(ctx, "all %d nodes done", CHATTY_THREADS);
+	task_progress(ctx, "throttled away");
+	return TASK_STEP_OK;
+}
+
+static const struct task_type chatty_type = {
+	.name = "chatty", .plan = flaky_plan, .run = chatty_run,
+};
+
 static int submit_type(const char *type, const char *params, char *id)
 {
 	char err[256];
@@ -342,6 +401,28 @@ static void test_retries(void)
 	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "noop retry");
 	t = store_task_load(st, id);
 	T_EQ_INT(t->steps[0].attempts, 2);
+	store_task_free(t);
+	task_shutdown();
+	store_close(st);
+}
+
+static void test_progress_threads(void)
+{
+	struct store *st = fresh_store();
+	char id[STORE_ID_MAX], err[256];
+	struct store_task *t;
+
+	engine_up(st, 2, false);
+	T_EQ_INT(task_type_register(&chatty_type), 0);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(submit_type("chatty", "{}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "chatty");
+	T_CHECK(atomic_load(&chatty_bad) == 0, "first period wrote '%s'",
+	    chatty_seen);
+	t = store_task_load(st, id);
+	T_CHECK(t != NULL && t->steps[0].message != NULL, "message");
+	if (t != NULL && t->steps[0].message != NULL)
+		T_EQ_STR(t->steps[0].message, "all 8 nodes done");
 	store_task_free(t);
 	task_shutdown();
 	store_close(st);
@@ -569,6 +650,7 @@ int main(void)
 	test_noop_and_validation();
 	test_serial_and_parallel();
 	test_retries();
+	test_progress_threads();
 	test_cancel_pause();
 	test_resume_after_crash();
 	test_shutdown_resume();
