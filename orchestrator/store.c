@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -201,6 +202,11 @@ static const char *const migrations[] = {
 	    " cluster = ?1 AND host_id = ?2 LIMIT 1") \
 	X(NODE_LIST, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
 	    " ORDER BY address") \
+	X(CLUSTER_NODES, "SELECT n.cluster, n.address, n.host_id, n.dc," \
+	    " n.rack, n.state, n.version, n.ssh_host_key, n.last_heartbeat," \
+	    " n.load_bytes, n.is_seed, n.status FROM clusters c" \
+	    " LEFT JOIN nodes n ON n.cluster = c.name WHERE c.name = ?1" \
+	    " ORDER BY n.address") \
 	X(NODE_HEARTBEAT, "UPDATE nodes SET last_heartbeat = ?3," \
 	    " state = COALESCE(?4, state), status = COALESCE(?5, status)," \
 	    " load_bytes = COALESCE(?6, load_bytes)" \
@@ -215,11 +221,15 @@ static const char *const migrations[] = {
 	    " created_at, schedule_id) VALUES (?1,?2,?3,'queued',?4,?5,?6)") \
 	X(STEP_INSERT, "INSERT INTO steps (task_id, idx, name, node, state)" \
 	    " VALUES (?1,?2,?3,?4,'pending')") \
-	X(TASK_ROW, "SELECT seq, id, cluster, type, state, params," \
-	    " created_at, started_at, finished_at, error, cancel_requested," \
-	    " pause_requested, schedule_id FROM tasks WHERE id = ?1") \
 	X(TASK_STEPS, "SELECT " STEP_COLS " FROM steps WHERE task_id = ?1" \
 	    " ORDER BY idx") \
+	X(TASK_LOAD, "SELECT t.seq, t.id, t.cluster, t.type, t.state," \
+	    " t.params, t.created_at, t.started_at, t.finished_at, t.error," \
+	    " t.cancel_requested, t.pause_requested, t.schedule_id," \
+	    " s.idx, s.name, s.node, s.state, s.attempts, s.started_at," \
+	    " s.finished_at, s.message, s.next_attempt_at FROM tasks t" \
+	    " LEFT JOIN steps s ON s.task_id = t.id WHERE t.id = ?1" \
+	    " ORDER BY s.idx") \
 	X(TASK_GET, "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1") \
 	X(TASK_LIST_ALL, "SELECT " TASK_COLS " FROM tasks t" \
 	    " WHERE t.seq < ?1 ORDER BY t.seq DESC LIMIT ?2") \
@@ -237,14 +247,14 @@ static const char *const migrations[] = {
 	    " ORDER BY started_at IS NULL, seq") \
 	X(TASK_COUNTS, "SELECT type, state, count(*) FROM tasks" \
 	    " GROUP BY type, state ORDER BY type, state") \
-	X(TASK_HEAD, "SELECT state, cluster, type, started_at FROM tasks" \
-	    " WHERE id = ?1") \
+	X(TASK_HEAD, "SELECT state, cluster, type, started_at, seq" \
+	    " FROM tasks WHERE id = ?1") \
 	X(TASK_SET, "UPDATE tasks SET state = ?2, started_at = ?3," \
 	    " finished_at = ?4, error = COALESCE(?5, error)," \
 	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
 	    "  ELSE ?6 END," \
 	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
-	    "  ELSE ?7 END WHERE id = ?1") \
+	    "  ELSE ?7 END WHERE seq = ?1") \
 	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
 	X(TASK_REQUEST, "UPDATE tasks SET" \
 	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \
@@ -311,6 +321,11 @@ struct store {
 	pthread_cond_t gc_cv;
 	struct wop *gc_head, **gc_tail;
 	bool gc_busy;			/* a leader is committing */
+	pthread_cond_t gc_more_cv;	/* a gathering leader waits here */
+	bool gc_gathering;
+	pthread_t gc_last_writer;	/* who queued the last operation */
+	int64_t gc_last_other;		/* mono us: another thread queued */
+	int64_t gc_last_arrival;	/* mono us: the last one queued */
 	struct tev *tev;		/* task events to write (wlock) */
 	size_t ntev, captev;
 	pthread_t flusher;		/* writes them within FLUSH_MS */
@@ -318,6 +333,7 @@ struct store {
 	bool fl_started, fl_stop;
 	sqlite3 *ckpt_db;		/* the flusher's, for checkpoints */
 	int64_t last_ckpt;
+	atomic_int wal_frames;		/* WAL size after the last commit */
 	char *path;
 	int version;
 };
@@ -329,6 +345,7 @@ static int tx_flush(struct store *st, struct conn *c, void *arg, char *err,
     size_t errlen);
 static bool events_pending(struct store *st);
 static void *flusher_main(void *arg);
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled",
@@ -468,12 +485,17 @@ static void rst(sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 }
 
+/*
+ * Strings are bound without a copy (SQLITE_STATIC): every statement is
+ * stepped and then reset with its bindings cleared (rst()) before the
+ * function that bound it returns, while the caller's string still lives.
+ */
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(s, i);
 	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
 /* Times and counts: <= 0 stored as NULL ("none"). */
@@ -570,7 +592,6 @@ static int conn_open(struct conn *c, const char *path, bool writer,
 	sqlite3_busy_timeout(c->db, 10000);
 	pragmas = writer ?
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    " PRAGMA wal_autocheckpoint=100000;"
 	    " PRAGMA journal_size_limit=67108864;"
 	    " PRAGMA cache_size=-32768;"
 	    " PRAGMA mmap_size=268435456;"
@@ -730,10 +751,22 @@ static int load_last_id(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Before SQLite initialises: no allocation statistics (they take a global
+ * mutex on every allocation of every connection, and nothing reads them).
+ */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct store *st = xcalloc(1, sizeof(*st));
 	int i;
+
+	pthread_once(&once, sqlite_setup);
 
 	if (strcmp(path, ":memory:") == 0) {
 		snprintf(err, errlen, "store: ':memory:' is not supported");
@@ -743,6 +776,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	st->path = xstrdup(path);
 	pthread_mutex_init(&st->gc_mu, NULL);
 	pthread_cond_init(&st->gc_cv, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&st->gc_more_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	st->gc_last_writer = pthread_self();
 	pthread_cond_init(&st->fl_cv, NULL);
 	st->gc_tail = &st->gc_head;
 	if (conn_open(&st->w, path, true, err, errlen) < 0)
@@ -751,6 +792,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	if (load_last_id(st, err, errlen) < 0)
 		goto fail;
+	sqlite3_wal_hook(st->w.db, wal_hook, st);
 	for (i = 0; i < NREADERS; i++)
 		if (conn_open(&st->r[i], path, false, err, errlen) < 0)
 			goto fail;
@@ -760,6 +802,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->ckpt_db, 1000);
+	/* A connection learns that the file is in WAL mode on its first
+	 * read; until then a checkpoint through it does nothing at all. */
+	if (sqlite3_exec(st->ckpt_db, "SELECT count(*) FROM sqlite_master",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read '%s' for checkpoints: %s",
+		    path, sqlite3_errmsg(st->ckpt_db));
+		goto fail;
+	}
 	if ((i = pthread_create(&st->flusher, NULL, flusher_main, st)) != 0) {
 		snprintf(err, errlen, "store: cannot start a thread: %s",
 		    strerror(i));
@@ -791,6 +841,7 @@ void store_close(struct store *st)
 		conn_close(&st->r[i]);
 	conn_close(&st->w);
 	pthread_cond_destroy(&st->gc_cv);
+	pthread_cond_destroy(&st->gc_more_cv);
 	pthread_cond_destroy(&st->fl_cv);
 	pthread_mutex_destroy(&st->gc_mu);
 	free(st->path);
@@ -850,14 +901,16 @@ static int do_event_insert(struct conn *c, const struct store_event *ev)
 /*
  * Task state events are kept in memory and written in batches: the row
  * and its three index entries cost as much as the state change itself,
- * and batched they share pages.  They are written by the next group
- * commit that finds 64 of them waiting, by the flusher thread within
- * FLUSH_MS, before any read of the events and at close.  So a crash can
- * lose the events (never the state) of the last FLUSH_MS.
+ * and batched they share pages (events(cluster, id) takes them at one
+ * place per cluster: a batch of 64 over many clusters wrote one page per
+ * event).  They are written by the next group commit that finds
+ * FLUSH_COUNT of them waiting, by the flusher thread within FLUSH_MS,
+ * before any read of the events and at close.  So a crash can lose the
+ * events (never the state) of the last FLUSH_MS.
  * The buffer is guarded by the write connection's lock.
  */
 #define FLUSH_MS	50
-#define FLUSH_COUNT	64
+#define FLUSH_COUNT	1024
 
 struct tev {
 	int64_t at;
@@ -889,31 +942,91 @@ static int do_task_event(struct store *st, const char *id,
 	return 0;
 }
 
-/* Write the buffered task events; inside a transaction, lock held. */
+/*
+ * Append s to the detail text as a JSON string.  Hand-written because it
+ * runs for every task event: escapes the quote, the backslash and control
+ * characters; UTF-8 passes through as it is.
+ */
+static void json_quote(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t need = *len + strlen(s) * 6 + 3;
+	char *o;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	o = *buf + *len;
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 15];
+			o += 6;
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	*len = (size_t)(o - *buf);
+}
+
+static void json_lit(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+}
+
+/*
+ * Write the buffered task events; inside a transaction, lock held.  The
+ * detail is {"type","from","error"}, a key without a value left out.
+ */
 static int do_flush_events(struct store *st, struct conn *c)
 {
+	char *buf = NULL;
+	size_t cap = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < st->ntev; i++) {
 		struct tev *e = &st->tev[i];
-		json_t *d = json_pack("{s:s, s:s?, s:s?}", "type", e->type,
-		    "from", e->from < 0 ? NULL :
-		    store_task_state_str((enum store_task_state)e->from),
-		    "error", e->error);
-		char *text = json_dumps(d, JSON_COMPACT);
+		size_t len = 0;
+
+		json_lit(&buf, &len, &cap, "{\"type\":");
+		json_quote(&buf, &len, &cap, e->type);
+		if (e->from >= 0) {
+			json_lit(&buf, &len, &cap, ",\"from\":");
+			json_quote(&buf, &len, &cap, store_task_state_str(
+			    (enum store_task_state)e->from));
+		}
+		if (e->error != NULL) {
+			json_lit(&buf, &len, &cap, ",\"error\":");
+			json_quote(&buf, &len, &cap, e->error);
+		}
+		json_lit(&buf, &len, &cap, "}");
 		struct store_event ev = {
 			.at = e->at, .actor = "ringmaster", .kind = "task",
 			.target = e->id, .cluster = e->cluster,
 			.result = store_task_state_str(
 			    (enum store_task_state)e->to),
-			.detail_json = text,
+			.detail_json = buf,
 		};
 		if (rc == 0 && do_event_insert(c, &ev) < 0)
 			rc = -1;
-		free(text);
-		json_decref(d);
 		free(e->error);
 	}
+	free(buf);
 	st->ntev = 0;
 	return rc;
 }
@@ -938,23 +1051,69 @@ static bool events_pending(struct store *st)
 
 /*
  * Checkpoints (copying the WAL back into the database, with an fsync)
- * run here, on their own connection, every CHECKPOINT_MS: a checkpoint
- * inside a commit would hold the write lock through the fsync and stall
- * every writer.  The writer's own autocheckpoint is only a safety valve.
+ * run here, on their own connection: a checkpoint inside a commit would
+ * hold the write lock through the fsync and stall every writer.
+ *
+ * A PASSIVE checkpoint never takes the write lock, but it never resets
+ * the WAL either: SQLite starts the WAL over only when a write begins
+ * after a checkpoint copied all of it, which under a steady load never
+ * happens.  The WAL then grows by hundreds of MB, every page lookup walks
+ * its index (hot pages fill the hash chains), and every commit extends
+ * the file.  So once the WAL holds WAL_RESTART_FRAMES frames, a PASSIVE
+ * checkpoint copies the bulk without the lock and a RESTART one copies
+ * the rest and makes the next commit write from the start of the file
+ * again; only that short second part holds writers back.  Otherwise a
+ * PASSIVE checkpoint every CHECKPOINT_MS keeps an idle WAL copied.
+ *
+ * The writer's commit hook (wal_hook) records the WAL size; it also runs
+ * a checkpoint itself, as SQLite's autocheckpoint would, when the WAL
+ * passes WAL_VALVE_FRAMES: a safety valve should this thread fall behind.
  */
-#define CHECKPOINT_MS	1000
+#define CHECKPOINT_MS		1000
+#define WAL_RESTART_FRAMES	4096		/* 16 MB with 4 KB pages */
+#define WAL_VALVE_FRAMES	100000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+
+	atomic_store_explicit(&st->wal_frames, frames, memory_order_relaxed);
+	if (frames >= WAL_VALVE_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
+static int checkpoint_run(struct store *st, int mode)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL, mode, NULL,
+	    NULL);
+
+	if (rc != SQLITE_OK && sqlite3_errcode(st->ckpt_db) != SQLITE_BUSY)
+		log_warnx("store: checkpoint: %s", sqlite3_errmsg(st->ckpt_db));
+	return rc;
+}
 
 static void checkpoint(struct store *st)
 {
 	int64_t now = time_mono_ms();
+	int frames = atomic_load_explicit(&st->wal_frames,
+	    memory_order_relaxed);
 
-	if (st->ckpt_db == NULL || now - st->last_ckpt < CHECKPOINT_MS)
+	if (st->ckpt_db == NULL)
+		return;
+	if (frames >= WAL_RESTART_FRAMES) {
+		st->last_ckpt = now;
+		checkpoint_run(st, SQLITE_CHECKPOINT_PASSIVE);
+		if (checkpoint_run(st, SQLITE_CHECKPOINT_RESTART) == SQLITE_OK)
+			atomic_compare_exchange_strong(&st->wal_frames, &frames,
+			    0);
+		return;
+	}
+	if (now - st->last_ckpt < CHECKPOINT_MS)
 		return;
 	st->last_ckpt = now;
-	if (sqlite3_wal_checkpoint_v2(st->ckpt_db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK &&
-	    sqlite3_errcode(st->ckpt_db) != SQLITE_BUSY)
-		log_warnx("store: checkpoint: %s", sqlite3_errmsg(st->ckpt_db));
+	checkpoint_run(st, SQLITE_CHECKPOINT_PASSIVE);
 }
 
 static void *flusher_main(void *arg)
@@ -1366,6 +1525,34 @@ json_t *store_node_list(struct store *st, const char *cluster)
 	return out;
 }
 
+int store_cluster_nodes(struct store *st, const char *cluster,
+    json_t **nodes)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_NODES);
+	json_t *out = json_array();
+	bool found = false;
+	int rc;
+
+	bind_text(s, 1, cluster);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		found = true;
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL)	/* a node */
+			json_array_append_new(out, node_json(s));
+	}
+	if (rc != SQLITE_DONE)
+		rc = db_err(c, NULL, 0, "cluster nodes");
+	else
+		rc = found ? 0 : STORE_ENOENT;
+	rst(s);
+	unlock(c);
+	if (rc < 0)
+		json_decref(out);
+	else
+		*nodes = out;
+	return rc;
+}
+
 int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
     size_t n, char *err, size_t errlen)
 {
@@ -1413,6 +1600,51 @@ out:
  * OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
  */
 #define OP_KEEP_BUSY	1
+#define GC_BATCH_MAX	256	/* operations joining a batch as it runs */
+
+/*
+ * Under load a leader waits a little for company before it begins: every
+ * commit costs the same fixed work (locks, the WAL frames of the hot
+ * pages) whatever it holds, and on a small machine the other writers
+ * cannot queue while the leader has the CPU.  "Under load" means another
+ * thread than the last one queued an operation in the last GC_LOAD_US, so
+ * a lone writer never waits.  The leader waits until no operation arrived
+ * for GC_GAP_US, GC_WAIT_US at most.
+ */
+#define GC_LOAD_US	2000
+#define GC_GAP_US	20
+#define GC_WAIT_US	150
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* With gc_mu held. */
+static void gc_gather(struct store *st)
+{
+	int64_t now = mono_us(), end = now + GC_WAIT_US;
+
+	if (now - st->gc_last_other >= GC_LOAD_US)
+		return;
+	st->gc_gathering = true;
+	for (;;) {
+		int64_t until = st->gc_last_arrival + GC_GAP_US;
+		struct timespec ts;
+
+		if (until > end)
+			until = end;
+		if (mono_us() >= until)
+			break;
+		ts.tv_sec = (time_t)(until / 1000000);
+		ts.tv_nsec = (long)(until % 1000000) * 1000;
+		pthread_cond_timedwait(&st->gc_more_cv, &st->gc_mu, &ts);
+	}
+	st->gc_gathering = false;
+}
 
 struct wop {
 	struct wop *next;
@@ -1439,9 +1671,17 @@ static int write_op(struct store *st, int (*fn)(struct store *,
 	pthread_mutex_lock(&st->gc_mu);
 	*st->gc_tail = &op;
 	st->gc_tail = &op.next;
+	st->gc_last_arrival = mono_us();
+	if (!pthread_equal(st->gc_last_writer, pthread_self())) {
+		st->gc_last_writer = pthread_self();
+		st->gc_last_other = st->gc_last_arrival;
+	}
+	if (st->gc_gathering)
+		pthread_cond_signal(&st->gc_more_cv);
 	while (!op.done) {
 		struct wop *batch, *o;
 		struct conn *c;
+		size_t n;
 		int rc;
 
 		if (st->gc_busy) {
@@ -1449,6 +1689,7 @@ static int write_op(struct store *st, int (*fn)(struct store *,
 			continue;
 		}
 		st->gc_busy = true;
+		gc_gather(st);
 		batch = st->gc_head;
 		st->gc_head = NULL;
 		st->gc_tail = &st->gc_head;
@@ -1456,19 +1697,34 @@ static int write_op(struct store *st, int (*fn)(struct store *,
 
 		c = wlock(st);
 		rc = begin(c, op.err, op.errlen);
-		for (o = batch; o != NULL; o = o->next) {
+		for (o = batch, n = 0; o != NULL; o = o->next, n++) {
 			if (rc < 0) {
 				o->rc = rc;
-				continue;
+			} else if (exec_stmt(S(c, SQL_SAVEPOINT)) !=
+			    SQLITE_DONE) {
+				o->rc = db_err(c, o->err, o->errlen,
+				    "savepoint");
+			} else {
+				o->rc = o->fn(st, c, o->arg, o->err, o->errlen);
+				if (o->rc < 0)
+					exec_stmt(S(c, SQL_ROLLBACK_TO));
+				exec_stmt(S(c, SQL_RELEASE));
 			}
-			if (exec_stmt(S(c, SQL_SAVEPOINT)) != SQLITE_DONE) {
-				o->rc = db_err(c, o->err, o->errlen, "savepoint");
-				continue;
+			/*
+			 * Operations queued while this batch ran join it:
+			 * their writers are waiting anyway, and every
+			 * commit rewrites the hot pages once, whatever the
+			 * batch size.
+			 */
+			if (o->next == NULL && n + 1 < GC_BATCH_MAX) {
+				pthread_mutex_lock(&st->gc_mu);
+				if (st->gc_head != NULL) {
+					o->next = st->gc_head;
+					st->gc_head = NULL;
+					st->gc_tail = &st->gc_head;
+				}
+				pthread_mutex_unlock(&st->gc_mu);
 			}
-			o->rc = o->fn(st, c, o->arg, o->err, o->errlen);
-			if (o->rc < 0)
-				exec_stmt(S(c, SQL_ROLLBACK_TO));
-			exec_stmt(S(c, SQL_RELEASE));
 		}
 		if (rc == 0 && st->ntev >= FLUSH_COUNT &&
 		    do_flush_events(st, c) < 0)
@@ -1506,7 +1762,7 @@ static int tx_task_insert(struct store *st, struct conn *c, void *arg,
 	const struct store_task_new *t = a->t;
 	sqlite3_stmt *s;
 	char id[STORE_ID_MAX];
-	int64_t now = time_wall_ms();
+	int64_t now = t->created_at > 0 ? t->created_at : time_wall_ms();
 	int rc;
 
 	if (t->schedule_id != NULL) {
@@ -1597,71 +1853,64 @@ int store_task_insert(struct store *st, const struct store_task_new *t,
 	return rc;
 }
 
-static void step_from_row(struct store_step *sp, sqlite3_stmt *s)
+static void step_from_row(struct store_step *sp, sqlite3_stmt *s, int i)
 {
-	sp->idx = sqlite3_column_int(s, 0);
-	sp->name = col_dup(s, 1);
-	sp->node = col_dup(s, 2);
-	sp->state = step_state_parse(col_str(s, 3));
-	sp->attempts = sqlite3_column_int(s, 4);
-	sp->started_at = sqlite3_column_int64(s, 5);
-	sp->finished_at = sqlite3_column_int64(s, 6);
-	sp->message = col_dup(s, 7);
-	sp->next_attempt_at = sqlite3_column_int64(s, 8);
+	sp->idx = sqlite3_column_int(s, i);
+	sp->name = col_dup(s, i + 1);
+	sp->node = col_dup(s, i + 2);
+	sp->state = step_state_parse(col_str(s, i + 3));
+	sp->attempts = sqlite3_column_int(s, i + 4);
+	sp->started_at = sqlite3_column_int64(s, i + 5);
+	sp->finished_at = sqlite3_column_int64(s, i + 6);
+	sp->message = col_dup(s, i + 7);
+	sp->next_attempt_at = sqlite3_column_int64(s, i + 8);
 }
 
+/* The task row and its steps in one statement: one read transaction. */
 struct store_task *store_task_load(struct store *st, const char *id)
 {
 	struct conn *c = rlock(st);
-	sqlite3_stmt *s = S(c, SQL_TASK_ROW);
+	sqlite3_stmt *s = S(c, SQL_TASK_LOAD);
 	struct store_task *t = NULL;
 	size_t cap = 0;
 	int rc;
 
 	bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			db_err(c, NULL, 0, "load task");
-		rst(s);
-		goto out;
-	}
-	t = xcalloc(1, sizeof(*t));
-	t->seq = sqlite3_column_int64(s, 0);
-	str_copy(t->id, col_str(s, 1), sizeof(t->id));
-	str_copy(t->cluster, col_str(s, 2), sizeof(t->cluster));
-	str_copy(t->type, col_str(s, 3), sizeof(t->type));
-	t->state = task_state_of(col_str(s, 4));
-	t->params = json_loads(col_str(s, 5), 0, NULL);
-	if (t->params == NULL)
-		t->params = json_object();
-	t->created_at = sqlite3_column_int64(s, 6);
-	t->started_at = sqlite3_column_int64(s, 7);
-	t->finished_at = sqlite3_column_int64(s, 8);
-	t->error = col_dup(s, 9);
-	t->cancel_requested = sqlite3_column_int(s, 10) != 0;
-	t->pause_requested = sqlite3_column_int(s, 11) != 0;
-	if (col_str(s, 12) != NULL)
-		str_copy(t->schedule_id, col_str(s, 12),
-		    sizeof(t->schedule_id));
-	rst(s);
-
-	s = S(c, SQL_TASK_STEPS);
-	bind_text(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (t == NULL) {
+			t = xcalloc(1, sizeof(*t));
+			t->seq = sqlite3_column_int64(s, 0);
+			str_copy(t->id, col_str(s, 1), sizeof(t->id));
+			str_copy(t->cluster, col_str(s, 2), sizeof(t->cluster));
+			str_copy(t->type, col_str(s, 3), sizeof(t->type));
+			t->state = task_state_of(col_str(s, 4));
+			t->params = json_loads(col_str(s, 5), 0, NULL);
+			if (t->params == NULL)
+				t->params = json_object();
+			t->created_at = sqlite3_column_int64(s, 6);
+			t->started_at = sqlite3_column_int64(s, 7);
+			t->finished_at = sqlite3_column_int64(s, 8);
+			t->error = col_dup(s, 9);
+			t->cancel_requested = sqlite3_column_int(s, 10) != 0;
+			t->pause_requested = sqlite3_column_int(s, 11) != 0;
+			if (col_str(s, 12) != NULL)
+				str_copy(t->schedule_id, col_str(s, 12),
+				    sizeof(t->schedule_id));
+		}
+		if (sqlite3_column_type(s, 13) == SQLITE_NULL)
+			continue;		/* no steps (never inserted) */
 		if (t->nsteps == cap) {
 			cap = cap ? cap * 2 : 8;
 			t->steps = xrealloc(t->steps, cap * sizeof(*t->steps));
 		}
-		step_from_row(&t->steps[t->nsteps++], s);
+		step_from_row(&t->steps[t->nsteps++], s, 13);
 	}
 	rst(s);
 	if (rc != SQLITE_DONE) {
-		db_err(c, NULL, 0, "load steps");
+		db_err(c, NULL, 0, "load task");
 		store_task_free(t);
 		t = NULL;
 	}
-out:
 	unlock(c);
 	return t;
 }
@@ -1862,7 +2111,7 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 	if (a->task_state >= 0) {
 		enum store_task_state from, to = (enum store_task_state)a->task_state;
 		char cluster[STORE_NAME_MAX], type[STORE_NAME_MAX];
-		int64_t started;
+		int64_t started, seq;
 		bool terminal;
 
 		s = S(c, SQL_TASK_HEAD);
@@ -1876,6 +2125,7 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 		str_copy(cluster, col_str(s, 1), sizeof(cluster));
 		str_copy(type, col_str(s, 2), sizeof(type));
 		started = sqlite3_column_int64(s, 3);
+		seq = sqlite3_column_int64(s, 4);
 		rst(s);
 		if (store_task_state_terminal(from) && from != to) {
 			snprintf(err, errlen, "task '%s' is already %s", a->id,
@@ -1883,10 +2133,11 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 			return STORE_EBUSY;
 		}
 
-		/* Terminal clears both requests; queued/paused the pause. */
+		/* Terminal clears both requests; queued/paused the pause.
+		 * By rowid: the row was just found, no second index walk. */
 		terminal = store_task_state_terminal(to);
 		s = S(c, SQL_TASK_SET);
-		bind_text(s, 1, a->id);
+		sqlite3_bind_int64(s, 1, seq);
 		bind_text(s, 2, store_task_state_str(to));
 		bind_time(s, 3, started > 0 ? started :
 		    (to == STORE_TASK_RUNNING ? a->now : 0));

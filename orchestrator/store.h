@@ -162,6 +162,15 @@ json_t *store_node_find_host(struct store *st, const char *cluster,
  * on database error.  A missing cluster gives an empty array. */
 json_t *store_node_list(struct store *st, const char *cluster);
 
+/*
+ * The node array of store_node_list() and whether the cluster exists, in
+ * one read (task submission needs both): 0 with *nodes (a new reference),
+ * STORE_ENOENT when there is no such cluster (*nodes untouched),
+ * STORE_ERR.
+ */
+int store_cluster_nodes(struct store *st, const char *cluster,
+    json_t **nodes);
+
 /* One heartbeat absorbed in memory, written later in a batch. */
 struct store_hb {
 	const char *cluster;
@@ -226,6 +235,7 @@ struct store_task_new {
 	 */
 	const char *schedule_id;
 	int64_t schedule_next_run_at;
+	int64_t created_at;		/* ms; 0 = now */
 };
 
 /*

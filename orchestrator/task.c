@@ -32,6 +32,15 @@
  * task_resume_all() queues it first in its cluster and it continues at its
  * first unfinished step (a step found "running" after a crash is re-run).
  *
+ * Hand-off.  task_submit() knows everything the runner would read back
+ * (the row it just inserted), so it leaves the task, as loaded, in a small
+ * table by id; the runner takes it from there instead of reading the
+ * store.  Every control call drops the entry first, before it writes a
+ * request flag, so a runner that finds no entry loads the store as ever,
+ * and one that took the entry registered its ctx before, where the
+ * control call finds it.  (A task cancelled between its insert and its
+ * hand-off is refused by the store when the runner writes its start.)
+ *
  * Retries: a failed attempt sleeps (checkpointing) for an exponential
  * backoff with jitter, persisting next_attempt_at, then runs again, up to
  * the type's max_attempts.  The worker stays with the task while it backs
@@ -60,6 +69,8 @@
 #define DEF_DEADLINE		(3600 * 1000)
 #define SLEEP_SLICE_MS		20
 #define PROGRESS_EVERY_MS	500
+#define HANDOFF_BUCKETS		1024
+#define HANDOFF_MAX		8192	/* tasks waiting; beyond, the store */
 
 struct task_plan {
 	char **names;
@@ -94,9 +105,19 @@ static struct {
 	pthread_mutex_t ctl;		/* serialises cancel/pause/resume */
 	atomic_bool stopping;
 	bool started;
+	pthread_mutex_t ho_mu;		/* the hand-off table */
+	struct handoff *ho[HANDOFF_BUCKETS];
+	size_t nho;
 } E = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.ctl = PTHREAD_MUTEX_INITIALIZER,
+	.ho_mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* A submitted task as the runner would load it (see "Hand-off"). */
+struct handoff {
+	struct handoff *next;
+	struct store_task *t;
 };
 
 static const struct task_type noop_type;
@@ -277,6 +298,83 @@ static struct store_step_update su_make(const struct store_step *sp,
 		.started_at = STORE_KEEP, .finished_at = STORE_KEEP,
 		.next_attempt_at = STORE_KEEP, .message = NULL,
 	};
+}
+
+/* ---- hand-off of submitted tasks to the runner -------------------------- */
+
+static size_t ho_bucket(const char *id)
+{
+	uint32_t h = 2166136261u;		/* FNV-1a */
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h & (HANDOFF_BUCKETS - 1);
+}
+
+/* Keep t for the runner; false (t not taken) when the table is full. */
+static bool ho_put(struct store_task *t)
+{
+	struct handoff *h;
+	size_t b = ho_bucket(t->id);
+
+	pthread_mutex_lock(&E.ho_mu);
+	if (E.nho >= HANDOFF_MAX) {
+		pthread_mutex_unlock(&E.ho_mu);
+		return false;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->t = t;
+	h->next = E.ho[b];
+	E.ho[b] = h;
+	E.nho++;
+	pthread_mutex_unlock(&E.ho_mu);
+	return true;
+}
+
+/* The task left for id, now the caller's, or NULL. */
+static struct store_task *ho_take(const char *id)
+{
+	struct handoff **pp, *h;
+	struct store_task *t = NULL;
+
+	pthread_mutex_lock(&E.ho_mu);
+	for (pp = &E.ho[ho_bucket(id)]; (h = *pp) != NULL; pp = &h->next) {
+		if (strcmp(h->t->id, id) == 0) {
+			*pp = h->next;
+			E.nho--;
+			t = h->t;
+			free(h);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&E.ho_mu);
+	return t;
+}
+
+static void ho_drop(const char *id)
+{
+	store_task_free(ho_take(id));
+}
+
+/* Drop the entries of a cluster (NULL: all). */
+static void ho_drop_cluster(const char *cluster)
+{
+	pthread_mutex_lock(&E.ho_mu);
+	for (size_t b = 0; b < HANDOFF_BUCKETS; b++) {
+		struct handoff **pp = &E.ho[b], *h;
+		while ((h = *pp) != NULL) {
+			if (cluster == NULL || strcmp(h->t->cluster,
+			    cluster) == 0) {
+				*pp = h->next;
+				E.nho--;
+				store_task_free(h->t);
+				free(h);
+			} else {
+				pp = &h->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&E.ho_mu);
 }
 
 /* ---- registry of running tasks ------------------------------------------ */
@@ -523,7 +621,8 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	atomic_init(&ctx.last_progress, 0);
 	ctx_register(&ctx);		/* before the load: see the design */
 
-	t = store_task_load(E.st, id);
+	if ((t = ho_take(id)) == NULL)
+		t = store_task_load(E.st, id);
 	if (t == NULL || store_task_state_terminal(t->state))
 		goto out;
 	ctx.t = t;
@@ -722,6 +821,7 @@ void task_shutdown(void)
 	task_stop();
 	queue_free(E.q);
 	E.q = NULL;
+	ho_drop_cluster(NULL);
 	E.st = NULL;
 	E.ntypes = 0;
 	E.obs = NULL;
@@ -749,12 +849,12 @@ static int prepare(const char *cluster, const char *type, json_t *params,
 	}
 	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
 		return TASK_EINVAL;
-	if (!store_cluster_exists(E.st, cluster)) {
+	rc = store_cluster_nodes(E.st, cluster, &nodes);
+	if (rc == STORE_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return TASK_ENOENT;
 	}
-	nodes = store_node_list(E.st, cluster);
-	if (nodes == NULL) {
+	if (rc < 0) {
 		snprintf(err, errlen, "cannot read the nodes of '%s'", cluster);
 		return TASK_ERR;
 	}
@@ -770,6 +870,37 @@ static int prepare(const char *cluster, const char *type, json_t *params,
 	return 0;
 }
 
+/* The task just inserted, as store_task_load() would read it back; takes
+ * the plan's strings. */
+static struct store_task *handoff_make(const struct store_task_new *tn,
+    const char *id, int64_t seq, struct task_plan *plan)
+{
+	struct store_task *t = xcalloc(1, sizeof(*t));
+
+	str_copy(t->id, id, sizeof(t->id));
+	str_copy(t->cluster, tn->cluster, sizeof(t->cluster));
+	str_copy(t->type, tn->type, sizeof(t->type));
+	t->state = STORE_TASK_QUEUED;
+	t->params = json_deep_copy(tn->params);
+	if (t->params == NULL)
+		t->params = json_object();
+	t->seq = seq;
+	t->created_at = tn->created_at;
+	if (tn->schedule_id != NULL)
+		str_copy(t->schedule_id, tn->schedule_id,
+		    sizeof(t->schedule_id));
+	t->steps = xcalloc(plan->n, sizeof(*t->steps));
+	for (size_t i = 0; i < plan->n; i++) {
+		t->steps[i].idx = (int)i;
+		t->steps[i].name = plan->names[i];
+		t->steps[i].node = plan->nodes[i];
+		t->steps[i].state = STORE_STEP_PENDING;
+		plan->names[i] = plan->nodes[i] = NULL;
+	}
+	t->nsteps = plan->n;
+	return t;
+}
+
 static int submit(const char *cluster, const char *type, json_t *params,
     const char *schedule_id, int64_t next_run_at, char *id_out, char *err,
     size_t errlen)
@@ -778,7 +909,9 @@ static int submit(const char *cluster, const char *type, json_t *params,
 	struct store_step_plan *steps = NULL;
 	const struct task_type *ty;
 	struct store_task_new tn;
+	struct store_task *t;
 	json_t *own = NULL;
+	int64_t seq = 0;
 	int rc;
 
 	if (params == NULL)
@@ -794,8 +927,9 @@ static int submit(const char *cluster, const char *type, json_t *params,
 		.cluster = cluster, .type = ty->name, .params = params,
 		.steps = steps, .nsteps = plan.n, .schedule_id = schedule_id,
 		.schedule_next_run_at = next_run_at,
+		.created_at = time_wall_ms(),
 	};
-	rc = store_task_insert(E.st, &tn, id_out, NULL, err, errlen);
+	rc = store_task_insert(E.st, &tn, id_out, &seq, err, errlen);
 	if (rc == STORE_ENOENT)
 		rc = TASK_ENOENT;
 	else if (rc == STORE_EBUSY)
@@ -804,6 +938,9 @@ static int submit(const char *cluster, const char *type, json_t *params,
 		rc = TASK_ERR;
 	if (rc < 0)
 		goto out;
+	t = handoff_make(&tn, id_out, seq, &plan);
+	if (!ho_put(t))
+		store_task_free(t);
 	if (queue_push(E.q, cluster, id_out, QUEUE_READY) < 0) {
 		queue_cluster_add(E.q, cluster);
 		queue_push(E.q, cluster, id_out, QUEUE_READY);
@@ -812,7 +949,7 @@ static int submit(const char *cluster, const char *type, json_t *params,
 		struct task_event ev = {
 			.id = id_out, .cluster = cluster, .type = ty->name,
 			.from = STORE_TASK_QUEUED, .to = STORE_TASK_QUEUED,
-			.created_at = time_wall_ms(),
+			.created_at = tn.created_at,
 		};
 		E.obs(&ev, E.obs_arg);
 	}
@@ -898,6 +1035,7 @@ int task_cancel(const char *id, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&E.ctl);
+	ho_drop(id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(id, &t, "cancel", err, errlen)) < 0)
 		goto out;
 	if (queue_remove(E.q, t->cluster, id)) {
@@ -932,6 +1070,7 @@ int task_pause(const char *id, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&E.ctl);
+	ho_drop(id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(id, &t, "pause", err, errlen)) < 0)
 		goto out;
 	if (t->state == STORE_TASK_PAUSED)
@@ -960,6 +1099,7 @@ int task_resume(const char *id, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&E.ctl);
+	ho_drop(id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(id, &t, "resume", err, errlen)) < 0)
 		goto out;
 	if (t->state != STORE_TASK_PAUSED) {
@@ -1008,6 +1148,7 @@ int task_cluster_delete(const char *cluster, char *err, size_t errlen)
 	if (rc < 0)
 		return TASK_ERR;
 	queue_cluster_remove(E.q, cluster);
+	ho_drop_cluster(cluster);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_store.c - state.db: migrations on a fresh file and on re-open,
  * CRUD with foreign keys and cascades, cursor pagination, heartbeat
- * batches, task/step updates and events, schedules, tokens.
+ * batches, task/step updates and events (their hand-written detail
+ * JSON), schedules, tokens, existence and nodes in one read.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -528,6 +529,77 @@ static void test_group_commit(struct store *st)
 	json_decref(j);
 }
 
+/* Existence and nodes in one read, as task submission uses them. */
+static void test_cluster_nodes(struct store *st)
+{
+	const char *addrs[] = { "10.1.0.2", "10.1.0.1" };
+	char err[256];
+	json_t *nodes = NULL;
+
+	add_cluster(st, "cn");
+	T_EQ_INT(store_cluster_nodes(st, "cn", &nodes), 0);
+	T_CHECK(json_is_array(nodes) && json_array_size(nodes) == 0,
+	    "a cluster without nodes");
+	json_decref(nodes);
+	for (size_t i = 0; i < 2; i++) {
+		struct store_node n = {
+			.cluster = "cn", .address = addrs[i], .state = "up",
+			.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
+		};
+		T_EQ_INT(store_node_upsert(st, &n, NULL, err, sizeof(err)), 0);
+	}
+	nodes = NULL;
+	T_EQ_INT(store_cluster_nodes(st, "cn", &nodes), 0);
+	T_EQ_INT(json_array_size(nodes), 2);
+	T_EQ_STR(jget(json_array_get(nodes, 0), "address"), "10.1.0.1");
+	T_EQ_STR(jget(json_array_get(nodes, 1), "cluster"), "cn");
+	T_EQ_STR(jget(json_array_get(nodes, 1), "state"), "up");
+	json_decref(nodes);
+	nodes = NULL;
+	T_EQ_INT(store_cluster_nodes(st, "nope", &nodes), STORE_ENOENT);
+	T_CHECK(nodes == NULL, "nodes set for a missing cluster");
+}
+
+/* Task events carry their detail as JSON written by hand: it must parse
+ * back to the same strings whatever the error text holds. */
+static void test_event_detail(struct store *st)
+{
+	static const char nasty[] = "say \"no\" \\ then\nnew line\ttab \x01 "
+	    "caf\xc3\xa9";
+	struct store_step_plan sp[1] = { { "one", NULL } };
+	struct store_task_new tn = {
+		.cluster = "cn", .type = "noop", .steps = sp, .nsteps = 1,
+	};
+	char id[STORE_ID_MAX], err[256];
+	json_t *j, *items;
+	size_t i, found = 0;
+
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_update(st, id, STORE_TASK_FAILED, 0, nasty, NULL,
+	    0, err, sizeof(err)), 0);
+	j = store_event_list(st, 0, "cn", NULL, 1000);
+	items = json_object_get(j, "items");
+	for (i = 0; i < json_array_size(items); i++) {
+		json_t *e = json_array_get(items, i), *d;
+		if (strcmp(jget(e, "target") ? jget(e, "target") : "", id) != 0)
+			continue;
+		d = json_object_get(e, "detail");
+		T_EQ_STR(jget(d, "type"), "noop");
+		if (strcmp(jget(e, "result"), "queued") == 0) {
+			T_CHECK(json_object_get(d, "from") == NULL &&
+			    json_object_get(d, "error") == NULL,
+			    "queued event with from or error");
+		} else {
+			T_EQ_STR(jget(e, "result"), "failed");
+			T_EQ_STR(jget(d, "from"), "queued");
+			T_EQ_STR(jget(d, "error"), nasty);
+		}
+		found++;
+	}
+	T_EQ_INT(found, 2);
+	json_decref(j);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -543,6 +615,8 @@ int main(void)
 	test_events_tokens(st);
 	test_schedules_cascade(st);
 	test_group_commit(st);
+	test_cluster_nodes(st);
+	test_event_detail(st);
 	snprintf(snap, sizeof(snap), "%s/snap.db", dir);
 	T_EQ_INT(store_snapshot(st, snap, err, sizeof(err)), 0);
 	T_CHECK(access(snap, F_OK) == 0, "no snapshot file");
