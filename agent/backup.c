@@ -8,8 +8,10 @@
  *      searched) holds the same keyspace/table/name with the same size and
  *      mtime: referenced, not read, not uploaded (SSTables are immutable and
  *      a snapshot is hard links, so the mtime is the SSTable's own);
- *   2. otherwise the file is hashed (SHA-256, 1 MiB reads); the same name
- *      and size and checksum in the previous manifest: referenced;
+ *   2. otherwise the file is hashed (SHA-256, 1 MiB reads; MD5 in the same
+ *      pass when it will likely be sent as one PUT, so the S3 client need
+ *      not read it again for Content-MD5); the same name and size and
+ *      checksum in the previous manifest: referenced;
  *   3. otherwise HEAD its content key: an object with the same size and the
  *      same recorded SHA-256 was stored by an earlier, interrupted attempt
  *      of this backup: kept, not uploaded again (resume);
@@ -46,6 +48,7 @@
 
 #include "../common/http.h"
 #include "../common/manifest.h"
+#include "../common/md5.h"
 #include "../common/s3.h"
 #include "../common/sha256.h"
 #include "../common/util.h"
@@ -202,10 +205,17 @@ static struct s3 *open_store(const struct bkopts *o, char *err,
 	return s3_open(o->store, &so, err, errlen);
 }
 
-static int sha256_file(const struct opctx *x, const char *path,
-    unsigned char *buf, char out[65], char *err, size_t errlen)
+/*
+ * SHA-256 of path in sha_hex and, when md5_hex is not NULL, its MD5 from
+ * the same read: an upload then sends that MD5 as Content-MD5 instead of
+ * reading the file once more for it.
+ */
+static int hash_file(const struct opctx *x, const char *path,
+    unsigned char *buf, char sha_hex[65], char md5_hex[33], char *err,
+    size_t errlen)
 {
 	struct sha256_ctx c;
+	struct md5_ctx m;
 	unsigned char d[SHA256_LEN];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -215,7 +225,9 @@ static int sha256_file(const struct opctx *x, const char *path,
 		    strerror(errno));
 		return -1;
 	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	sha256_init(&c);
+	md5_init(&m);
 	while ((n = read(fd, buf, BUF_SIZE)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -226,6 +238,8 @@ static int sha256_file(const struct opctx *x, const char *path,
 			return -1;
 		}
 		sha256_update(&c, buf, (size_t)n);
+		if (md5_hex != NULL)
+			md5_update(&m, buf, (size_t)n);
 		if (op_cancelled(x)) {
 			snprintf(err, errlen, "cancelled");
 			close(fd);
@@ -234,7 +248,11 @@ static int sha256_file(const struct opctx *x, const char *path,
 	}
 	close(fd);
 	sha256_final(&c, d);
-	hex_encode(d, sizeof(d), out);
+	hex_encode(d, sizeof(d), sha_hex);
+	if (md5_hex != NULL) {
+		md5_final(&m, d);
+		hex_encode(d, MD5_LEN, md5_hex);
+	}
 	return 0;
 }
 
@@ -299,7 +317,9 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 	struct manifest_file *f = &u->f;
 	const struct manifest_file *p;
 	struct s3_stat st;
-	struct s3_put_opts po = { NULL, NULL };
+	struct s3_put_opts po = { NULL, NULL, NULL };
+	char md5[33];
+	bool want_md5;
 	int rc;
 
 	p = manifest_node_find(j->prev, f->keyspace, f->table_dir, f->name);
@@ -311,7 +331,12 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 		u->outcome = 1;
 		return 0;
 	}
-	if (sha256_file(j->x, u->path, buf, f->sha256, err, errlen) != 0)
+	/* An MD5 only for what will most likely be sent as one PUT: a file
+	 * with the name of a previous one is most likely that one again. */
+	want_md5 = (p == NULL || p->size != f->size) &&
+	    s3_put_uses_md5(j->s3, f->size);
+	if (hash_file(j->x, u->path, buf, f->sha256, want_md5 ? md5 : NULL,
+	    err, errlen) != 0)
 		return -1;
 	if (p != NULL && p->size == f->size &&
 	    strcmp(p->sha256, f->sha256) == 0) {
@@ -338,6 +363,7 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 		return 0;
 	}
 	po.sha256 = f->sha256;
+	po.content_md5 = want_md5 ? md5 : NULL;
 	if (s3_put_file(j->s3, f->key, u->path, &po, NULL, err, errlen) != 0)
 		return -1;
 	u->outcome = 3;
@@ -778,7 +804,7 @@ static bool staged_ok(const struct opctx *x, const struct rsfile *r,
 
 	if (stat(r->staged, &st) != 0 || (uint64_t)st.st_size != r->f->size)
 		return false;
-	return sha256_file(x, r->staged, buf, sha, err, sizeof(err)) == 0 &&
+	return hash_file(x, r->staged, buf, sha, NULL, err, sizeof(err)) == 0 &&
 	    strcmp(sha, r->f->sha256) == 0;
 }
 

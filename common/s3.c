@@ -502,6 +502,18 @@ static bool is_md5_hex(const char *s)
 	return i == 32;
 }
 
+/* 32 hex digits to the 16 bytes they spell.  0, or -1 when s is not that. */
+static int md5_from_hex(const char *s, unsigned char out[MD5_LEN])
+{
+	if (!is_md5_hex(s))
+		return -1;
+	for (size_t i = 0; i < MD5_LEN; i++) {
+		char byte[3] = { s[2 * i], s[2 * i + 1], '\0' };
+		out[i] = (unsigned char)strtoul(byte, NULL, 16);
+	}
+	return 0;
+}
+
 /* A multipart ETag "<32 hex>-<parts>": returns the part count or 0. */
 static unsigned multipart_count(const char *etag)
 {
@@ -1388,6 +1400,16 @@ static int s3_put_single(struct s3 *s, const char *key, const char *fk,
 
 	if (mem) {
 		md5(mem, (size_t)len, d);
+	} else if (o && o->content_md5 && (!s->o.sign_payload || o->sha256)) {
+		/* The caller hashed the bytes as it read them: no pass here. */
+		if (md5_from_hex(o->content_md5, d) < 0) {
+			seterr(err, errlen, "%s: content_md5 '%s' is not 32 hex "
+			    "digits", desc, o->content_md5);
+			free(desc);
+			return -1;
+		}
+		if (s->o.sign_payload)
+			str_copy(sha, o->sha256, sizeof(sha));
 	} else if (hash_range(fd, off, len, d, s->o.sign_payload ? sha : NULL,
 	    desc, err, errlen) < 0) {
 		free(desc);
@@ -1425,6 +1447,17 @@ static int s3_put_single(struct s3 *s, const char *key, const char *fk,
 	etag_copy(etag, sizeof(etag), http_resp_header(&resp, "etag"));
 	http_resp_release(&resp);
 	if (etag_mismatch(s, etag, hex, desc, err, errlen) < 0) {
+		/* Not every server checks Content-MD5 (s3rver does not): take
+		 * the bad object away so nothing trusts it later (a resumed
+		 * backup keeps an object whose size and recorded SHA-256 match). */
+		char derr[256];
+		const char *k = key;
+		if (s3_delete(s, &k, 1, NULL, derr, sizeof(derr)) != 0)
+			seterr(err + strlen(err), errlen - strlen(err), "; "
+			    "deleting it failed too: %s", derr);
+		else
+			seterr(err + strlen(err), errlen - strlen(err), "; "
+			    "it was deleted");
 		rc = -1;
 		goto out;
 	}
@@ -2849,6 +2882,11 @@ int s3_head(struct s3 *s, const char *key, struct s3_stat *st, char *err,
 	int rc = s3_head_s3(s, key, fk, st, err, errlen);
 	free(fk);
 	return rc;
+}
+
+bool s3_put_uses_md5(const struct s3 *s, uint64_t size)
+{
+	return !s->local && size <= s->o.multipart_threshold;
 }
 
 int s3_put_fd(struct s3 *s, const char *key, int fd, off_t off, uint64_t len,

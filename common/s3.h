@@ -113,6 +113,15 @@ int s3_head(struct s3 *s, const char *key, struct s3_stat *st, char *err,
 struct s3_put_opts {
 	const char *content_type; /* NULL = application/octet-stream */
 	const char *sha256;	/* hex SHA-256 of the content if known: recorded */
+	/*
+	 * Hex MD5 of the content if known (s3_put_uses_md5() says when it is
+	 * worth computing): a single PUT sends it as Content-MD5 without a
+	 * read pass of its own.  It must come from the same read as the bytes
+	 * the caller means to store: the server refuses a body that does not
+	 * match it, and the ETag is still compared with it.  Multipart uploads
+	 * hash their parts anyway and ignore it.
+	 */
+	const char *content_md5;
 };
 
 struct s3_put_info {
@@ -122,6 +131,13 @@ struct s3_put_info {
 	unsigned parts;		/* 0 for a single PUT */
 	uint64_t part_size;
 };
+
+/*
+ * True when an upload of size bytes would be one PUT that carries the
+ * content's MD5 (an S3 store, size up to multipart_threshold): a caller
+ * that reads the file anyway can hash it then and pass content_md5.
+ */
+bool s3_put_uses_md5(const struct s3 *s, uint64_t size);
 
 /* Upload path (a regular file) to key.  o and info may be NULL. */
 int s3_put_file(struct s3 *s, const char *key, const char *path,

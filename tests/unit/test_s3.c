@@ -6,6 +6,7 @@
  * driver of tests/e2e/test_s3_*.py (pytest cannot call C):
  *
  *   test_s3 --cli [options] put KEY FILE        upload, prints etag/md5/parts
+ *                                               (--md5: the precomputed Content-MD5)
  *   test_s3 --cli [options] get KEY FILE        download (--size, --md5, --sha256)
  *   test_s3 --cli [options] range KEY OFF LEN FILE
  *   test_s3 --cli [options] head KEY            exit 2 when missing
@@ -543,7 +544,8 @@ static int cli(int argc, char **argv)
 	}
 	if (strcmp(cmd, "put") == 0 && nargs == 2) {
 		struct s3_put_info pi;
-		struct s3_put_opts po = { .sha256 = g.sha256 };
+		struct s3_put_opts po = { .sha256 = g.sha256,
+		    .content_md5 = g.md5 };
 		if (s3_put_file(s, args[0], args[1], &po, &pi, err,
 		    sizeof(err)) == 0) {
 			printf("size=%" PRIu64 " etag=%s md5=%s parts=%u "
