@@ -3,7 +3,15 @@
  */
 #include "sha256.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHANI_CODE 1
+#endif
 
 #include "util.h"
 
@@ -23,7 +31,110 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
+static void block_portable(uint32_t *hs, const unsigned char *p, size_t n);
+static void block_one(uint32_t *hs, const unsigned char *p);
+
+#ifdef HAVE_SHANI_CODE
+/*
+ * The SHA extensions do four rounds per pair of instructions; backups hash
+ * every byte they upload, so this is most of an upload's CPU.  The state is
+ * kept as ABEF/CDGH halves, the layout sha256rnds2 works on.
+ */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void block_shani(uint32_t *hs, const unsigned char *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+	    0x0405060700010203LL);
+	__m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)&hs[0]);
+	__m128i st1 = _mm_loadu_si128((const __m128i *)(const void *)&hs[4]);
+	__m128i st0, w[16], msg, abef, cdgh;
+
+	tmp = _mm_shuffle_epi32(tmp, 0xb1);		/* CDAB */
+	st1 = _mm_shuffle_epi32(st1, 0x1b);		/* EFGH */
+	st0 = _mm_alignr_epi8(tmp, st1, 8);		/* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xf0);		/* CDGH */
+	for (; n > 0; n--, p += 64) {
+		abef = st0;
+		cdgh = st1;
+		for (int g = 0; g < 16; g++) {
+			if (g < 4) {
+				w[g] = _mm_shuffle_epi8(_mm_loadu_si128(
+				    (const __m128i *)(const void *)(p + 16 * g)),
+				    bswap);
+			} else {
+				/* W[t-16] + s0(W[t-15]) + W[t-7], then + s1(W[t-2]) */
+				tmp = _mm_sha256msg1_epu32(w[g - 4], w[g - 3]);
+				tmp = _mm_add_epi32(tmp,
+				    _mm_alignr_epi8(w[g - 1], w[g - 2], 4));
+				w[g] = _mm_sha256msg2_epu32(tmp, w[g - 1]);
+			}
+			msg = _mm_add_epi32(w[g], _mm_loadu_si128(
+			    (const __m128i *)(const void *)&K[4 * g]));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+			msg = _mm_shuffle_epi32(msg, 0x0e);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
+		}
+		st0 = _mm_add_epi32(st0, abef);
+		st1 = _mm_add_epi32(st1, cdgh);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1b);		/* FEBA */
+	st1 = _mm_shuffle_epi32(st1, 0xb1);		/* DCHG */
+	st0 = _mm_blend_epi16(tmp, st1, 0xf0);		/* DCBA */
+	st1 = _mm_alignr_epi8(st1, tmp, 8);		/* HGFE */
+	_mm_storeu_si128((__m128i *)(void *)&hs[0], st0);
+	_mm_storeu_si128((__m128i *)(void *)&hs[4], st1);
+}
+
+static bool cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) ||
+	    !(c & bit_SSSE3))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+/* Chosen once, on the first hash, whichever thread that is. */
+static void (*blocks)(uint32_t *, const unsigned char *, size_t);
+static pthread_once_t blocks_once = PTHREAD_ONCE_INIT;
+
+static void choose_blocks(void)
+{
+#ifdef HAVE_SHANI_CODE
+	if (cpu_has_shani()) {
+		blocks = block_shani;
+		return;
+	}
+#endif
+	blocks = block_portable;
+}
+
+bool sha256_use_hw(bool on)
+{
+	pthread_once(&blocks_once, choose_blocks);
+	choose_blocks();
+	if (!on)
+		blocks = block_portable;
+#ifdef HAVE_SHANI_CODE
+	return blocks == block_shani;
+#else
+	return false;
+#endif
+}
+
+static void block_portable(uint32_t *hs, const unsigned char *p, size_t n)
+{
+	for (; n > 0; n--, p += 64)
+		block_one(hs, p);
+}
+
 static void block(struct sha256_ctx *c, const unsigned char *p)
+{
+	blocks(c->h, p, 1);
+}
+
+static void block_one(uint32_t *hs, const unsigned char *p)
 {
 	uint32_t w[64], a, b, cc, d, e, f, g, h;
 	for (int i = 0; i < 16; i++)
@@ -34,8 +145,8 @@ static void block(struct sha256_ctx *c, const unsigned char *p)
 		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
-	e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
+	a = hs[0]; b = hs[1]; cc = hs[2]; d = hs[3];
+	e = hs[4]; f = hs[5]; g = hs[6]; h = hs[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t s1 = ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25);
 		uint32_t ch = (e & f) ^ (~e & g);
@@ -46,8 +157,8 @@ static void block(struct sha256_ctx *c, const unsigned char *p)
 		h = g; g = f; f = e; e = d + t1;
 		d = cc; cc = b; b = a; a = t1 + t2;
 	}
-	c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
-	c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+	hs[0] += a; hs[1] += b; hs[2] += cc; hs[3] += d;
+	hs[4] += e; hs[5] += f; hs[6] += g; hs[7] += h;
 }
 
 void sha256_init(struct sha256_ctx *c)
@@ -56,6 +167,7 @@ void sha256_init(struct sha256_ctx *c)
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 	};
+	pthread_once(&blocks_once, choose_blocks);
 	memcpy(c->h, iv, sizeof(iv));
 	c->len = 0;
 	c->nbuf = 0;
@@ -76,8 +188,11 @@ void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 		block(c, c->buf);
 		c->nbuf = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(c, p);
+	if (len >= 64) {
+		blocks(c->h, p, len / 64);
+		p += len - len % 64;
+		len %= 64;
+	}
 	memcpy(c->buf, p, len);
 	c->nbuf = len;
 }

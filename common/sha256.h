@@ -8,6 +8,7 @@
 #ifndef RM_SHA256_H
 #define RM_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ void sha256_final(struct sha256_ctx *c, unsigned char out[SHA256_LEN]);
 void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN]);
 /* One-shot digest as 64 lowercase hex digits plus NUL. */
 void sha256_hex(const void *data, size_t len, char out[2 * SHA256_LEN + 1]);
+/*
+ * Use the CPU's SHA instructions when it has them (the default) or not; for
+ * tests and benchmarks, before threads hash.  Returns whether they are used.
+ */
+bool sha256_use_hw(bool on);
 void hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[SHA256_LEN]);
 
