@@ -524,22 +524,38 @@ static int do_clusters_delete(struct ctx *x)
 	return EXEC_OK;
 }
 
-static int do_nodes(struct ctx *x)
+/*
+ * GET a cluster's list at suffix ("/nodes", "/tasks?state=x").  Returns
+ * LIST_TABLE with *r holding the items to lay out, LIST_DONE when --json
+ * printed it already, or LIST_FAILED (the error is printed).
+ */
+enum { LIST_FAILED = -1, LIST_TABLE = 0, LIST_DONE = 1 };
+
+static int cluster_list(struct ctx *x, const char *cluster,
+    const char *suffix, struct client_resp *r)
 {
-	const char *cluster = pick_cluster(x, cmd_arg(x->call, "CLUSTER"));
-	struct client_resp r;
 	if (cluster == NULL)
-		return EXEC_FAILED;
-	char *p = cluster_path(cluster, "/nodes");
-	int rc = get_list(x, p, &r);
+		return LIST_FAILED;
+	char *p = cluster_path(cluster, suffix);
+	int rc = get_list(x, p, r);
 	free(p);
 	if (rc < 0)
-		return EXEC_FAILED;
+		return LIST_FAILED;
 	if (x->json) {
-		print_raw(&r);
-		client_resp_release(&r);
-		return EXEC_OK;
+		print_raw(r);
+		client_resp_release(r);
+		return LIST_DONE;
 	}
+	return LIST_TABLE;
+}
+
+static int do_nodes(struct ctx *x)
+{
+	struct client_resp r;
+	int lr = cluster_list(x, pick_cluster(x, cmd_arg(x->call, "CLUSTER")),
+	    "/nodes", &r);
+	if (lr != LIST_TABLE)
+		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
 	struct table *t = table_new(9, (const char *const[]){ "ADDRESS", "DC",
 	    "RACK", "STATE", "VERSION", "LOAD", "SEED", "HEARTBEAT",
 	    "HOST ID" });
@@ -612,23 +628,13 @@ static const char *task_error(const json_t *task)
 
 static int do_tasks_list(struct ctx *x)
 {
-	const char *cluster = pick_cluster(x, NULL);
 	const char *state = cmd_flag(x->call, "--state");
 	struct client_resp r;
-	if (cluster == NULL)
-		return EXEC_FAILED;
 	char *q = state ? xasprintf("/tasks?state=%s", state) : xstrdup("/tasks");
-	char *p = cluster_path(cluster, q);
+	int lr = cluster_list(x, pick_cluster(x, NULL), q, &r);
 	free(q);
-	int rc = get_list(x, p, &r);
-	free(p);
-	if (rc < 0)
-		return EXEC_FAILED;
-	if (x->json) {
-		print_raw(&r);
-		client_resp_release(&r);
-		return EXEC_OK;
-	}
+	if (lr != LIST_TABLE)
+		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
 	struct table *t = table_new(7, (const char *const[]){ "ID", "TYPE",
 	    "STATE", "PROGRESS", "CREATED", "FINISHED", "ERROR" });
 	size_t i;
@@ -855,20 +861,10 @@ static int do_run(struct ctx *x, const char *type)
 
 static int do_backups_list(struct ctx *x)
 {
-	const char *cluster = pick_cluster(x, NULL);
 	struct client_resp r;
-	if (cluster == NULL)
-		return EXEC_FAILED;
-	char *p = cluster_path(cluster, "/backups");
-	int rc = get_list(x, p, &r);
-	free(p);
-	if (rc < 0)
-		return EXEC_FAILED;
-	if (x->json) {
-		print_raw(&r);
-		client_resp_release(&r);
-		return EXEC_OK;
-	}
+	int lr = cluster_list(x, pick_cluster(x, NULL), "/backups", &r);
+	if (lr != LIST_TABLE)
+		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
 	struct table *t = table_new(8, (const char *const[]){ "ID", "STATE",
 	    "STARTED", "FINISHED", "NODES", "FILES", "SIZE", "UPLOADED" });
 	size_t i;
@@ -920,20 +916,10 @@ static int do_backups_delete(struct ctx *x)
 
 static int do_schedules_list(struct ctx *x)
 {
-	const char *cluster = pick_cluster(x, NULL);
 	struct client_resp r;
-	if (cluster == NULL)
-		return EXEC_FAILED;
-	char *p = cluster_path(cluster, "/schedules");
-	int rc = get_list(x, p, &r);
-	free(p);
-	if (rc < 0)
-		return EXEC_FAILED;
-	if (x->json) {
-		print_raw(&r);
-		client_resp_release(&r);
-		return EXEC_OK;
-	}
+	int lr = cluster_list(x, pick_cluster(x, NULL), "/schedules", &r);
+	if (lr != LIST_TABLE)
+		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
 	struct table *t = table_new(6, (const char *const[]){ "ID", "TYPE",
 	    "WHEN", "NEXT RUN", "LAST RUN", "PARAMS" });
 	size_t i;
