@@ -7,6 +7,7 @@ return exactly the bytes asked for, listings must page with continuation
 tokens, deletes must batch 1,000 keys a call, a missing key must say so, and
 a damaged stored object must be refused on download.
 """
+import hashlib
 import os
 import time
 import uuid
@@ -212,3 +213,20 @@ def test_rate_limit_paces_transfers(store, tmp_path):
     assert t1 - t0 >= 1.2, t1 - t0
     assert t2 - t1 >= 1.2, t2 - t1
     assert sha256_file(tmp_path / "back") == sha256_file(src)
+
+
+def test_put_with_a_wrong_content_md5_is_refused_and_nothing_stays(s3server, tmp_path):  # noqa: F811
+    """A precomputed MD5 that does not match the bytes sent must not leave an
+    object behind: a later resume would take it for a good upload."""
+    store = Store("s3", s3server, tmp_path)
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(4096))
+    right = hashlib.md5(src.read_bytes()).hexdigest()
+    wrong = hashlib.md5(b"something else").hexdigest()
+    p = store.cli("put", "bad/md5", src, extra=["--md5", wrong], check=False)
+    assert p.returncode != 0, p.stdout
+    head = store.cli("head", "bad/md5", check=False)
+    assert head.returncode == 2 and "no such key" in head.stderr
+    # The same upload with the right MD5 goes through.
+    ok = store.cli("put", "bad/md5", src, extra=["--md5", right])
+    assert f"md5={right}" in ok.stdout
