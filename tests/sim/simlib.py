@@ -759,6 +759,10 @@ def sshd_config_text(cluster_dir, nj, port):
         "MaxStartups 100:30:200",
         "MaxSessions 50",
         "Subsystem sftp internal-sftp",
+        # bash sources ~/.bashrc for commands run over ssh when SHLVL < 2;
+        # starting it at 1 keeps the test host user's dotfiles (and
+        # whatever they hang on) out of every command a test node runs.
+        "SetEnv SHLVL=1",
         "",
     ])
 
