@@ -8,9 +8,7 @@ when the test fails, and prints the daemon's log tail on failure.
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest

@@ -12,9 +12,7 @@ their own key prefixes so they can share it.
 import hashlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
