@@ -626,8 +626,11 @@ static bool split_label(const char *line, char **label, char **value)
 	free(l);
 	*value = dup_trim(colon + 1);
 	if (**label == '\0') {
+		/* Callers free what a true answer hands over and nothing
+		 * else; leaving these set made ":" a double free. */
 		free(*label);
 		free(*value);
+		*label = *value = NULL;
 		return false;
 	}
 	return true;

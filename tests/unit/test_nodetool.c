@@ -843,6 +843,27 @@ static void test_listsnapshots_inline(void)
 
 /* ---- compactionstats ---- */
 
+/* Inputs that once freed the label and value of a line twice (a line whose
+ * label is empty: ":" alone, "- : 3").  Under ASan a regression aborts;
+ * either answer is fine as long as nothing is freed twice. */
+static void test_compactionstats_empty_label(void)
+{
+	static const char *const inputs[] = {
+		":", ":\n", "pending tasks: 0\n- : 3\n", " : x\n",
+	};
+	struct nodetool_compactionstats *s;
+	char err[NODETOOL_ERR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
+		s = NULL;
+		int rc = nodetool_parse_compactionstats(inputs[i],
+		    strlen(inputs[i]), &s, err, sizeof(err));
+		T_CHECK(rc == 0 ? s != NULL : s == NULL,
+		    "input %zu: result and return code agree", i);
+		nodetool_compactionstats_free(s);
+	}
+}
+
 static void test_compactionstats(void)
 {
 	/* 4.x with an active compaction and pending tasks by table */
@@ -1550,6 +1571,7 @@ int main(int argc, char **argv)
 	test_listsnapshots_samples();
 	test_listsnapshots_inline();
 	test_compactionstats();
+	test_compactionstats_empty_label();
 	test_repair_samples();
 	test_repair_inline();
 	test_version();
