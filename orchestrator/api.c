@@ -905,6 +905,20 @@ static void h_backup_list(struct call *c)
 		reply_json(c, 200, out);
 }
 
+static void h_backup_get(struct call *c)
+{
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!path_name_ok(c, "cluster", c->param[0]))
+		return;
+	if (service_backup_get(c->api->svc, c->param[0], c->param[1], &out,
+	    &e) != 0)
+		reply_svc_error(c, &e);
+	else
+		reply_json(c, 200, out);
+}
+
 static void h_backup_delete(struct call *c)
 {
 	struct svc_err e = { 0 };
@@ -947,6 +961,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/schedules/*", R_OPERATE, true, h_schedule_delete },
 	{ "GET", "/api/v1/events", R_READ, false, h_events },
 	{ "GET", "/api/v1/clusters/*/backups", R_READ, false, h_backup_list },
+	{ "GET", "/api/v1/clusters/*/backups/*", R_READ, false, h_backup_get },
 	{ "DELETE", "/api/v1/clusters/*/backups/*", R_OPERATE, true, h_backup_delete },
 };
 
@@ -962,6 +977,7 @@ static const char *const route_labels[] = {
 	"/api/v1/clusters/{name}/schedules", "/api/v1/clusters/{name}/schedules",
 	"/api/v1/schedules/{id}", "/api/v1/events",
 	"/api/v1/clusters/{name}/backups", "/api/v1/clusters/{name}/backups/{id}",
+	"/api/v1/clusters/{name}/backups/{id}",
 };
 
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),

@@ -48,7 +48,7 @@
 /* ---- parameters ---- */
 
 enum pkind { P_NAMES, P_TABLES, P_ADDRS, P_INT, P_NUM, P_BOOL, P_NAME,
-	P_RETENTION, P_CMD };
+	P_RETENTION, P_CMD, P_SOURCE };
 
 struct pspec {
 	const char *key;
@@ -75,6 +75,8 @@ static const struct pspec backup_params[] = {
 static const struct pspec restore_params[] = {
 	{ "backup_id", P_NAME, 0, 0 },
 	{ "source_cluster", P_NAME, 0, 0 },
+	{ "source", P_SOURCE, 0, 0 },
+	{ "force", P_BOOL, 0, 0 },
 	{ "keyspaces", P_NAMES, 0, 0 },
 	{ "tables", P_TABLES, 0, 0 },
 	{ "nodes", P_ADDRS, 0, 0 },
@@ -115,6 +117,68 @@ static bool addr_ok(const char *s)
 		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s)))
 			return false;
 	return true;
+}
+
+static bool plain_arg(const char *s);
+
+/* A storage URL as a cluster's: s3://bucket[/prefix] or file:///dir. */
+static bool storage_url_ok(const char *u)
+{
+	return u != NULL && ((strncmp(u, "s3://", 5) == 0 && u[5] != '\0' &&
+	    u[5] != '/') || (strncmp(u, "file:///", 8) == 0 && u[8] != '\0'));
+}
+
+/* params.source: {"cluster", "storage", optional "endpoint", "region"},
+ * checked as a cluster's storage settings are; every value also goes on
+ * an agent's command line, so no blanks or shell syntax. */
+static int check_source(json_t *v, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v)) {
+		snprintf(err, errlen, "params.source must be an object "
+		    "{\"cluster\": NAME, \"storage\": URL, \"endpoint\": E, "
+		    "\"region\": R}");
+		return -1;
+	}
+	json_object_foreach(v, k, x) {
+		const char *sv = json_string_value(x);
+		if (strcmp(k, "cluster") == 0) {
+			if (!name_valid(sv)) {
+				snprintf(err, errlen, "params.source.cluster must be "
+				    "a cluster name (1 to 64 of A-Z a-z 0-9 _ -)");
+				return -1;
+			}
+		} else if (strcmp(k, "storage") == 0) {
+			if (!storage_url_ok(sv) || !plain_arg(sv) ||
+			    strlen(sv) > 1024) {
+				snprintf(err, errlen, "params.source.storage must be "
+				    "s3://bucket/prefix or file:///dir, got '%.128s'",
+				    sv ? sv : "(not a string)");
+				return -1;
+			}
+		} else if (strcmp(k, "endpoint") == 0 ||
+		    strcmp(k, "region") == 0) {
+			if (!plain_arg(sv) || strlen(sv) > 1024) {
+				snprintf(err, errlen, "params.source.%s must be a "
+				    "string without blanks or shell syntax", k);
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "params.source: unknown key '%s' "
+			    "(cluster, storage, endpoint, region)", k);
+			return -1;
+		}
+	}
+	if (json_object_get(v, "cluster") == NULL ||
+	    json_object_get(v, "storage") == NULL) {
+		snprintf(err, errlen, "params.source needs \"cluster\" (the "
+		    "cluster the backup was made of) and \"storage\" (its "
+		    "storage URL)");
+		return -1;
+	}
+	return 0;
 }
 
 static int check_param(const struct pspec *p, json_t *v, char *err,
@@ -176,6 +240,8 @@ static int check_param(const struct pspec *p, json_t *v, char *err,
 		}
 		return 0;
 	}
+	case P_SOURCE:
+		return check_source(v, err, errlen);
 	case P_RETENTION: {
 		const char *k;
 		json_t *x;
@@ -265,12 +331,19 @@ struct bk {
 	json_t *nodes;			/* store nodes */
 	struct s3 *s3;
 	int64_t task_created, task_started;
+	/* Where restores read from: this cluster's store, or params.source's
+	 * (src_own then) or source_cluster's (same store). */
+	struct s3 *src;
+	bool src_own;
+	char src_cluster[STORE_NAME_MAX];
 };
 
 static void bk_release(struct bk *b)
 {
 	json_decref(b->cl);
 	json_decref(b->nodes);
+	if (b->src_own)
+		s3_close(b->src);
 	s3_close(b->s3);
 }
 
@@ -326,18 +399,52 @@ static int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 	so.region = jstr(stg, "region");
 	if ((b->s3 = s3_open(jstr(stg, "url"), &so, err, errlen)) == NULL)
 		return TASK_STEP_FATAL;
+	b->src = b->s3;
+	str_copy(b->src_cluster, b->cluster, sizeof(b->src_cluster));
+	if (jstr(b->params, "source_cluster") != NULL)
+		str_copy(b->src_cluster, jstr(b->params, "source_cluster"),
+		    sizeof(b->src_cluster));
+	stg = json_object_get(b->params, "source");
+	if (stg != NULL) {
+		s3_opts_init(&so);
+		so.endpoint = jstr(stg, "endpoint");
+		so.region = jstr(stg, "region");
+		str_copy(b->src_cluster, jstr(stg, "cluster"),
+		    sizeof(b->src_cluster));
+		if ((b->src = s3_open(jstr(stg, "storage"), &so, err,
+		    errlen)) == NULL) {
+			b->src = b->s3;
+			return TASK_STEP_FATAL;
+		}
+		b->src_own = true;
+	}
 	return TASK_STEP_OK;
 }
 
-/* "--store URL [--endpoint E] [--region R] " for agent commands. */
+static char *store_args_of(const char *url, const char *ep, const char *rg)
+{
+	return xasprintf("--store %s%s%s%s%s", url, ep ? " --endpoint " : "",
+	    ep ? ep : "", rg ? " --region " : "", rg ? rg : "");
+}
+
+/* "--store URL [--endpoint E] [--region R]" for agent commands. */
 static char *store_args(const struct bk *b)
 {
 	json_t *stg = json_object_get(b->cl, "storage");
-	const char *ep = jstr(stg, "endpoint"), *rg = jstr(stg, "region");
 
-	return xasprintf("--store %s%s%s%s%s", jstr(stg, "url"),
-	    ep ? " --endpoint " : "", ep ? ep : "", rg ? " --region " : "",
-	    rg ? rg : "");
+	return store_args_of(jstr(stg, "url"), jstr(stg, "endpoint"),
+	    jstr(stg, "region"));
+}
+
+/* The same for the store a restore reads (params.source or our own). */
+static char *src_args(const struct bk *b)
+{
+	json_t *src = json_object_get(b->params, "source");
+
+	if (src == NULL)
+		return store_args(b);
+	return store_args_of(jstr(src, "storage"), jstr(src, "endpoint"),
+	    jstr(src, "region"));
 }
 
 static bool plain_arg(const char *s)
@@ -356,11 +463,54 @@ struct fan {
 	fan_fn fn;
 	void *arg;
 	int par;
+	const char *phase;		/* per-node progress; NULL: none */
 	atomic_size_t next;
 	int *rc;
 	char **errs;
 	json_t **data;
 };
+
+/*
+ * A node's last word in the step: its true final counts (from the agent's
+ * result: files and bytes, all of them done) and state, so a node never
+ * ends at "12/40" after all 40 landed.
+ */
+static void fan_node_end(struct fan *f, size_t i, const char *err)
+{
+	struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+	const json_t *d = f->data[i];
+	json_t *files = json_object_get(d, "files");
+	json_t *bytes = json_object_get(d, "bytes");
+	char msg[512];
+
+	if (f->phase == NULL)
+		return;
+	if (!json_is_integer(files))
+		files = json_object_get(d, "files_total");
+	if (!json_is_integer(bytes))
+		bytes = json_object_get(d, "bytes_total");
+	if (f->rc[i] == TASK_STEP_OK) {
+		np.state = "done";
+		if (json_is_integer(files))
+			np.files_done = np.files_total = json_integer_value(files);
+		if (json_is_integer(bytes))
+			np.bytes_done = np.bytes_total = json_integer_value(bytes);
+		if (json_is_integer(files) && json_is_integer(bytes))
+			snprintf(msg, sizeof(msg), "%s done: %lld files, %lld "
+			    "bytes", f->phase, (long long)json_integer_value(files),
+			    (long long)json_integer_value(bytes));
+		else
+			snprintf(msg, sizeof(msg), "%s done", f->phase);
+		np.message = msg;
+	} else if (f->rc[i] == TASK_STEP_STOP) {
+		return;			/* runs again: it stays where it was */
+	} else {
+		np.state = "failed";
+		np.message = err;
+	}
+	task_node_progress(f->b->ctx, jstr(json_array_get(f->targets, i),
+	    "address"), &np);
+}
 
 static void *fan_worker(void *arg)
 {
@@ -375,10 +525,18 @@ static void *fan_worker(void *arg)
 			f->rc[i] = TASK_STEP_STOP;
 			continue;
 		}
+		if (f->phase != NULL) {
+			struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+			np.phase = f->phase;
+			np.state = "running";
+			task_node_progress(f->b->ctx, jstr(json_array_get(
+			    f->targets, i), "address"), &np);
+		}
 		err[0] = '\0';
 		f->rc[i] = f->fn(f, i, err, sizeof(err));
 		if (f->rc[i] != TASK_STEP_OK)
 			f->errs[i] = xstrdup(err);
+		fan_node_end(f, i, err);
 	}
 	return NULL;
 }
@@ -558,6 +716,177 @@ static struct manifest_node *get_node_manifest(struct s3 *s3, const char *key,
 	return m;
 }
 
+/* ---- the backup index (store.h) ----
+ *
+ * The store of record is the object store; the index is what the API
+ * lists.  Each task keeps it as it goes: backup (running, then complete or
+ * partial, failed by its on_fail), verify (damage found or cleared), purge
+ * (rows of dropped backups go).  A cluster whose index was never filled
+ * (backups made before it existed, or an orchestrator rebuilt beside old
+ * storage) gets it rebuilt from storage at the start of its next backup,
+ * verify, purge or restore task, or by the "backup-index" task.
+ */
+
+static bool params_partial(const json_t *params)
+{
+	return json_array_size(json_object_get(params, "keyspaces")) > 0 ||
+	    json_array_size(json_object_get(params, "tables")) > 0;
+}
+
+static void index_from_manifest(struct store_backup *r,
+    const struct manifest_cluster *c)
+{
+	json_t *opts = c->options_json ? json_loads(c->options_json, 0, NULL) :
+	    NULL;
+
+	r->partial = params_partial(opts);
+	r->state = r->partial ? STORE_BK_PARTIAL : STORE_BK_COMPLETE;
+	if (c->task_id != NULL)
+		str_copy(r->task_id, c->task_id, sizeof(r->task_id));
+	r->started_at = c->started_at;
+	r->finished_at = c->finished_at;
+	r->nodes = (int64_t)c->nnodes;
+	r->files = (int64_t)c->files;
+	r->bytes = (int64_t)c->bytes;
+	r->files_uploaded = (int64_t)c->files_uploaded;
+	r->bytes_uploaded = (int64_t)c->bytes_uploaded;
+	json_decref(opts);
+}
+
+/* The task id a backup id names ("<time>-<hex>" was made by "t-<hex>"). */
+static void task_of_backup(const char *id, char *out, size_t len)
+{
+	const char *dash = strrchr(id, '-');
+
+	out[0] = '\0';
+	if (dash != NULL && dash[1] != '\0')
+		snprintf(out, len, "t-%s", dash + 1);
+}
+
+/* Rebuild the index of b->cluster from its storage (one LIST, one GET per
+ * complete backup), on the task's worker. */
+static int index_rebuild(struct bk *b, char *err, size_t errlen)
+{
+	struct bklist l;
+	struct store_backup *v;
+	char serr[256];
+	int rc;
+
+	if (list_backups(b->s3, b->cluster, &l, err, errlen) != 0)
+		return TASK_STEP_FAIL;
+	v = xcalloc(l.n + 1, sizeof(*v));
+	for (size_t i = 0; i < l.n; i++) {
+		struct store_backup *r = &v[i];
+		struct store_task *t;
+		struct tm tm;
+		int nf;
+
+		str_copy(r->cluster, b->cluster, sizeof(r->cluster));
+		str_copy(r->id, l.v[i].id, sizeof(r->id));
+		r->nodes = (int64_t)l.v[i].nodes;
+		task_of_backup(r->id, r->task_id, sizeof(r->task_id));
+		if (l.v[i].complete) {
+			char e2[512];
+			struct manifest_cluster *c = get_cluster_manifest(b->s3,
+			    b->cluster, r->id, &nf, e2, sizeof(e2));
+			if (c == NULL) {
+				/* present but unreadable: listed, never trusted */
+				r->state = STORE_BK_DAMAGED;
+				continue;
+			}
+			index_from_manifest(r, c);
+			manifest_cluster_free(c);
+			continue;
+		}
+		memset(&tm, 0, sizeof(tm));
+		if (strptime(r->id, "%Y%m%dT%H%M%SZ", &tm) != NULL)
+			r->started_at = (int64_t)timegm(&tm) * 1000;
+		r->state = STORE_BK_INCOMPLETE;
+		if ((t = store_task_load(b->st, r->task_id)) != NULL) {
+			if (t->state == STORE_TASK_FAILED)
+				r->state = STORE_BK_FAILED;
+			else if (!store_task_state_terminal(t->state))
+				r->state = STORE_BK_RUNNING;
+			store_task_free(t);
+		}
+	}
+	rc = store_backup_reindex(b->st, b->cluster, v, l.n, time_wall_ms(),
+	    serr, sizeof(serr));
+	free(v);
+	free(l.v);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot record the backup index of '%s': %s",
+		    b->cluster, serr);
+		return TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+static int index_ensure(struct bk *b, char *err, size_t errlen)
+{
+	if (store_backup_index_filled(b->st, b->cluster) != 0)
+		return TASK_STEP_OK;
+	return index_rebuild(b, err, errlen);
+}
+
+/* Record this task's backup in the index (state, and totals from c). */
+static int index_set(struct bk *b, enum store_backup_state state,
+    const struct manifest_cluster *c, char *err, size_t errlen)
+{
+	struct store_backup r;
+	char serr[256];
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.cluster, b->cluster, sizeof(r.cluster));
+	str_copy(r.id, b->id, sizeof(r.id));
+	str_copy(r.task_id, task_ctx_id(b->ctx), sizeof(r.task_id));
+	r.started_at = b->task_started;
+	r.partial = params_partial(b->params);
+	if (c != NULL)
+		index_from_manifest(&r, c);
+	r.state = state;
+	if (store_backup_put(b->st, &r, serr, sizeof(serr)) != 0) {
+		snprintf(err, errlen, "cannot record backup %s in the index: %s",
+		    b->id, serr);
+		return TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+/* Damaged objects of cluster: a sorted array of keys (caller frees). */
+static char **damaged_keys(struct store *st, const char *cluster, size_t *n)
+{
+	struct store_damaged *d = NULL;
+	char **v;
+
+	*n = 0;
+	if (store_damaged_list(st, cluster, &d, n) != 0)
+		return NULL;
+	v = xcalloc(*n + 1, sizeof(char *));
+	for (size_t i = 0; i < *n; i++)
+		v[i] = xstrdup(d[i].key);
+	store_damaged_free(d, *n);
+	return v;
+}
+
+/* Write {"keys":[...]} at key: what --exclude reads. */
+static int put_exclude(struct s3 *s3, const char *key, char *const *keys,
+    size_t n, char *err, size_t errlen)
+{
+	json_t *arr = json_array(), *doc;
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(keys[i]));
+	doc = json_pack("{s:o}", "keys", arr);
+	text = json_dumps(doc, JSON_COMPACT);
+	rc = s3_put_mem(s3, key, text, strlen(text), NULL, NULL, err, errlen);
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
 /* ---- purge: mark and sweep ---- */
 
 static int str_cmp(const void *a, const void *b)
@@ -698,11 +1027,17 @@ static int purge_run(struct bk *b, char **ids, size_t nids, char *err,
 	int rc = TASK_STEP_FAIL;
 
 	memset(&s, 0, sizeof(s));
+	if ((rc = index_ensure(b, err, errlen)) != TASK_STEP_OK)
+		return rc;
+	rc = TASK_STEP_FAIL;
 	for (size_t i = 0; i < nids; i++) {
 		if (task_checkpoint(b->ctx))
 			return TASK_STEP_STOP;
 		if (drop_backup(b, ids[i], err, errlen) != 0)
 			return TASK_STEP_FAIL;
+		/* After storage: a crash in between leaves a row whose
+		 * backup is gone, which the next purge removes again. */
+		store_backup_delete(b->st, b->cluster, ids[i], NULL, 0);
 		task_progress(b->ctx, "deleted the manifests of backup %s", ids[i]);
 	}
 	if (list_backups(b->s3, b->cluster, &l, err, errlen) != 0)
@@ -714,6 +1049,7 @@ static int purge_run(struct bk *b, char **ids, size_t nids, char *err,
 			continue;
 		if (drop_backup(b, l.v[i].id, err, errlen) != 0)
 			goto out;
+		store_backup_delete(b->st, b->cluster, l.v[i].id, NULL, 0);
 		dropped++;
 	}
 	/* Mark: every key referenced by a complete backup. */
@@ -773,6 +1109,17 @@ static int purge_run(struct bk *b, char **ids, size_t nids, char *err,
 		deleted += got;
 		task_progress(b->ctx, "deleted %zu of %zu unreferenced objects",
 		    deleted, s.ndoomed);
+	}
+	/* A damaged object no kept backup references concerns nobody now. */
+	{
+		size_t nd;
+		char **dk = damaged_keys(b->st, b->cluster, &nd);
+		for (size_t i = 0; i < nd; i++)
+			if (bsearch(&dk[i], s.keep, s.nkeep, sizeof(char *),
+			    str_cmp) == NULL)
+				store_damaged_clear(b->st, b->cluster, dk[i], NULL,
+				    0);
+		strv_free(dk, nd);
 	}
 	task_progress(b->ctx, "purged %zu backups (+%zu incomplete); deleted "
 	    "%zu objects (%llu bytes) no kept backup uses; %zu objects kept",
@@ -853,9 +1200,14 @@ static int check_nodes_up(struct bk *b, const json_t *targets, char *err,
 static int step_check(struct bk *b, char *err, size_t errlen)
 {
 	struct fan f = { .b = b, .targets = b->nodes, .fn = fn_check,
-	    .par = (int)json_array_size(b->nodes) };
+	    .par = (int)json_array_size(b->nodes), .phase = "check" };
 	int rc;
 
+	/* Intent first: the index shows the backup running from here on. */
+	if ((rc = index_ensure(b, err, errlen)) != TASK_STEP_OK ||
+	    (rc = index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
+	    TASK_STEP_OK)
+		return rc;
 	if (check_nodes_up(b, b->nodes, err, errlen) != 0)
 		return TASK_STEP_FAIL;
 	rc = fan_run(&f, err, errlen);
@@ -919,6 +1271,7 @@ static int param_int(const json_t *p, const char *k, int def)
 struct upload_arg {
 	char *store;
 	const struct bkent *prev;
+	const char *exclude;		/* key of exclude.json, or NULL */
 };
 
 static int fn_upload(struct fan *f, size_t i, char *err, size_t errlen)
@@ -963,6 +1316,11 @@ static int fn_upload(struct fan *f, size_t i, char *err, size_t errlen)
 		free(args);
 		args = tmp;
 	}
+	if (a->exclude != NULL) {
+		tmp = xasprintf("%s --exclude %s", args, a->exclude);
+		free(args);
+		args = tmp;
+	}
 	add_filters(&args, f->b->params, true);
 	rc = run_agent(f, i, args, err, errlen);
 	free(args);
@@ -972,16 +1330,36 @@ static int fn_upload(struct fan *f, size_t i, char *err, size_t errlen)
 
 static int step_upload(struct bk *b, char *err, size_t errlen)
 {
-	struct upload_arg a = { store_args(b), NULL };
+	struct upload_arg a = { store_args(b), NULL, NULL };
 	struct fan f = { .b = b, .targets = b->nodes, .fn = fn_upload,
-	    .arg = &a, .par = (int)json_array_size(b->nodes) };
+	    .arg = &a, .par = (int)json_array_size(b->nodes),
+	    .phase = "upload" };
 	struct bklist l;
 	int rc;
 	json_int_t files = 0, up = 0, bytes = 0, bup = 0;
+	size_t ndamaged = 0;
+	char **damaged = damaged_keys(b->st, b->cluster, &ndamaged);
+	char *exkey = NULL;
 
 	if (list_backups(b->s3, b->cluster, &l, err, errlen) != 0) {
 		free(a.store);
+		strv_free(damaged, ndamaged);
 		return TASK_STEP_FAIL;
+	}
+	/* Objects a verify found lost or corrupt are never referenced
+	 * again: deduplication would carry the damage into this backup.
+	 * The agents upload such files afresh, under another key. */
+	if (ndamaged > 0) {
+		exkey = xasprintf("%s/backups/%s/exclude.json", b->cluster, b->id);
+		if (put_exclude(b->s3, exkey, damaged, ndamaged, err,
+		    errlen) != 0) {
+			free(exkey);
+			free(a.store);
+			free(l.v);
+			strv_free(damaged, ndamaged);
+			return TASK_STEP_FAIL;
+		}
+		a.exclude = exkey;
 	}
 	a.prev = latest_complete(&l, b->id);
 	rc = fan_run(&f, err, errlen);
@@ -994,15 +1372,22 @@ static int step_upload(struct bk *b, char *err, size_t errlen)
 		bup += json_integer_value(json_object_get(f.data[i],
 		    "bytes_uploaded"));
 	}
-	if (rc == TASK_STEP_OK)
+	if (rc == TASK_STEP_OK) {
+		char dmg[160] = "";
+		if (ndamaged > 0)
+			snprintf(dmg, sizeof(dmg), "; %zu damaged objects never "
+			    "referenced (exclude.json)", ndamaged);
 		task_progress(b->ctx, "%zu nodes: %lld files (%lld bytes), %lld "
-		    "uploaded (%lld bytes), the rest already stored%s%s",
+		    "uploaded (%lld bytes), the rest already stored%s%s%s",
 		    json_array_size(b->nodes), (long long)files, (long long)bytes,
 		    (long long)up, (long long)bup, a.prev ? "; deduplicated "
-		    "against " : "", a.prev ? a.prev->id : "");
+		    "against " : "", a.prev ? a.prev->id : "", dmg);
+	}
 	fan_release(&f);
 	free(l.v);
 	free(a.store);
+	free(exkey);
+	strv_free(damaged, ndamaged);
 	return rc;
 }
 
@@ -1072,7 +1457,9 @@ static int step_manifests(struct bk *b, bool write, char *err, size_t errlen)
 		key = manifest_cluster_key(b->cluster, b->id);
 		if (s3_put_mem(b->s3, key, text, len, NULL, NULL, err, errlen) != 0)
 			rc = TASK_STEP_FAIL;
-		else
+		else if ((rc = index_set(b, params_partial(b->params) ?
+		    STORE_BK_PARTIAL : STORE_BK_COMPLETE, &c, err, errlen)) ==
+		    TASK_STEP_OK)
 			task_progress(b->ctx, "backup %s complete: %zu nodes, %zu "
 			    "files, %llu bytes (%llu uploaded)", b->id, c.nnodes,
 			    c.files, (unsigned long long)c.bytes,
@@ -1134,7 +1521,7 @@ static int backup_run(struct task_ctx *ctx, const struct store_step *step,
 		struct fan f = { .b = &b, .targets = b.nodes, .fn = snap ?
 		    fn_snapshot : fn_clear, .par = snap ? param_int(b.params,
 		    "snapshot_parallelism", (int)json_array_size(b.nodes)) :
-		    (int)json_array_size(b.nodes) };
+		    (int)json_array_size(b.nodes), .phase = step->name };
 		rc = fan_run(&f, err, errlen);
 		fan_release(&f);
 		if (rc == TASK_STEP_OK)
@@ -1159,11 +1546,73 @@ out:
 	return rc;
 }
 
+/*
+ * A backup that fails for good: the index says so (unless its cluster
+ * manifest was written: then it is complete whatever failed after), and
+ * the snapshots it took are cleared, so no node keeps hard links to
+ * SSTables it would otherwise delete.
+ */
+static int backup_on_fail(struct task_ctx *ctx, const char *error, char *msg,
+    size_t msglen)
+{
+	struct bk b;
+	struct store_backup *row = NULL;
+	struct store_task *t;
+	char err[1024];
+	bool snapped = false;
+	int rc = bk_open(ctx, &b, err, sizeof(err));
+
+	(void)error;
+	if (rc != TASK_STEP_OK) {
+		snprintf(msg, msglen, "cannot clean up: %s", err);
+		bk_release(&b);
+		return TASK_STEP_FAIL;
+	}
+	if (store_backup_get(b.st, b.cluster, b.id, &row) == 0 &&
+	    (row->state == STORE_BK_RUNNING || row->state ==
+	    STORE_BK_INCOMPLETE))
+		store_backup_set_state(b.st, b.cluster, b.id, STORE_BK_FAILED,
+		    time_wall_ms(), NULL, 0);
+	store_backups_free(row, row ? 1 : 0);
+	if ((t = store_task_load(b.st, task_ctx_id(ctx))) != NULL) {
+		for (size_t i = 0; i < t->nsteps; i++) {
+			if (strcmp(t->steps[i].name, "snapshot") == 0 &&
+			    t->steps[i].attempts > 0)
+				snapped = true;
+			if (strcmp(t->steps[i].name, "clear-snapshots") == 0 &&
+			    t->steps[i].state == STORE_STEP_SUCCEEDED)
+				snapped = false;
+		}
+		store_task_free(t);
+	}
+	if (!snapped) {
+		snprintf(msg, msglen, "backup %s marked failed; no snapshot "
+		    "had been taken", b.id);
+	} else {
+		struct fan f = { .b = &b, .targets = b.nodes, .fn = fn_clear,
+		    .par = (int)json_array_size(b.nodes) };
+		rc = fan_run(&f, err, sizeof(err));
+		fan_release(&f);
+		if (rc == TASK_STEP_OK)
+			snprintf(msg, msglen, "backup %s marked failed; cleared "
+			    "snapshot %s on %zu nodes", b.id, b.tag,
+			    json_array_size(b.nodes));
+		else
+			snprintf(msg, msglen, "snapshot %s may be left on some "
+			    "nodes (%s): clear it with `ringagent clear-snapshot "
+			    "--tag %s`", b.tag, err, b.tag);
+	}
+	bk_release(&b);
+	return rc == TASK_STEP_STOP ? TASK_STEP_STOP : rc == TASK_STEP_OK ?
+	    TASK_STEP_OK : TASK_STEP_FAIL;
+}
+
 static const struct task_type backup_type = {
 	.name = "backup",
 	.validate = backup_validate,
 	.plan = backup_plan,
 	.run = backup_run,
+	.on_fail = backup_on_fail,
 	.max_attempts = 5,
 	.backoff_base_ms = 2000,
 	.backoff_max_ms = 60000,
@@ -1243,6 +1692,54 @@ static const struct task_type purge_type = {
 	.step_deadline_ms = 24LL * 3600 * 1000,
 };
 
+/* ---- backup-index: rebuild the index from storage ---- */
+
+static int index_validate(json_t *params, char *err, size_t errlen)
+{
+	return validate_with(params, "backup-index", NULL, 0, err, errlen);
+}
+
+static int index_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	(void)params;
+	(void)nodes;
+	(void)err;
+	(void)errlen;
+	task_plan_add(plan, "reindex", NULL);
+	return 0;
+}
+
+static int index_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	struct bk b;
+	struct store_backup *v = NULL;
+	size_t n = 0;
+	int rc = bk_open(ctx, &b, err, errlen);
+
+	(void)step;
+	if (rc == TASK_STEP_OK)
+		rc = index_rebuild(&b, err, errlen);
+	if (rc == TASK_STEP_OK && store_backup_list(b.st, b.cluster, &v,
+	    &n) == 0)
+		task_progress(ctx, "indexed %zu backups of '%s' from its storage",
+		    n, b.cluster);
+	store_backups_free(v, n);
+	bk_release(&b);
+	return rc;
+}
+
+static const struct task_type index_type = {
+	.name = "backup-index",
+	.validate = index_validate,
+	.plan = index_plan,
+	.run = index_run,
+	.max_attempts = 3,
+	.backoff_base_ms = 2000,
+	.backoff_max_ms = 30000,
+};
+
 /* ---- verify ---- */
 
 static int verify_validate(json_t *params, char *err, size_t errlen)
@@ -1264,18 +1761,51 @@ static int verify_plan(const json_t *params, const json_t *nodes,
 
 /* The backup a restore or verify means: params.backup_id or the latest
  * complete one of cluster. */
-static struct manifest_cluster *pick_backup(struct bk *b, const char *cluster,
-    char *err, size_t errlen)
+static bool state_is_complete(enum store_backup_state s)
+{
+	return s == STORE_BK_COMPLETE || s == STORE_BK_PARTIAL ||
+	    s == STORE_BK_DAMAGED;
+}
+
+/* The newest backup of cluster the index calls complete (damaged ones
+ * included: what to do with them is the caller's); "" when none. */
+static void index_latest(struct store *st, const char *cluster, char *id,
+    size_t len)
+{
+	struct store_backup *v = NULL;
+	size_t n = 0;
+
+	id[0] = '\0';
+	if (store_backup_list(st, cluster, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && id[0] == '\0'; i++)
+		if (state_is_complete(v[i].state))
+			str_copy(id, v[i].id, len);
+	store_backups_free(v, n);
+}
+
+/*
+ * The backup a restore or verify means, from s3 (cluster's store):
+ * params.backup_id, or the newest complete one (by the index for our own
+ * store, else by listing the store).
+ */
+static struct manifest_cluster *pick_backup(struct bk *b, struct s3 *s3,
+    const char *cluster, char *err, size_t errlen)
 {
 	const char *id = jstr(b->params, "backup_id");
+	char latest[STORE_BACKUP_ID_MAX] = "";
 	struct bklist l;
 	const struct bkent *e;
 	struct manifest_cluster *c;
 	int nf;
 
 	if (id != NULL)
-		return get_cluster_manifest(b->s3, cluster, id, &nf, err, errlen);
-	if (list_backups(b->s3, cluster, &l, err, errlen) != 0)
+		return get_cluster_manifest(s3, cluster, id, &nf, err, errlen);
+	if (s3 == b->s3 && strcmp(cluster, b->cluster) == 0)
+		index_latest(b->st, cluster, latest, sizeof(latest));
+	if (latest[0] != '\0')
+		return get_cluster_manifest(s3, cluster, latest, &nf, err, errlen);
+	if (list_backups(s3, cluster, &l, err, errlen) != 0)
 		return NULL;
 	if ((e = latest_complete(&l, NULL)) == NULL) {
 		snprintf(err, errlen, "cluster '%s' has no complete backup in "
@@ -1283,9 +1813,140 @@ static struct manifest_cluster *pick_backup(struct bk *b, const char *cluster,
 		free(l.v);
 		return NULL;
 	}
-	c = get_cluster_manifest(b->s3, cluster, e->id, &nf, err, errlen);
+	c = get_cluster_manifest(s3, cluster, e->id, &nf, err, errlen);
 	free(l.v);
 	return c;
+}
+
+/* Every key of the files of backup id (node manifests read from storage),
+ * sorted; NULL when a manifest cannot be read. */
+static char **backup_keys(struct bk *b, const char *id, size_t *n, char *err,
+    size_t errlen)
+{
+	struct manifest_cluster *c;
+	char **v = NULL;
+	int nf;
+
+	*n = 0;
+	if ((c = get_cluster_manifest(b->s3, b->cluster, id, &nf, err,
+	    errlen)) == NULL)
+		return NULL;
+	for (size_t k = 0; k < c->nnodes; k++) {
+		struct manifest_node *m = get_node_manifest(b->s3,
+		    c->nodes[k].manifest, err, errlen);
+		if (m == NULL) {
+			strv_free(v, *n);
+			manifest_cluster_free(c);
+			*n = 0;
+			return NULL;
+		}
+		v = xrealloc(v, (*n + m->nfiles + 1) * sizeof(char *));
+		for (size_t f = 0; f < m->nfiles; f++)
+			v[(*n)++] = xstrdup(m->files[f].key);
+		manifest_node_free(m);
+	}
+	manifest_cluster_free(c);
+	if (v == NULL)
+		v = xcalloc(1, sizeof(char *));
+	qsort(v, *n, sizeof(char *), str_cmp);
+	return v;
+}
+
+/*
+ * Record what a verify of backup id found (bad: n files) in the index:
+ * the backup's damaged files; lost or corrupt content objects as damaged
+ * objects of the cluster (so no later backup references them); objects
+ * recorded damaged that this verify found sound, cleared; and every other
+ * complete backup that references a damaged object marked damaged, with
+ * the files named.  Runs on the task's worker (it reads manifests).
+ */
+static int verify_record(struct bk *b, const char *id,
+    struct manifest_node *const *ms, size_t nms,
+    const struct store_backup_file *bad, size_t n, char *err, size_t errlen)
+{
+	char *data_prefix = xasprintf("%s/data/", b->cluster), serr[256];
+	struct store_damaged *dv = NULL;
+	struct store_backup *v = NULL;
+	size_t ndv = 0, nv = 0, marked = 0;
+	int rc = TASK_STEP_FAIL;
+
+	if (store_backup_verified(b->st, b->cluster, id, task_ctx_id(b->ctx),
+	    time_wall_ms(), bad, n, serr, sizeof(serr)) == STORE_ERR)
+		goto store_failed;
+	for (size_t i = 0; i < n; i++) {
+		struct store_damaged d = { bad[i].key, bad[i].reason,
+		    time_wall_ms(), "" };
+		if (strncmp(bad[i].key, data_prefix, strlen(data_prefix)) != 0)
+			continue;	/* a manifest: this backup's own */
+		str_copy(d.task_id, task_ctx_id(b->ctx), sizeof(d.task_id));
+		if (store_damaged_put(b->st, b->cluster, &d, serr,
+		    sizeof(serr)) != 0)
+			goto store_failed;
+	}
+	if (store_damaged_list(b->st, b->cluster, &dv, &ndv) != 0)
+		goto store_failed;
+	/* Sound again: referenced by this backup, checked, not bad now. */
+	for (size_t i = 0; i < ndv; i++) {
+		bool mine = false, still = false;
+		for (size_t k = 0; k < nms && !mine; k++)
+			for (size_t f = 0; f < ms[k]->nfiles && !mine; f++)
+				mine = strcmp(ms[k]->files[f].key, dv[i].key) == 0;
+		for (size_t k = 0; k < n && !still; k++)
+			still = strcmp(bad[k].key, dv[i].key) == 0;
+		if (mine && !still && store_damaged_clear(b->st, b->cluster,
+		    dv[i].key, serr, sizeof(serr)) != 0)
+			goto store_failed;
+	}
+	store_damaged_free(dv, ndv);
+	dv = NULL;
+	if (store_damaged_list(b->st, b->cluster, &dv, &ndv) != 0)
+		goto store_failed;
+	if (ndv > 0 && store_backup_list(b->st, b->cluster, &v, &nv) != 0)
+		goto store_failed;
+	for (size_t i = 0; i < nv; i++) {
+		struct store_backup_file *hit;
+		size_t nk, nhit = 0;
+		char **keys;
+		if (!state_is_complete(v[i].state) || strcmp(v[i].id, id) == 0)
+			continue;
+		if (task_checkpoint(b->ctx)) {
+			rc = TASK_STEP_STOP;
+			goto out;
+		}
+		if ((keys = backup_keys(b, v[i].id, &nk, err, errlen)) == NULL) {
+			log_warnx("verify of '%s': cannot read backup %s to look "
+			    "for damaged objects: %s", b->cluster, v[i].id, err);
+			continue;
+		}
+		hit = xcalloc(ndv + 1, sizeof(*hit));
+		for (size_t k = 0; k < ndv; k++)
+			if (bsearch(&dv[k].key, keys, nk, sizeof(char *),
+			    str_cmp) != NULL)
+				hit[nhit++] = (struct store_backup_file){
+				    dv[k].key, dv[k].reason };
+		if (nhit > 0 && store_backup_mark_damaged(b->st, b->cluster,
+		    v[i].id, hit, nhit, serr, sizeof(serr)) == STORE_ERR) {
+			free(hit);
+			strv_free(keys, nk);
+			goto store_failed;
+		}
+		marked += nhit > 0;
+		free(hit);
+		strv_free(keys, nk);
+	}
+	if (marked > 0)
+		task_progress(b->ctx, "%zu other backups reference damaged "
+		    "objects: marked damaged", marked);
+	rc = TASK_STEP_OK;
+	goto out;
+store_failed:
+	snprintf(err, errlen, "cannot record the verify of backup %s in the "
+	    "index: %s", id, serr);
+out:
+	store_backups_free(v, nv);
+	store_damaged_free(dv, ndv);
+	free(data_prefix);
+	return rc;
 }
 
 struct vfarg {
@@ -1402,7 +2063,9 @@ static int verify_run(struct task_ctx *ctx, const struct store_step *step,
 	pthread_mutex_init(&a.mtx, NULL);
 	if (rc != TASK_STEP_OK)
 		goto out;
-	if ((c = pick_backup(&b, b.cluster, err, errlen)) == NULL) {
+	if ((rc = index_ensure(&b, err, errlen)) != TASK_STEP_OK)
+		goto out;
+	if ((c = pick_backup(&b, b.s3, b.cluster, err, errlen)) == NULL) {
 		rc = TASK_STEP_FATAL;
 		goto out;
 	}
@@ -1427,7 +2090,7 @@ static int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		    PTHREAD_MUTEX_INITIALIZER };
 		struct fan f = { .b = &b, .targets = b.nodes, .fn =
 		    fn_verify_download, .arg = &va, .par =
-		    (int)json_array_size(b.nodes) };
+		    (int)json_array_size(b.nodes), .phase = "verify" };
 		rc = fan_run(&f, err, errlen);
 		fan_release(&f);
 		free(va.store);
@@ -1464,6 +2127,32 @@ static int verify_run(struct task_ctx *ctx, const struct store_step *step,
 	    errlen) != 0) {
 		rc = TASK_STEP_FAIL;
 		goto out;
+	}
+	{
+		size_t nbad = 0, i;
+		struct store_backup_file *bad = xcalloc(json_array_size(
+		    a.missing) + json_array_size(a.corrupt) + 1, sizeof(*bad));
+		json_t *v;
+		char missing[] = "missing";
+		json_array_foreach(a.missing, i, v) {
+			const char *k = json_is_string(v) ? json_string_value(v) :
+			    jstr(v, "key");
+			if (k != NULL)
+				bad[nbad++] = (struct store_backup_file){
+				    (char *)(uintptr_t)k, missing };
+		}
+		json_array_foreach(a.corrupt, i, v) {
+			const char *k = jstr(v, "key"), *why = jstr(v, "reason");
+			if (k != NULL)
+				bad[nbad++] = (struct store_backup_file){
+				    (char *)(uintptr_t)k, (char *)(uintptr_t)(why ?
+				    why : "corrupt") };
+		}
+		rc = verify_record(&b, c->backup_id, a.ms, a.nms, bad, nbad, err,
+		    errlen);
+		free(bad);
+		if (rc != TASK_STEP_OK)
+			goto out;
 	}
 	if (json_array_size(a.missing) + json_array_size(a.corrupt) > 0) {
 		size_t off = (size_t)snprintf(err, errlen, "backup %s is damaged: "
@@ -1522,8 +2211,16 @@ static const struct task_type verify_type = {
 
 static int restore_validate(json_t *params, char *err, size_t errlen)
 {
-	return validate_with(params, "restore", restore_params,
-	    ARRAY_SIZE(restore_params), err, errlen);
+	if (validate_with(params, "restore", restore_params,
+	    ARRAY_SIZE(restore_params), err, errlen) != 0)
+		return -1;
+	if (json_object_get(params, "source") != NULL &&
+	    json_object_get(params, "source_cluster") != NULL) {
+		snprintf(err, errlen, "params.source and params.source_cluster "
+		    "both name the cluster to restore from: give one");
+		return -1;
+	}
+	return 0;
 }
 
 static int restore_plan(const json_t *params, const json_t *nodes,
@@ -1635,19 +2332,18 @@ static int fn_tokens(struct fan *f, size_t i, char *err, size_t errlen)
 static int restore_map(struct bk *b, struct rsplan *p, char *err,
     size_t errlen)
 {
-	const char *src_cluster = jstr(b->params, "source_cluster");
-	bool same = src_cluster == NULL || strcmp(src_cluster, b->cluster) == 0;
+	const char *src_cluster = b->src_cluster;
+	bool same = !b->src_own && strcmp(src_cluster, b->cluster) == 0;
 	size_t n = json_array_size(b->nodes);
 	struct tgt *t = xcalloc(n + 1, sizeof(*t));
 	int rc = TASK_STEP_FAIL;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	p->store = store_args(b);
+	p->store = src_args(b);
 	p->targets = json_array();
 	p->manifests = json_array();
-	if ((p->c = pick_backup(b, same ? b->cluster : src_cluster, err,
-	    errlen)) == NULL) {
+	if ((p->c = pick_backup(b, b->src, src_cluster, err, errlen)) == NULL) {
 		rc = TASK_STEP_FATAL;
 		goto out;
 	}
@@ -1699,7 +2395,7 @@ static int restore_map(struct bk *b, struct rsplan *p, char *err,
 		if (rc != TASK_STEP_OK)
 			goto out;
 		for (i = 0; i < p->nsrc; i++) {
-			struct manifest_node *m = get_node_manifest(b->s3,
+			struct manifest_node *m = get_node_manifest(b->src,
 			    p->src[i].cn->manifest, err, errlen);
 			if (m == NULL) {
 				rc = TASK_STEP_FATAL;
@@ -1767,6 +2463,7 @@ out:
 struct rsarg {
 	struct rsplan *p;
 	const char *mode;
+	const char *exclude;		/* key of the exclude list, or NULL */
 };
 
 static int fn_restore(struct fan *f, size_t i, char *err, size_t errlen)
@@ -1790,9 +2487,192 @@ static int fn_restore(struct fan *f, size_t i, char *err, size_t errlen)
 		free(args);
 		args = tmp;
 	}
+	if (a->exclude != NULL) {
+		tmp = xasprintf("%s --exclude %s", args, a->exclude);
+		free(args);
+		args = tmp;
+	}
 	add_filters(&args, f->b->params, true);
 	rc = run_agent(f, i, args, err, errlen);
 	free(args);
+	return rc;
+}
+
+/*
+ * What a restore of backup id of src (a cluster of this orchestrator, in
+ * the same store) must not trust: the backup's damaged files and the
+ * cluster's damaged objects, sorted, with why.  *n 0 when none.
+ */
+static struct store_backup_file *restore_damage(struct store *st,
+    const char *src, const char *id, size_t *n, bool *damaged)
+{
+	struct store_backup *row = NULL;
+	struct store_damaged *dv = NULL;
+	struct store_backup_file *v;
+	size_t ndv = 0;
+
+	*n = 0;
+	*damaged = false;
+	if (store_backup_get(st, src, id, &row) != 0)
+		row = NULL;
+	if (store_damaged_list(st, src, &dv, &ndv) != 0)
+		ndv = 0;
+	v = xcalloc((row ? row->ndamaged : 0) + ndv + 1, sizeof(*v));
+	for (size_t i = 0; row != NULL && i < row->ndamaged; i++) {
+		v[*n].key = xstrdup(row->damaged[i].key);
+		v[*n].reason = xstrdup(row->damaged[i].reason);
+		(*n)++;
+	}
+	for (size_t i = 0; i < ndv; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < *n && !dup; k++)
+			dup = strcmp(v[k].key, dv[i].key) == 0;
+		if (!dup) {
+			v[*n].key = xstrdup(dv[i].key);
+			v[*n].reason = xstrdup(dv[i].reason);
+			(*n)++;
+		}
+	}
+	*damaged = row != NULL && row->state == STORE_BK_DAMAGED;
+	store_backups_free(row, row ? 1 : 0);
+	store_damaged_free(dv, ndv);
+	return v;
+}
+
+static void files_free(struct store_backup_file *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free(v[i].key);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+/* "k1 (missing), k2 (size …)" for at most MAX_PROBLEMS_SHOWN files. */
+static void files_name(const struct store_backup_file *v, size_t n,
+    char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && i < MAX_PROBLEMS_SHOWN && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s (%s)",
+		    i ? ", " : "", v[i].key, v[i].reason);
+	if (n > MAX_PROBLEMS_SHOWN && off < len)
+		snprintf(buf + off, len - off, " and %zu more",
+		    n - MAX_PROBLEMS_SHOWN);
+}
+
+/* The cluster a restore reads from, when its index is ours to trust:
+ * source_cluster (same store), or params.source naming a cluster of this
+ * orchestrator with that very storage URL.  NULL: not indexed here. */
+static const char *restore_src_indexed(struct store *st, const char *cluster,
+    const json_t *params, char *buf, size_t len)
+{
+	const json_t *src = json_object_get(params, "source");
+	const char *sc = jstr(params, "source_cluster");
+	json_t *cl;
+	bool same;
+
+	if (src == NULL) {
+		str_copy(buf, sc ? sc : cluster, len);
+		return buf;
+	}
+	if ((cl = store_cluster_get(st, jstr(src, "cluster"))) == NULL)
+		return NULL;
+	same = jstr(json_object_get(cl, "storage"), "url") != NULL &&
+	    strcmp(jstr(json_object_get(cl, "storage"), "url"),
+	    jstr(src, "storage")) == 0;
+	json_decref(cl);
+	if (!same)
+		return NULL;
+	str_copy(buf, jstr(src, "cluster"), len);
+	return buf;
+}
+
+/*
+ * Refuse a restore of a damaged backup unless params.force: the message
+ * names the files.  0, or -1 with err.  Reads the index only.
+ */
+static int restore_check_damage(struct store *st, const char *cluster,
+    const json_t *params, const char *id, char *err, size_t errlen)
+{
+	char srcbuf[STORE_NAME_MAX], latest[STORE_BACKUP_ID_MAX], names[640];
+	const char *src = restore_src_indexed(st, cluster, params, srcbuf,
+	    sizeof(srcbuf));
+	struct store_backup_file *v;
+	size_t n;
+	bool damaged;
+
+	if (src == NULL || json_is_true(json_object_get(params, "force")))
+		return 0;
+	if (id == NULL) {
+		index_latest(st, src, latest, sizeof(latest));
+		id = latest;
+	}
+	if (id[0] == '\0')
+		return 0;
+	v = restore_damage(st, src, id, &n, &damaged);
+	if (damaged) {
+		files_name(v, n, names, sizeof(names));
+		snprintf(err, errlen, "backup %s of '%s' is damaged: %zu files "
+		    "lost or corrupt (%s); pass \"force\": true to restore what "
+		    "is sound and skip them, or choose another backup with "
+		    "\"backup_id\" (GET /api/v1/clusters/%s/backups)", id, src,
+		    n, n ? names : "see its verify report", src);
+	}
+	files_free(v, n);
+	return damaged ? -1 : 0;
+}
+
+static int restore_admit(struct store *st, const char *cluster,
+    const json_t *params, char *err, size_t errlen)
+{
+	return restore_check_damage(st, cluster, params, jstr(params,
+	    "backup_id"), err, errlen);
+}
+
+/*
+ * With force, the damaged files of the backup are written as an exclude
+ * list into the store the restore reads (the agents read it there) and
+ * named in *skipped.  Returns a TASK_STEP_* code; *key NULL when nothing
+ * is excluded.
+ */
+static int restore_exclude(struct bk *b, const struct rsplan *p, char **key,
+    char *skipped, size_t skippedlen, char *err, size_t errlen)
+{
+	char srcbuf[STORE_NAME_MAX];
+	const char *src = restore_src_indexed(b->st, b->cluster, b->params,
+	    srcbuf, sizeof(srcbuf));
+	struct store_backup_file *v;
+	char **keys;
+	size_t n;
+	bool damaged;
+	int rc = TASK_STEP_OK;
+
+	*key = NULL;
+	skipped[0] = '\0';
+	if (src == NULL)
+		return TASK_STEP_OK;
+	if (restore_check_damage(b->st, b->cluster, b->params,
+	    p->c->backup_id, err, errlen) != 0)
+		return TASK_STEP_FATAL;
+	v = restore_damage(b->st, src, p->c->backup_id, &n, &damaged);
+	if (n > 0) {
+		keys = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			keys[i] = v[i].key;
+		*key = xasprintf("%s/backups/%s/restore-exclude/%s.json", src,
+		    p->c->backup_id, task_ctx_id(b->ctx));
+		if (put_exclude(b->src, *key, keys, n, err, errlen) != 0) {
+			free(*key);
+			*key = NULL;
+			rc = TASK_STEP_FAIL;
+		}
+		free(keys);
+		files_name(v, n, skipped, skippedlen);
+	}
+	files_free(v, n);
 	return rc;
 }
 
@@ -1802,11 +2682,19 @@ static int restore_run(struct task_ctx *ctx, const struct store_step *step,
 	struct bk b;
 	struct rsplan p;
 	int rc = bk_open(ctx, &b, err, errlen);
+	char *exkey = NULL, skipped[640] = "";
 
 	memset(&p, 0, sizeof(p));
 	if (rc != TASK_STEP_OK)
 		goto out;
+	if (!b.src_own && (rc = index_ensure(&b, err, errlen)) != TASK_STEP_OK)
+		goto out;
 	if ((rc = restore_map(&b, &p, err, errlen)) != TASK_STEP_OK)
+		goto out;
+	/* Checked again here: the index may have been filled since the
+	 * submission, or the backup picked by default changed. */
+	if ((rc = restore_exclude(&b, &p, &exkey, skipped, sizeof(skipped),
+	    err, errlen)) != TASK_STEP_OK)
 		goto out;
 	if (strcmp(step->name, "map") == 0) {
 		char msg[1024];
@@ -1820,26 +2708,84 @@ static int restore_run(struct task_ctx *ctx, const struct store_step *step,
 			off += (size_t)snprintf(msg + off, off < sizeof(msg) ?
 			    sizeof(msg) - off : 0, "%s%s", off ? ", " : "",
 			    jstr(v, "address"));
-		task_progress(ctx, "backup %s onto %zu nodes: %s", p.c->backup_id,
-		    json_array_size(p.targets), msg);
+		task_progress(ctx, "backup %s onto %zu nodes: %s%s%s",
+		    p.c->backup_id, json_array_size(p.targets), msg,
+		    skipped[0] ? "; damaged, skipped: " : "", skipped);
 	} else {
 		struct rsarg a = { &p, strcmp(step->name, "space") == 0 ? "check" :
-		    step->name };
+		    step->name, exkey };
 		struct fan f = { .b = &b, .targets = p.targets, .fn = fn_restore,
-		    .arg = &a, .par = (int)json_array_size(p.targets) };
+		    .arg = &a, .par = (int)json_array_size(p.targets),
+		    .phase = step->name };
 		rc = fan_run(&f, err, errlen);
 		fan_release(&f);
 		if (rc == TASK_STEP_FAIL && strcmp(a.mode, "check") == 0 &&
 		    strstr(err, "not enough disk space") != NULL)
 			rc = TASK_STEP_FATAL;
 		if (rc == TASK_STEP_OK)
-			task_progress(ctx, "%s done on %zu nodes", step->name,
-			    json_array_size(p.targets));
+			task_progress(ctx, "%s done on %zu nodes%s%s", step->name,
+			    json_array_size(p.targets), skipped[0] ?
+			    "; damaged files not restored (force): " : "",
+			    skipped);
 	}
 out:
+	free(exkey);
 	rsplan_release(&p);
 	bk_release(&b);
 	return rc;
+}
+
+/*
+ * A restore that fails for good removes what it staged on its targets
+ * (`backup-restore --mode cleanup`), so no node keeps a half-downloaded
+ * copy of the backup beside its data.
+ */
+static int restore_on_fail(struct task_ctx *ctx, const char *error,
+    char *msg, size_t msglen)
+{
+	struct bk b;
+	struct rsplan p;
+	struct store_task *t;
+	char err[1024];
+	bool staged = false;
+	int rc = bk_open(ctx, &b, err, sizeof(err));
+
+	(void)error;
+	memset(&p, 0, sizeof(p));
+	if ((t = store_task_load(task_ctx_store(ctx), task_ctx_id(ctx))) !=
+	    NULL) {
+		for (size_t i = 0; i < t->nsteps; i++)
+			if ((strcmp(t->steps[i].name, "download") == 0 ||
+			    strcmp(t->steps[i].name, "load") == 0) &&
+			    t->steps[i].attempts > 0)
+				staged = true;
+		store_task_free(t);
+	}
+	if (!staged) {
+		snprintf(msg, msglen, "nothing had been staged");
+		rc = TASK_STEP_OK;
+		goto out;
+	}
+	if (rc == TASK_STEP_OK)
+		rc = restore_map(&b, &p, err, sizeof(err));
+	if (rc == TASK_STEP_OK) {
+		struct rsarg a = { &p, "cleanup", NULL };
+		struct fan f = { .b = &b, .targets = p.targets, .fn = fn_restore,
+		    .arg = &a, .par = (int)json_array_size(p.targets) };
+		rc = fan_run(&f, err, sizeof(err));
+		fan_release(&f);
+	}
+	if (rc == TASK_STEP_OK)
+		snprintf(msg, msglen, "removed the staged files of backup %s on "
+		    "%zu nodes", p.c->backup_id, json_array_size(p.targets));
+	else if (rc != TASK_STEP_STOP)
+		snprintf(msg, msglen, "staged files (.rm-restore-*) may be left "
+		    "on the targets: %s", err);
+out:
+	rsplan_release(&p);
+	bk_release(&b);
+	return rc == TASK_STEP_STOP ? TASK_STEP_STOP : rc == TASK_STEP_OK ?
+	    TASK_STEP_OK : TASK_STEP_FAIL;
 }
 
 static const struct task_type restore_type = {
@@ -1847,6 +2793,8 @@ static const struct task_type restore_type = {
 	.validate = restore_validate,
 	.plan = restore_plan,
 	.run = restore_run,
+	.admit = restore_admit,
+	.on_fail = restore_on_fail,
 	.max_attempts = 5,
 	.backoff_base_ms = 2000,
 	.backoff_max_ms = 60000,
@@ -1858,7 +2806,7 @@ static const struct task_type restore_type = {
 int backup_register(char *err, size_t errlen)
 {
 	const struct task_type *types[] = { &backup_type, &restore_type,
-	    &verify_type, &purge_type };
+	    &verify_type, &purge_type, &index_type };
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		if (task_type_find(types[i]->name) == NULL &&
@@ -1870,104 +2818,129 @@ int backup_register(char *err, size_t errlen)
 	return 0;
 }
 
-static struct s3 *cluster_store(struct store *st, const char *cluster,
-    int *status, char *err, size_t errlen)
+static json_t *jtime_ms(int64_t ms)
 {
-	json_t *cl = store_cluster_get(st, cluster), *stg;
-	struct s3_opts so;
-	struct s3 *s;
+	char buf[40];
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
 
-	if (cl == NULL) {
-		*status = 404;
-		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return NULL;
-	}
-	stg = json_object_get(cl, "storage");
-	s3_opts_init(&so);
-	so.endpoint = jstr(stg, "endpoint");
-	so.region = jstr(stg, "region");
-	so.max_attempts = 2;
-	if ((s = s3_open(jstr(stg, "url"), &so, err, errlen)) == NULL)
-		*status = 500;
-	json_decref(cl);
+	if (ms <= 0)
+		return json_null();
+	gmtime_r(&secs, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	return json_sprintf("%s.%03dZ", buf, (int)(ms % 1000));
+}
+
+/* The state to show: a row left "running" by a task that ended without
+ * its hook (cancelled, or killed before the index was kept) is not. */
+static const char *shown_state(struct store *st, const struct store_backup *r)
+{
+	struct store_task *t;
+	const char *s = store_backup_state_str(r->state);
+
+	if (r->state != STORE_BK_RUNNING || r->task_id[0] == '\0')
+		return s;
+	if ((t = store_task_load(st, r->task_id)) == NULL)
+		return "incomplete";
+	if (t->state == STORE_TASK_FAILED)
+		s = "failed";
+	else if (store_task_state_terminal(t->state))
+		s = "incomplete";
+	store_task_free(t);
 	return s;
+}
+
+static json_t *backup_json(struct store *st, const struct store_backup *r,
+    bool files)
+{
+	json_t *o = json_pack("{s:s, s:s?, s:s, s:o, s:o, s:I, s:I, s:I, s:I,"
+	    " s:I, s:o, s:s?, s:s?, s:I}",
+	    "id", r->id, "task_id", r->task_id[0] ? r->task_id : NULL,
+	    "state", shown_state(st, r),
+	    "started_at", jtime_ms(r->started_at),
+	    "finished_at", jtime_ms(r->finished_at),
+	    "nodes", (json_int_t)r->nodes, "files", (json_int_t)r->files,
+	    "files_uploaded", (json_int_t)r->files_uploaded,
+	    "bytes", (json_int_t)r->bytes,
+	    "bytes_uploaded", (json_int_t)r->bytes_uploaded,
+	    "last_verified_at", jtime_ms(r->last_verified_at),
+	    "last_verify", r->last_verify[0] ? r->last_verify : NULL,
+	    "last_verify_task", r->last_verify_task[0] ? r->last_verify_task :
+	    NULL, "damaged_files", (json_int_t)r->ndamaged);
+
+	if (files) {
+		json_t *d = json_array();
+		for (size_t i = 0; i < r->ndamaged; i++)
+			json_array_append_new(d, json_pack("{s:s, s:s}", "key",
+			    r->damaged[i].key, "reason", r->damaged[i].reason));
+		json_object_set_new(o, "damaged", d);
+	}
+	return o;
 }
 
 int backup_list(struct store *st, const char *cluster, json_t **out,
     int *status, char *err, size_t errlen)
 {
-	struct s3 *s3 = cluster_store(st, cluster, status, err, errlen);
-	struct bklist l;
-	char running[STORE_ID_MAX] = "";
-	size_t depth;
+	struct store_backup *v = NULL;
+	size_t n = 0;
 	json_t *items;
 
-	if (s3 == NULL)
-		return -1;
-	if (list_backups(s3, cluster, &l, err, errlen) != 0) {
-		*status = 502;
-		s3_close(s3);
+	if (!store_cluster_exists(st, cluster)) {
+		*status = 404;
+		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return -1;
 	}
-	task_queue_info(cluster, &depth, running, sizeof(running));
+	if (store_backup_list(st, cluster, &v, &n) != 0) {
+		*status = 500;
+		snprintf(err, errlen, "cannot read the backup index of '%s': see "
+		    "the ringmaster log", cluster);
+		return -1;
+	}
 	items = json_array();
-	for (size_t i = l.n; i-- > 0;) {
-		const struct bkent *e = &l.v[i];
-		json_t *it;
-		if (e->complete) {
-			int nf;
-			char e2[512];
-			struct manifest_cluster *c = get_cluster_manifest(s3, cluster,
-			    e->id, &nf, e2, sizeof(e2));
-			char s1[40] = "", s2[40] = "";
-			if (c == NULL) {
-				it = json_pack("{s:s, s:s, s:s}", "id", e->id, "state",
-				    "damaged", "error", e2);
-				json_array_append_new(items, it);
-				continue;
-			}
-			if (c->started_at)
-				time_rfc3339(c->started_at / 1000, s1, sizeof(s1));
-			if (c->finished_at)
-				time_rfc3339(c->finished_at / 1000, s2, sizeof(s2));
-			it = json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:I, s:I, s:I, "
-			    "s:I, s:s?}", "id", e->id, "started_at", s1[0] ? s1 : NULL,
-			    "finished_at", s2[0] ? s2 : NULL, "state", "complete",
-			    "nodes", (json_int_t)c->nnodes, "files",
-			    (json_int_t)c->files, "files_uploaded",
-			    (json_int_t)c->files_uploaded, "bytes",
-			    (json_int_t)c->bytes, "bytes_uploaded",
-			    (json_int_t)c->bytes_uploaded, "task_id", c->task_id);
-			manifest_cluster_free(c);
-		} else {
-			const char *dash = strrchr(e->id, '-');
-			bool run = running[0] && dash != NULL &&
-			    strncmp(running + 2, dash + 1, strlen(dash + 1)) == 0;
-			struct tm tm;
-			char s1[40] = "";
-			memset(&tm, 0, sizeof(tm));
-			if (strptime(e->id, "%Y%m%dT%H%M%SZ", &tm) != NULL)
-				time_rfc3339((int64_t)timegm(&tm), s1, sizeof(s1));
-			it = json_pack("{s:s, s:s?, s:n, s:s, s:I, s:n, s:n, s:n}",
-			    "id", e->id, "started_at", s1[0] ? s1 : NULL,
-			    "finished_at", "state", run ? "running" : "incomplete",
-			    "nodes", (json_int_t)e->nodes, "files", "bytes",
-			    "bytes_uploaded");
-		}
-		json_array_append_new(items, it);
-	}
-	free(l.v);
-	s3_close(s3);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, backup_json(st, &v[i], false));
+	store_backups_free(v, n);
 	*out = json_pack("{s:o, s:n}", "items", items, "next");
+	return 0;
+}
+
+int backup_get(struct store *st, const char *cluster, const char *id,
+    json_t **out, int *status, char *err, size_t errlen)
+{
+	struct store_backup *r = NULL;
+	int rc;
+
+	if (!store_cluster_exists(st, cluster)) {
+		*status = 404;
+		snprintf(err, errlen, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	rc = manifest_backup_id_valid(id) ? store_backup_get(st, cluster, id,
+	    &r) : STORE_ENOENT;
+	if (rc == STORE_ENOENT) {
+		*status = 404;
+		snprintf(err, errlen, "backup '%.80s' of cluster '%s' not found "
+		    "in the backup index%s", id, cluster,
+		    store_backup_index_filled(st, cluster) ? "" : " (never filled: "
+		    "a backup, verify, purge or backup-index task fills it from "
+		    "storage)");
+		return -1;
+	}
+	if (rc != 0) {
+		*status = 500;
+		snprintf(err, errlen, "cannot read the backup index of '%s': see "
+		    "the ringmaster log", cluster);
+		return -1;
+	}
+	*out = backup_json(st, r, true);
+	store_backups_free(r, 1);
 	return 0;
 }
 
 int backup_delete(struct store *st, const char *cluster, const char *id,
     json_t **task_out, int *status, char *err, size_t errlen)
 {
-	struct s3 *s3;
-	struct bklist l;
-	bool found = false;
+	struct store_backup *r = NULL;
 	char tid[STORE_ID_MAX];
 	json_t *params;
 	int rc;
@@ -1977,18 +2950,16 @@ int backup_delete(struct store *st, const char *cluster, const char *id,
 		snprintf(err, errlen, "backup '%.64s' not found", id);
 		return -1;
 	}
-	if ((s3 = cluster_store(st, cluster, status, err, errlen)) == NULL)
-		return -1;
-	rc = list_backups(s3, cluster, &l, err, errlen);
-	s3_close(s3);
-	if (rc != 0) {
-		*status = 502;
+	if (!store_cluster_exists(st, cluster)) {
+		*status = 404;
+		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return -1;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		found |= strcmp(l.v[i].id, id) == 0;
-	free(l.v);
-	if (!found) {
+	/* The index answers; one never filled cannot say no, and the purge
+	 * fills it (deleting a backup that is not there deletes nothing). */
+	rc = store_backup_get(st, cluster, id, &r);
+	store_backups_free(r, rc == 0 ? 1 : 0);
+	if (rc == STORE_ENOENT && store_backup_index_filled(st, cluster) != 0) {
 		*status = 404;
 		snprintf(err, errlen, "backup '%s' of cluster '%s' not found", id,
 		    cluster);

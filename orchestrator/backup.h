@@ -22,25 +22,33 @@
 
 struct store;
 
-/* Register the four task types.  0, or -1 with err. */
+/* Register the task types: backup, restore, verify, purge and
+ * backup-index (rebuild the index from storage).  0, or -1 with err. */
 int backup_register(char *err, size_t errlen);
 
 /*
- * The cluster's backups, newest first:
- *   {"items":[{"id","started_at","finished_at","state","nodes","files",
- *              "bytes","bytes_uploaded","task_id"}],"next":null}
- * state is "complete" (the cluster manifest exists), "running" (the
- * cluster's running task is making it) or "incomplete".
- * 0, or -1 with *status (404 no such cluster, 502 the store failed) and
- * a message in err.
+ * The cluster's backups from the backup index (store.h), newest first,
+ * never from the object store (GET .../backups):
+ *   {"items":[{"id","task_id","state","started_at","finished_at","nodes",
+ *              "files","files_uploaded","bytes","bytes_uploaded",
+ *              "last_verified_at","last_verify","last_verify_task",
+ *              "damaged_files"}],"next":null}
+ * state is complete, partial, damaged, running, incomplete or failed
+ * (docs/backups.md).  0, or -1 with *status (404 no such cluster, 500)
+ * and a message in err.
  */
 int backup_list(struct store *st, const char *cluster, json_t **out,
     int *status, char *err, size_t errlen);
+/* One backup as in the list plus "damaged":[{"key","reason"}].  0, or -1
+ * with *status (404 no such cluster or backup, 500) and err. */
+int backup_get(struct store *st, const char *cluster, const char *id,
+    json_t **out, int *status, char *err, size_t errlen);
 
 /*
  * Queue a purge task for backup id of cluster (files other backups still
- * use stay); *task_out is the task object.  0, or -1 with *status (400 bad
- * id, 404 no such cluster or backup, 502 store, 500) and err.
+ * use stay); *task_out is the task object.  Existence is the index's
+ * word (an index never filled cannot refuse).  0, or -1 with *status (400
+ * bad id, 404 no such cluster or backup, 500) and err.
  */
 int backup_delete(struct store *st, const char *cluster, const char *id,
     json_t **task_out, int *status, char *err, size_t errlen);

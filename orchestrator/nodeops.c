@@ -22,8 +22,37 @@ static struct ssh_pool *pool;
 
 struct lines {
 	struct task_ctx *ctx;
+	const char *node;
 	json_t *result;			/* the last {"type":"result"} line */
 };
+
+static int64_t jnum(const json_t *o, const char *k, const char *alt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (!json_is_number(v) && alt != NULL)
+		v = json_object_get(o, alt);
+	return json_is_number(v) ? (int64_t)json_number_value(v) : -1;
+}
+
+/* A progress line with counts (backup-upload, -restore, -verify) is also
+ * the node's progress in the step (task_node_progress()). */
+static void node_progress(struct lines *l, const json_t *j, const char *m)
+{
+	struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+	const json_t *rate = json_object_get(j, "rate_bps");
+
+	np.phase = json_string_value(json_object_get(j, "phase"));
+	np.files_done = jnum(j, "files_done", NULL);
+	if (np.phase == NULL && np.files_done < 0)
+		return;
+	np.files_total = jnum(j, "files_total", "files");
+	np.bytes_done = jnum(j, "bytes_done", "bytes_downloaded");
+	np.bytes_total = jnum(j, "bytes_total", NULL);
+	np.rate_bps = json_is_number(rate) ? json_number_value(rate) : -1.0;
+	np.message = m;
+	task_node_progress(l->ctx, l->node, &np);
+}
 
 static void on_line(void *arg, const char *line)
 {
@@ -33,6 +62,7 @@ static void on_line(void *arg, const char *line)
 
 	if (type != NULL && strcmp(type, "progress") == 0) {
 		const char *m = json_string_value(json_object_get(j, "message"));
+		node_progress(l, j, m);
 		if (m != NULL)
 			task_progress(l->ctx, "%s", m);
 	} else if (type != NULL && strcmp(type, "result") == 0) {
@@ -79,7 +109,7 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 	struct ssh_target t;
 	struct ssh_cmd c;
 	struct ssh_result r;
-	struct lines l = { ctx, NULL };
+	struct lines l = { ctx, node, NULL };
 	struct ssh_pool *p;
 	char *cmd = NULL;
 	int rc = TASK_STEP_FAIL, ex;

@@ -649,7 +649,7 @@ int service_task_params_check(struct service *s, const char *type,
 int service_task_submit(struct service *s, const char *cluster,
     const char *type, json_t *params, json_t **out, struct svc_err *e)
 {
-	char id[STORE_ID_MAX], err[256] = "";
+	char id[STORE_ID_MAX], err[1024] = "";
 	int rc;
 
 	rc = task_submit(cluster, type, params, id, err, sizeof(err));
@@ -953,6 +953,19 @@ int service_backup_list(struct service *s, const char *cluster, json_t **out,
 
 	(void)s;
 	if (backup_list(task_store(), cluster, out, &status, err,
+	    sizeof(err)) != 0)
+		return backup_fail(status, err, e);
+	return 0;
+}
+
+int service_backup_get(struct service *s, const char *cluster,
+    const char *id, json_t **out, struct svc_err *e)
+{
+	char err[512];
+	int status = 500;
+
+	(void)s;
+	if (backup_get(task_store(), cluster, id, out, &status, err,
 	    sizeof(err)) != 0)
 		return backup_fail(status, err, e);
 	return 0;

@@ -32,7 +32,7 @@ enum svc_code {
 
 struct svc_err {
 	enum svc_code code;
-	char msg[256];
+	char msg[1024];		/* room to name a damaged backup's files */
 };
 
 struct service;
@@ -144,11 +144,14 @@ void service_audit(struct service *s, const char *who, const char *method,
 char *service_metrics(struct service *s, size_t *len);
 
 /*
- * Backups of a cluster (orchestrator/backup.c reads them from its storage):
- * the list as {"items": [...]} and, for delete, the purge task queued.
+ * Backups of a cluster from the backup index (orchestrator/backup.c; never
+ * the object store): the list as {"items": [...]}, one backup with its
+ * damaged files, and, for delete, the purge task queued.
  */
 int service_backup_list(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e);
+int service_backup_get(struct service *s, const char *cluster,
+    const char *id, json_t **out, struct svc_err *e);
 int service_backup_delete(struct service *s, const char *cluster,
     const char *id, json_t **task_out, struct svc_err *e);
 

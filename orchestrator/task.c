@@ -90,6 +90,22 @@ struct task_ctx {
 	 * several threads at once (per-node work), so it is claimed with a
 	 * compare-and-swap and only the winner writes. */
 	_Atomic int64_t last_progress;
+	/* The step's last message (written with its end, so the final
+	 * message is never one the throttle held back) and its per-node
+	 * records; both reset when a step starts. */
+	pthread_mutex_t pmu;
+	char *last_msg;
+	struct nprog *np;
+	size_t nnp;
+	bool in_fail_hook;		/* running the type's on_fail */
+};
+
+/* One node's progress in the running step (task_node_progress()). */
+struct nprog {
+	char *node, *phase, *state, *message;
+	int64_t files_done, files_total, bytes_done, bytes_total;
+	double rate_bps;
+	int64_t last_write;		/* mono ms, 0 = never written */
 };
 
 static struct {
@@ -487,6 +503,70 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 	return false;
 }
 
+/* Forget the previous step's message and node records. */
+static void step_reset(struct task_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->pmu);
+	free(ctx->last_msg);
+	ctx->last_msg = NULL;
+	for (size_t i = 0; i < ctx->nnp; i++) {
+		free(ctx->np[i].node);
+		free(ctx->np[i].phase);
+		free(ctx->np[i].state);
+		free(ctx->np[i].message);
+	}
+	free(ctx->np);
+	ctx->np = NULL;
+	ctx->nnp = 0;
+	pthread_mutex_unlock(&ctx->pmu);
+}
+
+/*
+ * The task fails for good at step idx with error: run the type's on_fail
+ * (intent persisted first, so a crash runs it again at start-up), then
+ * record the step (step_msg, NULL: the error) and the task failed.
+ * Returns false when shutdown cut the hook short (nothing recorded: it
+ * runs again at the next start).
+ */
+static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
+    int idx, const char *error, const char *step_msg)
+{
+	struct store_task *t = ctx->t;
+	struct store_step_update su;
+	char serr[256] = "", hmsg[1024] = "";
+	char *full = NULL;
+	int rc;
+
+	if (ty->on_fail != NULL) {
+		if (store_task_failing_set(E.st, t->id, idx, error, serr,
+		    sizeof(serr)) < 0)
+			log_warnx("task %s: cannot record its failure before "
+			    "cleanup: %s", t->id, serr);
+		ctx->step = NULL;
+		ctx->in_fail_hook = true;
+		ctx->deadline = time_mono_ms() + type_deadline(ty);
+		rc = ty->on_fail(ctx, error, hmsg, sizeof(hmsg));
+		ctx->in_fail_hook = false;
+		if (rc == TASK_STEP_STOP && atomic_load(&E.stopping)) {
+			log_info("task %s: cleanup after failure interrupted by "
+			    "shutdown; it runs again at start-up", t->id);
+			return false;
+		}
+		if (hmsg[0] != '\0')
+			full = xasprintf("%s; %s: %s", error, rc == TASK_STEP_OK ?
+			    "on failure" : "cleanup after failure failed", hmsg);
+	}
+	su = su_make(&t->steps[idx], STORE_STEP_FAILED, t->steps[idx].attempts);
+	su.finished_at = time_wall_ms();
+	su.message = step_msg != NULL ? step_msg : error;
+	persist(t, STORE_TASK_FAILED, full != NULL ? full : error, &su, 1);
+	if (ty->on_fail != NULL && store_task_failing_clear(E.st, t->id, serr,
+	    sizeof(serr)) < 0)
+		log_warnx("task %s: %s", t->id, serr);
+	free(full);
+	return true;
+}
+
 /* Run one task to its end, or until it must stop. */
 static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 {
@@ -529,6 +609,7 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 		}
 		start_pending = true;
 
+		step_reset(ctx);
 		ctx->step = sp;
 		ctx->deadline = time_mono_ms() + type_deadline(ty);
 		atomic_store(&ctx->last_progress, 0);
@@ -541,6 +622,9 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 			su[0] = su_make(sp, STORE_STEP_SUCCEEDED, attempts);
 			su[0].finished_at = time_wall_ms();
 			su[0].next_attempt_at = 0;
+			/* The step's true last word, not the last one the
+			 * throttle let through. */
+			su[0].message = ctx->last_msg;
 			while (j < t->nsteps && (t->steps[j].state ==
 			    STORE_STEP_SUCCEEDED ||
 			    t->steps[j].state == STORE_STEP_SKIPPED))
@@ -581,10 +665,8 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 			    "attempt%s: %s", sp->name, sp->node ? " on " : "",
 			    sp->node ? sp->node : "", attempts,
 			    attempts == 1 ? "" : "s", err);
-			su[0] = su_make(sp, STORE_STEP_FAILED, attempts);
-			su[0].finished_at = time_wall_ms();
-			su[0].message = err;
-			persist(t, STORE_TASK_FAILED, msg, su, 1);
+			sp->attempts = attempts;
+			fail_task(ctx, ty, sp->idx, msg, err);
 			free(msg);
 			return;
 		}
@@ -619,6 +701,7 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	atomic_init(&ctx.cancel, false);
 	atomic_init(&ctx.pause, false);
 	atomic_init(&ctx.last_progress, 0);
+	pthread_mutex_init(&ctx.pmu, NULL);
 	ctx_register(&ctx);		/* before the load: see the design */
 
 	if ((t = ho_take(id)) == NULL)
@@ -626,6 +709,20 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	if (t == NULL || store_task_state_terminal(t->state))
 		goto out;
 	ctx.t = t;
+	/* A failure whose cleanup a crash interrupted: finish it first. */
+	ty = task_type_find(t->type);
+	if (ty != NULL && ty->on_fail != NULL && t->started_at != 0 &&
+	    t->state == STORE_TASK_RUNNING && !atomic_load(&E.stopping)) {
+		char *ferr = NULL;
+		int fidx = 0;
+		if (store_task_failing_get(E.st, id, &fidx, &ferr) == 0) {
+			if (fidx < 0 || (size_t)fidx >= t->nsteps)
+				fidx = 0;
+			fail_task(&ctx, ty, fidx, ferr, NULL);
+			free(ferr);
+			goto out;
+		}
+	}
 	if (t->cancel_requested)
 		atomic_store(&ctx.cancel, true);
 	if (t->pause_requested || t->state == STORE_TASK_PAUSED)
@@ -646,6 +743,8 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	run_steps(&ctx, ty);
 out:
 	ctx_unregister(&ctx);
+	step_reset(&ctx);
+	pthread_mutex_destroy(&ctx.pmu);
 	store_task_free(t);
 	return QUEUE_DONE;
 }
@@ -654,6 +753,10 @@ out:
 
 bool task_checkpoint(struct task_ctx *ctx)
 {
+	if (ctx->in_fail_hook)		/* cleanup runs to its end but for
+					 * shutdown and its deadline */
+		return atomic_load(&E.stopping) ||
+		    time_mono_ms() >= ctx->deadline;
 	return stop_reason(ctx) != STOP_NONE || time_mono_ms() >= ctx->deadline;
 }
 
@@ -668,18 +771,112 @@ void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 	/* ctx->step only changes between steps, when no step thread runs. */
 	if (step == NULL)
 		return;
-	last = atomic_load(&ctx->last_progress);
-	if (last != 0 && now - last < PROGRESS_EVERY_MS)
-		return;
-	if (!atomic_compare_exchange_strong(&ctx->last_progress, &last, now))
-		return;			/* another thread of the step wrote */
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&ctx->pmu);
+	free(ctx->last_msg);
+	ctx->last_msg = xstrdup(msg[0] ? msg : " ");
+	pthread_mutex_unlock(&ctx->pmu);
+	last = atomic_load(&ctx->last_progress);
+	if ((last != 0 && now - last < PROGRESS_EVERY_MS) ||
+	    !atomic_compare_exchange_strong(&ctx->last_progress, &last, now)) {
+		free(msg);		/* throttled, or another thread wrote */
+		return;
+	}
 	su = su_make(step, STORE_STEP_RUNNING, step->attempts);
 	su.message = msg[0] ? msg : " ";
 	store_task_update(E.st, ctx->id, -1, 0, NULL, &su, 1, NULL, 0);
 	free(msg);
+}
+
+static void set_str(char **dst, const char *v)
+{
+	if (v == NULL || (*dst != NULL && strcmp(*dst, v) == 0))
+		return;
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void task_node_progress(struct task_ctx *ctx, const char *node,
+    const struct task_node_progress *np)
+{
+	const struct store_step *step = ctx->step;
+	struct store_node_progress p;
+	struct nprog *e = NULL;
+	int64_t now = time_mono_ms();
+	char *old_state = NULL, *old_phase = NULL, err[256];
+	bool write;
+
+	if (step == NULL || node == NULL || np == NULL)
+		return;
+	pthread_mutex_lock(&ctx->pmu);
+	for (size_t i = 0; i < ctx->nnp && e == NULL; i++)
+		if (strcmp(ctx->np[i].node, node) == 0)
+			e = &ctx->np[i];
+	if (e == NULL) {
+		ctx->np = xrealloc(ctx->np, (ctx->nnp + 1) * sizeof(*ctx->np));
+		e = &ctx->np[ctx->nnp++];
+		memset(e, 0, sizeof(*e));
+		e->node = xstrdup(node);
+		e->state = xstrdup("running");
+		e->files_done = e->files_total = e->bytes_done =
+		    e->bytes_total = -1;
+		e->rate_bps = -1;
+	}
+	old_state = xstrdup(e->state);
+	old_phase = dup_or_null(e->phase);
+	set_str(&e->phase, np->phase);
+	set_str(&e->state, np->state);
+	set_str(&e->message, np->message);
+	if (np->files_done >= 0)
+		e->files_done = np->files_done;
+	if (np->files_total >= 0)
+		e->files_total = np->files_total;
+	if (np->bytes_done >= 0)
+		e->bytes_done = np->bytes_done;
+	if (np->bytes_total >= 0)
+		e->bytes_total = np->bytes_total;
+	if (np->rate_bps >= 0)
+		e->rate_bps = np->rate_bps;
+	write = e->last_write == 0 || strcmp(old_state, e->state) != 0 ||
+	    strcmp(e->state, "running") != 0 ||
+	    (e->phase != NULL && (old_phase == NULL ||
+	    strcmp(old_phase, e->phase) != 0)) ||
+	    now - e->last_write >= PROGRESS_EVERY_MS;
+	if (write) {
+		e->last_write = now;
+		p = (struct store_node_progress){
+			.node = e->node, .phase = dup_or_null(e->phase),
+			.files_done = e->files_done,
+			.files_total = e->files_total,
+			.bytes_done = e->bytes_done,
+			.bytes_total = e->bytes_total, .rate_bps = e->rate_bps,
+			.state = dup_or_null(e->state),
+			.message = dup_or_null(e->message),
+			.updated_at = time_wall_ms(),
+		};
+		p.node = xstrdup(e->node);
+	}
+	pthread_mutex_unlock(&ctx->pmu);
+	free(old_state);
+	free(old_phase);
+	if (!write)
+		return;
+	/* Outside the lock: other nodes of the step keep reporting while
+	 * this one waits for its commit. */
+	if (store_step_node_put(E.st, ctx->id, step->idx, &p, err,
+	    sizeof(err)) == STORE_ERR)
+		log_warnx("task %s: progress of %s: %s", ctx->id, node, err);
+	free((void *)(uintptr_t)p.node);
+	free((void *)(uintptr_t)p.phase);
+	free((void *)(uintptr_t)p.state);
+	free((void *)(uintptr_t)p.message);
 }
 
 bool task_sleep(struct task_ctx *ctx, int64_t ms)
@@ -857,6 +1054,13 @@ static int prepare(const char *cluster, const char *type, json_t *params,
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot read the nodes of '%s'", cluster);
 		return TASK_ERR;
+	}
+	/* The recorded state may forbid it (a damaged backup); after the
+	 * cluster check, so an unknown cluster stays a 404. */
+	if (ty->admit != NULL && ty->admit(E.st, cluster, params, err,
+	    errlen) < 0) {
+		json_decref(nodes);
+		return TASK_ECONFLICT;
 	}
 	rc = ty->plan(params, nodes, plan, err, errlen);
 	json_decref(nodes);

@@ -81,6 +81,24 @@ struct task_plan;
  * cooperative: task_checkpoint() returns true once it passed).
  * Zero fields take the defaults: 3 attempts, 1 s base, 60 s max,
  * 1 h deadline.
+ *
+ * admit (optional): a check against the cluster's recorded state, run at
+ *   submission after validate (and for every schedule firing): 0, or -1
+ *   with a message and the task is refused as a conflict (TASK_ECONFLICT,
+ *   409) and nothing is recorded.  It runs on the caller's thread (the
+ *   API's): it may read the store, never another system.
+ * on_fail (optional): undo what a task that fails for good leaves behind
+ *   (snapshots, staged files).  Called once, on the worker, after the last
+ *   attempt of a step failed (or a step failed fatally) and before the task
+ *   is recorded failed; error is the task's error.  The intent is
+ *   persisted first (store_task_failing_set()), so after a crash the hook
+ *   runs again at start-up before the task is recorded failed: it must be
+ *   safe to run twice.  It returns TASK_STEP_OK, TASK_STEP_FAIL (cleanup
+ *   failed: said in the task's error, not retried) or TASK_STEP_STOP
+ *   (shutdown: run again at the next start); msg says what it did and is
+ *   appended to the task's error.  task_progress() is a no-op in it;
+ *   task_checkpoint() is true only on shutdown (a cancel does not cut
+ *   cleanup short).  Not called for cancelled tasks.
  */
 struct task_type {
 	const char *name;
@@ -89,6 +107,10 @@ struct task_type {
 	    struct task_plan *plan, char *err, size_t errlen);
 	int (*run)(struct task_ctx *ctx, const struct store_step *step,
 	    char *err, size_t errlen);
+	int (*admit)(struct store *st, const char *cluster,
+	    const json_t *params, char *err, size_t errlen);
+	int (*on_fail)(struct task_ctx *ctx, const char *error, char *msg,
+	    size_t msglen);
 	int max_attempts;
 	int64_t backoff_base_ms;
 	int64_t backoff_max_ms;
@@ -213,9 +235,33 @@ bool task_checkpoint(struct task_ctx *ctx);
 /* Record a progress message on the running step (persisted, throttled to
  * one write per 500 ms except the first).  Safe to call from several
  * threads of the step at once (per-node work), until the step function
- * returns: one of the callers within a period writes, the others return. */
+ * returns: one of the callers within a period writes, the others return.
+ * The last message given is the step's final message when it succeeds,
+ * even when the throttle kept it from being written at once. */
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Per-node progress of the running step (the fan-out of backup, restore
+ * and verify over nodes, fed by the agents' progress lines).  Fields that
+ * are negative (numbers) or NULL (strings) keep what the node reported
+ * last; state is "running" (the default), "done" or "failed".  The engine
+ * keeps one record per node and step, merged, and persists it on the
+ * first report, on every change of state and phase, and otherwise at most
+ * every 500 ms per node; "done" and "failed" are always written.
+ * GET /api/v1/tasks/{id} shows them as each step's "nodes".  Safe from
+ * several threads of the step at once; a no-op outside a step.
+ */
+struct task_node_progress {
+	const char *phase;
+	int64_t files_done, files_total, bytes_done, bytes_total;
+	double rate_bps;
+	const char *state;
+	const char *message;
+};
+/* All fields "keep": start from this and set what is known. */
+#define TASK_NODE_PROGRESS_KEEP { NULL, -1, -1, -1, -1, -1.0, NULL, NULL }
+void task_node_progress(struct task_ctx *ctx, const char *node,
+    const struct task_node_progress *np);
 /* Sleep ms in short slices; false when task_checkpoint() cut it short. */
 bool task_sleep(struct task_ctx *ctx, int64_t ms);
 const char *task_ctx_id(const struct task_ctx *ctx);

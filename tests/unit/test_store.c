@@ -49,10 +49,10 @@ static void test_migrations(void)
 	struct store *st = open_store();
 	char err[256];
 
-	T_EQ_INT(store_schema_version(st), 1);
+	T_EQ_INT(store_schema_version(st), 2);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 1);
+	T_EQ_INT(store_schema_version(st), 2);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
@@ -600,6 +600,226 @@ static void test_event_detail(struct store *st)
 	json_decref(j);
 }
 
+/* ---- the backup index, damaged objects, step nodes, failing tasks ---- */
+
+static struct store_backup mkbk(const char *id, enum store_backup_state s)
+{
+	struct store_backup b;
+
+	memset(&b, 0, sizeof(b));
+	str_copy(b.cluster, "bk", sizeof(b.cluster));
+	str_copy(b.id, id, sizeof(b.id));
+	str_copy(b.task_id, "t-0000000000000001", sizeof(b.task_id));
+	b.state = s;
+	b.started_at = 1700000000000;
+	b.nodes = 3;
+	b.files = 10;
+	b.bytes = 1000;
+	b.files_uploaded = 4;
+	b.bytes_uploaded = 400;
+	return b;
+}
+
+static void test_backup_index(struct store *st)
+{
+	char err[256] = "";
+	struct store_backup b, *v = NULL, *one = NULL;
+	size_t n = 0;
+	char k1[] = "bk/data/h1/ks/t-1/nb-1-big-Data.db", r1[] = "missing";
+	char k2[] = "bk/data/h1/ks/t-1/nb-2-big-Data.db",
+	    r2[] = "size 3, the manifest says 9", r3[] = "missing again";
+	struct store_backup_file bad[2] = { { k1, r1 }, { k2, r2 } };
+	enum store_backup_state ps;
+
+	add_cluster(st, "bk");
+	T_EQ_STR(store_backup_state_str(STORE_BK_DAMAGED), "damaged");
+	T_EQ_INT(store_backup_state_parse("partial", &ps), 0);
+	T_EQ_INT(ps, STORE_BK_PARTIAL);
+	T_EQ_INT(store_backup_state_parse("nope", &ps), -1);
+	T_EQ_INT(store_backup_index_filled(st, "bk"), 0);
+
+	b = mkbk("20261101T000000Z-01", STORE_BK_RUNNING);
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	b = mkbk("20261102T000000Z-02", STORE_BK_COMPLETE);
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	b = mkbk("x", STORE_BK_COMPLETE);
+	str_copy(b.cluster, "ghost", sizeof(b.cluster));
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), STORE_ENOENT);
+
+	/* Newest first; the running one completes in place. */
+	T_EQ_INT(store_backup_list(st, "bk", &v, &n), 0);
+	T_EQ_INT(n, 2);
+	T_EQ_STR(v[0].id, "20261102T000000Z-02");
+	T_EQ_INT(v[1].state, STORE_BK_RUNNING);
+	T_EQ_INT(v[0].bytes_uploaded, 400);
+	T_EQ_STR(v[0].last_verify, "");
+	store_backups_free(v, n);
+	T_EQ_INT(store_backup_set_state(st, "bk", "20261101T000000Z-01",
+	    STORE_BK_COMPLETE, 1700000001000, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_set_state(st, "bk", "nope", STORE_BK_FAILED, 0,
+	    err, sizeof(err)), STORE_ENOENT);
+
+	/* A verify that finds damage: the files are named, the state says
+	 * so, and a later put of "complete" does not hide it. */
+	T_EQ_INT(store_backup_verified(st, "bk", "20261102T000000Z-02",
+	    "t-0000000000000009", 1700000002000, bad, 2, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", "20261102T000000Z-02", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_DAMAGED);
+	T_EQ_INT(one->ndamaged, 2);
+	T_EQ_STR(one->damaged[1].reason, "size 3, the manifest says 9");
+	T_EQ_STR(one->last_verify, "damaged");
+	T_EQ_STR(one->last_verify_task, "t-0000000000000009");
+	T_EQ_INT(one->last_verified_at, 1700000002000);
+	store_backups_free(one, 1);
+	b = mkbk("20261102T000000Z-02", STORE_BK_COMPLETE);
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", "20261102T000000Z-02", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_DAMAGED);
+	store_backups_free(one, 1);
+	T_EQ_INT(store_backup_get(st, "bk", "nope", &one), STORE_ENOENT);
+
+	/* Damaged objects mark other backups; clearing them gives the state
+	 * back once nothing is left. */
+	struct store_damaged d = { k1, r1, 1700000002000, "" };
+	str_copy(d.task_id, "t-0000000000000009", sizeof(d.task_id));
+	T_EQ_INT(store_damaged_put(st, "bk", &d, err, sizeof(err)), 0);
+	d.reason = r3;
+	T_EQ_INT(store_damaged_put(st, "bk", &d, err, sizeof(err)), 0);
+	struct store_damaged *dv;
+	size_t dn;
+	T_EQ_INT(store_damaged_list(st, "bk", &dv, &dn), 0);
+	T_EQ_INT(dn, 1);
+	T_EQ_STR(dv[0].reason, "missing again");
+	T_EQ_STR(dv[0].task_id, "t-0000000000000009");
+	store_damaged_free(dv, dn);
+	T_EQ_INT(store_backup_mark_damaged(st, "bk", "20261101T000000Z-01",
+	    bad, 1, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", "20261101T000000Z-01", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_DAMAGED);
+	T_EQ_INT(one->ndamaged, 1);
+	store_backups_free(one, 1);
+	T_EQ_INT(store_damaged_clear(st, "bk", bad[0].key, err, sizeof(err)), 0);
+	T_EQ_INT(store_damaged_list(st, "bk", &dv, &dn), 0);
+	T_EQ_INT(dn, 0);
+	store_damaged_free(dv, dn);
+	T_EQ_INT(store_backup_get(st, "bk", "20261101T000000Z-01", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_COMPLETE);
+	T_EQ_INT(one->ndamaged, 0);
+	store_backups_free(one, 1);
+	/* -02 still has its second bad file. */
+	T_EQ_INT(store_backup_get(st, "bk", "20261102T000000Z-02", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_DAMAGED);
+	T_EQ_INT(one->ndamaged, 1);
+	store_backups_free(one, 1);
+	/* A clean verify restores it; a partial one stays partial. */
+	T_EQ_INT(store_backup_verified(st, "bk", "20261102T000000Z-02",
+	    "t-000000000000000a", 1700000003000, NULL, 0, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", "20261102T000000Z-02", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_COMPLETE);
+	T_EQ_STR(one->last_verify, "ok");
+	store_backups_free(one, 1);
+	b = mkbk("20261103T000000Z-03", STORE_BK_PARTIAL);
+	b.partial = true;
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_verified(st, "bk", b.id, "t-1", 1, bad, 1, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_backup_verified(st, "bk", b.id, "t-2", 2, NULL, 0, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", b.id, &one), 0);
+	T_EQ_INT(one->state, STORE_BK_PARTIAL);
+	store_backups_free(one, 1);
+
+	/* Reindex: what storage holds is kept, the rest goes, but never a
+	 * running one; the verify fields survive. */
+	struct store_backup from[2];
+	from[0] = mkbk("20261102T000000Z-02", STORE_BK_COMPLETE);
+	from[1] = mkbk("20261104T000000Z-04", STORE_BK_INCOMPLETE);
+	b = mkbk("20261105T000000Z-05", STORE_BK_RUNNING);
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_reindex(st, "bk", from, 2, 1700000009000, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_backup_index_filled(st, "bk"), 1700000009000);
+	T_EQ_INT(store_backup_list(st, "bk", &v, &n), 0);
+	T_EQ_INT(n, 3);
+	T_EQ_STR(v[0].id, "20261105T000000Z-05");
+	T_EQ_STR(v[1].id, "20261104T000000Z-04");
+	T_EQ_STR(v[2].id, "20261102T000000Z-02");
+	T_EQ_STR(v[2].last_verify, "ok");
+	store_backups_free(v, n);
+	T_EQ_INT(store_backup_delete(st, "bk", "20261104T000000Z-04", err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_backup_delete(st, "bk", "20261104T000000Z-04", err,
+	    sizeof(err)), STORE_ENOENT);
+}
+
+static void test_step_nodes_failing(struct store *st)
+{
+	char id[STORE_ID_MAX], err[256] = "";
+	struct store_node_progress p = {
+		.node = "10.0.0.1", .phase = "upload", .files_done = 12,
+		.files_total = 40, .bytes_done = 1234, .bytes_total = 5678,
+		.rate_bps = 1000.0, .state = "running", .message = "12/40",
+		.updated_at = 1700000000000,
+	};
+	json_t *j, *nodes;
+	char *e = NULL;
+	int idx = -1;
+
+	T_EQ_INT(insert_task(st, "bk", 3, id), 0);
+	T_EQ_INT(store_step_node_put(st, id, 1, &p, err, sizeof(err)), 0);
+	p.files_done = 40;
+	p.state = "done";
+	p.message = "40 files";
+	T_EQ_INT(store_step_node_put(st, id, 1, &p, err, sizeof(err)), 0);
+	p.node = "10.0.0.2";
+	p.files_done = p.files_total = p.bytes_done = p.bytes_total = -1;
+	p.rate_bps = -1;
+	T_EQ_INT(store_step_node_put(st, id, 1, &p, err, sizeof(err)), 0);
+	T_EQ_INT(store_step_node_put(st, id, 9, &p, err, sizeof(err)),
+	    STORE_ENOENT);
+	j = store_task_get(st, id);
+	T_CHECK(j != NULL, "task get");
+	T_EQ_INT(json_array_size(json_object_get(json_array_get(
+	    json_object_get(j, "steps"), 0), "nodes")), 0);
+	nodes = json_object_get(json_array_get(json_object_get(j, "steps"), 1),
+	    "nodes");
+	T_EQ_INT(json_array_size(nodes), 2);
+	json_t *n0 = json_array_get(nodes, 0);
+	T_EQ_STR(jget(n0, "node"), "10.0.0.1");
+	T_EQ_STR(jget(n0, "phase"), "upload");
+	T_EQ_STR(jget(n0, "state"), "done");
+	T_EQ_STR(jget(n0, "message"), "40 files");
+	T_EQ_INT(json_integer_value(json_object_get(n0, "files_done")), 40);
+	T_EQ_INT(json_integer_value(json_object_get(n0, "bytes_total")), 5678);
+	T_CHECK(json_real_value(json_object_get(n0, "rate_bps")) == 1000.0,
+	    "rate");
+	T_EQ_STR(jget(n0, "updated_at"), "2023-11-14T22:13:20.000Z");
+	T_CHECK(json_is_null(json_object_get(json_array_get(nodes, 1),
+	    "files_done")), "unknown count is not null");
+	json_decref(j);
+
+	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_set(st, id, 2, "step 'x' failed", err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), 0);
+	T_EQ_INT(idx, 2);
+	T_EQ_STR(e, "step 'x' failed");
+	free(e);
+	T_EQ_INT(store_task_failing_clear(st, id, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_set(st, "t-nope", 0, "x", err,
+	    sizeof(err)), STORE_ENOENT);
+
+	/* Deleting the cluster takes it all. */
+	T_EQ_INT(store_cluster_delete(st, "bk", err, sizeof(err)), 0);
+	struct store_backup *v;
+	size_t n;
+	T_EQ_INT(store_backup_list(st, "bk", &v, &n), 0);
+	T_EQ_INT(n, 0);
+	store_backups_free(v, n);
+	T_EQ_INT(store_backup_index_filled(st, "bk"), 0);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -617,6 +837,8 @@ int main(void)
 	test_group_commit(st);
 	test_cluster_nodes(st);
 	test_event_detail(st);
+	test_backup_index(st);
+	test_step_nodes_failing(st);
 	snprintf(snap, sizeof(snap), "%s/snap.db", dir);
 	T_EQ_INT(store_snapshot(st, snap, err, sizeof(err)), 0);
 	T_CHECK(access(snap, F_OK) == 0, "no snapshot file");

@@ -326,7 +326,8 @@ static int chatty_run(struct task_ctx *ctx, const struct store_step *step,
 	if (!task_sleep(ctx, 520))
 		return TASK_STEP_STOP;
 	task_progress(ctx, "all %d nodes done", CHATTY_THREADS);
-	task_progress(ctx, "throttled away");
+	/* Throttled now, but the step's last word all the same. */
+	task_progress(ctx, "all %d nodes done, final", CHATTY_THREADS);
 	return TASK_STEP_OK;
 }
 
@@ -422,7 +423,7 @@ static void test_progress_threads(void)
 	t = store_task_load(st, id);
 	T_CHECK(t != NULL && t->steps[0].message != NULL, "message");
 	if (t != NULL && t->steps[0].message != NULL)
-		T_EQ_STR(t->steps[0].message, "all 8 nodes done");
+		T_EQ_STR(t->steps[0].message, "all 8 nodes done, final");
 	store_task_free(t);
 	task_shutdown();
 	store_close(st);
@@ -641,6 +642,192 @@ static void test_shutdown_resume(void)
 	store_close(st);
 }
 
+/* ---- failure hooks, admission, per-node progress ------------------------ */
+
+static atomic_int hook_calls;
+static char hook_error[512];
+
+static int doomed_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)step;
+	snprintf(err, errlen, "snapshot on 10.0.0.1 failed");
+	return TASK_STEP_FATAL;
+}
+
+static int doomed_on_fail(struct task_ctx *ctx, const char *error, char *msg,
+    size_t msglen)
+{
+	atomic_fetch_add(&hook_calls, 1);
+	snprintf(hook_error, sizeof(hook_error), "%s", error);
+	/* The task is still running while its cleanup runs. */
+	if (!task_checkpoint(ctx))
+		snprintf(msg, msglen, "cleared snapshot rm-x on 2 nodes");
+	return TASK_STEP_OK;
+}
+
+static int doomed_admit(struct store *st, const char *cluster,
+    const json_t *params, char *err, size_t errlen)
+{
+	(void)st;
+	if (json_is_true(json_object_get(params, "refuse"))) {
+		snprintf(err, errlen, "backup x of '%s' is damaged", cluster);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct task_type doomed_type = {
+	.name = "doomed", .plan = flaky_plan, .run = doomed_run,
+	.admit = doomed_admit, .on_fail = doomed_on_fail,
+};
+
+/* Two nodes report from their own threads; then one is done, one failed. */
+struct fan_arg {
+	struct task_ctx *ctx;
+	const char *node;
+};
+
+static void *fan_main(void *arg)
+{
+	struct fan_arg *a = arg;
+
+	for (int i = 1; i <= 40; i++) {
+		struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+		np.phase = i < 20 ? "hash" : "upload";
+		np.files_done = i;
+		np.files_total = 40;
+		np.bytes_done = i * 100;
+		np.bytes_total = 4000;
+		np.rate_bps = 1000.0;
+		np.message = "working";
+		task_node_progress(a->ctx, a->node, &np);
+		sleep_ms(2);
+	}
+	struct task_node_progress end = TASK_NODE_PROGRESS_KEEP;
+	bool ok = strcmp(a->node, "10.0.0.1") == 0;
+	end.state = ok ? "done" : "failed";
+	end.message = ok ? "40 files, 4000 bytes" : "exit 1: disk full";
+	task_node_progress(a->ctx, a->node, &end);
+	return NULL;
+}
+
+static int fan_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	pthread_t th[2];
+	struct fan_arg a[2] = { { ctx, "10.0.0.1" }, { ctx, "10.0.0.2" } };
+
+	(void)step;
+	(void)err;
+	(void)errlen;
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, fan_main, &a[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	return TASK_STEP_OK;
+}
+
+static const struct task_type fan_type = {
+	.name = "fan", .plan = flaky_plan, .run = fan_run,
+};
+
+static void test_fail_hook_admit_nodes(void)
+{
+	struct store *st = fresh_store();
+	char id[STORE_ID_MAX], err[256] = "";
+	struct store_task *t;
+	json_t *j, *nodes, *n0, *n1, *p;
+	char *ferr = NULL;
+	int fidx;
+
+	engine_up(st, 1, false);
+	T_EQ_INT(task_type_register(&doomed_type), 0);
+	T_EQ_INT(task_type_register(&fan_type), 0);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+
+	/* Refused at admission: a conflict, with the type's words, and no
+	 * task recorded. */
+	p = json_pack("{s:b}", "refuse", 1);
+	T_EQ_INT(task_submit("c1", "doomed", p, id, err, sizeof(err)),
+	    TASK_ECONFLICT);
+	json_decref(p);
+	T_EQ_STR(err, "backup x of 'c1' is damaged");
+	j = store_task_list(st, "c1", NULL, NULL, 10);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	p = json_pack("{s:b}", "refuse", 1);
+	T_EQ_INT(task_submit("nope", "doomed", p, id, err, sizeof(err)),
+	    TASK_ENOENT);
+	json_decref(p);
+
+	/* Fails for good: the hook runs once, its words end the error. */
+	T_EQ_INT(submit_type("doomed", "{}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "doomed");
+	T_EQ_INT(atomic_load(&hook_calls), 1);
+	T_CHECK(strstr(hook_error, "snapshot on 10.0.0.1 failed") != NULL,
+	    "hook got '%s'", hook_error);
+	t = store_task_load(st, id);
+	T_CHECK(t->error != NULL && strstr(t->error, "after 1 attempt: "
+	    "snapshot on 10.0.0.1 failed; on failure: cleared snapshot rm-x "
+	    "on 2 nodes") != NULL, "error '%s'", t->error ? t->error : "");
+	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
+	T_EQ_STR(t->steps[0].message, "snapshot on 10.0.0.1 failed");
+	store_task_free(t);
+	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), STORE_ENOENT);
+
+	/* Per-node progress: merged per node, the final state written. */
+	T_EQ_INT(submit_type("fan", "{}", id), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "fan");
+	j = store_task_get(st, id);
+	nodes = json_object_get(json_array_get(json_object_get(j, "steps"), 0),
+	    "nodes");
+	T_EQ_INT(json_array_size(nodes), 2);
+	n0 = json_array_get(nodes, 0);
+	n1 = json_array_get(nodes, 1);
+	T_EQ_STR(json_string_value(json_object_get(n0, "node")), "10.0.0.1");
+	T_EQ_STR(json_string_value(json_object_get(n0, "state")), "done");
+	T_EQ_STR(json_string_value(json_object_get(n0, "phase")), "upload");
+	T_EQ_STR(json_string_value(json_object_get(n0, "message")),
+	    "40 files, 4000 bytes");
+	T_EQ_INT(json_integer_value(json_object_get(n0, "files_done")), 40);
+	T_EQ_INT(json_integer_value(json_object_get(n0, "bytes_done")), 4000);
+	T_EQ_STR(json_string_value(json_object_get(n1, "state")), "failed");
+	T_EQ_STR(json_string_value(json_object_get(n1, "message")),
+	    "exit 1: disk full");
+	T_CHECK(json_is_string(json_object_get(n1, "updated_at")), "updated_at");
+	json_decref(j);
+	task_shutdown();
+
+	/* A crash after the failure was recorded and before the hook ended:
+	 * the hook runs at start-up and the task ends failed. */
+	struct store_step_plan steps[1] = { { "flaky", NULL } };
+	struct store_task_new tn = { .cluster = "c2", .type = "doomed",
+	    .steps = steps, .nsteps = 1 };
+	struct store_step_update su = { 0, STORE_STEP_RUNNING, 1, 1000,
+	    STORE_KEEP, STORE_KEEP, NULL };
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_update(st, id, STORE_TASK_RUNNING, 1000, NULL, &su,
+	    1, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_failing_set(st, id, 0, "step 'flaky' failed after "
+	    "1 attempt: lost", err, sizeof(err)), 0);
+	atomic_store(&hook_calls, 0);
+	engine_up(st, 1, false);
+	T_EQ_INT(task_type_register(&doomed_type), 0);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "resumed hook");
+	T_EQ_INT(atomic_load(&hook_calls), 1);
+	t = store_task_load(st, id);
+	T_CHECK(t->error != NULL && strstr(t->error, "lost; on failure: "
+	    "cleared") != NULL, "error '%s'", t->error ? t->error : "");
+	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
+	store_task_free(t);
+	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), STORE_ENOENT);
+	task_shutdown();
+	store_close(st);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -654,6 +841,7 @@ int main(void)
 	test_cancel_pause();
 	test_resume_after_crash();
 	test_shutdown_resume();
+	test_fail_hook_admit_nodes();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
