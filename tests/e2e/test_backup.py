@@ -227,7 +227,7 @@ def test_restore_into_wiped_node_is_byte_identical(env):
         got.setdefault((td, name.split("-", 3)[-1]), []).append(sha(p))
     assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in want.items()}
     # Nothing else was touched, and no staging directory is left.
-    assert not list(Path(e.c.data_dir(node)).rglob(".rm-restore-*"))
+    assert not list((Path(e.c.node_dir(node)) / "data").rglob(".rm-restore-*"))
 
 
 def test_restore_refuses_when_the_disk_is_too_small(env):
@@ -404,3 +404,113 @@ def test_kill9_during_upload_resumes_without_uploading_twice(env):
     assert len(new) == len(set(new)), "a file was uploaded twice"
     b = backups(e)[0]
     assert b["state"] == "complete" and b["files_uploaded"] == len(new) >= 3 * 2 * 8, b
+
+
+# ---------------------------------------------------------------------------
+# A real Cassandra 4.1 node (tests/e2e/realcass.py): the agent's snapshot,
+# upload and pipelined restore must load data Cassandra then serves.
+# ---------------------------------------------------------------------------
+
+def agent_op(conf, *args, check=True, timeout=300):
+    """Run `ringagent -f conf <op> --json ...`: (exit, progress lines, result)."""
+    r = subprocess.run([str(RINGAGENT), "-f", str(conf), *args, "--json"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                       timeout=timeout)
+    lines = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+    assert lines and lines[-1]["type"] == "result", (r.stdout, r.stderr)
+    if check:
+        assert r.returncode == 0, json.dumps(lines[-1], indent=1)
+    return r.returncode, lines[:-1], lines[-1]
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    import realcass
+    ok, why = realcass.available()
+    if not ok:
+        pytest.skip(why)
+    tmp = tmp_path_factory.mktemp("real")
+    e = Env()
+    e.s3 = S3rver(tmp / "s3").start()
+    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    net = realcass.RealNet.acquire()
+    try:
+        n1 = net.node(tmp, "n1")
+        n1.setup(seeds=[n1.address])
+        n1.start()
+        e.node = n1
+        e.conf = tmp / "agent.conf"
+        e.conf.write_text(f"nodetool = {n1.nodetool_path}\ndata_dirs = {n1.data_dir}\n"
+                          f"state_dir = {tmp / 'agent-state'}\nnodetool_timeout = 120s\n")
+        e.store = ["--store", f"s3://{BUCKET}/{PREFIX}", "--endpoint", e.s3.endpoint]
+        yield e
+    finally:
+        if hasattr(e, "node"):
+            print("--- n1 system.log ---\n" + e.node.log(40))
+        net.close()
+        e.s3.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_real_node_snapshot_upload_truncate_restore(real):
+    """Rows in two tables (one with a secondary index), a complete
+    snapshot, an upload, TRUNCATE, then `backup-restore --mode restore`:
+    Cassandra serves every row again, the index answers, and the agent's
+    result shows each table's SSTable count grown."""
+    e = real
+    n1 = e.node
+    n1.cqlsh("CREATE KEYSPACE shop WITH replication = {'class':'SimpleStrategy',"
+             "'replication_factor':1}; CREATE TABLE shop.orders (id int PRIMARY KEY, "
+             "cust text, total int); CREATE INDEX orders_cust ON shop.orders (cust); "
+             "CREATE TABLE shop.customers (id int PRIMARY KEY, name text);")
+    orders = ";".join(f"INSERT INTO shop.orders (id, cust, total) VALUES ({i}, 'c{i % 50}', {i})"
+                      for i in range(500))
+    custs = ";".join(f"INSERT INTO shop.customers (id, name) VALUES ({i}, 'n{i}')"
+                     for i in range(100))
+    n1.cqlsh(f"BEGIN UNLOGGED BATCH {orders}; APPLY BATCH; "
+             f"BEGIN UNLOGGED BATCH {custs}; APPLY BATCH;")
+    n1.nodetool("flush", "shop")
+
+    rc, prog, res = agent_op(e.conf, "snapshot", "--tag", "rm-real1", "--keyspace", "shop")
+    names = res["data"]["table_names"]
+    assert sorted(names) == ["shop.customers", "shop.orders"], res
+    assert res["data"]["already"] is False
+    # Taken again: accepted because it is complete, not retaken.
+    rc, prog, res = agent_op(e.conf, "snapshot", "--tag", "rm-real1", "--keyspace", "shop")
+    assert res["data"]["already"] is True
+
+    bid = "20261205T000000Z-real01"
+    rc, prog, res = agent_op(e.conf, "backup-upload", *e.store, "--cluster", "real",
+                             "--backup-id", bid, "--tag", "rm-real1", "--keyspace", "shop")
+    key = res["data"]["manifest"]
+    assert res["data"]["files_uploaded"] == res["data"]["files"] > 0
+    assert any(p.get("phase") == "upload" and p["files_done"] == p["files_total"]
+               for p in prog), prog
+    nm = json.loads(obj(e, key).read_text())
+    idx = [f for f in nm["files"] if f.get("subdir")]
+    assert idx and all(f["subdir"] == ".orders_cust" and "/.orders_cust/" in f["key"]
+                       for f in idx), idx
+
+    n1.cqlsh("TRUNCATE shop.orders; TRUNCATE shop.customers;")
+    assert n1.count("shop.orders") == 0 and n1.count("shop.customers") == 0
+
+    rc, prog, res = agent_op(e.conf, "backup-restore", *e.store, "--manifest", key,
+                             "--mode", "restore", "--parallel", "4")
+    d = res["data"]
+    assert d["loader"] == "import" and d["tables_loaded"] == 2, d
+    assert d["files_done"] == d["files_total"] == len(nm["files"])
+    assert d["summary"] == f"{len(nm['files'])}/{len(nm['files'])} files downloaded, 2 tables loaded"
+    for t in d["tables"]:
+        assert t["state"] == "loaded" and t["sstables_after"] > t["sstables_before"], t
+    # The last progress line tells the final state, not a stale count.
+    assert prog[-1]["files_done"] == prog[-1]["files_total"], prog[-1]
+    assert n1.count("shop.orders") == 500 and n1.count("shop.customers") == 100
+    out = n1.cqlsh("SELECT count(*) FROM shop.orders WHERE cust = 'c7';")
+    assert any(line.strip() == "10" for line in out.splitlines()), out
+    assert not list(Path(n1.data_dir).glob(".rm-restore-*"))
+    assert not list(Path(n1.table_root).rglob(".rm-restore-*"))
