@@ -199,18 +199,30 @@ static bool selected(const struct bkopts *o, const char *ks,
 	return false;
 }
 
-static struct s3 *open_store(const struct bkopts *o, char *err,
-    size_t errlen)
+/*
+ * The store client; inner is how many ranges of one object it moves at
+ * once (0: --parallel).  Restores that have a worker per file pass 1:
+ * each file then streams whole, hashed as it arrives, as curl would, and
+ * the server sees --parallel requests rather than --parallel squared.
+ */
+static struct s3 *open_store_inner(const struct bkopts *o, int inner,
+    char *err, size_t errlen)
 {
 	struct s3_opts so;
 
 	s3_opts_init(&so);
 	so.endpoint = o->endpoint;
 	so.region = o->region;
-	so.parallel = o->parallel;
+	so.parallel = inner > 0 ? inner : o->parallel;
 	if (o->rate_mib > 0)
 		so.rate_limit = (uint64_t)(o->rate_mib * 1048576.0);
 	return s3_open(o->store, &so, err, errlen);
+}
+
+static struct s3 *open_store(const struct bkopts *o, char *err,
+    size_t errlen)
+{
+	return open_store_inner(o, 0, err, errlen);
 }
 
 /*
@@ -1966,6 +1978,15 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		    "download", strcmp(mode, "load") == 0 ? "loaded" :
 		    "downloaded", files, bytes);
 		meter_on = true;
+	}
+	if ((strcmp(mode, "download") == 0 || strcmp(mode, "restore") == 0) &&
+	    j.meter.files_total >= (size_t)o.parallel && o.parallel > 1) {
+		struct s3 *one = open_store_inner(&o, 1, err, sizeof(err));
+		if (one == NULL)
+			goto fail;
+		s3_close(s3);
+		s3 = one;
+		j.s3 = s3;
 	}
 	json_object_set(data, "skipped", skipped);
 	if (json_array_size(skipped) > 0)

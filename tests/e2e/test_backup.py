@@ -406,6 +406,184 @@ def test_kill9_during_upload_resumes_without_uploading_twice(env):
     assert b["state"] == "complete" and b["files_uploaded"] == len(new) >= 3 * 2 * 8, b
 
 
+def agent_conf(e, node):
+    return Path(e.c.node_dir(node)) / "agent.conf"
+
+
+def store_args(e):
+    return ["--store", f"s3://{BUCKET}/{PREFIX}", "--endpoint", e.s3.endpoint]
+
+
+def node_manifest_of(e, bid, node):
+    cm = manifest(e, bid)
+    n = [x for x in cm["nodes"] if x["address"] == e.c.address(node)][0]
+    return n["manifest"], json.loads(obj(e, n["manifest"]).read_text())
+
+
+def snap_dirs(e, node, tag):
+    return sorted(str(p.relative_to(e.c.data_dir(node)))
+                  for p in Path(e.c.data_dir(node)).glob(f"*/*/snapshots/{tag}"))
+
+
+def test_partial_snapshot_is_cleared_and_taken_again(env):
+    """A tag that exists for one keyspace only (a snapshot that failed
+    partway) is not accepted for "all keyspaces": it is cleared and taken
+    again, and the result lists every table Cassandra has."""
+    e = env
+    tag = "rm-partial"
+    assert e.c.nodetool("node1", "snapshot", "-t", tag, "ks1").returncode == 0
+    partial = snap_dirs(e, "node1", tag)
+    assert partial and all(p.startswith("ks1/") for p in partial)
+    rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag)
+    d = res["data"]
+    assert d["already"] is False and d["attempts"] == 2, d
+    assert any("incomplete" in p["message"] for p in prog), prog
+    want = {f"{ks}.{t}" for ks in ("ks1", "ks2") for t in ("t1", "t2")}
+    assert want <= set(d["table_names"]), d["table_names"]
+    assert d["tables"] == len(d["table_names"]) == len(snap_dirs(e, "node1", tag))
+    # A file listed by a table's manifest.json gone: incomplete again.
+    sdir = Path(e.c.data_dir("node1")) / snap_dirs(e, "node1", tag)[0]
+    listed = json.loads((sdir / "manifest.json").read_text())["files"]
+    if listed:
+        (sdir / listed[0]).unlink()
+        rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag)
+        assert res["data"]["already"] is False, res
+        assert (sdir / listed[0]).exists()
+    agent_op(agent_conf(e, "node1"), "clear-snapshot", "--tag", tag)
+    assert not snap_dirs(e, "node1", tag)
+
+
+def test_failing_snapshot_is_cleared_and_fails_naming_tables(env):
+    e = env
+    tag = "rm-failing"
+    e.c.fault("node1", "fail", command="snapshot")
+    try:
+        rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag,
+                                 "--keyspace", "ks2", check=False)
+    finally:
+        e.c.fault("node1", "none")
+    assert rc == 1, res
+    msg = res["error"]["message"]
+    assert "still incomplete after 3 attempts" in msg and "ks2.t1" in msg, msg
+    assert "system.log" in msg
+    assert not snap_dirs(e, "node1", tag)
+
+
+def test_upload_never_references_an_excluded_object(env):
+    """--exclude: a file whose previous object a verify found bad is stored
+    afresh under another key; the bad object is left as it is."""
+    e = env
+    bid_prev = [b["id"] for b in backups(e) if b["state"] == "complete"][0]
+    prev_key, prev = node_manifest_of(e, bid_prev, "node1")
+    bad = [f for f in prev["files"] if f["keyspace"] == "ks1"][0]
+    bad_bytes = obj(e, bad["key"]).read_bytes()
+    base = f"{e.s3.endpoint}/{BUCKET}/{PREFIX}"
+    excl = f"{CL}/backups/{bid_prev}/verify/exclude-test.json"
+    assert requests.put(f"{base}/{excl}", data=json.dumps(
+        {"keys": [bad["key"]]})).status_code == 200
+    tag = "rm-excl"
+    conf = agent_conf(e, "node1")
+    agent_op(conf, "snapshot", "--tag", tag)
+    bid = "20261205T010000Z-exclude01"
+    rc, prog, res = agent_op(conf, "backup-upload", *store_args(e), "--cluster", CL,
+                             "--backup-id", bid, "--tag", tag, "--previous", prev_key,
+                             "--exclude", excl)
+    d = res["data"]
+    assert d["files_excluded_reuse"] == 1 and d["files_uploaded"] >= 1, d
+    nm = json.loads(obj(e, d["manifest"]).read_text())
+    f = [x for x in nm["files"] if (x["keyspace"], x["table_dir"], x["name"]) ==
+         (bad["keyspace"], bad["table_dir"], bad["name"])][0]
+    assert f["key"] != bad["key"] and not f["reused"], f
+    assert f["key"].startswith(bad["key"] + ".") or bad["key"].startswith(f["key"]), f
+    assert obj(e, f["key"]).stat().st_size == f["size"]
+    assert obj(e, bad["key"]).read_bytes() == bad_bytes
+    # The unchanged files are still reused.
+    assert d["files_reused"] >= 1, d
+    agent_op(conf, "clear-snapshot", "--tag", tag)
+    e.excl = (excl, bad, bid_prev)
+
+
+def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
+    """--mode restore on one node, with an excluded object: its whole
+    SSTable is skipped and named, everything else is loaded table by table;
+    then --mode cleanup is idempotent."""
+    e = env
+    excl, bad, bid = e.excl
+    node = [x for x in e.c.names if e.c.address(x) ==
+            [n for n in manifest(e, bid)["nodes"] if bad["key"] in
+             obj(e, n["manifest"]).read_text()][0]["address"]][0]
+    key, nm = node_manifest_of(e, bid, node)
+    conf = agent_conf(e, node)
+    for p in live_files(e.c, node, "ks1").values():
+        p.unlink()
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+    d = res["data"]
+    gen = bad["name"].rsplit("-", 1)[0] + "-"
+    skipped = {s["name"] for s in d["skipped"]}
+    assert bad["name"] in skipped and all(n.startswith(gen) for n in skipped), skipped
+    assert len(skipped) == len([f for f in nm["files"] if f["keyspace"] == "ks1" and
+                                f["table_dir"] == bad["table_dir"] and
+                                f["name"].startswith(gen)])
+    ks1 = [f for f in nm["files"] if f["keyspace"] == "ks1"]
+    assert d["files_total"] == len(ks1) - len(skipped) == d["files_done"]
+    assert d["tables_loaded"] == len({f["table_dir"] for f in ks1}), d
+    assert all(t["state"] == "loaded" and t["sstables_after"] > t["sstables_before"]
+               for t in d["tables"]), d["tables"]
+    assert d["summary"].startswith(f"{d['files_total']}/{d['files_total']} files downloaded, ")
+    phases = [p.get("phase") for p in prog]
+    assert "download" in phases and phases[-1] == "done", phases
+    assert any("tables_loaded" in p for p in prog)
+    for p in prog:
+        if p.get("phase") == "download":
+            for k in ("files_done", "files_total", "bytes_done", "bytes_total", "rate_bps"):
+                assert isinstance(p[k], int), (k, p)
+    shas = {sha(p) for p in live_files(e.c, node, "ks1").values()}
+    want = {f["sha256"] for f in ks1 if f["name"] not in skipped}
+    assert want <= shas, "a restored file differs from the backup"
+    root = Path(e.c.node_dir(node)) / "data"
+    assert not list(root.glob(".rm-restore-*"))
+
+    # Download only (staging stays), then cleanup twice.
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "download", "--keyspace", "ks2")
+    staged = list(root.glob(f".rm-restore-{bid}/ks2/*/*"))
+    assert staged and res["data"]["files_downloaded"] == len(staged), res["data"]
+    for _ in range(2):
+        rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest",
+                                 key, "--mode", "cleanup")
+        assert not list(root.glob(".rm-restore-*"))
+    assert res["data"]["removed"] == []
+    rc, prog, res = agent_op(conf, "backup-restore", "--mode", "cleanup",
+                             "--backup-id", bid)
+    assert rc == 0
+
+
+def test_load_that_cassandra_ignores_is_an_error(env):
+    """import that exits 0 having loaded nothing (as real 4.x does for a
+    path it does not take): the load fails naming the table and system.log,
+    and the staged files stay for a look."""
+    e = env
+    bid = [b["id"] for b in backups(e) if b["state"] == "complete"][0]
+    key, nm = node_manifest_of(e, bid, "node3")
+    conf = agent_conf(e, "node3")
+    agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+             "--mode", "download", "--keyspace", "ks2")
+    e.c.fault("node3", "garbage", command="import")
+    try:
+        rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest",
+                                 key, "--mode", "load", "--keyspace", "ks2", check=False)
+    finally:
+        e.c.fault("node3", "none")
+    msg = res["error"]["message"]
+    assert rc == 1 and "Cassandra did not load them" in msg and "system.log" in msg, msg
+    assert "ks2" in msg
+    root = Path(e.c.node_dir("node3")) / "data"
+    assert list(root.glob(f".rm-restore-{bid}/ks2/*/*"))
+    agent_op(conf, "backup-restore", *store_args(e), "--manifest", key, "--mode", "cleanup")
+    assert not list(root.glob(".rm-restore-*"))
+
+
 # ---------------------------------------------------------------------------
 # A real Cassandra 4.1 node (tests/e2e/realcass.py): the agent's snapshot,
 # upload and pipelined restore must load data Cassandra then serves.
