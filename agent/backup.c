@@ -42,6 +42,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -66,7 +67,7 @@
 struct bkopts {
 	const char *store, *endpoint, *region;
 	const char *cluster, *backup_id, *tag, *host_id, *address, *dc, *rack;
-	const char *previous, *manifest, *mode;
+	const char *previous, *manifest, *mode, *exclude;
 	const char *ks[MAX_FILTERS], *tables[MAX_FILTERS];
 	size_t nks, ntables;
 	int parallel;
@@ -79,6 +80,7 @@ enum {
 	O_STORE = 256, O_ENDPOINT, O_REGION, O_CLUSTER, O_BACKUP, O_TAG,
 	O_HOST, O_ADDRESS, O_DC, O_RACK, O_PREVIOUS, O_MANIFEST, O_MODE,
 	O_KS, O_TABLE, O_PARALLEL, O_RATE, O_HASHALL, O_DOWNLOAD, O_MARGIN,
+	O_EXCLUDE,
 };
 
 static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
@@ -105,6 +107,7 @@ static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
 		{ "hash-all", no_argument, NULL, O_HASHALL },
 		{ "download", no_argument, NULL, O_DOWNLOAD },
 		{ "space-margin", required_argument, NULL, O_MARGIN },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -130,6 +133,11 @@ static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
 		case O_PREVIOUS: o->previous = optarg; break;
 		case O_MANIFEST: o->manifest = optarg; break;
 		case O_MODE: o->mode = optarg; break;
+		case O_EXCLUDE:
+			if (!manifest_key_safe(optarg))
+				goto bad;
+			o->exclude = optarg;
+			break;
 		case O_HASHALL: o->hash_all = true; break;
 		case O_DOWNLOAD: o->download = true; break;
 		case O_KS:
@@ -191,18 +199,30 @@ static bool selected(const struct bkopts *o, const char *ks,
 	return false;
 }
 
-static struct s3 *open_store(const struct bkopts *o, char *err,
-    size_t errlen)
+/*
+ * The store client; inner is how many ranges of one object it moves at
+ * once (0: --parallel).  Restores that have a worker per file pass 1:
+ * each file then streams whole, hashed as it arrives, as curl would, and
+ * the server sees --parallel requests rather than --parallel squared.
+ */
+static struct s3 *open_store_inner(const struct bkopts *o, int inner,
+    char *err, size_t errlen)
 {
 	struct s3_opts so;
 
 	s3_opts_init(&so);
 	so.endpoint = o->endpoint;
 	so.region = o->region;
-	so.parallel = o->parallel;
+	so.parallel = inner > 0 ? inner : o->parallel;
 	if (o->rate_mib > 0)
 		so.rate_limit = (uint64_t)(o->rate_mib * 1048576.0);
 	return s3_open(o->store, &so, err, errlen);
+}
+
+static struct s3 *open_store(const struct bkopts *o, char *err,
+    size_t errlen)
+{
+	return open_store_inner(o, 0, err, errlen);
 }
 
 /*
@@ -256,6 +276,107 @@ static int hash_file(const struct opctx *x, const char *path,
 	return 0;
 }
 
+/* ---- progress ---- */
+
+/*
+ * What every progress line of upload, restore and verify carries: phase,
+ * files_done, files_total, bytes_done, bytes_total, rate_bps (bytes_done
+ * per second since the phase began) and a message.  Workers count; one
+ * line a second at most, plus the ones asked for with force.
+ */
+struct meter {
+	struct opctx *x;
+	const char *phase, *verb;
+	size_t files_total;
+	uint64_t bytes_total;
+	atomic_size_t files_done;
+	atomic_uint_least64_t bytes_done;
+	int64_t t0, last;
+	pthread_mutex_t mtx;
+};
+
+static void meter_init(struct meter *m, struct opctx *x, const char *phase,
+    const char *verb, size_t files, uint64_t bytes)
+{
+	m->x = x;
+	m->phase = phase;
+	m->verb = verb;
+	m->files_total = files;
+	m->bytes_total = bytes;
+	atomic_store(&m->files_done, 0);
+	atomic_store(&m->bytes_done, 0);
+	m->t0 = time_mono_ms();
+	m->last = 0;
+	pthread_mutex_init(&m->mtx, NULL);
+}
+
+static void meter_release(struct meter *m)
+{
+	pthread_mutex_destroy(&m->mtx);
+}
+
+static uint64_t meter_rate(struct meter *m)
+{
+	int64_t ms = time_mono_ms() - m->t0;
+
+	return ms > 0 ? (uint64_t)((double)atomic_load(&m->bytes_done) *
+	    1000.0 / (double)ms) : 0;
+}
+
+/* "1.50 GiB" style, into buf. */
+static const char *human(uint64_t n, char *buf, size_t len)
+{
+	if (n >= 1073741824ull)
+		snprintf(buf, len, "%.2f GiB", (double)n / 1073741824.0);
+	else if (n >= 1048576ull)
+		snprintf(buf, len, "%.1f MiB", (double)n / 1048576.0);
+	else if (n >= 1024ull)
+		snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	return buf;
+}
+
+/*
+ * One progress line now (force) or when a second has passed since the
+ * last; extra (taken, may be NULL) adds fields, tail (may be NULL) ends
+ * the message.
+ */
+static void meter_report(struct meter *m, bool force, json_t *extra,
+    const char *tail)
+{
+	int64_t now = time_mono_ms();
+	size_t done;
+	uint64_t bytes, rate;
+	char b1[32], b2[32], b3[32];
+	json_t *j;
+
+	pthread_mutex_lock(&m->mtx);
+	if (!force && now - m->last < 1000) {
+		pthread_mutex_unlock(&m->mtx);
+		json_decref(extra);
+		return;
+	}
+	m->last = now;
+	pthread_mutex_unlock(&m->mtx);
+	done = atomic_load(&m->files_done);
+	bytes = atomic_load(&m->bytes_done);
+	rate = meter_rate(m);
+	j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "phase", m->phase,
+	    "files_done", (json_int_t)done, "files_total",
+	    (json_int_t)m->files_total, "bytes_done", (json_int_t)bytes,
+	    "bytes_total", (json_int_t)m->bytes_total, "rate_bps",
+	    (json_int_t)rate);
+	if (extra != NULL) {
+		json_object_update(j, extra);
+		json_decref(extra);
+	}
+	op_progress(m->x, j, "%zu/%zu files %s, %s of %s at %s/s%s%s", done,
+	    m->files_total, m->verb, human(bytes, b1, sizeof(b1)),
+	    human(m->bytes_total, b2, sizeof(b2)), human(rate, b3, sizeof(b3)),
+	    tail ? ", " : "", tail ? tail : "");
+}
+
 /* ---- upload ---- */
 
 struct upfile {
@@ -269,16 +390,17 @@ struct upjob {
 	struct bkopts *o;
 	struct s3 *s3;
 	struct manifest_node *prev;
+	const struct manifest_keyset *exclude;	/* keys never referenced */
+	atomic_size_t excluded;			/* previous files not reused */
 	struct upfile *files;
 	size_t n;
 	atomic_size_t next;
-	atomic_size_t done;
-	atomic_uint_least64_t bytes_done, bytes_put;
+	atomic_uint_least64_t bytes_put;
+	struct meter meter;		/* files and bytes done (stored or reused) */
 	int journal;
 	pthread_mutex_t mtx;
 	char err[1024];			/* first failure */
 	bool failed;
-	int64_t last_progress;
 };
 
 static void job_fail(struct upjob *j, const char *msg)
@@ -293,23 +415,27 @@ static void job_fail(struct upjob *j, const char *msg)
 
 static void job_progress(struct upjob *j, bool force)
 {
-	int64_t now = time_mono_ms();
-	size_t done = atomic_load(&j->done);
+	char tail[64];
+	uint64_t put = atomic_load(&j->bytes_put);
 
-	pthread_mutex_lock(&j->mtx);
-	if (!force && now - j->last_progress < 1000) {
-		pthread_mutex_unlock(&j->mtx);
-		return;
-	}
-	j->last_progress = now;
-	pthread_mutex_unlock(&j->mtx);
-	op_progress(j->x, json_pack("{s:I, s:I, s:I, s:I}", "files_done",
-	    (json_int_t)done, "files", (json_int_t)j->n, "bytes_done",
-	    (json_int_t)atomic_load(&j->bytes_done), "bytes_uploaded",
-	    (json_int_t)atomic_load(&j->bytes_put)),
-	    "%zu/%zu files, %llu bytes uploaded", done, j->n,
-	    (unsigned long long)atomic_load(&j->bytes_put));
+	snprintf(tail, sizeof(tail), "%llu bytes uploaded",
+	    (unsigned long long)put);
+	meter_report(&j->meter, force, json_pack("{s:I, s:I}", "files",
+	    (json_int_t)j->n, "bytes_uploaded", (json_int_t)put), tail);
 }
+
+/* The content key of f, with its index directory when it has one. */
+static char *file_data_key(const struct bkopts *o, const struct manifest_file *f)
+{
+	if (f->subdir != NULL)
+		return xasprintf("%s/data/%s/%s/%s/%s/%s", o->cluster, o->host_id,
+		    f->keyspace, f->table_dir, f->subdir, f->name);
+	return manifest_data_key(o->cluster, o->host_id, f->keyspace,
+	    f->table_dir, f->name);
+}
+
+/* Alternative keys tried before giving up on storing one file. */
+#define ALT_KEYS_MAX 16
 
 static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
     char *err, size_t errlen)
@@ -318,11 +444,18 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 	const struct manifest_file *p;
 	struct s3_stat st;
 	struct s3_put_opts po = { NULL, NULL, NULL };
-	char md5[33];
+	char md5[33], *base;
 	bool want_md5;
 	int rc;
 
-	p = manifest_node_find(j->prev, f->keyspace, f->table_dir, f->name);
+	p = manifest_node_find_sub(j->prev, f->keyspace, f->table_dir, f->subdir,
+	    f->name);
+	if (p != NULL && manifest_keyset_has(j->exclude, p->key)) {
+		/* A verify found that object missing or corrupt: never point
+		 * a manifest at it again, whatever its metadata says. */
+		atomic_fetch_add(&j->excluded, 1);
+		p = NULL;
+	}
 	if (p != NULL && p->size == f->size && p->mtime_ns == f->mtime_ns &&
 	    !j->o->hash_all) {
 		f->key = xstrdup(p->key);
@@ -345,23 +478,44 @@ static int upload_one(struct upjob *j, struct upfile *u, unsigned char *buf,
 		u->outcome = 1;
 		return 0;
 	}
-	f->key = manifest_data_key(j->o->cluster, j->o->host_id, f->keyspace,
-	    f->table_dir, f->name);
-	if (p != NULL && strcmp(p->key, f->key) == 0) {
-		/* Same name, other content (a rebuilt node reusing
-		 * generations): never overwrite what old backups reference. */
+	/*
+	 * The first key that is not excluded and holds nothing else: the
+	 * usual one, then "<name>.<sha16>", "<name>.<sha16>.2" ...  An object
+	 * already there with this size and SHA-256 is this file, stored by
+	 * an interrupted attempt (resume); one with other or unknown content
+	 * is never overwritten, since an old backup may reference it.
+	 */
+	base = file_data_key(j->o, f);
+	for (unsigned n = 0; ; n++) {
 		free(f->key);
-		f->key = xasprintf("%s/data/%s/%s/%s/%s.%.16s", j->o->cluster,
-		    j->o->host_id, f->keyspace, f->table_dir, f->name,
-		    f->sha256);
+		f->key = n == 0 ? xstrdup(base) : manifest_alt_key(base,
+		    f->sha256, n - 1);
+		if (n > ALT_KEYS_MAX) {
+			snprintf(err, errlen, "cannot find a free key for %s: %s and "
+			    "%d alternatives are excluded or hold other content; "
+			    "purge the damaged backups or clear the exclude list",
+			    u->path, base, ALT_KEYS_MAX);
+			free(base);
+			return -1;
+		}
+		if (manifest_keyset_has(j->exclude, f->key))
+			continue;
+		if (p != NULL && strcmp(p->key, f->key) == 0)
+			continue;	/* same name, other content */
+		rc = s3_head(j->s3, f->key, &st, err, errlen);
+		if (rc < 0) {
+			free(base);
+			return -1;
+		}
+		if (rc == S3_NOT_FOUND)
+			break;
+		if (st.size == f->size && strcmp(st.sha256, f->sha256) == 0) {
+			free(base);
+			u->outcome = 2;
+			return 0;
+		}
 	}
-	rc = s3_head(j->s3, f->key, &st, err, errlen);
-	if (rc < 0)
-		return -1;
-	if (rc == 0 && st.size == f->size && strcmp(st.sha256, f->sha256) == 0) {
-		u->outcome = 2;
-		return 0;
-	}
+	free(base);
 	po.sha256 = f->sha256;
 	po.content_md5 = want_md5 ? md5 : NULL;
 	if (s3_put_file(j->s3, f->key, u->path, &po, NULL, err, errlen) != 0)
@@ -398,12 +552,55 @@ static void *upload_worker(void *arg)
 			job_fail(j, err);
 			break;
 		}
-		atomic_fetch_add(&j->done, 1);
-		atomic_fetch_add(&j->bytes_done, j->files[i].f.size);
+		atomic_fetch_add(&j->meter.bytes_done, j->files[i].f.size);
+		atomic_fetch_add(&j->meter.files_done, 1);
 		job_progress(j, false);
 	}
 	free(buf);
 	return NULL;
+}
+
+/* One regular file of a snapshot into the list (others are ignored). */
+static void scan_file(const char *dir, const char *ks, const char *td,
+    const char *subdir, const char *name, struct upfile **v, size_t *n,
+    size_t *cap)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	struct stat st;
+	struct upfile *u;
+
+	if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+		free(p);
+		return;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	u = &(*v)[(*n)++];
+	memset(u, 0, sizeof(*u));
+	u->path = p;
+	u->f.keyspace = xstrdup(ks);
+	u->f.table_dir = xstrdup(td);
+	u->f.subdir = subdir ? xstrdup(subdir) : NULL;
+	u->f.name = xstrdup(name);
+	u->f.size = (uint64_t)st.st_size;
+	u->f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+}
+
+/* The files of an index directory: one level, plain names only. */
+static void scan_dir(const char *dir, const char *ks, const char *td,
+    const char *subdir, struct upfile **v, size_t *n, size_t *cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && manifest_component_safe(e->d_name))
+			scan_file(dir, ks, td, subdir, e->d_name, v, n, cap);
+	if (d != NULL)
+		closedir(d);
 }
 
 /* Snapshot files of tag in every data dir, filtered; schema per table. */
@@ -448,30 +645,21 @@ static int scan_snapshot(const struct agentcfg *c, const struct bkopts *o,
 				free(schema);
 				free(schema_path);
 				while ((e = readdir(sd)) != NULL) {
-					struct stat st;
-					if (e->d_name[0] == '.' ||
-					    strcmp(e->d_name, "manifest.json") == 0 ||
-					    strcmp(e->d_name, "schema.cql") == 0)
+					if (strcmp(e->d_name, "manifest.json") == 0 ||
+					    strcmp(e->d_name, "schema.cql") == 0 ||
+					    !manifest_component_safe(e->d_name))
 						continue;
-					char *p = xasprintf("%s/%s", sdir, e->d_name);
-					if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) ||
-					    !manifest_component_safe(e->d_name)) {
-						free(p);
+					if (e->d_name[0] == '.') {
+						/* A secondary index's SSTables:
+						 * snapshots/T/.<index>/ */
+						char *ip = xasprintf("%s/%s", sdir, e->d_name);
+						scan_dir(ip, k->d_name, t->d_name, e->d_name,
+						    &v, &n, &cap);
+						free(ip);
 						continue;
 					}
-					if (n == cap) {
-						cap = cap ? cap * 2 : 256;
-						v = xrealloc(v, cap * sizeof(*v));
-					}
-					memset(&v[n], 0, sizeof(v[n]));
-					v[n].path = p;
-					v[n].f.keyspace = xstrdup(k->d_name);
-					v[n].f.table_dir = xstrdup(t->d_name);
-					v[n].f.name = xstrdup(e->d_name);
-					v[n].f.size = (uint64_t)st.st_size;
-					v[n].f.mtime_ns = (int64_t)st.st_mtim.tv_sec *
-					    1000000000 + st.st_mtim.tv_nsec;
-					n++;
+					scan_file(sdir, k->d_name, t->d_name, NULL,
+					    e->d_name, &v, &n, &cap);
 				}
 				closedir(sd);
 				free(sdir);
@@ -501,6 +689,7 @@ static void upfiles_free(struct upfile *v, size_t n)
 		free(v[i].path);
 		free(v[i].f.keyspace);
 		free(v[i].f.table_dir);
+		free(v[i].f.subdir);
 		free(v[i].f.name);
 		free(v[i].f.key);
 	}
@@ -567,6 +756,30 @@ static int get_manifest(struct s3 *s3, const char *key,
 	return 0;
 }
 
+/* Fetch and parse an exclude list ({"keys":[...]}); 0 or -1. */
+static int get_keyset(struct s3 *s3, const char *key,
+    struct manifest_keyset **out, char *err, size_t errlen)
+{
+	char *buf = NULL, perr[512];
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = s3_get_mem(s3, key, MANIFEST_MAX_BYTES, &buf, &len, err, errlen);
+	if (rc == S3_NOT_FOUND)
+		snprintf(err, errlen, "exclude list %s not found in the store: "
+		    "write it first or drop --exclude", key);
+	if (rc != 0)
+		return -1;
+	*out = manifest_keyset_parse(buf, len, perr, sizeof(perr));
+	free(buf);
+	if (*out == NULL) {
+		snprintf(err, errlen, "exclude list %s: %s", key, perr);
+		return -1;
+	}
+	return 0;
+}
+
 int backup_op_upload(struct opctx *x, int argc, char **argv)
 {
 	struct bkopts o;
@@ -580,6 +793,9 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	char err[1024], *key = NULL, *text = NULL;
 	int status = OPS_EXIT_FAILED, rc, nthreads = 0, lockfd = -1, waited = 0;
 	int64_t t0 = time_wall_ms();
+	struct manifest_keyset *exclude = NULL;
+	uint64_t total = 0;
+	bool meter_on = false;
 
 	memset(&j, 0, sizeof(j));
 	j.journal = -1;
@@ -638,12 +854,24 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 			j.prev = NULL;
 		}
 	}
+	if (o.exclude != NULL &&
+	    get_keyset(s3, o.exclude, &exclude, err, sizeof(err)) != 0) {
+		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		goto out;
+	}
 	if (scan_snapshot(c, &o, &files, &nfiles, m, err, sizeof(err)) != 0) {
 		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
-	op_progress(x, json_pack("{s:I}", "files", (json_int_t)nfiles),
-	    "snapshot '%s': %zu files in %zu tables", o.tag, nfiles, m->ntables);
+	for (size_t i = 0; i < nfiles; i++)
+		total += files[i].f.size;
+	meter_init(&j.meter, x, "upload", "done", nfiles, total);
+	meter_on = true;
+	op_progress(x, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "phase", "scan",
+	    "files", (json_int_t)nfiles, "files_done", 0, "files_total",
+	    (json_int_t)nfiles, "bytes_done", 0, "bytes_total", (json_int_t)total),
+	    "snapshot '%s': %zu files in %zu tables, %llu bytes", o.tag, nfiles,
+	    m->ntables, (unsigned long long)total);
 	if (c->state_dir != NULL) {
 		char *jp = xasprintf("%s/backup-%s.journal", c->state_dir,
 		    o.backup_id);
@@ -670,6 +898,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	j.x = x;
 	j.o = &o;
 	j.s3 = s3;
+	j.exclude = exclude;
 	j.files = files;
 	j.n = nfiles;
 	nthreads = o.parallel < (int)nfiles ? o.parallel : (int)nfiles;
@@ -681,13 +910,14 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		pthread_join(tids[i], NULL);
 	if (op_cancelled(x)) {
 		status = op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled after %zu of "
-		    "%zu files; run again to resume", atomic_load(&j.done), nfiles);
+		    "%zu files; run again to resume",
+		    atomic_load(&j.meter.files_done), nfiles);
 		goto out;
 	}
 	if (j.failed) {
 		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s (%zu of %zu files "
-		    "stored; run again to resume)", j.err, atomic_load(&j.done),
-		    nfiles);
+		    "stored; run again to resume)", j.err,
+		    atomic_load(&j.meter.files_done), nfiles);
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -704,13 +934,26 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		goto out;
 	}
 	job_progress(&j, true);
-	status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:b}", "manifest", key, "host_id", m->host_id,
-	    "files", (json_int_t)nfiles, "files_reused", (json_int_t)reused,
-	    "files_resumed", (json_int_t)resumed, "files_uploaded",
-	    (json_int_t)(put + resumed), "bytes", (json_int_t)m->bytes,
-	    "bytes_uploaded", (json_int_t)m->bytes_uploaded, "elapsed_ms",
-	    (json_int_t)(time_wall_ms() - t0), "already", 0), NULL);
+	{
+		char summary[256], b1[32];
+		snprintf(summary, sizeof(summary), "%zu/%zu files stored: %zu "
+		    "uploaded (%s), %zu reused%s", nfiles, nfiles, put + resumed,
+		    human(m->bytes_uploaded, b1, sizeof(b1)), reused,
+		    atomic_load(&j.excluded) ? ", known-bad objects not reused" :
+		    "");
+		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:I, s:I,"
+		    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "manifest", key,
+		    "host_id", m->host_id, "files", (json_int_t)nfiles,
+		    "files_reused", (json_int_t)reused, "files_resumed",
+		    (json_int_t)resumed, "files_uploaded",
+		    (json_int_t)(put + resumed), "files_excluded_reuse",
+		    (json_int_t)atomic_load(&j.excluded), "bytes",
+		    (json_int_t)m->bytes, "bytes_uploaded",
+		    (json_int_t)m->bytes_uploaded, "elapsed_ms",
+		    (json_int_t)(time_wall_ms() - t0), "rate_bps",
+		    (json_int_t)meter_rate(&j.meter), "already", 0, "summary",
+		    summary), NULL);
+	}
 out:
 	if (j.journal >= 0)
 		close(j.journal);
@@ -721,6 +964,9 @@ out:
 	free(key);
 	upfiles_free(files, nfiles);
 	manifest_node_free(j.prev);
+	manifest_keyset_free(exclude);
+	if (meter_on)
+		meter_release(&j.meter);
 	manifest_node_free(done);
 	manifest_node_free(m);
 	s3_close(s3);
@@ -730,29 +976,104 @@ out:
 
 /* ---- restore ---- */
 
+/*
+ * Restore.  Files are staged outside the table directories, in
+ *
+ *   <data dir>/.rm-restore-<backup id>/<keyspace>/<table dir>/[.<index>/]<file>
+ *
+ * on the data dir (and so the file system) that holds the live table.
+ * `nodetool import` takes keyspace and table from the last two components
+ * of the path and skips a directory whose name starts with '.' (it takes
+ * it for an index), so a staging directory inside the table directory is
+ * silently ignored by Cassandra 4.x; this layout is the one it loads.
+ *
+ * A table is loaded only once Cassandra shows it: the staged SSTables were
+ * moved out of the staging directory AND `nodetool tablestats` counts more
+ * SSTables than before (or new Data.db files are in the live directory).
+ * import exits 0 and prints nothing when it finds nothing to load, so its
+ * exit status alone proves nothing.
+ *
+ * --mode restore pipelines: N workers download straight into staging
+ * while one loader thread loads each table as soon as its last file is in
+ * (nodetool runs one at a time: each starts a JVM).
+ */
+
+struct rstable {
+	const char *ks;			/* manifest strings */
+	const char *src_dir;		/* table_dir in the backup */
+	char *tname;
+	char *tdir;			/* live target table directory */
+	char *stage;			/* <root>/.rm-restore-<id>/<ks>/<target dir> */
+	size_t nfiles, nskipped;	/* to stage; left out by --exclude */
+	size_t ntop;			/* of them, in the table's own dir (not index) */
+	size_t ndata;			/* Data.db files among those */
+	uint64_t bytes;
+	atomic_size_t staged;		/* files in place so far */
+	int64_t sst_before, sst_after;	/* tablestats; UNKNOWN when not read */
+	size_t new_live;		/* new Data.db in the live dir after load */
+	int state;			/* 0 pending, 1 loaded, 2 already, -1 failed */
+	bool queued;
+};
+
 struct rsfile {
 	const struct manifest_file *f;
-	char *tdir;			/* target table directory */
-	char *staged;			/* <tdir>/.rm-restore-<id>/<name> */
-	bool skip;			/* already staged and verified */
+	struct rstable *t;
+	char *staged;			/* staging path */
+	bool skip;			/* left out: excluded, or its SSTable is */
+	bool have;			/* already staged and verified */
 };
 
 struct rsjob {
 	struct opctx *x;
+	const struct agentcfg *c;
+	const struct proc_opts *po;
 	struct s3 *s3;
+	const char *backup_id;
 	struct rsfile *files;
 	size_t n;
-	atomic_size_t next, done;
-	atomic_uint_least64_t bytes;
+	struct rstable *tables;
+	size_t ntables;
+	int major;			/* Cassandra's major version (loader) */
+	struct nodetool_tablestats *before;
+	atomic_size_t next;
+	atomic_uint_least64_t bytes_fetched;
+	atomic_size_t files_fetched;
+	struct meter meter;
+	/* the loader's queue (restore mode) */
 	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	size_t *queue, qhead, qtail;
+	bool downloads_over;
+	size_t tables_loaded;
 	bool failed;
 	char err[1024];
-	int64_t last;
 };
 
-/* The live directory of keyspace ks, table of table_dir, on this node. */
+static void rs_fail(struct rsjob *j, const char *msg)
+{
+	pthread_mutex_lock(&j->mtx);
+	if (!j->failed) {
+		j->failed = true;
+		str_copy(j->err, msg, sizeof(j->err));
+	}
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->mtx);
+}
+
+static bool rs_failed(struct rsjob *j)
+{
+	pthread_mutex_lock(&j->mtx);
+	bool f = j->failed;
+	pthread_mutex_unlock(&j->mtx);
+	return f;
+}
+
+/*
+ * The live directory of keyspace ks, table of table_dir, on this node, and
+ * in *root the index of the data dir that holds it.
+ */
 static char *find_table_dir(const struct agentcfg *c, const char *ks,
-    const char *table_dir)
+    const char *table_dir, size_t *root)
 {
 	char *tname = manifest_table_name(table_dir), *best = NULL;
 	int64_t best_mtime = -1;
@@ -763,10 +1084,13 @@ static char *find_table_dir(const struct agentcfg *c, const char *ks,
 		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
 			free(best);
 			free(tname);
+			*root = i;
 			return p;
 		}
 		free(p);
 	}
+	/* Another cluster (or a re-created table): same name, other id; the
+	 * newest directory is the live one, older ones are dropped tables. */
 	for (size_t i = 0; i < c->n_data_dirs; i++) {
 		char *kdir = xasprintf("%s/data/%s", c->data_dirs[i], ks);
 		DIR *d = opendir(kdir);
@@ -784,6 +1108,7 @@ static char *find_table_dir(const struct agentcfg *c, const char *ks,
 				free(best);
 				best = p;
 				best_mtime = st.st_mtim.tv_sec;
+				*root = i;
 			} else {
 				free(p);
 			}
@@ -794,6 +1119,125 @@ static char *find_table_dir(const struct agentcfg *c, const char *ks,
 	}
 	free(tname);
 	return best;
+}
+
+static char *staging_root(const struct agentcfg *c, size_t root,
+    const char *backup_id)
+{
+	return xasprintf("%s/.rm-restore-%s", c->data_dirs[root], backup_id);
+}
+
+/* mkdir -p of a path under an existing directory. */
+static int mkdirs(const char *path, char *err, size_t errlen)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", p,
+			    strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", p, strerror(errno));
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+/*
+ * Remove a staging tree: directories and regular files only, never
+ * following a symbolic link (a link is unlinked, not entered), at most
+ * four levels (ks/table/.index/file).  Missing is fine.
+ */
+static int rm_tree(const char *path, int depth, char *err, size_t errlen)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (depth > 4) {
+		snprintf(err, errlen, "%s is deeper than a staging tree can be: "
+		    "not removed", path);
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *p = xasprintf("%s/%s", path, e->d_name);
+		rc = rm_tree(p, depth + 1, err, errlen);
+		free(p);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Remove the staging tree of backup_id on every data dir (idempotent). */
+static int rs_cleanup_trees(const struct agentcfg *c, const char *backup_id,
+    json_t *removed, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->n_data_dirs; i++) {
+		char *root = staging_root(c, i, backup_id);
+		struct stat st;
+		bool had = lstat(root, &st) == 0;
+		int rc = rm_tree(root, 0, err, errlen);
+		if (rc == 0 && had)
+			json_array_append_new(removed, json_string(root));
+		free(root);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After a successful load: the trees go, the record of loaded tables stays. */
+static int rs_cleanup_staging(const struct agentcfg *c, const char *backup_id,
+    json_t *removed)
+{
+	char err[512];
+
+	return rs_cleanup_trees(c, backup_id, removed, err, sizeof(err));
+}
+
+/* --mode cleanup: the trees and the record of loaded tables. */
+static int rs_cleanup(const struct agentcfg *c, const char *backup_id,
+    json_t *removed, char *err, size_t errlen)
+{
+	if (rs_cleanup_trees(c, backup_id, removed, err, errlen) != 0)
+		return -1;
+	if (c->state_dir != NULL) {
+		char *mk = xasprintf("%s/restore-%s.loaded", c->state_dir, backup_id);
+		unlink(mk);
+		free(mk);
+	}
+	return 0;
 }
 
 static bool staged_ok(const struct opctx *x, const struct rsfile *r,
@@ -808,6 +1252,21 @@ static bool staged_ok(const struct opctx *x, const struct rsfile *r,
 	    strcmp(sha, r->f->sha256) == 0;
 }
 
+static void rs_table_staged(struct rsjob *j, struct rstable *t)
+{
+	size_t done = atomic_fetch_add(&t->staged, 1) + 1;
+
+	if (done != t->nfiles || j->queue == NULL)
+		return;
+	pthread_mutex_lock(&j->mtx);
+	if (!t->queued) {
+		t->queued = true;
+		j->queue[j->qtail++] = (size_t)(t - j->tables);
+		pthread_cond_signal(&j->cond);
+	}
+	pthread_mutex_unlock(&j->mtx);
+}
+
 static void *restore_worker(void *arg)
 {
 	struct rsjob *j = arg;
@@ -820,101 +1279,95 @@ static void *restore_worker(void *arg)
 		struct s3_get_opts go;
 		int rc;
 
-		if (i >= j->n || op_cancelled(j->x))
-			break;
-		pthread_mutex_lock(&j->mtx);
-		bool stop = j->failed;
-		pthread_mutex_unlock(&j->mtx);
-		if (stop)
+		if (i >= j->n || op_cancelled(j->x) || rs_failed(j))
 			break;
 		r = &j->files[i];
-		if (!staged_ok(j->x, r, buf)) {
+		if (r->skip)
+			continue;
+		if (!r->have && !staged_ok(j->x, r, buf)) {
 			go.size = r->f->size;
 			go.sha256 = r->f->sha256;
 			go.md5 = NULL;
 			rc = s3_get_file(j->s3, r->f->key, r->staged, &go, NULL,
 			    err, sizeof(err));
 			if (rc != 0) {
-				pthread_mutex_lock(&j->mtx);
-				if (!j->failed) {
-					j->failed = true;
-					if (rc == S3_NOT_FOUND)
-						snprintf(j->err, sizeof(j->err), "object %s "
-						    "is missing from the store: the backup is "
-						    "damaged (run a verify task)", r->f->key);
-					else
-						str_copy(j->err, err, sizeof(j->err));
-				}
-				pthread_mutex_unlock(&j->mtx);
+				char msg[1024];
+				if (rc == S3_NOT_FOUND)
+					snprintf(msg, sizeof(msg), "object %s is missing "
+					    "from the store: the backup is damaged (run a "
+					    "verify task, then restore with the damaged "
+					    "objects excluded)", r->f->key);
+				else
+					str_copy(msg, err, sizeof(msg));
+				rs_fail(j, msg);
 				break;
 			}
-			atomic_fetch_add(&j->bytes, r->f->size);
+			atomic_fetch_add(&j->bytes_fetched, r->f->size);
+			atomic_fetch_add(&j->files_fetched, 1);
 		}
-		size_t d = atomic_fetch_add(&j->done, 1) + 1;
-		int64_t now = time_mono_ms();
-		pthread_mutex_lock(&j->mtx);
-		bool say = now - j->last >= 1000 || d == j->n;
-		if (say)
-			j->last = now;
-		pthread_mutex_unlock(&j->mtx);
-		if (say)
-			op_progress(j->x, json_pack("{s:I, s:I, s:I}", "files_done",
-			    (json_int_t)d, "files", (json_int_t)j->n, "bytes_downloaded",
-			    (json_int_t)atomic_load(&j->bytes)),
-			    "%zu/%zu files downloaded", d, j->n);
+		atomic_fetch_add(&j->meter.bytes_done, r->f->size);
+		atomic_fetch_add(&j->meter.files_done, 1);
+		rs_table_staged(j, r->t);
+		meter_report(&j->meter, false, NULL, NULL);
 	}
 	free(buf);
 	return NULL;
 }
 
-static char *staging_dir(const char *tdir, const char *backup_id)
-{
-	return xasprintf("%s/.rm-restore-%s", tdir, backup_id);
-}
-
-static int rs_check(struct rsfile *rs, size_t n, double margin_pct,
-    json_t *data, char *err, size_t errlen)
+/*
+ * Free space per file system of the staging roots: fail early, with the
+ * numbers, when it is short of what must still be downloaded plus margin.
+ */
+static int rs_check(const struct agentcfg *c, struct rsjob *j,
+    double margin_pct, json_t *data, char *err, size_t errlen)
 {
 	struct { dev_t dev; uint64_t need, avail; const char *dir; } fs[64];
 	size_t nfs = 0;
-	uint64_t total = 0;
+	uint64_t total = 0, free_min = UINT64_MAX;
 
-	for (size_t i = 0; i < n; i++) {
+	(void)c;
+	for (size_t i = 0; i < j->n; i++) {
+		struct rsfile *r = &j->files[i];
 		struct stat st;
 		struct statvfs vfs;
 		size_t k;
+		const char *dir = r->t->tdir;
 
-		if (stat(rs[i].staged, &st) == 0 &&
-		    (uint64_t)st.st_size == rs[i].f->size)
+		if (r->skip)
+			continue;
+		if (stat(r->staged, &st) == 0 &&
+		    (uint64_t)st.st_size == r->f->size)
 			continue;	/* staged by an earlier attempt */
-		if (stat(rs[i].tdir, &st) != 0) {
-			snprintf(err, errlen, "cannot stat %s: %s", rs[i].tdir,
+		if (stat(dir, &st) != 0) {
+			snprintf(err, errlen, "cannot stat %s: %s", dir,
 			    strerror(errno));
 			return -1;
 		}
 		for (k = 0; k < nfs && fs[k].dev != st.st_dev; k++)
 			;
 		if (k == nfs) {
-			if (nfs == ARRAY_SIZE(fs) || statvfs(rs[i].tdir, &vfs) != 0) {
+			if (nfs == ARRAY_SIZE(fs) || statvfs(dir, &vfs) != 0) {
 				snprintf(err, errlen, "cannot read the free space of "
-				    "%s", rs[i].tdir);
+				    "%s", dir);
 				return -1;
 			}
 			fs[nfs].dev = st.st_dev;
 			fs[nfs].need = 0;
 			fs[nfs].avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-			fs[nfs].dir = rs[i].tdir;
+			fs[nfs].dir = dir;
 			nfs++;
 		}
-		fs[k].need += rs[i].f->size;
-		total += rs[i].f->size;
+		fs[k].need += r->f->size;
+		total += r->f->size;
 	}
 	json_object_set_new(data, "bytes_needed", json_integer((json_int_t)total));
 	for (size_t k = 0; k < nfs; k++) {
 		uint64_t want = (uint64_t)((double)fs[k].need *
 		    (1.0 + margin_pct / 100.0));
+		if (fs[k].avail < free_min)
+			free_min = fs[k].avail;
 		json_object_set_new(data, "bytes_free",
-		    json_integer((json_int_t)fs[k].avail));
+		    json_integer((json_int_t)free_min));
 		if (want > fs[k].avail) {
 			snprintf(err, errlen, "not enough disk space: the restore "
 			    "needs %llu bytes (%.2f GiB, with a %.0f%% margin) on the "
@@ -928,88 +1381,483 @@ static int rs_check(struct rsfile *rs, size_t n, double margin_pct,
 	return 0;
 }
 
-/* Move the staged files of one table in and have Cassandra load them. */
-static int rs_load_table(const struct agentcfg *c, const struct proc_opts *po,
-    int major, const char *ks, const char *tdir, const char *stage,
-    size_t nexpect, char *err, size_t errlen)
+/* Names of the live Data.db files of a table directory (for before/after). */
+static char **live_data_files(const char *tdir, size_t *n)
 {
-	char *tname, *out = NULL, *b = xstrdup(tdir);
-	const char *tbl = strrchr(b, '/') ? strrchr(b, '/') + 1 : b;
-	DIR *d;
+	DIR *d = opendir(tdir);
 	struct dirent *e;
-	size_t have = 0, left = 0;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || !str_ends_with(e->d_name, "-Data.db"))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[(*n)++] = xstrdup(e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	return v;
+}
+
+static void strv_release(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Top-level regular files in dir (the staged SSTables, not index dirs). */
+static size_t count_files(const char *dir, bool *exists)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	*exists = d != NULL;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+			n++;
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* SSTable count of ks.table from `nodetool tablestats ks.table...`. */
+static enum cass_rc rs_tablestats(struct rsjob *j, struct rstable **t,
+    size_t nt, struct nodetool_tablestats **out, char *err, size_t errlen)
+{
+	const char **args = xcalloc(nt + 2, sizeof(char *));
+	char **names = xcalloc(nt + 1, sizeof(char *));
+	enum cass_rc rc;
+	char *text = NULL;
+
+	args[0] = "tablestats";
+	for (size_t i = 0; i < nt; i++) {
+		names[i] = xasprintf("%s.%s", t[i]->ks, t[i]->tname);
+		args[i + 1] = names[i];
+	}
+	*out = NULL;
+	rc = cass_nodetool(j->c, args, j->po, &text, err, errlen);
+	if (rc == CASS_OK && nodetool_parse_tablestats(text, strlen(text), out,
+	    err, errlen) != 0)
+		rc = CASS_UNPARSEABLE;
+	free(text);
+	for (size_t i = 0; i < nt; i++)
+		free(names[i]);
+	free(names);
+	free(args);
+	return rc;
+}
+
+static int64_t sstables_of(const struct nodetool_tablestats *s,
+    const struct rstable *t)
+{
+	const struct nodetool_table_stats *e = nodetool_tablestats_find(s, t->ks,
+	    t->tname);
+
+	return e != NULL ? e->sstable_count : NODETOOL_UNKNOWN;
+}
+
+/* Record a table loaded, so a later run can tell it from one never staged. */
+static void rs_mark_loaded(struct rsjob *j, const struct rstable *t)
+{
+	char *mk, *line;
+	int fd;
+
+	if (j->c->state_dir == NULL)
+		return;
+	mkdir(j->c->state_dir, 0700);
+	mk = xasprintf("%s/restore-%s.loaded", j->c->state_dir, j->backup_id);
+	fd = open(mk, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	free(mk);
+	if (fd < 0)
+		return;
+	line = xasprintf("%s %s %lld\n", t->ks, t->src_dir,
+	    (long long)t->sst_after);
+	ssize_t w = write(fd, line, strlen(line));
+	(void)w;
+	free(line);
+	close(fd);
+}
+
+static bool rs_was_loaded(struct rsjob *j, const struct rstable *t)
+{
+	char *mk, *text, *want;
+	bool found = false;
+
+	if (j->c->state_dir == NULL)
+		return false;
+	mk = xasprintf("%s/restore-%s.loaded", j->c->state_dir, j->backup_id);
+	text = file_read_all(mk, 16u << 20, NULL);
+	free(mk);
+	want = xasprintf("%s %s ", t->ks, t->src_dir);
+	for (const char *l = text; l != NULL && *l; ) {
+		if (str_starts_with(l, want)) {
+			found = true;
+			break;
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	free(want);
+	free(text);
+	return found;
+}
+
+/*
+ * Load one table's staged files and check with Cassandra that they are
+ * live.  0 loaded (or loaded by an earlier run), -1 with err.
+ */
+static int rs_load_table(struct rsjob *j, struct rstable *t, char *err,
+    size_t errlen)
+{
+	char *out = NULL, **live0 = NULL, **live1 = NULL;
+	size_t have, left, nlive0 = 0, nlive1 = 0;
+	struct nodetool_tablestats *ts = NULL;
+	bool exists;
 	enum cass_rc rc;
 	int ret = -1;
 
-	tname = manifest_table_name(tbl);
-	if ((d = opendir(stage)) == NULL) {
-		ret = 1;		/* loaded by an earlier attempt */
-		goto out;
+	if (t->nfiles == 0) {
+		t->state = 2;	/* everything of it was excluded */
+		return 0;
 	}
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			have++;
-	closedir(d);
-	if (have < nexpect) {
-		snprintf(err, errlen, "%s holds %zu of the %zu files to load: run "
-		    "the download first", stage, have, nexpect);
-		goto out;
+	have = count_files(t->stage, &exists);
+	if (have == 0 && rs_was_loaded(j, t)) {
+		t->state = 2;
+		return 0;
 	}
-	if (major >= 4) {
-		const char *args[] = { "import", ks, tname, stage, NULL };
-		rc = cass_nodetool(c, args, po, &out, err, errlen);
+	if (!exists || have < t->ntop) {
+		snprintf(err, errlen, "%s holds %zu of the %zu files to load into "
+		    "%s.%s: run the download first", t->stage, have, t->ntop,
+		    t->ks, t->tname);
+		return -1;
+	}
+	if (j->before != NULL)
+		t->sst_before = sstables_of(j->before, t);
+	live0 = live_data_files(t->tdir, &nlive0);
+	if (j->major >= 4) {
+		const char *args[] = { "import", t->ks, t->tname, t->stage, NULL };
+		rc = cass_nodetool(j->c, args, j->po, &out, err, errlen);
 	} else {
-		if ((d = opendir(stage)) == NULL) {
-			snprintf(err, errlen, "cannot open %s", stage);
-			goto out;
-		}
-		while ((e = readdir(d)) != NULL) {
+		DIR *d = opendir(t->stage);
+		struct dirent *e;
+		int r2 = 0;
+		while (d != NULL && r2 == 0 && (e = readdir(d)) != NULL) {
 			if (e->d_name[0] == '.')
 				continue;
-			char *from = xasprintf("%s/%s", stage, e->d_name);
-			char *to = xasprintf("%s/%s", tdir, e->d_name);
+			char *from = xasprintf("%s/%s", t->stage, e->d_name);
+			char *to = xasprintf("%s/%s", t->tdir, e->d_name);
 			struct stat st;
-			int r2 = -1;
-			if (lstat(to, &st) == 0)
+			if (lstat(to, &st) == 0) {
 				snprintf(err, errlen, "%s already exists: move the "
 				    "table's live SSTables away before restoring "
 				    "into it on Cassandra 3.x", to);
-			else if ((r2 = rename(from, to)) != 0)
+				r2 = -1;
+			} else if (rename(from, to) != 0) {
 				snprintf(err, errlen, "cannot move %s to %s: %s",
 				    from, to, strerror(errno));
+				r2 = -1;
+			}
 			free(from);
 			free(to);
-			if (r2 != 0) {
-				closedir(d);
-				goto out;
-			}
 		}
-		closedir(d);
-		const char *args[] = { "refresh", ks, tname, NULL };
-		rc = cass_nodetool(c, args, po, &out, err, errlen);
+		if (d != NULL)
+			closedir(d);
+		if (r2 != 0)
+			goto out;
+		const char *args[] = { "refresh", t->ks, t->tname, NULL };
+		rc = cass_nodetool(j->c, args, j->po, &out, err, errlen);
 	}
 	if (rc != CASS_OK)
 		goto out;
-	/* Check: every staged file went in. */
-	if ((d = opendir(stage)) != NULL) {
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				left++;
-		closedir(d);
+	/* Cassandra's view, not nodetool's exit status. */
+	left = count_files(t->stage, &exists);
+	live1 = live_data_files(t->tdir, &nlive1);
+	for (size_t a = 0; a < nlive1; a++) {
+		bool old = false;
+		for (size_t b = 0; b < nlive0 && !old; b++)
+			old = strcmp(live1[a], live0[b]) == 0;
+		t->new_live += !old || j->major < 4;
 	}
+	if (j->major < 4)
+		t->new_live = 0;	/* refresh keeps the names: no evidence */
+	struct rstable *one[1] = { t };
+	if (rs_tablestats(j, one, 1, &ts, err, errlen) != CASS_OK)
+		goto out;
+	t->sst_after = sstables_of(ts, t);
 	if (left > 0) {
-		snprintf(err, errlen, "nodetool %s %s %s left %zu files in %s: "
-		    "Cassandra did not load them (see its log)", major >= 4 ?
-		    "import" : "refresh", ks, tname, left, stage);
+		snprintf(err, errlen, "nodetool %s %s %s left %zu of %zu files in "
+		    "%s: Cassandra did not load them; look at Cassandra's "
+		    "system.log (SSTableImporter) for why", j->major >= 4 ?
+		    "import" : "refresh", t->ks, t->tname, left, have, t->stage);
 		goto out;
 	}
-	rmdir(stage);
+	if (t->ndata > 0 && !(t->sst_after > t->sst_before &&
+	    t->sst_before >= 0) && t->new_live == 0) {
+		snprintf(err, errlen, "nodetool %s %s %s ran, but Cassandra shows "
+		    "nothing new in %s.%s (SSTables %lld before, %lld after): "
+		    "look at Cassandra's system.log for why it loaded nothing",
+		    j->major >= 4 ? "import" : "refresh", t->ks, t->tname, t->ks,
+		    t->tname, (long long)t->sst_before, (long long)t->sst_after);
+		goto out;
+	}
+	if (rm_tree(t->stage, 2, err, errlen) != 0)
+		goto out;
+	t->state = 1;
+	rs_mark_loaded(j, t);
 	ret = 0;
 out:
+	if (ret != 0)
+		t->state = -1;
+	nodetool_tablestats_free(ts);
+	strv_release(live0, nlive0);
+	strv_release(live1, nlive1);
 	free(out);
-	free(tname);
-	free(b);
 	return ret;
+}
+
+static void rs_table_progress(struct rsjob *j, const struct rstable *t)
+{
+	char tail[320];
+
+	snprintf(tail, sizeof(tail), "%s.%s %s (%zu files, SSTables %lld -> %lld)",
+	    t->ks, t->tname, t->state == 2 ? "was loaded already" : "loaded",
+	    t->nfiles, (long long)t->sst_before, (long long)t->sst_after);
+	meter_report(&j->meter, true, json_pack("{s:I, s:I, s:s, s:s}",
+	    "tables_loaded", (json_int_t)j->tables_loaded, "tables_total",
+	    (json_int_t)j->ntables, "keyspace", t->ks, "table", t->tname), tail);
+}
+
+/* Restore mode: load each table once its files are all staged. */
+static void *loader_thread(void *arg)
+{
+	struct rsjob *j = arg;
+	char err[1024];
+
+	pthread_mutex_lock(&j->mtx);
+	for (;;) {
+		while (j->qhead == j->qtail && !j->downloads_over && !j->failed &&
+		    !op_cancelled(j->x)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;	/* wake to notice a cancel */
+			pthread_cond_timedwait(&j->cond, &j->mtx, &ts);
+		}
+		if (j->failed || op_cancelled(j->x) || j->qhead == j->qtail)
+			break;
+		struct rstable *t = &j->tables[j->queue[j->qhead++]];
+		pthread_mutex_unlock(&j->mtx);
+		int rc = rs_load_table(j, t, err, sizeof(err));
+		pthread_mutex_lock(&j->mtx);
+		if (rc != 0) {
+			if (!j->failed) {
+				j->failed = true;
+				str_copy(j->err, err, sizeof(j->err));
+			}
+			break;
+		}
+		j->tables_loaded++;
+		pthread_mutex_unlock(&j->mtx);
+		rs_table_progress(j, t);
+		pthread_mutex_lock(&j->mtx);
+	}
+	pthread_mutex_unlock(&j->mtx);
+	return NULL;
+}
+
+static int rs_download(struct rsjob *j, int parallel, bool pipelined)
+{
+	pthread_t tids[64], loader;
+	int nt = parallel < (int)j->n ? parallel : (int)j->n;
+	char err[1024];
+
+	/* Staging directories first: the workers only write files. */
+	for (size_t i = 0; i < j->n; i++) {
+		struct rsfile *r = &j->files[i];
+		if (r->skip)
+			continue;
+		char *dir = xstrndup(r->staged, (size_t)(strrchr(r->staged, '/') -
+		    r->staged));
+		int rc = mkdirs(dir, err, sizeof(err));
+		free(dir);
+		if (rc != 0) {
+			rs_fail(j, err);
+			return -1;
+		}
+	}
+	if (pipelined) {
+		j->queue = xcalloc(j->ntables + 1, sizeof(size_t));
+		/* Tables with nothing to download are ready now. */
+		for (size_t k = 0; k < j->ntables; k++)
+			if (j->tables[k].nfiles == 0) {
+				j->tables[k].queued = true;
+				j->queue[j->qtail++] = k;
+			}
+		if (pthread_create(&loader, NULL, loader_thread, j) != 0)
+			fatalx("cannot start the loader thread");
+	}
+	if (nt < 1)
+		nt = 1;
+	for (int i = 0; i < nt; i++)
+		if (pthread_create(&tids[i], NULL, restore_worker, j) != 0)
+			fatalx("cannot start a download thread");
+	for (int i = 0; i < nt; i++)
+		pthread_join(tids[i], NULL);
+	meter_report(&j->meter, true, NULL, NULL);
+	if (pipelined) {
+		pthread_mutex_lock(&j->mtx);
+		j->downloads_over = true;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->mtx);
+		pthread_join(loader, NULL);
+	}
+	return j->failed || op_cancelled(j->x) ? -1 : 0;
+}
+
+/* Build the file and table lists of the restore; 0 or -1 with err. */
+static int rs_plan(struct rsjob *j, const struct bkopts *o,
+    const struct manifest_node *m, const struct manifest_keyset *exclude,
+    json_t *skipped, char *err, size_t errlen)
+{
+	struct rsfile *rs = xcalloc(m->nfiles + 1, sizeof(*rs));
+	struct rstable *tabs = xcalloc(m->nfiles + 1, sizeof(*tabs));
+	size_t n = 0, nt = 0;
+
+	j->files = rs;
+	j->tables = tabs;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct manifest_file *f = &m->files[i];
+		char *tname = manifest_table_name(f->table_dir);
+		bool sel = (o->nks || o->ntables) ? selected(o, f->keyspace, tname) :
+		    !manifest_keyspace_is_system(f->keyspace);
+		struct rstable *t = NULL;
+
+		free(tname);
+		if (!sel)
+			continue;
+		for (size_t k = nt; k > 0 && t == NULL; k--)
+			if (strcmp(tabs[k - 1].ks, f->keyspace) == 0 &&
+			    strcmp(tabs[k - 1].src_dir, f->table_dir) == 0)
+				t = &tabs[k - 1];
+		if (t == NULL) {
+			size_t root = 0;
+			t = &tabs[nt];
+			t->ks = f->keyspace;
+			t->src_dir = f->table_dir;
+			t->tname = manifest_table_name(f->table_dir);
+			t->sst_before = t->sst_after = NODETOOL_UNKNOWN;
+			t->tdir = find_table_dir(j->c, f->keyspace, f->table_dir,
+			    &root);
+			if (t->tdir == NULL) {
+				snprintf(err, errlen, "table %s.%s does not exist on this "
+				    "node: create the schema first (the backup's node "
+				    "manifest %s holds each table's CREATE statement)",
+				    f->keyspace, t->tname, o->manifest);
+				free(t->tname);
+				return -1;
+			}
+			char *sr = staging_root(j->c, root, j->backup_id);
+			t->stage = xasprintf("%s/%s/%s", sr, f->keyspace,
+			    strrchr(t->tdir, '/') + 1);
+			free(sr);
+			nt++;
+			j->ntables = nt;
+		}
+		rs[n].f = f;
+		rs[n].t = t;
+		rs[n].staged = f->subdir ? xasprintf("%s/%s/%s", t->stage, f->subdir,
+		    f->name) : xasprintf("%s/%s", t->stage, f->name);
+		n++;
+		j->n = n;
+	}
+	/*
+	 * --exclude: a listed object is not downloaded, and neither are the
+	 * other components of its SSTable, which Cassandra could not load
+	 * without it.
+	 */
+	for (size_t i = 0; exclude != NULL && i < n; i++) {
+		if (!manifest_keyset_has(exclude, rs[i].f->key))
+			continue;
+		const char *name = rs[i].f->name, *dash = strrchr(name, '-');
+		size_t plen = dash ? (size_t)(dash - name) + 1 : strlen(name);
+		for (size_t k = 0; k < n; k++) {
+			const struct manifest_file *g = rs[k].f;
+			if (rs[k].skip || rs[k].t != rs[i].t ||
+			    strcmp(g->subdir ? g->subdir : "", rs[i].f->subdir ?
+			    rs[i].f->subdir : "") != 0 ||
+			    strncmp(g->name, name, plen) != 0)
+				continue;
+			rs[k].skip = true;
+			json_array_append_new(skipped, json_pack("{s:s, s:s, s:s, s:s, "
+			    "s:s}", "keyspace", g->keyspace, "table_dir", g->table_dir,
+			    "name", g->name, "key", g->key, "why", k == i ||
+			    manifest_keyset_has(exclude, g->key) ? "excluded" :
+			    "component of an excluded SSTable"));
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rstable *t = rs[i].t;
+		if (rs[i].skip) {
+			t->nskipped++;
+			continue;
+		}
+		t->nfiles++;
+		t->bytes += rs[i].f->size;
+		if (rs[i].f->subdir == NULL) {
+			t->ntop++;
+			t->ndata += str_ends_with(rs[i].f->name, "-Data.db");
+		}
+	}
+	return 0;
+}
+
+static json_t *rs_tables_json(const struct rsjob *j)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; k < j->ntables; k++) {
+		const struct rstable *t = &j->tables[k];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+		    "keyspace", t->ks, "table", t->tname, "table_dir",
+		    strrchr(t->tdir, '/') + 1, "files", (json_int_t)t->nfiles,
+		    "files_skipped", (json_int_t)t->nskipped, "bytes",
+		    (json_int_t)t->bytes, "state", t->state == 1 ? "loaded" :
+		    t->state == 2 ? "already_loaded" : t->state < 0 ? "failed" :
+		    "staged");
+		json_object_set_new(o, "sstables_before", t->sst_before >= 0 ?
+		    json_integer(t->sst_before) : json_null());
+		json_object_set_new(o, "sstables_after", t->sst_after >= 0 ?
+		    json_integer(t->sst_after) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* Read tablestats of every table before loading (one nodetool run). */
+static int rs_before(struct rsjob *j, char *err, size_t errlen)
+{
+	struct rstable **v = xcalloc(j->ntables + 1, sizeof(*v));
+	size_t n = 0;
+	enum cass_rc rc;
+
+	for (size_t k = 0; k < j->ntables; k++)
+		if (j->tables[k].nfiles > 0)
+			v[n++] = &j->tables[k];
+	rc = n ? rs_tablestats(j, v, n, &j->before, err, errlen) : CASS_OK;
+	free(v);
+	return rc == CASS_OK ? 0 : -1;
 }
 
 int backup_op_restore(struct opctx *x, int argc, char **argv)
@@ -1019,33 +1867,30 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	const struct proc_opts *po = op_proc_opts(x);
 	struct s3 *s3 = NULL;
 	struct manifest_node *m = NULL;
-	struct rsfile *rs = NULL;
-	size_t n = 0;
+	struct manifest_keyset *exclude = NULL;
+	struct rsjob j;
 	char err[1024];
 	int status = OPS_EXIT_FAILED, rc;
-	json_t *data = json_object();
+	json_t *data = json_object(), *skipped = json_array();
+	int64_t t0 = time_mono_ms();
+	const char *mode;
+	bool meter_on = false;
 
+	memset(&j, 0, sizeof(j));
+	pthread_mutex_init(&j.mtx, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	j.x = x;
+	j.c = c;
+	j.po = po;
 	if (parse_opts(argc, argv, &o, err, sizeof(err)) != 0) {
-		json_decref(data);
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		status = op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		goto out;
 	}
-	if (o.mode != NULL && strcmp(o.mode, "info") == 0)
-		o.store = o.store ? o.store : "-";
-	if (o.mode == NULL || ((o.store == NULL || o.manifest == NULL) &&
-	    strcmp(o.mode, "info") != 0) || (strcmp(o.mode, "check") && strcmp(o.mode, "download") &&
-	    strcmp(o.mode, "load") && strcmp(o.mode, "info"))) {
-		json_decref(data);
-		return op_result(x, OPS_EXIT_USAGE, NULL, "--store URL, --manifest KEY "
-		    "and --mode check|download|load are required (or --mode "
-		    "info alone)");
-	}
-	http_global_init();
-	if (strcmp(o.mode, "info") == 0) {
+	mode = o.mode ? o.mode : "";
+	if (strcmp(mode, "info") == 0) {
 		/* This node's identity, for mapping a restore onto it. */
 		struct manifest_node *id = manifest_node_new();
 		json_t *toks = json_array();
-		json_decref(data);
-		data = NULL;
 		if (node_identity(c, po, &o, id, err, sizeof(err)) != 0) {
 			manifest_node_free(id);
 			json_decref(toks);
@@ -1060,133 +1905,222 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		manifest_node_free(id);
 		goto out;
 	}
-	if ((s3 = open_store(&o, err, sizeof(err))) == NULL)
-		goto fail;
-	rc = get_manifest(s3, o.manifest, &m, err, sizeof(err));
-	if (rc == S3_NOT_FOUND)
-		snprintf(err, sizeof(err), "node manifest %s not found", o.manifest);
-	if (rc != 0)
-		goto fail;
-	rs = xcalloc(m->nfiles + 1, sizeof(*rs));
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct manifest_file *f = &m->files[i];
-		char *tname = manifest_table_name(f->table_dir);
-		bool sel = (o.nks || o.ntables) ? selected(&o, f->keyspace, tname) :
-		    !manifest_keyspace_is_system(f->keyspace);
-		free(tname);
-		if (!sel)
-			continue;
-		/* Reuse the lookup of the previous file of the same table. */
-		if (n > 0 && strcmp(rs[n - 1].f->keyspace, f->keyspace) == 0 &&
-		    strcmp(rs[n - 1].f->table_dir, f->table_dir) == 0) {
-			rs[n].tdir = xstrdup(rs[n - 1].tdir);
-		} else if ((rs[n].tdir = find_table_dir(c, f->keyspace,
-		    f->table_dir)) == NULL) {
-			snprintf(err, sizeof(err), "table %s.%s does not exist on this "
-			    "node: create the schema first (the backup's node manifest "
-			    "%s holds each table's CREATE statement)", f->keyspace,
-			    f->table_dir, o.manifest);
+	if (strcmp(mode, "cleanup") == 0 && o.backup_id != NULL &&
+	    o.manifest == NULL) {
+		/* Cleanup needs only the backup id: the store may be gone. */
+		if (!manifest_backup_id_valid(o.backup_id)) {
+			status = op_result(x, OPS_EXIT_USAGE, NULL, "--backup-id '%s' is "
+			    "not a backup id", o.backup_id);
+			goto out;
+		}
+		j.backup_id = o.backup_id;
+	} else if (o.store == NULL || o.manifest == NULL ||
+	    (strcmp(mode, "check") && strcmp(mode, "download") &&
+	    strcmp(mode, "load") && strcmp(mode, "restore") &&
+	    strcmp(mode, "cleanup"))) {
+		status = op_result(x, OPS_EXIT_USAGE, NULL, "--store URL, --manifest "
+		    "KEY and --mode check|download|load|restore|cleanup are required "
+		    "(or --mode info alone, or --mode cleanup --backup-id ID)");
+		goto out;
+	}
+	json_object_set_new(data, "mode", json_string(mode));
+	http_global_init();
+	if (j.backup_id == NULL) {
+		if ((s3 = open_store(&o, err, sizeof(err))) == NULL)
+			goto fail;
+		rc = get_manifest(s3, o.manifest, &m, err, sizeof(err));
+		if (rc == S3_NOT_FOUND)
+			snprintf(err, sizeof(err), "node manifest %s not found",
+			    o.manifest);
+		if (rc != 0)
+			goto fail;
+		j.backup_id = m->backup_id;
+		j.s3 = s3;
+	}
+	json_object_set_new(data, "backup_id", json_string(j.backup_id));
+	if (strcmp(mode, "cleanup") == 0) {
+		json_t *removed = json_array();
+		if (rs_cleanup(c, j.backup_id, removed, err, sizeof(err)) != 0) {
+			json_decref(removed);
 			goto fail;
 		}
-		char *stage = staging_dir(rs[n].tdir, m->backup_id);
-		rs[n].staged = xasprintf("%s/%s", stage, f->name);
-		free(stage);
-		rs[n].f = f;
-		n++;
+		op_progress(x, NULL, "staging of backup %s removed from %zu data "
+		    "dirs", j.backup_id, json_array_size(removed));
+		json_object_set_new(data, "removed", removed);
+		status = op_result(x, OPS_EXIT_OK, data, NULL);
+		data = NULL;
+		goto out;
 	}
-	json_object_set_new(data, "files", json_integer((json_int_t)n));
-	if (n == 0) {
+	if (o.exclude != NULL &&
+	    get_keyset(s3, o.exclude, &exclude, err, sizeof(err)) != 0)
+		goto fail;
+	if (rs_plan(&j, &o, m, exclude, skipped, err, sizeof(err)) != 0)
+		goto fail;
+	if (j.n == 0) {
 		snprintf(err, sizeof(err), "nothing to restore: the manifest %s has "
 		    "no files of the keyspaces and tables asked", o.manifest);
 		goto fail;
 	}
-	if (strcmp(o.mode, "check") == 0) {
-		if (rs_check(rs, n, o.margin_pct, data, err, sizeof(err)) != 0)
-			goto fail;
-		status = op_result(x, OPS_EXIT_OK, data, NULL);
-		data = NULL;
-	} else if (strcmp(o.mode, "download") == 0) {
-		struct rsjob j;
-		pthread_t tids[64];
-		int nt = o.parallel < (int)n ? o.parallel : (int)n;
-
-		memset(&j, 0, sizeof(j));
-		pthread_mutex_init(&j.mtx, NULL);
-		j.x = x;
-		j.s3 = s3;
-		j.files = rs;
-		j.n = n;
-		for (size_t i = 0; i < n; i++) {
-			char *stage = staging_dir(rs[i].tdir, m->backup_id);
-			if (mkdir(stage, 0755) != 0 && errno != EEXIST) {
-				snprintf(err, sizeof(err), "cannot create %s: %s",
-				    stage, strerror(errno));
-				free(stage);
-				pthread_mutex_destroy(&j.mtx);
-				goto fail;
+	{
+		size_t files = 0;
+		uint64_t bytes = 0;
+		for (size_t i = 0; i < j.n; i++)
+			if (!j.files[i].skip) {
+				files++;
+				bytes += j.files[i].f->size;
 			}
-			free(stage);
-		}
-		for (int i = 0; i < nt; i++)
-			if (pthread_create(&tids[i], NULL, restore_worker, &j) != 0)
-				fatalx("cannot start a download thread");
-		for (int i = 0; i < nt; i++)
-			pthread_join(tids[i], NULL);
-		pthread_mutex_destroy(&j.mtx);
-		if (j.failed || op_cancelled(x)) {
-			str_copy(err, j.failed ? j.err : "cancelled", sizeof(err));
+		json_object_set_new(data, "files", json_integer((json_int_t)files));
+		json_object_set_new(data, "files_total", json_integer((json_int_t)files));
+		json_object_set_new(data, "bytes_total", json_integer((json_int_t)bytes));
+		json_object_set_new(data, "tables_total",
+		    json_integer((json_int_t)j.ntables));
+		meter_init(&j.meter, x, strcmp(mode, "load") == 0 ? "load" :
+		    "download", strcmp(mode, "load") == 0 ? "loaded" :
+		    "downloaded", files, bytes);
+		meter_on = true;
+	}
+	if ((strcmp(mode, "download") == 0 || strcmp(mode, "restore") == 0) &&
+	    j.meter.files_total >= (size_t)o.parallel && o.parallel > 1) {
+		struct s3 *one = open_store_inner(&o, 1, err, sizeof(err));
+		if (one == NULL)
 			goto fail;
+		s3_close(s3);
+		s3 = one;
+		j.s3 = s3;
+	}
+	json_object_set(data, "skipped", skipped);
+	if (json_array_size(skipped) > 0)
+		op_progress(x, json_pack("{s:O}", "skipped", skipped), "%zu files "
+		    "left out: excluded objects and the rest of their SSTables",
+		    json_array_size(skipped));
+	if (strcmp(mode, "check") == 0 || strcmp(mode, "restore") == 0) {
+		if (rs_check(c, &j, o.margin_pct, data, err, sizeof(err)) != 0)
+			goto fail;
+		if (strcmp(mode, "check") == 0) {
+			status = op_result(x, OPS_EXIT_OK, data, NULL);
+			data = NULL;
+			goto out;
 		}
-		json_object_set_new(data, "bytes_downloaded",
-		    json_integer((json_int_t)atomic_load(&j.bytes)));
-		status = op_result(x, OPS_EXIT_OK, data, NULL);
-		data = NULL;
-	} else {
+	}
+	if (strcmp(mode, "load") == 0 || strcmp(mode, "restore") == 0) {
 		struct nodetool_version *v = NULL;
-		size_t tables = 0, skipped = 0;
-
 		if (cass_version(c, po, &v, err, sizeof(err)) != CASS_OK) {
 			status = op_result(x, OPS_EXIT_UNREACHABLE, data, "%s", err);
 			data = NULL;
 			goto out;
 		}
-		int major = v->major;
+		j.major = v->major;
 		nodetool_version_free(v);
-		for (size_t i = 0; i < n;) {
-			size_t k = i;
-			while (k < n && strcmp(rs[k].tdir, rs[i].tdir) == 0)
-				k++;
-			char *stage = staging_dir(rs[i].tdir, m->backup_id);
-			op_progress(x, NULL, "loading %zu files into %s.%s", k - i,
-			    rs[i].f->keyspace, rs[i].f->table_dir);
-			rc = rs_load_table(c, po, major, rs[i].f->keyspace,
-			    rs[i].tdir, stage, k - i, err, sizeof(err));
-			free(stage);
-			if (rc < 0)
-				goto fail;
-			tables++;
-			skipped += rc == 1;
-			i = k;
-		}
-		json_object_set_new(data, "tables", json_integer((json_int_t)tables));
-		json_object_set_new(data, "tables_already_loaded",
-		    json_integer((json_int_t)skipped));
-		json_object_set_new(data, "loader", json_string(major >= 4 ?
+		json_object_set_new(data, "loader", json_string(j.major >= 4 ?
 		    "import" : "refresh"));
-		status = op_result(x, OPS_EXIT_OK, data, NULL);
-		data = NULL;
+		if (rs_before(&j, err, sizeof(err)) != 0)
+			goto fail;
 	}
+	if (strcmp(mode, "download") == 0 || strcmp(mode, "restore") == 0) {
+		if (rs_download(&j, o.parallel, strcmp(mode, "restore") == 0) != 0) {
+			str_copy(err, j.failed ? j.err : "cancelled", sizeof(err));
+			goto fail;
+		}
+		for (size_t k = 0; strcmp(mode, "restore") == 0 && k < j.ntables;
+		    k++) {
+			if (j.tables[k].state <= 0) {
+				snprintf(err, sizeof(err), "%s.%s was downloaded but "
+				    "never loaded: run the restore again",
+				    j.tables[k].ks, j.tables[k].tname);
+				goto fail;
+			}
+		}
+	} else {
+		/* load: the tables one after another, as staged earlier */
+		for (size_t k = 0; k < j.ntables; k++) {
+			if (op_cancelled(x)) {
+				str_copy(err, "cancelled", sizeof(err));
+				goto fail;
+			}
+			if (rs_load_table(&j, &j.tables[k], err, sizeof(err)) != 0)
+				goto fail;
+			j.tables_loaded++;
+			atomic_fetch_add(&j.meter.files_done, j.tables[k].nfiles);
+			atomic_fetch_add(&j.meter.bytes_done, j.tables[k].bytes);
+			rs_table_progress(&j, &j.tables[k]);
+		}
+	}
+	{
+		size_t done = atomic_load(&j.meter.files_done), already = 0;
+		char summary[256];
+		for (size_t k = 0; k < j.ntables; k++)
+			already += j.tables[k].state == 2;
+		if (strcmp(mode, "download") == 0)
+			snprintf(summary, sizeof(summary), "%zu/%zu files staged (%zu "
+			    "downloaded, %zu already staged)%s", done,
+			    j.meter.files_total, atomic_load(&j.files_fetched), done -
+			    atomic_load(&j.files_fetched), json_array_size(skipped) ?
+			    ", some left out" : "");
+		else
+			snprintf(summary, sizeof(summary), "%zu/%zu files %s, %zu "
+			    "tables loaded%s%s", done, j.meter.files_total,
+			    strcmp(mode, "load") == 0 ? "loaded" : "downloaded",
+			    j.tables_loaded, already ? " (some by an earlier run)" : "",
+			    json_array_size(skipped) ? ", some files left out" : "");
+		json_object_set_new(data, "files_done", json_integer((json_int_t)done));
+		json_object_set_new(data, "files_downloaded",
+		    json_integer((json_int_t)atomic_load(&j.files_fetched)));
+		json_object_set_new(data, "bytes_downloaded",
+		    json_integer((json_int_t)atomic_load(&j.bytes_fetched)));
+		json_object_set_new(data, "bytes_done",
+		    json_integer((json_int_t)atomic_load(&j.meter.bytes_done)));
+		json_object_set_new(data, "rate_bps",
+		    json_integer((json_int_t)meter_rate(&j.meter)));
+		json_object_set_new(data, "elapsed_ms",
+		    json_integer((json_int_t)(time_mono_ms() - t0)));
+		if (strcmp(mode, "download") != 0) {
+			json_object_set_new(data, "tables_loaded",
+			    json_integer((json_int_t)j.tables_loaded));
+			json_object_set_new(data, "tables_already_loaded",
+			    json_integer((json_int_t)already));
+			json_object_set_new(data, "tables", rs_tables_json(&j));
+			/* Every table is in: nothing of this restore is left. */
+			json_t *removed = json_array();
+			if (rs_cleanup_staging(c, j.backup_id, removed) == 0)
+				json_object_set_new(data, "staging_removed", removed);
+			else
+				json_decref(removed);
+		}
+		json_object_set_new(data, "summary", json_string(summary));
+		op_progress(x, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "phase",
+		    "done", "files_done", (json_int_t)done, "files_total",
+		    (json_int_t)j.meter.files_total, "bytes_done",
+		    (json_int_t)atomic_load(&j.meter.bytes_done), "bytes_total",
+		    (json_int_t)j.meter.bytes_total, "rate_bps",
+		    (json_int_t)meter_rate(&j.meter)), "%s", summary);
+	}
+	status = op_result(x, OPS_EXIT_OK, data, NULL);
+	data = NULL;
 	goto out;
 fail:
+	if (j.ntables > 0 && data != NULL && json_object_get(data, "tables") == NULL)
+		json_object_set_new(data, "tables", rs_tables_json(&j));
 	status = op_result(x, OPS_EXIT_FAILED, data, "%s", err);
 	data = NULL;
 out:
-	for (size_t i = 0; i < n; i++) {
-		free(rs[i].tdir);
-		free(rs[i].staged);
+	for (size_t i = 0; i < j.n; i++)
+		free(j.files[i].staged);
+	free(j.files);
+	for (size_t k = 0; k < j.ntables; k++) {
+		free(j.tables[k].tname);
+		free(j.tables[k].tdir);
+		free(j.tables[k].stage);
 	}
-	free(rs);
+	free(j.tables);
+	free(j.queue);
+	nodetool_tablestats_free(j.before);
+	if (meter_on)
+		meter_release(&j.meter);
+	pthread_mutex_destroy(&j.mtx);
+	pthread_cond_destroy(&j.cond);
+	json_decref(skipped);
 	json_decref(data);
+	manifest_keyset_free(exclude);
 	manifest_node_free(m);
 	s3_close(s3);
 	return status;
@@ -1200,7 +2134,8 @@ struct vfjob {
 	struct manifest_node *m;
 	bool download;
 	const char *tmpdir;
-	atomic_size_t next, done;
+	atomic_size_t next;
+	struct meter meter;
 	pthread_mutex_t mtx;
 	json_t *missing, *corrupt;
 	bool failed;
@@ -1238,7 +2173,9 @@ static void *verify_worker(void *arg)
 			pthread_mutex_lock(&j->mtx);
 			json_array_append_new(j->missing, json_string(f->key));
 			pthread_mutex_unlock(&j->mtx);
-			atomic_fetch_add(&j->done, 1);
+			atomic_fetch_add(&j->meter.bytes_done, f->size);
+			atomic_fetch_add(&j->meter.files_done, 1);
+			meter_report(&j->meter, false, NULL, NULL);
 			continue;
 		}
 		if (st.size != f->size)
@@ -1262,7 +2199,9 @@ static void *verify_worker(void *arg)
 			pthread_mutex_unlock(&j->mtx);
 			free(why);
 		}
-		atomic_fetch_add(&j->done, 1);
+		atomic_fetch_add(&j->meter.bytes_done, f->size);
+		atomic_fetch_add(&j->meter.files_done, 1);
+		meter_report(&j->meter, false, NULL, NULL);
 	}
 	free(tmp);
 	return NULL;
@@ -1303,6 +2242,8 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 	j.missing = json_array();
 	j.corrupt = json_array();
 	pthread_mutex_init(&j.mtx, NULL);
+	meter_init(&j.meter, x, "verify", o.download ? "downloaded and checked" :
+	    "checked", j.m->nfiles, j.m->bytes);
 	nt = o.parallel < (int)j.m->nfiles ? o.parallel : (int)j.m->nfiles;
 	for (int i = 0; i < nt; i++)
 		if (pthread_create(&tids[i], NULL, verify_worker, &j) != 0)
@@ -1310,6 +2251,13 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 	for (int i = 0; i < nt; i++)
 		pthread_join(tids[i], NULL);
 	pthread_mutex_destroy(&j.mtx);
+	{
+		char tail[96];
+		snprintf(tail, sizeof(tail), "%zu missing, %zu corrupt",
+		    json_array_size(j.missing), json_array_size(j.corrupt));
+		meter_report(&j.meter, true, NULL, tail);
+	}
+	meter_release(&j.meter);
 	if (j.failed || op_cancelled(x)) {
 		json_decref(j.missing);
 		json_decref(j.corrupt);
@@ -1317,10 +2265,17 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 		    "cancelled");
 		goto out;
 	}
-	status = op_result(x, OPS_EXIT_OK, json_pack("{s:I, s:I, s:b, s:o, s:o}",
-	    "files", (json_int_t)j.m->nfiles, "bytes", (json_int_t)j.m->bytes,
-	    "downloaded", o.download, "missing", j.missing, "corrupt",
-	    j.corrupt), NULL);
+	{
+		char summary[160];
+		snprintf(summary, sizeof(summary), "%zu/%zu files %s: %zu missing, "
+		    "%zu corrupt", j.m->nfiles, j.m->nfiles, o.download ?
+		    "downloaded and checked" : "checked", json_array_size(j.missing),
+		    json_array_size(j.corrupt));
+		status = op_result(x, OPS_EXIT_OK, json_pack("{s:I, s:I, s:b, s:o,"
+		    " s:o, s:s}", "files", (json_int_t)j.m->nfiles, "bytes",
+		    (json_int_t)j.m->bytes, "downloaded", o.download, "missing",
+		    j.missing, "corrupt", j.corrupt, "summary", summary), NULL);
+	}
 out:
 	manifest_node_free(j.m);
 	s3_close(s3);

@@ -2607,6 +2607,178 @@ json_t *nodetool_version_json(const struct nodetool_version *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* tablestats                                                         */
+/* ------------------------------------------------------------------ */
+
+void nodetool_tablestats_free(struct nodetool_tablestats *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_tables; i++) {
+		free(s->tables[i].keyspace);
+		free(s->tables[i].table);
+	}
+	free(s->tables);
+	free(s);
+}
+
+/* A byte count printed plain ("7205") or, with -H, as a size ("7.04 KiB"). */
+static bool stats_bytes(const char *v, int64_t *out)
+{
+	return parse_count(v, out) || (nodetool_parse_size(v, out) == 0 &&
+	    *out >= 0);
+}
+
+/* A name as nodetool prints keyspaces and tables: no blanks, no colon. */
+static bool stats_name(const char *v)
+{
+	return *v != '\0' && strpbrk(v, " \t:") == NULL;
+}
+
+/*
+ * One line inside a keyspace block: a table header, or "Label: value" of
+ * the keyspace or of the current table.
+ */
+static int tablestats_line(struct ctx *c, size_t i, const char *ks,
+    struct nodetool_tablestats *s, struct nodetool_table_stats **cur)
+{
+	const char *l = skip_blanks(c->lines[i]);
+	char *label, *value;
+	int rc = 0;
+
+	if (!split_label(l, &label, &value))
+		return fail_unexpected(c, i);
+	if (strcmp(label, "Table") == 0 || strcmp(label, "Table (index)") == 0 ||
+	    strcmp(label, "Column Family") == 0) {
+		if (!stats_name(value)) {
+			rc = fail_line(c, i, "bad table name");
+		} else {
+			*cur = APPEND(s->tables, s->n_tables);
+			(*cur)->keyspace = xstrdup(ks);
+			(*cur)->table = xstrdup(value);
+			(*cur)->index = strcmp(label, "Table (index)") == 0;
+			(*cur)->sstable_count = NODETOOL_UNKNOWN;
+			(*cur)->space_live_bytes = NODETOOL_UNKNOWN;
+			(*cur)->partitions = NODETOOL_UNKNOWN;
+		}
+	} else if (*cur != NULL && strcmp(label, "SSTable count") == 0) {
+		if (!parse_count(value, &(*cur)->sstable_count))
+			rc = fail_line(c, i, "bad SSTable count");
+	} else if (*cur != NULL && strcmp(label, "Space used (live)") == 0) {
+		if (!stats_bytes(value, &(*cur)->space_live_bytes))
+			rc = fail_line(c, i, "bad size");
+	} else if (*cur != NULL &&
+	    strcmp(label, "Number of partitions (estimate)") == 0) {
+		if (!parse_count(value, &(*cur)->partitions))
+			rc = fail_line(c, i, "bad partition count");
+	} else if (is_error_line(l)) {
+		rc = fail_unexpected(c, i);
+	}
+	free(label);
+	free(value);
+	return rc;
+}
+
+int nodetool_parse_tablestats(const char *buf, size_t len,
+    struct nodetool_tablestats **out, char *err, size_t errlen)
+{
+	struct ctx c;
+	struct nodetool_tablestats *s;
+	struct nodetool_table_stats *cur = NULL;
+	char *ks = NULL;
+	size_t i, nks = 0;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || ctx_init(&c, "tablestats", buf, len, err, errlen) < 0)
+		return -1;
+	s = xcalloc(1, sizeof(*s));
+	s->total_tables = NODETOOL_UNKNOWN;
+	for (i = 0; i < c.n && rc == 0; i++) {
+		const char *raw = c.lines[i], *l = skip_blanks(raw);
+
+		if (is_skippable(raw))
+			continue;
+		if (strspn(l, "-") == strlen(l)) {
+			/* "----------------" closes a keyspace block */
+			free(ks);
+			ks = NULL;
+			cur = NULL;
+		} else if (l == raw && str_starts_with(l, "Total number of tables:")) {
+			if (!parse_count(skip_blanks(l + strlen("Total number of "
+			    "tables:")), &s->total_tables))
+				rc = fail_line(&c, i, "bad table count");
+		} else if (l == raw && (str_starts_with(l, "Keyspace :") ||
+		    str_starts_with(l, "Keyspace:"))) {
+			const char *v = skip_blanks(strchr(l, ':') + 1);
+			if (!stats_name(v)) {
+				rc = fail_line(&c, i, "bad keyspace name");
+				break;
+			}
+			free(ks);
+			ks = xstrdup(v);
+			cur = NULL;
+			nks++;
+		} else if (l != raw && ks != NULL) {
+			rc = tablestats_line(&c, i, ks, s, &cur);
+		} else {
+			rc = fail_unexpected(&c, i);
+		}
+	}
+	for (i = 0; rc == 0 && i < s->n_tables; i++)
+		if (s->tables[i].sstable_count == NODETOOL_UNKNOWN)
+			rc = fail_all(&c, "table %s.%s has no 'SSTable count' line",
+			    s->tables[i].keyspace, s->tables[i].table);
+	if (rc == 0 && nks == 0)
+		rc = fail_all(&c, "no 'Keyspace :' line in output");
+	free(ks);
+	ctx_release(&c);
+	if (rc < 0) {
+		nodetool_tablestats_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+const struct nodetool_table_stats *nodetool_tablestats_find(
+    const struct nodetool_tablestats *s, const char *keyspace,
+    const char *table)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->n_tables; i++)
+		if (!s->tables[i].index &&
+		    strcmp(s->tables[i].keyspace, keyspace) == 0 &&
+		    strcmp(s->tables[i].table, table) == 0)
+			return &s->tables[i];
+	return NULL;
+}
+
+json_t *nodetool_tablestats_json(const struct nodetool_tablestats *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	if (s == NULL)
+		return json_pack("{s:o,s:o}", "total_tables", json_null(),
+		    "tables", a);
+	for (i = 0; i < s->n_tables; i++) {
+		const struct nodetool_table_stats *t = &s->tables[i];
+		json_array_append_new(a, json_pack("{s:o,s:o,s:b,s:o,s:o,s:o}",
+		    "keyspace", jstr(t->keyspace), "table", jstr(t->table),
+		    "index", t->index, "sstable_count", jcount(t->sstable_count),
+		    "space_live_bytes", jcount(t->space_live_bytes),
+		    "partitions", jcount(t->partitions)));
+	}
+	return json_pack("{s:o,s:o}", "total_tables", jcount(s->total_tables),
+	    "tables", a);
+}
+
+/* ------------------------------------------------------------------ */
 /* errors                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -2677,6 +2849,7 @@ CLI_KIND(listsnapshots)
 CLI_KIND(compactionstats)
 CLI_KIND(repair)
 CLI_KIND(version)
+CLI_KIND(tablestats)
 
 static int cli_error(const char *b, size_t l, json_t **j, char *e, size_t el)
 {
@@ -2704,7 +2877,8 @@ static const struct {
 	{ "describecluster", cli_describecluster }, { "ring", cli_ring },
 	{ "listsnapshots", cli_listsnapshots },
 	{ "compactionstats", cli_compactionstats }, { "repair", cli_repair },
-	{ "version", cli_version }, { "error", cli_error },
+	{ "version", cli_version }, { "tablestats", cli_tablestats },
+	{ "error", cli_error },
 };
 
 static char *read_all(FILE *f, size_t max, size_t *len)
@@ -2740,7 +2914,7 @@ int nodetool_parse_cli(int argc, char **argv)
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: --parse status|info|describecluster|ring|"
-		    "listsnapshots|compactionstats|repair|version|error < output\n");
+		    "listsnapshots|compactionstats|repair|version|tablestats|error < output\n");
 		return 2;
 	}
 	for (i = 0; i < ARRAY_SIZE(cli_kinds); i++)

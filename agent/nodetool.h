@@ -301,6 +301,37 @@ int nodetool_parse_version(const char *buf, size_t len,
 void nodetool_version_free(struct nodetool_version *s);
 struct json_t *nodetool_version_json(const struct nodetool_version *s);
 
+/* ---- nodetool tablestats [ks[.table]...] ---- */
+
+/*
+ * One "Table: t" (or "Table (index): t.idx") block.  Only what the agent
+ * checks is kept; the other lines are recognised as "Label: value" and
+ * skipped, since their set differs between versions.
+ */
+struct nodetool_table_stats {
+	char *keyspace;
+	char *table;                  /* "orders"; an index: "orders.orders_cust" */
+	bool index;                   /* printed as "Table (index): ..." */
+	int64_t sstable_count;
+	int64_t space_live_bytes;     /* "Space used (live)", plain or -H; UNKNOWN if absent */
+	int64_t partitions;           /* "Number of partitions (estimate)"; UNKNOWN if absent */
+};
+
+struct nodetool_tablestats {
+	struct nodetool_table_stats *tables;
+	size_t n_tables;
+	int64_t total_tables;         /* "Total number of tables: N"; UNKNOWN if absent */
+};
+
+int nodetool_parse_tablestats(const char *buf, size_t len,
+    struct nodetool_tablestats **out, char *err, size_t errlen);
+void nodetool_tablestats_free(struct nodetool_tablestats *s);
+struct json_t *nodetool_tablestats_json(const struct nodetool_tablestats *s);
+/* The (non-index) table ks.table, or NULL. */
+const struct nodetool_table_stats *nodetool_tablestats_find(
+    const struct nodetool_tablestats *s, const char *keyspace,
+    const char *table);
+
 /* ---- errors ---- */
 
 enum nodetool_error_kind {
@@ -323,7 +354,8 @@ int nodetool_parse_size(const char *s, int64_t *bytes);
 
 /*
  * Debug entry point: parse stdin as argv[1] (status, info, describecluster,
- * ring, listsnapshots, compactionstats, repair, version, error) and print
+ * ring, listsnapshots, compactionstats, repair, version, tablestats,
+ * error) and print
  * the JSON on stdout.  Returns the exit status: 0, or 1 with the parse
  * error on stderr, 2 on bad usage.
  */

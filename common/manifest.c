@@ -70,6 +70,11 @@ bool manifest_key_safe(const char *key)
 	}
 }
 
+bool manifest_subdir_safe(const char *s)
+{
+	return manifest_component_safe(s) && s[0] == '.';
+}
+
 bool manifest_backup_id_valid(const char *id)
 {
 	return name_valid(id);
@@ -236,6 +241,7 @@ static void file_release(struct manifest_file *f)
 {
 	free(f->keyspace);
 	free(f->table_dir);
+	free(f->subdir);
 	free(f->name);
 	free(f->key);
 }
@@ -279,6 +285,7 @@ void manifest_node_add_file(struct manifest_node *m,
 	*d = *f;
 	d->keyspace = xstrdup(f->keyspace);
 	d->table_dir = xstrdup(f->table_dir);
+	d->subdir = f->subdir ? xstrdup(f->subdir) : NULL;
 	d->name = xstrdup(f->name);
 	d->key = xstrdup(f->key);
 	m->sorted = false;
@@ -325,9 +332,9 @@ char *manifest_node_dump(struct manifest_node *m, size_t *len)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
 		json_array_append_new(files, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:b}",
+		    "{s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:s, s:b}",
 		    "keyspace", f->keyspace, "table_dir", f->table_dir,
-		    "name", f->name, "key", f->key, "size", (json_int_t)f->size,
+		    "subdir", f->subdir, "name", f->name, "key", f->key, "size", (json_int_t)f->size,
 		    "mtime_ns", (json_int_t)f->mtime_ns, "sha256", f->sha256,
 		    "reused", f->reused));
 	}
@@ -366,6 +373,7 @@ static int parse_file(const json_t *o, size_t i, struct manifest_file *f,
 	if (str_get(o, "keyspace", true, &f->keyspace, where, err, errlen) ||
 	    str_get(o, "table_dir", true, &f->table_dir, where, err, errlen) ||
 	    str_get(o, "name", true, &f->name, where, err, errlen) ||
+	    str_get(o, "subdir", false, &f->subdir, where, err, errlen) ||
 	    str_get(o, "key", true, &f->key, where, err, errlen) ||
 	    u64_get(o, "size", &f->size, where, err, errlen))
 		goto fail;
@@ -375,6 +383,12 @@ static int parse_file(const json_t *o, size_t i, struct manifest_file *f,
 		snprintf(err, errlen, "%srefused: '%s/%s/%s' is not a plain "
 		    "keyspace/table/file path (no '/', '..' or odd bytes)",
 		    where, f->keyspace, f->table_dir, f->name);
+		goto fail;
+	}
+	if (f->subdir != NULL && !manifest_subdir_safe(f->subdir)) {
+		snprintf(err, errlen, "%srefused: subdir '%s' is not one "
+		    "directory name starting with '.' (a secondary index's)",
+		    where, f->subdir);
 		goto fail;
 	}
 	if (!manifest_key_safe(f->key)) {
@@ -478,13 +492,16 @@ fail:
 	return NULL;
 }
 
-static int file_cmp3(const struct manifest_file *f, const char *ks,
-    const char *td, const char *name)
+/* Files sort by keyspace, table_dir, subdir (none first), name. */
+static int file_cmp4(const struct manifest_file *f, const char *ks,
+    const char *td, const char *sub, const char *name)
 {
 	int c = strcmp(f->keyspace, ks);
 
 	if (c == 0)
 		c = strcmp(f->table_dir, td);
+	if (c == 0)
+		c = strcmp(f->subdir ? f->subdir : "", sub ? sub : "");
 	if (c == 0)
 		c = strcmp(f->name, name);
 	return c;
@@ -494,7 +511,7 @@ static int file_cmp(const void *a, const void *b)
 {
 	const struct manifest_file *y = b;
 
-	return file_cmp3(a, y->keyspace, y->table_dir, y->name);
+	return file_cmp4(a, y->keyspace, y->table_dir, y->subdir, y->name);
 }
 
 void manifest_node_sort(struct manifest_node *m)
@@ -509,6 +526,13 @@ void manifest_node_sort(struct manifest_node *m)
 const struct manifest_file *manifest_node_find(struct manifest_node *m,
     const char *keyspace, const char *table_dir, const char *name)
 {
+	return manifest_node_find_sub(m, keyspace, table_dir, NULL, name);
+}
+
+const struct manifest_file *manifest_node_find_sub(struct manifest_node *m,
+    const char *keyspace, const char *table_dir, const char *subdir,
+    const char *name)
+{
 	size_t lo = 0, hi;
 
 	if (m == NULL || m->nfiles == 0)
@@ -517,7 +541,8 @@ const struct manifest_file *manifest_node_find(struct manifest_node *m,
 	hi = m->nfiles;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = file_cmp3(&m->files[mid], keyspace, table_dir, name);
+		int c = file_cmp4(&m->files[mid], keyspace, table_dir, subdir,
+		    name);
 		if (c == 0)
 			return &m->files[mid];
 		if (c < 0)
@@ -526,6 +551,80 @@ const struct manifest_file *manifest_node_find(struct manifest_node *m,
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* ---- key sets ---- */
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void manifest_keyset_free(struct manifest_keyset *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	free(s);
+}
+
+struct manifest_keyset *manifest_keyset_parse(const char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	struct manifest_keyset *s;
+	json_t *j, *a, *v;
+	size_t i, k;
+
+	if ((j = load(buf, len, "key list", err, errlen)) == NULL)
+		return NULL;
+	a = json_object_get(j, "keys");
+	if (!json_is_array(a)) {
+		snprintf(err, errlen, "key list: 'keys' must be an array of "
+		    "object keys");
+		json_decref(j);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->keys = xcalloc(json_array_size(a) + 1, sizeof(char *));
+	json_array_foreach(a, i, v) {
+		const char *key = json_string_value(v);
+		if (!manifest_key_safe(key)) {
+			snprintf(err, errlen, "key list: keys[%zu]: refused: not a "
+			    "relative object key with safe segments", i);
+			json_decref(j);
+			manifest_keyset_free(s);
+			return NULL;
+		}
+		s->keys[s->n++] = xstrdup(key);
+	}
+	json_decref(j);
+	if (s->n > 1)
+		qsort(s->keys, s->n, sizeof(char *), strp_cmp);
+	/* Drop duplicates so the set is what the name says. */
+	for (i = k = 0; i < s->n; i++) {
+		if (k > 0 && strcmp(s->keys[k - 1], s->keys[i]) == 0)
+			free(s->keys[i]);
+		else
+			s->keys[k++] = s->keys[i];
+	}
+	s->n = k;
+	return s;
+}
+
+bool manifest_keyset_has(const struct manifest_keyset *s, const char *key)
+{
+	if (s == NULL || s->n == 0 || key == NULL)
+		return false;
+	return bsearch(&key, s->keys, s->n, sizeof(char *), strp_cmp) != NULL;
+}
+
+char *manifest_alt_key(const char *key, const char *sha256, unsigned n)
+{
+	if (n == 0)
+		return xasprintf("%s.%.16s", key, sha256);
+	return xasprintf("%s.%.16s.%u", key, sha256, n + 1);
 }
 
 /* ---- cluster manifests ---- */

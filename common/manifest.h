@@ -15,9 +15,11 @@
  * Safety.  A manifest comes from object storage and is not trusted: parse
  * refuses any file whose keyspace, table directory or name is not a single
  * plain path component, and any object key that is absolute, holds a ".."
- * or "." segment, an empty segment, a backslash or a control byte.  A file
- * restored from a parsed manifest therefore always lands inside
- * <data_dir>/data/<keyspace>/<table_dir>/.
+ * or "." segment, an empty segment, a backslash or a control byte.  A
+ * file's optional subdir (a secondary index's directory) must be one such
+ * component that starts with '.'.  A file restored from a parsed manifest
+ * therefore always lands inside <dir>/<keyspace>/<table_dir>/ or one
+ * directory below it.
  *
  * Ownership: every string in a struct belongs to it; *_free() accept NULL.
  * Parsers return a new struct or NULL with a message in err naming the
@@ -36,6 +38,8 @@
 struct manifest_file {
 	char *keyspace;
 	char *table_dir;	/* "t1-<32 hex id>" as on the source node */
+	char *subdir;		/* NULL, or ".<index>": a secondary index's
+				 * directory inside the table's ("subdir") */
 	char *name;		/* "nb-1-big-Data.db" */
 	char *key;		/* object key relative to the store's URL */
 	uint64_t size;
@@ -116,6 +120,34 @@ void manifest_node_sort(struct manifest_node *m);
 /* The file of keyspace/table_dir/name, or NULL (sorts m on first use). */
 const struct manifest_file *manifest_node_find(struct manifest_node *m,
     const char *keyspace, const char *table_dir, const char *name);
+/* The same with a subdir (NULL: the table's own directory). */
+const struct manifest_file *manifest_node_find_sub(struct manifest_node *m,
+    const char *keyspace, const char *table_dir, const char *subdir,
+    const char *name);
+
+/* ---- key sets: objects a verify found missing or corrupt ---- */
+
+/*
+ * {"keys":["<object key>", ...]}, written by the orchestrator from verify
+ * findings and read by backup-upload --exclude (never reference them) and
+ * backup-restore --exclude (skip them).  Every key must be a safe key.
+ */
+struct manifest_keyset {
+	char **keys;		/* sorted, unique */
+	size_t n;
+};
+
+struct manifest_keyset *manifest_keyset_parse(const char *buf, size_t len,
+    char *err, size_t errlen);
+bool manifest_keyset_has(const struct manifest_keyset *s, const char *key);
+void manifest_keyset_free(struct manifest_keyset *s);
+
+/*
+ * Candidate n (0, 1, ...) of another key for content with this SHA-256
+ * when key cannot be used: "<key>.<first 16 hex>", then
+ * "<key>.<first 16 hex>.2", ".3" ... (caller frees).
+ */
+char *manifest_alt_key(const char *key, const char *sha256, unsigned n);
 
 /* ---- cluster manifests ---- */
 
@@ -130,6 +162,8 @@ struct manifest_cluster *manifest_cluster_parse(const char *buf, size_t len,
 bool manifest_component_safe(const char *s);
 /* A relative object key: segments are safe components or [A-Za-z0-9._=-]. */
 bool manifest_key_safe(const char *key);
+/* A secondary index's directory name: a safe component starting with '.'. */
+bool manifest_subdir_safe(const char *s);
 /* Backup ids: [A-Za-z0-9_-]{1,64} (they name a directory). */
 bool manifest_backup_id_valid(const char *id);
 /* Table name from a table directory: "t1-0123..." -> "t1" (caller frees). */

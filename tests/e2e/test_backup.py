@@ -227,7 +227,7 @@ def test_restore_into_wiped_node_is_byte_identical(env):
         got.setdefault((td, name.split("-", 3)[-1]), []).append(sha(p))
     assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in want.items()}
     # Nothing else was touched, and no staging directory is left.
-    assert not list(Path(e.c.data_dir(node)).rglob(".rm-restore-*"))
+    assert not list((Path(e.c.node_dir(node)) / "data").rglob(".rm-restore-*"))
 
 
 def test_restore_refuses_when_the_disk_is_too_small(env):
@@ -404,3 +404,291 @@ def test_kill9_during_upload_resumes_without_uploading_twice(env):
     assert len(new) == len(set(new)), "a file was uploaded twice"
     b = backups(e)[0]
     assert b["state"] == "complete" and b["files_uploaded"] == len(new) >= 3 * 2 * 8, b
+
+
+def agent_conf(e, node):
+    return Path(e.c.node_dir(node)) / "agent.conf"
+
+
+def store_args(e):
+    return ["--store", f"s3://{BUCKET}/{PREFIX}", "--endpoint", e.s3.endpoint]
+
+
+def node_manifest_of(e, bid, node):
+    cm = manifest(e, bid)
+    n = [x for x in cm["nodes"] if x["address"] == e.c.address(node)][0]
+    return n["manifest"], json.loads(obj(e, n["manifest"]).read_text())
+
+
+def snap_dirs(e, node, tag):
+    return sorted(str(p.relative_to(e.c.data_dir(node)))
+                  for p in Path(e.c.data_dir(node)).glob(f"*/*/snapshots/{tag}"))
+
+
+def test_partial_snapshot_is_cleared_and_taken_again(env):
+    """A tag that exists for one keyspace only (a snapshot that failed
+    partway) is not accepted for "all keyspaces": it is cleared and taken
+    again, and the result lists every table Cassandra has."""
+    e = env
+    tag = "rm-partial"
+    assert e.c.nodetool("node1", "snapshot", "-t", tag, "ks1").returncode == 0
+    partial = snap_dirs(e, "node1", tag)
+    assert partial and all(p.startswith("ks1/") for p in partial)
+    rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag)
+    d = res["data"]
+    assert d["already"] is False and d["attempts"] == 2, d
+    assert any("incomplete" in p["message"] for p in prog), prog
+    want = {f"{ks}.{t}" for ks in ("ks1", "ks2") for t in ("t1", "t2")}
+    assert want <= set(d["table_names"]), d["table_names"]
+    assert d["tables"] == len(d["table_names"]) == len(snap_dirs(e, "node1", tag))
+    # A file listed by a table's manifest.json gone: incomplete again.
+    sdir = Path(e.c.data_dir("node1")) / snap_dirs(e, "node1", tag)[0]
+    listed = json.loads((sdir / "manifest.json").read_text())["files"]
+    if listed:
+        (sdir / listed[0]).unlink()
+        rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag)
+        assert res["data"]["already"] is False, res
+        assert (sdir / listed[0]).exists()
+    agent_op(agent_conf(e, "node1"), "clear-snapshot", "--tag", tag)
+    assert not snap_dirs(e, "node1", tag)
+
+
+def test_failing_snapshot_is_cleared_and_fails_naming_tables(env):
+    e = env
+    tag = "rm-failing"
+    e.c.fault("node1", "fail", command="snapshot")
+    try:
+        rc, prog, res = agent_op(agent_conf(e, "node1"), "snapshot", "--tag", tag,
+                                 "--keyspace", "ks2", check=False)
+    finally:
+        e.c.fault("node1", "none")
+    assert rc == 1, res
+    msg = res["error"]["message"]
+    assert "still incomplete after 3 attempts" in msg and "ks2.t1" in msg, msg
+    assert "system.log" in msg
+    assert not snap_dirs(e, "node1", tag)
+
+
+def test_upload_never_references_an_excluded_object(env):
+    """--exclude: a file whose previous object a verify found bad is stored
+    afresh under another key; the bad object is left as it is."""
+    e = env
+    bid_prev = [b["id"] for b in backups(e) if b["state"] == "complete"][0]
+    prev_key, prev = node_manifest_of(e, bid_prev, "node1")
+    bad = [f for f in prev["files"] if f["keyspace"] == "ks1"][0]
+    bad_bytes = obj(e, bad["key"]).read_bytes()
+    base = f"{e.s3.endpoint}/{BUCKET}/{PREFIX}"
+    excl = f"{CL}/backups/{bid_prev}/verify/exclude-test.json"
+    assert requests.put(f"{base}/{excl}", data=json.dumps(
+        {"keys": [bad["key"]]})).status_code == 200
+    tag = "rm-excl"
+    conf = agent_conf(e, "node1")
+    agent_op(conf, "snapshot", "--tag", tag)
+    bid = "20261205T010000Z-exclude01"
+    rc, prog, res = agent_op(conf, "backup-upload", *store_args(e), "--cluster", CL,
+                             "--backup-id", bid, "--tag", tag, "--previous", prev_key,
+                             "--exclude", excl)
+    d = res["data"]
+    assert d["files_excluded_reuse"] == 1 and d["files_uploaded"] >= 1, d
+    nm = json.loads(obj(e, d["manifest"]).read_text())
+    f = [x for x in nm["files"] if (x["keyspace"], x["table_dir"], x["name"]) ==
+         (bad["keyspace"], bad["table_dir"], bad["name"])][0]
+    assert f["key"] != bad["key"] and not f["reused"], f
+    assert f["key"].startswith(bad["key"] + ".") or bad["key"].startswith(f["key"]), f
+    assert obj(e, f["key"]).stat().st_size == f["size"]
+    assert obj(e, bad["key"]).read_bytes() == bad_bytes
+    # The unchanged files are still reused.
+    assert d["files_reused"] >= 1, d
+    agent_op(conf, "clear-snapshot", "--tag", tag)
+    e.excl = (excl, bad, bid_prev)
+
+
+def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
+    """--mode restore on one node, with an excluded object: its whole
+    SSTable is skipped and named, everything else is loaded table by table;
+    then --mode cleanup is idempotent."""
+    e = env
+    excl, bad, bid = e.excl
+    node = [x for x in e.c.names if e.c.address(x) ==
+            [n for n in manifest(e, bid)["nodes"] if bad["key"] in
+             obj(e, n["manifest"]).read_text()][0]["address"]][0]
+    key, nm = node_manifest_of(e, bid, node)
+    conf = agent_conf(e, node)
+    for p in live_files(e.c, node, "ks1").values():
+        p.unlink()
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+    d = res["data"]
+    gen = bad["name"].rsplit("-", 1)[0] + "-"
+    skipped = {s["name"] for s in d["skipped"]}
+    assert bad["name"] in skipped and all(n.startswith(gen) for n in skipped), skipped
+    assert len(skipped) == len([f for f in nm["files"] if f["keyspace"] == "ks1" and
+                                f["table_dir"] == bad["table_dir"] and
+                                f["name"].startswith(gen)])
+    ks1 = [f for f in nm["files"] if f["keyspace"] == "ks1"]
+    assert d["files_total"] == len(ks1) - len(skipped) == d["files_done"]
+    assert d["tables_loaded"] == len({f["table_dir"] for f in ks1}), d
+    assert all(t["state"] == "loaded" and t["sstables_after"] > t["sstables_before"]
+               for t in d["tables"]), d["tables"]
+    assert d["summary"].startswith(f"{d['files_total']}/{d['files_total']} files downloaded, ")
+    phases = [p.get("phase") for p in prog]
+    assert "download" in phases and phases[-1] == "done", phases
+    assert any("tables_loaded" in p for p in prog)
+    for p in prog:
+        if p.get("phase") == "download":
+            for k in ("files_done", "files_total", "bytes_done", "bytes_total", "rate_bps"):
+                assert isinstance(p[k], int), (k, p)
+    shas = {sha(p) for p in live_files(e.c, node, "ks1").values()}
+    want = {f["sha256"] for f in ks1 if f["name"] not in skipped}
+    assert want <= shas, "a restored file differs from the backup"
+    root = Path(e.c.node_dir(node)) / "data"
+    assert not list(root.glob(".rm-restore-*"))
+
+    # Download only (staging stays), then cleanup twice.
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "download", "--keyspace", "ks2")
+    staged = list(root.glob(f".rm-restore-{bid}/ks2/*/*"))
+    assert staged and res["data"]["files_downloaded"] == len(staged), res["data"]
+    for _ in range(2):
+        rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest",
+                                 key, "--mode", "cleanup")
+        assert not list(root.glob(".rm-restore-*"))
+    assert res["data"]["removed"] == []
+    rc, prog, res = agent_op(conf, "backup-restore", "--mode", "cleanup",
+                             "--backup-id", bid)
+    assert rc == 0
+
+
+def test_load_that_cassandra_ignores_is_an_error(env):
+    """import that exits 0 having loaded nothing (as real 4.x does for a
+    path it does not take): the load fails naming the table and system.log,
+    and the staged files stay for a look."""
+    e = env
+    bid = [b["id"] for b in backups(e) if b["state"] == "complete"][0]
+    key, nm = node_manifest_of(e, bid, "node3")
+    conf = agent_conf(e, "node3")
+    agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+             "--mode", "download", "--keyspace", "ks2")
+    e.c.fault("node3", "garbage", command="import")
+    try:
+        rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest",
+                                 key, "--mode", "load", "--keyspace", "ks2", check=False)
+    finally:
+        e.c.fault("node3", "none")
+    msg = res["error"]["message"]
+    assert rc == 1 and "Cassandra did not load them" in msg and "system.log" in msg, msg
+    assert "ks2" in msg
+    root = Path(e.c.node_dir("node3")) / "data"
+    assert list(root.glob(f".rm-restore-{bid}/ks2/*/*"))
+    agent_op(conf, "backup-restore", *store_args(e), "--manifest", key, "--mode", "cleanup")
+    assert not list(root.glob(".rm-restore-*"))
+
+
+# ---------------------------------------------------------------------------
+# A real Cassandra 4.1 node (tests/e2e/realcass.py): the agent's snapshot,
+# upload and pipelined restore must load data Cassandra then serves.
+# ---------------------------------------------------------------------------
+
+def agent_op(conf, *args, check=True, timeout=300):
+    """Run `ringagent -f conf <op> --json ...`: (exit, progress lines, result)."""
+    r = subprocess.run([str(RINGAGENT), "-f", str(conf), *args, "--json"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                       timeout=timeout)
+    lines = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+    assert lines and lines[-1]["type"] == "result", (r.stdout, r.stderr)
+    if check:
+        assert r.returncode == 0, json.dumps(lines[-1], indent=1)
+    return r.returncode, lines[:-1], lines[-1]
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    import realcass
+    ok, why = realcass.available()
+    if not ok:
+        pytest.skip(why)
+    tmp = tmp_path_factory.mktemp("real")
+    e = Env()
+    e.s3 = S3rver(tmp / "s3").start()
+    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    net = realcass.RealNet.acquire()
+    try:
+        n1 = net.node(tmp, "n1")
+        n1.setup(seeds=[n1.address])
+        n1.start()
+        e.node = n1
+        e.conf = tmp / "agent.conf"
+        e.conf.write_text(f"nodetool = {n1.nodetool_path}\ndata_dirs = {n1.data_dir}\n"
+                          f"state_dir = {tmp / 'agent-state'}\nnodetool_timeout = 120s\n")
+        e.store = ["--store", f"s3://{BUCKET}/{PREFIX}", "--endpoint", e.s3.endpoint]
+        yield e
+    finally:
+        if hasattr(e, "node"):
+            print("--- n1 system.log ---\n" + e.node.log(40))
+        net.close()
+        e.s3.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_real_node_snapshot_upload_truncate_restore(real):
+    """Rows in two tables (one with a secondary index), a complete
+    snapshot, an upload, TRUNCATE, then `backup-restore --mode restore`:
+    Cassandra serves every row again, the index answers, and the agent's
+    result shows each table's SSTable count grown."""
+    e = real
+    n1 = e.node
+    n1.cqlsh("CREATE KEYSPACE shop WITH replication = {'class':'SimpleStrategy',"
+             "'replication_factor':1}; CREATE TABLE shop.orders (id int PRIMARY KEY, "
+             "cust text, total int); CREATE INDEX orders_cust ON shop.orders (cust); "
+             "CREATE TABLE shop.customers (id int PRIMARY KEY, name text);")
+    orders = ";".join(f"INSERT INTO shop.orders (id, cust, total) VALUES ({i}, 'c{i % 50}', {i})"
+                      for i in range(500))
+    custs = ";".join(f"INSERT INTO shop.customers (id, name) VALUES ({i}, 'n{i}')"
+                     for i in range(100))
+    n1.cqlsh(f"BEGIN UNLOGGED BATCH {orders}; APPLY BATCH; "
+             f"BEGIN UNLOGGED BATCH {custs}; APPLY BATCH;")
+    n1.nodetool("flush", "shop")
+
+    rc, prog, res = agent_op(e.conf, "snapshot", "--tag", "rm-real1", "--keyspace", "shop")
+    names = res["data"]["table_names"]
+    assert sorted(names) == ["shop.customers", "shop.orders"], res
+    assert res["data"]["already"] is False
+    # Taken again: accepted because it is complete, not retaken.
+    rc, prog, res = agent_op(e.conf, "snapshot", "--tag", "rm-real1", "--keyspace", "shop")
+    assert res["data"]["already"] is True
+
+    bid = "20261205T000000Z-real01"
+    rc, prog, res = agent_op(e.conf, "backup-upload", *e.store, "--cluster", "real",
+                             "--backup-id", bid, "--tag", "rm-real1", "--keyspace", "shop")
+    key = res["data"]["manifest"]
+    assert res["data"]["files_uploaded"] == res["data"]["files"] > 0
+    assert any(p.get("phase") == "upload" and p["files_done"] == p["files_total"]
+               for p in prog), prog
+    nm = json.loads(obj(e, key).read_text())
+    idx = [f for f in nm["files"] if f.get("subdir")]
+    assert idx and all(f["subdir"] == ".orders_cust" and "/.orders_cust/" in f["key"]
+                       for f in idx), idx
+
+    n1.cqlsh("TRUNCATE shop.orders; TRUNCATE shop.customers;")
+    assert n1.count("shop.orders") == 0 and n1.count("shop.customers") == 0
+
+    rc, prog, res = agent_op(e.conf, "backup-restore", *e.store, "--manifest", key,
+                             "--mode", "restore", "--parallel", "4")
+    d = res["data"]
+    assert d["loader"] == "import" and d["tables_loaded"] == 2, d
+    assert d["files_done"] == d["files_total"] == len(nm["files"])
+    assert d["summary"] == f"{len(nm['files'])}/{len(nm['files'])} files downloaded, 2 tables loaded"
+    for t in d["tables"]:
+        assert t["state"] == "loaded" and t["sstables_after"] > t["sstables_before"], t
+    # The last progress line tells the final state, not a stale count.
+    assert prog[-1]["files_done"] == prog[-1]["files_total"], prog[-1]
+    assert n1.count("shop.orders") == 500 and n1.count("shop.customers") == 100
+    out = n1.cqlsh("SELECT count(*) FROM shop.orders WHERE cust = 'c7';")
+    assert any(line.strip() == "10" for line in out.splitlines()), out
+    assert not list(Path(n1.data_dir).glob(".rm-restore-*"))
+    assert not list(Path(n1.table_root).rglob(".rm-restore-*"))

@@ -12,6 +12,7 @@
 #include "t.h"
 
 #define SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA16 "e3b0c44298fc1c14"
 
 static const struct {
 	const char *s;
@@ -79,6 +80,16 @@ static const struct {
 	{ "\"table_dir\":\"t\",\"name\":\"x\",\"key\":\"c/k\",\"size\":1,"
 	  "\"sha256\":\"" SHA "\"", "", "files[0]: 'keyspace' is missing" },
 	{ FILE_OK, "\"host_id\":\"../h\",", "duplicate" },
+	/* A secondary index's directory: one component starting with '.'. */
+	{ FILE_OK ",\"subdir\":\".orders_cust\"", "", NULL },
+	{ FILE_OK ",\"subdir\":null", "", NULL },
+	{ FILE_OK ",\"subdir\":\"idx\"", "", "refused: subdir 'idx'" },
+	{ FILE_OK ",\"subdir\":\"..\"", "", "refused: subdir" },
+	{ FILE_OK ",\"subdir\":\".\"", "", "refused: subdir" },
+	{ FILE_OK ",\"subdir\":\".a/b\"", "", "refused: subdir" },
+	{ FILE_OK ",\"subdir\":\".a/../../x\"", "", "refused: subdir" },
+	{ FILE_OK ",\"subdir\":\"\"", "", "refused: subdir" },
+	{ FILE_OK ",\"subdir\":5", "", "'subdir' must be" },
 };
 
 static const struct {
@@ -152,15 +163,25 @@ static void test_round_trip(void)
 		manifest_node_add_file(m, &f);
 		free(f.key);
 	}
+	memset(&f, 0, sizeof(f));
+	f.keyspace = (char *)(uintptr_t)"ks";
+	f.table_dir = (char *)(uintptr_t)"t-1";
+	f.subdir = (char *)(uintptr_t)".idx";
+	f.name = (char *)(uintptr_t)"nb-3-big-Data.db";
+	f.key = (char *)(uintptr_t)"c/data/h1/ks/t-1/.idx/nb-3-big-Data.db";
+	f.size = 7;
+	f.reused = true;
+	memcpy(f.sha256, SHA, 65);
+	manifest_node_add_file(m, &f);
 	text = manifest_node_dump(m, &len);
-	T_EQ_INT(m->bytes, 4500);
+	T_EQ_INT(m->bytes, 4507);
 	T_EQ_INT(m->bytes_uploaded, 2000);	/* 0+200+400+600+800 */
 	T_EQ_INT(m->files_uploaded, 5);
 	p = manifest_node_parse(text, len, err, sizeof(err));
 	T_CHECK(p != NULL, "%s", err);
 	if (p != NULL) {
-		T_EQ_INT(p->nfiles, 10);
-		T_EQ_INT(p->bytes, 4500);
+		T_EQ_INT(p->nfiles, 11);
+		T_EQ_INT(p->bytes, 4507);
 		T_EQ_INT(p->files_uploaded, 5);
 		T_EQ_INT(p->started_at, 1767225600000);
 		T_EQ_STR(p->tables[0].schema, "CREATE TABLE ks.t (id int PRIMARY KEY);");
@@ -172,6 +193,16 @@ static void test_round_trip(void)
 		T_CHECK(manifest_node_find(p, "ks", "t-2", "nb-7-big-Data.db") == NULL,
 		    "other table");
 		T_CHECK(manifest_node_find(NULL, "ks", "t-1", "x") == NULL, "NULL");
+		/* The index's file of the same name is its own entry. */
+		hit = manifest_node_find_sub(p, "ks", "t-1", ".idx",
+		    "nb-3-big-Data.db");
+		T_CHECK(hit != NULL && hit->size == 7 && hit->subdir != NULL &&
+		    strcmp(hit->subdir, ".idx") == 0, "find .idx/nb-3");
+		hit = manifest_node_find(p, "ks", "t-1", "nb-3-big-Data.db");
+		T_CHECK(hit != NULL && hit->size == 300 && hit->subdir == NULL,
+		    "find nb-3");
+		T_CHECK(manifest_node_find_sub(p, "ks", "t-1", ".other",
+		    "nb-3-big-Data.db") == NULL, "other index");
 	}
 	manifest_node_free(p);
 	manifest_node_free(m);
@@ -216,6 +247,60 @@ static void test_cluster_round_trip(void)
 	manifest_cluster_free(p);
 	manifest_cluster_free(NULL);
 	free(text);
+}
+
+static void test_keyset(void)
+{
+	static const struct {
+		const char *doc;
+		const char *want_err;
+	} bad[] = {
+		{ "", "not JSON" },
+		{ "{\"keys\":\"a\"}", "'keys' must be an array" },
+		{ "{}", "'keys' must be an array" },
+		{ "{\"keys\":[\"c/data/x\",3]}", "keys[1]: refused" },
+		{ "{\"keys\":[\"../etc/passwd\"]}", "keys[0]: refused" },
+		{ "{\"keys\":[\"/abs/key\"]}", "keys[0]: refused" },
+	};
+	static const char good[] = "{\"keys\":[\"c/data/h/ks/t-1/nb-2-big-Data.db\","
+	    "\"c/data/h/ks/t-1/nb-1-big-Data.db\",\"c/data/h/ks/t-1/nb-2-big-Data.db\"],"
+	    "\"task_id\":\"x\"}";
+	char err[256], *k;
+	struct manifest_keyset *s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		s = manifest_keyset_parse(bad[i].doc, strlen(bad[i].doc), err,
+		    sizeof(err));
+		T_CHECK(s == NULL && strstr(err, bad[i].want_err), "keyset row %zu: "
+		    "'%s'", i, s ? "(parsed)" : err);
+		manifest_keyset_free(s);
+	}
+	s = manifest_keyset_parse(good, strlen(good), err, sizeof(err));
+	T_CHECK(s != NULL, "%s", err);
+	if (s != NULL) {
+		T_EQ_INT(s->n, 2);
+		T_CHECK(manifest_keyset_has(s, "c/data/h/ks/t-1/nb-1-big-Data.db"),
+		    "has nb-1");
+		T_CHECK(manifest_keyset_has(s, "c/data/h/ks/t-1/nb-2-big-Data.db"),
+		    "has nb-2");
+		T_CHECK(!manifest_keyset_has(s, "c/data/h/ks/t-1/nb-3-big-Data.db"),
+		    "not nb-3");
+		T_CHECK(!manifest_keyset_has(s, NULL), "NULL key");
+	}
+	manifest_keyset_free(s);
+	T_CHECK(!manifest_keyset_has(NULL, "x"), "NULL set");
+	s = manifest_keyset_parse("{\"keys\":[]}", 11, err, sizeof(err));
+	T_CHECK(s != NULL && s->n == 0 && !manifest_keyset_has(s, "x"), "empty");
+	manifest_keyset_free(s);
+	manifest_keyset_free(NULL);
+
+	k = manifest_alt_key("c/d/nb-1-big-Data.db", SHA, 0);
+	T_EQ_STR(k, "c/d/nb-1-big-Data.db." SHA16);
+	free(k);
+	k = manifest_alt_key("c/d/nb-1-big-Data.db", SHA, 1);
+	T_EQ_STR(k, "c/d/nb-1-big-Data.db." SHA16 ".2");
+	T_CHECK(manifest_key_safe(k), "alt key is safe");
+	free(k);
 }
 
 int main(void)
@@ -295,7 +380,12 @@ int main(void)
 		T_EQ_STR(k, "c/backups/b/cluster.json");
 		free(k);
 	}
+	T_CHECK(manifest_subdir_safe(".orders_cust"), ".orders_cust");
+	T_CHECK(!manifest_subdir_safe("orders_cust"), "no dot");
+	T_CHECK(!manifest_subdir_safe(".."), "..");
+	T_CHECK(!manifest_subdir_safe(NULL), "NULL subdir");
 	test_round_trip();
 	test_cluster_round_trip();
+	test_keyset();
 	return t_done("test_manifest");
 }

@@ -20,6 +20,8 @@
 #include "t.h"
 
 #define REAL "4.1.0-real/"
+/* Captures kept in this repository (read from the repo root, as tests/run does). */
+#define LOCAL "tests/unit/samples/"
 
 static char *sample_dir;
 
@@ -54,7 +56,8 @@ static const char *shared_dir(void)
  */
 static char *sample(const char *name, size_t *len, int *exit_code)
 {
-	char *path = xasprintf("%s/%s", shared_dir(), name);
+	char *path = str_starts_with(name, LOCAL) ? xstrdup(name) :
+	    xasprintf("%s/%s", shared_dir(), name);
 	char *buf = file_read_all(path, 4u << 20, len);
 	size_t end;
 
@@ -117,13 +120,14 @@ static int parse_any(const char *kind, const char *buf, size_t len, char *err,
 	TRY(compactionstats)
 	TRY(repair)
 	TRY(version)
+	TRY(tablestats)
 #undef TRY
 	return -2;
 }
 
 static const char *const kinds[] = {
 	"status", "info", "describecluster", "ring", "listsnapshots",
-	"compactionstats", "repair", "version",
+	"compactionstats", "repair", "version", "tablestats",
 };
 
 /* ---- every sample against every parser ---- */
@@ -170,7 +174,9 @@ static const struct {
 	{ REAL "gossipinfo.txt", NULL },
 	{ REAL "describering.txt", NULL },
 	{ REAL "getendpoints.txt", NULL },
-	{ REAL "tablestats-shop.txt", NULL },
+	{ REAL "tablestats-shop.txt", "tablestats" },
+	{ LOCAL "tablestats-4.1.1-index.txt", "tablestats" },
+	{ LOCAL "tablestats-4.1.1-human.txt", "tablestats" },
 	{ REAL "snapshot-all.txt", NULL },
 	{ REAL "snapshot-ks.txt", NULL },
 	{ REAL "snapshot-kt.txt", NULL },
@@ -1554,6 +1560,125 @@ static void test_api_edges(void)
 	    "nothing-to-do");
 }
 
+
+/* ---- tablestats ---- */
+
+static void test_tablestats(void)
+{
+	static const struct {
+		const char *in;
+		const char *want;		/* NULL: parses */
+	} rows[] = {
+		{ "Total number of tables: 3\n----------------\nKeyspace : ks\n"
+		  "\tRead Count: 0\n\t\tTable: t\n\t\tSSTable count: 2\n"
+		  "\t\tSpace used (live): 1.5 KiB\n\n----------------\n", NULL },
+		/* 3.11 prints "Keyspace: " in some builds; still a keyspace */
+		{ "Keyspace: ks\n\t\tTable: t\n\t\tSSTable count: 0\n", NULL },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSSTable count: many\n",
+		  "line 3: bad SSTable count" },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSpace used (live): 1\n",
+		  "table ks.t has no 'SSTable count' line" },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSSTable count: 1\n"
+		  "\t\tSpace used (live): lots\n", "line 4: bad size" },
+		{ "Keyspace : ks\n\t\tTable: two words\n", "line 2: bad table name" },
+		{ "Keyspace : \n", "line 1: bad keyspace name" },
+		{ "\t\tTable: t\n\t\tSSTable count: 1\n", "line 1: unexpected line" },
+		{ "Total number of tables: 0\n----------------\n",
+		  "no 'Keyspace :' line" },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSSTable count: 1\n"
+		  "\t\tno colon here\n", "line 4: unexpected line" },
+		{ "Keyspace : ks\nerror: Unknown keyspace\n",
+		  "line 2: nodetool reported an error" },
+		{ "nodetool: Unknown keyspace: nosuch\nSee 'nodetool help' or "
+		  "'nodetool help <command>'.\n", "line 1: nodetool reported an error" },
+	};
+	struct nodetool_tablestats *s;
+	const struct nodetool_table_stats *t;
+	char err[NODETOOL_ERR_MAX], *buf;
+	size_t i, len, n_index = 0;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		s = NULL;
+		int rc = nodetool_parse_tablestats(rows[i].in, strlen(rows[i].in),
+		    &s, err, sizeof(err));
+		if (rows[i].want == NULL)
+			T_CHECK(rc == 0 && s != NULL, "row %zu: %s", i, err);
+		else
+			T_CHECK(rc == -1 && s == NULL && strstr(err, rows[i].want) &&
+			    str_starts_with(err, "nodetool tablestats: "),
+			    "row %zu: '%s'", i, err);
+		if (i == 0 && s != NULL) {
+			T_EQ_INT(s->total_tables, 3);
+			T_EQ_INT(s->n_tables, 1);
+			T_EQ_INT(s->tables[0].space_live_bytes, 1536);
+			T_EQ_INT(s->tables[0].partitions, NODETOOL_UNKNOWN);
+		}
+		nodetool_tablestats_free(s);
+	}
+
+	/* The shared 4.1.0 capture: shop.customers and shop.orders. */
+	buf = sample(REAL "tablestats-shop.txt", &len, NULL);
+	s = NULL;
+	if (buf != NULL) {
+		T_CHECK(nodetool_parse_tablestats(buf, len, &s, err, sizeof(err)) == 0,
+		    "4.1.0: %s", err);
+	}
+	if (s != NULL) {
+		T_EQ_INT(s->total_tables, 50);
+		T_EQ_INT(s->n_tables, 2);
+		t = nodetool_tablestats_find(s, "shop", "orders");
+		T_CHECK(t != NULL && t->sstable_count == 1 &&
+		    t->space_live_bytes == 69062 && t->partitions == 2000,
+		    "shop.orders");
+		t = nodetool_tablestats_find(s, "shop", "customers");
+		T_CHECK(t != NULL && t->sstable_count == 1 &&
+		    t->space_live_bytes == 10496 && t->partitions == 200,
+		    "shop.customers");
+		T_CHECK(nodetool_tablestats_find(s, "shop", "nosuch") == NULL &&
+		    nodetool_tablestats_find(s, "other", "orders") == NULL, "absent");
+	}
+	nodetool_tablestats_free(s);
+	free(buf);
+
+	/* Our 4.1.1 capture: an index table, an empty table. */
+	buf = sample(LOCAL "tablestats-4.1.1-index.txt", &len, NULL);
+	s = NULL;
+	if (buf != NULL)
+		T_CHECK(nodetool_parse_tablestats(buf, len, &s, err, sizeof(err)) == 0,
+		    "4.1.1: %s", err);
+	if (s != NULL) {
+		T_EQ_INT(s->n_tables, 4);
+		for (i = 0; i < s->n_tables; i++)
+			n_index += s->tables[i].index;
+		T_EQ_INT(n_index, 1);
+		/* An index is never found as a table of that name. */
+		T_CHECK(nodetool_tablestats_find(s, "shop", "orders.orders_cust") ==
+		    NULL, "index found as a table");
+		t = nodetool_tablestats_find(s, "shop", "empty");
+		T_CHECK(t != NULL && t->sstable_count == 0 && t->partitions == 0,
+		    "shop.empty");
+		t = nodetool_tablestats_find(s, "shop", "orders");
+		T_CHECK(t != NULL && t->sstable_count == 1 && t->partitions == 500,
+		    "shop.orders");
+	}
+	nodetool_tablestats_free(s);
+	free(buf);
+
+	/* -H prints sizes as "17.54 KiB". */
+	buf = sample(LOCAL "tablestats-4.1.1-human.txt", &len, NULL);
+	s = NULL;
+	if (buf != NULL)
+		T_CHECK(nodetool_parse_tablestats(buf, len, &s, err, sizeof(err)) == 0,
+		    "-H: %s", err);
+	if (s != NULL) {
+		T_EQ_INT(s->n_tables, 1);
+		T_EQ_INT(s->tables[0].space_live_bytes, 17961);
+	}
+	nodetool_tablestats_free(s);
+	free(buf);
+	nodetool_tablestats_free(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--parse") == 0)
@@ -1575,6 +1700,7 @@ int main(int argc, char **argv)
 	test_repair_samples();
 	test_repair_inline();
 	test_version();
+	test_tablestats();
 	test_error_messages();
 	test_sizes();
 	test_broken();
