@@ -557,8 +557,18 @@ static const struct field f_checkin[] = {
 	{ "rack", F_LABEL, true, 0, 0, NULL, NULL },
 	{ "cassandra_version", F_STRING, true, 0, 0, NULL, NULL },
 	{ "ssh_host_key", F_STRING, false, 0, 0, NULL, NULL },
+	{ "cassandra_running", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "system_keyspace", F_BOOL, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
+
+/* An optional boolean: 1, 0, or -1 when absent or null. */
+static int jtristate(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
 
 static void h_checkin(struct call *c)
 {
@@ -575,6 +585,9 @@ static void h_checkin(struct call *c)
 	ci.rack = jstr(c->body, "rack");
 	ci.cassandra_version = jstr(c->body, "cassandra_version");
 	ci.ssh_host_key = jstr(c->body, "ssh_host_key");
+	ci.cassandra_running = jtristate(c->body, "cassandra_running");
+	ci.has_data = jtristate(c->body, "has_data");
+	ci.system_keyspace = jtristate(c->body, "system_keyspace");
 	str_copy(c->cluster, ci.cluster, sizeof(c->cluster));
 	snprintf(c->target, sizeof(c->target), "%s", ci.address);
 	if (service_checkin(c->api->svc, &ci, &out, &e) != 0)

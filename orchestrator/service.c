@@ -524,11 +524,37 @@ static int ensure_cluster(struct service *s, const char *name,
 	return 0;
 }
 
+const char *service_checkin_role(bool known, bool known_host_id,
+    const struct svc_checkin *ci, const char **why)
+{
+	const char *w = NULL;
+
+	/*
+	 * The first check-in of a running cluster finds every node unknown:
+	 * what the node says of itself must decide, or a live member would be
+	 * told to bootstrap and its seeds rewritten.
+	 */
+	if (ci->host_id != NULL)
+		w = "it reports a host id";
+	else if (known && known_host_id)
+		w = "it is known with a host id";
+	else if (ci->cassandra_running > 0)
+		w = "its Cassandra is running";
+	else if (ci->has_data > 0)
+		w = "its data dirs hold SSTables";
+	else if (ci->system_keyspace > 0)
+		w = "its data dirs hold a system keyspace";
+	if (why != NULL)
+		*why = w ? w : "a new node: no host id, no data, Cassandra "
+		    "not running";
+	return w ? "rejoin" : "bootstrap";
+}
+
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e)
 {
 	json_t *known = NULL, *nodes, *seeds;
-	const char *role = "bootstrap";
+	const char *role, *why;
 	struct store_node n;
 	char err[256];
 	bool created = false;
@@ -539,10 +565,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
 	if (known == NULL)
 		known = store_node_get(s->st, ci->cluster, ci->address);
-	/* A node that had joined (it has a host id) rejoins with its data. */
-	if (known != NULL && (ci->host_id != NULL ||
-	    json_is_string(json_object_get(known, "host_id"))))
-		role = "rejoin";
+	role = service_checkin_role(known != NULL, known != NULL &&
+	    json_is_string(json_object_get(known, "host_id")), ci, &why);
 	if (known != NULL) {
 		const char *old = json_string_value(json_object_get(known,
 		    "address"));
@@ -563,7 +587,10 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	n.rack = ci->rack;
 	n.version = ci->cassandra_version;
 	n.ssh_host_key = ci->ssh_host_key;
-	n.state = strcmp(role, "rejoin") == 0 ? "up" : "joining";
+	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
+	 * heartbeats will say when it is. */
+	n.state = strcmp(role, "rejoin") != 0 ? "joining" :
+	    ci->cassandra_running == 0 ? "unknown" : "up";
 	n.last_heartbeat = time_wall_ms();
 	n.load_bytes = -1;
 	n.is_seed = -1;
@@ -588,8 +615,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	    "heartbeat_interval_s",
 	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
 	    ci->cluster);
-	log_info("node %s of cluster %s checked in (%s)", ci->address,
-	    ci->cluster, role);
+	log_info("node %s of cluster %s checked in (%s: %s)", ci->address,
+	    ci->cluster, role, why);
 	return 0;
 }
 

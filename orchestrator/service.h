@@ -55,7 +55,22 @@ struct svc_checkin {
 	const char *dc, *rack;
 	const char *cassandra_version;
 	const char *ssh_host_key;	/* NULL: none */
+	int cassandra_running;		/* 1, 0, or -1: not said (older agents) */
+	int has_data;			/* SSTables in the data dirs: 1, 0, -1 */
+	int system_keyspace;		/* a system keyspace on disk: 1, 0, -1 */
 };
+
+/*
+ * The role a check-in gets, from what the store knows of the node (known:
+ * found by host id or address; known_host_id: that row has a host id) and
+ * what the node says.  Pure, for the unit tests.  A node that has run -
+ * a host id, data, a system keyspace, Cassandra running - is never told to
+ * bootstrap: it gets "rejoin", so its agent never rewrites its seeds.
+ * Returns "bootstrap" or "rejoin"; *why (may be NULL) says which fact
+ * decided.
+ */
+const char *service_checkin_role(bool known, bool known_host_id,
+    const struct svc_checkin *ci, const char **why);
 
 struct svc_heartbeat {
 	const char *cluster;

@@ -128,3 +128,32 @@ def test_delete_cluster_forgets_its_nodes(orch):
     assert beat(orch, "10.0.0.1").status_code == 404
     m = orch.get("/metrics", token=None).text
     assert 'ringmaster_nodes{state="joining"} 0' in m
+
+
+def test_a_node_that_has_run_is_never_told_to_bootstrap(orch):
+    """The first check-in of a running cluster: every node is unknown, but
+    what each says of itself (host id, data, system keyspace, Cassandra
+    running) makes it a rejoin; only a new, empty, stopped node bootstraps."""
+    orch.create_cluster("prod")
+    cases = [
+        ("10.0.3.1", {"host_id": "6f1c2a52-0000-4000-8000-000000000031"}, "rejoin"),
+        ("10.0.3.2", {"cassandra_running": True}, "rejoin"),
+        ("10.0.3.3", {"has_data": True, "cassandra_running": False}, "rejoin"),
+        ("10.0.3.4", {"system_keyspace": True, "has_data": False,
+                      "cassandra_running": False}, "rejoin"),
+        ("10.0.3.5", {"has_data": False, "system_keyspace": False,
+                      "cassandra_running": False}, "bootstrap"),
+        ("10.0.3.6", {"has_data": None}, "bootstrap"),  # null: not said
+    ]
+    for addr, extra, role in cases:
+        assert checkin(orch, addr, **extra)["role"] == role, (addr, extra)
+    ns = nodes(orch)
+    assert ns["10.0.3.1"]["state"] == "up" and ns["10.0.3.2"]["state"] == "up"
+    # Stopped rejoins are not up until their heartbeats say so.
+    assert ns["10.0.3.3"]["state"] == "unknown" and ns["10.0.3.4"]["state"] == "unknown"
+    assert ns["10.0.3.5"]["state"] == "joining"
+    bad = {"cluster": "prod", "address": "10.0.3.9", "dc": "dc1", "rack": "r1",
+           "cassandra_version": "4.1.3", "has_data": "yes"}
+    r = orch.post("/api/v1/agents/checkin", bad, token="agent")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "wrong_type"
+    assert "10.0.3.9" not in nodes(orch)
