@@ -378,6 +378,99 @@ int service_cluster_get_text(struct service *s, const char *name,
 	return 0;
 }
 
+/* Add "sect.key": {"from","to"} to changed when the value differs. */
+static void diff_setting(json_t *changed, json_t *before, json_t *after,
+    const char *sect, const char *key)
+{
+	json_t *a = json_object_get(json_object_get(before, sect), key);
+	json_t *b = json_object_get(json_object_get(after, sect), key);
+	char path[64];
+
+	if (a == NULL || b == NULL || json_equal(a, b))
+		return;
+	snprintf(path, sizeof(path), "%s.%s", sect, key);
+	json_object_set_new(changed, path, json_pack("{s:O,s:O}", "from", a,
+	    "to", b));
+}
+
+int service_cluster_update(struct service *s, const char *name,
+    const struct svc_cluster_patch *p, const char *who, json_t **out,
+    struct svc_err *e)
+{
+	static const char *const keys[][2] = {
+		{ "storage", "url" }, { "storage", "endpoint" },
+		{ "storage", "region" }, { "ssh", "user" }, { "ssh", "port" },
+		{ "ssh", "key_file" },
+	};
+	struct store_cluster_patch sp = {
+		.storage_url = p->storage_url,
+		.storage_endpoint = p->storage_endpoint,
+		.clear_storage_endpoint = p->clear_storage_endpoint,
+		.storage_region = p->storage_region,
+		.clear_storage_region = p->clear_storage_region,
+		.ssh_user = p->ssh_user,
+		.ssh_port = p->ssh_port,
+		.ssh_key_file = p->ssh_key_file,
+	};
+	char running[STORE_ID_MAX] = "", err[256] = "", *detail;
+	json_t *before, *after, *changed;
+	struct store_event ev = { 0 };
+	size_t depth = 0;
+	int rc;
+
+	if ((before = store_cluster_get(s->st, name)) == NULL) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		return -1;
+	}
+	/* The engine knows a task runs before the store does; the store's
+	 * check, in the update's transaction, closes the race after this. */
+	task_queue_info(name, &depth, running, sizeof(running));
+	rc = running[0] ? STORE_EBUSY : store_cluster_update(s->st, name, &sp,
+	    running, sizeof(running), err, sizeof(err));
+	if (rc == STORE_EBUSY) {
+		svc_set(e, SVC_CONFLICT, "cluster '%s' has a running task %s: "
+		    "its settings cannot change under it; wait for it to finish "
+		    "or cancel it, then try again", name,
+		    running[0] ? running : "(unknown id)");
+		json_decref(before);
+		return -1;
+	}
+	if (rc == STORE_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		json_decref(before);
+		return -1;
+	}
+	if (rc != 0) {
+		svc_set(e, SVC_INTERNAL, "cannot update cluster '%s': %s", name,
+		    err);
+		json_decref(before);
+		return -1;
+	}
+	cc_forget(s, name);
+	after = store_cluster_get(s->st, name);
+	changed = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		diff_setting(changed, before, after, keys[i][0], keys[i][1]);
+	changed = json_pack("{s:o}", "changed", changed);
+	detail = json_dumps(changed, JSON_COMPACT | JSON_SORT_KEYS);
+	ev.actor = who && *who ? who : "anonymous";
+	ev.kind = "cluster";
+	ev.target = name;
+	ev.cluster = name;
+	ev.result = "updated";
+	ev.detail_json = detail;
+	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+		log_warnx("cluster %s updated, but its event was not recorded: "
+		    "%s", name, err);
+	log_info("cluster %s settings changed by %s: %s", name, ev.actor,
+	    detail ? detail : "?");
+	free(detail);
+	json_decref(changed);
+	json_decref(before);
+	json_decref(after);
+	return service_cluster_get(s, name, out, e);
+}
+
 int service_cluster_delete(struct service *s, const char *name,
     struct svc_err *e)
 {
