@@ -85,6 +85,34 @@ def test_clusters_create_list_show_delete(orch, tmp_path):
     assert orch.get("/api/v1/clusters/staging").status_code == 404
 
 
+def test_clusters_update_gives_an_agent_created_cluster_its_settings(orch, tmp_path):
+    checkin(orch, "10.0.0.1", cluster="auto")
+    out = ok(rsh(orch, tmp_path, "-C", "auto", "-c",
+                 "clusters update --storage s3://bk/auto --region eu-west-1 "
+                 "--ssh-user ops --ssh-port 2200 --ssh-key /keys/id"))
+    assert out == ("updated cluster 'auto': storage s3://bk/auto region eu-west-1, "
+                   "ssh ops port 2200 key /keys/id\n")
+    c = orch.ok("GET", "/api/v1/clusters/auto")
+    assert c["storage"] == {"url": "s3://bk/auto", "endpoint": None, "region": "eu-west-1"}
+    assert c["ssh"] == {"user": "ops", "port": 2200, "key_file": "/keys/id"}
+    got = json.loads(ok(rsh(orch, tmp_path, "-c", "cl up auto --no-region --json")))
+    assert got["storage"]["region"] is None and got["ssh"]["user"] == "ops"
+    # Refused by the orchestrator: explained in one line, nothing changed.
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --storage s3://")
+    assert r.returncode == 1 and "storage.url" in r.stderr and "(400)" in r.stderr
+    r = rsh(orch, tmp_path, "-c", "clusters update nope --ssh-user x")
+    assert r.returncode == 1 and "nope" in r.stderr and "404" in r.stderr
+    viewer = orch.create_token("viewer", "v1")
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --ssh-user x", token=viewer)
+    assert r.returncode == 1 and "403" in r.stderr and "PATCH" in r.stderr
+    t = orch.submit("auto", duration_s=30, steps=30)
+    wait_until(lambda: orch.task(t["id"])["state"] == "running", 10, "task running")
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --ssh-user x")
+    assert r.returncode == 1 and t["id"] in r.stderr and "409" in r.stderr
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    assert orch.ok("GET", "/api/v1/clusters/auto")["ssh"]["user"] == "ops"
+
+
 def test_nodes_and_seeds(orch, tmp_path):
     orch.create_cluster("prod")
     out = ok(rsh(orch, tmp_path, "-C", "prod", "-c", "nodes"))
