@@ -48,6 +48,8 @@ struct agentd {
 	char *host_id;			/* last known, from nodetool or the state file */
 	char *version;
 	bool cassandra_started;		/* by us, or found running */
+	bool has_data;			/* SSTables in the data dirs, at boot */
+	bool system_keyspace;		/* data/system/ in the data dirs, at boot */
 	bool checked_in;
 	bool extended_hb;		/* send the extended heartbeat body */
 	unsigned attempt;		/* check-in attempts since the last success */
@@ -166,6 +168,56 @@ static void start_cassandra(struct agentd *d, const char *why)
 	log_info("Cassandra start command finished");
 }
 
+static void facts(struct agentd *d, struct checkin_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->host_id = d->host_id;
+	f->version = d->version;
+	f->cassandra_running = d->cassandra_started;
+	f->has_data = d->has_data;
+	f->system_keyspace = d->system_keyspace;
+}
+
+/*
+ * A bootstrap answer rewrites the seeds, which is only right for a new,
+ * stopped node.  A node that runs or has run is a member: its file is left
+ * as it is (what would have changed is logged) and, not running but
+ * holding data, it starts as a rejoin, since a node with data is never
+ * kept down.  Cassandra is asked again first: the service manager may have
+ * started it since boot.
+ */
+static bool bootstrap_allowed(struct agentd *d, const struct checkin_answer *a)
+{
+	struct checkin_facts f;
+	char why[256], err[512], *cur = NULL, *want = NULL;
+	bool change = false;
+
+	if (!d->cassandra_started && probe(d))
+		d->cassandra_started = true;
+	facts(d, &f);
+	if (checkin_may_write_seeds(&f, why, sizeof(why)))
+		return true;
+	if (cassconf_seeds_preview(d->cfg->cassandra_yaml,
+	    (const char *const *)a->seeds, a->n_seeds, &change, &cur, &want,
+	    err, sizeof(err)) != 0)
+		log_warnx("told to bootstrap, but %s: leaving the seeds alone "
+		    "(%s)", why, err);
+	else if (change)
+		log_warnx("told to bootstrap, but %s: not rewriting the seeds in "
+		    "'%s' (it says \"%s\"; the answer would make it \"%s\"); "
+		    "the file is unchanged", why, d->cfg->cassandra_yaml,
+		    cur ? cur : "(none)", want ? want : "");
+	else
+		log_info("told to bootstrap, but %s: the seeds in '%s' already "
+		    "say \"%s\"; nothing written", why, d->cfg->cassandra_yaml,
+		    cur ? cur : "");
+	free(cur);
+	free(want);
+	if (!d->cassandra_started)
+		start_cassandra(d, "the node has run before: rejoin as it is");
+	return false;
+}
+
 /* Act on the orchestrator's answer. */
 static void follow(struct agentd *d, const struct checkin_answer *a)
 {
@@ -177,6 +229,8 @@ static void follow(struct agentd *d, const struct checkin_answer *a)
 		start_cassandra(d, "rejoin");
 		break;
 	case CHECKIN_BOOTSTRAP:
+		if (!bootstrap_allowed(d, a))
+			break;
 		if (cassconf_set_seeds(d->cfg->cassandra_yaml,
 		    (const char *const *)a->seeds, a->n_seeds, &changed, err,
 		    sizeof(err)) != 0) {
@@ -185,9 +239,6 @@ static void follow(struct agentd *d, const struct checkin_answer *a)
 		}
 		log_info("bootstrap: seeds %s in '%s'", changed ? "written" :
 		    "already", d->cfg->cassandra_yaml);
-		if (d->cassandra_started)
-			log_info("bootstrap: Cassandra already runs; the seeds "
-			    "apply at its next start");
 		start_cassandra(d, "bootstrap");
 		break;
 	case CHECKIN_REPLACE:
@@ -215,6 +266,7 @@ static void checkin_once(struct agentd *d, bool has_data)
 	const struct agentcfg *c = d->cfg;
 	char err[1024], *token, *hostkey;
 	struct checkin_answer a;
+	struct checkin_facts f;
 	enum checkin_outcome out;
 	json_t *body;
 	uint32_t rnd;
@@ -228,7 +280,9 @@ static void checkin_once(struct agentd *d, bool has_data)
 	if (token == NULL) {
 		out = CHECKIN_REFUSED;
 	} else {
-		body = checkin_body(c, d->host_id, d->version, hostkey);
+		facts(d, &f);
+		f.ssh_host_key = hostkey;
+		body = checkin_body(c, &f);
 		out = checkin_post(d->http, c, token, body, &a, err, sizeof(err));
 		json_decref(body);
 	}
@@ -362,10 +416,13 @@ int agentd_run(const struct agentcfg *c)
 	d.cassandra_started = probe(&d);
 	state_load(&d);
 	has_data = cass_has_data(c);
-	log_info("Cassandra is %s; data dirs %s; host id %s",
+	d.has_data = has_data;
+	d.system_keyspace = checkin_has_system_keyspace(c);
+	log_info("Cassandra is %s; data dirs %s%s; host id %s",
 	    d.cassandra_started ? "running" : "not running",
-	    has_data ? "hold data" : "are empty (new node)",
-	    d.host_id ? d.host_id : "unknown");
+	    has_data ? "hold data" : d.system_keyspace ? "hold no SSTables" :
+	    "are empty (new node)", d.system_keyspace ?
+	    " and a system keyspace" : "", d.host_id ? d.host_id : "unknown");
 	if (d.cassandra_started)
 		state_save(&d, NULL);
 

@@ -436,3 +436,32 @@ int cassconf_set_replace(const char *jvm_path, const char *address,
 {
 	return edit_file(jvm_path, edit_replace, address, changed, err, errlen);
 }
+
+int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
+    size_t n, bool *would_change, char **current, char **wanted, char *err,
+    size_t errlen)
+{
+	char *old, *new, msg[256];
+	size_t len;
+
+	*would_change = false;
+	*current = *wanted = NULL;
+	if ((old = file_read_all(yaml_path, MAX_FILE, &len)) == NULL) {
+		snprintf(err, errlen, "cannot read '%s': %s", yaml_path,
+		    strerror(errno));
+		return -1;
+	}
+	if (memchr(old, '\0', len) != NULL ||
+	    (new = cassconf_yaml_set_seeds(old, seeds, n, msg, sizeof(msg))) == NULL) {
+		snprintf(err, errlen, "%s: %s", yaml_path, memchr(old, '\0', len) ?
+		    "holds NUL bytes: not a text file" : msg);
+		free(old);
+		return -1;
+	}
+	*would_change = strcmp(old, new) != 0;
+	*current = cassconf_yaml_get_seeds(old);
+	*wanted = cassconf_yaml_get_seeds(new);
+	free(old);
+	free(new);
+	return 0;
+}

@@ -61,4 +61,14 @@ int cassconf_set_seeds(const char *yaml_path, const char *const *seeds,
 int cassconf_set_replace(const char *jvm_path, const char *address,
     bool *changed, char *err, size_t errlen);
 
+/*
+ * What cassconf_set_seeds() would do, without writing: *would_change, the
+ * file's seeds now (*current, NULL when it has none) and the value it
+ * would write (*wanted).  The strings are the caller's to free.  For the
+ * guard that leaves a running node's file alone but says what it left.
+ */
+int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
+    size_t n, bool *would_change, char **current, char **wanted, char *err,
+    size_t errlen);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "checkin.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +27,56 @@ const char *checkin_role_name(enum checkin_role r)
 	return "?";
 }
 
-json_t *checkin_body(const struct agentcfg *c, const char *host_id,
-    const char *version, const char *ssh_host_key)
+json_t *checkin_body(const struct agentcfg *c, const struct checkin_facts *f)
 {
-	json_t *b = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s}",
+	json_t *b = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b}",
 	    "cluster", c->cluster, "address", c->address, "dc", c->dc,
-	    "rack", c->rack, "cassandra_version", version ? version : "unknown");
+	    "rack", c->rack, "cassandra_version", f->version ? f->version :
+	    "unknown", "cassandra_running", f->cassandra_running, "has_data",
+	    f->has_data, "system_keyspace", f->system_keyspace);
 
-	if (host_id != NULL)
-		json_object_set_new(b, "host_id", json_string(host_id));
-	if (ssh_host_key != NULL)
-		json_object_set_new(b, "ssh_host_key", json_string(ssh_host_key));
+	if (f->host_id != NULL)
+		json_object_set_new(b, "host_id", json_string(f->host_id));
+	if (f->ssh_host_key != NULL)
+		json_object_set_new(b, "ssh_host_key", json_string(f->ssh_host_key));
 	return b;
+}
+
+bool checkin_has_system_keyspace(const struct agentcfg *c)
+{
+	for (size_t i = 0; i < c->n_data_dirs; i++) {
+		char *dir = xasprintf("%s/data/system", c->data_dirs[i]);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		bool found = false;
+
+		while (d != NULL && !found && (e = readdir(d)) != NULL)
+			found = e->d_name[0] != '.';
+		if (d != NULL)
+			closedir(d);
+		free(dir);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+bool checkin_may_write_seeds(const struct checkin_facts *f, char *why,
+    size_t whylen)
+{
+	if (f->cassandra_running)
+		snprintf(why, whylen, "Cassandra is running on this node");
+	else if (f->host_id != NULL)
+		snprintf(why, whylen, "the node has a host id (%s): it has "
+		    "joined a cluster before", f->host_id);
+	else if (f->has_data)
+		snprintf(why, whylen, "the node's data dirs hold SSTables");
+	else if (f->system_keyspace)
+		snprintf(why, whylen, "the node's data dirs hold a system "
+		    "keyspace: Cassandra has run here");
+	else
+		return true;
+	return false;
 }
 
 int checkin_parse_answer(const char *body, size_t len,

@@ -44,11 +44,34 @@ enum checkin_outcome {
 const char *checkin_role_name(enum checkin_role r);
 
 /*
- * The request body.  host_id, version and ssh_host_key may be NULL
- * (version is then sent as "unknown": the orchestrator requires one).
+ * What the node says about itself at check-in.  The orchestrator never
+ * tells a node that has run (a host id, data, a system keyspace, Cassandra
+ * running) to bootstrap: that would rewrite the seeds of a live member.
  */
-json_t *checkin_body(const struct agentcfg *c, const char *host_id,
-    const char *version, const char *ssh_host_key);
+struct checkin_facts {
+	const char *host_id;		/* from nodetool info, else the state file; NULL */
+	const char *version;		/* NULL: sent as "unknown" */
+	const char *ssh_host_key;	/* NULL: not sent */
+	bool cassandra_running;		/* nodetool info answered */
+	bool has_data;			/* an SSTable under <data_dir>/data/<ks>/<table>/ */
+	bool system_keyspace;		/* <data_dir>/data/system/ holds a table directory */
+};
+
+/* The request body (a new reference). */
+json_t *checkin_body(const struct agentcfg *c, const struct checkin_facts *f);
+
+/* True when a data dir holds data/system/<table>/: Cassandra ran here. */
+bool checkin_has_system_keyspace(const struct agentcfg *c);
+
+/*
+ * May the agent write seeds into cassandra.yaml on this node?  Never while
+ * Cassandra runs (it reads them only at start, and a live node's file
+ * must not change under the operator), and never on a node that has run
+ * (host id, data, system keyspace): it is a member, not a new node.  false
+ * with the reason in why.
+ */
+bool checkin_may_write_seeds(const struct checkin_facts *f, char *why,
+    size_t whylen);
 
 /* Parse and check an answer body: 0, or -1 with a message in err. */
 int checkin_parse_answer(const char *body, size_t len,

@@ -2244,6 +2244,17 @@ static struct nodetool_repair_command *repair_command(struct nodetool_repair *s,
 	for (i = s->n_commands; i > 0; i--)
 		if (s->commands[i - 1].number == num)
 			return &s->commands[i - 1];
+	/*
+	 * A command whose "Starting" line was missed was opened unnumbered
+	 * by its first other line; the first line that names it numbers it.
+	 */
+	if (num > 0 && s->n_commands > 0) {
+		cmd = &s->commands[s->n_commands - 1];
+		if (cmd->number == 0 && !cmd->finished) {
+			cmd->number = num;
+			return cmd;
+		}
+	}
 	cmd = APPEND(s->commands, s->n_commands);
 	cmd->number = num;
 	cmd->progress_pct = NODETOOL_UNKNOWN;
@@ -2295,6 +2306,7 @@ static void repair_event(struct nodetool_repair *s, const char *m, int progress)
 	struct nodetool_repair_command *cmd;
 	const char *rest;
 	int num;
+	bool session, completed, failed;
 
 	if (repair_start(s, m, progress))
 		return;
@@ -2325,20 +2337,47 @@ static void repair_event(struct nodetool_repair *s, const char *m, int progress)
 		}
 		return;
 	}
-	if (s->n_commands == 0)
+	session = str_starts_with(m, "Repair session ");
+	completed = strcmp(m, "Repair completed successfully") == 0 ||
+	    (str_starts_with(m, "condition satisfied") &&
+	    strstr(m, "discovered repair completed") != NULL);
+	failed = str_starts_with(m, "Some repair failed") ||
+	    str_starts_with(m, "Repair failed");
+	if (!session && !completed && !failed)
 		return;
-	/* sessions and failures belong to the command running now */
-	cmd = &s->commands[s->n_commands - 1];
+	/*
+	 * These lines belong to the command running now.  With no command
+	 * yet (its "Starting" line was missed) or, for a session, after the
+	 * last one finished (sessions never follow their command's end), they
+	 * open an unnumbered command rather than be dropped: they are the
+	 * evidence that a repair ran.
+	 */
+	cmd = s->n_commands > 0 ? &s->commands[s->n_commands - 1] : NULL;
+	if (cmd == NULL || (session && (cmd->finished || cmd->n_completed > 0)))
+		cmd = repair_command(s, 0);
 	if (progress >= 0)
 		cmd->progress_pct = progress;
-	if (str_starts_with(m, "Repair session ")) {
+	if (session) {
 		cmd->n_sessions++;
 		if (strstr(m, " failed with error") != NULL)
 			cmd->n_sessions_failed++;
-	} else if (str_starts_with(m, "Some repair failed") ||
-	    str_starts_with(m, "Repair failed")) {
+	} else if (completed) {
+		cmd->n_completed++;
+	} else {
 		cmd->failed = true;
 	}
+}
+
+size_t nodetool_repair_command_sessions(
+    const struct nodetool_repair_command *c, bool *exact)
+{
+	bool worked = !c->failed && (c->finished || c->n_completed > 0);
+
+	if (exact != NULL)
+		*exact = c->n_sessions > 0 || !worked;
+	if (c->n_sessions == 0 && worked)
+		return 1;
+	return c->n_sessions;
 }
 
 void nodetool_repair_free(struct nodetool_repair *s)
@@ -2452,12 +2491,17 @@ int nodetool_parse_repair(const char *buf, size_t len,
 	for (i = 0; i < s->n_commands; i++) {
 		struct nodetool_repair_command *cmd = &s->commands[i];
 
-		/* a command never seen to finish did not succeed */
-		if (cmd->failed || !cmd->finished)
+		/*
+		 * A command never seen to end did not succeed; "Repair
+		 * completed successfully" is an end even when the "finished"
+		 * notification was missed.
+		 */
+		if (cmd->failed || (!cmd->finished && cmd->n_completed == 0))
 			s->result = NODETOOL_REPAIR_FAILED;
-		if (!cmd->finished && s->error == NULL)
-			s->error = xasprintf("repair command #%d did not finish",
-			    cmd->number);
+		if (!cmd->finished && cmd->n_completed == 0 && s->error == NULL)
+			s->error = cmd->number > 0 ? xasprintf("repair command "
+			    "#%d did not finish", cmd->number) :
+			    xstrdup("a repair command did not finish");
 	}
 	*out = s;
 	return 0;
@@ -2489,12 +2533,18 @@ json_t *nodetool_repair_json(const struct nodetool_repair *s)
 	for (i = 0; i < s->n_commands; i++) {
 		const struct nodetool_repair_command *c = &s->commands[i];
 		json_t *j = json_object();
+		bool exact;
+		size_t n = nodetool_repair_command_sessions(c, &exact);
 
-		jset(j, "number", json_integer(c->number));
+		jset(j, "number", c->number > 0 ? json_integer(c->number) :
+		    json_null());
 		jset(j, "id", jstr(c->id));
 		jset(j, "keyspace", jstr(c->keyspace));
 		jset(j, "options", jkv(c->options, c->n_options));
-		jset(j, "sessions", json_integer((json_int_t)c->n_sessions));
+		jset(j, "sessions", json_integer((json_int_t)n));
+		jset(j, "sessions_exact", json_boolean(exact));
+		jset(j, "session_lines", json_integer((json_int_t)c->n_sessions));
+		jset(j, "completed", json_integer((json_int_t)c->n_completed));
 		jset(j, "sessions_failed",
 		    json_integer((json_int_t)c->n_sessions_failed));
 		jset(j, "progress_pct", jcount(c->progress_pct));

@@ -250,8 +250,17 @@ enum nodetool_repair_result {
 	NODETOOL_REPAIR_NOTHING,      /* only "No repair is needed" lines */
 };
 
+/*
+ * nodetool prints what it learns from JMX notifications, and can miss
+ * some: a command may show up without its "Starting" line (number 0 until
+ * a "Repair command #N" line names it, keyspace NULL) or without session
+ * lines.  Evidence of work therefore comes from several kinds of line:
+ * sessions, "Repair completed successfully", "discovered repair
+ * completed" (nodetool asked the server after missing notifications) and
+ * "finished in".
+ */
 struct nodetool_repair_command {
-	int number;                   /* #N */
+	int number;                   /* #N; 0: never printed */
 	char *id;                     /* the uuid after #N, or NULL */
 	char *keyspace;
 	struct nodetool_kv *options;  /* "parallelism: parallel", ... */
@@ -260,6 +269,8 @@ struct nodetool_repair_command {
 	size_t n_sessions_failed;
 	int progress_pct;             /* last (progress: N%) seen, or UNKNOWN */
 	bool finished;                /* "Repair command #N finished ..." seen */
+	size_t n_completed;           /* "Repair completed successfully" and
+	                                 "... discovered repair completed." */
 	bool failed;
 	char *error;                  /* "failed with error <this>", or NULL */
 	char *duration;               /* "finished in <this>" ("1 second"), or NULL */
@@ -286,6 +297,13 @@ struct nodetool_repair {
 int nodetool_parse_repair(const char *buf, size_t len,
     struct nodetool_repair **out, char *err, size_t errlen);
 void nodetool_repair_free(struct nodetool_repair *s);
+/*
+ * Sessions a command ran, at least: its session lines, or 1 when none was
+ * printed but the command shows it worked (completed or finished without
+ * failing).  *exact (may be NULL) is false when the count is that floor.
+ */
+size_t nodetool_repair_command_sessions(
+    const struct nodetool_repair_command *c, bool *exact);
 struct json_t *nodetool_repair_json(const struct nodetool_repair *s);
 const char *nodetool_repair_result_name(enum nodetool_repair_result r);
 

@@ -347,6 +347,8 @@ static char *range_text(struct repair_range r)
 /* What a run adds up to. */
 struct tally {
 	size_t commands, sessions, failed_sessions;
+	bool sessions_exact;		/* false: some were counted as the floor of 1 */
+	size_t unnamed;			/* commands whose keyspace nodetool never printed */
 	json_t *repaired;		/* keyspaces */
 	json_t *not_needed;		/* keyspaces with RF 1 */
 	int last_pct;
@@ -440,13 +442,24 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 		add_unique(t->not_needed, rep->not_needed[i]);
 	for (size_t i = 0; i < rep->n_commands; i++) {
 		const struct nodetool_repair_command *cmd = &rep->commands[i];
+		bool exact;
+		/* Missed notifications can hide the "Starting" line that names
+		 * the keyspace: the one asked for is the one repaired. */
+		const char *ks = cmd->keyspace ? cmd->keyspace : a->keyspace;
+
 		t->commands++;
-		t->sessions += cmd->n_sessions;
+		t->sessions += nodetool_repair_command_sessions(cmd, &exact);
+		if (!exact)
+			t->sessions_exact = false;
 		t->failed_sessions += cmd->n_sessions_failed;
 		if (cmd->progress_pct >= 0)
 			t->last_pct = cmd->progress_pct;
-		if (cmd->keyspace != NULL && !cmd->failed)
-			add_unique(t->repaired, cmd->keyspace);
+		if (cmd->failed)
+			continue;
+		if (ks != NULL)
+			add_unique(t->repaired, ks);
+		else
+			t->unnamed++;
 	}
 	if (rep->result == NODETOOL_REPAIR_FAILED || r.status != 0) {
 		const char *m = rep->error;
@@ -537,6 +550,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 
 	memset(&t, 0, sizeof(t));
 	t.last_pct = -1;
+	t.sessions_exact = true;
 	if (parse_args(argc, argv, &a, err, sizeof(err)) != 0)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	t.repaired = json_array();
@@ -582,6 +596,8 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	json_object_set_new(d, "ranges", jr);
 	json_object_set_new(d, "commands", json_integer((json_int_t)t.commands));
 	json_object_set_new(d, "sessions", json_integer((json_int_t)t.sessions));
+	json_object_set_new(d, "sessions_exact", json_boolean(t.sessions_exact));
+	json_object_set_new(d, "unnamed_commands", json_integer((json_int_t)t.unnamed));
 	json_object_set_new(d, "repaired", t.repaired);
 	json_object_set_new(d, "not_needed", t.not_needed);
 	json_object_set_new(d, "nothing_to_do", json_boolean(t.commands == 0));

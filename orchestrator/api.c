@@ -135,6 +135,7 @@ struct field {
 };
 
 struct bad {
+	bool partial;		/* in: a PATCH body, where no field is required */
 	const char *code;
 	char msg[384];
 };
@@ -327,7 +328,7 @@ static int check_fields(json_t *o, const struct field *spec,
 		if (check_value(v, f, path, b) != 0)
 			return -1;
 	}
-	for (const struct field *f = spec; f->name; f++) {
+	for (const struct field *f = spec; f->name && !b->partial; f++) {
 		v = json_object_get(o, f->name);
 		if (f->required && (v == NULL || json_is_null(v))) {
 			snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "",
@@ -339,11 +340,14 @@ static int check_fields(json_t *o, const struct field *spec,
 	return 0;
 }
 
-/* Parse the body as a JSON object and check it; answers 400 on failure. */
-static bool body_ok(struct call *c, const struct field *spec)
+/*
+ * Parse the body as a JSON object and check it; answers 400 on failure.
+ * partial (PATCH): the same types and ranges, but no field is required.
+ */
+static bool body_check(struct call *c, const struct field *spec, bool partial)
 {
 	json_error_t je;
-	struct bad b;
+	struct bad b = { .partial = partial };
 
 	if (c->req->body == NULL) {
 		reply_error(c, 400, "invalid_json", "a JSON object body is "
@@ -366,6 +370,11 @@ static bool body_ok(struct call *c, const struct field *spec)
 		return false;
 	}
 	return true;
+}
+
+static bool body_ok(struct call *c, const struct field *spec)
+{
+	return body_check(c, spec, false);
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -443,6 +452,20 @@ static const struct field f_cluster[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+/*
+ * A cluster's settings are checked by the field tables above and this, for
+ * both create (POST) and change (PATCH): one set of rules.
+ */
+static bool storage_url_ok(struct call *c, const char *url)
+{
+	if ((str_starts_with(url, "s3://") && url[5]) ||
+	    (str_starts_with(url, "file:///") && url[8]))
+		return true;
+	reply_error(c, 400, "invalid_value", "field 'storage.url' must be "
+	    "s3://bucket/prefix or file:///dir, got '%.128s'", url);
+	return false;
+}
+
 static void h_cluster_create(struct call *c)
 {
 	struct svc_cluster cl;
@@ -460,13 +483,8 @@ static void h_cluster_create(struct call *c)
 	cl.storage_url = jstr(st, "url");
 	cl.storage_endpoint = jstr(st, "endpoint");
 	cl.storage_region = jstr(st, "region");
-	if (!(str_starts_with(cl.storage_url, "s3://") && cl.storage_url[5]) &&
-	    !(str_starts_with(cl.storage_url, "file:///") && cl.storage_url[8])) {
-		reply_error(c, 400, "invalid_value", "field 'storage.url' must "
-		    "be s3://bucket/prefix or file:///dir, got '%.128s'",
-		    cl.storage_url);
+	if (!storage_url_ok(c, cl.storage_url))
 		return;
-	}
 	cl.ssh_user = jstr(ssh, "user");
 	cl.ssh_key_file = jstr(ssh, "key_file");
 	cl.ssh_port = json_is_integer(json_object_get(ssh, "port")) ?
@@ -475,6 +493,74 @@ static void h_cluster_create(struct call *c)
 		reply_svc_error(c, &e);
 	else
 		reply_json(c, 201, out);
+}
+
+/* The body of PATCH /clusters/{name}: the settings of create but the name. */
+static const struct field f_cluster_patch[] = {
+	{ "storage", F_OBJECT, false, 0, 0, NULL, f_storage },
+	{ "ssh", F_OBJECT, false, 0, 0, NULL, f_ssh },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/*
+ * A required setting given as null: it cannot be removed.  Optional ones
+ * (storage.endpoint, storage.region) are removed by null.
+ */
+static bool not_cleared(struct call *c, json_t *obj, const char *sect,
+    const struct field *spec)
+{
+	for (const struct field *f = spec; f->name; f++) {
+		json_t *v = json_object_get(obj, f->name);
+		if (v != NULL && json_is_null(v) && (f->required ||
+		    f->type == F_INT)) {
+			reply_error(c, 400, "invalid_value", "field '%s.%s' cannot "
+			    "be removed: give a new value", sect, f->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void h_cluster_update(struct call *c)
+{
+	struct svc_cluster_patch p;
+	struct svc_err e = { 0 };
+	json_t *out = NULL, *st, *ssh;
+
+	str_copy(c->target, c->param[0], sizeof(c->target));
+	if (!path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	if (!body_check(c, f_cluster_patch, true))
+		return;
+	st = json_object_get(c->body, "storage");
+	ssh = json_object_get(c->body, "ssh");
+	if (json_object_size(st) + json_object_size(ssh) == 0) {
+		reply_error(c, 400, "invalid_value", "nothing to change: give "
+		    "storage {url, endpoint, region} and/or ssh {user, port, "
+		    "key_file}");
+		return;
+	}
+	if (!not_cleared(c, st, "storage", f_storage) ||
+	    !not_cleared(c, ssh, "ssh", f_ssh))
+		return;
+	memset(&p, 0, sizeof(p));
+	p.storage_url = jstr(st, "url");
+	if (p.storage_url != NULL && !storage_url_ok(c, p.storage_url))
+		return;
+	p.storage_endpoint = jstr(st, "endpoint");
+	p.clear_storage_endpoint = json_is_null(json_object_get(st, "endpoint"));
+	p.storage_region = jstr(st, "region");
+	p.clear_storage_region = json_is_null(json_object_get(st, "region"));
+	p.ssh_user = jstr(ssh, "user");
+	p.ssh_key_file = jstr(ssh, "key_file");
+	p.ssh_port = json_is_integer(json_object_get(ssh, "port")) ?
+	    (int)json_integer_value(json_object_get(ssh, "port")) : 0;
+	if (service_cluster_update(c->api->svc, c->param[0], &p, c->who.name,
+	    &out, &e) != 0)
+		reply_svc_error(c, &e);
+	else
+		reply_json(c, 200, out);
 }
 
 static void h_cluster_list(struct call *c)
@@ -557,8 +643,18 @@ static const struct field f_checkin[] = {
 	{ "rack", F_LABEL, true, 0, 0, NULL, NULL },
 	{ "cassandra_version", F_STRING, true, 0, 0, NULL, NULL },
 	{ "ssh_host_key", F_STRING, false, 0, 0, NULL, NULL },
+	{ "cassandra_running", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "system_keyspace", F_BOOL, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
+
+/* An optional boolean: 1, 0, or -1 when absent or null. */
+static int jtristate(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
 
 static void h_checkin(struct call *c)
 {
@@ -575,6 +671,9 @@ static void h_checkin(struct call *c)
 	ci.rack = jstr(c->body, "rack");
 	ci.cassandra_version = jstr(c->body, "cassandra_version");
 	ci.ssh_host_key = jstr(c->body, "ssh_host_key");
+	ci.cassandra_running = jtristate(c->body, "cassandra_running");
+	ci.has_data = jtristate(c->body, "has_data");
+	ci.system_keyspace = jtristate(c->body, "system_keyspace");
 	str_copy(c->cluster, ci.cluster, sizeof(c->cluster));
 	snprintf(c->target, sizeof(c->target), "%s", ci.address);
 	if (service_checkin(c->api->svc, &ci, &out, &e) != 0)
@@ -945,6 +1044,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters", R_READ, false, h_cluster_list },
 	{ "GET", "/api/v1/clusters/*", R_READ, false, h_cluster_get },
 	{ "DELETE", "/api/v1/clusters/*", R_ADMIN, true, h_cluster_delete },
+	{ "PATCH", "/api/v1/clusters/*", R_ADMIN, true, h_cluster_update },
 	{ "GET", "/api/v1/clusters/*/nodes", R_READ, false, h_nodes },
 	{ "GET", "/api/v1/clusters/*/seeds", R_READ | ROLE_AGENT, false, h_seeds },
 	{ "POST", "/api/v1/agents/checkin", R_AGENT, true, h_checkin },
@@ -969,6 +1069,7 @@ static const struct route routes[] = {
 static const char *const route_labels[] = {
 	"/health", "/metrics", "/api/v1/clusters", "/api/v1/clusters",
 	"/api/v1/clusters/{name}", "/api/v1/clusters/{name}",
+	"/api/v1/clusters/{name}",
 	"/api/v1/clusters/{name}/nodes", "/api/v1/clusters/{name}/seeds",
 	"/api/v1/agents/checkin", "/api/v1/agents/heartbeat",
 	"/api/v1/clusters/{name}/tasks", "/api/v1/clusters/{name}/tasks",
@@ -1098,7 +1199,7 @@ void api_handle(void *arg, const struct httpd_req *req,
 		/* The Allow value must outlive this call: keep one per set. */
 		static const char *const allow_sets[] = {
 			"GET", "POST", "DELETE", "GET, DELETE", "POST, GET",
-			"GET, POST", "DELETE, GET",
+			"GET, POST", "DELETE, GET", "GET, DELETE, PATCH",
 		};
 		const char *av = "GET";
 		for (size_t i = 0; i < ARRAY_SIZE(allow_sets); i++)

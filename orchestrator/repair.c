@@ -241,27 +241,39 @@ static char *words(const json_t *arr)
 	json_t *v;
 
 	json_array_foreach(arr, i, v) {
-		t = xasprintf("%s%s%s", s, i ? " " : "", json_string_value(v));
+		if (!json_is_string(v))
+			continue;
+		t = xasprintf("%s%s%s", s, *s ? " " : "", json_string_value(v));
 		free(s);
 		s = t;
 	}
 	return s;
 }
 
-/* The step's closing message, from the agent's result data. */
-static char *summary(const json_t *d, int seg, int nseg)
+/*
+ * The step's closing message, from the agent's result data.  The data
+ * comes from another program (maybe an older agent), so every field is
+ * optional.  "nothing to do" only when the agent saw no repair at all: a
+ * repair that ran is never reported as 0 sessions, because missed JMX
+ * notifications can hide session lines (docs/repair.md).
+ */
+char *repair_summary(const json_t *d, int seg, int nseg)
 {
 	const json_t *ranges = json_object_get(d, "ranges");
+	const json_t *ex = json_object_get(d, "sessions_exact");
 	char *rep = words(json_object_get(d, "repaired"));
 	char *nn = words(json_object_get(d, "not_needed"));
-	char *head, *out, *rs = xstrdup(""), *t;
+	char *head, *out, *rs = xstrdup(""), *t, *what, *count;
+	json_int_t commands = json_integer_value(json_object_get(d, "commands"));
+	json_int_t sessions = json_integer_value(json_object_get(d, "sessions"));
 	size_t i;
 	json_t *r;
 
 	json_array_foreach(ranges, i, r) {
-		t = xasprintf("%s%s(%s,%s]", rs, i ? " " : "",
-		    json_string_value(json_object_get(r, "start")),
-		    json_string_value(json_object_get(r, "end")));
+		const char *a = json_string_value(json_object_get(r, "start"));
+		const char *b = json_string_value(json_object_get(r, "end"));
+		t = xasprintf("%s%s(%s,%s]", rs, i ? " " : "", a ? a : "?",
+		    b ? b : "?");
 		free(rs);
 		rs = t;
 	}
@@ -270,14 +282,30 @@ static char *summary(const json_t *d, int seg, int nseg)
 		    json_array_size(ranges) ? rs : "(none)");
 	else
 		head = xstrdup("");
-	if (json_integer_value(json_object_get(d, "commands")) == 0)
+	if (commands <= 0 && sessions <= 0 && *rep == '\0') {
 		out = xasprintf("%snothing to do%s%s%s", head, *nn ?
 		    ": replication factor 1, no repair is needed for " : "",
 		    nn, *nn ? "" : ": no keyspace to repair");
+		goto done;
+	}
+	what = *rep ? xstrdup(rep) : xstrdup("(keyspace not printed by "
+	    "nodetool)");
+	if (sessions <= 0)
+		count = xasprintf("%lld command%s, sessions not printed by "
+		    "nodetool", (long long)(commands > 0 ? commands : 1),
+		    commands > 1 ? "s" : "");
+	else if (json_is_false(ex))
+		count = xasprintf("at least %lld session%s (nodetool missed "
+		    "some progress notifications)", (long long)sessions,
+		    sessions > 1 ? "s" : "");
 	else
-		out = xasprintf("%srepaired %s: %lld sessions%s%s%s", head, rep,
-		    (long long)json_integer_value(json_object_get(d, "sessions")),
-		    *nn ? "; nothing to do for " : "", nn, *nn ? " (RF 1)" : "");
+		count = xasprintf("%lld session%s", (long long)sessions,
+		    sessions > 1 ? "s" : "");
+	out = xasprintf("%srepaired %s: %s%s%s%s", head, what, count,
+	    *nn ? "; nothing to do for " : "", nn, *nn ? " (RF 1)" : "");
+	free(what);
+	free(count);
+done:
 	free(head);
 	free(rs);
 	free(rep);
@@ -319,7 +347,7 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 		return rc;
 	}
 	took = time_mono_ms() - t0;
-	msg = summary(d, seg, nseg);
+	msg = repair_summary(d, seg, nseg);
 	json_decref(d);
 	/* intensity: rest in proportion to the work, within the deadline */
 	pause = intensity < 1.0 && !last_step(ctx, step) ?

@@ -42,5 +42,11 @@ int repair_validate_params(json_t *params, char *err, size_t errlen);
 /* The segment of a step name: "repair" is 0/0 (-pr), "repair segment I/N"
  * is I/N.  0, or -1 when name is neither. */
 int repair_step_segment(const char *name, int *seg, int *nseg);
+/*
+ * The closing message of a repair step from the agent's result data
+ * (sessions, repaired, not_needed, ...; any may be missing).  seg/nseg as
+ * repair_step_segment() gives them.  A new string, the caller frees it.
+ */
+char *repair_summary(const json_t *d, int seg, int nseg);
 
 #endif

@@ -378,6 +378,99 @@ int service_cluster_get_text(struct service *s, const char *name,
 	return 0;
 }
 
+/* Add "sect.key": {"from","to"} to changed when the value differs. */
+static void diff_setting(json_t *changed, json_t *before, json_t *after,
+    const char *sect, const char *key)
+{
+	json_t *a = json_object_get(json_object_get(before, sect), key);
+	json_t *b = json_object_get(json_object_get(after, sect), key);
+	char path[64];
+
+	if (a == NULL || b == NULL || json_equal(a, b))
+		return;
+	snprintf(path, sizeof(path), "%s.%s", sect, key);
+	json_object_set_new(changed, path, json_pack("{s:O,s:O}", "from", a,
+	    "to", b));
+}
+
+int service_cluster_update(struct service *s, const char *name,
+    const struct svc_cluster_patch *p, const char *who, json_t **out,
+    struct svc_err *e)
+{
+	static const char *const keys[][2] = {
+		{ "storage", "url" }, { "storage", "endpoint" },
+		{ "storage", "region" }, { "ssh", "user" }, { "ssh", "port" },
+		{ "ssh", "key_file" },
+	};
+	struct store_cluster_patch sp = {
+		.storage_url = p->storage_url,
+		.storage_endpoint = p->storage_endpoint,
+		.clear_storage_endpoint = p->clear_storage_endpoint,
+		.storage_region = p->storage_region,
+		.clear_storage_region = p->clear_storage_region,
+		.ssh_user = p->ssh_user,
+		.ssh_port = p->ssh_port,
+		.ssh_key_file = p->ssh_key_file,
+	};
+	char running[STORE_ID_MAX] = "", err[256] = "", *detail;
+	json_t *before, *after, *changed;
+	struct store_event ev = { 0 };
+	size_t depth = 0;
+	int rc;
+
+	if ((before = store_cluster_get(s->st, name)) == NULL) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		return -1;
+	}
+	/* The engine knows a task runs before the store does; the store's
+	 * check, in the update's transaction, closes the race after this. */
+	task_queue_info(name, &depth, running, sizeof(running));
+	rc = running[0] ? STORE_EBUSY : store_cluster_update(s->st, name, &sp,
+	    running, sizeof(running), err, sizeof(err));
+	if (rc == STORE_EBUSY) {
+		svc_set(e, SVC_CONFLICT, "cluster '%s' has a running task %s: "
+		    "its settings cannot change under it; wait for it to finish "
+		    "or cancel it, then try again", name,
+		    running[0] ? running : "(unknown id)");
+		json_decref(before);
+		return -1;
+	}
+	if (rc == STORE_ENOENT) {
+		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		json_decref(before);
+		return -1;
+	}
+	if (rc != 0) {
+		svc_set(e, SVC_INTERNAL, "cannot update cluster '%s': %s", name,
+		    err);
+		json_decref(before);
+		return -1;
+	}
+	cc_forget(s, name);
+	after = store_cluster_get(s->st, name);
+	changed = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		diff_setting(changed, before, after, keys[i][0], keys[i][1]);
+	changed = json_pack("{s:o}", "changed", changed);
+	detail = json_dumps(changed, JSON_COMPACT | JSON_SORT_KEYS);
+	ev.actor = who && *who ? who : "anonymous";
+	ev.kind = "cluster";
+	ev.target = name;
+	ev.cluster = name;
+	ev.result = "updated";
+	ev.detail_json = detail;
+	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+		log_warnx("cluster %s updated, but its event was not recorded: "
+		    "%s", name, err);
+	log_info("cluster %s settings changed by %s: %s", name, ev.actor,
+	    detail ? detail : "?");
+	free(detail);
+	json_decref(changed);
+	json_decref(before);
+	json_decref(after);
+	return service_cluster_get(s, name, out, e);
+}
+
 int service_cluster_delete(struct service *s, const char *name,
     struct svc_err *e)
 {
@@ -524,11 +617,37 @@ static int ensure_cluster(struct service *s, const char *name,
 	return 0;
 }
 
+const char *service_checkin_role(bool known, bool known_host_id,
+    const struct svc_checkin *ci, const char **why)
+{
+	const char *w = NULL;
+
+	/*
+	 * The first check-in of a running cluster finds every node unknown:
+	 * what the node says of itself must decide, or a live member would be
+	 * told to bootstrap and its seeds rewritten.
+	 */
+	if (ci->host_id != NULL)
+		w = "it reports a host id";
+	else if (known && known_host_id)
+		w = "it is known with a host id";
+	else if (ci->cassandra_running > 0)
+		w = "its Cassandra is running";
+	else if (ci->has_data > 0)
+		w = "its data dirs hold SSTables";
+	else if (ci->system_keyspace > 0)
+		w = "its data dirs hold a system keyspace";
+	if (why != NULL)
+		*why = w ? w : "a new node: no host id, no data, Cassandra "
+		    "not running";
+	return w ? "rejoin" : "bootstrap";
+}
+
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e)
 {
 	json_t *known = NULL, *nodes, *seeds;
-	const char *role = "bootstrap";
+	const char *role, *why;
 	struct store_node n;
 	char err[256];
 	bool created = false;
@@ -539,10 +658,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
 	if (known == NULL)
 		known = store_node_get(s->st, ci->cluster, ci->address);
-	/* A node that had joined (it has a host id) rejoins with its data. */
-	if (known != NULL && (ci->host_id != NULL ||
-	    json_is_string(json_object_get(known, "host_id"))))
-		role = "rejoin";
+	role = service_checkin_role(known != NULL, known != NULL &&
+	    json_is_string(json_object_get(known, "host_id")), ci, &why);
 	if (known != NULL) {
 		const char *old = json_string_value(json_object_get(known,
 		    "address"));
@@ -563,7 +680,10 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	n.rack = ci->rack;
 	n.version = ci->cassandra_version;
 	n.ssh_host_key = ci->ssh_host_key;
-	n.state = strcmp(role, "rejoin") == 0 ? "up" : "joining";
+	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
+	 * heartbeats will say when it is. */
+	n.state = strcmp(role, "rejoin") != 0 ? "joining" :
+	    ci->cassandra_running == 0 ? "unknown" : "up";
 	n.last_heartbeat = time_wall_ms();
 	n.load_bytes = -1;
 	n.is_seed = -1;
@@ -588,8 +708,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	    "heartbeat_interval_s",
 	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
 	    ci->cluster);
-	log_info("node %s of cluster %s checked in (%s)", ci->address,
-	    ci->cluster, role);
+	log_info("node %s of cluster %s checked in (%s: %s)", ci->address,
+	    ci->cluster, role, why);
 	return 0;
 }
 

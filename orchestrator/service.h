@@ -48,6 +48,18 @@ struct svc_cluster {
 	const char *ssh_key_file;
 };
 
+/* A change of a cluster's settings (validated by the API): NULL keeps. */
+struct svc_cluster_patch {
+	const char *storage_url;
+	const char *storage_endpoint;
+	bool clear_storage_endpoint;	/* null in the body: remove it */
+	const char *storage_region;
+	bool clear_storage_region;
+	const char *ssh_user;
+	int ssh_port;			/* 0: keep */
+	const char *ssh_key_file;
+};
+
 struct svc_checkin {
 	const char *cluster;
 	const char *host_id;	/* NULL: a node that has not joined yet */
@@ -55,7 +67,22 @@ struct svc_checkin {
 	const char *dc, *rack;
 	const char *cassandra_version;
 	const char *ssh_host_key;	/* NULL: none */
+	int cassandra_running;		/* 1, 0, or -1: not said (older agents) */
+	int has_data;			/* SSTables in the data dirs: 1, 0, -1 */
+	int system_keyspace;		/* a system keyspace on disk: 1, 0, -1 */
 };
+
+/*
+ * The role a check-in gets, from what the store knows of the node (known:
+ * found by host id or address; known_host_id: that row has a host id) and
+ * what the node says.  Pure, for the unit tests.  A node that has run -
+ * a host id, data, a system keyspace, Cassandra running - is never told to
+ * bootstrap: it gets "rejoin", so its agent never rewrites its seeds.
+ * Returns "bootstrap" or "rejoin"; *why (may be NULL) says which fact
+ * decided.
+ */
+const char *service_checkin_role(bool known, bool known_host_id,
+    const struct svc_checkin *ci, const char **why);
 
 struct svc_heartbeat {
 	const char *cluster;
@@ -93,6 +120,15 @@ int service_cluster_get(struct service *s, const char *name, json_t **out,
  * of the cluster's settings: the hot path of GET /clusters/{name}. */
 int service_cluster_get_text(struct service *s, const char *name,
     char **text, size_t *len, struct svc_err *e);
+/*
+ * Change a cluster's storage and SSH settings.  Refused (SVC_CONFLICT,
+ * naming the task) while one of its tasks runs: a task reads them as it
+ * goes.  Records a "cluster"/"updated" event by who with what changed;
+ * *out is the cluster as GET shows it.
+ */
+int service_cluster_update(struct service *s, const char *name,
+    const struct svc_cluster_patch *p, const char *who, json_t **out,
+    struct svc_err *e);
 int service_cluster_delete(struct service *s, const char *name,
     struct svc_err *e);
 int service_nodes_list(struct service *s, const char *cluster, json_t **out,

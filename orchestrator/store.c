@@ -238,6 +238,17 @@ static const char *const migrations[] = {
 	X(CLUSTER_LIST, "SELECT " CLUSTER_COLS " FROM clusters c" \
 	    " WHERE c.name > ?1 ORDER BY c.name LIMIT ?2") \
 	X(CLUSTER_NAMES, "SELECT name FROM clusters ORDER BY name") \
+	X(CLUSTER_RUNNING_ID, "SELECT id FROM tasks WHERE cluster = ?1 AND" \
+	    " state = 'running' ORDER BY seq LIMIT 1") \
+	X(CLUSTER_UPDATE, "UPDATE clusters SET" \
+	    " storage_url = COALESCE(?2, storage_url)," \
+	    " storage_endpoint = CASE WHEN ?3 THEN ?4" \
+	    "  ELSE COALESCE(?4, storage_endpoint) END," \
+	    " storage_region = CASE WHEN ?5 THEN ?6" \
+	    "  ELSE COALESCE(?6, storage_region) END," \
+	    " ssh_user = COALESCE(?7, ssh_user)," \
+	    " ssh_port = COALESCE(?8, ssh_port)," \
+	    " ssh_key_file = COALESCE(?9, ssh_key_file) WHERE name = ?1") \
 	X(NODE_EXISTS, "SELECT 1 FROM nodes WHERE cluster = ?1 AND" \
 	    " address = ?2") \
 	X(NODE_UPSERT, "INSERT INTO nodes (" NODE_COLS ") VALUES" \
@@ -1465,6 +1476,67 @@ int store_cluster_names(struct store *st, char ***names, size_t *n)
 	*names = v;
 	*n = len;
 	return 0;
+}
+
+/* ---- cluster update ----------------------------------------------------- */
+
+int store_cluster_update(struct store *st, const char *name,
+    const struct store_cluster_patch *p, char *running, size_t runlen,
+    char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (running != NULL && runlen > 0)
+		running[0] = '\0';
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	/* Checked in the same transaction as the write: a task cannot
+	 * start running between the check and the change. */
+	s = S(c, SQL_CLUSTER_RUNNING_ID);
+	bind_text(s, 1, name);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (running != NULL && runlen > 0)
+			snprintf(running, runlen, "%s", col_str(s, 0));
+		rst(s);
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' has a running task",
+			    name);
+		rc = STORE_EBUSY;
+		goto out;
+	}
+	rst(s);
+	s = S(c, SQL_CLUSTER_UPDATE);
+	bind_text(s, 1, name);
+	bind_text(s, 2, p->storage_url);
+	sqlite3_bind_int(s, 3, p->clear_storage_endpoint);
+	bind_text(s, 4, p->storage_endpoint);
+	sqlite3_bind_int(s, 5, p->clear_storage_region);
+	bind_text(s, 6, p->storage_region);
+	bind_text(s, 7, p->ssh_user);
+	if (p->ssh_port > 0)
+		sqlite3_bind_int(s, 8, p->ssh_port);
+	else
+		sqlite3_bind_null(s, 8);
+	bind_text(s, 9, p->ssh_key_file);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = db_err(c, err, errlen, "update cluster");
+		rollback(c);
+		goto out;
+	}
+	if (sqlite3_changes(c->db) == 0) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found", name);
+		rc = STORE_ENOENT;
+		goto out;
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
 }
 
 /* ---- nodes -------------------------------------------------------------- */

@@ -119,6 +119,29 @@ json_t *store_cluster_list(struct store *st, const char *cursor, int limit);
  * string are the caller's (free each, then the array).  0 or STORE_ERR. */
 int store_cluster_names(struct store *st, char ***names, size_t *n);
 
+/* ---- cluster update ---------------------------------------------------- */
+
+/* A change of a cluster's settings: NULL (0 for the port) keeps a value. */
+struct store_cluster_patch {
+	const char *storage_url;
+	const char *storage_endpoint;
+	bool clear_storage_endpoint;	/* set it to NULL */
+	const char *storage_region;
+	bool clear_storage_region;
+	const char *ssh_user;
+	int ssh_port;
+	const char *ssh_key_file;
+};
+
+/*
+ * Apply p to cluster name, in one transaction with the check that none of
+ * its tasks is running.  0, STORE_ENOENT, STORE_EBUSY (running, when not
+ * NULL, gets the running task's id), STORE_ERR.
+ */
+int store_cluster_update(struct store *st, const char *name,
+    const struct store_cluster_patch *p, char *running, size_t runlen,
+    char *err, size_t errlen);
+
 /* ---- nodes ------------------------------------------------------------- */
 
 /*

@@ -86,6 +86,32 @@ static const struct cmd clusters_subs[] = {
 	  }, false, false, NULL,
 	  "CLUSTER must match [A-Za-z0-9_-]{1,64}.  The key file is read by the "
 	  "orchestrator, so give its path on the orchestrator's host." },
+	{ "update", CMD_CLUSTERS_UPDATE, "change a cluster's storage and SSH "
+	  "settings", NULL, NULL, arg_cluster_opt,
+	  (const struct cmd_flag[]){
+		{ "--storage", CMD_V_URL, "URL", false, NULL,
+		  "backup storage: s3://bucket/prefix or file:///dir" },
+		{ "--endpoint", CMD_V_URL, "URL", false, NULL,
+		  "S3 endpoint (for S3-compatible stores)" },
+		{ "--no-endpoint", CMD_V_NONE, NULL, false, NULL,
+		  "remove the S3 endpoint" },
+		{ "--region", CMD_V_TEXT, "REGION", false, NULL, "S3 region" },
+		{ "--no-region", CMD_V_NONE, NULL, false, NULL,
+		  "remove the S3 region" },
+		{ "--ssh-user", CMD_V_TEXT, "USER", false, NULL,
+		  "the user the orchestrator logs in as on the nodes" },
+		{ "--ssh-port", CMD_V_NUMBER, "PORT", false, NULL,
+		  "SSH port on the nodes" },
+		{ "--ssh-key", CMD_V_FILE, "FILE", false, NULL,
+		  "private key file on the orchestrator host" },
+		END_FLAGS,
+	  }, false, false, NULL,
+	  "PATCH /api/v1/clusters/{name}: what is not given stays as it is; "
+	  "give at least one setting.  The orchestrator checks the values as "
+	  "at create and refuses (409, naming the task) while a task of the "
+	  "cluster runs.  CLUSTER defaults to the current one.  Example, for a "
+	  "cluster an agent created: clusters update prod --storage "
+	  "s3://bucket/prod --ssh-user cassandra --ssh-key /etc/ringmaster/id" },
 	{ "delete", CMD_CLUSTERS_DELETE, "forget a cluster", NULL, NULL,
 	  arg_cluster, NOFLAGS, false, false, NULL,
 	  "Refused (409) while a task runs on the cluster." },
@@ -179,7 +205,7 @@ const struct cmd cmd_table[] = {
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "metrics", CMD_METRICS, "print the Prometheus metrics", NULL, NULL,
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
-	{ "clusters", CMD_NONE, "list, show, create and delete clusters",
+	{ "clusters", CMD_NONE, "list, show, create, update and delete clusters",
 	  clusters_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "nodes", CMD_NODES, "list a cluster's nodes", NULL, NULL,
 	  arg_cluster_opt, NOFLAGS, false, false, NULL, NULL },
@@ -208,8 +234,8 @@ const struct cmd cmd_table[] = {
 	  }, true, true, "backup", NULL },
 	{ "restore", CMD_TASK_SHORTCUT, "restore a backup", NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
-		{ "--backup", CMD_V_BACKUP, "ID", true, "backup_id",
-		  "the backup to restore" },
+		{ "--backup", CMD_V_BACKUP, "ID", false, "backup_id",
+		  "the backup to restore (default: the newest complete one)" },
 		{ "--keyspace", CMD_V_TEXT, "KS[,KS...]", false, "keyspaces[]",
 		  "only these keyspaces" },
 		{ "--table", CMD_V_TEXT, "KS.TABLE[,...]", false, "tables[]",
@@ -218,10 +244,15 @@ const struct cmd cmd_table[] = {
 		  "only these nodes" },
 		{ "--from", CMD_V_CLUSTER, "CLUSTER", false, "source_cluster",
 		  "restore another cluster's backup into this one" },
+		{ "--force", CMD_V_NONE, NULL, false, "force",
+		  "restore even a backup found damaged (the orchestrator "
+		  "refuses one otherwise)" },
 		{ "--watch", CMD_V_NONE, NULL, false, NULL,
 		  "watch the task until it ends" },
 		END_FLAGS,
-	  }, true, true, "restore", NULL },
+	  }, true, true, "restore",
+	  "Without --backup the orchestrator restores the newest complete "
+	  "backup." },
 	{ "verify", CMD_TASK_SHORTCUT, "check a backup's files against its manifest",
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){

@@ -462,33 +462,61 @@ static int do_clusters_show(struct ctx *x)
 	return EXEC_OK;
 }
 
-static int do_clusters_create(struct ctx *x)
+/* Set o[key] to a string flag's value when it was given. */
+static void set_flag_str(json_t *o, const struct cmd_call *c,
+    const char *flag, const char *key)
 {
-	struct cmd_call *c = x->call;
+	if (cmd_flag(c, flag))
+		json_object_set_new(o, key, json_string(cmd_flag(c, flag)));
+}
+
+/*
+ * The "storage" and "ssh" objects of a cluster body from the flags create
+ * and update share; only what was given is set ("--no-X" sets null).  NULL
+ * after a usage error (printed).
+ */
+static json_t *cluster_settings(const struct cmd_call *c)
+{
 	const char *port = cmd_flag(c, "--ssh-port");
-	struct client_resp r;
-	json_t *body = json_pack("{s:s,s:{s:s},s:{s:s,s:s}}",
-	    "name", cmd_arg(c, "CLUSTER"),
-	    "storage", "url", cmd_flag(c, "--storage"),
-	    "ssh", "user", cmd_flag(c, "--ssh-user"),
-	    "key_file", cmd_flag(c, "--ssh-key"));
-	json_t *st = json_object_get(body, "storage");
-	if (cmd_flag(c, "--endpoint"))
-		json_object_set_new(st, "endpoint",
-		    json_string(cmd_flag(c, "--endpoint")));
-	if (cmd_flag(c, "--region"))
-		json_object_set_new(st, "region",
-		    json_string(cmd_flag(c, "--region")));
+	json_t *body = json_object(), *st = json_object(), *ssh = json_object();
+
+	set_flag_str(st, c, "--storage", "url");
+	set_flag_str(st, c, "--endpoint", "endpoint");
+	set_flag_str(st, c, "--region", "region");
+	if (cmd_flag(c, "--no-endpoint"))
+		json_object_set_new(st, "endpoint", json_null());
+	if (cmd_flag(c, "--no-region"))
+		json_object_set_new(st, "region", json_null());
+	set_flag_str(ssh, c, "--ssh-user", "user");
+	set_flag_str(ssh, c, "--ssh-key", "key_file");
 	if (port) {
 		long long pn = strtoll(port, NULL, 10);
 		if (pn < 1 || pn > 65535) {
 			json_decref(body);
-			return usage_fail(c, "--ssh-port wants 1..65535, not %s",
-			    port);
+			json_decref(st);
+			json_decref(ssh);
+			usage_fail(c, "--ssh-port wants 1..65535, not %s", port);
+			return NULL;
 		}
-		json_object_set_new(json_object_get(body, "ssh"), "port",
-		    json_integer(pn));
+		json_object_set_new(ssh, "port", json_integer(pn));
 	}
+	if (json_object_size(st) > 0)
+		json_object_set(body, "storage", st);
+	if (json_object_size(ssh) > 0)
+		json_object_set(body, "ssh", ssh);
+	json_decref(st);
+	json_decref(ssh);
+	return body;
+}
+
+static int do_clusters_create(struct ctx *x)
+{
+	struct cmd_call *c = x->call;
+	struct client_resp r;
+	json_t *body = cluster_settings(c);
+	if (body == NULL)
+		return EXEC_USAGE;
+	json_object_set_new(body, "name", json_string(cmd_arg(c, "CLUSTER")));
 	int rc = call_api(x, "POST", "/api/v1/clusters", body, &r);
 	json_decref(body);
 	if (rc < 0)
@@ -498,6 +526,55 @@ static int do_clusters_create(struct ctx *x)
 	else
 		printf("created cluster '%s' — select it with 'use %s'\n",
 		    cmd_arg(c, "CLUSTER"), cmd_arg(c, "CLUSTER"));
+	client_resp_release(&r);
+	return EXEC_OK;
+}
+
+static int do_clusters_update(struct ctx *x)
+{
+	struct cmd_call *c = x->call;
+	struct client_resp r;
+	const char *cluster;
+	json_t *body;
+
+	if (cmd_flag(c, "--endpoint") && cmd_flag(c, "--no-endpoint"))
+		return usage_fail(c, "give --endpoint or --no-endpoint, not both");
+	if (cmd_flag(c, "--region") && cmd_flag(c, "--no-region"))
+		return usage_fail(c, "give --region or --no-region, not both");
+	if ((body = cluster_settings(c)) == NULL)
+		return EXEC_USAGE;
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return usage_fail(c, "nothing to change: give at least one of "
+		    "--storage, --endpoint, --region, --ssh-user, --ssh-port, "
+		    "--ssh-key (or --no-endpoint, --no-region)");
+	}
+	if ((cluster = pick_cluster(x, cmd_arg(c, "CLUSTER"))) == NULL) {
+		json_decref(body);
+		return EXEC_FAILED;
+	}
+	char *p = cluster_path(cluster, "");
+	int rc = call_api(x, "PATCH", p, body, &r);
+	free(p);
+	json_decref(body);
+	if (rc < 0)
+		return EXEC_FAILED;
+	if (x->json) {
+		print_raw(&r);
+	} else {
+		json_t *st = json_object_get(r.json, "storage");
+		json_t *ssh = json_object_get(r.json, "ssh");
+		json_t *port = json_object_get(ssh, "port");
+		printf("updated cluster '%s': storage %s%s%s%s%s, ssh %s port "
+		    "%lld key %s\n", cluster, jstr(st, "url") ? jstr(st, "url") :
+		    "?", jstr(st, "endpoint") ? " endpoint " : "",
+		    jstr(st, "endpoint") ? jstr(st, "endpoint") : "",
+		    jstr(st, "region") ? " region " : "",
+		    jstr(st, "region") ? jstr(st, "region") : "",
+		    jstr(ssh, "user") ? jstr(ssh, "user") : "?",
+		    json_is_integer(port) ? (long long)json_integer_value(port) :
+		    22LL, jstr(ssh, "key_file") ? jstr(ssh, "key_file") : "?");
+	}
 	client_resp_release(&r);
 	return EXEC_OK;
 }
@@ -1139,6 +1216,8 @@ static int dispatch(struct ctx *x)
 		return do_clusters_show(x);
 	case CMD_CLUSTERS_CREATE:
 		return do_clusters_create(x);
+	case CMD_CLUSTERS_UPDATE:
+		return do_clusters_update(x);
 	case CMD_CLUSTERS_DELETE:
 		return do_clusters_delete(x);
 	case CMD_NODES:

@@ -2,7 +2,11 @@
  * watch.c - see watch.h.
  *
  * The rate is done steps over the time since the task started (from its
- * started_at), so a watch begun late still shows a sensible ETA.  Polling
+ * started_at), so a watch begun late still shows a sensible ETA; only a
+ * running task has an ETA.  Steps that report per-node progress (a
+ * "nodes" array: phase, files, bytes, rate) get one line per node, their
+ * ETA from the node's own rate; older servers send no "nodes" and the
+ * step's message is shown as before.  Polling
  * sleeps in poll(2), which SIGINT interrupts, so Ctrl-C is answered at
  * once; the request in flight (a few ms on loopback) is let finish.
  */
@@ -62,6 +66,13 @@ struct progress {
 	char pct[16], rate[32], eta[32], elapsed[32];
 };
 
+/* An ETA means something only while the task moves. */
+static bool task_running(const json_t *task)
+{
+	const char *st = jstr(task, "state");
+	return st != NULL && strcmp(st, "running") == 0;
+}
+
 static void progress_of(const json_t *task, int64_t now_ms, struct progress *p)
 {
 	json_t *pr = json_object_get(task, "progress");
@@ -77,7 +88,9 @@ static void progress_of(const json_t *task, int64_t now_ms, struct progress *p)
 	if (el > 0 && p->done > 0) {
 		double rate = (double)p->done / (double)el;
 		snprintf(p->rate, sizeof(p->rate), "%.2f/s", rate);
-		if (p->total > p->done) {
+		if (!task_running(task)) {
+			snprintf(p->eta, sizeof(p->eta), "-");
+		} else if (p->total > p->done) {
 			table_duration((int64_t)((double)(p->total - p->done) /
 			    rate + 0.5), p->eta, sizeof(p->eta));
 		} else {
@@ -131,6 +144,169 @@ static size_t current_steps(const json_t *steps, size_t *pick, const char **node
 
 #define MAX_NODES 64
 
+/* ---- per-node progress ---- */
+
+/* A count: an integer or integral number >= 0, else -1. */
+static int64_t count_of(const json_t *v)
+{
+	double d;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+	if (!json_is_real(v))
+		return -1;
+	d = json_real_value(v);
+	if (!(d >= 0 && d < 9.0e18) || d != (double)(int64_t)d)
+		return -1;
+	return (int64_t)d;
+}
+
+static double rate_of(const json_t *v)
+{
+	double d = json_is_number(v) ? json_number_value(v) : -1;
+	return d >= 0 && d < 1e18 ? d : -1;
+}
+
+int watch_step_nodes(const json_t *step, struct watch_node *out, size_t max)
+{
+	const json_t *a = json_object_get(step, "nodes"), *e;
+	size_t i;
+	int n = 0;
+
+	if (!json_is_array(a))
+		return -1;
+	json_array_foreach(a, i, e) {
+		struct watch_node *w;
+		if ((size_t)n == max)
+			break;
+		if (!json_is_object(e) || jstr(e, "node") == NULL)
+			continue;
+		w = &out[n++];
+		w->node = jstr(e, "node");
+		w->phase = jstr(e, "phase");
+		w->state = jstr(e, "state");
+		w->message = jstr(e, "message");
+		w->files_done = count_of(json_object_get(e, "files_done"));
+		w->files_total = count_of(json_object_get(e, "files_total"));
+		w->bytes_done = count_of(json_object_get(e, "bytes_done"));
+		w->bytes_total = count_of(json_object_get(e, "bytes_total"));
+		w->rate_bps = rate_of(json_object_get(e, "rate_bps"));
+	}
+	return n;
+}
+
+/* Append ", "-separated text to *s (freed and replaced). */
+static void add_part(char **s, const char *sep, const char *part)
+{
+	char *t = xasprintf("%s%s%s", *s, **s ? sep : "", part);
+	free(*s);
+	*s = t;
+}
+
+char *watch_node_text(const struct watch_node *n, bool eta)
+{
+	char *s = xstrdup(""), part[96], a[32], b[32];
+
+	if (n->phase != NULL && *n->phase)
+		add_part(&s, "  ", n->phase);
+	if (n->files_done >= 0 || n->files_total >= 0) {
+		snprintf(a, sizeof(a), "%lld", (long long)n->files_done);
+		snprintf(b, sizeof(b), "%lld", (long long)n->files_total);
+		snprintf(part, sizeof(part), "files %s/%s",
+		    n->files_done >= 0 ? a : "?", n->files_total >= 0 ? b : "?");
+		add_part(&s, "  ", part);
+	}
+	if (n->bytes_done >= 0 || n->bytes_total >= 0) {
+		if (n->bytes_done >= 0)
+			table_size((uint64_t)n->bytes_done, a, sizeof(a));
+		if (n->bytes_total >= 0)
+			table_size((uint64_t)n->bytes_total, b, sizeof(b));
+		snprintf(part, sizeof(part), "%s/%s", n->bytes_done >= 0 ? a :
+		    "?", n->bytes_total >= 0 ? b : "?");
+		add_part(&s, "  ", part);
+	}
+	if (n->rate_bps >= 0) {
+		table_size((uint64_t)(n->rate_bps + 0.5), a, sizeof(a));
+		snprintf(part, sizeof(part), "%s/s", a);
+		add_part(&s, "  ", part);
+	}
+	/* Remaining bytes over the rate; a zero or unknown total has none. */
+	if (eta && n->state != NULL && strcmp(n->state, "running") == 0 &&
+	    n->rate_bps > 0 && n->bytes_done >= 0 &&
+	    n->bytes_total > n->bytes_done) {
+		table_duration((int64_t)((double)(n->bytes_total -
+		    n->bytes_done) / n->rate_bps + 0.5), a, sizeof(a));
+		snprintf(part, sizeof(part), "ETA %s", a);
+		add_part(&s, "  ", part);
+	}
+	if (n->message != NULL && *n->message)
+		add_part(&s, "  ", n->message);
+	return s;
+}
+
+char *watch_summary(const json_t *task, int64_t now_ms)
+{
+	const json_t *steps = json_object_get(task, "steps"), *st;
+	struct watch_node nodes[MAX_NODES];
+	const char *names[MAX_NODES];
+	size_t i, nnames = 0;
+	int64_t files = 0, bytes = 0;
+	bool moved = false;
+	char el[32], size[32], *fails = xstrdup(""), *s, *t;
+
+	table_duration(elapsed_s(task, now_ms), el, sizeof(el));
+	json_array_foreach(steps, i, st) {
+		int n = watch_step_nodes(st, nodes, MAX_NODES);
+		const char *sst = jstr(st, "state");
+		for (int k = 0; k < n; k++) {
+			size_t j;
+			moved = true;
+			files += nodes[k].files_done > 0 ? nodes[k].files_done : 0;
+			bytes += nodes[k].bytes_done > 0 ? nodes[k].bytes_done : 0;
+			for (j = 0; j < nnames; j++)
+				if (strcmp(names[j], nodes[k].node) == 0)
+					break;
+			if (j == nnames && nnames < MAX_NODES)
+				names[nnames++] = nodes[k].node;
+			if (nodes[k].state && strcmp(nodes[k].state, "failed") == 0) {
+				t = xasprintf("%s on %s%s%s", jstr(st, "name") ?
+				    jstr(st, "name") : "step", nodes[k].node,
+				    nodes[k].message ? ": " : "",
+				    nodes[k].message ? nodes[k].message : "");
+				add_part(&fails, ", ", t);
+				free(t);
+			}
+		}
+		/* A failed step whose nodes did not say why speaks for itself. */
+		if (sst && strcmp(sst, "failed") == 0 && n <= 0) {
+			t = xasprintf("%s%s%s%s%s", jstr(st, "name") ?
+			    jstr(st, "name") : "step", jstr(st, "node") ? " on " : "",
+			    jstr(st, "node") ? jstr(st, "node") : "",
+			    jstr(st, "message") ? ": " : "",
+			    jstr(st, "message") ? jstr(st, "message") : "");
+			add_part(&fails, ", ", t);
+			free(t);
+		}
+	}
+	s = xasprintf("task %s %s after %s", jstr(task, "id") ? jstr(task, "id") :
+	    "?", jstr(task, "state") ? jstr(task, "state") : "?", el);
+	if (moved && (files > 0 || bytes > 0)) {
+		table_size((uint64_t)bytes, size, sizeof(size));
+		t = xasprintf("%s; moved %lld file%s, %s on %zu node%s", s,
+		    (long long)files, files == 1 ? "" : "s", size, nnames,
+		    nnames == 1 ? "" : "s");
+		free(s);
+		s = t;
+	}
+	if (*fails) {
+		t = xasprintf("%s; failed: %s", s, fails);
+		free(s);
+		s = t;
+	}
+	free(fails);
+	return s;
+}
+
 char *watch_render(const json_t *task, int64_t now_ms, size_t width,
     size_t *nlines)
 {
@@ -158,16 +334,30 @@ char *watch_render(const json_t *task, int64_t now_ms, size_t width,
 	size_t pick[MAX_NODES];
 	const char *node[MAX_NODES];
 	size_t n = current_steps(steps, pick, node, MAX_NODES);
+	bool eta = task_running(task);
 	for (size_t k = 0; k < n; k++) {
 		json_t *s = json_array_get(steps, pick[k]);
+		struct watch_node wn[MAX_NODES];
+		int nn = watch_step_nodes(s, wn, MAX_NODES);
 		char att[16];
 		snprintf(att, sizeof(att), "%lld",
 		    (long long)json_integer_value(json_object_get(s, "attempts")));
+		/* A step that reports per node: one line per node. */
+		for (int j = 0; j < nn; j++) {
+			char *text = watch_node_text(&wn[j], eta);
+			const char *cells[5] = { wn[j].node, jstr(s, "name"),
+			    wn[j].state ? wn[j].state : jstr(s, "state"), att,
+			    text };
+			table_add(t, cells);
+			free(text);
+		}
+		if (nn > 0)
+			continue;
 		const char *cells[5] = { node[k], jstr(s, "name"),
 		    jstr(s, "state"), att, jstr(s, "message") };
 		table_add(t, cells);
 	}
-	char *steps_text = n ? table_print(t, NULL, width > 4 ? width - 3 : 1) :
+	char *steps_text = table_rows(t) ? table_print(t, NULL, width > 4 ? width - 3 : 1) :
 	    xstrdup("");
 	table_free(t);
 
@@ -225,11 +415,30 @@ char *watch_line(const json_t *task, int64_t now_ms)
 	    (long long)p.done, (long long)p.total, p.pct, p.eta);
 	for (size_t k = 0; k < n; k++) {
 		json_t *st = json_array_get(steps, pick[k]);
+		struct watch_node wn[MAX_NODES];
+		int nn = watch_step_nodes(st, wn, MAX_NODES);
 		char *t = xasprintf("%s%s %s: %s %s", s, k ? "," : ";", node[k],
 		    jstr(st, "name") ? jstr(st, "name") : "?",
 		    jstr(st, "state") ? jstr(st, "state") : "?");
 		free(s);
 		s = t;
+		/*
+		 * Off a terminal a line is printed when it changes: phase and
+		 * files only, not bytes and rate, which change at every poll.
+		 */
+		for (int j = 0; j < nn; j++) {
+			char f[64] = "";
+			if (wn[j].files_done >= 0 && wn[j].files_total >= 0)
+				snprintf(f, sizeof(f), " %lld/%lld files",
+				    (long long)wn[j].files_done,
+				    (long long)wn[j].files_total);
+			t = xasprintf("%s%s%s %s%s%s", s, j ? " " : " [",
+			    wn[j].node, wn[j].phase ? wn[j].phase :
+			    (wn[j].state ? wn[j].state : "?"), f,
+			    j + 1 == nn ? "]" : ";");
+			free(s);
+			s = t;
+		}
 	}
 	return s;
 }
@@ -311,10 +520,9 @@ enum watch_end watch_task(struct client *c, const char *id,
 			end = strcmp(state, "succeeded") == 0 ? WATCH_SUCCEEDED :
 			    WATCH_FAILED;
 			if (!o->json) {
-				char el[32];
-				table_duration(elapsed_s(r.json, now), el,
-				    sizeof(el));
-				printf("task %s %s after %s\n", id, state, el);
+				char *sum = watch_summary(r.json, now);
+				printf("%s\n", sum);
+				free(sum);
 			}
 			client_resp_release(&r);
 			break;

@@ -51,4 +51,38 @@ void watch_bar(int64_t done, int64_t total, size_t width, char *buf,
 /* true for succeeded, failed and cancelled. */
 bool watch_terminal(const char *state);
 
+/*
+ * One node's progress within a step, from the step's "nodes" array
+ * (GET /api/v1/tasks/{id}; absent on older servers and on steps that are
+ * not per node).  Strings point into the JSON (NULL when absent or not a
+ * string); numbers that are absent, negative, not numbers or not finite
+ * are -1, so bad values show as unknown rather than as lies.
+ */
+struct watch_node {
+	const char *node, *phase, *state, *message;
+	int64_t files_done, files_total, bytes_done, bytes_total;
+	double rate_bps;
+};
+
+/*
+ * Fill out (at most max) from step's "nodes": the number filled, or -1
+ * when the step has no "nodes" array (show the step's own message then).
+ * Entries that are not objects or name no node are skipped.
+ */
+int watch_step_nodes(const json_t *step, struct watch_node *out, size_t max);
+/*
+ * "upload  files 12/40  1.2 KiB/5.5 KiB  1000 B/s  ETA 5s  <message>":
+ * what is known of n.  The ETA (remaining bytes over the rate) only when
+ * eta is true (the task is running) and the node is running.  Fresh
+ * string.
+ */
+char *watch_node_text(const struct watch_node *n, bool eta);
+/*
+ * The closing line of a finished task: "task ID STATE after 1m 3s", then
+ * what moved ("; moved 120 files, 1.2 GiB on 3 nodes") when steps report
+ * per-node progress, then what failed ("; failed: upload on 10.0.0.2:
+ * reset").  Fresh string, no newline.
+ */
+char *watch_summary(const json_t *task, int64_t now_ms);
+
 #endif

@@ -188,8 +188,9 @@ def test_three_nodes_check_in_and_heartbeat(sim_factory, orch):  # noqa: F811
 
     def all_up():
         ns = orch_nodes(orch)
+        # Running nodes check in as rejoin, "up" at once: wait for a heartbeat's load.
         ok = len(ns) == 3 and all(v["state"] == "up" and v["version"] == "4.1.0"
-                                  for v in ns.values())
+                                  and v["load_bytes"] for v in ns.values())
         return ns if ok else None
     ns = wait_for(all_up, "three nodes up in the orchestrator", timeout=30)
     for n in c.names:
@@ -272,3 +273,112 @@ def test_empty_node_waits_then_bootstraps_with_seeds(sim_factory, tmp_path):  # 
     finally:
         o.kill9()
         print(o.log_tail())
+
+
+def yaml_bytes(c):
+    return {n: (Path(c.node_dir(n)) / "conf" / "cassandra.yaml").read_bytes() for n in c.names}
+
+
+def saved_role(c, name):
+    p = Path(c.node_dir(name)) / "agent-state" / "state.json"
+    return json.loads(p.read_text()).get("role") if p.exists() else None
+
+
+def test_first_checkin_of_running_cluster_changes_nothing(sim_factory, orch):  # noqa: F811
+    """A running cluster with data meets its agents for the first time: no
+    node is told to bootstrap and no cassandra.yaml changes by one byte."""
+    c = sim_factory(nodes=3)
+    for n in c.names:
+        simlib.start_sshd(c.dir, n)
+        c.start_cassandra(n)
+    before = yaml_bytes(c)
+    tok = orch.tmp / "join.token"
+    tok.write_text(orch.join_token + "\n")
+    for n in c.names:
+        write_agent_conf(c, n, orch.base, tok)
+    for n in c.names:
+        simlib.start_agent(c.dir, n, str(RINGAGENT))
+    wait_for(lambda: all(saved_role(c, n) for n in c.names) and len(orch_nodes(orch)) == 3,
+             "three agents checked in", timeout=30)
+    for n in c.names:
+        assert saved_role(c, n) == "rejoin", agent_log(c, n)
+        assert "as rejoin" in agent_log(c, n) and "as bootstrap" not in agent_log(c, n)
+        assert "seeds written" not in agent_log(c, n)
+    assert yaml_bytes(c) == before
+    ns = orch_nodes(orch)
+    assert all(v["state"] != "joining" for v in ns.values()), ns
+    # Heartbeats keep the file alone too.
+    wait_for(lambda: all(v["state"] == "up" for v in orch_nodes(orch).values()),
+             "three nodes up", timeout=15)
+    assert yaml_bytes(c) == before
+
+
+class FakeOrchestrator:
+    """Answers every check-in with a fixed answer and every heartbeat 200:
+    an orchestrator that gets the decision wrong, for the agent's own guard."""
+
+    def __init__(self, answer):
+        import http.server
+        import threading
+        fake = self
+        self.checkins = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.endswith("/checkin"):
+                    fake.checkins.append(json.loads(body))
+                    out = json.dumps(answer).encode()
+                else:
+                    out = b'{"status":"ok"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_bootstrap_answer_never_rewrites_a_member(sim_factory, tmp_path, running):  # noqa: F811
+    """Told to bootstrap, a node whose Cassandra runs (or that holds data)
+    leaves cassandra.yaml as it is, logs what it would have changed, and a
+    stopped one with data starts as a rejoin."""
+    c = sim_factory(nodes=1)
+    fake = FakeOrchestrator({"role": "bootstrap", "seeds": ["127.9.9.9"],
+                             "heartbeat_interval_s": 1})
+    try:
+        simlib.start_sshd(c.dir, "node1")
+        if running:
+            c.start_cassandra("node1")
+        tok = tmp_path / "join.token"
+        tok.write_text("t\n")
+        write_agent_conf(c, "node1", fake.base, tok)
+        before = yaml_bytes(c)
+        simlib.start_agent(c.dir, "node1", str(RINGAGENT))
+        wait_for(lambda: saved_role(c, "node1") == "bootstrap", "check-in answered", timeout=20)
+        log = agent_log(c, "node1")
+        assert "not rewriting the seeds" in log and "127.9.9.9" in log, log
+        assert yaml_bytes(c) == before
+        body = fake.checkins[0]
+        assert body["has_data"] is True and body["system_keyspace"] is True
+        assert body["cassandra_running"] is running
+        if running:
+            assert body["host_id"] == c.node("node1")["host_id"]
+            assert "Cassandra is running on this node" in log
+        else:
+            wait_for(lambda: c.node("node1")["up"], "Cassandra started as a rejoin", timeout=20)
+            assert "rejoin as it is" in agent_log(c, "node1")
+        assert yaml_bytes(c) == before
+    finally:
+        fake.close()

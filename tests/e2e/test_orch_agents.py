@@ -1,5 +1,6 @@
 """Agents: check-in (roles, seeds, auto-created clusters), heartbeats that
 show at once, batch writes that survive a restart, failure detection."""
+import json
 from datetime import datetime, timezone
 
 from orch import orch, orch_factory, wait_until  # noqa: F401
@@ -128,3 +129,144 @@ def test_delete_cluster_forgets_its_nodes(orch):
     assert beat(orch, "10.0.0.1").status_code == 404
     m = orch.get("/metrics", token=None).text
     assert 'ringmaster_nodes{state="joining"} 0' in m
+
+
+def test_a_node_that_has_run_is_never_told_to_bootstrap(orch):
+    """The first check-in of a running cluster: every node is unknown, but
+    what each says of itself (host id, data, system keyspace, Cassandra
+    running) makes it a rejoin; only a new, empty, stopped node bootstraps."""
+    orch.create_cluster("prod")
+    cases = [
+        ("10.0.3.1", {"host_id": "6f1c2a52-0000-4000-8000-000000000031"}, "rejoin"),
+        ("10.0.3.2", {"cassandra_running": True}, "rejoin"),
+        ("10.0.3.3", {"has_data": True, "cassandra_running": False}, "rejoin"),
+        ("10.0.3.4", {"system_keyspace": True, "has_data": False,
+                      "cassandra_running": False}, "rejoin"),
+        ("10.0.3.5", {"has_data": False, "system_keyspace": False,
+                      "cassandra_running": False}, "bootstrap"),
+        ("10.0.3.6", {"has_data": None}, "bootstrap"),  # null: not said
+    ]
+    for addr, extra, role in cases:
+        assert checkin(orch, addr, **extra)["role"] == role, (addr, extra)
+    ns = nodes(orch)
+    assert ns["10.0.3.1"]["state"] == "up" and ns["10.0.3.2"]["state"] == "up"
+    # Stopped rejoins are not up until their heartbeats say so.
+    assert ns["10.0.3.3"]["state"] == "unknown" and ns["10.0.3.4"]["state"] == "unknown"
+    assert ns["10.0.3.5"]["state"] == "joining"
+    bad = {"cluster": "prod", "address": "10.0.3.9", "dc": "dc1", "rack": "r1",
+           "cassandra_version": "4.1.3", "has_data": "yes"}
+    r = orch.post("/api/v1/agents/checkin", bad, token="agent")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "wrong_type"
+    assert "10.0.3.9" not in nodes(orch)
+
+
+def cluster_settings(o, name):
+    c = o.ok("GET", f"/api/v1/clusters/{name}")
+    return {"storage": c["storage"], "ssh": c["ssh"]}
+
+
+def patch(o, name, body, **kw):
+    return o.req("PATCH", f"/api/v1/clusters/{name}", body=body, **kw)
+
+
+def test_agent_created_cluster_gets_its_settings_by_patch(orch):
+    """PATCH /clusters/{name}: an agent-created cluster gets real storage and
+    SSH settings; the change is audited with what changed."""
+    checkin(orch, "10.0.4.1", cluster="auto")
+    assert cluster_settings(orch, "auto")["ssh"]["user"] == "cassandra"
+    r = patch(orch, "auto", {"storage": {"url": "s3://bucket/auto", "endpoint": "http://127.0.0.1:9000",
+                                         "region": "eu-west-1"},
+                             "ssh": {"user": "ops", "port": 2222, "key_file": "/keys/id"}})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["storage"] == {"url": "s3://bucket/auto", "endpoint": "http://127.0.0.1:9000",
+                              "region": "eu-west-1"}
+    assert got["ssh"] == {"user": "ops", "port": 2222, "key_file": "/keys/id"}
+    assert got["nodes"] == 1 and "running_task" in got
+    assert cluster_settings(orch, "auto") == {"storage": got["storage"], "ssh": got["ssh"]}
+    # One field alone; null removes an optional one; the rest stays.
+    got = patch(orch, "auto", {"storage": {"region": None}, "ssh": {"port": 22}}).json()
+    assert got["storage"] == {"url": "s3://bucket/auto", "endpoint": "http://127.0.0.1:9000",
+                              "region": None}
+    assert got["ssh"] == {"user": "ops", "port": 22, "key_file": "/keys/id"}
+    evs = orch.ok("GET", "/api/v1/events", params={"cluster": "auto"})["items"]
+    req = [e for e in evs if e["kind"] == "request" and e["method"] == "PATCH"]
+    assert [e["result"] for e in req] == ["200", "200"] and req[0]["actor"] == "admin"
+    assert req[0]["route"] == "/api/v1/clusters/{name}" and req[0]["target"] == "auto"
+    upd = [e for e in evs if e["kind"] == "cluster" and e["result"] == "updated"]
+    assert len(upd) == 2
+    first = upd[0]["detail"]
+    first = first if isinstance(first, dict) else json.loads(first)
+    assert first["changed"]["ssh.user"] == {"from": "cassandra", "to": "ops"}
+    assert first["changed"]["storage.region"] == {"from": None, "to": "eu-west-1"}
+    second = upd[1]["detail"]
+    second = second if isinstance(second, dict) else json.loads(second)
+    assert set(second["changed"]) == {"storage.region", "ssh.port"}
+
+
+def test_patch_refuses_bad_values_and_changes_nothing(orch):
+    orch.create_cluster("prod")
+    before = cluster_settings(orch, "prod")
+    bad = [
+        ({"storage": {"url": "http://x/y"}}, "invalid_value", "storage.url"),
+        ({"storage": {"url": "s3://"}}, "invalid_value", "storage.url"),
+        ({"storage": {"url": None}}, "wrong_type", "storage.url"),  # as at create
+        ({"storage": {"url": ""}}, "invalid_value", "storage.url"),
+        ({"storage": {"endpoint": 5}}, "wrong_type", "storage.endpoint"),
+        ({"ssh": {"port": 0}}, "invalid_value", "ssh.port"),
+        ({"ssh": {"port": 65536}}, "invalid_value", "ssh.port"),
+        ({"ssh": {"port": "22"}}, "wrong_type", "ssh.port"),
+        ({"ssh": {"user": "bad user"}}, "invalid_name", "ssh.user"),
+        ({"ssh": {"key_file": None}}, "wrong_type", "ssh.key_file"),
+        ({"ssh": {"port": None}}, "invalid_value", "ssh.port"),
+        ({"ssh": {"bogus": 1}}, "unknown_field", "ssh.bogus"),
+        ({"name": "other"}, "unknown_field", "name"),
+        ({}, "invalid_value", "nothing to change"),
+        ({"ssh": {}}, "invalid_value", "nothing to change"),
+        # a good value beside a bad one: nothing of it is applied
+        ({"ssh": {"user": "ops", "port": -1}}, "invalid_value", "ssh.port"),
+    ]
+    for body, code, says in bad:
+        r = patch(orch, "prod", body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["code"] == code, (body, r.text)
+        assert says in r.json()["error"]["message"], (body, r.text)
+    r = orch.req("PATCH", "/api/v1/clusters/prod", data="{not json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert cluster_settings(orch, "prod") == before
+    evs = orch.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+    assert not [e for e in evs if e["kind"] == "cluster" and e["result"] == "updated"]
+
+
+def test_patch_roles_unknown_cluster_and_running_task(orch):
+    orch.create_cluster("prod")
+    before = cluster_settings(orch, "prod")
+    viewer = orch.create_token("viewer", "watcher")
+    operator = orch.create_token("operator", "ops")
+    for tok in (viewer, operator):
+        r = patch(orch, "prod", {"ssh": {"user": "x"}}, token=tok)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+    r = patch(orch, "nope", {"ssh": {"user": "x"}})
+    assert r.status_code == 404 and "nope" in r.json()["error"]["message"]
+    r = patch(orch, "bad name", {"ssh": {"user": "x"}})
+    assert r.status_code in (400, 404)
+    r = orch.req("PUT", "/api/v1/clusters/prod", body={})
+    assert r.status_code == 405 and "PATCH" in r.headers["Allow"]
+    # While a task of the cluster runs: 409 naming it, nothing changed.
+    t = orch.submit("prod", duration_s=30, steps=30)
+    wait_until(lambda: orch.task(t["id"])["state"] == "running", 10, "task running")
+    r = patch(orch, "prod", {"ssh": {"user": "ops"}})
+    assert r.status_code == 409, r.text
+    assert t["id"] in r.json()["error"]["message"]
+    assert cluster_settings(orch, "prod") == before
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    orch.wait_task(t["id"], states=("cancelled",))
+    assert patch(orch, "prod", {"ssh": {"user": "ops"}}).status_code == 200
+    assert cluster_settings(orch, "prod")["ssh"]["user"] == "ops"
+    # Refusals are audited too (a 403 never reaches the handler, so it
+    # carries the target but no cluster).
+    evs = orch.ok("GET", "/api/v1/events")["items"]
+    results = [(e["actor"], e["result"]) for e in evs if e["kind"] == "request"
+               and e["method"] == "PATCH" and e["target"] == "prod"]
+    assert results == [("watcher", "403"), ("ops", "403"), ("admin", "409"),
+                       ("admin", "200")], results

@@ -3,6 +3,7 @@ three simulated nodes with real sshd, agents and the real orchestrator:
 whole-cluster repair with nodetool's own progress, segments that tile each
 node's primary ranges, RF 1, bad params, kill -9 and resume, a node down,
 cancel during a segment."""
+import json
 import subprocess
 import time
 
@@ -155,3 +156,45 @@ def test_repair_node_down_fails_naming_it_and_cancel_stops_a_segment(
     assert t["state"] == "failed", t
     assert "Endpoint not alive" in t["error"] and down in t["error"], t["error"]
     assert t["steps"][0]["state"] == "failed"
+
+
+# Real 4.1.1 output (captures/repair-full.txt) with the JMX notifications
+# nodetool can miss cut out: no "Starting" line, no session lines.
+MISSED = """[2026-12-05 20:29:45,740] Repair completed successfully
+[2026-12-05 20:29:45,743] Repair command #1 finished in 0 seconds
+[2026-12-05 20:29:45,751] condition satisfied queried for parent session status and discovered repair completed.
+[2026-12-05 20:29:45,751] Repair completed successfully
+"""
+SESSIONS_ONLY = """[2026-12-05 20:29:45,687] Repair session 9bdb9ab0-f0ea-11f1-a347-5542d5bb3ca0 for range [(-7241431704199881464,-6527416172599064061]] finished (progress: 57%)
+[2026-12-05 20:29:45,706] Repair session 9be00780-f0ea-11f1-a347-5542d5bb3ca0 for range [(-4757157886623084234,-4569015060176603786]] finished (progress: 57%)
+[2026-12-05 20:29:45,740] Repair completed successfully
+[2026-12-05 20:29:45,743] Repair command #1 finished in 0 seconds
+"""
+
+
+def test_agent_repair_counts_work_when_nodetool_missed_lines(tmp_path):
+    """`ringagent repair` with a nodetool whose output lost notifications:
+    a repair that ran is never reported as 0 sessions or nothing to do."""
+    out = tmp_path / "out.txt"
+    nt = tmp_path / "nodetool"
+    nt.write_text(f"#!/bin/sh\ncat {out}\n")
+    nt.chmod(0o755)
+    conf = tmp_path / "agent.conf"
+    conf.write_text(f"nodetool = {nt}\ndata_dirs = {tmp_path}\naddress = 127.0.0.1\n")
+    for text, keyspace, sessions, exact in ((MISSED, "shop", 1, False),
+                                            (SESSIONS_ONLY, "shop", 2, True),
+                                            (MISSED, None, 1, False)):
+        out.write_text(text)
+        args = [str(RINGAGENT), "-f", str(conf), "repair", "--json"]
+        if keyspace:
+            args += ["--keyspace", keyspace]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        res = [ln for ln in r.stdout.splitlines() if '"type":"result"' in ln][-1]
+        d = json.loads(res)["data"]
+        assert d["commands"] == 1 and d["nothing_to_do"] is False, d
+        assert d["sessions"] == sessions and d["sessions_exact"] is exact, d
+        if keyspace:
+            assert d["repaired"] == [keyspace] and d["unnamed_commands"] == 0, d
+        else:
+            assert d["repaired"] == [] and d["unnamed_commands"] == 1, d

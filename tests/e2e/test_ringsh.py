@@ -5,6 +5,9 @@ import json
 import os
 import re
 
+import pytest
+
+from agentutil import RINGAGENT, sim_factory, write_agent_conf  # noqa: F401
 from orch import orch, orch_factory, wait_until  # noqa: F401
 from test_ringsh_common import clean_env, run
 
@@ -83,6 +86,34 @@ def test_clusters_create_list_show_delete(orch, tmp_path):
     assert ok(rsh(orch, tmp_path, "-c", "clusters delete staging")) == \
         "deleted cluster 'staging'\n"
     assert orch.get("/api/v1/clusters/staging").status_code == 404
+
+
+def test_clusters_update_gives_an_agent_created_cluster_its_settings(orch, tmp_path):
+    checkin(orch, "10.0.0.1", cluster="auto")
+    out = ok(rsh(orch, tmp_path, "-C", "auto", "-c",
+                 "clusters update --storage s3://bk/auto --region eu-west-1 "
+                 "--ssh-user ops --ssh-port 2200 --ssh-key /keys/id"))
+    assert out == ("updated cluster 'auto': storage s3://bk/auto region eu-west-1, "
+                   "ssh ops port 2200 key /keys/id\n")
+    c = orch.ok("GET", "/api/v1/clusters/auto")
+    assert c["storage"] == {"url": "s3://bk/auto", "endpoint": None, "region": "eu-west-1"}
+    assert c["ssh"] == {"user": "ops", "port": 2200, "key_file": "/keys/id"}
+    got = json.loads(ok(rsh(orch, tmp_path, "-c", "cl up auto --no-region --json")))
+    assert got["storage"]["region"] is None and got["ssh"]["user"] == "ops"
+    # Refused by the orchestrator: explained in one line, nothing changed.
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --storage s3://")
+    assert r.returncode == 1 and "storage.url" in r.stderr and "(400)" in r.stderr
+    r = rsh(orch, tmp_path, "-c", "clusters update nope --ssh-user x")
+    assert r.returncode == 1 and "nope" in r.stderr and "404" in r.stderr
+    viewer = orch.create_token("viewer", "v1")
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --ssh-user x", token=viewer)
+    assert r.returncode == 1 and "403" in r.stderr and "PATCH" in r.stderr
+    t = orch.submit("auto", duration_s=30, steps=30)
+    wait_until(lambda: orch.task(t["id"])["state"] == "running", 10, "task running")
+    r = rsh(orch, tmp_path, "-c", "clusters update auto --ssh-user x")
+    assert r.returncode == 1 and t["id"] in r.stderr and "409" in r.stderr
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    assert orch.ok("GET", "/api/v1/clusters/auto")["ssh"]["user"] == "ops"
 
 
 def test_nodes_and_seeds(orch, tmp_path):
@@ -398,3 +429,42 @@ def test_sigint_leaves_a_one_shot_watch_with_130(orch, tmp_path):
     assert f"left the watch; task {tid} goes on" in out
     assert orch.task(tid)["state"] == "running"
     orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
+
+
+def test_watch_shows_per_node_progress_of_a_real_backup(sim_factory, orch, tmp_path):  # noqa: F811
+    """A backup on three simulated nodes watched by ringsh: when the
+    orchestrator sends per-node progress ("nodes" in a step), each node gets
+    its own line and the closing line says what moved.  Skipped, with the
+    reason, while the orchestrator does not send "nodes"."""
+    c = sim_factory(nodes=3)
+    tok = tmp_path / "join.token"
+    tok.write_text(orch.join_token + "\n")
+    confs = tmp_path / "confs"
+    confs.mkdir()
+    for n in c.names:
+        conf = write_agent_conf(c, n, orch.base, tok, cluster_name="sim")
+        os.symlink(conf, confs / f"{c.address(n)}.conf")
+    c.start_all(agent=str(RINGAGENT))
+    wait_until(lambda: len([v for v in orch.ok("GET", "/api/v1/clusters/sim/nodes")["items"]
+                            if v["state"] == "up" and v.get("host_id")]) == 3
+               if orch.get("/api/v1/clusters/sim").status_code == 200 else False,
+               30, "three nodes up")
+    ok(rsh(orch, tmp_path, "-c", f"clusters update sim --storage file://{tmp_path}/store "
+           f"--ssh-user root --ssh-port {c.ssh_port} --ssh-key {c.key}"))
+    r = run(rs_env(orch, tmp_path), "-C", "sim", "-c",
+            f"backup agent='{RINGAGENT} -f {confs}/{{address}}.conf' --watch", timeout=180)
+    out = r.stdout
+    assert r.returncode == 0, f"{out}\n{r.stderr}"
+    tid = re.search(r"task (t-[0-9a-f]+) succeeded after ", out).group(1)
+    task = orch.task(tid)
+    with_nodes = [s for s in task["steps"] if isinstance(s.get("nodes"), list) and s["nodes"]]
+    if not with_nodes:
+        pytest.skip("the orchestrator does not send per-step 'nodes' in GET /api/v1/tasks/{id} "
+                    "yet: nothing per node to render")
+    last = out.splitlines()[-1]
+    moved = sum(n.get("files_done") or 0 for s in with_nodes for n in s["nodes"])
+    if moved:
+        assert f"; moved {moved} file" in last, last
+    # Off a terminal the plain lines name each node of a per-node step.
+    addrs = {n["node"] for s in with_nodes for n in s["nodes"]}
+    assert any(all(a in line for a in addrs) for line in out.splitlines()), out

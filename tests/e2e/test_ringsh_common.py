@@ -95,7 +95,7 @@ class Recorder:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = do_PUT = handle_any
+            do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = handle_any
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         scheme = "http"

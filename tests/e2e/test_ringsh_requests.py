@@ -56,7 +56,12 @@ BAD_LINES = [
     ("run noop 'bad key=1'", "not a param name", "usage: run TYPE"),
     ("run noop a=1 a=2", "param 'a' given twice", "usage: run TYPE"),
     ("backup --keyspace", "--keyspace needs a value", "usage: backup"),
-    ("restore", "missing --backup ID", "usage: restore --backup ID"),
+    ("restore --backup", "--backup needs a value", "usage: restore [--backup ID]"),
+    ("clusters update prod", "nothing to change", "usage: clusters update [CLUSTER]"),
+    ("clusters update prod --ssh-port 0", "--ssh-port wants 1..65535",
+     "usage: clusters update"),
+    ("clusters update prod --region r --no-region", "not both", "usage: clusters update"),
+    ("clusters update 'a b' --ssh-user u", "not a cluster name", "usage: clusters update"),
     ("repair --incremental=1", "--incremental takes no value", "usage: repair"),
     ("events --since yesterday", "--since wants an RFC 3339 time", "usage: events"),
     ("tasks frob", "unknown subcommand of 'tasks' 'frob'",
@@ -110,6 +115,8 @@ def test_no_cluster_selected_sends_nothing(tmp_path, fake):
     ("restore --backup b-20260101 --keyspace ks1 --node 10.0.0.1,10.0.0.2 --from old",
      {"backup_id": "b-20260101", "keyspaces": ["ks1"], "nodes": ["10.0.0.1", "10.0.0.2"],
       "source_cluster": "old"}),
+    ("restore", {}),  # the orchestrator picks the newest complete backup
+    ("restore --force --backup b-1", {"backup_id": "b-1", "force": True}),
     ("verify", {}),
     ("verify --backup b-1 --download", {"backup_id": "b-1", "download": True}),
     ("repair --incremental --keyspace ks1 --table a,b --segments 4",
@@ -213,3 +220,31 @@ def test_server_errors_are_one_line(tmp_path, fake):
     assert r.returncode == 1
     assert r.stderr.startswith("ringsh: cluster 'prod' has a running task (409 conflict)"
                                " — wait for the running task to end or cancel it")
+
+
+CLUSTER = {"name": "prod", "storage": {"url": "s3://b/p", "endpoint": None, "region": "r1"},
+           "ssh": {"user": "ops", "port": 2222, "key_file": "/k"}, "nodes": 0,
+           "nodes_up": 0, "nodes_down": 0, "queue_depth": 0, "running_task": None}
+
+
+@pytest.mark.parametrize("line,body", [
+    ("clusters update prod --storage s3://b/p --region r1",
+     {"storage": {"url": "s3://b/p", "region": "r1"}}),
+    ("clusters update --ssh-user ops --ssh-port 2222 --ssh-key /k",
+     {"ssh": {"user": "ops", "port": 2222, "key_file": "/k"}}),
+    ("cl up prod --no-endpoint --endpoint=", None),  # both: refused before sending
+    ("clusters update prod --no-endpoint --no-region",
+     {"storage": {"endpoint": None, "region": None}}),
+])
+def test_clusters_update_patches_only_what_is_given(tmp_path, fake, line, body):
+    rec = fake({("PATCH", "/api/v1/clusters/prod"): (200, CLUSTER)})
+    r = run(env_for(tmp_path, rec), "-C", "prod", "-c", line)
+    if body is None:
+        assert r.returncode == 2 and rec.requests == [], r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    (req,) = rec.requests
+    assert req["method"] == "PATCH" and req["path"] == "/api/v1/clusters/prod"
+    assert req["body"] == body
+    assert "updated cluster 'prod': storage s3://b/p region r1, ssh ops port 2222 key /k" \
+        in r.stdout

@@ -17,6 +17,7 @@
 #include "../../agent/heartbeat.h"
 #include "../../agent/proc.h"
 #include "../../common/util.h"
+#include "../../orchestrator/service.h"
 #include "t.h"
 
 static const char good_conf[] =
@@ -78,16 +79,30 @@ static void test_checkin_body_and_answer(void)
 	struct checkin_answer a;
 	json_t *b;
 
-	b = checkin_body(c, NULL, NULL, "ssh-ed25519 AAAA x");
+	struct checkin_facts f = { .ssh_host_key = "ssh-ed25519 AAAA x" };
+
+	b = checkin_body(c, &f);
 	T_EQ_STR(json_string_value(json_object_get(b, "cluster")), "prod");
 	T_EQ_STR(json_string_value(json_object_get(b, "cassandra_version")), "unknown");
 	T_CHECK(json_object_get(b, "host_id") == NULL, "no host_id when unknown");
 	T_EQ_STR(json_string_value(json_object_get(b, "ssh_host_key")), "ssh-ed25519 AAAA x");
+	T_CHECK(json_is_false(json_object_get(b, "cassandra_running")), "not running");
+	T_CHECK(json_is_false(json_object_get(b, "has_data")), "no data");
+	T_CHECK(json_is_false(json_object_get(b, "system_keyspace")), "no system ks");
 	json_decref(b);
-	b = checkin_body(c, "6f1c2a52-0000-4000-8000-000000000001", "4.1.3", NULL);
+	memset(&f, 0, sizeof(f));
+	f.host_id = "6f1c2a52-0000-4000-8000-000000000001";
+	f.version = "4.1.3";
+	f.cassandra_running = true;
+	f.has_data = true;
+	f.system_keyspace = true;
+	b = checkin_body(c, &f);
 	T_EQ_STR(json_string_value(json_object_get(b, "host_id")),
 	    "6f1c2a52-0000-4000-8000-000000000001");
 	T_CHECK(json_object_get(b, "ssh_host_key") == NULL, "no key");
+	T_CHECK(json_is_true(json_object_get(b, "cassandra_running")), "running");
+	T_CHECK(json_is_true(json_object_get(b, "has_data")), "data");
+	T_CHECK(json_is_true(json_object_get(b, "system_keyspace")), "system ks");
 	json_decref(b);
 
 	static const struct {
@@ -288,6 +303,92 @@ static void test_has_data(void)
 	agentcfg_free(c);
 }
 
+/*
+ * The check-in decision, both sides: the orchestrator's role
+ * (service_checkin_role) and the agent's own guard on writing seeds
+ * (checkin_may_write_seeds).  A node that runs or has run is never a
+ * bootstrap, whatever the store knows.
+ */
+static void test_checkin_decision(void)
+{
+	static const struct {
+		const char *name;
+		bool known, known_host_id;
+		const char *host_id;
+		int running, has_data, system_ks;
+		const char *role;
+		bool may_write;           /* the agent's guard, same facts */
+	} rows[] = {
+		{ "new empty stopped node", false, false, NULL, 0, 0, 0, "bootstrap", true },
+		{ "older agent, nothing said", false, false, NULL, -1, -1, -1, "bootstrap", true },
+		{ "unknown node reporting a host id", false, false, "6f1c-1", 0, 0, 0, "rejoin", false },
+		{ "unknown running node (first check-in of a live cluster)",
+		    false, false, "6f1c-1", 1, 1, 1, "rejoin", false },
+		{ "running, nodetool gave no host id", false, false, NULL, 1, 0, 0, "rejoin", false },
+		{ "stopped node holding SSTables", false, false, NULL, 0, 1, 0, "rejoin", false },
+		{ "stopped node with only a system keyspace", false, false, NULL, 0, 0, 1, "rejoin", false },
+		{ "known by address with a host id", true, true, NULL, 0, 0, 0, "rejoin", true },
+		{ "known by address, never joined", true, false, NULL, 0, 0, 0, "bootstrap", true },
+		{ "known, never joined, but now running", true, false, NULL, 1, 0, 0, "rejoin", false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct svc_checkin ci = {
+			.cluster = "prod", .address = "10.0.0.1", .dc = "dc1",
+			.rack = "r1", .cassandra_version = "4.1.1",
+			.host_id = rows[i].host_id,
+			.cassandra_running = rows[i].running,
+			.has_data = rows[i].has_data,
+			.system_keyspace = rows[i].system_ks,
+		};
+		struct checkin_facts f = {
+			.host_id = rows[i].host_id,
+			.cassandra_running = rows[i].running > 0,
+			.has_data = rows[i].has_data > 0,
+			.system_keyspace = rows[i].system_ks > 0,
+		};
+		const char *why = NULL, *role;
+		char w[256] = "";
+
+		role = service_checkin_role(rows[i].known, rows[i].known_host_id,
+		    &ci, &why);
+		T_CHECK(strcmp(role, rows[i].role) == 0, "%s: role %s",
+		    rows[i].name, role);
+		T_CHECK(why != NULL && *why, "%s: no reason", rows[i].name);
+		T_CHECK(checkin_may_write_seeds(&f, w, sizeof(w)) ==
+		    rows[i].may_write, "%s: may write seeds (%s)", rows[i].name, w);
+		if (!rows[i].may_write)
+			T_CHECK(w[0] != '\0', "%s: guard without a reason",
+			    rows[i].name);
+	}
+}
+
+static void test_system_keyspace(void)
+{
+	char dir[] = "/tmp/test_agent_sys.XXXXXX";
+	char err[256], *text, *cmd;
+	struct agentcfg *c;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	text = xasprintf("data_dirs = %s/d1,%s/d2\n", dir, dir);
+	c = agentcfg_parse("a.conf", text, err, sizeof(err));
+	T_CHECK(c != NULL, "%s", err);
+	cmd = xasprintf("mkdir -p %s/d1/data/ks/t-1 %s/d2/data/system", dir, dir);
+	T_CHECK(system(cmd) == 0, "mkdir");
+	free(cmd);
+	T_CHECK(!checkin_has_system_keyspace(c), "an empty system dir is not one");
+	cmd = xasprintf("mkdir -p %s/d2/data/system/local-7ad54392bcdd35a684174e047860b377", dir);
+	T_CHECK(system(cmd) == 0, "mkdir");
+	free(cmd);
+	T_CHECK(checkin_has_system_keyspace(c), "system/local-... in the second dir");
+	cmd = xasprintf("rm -rf %s", dir);
+	T_CHECK(system(cmd) == 0, "cleanup");
+	free(cmd);
+	free(text);
+	agentcfg_free(c);
+}
+
 int main(void)
 {
 	test_config();
@@ -296,5 +397,7 @@ int main(void)
 	test_heartbeat_body();
 	test_proc();
 	test_has_data();
+	test_checkin_decision();
+	test_system_keyspace();
 	return t_done("test_agent");
 }

@@ -393,6 +393,76 @@ static void test_files(void)
 	free(missing);
 }
 
+/* The guard's preview: says what would change and writes nothing. */
+static void test_seeds_preview(void)
+{
+	char dir[] = "/tmp/test_cassconf_pv.XXXXXX";
+	char err[256], *cur = NULL, *want = NULL, *before, *after;
+	bool change = false;
+	struct stat st1, st2;
+	const char *seeds[] = { "127.0.0.2" };
+	const char *same[] = { "127.0.0.9" };
+
+	if (mkdtemp(dir) == NULL) {
+		T_CHECK(0, "mkdtemp");
+		return;
+	}
+	char *yaml = xasprintf("%s/cassandra.yaml", dir);
+	char *none = xasprintf("%s/noseeds.yaml", dir);
+	char *missing = xasprintf("%s/nope.yaml", dir);
+	const char *text = "cluster_name: 'c'\n# keep me\nseed_provider:\n"
+	    "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n"
+	    "    parameters:\n      - seeds: \"127.0.0.9\"\r\n";
+
+	file_write_atomic(yaml, text, strlen(text), 0600);
+	file_write_atomic(none, "cluster_name: 'c'\n", 18, 0644);
+	T_CHECK(stat(yaml, &st1) == 0, "stat");
+	before = file_read_all(yaml, 1 << 20, NULL);
+
+	T_EQ_INT(cassconf_seeds_preview(yaml, seeds, 1, &change, &cur, &want,
+	    err, sizeof(err)), 0);
+	T_CHECK(change, "a different seed would change the file");
+	T_EQ_STR(cur, "127.0.0.9");
+	T_EQ_STR(want, "127.0.0.2");
+	free(cur);
+	free(want);
+	after = file_read_all(yaml, 1 << 20, NULL);
+	T_CHECK(before && after && strcmp(before, after) == 0, "file unchanged");
+	T_CHECK(stat(yaml, &st2) == 0 && st2.st_ino == st1.st_ino &&
+	    st2.st_mtim.tv_nsec == st1.st_mtim.tv_nsec, "not rewritten");
+	free(after);
+
+	T_EQ_INT(cassconf_seeds_preview(yaml, same, 1, &change, &cur, &want,
+	    err, sizeof(err)), 0);
+	T_CHECK(!change, "the same seed changes nothing");
+	free(cur);
+	free(want);
+
+	/* No seed_provider: the block would be appended; nothing is now. */
+	T_EQ_INT(cassconf_seeds_preview(none, seeds, 1, &change, &cur, &want,
+	    err, sizeof(err)), 0);
+	T_CHECK(change && cur == NULL, "would append");
+	T_EQ_STR(want, "127.0.0.2");
+	free(cur);
+	free(want);
+	after = file_read_all(none, 1 << 20, NULL);
+	T_EQ_STR(after, "cluster_name: 'c'\n");
+	free(after);
+
+	T_EQ_INT(cassconf_seeds_preview(missing, seeds, 1, &change, &cur, &want,
+	    err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "nope.yaml") != NULL && cur == NULL && want == NULL,
+	    "err: %s", err);
+
+	char *cmd = xasprintf("rm -rf %s", dir);
+	T_CHECK(system(cmd) == 0, "cleanup");
+	free(cmd);
+	free(before);
+	free(yaml);
+	free(none);
+	free(missing);
+}
+
 int main(void)
 {
 	char *s = replace_once("a", "x", "y");
@@ -402,5 +472,6 @@ int main(void)
 	test_yaml_append();
 	test_jvm();
 	test_files();
+	test_seeds_preview();
 	return t_done("test_cassconf");
 }

@@ -1108,6 +1108,226 @@ static void test_repair_inline(void)
 	}
 }
 
+/*
+ * Every real capture of a repair, 4.1.0 and 4.1.1 (captures/ holds several
+ * runs per file, each after a "$ cass nodetool ..." line and ending with
+ * "[exit N, ...]"): a successful run never counts 0 sessions, and every
+ * command that ran is seen to end.
+ */
+struct repair_run {
+	const char *file;
+	int run;                  /* 0-based run within the file */
+	enum nodetool_repair_result result;
+	size_t n_commands;
+	size_t sessions;          /* summed over commands, floors included */
+	bool exact;               /* every command's count came from lines */
+	size_t completed;         /* "completed" lines over all commands:
+	                             4.1.1 prints 3 per command */
+};
+
+/* The text of run number n of a captures/ file (malloc'd), or NULL. */
+static char *capture_run(const char *text, int n, int *exit_code)
+{
+	const char *p = text, *start = NULL, *end;
+	int k = -1;
+
+	for (;;) {
+		if (str_starts_with(p, "$ ") && ++k == n) {
+			start = strchr(p, '\n');
+			start = start ? start + 1 : p + strlen(p);
+			break;
+		}
+		if ((p = strchr(p, '\n')) == NULL)
+			return NULL;
+		p++;
+	}
+	for (end = start; *end && !str_starts_with(end, "[exit ");) {
+		const char *nl = strchr(end, '\n');
+		end = nl ? nl + 1 : end + strlen(end);
+	}
+	*exit_code = str_starts_with(end, "[exit ") ? atoi(end + 6) : -1;
+	return xstrndup(start, (size_t)(end - start));
+}
+
+static void test_repair_every_capture(void)
+{
+	static const struct repair_run rows[] = {
+		{ "captures/repair-full.txt", 0, NODETOOL_REPAIR_SUCCEEDED, 1, 3, true, 3 },
+		{ "captures/repair-pr.txt", 0, NODETOOL_REPAIR_SUCCEEDED, 1, 2, true, 3 },
+		{ "captures/repair-pr.txt", 1, NODETOOL_REPAIR_SUCCEEDED, 2, 5, true, 6 },
+		{ REAL "repair-pr.txt", -1, NODETOOL_REPAIR_SUCCEEDED, 1, 1, true, 3 },
+		{ REAL "repair-full.txt", -1, NODETOOL_REPAIR_SUCCEEDED, 1, 1, true, 3 },
+		{ REAL "repair-default.txt", -1, NODETOOL_REPAIR_SUCCEEDED, 3, 3, true, 9 },
+		{ REAL "repair-rf1.txt", -1, NODETOOL_REPAIR_NOTHING, 0, 0, true, 0 },
+		{ REAL "repair-st-et.txt", -1, NODETOOL_REPAIR_FAILED, 1, 0, true, 0 },
+		{ REAL "repair-peer-down.txt", -1, NODETOOL_REPAIR_FAILED, 1, 0, true, 0 },
+		/* 3.x prints no session line at all: the floor of 1 */
+		{ "repair-3.x.txt", -1, NODETOOL_REPAIR_SUCCEEDED, 1, 1, false, 1 },
+	};
+	char err[NODETOOL_ERR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct nodetool_repair *s = NULL;
+		size_t len, sessions = 0, completed = 0;
+		bool exact = true;
+		int code = -1;
+		char *file = sample(rows[i].file, &len, NULL), *buf;
+
+		if (file == NULL)
+			continue;
+		buf = rows[i].run < 0 ? xstrdup(file) :
+		    capture_run(file, rows[i].run, &code);
+		free(file);
+		T_CHECK(buf != NULL, "%s: no run %d", rows[i].file, rows[i].run);
+		if (buf == NULL)
+			continue;
+		/* sample() already cut the file's last "[exit" line */
+		if (rows[i].run >= 0)
+			T_CHECK(code == 0 || code == -1, "%s run %d: exit %d",
+			    rows[i].file, rows[i].run, code);
+		if (nodetool_parse_repair(buf, strlen(buf), &s, err,
+		    sizeof(err)) != 0) {
+			T_CHECK(0, "%s run %d: %s", rows[i].file, rows[i].run, err);
+			free(buf);
+			continue;
+		}
+		T_CHECK(s->result == rows[i].result, "%s run %d: result %s",
+		    rows[i].file, rows[i].run,
+		    nodetool_repair_result_name(s->result));
+		T_EQ_INT(s->n_commands, rows[i].n_commands);
+		for (size_t k = 0; k < s->n_commands; k++) {
+			bool e;
+			sessions += nodetool_repair_command_sessions(
+			    &s->commands[k], &e);
+			exact = exact && e;
+			completed += s->commands[k].n_completed;
+			T_CHECK(s->commands[k].number > 0 &&
+			    s->commands[k].keyspace != NULL, "%s: command %zu "
+			    "named", rows[i].file, k);
+		}
+		T_CHECK(sessions == rows[i].sessions, "%s run %d: %zu sessions, "
+		    "want %zu", rows[i].file, rows[i].run, sessions,
+		    rows[i].sessions);
+		T_EQ_INT(exact, rows[i].exact);
+		T_EQ_INT(completed, rows[i].completed);
+		if (s->result == NODETOOL_REPAIR_SUCCEEDED)
+			T_CHECK(sessions > 0, "%s: a successful repair with 0 "
+			    "sessions", rows[i].file);
+		nodetool_repair_free(s);
+		free(buf);
+	}
+}
+
+/* The same runs with JMX notifications lost: lines cut out of real output. */
+static void test_repair_missed_notifications(void)
+{
+#define TS "[2026-12-05 20:29:45,"
+#define START "Starting repair command #1 (9bce2d30-f0ea-11f1-a347-5542d5bb3ca0), repairing keyspace shop with repair options (parallelism: parallel, primary range: false, incremental: false)\n"
+#define SESS(u) "Repair session " u " for range [(1,2]] finished (progress: 57%)\n"
+#define DONE "Repair completed successfully\n"
+#define FIN(n) "Repair command #" n " finished in 0 seconds\n"
+#define COND "condition satisfied queried for parent session status and discovered repair completed.\n"
+	static const struct {
+		const char *name, *in;
+		enum nodetool_repair_result result;
+		size_t n_commands;
+		int number;               /* of the first command */
+		const char *keyspace;     /* of the first command */
+		size_t sessions;          /* summed, floors included */
+		bool exact;
+	} rows[] = {
+		{ "no Starting line",
+		    TS "687] " SESS("9bdb9ab0-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "706] " SESS("9be00780-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "740] " DONE TS "743] " FIN("1") TS "751] " COND
+		    TS "751] " DONE,
+		    NODETOOL_REPAIR_SUCCEEDED, 1, 1, NULL, 2, true },
+		{ "no session lines",
+		    TS "230] " START TS "740] " DONE TS "743] " FIN("1")
+		    TS "751] " COND TS "751] " DONE,
+		    NODETOOL_REPAIR_SUCCEEDED, 1, 1, "shop", 1, false },
+		{ "only the status query's lines",
+		    TS "751] " COND TS "751] " DONE,
+		    NODETOOL_REPAIR_SUCCEEDED, 1, 0, NULL, 1, false },
+		{ "no finished line",
+		    TS "230] " START TS "687] " SESS("9bdb9ab0-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "751] " COND TS "751] " DONE,
+		    NODETOOL_REPAIR_SUCCEEDED, 1, 1, "shop", 1, true },
+		{ "second command's Starting line missed",
+		    TS "230] " START TS "687] " SESS("9bdb9ab0-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "740] " DONE TS "743] " FIN("1") TS "751] " COND TS "751] " DONE
+		    TS "800] " SESS("9be00780-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "801] " SESS("9be64910-f0ea-11f1-a347-5542d5bb3ca0")
+		    TS "840] " DONE TS "843] " FIN("2"),
+		    NODETOOL_REPAIR_SUCCEEDED, 2, 1, "shop", 3, true },
+		{ "only a session line",
+		    TS "687] " SESS("9bdb9ab0-f0ea-11f1-a347-5542d5bb3ca0"),
+		    NODETOOL_REPAIR_FAILED, 1, 0, NULL, 1, true },
+		{ "completed then failed",
+		    TS "230] " START TS "740] " DONE
+		    TS "741] Repair command #1 failed with error boom\n",
+		    NODETOOL_REPAIR_FAILED, 1, 1, "shop", 0, true },
+	};
+#undef TS
+#undef START
+#undef SESS
+#undef DONE
+#undef FIN
+#undef COND
+	char err[NODETOOL_ERR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct nodetool_repair *s = NULL;
+		size_t sessions = 0;
+		bool exact = true;
+		json_t *j;
+
+		if (nodetool_parse_repair(rows[i].in, strlen(rows[i].in), &s,
+		    err, sizeof(err)) != 0) {
+			T_CHECK(0, "%s: %s", rows[i].name, err);
+			continue;
+		}
+		T_CHECK(s->result == rows[i].result, "%s: result %s",
+		    rows[i].name, nodetool_repair_result_name(s->result));
+		T_CHECK(s->n_commands == rows[i].n_commands, "%s: %zu commands",
+		    rows[i].name, s->n_commands);
+		for (size_t k = 0; k < s->n_commands; k++) {
+			bool e;
+			sessions += nodetool_repair_command_sessions(
+			    &s->commands[k], &e);
+			exact = exact && e;
+		}
+		T_CHECK(sessions == rows[i].sessions, "%s: %zu sessions",
+		    rows[i].name, sessions);
+		T_CHECK(exact == rows[i].exact, "%s: exact %d", rows[i].name,
+		    exact);
+		if (s->n_commands > 0) {
+			T_CHECK(s->commands[0].number == rows[i].number,
+			    "%s: number %d", rows[i].name, s->commands[0].number);
+			T_CHECK(rows[i].keyspace == NULL ?
+			    s->commands[0].keyspace == NULL :
+			    s->commands[0].keyspace != NULL &&
+			    strcmp(s->commands[0].keyspace, rows[i].keyspace) == 0,
+			    "%s: keyspace", rows[i].name);
+		}
+		if (rows[i].result == NODETOOL_REPAIR_SUCCEEDED)
+			T_CHECK(s->error == NULL, "%s: error %s", rows[i].name,
+			    s->error);
+		else
+			T_CHECK(s->error != NULL || (s->n_commands > 0 &&
+			    s->commands[0].error != NULL), "%s: no error",
+			    rows[i].name);
+		/* an unnumbered command renders with a null number */
+		j = nodetool_repair_json(s);
+		if (s->n_commands > 0 && s->commands[0].number == 0)
+			T_CHECK(json_is_null(json_object_get(json_array_get(
+			    json_object_get(j, "commands"), 0), "number")),
+			    "%s: number null", rows[i].name);
+		json_decref(j);
+		nodetool_repair_free(s);
+	}
+}
+
 /* ---- version ---- */
 
 static void test_version(void)
@@ -1699,6 +1919,8 @@ int main(int argc, char **argv)
 	test_compactionstats_empty_label();
 	test_repair_samples();
 	test_repair_inline();
+	test_repair_every_capture();
+	test_repair_missed_notifications();
 	test_version();
 	test_tablestats();
 	test_error_messages();

@@ -299,6 +299,56 @@ static void test_params(void)
 	}
 }
 
+/* The step's closing message from agent data, old agents' and odd data too. */
+static void test_summary(void)
+{
+	static const struct {
+		const char *data;
+		int seg, nseg;
+		const char *want;
+	} rows[] = {
+		{ "{\"commands\":1,\"sessions\":3,\"sessions_exact\":true,"
+		    "\"repaired\":[\"shop\"],\"not_needed\":[]}", 0, 0,
+		    "repaired shop: 3 sessions" },
+		{ "{\"commands\":1,\"sessions\":1,\"repaired\":[\"shop\"]}", 0, 0,
+		    "repaired shop: 1 session" },
+		{ "{\"commands\":2,\"sessions\":2,\"sessions_exact\":false,"
+		    "\"repaired\":[\"ks1\",\"ks2\"],\"not_needed\":[\"single\"]}",
+		    0, 0, "repaired ks1 ks2: at least 2 sessions (nodetool missed "
+		    "some progress notifications); nothing to do for single (RF 1)" },
+		/* an older agent that lost the session lines: never "0 sessions" */
+		{ "{\"commands\":1,\"sessions\":0,\"repaired\":[]}", 0, 0,
+		    "repaired (keyspace not printed by nodetool): 1 command, "
+		    "sessions not printed by nodetool" },
+		{ "{\"commands\":3,\"sessions\":0,\"repaired\":[\"a\"]}", 0, 0,
+		    "repaired a: 3 commands, sessions not printed by nodetool" },
+		{ "{\"commands\":0,\"sessions\":0,\"repaired\":[],"
+		    "\"not_needed\":[\"single\"]}", 0, 0, "nothing to do: "
+		    "replication factor 1, no repair is needed for single" },
+		{ "{}", 0, 0, "nothing to do: no keyspace to repair" },
+		{ "{\"commands\":\"x\",\"sessions\":null,\"repaired\":[1,\"ks\"],"
+		    "\"ranges\":{}}", 0, 0,
+		    "repaired ks: 1 command, sessions not printed by nodetool" },
+		{ "{\"commands\":1,\"sessions\":2,\"repaired\":[\"ks\"],"
+		    "\"ranges\":[{\"start\":\"1\",\"end\":\"5\"},{\"start\":7}]}",
+		    2, 4, "segment 2/4 ranges (1,5] (?,?]: repaired ks: 2 sessions" },
+		{ "{\"commands\":0,\"ranges\":[]}", 3, 4,
+		    "segment 3/4 ranges (none): nothing to do: no keyspace to repair" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		json_t *d = json_loads(rows[i].data, 0, NULL);
+		char *m;
+
+		T_CHECK(d != NULL, "row %zu: bad fixture", i);
+		m = repair_summary(d, rows[i].seg, rows[i].nseg);
+		T_EQ_STR(m, rows[i].want);
+		T_CHECK(strstr(m, " 0 session") == NULL, "row %zu: '%s'", i, m);
+		free(m);
+		json_decref(d);
+	}
+}
+
 int main(void)
 {
 	test_tokens();
@@ -306,5 +356,6 @@ int main(void)
 	test_split();
 	test_real_ring();
 	test_params();
+	test_summary();
 	return t_done("test_repair");
 }

@@ -48,6 +48,11 @@ static void test_parse_ok(void)
 		{ "run noop duration_s=2", CMD_RUN, "run", "noop", NULL, NULL, false },
 		{ "backup --keyspace ks --watch", CMD_TASK_SHORTCUT, "backup", NULL, "--watch", "", false },
 		{ "restore --backup b-1", CMD_TASK_SHORTCUT, "restore", NULL, "--backup", "b-1", false },
+		{ "restore", CMD_TASK_SHORTCUT, "restore", NULL, NULL, NULL, false },
+		{ "restore --force", CMD_TASK_SHORTCUT, "restore", NULL, "--force", "", false },
+		{ "clusters update prod --ssh-user ops", CMD_CLUSTERS_UPDATE, "clusters update", "prod", "--ssh-user", "ops", false },
+		{ "cl up --storage s3://b/p", CMD_CLUSTERS_UPDATE, "clusters update", NULL, "--storage", "s3://b/p", false },
+		{ "clusters update --no-region", CMD_CLUSTERS_UPDATE, "clusters update", NULL, "--no-region", "", false },
 		{ "repair --incremental", CMD_TASK_SHORTCUT, "repair", NULL, "--incremental", "", false },
 		{ "schedules create backup --every 24h", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--every", "24h", false },
 		{ "sch cr backup --cron \"0 3 * * *\"", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--cron", "0 3 * * *", false },
@@ -111,6 +116,10 @@ static void test_parse_errors(void)
 		{ "clusters create c1 --storage nowhere --ssh-user u --ssh-key k", "--storage wants a URL", true },
 		{ "clusters create 'a b' --storage file:///x --ssh-user u --ssh-key k", "not a cluster name", true },
 		{ "clusters create c1 --storage file:///x --ssh-user u --ssh-key k --ssh-port abc", "--ssh-port wants a number", true },
+		{ "clusters update prod --storage nowhere", "--storage wants a URL", true },
+		{ "clusters update prod --ssh-port x", "--ssh-port wants a number", true },
+		{ "clusters update prod --name x", "unknown option '--name'", true },
+		{ "restore --force=yes", "--force takes no value", true },
 		{ "schedules create backup --every soon", "--every wants a duration", true },
 		{ "events --since yesterday", "--since wants an RFC 3339 time", true },
 		{ "run", "missing TYPE", true },
@@ -308,7 +317,8 @@ static void test_complete(void)
 		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds tasks use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
-		{ "clusters ", "create delete list show", 9 },
+		{ "clusters ", "create delete list show update", 9 },
+		{ "clusters update prod --ssh", "--ssh-key --ssh-port --ssh-user", 21 },
 		{ "clusters s", "show", 9 },
 		{ "clusters show p", "prod prod-eu", 14 },
 		{ "cl show st", "staging", 8 },
@@ -556,6 +566,161 @@ static void test_watch_render(void)
 	json_decref(task);
 }
 
+/*
+ * Per-node progress ("nodes" in a step, GET /api/v1/tasks/{id}): absent
+ * (older servers), malformed, zero totals, and what the screen, the plain
+ * line and the closing summary make of it.
+ */
+static void test_watch_nodes(void)
+{
+	static const struct {
+		const char *nodes;        /* the step's "nodes" value, or NULL: absent */
+		int n;                    /* watch_step_nodes() */
+		const char *text0;        /* watch_node_text() of the first, running task */
+	} rows[] = {
+		{ NULL, -1, NULL },
+		{ "null", -1, NULL },
+		{ "{\"node\":\"x\"}", -1, NULL },
+		{ "\"10.0.0.1\"", -1, NULL },
+		{ "[]", 0, NULL },
+		{ "[{\"node\":\"127.0.0.11\",\"phase\":\"upload\",\"files_done\":12,"
+		  "\"files_total\":40,\"bytes_done\":1234,\"bytes_total\":5678,"
+		  "\"rate_bps\":1000.0,\"state\":\"running\",\"message\":\"nb-1\","
+		  "\"updated_at\":\"2026-01-01T00:00:30Z\"}]", 1,
+		  "upload  files 12/40  1.2 KiB/5.5 KiB  1000 B/s  ETA 4s  nb-1" },
+		/* zero totals: no ETA, no division */
+		{ "[{\"node\":\"a\",\"phase\":\"upload\",\"files_done\":0,\"files_total\":0,"
+		  "\"bytes_done\":0,\"bytes_total\":0,\"rate_bps\":0,\"state\":\"running\"}]", 1,
+		  "upload  files 0/0  0 B/0 B  0 B/s" },
+		/* malformed values are unknown, not numbers */
+		{ "[{\"node\":\"a\",\"phase\":7,\"files_done\":\"12\",\"files_total\":-3,"
+		  "\"bytes_done\":1.5,\"bytes_total\":true,\"rate_bps\":-1,"
+		  "\"state\":[],\"message\":{}}]", 1, "" },
+		{ "[{\"node\":\"a\",\"files_done\":3,\"bytes_total\":2048}]", 1,
+		  "files 3/?  ?/2.0 KiB" },
+		/* done past total: shown, but no ETA */
+		{ "[{\"node\":\"a\",\"bytes_done\":9000,\"bytes_total\":10,\"rate_bps\":5,"
+		  "\"state\":\"running\"}]", 1, "8.8 KiB/10 B  5 B/s" },
+		/* entries that name no node are skipped */
+		{ "[1, null, {\"phase\":\"x\"}, {\"node\":5}, {\"node\":\"b\",\"state\":\"done\"}]", 1,
+		  "" },
+	};
+	struct watch_node wn[8];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		json_t *step = json_pack("{s:s}", "name", "upload");
+		if (rows[i].nodes != NULL)
+			json_object_set_new(step, "nodes",
+			    json_loads(rows[i].nodes, JSON_DECODE_ANY, NULL));
+		int n = watch_step_nodes(step, wn, 8);
+		T_CHECK(n == rows[i].n, "row %zu: %d nodes", i, n);
+		if (n > 0 && rows[i].text0 != NULL) {
+			char *t = watch_node_text(&wn[0], true);
+			T_CHECK(strcmp(t, rows[i].text0) == 0, "row %zu: '%s', want '%s'",
+			    i, t, rows[i].text0);
+			free(t);
+		}
+		json_decref(step);
+	}
+	/* The ETA needs a running node and a running task. */
+	struct watch_node one = { "n1", "upload", "running", NULL, 1, 2, 100,
+	    1100, 100.0 };
+	char *t = watch_node_text(&one, true);
+	T_EQ_STR(t, "upload  files 1/2  100 B/1.1 KiB  100 B/s  ETA 10s");
+	free(t);
+	t = watch_node_text(&one, false);
+	T_EQ_STR(t, "upload  files 1/2  100 B/1.1 KiB  100 B/s");
+	free(t);
+	one.state = "done";
+	t = watch_node_text(&one, true);
+	T_CHECK(strstr(t, "ETA") == NULL, "a done node has no ETA: %s", t);
+	free(t);
+
+	int64_t started;
+	time_parse_rfc3339("2026-01-01T00:00:00Z", &started);
+	json_t *task = json_loads(
+	    "{\"id\":\"t-2\",\"type\":\"backup\",\"cluster\":\"prod\","
+	    "\"state\":\"running\",\"started_at\":\"2026-01-01T00:00:00Z\","
+	    "\"progress\":{\"done\":1,\"total\":3},\"error\":null,"
+	    "\"steps\":["
+	    "{\"name\":\"snapshot\",\"node\":null,\"state\":\"succeeded\",\"attempts\":1,"
+	    " \"message\":\"3 nodes\"},"
+	    "{\"name\":\"upload\",\"node\":null,\"state\":\"running\",\"attempts\":1,"
+	    " \"message\":\"uploading\",\"nodes\":["
+	    "  {\"node\":\"127.0.0.11\",\"phase\":\"upload\",\"files_done\":12,\"files_total\":40,"
+	    "   \"bytes_done\":1234,\"bytes_total\":5678,\"rate_bps\":1000.0,\"state\":\"running\"},"
+	    "  {\"node\":\"127.0.0.12\",\"phase\":\"upload\",\"files_done\":40,\"files_total\":40,"
+	    "   \"bytes_done\":5678,\"bytes_total\":5678,\"rate_bps\":0,\"state\":\"done\"},"
+	    "  {\"node\":\"127.0.0.13\",\"phase\":\"snapshot\",\"files_done\":0,\"files_total\":0,"
+	    "   \"bytes_done\":0,\"bytes_total\":0,\"state\":\"running\"}]},"
+	    "{\"name\":\"manifest\",\"node\":null,\"state\":\"pending\",\"attempts\":0}]}",
+	    0, NULL);
+	T_CHECK(task != NULL, "task JSON");
+	if (task == NULL)
+		return;
+	size_t nl;
+	char *s = watch_render(task, (started + 30) * 1000, 120, &nl);
+	T_CHECK(strstr(s, "127.0.0.11  upload  running  1         upload  files 12/40  "
+	    "1.2 KiB/5.5 KiB  1000 B/s  ETA 4s") != NULL, "node line: %s", s);
+	T_CHECK(strstr(s, "127.0.0.12  upload  done     1         upload  files 40/40  "
+	    "5.5 KiB/5.5 KiB  0 B/s\n") != NULL, "done node, no ETA: %s", s);
+	T_CHECK(strstr(s, "127.0.0.13  upload  running  1         snapshot  files 0/0  "
+	    "0 B/0 B\n") != NULL, "zero totals: %s", s);
+	T_CHECK(strstr(s, "uploading") == NULL, "per-node lines replace the "
+	    "step message: %s", s);
+	T_EQ_INT(nl, 2 + 1 + 3);
+	free(s);
+	s = watch_line(task, (started + 30) * 1000);
+	T_EQ_STR(s, "t-2 running 1/3  33% ETA 1m 0s; -: upload running "
+	    "[127.0.0.11 upload 12/40 files; 127.0.0.12 upload 40/40 files; "
+	    "127.0.0.13 snapshot 0/0 files]");
+	free(s);
+	/* Paused: no ETA anywhere. */
+	json_object_set_new(task, "state", json_string("paused"));
+	s = watch_render(task, (started + 30) * 1000, 120, &nl);
+	T_CHECK(strstr(s, "ETA -") != NULL && strstr(s, "ETA 4s") == NULL &&
+	    strstr(s, "ETA 1m") == NULL, "paused: %s", s);
+	free(s);
+	/* The same with the field absent: the step's own message. */
+	json_object_del(json_array_get(json_object_get(task, "steps"), 1), "nodes");
+	json_object_set_new(task, "state", json_string("running"));
+	s = watch_render(task, (started + 30) * 1000, 120, &nl);
+	T_CHECK(strstr(s, "  -     upload  running  1         uploading\n") != NULL,
+	    "no nodes: the step message: %s", s);
+	free(s);
+	json_decref(task);
+
+	/* The closing line: how long, what moved, what failed. */
+	task = json_loads(
+	    "{\"id\":\"t-3\",\"state\":\"failed\",\"started_at\":\"2026-01-01T00:00:00Z\","
+	    "\"finished_at\":\"2026-01-01T00:01:03Z\",\"progress\":{\"done\":1,\"total\":3},"
+	    "\"steps\":["
+	    "{\"name\":\"upload\",\"node\":null,\"state\":\"failed\",\"nodes\":["
+	    " {\"node\":\"a\",\"files_done\":100,\"bytes_done\":1048576,\"state\":\"done\"},"
+	    " {\"node\":\"b\",\"files_done\":20,\"bytes_done\":\"x\",\"state\":\"failed\","
+	    "  \"message\":\"connection reset\"}]},"
+	    "{\"name\":\"verify\",\"node\":\"c\",\"state\":\"failed\",\"message\":\"bad md5\"},"
+	    "{\"name\":\"manifest\",\"node\":null,\"state\":\"cancelled\"}]}", 0, NULL);
+	s = watch_summary(task, 0);
+	T_EQ_STR(s, "task t-3 failed after 1m 3s; moved 120 files, 1.0 MiB on 2 nodes; "
+	    "failed: upload on b: connection reset, verify on c: bad md5");
+	free(s);
+	json_decref(task);
+	task = json_loads("{\"id\":\"t-4\",\"state\":\"succeeded\","
+	    "\"started_at\":\"2026-01-01T00:00:00Z\",\"finished_at\":\"2026-01-01T00:00:03Z\","
+	    "\"steps\":[{\"name\":\"noop-1\",\"state\":\"succeeded\"}]}", 0, NULL);
+	s = watch_summary(task, 0);
+	T_EQ_STR(s, "task t-4 succeeded after 3s");
+	free(s);
+	json_decref(task);
+	/* Garbage in: no crash, still a line. */
+	task = json_loads("{\"steps\":{\"nodes\":1}}", 0, NULL);
+	s = watch_summary(task, 0);
+	T_EQ_STR(s, "task ? ? after 0s");
+	free(s);
+	json_decref(task);
+}
+
 int main(void)
 {
 	test_parse_ok();
@@ -568,5 +733,6 @@ int main(void)
 	test_table();
 	test_explain();
 	test_watch_render();
+	test_watch_nodes();
 	return t_done("test_shell");
 }
