@@ -493,16 +493,25 @@ def test_flush_adds_compact_replaces(make_cluster):
 
 def test_import_moves_and_renames(make_cluster, tmp_path):
     c = make_cluster("imp", nodes=1, version="4.1")
-    src = tmp_path / "incoming"
-    src.mkdir()
+    tdir = c.table_dir("node1", "ks1", "t1")
+    src = tmp_path / "incoming" / "ks1" / os.path.basename(tdir)       # <ks>/<table>-<id>/
+    src.mkdir(parents=True)
     simlib.write_sstable(str(src), "nb", 1, 4096)
     simlib.write_sstable(str(src), "nb", 2, 4096)
-    tdir = c.table_dir("node1", "ks1", "t1")
     before = set(sstables(tdir))
     assert run(c, "node1", "import", "ks1", "t1", str(src)) == "[exit 0]\n"
     new = set(sstables(tdir)) - before
     assert len(new) == 2 and min(new) > max(before)
+    assert set(c.live_sstables("node1", "ks1", "t1")) == before | new
     assert os.listdir(src) == []
+    # a flat directory of SSTables names no table: nothing is imported, exit 0, silence
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    simlib.write_sstable(str(flat), "nb", 7, 4096)
+    assert run(c, "node1", "import", "ks1", "t1", str(flat)) == "[exit 0]\n"
+    assert len(os.listdir(flat)) == 8 and set(sstables(tdir)) == before | new
+    log = open(os.path.join(c.node_dir("node1"), "logs", "system.log")).read()
+    assert log.rstrip().endswith("SSTableImporter.java:173 - No new SSTables were found for ks1/t1")
 
 
 def test_load_tracks_bytes(make_cluster):
@@ -692,7 +701,7 @@ def test_add_node_replace_and_states(make_cluster):
     assert c.names == ["node1", "node2", "node4"]
     # a plain new node bootstraps for bootstrap_seconds, then is Normal
     c.add_node("node5")
-    subprocess.run([str(SIM / "simctl"), "set", c.dir, "node5", "bootstrap_seconds", "0.5"], check=True)
+    subprocess.run([str(SIM / "simctl"), "set", c.dir, "node5", "bootstrap_seconds", "3"], check=True)
     c.start_cassandra("node5")
     assert re.search(r"^UJ  127\.0\.0\.1[35] ", run(c, "node1", "status"), re.M)
     simlib.wait_until(lambda: re.search(r"^UN  127\.0\.0\.1[35] ", run(c, "node1", "status"), re.M),
@@ -729,3 +738,434 @@ def test_drain_stopdaemon_backups_and_print_port(make_cluster):
     c.start_cassandra("node1")
     assert run(c, "node1", "statusgossip") == "running\n[exit 0]\n"
     assert re.search(r"^UN  127\.0\.0\.11 ", run(c, "node2", "status"), re.M)
+
+
+# ---------------------------------------------------------------------------
+# sim and real agree: each rule the product depends on, run against the
+# simulated node and against a real Cassandra 4.1.1 node (tests/e2e/realcass.py),
+# with the same assertions.  The real pair is shared by the whole module.
+# ---------------------------------------------------------------------------
+
+import realcass  # noqa: E402
+
+AGREE_SCHEMA = {"shop": {"replication": {"class": "SimpleStrategy", "replication_factor": 2},
+                         "tables": ["customers", "orders"]}}
+_tags = iter(range(1, 10 ** 6))
+
+
+def new_tag(what):
+    return "%s%d" % (what, next(_tags))
+
+
+class SimBackend:
+    """Nodes "a" and "b" of a two-node simulated 4.1 cluster."""
+    kind = "sim"
+
+    def __init__(self, c):
+        self.c = c
+        self.names = {"a": "node1", "b": "node2"}
+
+    def nodetool(self, node, *args):
+        return self.c.nodetool(self.names[node], *args, timeout=60)
+
+    def table_dir(self, node, ks, table):
+        return Path(self.c.table_dir(self.names[node], ks, table))
+
+    def table_root(self, node):
+        return Path(self.c.data_dir(self.names[node]))
+
+    def log_text(self, node):
+        p = Path(self.c.node_dir(self.names[node])) / "logs" / "system.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def address(self, node):
+        return self.c.address(self.names[node])
+
+    def break_snapshot_of(self, node, ks, table):
+        self.c.fault(self.names[node], "snapshot-partial:1")
+
+    def unbreak_snapshot_of(self, node, ks, table):
+        self.c.fault(self.names[node], "none")
+
+    def start_fresh_self_seeded(self):
+        """A new node whose seeds name only itself; returns (name, address)."""
+        nj = self.c.add_node("node3")
+        self.c.set_seeds("node3", [nj["address"]])
+        self.c.start_cassandra("node3")
+        self.names["c"] = "node3"
+        return "c", nj["address"]
+
+    def discard(self, node):
+        simlib.remove_node(self.c.dir, self.names.pop(node))
+
+    def restart_with_seeds(self, node, seed_nodes):
+        name = self.names[node]
+        self.c.stop_cassandra(name)
+        self.c.set_seeds(name, [self.address(n) for n in seed_nodes])
+        self.c.start_cassandra(name)
+
+
+class RealBackend:
+    kind = "real"
+
+    def __init__(self, net, base, n1, n2):
+        self.net, self.base = net, base
+        self.nodes = {"a": n1, "b": n2}
+        self._away = None
+
+    def nodetool(self, node, *args):
+        return self.nodes[node].nodetool(*args, check=False)
+
+    def table_dir(self, node, ks, table):
+        return self.nodes[node].table_dir(ks, table)
+
+    def table_root(self, node):
+        return self.nodes[node].table_root
+
+    def log_text(self, node):
+        p = self.nodes[node].dir / "logs" / "system.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def address(self, node):
+        return self.nodes[node].address
+
+    def break_snapshot_of(self, node, ks, table):
+        """A file where the table's snapshots/ directory belongs: the snapshot of that
+        table fails (captured: "Unable to create directory ...")."""
+        snaps = self.table_dir(node, ks, table) / "snapshots"
+        if snaps.exists():
+            self._away = snaps.with_name("snapshots.away")
+            snaps.rename(self._away)
+        snaps.write_text("")
+
+    def unbreak_snapshot_of(self, node, ks, table):
+        snaps = self.table_dir(node, ks, table) / "snapshots"
+        if snaps.is_file():
+            snaps.unlink()
+        if self._away is not None:
+            self._away.rename(snaps)
+            self._away = None
+
+    def start_fresh_self_seeded(self):
+        n3 = self.net.node(self.base, "n3")
+        n3.setup(seeds=[n3.address])
+        n3.start()
+        self.nodes["c"] = n3
+        return "c", n3.address
+
+    def discard(self, node):
+        self.nodes.pop(node).kill()
+
+    def restart_with_seeds(self, node, seed_nodes):
+        nd = self.nodes[node]
+        nd.stop()
+        nd.setup(seeds=[self.address(n) for n in seed_nodes], force=True)
+        nd.start()
+
+
+@pytest.fixture(scope="module")
+def sim_pair(tmp_path_factory):
+    c = simlib.SimCluster.create(tmp_path_factory.mktemp("agree") / "sim", nodes=2, version="4.1",
+                                 base_address="127.0.0.41", keyspace_defs=AGREE_SCHEMA,
+                                 sstables=1, sstable_size="16K")
+    try:
+        for n in c.names:
+            c.start_cassandra(n)
+        yield SimBackend(c)
+    finally:
+        c.cleanup()
+
+
+@pytest.fixture(scope="module")
+def real_pair(tmp_path_factory):
+    ok, why = realcass.available()
+    if not ok:
+        pytest.skip("no real Cassandra here: " + why)
+    net = realcass.RealNet.acquire()
+    try:
+        base = tmp_path_factory.mktemp("real")
+        n1, n2 = net.node(base, "n1"), net.node(base, "n2")
+        n1.setup(seeds=[n1.address])
+        n2.setup(seeds=[n1.address])
+        n1.start()
+        try:
+            n2.start()
+        except realcass.RealError:
+            # on a loaded host the first gossip round can time out ("Unable to gossip
+            # with any peers"): one more try from an empty node
+            n2.kill()
+            n2.wipe()
+            n2.start()
+        realcass.wait_status(n1, n2.address, "UN")
+        rows = " ".join("INSERT INTO shop.customers (id, name) VALUES (%d, 'c%d');" % (i, i) for i in range(50))
+        n1.cqlsh("CREATE KEYSPACE shop WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2};"
+                 "CREATE TABLE shop.customers (id int PRIMARY KEY, name text);"
+                 "CREATE TABLE shop.orders (id int PRIMARY KEY, total int);"
+                 "BEGIN UNLOGGED BATCH " + rows + " APPLY BATCH;"
+                 "INSERT INTO shop.orders (id, total) VALUES (1, 10);")
+        for nd in (n1, n2):
+            nd.nodetool("flush", "shop")
+        yield RealBackend(net, base, n1, n2)
+    finally:
+        net.close()
+
+
+@pytest.fixture(params=["sim", "real"])
+def backend(request):
+    return request.getfixturevalue(request.param + "_pair")
+
+
+def ok(p):
+    assert p.returncode == 0, "exit %d\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
+    return p
+
+
+def sstable_count(b, node, ks, table):
+    """'SSTable count' of ks.table in `nodetool tablestats ks.table`."""
+    out = ok(b.nodetool(node, "tablestats", "%s.%s" % (ks, table))).stdout
+    m = re.search(r"^\t\tSSTable count: (\d+)$", out, re.M)
+    assert m, out
+    return int(m.group(1))
+
+
+def data_files(d):
+    return sorted(f.name for f in Path(d).iterdir() if f.name.endswith("-Data.db"))
+
+
+def snapshot_source(b, node, ks="shop", table="customers"):
+    """A fresh snapshot of ks.table: (its directory, the SSTable files in it)."""
+    tag = new_tag("src")
+    ok(b.nodetool(node, "snapshot", "-t", tag, "-kt", "%s.%s" % (ks, table)))
+    d = b.table_dir(node, ks, table) / "snapshots" / tag
+    files = sorted(f for f in d.iterdir() if re.match(r"^[a-z]{2}-\d+-big-", f.name))
+    assert any(f.name.endswith("-Data.db") for f in files), sorted(os.listdir(d))
+    return d, files
+
+
+def stage(files, dest):
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil_copy(f, dest / f.name)
+    return dest
+
+
+def shutil_copy(a, b):
+    import shutil
+    shutil.copyfile(a, b)
+
+
+def test_agree_import_loads_a_staging_tree_under_the_data_dir(backend):
+    """<data dir>/.rm-restore-<id>/<ks>/<table>-<id>/: the dot is on an ancestor, so the
+    last two components name the table: the files are moved in under new generations."""
+    b = backend
+    _src, files = snapshot_source(b, "a")
+    tdir = b.table_dir("a", "shop", "customers")
+    st = stage(files, b.table_root("a") / (".rm-restore-" + new_tag("t")) / "shop" / tdir.name)
+    n = sum(f.name.endswith("-Data.db") for f in files)
+    live_before, count_before = data_files(tdir), sstable_count(b, "a", "shop", "customers")
+    p = b.nodetool("a", "import", "shop", "customers", str(st))
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    assert os.listdir(st) == []                                       # moved, not copied
+    assert sstable_count(b, "a", "shop", "customers") == count_before + n
+    new = set(data_files(tdir)) - set(live_before)
+    assert len(new) == n and not new & {f.name for f in files}        # new generations
+
+
+@pytest.mark.parametrize("where", ["dot-dir-in-table-dir", "flat-dir", "other-table-dir", "other-keyspace-dir"])
+def test_agree_import_finds_nothing_silently(backend, tmp_path, where):
+    """Directories whose last two components do not name <ks>/<table>: exit 0, nothing
+    printed, nothing moved, nothing loaded; system.log says so."""
+    b = backend
+    _src, files = snapshot_source(b, "a")
+    tdir = b.table_dir("a", "shop", "customers")
+    tag = new_tag("n")
+    dest = {"dot-dir-in-table-dir": tdir / (".rm-restore-" + tag),
+            "flat-dir": tmp_path / tag,
+            "other-table-dir": tmp_path / tag / "shop" / b.table_dir("a", "shop", "orders").name,
+            "other-keyspace-dir": tmp_path / tag / "other" / tdir.name}[where]
+    st = stage(files, dest)
+    count_before = sstable_count(b, "a", "shop", "customers")
+    said = b.log_text("a").count("No new SSTables were found for shop/customers")
+    try:
+        p = b.nodetool("a", "import", "shop", "customers", str(st))
+        assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+        assert sorted(os.listdir(st)) == sorted(f.name for f in files)
+        assert sstable_count(b, "a", "shop", "customers") == count_before
+        assert b.log_text("a").count("No new SSTables were found for shop/customers") == said + 1
+    finally:
+        if where == "dot-dir-in-table-dir":
+            for f in st.iterdir():
+                f.unlink()
+            st.rmdir()
+
+
+def test_agree_import_table_dir_without_id_and_copy_data(backend, tmp_path):
+    """`<ks>/<table>` (no id) names the table too; --copy-data leaves the source; `-ci`
+    is not an option in 4.1.1 (taken for the keyspace)."""
+    b = backend
+    _src, files = snapshot_source(b, "a")
+    n = sum(f.name.endswith("-Data.db") for f in files)
+    count = sstable_count(b, "a", "shop", "customers")
+    st = stage(files, tmp_path / "plain" / "shop" / "customers")
+    assert ok(b.nodetool("a", "import", "shop", "customers", str(st))).stdout == ""
+    assert os.listdir(st) == [] and sstable_count(b, "a", "shop", "customers") == count + n
+    st2 = stage(files, tmp_path / "copy" / "shop" / b.table_dir("a", "shop", "customers").name)
+    assert ok(b.nodetool("a", "import", "--copy-data", "shop", "customers", str(st2))).stdout == ""
+    assert sorted(os.listdir(st2)) == sorted(f.name for f in files)
+    assert sstable_count(b, "a", "shop", "customers") == count + 2 * n
+    p = b.nodetool("a", "import", "-ci", "shop", "customers", str(st2))
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", "ColumnFamilyStore for -ci/shop not found.\n")
+
+
+def test_agree_import_errors(backend):
+    b = backend
+    p = b.nodetool("a", "import", "shop", "customers", "/nonexistent/rm-dir")
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith("error: Directory /nonexistent/rm-dir does not exist\n-- StackTrace --\n"
+                               "java.lang.RuntimeException: Directory /nonexistent/rm-dir does not exist\n"
+                               "\tat org.apache.cassandra.db.SSTableImporter.getSSTableListers("), p.stderr
+    p = b.nodetool("a", "import", "shop", "nosuch", "/tmp")
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", "ColumnFamilyStore for shop/nosuch not found.\n")
+
+
+def test_agree_refresh_loads_files_put_in_the_table_dir(backend):
+    """Files copied into the live directory are not served until `refresh`, which loads
+    them under new generations."""
+    b = backend
+    _src, files = snapshot_source(b, "a")
+    n = sum(f.name.endswith("-Data.db") for f in files)
+    tdir = b.table_dir("a", "shop", "customers")
+    count = sstable_count(b, "a", "shop", "customers")
+    for f in files:
+        shutil_copy(f, tdir / re.sub(r"^([a-z]{2})-(\d+)-", lambda m: "%s-%d-" % (m.group(1), 9000 + int(m.group(2))),
+                                     f.name))
+    assert sstable_count(b, "a", "shop", "customers") == count           # not live yet
+    p = ok(b.nodetool("a", "refresh", "shop", "customers"))
+    assert (p.stdout, p.stderr) == ("nodetool refresh is deprecated, use nodetool import instead\n", "")
+    assert sstable_count(b, "a", "shop", "customers") == count + n
+    assert not list(tdir.glob("*-9[0-9][0-9][0-9]-big-*"))                  # renamed
+    p = b.nodetool("a", "refresh", "shop", "nosuch")
+    assert (p.returncode, p.stdout) == (1, "nodetool refresh is deprecated, use nodetool import instead\n"
+                                           "nodetool: Unknown keyspace/cf pair (shop.nosuch)\n"
+                                           "See 'nodetool help' or 'nodetool help <command>'.\n")
+
+
+def test_agree_snapshot_failing_partway_and_duplicate_tag(backend):
+    """A snapshot that fails on its second table: exit 2 with a server error, the first
+    table's snapshot is there (manifest and all), the second has none.  The same tag
+    again fails as a duplicate."""
+    b = backend
+    tag = new_tag("part")
+    cust, orders = b.table_dir("a", "shop", "customers"), b.table_dir("a", "shop", "orders")
+    b.break_snapshot_of("a", "shop", "orders")
+    try:
+        p = b.nodetool("a", "snapshot", "-t", tag, "-kt", "shop.customers,shop.orders")
+    finally:
+        b.unbreak_snapshot_of("a", "shop", "orders")
+    assert p.returncode == 2
+    assert p.stdout == ("Requested creating snapshot(s) for [shop.customers,shop.orders] with snapshot name "
+                        "[%s] and options {skipFlush=false}\n" % tag)
+    assert re.match(r"error: Unable to create directory \S+/shop/orders-[0-9a-f]{32}/snapshots/%s\n"
+                    r"-- StackTrace --\njava\.io\.IOException: Unable to create directory " % tag, p.stderr), p.stderr
+    assert (cust / "snapshots" / tag / "manifest.json").is_file()
+    assert data_files(cust / "snapshots" / tag)
+    assert not (orders / "snapshots" / tag).exists()
+    p = b.nodetool("a", "snapshot", "-t", tag, "shop")
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: Snapshot %s already exists.\n-- StackTrace --\n"
+                               "java.io.IOException: Snapshot %s already exists.\n" % (tag, tag)), p.stderr
+    ok(b.nodetool("a", "clearsnapshot", "-t", tag))
+    assert not (cust / "snapshots" / tag).exists()
+
+
+def all_data_files(root):
+    return {str(d.relative_to(root)): set(data_files(d)) for d in Path(root).glob("*/*-*") if d.is_dir()}
+
+
+def test_agree_system_tables_change_between_snapshots(backend):
+    """A snapshot of every keyspace flushes the system tables that have data of their
+    own (after a start: system.local, size estimates, ...): new system SSTables, none in
+    user tables.  "Nothing changed, nothing to upload" holds for user tables only."""
+    b = backend
+    root = b.table_root("b")
+    before = all_data_files(root)
+    tag = new_tag("all")
+    ok(b.nodetool("b", "snapshot", "-t", tag))
+    after = all_data_files(root)
+    changed = sorted(k for k in after if after[k] - before.get(k, set()))
+    assert any(k.startswith("system/local-") for k in changed), changed
+    assert all(k.startswith("system") for k in changed), changed
+    assert (b.table_dir("b", "system", "local") / "snapshots" / tag / "manifest.json").is_file()
+    ok(b.nodetool("b", "clearsnapshot", "-t", tag))
+
+
+TABLESTATS_KEYS = [ln.split(":")[0] for ln in (REAL / "tablestats-shop.txt").read_text().split("\t\tTable: orders")[0]
+                   .splitlines() if ":" in ln]
+
+
+def test_agree_tablestats_layout_and_space_used(backend):
+    b = backend
+    out = ok(b.nodetool("a", "tablestats", "shop.customers")).stdout
+    lines = out.splitlines()
+    assert re.match(r"^Total number of tables: \d+$", lines[0]) and lines[1] == "-" * 16
+    assert [ln.split(":")[0] for ln in lines if ":" in ln] == TABLESTATS_KEYS
+    assert lines[-2:] == ["", "-" * 16]
+    # Space used (live) = every component of the live SSTables
+    tdir = b.table_dir("a", "shop", "customers")
+    live = int(re.search(r"^\t\tSpace used \(live\): (\d+)$", out, re.M).group(1))
+    gens = {f.split("-")[1] for f in data_files(tdir)}
+    assert live == sum(f.stat().st_size for f in tdir.iterdir()
+                       if f.is_file() and f.name.count("-") >= 3 and f.name.split("-")[1] in gens)
+    human = ok(b.nodetool("a", "tablestats", "-H", "shop.customers")).stdout
+    assert "\t\tMemtable data size: 0 bytes\n" in human and "\t\tDropped Mutations: 0 bytes\n" in human
+    for args, msg in ((["nosuch"], "Unknown keyspace: nosuch"),
+                      (["shop.nosuch"], "Unknown tables: [nosuch] in keyspace: shop")):
+        p = b.nodetool("a", "tablestats", *args)
+        assert (p.returncode, p.stdout) == (1, "nodetool: %s\nSee 'nodetool help' or 'nodetool help <command>'.\n"
+                                            % msg)
+
+
+def listed(b, node):
+    out = ok(b.nodetool(node, "status")).stdout
+    return {f[1]: f[0] for f in (ln.split() for ln in out.splitlines())
+            if len(f) > 2 and re.match(r"^[UD][NLJM]$", f[0])}
+
+
+def test_agree_seeds_fresh_self_seeded_node_and_existing_member(backend):
+    """A fresh node whose seeds name only itself forms its own one-node ring the others
+    never see; an existing member restarted with itself as seed rejoins its ring."""
+    b = backend
+    a, bb = b.address("a"), b.address("b")
+    name, addr = b.start_fresh_self_seeded()
+    try:
+        assert listed(b, name) == {addr: "UN"}
+        assert listed(b, "a") == {a: "UN", bb: "UN"}
+    finally:
+        b.discard(name)
+    b.restart_with_seeds("b", ["b"])
+    simlib.wait_until(lambda: listed(b, "a").get(bb) == "UN", timeout=120, cap=2, what="b UN in a's view")
+    assert listed(b, "b") == {a: "UN", bb: "UN"}
+
+
+def test_sim_nodetool_delay_knob(tmp_path):
+    c = simlib.SimCluster.create(tmp_path / "d", nodes=1, keyspaces=1, tables=1, sstables=0,
+                                 nodetool_delay_ms=250)
+    with c:
+        c.start_cassandra("node1")
+        assert c.node("node1")["nodetool_delay_ms"] == 250
+        t0 = time.monotonic()
+        assert c.nodetool("node1", "version").returncode == 0
+        assert time.monotonic() - t0 >= 0.25
+        r = subprocess.run([str(SIM / "simctl"), "set", c.dir, "node1", "nodetool_delay_ms", "0"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and c.node("node1")["nodetool_delay_ms"] == 0
+        r = subprocess.run([str(SIM / "simctl"), "set", c.dir, "node1", "nodetool_delay_ms", "-5"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "bad value -5" in r.stderr
+        r = subprocess.run([str(SIM / "simctl"), "set", c.dir, "node1", "no_such_knob", "1"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "unknown knob 'no_such_knob'" in r.stderr
+    r = subprocess.run([str(SIM / "simctl"), "create", str(tmp_path / "e"), "--nodes", "1", "--keyspaces", "0",
+                        "--sstables", "0", "--nodetool-delay-ms", "700"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert simlib.load_node(str(tmp_path / "e" / "nodes" / "node1"))["nodetool_delay_ms"] == 700

@@ -73,6 +73,7 @@ SYSTEM_TABLES = {
                       ("triggers", 0), ("views", 0), ("dropped_columns", 0)],
     "system": [("local", 1), ("peers_v2", 1), ("peers", 1), ("compaction_history", 1),
                ("size_estimates", 1), ("table_estimates", 0), ("sstable_activity", 0),
+               ("sstable_activity_v2", 0),
                ("IndexInfo", 0), ("batches", 0), ("paxos", 0), ("repairs", 0),
                ("prepared_statements", 0), ("available_ranges_v2", 0)],
     "system_auth": [("roles", 1), ("role_members", 0), ("role_permissions", 0),
@@ -88,6 +89,24 @@ SYSTEM_REPLICATION = {
     "system_distributed": {"class": "SimpleStrategy", "replication_factor": 3},
     "system_traces": {"class": "SimpleStrategy", "replication_factor": 2},
 }
+
+
+# The ring every node made by create_cluster belongs to.  A fresh node that can reach no
+# other seed than itself forms a ring of its own (see start_cassandra).
+MAIN_RING = "main"
+
+# System tables that get memtable data of their own while a node runs: after a start
+# (local state, peers, size estimates, SSTable read rates), then every
+# system_churn_interval seconds (SSTable read rates), and after a compaction
+# (compaction_history).  The next flush that covers them (a flush or a snapshot without
+# -sf of their keyspace) writes SSTables, as real 4.1.1 does (shared/cassandra notes:
+# the first snapshot of all keyspaces after a start wrote 7 system SSTables, one right
+# after it none, one 20 s later 2 in sstable_activity{,_v2}).
+CHURN_TABLES = [("system", "local"), ("system", "size_estimates"), ("system", "table_estimates"),
+                ("system", "sstable_activity"), ("system", "sstable_activity_v2"),
+                ("system", "peers_v2"), ("system", "peers")]
+PERIODIC_TABLES = [("system", "sstable_activity"), ("system", "sstable_activity_v2")]
+SYSTEM_CHURN_INTERVAL = 5.0
 
 
 class SimError(Exception):
@@ -559,20 +578,27 @@ def next_generation(ndir, tdir, uuid_gen=False):
         except FileNotFoundError:
             gens = {}
         key = os.path.basename(tdir)
-        hi = gens.get(key, 0)
+        taken = set()
         for sub in (tdir, os.path.join(tdir, "backups")):
-            for g in list_sstables(sub):
-                if isinstance(g, int):
-                    hi = max(hi, g)
-        snaps = os.path.join(tdir, "snapshots")
-        if os.path.isdir(snaps):
-            for tag in os.listdir(snaps):
-                for g in list_sstables(os.path.join(snaps, tag)):
-                    if isinstance(g, int):
-                        hi = max(hi, g)
-        gens[key] = hi + 1
+            taken |= {g for g in list_sstables(sub) if isinstance(g, int)}
+        if key in gens:
+            # Cassandra's in-memory counter: files dropped in by hand (not yet live) do
+            # not move it, only names already taken are skipped
+            hi = gens[key]
+        else:
+            hi = max(taken | {0})
+            snaps = os.path.join(tdir, "snapshots")
+            if os.path.isdir(snaps):
+                for tag in os.listdir(snaps):
+                    for g in list_sstables(os.path.join(snaps, tag)):
+                        if isinstance(g, int):
+                            hi = max(hi, g)
+        hi += 1
+        while hi in taken:
+            hi += 1
+        gens[key] = hi
         write_json(gens_path, gens)
-        return hi + 1
+        return hi
 
 
 def node_sstable_style(nj):
@@ -583,25 +609,122 @@ def node_sstable_style(nj):
 
 
 def add_sstable(ndir, nj, tdir, size):
+    """Write a new SSTable in tdir as Cassandra itself would (flush, compaction): it is
+    live at once."""
     sst_version, fmt, uuid_gen = node_sstable_style(nj)
     gen = next_generation(ndir, tdir, uuid_gen)
-    return write_sstable(tdir, sst_version, gen, size, fmt)
+    names = write_sstable(tdir, sst_version, gen, size, fmt)
+    mark_live(ndir, tdir, [gen])
+    return names
+
+
+# The live set.  Cassandra serves the SSTables it wrote or loaded (flush, compaction,
+# import, refresh, start-up), not whatever lies in a table directory: files put there by
+# hand stay invisible (tablestats, snapshots, Load) until `refresh` or a restart.
+# <node_dir>/live.json: {"<ks>/<table>-<id>": ["<gen>", ...]}.  A table with no entry
+# (a cluster made before the live set existed) counts every complete SSTable as live.
+
+def live_key(tdir):
+    return "%s/%s" % (os.path.basename(os.path.dirname(tdir.rstrip("/"))), os.path.basename(tdir.rstrip("/")))
+
+
+def _live_path(ndir):
+    return os.path.join(ndir, "live.json")
+
+
+def _read_live(ndir):
+    try:
+        return read_json(_live_path(ndir))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def mark_live(ndir, tdir, gens, replace=False):
+    """Record gens as live in tdir (replace=True: exactly these)."""
+    with file_lock(os.path.join(ndir, ".genlock")):
+        live = _read_live(ndir)
+        key = live_key(tdir)
+        cur = [] if replace else live.get(key, [])
+        for g in gens:
+            if str(g) not in cur:
+                cur.append(str(g))
+        live[key] = cur
+        write_json(_live_path(ndir), live)
+
+
+def unmark_live(ndir, tdir, gens):
+    with file_lock(os.path.join(ndir, ".genlock")):
+        live = _read_live(ndir)
+        key = live_key(tdir)
+        drop = {str(g) for g in gens}
+        live[key] = [g for g in live.get(key, []) if g not in drop]
+        write_json(_live_path(ndir), live)
+
+
+def live_sstables(ndir, tdir, live=None):
+    """list_sstables(tdir) restricted to what the node serves: complete (Data.db present)
+    and in the live set."""
+    if live is None:
+        live = _read_live(ndir)
+    known = live.get(live_key(tdir))
+    out = {}
+    for g, e in list_sstables(tdir).items():
+        if "Data.db" not in e["components"]:
+            continue
+        if known is not None and str(g) not in known:
+            continue
+        out[g] = e
+    return out
+
+
+def load_all_live(ndir):
+    """Start-up: Cassandra opens every complete SSTable in its table directories."""
+    base = data_file_directory(ndir)
+    live = {}
+    try:
+        kss = sorted(os.listdir(base))
+    except FileNotFoundError:
+        kss = []
+    for ks in kss:
+        kp = os.path.join(base, ks)
+        if not os.path.isdir(kp):
+            continue
+        for t in sorted(os.listdir(kp)):
+            tdir = os.path.join(kp, t)
+            if os.path.isdir(tdir):
+                live[live_key(tdir)] = [str(g) for g, e in list_sstables(tdir).items()
+                                        if "Data.db" in e["components"]]
+    with file_lock(os.path.join(ndir, ".genlock")):
+        write_json(_live_path(ndir), live)
+
+
+def sstable_bytes(tdir, ssts):
+    total = 0
+    for e in ssts.values():
+        for f in e["components"].values():
+            try:
+                total += os.stat(os.path.join(tdir, f)).st_size
+            except FileNotFoundError:
+                pass
+    return total
 
 
 def node_load(ndir):
-    """Bytes of live SSTables (not snapshots, not backups) under the node's data dir."""
+    """Bytes of live SSTables (not snapshots, not backups, not unloaded files)."""
     base = data_file_directory(ndir)
     total = 0
     try:
         kss = os.listdir(base)
     except FileNotFoundError:
         return 0
+    live = _read_live(ndir)
     for ks in kss:
         kp = os.path.join(base, ks)
         if not os.path.isdir(kp):
             continue
         for t in os.listdir(kp):
-            total += dir_bytes(os.path.join(kp, t))
+            tdir = os.path.join(kp, t)
+            total += sstable_bytes(tdir, live_sstables(ndir, tdir, live))
     return total
 
 
@@ -692,6 +815,7 @@ def gen_system_data(ndir, nj, cluster):
         for t, tdef in kdef["tables"].items():
             tdir = table_path(ndir, ks, t, tdef["id"])
             os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            mark_live(ndir, tdir, [])
             for _ in range(tdef.get("sstables", 0)):
                 add_sstable(ndir, nj, tdir, random.randrange(2000, 9000))
 
@@ -703,11 +827,65 @@ def gen_user_data(ndir, nj, cluster, sstables, size, keyspaces=None):
         for t, tdef in kdef["tables"].items():
             tdir = table_path(ndir, ks, t, tdef["id"])
             os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            mark_live(ndir, tdir, [])
             for _ in range(sstables):
                 add_sstable(ndir, nj, tdir, size)
 
 
-def write_node_files(cluster_dir, nj):
+def seeds_line(version, seeds):
+    """The seeds parameter as cassandra.yaml writes it: 4.x with the storage port."""
+    port = "" if version == "3.11" else ":7000"
+    return '      - seeds: "%s"' % ",".join(a + port for a in seeds)
+
+
+def cassandra_yaml_text(nj, seeds):
+    ndir = nj["node_dir"]
+    return ("cluster_name: '%s'\nnum_tokens: %d\n"
+            "seed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n"
+            "    parameters:\n%s\n"
+            "listen_address: %s\nrpc_address: %s\n"
+            "data_file_directories:\n    - %s\ncommitlog_directory: %s\n"
+            "hints_directory: %s\nsaved_caches_directory: %s\nendpoint_snitch: %s\n"
+            % (nj["cluster_name"], len(nj["tokens"]), seeds_line(nj["version"], seeds),
+               nj["address"], nj["address"],
+               data_file_directory(ndir), os.path.join(ndir, "data", "commitlog"),
+               os.path.join(ndir, "data", "hints"), os.path.join(ndir, "data", "saved_caches"),
+               nj.get("snitch", "SimpleSnitch")))
+
+
+SEEDS_RE = re.compile(r"^\s*-?\s*seeds:\s*(.*?)\s*$")
+
+
+def read_seeds(ndir):
+    """Seed addresses from conf/cassandra.yaml (read once, at start, like Cassandra):
+    `- seeds: "a:7000,b"`; ports and quotes dropped.  Raises SimError when there is none."""
+    path = os.path.join(ndir, "conf", "cassandra.yaml")
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise SimError("cannot read %s: %s" % (path, e))
+    for ln in lines:
+        if ln.lstrip().startswith("#"):
+            continue
+        m = SEEDS_RE.match(ln)
+        if not m:
+            continue
+        val = m.group(1).strip().strip("'\"")
+        out = []
+        for part in val.split(","):
+            a = part.strip().strip("'\"[]")
+            if not a:
+                continue
+            if a.count(":") == 1:
+                a = a.split(":", 1)[0]
+            out.append(a)
+        if out:
+            return out
+    raise SimError("%s: no seeds (seed_provider parameters '- seeds: \"...\"')" % path)
+
+
+def write_node_files(cluster_dir, nj, seeds=None):
     """(Re)write the node's wrapper scripts, sshd config and conf."""
     ndir = nj["node_dir"]
     os.makedirs(os.path.join(ndir, "bin"), exist_ok=True)
@@ -724,14 +902,7 @@ def write_node_files(cluster_dir, nj):
     atomic_write(os.path.join(ndir, "bin", "cassandra-stop"),
                  "#!/bin/sh\nexec %s %s stop-cassandra %s %s\n" % (PYTHON, SIMCTL, cluster_dir, nj["name"]),
                  0o755)
-    atomic_write(os.path.join(ndir, "conf", "cassandra.yaml"),
-                 "cluster_name: '%s'\nnum_tokens: %d\nlisten_address: %s\nrpc_address: %s\n"
-                 "data_file_directories:\n    - %s\ncommitlog_directory: %s\n"
-                 "hints_directory: %s\nsaved_caches_directory: %s\nendpoint_snitch: %s\n"
-                 % (nj["cluster_name"], len(nj["tokens"]), nj["address"], nj["address"],
-                    data_file_directory(ndir), os.path.join(ndir, "data", "commitlog"),
-                    os.path.join(ndir, "data", "hints"), os.path.join(ndir, "data", "saved_caches"),
-                    nj.get("snitch", "SimpleSnitch")))
+    atomic_write(os.path.join(ndir, "conf", "cassandra.yaml"), cassandra_yaml_text(nj, seeds or [nj["address"]]))
     atomic_write(os.path.join(ndir, "conf", "cassandra-rackdc.properties"),
                  "dc=%s\nrack=%s\n" % (nj["dc"], nj["rack"]))
     key = os.path.join(ndir, "ssh", "ssh_host_ed25519_key")
@@ -768,7 +939,7 @@ def sshd_config_text(cluster_dir, nj, port):
 
 
 def make_node(cluster_dir, cluster, name, address, dc, rack, tokens, version, rng=None,
-              status="Normal"):
+              status="Normal", seeds=None, joined=True):
     ndir = node_dir(cluster_dir, name)
     os.makedirs(ndir, exist_ok=True)
     now = time.time()
@@ -797,12 +968,17 @@ def make_node(cluster_dir, cluster, name, address, dc, rack, tokens, version, rn
         "percent_repaired": 0.0,
         "fault": {"mode": "none"},
         "flush_size": 64 * 1024,
+        "nodetool_delay_ms": int(cluster.get("nodetool_delay_ms", 0) or 0),
+        "system_churn": True,
+        # joined: has been a ring member (saved peers); a fresh node joins through its seeds
+        "joined": bool(joined),
     }
     write_json(os.path.join(ndir, "node.json"), nj)
-    write_node_files(cluster_dir, nj)
+    write_node_files(cluster_dir, nj, seeds)
     entry = {k: nj[k] for k in ("name", "address", "dc", "rack", "host_id", "tokens", "version",
                                 "release_version", "up", "status", "drained")}
     entry["dir"] = os.path.join("nodes", name)
+    entry["ring"] = MAIN_RING
     return nj, entry
 
 
@@ -814,6 +990,8 @@ def system_keyspace_defs(version):
             if version == "3.11" and t in ("network_permissions", "peers_v2", "available_ranges_v2",
                                            "resource_role_permissons_index", "table_estimates"):
                 continue
+            if version in ("3.11", "4.0") and t == "sstable_activity_v2":
+                continue
             tables[t] = {"id": uuid.uuid3(uuid.NAMESPACE_OID, ks + "." + t).hex, "sstables": cnt}
         out[ks] = {"replication": dict(SYSTEM_REPLICATION[ks]), "system": True, "tables": tables}
     return out
@@ -822,7 +1000,8 @@ def system_keyspace_defs(version):
 def create_cluster(cluster_dir, cluster_name="Test Cluster", nodes=3, version="4.1", dcs=None,
                    dc="datacenter1", racks=1, keyspaces=2, tables=3, sstables=4,
                    sstable_size="1M", base_address="127.0.0.11", num_tokens=16, seed=None,
-                   ssh_port=None, keyspace_defs=None, sstable_format=None, uuid_generations=False):
+                   ssh_port=None, keyspace_defs=None, sstable_format=None, uuid_generations=False,
+                   nodetool_delay_ms=0):
     """Create a cluster directory with every node's data.  Returns the cluster dict."""
     if version not in VERSIONS:
         raise SimError("unknown version %r (have %s)" % (version, ", ".join(VERSIONS)))
@@ -853,6 +1032,7 @@ def create_cluster(cluster_dir, cluster_name="Test Cluster", nodes=3, version="4
         "nodes": [],
         "default_sstables": sstables,
         "default_sstable_size": size,
+        "nodetool_delay_ms": int(nodetool_delay_ms or 0),
     }
     if keyspace_defs:
         for ks, kd in keyspace_defs.items():
@@ -863,6 +1043,12 @@ def create_cluster(cluster_dir, cluster_name="Test Cluster", nodes=3, version="4
                 default_replication(i, dc_list), ["t%d" % j for j in range(1, tables + 1)])
     # system_distributed / system_traces RF never exceed sensible values
     all_tokens = allocate_tokens(total, num_tokens, rng)
+    # Seeds: the first node of each datacenter, as an operator would write them.
+    seeds, k = [], 0
+    for dcname, cnt in dc_list:
+        if cnt:
+            seeds.append(ip_add(base_address, k))
+        k += cnt
     k = 0
     node_objs = []
     for dcname, cnt in dc_list:
@@ -871,7 +1057,7 @@ def create_cluster(cluster_dir, cluster_name="Test Cluster", nodes=3, version="4
             rack = "rack%d" % (j % racks + 1)
             address = ip_add(base_address, k)
             nj, entry = make_node(cluster_dir, cluster, name, address, dcname, rack,
-                                  all_tokens[k], version)
+                                  all_tokens[k], version, seeds=seeds)
             if sstable_format or uuid_generations:
                 with locked_node(nj["node_dir"]) as n2:
                     if sstable_format:
@@ -920,6 +1106,7 @@ def gen_node_data(cluster_dir, name, keyspaces=1, tables=1, gib=1.0, sstables=No
         for t, tdef in list(c["keyspaces"][ks]["tables"].items())[:tables]:
             tdir = table_path(ndir, ks, t, tdef["id"])
             os.makedirs(os.path.join(tdir, "backups"), exist_ok=True)
+            mark_live(ndir, tdir, [])
             for _ in range(n_sst):
                 add_sstable(ndir, nj, tdir, per_sst)
     return names
@@ -961,8 +1148,10 @@ def add_node(cluster_dir, name, address=None, dc=None, rack=None, version=None, 
     else:
         rng = random.Random()
         tokens = sorted(rng.randrange(MIN_TOKEN + 1, MAX_TOKEN) for _ in range(c.get("num_tokens", 16)))
+    main = [n for n in c["nodes"] if n.get("ring", MAIN_RING) == MAIN_RING] or c["nodes"]
+    seeds = [main[0]["address"]] if main else [address]
     nj, entry = make_node(cluster_dir, c, name, address, dc, rack, tokens, version,
-                          status="Joining")
+                          status="Joining", seeds=seeds, joined=False)
     if replace:
         with locked_node(nj["node_dir"]) as n2:
             n2["replace_address"] = dead["address"]
@@ -1193,15 +1382,42 @@ def stop_agent(cluster_dir, name, hard=False):
             pass
 
 
+def choose_ring(cluster, me, nj, seeds):
+    """Which ring a starting node ends up in, from the seeds its cassandra.yaml names.
+
+    A member that has joined before rejoins its ring through its saved peers whatever its
+    seeds say.  A fresh node joins the ring of the first seed (other than itself) whose
+    Cassandra is up; when none is up but it is in its own seed list it forms a one-node
+    ring of its own ("Unable to gossip with any peers but continuing anyway since node is
+    in its own seed list"), which the other nodes never see; otherwise it cannot start."""
+    if nj.get("joined", True):
+        return me.get("ring", MAIN_RING)
+    for a in seeds:
+        if a == me["address"]:
+            continue
+        for n in cluster["nodes"]:
+            if n["address"] == a and n["name"] != me["name"] and n.get("up"):
+                return n.get("ring", MAIN_RING)
+    if me["address"] in seeds:
+        return "ring-%s-%s" % (me["name"], me["host_id"][:8])
+    raise SimError("%s: Unable to contact any seeds: [%s] (none of them is up)"
+                   % (me["name"], ", ".join("/%s:7000" % a for a in seeds)))
+
+
 def start_cassandra(cluster_dir, name):
-    """The Cassandra process starts: UN.  A node added with --replace takes over the dead
+    """The Cassandra process starts: UN.  It reads its seeds from conf/cassandra.yaml
+    (choose_ring), opens every complete SSTable in its table directories, and its churning
+    system tables get memtable data.  A node added with --replace takes over the dead
     node's tokens and the dead node leaves the ring; a Joining node becomes Normal after
     node.json's bootstrap_seconds (0 = at once)."""
     now = time.time()
     ndir = node_dir(cluster_dir, name)
     nj = load_node(ndir)
+    seeds = read_seeds(ndir)
+    load_all_live(ndir)
     with locked_cluster(cluster_dir) as c:
         n = find_node(c, name)
+        n["ring"] = choose_ring(c, n, nj, seeds)
         replace = nj.get("replace_address")
         if replace:
             c["nodes"] = [x for x in c["nodes"] if x["address"] != replace or x["name"] == name]
@@ -1214,8 +1430,11 @@ def start_cassandra(cluster_dir, name):
         n.update(up=True, drained=False, gossip=True, binary=True)
     with locked_node(ndir) as nj2:
         nj2.update(up=True, drained=False, state="running", status=n["status"], started_at=now,
-                   generation=int(now))
+                   generation=int(now), joined=True, seeds=seeds)
         nj2.pop("replace_address", None)
+        nj2["system_dirty"] = sorted(set(nj2.get("system_dirty", [])) |
+                                     {"%s.%s" % kt for kt in CHURN_TABLES})
+        nj2["system_flushed_at"] = {}
     return n
 
 
@@ -1263,11 +1482,28 @@ def kill_node(cluster_dir, name):
             pass
 
 
+FAULT_MODES = ("none", "hang", "fail", "garbage", "slow", "snapshot-partial")
+
+
 def set_fault(cluster_dir, name, mode, command=None, delay=None, message=None):
-    if mode not in ("none", "hang", "fail", "garbage", "slow"):
-        raise SimError("unknown fault mode %r" % mode)
+    """Store a nodetool fault in node.json.  snapshot-partial[:N]: `snapshot` snapshots N
+    tables (default 1), then fails like a real server error (exit 2) without touching
+    the others."""
+    tables = None
+    if mode.startswith("snapshot-partial"):
+        base, _, num = mode.partition(":")
+        if base != "snapshot-partial" or (num and not num.isdigit()):
+            raise SimError("bad fault %r: snapshot-partial[:N], N tables done before the failure" % mode)
+        mode, tables = "snapshot-partial", int(num or 1)
+        if command and command != "snapshot":
+            raise SimError("snapshot-partial applies to the snapshot command only")
+        command = "snapshot"
+    if mode not in FAULT_MODES:
+        raise SimError("unknown fault mode %r (have %s, snapshot-partial:N)" % (mode, ", ".join(FAULT_MODES)))
     with locked_node(node_dir(cluster_dir, name)) as nj:
         f = {"mode": mode}
+        if tables is not None:
+            f["tables"] = tables
         if command:
             f["command"] = command
         if delay is not None:
@@ -1275,6 +1511,55 @@ def set_fault(cluster_dir, name, mode, command=None, delay=None, message=None):
         if message:
             f["message"] = message
         nj["fault"] = f
+
+
+KNOBS = {
+    # name: (type, check, help)
+    "nodetool_delay_ms": (int, lambda v: v >= 0, "ms every nodetool call sleeps first (real: 600-1200)"),
+    "flush_size": (int, lambda v: v > 0, "bytes of Data.db per flushed SSTable"),
+    "repair_delay": (float, lambda v: v >= 0, "seconds per repair session"),
+    "drain_delay": (float, lambda v: v >= 0, "seconds drain takes"),
+    "incremental_backups": (bool, lambda v: True, "hard-link flushed/imported SSTables into backups/"),
+    "percent_repaired": (float, lambda v: 0 <= v <= 100, "info/tablestats Percent repaired"),
+    "release_version": (str, lambda v: bool(v), "version string nodetool reports"),
+    "bootstrap_seconds": (float, lambda v: v >= 0, "seconds a started Joining node stays UJ"),
+    "system_churn": (bool, lambda v: True, "system tables get SSTables on flush/snapshot"),
+    "system_churn_interval": (float, lambda v: v >= 0, "s after which sstable_activity has new data (5)"),
+}
+
+
+def set_knob(cluster_dir, name, key, value):
+    """Set one node.json knob, checked against KNOBS (unknown keys are refused)."""
+    if key not in KNOBS:
+        raise SimError("unknown knob %r (have %s)" % (key, ", ".join(sorted(KNOBS))))
+    typ, ok, _ = KNOBS[key]
+    if typ is bool:
+        good = isinstance(value, bool)
+    elif typ is float:
+        good = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        good = isinstance(value, typ) and not isinstance(value, bool)
+    if not good or not ok(value):
+        raise SimError("knob %s: bad value %r (%s)" % (key, value, KNOBS[key][2]))
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        nj[key] = value
+
+
+def write_seeds(ndir, seeds):
+    nj = load_node(ndir)
+    path = os.path.join(ndir, "conf", "cassandra.yaml")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out, done = [], False
+    for ln in lines:
+        if not done and SEEDS_RE.match(ln) and not ln.lstrip().startswith("#"):
+            out.append(seeds_line(nj["version"], seeds))
+            done = True
+        else:
+            out.append(ln)
+    if not done:
+        raise SimError("%s has no seeds line to rewrite" % path)
+    atomic_write(path, "\n".join(out) + "\n")
 
 
 def cluster_status_lines(cluster_dir):
@@ -1374,6 +1659,20 @@ class SimCluster:
 
     def fault(self, name, mode, command=None, delay=None, message=None):
         set_fault(self.dir, name, mode, command, delay, message)
+
+    def set(self, name, key, value):
+        """Set a node.json knob (see README: nodetool_delay_ms, flush_size, ...)."""
+        set_knob(self.dir, name, key, value)
+
+    def seeds(self, name):
+        return read_seeds(self.node_dir(name))
+
+    def set_seeds(self, name, seeds):
+        """Rewrite the seeds in the node's cassandra.yaml (read at its next start)."""
+        write_seeds(self.node_dir(name), seeds)
+
+    def live_sstables(self, name, ks, table):
+        return live_sstables(self.node_dir(name), self.table_dir(name, ks, table))
 
     def add_node(self, name, **kw):
         return add_node(self.dir, name, **kw)
