@@ -2,6 +2,8 @@
 #
 #   make            build bin/ringmaster, bin/ringagent, bin/ringsh
 #   make test       install missing dependencies, build, run every test
+#                   (the real-node suite too when ../shared/cassandra-4.1 exists)
+#   make test-real  only the real-node suite (tests/real/, real Cassandra 4.1)
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make demo       run the demo (S3 store, simulated cluster, orchestrator, agents)
 #   make bench      run the benchmarks in tests/bench/
@@ -62,7 +64,7 @@ BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 PROGS     = $(BIN)/ringmaster $(BIN)/ringagent $(BIN)/ringsh
 
 .SECONDARY:
-.PHONY: all test unit e2e asan demo bench install clean deps check-deps
+.PHONY: all test test-real unit e2e asan demo bench install clean deps check-deps
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -103,11 +105,16 @@ deps:
 check-deps:
 	@scripts/deps.sh --check
 
-# The test runner prints one closing line "N passed, N failed" over unit
-# and end-to-end tests.
+# The test runner prints one closing line "total: N passed, N failed,
+# N skipped" over unit, end-to-end and real-node tests.
 test: deps
 	@$(MAKE) --no-print-directory all units
 	@BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests/unit) PYTHON=$(PYTHON) tests/run $(TESTS)
+
+# Real Cassandra nodes only; TESTS are pytest args for tests/real.
+test-real: deps
+	@$(MAKE) --no-print-directory all units
+	@BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests/unit) PYTHON=$(PYTHON) tests/run --real-only $(TESTS)
 
 units: $(UNIT_BINS)
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what building, testing and the demo need, from Debian packages and
 # (for the S3 test server only) the npm registry, pinned by
-# tests/s3/package-lock.json.  As root it installs; otherwise it prints the
+# tests/s3/package-lock.json; Java 17 too when ../shared/cassandra-4.1 (real
+# nodes for tests/real/) is present.  As root it installs; otherwise it prints the
 # exact command and stops.  --bench adds the benchmark tools.
 set -eu
 cd "$(dirname "$0")/.."
@@ -10,6 +11,12 @@ pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
 python3 python3-pytest python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates"
+# The real-node suite (tests/real/) runs the Cassandra 4.1 build in
+# ../shared/cassandra-4.1 when it is there; that build needs Java 17.
+shared="${RM_SHARED:-$PWD/../shared}"
+if [ -e "$shared/cassandra-4.1/cass" ]; then
+	pkgs="$pkgs openjdk-17-jre-headless"
+fi
 # RM_DEPS_EXTRA: more packages to require (the tests use it to check the
 # message a non-root user gets).
 pkgs="$pkgs ${RM_DEPS_EXTRA:-}"
