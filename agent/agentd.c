@@ -427,6 +427,9 @@ int agentd_run(const struct agentcfg *c)
 		state_save(&d, NULL);
 
 	d.next_ms = time_mono_ms();
+	/* A node that has run (SSTables or a system keyspace) is never kept
+	 * down waiting for the orchestrator. */
+	has_data = has_data || d.system_keyspace;
 	while (wait_until(d.next_ms)) {
 		if (!d.checked_in)
 			checkin_once(&d, has_data);
