@@ -98,6 +98,7 @@ class RealNode:
         if force:
             args.append("--force")
         _run(args, timeout=60)
+        self._relax_timeouts()
         b = self.dir / "bin"
         b.mkdir(exist_ok=True)
         w = b / "nodetool"
@@ -105,6 +106,32 @@ class RealNode:
         w.chmod(0o755)
         self.net.started.add(self)
         return self
+
+    # Server-side request timeouts for test nodes.  The defaults (2 s for a
+    # write) are for production hardware; on a 2-core host running three JVMs,
+    # the orchestrator and the tests, a coordinator can wait longer than that
+    # for a replica and the test would fail on a WriteTimeout that says
+    # nothing about the product.
+    TEST_TIMEOUTS = {
+        "read_request_timeout": "20000ms",
+        "range_request_timeout": "30000ms",
+        "write_request_timeout": "20000ms",
+        "counter_write_request_timeout": "20000ms",
+        "truncate_request_timeout": "120000ms",
+        "request_timeout": "30000ms",
+    }
+
+    def _relax_timeouts(self):
+        y = self.cassandra_yaml
+        lines = y.read_text().splitlines()
+        seen = set()
+        for i, line in enumerate(lines):
+            key = line.split(":", 1)[0].strip()
+            if key in self.TEST_TIMEOUTS and not line.startswith((" ", "#")):
+                lines[i] = f"{key}: {self.TEST_TIMEOUTS[key]}"
+                seen.add(key)
+        lines += [f"{k}: {v}" for k, v in self.TEST_TIMEOUTS.items() if k not in seen]
+        y.write_text("\n".join(lines) + "\n")
 
     def start(self, replace=None, timeout=180, wait=True, jvm_opts=None):
         args = [CASS, "start", self.dir, "--timeout", timeout]
