@@ -2474,6 +2474,15 @@ static int fn_restore(struct fan *f, size_t i, char *err, size_t errlen)
 	char *args, *tmp;
 	int rc;
 
+	if (strcmp(a->mode, "cleanup") == 0) {
+		/* Removes the backup's whole staging tree: no filters. */
+		args = xasprintf("backup-restore %s --manifest %s --mode cleanup",
+		    a->p->store, json_string_value(json_array_get(a->p->manifests,
+		    i)));
+		rc = run_agent(f, i, args, err, errlen);
+		free(args);
+		return rc;
+	}
 	args = xasprintf("backup-restore %s --manifest %s --mode %s --parallel "
 	    "%d", a->p->store, json_string_value(json_array_get(a->p->manifests,
 	    i)), a->mode, param_int(f->b->params, "download_parallelism", 4));
@@ -2499,43 +2508,28 @@ static int fn_restore(struct fan *f, size_t i, char *err, size_t errlen)
 }
 
 /*
- * What a restore of backup id of src (a cluster of this orchestrator, in
- * the same store) must not trust: the backup's damaged files and the
- * cluster's damaged objects, sorted, with why.  *n 0 when none.
+ * The damaged files of backup id of src (a cluster indexed here), with
+ * why.  Verify marks every backup that references a damaged object, so
+ * these are all the files a restore of it cannot trust.  *n 0 when none.
  */
 static struct store_backup_file *restore_damage(struct store *st,
     const char *src, const char *id, size_t *n, bool *damaged)
 {
 	struct store_backup *row = NULL;
-	struct store_damaged *dv = NULL;
 	struct store_backup_file *v;
-	size_t ndv = 0;
 
 	*n = 0;
 	*damaged = false;
 	if (store_backup_get(st, src, id, &row) != 0)
-		row = NULL;
-	if (store_damaged_list(st, src, &dv, &ndv) != 0)
-		ndv = 0;
-	v = xcalloc((row ? row->ndamaged : 0) + ndv + 1, sizeof(*v));
-	for (size_t i = 0; row != NULL && i < row->ndamaged; i++) {
-		v[*n].key = xstrdup(row->damaged[i].key);
-		v[*n].reason = xstrdup(row->damaged[i].reason);
-		(*n)++;
+		return xcalloc(1, sizeof(*v));
+	v = xcalloc(row->ndamaged + 1, sizeof(*v));
+	for (size_t i = 0; i < row->ndamaged; i++) {
+		v[i].key = xstrdup(row->damaged[i].key);
+		v[i].reason = xstrdup(row->damaged[i].reason);
 	}
-	for (size_t i = 0; i < ndv; i++) {
-		bool dup = false;
-		for (size_t k = 0; k < *n && !dup; k++)
-			dup = strcmp(v[k].key, dv[i].key) == 0;
-		if (!dup) {
-			v[*n].key = xstrdup(dv[i].key);
-			v[*n].reason = xstrdup(dv[i].reason);
-			(*n)++;
-		}
-	}
-	*damaged = row != NULL && row->state == STORE_BK_DAMAGED;
-	store_backups_free(row, row ? 1 : 0);
-	store_damaged_free(dv, ndv);
+	*n = row->ndamaged;
+	*damaged = row->state == STORE_BK_DAMAGED;
+	store_backups_free(row, 1);
 	return v;
 }
 
@@ -2555,8 +2549,10 @@ static void files_name(const struct store_backup_file *v, size_t n,
 	size_t off = 0;
 
 	buf[0] = '\0';
+	/* Reasons can be long (an agent's checksum message): the keys
+	 * matter most, the reason is cut. */
 	for (size_t i = 0; i < n && i < MAX_PROBLEMS_SHOWN && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s (%s)",
+		off += (size_t)snprintf(buf + off, len - off, "%s%s (%.60s)",
 		    i ? ", " : "", v[i].key, v[i].reason);
 	if (n > MAX_PROBLEMS_SHOWN && off < len)
 		snprintf(buf + off, len - off, " and %zu more",
@@ -2615,11 +2611,13 @@ static int restore_check_damage(struct store *st, const char *cluster,
 	v = restore_damage(st, src, id, &n, &damaged);
 	if (damaged) {
 		files_name(v, n, names, sizeof(names));
-		snprintf(err, errlen, "backup %s of '%s' is damaged: %zu files "
-		    "lost or corrupt (%s); pass \"force\": true to restore what "
-		    "is sound and skip them, or choose another backup with "
-		    "\"backup_id\" (GET /api/v1/clusters/%s/backups)", id, src,
-		    n, n ? names : "see its verify report", src);
+		/* The hint first: the file names may be cut at errlen. */
+		snprintf(err, errlen, "backup %s of '%s' is damaged: pass "
+		    "\"force\": true to restore what is sound and skip the "
+		    "damaged files, or choose another backup with \"backup_id\" "
+		    "(GET /api/v1/clusters/%s/backups/%s names them); %zu files "
+		    "lost or corrupt: %s", id, src, src, id, n, n ? names :
+		    "see its verify report");
 	}
 	files_free(v, n);
 	return damaged ? -1 : 0;

@@ -844,6 +844,14 @@ void task_node_progress(struct task_ctx *ctx, const char *node,
 		e->bytes_total = np->bytes_total;
 	if (np->rate_bps >= 0)
 		e->rate_bps = np->rate_bps;
+	/* A node that is done did all of it: no "12/40" left standing when
+	 * the last line the agent printed was throttled. */
+	if (strcmp(e->state, "done") == 0) {
+		if (e->files_total >= 0)
+			e->files_done = e->files_total;
+		if (e->bytes_total >= 0)
+			e->bytes_done = e->bytes_total;
+	}
 	write = e->last_write == 0 || strcmp(old_state, e->state) != 0 ||
 	    strcmp(e->state, "running") != 0 ||
 	    (e->phase != NULL && (old_phase == NULL ||

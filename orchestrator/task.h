@@ -247,7 +247,8 @@ void task_progress(struct task_ctx *ctx, const char *fmt, ...)
  * last; state is "running" (the default), "done" or "failed".  The engine
  * keeps one record per node and step, merged, and persists it on the
  * first report, on every change of state and phase, and otherwise at most
- * every 500 ms per node; "done" and "failed" are always written.
+ * every 500 ms per node; "done" and "failed" are always written.  A node
+ * "done" has its done counts set to its totals where the totals are known.
  * GET /api/v1/tasks/{id} shows them as each step's "nodes".  Safe from
  * several threads of the step at once; a no-op outside a step.
  */
