@@ -19,6 +19,12 @@
  *      its SHA-256 recorded, and a line appended to the journal
  *      <state_dir>/backup-<id>.journal.
  *
+ * A previous file whose key is on the --exclude list (a verify found it
+ * missing or corrupt) is never referenced: rules 1 and 2 skip it, and the
+ * file goes to the first key that is neither listed nor holding other
+ * content (manifest_alt_key()).  Index SSTables (snapshots/T/.<index>/)
+ * are files like the others, with their subdir in the manifest.
+ *
  * Only when every file is stored does the node manifest go up, so a node
  * manifest always describes complete data.  The cluster manifest, written
  * by the orchestrator after every node's, marks the backup complete.
@@ -1023,6 +1029,7 @@ struct rstable {
 	size_t new_live;		/* new Data.db in the live dir after load */
 	int state;			/* 0 pending, 1 loaded, 2 already, -1 failed */
 	bool queued;
+	bool loaded_before;		/* recorded loaded by an earlier run */
 };
 
 struct rsfile {
@@ -1294,7 +1301,8 @@ static void *restore_worker(void *arg)
 		r = &j->files[i];
 		if (r->skip)
 			continue;
-		if (!r->have && !staged_ok(j->x, r, buf)) {
+		/* A table an earlier run loaded is not fetched again. */
+		if (!r->have && !r->t->loaded_before && !staged_ok(j->x, r, buf)) {
 			go.size = r->f->size;
 			go.sha256 = r->f->sha256;
 			go.md5 = NULL;
@@ -1342,7 +1350,7 @@ static int rs_check(const struct agentcfg *c, struct rsjob *j,
 		size_t k;
 		const char *dir = r->t->tdir;
 
-		if (r->skip)
+		if (r->skip || r->t->loaded_before)
 			continue;
 		if (stat(r->staged, &st) == 0 &&
 		    (uint64_t)st.st_size == r->f->size)
@@ -1750,7 +1758,7 @@ static int rs_download(struct rsjob *j, int parallel, bool pipelined)
 	/* Staging directories first: the workers only write files. */
 	for (size_t i = 0; i < j->n; i++) {
 		struct rsfile *r = &j->files[i];
-		if (r->skip)
+		if (r->skip || r->t->loaded_before)
 			continue;
 		char *dir = xstrndup(r->staged, (size_t)(strrchr(r->staged, '/') -
 		    r->staged));
@@ -2039,6 +2047,11 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		snprintf(err, sizeof(err), "nothing to restore: the manifest %s has "
 		    "no files of the keyspaces and tables asked", o.manifest);
 		goto fail;
+	}
+	for (size_t k = 0; k < j.ntables; k++) {
+		bool exists;
+		j.tables[k].loaded_before = count_files(j.tables[k].stage,
+		    &exists) == 0 && rs_was_loaded(&j, &j.tables[k]);
 	}
 	{
 		size_t files = 0;

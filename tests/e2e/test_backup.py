@@ -543,6 +543,13 @@ def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
     assert want <= shas, "a restored file differs from the backup"
     root = Path(e.c.node_dir(node)) / "data"
     assert not list(root.glob(".rm-restore-*"))
+    # Run again (an orchestrator retry): nothing fetched or loaded twice.
+    live = set(live_files(e.c, node, "ks1"))
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+    d2 = res["data"]
+    assert d2["files_downloaded"] == 0 and d2["tables_already_loaded"] == d["tables_loaded"], d2
+    assert set(live_files(e.c, node, "ks1")) == live
 
     # Download only (staging stays), then cleanup twice.
     rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
