@@ -19,6 +19,12 @@
  *      its SHA-256 recorded, and a line appended to the journal
  *      <state_dir>/backup-<id>.journal.
  *
+ * A previous file whose key is on the --exclude list (a verify found it
+ * missing or corrupt) is never referenced: rules 1 and 2 skip it, and the
+ * file goes to the first key that is neither listed nor holding other
+ * content (manifest_alt_key()).  Index SSTables (snapshots/T/.<index>/)
+ * are files like the others, with their subdir in the manifest.
+ *
  * Only when every file is stored does the node manifest go up, so a node
  * manifest always describes complete data.  The cluster manifest, written
  * by the orchestrator after every node's, marks the backup complete.
@@ -291,6 +297,7 @@ struct meter {
 	uint64_t bytes_total;
 	atomic_size_t files_done;
 	atomic_uint_least64_t bytes_done;
+	atomic_int_least64_t t_end;	/* when the last file was done, or 0 */
 	int64_t t0, last;
 	pthread_mutex_t mtx;
 };
@@ -305,6 +312,7 @@ static void meter_init(struct meter *m, struct opctx *x, const char *phase,
 	m->bytes_total = bytes;
 	atomic_store(&m->files_done, 0);
 	atomic_store(&m->bytes_done, 0);
+	atomic_store(&m->t_end, 0);
 	m->t0 = time_mono_ms();
 	m->last = 0;
 	pthread_mutex_init(&m->mtx, NULL);
@@ -315,9 +323,18 @@ static void meter_release(struct meter *m)
 	pthread_mutex_destroy(&m->mtx);
 }
 
+/* One file done (bytes of it); the rate stops at the last file. */
+static void meter_file_done(struct meter *m, uint64_t bytes)
+{
+	atomic_fetch_add(&m->bytes_done, bytes);
+	if (atomic_fetch_add(&m->files_done, 1) + 1 >= m->files_total)
+		atomic_store(&m->t_end, time_mono_ms());
+}
+
 static uint64_t meter_rate(struct meter *m)
 {
-	int64_t ms = time_mono_ms() - m->t0;
+	int64_t end = atomic_load(&m->t_end);
+	int64_t ms = (end ? end : time_mono_ms()) - m->t0;
 
 	return ms > 0 ? (uint64_t)((double)atomic_load(&m->bytes_done) *
 	    1000.0 / (double)ms) : 0;
@@ -552,8 +569,7 @@ static void *upload_worker(void *arg)
 			job_fail(j, err);
 			break;
 		}
-		atomic_fetch_add(&j->meter.bytes_done, j->files[i].f.size);
-		atomic_fetch_add(&j->meter.files_done, 1);
+		meter_file_done(&j->meter, j->files[i].f.size);
 		job_progress(j, false);
 	}
 	free(buf);
@@ -1013,6 +1029,7 @@ struct rstable {
 	size_t new_live;		/* new Data.db in the live dir after load */
 	int state;			/* 0 pending, 1 loaded, 2 already, -1 failed */
 	bool queued;
+	bool loaded_before;		/* recorded loaded by an earlier run */
 };
 
 struct rsfile {
@@ -1284,7 +1301,8 @@ static void *restore_worker(void *arg)
 		r = &j->files[i];
 		if (r->skip)
 			continue;
-		if (!r->have && !staged_ok(j->x, r, buf)) {
+		/* A table an earlier run loaded is not fetched again. */
+		if (!r->have && !r->t->loaded_before && !staged_ok(j->x, r, buf)) {
 			go.size = r->f->size;
 			go.sha256 = r->f->sha256;
 			go.md5 = NULL;
@@ -1305,8 +1323,7 @@ static void *restore_worker(void *arg)
 			atomic_fetch_add(&j->bytes_fetched, r->f->size);
 			atomic_fetch_add(&j->files_fetched, 1);
 		}
-		atomic_fetch_add(&j->meter.bytes_done, r->f->size);
-		atomic_fetch_add(&j->meter.files_done, 1);
+		meter_file_done(&j->meter, r->f->size);
 		rs_table_staged(j, r->t);
 		meter_report(&j->meter, false, NULL, NULL);
 	}
@@ -1333,7 +1350,7 @@ static int rs_check(const struct agentcfg *c, struct rsjob *j,
 		size_t k;
 		const char *dir = r->t->tdir;
 
-		if (r->skip)
+		if (r->skip || r->t->loaded_before)
 			continue;
 		if (stat(r->staged, &st) == 0 &&
 		    (uint64_t)st.st_size == r->f->size)
@@ -1524,7 +1541,6 @@ static int rs_load_table(struct rsjob *j, struct rstable *t, char *err,
 {
 	char *out = NULL, **live0 = NULL, **live1 = NULL;
 	size_t have, left, nlive0 = 0, nlive1 = 0;
-	struct nodetool_tablestats *ts = NULL;
 	bool exists;
 	enum cass_rc rc;
 	int ret = -1;
@@ -1593,10 +1609,6 @@ static int rs_load_table(struct rsjob *j, struct rstable *t, char *err,
 	}
 	if (j->major < 4)
 		t->new_live = 0;	/* refresh keeps the names: no evidence */
-	struct rstable *one[1] = { t };
-	if (rs_tablestats(j, one, 1, &ts, err, errlen) != CASS_OK)
-		goto out;
-	t->sst_after = sstables_of(ts, t);
 	if (left > 0) {
 		snprintf(err, errlen, "nodetool %s %s %s left %zu of %zu files in "
 		    "%s: Cassandra did not load them; look at Cassandra's "
@@ -1604,13 +1616,16 @@ static int rs_load_table(struct rsjob *j, struct rstable *t, char *err,
 		    "import" : "refresh", t->ks, t->tname, left, have, t->stage);
 		goto out;
 	}
-	if (t->ndata > 0 && !(t->sst_after > t->sst_before &&
-	    t->sst_before >= 0) && t->new_live == 0) {
-		snprintf(err, errlen, "nodetool %s %s %s ran, but Cassandra shows "
-		    "nothing new in %s.%s (SSTables %lld before, %lld after): "
-		    "look at Cassandra's system.log for why it loaded nothing",
-		    j->major >= 4 ? "import" : "refresh", t->ks, t->tname, t->ks,
-		    t->tname, (long long)t->sst_before, (long long)t->sst_after);
+	/*
+	 * 4.x import gives the SSTables new generations in the live
+	 * directory: none there means nothing was loaded.  tablestats, for
+	 * every table at once when all are loaded (rs_after()), confirms it
+	 * and is the only evidence for 3.x refresh.
+	 */
+	if (j->major >= 4 && t->ndata > 0 && t->new_live == 0) {
+		snprintf(err, errlen, "nodetool import %s %s ran, but no new "
+		    "SSTable is in %s: Cassandra loaded nothing; look at "
+		    "Cassandra's system.log for why", t->ks, t->tname, t->tdir);
 		goto out;
 	}
 	if (rm_tree(t->stage, 2, err, errlen) != 0)
@@ -1621,10 +1636,53 @@ static int rs_load_table(struct rsjob *j, struct rstable *t, char *err,
 out:
 	if (ret != 0)
 		t->state = -1;
-	nodetool_tablestats_free(ts);
 	strv_release(live0, nlive0);
 	strv_release(live1, nlive1);
 	free(out);
+	return ret;
+}
+
+/*
+ * After the loads: one `nodetool tablestats` of every table, each loaded
+ * one must show more SSTables than before (or, on 4.x, new SSTables in its
+ * live directory); else the restore is not complete.
+ */
+static int rs_after(struct rsjob *j, char *err, size_t errlen)
+{
+	struct rstable **v = xcalloc(j->ntables + 1, sizeof(*v));
+	struct nodetool_tablestats *ts = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	for (size_t k = 0; k < j->ntables; k++)
+		if (j->tables[k].state > 0 && j->tables[k].nfiles > 0)
+			v[n++] = &j->tables[k];
+	if (n > 0 && rs_tablestats(j, v, n, &ts, err, errlen) != CASS_OK)
+		ret = -1;
+	for (size_t k = 0; ret == 0 && k < n; k++) {
+		struct rstable *t = v[k];
+		t->sst_after = sstables_of(ts, t);
+		if (t->state != 1 || t->ndata == 0)
+			continue;
+		if (t->sst_after < 0) {
+			snprintf(err, errlen, "nodetool tablestats does not list "
+			    "%s.%s after loading it: look at Cassandra's system.log",
+			    t->ks, t->tname);
+			ret = -1;
+		} else if (!(t->sst_before >= 0 && t->sst_after > t->sst_before) &&
+		    t->new_live == 0) {
+			snprintf(err, errlen, "nodetool %s %s %s ran, but Cassandra "
+			    "shows nothing new in %s.%s (SSTables %lld before, %lld "
+			    "after): look at Cassandra's system.log for why it loaded "
+			    "nothing", j->major >= 4 ? "import" : "refresh", t->ks,
+			    t->tname, t->ks, t->tname, (long long)t->sst_before,
+			    (long long)t->sst_after);
+			t->state = -1;
+			ret = -1;
+		}
+	}
+	nodetool_tablestats_free(ts);
+	free(v);
 	return ret;
 }
 
@@ -1632,20 +1690,34 @@ static void rs_table_progress(struct rsjob *j, const struct rstable *t)
 {
 	char tail[320];
 
-	snprintf(tail, sizeof(tail), "%s.%s %s (%zu files, SSTables %lld -> %lld)",
-	    t->ks, t->tname, t->state == 2 ? "was loaded already" : "loaded",
-	    t->nfiles, (long long)t->sst_before, (long long)t->sst_after);
+	if (t->state == 2)
+		snprintf(tail, sizeof(tail), "%s.%s was loaded already", t->ks,
+		    t->tname);
+	else
+		snprintf(tail, sizeof(tail), "%s.%s loaded (%zu files; %lld "
+		    "SSTables before, %zu new in the live directory)", t->ks,
+		    t->tname, t->nfiles, (long long)t->sst_before, t->new_live);
 	meter_report(&j->meter, true, json_pack("{s:I, s:I, s:s, s:s}",
 	    "tables_loaded", (json_int_t)j->tables_loaded, "tables_total",
 	    (json_int_t)j->ntables, "keyspace", t->ks, "table", t->tname), tail);
 }
 
-/* Restore mode: load each table once its files are all staged. */
+static int rs_prepare_load(struct rsjob *j, char *err, size_t errlen);
+
+/*
+ * Restore mode: load each table once its files are all staged.  The
+ * version and the SSTable counts before are read here, while the workers
+ * already download.
+ */
 static void *loader_thread(void *arg)
 {
 	struct rsjob *j = arg;
 	char err[1024];
 
+	if (rs_prepare_load(j, err, sizeof(err)) != 0) {
+		rs_fail(j, err);
+		return NULL;
+	}
 	pthread_mutex_lock(&j->mtx);
 	for (;;) {
 		while (j->qhead == j->qtail && !j->downloads_over && !j->failed &&
@@ -1686,7 +1758,7 @@ static int rs_download(struct rsjob *j, int parallel, bool pipelined)
 	/* Staging directories first: the workers only write files. */
 	for (size_t i = 0; i < j->n; i++) {
 		struct rsfile *r = &j->files[i];
-		if (r->skip)
+		if (r->skip || r->t->loaded_before)
 			continue;
 		char *dir = xstrndup(r->staged, (size_t)(strrchr(r->staged, '/') -
 		    r->staged));
@@ -1790,8 +1862,11 @@ static int rs_plan(struct rsjob *j, const struct bkopts *o,
 	for (size_t i = 0; exclude != NULL && i < n; i++) {
 		if (!manifest_keyset_has(exclude, rs[i].f->key))
 			continue;
-		const char *name = rs[i].f->name, *dash = strrchr(name, '-');
-		size_t plen = dash ? (size_t)(dash - name) + 1 : strlen(name);
+		const char *name = rs[i].f->name;
+		size_t plen = manifest_sstable_prefix_len(name);
+
+		if (plen == 0)
+			plen = strlen(name) + 1;	/* itself only */
 		for (size_t k = 0; k < n; k++) {
 			const struct manifest_file *g = rs[k].f;
 			if (rs[k].skip || rs[k].t != rs[i].t ||
@@ -1858,6 +1933,18 @@ static int rs_before(struct rsjob *j, char *err, size_t errlen)
 	rc = n ? rs_tablestats(j, v, n, &j->before, err, errlen) : CASS_OK;
 	free(v);
 	return rc == CASS_OK ? 0 : -1;
+}
+
+/* Cassandra's version (which loader) and every table's SSTables before. */
+static int rs_prepare_load(struct rsjob *j, char *err, size_t errlen)
+{
+	struct nodetool_version *v = NULL;
+
+	if (cass_version(j->c, j->po, &v, err, errlen) != CASS_OK)
+		return -1;
+	j->major = v->major;
+	nodetool_version_free(v);
+	return rs_before(j, err, errlen);
 }
 
 int backup_op_restore(struct opctx *x, int argc, char **argv)
@@ -1961,6 +2048,11 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		    "no files of the keyspaces and tables asked", o.manifest);
 		goto fail;
 	}
+	for (size_t k = 0; k < j.ntables; k++) {
+		bool exists;
+		j.tables[k].loaded_before = count_files(j.tables[k].stage,
+		    &exists) == 0 && rs_was_loaded(&j, &j.tables[k]);
+	}
 	{
 		size_t files = 0;
 		uint64_t bytes = 0;
@@ -1979,6 +2071,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		    "downloaded", files, bytes);
 		meter_on = true;
 	}
+
 	if ((strcmp(mode, "download") == 0 || strcmp(mode, "restore") == 0) &&
 	    j.meter.files_total >= (size_t)o.parallel && o.parallel > 1) {
 		struct s3 *one = open_store_inner(&o, 1, err, sizeof(err));
@@ -2002,20 +2095,9 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (strcmp(mode, "load") == 0 || strcmp(mode, "restore") == 0) {
-		struct nodetool_version *v = NULL;
-		if (cass_version(c, po, &v, err, sizeof(err)) != CASS_OK) {
-			status = op_result(x, OPS_EXIT_UNREACHABLE, data, "%s", err);
-			data = NULL;
-			goto out;
-		}
-		j.major = v->major;
-		nodetool_version_free(v);
-		json_object_set_new(data, "loader", json_string(j.major >= 4 ?
-		    "import" : "refresh"));
-		if (rs_before(&j, err, sizeof(err)) != 0)
-			goto fail;
-	}
+	if (strcmp(mode, "load") == 0 &&
+	    rs_prepare_load(&j, err, sizeof(err)) != 0)
+		goto fail;
 	if (strcmp(mode, "download") == 0 || strcmp(mode, "restore") == 0) {
 		if (rs_download(&j, o.parallel, strcmp(mode, "restore") == 0) != 0) {
 			str_copy(err, j.failed ? j.err : "cancelled", sizeof(err));
@@ -2030,6 +2112,9 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 				goto fail;
 			}
 		}
+		if (strcmp(mode, "restore") == 0 &&
+		    rs_after(&j, err, sizeof(err)) != 0)
+			goto fail;
 	} else {
 		/* load: the tables one after another, as staged earlier */
 		for (size_t k = 0; k < j.ntables; k++) {
@@ -2044,6 +2129,8 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 			atomic_fetch_add(&j.meter.bytes_done, j.tables[k].bytes);
 			rs_table_progress(&j, &j.tables[k]);
 		}
+		if (rs_after(&j, err, sizeof(err)) != 0)
+			goto fail;
 	}
 	{
 		size_t done = atomic_load(&j.meter.files_done), already = 0;
@@ -2074,6 +2161,8 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		json_object_set_new(data, "elapsed_ms",
 		    json_integer((json_int_t)(time_mono_ms() - t0)));
 		if (strcmp(mode, "download") != 0) {
+			json_object_set_new(data, "loader", json_string(j.major >= 4 ?
+			    "import" : "refresh"));
 			json_object_set_new(data, "tables_loaded",
 			    json_integer((json_int_t)j.tables_loaded));
 			json_object_set_new(data, "tables_already_loaded",
@@ -2173,8 +2262,7 @@ static void *verify_worker(void *arg)
 			pthread_mutex_lock(&j->mtx);
 			json_array_append_new(j->missing, json_string(f->key));
 			pthread_mutex_unlock(&j->mtx);
-			atomic_fetch_add(&j->meter.bytes_done, f->size);
-			atomic_fetch_add(&j->meter.files_done, 1);
+			meter_file_done(&j->meter, f->size);
 			meter_report(&j->meter, false, NULL, NULL);
 			continue;
 		}
@@ -2199,8 +2287,7 @@ static void *verify_worker(void *arg)
 			pthread_mutex_unlock(&j->mtx);
 			free(why);
 		}
-		atomic_fetch_add(&j->meter.bytes_done, f->size);
-		atomic_fetch_add(&j->meter.files_done, 1);
+		meter_file_done(&j->meter, f->size);
 		meter_report(&j->meter, false, NULL, NULL);
 	}
 	free(tmp);

@@ -4,10 +4,13 @@
  *
  *   backup-upload   upload snapshot TAG with dedupe and resume, then write
  *                   the node manifest (common/manifest.h)
- *   backup-restore  --mode check|download|load: check the disk space a
- *                   restore needs, download and checksum the files into a
- *                   staging directory inside each table directory, load them
- *                   with `nodetool import` (4.0+) or `refresh` (3.x)
+ *   backup-restore  --mode check|download|load|restore|cleanup: check the
+ *                   disk space a restore needs, download and checksum the
+ *                   files into <data dir>/.rm-restore-<id>/<ks>/<table dir>/,
+ *                   load them with `nodetool import` (4.0+) or `refresh`
+ *                   (3.x) and check with tablestats that Cassandra has them;
+ *                   restore does all three, loading each table as soon as
+ *                   its files are in; cleanup removes the staging tree
  *   backup-verify   every file of a node manifest is stored with its size
  *                   (and, with --download, its SHA-256)
  *
@@ -16,7 +19,7 @@
  * OPS_EXIT_* statuses, cancel on a "cancel" line, a signal or a closed
  * stdout), and are safe to run twice: an upload that was killed skips what
  * is already stored, a download skips files already staged and verified, a
- * load skips tables whose staging directory is gone.  See docs/backups.md.
+ * load skips tables recorded loaded (<state_dir>/restore-<id>.loaded).  See docs/backups.md.
  */
 #ifndef RM_AGENT_BACKUP_H
 #define RM_AGENT_BACKUP_H

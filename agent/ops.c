@@ -855,8 +855,8 @@ static const struct op ops[] = {
 	  "upload snapshot T with dedupe and resume, then the node manifest "
 	  "(docs/backups.md)", backup_op_upload },
 	{ "backup-restore", "--store URL --manifest KEY --mode M ...",
-	  "restore a node manifest's files: check space, download, load",
-	  backup_op_restore },
+	  "restore a node manifest's files (M: check, download, load, restore "
+	  "= all three pipelined, cleanup, info)", backup_op_restore },
 	{ "backup-verify", "--store URL --manifest KEY [--download]",
 	  "check every file of a node manifest is stored intact",
 	  backup_op_verify },

@@ -89,6 +89,13 @@ char *manifest_table_name(const char *table_dir)
 	return xstrdup(table_dir);
 }
 
+size_t manifest_sstable_prefix_len(const char *name)
+{
+	const char *dash = name ? strrchr(name, '-') : NULL;
+
+	return dash ? (size_t)(dash - name) + 1 : 0;
+}
+
 char *manifest_data_key(const char *cluster, const char *host_id,
     const char *keyspace, const char *table_dir, const char *name)
 {

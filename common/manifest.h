@@ -168,6 +168,12 @@ bool manifest_subdir_safe(const char *s);
 bool manifest_backup_id_valid(const char *id);
 /* Table name from a table directory: "t1-0123..." -> "t1" (caller frees). */
 char *manifest_table_name(const char *table_dir);
+/*
+ * Length of the SSTable part of a component's file name, through the last
+ * '-': "nb-12-big-Data.db" -> 10 ("nb-12-big-"); every component of one
+ * SSTable shares it.  0 when the name has no '-' (not an SSTable file).
+ */
+size_t manifest_sstable_prefix_len(const char *name);
 /* Keyspaces Cassandra owns (system, system_schema, ...). */
 bool manifest_keyspace_is_system(const char *ks);
 

@@ -543,6 +543,13 @@ def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
     assert want <= shas, "a restored file differs from the backup"
     root = Path(e.c.node_dir(node)) / "data"
     assert not list(root.glob(".rm-restore-*"))
+    # Run again (an orchestrator retry): nothing fetched or loaded twice.
+    live = set(live_files(e.c, node, "ks1"))
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+    d2 = res["data"]
+    assert d2["files_downloaded"] == 0 and d2["tables_already_loaded"] == d["tables_loaded"], d2
+    assert set(live_files(e.c, node, "ks1")) == live
 
     # Download only (staging stays), then cleanup twice.
     rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
@@ -582,6 +589,39 @@ def test_load_that_cassandra_ignores_is_an_error(env):
     assert list(root.glob(f".rm-restore-{bid}/ks2/*/*"))
     agent_op(conf, "backup-restore", *store_args(e), "--manifest", key, "--mode", "cleanup")
     assert not list(root.glob(".rm-restore-*"))
+
+
+def test_restore_into_cassandra_3_11_uses_refresh(env):
+    """3.11 has no import: the staged files move into the table directory
+    and `nodetool refresh` loads them; tablestats must then show them."""
+    e = env
+    c3 = simlib.SimCluster.create(e.tmp / "c311", nodes=1, version="3.11", keyspaces=1,
+                                  tables=2, sstables=2, sstable_size="8K",
+                                  base_address=f"127.0.{32 + os.getpid() % 200}.11")
+    try:
+        c3.start_cassandra("node1")
+        nd = Path(c3.node_dir("node1"))
+        conf = nd / "op-agent.conf"
+        conf.write_text(f"nodetool = {nd / 'bin' / 'nodetool'}\ndata_dirs = {nd / 'data'}\n"
+                        f"state_dir = {nd / 'agent-state'}\n")
+        agent_op(conf, "snapshot", "--tag", "b311", "--keyspace", "ks1")
+        rc, prog, res = agent_op(conf, "backup-upload", *store_args(e), "--cluster", "v311",
+                                 "--backup-id", "20261205T020000Z-v311", "--tag", "b311",
+                                 "--keyspace", "ks1")
+        key = res["data"]["manifest"]
+        before = {k: sha(p) for k, p in live_files(c3, "node1", "ks1").items()}
+        for p in live_files(c3, "node1", "ks1").values():
+            p.unlink()
+        rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                                 "--mode", "restore")
+        d = res["data"]
+        assert d["loader"] == "refresh" and d["tables_loaded"] == 2, d
+        assert all(t["sstables_after"] > t["sstables_before"] == 0 for t in d["tables"]), d
+        after = {k: sha(p) for k, p in live_files(c3, "node1", "ks1").items()}
+        assert after == before, "3.11 refresh keeps the names and bytes"
+        assert not list((nd / "data").glob(".rm-restore-*"))
+    finally:
+        c3.cleanup()
 
 
 # ---------------------------------------------------------------------------

@@ -380,6 +380,12 @@ int main(void)
 		T_EQ_STR(k, "c/backups/b/cluster.json");
 		free(k);
 	}
+	T_EQ_INT(manifest_sstable_prefix_len("nb-12-big-Data.db"), 10);
+	T_EQ_INT(manifest_sstable_prefix_len("nb-12-big-TOC.txt"), 10);
+	T_EQ_INT(manifest_sstable_prefix_len(
+	    "da-3gbm_0qv6_1m0ip2ck0yt1e4rjdf-bti-Partitions.db"), 36);
+	T_EQ_INT(manifest_sstable_prefix_len("manifest.json"), 0);
+	T_EQ_INT(manifest_sstable_prefix_len(NULL), 0);
 	T_CHECK(manifest_subdir_safe(".orders_cust"), ".orders_cust");
 	T_CHECK(!manifest_subdir_safe("orders_cust"), "no dot");
 	T_CHECK(!manifest_subdir_safe(".."), "..");
