@@ -621,8 +621,9 @@ def add_sstable(ndir, nj, tdir, size):
 # The live set.  Cassandra serves the SSTables it wrote or loaded (flush, compaction,
 # import, refresh, start-up), not whatever lies in a table directory: files put there by
 # hand stay invisible (tablestats, snapshots, Load) until `refresh` or a restart.
-# <node_dir>/live.json: {"<ks>/<table>-<id>": ["<gen>", ...]}.  A table with no entry
-# (a cluster made before the live set existed) counts every complete SSTable as live.
+# <node_dir>/live.json: {"<ks>/<table>-<id>": ["<gen>", ...]}.  A directory with no entry
+# serves nothing (a staging directory is no table); only a node without live.json (made
+# before the live set existed) counts every complete SSTable as live.
 
 def live_key(tdir):
     return "%s/%s" % (os.path.basename(os.path.dirname(tdir.rstrip("/"))), os.path.basename(tdir.rstrip("/")))
@@ -633,16 +634,17 @@ def _live_path(ndir):
 
 
 def _read_live(ndir):
+    """The live set, or None when the node has none (every complete SSTable is live)."""
     try:
         return read_json(_live_path(ndir))
     except (FileNotFoundError, ValueError):
-        return {}
+        return None
 
 
 def mark_live(ndir, tdir, gens, replace=False):
     """Record gens as live in tdir (replace=True: exactly these)."""
     with file_lock(os.path.join(ndir, ".genlock")):
-        live = _read_live(ndir)
+        live = _read_live(ndir) or {}
         key = live_key(tdir)
         cur = [] if replace else live.get(key, [])
         for g in gens:
@@ -654,7 +656,7 @@ def mark_live(ndir, tdir, gens, replace=False):
 
 def unmark_live(ndir, tdir, gens):
     with file_lock(os.path.join(ndir, ".genlock")):
-        live = _read_live(ndir)
+        live = _read_live(ndir) or {}
         key = live_key(tdir)
         drop = {str(g) for g in gens}
         live[key] = [g for g in live.get(key, []) if g not in drop]
@@ -666,7 +668,7 @@ def live_sstables(ndir, tdir, live=None):
     and in the live set."""
     if live is None:
         live = _read_live(ndir)
-    known = live.get(live_key(tdir))
+    known = None if live is None else live.get(live_key(tdir), [])
     out = {}
     for g, e in list_sstables(tdir).items():
         if "Data.db" not in e["components"]:
@@ -687,7 +689,7 @@ def load_all_live(ndir):
         kss = []
     for ks in kss:
         kp = os.path.join(base, ks)
-        if not os.path.isdir(kp):
+        if ks.startswith(".") or not os.path.isdir(kp):
             continue
         for t in sorted(os.listdir(kp)):
             tdir = os.path.join(kp, t)
@@ -720,7 +722,7 @@ def node_load(ndir):
     live = _read_live(ndir)
     for ks in kss:
         kp = os.path.join(base, ks)
-        if not os.path.isdir(kp):
+        if ks.startswith(".") or not os.path.isdir(kp):
             continue
         for t in os.listdir(kp):
             tdir = os.path.join(kp, t)
