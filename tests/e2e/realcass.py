@@ -167,14 +167,18 @@ class RealNode:
         """The real nodetool: CompletedProcess (stdout, stderr, returncode)."""
         return _run([CASS, "nodetool", self.dir, *args], timeout=timeout, check=check)
 
-    def cqlsh(self, cql, check=True, timeout=120):
-        """Run CQL statements (one string, ';'-separated); returns stdout."""
-        p = _run([CASS, "cqlsh", self.dir, "-e", cql], timeout=timeout, check=check)
+    def cqlsh(self, cql, check=True, timeout=120, request_timeout=None):
+        """Run CQL statements (one string, ';'-separated); returns stdout.
+        request_timeout (seconds) raises cqlsh's own 10 s per-request
+        limit, which TRUNCATE or a count at ALL can pass on a busy host."""
+        extra = [f"--request-timeout={request_timeout}"] if request_timeout else []
+        p = _run([CASS, "cqlsh", self.dir, *extra, "-e", cql], timeout=timeout, check=check)
         return p.stdout if check else p
 
-    def count(self, table, consistency="ALL"):
+    def count(self, table, consistency="ALL", request_timeout=60):
         """SELECT count(*) of ks.table at the given consistency, as an int."""
-        out = self.cqlsh(f"CONSISTENCY {consistency}; SELECT count(*) FROM {table};")
+        out = self.cqlsh(f"CONSISTENCY {consistency}; SELECT count(*) FROM {table};",
+                         timeout=request_timeout + 60, request_timeout=request_timeout)
         for line in out.splitlines():
             s = line.strip()
             if s.isdigit():

@@ -2,6 +2,7 @@
 the skip when real nodes cannot run here.  The cluster itself, and the
 helpers the tests share, are in realenv.py."""
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,22 @@ def pytest_collection_modifyitems(config, items):
             it.add_marker(skip)
 
 
+def pytest_runtest_logreport(report):
+    """With RM_REAL_REPORT set, append each failure to that file as it
+    happens: a run of this suite is long, and one killed by a CI time
+    limit prints no summary at all."""
+    path = os.environ.get("RM_REAL_REPORT")
+    if path and report.failed:
+        with open(path, "a") as f:
+            f.write(f"=== {report.nodeid} ({report.when})\n{report.longreprtext}\n")
+
+
+def _interrupt(signum, frame):
+    # A CI time limit sends SIGTERM: turn it into what pytest tears down
+    # after, so the nodes, agents and sshds of the session are killed.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def real(tmp_path_factory):
     ok, why = realcass.available()
@@ -44,6 +61,7 @@ def real(tmp_path_factory):
     env.nodes = []
     env.s3 = None
     env.o = None
+    signal.signal(signal.SIGTERM, _interrupt)
     env.net = realcass.RealNet.acquire()
     old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"

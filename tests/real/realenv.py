@@ -123,11 +123,13 @@ class Env:
         return {n["address"]: json.loads(self.obj(n["manifest"]).read_text())
                 for n in cm["nodes"]}
 
-    def journal_puts(self):
-        """Every completed PUT of every agent (duplicates kept): [(key, size)]."""
+    def journal_puts(self, bid=None):
+        """Completed PUTs of every agent (duplicates kept): [(key, size)],
+        of backup bid only when given (each backup has its own journal,
+        <state_dir>/backup-<id>.journal)."""
         out = []
         for n in self.nodes:
-            for j in n.state_dir.glob("backup-*.journal"):
+            for j in n.state_dir.glob(f"backup-{bid or '*'}.journal"):
                 for ln in j.read_text().splitlines():
                     f = ln.split()
                     if len(f) >= 3 and f[0] == "put":
@@ -294,7 +296,8 @@ def load_data(n1, tmp, start=0, rows=ROWS):
             lines += ["BEGIN UNLOGGED BATCH"] + batch + ["APPLY BATCH;"]
     f = Path(tmp) / f"rows-{start}.cql"
     f.write_text("\n".join(lines) + "\n")
-    p = subprocess.run([str(realcass.CASS), "cqlsh", str(n1.dir), "-f", str(f)],
+    p = subprocess.run([str(realcass.CASS), "cqlsh", str(n1.dir), "--request-timeout=60",
+                        "-f", str(f)],
                        capture_output=True, text=True, timeout=600)
     # cqlsh -f keeps going after a failed statement: its stderr says so.
     assert p.returncode == 0 and "Error" not in p.stderr, \

@@ -55,7 +55,6 @@ def test_first_backup_is_complete_and_lists_every_user_sstable(real):
 
 def test_second_backup_uploads_only_the_new_user_sstables(real):
     before = {n.name: set(real.live_files(n)) for n in real.nodes}
-    puts_before = len(real.journal_puts())
     more = {"orders": 400, "customers": 100, "items": 300}
     load_data(real.nodes[0].real, real.tmp, start=100000, rows=more)
     flush_all(real)
@@ -73,7 +72,7 @@ def test_second_backup_uploads_only_the_new_user_sstables(real):
     # what was PUT for shop, per node, against what the flush wrote
     hosts = {real.host_ids[n.name]: n.name for n in real.nodes}
     put = {n.name: set() for n in real.nodes}
-    for key, _size in real.journal_puts()[puts_before:]:
+    for key, _size in real.journal_puts(b["id"]):
         parts = key.split("/")
         # <cluster>/data/<host id>/<keyspace>/<table dir>/<file>
         if len(parts) == 6 and parts[0] == CL and parts[1] == "data" and parts[3] == KS:

@@ -6,7 +6,10 @@ from realenv import KS
 
 
 def test_segmented_repair_succeeds_and_counts_sessions(real):
-    t = real.run("repair", keyspace=KS, segments_per_node=2, full=True, timeout=420)
+    # one table: the point is the segments and their summary, and every
+    # segment is a nodetool JVM per range (4 tokens: 2 ranges a segment)
+    t = real.run("repair", keyspace=KS, table=["orders"], segments_per_node=2, full=True,
+                 timeout=600)
     steps = t["steps"]
     assert len(steps) == 6, [s["name"] for s in steps]
     assert {s["node"] for s in steps} == {n.address for n in real.nodes}

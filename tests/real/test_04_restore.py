@@ -26,7 +26,7 @@ def no_staging_left(real):
 def test_restore_of_a_truncated_table_brings_every_row_back(real):
     want = real.rows["orders"]
     assert real.count("orders") == want
-    real.nodes[0].real.cqlsh(f"TRUNCATE {KS}.orders;")
+    real.nodes[0].real.cqlsh(f"TRUNCATE {KS}.orders;", request_timeout=120, timeout=200)
     assert real.count("orders") == 0
     for n in real.nodes:
         assert sstable_count(n, "orders") == 0, n.name
