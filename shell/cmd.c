@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "ids.h"
 
 /* Flags every command takes, and the one cluster-scoped commands take. */
 static const struct cmd_flag flag_json = {
@@ -23,8 +24,14 @@ static const struct cmd_flag flag_cluster = {
 	"the cluster to act on (default: the current one, see 'use')",
 };
 
+/*
+ * Exactly the types the orchestrator registers (task_type_register() in
+ * orchestrator/backup.c, repair.c, nodeops.c and task.c); there is no route
+ * that lists them yet, so this is the one list help and completion use.
+ */
 static const char *const task_types[] = {
-	"backup", "restore", "verify", "repair", "replace", "noop", NULL,
+	"backup", "backup-index", "node-status", "noop", "purge", "repair",
+	"restore", "verify", NULL,
 };
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
@@ -283,6 +290,14 @@ const struct cmd cmd_table[] = {
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "schedules", CMD_NONE, "list, create and delete schedules",
 	  schedules_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
+	{ "status", CMD_STATUS, "one screen per cluster: nodes, tasks, the "
+	  "last backup, verify and repair, and what needs a person", NULL, NULL,
+	  arg_cluster_opt, NOFLAGS, false, false, NULL,
+	  "CLUSTER defaults to the current one; with none selected, every "
+	  "cluster.  Needs attention: nodes down, damaged or failed backups, "
+	  "failed tasks since the last success of their type, and schedules "
+	  "whose last task failed.  Reads the clusters, nodes, tasks, backups "
+	  "and schedules routes; changes nothing." },
 	{ "events", CMD_EVENTS, "the audit log: requests and task transitions",
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
@@ -1023,6 +1038,12 @@ static void help_one(FILE *out, const struct cmd *c, const char *path)
 	}
 	if (c->help)
 		fprintf(out, "\n%s\n", c->help);
+	if (c->args && c->args[0].name && c->args[0].value == CMD_V_TASK_TYPE) {
+		fprintf(out, "\ntask types:");
+		for (const char *const *t = task_types; *t; t++)
+			fprintf(out, " %s", *t);
+		fprintf(out, "\n");
+	}
 	if (!c->subs) {
 		fprintf(out, "\noptions:\n");
 		for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
@@ -1130,12 +1151,28 @@ static void cand_values(struct cands *cc, enum cmd_value kind,
 		break;
 	case CMD_V_CONN:
 	case CMD_V_CLUSTER:
-	case CMD_V_TASK:
-	case CMD_V_BACKUP:
-	case CMD_V_SCHEDULE:
 		if (names)
 			cand_list(cc, names(kind, arg));
 		break;
+	case CMD_V_TASK:
+	case CMD_V_BACKUP:
+	case CMD_V_SCHEDULE: {
+		/* Ids differ in their middle: the part that tells them apart. */
+		static const char *const last[] = { "last", NULL };
+		char **v;
+		if (kind == CMD_V_TASK)
+			cand_list(cc, last);
+		if (names == NULL)
+			break;
+		v = ids_complete(cc->prefix, names(kind, arg));
+		for (char **p = v; *p; p++) {
+			cc->v = xrealloc(cc->v, (cc->n + 2) * sizeof(*cc->v));
+			cc->v[cc->n++] = *p;
+			cc->v[cc->n] = NULL;
+		}
+		free(v);
+		break;
+	}
 	default:
 		break;
 	}

@@ -1,0 +1,347 @@
+"""ringsh tells the truth (pipe and -c): each message checked against the
+state it describes — 409 per conflict, 403 per route, pause/cancel/resume
+per task state, a backup delete that only queues a purge — short task ids
+(prefix, the part that differs, 'last', ambiguity), events as sentences,
+'status', --ca-file on the command line, the task types help offers, a
+watch that rides out an orchestrator restart, and node-status honouring
+the orchestrator's agent setting."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from orch import orch, orch_factory, wait_until  # noqa: F401
+from test_ringsh_common import Recorder, clean_env, run
+
+
+def rsh(o, tmp_path, *args, token=None):
+    env = clean_env(tmp_path, url=o.base, token=token or o.admin_token)
+    return run(env, *args)
+
+
+def ok(r):
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    return r.stdout
+
+
+def checkin(o, address, cluster="prod"):
+    body = {"cluster": cluster, "address": address, "dc": "dc1", "rack": "r1",
+            "cassandra_version": "4.1.3", "ssh_host_key": "ssh-ed25519 AAAA" + address}
+    return o.ok("POST", "/api/v1/agents/checkin", body, token="agent")
+
+
+@pytest.fixture
+def fake():
+    made = []
+
+    def make(routes, **kw):
+        r = Recorder(routes, **kw)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        r.close()
+
+
+def fake_env(tmp_path, rec, **kw):
+    return clean_env(tmp_path, url=rec.url, token="tok-1", **kw)
+
+
+# ---- actions on tasks, per state ----
+
+@pytest.mark.parametrize("action", ["cancel", "pause", "resume"])
+def test_actions_on_a_finished_task_say_it_has_ended(orch, tmp_path, action):
+    orch.create_cluster("prod")
+    tid = orch.submit("prod")["id"]
+    orch.wait_task(tid)
+    r = rsh(orch, tmp_path, "-c", f"tasks {action} {tid}")
+    assert r.returncode == 1
+    assert r.stderr == (f"ringsh: cannot {action} task '{tid}': it is succeeded (409 "
+                        f"conflict) — it has ended, so there is nothing to {action}; "
+                        f"see how with 'tasks show {tid}'\n")
+    assert "wait for the running task" not in r.stderr
+
+
+def test_actions_on_a_queued_task_happen_at_once(orch, tmp_path):
+    orch.create_cluster("prod")
+    first = orch.submit("prod", duration_s=60, steps=60)["id"]
+    orch.wait_task(first, states=("running",))
+    tid = orch.submit("prod")["id"]          # queued behind the first
+    assert ok(rsh(orch, tmp_path, "-c", f"tasks pause {tid}")) == \
+        (f"paused task {tid} — resume it with 'tasks resume {tid}' or cancel it "
+         f"with 'tasks cancel {tid}'\n")
+    assert orch.task(tid)["state"] == "paused"
+    out = ok(rsh(orch, tmp_path, "-c", f"tasks resume {tid}"))
+    assert out.startswith(f"resumed task {tid}: queued again")
+    assert ok(rsh(orch, tmp_path, "-c", f"tasks cancel {tid}")) == f"cancelled task {tid}\n"
+    assert orch.task(tid)["state"] == "cancelled"
+    # A running task is only asked to stop.
+    out = ok(rsh(orch, tmp_path, "-c", f"tasks cancel {first}"))
+    assert out.startswith(f"asked task {first} to stop; it is still running")
+    orch.wait_task(first, states=("cancelled",))
+
+
+# ---- 403 and 409, against the real routes ----
+
+def test_403_names_the_role_the_route_wants(orch, tmp_path):
+    orch.create_cluster("prod")
+    viewer = orch.create_token("viewer", "v1")
+    op = orch.create_token("operator", "o1")
+    r = rsh(orch, tmp_path, "-C", "prod", "-c", "run noop", token=viewer)
+    assert r.returncode == 1
+    assert r.stderr.rstrip().endswith("— this needs a token with the operator or admin "
+                                      "role: 'connect URL --token-file FILE' with one")
+    for line in ("clusters update prod --ssh-user x", "clusters delete prod",
+                 "clusters create x --storage file:///tmp/x --ssh-user u --ssh-key /k"):
+        r = rsh(orch, tmp_path, "-c", line, token=op)
+        assert r.returncode == 1, line
+        assert "(403 forbidden: token 'o1' has role operator" in r.stderr
+        assert "— this needs a token with the admin role:" in r.stderr, r.stderr
+
+
+def test_409_says_what_to_do_about_each_conflict(orch, tmp_path):
+    orch.create_cluster("prod")
+    r = rsh(orch, tmp_path, "-c",
+            "clusters create prod --storage file:///tmp/x --ssh-user u --ssh-key /k")
+    assert r.returncode == 1
+    assert r.stderr.rstrip().endswith("(409 conflict) — pick another name, or change "
+                                      "the existing cluster with 'clusters update NAME'")
+    tid = orch.submit("prod", duration_s=60, steps=60)["id"]
+    orch.wait_task(tid, states=("running",))
+    r = rsh(orch, tmp_path, "-c", "clusters update prod --ssh-user x")
+    assert r.returncode == 1
+    assert r.stderr.rstrip().endswith(f"(409 conflict) — wait for task {tid} to end "
+                                      f"('watch {tid}') or cancel it with 'tasks cancel "
+                                      f"{tid}', then retry")
+    orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
+
+
+def test_409_for_a_damaged_backup_points_at_force(tmp_path, fake):
+    rec = fake({("POST", "/api/v1/clusters/prod/tasks"): (409, {"error": {
+        "code": "conflict", "message": "backup b-1 of 'prod' is damaged: 2 files lost "
+        "or corrupt; pass \"force\": true"}})})
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "restore")
+    assert r.returncode == 1
+    assert r.stderr.rstrip().endswith("(409 conflict) — add --force to restore what is "
+                                      "sound, or pick another backup with --backup ID "
+                                      "(see 'backups')")
+
+
+def test_backups_delete_says_a_purge_was_queued(tmp_path, fake):
+    purge = {"id": "t-019a000000010000", "type": "purge", "state": "queued"}
+    items = {"items": [{"id": "20261121T231926Z-019a000000000000", "state": "complete"},
+                       {"id": "20261122T231926Z-019a111100000000", "state": "complete"}],
+             "next": None}
+    rec = fake({("GET", "/api/v1/clusters/prod/backups"): (200, items),
+                ("DELETE", "/api/v1/clusters/prod/backups/"
+                 "20261122T231926Z-019a111100000000"): (202, purge)})
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "backups delete 20261122")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("queued purge task t-019a000000010000 for backup "
+                        "20261122T231926Z-019a111100000000 of 'prod'; files other backups "
+                        "use stay — follow it with 'watch t-019a000000010000'\n")
+    assert "deleted" not in r.stdout
+    # An ambiguous prefix is refused with the candidates; nothing is deleted.
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "backups delete 2026112")
+    assert r.returncode == 1
+    assert r.stderr == ("ringsh: '2026112' matches 2 backups of cluster 'prod': "
+                        "20261121T231926Z-019a000000000000, "
+                        "20261122T231926Z-019a111100000000 — type more of the id\n")
+    assert [q["method"] for q in rec.requests].count("DELETE") == 1
+
+
+# ---- short ids ----
+
+def test_short_task_ids_last_and_ambiguity(orch, tmp_path):
+    orch.create_cluster("prod")
+    orch.create_cluster("other")
+    ids = [orch.submit("prod")["id"] for _ in range(3)]
+    for t in ids:
+        orch.wait_task(t)
+    newest = ids[-1]
+    # 'last' is the newest task of the current cluster.
+    out = ok(rsh(orch, tmp_path, "-C", "prod", "-c", "tasks show last"))
+    assert re.search(rf"^id +{newest}$", out, re.M), out
+    # The part that tells it apart is enough, with or without "t-".
+    uniq = next(n for n in range(3, 17)
+                if sum(newest[2:].find(newest[-n - 4:-4]) >= 0 and
+                       o[2:].find(newest[-n - 4:-4]) >= 0 for o in ids) == 1)
+    part = newest[-uniq - 4:-4]
+    out = ok(rsh(orch, tmp_path, "-C", "prod", "-c", f"tasks show {part}"))
+    assert re.search(rf"^id +{newest}$", out, re.M), (part, out)
+    out = ok(rsh(orch, tmp_path, "-c", f"watch {newest[:-2]}"))   # no cluster: all
+    assert f"task {newest} succeeded" in out
+    # An ambiguous prefix lists the candidates and sends nothing else.
+    r = rsh(orch, tmp_path, "-C", "prod", "-c", "tasks cancel t-")
+    assert r.returncode == 1
+    assert r.stderr.startswith("ringsh: 't-' matches 3 tasks of cluster 'prod': ")
+    assert all(t in r.stderr for t in ids)
+    assert r.stderr.rstrip().endswith("— type more of the id")
+    r = rsh(orch, tmp_path, "-C", "other", "-c", "tasks show last")
+    assert r.returncode == 1
+    assert r.stderr == ("ringsh: cluster 'other' has no tasks yet, so there is no "
+                        "'last' — start one with 'run TYPE'\n")
+
+
+# ---- events ----
+
+def test_events_json_is_unchanged_and_text_is_sentences(orch, tmp_path):
+    orch.create_cluster("prod")
+    tid = orch.submit("prod")["id"]
+    orch.wait_task(tid)
+    api = orch.ok("GET", "/api/v1/events?cluster=prod")
+    got = json.loads(ok(rsh(orch, tmp_path, "-c", "events --json --cluster prod")))
+    assert got["items"] == api["items"]
+    out = ok(rsh(orch, tmp_path, "-c", "events --cluster prod"))
+    assert f"noop {tid} queued → running\n" in out
+    assert '{"type"' not in out
+
+
+# ---- help, options, README ----
+
+def test_help_run_offers_exactly_the_registered_types(orch, tmp_path):
+    out = ok(rsh(orch, tmp_path, "-c", "help run"))
+    (line,) = [l for l in out.splitlines() if l.startswith("task types:")]
+    offered = line.split(":", 1)[1].split()
+    assert offered == ["backup", "backup-index", "node-status", "noop", "purge",
+                       "repair", "restore", "verify"]
+    # Each is a type the orchestrator knows: an unknown type says so (400).
+    orch.create_cluster("prod")
+    for t in offered:
+        r = orch.post("/api/v1/clusters/prod/tasks", {"type": t, "params": {}})
+        assert "unknown task type" not in r.text, (t, r.text)
+    r = orch.post("/api/v1/clusters/prod/tasks", {"type": "replace", "params": {}})
+    assert r.status_code == 400 and "unknown task type" in r.text
+
+
+def test_ca_file_on_the_command_line(tmp_path, fake):
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    rec = fake({("GET", "/health"): (200, {"status": "ok", "version": "t", "uptime_s": 1})},
+               tls=(str(crt), str(key)))
+    env = clean_env(tmp_path)
+    tok = tmp_path / "tok"
+    tok.write_text("tok-1\n")
+    r = run(env, "--url", rec.url, "--token-file", str(tok), "-c", "health")
+    assert r.returncode == 1 and "--ca-file FILE" in r.stderr
+    r = run(env, "--url", rec.url, "--token-file", str(tok), "--ca-file", str(crt),
+            "-c", "health")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok  ringmaster t")
+    assert rec.requests[-1]["auth"] == "Bearer tok-1"
+    r = run(env, "--url", rec.url, "--ca-file", str(tmp_path / "nope.pem"), "-c", "health")
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"ringsh: cannot read CA file {tmp_path}/nope.pem: ")
+    r = run(env, "--ca-file", str(crt), "-c", "health")
+    assert r.returncode == 1 and "--ca-file needs a connection" in r.stderr
+
+
+# ---- status ----
+
+def test_status_one_screen_with_what_needs_a_person(tmp_path, fake):
+    now = "2026-01-01T00:00:00Z"
+    routes = {
+        ("GET", "/api/v1/clusters/prod/nodes"): (200, {"items": [
+            {"address": "10.0.0.1", "state": "up", "last_heartbeat": now},
+            {"address": "10.0.0.2", "state": "up", "last_heartbeat": now},
+            {"address": "10.0.0.3", "state": "down", "last_heartbeat": now}], "next": None}),
+        ("GET", "/api/v1/clusters/prod/tasks"): (200, {"items": [
+            {"id": "t-5", "type": "backup", "state": "running", "started_at": now,
+             "progress": {"done": 3, "total": 12}, "created_at": "2026-01-01T00:05:00Z"},
+            {"id": "t-4", "type": "verify", "state": "queued", "created_at": now},
+            {"id": "t-3", "type": "repair", "state": "failed", "created_at": now,
+             "finished_at": now, "error": "node 10.0.0.3 down"},
+            {"id": "t-2", "type": "repair", "state": "succeeded",
+             "created_at": "2025-12-31T00:00:00Z", "finished_at": "2025-12-31T01:00:00Z"},
+        ], "next": None}),
+        ("GET", "/api/v1/clusters/prod/backups"): (200, {"items": [
+            {"id": "b-2", "state": "damaged", "damaged_files": 2, "finished_at": now,
+             "last_verified_at": now, "last_verify": "damaged"},
+            {"id": "b-1", "state": "complete", "finished_at": "2025-12-30T00:00:00Z",
+             "last_verified_at": "2025-12-30T02:00:00Z", "last_verify": "ok"},
+        ], "next": None}),
+        ("GET", "/api/v1/clusters/prod/schedules"): (200, {"items": [
+            {"id": "s-1", "type": "repair", "every": "7d", "next_run_at": "2999-01-01T00:00:00Z",
+             "last_task_id": "t-3"}], "next": None}),
+    }
+    rec = fake(routes)
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "status")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("cluster prod\n")
+    assert re.search(r"^  nodes +3: 2 up; 1 down$", out, re.M), out
+    assert re.search(r"^  tasks +running backup t-5 3/12, started .*; 1 queued$", out, re.M), out
+    assert re.search(r"^  backup +last complete b-1, finished \S+ ago$", out, re.M), out
+    assert re.search(r"^  verify +\S+ ago: damaged of b-2$", out, re.M), out
+    assert re.search(r"^  repair +last succeeded \S+ ago \(t-2\)$", out, re.M), out
+    assert re.search(r"^  schedules +repair every 7d, next in \S+ \(s-1\)$", out, re.M), out
+    need = out.split("  needs a person:\n", 1)[1].splitlines()
+    assert any(l.startswith("    node 10.0.0.3 is down") for l in need), need
+    assert any(l.startswith("    repair t-3 failed") and "node 10.0.0.3 down" in l
+               for l in need), need
+    assert any(l.startswith("    backup b-2 is damaged (2 files lost or corrupt)")
+               for l in need), need
+    assert any(l.startswith("    schedule s-1 (repair every 7d): its last task t-3 failed")
+               for l in need), need
+    assert len(need) == 4, need
+    # Only reads.
+    assert {q["method"] for q in rec.requests} == {"GET"}
+
+
+def test_status_of_a_quiet_cluster_needs_nobody_but_a_first_backup(orch, tmp_path):
+    orch.create_cluster("prod")
+    checkin(orch, "10.0.0.1")
+    orch.post("/api/v1/agents/heartbeat", {"cluster": "prod", "address": "10.0.0.1",
+                                           "status": "up"}, token="agent")
+    orch.ok("POST", "/api/v1/clusters/prod/schedules", {"type": "noop", "every": "6h"},
+            status=201)
+    out = ok(rsh(orch, tmp_path, "-c", "status"))      # no cluster: every one
+    assert out.startswith("cluster prod\n")
+    assert re.search(r"^  tasks +none running or queued$", out, re.M), out
+    assert re.search(r"^  schedules +noop every 6h, next in \S+ \(s-\w+\)$", out, re.M), out
+    assert "no complete backup to restore from" in out
+
+
+# ---- watch across an orchestrator restart ----
+
+def test_watch_survives_an_orchestrator_restart(orch, tmp_path):
+    orch.create_cluster("prod")
+    tid = orch.submit("prod", duration_s=8, steps=8)["id"]
+    orch.wait_task(tid, states=("running",))
+    env = clean_env(tmp_path, url=orch.base, token=orch.admin_token)
+    p = subprocess.Popen([str(run.__globals__["ringsh_path"]()), "-c", f"watch {tid}"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: orch.task(tid)["progress"]["done"] >= 1, 20, "some progress")
+        orch.stop()
+        orch.start()
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, (out, err)
+    assert f"ringsh: lost the orchestrator (cannot reach {orch.base}/api/v1/tasks/{tid}" in err
+    assert "retrying for up to 2m" in err
+    assert re.search(r"ringsh: reconnected after \S+; watching task " + tid + " again", err)
+    assert f"task {tid} succeeded after" in out
+
+
+# ---- node-status and the orchestrator's agent setting ----
+
+def test_node_status_takes_the_orchestrators_agent(orch_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("RINGMASTER_AGENT", "/opt/rm/bin/ringagent -f /etc/rm/{address}.conf")
+    o = orch_factory()
+    o.create_cluster("prod")
+    checkin(o, "10.0.0.1")
+    r = o.post("/api/v1/clusters/prod/tasks", {"type": "node-status", "params": {}})
+    assert r.status_code == 202, r.text
+    t = o.task(r.json()["id"])
+    assert t["params"]["agent"] == "/opt/rm/bin/ringagent -f /etc/rm/{address}.conf"
+    # A task's own agent still wins.
+    r = o.post("/api/v1/clusters/prod/tasks", {"type": "node-status",
+                                               "params": {"agent": "/x/ringagent"}})
+    assert o.task(r.json()["id"])["params"]["agent"] == "/x/ringagent"
