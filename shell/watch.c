@@ -108,6 +108,13 @@ static bool step_settled(const char *state)
 	    strcmp(state, "queued") != 0;
 }
 
+static bool step_ended(const char *state)
+{
+	return state && (strcmp(state, "succeeded") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0 ||
+	    strcmp(state, "skipped") == 0);
+}
+
 /*
  * The current step of each node: its running step, else the last one that
  * got anywhere, else its first.  Indexes into steps, in order of nodes.
@@ -350,6 +357,16 @@ char *watch_render(const json_t *task, int64_t now_ms, size_t width,
 			    text };
 			table_add(t, cells);
 			free(text);
+		}
+		/*
+		 * Once such a step has ended, its own message is its true final
+		 * word (the server writes it last), under the nodes' lines.
+		 */
+		if (nn > 0 && step_ended(jstr(s, "state")) && jstr(s, "message") &&
+		    *jstr(s, "message")) {
+			const char *cells[5] = { node[k], jstr(s, "name"),
+			    jstr(s, "state"), att, jstr(s, "message") };
+			table_add(t, cells);
 		}
 		if (nn > 0)
 			continue;

@@ -68,6 +68,10 @@ def test_watch_draws_a_line_per_node_and_the_final_state(tmp_path, term_factory)
         # The final screen: no ETA anywhere, each node's true last word, a summary.
         assert "ETA -" in final and not re.search(r"ETA \d", final), final
         assert final.count("10 files uploaded") == 2, final
+        # The step's own final word, not the last progress it sent.
+        assert re.search(r"^  - +upload +succeeded +1 +20 files, 20\.0 KiB uploaded$",
+                         final, re.M), final
+        assert "16/20" not in final and "4/20 files" not in final
         assert f"task {TID} succeeded after 1m 3s; moved 20 files, 20 KiB on 2 nodes" in final
         assert len(re.findall(rf"^task {TID}  backup", s, re.M)) == 1, "redrawn in place"
     finally:

@@ -722,6 +722,17 @@ static void test_watch_nodes(void)
 	T_CHECK(strstr(s, "ETA -") != NULL && strstr(s, "ETA 4s") == NULL &&
 	    strstr(s, "ETA 1m") == NULL, "paused: %s", s);
 	free(s);
+	/* Ended: the step's final message under its nodes' lines. */
+	json_t *up = json_array_get(json_object_get(task, "steps"), 1);
+	json_object_set_new(up, "state", json_string("succeeded"));
+	json_object_set_new(up, "message", json_string("52 files, 6.7 KiB uploaded"));
+	s = watch_render(task, (started + 30) * 1000, 120, &nl);
+	T_CHECK(strstr(s, "  -           upload  succeeded  1         52 files, 6.7 KiB "
+	    "uploaded\n") != NULL, "final message: %s", s);
+	T_EQ_INT(nl, 2 + 1 + 3 + 1);
+	free(s);
+	json_object_set_new(up, "state", json_string("running"));
+	json_object_set_new(up, "message", json_string("uploading"));
 	/* The same with the field absent: the step's own message. */
 	json_object_del(json_array_get(json_object_get(task, "steps"), 1), "nodes");
 	json_object_set_new(task, "state", json_string("running"));
