@@ -125,6 +125,12 @@ static const struct cmd clusters_subs[] = {
 	END_CMDS,
 };
 
+#define HELP_TASK_ID \
+	"ID is the whole id, any part of it only this task of the cluster has " \
+	"(its start, or the digits that tell it apart), or 'last' for the " \
+	"cluster's newest task; without a cluster every cluster's tasks are " \
+	"looked at."
+
 static const struct cmd tasks_subs[] = {
 	{ "list", CMD_TASKS_LIST, "list the cluster's tasks", NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
@@ -134,17 +140,20 @@ static const struct cmd tasks_subs[] = {
 		END_FLAGS,
 	  }, false, true, NULL, NULL },
 	{ "show", CMD_TASKS_SHOW, "show a task and its steps", NULL, NULL,
-	  arg_task, NOFLAGS, false, false, NULL, NULL },
+	  arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	{ "watch", CMD_TASKS_WATCH, "follow a task's progress until it ends",
-	  NULL, NULL, arg_task, NOFLAGS, false, false, NULL,
+	  NULL, NULL, arg_task, NOFLAGS, false, true, NULL,
 	  "Draws a progress bar with done/total, rate and ETA and the current "
-	  "step on each node.  Ctrl-C leaves the watch; the task goes on." },
+	  "step on each node.  Ctrl-C leaves the watch; the task goes on.  "
+	  "A lost orchestrator is waited for up to 2 minutes.  " HELP_TASK_ID },
 	{ "cancel", CMD_TASKS_CANCEL, "cancel a task", NULL, NULL, arg_task,
-	  NOFLAGS, false, false, NULL, NULL },
-	{ "pause", CMD_TASKS_PAUSE, "pause a running task", NULL, NULL, arg_task,
-	  NOFLAGS, false, false, NULL, NULL },
+	  NOFLAGS, false, true, NULL, "A queued or paused task is cancelled at "
+	  "once, a running one at its next checkpoint.  " HELP_TASK_ID },
+	{ "pause", CMD_TASKS_PAUSE, "pause a task", NULL, NULL, arg_task,
+	  NOFLAGS, false, true, NULL, "A queued task is paused at once, a "
+	  "running one at its next checkpoint.  " HELP_TASK_ID },
 	{ "resume", CMD_TASKS_RESUME, "resume a paused task", NULL, NULL,
-	  arg_task, NOFLAGS, false, false, NULL, NULL },
+	  arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	END_CMDS,
 };
 
@@ -153,7 +162,9 @@ static const struct cmd backups_subs[] = {
 	  NOARGS, NOFLAGS, false, true, NULL, NULL },
 	{ "delete", CMD_BACKUPS_DELETE, "purge one backup", NULL, NULL,
 	  arg_backup, NOFLAGS, false, true, NULL,
-	  "Files that other backups still use are kept." },
+	  "Queues a purge task (and prints its id); the backup is gone when "
+	  "it has run.  Files that other backups still use are kept.  ID may "
+	  "be any part of the id that only this backup has." },
 	END_CMDS,
 };
 
@@ -172,7 +183,9 @@ static const struct cmd schedules_subs[] = {
 	  "Give exactly one of --every and --cron.  key=value words become the "
 	  "params of each task the schedule starts." },
 	{ "delete", CMD_SCHEDULES_DELETE, "delete a schedule", NULL, NULL,
-	  arg_schedule, NOFLAGS, false, false, NULL, NULL },
+	  arg_schedule, NOFLAGS, false, true, NULL,
+	  "ID may be any part of the id that only this schedule of the cluster "
+	  "has.  The tasks it made stay." },
 	END_CMDS,
 };
 
@@ -221,7 +234,7 @@ const struct cmd cmd_table[] = {
 	{ "tasks", CMD_NONE, "list, show, watch, cancel, pause, resume tasks",
 	  tasks_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "watch", CMD_TASKS_WATCH, "follow a task (same as 'tasks watch')",
-	  NULL, NULL, arg_task, NOFLAGS, false, false, NULL, NULL },
+	  NULL, NULL, arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	{ "run", CMD_RUN, "start a task of any type with key=value params",
 	  NULL, NULL, arg_type, flags_watch, true, true, NULL,
 	  "Values are typed: 42 and 2.5 are numbers, true/false booleans, null, "

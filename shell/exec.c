@@ -339,8 +339,9 @@ static char *resolve_id(struct ctx *x, enum id_kind kind, const char *word,
 			break;
 		}
 		fail("no %s %s matches '%s' — list them with '%s'%s", id_noun[kind],
-		    where, word, id_list_cmd[kind], kind == ID_TASK ?
-		    ", or say 'last' for the newest" : "");
+		    where, word, id_list_cmd[kind], kind != ID_TASK ? "" :
+		    cluster ? ", look in another with --cluster CLUSTER, or "
+		    "say 'last' for the newest" : ", or say 'last' for the newest");
 		break;
 	}
 out:

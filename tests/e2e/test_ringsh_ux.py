@@ -8,11 +8,12 @@ the orchestrator's agent setting."""
 import json
 import re
 import subprocess
+import threading
 
 import pytest
 
 from orch import orch, orch_factory, wait_until  # noqa: F401
-from test_ringsh_common import Recorder, clean_env, run
+from test_ringsh_common import Recorder, clean_env, ringsh_path, run
 
 
 def rsh(o, tmp_path, *args, token=None):
@@ -198,7 +199,7 @@ def test_events_json_is_unchanged_and_text_is_sentences(orch, tmp_path):
     assert '{"type"' not in out
 
 
-# ---- help, options, README ----
+# ---- help and options ----
 
 def test_help_run_offers_exactly_the_registered_types(orch, tmp_path):
     out = ok(rsh(orch, tmp_path, "-c", "help run"))
@@ -313,16 +314,25 @@ def test_watch_survives_an_orchestrator_restart(orch, tmp_path):
     tid = orch.submit("prod", duration_s=8, steps=8)["id"]
     orch.wait_task(tid, states=("running",))
     env = clean_env(tmp_path, url=orch.base, token=orch.admin_token)
-    p = subprocess.Popen([str(run.__globals__["ringsh_path"]()), "-c", f"watch {tid}"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([str(ringsh_path()), "-c", f"watch {tid}"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_lines = []
+    reader = threading.Thread(target=lambda: err_lines.extend(p.stderr), daemon=True)
+    reader.start()
     try:
         wait_until(lambda: orch.task(tid)["progress"]["done"] >= 1, 20, "some progress")
         orch.stop()
+        # Down until the watch has noticed, so the outage cannot fall between polls.
+        wait_until(lambda: any("lost the orchestrator" in l for l in err_lines), 30,
+                   "the watch to notice")
         orch.start()
-        out, err = p.communicate(timeout=120)
+        out = p.stdout.read()
+        p.wait(timeout=120)
+        reader.join(timeout=10)
     finally:
         if p.poll() is None:
             p.kill()
+    err = "".join(err_lines)
     assert p.returncode == 0, (out, err)
     assert f"ringsh: lost the orchestrator (cannot reach {orch.base}/api/v1/tasks/{tid}" in err
     assert "retrying for up to 2m" in err
