@@ -975,22 +975,29 @@ static int do_tasks_watch(struct ctx *x)
 }
 
 /*
- * What an action did, from the task it answers with: a running task is
+ * What an action did, from the task before (NULL when it could not be
+ * read) and the task the orchestrator answered with: a running task is
  * only asked to pause or stop (it does at its next checkpoint), a queued
- * or paused one is changed at once.  Fresh string.
+ * or paused one is changed at once, and an action that changed nothing
+ * says so.  Fresh string.
  */
-char *exec_action_text(const char *action, const json_t *t)
+char *exec_action_text(const char *action, const json_t *before,
+    const json_t *t)
 {
 	const char *id = jstr(t, "id") ? jstr(t, "id") : "?";
 	const char *st = jstr(t, "state") ? jstr(t, "state") : "?";
+	const char *was = jstr(before, "state");
 	bool pause_req = json_is_true(json_object_get(t, "pause_requested"));
 	bool cancel_req = json_is_true(json_object_get(t, "cancel_requested"));
+	bool was_pause_req = json_is_true(json_object_get(before,
+	    "pause_requested"));
 
 	if (strcmp(action, "pause") == 0) {
 		if (strcmp(st, "paused") == 0)
-			return xasprintf("paused task %s — resume it with 'tasks "
-			    "resume %s' or cancel it with 'tasks cancel %s'", id,
-			    id, id);
+			return xasprintf("%s task %s — resume it with 'tasks "
+			    "resume %s' or cancel it with 'tasks cancel %s'",
+			    was && strcmp(was, "paused") == 0 ? "already paused:" :
+			    "paused", id, id, id);
 		if (strcmp(st, "running") == 0 && pause_req)
 			return xasprintf("asked task %s to pause; it is still "
 			    "running and pauses at its next checkpoint (follow it "
@@ -1003,35 +1010,53 @@ char *exec_action_text(const char *action, const json_t *t)
 			    "running and ends at its next checkpoint (follow it "
 			    "with 'watch %s')", id, id);
 	} else if (strcmp(action, "resume") == 0) {
+		if (was && strcmp(was, "paused") != 0 && !was_pause_req)
+			return xasprintf("task %s is %s, not paused: nothing to "
+			    "resume", id, st);
 		if (strcmp(st, "queued") == 0)
 			return xasprintf("resumed task %s: queued again, it goes on "
 			    "from its first unfinished step", id);
 		if (strcmp(st, "running") == 0 && !pause_req)
-			return xasprintf("task %s is running and will not pause",
-			    id);
+			return xasprintf("withdrew the pause asked of task %s; it "
+			    "keeps running", id);
 	}
 	return xasprintf("task %s is %s", id, st);
 }
 
 static int do_task_action(struct ctx *x, const char *action)
 {
-	struct client_resp r;
+	struct client_resp r, b;
 	char *id = resolve_id(x, ID_TASK, cmd_arg(x->call, "ID"), NULL);
 	if (id == NULL)
 		return EXEC_FAILED;
-	char *p = task_path(id, action);
+	/*
+	 * The state before, to tell an action that changed something from
+	 * one that did not (the answer is the same); not needed for --json.
+	 */
+	bool have_before = false;
+	char *p = task_path(id, NULL);
+	if (!x->json)
+		have_before = client_call(x->sh->client, "GET", p, NULL, &b) == 0;
+	free(p);
+	p = task_path(id, action);
 	int rc = call_api(x, "POST", p, NULL, &r);
 	free(p);
 	free(id);
-	if (rc < 0)
+	if (rc < 0) {
+		if (have_before)
+			client_resp_release(&b);
 		return EXEC_FAILED;
+	}
 	if (x->json) {
 		print_raw(&r);
 	} else {
-		char *text = exec_action_text(action, r.json);
+		char *text = exec_action_text(action, have_before ? b.json : NULL,
+		    r.json);
 		printf("%s\n", text);
 		free(text);
 	}
+	if (have_before)
+		client_resp_release(&b);
 	client_resp_release(&r);
 	return EXEC_OK;
 }

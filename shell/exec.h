@@ -39,12 +39,14 @@ int exec_line(struct shell *sh, const char *line);
 char *exec_prompt(struct shell *sh);
 
 /*
- * The line that reports a cancel, pause or resume from the task the
- * orchestrator answered with (its state, pause_requested and
- * cancel_requested), so a running task asked to pause is not said to be
- * paused.  Fresh string.
+ * The line that reports a cancel, pause or resume from the task before
+ * (NULL: unknown) and the task the orchestrator answered with (state,
+ * pause_requested, cancel_requested), so a running task asked to pause is
+ * not said to be paused, nor a task that was never paused resumed.  Fresh
+ * string.
  */
-char *exec_action_text(const char *action, const json_t *task);
+char *exec_action_text(const char *action, const json_t *before,
+    const json_t *task);
 
 /*
  * Events as sentences, oldest first whatever order they came in:

@@ -51,36 +51,55 @@ def fake_env(tmp_path, rec, **kw):
 
 # ---- actions on tasks, per state ----
 
-@pytest.mark.parametrize("action", ["cancel", "pause", "resume"])
-def test_actions_on_a_finished_task_say_it_has_ended(orch, tmp_path, action):
+def test_actions_per_task_state(orch, tmp_path):
+    """Every action on every state a task can be in, each line checked
+    against what the orchestrator then holds."""
     orch.create_cluster("prod")
-    tid = orch.submit("prod")["id"]
-    orch.wait_task(tid)
-    r = rsh(orch, tmp_path, "-c", f"tasks {action} {tid}")
-    assert r.returncode == 1
-    assert r.stderr == (f"ringsh: cannot {action} task '{tid}': it is succeeded (409 "
-                        f"conflict) — it has ended, so there is nothing to {action}; "
-                        f"see how with 'tasks show {tid}'\n")
-    assert "wait for the running task" not in r.stderr
 
+    def act(action, tid):
+        return ok(rsh(orch, tmp_path, "-c", f"tasks {action} {tid}")).rstrip("\n")
 
-def test_actions_on_a_queued_task_happen_at_once(orch, tmp_path):
-    orch.create_cluster("prod")
-    first = orch.submit("prod", duration_s=60, steps=60)["id"]
-    orch.wait_task(first, states=("running",))
-    tid = orch.submit("prod")["id"]          # queued behind the first
-    assert ok(rsh(orch, tmp_path, "-c", f"tasks pause {tid}")) == \
-        (f"paused task {tid} — resume it with 'tasks resume {tid}' or cancel it "
-         f"with 'tasks cancel {tid}'\n")
-    assert orch.task(tid)["state"] == "paused"
-    out = ok(rsh(orch, tmp_path, "-c", f"tasks resume {tid}"))
-    assert out.startswith(f"resumed task {tid}: queued again")
-    assert ok(rsh(orch, tmp_path, "-c", f"tasks cancel {tid}")) == f"cancelled task {tid}\n"
-    assert orch.task(tid)["state"] == "cancelled"
-    # A running task is only asked to stop.
-    out = ok(rsh(orch, tmp_path, "-c", f"tasks cancel {first}"))
-    assert out.startswith(f"asked task {first} to stop; it is still running")
-    orch.wait_task(first, states=("cancelled",))
+    run_id = orch.submit("prod", duration_s=60, steps=60)["id"]
+    orch.wait_task(run_id, states=("running",))
+    q = orch.submit("prod")["id"]                     # queued behind it
+    # queued
+    assert act("resume", q) == f"task {q} is queued, not paused: nothing to resume"
+    assert orch.task(q)["state"] == "queued"
+    assert act("pause", q) == (f"paused task {q} — resume it with 'tasks resume {q}' "
+                               f"or cancel it with 'tasks cancel {q}'")
+    assert orch.task(q)["state"] == "paused"
+    # paused
+    assert act("pause", q).startswith(f"already paused: task {q} — ")
+    assert act("resume", q) == (f"resumed task {q}: queued again, it goes on from its "
+                                "first unfinished step")
+    assert orch.task(q)["state"] == "queued"
+    assert act("cancel", q) == f"cancelled task {q}"
+    assert orch.task(q)["state"] == "cancelled"
+    # running
+    assert act("resume", run_id) == f"task {run_id} is running, not paused: nothing to resume"
+    assert act("pause", run_id) == (f"asked task {run_id} to pause; it is still running and "
+                                    f"pauses at its next checkpoint (follow it with "
+                                    f"'watch {run_id}')")
+    assert orch.task(run_id)["state"] in ("running", "paused")
+    orch.wait_task(run_id, states=("paused",))
+    assert act("cancel", run_id) == f"cancelled task {run_id}"
+    run2 = orch.submit("prod", duration_s=60, steps=60)["id"]
+    orch.wait_task(run2, states=("running",))
+    assert act("cancel", run2).startswith(f"asked task {run2} to stop; it is still running")
+    orch.wait_task(run2, states=("cancelled",))
+    # ended: succeeded, failed, cancelled — nothing to do, and no talk of waiting.
+    good = orch.submit("prod")["id"]
+    orch.wait_task(good)
+    bad = orch.submit("prod", fail_attempts=100)["id"]
+    orch.wait_task(bad, states=("failed",), timeout=60)
+    for tid, state in ((good, "succeeded"), (bad, "failed"), (q, "cancelled")):
+        for action in ("cancel", "pause", "resume"):
+            r = rsh(orch, tmp_path, "-c", f"tasks {action} {tid}")
+            assert r.returncode == 1
+            assert r.stderr == (f"ringsh: cannot {action} task '{tid}': it is {state} (409 "
+                                f"conflict) — it has ended, so there is nothing to "
+                                f"{action}; see how with 'tasks show {tid}'\n")
+            assert orch.task(tid)["state"] == state
 
 
 # ---- 403 and 409, against the real routes ----

@@ -832,31 +832,48 @@ static void test_ids(void)
 static void test_action_text(void)
 {
 	static const struct {
-		const char *action, *task, *want;
+		const char *action, *before, *task, *want;
 	} rows[] = {
-		{ "pause", "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":true}",
+		{ "pause", "{\"state\":\"running\"}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":true}",
 		  "asked task t-1 to pause; it is still running and pauses at its next checkpoint (follow it with 'watch t-1')" },
-		{ "pause", "{\"id\":\"t-1\",\"state\":\"paused\"}",
+		{ "pause", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"paused\"}",
 		  "paused task t-1 — resume it with 'tasks resume t-1' or cancel it with 'tasks cancel t-1'" },
-		{ "cancel", "{\"id\":\"t-1\",\"state\":\"cancelled\"}", "cancelled task t-1" },
-		{ "cancel", "{\"id\":\"t-1\",\"state\":\"running\",\"cancel_requested\":true}",
+		{ "pause", "{\"state\":\"paused\"}", "{\"id\":\"t-1\",\"state\":\"paused\"}",
+		  "already paused: task t-1 — resume it with 'tasks resume t-1' or cancel it with 'tasks cancel t-1'" },
+		{ "cancel", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"cancelled\"}",
+		  "cancelled task t-1" },
+		{ "cancel", "{\"state\":\"running\"}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"cancel_requested\":true}",
 		  "asked task t-1 to stop; it is still running and ends at its next checkpoint (follow it with 'watch t-1')" },
-		{ "resume", "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		{ "resume", "{\"state\":\"paused\"}", "{\"id\":\"t-1\",\"state\":\"queued\"}",
 		  "resumed task t-1: queued again, it goes on from its first unfinished step" },
-		{ "resume", "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":false}",
-		  "task t-1 is running and will not pause" },
+		{ "resume", "{\"state\":\"running\",\"pause_requested\":true}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":false}",
+		  "withdrew the pause asked of task t-1; it keeps running" },
+		/* Nothing to resume: said so, not "resumed". */
+		{ "resume", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		  "task t-1 is queued, not paused: nothing to resume" },
+		{ "resume", "{\"state\":\"running\"}", "{\"id\":\"t-1\",\"state\":\"running\"}",
+		  "task t-1 is running, not paused: nothing to resume" },
+		/* The state before unknown: what the answer shows. */
+		{ "resume", NULL, "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		  "resumed task t-1: queued again, it goes on from its first unfinished step" },
 		/* Anything else is said as it is, never as what was asked. */
-		{ "pause", "{\"id\":\"t-1\",\"state\":\"running\"}", "task t-1 is running" },
-		{ "cancel", "{\"state\":7}", "task ? is ?" },
-		{ "resume", "[]", "task ? is ?" },
+		{ "pause", NULL, "{\"id\":\"t-1\",\"state\":\"running\"}", "task t-1 is running" },
+		{ "cancel", "7", "{\"state\":7}", "task ? is ?" },
+		{ "resume", "[]", "[]", "task ? is ?" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		json_t *j = json_loads(rows[i].task, JSON_DECODE_ANY, NULL);
-		char *got = exec_action_text(rows[i].action, j);
+		json_t *b = rows[i].before ? json_loads(rows[i].before,
+		    JSON_DECODE_ANY, NULL) : NULL;
+		char *got = exec_action_text(rows[i].action, b, j);
 		T_CHECK(strcmp(got, rows[i].want) == 0, "%s %s: got '%s', want '%s'",
 		    rows[i].action, rows[i].task, got, rows[i].want);
 		free(got);
 		json_decref(j);
+		json_decref(b);
 	}
 }
 
