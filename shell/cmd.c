@@ -68,6 +68,13 @@ static const struct cmd_flag flags_watch[] = {
 	END_FLAGS,
 };
 
+static const struct cmd_flag flags_watch_one[] = {
+	{ "--reconnect-for", CMD_V_DURATION, "DURATION", false, NULL,
+	  "how long to wait for a lost orchestrator before giving up "
+	  "(default 2m)" },
+	END_FLAGS,
+};
+
 static const struct cmd clusters_subs[] = {
 	{ "list", CMD_CLUSTERS_LIST, "list the clusters", NULL, NULL, NOARGS,
 	  NOFLAGS, false, false, NULL, NULL },
@@ -142,10 +149,11 @@ static const struct cmd tasks_subs[] = {
 	{ "show", CMD_TASKS_SHOW, "show a task and its steps", NULL, NULL,
 	  arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	{ "watch", CMD_TASKS_WATCH, "follow a task's progress until it ends",
-	  NULL, NULL, arg_task, NOFLAGS, false, true, NULL,
+	  NULL, NULL, arg_task, flags_watch_one, false, true, NULL,
 	  "Draws a progress bar with done/total, rate and ETA and the current "
 	  "step on each node.  Ctrl-C leaves the watch; the task goes on.  "
-	  "A lost orchestrator is waited for up to 2 minutes.  " HELP_TASK_ID },
+	  "A lost orchestrator is waited for (--reconnect-for, default 2m).  "
+	  HELP_TASK_ID },
 	{ "cancel", CMD_TASKS_CANCEL, "cancel a task", NULL, NULL, arg_task,
 	  NOFLAGS, false, true, NULL, "A queued or paused task is cancelled at "
 	  "once, a running one at its next checkpoint.  " HELP_TASK_ID },
@@ -234,7 +242,8 @@ const struct cmd cmd_table[] = {
 	{ "tasks", CMD_NONE, "list, show, watch, cancel, pause, resume tasks",
 	  tasks_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "watch", CMD_TASKS_WATCH, "follow a task (same as 'tasks watch')",
-	  NULL, NULL, arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
+	  NULL, NULL, arg_task, flags_watch_one, false, true, NULL,
+	  HELP_TASK_ID },
 	{ "run", CMD_RUN, "start a task of any type with key=value params",
 	  NULL, NULL, arg_type, flags_watch, true, true, NULL,
 	  "Values are typed: 42 and 2.5 are numbers, true/false booleans, null, "

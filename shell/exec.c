@@ -952,6 +952,11 @@ static int watch(struct ctx *x, const char *id)
 		.tty = x->sh->tty_out, .json = x->json,
 		.width = out_width(x), .interrupted = x->sh->interrupted,
 	};
+	const char *rf = cmd_flag(x->call, "--reconnect-for");
+	int64_t ms;
+	/* The parser checked it is a duration above 0. */
+	if (rf && duration_parse_ms(rf, &ms) == 0)
+		o.reconnect_ms = (long)ms;
 	switch (watch_task(x->sh->client, id, &o)) {
 	case WATCH_SUCCEEDED:
 		return EXEC_OK;

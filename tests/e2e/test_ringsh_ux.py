@@ -359,6 +359,30 @@ def test_watch_survives_an_orchestrator_restart(orch, tmp_path):
     assert f"task {tid} succeeded after" in out
 
 
+def test_watch_gives_up_after_its_deadline(orch, tmp_path):
+    orch.create_cluster("prod")
+    tid = orch.submit("prod", duration_s=30, steps=30)["id"]
+    orch.wait_task(tid, states=("running",))
+    env = clean_env(tmp_path, url=orch.base, token=orch.admin_token)
+    p = subprocess.Popen([str(ringsh_path()), "-c", f"watch {tid} --reconnect-for 2s"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: orch.task(tid)["progress"]["done"] >= 1, 20, "some progress")
+        orch.kill9()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 1, (out, err)
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith("ringsh: lost the orchestrator (cannot reach ")
+    assert lines[0].endswith(f"task {tid} goes on there — retrying for up to 2s")
+    assert re.match(rf"ringsh: gave up on task {tid} after \d+s without the orchestrator: "
+                    rf"cannot reach .*connection refused.* — the task goes on there; "
+                    rf"watch it again with 'watch {tid}'$", lines[1]), lines[1]
+
+
 # ---- node-status and the orchestrator's agent setting ----
 
 def test_node_status_takes_the_orchestrators_agent(orch_factory, tmp_path, monkeypatch):
