@@ -477,7 +477,8 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 		    msg ? msg : "bad request");
 		break;
 	case 413:
-		snprintf(buf, size, "the request to %s is too large (413)", f->url);
+		snprintf(buf, size, "the request to %s is too large for the "
+		    "orchestrator (413) — send fewer or shorter params", f->url);
 		break;
 	default:
 		if (f->status >= 500)
