@@ -1650,10 +1650,14 @@ static int status_one(struct ctx *x, const char *cluster)
 		if (k < nst)
 			counts[k]++;
 		if (strcmp(st, "up") != 0) {
-			fmt_ago(jstr(it, "last_heartbeat"), ago, sizeof(ago));
-			char *t = xasprintf("node %s is %s (last heartbeat %s) — "
-			    "check its agent and Cassandra; see 'nodes'",
-			    or_q(jstr(it, "address")), st, ago);
+			char hb[48] = "no heartbeat yet";
+			if (jstr(it, "last_heartbeat")) {
+				fmt_ago(jstr(it, "last_heartbeat"), ago, sizeof(ago));
+				snprintf(hb, sizeof(hb), "last heartbeat %s", ago);
+			}
+			char *t = xasprintf("node %s is %s (%s) — check its agent "
+			    "and Cassandra; see 'nodes'", or_q(jstr(it, "address")),
+			    st, hb);
 			attention(&attn, t);
 			free(t);
 		}
@@ -1708,9 +1712,11 @@ static int status_one(struct ctx *x, const char *cluster)
 		if (ok && jstr(ok, "created_at") && jstr(it, "created_at") &&
 		    strcmp(jstr(ok, "created_at"), jstr(it, "created_at")) > 0)
 			continue;
-		fmt_ago(jstr(it, "finished_at"), ago, sizeof(ago));
-		char *t = xasprintf("%s %s failed %s: %s — see 'tasks show %s'",
-		    jstr(it, "type"), or_q(jstr(it, "id")), ago,
+		ago[0] = '\0';
+		if (jstr(it, "finished_at"))
+			fmt_ago(jstr(it, "finished_at"), ago, sizeof(ago));
+		char *t = xasprintf("%s %s failed%s%s: %s — see 'tasks show %s'",
+		    jstr(it, "type"), or_q(jstr(it, "id")), *ago ? " " : "", ago,
 		    task_error(it) ? task_error(it) : "no error given",
 		    or_q(jstr(it, "id")));
 		attention(&attn, t);
