@@ -315,8 +315,23 @@ fail:
 
 /* ---- requests ---- */
 
-static const char *path_hint(const char *path)
+/*
+ * Where to look for what a 404 did not find: what the orchestrator named
+ * ("cluster 'x' not found" under .../backups is about the cluster), else
+ * what the path names.
+ */
+static const char *path_hint(const char *path, const char *msg)
 {
+	if (msg && str_starts_with(msg, "cluster '"))
+		return "list them with 'clusters'";
+	if (msg && str_starts_with(msg, "task '"))
+		return "list them with 'tasks list'";
+	if (msg && str_starts_with(msg, "backup '"))
+		return "list them with 'backups list'";
+	if (msg && str_starts_with(msg, "schedule '"))
+		return "list them with 'schedules list'";
+	if (msg && str_starts_with(msg, "node "))
+		return "see 'nodes'";
 	if (strstr(path, "/tasks"))
 		return "list them with 'tasks list'";
 	if (strstr(path, "/backups"))
@@ -459,10 +474,10 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 			    f->url, f->method, f->path);
 		else if (msg)
 			snprintf(buf, size, "%s (404 not found) — %s", msg,
-			    path_hint(f->path));
+			    path_hint(f->path, msg));
 		else
 			snprintf(buf, size, "%s %s: not found (404) — %s",
-			    f->method, f->url, path_hint(f->path));
+			    f->method, f->url, path_hint(f->path, NULL));
 		break;
 	case 409: {
 		char hint[256];

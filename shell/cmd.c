@@ -286,7 +286,7 @@ const struct cmd cmd_table[] = {
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
 		{ "--backup", CMD_V_BACKUP, "ID", false, "backup_id",
-		  "the backup to verify (default: the latest)" },
+		  "the backup to verify (default: the newest complete one)" },
 		{ "--download", CMD_V_NONE, NULL, false, "download",
 		  "download every file and check its checksum" },
 		{ "--watch", CMD_V_NONE, NULL, false, NULL,

@@ -137,6 +137,18 @@ def test_409_says_what_to_do_about_each_conflict(orch, tmp_path):
     orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
 
 
+def test_404_points_at_what_is_missing(orch, tmp_path):
+    # Under .../backups the cluster is what is missing: list clusters, not backups.
+    for line in ("backups --cluster nope", "schedules --cluster nope", "tasks --cluster nope"):
+        r = rsh(orch, tmp_path, "-c", line)
+        assert r.returncode == 1
+        assert r.stderr == ("ringsh: cluster 'nope' not found (404 not found) — list them "
+                            "with 'clusters'\n"), line
+    r = rsh(orch, tmp_path, "-c", "tasks show t-0000000000000001")
+    assert r.stderr == ("ringsh: task 't-0000000000000001' not found (404 not found) — "
+                        "list them with 'tasks list'\n")
+
+
 def test_409_for_a_damaged_backup_points_at_force(tmp_path, fake):
     rec = fake({("POST", "/api/v1/clusters/prod/tasks"): (409, {"error": {
         "code": "conflict", "message": "backup b-1 of 'prod' is damaged: 2 files lost "
