@@ -487,9 +487,14 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 		break;
 	}
 	case 400:
+		/* Task and schedule params are the usual cause: say where
+		 * the types and params are listed. */
 		snprintf(buf, size, "the orchestrator rejected %s %s: %s (400) — "
-		    "check the command with 'help'", f->method, f->path,
-		    msg ? msg : "bad request");
+		    "%s", f->method, f->path, msg ? msg : "bad request",
+		    strcmp(f->method, "POST") == 0 && (str_ends_with(f->path,
+		    "/tasks") || str_ends_with(f->path, "/schedules")) ?
+		    "see 'help run' for the task types and docs/api.md for "
+		    "their params" : "check the command with 'help'");
 		break;
 	case 413:
 		snprintf(buf, size, "the request to %s is too large for the "
