@@ -394,7 +394,7 @@ static void conflict_hint(const struct client_failure *f, char *hint,
 		snprintf(tid, sizeof(tid), "%.*s", (int)(act - (path + 14)),
 		    path + 14);
 		snprintf(hint, size, "it has ended, so there is nothing to %s; "
-		    "see how with 'tasks show %s'", act + 1, tid);
+		    "see how it ended with 'tasks show %s'", act + 1, tid);
 		return;
 	}
 	if (strstr(msg, "damaged")) {

@@ -98,7 +98,7 @@ def test_actions_per_task_state(orch, tmp_path):
             assert r.returncode == 1
             assert r.stderr == (f"ringsh: cannot {action} task '{tid}': it is {state} (409 "
                                 f"conflict) — it has ended, so there is nothing to "
-                                f"{action}; see how with 'tasks show {tid}'\n")
+                                f"{action}; see how it ended with 'tasks show {tid}'\n")
             assert orch.task(tid)["state"] == state
 
 
