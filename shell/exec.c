@@ -1686,13 +1686,29 @@ static int status_one(struct ctx *x, const char *cluster)
 			    ago);
 			join(&line, buf);
 		}
-		queued += is_state(it, "queued");
 		paused += is_state(it, "paused");
 	}
-	if (queued) {
-		snprintf(buf, sizeof(buf), "%zu queued", queued);
-		join(&line, buf);
+	/* Queued ones by name, oldest (next to run) first, a few at most. */
+	char *q = xstrdup("");
+	for (i = json_array_size(tasks); i-- > 0;) {
+		it = json_array_get(tasks, i);
+		if (!is_state(it, "queued"))
+			continue;
+		if (queued++ < 3) {
+			snprintf(buf, sizeof(buf), "%s %s", or_q(jstr(it, "type")),
+			    or_q(jstr(it, "id")));
+			join_sep(&q, ", ", buf);
+		}
 	}
+	if (queued) {
+		char more[32] = "";
+		if (queued > 3)
+			snprintf(more, sizeof(more), " and %zu more", queued - 3);
+		char *t = xasprintf("queued %s%s", q, more);
+		join(&line, t);
+		free(t);
+	}
+	free(q);
 	if (paused) {
 		snprintf(buf, sizeof(buf), "%zu paused (resume with 'tasks "
 		    "resume ID')", paused);

@@ -306,7 +306,8 @@ def test_status_one_screen_with_what_needs_a_person(tmp_path, fake):
     out = r.stdout
     assert out.startswith("cluster prod\n")
     assert re.search(r"^  nodes +3: 2 up; 1 down$", out, re.M), out
-    assert re.search(r"^  tasks +running backup t-5 3/12, started .*; 1 queued$", out, re.M), out
+    assert re.search(r"^  tasks +running backup t-5 3/12, started .*; queued verify t-4$",
+                     out, re.M), out
     assert re.search(r"^  backup +last complete b-1, finished \S+ ago$", out, re.M), out
     assert re.search(r"^  verify +\S+ ago: damaged of b-2$", out, re.M), out
     assert re.search(r"^  repair +last succeeded \S+ ago \(t-2\)$", out, re.M), out
@@ -322,6 +323,20 @@ def test_status_one_screen_with_what_needs_a_person(tmp_path, fake):
     assert len(need) == 4, need
     # Only reads.
     assert {q["method"] for q in rec.requests} == {"GET"}
+
+
+def test_status_names_queued_tasks_in_run_order(tmp_path, fake):
+    empty = (200, {"items": [], "next": None})
+    tasks = [{"id": f"t-{i}", "type": "noop", "state": "queued"} for i in (5, 4, 3, 2)]
+    rec = fake({("GET", "/api/v1/clusters/prod/nodes"): empty,
+                ("GET", "/api/v1/clusters/prod/tasks"): (200, {"items": tasks, "next": None}),
+                ("GET", "/api/v1/clusters/prod/backups"): empty,
+                ("GET", "/api/v1/clusters/prod/schedules"): empty})
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "status")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^  tasks +queued noop t-2, noop t-3, noop t-4 and 1 more$",
+                     r.stdout, re.M), r.stdout
+    assert re.search(r"^  nodes +0 \(agents add them when they check in\)$", r.stdout, re.M)
 
 
 def test_status_of_a_quiet_cluster_needs_nobody_but_a_first_backup(orch, tmp_path):
