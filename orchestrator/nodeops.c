@@ -231,6 +231,22 @@ static int common_validate(json_t *params, const char *type, char *err,
 			return -1;
 		}
 	}
+	/*
+	 * The orchestrator's agent setting, as backup and repair take it:
+	 * without it a node whose agent is not on the SSH user's PATH answers
+	 * "ringagent: command not found".
+	 */
+	const char *agent = getenv("RINGMASTER_AGENT");
+	if (json_object_get(params, "agent") == NULL && agent != NULL &&
+	    *agent != '\0') {
+		if (strlen(agent) > 1024 ||
+		    strpbrk(agent, "\n\r;&|`$<>") != NULL) {
+			snprintf(err, errlen, "$RINGMASTER_AGENT must be a command "
+			    "path and arguments without shell syntax");
+			return -1;
+		}
+		json_object_set_new(params, "agent", json_string(agent));
+	}
 	return 0;
 }
 

@@ -315,8 +315,23 @@ fail:
 
 /* ---- requests ---- */
 
-static const char *path_hint(const char *path)
+/*
+ * Where to look for what a 404 did not find: what the orchestrator named
+ * ("cluster 'x' not found" under .../backups is about the cluster), else
+ * what the path names.
+ */
+static const char *path_hint(const char *path, const char *msg)
 {
+	if (msg && str_starts_with(msg, "cluster '"))
+		return "list them with 'clusters'";
+	if (msg && str_starts_with(msg, "task '"))
+		return "list them with 'tasks list'";
+	if (msg && str_starts_with(msg, "backup '"))
+		return "list them with 'backups list'";
+	if (msg && str_starts_with(msg, "schedule '"))
+		return "list them with 'schedules list'";
+	if (msg && str_starts_with(msg, "node "))
+		return "see 'nodes'";
 	if (strstr(path, "/tasks"))
 		return "list them with 'tasks list'";
 	if (strstr(path, "/backups"))
@@ -326,6 +341,85 @@ static const char *path_hint(const char *path)
 	if (strstr(path, "/clusters"))
 		return "list them with 'clusters'";
 	return "check the URL with 'connections'";
+}
+
+const char *client_role_needed(const char *method, const char *path)
+{
+	/* As the orchestrator's route table (orchestrator/api.c) has it. */
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return "viewer, operator or admin";
+	if (str_starts_with(path, "/api/v1/clusters")) {
+		const char *rest = path + strlen("/api/v1/clusters");
+		/* The cluster itself, not what is under it. */
+		if (*rest == '\0' || *rest == '?' ||
+		    (*rest == '/' && strchr(rest + 1, '/') == NULL))
+			return "admin";
+	}
+	if (str_starts_with(path, "/api/v1/agents/"))
+		return "agent or admin";
+	return "operator or admin";
+}
+
+/* The task id ("t-" and hex digits) in s, copied to id; false if none. */
+static bool find_task_id(const char *s, char *id, size_t size)
+{
+	for (const char *p = s ? strstr(s, "t-") : NULL; p;
+	    p = strstr(p + 1, "t-")) {
+		size_t n = 2;
+		while (isxdigit((unsigned char)p[n]))
+			n++;
+		if (n >= 6 && (p == s || !isalnum((unsigned char)p[-1]))) {
+			snprintf(id, size, "%.*s", (int)n, p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * What to do about a 409, from what was asked: each conflict the
+ * orchestrator has (docs/api.md) wants a different next step.
+ */
+static void conflict_hint(const struct client_failure *f, char *hint,
+    size_t size)
+{
+	const char *msg = f->message ? f->message : "";
+	const char *path = f->path, *act;
+	char id[40];
+
+	if (str_starts_with(path, "/api/v1/tasks/") &&
+	    (act = strrchr(path, '/')) != NULL && act != path + 13) {
+		/* cancel, pause or resume of a task that has ended. */
+		char tid[64];
+		snprintf(tid, sizeof(tid), "%.*s", (int)(act - (path + 14)),
+		    path + 14);
+		snprintf(hint, size, "it has ended, so there is nothing to %s; "
+		    "see how it ended with 'tasks show %s'", act + 1, tid);
+		return;
+	}
+	if (strstr(msg, "damaged")) {
+		snprintf(hint, size, "add --force to restore what is sound, or "
+		    "pick another backup with --backup ID (see 'backups')");
+		return;
+	}
+	if (strcmp(f->method, "POST") == 0 &&
+	    strcmp(path, "/api/v1/clusters") == 0) {
+		snprintf(hint, size, "pick another name, or change the existing "
+		    "cluster with 'clusters update NAME'");
+		return;
+	}
+	if (find_task_id(msg, id, sizeof(id))) {
+		snprintf(hint, size, "wait for task %s to end ('watch %s') or "
+		    "cancel it with 'tasks cancel %s', then retry", id, id, id);
+		return;
+	}
+	if (strstr(msg, "running task")) {
+		snprintf(hint, size, "wait for the running task to end or cancel "
+		    "it (see 'tasks --state running'), then retry");
+		return;
+	}
+	snprintf(hint, size, "see 'status' for what the cluster is doing, "
+	    "then retry");
 }
 
 void client_explain(const struct client_failure *f, char *buf, size_t size)
@@ -365,12 +459,14 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 			    "— set RINGMASTER_TOKEN or use 'connect URL "
 			    "--token-file FILE'", f->url);
 		break;
-	case 403:
+	case 403: {
+		const char *need = client_role_needed(f->method, f->path);
 		snprintf(buf, size, "the token of connection '%s' may not %s %s "
-		    "(403 forbidden%s%s) — use a token with the operator or "
-		    "admin role", conn, f->method, f->path, msg ? ": " : "",
-		    msg ? msg : "");
+		    "(403 forbidden%s%s) — this needs a token with the %s "
+		    "role: 'connect URL --token-file FILE' with one", conn,
+		    f->method, f->path, msg ? ": " : "", msg ? msg : "", need);
 		break;
+	}
 	case 404:
 		if (msg && str_starts_with(msg, "no route"))
 			snprintf(buf, size, "the orchestrator at %s does not serve "
@@ -378,23 +474,31 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 			    f->url, f->method, f->path);
 		else if (msg)
 			snprintf(buf, size, "%s (404 not found) — %s", msg,
-			    path_hint(f->path));
+			    path_hint(f->path, msg));
 		else
 			snprintf(buf, size, "%s %s: not found (404) — %s",
-			    f->method, f->url, path_hint(f->path));
+			    f->method, f->url, path_hint(f->path, NULL));
 		break;
-	case 409:
-		snprintf(buf, size, "%s (409 conflict) — wait for the running "
-		    "task to end or cancel it with 'tasks cancel ID', then "
-		    "retry", msg ? msg : f->path);
+	case 409: {
+		char hint[256];
+		conflict_hint(f, hint, sizeof(hint));
+		snprintf(buf, size, "%s (409 conflict) — %s", msg ? msg : f->path,
+		    hint);
 		break;
+	}
 	case 400:
+		/* Task and schedule params are the usual cause: say where
+		 * the types and params are listed. */
 		snprintf(buf, size, "the orchestrator rejected %s %s: %s (400) — "
-		    "check the command with 'help'", f->method, f->path,
-		    msg ? msg : "bad request");
+		    "%s", f->method, f->path, msg ? msg : "bad request",
+		    strcmp(f->method, "POST") == 0 && (str_ends_with(f->path,
+		    "/tasks") || str_ends_with(f->path, "/schedules")) ?
+		    "see 'help run' for the task types and docs/api.md for "
+		    "their params" : "check the command with 'help'");
 		break;
 	case 413:
-		snprintf(buf, size, "the request to %s is too large (413)", f->url);
+		snprintf(buf, size, "the request to %s is too large for the "
+		    "orchestrator (413) — send fewer or shorter params", f->url);
 		break;
 	default:
 		if (f->status >= 500)

@@ -95,6 +95,13 @@ const char *client_error(const struct client *c);
 /* The status of the last failed call (0: no answer). */
 long client_last_status(const struct client *c);
 
+/*
+ * The roles that may use method on path, as the orchestrator's routes
+ * grant them: "admin" for creating, changing and deleting clusters,
+ * "viewer, operator or admin" for reads, else "operator or admin".
+ */
+const char *client_role_needed(const char *method, const char *path);
+
 /* One line for a failure (no "ringsh: " prefix). */
 void client_explain(const struct client_failure *f, char *buf, size_t size);
 

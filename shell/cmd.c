@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "ids.h"
 
 /* Flags every command takes, and the one cluster-scoped commands take. */
 static const struct cmd_flag flag_json = {
@@ -23,8 +24,14 @@ static const struct cmd_flag flag_cluster = {
 	"the cluster to act on (default: the current one, see 'use')",
 };
 
+/*
+ * Exactly the types the orchestrator registers (task_type_register() in
+ * orchestrator/backup.c, repair.c, nodeops.c and task.c); there is no route
+ * that lists them yet, so this is the one list help and completion use.
+ */
 static const char *const task_types[] = {
-	"backup", "restore", "verify", "repair", "replace", "noop", NULL,
+	"backup", "backup-index", "node-status", "noop", "purge", "repair",
+	"restore", "verify", NULL,
 };
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
@@ -58,6 +65,13 @@ static const struct cmd_arg arg_type[] = {
 static const struct cmd_flag flags_watch[] = {
 	{ "--watch", CMD_V_NONE, NULL, false, NULL,
 	  "watch the task until it ends (exit status 1 when it fails)" },
+	END_FLAGS,
+};
+
+static const struct cmd_flag flags_watch_one[] = {
+	{ "--reconnect-for", CMD_V_DURATION, "DURATION", false, NULL,
+	  "how long to wait for a lost orchestrator before giving up "
+	  "(default 2m)" },
 	END_FLAGS,
 };
 
@@ -118,6 +132,12 @@ static const struct cmd clusters_subs[] = {
 	END_CMDS,
 };
 
+#define HELP_TASK_ID \
+	"ID is the whole id, any part of it only this task of the cluster has " \
+	"(its start, or the digits that tell it apart), or 'last' for the " \
+	"cluster's newest task; without a cluster every cluster's tasks are " \
+	"looked at."
+
 static const struct cmd tasks_subs[] = {
 	{ "list", CMD_TASKS_LIST, "list the cluster's tasks", NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
@@ -127,17 +147,21 @@ static const struct cmd tasks_subs[] = {
 		END_FLAGS,
 	  }, false, true, NULL, NULL },
 	{ "show", CMD_TASKS_SHOW, "show a task and its steps", NULL, NULL,
-	  arg_task, NOFLAGS, false, false, NULL, NULL },
+	  arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	{ "watch", CMD_TASKS_WATCH, "follow a task's progress until it ends",
-	  NULL, NULL, arg_task, NOFLAGS, false, false, NULL,
+	  NULL, NULL, arg_task, flags_watch_one, false, true, NULL,
 	  "Draws a progress bar with done/total, rate and ETA and the current "
-	  "step on each node.  Ctrl-C leaves the watch; the task goes on." },
+	  "step on each node.  Ctrl-C leaves the watch; the task goes on.  "
+	  "A lost orchestrator is waited for (--reconnect-for, default 2m).  "
+	  HELP_TASK_ID },
 	{ "cancel", CMD_TASKS_CANCEL, "cancel a task", NULL, NULL, arg_task,
-	  NOFLAGS, false, false, NULL, NULL },
-	{ "pause", CMD_TASKS_PAUSE, "pause a running task", NULL, NULL, arg_task,
-	  NOFLAGS, false, false, NULL, NULL },
+	  NOFLAGS, false, true, NULL, "A queued or paused task is cancelled at "
+	  "once, a running one at its next checkpoint.  " HELP_TASK_ID },
+	{ "pause", CMD_TASKS_PAUSE, "pause a task", NULL, NULL, arg_task,
+	  NOFLAGS, false, true, NULL, "A queued task is paused at once, a "
+	  "running one at its next checkpoint.  " HELP_TASK_ID },
 	{ "resume", CMD_TASKS_RESUME, "resume a paused task", NULL, NULL,
-	  arg_task, NOFLAGS, false, false, NULL, NULL },
+	  arg_task, NOFLAGS, false, true, NULL, HELP_TASK_ID },
 	END_CMDS,
 };
 
@@ -146,7 +170,9 @@ static const struct cmd backups_subs[] = {
 	  NOARGS, NOFLAGS, false, true, NULL, NULL },
 	{ "delete", CMD_BACKUPS_DELETE, "purge one backup", NULL, NULL,
 	  arg_backup, NOFLAGS, false, true, NULL,
-	  "Files that other backups still use are kept." },
+	  "Queues a purge task (and prints its id); the backup is gone when "
+	  "it has run.  Files that other backups still use are kept.  ID may "
+	  "be any part of the id that only this backup has." },
 	END_CMDS,
 };
 
@@ -165,7 +191,9 @@ static const struct cmd schedules_subs[] = {
 	  "Give exactly one of --every and --cron.  key=value words become the "
 	  "params of each task the schedule starts." },
 	{ "delete", CMD_SCHEDULES_DELETE, "delete a schedule", NULL, NULL,
-	  arg_schedule, NOFLAGS, false, false, NULL, NULL },
+	  arg_schedule, NOFLAGS, false, true, NULL,
+	  "ID may be any part of the id that only this schedule of the cluster "
+	  "has.  The tasks it made stay." },
 	END_CMDS,
 };
 
@@ -214,7 +242,8 @@ const struct cmd cmd_table[] = {
 	{ "tasks", CMD_NONE, "list, show, watch, cancel, pause, resume tasks",
 	  tasks_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "watch", CMD_TASKS_WATCH, "follow a task (same as 'tasks watch')",
-	  NULL, NULL, arg_task, NOFLAGS, false, false, NULL, NULL },
+	  NULL, NULL, arg_task, flags_watch_one, false, true, NULL,
+	  HELP_TASK_ID },
 	{ "run", CMD_RUN, "start a task of any type with key=value params",
 	  NULL, NULL, arg_type, flags_watch, true, true, NULL,
 	  "Values are typed: 42 and 2.5 are numbers, true/false booleans, null, "
@@ -257,7 +286,7 @@ const struct cmd cmd_table[] = {
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
 		{ "--backup", CMD_V_BACKUP, "ID", false, "backup_id",
-		  "the backup to verify (default: the latest)" },
+		  "the backup to verify (default: the newest complete one)" },
 		{ "--download", CMD_V_NONE, NULL, false, "download",
 		  "download every file and check its checksum" },
 		{ "--watch", CMD_V_NONE, NULL, false, NULL,
@@ -283,6 +312,14 @@ const struct cmd cmd_table[] = {
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "schedules", CMD_NONE, "list, create and delete schedules",
 	  schedules_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
+	{ "status", CMD_STATUS, "one screen per cluster: nodes, tasks, the "
+	  "last backup, verify and repair, and what needs a person", NULL, NULL,
+	  arg_cluster_opt, NOFLAGS, false, false, NULL,
+	  "CLUSTER defaults to the current one; with none selected, every "
+	  "cluster.  Needs attention: nodes down, damaged or failed backups, "
+	  "failed tasks since the last success of their type, and schedules "
+	  "whose last task failed.  Reads the clusters, nodes, tasks, backups "
+	  "and schedules routes; changes nothing." },
 	{ "events", CMD_EVENTS, "the audit log: requests and task transitions",
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){
@@ -1023,6 +1060,12 @@ static void help_one(FILE *out, const struct cmd *c, const char *path)
 	}
 	if (c->help)
 		fprintf(out, "\n%s\n", c->help);
+	if (c->args && c->args[0].name && c->args[0].value == CMD_V_TASK_TYPE) {
+		fprintf(out, "\ntask types:");
+		for (const char *const *t = task_types; *t; t++)
+			fprintf(out, " %s", *t);
+		fprintf(out, "\n");
+	}
 	if (!c->subs) {
 		fprintf(out, "\noptions:\n");
 		for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
@@ -1130,12 +1173,28 @@ static void cand_values(struct cands *cc, enum cmd_value kind,
 		break;
 	case CMD_V_CONN:
 	case CMD_V_CLUSTER:
-	case CMD_V_TASK:
-	case CMD_V_BACKUP:
-	case CMD_V_SCHEDULE:
 		if (names)
 			cand_list(cc, names(kind, arg));
 		break;
+	case CMD_V_TASK:
+	case CMD_V_BACKUP:
+	case CMD_V_SCHEDULE: {
+		/* Ids differ in their middle: the part that tells them apart. */
+		static const char *const last[] = { "last", NULL };
+		char **v;
+		if (kind == CMD_V_TASK)
+			cand_list(cc, last);
+		if (names == NULL)
+			break;
+		v = ids_complete(cc->prefix, names(kind, arg));
+		for (char **p = v; *p; p++) {
+			cc->v = xrealloc(cc->v, (cc->n + 2) * sizeof(*cc->v));
+			cc->v[cc->n++] = *p;
+			cc->v[cc->n] = NULL;
+		}
+		free(v);
+		break;
+	}
 	default:
 		break;
 	}

@@ -7,6 +7,7 @@
 #include "exec.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "../common/util.h"
 #include "client.h"
+#include "ids.h"
 #include "table.h"
 #include "watch.h"
 
@@ -207,6 +209,146 @@ static char *cluster_path(const char *cluster, const char *rest)
 	char *p = xasprintf("/api/v1/clusters/%s%s", e, rest);
 	free(e);
 	return p;
+}
+
+/* ---- ids an operator can type (see ids.h) ---- */
+
+enum id_kind { ID_TASK, ID_BACKUP, ID_SCHEDULE };
+
+static const char *const id_noun[] = { "task", "backup", "schedule" };
+static const char *const id_list_cmd[] = { "tasks", "backups", "schedules" };
+static const char *const id_route[] = { "/tasks", "/backups", "/schedules" };
+
+/* Append field of every item of GET path to *v (*n of them). */
+static int collect_field(struct ctx *x, const char *path, const char *field,
+    char ***v, size_t *n)
+{
+	struct client_resp r;
+	size_t i;
+	json_t *it;
+
+	if (get_list(x, path, &r) < 0)
+		return -1;
+	json_array_foreach(items_of(r.json), i, it) {
+		const char *id = jstr(it, field);
+		if (id == NULL)
+			continue;
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = xstrdup(id);
+	}
+	client_resp_release(&r);
+	return 0;
+}
+
+/* The newest task of cluster (lists are newest first); fresh or NULL. */
+static char *last_task(struct ctx *x, const char *cluster)
+{
+	struct client_resp r;
+	char *p = cluster_path(cluster, "/tasks?limit=1"), *id = NULL;
+	int rc = call_api(x, "GET", p, NULL, &r);
+	free(p);
+	if (rc < 0)
+		return NULL;
+	const char *s = jstr(json_array_get(items_of(r.json), 0), "id");
+	if (s)
+		id = xstrdup(s);
+	else
+		fail("cluster '%s' has no tasks yet, so there is no 'last' — "
+		    "start one with 'run TYPE'", cluster);
+	client_resp_release(&r);
+	return id;
+}
+
+/*
+ * The whole id word stands for: itself when it is a whole task or schedule
+ * id (nothing is asked), "last" for the newest task of the cluster, else
+ * the one id of the cluster's list it equals, starts or contains (tasks
+ * without a cluster: every cluster's).  Fresh, or NULL with the reason
+ * printed.  cluster NULL: --cluster or the current one.
+ */
+static char *resolve_id(struct ctx *x, enum id_kind kind, const char *word,
+    const char *cluster)
+{
+	char **v = NULL, *out = NULL;
+	size_t n = 0, pick = 0, match[6], nmatch = 0;
+	char where[160];
+
+	if ((kind == ID_TASK && ids_is_full(word, 't')) ||
+	    (kind == ID_SCHEDULE && ids_is_full(word, 's')))
+		return xstrdup(word);
+	if (cluster == NULL)
+		cluster = cmd_flag(x->call, "--cluster");
+	if (cluster == NULL && client_current(x->sh->client))
+		cluster = client_current(x->sh->client)->cluster;
+	if (kind == ID_TASK && strcmp(word, "last") == 0) {
+		if ((cluster = pick_cluster(x, cluster)) == NULL)
+			return NULL;
+		return last_task(x, cluster);
+	}
+	if (cluster == NULL && kind == ID_TASK) {
+		/* No cluster to look in: a task id is unique everywhere. */
+		char **cl = NULL;
+		size_t ncl = 0;
+		if (collect_field(x, "/api/v1/clusters", "name", &cl, &ncl) < 0)
+			return NULL;
+		int rc = 0;
+		for (size_t i = 0; i < ncl && rc == 0; i++) {
+			char *p = cluster_path(cl[i], "/tasks");
+			rc = collect_field(x, p, "id", &v, &n);
+			free(p);
+		}
+		for (size_t i = 0; i < ncl; i++)
+			free(cl[i]);
+		free(cl);
+		if (rc < 0)
+			goto out;
+		snprintf(where, sizeof(where), "on any cluster");
+	} else {
+		if ((cluster = pick_cluster(x, cluster)) == NULL)
+			return NULL;
+		char *p = cluster_path(cluster, id_route[kind]);
+		int rc = collect_field(x, p, "id", &v, &n);
+		free(p);
+		if (rc < 0)
+			goto out;
+		snprintf(where, sizeof(where), "of cluster '%s'", cluster);
+	}
+	switch (ids_find(word, (const char *const *)v, n, &pick, match,
+	    ARRAY_SIZE(match), &nmatch)) {
+	case IDS_ONE:
+		out = xstrdup(v[pick]);
+		break;
+	case IDS_AMBIGUOUS: {
+		size_t shown = nmatch < ARRAY_SIZE(match) ? nmatch :
+		    ARRAY_SIZE(match);
+		char *l = ids_list((const char *const *)v, match, shown, nmatch);
+		fail("'%s' matches %zu %ss %s: %s — type more of the id", word,
+		    nmatch, id_noun[kind], where, l);
+		free(l);
+		break;
+	}
+	case IDS_NONE:
+	default:
+		/*
+		 * The backup index may not hold backups made before it
+		 * existed (docs/api.md): a backup id found nowhere goes as
+		 * typed, and the orchestrator answers for it.
+		 */
+		if (kind == ID_BACKUP) {
+			out = xstrdup(word);
+			break;
+		}
+		fail("no %s %s matches '%s' — list them with '%s'%s", id_noun[kind],
+		    where, word, id_list_cmd[kind], kind != ID_TASK ? "" :
+		    cluster ? ", look in another with --cluster CLUSTER, or "
+		    "say 'last' for the newest" : ", or say 'last' for the newest");
+		break;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return out;
 }
 
 /* ---- connections ---- */
@@ -787,7 +929,11 @@ static char *task_path(const char *id, const char *action)
 static int do_tasks_show(struct ctx *x)
 {
 	struct client_resp r;
-	char *p = task_path(cmd_arg(x->call, "ID"), NULL);
+	char *id = resolve_id(x, ID_TASK, cmd_arg(x->call, "ID"), NULL);
+	if (id == NULL)
+		return EXEC_FAILED;
+	char *p = task_path(id, NULL);
+	free(id);
 	int rc = call_api(x, "GET", p, NULL, &r);
 	free(p);
 	if (rc < 0)
@@ -806,6 +952,11 @@ static int watch(struct ctx *x, const char *id)
 		.tty = x->sh->tty_out, .json = x->json,
 		.width = out_width(x), .interrupted = x->sh->interrupted,
 	};
+	const char *rf = cmd_flag(x->call, "--reconnect-for");
+	int64_t ms;
+	/* The parser checked it is a duration above 0. */
+	if (rf && duration_parse_ms(rf, &ms) == 0)
+		o.reconnect_ms = (long)ms;
 	switch (watch_task(x->sh->client, id, &o)) {
 	case WATCH_SUCCEEDED:
 		return EXEC_OK;
@@ -820,23 +971,97 @@ static int watch(struct ctx *x, const char *id)
 
 static int do_tasks_watch(struct ctx *x)
 {
-	return watch(x, cmd_arg(x->call, "ID"));
+	char *id = resolve_id(x, ID_TASK, cmd_arg(x->call, "ID"), NULL);
+	if (id == NULL)
+		return EXEC_FAILED;
+	int rc = watch(x, id);
+	free(id);
+	return rc;
+}
+
+/*
+ * What an action did, from the task before (NULL when it could not be
+ * read) and the task the orchestrator answered with: a running task is
+ * only asked to pause or stop (it does at its next checkpoint), a queued
+ * or paused one is changed at once, and an action that changed nothing
+ * says so.  Fresh string.
+ */
+char *exec_action_text(const char *action, const json_t *before,
+    const json_t *t)
+{
+	const char *id = jstr(t, "id") ? jstr(t, "id") : "?";
+	const char *st = jstr(t, "state") ? jstr(t, "state") : "?";
+	const char *was = jstr(before, "state");
+	bool pause_req = json_is_true(json_object_get(t, "pause_requested"));
+	bool cancel_req = json_is_true(json_object_get(t, "cancel_requested"));
+	bool was_pause_req = json_is_true(json_object_get(before,
+	    "pause_requested"));
+
+	if (strcmp(action, "pause") == 0) {
+		if (strcmp(st, "paused") == 0)
+			return xasprintf("%s task %s — resume it with 'tasks "
+			    "resume %s' or cancel it with 'tasks cancel %s'",
+			    was && strcmp(was, "paused") == 0 ? "already paused:" :
+			    "paused", id, id, id);
+		if (strcmp(st, "running") == 0 && pause_req)
+			return xasprintf("asked task %s to pause; it is still "
+			    "running and pauses at its next checkpoint (follow it "
+			    "with 'watch %s')", id, id);
+	} else if (strcmp(action, "cancel") == 0) {
+		if (strcmp(st, "cancelled") == 0)
+			return xasprintf("cancelled task %s", id);
+		if (strcmp(st, "running") == 0 && cancel_req)
+			return xasprintf("asked task %s to stop; it is still "
+			    "running and ends at its next checkpoint (follow it "
+			    "with 'watch %s')", id, id);
+	} else if (strcmp(action, "resume") == 0) {
+		if (was && strcmp(was, "paused") != 0 && !was_pause_req)
+			return xasprintf("task %s is %s, not paused: nothing to "
+			    "resume", id, st);
+		if (strcmp(st, "queued") == 0)
+			return xasprintf("resumed task %s: queued again, it goes on "
+			    "from its first unfinished step", id);
+		if (strcmp(st, "running") == 0 && !pause_req)
+			return xasprintf("withdrew the pause asked of task %s; it "
+			    "keeps running", id);
+	}
+	return xasprintf("task %s is %s", id, st);
 }
 
 static int do_task_action(struct ctx *x, const char *action)
 {
-	struct client_resp r;
-	const char *id = cmd_arg(x->call, "ID");
-	char *p = task_path(id, action);
+	struct client_resp r, b;
+	char *id = resolve_id(x, ID_TASK, cmd_arg(x->call, "ID"), NULL);
+	if (id == NULL)
+		return EXEC_FAILED;
+	/*
+	 * The state before, to tell an action that changed something from
+	 * one that did not (the answer is the same); not needed for --json.
+	 */
+	bool have_before = false;
+	char *p = task_path(id, NULL);
+	if (!x->json)
+		have_before = client_call(x->sh->client, "GET", p, NULL, &b) == 0;
+	free(p);
+	p = task_path(id, action);
 	int rc = call_api(x, "POST", p, NULL, &r);
 	free(p);
-	if (rc < 0)
+	free(id);
+	if (rc < 0) {
+		if (have_before)
+			client_resp_release(&b);
 		return EXEC_FAILED;
-	if (x->json)
+	}
+	if (x->json) {
 		print_raw(&r);
-	else
-		printf("task %s: %s\n", id, jstr(r.json, "state") ?
-		    jstr(r.json, "state") : action);
+	} else {
+		char *text = exec_action_text(action, have_before ? b.json : NULL,
+		    r.json);
+		printf("%s\n", text);
+		free(text);
+	}
+	if (have_before)
+		client_resp_release(&b);
 	client_resp_release(&r);
 	return EXEC_OK;
 }
@@ -917,6 +1142,16 @@ static int do_run(struct ctx *x, const char *type)
 		} else if (strcmp(f->param, "incremental") == 0) {
 			/* The orchestrator's switch is "full" (default true). */
 			json_object_set_new(params, "full", json_false());
+		} else if (f->value == CMD_V_BACKUP) {
+			/* A short backup id, looked up where the backup lives. */
+			char *id = resolve_id(x, ID_BACKUP, v,
+			    cmd_flag(x->call, "--from"));
+			if (id == NULL) {
+				json_decref(params);
+				return EXEC_FAILED;
+			}
+			json_object_set_new(params, f->param, json_string(id));
+			free(id);
 		} else if (f->value == CMD_V_NUMBER) {
 			json_object_set_new(params, f->param, json_real_or_int(v));
 		} else {
@@ -971,9 +1206,11 @@ static int do_backups_list(struct ctx *x)
 static int do_backups_delete(struct ctx *x)
 {
 	const char *cluster = pick_cluster(x, NULL);
-	const char *id = cmd_arg(x->call, "ID");
 	struct client_resp r;
 	if (cluster == NULL)
+		return EXEC_FAILED;
+	char *id = resolve_id(x, ID_BACKUP, cmd_arg(x->call, "ID"), cluster);
+	if (id == NULL)
 		return EXEC_FAILED;
 	char *e = client_escape(id), *rest = xasprintf("/backups/%s", e);
 	char *p = cluster_path(cluster, rest);
@@ -981,13 +1218,23 @@ static int do_backups_delete(struct ctx *x)
 	free(rest);
 	int rc = call_api(x, "DELETE", p, NULL, &r);
 	free(p);
-	if (rc < 0)
+	if (rc < 0) {
+		free(id);
 		return EXEC_FAILED;
+	}
+	/* 202: the backup goes when the purge task has run, not now. */
+	const char *tid = jstr(r.json, "id");
 	if (x->json)
 		print_raw(&r);
+	else if (tid)
+		printf("queued purge task %s for backup %s of '%s'; files other "
+		    "backups use stay — follow it with 'watch %s'\n", tid, id,
+		    cluster, tid);
 	else
-		printf("deleted backup %s of '%s'\n", id, cluster);
+		printf("the orchestrator took the purge of backup %s of '%s' "
+		    "(%ld); see 'tasks' for its task\n", id, cluster, r.status);
 	client_resp_release(&r);
+	free(id);
 	return EXEC_OK;
 }
 
@@ -1087,23 +1334,157 @@ static int do_schedules_create(struct ctx *x)
 
 static int do_schedules_delete(struct ctx *x)
 {
-	const char *id = cmd_arg(x->call, "ID");
 	struct client_resp r;
+	char *id = resolve_id(x, ID_SCHEDULE, cmd_arg(x->call, "ID"), NULL);
+	if (id == NULL)
+		return EXEC_FAILED;
 	char *e = client_escape(id), *p = xasprintf("/api/v1/schedules/%s", e);
 	free(e);
 	int rc = call_api(x, "DELETE", p, NULL, &r);
 	free(p);
-	if (rc < 0)
+	if (rc < 0) {
+		free(id);
 		return EXEC_FAILED;
+	}
 	if (x->json)
 		printf("{}\n");
 	else
-		printf("deleted schedule %s\n", id);
+		printf("deleted schedule %s; the tasks it made stay\n", id);
 	client_resp_release(&r);
+	free(id);
 	return EXEC_OK;
 }
 
 /* ---- events and metrics ---- */
+
+struct ev_ref {
+	const json_t *ev;
+	int64_t at;			/* ms; INT64_MAX when unreadable */
+	int64_t id;
+	size_t pos;
+};
+
+/* Time order; the id breaks ties, then the order they came in. */
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct ev_ref *x = a, *y = b;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Milliseconds of an RFC 3339 time with optional fraction, or -1. */
+static int64_t ev_ms(const char *ts)
+{
+	int64_t s;
+	if (ts == NULL || time_parse_rfc3339(ts, &s) < 0)
+		return -1;
+	int64_t ms = s * 1000;
+	const char *dot = strchr(ts, '.');
+	if (dot) {
+		int64_t f = 0, scale = 100;
+		for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++) {
+			f += (*p - '0') * scale;
+			scale /= 10;
+		}
+		ms += f;
+	}
+	return ms;
+}
+
+static const char *or_q(const char *s)
+{
+	return s && *s ? s : "?";
+}
+
+/* One event as a sentence, without the time. */
+static char *ev_sentence(const json_t *ev)
+{
+	const char *kind = or_q(jstr(ev, "kind"));
+	const char *target = jstr(ev, "target"), *result = jstr(ev, "result");
+	const json_t *d = json_object_get(ev, "detail");
+	char rbuf[24];
+
+	if (result == NULL && json_is_integer(json_object_get(ev, "result"))) {
+		snprintf(rbuf, sizeof(rbuf), "%lld", (long long)json_integer_value(
+		    json_object_get(ev, "result")));
+		result = rbuf;
+	}
+	if (strcmp(kind, "task") == 0)
+		return xasprintf("%s %s %s → %s", or_q(jstr(d, "type")),
+		    or_q(target), jstr(d, "from") ? jstr(d, "from") : "new",
+		    or_q(result));
+	if (strcmp(kind, "node") == 0)
+		return xasprintf("node %s of %s %s", or_q(target),
+		    or_q(jstr(ev, "cluster")), or_q(result));
+	if (strcmp(kind, "request") == 0)
+		return xasprintf("%s %s %s%s%s → %s", or_q(jstr(ev, "actor")),
+		    or_q(jstr(ev, "method")), or_q(jstr(ev, "route")),
+		    target ? " " : "", target ? target : "", or_q(result));
+	if (strcmp(kind, "cluster") == 0) {
+		char *s = xasprintf("cluster %s %s by %s", or_q(target ? target :
+		    jstr(ev, "cluster")), or_q(result), or_q(jstr(ev, "actor")));
+		const char *key;
+		json_t *ch;
+		bool first = true;
+		json_object_foreach((json_t *)json_object_get(d, "changed"), key,
+		    ch) {
+			char *a = json_dumps(json_object_get(ch, "from"),
+			    JSON_ENCODE_ANY | JSON_COMPACT);
+			char *b = json_dumps(json_object_get(ch, "to"),
+			    JSON_ENCODE_ANY | JSON_COMPACT);
+			char *t = xasprintf("%s%s %s %s → %s", s, first ? ":" : ",",
+			    key, a ? a : "?", b ? b : "?");
+			free(a);
+			free(b);
+			free(s);
+			s = t;
+			first = false;
+		}
+		return s;
+	}
+	/* A kind this ringsh does not know: what there is, plainly. */
+	return xasprintf("%s %s %s", kind, or_q(target), or_q(result));
+}
+
+char *exec_events_text(const json_t *items)
+{
+	size_t n = json_array_size(items), i;
+	struct ev_ref *v = xcalloc(n ? n : 1, sizeof(*v));
+	char *out = xstrdup(""), today[16] = "";
+	const json_t *e;
+
+	time_rfc3339(time_wall_ms() / 1000, today, sizeof(today));
+	json_array_foreach(items, i, e) {
+		int64_t ms = ev_ms(jstr(e, "at"));
+		v[i].ev = e;
+		v[i].at = ms < 0 ? INT64_MAX : ms;
+		v[i].id = json_is_integer(json_object_get(e, "id")) ?
+		    json_integer_value(json_object_get(e, "id")) : 0;
+		v[i].pos = i;
+	}
+	qsort(v, n, sizeof(*v), ev_cmp);
+	for (i = 0; i < n; i++) {
+		const char *at = jstr(v[i].ev, "at");
+		char when[40];
+		/* Today's events by their time; older ones with their date. */
+		if (at == NULL || strlen(at) < 19 || v[i].at == INT64_MAX)
+			snprintf(when, sizeof(when), "%s", at ? at : "?");
+		else if (strncmp(at, today, 10) == 0)
+			snprintf(when, sizeof(when), "%.8s", at + 11);
+		else
+			snprintf(when, sizeof(when), "%.10s %.8s", at, at + 11);
+		char *sent = ev_sentence(v[i].ev);
+		char *t = xasprintf("%s%s %s\n", out, when, sent);
+		free(sent);
+		free(out);
+		out = t;
+	}
+	free(v);
+	return out;
+}
 
 static int do_events(struct ctx *x)
 {
@@ -1144,27 +1525,13 @@ static int do_events(struct ctx *x)
 		client_resp_release(&r);
 		return EXEC_OK;
 	}
-	struct table *t2 = table_new(7, (const char *const[]){ "TIME", "ACTOR",
-	    "KIND", "ACTION", "TARGET", "CLUSTER", "RESULT" });
-	size_t i;
-	json_t *it;
-	json_array_foreach(items_of(r.json), i, it) {
-		char *action = NULL;
-		if (jstr(it, "method") && jstr(it, "route"))
-			action = xasprintf("%s %s", jstr(it, "method"),
-			    jstr(it, "route"));
-		else if (json_object_get(it, "detail") &&
-		    !json_is_null(json_object_get(it, "detail")))
-			action = json_dumps(json_object_get(it, "detail"),
-			    JSON_COMPACT);
-		const char *cells[7] = { jstr(it, "at"), jstr(it, "actor"),
-		    jstr(it, "kind"), action, jstr(it, "target"),
-		    jstr(it, "cluster"), jstr(it, "result") };
-		table_add(t2, cells);
-		free(action);
+	if (json_array_size(items_of(r.json)) == 0) {
+		printf("no events%s\n", since ? " since then" : "");
+	} else {
+		char *text = exec_events_text(items_of(r.json));
+		fputs(text, stdout);
+		free(text);
 	}
-	print_table(x, t2, "no events");
-	table_free(t2);
 	client_resp_release(&r);
 	return EXEC_OK;
 }
@@ -1178,6 +1545,318 @@ static int do_metrics(struct ctx *x)
 		fwrite(r.body, 1, r.body_len, stdout);
 	client_resp_release(&r);
 	return EXEC_OK;
+}
+
+/* ---- status ---- */
+
+/* GET path's items (one page is enough for a summary); NULL on failure. */
+static json_t *status_get(struct ctx *x, const char *cluster, const char *rest)
+{
+	struct client_resp r;
+	char *p = cluster_path(cluster, rest);
+	int rc = call_api(x, "GET", p, NULL, &r);
+	free(p);
+	if (rc < 0)
+		return NULL;
+	json_t *items = items_of(r.json);
+	json_t *out = json_is_array(items) ? json_incref(items) : json_array();
+	client_resp_release(&r);
+	return out;
+}
+
+static bool is_state(const json_t *o, const char *state)
+{
+	const char *s = jstr(o, "state");
+	return s && strcmp(s, state) == 0;
+}
+
+/* Append sep-separated part to *s. */
+static void join_sep(char **s, const char *sep, const char *part)
+{
+	char *t = xasprintf("%s%s%s", *s, **s ? sep : "", part);
+	free(*s);
+	*s = t;
+}
+
+static void join(char **s, const char *part)
+{
+	join_sep(s, "; ", part);
+}
+
+/* One more thing that needs a person, a line of its own. */
+static void attention(char **s, const char *part)
+{
+	join_sep(s, "\n    ", part);
+}
+
+/* The newest item (lists are newest first) passing keep, or NULL. */
+static const json_t *newest(const json_t *items, const char *type,
+    const char *state)
+{
+	size_t i;
+	const json_t *it;
+	json_array_foreach(items, i, it) {
+		if (type && (jstr(it, "type") == NULL ||
+		    strcmp(jstr(it, "type"), type) != 0))
+			continue;
+		if (state && !is_state(it, state))
+			continue;
+		return it;
+	}
+	return NULL;
+}
+
+/*
+ * One cluster's screen.  The routes are read one after another; a route
+ * that fails ends the screen with its error (a status that leaves out a
+ * part would hide exactly what it is for).
+ */
+static int status_one(struct ctx *x, const char *cluster)
+{
+	json_t *nodes = NULL, *tasks = NULL, *backups = NULL, *scheds = NULL;
+	char *attn = xstrdup(""), *line = xstrdup(""), buf[256], ago[32];
+	int rc = EXEC_FAILED;
+	size_t i, k;
+	json_t *it;
+
+	if ((nodes = status_get(x, cluster, "/nodes")) == NULL ||
+	    (tasks = status_get(x, cluster, "/tasks?limit=200")) == NULL ||
+	    (backups = status_get(x, cluster, "/backups")) == NULL ||
+	    (scheds = status_get(x, cluster, "/schedules")) == NULL)
+		goto out;
+	if (x->json) {
+		json_t *o = json_pack("{s:s,s:O,s:O,s:O,s:O}", "cluster", cluster,
+		    "nodes", nodes, "tasks", tasks, "backups", backups,
+		    "schedules", scheds);
+		char *d = json_dumps(o, JSON_COMPACT);
+		printf("%s\n", d);
+		free(d);
+		json_decref(o);
+		rc = EXEC_OK;
+		goto out;
+	}
+
+	/* Nodes by state, in the order states first appear. */
+	const char *states[16];
+	size_t counts[16], nst = 0;
+	json_array_foreach(nodes, i, it) {
+		const char *st = jstr(it, "state") ? jstr(it, "state") : "unknown";
+		for (k = 0; k < nst && strcmp(states[k], st) != 0; k++)
+			;
+		if (k == nst && nst < ARRAY_SIZE(states)) {
+			states[nst] = st;
+			counts[nst++] = 0;
+		}
+		if (k < nst)
+			counts[k]++;
+		if (strcmp(st, "up") != 0) {
+			char hb[48] = "no heartbeat yet";
+			if (jstr(it, "last_heartbeat")) {
+				fmt_ago(jstr(it, "last_heartbeat"), ago, sizeof(ago));
+				snprintf(hb, sizeof(hb), "last heartbeat %s", ago);
+			}
+			char *t = xasprintf("node %s is %s (%s) — check its agent "
+			    "and Cassandra; see 'nodes'", or_q(jstr(it, "address")),
+			    st, hb);
+			attention(&attn, t);
+			free(t);
+		}
+	}
+	for (k = 0; k < nst; k++) {
+		snprintf(buf, sizeof(buf), "%zu %s", counts[k], states[k]);
+		join(&line, buf);
+	}
+	printf("cluster %s\n", cluster);
+	printf("  %-10s %zu%s%s\n", "nodes", json_array_size(nodes),
+	    *line ? ": " : " (agents add them when they check in)", line);
+
+	/* Tasks: what runs, what waits. */
+	free(line);
+	line = xstrdup("");
+	size_t queued = 0, paused = 0;
+	json_array_foreach(tasks, i, it) {
+		if (is_state(it, "running")) {
+			json_t *pr = json_object_get(it, "progress");
+			fmt_ago(jstr(it, "started_at"), ago, sizeof(ago));
+			snprintf(buf, sizeof(buf), "running %s %s %lld/%lld, "
+			    "started %s", or_q(jstr(it, "type")),
+			    or_q(jstr(it, "id")),
+			    (long long)json_integer_value(json_object_get(pr, "done")),
+			    (long long)json_integer_value(json_object_get(pr, "total")),
+			    ago);
+			join(&line, buf);
+		}
+		paused += is_state(it, "paused");
+	}
+	/* Queued ones by name, oldest (next to run) first, a few at most. */
+	char *q = xstrdup("");
+	for (i = json_array_size(tasks); i-- > 0;) {
+		it = json_array_get(tasks, i);
+		if (!is_state(it, "queued"))
+			continue;
+		if (queued++ < 3) {
+			snprintf(buf, sizeof(buf), "%s %s", or_q(jstr(it, "type")),
+			    or_q(jstr(it, "id")));
+			join_sep(&q, ", ", buf);
+		}
+	}
+	if (queued) {
+		char more[32] = "";
+		if (queued > 3)
+			snprintf(more, sizeof(more), " and %zu more", queued - 3);
+		char *t = xasprintf("queued %s%s", q, more);
+		join(&line, t);
+		free(t);
+	}
+	free(q);
+	if (paused) {
+		snprintf(buf, sizeof(buf), "%zu paused (resume with 'tasks "
+		    "resume ID')", paused);
+		join(&line, buf);
+	}
+	printf("  %-10s %s\n", "tasks", *line ? line : "none running or queued");
+
+	/* Failed tasks not followed by a success of their type. */
+	json_array_foreach(tasks, i, it) {
+		if (!is_state(it, "failed") || jstr(it, "type") == NULL)
+			continue;
+		const json_t *ok = newest(tasks, jstr(it, "type"), "succeeded");
+		const json_t *first_fail = newest(tasks, jstr(it, "type"),
+		    "failed");
+		if (first_fail != it)
+			continue;	/* only the newest failure of a type */
+		if (ok && jstr(ok, "created_at") && jstr(it, "created_at") &&
+		    strcmp(jstr(ok, "created_at"), jstr(it, "created_at")) > 0)
+			continue;
+		ago[0] = '\0';
+		if (jstr(it, "finished_at"))
+			fmt_ago(jstr(it, "finished_at"), ago, sizeof(ago));
+		char *t = xasprintf("%s %s failed%s%s: %s — see 'tasks show %s'",
+		    jstr(it, "type"), or_q(jstr(it, "id")), *ago ? " " : "", ago,
+		    task_error(it) ? task_error(it) : "no error given",
+		    or_q(jstr(it, "id")));
+		attention(&attn, t);
+		free(t);
+	}
+
+	/* Backups: the newest usable one, the newest verify, damage. */
+	const json_t *good = NULL, *ver = NULL;
+	json_array_foreach(backups, i, it) {
+		if (good == NULL && (is_state(it, "complete") ||
+		    is_state(it, "partial")))
+			good = it;
+		const char *v = jstr(it, "last_verified_at");
+		if (v && (ver == NULL || strcmp(v, jstr(ver,
+		    "last_verified_at")) > 0))
+			ver = it;
+		if (is_state(it, "damaged")) {
+			json_t *df = json_object_get(it, "damaged_files");
+			char *t = xasprintf("backup %s is damaged (%lld file%s lost "
+			    "or corrupt) — take a new backup; 'restore --backup "
+			    "%s --force' restores only what is sound",
+			    or_q(jstr(it, "id")), (long long)json_integer_value(df),
+			    json_integer_value(df) == 1 ? "" : "s",
+			    or_q(jstr(it, "id")));
+			attention(&attn, t);
+			free(t);
+		}
+	}
+	if (good) {
+		fmt_ago(jstr(good, "finished_at"), ago, sizeof(ago));
+		printf("  %-10s last %s %s, finished %s\n", "backup",
+		    or_q(jstr(good, "state")), or_q(jstr(good, "id")), ago);
+	} else {
+		printf("  %-10s no complete backup — start one with 'backup'\n",
+		    "backup");
+		attention(&attn, "no complete backup to restore from — start one "
+		    "with 'backup'");
+	}
+	if (ver) {
+		fmt_ago(jstr(ver, "last_verified_at"), ago, sizeof(ago));
+		printf("  %-10s %s: %s of %s\n", "verify", ago,
+		    or_q(jstr(ver, "last_verify")), or_q(jstr(ver, "id")));
+	} else {
+		printf("  %-10s never — check a backup with 'verify'\n", "verify");
+	}
+	const json_t *rep = newest(tasks, "repair", "succeeded");
+	if (rep) {
+		fmt_ago(jstr(rep, "finished_at"), ago, sizeof(ago));
+		printf("  %-10s last succeeded %s (%s)\n", "repair", ago,
+		    or_q(jstr(rep, "id")));
+	} else {
+		printf("  %-10s none succeeded among the last %zu tasks — start "
+		    "one with 'repair'\n", "repair", json_array_size(tasks));
+	}
+
+	/* Schedules: when each runs next; one whose last task failed. */
+	if (json_array_size(scheds) == 0)
+		printf("  %-10s none — add one with 'schedules create'\n",
+		    "schedules");
+	json_array_foreach(scheds, i, it) {
+		const char *nx = jstr(it, "next_run_at");
+		char when[96];
+		fmt_ago(nx, ago, sizeof(ago));
+		if (jstr(it, "every"))
+			snprintf(when, sizeof(when), "every %s", jstr(it, "every"));
+		else
+			snprintf(when, sizeof(when), "cron %s", or_q(jstr(it,
+			    "cron")));
+		printf("  %-10s %s %s, next %s (%s)\n", i ? "" : "schedules",
+		    or_q(jstr(it, "type")), when, nx ? ago : "-",
+		    or_q(jstr(it, "id")));
+		const char *lt = jstr(it, "last_task_id");
+		size_t j;
+		json_t *t;
+		json_array_foreach(tasks, j, t) {
+			if (lt && jstr(t, "id") && strcmp(jstr(t, "id"), lt) == 0 &&
+			    is_state(t, "failed")) {
+				char *m = xasprintf("schedule %s (%s %s): its last "
+				    "task %s failed — see 'tasks show %s'",
+				    or_q(jstr(it, "id")), or_q(jstr(it, "type")),
+				    when, lt, lt);
+				attention(&attn, m);
+				free(m);
+			}
+		}
+	}
+
+	printf("  needs a person:%s%s\n", *attn ? "\n    " : " nothing", attn);
+	rc = EXEC_OK;
+out:
+	json_decref(nodes);
+	json_decref(tasks);
+	json_decref(backups);
+	json_decref(scheds);
+	free(attn);
+	free(line);
+	return rc;
+}
+
+static int do_status(struct ctx *x)
+{
+	const char *cluster = cmd_arg(x->call, "CLUSTER");
+	struct client_conn *cn = client_current(x->sh->client);
+	char **cl = NULL;
+	size_t ncl = 0;
+	int rc = EXEC_OK;
+
+	if (cluster == NULL && cn)
+		cluster = cn->cluster;
+	if (cluster)
+		return status_one(x, cluster);
+	if (collect_field(x, "/api/v1/clusters", "name", &cl, &ncl) < 0)
+		return EXEC_FAILED;
+	if (ncl == 0)
+		printf("no clusters — add one with 'clusters create'\n");
+	for (size_t i = 0; i < ncl; i++) {
+		if (i)
+			printf("\n");
+		if (rc == EXEC_OK)
+			rc = status_one(x, cl[i]);
+		free(cl[i]);
+	}
+	free(cl);
+	return rc;
 }
 
 static int dispatch(struct ctx *x)
@@ -1252,6 +1931,8 @@ static int dispatch(struct ctx *x)
 		return do_schedules_delete(x);
 	case CMD_EVENTS:
 		return do_events(x);
+	case CMD_STATUS:
+		return do_status(x);
 	case CMD_NONE:
 	default:
 		return usage_fail(x->call, "not a command");

@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 
 struct client;
@@ -35,6 +37,22 @@ int exec_line(struct shell *sh, const char *line);
 
 /* The prompt for sh: "ringsh prod/main> ".  Fresh string. */
 char *exec_prompt(struct shell *sh);
+
+/*
+ * The line that reports a cancel, pause or resume from the task before
+ * (NULL: unknown) and the task the orchestrator answered with (state,
+ * pause_requested, cancel_requested), so a running task asked to pause is
+ * not said to be paused, nor a task that was never paused resumed.  Fresh
+ * string.
+ */
+char *exec_action_text(const char *action, const json_t *before,
+    const json_t *task);
+
+/*
+ * Events as sentences, oldest first whatever order they came in:
+ * "14:02:11 repair t-1 queued → running".  Fresh string, one line each.
+ */
+char *exec_events_text(const json_t *items);
 
 /* Live names for completion (a cmd_names_fn; arg is the shell). */
 const char *const *exec_names(enum cmd_value kind, void *arg);

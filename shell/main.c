@@ -1,7 +1,8 @@
 /*
  * ringsh - the operator's shell for ringmaster orchestrators.
  *
- *   ringsh [-u URL] [-t TOKEN-FILE] [-C CLUSTER] [-c CMD | -f FILE] [--json]
+ *   ringsh [-u URL] [-t TOKEN-FILE] [--ca-file FILE] [-C CLUSTER]
+ *          [-c CMD | -f FILE] [--json]
  *
  * Connections come from ringsh.conf, then -u / $RINGMASTER_URL.  With -c or
  * -f, or with commands on a pipe, ringsh runs them without prompt or
@@ -40,12 +41,13 @@ static void on_sigint(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ringsh [-u URL] [-t TOKEN-FILE] [-C CLUSTER] [-c CMD | -f FILE] "
-	    "[--json]\n"
+	    "usage: ringsh [-u URL] [-t TOKEN-FILE] [--ca-file FILE] [-C CLUSTER] "
+	    "[-c CMD | -f FILE] [--json]\n"
 	    "  -u, --url URL          orchestrator to connect to "
 	    "(default: $RINGMASTER_URL, ringsh.conf)\n"
 	    "  -t, --token-file FILE  read the bearer token from FILE "
 	    "(default: $RINGMASTER_TOKEN)\n"
+	    "      --ca-file FILE     trust this CA certificate for https\n"
 	    "  -C, --cluster NAME     start with this cluster selected\n"
 	    "  -c, --command CMD      run CMD (';' separates several) and exit\n"
 	    "  -f, --file FILE        run the commands in FILE and exit "
@@ -94,7 +96,7 @@ static int run_stream(struct shell *sh, FILE *f, const char *name)
 
 /* Set up the starting connection from the command line and environment. */
 static int setup(struct client *c, const char *url, const char *token_file,
-    const char *cluster)
+    const char *ca_file, const char *cluster)
 {
 	char err[1024], *token = NULL;
 
@@ -142,6 +144,21 @@ static int setup(struct client *c, const char *url, const char *token_file,
 		cn->token = token;
 		cn->token_source = xstrdup(token_file);
 	}
+	if (ca_file) {
+		if (cn == NULL) {
+			fprintf(stderr, "ringsh: --ca-file needs a connection: give "
+			    "-u URL or set RINGMASTER_URL\n");
+			return -1;
+		}
+		if (access(ca_file, R_OK) < 0) {
+			fprintf(stderr, "ringsh: cannot read CA file %s: %s — give "
+			    "the PEM file of the CA that signed the orchestrator's "
+			    "certificate\n", ca_file, strerror(errno));
+			return -1;
+		}
+		free(cn->ca_file);
+		cn->ca_file = xstrdup(ca_file);
+	}
 	if (cluster) {
 		if (cn == NULL) {
 			fprintf(stderr, "ringsh: -C needs a connection: give -u URL "
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "ca-file", required_argument, NULL, 'a' },
 		{ "cluster", required_argument, NULL, 'C' },
 		{ "command", required_argument, NULL, 'c' },
 		{ "file", required_argument, NULL, 'f' },
@@ -173,6 +191,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *token_file = NULL, *cluster = NULL;
+	const char *ca_file = NULL;
 	const char *command = NULL, *file = NULL;
 	struct shell sh = { .interrupted = &interrupted };
 	char err[1024];
@@ -183,6 +202,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 't': token_file = optarg; break;
+		case 'a': ca_file = optarg; break;
 		case 'C': cluster = optarg; break;
 		case 'c': command = optarg; break;
 		case 'f': file = optarg; break;
@@ -215,7 +235,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (setup(sh.client, url, token_file, cluster) < 0) {
+	if (setup(sh.client, url, token_file, ca_file, cluster) < 0) {
 		rc = 1;
 		goto out;
 	}

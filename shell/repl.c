@@ -111,7 +111,11 @@ static unsigned char complete_fn(EditLine *el, int ch)
 		lcp = k;
 	}
 	char *word = xstrndup(li->buffer + start, typed);
-	if (lcp > strlen(word)) {
+	/*
+	 * Ids match by the part that tells them apart, so the common part of
+	 * several may not begin with what was typed: list them then.
+	 */
+	if (lcp > strlen(word) && strncmp(v[0], word, strlen(word)) == 0) {
 		char *common = xstrndup(v[0], lcp);
 		el_deletestr(el, (int)typed);
 		el_insertstr(el, common);

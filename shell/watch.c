@@ -108,6 +108,13 @@ static bool step_settled(const char *state)
 	    strcmp(state, "queued") != 0;
 }
 
+static bool step_ended(const char *state)
+{
+	return state && (strcmp(state, "succeeded") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0 ||
+	    strcmp(state, "skipped") == 0);
+}
+
 /*
  * The current step of each node: its running step, else the last one that
  * got anywhere, else its first.  Indexes into steps, in order of nodes.
@@ -351,6 +358,16 @@ char *watch_render(const json_t *task, int64_t now_ms, size_t width,
 			table_add(t, cells);
 			free(text);
 		}
+		/*
+		 * Once such a step has ended, its own message is its true final
+		 * word (the server writes it last), under the nodes' lines.
+		 */
+		if (nn > 0 && step_ended(jstr(s, "state")) && jstr(s, "message") &&
+		    *jstr(s, "message")) {
+			const char *cells[5] = { node[k], jstr(s, "name"),
+			    jstr(s, "state"), att, jstr(s, "message") };
+			table_add(t, cells);
+		}
 		if (nn > 0)
 			continue;
 		const char *cells[5] = { node[k], jstr(s, "name"),
@@ -462,9 +479,11 @@ enum watch_end watch_task(struct client *c, const char *id,
 	char *path, *esc = client_escape(id);
 	char *last = NULL;
 	size_t drawn = 0;
-	int failures = 0;
+	int64_t lost_at = 0;		/* mono ms the orchestrator went away */
+	long backoff = 0;
 	enum watch_end end = WATCH_ERROR;
 	long interval = o->interval_ms ? o->interval_ms : 500;
+	long reconnect = o->reconnect_ms ? o->reconnect_ms : 120000;
 
 	path = xasprintf("/api/v1/tasks/%s", esc);
 	free(esc);
@@ -476,17 +495,58 @@ enum watch_end watch_task(struct client *c, const char *id,
 		}
 		if (client_call(c, "GET", path, NULL, &r) < 0) {
 			long st = client_last_status(c);
-			/* Ride out a restart of the orchestrator, not a 404. */
-			if (st == 0 && ++failures < 5) {
-				nap(interval * failures, o->interrupted);
+			int64_t now = time_mono_ms();
+			/*
+			 * Ride out a restart of the orchestrator (no answer, or
+			 * 502/503/504 from a proxy or a daemon starting), not a
+			 * 404: the task goes on meanwhile.  The wait grows up to
+			 * 10 s, under a deadline.
+			 */
+			bool transient = st == 0 || st == 502 || st == 503 ||
+			    st == 504;
+			if (transient && (lost_at == 0 ||
+			    now - lost_at < reconnect)) {
+				char d[32];
+				if (lost_at == 0) {
+					lost_at = now;
+					backoff = interval;
+					table_duration(reconnect / 1000, d, sizeof(d));
+					if (o->tty && drawn)
+						fputc('\n', stdout);
+					fflush(stdout);
+					fprintf(stderr, "ringsh: lost the orchestrator "
+					    "(%s); task %s goes on there — retrying for "
+					    "up to %s\n", client_error(c), id, d);
+					drawn = 0;
+				} else {
+					backoff = backoff * 2 > 10000 ? 10000 :
+					    backoff * 2;
+				}
+				nap(backoff, o->interrupted);
 				continue;
 			}
 			if (o->tty && drawn)
 				fputc('\n', stdout);
-			fprintf(stderr, "ringsh: %s\n", client_error(c));
+			if (transient) {
+				char d[32];
+				table_duration((now - lost_at) / 1000, d, sizeof(d));
+				fprintf(stderr, "ringsh: gave up on task %s after %s "
+				    "without the orchestrator: %s — the task goes on "
+				    "there; watch it again with 'watch %s'\n", id, d,
+				    client_error(c), id);
+			} else {
+				fprintf(stderr, "ringsh: %s\n", client_error(c));
+			}
 			break;
 		}
-		failures = 0;
+		if (lost_at != 0) {
+			char d[32];
+			table_duration((time_mono_ms() - lost_at) / 1000, d,
+			    sizeof(d));
+			fprintf(stderr, "ringsh: reconnected after %s; watching "
+			    "task %s again\n", d, id);
+			lost_at = 0;
+		}
 		const char *state = jstr(r.json, "state");
 		bool done = watch_terminal(state);
 		int64_t now = time_wall_ms();

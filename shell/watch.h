@@ -30,6 +30,8 @@ struct watch_opts {
 	bool json;			/* print the final task JSON only */
 	size_t width;			/* columns; 0: 80 */
 	long interval_ms;		/* between polls; 0: 500 */
+	long reconnect_ms;		/* how long to wait for a lost
+					   orchestrator; 0: 2 minutes */
 	volatile sig_atomic_t *interrupted;
 };
 

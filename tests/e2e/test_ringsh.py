@@ -189,10 +189,13 @@ def test_pause_resume_cancel(orch, tmp_path):
     tid = started_id(ok(rsh(orch, tmp_path, "-C", "prod", "-c",
                             "run noop steps=50 duration_s=50")))
     orch.wait_task(tid, states=("running",))
+    # A running task is asked to pause; it is not said to be paused.
     out = ok(rsh(orch, tmp_path, "-c", f"tasks pause {tid}"))
-    assert out.startswith(f"task {tid}: ")
+    assert out == (f"asked task {tid} to pause; it is still running and pauses at "
+                   f"its next checkpoint (follow it with 'watch {tid}')\n")
     orch.wait_task(tid, states=("paused",))
-    assert ok(rsh(orch, tmp_path, "-c", f"tasks resume {tid}")).startswith(f"task {tid}: ")
+    assert ok(rsh(orch, tmp_path, "-c", f"tasks resume {tid}")) == \
+        f"resumed task {tid}: queued again, it goes on from its first unfinished step\n"
     orch.wait_task(tid, states=("running",))
     got = json.loads(ok(rsh(orch, tmp_path, "-c", f"tasks cancel {tid} --json")))
     assert got["id"] == tid
@@ -221,15 +224,16 @@ def test_schedules_create_list_delete(orch, tmp_path):
     assert "every 6h" in body and "cron 0 3 * * *" in body
     assert all(re.search(r"  in \d+[smhd]  ", l) for l in lines[1:]), "next run ahead"
     assert ok(rsh(orch, tmp_path, "-c", f"schedules delete {sid}")) == \
-        f"deleted schedule {sid}\n"
+        f"deleted schedule {sid}; the tasks it made stay\n"
     left = orch.ok("GET", "/api/v1/clusters/prod/schedules")["items"]
     assert [s["id"] for s in left] != [] and sid not in [s["id"] for s in left]
     # The orchestrator's own checks come back as one explained line.
     r = rsh(orch, tmp_path, "-C", "prod", "-c", "schedules create noop --every 1h bogus=1")
     assert r.returncode == 1
     assert r.stderr == ("ringsh: the orchestrator rejected POST /api/v1/clusters/prod/"
-                        "schedules: unknown parameter 'bogus' for noop (400) — check "
-                        "the command with 'help'\n")
+                        "schedules: unknown parameter 'bogus' for noop (400) — see "
+                        "'help run' for the task types and docs/api.md for their "
+                        "params\n")
 
 
 def test_events(orch, tmp_path):
@@ -238,10 +242,14 @@ def test_events(orch, tmp_path):
     tid = orch.submit("prod")["id"]
     orch.wait_task(tid)
     lines = ok(rsh(orch, tmp_path, "-c", "events --since 1h --cluster prod")).splitlines()
-    assert lines[0].split() == ["TIME", "ACTOR", "KIND", "ACTION", "TARGET",
-                                "CLUSTER", "RESULT"]
-    body = "\n".join(lines[1:])
-    assert "POST /api/v1/clusters" in body and tid in body
+    # Sentences in time order, no JSON.
+    assert all(re.match(r"\d\d:\d\d:\d\d ", l) for l in lines), lines
+    assert [l[:8] for l in lines] == sorted(l[:8] for l in lines)
+    assert not any('{"' in l for l in lines), lines
+    body = "\n".join(lines)
+    assert "admin POST /api/v1/clusters" in body
+    assert re.search(rf"^\S+ noop {tid} queued → running$", body, re.M), body
+    assert re.search(rf"^\S+ noop {tid} running → succeeded$", body, re.M), body
     assert "other" not in body
     got = json.loads(ok(rsh(orch, tmp_path, "-c", "events --json --cluster prod")))
     assert {e["cluster"] for e in got["items"]} == {"prod"}
@@ -293,20 +301,32 @@ def test_errors_are_explained_in_one_line(orch, orch_factory, tmp_path):
     assert r.returncode == 1
     assert r.stderr.startswith("ringsh: the token of connection 'default' may not DELETE "
                                "/api/v1/clusters/prod (403 forbidden")
-    assert r.stderr.rstrip().endswith("use a token with the operator or admin role")
+    assert r.stderr.rstrip().endswith("— this needs a token with the admin role: "
+                                      "'connect URL --token-file FILE' with one")
+    # An operator may run tasks but not change a cluster: admin, not "operator".
+    op = orch.create_token("operator", "ops-op")
+    r = rsh(orch, tmp_path, "-c", "clusters update prod --ssh-user x", token=op)
+    assert r.returncode == 1 and "may not PATCH /api/v1/clusters/prod" in r.stderr
+    assert "needs a token with the admin role" in r.stderr
+    assert "operator or admin" not in r.stderr
     # 404 names the object and where to look.
     r = rsh(orch, tmp_path, "-c", "clusters show nope")
     assert r.returncode == 1
     assert "nope" in r.stderr and "(404 not found) — list them with 'clusters'" in r.stderr
-    r = rsh(orch, tmp_path, "-c", "tasks show t-0000")
+    r = rsh(orch, tmp_path, "-c", "tasks show t-0000000000000000")
     assert "(404 not found) — list them with 'tasks list'" in r.stderr
+    # A short id that matches nothing is answered before anything is asked of it.
+    r = rsh(orch, tmp_path, "-c", "tasks show t-0000")
+    assert r.returncode == 1
+    assert r.stderr == ("ringsh: no task on any cluster matches 't-0000' — list them "
+                        "with 'tasks', or say 'last' for the newest\n")
     # 409: deleting a cluster while a task runs.
     tid = orch.submit("prod", duration_s=30)["id"]
     orch.wait_task(tid, states=("running",))
     r = rsh(orch, tmp_path, "-c", "clusters delete prod")
     assert r.returncode == 1
-    assert "(409 conflict) — wait for the running task to end or cancel it with " \
-           "'tasks cancel ID'" in r.stderr
+    assert "(409 conflict) — wait for the running task to end or cancel it (see " \
+           "'tasks --state running'), then retry" in r.stderr
     assert len(r.stderr.splitlines()) == 1
     orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
 

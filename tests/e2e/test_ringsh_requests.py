@@ -124,11 +124,22 @@ def test_no_cluster_selected_sends_nothing(tmp_path, fake):
     ("repair ratio=0.5 hosts='[\"10.0.0.1\"]'", {"ratio": 0.5, "hosts": ["10.0.0.1"]}),
 ])
 def test_task_shortcuts_post_the_type_and_params(tmp_path, fake, line, params):
-    rec = fake({("POST", "/api/v1/clusters/prod/tasks"): (202, TASK)})
+    # --backup takes a short id too: looked up in the list of the cluster
+    # the backup lives in (--from's for a restore from another cluster).
+    ids = {"items": [{"id": "b-1"}, {"id": "b-20260101"}], "next": None}
+    rec = fake({("POST", "/api/v1/clusters/prod/tasks"): (202, TASK),
+                ("GET", "/api/v1/clusters/prod/backups"): (200, ids),
+                ("GET", "/api/v1/clusters/old/backups"): (200, ids)})
     r = run(env_for(tmp_path, rec), "-C", "prod", "-c", line)
     assert r.returncode == 0, r.stderr
     assert "started task t-1" in r.stdout
-    (req,) = rec.requests
+    lookups = [q for q in rec.requests if q["method"] == "GET"]
+    if "--backup" in line:
+        want = "old" if "--from" in line else "prod"
+        assert [q["path"] for q in lookups] == [f"/api/v1/clusters/{want}/backups"]
+    else:
+        assert lookups == []
+    (req,) = [q for q in rec.requests if q["method"] == "POST"]
     assert req["method"] == "POST"
     assert req["path"] == "/api/v1/clusters/prod/tasks"
     assert req["body"] == {"type": line.split()[0], "params": params}
@@ -148,8 +159,9 @@ BACKUPS = {"items": [
 def test_backups_list_and_delete_fake(tmp_path, fake):
     """FAKE: ringmaster does not serve /backups yet; this pins the request
     shape from api.md and the rendering (human sizes, node counts)."""
+    purge = dict(TASK, id="t-9", type="purge", state="queued")
     rec = fake({("GET", "/api/v1/clusters/prod/backups"): (200, BACKUPS),
-                ("DELETE", "/api/v1/clusters/prod/backups/b-1"): (204, None)})
+                ("DELETE", "/api/v1/clusters/prod/backups/b-1"): (202, purge)})
     env = env_for(tmp_path, rec)
     r = run(env, "-C", "prod", "-c", "backups")
     assert r.returncode == 0, r.stderr
@@ -163,8 +175,11 @@ def test_backups_list_and_delete_fake(tmp_path, fake):
     assert json.loads(r.stdout) == BACKUPS
     r = run(env, "-c", "backups delete b-1 --cluster prod")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "deleted backup b-1 of 'prod'\n"
+    # 202: a purge was queued; nothing is deleted yet.
+    assert r.stdout == ("queued purge task t-9 for backup b-1 of 'prod'; files other "
+                        "backups use stay — follow it with 'watch t-9'\n")
     assert [(q["method"], q["path"]) for q in rec.requests] == [
+        ("GET", "/api/v1/clusters/prod/backups"),
         ("GET", "/api/v1/clusters/prod/backups"),
         ("GET", "/api/v1/clusters/prod/backups"),
         ("DELETE", "/api/v1/clusters/prod/backups/b-1")]
@@ -220,6 +235,7 @@ def test_server_errors_are_one_line(tmp_path, fake):
     assert r.returncode == 1
     assert r.stderr.startswith("ringsh: cluster 'prod' has a running task (409 conflict)"
                                " — wait for the running task to end or cancel it")
+    assert "'tasks cancel ID'" not in r.stderr
 
 
 CLUSTER = {"name": "prod", "storage": {"url": "s3://b/p", "endpoint": None, "region": "r1"},

@@ -11,6 +11,8 @@
 #include "../../common/util.h"
 #include "../../shell/client.h"
 #include "../../shell/cmd.h"
+#include "../../shell/exec.h"
+#include "../../shell/ids.h"
 #include "../../shell/table.h"
 #include "../../shell/watch.h"
 #include "t.h"
@@ -314,7 +316,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds tasks use verify watch", 0 },
+		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -328,13 +330,17 @@ static void test_complete(void)
 		{ "tasks list --state ", "cancelled failed paused queued running succeeded", 19 },
 		{ "tasks list --cluster s", "staging", 21 },
 		{ "tasks --state r", "running", 14 },
-		{ "watch ", "t-100 t-101", 6 },
-		{ "run ", "backup noop repair replace restore verify", 4 },
+		{ "watch ", "last t-100 t-101", 6 },
+		{ "watch la", "last", 6 },
+		/* The part that tells ids apart completes, "t-" or not. */
+		{ "watch 101", "t-101", 6 },
+		{ "watch 10", "t-100 t-101", 6 },
+		{ "run ", "backup backup-index node-status noop purge repair restore verify", 4 },
 		{ "run noop --w", "--watch", 9 },
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds tasks use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },
@@ -481,18 +487,79 @@ static void test_explain(void)
 		{ { .conn = "prod", .url = "http://h/api/v1/clusters", .method = "GET",
 		    .path = "/api/v1/clusters", .status = 401, .had_token = true },
 		  "refused the token of connection 'prod' (401 unauthorized)" },
+		/* 403: the role the route wants, not always "operator". */
 		{ { .conn = "prod", .url = "http://h/api/v1/clusters", .method = "POST",
 		    .path = "/api/v1/clusters", .status = 403, .message = "role viewer" },
-		  "the token of connection 'prod' may not POST /api/v1/clusters (403 forbidden: role viewer) — use a token with the operator or admin role" },
+		  "the token of connection 'prod' may not POST /api/v1/clusters (403 forbidden: role viewer) — this needs a token with the admin role" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters/main", .method = "PATCH",
+		    .path = "/api/v1/clusters/main", .status = 403, .message = "role operator" },
+		  "— this needs a token with the admin role:" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters/main", .method = "DELETE",
+		    .path = "/api/v1/clusters/main", .status = 403 },
+		  "(403 forbidden) — this needs a token with the admin role:" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters/main/tasks", .method = "POST",
+		    .path = "/api/v1/clusters/main/tasks", .status = 403 },
+		  "— this needs a token with the operator or admin role:" },
+		{ { .conn = "prod", .url = "http://h/api/v1/tasks/t-1/cancel", .method = "POST",
+		    .path = "/api/v1/tasks/t-1/cancel", .status = 403 },
+		  "— this needs a token with the operator or admin role:" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters/m/backups/b", .method = "DELETE",
+		    .path = "/api/v1/clusters/m/backups/b", .status = 403 },
+		  "— this needs a token with the operator or admin role:" },
+		{ { .conn = "prod", .url = "http://h/api/v1/clusters", .method = "GET",
+		    .path = "/api/v1/clusters", .status = 403 },
+		  "— this needs a token with the viewer, operator or admin role:" },
 		{ { .url = "http://h/api/v1/clusters/x", .method = "GET", .path = "/api/v1/clusters/x",
 		    .status = 404, .message = "cluster 'x' not found" },
 		  "cluster 'x' not found (404 not found) — list them with 'clusters'" },
+		/* The cluster is what is missing, not the backup. */
+		{ { .url = "http://h/api/v1/clusters/x/backups", .method = "GET",
+		    .path = "/api/v1/clusters/x/backups", .status = 404,
+		    .message = "cluster 'x' not found" },
+		  "cluster 'x' not found (404 not found) — list them with 'clusters'" },
+		{ { .url = "http://h/api/v1/clusters/x/backups/b", .method = "DELETE",
+		    .path = "/api/v1/clusters/x/backups/b", .status = 404,
+		    .message = "backup 'b' of cluster 'x' not found" },
+		  "(404 not found) — list them with 'backups list'" },
 		{ { .url = "http://h/api/v1/tasks/t-9", .method = "GET", .path = "/api/v1/tasks/t-9",
 		    .status = 404, .message = "task 't-9' not found" },
 		  "task 't-9' not found (404 not found) — list them with 'tasks list'" },
+		/* 409: one next step per conflict the orchestrator has. */
 		{ { .url = "http://h/api/v1/clusters/x", .method = "DELETE", .path = "/api/v1/clusters/x",
 		    .status = 409, .message = "cluster 'x' has a running task" },
-		  "cluster 'x' has a running task (409 conflict) — wait for the running task to end or cancel it with 'tasks cancel ID'" },
+		  "cluster 'x' has a running task (409 conflict) — wait for the running task to end or cancel it (see 'tasks --state running'), then retry" },
+		{ { .url = "http://h/api/v1/clusters/x", .method = "PATCH", .path = "/api/v1/clusters/x",
+		    .status = 409, .message = "cluster 'x' has a running task t-0123abcd: its settings cannot change under it" },
+		  "(409 conflict) — wait for task t-0123abcd to end ('watch t-0123abcd') or cancel it with 'tasks cancel t-0123abcd', then retry" },
+		{ { .url = "http://h/api/v1/tasks/t-7/cancel", .method = "POST", .path = "/api/v1/tasks/t-7/cancel",
+		    .status = 409, .message = "cannot cancel task 't-7': it is succeeded" },
+		  "cannot cancel task 't-7': it is succeeded (409 conflict) — it has ended, so there is nothing to cancel; see how it ended with 'tasks show t-7'" },
+		{ { .url = "http://h/api/v1/tasks/t-7/pause", .method = "POST", .path = "/api/v1/tasks/t-7/pause",
+		    .status = 409, .message = "cannot pause task 't-7': it is failed" },
+		  "— it has ended, so there is nothing to pause; see how it ended with 'tasks show t-7'" },
+		{ { .url = "http://h/api/v1/clusters", .method = "POST", .path = "/api/v1/clusters",
+		    .status = 409, .message = "cluster 'x' exists already" },
+		  "cluster 'x' exists already (409 conflict) — pick another name, or change the existing cluster with 'clusters update NAME'" },
+		{ { .url = "http://h/api/v1/clusters/x/tasks", .method = "POST", .path = "/api/v1/clusters/x/tasks",
+		    .status = 409, .message = "backup b of 'x' is damaged: 2 files lost" },
+		  "(409 conflict) — add --force to restore what is sound, or pick another backup with --backup ID" },
+		{ { .url = "http://h/api/v1/clusters/p/tasks", .method = "POST",
+		    .path = "/api/v1/clusters/p/tasks", .status = 400,
+		    .message = "unknown parameter 'x' for noop" },
+		  "the orchestrator rejected POST /api/v1/clusters/p/tasks: unknown parameter 'x' for noop (400) — see 'help run' for the task types and docs/api.md for their params" },
+		{ { .url = "http://h/api/v1/clusters", .method = "POST", .path = "/api/v1/clusters",
+		    .status = 400, .message = "storage.url must be s3:// or file://" },
+		  "the orchestrator rejected POST /api/v1/clusters: storage.url must be s3:// or file:// (400) — check the command with 'help'" },
+		{ { .url = "http://h/api/v1/clusters/p/backups", .method = "GET",
+		    .path = "/api/v1/clusters/p/backups", .status = 404,
+		    .message = "no route GET /api/v1/clusters/p/backups: see docs/api.md" },
+		  "the orchestrator at http://h/api/v1/clusters/p/backups does not serve GET /api/v1/clusters/p/backups (404) — it may be older than ringsh; upgrade it" },
+		{ { .url = "http://h/api/v1/clusters", .method = "POST", .path = "/api/v1/clusters",
+		    .status = 413 },
+		  "is too large for the orchestrator (413) — send fewer or shorter params" },
+		{ { .url = "http://h/x", .method = "GET", .path = "/x", .status = 503,
+		    .message = "starting" },
+		  "the orchestrator at http://h/x failed on GET /x: starting (503) — see its log" },
 		{ { .url = "http://h/x", .method = "GET", .path = "/x", .status = 500 },
 		  "the orchestrator at http://h/x failed on GET /x: server error (500) — see its log" },
 	};
@@ -681,6 +748,17 @@ static void test_watch_nodes(void)
 	T_CHECK(strstr(s, "ETA -") != NULL && strstr(s, "ETA 4s") == NULL &&
 	    strstr(s, "ETA 1m") == NULL, "paused: %s", s);
 	free(s);
+	/* Ended: the step's final message under its nodes' lines. */
+	json_t *up = json_array_get(json_object_get(task, "steps"), 1);
+	json_object_set_new(up, "state", json_string("succeeded"));
+	json_object_set_new(up, "message", json_string("52 files, 6.7 KiB uploaded"));
+	s = watch_render(task, (started + 30) * 1000, 120, &nl);
+	T_CHECK(strstr(s, "  -           upload  succeeded  1         52 files, 6.7 KiB "
+	    "uploaded\n") != NULL, "final message: %s", s);
+	T_EQ_INT(nl, 2 + 1 + 3 + 1);
+	free(s);
+	json_object_set_new(up, "state", json_string("running"));
+	json_object_set_new(up, "message", json_string("uploading"));
 	/* The same with the field absent: the step's own message. */
 	json_object_del(json_array_get(json_object_get(task, "steps"), 1), "nodes");
 	json_object_set_new(task, "state", json_string("running"));
@@ -721,6 +799,139 @@ static void test_watch_nodes(void)
 	json_decref(task);
 }
 
+static void test_ids(void)
+{
+	static const char *const ids[] = {
+		"t-019aef1234560000", "t-019aef1234570000", "t-019aef9999990000",
+	};
+	static const struct {
+		const char *word;
+		enum ids_result want;
+		size_t pick;		/* for IDS_ONE */
+		size_t nmatch;		/* for IDS_AMBIGUOUS */
+	} rows[] = {
+		{ "t-019aef1234560000", IDS_ONE, 0, 0 },
+		{ "t-019aef9", IDS_ONE, 2, 0 },
+		{ "019aef9", IDS_ONE, 2, 0 },	/* without "t-" */
+		{ "123457", IDS_ONE, 1, 0 },	/* the part that differs */
+		{ "999", IDS_ONE, 2, 0 },
+		{ "t-019aef12345", IDS_AMBIGUOUS, 0, 2 },
+		{ "019a", IDS_AMBIGUOUS, 0, 3 },
+		{ "1234", IDS_AMBIGUOUS, 0, 2 },
+		{ "12", IDS_NONE, 0, 0 },	/* too short to look inside */
+		{ "t-1", IDS_NONE, 0, 0 },
+		{ "", IDS_NONE, 0, 0 },
+		{ "zzz", IDS_NONE, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t pick = 99, match[2], nmatch = 99;
+		enum ids_result r = ids_find(rows[i].word, ids, ARRAY_SIZE(ids),
+		    &pick, match, ARRAY_SIZE(match), &nmatch);
+		T_CHECK(r == rows[i].want, "'%s': result %d, want %d",
+		    rows[i].word, (int)r, (int)rows[i].want);
+		if (r == IDS_ONE && rows[i].want == IDS_ONE)
+			T_CHECK(pick == rows[i].pick, "'%s': picked %zu, want %zu",
+			    rows[i].word, pick, rows[i].pick);
+		if (r == IDS_AMBIGUOUS && rows[i].want == IDS_AMBIGUOUS)
+			T_CHECK(nmatch == rows[i].nmatch, "'%s': %zu matches, "
+			    "want %zu", rows[i].word, nmatch, rows[i].nmatch);
+	}
+	size_t match[] = { 0, 1 };
+	char *l = ids_list(ids, match, 2, 5);
+	T_EQ_STR(l, "t-019aef1234560000, t-019aef1234570000 and 3 more");
+	free(l);
+	T_CHECK(ids_is_full("t-019aef1234560000", 't'), "a whole task id");
+	T_CHECK(!ids_is_full("t-019aef123456000", 't'), "15 digits");
+	T_CHECK(!ids_is_full("s-019aef1234560000", 't'), "a schedule id");
+	T_CHECK(!ids_is_full("t-019aef123456000g", 't'), "not hex");
+	static const char *const list[] = { "t-019aef1234560000",
+	    "t-019aef1234570000", NULL };
+	char **v = ids_complete("3457", list);
+	T_CHECK(v[0] && strcmp(v[0], "t-019aef1234570000") == 0 && !v[1],
+	    "completion from the unique part");
+	cmd_strv_free(v);
+	v = ids_complete("t-019", list);
+	T_CHECK(v[0] && v[1] && !v[2], "a shared prefix gives both");
+	cmd_strv_free(v);
+}
+
+static void test_action_text(void)
+{
+	static const struct {
+		const char *action, *before, *task, *want;
+	} rows[] = {
+		{ "pause", "{\"state\":\"running\"}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":true}",
+		  "asked task t-1 to pause; it is still running and pauses at its next checkpoint (follow it with 'watch t-1')" },
+		{ "pause", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"paused\"}",
+		  "paused task t-1 — resume it with 'tasks resume t-1' or cancel it with 'tasks cancel t-1'" },
+		{ "pause", "{\"state\":\"paused\"}", "{\"id\":\"t-1\",\"state\":\"paused\"}",
+		  "already paused: task t-1 — resume it with 'tasks resume t-1' or cancel it with 'tasks cancel t-1'" },
+		{ "cancel", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"cancelled\"}",
+		  "cancelled task t-1" },
+		{ "cancel", "{\"state\":\"running\"}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"cancel_requested\":true}",
+		  "asked task t-1 to stop; it is still running and ends at its next checkpoint (follow it with 'watch t-1')" },
+		{ "resume", "{\"state\":\"paused\"}", "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		  "resumed task t-1: queued again, it goes on from its first unfinished step" },
+		{ "resume", "{\"state\":\"running\",\"pause_requested\":true}",
+		  "{\"id\":\"t-1\",\"state\":\"running\",\"pause_requested\":false}",
+		  "withdrew the pause asked of task t-1; it keeps running" },
+		/* Nothing to resume: said so, not "resumed". */
+		{ "resume", "{\"state\":\"queued\"}", "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		  "task t-1 is queued, not paused: nothing to resume" },
+		{ "resume", "{\"state\":\"running\"}", "{\"id\":\"t-1\",\"state\":\"running\"}",
+		  "task t-1 is running, not paused: nothing to resume" },
+		/* The state before unknown: what the answer shows. */
+		{ "resume", NULL, "{\"id\":\"t-1\",\"state\":\"queued\"}",
+		  "resumed task t-1: queued again, it goes on from its first unfinished step" },
+		/* Anything else is said as it is, never as what was asked. */
+		{ "pause", NULL, "{\"id\":\"t-1\",\"state\":\"running\"}", "task t-1 is running" },
+		{ "cancel", "7", "{\"state\":7}", "task ? is ?" },
+		{ "resume", "[]", "[]", "task ? is ?" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		json_t *j = json_loads(rows[i].task, JSON_DECODE_ANY, NULL);
+		json_t *b = rows[i].before ? json_loads(rows[i].before,
+		    JSON_DECODE_ANY, NULL) : NULL;
+		char *got = exec_action_text(rows[i].action, b, j);
+		T_CHECK(strcmp(got, rows[i].want) == 0, "%s %s: got '%s', want '%s'",
+		    rows[i].action, rows[i].task, got, rows[i].want);
+		free(got);
+		json_decref(j);
+		json_decref(b);
+	}
+}
+
+static void test_events_text(void)
+{
+	/* Out of order, as the audit log may hand them out. */
+	json_t *items = json_loads("["
+	    "{\"id\":3,\"at\":\"2020-01-02T14:02:11Z\",\"kind\":\"task\",\"actor\":\"ringmaster\","
+	    " \"target\":\"t-2\",\"cluster\":\"prod\",\"result\":\"running\","
+	    " \"detail\":{\"type\":\"repair\",\"from\":\"queued\"}},"
+	    "{\"id\":2,\"at\":\"2020-01-02T14:02:10.500Z\",\"kind\":\"request\",\"actor\":\"admin\","
+	    " \"method\":\"POST\",\"route\":\"/api/v1/clusters/{name}/tasks\",\"target\":\"prod\","
+	    " \"cluster\":\"prod\",\"result\":\"202\",\"detail\":null},"
+	    "{\"id\":4,\"at\":\"2020-01-02T14:02:10.100Z\",\"kind\":\"node\",\"actor\":\"ringmaster\","
+	    " \"target\":\"10.0.0.2\",\"cluster\":\"prod\",\"result\":\"down\"},"
+	    "{\"id\":5,\"at\":\"2020-01-02T14:03:00Z\",\"kind\":\"cluster\",\"actor\":\"admin\","
+	    " \"target\":\"prod\",\"result\":\"updated\","
+	    " \"detail\":{\"changed\":{\"ssh.user\":{\"from\":\"a\",\"to\":\"b\"}}}},"
+	    "{\"id\":6,\"kind\":\"weird\"}"
+	    "]", 0, NULL);
+	T_CHECK(items != NULL, "events parse");
+	char *got = exec_events_text(items);
+	T_EQ_STR(got,
+	    "2020-01-02 14:02:10 node 10.0.0.2 of prod down\n"
+	    "2020-01-02 14:02:10 admin POST /api/v1/clusters/{name}/tasks prod → 202\n"
+	    "2020-01-02 14:02:11 repair t-2 queued → running\n"
+	    "2020-01-02 14:03:00 cluster prod updated by admin: ssh.user \"a\" → \"b\"\n"
+	    "? weird ? ?\n");
+	free(got);
+	json_decref(items);
+}
+
 int main(void)
 {
 	test_parse_ok();
@@ -734,5 +945,8 @@ int main(void)
 	test_explain();
 	test_watch_render();
 	test_watch_nodes();
+	test_ids();
+	test_action_text();
+	test_events_text();
 	return t_done("test_shell");
 }
