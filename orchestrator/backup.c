@@ -2226,8 +2226,9 @@ static int restore_validate(json_t *params, char *err, size_t errlen)
 static int restore_plan(const json_t *params, const json_t *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
-	static const char *const steps[] = { "map", "space", "download",
-	    "load" };
+	/* One "restore" step runs the agent's pipelined mode: each table is
+	 * loaded as soon as its files are in, not after the whole node. */
+	static const char *const steps[] = { "map", "space", "restore" };
 
 	(void)params;
 	if (need_nodes(nodes, err, errlen) != 0)
@@ -2710,6 +2711,8 @@ static int restore_run(struct task_ctx *ctx, const struct store_step *step,
 		    p.c->backup_id, json_array_size(p.targets), msg,
 		    skipped[0] ? "; damaged, skipped: " : "", skipped);
 	} else {
+		/* Tasks planned before the single restore step still carry
+		 * "download" and "load", which are agent modes too. */
 		struct rsarg a = { &p, strcmp(step->name, "space") == 0 ? "check" :
 		    step->name, exkey };
 		struct fan f = { .b = &b, .targets = p.targets, .fn = fn_restore,
@@ -2753,7 +2756,8 @@ static int restore_on_fail(struct task_ctx *ctx, const char *error,
 	if ((t = store_task_load(task_ctx_store(ctx), task_ctx_id(ctx))) !=
 	    NULL) {
 		for (size_t i = 0; i < t->nsteps; i++)
-			if ((strcmp(t->steps[i].name, "download") == 0 ||
+			if ((strcmp(t->steps[i].name, "restore") == 0 ||
+			    strcmp(t->steps[i].name, "download") == 0 ||
 			    strcmp(t->steps[i].name, "load") == 0) &&
 			    t->steps[i].attempts > 0)
 				staged = true;

@@ -323,7 +323,7 @@ def test_forced_restore_skips_the_damaged_files_and_says_so(env):
     bid = e.backups[1]
     t = run(e, "restore", backup_id=bid, force=True, timeout=180)
     last = t["steps"][-1]
-    assert last["name"] == "load"
+    assert last["name"] == "restore"
     assert e.damaged["gone"] in last["message"] and e.damaged["flipped"] in last["message"], last
     for s in t["steps"][1:]:
         for n in s["nodes"]:
@@ -367,9 +367,19 @@ def test_a_backup_that_fails_for_good_leaves_no_snapshot(env):
 def test_a_restore_that_fails_for_good_leaves_no_staged_files(env):
     """Needs the agent's backup-restore --mode cleanup."""
     e = env
-    t = run(e, "restore", want="failed", backup_id=e.backups[-1], keyspaces=["ks1"],
-            agent=failing_agent(e, "load"), timeout=180)
-    assert step(t, "download")["state"] == "succeeded"
+    # Every file downloads and is staged; then `nodetool import` fails on
+    # every node, so the restore step fails for good with files staged.
+    for n in e.c.names:
+        e.c.fault(n, "fail", command="import")
+    try:
+        t = run(e, "restore", want="failed", backup_id=e.backups[-1], keyspaces=["ks1"],
+                timeout=180)
+    finally:
+        for n in e.c.names:
+            e.c.fault(n, "none")
+    assert step(t, "space")["state"] == "succeeded"
+    assert step(t, "restore")["state"] == "failed"
+    assert "import" in t["error"], t["error"]
     assert "removed the staged files" in t["error"], t["error"]
     for n in e.c.names:
         assert not list(Path(e.c.data_dir(n)).rglob(".rm-restore-*")), n
@@ -426,7 +436,7 @@ def test_restore_from_another_storage_into_a_new_cluster(env):
             new = {k: p for k, p in live_files(c2, n, "ks1").items() if k not in before[n]}
             got.append(sorted(sha(p) for p in new.values()))
         assert sorted(got) == sorted(src.values())
-        assert all(n["state"] == "done" for n in step(t, "download")["nodes"])
+        assert all(n["state"] == "done" for n in step(t, "restore")["nodes"])
         # Nothing was written under the target's own prefix.
         assert not (e.s3.data / BUCKET / PREFIX2).exists() or \
             not list((e.s3.data / BUCKET / PREFIX2).rglob("*._S3rver_object"))
