@@ -8,6 +8,7 @@ cluster).  A cluster shaped like the captured one (keyspaces shop, single, k, ks
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -948,13 +949,8 @@ def snapshot_source(b, node, ks="shop", table="customers"):
 def stage(files, dest):
     dest.mkdir(parents=True, exist_ok=True)
     for f in files:
-        shutil_copy(f, dest / f.name)
+        shutil.copyfile(f, dest / f.name)
     return dest
-
-
-def shutil_copy(a, b):
-    import shutil
-    shutil.copyfile(a, b)
 
 
 def test_agree_import_loads_a_staging_tree_under_the_data_dir(backend):
@@ -1040,7 +1036,7 @@ def test_agree_refresh_loads_files_put_in_the_table_dir(backend):
     tdir = b.table_dir("a", "shop", "customers")
     count = sstable_count(b, "a", "shop", "customers")
     for f in files:
-        shutil_copy(f, tdir / re.sub(r"^([a-z]{2})-(\d+)-", lambda m: "%s-%d-" % (m.group(1), 9000 + int(m.group(2))),
+        shutil.copyfile(f, tdir / re.sub(r"^([a-z]{2})-(\d+)-", lambda m: "%s-%d-" % (m.group(1), 9000 + int(m.group(2))),
                                      f.name))
     assert sstable_count(b, "a", "shop", "customers") == count           # not live yet
     p = ok(b.nodetool("a", "refresh", "shop", "customers"))
