@@ -8,6 +8,7 @@ cluster).  A cluster shaped like the captured one (keyspaces shop, single, k, ks
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -948,13 +949,8 @@ def snapshot_source(b, node, ks="shop", table="customers"):
 def stage(files, dest):
     dest.mkdir(parents=True, exist_ok=True)
     for f in files:
-        shutil_copy(f, dest / f.name)
+        shutil.copyfile(f, dest / f.name)
     return dest
-
-
-def shutil_copy(a, b):
-    import shutil
-    shutil.copyfile(a, b)
 
 
 def test_agree_import_loads_a_staging_tree_under_the_data_dir(backend):
@@ -1040,7 +1036,7 @@ def test_agree_refresh_loads_files_put_in_the_table_dir(backend):
     tdir = b.table_dir("a", "shop", "customers")
     count = sstable_count(b, "a", "shop", "customers")
     for f in files:
-        shutil_copy(f, tdir / re.sub(r"^([a-z]{2})-(\d+)-", lambda m: "%s-%d-" % (m.group(1), 9000 + int(m.group(2))),
+        shutil.copyfile(f, tdir / re.sub(r"^([a-z]{2})-(\d+)-", lambda m: "%s-%d-" % (m.group(1), 9000 + int(m.group(2))),
                                      f.name))
     assert sstable_count(b, "a", "shop", "customers") == count           # not live yet
     p = ok(b.nodetool("a", "refresh", "shop", "customers"))
@@ -1172,3 +1168,58 @@ def test_sim_nodetool_delay_knob(tmp_path):
                         "--sstables", "0", "--nodetool-delay-ms", "700"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert simlib.load_node(str(tmp_path / "e" / "nodes" / "node1"))["nodetool_delay_ms"] == 700
+
+
+def test_sim_churn_seeds_and_partial_fault_cli(make_cluster):
+    c = make_cluster("churn", nodes=2, version="4.1", keyspaces=1, tables=2)
+    root = c.data_dir("node1")
+    act = c.table_dir("node1", "system", "sstable_activity")
+    # right after a snapshot of everything, nothing new; after the interval, sstable_activity
+    assert exit_code(run(c, "node1", "snapshot", "-t", "s1")) == 0
+    before = all_data_files(root)
+    assert exit_code(run(c, "node1", "snapshot", "-t", "s2")) == 0
+    assert all_data_files(root) == before
+    c.set("node1", "system_churn_interval", 0.2)
+    time.sleep(0.3)
+    assert exit_code(run(c, "node1", "flush", "system", "sstable_activity")) == 0
+    assert len(data_files(act)) == 2
+    # a churning system table reaching 4 SSTables is compacted into one, which writes
+    # to compaction_history (flushed in the same pass)
+    hist = c.table_dir("node1", "system", "compaction_history")
+    n_hist = len(data_files(hist))
+    for _ in range(2):
+        time.sleep(0.3)
+        run(c, "node1", "flush", "system")
+    assert len(data_files(act)) == 1
+    assert len(data_files(hist)) == n_hist + 1
+    # -sf skips the flush
+    time.sleep(0.3)
+    before = all_data_files(root)
+    assert exit_code(run(c, "node1", "snapshot", "-sf", "-t", "s3")) == 0
+    assert all_data_files(root) == before
+    # seeds: printed and rewritten by simctl; a fresh node none of whose seeds is up and
+    # that is not its own seed cannot start
+    simctl = [str(SIM / "simctl")]
+    r = subprocess.run(simctl + ["seeds", c.dir, "node2"], capture_output=True, text=True)
+    assert (r.returncode, r.stdout) == (0, "127.0.0.11\n")
+    assert '      - seeds: "127.0.0.11:7000"\n' in open(os.path.join(c.node_dir("node2"), "conf",
+                                                              "cassandra.yaml")).read()
+    c.add_node("node3")
+    assert subprocess.run(simctl + ["seeds", c.dir, "node3", "127.0.0.99"]).returncode == 0
+    r = subprocess.run(simctl + ["start-cassandra", c.dir, "node3"], capture_output=True, text=True)
+    assert r.returncode == 1 and "Unable to contact any seeds: [/127.0.0.99:7000]" in r.stderr
+    assert "Failed to connect" in run(c, "node3", "status")
+    # a fresh node seeded by a running member joins its ring
+    assert subprocess.run(simctl + ["seeds", c.dir, "node3", "127.0.0.12"]).returncode == 0
+    assert subprocess.run(simctl + ["start-cassandra", c.dir, "node3"]).returncode == 0
+    assert re.search(r"^UN  127\.0\.0\.13 ", run(c, "node1", "status"), re.M)
+    # snapshot-partial through the CLI
+    r = subprocess.run(simctl + ["fault", c.dir, "node1", "snapshot-partial:x"], capture_output=True, text=True)
+    assert r.returncode == 1 and "snapshot-partial[:N]" in r.stderr
+    assert subprocess.run(simctl + ["fault", c.dir, "node1", "snapshot-partial:1"]).returncode == 0
+    assert c.node("node1")["fault"] == {"mode": "snapshot-partial", "tables": 1, "command": "snapshot"}
+    out = run(c, "node1", "snapshot", "-t", "p", "ks1")
+    assert exit_code(out) == 2 and "error: Unable to create directory " in out
+    done = [t for t in ("t1", "t2") if os.path.isdir(os.path.join(c.table_dir("node1", "ks1", t), "snapshots", "p"))]
+    assert done == ["t1"]
+    assert exit_code(run(c, "node1", "status")) == 0          # other commands unaffected
