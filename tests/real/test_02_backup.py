@@ -55,7 +55,7 @@ def test_first_backup_is_complete_and_lists_every_user_sstable(real):
 
 def test_second_backup_uploads_only_the_new_user_sstables(real):
     before = {n.name: set(real.live_files(n)) for n in real.nodes}
-    more = {"orders": 400, "customers": 100, "items": 300}
+    more = {"orders": 300, "customers": 60, "items": 150}
     load_data(real.nodes[0].real, real.tmp, start=100000, rows=more)
     flush_all(real)
     new = {}
