@@ -36,7 +36,7 @@ CL = "real"          # the cluster's name in the orchestrator and in cassandra.y
 PREFIX = "rm"        # key prefix in the bucket
 KS = "shop"
 TABLES = ("orders", "customers", "items")
-ROWS = {"orders": 3000, "customers": 800, "items": 1200}
+ROWS = {"orders": 2000, "customers": 500, "items": 900}
 RINGAGENT = BIN / "ringagent"
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
@@ -289,7 +289,7 @@ def load_data(n1, tmp, start=0, rows=ROWS):
             else:
                 batch.append(f"INSERT INTO {KS}.items (order_id, line, sku, qty) VALUES "
                              f"({i // 3}, {i % 3}, 'sku-{i % 101}', {1 + i % 9});")
-            if len(batch) == 40:
+            if len(batch) == 80:
                 lines += ["BEGIN UNLOGGED BATCH"] + batch + ["APPLY BATCH;"]
                 batch = []
         if batch:
