@@ -1,6 +1,7 @@
 """The Ansible roles and Packer templates stay in step with the programs:
 each config template, rendered with its role's defaults, must pass the
 program's own check (-n), and every YAML file must parse."""
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 import rmtest
+from orch import orch, orch_factory  # noqa: F401
 
 ANSIBLE = rmtest.REPO / "ansible"
 
@@ -107,3 +109,56 @@ def test_bash_completion_follows_the_command_table(bin_dir):
     options = set(re.findall(r"(--[a-z-]+)", usage.stdout + usage.stderr))
     # --help prints this very text and is not listed in it.
     assert options and completions(bin_dir, "--") == options | {"--help"}
+
+
+MONITORING = rmtest.REPO / "monitoring"
+
+
+def test_alert_rules_check_and_pass_their_unit_tests():
+    r = subprocess.run(["promtool", "check", "rules", str(MONITORING / "alerts.yml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    names = set(re.findall(r"^\s+- alert: (\w+)", (MONITORING / "alerts.yml").read_text(), re.M))
+    assert {"RingmasterNodeDown", "RingmasterBackupTooOld", "RingmasterBackupFailing",
+            "RingmasterRepairOverdue", "RingmasterQueueStuck"} <= names
+    tested = set(re.findall(r"alertname: (\w+)", (MONITORING / "alerts_test.yml").read_text()))
+    assert names == tested, f"alerts without a promtool test: {names - tested}"
+    r = subprocess.run(["promtool", "test", "rules", "alerts_test.yml"], cwd=MONITORING,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+
+
+def dashboard_queries():
+    dash = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    exprs = []
+    for p in dash["panels"]:
+        exprs += [t["expr"] for t in p.get("targets", [])]
+    exprs += [v["definition"] for v in dash["templating"]["list"] if "definition" in v]
+    return exprs
+
+
+def test_dashboard_queries_name_exported_metrics(orch):
+    """Every metric a dashboard query names is a family /metrics exports (its
+    # TYPE line, present even before the first sample)."""
+    r = orch.get("/metrics", token=None)
+    assert r.status_code == 200
+    families = set(re.findall(r"^# TYPE (\S+) (\S+)", r.text, re.M))
+    exported = set()
+    for name, kind in families:
+        exported.add(name)
+        if kind == "histogram":
+            exported |= {name + "_bucket", name + "_sum", name + "_count"}
+    exprs = dashboard_queries()
+    assert len(exprs) >= 15
+    used = set()
+    for e in exprs:
+        names = set(re.findall(r"\bringmaster_[a-z_]+", e))
+        assert names, f"query names no ringmaster metric: {e}"
+        used |= names
+    assert used <= exported, f"not exported by /metrics: {sorted(used - exported)}"
+    for needed in ("ringmaster_last_success_timestamp_seconds", "ringmaster_nodes",
+                   "ringmaster_task_failures_total", "ringmaster_backup_bytes_uploaded"):
+        assert needed in used, needed
+    # The alert rules may only name exported metrics too (plus Prometheus's up).
+    rules = (MONITORING / "alerts.yml").read_text()
+    assert set(re.findall(r"\bringmaster_[a-z_]+", rules)) <= exported
