@@ -162,3 +162,39 @@ def test_dashboard_queries_name_exported_metrics(orch):
     # The alert rules may only name exported metrics too (plus Prometheus's up).
     rules = (MONITORING / "alerts.yml").read_text()
     assert set(re.findall(r"\bringmaster_[a-z_]+", rules)) <= exported
+
+
+@pytest.mark.parametrize("conf,ok", [
+    ("listen = 0.0.0.0:7400\n", False),
+    ("listen = [::]:7400\n", False),
+    ("listen = 10.0.0.5:7400\n", False),
+    ("listen = 0.0.0.0:7400\nallow_plaintext = yes\n", True),
+    ("listen = 0.0.0.0:7400\ntls_cert = /x/cert.pem\ntls_key = /x/key.pem\n", True),
+    ("listen = 127.0.0.1:7400\n", True),
+    ("listen = [::1]:7400\n", True),
+    ("listen = localhost:7400\n", True),
+])
+def test_plaintext_on_the_network_is_refused(bin_dir, tmp_path, conf, ok):
+    path = tmp_path / "ringmaster.conf"
+    path.write_text(conf)
+    r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f", str(path)],
+                       capture_output=True, text=True, timeout=10)
+    if ok:
+        assert r.returncode == 0, r.stdout + r.stderr
+    else:
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "allow_plaintext" in r.stderr and "tls_cert" in r.stderr, r.stderr
+
+
+def test_packaged_config_uses_tls(bin_dir, tmp_path):
+    text = (rmtest.REPO / "packaging" / "ringmaster.conf").read_text()
+    assert re.search(r"^tls_cert = ", text, re.M) and re.search(r"^listen = 0\.0\.0\.0", text, re.M)
+    r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f",
+                        str(rmtest.REPO / "packaging" / "ringmaster.conf")],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    plain = tmp_path / "plain.conf"
+    plain.write_text(re.sub(r"^tls_(cert|key) = .*$", "", text, flags=re.M))
+    r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f", str(plain)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1, "the packaged listen address must need TLS"
