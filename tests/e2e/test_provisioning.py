@@ -19,8 +19,12 @@ ANSIBLE = rmtest.REPO / "ansible"
 def render(template, defaults, tmp_path):
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     values = yaml.safe_load(defaults.read_text())
-    # Facts Ansible would supply; the template must not need anything else.
-    values = {k: (v if not (isinstance(v, str) and "{{" in v) else "127.0.0.1")
+    # Defaults that use facts are rendered with the few Ansible would supply
+    # (the orchestrator group, the playbook directory); the template itself
+    # must need nothing else.
+    facts = {"groups": {"ringmaster": ["rm1.example.net"]}, "playbook_dir": "/srv/ansible"}
+    lenient = jinja2.Environment(undefined=jinja2.ChainableUndefined)
+    values = {k: (lenient.from_string(v).render(**facts) if isinstance(v, str) and "{{" in v else v)
               for k, v in values.items()}
     text = env.from_string(template.read_text()).render(**values)
     out = tmp_path / template.name.removesuffix(".j2")
@@ -211,3 +215,58 @@ def test_packaged_config_uses_tls(bin_dir, tmp_path):
     r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f", str(plain)],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1, "the packaged listen address must need TLS"
+
+
+def test_ansible_lint_production_profile():
+    r = subprocess.run(["ansible-lint", "-p", "--nocolor", "--profile", "production", "site.yml"],
+                       cwd=ANSIBLE, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ansible_secrets_and_ssh_restriction():
+    node = yaml.safe_load((ANSIBLE / "roles/node/tasks/main.yml").read_text())
+    orch = yaml.safe_load((ANSIBLE / "roles/orchestrator/tasks/main.yml").read_text())
+    by_name = {t["name"]: t for t in node + orch}
+    # Every task that reads or writes the join token or a TLS key hides it.
+    for t in node + orch:
+        text = yaml.safe_dump(t)
+        if "join.token" in text and "wait_for" not in text or "tls_key_src" in text:
+            assert t.get("no_log") is True, t["name"]
+    key = by_name["The orchestrator's key may run ringagent and nothing else"]
+    opts = key["ansible.posix.authorized_key"]["key_options"]
+    assert opts.startswith("restrict,") and 'command="/usr/local/lib/ringmaster/ringagent-ssh"' in opts
+    # Nodes read from the orchestrator host themselves: no hostvars of a
+    # play that --limit may have skipped.
+    assert "hostvars" not in (ANSIBLE / "roles/node/tasks/main.yml").read_text()
+    conf = (ANSIBLE / "roles/orchestrator/templates/ringmaster.conf.j2").read_text()
+    assert "{% if" not in conf and "tls_cert = " in conf
+
+
+@pytest.mark.parametrize("cmd,argv", [
+    ("ringagent status --json", ["status", "--json"]),
+    ("/usr/bin/ringagent snapshot --tag 'a b' --json", ["snapshot", "--tag", "a b", "--json"]),
+    ("ringagent *", ["*"]),
+    ("ringagent status; id", None),
+    ("ringagent $(id)", None),
+    ("ringagent `id`", None),
+    ("ringagent status | sh", None),
+    ("ringagent status\nid", None),
+    ("id", None),
+    ("", None),
+])
+def test_forced_command_runs_only_ringagent(tmp_path, cmd, argv):
+    fake = tmp_path / "ringagent"
+    fake.write_text('#!/bin/sh\nfor a; do printf "%s\\n" "$a"; done\n')
+    fake.chmod(0o755)
+    script = (ANSIBLE / "roles/node/files/ringagent-ssh").read_text()
+    assert script.count("exec /usr/bin/ringagent ") == 1
+    wrapper = tmp_path / "ringagent-ssh"
+    wrapper.write_text(script.replace("exec /usr/bin/ringagent ", f"exec {fake} "))
+    r = subprocess.run(["sh", str(wrapper)], env={"SSH_ORIGINAL_COMMAND": cmd, "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=10)
+    if argv is None:
+        assert r.returncode == 126 and "only runs ringagent" in r.stderr, (r.stdout, r.stderr)
+        assert r.stdout == ""
+    else:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines() == argv
