@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install what building, testing and the demo need, from Debian packages and
+# Install what building, testing and the demo need (the provisioning checks
+# too: packer validate, ansible-lint, systemd-analyze, promtool), from Debian packages and
 # (for the S3 test server only) the npm registry, pinned by
 # tests/s3/package-lock.json; Java 17 too when ../shared/cassandra-4.1 (real
 # nodes for tests/real/) is present.  As root it installs; otherwise it prints the
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
 python3 python3-pytest python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
-tmux procps iproute2 ca-certificates bash-completion systemd"
+tmux procps iproute2 ca-certificates bash-completion systemd
+packer ansible-lint"
 # The real-node suite (tests/real/) runs the Cassandra 4.1 build in
 # ../shared/cassandra-4.1 when it is there; that build needs Java 17.
 shared="${RM_SHARED:-$PWD/../shared}"
