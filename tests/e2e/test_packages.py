@@ -229,3 +229,59 @@ def test_image_provisioning_script_in_a_fresh_root(tmp_path_factory, role, packa
             inroot(root, "/usr/lib/ringmaster/make-cert")
             assert (root / "etc/ringmaster/tls/key.pem").exists()
             inroot(root, "ringmaster", "-n", "-f", "/etc/ringmaster/ringmaster.conf")
+
+
+def test_ansible_node_role_with_limit_in_a_fresh_root(tmp_path_factory, tmp_path):
+    """site.yml limited to one node (the orchestrator play does not run)
+    installs the agent, its token, CA and configuration and the restricted
+    key in a fresh Debian 12, reached through Ansible's chroot connection.
+    Services are left alone (ringmaster_manage_services=false): there is no
+    systemd in a chroot."""
+    orch = tmp_path / "orch"
+    (orch / "ssh").mkdir(parents=True)
+    token = "rm_join_test_secret_4f1c9a"
+    (orch / "join.token").write_text(token + "\n")
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(orch / "ssh/id_ed25519")])
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "1", "-subj", "/CN=test CA", "-keyout", str(orch / "ca-key.pem"),
+         "-out", str(orch / "ca.pem")])
+    with fresh_root(tmp_path_factory) as root:
+        inroot(root, "apt-get", "update", "-qq")
+        inroot(root, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+               "python3", "python3-apt", timeout=1800)
+        # The role adds its SSH user to Cassandra's group: Cassandra comes first.
+        inroot(root, "groupadd", "--system", "cassandra")
+        inv = tmp_path / "inventory.ini"
+        inv.write_text(
+            "[ringmaster]\norch1 ansible_connection=local\n"
+            f"[cassandra]\nnode1 ansible_connection=community.general.chroot ansible_host={root}"
+            " ringmaster_cluster=prod ringmaster_address=10.0.1.11\n"
+            "[all:vars]\nansible_python_interpreter=/usr/bin/python3\n")
+        r = subprocess.run(
+            ["ansible-playbook", "-i", str(inv), str(rmtest.REPO / "ansible/site.yml"),
+             "--limit", "node1", "-e", "ringmaster_manage_services=false",
+             "-e", "ansible_become=false", "-e", f"ringmaster_deb_dir={DEB_DIR}",
+             "-e", f"ringmaster_orchestrator_data_dir={orch}",
+             "-e", f"ringmaster_orchestrator_ssh_key={orch}/ssh/id_ed25519",
+             "-e", f"ringmaster_orchestrator_ca={orch}/ca.pem"],
+            capture_output=True, text=True, timeout=1800,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "0"})
+        assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
+        assert token not in r.stdout + r.stderr, "the join token was printed"
+        tok = root / "etc/ringmaster/join.token"
+        assert tok.read_text() == token + "\n" and oct(tok.stat().st_mode & 0o777) == "0o600"
+        conf = (root / "etc/ringmaster/agent.conf").read_text()
+        assert "orchestrator = https://orch1:7400" in conf and "cluster = prod" in conf
+        assert "ca_file = /etc/ringmaster/ca.pem" in conf
+        assert (root / "etc/ringmaster/ca.pem").read_text() == (orch / "ca.pem").read_text()
+        r = inroot(root, "id", "-nG", "ringmaster")
+        assert "cassandra" in r.stdout.split()
+        home = inroot(root, "getent", "passwd", "ringmaster").stdout.split(":")[5]
+        keys = (root / home.lstrip("/") / ".ssh/authorized_keys").read_text().splitlines()
+        pub = (orch / "ssh/id_ed25519.pub").read_text().split()[1]
+        assert len(keys) == 1 and pub in keys[0], keys
+        assert keys[0].startswith('restrict,command="/usr/local/lib/ringmaster/ringagent-ssh" ')
+        assert os.access(root / "usr/local/lib/ringmaster/ringagent-ssh", os.X_OK)
+        inroot(root, "ringagent", "-n", "-f", "/etc/ringmaster/agent.conf")
+        r = inroot(root, "sh", "-c", "command -v gcc cc make", check=False)
+        assert r.stdout == "", r.stdout
