@@ -10,15 +10,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_fp;
 static char log_ident[32] = "ringmaster";
 static char *log_path;
 static enum log_level log_lvl = LOG_LVL_INFO;
+/* stderr is the journal: prefix priorities, leave the time to journald. */
+static bool log_journal;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+/* syslog(3) priorities of the levels above: LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR. */
+static const int level_prio[] = { 7, 6, 4, 3 };
+
+bool log_is_journal(int fd, const char *journal_stream)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (journal_stream == NULL || *journal_stream == '\0')
+		return false;
+	errno = 0;
+	dev = strtoull(journal_stream, &end, 10);
+	if (errno != 0 || end == journal_stream || *end != ':')
+		return false;
+	const char *p = end + 1;
+	ino = strtoull(p, &end, 10);
+	if (errno != 0 || end == p || *end != '\0')
+		return false;
+	if (fstat(fd, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 int log_init(const char *ident, const char *path, enum log_level level)
 {
@@ -33,6 +60,8 @@ int log_init(const char *ident, const char *path, enum log_level level)
 	free(log_path);
 	log_path = path ? strdup(path) : NULL;
 	log_lvl = level;
+	log_journal = path == NULL &&
+	    log_is_journal(STDERR_FILENO, getenv("JOURNAL_STREAM"));
 	pthread_mutex_unlock(&log_mtx);
 	return 0;
 }
@@ -99,7 +128,14 @@ static void vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	pthread_mutex_lock(&log_mtx);
 	FILE *fp = log_fp ? log_fp : stderr;
-	if (errnum)
+	if (log_journal && fp == stderr) {
+		if (errnum)
+			fprintf(fp, "<%d>%s: %s: %s\n", level_prio[lvl],
+			    level_names[lvl], msg, strerror(errnum));
+		else
+			fprintf(fp, "<%d>%s: %s\n", level_prio[lvl],
+			    level_names[lvl], msg);
+	} else if (errnum)
 		fprintf(fp, "%s.%03ldZ %s %s: %s: %s\n", ts, now.tv_nsec / 1000000,
 		    log_ident, level_names[lvl], msg, strerror(errnum));
 	else

@@ -5,6 +5,12 @@
  * log_warn() appends strerror(errno); log_warnx() does not (OpenBSD habit).
  * fatal()/fatalx() log and exit(1).  Messages say what happened, to what,
  * and what to do next; lowercase, no full stop.
+ *
+ * When stderr is the systemd journal (JOURNAL_STREAM names stderr's device
+ * and inode, as systemd sets it for StandardError=journal) each line starts
+ * with its syslog priority, "<3>" for errors, "<4>" warnings, "<6>" info,
+ * "<7>" debug, and carries no timestamp: the journal stores the priority
+ * (so `journalctl -p warning` works) and its own time.
  */
 #ifndef RM_LOG_H
 #define RM_LOG_H
@@ -21,6 +27,11 @@ void log_set_level(enum log_level level);
 /* Parse "debug|info|warn|error"; returns 0 or -1. */
 int log_level_parse(const char *s, enum log_level *out);
 void log_close(void);
+/*
+ * Whether fd is the stream that journal_stream (the value of JOURNAL_STREAM,
+ * "DEVICE:INODE" in decimal) names.  NULL or malformed: false.
+ */
+bool log_is_journal(int fd, const char *journal_stream);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

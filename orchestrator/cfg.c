@@ -36,6 +36,8 @@ static const struct conf_key keys[] = {
 	  "PEM certificate; with tls_key the API is served over HTTPS" },
 	{ "tls_key", CONF_PATH, NULL, false, 0, 0, NULL,
 	  "PEM private key for tls_cert" },
+	{ "allow_plaintext", CONF_BOOL, "no", false, 0, 0, NULL,
+	  "serve plain HTTP on a non-loopback listen address (tokens cross the network in clear)" },
 	{ "heartbeat_interval", CONF_DURATION, "10s", false, 100, DAY, NULL,
 	  "how often agents are told to heartbeat" },
 	{ "heartbeat_timeout", CONF_DURATION, "35s", false, 200, DAY, NULL,
@@ -55,6 +57,14 @@ const struct conf_key *cfg_keys(size_t *n)
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
+}
+
+/* Only this host can reach a loopback address, so bearer tokens sent there
+ * in clear never cross a network. */
+static bool is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+	    strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
 }
 
 struct cfg *cfg_load(const char *path, char *err, size_t errlen)
@@ -94,6 +104,14 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 		    "for HTTPS or neither", c->path,
 		    c->tls_cert ? "tls_cert" : "tls_key",
 		    c->tls_cert ? "tls_key" : "tls_cert");
+		goto fail;
+	}
+	if (c->tls_cert == NULL && !is_loopback(c->listen_host) &&
+	    !conf_bool(cf, "allow_plaintext")) {
+		snprintf(err, errlen, "%s: key 'listen': %s:%d is reachable from "
+		    "other hosts and would carry tokens in clear: set tls_cert and "
+		    "tls_key, listen on 127.0.0.1, or set allow_plaintext = yes "
+		    "behind a TLS proxy", c->path, c->listen_host, c->listen_port);
 		goto fail;
 	}
 	if (c->heartbeat_timeout_ms <= c->heartbeat_interval_ms) {

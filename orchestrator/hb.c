@@ -409,22 +409,46 @@ void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down)
 }
 
 void hb_state_counts(struct hb *h,
-    void (*fn)(const char *state, int count, void *arg), void *arg)
+    void (*fn)(const char *cluster, const char *state, int count, void *arg),
+    void *arg)
 {
 	static const char *const states[] = {
 		"up", "down", "joining", "leaving", "moving", "unknown",
 	};
-	int counts[ARRAY_SIZE(states)] = { 0 };
+	struct row {
+		const struct hb_cluster *cl;
+		char *cluster;
+		int counts[ARRAY_SIZE(states)];
+	} *rows = NULL;
+	size_t nrows = 0;
 
+	/* Copy the counts under the lock; write the samples after it. */
 	pthread_mutex_lock(&h->mtx);
+	for (size_t i = 0; i < h->ncbuckets; i++)
+		for (struct hb_cluster *c = h->clusters[i]; c; c = c->next) {
+			rows = xrealloc(rows, (nrows + 1) * sizeof(*rows));
+			rows[nrows].cl = c;
+			rows[nrows].cluster = xstrdup(c->name);
+			memset(rows[nrows].counts, 0, sizeof(rows[nrows].counts));
+			nrows++;
+		}
 	for (size_t i = 0; i < h->nbuckets; i++)
 		for (struct hb_node *n = h->nodes[i]; n; n = n->next)
-			for (size_t k = 0; k < ARRAY_SIZE(states); k++)
-				if (strcmp(n->state, states[k]) == 0)
-					counts[k]++;
+			for (size_t r = 0; r < nrows; r++) {
+				if (rows[r].cl != n->cl)
+					continue;
+				for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+					if (strcmp(n->state, states[k]) == 0)
+						rows[r].counts[k]++;
+				break;
+			}
 	pthread_mutex_unlock(&h->mtx);
-	for (size_t k = 0; k < ARRAY_SIZE(states); k++)
-		fn(states[k], counts[k], arg);
+	for (size_t r = 0; r < nrows; r++) {
+		for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+			fn(rows[r].cluster, states[k], rows[r].counts[k], arg);
+		free(rows[r].cluster);
+	}
+	free(rows);
 }
 
 void hb_node_forget(struct hb *h, const char *cluster, const char *address)

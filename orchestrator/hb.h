@@ -73,9 +73,10 @@ bool hb_node_view(struct hb *h, const char *cluster, const char *address,
 void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes);
 /* Nodes in state up / down of a cluster. */
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);
-/* For /metrics: count of nodes by state over all clusters. */
+/* For /metrics: count of nodes by cluster and state; fn runs unlocked. */
 void hb_state_counts(struct hb *h,
-    void (*fn)(const char *state, int count, void *arg), void *arg);
+    void (*fn)(const char *cluster, const char *state, int count, void *arg),
+    void *arg);
 /* Write what is dirty now (tests, shutdown). */
 int hb_flush(struct hb *h);
 

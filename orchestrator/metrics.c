@@ -5,7 +5,13 @@
  * of atomics; the statuses the API can answer are few and known, and an
  * odd one falls in an "other" slot rendered with its class (e.g. "5xx").
  * The task duration histogram has fixed buckets and one slot per task type
- * name seen, under a mutex (tasks finish at most thousands a second).
+ * name seen, under a mutex (tasks finish at most thousands a second);
+ * the same slot counts the type's failures.
+ *
+ * Numbers that live in the store (last successful backup, repair and
+ * verify per cluster, backup bytes) are read at scrape time through
+ * struct metrics_source: the store is their one source of truth and a
+ * restart loses nothing.
  */
 #include "metrics.h"
 
@@ -36,6 +42,7 @@ struct hist {
 	uint64_t counts[NBUCKETS];	/* non-cumulative */
 	uint64_t count;
 	double sum;
+	uint64_t failures;
 };
 
 static const char *const *route_names;
@@ -81,18 +88,32 @@ void metrics_heartbeat(void)
 	atomic_fetch_add_explicit(&heartbeats, 1, memory_order_relaxed);
 }
 
-void metrics_task_finished(const char *type, double secs)
+/* The slot of a task type, made on first use; NULL when the table is full.
+ * Called with hist_mtx held. */
+static struct hist *hist_slot(const char *type)
 {
-	struct hist *h = NULL;
-
-	pthread_mutex_lock(&hist_mtx);
 	for (size_t i = 0; i < nhist; i++)
 		if (strcmp(hists[i].type, type) == 0)
-			h = &hists[i];
-	if (h == NULL && nhist < MAX_TYPES) {
-		h = &hists[nhist++];
-		str_copy(h->type, type, sizeof(h->type));
-	}
+			return &hists[i];
+	if (nhist == MAX_TYPES)
+		return NULL;
+	str_copy(hists[nhist].type, type, sizeof(hists[nhist].type));
+	return &hists[nhist++];
+}
+
+void metrics_task_failed(const char *type)
+{
+	pthread_mutex_lock(&hist_mtx);
+	struct hist *h = hist_slot(type);
+	if (h != NULL)
+		h->failures++;
+	pthread_mutex_unlock(&hist_mtx);
+}
+
+void metrics_task_finished(const char *type, double secs)
+{
+	pthread_mutex_lock(&hist_mtx);
+	struct hist *h = hist_slot(type);
 	if (h != NULL) {
 		size_t b = 0;
 		while (b < NBUCKETS && secs > buckets[b])
@@ -205,6 +226,13 @@ static void render_hist(struct metrics_out *o)
 		metrics_sample(o, "ringmaster_task_duration_seconds_count", t,
 		    (double)hists[i].count);
 	}
+	head(o->fp, "ringmaster_task_failures_total", "counter",
+	    "Tasks that ended in state failed since ringmaster started, by type.");
+	for (size_t i = 0; i < nhist; i++) {
+		const char *t[] = { "type", hists[i].type, NULL };
+		metrics_sample(o, "ringmaster_task_failures_total", t,
+		    (double)hists[i].failures);
+	}
 	pthread_mutex_unlock(&hist_mtx);
 }
 
@@ -255,8 +283,21 @@ char *metrics_render(const struct metrics_source *src, size_t *len)
 	}
 	if (src && src->nodes_by_state) {
 		head(o.fp, "ringmaster_nodes", "gauge",
-		    "Known nodes, by state (up, down).");
+		    "Known nodes, by cluster and state (up, down, joining, leaving, moving, unknown).");
 		src->nodes_by_state(src->arg, &o);
+	}
+	if (src && src->last_success) {
+		head(o.fp, "ringmaster_last_success_timestamp_seconds", "gauge",
+		    "End time (Unix seconds) of the latest succeeded task of each type, by cluster; "
+		    "time() minus this is the age of the last good backup, repair or verify.");
+		src->last_success(src->arg, &o);
+	}
+	if (src && src->backup_bytes) {
+		head(o.fp, "ringmaster_backup_bytes_uploaded", "gauge",
+		    "Bytes uploaded to the object store by the backups still listed, by cluster.");
+		head(o.fp, "ringmaster_backup_bytes", "gauge",
+		    "Bytes of SSTables referenced by the backups still listed, by cluster (deduplicated files count once per backup).");
+		src->backup_bytes(src->arg, &o);
 	}
 	fclose(o.fp);
 	*len = n;

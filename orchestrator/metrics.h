@@ -21,6 +21,8 @@ void metrics_http(int route, int status);
 void metrics_heartbeat(void);
 /* A task finished (any final state) after running for secs. */
 void metrics_task_finished(const char *type, double secs);
+/* A task ended in state failed. */
+void metrics_task_failed(const char *type);
 
 /*
  * Writers used by the scrape callbacks below: one sample each.  labels is
@@ -35,7 +37,11 @@ struct metrics_source {
 	/* Each writes samples of ringmaster_<what> with metrics_sample(). */
 	void (*tasks_by_state)(void *arg, struct metrics_out *o);	/* ringmaster_tasks{type,state} */
 	void (*queue_depth)(void *arg, struct metrics_out *o);		/* ringmaster_queue_depth{cluster} */
-	void (*nodes_by_state)(void *arg, struct metrics_out *o);	/* ringmaster_nodes{state} */
+	void (*nodes_by_state)(void *arg, struct metrics_out *o);	/* ringmaster_nodes{cluster,state} */
+	/* ringmaster_last_success_timestamp_seconds{cluster,type} */
+	void (*last_success)(void *arg, struct metrics_out *o);
+	/* ringmaster_backup_bytes_uploaded{cluster}, ringmaster_backup_bytes{cluster} */
+	void (*backup_bytes)(void *arg, struct metrics_out *o);
 	double (*busy_workers)(void *arg);
 	double (*workers)(void *arg);
 };

@@ -189,6 +189,8 @@ static void on_task_event(const struct task_event *ev, void *arg)
 	    ev->finished_at >= ev->started_at)
 		metrics_task_finished(ev->type,
 		    (double)(ev->finished_at - ev->started_at) / 1000.0);
+	if (ev->to == STORE_TASK_FAILED)
+		metrics_task_failed(ev->type);
 }
 
 struct service *service_start(const struct cfg *c, struct store *st,
@@ -1020,10 +1022,52 @@ static void m_queues(void *arg, struct metrics_out *o)
 	free(q.depth);
 }
 
-static void node_state(const char *state, int n, void *arg)
+static void node_state(const char *cluster, const char *state, int n,
+    void *arg)
 {
-	const char *l[] = { "state", state, NULL };
+	const char *l[] = { "cluster", cluster, "state", state, NULL };
 	metrics_sample(arg, "ringmaster_nodes", l, n);
+}
+
+static void m_last_success(void *arg, struct metrics_out *o)
+{
+	struct service *s = arg;
+	json_t *rows = store_task_last_success(s->st), *v;
+	size_t i;
+
+	json_array_foreach(rows, i, v) {
+		const char *l[] = {
+			"cluster", json_string_value(json_object_get(v, "cluster")),
+			"type", json_string_value(json_object_get(v, "type")),
+			NULL,
+		};
+		if (l[1] && l[3])
+			metrics_sample(o, "ringmaster_last_success_timestamp_seconds",
+			    l, (double)json_integer_value(json_object_get(v,
+			    "finished_at")) / 1000.0);
+	}
+	json_decref(rows);
+}
+
+static void m_backup_bytes(void *arg, struct metrics_out *o)
+{
+	struct service *s = arg;
+	json_t *rows = store_backup_bytes(s->st), *v;
+	size_t i;
+
+	json_array_foreach(rows, i, v) {
+		const char *l[] = {
+			"cluster", json_string_value(json_object_get(v, "cluster")),
+			NULL,
+		};
+		if (l[1] == NULL)
+			continue;
+		metrics_sample(o, "ringmaster_backup_bytes_uploaded", l,
+		    (double)json_integer_value(json_object_get(v, "uploaded")));
+		metrics_sample(o, "ringmaster_backup_bytes", l,
+		    (double)json_integer_value(json_object_get(v, "bytes")));
+	}
+	json_decref(rows);
 }
 
 static void m_nodes(void *arg, struct metrics_out *o)
@@ -1050,6 +1094,8 @@ char *service_metrics(struct service *s, size_t *len)
 		.tasks_by_state = m_tasks,
 		.queue_depth = m_queues,
 		.nodes_by_state = m_nodes,
+		.last_success = m_last_success,
+		.backup_bytes = m_backup_bytes,
 		.busy_workers = m_busy,
 		.workers = m_workers,
 	};

@@ -315,6 +315,11 @@ static const char *const migrations[] = {
 	    " ORDER BY started_at IS NULL, seq") \
 	X(TASK_COUNTS, "SELECT type, state, count(*) FROM tasks" \
 	    " GROUP BY type, state ORDER BY type, state") \
+	X(TASK_LAST_SUCCESS, "SELECT cluster, type, max(finished_at) FROM tasks" \
+	    " WHERE state = 'succeeded' AND finished_at IS NOT NULL" \
+	    " GROUP BY cluster, type ORDER BY cluster, type") \
+	X(BACKUP_BYTES, "SELECT cluster, sum(bytes_uploaded), sum(bytes)" \
+	    " FROM backups GROUP BY cluster ORDER BY cluster") \
 	X(TASK_HEAD, "SELECT state, cluster, type, started_at, seq" \
 	    " FROM tasks WHERE id = ?1") \
 	X(TASK_SET, "UPDATE tasks SET state = ?2, started_at = ?3," \
@@ -2251,6 +2256,49 @@ json_t *store_task_counts(struct store *st)
 	rst(s);
 	if (rc != SQLITE_DONE) {
 		db_err(c, NULL, 0, "task counts");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+json_t *store_task_last_success(struct store *st)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_LAST_SUCCESS);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
+		    "cluster", col_jstr(s, 0), "type", col_jstr(s, 1),
+		    "finished_at", (json_int_t)sqlite3_column_int64(s, 2)));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "last successful tasks");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+json_t *store_backup_bytes(struct store *st)
+{
+	struct conn *c = rlock(st);
+	sqlite3_stmt *s = S(c, SQL_BACKUP_BYTES);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:o, s:I, s:I}",
+		    "cluster", col_jstr(s, 0),
+		    "uploaded", (json_int_t)sqlite3_column_int64(s, 1),
+		    "bytes", (json_int_t)sqlite3_column_int64(s, 2)));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		db_err(c, NULL, 0, "backup bytes");
 		json_decref(out);
 		out = NULL;
 	}

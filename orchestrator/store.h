@@ -333,6 +333,12 @@ int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
 
 /* Counts by (type, state): [{"type","state","count"}...], for /metrics. */
 json_t *store_task_counts(struct store *st);
+/* For /metrics: [{"cluster","type","finished_at" (ms)}...], the latest
+ * succeeded task of each (cluster, type); NULL on a store error. */
+json_t *store_task_last_success(struct store *st);
+/* For /metrics: [{"cluster","uploaded","bytes"}...], bytes uploaded by and
+ * bytes referenced by the backups still listed; NULL on a store error. */
+json_t *store_backup_bytes(struct store *st);
 
 /* A change to one step, written by the task runner. */
 struct store_step_update {

@@ -1,16 +1,11 @@
-# Ringmaster node image: see packer/README.md.
-packer {
-  required_plugins {
-    qemu = {
-      version = ">= 1.0.0"
-      source  = "github.com/hashicorp/qemu"
-    }
-  }
-}
+# Ringmaster node image: ringagent, the OpenSSH server and Cassandra from the Apache repository.
+# Build it with packer/build.sh (see packer/README.md), which makes the
+# throwaway SSH key and the cloud-init seed these variables name.  Plugins
+# are built into Debian's packer 1.6, so there is no required_plugins block.
 
 variable "source_image" {
   type        = string
-  description = "path or URL of a Debian 12 cloud image (qcow2)"
+  description = "path or URL of a Debian 12 cloud image (qcow2, with cloud-init)"
 }
 
 variable "source_checksum" {
@@ -18,42 +13,69 @@ variable "source_checksum" {
   default = "none"
 }
 
-variable "cassandra_package" {
+variable "deb_dir" {
   type        = string
-  default     = ""
-  description = "a Debian package name that installs Cassandra, when the base image lacks it"
+  description = "directory holding the .debs from make deb (build/deb)"
 }
+
+variable "seed_dir" {
+  type        = string
+  description = "cloud-init NoCloud seed (user-data, meta-data) that authorises the build key"
+}
+
+variable "ssh_private_key_file" {
+  type        = string
+  description = "private half of the throwaway build key"
+}
+
+variable "cassandra_series" {
+  type        = string
+  default     = "50x"
+  description = "Apache Cassandra repository series (50x runs on Debian 12 Java 17), or none when the base image has Cassandra"
+}
+
 source "qemu" "node" {
   iso_url          = var.source_image
   iso_checksum     = var.source_checksum
   disk_image       = true
   format           = "qcow2"
   headless         = true
-  ssh_username     = "root"
-  ssh_timeout      = "15m"
+  disk_size        = "8G"
+  memory           = 2048
   vm_name          = "ringmaster-node.qcow2"
   output_directory = "output-node"
-  shutdown_command = "shutdown -P now"
+
+  # cloud-init reads its seed from Packer's HTTP server (NoCloud over SMBIOS):
+  # it creates the build user and authorises the throwaway key.
+  http_directory = var.seed_dir
+  qemuargs = [
+    ["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"],
+  ]
+
+  communicator         = "ssh"
+  ssh_username         = "ringmaster-build"
+  ssh_private_key_file = var.ssh_private_key_file
+  ssh_timeout          = "15m"
+  # The build user and cloud-init's record of this boot go with the build,
+  # so instances start clean and nothing authorises the build key.
+  shutdown_command = "sudo sh -c 'cloud-init clean --logs --seed; userdel -rf ringmaster-build; shutdown -P now'"
 }
 
 build {
   sources = ["source.qemu.node"]
 
+  provisioner "shell" {
+    inline = ["mkdir -p /tmp/ringmaster-debs"]
+  }
+
   provisioner "file" {
-    source      = "${path.root}/.."
-    destination = "/usr/src/ringmaster"
+    source      = "${var.deb_dir}/"
+    destination = "/tmp/ringmaster-debs"
   }
 
   provisioner "shell" {
     script           = "${path.root}/scripts/install.sh"
-    environment_vars = ["RINGMASTER_ROLE=node"]
-  }
-
-  provisioner "shell" {
-    inline = [
-      "apt-get install -y -qq openssh-server",
-      "systemctl enable ssh",
-      "if [ -n \"${var.cassandra_package}\" ]; then apt-get install -y -qq ${var.cassandra_package}; fi",
-    ]
+    execute_command  = "chmod +x {{ .Path }}; sudo -E {{ .Path }}"
+    environment_vars = ["RINGMASTER_ROLE=node", "RINGMASTER_DEBS=/tmp/ringmaster-debs", "CASSANDRA_SERIES=${var.cassandra_series}"]
   }
 }

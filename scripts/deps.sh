@@ -1,16 +1,19 @@
 #!/bin/sh
-# Install what building, testing and the demo need, from Debian packages and
+# Install what building, testing and the demo need (the provisioning checks
+# too: packer validate, ansible-lint, systemd-analyze, promtool), from Debian packages and
 # (for the S3 test server only) the npm registry, pinned by
 # tests/s3/package-lock.json; Java 17 too when ../shared/cassandra-4.1 (real
 # nodes for tests/real/) is present.  As root it installs; otherwise it prints the
-# exact command and stops.  --bench adds the benchmark tools.
+# exact command and stops.  --bench adds the benchmark tools; --packages the
+# tools `make deb` and `make test-packages` use.
 set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
 python3 python3-pytest python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
-tmux procps iproute2 ca-certificates"
+tmux procps iproute2 ca-certificates bash-completion systemd
+packer ansible-lint"
 # The real-node suite (tests/real/) runs the Cassandra 4.1 build in
 # ../shared/cassandra-4.1 when it is there; that build needs Java 17.
 shared="${RM_SHARED:-$PWD/../shared}"
@@ -20,6 +23,9 @@ fi
 # RM_DEPS_EXTRA: more packages to require (the tests use it to check the
 # message a non-root user gets).
 pkgs="$pkgs ${RM_DEPS_EXTRA:-}"
+if [ "${1:-}" = "--packages" ]; then
+	pkgs="$pkgs debhelper dpkg-dev fakeroot lintian debootstrap binutils bash-completion"
+fi
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs wrk nginx-light python3-boto3 curl hyperfine"
 fi
