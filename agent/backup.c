@@ -37,6 +37,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -73,7 +74,7 @@
 struct bkopts {
 	const char *store, *endpoint, *region;
 	const char *cluster, *backup_id, *tag, *host_id, *address, *dc, *rack;
-	const char *previous, *manifest, *mode, *exclude;
+	const char *previous, *manifest, *mode, *exclude, *run_id;
 	const char *ks[MAX_FILTERS], *tables[MAX_FILTERS];
 	size_t nks, ntables;
 	int parallel;
@@ -86,7 +87,7 @@ enum {
 	O_STORE = 256, O_ENDPOINT, O_REGION, O_CLUSTER, O_BACKUP, O_TAG,
 	O_HOST, O_ADDRESS, O_DC, O_RACK, O_PREVIOUS, O_MANIFEST, O_MODE,
 	O_KS, O_TABLE, O_PARALLEL, O_RATE, O_HASHALL, O_DOWNLOAD, O_MARGIN,
-	O_EXCLUDE,
+	O_EXCLUDE, O_RUNID,
 };
 
 static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
@@ -114,6 +115,7 @@ static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
 		{ "download", no_argument, NULL, O_DOWNLOAD },
 		{ "space-margin", required_argument, NULL, O_MARGIN },
 		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "run-id", required_argument, NULL, O_RUNID },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -143,6 +145,11 @@ static int parse_opts(int argc, char **argv, struct bkopts *o, char *err,
 			if (!manifest_key_safe(optarg))
 				goto bad;
 			o->exclude = optarg;
+			break;
+		case O_RUNID:
+			if (!manifest_component_safe(optarg))
+				goto bad;
+			o->run_id = optarg;
 			break;
 		case O_HASHALL: o->hash_all = true; break;
 		case O_DOWNLOAD: o->download = true; break;
@@ -1046,6 +1053,7 @@ struct rsjob {
 	const struct proc_opts *po;
 	struct s3 *s3;
 	const char *backup_id;
+	const char *run_id;		/* --run-id: whose record of loaded tables */
 	struct rsfile *files;
 	size_t n;
 	struct rstable *tables;
@@ -1250,9 +1258,14 @@ static int rs_cleanup(const struct agentcfg *c, const char *backup_id,
 	if (rs_cleanup_trees(c, backup_id, removed, err, errlen) != 0)
 		return -1;
 	if (c->state_dir != NULL) {
-		char *mk = xasprintf("%s/restore-%s.loaded", c->state_dir, backup_id);
-		unlink(mk);
-		free(mk);
+		char *pat = xasprintf("%s/restore-%s-*.loaded", c->state_dir,
+		    backup_id);
+		glob_t g;
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+		free(pat);
 	}
 	return 0;
 }
@@ -1487,15 +1500,30 @@ static int64_t sstables_of(const struct nodetool_tablestats *s,
 }
 
 /* Record a table loaded, so a later run can tell it from one never staged. */
+/*
+ * The record of the tables one restore run has loaded, so that a retry of
+ * that run (the orchestrator's step again, after a failure or a crash)
+ * neither downloads nor loads them again.  It belongs to the run
+ * (--run-id, the orchestrator's task id), never to the backup: a later
+ * restore of the same backup, after the data was lost again, must load
+ * everything.  No run id, no record.
+ */
+static char *rs_loaded_path(const struct rsjob *j)
+{
+	if (j->c->state_dir == NULL || j->run_id == NULL)
+		return NULL;
+	return xasprintf("%s/restore-%s-%s.loaded", j->c->state_dir,
+	    j->backup_id, j->run_id);
+}
+
 static void rs_mark_loaded(struct rsjob *j, const struct rstable *t)
 {
 	char *mk, *line;
 	int fd;
 
-	if (j->c->state_dir == NULL)
+	if ((mk = rs_loaded_path(j)) == NULL)
 		return;
 	mkdir(j->c->state_dir, 0700);
-	mk = xasprintf("%s/restore-%s.loaded", j->c->state_dir, j->backup_id);
 	fd = open(mk, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	free(mk);
 	if (fd < 0)
@@ -1513,9 +1541,8 @@ static bool rs_was_loaded(struct rsjob *j, const struct rstable *t)
 	char *mk, *text, *want;
 	bool found = false;
 
-	if (j->c->state_dir == NULL)
+	if ((mk = rs_loaded_path(j)) == NULL)
 		return false;
-	mk = xasprintf("%s/restore-%s.loaded", j->c->state_dir, j->backup_id);
 	text = file_read_all(mk, 16u << 20, NULL);
 	free(mk);
 	want = xasprintf("%s %s ", t->ks, t->src_dir);
@@ -2024,6 +2051,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		j.backup_id = m->backup_id;
 		j.s3 = s3;
 	}
+	j.run_id = o.run_id;
 	json_object_set_new(data, "backup_id", json_string(j.backup_id));
 	if (strcmp(mode, "cleanup") == 0) {
 		json_t *removed = json_array();

@@ -2484,9 +2484,12 @@ static int fn_restore(struct fan *f, size_t i, char *err, size_t errlen)
 		free(args);
 		return rc;
 	}
-	args = xasprintf("backup-restore %s --manifest %s --mode %s --parallel "
-	    "%d", a->p->store, json_string_value(json_array_get(a->p->manifests,
-	    i)), a->mode, param_int(f->b->params, "download_parallelism", 4));
+	/* --run-id: the agent's record of tables loaded belongs to this task,
+	 * so a retry skips them and a later restore loads everything. */
+	args = xasprintf("backup-restore %s --manifest %s --mode %s --run-id %s "
+	    "--parallel %d", a->p->store, json_string_value(json_array_get(
+	    a->p->manifests, i)), a->mode, task_ctx_id(f->b->ctx),
+	    param_int(f->b->params, "download_parallelism", 4));
 	if (json_is_number(rl) && json_number_value(rl) > 0) {
 		tmp = xasprintf("%s --rate-limit %g", args, json_number_value(rl));
 		free(args);
@@ -2852,8 +2855,12 @@ static const char *shown_state(struct store *st, const struct store_backup *r)
 	return s;
 }
 
+/* At most this many damaged files are named in each item of the listing
+ * (all of them in GET of one backup): enough to act on at a glance. */
+#define LIST_DAMAGED_SHOWN 20
+
 static json_t *backup_json(struct store *st, const struct store_backup *r,
-    bool files)
+    size_t files)
 {
 	json_t *o = json_pack("{s:s, s:s?, s:s, s:o, s:o, s:I, s:I, s:I, s:I,"
 	    " s:I, s:o, s:s?, s:s?, s:I}",
@@ -2870,9 +2877,9 @@ static json_t *backup_json(struct store *st, const struct store_backup *r,
 	    "last_verify_task", r->last_verify_task[0] ? r->last_verify_task :
 	    NULL, "damaged_files", (json_int_t)r->ndamaged);
 
-	if (files) {
+	if (files > 0) {
 		json_t *d = json_array();
-		for (size_t i = 0; i < r->ndamaged; i++)
+		for (size_t i = 0; i < r->ndamaged && i < files; i++)
 			json_array_append_new(d, json_pack("{s:s, s:s}", "key",
 			    r->damaged[i].key, "reason", r->damaged[i].reason));
 		json_object_set_new(o, "damaged", d);
@@ -2900,7 +2907,8 @@ int backup_list(struct store *st, const char *cluster, json_t **out,
 	}
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, backup_json(st, &v[i], false));
+		json_array_append_new(items, backup_json(st, &v[i],
+		    LIST_DAMAGED_SHOWN));
 	store_backups_free(v, n);
 	*out = json_pack("{s:o, s:n}", "items", items, "next");
 	return 0;
@@ -2934,7 +2942,7 @@ int backup_get(struct store *st, const char *cluster, const char *id,
 		    "the ringmaster log", cluster);
 		return -1;
 	}
-	*out = backup_json(st, r, true);
+	*out = backup_json(st, r, SIZE_MAX);
 	store_backups_free(r, 1);
 	return 0;
 }

@@ -543,7 +543,8 @@ def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
     for p in live_files(e.c, node, "ks1").values():
         p.unlink()
     rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
-                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl,
+                             "--run-id", "t-run1")
     d = res["data"]
     gen = bad["name"].rsplit("-", 1)[0] + "-"
     skipped = {s["name"] for s in d["skipped"]}
@@ -569,13 +570,25 @@ def test_restore_modes_exclude_cleanup_and_pipelined_restore(env):
     assert want <= shas, "a restored file differs from the backup"
     root = Path(e.c.node_dir(node)) / "data"
     assert not list(root.glob(".rm-restore-*"))
-    # Run again (an orchestrator retry): nothing fetched or loaded twice.
+    # Run again (an orchestrator retry: the same run id): nothing fetched or
+    # loaded twice.
     live = set(live_files(e.c, node, "ks1"))
     rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
-                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl)
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl,
+                             "--run-id", "t-run1")
     d2 = res["data"]
     assert d2["files_downloaded"] == 0 and d2["tables_already_loaded"] == d["tables_loaded"], d2
     assert set(live_files(e.c, node, "ks1")) == live
+    # The data is lost again; a new restore (another run) of the same
+    # backup must load everything again, not trust the first run's record.
+    for p in live_files(e.c, node, "ks1").values():
+        p.unlink()
+    rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
+                             "--mode", "restore", "--keyspace", "ks1", "--exclude", excl,
+                             "--run-id", "t-run2")
+    d3 = res["data"]
+    assert d3["tables_already_loaded"] == 0 and d3["tables_loaded"] == d["tables_loaded"], d3
+    assert {sha(p) for p in live_files(e.c, node, "ks1").values()} >= want
 
     # Download only (staging stays), then cleanup twice.
     rc, prog, res = agent_op(conf, "backup-restore", *store_args(e), "--manifest", key,
