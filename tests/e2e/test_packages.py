@@ -231,12 +231,39 @@ def test_image_provisioning_script_in_a_fresh_root(tmp_path_factory, role, packa
             inroot(root, "ringmaster", "-n", "-f", "/etc/ringmaster/ringmaster.conf")
 
 
+def playbook(inv, args):
+    """ansible-playbook site.yml, which must succeed."""
+    r = subprocess.run(
+        ["ansible-playbook", "-i", str(inv), str(rmtest.REPO / "ansible/site.yml"), *args],
+        capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "0"})
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
+    return r
+
+
+def recap(stdout, host):
+    """The PLAY RECAP counters of one host: {"ok": 12, "changed": 0, ...}."""
+    for line in stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] == host and len(parts) > 2 and parts[1] == ":":
+            return {k: int(v) for k, v in (p.split("=") for p in parts[2:])}
+    raise AssertionError(f"no PLAY RECAP line for {host}:\n{stdout[-3000:]}")
+
+
+def ansible_ready_root(root):
+    """Python for Ansible's modules in a fresh root."""
+    inroot(root, "apt-get", "update", "-qq")
+    inroot(root, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+           "python3", "python3-apt", timeout=1800)
+
+
 def test_ansible_node_role_with_limit_in_a_fresh_root(tmp_path_factory, tmp_path):
     """site.yml limited to one node (the orchestrator play does not run)
     installs the agent, its token, CA and configuration and the restricted
     key in a fresh Debian 12, reached through Ansible's chroot connection.
     Services are left alone (ringmaster_manage_services=false): there is no
-    systemd in a chroot."""
+    systemd in a chroot.  A second run of the same playbook changes
+    nothing."""
     orch = tmp_path / "orch"
     (orch / "ssh").mkdir(parents=True)
     token = "rm_join_test_secret_4f1c9a"
@@ -246,9 +273,7 @@ def test_ansible_node_role_with_limit_in_a_fresh_root(tmp_path_factory, tmp_path
          "-nodes", "-days", "1", "-subj", "/CN=test CA", "-keyout", str(orch / "ca-key.pem"),
          "-out", str(orch / "ca.pem")])
     with fresh_root(tmp_path_factory) as root:
-        inroot(root, "apt-get", "update", "-qq")
-        inroot(root, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-               "python3", "python3-apt", timeout=1800)
+        ansible_ready_root(root)
         # The role adds its SSH user to Cassandra's group: Cassandra comes first.
         inroot(root, "groupadd", "--system", "cassandra")
         inv = tmp_path / "inventory.ini"
@@ -257,17 +282,17 @@ def test_ansible_node_role_with_limit_in_a_fresh_root(tmp_path_factory, tmp_path
             f"[cassandra]\nnode1 ansible_connection=community.general.chroot ansible_host={root}"
             " ringmaster_cluster=prod ringmaster_address=10.0.1.11\n"
             "[all:vars]\nansible_python_interpreter=/usr/bin/python3\n")
-        r = subprocess.run(
-            ["ansible-playbook", "-i", str(inv), str(rmtest.REPO / "ansible/site.yml"),
-             "--limit", "node1", "-e", "ringmaster_manage_services=false",
-             "-e", "ansible_become=false", "-e", f"ringmaster_deb_dir={DEB_DIR}",
-             "-e", f"ringmaster_orchestrator_data_dir={orch}",
-             "-e", f"ringmaster_orchestrator_ssh_key={orch}/ssh/id_ed25519",
-             "-e", f"ringmaster_orchestrator_ca={orch}/ca.pem"],
-            capture_output=True, text=True, timeout=1800,
-            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "0"})
-        assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
-        assert token not in r.stdout + r.stderr, "the join token was printed"
+        args = ["--limit", "node1", "-e", "ringmaster_manage_services=false",
+                "-e", "ansible_become=false", "-e", f"ringmaster_deb_dir={DEB_DIR}",
+                "-e", f"ringmaster_orchestrator_data_dir={orch}",
+                "-e", f"ringmaster_orchestrator_ssh_key={orch}/ssh/id_ed25519",
+                "-e", f"ringmaster_orchestrator_ca={orch}/ca.pem"]
+        r = playbook(inv, args)
+        again = playbook(inv, args)
+        assert recap(again.stdout, "node1")["changed"] == 0, \
+            "the second run changed something:\n" + again.stdout[-6000:]
+        out = r.stdout + r.stderr + again.stdout + again.stderr
+        assert token not in out, "the join token was printed"
         tok = root / "etc/ringmaster/join.token"
         assert tok.read_text() == token + "\n" and oct(tok.stat().st_mode & 0o777) == "0o600"
         conf = (root / "etc/ringmaster/agent.conf").read_text()
@@ -285,3 +310,73 @@ def test_ansible_node_role_with_limit_in_a_fresh_root(tmp_path_factory, tmp_path
         inroot(root, "ringagent", "-n", "-f", "/etc/ringmaster/agent.conf")
         r = inroot(root, "sh", "-c", "command -v gcc cc make", check=False)
         assert r.stdout == "", r.stdout
+
+
+def test_ansible_orchestrator_role_in_a_fresh_root(tmp_path_factory, tmp_path):
+    """site.yml limited to the orchestrator, in a fresh Debian 12 through the
+    chroot connection (services left alone): packages, TLS configuration,
+    the CA and the certificate it signs with their modes, the SSH key and
+    both tokens, which never appear in the output; a second run changes
+    nothing."""
+    with fresh_root(tmp_path_factory) as root:
+        ansible_ready_root(root)
+        inv = tmp_path / "inventory.ini"
+        inv.write_text(
+            f"[ringmaster]\norch1 ansible_connection=community.general.chroot ansible_host={root}\n"
+            "[cassandra]\n"
+            "[all:vars]\nansible_python_interpreter=/usr/bin/python3\n")
+        args = ["--limit", "orch1", "-e", "ringmaster_manage_services=false",
+                "-e", "ansible_become=false", "-e", f"ringmaster_deb_dir={DEB_DIR}"]
+        first = playbook(inv, args)
+        again = playbook(inv, args)
+        assert recap(again.stdout, "orch1")["changed"] == 0, \
+            "the second run changed something:\n" + again.stdout[-6000:]
+        out = first.stdout + first.stderr + again.stdout + again.stderr
+
+        r = inroot(root, "dpkg-query", "-W", "-f", "${Package} ${Status}\n")
+        installed = {line.split()[0] for line in r.stdout.splitlines() if "ok installed" in line}
+        assert {"ringmaster", "ringsh"} <= installed and "ringagent" not in installed, r.stdout
+
+        conf = (root / "etc/ringmaster/ringmaster.conf").read_text()
+        assert "tls_cert = /etc/ringmaster/tls/server.pem" in conf, conf
+        assert "tls_key = /etc/ringmaster/tls/server-key.pem" in conf, conf
+        r = inroot(root, "ringmaster", "-n", "-f", "/etc/ringmaster/ringmaster.conf")
+        assert "configuration OK" in r.stdout + r.stderr
+
+        tls = root / "etc/ringmaster/tls"
+        uid = {n: int(inroot(root, "id", "-u", n).stdout) for n in ("root", "ringmaster")}
+        gid = {n: int(inroot(root, "getent", "group", n).stdout.split(":")[2])
+               for n in ("root", "ringmaster")}
+
+        def owned(path, user, group, mode):
+            st = path.stat()
+            assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o777)) == \
+                (uid[user], gid[group], oct(mode)), f"{path}: {st}"
+        owned(tls / "ca.pem", "root", "root", 0o644)
+        owned(tls / "ca-key.pem", "root", "root", 0o600)
+        owned(tls / "server.pem", "root", "root", 0o644)
+        owned(tls / "server-key.pem", "root", "ringmaster", 0o640)
+        # The certificate is the CA's, for the orchestrator's inventory name.
+        inroot(root, "openssl", "verify", "-CAfile", "/etc/ringmaster/tls/ca.pem",
+               "/etc/ringmaster/tls/server.pem")
+        r = inroot(root, "openssl", "x509", "-noout", "-ext", "subjectAltName",
+                   "-in", "/etc/ringmaster/tls/server.pem")
+        assert "DNS:orch1" in r.stdout, r.stdout
+
+        ssh = root / "var/lib/ringmaster/ssh"
+        owned(ssh, "ringmaster", "ringmaster", 0o700)
+        owned(ssh / "id_ed25519", "ringmaster", "ringmaster", 0o600)
+        assert (ssh / "id_ed25519.pub").read_text().startswith("ssh-ed25519 ")
+
+        data = root / "var/lib/ringmaster"
+        for name in ("join.token", "admin.token"):
+            owned(data / name, "ringmaster", "ringmaster", 0o600)
+            tok = (data / name).read_text().strip()
+            assert tok.startswith("rm_") and len(tok) > 16, name
+            assert tok not in out, f"the {name} was printed"
+        # ringmaster owns its store, and knows the admin token it was given.
+        for f in data.iterdir():
+            assert f.stat().st_uid == uid["ringmaster"], f"{f} is not ringmaster's"
+        r = inroot(root, "runuser", "-u", "ringmaster", "--", "ringmaster", "-f",
+                   "/etc/ringmaster/ringmaster.conf", "token", "list")
+        assert "admin" in r.stdout, r.stdout
