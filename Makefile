@@ -10,10 +10,10 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        Debian packages ringmaster, ringagent, ringsh in build/deb/
 #   make test-packages  build them, lintian, install them into fresh
-#                   debootstrap chroots with apt, run install.sh and the
-#                   Ansible node role there (slow: about 2 minutes on an idle
-#                   machine, 10 under load; the first run adds about 10 for
-#                   debootstrap; tests/e2e/test_packages.py)
+#                   debootstrap chroots with apt, run install.sh and both
+#                   Ansible roles there, each twice (slow: about 8 minutes
+#                   under load with the debootstrap root cached; the first
+#                   run adds about 10; tests/e2e/test_packages.py)
 #
 # Each program directory holds main.c (the entry point) and library modules;
 # every other .c in orchestrator/, agent/, shell/ and common/ is a module
