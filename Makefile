@@ -16,7 +16,8 @@
 #                   run adds about 10; tests/e2e/test_packages.py)
 #
 # Each program directory holds main.c (the entry point) and library modules;
-# every other .c in orchestrator/, agent/, shell/ and common/ is a module
+# every other .c in orchestrator/ (and its folders by role), agent/, shell/
+# and common/ is a module
 # that unit tests can link.  New modules are picked up by wildcard.
 
 CC      ?= cc
@@ -53,7 +54,7 @@ ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LIBS    = $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRC = $(wildcard common/*.c)
-ORCH_SRC   = $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
+ORCH_SRC   = $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c orchestrator/*/*.c))
 AGENT_SRC  = $(filter-out agent/main.c,$(wildcard agent/*.c))
 SHELL_SRC  = $(filter-out shell/main.c,$(wildcard shell/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)

@@ -25,12 +25,12 @@
 #include "../common/conf.h"
 #include "../common/log.h"
 #include "../common/util.h"
-#include "api.h"
-#include "auth.h"
+#include "http/api.h"
+#include "http/auth.h"
 #include "cfg.h"
-#include "httpd.h"
-#include "service.h"
-#include "store.h"
+#include "http/httpd.h"
+#include "service/service.h"
+#include "store/store.h"
 
 #define DEFAULT_CONF "/etc/ringmaster/ringmaster.conf"
 

@@ -345,7 +345,7 @@ static const char *path_hint(const char *path, const char *msg)
 
 const char *client_role_needed(const char *method, const char *path)
 {
-	/* As the orchestrator's route table (orchestrator/api.c) has it. */
+	/* As the orchestrator's route table (orchestrator/http/api.c) has it. */
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		return "viewer, operator or admin";
 	if (str_starts_with(path, "/api/v1/clusters")) {

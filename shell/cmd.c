@@ -26,7 +26,7 @@ static const struct cmd_flag flag_cluster = {
 
 /*
  * Exactly the types the orchestrator registers (task_type_register() in
- * orchestrator/backup.c, repair.c, nodeops.c and task.c); there is no route
+ * orchestrator/tasks/backup.c, repair.c, nodeops.c and task.c); there is no route
  * that lists them yet, so this is the one list help and completion use.
  */
 static const char *const task_types[] = {

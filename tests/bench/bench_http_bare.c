@@ -1,7 +1,7 @@
 /*
  * bench_http_bare - the yardstick for tests/bench/bench_http.sh: a bare
  * libmicrohttpd server that answers every request with a small constant
- * JSON body, configured like orchestrator/httpd.c (internal thread pool,
+ * JSON body, configured like orchestrator/http/httpd.c (internal thread pool,
  * epoll when available).  What ringmaster adds on top of it (routing,
  * auth, JSON, the store) is the difference the benchmark reports.
  *

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/queue.h"
+#include "../../orchestrator/engine/queue.h"
 
 static atomic_long done;
 

@@ -21,8 +21,8 @@
 
 #include "../../common/log.h"
 #include "../../common/util.h"
-#include "../../orchestrator/store.h"
-#include "../../orchestrator/task.h"
+#include "../../orchestrator/store/store.h"
+#include "../../orchestrator/engine/task.h"
 
 static atomic_long completed, failed;
 static long ntasks, nclusters, nsubmitters;

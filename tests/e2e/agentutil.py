@@ -101,7 +101,7 @@ def host_key_line(cluster, name):
 
 
 def ssh_cli(cluster, name, command, host_key=None, *opts, timeout=60):
-    """Run one command through orchestrator/ssh.c (test_ssh --cli).  Returns
+    """Run one command through orchestrator/nodes/ssh.c (test_ssh --cli).  Returns
     (list of stdout lines, list of result dicts, exit status)."""
     hk = host_key if host_key is not None else host_key_line(cluster, name)
     argv = [str(UNIT_DIR / "test_ssh"), "--cli", cluster.address(name), str(cluster.ssh_port),

@@ -1,4 +1,4 @@
-"""The repair task type (orchestrator/repair.c, agent/repair.c) against
+"""The repair task type (orchestrator/tasks/repair.c, agent/repair.c) against
 three simulated nodes with real sshd, agents and the real orchestrator:
 whole-cluster repair with nodetool's own progress, segments that tile each
 node's primary ranges, RF 1, bad params, kill -9 and resume, a node down,

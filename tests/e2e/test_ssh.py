@@ -1,4 +1,4 @@
-"""orchestrator/ssh.c against the real sshd of simulated nodes, driven
+"""orchestrator/nodes/ssh.c against the real sshd of simulated nodes, driven
 through UNIT_DIR/test_ssh --cli: `ringagent status --json` on every node,
 pinned and known_hosts host keys, a changed key refused before anything
 runs, stderr and exit statuses, session reuse, timeouts and cancel."""

@@ -17,7 +17,7 @@
 #include "../../agent/heartbeat.h"
 #include "../../agent/proc.h"
 #include "../../common/util.h"
-#include "../../orchestrator/service.h"
+#include "../../orchestrator/service/service.h"
 #include "t.h"
 
 static const char good_conf[] =

@@ -8,10 +8,10 @@
 #include <time.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/cron.h"
-#include "../../orchestrator/sched.h"
-#include "../../orchestrator/store.h"
-#include "../../orchestrator/task.h"
+#include "../../orchestrator/engine/cron.h"
+#include "../../orchestrator/engine/sched.h"
+#include "../../orchestrator/store/store.h"
+#include "../../orchestrator/engine/task.h"
 #include "t.h"
 
 static int64_t T3339(const char *s)

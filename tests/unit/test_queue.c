@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/queue.h"
+#include "../../orchestrator/engine/queue.h"
 #include "t.h"
 
 static void sleep_ms(int ms)

@@ -1,7 +1,7 @@
 /*
  * test_repair.c - token ranges and segments (agent/repair.c) with Murmur3
  * arithmetic and wrap-around, the real 4.1.0 ring, and the repair task's
- * params (orchestrator/repair.c), table-driven.
+ * params (orchestrator/tasks/repair.c), table-driven.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -13,7 +13,7 @@
 #include "../../agent/nodetool.h"
 #include "../../agent/repair.h"
 #include "../../common/util.h"
-#include "../../orchestrator/repair.h"
+#include "../../orchestrator/tasks/repair.h"
 #include "t.h"
 
 #define MIN_TOK INT64_MIN

@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/ssh.h"
+#include "../../orchestrator/nodes/ssh.h"
 #include "t.h"
 
 static const char key_line[] =

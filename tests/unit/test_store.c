@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/store.h"
+#include "../../orchestrator/store/store.h"
 #include "t.h"
 
 static char dir[] = "/tmp/test_store.XXXXXX";

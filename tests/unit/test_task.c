@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
-#include "../../orchestrator/store.h"
-#include "../../orchestrator/task.h"
+#include "../../orchestrator/store/store.h"
+#include "../../orchestrator/engine/task.h"
 #include "t.h"
 
 static char dir[] = "/tmp/test_task.XXXXXX";

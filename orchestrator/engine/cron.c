@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 #include "cron.h"
 
 struct cron {

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
 #include "cron.h"
 #include "sched.h"
 #include "task.h"

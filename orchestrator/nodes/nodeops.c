@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 #include "ssh.h"
-#include "store.h"
-#include "task.h"
+#include "../store/store.h"
+#include "../engine/task.h"
 
 static pthread_mutex_t pool_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct ssh_pool *pool;

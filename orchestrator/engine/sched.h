@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "../store/store.h"
 
 /*
  * Create a schedule after checking the type and params (task_validate())

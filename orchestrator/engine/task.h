@@ -41,7 +41,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "../store/store.h"
 
 #define TASK_ERR	(-1)	/* internal error (500) */
 #define TASK_EINVAL	(-2)	/* bad type or params (400) */

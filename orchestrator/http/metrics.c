@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 
 #define MAX_ROUTES 48
 #define MAX_TYPES 32

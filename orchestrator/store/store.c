@@ -26,9 +26,9 @@
 
 #include <sqlite3.h>
 
-#include "../common/log.h"
-#include "../common/sha256.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/sha256.h"
+#include "../../common/util.h"
 #include "store.h"
 
 #define NREADERS	4

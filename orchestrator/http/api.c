@@ -21,11 +21,11 @@
 
 #include <jansson.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 #include "auth.h"
 #include "metrics.h"
-#include "service.h"
-#include "task.h"
+#include "../service/service.h"
+#include "../engine/task.h"
 
 struct api {
 	struct service *svc;

@@ -180,7 +180,7 @@ void service_audit(struct service *s, const char *who, const char *method,
 char *service_metrics(struct service *s, size_t *len);
 
 /*
- * Backups of a cluster from the backup index (orchestrator/backup.c; never
+ * Backups of a cluster from the backup index (orchestrator/tasks/backup.c; never
  * the object store): the list as {"items": [...]}, one backup with its
  * damaged files, and, for delete, the purge task queued.
  */

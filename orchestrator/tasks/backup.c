@@ -34,13 +34,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/log.h"
-#include "../common/manifest.h"
-#include "../common/s3.h"
-#include "../common/util.h"
-#include "nodeops.h"
-#include "store.h"
-#include "task.h"
+#include "../../common/log.h"
+#include "../../common/manifest.h"
+#include "../../common/s3.h"
+#include "../../common/util.h"
+#include "../nodes/nodeops.h"
+#include "../store/store.h"
+#include "../engine/task.h"
 
 #define DEFAULT_TIMEOUT_S 21600		/* per agent command */
 #define MAX_PROBLEMS_SHOWN 5

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../common/log.h"
-#include "../common/sha256.h"
-#include "../common/util.h"
-#include "store.h"
+#include "../../common/log.h"
+#include "../../common/sha256.h"
+#include "../../common/util.h"
+#include "../store/store.h"
 
 #define CACHE_SLOTS 256
 #define CACHE_TTL_MS 1000

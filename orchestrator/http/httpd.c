@@ -18,7 +18,7 @@
 
 #include <microhttpd.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int MHD_Result;

@@ -16,18 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
-#include "cfg.h"
-#include "cron.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../cfg.h"
+#include "../engine/cron.h"
 #include "hb.h"
-#include "metrics.h"
-#include "backup.h"
-#include "nodeops.h"
-#include "repair.h"
-#include "sched.h"
-#include "store.h"
-#include "task.h"
+#include "../http/metrics.h"
+#include "../tasks/backup.h"
+#include "../nodes/nodeops.h"
+#include "../tasks/repair.h"
+#include "../engine/sched.h"
+#include "../store/store.h"
+#include "../engine/task.h"
 
 /*
  * GET /api/v1/clusters/{name} is the hottest read: the cluster's settings

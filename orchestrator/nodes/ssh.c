@@ -32,9 +32,9 @@
 
 #include <libssh2.h>
 
-#include "../common/md5.h"
-#include "../common/sha256.h"
-#include "../common/util.h"
+#include "../../common/md5.h"
+#include "../../common/sha256.h"
+#include "../../common/util.h"
 
 #define DEFAULT_CONNECT_MS 10000
 #define MAX_OUT (1u << 20)

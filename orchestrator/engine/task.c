@@ -56,10 +56,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
 #include "queue.h"
-#include "store.h"
+#include "../store/store.h"
 #include "task.h"
 
 #define MAX_TYPES		64

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/util.h"
-#include "nodeops.h"
-#include "task.h"
+#include "../../common/util.h"
+#include "../nodes/nodeops.h"
+#include "../engine/task.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
-#include "store.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../store/store.h"
 
 #define STATE_MAX 16
 
