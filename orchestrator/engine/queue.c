@@ -13,6 +13,15 @@
  * exactly like a cluster with one, and a cluster never runs two tasks at
  * once because it is out of the ring while it runs.
  *
+ * Waiting.  A callback that returns QUEUE_WAIT leaves its task the cluster's
+ * running task but gives the worker back: the task waits (on a node job,
+ * a backoff, a timer) holding no thread, and the cluster stays out of the
+ * ring, so nothing else of it runs.  queue_wake() puts the cluster back in
+ * the ring with that task first; a wake that arrives while the callback
+ * still runs is remembered and applied when it returns QUEUE_WAIT, so no
+ * wake is ever lost between a step deciding to wait and the worker
+ * letting go.
+ *
  * Held ids (a paused queued task) are skipped but keep their place; a
  * BLOCK id (a paused task that had started) sits at the head and keeps the
  * whole cluster out of the ring until it is released.
@@ -48,7 +57,10 @@ struct qcluster {
 	size_t depth;			/* ids in the FIFO */
 	size_t nready;			/* ids in state QUEUE_READY */
 	size_t nblock;			/* ids in state QUEUE_BLOCK */
-	struct qitem *running;		/* owned while the callback runs */
+	struct qitem *running;		/* owned while the callback runs
+					   or the task waits */
+	bool waiting;			/* running task parked, no worker */
+	bool woken;			/* run the running task again */
 	bool in_ring;
 	bool removed;			/* unlinked; free when running ends */
 	char name[];
@@ -62,6 +74,7 @@ struct queue {
 	struct qcluster *ring_head, *ring_tail;
 	size_t total;			/* ids queued over all clusters */
 	int busy, idle;
+	size_t nwaiting;		/* parked tasks over all clusters */
 	bool started, stopping;
 	queue_work_fn fn;
 	void *arg;
@@ -155,7 +168,9 @@ static struct qcluster *do_ring_pop(struct queue *q)
 /* Put c in the ready ring when it can run; true when it was added. */
 static bool do_maybe_ready(struct queue *q, struct qcluster *c)
 {
-	if (c->in_ring || c->removed || c->running != NULL ||
+	if (c->in_ring || c->removed)
+		return false;
+	if (c->running != NULL ? !(c->waiting && c->woken) :
 	    c->nblock > 0 || c->nready == 0)
 		return false;
 	c->in_ring = true;
@@ -276,10 +291,17 @@ static void *worker_main(void *arg)
 			q->idle--;
 			continue;
 		}
-		for (it = c->head; it->hold != QUEUE_READY; it = it->next)
-			;	/* nready > 0 guarantees one */
-		do_item_unlink(q, c, it);
-		c->running = it;
+		if (c->running != NULL) {	/* a woken waiting task */
+			it = c->running;
+			c->waiting = c->woken = false;
+			q->nwaiting--;
+		} else {
+			for (it = c->head; it->hold != QUEUE_READY;
+			    it = it->next)
+				;	/* nready > 0 guarantees one */
+			do_item_unlink(q, c, it);
+			c->running = it;
+		}
 		q->busy++;
 		pthread_mutex_unlock(&q->mu);
 
@@ -287,12 +309,21 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&q->mu);
 		q->busy--;
-		c->running = NULL;
 		if (c->removed) {
+			c->running = NULL;
 			free(it);
 			cluster_free(c);
 			continue;
 		}
+		if (r == QUEUE_WAIT) {
+			c->waiting = true;
+			q->nwaiting++;
+			if (do_maybe_ready(q, c) && q->idle > 0)
+				pthread_cond_signal(&q->cv);
+			continue;
+		}
+		c->running = NULL;
+		c->woken = false;
 		if (r == QUEUE_PARK) {
 			it->hold = QUEUE_BLOCK;
 			do_item_link_head(q, c, it);
@@ -423,7 +454,9 @@ int queue_cluster_remove(struct queue *q, const char *cluster)
 	do_ring_remove(q, c);
 	dropped = (int)c->depth;
 	q->total -= c->depth;
-	if (c->running != NULL) {
+	if (c->running != NULL && c->waiting) {
+		q->nwaiting--;		/* no worker has it: free it here */
+	} else if (c->running != NULL) {
 		/* The worker frees c; drop the queued ids now. */
 		struct qitem *it, *next;
 		for (it = c->head; it != NULL; it = next) {
@@ -537,6 +570,35 @@ bool queue_set_hold(struct queue *q, const char *cluster,
 	if (wake)
 		pthread_cond_signal(&q->cv);
 	return it != NULL;
+}
+
+bool queue_wake(struct queue *q, const char *cluster, const char *task_id)
+{
+	struct qcluster *c;
+	bool found = false, wake = false;
+
+	pthread_mutex_lock(&q->mu);
+	c = do_find(q, cluster);
+	if (c != NULL && c->running != NULL &&
+	    strcmp(c->running->id, task_id) == 0) {
+		found = true;
+		c->woken = true;
+		wake = do_maybe_ready(q, c) && q->idle > 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (wake)
+		pthread_cond_signal(&q->cv);
+	return found;
+}
+
+size_t queue_waiting(struct queue *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->nwaiting;
+	pthread_mutex_unlock(&q->mu);
+	return n;
 }
 
 size_t queue_depth(struct queue *q, const char *cluster)

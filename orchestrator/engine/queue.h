@@ -29,6 +29,10 @@ enum queue_result {
 	QUEUE_PARK,	/* keep the task at the HEAD of its cluster, blocked
 			   (QUEUE_BLOCK): nothing else of the cluster runs
 			   until queue_set_hold(QUEUE_READY) or removal */
+	QUEUE_WAIT,	/* the task is still running but waits: it stays the
+			   cluster's running task (nothing else of the cluster
+			   runs), the worker goes back to the pool, and the
+			   callback is called again for it after queue_wake() */
 };
 
 /* The hold state of a queued task. */
@@ -85,6 +89,16 @@ bool queue_remove(struct queue *q, const char *cluster, const char *task_id);
  */
 bool queue_set_hold(struct queue *q, const char *cluster,
     const char *task_id, enum queue_hold hold);
+
+/*
+ * Run a waiting task (one whose callback returned QUEUE_WAIT) again, in
+ * the cluster's turn.  A wake for a task whose callback is running now is
+ * kept and takes effect as soon as it returns QUEUE_WAIT.  false when
+ * task_id is not the cluster's running or waiting task.
+ */
+bool queue_wake(struct queue *q, const char *cluster, const char *task_id);
+/* Tasks waiting (QUEUE_WAIT) now, over all clusters. */
+size_t queue_waiting(struct queue *q);
 
 /* Queued ids of the cluster, held and blocked included (0 when unknown). */
 size_t queue_depth(struct queue *q, const char *cluster);

@@ -41,10 +41,37 @@
  * control call finds it.  (A task cancelled between its insert and its
  * hand-off is refused by the store when the runner writes its start.)
  *
- * Retries: a failed attempt sleeps (checkpointing) for an exponential
+ * Waiting.  A worker runs only orchestration code; it never sleeps for a
+ * task.  A step that has to wait (a job on a node, noop's duration, a
+ * rest between repair segments) asks with task_wait() and returns
+ * TASK_STEP_WAIT; a failed attempt's backoff is a wait too.  The runner
+ * then parks the task: its ctx stays in the registry with where it is
+ * (phase, step, attempt), a timer entry is added, and the callback
+ * returns QUEUE_WAIT, so the task stays its cluster's running task (the
+ * cluster's order holds) while the worker goes back to the pool.  The
+ * timer thread, or a cancel or pause (which wake the task at once), calls
+ * queue_wake(); the next worker calls the runner, which finds the parked
+ * ctx and calls the step again.  A step is therefore re-entrant: it is
+ * called again and again until it returns something else than WAIT, and
+ * keeps what it learnt between calls in its memo (task_memo_put()).
+ * Timer entries carry a generation; waking a task by event bumps it, so a
+ * stale entry does nothing.
+ *
+ * Attempts.  A step found "running" in the store (the orchestrator died
+ * or was stopped while it ran) continues as the same attempt, so a node
+ * job whose id is made of the step and the attempt is attached again
+ * rather than started twice.  A failed attempt, a pause or a cancel end
+ * the attempt; the next one counts one more.
+ *
+ * Retries: a failed attempt waits (parked, see above) for an exponential
  * backoff with jitter, persisting next_attempt_at, then runs again, up to
- * the type's max_attempts.  The worker stays with the task while it backs
- * off: the cluster could not run anything else anyway.
+ * the type's max_attempts.
+ *
+ * Lock order (never take an earlier one while holding a later one):
+ *   E.ctl (control calls)  ->  E.mu (registry of ctxs)  ->  E.tmu (timer
+ *   heap)  ->  the queue's lock  ->  ctx->pmu (one step's progress).
+ * E.ho_mu (hand-off) is taken alone.  The store has its own locks and is
+ * called with none of these held except E.ctl.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -78,8 +105,34 @@ struct task_plan {
 	size_t n, cap;
 };
 
+/* Where a task is between calls of the runner (see "Waiting"). */
+enum ctx_phase {
+	PH_NEXT,			/* pick the next step and start it */
+	PH_STEP,			/* in a step: call it (again) */
+	PH_BACKOFF,			/* after a failed attempt */
+};
+
+/* A step's memo entry (task_memo_put()). */
+struct memo {
+	struct memo *next;
+	char *key;
+	void *p;
+	void (*release)(void *p);
+	void (*abandon)(struct task_ctx *ctx, void *p);
+};
+
 struct task_ctx {
 	struct task_ctx *next;		/* registry, under E.mu */
+	const struct task_type *ty;
+	enum ctx_phase phase;
+	size_t cur;			/* the step being run */
+	int attempts;			/* of the current attempt */
+	int64_t attempt_started;	/* mono ms */
+	int64_t wake_at;		/* mono ms the step asked for */
+	uint64_t wake_gen;		/* under E.mu; bumps void old timers */
+	bool parked;			/* under E.mu */
+	struct memo *memo;		/* the attempt's, owned by the step's
+					   thread */
 	char id[STORE_ID_MAX];
 	char cluster[STORE_NAME_MAX];
 	struct store_task *t;
@@ -108,9 +161,23 @@ struct nprog {
 	int64_t last_write;		/* mono ms, 0 = never written */
 };
 
+/* A wake-up in the timer heap. */
+struct timer {
+	int64_t at;			/* mono ms */
+	uint64_t gen;
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+};
+
 static struct {
 	struct store *st;
 	struct queue *q;
+	pthread_mutex_t tmu;		/* the timer heap */
+	pthread_cond_t tcv;
+	struct timer *heap;
+	size_t nheap, capheap;
+	pthread_t timer;
+	bool timer_running, timer_stop;
 	int nworkers;
 	const struct task_type *types[MAX_TYPES];
 	size_t ntypes;
@@ -128,6 +195,8 @@ static struct {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.ctl = PTHREAD_MUTEX_INITIALIZER,
 	.ho_mu = PTHREAD_MUTEX_INITIALIZER,
+	.tmu = PTHREAD_MUTEX_INITIALIZER,
+	.tcv = PTHREAD_COND_INITIALIZER,
 };
 
 /* A submitted task as the runner would load it (see "Hand-off"). */
@@ -417,10 +486,29 @@ static void ctx_unregister(struct task_ctx *ctx)
 	pthread_mutex_unlock(&E.mu);
 }
 
-/* Set (or clear) a flag on a running task; true when it runs here. */
+/* The parked ctx of task id, no longer parked, or NULL. */
+static struct task_ctx *ctx_unpark(const char *id)
+{
+	struct task_ctx *ctx;
+
+	pthread_mutex_lock(&E.mu);
+	for (ctx = E.running; ctx != NULL; ctx = ctx->next)
+		if (ctx->parked && strcmp(ctx->id, id) == 0)
+			break;
+	if (ctx != NULL) {
+		ctx->parked = false;
+		ctx->wake_gen++;	/* its timer entry is void now */
+	}
+	pthread_mutex_unlock(&E.mu);
+	return ctx;
+}
+
+/* Set (or clear) a flag on a running task; true when it runs here.  A
+ * parked task is woken, so it sees the flag now, not at its timer. */
 static bool ctx_flag(const char *id, bool cancel, bool value)
 {
 	struct task_ctx *ctx;
+	char cluster[STORE_NAME_MAX] = "";
 	bool found = false;
 
 	pthread_mutex_lock(&E.mu);
@@ -428,10 +516,132 @@ static bool ctx_flag(const char *id, bool cancel, bool value)
 		if (strcmp(ctx->id, id) == 0) {
 			atomic_store(cancel ? &ctx->cancel : &ctx->pause, value);
 			found = true;
+			if (value)
+				str_copy(cluster, ctx->cluster, sizeof(cluster));
 		}
 	}
 	pthread_mutex_unlock(&E.mu);
+	if (cluster[0] != '\0' && E.q != NULL)
+		queue_wake(E.q, cluster, id);
 	return found;
+}
+
+/* ---- the timer ----------------------------------------------------------- */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct timer t = E.heap[a];
+
+	E.heap[a] = E.heap[b];
+	E.heap[b] = t;
+}
+
+/* Add a wake-up for ctx at mono ms `at`; under E.mu (for wake_gen). */
+static void timer_add(struct task_ctx *ctx, int64_t at)
+{
+	size_t i;
+
+	pthread_mutex_lock(&E.tmu);
+	if (E.nheap == E.capheap) {
+		E.capheap = E.capheap ? E.capheap * 2 : 64;
+		E.heap = xrealloc(E.heap, E.capheap * sizeof(*E.heap));
+	}
+	i = E.nheap++;
+	E.heap[i].at = at;
+	E.heap[i].gen = ctx->wake_gen;
+	str_copy(E.heap[i].id, ctx->id, sizeof(E.heap[i].id));
+	str_copy(E.heap[i].cluster, ctx->cluster, sizeof(E.heap[i].cluster));
+	while (i > 0 && E.heap[(i - 1) / 2].at > E.heap[i].at) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	if (i == 0)
+		pthread_cond_signal(&E.tcv);
+	pthread_mutex_unlock(&E.tmu);
+}
+
+/* Remove the earliest entry into *out; under E.tmu. */
+static void heap_pop(struct timer *out)
+{
+	size_t i = 0;
+
+	*out = E.heap[0];
+	E.heap[0] = E.heap[--E.nheap];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < E.nheap && E.heap[l].at < E.heap[m].at)
+			m = l;
+		if (r < E.nheap && E.heap[r].at < E.heap[m].at)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+/* Wake the task of a due entry unless the entry is stale. */
+static void timer_fire(const struct timer *t)
+{
+	struct task_ctx *ctx;
+	bool wake = false;
+
+	pthread_mutex_lock(&E.mu);
+	for (ctx = E.running; ctx != NULL; ctx = ctx->next) {
+		if (strcmp(ctx->id, t->id) == 0 && ctx->parked &&
+		    ctx->wake_gen == t->gen) {
+			wake = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&E.mu);
+	if (wake)
+		queue_wake(E.q, t->cluster, t->id);
+}
+
+static void *timer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&E.tmu);
+	while (!E.timer_stop) {
+		int64_t now = time_mono_ms();
+
+		if (E.nheap > 0 && E.heap[0].at <= now) {
+			struct timer t;
+			heap_pop(&t);
+			pthread_mutex_unlock(&E.tmu);
+			timer_fire(&t);
+			pthread_mutex_lock(&E.tmu);
+			continue;
+		}
+		if (E.nheap == 0) {
+			pthread_cond_wait(&E.tcv, &E.tmu);
+		} else {
+			struct timespec ts;
+			int64_t ms = E.heap[0].at - now;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)(ms / 1000);
+			ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&E.tcv, &E.tmu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&E.tmu);
+	return NULL;
+}
+
+/* Park ctx until mono ms `at` (or an event); the caller then returns
+ * QUEUE_WAIT. */
+static void park(struct task_ctx *ctx, int64_t at)
+{
+	pthread_mutex_lock(&E.mu);
+	ctx->parked = true;
+	ctx->wake_gen++;
+	timer_add(ctx, at);
+	pthread_mutex_unlock(&E.mu);
 }
 
 /* ---- the runner ---------------------------------------------------------- */
@@ -449,10 +659,29 @@ static enum stop_reason stop_reason(struct task_ctx *ctx)
 	return STOP_NONE;
 }
 
+/* Release the attempt's memo; abandon first when the attempt ends
+ * without success for another reason than a shutdown (its node jobs are
+ * cancelled then; after a shutdown they run on, to be attached again). */
+static void memo_end(struct task_ctx *ctx, bool abandon)
+{
+	struct memo *m, *next;
+
+	for (m = ctx->memo; m != NULL; m = next) {
+		next = m->next;
+		if (abandon && m->abandon != NULL)
+			m->abandon(ctx, m->p);
+		if (m->release != NULL)
+			m->release(m->p);
+		free(m->key);
+		free(m);
+	}
+	ctx->memo = NULL;
+}
+
 /*
  * The task must stop before (or instead of) running step sp (NULL: between
- * steps).  Returns true when the runner must return; false when a pause
- * was withdrawn in the meantime and the runner goes on.
+ * steps or in a backoff).  Returns true when the runner must return; false
+ * when a pause was withdrawn in the meantime and the runner goes on.
  */
 static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
     const struct store_step *sp, int attempts)
@@ -463,6 +692,7 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 
 	switch (why) {
 	case STOP_CANCEL:
+		memo_end(ctx, true);
 		if (sp != NULL) {
 			su = su_make(sp, STORE_STEP_CANCELLED, attempts);
 			su.finished_at = time_wall_ms();
@@ -478,6 +708,7 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 			pthread_mutex_unlock(&E.ctl);
 			return false;
 		}
+		memo_end(ctx, true);
 		if (sp != NULL) {
 			su = su_make(sp, STORE_STEP_PENDING, attempts);
 			su.message = "paused";
@@ -491,8 +722,12 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 		return true;
 	}
 	case STOP_SHUTDOWN:
+		/* The step stays "running" with its attempt: at the next
+		 * start it continues as the same attempt (its node jobs are
+		 * attached again, not started twice). */
+		memo_end(ctx, false);
 		if (sp != NULL) {
-			su = su_make(sp, STORE_STEP_PENDING, attempts);
+			su = su_make(sp, STORE_STEP_RUNNING, attempts);
 			su.message = "interrupted by shutdown; resumes at start-up";
 			persist(t, -1, NULL, &su, 1);
 		}
@@ -547,6 +782,7 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 		ctx->deadline = time_mono_ms() + type_deadline(ty);
 		rc = ty->on_fail(ctx, error, hmsg, sizeof(hmsg));
 		ctx->in_fail_hook = false;
+		memo_end(ctx, rc != TASK_STEP_STOP);
 		if (rc == TASK_STEP_STOP && atomic_load(&E.stopping)) {
 			log_info("task %s: cleanup after failure interrupted by "
 			    "shutdown; it runs again at start-up", t->id);
@@ -567,71 +803,115 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	return true;
 }
 
-/* Run one task to its end, or until it must stop. */
-static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
+/* The first step at or after i that is not done, or t->nsteps. */
+static size_t next_open(const struct store_task *t, size_t i)
 {
+	while (i < t->nsteps && (t->steps[i].state == STORE_STEP_SUCCEEDED ||
+	    t->steps[i].state == STORE_STEP_SKIPPED))
+		i++;
+	return i;
+}
+
+/* How long a step may overrun its deadline in WAITs (cancelling its node
+ * jobs) before the runner ends the attempt itself. */
+#define DEADLINE_GRACE_MS	30000
+#define DEFAULT_WAIT_MS		1000
+
+/*
+ * Run the task until it ends, must stop, or waits.  Returns true when it
+ * waits: the ctx is parked and the caller returns QUEUE_WAIT.
+ */
+static bool run_steps(struct task_ctx *ctx)
+{
+	const struct task_type *ty = ctx->ty;
 	struct store_task *t = ctx->t;
 	struct store_step_update su[2];
 	char err[512];
-	size_t i = 0;
-	bool start_pending = true;	/* the next step's start is unwritten */
 
 	for (;;) {
 		struct store_step *sp;
 		enum stop_reason why;
-		int attempts, rc;
+		int rc;
 
-		while (i < t->nsteps && (t->steps[i].state ==
-		    STORE_STEP_SUCCEEDED || t->steps[i].state == STORE_STEP_SKIPPED))
-			i++;
-		if (i == t->nsteps) {
-			persist(t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
-			return;
+		if (ctx->phase == PH_BACKOFF) {
+			if ((why = stop_reason(ctx)) != STOP_NONE &&
+			    stop_task(ctx, why, NULL, 0))
+				return false;
+			if (why == STOP_NONE && time_mono_ms() < ctx->wake_at) {
+				park(ctx, ctx->wake_at);
+				return true;
+			}
+			ctx->phase = PH_NEXT;
 		}
-		sp = &t->steps[i];
-		if ((why = stop_reason(ctx)) != STOP_NONE) {
-			/* A start written with the previous end is undone. */
-			if (stop_task(ctx, why, start_pending ? NULL : sp,
-			    sp->attempts - 1))
-				return;
-			start_pending = true;
-			continue;
+		if (ctx->phase == PH_NEXT) {
+			ctx->cur = next_open(t, ctx->cur);
+			if (ctx->cur == t->nsteps) {
+				persist(t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
+				return false;
+			}
+			sp = &t->steps[ctx->cur];
+			/* A step "running" here had its start written: with
+			 * the previous step's end, or before a crash or a
+			 * shutdown.  It continues as that attempt. */
+			bool written = sp->state == STORE_STEP_RUNNING &&
+			    sp->attempts > 0;
+			if ((why = stop_reason(ctx)) != STOP_NONE) {
+				if (stop_task(ctx, why, written ? sp : NULL,
+				    written ? sp->attempts : 0))
+					return false;
+				continue;
+			}
+			ctx->attempts = written ? sp->attempts : sp->attempts + 1;
+			if (!written || t->state != STORE_TASK_RUNNING) {
+				su[0] = su_make(sp, STORE_STEP_RUNNING,
+				    ctx->attempts);
+				su[0].started_at = time_wall_ms();
+				su[0].message = "";
+				if (persist(t, t->state == STORE_TASK_RUNNING ?
+				    -1 : STORE_TASK_RUNNING, NULL, su, 1) < 0)
+					return false;
+			}
+			step_reset(ctx);
+			memo_end(ctx, false);
+			ctx->attempt_started = time_mono_ms();
+			ctx->deadline = ctx->attempt_started + type_deadline(ty);
+			atomic_store(&ctx->last_progress, 0);
+			ctx->phase = PH_STEP;
 		}
-		/* The start may already be written with the previous end. */
-		attempts = start_pending ? sp->attempts + 1 : sp->attempts;
-		if (start_pending) {
-			su[0] = su_make(sp, STORE_STEP_RUNNING, attempts);
-			su[0].started_at = time_wall_ms();
-			su[0].message = "";
-			if (persist(t, t->state == STORE_TASK_RUNNING ? -1 :
-			    STORE_TASK_RUNNING, NULL, su, 1) < 0)
-				return;
-		}
-		start_pending = true;
 
-		step_reset(ctx);
+		/* PH_STEP: call the step (again). */
+		sp = &t->steps[ctx->cur];
 		ctx->step = sp;
-		ctx->deadline = time_mono_ms() + type_deadline(ty);
-		atomic_store(&ctx->last_progress, 0);
+		ctx->wake_at = INT64_MAX;
 		err[0] = '\0';
 		rc = ty->run(ctx, sp, err, sizeof(err));
 		ctx->step = NULL;
 
+		if (rc == TASK_STEP_WAIT) {
+			int64_t now = time_mono_ms(), at = ctx->wake_at;
+			if (at == INT64_MAX)
+				at = now + DEFAULT_WAIT_MS;
+			if (now < ctx->deadline + DEADLINE_GRACE_MS) {
+				if (at > ctx->deadline && now < ctx->deadline)
+					at = ctx->deadline;
+				park(ctx, at);
+				return true;
+			}
+			rc = TASK_STEP_FAIL;	/* overran: ended below */
+		}
 		if (rc == TASK_STEP_OK) {
-			size_t j = i + 1, n = 1;
-			su[0] = su_make(sp, STORE_STEP_SUCCEEDED, attempts);
+			size_t j = next_open(t, ctx->cur + 1), n = 1;
+			su[0] = su_make(sp, STORE_STEP_SUCCEEDED, ctx->attempts);
 			su[0].finished_at = time_wall_ms();
 			su[0].next_attempt_at = 0;
 			/* The step's true last word, not the last one the
 			 * throttle let through. */
 			su[0].message = ctx->last_msg;
-			while (j < t->nsteps && (t->steps[j].state ==
-			    STORE_STEP_SUCCEEDED ||
-			    t->steps[j].state == STORE_STEP_SKIPPED))
-				j++;
+			memo_end(ctx, false);
+			ctx->phase = PH_NEXT;
 			if (j == t->nsteps) {
 				persist(t, STORE_TASK_SUCCEEDED, NULL, su, 1);
-				return;
+				return false;
 			}
 			/* End this step and start the next in one write. */
 			if (stop_reason(ctx) == STOP_NONE) {
@@ -640,75 +920,93 @@ static void run_steps(struct task_ctx *ctx, const struct task_type *ty)
 				su[1].started_at = su[0].finished_at;
 				su[1].message = "";
 				n = 2;
-				start_pending = false;
 			}
 			if (persist(t, -1, NULL, su, n) < 0)
-				return;
-			i = j;
+				return false;
+			ctx->cur = j;
 			continue;
 		}
 
 		why = stop_reason(ctx);
 		if (why != STOP_NONE) {
-			if (stop_task(ctx, why, sp, attempts))
-				return;
-			continue;	/* pause withdrawn: run again */
+			if (stop_task(ctx, why, sp, ctx->attempts))
+				return false;
+			ctx->phase = PH_NEXT;	/* pause withdrawn: again */
+			continue;
 		}
+		memo_end(ctx, true);
 		if (time_mono_ms() >= ctx->deadline)
 			snprintf(err, sizeof(err), "deadline of %" PRId64
 			    " ms exceeded", type_deadline(ty));
 		else if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s", rc == TASK_STEP_STOP ?
 			    "step stopped without a reason" : "step failed");
-		if (rc == TASK_STEP_FATAL || attempts >= type_attempts(ty)) {
+		if (rc == TASK_STEP_FATAL || ctx->attempts >= type_attempts(ty)) {
 			char *msg = xasprintf("step '%s'%s%s failed after %d "
 			    "attempt%s: %s", sp->name, sp->node ? " on " : "",
-			    sp->node ? sp->node : "", attempts,
-			    attempts == 1 ? "" : "s", err);
-			sp->attempts = attempts;
+			    sp->node ? sp->node : "", ctx->attempts,
+			    ctx->attempts == 1 ? "" : "s", err);
+			sp->attempts = ctx->attempts;
 			fail_task(ctx, ty, sp->idx, msg, err);
 			free(msg);
-			return;
+			return false;
 		}
-		int64_t delay = backoff_ms(ty, attempts);
-		su[0] = su_make(sp, STORE_STEP_PENDING, attempts);
+		int64_t delay = backoff_ms(ty, ctx->attempts);
+		su[0] = su_make(sp, STORE_STEP_PENDING, ctx->attempts);
 		su[0].next_attempt_at = time_wall_ms() + delay;
 		su[0].message = err;
 		if (persist(t, -1, NULL, su, 1) < 0)
-			return;
+			return false;
 		log_info("task %s: step '%s' attempt %d failed (%s); retry in "
-		    "%" PRId64 " ms", t->id, sp->name, attempts, err, delay);
-		ctx->deadline = INT64_MAX;
-		if (!task_sleep(ctx, delay)) {
-			why = stop_reason(ctx);
-			if (why != STOP_NONE && stop_task(ctx, why, NULL, 0))
-				return;
-		}
+		    "%" PRId64 " ms", t->id, sp->name, ctx->attempts, err, delay);
+		ctx->phase = PH_BACKOFF;
+		ctx->wake_at = time_mono_ms() + delay;
+		park(ctx, ctx->wake_at);
+		return true;
 	}
+}
+
+static void ctx_free(struct task_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	memo_end(ctx, false);
+	step_reset(ctx);
+	pthread_mutex_destroy(&ctx->pmu);
+	store_task_free(ctx->t);
+	free(ctx);
 }
 
 static enum queue_result run_task(const char *cluster, const char *id,
     void *arg)
 {
-	struct task_ctx ctx;
+	struct task_ctx *ctx;
 	const struct task_type *ty;
 	struct store_task *t;
 
 	(void)arg;
-	memset(&ctx, 0, sizeof(ctx));
-	str_copy(ctx.id, id, sizeof(ctx.id));
-	str_copy(ctx.cluster, cluster, sizeof(ctx.cluster));
-	atomic_init(&ctx.cancel, false);
-	atomic_init(&ctx.pause, false);
-	atomic_init(&ctx.last_progress, 0);
-	pthread_mutex_init(&ctx.pmu, NULL);
-	ctx_register(&ctx);		/* before the load: see the design */
+	if ((ctx = ctx_unpark(id)) != NULL) {
+		if (atomic_load(&E.stopping))
+			return QUEUE_WAIT;	/* left for the next start */
+		return run_steps(ctx) ? QUEUE_WAIT : (ctx_unregister(ctx),
+		    ctx_free(ctx), QUEUE_DONE);
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	str_copy(ctx->id, id, sizeof(ctx->id));
+	str_copy(ctx->cluster, cluster, sizeof(ctx->cluster));
+	atomic_init(&ctx->cancel, false);
+	atomic_init(&ctx->pause, false);
+	atomic_init(&ctx->last_progress, 0);
+	pthread_mutex_init(&ctx->pmu, NULL);
+	ctx_register(ctx);		/* before the load: see the design */
 
 	if ((t = ho_take(id)) == NULL)
 		t = store_task_load(E.st, id);
-	if (t == NULL || store_task_state_terminal(t->state))
+	if (t == NULL || store_task_state_terminal(t->state)) {
+		store_task_free(t);
 		goto out;
-	ctx.t = t;
+	}
+	ctx->t = t;
 	/* A failure whose cleanup a crash interrupted: finish it first. */
 	ty = task_type_find(t->type);
 	if (ty != NULL && ty->on_fail != NULL && t->started_at != 0 &&
@@ -718,37 +1016,36 @@ static enum queue_result run_task(const char *cluster, const char *id,
 		if (store_task_failing_get(E.st, id, &fidx, &ferr) == 0) {
 			if (fidx < 0 || (size_t)fidx >= t->nsteps)
 				fidx = 0;
-			fail_task(&ctx, ty, fidx, ferr, NULL);
+			fail_task(ctx, ty, fidx, ferr, NULL);
 			free(ferr);
 			goto out;
 		}
 	}
 	if (t->cancel_requested)
-		atomic_store(&ctx.cancel, true);
+		atomic_store(&ctx->cancel, true);
 	if (t->pause_requested || t->state == STORE_TASK_PAUSED)
-		atomic_store(&ctx.pause, true);
-	if (atomic_load(&ctx.cancel)) {
-		stop_task(&ctx, STOP_CANCEL, NULL, 0);
+		atomic_store(&ctx->pause, true);
+	if (atomic_load(&ctx->cancel)) {
+		stop_task(ctx, STOP_CANCEL, NULL, 0);
 		goto out;
 	}
 	if (atomic_load(&E.stopping))
 		goto out;
-	ty = task_type_find(t->type);
 	if (ty == NULL) {
 		char *msg = xasprintf("unknown task type '%s'", t->type);
 		persist(t, STORE_TASK_FAILED, msg, NULL, 0);
 		free(msg);
 		goto out;
 	}
-	run_steps(&ctx, ty);
+	ctx->ty = ty;
+	ctx->phase = PH_NEXT;
+	if (run_steps(ctx))
+		return QUEUE_WAIT;
 out:
-	ctx_unregister(&ctx);
-	step_reset(&ctx);
-	pthread_mutex_destroy(&ctx.pmu);
-	store_task_free(t);
+	ctx_unregister(ctx);
+	ctx_free(ctx);
 	return QUEUE_DONE;
 }
-
 /* ---- for task types ------------------------------------------------------ */
 
 bool task_checkpoint(struct task_ctx *ctx)
@@ -908,6 +1205,57 @@ bool task_sleep(struct task_ctx *ctx, int64_t ms)
 	}
 }
 
+int task_wait(struct task_ctx *ctx, int64_t ms)
+{
+	int64_t at = time_mono_ms() + (ms < 0 ? 0 : ms);
+
+	if (at < ctx->wake_at)
+		ctx->wake_at = at;
+	return TASK_STEP_WAIT;
+}
+
+bool task_ctx_can_wait(const struct task_ctx *ctx)
+{
+	return ctx->step != NULL && !ctx->in_fail_hook;
+}
+
+bool task_ctx_shutting_down(const struct task_ctx *ctx)
+{
+	(void)ctx;
+	return atomic_load(&E.stopping);
+}
+
+int task_ctx_attempt(const struct task_ctx *ctx)
+{
+	return ctx->in_fail_hook ? 0 : ctx->attempts;
+}
+
+int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx)
+{
+	return time_mono_ms() - ctx->attempt_started;
+}
+
+void *task_memo(struct task_ctx *ctx, const char *key)
+{
+	for (struct memo *m = ctx->memo; m != NULL; m = m->next)
+		if (strcmp(m->key, key) == 0)
+			return m->p;
+	return NULL;
+}
+
+void task_memo_put(struct task_ctx *ctx, const char *key, void *p,
+    void (*release)(void *p), void (*abandon)(struct task_ctx *ctx, void *p))
+{
+	struct memo *m = xcalloc(1, sizeof(*m));
+
+	m->key = xstrdup(key);
+	m->p = p;
+	m->release = release;
+	m->abandon = abandon;
+	m->next = ctx->memo;
+	ctx->memo = m;
+}
+
 const char *task_ctx_id(const struct task_ctx *ctx)
 {
 	return ctx->id;
@@ -1006,6 +1354,12 @@ int task_start(char *err, size_t errlen)
 		return TASK_ERR;
 	}
 	atomic_store(&E.stopping, false);
+	E.timer_stop = false;
+	if (pthread_create(&E.timer, NULL, timer_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the timer thread");
+		return TASK_ERR;
+	}
+	E.timer_running = true;
 	if (queue_start(E.q, E.nworkers, run_task, NULL, err, errlen) < 0)
 		return TASK_ERR;
 	E.started = true;
@@ -1017,15 +1371,35 @@ void task_stop(void)
 	if (E.q == NULL)
 		return;
 	atomic_store(&E.stopping, true);
+	/* Parked tasks stay as they are in the store ("running" at their
+	 * step and attempt) and continue at the next start. */
+	pthread_mutex_lock(&E.tmu);
+	E.timer_stop = true;
+	pthread_cond_signal(&E.tcv);
+	pthread_mutex_unlock(&E.tmu);
+	if (E.timer_running)
+		pthread_join(E.timer, NULL);
+	E.timer_running = false;
 	queue_stop(E.q);
 	E.started = false;
 }
 
 void task_shutdown(void)
 {
+	struct task_ctx *ctx;
+
 	task_stop();
 	queue_free(E.q);
 	E.q = NULL;
+	pthread_mutex_lock(&E.mu);
+	while ((ctx = E.running) != NULL) {	/* parked: nobody runs them */
+		E.running = ctx->next;
+		ctx_free(ctx);
+	}
+	pthread_mutex_unlock(&E.mu);
+	free(E.heap);
+	E.heap = NULL;
+	E.nheap = E.capheap = 0;
 	ho_drop_cluster(NULL);
 	E.st = NULL;
 	E.ntypes = 0;
@@ -1379,6 +1753,11 @@ int task_busy_workers(void)
 	return E.q ? queue_busy(E.q) : 0;
 }
 
+size_t task_waiting(void)
+{
+	return E.q ? queue_waiting(E.q) : 0;
+}
+
 void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
     const char *running, void *arg), void *arg)
 {
@@ -1475,13 +1854,16 @@ static int noop_run(struct task_ctx *ctx, const struct store_step *step,
 	json_int_t steps = json_integer_value(json_object_get(p, "steps"));
 	json_int_t fail = json_integer_value(json_object_get(p,
 	    "fail_attempts"));
-	int64_t ms;
+	int64_t ms, left;
 
 	if (steps < 1)
 		steps = 1;
 	ms = (int64_t)(dur * 1000.0 / (double)steps);
-	if (ms > 0 && !task_sleep(ctx, ms))
+	if (task_checkpoint(ctx))
 		return TASK_STEP_STOP;
+	/* The wait parks the task: it holds no worker. */
+	if ((left = ms - task_ctx_attempt_elapsed(ctx)) > 0)
+		return task_wait(ctx, left);
 	if (step->attempts <= fail) {
 		snprintf(err, errlen, "injected failure %d of %lld",
 		    step->attempts, (long long)fail);

@@ -54,6 +54,7 @@
 #define TASK_STEP_FAIL	(-1)	/* failed; retried with backoff */
 #define TASK_STEP_FATAL	(-2)	/* failed; do not retry */
 #define TASK_STEP_STOP	1	/* stopped because task_checkpoint() said so */
+#define TASK_STEP_WAIT	2	/* not done: call again later (task_wait()) */
 
 struct task_ctx;
 
@@ -216,6 +217,8 @@ void task_queue_info(const char *cluster, size_t *depth, char *running_id,
     size_t idlen);
 /* Worker threads busy with a task now. */
 int task_busy_workers(void);
+/* Tasks parked in a wait now (holding no worker). */
+size_t task_waiting(void);
 /* For /metrics: fn(cluster, depth, running id or NULL, arg) per cluster,
  * under the queue lock: fn must be quick and not call the engine. */
 void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
@@ -263,7 +266,39 @@ struct task_node_progress {
 #define TASK_NODE_PROGRESS_KEEP { NULL, -1, -1, -1, -1, -1.0, NULL, NULL }
 void task_node_progress(struct task_ctx *ctx, const char *node,
     const struct task_node_progress *np);
-/* Sleep ms in short slices; false when task_checkpoint() cut it short. */
+/*
+ * Waiting without a worker.  A step that must wait returns
+ * task_wait(ctx, ms) (which is TASK_STEP_WAIT): the task is parked, its
+ * worker goes back to the pool, and the step is called again once ms
+ * passed, or at once on a cancel or pause (task_checkpoint() is then
+ * true), and never later than its deadline.  So a step is re-entrant: it
+ * is called until it returns something else, with the same step and
+ * attempt, and keeps what it learnt in its memo.  Calling task_wait()
+ * several times in one call keeps the earliest.  Only from a step
+ * (task_ctx_can_wait()); on_fail hooks block instead.
+ */
+int task_wait(struct task_ctx *ctx, int64_t ms);
+bool task_ctx_can_wait(const struct task_ctx *ctx);
+/* The daemon is stopping: a step that stops now continues at the next
+ * start as the same attempt, so node jobs are left running. */
+bool task_ctx_shutting_down(const struct task_ctx *ctx);
+/* The attempt number of the running step (0 in an on_fail hook) and the
+ * milliseconds since this attempt started (in this process). */
+int task_ctx_attempt(const struct task_ctx *ctx);
+int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx);
+/*
+ * The attempt's memo: what a re-entrant step keeps between its calls
+ * (node jobs started, a listing it read).  Freed with release(p) when the
+ * attempt ends; abandon(ctx, p), when not NULL, is called first when the
+ * attempt ends unsuccessfully for a reason other than shutdown (cancel,
+ * pause, failure, deadline): it cancels what the step left running.  Use
+ * from the step's thread only.  task_memo() is NULL for an unknown key.
+ */
+void *task_memo(struct task_ctx *ctx, const char *key);
+void task_memo_put(struct task_ctx *ctx, const char *key, void *p,
+    void (*release)(void *p), void (*abandon)(struct task_ctx *ctx, void *p));
+/* Sleep ms in short slices; false when task_checkpoint() cut it short.
+ * Holds the worker: only for on_fail hooks and short pauses. */
 bool task_sleep(struct task_ctx *ctx, int64_t ms);
 const char *task_ctx_id(const struct task_ctx *ctx);
 const char *task_ctx_cluster(const struct task_ctx *ctx);

@@ -114,6 +114,161 @@ static void observer(const struct task_event *ev, void *arg)
 	atomic_fetch_add(&obs_count[ev->to], 1);
 }
 
+/* ---- waiting holds no worker --------------------------------------------- */
+
+/* A re-entrant step: waits twice, keeping a count in its memo; the memo's
+ * abandon hook counts cancels of what it "left running". */
+static atomic_int wait_calls, wait_abandons, wait_releases;
+
+static void wmemo_release(void *p)
+{
+	free(p);
+	atomic_fetch_add(&wait_releases, 1);
+}
+
+static void wmemo_abandon(struct task_ctx *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;
+	atomic_fetch_add(&wait_abandons, 1);
+}
+
+static int waiter_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	int *n = task_memo(ctx, "w");
+	json_int_t rounds = json_integer_value(json_object_get(
+	    task_ctx_params(ctx), "rounds"));
+
+	(void)step;
+	(void)err;
+	(void)errlen;
+	atomic_fetch_add(&wait_calls, 1);
+	if (task_checkpoint(ctx))
+		return TASK_STEP_STOP;
+	if (!task_ctx_can_wait(ctx))
+		return TASK_STEP_FATAL;
+	if (n == NULL) {
+		n = xcalloc(1, sizeof(*n));
+		task_memo_put(ctx, "w", n, wmemo_release, wmemo_abandon);
+	}
+	if ((*n)++ < rounds)
+		return task_wait(ctx, 100);
+	return TASK_STEP_OK;
+}
+
+static int waiter_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	(void)params;
+	(void)nodes;
+	(void)err;
+	(void)errlen;
+	task_plan_add(plan, "wait", NULL);
+	return 0;
+}
+
+static const struct task_type waiter_type = {
+	.name = "waiter", .plan = waiter_plan, .run = waiter_run,
+};
+
+static void test_waiting(void)
+{
+	struct store *st = fresh_store();
+	char ids[12][STORE_ID_MAX], err[256], name[16], w[STORE_ID_MAX];
+	int64_t first_end = INT64_MAX, last_start = 0;
+	json_t *p;
+
+	/* 12 clusters, one 1.5 s noop each, on 4 workers. */
+	for (int i = 0; i < 12; i++) {
+		struct store_cluster c = {
+			.name = name, .storage_url = "file:///tmp/x",
+			.ssh_user = "u", .ssh_key_file = "/k",
+		};
+		snprintf(name, sizeof(name), "w%d", i);
+		T_EQ_INT(store_cluster_create(st, &c, err, sizeof(err)), 0);
+	}
+	engine_up(st, 4, false);
+	T_EQ_INT(task_type_register(&waiter_type), 0);
+	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		T_EQ_INT(submit(name, "{\"duration_s\": 1.5}", ids[i]), 0);
+	}
+	for (int i = 0; i < 12; i++)
+		T_CHECK(wait_state(st, ids[i], STORE_TASK_SUCCEEDED, 20000),
+		    "task %d", i);
+	/* All twelve waited at the same time: every one started before
+	 * any ended, which four workers holding their tasks cannot do. */
+	for (int i = 0; i < 12; i++) {
+		struct store_task *t = store_task_load(st, ids[i]);
+		T_CHECK(t != NULL, "load %d", i);
+		if (t == NULL)
+			continue;
+		if (t->started_at > last_start)
+			last_start = t->started_at;
+		if (t->finished_at < first_end)
+			first_end = t->finished_at;
+		T_EQ_INT(t->steps[0].attempts, 1);
+		store_task_free(t);
+	}
+	T_CHECK(last_start < first_end, "last start %lld, first end %lld",
+	    (long long)last_start, (long long)first_end);
+	T_EQ_INT(task_waiting(), 0);
+
+	/* While waiting, a task holds no worker and its cluster runs
+	 * nothing else; a cancel reaches it at once, abandoning its memo. */
+	p = json_pack("{s:i}", "rounds", 1000000);
+	T_EQ_INT(task_submit("w0", "waiter", p, w, err, sizeof(err)), 0);
+	json_decref(p);
+	T_EQ_INT(submit("w0", "{}", ids[0]), 0);
+	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "waiter runs");
+	int64_t end = time_mono_ms() + 5000;
+	while (task_waiting() != 1 && time_mono_ms() < end)
+		sleep_ms(5);
+	T_EQ_INT(task_waiting(), 1);
+	T_EQ_INT(task_busy_workers(), 0);
+	T_EQ_INT(state_of(st, ids[0]), STORE_TASK_QUEUED);	/* serial */
+	T_CHECK(atomic_load(&wait_calls) >= 1, "called");
+	T_EQ_INT(task_cancel(w, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, w, STORE_TASK_CANCELLED, 5000), "cancelled");
+	T_EQ_INT(atomic_load(&wait_abandons), 1);
+	T_EQ_INT(atomic_load(&wait_releases), 1);
+	T_CHECK(wait_state(st, ids[0], STORE_TASK_SUCCEEDED, 5000), "next");
+
+	/* A short re-entrant step: called rounds + 1 times, one attempt,
+	 * memo released once and never abandoned. */
+	atomic_store(&wait_calls, 0);
+	p = json_pack("{s:i}", "rounds", 3);
+	T_EQ_INT(task_submit("w1", "waiter", p, w, err, sizeof(err)), 0);
+	json_decref(p);
+	T_CHECK(wait_state(st, w, STORE_TASK_SUCCEEDED, 5000), "rounds");
+	T_EQ_INT(atomic_load(&wait_calls), 4);
+	T_EQ_INT(atomic_load(&wait_abandons), 1);
+	T_EQ_INT(atomic_load(&wait_releases), 2);
+
+	/* Pause while waiting: the attempt ends (abandoned); resume starts
+	 * attempt 2. */
+	p = json_pack("{s:i}", "rounds", 1000000);
+	T_EQ_INT(task_submit("w2", "waiter", p, w, err, sizeof(err)), 0);
+	json_decref(p);
+	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "runs");
+	sleep_ms(150);
+	T_EQ_INT(task_pause(w, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, w, STORE_TASK_PAUSED, 5000), "paused");
+	T_EQ_INT(atomic_load(&wait_abandons), 2);
+	T_EQ_INT(task_resume(w, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "resumed");
+	sleep_ms(150);
+	T_EQ_INT(task_cancel(w, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, w, STORE_TASK_CANCELLED, 5000), "cancel 2");
+	struct store_task *t = store_task_load(st, w);
+	T_CHECK(t != NULL && t->steps[0].attempts == 2, "attempt 2");
+	store_task_free(t);
+	task_shutdown();
+	store_close(st);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_noop_and_validation(void)
@@ -578,7 +733,9 @@ static void test_resume_after_crash(void)
 	T_EQ_INT(tx->state, STORE_TASK_SUCCEEDED);
 	T_EQ_INT(tx->steps[0].attempts, 1);		/* not re-run */
 	T_EQ_INT(tx->steps[0].finished_at, 2000);
-	T_EQ_INT(tx->steps[1].attempts, 2);		/* re-run */
+	/* found running: continues as the same attempt (a node job of it
+	 * would be attached again, not started twice) */
+	T_EQ_INT(tx->steps[1].attempts, 1);
 	T_EQ_INT(tx->steps[2].attempts, 1);
 	T_EQ_INT(tx->started_at, 1000);
 	T_CHECK(ty->started_at >= tx->finished_at, "y started before x ended");
@@ -613,9 +770,11 @@ static void test_shutdown_resume(void)
 	for (size_t i = 0; i < t->nsteps; i++)
 		done += t->steps[i].state == STORE_STEP_SUCCEEDED;
 	T_CHECK(done >= 1 && done < 10, "done %d", done);
-	T_EQ_INT(t->steps[done].state, STORE_STEP_PENDING);
-	T_CHECK(t->steps[done].message &&
-	    strstr(t->steps[done].message, "shutdown"), "message");
+	/* The step was waiting (parked, no worker): it stays running as
+	 * attempt 1, to continue as that attempt at the next start. */
+	T_EQ_INT(t->steps[done].state, STORE_STEP_RUNNING);
+	T_EQ_INT(t->steps[done].attempts, 1);
+	int stopped_at = done;
 	store_task_free(t);
 	T_EQ_INT(state_of(st, q), STORE_TASK_QUEUED);
 	task_shutdown();
@@ -628,6 +787,7 @@ static void test_shutdown_resume(void)
 	t = store_task_load(st, id);
 	T_EQ_INT(t->state, STORE_TASK_SUCCEEDED);
 	T_EQ_INT(t->steps[0].attempts, 1);
+	T_EQ_INT(t->steps[stopped_at].attempts, 1);	/* same attempt */
 	T_CHECK(t->finished_at <= time_wall_ms(), "finished");
 	store_task_free(t);
 	T_CHECK(state_of(st, q) == STORE_TASK_SUCCEEDED, "q");
@@ -849,6 +1009,7 @@ int main(void)
 	test_resume_after_crash();
 	test_shutdown_resume();
 	test_fail_hook_admit_nodes();
+	test_waiting();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
