@@ -1230,6 +1230,11 @@ int task_ctx_attempt(const struct task_ctx *ctx)
 	return ctx->in_fail_hook ? 0 : ctx->attempts;
 }
 
+int task_ctx_step_idx(const struct task_ctx *ctx)
+{
+	return ctx->step != NULL ? ctx->step->idx : -1;
+}
+
 int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx)
 {
 	return time_mono_ms() - ctx->attempt_started;
@@ -1355,6 +1360,15 @@ int task_start(char *err, size_t errlen)
 	}
 	atomic_store(&E.stopping, false);
 	E.timer_stop = false;
+	{
+		/* The heap is in monotonic ms: so is the wait. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_destroy(&E.tcv);
+		pthread_cond_init(&E.tcv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (pthread_create(&E.timer, NULL, timer_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the timer thread");
 		return TASK_ERR;

@@ -285,6 +285,8 @@ bool task_ctx_shutting_down(const struct task_ctx *ctx);
 /* The attempt number of the running step (0 in an on_fail hook) and the
  * milliseconds since this attempt started (in this process). */
 int task_ctx_attempt(const struct task_ctx *ctx);
+/* The index of the running step, -1 outside a step (an on_fail hook). */
+int task_ctx_step_idx(const struct task_ctx *ctx);
 int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx);
 /*
  * The attempt's memo: what a re-entrant step keeps between its calls

@@ -1,17 +1,21 @@
 /*
- * nodeops.c - see nodeops.h.  The step runs on a worker thread: it reads
- * the cluster's SSH settings and the node's pinned host key from the
- * store, runs the agent through the pooled SSH client with the task's
- * checkpoint as the cancel callback, turns the agent's JSON lines into
- * progress, and maps the outcome onto a TASK_STEP_* code.
+ * nodeops.c - see nodeops.h.  A node operation is a job on the node
+ * (see "node jobs" below): the step reads the cluster's SSH settings and
+ * the node's pinned host key from the store, starts or attaches to the
+ * job through the pooled SSH client, turns the agent's JSON lines into
+ * progress, parks the task between polls, and maps the outcome onto a
+ * TASK_STEP_* code.
  */
 #include "nodeops.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/log.h"
 #include "../../common/util.h"
 #include "ssh.h"
 #include "../store/store.h"
@@ -73,132 +77,482 @@ static void on_line(void *arg, const char *line)
 	json_decref(j);
 }
 
-static bool stop_asked(void *arg)
+/* ---- node jobs ------------------------------------------------------------ */
+
+/*
+ * A long operation runs on the node as a job (`ringagent job`, see
+ * docs/agent.md) under an id made of the task, the step, the attempt and
+ * the operation, so asking again for the same id attaches instead of
+ * starting twice: after an SSH outage, after the orchestrator was killed
+ * and restarted (the step continues as the same attempt), after a
+ * shutdown.  The orchestrator follows a job with short polls on pooled
+ * SSH sessions (`job start ID --offset N`: one exec that starts or
+ * attaches and prints what the op printed since offset N), and in between
+ * the task is parked (task_wait()): no thread waits for a node.
+ */
+#define POLL_FIRST_MS	200
+#define POLL_MAX_MS	2000
+#define POLL_CMD_MS	30000		/* one poll exec */
+#define REATTACH_MS	(300 * 1000)	/* contact may be lost this long */
+
+enum njob_state { NJ_NEW, NJ_RUNNING, NJ_DONE };
+
+struct njob {
+	char *node, *args;
+	char id[160];
+	enum njob_state state;
+	bool seen;			/* the agent reported the job */
+	int64_t offset;			/* in the job's output */
+	int64_t started;		/* mono ms of the first call */
+	int64_t next_poll, interval;	/* mono ms, ms */
+	int64_t lost_since;		/* mono ms of the first failed poll */
+	json_t *result;			/* last {"type":"result"} line */
+	int rc, exit;			/* when NJ_DONE */
+	char *err;
+	json_t *data;
+};
+
+struct njobs {
+	struct njob **v;
+	size_t n;
+};
+
+static void njob_free(struct njob *j)
 {
-	struct lines *l = arg;
-	return task_checkpoint(l->ctx);
+	if (j == NULL)
+		return;
+	free(j->node);
+	free(j->args);
+	free(j->err);
+	json_decref(j->result);
+	json_decref(j->data);
+	free(j);
 }
 
-static char *agent_command(const json_t *params, const char *node,
-    const char *op_args)
+static void njobs_release(void *p)
 {
+	struct njobs *js = p;
+
+	for (size_t i = 0; i < js->n; i++)
+		njob_free(js->v[i]);
+	free(js->v);
+	free(js);
+}
+
+/* 32-bit FNV-1a of node and args: the operation's part of the job id. */
+static uint32_t njob_hash(const char *node, const char *args)
+{
+	uint32_t h = 2166136261u;
+	const char *parts[2] = { node, args };
+
+	for (int k = 0; k < 2; k++) {
+		for (const char *c = parts[k]; *c; c++)
+			h = (h ^ (unsigned char)*c) * 16777619u;
+		h = (h ^ 0x1f) * 16777619u;
+	}
+	return h;
+}
+
+void nodeops_job_id(const char *task_id, int step_idx, int attempt,
+    const char *node, const char *op_args, char *out, size_t outlen)
+{
+	uint32_t h = njob_hash(node, op_args);
+
+	if (step_idx < 0)		/* an on_fail hook */
+		snprintf(out, outlen, "%s.fail.%08x", task_id, h);
+	else
+		snprintf(out, outlen, "%s.%d.%d.%08x", task_id, step_idx,
+		    attempt, h);
+}
+
+/* How to reach node: the cluster's SSH settings and the node's pinned
+ * key.  0, or a TASK_STEP_* failure with err. */
+struct reach {
+	json_t *cl, *nd;
+	struct ssh_target t;
+	char *base;			/* the agent command, {address} set */
+	int64_t timeout_ms;		/* the operation's (timeout_s) */
+};
+
+static void reach_release(struct reach *r)
+{
+	json_decref(r->cl);
+	json_decref(r->nd);
+	free(r->base);
+	memset(r, 0, sizeof(*r));
+}
+
+static int reach_get(struct task_ctx *ctx, const char *node,
+    struct reach *r, char *err, size_t errlen)
+{
+	struct store *st = task_ctx_store(ctx);
+	const char *cluster = task_ctx_cluster(ctx);
+	const json_t *params = task_ctx_params(ctx);
 	const char *agent = json_string_value(json_object_get(params, "agent"));
 	const char *at;
-	char *base;
+	json_t *ssh, *to = json_object_get(params, "timeout_s");
 
+	memset(r, 0, sizeof(*r));
+	if (node == NULL || (r->cl = store_cluster_get(st, cluster)) == NULL ||
+	    (r->nd = store_node_get(st, cluster, node)) == NULL) {
+		snprintf(err, errlen, "node '%s' of cluster '%s' not found",
+		    node ? node : "(none)", cluster);
+		reach_release(r);
+		return TASK_STEP_FATAL;
+	}
+	ssh = json_object_get(r->cl, "ssh");
+	r->t.host = node;
+	r->t.port = (int)json_integer_value(json_object_get(ssh, "port"));
+	r->t.user = json_string_value(json_object_get(ssh, "user"));
+	r->t.key_file = json_string_value(json_object_get(ssh, "key_file"));
+	r->t.host_key = json_string_value(json_object_get(r->nd,
+	    "ssh_host_key"));
+	if (r->t.host_key != NULL && *r->t.host_key == '\0')
+		r->t.host_key = NULL;
+	r->t.known_hosts = json_string_value(json_object_get(params,
+	    "known_hosts"));
 	if (agent == NULL)
 		agent = "ringagent";
 	if ((at = strstr(agent, "{address}")) != NULL)
-		base = xasprintf("%.*s%s%s", (int)(at - agent), agent, node,
+		r->base = xasprintf("%.*s%s%s", (int)(at - agent), agent, node,
 		    at + strlen("{address}"));
 	else
-		base = xstrdup(agent);
-	char *cmd = xasprintf("%s %s --json", base, op_args);
-	free(base);
-	return cmd;
+		r->base = xstrdup(agent);
+	r->timeout_ms = json_is_integer(to) ? json_integer_value(to) * 1000 :
+	    60000;
+	return TASK_STEP_OK;
+}
+
+static struct ssh_pool *pool_get(void)
+{
+	struct ssh_pool *p;
+
+	pthread_mutex_lock(&pool_mtx);
+	p = pool;
+	pthread_mutex_unlock(&pool_mtx);
+	return p;
+}
+
+/* What one poll read: the op's lines are handled as they come. */
+struct pollout {
+	struct lines l;
+	json_t *status;			/* the {"type":"job"} line */
+	struct njob *j;
+};
+
+static void poll_line(void *arg, const char *line)
+{
+	struct pollout *o = arg;
+	json_t *js = json_loads(line, 0, NULL);
+	const char *type = json_string_value(json_object_get(js, "type"));
+
+	if (type != NULL && strcmp(type, "job") == 0) {
+		json_decref(o->status);
+		o->status = js;
+		return;
+	}
+	json_decref(js);
+	o->l.result = NULL;
+	on_line(&o->l, line);
+	if (o->l.result != NULL) {
+		json_decref(o->j->result);
+		o->j->result = o->l.result;
+		o->l.result = NULL;
+	}
+}
+
+static void njob_done(struct njob *j, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void njob_done(struct njob *j, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	j->state = NJ_DONE;
+	j->rc = rc;
+	free(j->err);
+	j->err = NULL;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		j->err = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* Run `<agent> job <verb> ...` once on the node; 0 when it ran. */
+static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
+    struct pollout *o, struct ssh_result *res)
+{
+	struct ssh_cmd c;
+	struct ssh_pool *p = pool_get();
+
+	(void)ctx;
+	memset(&c, 0, sizeof(c));
+	c.command = cmd;
+	c.timeout_ms = POLL_CMD_MS;
+	c.on_line = poll_line;
+	c.arg = o;
+	if (p == NULL) {
+		memset(res, 0, sizeof(*res));
+		res->status = SSH_ERR_USAGE;
+		snprintf(res->error, sizeof(res->error), "node client not "
+		    "started (nodeops_register)");
+		return -1;
+	}
+	return ssh_run(p, &r->t, &c, res);
+}
+
+/* Cancel j on its node (best effort: a node out of reach keeps it, and
+ * the retention on the node removes it later). */
+static void njob_cancel(struct task_ctx *ctx, struct njob *j)
+{
+	struct reach r;
+	struct pollout o;
+	struct ssh_result res;
+	char err[512];
+	char *cmd;
+
+	if (j->state != NJ_RUNNING || !j->seen)
+		return;
+	if (reach_get(ctx, j->node, &r, err, sizeof(err)) != TASK_STEP_OK) {
+		log_warnx("task %s: cannot cancel job %s on %s: %s",
+		    task_ctx_id(ctx), j->id, j->node, err);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.l.ctx = ctx;
+	o.l.node = j->node;
+	o.j = j;
+	cmd = xasprintf("%s job cancel %s --json", r.base, j->id);
+	if (job_exec(ctx, &r, cmd, &o, &res) != 0 && o.status == NULL)
+		log_warnx("task %s: cancelling job %s on %s failed: %s; it "
+		    "may still run there (`ringagent job cancel %s`)",
+		    task_ctx_id(ctx), j->id, j->node, res.error, j->id);
+	else
+		log_info("task %s: cancelled job %s on %s", task_ctx_id(ctx),
+		    j->id, j->node);
+	ssh_result_release(&res);
+	json_decref(o.status);
+	free(cmd);
+	reach_release(&r);
+	njob_done(j, TASK_STEP_STOP, "cancelled");
+}
+
+static void njobs_abandon(struct task_ctx *ctx, void *p)
+{
+	struct njobs *js = p;
+
+	for (size_t i = 0; i < js->n; i++)
+		njob_cancel(ctx, js->v[i]);
+}
+
+static struct njob *njob_get(struct task_ctx *ctx, const char *node,
+    const char *args)
+{
+	struct njobs *js = task_memo(ctx, "nodeops");
+	struct njob *j;
+
+	if (js == NULL) {
+		js = xcalloc(1, sizeof(*js));
+		task_memo_put(ctx, "nodeops", js, njobs_release, njobs_abandon);
+	}
+	for (size_t i = 0; i < js->n; i++)
+		if (strcmp(js->v[i]->node, node) == 0 &&
+		    strcmp(js->v[i]->args, args) == 0)
+			return js->v[i];
+	j = xcalloc(1, sizeof(*j));
+	j->node = xstrdup(node);
+	j->args = xstrdup(args);
+	nodeops_job_id(task_ctx_id(ctx), task_ctx_step_idx(ctx),
+	    task_ctx_attempt(ctx), node, args, j->id, sizeof(j->id));
+	j->started = time_mono_ms();
+	j->interval = POLL_FIRST_MS;
+	js->v = xrealloc(js->v, (js->n + 1) * sizeof(*js->v));
+	js->v[js->n++] = j;
+	return j;
+}
+
+/* The job ended with exit ex: success or failure as the op said. */
+static void njob_finish(struct njob *j, int ex, const int *ok_exits,
+    size_t n_ok)
+{
+	bool ok = ex == 0;
+	const char *m;
+
+	for (size_t i = 0; i < n_ok; i++)
+		ok |= ex == ok_exits[i];
+	j->exit = ex;
+	if (ok) {
+		json_t *d = json_object_get(j->result, "data");
+		j->data = d ? json_incref(d) : NULL;
+		njob_done(j, TASK_STEP_OK, NULL);
+		return;
+	}
+	m = json_string_value(json_object_get(json_object_get(j->result,
+	    "error"), "message"));
+	/* usage and configuration problems will not fix themselves */
+	njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
+	    TASK_STEP_FAIL, "%s on %s: exit %d: %s", j->args, j->node, ex,
+	    m ? m : ex == 6 ? "cancelled on the node" : "failed (no message)");
+}
+
+/* One poll of j: start or attach, read new output, note the state. */
+static void njob_poll(struct task_ctx *ctx, struct njob *j,
+    const int *ok_exits, size_t n_ok)
+{
+	struct reach r;
+	struct pollout o;
+	struct ssh_result res;
+	char err[512];
+	char *cmd;
+	int64_t now;
+
+	if (reach_get(ctx, j->node, &r, err, sizeof(err)) != TASK_STEP_OK) {
+		njob_done(j, TASK_STEP_FATAL, "%s", err);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.l.ctx = ctx;
+	o.l.node = j->node;
+	o.j = j;
+	cmd = xasprintf("%s job start %s --offset %lld --json -- %s", r.base,
+	    j->id, (long long)j->offset, j->args);
+	job_exec(ctx, &r, cmd, &o, &res);
+	now = time_mono_ms();
+	if (res.status == SSH_ERR_HOSTKEY || res.status == SSH_ERR_AUTH ||
+	    res.status == SSH_ERR_USAGE) {
+		njob_done(j, TASK_STEP_FATAL, "%s", res.error);
+	} else if (res.status != SSH_OK) {
+		/* Out of reach.  A job the node never confirmed fails the
+		 * attempt now; one that runs is waited for: it goes on
+		 * without us, and we attach again when the node answers. */
+		if (!j->seen) {
+			njob_done(j, TASK_STEP_FAIL, "%s", res.error);
+		} else {
+			if (j->lost_since == 0) {
+				j->lost_since = now;
+				log_warnx("task %s: lost contact with %s while "
+				    "job %s runs there (%s); retrying for %d s",
+				    task_ctx_id(ctx), j->node, j->id, res.error,
+				    REATTACH_MS / 1000);
+			}
+			if (now - j->lost_since > REATTACH_MS)
+				njob_done(j, TASK_STEP_FAIL, "no contact with %s "
+				    "for %d s while job %s ran there (%s); it may "
+				    "still run: `ringagent job poll %s`", j->node,
+				    REATTACH_MS / 1000, j->id, res.error, j->id);
+			j->next_poll = now + POLL_MAX_MS;
+		}
+	} else if (o.status == NULL) {
+		/* The command ran but said nothing about a job: an agent
+		 * without jobs, a bad agent command, or a refusal. */
+		const char *m = json_string_value(json_object_get(
+		    json_object_get(j->result, "error"), "message"));
+		int ex = res.exit_status;
+		njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
+		    TASK_STEP_FAIL, "job %s (%s) on %s: exit %d: %s", j->id,
+		    j->args, j->node, ex, m ? m : res.error[0] ? res.error :
+		    "no job status from the agent");
+	} else {
+		const char *state = json_string_value(json_object_get(o.status,
+		    "state"));
+		json_t *off = json_object_get(o.status, "offset");
+		json_t *ex = json_object_get(o.status, "exit");
+
+		if (j->lost_since != 0)
+			log_info("task %s: %s answers again; job %s attached",
+			    task_ctx_id(ctx), j->node, j->id);
+		j->seen = true;
+		j->lost_since = 0;
+		j->state = NJ_RUNNING;
+		if (json_is_integer(off) && json_integer_value(off) >= j->offset)
+			j->offset = json_integer_value(off);
+		if (state != NULL && strcmp(state, "done") == 0) {
+			if (json_is_integer(ex))
+				njob_finish(j, (int)json_integer_value(ex),
+				    ok_exits, n_ok);
+			else
+				njob_done(j, TASK_STEP_FAIL, "job %s (%s) on %s "
+				    "ended by a signal (%s)", j->id, j->args,
+				    j->node, json_is_string(json_object_get(
+				    o.status, "signal")) ? json_string_value(
+				    json_object_get(o.status, "signal")) :
+				    "unknown");
+		} else if (state != NULL && strcmp(state, "lost") == 0) {
+			njob_done(j, TASK_STEP_FAIL, "job %s (%s) on %s was lost: "
+			    "its processes are gone without a result (did the "
+			    "node restart?)", j->id, j->args, j->node);
+		} else if (state != NULL && strcmp(state, "running") == 0) {
+			if (now - j->started > r.timeout_ms) {
+				njob_cancel(ctx, j);
+				njob_done(j, TASK_STEP_FAIL, "%s on %s timed out "
+				    "after %lld s (timeout_s); the job was "
+				    "cancelled", j->args, j->node,
+				    (long long)(r.timeout_ms / 1000));
+			} else {
+				j->next_poll = now + j->interval;
+				if (j->interval < POLL_MAX_MS)
+					j->interval *= 2;
+				if (j->interval > POLL_MAX_MS)
+					j->interval = POLL_MAX_MS;
+			}
+		} else {
+			njob_done(j, TASK_STEP_FAIL, "job %s on %s: unknown "
+			    "state '%s' from the agent", j->id, j->node,
+			    state ? state : "(none)");
+		}
+	}
+	ssh_result_release(&res);
+	json_decref(o.status);
+	free(cmd);
+	reach_release(&r);
 }
 
 int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
     const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
     char *err, size_t errlen)
 {
-	struct store *st = task_ctx_store(ctx);
-	const char *cluster = task_ctx_cluster(ctx);
-	const json_t *params = task_ctx_params(ctx);
-	json_t *cl = NULL, *nd = NULL, *ssh;
-	struct ssh_target t;
-	struct ssh_cmd c;
-	struct ssh_result r;
-	struct lines l = { ctx, node, NULL };
-	struct ssh_pool *p;
-	char *cmd = NULL;
-	int rc = TASK_STEP_FAIL, ex;
-	bool ok = false;
+	struct njob *j;
 
 	if (data)
 		*data = NULL;
 	if (agent_exit)
 		*agent_exit = -1;
-	pthread_mutex_lock(&pool_mtx);
-	p = pool;
-	pthread_mutex_unlock(&pool_mtx);
-	if (p == NULL) {
-		snprintf(err, errlen, "node client not started (nodeops_register)");
+	if (node == NULL) {
+		snprintf(err, errlen, "no node given for '%s'", op_args);
 		return TASK_STEP_FATAL;
 	}
-	if (node == NULL || (cl = store_cluster_get(st, cluster)) == NULL ||
-	    (nd = store_node_get(st, cluster, node)) == NULL) {
-		snprintf(err, errlen, "node '%s' of cluster '%s' not found",
-		    node ? node : "(none)", cluster);
-		rc = TASK_STEP_FATAL;
-		goto out;
+	j = njob_get(ctx, node, op_args);
+	for (;;) {
+		int64_t now = time_mono_ms();
+
+		if (j->state == NJ_DONE)
+			break;
+		if (task_checkpoint(ctx)) {
+			/* A shutdown leaves the job running: the step
+			 * continues as this attempt at the next start. */
+			if (!task_ctx_shutting_down(ctx))
+				njob_cancel(ctx, j);
+			snprintf(err, errlen, "%s on %s stopped", op_args, node);
+			return TASK_STEP_STOP;
+		}
+		if (now < j->next_poll) {
+			if (task_ctx_can_wait(ctx))
+				return task_wait(ctx, j->next_poll - now);
+			if (!task_sleep(ctx, j->next_poll - now))
+				continue;	/* checkpoint said stop */
+		}
+		njob_poll(ctx, j, ok_exits, n_ok);
 	}
-	ssh = json_object_get(cl, "ssh");
-	memset(&t, 0, sizeof(t));
-	t.host = node;
-	t.port = (int)json_integer_value(json_object_get(ssh, "port"));
-	t.user = json_string_value(json_object_get(ssh, "user"));
-	t.key_file = json_string_value(json_object_get(ssh, "key_file"));
-	t.host_key = json_string_value(json_object_get(nd, "ssh_host_key"));
-	if (t.host_key != NULL && *t.host_key == '\0')
-		t.host_key = NULL;
-	t.known_hosts = json_string_value(json_object_get(params, "known_hosts"));
-	memset(&c, 0, sizeof(c));
-	c.command = cmd = agent_command(params, node, op_args);
-	c.timeout_ms = json_is_integer(json_object_get(params, "timeout_s")) ?
-	    json_integer_value(json_object_get(params, "timeout_s")) * 1000 : 60000;
-	c.on_line = on_line;
-	c.cancelled = stop_asked;
-	c.arg = &l;
-	ssh_run(p, &t, &c, &r);
-	switch (r.status) {
-	case SSH_OK:
-		break;
-	case SSH_ERR_CANCELLED:
-		snprintf(err, errlen, "%s", r.error);
-		rc = TASK_STEP_STOP;
-		goto done;
-	case SSH_ERR_HOSTKEY:
-	case SSH_ERR_AUTH:
-	case SSH_ERR_USAGE:
-		snprintf(err, errlen, "%s", r.error);
-		rc = TASK_STEP_FATAL;
-		goto done;
-	default:
-		snprintf(err, errlen, "%s", r.error);
-		rc = TASK_STEP_FAIL;
-		goto done;
-	}
-	ex = r.exit_status;
 	if (agent_exit)
-		*agent_exit = ex;
-	ok = ex == 0;
-	for (size_t i = 0; i < n_ok; i++)
-		ok |= ex == ok_exits[i];
-	if (!ok) {
-		const char *m = json_string_value(json_object_get(json_object_get(
-		    l.result, "error"), "message"));
-		if (m != NULL)
-			snprintf(err, errlen, "%s on %s: exit %d: %s", op_args, node, ex, m);
-		else
-			snprintf(err, errlen, "%s", r.error);
-		/* usage and config problems will not fix themselves */
-		rc = ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL : TASK_STEP_FAIL;
-		goto done;
+		*agent_exit = j->exit;
+	if (j->rc == TASK_STEP_OK) {
+		if (data != NULL && j->data != NULL)
+			*data = json_incref(j->data);
+		return TASK_STEP_OK;
 	}
-	if (data != NULL) {
-		json_t *d = json_object_get(l.result, "data");
-		*data = d ? json_incref(d) : NULL;
-	}
-	rc = TASK_STEP_OK;
-done:
-	ssh_result_release(&r);
-out:
-	json_decref(l.result);
-	json_decref(cl);
-	json_decref(nd);
-	free(cmd);
-	return rc;
+	snprintf(err, errlen, "%s", j->err ? j->err : "failed");
+	return j->rc;
 }
 
 /* ---- node-status ---- */

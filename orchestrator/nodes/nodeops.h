@@ -39,7 +39,26 @@ int nodeops_register(int64_t ssh_idle_ms, char *err, size_t errlen);
 void nodeops_shutdown(void);
 
 /*
- * Run `<agent> <op_args> --json` on node of the task's cluster.  Progress
+ * The id of the node job for op_args on node in a step's attempt
+ * (step_idx -1: an on_fail hook): "<task>.<step>.<attempt>.<hash>".  The
+ * same inputs give the same id, which is what attaches a job again.
+ */
+void nodeops_job_id(const char *task_id, int step_idx, int attempt,
+    const char *node, const char *op_args, char *out, size_t outlen);
+
+/*
+ * Run `<agent> <op_args> --json` on node of the task's cluster as a job
+ * on the node (`<agent> job start ID --offset N --json -- <op_args>`, see
+ * docs/agent.md): it keeps running when SSH drops or the orchestrator
+ * dies, and calling again with the same node and op_args in the same
+ * attempt of the step (or after a restart, which continues the attempt)
+ * attaches to it.  From a step, while the job runs this returns
+ * TASK_STEP_WAIT (task_wait() set for the next poll): return it, and call
+ * again when called again; in an on_fail hook it polls and blocks.  A
+ * node out of reach after the job started is retried for 5 minutes.  A
+ * cancel, pause, failure or deadline cancels the step's jobs (`job
+ * cancel`); a shutdown leaves them running.  timeout_s bounds the job.
+ * The same (node, op_args) twice in one attempt is one job.  Progress
  * lines become task_progress() messages; on success *data (may be NULL)
  * is a new reference to the result line's "data" (or NULL when it had
  * none) and *agent_exit (may be NULL) the agent's exit status.  Returns a

@@ -464,7 +464,6 @@ struct fan {
 	void *arg;
 	int par;
 	const char *phase;		/* per-node progress; NULL: none */
-	atomic_size_t next;
 	int *rc;
 	char **errs;
 	json_t **data;
@@ -512,66 +511,138 @@ static void fan_node_end(struct fan *f, size_t i, const char *err)
 	    "address"), &np);
 }
 
-static void *fan_worker(void *arg)
-{
-	struct fan *f = arg;
-	char err[1024];
+/*
+ * What a fan keeps between the calls of its step (the step is re-entrant:
+ * a node's job runs while the task waits, see task_wait()): each node's
+ * outcome once it has one, so a finished node is neither asked again nor
+ * reported twice.
+ */
+struct fanmemo {
+	size_t n;
+	bool *done, *started;
+	int *rc;
+	char **errs;
+	json_t **data;
+};
 
-	for (;;) {
-		size_t i = atomic_fetch_add(&f->next, 1);
-		if (i >= json_array_size(f->targets))
-			break;
-		if (task_checkpoint(f->b->ctx)) {
-			f->rc[i] = TASK_STEP_STOP;
+static void fanmemo_release(void *p)
+{
+	struct fanmemo *m = p;
+
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->errs[i]);
+		json_decref(m->data[i]);
+	}
+	free(m->done);
+	free(m->started);
+	free(m->rc);
+	free(m->errs);
+	free(m->data);
+	free(m);
+}
+
+static struct fanmemo *fan_memo(struct fan *f, size_t n)
+{
+	char key[64];
+	struct fanmemo *m;
+
+	snprintf(key, sizeof(key), "fan:%p", (void *)(uintptr_t)f->fn);
+	if ((m = task_memo(f->b->ctx, key)) != NULL && m->n == n)
+		return m;
+	m = xcalloc(1, sizeof(*m));
+	m->n = n;
+	m->done = xcalloc(n, sizeof(bool));
+	m->started = xcalloc(n, sizeof(bool));
+	m->rc = xcalloc(n, sizeof(int));
+	m->errs = xcalloc(n, sizeof(char *));
+	m->data = xcalloc(n, sizeof(json_t *));
+	task_memo_put(f->b->ctx, key, m, fanmemo_release, NULL);
+	return m;
+}
+
+/*
+ * Run fn for every target, in order, with at most par nodes' work under
+ * way at once (a node's work is under way from its first call that
+ * returned TASK_STEP_WAIT until it ends).  Each call is short: a node's
+ * job is started or polled, and fn returns TASK_STEP_WAIT while it runs.
+ * TASK_STEP_WAIT until every node ended; then the worst outcome wins,
+ * with f->rc, f->errs and f->data filled for the caller.
+ */
+static int fan_run(struct fan *f, char *err, size_t errlen)
+{
+	size_t n = json_array_size(f->targets), busy = 0;
+	int par = f->par < 1 ? 1 : f->par, rc = TASK_STEP_OK;
+	struct fanmemo *m;
+	bool waiting = false;
+	size_t off = 0;
+	char e[1024];
+
+	if (n == 0)
+		return TASK_STEP_OK;
+	m = fan_memo(f, n);
+	f->rc = xcalloc(n, sizeof(int));
+	f->errs = xcalloc(n, sizeof(char *));
+	f->data = xcalloc(n, sizeof(json_t *));
+	for (size_t i = 0; i < n; i++) {
+		if (m->done[i])
+			continue;
+		if (!m->started[i] && busy >= (size_t)par) {
+			waiting = true;		/* its turn comes later */
 			continue;
 		}
-		if (f->phase != NULL) {
+		if (task_checkpoint(f->b->ctx)) {
+			m->rc[i] = TASK_STEP_STOP;
+			continue;		/* not done: runs again */
+		}
+		if (f->phase != NULL && !m->started[i]) {
 			struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
 			np.phase = f->phase;
 			np.state = "running";
 			task_node_progress(f->b->ctx, jstr(json_array_get(
 			    f->targets, i), "address"), &np);
 		}
-		err[0] = '\0';
-		f->rc[i] = f->fn(f, i, err, sizeof(err));
-		if (f->rc[i] != TASK_STEP_OK)
-			f->errs[i] = xstrdup(err);
-		fan_node_end(f, i, err);
+		m->started[i] = true;
+		e[0] = '\0';
+		f->data[i] = NULL;
+		m->rc[i] = f->fn(f, i, e, sizeof(e));
+		if (m->rc[i] == TASK_STEP_WAIT) {
+			json_decref(f->data[i]);
+			f->data[i] = NULL;
+			busy++;
+			waiting = true;
+			continue;
+		}
+		if (m->rc[i] == TASK_STEP_STOP) {
+			json_decref(f->data[i]);
+			f->data[i] = NULL;
+			continue;
+		}
+		m->done[i] = true;
+		m->data[i] = f->data[i];
+		f->data[i] = NULL;
+		if (m->rc[i] != TASK_STEP_OK)
+			m->errs[i] = xstrdup(e);
+		f->rc[i] = m->rc[i];
+		f->data[i] = m->data[i];
+		fan_node_end(f, i, e);
+		f->data[i] = NULL;
 	}
-	return NULL;
-}
-
-/* Run fn for every target on up to par threads; worst outcome wins. */
-static int fan_run(struct fan *f, char *err, size_t errlen)
-{
-	size_t n = json_array_size(f->targets);
-	int nt = f->par < 1 ? 1 : f->par, rc = TASK_STEP_OK;
-	pthread_t *tids;
-	size_t off = 0;
-
-	if (n == 0)
-		return TASK_STEP_OK;
-	if ((size_t)nt > n)
-		nt = (int)n;
-	f->rc = xcalloc(n, sizeof(int));
-	f->errs = xcalloc(n, sizeof(char *));
-	f->data = xcalloc(n, sizeof(json_t *));
-	atomic_init(&f->next, 0);
-	tids = xcalloc((size_t)nt, sizeof(*tids));
-	for (int i = 0; i < nt; i++)
-		if (pthread_create(&tids[i], NULL, fan_worker, f) != 0)
-			fatalx("cannot start a thread");
-	for (int i = 0; i < nt; i++)
-		pthread_join(tids[i], NULL);
-	free(tids);
+	for (size_t i = 0; i < n; i++)
+		if (!m->done[i] && m->rc[i] == TASK_STEP_STOP) {
+			snprintf(err, errlen, "stopped");
+			return TASK_STEP_STOP;
+		}
+	if (waiting)
+		return TASK_STEP_WAIT;
 	err[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		int r = f->rc[i];
+		int r = m->rc[i];
+		f->rc[i] = r;
+		f->data[i] = m->data[i] ? json_incref(m->data[i]) : NULL;
+		f->errs[i] = m->errs[i] ? xstrdup(m->errs[i]) : NULL;
 		if (r == TASK_STEP_OK)
 			continue;
-		if (r == TASK_STEP_STOP || rc == TASK_STEP_STOP)
-			rc = TASK_STEP_STOP;
-		else if (r == TASK_STEP_FATAL || rc == TASK_STEP_FATAL)
+		if (r == TASK_STEP_FATAL || rc == TASK_STEP_FATAL)
 			rc = TASK_STEP_FATAL;
 		else
 			rc = TASK_STEP_FAIL;
@@ -2022,8 +2093,7 @@ static int fn_verify_download(struct fan *f, size_t i, char *err,
 	const char *hid = jstr(fan_node(f, i), "host_id");
 	char *args;
 	int rc;
-	size_t k, x;
-	json_t *v;
+	size_t k;
 
 	for (k = 0; k < a->c->nnodes; k++)
 		if (hid != NULL && strcmp(a->c->nodes[k].host_id, hid) == 0)
@@ -2035,15 +2105,9 @@ static int fn_verify_download(struct fan *f, size_t i, char *err,
 	    "parallelism", 4));
 	rc = run_agent(f, i, args, err, errlen);
 	free(args);
-	if (rc != TASK_STEP_OK)
-		return rc;
-	pthread_mutex_lock(&a->mtx);
-	json_array_foreach(json_object_get(f->data[i], "missing"), x, v)
-		json_array_append(a->missing, v);
-	json_array_foreach(json_object_get(f->data[i], "corrupt"), x, v)
-		json_array_append(a->corrupt, v);
-	pthread_mutex_unlock(&a->mtx);
-	return TASK_STEP_OK;
+	/* What it found is gathered from f->data when every node is done
+	 * (the step is called several times while the nodes work). */
+	return rc;
 }
 
 static int verify_run(struct task_ctx *ctx, const struct store_step *step,
@@ -2092,6 +2156,17 @@ static int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		    fn_verify_download, .arg = &va, .par =
 		    (int)json_array_size(b.nodes), .phase = "verify" };
 		rc = fan_run(&f, err, errlen);
+		for (size_t i = 0; rc == TASK_STEP_OK &&
+		    i < json_array_size(b.nodes); i++) {
+			size_t x;
+			json_t *v;
+			json_array_foreach(json_object_get(f.data[i], "missing"),
+			    x, v)
+				json_array_append(a.missing, v);
+			json_array_foreach(json_object_get(f.data[i], "corrupt"),
+			    x, v)
+				json_array_append(a.corrupt, v);
+		}
 		fan_release(&f);
 		free(va.store);
 		if (rc != TASK_STEP_OK)

@@ -324,45 +324,76 @@ static bool last_step(struct task_ctx *ctx, const struct store_step *step)
 	return seg == nseg;
 }
 
+/* What a segment's step keeps between its calls (it is re-entrant: it
+ * waits for the node job, then rests, without holding a worker). */
+struct segmemo {
+	int64_t t0;			/* mono ms of the first call */
+	bool repaired;
+	int64_t rest_until;		/* mono ms */
+	char *msg;
+};
+
+static void segmemo_release(void *p)
+{
+	struct segmemo *m = p;
+
+	free(m->msg);
+	free(m);
+}
+
 static int repair_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
 	const json_t *params = task_ctx_params(ctx);
 	double intensity = json_is_number(json_object_get(params, "intensity")) ?
 	    json_number_value(json_object_get(params, "intensity")) : 1.0;
+	struct segmemo *m = task_memo(ctx, "repair");
 	int seg, nseg, rc, ex;
-	int64_t t0 = time_mono_ms(), took, pause;
+	int64_t took, pause, now;
 	json_t *d = NULL;
-	char *args, *msg;
+	char *args;
 
 	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
 		snprintf(err, errlen, "step '%s' is not a repair step", step->name);
 		return TASK_STEP_FATAL;
 	}
-	args = op_args(params, seg, nseg);
-	rc = nodeops_agent(ctx, step->node, args, NULL, 0, &d, &ex, err, errlen);
-	free(args);
-	if (rc != TASK_STEP_OK) {
-		json_decref(d);
-		return rc;
+	if (m == NULL) {
+		m = xcalloc(1, sizeof(*m));
+		m->t0 = time_mono_ms();
+		task_memo_put(ctx, "repair", m, segmemo_release, NULL);
 	}
-	took = time_mono_ms() - t0;
-	msg = repair_summary(d, seg, nseg);
-	json_decref(d);
-	/* intensity: rest in proportion to the work, within the deadline */
-	pause = intensity < 1.0 && !last_step(ctx, step) ?
-	    (int64_t)((double)took * (1.0 - intensity) / intensity) : 0;
-	if (pause > task_ctx_deadline_left(ctx) - 1000)
-		pause = task_ctx_deadline_left(ctx) - 1000;
-	if (pause < SUMMARY_GAP_MS)
-		pause = SUMMARY_GAP_MS;
-	if (pause > SUMMARY_GAP_MS)
-		task_progress(ctx, "%s; resting %lld ms (intensity %g)", msg,
-		    (long long)pause, intensity);
+	if (!m->repaired) {
+		args = op_args(params, seg, nseg);
+		rc = nodeops_agent(ctx, step->node, args, NULL, 0, &d, &ex, err,
+		    errlen);
+		free(args);
+		if (rc != TASK_STEP_OK) {
+			json_decref(d);
+			return rc;	/* WAIT included: the job runs on */
+		}
+		m->repaired = true;
+		now = time_mono_ms();
+		took = now - m->t0;
+		m->msg = repair_summary(d, seg, nseg);
+		json_decref(d);
+		/* intensity: rest in proportion to the work, within the
+		 * deadline */
+		pause = intensity < 1.0 && !last_step(ctx, step) ?
+		    (int64_t)((double)took * (1.0 - intensity) / intensity) : 0;
+		if (pause > task_ctx_deadline_left(ctx) - 1000)
+			pause = task_ctx_deadline_left(ctx) - 1000;
+		if (pause < SUMMARY_GAP_MS)
+			pause = SUMMARY_GAP_MS;
+		if (pause > SUMMARY_GAP_MS)
+			task_progress(ctx, "%s; resting %lld ms (intensity %g)",
+			    m->msg, (long long)pause, intensity);
+		m->rest_until = now + pause;
+	}
 	/* cancelled or paused while resting: the segment is still done */
-	(void)task_sleep(ctx, pause);
-	task_progress(ctx, "%s", msg);
-	free(msg);
+	now = time_mono_ms();
+	if (now < m->rest_until && !task_checkpoint(ctx))
+		return task_wait(ctx, m->rest_until - now);
+	task_progress(ctx, "%s", m->msg);
 	return TASK_STEP_OK;
 }
 
