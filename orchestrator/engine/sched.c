@@ -23,17 +23,16 @@
 #include "task.h"
 
 #define NEVER		INT64_MAX
-#define MIN_EVERY_MS	60000
+#define MIN_EVERY_MS	1000		/* tests and demos use seconds */
 
-static struct {
+/* The ticking thread of one engine's schedules. */
+struct sched {
+	struct task_engine *e;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
-	bool running, stop;
+	bool stop;
 	int64_t period_ms;
-} T = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
 };
 
 int64_t sched_next_run(int64_t every_ms, const char *cron, int64_t start_at,
@@ -59,38 +58,27 @@ int64_t sched_next_run(int64_t every_ms, const char *cron, int64_t start_at,
 	return start_at + ((now - start_at) / every_ms + 1) * every_ms;
 }
 
-int sched_create(const char *cluster, const char *type, json_t *params,
-    const char *every, const char *cron, int64_t start_at, char *id_out,
-    char *err, size_t errlen)
+int sched_create(struct task_engine *e, const char *cluster,
+    const char *type, json_t *params, int64_t every_ms, const char *cron,
+    int64_t start_at, char *id_out, char *err, size_t errlen)
 {
 	struct store_schedule s;
-	int64_t now = time_wall_ms(), every_ms = 0;
+	int64_t now = time_wall_ms();
 	json_t *own = NULL;
 	int rc;
 
-	if (task_store() == NULL) {
-		snprintf(err, errlen, "task engine not initialised");
-		return TASK_ERR;
-	}
-	if ((every == NULL) == (cron == NULL)) {
+	if ((every_ms > 0) == (cron != NULL)) {
 		snprintf(err, errlen, "a schedule needs exactly one of 'every' "
 		    "and 'cron'");
 		return TASK_EINVAL;
 	}
-	if (every != NULL) {
-		if (duration_parse_ms(every, &every_ms) < 0) {
-			snprintf(err, errlen, "every '%s' is not a duration "
-			    "(like 90m, 24h, 7d)", every);
-			return TASK_EINVAL;
-		}
-		if (every_ms < MIN_EVERY_MS) {
-			snprintf(err, errlen, "every '%s' is shorter than one "
-			    "minute", every);
-			return TASK_EINVAL;
-		}
-	} else if (!cron_valid(cron, err, errlen)) {
+	if (cron == NULL && every_ms < MIN_EVERY_MS) {
+		snprintf(err, errlen, "field 'every': %lld ms is shorter than "
+		    "one second", (long long)every_ms);
 		return TASK_EINVAL;
 	}
+	if (cron != NULL && !cron_valid(cron, err, errlen))
+		return TASK_EINVAL;
 	if (start_at < 0) {
 		snprintf(err, errlen, "start time is not valid");
 		return TASK_EINVAL;
@@ -98,7 +86,7 @@ int sched_create(const char *cluster, const char *type, json_t *params,
 	memset(&s, 0, sizeof(s));
 	if (params == NULL)
 		params = own = json_object();
-	if ((rc = task_validate(type, params, err, errlen)) < 0)
+	if ((rc = task_validate(e, type, params, err, errlen)) < 0)
 		goto out;
 
 	str_copy(s.cluster, cluster, sizeof(s.cluster));
@@ -107,18 +95,19 @@ int sched_create(const char *cluster, const char *type, json_t *params,
 	s.every_ms = every_ms;
 	s.cron = cron ? xstrdup(cron) : NULL;
 	s.start_at = start_at;
-	if (every != NULL && start_at == 0)
-		s.start_at = now + every_ms;
 	s.next_run_at = sched_next_run(every_ms, cron, s.start_at, now);
 	if (s.next_run_at < 0) {
-		snprintf(err, errlen, "cron '%s' never matches", cron);
+		snprintf(err, errlen, "field 'cron': '%s' never matches",
+		    cron ? cron : "");
 		rc = TASK_EINVAL;
 		goto out;
 	}
 	s.enabled = true;
-	rc = store_schedule_create(task_store(), &s, err, errlen);
-	if (rc == STORE_ENOENT)
+	rc = store_schedule_create(task_engine_store(e), &s, err, errlen);
+	if (rc == STORE_ENOENT) {
+		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		rc = TASK_ENOENT;
+	}
 	else if (rc < 0)
 		rc = TASK_ERR;
 	else
@@ -129,9 +118,9 @@ out:
 	return rc;
 }
 
-int sched_tick(int64_t now)
+int sched_tick(struct task_engine *e, int64_t now)
 {
-	struct store *st = task_store();
+	struct store *st = task_engine_store(e);
 	struct store_schedule *due = NULL;
 	size_t n = 0;
 	int fired = 0;
@@ -147,7 +136,7 @@ int sched_tick(int64_t now)
 
 		if (next < 0)
 			next = NEVER;
-		rc = task_submit_scheduled(s, next, id, err, sizeof(err));
+		rc = task_submit_scheduled(e, s, next, id, err, sizeof(err));
 		if (rc == 0) {
 			fired++;
 			log_info("schedule %s: queued task %s on '%s'", s->id,
@@ -167,63 +156,59 @@ int sched_tick(int64_t now)
 
 static void *sched_main(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&T.mu);
-	while (!T.stop) {
+	struct sched *t = arg;
+
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop) {
 		struct timespec ts;
-		pthread_mutex_unlock(&T.mu);
-		sched_tick(time_wall_ms());
-		pthread_mutex_lock(&T.mu);
+		pthread_mutex_unlock(&t->mu);
+		sched_tick(t->e, time_wall_ms());
+		pthread_mutex_lock(&t->mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += T.period_ms / 1000;
-		ts.tv_nsec += (T.period_ms % 1000) * 1000000L;
+		ts.tv_sec += t->period_ms / 1000;
+		ts.tv_nsec += (t->period_ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (!T.stop)
-			pthread_cond_timedwait(&T.cv, &T.mu, &ts);
+		if (!t->stop)
+			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 	}
-	pthread_mutex_unlock(&T.mu);
+	pthread_mutex_unlock(&t->mu);
 	return NULL;
 }
 
-int sched_start(int64_t period_ms, char *err, size_t errlen)
+struct sched *sched_new(struct task_engine *e, int64_t period_ms, char *err,
+    size_t errlen)
 {
+	struct sched *t = xcalloc(1, sizeof(*t));
 	int rc;
 
-	pthread_mutex_lock(&T.mu);
-	if (T.running) {
-		pthread_mutex_unlock(&T.mu);
-		snprintf(err, errlen, "scheduler already running");
-		return -1;
-	}
-	T.period_ms = period_ms > 0 ? period_ms : 1000;
-	T.stop = false;
-	rc = pthread_create(&T.thread, NULL, sched_main, NULL);
-	if (rc != 0) {
-		pthread_mutex_unlock(&T.mu);
+	t->e = e;
+	t->period_ms = period_ms > 0 ? period_ms : 1000;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	if ((rc = pthread_create(&t->thread, NULL, sched_main, t)) != 0) {
 		snprintf(err, errlen, "cannot start the scheduler thread: %s",
 		    strerror(rc));
-		return -1;
+		pthread_mutex_destroy(&t->mu);
+		pthread_cond_destroy(&t->cv);
+		free(t);
+		return NULL;
 	}
-	T.running = true;
-	pthread_mutex_unlock(&T.mu);
-	return 0;
+	return t;
 }
 
-void sched_stop(void)
+void sched_free(struct sched *t)
 {
-	pthread_mutex_lock(&T.mu);
-	if (!T.running) {
-		pthread_mutex_unlock(&T.mu);
+	if (t == NULL)
 		return;
-	}
-	T.stop = true;
-	pthread_mutex_unlock(&T.mu);
-	pthread_cond_signal(&T.cv);
-	pthread_join(T.thread, NULL);
-	pthread_mutex_lock(&T.mu);
-	T.running = false;
-	pthread_mutex_unlock(&T.mu);
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_mutex_unlock(&t->mu);
+	pthread_cond_signal(&t->cv);
+	pthread_join(t->thread, NULL);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	free(t);
 }

@@ -10,13 +10,14 @@
  *   - A schedule never stacks: while its previous task is queued, running
  *     or paused the slot is skipped (next_run_at still advances).
  *   - every: slots are start_at + k * every.  Without a start time the
- *     first slot is one interval after creation.  A start time in the past
- *     means the first slot after now.
+ *     slots are multiples of the interval since the epoch (UTC), so "24h"
+ *     runs at midnight UTC.  A start time in the past means the first slot
+ *     after now.
  *   - cron: the first matching minute after max(now, start_at - 1 s).
  *
  * Threading: sched_create/sched_tick may be called from any thread (the
- * store serialises).  sched_start() owns one internal thread that ticks
- * every second; nothing else in the engine waits behind it.
+ * store serialises).  sched_new() owns one thread that ticks every second;
+ * nothing else in the engine waits behind it.
  */
 #ifndef RM_SCHED_H
 #define RM_SCHED_H
@@ -29,16 +30,19 @@
 
 #include "../store/store.h"
 
+struct task_engine;
+struct sched;
+
 /*
- * Create a schedule after checking the type and params (task_validate())
- * and the timing: exactly one of every ("90m": duration_parse_ms(), at
- * least 1 minute) and cron is non-NULL.  start_at is ms (0 = none).
- * id_out gets "s-<hex>" (STORE_ID_MAX bytes).  Needs task_init().
+ * The one way a schedule is created (the API's too): the type and params
+ * checked (task_validate()), the timing checked - exactly one of every_ms
+ * (at least 1 s; the API parses "90m", "24h") and cron - then the next run
+ * computed and the row stored.  start_at is ms (0 = none).  id_out gets "s-<hex>" (STORE_ID_MAX bytes).
  * 0, TASK_EINVAL (400), TASK_ENOENT (no such cluster), TASK_ERR.
  */
-int sched_create(const char *cluster, const char *type, json_t *params,
-    const char *every, const char *cron, int64_t start_at, char *id_out,
-    char *err, size_t errlen);
+int sched_create(struct task_engine *e, const char *cluster,
+    const char *type, json_t *params, int64_t every_ms, const char *cron,
+    int64_t start_at, char *id_out, char *err, size_t errlen);
 /*
  * The first slot strictly after now (ms) of a schedule, never before
  * start_at; every_ms > 0 or cron non-NULL.  -1 when there is none.
@@ -49,11 +53,12 @@ int64_t sched_next_run(int64_t every_ms, const char *cron, int64_t start_at,
  * Fire every due schedule at time now (ms).  Returns the number of tasks
  * queued (>= 0), or -1 when the store failed.
  */
-int sched_tick(int64_t now);
-/* Own a thread that calls sched_tick(time_wall_ms()) every period_ms
- * (0 = 1000).  0 or -1. */
-int sched_start(int64_t period_ms, char *err, size_t errlen);
-/* Stop and join that thread.  Idempotent. */
-void sched_stop(void);
+int sched_tick(struct task_engine *e, int64_t now);
+/* A thread that calls sched_tick(e, time_wall_ms()) every period_ms
+ * (0 = 1000); NULL with err when it cannot start. */
+struct sched *sched_new(struct task_engine *e, int64_t period_ms, char *err,
+    size_t errlen);
+/* Stop and join that thread, free it.  NULL is fine. */
+void sched_free(struct sched *t);
 
 #endif

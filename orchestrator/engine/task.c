@@ -68,10 +68,10 @@
  * the type's max_attempts.
  *
  * Lock order (never take an earlier one while holding a later one):
- *   E.ctl (control calls)  ->  E.mu (registry of ctxs)  ->  E.tmu (timer
+ *   e->ctl (control calls)  ->  e->mu (registry of ctxs)  ->  e->tmu (timer
  *   heap)  ->  the queue's lock  ->  ctx->pmu (one step's progress).
- * E.ho_mu (hand-off) is taken alone.  The store has its own locks and is
- * called with none of these held except E.ctl.
+ * e->ho_mu (hand-off) is taken alone.  The store has its own locks and is
+ * called with none of these held except e->ctl.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -122,15 +122,16 @@ struct memo {
 };
 
 struct task_ctx {
-	struct task_ctx *next;		/* registry, under E.mu */
+	struct task_ctx *next;		/* registry, under e->mu */
+	struct task_engine *e;
 	const struct task_type *ty;
 	enum ctx_phase phase;
 	size_t cur;			/* the step being run */
 	int attempts;			/* of the current attempt */
 	int64_t attempt_started;	/* mono ms */
 	int64_t wake_at;		/* mono ms the step asked for */
-	uint64_t wake_gen;		/* under E.mu; bumps void old timers */
-	bool parked;			/* under E.mu */
+	uint64_t wake_gen;		/* under e->mu; bumps void old timers */
+	bool parked;			/* under e->mu */
 	struct memo *memo;		/* the attempt's, owned by the step's
 					   thread */
 	char id[STORE_ID_MAX];
@@ -169,9 +170,11 @@ struct timer {
 	char cluster[STORE_NAME_MAX];
 };
 
-static struct {
+/* One engine: created by task_engine_new(), passed down, never global. */
+struct task_engine {
 	struct store *st;
 	struct queue *q;
+	void *nodes;			/* the node client (task_engine_set_nodes) */
 	pthread_mutex_t tmu;		/* the timer heap */
 	pthread_cond_t tcv;
 	struct timer *heap;
@@ -191,12 +194,6 @@ static struct {
 	pthread_mutex_t ho_mu;		/* the hand-off table */
 	struct handoff *ho[HANDOFF_BUCKETS];
 	size_t nho;
-} E = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.ctl = PTHREAD_MUTEX_INITIALIZER,
-	.ho_mu = PTHREAD_MUTEX_INITIALIZER,
-	.tmu = PTHREAD_MUTEX_INITIALIZER,
-	.tcv = PTHREAD_COND_INITIALIZER,
 };
 
 /* A submitted task as the runner would load it (see "Hand-off"). */
@@ -209,29 +206,29 @@ static const struct task_type noop_type;
 
 /* ---- types --------------------------------------------------------------- */
 
-int task_type_register(const struct task_type *type)
+int task_type_register(struct task_engine *e, const struct task_type *type)
 {
 	if (type == NULL || type->name == NULL || type->plan == NULL ||
-	    type->run == NULL || E.ntypes == MAX_TYPES)
+	    type->run == NULL || e->ntypes == MAX_TYPES)
 		return TASK_EINVAL;
-	if (task_type_find(type->name) != NULL)
+	if (task_type_find(e, type->name) != NULL)
 		return TASK_EINVAL;
-	E.types[E.ntypes++] = type;
+	e->types[e->ntypes++] = type;
 	return 0;
 }
 
-const struct task_type *task_type_find(const char *name)
+const struct task_type *task_type_find(const struct task_engine *e, const char *name)
 {
-	for (size_t i = 0; name != NULL && i < E.ntypes; i++)
-		if (strcmp(E.types[i]->name, name) == 0)
-			return E.types[i];
+	for (size_t i = 0; name != NULL && i < e->ntypes; i++)
+		if (strcmp(e->types[i]->name, name) == 0)
+			return e->types[i];
 	return NULL;
 }
 
-void task_set_observer(task_observer_fn fn, void *arg)
+void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg)
 {
-	E.obs = fn;
-	E.obs_arg = arg;
+	e->obs = fn;
+	e->obs_arg = arg;
 }
 
 static int type_attempts(const struct task_type *ty)
@@ -289,12 +286,12 @@ static void plan_release(struct task_plan *p)
 
 /* ---- observer and persistence ------------------------------------------- */
 
-static void observe(const struct store_task *t, enum store_task_state from,
+static void observe(struct task_engine *e, const struct store_task *t, enum store_task_state from,
     enum store_task_state to, int64_t now, const char *error)
 {
 	struct task_event ev;
 
-	if (E.obs == NULL)
+	if (e->obs == NULL)
 		return;
 	ev = (struct task_event){
 		.id = t->id, .cluster = t->cluster, .type = t->type,
@@ -305,7 +302,7 @@ static void observe(const struct store_task *t, enum store_task_state from,
 		ev.started_at = now;
 	if (store_task_state_terminal(to))
 		ev.finished_at = now;
-	E.obs(&ev, E.obs_arg);
+	e->obs(&ev, e->obs_arg);
 }
 
 /* A state change to report once the control lock is released. */
@@ -316,10 +313,11 @@ struct deferred {
 	char *error;
 };
 
-static void deferred_flush(const struct store_task *t, struct deferred *d)
+static void deferred_flush(struct task_engine *e, const struct store_task *t,
+    struct deferred *d)
 {
 	if (d->set)
-		observe(t, d->from, d->to, d->now, d->error);
+		observe(e, t, d->from, d->to, d->now, d->error);
 	free(d->error);
 	memset(d, 0, sizeof(*d));
 }
@@ -329,14 +327,14 @@ static void deferred_flush(const struct store_task *t, struct deferred *d)
  * and tell the observer (now, or through d when a lock is held).  Returns
  * the store's code.
  */
-static int persist_d(struct store_task *t, int state, const char *error,
+static int persist_d(struct task_engine *e, struct store_task *t, int state, const char *error,
     const struct store_step_update *su, size_t nsu, struct deferred *d)
 {
 	char err[256] = "";
 	int64_t now = time_wall_ms();
 	int rc;
 
-	rc = store_task_update(E.st, t->id, state, now, error, su, nsu, err,
+	rc = store_task_update(e->st, t->id, state, now, error, su, nsu, err,
 	    sizeof(err));
 	if (rc == STORE_ERR)
 		log_warnx("task %s: cannot record state: %s", t->id, err);
@@ -357,7 +355,7 @@ static int persist_d(struct store_task *t, int state, const char *error,
 		if (t->started_at == 0 && t->state == STORE_TASK_RUNNING)
 			t->started_at = now;
 		if (d == NULL) {
-			observe(t, from, t->state, now, error);
+			observe(e, t, from, t->state, now, error);
 		} else {
 			d->set = true;
 			d->from = from;
@@ -369,10 +367,10 @@ static int persist_d(struct store_task *t, int state, const char *error,
 	return 0;
 }
 
-static int persist(struct store_task *t, int state, const char *error,
+static int persist(struct task_engine *e, struct store_task *t, int state, const char *error,
     const struct store_step_update *su, size_t nsu)
 {
-	return persist_d(t, state, error, su, nsu, NULL);
+	return persist_d(e, t, state, error, su, nsu, NULL);
 }
 
 static struct store_step_update su_make(const struct store_step *sp,
@@ -397,61 +395,61 @@ static size_t ho_bucket(const char *id)
 }
 
 /* Keep t for the runner; false (t not taken) when the table is full. */
-static bool ho_put(struct store_task *t)
+static bool ho_put(struct task_engine *e, struct store_task *t)
 {
 	struct handoff *h;
 	size_t b = ho_bucket(t->id);
 
-	pthread_mutex_lock(&E.ho_mu);
-	if (E.nho >= HANDOFF_MAX) {
-		pthread_mutex_unlock(&E.ho_mu);
+	pthread_mutex_lock(&e->ho_mu);
+	if (e->nho >= HANDOFF_MAX) {
+		pthread_mutex_unlock(&e->ho_mu);
 		return false;
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->t = t;
-	h->next = E.ho[b];
-	E.ho[b] = h;
-	E.nho++;
-	pthread_mutex_unlock(&E.ho_mu);
+	h->next = e->ho[b];
+	e->ho[b] = h;
+	e->nho++;
+	pthread_mutex_unlock(&e->ho_mu);
 	return true;
 }
 
 /* The task left for id, now the caller's, or NULL. */
-static struct store_task *ho_take(const char *id)
+static struct store_task *ho_take(struct task_engine *e, const char *id)
 {
 	struct handoff **pp, *h;
 	struct store_task *t = NULL;
 
-	pthread_mutex_lock(&E.ho_mu);
-	for (pp = &E.ho[ho_bucket(id)]; (h = *pp) != NULL; pp = &h->next) {
+	pthread_mutex_lock(&e->ho_mu);
+	for (pp = &e->ho[ho_bucket(id)]; (h = *pp) != NULL; pp = &h->next) {
 		if (strcmp(h->t->id, id) == 0) {
 			*pp = h->next;
-			E.nho--;
+			e->nho--;
 			t = h->t;
 			free(h);
 			break;
 		}
 	}
-	pthread_mutex_unlock(&E.ho_mu);
+	pthread_mutex_unlock(&e->ho_mu);
 	return t;
 }
 
-static void ho_drop(const char *id)
+static void ho_drop(struct task_engine *e, const char *id)
 {
-	store_task_free(ho_take(id));
+	store_task_free(ho_take(e, id));
 }
 
 /* Drop the entries of a cluster (NULL: all). */
-static void ho_drop_cluster(const char *cluster)
+static void ho_drop_cluster(struct task_engine *e, const char *cluster)
 {
-	pthread_mutex_lock(&E.ho_mu);
+	pthread_mutex_lock(&e->ho_mu);
 	for (size_t b = 0; b < HANDOFF_BUCKETS; b++) {
-		struct handoff **pp = &E.ho[b], *h;
+		struct handoff **pp = &e->ho[b], *h;
 		while ((h = *pp) != NULL) {
 			if (cluster == NULL || strcmp(h->t->cluster,
 			    cluster) == 0) {
 				*pp = h->next;
-				E.nho--;
+				e->nho--;
 				store_task_free(h->t);
 				free(h);
 			} else {
@@ -459,60 +457,63 @@ static void ho_drop_cluster(const char *cluster)
 			}
 		}
 	}
-	pthread_mutex_unlock(&E.ho_mu);
+	pthread_mutex_unlock(&e->ho_mu);
 }
 
 /* ---- registry of running tasks ------------------------------------------ */
 
 static void ctx_register(struct task_ctx *ctx)
 {
-	pthread_mutex_lock(&E.mu);
-	ctx->next = E.running;
-	E.running = ctx;
-	pthread_mutex_unlock(&E.mu);
+	struct task_engine *e = ctx->e;
+	pthread_mutex_lock(&e->mu);
+	ctx->next = e->running;
+	e->running = ctx;
+	pthread_mutex_unlock(&e->mu);
 }
 
 static void ctx_unregister(struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	struct task_ctx **pp;
 
-	pthread_mutex_lock(&E.mu);
-	for (pp = &E.running; *pp != NULL; pp = &(*pp)->next) {
+	pthread_mutex_lock(&e->mu);
+	for (pp = &e->running; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == ctx) {
 			*pp = ctx->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&E.mu);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* The parked ctx of task id, no longer parked, or NULL. */
-static struct task_ctx *ctx_unpark(const char *id)
+static struct task_ctx *ctx_unpark(struct task_engine *e, const char *id)
 {
 	struct task_ctx *ctx;
 
-	pthread_mutex_lock(&E.mu);
-	for (ctx = E.running; ctx != NULL; ctx = ctx->next)
+	pthread_mutex_lock(&e->mu);
+	for (ctx = e->running; ctx != NULL; ctx = ctx->next)
 		if (ctx->parked && strcmp(ctx->id, id) == 0)
 			break;
 	if (ctx != NULL) {
 		ctx->parked = false;
 		ctx->wake_gen++;	/* its timer entry is void now */
 	}
-	pthread_mutex_unlock(&E.mu);
+	pthread_mutex_unlock(&e->mu);
 	return ctx;
 }
 
 /* Set (or clear) a flag on a running task; true when it runs here.  A
  * parked task is woken, so it sees the flag now, not at its timer. */
-static bool ctx_flag(const char *id, bool cancel, bool value)
+static bool ctx_flag(struct task_engine *e, const char *id, bool cancel,
+    bool value)
 {
 	struct task_ctx *ctx;
 	char cluster[STORE_NAME_MAX] = "";
 	bool found = false;
 
-	pthread_mutex_lock(&E.mu);
-	for (ctx = E.running; ctx != NULL; ctx = ctx->next) {
+	pthread_mutex_lock(&e->mu);
+	for (ctx = e->running; ctx != NULL; ctx = ctx->next) {
 		if (strcmp(ctx->id, id) == 0) {
 			atomic_store(cancel ? &ctx->cancel : &ctx->pause, value);
 			found = true;
@@ -520,105 +521,107 @@ static bool ctx_flag(const char *id, bool cancel, bool value)
 				str_copy(cluster, ctx->cluster, sizeof(cluster));
 		}
 	}
-	pthread_mutex_unlock(&E.mu);
-	if (cluster[0] != '\0' && E.q != NULL)
-		queue_wake(E.q, cluster, id);
+	pthread_mutex_unlock(&e->mu);
+	if (cluster[0] != '\0' && e->q != NULL)
+		queue_wake(e->q, cluster, id);
 	return found;
 }
 
 /* ---- the timer ----------------------------------------------------------- */
 
-static void heap_swap(size_t a, size_t b)
+static void heap_swap(struct task_engine *e, size_t a, size_t b)
 {
-	struct timer t = E.heap[a];
+	struct timer t = e->heap[a];
 
-	E.heap[a] = E.heap[b];
-	E.heap[b] = t;
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
 }
 
-/* Add a wake-up for ctx at mono ms `at`; under E.mu (for wake_gen). */
+/* Add a wake-up for ctx at mono ms `at`; under e->mu (for wake_gen). */
 static void timer_add(struct task_ctx *ctx, int64_t at)
 {
+	struct task_engine *e = ctx->e;
 	size_t i;
 
-	pthread_mutex_lock(&E.tmu);
-	if (E.nheap == E.capheap) {
-		E.capheap = E.capheap ? E.capheap * 2 : 64;
-		E.heap = xrealloc(E.heap, E.capheap * sizeof(*E.heap));
+	pthread_mutex_lock(&e->tmu);
+	if (e->nheap == e->capheap) {
+		e->capheap = e->capheap ? e->capheap * 2 : 64;
+		e->heap = xrealloc(e->heap, e->capheap * sizeof(*e->heap));
 	}
-	i = E.nheap++;
-	E.heap[i].at = at;
-	E.heap[i].gen = ctx->wake_gen;
-	str_copy(E.heap[i].id, ctx->id, sizeof(E.heap[i].id));
-	str_copy(E.heap[i].cluster, ctx->cluster, sizeof(E.heap[i].cluster));
-	while (i > 0 && E.heap[(i - 1) / 2].at > E.heap[i].at) {
-		heap_swap(i, (i - 1) / 2);
+	i = e->nheap++;
+	e->heap[i].at = at;
+	e->heap[i].gen = ctx->wake_gen;
+	str_copy(e->heap[i].id, ctx->id, sizeof(e->heap[i].id));
+	str_copy(e->heap[i].cluster, ctx->cluster, sizeof(e->heap[i].cluster));
+	while (i > 0 && e->heap[(i - 1) / 2].at > e->heap[i].at) {
+		heap_swap(e, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 	if (i == 0)
-		pthread_cond_signal(&E.tcv);
-	pthread_mutex_unlock(&E.tmu);
+		pthread_cond_signal(&e->tcv);
+	pthread_mutex_unlock(&e->tmu);
 }
 
-/* Remove the earliest entry into *out; under E.tmu. */
-static void heap_pop(struct timer *out)
+/* Remove the earliest entry into *out; under e->tmu. */
+static void heap_pop(struct task_engine *e, struct timer *out)
 {
 	size_t i = 0;
 
-	*out = E.heap[0];
-	E.heap[0] = E.heap[--E.nheap];
+	*out = e->heap[0];
+	e->heap[0] = e->heap[--e->nheap];
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < E.nheap && E.heap[l].at < E.heap[m].at)
+		if (l < e->nheap && e->heap[l].at < e->heap[m].at)
 			m = l;
-		if (r < E.nheap && E.heap[r].at < E.heap[m].at)
+		if (r < e->nheap && e->heap[r].at < e->heap[m].at)
 			m = r;
 		if (m == i)
 			break;
-		heap_swap(i, m);
+		heap_swap(e, i, m);
 		i = m;
 	}
 }
 
 /* Wake the task of a due entry unless the entry is stale. */
-static void timer_fire(const struct timer *t)
+static void timer_fire(struct task_engine *e, const struct timer *t)
 {
 	struct task_ctx *ctx;
 	bool wake = false;
 
-	pthread_mutex_lock(&E.mu);
-	for (ctx = E.running; ctx != NULL; ctx = ctx->next) {
+	pthread_mutex_lock(&e->mu);
+	for (ctx = e->running; ctx != NULL; ctx = ctx->next) {
 		if (strcmp(ctx->id, t->id) == 0 && ctx->parked &&
 		    ctx->wake_gen == t->gen) {
 			wake = true;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&E.mu);
+	pthread_mutex_unlock(&e->mu);
 	if (wake)
-		queue_wake(E.q, t->cluster, t->id);
+		queue_wake(e->q, t->cluster, t->id);
 }
 
 static void *timer_main(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&E.tmu);
-	while (!E.timer_stop) {
+	struct task_engine *e = arg;
+
+	pthread_mutex_lock(&e->tmu);
+	while (!e->timer_stop) {
 		int64_t now = time_mono_ms();
 
-		if (E.nheap > 0 && E.heap[0].at <= now) {
+		if (e->nheap > 0 && e->heap[0].at <= now) {
 			struct timer t;
-			heap_pop(&t);
-			pthread_mutex_unlock(&E.tmu);
-			timer_fire(&t);
-			pthread_mutex_lock(&E.tmu);
+			heap_pop(e, &t);
+			pthread_mutex_unlock(&e->tmu);
+			timer_fire(e, &t);
+			pthread_mutex_lock(&e->tmu);
 			continue;
 		}
-		if (E.nheap == 0) {
-			pthread_cond_wait(&E.tcv, &E.tmu);
+		if (e->nheap == 0) {
+			pthread_cond_wait(&e->tcv, &e->tmu);
 		} else {
 			struct timespec ts;
-			int64_t ms = E.heap[0].at - now;
+			int64_t ms = e->heap[0].at - now;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += (time_t)(ms / 1000);
 			ts.tv_nsec += (long)(ms % 1000) * 1000000L;
@@ -626,10 +629,10 @@ static void *timer_main(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&E.tcv, &E.tmu, &ts);
+			pthread_cond_timedwait(&e->tcv, &e->tmu, &ts);
 		}
 	}
-	pthread_mutex_unlock(&E.tmu);
+	pthread_mutex_unlock(&e->tmu);
 	return NULL;
 }
 
@@ -637,11 +640,12 @@ static void *timer_main(void *arg)
  * QUEUE_WAIT. */
 static void park(struct task_ctx *ctx, int64_t at)
 {
-	pthread_mutex_lock(&E.mu);
+	struct task_engine *e = ctx->e;
+	pthread_mutex_lock(&e->mu);
 	ctx->parked = true;
 	ctx->wake_gen++;
 	timer_add(ctx, at);
-	pthread_mutex_unlock(&E.mu);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* ---- the runner ---------------------------------------------------------- */
@@ -650,11 +654,12 @@ enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_PAUSE, STOP_SHUTDOWN };
 
 static enum stop_reason stop_reason(struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	if (atomic_load(&ctx->cancel))
 		return STOP_CANCEL;
 	if (atomic_load(&ctx->pause))
 		return STOP_PAUSE;
-	if (atomic_load(&E.stopping))
+	if (atomic_load(&e->stopping))
 		return STOP_SHUTDOWN;
 	return STOP_NONE;
 }
@@ -686,6 +691,7 @@ static void memo_end(struct task_ctx *ctx, bool abandon)
 static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
     const struct store_step *sp, int attempts)
 {
+	struct task_engine *e = ctx->e;
 	struct store_task *t = ctx->t;
 	struct store_step_update su;
 	size_t nsu = 0;
@@ -699,13 +705,13 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 			su.message = "cancelled";
 			nsu = 1;
 		}
-		persist(t, STORE_TASK_CANCELLED, NULL, &su, nsu);
+		persist(e, t, STORE_TASK_CANCELLED, NULL, &su, nsu);
 		return true;
 	case STOP_PAUSE: {
 		struct deferred d = { 0 };
-		pthread_mutex_lock(&E.ctl);
+		pthread_mutex_lock(&e->ctl);
 		if (!atomic_load(&ctx->pause)) {	/* resumed meanwhile */
-			pthread_mutex_unlock(&E.ctl);
+			pthread_mutex_unlock(&e->ctl);
 			return false;
 		}
 		memo_end(ctx, true);
@@ -714,11 +720,11 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 			su.message = "paused";
 			nsu = 1;
 		}
-		if (persist_d(t, STORE_TASK_PAUSED, NULL, &su, nsu, &d) == 0)
-			queue_push(E.q, t->cluster, t->id, t->started_at > 0 ?
+		if (persist_d(e, t, STORE_TASK_PAUSED, NULL, &su, nsu, &d) == 0)
+			queue_push(e->q, t->cluster, t->id, t->started_at > 0 ?
 			    QUEUE_BLOCK : QUEUE_HELD);
-		pthread_mutex_unlock(&E.ctl);
-		deferred_flush(t, &d);
+		pthread_mutex_unlock(&e->ctl);
+		deferred_flush(e, t, &d);
 		return true;
 	}
 	case STOP_SHUTDOWN:
@@ -729,7 +735,7 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 		if (sp != NULL) {
 			su = su_make(sp, STORE_STEP_RUNNING, attempts);
 			su.message = "interrupted by shutdown; resumes at start-up";
-			persist(t, -1, NULL, &su, 1);
+			persist(e, t, -1, NULL, &su, 1);
 		}
 		return true;
 	case STOP_NONE:
@@ -766,6 +772,7 @@ static void step_reset(struct task_ctx *ctx)
 static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
     int idx, const char *error, const char *step_msg)
 {
+	struct task_engine *e = ctx->e;
 	struct store_task *t = ctx->t;
 	struct store_step_update su;
 	char serr[256] = "", hmsg[1024] = "";
@@ -773,7 +780,7 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	int rc;
 
 	if (ty->on_fail != NULL) {
-		if (store_task_failing_set(E.st, t->id, idx, error, serr,
+		if (store_task_failing_set(e->st, t->id, idx, error, serr,
 		    sizeof(serr)) < 0)
 			log_warnx("task %s: cannot record its failure before "
 			    "cleanup: %s", t->id, serr);
@@ -783,7 +790,7 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 		rc = ty->on_fail(ctx, error, hmsg, sizeof(hmsg));
 		ctx->in_fail_hook = false;
 		memo_end(ctx, rc != TASK_STEP_STOP);
-		if (rc == TASK_STEP_STOP && atomic_load(&E.stopping)) {
+		if (rc == TASK_STEP_STOP && atomic_load(&e->stopping)) {
 			log_info("task %s: cleanup after failure interrupted by "
 			    "shutdown; it runs again at start-up", t->id);
 			return false;
@@ -795,8 +802,8 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	su = su_make(&t->steps[idx], STORE_STEP_FAILED, t->steps[idx].attempts);
 	su.finished_at = time_wall_ms();
 	su.message = step_msg != NULL ? step_msg : error;
-	persist(t, STORE_TASK_FAILED, full != NULL ? full : error, &su, 1);
-	if (ty->on_fail != NULL && store_task_failing_clear(E.st, t->id, serr,
+	persist(e, t, STORE_TASK_FAILED, full != NULL ? full : error, &su, 1);
+	if (ty->on_fail != NULL && store_task_failing_clear(e->st, t->id, serr,
 	    sizeof(serr)) < 0)
 		log_warnx("task %s: %s", t->id, serr);
 	free(full);
@@ -823,6 +830,7 @@ static size_t next_open(const struct store_task *t, size_t i)
  */
 static bool run_steps(struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	const struct task_type *ty = ctx->ty;
 	struct store_task *t = ctx->t;
 	struct store_step_update su[2];
@@ -846,7 +854,7 @@ static bool run_steps(struct task_ctx *ctx)
 		if (ctx->phase == PH_NEXT) {
 			ctx->cur = next_open(t, ctx->cur);
 			if (ctx->cur == t->nsteps) {
-				persist(t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
+				persist(e, t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
 				return false;
 			}
 			sp = &t->steps[ctx->cur];
@@ -867,7 +875,7 @@ static bool run_steps(struct task_ctx *ctx)
 				    ctx->attempts);
 				su[0].started_at = time_wall_ms();
 				su[0].message = "";
-				if (persist(t, t->state == STORE_TASK_RUNNING ?
+				if (persist(e, t, t->state == STORE_TASK_RUNNING ?
 				    -1 : STORE_TASK_RUNNING, NULL, su, 1) < 0)
 					return false;
 			}
@@ -910,7 +918,7 @@ static bool run_steps(struct task_ctx *ctx)
 			memo_end(ctx, false);
 			ctx->phase = PH_NEXT;
 			if (j == t->nsteps) {
-				persist(t, STORE_TASK_SUCCEEDED, NULL, su, 1);
+				persist(e, t, STORE_TASK_SUCCEEDED, NULL, su, 1);
 				return false;
 			}
 			/* End this step and start the next in one write. */
@@ -921,7 +929,7 @@ static bool run_steps(struct task_ctx *ctx)
 				su[1].message = "";
 				n = 2;
 			}
-			if (persist(t, -1, NULL, su, n) < 0)
+			if (persist(e, t, -1, NULL, su, n) < 0)
 				return false;
 			ctx->cur = j;
 			continue;
@@ -955,7 +963,7 @@ static bool run_steps(struct task_ctx *ctx)
 		su[0] = su_make(sp, STORE_STEP_PENDING, ctx->attempts);
 		su[0].next_attempt_at = time_wall_ms() + delay;
 		su[0].message = err;
-		if (persist(t, -1, NULL, su, 1) < 0)
+		if (persist(e, t, -1, NULL, su, 1) < 0)
 			return false;
 		log_info("task %s: step '%s' attempt %d failed (%s); retry in "
 		    "%" PRId64 " ms", t->id, sp->name, ctx->attempts, err, delay);
@@ -980,18 +988,19 @@ static void ctx_free(struct task_ctx *ctx)
 static enum queue_result run_task(const char *cluster, const char *id,
     void *arg)
 {
+	struct task_engine *e = arg;
 	struct task_ctx *ctx;
 	const struct task_type *ty;
 	struct store_task *t;
 
-	(void)arg;
-	if ((ctx = ctx_unpark(id)) != NULL) {
-		if (atomic_load(&E.stopping))
+	if ((ctx = ctx_unpark(e, id)) != NULL) {
+		if (atomic_load(&e->stopping))
 			return QUEUE_WAIT;	/* left for the next start */
 		return run_steps(ctx) ? QUEUE_WAIT : (ctx_unregister(ctx),
 		    ctx_free(ctx), QUEUE_DONE);
 	}
 	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->e = e;
 	str_copy(ctx->id, id, sizeof(ctx->id));
 	str_copy(ctx->cluster, cluster, sizeof(ctx->cluster));
 	atomic_init(&ctx->cancel, false);
@@ -1000,20 +1009,20 @@ static enum queue_result run_task(const char *cluster, const char *id,
 	pthread_mutex_init(&ctx->pmu, NULL);
 	ctx_register(ctx);		/* before the load: see the design */
 
-	if ((t = ho_take(id)) == NULL)
-		t = store_task_load(E.st, id);
+	if ((t = ho_take(e, id)) == NULL)
+		t = store_task_load(e->st, id);
 	if (t == NULL || store_task_state_terminal(t->state)) {
 		store_task_free(t);
 		goto out;
 	}
 	ctx->t = t;
 	/* A failure whose cleanup a crash interrupted: finish it first. */
-	ty = task_type_find(t->type);
+	ty = task_type_find(e, t->type);
 	if (ty != NULL && ty->on_fail != NULL && t->started_at != 0 &&
-	    t->state == STORE_TASK_RUNNING && !atomic_load(&E.stopping)) {
+	    t->state == STORE_TASK_RUNNING && !atomic_load(&e->stopping)) {
 		char *ferr = NULL;
 		int fidx = 0;
-		if (store_task_failing_get(E.st, id, &fidx, &ferr) == 0) {
+		if (store_task_failing_get(e->st, id, &fidx, &ferr) == 0) {
 			if (fidx < 0 || (size_t)fidx >= t->nsteps)
 				fidx = 0;
 			fail_task(ctx, ty, fidx, ferr, NULL);
@@ -1029,11 +1038,11 @@ static enum queue_result run_task(const char *cluster, const char *id,
 		stop_task(ctx, STOP_CANCEL, NULL, 0);
 		goto out;
 	}
-	if (atomic_load(&E.stopping))
+	if (atomic_load(&e->stopping))
 		goto out;
 	if (ty == NULL) {
 		char *msg = xasprintf("unknown task type '%s'", t->type);
-		persist(t, STORE_TASK_FAILED, msg, NULL, 0);
+		persist(e, t, STORE_TASK_FAILED, msg, NULL, 0);
 		free(msg);
 		goto out;
 	}
@@ -1050,15 +1059,17 @@ out:
 
 bool task_checkpoint(struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	if (ctx->in_fail_hook)		/* cleanup runs to its end but for
 					 * shutdown and its deadline */
-		return atomic_load(&E.stopping) ||
+		return atomic_load(&e->stopping) ||
 		    time_mono_ms() >= ctx->deadline;
 	return stop_reason(ctx) != STOP_NONE || time_mono_ms() >= ctx->deadline;
 }
 
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 {
+	struct task_engine *e = ctx->e;
 	struct store_step_update su;
 	const struct store_step *step = ctx->step;
 	int64_t now = time_mono_ms(), last;
@@ -1083,7 +1094,7 @@ void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 	}
 	su = su_make(step, STORE_STEP_RUNNING, step->attempts);
 	su.message = msg[0] ? msg : " ";
-	store_task_update(E.st, ctx->id, -1, 0, NULL, &su, 1, NULL, 0);
+	store_task_update(e->st, ctx->id, -1, 0, NULL, &su, 1, NULL, 0);
 	free(msg);
 }
 
@@ -1175,7 +1186,7 @@ void task_node_progress(struct task_ctx *ctx, const char *node,
 		return;
 	/* Outside the lock: other nodes of the step keep reporting while
 	 * this one waits for its commit. */
-	if (store_step_node_put(E.st, ctx->id, step->idx, &p, err,
+	if (store_step_node_put(ctx->e->st, ctx->id, step->idx, &p, err,
 	    sizeof(err)) == STORE_ERR)
 		log_warnx("task %s: progress of %s: %s", ctx->id, node, err);
 	free((void *)(uintptr_t)p.node);
@@ -1221,8 +1232,9 @@ bool task_ctx_can_wait(const struct task_ctx *ctx)
 
 bool task_ctx_shutting_down(const struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	(void)ctx;
-	return atomic_load(&E.stopping);
+	return atomic_load(&e->stopping);
 }
 
 int task_ctx_attempt(const struct task_ctx *ctx)
@@ -1278,8 +1290,9 @@ const json_t *task_ctx_params(const struct task_ctx *ctx)
 
 struct store *task_ctx_store(const struct task_ctx *ctx)
 {
+	struct task_engine *e = ctx->e;
 	(void)ctx;
-	return E.st;
+	return e->st;
 }
 
 int64_t task_ctx_deadline_left(const struct task_ctx *ctx)
@@ -1287,49 +1300,73 @@ int64_t task_ctx_deadline_left(const struct task_ctx *ctx)
 	return ctx->deadline - time_mono_ms();
 }
 
-struct store *task_store(void)
+struct store *task_engine_store(const struct task_engine *e)
 {
-	return E.st;
+	return e->st;
+}
+
+void task_engine_set_nodes(struct task_engine *e, void *nodes)
+{
+	e->nodes = nodes;
+}
+
+void *task_ctx_nodes(const struct task_ctx *ctx)
+{
+	return ctx->e->nodes;
+}
+
+struct task_engine *task_ctx_engine(const struct task_ctx *ctx)
+{
+	return ctx->e;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-int task_init(struct store *st, int nworkers, char *err, size_t errlen)
+struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
+    size_t errlen)
 {
+	struct task_engine *e;
 	char **names = NULL;
 	size_t n = 0;
+	pthread_condattr_t ca;
 
-	if (E.st != NULL) {
-		snprintf(err, errlen, "task engine already initialised");
-		return TASK_ERR;
-	}
 	if (nworkers < 1) {
 		snprintf(err, errlen, "workers must be at least 1");
-		return TASK_ERR;
+		return NULL;
 	}
 	if (store_cluster_names(st, &names, &n) < 0) {
 		snprintf(err, errlen, "cannot read clusters from the store");
-		return TASK_ERR;
+		return NULL;
 	}
-	E.st = st;
-	E.q = queue_new();
-	E.nworkers = nworkers;
-	atomic_store(&E.stopping, false);
+	e = xcalloc(1, sizeof(*e));
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_mutex_init(&e->ctl, NULL);
+	pthread_mutex_init(&e->ho_mu, NULL);
+	pthread_mutex_init(&e->tmu, NULL);
+	/* The timer heap is in monotonic ms: so is its wait. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->tcv, &ca);
+	pthread_condattr_destroy(&ca);
+	e->st = st;
+	e->q = queue_new();
+	e->nworkers = nworkers;
+	atomic_store(&e->stopping, false);
 	for (size_t i = 0; i < n; i++) {
-		queue_cluster_add(E.q, names[i]);
+		queue_cluster_add(e->q, names[i]);
 		free(names[i]);
 	}
 	free(names);
-	task_type_register(&noop_type);
-	return 0;
+	task_type_register(e, &noop_type);
+	return e;
 }
 
-int task_resume_all(char *err, size_t errlen)
+int task_resume_all(struct task_engine *e, char *err, size_t errlen)
 {
 	struct store_task_ref *v = NULL;
 	size_t n = 0, running = 0, paused = 0;
 
-	if (store_tasks_unfinished(E.st, &v, &n) < 0) {
+	if (store_tasks_unfinished(e->st, &v, &n) < 0) {
 		snprintf(err, errlen, "cannot read unfinished tasks");
 		return TASK_ERR;
 	}
@@ -1342,8 +1379,8 @@ int task_resume_all(char *err, size_t errlen)
 		} else if (v[i].state == STORE_TASK_RUNNING) {
 			running++;
 		}
-		queue_cluster_add(E.q, v[i].cluster);
-		queue_push(E.q, v[i].cluster, v[i].id, hold);
+		queue_cluster_add(e->q, v[i].cluster);
+		queue_push(e->q, v[i].cluster, v[i].id, hold);
 	}
 	if (n > 0)
 		log_info("resumed %zu unfinished tasks (%zu were running, "
@@ -1352,82 +1389,75 @@ int task_resume_all(char *err, size_t errlen)
 	return 0;
 }
 
-int task_start(char *err, size_t errlen)
+int task_start(struct task_engine *e, char *err, size_t errlen)
 {
-	if (E.st == NULL) {
+	if (e->st == NULL) {
 		snprintf(err, errlen, "task engine not initialised");
 		return TASK_ERR;
 	}
-	atomic_store(&E.stopping, false);
-	E.timer_stop = false;
-	{
-		/* The heap is in monotonic ms: so is the wait. */
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_destroy(&E.tcv);
-		pthread_cond_init(&E.tcv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	if (pthread_create(&E.timer, NULL, timer_main, NULL) != 0) {
+	atomic_store(&e->stopping, false);
+	e->timer_stop = false;
+	if (pthread_create(&e->timer, NULL, timer_main, e) != 0) {
 		snprintf(err, errlen, "cannot start the timer thread");
 		return TASK_ERR;
 	}
-	E.timer_running = true;
-	if (queue_start(E.q, E.nworkers, run_task, NULL, err, errlen) < 0)
+	e->timer_running = true;
+	if (queue_start(e->q, e->nworkers, run_task, e, err, errlen) < 0)
 		return TASK_ERR;
-	E.started = true;
+	e->started = true;
 	return 0;
 }
 
-void task_stop(void)
+void task_stop(struct task_engine *e)
 {
-	if (E.q == NULL)
+	if (e->q == NULL)
 		return;
-	atomic_store(&E.stopping, true);
+	atomic_store(&e->stopping, true);
 	/* Parked tasks stay as they are in the store ("running" at their
 	 * step and attempt) and continue at the next start. */
-	pthread_mutex_lock(&E.tmu);
-	E.timer_stop = true;
-	pthread_cond_signal(&E.tcv);
-	pthread_mutex_unlock(&E.tmu);
-	if (E.timer_running)
-		pthread_join(E.timer, NULL);
-	E.timer_running = false;
-	queue_stop(E.q);
-	E.started = false;
+	pthread_mutex_lock(&e->tmu);
+	e->timer_stop = true;
+	pthread_cond_signal(&e->tcv);
+	pthread_mutex_unlock(&e->tmu);
+	if (e->timer_running)
+		pthread_join(e->timer, NULL);
+	e->timer_running = false;
+	queue_stop(e->q);
+	e->started = false;
 }
 
-void task_shutdown(void)
+void task_engine_free(struct task_engine *e)
 {
 	struct task_ctx *ctx;
 
-	task_stop();
-	queue_free(E.q);
-	E.q = NULL;
-	pthread_mutex_lock(&E.mu);
-	while ((ctx = E.running) != NULL) {	/* parked: nobody runs them */
-		E.running = ctx->next;
+	if (e == NULL)
+		return;
+	task_stop(e);
+	queue_free(e->q);
+	e->q = NULL;
+	pthread_mutex_lock(&e->mu);
+	while ((ctx = e->running) != NULL) {	/* parked: nobody runs them */
+		e->running = ctx->next;
 		ctx_free(ctx);
 	}
-	pthread_mutex_unlock(&E.mu);
-	free(E.heap);
-	E.heap = NULL;
-	E.nheap = E.capheap = 0;
-	ho_drop_cluster(NULL);
-	E.st = NULL;
-	E.ntypes = 0;
-	E.obs = NULL;
-	E.obs_arg = NULL;
+	pthread_mutex_unlock(&e->mu);
+	free(e->heap);
+	ho_drop_cluster(e, NULL);
+	pthread_mutex_destroy(&e->mu);
+	pthread_mutex_destroy(&e->ctl);
+	pthread_mutex_destroy(&e->ho_mu);
+	pthread_mutex_destroy(&e->tmu);
+	pthread_cond_destroy(&e->tcv);
+	free(e);
 }
 
 /* ---- the service layer --------------------------------------------------- */
 
-static int prepare(const char *cluster, const char *type, json_t *params,
+static int prepare(struct task_engine *e, const char *cluster, const char *type, json_t *params,
     const struct task_type **tyout, struct task_plan *plan, char *err,
     size_t errlen)
 {
-	const struct task_type *ty = task_type_find(type);
+	const struct task_type *ty = task_type_find(e, type);
 	json_t *nodes;
 	int rc;
 
@@ -1442,7 +1472,7 @@ static int prepare(const char *cluster, const char *type, json_t *params,
 	}
 	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
 		return TASK_EINVAL;
-	rc = store_cluster_nodes(E.st, cluster, &nodes);
+	rc = store_cluster_nodes(e->st, cluster, &nodes);
 	if (rc == STORE_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return TASK_ENOENT;
@@ -1453,7 +1483,7 @@ static int prepare(const char *cluster, const char *type, json_t *params,
 	}
 	/* The recorded state may forbid it (a damaged backup); after the
 	 * cluster check, so an unknown cluster stays a 404. */
-	if (ty->admit != NULL && ty->admit(E.st, cluster, params, err,
+	if (ty->admit != NULL && ty->admit(e->st, cluster, params, err,
 	    errlen) < 0) {
 		json_decref(nodes);
 		return TASK_ECONFLICT;
@@ -1501,7 +1531,7 @@ static struct store_task *handoff_make(const struct store_task_new *tn,
 	return t;
 }
 
-static int submit(const char *cluster, const char *type, json_t *params,
+static int submit(struct task_engine *e, const char *cluster, const char *type, json_t *params,
     const char *schedule_id, int64_t next_run_at, char *id_out, char *err,
     size_t errlen)
 {
@@ -1516,7 +1546,7 @@ static int submit(const char *cluster, const char *type, json_t *params,
 
 	if (params == NULL)
 		params = own = json_object();
-	if ((rc = prepare(cluster, type, params, &ty, &plan, err, errlen)) < 0)
+	if ((rc = prepare(e, cluster, type, params, &ty, &plan, err, errlen)) < 0)
 		goto out;
 	steps = xcalloc(plan.n, sizeof(*steps));
 	for (size_t i = 0; i < plan.n; i++) {
@@ -1529,7 +1559,7 @@ static int submit(const char *cluster, const char *type, json_t *params,
 		.schedule_next_run_at = next_run_at,
 		.created_at = time_wall_ms(),
 	};
-	rc = store_task_insert(E.st, &tn, id_out, &seq, err, errlen);
+	rc = store_task_insert(e->st, &tn, id_out, &seq, err, errlen);
 	if (rc == STORE_ENOENT)
 		rc = TASK_ENOENT;
 	else if (rc == STORE_EBUSY)
@@ -1539,19 +1569,19 @@ static int submit(const char *cluster, const char *type, json_t *params,
 	if (rc < 0)
 		goto out;
 	t = handoff_make(&tn, id_out, seq, &plan);
-	if (!ho_put(t))
+	if (!ho_put(e, t))
 		store_task_free(t);
-	if (queue_push(E.q, cluster, id_out, QUEUE_READY) < 0) {
-		queue_cluster_add(E.q, cluster);
-		queue_push(E.q, cluster, id_out, QUEUE_READY);
+	if (queue_push(e->q, cluster, id_out, QUEUE_READY) < 0) {
+		queue_cluster_add(e->q, cluster);
+		queue_push(e->q, cluster, id_out, QUEUE_READY);
 	}
-	if (E.obs != NULL) {
+	if (e->obs != NULL) {
 		struct task_event ev = {
 			.id = id_out, .cluster = cluster, .type = ty->name,
 			.from = STORE_TASK_QUEUED, .to = STORE_TASK_QUEUED,
 			.created_at = tn.created_at,
 		};
-		E.obs(&ev, E.obs_arg);
+		e->obs(&ev, e->obs_arg);
 	}
 out:
 	free(steps);
@@ -1560,28 +1590,28 @@ out:
 	return rc;
 }
 
-int task_submit(const char *cluster, const char *type, json_t *params,
+int task_submit(struct task_engine *e, const char *cluster, const char *type, json_t *params,
     char *id_out, char *err, size_t errlen)
 {
-	return submit(cluster, type, params, NULL, 0, id_out, err, errlen);
+	return submit(e, cluster, type, params, NULL, 0, id_out, err, errlen);
 }
 
-int task_submit_scheduled(const struct store_schedule *s,
+int task_submit_scheduled(struct task_engine *e, const struct store_schedule *s,
     int64_t next_run_at, char *id_out, char *err, size_t errlen)
 {
 	json_t *params = json_deep_copy(s->params);
 	int rc;
 
-	rc = submit(s->cluster, s->type, params, s->id, next_run_at, id_out,
+	rc = submit(e, s->cluster, s->type, params, s->id, next_run_at, id_out,
 	    err, errlen);
 	json_decref(params);
 	return rc;
 }
 
-int task_validate(const char *type, json_t *params, char *err,
+int task_validate(struct task_engine *e, const char *type, json_t *params, char *err,
     size_t errlen)
 {
-	const struct task_type *ty = task_type_find(type);
+	const struct task_type *ty = task_type_find(e, type);
 
 	if (ty == NULL) {
 		snprintf(err, errlen, "unknown task type '%s'",
@@ -1598,10 +1628,10 @@ int task_validate(const char *type, json_t *params, char *err,
 }
 
 /* Load for a control call: 0 with *t, or TASK_ENOENT/TASK_ECONFLICT. */
-static int ctl_load(const char *id, struct store_task **t, const char *verb,
+static int ctl_load(struct task_engine *e, const char *id, struct store_task **t, const char *verb,
     char *err, size_t errlen)
 {
-	*t = store_task_load(E.st, id);
+	*t = store_task_load(e->st, id);
 	if (*t == NULL) {
 		snprintf(err, errlen, "task '%s' not found", id);
 		return TASK_ENOENT;
@@ -1627,156 +1657,157 @@ static int ctl_rc(int rc, const char *id, char *err, size_t errlen)
 	return rc < 0 ? TASK_ERR : 0;
 }
 
-int task_cancel(const char *id, char *err, size_t errlen)
+int task_cancel(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
 	struct store_task *t;
 	struct deferred d = { 0 };
 	char running[STORE_ID_MAX];
 	int rc;
 
-	pthread_mutex_lock(&E.ctl);
-	ho_drop(id);			/* before any flag: see "Hand-off" */
-	if ((rc = ctl_load(id, &t, "cancel", err, errlen)) < 0)
+	pthread_mutex_lock(&e->ctl);
+	ho_drop(e, id);			/* before any flag: see "Hand-off" */
+	if ((rc = ctl_load(e, id, &t, "cancel", err, errlen)) < 0)
 		goto out;
-	if (queue_remove(E.q, t->cluster, id)) {
-		rc = ctl_rc(persist_d(t, STORE_TASK_CANCELLED, NULL, NULL, 0,
+	if (queue_remove(e->q, t->cluster, id)) {
+		rc = ctl_rc(persist_d(e, t, STORE_TASK_CANCELLED, NULL, NULL, 0,
 		    &d), id, err, errlen);
 		goto out;
 	}
 	/* Running (or being picked up): ask; the runner stops at a
 	 * checkpoint.  Store flag first, then the ctx (see the design). */
-	rc = ctl_rc(store_task_request(E.st, id, STORE_REQ_CANCEL, err,
+	rc = ctl_rc(store_task_request(e->st, id, STORE_REQ_CANCEL, err,
 	    errlen), id, err, errlen);
 	if (rc < 0)
 		goto out;
-	if (!ctx_flag(id, true, true) && !(queue_running(E.q, t->cluster,
+	if (!ctx_flag(e, id, true, true) && !(queue_running(e->q, t->cluster,
 	    running, sizeof(running)) && strcmp(running, id) == 0)) {
 		/* In no queue and not running: nobody would see the flag. */
-		rc = ctl_rc(persist_d(t, STORE_TASK_CANCELLED, NULL, NULL, 0,
+		rc = ctl_rc(persist_d(e, t, STORE_TASK_CANCELLED, NULL, NULL, 0,
 		    &d), id, err, errlen);
 	}
 out:
-	pthread_mutex_unlock(&E.ctl);
+	pthread_mutex_unlock(&e->ctl);
 	if (t != NULL)
-		deferred_flush(t, &d);
+		deferred_flush(e, t, &d);
 	store_task_free(t);
 	return rc;
 }
 
-int task_pause(const char *id, char *err, size_t errlen)
+int task_pause(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
 	struct store_task *t;
 	struct deferred d = { 0 };
 	int rc;
 
-	pthread_mutex_lock(&E.ctl);
-	ho_drop(id);			/* before any flag: see "Hand-off" */
-	if ((rc = ctl_load(id, &t, "pause", err, errlen)) < 0)
+	pthread_mutex_lock(&e->ctl);
+	ho_drop(e, id);			/* before any flag: see "Hand-off" */
+	if ((rc = ctl_load(e, id, &t, "pause", err, errlen)) < 0)
 		goto out;
 	if (t->state == STORE_TASK_PAUSED)
 		goto out;
-	if (queue_set_hold(E.q, t->cluster, id, QUEUE_HELD)) {
-		rc = ctl_rc(persist_d(t, STORE_TASK_PAUSED, NULL, NULL, 0, &d),
+	if (queue_set_hold(e->q, t->cluster, id, QUEUE_HELD)) {
+		rc = ctl_rc(persist_d(e, t, STORE_TASK_PAUSED, NULL, NULL, 0, &d),
 		    id, err, errlen);
 		goto out;
 	}
-	rc = ctl_rc(store_task_request(E.st, id, STORE_REQ_PAUSE, err,
+	rc = ctl_rc(store_task_request(e->st, id, STORE_REQ_PAUSE, err,
 	    errlen), id, err, errlen);
 	if (rc == 0)
-		ctx_flag(id, false, true);
+		ctx_flag(e, id, false, true);
 out:
-	pthread_mutex_unlock(&E.ctl);
+	pthread_mutex_unlock(&e->ctl);
 	if (t != NULL)
-		deferred_flush(t, &d);
+		deferred_flush(e, t, &d);
 	store_task_free(t);
 	return rc;
 }
 
-int task_resume(const char *id, char *err, size_t errlen)
+int task_resume(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
 	struct store_task *t;
 	struct deferred d = { 0 };
 	int rc;
 
-	pthread_mutex_lock(&E.ctl);
-	ho_drop(id);			/* before any flag: see "Hand-off" */
-	if ((rc = ctl_load(id, &t, "resume", err, errlen)) < 0)
+	pthread_mutex_lock(&e->ctl);
+	ho_drop(e, id);			/* before any flag: see "Hand-off" */
+	if ((rc = ctl_load(e, id, &t, "resume", err, errlen)) < 0)
 		goto out;
 	if (t->state != STORE_TASK_PAUSED) {
 		if (t->pause_requested) {
-			rc = ctl_rc(store_task_request(E.st, id,
+			rc = ctl_rc(store_task_request(e->st, id,
 			    STORE_REQ_UNPAUSE, err, errlen), id, err, errlen);
-			ctx_flag(id, false, false);
+			ctx_flag(e, id, false, false);
 		}
 		goto out;
 	}
-	rc = ctl_rc(persist_d(t, STORE_TASK_QUEUED, NULL, NULL, 0, &d), id,
+	rc = ctl_rc(persist_d(e, t, STORE_TASK_QUEUED, NULL, NULL, 0, &d), id,
 	    err, errlen);
 	if (rc < 0)
 		goto out;
-	if (!queue_set_hold(E.q, t->cluster, id, QUEUE_READY)) {
-		queue_cluster_add(E.q, t->cluster);
-		queue_push(E.q, t->cluster, id, QUEUE_READY);
+	if (!queue_set_hold(e->q, t->cluster, id, QUEUE_READY)) {
+		queue_cluster_add(e->q, t->cluster);
+		queue_push(e->q, t->cluster, id, QUEUE_READY);
 	}
 out:
-	pthread_mutex_unlock(&E.ctl);
+	pthread_mutex_unlock(&e->ctl);
 	if (t != NULL)
-		deferred_flush(t, &d);
+		deferred_flush(e, t, &d);
 	store_task_free(t);
 	return rc;
 }
 
-int task_cluster_add(const char *cluster)
+int task_cluster_add(struct task_engine *e, const char *cluster)
 {
-	return queue_cluster_add(E.q, cluster) < 0 ? TASK_ERR : 0;
+	return queue_cluster_add(e->q, cluster) < 0 ? TASK_ERR : 0;
 }
 
-int task_cluster_delete(const char *cluster, char *err, size_t errlen)
+int task_cluster_delete(struct task_engine *e, const char *cluster, char *err,
+    size_t errlen)
 {
 	int rc;
 
-	if (queue_running(E.q, cluster, NULL, 0)) {
+	if (queue_running(e->q, cluster, NULL, 0)) {
 		snprintf(err, errlen, "cluster '%s' has a running task",
 		    cluster);
 		return TASK_EBUSY;
 	}
-	rc = store_cluster_delete(E.st, cluster, err, errlen);
+	rc = store_cluster_delete(e->st, cluster, err, errlen);
 	if (rc == STORE_EBUSY)
 		return TASK_EBUSY;
 	if (rc == STORE_ENOENT)
 		return TASK_ENOENT;
 	if (rc < 0)
 		return TASK_ERR;
-	queue_cluster_remove(E.q, cluster);
-	ho_drop_cluster(cluster);
+	queue_cluster_remove(e->q, cluster);
+	ho_drop_cluster(e, cluster);
 	return 0;
 }
 
-void task_queue_info(const char *cluster, size_t *depth, char *running_id,
+void task_queue_info(struct task_engine *e, const char *cluster, size_t *depth, char *running_id,
     size_t idlen)
 {
 	if (depth != NULL)
-		*depth = queue_depth(E.q, cluster);
+		*depth = queue_depth(e->q, cluster);
 	if (running_id != NULL && idlen > 0 &&
-	    !queue_running(E.q, cluster, running_id, idlen))
+	    !queue_running(e->q, cluster, running_id, idlen))
 		running_id[0] = '\0';
 }
 
-int task_busy_workers(void)
+int task_busy_workers(struct task_engine *e)
 {
-	return E.q ? queue_busy(E.q) : 0;
+	return e->q ? queue_busy(e->q) : 0;
 }
 
-size_t task_waiting(void)
+size_t task_waiting(struct task_engine *e)
 {
-	return E.q ? queue_waiting(E.q) : 0;
+	return e->q ? queue_waiting(e->q) : 0;
 }
 
-void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
+void task_queue_foreach(struct task_engine *e, void (*fn)(const char *cluster, size_t depth,
     const char *running, void *arg), void *arg)
 {
-	if (E.q != NULL)
-		queue_foreach(E.q, fn, arg);
+	if (e->q != NULL)
+		queue_foreach(e->q, fn, arg);
 }
 
 /* ---- noop: the diagnostic type ------------------------------------------ */

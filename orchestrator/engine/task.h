@@ -2,26 +2,27 @@
  * task.h - the task engine: task types, submission, the step runner on the
  * queue's worker pool, cancel/pause/resume, resume after a restart.
  *
- * One engine per process (module state in task.c).  Life cycle, from the
- * daemon's main():
+ * An engine is a handle (struct task_engine), created in main() and passed
+ * down; nothing of it is global, and two engines on two stores can run in
+ * one process.  Life cycle, from the daemon's service_start():
  *
  *	st = store_open(path, ...);
- *	task_init(st, workers, ...);    registers built-in types ("noop"),
- *	                                creates a queue per stored cluster
- *	task_type_register(&backup);    (other modules' types, before start)
- *	task_set_observer(fn, arg);     optional: metrics
- *	task_resume_all(...);           unfinished tasks back into queues
- *	task_start(...);                worker threads run
- *	sched_start(st, ...);           schedules (sched.h)
+ *	e = task_engine_new(st, workers, ...);  registers "noop", creates a
+ *	                                queue per stored cluster
+ *	task_type_register(e, &backup); (other modules' types, before start)
+ *	task_set_observer(e, fn, arg);  optional: metrics
+ *	task_resume_all(e, ...);        unfinished tasks back into queues
+ *	task_start(e, ...);             timer and worker threads run
+ *	sched_new(e, ...);              schedules (sched.h)
  *	... serve ...
- *	on SIGTERM: sched_stop(); task_stop();   running steps stop at their
+ *	on SIGTERM: sched_free(); task_stop(e);  running steps stop at their
  *	                                next checkpoint and stay "running" in the
- *	                                store, to be resumed at next start
- *	task_shutdown(); store_close(st);
+ *	                                store, to be continued at next start
+ *	task_engine_free(e); store_close(st);
  *
- * Threading: every function below except task_init/task_start/task_stop/
- * task_shutdown/task_type_register may be called from any thread at any
- * time after task_init().  The API never runs work: task_submit() persists
+ * Threading: every function below except task_engine_new/task_start/
+ * task_stop/task_engine_free/task_type_register may be called from any thread at any
+ * time after task_engine_new().  The API never runs work: task_submit() persists
  * the task (intent first) and queues its id; a worker runs it.
  *
  * Return conventions: 0 or a negative TASK_E* code with a message in err
@@ -57,6 +58,7 @@
 #define TASK_STEP_WAIT	2	/* not done: call again later (task_wait()) */
 
 struct task_ctx;
+struct task_engine;
 
 /* The list of steps a planner builds (opaque; use task_plan_add()). */
 struct task_plan;
@@ -132,20 +134,22 @@ typedef void (*task_observer_fn)(const struct task_event *ev, void *arg);
 /* ---- engine life cycle -------------------------------------------------- */
 
 /*
- * Initialise the engine on an open store (which must outlive it) with
- * nworkers worker threads (not started yet), register "noop" and create a
- * queue for every cluster in the store.  0 or TASK_ERR.
+ * A new engine on an open store (which must outlive it) with nworkers
+ * worker threads (not started yet): registers "noop" and creates a queue
+ * for every cluster in the store.  NULL with err on failure.
  */
-int task_init(struct store *st, int nworkers, char *err, size_t errlen);
+struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
+    size_t errlen);
 /*
  * Register a type (before task_start()).  0, or TASK_EINVAL when the name
  * is taken or the struct is incomplete (name, plan and run are required).
  */
-int task_type_register(const struct task_type *type);
-const struct task_type *task_type_find(const char *name);
+int task_type_register(struct task_engine *e, const struct task_type *type);
+const struct task_type *task_type_find(const struct task_engine *e,
+    const char *name);
 /* Call fn(ev, arg) on every task state change, outside every lock, on the
  * thread that made the change.  Set before task_start(); NULL removes. */
-void task_set_observer(task_observer_fn fn, void *arg);
+void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg);
 /*
  * Put every unfinished task back into its cluster's queue: a task that was
  * running resumes at its first unfinished step (a step left "running" by a
@@ -153,18 +157,24 @@ void task_set_observer(task_observer_fn fn, void *arg);
  * paused (one that had started keeps the head of its cluster).  Call once,
  * after task_init() and before task_start().  0 or TASK_ERR.
  */
-int task_resume_all(char *err, size_t errlen);
+int task_resume_all(struct task_engine *e, char *err, size_t errlen);
 /* Start the worker threads.  0 or TASK_ERR. */
-int task_start(char *err, size_t errlen);
+int task_start(struct task_engine *e, char *err, size_t errlen);
 /*
  * Shutdown (SIGTERM): every task_checkpoint() returns true from now on,
  * running steps stop and are left for resume (the task stays "running" in
  * the store, the step goes back to "pending"); wait for the workers.
  * Queued tasks stay queued.  Idempotent.
  */
-void task_stop(void);
-/* task_stop() and free the engine; task_init() may be called again. */
-void task_shutdown(void);
+void task_stop(struct task_engine *e);
+/* task_stop() and free the engine (parked tasks are left as the store has
+ * them).  NULL is fine. */
+void task_engine_free(struct task_engine *e);
+/* The store the engine was created on. */
+struct store *task_engine_store(const struct task_engine *e);
+/* The node client task types reach nodes with (nodeops.h), set once at
+ * wiring before task_start(); the engine never looks inside. */
+void task_engine_set_nodes(struct task_engine *e, void *nodes);
 
 /* ---- the service layer -------------------------------------------------- */
 
@@ -175,10 +185,10 @@ void task_shutdown(void);
  * id (STORE_ID_MAX bytes).  0, TASK_EINVAL (unknown type, bad params),
  * TASK_ENOENT (no such cluster), TASK_ERR.
  */
-int task_submit(const char *cluster, const char *type, json_t *params,
+int task_submit(struct task_engine *e, const char *cluster, const char *type, json_t *params,
     char *id_out, char *err, size_t errlen);
 /* Only validate (for schedules and dry runs): 0 or TASK_EINVAL. */
-int task_validate(const char *type, json_t *params, char *err,
+int task_validate(struct task_engine *e, const char *type, json_t *params, char *err,
     size_t errlen);
 
 /*
@@ -186,7 +196,8 @@ int task_validate(const char *type, json_t *params, char *err,
  * its next checkpoint (its running step ends "cancelled", the rest too).
  * 0, TASK_ENOENT, TASK_ECONFLICT (already finished).
  */
-int task_cancel(const char *id, char *err, size_t errlen);
+int task_cancel(struct task_engine *e, const char *id, char *err,
+    size_t errlen);
 /*
  * Pause: a queued task is paused at once and skipped (it keeps its place;
  * tasks behind it may run).  A running task pauses at its next checkpoint
@@ -194,34 +205,37 @@ int task_cancel(const char *id, char *err, size_t errlen);
  * until it is resumed or cancelled.  Pausing a paused task is a no-op.
  * 0, TASK_ENOENT, TASK_ECONFLICT (finished).
  */
-int task_pause(const char *id, char *err, size_t errlen);
+int task_pause(struct task_engine *e, const char *id, char *err,
+    size_t errlen);
 /*
  * Resume a paused task (it becomes queued and runs in its turn; one that
  * had started continues at its first unfinished step).  Resuming a task
  * that is running with a pause request withdraws the request; resuming a
  * queued or running task is a no-op.  0, TASK_ENOENT, TASK_ECONFLICT.
  */
-int task_resume(const char *id, char *err, size_t errlen);
+int task_resume(struct task_engine *e, const char *id, char *err,
+    size_t errlen);
 
 /* Create the queue of a new cluster (after store_cluster_create() or a
  * check-in that created the cluster).  Idempotent.  0 or TASK_ERR. */
-int task_cluster_add(const char *cluster);
+int task_cluster_add(struct task_engine *e, const char *cluster);
 /*
  * Delete a cluster: refused with TASK_EBUSY while one of its tasks runs;
  * otherwise the store rows (cascade) and its queue go.  0, TASK_ENOENT,
  * TASK_EBUSY, TASK_ERR.
  */
-int task_cluster_delete(const char *cluster, char *err, size_t errlen);
+int task_cluster_delete(struct task_engine *e, const char *cluster,
+    char *err, size_t errlen);
 /* Queue depth and the running task id ("" when none; idlen bytes). */
-void task_queue_info(const char *cluster, size_t *depth, char *running_id,
+void task_queue_info(struct task_engine *e, const char *cluster, size_t *depth, char *running_id,
     size_t idlen);
 /* Worker threads busy with a task now. */
-int task_busy_workers(void);
+int task_busy_workers(struct task_engine *e);
 /* Tasks parked in a wait now (holding no worker). */
-size_t task_waiting(void);
+size_t task_waiting(struct task_engine *e);
 /* For /metrics: fn(cluster, depth, running id or NULL, arg) per cluster,
  * under the queue lock: fn must be quick and not call the engine. */
-void task_queue_foreach(void (*fn)(const char *cluster, size_t depth,
+void task_queue_foreach(struct task_engine *e, void (*fn)(const char *cluster, size_t depth,
     const char *running, void *arg), void *arg);
 
 /* ---- for task types ------------------------------------------------------ */
@@ -306,18 +320,19 @@ const char *task_ctx_id(const struct task_ctx *ctx);
 const char *task_ctx_cluster(const struct task_ctx *ctx);
 const json_t *task_ctx_params(const struct task_ctx *ctx);
 struct store *task_ctx_store(const struct task_ctx *ctx);
+/* The node client given to task_engine_set_nodes(), and the engine. */
+void *task_ctx_nodes(const struct task_ctx *ctx);
+struct task_engine *task_ctx_engine(const struct task_ctx *ctx);
 /* Milliseconds left before the step's deadline (<= 0: passed). */
 int64_t task_ctx_deadline_left(const struct task_ctx *ctx);
 
-/* The store the engine was initialised with (for sched.c). */
-struct store *task_store(void);
 /*
  * For sched.c: submit the task of a due schedule (type/params/cluster from
  * s) and, in the same transaction, set its next_run_at.  0 (queued, id in
  * id_out), TASK_EBUSY (its previous task is not finished: nothing queued,
  * next_run_at advanced), TASK_EINVAL, TASK_ENOENT, TASK_ERR.
  */
-int task_submit_scheduled(const struct store_schedule *s,
+int task_submit_scheduled(struct task_engine *e, const struct store_schedule *s,
     int64_t next_run_at, char *id_out, char *err, size_t errlen);
 
 #endif

@@ -21,8 +21,6 @@
 #include "../store/store.h"
 #include "../engine/task.h"
 
-static pthread_mutex_t pool_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct ssh_pool *pool;
 
 struct lines {
 	struct task_ctx *ctx;
@@ -223,14 +221,10 @@ static int reach_get(struct task_ctx *ctx, const char *node,
 	return TASK_STEP_OK;
 }
 
-static struct ssh_pool *pool_get(void)
+/* The node client of the task's engine (nodeops_register()). */
+static struct ssh_pool *pool_get(const struct task_ctx *ctx)
 {
-	struct ssh_pool *p;
-
-	pthread_mutex_lock(&pool_mtx);
-	p = pool;
-	pthread_mutex_unlock(&pool_mtx);
-	return p;
+	return task_ctx_nodes(ctx);
 }
 
 /* What one poll read: the op's lines are handled as they come. */
@@ -284,9 +278,8 @@ static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
     struct pollout *o, struct ssh_result *res)
 {
 	struct ssh_cmd c;
-	struct ssh_pool *p = pool_get();
+	struct ssh_pool *p = pool_get(ctx);
 
-	(void)ctx;
 	memset(&c, 0, sizeof(c));
 	c.command = cmd;
 	c.timeout_ms = POLL_CMD_MS;
@@ -670,28 +663,15 @@ static const struct task_type node_status_type = {
 	.step_deadline_ms = 5 * 60 * 1000,
 };
 
-int nodeops_register(int64_t ssh_idle_ms, char *err, size_t errlen)
+int nodeops_register(struct task_engine *e, struct ssh_pool *pool,
+    char *err, size_t errlen)
 {
-	pthread_mutex_lock(&pool_mtx);
-	if (pool == NULL)
-		pool = ssh_pool_new(ssh_idle_ms, 2);
-	pthread_mutex_unlock(&pool_mtx);
-	if (task_type_find(node_status_type.name) == NULL &&
-	    task_type_register(&node_status_type) != 0) {
+	task_engine_set_nodes(e, pool);
+	if (task_type_find(e, node_status_type.name) == NULL &&
+	    task_type_register(e, &node_status_type) != 0) {
 		snprintf(err, errlen, "cannot register task type '%s'",
 		    node_status_type.name);
 		return -1;
 	}
 	return 0;
-}
-
-void nodeops_shutdown(void)
-{
-	struct ssh_pool *p;
-
-	pthread_mutex_lock(&pool_mtx);
-	p = pool;
-	pool = NULL;
-	pthread_mutex_unlock(&pool_mtx);
-	ssh_pool_free(p);
 }

@@ -3,9 +3,11 @@
  * the helper other task types (backup, repair, replace) use for their
  * per-node steps.
  *
- * Wiring (service_start): after task_init() and before task_start(),
- *	nodeops_register(60000, err, errlen);
- * and after task_shutdown(): nodeops_shutdown().
+ * Wiring (service_start): the SSH pool is the engine's node client;
+ * after task_engine_new() and before task_start(),
+ *	pool = ssh_pool_new(60000, 2);
+ *	nodeops_register(engine, pool, err, errlen);
+ * and ssh_pool_free(pool) after task_engine_free().
  *
  * Type "node-status": one step per node, `ringagent status --json`; the
  * step's message is the node's own view ("up 4.1.0 load 1.2 GiB, 3 peers,
@@ -32,11 +34,13 @@
 #include <jansson.h>
 
 struct task_ctx;
+struct task_engine;
+struct ssh_pool;
 
-/* Register "node-status" and create the SSH pool.  0 or -1 with err. */
-int nodeops_register(int64_t ssh_idle_ms, char *err, size_t errlen);
-/* Close every pooled SSH session.  Idempotent. */
-void nodeops_shutdown(void);
+/* Make pool the engine's node client and register "node-status".  0 or
+ * -1 with err. */
+int nodeops_register(struct task_engine *e, struct ssh_pool *pool,
+    char *err, size_t errlen);
 
 /*
  * The id of the node job for op_args on node in a step's attempt

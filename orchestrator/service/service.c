@@ -24,6 +24,7 @@
 #include "../http/metrics.h"
 #include "../tasks/backup.h"
 #include "../nodes/nodeops.h"
+#include "../nodes/ssh.h"
 #include "../tasks/repair.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
@@ -50,10 +51,12 @@ struct service {
 	uint64_t cc_gen;	/* bumped by every forget: a put that raced one is dropped */
 	struct store *st;
 	struct hb *hb;
+	struct task_engine *eng;
+	struct sched *sched;
+	struct ssh_pool *pool;		/* the node client */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
-	bool engine_started, sched_started;
 };
 
 static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
@@ -203,28 +206,27 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	s->data_dir = xstrdup(c->data_dir);
 	s->workers = c->workers;
 	s->hb_interval_ms = c->heartbeat_interval_ms;
-	if (task_init(st, c->workers, err, errlen) != 0)
+	if ((s->eng = task_engine_new(st, c->workers, err, errlen)) == NULL)
 		goto fail;
-	task_set_observer(on_task_event, s);
+	task_set_observer(s->eng, on_task_event, s);
 	/* Task types of other modules, before the workers start. */
-	if (nodeops_register(60000, err, errlen) != 0)
+	s->pool = ssh_pool_new(60000, 2);
+	if (nodeops_register(s->eng, s->pool, err, errlen) != 0)
 		goto fail;
-	if (backup_register(err, errlen) != 0)
+	if (backup_register(s->eng, err, errlen) != 0)
 		goto fail;
-	if (repair_register(err, errlen) != 0)
+	if (repair_register(s->eng, err, errlen) != 0)
 		goto fail;
-	if (task_resume_all(err, errlen) != 0)
+	if (task_resume_all(s->eng, err, errlen) != 0)
 		goto fail;
 	s->hb = hb_new(st, c->heartbeat_timeout_ms, c->heartbeat_flush_ms,
 	    err, errlen);
 	if (s->hb == NULL || hb_start(s->hb, err, errlen) != 0)
 		goto fail;
-	if (task_start(err, errlen) != 0)
+	if (task_start(s->eng, err, errlen) != 0)
 		goto fail;
-	s->engine_started = true;
-	if (sched_start(1000, err, errlen) != 0)
+	if ((s->sched = sched_new(s->eng, 1000, err, errlen)) == NULL)
 		goto fail;
-	s->sched_started = true;
 	return s;
 fail:
 	service_stop(s);
@@ -235,11 +237,11 @@ void service_stop(struct service *s)
 {
 	if (s == NULL)
 		return;
-	if (s->sched_started)
-		sched_stop();
-	/* Running steps stop at their next checkpoint and stay resumable. */
-	task_shutdown();
-	nodeops_shutdown();
+	sched_free(s->sched);
+	/* Running steps stop at their next checkpoint and stay resumable;
+	 * jobs on nodes run on and are attached again at the next start. */
+	task_engine_free(s->eng);
+	ssh_pool_free(s->pool);
 	hb_free(s->hb);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
@@ -265,7 +267,7 @@ static void add_queue_info(struct service *s, json_t *cl)
 
 	if (name == NULL)
 		return;
-	task_queue_info(name, &depth, running, sizeof(running));
+	task_queue_info(s->eng, name, &depth, running, sizeof(running));
 	hb_cluster_counts(s->hb, name, &up, &down);
 	json_object_set_new(cl, "nodes_up", json_integer(up));
 	json_object_set_new(cl, "nodes_down", json_integer(down));
@@ -300,7 +302,7 @@ int service_cluster_create(struct service *s, const struct svc_cluster *cl,
 		    cl->name, err);
 		return -1;
 	}
-	if (task_cluster_add(cl->name) != 0)
+	if (task_cluster_add(s->eng, cl->name) != 0)
 		log_warnx("cluster %s: cannot create its queue", cl->name);
 	return service_cluster_get(s, cl->name, out, e);
 }
@@ -367,7 +369,7 @@ int service_cluster_get_text(struct service *s, const char *name,
 		memcpy(buf, dump, n);
 		cc_put(s, name, dump, n, gen);
 	}
-	task_queue_info(name, &depth, running, sizeof(running));
+	task_queue_info(s->eng, name, &depth, running, sizeof(running));
 	hb_cluster_counts(s->hb, name, &up, &down);
 	t = snprintf(tail, sizeof(tail), ",\"nodes_up\":%d,\"nodes_down\":%d,"
 	    "\"queue_depth\":%zu,\"running_task\":%s%s%s}", up, down, depth,
@@ -426,7 +428,7 @@ int service_cluster_update(struct service *s, const char *name,
 	}
 	/* The engine knows a task runs before the store does; the store's
 	 * check, in the update's transaction, closes the race after this. */
-	task_queue_info(name, &depth, running, sizeof(running));
+	task_queue_info(s->eng, name, &depth, running, sizeof(running));
 	rc = running[0] ? STORE_EBUSY : store_cluster_update(s->st, name, &sp,
 	    running, sizeof(running), err, sizeof(err));
 	if (rc == STORE_EBUSY) {
@@ -477,7 +479,7 @@ int service_cluster_delete(struct service *s, const char *name,
     struct svc_err *e)
 {
 	char err[256] = "";
-	int rc = task_cluster_delete(name, err, sizeof(err));
+	int rc = task_cluster_delete(s->eng, name, err, sizeof(err));
 
 	if (rc == TASK_ENOENT) {
 		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
@@ -615,7 +617,7 @@ static int ensure_cluster(struct service *s, const char *name,
 		log_info("cluster %s created by an agent's check-in with "
 		    "default storage and ssh settings", name);
 	}
-	task_cluster_add(name);
+	task_cluster_add(s->eng, name);
 	return 0;
 }
 
@@ -753,7 +755,7 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 bool service_task_type_known(struct service *s, const char *type)
 {
 	(void)s;
-	return task_type_find(type) != NULL;
+	return task_type_find(s->eng, type) != NULL;
 }
 
 int service_task_params_check(struct service *s, const char *type,
@@ -761,7 +763,7 @@ int service_task_params_check(struct service *s, const char *type,
 {
 	char err[256] = "";
 	(void)s;
-	if (task_validate(type, params, err, sizeof(err)) != 0) {
+	if (task_validate(s->eng, type, params, err, sizeof(err)) != 0) {
 		svc_set(e, SVC_INVALID, "%s", err[0] ? err : "invalid params");
 		return -1;
 	}
@@ -774,7 +776,7 @@ int service_task_submit(struct service *s, const char *cluster,
 	char id[STORE_ID_MAX], err[1024] = "";
 	int rc;
 
-	rc = task_submit(cluster, type, params, id, err, sizeof(err));
+	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
 	if (rc == TASK_ENOENT) {
 		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
 		return -1;
@@ -819,11 +821,11 @@ int service_task_action(struct service *s, const char *id, const char *action,
 	int rc;
 
 	if (strcmp(action, "cancel") == 0)
-		rc = task_cancel(id, err, sizeof(err));
+		rc = task_cancel(s->eng, id, err, sizeof(err));
 	else if (strcmp(action, "pause") == 0)
-		rc = task_pause(id, err, sizeof(err));
+		rc = task_pause(s->eng, id, err, sizeof(err));
 	else
-		rc = task_resume(id, err, sizeof(err));
+		rc = task_resume(s->eng, id, err, sizeof(err));
 	if (rc == TASK_ENOENT) {
 		svc_set(e, SVC_NOT_FOUND, "task '%s' not found", id);
 		return -1;
@@ -846,51 +848,21 @@ int service_cron_check(struct service *s, const char *cron, struct svc_err *e)
 	return 0;
 }
 
-/*
- * Schedules are created here rather than with sched_create(), which
- * refuses intervals under a minute: the API allows down to one second
- * (tests and demos need short ones).  The rest is the same path: the type
- * and params are validated, the next run computed, the row stored.
- */
+/* The one schedule-creation path is sched_create(); this maps its codes. */
 int service_schedule_create(struct service *s, const char *cluster,
     const char *type, json_t *params, int64_t every_ms, const char *cron,
     int64_t start_s, json_t **out, struct svc_err *e)
 {
-	struct store_schedule sc;
-	char err[256] = "";
-	int64_t now = time_wall_ms();
+	char err[256] = "", id[STORE_ID_MAX];
 	int rc;
 
-	if ((rc = task_validate(type, params, err, sizeof(err))) != 0)
+	rc = sched_create(s->eng, cluster, type, params, cron ? 0 : every_ms,
+	    cron, start_s * 1000, id, err, sizeof(err));
+	if (rc != 0)
 		return task_fail(e, rc, err);
-	memset(&sc, 0, sizeof(sc));
-	str_copy(sc.cluster, cluster, sizeof(sc.cluster));
-	str_copy(sc.type, type, sizeof(sc.type));
-	sc.params = params;
-	sc.every_ms = cron ? 0 : every_ms;
-	sc.cron = cron ? xstrdup(cron) : NULL;
-	sc.start_at = start_s * 1000;
-	sc.enabled = true;
-	sc.next_run_at = sched_next_run(sc.every_ms, sc.cron, sc.start_at, now);
-	if (sc.next_run_at < 0) {
-		free(sc.cron);
-		svc_set(e, SVC_INVALID, "field 'cron': '%s' never matches",
-		    cron ? cron : "");
-		return -1;
-	}
-	rc = store_schedule_create(s->st, &sc, err, sizeof(err));
-	free(sc.cron);
-	if (rc == STORE_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
-		return -1;
-	}
-	if (rc != 0) {
-		svc_set(e, SVC_INTERNAL, "cannot create schedule: %s", err);
-		return -1;
-	}
-	*out = store_schedule_get(s->st, sc.id);
+	*out = store_schedule_get(s->st, id);
 	if (*out == NULL) {
-		svc_set(e, SVC_INTERNAL, "schedule %s vanished", sc.id);
+		svc_set(e, SVC_INTERNAL, "schedule %s vanished", id);
 		return -1;
 	}
 	return 0;
@@ -1009,10 +981,10 @@ static void qd_collect(const char *cluster, size_t depth, const char *running,
 
 static void m_queues(void *arg, struct metrics_out *o)
 {
+	struct service *s = arg;
 	struct qd q = { NULL, NULL, 0, 0 };
-	(void)arg;
 	/* Collect under the queue lock, write after it. */
-	task_queue_foreach(qd_collect, &q);
+	task_queue_foreach(s->eng, qd_collect, &q);
 	for (size_t i = 0; i < q.n; i++) {
 		const char *l[] = { "cluster", q.names[i], NULL };
 		metrics_sample(o, "ringmaster_queue_depth", l, (double)q.depth[i]);
@@ -1078,8 +1050,7 @@ static void m_nodes(void *arg, struct metrics_out *o)
 
 static double m_busy(void *arg)
 {
-	(void)arg;
-	return task_busy_workers();
+	return task_busy_workers(((struct service *)arg)->eng);
 }
 
 static double m_workers(void *arg)
@@ -1102,50 +1073,31 @@ char *service_metrics(struct service *s, size_t *len)
 	return metrics_render(&src, len);
 }
 
-/* backup.c answers with an HTTP status; the API wants a service code. */
-static int backup_fail(int status, const char *msg, struct svc_err *e)
-{
-	e->code = status == 400 ? SVC_INVALID : status == 404 ? SVC_NOT_FOUND :
-	    status == 502 ? SVC_STORAGE : SVC_INTERNAL;
-	str_copy(e->msg, msg, sizeof(e->msg));
-	return -1;
-}
 
 int service_backup_list(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e)
 {
 	char err[256];
-	int status = 500;
+	int rc = backup_list(s->st, cluster, out, err, sizeof(err));
 
-	(void)s;
-	if (backup_list(task_store(), cluster, out, &status, err,
-	    sizeof(err)) != 0)
-		return backup_fail(status, err, e);
-	return 0;
+	return rc != 0 ? task_fail(e, rc, err) : 0;
 }
 
 int service_backup_get(struct service *s, const char *cluster,
     const char *id, json_t **out, struct svc_err *e)
 {
 	char err[512];
-	int status = 500;
+	int rc = backup_get(s->st, cluster, id, out, err, sizeof(err));
 
-	(void)s;
-	if (backup_get(task_store(), cluster, id, out, &status, err,
-	    sizeof(err)) != 0)
-		return backup_fail(status, err, e);
-	return 0;
+	return rc != 0 ? task_fail(e, rc, err) : 0;
 }
 
 int service_backup_delete(struct service *s, const char *cluster,
     const char *id, json_t **task_out, struct svc_err *e)
 {
 	char err[256];
-	int status = 500;
+	int rc = backup_delete(s->eng, cluster, id, task_out, err,
+	    sizeof(err));
 
-	(void)s;
-	if (backup_delete(task_store(), cluster, id, task_out, &status, err,
-	    sizeof(err)) != 0)
-		return backup_fail(status, err, e);
-	return 0;
+	return rc != 0 ? task_fail(e, rc, err) : 0;
 }

@@ -2883,14 +2883,14 @@ static const struct task_type restore_type = {
 
 /* ---- registration and the service functions ---- */
 
-int backup_register(char *err, size_t errlen)
+int backup_register(struct task_engine *e, char *err, size_t errlen)
 {
 	const struct task_type *types[] = { &backup_type, &restore_type,
 	    &verify_type, &purge_type, &index_type };
 
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		if (task_type_find(types[i]->name) == NULL &&
-		    task_type_register(types[i]) != 0) {
+		if (task_type_find(e, types[i]->name) == NULL &&
+		    task_type_register(e, types[i]) != 0) {
 			snprintf(err, errlen, "cannot register task type '%s'",
 			    types[i]->name);
 			return -1;
@@ -2963,22 +2963,20 @@ static json_t *backup_json(struct store *st, const struct store_backup *r,
 }
 
 int backup_list(struct store *st, const char *cluster, json_t **out,
-    int *status, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	struct store_backup *v = NULL;
 	size_t n = 0;
 	json_t *items;
 
 	if (!store_cluster_exists(st, cluster)) {
-		*status = 404;
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return -1;
+		return TASK_ENOENT;
 	}
 	if (store_backup_list(st, cluster, &v, &n) != 0) {
-		*status = 500;
 		snprintf(err, errlen, "cannot read the backup index of '%s': see "
 		    "the ringmaster log", cluster);
-		return -1;
+		return TASK_ERR;
 	}
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -2990,73 +2988,66 @@ int backup_list(struct store *st, const char *cluster, json_t **out,
 }
 
 int backup_get(struct store *st, const char *cluster, const char *id,
-    json_t **out, int *status, char *err, size_t errlen)
+    json_t **out, char *err, size_t errlen)
 {
 	struct store_backup *r = NULL;
 	int rc;
 
 	if (!store_cluster_exists(st, cluster)) {
-		*status = 404;
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return -1;
+		return TASK_ENOENT;
 	}
 	rc = manifest_backup_id_valid(id) ? store_backup_get(st, cluster, id,
 	    &r) : STORE_ENOENT;
 	if (rc == STORE_ENOENT) {
-		*status = 404;
 		snprintf(err, errlen, "backup '%.80s' of cluster '%s' not found "
 		    "in the backup index%s", id, cluster,
 		    store_backup_index_filled(st, cluster) ? "" : " (never filled: "
 		    "a backup, verify, purge or backup-index task fills it from "
 		    "storage)");
-		return -1;
+		return TASK_ENOENT;
 	}
 	if (rc != 0) {
-		*status = 500;
 		snprintf(err, errlen, "cannot read the backup index of '%s': see "
 		    "the ringmaster log", cluster);
-		return -1;
+		return TASK_ERR;
 	}
 	*out = backup_json(st, r, SIZE_MAX);
 	store_backups_free(r, 1);
 	return 0;
 }
 
-int backup_delete(struct store *st, const char *cluster, const char *id,
-    json_t **task_out, int *status, char *err, size_t errlen)
+int backup_delete(struct task_engine *e, const char *cluster, const char *id,
+    json_t **task_out, char *err, size_t errlen)
 {
+	struct store *st = task_engine_store(e);
 	struct store_backup *r = NULL;
 	char tid[STORE_ID_MAX];
 	json_t *params;
 	int rc;
 
 	if (!manifest_backup_id_valid(id)) {
-		*status = 404;
 		snprintf(err, errlen, "backup '%.64s' not found", id);
-		return -1;
+		return TASK_ENOENT;
 	}
 	if (!store_cluster_exists(st, cluster)) {
-		*status = 404;
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return -1;
+		return TASK_ENOENT;
 	}
 	/* The index answers; one never filled cannot say no, and the purge
 	 * fills it (deleting a backup that is not there deletes nothing). */
 	rc = store_backup_get(st, cluster, id, &r);
 	store_backups_free(r, rc == 0 ? 1 : 0);
 	if (rc == STORE_ENOENT && store_backup_index_filled(st, cluster) != 0) {
-		*status = 404;
 		snprintf(err, errlen, "backup '%s' of cluster '%s' not found", id,
 		    cluster);
-		return -1;
+		return TASK_ENOENT;
 	}
 	params = json_pack("{s:[s]}", "backup_ids", id);
-	rc = task_submit(cluster, "purge", params, tid, err, errlen);
+	rc = task_submit(e, cluster, "purge", params, tid, err, errlen);
 	json_decref(params);
-	if (rc != 0) {
-		*status = rc == TASK_ENOENT ? 404 : rc == TASK_EINVAL ? 400 : 500;
-		return -1;
-	}
+	if (rc != 0)
+		return rc;
 	*task_out = store_task_get(st, tid);
 	return 0;
 }

@@ -11,7 +11,7 @@
  * Layout, steps and options: docs/backups.md; manifests: common/manifest.h.
  *
  * Wiring (service_start), after task_init() and before task_start():
- *	backup_register(err, errlen);
+ *	backup_register(engine, err, errlen);
  */
 #ifndef RM_BACKUP_H
 #define RM_BACKUP_H
@@ -21,10 +21,11 @@
 #include <jansson.h>
 
 struct store;
+struct task_engine;
 
 /* Register the task types: backup, restore, verify, purge and
  * backup-index (rebuild the index from storage).  0, or -1 with err. */
-int backup_register(char *err, size_t errlen);
+int backup_register(struct task_engine *e, char *err, size_t errlen);
 
 /*
  * The cluster's backups from the backup index (store.h), newest first,
@@ -34,23 +35,23 @@ int backup_register(char *err, size_t errlen);
  *              "last_verified_at","last_verify","last_verify_task",
  *              "damaged_files"}],"next":null}
  * state is complete, partial, damaged, running, incomplete or failed
- * (docs/backups.md).  0, or -1 with *status (404 no such cluster, 500)
- * and a message in err.
+ * (docs/backups.md).  0, TASK_ENOENT (no such cluster) or TASK_ERR,
+ * with a message in err.
  */
 int backup_list(struct store *st, const char *cluster, json_t **out,
-    int *status, char *err, size_t errlen);
-/* One backup as in the list plus "damaged":[{"key","reason"}].  0, or -1
- * with *status (404 no such cluster or backup, 500) and err. */
+    char *err, size_t errlen);
+/* One backup as in the list plus "damaged":[{"key","reason"}].  0,
+ * TASK_ENOENT (no such cluster or backup) or TASK_ERR, with err. */
 int backup_get(struct store *st, const char *cluster, const char *id,
-    json_t **out, int *status, char *err, size_t errlen);
+    json_t **out, char *err, size_t errlen);
 
 /*
  * Queue a purge task for backup id of cluster (files other backups still
  * use stay); *task_out is the task object.  Existence is the index's
- * word (an index never filled cannot refuse).  0, or -1 with *status (400
- * bad id, 404 no such cluster or backup, 500) and err.
+ * word (an index never filled cannot refuse).  0, TASK_ENOENT (bad id, no
+ * such cluster or backup), TASK_EINVAL or TASK_ERR, with err.
  */
-int backup_delete(struct store *st, const char *cluster, const char *id,
-    json_t **task_out, int *status, char *err, size_t errlen);
+int backup_delete(struct task_engine *e, const char *cluster, const char *id,
+    json_t **task_out, char *err, size_t errlen);
 
 #endif

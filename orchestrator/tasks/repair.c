@@ -408,10 +408,10 @@ static const struct task_type repair_type = {
 	.step_deadline_ms = 12LL * 3600 * 1000,
 };
 
-int repair_register(char *err, size_t errlen)
+int repair_register(struct task_engine *e, char *err, size_t errlen)
 {
-	if (task_type_find(repair_type.name) == NULL &&
-	    task_type_register(&repair_type) != 0) {
+	if (task_type_find(e, repair_type.name) == NULL &&
+	    task_type_register(e, &repair_type) != 0) {
 		snprintf(err, errlen, "cannot register task type '%s'",
 		    repair_type.name);
 		return -1;

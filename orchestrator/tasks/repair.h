@@ -4,7 +4,7 @@
  * (nodeops_agent()).  See docs/repair.md.
  *
  * Wiring (service_start), after nodeops_register() and before task_start():
- *	repair_register(err, errlen);
+ *	repair_register(engine, err, errlen);
  *
  * Params (validate fills in the defaults):
  *   keyspace           one keyspace; absent: every keyspace nodetool
@@ -35,7 +35,8 @@
 #include <jansson.h>
 
 /* Register the type.  0 or -1 with err. */
-int repair_register(char *err, size_t errlen);
+struct task_engine;
+int repair_register(struct task_engine *e, char *err, size_t errlen);
 
 /* Exposed for tests: validate and default params as the type does. */
 int repair_validate_params(json_t *params, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /*
- * bench_tasks - the full task path with persistence: task_submit() (plan,
+ * bench_tasks - the full task path with persistence: task_submit(eng, ) (plan,
  * insert task and steps, queue), a worker runs the noop step, writes its
  * start and end, the task succeeds.  Submitters run beside the workers.
  *
@@ -25,6 +25,7 @@
 #include "../../orchestrator/engine/task.h"
 
 static atomic_long completed, failed;
+static struct task_engine *eng;
 static long ntasks, nclusters, nsubmitters;
 
 static void observer(const struct task_event *ev, void *arg)
@@ -43,7 +44,7 @@ static void *submitter(void *arg)
 
 	for (long i = me; i < ntasks; i += nsubmitters) {
 		snprintf(name, sizeof(name), "cluster-%ld", i % nclusters);
-		if (task_submit(name, "noop", NULL, id, err, sizeof(err)) < 0) {
+		if (task_submit(eng, name, "noop", NULL, id, err, sizeof(err)) < 0) {
 			fprintf(stderr, "bench_tasks: submit: %s\n", err);
 			atomic_fetch_add(&failed, 1);
 		}
@@ -102,13 +103,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (task_init(st, (int)nworkers, err, sizeof(err)) < 0 ||
-	    task_resume_all(err, sizeof(err)) < 0) {
+	if ((eng = task_engine_new(st, (int)nworkers, err, sizeof(err))) ==
+	    NULL ||
+	    task_resume_all(eng, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_tasks: %s\n", err);
 		return 1;
 	}
-	task_set_observer(observer, NULL);
-	if (task_start(err, sizeof(err)) < 0) {
+	task_set_observer(eng, observer, NULL);
+	if (task_start(eng, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_tasks: %s\n", err);
 		return 1;
 	}
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 	free(th);
 

@@ -14,6 +14,10 @@
 #include "../../orchestrator/engine/task.h"
 #include "t.h"
 
+static struct task_engine *eng;
+
+#define H	3600000LL	/* every hour */
+
 static int64_t T3339(const char *s)
 {
 	int64_t v = -1;
@@ -155,50 +159,55 @@ static void test_schedules(void)
 	st = store_open(path, err, sizeof(err));
 	T_CHECK(st != NULL, "open: %s", err);
 	store_cluster_create(st, &c, err, sizeof(err));
-	T_EQ_INT(task_init(st, 1, err, sizeof(err)), 0);
+	eng = task_engine_new(st, 1, err, sizeof(err));
+	T_CHECK(eng != NULL, "task_engine_new: %s", err);
+	if (eng == NULL)
+		exit(1);
 
 	/* Validation. */
-	T_EQ_INT(sched_create("c1", "noop", NULL, NULL, NULL, 0, id, err,
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, NULL, 0, id, err,
 	    sizeof(err)), TASK_EINVAL);
-	T_EQ_INT(sched_create("c1", "noop", NULL, "1h", "0 * * * *", 0, id,
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, "0 * * * *", 0, id,
 	    err, sizeof(err)), TASK_EINVAL);
-	T_EQ_INT(sched_create("c1", "noop", NULL, "10s", NULL, 0, id, err,
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 999, NULL, 0, id, err,
 	    sizeof(err)), TASK_EINVAL);
-	T_EQ_INT(sched_create("c1", "noop", NULL, "soon", NULL, 0, id, err,
+	T_CHECK(strstr(err, "shorter than one second") != NULL, "%s", err);
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, NULL, -5, id, err,
 	    sizeof(err)), TASK_EINVAL);
-	T_EQ_INT(sched_create("c1", "noop", NULL, NULL, "0 0 31 2 *", 0, id,
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, "0 0 31 2 *", 0, id,
 	    err, sizeof(err)), TASK_EINVAL);
-	T_EQ_INT(sched_create("c1", "bogus", NULL, "1h", NULL, 0, id, err,
+	T_CHECK(strstr(err, "never matches") != NULL, "%s", err);
+	T_EQ_INT(sched_create(eng, "c1", "bogus", NULL, H, NULL, 0, id, err,
 	    sizeof(err)), TASK_EINVAL);
 	json_t *bad = json_pack("{s:i}", "steps", 0);
-	T_EQ_INT(sched_create("c1", "noop", bad, "1h", NULL, 0, id, err,
+	T_EQ_INT(sched_create(eng, "c1", "noop", bad, H, NULL, 0, id, err,
 	    sizeof(err)), TASK_EINVAL);
 	json_decref(bad);
-	T_EQ_INT(sched_create("ghost", "noop", NULL, "1h", NULL, 0, id, err,
+	T_EQ_INT(sched_create(eng, "ghost", "noop", NULL, H, NULL, 0, id, err,
 	    sizeof(err)), TASK_ENOENT);
-	T_EQ_INT(sched_create("c1", "noop", NULL, NULL, "*/5 * * * *", 0, id,
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, "*/5 * * * *", 0, id,
 	    err, sizeof(err)), 0);
 	store_schedule_delete(st, id, err, sizeof(err));
 
-	/* every 1h without a start: first slot one hour from now. */
-	T_EQ_INT(sched_create("c1", "noop", NULL, "1h", NULL, 0, id, err,
+	/* every 1h without a start: the next whole hour (UTC). */
+	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, NULL, 0, id, err,
 	    sizeof(err)), 0);
 	j = store_schedule_get(st, id);
 	int64_t next;
 	T_EQ_INT(time_parse_rfc3339(json_string_value(json_object_get(j,
 	    "next_run_at")), &next), 0);
 	next *= 1000;	/* RFC 3339 parses to seconds */
-	T_CHECK(next / 1000 >= (now + 3600000) / 1000 &&
-	    next <= time_wall_ms() + 3600000, "first run %lld", (long long)next);
+	T_CHECK(next > now && next <= time_wall_ms() + 3600000 &&
+	    next % 3600000 == 0, "first run %lld", (long long)next);
 	json_decref(j);
-	T_EQ_INT(sched_tick(now + 1000), 0);	/* not due yet */
+	T_EQ_INT(sched_tick(eng, now), 0);		/* not due yet */
 	T_EQ_INT(count_tasks(st, "c1"), 0);
 
 	/* Down for 5 hours: one task, and next_run_at in the future. */
 	int64_t later = now + 5 * 3600000 + 5000;
-	T_EQ_INT(sched_tick(later), 1);
+	T_EQ_INT(sched_tick(eng, later), 1);
 	T_EQ_INT(count_tasks(st, "c1"), 1);
-	T_EQ_INT(sched_tick(later), 0);
+	T_EQ_INT(sched_tick(eng, later), 0);
 	T_EQ_INT(count_tasks(st, "c1"), 1);
 	j = store_schedule_get(st, id);
 	T_EQ_INT(time_parse_rfc3339(json_string_value(json_object_get(j,
@@ -210,7 +219,7 @@ static void test_schedules(void)
 
 	/* Its task is still queued (workers not started): the next slot
 	 * is skipped, not stacked, and next_run_at still moves. */
-	T_EQ_INT(sched_tick(later + 3600000), 0);
+	T_EQ_INT(sched_tick(eng, later + 3600000), 0);
 	T_EQ_INT(count_tasks(st, "c1"), 1);
 	j = store_schedule_get(st, id);
 	int64_t next2;
@@ -220,7 +229,7 @@ static void test_schedules(void)
 	json_decref(j);
 
 	/* Run the queued task; the next slot fires again. */
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++) {
 		j = store_task_list(st, "c1", "succeeded", NULL, 0);
 		size_t n = json_array_size(json_object_get(j, "items"));
@@ -230,18 +239,18 @@ static void test_schedules(void)
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
-	T_EQ_INT(sched_tick(later + 2 * 3600000), 1);
+	T_EQ_INT(sched_tick(eng, later + 2 * 3600000), 1);
 	T_EQ_INT(count_tasks(st, "c1"), 2);
 
 	/* The ticking thread starts and stops. */
-	T_EQ_INT(sched_start(50, err, sizeof(err)), 0);
-	T_CHECK(sched_start(50, err, sizeof(err)) < 0, "started twice");
+	struct sched *t = sched_new(eng, 50, err, sizeof(err));
+	T_CHECK(t != NULL, "sched_new: %s", err);
 	struct timespec ts = { 0, 120000000 };
 	nanosleep(&ts, NULL);
-	sched_stop();
-	sched_stop();
+	sched_free(t);
+	sched_free(NULL);
 
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

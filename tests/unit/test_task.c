@@ -19,6 +19,7 @@
 
 static char dir[] = "/tmp/test_task.XXXXXX";
 static int ndb;
+static struct task_engine *eng;
 
 static void sleep_ms(int ms)
 {
@@ -61,17 +62,20 @@ static void engine_up(struct store *st, int workers, bool start)
 {
 	char err[256] = "";
 
-	T_EQ_INT(task_init(st, workers, err, sizeof(err)), 0);
-	T_EQ_INT(task_resume_all(err, sizeof(err)), 0);
+	eng = task_engine_new(st, workers, err, sizeof(err));
+	T_CHECK(eng != NULL, "task_engine_new: %s", err);
+	if (eng == NULL)
+		exit(1);
+	T_EQ_INT(task_resume_all(eng, err, sizeof(err)), 0);
 	if (start)
-		T_EQ_INT(task_start(err, sizeof(err)), 0);
+		T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 }
 
 static int submit(const char *cluster, const char *params_json, char *id)
 {
 	char err[256] = "";
 	json_t *p = params_json ? json_loads(params_json, 0, NULL) : NULL;
-	int rc = task_submit(cluster, "noop", p, id, err, sizeof(err));
+	int rc = task_submit(eng, cluster, "noop", p, id, err, sizeof(err));
 
 	json_decref(p);
 	return rc;
@@ -189,8 +193,8 @@ static void test_waiting(void)
 		T_EQ_INT(store_cluster_create(st, &c, err, sizeof(err)), 0);
 	}
 	engine_up(st, 4, false);
-	T_EQ_INT(task_type_register(&waiter_type), 0);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_type_register(eng, &waiter_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	for (int i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "w%d", i);
 		T_EQ_INT(submit(name, "{\"duration_s\": 1.5}", ids[i]), 0);
@@ -214,23 +218,23 @@ static void test_waiting(void)
 	}
 	T_CHECK(last_start < first_end, "last start %lld, first end %lld",
 	    (long long)last_start, (long long)first_end);
-	T_EQ_INT(task_waiting(), 0);
+	T_EQ_INT(task_waiting(eng), 0);
 
 	/* While waiting, a task holds no worker and its cluster runs
 	 * nothing else; a cancel reaches it at once, abandoning its memo. */
 	p = json_pack("{s:i}", "rounds", 1000000);
-	T_EQ_INT(task_submit("w0", "waiter", p, w, err, sizeof(err)), 0);
+	T_EQ_INT(task_submit(eng, "w0", "waiter", p, w, err, sizeof(err)), 0);
 	json_decref(p);
 	T_EQ_INT(submit("w0", "{}", ids[0]), 0);
 	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "waiter runs");
 	int64_t end = time_mono_ms() + 5000;
-	while (task_waiting() != 1 && time_mono_ms() < end)
+	while (task_waiting(eng) != 1 && time_mono_ms() < end)
 		sleep_ms(5);
-	T_EQ_INT(task_waiting(), 1);
-	T_EQ_INT(task_busy_workers(), 0);
+	T_EQ_INT(task_waiting(eng), 1);
+	T_EQ_INT(task_busy_workers(eng), 0);
 	T_EQ_INT(state_of(st, ids[0]), STORE_TASK_QUEUED);	/* serial */
 	T_CHECK(atomic_load(&wait_calls) >= 1, "called");
-	T_EQ_INT(task_cancel(w, err, sizeof(err)), 0);
+	T_EQ_INT(task_cancel(eng, w, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, w, STORE_TASK_CANCELLED, 5000), "cancelled");
 	T_EQ_INT(atomic_load(&wait_abandons), 1);
 	T_EQ_INT(atomic_load(&wait_releases), 1);
@@ -240,7 +244,7 @@ static void test_waiting(void)
 	 * memo released once and never abandoned. */
 	atomic_store(&wait_calls, 0);
 	p = json_pack("{s:i}", "rounds", 3);
-	T_EQ_INT(task_submit("w1", "waiter", p, w, err, sizeof(err)), 0);
+	T_EQ_INT(task_submit(eng, "w1", "waiter", p, w, err, sizeof(err)), 0);
 	json_decref(p);
 	T_CHECK(wait_state(st, w, STORE_TASK_SUCCEEDED, 5000), "rounds");
 	T_EQ_INT(atomic_load(&wait_calls), 4);
@@ -250,23 +254,59 @@ static void test_waiting(void)
 	/* Pause while waiting: the attempt ends (abandoned); resume starts
 	 * attempt 2. */
 	p = json_pack("{s:i}", "rounds", 1000000);
-	T_EQ_INT(task_submit("w2", "waiter", p, w, err, sizeof(err)), 0);
+	T_EQ_INT(task_submit(eng, "w2", "waiter", p, w, err, sizeof(err)), 0);
 	json_decref(p);
 	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "runs");
 	sleep_ms(150);
-	T_EQ_INT(task_pause(w, err, sizeof(err)), 0);
+	T_EQ_INT(task_pause(eng, w, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, w, STORE_TASK_PAUSED, 5000), "paused");
 	T_EQ_INT(atomic_load(&wait_abandons), 2);
-	T_EQ_INT(task_resume(w, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(eng, w, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, w, STORE_TASK_RUNNING, 5000), "resumed");
 	sleep_ms(150);
-	T_EQ_INT(task_cancel(w, err, sizeof(err)), 0);
+	T_EQ_INT(task_cancel(eng, w, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, w, STORE_TASK_CANCELLED, 5000), "cancel 2");
 	struct store_task *t = store_task_load(st, w);
 	T_CHECK(t != NULL && t->steps[0].attempts == 2, "attempt 2");
 	store_task_free(t);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
+}
+
+/* Two engines on two stores in one process: nothing is shared. */
+static void test_two_engines(void)
+{
+	struct store *sa = fresh_store(), *sb = fresh_store();
+	struct task_engine *a, *b;
+	char err[256], ia[STORE_ID_MAX], ib[STORE_ID_MAX];
+	json_t *p = json_pack("{s:i}", "rounds", 2);
+
+	a = task_engine_new(sa, 1, err, sizeof(err));
+	b = task_engine_new(sb, 1, err, sizeof(err));
+	T_CHECK(a != NULL && b != NULL && a != b, "two engines");
+	if (a == NULL || b == NULL)
+		exit(1);
+	T_EQ_INT(task_type_register(a, &waiter_type), 0);
+	T_CHECK(task_type_find(a, "waiter") != NULL, "a has waiter");
+	T_CHECK(task_type_find(b, "waiter") == NULL, "b has no waiter");
+	T_EQ_INT(task_start(a, err, sizeof(err)), 0);
+	T_EQ_INT(task_start(b, err, sizeof(err)), 0);
+	T_EQ_INT(task_submit(a, "c1", "waiter", p, ia, err, sizeof(err)), 0);
+	T_EQ_INT(task_submit(b, "c1", "waiter", p, ib, err, sizeof(err)),
+	    TASK_EINVAL);
+	T_EQ_INT(task_submit(b, "c1", "noop", NULL, ib, err, sizeof(err)), 0);
+	T_CHECK(wait_state(sa, ia, STORE_TASK_SUCCEEDED, 5000), "a's task");
+	T_CHECK(wait_state(sb, ib, STORE_TASK_SUCCEEDED, 5000), "b's task");
+	/* each store holds only its own engine's task */
+	T_CHECK(store_task_load(sa, ib) == NULL, "b's task not in a's store");
+	T_CHECK(store_task_load(sb, ia) == NULL, "a's task not in b's store");
+	T_CHECK(task_engine_store(a) == sa && task_engine_store(b) == sb,
+	    "stores");
+	json_decref(p);
+	task_engine_free(a);
+	task_engine_free(b);
+	store_close(sa);
+	store_close(sb);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -281,8 +321,8 @@ static void test_noop_and_validation(void)
 	for (int i = 0; i < STORE_TASK_NSTATES; i++)
 		atomic_store(&obs_count[i], 0);
 	engine_up(st, 2, false);
-	task_set_observer(observer, NULL);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	task_set_observer(eng, observer, NULL);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 
 	static const struct {
 		const char *params;
@@ -304,7 +344,7 @@ static void test_noop_and_validation(void)
 		T_CHECK(submit("c1", cases[i].params, id) == cases[i].rc,
 		    "params %s", cases[i].params ? cases[i].params : "NULL");
 	T_EQ_INT(submit("ghost", "{}", id), TASK_ENOENT);
-	T_EQ_INT(task_submit("c1", "bogus", NULL, id, err, sizeof(err)),
+	T_EQ_INT(task_submit(eng, "c1", "bogus", NULL, id, err, sizeof(err)),
 	    TASK_EINVAL);
 	T_CHECK(strstr(err, "unknown task type") != NULL, "err '%s'", err);
 
@@ -331,9 +371,9 @@ static void test_noop_and_validation(void)
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(p,
 	    "progress"), "done")), 6);
 	json_decref(p);
-	T_EQ_INT(task_validate("noop", NULL, err, sizeof(err)), TASK_EINVAL);
+	T_EQ_INT(task_validate(eng, "noop", NULL, err, sizeof(err)), TASK_EINVAL);
 
-	task_shutdown();
+	task_engine_free(eng);
 	/* 4 tasks submitted, all ran: observer saw 4 queued, 4 running,
 	 * 4 succeeded (wait: the ones from the table also ran). */
 	T_EQ_INT(atomic_load(&obs_count[STORE_TASK_SUCCEEDED]), 4);
@@ -370,7 +410,7 @@ static void test_serial_and_parallel(void)
 	for (int i = 0; i < 5; i++)
 		store_task_free(ta[i]);
 	store_task_free(tb);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -494,7 +534,7 @@ static int submit_type(const char *type, const char *params, char *id)
 {
 	char err[256];
 	json_t *p = json_loads(params, 0, NULL);
-	int rc = task_submit("c1", type, p, id, err, sizeof(err));
+	int rc = task_submit(eng, "c1", type, p, id, err, sizeof(err));
 
 	json_decref(p);
 	return rc;
@@ -508,10 +548,10 @@ static void test_retries(void)
 	int64_t t0;
 
 	engine_up(st, 1, false);
-	T_EQ_INT(task_type_register(&flaky_type), 0);
-	T_EQ_INT(task_type_register(&flaky_type), TASK_EINVAL);
-	T_EQ_INT(task_type_register(&slow_type), 0);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_type_register(eng, &flaky_type), 0);
+	T_EQ_INT(task_type_register(eng, &flaky_type), TASK_EINVAL);
+	T_EQ_INT(task_type_register(eng, &slow_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 
 	/* Two failures then success: 3 attempts, >= 20 + 40 ms of backoff. */
 	t0 = time_mono_ms();
@@ -558,7 +598,7 @@ static void test_retries(void)
 	t = store_task_load(st, id);
 	T_EQ_INT(t->steps[0].attempts, 2);
 	store_task_free(t);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -569,8 +609,8 @@ static void test_progress_threads(void)
 	struct store_task *t;
 
 	engine_up(st, 2, false);
-	T_EQ_INT(task_type_register(&chatty_type), 0);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_type_register(eng, &chatty_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	T_EQ_INT(submit_type("chatty", "{}", id), 0);
 	T_CHECK(wait_state(st, id, STORE_TASK_SUCCEEDED, 5000), "chatty");
 	T_CHECK(atomic_load(&chatty_bad) == 0, "first period wrote '%s'",
@@ -580,7 +620,7 @@ static void test_progress_threads(void)
 	if (t != NULL && t->steps[0].message != NULL)
 		T_EQ_STR(t->steps[0].message, "all 8 nodes done, final");
 	store_task_free(t);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -600,29 +640,29 @@ static void test_cancel_pause(void)
 	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "not running");
 
 	/* Cancel a queued task: at once, its steps cancelled. */
-	T_EQ_INT(task_cancel(q1, err, sizeof(err)), 0);
+	T_EQ_INT(task_cancel(eng, q1, err, sizeof(err)), 0);
 	T_EQ_INT(state_of(st, q1), STORE_TASK_CANCELLED);
 	t = store_task_load(st, q1);
 	T_EQ_INT(t->steps[0].state, STORE_STEP_CANCELLED);
 	store_task_free(t);
-	T_EQ_INT(task_cancel(q1, err, sizeof(err)), TASK_ECONFLICT);
-	T_EQ_INT(task_cancel("t-nope", err, sizeof(err)), TASK_ENOENT);
+	T_EQ_INT(task_cancel(eng, q1, err, sizeof(err)), TASK_ECONFLICT);
+	T_EQ_INT(task_cancel(eng, "t-nope", err, sizeof(err)), TASK_ENOENT);
 
 	/* Pause a queued task: skipped, keeps its place. */
-	T_EQ_INT(task_pause(q2, err, sizeof(err)), 0);
+	T_EQ_INT(task_pause(eng, q2, err, sizeof(err)), 0);
 	T_EQ_INT(state_of(st, q2), STORE_TASK_PAUSED);
-	T_EQ_INT(task_pause(q2, err, sizeof(err)), 0);	/* no-op */
+	T_EQ_INT(task_pause(eng, q2, err, sizeof(err)), 0);	/* no-op */
 
 	/* Pause the running one: it stops at a checkpoint and keeps the
 	 * head of c1, so q3 does not run. */
 	sleep_ms(250);
-	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_pause(eng, run, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_PAUSED, 2000), "not paused");
 	sleep_ms(100);
 	T_EQ_INT(state_of(st, q3), STORE_TASK_QUEUED);
 	size_t depth;
 	char running_id[STORE_ID_MAX];
-	task_queue_info("c1", &depth, running_id, sizeof(running_id));
+	task_queue_info(eng, "c1", &depth, running_id, sizeof(running_id));
 	T_EQ_INT(depth, 3);		/* run (blocked), q2 (held), q3 */
 	T_EQ_STR(running_id, "");
 	t = store_task_load(st, run);
@@ -636,13 +676,13 @@ static void test_cancel_pause(void)
 
 	/* Resume it: it continues where it stopped; then cancel it while
 	 * running: the running step and the rest end cancelled. */
-	T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(eng, run, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "not resumed");
 	sleep_ms(150);
 	t = store_task_load(st, run);
 	T_CHECK(t->steps[0].attempts == 1, "step 0 re-run after resume");
 	store_task_free(t);
-	T_EQ_INT(task_cancel(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_cancel(eng, run, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_CANCELLED, 2000), "not cancelled");
 	t = store_task_load(st, run);
 	T_EQ_INT(t->steps[99].state, STORE_STEP_CANCELLED);
@@ -652,17 +692,17 @@ static void test_cancel_pause(void)
 	/* q3 overtakes the paused q2; q2 runs once resumed. */
 	T_CHECK(wait_state(st, q3, STORE_TASK_SUCCEEDED, 2000), "q3");
 	T_EQ_INT(state_of(st, q2), STORE_TASK_PAUSED);
-	T_EQ_INT(task_resume(q2, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(eng, q2, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, q2, STORE_TASK_SUCCEEDED, 2000), "q2");
-	T_EQ_INT(task_resume(q2, err, sizeof(err)), TASK_ECONFLICT);
+	T_EQ_INT(task_resume(eng, q2, err, sizeof(err)), TASK_ECONFLICT);
 
 	/* Cancel a paused task that had started (blocked at the head). */
 	T_EQ_INT(submit("c1", "{\"duration_s\": 10, \"steps\": 100}", run), 0);
 	T_EQ_INT(submit("c1", "{}", q1), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "run 2");
-	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_pause(eng, run, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_PAUSED, 2000), "pause 2");
-	T_EQ_INT(task_cancel(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_cancel(eng, run, err, sizeof(err)), 0);
 	T_EQ_INT(state_of(st, run), STORE_TASK_CANCELLED);
 	T_CHECK(wait_state(st, q1, STORE_TASK_SUCCEEDED, 2000),
 	    "cluster stayed blocked after cancelling the paused head");
@@ -670,19 +710,19 @@ static void test_cancel_pause(void)
 	/* Pause then resume before the checkpoint acts: keeps running. */
 	T_EQ_INT(submit("c1", "{\"duration_s\": 0.5, \"steps\": 5}", run), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_RUNNING, 2000), "run 3");
-	T_EQ_INT(task_pause(run, err, sizeof(err)), 0);
-	T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+	T_EQ_INT(task_pause(eng, run, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(eng, run, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, run, STORE_TASK_SUCCEEDED, 3000) ||
 	    state_of(st, run) == STORE_TASK_PAUSED, "run 3 lost");
 	if (state_of(st, run) == STORE_TASK_PAUSED) {	/* pause won */
-		T_EQ_INT(task_resume(run, err, sizeof(err)), 0);
+		T_EQ_INT(task_resume(eng, run, err, sizeof(err)), 0);
 		T_CHECK(wait_state(st, run, STORE_TASK_SUCCEEDED, 3000),
 		    "run 3 after resume");
 	}
 	t2 = store_task_load(st, run);
 	T_CHECK(t2 && !t2->pause_requested && !t2->cancel_requested, "flags");
 	store_task_free(t2);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -722,10 +762,10 @@ static void test_resume_after_crash(void)
 
 	engine_up(st, 2, false);
 	size_t depth;
-	task_queue_info("c1", &depth, NULL, 0);
+	task_queue_info(eng, "c1", &depth, NULL, 0);
 	T_EQ_INT(depth, 4);
 	char e2[256];
-	T_EQ_INT(task_start(e2, sizeof(e2)), 0);
+	T_EQ_INT(task_start(eng, e2, sizeof(e2)), 0);
 	T_CHECK(wait_state(st, z, STORE_TASK_SUCCEEDED, 5000), "z");
 	tx = store_task_load(st, x);
 	ty = store_task_load(st, y);
@@ -744,9 +784,9 @@ static void test_resume_after_crash(void)
 	store_task_free(ty);
 	store_task_free(tz);
 	T_EQ_INT(state_of(st, p), STORE_TASK_PAUSED);	/* stays paused */
-	T_EQ_INT(task_resume(p, err, sizeof(err)), 0);
+	T_EQ_INT(task_resume(eng, p, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, p, STORE_TASK_SUCCEEDED, 5000), "p");
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -764,7 +804,7 @@ static void test_shutdown_resume(void)
 	T_EQ_INT(submit("c1", "{}", q), 0);
 	T_CHECK(wait_state(st, id, STORE_TASK_RUNNING, 2000), "running");
 	sleep_ms(250);
-	task_stop();
+	task_stop(eng);
 	t = store_task_load(st, id);
 	T_EQ_INT(t->state, STORE_TASK_RUNNING);
 	for (size_t i = 0; i < t->nsteps; i++)
@@ -777,12 +817,12 @@ static void test_shutdown_resume(void)
 	int stopped_at = done;
 	store_task_free(t);
 	T_EQ_INT(state_of(st, q), STORE_TASK_QUEUED);
-	task_shutdown();
+	task_engine_free(eng);
 
 	/* Cluster deletion is refused while the store says running. */
 	engine_up(st, 1, false);
-	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), TASK_EBUSY);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), TASK_EBUSY);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, q, STORE_TASK_SUCCEEDED, 5000), "q after restart");
 	t = store_task_load(st, id);
 	T_EQ_INT(t->state, STORE_TASK_SUCCEEDED);
@@ -793,12 +833,12 @@ static void test_shutdown_resume(void)
 	T_CHECK(state_of(st, q) == STORE_TASK_SUCCEEDED, "q");
 
 	/* Now it can go, with its queue. */
-	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), 0);
-	T_EQ_INT(task_cluster_delete("c1", err, sizeof(err)), TASK_ENOENT);
+	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), 0);
+	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), TASK_ENOENT);
 	T_EQ_INT(submit("c1", "{}", id), TASK_ENOENT);
-	T_EQ_INT(task_cluster_add("c3"), 0);
-	T_EQ_INT(task_busy_workers(), 0);
-	task_shutdown();
+	T_EQ_INT(task_cluster_add(eng, "c3"), 0);
+	T_EQ_INT(task_busy_workers(eng), 0);
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -908,14 +948,14 @@ static void test_fail_hook_admit_nodes(void)
 	int fidx;
 
 	engine_up(st, 1, false);
-	T_EQ_INT(task_type_register(&doomed_type), 0);
-	T_EQ_INT(task_type_register(&fan_type), 0);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_type_register(eng, &doomed_type), 0);
+	T_EQ_INT(task_type_register(eng, &fan_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 
 	/* Refused at admission: a conflict, with the type's words, and no
 	 * task recorded. */
 	p = json_pack("{s:b}", "refuse", 1);
-	T_EQ_INT(task_submit("c1", "doomed", p, id, err, sizeof(err)),
+	T_EQ_INT(task_submit(eng, "c1", "doomed", p, id, err, sizeof(err)),
 	    TASK_ECONFLICT);
 	json_decref(p);
 	T_EQ_STR(err, "backup x of 'c1' is damaged");
@@ -923,7 +963,7 @@ static void test_fail_hook_admit_nodes(void)
 	T_EQ_INT(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
 	p = json_pack("{s:b}", "refuse", 1);
-	T_EQ_INT(task_submit("nope", "doomed", p, id, err, sizeof(err)),
+	T_EQ_INT(task_submit(eng, "nope", "doomed", p, id, err, sizeof(err)),
 	    TASK_ENOENT);
 	json_decref(p);
 
@@ -965,7 +1005,7 @@ static void test_fail_hook_admit_nodes(void)
 	    "exit 1: disk full");
 	T_CHECK(json_is_string(json_object_get(n1, "updated_at")), "updated_at");
 	json_decref(j);
-	task_shutdown();
+	task_engine_free(eng);
 
 	/* A crash after the failure was recorded and before the hook ended:
 	 * the hook runs at start-up and the task ends failed. */
@@ -981,8 +1021,8 @@ static void test_fail_hook_admit_nodes(void)
 	    "1 attempt: lost", err, sizeof(err)), 0);
 	atomic_store(&hook_calls, 0);
 	engine_up(st, 1, false);
-	T_EQ_INT(task_type_register(&doomed_type), 0);
-	T_EQ_INT(task_start(err, sizeof(err)), 0);
+	T_EQ_INT(task_type_register(eng, &doomed_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, id, STORE_TASK_FAILED, 5000), "resumed hook");
 	T_EQ_INT(atomic_load(&hook_calls), 1);
 	t = store_task_load(st, id);
@@ -991,7 +1031,7 @@ static void test_fail_hook_admit_nodes(void)
 	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
 	store_task_free(t);
 	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), STORE_ENOENT);
-	task_shutdown();
+	task_engine_free(eng);
 	store_close(st);
 }
 
@@ -1010,6 +1050,7 @@ int main(void)
 	test_shutdown_resume();
 	test_fail_hook_admit_nodes();
 	test_waiting();
+	test_two_engines();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
