@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "http/auth.h"
 #include "cfg.h"
 #include "http/httpd.h"
+#include "http/metrics.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -226,13 +228,12 @@ static const char *conf_log_level_name(enum log_level l)
 	return (size_t)l < ARRAY_SIZE(names) ? names[l] : "info";
 }
 
-static _Atomic int64_t grace_ms;
-
-/* If shutdown outlives shutdown_grace, leave: running steps resume at the
- * next start, which is what a crash would give too. */
+/* If shutdown outlives shutdown_grace (ms, in arg), leave: running steps
+ * resume at the next start, which is what a crash would give too. */
 static void *grace_watch(void *arg)
 {
-	(void)arg;
+	int64_t grace_ms = (int64_t)(intptr_t)arg;
+
 	usleep((useconds_t)(grace_ms * 1000));
 	log_warnx("shutdown took longer than shutdown_grace (%lldms): exiting "
 	    "now; running steps resume at the next start", (long long)grace_ms);
@@ -246,6 +247,7 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	struct auth *auth = NULL;
 	struct service *svc = NULL;
 	struct api *api = NULL;
+	struct metrics *metrics = NULL;
 	struct httpd *http = NULL;
 	bool created_join = false;
 	sigset_t sigs;
@@ -291,11 +293,12 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	if (created_join)
 		log_info("created the join token in %s (mode 0600)",
 		    c->join_token_file);
-	if ((svc = service_start(c, st, err, sizeof(err))) == NULL) {
+	metrics = metrics_new();
+	if ((svc = service_start(c, st, metrics, err, sizeof(err))) == NULL) {
 		log_error("cannot start the service: %s", err);
 		goto out;
 	}
-	api = api_new(svc, auth);
+	api = api_new(svc, auth, metrics);
 	struct httpd_opts ho = {
 		.host = c->listen_host, .port = c->listen_port,
 		.threads = c->http_threads, .max_body = API_MAX_BODY,
@@ -333,15 +336,16 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	log_info("%s: stopping: no new requests; running steps stop at their "
 	    "next checkpoint and resume at the next start",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	grace_ms = c->shutdown_grace_ms;
 	pthread_t gt;
-	if (pthread_create(&gt, NULL, grace_watch, NULL) == 0)
+	if (pthread_create(&gt, NULL, grace_watch,
+	    (void *)(intptr_t)c->shutdown_grace_ms) == 0)
 		pthread_detach(gt);
 	rc = 0;
 out:
 	httpd_stop(http);
 	service_stop(svc);
 	api_free(api);
+	metrics_free(metrics);
 	auth_free(auth);
 	store_close(st);
 	if (rc == 0)

@@ -27,10 +27,21 @@
 #include "../service/service.h"
 #include "../engine/task.h"
 
+#define MAX_SEGS 8
+
+/* Route patterns split once, at api_new(): matching is then compares only. */
+struct split_route {
+	char buf[128];
+	char *segs[MAX_SEGS];
+	int nseg;
+};
+
 struct api {
 	struct service *svc;
 	struct auth *auth;
+	struct metrics *metrics;
 	time_t started;
+	struct split_route *split;	/* one per route */
 };
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -730,7 +741,7 @@ static void h_heartbeat(struct call *c)
 		reply_svc_error(c, &e);
 		return;
 	}
-	metrics_heartbeat();
+	metrics_heartbeat(c->api->metrics);
 	reply_json(c, 200, json_pack("{s:s}", "status", "ok"));
 }
 
@@ -1084,7 +1095,6 @@ static const char *const route_labels[] = {
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),
     "every route has a label");
 
-#define MAX_SEGS 8
 
 /* Split path into segments in buf; returns the count or -1 (bad path). */
 static int split_path(const char *path, char *buf, size_t size,
@@ -1113,18 +1123,10 @@ static int split_path(const char *path, char *buf, size_t size,
 	}
 }
 
-/* Route patterns split once, at api_new(): matching is then compares only. */
-struct split_route {
-	char buf[128];
-	char *segs[MAX_SEGS];
-	int nseg;
-};
-static struct split_route split_routes[ARRAY_SIZE(routes)];
-
-static bool pattern_match(size_t ri, char *const *segs, int nseg,
-    const char *param[MAX_PARAMS])
+static bool pattern_match(const struct api *api, size_t ri, char *const *segs,
+    int nseg, const char *param[MAX_PARAMS])
 {
-	const struct split_route *sr = &split_routes[ri];
+	const struct split_route *sr = &api->split[ri];
 	int k = 0;
 
 	if (sr->nseg != nseg)
@@ -1140,22 +1142,26 @@ static bool pattern_match(size_t ri, char *const *segs, int nseg,
 	return true;
 }
 
-struct api *api_new(struct service *s, struct auth *a)
+struct api *api_new(struct service *s, struct auth *a, struct metrics *m)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->svc = s;
 	api->auth = a;
+	api->metrics = m;
 	api->started = time(NULL);
+	api->split = xcalloc(ARRAY_SIZE(routes), sizeof(*api->split));
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
-		split_routes[i].nseg = split_path(routes[i].pattern,
-		    split_routes[i].buf, sizeof(split_routes[i].buf),
-		    split_routes[i].segs);
-	metrics_init(route_labels, ARRAY_SIZE(route_labels));
+		api->split[i].nseg = split_path(routes[i].pattern,
+		    api->split[i].buf, sizeof(api->split[i].buf),
+		    api->split[i].segs);
+	metrics_set_routes(m, route_labels, ARRAY_SIZE(route_labels));
 	return api;
 }
 
 void api_free(struct api *api)
 {
+	if (api != NULL)
+		free(api->split);
 	free(api);
 }
 
@@ -1179,7 +1185,7 @@ void api_handle(void *arg, const struct httpd_req *req,
 	nseg = split_path(req->path, buf, sizeof(buf), segs);
 	for (size_t i = 0; nseg >= 0 && i < ARRAY_SIZE(routes); i++) {
 		const char *param[MAX_PARAMS] = { NULL, NULL };
-		if (!pattern_match(i, segs, nseg, param))
+		if (!pattern_match(api, i, segs, nseg, param))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0 ||
 		    (strcmp(req->method, "HEAD") == 0 &&
@@ -1252,6 +1258,6 @@ out:
 		resp->body = NULL;
 		resp->len = 0;
 	}
-	metrics_http(ri, resp->status);
+	metrics_http(api->metrics, ri, resp->status);
 	json_decref(c.body);
 }

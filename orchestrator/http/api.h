@@ -21,7 +21,8 @@ struct auth;
 struct api;
 
 /* s and a are borrowed and must outlive the api. */
-struct api *api_new(struct service *s, struct auth *a);
+struct metrics;
+struct api *api_new(struct service *s, struct auth *a, struct metrics *m);
 void api_free(struct api *api);
 
 /* The httpd handler; arg is the struct api. */

@@ -45,24 +45,43 @@ struct hist {
 	uint64_t failures;
 };
 
-static const char *const *route_names;
-static size_t nroute;
-static _Atomic uint64_t http_counts[MAX_ROUTES + 1][NSTATUS];
-static _Atomic int http_other_status[MAX_ROUTES + 1];
-static _Atomic uint64_t heartbeats;
-
-static pthread_mutex_t hist_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct hist hists[MAX_TYPES];
-static size_t nhist;
+struct metrics {
+	const char *const *route_names;
+	size_t nroute;
+	_Atomic uint64_t http_counts[MAX_ROUTES + 1][NSTATUS];
+	_Atomic int http_other_status[MAX_ROUTES + 1];
+	_Atomic uint64_t heartbeats;
+	pthread_mutex_t hist_mtx;
+	struct hist hists[MAX_TYPES];
+	size_t nhist;
+};
 
 struct metrics_out {
 	FILE *fp;
+	struct metrics *m;
 };
 
-void metrics_init(const char *const *routes, size_t nroutes)
+struct metrics *metrics_new(void)
 {
-	route_names = routes;
-	nroute = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
+	struct metrics *m = xcalloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->hist_mtx, NULL);
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->hist_mtx);
+	free(m);
+}
+
+void metrics_set_routes(struct metrics *m, const char *const *routes,
+    size_t nroutes)
+{
+	m->route_names = routes;
+	m->nroute = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
 }
 
 static size_t status_slot(int status)
@@ -73,47 +92,47 @@ static size_t status_slot(int status)
 	return NSTATUS - 1;
 }
 
-void metrics_http(int route, int status)
+void metrics_http(struct metrics *m, int route, int status)
 {
-	size_t r = route >= 0 && (size_t)route < nroute ? (size_t)route : MAX_ROUTES;
+	size_t r = route >= 0 && (size_t)route < m->nroute ? (size_t)route : MAX_ROUTES;
 	size_t s = status_slot(status);
 	if (s == NSTATUS - 1)
-		atomic_store_explicit(&http_other_status[r], status,
+		atomic_store_explicit(&m->http_other_status[r], status,
 		    memory_order_relaxed);
-	atomic_fetch_add_explicit(&http_counts[r][s], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->http_counts[r][s], 1, memory_order_relaxed);
 }
 
-void metrics_heartbeat(void)
+void metrics_heartbeat(struct metrics *m)
 {
-	atomic_fetch_add_explicit(&heartbeats, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->heartbeats, 1, memory_order_relaxed);
 }
 
 /* The slot of a task type, made on first use; NULL when the table is full.
- * Called with hist_mtx held. */
-static struct hist *hist_slot(const char *type)
+ * Called with m->hist_mtx held. */
+static struct hist *hist_slot(struct metrics *m, const char *type)
 {
-	for (size_t i = 0; i < nhist; i++)
-		if (strcmp(hists[i].type, type) == 0)
-			return &hists[i];
-	if (nhist == MAX_TYPES)
+	for (size_t i = 0; i < m->nhist; i++)
+		if (strcmp(m->hists[i].type, type) == 0)
+			return &m->hists[i];
+	if (m->nhist == MAX_TYPES)
 		return NULL;
-	str_copy(hists[nhist].type, type, sizeof(hists[nhist].type));
-	return &hists[nhist++];
+	str_copy(m->hists[m->nhist].type, type, sizeof(m->hists[m->nhist].type));
+	return &m->hists[m->nhist++];
 }
 
-void metrics_task_failed(const char *type)
+void metrics_task_failed(struct metrics *m, const char *type)
 {
-	pthread_mutex_lock(&hist_mtx);
-	struct hist *h = hist_slot(type);
+	pthread_mutex_lock(&m->hist_mtx);
+	struct hist *h = hist_slot(m, type);
 	if (h != NULL)
 		h->failures++;
-	pthread_mutex_unlock(&hist_mtx);
+	pthread_mutex_unlock(&m->hist_mtx);
 }
 
-void metrics_task_finished(const char *type, double secs)
+void metrics_task_finished(struct metrics *m, const char *type, double secs)
 {
-	pthread_mutex_lock(&hist_mtx);
-	struct hist *h = hist_slot(type);
+	pthread_mutex_lock(&m->hist_mtx);
+	struct hist *h = hist_slot(m, type);
 	if (h != NULL) {
 		size_t b = 0;
 		while (b < NBUCKETS && secs > buckets[b])
@@ -123,7 +142,7 @@ void metrics_task_finished(const char *type, double secs)
 		h->count++;
 		h->sum += secs;
 	}
-	pthread_mutex_unlock(&hist_mtx);
+	pthread_mutex_unlock(&m->hist_mtx);
 }
 
 /* Label values are ours (route patterns, names matching name_valid) but
@@ -173,18 +192,19 @@ static void head(FILE *fp, const char *name, const char *type,
 
 static void render_http(struct metrics_out *o)
 {
+	struct metrics *m = o->m;
 	head(o->fp, "ringmaster_http_requests_total", "counter",
 	    "HTTP requests answered, by route pattern and status.");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
 		const char *route;
-		if (r < nroute)
-			route = route_names[r];
+		if (r < m->nroute)
+			route = m->route_names[r];
 		else if (r == MAX_ROUTES)
 			route = "unmatched";
 		else
 			continue;
 		for (size_t s = 0; s < NSTATUS; s++) {
-			uint64_t n = atomic_load_explicit(&http_counts[r][s],
+			uint64_t n = atomic_load_explicit(&m->http_counts[r][s],
 			    memory_order_relaxed);
 			char code[16];
 			if (n == 0)
@@ -193,7 +213,7 @@ static void render_http(struct metrics_out *o)
 				snprintf(code, sizeof(code), "%d", statuses[s]);
 			else
 				snprintf(code, sizeof(code), "%dxx",
-				    atomic_load(&http_other_status[r]) / 100);
+				    atomic_load(&m->http_other_status[r]) / 100);
 			const char *labels[] = { "route", route, "status", code,
 				NULL };
 			metrics_sample(o, "ringmaster_http_requests_total",
@@ -204,44 +224,47 @@ static void render_http(struct metrics_out *o)
 
 static void render_hist(struct metrics_out *o)
 {
+	struct metrics *m = o->m;
 	head(o->fp, "ringmaster_task_duration_seconds", "histogram",
 	    "Time from a task's start to its end, by type.");
-	pthread_mutex_lock(&hist_mtx);
-	for (size_t i = 0; i < nhist; i++) {
+	pthread_mutex_lock(&m->hist_mtx);
+	for (size_t i = 0; i < m->nhist; i++) {
 		uint64_t cum = 0;
 		char le[32];
 		for (size_t b = 0; b < NBUCKETS; b++) {
-			cum += hists[i].counts[b];
+			cum += m->hists[i].counts[b];
 			snprintf(le, sizeof(le), "%g", buckets[b]);
-			const char *l[] = { "type", hists[i].type, "le", le, NULL };
+			const char *l[] = { "type", m->hists[i].type, "le", le, NULL };
 			metrics_sample(o, "ringmaster_task_duration_seconds_bucket",
 			    l, (double)cum);
 		}
-		const char *inf[] = { "type", hists[i].type, "le", "+Inf", NULL };
+		const char *inf[] = { "type", m->hists[i].type, "le", "+Inf", NULL };
 		metrics_sample(o, "ringmaster_task_duration_seconds_bucket", inf,
-		    (double)hists[i].count);
-		const char *t[] = { "type", hists[i].type, NULL };
+		    (double)m->hists[i].count);
+		const char *t[] = { "type", m->hists[i].type, NULL };
 		metrics_sample(o, "ringmaster_task_duration_seconds_sum", t,
-		    hists[i].sum);
+		    m->hists[i].sum);
 		metrics_sample(o, "ringmaster_task_duration_seconds_count", t,
-		    (double)hists[i].count);
+		    (double)m->hists[i].count);
 	}
 	head(o->fp, "ringmaster_task_failures_total", "counter",
 	    "Tasks that ended in state failed since ringmaster started, by type.");
-	for (size_t i = 0; i < nhist; i++) {
-		const char *t[] = { "type", hists[i].type, NULL };
+	for (size_t i = 0; i < m->nhist; i++) {
+		const char *t[] = { "type", m->hists[i].type, NULL };
 		metrics_sample(o, "ringmaster_task_failures_total", t,
-		    (double)hists[i].failures);
+		    (double)m->hists[i].failures);
 	}
-	pthread_mutex_unlock(&hist_mtx);
+	pthread_mutex_unlock(&m->hist_mtx);
 }
 
-char *metrics_render(const struct metrics_source *src, size_t *len)
+char *metrics_render(struct metrics *m, const struct metrics_source *src,
+    size_t *len)
 {
 	char *buf = NULL;
 	size_t n = 0;
 	struct metrics_out o;
 
+	o.m = m;
 	o.fp = open_memstream(&buf, &n);
 	if (o.fp == NULL)
 		abort();
@@ -254,9 +277,9 @@ char *metrics_render(const struct metrics_source *src, size_t *len)
 	render_http(&o);
 
 	head(o.fp, "ringmaster_heartbeats_received_total", "counter",
-	    "Agent heartbeats accepted.");
+	    "Agent m->heartbeats accepted.");
 	metrics_sample(&o, "ringmaster_heartbeats_received_total", NULL,
-	    (double)atomic_load(&heartbeats));
+	    (double)atomic_load(&m->heartbeats));
 
 	if (src && src->tasks_by_state) {
 		head(o.fp, "ringmaster_tasks", "gauge",

@@ -14,15 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The counters of one daemon: created in main(), passed to the service and
+ * the API, freed last. */
+struct metrics;
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
 /* Route patterns counted by HTTP metrics; names are static strings. */
-void metrics_init(const char *const *routes, size_t nroutes);
-/* route is an index into the table given to metrics_init, or -1 (unmatched). */
-void metrics_http(int route, int status);
-void metrics_heartbeat(void);
+void metrics_set_routes(struct metrics *m, const char *const *routes,
+    size_t nroutes);
+/* route is an index into the table given to metrics_set_routes, or -1
+ * (unmatched). */
+void metrics_http(struct metrics *m, int route, int status);
+void metrics_heartbeat(struct metrics *m);
 /* A task finished (any final state) after running for secs. */
-void metrics_task_finished(const char *type, double secs);
+void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */
-void metrics_task_failed(const char *type);
+void metrics_task_failed(struct metrics *m, const char *type);
 
 /*
  * Writers used by the scrape callbacks below: one sample each.  labels is
@@ -47,6 +54,7 @@ struct metrics_source {
 };
 
 /* Render every metric; returns a malloc'd string and its length. */
-char *metrics_render(const struct metrics_source *src, size_t *len);
+char *metrics_render(struct metrics *m, const struct metrics_source *src,
+    size_t *len);
 
 #endif

@@ -54,6 +54,7 @@ struct service {
 	struct task_engine *eng;
 	struct sched *sched;
 	struct ssh_pool *pool;		/* the node client */
+	struct metrics *metrics;
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -187,20 +188,22 @@ static void cc_free(struct service *s)
 
 static void on_task_event(const struct task_event *ev, void *arg)
 {
-	(void)arg;
+	struct service *s = arg;
+
 	if (store_task_state_terminal(ev->to) && ev->started_at > 0 &&
 	    ev->finished_at >= ev->started_at)
-		metrics_task_finished(ev->type,
+		metrics_task_finished(s->metrics, ev->type,
 		    (double)(ev->finished_at - ev->started_at) / 1000.0);
 	if (ev->to == STORE_TASK_FAILED)
-		metrics_task_failed(ev->type);
+		metrics_task_failed(s->metrics, ev->type);
 }
 
 struct service *service_start(const struct cfg *c, struct store *st,
-    char *err, size_t errlen)
+    struct metrics *m, char *err, size_t errlen)
 {
 	struct service *s = xcalloc(1, sizeof(*s));
 
+	s->metrics = m;
 	pthread_mutex_init(&s->cc_mtx, NULL);
 	s->st = st;
 	s->data_dir = xstrdup(c->data_dir);
@@ -1070,7 +1073,7 @@ char *service_metrics(struct service *s, size_t *len)
 		.busy_workers = m_busy,
 		.workers = m_workers,
 	};
-	return metrics_render(&src, len);
+	return metrics_render(s->metrics, &src, len);
 }
 
 

@@ -103,8 +103,9 @@ struct svc_list {
  * resume interrupted tasks, start heartbeat batching and failure detection.
  * st and c are borrowed and must outlive the service.
  */
+struct metrics;
 struct service *service_start(const struct cfg *c, struct store *st,
-    char *err, size_t errlen);
+    struct metrics *m, char *err, size_t errlen);
 /* Stop taking work, let running steps reach a checkpoint, stop threads. */
 void service_stop(struct service *s);
 /* SIGHUP: reload what can be reloaded from a new config. */
