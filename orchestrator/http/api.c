@@ -742,7 +742,9 @@ static void h_heartbeat(struct call *c)
 		return;
 	}
 	metrics_heartbeat(c->api->metrics);
-	reply_json(c, 200, json_pack("{s:s}", "status", "ok"));
+	/* Thousands a second: one constant answer, built once by httpd. */
+	c->resp->status = 200;
+	c->resp->fixed_body = "{\"status\":\"ok\"}";
 }
 
 static const struct field f_task[] = {

@@ -10,6 +10,8 @@
 #include "httpd.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,15 @@ typedef int MHD_Result;
 #define MHD_RESULT enum MHD_Result
 #endif
 
+/* A response to a constant body, built once and queued on every
+ * connection that gets it (libmicrohttpd shares a response safely). */
+struct fixed_resp {
+	const char *body;		/* the caller's string literal */
+	int status;
+	struct MHD_Response *r;
+};
+#define MAX_FIXED 8
+
 struct httpd {
 	struct MHD_Daemon *mhd;
 	httpd_handler_fn fn;
@@ -34,6 +45,9 @@ struct httpd {
 	size_t max_body;
 	int port;
 	char *cert_pem, *key_pem;
+	pthread_mutex_t fixed_mu;
+	struct fixed_resp fixed[MAX_FIXED];
+	_Atomic size_t nfixed;		/* entries [0, nfixed) are complete */
 };
 
 struct req_ctx {
@@ -77,6 +91,34 @@ void httpd_query_each(const struct httpd_req *req,
 	    &ea);
 }
 
+/* The shared response for a constant body and status, made on first use;
+ * NULL when the table is full (the caller builds one as usual). */
+static struct MHD_Response *fixed_get(struct httpd *h, const char *body,
+    int status)
+{
+	size_t n = atomic_load(&h->nfixed);
+	struct MHD_Response *r = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (h->fixed[i].body == body && h->fixed[i].status == status)
+			return h->fixed[i].r;
+	pthread_mutex_lock(&h->fixed_mu);
+	n = atomic_load(&h->nfixed);
+	for (size_t i = 0; i < n && r == NULL; i++)
+		if (h->fixed[i].body == body && h->fixed[i].status == status)
+			r = h->fixed[i].r;
+	if (r == NULL && n < MAX_FIXED && (r = MHD_create_response_from_buffer(
+	    strlen(body), (void *)(uintptr_t)body,
+	    MHD_RESPMEM_PERSISTENT)) != NULL) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/json");
+		h->fixed[n] = (struct fixed_resp){ body, status, r };
+		atomic_store(&h->nfixed, n + 1);
+	}
+	pthread_mutex_unlock(&h->fixed_mu);
+	return r;
+}
+
 static MHD_RESULT respond(struct httpd *h, struct MHD_Connection *conn,
     const char *method, const char *url, const struct req_ctx *ctx)
 {
@@ -93,6 +135,14 @@ static MHD_RESULT respond(struct httpd *h, struct MHD_Connection *conn,
 	MHD_RESULT ret;
 
 	h->fn(h->arg, &req, &resp);
+	if (resp.fixed_body != NULL && resp.body == NULL &&
+	    resp.content_type == NULL && resp.headers[0].name == NULL &&
+	    (r = fixed_get(h, resp.fixed_body, resp.status)) != NULL)
+		return MHD_queue_response(conn, (unsigned)resp.status, r);
+	if (resp.fixed_body != NULL && resp.body == NULL) {
+		resp.body = xstrdup(resp.fixed_body);
+		resp.len = strlen(resp.body);
+	}
 	r = MHD_create_response_from_buffer(resp.len, resp.body,
 	    resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r == NULL) {
@@ -201,6 +251,8 @@ struct httpd *httpd_start(const struct httpd_opts *o, httpd_handler_fn fn,
 	    MHD_USE_ERROR_LOG | MHD_USE_AUTO;
 	int rc;
 
+	pthread_mutex_init(&h->fixed_mu, NULL);
+
 	h->fn = fn;
 	h->arg = arg;
 	h->max_body = o->max_body;
@@ -282,6 +334,9 @@ void httpd_stop(struct httpd *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	for (size_t i = 0; i < atomic_load(&h->nfixed); i++)
+		MHD_destroy_response(h->fixed[i].r);
+	pthread_mutex_destroy(&h->fixed_mu);
 	free(h->cert_pem);
 	free(h->key_pem);
 	free(h);

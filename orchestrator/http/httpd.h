@@ -31,6 +31,10 @@ struct httpd_req {
 struct httpd_resp {
 	int status;
 	char *body;		/* malloc'd; httpd takes and frees it */
+	/* Or a constant body (a string literal, never freed): with no other
+	 * header or content type, httpd answers it from a response built
+	 * once, so a hot answer ("ok") costs no allocation. */
+	const char *fixed_body;
 	size_t len;
 	const char *content_type;	/* static string; default application/json */
 	struct {
