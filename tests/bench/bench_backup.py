@@ -18,7 +18,6 @@ wall time.  Prints numbers and the commands that made them; never asserts.
   make bench   or   BIN=bin tests/bench/bench_backup.py
 """
 import concurrent.futures
-import hashlib
 import json
 import os
 import shutil

@@ -20,8 +20,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 sys.path.insert(0, str(HERE.parent / "sim"))
+sys.path.insert(0, str(HERE))
 import simlib  # noqa: E402
 from orch import Orch  # noqa: E402
+from benchlib import cpu_s, fan, proc_status  # noqa: E402
 
 FAKE = r"""#!/bin/sh
 # stand-in agent: job start ID --offset N --json -- OP ...
@@ -38,38 +40,6 @@ else
   echo "{\"type\":\"job\",\"id\":\"$id\",\"state\":\"running\",\"started\":$started,\"offset\":0,\"exit\":null}"
 fi
 """
-
-
-def cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def threads(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return -1
-
-
-def fan(fn, items, nthreads=8):
-    errors = []
-
-    def run(chunk):
-        for it in chunk:
-            try:
-                fn(it)
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(f"{it}: {e}")
-    ts = [threading.Thread(target=run, args=(items[i::nthreads],)) for i in range(nthreads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise SystemExit(f"{len(errors)} requests failed, first: {errors[0]}")
 
 
 def main():
@@ -112,11 +82,11 @@ def main():
                     ids.append(t["id"])
             t0 = time.monotonic()
             fan(submit, names)
-            peak_threads = threads(pid)
+            peak_threads = proc_status(pid, "Threads")
             done = {}
             while time.monotonic() < t0 + secs * 3 + 60 and len(done) < n:
                 time.sleep(1)
-                peak_threads = max(peak_threads, threads(pid))
+                peak_threads = max(peak_threads, proc_status(pid, "Threads"))
                 for tid in ids:
                     if tid not in done:
                         t = o.task(tid)

@@ -7,7 +7,6 @@ with the daemon's CPU time and peak RSS over the run.
 
     bench_wait.py [CLUSTERS [WAIT_S [WORKERS]]]     default 1000 30 4
 """
-import os
 import sys
 import tempfile
 import threading
@@ -16,44 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from orch import Orch  # noqa: E402
-
-
-def cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return -1
+from benchlib import cpu_s, fan, proc_status  # noqa: E402
 
 
 def ts(iso):
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def fan(fn, items, nthreads=8):
-    errors = []
-
-    def run(chunk):
-        for it in chunk:
-            try:
-                fn(it)
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(f"{it}: {e}")
-    ts = [threading.Thread(target=run, args=(items[i::nthreads],))
-          for i in range(nthreads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise SystemExit(f"{len(errors)} requests failed, first: {errors[0]}")
 
 
 def main():
@@ -89,8 +57,8 @@ def main():
                 if done >= n:
                     break
             cpu = cpu_s(pid) - cpu0
-            hwm = status(pid, "VmHWM")
-            threads = status(pid, "Threads")
+            hwm = proc_status(pid, "VmHWM")
+            threads = proc_status(pid, "Threads")
             tasks = {}
             fan(lambda tid: tasks.__setitem__(tid, o.task(tid)), ids)
             pending = [t for t in tasks.values() if t["state"] != "succeeded"]

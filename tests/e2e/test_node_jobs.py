@@ -37,6 +37,18 @@ def starts(events):
     return sum(e.get("event") == "start" for e in events)
 
 
+def slow_repair(c, o, tmp_path, delay):
+    """A repair of ks1 whose sessions take delay seconds each, once the
+    first node's job has started: (task, first node's name)."""
+    agent = prepare(c, o, tmp_path)
+    set_knob(c, "repair_delay", str(delay))
+    first = c.names[0]
+    t = repair(o, agent, keyspace="ks1")
+    wait_for(lambda: any(starts(ev) for ev in jobs_of(c, first, t["id"]).values()),
+             "the first node's job started", timeout=30)
+    return t, first
+
+
 def running_step(o, tid):
     t = o.task(tid)
     run = [s for s in t["steps"] if s["state"] == "running"]
@@ -45,16 +57,11 @@ def running_step(o, tid):
 
 def test_kill9_mid_step_reattaches_as_the_same_attempt(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=3)
-    agent = prepare(c, orch, tmp_path)
-    set_knob(c, "repair_delay", "1.5")
-    t = repair(orch, agent, keyspace="ks1")
     # A job runs on the first node: the orchestrator dies under it.
-    wait_for(lambda: any(starts(ev) for ev in jobs_of(c, c.names[0], t["id"]).values()),
-             "the first node's job started", timeout=30)
+    t, _ = slow_repair(c, orch, tmp_path, 1.5)
     wait_for(lambda: running_step(orch, t["id"]) is not None, "a step running", timeout=30)
     orch.kill9()
-    running = {k: v for k, v in all_jobs(c, t["id"]).items()}
-    assert running, "no job on any node"
+    assert all_jobs(c, t["id"]), "no job on any node"
     time.sleep(2)
     # The job went on without the orchestrator.
     for (n, jid), ev in all_jobs(c, t["id"]).items():
@@ -75,12 +82,7 @@ def test_kill9_mid_step_reattaches_as_the_same_attempt(sim_factory, orch, tmp_pa
 
 def test_ssh_outage_mid_job_is_waited_out(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=3)
-    agent = prepare(c, orch, tmp_path)
-    set_knob(c, "repair_delay", "1.5")
-    first = c.names[0]
-    t = repair(orch, agent, keyspace="ks1")
-    wait_for(lambda: any(starts(ev) for ev in jobs_of(c, first, t["id"]).values()),
-             "the first node's job started", timeout=30)
+    t, first = slow_repair(c, orch, tmp_path, 1.5)
     simlib.stop_sshd(c.dir, first, hard=True)
     time.sleep(10)
     # Ten seconds without SSH: the task still runs, its step not failed.
@@ -99,12 +101,7 @@ def test_ssh_outage_mid_job_is_waited_out(sim_factory, orch, tmp_path):  # noqa:
 
 def test_cancel_reaches_the_job_on_the_node(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=3)
-    agent = prepare(c, orch, tmp_path)
-    set_knob(c, "repair_delay", "3")
-    first = c.names[0]
-    t = repair(orch, agent, keyspace="ks1")
-    wait_for(lambda: any(starts(ev) for ev in jobs_of(c, first, t["id"]).values()),
-             "the first node's job started", timeout=30)
+    t, first = slow_repair(c, orch, tmp_path, 3)
     time.sleep(1)
     orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
     t = finished(orch, t["id"], timeout=30)
