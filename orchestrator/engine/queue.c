@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "queue.h"
@@ -51,7 +52,7 @@ struct qitem {
 };
 
 struct qcluster {
-	struct qcluster *hnext;		/* hash chain */
+	struct htab_node hn;		/* in queue.clusters, by name */
 	struct qcluster *rnext;		/* ready ring */
 	struct qitem *head, *tail;
 	size_t depth;			/* ids in the FIFO */
@@ -69,8 +70,7 @@ struct qcluster {
 struct queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct qcluster **buckets;
-	size_t nbuckets, nclusters;
+	struct htab clusters;		/* struct qcluster by name */
 	struct qcluster *ring_head, *ring_tail;
 	size_t total;			/* ids queued over all clusters */
 	int busy, idle;
@@ -82,53 +82,22 @@ struct queue {
 	int nthreads;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct qcluster *do_find(struct queue *q, const char *name)
 {
-	struct qcluster *c = q->buckets[hash_str(name) & (q->nbuckets - 1)];
+	uint64_t h = htab_hash(name);
 
-	while (c != NULL && strcmp(c->name, name) != 0)
-		c = c->hnext;
-	return c;
-}
-
-static void do_grow(struct queue *q)
-{
-	size_t n = q->nbuckets * 2;
-	struct qcluster **b = xcalloc(n, sizeof(*b));
-
-	for (size_t i = 0; i < q->nbuckets; i++) {
-		struct qcluster *c = q->buckets[i], *next;
-		for (; c != NULL; c = next) {
-			next = c->hnext;
-			size_t h = hash_str(c->name) & (n - 1);
-			c->hnext = b[h];
-			b[h] = c;
-		}
+	for (struct htab_node *n = htab_first(&q->clusters, h); n != NULL;
+	    n = htab_next(n, h)) {
+		struct qcluster *c = HTAB_ENTRY(n, struct qcluster, hn);
+		if (strcmp(c->name, name) == 0)
+			return c;
 	}
-	free(q->buckets);
-	q->buckets = b;
-	q->nbuckets = n;
+	return NULL;
 }
 
 static void do_unlink_cluster(struct queue *q, struct qcluster *c)
 {
-	struct qcluster **pp = &q->buckets[hash_str(c->name) & (q->nbuckets - 1)];
-
-	while (*pp != c)
-		pp = &(*pp)->hnext;
-	*pp = c->hnext;
-	q->nclusters--;
+	htab_remove(&q->clusters, &c->hn);
 }
 
 static void do_ring_remove(struct queue *q, struct qcluster *c)
@@ -268,8 +237,7 @@ struct queue *queue_new(void)
 
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
-	q->nbuckets = 64;
-	q->buckets = xcalloc(q->nbuckets, sizeof(*q->buckets));
+	htab_init(&q->clusters, 64);
 	return q;
 }
 
@@ -400,19 +368,19 @@ void queue_stop(struct queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
+static void free_one(struct htab_node *n, void *arg)
+{
+	(void)arg;
+	cluster_free(HTAB_ENTRY(n, struct qcluster, hn));
+}
+
 void queue_free(struct queue *q)
 {
 	if (q == NULL)
 		return;
 	queue_stop(q);
-	for (size_t i = 0; i < q->nbuckets; i++) {
-		struct qcluster *c = q->buckets[i], *next;
-		for (; c != NULL; c = next) {
-			next = c->hnext;
-			cluster_free(c);
-		}
-	}
-	free(q->buckets);
+	htab_each(&q->clusters, free_one, NULL);
+	htab_release(&q->clusters);
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
@@ -420,20 +388,15 @@ void queue_free(struct queue *q)
 
 int queue_cluster_add(struct queue *q, const char *cluster)
 {
-	size_t len = strlen(cluster), h;
+	size_t len = strlen(cluster);
 	struct qcluster *c;
 
 	pthread_mutex_lock(&q->mu);
 	if (do_find(q, cluster) != NULL)
 		goto out;
-	if (q->nclusters >= q->nbuckets)
-		do_grow(q);
 	c = xcalloc(1, sizeof(*c) + len + 1);
 	memcpy(c->name, cluster, len + 1);
-	h = hash_str(cluster) & (q->nbuckets - 1);
-	c->hnext = q->buckets[h];
-	q->buckets[h] = c;
-	q->nclusters++;
+	htab_add(&q->clusters, &c->hn, htab_hash(cluster));
 out:
 	pthread_mutex_unlock(&q->mu);
 	return 0;
@@ -656,11 +619,13 @@ void queue_foreach(struct queue *q,
     void *arg), void *arg)
 {
 	pthread_mutex_lock(&q->mu);
-	for (size_t i = 0; i < q->nbuckets; i++) {
-		struct qcluster *c;
-		for (c = q->buckets[i]; c != NULL; c = c->hnext)
+	for (size_t i = 0; i < q->clusters.nb; i++) {
+		for (struct htab_node *n = q->clusters.b[i]; n != NULL;
+		    n = n->next) {
+			struct qcluster *c = HTAB_ENTRY(n, struct qcluster, hn);
 			fn(c->name, c->depth,
 			    c->running ? c->running->id : NULL, arg);
+		}
 	}
 	pthread_mutex_unlock(&q->mu);
 }

@@ -83,6 +83,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "queue.h"
@@ -96,7 +97,6 @@
 #define DEF_DEADLINE		(3600 * 1000)
 #define SLEEP_SLICE_MS		20
 #define PROGRESS_EVERY_MS	500
-#define HANDOFF_BUCKETS		1024
 #define HANDOFF_MAX		8192	/* tasks waiting; beyond, the store */
 
 struct task_plan {
@@ -192,13 +192,12 @@ struct task_engine {
 	atomic_bool stopping;
 	bool started;
 	pthread_mutex_t ho_mu;		/* the hand-off table */
-	struct handoff *ho[HANDOFF_BUCKETS];
-	size_t nho;
+	struct htab ho;			/* struct handoff by task id */
 };
 
 /* A submitted task as the runner would load it (see "Hand-off"). */
 struct handoff {
-	struct handoff *next;
+	struct htab_node hn;
 	struct store_task *t;
 };
 
@@ -385,31 +384,19 @@ static struct store_step_update su_make(const struct store_step *sp,
 
 /* ---- hand-off of submitted tasks to the runner -------------------------- */
 
-static size_t ho_bucket(const char *id)
-{
-	uint32_t h = 2166136261u;		/* FNV-1a */
-
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h & (HANDOFF_BUCKETS - 1);
-}
-
 /* Keep t for the runner; false (t not taken) when the table is full. */
 static bool ho_put(struct task_engine *e, struct store_task *t)
 {
 	struct handoff *h;
-	size_t b = ho_bucket(t->id);
 
 	pthread_mutex_lock(&e->ho_mu);
-	if (e->nho >= HANDOFF_MAX) {
+	if (e->ho.n >= HANDOFF_MAX) {
 		pthread_mutex_unlock(&e->ho_mu);
 		return false;
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->t = t;
-	h->next = e->ho[b];
-	e->ho[b] = h;
-	e->nho++;
+	htab_add(&e->ho, &h->hn, htab_hash(t->id));
 	pthread_mutex_unlock(&e->ho_mu);
 	return true;
 }
@@ -417,14 +404,15 @@ static bool ho_put(struct task_engine *e, struct store_task *t)
 /* The task left for id, now the caller's, or NULL. */
 static struct store_task *ho_take(struct task_engine *e, const char *id)
 {
-	struct handoff **pp, *h;
+	uint64_t hash = htab_hash(id);
 	struct store_task *t = NULL;
 
 	pthread_mutex_lock(&e->ho_mu);
-	for (pp = &e->ho[ho_bucket(id)]; (h = *pp) != NULL; pp = &h->next) {
+	for (struct htab_node *n = htab_first(&e->ho, hash); n != NULL;
+	    n = htab_next(n, hash)) {
+		struct handoff *h = HTAB_ENTRY(n, struct handoff, hn);
 		if (strcmp(h->t->id, id) == 0) {
-			*pp = h->next;
-			e->nho--;
+			htab_remove(&e->ho, n);
 			t = h->t;
 			free(h);
 			break;
@@ -440,23 +428,29 @@ static void ho_drop(struct task_engine *e, const char *id)
 }
 
 /* Drop the entries of a cluster (NULL: all). */
+struct ho_drop_arg {
+	struct task_engine *e;
+	const char *cluster;
+};
+
+static void ho_drop_one(struct htab_node *n, void *arg)
+{
+	struct ho_drop_arg *a = arg;
+	struct handoff *h = HTAB_ENTRY(n, struct handoff, hn);
+
+	if (a->cluster == NULL || strcmp(h->t->cluster, a->cluster) == 0) {
+		htab_remove(&a->e->ho, n);
+		store_task_free(h->t);
+		free(h);
+	}
+}
+
 static void ho_drop_cluster(struct task_engine *e, const char *cluster)
 {
+	struct ho_drop_arg a = { e, cluster };
+
 	pthread_mutex_lock(&e->ho_mu);
-	for (size_t b = 0; b < HANDOFF_BUCKETS; b++) {
-		struct handoff **pp = &e->ho[b], *h;
-		while ((h = *pp) != NULL) {
-			if (cluster == NULL || strcmp(h->t->cluster,
-			    cluster) == 0) {
-				*pp = h->next;
-				e->nho--;
-				store_task_free(h->t);
-				free(h);
-			} else {
-				pp = &h->next;
-			}
-		}
-	}
+	htab_each(&e->ho, ho_drop_one, &a);
 	pthread_mutex_unlock(&e->ho_mu);
 }
 
@@ -1342,6 +1336,7 @@ struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->ctl, NULL);
 	pthread_mutex_init(&e->ho_mu, NULL);
+	htab_init(&e->ho, 1024);
 	pthread_mutex_init(&e->tmu, NULL);
 	/* The timer heap is in monotonic ms: so is its wait. */
 	pthread_condattr_init(&ca);
@@ -1443,6 +1438,7 @@ void task_engine_free(struct task_engine *e)
 	pthread_mutex_unlock(&e->mu);
 	free(e->heap);
 	ho_drop_cluster(e, NULL);
+	htab_release(&e->ho);
 	pthread_mutex_destroy(&e->mu);
 	pthread_mutex_destroy(&e->ctl);
 	pthread_mutex_destroy(&e->ho_mu);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "ssh.h"
@@ -137,24 +138,11 @@ static void njobs_release(void *p)
 	free(js);
 }
 
-/* 32-bit FNV-1a of node and args: the operation's part of the job id. */
-static uint32_t njob_hash(const char *node, const char *args)
-{
-	uint32_t h = 2166136261u;
-	const char *parts[2] = { node, args };
-
-	for (int k = 0; k < 2; k++) {
-		for (const char *c = parts[k]; *c; c++)
-			h = (h ^ (unsigned char)*c) * 16777619u;
-		h = (h ^ 0x1f) * 16777619u;
-	}
-	return h;
-}
-
 void nodeops_job_id(const char *task_id, int step_idx, int attempt,
     const char *node, const char *op_args, char *out, size_t outlen)
 {
-	uint32_t h = njob_hash(node, op_args);
+	/* 32 bits of the hash of node and operation: the operation's part. */
+	uint32_t h = (uint32_t)htab_hash_more(htab_hash(node), op_args);
 
 	if (step_idx < 0)		/* an on_fail hook */
 		snprintf(out, outlen, "%s.fail.%08x", task_id, h);

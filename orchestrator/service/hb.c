@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../store/store.h"
@@ -22,9 +23,9 @@
 #define STATE_MAX 16
 
 struct hb_cluster {
+	struct htab_node hn;		/* in hb.clusters, by name */
 	char *name;
 	int up, down, nodes;
-	struct hb_cluster *next;
 };
 
 struct hb_node {
@@ -35,7 +36,7 @@ struct hb_node {
 	int64_t last_hb;
 	int64_t load_bytes;	/* -1 unknown */
 	bool dirty, state_dirty, load_dirty;
-	struct hb_node *next;		/* hash chain */
+	struct htab_node hn;		/* in hb.nodes, by (cluster, address) */
 	struct hb_node *dirty_next;
 };
 
@@ -52,73 +53,51 @@ struct hb {
 	bool running, stopping;
 	int64_t timeout_ms, flush_ms, started_ms;
 
-	struct hb_node **nodes;
-	size_t nbuckets, nnodes;
-	struct hb_cluster **clusters;
-	size_t ncbuckets;
+	struct htab nodes;		/* struct hb_node */
+	struct htab clusters;		/* struct hb_cluster */
 	struct hb_node *dirty;
 
 	struct node_event *events;
 	size_t nevents, capevents;
 };
 
-static uint64_t fnv(const char *a, const char *b)
+#define NODE_OF(n)	HTAB_ENTRY(n, struct hb_node, hn)
+#define CLUSTER_OF(n)	HTAB_ENTRY(n, struct hb_cluster, hn)
+
+static uint64_t node_hash(const char *cluster, const char *address)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (; b && *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-	return h;
+	return htab_hash_more(htab_hash(cluster), address);
 }
 
 static struct hb_cluster *do_cluster(struct hb *h, const char *name,
     bool create)
 {
-	size_t i = fnv(name, NULL) % h->ncbuckets;
+	uint64_t hash = htab_hash(name);
 	struct hb_cluster *c;
 
-	for (c = h->clusters[i]; c; c = c->next)
-		if (strcmp(c->name, name) == 0)
-			return c;
+	for (struct htab_node *n = htab_first(&h->clusters, hash); n;
+	    n = htab_next(n, hash))
+		if (strcmp(CLUSTER_OF(n)->name, name) == 0)
+			return CLUSTER_OF(n);
 	if (!create)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->name = xstrdup(name);
-	c->next = h->clusters[i];
-	h->clusters[i] = c;
+	htab_add(&h->clusters, &c->hn, hash);
 	return c;
 }
 
 static struct hb_node *do_node(struct hb *h, const char *cluster,
     const char *address)
 {
-	size_t i = fnv(cluster, address) % h->nbuckets;
-	for (struct hb_node *n = h->nodes[i]; n; n = n->next)
-		if (strcmp(n->address, address) == 0 &&
-		    strcmp(n->cl->name, cluster) == 0)
-			return n;
+	uint64_t hash = node_hash(cluster, address);
+
+	for (struct htab_node *n = htab_first(&h->nodes, hash); n;
+	    n = htab_next(n, hash))
+		if (strcmp(NODE_OF(n)->address, address) == 0 &&
+		    strcmp(NODE_OF(n)->cl->name, cluster) == 0)
+			return NODE_OF(n);
 	return NULL;
-}
-
-static void do_grow(struct hb *h)
-{
-	size_t nb = h->nbuckets * 2;
-	struct hb_node **t = xcalloc(nb, sizeof(*t));
-
-	for (size_t i = 0; i < h->nbuckets; i++) {
-		struct hb_node *n = h->nodes[i], *next;
-		for (; n; n = next) {
-			size_t j = fnv(n->cl->name, n->address) % nb;
-			next = n->next;
-			n->next = t[j];
-			t[j] = n;
-		}
-	}
-	free(h->nodes);
-	h->nodes = t;
-	h->nbuckets = nb;
 }
 
 static void count(struct hb_cluster *c, const char *state, int d)
@@ -168,18 +147,13 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
     const char *address)
 {
 	struct hb_node *n = xcalloc(1, sizeof(*n));
-	size_t i;
 
 	n->cl = do_cluster(h, cluster, true);
 	n->cl->nodes++;
 	n->address = xstrdup(address);
 	str_copy(n->state, "unknown", sizeof(n->state));
 	n->load_bytes = -1;
-	if (++h->nnodes > h->nbuckets * 2)
-		do_grow(h);
-	i = fnv(cluster, address) % h->nbuckets;
-	n->next = h->nodes[i];
-	h->nodes[i] = n;
+	htab_add(&h->nodes, &n->hn, node_hash(cluster, address));
 	return n;
 }
 
@@ -287,10 +261,8 @@ struct hb *hb_new(struct store *st, int64_t timeout_ms, int64_t flush_ms,
 	h->timeout_ms = timeout_ms;
 	h->flush_ms = flush_ms > 0 ? flush_ms : 1000;
 	h->started_ms = time_wall_ms();
-	h->nbuckets = 1024;
-	h->nodes = xcalloc(h->nbuckets, sizeof(*h->nodes));
-	h->ncbuckets = 1024;
-	h->clusters = xcalloc(h->ncbuckets, sizeof(*h->clusters));
+	htab_init(&h->nodes, 1024);
+	htab_init(&h->clusters, 1024);
 	pthread_mutex_init(&h->mtx, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	if (load(h, err, errlen) != 0) {
@@ -424,17 +396,19 @@ void hb_state_counts(struct hb *h,
 
 	/* Copy the counts under the lock; write the samples after it. */
 	pthread_mutex_lock(&h->mtx);
-	for (size_t i = 0; i < h->ncbuckets; i++)
-		for (struct hb_cluster *c = h->clusters[i]; c; c = c->next) {
+	for (size_t i = 0; i < h->clusters.nb; i++)
+		for (struct htab_node *x = h->clusters.b[i]; x; x = x->next) {
+			struct hb_cluster *c = CLUSTER_OF(x);
 			rows = xrealloc(rows, (nrows + 1) * sizeof(*rows));
 			rows[nrows].cl = c;
 			rows[nrows].cluster = xstrdup(c->name);
 			memset(rows[nrows].counts, 0, sizeof(rows[nrows].counts));
 			nrows++;
 		}
-	for (size_t i = 0; i < h->nbuckets; i++)
-		for (struct hb_node *n = h->nodes[i]; n; n = n->next)
+	for (size_t i = 0; i < h->nodes.nb; i++)
+		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next)
 			for (size_t r = 0; r < nrows; r++) {
+				struct hb_node *n = NODE_OF(x);
 				if (rows[r].cl != n->cl)
 					continue;
 				for (size_t k = 0; k < ARRAY_SIZE(states); k++)
@@ -453,16 +427,12 @@ void hb_state_counts(struct hb *h,
 
 void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 {
-	struct hb_node **np, *n, **dp;
+	struct hb_node *n, **dp;
 
 	pthread_mutex_lock(&h->mtx);
-	np = &h->nodes[fnv(cluster, address) % h->nbuckets];
-	for (; (n = *np) != NULL; np = &n->next)
-		if (strcmp(n->address, address) == 0 &&
-		    strcmp(n->cl->name, cluster) == 0)
-			break;
+	n = do_node(h, cluster, address);
 	if (n != NULL) {
-		*np = n->next;
+		htab_remove(&h->nodes, &n->hn);
 		for (dp = &h->dirty; *dp; dp = &(*dp)->dirty_next)
 			if (*dp == n) {
 				*dp = n->dirty_next;
@@ -470,15 +440,29 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 			}
 		count(n->cl, n->state, -1);
 		n->cl->nodes--;
-		h->nnodes--;
 		node_free(n);
 	}
 	pthread_mutex_unlock(&h->mtx);
 }
 
+struct forget_arg {
+	struct hb *h;
+	struct hb_cluster *c;
+};
+
+static void forget_node_of(struct htab_node *x, void *arg)
+{
+	struct forget_arg *a = arg;
+
+	if (NODE_OF(x)->cl == a->c) {
+		htab_remove(&a->h->nodes, x);
+		node_free(NODE_OF(x));
+	}
+}
+
 void hb_cluster_forget(struct hb *h, const char *cluster)
 {
-	struct hb_cluster **cp, *c;
+	struct hb_cluster *c;
 
 	pthread_mutex_lock(&h->mtx);
 	/* Rebuild the dirty list without the cluster's nodes. */
@@ -492,35 +476,22 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 		d = next;
 	}
 	h->dirty = keep;
-	for (size_t i = 0; i < h->nbuckets; i++) {
-		struct hb_node **np = &h->nodes[i];
-		while (*np) {
-			struct hb_node *n = *np;
-			if (strcmp(n->cl->name, cluster) == 0) {
-				*np = n->next;
-				node_free(n);
-				h->nnodes--;
-			} else {
-				np = &n->next;
-			}
-		}
+	if ((c = do_cluster(h, cluster, false)) != NULL) {
+		struct forget_arg a = { h, c };
+		htab_each(&h->nodes, forget_node_of, &a);
+		htab_remove(&h->clusters, &c->hn);
+		free(c->name);
+		free(c);
 	}
-	cp = &h->clusters[fnv(cluster, NULL) % h->ncbuckets];
-	for (; (c = *cp) != NULL; cp = &c->next)
-		if (strcmp(c->name, cluster) == 0) {
-			*cp = c->next;
-			free(c->name);
-			free(c);
-			break;
-		}
 	pthread_mutex_unlock(&h->mtx);
 }
 
 /* Mark down the nodes whose heartbeat is too old.  Expects the lock. */
 static void do_detect(struct hb *h, int64_t now)
 {
-	for (size_t i = 0; i < h->nbuckets; i++)
-		for (struct hb_node *n = h->nodes[i]; n; n = n->next) {
+	for (size_t i = 0; i < h->nodes.nb; i++)
+		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next) {
+			struct hb_node *n = NODE_OF(x);
 			int64_t seen = n->last_hb > h->started_ms ? n->last_hb :
 			    h->started_ms;
 			if (strcmp(n->state, "down") == 0 ||
@@ -669,34 +640,34 @@ void hb_stop(struct hb *h)
 	h->running = false;
 }
 
+static void free_node(struct htab_node *x, void *arg)
+{
+	(void)arg;
+	node_free(NODE_OF(x));
+}
+
+static void free_cluster(struct htab_node *x, void *arg)
+{
+	(void)arg;
+	free(CLUSTER_OF(x)->name);
+	free(CLUSTER_OF(x));
+}
+
 void hb_free(struct hb *h)
 {
 	if (h == NULL)
 		return;
 	hb_stop(h);
-	for (size_t i = 0; i < h->nbuckets; i++) {
-		struct hb_node *n = h->nodes[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			node_free(n);
-		}
-	}
-	for (size_t i = 0; i < h->ncbuckets; i++) {
-		struct hb_cluster *c = h->clusters[i], *next;
-		for (; c; c = next) {
-			next = c->next;
-			free(c->name);
-			free(c);
-		}
-	}
+	htab_each(&h->nodes, free_node, NULL);
+	htab_each(&h->clusters, free_cluster, NULL);
 	for (size_t i = 0; i < h->nevents; i++) {
 		free(h->events[i].cluster);
 		free(h->events[i].address);
 		free(h->events[i].result);
 	}
 	free(h->events);
-	free(h->nodes);
-	free(h->clusters);
+	htab_release(&h->nodes);
+	htab_release(&h->clusters);
 	pthread_mutex_destroy(&h->mtx);
 	pthread_cond_destroy(&h->cond);
 	free(h);
