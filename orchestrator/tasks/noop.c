@@ -1,0 +1,136 @@
+/*
+ * noop.c - the diagnostic task type: queues, persistence, retries,
+ * cancel/pause/resume and resume after a restart are tested with it, and
+ * its waits (duration_s) park the task like any step that waits.
+ */
+#include "noop.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../engine/task.h"
+
+/* ---- noop: the diagnostic type ------------------------------------------ */
+
+/*
+ * params: duration_s (number >= 0, default 0): total sleep, split evenly
+ * over the steps; steps (1..1000, default 1); per_node (bool, default
+ * false): each step once per node; fail_attempts (0..100, default 0):
+ * every step fails that many attempts before it succeeds, to exercise
+ * retries.
+ */
+static int noop_validate(json_t *params, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "duration_s") == 0) {
+			if (!json_is_number(v) || json_number_value(v) < 0 ||
+			    json_number_value(v) > 86400) {
+				snprintf(err, errlen, "params.duration_s must "
+				    "be a number from 0 to 86400");
+				return -1;
+			}
+		} else if (strcmp(key, "steps") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 1000) {
+				snprintf(err, errlen, "params.steps must be an "
+				    "integer from 1 to 1000");
+				return -1;
+			}
+		} else if (strcmp(key, "fail_attempts") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 100) {
+				snprintf(err, errlen, "params.fail_attempts must "
+				    "be an integer from 0 to 100");
+				return -1;
+			}
+		} else if (strcmp(key, "per_node") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen, "params.per_node must be "
+				    "a boolean");
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "unknown parameter '%s' for noop",
+			    key);
+			return -1;
+		}
+	}
+	if (json_object_get(params, "duration_s") == NULL)
+		json_object_set_new(params, "duration_s", json_integer(0));
+	if (json_object_get(params, "steps") == NULL)
+		json_object_set_new(params, "steps", json_integer(1));
+	return 0;
+}
+
+static int noop_plan(const json_t *params, const json_t *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	json_int_t steps = json_integer_value(json_object_get(params, "steps"));
+	bool per_node = json_is_true(json_object_get(params, "per_node"));
+	char name[32];
+
+	(void)err;
+	(void)errlen;
+	if (steps < 1)
+		steps = 1;
+	for (json_int_t i = 1; i <= steps; i++) {
+		snprintf(name, sizeof(name), "noop-%lld", (long long)i);
+		if (per_node && json_array_size(nodes) > 0) {
+			size_t k;
+			json_t *n;
+			json_array_foreach(nodes, k, n)
+				task_plan_add(plan, name, json_string_value(
+				    json_object_get(n, "address")));
+		} else {
+			task_plan_add(plan, name, NULL);
+		}
+	}
+	return 0;
+}
+
+static int noop_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *p = task_ctx_params(ctx);
+	double dur = json_number_value(json_object_get(p, "duration_s"));
+	json_int_t steps = json_integer_value(json_object_get(p, "steps"));
+	json_int_t fail = json_integer_value(json_object_get(p,
+	    "fail_attempts"));
+	int64_t ms, left;
+
+	if (steps < 1)
+		steps = 1;
+	ms = (int64_t)(dur * 1000.0 / (double)steps);
+	if (task_checkpoint(ctx))
+		return TASK_STEP_STOP;
+	/* The wait parks the task: it holds no worker. */
+	if ((left = ms - task_ctx_attempt_elapsed(ctx)) > 0)
+		return task_wait(ctx, left);
+	if (step->attempts <= fail) {
+		snprintf(err, errlen, "injected failure %d of %lld",
+		    step->attempts, (long long)fail);
+		return TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+static const struct task_type noop = {
+	.name = "noop",
+	.validate = noop_validate,
+	.plan = noop_plan,
+	.run = noop_run,
+	.max_attempts = 5,
+	.backoff_base_ms = 100,
+	.backoff_max_ms = 2000,
+};
+
+const struct task_type *noop_type(void)
+{
+	return &noop;
+}
