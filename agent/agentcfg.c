@@ -43,7 +43,9 @@ static const struct conf_key keys[] = {
 	{ "jvm_options", CONF_PATH, "/etc/cassandra/jvm-server.options", false, 0, 0, NULL,
 	  "JVM options file (jvm.options on 3.11), where replace adds replace_address_first_boot" },
 	{ "state_dir", CONF_PATH, "/var/lib/ringagent", false, 0, 0, NULL,
-	  "directory of the agent's state file (last known host id)" },
+	  "directory of the agent's state file (last known host id) and of jobs/ (ringagent job)" },
+	{ "job_retention_s", CONF_INT, "604800", false, 0, 3650LL * 86400, NULL,
+	  "seconds a finished job (ringagent job) is kept after its result; 0 keeps jobs forever" },
 	{ "heartbeat_interval", CONF_DURATION, "10s", false, 100, DAY, NULL,
 	  "time between heartbeats until the orchestrator says otherwise" },
 	{ "checkin_retry_max", CONF_DURATION, "60s", false, 100, DAY, NULL,
@@ -126,6 +128,7 @@ static struct agentcfg *from_conf(struct conf *cf, char *err, size_t errlen)
 	c->heartbeat_interval_ms = conf_ms(cf, "heartbeat_interval");
 	c->checkin_retry_max_ms = conf_ms(cf, "checkin_retry_max");
 	c->nodetool_timeout_ms = conf_ms(cf, "nodetool_timeout");
+	c->job_retention_s = conf_int(cf, "job_retention_s");
 	c->start_timeout_ms = conf_ms(cf, "start_timeout");
 	c->http_timeout_ms = conf_ms(cf, "http_timeout");
 	conf_free(cf);

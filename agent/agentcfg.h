@@ -47,6 +47,7 @@ struct agentcfg {
 	int64_t nodetool_timeout_ms;
 	int64_t start_timeout_ms;	/* cassandra_start / cassandra_stop */
 	int64_t http_timeout_ms;
+	int64_t job_retention_s;	/* finished jobs older than this go; 0: never */
 };
 
 /* The key table, for --help and docs. */

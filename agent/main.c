@@ -3,6 +3,7 @@
  *
  *   ringagent [-dnv] [-f file]                      the daemon
  *   ringagent [-v] [-f file] <operation> [--json]   one operation, then exit
+ *   ringagent [-f file] job start|poll|cancel|list|gc  operations as jobs (job.h)
  *
  * The daemon checks in with the orchestrator on boot, starts Cassandra
  * the way it is told, and heartbeats; it opens no port.  Operations are
@@ -22,6 +23,7 @@
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "agentd.h"
+#include "job.h"
 #include "ops.h"
 
 static void usage(FILE *fp)
@@ -44,6 +46,9 @@ static void usage(FILE *fp)
 	    "4 nodetool output unparseable, 5 configuration, 6 cancelled):\n",
 	    AGENTCFG_DEFAULT_PATH);
 	ops_usage(fp);
+	fprintf(fp, "  %-15s %-28s %s\n", "job", "start|poll|cancel|list|gc ...",
+	    "run an operation detached from SSH under an id, read its "
+	    "progress and result later ('ringagent job --help')");
 	fprintf(fp, "\nconfiguration keys:\n");
 	keys = agentcfg_keys(&n);
 	for (size_t i = 0; i < n; i++)
@@ -99,6 +104,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		log_init("ringagent", NULL, LOG_LVL_WARN);
+		if (strcmp(argv[0], "job") == 0)
+			return job_main(conf_path, argc, argv);
 		return ops_main(conf_path, argc, argv);
 	}
 

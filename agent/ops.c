@@ -36,6 +36,7 @@
 #include "agentcfg.h"
 #include "backup.h"
 #include "cass.h"
+#include "job.h"
 #include "nodetool.h"
 #include "proc.h"
 #include "repair.h"
@@ -59,6 +60,11 @@ struct op {
  * whichever thread finds stdout closed; read by everyone.
  */
 static atomic_int cancelled;
+/*
+ * Run by a job supervisor (job.h): stdout is a file and stdin /dev/null,
+ * nobody reads or writes them, so only SIGTERM/SIGINT (job cancel) cancel.
+ */
+static bool as_job;
 /* One line at a time on stdout: backup's workers report from threads. */
 static pthread_mutex_t out_mtx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -108,7 +114,7 @@ bool op_cancelled(const struct opctx *x)
 static void emit_line(const char *s)
 {
 	pthread_mutex_lock(&out_mtx);
-	if (printf("%s\n", s) < 0 || fflush(stdout) != 0)
+	if ((printf("%s\n", s) < 0 || fflush(stdout) != 0) && !as_job)
 		atomic_store(&cancelled, 1);
 	pthread_mutex_unlock(&out_mtx);
 }
@@ -915,7 +921,11 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	as_job = getenv(JOB_ENV) != NULL;
+	if (as_job)
+		signal(SIGHUP, SIG_IGN);
+	else
+		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (conf_path == NULL)
@@ -929,9 +939,10 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	}
 	proc_opts_init(&x.popts, 0);
 	x.popts.cancel = proc_cancel;
-	x.popts.hup_fd = 1;
+	x.popts.hup_fd = as_job ? -1 : 1;
 	/* A thread, not proc_run's poll: backup's workers run no command. */
-	if (!isatty(0) && pthread_create(&watcher, NULL, stdin_watch, NULL) == 0)
+	if (!as_job && !isatty(0) &&
+	    pthread_create(&watcher, NULL, stdin_watch, NULL) == 0)
 		pthread_detach(watcher);
 	status = op->run(&x, n, av);
 	agentcfg_free(x.cfg);

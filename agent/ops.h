@@ -18,6 +18,10 @@
  * SIGHUP, when a line "cancel" arrives on stdin, or when the reader of its
  * stdout goes away (the SSH channel closed).  EOF on stdin alone is not a
  * cancel, so `ssh node ringagent status --json </dev/null` works.
+ * An op run by `ringagent job` (JOB_ENV set, see job.h) has stdin
+ * /dev/null and stdout a file: it cancels on SIGTERM or SIGINT only, and
+ * ignores SIGHUP, so the end of the SSH session that started it does not
+ * end it.
  */
 #ifndef RM_OPS_H
 #define RM_OPS_H
