@@ -20,6 +20,7 @@
 #include "queue.h"
 #include "task.h"
 #include "task_int.h"
+#include "params.h"
 
 /* ---- the service layer --------------------------------------------------- */
 
@@ -40,7 +41,8 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
 		snprintf(err, errlen, "params must be an object");
 		return TASK_EINVAL;
 	}
-	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
+	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
+	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
 		return TASK_EINVAL;
 	rc = store_cluster_nodes(e->st, cluster, &nodes);
 	if (rc == STORE_ENOENT) {
@@ -192,7 +194,8 @@ int task_validate(struct task_engine *e, const char *type, json_t *params, char 
 		snprintf(err, errlen, "params must be an object");
 		return TASK_EINVAL;
 	}
-	if (ty->validate != NULL && ty->validate(params, err, errlen) < 0)
+	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
+	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
 		return TASK_EINVAL;
 	return 0;
 }

@@ -116,6 +116,13 @@ const struct task_type *task_type_find(const struct task_engine *e, const char *
 	return NULL;
 }
 
+void task_type_foreach(const struct task_engine *e,
+    void (*fn)(const struct task_type *type, void *arg), void *arg)
+{
+	for (size_t i = 0; i < e->ntypes; i++)
+		fn(e->types[i], arg);
+}
+
 void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg)
 {
 	e->obs = fn;

@@ -66,9 +66,11 @@ struct task_plan;
 /*
  * A task type.  The struct must outlive the engine (a static const).
  *
- * validate: check params (a JSON object, never NULL) and fill in defaults
- *   in place; 0, or -1 with a message (the API answers 400).  NULL: any
- *   object is fine.
+ * params: the table of parameters (params.h): unknown keys, types, ranges
+ *   and defaults are checked there, the same way for every type.
+ * validate (optional): the rules a table cannot say (one parameter needs
+ *   another); called after the table's check; 0, or -1 with a message (the
+ *   API answers 400).
  * plan: add the steps in order with task_plan_add(); nodes is the cluster's
  *   node array (store_node_list()); a per-node step is one step per node.
  *   At least one step.  0 or -1 with a message (400).
@@ -103,8 +105,16 @@ struct task_plan;
  *   task_checkpoint() is true only on shutdown (a cancel does not cut
  *   cleanup short).  Not called for cancelled tasks.
  */
+struct param_spec;
+
 struct task_type {
 	const char *name;
+	const char *description;	/* one line, for the API and ringsh */
+	const char *steps;		/* how it plans, in words */
+	/* Its parameters (params.h), checked and defaulted before
+	 * validate(), which then checks only what spans several of them.
+	 * NULL: the type takes none. */
+	const struct param_spec *params;
 	int (*validate)(json_t *params, char *err, size_t errlen);
 	int (*plan)(const json_t *params, const json_t *nodes,
 	    struct task_plan *plan, char *err, size_t errlen);
@@ -147,6 +157,9 @@ struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
 int task_type_register(struct task_engine *e, const struct task_type *type);
 const struct task_type *task_type_find(const struct task_engine *e,
     const char *name);
+/* Every registered type, in registration order: fn(type, arg). */
+void task_type_foreach(const struct task_engine *e,
+    void (*fn)(const struct task_type *type, void *arg), void *arg);
 /* Call fn(ev, arg) on every task state change, outside every lock, on the
  * thread that made the change.  Set before task_start(); NULL removes. */
 void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg);

@@ -20,6 +20,7 @@
 #include "../../common/util.h"
 #include "ssh.h"
 #include "../store/store.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 
 
@@ -538,57 +539,10 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 
 /* ---- node-status ---- */
 
-static int common_validate(json_t *params, const char *type, char *err,
-    size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(params, key, v) {
-		if (strcmp(key, "agent") == 0 || strcmp(key, "known_hosts") == 0) {
-			const char *s = json_string_value(v);
-			if (s == NULL || *s == '\0' || strlen(s) > 1024 ||
-			    strpbrk(s, "\n\r;&|`$<>") != NULL) {
-				snprintf(err, errlen, "params.%s must be a command "
-				    "path and arguments without shell syntax", key);
-				return -1;
-			}
-		} else if (strcmp(key, "timeout_s") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > 86400) {
-				snprintf(err, errlen, "params.timeout_s must be "
-				    "an integer from 1 to 86400");
-				return -1;
-			}
-		} else {
-			snprintf(err, errlen, "unknown parameter '%s' for %s",
-			    key, type);
-			return -1;
-		}
-	}
-	/*
-	 * The orchestrator's agent setting, as backup and repair take it:
-	 * without it a node whose agent is not on the SSH user's PATH answers
-	 * "ringagent: command not found".
-	 */
-	const char *agent = getenv("RINGMASTER_AGENT");
-	if (json_object_get(params, "agent") == NULL && agent != NULL &&
-	    *agent != '\0') {
-		if (strlen(agent) > 1024 ||
-		    strpbrk(agent, "\n\r;&|`$<>") != NULL) {
-			snprintf(err, errlen, "$RINGMASTER_AGENT must be a command "
-			    "path and arguments without shell syntax");
-			return -1;
-		}
-		json_object_set_new(params, "agent", json_string(agent));
-	}
-	return 0;
-}
-
-static int status_validate(json_t *params, char *err, size_t errlen)
-{
-	return common_validate(params, "node-status", err, errlen);
-}
+static const struct param_spec status_params[] = {
+	PARAMS_NODE(60, 86400),
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
 
 static int status_plan(const json_t *params, const json_t *nodes,
     struct task_plan *plan, char *err, size_t errlen)
@@ -642,7 +596,10 @@ static int status_run(struct task_ctx *ctx, const struct store_step *step,
 
 static const struct task_type node_status_type = {
 	.name = "node-status",
-	.validate = status_validate,
+	.description = "ask every node's agent for its own view: Cassandra up "
+	    "or down, version, load, the peers it sees",
+	.steps = "status, once per node",
+	.params = status_params,
 	.plan = status_plan,
 	.run = status_run,
 	.max_attempts = 3,

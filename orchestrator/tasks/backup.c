@@ -23,289 +23,93 @@
 #include "../store/store.h"
 #include "../engine/task.h"
 #include "bk.h"
+#include "../engine/params.h"
 
 
 /* ---- parameters ---- */
 
-enum pkind { P_NAMES, P_TABLES, P_ADDRS, P_INT, P_NUM, P_BOOL, P_NAME,
-	P_RETENTION, P_CMD, P_SOURCE };
+/* ---- parameters (params.h) ---- */
 
-struct pspec {
-	const char *key;
-	enum pkind kind;
-	double min, max;
+#define NODE_PARAMS PARAMS_NODE(21600, 604800)
+
+static const struct param_spec backup_params[] = {
+	{ "keyspaces", PT_NAMES, 0, 0, NULL, NULL, 0,
+	  "keyspaces to back up (default: every user keyspace)" },
+	{ "tables", PT_TABLES, 0, 0, NULL, NULL, 0,
+	  "tables to back up, as \"keyspace.table\"" },
+	{ "snapshot_parallelism", PT_INT, 1, 1000, NULL, NULL, 0,
+	  "nodes snapshotting at once (default: all)" },
+	{ "upload_parallelism", PT_INT, 1, 64, "4", NULL, 0,
+	  "files each node uploads at once" },
+	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, NULL, NULL, 0,
+	  "MiB/s each node may upload (0 or absent: no limit)" },
+	{ "retention", PT_RETENTION, 0, 0, NULL, NULL, 0,
+	  "after the backup, purge what {\"keep_last\": N, \"keep_days\": D} "
+	  "no longer keeps" },
+	{ "hash_all", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "hash every file, even those the previous backup already holds" },
+	NODE_PARAMS,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const struct pspec common_params[] = {
-	{ "agent", P_CMD, 0, 0 },
-	{ "known_hosts", P_CMD, 0, 0 },
-	{ "timeout_s", P_INT, 1, 604800 },
+static const struct param_spec restore_params[] = {
+	{ "backup_id", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "the backup to restore (default: the latest complete one)" },
+	{ "source_cluster", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "restore a backup of this other cluster (same storage)" },
+	{ "source", PT_SOURCE, 0, 0, NULL, NULL, 0,
+	  "restore from another storage: {\"cluster\", \"storage\", "
+	  "\"endpoint\", \"region\"}" },
+	{ "force", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "restore a backup recorded damaged (its damaged files are left out)" },
+	{ "keyspaces", PT_NAMES, 0, 0, NULL, NULL, 0, "keyspaces to restore" },
+	{ "tables", PT_TABLES, 0, 0, NULL, NULL, 0,
+	  "tables to restore, as \"keyspace.table\"" },
+	{ "nodes", PT_ADDRS, 0, 0, NULL, NULL, 0,
+	  "target nodes to restore (default: all)" },
+	{ "download_parallelism", PT_INT, 1, 64, "4", NULL, 0,
+	  "files each node downloads at once" },
+	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, NULL, NULL, 0,
+	  "MiB/s each node may download (0 or absent: no limit)" },
+	{ "space_margin_pct", PT_NUMBER, 0, 100, NULL, NULL, 0,
+	  "free space to keep on each node's disk, in percent" },
+	NODE_PARAMS,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const struct pspec backup_params[] = {
-	{ "keyspaces", P_NAMES, 0, 0 },
-	{ "tables", P_TABLES, 0, 0 },
-	{ "snapshot_parallelism", P_INT, 1, 1000 },
-	{ "upload_parallelism", P_INT, 1, 64 },
-	{ "rate_limit_mib", P_NUM, 0, 1e6 },
-	{ "retention", P_RETENTION, 0, 0 },
-	{ "hash_all", P_BOOL, 0, 0 },
+static const struct param_spec verify_params[] = {
+	{ "backup_id", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "the backup to verify (default: the latest complete one)" },
+	{ "download", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "download every object on the nodes and check its checksum, not "
+	  "only its size" },
+	{ "parallelism", PT_INT, 1, 64, "8", NULL, 0,
+	  "objects checked at once" },
+	NODE_PARAMS,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const struct pspec restore_params[] = {
-	{ "backup_id", P_NAME, 0, 0 },
-	{ "source_cluster", P_NAME, 0, 0 },
-	{ "source", P_SOURCE, 0, 0 },
-	{ "force", P_BOOL, 0, 0 },
-	{ "keyspaces", P_NAMES, 0, 0 },
-	{ "tables", P_TABLES, 0, 0 },
-	{ "nodes", P_ADDRS, 0, 0 },
-	{ "download_parallelism", P_INT, 1, 64 },
-	{ "rate_limit_mib", P_NUM, 0, 1e6 },
-	{ "space_margin_pct", P_NUM, 0, 100 },
+static const struct param_spec purge_params[] = {
+	{ "backup_ids", PT_NAMES, 0, 0, NULL, NULL, 0, "backups to delete" },
+	{ "retention", PT_RETENTION, 0, 0, NULL, NULL, 0,
+	  "delete what {\"keep_last\": N, \"keep_days\": D} no longer keeps" },
+	NODE_PARAMS,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const struct pspec verify_params[] = {
-	{ "backup_id", P_NAME, 0, 0 },
-	{ "download", P_BOOL, 0, 0 },
-	{ "parallelism", P_INT, 1, 64 },
+static const struct param_spec index_params[] = {
+	NODE_PARAMS,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const struct pspec purge_params[] = {
-	{ "backup_ids", P_NAMES, 0, 0 },
-	{ "retention", P_RETENTION, 0, 0 },
-};
-
-static bool table_ok(const char *s)
-{
-	const char *dot = s ? strchr(s, '.') : NULL;
-	char ks[80];
-
-	if (dot == NULL || (size_t)(dot - s) >= sizeof(ks))
-		return false;
-	memcpy(ks, s, (size_t)(dot - s));
-	ks[dot - s] = '\0';
-	return name_valid(ks) && name_valid(dot + 1);
-}
-
-static bool addr_ok(const char *s)
-{
-	if (s == NULL || *s == '\0' || strlen(s) > 255)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s)))
-			return false;
-	return true;
-}
-
-
-/* A storage URL as a cluster's: s3://bucket[/prefix] or file:///dir. */
-static bool storage_url_ok(const char *u)
-{
-	return u != NULL && ((strncmp(u, "s3://", 5) == 0 && u[5] != '\0' &&
-	    u[5] != '/') || (strncmp(u, "file:///", 8) == 0 && u[8] != '\0'));
-}
-
-/* params.source: {"cluster", "storage", optional "endpoint", "region"},
- * checked as a cluster's storage settings are; every value also goes on
- * an agent's command line, so no blanks or shell syntax. */
-static int check_source(json_t *v, char *err, size_t errlen)
-{
-	const char *k;
-	json_t *x;
-
-	if (!json_is_object(v)) {
-		snprintf(err, errlen, "params.source must be an object "
-		    "{\"cluster\": NAME, \"storage\": URL, \"endpoint\": E, "
-		    "\"region\": R}");
-		return -1;
-	}
-	json_object_foreach(v, k, x) {
-		const char *sv = json_string_value(x);
-		if (strcmp(k, "cluster") == 0) {
-			if (!name_valid(sv)) {
-				snprintf(err, errlen, "params.source.cluster must be "
-				    "a cluster name (1 to 64 of A-Z a-z 0-9 _ -)");
-				return -1;
-			}
-		} else if (strcmp(k, "storage") == 0) {
-			if (!storage_url_ok(sv) || !bk_plain_arg(sv) ||
-			    strlen(sv) > 1024) {
-				snprintf(err, errlen, "params.source.storage must be "
-				    "s3://bucket/prefix or file:///dir, got '%.128s'",
-				    sv ? sv : "(not a string)");
-				return -1;
-			}
-		} else if (strcmp(k, "endpoint") == 0 ||
-		    strcmp(k, "region") == 0) {
-			if (!bk_plain_arg(sv) || strlen(sv) > 1024) {
-				snprintf(err, errlen, "params.source.%s must be a "
-				    "string without blanks or shell syntax", k);
-				return -1;
-			}
-		} else {
-			snprintf(err, errlen, "params.source: unknown key '%s' "
-			    "(cluster, storage, endpoint, region)", k);
-			return -1;
-		}
-	}
-	if (json_object_get(v, "cluster") == NULL ||
-	    json_object_get(v, "storage") == NULL) {
-		snprintf(err, errlen, "params.source needs \"cluster\" (the "
-		    "cluster the backup was made of) and \"storage\" (its "
-		    "storage URL)");
-		return -1;
-	}
-	return 0;
-}
-
-static int check_param(const struct pspec *p, json_t *v, char *err,
-    size_t errlen)
-{
-	size_t i;
-	json_t *e;
-	double d;
-
-	switch (p->kind) {
-	case P_NAMES:
-	case P_TABLES:
-	case P_ADDRS:
-		if (!json_is_array(v) || json_array_size(v) > 256)
-			goto bad;
-		json_array_foreach(v, i, e) {
-			const char *s = json_string_value(e);
-			if (!(p->kind == P_NAMES ? name_valid(s) : p->kind ==
-			    P_TABLES ? table_ok(s) : addr_ok(s))) {
-				snprintf(err, errlen, "params.%s[%zu] is not a valid "
-				    "%s", p->key, i, p->kind == P_NAMES ? "name" :
-				    p->kind == P_TABLES ? "\"keyspace.table\"" :
-				    "node address");
-				return -1;
-			}
-		}
-		return 0;
-	case P_NAME:
-		if (!name_valid(json_string_value(v)))
-			goto bad;
-		return 0;
-	case P_INT:
-		if (!json_is_integer(v) || json_integer_value(v) < p->min ||
-		    json_integer_value(v) > p->max) {
-			snprintf(err, errlen, "params.%s must be an integer from "
-			    "%.0f to %.0f", p->key, p->min, p->max);
-			return -1;
-		}
-		return 0;
-	case P_NUM:
-		d = json_number_value(v);
-		if (!json_is_number(v) || d < p->min || d > p->max) {
-			snprintf(err, errlen, "params.%s must be a number from %g "
-			    "to %g", p->key, p->min, p->max);
-			return -1;
-		}
-		return 0;
-	case P_BOOL:
-		if (!json_is_boolean(v))
-			goto bad;
-		return 0;
-	case P_CMD: {
-		const char *s = json_string_value(v);
-		if (s == NULL || *s == '\0' || strlen(s) > 1024 ||
-		    strpbrk(s, "\n\r;&|`$<>") != NULL) {
-			snprintf(err, errlen, "params.%s must be a command path and "
-			    "arguments without shell syntax", p->key);
-			return -1;
-		}
-		return 0;
-	}
-	case P_SOURCE:
-		return check_source(v, err, errlen);
-	case P_RETENTION: {
-		const char *k;
-		json_t *x;
-		if (!json_is_object(v) || json_object_size(v) == 0)
-			goto bad;
-		json_object_foreach(v, k, x) {
-			if (strcmp(k, "keep_last") == 0) {
-				if (!json_is_integer(x) || json_integer_value(x) < 1 ||
-				    json_integer_value(x) > 100000) {
-					snprintf(err, errlen, "params.retention.keep_last "
-					    "must be an integer from 1 to 100000");
-					return -1;
-				}
-			} else if (strcmp(k, "keep_days") == 0) {
-				if (!json_is_number(x) || json_number_value(x) <= 0 ||
-				    json_number_value(x) > 36500) {
-					snprintf(err, errlen, "params.retention.keep_days "
-					    "must be a number of days above 0");
-					return -1;
-				}
-			} else {
-				snprintf(err, errlen, "params.retention: unknown key "
-				    "'%s' (keep_last, keep_days)", k);
-				return -1;
-			}
-		}
-		return 0;
-	}
-	}
-bad:
-	snprintf(err, errlen, "params.%s has the wrong type or value", p->key);
-	return -1;
-}
-
-static int validate_with(json_t *params, const char *type,
-    const struct pspec *spec, size_t nspec, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	const char *agent = getenv("RINGMASTER_AGENT");
-
-	json_object_foreach(params, key, v) {
-		const struct pspec *p = NULL;
-		for (size_t i = 0; i < nspec && p == NULL; i++)
-			if (strcmp(spec[i].key, key) == 0)
-				p = &spec[i];
-		for (size_t i = 0; i < ARRAY_SIZE(common_params) && p == NULL; i++)
-			if (strcmp(common_params[i].key, key) == 0)
-				p = &common_params[i];
-		if (p == NULL) {
-			snprintf(err, errlen, "unknown parameter '%s' for %s", key,
-			    type);
-			return -1;
-		}
-		if (check_param(p, v, err, errlen) != 0)
-			return -1;
-	}
-	/* Defaults: agent commands of a backup run for hours, not 60 s. */
-	if (json_object_get(params, "timeout_s") == NULL)
-		json_object_set_new(params, "timeout_s",
-		    json_integer(DEFAULT_TIMEOUT_S));
-	if (json_object_get(params, "agent") == NULL && agent != NULL &&
-	    *agent != '\0') {
-		struct pspec p = { "agent", P_CMD, 0, 0 };
-		json_t *a = json_string(agent);
-		if (check_param(&p, a, err, errlen) != 0) {
-			json_decref(a);
-			snprintf(err, errlen, "$RINGMASTER_AGENT must be a command "
-			    "path and arguments without shell syntax");
-			return -1;
-		}
-		json_object_set_new(params, "agent", a);
-	}
-	return 0;
-}
-
-static int backup_validate(json_t *params, char *err, size_t errlen)
-{
-	return validate_with(params, "backup", backup_params,
-	    ARRAY_SIZE(backup_params), err, errlen);
-}
 
 static const struct task_type backup_type = {
 	.name = "backup",
-	.validate = backup_validate,
+	.description = "back up the cluster: snapshot every node, upload what "
+	    "the previous complete backup does not hold, write the manifests",
+	.steps = "check, snapshot, upload, manifests, complete, "
+	    "clear-snapshots, retention (when asked)",
+	.params = backup_params,
 	.plan = backup_plan,
 	.run = backup_run,
 	.on_fail = backup_on_fail,
@@ -317,9 +121,6 @@ static const struct task_type backup_type = {
 
 static int purge_validate(json_t *params, char *err, size_t errlen)
 {
-	if (validate_with(params, "purge", purge_params,
-	    ARRAY_SIZE(purge_params), err, errlen) != 0)
-		return -1;
 	if (json_object_get(params, "backup_ids") == NULL &&
 	    json_object_get(params, "retention") == NULL) {
 		snprintf(err, errlen, "purge needs params.backup_ids or "
@@ -331,6 +132,10 @@ static int purge_validate(json_t *params, char *err, size_t errlen)
 
 static const struct task_type purge_type = {
 	.name = "purge",
+	.description = "delete backups (by id or by a retention policy) and "
+	    "the objects no complete backup still uses",
+	.steps = "purge",
+	.params = purge_params,
 	.validate = purge_validate,
 	.plan = single_plan,
 	.run = purge_task_run,
@@ -340,14 +145,12 @@ static const struct task_type purge_type = {
 	.step_deadline_ms = 24LL * 3600 * 1000,
 };
 
-static int index_validate(json_t *params, char *err, size_t errlen)
-{
-	return validate_with(params, "backup-index", NULL, 0, err, errlen);
-}
 
 static const struct task_type index_type = {
 	.name = "backup-index",
-	.validate = index_validate,
+	.description = "rebuild the cluster's backup index from its storage",
+	.steps = "reindex",
+	.params = index_params,
 	.plan = index_plan,
 	.run = index_run,
 	.max_attempts = 3,
@@ -355,15 +158,13 @@ static const struct task_type index_type = {
 	.backoff_max_ms = 30000,
 };
 
-static int verify_validate(json_t *params, char *err, size_t errlen)
-{
-	return validate_with(params, "verify", verify_params,
-	    ARRAY_SIZE(verify_params), err, errlen);
-}
 
 static const struct task_type verify_type = {
 	.name = "verify",
-	.validate = verify_validate,
+	.description = "check every object of a backup is present with the "
+	    "right size (or download and checksum it); record damage",
+	.steps = "verify",
+	.params = verify_params,
 	.plan = verify_plan,
 	.run = verify_run,
 	.max_attempts = 3,
@@ -374,9 +175,6 @@ static const struct task_type verify_type = {
 
 static int restore_validate(json_t *params, char *err, size_t errlen)
 {
-	if (validate_with(params, "restore", restore_params,
-	    ARRAY_SIZE(restore_params), err, errlen) != 0)
-		return -1;
 	if (json_object_get(params, "source") != NULL &&
 	    json_object_get(params, "source_cluster") != NULL) {
 		snprintf(err, errlen, "params.source and params.source_cluster "
@@ -388,6 +186,10 @@ static int restore_validate(json_t *params, char *err, size_t errlen)
 
 static const struct task_type restore_type = {
 	.name = "restore",
+	.description = "restore a backup into this cluster: map nodes by "
+	    "token, check space, download, stage and load on each node",
+	.steps = "map, space, restore",
+	.params = restore_params,
 	.validate = restore_validate,
 	.plan = restore_plan,
 	.run = restore_run,

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../engine/params.h"
 #include "../engine/task.h"
 
 /* ---- noop: the diagnostic type ------------------------------------------ */
@@ -22,51 +23,17 @@
  * every step fails that many attempts before it succeeds, to exercise
  * retries.
  */
-static int noop_validate(json_t *params, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(params, key, v) {
-		if (strcmp(key, "duration_s") == 0) {
-			if (!json_is_number(v) || json_number_value(v) < 0 ||
-			    json_number_value(v) > 86400) {
-				snprintf(err, errlen, "params.duration_s must "
-				    "be a number from 0 to 86400");
-				return -1;
-			}
-		} else if (strcmp(key, "steps") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > 1000) {
-				snprintf(err, errlen, "params.steps must be an "
-				    "integer from 1 to 1000");
-				return -1;
-			}
-		} else if (strcmp(key, "fail_attempts") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > 100) {
-				snprintf(err, errlen, "params.fail_attempts must "
-				    "be an integer from 0 to 100");
-				return -1;
-			}
-		} else if (strcmp(key, "per_node") == 0) {
-			if (!json_is_boolean(v)) {
-				snprintf(err, errlen, "params.per_node must be "
-				    "a boolean");
-				return -1;
-			}
-		} else {
-			snprintf(err, errlen, "unknown parameter '%s' for noop",
-			    key);
-			return -1;
-		}
-	}
-	if (json_object_get(params, "duration_s") == NULL)
-		json_object_set_new(params, "duration_s", json_integer(0));
-	if (json_object_get(params, "steps") == NULL)
-		json_object_set_new(params, "steps", json_integer(1));
-	return 0;
-}
+static const struct param_spec noop_params[] = {
+	{ "duration_s", PT_NUMBER, 0, 86400, "0", NULL, 0,
+	  "total time, split evenly over the steps; each step waits its share "
+	  "parked, holding no worker" },
+	{ "steps", PT_INT, 1, 1000, "1", NULL, 0, "number of steps" },
+	{ "per_node", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "each step once per node of the cluster" },
+	{ "fail_attempts", PT_INT, 0, 100, NULL, NULL, 0,
+	  "every step fails that many attempts before it succeeds" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
 
 static int noop_plan(const json_t *params, const json_t *nodes,
     struct task_plan *plan, char *err, size_t errlen)
@@ -122,7 +89,10 @@ static int noop_run(struct task_ctx *ctx, const struct store_step *step,
 
 static const struct task_type noop = {
 	.name = "noop",
-	.validate = noop_validate,
+	.description = "a diagnostic task for testing queues, retries, "
+	    "cancel/pause/resume and resume after a restart",
+	.steps = "noop-1 .. noop-N (per node with per_node)",
+	.params = noop_params,
 	.plan = noop_plan,
 	.run = noop_run,
 	.max_attempts = 5,

@@ -16,141 +16,50 @@
 
 #include "../../common/util.h"
 #include "../nodes/nodeops.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64
-#define DEFAULT_TIMEOUT_S	21600
 /* task_progress() keeps one write per 500 ms: wait that long before the
  * summary so it is not dropped after the agent's last progress line. */
 #define SUMMARY_GAP_MS		510
 
-static bool cmd_valid(const json_t *v)
+static const struct param_spec repair_params[] = {
+	{ "keyspace", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "keyspace to repair (default: every user keyspace)" },
+	{ "table", PT_NAME_OR_NAMES, 0, MAX_TABLES, NULL, NULL, 0,
+	  "table name, or array of names, of keyspace" },
+	{ "full", PT_BOOL, 0, 0, "true", NULL, 0,
+	  "full repair (true) or incremental (false)" },
+	{ "segments_per_node", PT_INT, 1, MAX_SEGMENTS, "1", NULL, 0,
+	  "cut each node's primary ranges into this many segments, one step "
+	  "each" },
+	{ "parallelism", PT_INT, 1, 1, "1", NULL, 0,
+	  "segments at once (only 1: a task runs one step at a time)" },
+	{ "intensity", PT_NUMBER, 0, 1, "1.0", NULL, PF_MIN_EXCL,
+	  "fraction of the time spent repairing; the rest is rest between "
+	  "segments" },
+	PARAMS_NODE(21600, 604800),
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
+/* What the table cannot say (params_check() ran before). */
+static int repair_validate(json_t *params, char *err, size_t errlen)
 {
-	const char *s = json_string_value(v);
-
-	return s != NULL && *s != '\0' && strlen(s) <= 1024 &&
-	    strpbrk(s, "\n\r;&|`$<>") == NULL;
-}
-
-static int check_tables(const json_t *v, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *t;
-
-	if (json_is_string(v)) {
-		if (name_valid(json_string_value(v)))
-			return 0;
-	} else if (json_is_array(v) && json_array_size(v) >= 1 &&
-	    json_array_size(v) <= MAX_TABLES) {
-		json_array_foreach(v, i, t)
-			if (!json_is_string(t) || !name_valid(json_string_value(t)))
-				goto bad;
-		return 0;
-	}
-bad:
-	snprintf(err, errlen, "params.table must be a table name or an array "
-	    "of 1 to %d table names (letters, digits, '_')", MAX_TABLES);
-	return -1;
-}
-
-int repair_validate_params(json_t *params, char *err, size_t errlen)
-{
-	const char *key, *agent = getenv("RINGMASTER_AGENT");
-	json_t *v;
-
-	json_object_foreach(params, key, v) {
-		if (strcmp(key, "keyspace") == 0) {
-			if (!json_is_string(v) || !name_valid(json_string_value(v))) {
-				snprintf(err, errlen, "params.keyspace must be a "
-				    "keyspace name (letters, digits, '_')");
-				return -1;
-			}
-		} else if (strcmp(key, "table") == 0) {
-			if (check_tables(v, err, errlen) != 0)
-				return -1;
-		} else if (strcmp(key, "full") == 0) {
-			if (!json_is_boolean(v)) {
-				snprintf(err, errlen, "params.full must be true "
-				    "(full repair) or false (incremental)");
-				return -1;
-			}
-		} else if (strcmp(key, "segments_per_node") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > MAX_SEGMENTS) {
-				snprintf(err, errlen, "params.segments_per_node must "
-				    "be an integer from 1 to %d", MAX_SEGMENTS);
-				return -1;
-			}
-		} else if (strcmp(key, "parallelism") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) != 1) {
-				snprintf(err, errlen, "params.parallelism: only 1 is "
-				    "supported (the task engine runs one step at a "
-				    "time; see docs/repair.md)");
-				return -1;
-			}
-		} else if (strcmp(key, "intensity") == 0) {
-			if (!json_is_number(v) || json_number_value(v) <= 0 ||
-			    json_number_value(v) > 1) {
-				snprintf(err, errlen, "params.intensity must be a "
-				    "number above 0 and at most 1");
-				return -1;
-			}
-		} else if (strcmp(key, "agent") == 0 ||
-		    strcmp(key, "known_hosts") == 0) {
-			if (!cmd_valid(v)) {
-				snprintf(err, errlen, "params.%s must be a command "
-				    "path and arguments without shell syntax", key);
-				return -1;
-			}
-		} else if (strcmp(key, "timeout_s") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > 7 * 86400) {
-				snprintf(err, errlen, "params.timeout_s must be an "
-				    "integer from 1 to 604800");
-				return -1;
-			}
-		} else {
-			snprintf(err, errlen, "unknown parameter '%s' for repair "
-			    "(keyspace, table, full, segments_per_node, "
-			    "parallelism, intensity, agent, known_hosts, "
-			    "timeout_s)", key);
-			return -1;
-		}
-	}
 	if (json_object_get(params, "table") != NULL &&
 	    json_object_get(params, "keyspace") == NULL) {
 		snprintf(err, errlen, "params.table needs params.keyspace");
 		return -1;
 	}
-	if (json_object_get(params, "full") == NULL)
-		json_object_set_new(params, "full", json_true());
-	if (json_object_get(params, "segments_per_node") == NULL)
-		json_object_set_new(params, "segments_per_node", json_integer(1));
-	if (json_object_get(params, "parallelism") == NULL)
-		json_object_set_new(params, "parallelism", json_integer(1));
-	if (json_object_get(params, "intensity") == NULL)
-		json_object_set_new(params, "intensity", json_real(1.0));
-	if (json_object_get(params, "timeout_s") == NULL)
-		json_object_set_new(params, "timeout_s",
-		    json_integer(DEFAULT_TIMEOUT_S));
-	if (json_object_get(params, "agent") == NULL && agent != NULL &&
-	    *agent != '\0') {
-		json_t *a = json_string(agent);
-		if (!cmd_valid(a)) {
-			json_decref(a);
-			snprintf(err, errlen, "$RINGMASTER_AGENT must be a command "
-			    "path and arguments without shell syntax");
-			return -1;
-		}
-		json_object_set_new(params, "agent", a);
-	}
 	return 0;
 }
 
-static int repair_validate(json_t *params, char *err, size_t errlen)
+int repair_validate_params(json_t *params, char *err, size_t errlen)
 {
-	return repair_validate_params(params, err, errlen);
+	if (params_check(repair_params, "repair", params, err, errlen) != 0)
+		return -1;
+	return repair_validate(params, err, errlen);
 }
 
 int repair_step_segment(const char *name, int *seg, int *nseg)
@@ -399,6 +308,10 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 static const struct task_type repair_type = {
 	.name = "repair",
+	.description = "anti-entropy repair: each node's primary ranges, cut "
+	    "into segments along the ring; resumable",
+	.steps = "one step per node per segment",
+	.params = repair_params,
 	.validate = repair_validate,
 	.plan = repair_plan,
 	.run = repair_run,

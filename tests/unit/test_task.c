@@ -14,6 +14,7 @@
 
 #include "../../common/util.h"
 #include "../../orchestrator/store/store.h"
+#include "../../orchestrator/engine/params.h"
 #include "../../orchestrator/engine/task.h"
 #include "t.h"
 
@@ -172,8 +173,14 @@ static int waiter_plan(const json_t *params, const json_t *nodes,
 	return 0;
 }
 
+static const struct param_spec waiter_params[] = {
+	{ "rounds", PT_INT, 0, 10000000, NULL, NULL, 0, "waits before done" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
 static const struct task_type waiter_type = {
 	.name = "waiter", .plan = waiter_plan, .run = waiter_run,
+	.params = waiter_params,
 };
 
 static void test_waiting(void)
@@ -297,9 +304,16 @@ static void test_two_engines(void)
 	T_EQ_INT(task_submit(b, "c1", "noop", NULL, ib, err, sizeof(err)), 0);
 	T_CHECK(wait_state(sa, ia, STORE_TASK_SUCCEEDED, 5000), "a's task");
 	T_CHECK(wait_state(sb, ib, STORE_TASK_SUCCEEDED, 5000), "b's task");
-	/* each store holds only its own engine's task */
-	T_CHECK(store_task_load(sa, ib) == NULL, "b's task not in a's store");
-	T_CHECK(store_task_load(sb, ia) == NULL, "a's task not in b's store");
+	/* each store holds only its own engine's task (ids come from the
+	 * clock, so both may even be the same id) */
+	struct store_task *ta = store_task_load(sa, ia), *tb = store_task_load(sb, ib);
+	T_CHECK(ta != NULL && strcmp(ta->type, "waiter") == 0, "a's task in a");
+	T_CHECK(tb != NULL && strcmp(tb->type, "noop") == 0, "b's task in b");
+	store_task_free(ta);
+	store_task_free(tb);
+	tb = store_task_load(sb, ia);
+	T_CHECK(tb == NULL || strcmp(tb->type, "noop") == 0, "no waiter in b");
+	store_task_free(tb);
 	T_CHECK(task_engine_store(a) == sa && task_engine_store(b) == sb,
 	    "stores");
 	json_decref(p);
@@ -444,8 +458,15 @@ static int flaky_run(struct task_ctx *ctx, const struct store_step *step,
 	return TASK_STEP_OK;
 }
 
+static const struct param_spec flaky_params[] = {
+	{ "fail", PT_INT, 0, 100, NULL, NULL, 0, "attempts that fail" },
+	{ "fatal", PT_BOOL, 0, 0, NULL, NULL, 0, "fail without retries" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
 static const struct task_type flaky_type = {
 	.name = "flaky", .plan = flaky_plan, .run = flaky_run,
+	.params = flaky_params,
 	.max_attempts = 3, .backoff_base_ms = 40, .backoff_max_ms = 1000,
 };
 
@@ -878,8 +899,14 @@ static int doomed_admit(struct store *st, const char *cluster,
 	return 0;
 }
 
+static const struct param_spec doomed_params[] = {
+	{ "refuse", PT_BOOL, 0, 0, NULL, NULL, 0, "admit refuses it" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
 static const struct task_type doomed_type = {
 	.name = "doomed", .plan = flaky_plan, .run = doomed_run,
+	.params = doomed_params,
 	.admit = doomed_admit, .on_fail = doomed_on_fail,
 };
 
