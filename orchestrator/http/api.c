@@ -976,6 +976,18 @@ static void h_schedule_delete(struct call *c)
 		reply_json(c, 204, NULL);
 }
 
+/* The task types and their parameters, from the engine's registry. */
+static void h_task_types(struct call *c)
+{
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (service_task_types(c->api->svc, c->param[0], &out, &e) != 0)
+		reply_svc_error(c, &e);
+	else
+		reply_json(c, 200, out);
+}
+
 static void h_events(struct call *c)
 {
 	struct svc_list l;
@@ -1073,6 +1085,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters/*/schedules", R_READ, false, h_schedule_list },
 	{ "DELETE", "/api/v1/schedules/*", R_OPERATE, true, h_schedule_delete },
 	{ "GET", "/api/v1/events", R_READ, false, h_events },
+	{ "GET", "/api/v1/task-types", R_READ, false, h_task_types },
+	{ "GET", "/api/v1/task-types/*", R_READ, false, h_task_types },
 	{ "GET", "/api/v1/clusters/*/backups", R_READ, false, h_backup_list },
 	{ "GET", "/api/v1/clusters/*/backups/*", R_READ, false, h_backup_get },
 	{ "DELETE", "/api/v1/clusters/*/backups/*", R_OPERATE, true, h_backup_delete },
@@ -1090,6 +1104,7 @@ static const char *const route_labels[] = {
 	"/api/v1/tasks/{id}/pause", "/api/v1/tasks/{id}/resume",
 	"/api/v1/clusters/{name}/schedules", "/api/v1/clusters/{name}/schedules",
 	"/api/v1/schedules/{id}", "/api/v1/events",
+	"/api/v1/task-types", "/api/v1/task-types/{name}",
 	"/api/v1/clusters/{name}/backups", "/api/v1/clusters/{name}/backups/{id}",
 	"/api/v1/clusters/{name}/backups/{id}",
 };

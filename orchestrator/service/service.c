@@ -28,6 +28,7 @@
 #include "../tasks/repair.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 
 /*
@@ -754,6 +755,42 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 }
 
 /* ---------- tasks ---------- */
+
+static void type_json(const struct task_type *ty, void *arg)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:i}", "name", ty->name,
+	    "description", ty->description ? ty->description : "",
+	    "steps", ty->steps ? ty->steps : "",
+	    "params", params_spec_json(ty->params),
+	    "max_attempts", ty->max_attempts > 0 ? ty->max_attempts : 3);
+
+	json_array_append_new(arg, o);
+}
+
+int service_task_types(struct service *s, const char *name, json_t **out,
+    struct svc_err *e)
+{
+	json_t *all = json_array();
+
+	task_type_foreach(s->eng, type_json, all);
+	if (name == NULL) {
+		*out = json_pack("{s:o, s:n}", "items", all, "next");
+		return 0;
+	}
+	for (size_t i = 0; i < json_array_size(all); i++) {
+		json_t *t = json_array_get(all, i);
+		if (strcmp(json_string_value(json_object_get(t, "name")),
+		    name) == 0) {
+			*out = json_incref(t);
+			json_decref(all);
+			return 0;
+		}
+	}
+	json_decref(all);
+	svc_set(e, SVC_NOT_FOUND, "task type '%.64s' not found: GET "
+	    "/api/v1/task-types lists them", name);
+	return -1;
+}
 
 bool service_task_type_known(struct service *s, const char *type)
 {

@@ -143,6 +143,14 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
     struct svc_err *e);
 
 /* True when type names a registered task type. */
+/*
+ * The registered task types, each {"name","description","steps",
+ * "params":[{"name","type","default","min","max","description"}],
+ * "max_attempts"}: all as {"items":[...],"next":null} (name NULL), or
+ * one (SVC_NOT_FOUND when there is no such type).
+ */
+int service_task_types(struct service *s, const char *name, json_t **out,
+    struct svc_err *e);
 bool service_task_type_known(struct service *s, const char *type);
 /* Validate params for type; 0 or -1 with a message. */
 int service_task_params_check(struct service *s, const char *type,
