@@ -629,8 +629,11 @@ static char **fetch_names(struct client *c, const char *path,
 	memcpy(c->err, saved_err, sizeof(saved_err));
 	if (rc < 0)
 		return v;
+	/* A list ({"items": [...]}), or one task type, whose "params" are
+	 * what completes after it. */
 	json_t *items = json_is_array(r.json) ? r.json :
-	    json_object_get(r.json, "items");
+	    json_object_get(r.json, "items") ? json_object_get(r.json, "items") :
+	    json_object_get(r.json, "params");
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it) {

@@ -24,15 +24,6 @@ static const struct cmd_flag flag_cluster = {
 	"the cluster to act on (default: the current one, see 'use')",
 };
 
-/*
- * Exactly the types the orchestrator registers (task_type_register() in
- * orchestrator/tasks/backup.c, repair.c, nodeops.c and task.c); there is no route
- * that lists them yet, so this is the one list help and completion use.
- */
-static const char *const task_types[] = {
-	"backup", "backup-index", "node-status", "noop", "purge", "repair",
-	"restore", "verify", NULL,
-};
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
 };
@@ -244,6 +235,13 @@ const struct cmd cmd_table[] = {
 	{ "watch", CMD_TASKS_WATCH, "follow a task (same as 'tasks watch')",
 	  NULL, NULL, arg_task, flags_watch_one, false, true, NULL,
 	  HELP_TASK_ID },
+	{ "types", CMD_TYPES, "list the task types, or show one with its "
+	  "parameters", NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "TYPE", CMD_V_TASK_TYPE, true, NULL }, END_ARGS,
+	  }, NOFLAGS, false, false, NULL,
+	  "From the orchestrator (GET /api/v1/task-types): each type's "
+	  "parameters with their type, default, range and meaning." },
 	{ "run", CMD_RUN, "start a task of any type with key=value params",
 	  NULL, NULL, arg_type, flags_watch, true, true, NULL,
 	  "Values are typed: 42 and 2.5 are numbers, true/false booleans, null, "
@@ -1060,12 +1058,10 @@ static void help_one(FILE *out, const struct cmd *c, const char *path)
 	}
 	if (c->help)
 		fprintf(out, "\n%s\n", c->help);
-	if (c->args && c->args[0].name && c->args[0].value == CMD_V_TASK_TYPE) {
-		fprintf(out, "\ntask types:");
-		for (const char *const *t = task_types; *t; t++)
-			fprintf(out, " %s", *t);
-		fprintf(out, "\n");
-	}
+	if (c->args && c->args[0].name && c->args[0].value == CMD_V_TASK_TYPE)
+		fprintf(out, "\nThe task types and their parameters are the "
+		    "orchestrator's: 'types' lists them, 'types TYPE' shows "
+		    "one.\n");
 	if (!c->subs) {
 		fprintf(out, "\noptions:\n");
 		for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
@@ -1160,21 +1156,22 @@ static void cand_values(struct cands *cc, enum cmd_value kind,
 		}
 		break;
 	case CMD_V_TASK_TYPE:
-		cand_list(cc, task_types);
+		if (names)
+			cand_list(cc, names(kind, NULL, arg));
 		break;
 	case CMD_V_STATE:
 		cand_list(cc, task_states);
 		break;
 	case CMD_V_TARGET:
 		if (names) {
-			cand_list(cc, names(CMD_V_CONN, arg));
-			cand_list(cc, names(CMD_V_CLUSTER, arg));
+			cand_list(cc, names(CMD_V_CONN, NULL, arg));
+			cand_list(cc, names(CMD_V_CLUSTER, NULL, arg));
 		}
 		break;
 	case CMD_V_CONN:
 	case CMD_V_CLUSTER:
 		if (names)
-			cand_list(cc, names(kind, arg));
+			cand_list(cc, names(kind, NULL, arg));
 		break;
 	case CMD_V_TASK:
 	case CMD_V_BACKUP:
@@ -1186,7 +1183,7 @@ static void cand_values(struct cands *cc, enum cmd_value kind,
 			cand_list(cc, last);
 		if (names == NULL)
 			break;
-		v = ids_complete(cc->prefix, names(kind, arg));
+		v = ids_complete(cc->prefix, names(kind, NULL, arg));
 		for (char **p = v; *p; p++) {
 			cc->v = xrealloc(cc->v, (cc->n + 2) * sizeof(*cc->v));
 			cc->v[cc->n++] = *p;
@@ -1266,6 +1263,7 @@ char **cmd_complete(const char *line, size_t cursor, cmd_names_fn names,
 		bool kw_pending = false;
 		const struct cmd_flag *want = NULL;
 		const struct cmd *help_group = NULL;
+		const char *type_word = c->task_type;
 		for (; i < nb; i++) {
 			const char *word = before[i];
 			want = NULL;
@@ -1291,6 +1289,8 @@ char **cmd_complete(const char *line, size_t cursor, cmd_names_fn names,
 			if (c->id == CMD_HELP && argi == 0)
 				help_group = cmd_lookup(cmd_table, word, "", err,
 				    sizeof(err));
+			if (argi < nargs && c->args[argi].value == CMD_V_TASK_TYPE)
+				type_word = word;
 			argi++;
 		}
 		if (want) {
@@ -1299,6 +1299,16 @@ char **cmd_complete(const char *line, size_t cursor, cmd_names_fn names,
 			const struct cmd_flag *f;
 			for (size_t k = 0; (f = flag_at(c, k)) != NULL; k++)
 				cand_add(&cc, f->name);
+		} else if (c->kv && argi >= nargs && type_word != NULL &&
+		    names != NULL) {
+			/* key=value words: the type's parameters, "name=". */
+			const char *const *pv = names(CMD_V_TASK_PARAM, type_word,
+			    arg);
+			for (; pv && *pv; pv++) {
+				char *kv = xasprintf("%s=", *pv);
+				cand_add(&cc, kv);
+				free(kv);
+			}
 		} else if (argi < nargs) {
 			const struct cmd_arg *a = &c->args[argi];
 			if (a->keyword && !kw_pending)

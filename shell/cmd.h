@@ -38,6 +38,7 @@ enum cmd_value {
 	CMD_V_TASK,
 	CMD_V_BACKUP,
 	CMD_V_SCHEDULE,
+	CMD_V_TASK_PARAM,	/* a parameter of the task type in context */
 };
 
 enum cmd_id {
@@ -52,7 +53,7 @@ enum cmd_id {
 	CMD_RUN, CMD_TASK_SHORTCUT,
 	CMD_BACKUPS_LIST, CMD_BACKUPS_DELETE,
 	CMD_SCHEDULES_LIST, CMD_SCHEDULES_CREATE, CMD_SCHEDULES_DELETE,
-	CMD_EVENTS, CMD_STATUS,
+	CMD_EVENTS, CMD_STATUS, CMD_TYPES,
 };
 
 struct cmd_flag {
@@ -165,13 +166,16 @@ char *cmd_usage(const struct cmd *c, const char *path);
 int cmd_help(FILE *out, const char *topic, char *err, size_t errlen);
 
 /*
- * Completion.  names(kind, arg) returns live names for the value kinds from
- * CMD_V_CONN on (a NULL-terminated array the callee owns until the next
- * call) or NULL.  cmd_complete() looks at line[0..cursor) and returns a
+ * Completion.  names(kind, context, arg) returns live names for the value
+ * kinds CMD_V_TASK_TYPE and from CMD_V_CONN on (a NULL-terminated array
+ * the callee owns until the next call) or NULL; context is the task type
+ * for CMD_V_TASK_PARAM, else NULL.  Task types and their parameters come
+ * from the orchestrator (GET /api/v1/task-types): ringsh keeps no list.  cmd_complete() looks at line[0..cursor) and returns a
  * fresh NULL-terminated, sorted, de-duplicated array of full candidates
  * for the word being typed, which starts at line + *word_start.
  */
-typedef const char *const *(*cmd_names_fn)(enum cmd_value kind, void *arg);
+typedef const char *const *(*cmd_names_fn)(enum cmd_value kind,
+    const char *context, void *arg);
 char **cmd_complete(const char *line, size_t cursor, cmd_names_fn names,
     void *arg, size_t *word_start);
 void cmd_strv_free(char **v);

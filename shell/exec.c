@@ -1536,6 +1536,68 @@ static int do_events(struct ctx *x)
 	return EXEC_OK;
 }
 
+/* One parameter as "  name  type  default  range  description". */
+static void print_param(const json_t *p)
+{
+	const json_t *d = json_object_get(p, "default");
+	const json_t *mn = json_object_get(p, "min"), *mx = json_object_get(p,
+	    "max");
+	char *dv = d && !json_is_null(d) ? json_dumps(d, JSON_ENCODE_ANY) :
+	    xstrdup("-");
+	char range[64] = "";
+
+	if (json_is_number(mn) && json_is_number(mx))
+		snprintf(range, sizeof(range), "%s%g..%g",
+		    json_is_true(json_object_get(p, "min_exclusive")) ? ">" : "",
+		    json_number_value(mn), json_number_value(mx));
+	printf("  %-22s %-14s %-10s %-12s %s\n", jstr(p, "name") ?
+	    jstr(p, "name") : "?", jstr(p, "type") ? jstr(p, "type") : "?", dv,
+	    range, jstr(p, "description") ? jstr(p, "description") : "");
+	free(dv);
+}
+
+/* types [TYPE]: the orchestrator's task types, or one with its params. */
+static int do_types(struct ctx *x)
+{
+	const char *type = cmd_arg(x->call, "TYPE");
+	struct client_resp r;
+	char *path;
+	int rc;
+
+	if (type != NULL && !name_valid(type))
+		return usage_fail(x->call, "'%s' is not a task type name", type);
+	path = type ? xasprintf("/api/v1/task-types/%s", type) :
+	    xstrdup("/api/v1/task-types");
+	rc = call_api(x, "GET", path, NULL, &r);
+	free(path);
+	if (rc < 0)
+		return EXEC_FAILED;
+	if (x->json) {
+		print_raw(&r);
+	} else if (type == NULL) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(r.json, "items"), i, t)
+			printf("%-14s %s\n", jstr(t, "name") ? jstr(t, "name") :
+			    "?", jstr(t, "description") ? jstr(t, "description") :
+			    "");
+		printf("\n'types TYPE' shows a type's parameters; 'run TYPE "
+		    "key=value...' starts one.\n");
+	} else {
+		size_t i;
+		json_t *p;
+		printf("%s: %s\nsteps: %s\n\nparameters:\n", type,
+		    jstr(r.json, "description") ? jstr(r.json, "description") :
+		    "", jstr(r.json, "steps") ? jstr(r.json, "steps") : "");
+		printf("  %-22s %-14s %-10s %-12s %s\n", "NAME", "TYPE",
+		    "DEFAULT", "RANGE", "MEANING");
+		json_array_foreach(json_object_get(r.json, "params"), i, p)
+			print_param(p);
+	}
+	client_resp_release(&r);
+	return EXEC_OK;
+}
+
 static int do_metrics(struct ctx *x)
 {
 	struct client_resp r;
@@ -1889,6 +1951,8 @@ static int dispatch(struct ctx *x)
 		return do_health(x);
 	case CMD_METRICS:
 		return do_metrics(x);
+	case CMD_TYPES:
+		return do_types(x);
 	case CMD_CLUSTERS_LIST:
 		return do_clusters_list(x);
 	case CMD_CLUSTERS_SHOW:
@@ -1990,7 +2054,8 @@ char *exec_prompt(struct shell *sh)
 	return xasprintf("ringsh %s> ", cn->name);
 }
 
-const char *const *exec_names(enum cmd_value kind, void *arg)
+const char *const *exec_names(enum cmd_value kind, const char *context,
+    void *arg)
 {
 	struct shell *sh = arg;
 	struct client *c = sh->client;
@@ -1998,6 +2063,19 @@ const char *const *exec_names(enum cmd_value kind, void *arg)
 	static const char *const none[] = { NULL };
 
 	switch (kind) {
+	case CMD_V_TASK_TYPE:
+		return client_names(c, "/api/v1/task-types", "name");
+	case CMD_V_TASK_PARAM: {
+		/* The type's own entry lists its parameters. */
+		char *p;
+		const char *const *v;
+		if (context == NULL || !name_valid(context))
+			return none;
+		p = xasprintf("/api/v1/task-types/%s", context);
+		v = client_names(c, p, "name");
+		free(p);
+		return v;
+	}
 	case CMD_V_CONN:
 		return client_conn_names(c);
 	case CMD_V_CLUSTER:

@@ -55,6 +55,7 @@ char *exec_action_text(const char *action, const json_t *before,
 char *exec_events_text(const json_t *items);
 
 /* Live names for completion (a cmd_names_fn; arg is the shell). */
-const char *const *exec_names(enum cmd_value kind, void *arg);
+const char *const *exec_names(enum cmd_value kind, const char *context,
+    void *arg);
 
 #endif

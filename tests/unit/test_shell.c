@@ -294,10 +294,23 @@ static const char *const fake_clusters[] = { "prod", "prod-eu", "staging", NULL 
 static const char *const fake_tasks[] = { "t-100", "t-101", NULL };
 static const char *const fake_conns[] = { "default", "lab", NULL };
 
-static const char *const *fake_names(enum cmd_value kind, void *arg)
+/* What GET /api/v1/task-types and /task-types/{name} would give. */
+static const char *const fake_types[] = { "backup", "noop", "zz-new", NULL };
+static const char *const fake_noop_params[] = { "duration_s", "steps", NULL };
+static const char *const fake_backup_params[] = { "keyspaces", "tables",
+	"upload_parallelism", NULL };
+
+static const char *const *fake_names(enum cmd_value kind, const char *context,
+    void *arg)
 {
 	(void)arg;
 	switch (kind) {
+	case CMD_V_TASK_TYPE:
+		return fake_types;
+	case CMD_V_TASK_PARAM:
+		return context && strcmp(context, "noop") == 0 ?
+		    fake_noop_params : context && strcmp(context, "backup") == 0 ?
+		    fake_backup_params : NULL;
 	case CMD_V_CLUSTER:
 		return fake_clusters;
 	case CMD_V_TASK:
@@ -316,7 +329,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks use verify watch", 0 },
+		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks types use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -335,12 +348,20 @@ static void test_complete(void)
 		/* The part that tells ids apart completes, "t-" or not. */
 		{ "watch 101", "t-101", 6 },
 		{ "watch 10", "t-100 t-101", 6 },
-		{ "run ", "backup backup-index node-status noop purge repair restore verify", 4 },
+		/* Types and their parameters are the orchestrator's. */
+		{ "run ", "backup noop zz-new", 4 },
+		{ "run n", "noop", 4 },
+		{ "run noop ", "duration_s= steps=", 9 },
+		{ "run noop st", "steps=", 9 },
+		{ "run noop steps=2 d", "duration_s=", 17 },
+		{ "run zz-new ", "", 11 },
+		{ "backup up", "upload_parallelism=", 7 },
+		{ "types ", "backup noop zz-new", 6 },
 		{ "run noop --w", "--watch", 9 },
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks types use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },
