@@ -334,3 +334,49 @@ def test_bad_ids_offsets_and_usage(three):
 
     rc, lines, err = job(Path(conf).parent / "missing.conf", "poll", "fine", "--json")
     assert rc == 5 and json.loads(lines[-1])["error"]["code"] == "config"
+
+
+def test_cancel_incremental_repair_fails_its_sessions_in_cassandra(three):
+    c, confs = three
+    conf = confs["node1"]
+    set_knob(c, "repair_delay", "3")
+    # A session this node coordinates that was open before the repair is
+    # not the repair's to cancel.
+    nj_path = Path(c.node_dir("node1")) / "node.json"
+    other = "0b0b0b0b-1111-11f1-8bd1-4fb29e73fc3f"
+    nj = json.loads(nj_path.read_text())
+    nj["ir_sessions"] = [{"id": other, "state": "REPAIRING", "last": int(time.time()),
+                          "coordinator": c.address("node1"), "participants": []}]
+    nj_path.write_text(json.dumps(nj))
+    rc, lines, err = job(conf, "start", "ir-1", "--json", "--",
+                         "repair", "--incremental", "--keyspace", "ks1")
+    assert rc == 0, err
+
+    def session():
+        ss = json.loads(nj_path.read_text()).get("ir_sessions", [])
+        return [s for s in ss if s["id"] != other] or None
+    ss = wait_for(session, "an incremental session in Cassandra", timeout=20)
+    assert len(ss) == 1 and ss[0]["state"] == "REPAIRING"
+    rc, lines, err = job(conf, "cancel", "ir-1", "--wait", "30", "--json")
+    assert rc == 0, err
+    st = status(lines)
+    assert st["state"] == "done" and st["exit"] == 6, st
+    res = json.loads(lines[-2])
+    assert res["error"]["code"] == "cancelled"
+    assert res["data"]["cancelled_sessions"] == [ss[0]["id"]], res
+    assert "failed in Cassandra with repair_admin cancel" in res["error"]["message"]
+    after = json.loads(nj_path.read_text())["ir_sessions"]
+    assert [(s["id"], s["state"]) for s in after] == [(other, "REPAIRING"), (ss[0]["id"], "FAILED")]
+    assert not nodetool_pids(c, "node1")
+
+    # A full repair's sessions cannot be stopped with nodetool: the result says so.
+    rc, lines, err = job(conf, "start", "full-1", "--json", "--", "repair", "--full", "--keyspace", "ks1")
+    assert rc == 0, err
+    wait_for(lambda: nodetool_pids(c, "node1"), "nodetool repair running", timeout=10)
+    time.sleep(0.5)
+    rc, lines, err = job(conf, "cancel", "full-1", "--wait", "30", "--json")
+    st = status(lines)
+    assert st["exit"] == 6, st
+    res = json.loads(lines[-2])
+    assert "run to their end" in res["error"]["message"], res
+    assert "cancelled_sessions" not in res["data"]
