@@ -226,10 +226,14 @@ def test_cancel_kills_nodetool_and_exits_6(three):
     assert rc == 0 and status(lines)["state"] == "running", err
     wait_for(lambda: nodetool_pids(c, "node1"), "nodetool running", timeout=10)
     # Still running a moment later: stdin /dev/null and stdout a file do
-    # not cancel a job's op.
+    # not cancel a job's op, nor does a SIGHUP (which cancels an op over SSH).
+    op = pids(c, "node1", "hang-1")["op"]
+    assert b"RINGAGENT_JOB=hang-1\0" in Path(f"/proc/{op}/environ").read_bytes()
+    os.kill(op, signal.SIGHUP)
     time.sleep(1.0)
     rc, lines, _ = job(conf, "poll", "hang-1", "--json")
     assert status(lines)["state"] == "running"
+    assert alive(op) and nodetool_pids(c, "node1")
 
     rc, lines, err = job(conf, "cancel", "hang-1", "--wait", "15", "--json")
     assert rc == 0, err
@@ -267,6 +271,27 @@ def test_killed_job_is_lost(three):
     rc, lines, _ = job(conf, "start", "doomed", "--json", "--", "status")
     assert status(lines)["state"] == "lost" and status(lines)["started"] is False
     assert [e["event"] for e in events(c, "node2", "doomed")].count("start") == 1
+
+
+def test_cancel_of_lost_job_stops_the_orphaned_op(three):
+    c, confs = three
+    conf = confs["node3"]
+    c.fault("node3", "hang")
+    rc, lines, err = job(conf, "start", "orphan", "--json", "--", "status")
+    assert rc == 0, err
+    wait_for(lambda: nodetool_pids(c, "node3"), "nodetool running", timeout=10)
+    p = pids(c, "node3", "orphan")
+    os.kill(p["supervisor"], signal.SIGKILL)
+    wait_for(lambda: not alive(p["supervisor"]), "supervisor gone", timeout=5)
+    assert alive(p["op"])
+    rc, lines, _ = job(conf, "poll", "orphan", "--json")
+    assert status(lines)["state"] == "lost"
+    rc, lines, err = job(conf, "cancel", "orphan", "--wait", "15", "--json")
+    assert rc == 0, err
+    assert status(lines)["state"] == "lost"
+    wait_for(lambda: not alive(p["op"]), "orphaned op stopped", timeout=10)
+    wait_for(lambda: not nodetool_pids(c, "node3"), "its nodetool killed", timeout=10)
+    assert [e["event"] for e in events(c, "node3", "orphan")] == ["start", "cancel"]
 
 
 def test_retention_removes_old_finished_jobs(three, tmp_path):
@@ -312,6 +337,9 @@ def test_bad_ids_offsets_and_usage(three):
         assert rc == 2, (bad, err)
         assert "needs an ID" in err
     assert not jobs.exists() or os.listdir(jobs) == []
+    rc, _, err = job(conf, "start", "new-id", "--offset", "10", "--json", "--", "status")
+    assert rc == 2 and "past the end" in err
+    assert not jobdir(c, "node1", "new-id").exists()
     rc, _, err = job(conf, "start", "ok-id", "--json")
     assert rc == 2 and "after '--'" in err
     rc, _, err = job(conf, "start", "ok-id", "--json", "--", "frobnicate")
