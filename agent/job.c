@@ -606,8 +606,8 @@ static void write_all(int fd, const char *buf, size_t len)
  * The supervisor: runs in the grandchild, never returns.  lockfd is the
  * job's lock (held), readyfd the pipe the starter waits on.
  */
-static _Noreturn void supervise(const char *dir, const char *conf_path,
-    char **opargv, int opargc, int lockfd, int readyfd)
+static _Noreturn void supervise(const char *dir, const char *id,
+    const char *conf_path, char **opargv, int opargc, int lockfd, int readyfd)
 {
 	int devnull, outfd, errfd, pfd[2], status = 0;
 	char *p, buf[8192], line[256], sigbuf[16];
@@ -665,6 +665,8 @@ static _Noreturn void supervise(const char *dir, const char *conf_path,
 			av[n++] = opargv[i];
 		av[n++] = xstrdup("--json");
 		av[n] = NULL;
+		/* tells ops.c it runs as a job (cancel on SIGTERM only) */
+		setenv(JOB_ENV, id, 1);
 		dup2(outfd, 1);
 		dup2(pfd[1], 2);
 		signal(SIGHUP, SIG_DFL);
@@ -777,6 +779,13 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 	gc(jc, NULL);
 	if (access(dir, F_OK) == 0)
 		goto attach;
+	if (offset != 0) {
+		/* Checked before anything starts: bad input changes nothing. */
+		free(dir);
+		return fail(jc, OPS_EXIT_USAGE, "job %s does not exist yet, so "
+		    "--offset %llu is past the end of its output; start it with "
+		    "offset 0", id, (unsigned long long)offset);
+	}
 	if (!ops_known(opargv[0])) {
 		free(dir);
 		return fail(jc, OPS_EXIT_USAGE, "unknown operation '%s' for job "
@@ -839,7 +848,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		close(ready[0]);
 		fflush(stdout);
 		if (fork() == 0)
-			supervise(dir, conf_abs, opargv, opargc, lockfd, ready[1]);
+			supervise(dir, id, conf_abs, opargv, opargc, lockfd, ready[1]);
 		_exit(0);
 	}
 	close(ready[1]);
@@ -898,6 +907,47 @@ static int cmd_poll(struct jobctx *jc, const char *id, uint64_t offset)
 	return report(jc, id, false, offset);
 }
 
+/*
+ * The op of a job whose supervisor is gone may still run (the supervisor
+ * alone was killed).  Its pid is only trusted when that process still
+ * carries the job's id in its environment, so a reused pid is never hit.
+ */
+static pid_t orphan_op(const char *dir, const char *id)
+{
+	char *p = xasprintf("%s/pid", dir), *text, *env, *want;
+	json_t *pj;
+	json_int_t op;
+	size_t len, wl;
+	pid_t found = 0;
+
+	text = file_read_all(p, 4096, NULL);
+	free(p);
+	pj = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	op = json_integer_value(json_object_get(pj, "op"));
+	json_decref(pj);
+	if (op <= 1)
+		return 0;
+	p = xasprintf("/proc/%lld/environ", (long long)op);
+	env = file_read_all(p, 1u << 20, &len);
+	free(p);
+	want = xasprintf("%s=%s", JOB_ENV, id);
+	wl = strlen(want) + 1;	/* with its NUL: the whole entry */
+	for (size_t i = 0; env != NULL && i + wl <= len; ) {
+		if (memcmp(env + i, want, wl) == 0) {
+			found = (pid_t)op;
+			break;
+		}
+		const char *z = memchr(env + i, '\0', len - i);
+		if (z == NULL)
+			break;
+		i = (size_t)(z - env) + 1;
+	}
+	free(want);
+	free(env);
+	return found;
+}
+
 static int cmd_cancel(struct jobctx *jc, const char *id, uint64_t offset,
     int64_t wait_ms)
 {
@@ -935,6 +985,19 @@ static int cmd_cancel(struct jobctx *jc, const char *id, uint64_t offset,
 		while (!read_result(dir, &r) && supervisor_alive(dir) &&
 		    time_mono_ms() < until)
 			usleep(100 * 1000);
+	} else if (!read_result(dir, &r)) {
+		/* lost: stop an op that outlived its supervisor; no result follows */
+		pid_t op = orphan_op(dir, id);
+
+		if (op > 0) {
+			snprintf(line, sizeof(line), "{\"event\":\"cancel\",\"at\":%lld}",
+			    (long long)time_wall_ms());
+			append_event(dir, line);
+			kill(op, SIGTERM);
+			until = time_mono_ms() + wait_ms;
+			while (orphan_op(dir, id) > 0 && time_mono_ms() < until)
+				usleep(100 * 1000);
+		}
 	}
 	free(dir);
 	return report(jc, id, false, offset);

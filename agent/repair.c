@@ -8,6 +8,7 @@
  */
 #include "repair.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -346,6 +347,8 @@ static char *range_text(struct repair_range r)
 
 /* What a run adds up to. */
 struct tally {
+	json_t *ir_before;		/* incremental session ids before; NULL: unknown */
+	json_t *ir_cancelled;		/* ids failed with repair_admin cancel */
 	size_t commands, sessions, failed_sessions;
 	bool sessions_exact;		/* false: some were counted as the floor of 1 */
 	size_t unnamed;			/* commands whose keyspace nodetool never printed */
@@ -363,6 +366,190 @@ static void add_unique(json_t *arr, const char *s)
 		if (strcmp(json_string_value(v), s) == 0)
 			return;
 	json_array_append_new(arr, json_string(s));
+}
+
+/* ---- incremental sessions (repair_admin) ---- */
+
+static bool uuid_text(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The trimmed field [b, e) copied into dst. */
+static void field_copy(char *dst, size_t len, const char *b, const char *e)
+{
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	size_t n = (size_t)(e - b) < len - 1 ? (size_t)(e - b) : len - 1;
+	memcpy(dst, b, n);
+	dst[n] = '\0';
+}
+
+int repair_admin_parse(const char *text, struct repair_admin_session **out,
+    size_t *n, char *err, size_t errlen)
+{
+	struct repair_admin_session *v = NULL;
+	size_t nv = 0, lineno = 0;
+	const char *p = text;
+
+	*out = NULL;
+	*n = 0;
+	while (p != NULL && *p) {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl ? nl : p + strlen(p);
+		const char *f[7];
+		size_t nf = 0;
+		char line[512], first[64], state[64];
+
+		lineno++;
+		field_copy(line, sizeof(line), p, end);
+		p = nl ? nl + 1 : NULL;
+		if (line[0] == '\0' || strcmp(line, "no sessions") == 0)
+			continue;
+		/* fields: the starts of the text between the '|'s */
+		f[nf++] = line;
+		for (char *q = line; *q && nf < 7; q++)
+			if (*q == '|')
+				f[nf++] = q + 1;
+		if (nf < 4) {
+			snprintf(err, errlen, "line %zu: not a repair_admin row: '%.80s'",
+			    lineno, line);
+			goto bad;
+		}
+		field_copy(first, sizeof(first), f[0], f[1] - 1);
+		field_copy(state, sizeof(state), f[1], f[2] - 1);
+		if (strcmp(first, "id") == 0 && strcmp(state, "state") == 0)
+			continue;	/* the header */
+		if (!uuid_text(first)) {
+			snprintf(err, errlen, "line %zu: '%.40s' is not a session id",
+			    lineno, first);
+			goto bad;
+		}
+		if (state[0] == '\0' || strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
+		    strlen(state) || strlen(state) >= sizeof(v->state)) {
+			snprintf(err, errlen, "line %zu: '%.40s' is not a session state",
+			    lineno, state);
+			goto bad;
+		}
+		v = xrealloc(v, (nv + 1) * sizeof(*v));
+		memset(&v[nv], 0, sizeof(v[nv]));
+		str_copy(v[nv].id, first, sizeof(v[nv].id));
+		str_copy(v[nv].state, state, sizeof(v[nv].state));
+		field_copy(v[nv].coordinator, sizeof(v[nv].coordinator), f[3],
+		    nf > 4 ? f[4] - 1 : f[3] + strlen(f[3]));
+		nv++;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+bad:
+	free(v);
+	return -1;
+}
+
+/*
+ * The ids of the incremental sessions this node lists now, or NULL with
+ * err.  Its own options: the op's would cancel it at once after a cancel.
+ */
+static json_t *ir_list(struct opctx *x, char *err, size_t errlen)
+{
+	static const char *const args[] = { "repair_admin", "list", NULL };
+	const struct agentcfg *c = op_conf(x);
+	struct repair_admin_session *s;
+	struct proc_opts po;
+	char *out = NULL, perr[256];
+	size_t n;
+	json_t *ids;
+
+	proc_opts_init(&po, c->nodetool_timeout_ms);
+	if (cass_nodetool(c, args, &po, &out, err, errlen) != CASS_OK)
+		return NULL;
+	if (repair_admin_parse(out, &s, &n, perr, sizeof(perr)) != 0) {
+		snprintf(err, errlen, "nodetool repair_admin list: %s", perr);
+		free(out);
+		return NULL;
+	}
+	free(out);
+	ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s[i].state, "FINALIZED") != 0 &&
+		    strcmp(s[i].state, "FAILED") != 0)
+			json_array_append_new(ids, json_string(s[i].id));
+	free(s);
+	return ids;
+}
+
+static bool in_ids(json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+		if (strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * After a cancel of an incremental repair: fail the sessions that appeared
+ * since t->ir_before.  Cassandra refuses (without --force, which we never
+ * give) sessions another node coordinates, so only ours are failed.  What
+ * happened goes into msg.
+ */
+static void ir_cancel_new(struct opctx *x, struct tally *t, char *msg,
+    size_t len)
+{
+	const struct agentcfg *c = op_conf(x);
+	char err[512];
+	json_t *now, *v;
+	size_t i, failed = 0;
+
+	if (t->ir_before == NULL) {
+		snprintf(msg, len, "nodetool repair cancelled; its incremental "
+		    "sessions could not be listed before it started, so any it "
+		    "started in Cassandra still run (nodetool repair_admin list "
+		    "shows them)");
+		return;
+	}
+	if ((now = ir_list(x, err, sizeof(err))) == NULL) {
+		snprintf(msg, len, "nodetool repair cancelled; its incremental "
+		    "sessions may still run in Cassandra: %s", err);
+		return;
+	}
+	json_array_foreach(now, i, v) {
+		const char *id = json_string_value(v);
+		const char *args[] = { "repair_admin", "cancel", "--session", id, NULL };
+		struct proc_opts po;
+		char *out = NULL;
+
+		if (in_ids(t->ir_before, id))
+			continue;
+		proc_opts_init(&po, c->nodetool_timeout_ms);
+		if (cass_nodetool(c, args, &po, &out, err, sizeof(err)) == CASS_OK) {
+			json_array_append_new(t->ir_cancelled, json_string(id));
+			op_progress(x, NULL, "cancelled incremental repair session %s "
+			    "(nodetool repair_admin cancel)", id);
+		} else {
+			failed++;
+			op_progress(x, NULL, "incremental repair session %s was not "
+			    "cancelled: %s", id, err);
+		}
+		free(out);
+	}
+	json_decref(now);
+	snprintf(msg, len, "nodetool repair cancelled; %zu incremental repair "
+	    "session(s) it started failed in Cassandra with repair_admin cancel%s",
+	    json_array_size(t->ir_cancelled), failed ? ", others refused "
+	    "(progress lines say why)" : "");
 }
 
 /*
@@ -410,8 +597,12 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 		return OPS_EXIT_UNREACHABLE;
 	}
 	if (r.cancelled || op_cancelled(x)) {
-		snprintf(err, errlen, "nodetool repair cancelled; sessions already "
-		    "started on the server may still run to their end");
+		if (a->full)
+			snprintf(err, errlen, "nodetool repair cancelled; the full "
+			    "repair sessions it started in Cassandra run to their end: "
+			    "nodetool has no command that stops them (docs/repair.md)");
+		else
+			ir_cancel_new(x, t, err, errlen);
 		status = OPS_EXIT_CANCELLED;
 		goto out;
 	}
@@ -555,6 +746,14 @@ int repair_op(struct opctx *x, int argc, char **argv)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
 	t.repaired = json_array();
 	t.not_needed = json_array();
+	t.ir_cancelled = json_array();
+	if (!a.full) {
+		/* What runs already is not ours to cancel. */
+		t.ir_before = ir_list(x, err, sizeof(err));
+		if (t.ir_before == NULL && !op_cancelled(x))
+			op_progress(x, NULL, "cannot list incremental repair sessions "
+			    "(%s): a cancel will kill nodetool only", err);
+	}
 	jr = json_array();
 	d = json_pack("{s:s?, s:b}", "keyspace", a.keyspace, "full", a.full);
 	if (a.nseg > 0) {
@@ -603,11 +802,18 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	json_object_set_new(d, "nothing_to_do", json_boolean(t.commands == 0));
 	json_object_set_new(d, "elapsed_ms", json_integer(time_mono_ms() - t0));
 	free(ranges);
+	json_decref(t.ir_before);
+	json_decref(t.ir_cancelled);
 	return op_result(x, OPS_EXIT_OK, d, NULL);
 fail:
 	json_decref(jr);
 	json_decref(t.repaired);
 	json_decref(t.not_needed);
+	json_decref(t.ir_before);
+	if (status == OPS_EXIT_CANCELLED && !a.full)
+		json_object_set_new(d, "cancelled_sessions", t.ir_cancelled);
+	else
+		json_decref(t.ir_cancelled);
 	free(ranges);
 	return op_result(x, status, d, "%s", err);
 }

@@ -22,7 +22,12 @@
  *
  * The operation follows ops.h through its op_progress(), op_result() and
  * op_proc_opts() (JSON lines, OPS_EXIT_*, cancel on a "cancel" line, a
- * signal or a closed stdout: nodetool is killed).
+ * signal or a closed stdout: nodetool is killed).  Killing nodetool does
+ * not stop what it started inside Cassandra, so on cancel an incremental
+ * repair (4.x) also fails the sessions it started: their ids are those in
+ * `nodetool repair_admin list` after the cancel that were not there before
+ * the repair, each given to `nodetool repair_admin cancel --session ID`.
+ * A full repair's sessions cannot be stopped with nodetool (docs/repair.md).
  */
 #ifndef RM_AGENT_REPAIR_H
 #define RM_AGENT_REPAIR_H
@@ -47,6 +52,22 @@ struct repair_segment {
 };
 
 int repair_op(struct opctx *x, int argc, char **argv);
+
+/* One row of `nodetool repair_admin list` (4.x's incremental sessions). */
+struct repair_admin_session {
+	char id[40];			/* the parent repair session's UUID */
+	char state[24];			/* PREPARING, REPAIRING, FINALIZED, FAILED... */
+	char coordinator[80];		/* as printed: "/127.0.0.1:7000" */
+};
+
+/*
+ * Parse `nodetool repair_admin list` output: "no sessions", or 4.1's table
+ * (columns padded and joined with " | ", a header row "id | state | ...").
+ * *out (caller frees; NULL when none) gets the rows.  0, or -1 with
+ * "line N: ..." in err for anything else.
+ */
+int repair_admin_parse(const char *text, struct repair_admin_session **out,
+    size_t *n, char *err, size_t errlen);
 
 /* Parse a Murmur3 token ("-9223372036854775808" .. "9223372036854775807"):
  * 0, or -1 when s is not one (RandomPartitioner tokens are too large). */

@@ -349,6 +349,52 @@ static void test_summary(void)
 	}
 }
 
+/* `nodetool repair_admin list`: 4.1.1's "no sessions" (captured on the real
+ * build) and its table (columns padded, joined with " | "). */
+static void test_repair_admin(void)
+{
+	struct repair_admin_session *s;
+	char err[256];
+	size_t n;
+
+	T_EQ_INT(repair_admin_parse("no sessions\n", &s, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 0);
+	T_CHECK(s == NULL, "no rows");
+	T_EQ_INT(repair_admin_parse("", &s, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 0);
+
+	const char *table =
+	    "id                                   | state     | last activity | coordinator     | participants        | participants_wp\n"
+	    "57bebf60-f112-11f1-8bd1-4fb29e73fc3f | REPAIRING | 3 (s)         | /127.0.0.1:7000 | 127.0.0.1,127.0.0.2 | /127.0.0.1:7000,/127.0.0.2:7000\n"
+	    "5a23b170-f112-11f1-8bd1-4fb29e73fc3f | FINALIZED | 120 (s)       | /127.0.0.2:7000 | 127.0.0.1,127.0.0.2 | /127.0.0.1:7000,/127.0.0.2:7000\n";
+	T_EQ_INT(repair_admin_parse(table, &s, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 2);
+	if (n == 2) {
+		T_EQ_STR(s[0].id, "57bebf60-f112-11f1-8bd1-4fb29e73fc3f");
+		T_EQ_STR(s[0].state, "REPAIRING");
+		T_EQ_STR(s[0].coordinator, "/127.0.0.1:7000");
+		T_EQ_STR(s[1].state, "FINALIZED");
+		T_EQ_STR(s[1].coordinator, "/127.0.0.2:7000");
+	}
+	free(s);
+
+	static const char *const bad[] = {
+		"error: something\n",
+		"nodetool: Found unexpected parameters: [repair_admin]\n",
+		"not-a-uuid | REPAIRING | 1 (s) | /x | a | b\n",
+		"57bebf60-f112-11f1-8bd1-4fb29e73fc3f | repairing | 1 (s) | /x | a | b\n",
+		"57bebf60-f112-11f1-8bd1-4fb29e73fc3f | REPAIRING\n",
+		"57bebf60-f112-11f1-8bd1-4fb29e73fc3f |  | 1 (s) | /x | a | b\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		s = (struct repair_admin_session *)1;
+		T_EQ_INT(repair_admin_parse(bad[i], &s, &n, err, sizeof(err)), -1);
+		T_CHECK(strstr(err, "line 1") != NULL, "says where: %s", err);
+		T_CHECK(s == NULL, "nothing returned for %s", bad[i]);
+	}
+}
+
 int main(void)
 {
 	test_tokens();
@@ -357,5 +403,6 @@ int main(void)
 	test_real_ring();
 	test_params();
 	test_summary();
+	test_repair_admin();
 	return t_done("test_repair");
 }
