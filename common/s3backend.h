@@ -23,7 +23,8 @@
 #include "s3.h"
 #include "util.h"
 
-/* What s3_open() gives a backend's open(); valid until its close(). */
+/* What s3_open() gives a backend's open().  url and rate stay valid
+ * until the backend's close(); the others only during open(). */
 struct s3backend_args {
 	const char *url;	/* as opened, without a trailing slash */
 	const char *given;	/* as the caller wrote it */
