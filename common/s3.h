@@ -7,6 +7,9 @@
  *   file:///dir/prefix        a directory tree; writes are atomic
  *                             (temp file, fsync, rename)
  *
+ * Each scheme is a backend (s3http.c, s3file.c) that s3.c calls through
+ * struct s3backend (s3backend.h); callers see only this header.
+ *
  * Keys given to and returned by every call are relative to the URL's
  * prefix.  Bytes move between files and the store in bounded buffers: no
  * call holds a whole object in memory except the *_mem ones, which exist
