@@ -1,9 +1,9 @@
 /*
  * test_s3.c - the object store's parsers and arithmetic, table-driven (the
  * XML reader and S3's documents are in test_xml.c, credentials in
- * test_creds.c): part sizes, backoff, listings and errors, ETags and
- * checksums (digest.c), the rate limiter, URL and addressing, and a
- * local-store round trip through the backend dispatch.
+ * test_creds.c, ETags and checksums in test_digest.c, the rate limiter in
+ * test_ratelimit.c): part sizes, backoff, listings and errors, URL and
+ * addressing, and a local-store round trip through the backend dispatch.
  *
  * With "--cli ..." it is instead a tiny command-line client over s3.h, the
  * driver of tests/e2e/test_s3_*.py (pytest cannot call C):
@@ -36,11 +36,8 @@
 #include <unistd.h>
 
 #include "../../common/http.h"
-#include "../../common/digest.h"
 #include "../../common/md5.h"
-#include "../../common/ratelimit.h"
 #include "../../common/s3.h"
-#include "../../common/sha256.h"
 #include "../../common/util.h"
 #include "t.h"
 
@@ -256,153 +253,6 @@ static void test_multipart_etag(void)
 	md5("b", 1, m[1]);
 	s3_multipart_etag((const unsigned char (*)[16])m, 2, out);
 	T_EQ_STR(out, "96e024ba2074fe77e8e965ba43a704be-2");
-}
-
-static void test_etags(void)
-{
-	static const struct {
-		const char *in, *out;
-	} copies[] = {
-		{ "\"abc\"", "abc" },
-		{ "W/\"abc\"", "abc" },
-		{ "abc", "abc" },
-		{ "\"", "" },
-		{ "\"\"", "" },
-		{ "", "" },
-	};
-	char out[DIGEST_ETAG_MAX];
-	for (size_t i = 0; i < ARRAY_SIZE(copies); i++) {
-		digest_etag_copy(out, sizeof(out), copies[i].in);
-		T_EQ_STR(out, copies[i].out);
-	}
-	digest_etag_copy(out, sizeof(out), NULL);
-	T_EQ_STR(out, "");
-
-	static const struct {
-		const char *etag;
-		bool md5;
-		unsigned parts;
-	} forms[] = {
-		{ "fba9dede5f27731c9771645a39863328", true, 0 },
-		{ "FBA9DEDE5F27731C9771645A39863328", true, 0 },
-		{ "fba9dede5f27731c9771645a3986332", false, 0 },
-		{ "fba9dede5f27731c9771645a398633280", false, 0 },
-		{ "gba9dede5f27731c9771645a39863328", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f-9", false, 9 },
-		{ "3858f62230ac3c915f300c664312c11f-10000", false, 10000 },
-		{ "3858f62230ac3c915f300c664312c11f-10001", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f-0", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f-", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f-9x", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f--1", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11f-+9", false, 0 },
-		{ "3858f62230ac3c915f300c664312c11z-9", false, 0 },
-		{ "", false, 0 },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
-		T_CHECK(digest_is_md5_hex(forms[i].etag) == forms[i].md5,
-		    "forms[%zu] md5", i);
-		T_CHECK(digest_etag_parts(forms[i].etag) == forms[i].parts,
-		    "forms[%zu] parts %u", i, digest_etag_parts(forms[i].etag));
-	}
-
-	unsigned char m[MD5_LEN], want[MD5_LEN];
-	md5("hello", 5, want);
-	T_EQ_INT(digest_md5_from_hex("5d41402abc4b2a76b9719d911017c592", m), 0);
-	T_CHECK(memcmp(m, want, MD5_LEN) == 0, "hex to bytes");
-	T_EQ_INT(digest_md5_from_hex("5D41402ABC4B2A76B9719D911017C592", m), 0);
-	T_CHECK(memcmp(m, want, MD5_LEN) == 0, "upper-case hex");
-	T_EQ_INT(digest_md5_from_hex("5d41402abc4b2a76b9719d911017c59", m), -1);
-	T_EQ_INT(digest_md5_from_hex("5d41402abc4b2a76b9719d911017c59x", m),
-	    -1);
-}
-
-static void test_fd_range(void)
-{
-	char path[] = "/tmp/test_s3_range.XXXXXX", err[256];
-	int fd = mkstemp(path);
-	unsigned char m[MD5_LEN];
-	char hex[2 * MD5_LEN + 1], want[2 * MD5_LEN + 1];
-	char sha[2 * SHA256_LEN + 1], wsha[2 * SHA256_LEN + 1];
-
-	T_CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
-	if (fd < 0)
-		return;
-	unlink(path);
-	/* More than one read buffer, so the loop runs more than once. */
-	size_t n = 600000;
-	unsigned char *data = xmalloc(n);
-	for (size_t i = 0; i < n; i++)
-		data[i] = (unsigned char)(i * 7 + i / 251);
-	T_EQ_INT(write(fd, data, n), (long long)n);
-
-	static const struct {
-		off_t off;
-		uint64_t len;
-	} rows[] = { { 0, 600000 }, { 0, 0 }, { 1, 1 }, { 12345, 300000 },
-	    { 599999, 1 } };
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		T_EQ_INT(digest_fd_range(fd, rows[i].off, rows[i].len, m, sha,
-		    "x", err, sizeof(err)), 0);
-		hex_encode(m, MD5_LEN, hex);
-		md5_hex(data + rows[i].off, (size_t)rows[i].len, want);
-		sha256_hex(data + rows[i].off, (size_t)rows[i].len, wsha);
-		T_EQ_STR(hex, want);
-		T_EQ_STR(sha, wsha);
-	}
-	/* Without sha_hex only the MD5 is computed. */
-	T_EQ_INT(digest_fd_range(fd, 0, 10, m, NULL, "x", err, sizeof(err)),
-	    0);
-	/* A file shorter than asked: the object's name and the cause. */
-	T_EQ_INT(digest_fd_range(fd, 599990, 11, m, NULL, "s3://b/k", err,
-	    sizeof(err)), -1);
-	T_CHECK(strstr(err, "s3://b/k") && strstr(err, "shorter than "
-	    "expected"), "%s", err);
-	close(fd);
-	T_EQ_INT(digest_fd_range(fd, 0, 1, m, NULL, "k", err, sizeof(err)),
-	    -1);
-	free(data);
-}
-
-static void test_ratelimit(void)
-{
-	T_CHECK(ratelimit_new(0, 0) == NULL, "no limit is no limiter");
-	ratelimit_take(NULL, 1u << 30);		/* returns at once */
-	ratelimit_free(NULL);
-
-	/* 1000 bytes/s: the bucket starts empty and holds at most 250. */
-	struct ratelimit *r = ratelimit_new(1000, 0);
-	static const struct {
-		size_t n;
-		int64_t now;
-		double wait;
-	} rows[] = {
-		{ 100, 0, 100 },	/* overdraw 100: 100 ms of debt */
-		{ 0, 100, 0 },		/* paid off */
-		{ 50, 150, 0 },		/* 50 earned, 50 spent */
-		{ 0, 10000, 0 },	/* idle: capped at 250, not 9,850 */
-		{ 250, 10000, 0 },
-		{ 1, 10000, 1 },
-		{ 2000, 10001, 2000 },	/* a big chunk: its whole time */
-		{ 10, 10001, 2010 },	/* queued behind the debt */
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		double w = ratelimit_debit(r, rows[i].n, rows[i].now);
-		T_CHECK(w > rows[i].wait - 0.001 && w < rows[i].wait + 0.001,
-		    "rows[%zu]: waits %.3f ms, want %.3f", i, w, rows[i].wait);
-	}
-	ratelimit_free(r);
-
-	/* The real clock: 20 KB at 100 KB/s, starting from an empty bucket,
-	 * takes about 200 ms; a bound well below it and a generous ceiling
-	 * keep the check meaningful on a loaded machine. */
-	r = ratelimit_new(100000, time_mono_ms());
-	int64_t t0 = time_mono_ms();
-	for (int i = 0; i < 20; i++)
-		ratelimit_take(r, 1000);
-	int64_t took = time_mono_ms() - t0;
-	T_CHECK(took >= 150 && took < 5000, "took %lld ms", (long long)took);
-	ratelimit_free(r);
 }
 
 static void test_open(void)
@@ -892,9 +742,6 @@ int main(int argc, char **argv)
 	test_list_parse();
 	test_error_parse();
 	test_multipart_etag();
-	test_etags();
-	test_fd_range();
-	test_ratelimit();
 	test_open();
 	test_local();
 	return t_done("test_s3");
