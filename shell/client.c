@@ -493,8 +493,8 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 		    "%s", f->method, f->path, msg ? msg : "bad request",
 		    strcmp(f->method, "POST") == 0 && (str_ends_with(f->path,
 		    "/tasks") || str_ends_with(f->path, "/schedules")) ?
-		    "see 'help run' for the task types and docs/api.md for "
-		    "their params" : "check the command with 'help'");
+		    "'types' lists the task types, 'types TYPE' a type's "
+		    "params" : "check the command with 'help'");
 		break;
 	case 413:
 		snprintf(buf, size, "the request to %s is too large for the "

@@ -1536,6 +1536,11 @@ static int do_events(struct ctx *x)
 	return EXEC_OK;
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* One parameter as "  name  type  default  range  description". */
 static void print_param(const json_t *p)
 {
@@ -1554,6 +1559,30 @@ static void print_param(const json_t *p)
 	    jstr(p, "name") : "?", jstr(p, "type") ? jstr(p, "type") : "?", dv,
 	    range, jstr(p, "description") ? jstr(p, "description") : "");
 	free(dv);
+}
+
+/* "task types: ..." as the orchestrator registers them, for help run. */
+static void help_types(struct ctx *x)
+{
+	const char *const *v = exec_names(CMD_V_TASK_TYPE, NULL, x->sh);
+	char **sorted;
+	size_t n = 0;
+
+	for (; v && v[n]; n++)
+		;
+	if (n == 0) {
+		printf("task types: (ask a connected orchestrator: 'types')\n");
+		return;
+	}
+	sorted = xcalloc(n, sizeof(*sorted));
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = (char *)(uintptr_t)v[i];
+	qsort(sorted, n, sizeof(*sorted), cmp_strp);
+	printf("task types:");
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", sorted[i]);
+	printf("\n");
+	free(sorted);
 }
 
 /* types [TYPE]: the orchestrator's task types, or one with its params. */
@@ -1936,6 +1965,9 @@ static int dispatch(struct ctx *x)
 			    cmd_arg(x->call, "SUBCOMMAND") : "");
 		if (cmd_help(stdout, topic, err, sizeof(err)) < 0)
 			return usage_fail(x->call, "%s", err);
+		if (strncmp(topic, "run ", 4) == 0 || strncmp(topic, "types ",
+		    6) == 0)
+			help_types(x);
 		return EXEC_OK;
 	}
 	case CMD_QUIT:

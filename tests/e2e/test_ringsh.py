@@ -231,8 +231,9 @@ def test_schedules_create_list_delete(orch, tmp_path):
     r = rsh(orch, tmp_path, "-C", "prod", "-c", "schedules create noop --every 1h bogus=1")
     assert r.returncode == 1
     assert r.stderr == ("ringsh: the orchestrator rejected POST /api/v1/clusters/prod/"
-                        "schedules: unknown parameter 'bogus' for noop (400) — see "
-                        "'help run' for the task types and docs/api.md for their "
+                        "schedules: unknown parameter 'bogus' for noop (allowed: "
+                        "duration_s, steps, per_node, fail_attempts) (400) — "
+                        "'types' lists the task types, 'types TYPE' a type's "
                         "params\n")
 
 
