@@ -8,6 +8,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +33,6 @@
  * An operation returns 0, a negative STORE_E* (rolled back), or
  * OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
  */
-#define OP_KEEP_BUSY	1
 #define GC_BATCH_MAX	256	/* operations joining a batch as it runs */
 
 /*
@@ -54,14 +56,17 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* With gc_mu held. */
+/*
+ * With gc_mu held; sleeps on gc_more_cv, which nobody signals: a signal
+ * per arrival woke the leader (a context switch) for every operation it
+ * was waiting for, which cost more than the wait saved.
+ */
 static void gc_gather(struct store *st)
 {
 	int64_t now = mono_us(), end = now + GC_WAIT_US;
 
 	if (now - st->gc_last_other >= GC_LOAD_US)
 		return;
-	st->gc_gathering = true;
 	for (;;) {
 		int64_t until = st->gc_last_arrival + GC_GAP_US;
 		struct timespec ts;
@@ -74,31 +79,115 @@ static void gc_gather(struct store *st)
 		ts.tv_nsec = (long)(until % 1000000) * 1000;
 		pthread_cond_timedwait(&st->gc_more_cv, &st->gc_mu, &ts);
 	}
-	st->gc_gathering = false;
 }
+
+/* A waiter's state: it sleeps on the word itself (a futex). */
+#define WOP_WAIT	0
+#define WOP_DONE	1	/* committed or failed: rc holds the result */
+#define WOP_LEAD	2	/* handed the leadership: run the next batch */
 
 struct wop {
 	struct wop *next;
-	int (*fn)(struct store *st, struct conn *c, void *arg, char *err,
-	    size_t errlen);
+	store_op_fn *fn;
 	void *arg;
 	char *err;
 	size_t errlen;
 	int rc;
-	bool done;
+	atomic_int state;
 };
 
-int store_write_op(struct store *st, int (*fn)(struct store *,
-    struct conn *, void *, char *, size_t), void *arg, char *err,
+static void wop_wait(struct wop *o)
+{
+	while (atomic_load_explicit(&o->state, memory_order_acquire) ==
+	    WOP_WAIT)
+		syscall(SYS_futex, &o->state, FUTEX_WAIT_PRIVATE, WOP_WAIT,
+		    NULL, NULL, 0);
+}
+
+/*
+ * The waiter may see the new state and return (its wop lived on its
+ * stack) before the wake-up below runs: a wake-up of a word nobody waits
+ * on does nothing, so that is harmless, and nothing else touches o.
+ */
+static void wop_set(struct wop *o, int state)
+{
+	atomic_store_explicit(&o->state, state, memory_order_release);
+	syscall(SYS_futex, &o->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/*
+ * Run the batch that starts at batch in one transaction; operations
+ * queued meanwhile join it.  Called by the leader without gc_mu; own is
+ * the leader's operation, whose err takes a failure of the whole batch.
+ */
+static void gc_run(struct store *st, struct wop *batch, struct wop *own)
+{
+	struct conn *c = wlock(st);
+	struct wop *o;
+	size_t n;
+	int rc;
+
+	rc = begin(c, own->err, own->errlen);
+	for (o = batch, n = 0; o != NULL; o = o->next, n++) {
+		if (rc < 0) {
+			o->rc = rc;
+		} else if (exec_stmt(S(c, SQL_SAVEPOINT)) != SQLITE_DONE) {
+			o->rc = store_db_err(c, o->err, o->errlen, "savepoint");
+		} else {
+			o->rc = o->fn(st, c, o->arg, o->err, o->errlen);
+			if (o->rc < 0)
+				exec_stmt(S(c, SQL_ROLLBACK_TO));
+			exec_stmt(S(c, SQL_RELEASE));
+		}
+		/*
+		 * Operations queued while this batch ran join it: their
+		 * writers are waiting anyway, and every commit rewrites the
+		 * hot pages once, whatever the batch size.
+		 */
+		if (o->next == NULL && n + 1 < GC_BATCH_MAX) {
+			pthread_mutex_lock(&st->gc_mu);
+			if (st->gc_head != NULL) {
+				o->next = st->gc_head;
+				st->gc_head = NULL;
+				st->gc_tail = &st->gc_head;
+			}
+			pthread_mutex_unlock(&st->gc_mu);
+		}
+	}
+	if (rc == 0 && st->ntev >= FLUSH_COUNT && store_events_flush(st, c) < 0)
+		rc = store_db_err(c, own->err, own->errlen, "task events");
+	if (rc == 0 && (rc = commit(c, own->err, own->errlen)) < 0) {
+		for (o = batch; o != NULL; o = o->next) {
+			if (o != own)
+				snprintf(o->err, o->errlen, "%s", own->err);
+			o->rc = rc;
+		}
+	}
+	unlock(c);
+}
+
+/*
+ * Each waiter sleeps on its own word and is woken once: when its
+ * operation is committed (or failed), or when it is handed the
+ * leadership.  A leader that finds operations queued after its batch
+ * hands the leadership to the first of them, so no thread wakes only to
+ * find the writer busy again (a broadcast woke every waiter per commit),
+ * and no waiter is woken into a mutex the leader still holds: on 2 cores
+ * each needless wake-up is a context switch taken from the leader.
+ */
+int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
     size_t errlen)
 {
 	struct wop op = { .fn = fn, .arg = arg, .err = err, .errlen = errlen };
+	struct wop *batch, *o, *next, *heir;
+	bool lead = false;
 	char dummy[8];
 
 	if (op.err == NULL) {
 		op.err = dummy;
 		op.errlen = sizeof(dummy);
 	}
+	atomic_init(&op.state, WOP_WAIT);
 	pthread_mutex_lock(&st->gc_mu);
 	*st->gc_tail = &op;
 	st->gc_tail = &op.next;
@@ -107,75 +196,43 @@ int store_write_op(struct store *st, int (*fn)(struct store *,
 		st->gc_last_writer = pthread_self();
 		st->gc_last_other = st->gc_last_arrival;
 	}
-	if (st->gc_gathering)
-		pthread_cond_signal(&st->gc_more_cv);
-	while (!op.done) {
-		struct wop *batch, *o;
-		struct conn *c;
-		size_t n;
-		int rc;
-
-		if (st->gc_busy) {
-			pthread_cond_wait(&st->gc_cv, &st->gc_mu);
-			continue;
-		}
+	if (!st->gc_busy) {
 		st->gc_busy = true;
-		gc_gather(st);
-		batch = st->gc_head;
-		st->gc_head = NULL;
-		st->gc_tail = &st->gc_head;
-		pthread_mutex_unlock(&st->gc_mu);
-
-		c = wlock(st);
-		rc = begin(c, op.err, op.errlen);
-		for (o = batch, n = 0; o != NULL; o = o->next, n++) {
-			if (rc < 0) {
-				o->rc = rc;
-			} else if (exec_stmt(S(c, SQL_SAVEPOINT)) !=
-			    SQLITE_DONE) {
-				o->rc = store_db_err(c, o->err, o->errlen,
-				    "savepoint");
-			} else {
-				o->rc = o->fn(st, c, o->arg, o->err, o->errlen);
-				if (o->rc < 0)
-					exec_stmt(S(c, SQL_ROLLBACK_TO));
-				exec_stmt(S(c, SQL_RELEASE));
-			}
-			/*
-			 * Operations queued while this batch ran join it:
-			 * their writers are waiting anyway, and every
-			 * commit rewrites the hot pages once, whatever the
-			 * batch size.
-			 */
-			if (o->next == NULL && n + 1 < GC_BATCH_MAX) {
-				pthread_mutex_lock(&st->gc_mu);
-				if (st->gc_head != NULL) {
-					o->next = st->gc_head;
-					st->gc_head = NULL;
-					st->gc_tail = &st->gc_head;
-				}
-				pthread_mutex_unlock(&st->gc_mu);
-			}
-		}
-		if (rc == 0 && st->ntev >= FLUSH_COUNT &&
-		    store_events_flush(st, c) < 0)
-			rc = store_db_err(c, op.err, op.errlen, "task events");
-		if (rc == 0 && (rc = commit(c, op.err, op.errlen)) < 0) {
-			for (o = batch; o != NULL; o = o->next) {
-				if (o != &op)
-					snprintf(o->err, o->errlen, "%s", op.err);
-				o->rc = rc;
-			}
-		}
-		unlock(c);
-
-		pthread_mutex_lock(&st->gc_mu);
-		for (o = batch; o != NULL; o = o->next)
-			o->done = true;
-		st->gc_busy = false;
-		pthread_cond_broadcast(&st->gc_cv);
+		lead = true;
 	}
 	pthread_mutex_unlock(&st->gc_mu);
+	if (!lead) {
+		wop_wait(&op);
+		if (atomic_load_explicit(&op.state, memory_order_acquire) ==
+		    WOP_DONE)
+			goto out;
+	}
+
+	/* The leader: op is queued and not done, so the batch holds it. */
+	pthread_mutex_lock(&st->gc_mu);
+	gc_gather(st);
+	batch = st->gc_head;
+	st->gc_head = NULL;
+	st->gc_tail = &st->gc_head;
+	pthread_mutex_unlock(&st->gc_mu);
+
+	gc_run(st, batch, &op);
+
+	pthread_mutex_lock(&st->gc_mu);
+	heir = st->gc_head;
+	if (heir == NULL)
+		st->gc_busy = false;
+	pthread_mutex_unlock(&st->gc_mu);
+	/* The heir's operation stays queued until it takes the batch, so
+	 * its waiter cannot leave before wop_set() below. */
+	if (heir != NULL)
+		wop_set(heir, WOP_LEAD);
+	for (o = batch; o != NULL; o = next) {
+		next = o->next;
+		if (o != &op)
+			wop_set(o, WOP_DONE);
+	}
+out:
 	return op.rc == OP_KEEP_BUSY ? STORE_EBUSY : op.rc;
 }
 

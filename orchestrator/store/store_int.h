@@ -247,11 +247,9 @@ struct store {
 	uint64_t last_id;		/* the last id made (store_new_id()) */
 	uint64_t id_salt;		/* random low bits of new ids */
 	pthread_mutex_t gc_mu;		/* group commit: the queue below */
-	pthread_cond_t gc_cv;
 	struct wop *gc_head, **gc_tail;
 	bool gc_busy;			/* a leader is committing */
 	pthread_cond_t gc_more_cv;	/* a gathering leader waits here */
-	bool gc_gathering;
 	pthread_t gc_last_writer;	/* who queued the last operation */
 	int64_t gc_last_other;		/* mono us: another thread queued */
 	int64_t gc_last_arrival;	/* mono us: the last one queued */
