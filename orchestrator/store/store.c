@@ -417,13 +417,6 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	random_bytes(&st->id_salt, sizeof(st->id_salt));
 	st->id_salt &= 0x7fff;
 	pthread_mutex_init(&st->gc_mu, NULL);
-	{
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&st->gc_more_cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	st->gc_last_writer = pthread_self();
 	pthread_cond_init(&st->fl_cv, NULL);
 	st->gc_tail = &st->gc_head;
@@ -481,7 +474,6 @@ void store_close(struct store *st)
 	for (int i = 0; i < NREADERS; i++)
 		conn_close(&st->r[i]);
 	conn_close(&st->w);
-	pthread_cond_destroy(&st->gc_more_cv);
 	pthread_cond_destroy(&st->fl_cv);
 	pthread_mutex_destroy(&st->gc_mu);
 	free(st->path);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
@@ -57,9 +58,12 @@ static int64_t mono_us(void)
 }
 
 /*
- * With gc_mu held; sleeps on gc_more_cv, which nobody signals: a signal
- * per arrival woke the leader (a context switch) for every operation it
- * was waiting for, which cost more than the wait saved.
+ * With gc_mu held.  The leader yields the CPU instead of sleeping on a
+ * timer: the writers it waits for need the CPU to get here (on 2 cores
+ * they are often runnable but not running), a timed sleep lasts at least
+ * the kernel's timer slack (50 us) and costs two context switches, and a
+ * wake-up per arrival cost one switch per operation.  Measured on the
+ * bench: fewer context switches and less CPU per task than either.
  */
 static void gc_gather(struct store *st)
 {
@@ -69,15 +73,14 @@ static void gc_gather(struct store *st)
 		return;
 	for (;;) {
 		int64_t until = st->gc_last_arrival + GC_GAP_US;
-		struct timespec ts;
 
 		if (until > end)
 			until = end;
 		if (mono_us() >= until)
 			break;
-		ts.tv_sec = (time_t)(until / 1000000);
-		ts.tv_nsec = (long)(until % 1000000) * 1000;
-		pthread_cond_timedwait(&st->gc_more_cv, &st->gc_mu, &ts);
+		pthread_mutex_unlock(&st->gc_mu);
+		sched_yield();
+		pthread_mutex_lock(&st->gc_mu);
 	}
 }
 

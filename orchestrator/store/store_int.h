@@ -249,7 +249,6 @@ struct store {
 	pthread_mutex_t gc_mu;		/* group commit: the queue below */
 	struct wop *gc_head, **gc_tail;
 	bool gc_busy;			/* a leader is committing */
-	pthread_cond_t gc_more_cv;	/* a gathering leader waits here */
 	pthread_t gc_last_writer;	/* who queued the last operation */
 	int64_t gc_last_other;		/* mono us: another thread queued */
 	int64_t gc_last_arrival;	/* mono us: the last one queued */
