@@ -258,7 +258,10 @@ static int conn_open(struct conn *c, const char *path, bool writer,
 	pthread_mutex_init(&c->mu, NULL);
 	if (writer)
 		flags |= SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+	/* Only the writer writes WAL frames (store_vfs.c). */
+	if (sqlite3_open_v2(path, &c->db, flags, writer &&
+	    sqlite3_vfs_find(STORE_VFS_NAME) != NULL ? STORE_VFS_NAME : NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "cannot open '%s': %s", path,
 		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		return -1;
@@ -398,6 +401,9 @@ static int load_last_id(struct store *st, char *err, size_t errlen)
 static void sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (store_vfs_register() < 0)
+		log_warnx("store: cannot register the WAL-write VFS; the "
+		    "writer uses the default one");
 }
 
 struct store *store_open(const char *path, char *err, size_t errlen)

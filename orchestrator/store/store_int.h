@@ -287,6 +287,11 @@ int store_run_fin(struct conn *c, sqlite3_stmt *s, char *err, size_t errlen,
 const char *store_name_of(const char *const *names, size_t n, int v);
 int store_name_find(const char *const *names, size_t n, const char *s);
 
+/* store_vfs.c: the write connection's VFS (one write per WAL frame);
+ * registered once per process, before the first store opens. */
+#define STORE_VFS_NAME	"ringmaster-wal"
+int store_vfs_register(void);
+
 /* store_commit.c */
 int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
     size_t errlen);
