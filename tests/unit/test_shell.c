@@ -567,7 +567,7 @@ static void test_explain(void)
 		{ { .url = "http://h/api/v1/clusters/p/tasks", .method = "POST",
 		    .path = "/api/v1/clusters/p/tasks", .status = 400,
 		    .message = "unknown parameter 'x' for noop" },
-		  "the orchestrator rejected POST /api/v1/clusters/p/tasks: unknown parameter 'x' for noop (400) — see 'help run' for the task types and docs/api.md for their params" },
+		  "the orchestrator rejected POST /api/v1/clusters/p/tasks: unknown parameter 'x' for noop (400) — 'types' lists the task types, 'types TYPE' a type's params" },
 		{ { .url = "http://h/api/v1/clusters", .method = "POST", .path = "/api/v1/clusters",
 		    .status = 400, .message = "storage.url must be s3:// or file://" },
 		  "the orchestrator rejected POST /api/v1/clusters: storage.url must be s3:// or file:// (400) — check the command with 'help'" },

@@ -2,12 +2,14 @@
  * test_store.c - state.db: migrations on a fresh file and on re-open,
  * CRUD with foreign keys and cascades, cursor pagination, heartbeat
  * batches, task/step updates and events (their hand-written detail
- * JSON), schedules, tokens, existence and nodes in one read.
+ * JSON), schedules, tokens, existence and nodes in one read; group commit
+ * under concurrency; recovery of a WAL left by a process that died.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../common/util.h"
@@ -59,6 +61,61 @@ static void test_migrations(void)
 	    "memory store accepted");
 	T_CHECK(store_open("/nonexistent/dir/x.db", err, sizeof(err)) == NULL,
 	    "opened in a missing directory");
+}
+
+/*
+ * A process that dies without closing leaves its commits in the WAL only;
+ * the next open recovers them from the frames, checking each frame's
+ * header (the writer's VFS joins header and page into one write, so a
+ * header lost or misplaced there loses the commits here).  Runs first,
+ * before this process has threads, because it forks.
+ */
+static void test_recovery_after_exit(void)
+{
+	char p[300], err[256] = "", id[STORE_ID_MAX];
+	struct store_cluster cl = { "crash", "file:///tmp/b", NULL, NULL,
+	    "cassandra", 22, "/k" };
+	struct store *st;
+	pid_t pid;
+	int status = -1;
+	json_t *j;
+
+	snprintf(p, sizeof(p), "%s/crash.db", dir);
+	if ((pid = fork()) == 0) {
+		struct store_step_plan step = { "s", NULL };
+		struct store_task_new tn = { .cluster = "crash",
+		    .type = "noop", .steps = &step, .nsteps = 1 };
+		struct store_step_update end = { 0, STORE_STEP_SUCCEEDED, 1,
+		    1, 2, STORE_KEEP, NULL };
+
+		if ((st = store_open(p, err, sizeof(err))) == NULL ||
+		    store_cluster_create(st, &cl, err, sizeof(err)) != 0)
+			_exit(2);
+		for (int i = 0; i < 300; i++) {
+			if (store_task_insert(st, &tn, id, NULL, err,
+			    sizeof(err)) != 0)
+				_exit(3);
+			if (i % 2 == 0 && store_task_update(st, id,
+			    STORE_TASK_SUCCEEDED, 0, NULL, &end, 1, err,
+			    sizeof(err)) != 0)
+				_exit(4);
+		}
+		_exit(0);		/* no store_close(): as if killed */
+	}
+	T_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "writer process failed: status %d", status);
+	st = store_open(p, err, sizeof(err));
+	T_CHECK(st != NULL, "reopen: %s", err);
+	if (st == NULL)
+		return;
+	j = store_task_list(st, "crash", NULL, NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 300);
+	json_decref(j);
+	j = store_task_list(st, "crash", "succeeded", NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 150);
+	json_decref(j);
+	store_close(st);
 }
 
 static void test_clusters_nodes(struct store *st)
@@ -529,6 +586,178 @@ static void test_group_commit(struct store *st)
 	json_decref(j);
 }
 
+/*
+ * Many threads drive their own tasks through start and end while others
+ * make updates the store refuses: every write that returned 0 is visible
+ * to a read made right after it (whichever connection serves the read),
+ * and a refused update reports its own task, leaving the batch it shared
+ * with the others intact.
+ */
+#define VIS_THREADS	8
+#define VIS_TASKS	60
+
+struct vis_arg {
+	struct store *st;
+	int me;
+	char ids[VIS_TASKS][STORE_ID_MAX];
+	int bad_state, bad_refusal, bad_err, bad_rc;
+};
+
+static void *vis_worker(void *p)
+{
+	struct vis_arg *a = p;
+	char err[256], want[STORE_ID_MAX + 16];
+
+	for (int i = 0; i < VIS_TASKS; i++) {
+		const char *id = a->ids[i];
+		struct store_step_update start = { 0, STORE_STEP_RUNNING, 1,
+		    1, STORE_KEEP, STORE_KEEP, NULL };
+		struct store_step_update end = { 0, STORE_STEP_SUCCEEDED, 1,
+		    STORE_KEEP, 2, STORE_KEEP, "" };
+		struct store_step_update back = { 0, STORE_STEP_FAILED, 9,
+		    STORE_KEEP, STORE_KEEP, STORE_KEEP, "late" };
+		struct store_task *t;
+
+		if (store_task_update(a->st, id, STORE_TASK_RUNNING, 0, NULL,
+		    &start, 1, err, sizeof(err)) != 0) {
+			a->bad_rc++;
+			continue;
+		}
+		t = store_task_load(a->st, id);
+		if (t == NULL || t->state != STORE_TASK_RUNNING ||
+		    t->steps[0].state != STORE_STEP_RUNNING)
+			a->bad_state++;
+		store_task_free(t);
+		if (store_task_update(a->st, id, STORE_TASK_SUCCEEDED, 0, NULL,
+		    &end, 1, err, sizeof(err)) != 0) {
+			a->bad_rc++;
+			continue;
+		}
+		t = store_task_load(a->st, id);
+		if (t == NULL || t->state != STORE_TASK_SUCCEEDED ||
+		    t->finished_at <= 0 ||
+		    t->steps[0].state != STORE_STEP_SUCCEEDED)
+			a->bad_state++;
+		store_task_free(t);
+		/* A finished task never changes state: refused, the step
+		 * update written before the refusal is rolled back with it,
+		 * and the message names this task, not another of the batch. */
+		err[0] = '\0';
+		if (store_task_update(a->st, id, STORE_TASK_RUNNING, 0, NULL,
+		    &back, 1, err, sizeof(err)) != STORE_EBUSY)
+			a->bad_refusal++;
+		snprintf(want, sizeof(want), "task '%s'", id);
+		if (strstr(err, want) == NULL)
+			a->bad_err++;
+		t = store_task_load(a->st, id);
+		if (t == NULL || t->state != STORE_TASK_SUCCEEDED ||
+		    t->steps[0].state != STORE_STEP_SUCCEEDED ||
+		    t->steps[0].attempts != 1)
+			a->bad_state++;
+		store_task_free(t);
+	}
+	return NULL;
+}
+
+static void test_update_visibility(struct store *st)
+{
+	static struct vis_arg args[VIS_THREADS];
+	pthread_t th[VIS_THREADS];
+	int bad_state = 0, bad_refusal = 0, bad_err = 0, bad_rc = 0;
+	json_t *j;
+
+	add_cluster(st, "vis");
+	for (int i = 0; i < VIS_THREADS; i++) {
+		args[i] = (struct vis_arg){ .st = st, .me = i };
+		for (int k = 0; k < VIS_TASKS; k++)
+			T_EQ_INT(insert_task(st, "vis", 1, args[i].ids[k]), 0);
+	}
+	for (int i = 0; i < VIS_THREADS; i++)
+		pthread_create(&th[i], NULL, vis_worker, &args[i]);
+	for (int i = 0; i < VIS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		bad_state += args[i].bad_state;
+		bad_refusal += args[i].bad_refusal;
+		bad_err += args[i].bad_err;
+		bad_rc += args[i].bad_rc;
+	}
+	T_EQ_INT(bad_rc, 0);
+	T_EQ_INT(bad_state, 0);
+	T_EQ_INT(bad_refusal, 0);
+	T_EQ_INT(bad_err, 0);
+	j = store_task_list(st, "vis", "succeeded", NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")),
+	    VIS_THREADS * VIS_TASKS);
+	json_decref(j);
+}
+
+/*
+ * Writers in a batch with one that fails: the failing operation (a task
+ * of a missing cluster, inserted with steps) leaves no row behind - its
+ * savepoint is rolled back, not the batch - and its caller alone gets
+ * the error.
+ */
+struct mix_arg {
+	struct store *st;
+	bool ghost;
+	int ok, enoent, wrong_err;
+};
+
+static void *mix_writer(void *p)
+{
+	struct mix_arg *a = p;
+	char id[STORE_ID_MAX];
+
+	for (int i = 0; i < 150; i++) {
+		struct store_step_plan steps[2] = { { "a", NULL }, { "b", NULL } };
+		struct store_task_new tn = {
+			.cluster = a->ghost ? "ghost2" : "mix", .type = "noop",
+			.steps = steps, .nsteps = 2,
+		};
+		char err[256] = "";
+		int rc = store_task_insert(a->st, &tn, id, NULL, err,
+		    sizeof(err));
+
+		if (rc == 0 && !a->ghost)
+			a->ok++;
+		else if (rc == STORE_ENOENT && a->ghost &&
+		    strstr(err, "'ghost2'") != NULL)
+			a->enoent++;
+		else
+			a->wrong_err++;
+	}
+	return NULL;
+}
+
+static void test_group_commit_failure(struct store *st)
+{
+	struct mix_arg args[5];
+	pthread_t th[5];
+	int ok = 0, enoent = 0, wrong = 0;
+	json_t *j;
+
+	add_cluster(st, "mix");
+	for (int i = 0; i < 5; i++) {
+		args[i] = (struct mix_arg){ .st = st, .ghost = i % 2 == 1 };
+		pthread_create(&th[i], NULL, mix_writer, &args[i]);
+	}
+	for (int i = 0; i < 5; i++) {
+		pthread_join(th[i], NULL);
+		ok += args[i].ok;
+		enoent += args[i].enoent;
+		wrong += args[i].wrong_err;
+	}
+	T_EQ_INT(ok, 3 * 150);
+	T_EQ_INT(enoent, 2 * 150);
+	T_EQ_INT(wrong, 0);
+	j = store_task_list(st, "mix", NULL, NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 3 * 150);
+	json_decref(j);
+	j = store_task_list(st, "ghost2", NULL, NULL, 1000);
+	T_EQ_INT(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+}
+
 /* Existence and nodes in one read, as task submission uses them. */
 static void test_cluster_nodes(struct store *st)
 {
@@ -828,6 +1057,7 @@ int main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state.db", dir);
+	test_recovery_after_exit();
 	test_migrations();
 	st = open_store();
 	test_clusters_nodes(st);
@@ -835,6 +1065,8 @@ int main(void)
 	test_events_tokens(st);
 	test_schedules_cascade(st);
 	test_group_commit(st);
+	test_update_visibility(st);
+	test_group_commit_failure(st);
 	test_cluster_nodes(st);
 	test_event_detail(st);
 	test_backup_index(st);

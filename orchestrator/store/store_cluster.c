@@ -1,0 +1,410 @@
+/*
+ * store_cluster.c - clusters, cluster updates, nodes and heartbeats
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "store_int.h"
+
+/* ---- clusters ----------------------------------------------------------- */
+
+int store_cluster_create(struct store *st, const struct store_cluster *cl,
+    char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_INSERT);
+	int rc = 0;
+
+	bind_text(s, 1, cl->name);
+	bind_text(s, 2, cl->storage_url);
+	bind_text(s, 3, cl->storage_endpoint);
+	bind_text(s, 4, cl->storage_region);
+	bind_text(s, 5, cl->ssh_user);
+	sqlite3_bind_int(s, 6, cl->ssh_port > 0 ? cl->ssh_port : 22);
+	bind_text(s, 7, cl->ssh_key_file);
+	sqlite3_bind_int64(s, 8, time_wall_ms());
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = store_db_err(c, err, errlen, "create cluster");
+		if (rc == STORE_EEXIST && err != NULL)
+			snprintf(err, errlen, "cluster '%s' already exists",
+			    cl->name);
+	}
+	unlock(c);
+	return rc;
+}
+
+int store_cluster_delete(struct store *st, const char *name, char *err,
+    size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	s = S(c, SQL_CLUSTER_RUNNING);
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	rst(s);
+	if (rc == SQLITE_ROW) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' has a running task",
+			    name);
+		rc = STORE_EBUSY;
+		goto out;
+	}
+	s = S(c, SQL_CLUSTER_DELETE);
+	bind_text(s, 1, name);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = store_db_err(c, err, errlen, "delete cluster");
+		rollback(c);
+		goto out;
+	}
+	if (sqlite3_changes(c->db) == 0) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found", name);
+		rc = STORE_ENOENT;
+		goto out;
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+bool store_cluster_exists(struct store *st, const char *name)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_EXISTS);
+	bool ok;
+
+	bind_text(s, 1, name);
+	ok = sqlite3_step(s) == SQLITE_ROW;
+	rst(s);
+	unlock(c);
+	return ok;
+}
+
+static json_t *cluster_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
+	    " s:i, s:i, s:i}",
+	    "name", col_jstr(s, 0),
+	    "storage", "url", col_jstr(s, 1), "endpoint", col_jstr(s, 2),
+	    "region", col_jstr(s, 3),
+	    "ssh", "user", col_jstr(s, 4), "port", sqlite3_column_int(s, 5),
+	    "key_file", col_jstr(s, 6),
+	    "created_at", col_jtime(s, 7),
+	    "nodes", sqlite3_column_int(s, 8),
+	    "nodes_up", sqlite3_column_int(s, 9),
+	    "nodes_down", sqlite3_column_int(s, 10));
+}
+
+json_t *store_cluster_get(struct store *st, const char *name)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_GET);
+	json_t *out;
+
+	bind_text(s, 1, name);
+	out = store_run_one(c, s, cluster_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_cluster_list(struct store *st, const char *cursor, int limit)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_LIST);
+	json_t *out;
+
+	limit = clamp_limit(limit);
+	bind_text(s, 1, cursor ? cursor : "");
+	sqlite3_bind_int(s, 2, limit);
+	out = store_run_page(c, s, limit, 0, cluster_json);
+	unlock(c);
+	return out;
+}
+
+int store_cluster_names(struct store *st, char ***names, size_t *n)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_NAMES);
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[len++] = col_dup(s, 0);
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		rc = store_db_err(c, NULL, 0, "cluster names");
+		for (size_t i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+		unlock(c);
+		return rc;
+	}
+	unlock(c);
+	*names = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- cluster update ----------------------------------------------------- */
+
+int store_cluster_update(struct store *st, const char *name,
+    const struct store_cluster_patch *p, char *running, size_t runlen,
+    char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (running != NULL && runlen > 0)
+		running[0] = '\0';
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	/* Checked in the same transaction as the write: a task cannot
+	 * start running between the check and the change. */
+	s = S(c, SQL_CLUSTER_RUNNING_ID);
+	bind_text(s, 1, name);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (running != NULL && runlen > 0)
+			snprintf(running, runlen, "%s", col_str(s, 0));
+		rst(s);
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' has a running task",
+			    name);
+		rc = STORE_EBUSY;
+		goto out;
+	}
+	rst(s);
+	s = S(c, SQL_CLUSTER_UPDATE);
+	bind_text(s, 1, name);
+	bind_text(s, 2, p->storage_url);
+	sqlite3_bind_int(s, 3, p->clear_storage_endpoint);
+	bind_text(s, 4, p->storage_endpoint);
+	sqlite3_bind_int(s, 5, p->clear_storage_region);
+	bind_text(s, 6, p->storage_region);
+	bind_text(s, 7, p->ssh_user);
+	if (p->ssh_port > 0)
+		sqlite3_bind_int(s, 8, p->ssh_port);
+	else
+		sqlite3_bind_null(s, 8);
+	bind_text(s, 9, p->ssh_key_file);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = store_db_err(c, err, errlen, "update cluster");
+		rollback(c);
+		goto out;
+	}
+	if (sqlite3_changes(c->db) == 0) {
+		rollback(c);
+		if (err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found", name);
+		rc = STORE_ENOENT;
+		goto out;
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+/* ---- nodes -------------------------------------------------------------- */
+
+int store_node_upsert(struct store *st, const struct store_node *n,
+    bool *created, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s;
+	bool exists;
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	s = S(c, SQL_NODE_EXISTS);
+	bind_text(s, 1, n->cluster);
+	bind_text(s, 2, n->address);
+	exists = sqlite3_step(s) == SQLITE_ROW;
+	rst(s);
+
+	s = S(c, SQL_NODE_UPSERT);
+	bind_text(s, 1, n->cluster);
+	bind_text(s, 2, n->address);
+	bind_text(s, 3, n->host_id);
+	bind_text(s, 4, n->dc);
+	bind_text(s, 5, n->rack);
+	bind_text(s, 6, n->state);
+	bind_text(s, 7, n->version);
+	bind_text(s, 8, n->ssh_host_key);
+	bind_keep(s, 9, n->last_heartbeat);
+	bind_keep(s, 10, n->load_bytes);
+	bind_keep(s, 11, n->is_seed);
+	bind_text(s, 12, n->status_json);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = store_db_err(c, err, errlen, "upsert node");
+		if (rc == STORE_ENOENT && err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found",
+			    n->cluster);
+		rollback(c);
+		goto out;
+	}
+	if ((rc = commit(c, err, errlen)) == 0 && created != NULL)
+		*created = !exists;
+out:
+	unlock(c);
+	return rc;
+}
+
+int store_node_delete(struct store *st, const char *cluster,
+    const char *address, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_DELETE);
+	int rc = 0;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, address);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = store_db_err(c, err, errlen, "delete node");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+static json_t *node_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
+	    " s:b, s:o}",
+	    "cluster", col_jstr(s, 0), "address", col_jstr(s, 1),
+	    "host_id", col_jstr(s, 2), "dc", col_jstr(s, 3),
+	    "rack", col_jstr(s, 4), "state", col_jstr(s, 5),
+	    "version", col_jstr(s, 6), "ssh_host_key", col_jstr(s, 7),
+	    "last_heartbeat", col_jtime(s, 8),
+	    "load_bytes", (json_int_t)sqlite3_column_int64(s, 9),
+	    "is_seed", sqlite3_column_int(s, 10) != 0,
+	    "status", col_json(s, 11));
+}
+
+json_t *store_node_get(struct store *st, const char *cluster,
+    const char *address)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_GET);
+	json_t *out;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, address);
+	out = store_run_one(c, s, node_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_FIND_HOST);
+	json_t *out;
+
+	bind_text(s, 1, cluster);
+	bind_text(s, 2, host_id);
+	out = store_run_one(c, s, node_json);
+	unlock(c);
+	return out;
+}
+
+json_t *store_node_list(struct store *st, const char *cluster)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_NODE_LIST);
+	json_t *out = json_array();
+	int rc;
+
+	bind_text(s, 1, cluster);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, node_json(s));
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "list nodes");
+		json_decref(out);
+		out = NULL;
+	}
+	rst(s);
+	unlock(c);
+	return out;
+}
+
+int store_cluster_nodes(struct store *st, const char *cluster,
+    json_t **nodes)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_NODES);
+	json_t *out = json_array();
+	bool found = false;
+	int rc;
+
+	bind_text(s, 1, cluster);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		found = true;
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL)	/* a node */
+			json_array_append_new(out, node_json(s));
+	}
+	if (rc != SQLITE_DONE)
+		rc = store_db_err(c, NULL, 0, "cluster nodes");
+	else
+		rc = found ? 0 : STORE_ENOENT;
+	rst(s);
+	unlock(c);
+	if (rc < 0)
+		json_decref(out);
+	else
+		*nodes = out;
+	return rc;
+}
+
+int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
+    size_t n, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	int rc, applied = 0;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = S(c, SQL_NODE_HEARTBEAT);
+		bind_text(s, 1, hbs[i].cluster);
+		bind_text(s, 2, hbs[i].address);
+		sqlite3_bind_int64(s, 3, hbs[i].at);
+		bind_text(s, 4, hbs[i].state);
+		bind_text(s, 5, hbs[i].status_json);
+		bind_keep(s, 6, hbs[i].load_bytes);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = store_db_err(c, err, errlen, "heartbeat");
+			rollback(c);
+			goto out;
+		}
+		applied += sqlite3_changes(c->db);
+	}
+	rc = commit(c, err, errlen);
+	if (rc == 0)
+		rc = applied;
+out:
+	unlock(c);
+	return rc;
+}
+

@@ -1,0 +1,138 @@
+/*
+ * store_cluster.h - clusters, their settings and nodes in the store
+ * (store_cluster.c); included by store.h, whose conventions apply.
+ */
+#ifndef RM_STORE_CLUSTER_H
+#define RM_STORE_CLUSTER_H
+
+#include "store.h"
+
+/* ---- clusters ---------------------------------------------------------- */
+
+struct store_cluster {
+	const char *name;		/* required, name_valid() */
+	const char *storage_url;	/* required: s3://bucket/prefix, file:///dir */
+	const char *storage_endpoint;	/* optional, NULL */
+	const char *storage_region;	/* optional, NULL */
+	const char *ssh_user;		/* required */
+	int ssh_port;			/* 0 means 22 */
+	const char *ssh_key_file;	/* required */
+};
+
+/* 0, STORE_EEXIST, STORE_ERR.  created_at is now. */
+int store_cluster_create(struct store *st, const struct store_cluster *c,
+    char *err, size_t errlen);
+/*
+ * Delete a cluster with its nodes, tasks, steps and schedules (cascade).
+ * 0, STORE_ENOENT, STORE_EBUSY (a task of the cluster is in state running).
+ * Use task_cluster_delete() from the service layer: it also drops the queue.
+ */
+int store_cluster_delete(struct store *st, const char *name, char *err,
+    size_t errlen);
+bool store_cluster_exists(struct store *st, const char *name);
+/*
+ * {"name","storage":{"url","endpoint","region"},"ssh":{"user","port",
+ *  "key_file"},"created_at","nodes":n,"nodes_up":n,"nodes_down":n}
+ * nodes_up counts nodes whose state is "up", nodes_down "down".
+ * queue_depth and running_task are the queue's (task_queue_info()).
+ */
+json_t *store_cluster_get(struct store *st, const char *name);
+/* List by name; cursor is the last name of the previous page. */
+json_t *store_cluster_list(struct store *st, const char *cursor, int limit);
+/* Every cluster name, for creating queues at start-up.  *names and each
+ * string are the caller's (free each, then the array).  0 or STORE_ERR. */
+int store_cluster_names(struct store *st, char ***names, size_t *n);
+
+/* ---- cluster update ---------------------------------------------------- */
+
+/* A change of a cluster's settings: NULL (0 for the port) keeps a value. */
+struct store_cluster_patch {
+	const char *storage_url;
+	const char *storage_endpoint;
+	bool clear_storage_endpoint;	/* set it to NULL */
+	const char *storage_region;
+	bool clear_storage_region;
+	const char *ssh_user;
+	int ssh_port;
+	const char *ssh_key_file;
+};
+
+/*
+ * Apply p to cluster name, in one transaction with the check that none of
+ * its tasks is running.  0, STORE_ENOENT, STORE_EBUSY (running, when not
+ * NULL, gets the running task's id), STORE_ERR.
+ */
+int store_cluster_update(struct store *st, const char *name,
+    const struct store_cluster_patch *p, char *running, size_t runlen,
+    char *err, size_t errlen);
+
+/* ---- nodes ------------------------------------------------------------- */
+
+/*
+ * Insert or update the node (cluster, address).  On update a NULL string,
+ * a negative load_bytes / last_heartbeat and is_seed < 0 keep the stored
+ * value.  state is free text set by the service ("up", "down", "joining",
+ * "leaving", "replaced" ...); NULL on insert means "unknown".
+ */
+struct store_node {
+	const char *cluster;
+	const char *address;
+	const char *host_id;
+	const char *dc;
+	const char *rack;
+	const char *state;
+	const char *version;
+	const char *ssh_host_key;
+	const char *status_json;	/* a JSON document as text, or NULL */
+	int64_t last_heartbeat;		/* ms; -1 keep */
+	int64_t load_bytes;		/* -1 keep */
+	int is_seed;			/* 0, 1, or -1 keep */
+};
+
+/* 0, STORE_ENOENT (no such cluster), STORE_ERR.  *created (may be NULL) is
+ * set true when the row was inserted rather than updated. */
+int store_node_upsert(struct store *st, const struct store_node *n,
+    bool *created, char *err, size_t errlen);
+/* 0, STORE_ENOENT. */
+int store_node_delete(struct store *st, const char *cluster,
+    const char *address, char *err, size_t errlen);
+/*
+ * {"cluster","address","host_id","dc","rack","state","version",
+ *  "ssh_host_key","last_heartbeat","load_bytes","is_seed","status":{...}}
+ */
+json_t *store_node_get(struct store *st, const char *cluster,
+    const char *address);
+/* The node of a cluster with that host_id, or NULL. */
+json_t *store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id);
+/* A JSON array (not a page) of the cluster's nodes, by address; NULL only
+ * on database error.  A missing cluster gives an empty array. */
+json_t *store_node_list(struct store *st, const char *cluster);
+
+/*
+ * The node array of store_node_list() and whether the cluster exists, in
+ * one read (task submission needs both): 0 with *nodes (a new reference),
+ * STORE_ENOENT when there is no such cluster (*nodes untouched),
+ * STORE_ERR.
+ */
+int store_cluster_nodes(struct store *st, const char *cluster,
+    json_t **nodes);
+
+/* One heartbeat absorbed in memory, written later in a batch. */
+struct store_hb {
+	const char *cluster;
+	const char *address;
+	const char *state;		/* NULL keeps */
+	const char *status_json;	/* NULL keeps */
+	int64_t at;			/* ms, becomes last_heartbeat */
+	int64_t load_bytes;		/* -1 keeps */
+};
+/*
+ * Apply n heartbeats in ONE transaction.  Heartbeats of nodes that do not
+ * exist are skipped.  Returns the number of nodes updated (>= 0) or
+ * STORE_ERR (nothing applied).
+ */
+int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
+    size_t n, char *err, size_t errlen);
+
+#endif

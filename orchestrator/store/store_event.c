@@ -1,0 +1,244 @@
+/*
+ * store_event.c - the audit log of events: rows, the buffer of task
+ * state events written in batches, and the event listing
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "store_int.h"
+
+/* ---- events (used inside other transactions too) ------------------------ */
+
+static int do_event_insert(struct conn *c, const struct store_event *ev)
+{
+	sqlite3_stmt *s = S(c, SQL_EVENT_INSERT);
+
+	sqlite3_bind_int64(s, 1, ev->at > 0 ? ev->at : time_wall_ms());
+	bind_text(s, 2, ev->actor);
+	bind_text(s, 3, ev->kind ? ev->kind : "request");
+	bind_text(s, 4, ev->method);
+	bind_text(s, 5, ev->route);
+	bind_text(s, 6, ev->target);
+	bind_text(s, 7, ev->cluster);
+	bind_text(s, 8, ev->result);
+	bind_text(s, 9, ev->detail_json);
+	return exec_stmt(s) == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Task state events are kept in memory and written in batches: the row
+ * and its three index entries cost as much as the state change itself,
+ * and batched they share pages (events(cluster, id) takes them at one
+ * place per cluster: a batch of 64 over many clusters wrote one page per
+ * event).  They are written by the next group commit that finds
+ * FLUSH_COUNT of them waiting, by the flusher thread within FLUSH_MS,
+ * before any read of the events and at close.  So a crash can lose the
+ * events (never the state) of the last FLUSH_MS.
+ * The buffer is guarded by the write connection's lock.  (FLUSH_MS and
+ * FLUSH_COUNT are in store_int.h.)
+ */
+
+struct tev {
+	int64_t at;
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	int from, to;
+	char *error;
+};
+
+int store_task_event_add(struct store *st, const char *id,
+    const char *cluster, const char *type, enum store_task_state from,
+    enum store_task_state to, const char *error, int64_t now)
+{
+	struct tev *e;
+
+	if (st->ntev == st->captev) {
+		st->captev = st->captev ? st->captev * 2 : 64;
+		st->tev = xrealloc(st->tev, st->captev * sizeof(*st->tev));
+	}
+	e = &st->tev[st->ntev++];
+	e->at = now;
+	str_copy(e->id, id, sizeof(e->id));
+	str_copy(e->cluster, cluster, sizeof(e->cluster));
+	str_copy(e->type, type, sizeof(e->type));
+	e->from = (int)from;
+	e->to = (int)to;
+	e->error = error ? xstrdup(error) : NULL;
+	return 0;
+}
+
+/*
+ * Append s to the detail text as a JSON string.  Hand-written because it
+ * runs for every task event: escapes the quote, the backslash and control
+ * characters; UTF-8 passes through as it is.
+ */
+static void json_quote(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t need = *len + strlen(s) * 6 + 3;
+	char *o;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	o = *buf + *len;
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 15];
+			o += 6;
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	*len = (size_t)(o - *buf);
+}
+
+static void json_lit(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+}
+
+/*
+ * Write the buffered task events; inside a transaction, lock held.  The
+ * detail is {"type","from","error"}, a key without a value left out.
+ */
+int store_events_flush(struct store *st, struct conn *c)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < st->ntev; i++) {
+		struct tev *e = &st->tev[i];
+		size_t len = 0;
+
+		json_lit(&buf, &len, &cap, "{\"type\":");
+		json_quote(&buf, &len, &cap, e->type);
+		if (e->from >= 0) {
+			json_lit(&buf, &len, &cap, ",\"from\":");
+			json_quote(&buf, &len, &cap, store_task_state_str(
+			    (enum store_task_state)e->from));
+		}
+		if (e->error != NULL) {
+			json_lit(&buf, &len, &cap, ",\"error\":");
+			json_quote(&buf, &len, &cap, e->error);
+		}
+		json_lit(&buf, &len, &cap, "}");
+		struct store_event ev = {
+			.at = e->at, .actor = "ringmaster", .kind = "task",
+			.target = e->id, .cluster = e->cluster,
+			.result = store_task_state_str(
+			    (enum store_task_state)e->to),
+			.detail_json = buf,
+		};
+		if (rc == 0 && do_event_insert(c, &ev) < 0)
+			rc = -1;
+		free(e->error);
+	}
+	free(buf);
+	st->ntev = 0;
+	return rc;
+}
+
+int store_events_tx_flush(struct store *st, struct conn *c, void *arg, char *err,
+    size_t errlen)
+{
+	(void)arg;
+	if (store_events_flush(st, c) < 0)
+		return store_db_err(c, err, errlen, "task events");
+	return 0;
+}
+
+bool store_events_pending(struct store *st)
+{
+	struct conn *c = wlock(st);
+	bool pending = st->ntev > 0;
+
+	unlock(c);
+	return pending;
+}
+
+int store_event_append(struct store *st, const struct store_event *ev,
+    char *err, size_t errlen)
+{
+	return store_events_append(st, ev, 1, err, errlen);
+}
+
+int store_events_append(struct store *st, const struct store_event *evs,
+    size_t n, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	int rc;
+
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (do_event_insert(c, &evs[i]) < 0) {
+			rc = store_db_err(c, err, errlen, "append event");
+			rollback(c);
+			goto out;
+		}
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
+
+static json_t *event_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "at", col_jtime(s, 1), "actor", col_jstr(s, 2),
+	    "kind", col_jstr(s, 3), "method", col_jstr(s, 4),
+	    "route", col_jstr(s, 5), "target", col_jstr(s, 6),
+	    "cluster", col_jstr(s, 7), "result", col_jstr(s, 8),
+	    "detail", col_json(s, 9));
+}
+
+
+json_t *store_event_list(struct store *st, int64_t since,
+    const char *cluster, const char *cursor, int limit)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+
+	if (store_events_pending(st))
+		store_write_op(st, store_events_tx_flush, NULL, NULL, 0);
+	c = store_rlock(st);
+	s = S(c, cluster ? SQL_EVENT_LIST_CLUSTER : SQL_EVENT_LIST_ALL);
+	json_t *out;
+
+	limit = clamp_limit(limit);
+	sqlite3_bind_int64(s, 1, cursor ? strtoll(cursor, NULL, 10) : 0);
+	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int(s, 3, limit);
+	if (cluster)
+		bind_text(s, 4, cluster);
+	out = store_run_page(c, s, limit, 0, event_json);
+	unlock(c);
+	return out;
+}
+

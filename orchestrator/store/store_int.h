@@ -1,0 +1,476 @@
+/*
+ * store_int.h - what the store's files share and nobody else sees: the
+ * connections and the store handle, the table of SQL statements, and the
+ * helpers to bind, step and read them.  Only the store's files include it
+ * (and with it <sqlite3.h>); callers include store.h.
+ *
+ * Which file holds what:
+ *   store.c           open and close, migrations, connections, statements
+ *   store_commit.c    group commit (store_write_op), the store thread:
+ *                     task-event batches and WAL checkpoints
+ *   store_event.c     the audit log and the task-event buffer
+ *   store_cluster.c   clusters, nodes, heartbeats
+ *   store_task.c      tasks, steps, per-node progress, failure intents
+ *   store_schedule.c  schedules
+ *   store_token.c     API tokens
+ *   store_backup.c    the backup index and damaged objects
+ */
+#ifndef RM_STORE_INT_H
+#define RM_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "store.h"
+
+#define NREADERS	4
+#define LIMIT_DEFAULT	100
+#define LIMIT_MAX	1000
+
+/* Task events: written by the group commit that finds FLUSH_COUNT of them
+ * waiting, else by the store thread within FLUSH_MS (store_event.c). */
+#define FLUSH_MS	50
+#define FLUSH_COUNT	1024
+
+/* ---- statements --------------------------------------------------------- */
+
+#define TASK_COLS \
+	"t.seq, t.id, t.cluster, t.type, t.state, t.params, t.created_at," \
+	" t.started_at, t.finished_at, t.error, t.cancel_requested," \
+	" t.pause_requested, t.schedule_id," \
+	" (SELECT count(*) FROM steps s WHERE s.task_id = t.id AND" \
+	"  s.state IN ('succeeded','skipped'))," \
+	" (SELECT count(*) FROM steps s WHERE s.task_id = t.id)"
+#define STEP_COLS \
+	"idx, name, node, state, attempts, started_at, finished_at, message," \
+	" next_attempt_at"
+#define SCHED_COLS \
+	"id, cluster, type, params, every_ms, cron, start_at, next_run_at," \
+	" last_run_at, last_task_id, enabled"
+#define NODE_COLS \
+	"cluster, address, host_id, dc, rack, state, version, ssh_host_key," \
+	" last_heartbeat, load_bytes, is_seed, status"
+#define CLUSTER_COLS \
+	"c.name, c.storage_url, c.storage_endpoint, c.storage_region," \
+	" c.ssh_user, c.ssh_port, c.ssh_key_file, c.created_at," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name)," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name AND" \
+	"  n.state = 'up')," \
+	" (SELECT count(*) FROM nodes n WHERE n.cluster = c.name AND" \
+	"  n.state = 'down')"
+#define EVENT_COLS \
+	"id, at, actor, kind, method, route, target, cluster, result, detail"
+
+#define SQL_LIST(X) \
+	X(BEGIN, "BEGIN IMMEDIATE") \
+	X(COMMIT, "COMMIT") \
+	X(ROLLBACK, "ROLLBACK") \
+	X(SAVEPOINT, "SAVEPOINT op") \
+	X(ROLLBACK_TO, "ROLLBACK TO op") \
+	X(RELEASE, "RELEASE op") \
+	X(CLUSTER_INSERT, "INSERT INTO clusters (name, storage_url," \
+	    " storage_endpoint, storage_region, ssh_user, ssh_port," \
+	    " ssh_key_file, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)") \
+	X(CLUSTER_RUNNING, "SELECT 1 FROM tasks WHERE cluster = ?1 AND" \
+	    " state = 'running' LIMIT 1") \
+	X(CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1") \
+	X(CLUSTER_EXISTS, "SELECT 1 FROM clusters WHERE name = ?1") \
+	X(CLUSTER_GET, "SELECT " CLUSTER_COLS " FROM clusters c" \
+	    " WHERE c.name = ?1") \
+	X(CLUSTER_LIST, "SELECT " CLUSTER_COLS " FROM clusters c" \
+	    " WHERE c.name > ?1 ORDER BY c.name LIMIT ?2") \
+	X(CLUSTER_NAMES, "SELECT name FROM clusters ORDER BY name") \
+	X(CLUSTER_RUNNING_ID, "SELECT id FROM tasks WHERE cluster = ?1 AND" \
+	    " state = 'running' ORDER BY seq LIMIT 1") \
+	X(CLUSTER_UPDATE, "UPDATE clusters SET" \
+	    " storage_url = COALESCE(?2, storage_url)," \
+	    " storage_endpoint = CASE WHEN ?3 THEN ?4" \
+	    "  ELSE COALESCE(?4, storage_endpoint) END," \
+	    " storage_region = CASE WHEN ?5 THEN ?6" \
+	    "  ELSE COALESCE(?6, storage_region) END," \
+	    " ssh_user = COALESCE(?7, ssh_user)," \
+	    " ssh_port = COALESCE(?8, ssh_port)," \
+	    " ssh_key_file = COALESCE(?9, ssh_key_file) WHERE name = ?1") \
+	X(NODE_EXISTS, "SELECT 1 FROM nodes WHERE cluster = ?1 AND" \
+	    " address = ?2") \
+	X(NODE_UPSERT, "INSERT INTO nodes (" NODE_COLS ") VALUES" \
+	    " (?1,?2,?3,?4,?5,COALESCE(?6,'unknown'),?7,?8,?9," \
+	    "  COALESCE(?10,0),COALESCE(?11,0),?12)" \
+	    " ON CONFLICT (cluster, address) DO UPDATE SET" \
+	    " host_id = COALESCE(?3, host_id), dc = COALESCE(?4, dc)," \
+	    " rack = COALESCE(?5, rack), state = COALESCE(?6, state)," \
+	    " version = COALESCE(?7, version)," \
+	    " ssh_host_key = COALESCE(?8, ssh_host_key)," \
+	    " last_heartbeat = COALESCE(?9, last_heartbeat)," \
+	    " load_bytes = COALESCE(?10, load_bytes)," \
+	    " is_seed = COALESCE(?11, is_seed)," \
+	    " status = COALESCE(?12, status)") \
+	X(NODE_DELETE, "DELETE FROM nodes WHERE cluster = ?1 AND address = ?2") \
+	X(NODE_GET, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
+	    " AND address = ?2") \
+	X(NODE_FIND_HOST, "SELECT " NODE_COLS " FROM nodes WHERE" \
+	    " cluster = ?1 AND host_id = ?2 LIMIT 1") \
+	X(NODE_LIST, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
+	    " ORDER BY address") \
+	X(CLUSTER_NODES, "SELECT n.cluster, n.address, n.host_id, n.dc," \
+	    " n.rack, n.state, n.version, n.ssh_host_key, n.last_heartbeat," \
+	    " n.load_bytes, n.is_seed, n.status FROM clusters c" \
+	    " LEFT JOIN nodes n ON n.cluster = c.name WHERE c.name = ?1" \
+	    " ORDER BY n.address") \
+	X(NODE_HEARTBEAT, "UPDATE nodes SET last_heartbeat = ?3," \
+	    " state = COALESCE(?4, state), status = COALESCE(?5, status)," \
+	    " load_bytes = COALESCE(?6, load_bytes)" \
+	    " WHERE cluster = ?1 AND address = ?2") \
+	X(SCHED_LAST_STATE, "SELECT t.state FROM schedules s LEFT JOIN" \
+	    " tasks t ON t.id = s.last_task_id WHERE s.id = ?1") \
+	X(SCHED_FIRED, "UPDATE schedules SET last_task_id = ?2," \
+	    " last_run_at = ?3, next_run_at = ?4 WHERE id = ?1") \
+	X(SCHED_SET_NEXT, "UPDATE schedules SET next_run_at = ?2" \
+	    " WHERE id = ?1") \
+	X(TASK_INSERT, "INSERT INTO tasks (id, cluster, type, state, params," \
+	    " created_at, schedule_id) VALUES (?1,?2,?3,'queued',?4,?5,?6)") \
+	X(STEP_INSERT, "INSERT INTO steps (task_id, idx, name, node, state)" \
+	    " VALUES (?1,?2,?3,?4,'pending')") \
+	X(TASK_STEPS, "SELECT " STEP_COLS " FROM steps WHERE task_id = ?1" \
+	    " ORDER BY idx") \
+	X(TASK_LOAD, "SELECT t.seq, t.id, t.cluster, t.type, t.state," \
+	    " t.params, t.created_at, t.started_at, t.finished_at, t.error," \
+	    " t.cancel_requested, t.pause_requested, t.schedule_id," \
+	    " s.idx, s.name, s.node, s.state, s.attempts, s.started_at," \
+	    " s.finished_at, s.message, s.next_attempt_at FROM tasks t" \
+	    " LEFT JOIN steps s ON s.task_id = t.id WHERE t.id = ?1" \
+	    " ORDER BY s.idx") \
+	X(TASK_GET, "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1") \
+	X(TASK_LIST_ALL, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.seq < ?1 ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_LIST_STATE, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.state = ?3 AND t.seq < ?1 ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_LIST_CLUSTER, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.cluster = ?4 AND t.seq < ?1 ORDER BY t.seq DESC" \
+	    " LIMIT ?2") \
+	X(TASK_LIST_CLUSTER_STATE, "SELECT " TASK_COLS " FROM tasks t" \
+	    " WHERE t.cluster = ?4 AND t.state = ?3 AND t.seq < ?1" \
+	    " ORDER BY t.seq DESC LIMIT ?2") \
+	X(TASK_UNFINISHED, "SELECT id, cluster, state, seq," \
+	    " started_at IS NOT NULL FROM tasks" \
+	    " WHERE state IN ('queued','running','paused')" \
+	    " ORDER BY started_at IS NULL, seq") \
+	X(TASK_COUNTS, "SELECT type, state, count(*) FROM tasks" \
+	    " GROUP BY type, state ORDER BY type, state") \
+	X(TASK_LAST_SUCCESS, "SELECT cluster, type, max(finished_at) FROM tasks" \
+	    " WHERE state = 'succeeded' AND finished_at IS NOT NULL" \
+	    " GROUP BY cluster, type ORDER BY cluster, type") \
+	X(BACKUP_BYTES, "SELECT cluster, sum(bytes_uploaded), sum(bytes)" \
+	    " FROM backups GROUP BY cluster ORDER BY cluster") \
+	X(TASK_HEAD, "SELECT state, cluster, type, started_at, seq" \
+	    " FROM tasks WHERE id = ?1") \
+	X(TASK_SET, "UPDATE tasks SET state = ?2, started_at = ?3," \
+	    " finished_at = ?4, error = COALESCE(?5, error)," \
+	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
+	    "  ELSE ?6 END," \
+	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
+	    "  ELSE ?7 END WHERE seq = ?1") \
+	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
+	X(TASK_REQUEST, "UPDATE tasks SET" \
+	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \
+	    "  ELSE ?2 END," \
+	    " pause_requested = CASE WHEN ?3 < 0 THEN pause_requested" \
+	    "  ELSE ?3 END WHERE id = ?1") \
+	X(STEP_SET, "UPDATE steps SET state = ?3, attempts = ?4," \
+	    " started_at = COALESCE(?5, started_at)," \
+	    " finished_at = COALESCE(?6, finished_at)," \
+	    " next_attempt_at = COALESCE(?7, next_attempt_at)," \
+	    " message = CASE WHEN ?8 IS NULL THEN message" \
+	    "  WHEN ?8 = '' THEN NULL ELSE ?8 END" \
+	    " WHERE task_id = ?1 AND idx = ?2") \
+	X(STEPS_CANCEL, "UPDATE steps SET state = 'cancelled'," \
+	    " finished_at = CASE WHEN state = 'running' THEN ?2" \
+	    "  ELSE finished_at END" \
+	    " WHERE task_id = ?1 AND state IN ('pending','running')") \
+	X(SCHED_INSERT, "INSERT INTO schedules (" SCHED_COLS ") VALUES" \
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,NULL,NULL,?9)") \
+	X(SCHED_DELETE, "DELETE FROM schedules WHERE id = ?1") \
+	X(SCHED_GET, "SELECT " SCHED_COLS " FROM schedules WHERE id = ?1") \
+	X(SCHED_LIST_ALL, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE id > ?1 ORDER BY id LIMIT ?2") \
+	X(SCHED_LIST_CLUSTER, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE cluster = ?3 AND id > ?1 ORDER BY id LIMIT ?2") \
+	X(SCHED_DUE, "SELECT " SCHED_COLS " FROM schedules" \
+	    " WHERE enabled = 1 AND next_run_at <= ?1 ORDER BY next_run_at") \
+	X(EVENT_INSERT, "INSERT INTO events (at, actor, kind, method, route," \
+	    " target, cluster, result, detail) VALUES" \
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9)") \
+	X(EVENT_LIST_ALL, "SELECT " EVENT_COLS " FROM events" \
+	    " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3") \
+	X(EVENT_LIST_CLUSTER, "SELECT " EVENT_COLS " FROM events" \
+	    " WHERE cluster = ?4 AND id > ?1 AND at >= ?2 ORDER BY id" \
+	    " LIMIT ?3") \
+	X(TOKEN_INSERT, "INSERT INTO tokens (name, role, hash, created_at)" \
+	    " VALUES (?1,?2,?3,?4)") \
+	X(TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE name = ?1" \
+	    " AND revoked = 0") \
+	X(TOKEN_LIST, "SELECT name, role, created_at, revoked FROM tokens" \
+	    " ORDER BY name") \
+	X(TOKEN_LOOKUP, "SELECT name, role FROM tokens WHERE hash = ?1" \
+	    " AND revoked = 0") \
+	X(STEP_NODES, "SELECT idx, node, phase, files_done, files_total," \
+	    " bytes_done, bytes_total, rate_bps, state, message, updated_at" \
+	    " FROM step_nodes WHERE task_id = ?1 ORDER BY idx, node")
+
+
+#define X_ENUM(id, text) SQL_##id,
+enum sql_id { SQL_LIST(X_ENUM) SQL_COUNT };
+#undef X_ENUM
+extern const char *const store_sql_text[SQL_COUNT];
+
+struct conn {
+	pthread_mutex_t mu;
+	sqlite3 *db;
+	sqlite3_stmt *stmts[SQL_COUNT];
+};
+
+struct tev;
+struct wop;
+
+struct store {
+	struct conn w;			/* the writer */
+	struct conn r[NREADERS];	/* readers */
+	atomic_uint next_reader;
+	uint64_t last_id;		/* the last id made (store_new_id()) */
+	uint64_t id_salt;		/* random low bits of new ids */
+	pthread_mutex_t gc_mu;		/* group commit: the queue below */
+	struct wop *gc_head, **gc_tail;
+	bool gc_busy;			/* a leader is committing */
+	pthread_t gc_last_writer;	/* who queued the last operation */
+	int64_t gc_last_other;		/* mono us: another thread queued */
+	int64_t gc_last_arrival;	/* mono us: the last one queued */
+	struct tev *tev;		/* task events to write (wlock) */
+	size_t ntev, captev;
+	pthread_t flusher;		/* writes them within FLUSH_MS */
+	pthread_cond_t fl_cv;		/* with gc_mu */
+	bool fl_started, fl_stop;
+	sqlite3 *ckpt_db;		/* the flusher's, for checkpoints */
+	int64_t last_ckpt;
+	atomic_int wal_frames;		/* WAL size after the last commit */
+	char *path;
+	int version;
+};
+
+/*
+ * A write operation, run by store_write_op() inside a transaction (and
+ * its own savepoint) on the write connection.  It returns 0, a negative
+ * STORE_E* (rolled back), or OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
+ */
+#define OP_KEEP_BUSY	1
+typedef int store_op_fn(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen);
+
+/* store.c */
+int store_db_err(struct conn *c, char *err, size_t errlen, const char *what);
+struct conn *store_rlock(struct store *st);
+void store_new_id(struct store *st, char prefix, char out[STORE_ID_MAX]);
+json_t *store_run_page(struct conn *c, sqlite3_stmt *s, int limit,
+    int cursor_col, json_t *(*row)(sqlite3_stmt *));
+json_t *store_run_one(struct conn *c, sqlite3_stmt *s,
+    json_t *(*row)(sqlite3_stmt *));
+sqlite3_stmt *store_prep(struct conn *c, const char *sql);
+int store_run_fin(struct conn *c, sqlite3_stmt *s, char *err, size_t errlen,
+    const char *what);
+const char *store_name_of(const char *const *names, size_t n, int v);
+int store_name_find(const char *const *names, size_t n, const char *s);
+
+/* store_vfs.c: the write connection's VFS (one write per WAL frame);
+ * registered once per process, before the first store opens. */
+#define STORE_VFS_NAME	"ringmaster-wal"
+int store_vfs_register(void);
+
+/* store_commit.c */
+int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
+    size_t errlen);
+void *store_flusher_main(void *arg);
+int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
+
+/* store_event.c; the buffer is guarded by the write connection's lock */
+int store_task_event_add(struct store *st, const char *id,
+    const char *cluster, const char *type, enum store_task_state from,
+    enum store_task_state to, const char *error, int64_t now);
+int store_events_flush(struct store *st, struct conn *c);
+int store_events_tx_flush(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen);
+bool store_events_pending(struct store *st);
+
+/* store_task.c */
+enum store_task_state store_task_state_of(const char *s);
+
+/* ---- small helpers, inline ---------------------------------------------- */
+
+static inline int clamp_limit(int limit)
+{
+	if (limit <= 0)
+		return LIMIT_DEFAULT;
+	return limit > LIMIT_MAX ? LIMIT_MAX : limit;
+}
+
+/* RFC 3339 with milliseconds, or JSON null for 0. */
+static inline json_t *jtime(int64_t ms)
+{
+	char buf[40], base[32];
+	int64_t s = ms / 1000;
+	int frac = (int)(ms % 1000);
+
+	if (ms <= 0)
+		return json_null();
+	time_rfc3339(s, base, sizeof(base));
+	base[strlen(base) - 1] = '\0';	/* drop the Z */
+	snprintf(buf, sizeof(buf), "%s.%03dZ", base, frac);
+	return json_string(buf);
+}
+
+static inline json_t *jstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* Run a statement that returns no rows; SQLITE_DONE or the error code. */
+static inline int exec_stmt(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+static inline sqlite3_stmt *S(struct conn *c, enum sql_id id)
+{
+	sqlite3_stmt *s = c->stmts[id];
+
+	if (s != NULL)
+		return s;
+	if (sqlite3_prepare_v3(c->db, store_sql_text[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+		fatalx("store: cannot prepare statement %d: %s", (int)id,
+		    sqlite3_errmsg(c->db));
+	c->stmts[id] = s;
+	return s;
+}
+
+static inline void rst(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/*
+ * Strings are bound without a copy (SQLITE_STATIC): every statement is
+ * stepped and then reset with its bindings cleared (rst()) before the
+ * function that bound it returns, while the caller's string still lives.
+ */
+static inline void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Times and counts: <= 0 stored as NULL ("none"). */
+static inline void bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v <= 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* "Keep" values (negative) bound as NULL for COALESCE. */
+static inline void bind_keep(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+static inline const char *col_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static inline char *col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = col_str(s, i);
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+static inline json_t *col_jstr(sqlite3_stmt *s, int i)
+{
+	return jstr(col_str(s, i));
+}
+
+static inline json_t *col_jint(sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return json_null();
+	return json_integer((json_int_t)sqlite3_column_int64(s, i));
+}
+
+static inline json_t *col_jtime(sqlite3_stmt *s, int i)
+{
+	return jtime(sqlite3_column_int64(s, i));
+}
+
+static inline json_t *col_json(sqlite3_stmt *s, int i)
+{
+	const char *v = col_str(s, i);
+	json_t *j;
+
+	if (v == NULL)
+		return json_null();
+	j = json_loads(v, JSON_DECODE_ANY, NULL);
+	return j != NULL ? j : json_null();
+}
+static inline struct conn *wlock(struct store *st)
+{
+	pthread_mutex_lock(&st->w.mu);
+	return &st->w;
+}
+
+static inline void unlock(struct conn *c)
+{
+	pthread_mutex_unlock(&c->mu);
+}
+static inline int begin(struct conn *c, char *err, size_t errlen)
+{
+	if (exec_stmt(S(c, SQL_BEGIN)) != SQLITE_DONE)
+		return store_db_err(c, err, errlen, "begin");
+	return 0;
+}
+
+static inline int commit(struct conn *c, char *err, size_t errlen)
+{
+	if (exec_stmt(S(c, SQL_COMMIT)) != SQLITE_DONE) {
+		int rc = store_db_err(c, err, errlen, "commit");
+		exec_stmt(S(c, SQL_ROLLBACK));
+		return rc;
+	}
+	return 0;
+}
+
+static inline void rollback(struct conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		exec_stmt(S(c, SQL_ROLLBACK));
+}
+
+
+#endif

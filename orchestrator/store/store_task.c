@@ -1,0 +1,695 @@
+/*
+ * store_task.c - tasks and their steps, per-node progress of steps,
+ * and the failure-hook intents (task_failing)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "store_int.h"
+
+static const char *const task_states[] = {
+	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+};
+static const char *const step_states[] = {
+	"pending", "running", "succeeded", "failed", "skipped", "cancelled",
+};
+_Static_assert(ARRAY_SIZE(task_states) == STORE_TASK_NSTATES,
+    "one name per task state");
+
+const char *store_task_state_str(enum store_task_state s)
+{
+	return store_name_of(task_states, ARRAY_SIZE(task_states), (int)s);
+}
+
+int store_task_state_parse(const char *s, enum store_task_state *out)
+{
+	int i = store_name_find(task_states, ARRAY_SIZE(task_states), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum store_task_state)i;
+	return 0;
+}
+
+/* A state read from the store; the CHECK constraint allows only names. */
+enum store_task_state store_task_state_of(const char *s)
+{
+	enum store_task_state st = STORE_TASK_FAILED;
+
+	(void)store_task_state_parse(s, &st);
+	return st;
+}
+
+bool store_task_state_terminal(enum store_task_state s)
+{
+	return s == STORE_TASK_SUCCEEDED || s == STORE_TASK_FAILED ||
+	    s == STORE_TASK_CANCELLED;
+}
+
+const char *store_step_state_str(enum store_step_state s)
+{
+	return store_name_of(step_states, ARRAY_SIZE(step_states), (int)s);
+}
+
+static enum store_step_state step_state_parse(const char *s)
+{
+	int i = store_name_find(step_states, ARRAY_SIZE(step_states), s);
+
+	return i < 0 ? STORE_STEP_PENDING : (enum store_step_state)i;
+}
+
+struct insert_args {
+	const struct store_task_new *t;
+	const char *params;
+	char *id_out;
+	int64_t seq;
+};
+
+static int tx_task_insert(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct insert_args *a = arg;
+	const struct store_task_new *t = a->t;
+	sqlite3_stmt *s;
+	char id[STORE_ID_MAX];
+	int64_t now = t->created_at > 0 ? t->created_at : time_wall_ms();
+	int rc;
+
+	if (t->schedule_id != NULL) {
+		enum store_task_state last = STORE_TASK_SUCCEEDED;
+		s = S(c, SQL_SCHED_LAST_STATE);
+		bind_text(s, 1, t->schedule_id);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			rst(s);
+			snprintf(err, errlen, "schedule '%s' not found",
+			    t->schedule_id);
+			return STORE_ENOENT;
+		}
+		if (col_str(s, 0) != NULL)
+			last = store_task_state_of(col_str(s, 0));
+		rst(s);
+		if (!store_task_state_terminal(last)) {
+			s = S(c, SQL_SCHED_SET_NEXT);
+			bind_text(s, 1, t->schedule_id);
+			sqlite3_bind_int64(s, 2, t->schedule_next_run_at);
+			if (exec_stmt(s) != SQLITE_DONE)
+				return store_db_err(c, err, errlen, "schedule");
+			snprintf(err, errlen, "the previous task of schedule "
+			    "'%s' is not finished", t->schedule_id);
+			return OP_KEEP_BUSY;
+		}
+	}
+
+	store_new_id(st, 't', id);
+	s = S(c, SQL_TASK_INSERT);
+	bind_text(s, 1, id);
+	bind_text(s, 2, t->cluster);
+	bind_text(s, 3, t->type);
+	bind_text(s, 4, a->params);
+	sqlite3_bind_int64(s, 5, now);
+	bind_text(s, 6, t->schedule_id);
+	if (exec_stmt(s) != SQLITE_DONE) {
+		rc = store_db_err(c, err, errlen, "insert task");
+		if (rc == STORE_ENOENT)
+			snprintf(err, errlen, "cluster '%s' not found",
+			    t->cluster);
+		return rc;
+	}
+	a->seq = sqlite3_last_insert_rowid(c->db);
+	for (size_t i = 0; i < t->nsteps; i++) {
+		s = S(c, SQL_STEP_INSERT);
+		bind_text(s, 1, id);
+		sqlite3_bind_int(s, 2, (int)i);
+		bind_text(s, 3, t->steps[i].name);
+		bind_text(s, 4, t->steps[i].node);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "insert step");
+	}
+	if (t->schedule_id != NULL) {
+		s = S(c, SQL_SCHED_FIRED);
+		bind_text(s, 1, t->schedule_id);
+		bind_text(s, 2, id);
+		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_int64(s, 4, t->schedule_next_run_at);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "schedule fired");
+	}
+	if (store_task_event_add(st, id, t->cluster, t->type,
+	    (enum store_task_state)-1, STORE_TASK_QUEUED, NULL, now) < 0)
+		return store_db_err(c, err, errlen, "task event");
+	memcpy(a->id_out, id, STORE_ID_MAX);
+	return 0;
+}
+
+int store_task_insert(struct store *st, const struct store_task_new *t,
+    char *id_out, int64_t *seq_out, char *err, size_t errlen)
+{
+	struct insert_args a = { .t = t, .id_out = id_out };
+	char *params;
+	int rc;
+
+	if (t->nsteps == 0) {
+		snprintf(err, errlen, "a task needs at least one step");
+		return STORE_ERR;
+	}
+	params = t->params ? json_dumps(t->params, JSON_COMPACT) :
+	    xstrdup("{}");
+	a.params = params;
+	rc = store_write_op(st, tx_task_insert, &a, err, errlen);
+	if (rc == 0 && seq_out != NULL)
+		*seq_out = a.seq;
+	free(params);
+	return rc;
+}
+
+static void step_from_row(struct store_step *sp, sqlite3_stmt *s, int i)
+{
+	sp->idx = sqlite3_column_int(s, i);
+	sp->name = col_dup(s, i + 1);
+	sp->node = col_dup(s, i + 2);
+	sp->state = step_state_parse(col_str(s, i + 3));
+	sp->attempts = sqlite3_column_int(s, i + 4);
+	sp->started_at = sqlite3_column_int64(s, i + 5);
+	sp->finished_at = sqlite3_column_int64(s, i + 6);
+	sp->message = col_dup(s, i + 7);
+	sp->next_attempt_at = sqlite3_column_int64(s, i + 8);
+}
+
+/* The task row and its steps in one statement: one read transaction. */
+struct store_task *store_task_load(struct store *st, const char *id)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_LOAD);
+	struct store_task *t = NULL;
+	size_t cap = 0;
+	int rc;
+
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (t == NULL) {
+			t = xcalloc(1, sizeof(*t));
+			t->seq = sqlite3_column_int64(s, 0);
+			str_copy(t->id, col_str(s, 1), sizeof(t->id));
+			str_copy(t->cluster, col_str(s, 2), sizeof(t->cluster));
+			str_copy(t->type, col_str(s, 3), sizeof(t->type));
+			t->state = store_task_state_of(col_str(s, 4));
+			t->params = json_loads(col_str(s, 5), 0, NULL);
+			if (t->params == NULL)
+				t->params = json_object();
+			t->created_at = sqlite3_column_int64(s, 6);
+			t->started_at = sqlite3_column_int64(s, 7);
+			t->finished_at = sqlite3_column_int64(s, 8);
+			t->error = col_dup(s, 9);
+			t->cancel_requested = sqlite3_column_int(s, 10) != 0;
+			t->pause_requested = sqlite3_column_int(s, 11) != 0;
+			if (col_str(s, 12) != NULL)
+				str_copy(t->schedule_id, col_str(s, 12),
+				    sizeof(t->schedule_id));
+		}
+		if (sqlite3_column_type(s, 13) == SQLITE_NULL)
+			continue;		/* no steps (never inserted) */
+		if (t->nsteps == cap) {
+			cap = cap ? cap * 2 : 8;
+			t->steps = xrealloc(t->steps, cap * sizeof(*t->steps));
+		}
+		step_from_row(&t->steps[t->nsteps++], s, 13);
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "load task");
+		store_task_free(t);
+		t = NULL;
+	}
+	unlock(c);
+	return t;
+}
+
+void store_task_free(struct store_task *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nsteps; i++) {
+		free(t->steps[i].name);
+		free(t->steps[i].node);
+		free(t->steps[i].message);
+	}
+	free(t->steps);
+	free(t->error);
+	json_decref(t->params);
+	free(t);
+}
+
+static json_t *task_json(sqlite3_stmt *s)
+{
+	json_t *params = col_json(s, 5);
+
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
+	    "id", col_jstr(s, 1), "cluster", col_jstr(s, 2),
+	    "type", col_jstr(s, 3), "state", col_jstr(s, 4),
+	    "params", params,
+	    "created_at", col_jtime(s, 6), "started_at", col_jtime(s, 7),
+	    "finished_at", col_jtime(s, 8),
+	    "error", col_jstr(s, 9),
+	    "progress", "done", sqlite3_column_int(s, 13),
+	    "total", sqlite3_column_int(s, 14),
+	    "schedule_id", col_jstr(s, 12),
+	    "seq", (json_int_t)sqlite3_column_int64(s, 0),
+	    "cancel_requested", sqlite3_column_int(s, 10) != 0,
+	    "pause_requested", sqlite3_column_int(s, 11) != 0);
+}
+
+static json_t *step_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:i, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
+	    "idx", sqlite3_column_int(s, 0),
+	    "name", col_jstr(s, 1), "node", col_jstr(s, 2),
+	    "state", col_jstr(s, 3), "attempts", sqlite3_column_int(s, 4),
+	    "started_at", col_jtime(s, 5), "finished_at", col_jtime(s, 6),
+	    "message", col_jstr(s, 7), "next_attempt_at", col_jtime(s, 8));
+}
+
+/* Give every step of steps its "nodes" (per-node progress), [] when none. */
+static int step_nodes_attach(struct conn *c, const char *id, json_t *steps)
+{
+	sqlite3_stmt *s = S(c, SQL_STEP_NODES);
+	size_t i;
+	json_t *v;
+	int rc;
+
+	json_array_foreach(steps, i, v)
+		json_object_set_new(v, "nodes", json_array());
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *step = json_array_get(steps,
+		    (size_t)sqlite3_column_int(s, 0));
+		json_t *n;
+		if (step == NULL)
+			continue;
+		n = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+		    " s:o}",
+		    "node", col_jstr(s, 1), "phase", col_jstr(s, 2),
+		    "files_done", col_jint(s, 3), "files_total", col_jint(s, 4),
+		    "bytes_done", col_jint(s, 5), "bytes_total", col_jint(s, 6),
+		    "rate_bps", sqlite3_column_type(s, 7) == SQLITE_NULL ?
+		    json_null() : json_real(sqlite3_column_double(s, 7)),
+		    "state", col_jstr(s, 8), "message", col_jstr(s, 9),
+		    "updated_at", col_jtime(s, 10));
+		json_array_append_new(json_object_get(step, "nodes"), n);
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "step nodes");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *store_task_get(struct store *st, const char *id)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_GET);
+	json_t *out, *steps;
+	int rc;
+
+	bind_text(s, 1, id);
+	out = store_run_one(c, s, task_json);
+	if (out == NULL)
+		goto out;
+	steps = json_array();
+	s = S(c, SQL_TASK_STEPS);
+	bind_text(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(steps, step_json(s));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "task steps");
+		json_decref(steps);
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	json_object_set_new(out, "steps", steps);
+	if (step_nodes_attach(c, id, steps) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+out:
+	unlock(c);
+	return out;
+}
+
+json_t *store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum sql_id q;
+	enum store_task_state ts;
+	json_t *out;
+
+	if (state != NULL && store_task_state_parse(state, &ts) < 0)
+		return NULL;
+	if (cluster != NULL)
+		q = state ? SQL_TASK_LIST_CLUSTER_STATE : SQL_TASK_LIST_CLUSTER;
+	else
+		q = state ? SQL_TASK_LIST_STATE : SQL_TASK_LIST_ALL;
+	limit = clamp_limit(limit);
+	c = store_rlock(st);
+	s = S(c, q);
+	sqlite3_bind_int64(s, 1, cursor ? strtoll(cursor, NULL, 10) : INT64_MAX);
+	sqlite3_bind_int(s, 2, limit);
+	if (state != NULL)
+		bind_text(s, 3, state);
+	if (cluster != NULL)
+		bind_text(s, 4, cluster);
+	out = store_run_page(c, s, limit, 0, task_json);
+	unlock(c);
+	return out;
+}
+
+int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
+    size_t *n)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_UNFINISHED);
+	struct store_task_ref *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		struct store_task_ref *r = &v[len++];
+		memset(r, 0, sizeof(*r));
+		str_copy(r->id, col_str(s, 0), sizeof(r->id));
+		str_copy(r->cluster, col_str(s, 1), sizeof(r->cluster));
+		r->state = store_task_state_of(col_str(s, 2));
+		r->seq = sqlite3_column_int64(s, 3);
+		r->started = sqlite3_column_int(s, 4) != 0;
+	}
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		rc = store_db_err(c, NULL, 0, "unfinished tasks");
+		free(v);
+		unlock(c);
+		return rc;
+	}
+	unlock(c);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+json_t *store_task_counts(struct store *st)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_COUNTS);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
+		    "type", col_jstr(s, 0), "state", col_jstr(s, 1),
+		    "count", (json_int_t)sqlite3_column_int64(s, 2)));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "task counts");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+json_t *store_task_last_success(struct store *st)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_LAST_SUCCESS);
+	json_t *out = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
+		    "cluster", col_jstr(s, 0), "type", col_jstr(s, 1),
+		    "finished_at", (json_int_t)sqlite3_column_int64(s, 2)));
+	rst(s);
+	if (rc != SQLITE_DONE) {
+		store_db_err(c, NULL, 0, "last successful tasks");
+		json_decref(out);
+		out = NULL;
+	}
+	unlock(c);
+	return out;
+}
+
+struct update_args {
+	const char *id;
+	int task_state;
+	int64_t now;
+	const char *error;
+	const struct store_step_update *su;
+	size_t nsu;
+};
+
+static int tx_task_update(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct update_args *a = arg;
+	sqlite3_stmt *s;
+
+	for (size_t i = 0; i < a->nsu; i++) {
+		const struct store_step_update *u = &a->su[i];
+		s = S(c, SQL_STEP_SET);
+		bind_text(s, 1, a->id);
+		sqlite3_bind_int(s, 2, u->idx);
+		bind_text(s, 3, store_step_state_str(u->state));
+		sqlite3_bind_int(s, 4, u->attempts);
+		bind_keep(s, 5, u->started_at);
+		bind_keep(s, 6, u->finished_at);
+		bind_keep(s, 7, u->next_attempt_at);
+		bind_text(s, 8, u->message);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "update step");
+	}
+	if (a->task_state >= 0) {
+		enum store_task_state from, to = (enum store_task_state)a->task_state;
+		char cluster[STORE_NAME_MAX], type[STORE_NAME_MAX];
+		int64_t started, seq;
+		bool terminal;
+
+		s = S(c, SQL_TASK_HEAD);
+		bind_text(s, 1, a->id);
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			rst(s);
+			snprintf(err, errlen, "task '%s' not found", a->id);
+			return STORE_ENOENT;
+		}
+		from = store_task_state_of(col_str(s, 0));
+		str_copy(cluster, col_str(s, 1), sizeof(cluster));
+		str_copy(type, col_str(s, 2), sizeof(type));
+		started = sqlite3_column_int64(s, 3);
+		seq = sqlite3_column_int64(s, 4);
+		rst(s);
+		if (store_task_state_terminal(from) && from != to) {
+			snprintf(err, errlen, "task '%s' is already %s", a->id,
+			    store_task_state_str(from));
+			return STORE_EBUSY;
+		}
+
+		/* Terminal clears both requests; queued/paused the pause.
+		 * By rowid: the row was just found, no second index walk. */
+		terminal = store_task_state_terminal(to);
+		s = S(c, SQL_TASK_SET);
+		sqlite3_bind_int64(s, 1, seq);
+		bind_text(s, 2, store_task_state_str(to));
+		bind_time(s, 3, started > 0 ? started :
+		    (to == STORE_TASK_RUNNING ? a->now : 0));
+		bind_time(s, 4, terminal ? a->now : 0);
+		bind_text(s, 5, a->error);
+		sqlite3_bind_int(s, 6, terminal ? 0 : -1);
+		sqlite3_bind_int(s, 7, terminal || to == STORE_TASK_QUEUED ||
+		    to == STORE_TASK_PAUSED ? 0 : -1);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "update task");
+		if (to == STORE_TASK_CANCELLED) {
+			s = S(c, SQL_STEPS_CANCEL);
+			bind_text(s, 1, a->id);
+			sqlite3_bind_int64(s, 2, a->now);
+			if (exec_stmt(s) != SQLITE_DONE)
+				return store_db_err(c, err, errlen, "cancel steps");
+		}
+		if (from != to && store_task_event_add(st, a->id, cluster, type, from,
+		    to, a->error, a->now) < 0)
+			return store_db_err(c, err, errlen, "task event");
+	} else if (a->error != NULL) {
+		s = S(c, SQL_TASK_SET_ERROR);
+		bind_text(s, 1, a->id);
+		bind_text(s, 2, a->error);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "task error");
+	}
+	return 0;
+}
+
+int store_task_update(struct store *st, const char *id, int task_state,
+    int64_t now, const char *error, const struct store_step_update *su,
+    size_t nsu, char *err, size_t errlen)
+{
+	struct update_args a = {
+		.id = id, .task_state = task_state,
+		.now = now > 0 ? now : time_wall_ms(), .error = error,
+		.su = su, .nsu = nsu,
+	};
+
+	return store_write_op(st, tx_task_update, &a, err, errlen);
+}
+
+int store_task_request(struct store *st, const char *id,
+    enum store_request req, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	sqlite3_stmt *s = S(c, SQL_TASK_REQUEST);
+	int rc = 0;
+
+	bind_text(s, 1, id);
+	/* -1 keeps the other flag (see the CASE in the statement). */
+	sqlite3_bind_int(s, 2, req == STORE_REQ_CANCEL ? 1 :
+	    req == STORE_REQ_NONE ? 0 : -1);
+	sqlite3_bind_int(s, 3, req == STORE_REQ_PAUSE ? 1 :
+	    req == STORE_REQ_NONE || req == STORE_REQ_UNPAUSE ? 0 : -1);
+	if (exec_stmt(s) != SQLITE_DONE)
+		rc = store_db_err(c, err, errlen, "task request");
+	else if (sqlite3_changes(c->db) == 0)
+		rc = STORE_ENOENT;
+	unlock(c);
+	return rc;
+}
+
+/* ---- per-node progress of steps, and failure hooks ---------------------- */
+
+struct sn_args {
+	const char *task_id;
+	int idx;
+	const struct store_node_progress *p;
+	const char *error;
+};
+
+static int tx_step_node_put(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct sn_args *a = arg;
+	const struct store_node_progress *p = a->p;
+	sqlite3_stmt *s = store_prep(c, "INSERT OR REPLACE INTO step_nodes (task_id,"
+	    " idx, node, phase, files_done, files_total, bytes_done,"
+	    " bytes_total, rate_bps, state, message, updated_at) VALUES"
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+
+	(void)st;
+	bind_text(s, 1, a->task_id);
+	sqlite3_bind_int(s, 2, a->idx);
+	bind_text(s, 3, p->node);
+	bind_text(s, 4, p->phase);
+	bind_keep(s, 5, p->files_done);
+	bind_keep(s, 6, p->files_total);
+	bind_keep(s, 7, p->bytes_done);
+	bind_keep(s, 8, p->bytes_total);
+	if (p->rate_bps < 0)
+		sqlite3_bind_null(s, 9);
+	else
+		sqlite3_bind_double(s, 9, p->rate_bps);
+	bind_text(s, 10, p->state ? p->state : "running");
+	bind_text(s, 11, p->message);
+	sqlite3_bind_int64(s, 12, p->updated_at > 0 ? p->updated_at :
+	    time_wall_ms());
+	return store_run_fin(c, s, err, errlen, "step node");
+}
+
+int store_step_node_put(struct store *st, const char *task_id, int idx,
+    const struct store_node_progress *p, char *err, size_t errlen)
+{
+	struct sn_args a = { .task_id = task_id, .idx = idx, .p = p };
+
+	if (p->node == NULL)
+		return STORE_ENOENT;
+	return store_write_op(st, tx_step_node_put, &a, err, errlen);
+}
+
+static int tx_failing_set(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct sn_args *a = arg;
+	sqlite3_stmt *s = store_prep(c, "INSERT OR REPLACE INTO task_failing"
+	    " (task_id, step_idx, error) VALUES (?1,?2,?3)");
+
+	(void)st;
+	bind_text(s, 1, a->task_id);
+	sqlite3_bind_int(s, 2, a->idx);
+	bind_text(s, 3, a->error);
+	return store_run_fin(c, s, err, errlen, "task failing");
+}
+
+int store_task_failing_set(struct store *st, const char *id, int step_idx,
+    const char *error, char *err, size_t errlen)
+{
+	struct sn_args a = { .task_id = id, .idx = step_idx, .error = error };
+
+	return store_write_op(st, tx_failing_set, &a, err, errlen);
+}
+
+int store_task_failing_get(struct store *st, const char *id, int *step_idx,
+    char **error)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = store_prep(c, "SELECT step_idx, error FROM task_failing"
+	    " WHERE task_id = ?1");
+	int rc;
+
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*step_idx = sqlite3_column_int(s, 0);
+		*error = col_dup(s, 1);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = STORE_ENOENT;
+	} else {
+		rc = store_db_err(c, NULL, 0, "task failing");
+	}
+	sqlite3_finalize(s);
+	unlock(c);
+	return rc;
+}
+
+static int tx_failing_clear(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct sn_args *a = arg;
+	sqlite3_stmt *s = store_prep(c, "DELETE FROM task_failing WHERE"
+	    " task_id = ?1");
+
+	(void)st;
+	bind_text(s, 1, a->task_id);
+	return store_run_fin(c, s, err, errlen, "task failing");
+}
+
+int store_task_failing_clear(struct store *st, const char *id, char *err,
+    size_t errlen)
+{
+	struct sn_args a = { .task_id = id };
+
+	return store_write_op(st, tx_failing_clear, &a, err, errlen);
+}
+

@@ -1,0 +1,207 @@
+/*
+ * store_task.h - tasks, steps, per-node step progress and failure-hook
+ * intents in the store
+ * (store_task.c); included by store.h, whose conventions apply.
+ */
+#ifndef RM_STORE_TASK_H
+#define RM_STORE_TASK_H
+
+#include "store.h"
+
+/* ---- tasks and steps (mostly for task.c; the API reads JSON) ------------ */
+
+enum store_task_state {
+	STORE_TASK_QUEUED,
+	STORE_TASK_RUNNING,
+	STORE_TASK_PAUSED,
+	STORE_TASK_SUCCEEDED,
+	STORE_TASK_FAILED,
+	STORE_TASK_CANCELLED,
+};
+#define STORE_TASK_NSTATES 6
+
+enum store_step_state {
+	STORE_STEP_PENDING,
+	STORE_STEP_RUNNING,
+	STORE_STEP_SUCCEEDED,
+	STORE_STEP_FAILED,
+	STORE_STEP_SKIPPED,
+	STORE_STEP_CANCELLED,
+};
+
+/* "queued" ... "cancelled"; parse returns 0 or -1 for an unknown name. */
+const char *store_task_state_str(enum store_task_state s);
+int store_task_state_parse(const char *s, enum store_task_state *out);
+bool store_task_state_terminal(enum store_task_state s);
+const char *store_step_state_str(enum store_step_state s);
+
+/* One planned step: a name and the node it acts on (NULL: the cluster). */
+struct store_step_plan {
+	const char *name;
+	const char *node;
+};
+
+struct store_task_new {
+	const char *cluster;
+	const char *type;
+	const json_t *params;		/* serialised; NULL means {} */
+	const struct store_step_plan *steps;
+	size_t nsteps;			/* >= 1 */
+	/*
+	 * Set when a schedule fires: in the same transaction the schedule's
+	 * last_task_id, last_run_at (= now) and next_run_at are updated, and
+	 * nothing is inserted (STORE_EBUSY) while the schedule's previous task
+	 * is still queued, running or paused (next_run_at still advances).
+	 */
+	const char *schedule_id;
+	int64_t schedule_next_run_at;
+	int64_t created_at;		/* ms; 0 = now */
+};
+
+/*
+ * Insert a task in state queued with its steps (pending) in one
+ * transaction; it gets the next seq (FIFO order) and a fresh id "t-<hex>"
+ * copied to id_out (STORE_ID_MAX bytes).  *seq_out may be NULL.  Writes a
+ * task event (kind "task", result "queued"; see "Task events").
+ * 0, STORE_ENOENT (no such cluster/schedule), STORE_EBUSY, STORE_ERR.
+ */
+int store_task_insert(struct store *st, const struct store_task_new *t,
+    char *id_out, int64_t *seq_out, char *err, size_t errlen);
+
+struct store_step {
+	int idx;			/* 0-based order */
+	char *name;
+	char *node;			/* NULL: the cluster */
+	enum store_step_state state;
+	int attempts;			/* attempts started so far */
+	int64_t started_at, finished_at, next_attempt_at;
+	char *message;			/* NULL or the last progress/error */
+};
+
+struct store_task {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	enum store_task_state state;
+	json_t *params;			/* owned, never NULL */
+	int64_t seq;
+	int64_t created_at, started_at, finished_at;
+	char *error;			/* NULL or why it failed */
+	bool cancel_requested, pause_requested;
+	char schedule_id[STORE_ID_MAX];	/* "" when not from a schedule */
+	struct store_step *steps;
+	size_t nsteps;
+};
+
+/* The task with its steps, or NULL (missing, or database error). */
+struct store_task *store_task_load(struct store *st, const char *id);
+void store_task_free(struct store_task *t);
+
+/*
+ * The task object of the API, with steps and progress {"done","total"}
+ * (done counts succeeded and skipped steps), plus "seq",
+ * "cancel_requested", "pause_requested" and "schedule_id".
+ */
+json_t *store_task_get(struct store *st, const char *id);
+/*
+ * Newest first (by seq).  cluster NULL = all clusters, state NULL = any.
+ * Items are task objects without "steps" (progress is included).
+ * An unknown state string gives STORE_ERR-like NULL: validate it first
+ * with store_task_state_parse().
+ */
+json_t *store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit);
+
+/* A task that is not finished, for resume at start-up. */
+struct store_task_ref {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	enum store_task_state state;
+	int64_t seq;
+	bool started;			/* started_at is set */
+};
+/*
+ * Every queued, running or paused task, started ones first, then by seq:
+ * the order in which to push them back into their queues.  *out is the
+ * caller's (free()).  0 or STORE_ERR.
+ */
+int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
+    size_t *n);
+
+/* Counts by (type, state): [{"type","state","count"}...], for /metrics. */
+json_t *store_task_counts(struct store *st);
+/* For /metrics: [{"cluster","type","finished_at" (ms)}...], the latest
+ * succeeded task of each (cluster, type); NULL on a store error. */
+json_t *store_task_last_success(struct store *st);
+
+/* A change to one step, written by the task runner. */
+struct store_step_update {
+	int idx;
+	enum store_step_state state;
+	int attempts;
+	int64_t started_at;		/* -1 keeps */
+	int64_t finished_at;		/* -1 keeps */
+	int64_t next_attempt_at;	/* -1 keeps */
+	const char *message;		/* NULL keeps; "" clears */
+};
+
+#define STORE_KEEP (-1)
+
+/*
+ * One transaction: set the task's state (task_state < 0 keeps it) and
+ * apply nsu step updates.  Entering running sets started_at when unset;
+ * entering a terminal state sets finished_at (= now) and, for cancelled,
+ * turns every pending/running step into cancelled; entering queued or
+ * paused clears pause_requested; any terminal state clears both request
+ * flags.  error (NULL keeps) is the task's error text.  A task state
+ * change makes a task event (see "Task events").  A finished task
+ * (succeeded, failed, cancelled) never changes state again: such an
+ * update is refused with STORE_EBUSY and nothing is written.
+ * 0, STORE_ENOENT (task gone: cluster deleted), STORE_EBUSY, STORE_ERR.
+ */
+int store_task_update(struct store *st, const char *id, int task_state,
+    int64_t now, const char *error, const struct store_step_update *su,
+    size_t nsu, char *err, size_t errlen);
+
+enum store_request {
+	STORE_REQ_CANCEL,
+	STORE_REQ_PAUSE,
+	STORE_REQ_NONE,		/* clear both flags */
+	STORE_REQ_UNPAUSE,	/* clear the pause request only (resume) */
+};
+/* Set/clear the cancel/pause request flags.  0, STORE_ENOENT, STORE_ERR. */
+int store_task_request(struct store *st, const char *id,
+    enum store_request req, char *err, size_t errlen);
+
+/* ---- per-node progress of steps, and failure hooks (task.c) ------------- */
+
+/* The progress of one node in one step (fields < 0 / NULL: unknown). */
+struct store_node_progress {
+	const char *node;
+	const char *phase;
+	int64_t files_done, files_total, bytes_done, bytes_total;
+	double rate_bps;
+	const char *state;		/* "running", "done", "failed" */
+	const char *message;
+	int64_t updated_at;		/* ms */
+};
+/* Insert or replace the row (task, step idx, node).  0, STORE_ENOENT (no
+ * such step), STORE_ERR. */
+int store_step_node_put(struct store *st, const char *task_id, int idx,
+    const struct store_node_progress *p, char *err, size_t errlen);
+
+/*
+ * A task whose last attempt failed and whose type's failure hook has not
+ * finished yet: the failing step and the task's error, kept until the
+ * task is recorded failed, so the hook runs again after a crash.
+ * set: 0, STORE_ENOENT, STORE_ERR.  get: 0 (*error the caller's),
+ * STORE_ENOENT (none), STORE_ERR.  clear: 0 or STORE_ERR.
+ */
+int store_task_failing_set(struct store *st, const char *id, int step_idx,
+    const char *error, char *err, size_t errlen);
+int store_task_failing_get(struct store *st, const char *id, int *step_idx,
+    char **error);
+int store_task_failing_clear(struct store *st, const char *id, char *err,
+    size_t errlen);
+
+#endif
