@@ -70,18 +70,18 @@ int sched_create(struct task_engine *e, const char *cluster,
 	if ((every_ms > 0) == (cron != NULL)) {
 		snprintf(err, errlen, "a schedule needs exactly one of 'every' "
 		    "and 'cron'");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (cron == NULL && every_ms < MIN_EVERY_MS) {
 		snprintf(err, errlen, "field 'every': %lld ms is shorter than "
 		    "one second", (long long)every_ms);
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (cron != NULL && !cron_valid(cron, err, errlen))
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	if (start_at < 0) {
 		snprintf(err, errlen, "start time is not valid");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	memset(&s, 0, sizeof(s));
 	if (params == NULL)
@@ -99,17 +99,17 @@ int sched_create(struct task_engine *e, const char *cluster,
 	if (s.next_run_at < 0) {
 		snprintf(err, errlen, "field 'cron': '%s' never matches",
 		    cron ? cron : "");
-		rc = TASK_EINVAL;
+		rc = RM_EINVAL;
 		goto out;
 	}
 	s.enabled = true;
 	rc = store_schedule_create(task_engine_store(e), &s, err, errlen);
-	if (rc == STORE_ENOENT) {
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		rc = TASK_ENOENT;
+		rc = RM_ENOENT;
 	}
 	else if (rc < 0)
-		rc = TASK_ERR;
+		rc = RM_ERR;
 	else
 		memcpy(id_out, s.id, STORE_ID_MAX);
 out:
@@ -141,7 +141,7 @@ int sched_tick(struct task_engine *e, int64_t now)
 			fired++;
 			log_info("schedule %s: queued task %s on '%s'", s->id,
 			    id, s->cluster);
-		} else if (rc == TASK_EBUSY) {
+		} else if (rc == RM_EBUSY) {
 			log_info("schedule %s: skipped, its previous task is "
 			    "not finished", s->id);
 		} else {

@@ -38,7 +38,7 @@ struct sched;
  * checked (task_validate()), the timing checked - exactly one of every_ms
  * (at least 1 s; the API parses "90m", "24h") and cron - then the next run
  * computed and the row stored.  start_at is ms (0 = none).  id_out gets "s-<hex>" (STORE_ID_MAX bytes).
- * 0, TASK_EINVAL (400), TASK_ENOENT (no such cluster), TASK_ERR.
+ * 0, RM_EINVAL (400), RM_ENOENT (no such cluster), RM_ERR.
  */
 int sched_create(struct task_engine *e, const char *cluster,
     const char *type, json_t *params, int64_t every_ms, const char *cron,

@@ -152,7 +152,7 @@ void task_node_progress(struct task_ctx *ctx, const char *node,
 	/* Outside the lock: other nodes of the step keep reporting while
 	 * this one waits for its commit. */
 	if (store_step_node_put(ctx->e->st, ctx->id, step->idx, &p, err,
-	    sizeof(err)) == STORE_ERR)
+	    sizeof(err)) == RM_ERR)
 		log_warnx("task %s: progress of %s: %s", ctx->id, node, err);
 	free((void *)(uintptr_t)p.node);
 	free((void *)(uintptr_t)p.phase);

@@ -35,38 +35,38 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
 	if (ty == NULL) {
 		snprintf(err, errlen, "unknown task type '%s'",
 		    type ? type : "");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (!json_is_object(params)) {
 		snprintf(err, errlen, "params must be an object");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
 	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	rc = store_cluster_nodes(e->st, cluster, &nodes);
-	if (rc == STORE_ENOENT) {
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot read the nodes of '%s'", cluster);
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	/* The recorded state may forbid it (a damaged backup); after the
 	 * cluster check, so an unknown cluster stays a 404. */
 	if (ty->admit != NULL && ty->admit(e->st, cluster, params, err,
 	    errlen) < 0) {
 		json_decref(nodes);
-		return TASK_ECONFLICT;
+		return RM_ECONFLICT;
 	}
 	rc = ty->plan(params, nodes, plan, err, errlen);
 	json_decref(nodes);
 	if (rc < 0)
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	if (plan->n == 0) {
 		snprintf(err, errlen, "task type '%s' planned no steps", type);
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	*tyout = ty;
 	return 0;
@@ -132,12 +132,12 @@ static int submit(struct task_engine *e, const char *cluster, const char *type, 
 		.created_at = time_wall_ms(),
 	};
 	rc = store_task_insert(e->st, &tn, id_out, &seq, err, errlen);
-	if (rc == STORE_ENOENT)
-		rc = TASK_ENOENT;
-	else if (rc == STORE_EBUSY)
-		rc = TASK_EBUSY;
+	if (rc == RM_ENOENT)
+		rc = RM_ENOENT;
+	else if (rc == RM_EBUSY)
+		rc = RM_EBUSY;
 	else if (rc < 0)
-		rc = TASK_ERR;
+		rc = RM_ERR;
 	if (rc < 0)
 		goto out;
 	t = handoff_make(&tn, id_out, seq, &plan);
@@ -188,46 +188,46 @@ int task_validate(struct task_engine *e, const char *type, json_t *params, char 
 	if (ty == NULL) {
 		snprintf(err, errlen, "unknown task type '%s'",
 		    type ? type : "");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (!json_is_object(params)) {
 		snprintf(err, errlen, "params must be an object");
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	}
 	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
 	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	return 0;
 }
 
-/* Load for a control call: 0 with *t, or TASK_ENOENT/TASK_ECONFLICT. */
+/* Load for a control call: 0 with *t, or RM_ENOENT/RM_ECONFLICT. */
 static int ctl_load(struct task_engine *e, const char *id, struct store_task **t, const char *verb,
     char *err, size_t errlen)
 {
 	*t = store_task_load(e->st, id);
 	if (*t == NULL) {
 		snprintf(err, errlen, "task '%s' not found", id);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	if (store_task_state_terminal((*t)->state)) {
 		snprintf(err, errlen, "cannot %s task '%s': it is %s", verb,
 		    id, store_task_state_str((*t)->state));
 		store_task_free(*t);
 		*t = NULL;
-		return TASK_ECONFLICT;
+		return RM_ECONFLICT;
 	}
 	return 0;
 }
 
 static int ctl_rc(int rc, const char *id, char *err, size_t errlen)
 {
-	if (rc == STORE_ENOENT) {
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "task '%s' not found", id);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
-	if (rc == STORE_EBUSY)
-		return TASK_ECONFLICT;	/* finished meanwhile; err is set */
-	return rc < 0 ? TASK_ERR : 0;
+	if (rc == RM_EBUSY)
+		return RM_ECONFLICT;	/* finished meanwhile; err is set */
+	return rc < 0 ? RM_ERR : 0;
 }
 
 int task_cancel(struct task_engine *e, const char *id, char *err, size_t errlen)
@@ -331,7 +331,7 @@ out:
 
 int task_cluster_add(struct task_engine *e, const char *cluster)
 {
-	return queue_cluster_add(e->q, cluster) < 0 ? TASK_ERR : 0;
+	return queue_cluster_add(e->q, cluster) < 0 ? RM_ERR : 0;
 }
 
 int task_cluster_delete(struct task_engine *e, const char *cluster, char *err,
@@ -342,15 +342,15 @@ int task_cluster_delete(struct task_engine *e, const char *cluster, char *err,
 	if (queue_running(e->q, cluster, NULL, 0)) {
 		snprintf(err, errlen, "cluster '%s' has a running task",
 		    cluster);
-		return TASK_EBUSY;
+		return RM_EBUSY;
 	}
 	rc = store_cluster_delete(e->st, cluster, err, errlen);
-	if (rc == STORE_EBUSY)
-		return TASK_EBUSY;
-	if (rc == STORE_ENOENT)
-		return TASK_ENOENT;
+	if (rc == RM_EBUSY)
+		return RM_EBUSY;
+	if (rc == RM_ENOENT)
+		return RM_ENOENT;
 	if (rc < 0)
-		return TASK_ERR;
+		return RM_ERR;
 	queue_cluster_remove(e->q, cluster);
 	eng_ho_drop_cluster(e, cluster);
 	return 0;

@@ -101,9 +101,9 @@ int task_type_register(struct task_engine *e, const struct task_type *type)
 {
 	if (type == NULL || type->name == NULL || type->plan == NULL ||
 	    type->run == NULL || e->ntypes == MAX_TYPES)
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	if (task_type_find(e, type->name) != NULL)
-		return TASK_EINVAL;
+		return RM_EINVAL;
 	e->types[e->ntypes++] = type;
 	return 0;
 }
@@ -227,7 +227,7 @@ int eng_persist_d(struct task_engine *e, struct store_task *t, int state, const 
 
 	rc = store_task_update(e->st, t->id, state, now, error, su, nsu, err,
 	    sizeof(err));
-	if (rc == STORE_ERR)
+	if (rc == RM_ERR)
 		log_warnx("task %s: cannot record state: %s", t->id, err);
 	if (rc < 0)
 		return rc;
@@ -462,7 +462,7 @@ int task_resume_all(struct task_engine *e, char *err, size_t errlen)
 
 	if (store_tasks_unfinished(e->st, &v, &n) < 0) {
 		snprintf(err, errlen, "cannot read unfinished tasks");
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	for (size_t i = 0; i < n; i++) {
 		enum queue_hold hold = QUEUE_READY;
@@ -487,17 +487,17 @@ int task_start(struct task_engine *e, char *err, size_t errlen)
 {
 	if (e->st == NULL) {
 		snprintf(err, errlen, "task engine not initialised");
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	atomic_store(&e->stopping, false);
 	e->timer_stop = false;
 	if (pthread_create(&e->timer, NULL, eng_timer_main, e) != 0) {
 		snprintf(err, errlen, "cannot start the timer thread");
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	e->timer_running = true;
 	if (queue_start(e->q, e->nworkers, eng_run_task, e, err, errlen) < 0)
-		return TASK_ERR;
+		return RM_ERR;
 	e->started = true;
 	return 0;
 }

@@ -42,13 +42,8 @@
 
 #include <jansson.h>
 
+#include "../err.h"
 #include "../store/store.h"
-
-#define TASK_ERR	(-1)	/* internal error (500) */
-#define TASK_EINVAL	(-2)	/* bad type or params (400) */
-#define TASK_ENOENT	(-3)	/* no such task or cluster (404) */
-#define TASK_ECONFLICT	(-4)	/* not in a state that allows it (409) */
-#define TASK_EBUSY	(-5)	/* cluster has a running task (409) */
 
 /* What a step function returns. */
 #define TASK_STEP_OK	0	/* done and verified */
@@ -89,7 +84,7 @@ struct task_plan;
  *
  * admit (optional): a check against the cluster's recorded state, run at
  *   submission after validate (and for every schedule firing): 0, or -1
- *   with a message and the task is refused as a conflict (TASK_ECONFLICT,
+ *   with a message and the task is refused as a conflict (RM_ECONFLICT,
  *   409) and nothing is recorded.  It runs on the caller's thread (the
  *   API's): it may read the store, never another system.
  * on_fail (optional): undo what a task that fails for good leaves behind
@@ -151,7 +146,7 @@ typedef void (*task_observer_fn)(const struct task_event *ev, void *arg);
 struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
     size_t errlen);
 /*
- * Register a type (before task_start()).  0, or TASK_EINVAL when the name
+ * Register a type (before task_start()).  0, or RM_EINVAL when the name
  * is taken or the struct is incomplete (name, plan and run are required).
  */
 int task_type_register(struct task_engine *e, const struct task_type *type);
@@ -168,10 +163,10 @@ void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg);
  * running resumes at its first unfinished step (a step left "running" by a
  * crash is run again), queued tasks keep their seq order, paused tasks stay
  * paused (one that had started keeps the head of its cluster).  Call once,
- * after task_init() and before task_start().  0 or TASK_ERR.
+ * after task_init() and before task_start().  0 or RM_ERR.
  */
 int task_resume_all(struct task_engine *e, char *err, size_t errlen);
-/* Start the worker threads.  0 or TASK_ERR. */
+/* Start the worker threads.  0 or RM_ERR. */
 int task_start(struct task_engine *e, char *err, size_t errlen);
 /*
  * Shutdown (SIGTERM): every task_checkpoint() returns true from now on,
@@ -195,19 +190,19 @@ void task_engine_set_nodes(struct task_engine *e, void *nodes);
  * Validate params (NULL means {}; validate() may add defaults to the
  * object, which is why it is not const), plan steps from the cluster's
  * nodes, persist the task with its steps, then queue it.  id_out gets the
- * id (STORE_ID_MAX bytes).  0, TASK_EINVAL (unknown type, bad params),
- * TASK_ENOENT (no such cluster), TASK_ERR.
+ * id (STORE_ID_MAX bytes).  0, RM_EINVAL (unknown type, bad params),
+ * RM_ENOENT (no such cluster), RM_ERR.
  */
 int task_submit(struct task_engine *e, const char *cluster, const char *type, json_t *params,
     char *id_out, char *err, size_t errlen);
-/* Only validate (for schedules and dry runs): 0 or TASK_EINVAL. */
+/* Only validate (for schedules and dry runs): 0 or RM_EINVAL. */
 int task_validate(struct task_engine *e, const char *type, json_t *params, char *err,
     size_t errlen);
 
 /*
  * Cancel: a queued or paused task is cancelled at once; a running one at
  * its next checkpoint (its running step ends "cancelled", the rest too).
- * 0, TASK_ENOENT, TASK_ECONFLICT (already finished).
+ * 0, RM_ENOENT, RM_ECONFLICT (already finished).
  */
 int task_cancel(struct task_engine *e, const char *id, char *err,
     size_t errlen);
@@ -216,7 +211,7 @@ int task_cancel(struct task_engine *e, const char *id, char *err,
  * tasks behind it may run).  A running task pauses at its next checkpoint
  * and keeps the head of its cluster: nothing else of the cluster runs
  * until it is resumed or cancelled.  Pausing a paused task is a no-op.
- * 0, TASK_ENOENT, TASK_ECONFLICT (finished).
+ * 0, RM_ENOENT, RM_ECONFLICT (finished).
  */
 int task_pause(struct task_engine *e, const char *id, char *err,
     size_t errlen);
@@ -224,18 +219,18 @@ int task_pause(struct task_engine *e, const char *id, char *err,
  * Resume a paused task (it becomes queued and runs in its turn; one that
  * had started continues at its first unfinished step).  Resuming a task
  * that is running with a pause request withdraws the request; resuming a
- * queued or running task is a no-op.  0, TASK_ENOENT, TASK_ECONFLICT.
+ * queued or running task is a no-op.  0, RM_ENOENT, RM_ECONFLICT.
  */
 int task_resume(struct task_engine *e, const char *id, char *err,
     size_t errlen);
 
 /* Create the queue of a new cluster (after store_cluster_create() or a
- * check-in that created the cluster).  Idempotent.  0 or TASK_ERR. */
+ * check-in that created the cluster).  Idempotent.  0 or RM_ERR. */
 int task_cluster_add(struct task_engine *e, const char *cluster);
 /*
- * Delete a cluster: refused with TASK_EBUSY while one of its tasks runs;
- * otherwise the store rows (cascade) and its queue go.  0, TASK_ENOENT,
- * TASK_EBUSY, TASK_ERR.
+ * Delete a cluster: refused with RM_EBUSY while one of its tasks runs;
+ * otherwise the store rows (cascade) and its queue go.  0, RM_ENOENT,
+ * RM_EBUSY, RM_ERR.
  */
 int task_cluster_delete(struct task_engine *e, const char *cluster,
     char *err, size_t errlen);
@@ -342,8 +337,8 @@ int64_t task_ctx_deadline_left(const struct task_ctx *ctx);
 /*
  * For sched.c: submit the task of a due schedule (type/params/cluster from
  * s) and, in the same transaction, set its next_run_at.  0 (queued, id in
- * id_out), TASK_EBUSY (its previous task is not finished: nothing queued,
- * next_run_at advanced), TASK_EINVAL, TASK_ENOENT, TASK_ERR.
+ * id_out), RM_EBUSY (its previous task is not finished: nothing queued,
+ * next_run_at advanced), RM_EINVAL, RM_ENOENT, RM_ERR.
  */
 int task_submit_scheduled(struct task_engine *e, const struct store_schedule *s,
     int64_t next_run_at, char *id_out, char *err, size_t errlen);

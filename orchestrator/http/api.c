@@ -99,22 +99,30 @@ static void reply_error(struct call *c, int status, const char *code,
 	    "message", msg));
 }
 
+/* The one place an error of the vocabulary (err.h) becomes a status. */
+static int http_status(int err)
+{
+	switch (err) {
+	case RM_EINVAL:
+		return 400;
+	case RM_ENOENT:
+		return 404;
+	case RM_ECONFLICT:
+	case RM_EBUSY:
+	case RM_EEXIST:
+		return 409;
+	case RM_EUNAVAIL:
+		return 503;
+	case RM_ESTORAGE:
+		return 502;
+	default:
+		return 500;
+	}
+}
+
 static void reply_svc_error(struct call *c, const struct svc_err *e)
 {
-	static const struct {
-		int status;
-		const char *code;
-	} map[] = {
-		[SVC_OK] = { 500, "internal" },
-		[SVC_INVALID] = { 400, "invalid_value" },
-		[SVC_NOT_FOUND] = { 404, "not_found" },
-		[SVC_CONFLICT] = { 409, "conflict" },
-		[SVC_UNAVAILABLE] = { 503, "unavailable" },
-		[SVC_INTERNAL] = { 500, "internal" },
-		[SVC_STORAGE] = { 502, "storage_unavailable" },
-	};
-	size_t i = (size_t)e->code < ARRAY_SIZE(map) ? (size_t)e->code : SVC_INTERNAL;
-	reply_error(c, map[i].status, map[i].code, "%s",
+	reply_error(c, http_status(e->code), rm_err_code(e->code), "%s",
 	    e->msg[0] ? e->msg : "internal error: see the ringmaster log");
 }
 

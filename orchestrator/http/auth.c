@@ -185,7 +185,7 @@ int auth_verify(struct auth *a, const char *authorization, struct auth_id *id)
 
 	rc = store_token_lookup(a->st, tok, name, sizeof(name), role,
 	    sizeof(role));
-	if (rc == STORE_ERR)
+	if (rc == RM_ERR)
 		return -1;	/* not cached: the next request asks again */
 	struct cache_slot fresh;
 	memset(&fresh, 0, sizeof(fresh));
@@ -221,7 +221,7 @@ int auth_token_create(struct store *st, const char *name, enum auth_role role,
 	tok = new_secret();
 	rc = store_token_create(st, name, auth_role_name(role), tok, err,
 	    errlen);
-	if (rc == STORE_EEXIST) {
+	if (rc == RM_EEXIST) {
 		snprintf(err, errlen, "a token named '%s' exists already (names "
 		    "of revoked tokens are not reused): choose another name",
 		    name);
@@ -238,7 +238,7 @@ int auth_token_revoke(struct store *st, const char *name, char *err,
     size_t errlen)
 {
 	int rc = store_token_revoke(st, name, err, errlen);
-	if (rc == STORE_ENOENT)
+	if (rc == RM_ENOENT)
 		snprintf(err, errlen, "no active token named '%.64s': see "
 		    "'ringmaster token list'", name);
 	return rc == 0 ? 0 : -1;

@@ -61,10 +61,10 @@ struct service {
 	_Atomic int64_t hb_interval_ms;
 };
 
-static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
+static void svc_set(struct svc_err *e, enum rm_err code, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
-static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
+static void svc_set(struct svc_err *e, enum rm_err code, const char *fmt,
     ...)
 {
 	va_list ap;
@@ -75,17 +75,11 @@ static void svc_set(struct svc_err *e, enum svc_code code, const char *fmt,
 }
 
 /* Translate an engine code once, here. */
+/* An error of the engine or the store, as it is (one vocabulary, err.h),
+ * with its message. */
 static int task_fail(struct svc_err *e, int rc, const char *msg)
 {
-	enum svc_code code;
-	switch (rc) {
-	case TASK_EINVAL: code = SVC_INVALID; break;
-	case TASK_ENOENT: code = SVC_NOT_FOUND; break;
-	case TASK_ECONFLICT:
-	case TASK_EBUSY: code = SVC_CONFLICT; break;
-	default: code = SVC_INTERNAL; break;
-	}
-	svc_set(e, code, "%s", msg && *msg ? msg :
+	svc_set(e, rc < 0 ? (enum rm_err)rc : RM_ERR, "%s", msg && *msg ? msg :
 	    "internal error: see the ringmaster log");
 	return -1;
 }
@@ -295,14 +289,14 @@ int service_cluster_create(struct service *s, const struct svc_cluster *cl,
 	char err[256];
 	int rc = store_cluster_create(s->st, &sc, err, sizeof(err));
 
-	if (rc == STORE_EEXIST) {
-		svc_set(e, SVC_CONFLICT, "cluster '%s' exists already",
+	if (rc == RM_EEXIST) {
+		svc_set(e, RM_ECONFLICT, "cluster '%s' exists already",
 		    cl->name);
 		return -1;
 	}
 	if (rc != 0) {
 		log_warnx("cannot create cluster %s: %s", cl->name, err);
-		svc_set(e, SVC_INTERNAL, "cannot create cluster '%s': %s",
+		svc_set(e, RM_ERR, "cannot create cluster '%s': %s",
 		    cl->name, err);
 		return -1;
 	}
@@ -318,7 +312,7 @@ int service_cluster_list(struct service *s, const struct svc_list *l,
 	size_t i;
 
 	if (page == NULL) {
-		svc_set(e, SVC_INTERNAL, "cannot list clusters: see the "
+		svc_set(e, RM_ERR, "cannot list clusters: see the "
 		    "ringmaster log");
 		return -1;
 	}
@@ -334,7 +328,7 @@ int service_cluster_get(struct service *s, const char *name, json_t **out,
 	json_t *cl = store_cluster_get(s->st, name);
 
 	if (cl == NULL) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 		return -1;
 	}
 	add_queue_info(s, cl);
@@ -354,7 +348,7 @@ int service_cluster_get_text(struct service *s, const char *name,
 		json_t *cl = store_cluster_get(s->st, name);
 		char *dump;
 		if (cl == NULL) {
-			svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+			svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 			return -1;
 		}
 		/* The live fields are added below, after the cached part. */
@@ -366,7 +360,7 @@ int service_cluster_get_text(struct service *s, const char *name,
 		json_decref(cl);
 		if (dump == NULL || (n = strlen(dump)) < 2 || n >= sizeof(buf)) {
 			free(dump);
-			svc_set(e, SVC_INTERNAL, "cannot encode cluster '%s'", name);
+			svc_set(e, RM_ERR, "cannot encode cluster '%s'", name);
 			return -1;
 		}
 		dump[--n] = '\0';	/* drop the closing brace */
@@ -427,29 +421,29 @@ int service_cluster_update(struct service *s, const char *name,
 	int rc;
 
 	if ((before = store_cluster_get(s->st, name)) == NULL) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 		return -1;
 	}
 	/* The engine knows a task runs before the store does; the store's
 	 * check, in the update's transaction, closes the race after this. */
 	task_queue_info(s->eng, name, &depth, running, sizeof(running));
-	rc = running[0] ? STORE_EBUSY : store_cluster_update(s->st, name, &sp,
+	rc = running[0] ? RM_EBUSY : store_cluster_update(s->st, name, &sp,
 	    running, sizeof(running), err, sizeof(err));
-	if (rc == STORE_EBUSY) {
-		svc_set(e, SVC_CONFLICT, "cluster '%s' has a running task %s: "
+	if (rc == RM_EBUSY) {
+		svc_set(e, RM_ECONFLICT, "cluster '%s' has a running task %s: "
 		    "its settings cannot change under it; wait for it to finish "
 		    "or cancel it, then try again", name,
 		    running[0] ? running : "(unknown id)");
 		json_decref(before);
 		return -1;
 	}
-	if (rc == STORE_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 		json_decref(before);
 		return -1;
 	}
 	if (rc != 0) {
-		svc_set(e, SVC_INTERNAL, "cannot update cluster '%s': %s", name,
+		svc_set(e, RM_ERR, "cannot update cluster '%s': %s", name,
 		    err);
 		json_decref(before);
 		return -1;
@@ -485,12 +479,12 @@ int service_cluster_delete(struct service *s, const char *name,
 	char err[256] = "";
 	int rc = task_cluster_delete(s->eng, name, err, sizeof(err));
 
-	if (rc == TASK_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", name);
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 		return -1;
 	}
-	if (rc == TASK_EBUSY) {
-		svc_set(e, SVC_CONFLICT, "cluster '%s' has a running task: "
+	if (rc == RM_EBUSY) {
+		svc_set(e, RM_ECONFLICT, "cluster '%s' has a running task: "
 		    "cancel it or wait for it to finish, then delete", name);
 		return -1;
 	}
@@ -508,11 +502,11 @@ static json_t *cluster_nodes(struct service *s, const char *cluster,
 	json_t *nodes;
 
 	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return NULL;
 	}
 	if ((nodes = store_node_list(s->st, cluster)) == NULL)
-		svc_set(e, SVC_INTERNAL, "cannot list nodes: see the "
+		svc_set(e, RM_ERR, "cannot list nodes: see the "
 		    "ringmaster log");
 	return nodes;
 }
@@ -606,8 +600,8 @@ static int ensure_cluster(struct service *s, const char *name,
 	rc = store_cluster_create(s->st, &sc, err, sizeof(err));
 	free(url);
 	free(key);
-	if (rc != 0 && rc != STORE_EEXIST) {
-		svc_set(e, SVC_INTERNAL, "cannot create cluster '%s': %s",
+	if (rc != 0 && rc != RM_EEXIST) {
+		svc_set(e, RM_ERR, "cannot create cluster '%s': %s",
 		    name, err);
 		return -1;
 	}
@@ -696,7 +690,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	n.load_bytes = -1;
 	n.is_seed = -1;
 	if (store_node_upsert(s->st, &n, &created, err, sizeof(err)) != 0) {
-		svc_set(e, SVC_INTERNAL, "cannot record node %s: %s",
+		svc_set(e, RM_ERR, "cannot record node %s: %s",
 		    ci->address, err);
 		return -1;
 	}
@@ -733,7 +727,7 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 	int rc = hb_beat(s->hb, &b);
 
 	if (rc < 0) {
-		svc_set(e, SVC_NOT_FOUND, "node %s of cluster '%s' has not "
+		svc_set(e, RM_ENOENT, "node %s of cluster '%s' has not "
 		    "checked in: its agent must check in first", hb->address,
 		    hb->cluster);
 		return -1;
@@ -787,7 +781,7 @@ int service_task_types(struct service *s, const char *name, json_t **out,
 		}
 	}
 	json_decref(all);
-	svc_set(e, SVC_NOT_FOUND, "task type '%.64s' not found: GET "
+	svc_set(e, RM_ENOENT, "task type '%.64s' not found: GET "
 	    "/api/v1/task-types lists them", name);
 	return -1;
 }
@@ -804,7 +798,7 @@ int service_task_params_check(struct service *s, const char *type,
 	char err[256] = "";
 	(void)s;
 	if (task_validate(s->eng, type, params, err, sizeof(err)) != 0) {
-		svc_set(e, SVC_INVALID, "%s", err[0] ? err : "invalid params");
+		svc_set(e, RM_EINVAL, "%s", err[0] ? err : "invalid params");
 		return -1;
 	}
 	return 0;
@@ -817,8 +811,8 @@ int service_task_submit(struct service *s, const char *cluster,
 	int rc;
 
 	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
-	if (rc == TASK_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
 	}
 	if (rc != 0)
@@ -831,12 +825,12 @@ int service_task_list(struct service *s, const char *cluster,
     struct svc_err *e)
 {
 	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
 	}
 	*out = store_task_list(s->st, cluster, state, l->cursor, l->limit);
 	if (*out == NULL) {
-		svc_set(e, SVC_INTERNAL, "cannot list tasks: see the "
+		svc_set(e, RM_ERR, "cannot list tasks: see the "
 		    "ringmaster log");
 		return -1;
 	}
@@ -848,7 +842,7 @@ int service_task_get(struct service *s, const char *id, json_t **out,
 {
 	*out = store_task_get(s->st, id);
 	if (*out == NULL) {
-		svc_set(e, SVC_NOT_FOUND, "task '%s' not found", id);
+		svc_set(e, RM_ENOENT, "task '%s' not found", id);
 		return -1;
 	}
 	return 0;
@@ -866,8 +860,8 @@ int service_task_action(struct service *s, const char *id, const char *action,
 		rc = task_pause(s->eng, id, err, sizeof(err));
 	else
 		rc = task_resume(s->eng, id, err, sizeof(err));
-	if (rc == TASK_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "task '%s' not found", id);
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "task '%s' not found", id);
 		return -1;
 	}
 	if (rc != 0)
@@ -882,7 +876,7 @@ int service_cron_check(struct service *s, const char *cron, struct svc_err *e)
 	char err[256] = "";
 	(void)s;
 	if (!cron_valid(cron, err, sizeof(err))) {
-		svc_set(e, SVC_INVALID, "%s", err);
+		svc_set(e, RM_EINVAL, "%s", err);
 		return -1;
 	}
 	return 0;
@@ -902,7 +896,7 @@ int service_schedule_create(struct service *s, const char *cluster,
 		return task_fail(e, rc, err);
 	*out = store_schedule_get(s->st, id);
 	if (*out == NULL) {
-		svc_set(e, SVC_INTERNAL, "schedule %s vanished", id);
+		svc_set(e, RM_ERR, "schedule %s vanished", id);
 		return -1;
 	}
 	return 0;
@@ -912,12 +906,12 @@ int service_schedule_list(struct service *s, const char *cluster,
     json_t **out, struct svc_err *e)
 {
 	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, SVC_NOT_FOUND, "cluster '%s' not found", cluster);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
 	}
 	*out = store_schedule_list(s->st, cluster, NULL, 1000);
 	if (*out == NULL) {
-		svc_set(e, SVC_INTERNAL, "cannot list schedules: see the "
+		svc_set(e, RM_ERR, "cannot list schedules: see the "
 		    "ringmaster log");
 		return -1;
 	}
@@ -930,12 +924,12 @@ int service_schedule_delete(struct service *s, const char *id,
 	char err[256] = "";
 	int rc = store_schedule_delete(s->st, id, err, sizeof(err));
 
-	if (rc == STORE_ENOENT) {
-		svc_set(e, SVC_NOT_FOUND, "schedule '%s' not found", id);
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "schedule '%s' not found", id);
 		return -1;
 	}
 	if (rc != 0) {
-		svc_set(e, SVC_INTERNAL, "cannot delete schedule: %s", err);
+		svc_set(e, RM_ERR, "cannot delete schedule: %s", err);
 		return -1;
 	}
 	return 0;
@@ -950,7 +944,7 @@ int service_events_list(struct service *s, int64_t since_s,
 	*out = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
 	    l->limit);
 	if (*out == NULL) {
-		svc_set(e, SVC_INTERNAL, "cannot list events: see the "
+		svc_set(e, RM_ERR, "cannot list events: see the "
 		    "ringmaster log");
 		return -1;
 	}

@@ -16,22 +16,15 @@
 
 #include <jansson.h>
 
+#include "../err.h"
+
 struct cfg;
 struct store;
 struct auth;
 
-enum svc_code {
-	SVC_OK = 0,
-	SVC_INVALID,		/* 400: the request makes no sense here */
-	SVC_NOT_FOUND,		/* 404 */
-	SVC_CONFLICT,		/* 409: exists already / task running / wrong state */
-	SVC_UNAVAILABLE,	/* 503: shutting down */
-	SVC_INTERNAL,		/* 500 */
-	SVC_STORAGE,		/* 502: the cluster's object storage failed */
-};
 
 struct svc_err {
-	enum svc_code code;
+	enum rm_err code;	/* err.h: the one vocabulary */
 	char msg[1024];		/* room to name a damaged backup's files */
 };
 
@@ -122,7 +115,7 @@ int service_cluster_get(struct service *s, const char *name, json_t **out,
 int service_cluster_get_text(struct service *s, const char *name,
     char **text, size_t *len, struct svc_err *e);
 /*
- * Change a cluster's storage and SSH settings.  Refused (SVC_CONFLICT,
+ * Change a cluster's storage and SSH settings.  Refused (RM_ECONFLICT,
  * naming the task) while one of its tasks runs: a task reads them as it
  * goes.  Records a "cluster"/"updated" event by who with what changed;
  * *out is the cluster as GET shows it.
@@ -147,7 +140,7 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
  * The registered task types, each {"name","description","steps",
  * "params":[{"name","type","default","min","max","description"}],
  * "max_attempts"}: all as {"items":[...],"next":null} (name NULL), or
- * one (SVC_NOT_FOUND when there is no such type).
+ * one (RM_ENOENT when there is no such type).
  */
 int service_task_types(struct service *s, const char *name, json_t **out,
     struct svc_err *e);

@@ -237,15 +237,15 @@ int store_db_err(struct conn *c, char *err, size_t errlen, const char *what)
 	int code = sqlite3_extended_errcode(c->db);
 
 	if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return STORE_ENOENT;
+		return RM_ENOENT;
 	if (code == SQLITE_CONSTRAINT_PRIMARYKEY ||
 	    code == SQLITE_CONSTRAINT_UNIQUE)
-		return STORE_EEXIST;
+		return RM_EEXIST;
 	if (err != NULL)
 		snprintf(err, errlen, "store: %s: %s", what,
 		    sqlite3_errmsg(c->db));
 	log_warnx("store: %s: %s", what, sqlite3_errmsg(c->db));
-	return STORE_ERR;
+	return RM_ERR;
 }
 
 static int conn_open(struct conn *c, const char *path, bool writer,
@@ -496,7 +496,7 @@ int store_snapshot(struct store *st, const char *path, char *err,
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
-	int rc = STORE_ERR;
+	int rc = RM_ERR;
 
 	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK)

@@ -29,10 +29,10 @@
  * the states) of the last 50 ms.
  *
  * Return conventions:
- *   actions   int: 0, or one of the negative STORE_E* codes; -1 (STORE_ERR)
+ *   actions   int: 0, or one of the negative STORE_E* codes; -1 (RM_ERR)
  *             is "the database failed" and the detail is in err (may be
- *             NULL).  A missing row is STORE_ENOENT, a duplicate name
- *             STORE_EEXIST, a refused change STORE_EBUSY.
+ *             NULL).  A missing row is RM_ENOENT, a duplicate name
+ *             RM_EEXIST, a refused change RM_EBUSY.
  *   reads     json_t * (jansson) in the shape of the REST API (see
  *             ../shared/api.md), a NEW reference the caller json_decref()s;
  *             NULL when the row does not exist (or on a database error,
@@ -57,11 +57,7 @@
 
 #include <jansson.h>
 
-#define STORE_OK	0
-#define STORE_ERR	(-1)	/* database error, detail in err */
-#define STORE_ENOENT	(-2)	/* no such row (or its parent is missing) */
-#define STORE_EEXIST	(-3)	/* name already taken */
-#define STORE_EBUSY	(-4)	/* refused: a task is running / still pending */
+#include "../err.h"
 
 #define STORE_NAME_MAX	65	/* names are [A-Za-z0-9_-]{1,64} + NUL */
 #define STORE_ID_MAX	24	/* "t-" or "s-" + 16 hex + NUL, with room */

@@ -113,7 +113,7 @@ static int tx_backup_set_state(struct store *st, struct conn *c, void *arg,
 	bind_time(s, 4, a->at);
 	rc = store_run_fin(c, s, err, errlen, "backup state");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	return rc;
 }
 
@@ -174,7 +174,7 @@ static int tx_backup_verified(struct store *st, struct conn *c, void *arg,
 	if ((rc = store_run_fin(c, s, err, errlen, "backup verified")) != 0)
 		return rc;
 	if (sqlite3_changes(c->db) == 0)
-		return STORE_ENOENT;
+		return RM_ENOENT;
 	return bk_add_damage(c, a->cluster, a->id, a->files, a->n, err, errlen);
 }
 
@@ -203,7 +203,7 @@ static int tx_backup_mark_damaged(struct store *st, struct conn *c,
 	if ((rc = store_run_fin(c, s, err, errlen, "backup damaged")) != 0)
 		return rc;
 	if (sqlite3_changes(c->db) == 0)
-		return STORE_ENOENT;
+		return RM_ENOENT;
 	return bk_add_damage(c, a->cluster, a->id, a->files, a->n, err, errlen);
 }
 
@@ -321,7 +321,7 @@ int store_backup_get(struct store *st, const char *cluster, const char *id,
 	int rc = bk_read(st, cluster, id, out, &n);
 
 	if (rc == 0 && n == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	return rc;
 }
 
@@ -356,7 +356,7 @@ static int tx_backup_delete(struct store *st, struct conn *c, void *arg,
 	bind_text(s, 2, a->id);
 	rc = store_run_fin(c, s, err, errlen, "backup delete");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	return rc;
 }
 

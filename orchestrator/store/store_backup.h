@@ -56,41 +56,41 @@ struct store_backup {
  * Insert or update the row (cluster, id): every field but the verify
  * fields and the damaged files, which only store_backup_verified() and
  * store_backup_mark_damaged() change.  A backup recorded as damaged stays
- * damaged when b->state is complete or partial.  0, STORE_ENOENT (no such
- * cluster), STORE_ERR.
+ * damaged when b->state is complete or partial.  0, RM_ENOENT (no such
+ * cluster), RM_ERR.
  */
 int store_backup_put(struct store *st, const struct store_backup *b,
     char *err, size_t errlen);
-/* Only the state (and finished_at when > 0).  0, STORE_ENOENT, STORE_ERR. */
+/* Only the state (and finished_at when > 0).  0, RM_ENOENT, RM_ERR. */
 int store_backup_set_state(struct store *st, const char *cluster,
     const char *id, enum store_backup_state state, int64_t finished_at,
     char *err, size_t errlen);
 /* The backup with its damaged files: 0 and *out (store_backups_free(*out,
- * 1)), STORE_ENOENT, STORE_ERR. */
+ * 1)), RM_ENOENT, RM_ERR. */
 int store_backup_get(struct store *st, const char *cluster, const char *id,
     struct store_backup **out);
 /* Every backup of cluster, newest first (ids sort by time), each with its
- * damaged files.  0 or STORE_ERR. */
+ * damaged files.  0 or RM_ERR. */
 int store_backup_list(struct store *st, const char *cluster,
     struct store_backup **out, size_t *n);
 void store_backups_free(struct store_backup *v, size_t n);
-/* 0, STORE_ENOENT, STORE_ERR.  Its damaged-file rows go with it. */
+/* 0, RM_ENOENT, RM_ERR.  Its damaged-file rows go with it. */
 int store_backup_delete(struct store *st, const char *cluster,
     const char *id, char *err, size_t errlen);
 /*
  * A verify of backup id ended at `at` (task task_id) and found the files
  * bad (n may be 0): its damaged files become exactly those, last_verify
  * "ok" or "damaged", and the state damaged, or back to complete/partial
- * when it was damaged and nothing is bad any more.  0, STORE_ENOENT,
- * STORE_ERR.
+ * when it was damaged and nothing is bad any more.  0, RM_ENOENT,
+ * RM_ERR.
  */
 int store_backup_verified(struct store *st, const char *cluster,
     const char *id, const char *task_id, int64_t at,
     const struct store_backup_file *bad, size_t n, char *err, size_t errlen);
 /*
  * Add damaged files to backup id (a file already listed keeps its first
- * reason) and make a complete or partial backup damaged.  0, STORE_ENOENT,
- * STORE_ERR.
+ * reason) and make a complete or partial backup damaged.  0, RM_ENOENT,
+ * RM_ERR.
  */
 int store_backup_mark_damaged(struct store *st, const char *cluster,
     const char *id, const struct store_backup_file *files, size_t n,
@@ -99,7 +99,7 @@ int store_backup_mark_damaged(struct store *st, const char *cluster,
  * Rebuild the index of cluster from what the object store holds (v, n):
  * every row is put as store_backup_put() does, rows of backups no longer
  * stored are deleted (except running ones), and the index is marked
- * filled at `at`.  One transaction.  0, STORE_ENOENT, STORE_ERR.
+ * filled at `at`.  One transaction.  0, RM_ENOENT, RM_ERR.
  */
 int store_backup_reindex(struct store *st, const char *cluster,
     const struct store_backup *v, size_t n, int64_t at, char *err,
@@ -119,17 +119,17 @@ struct store_damaged {
 	char task_id[STORE_ID_MAX];
 };
 /* Insert, or update the reason/time/task of, (cluster, key).  0,
- * STORE_ENOENT (no such cluster), STORE_ERR. */
+ * RM_ENOENT (no such cluster), RM_ERR. */
 int store_damaged_put(struct store *st, const char *cluster,
     const struct store_damaged *d, char *err, size_t errlen);
 /*
  * The object is sound again: forget it, drop it from every backup's
  * damaged files, and give a damaged backup left with none its state back
- * (complete or partial).  0 (also when it was not recorded) or STORE_ERR.
+ * (complete or partial).  0 (also when it was not recorded) or RM_ERR.
  */
 int store_damaged_clear(struct store *st, const char *cluster,
     const char *key, char *err, size_t errlen);
-/* By key.  0 or STORE_ERR; free with store_damaged_free(). */
+/* By key.  0 or RM_ERR; free with store_damaged_free(). */
 int store_damaged_list(struct store *st, const char *cluster,
     struct store_damaged **out, size_t *n);
 void store_damaged_free(struct store_damaged *v, size_t n);

@@ -30,7 +30,7 @@ int store_cluster_create(struct store *st, const struct store_cluster *cl,
 	sqlite3_bind_int64(s, 8, time_wall_ms());
 	if (exec_stmt(s) != SQLITE_DONE) {
 		rc = store_db_err(c, err, errlen, "create cluster");
-		if (rc == STORE_EEXIST && err != NULL)
+		if (rc == RM_EEXIST && err != NULL)
 			snprintf(err, errlen, "cluster '%s' already exists",
 			    cl->name);
 	}
@@ -56,7 +56,7 @@ int store_cluster_delete(struct store *st, const char *name, char *err,
 		if (err != NULL)
 			snprintf(err, errlen, "cluster '%s' has a running task",
 			    name);
-		rc = STORE_EBUSY;
+		rc = RM_EBUSY;
 		goto out;
 	}
 	s = S(c, SQL_CLUSTER_DELETE);
@@ -70,7 +70,7 @@ int store_cluster_delete(struct store *st, const char *name, char *err,
 		rollback(c);
 		if (err != NULL)
 			snprintf(err, errlen, "cluster '%s' not found", name);
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 		goto out;
 	}
 	rc = commit(c, err, errlen);
@@ -189,7 +189,7 @@ int store_cluster_update(struct store *st, const char *name,
 		if (err != NULL)
 			snprintf(err, errlen, "cluster '%s' has a running task",
 			    name);
-		rc = STORE_EBUSY;
+		rc = RM_EBUSY;
 		goto out;
 	}
 	rst(s);
@@ -215,7 +215,7 @@ int store_cluster_update(struct store *st, const char *name,
 		rollback(c);
 		if (err != NULL)
 			snprintf(err, errlen, "cluster '%s' not found", name);
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 		goto out;
 	}
 	rc = commit(c, err, errlen);
@@ -257,7 +257,7 @@ int store_node_upsert(struct store *st, const struct store_node *n,
 	bind_text(s, 12, n->status_json);
 	if (exec_stmt(s) != SQLITE_DONE) {
 		rc = store_db_err(c, err, errlen, "upsert node");
-		if (rc == STORE_ENOENT && err != NULL)
+		if (rc == RM_ENOENT && err != NULL)
 			snprintf(err, errlen, "cluster '%s' not found",
 			    n->cluster);
 		rollback(c);
@@ -282,7 +282,7 @@ int store_node_delete(struct store *st, const char *cluster,
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = store_db_err(c, err, errlen, "delete node");
 	else if (sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	unlock(c);
 	return rc;
 }
@@ -367,7 +367,7 @@ int store_cluster_nodes(struct store *st, const char *cluster,
 	if (rc != SQLITE_DONE)
 		rc = store_db_err(c, NULL, 0, "cluster nodes");
 	else
-		rc = found ? 0 : STORE_ENOENT;
+		rc = found ? 0 : RM_ENOENT;
 	rst(s);
 	unlock(c);
 	if (rc < 0)

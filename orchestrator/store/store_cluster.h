@@ -19,12 +19,12 @@ struct store_cluster {
 	const char *ssh_key_file;	/* required */
 };
 
-/* 0, STORE_EEXIST, STORE_ERR.  created_at is now. */
+/* 0, RM_EEXIST, RM_ERR.  created_at is now. */
 int store_cluster_create(struct store *st, const struct store_cluster *c,
     char *err, size_t errlen);
 /*
  * Delete a cluster with its nodes, tasks, steps and schedules (cascade).
- * 0, STORE_ENOENT, STORE_EBUSY (a task of the cluster is in state running).
+ * 0, RM_ENOENT, RM_EBUSY (a task of the cluster is in state running).
  * Use task_cluster_delete() from the service layer: it also drops the queue.
  */
 int store_cluster_delete(struct store *st, const char *name, char *err,
@@ -40,7 +40,7 @@ json_t *store_cluster_get(struct store *st, const char *name);
 /* List by name; cursor is the last name of the previous page. */
 json_t *store_cluster_list(struct store *st, const char *cursor, int limit);
 /* Every cluster name, for creating queues at start-up.  *names and each
- * string are the caller's (free each, then the array).  0 or STORE_ERR. */
+ * string are the caller's (free each, then the array).  0 or RM_ERR. */
 int store_cluster_names(struct store *st, char ***names, size_t *n);
 
 /* ---- cluster update ---------------------------------------------------- */
@@ -59,8 +59,8 @@ struct store_cluster_patch {
 
 /*
  * Apply p to cluster name, in one transaction with the check that none of
- * its tasks is running.  0, STORE_ENOENT, STORE_EBUSY (running, when not
- * NULL, gets the running task's id), STORE_ERR.
+ * its tasks is running.  0, RM_ENOENT, RM_EBUSY (running, when not
+ * NULL, gets the running task's id), RM_ERR.
  */
 int store_cluster_update(struct store *st, const char *name,
     const struct store_cluster_patch *p, char *running, size_t runlen,
@@ -89,11 +89,11 @@ struct store_node {
 	int is_seed;			/* 0, 1, or -1 keep */
 };
 
-/* 0, STORE_ENOENT (no such cluster), STORE_ERR.  *created (may be NULL) is
+/* 0, RM_ENOENT (no such cluster), RM_ERR.  *created (may be NULL) is
  * set true when the row was inserted rather than updated. */
 int store_node_upsert(struct store *st, const struct store_node *n,
     bool *created, char *err, size_t errlen);
-/* 0, STORE_ENOENT. */
+/* 0, RM_ENOENT. */
 int store_node_delete(struct store *st, const char *cluster,
     const char *address, char *err, size_t errlen);
 /*
@@ -112,8 +112,8 @@ json_t *store_node_list(struct store *st, const char *cluster);
 /*
  * The node array of store_node_list() and whether the cluster exists, in
  * one read (task submission needs both): 0 with *nodes (a new reference),
- * STORE_ENOENT when there is no such cluster (*nodes untouched),
- * STORE_ERR.
+ * RM_ENOENT when there is no such cluster (*nodes untouched),
+ * RM_ERR.
  */
 int store_cluster_nodes(struct store *st, const char *cluster,
     json_t **nodes);
@@ -130,7 +130,7 @@ struct store_hb {
 /*
  * Apply n heartbeats in ONE transaction.  Heartbeats of nodes that do not
  * exist are skipped.  Returns the number of nodes updated (>= 0) or
- * STORE_ERR (nothing applied).
+ * RM_ERR (nothing applied).
  */
 int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
     size_t n, char *err, size_t errlen);

@@ -32,7 +32,7 @@
  * is a plain transaction; with many it is one commit for a batch.
  *
  * An operation returns 0, a negative STORE_E* (rolled back), or
- * OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
+ * OP_KEEP_BUSY (kept, reported as RM_EBUSY).
  */
 #define GC_BATCH_MAX	256	/* operations joining a batch as it runs */
 
@@ -236,7 +236,7 @@ int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
 			wop_set(o, WOP_DONE);
 	}
 out:
-	return op.rc == OP_KEEP_BUSY ? STORE_EBUSY : op.rc;
+	return op.rc == OP_KEEP_BUSY ? RM_EBUSY : op.rc;
 }
 
 /*

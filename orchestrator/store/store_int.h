@@ -267,7 +267,7 @@ struct store {
 /*
  * A write operation, run by store_write_op() inside a transaction (and
  * its own savepoint) on the write connection.  It returns 0, a negative
- * STORE_E* (rolled back), or OP_KEEP_BUSY (kept, reported as STORE_EBUSY).
+ * STORE_E* (rolled back), or OP_KEEP_BUSY (kept, reported as RM_EBUSY).
  */
 #define OP_KEEP_BUSY	1
 typedef int store_op_fn(struct store *st, struct conn *c, void *arg,

@@ -48,7 +48,7 @@ int store_schedule_create(struct store *st, struct store_schedule *sc,
 	sqlite3_bind_int(s, 9, 1);
 	if (exec_stmt(s) != SQLITE_DONE) {
 		rc = store_db_err(c, err, errlen, "create schedule");
-		if (rc == STORE_ENOENT && err != NULL)
+		if (rc == RM_ENOENT && err != NULL)
 			snprintf(err, errlen, "cluster '%s' not found",
 			    sc->cluster);
 	}
@@ -68,7 +68,7 @@ int store_schedule_delete(struct store *st, const char *id, char *err,
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = store_db_err(c, err, errlen, "delete schedule");
 	else if (sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	unlock(c);
 	return rc;
 }
@@ -196,7 +196,7 @@ int store_schedule_set_next(struct store *st, const char *id,
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = store_db_err(c, err, errlen, "schedule next run");
 	else if (sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	unlock(c);
 	return rc;
 }

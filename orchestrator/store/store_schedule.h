@@ -24,11 +24,11 @@ struct store_schedule {
 /*
  * Insert s (id is generated and written into s->id; params may be NULL
  * for {}; next_run_at must be computed by the caller: sched_create()).
- * 0, STORE_ENOENT (no such cluster), STORE_ERR.
+ * 0, RM_ENOENT (no such cluster), RM_ERR.
  */
 int store_schedule_create(struct store *st, struct store_schedule *s,
     char *err, size_t errlen);
-/* 0, STORE_ENOENT. */
+/* 0, RM_ENOENT. */
 int store_schedule_delete(struct store *st, const char *id, char *err,
     size_t errlen);
 /*
@@ -42,7 +42,7 @@ json_t *store_schedule_list(struct store *st, const char *cluster,
     const char *cursor, int limit);
 /*
  * Enabled schedules with next_run_at <= now.  *out (array of n) is freed
- * with store_schedules_free().  0 or STORE_ERR.
+ * with store_schedules_free().  0 or RM_ERR.
  */
 int store_schedules_due(struct store *st, int64_t now,
     struct store_schedule **out, size_t *n);

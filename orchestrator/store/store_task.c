@@ -89,7 +89,7 @@ static int tx_task_insert(struct store *st, struct conn *c, void *arg,
 			rst(s);
 			snprintf(err, errlen, "schedule '%s' not found",
 			    t->schedule_id);
-			return STORE_ENOENT;
+			return RM_ENOENT;
 		}
 		if (col_str(s, 0) != NULL)
 			last = store_task_state_of(col_str(s, 0));
@@ -116,7 +116,7 @@ static int tx_task_insert(struct store *st, struct conn *c, void *arg,
 	bind_text(s, 6, t->schedule_id);
 	if (exec_stmt(s) != SQLITE_DONE) {
 		rc = store_db_err(c, err, errlen, "insert task");
-		if (rc == STORE_ENOENT)
+		if (rc == RM_ENOENT)
 			snprintf(err, errlen, "cluster '%s' not found",
 			    t->cluster);
 		return rc;
@@ -156,7 +156,7 @@ int store_task_insert(struct store *st, const struct store_task_new *t,
 
 	if (t->nsteps == 0) {
 		snprintf(err, errlen, "a task needs at least one step");
-		return STORE_ERR;
+		return RM_ERR;
 	}
 	params = t->params ? json_dumps(t->params, JSON_COMPACT) :
 	    xstrdup("{}");
@@ -495,7 +495,7 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 		if (sqlite3_step(s) != SQLITE_ROW) {
 			rst(s);
 			snprintf(err, errlen, "task '%s' not found", a->id);
-			return STORE_ENOENT;
+			return RM_ENOENT;
 		}
 		from = store_task_state_of(col_str(s, 0));
 		str_copy(cluster, col_str(s, 1), sizeof(cluster));
@@ -506,7 +506,7 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 		if (store_task_state_terminal(from) && from != to) {
 			snprintf(err, errlen, "task '%s' is already %s", a->id,
 			    store_task_state_str(from));
-			return STORE_EBUSY;
+			return RM_EBUSY;
 		}
 
 		/* Terminal clears both requests; queued/paused the pause.
@@ -573,7 +573,7 @@ int store_task_request(struct store *st, const char *id,
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = store_db_err(c, err, errlen, "task request");
 	else if (sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	unlock(c);
 	return rc;
 }
@@ -623,7 +623,7 @@ int store_step_node_put(struct store *st, const char *task_id, int idx,
 	struct sn_args a = { .task_id = task_id, .idx = idx, .p = p };
 
 	if (p->node == NULL)
-		return STORE_ENOENT;
+		return RM_ENOENT;
 	return store_write_op(st, tx_step_node_put, &a, err, errlen);
 }
 
@@ -664,7 +664,7 @@ int store_task_failing_get(struct store *st, const char *id, int *step_idx,
 		*error = col_dup(s, 1);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	} else {
 		rc = store_db_err(c, NULL, 0, "task failing");
 	}

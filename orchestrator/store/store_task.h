@@ -50,7 +50,7 @@ struct store_task_new {
 	/*
 	 * Set when a schedule fires: in the same transaction the schedule's
 	 * last_task_id, last_run_at (= now) and next_run_at are updated, and
-	 * nothing is inserted (STORE_EBUSY) while the schedule's previous task
+	 * nothing is inserted (RM_EBUSY) while the schedule's previous task
 	 * is still queued, running or paused (next_run_at still advances).
 	 */
 	const char *schedule_id;
@@ -63,7 +63,7 @@ struct store_task_new {
  * transaction; it gets the next seq (FIFO order) and a fresh id "t-<hex>"
  * copied to id_out (STORE_ID_MAX bytes).  *seq_out may be NULL.  Writes a
  * task event (kind "task", result "queued"; see "Task events").
- * 0, STORE_ENOENT (no such cluster/schedule), STORE_EBUSY, STORE_ERR.
+ * 0, RM_ENOENT (no such cluster/schedule), RM_EBUSY, RM_ERR.
  */
 int store_task_insert(struct store *st, const struct store_task_new *t,
     char *id_out, int64_t *seq_out, char *err, size_t errlen);
@@ -106,7 +106,7 @@ json_t *store_task_get(struct store *st, const char *id);
 /*
  * Newest first (by seq).  cluster NULL = all clusters, state NULL = any.
  * Items are task objects without "steps" (progress is included).
- * An unknown state string gives STORE_ERR-like NULL: validate it first
+ * An unknown state string gives RM_ERR-like NULL: validate it first
  * with store_task_state_parse().
  */
 json_t *store_task_list(struct store *st, const char *cluster,
@@ -123,7 +123,7 @@ struct store_task_ref {
 /*
  * Every queued, running or paused task, started ones first, then by seq:
  * the order in which to push them back into their queues.  *out is the
- * caller's (free()).  0 or STORE_ERR.
+ * caller's (free()).  0 or RM_ERR.
  */
 int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
     size_t *n);
@@ -156,8 +156,8 @@ struct store_step_update {
  * flags.  error (NULL keeps) is the task's error text.  A task state
  * change makes a task event (see "Task events").  A finished task
  * (succeeded, failed, cancelled) never changes state again: such an
- * update is refused with STORE_EBUSY and nothing is written.
- * 0, STORE_ENOENT (task gone: cluster deleted), STORE_EBUSY, STORE_ERR.
+ * update is refused with RM_EBUSY and nothing is written.
+ * 0, RM_ENOENT (task gone: cluster deleted), RM_EBUSY, RM_ERR.
  */
 int store_task_update(struct store *st, const char *id, int task_state,
     int64_t now, const char *error, const struct store_step_update *su,
@@ -169,7 +169,7 @@ enum store_request {
 	STORE_REQ_NONE,		/* clear both flags */
 	STORE_REQ_UNPAUSE,	/* clear the pause request only (resume) */
 };
-/* Set/clear the cancel/pause request flags.  0, STORE_ENOENT, STORE_ERR. */
+/* Set/clear the cancel/pause request flags.  0, RM_ENOENT, RM_ERR. */
 int store_task_request(struct store *st, const char *id,
     enum store_request req, char *err, size_t errlen);
 
@@ -185,8 +185,8 @@ struct store_node_progress {
 	const char *message;
 	int64_t updated_at;		/* ms */
 };
-/* Insert or replace the row (task, step idx, node).  0, STORE_ENOENT (no
- * such step), STORE_ERR. */
+/* Insert or replace the row (task, step idx, node).  0, RM_ENOENT (no
+ * such step), RM_ERR. */
 int store_step_node_put(struct store *st, const char *task_id, int idx,
     const struct store_node_progress *p, char *err, size_t errlen);
 
@@ -194,8 +194,8 @@ int store_step_node_put(struct store *st, const char *task_id, int idx,
  * A task whose last attempt failed and whose type's failure hook has not
  * finished yet: the failing step and the task's error, kept until the
  * task is recorded failed, so the hook runs again after a crash.
- * set: 0, STORE_ENOENT, STORE_ERR.  get: 0 (*error the caller's),
- * STORE_ENOENT (none), STORE_ERR.  clear: 0 or STORE_ERR.
+ * set: 0, RM_ENOENT, RM_ERR.  get: 0 (*error the caller's),
+ * RM_ENOENT (none), RM_ERR.  clear: 0 or RM_ERR.
  */
 int store_task_failing_set(struct store *st, const char *id, int step_idx,
     const char *error, char *err, size_t errlen);

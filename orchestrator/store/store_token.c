@@ -29,7 +29,7 @@ int store_token_create(struct store *st, const char *name, const char *role,
 	sqlite3_bind_int64(s, 4, time_wall_ms());
 	if (exec_stmt(s) != SQLITE_DONE) {
 		rc = store_db_err(c, err, errlen, "create token");
-		if (rc == STORE_EEXIST && err != NULL)
+		if (rc == RM_EEXIST && err != NULL)
 			snprintf(err, errlen, "token '%s' already exists", name);
 	}
 	unlock(c);
@@ -47,7 +47,7 @@ int store_token_revoke(struct store *st, const char *name, char *err,
 	if (exec_stmt(s) != SQLITE_DONE)
 		rc = store_db_err(c, err, errlen, "revoke token");
 	else if (sqlite3_changes(c->db) == 0)
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	unlock(c);
 	return rc;
 }
@@ -95,7 +95,7 @@ int store_token_lookup(struct store *st, const char *secret, char *name,
 		str_copy(role, col_str(s, 1), rolelen);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = STORE_ENOENT;
+		rc = RM_ENOENT;
 	} else {
 		rc = store_db_err(c, NULL, 0, "token lookup");
 	}

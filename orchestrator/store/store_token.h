@@ -12,19 +12,19 @@
 /*
  * Tokens are stored as the SHA-256 hex of the secret, never in clear.
  * role is "admin", "operator", "viewer" or "agent" (not checked here).
- * 0, STORE_EEXIST (name taken, even when revoked), STORE_ERR.
+ * 0, RM_EEXIST (name taken, even when revoked), RM_ERR.
  */
 int store_token_create(struct store *st, const char *name, const char *role,
     const char *secret, char *err, size_t errlen);
-/* 0, STORE_ENOENT (no such token or already revoked). */
+/* 0, RM_ENOENT (no such token or already revoked). */
 int store_token_revoke(struct store *st, const char *name, char *err,
     size_t errlen);
 /* [{"name","role","created_at","revoked"}...] by name (array, not page). */
 json_t *store_token_list(struct store *st);
 /*
  * Look up a secret: 0 and the token's name and role copied out (each
- * buffer STORE_NAME_MAX bytes is enough), STORE_ENOENT when unknown or
- * revoked, STORE_ERR.
+ * buffer STORE_NAME_MAX bytes is enough), RM_ENOENT when unknown or
+ * revoked, RM_ERR.
  */
 int store_token_lookup(struct store *st, const char *secret, char *name,
     size_t namelen, char *role, size_t rolelen);

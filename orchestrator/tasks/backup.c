@@ -291,12 +291,12 @@ int backup_list(struct store *st, const char *cluster, json_t **out,
 
 	if (!store_cluster_exists(st, cluster)) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	if (store_backup_list(st, cluster, &v, &n) != 0) {
 		snprintf(err, errlen, "cannot read the backup index of '%s': see "
 		    "the ringmaster log", cluster);
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -315,22 +315,22 @@ int backup_get(struct store *st, const char *cluster, const char *id,
 
 	if (!store_cluster_exists(st, cluster)) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	rc = manifest_backup_id_valid(id) ? store_backup_get(st, cluster, id,
-	    &r) : STORE_ENOENT;
-	if (rc == STORE_ENOENT) {
+	    &r) : RM_ENOENT;
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "backup '%.80s' of cluster '%s' not found "
 		    "in the backup index%s", id, cluster,
 		    store_backup_index_filled(st, cluster) ? "" : " (never filled: "
 		    "a backup, verify, purge or backup-index task fills it from "
 		    "storage)");
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot read the backup index of '%s': see "
 		    "the ringmaster log", cluster);
-		return TASK_ERR;
+		return RM_ERR;
 	}
 	*out = backup_json(st, r, SIZE_MAX);
 	store_backups_free(r, 1);
@@ -348,20 +348,20 @@ int backup_delete(struct task_engine *e, const char *cluster, const char *id,
 
 	if (!manifest_backup_id_valid(id)) {
 		snprintf(err, errlen, "backup '%.64s' not found", id);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	if (!store_cluster_exists(st, cluster)) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	/* The index answers; one never filled cannot say no, and the purge
 	 * fills it (deleting a backup that is not there deletes nothing). */
 	rc = store_backup_get(st, cluster, id, &r);
 	store_backups_free(r, rc == 0 ? 1 : 0);
-	if (rc == STORE_ENOENT && store_backup_index_filled(st, cluster) != 0) {
+	if (rc == RM_ENOENT && store_backup_index_filled(st, cluster) != 0) {
 		snprintf(err, errlen, "backup '%s' of cluster '%s' not found", id,
 		    cluster);
-		return TASK_ENOENT;
+		return RM_ENOENT;
 	}
 	params = json_pack("{s:[s]}", "backup_ids", id);
 	rc = task_submit(e, cluster, "purge", params, tid, err, errlen);

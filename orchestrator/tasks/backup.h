@@ -35,21 +35,21 @@ int backup_register(struct task_engine *e, char *err, size_t errlen);
  *              "last_verified_at","last_verify","last_verify_task",
  *              "damaged_files"}],"next":null}
  * state is complete, partial, damaged, running, incomplete or failed
- * (docs/backups.md).  0, TASK_ENOENT (no such cluster) or TASK_ERR,
+ * (docs/backups.md).  0, RM_ENOENT (no such cluster) or RM_ERR,
  * with a message in err.
  */
 int backup_list(struct store *st, const char *cluster, json_t **out,
     char *err, size_t errlen);
 /* One backup as in the list plus "damaged":[{"key","reason"}].  0,
- * TASK_ENOENT (no such cluster or backup) or TASK_ERR, with err. */
+ * RM_ENOENT (no such cluster or backup) or RM_ERR, with err. */
 int backup_get(struct store *st, const char *cluster, const char *id,
     json_t **out, char *err, size_t errlen);
 
 /*
  * Queue a purge task for backup id of cluster (files other backups still
  * use stay); *task_out is the task object.  Existence is the index's
- * word (an index never filled cannot refuse).  0, TASK_ENOENT (bad id, no
- * such cluster or backup), TASK_EINVAL or TASK_ERR, with err.
+ * word (an index never filled cannot refuse).  0, RM_ENOENT (bad id, no
+ * such cluster or backup), RM_EINVAL or RM_ERR, with err.
  */
 int backup_delete(struct task_engine *e, const char *cluster, const char *id,
     json_t **task_out, char *err, size_t errlen);

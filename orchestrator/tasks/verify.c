@@ -88,7 +88,7 @@ static int verify_record(struct bk *b, const char *id,
 	int rc = TASK_STEP_FAIL;
 
 	if (store_backup_verified(b->st, b->cluster, id, task_ctx_id(b->ctx),
-	    time_wall_ms(), bad, n, serr, sizeof(serr)) == STORE_ERR)
+	    time_wall_ms(), bad, n, serr, sizeof(serr)) == RM_ERR)
 		goto store_failed;
 	for (size_t i = 0; i < n; i++) {
 		struct store_damaged d = { bad[i].key, bad[i].reason,
@@ -142,7 +142,7 @@ static int verify_record(struct bk *b, const char *id,
 				hit[nhit++] = (struct store_backup_file){
 				    dv[k].key, dv[k].reason };
 		if (nhit > 0 && store_backup_mark_damaged(b->st, b->cluster,
-		    v[i].id, hit, nhit, serr, sizeof(serr)) == STORE_ERR) {
+		    v[i].id, hit, nhit, serr, sizeof(serr)) == RM_ERR) {
 			free(hit);
 			bk_strv_free(keys, nk);
 			goto store_failed;

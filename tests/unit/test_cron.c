@@ -166,25 +166,25 @@ static void test_schedules(void)
 
 	/* Validation. */
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, NULL, 0, id, err,
-	    sizeof(err)), TASK_EINVAL);
+	    sizeof(err)), RM_EINVAL);
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, "0 * * * *", 0, id,
-	    err, sizeof(err)), TASK_EINVAL);
+	    err, sizeof(err)), RM_EINVAL);
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 999, NULL, 0, id, err,
-	    sizeof(err)), TASK_EINVAL);
+	    sizeof(err)), RM_EINVAL);
 	T_CHECK(strstr(err, "shorter than one second") != NULL, "%s", err);
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, NULL, -5, id, err,
-	    sizeof(err)), TASK_EINVAL);
+	    sizeof(err)), RM_EINVAL);
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, "0 0 31 2 *", 0, id,
-	    err, sizeof(err)), TASK_EINVAL);
+	    err, sizeof(err)), RM_EINVAL);
 	T_CHECK(strstr(err, "never matches") != NULL, "%s", err);
 	T_EQ_INT(sched_create(eng, "c1", "bogus", NULL, H, NULL, 0, id, err,
-	    sizeof(err)), TASK_EINVAL);
+	    sizeof(err)), RM_EINVAL);
 	json_t *bad = json_pack("{s:i}", "steps", 0);
 	T_EQ_INT(sched_create(eng, "c1", "noop", bad, H, NULL, 0, id, err,
-	    sizeof(err)), TASK_EINVAL);
+	    sizeof(err)), RM_EINVAL);
 	json_decref(bad);
 	T_EQ_INT(sched_create(eng, "ghost", "noop", NULL, H, NULL, 0, id, err,
-	    sizeof(err)), TASK_ENOENT);
+	    sizeof(err)), RM_ENOENT);
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, 0, "*/5 * * * *", 0, id,
 	    err, sizeof(err)), 0);
 	store_schedule_delete(st, id, err, sizeof(err));

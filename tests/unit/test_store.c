@@ -130,7 +130,7 @@ static void test_clusters_nodes(struct store *st)
 
 	add_cluster(st, "prod");
 	T_EQ_INT(store_cluster_create(st, &dup, err, sizeof(err)),
-	    STORE_EEXIST);
+	    RM_EEXIST);
 	T_CHECK(strstr(err, "already exists") != NULL, "err '%s'", err);
 	T_CHECK(store_cluster_exists(st, "prod"), "prod missing");
 	T_CHECK(!store_cluster_exists(st, "nope"), "nope exists");
@@ -200,7 +200,7 @@ static void test_clusters_nodes(struct store *st)
 	T_EQ_INT(store_node_upsert(st, &nd, NULL, err, sizeof(err)), 0);
 	nd.cluster = "ghost";
 	T_EQ_INT(store_node_upsert(st, &nd, NULL, err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 
 	/* Heartbeats in one batch; unknown nodes skipped. */
 	struct store_hb hbs[] = {
@@ -222,7 +222,7 @@ static void test_clusters_nodes(struct store *st)
 	json_decref(j);
 	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)), 0);
 	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 }
 
 static int insert_task(struct store *st, const char *cluster, size_t nsteps,
@@ -251,7 +251,7 @@ static void test_tasks(struct store *st)
 	json_t *j;
 	int rc;
 
-	T_EQ_INT(insert_task(st, "ghost", 3, id[0]), STORE_ENOENT);
+	T_EQ_INT(insert_task(st, "ghost", 3, id[0]), RM_ENOENT);
 	for (int i = 0; i < 5; i++)
 		T_EQ_INT(insert_task(st, "prod", 3, id[i]), 0);
 	T_CHECK(strncmp(id[0], "t-", 2) == 0 && strlen(id[0]) == 18,
@@ -305,13 +305,13 @@ static void test_tasks(struct store *st)
 
 	/* A running task blocks the cluster's deletion. */
 	T_EQ_INT(store_cluster_delete(st, "prod", err, sizeof(err)),
-	    STORE_EBUSY);
+	    RM_EBUSY);
 
 	/* Requests and unfinished order: started first, then by seq. */
 	T_EQ_INT(store_task_request(st, id[2], STORE_REQ_PAUSE, err,
 	    sizeof(err)), 0);
 	T_EQ_INT(store_task_request(st, "t-nope", STORE_REQ_PAUSE, err,
-	    sizeof(err)), STORE_ENOENT);
+	    sizeof(err)), RM_ENOENT);
 	t = store_task_load(st, id[2]);
 	T_CHECK(t->pause_requested && !t->cancel_requested, "flags");
 	store_task_free(t);
@@ -360,9 +360,9 @@ static void test_tasks(struct store *st)
 	store_task_free(t);
 	rc = store_task_update(st, id[0], STORE_TASK_RUNNING, 1, NULL, NULL, 0,
 	    err, sizeof(err));
-	T_EQ_INT(rc, STORE_EBUSY);
+	T_EQ_INT(rc, RM_EBUSY);
 	T_EQ_INT(store_task_update(st, "t-nope", STORE_TASK_RUNNING, 1, NULL,
-	    NULL, 0, err, sizeof(err)), STORE_ENOENT);
+	    NULL, 0, err, sizeof(err)), RM_ENOENT);
 
 	/* Task events were written in the same transactions. */
 	j = store_event_list(st, 0, "prod", NULL, 1000);
@@ -413,13 +413,13 @@ static void test_events_tokens(struct store *st)
 	T_EQ_INT(store_token_create(st, "admin", "admin", "s3cret", err,
 	    sizeof(err)), 0);
 	T_EQ_INT(store_token_create(st, "admin", "viewer", "other", err,
-	    sizeof(err)), STORE_EEXIST);
+	    sizeof(err)), RM_EEXIST);
 	T_EQ_INT(store_token_lookup(st, "s3cret", name, sizeof(name), role,
 	    sizeof(role)), 0);
 	T_EQ_STR(name, "admin");
 	T_EQ_STR(role, "admin");
 	T_EQ_INT(store_token_lookup(st, "wrong", name, sizeof(name), role,
-	    sizeof(role)), STORE_ENOENT);
+	    sizeof(role)), RM_ENOENT);
 	j = store_token_list(st);
 	T_EQ_INT(json_array_size(j), 1);
 	T_CHECK(json_object_get(json_array_get(j, 0), "hash") == NULL,
@@ -427,9 +427,9 @@ static void test_events_tokens(struct store *st)
 	json_decref(j);
 	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)), 0);
 	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 	T_EQ_INT(store_token_lookup(st, "s3cret", name, sizeof(name), role,
-	    sizeof(role)), STORE_ENOENT);
+	    sizeof(role)), RM_ENOENT);
 }
 
 static void test_schedules_cascade(struct store *st)
@@ -472,7 +472,7 @@ static void test_schedules_cascade(struct store *st)
 	/* Never stacks: the first is still queued. */
 	tn.schedule_next_run_at = 13000;
 	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
-	    STORE_EBUSY);
+	    RM_EBUSY);
 	T_EQ_INT(store_schedules_due(st, 12000, &due, &n), 0);
 	T_EQ_INT(n, 0);			/* next_run_at moved to 13000 */
 	store_schedules_free(due, n);
@@ -485,7 +485,7 @@ static void test_schedules_cascade(struct store *st)
 	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)), 0);
 	tn.schedule_id = "s-nope";
 	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 
 	j = store_schedule_list(st, "a1", NULL, 0);
 	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
@@ -494,11 +494,11 @@ static void test_schedules_cascade(struct store *st)
 	/* Cascade: deleting a1 drops its schedule, tasks and steps. */
 	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)), 0);
 	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 	T_CHECK(store_task_load(st, id2) == NULL, "task survived cascade");
 	T_CHECK(store_schedule_get(st, sc.id) == NULL, "schedule survived");
 	T_EQ_INT(store_schedule_delete(st, sc.id, err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 
 	/* Deleting a schedule keeps its tasks (schedule_id set to NULL). */
 	struct store_schedule s2 = { 0 };
@@ -520,7 +520,7 @@ static void test_schedules_cascade(struct store *st)
 	str_copy(bad.type, "noop", sizeof(bad.type));
 	bad.every_ms = 60000;
 	T_EQ_INT(store_schedule_create(st, &bad, err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 }
 
 /* Group commit: concurrent writers share transactions; one that fails
@@ -552,7 +552,7 @@ static void *gc_writer(void *p)
 		}
 		if (rc == 0)
 			a->ok++;
-		else if (rc == STORE_ENOENT)
+		else if (rc == RM_ENOENT)
 			a->enoent++;
 		else
 			a->other++;
@@ -644,7 +644,7 @@ static void *vis_worker(void *p)
 		 * and the message names this task, not another of the batch. */
 		err[0] = '\0';
 		if (store_task_update(a->st, id, STORE_TASK_RUNNING, 0, NULL,
-		    &back, 1, err, sizeof(err)) != STORE_EBUSY)
+		    &back, 1, err, sizeof(err)) != RM_EBUSY)
 			a->bad_refusal++;
 		snprintf(want, sizeof(want), "task '%s'", id);
 		if (strstr(err, want) == NULL)
@@ -720,7 +720,7 @@ static void *mix_writer(void *p)
 
 		if (rc == 0 && !a->ghost)
 			a->ok++;
-		else if (rc == STORE_ENOENT && a->ghost &&
+		else if (rc == RM_ENOENT && a->ghost &&
 		    strstr(err, "'ghost2'") != NULL)
 			a->enoent++;
 		else
@@ -785,7 +785,7 @@ static void test_cluster_nodes(struct store *st)
 	T_EQ_STR(jget(json_array_get(nodes, 1), "state"), "up");
 	json_decref(nodes);
 	nodes = NULL;
-	T_EQ_INT(store_cluster_nodes(st, "nope", &nodes), STORE_ENOENT);
+	T_EQ_INT(store_cluster_nodes(st, "nope", &nodes), RM_ENOENT);
 	T_CHECK(nodes == NULL, "nodes set for a missing cluster");
 }
 
@@ -873,7 +873,7 @@ static void test_backup_index(struct store *st)
 	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
 	b = mkbk("x", STORE_BK_COMPLETE);
 	str_copy(b.cluster, "ghost", sizeof(b.cluster));
-	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), STORE_ENOENT);
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), RM_ENOENT);
 
 	/* Newest first; the running one completes in place. */
 	T_EQ_INT(store_backup_list(st, "bk", &v, &n), 0);
@@ -886,7 +886,7 @@ static void test_backup_index(struct store *st)
 	T_EQ_INT(store_backup_set_state(st, "bk", "20261101T000000Z-01",
 	    STORE_BK_COMPLETE, 1700000001000, err, sizeof(err)), 0);
 	T_EQ_INT(store_backup_set_state(st, "bk", "nope", STORE_BK_FAILED, 0,
-	    err, sizeof(err)), STORE_ENOENT);
+	    err, sizeof(err)), RM_ENOENT);
 
 	/* A verify that finds damage: the files are named, the state says
 	 * so, and a later put of "complete" does not hide it. */
@@ -905,7 +905,7 @@ static void test_backup_index(struct store *st)
 	T_EQ_INT(store_backup_get(st, "bk", "20261102T000000Z-02", &one), 0);
 	T_EQ_INT(one->state, STORE_BK_DAMAGED);
 	store_backups_free(one, 1);
-	T_EQ_INT(store_backup_get(st, "bk", "nope", &one), STORE_ENOENT);
+	T_EQ_INT(store_backup_get(st, "bk", "nope", &one), RM_ENOENT);
 
 	/* Damaged objects mark other backups; clearing them gives the state
 	 * back once nothing is left. */
@@ -978,7 +978,7 @@ static void test_backup_index(struct store *st)
 	T_EQ_INT(store_backup_delete(st, "bk", "20261104T000000Z-04", err,
 	    sizeof(err)), 0);
 	T_EQ_INT(store_backup_delete(st, "bk", "20261104T000000Z-04", err,
-	    sizeof(err)), STORE_ENOENT);
+	    sizeof(err)), RM_ENOENT);
 }
 
 static void test_step_nodes_failing(struct store *st)
@@ -1005,7 +1005,7 @@ static void test_step_nodes_failing(struct store *st)
 	p.rate_bps = -1;
 	T_EQ_INT(store_step_node_put(st, id, 1, &p, err, sizeof(err)), 0);
 	T_EQ_INT(store_step_node_put(st, id, 9, &p, err, sizeof(err)),
-	    STORE_ENOENT);
+	    RM_ENOENT);
 	j = store_task_get(st, id);
 	T_CHECK(j != NULL, "task get");
 	T_EQ_INT(json_array_size(json_object_get(json_array_get(
@@ -1027,7 +1027,7 @@ static void test_step_nodes_failing(struct store *st)
 	    "files_done")), "unknown count is not null");
 	json_decref(j);
 
-	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), RM_ENOENT);
 	T_EQ_INT(store_task_failing_set(st, id, 2, "step 'x' failed", err,
 	    sizeof(err)), 0);
 	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), 0);
@@ -1035,9 +1035,9 @@ static void test_step_nodes_failing(struct store *st)
 	T_EQ_STR(e, "step 'x' failed");
 	free(e);
 	T_EQ_INT(store_task_failing_clear(st, id, err, sizeof(err)), 0);
-	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_get(st, id, &idx, &e), RM_ENOENT);
 	T_EQ_INT(store_task_failing_set(st, "t-nope", 0, "x", err,
-	    sizeof(err)), STORE_ENOENT);
+	    sizeof(err)), RM_ENOENT);
 
 	/* Deleting the cluster takes it all. */
 	T_EQ_INT(store_cluster_delete(st, "bk", err, sizeof(err)), 0);

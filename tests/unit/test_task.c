@@ -300,7 +300,7 @@ static void test_two_engines(void)
 	T_EQ_INT(task_start(b, err, sizeof(err)), 0);
 	T_EQ_INT(task_submit(a, "c1", "waiter", p, ia, err, sizeof(err)), 0);
 	T_EQ_INT(task_submit(b, "c1", "waiter", p, ib, err, sizeof(err)),
-	    TASK_EINVAL);
+	    RM_EINVAL);
 	T_EQ_INT(task_submit(b, "c1", "noop", NULL, ib, err, sizeof(err)), 0);
 	T_CHECK(wait_state(sa, ia, STORE_TASK_SUCCEEDED, 5000), "a's task");
 	T_CHECK(wait_state(sb, ib, STORE_TASK_SUCCEEDED, 5000), "b's task");
@@ -345,21 +345,21 @@ static void test_noop_and_validation(void)
 		{ NULL, 0 },
 		{ "{}", 0 },
 		{ "{\"duration_s\": 0.01, \"steps\": 3}", 0 },
-		{ "{\"steps\": 0}", TASK_EINVAL },
-		{ "{\"steps\": 1001}", TASK_EINVAL },
-		{ "{\"steps\": \"3\"}", TASK_EINVAL },
-		{ "{\"duration_s\": -1}", TASK_EINVAL },
-		{ "{\"duration_s\": \"1\"}", TASK_EINVAL },
-		{ "{\"bogus\": 1}", TASK_EINVAL },
-		{ "{\"per_node\": 1}", TASK_EINVAL },
-		{ "[]", TASK_EINVAL },
+		{ "{\"steps\": 0}", RM_EINVAL },
+		{ "{\"steps\": 1001}", RM_EINVAL },
+		{ "{\"steps\": \"3\"}", RM_EINVAL },
+		{ "{\"duration_s\": -1}", RM_EINVAL },
+		{ "{\"duration_s\": \"1\"}", RM_EINVAL },
+		{ "{\"bogus\": 1}", RM_EINVAL },
+		{ "{\"per_node\": 1}", RM_EINVAL },
+		{ "[]", RM_EINVAL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		T_CHECK(submit("c1", cases[i].params, id) == cases[i].rc,
 		    "params %s", cases[i].params ? cases[i].params : "NULL");
-	T_EQ_INT(submit("ghost", "{}", id), TASK_ENOENT);
+	T_EQ_INT(submit("ghost", "{}", id), RM_ENOENT);
 	T_EQ_INT(task_submit(eng, "c1", "bogus", NULL, id, err, sizeof(err)),
-	    TASK_EINVAL);
+	    RM_EINVAL);
 	T_CHECK(strstr(err, "unknown task type") != NULL, "err '%s'", err);
 
 	/* Three steps, fan-out per node: 3 x 2 steps. */
@@ -385,7 +385,7 @@ static void test_noop_and_validation(void)
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(p,
 	    "progress"), "done")), 6);
 	json_decref(p);
-	T_EQ_INT(task_validate(eng, "noop", NULL, err, sizeof(err)), TASK_EINVAL);
+	T_EQ_INT(task_validate(eng, "noop", NULL, err, sizeof(err)), RM_EINVAL);
 
 	task_engine_free(eng);
 	/* 4 tasks submitted, all ran: observer saw 4 queued, 4 running,
@@ -570,7 +570,7 @@ static void test_retries(void)
 
 	engine_up(st, 1, false);
 	T_EQ_INT(task_type_register(eng, &flaky_type), 0);
-	T_EQ_INT(task_type_register(eng, &flaky_type), TASK_EINVAL);
+	T_EQ_INT(task_type_register(eng, &flaky_type), RM_EINVAL);
 	T_EQ_INT(task_type_register(eng, &slow_type), 0);
 	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 
@@ -666,8 +666,8 @@ static void test_cancel_pause(void)
 	t = store_task_load(st, q1);
 	T_EQ_INT(t->steps[0].state, STORE_STEP_CANCELLED);
 	store_task_free(t);
-	T_EQ_INT(task_cancel(eng, q1, err, sizeof(err)), TASK_ECONFLICT);
-	T_EQ_INT(task_cancel(eng, "t-nope", err, sizeof(err)), TASK_ENOENT);
+	T_EQ_INT(task_cancel(eng, q1, err, sizeof(err)), RM_ECONFLICT);
+	T_EQ_INT(task_cancel(eng, "t-nope", err, sizeof(err)), RM_ENOENT);
 
 	/* Pause a queued task: skipped, keeps its place. */
 	T_EQ_INT(task_pause(eng, q2, err, sizeof(err)), 0);
@@ -715,7 +715,7 @@ static void test_cancel_pause(void)
 	T_EQ_INT(state_of(st, q2), STORE_TASK_PAUSED);
 	T_EQ_INT(task_resume(eng, q2, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, q2, STORE_TASK_SUCCEEDED, 2000), "q2");
-	T_EQ_INT(task_resume(eng, q2, err, sizeof(err)), TASK_ECONFLICT);
+	T_EQ_INT(task_resume(eng, q2, err, sizeof(err)), RM_ECONFLICT);
 
 	/* Cancel a paused task that had started (blocked at the head). */
 	T_EQ_INT(submit("c1", "{\"duration_s\": 10, \"steps\": 100}", run), 0);
@@ -842,7 +842,7 @@ static void test_shutdown_resume(void)
 
 	/* Cluster deletion is refused while the store says running. */
 	engine_up(st, 1, false);
-	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), TASK_EBUSY);
+	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), RM_EBUSY);
 	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	T_CHECK(wait_state(st, q, STORE_TASK_SUCCEEDED, 5000), "q after restart");
 	t = store_task_load(st, id);
@@ -855,8 +855,8 @@ static void test_shutdown_resume(void)
 
 	/* Now it can go, with its queue. */
 	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), 0);
-	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), TASK_ENOENT);
-	T_EQ_INT(submit("c1", "{}", id), TASK_ENOENT);
+	T_EQ_INT(task_cluster_delete(eng, "c1", err, sizeof(err)), RM_ENOENT);
+	T_EQ_INT(submit("c1", "{}", id), RM_ENOENT);
 	T_EQ_INT(task_cluster_add(eng, "c3"), 0);
 	T_EQ_INT(task_busy_workers(eng), 0);
 	task_engine_free(eng);
@@ -983,7 +983,7 @@ static void test_fail_hook_admit_nodes(void)
 	 * task recorded. */
 	p = json_pack("{s:b}", "refuse", 1);
 	T_EQ_INT(task_submit(eng, "c1", "doomed", p, id, err, sizeof(err)),
-	    TASK_ECONFLICT);
+	    RM_ECONFLICT);
 	json_decref(p);
 	T_EQ_STR(err, "backup x of 'c1' is damaged");
 	j = store_task_list(st, "c1", NULL, NULL, 10);
@@ -991,7 +991,7 @@ static void test_fail_hook_admit_nodes(void)
 	json_decref(j);
 	p = json_pack("{s:b}", "refuse", 1);
 	T_EQ_INT(task_submit(eng, "nope", "doomed", p, id, err, sizeof(err)),
-	    TASK_ENOENT);
+	    RM_ENOENT);
 	json_decref(p);
 
 	/* Fails for good: the hook runs once, its words end the error. */
@@ -1007,7 +1007,7 @@ static void test_fail_hook_admit_nodes(void)
 	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
 	T_EQ_STR(t->steps[0].message, "snapshot on 10.0.0.1 failed");
 	store_task_free(t);
-	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), RM_ENOENT);
 
 	/* Per-node progress: merged per node, the final state written. */
 	T_EQ_INT(submit_type("fan", "{}", id), 0);
@@ -1057,7 +1057,7 @@ static void test_fail_hook_admit_nodes(void)
 	    "cleared") != NULL, "error '%s'", t->error ? t->error : "");
 	T_EQ_INT(t->steps[0].state, STORE_STEP_FAILED);
 	store_task_free(t);
-	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), STORE_ENOENT);
+	T_EQ_INT(store_task_failing_get(st, id, &fidx, &ferr), RM_ENOENT);
 	task_engine_free(eng);
 	store_close(st);
 }
