@@ -98,19 +98,6 @@ static void quote_line(const char *line, char *out, size_t size)
 	out[o] = '\0';
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Fail on line i (0-based): "nodetool CMD: line N: MSG: 'LINE'". */
 static int fail_line(struct ctx *c, size_t i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -123,7 +110,7 @@ static int fail_line(struct ctx *c, size_t i, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	quote_line(i < c->n ? c->lines[i] : "", q, sizeof(q));
-	seterr(c->err, c->errlen, "nodetool %s: line %zu: %s: '%s'", c->cmd,
+	err_set(c->err, c->errlen, "nodetool %s: line %zu: %s: '%s'", c->cmd,
 	    i + 1, msg, q);
 	return -1;
 }
@@ -139,7 +126,7 @@ static int fail_all(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	seterr(c->err, c->errlen, "nodetool %s: %s", c->cmd, msg);
+	err_set(c->err, c->errlen, "nodetool %s: %s", c->cmd, msg);
 	return -1;
 }
 
@@ -2909,7 +2896,7 @@ static int cli_error(const char *b, size_t l, json_t **j, char *e, size_t el)
 	msg = nodetool_error_message(text, &kind);
 	free(text);
 	if (msg == NULL) {
-		seterr(e, el, "nodetool error: no error message in output");
+		err_set(e, el, "nodetool error: no error message in output");
 		return -1;
 	}
 	*j = json_pack("{s:s,s:o}", "kind",

@@ -11,18 +11,6 @@
 #include "s3.h"
 #include "util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A variable that is set but empty is treated as unset: an exported
  * AWS_SESSION_TOKEN= must not turn into an empty security token header. */
 static const char *lookup(const char *(*env)(const char *), const char *name)
@@ -43,7 +31,7 @@ int creds_resolve(struct creds *c, const struct s3_opts *o,
 	    lookup(env, "AWS_DEFAULT_REGION") : "us-east-1");
 	if (o->access_key || o->secret_key) {
 		if (!o->access_key || !o->secret_key) {
-			seterr(err, errlen, "an access key needs its secret key "
+			err_set(err, errlen, "an access key needs its secret key "
 			    "and the other way round");
 			goto fail;
 		}
@@ -57,7 +45,7 @@ int creds_resolve(struct creds *c, const struct s3_opts *o,
 		tok = o->session_token ? o->session_token :
 		    lookup(env, "AWS_SESSION_TOKEN");
 	} else {
-		seterr(err, errlen, "no credentials; set access_key and "
+		err_set(err, errlen, "no credentials; set access_key and "
 		    "secret_key or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
 		goto fail;
 	}

@@ -19,18 +19,6 @@
  * enough that parallel parts do not add up to much memory. */
 #define IO_BUF (256u * 1024)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void digest_etag_copy(char *dst, size_t size, const char *v)
 {
 	if (v == NULL) {
@@ -115,7 +103,7 @@ int digest_fd_range(int fd, off_t off, uint64_t len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "cannot read the data for %s: %s",
+			err_set(err, errlen, "cannot read the data for %s: %s",
 			    desc, n < 0 ? strerror(errno) :
 			    "file shorter than expected (did it change?)");
 			free(buf);

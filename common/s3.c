@@ -59,18 +59,6 @@ static const struct {
 	{ "file://", &s3file_backend, true },
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void s3_opts_init(struct s3_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -88,7 +76,7 @@ struct s3 *s3_open(const char *url, const struct s3_opts *o, char *err,
 		o = &def;
 	}
 	if (url == NULL) {
-		seterr(err, errlen, "no storage URL; write s3://bucket/prefix "
+		err_set(err, errlen, "no storage URL; write s3://bucket/prefix "
 		    "or file:///dir");
 		return NULL;
 	}
@@ -96,7 +84,7 @@ struct s3 *s3_open(const char *url, const struct s3_opts *o, char *err,
 		if (str_starts_with(url, schemes[i].scheme))
 			break;
 	if (i == ARRAY_SIZE(schemes)) {
-		seterr(err, errlen, "'%s': unknown storage URL; write "
+		err_set(err, errlen, "'%s': unknown storage URL; write "
 		    "s3://bucket/prefix or file:///dir", url);
 		return NULL;
 	}
@@ -173,12 +161,12 @@ int s3_put_file(struct s3 *s, const char *key, const char *path,
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open '%s' to upload: %s", path,
+		err_set(err, errlen, "cannot open '%s' to upload: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		seterr(err, errlen, "cannot upload '%s': not a regular file",
+		err_set(err, errlen, "cannot upload '%s': not a regular file",
 		    path);
 		close(fd);
 		return -1;
@@ -208,7 +196,7 @@ int s3_tmp_beside(const char *path, char **tmp, char *err, size_t errlen)
 	    slash ? slash + 1 : path);
 	int fd = mkstemp(*tmp);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create a temporary file beside "
+		err_set(err, errlen, "cannot create a temporary file beside "
 		    "'%s': %s", path, strerror(errno));
 		free(*tmp);
 		*tmp = NULL;
@@ -243,17 +231,17 @@ int s3_get_file(struct s3 *s, const char *key, const char *path,
 		return -1;
 	rc = s->be->get(s->impl, key, fd, o, st, err, errlen);
 	if (rc == 0 && fsync(fd) < 0) {
-		seterr(err, errlen, "cannot flush '%s' to disk: %s", tmp,
+		err_set(err, errlen, "cannot flush '%s' to disk: %s", tmp,
 		    strerror(errno));
 		rc = -1;
 	}
 	if (close(fd) < 0 && rc == 0) {
-		seterr(err, errlen, "cannot write '%s': %s", tmp,
+		err_set(err, errlen, "cannot write '%s': %s", tmp,
 		    strerror(errno));
 		rc = -1;
 	}
 	if (rc == 0 && rename(tmp, path) < 0) {
-		seterr(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
+		err_set(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
 		    strerror(errno));
 		rc = -1;
 	}

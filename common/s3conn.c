@@ -27,18 +27,6 @@ struct s3conn_pool {
 	size_t nidle;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------------ */
 /* opening: bucket, prefix, endpoint, addressing                       */
 
@@ -64,14 +52,14 @@ static int parse_bucket(struct s3conn *c, const char *rest, char *err,
 	c->bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) :
 	    xstrdup(rest);
 	if (c->bucket[0] == '\0') {
-		seterr(err, errlen, "'%s': no bucket; write s3://bucket/prefix",
+		err_set(err, errlen, "'%s': no bucket; write s3://bucket/prefix",
 		    c->url);
 		return -1;
 	}
 	for (const char *p = c->bucket; *p; p++) {
 		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.' ||
 		    *p == '_')) {
-			seterr(err, errlen, "'%s': bad bucket name '%s'",
+			err_set(err, errlen, "'%s': bad bucket name '%s'",
 			    c->url, c->bucket);
 			return -1;
 		}
@@ -106,13 +94,13 @@ static int parse_endpoint(struct s3conn *c, const struct s3_opts *o,
 		c->scheme = xstrdup("https");
 		hostpart = ep + 8;
 	} else {
-		seterr(err, errlen, "endpoint '%s' must start with http:// or "
+		err_set(err, errlen, "endpoint '%s' must start with http:// or "
 		    "https://", ep);
 		return -1;
 	}
 	size_t hl = strcspn(hostpart, "/?#");
 	if (hl == 0 || (hostpart[hl] && strcmp(hostpart + hl, "/"))) {
-		seterr(err, errlen, "endpoint '%s' must be scheme://host[:port] "
+		err_set(err, errlen, "endpoint '%s' must be scheme://host[:port] "
 		    "with no path", ep);
 		return -1;
 	}
@@ -120,7 +108,7 @@ static int parse_endpoint(struct s3conn *c, const struct s3_opts *o,
 	 * resolves bucket names. */
 	c->vhost = o->addressing == S3_ADDR_VHOST;
 	if (c->vhost && !dns_bucket(c->bucket)) {
-		seterr(err, errlen, "bucket '%s' cannot be addressed "
+		err_set(err, errlen, "bucket '%s' cannot be addressed "
 		    "virtual-hosted style; use path-style", c->bucket);
 		return -1;
 	}
@@ -172,7 +160,7 @@ struct s3conn *s3conn_open(const struct s3backend_args *a, char *err,
 	if (parse_bucket(c, a->rest, err, errlen) < 0)
 		goto fail;
 	if (creds_resolve(&c->creds, a->o, NULL, cerr, sizeof(cerr)) < 0) {
-		seterr(err, errlen, "'%s': %s", c->url, cerr);
+		err_set(err, errlen, "'%s': %s", c->url, cerr);
 		goto fail;
 	}
 	if (parse_endpoint(c, a->o, err, errlen) < 0)
@@ -208,12 +196,12 @@ char *s3conn_full_key(const struct s3conn *c, const char *key, char *err,
     size_t errlen)
 {
 	if (key == NULL || *key == '\0') {
-		seterr(err, errlen, "%s: empty object key", c->url);
+		err_set(err, errlen, "%s: empty object key", c->url);
 		return NULL;
 	}
 	/* S3 allows 1,024 bytes with the prefix; refuse early and clearly. */
 	if (strlen(key) > 900) {
-		seterr(err, errlen, "%s/%.40s...: object key longer than 900 "
+		err_set(err, errlen, "%s/%.40s...: object key longer than 900 "
 		    "bytes", c->url, key);
 		return NULL;
 	}
@@ -506,7 +494,7 @@ int s3conn_do(struct s3conn *c, struct s3conn_req *q, struct http_resp *resp,
 			/* Retrying cannot help what happened on this side. */
 			if (resp->aborted || resp->local_error ||
 			    resp->tls_failed) {
-				seterr(err, errlen, "%s %s: %s", q->method, desc,
+				err_set(err, errlen, "%s %s: %s", q->method, desc,
 				    resp->err);
 				goto out;
 			}
@@ -522,7 +510,7 @@ int s3conn_do(struct s3conn *c, struct s3conn_req *q, struct http_resp *resp,
 				    "error %s: %s", code, msg);
 				retry = retryable_status(500, code);
 				if (!retry) {
-					seterr(err, errlen, "%s %s: %s%s",
+					err_set(err, errlen, "%s %s: %s%s",
 					    q->method, desc, last,
 					    hint(500, code));
 					goto out;
@@ -537,7 +525,7 @@ int s3conn_do(struct s3conn *c, struct s3conn_req *q, struct http_resp *resp,
 				    code, sizeof(code), msg, sizeof(msg));
 			if (resp->status == 404 && strcmp(code,
 			    "NoSuchBucket") != 0) {
-				seterr(err, errlen, "%s: no such key", desc);
+				err_set(err, errlen, "%s: no such key", desc);
 				rc = S3_NOT_FOUND;
 				goto out;
 			}
@@ -545,7 +533,7 @@ int s3conn_do(struct s3conn *c, struct s3conn_req *q, struct http_resp *resp,
 			    resp->status, *code ? " " : "", code,
 			    *msg ? ": " : "", msg);
 			if (!retryable_status(resp->status, code)) {
-				seterr(err, errlen, "%s %s: %s%s", q->method,
+				err_set(err, errlen, "%s %s: %s%s", q->method,
 				    desc, last, hint(resp->status, code));
 				goto out;
 			}
@@ -553,7 +541,7 @@ int s3conn_do(struct s3conn *c, struct s3conn_req *q, struct http_resp *resp,
 		}
 		http_resp_release(resp);
 		if (!retry || attempt + 1 >= c->o.max_attempts) {
-			seterr(err, errlen, "%s %s: %s (gave up after %d "
+			err_set(err, errlen, "%s %s: %s (gave up after %d "
 			    "attempts)", q->method, desc, last, attempt + 1);
 			goto out;
 		}

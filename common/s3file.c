@@ -29,24 +29,12 @@ struct s3file {
 	struct ratelimit *rate;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void *f_open(const struct s3backend_args *a, char *err, size_t errlen)
 {
 	struct s3file *f;
 
 	if (a->rest[0] != '/') {
-		seterr(err, errlen, "'%s': a file URL needs an absolute "
+		err_set(err, errlen, "'%s': a file URL needs an absolute "
 		    "path: file:///dir", a->given);
 		return NULL;
 	}
@@ -75,7 +63,7 @@ static char *fpath(const struct s3file *f, const char *key, char *err,
 	const char *p = key;
 
 	if (key == NULL || *key == '\0' || *key == '/') {
-		seterr(err, errlen, "%s: bad key '%s': empty or absolute",
+		err_set(err, errlen, "%s: bad key '%s': empty or absolute",
 		    f->url, key ? key : "");
 		return NULL;
 	}
@@ -86,7 +74,7 @@ static char *fpath(const struct s3file *f, const char *key, char *err,
 		    (n == 2 && p[0] == '.' && p[1] == '.') ||
 		    strncmp(p, S3BACKEND_TMP_MARK,
 		    strlen(S3BACKEND_TMP_MARK)) == 0) {
-			seterr(err, errlen, "%s: bad key '%s': empty, '.', "
+			err_set(err, errlen, "%s: bad key '%s': empty, '.', "
 			    "'..' or reserved path segment", f->url, key);
 			return NULL;
 		}
@@ -114,7 +102,7 @@ static int mkparents(const char *path, char *err, size_t errlen)
 			char c = *p;
 			*p = '\0';
 			if (mkdir(d, 0755) < 0 && errno != EEXIST) {
-				seterr(err, errlen, "cannot create directory "
+				err_set(err, errlen, "cannot create directory "
 				    "'%s': %s", d, strerror(errno));
 				rc = -1;
 				break;
@@ -149,7 +137,7 @@ static int copy_fd(struct s3file *f, int in, off_t in_off, int out,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: cannot read: %s", desc,
+			err_set(err, errlen, "%s: cannot read: %s", desc,
 			    n < 0 ? strerror(errno) : "shorter than expected");
 			rc = -1;
 			break;
@@ -166,7 +154,7 @@ static int copy_fd(struct s3file *f, int in, off_t in_off, int out,
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0) {
-				seterr(err, errlen, "%s: cannot write: %s", desc,
+				err_set(err, errlen, "%s: cannot write: %s", desc,
 				    strerror(errno));
 				rc = -1;
 				goto out;
@@ -191,7 +179,7 @@ static int write_mem(struct s3file *f, int out, const void *mem,
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			seterr(err, errlen, "%s: cannot write: %s", desc,
+			err_set(err, errlen, "%s: cannot write: %s", desc,
 			    strerror(errno));
 			return -1;
 		}
@@ -229,13 +217,13 @@ static int f_put(void *b, const char *key, int fd, off_t off,
 	}
 	if (fsync(out) < 0 || close(out) < 0) {
 		out = -1;
-		seterr(err, errlen, "%s: cannot flush to disk: %s", desc,
+		err_set(err, errlen, "%s: cannot flush to disk: %s", desc,
 		    strerror(errno));
 		goto done;
 	}
 	out = -1;
 	if (rename(tmp, path) < 0) {
-		seterr(err, errlen, "%s: cannot rename into place: %s", desc,
+		err_set(err, errlen, "%s: cannot rename into place: %s", desc,
 		    strerror(errno));
 		goto done;
 	}
@@ -276,16 +264,16 @@ static int f_open_src(struct s3file *f, const char *key, struct stat *sb,
 		bool missing = e == ENOENT || e == ENOTDIR;
 		char *desc = s3backend_describe(f->url, key);
 		if (missing)
-			seterr(err, errlen, "%s: no such key", desc);
+			err_set(err, errlen, "%s: no such key", desc);
 		else
-			seterr(err, errlen, "%s: cannot open: %s", desc,
+			err_set(err, errlen, "%s: cannot open: %s", desc,
 			    strerror(e));
 		free(desc);
 		return missing ? F_MISSING : -1;
 	}
 	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
 		char *desc = s3backend_describe(f->url, key);
-		seterr(err, errlen, "%s: not a regular file", desc);
+		err_set(err, errlen, "%s: not a regular file", desc);
 		free(desc);
 		close(fd);
 		return -1;
@@ -317,7 +305,7 @@ static int check_sums(struct hashes *h, const struct s3_get_opts *o,
 	md5_final(&h->md5, m);
 	hex_encode(m, MD5_LEN, hex);
 	if (o && o->md5 && strcasecmp(o->md5, hex) != 0) {
-		seterr(err, errlen, "%s: MD5 is %s, expected %s; the object is "
+		err_set(err, errlen, "%s: MD5 is %s, expected %s; the object is "
 		    "damaged", desc, hex, o->md5);
 		return -1;
 	}
@@ -326,7 +314,7 @@ static int check_sums(struct hashes *h, const struct s3_get_opts *o,
 		sha256_final(&h->sha, d);
 		hex_encode(d, SHA256_LEN, sha);
 		if (strcasecmp(o->sha256, sha) != 0) {
-			seterr(err, errlen, "%s: SHA-256 is %s, expected %s; "
+			err_set(err, errlen, "%s: SHA-256 is %s, expected %s; "
 			    "the object is damaged", desc, sha, o->sha256);
 			return -1;
 		}
@@ -349,7 +337,7 @@ static int f_get(void *b, const char *key, int out,
 		return in == F_MISSING ? S3_NOT_FOUND : -1;
 	}
 	if (o && o->size != S3_SIZE_ANY && (uint64_t)sb.st_size != o->size) {
-		seterr(err, errlen, "%s: size is %jd bytes, expected %" PRIu64
+		err_set(err, errlen, "%s: size is %jd bytes, expected %" PRIu64
 		    "; the object is damaged or not the one recorded", desc,
 		    (intmax_t)sb.st_size, o->size);
 		goto out;
@@ -387,7 +375,7 @@ static int f_get_range(void *b, const char *key, uint64_t off, uint64_t len,
 		return in == F_MISSING ? S3_NOT_FOUND : -1;
 	desc = s3backend_describe(f->url, key);
 	if (off + len > (uint64_t)sb.st_size)
-		seterr(err, errlen, "%s: asked for %" PRIu64 " bytes at %"
+		err_set(err, errlen, "%s: asked for %" PRIu64 " bytes at %"
 		    PRIu64 " but the object has %jd; is it shorter?", desc,
 		    len, off, (intmax_t)sb.st_size);
 	else
@@ -411,7 +399,7 @@ static int f_get_mem(void *b, const char *key, size_t max, char **data,
 		return in == F_MISSING ? S3_NOT_FOUND : -1;
 	desc = s3backend_describe(f->url, key);
 	if ((uint64_t)sb.st_size > max) {
-		seterr(err, errlen, "%s: %jd bytes, more than the %zu allowed",
+		err_set(err, errlen, "%s: %jd bytes, more than the %zu allowed",
 		    desc, (intmax_t)sb.st_size, max);
 		goto fail;
 	}
@@ -422,7 +410,7 @@ static int f_get_mem(void *b, const char *key, size_t max, char **data,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: cannot read: %s", desc,
+			err_set(err, errlen, "%s: cannot read: %s", desc,
 			    n < 0 ? strerror(errno) : "file shrank");
 			goto fail;
 		}
@@ -457,7 +445,7 @@ static int f_walk(struct fwalk *w, const char *dir, const char *rel,
 	if (d == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		seterr(err, errlen, "cannot list directory '%s': %s", dir,
+		err_set(err, errlen, "cannot list directory '%s': %s", dir,
 		    strerror(errno));
 		return -1;
 	}
@@ -557,7 +545,7 @@ static int f_delete(void *b, const char *const *keys, size_t n,
 			return -1;
 		if (unlink(path) < 0 && errno != ENOENT) {
 			char *desc = s3backend_describe(f->url, keys[i]);
-			seterr(err, errlen, "%s: cannot delete: %s", desc,
+			err_set(err, errlen, "%s: cannot delete: %s", desc,
 			    strerror(errno));
 			free(desc);
 			free(path);

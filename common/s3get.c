@@ -27,18 +27,6 @@
 #include "sha256.h"
 #include "util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A decimal header value, surrounding space allowed. */
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -106,7 +94,7 @@ int s3get_head(struct s3conn *c, const char *key, const char *fk,
 static int damaged_etag(const char *desc, const char *hex, const char *etag,
     char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s: downloaded bytes have MD5 %s but the object's "
+	err_set(err, errlen, "%s: downloaded bytes have MD5 %s but the object's "
 	    "ETag is %s; the object or the transfer is damaged", desc, hex,
 	    etag);
 	return -1;
@@ -115,7 +103,7 @@ static int damaged_etag(const char *desc, const char *hex, const char *etag,
 static int damaged_parts(const char *desc, const char *want,
     const char *etag, char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s: downloaded parts give ETag %s but the object's "
+	err_set(err, errlen, "%s: downloaded parts give ETag %s but the object's "
 	    "is %s; the object or the transfer is damaged", desc, want, etag);
 	return -1;
 }
@@ -127,12 +115,12 @@ static int check_sums(const char *desc, const char *want_md5,
     size_t errlen)
 {
 	if (want_md5 && strcasecmp(want_md5, md5hex) != 0) {
-		seterr(err, errlen, "%s: MD5 is %s, expected %s; the object is "
+		err_set(err, errlen, "%s: MD5 is %s, expected %s; the object is "
 		    "damaged", desc, md5hex, want_md5);
 		return -1;
 	}
 	if (want_sha && strcasecmp(want_sha, shahex) != 0) {
-		seterr(err, errlen, "%s: SHA-256 is %s, expected %s; the "
+		err_set(err, errlen, "%s: SHA-256 is %s, expected %s; the "
 		    "object is damaged", desc, shahex, want_sha);
 		return -1;
 	}
@@ -142,7 +130,7 @@ static int check_sums(const char *desc, const char *want_md5,
 static int wrong_size(const char *desc, uint64_t got, uint64_t want,
     char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s: size is %" PRIu64 " bytes, expected %" PRIu64
+	err_set(err, errlen, "%s: size is %" PRIu64 " bytes, expected %" PRIu64
 	    "; the object is damaged or not the one recorded", desc, got, want);
 	return -1;
 }
@@ -251,7 +239,7 @@ static int dl_verify_parts(struct dl *d, const char *desc, char *err,
 		d->pidx++;
 	}
 	if (d->pidx != d->nparts) {
-		seterr(err, errlen, "%s: %u parts downloaded, the ETag says %u",
+		err_set(err, errlen, "%s: %u parts downloaded, the ETag says %u",
 		    desc, d->pidx, d->nparts);
 		return -1;
 	}
@@ -278,7 +266,7 @@ static int dl_verify(struct dl *d, const struct s3_get_opts *o,
 		hex_encode(h, SHA256_LEN, shahex);
 	}
 	if (d->got != d->st.size) {
-		seterr(err, errlen, "%s: got %" PRIu64 " bytes, the store "
+		err_set(err, errlen, "%s: got %" PRIu64 " bytes, the store "
 		    "announced %" PRIu64, desc, d->got, d->st.size);
 		return -1;
 	}
@@ -406,7 +394,7 @@ static int rg_part(struct rg *g, unsigned i, char *err, size_t errlen)
 		return -1;
 	http_resp_release(&resp);
 	if (r.got != len) {
-		seterr(err, errlen, "%s: range %u: got %" PRIu64 " bytes, "
+		err_set(err, errlen, "%s: range %u: got %" PRIu64 " bytes, "
 		    "expected %" PRIu64, g->desc, i + 1, r.got, len);
 		return -1;
 	}
@@ -488,13 +476,13 @@ static int get_ranged(struct s3conn *c, const char *key, const char *fk,
 	g.pmd5 = xcalloc(g.nparts, MD5_LEN);
 	pthread_mutex_init(&g.mu, NULL);
 	if (ftruncate(fd, (off_t)st->size) < 0) {
-		seterr(err, errlen, "%s: cannot size the download file: %s",
+		err_set(err, errlen, "%s: cannot size the download file: %s",
 		    desc, strerror(errno));
 		goto out;
 	}
 	s3conn_parallel(rg_worker, &g, c->o.parallel, g.nparts);
 	if (g.failed) {
-		seterr(err, errlen, "%s", g.err);
+		err_set(err, errlen, "%s", g.err);
 		goto out;
 	}
 	if (aligned) {
@@ -579,7 +567,7 @@ int s3get_range(struct s3conn *c, const char *key, const char *fk,
 	/* A 200 is the whole object: the server ignored the range. */
 	if (status != 206 || r.got != len) {
 		char *desc = s3backend_describe(c->url, key);
-		seterr(err, errlen, "%s: asked for %" PRIu64 " bytes at %"
+		err_set(err, errlen, "%s: asked for %" PRIu64 " bytes at %"
 		    PRIu64 ", got %" PRIu64 " (HTTP %ld); is the object "
 		    "shorter?", desc, len, off, r.got, status);
 		free(desc);

@@ -16,18 +16,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void *h_open(const struct s3backend_args *a, char *err, size_t errlen)
 {
 	return s3conn_open(a, err, errlen);
@@ -85,10 +73,10 @@ static int h_put(void *b, const char *key, int fd, off_t off,
 		char derr[256];
 		size_t l = strlen(err);
 		if (delete_batch(c, &key, 1, NULL, derr, sizeof(derr)) != 0)
-			seterr(err + l, errlen - l, "; deleting it failed too: "
+			err_set(err + l, errlen - l, "; deleting it failed too: "
 			    "%s", derr);
 		else
-			seterr(err + l, errlen - l, "; it was deleted");
+			err_set(err + l, errlen - l, "; it was deleted");
 	}
 	return rc;
 }
@@ -148,7 +136,7 @@ static int h_list_page(void *b, const char *prefix, const char *token,
 	q.max_body = 64u << 20;
 	rc = s3conn_do(c, &q, &resp, err, errlen);
 	if (rc == S3_NOT_FOUND) {
-		seterr(err, errlen, "%s: bucket listing not found", c->url);
+		err_set(err, errlen, "%s: bucket listing not found", c->url);
 		rc = -1;
 	}
 	if (rc != 0)
@@ -157,7 +145,7 @@ static int h_list_page(void *b, const char *prefix, const char *token,
 	    sizeof(lerr));
 	http_resp_release(&resp);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: %s", c->url, lerr);
+		err_set(err, errlen, "%s: %s", c->url, lerr);
 		goto out;
 	}
 	/* Keys come back whole: make them relative to the store, and drop
@@ -192,7 +180,7 @@ static int delete_batch(struct s3conn *c, const char *const *keys, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		if (keys[i] == NULL || *keys[i] == '\0') {
-			seterr(err, errlen, "%s: empty key in a delete batch",
+			err_set(err, errlen, "%s: empty key in a delete batch",
 			    c->url);
 			goto out;
 		}

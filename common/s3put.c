@@ -23,18 +23,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 uint64_t s3put_part_size(uint64_t size, uint64_t want, unsigned *nparts)
 {
 	uint64_t p = want ? want : S3CONN_DEFAULT_PART;
@@ -55,7 +43,7 @@ static int etag_mismatch(const struct s3conn *c, const char *etag,
 {
 	if (c->o.no_etag_check || strcasecmp(etag, want) == 0)
 		return 0;
-	seterr(err, errlen, "%s: the store answered ETag '%s' but we sent "
+	err_set(err, errlen, "%s: the store answered ETag '%s' but we sent "
 	    "'%s'; the object may be damaged: upload it again (or set "
 	    "no_etag_check for SSE-KMS/SSE-C buckets)", desc, etag, want);
 	return -1;
@@ -75,7 +63,7 @@ static int single_digests(struct s3conn *c, int fd, off_t off,
 	}
 	if (o && o->content_md5 && (!c->o.sign_payload || o->sha256)) {
 		if (digest_md5_from_hex(o->content_md5, d) < 0) {
-			seterr(err, errlen, "%s: content_md5 '%s' is not 32 hex "
+			err_set(err, errlen, "%s: content_md5 '%s' is not 32 hex "
 			    "digits", desc, o->content_md5);
 			return -1;
 		}
@@ -208,7 +196,7 @@ static int mp_upload_part(struct mp *m, unsigned i, char *err, size_t errlen)
 	    http_resp_header(&resp, "etag"));
 	http_resp_release(&resp);
 	if (m->parts[i].etag[0] == '\0') {
-		seterr(err, errlen, "%s: no ETag for %s", m->desc, what);
+		err_set(err, errlen, "%s: no ETag for %s", m->desc, what);
 		return -1;
 	}
 	return etag_mismatch(c, m->parts[i].etag, hex, m->desc, err, errlen);
@@ -274,7 +262,7 @@ static int mp_start(struct mp *m, const struct s3_put_opts *o, char *err,
 	    sizeof(perr));
 	http_resp_release(&resp);
 	if (m->upload_id == NULL) {
-		seterr(err, errlen, "%s: cannot start a multipart upload: %s",
+		err_set(err, errlen, "%s: cannot start a multipart upload: %s",
 		    m->desc, perr);
 		return -1;
 	}
@@ -329,7 +317,7 @@ int s3put_multipart(struct s3conn *c, const char *key, const char *fk,
 	m.parts = xcalloc(m.nparts, sizeof(*m.parts));
 	s3conn_parallel(mp_worker, &m, c->o.parallel, m.nparts);
 	if (m.failed) {
-		seterr(err, errlen, "%s", m.err);
+		err_set(err, errlen, "%s", m.err);
 		mp_abort(&m);
 		goto out;
 	}

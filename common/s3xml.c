@@ -14,18 +14,6 @@
 #include "util.h"
 #include "xml.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Decimal with optional surrounding space, as some servers pad <Size>. */
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -89,12 +77,12 @@ static int list_entry(const struct xml_node *k, struct s3_list *out,
 	uint64_t size;
 
 	if (key == NULL || *key == '\0') {
-		seterr(err, errlen, "cannot read the listing: an entry has no "
+		err_set(err, errlen, "cannot read the listing: an entry has no "
 		    "<Key>");
 		return -1;
 	}
 	if (parse_u64(xml_child_text(k, "Size"), &size) < 0) {
-		seterr(err, errlen, "cannot read the listing: bad <Size> for "
+		err_set(err, errlen, "cannot read the listing: bad <Size> for "
 		    "key '%s'", key);
 		return -1;
 	}
@@ -122,11 +110,11 @@ int s3xml_parse_list(const char *xml, size_t len, struct s3_list *out,
 	memset(out, 0, sizeof(*out));
 	root = xml_parse(xml, len, perr, sizeof(perr));
 	if (root == NULL) {
-		seterr(err, errlen, "cannot read the listing: %s", perr);
+		err_set(err, errlen, "cannot read the listing: %s", perr);
 		return -1;
 	}
 	if (strcmp(root->name, "ListBucketResult") != 0) {
-		seterr(err, errlen, "cannot read the listing: expected "
+		err_set(err, errlen, "cannot read the listing: expected "
 		    "<ListBucketResult>, got <%.40s>", root->name);
 		goto fail;
 	}
@@ -140,7 +128,7 @@ int s3xml_parse_list(const char *xml, size_t len, struct s3_list *out,
 	if (out->truncated) {
 		/* Without a token the next page would be this one again. */
 		if (next == NULL || *next == '\0') {
-			seterr(err, errlen, "cannot read the listing: it is "
+			err_set(err, errlen, "cannot read the listing: it is "
 			    "truncated but has no <NextContinuationToken>");
 			goto fail;
 		}
@@ -162,7 +150,7 @@ char *s3xml_upload_id(const char *xml, size_t len, char *err, size_t errlen)
 	char *out = NULL;
 
 	if (id == NULL || *id == '\0')
-		seterr(err, errlen, "%s", root ? "no <UploadId> in the answer" :
+		err_set(err, errlen, "%s", root ? "no <UploadId> in the answer" :
 		    perr);
 	else
 		out = xstrdup(id);
@@ -187,7 +175,7 @@ int s3xml_parse_delete(const char *xml, size_t len, const char *url,
 
 	*failed = 0;
 	if (root == NULL || strcmp(root->name, "DeleteResult") != 0) {
-		seterr(err, errlen, "%s: cannot read the DeleteObjects answer: "
+		err_set(err, errlen, "%s: cannot read the DeleteObjects answer: "
 		    "%s", url, root ? "not a <DeleteResult>" : perr);
 		xml_free(root);
 		return -1;
@@ -199,7 +187,7 @@ int s3xml_parse_delete(const char *xml, size_t len, const char *url,
 			const char *key = xml_child_text(k, "Key");
 			const char *code = xml_child_text(k, "Code");
 			const char *msg = xml_child_text(k, "Message");
-			seterr(err, errlen, "%s/%s: cannot delete: %s: %s",
+			err_set(err, errlen, "%s/%s: cannot delete: %s: %s",
 			    url, key ? key : "?", code ? code : "?",
 			    msg ? msg : "");
 		}

@@ -34,6 +34,13 @@ bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* true when s matches [A-Za-z0-9_-]{1,64}: the rule for every name we accept. */
 bool name_valid(const char *s);
+/* The one way an error message is written into a caller's buffer (err may
+ * be NULL or errlen 0: then nothing is written). */
+void err_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* true for a node address or host name as the orchestrator takes one: 1 to
+ * 253 of A-Z a-z 0-9 . - : _ (RFC 1123 names; IPv4 and IPv6 literals). */
+bool address_valid(const char *s);
 
 /* Monotonic milliseconds, for deadlines and intervals. */
 int64_t time_mono_ms(void);

@@ -23,18 +23,6 @@ struct xparser {
 	size_t errlen;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void xml_free(struct xml_node *n)
 {
 	while (n) {
@@ -49,7 +37,7 @@ void xml_free(struct xml_node *n)
 
 static int xfail(struct xparser *x, const char *what)
 {
-	seterr(x->err, x->errlen, "malformed XML at byte %zu: %s",
+	err_set(x->err, x->errlen, "malformed XML at byte %zu: %s",
 	    (size_t)(x->s - x->start), what);
 	return -1;
 }
@@ -308,7 +296,7 @@ struct xml_node *xml_parse(const char *s, size_t len, char *err,
 	struct xml_node *root = NULL;
 
 	if (s == NULL || len == 0) {
-		seterr(err, errlen, "empty answer where XML was expected");
+		err_set(err, errlen, "empty answer where XML was expected");
 		return NULL;
 	}
 	/* A UTF-8 byte order mark is allowed. */

@@ -50,17 +50,10 @@ static int table_ok(const char *s)
 	return name_valid(ks) && name_valid(dot + 1);
 }
 
-/* A node address or host name: what the store and SSH accept (RFC 1123
- * names are at most 253 bytes; IPv6 literals fit well within). */
+/* A node address or host name (util.h's rule, the API's too). */
 static int addr_ok(const char *s)
 {
-	if (s == NULL || *s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr(".-:_", *s)))
-			return 0;
-	return 1;
+	return address_valid(s);
 }
 
 /* A value that goes on an agent's command line as one word. */

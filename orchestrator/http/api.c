@@ -172,19 +172,6 @@ static bool label_valid(const char *s)
 	return true;
 }
 
-static bool address_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 253)
-		return false;
-	for (; *s; s++)
-		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
-		    ('0' <= *s && *s <= '9') || *s == '-' || *s == '.' ||
-		    *s == ':' || *s == '_'))
-			return false;
-	return true;
-}
-
 static const char *type_word(enum ftype t)
 {
 	switch (t) {

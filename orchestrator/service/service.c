@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../cfg.h"
@@ -37,18 +38,16 @@
  * object is cached by name and copied out; the live numbers (queue, node
  * states) are added to the copy on every read.
  */
-#define CCACHE_BUCKETS 1024
-
 struct ccache_ent {
+	struct htab_node hn;	/* in service.cc, by name */
 	char *name;
 	char *prefix;		/* the object's JSON without live fields and '}' */
 	size_t len;
-	struct ccache_ent *next;
 };
 
 struct service {
 	pthread_mutex_t cc_mtx;
-	struct ccache_ent *cc[CCACHE_BUCKETS];
+	struct htab cc;		/* struct ccache_ent */
 	uint64_t cc_gen;	/* bumped by every forget: a put that raced one is dropped */
 	struct store *st;
 	struct hb *hb;
@@ -84,47 +83,49 @@ static int task_fail(struct svc_err *e, int rc, const char *msg)
 	return -1;
 }
 
-static size_t cc_bucket(const char *name)
+static struct ccache_ent *cc_find(struct service *s, const char *name)
 {
-	uint32_t h = 2166136261u;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h % CCACHE_BUCKETS;
+	uint64_t h = htab_hash(name);
+
+	for (struct htab_node *n = htab_first(&s->cc, h); n; n = htab_next(n, h))
+		if (strcmp(HTAB_ENTRY(n, struct ccache_ent, hn)->name, name) == 0)
+			return HTAB_ENTRY(n, struct ccache_ent, hn);
+	return NULL;
+}
+
+static void cc_ent_free(struct ccache_ent *e)
+{
+	free(e->prefix);
+	free(e->name);
+	free(e);
 }
 
 /* Copy the cached prefix into buf (size bytes); its length, or 0. */
 static size_t cc_get(struct service *s, const char *name, char *buf,
     size_t size)
 {
+	struct ccache_ent *e;
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->cc_mtx);
-	for (struct ccache_ent *e = s->cc[cc_bucket(name)]; e; e = e->next)
-		if (strcmp(e->name, name) == 0) {
-			if (e->len < size) {
-				memcpy(buf, e->prefix, e->len);
-				n = e->len;
-			}
-			break;
-		}
+	if ((e = cc_find(s, name)) != NULL && e->len < size) {
+		memcpy(buf, e->prefix, e->len);
+		n = e->len;
+	}
 	pthread_mutex_unlock(&s->cc_mtx);
 	return n;
 }
 
 static void cc_forget(struct service *s, const char *name)
 {
-	struct ccache_ent **ep, *e;
+	struct ccache_ent *e;
 
 	pthread_mutex_lock(&s->cc_mtx);
 	s->cc_gen++;
-	for (ep = &s->cc[cc_bucket(name)]; (e = *ep) != NULL; ep = &e->next)
-		if (strcmp(e->name, name) == 0) {
-			*ep = e->next;
-			free(e->prefix);
-			free(e->name);
-			free(e);
-			break;
-		}
+	if ((e = cc_find(s, name)) != NULL) {
+		htab_remove(&s->cc, &e->hn);
+		cc_ent_free(e);
+	}
 	pthread_mutex_unlock(&s->cc_mtx);
 }
 
@@ -143,42 +144,32 @@ static uint64_t cc_generation(struct service *s)
 static void cc_put(struct service *s, const char *name, char *prefix,
     size_t len, uint64_t gen)
 {
-	struct ccache_ent *e, **ep;
-	size_t b = cc_bucket(name);
+	struct ccache_ent *e;
 
 	pthread_mutex_lock(&s->cc_mtx);
-	if (s->cc_gen != gen) {
+	if (s->cc_gen != gen || cc_find(s, name) != NULL) {
 		pthread_mutex_unlock(&s->cc_mtx);
 		free(prefix);
 		return;
 	}
-	for (ep = &s->cc[b]; *ep; ep = &(*ep)->next)
-		if (strcmp((*ep)->name, name) == 0) {
-			pthread_mutex_unlock(&s->cc_mtx);
-			free(prefix);
-			return;
-		}
 	e = xcalloc(1, sizeof(*e));
 	e->name = xstrdup(name);
 	e->prefix = prefix;
 	e->len = len;
-	e->next = s->cc[b];
-	s->cc[b] = e;
+	htab_add(&s->cc, &e->hn, htab_hash(name));
 	pthread_mutex_unlock(&s->cc_mtx);
+}
+
+static void cc_free_one(struct htab_node *n, void *arg)
+{
+	(void)arg;
+	cc_ent_free(HTAB_ENTRY(n, struct ccache_ent, hn));
 }
 
 static void cc_free(struct service *s)
 {
-	for (size_t i = 0; i < CCACHE_BUCKETS; i++) {
-		struct ccache_ent *e = s->cc[i], *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e->prefix);
-			free(e->name);
-			free(e);
-		}
-		s->cc[i] = NULL;
-	}
+	htab_each(&s->cc, cc_free_one, NULL);
+	htab_release(&s->cc);
 }
 
 static void on_task_event(const struct task_event *ev, void *arg)
@@ -200,6 +191,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 
 	s->metrics = m;
 	pthread_mutex_init(&s->cc_mtx, NULL);
+	htab_init(&s->cc, 1024);
 	s->st = st;
 	s->data_dir = xstrdup(c->data_dir);
 	s->workers = c->workers;
