@@ -1,0 +1,344 @@
+/*
+ * api_clusters.c - the handlers of /health, /metrics, clusters, nodes,
+ * seeds, agents' check-ins and heartbeats (docs/api.md).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../../common/util.h"
+#include "../engine/task.h"
+#include "../service/service.h"
+#include "api.h"
+#include "api_int.h"
+#include "auth.h"
+#include "metrics.h"
+
+/* ---------- handlers ---------- */
+
+void api_h_health(struct call *c)
+{
+	api_reply_json(c, 200, json_pack("{s:s,s:s,s:I}", "status", "ok",
+	    "version", RM_VERSION, "uptime_s",
+	    (json_int_t)(time(NULL) - c->api->started)));
+}
+
+void api_h_metrics(struct call *c)
+{
+	size_t len;
+	char *text = service_metrics(c->api->svc, &len);
+	c->resp->status = 200;
+	c->resp->body = text;
+	c->resp->len = len;
+	c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static const struct field f_storage[] = {
+	{ "url", F_STRING, true, 0, 0, NULL, NULL },
+	{ "endpoint", F_STRING, false, 0, 0, NULL, NULL },
+	{ "region", F_STRING, false, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct field f_ssh[] = {
+	{ "user", F_NAME, true, 0, 0, NULL, NULL },
+	{ "port", F_INT, false, 1, 65535, NULL, NULL },
+	{ "key_file", F_STRING, true, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct field f_cluster[] = {
+	{ "name", F_NAME, true, 0, 0, NULL, NULL },
+	{ "storage", F_OBJECT, true, 0, 0, NULL, f_storage },
+	{ "ssh", F_OBJECT, true, 0, 0, NULL, f_ssh },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/*
+ * A cluster's settings are checked by the field tables above and this, for
+ * both create (POST) and change (PATCH): one set of rules.
+ */
+static bool storage_url_ok(struct call *c, const char *url)
+{
+	if ((str_starts_with(url, "s3://") && url[5]) ||
+	    (str_starts_with(url, "file:///") && url[8]))
+		return true;
+	api_reply_error(c, 400, "invalid_value", "field 'storage.url' must be "
+	    "s3://bucket/prefix or file:///dir, got '%.128s'", url);
+	return false;
+}
+
+void api_h_cluster_create(struct call *c)
+{
+	struct svc_cluster cl;
+	struct svc_err e = { 0 };
+	json_t *out = NULL, *st, *ssh;
+
+	if (!api_body_ok(c, f_cluster))
+		return;
+	st = json_object_get(c->body, "storage");
+	ssh = json_object_get(c->body, "ssh");
+	memset(&cl, 0, sizeof(cl));
+	cl.name = api_jstr(c->body, "name");
+	str_copy(c->cluster, cl.name, sizeof(c->cluster));
+	str_copy(c->target, cl.name, sizeof(c->target));
+	cl.storage_url = api_jstr(st, "url");
+	cl.storage_endpoint = api_jstr(st, "endpoint");
+	cl.storage_region = api_jstr(st, "region");
+	if (!storage_url_ok(c, cl.storage_url))
+		return;
+	cl.ssh_user = api_jstr(ssh, "user");
+	cl.ssh_key_file = api_jstr(ssh, "key_file");
+	cl.ssh_port = json_is_integer(json_object_get(ssh, "port")) ?
+	    (int)json_integer_value(json_object_get(ssh, "port")) : 22;
+	if (service_cluster_create(c->api->svc, &cl, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 201, out);
+}
+
+/* The body of PATCH /clusters/{name}: the settings of create but the name. */
+static const struct field f_cluster_patch[] = {
+	{ "storage", F_OBJECT, false, 0, 0, NULL, f_storage },
+	{ "ssh", F_OBJECT, false, 0, 0, NULL, f_ssh },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/*
+ * A required setting given as null: it cannot be removed.  Optional ones
+ * (storage.endpoint, storage.region) are removed by null.
+ */
+static bool not_cleared(struct call *c, json_t *obj, const char *sect,
+    const struct field *spec)
+{
+	for (const struct field *f = spec; f->name; f++) {
+		json_t *v = json_object_get(obj, f->name);
+		if (v != NULL && json_is_null(v) && (f->required ||
+		    f->type == F_INT)) {
+			api_reply_error(c, 400, "invalid_value", "field '%s.%s' cannot "
+			    "be removed: give a new value", sect, f->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+void api_h_cluster_update(struct call *c)
+{
+	struct svc_cluster_patch p;
+	struct svc_err e = { 0 };
+	json_t *out = NULL, *st, *ssh;
+
+	str_copy(c->target, c->param[0], sizeof(c->target));
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	if (!api_body_check(c, f_cluster_patch, true))
+		return;
+	st = json_object_get(c->body, "storage");
+	ssh = json_object_get(c->body, "ssh");
+	if (json_object_size(st) + json_object_size(ssh) == 0) {
+		api_reply_error(c, 400, "invalid_value", "nothing to change: give "
+		    "storage {url, endpoint, region} and/or ssh {user, port, "
+		    "key_file}");
+		return;
+	}
+	if (!not_cleared(c, st, "storage", f_storage) ||
+	    !not_cleared(c, ssh, "ssh", f_ssh))
+		return;
+	memset(&p, 0, sizeof(p));
+	p.storage_url = api_jstr(st, "url");
+	if (p.storage_url != NULL && !storage_url_ok(c, p.storage_url))
+		return;
+	p.storage_endpoint = api_jstr(st, "endpoint");
+	p.clear_storage_endpoint = json_is_null(json_object_get(st, "endpoint"));
+	p.storage_region = api_jstr(st, "region");
+	p.clear_storage_region = json_is_null(json_object_get(st, "region"));
+	p.ssh_user = api_jstr(ssh, "user");
+	p.ssh_key_file = api_jstr(ssh, "key_file");
+	p.ssh_port = json_is_integer(json_object_get(ssh, "port")) ?
+	    (int)json_integer_value(json_object_get(ssh, "port")) : 0;
+	if (service_cluster_update(c->api->svc, c->param[0], &p, c->who.name,
+	    &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+void api_h_cluster_list(struct call *c)
+{
+	struct svc_list l;
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_list_args(c, &l))
+		return;
+	if (service_cluster_list(c->api->svc, &l, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+void api_h_cluster_get(struct call *c)
+{
+	struct svc_err e = { 0 };
+	char *text;
+	size_t len;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	if (service_cluster_get_text(c->api->svc, c->param[0], &text, &len,
+	    &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
+	}
+	c->resp->status = 200;
+	c->resp->body = text;
+	c->resp->len = len;
+}
+
+void api_h_cluster_delete(struct call *c)
+{
+	struct svc_err e = { 0 };
+
+	str_copy(c->target, c->param[0], sizeof(c->target));
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	if (service_cluster_delete(c->api->svc, c->param[0], &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 204, NULL);
+}
+
+void api_h_nodes(struct call *c)
+{
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	if (service_nodes_list(c->api->svc, c->param[0], &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+void api_h_seeds(struct call *c)
+{
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	if (service_seeds(c->api->svc, c->param[0], &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+static const struct field f_checkin[] = {
+	{ "cluster", F_NAME, true, 0, 0, NULL, NULL },
+	{ "host_id", F_STRING, false, 0, 0, NULL, NULL },
+	{ "address", F_ADDRESS, true, 0, 0, NULL, NULL },
+	{ "dc", F_LABEL, true, 0, 0, NULL, NULL },
+	{ "rack", F_LABEL, true, 0, 0, NULL, NULL },
+	{ "cassandra_version", F_STRING, true, 0, 0, NULL, NULL },
+	{ "ssh_host_key", F_STRING, false, 0, 0, NULL, NULL },
+	{ "cassandra_running", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "system_keyspace", F_BOOL, false, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* An optional boolean: 1, 0, or -1 when absent or null. */
+static int jtristate(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+void api_h_checkin(struct call *c)
+{
+	struct svc_checkin ci;
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_body_ok(c, f_checkin))
+		return;
+	ci.cluster = api_jstr(c->body, "cluster");
+	ci.host_id = api_jstr(c->body, "host_id");
+	ci.address = api_jstr(c->body, "address");
+	ci.dc = api_jstr(c->body, "dc");
+	ci.rack = api_jstr(c->body, "rack");
+	ci.cassandra_version = api_jstr(c->body, "cassandra_version");
+	ci.ssh_host_key = api_jstr(c->body, "ssh_host_key");
+	ci.cassandra_running = jtristate(c->body, "cassandra_running");
+	ci.has_data = jtristate(c->body, "has_data");
+	ci.system_keyspace = jtristate(c->body, "system_keyspace");
+	str_copy(c->cluster, ci.cluster, sizeof(c->cluster));
+	snprintf(c->target, sizeof(c->target), "%s", ci.address);
+	if (service_checkin(c->api->svc, &ci, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+static const char *const node_statuses[] = {
+	"up", "joining", "leaving", "moving", "down", NULL,
+};
+
+static const struct field f_heartbeat[] = {
+	{ "cluster", F_NAME, true, 0, 0, NULL, NULL },
+	{ "address", F_ADDRESS, true, 0, 0, NULL, NULL },
+	{ "host_id", F_STRING, false, 0, 0, NULL, NULL },
+	{ "status", F_ENUM, true, 0, 0, node_statuses, NULL },
+	{ "load_bytes", F_INT, false, 0, 9.2e18, NULL, NULL },
+	{ "cassandra_version", F_STRING, false, 0, 0, NULL, NULL },
+	{ "dc", F_LABEL, false, 0, 0, NULL, NULL },
+	{ "rack", F_LABEL, false, 0, 0, NULL, NULL },
+	{ "uptime_s", F_INT, false, 0, 9.2e18, NULL, NULL },
+	{ "process_up", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "gossip", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "native_transport", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "tokens", F_INT, false, 0, 1e6, NULL, NULL },
+	{ "agent_version", F_STRING, false, 0, 0, NULL, NULL },
+	{ "errors", F_ARRAY, false, 0, 0, NULL, NULL },
+	/* Free-form reports kept for later policies (peer views, disks,
+	 * demand): any JSON value. */
+	{ "peers", F_ANY, false, 0, 0, NULL, NULL },
+	{ "disks", F_ANY, false, 0, 0, NULL, NULL },
+	{ "demand", F_ANY, false, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+void api_h_heartbeat(struct call *c)
+{
+	struct svc_heartbeat hb;
+	struct svc_err e = { 0 };
+	json_t *lb;
+
+	if (!api_body_ok(c, f_heartbeat))
+		return;
+	hb.cluster = api_jstr(c->body, "cluster");
+	hb.address = api_jstr(c->body, "address");
+	hb.host_id = api_jstr(c->body, "host_id");
+	hb.status = api_jstr(c->body, "status");
+	lb = json_object_get(c->body, "load_bytes");
+	hb.load_bytes = json_is_integer(lb) ? (int64_t)json_integer_value(lb) : -1;
+	hb.cassandra_version = api_jstr(c->body, "cassandra_version");
+	if (service_heartbeat(c->api->svc, &hb, &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
+	}
+	metrics_heartbeat(c->api->metrics);
+	/* Thousands a second: one constant answer, built once by httpd. */
+	c->resp->status = 200;
+	c->resp->fixed_body = "{\"status\":\"ok\"}";
+}
