@@ -31,6 +31,7 @@
 #include "../store/store.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
+#include "service_int.h"
 
 /*
  * GET /api/v1/clusters/{name} is the hottest read: the cluster's settings
@@ -38,33 +39,10 @@
  * object is cached by name and copied out; the live numbers (queue, node
  * states) are added to the copy on every read.
  */
-struct ccache_ent {
-	struct htab_node hn;	/* in service.cc, by name */
-	char *name;
-	char *prefix;		/* the object's JSON without live fields and '}' */
-	size_t len;
-};
 
-struct service {
-	pthread_mutex_t cc_mtx;
-	struct htab cc;		/* struct ccache_ent */
-	uint64_t cc_gen;	/* bumped by every forget: a put that raced one is dropped */
-	struct store *st;
-	struct hb *hb;
-	struct task_engine *eng;
-	struct sched *sched;
-	struct ssh_pool *pool;		/* the node client */
-	struct metrics *metrics;
-	char *data_dir;
-	int workers;
-	_Atomic int64_t hb_interval_ms;
-};
 
-static void svc_set(struct svc_err *e, enum rm_err code, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
 
-static void svc_set(struct svc_err *e, enum rm_err code, const char *fmt,
-    ...)
+void svc_set(struct svc_err *e, enum rm_err code, const char *fmt, ...)
 {
 	va_list ap;
 	e->code = code;
@@ -73,10 +51,9 @@ static void svc_set(struct svc_err *e, enum rm_err code, const char *fmt,
 	va_end(ap);
 }
 
-/* Translate an engine code once, here. */
 /* An error of the engine or the store, as it is (one vocabulary, err.h),
  * with its message. */
-static int task_fail(struct svc_err *e, int rc, const char *msg)
+int svc_fail(struct svc_err *e, int rc, const char *msg)
 {
 	svc_set(e, rc < 0 ? (enum rm_err)rc : RM_ERR, "%s", msg && *msg ? msg :
 	    "internal error: see the ringmaster log");
@@ -116,7 +93,7 @@ static size_t cc_get(struct service *s, const char *name, char *buf,
 	return n;
 }
 
-static void cc_forget(struct service *s, const char *name)
+void svc_cc_forget(struct service *s, const char *name)
 {
 	struct ccache_ent *e;
 
@@ -246,7 +223,6 @@ void service_reload(struct service *s, const struct cfg *c)
 }
 
 /* ---------- clusters ---------- */
-
 
 static void add_queue_info(struct service *s, json_t *cl)
 {
@@ -440,7 +416,7 @@ int service_cluster_update(struct service *s, const char *name,
 		json_decref(before);
 		return -1;
 	}
-	cc_forget(s, name);
+	svc_cc_forget(s, name);
 	after = store_cluster_get(s->st, name);
 	changed = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
@@ -480,9 +456,9 @@ int service_cluster_delete(struct service *s, const char *name,
 		    "cancel it or wait for it to finish, then delete", name);
 		return -1;
 	}
-	cc_forget(s, name);
+	svc_cc_forget(s, name);
 	if (rc != 0)
-		return task_fail(e, rc, err);
+		return svc_fail(e, rc, err);
 	hb_cluster_forget(s->hb, name);
 	return 0;
 }
@@ -519,7 +495,7 @@ int service_nodes_list(struct service *s, const char *cluster, json_t **out,
  * Seeds: the nodes flagged is_seed; when none is, up to two live nodes per
  * datacenter, lowest address first so every agent gets the same answer.
  */
-static json_t *pick_seeds(struct service *s, const char *cluster,
+json_t *svc_pick_seeds(struct service *s, const char *cluster,
     json_t *nodes, const char *exclude)
 {
 	json_t *seeds = json_array(), *v;
@@ -562,568 +538,7 @@ int service_seeds(struct service *s, const char *cluster, json_t **out,
 
 	if (nodes == NULL)
 		return -1;
-	*out = json_pack("{s:o}", "seeds", pick_seeds(s, cluster, nodes, NULL));
+	*out = json_pack("{s:o}", "seeds", svc_pick_seeds(s, cluster, nodes, NULL));
 	json_decref(nodes);
 	return 0;
-}
-
-/* ---------- agents ---------- */
-
-/*
- * A check-in into an unknown cluster creates it with defaults (storage
- * under data_dir, ssh user cassandra) so nodes may boot before an
- * operator registers the cluster; the event says so.
- */
-static int ensure_cluster(struct service *s, const char *name,
-    struct svc_err *e)
-{
-	char err[256];
-	char *url, *key;
-	int rc;
-
-	if (store_cluster_exists(s->st, name))
-		return 0;
-	url = xasprintf("file://%s/backups/%s", s->data_dir, name);
-	key = xasprintf("%s/ssh/id_ed25519", s->data_dir);
-	struct store_cluster sc = {
-		.name = name, .storage_url = url, .ssh_user = "cassandra",
-		.ssh_port = 22, .ssh_key_file = key,
-	};
-	rc = store_cluster_create(s->st, &sc, err, sizeof(err));
-	free(url);
-	free(key);
-	if (rc != 0 && rc != RM_EEXIST) {
-		svc_set(e, RM_ERR, "cannot create cluster '%s': %s",
-		    name, err);
-		return -1;
-	}
-	if (rc == 0) {
-		struct store_event ev = {
-			.actor = "ringmaster", .kind = "cluster",
-			.target = name, .cluster = name, .result = "created",
-			.detail_json = "{\"reason\":\"agent check-in\"}",
-		};
-		store_event_append(s->st, &ev, NULL, 0);
-		log_info("cluster %s created by an agent's check-in with "
-		    "default storage and ssh settings", name);
-	}
-	task_cluster_add(s->eng, name);
-	return 0;
-}
-
-const char *service_checkin_role(bool known, bool known_host_id,
-    const struct svc_checkin *ci, const char **why)
-{
-	const char *w = NULL;
-
-	/*
-	 * The first check-in of a running cluster finds every node unknown:
-	 * what the node says of itself must decide, or a live member would be
-	 * told to bootstrap and its seeds rewritten.
-	 */
-	if (ci->host_id != NULL)
-		w = "it reports a host id";
-	else if (known && known_host_id)
-		w = "it is known with a host id";
-	else if (ci->cassandra_running > 0)
-		w = "its Cassandra is running";
-	else if (ci->has_data > 0)
-		w = "its data dirs hold SSTables";
-	else if (ci->system_keyspace > 0)
-		w = "its data dirs hold a system keyspace";
-	if (why != NULL)
-		*why = w ? w : "a new node: no host id, no data, Cassandra "
-		    "not running";
-	return w ? "rejoin" : "bootstrap";
-}
-
-int service_checkin(struct service *s, const struct svc_checkin *ci,
-    json_t **out, struct svc_err *e)
-{
-	json_t *known = NULL, *nodes, *seeds;
-	const char *role, *why;
-	struct store_node n;
-	char err[256];
-	bool created = false;
-
-	if (ensure_cluster(s, ci->cluster, e) != 0)
-		return -1;
-	if (ci->host_id != NULL)
-		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
-	if (known == NULL)
-		known = store_node_get(s->st, ci->cluster, ci->address);
-	role = service_checkin_role(known != NULL, known != NULL &&
-	    json_is_string(json_object_get(known, "host_id")), ci, &why);
-	if (known != NULL) {
-		const char *old = json_string_value(json_object_get(known,
-		    "address"));
-		/* Same host id, new address: the old row is this node. */
-		if (old && strcmp(old, ci->address) != 0 &&
-		    store_node_delete(s->st, ci->cluster, old, NULL, 0) == 0) {
-			hb_node_forget(s->hb, ci->cluster, old);
-			cc_forget(s, ci->cluster);
-		}
-	}
-	json_decref(known);
-
-	memset(&n, 0, sizeof(n));
-	n.cluster = ci->cluster;
-	n.address = ci->address;
-	n.host_id = ci->host_id;
-	n.dc = ci->dc;
-	n.rack = ci->rack;
-	n.version = ci->cassandra_version;
-	n.ssh_host_key = ci->ssh_host_key;
-	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
-	 * heartbeats will say when it is. */
-	n.state = strcmp(role, "rejoin") != 0 ? "joining" :
-	    ci->cassandra_running == 0 ? "unknown" : "up";
-	n.last_heartbeat = time_wall_ms();
-	n.load_bytes = -1;
-	n.is_seed = -1;
-	if (store_node_upsert(s->st, &n, &created, err, sizeof(err)) != 0) {
-		svc_set(e, RM_ERR, "cannot record node %s: %s",
-		    ci->address, err);
-		return -1;
-	}
-	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat,
-	    ci->host_id, ci->cassandra_version);
-	if (created)
-		cc_forget(s, ci->cluster);	/* its node count changed */
-
-	nodes = store_node_list(s->st, ci->cluster);
-	seeds = pick_seeds(s, ci->cluster, nodes ? nodes : json_array(),
-	    ci->address);
-	json_decref(nodes);
-	/* The first node of a cluster seeds itself. */
-	if (json_array_size(seeds) == 0)
-		json_array_append_new(seeds, json_string(ci->address));
-	*out = json_pack("{s:s,s:o,s:I,s:s}", "role", role, "seeds", seeds,
-	    "heartbeat_interval_s",
-	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
-	    ci->cluster);
-	log_info("node %s of cluster %s checked in (%s: %s)", ci->address,
-	    ci->cluster, role, why);
-	return 0;
-}
-
-int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
-    struct svc_err *e)
-{
-	struct hb_beat b = {
-		.cluster = hb->cluster, .address = hb->address,
-		.host_id = hb->host_id, .version = hb->cassandra_version,
-		.status = hb->status, .load_bytes = hb->load_bytes,
-		.at_ms = time_wall_ms(),
-	};
-	int rc = hb_beat(s->hb, &b);
-
-	if (rc < 0) {
-		svc_set(e, RM_ENOENT, "node %s of cluster '%s' has not "
-		    "checked in: its agent must check in first", hb->address,
-		    hb->cluster);
-		return -1;
-	}
-	if (rc > 0) {
-		/* A node learnt its host id (it joined) or was upgraded:
-		 * rare, so written through rather than batched. */
-		struct store_node n = {
-			.cluster = hb->cluster, .address = hb->address,
-			.host_id = hb->host_id, .version = hb->cassandra_version,
-			.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
-		};
-		char err[256];
-		if (store_node_upsert(s->st, &n, NULL, err, sizeof(err)) != 0)
-			log_warnx("node %s of cluster %s: cannot record its host "
-			    "id or version: %s", hb->address, hb->cluster, err);
-	}
-	return 0;
-}
-
-/* ---------- tasks ---------- */
-
-static void type_json(const struct task_type *ty, void *arg)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:i}", "name", ty->name,
-	    "description", ty->description ? ty->description : "",
-	    "steps", ty->steps ? ty->steps : "",
-	    "params", params_spec_json(ty->params),
-	    "max_attempts", ty->max_attempts > 0 ? ty->max_attempts : 3);
-
-	json_array_append_new(arg, o);
-}
-
-int service_task_types(struct service *s, const char *name, json_t **out,
-    struct svc_err *e)
-{
-	json_t *all = json_array();
-
-	task_type_foreach(s->eng, type_json, all);
-	if (name == NULL) {
-		*out = json_pack("{s:o, s:n}", "items", all, "next");
-		return 0;
-	}
-	for (size_t i = 0; i < json_array_size(all); i++) {
-		json_t *t = json_array_get(all, i);
-		if (strcmp(json_string_value(json_object_get(t, "name")),
-		    name) == 0) {
-			*out = json_incref(t);
-			json_decref(all);
-			return 0;
-		}
-	}
-	json_decref(all);
-	svc_set(e, RM_ENOENT, "task type '%.64s' not found: GET "
-	    "/api/v1/task-types lists them", name);
-	return -1;
-}
-
-bool service_task_type_known(struct service *s, const char *type)
-{
-	(void)s;
-	return task_type_find(s->eng, type) != NULL;
-}
-
-int service_task_params_check(struct service *s, const char *type,
-    json_t *params, struct svc_err *e)
-{
-	char err[256] = "";
-	(void)s;
-	if (task_validate(s->eng, type, params, err, sizeof(err)) != 0) {
-		svc_set(e, RM_EINVAL, "%s", err[0] ? err : "invalid params");
-		return -1;
-	}
-	return 0;
-}
-
-int service_task_submit(struct service *s, const char *cluster,
-    const char *type, json_t *params, json_t **out, struct svc_err *e)
-{
-	char id[STORE_ID_MAX], err[1024] = "";
-	int rc;
-
-	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
-	if (rc == RM_ENOENT) {
-		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
-		return -1;
-	}
-	if (rc != 0)
-		return task_fail(e, rc, err);
-	return service_task_get(s, id, out, e);
-}
-
-int service_task_list(struct service *s, const char *cluster,
-    const char *state, const struct svc_list *l, json_t **out,
-    struct svc_err *e)
-{
-	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
-		return -1;
-	}
-	*out = store_task_list(s->st, cluster, state, l->cursor, l->limit);
-	if (*out == NULL) {
-		svc_set(e, RM_ERR, "cannot list tasks: see the "
-		    "ringmaster log");
-		return -1;
-	}
-	return 0;
-}
-
-int service_task_get(struct service *s, const char *id, json_t **out,
-    struct svc_err *e)
-{
-	*out = store_task_get(s->st, id);
-	if (*out == NULL) {
-		svc_set(e, RM_ENOENT, "task '%s' not found", id);
-		return -1;
-	}
-	return 0;
-}
-
-int service_task_action(struct service *s, const char *id, const char *action,
-    json_t **out, struct svc_err *e)
-{
-	char err[256] = "";
-	int rc;
-
-	if (strcmp(action, "cancel") == 0)
-		rc = task_cancel(s->eng, id, err, sizeof(err));
-	else if (strcmp(action, "pause") == 0)
-		rc = task_pause(s->eng, id, err, sizeof(err));
-	else
-		rc = task_resume(s->eng, id, err, sizeof(err));
-	if (rc == RM_ENOENT) {
-		svc_set(e, RM_ENOENT, "task '%s' not found", id);
-		return -1;
-	}
-	if (rc != 0)
-		return task_fail(e, rc, err);
-	return service_task_get(s, id, out, e);
-}
-
-/* ---------- schedules ---------- */
-
-int service_cron_check(struct service *s, const char *cron, struct svc_err *e)
-{
-	char err[256] = "";
-	(void)s;
-	if (!cron_valid(cron, err, sizeof(err))) {
-		svc_set(e, RM_EINVAL, "%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-/* The one schedule-creation path is sched_create(); this maps its codes. */
-int service_schedule_create(struct service *s, const char *cluster,
-    const char *type, json_t *params, int64_t every_ms, const char *cron,
-    int64_t start_s, json_t **out, struct svc_err *e)
-{
-	char err[256] = "", id[STORE_ID_MAX];
-	int rc;
-
-	rc = sched_create(s->eng, cluster, type, params, cron ? 0 : every_ms,
-	    cron, start_s * 1000, id, err, sizeof(err));
-	if (rc != 0)
-		return task_fail(e, rc, err);
-	*out = store_schedule_get(s->st, id);
-	if (*out == NULL) {
-		svc_set(e, RM_ERR, "schedule %s vanished", id);
-		return -1;
-	}
-	return 0;
-}
-
-int service_schedule_list(struct service *s, const char *cluster,
-    json_t **out, struct svc_err *e)
-{
-	if (!store_cluster_exists(s->st, cluster)) {
-		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
-		return -1;
-	}
-	*out = store_schedule_list(s->st, cluster, NULL, 1000);
-	if (*out == NULL) {
-		svc_set(e, RM_ERR, "cannot list schedules: see the "
-		    "ringmaster log");
-		return -1;
-	}
-	return 0;
-}
-
-int service_schedule_delete(struct service *s, const char *id,
-    struct svc_err *e)
-{
-	char err[256] = "";
-	int rc = store_schedule_delete(s->st, id, err, sizeof(err));
-
-	if (rc == RM_ENOENT) {
-		svc_set(e, RM_ENOENT, "schedule '%s' not found", id);
-		return -1;
-	}
-	if (rc != 0) {
-		svc_set(e, RM_ERR, "cannot delete schedule: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---------- events ---------- */
-
-int service_events_list(struct service *s, int64_t since_s,
-    const char *cluster, const struct svc_list *l, json_t **out,
-    struct svc_err *e)
-{
-	*out = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
-	    l->limit);
-	if (*out == NULL) {
-		svc_set(e, RM_ERR, "cannot list events: see the "
-		    "ringmaster log");
-		return -1;
-	}
-	return 0;
-}
-
-void service_audit(struct service *s, const char *who, const char *method,
-    const char *route, const char *cluster, const char *target, int status)
-{
-	char result[16], err[256];
-	struct store_event ev = {
-		.actor = who && *who ? who : "anonymous",
-		.kind = "request",
-		.method = method,
-		.route = route,
-		.target = target,
-		.cluster = cluster,
-		.result = result,
-	};
-
-	snprintf(result, sizeof(result), "%d", status);
-	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
-		log_warnx("cannot record audit event %s %s by %s: %s", method,
-		    route, ev.actor, err);
-}
-
-/* ---------- metrics ---------- */
-
-static void m_tasks(void *arg, struct metrics_out *o)
-{
-	struct service *s = arg;
-	json_t *counts = store_task_counts(s->st), *v;
-	size_t i;
-
-	json_array_foreach(counts, i, v) {
-		const char *l[] = {
-			"type", json_string_value(json_object_get(v, "type")),
-			"state", json_string_value(json_object_get(v, "state")),
-			NULL,
-		};
-		if (l[1] && l[3])
-			metrics_sample(o, "ringmaster_tasks", l,
-			    (double)json_integer_value(json_object_get(v,
-			    "count")));
-	}
-	json_decref(counts);
-}
-
-struct qd {
-	char **names;
-	size_t *depth;
-	size_t n, cap;
-};
-
-static void qd_collect(const char *cluster, size_t depth, const char *running,
-    void *arg)
-{
-	struct qd *q = arg;
-	(void)running;
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 64;
-		q->names = xrealloc(q->names, q->cap * sizeof(*q->names));
-		q->depth = xrealloc(q->depth, q->cap * sizeof(*q->depth));
-	}
-	q->names[q->n] = xstrdup(cluster);
-	q->depth[q->n++] = depth;
-}
-
-static void m_queues(void *arg, struct metrics_out *o)
-{
-	struct service *s = arg;
-	struct qd q = { NULL, NULL, 0, 0 };
-	/* Collect under the queue lock, write after it. */
-	task_queue_foreach(s->eng, qd_collect, &q);
-	for (size_t i = 0; i < q.n; i++) {
-		const char *l[] = { "cluster", q.names[i], NULL };
-		metrics_sample(o, "ringmaster_queue_depth", l, (double)q.depth[i]);
-		free(q.names[i]);
-	}
-	free(q.names);
-	free(q.depth);
-}
-
-static void node_state(const char *cluster, const char *state, int n,
-    void *arg)
-{
-	const char *l[] = { "cluster", cluster, "state", state, NULL };
-	metrics_sample(arg, "ringmaster_nodes", l, n);
-}
-
-static void m_last_success(void *arg, struct metrics_out *o)
-{
-	struct service *s = arg;
-	json_t *rows = store_task_last_success(s->st), *v;
-	size_t i;
-
-	json_array_foreach(rows, i, v) {
-		const char *l[] = {
-			"cluster", json_string_value(json_object_get(v, "cluster")),
-			"type", json_string_value(json_object_get(v, "type")),
-			NULL,
-		};
-		if (l[1] && l[3])
-			metrics_sample(o, "ringmaster_last_success_timestamp_seconds",
-			    l, (double)json_integer_value(json_object_get(v,
-			    "finished_at")) / 1000.0);
-	}
-	json_decref(rows);
-}
-
-static void m_backup_bytes(void *arg, struct metrics_out *o)
-{
-	struct service *s = arg;
-	json_t *rows = store_backup_bytes(s->st), *v;
-	size_t i;
-
-	json_array_foreach(rows, i, v) {
-		const char *l[] = {
-			"cluster", json_string_value(json_object_get(v, "cluster")),
-			NULL,
-		};
-		if (l[1] == NULL)
-			continue;
-		metrics_sample(o, "ringmaster_backup_bytes_uploaded", l,
-		    (double)json_integer_value(json_object_get(v, "uploaded")));
-		metrics_sample(o, "ringmaster_backup_bytes", l,
-		    (double)json_integer_value(json_object_get(v, "bytes")));
-	}
-	json_decref(rows);
-}
-
-static void m_nodes(void *arg, struct metrics_out *o)
-{
-	struct service *s = arg;
-	hb_state_counts(s->hb, node_state, o);
-}
-
-static double m_busy(void *arg)
-{
-	return task_busy_workers(((struct service *)arg)->eng);
-}
-
-static double m_workers(void *arg)
-{
-	return ((struct service *)arg)->workers;
-}
-
-char *service_metrics(struct service *s, size_t *len)
-{
-	struct metrics_source src = {
-		.arg = s,
-		.tasks_by_state = m_tasks,
-		.queue_depth = m_queues,
-		.nodes_by_state = m_nodes,
-		.last_success = m_last_success,
-		.backup_bytes = m_backup_bytes,
-		.busy_workers = m_busy,
-		.workers = m_workers,
-	};
-	return metrics_render(s->metrics, &src, len);
-}
-
-
-int service_backup_list(struct service *s, const char *cluster, json_t **out,
-    struct svc_err *e)
-{
-	char err[256];
-	int rc = backup_list(s->st, cluster, out, err, sizeof(err));
-
-	return rc != 0 ? task_fail(e, rc, err) : 0;
-}
-
-int service_backup_get(struct service *s, const char *cluster,
-    const char *id, json_t **out, struct svc_err *e)
-{
-	char err[512];
-	int rc = backup_get(s->st, cluster, id, out, err, sizeof(err));
-
-	return rc != 0 ? task_fail(e, rc, err) : 0;
-}
-
-int service_backup_delete(struct service *s, const char *cluster,
-    const char *id, json_t **task_out, struct svc_err *e)
-{
-	char err[256];
-	int rc = backup_delete(s->eng, cluster, id, task_out, err,
-	    sizeof(err));
-
-	return rc != 0 ? task_fail(e, rc, err) : 0;
 }

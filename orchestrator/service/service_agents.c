@@ -1,0 +1,200 @@
+/*
+ * service_agents.c - agents' check-ins (the role a node is given, the
+ * seeds it gets, never bootstrap for a node with data) and heartbeats.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/htab.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../cfg.h"
+#include "../engine/cron.h"
+#include "../engine/params.h"
+#include "../engine/sched.h"
+#include "../engine/task.h"
+#include "../http/metrics.h"
+#include "../nodes/nodeops.h"
+#include "../nodes/ssh.h"
+#include "../store/store.h"
+#include "../tasks/backup.h"
+#include "../tasks/repair.h"
+#include "hb.h"
+#include "service.h"
+#include "service_int.h"
+
+/* ---------- agents ---------- */
+
+/*
+ * A check-in into an unknown cluster creates it with defaults (storage
+ * under data_dir, ssh user cassandra) so nodes may boot before an
+ * operator registers the cluster; the event says so.
+ */
+static int ensure_cluster(struct service *s, const char *name,
+    struct svc_err *e)
+{
+	char err[256];
+	char *url, *key;
+	int rc;
+
+	if (store_cluster_exists(s->st, name))
+		return 0;
+	url = xasprintf("file://%s/backups/%s", s->data_dir, name);
+	key = xasprintf("%s/ssh/id_ed25519", s->data_dir);
+	struct store_cluster sc = {
+		.name = name, .storage_url = url, .ssh_user = "cassandra",
+		.ssh_port = 22, .ssh_key_file = key,
+	};
+	rc = store_cluster_create(s->st, &sc, err, sizeof(err));
+	free(url);
+	free(key);
+	if (rc != 0 && rc != RM_EEXIST) {
+		svc_set(e, RM_ERR, "cannot create cluster '%s': %s",
+		    name, err);
+		return -1;
+	}
+	if (rc == 0) {
+		struct store_event ev = {
+			.actor = "ringmaster", .kind = "cluster",
+			.target = name, .cluster = name, .result = "created",
+			.detail_json = "{\"reason\":\"agent check-in\"}",
+		};
+		store_event_append(s->st, &ev, NULL, 0);
+		log_info("cluster %s created by an agent's check-in with "
+		    "default storage and ssh settings", name);
+	}
+	task_cluster_add(s->eng, name);
+	return 0;
+}
+
+const char *service_checkin_role(bool known, bool known_host_id,
+    const struct svc_checkin *ci, const char **why)
+{
+	const char *w = NULL;
+
+	/*
+	 * The first check-in of a running cluster finds every node unknown:
+	 * what the node says of itself must decide, or a live member would be
+	 * told to bootstrap and its seeds rewritten.
+	 */
+	if (ci->host_id != NULL)
+		w = "it reports a host id";
+	else if (known && known_host_id)
+		w = "it is known with a host id";
+	else if (ci->cassandra_running > 0)
+		w = "its Cassandra is running";
+	else if (ci->has_data > 0)
+		w = "its data dirs hold SSTables";
+	else if (ci->system_keyspace > 0)
+		w = "its data dirs hold a system keyspace";
+	if (why != NULL)
+		*why = w ? w : "a new node: no host id, no data, Cassandra "
+		    "not running";
+	return w ? "rejoin" : "bootstrap";
+}
+
+int service_checkin(struct service *s, const struct svc_checkin *ci,
+    json_t **out, struct svc_err *e)
+{
+	json_t *known = NULL, *nodes, *seeds;
+	const char *role, *why;
+	struct store_node n;
+	char err[256];
+	bool created = false;
+
+	if (ensure_cluster(s, ci->cluster, e) != 0)
+		return -1;
+	if (ci->host_id != NULL)
+		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
+	if (known == NULL)
+		known = store_node_get(s->st, ci->cluster, ci->address);
+	role = service_checkin_role(known != NULL, known != NULL &&
+	    json_is_string(json_object_get(known, "host_id")), ci, &why);
+	if (known != NULL) {
+		const char *old = json_string_value(json_object_get(known,
+		    "address"));
+		/* Same host id, new address: the old row is this node. */
+		if (old && strcmp(old, ci->address) != 0 &&
+		    store_node_delete(s->st, ci->cluster, old, NULL, 0) == 0) {
+			hb_node_forget(s->hb, ci->cluster, old);
+			svc_cc_forget(s, ci->cluster);
+		}
+	}
+	json_decref(known);
+
+	memset(&n, 0, sizeof(n));
+	n.cluster = ci->cluster;
+	n.address = ci->address;
+	n.host_id = ci->host_id;
+	n.dc = ci->dc;
+	n.rack = ci->rack;
+	n.version = ci->cassandra_version;
+	n.ssh_host_key = ci->ssh_host_key;
+	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
+	 * heartbeats will say when it is. */
+	n.state = strcmp(role, "rejoin") != 0 ? "joining" :
+	    ci->cassandra_running == 0 ? "unknown" : "up";
+	n.last_heartbeat = time_wall_ms();
+	n.load_bytes = -1;
+	n.is_seed = -1;
+	if (store_node_upsert(s->st, &n, &created, err, sizeof(err)) != 0) {
+		svc_set(e, RM_ERR, "cannot record node %s: %s",
+		    ci->address, err);
+		return -1;
+	}
+	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat,
+	    ci->host_id, ci->cassandra_version);
+	if (created)
+		svc_cc_forget(s, ci->cluster);	/* its node count changed */
+
+	nodes = store_node_list(s->st, ci->cluster);
+	seeds = svc_pick_seeds(s, ci->cluster, nodes ? nodes : json_array(),
+	    ci->address);
+	json_decref(nodes);
+	/* The first node of a cluster seeds itself. */
+	if (json_array_size(seeds) == 0)
+		json_array_append_new(seeds, json_string(ci->address));
+	*out = json_pack("{s:s,s:o,s:I,s:s}", "role", role, "seeds", seeds,
+	    "heartbeat_interval_s",
+	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
+	    ci->cluster);
+	log_info("node %s of cluster %s checked in (%s: %s)", ci->address,
+	    ci->cluster, role, why);
+	return 0;
+}
+
+int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
+    struct svc_err *e)
+{
+	struct hb_beat b = {
+		.cluster = hb->cluster, .address = hb->address,
+		.host_id = hb->host_id, .version = hb->cassandra_version,
+		.status = hb->status, .load_bytes = hb->load_bytes,
+		.at_ms = time_wall_ms(),
+	};
+	int rc = hb_beat(s->hb, &b);
+
+	if (rc < 0) {
+		svc_set(e, RM_ENOENT, "node %s of cluster '%s' has not "
+		    "checked in: its agent must check in first", hb->address,
+		    hb->cluster);
+		return -1;
+	}
+	if (rc > 0) {
+		/* A node learnt its host id (it joined) or was upgraded:
+		 * rare, so written through rather than batched. */
+		struct store_node n = {
+			.cluster = hb->cluster, .address = hb->address,
+			.host_id = hb->host_id, .version = hb->cassandra_version,
+			.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
+		};
+		char err[256];
+		if (store_node_upsert(s->st, &n, NULL, err, sizeof(err)) != 0)
+			log_warnx("node %s of cluster %s: cannot record its host "
+			    "id or version: %s", hb->address, hb->cluster, err);
+	}
+	return 0;
+}

@@ -1,0 +1,279 @@
+/*
+ * service_tasks.c - task types, tasks, schedules, events and backups as
+ * the API asks for them: the engine and the store answer; JSON is built
+ * here.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/htab.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../cfg.h"
+#include "../engine/cron.h"
+#include "../engine/params.h"
+#include "../engine/sched.h"
+#include "../engine/task.h"
+#include "../http/metrics.h"
+#include "../nodes/nodeops.h"
+#include "../nodes/ssh.h"
+#include "../store/store.h"
+#include "../tasks/backup.h"
+#include "../tasks/repair.h"
+#include "hb.h"
+#include "service.h"
+#include "service_int.h"
+
+/* ---------- tasks ---------- */
+
+static void type_json(const struct task_type *ty, void *arg)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:i}", "name", ty->name,
+	    "description", ty->description ? ty->description : "",
+	    "steps", ty->steps ? ty->steps : "",
+	    "params", params_spec_json(ty->params),
+	    "max_attempts", ty->max_attempts > 0 ? ty->max_attempts : 3);
+
+	json_array_append_new(arg, o);
+}
+
+int service_task_types(struct service *s, const char *name, json_t **out,
+    struct svc_err *e)
+{
+	json_t *all = json_array();
+
+	task_type_foreach(s->eng, type_json, all);
+	if (name == NULL) {
+		*out = json_pack("{s:o, s:n}", "items", all, "next");
+		return 0;
+	}
+	for (size_t i = 0; i < json_array_size(all); i++) {
+		json_t *t = json_array_get(all, i);
+		if (strcmp(json_string_value(json_object_get(t, "name")),
+		    name) == 0) {
+			*out = json_incref(t);
+			json_decref(all);
+			return 0;
+		}
+	}
+	json_decref(all);
+	svc_set(e, RM_ENOENT, "task type '%.64s' not found: GET "
+	    "/api/v1/task-types lists them", name);
+	return -1;
+}
+
+bool service_task_type_known(struct service *s, const char *type)
+{
+	(void)s;
+	return task_type_find(s->eng, type) != NULL;
+}
+
+int service_task_params_check(struct service *s, const char *type,
+    json_t *params, struct svc_err *e)
+{
+	char err[256] = "";
+	(void)s;
+	if (task_validate(s->eng, type, params, err, sizeof(err)) != 0) {
+		svc_set(e, RM_EINVAL, "%s", err[0] ? err : "invalid params");
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_submit(struct service *s, const char *cluster,
+    const char *type, json_t *params, json_t **out, struct svc_err *e)
+{
+	char id[STORE_ID_MAX], err[1024] = "";
+	int rc;
+
+	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	if (rc != 0)
+		return svc_fail(e, rc, err);
+	return service_task_get(s, id, out, e);
+}
+
+int service_task_list(struct service *s, const char *cluster,
+    const char *state, const struct svc_list *l, json_t **out,
+    struct svc_err *e)
+{
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	*out = store_task_list(s->st, cluster, state, l->cursor, l->limit);
+	if (*out == NULL) {
+		svc_set(e, RM_ERR, "cannot list tasks: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_get(struct service *s, const char *id, json_t **out,
+    struct svc_err *e)
+{
+	*out = store_task_get(s->st, id);
+	if (*out == NULL) {
+		svc_set(e, RM_ENOENT, "task '%s' not found", id);
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_action(struct service *s, const char *id, const char *action,
+    json_t **out, struct svc_err *e)
+{
+	char err[256] = "";
+	int rc;
+
+	if (strcmp(action, "cancel") == 0)
+		rc = task_cancel(s->eng, id, err, sizeof(err));
+	else if (strcmp(action, "pause") == 0)
+		rc = task_pause(s->eng, id, err, sizeof(err));
+	else
+		rc = task_resume(s->eng, id, err, sizeof(err));
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "task '%s' not found", id);
+		return -1;
+	}
+	if (rc != 0)
+		return svc_fail(e, rc, err);
+	return service_task_get(s, id, out, e);
+}
+
+/* ---------- schedules ---------- */
+
+int service_cron_check(struct service *s, const char *cron, struct svc_err *e)
+{
+	char err[256] = "";
+	(void)s;
+	if (!cron_valid(cron, err, sizeof(err))) {
+		svc_set(e, RM_EINVAL, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The one schedule-creation path is sched_create(); this maps its codes. */
+int service_schedule_create(struct service *s, const char *cluster,
+    const char *type, json_t *params, int64_t every_ms, const char *cron,
+    int64_t start_s, json_t **out, struct svc_err *e)
+{
+	char err[256] = "", id[STORE_ID_MAX];
+	int rc;
+
+	rc = sched_create(s->eng, cluster, type, params, cron ? 0 : every_ms,
+	    cron, start_s * 1000, id, err, sizeof(err));
+	if (rc != 0)
+		return svc_fail(e, rc, err);
+	*out = store_schedule_get(s->st, id);
+	if (*out == NULL) {
+		svc_set(e, RM_ERR, "schedule %s vanished", id);
+		return -1;
+	}
+	return 0;
+}
+
+int service_schedule_list(struct service *s, const char *cluster,
+    json_t **out, struct svc_err *e)
+{
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	*out = store_schedule_list(s->st, cluster, NULL, 1000);
+	if (*out == NULL) {
+		svc_set(e, RM_ERR, "cannot list schedules: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+int service_schedule_delete(struct service *s, const char *id,
+    struct svc_err *e)
+{
+	char err[256] = "";
+	int rc = store_schedule_delete(s->st, id, err, sizeof(err));
+
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_ENOENT, "schedule '%s' not found", id);
+		return -1;
+	}
+	if (rc != 0) {
+		svc_set(e, RM_ERR, "cannot delete schedule: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- events ---------- */
+
+int service_events_list(struct service *s, int64_t since_s,
+    const char *cluster, const struct svc_list *l, json_t **out,
+    struct svc_err *e)
+{
+	*out = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
+	    l->limit);
+	if (*out == NULL) {
+		svc_set(e, RM_ERR, "cannot list events: see the "
+		    "ringmaster log");
+		return -1;
+	}
+	return 0;
+}
+
+void service_audit(struct service *s, const char *who, const char *method,
+    const char *route, const char *cluster, const char *target, int status)
+{
+	char result[16], err[256];
+	struct store_event ev = {
+		.actor = who && *who ? who : "anonymous",
+		.kind = "request",
+		.method = method,
+		.route = route,
+		.target = target,
+		.cluster = cluster,
+		.result = result,
+	};
+
+	snprintf(result, sizeof(result), "%d", status);
+	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+		log_warnx("cannot record audit event %s %s by %s: %s", method,
+		    route, ev.actor, err);
+}
+
+int service_backup_list(struct service *s, const char *cluster, json_t **out,
+    struct svc_err *e)
+{
+	char err[256];
+	int rc = backup_list(s->st, cluster, out, err, sizeof(err));
+
+	return rc != 0 ? svc_fail(e, rc, err) : 0;
+}
+
+int service_backup_get(struct service *s, const char *cluster,
+    const char *id, json_t **out, struct svc_err *e)
+{
+	char err[512];
+	int rc = backup_get(s->st, cluster, id, out, err, sizeof(err));
+
+	return rc != 0 ? svc_fail(e, rc, err) : 0;
+}
+
+int service_backup_delete(struct service *s, const char *cluster,
+    const char *id, json_t **task_out, struct svc_err *e)
+{
+	char err[256];
+	int rc = backup_delete(s->eng, cluster, id, task_out, err,
+	    sizeof(err));
+
+	return rc != 0 ? svc_fail(e, rc, err) : 0;
+}
