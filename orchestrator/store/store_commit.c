@@ -133,6 +133,9 @@ static void gc_run(struct store *st, struct wop *batch, struct wop *own)
 	rc = begin(c, own->err, own->errlen);
 	for (o = batch, n = 0; o != NULL; o = o->next, n++) {
 		if (rc < 0) {
+			/* BEGIN failed: every caller gets its message. */
+			if (o != own)
+				snprintf(o->err, o->errlen, "%s", own->err);
 			o->rc = rc;
 		} else if (exec_stmt(S(c, SQL_SAVEPOINT)) != SQLITE_DONE) {
 			o->rc = store_db_err(c, o->err, o->errlen, "savepoint");
