@@ -120,19 +120,23 @@ static void wop_set(struct wop *o, int state)
 
 /*
  * Run the batch that starts at batch in one transaction; operations
- * queued meanwhile join it.  Called by the leader without gc_mu; own is
- * the leader's operation, whose err takes a failure of the whole batch.
+ * queued meanwhile join it.  Called by the leader without gc_mu.  A
+ * failure of the whole batch (BEGIN, the event batch, COMMIT) is every
+ * operation's result, with the same message.
  */
-static void gc_run(struct store *st, struct wop *batch, struct wop *own)
+static void gc_run(struct store *st, struct wop *batch)
 {
 	struct conn *c = wlock(st);
 	struct wop *o;
+	char berr[256] = "";	/* a failure of the whole batch */
 	size_t n;
 	int rc;
 
-	rc = begin(c, own->err, own->errlen);
+	rc = begin(c, berr, sizeof(berr));
 	for (o = batch, n = 0; o != NULL; o = o->next, n++) {
 		if (rc < 0) {
+			/* BEGIN failed: every caller gets its message. */
+			snprintf(o->err, o->errlen, "%s", berr);
 			o->rc = rc;
 		} else if (exec_stmt(S(c, SQL_SAVEPOINT)) != SQLITE_DONE) {
 			o->rc = store_db_err(c, o->err, o->errlen, "savepoint");
@@ -158,11 +162,15 @@ static void gc_run(struct store *st, struct wop *batch, struct wop *own)
 		}
 	}
 	if (rc == 0 && st->ntev >= FLUSH_COUNT && store_events_flush(st, c) < 0)
-		rc = store_db_err(c, own->err, own->errlen, "task events");
-	if (rc == 0 && (rc = commit(c, own->err, own->errlen)) < 0) {
+		rc = store_db_err(c, berr, sizeof(berr), "task events");
+	/* Nobody hears 0 for a write that was not committed. */
+	if (rc == 0)
+		rc = commit(c, berr, sizeof(berr));
+	else
+		rollback(c);
+	if (rc < 0) {
 		for (o = batch; o != NULL; o = o->next) {
-			if (o != own)
-				snprintf(o->err, o->errlen, "%s", own->err);
+			snprintf(o->err, o->errlen, "%s", berr);
 			o->rc = rc;
 		}
 	}
@@ -219,7 +227,7 @@ int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
 	st->gc_tail = &st->gc_head;
 	pthread_mutex_unlock(&st->gc_mu);
 
-	gc_run(st, batch, &op);
+	gc_run(st, batch);
 
 	pthread_mutex_lock(&st->gc_mu);
 	heir = st->gc_head;
