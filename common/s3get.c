@@ -27,26 +27,6 @@
 #include "sha256.h"
 #include "util.h"
 
-/* A decimal header value, surrounding space allowed. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	if (s == NULL)
-		return -1;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* HTTP date "Wed, 12 Oct 2009 17:50:00 GMT". */
 static int parse_http_date(const char *s, int64_t *out)
 {
@@ -61,14 +41,14 @@ static void stat_from_headers(const struct http_resp *r, struct s3_stat *st)
 {
 	uint64_t v;
 	memset(st, 0, sizeof(*st));
-	if (parse_u64(http_resp_header(r, "content-length"), &v) == 0)
+	if (str_to_u64(http_resp_header(r, "content-length"), &v) == 0)
 		st->size = v;
 	digest_etag_copy(st->etag, sizeof(st->etag),
 	    http_resp_header(r, "etag"));
 	if (parse_http_date(http_resp_header(r, "last-modified"),
 	    &st->mtime) < 0)
 		st->mtime = 0;
-	if (parse_u64(http_resp_header(r, S3CONN_META_PART_SIZE), &v) == 0)
+	if (str_to_u64(http_resp_header(r, S3CONN_META_PART_SIZE), &v) == 0)
 		st->part_size = v;
 	const char *sha = http_resp_header(r, S3CONN_META_SHA256);
 	if (sha && strlen(sha) == 64)

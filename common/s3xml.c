@@ -14,26 +14,6 @@
 #include "util.h"
 #include "xml.h"
 
-/* Decimal with optional surrounding space, as some servers pad <Size>. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	if (s == NULL)
-		return -1;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "2009-10-12T17:50:30.000Z" (fraction optional) to epoch seconds. */
 static int parse_iso8601(const char *s, int64_t *out)
 {
@@ -81,7 +61,7 @@ static int list_entry(const struct xml_node *k, struct s3_list *out,
 		    "<Key>");
 		return -1;
 	}
-	if (parse_u64(xml_child_text(k, "Size"), &size) < 0) {
+	if (str_to_u64(xml_child_text(k, "Size"), &size) < 0) {
 		err_set(err, errlen, "cannot read the listing: bad <Size> for "
 		    "key '%s'", key);
 		return -1;

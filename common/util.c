@@ -132,6 +132,25 @@ bool name_valid(const char *s)
 	return n >= 1;
 }
 
+int str_to_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (s == NULL)
+		return -1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 void err_set(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -34,6 +34,9 @@ bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* true when s matches [A-Za-z0-9_-]{1,64}: the rule for every name we accept. */
 bool name_valid(const char *s);
+/* A decimal number, surrounding space allowed (HTTP headers, XML values
+ * some servers pad): 0, or -1 when s is anything else or overflows. */
+int str_to_u64(const char *s, uint64_t *out);
 /* The one way an error message is written into a caller's buffer (err may
  * be NULL or errlen 0: then nothing is written). */
 void err_set(char *err, size_t errlen, const char *fmt, ...)

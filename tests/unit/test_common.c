@@ -137,8 +137,28 @@ static void test_conf(void)
 	}
 }
 
+static void test_u64(void)
+{
+	static const struct { const char *in; int rc; uint64_t v; } rows[] = {
+		{ "0", 0, 0 }, { "42", 0, 42 }, { " 7 ", 0, 7 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -1, 0 }, { "", -1, 0 }, { " ", -1, 0 },
+		{ "-1", -1, 0 }, { "+1", -1, 0 }, { "1x", -1, 0 }, { "0x10", -1, 0 },
+		{ "1 2", -1, 0 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = 12345;
+		int rc = str_to_u64(rows[i].in, &v);
+		T_CHECK(rc == rows[i].rc && (rc != 0 || v == rows[i].v),
+		    "'%s': rc %d v %llu", rows[i].in, rc, (unsigned long long)v);
+	}
+	uint64_t v;
+	T_EQ_INT(str_to_u64(NULL, &v), -1);
+}
+
 int main(void)
 {
+	test_u64();
 	test_durations();
 	test_names();
 	test_rfc3339();
