@@ -94,6 +94,7 @@ static void on_line(void *arg, const char *line)
 #define POLL_MAX_MS	2000
 #define POLL_CMD_MS	30000		/* one poll exec */
 #define REATTACH_MS	(300 * 1000)	/* contact may be lost this long */
+#define UNCONFIRMED_MS	(30 * 1000)	/* ... before the node confirmed */
 
 enum njob_state { NJ_NEW, NJ_RUNNING, NJ_DONE };
 
@@ -405,26 +406,25 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 	    res.status == SSH_ERR_USAGE) {
 		njob_done(j, TASK_STEP_FATAL, "%s", res.error);
 	} else if (res.status != SSH_OK) {
-		/* Out of reach.  A job the node never confirmed fails the
-		 * attempt now; one that runs is waited for: it goes on
-		 * without us, and we attach again when the node answers. */
-		if (!j->seen) {
-			njob_done(j, TASK_STEP_FAIL, "%s", res.error);
-		} else {
-			if (j->lost_since == 0) {
-				j->lost_since = now;
-				log_warnx("task %s: lost contact with %s while "
-				    "job %s runs there (%s); retrying for %d s",
-				    task_ctx_id(ctx), j->node, j->id, res.error,
-				    REATTACH_MS / 1000);
-			}
-			if (now - j->lost_since > REATTACH_MS)
-				njob_done(j, TASK_STEP_FAIL, "no contact with %s "
-				    "for %d s while job %s ran there (%s); it may "
-				    "still run: `ringagent job poll %s`", j->node,
-				    REATTACH_MS / 1000, j->id, res.error, j->id);
-			j->next_poll = now + POLL_MAX_MS;
+		/* Out of reach.  The job may run without us - even one the
+		 * node never confirmed: the connection can break after the
+		 * agent started it and before its answer came back - so we
+		 * ask again (the same id attaches) for a while rather than
+		 * fail the attempt and leave a job nobody follows: 5 minutes
+		 * for a job the node confirmed, 30 s for one it did not. */
+		int64_t window = j->seen ? REATTACH_MS : UNCONFIRMED_MS;
+		if (j->lost_since == 0) {
+			j->lost_since = now;
+			log_warnx("task %s: cannot reach %s for job %s (%s); "
+			    "asking again for %lld s", task_ctx_id(ctx), j->node,
+			    j->id, res.error, (long long)(window / 1000));
 		}
+		if (now - j->lost_since > window)
+			njob_done(j, TASK_STEP_FAIL, "no contact with %s for %lld "
+			    "s about job %s (%s); it may run there: `ringagent "
+			    "job poll %s`", j->node, (long long)(window / 1000),
+			    j->id, res.error, j->id);
+		j->next_poll = now + POLL_MAX_MS;
 	} else if (o.status == NULL) {
 		/* The command ran but said nothing about a job: an agent
 		 * without jobs, a bad agent command, or a refusal. */
@@ -442,7 +442,7 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 		json_t *ex = json_object_get(o.status, "exit");
 
 		if (j->lost_since != 0)
-			log_info("task %s: %s answers again; job %s attached",
+			log_info("task %s: %s answers again; job %s followed",
 			    task_ctx_id(ctx), j->node, j->id);
 		j->seen = true;
 		j->lost_since = 0;

@@ -59,7 +59,8 @@ void nodeops_job_id(const char *task_id, int step_idx, int attempt,
  * attaches to it.  From a step, while the job runs this returns
  * TASK_STEP_WAIT (task_wait() set for the next poll): return it, and call
  * again when called again; in an on_fail hook it polls and blocks.  A
- * node out of reach after the job started is retried for 5 minutes.  A
+ * node out of reach is asked again for 5 minutes once it confirmed the job,
+ * for 30 s before (the job may have started when the connection broke).  A
  * cancel, pause, failure or deadline cancels the step's jobs (`job
  * cancel`); a shutdown leaves them running.  timeout_s bounds the job.
  * The same (node, op_args) twice in one attempt is one job.  Progress
