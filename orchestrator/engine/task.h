@@ -161,9 +161,10 @@ void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg);
 /*
  * Put every unfinished task back into its cluster's queue: a task that was
  * running resumes at its first unfinished step (a step left "running" by a
- * crash is run again), queued tasks keep their seq order, paused tasks stay
+ * crash or a shutdown continues as the same attempt, attaching to its node
+ * jobs), queued tasks keep their seq order, paused tasks stay
  * paused (one that had started keeps the head of its cluster).  Call once,
- * after task_init() and before task_start().  0 or RM_ERR.
+ * after task_engine_new() and before task_start().  0 or RM_ERR.
  */
 int task_resume_all(struct task_engine *e, char *err, size_t errlen);
 /* Start the worker threads.  0 or RM_ERR. */

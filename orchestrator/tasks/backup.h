@@ -10,7 +10,7 @@
  * the credentials of its own environment (AWS_ACCESS_KEY_ID ...).
  * Layout, steps and options: docs/backups.md; manifests: common/manifest.h.
  *
- * Wiring (service_start), after task_init() and before task_start():
+ * Wiring (service_start), after task_engine_new() and before task_start():
  *	backup_register(engine, err, errlen);
  */
 #ifndef RM_BACKUP_H
