@@ -56,6 +56,7 @@ struct agentd {
 	int64_t interval_ms;		/* heartbeat interval */
 	int64_t next_ms;		/* monotonic time of the next action */
 	bool refused_logged;
+	int64_t seeds_gen;		/* generation of the seeds last taken */
 };
 
 void agentd_block_signals(void)
@@ -257,7 +258,38 @@ static void follow(struct agentd *d, const struct checkin_answer *a)
 		    a->replace_address, d->cfg->jvm_options);
 		start_cassandra(d, "replace");
 		break;
+	case CHECKIN_WAIT:
+		break;		/* checkin_wait() handles it */
 	}
+}
+
+/*
+ * Told to wait: a new node stays stopped and asks again later (not
+ * checked in, so no heartbeats meanwhile).  A node that has run is never
+ * kept down by the orchestrator: it starts as a rejoin, as it would if
+ * the orchestrator were unreachable.
+ */
+static void checkin_wait(struct agentd *d, const struct checkin_answer *a,
+    bool has_data)
+{
+	uint32_t rnd;
+	int64_t delay = a->retry_after_ms;
+
+	if (has_data && !d->cassandra_started) {
+		log_warnx("orchestrator %s says wait (%s), but this node holds "
+		    "data: starting Cassandra as a rejoin, as with no answer",
+		    d->cfg->orchestrator, a->reason ? a->reason : "no reason");
+		start_cassandra(d, "the node holds data: rejoin as before");
+	}
+	/* Up to +10%: nodes told to wait together do not return together. */
+	random_bytes(&rnd, sizeof(rnd));
+	delay += (int64_t)(rnd % (uint32_t)(delay / 10 + 1));
+	log_info("orchestrator %s says wait: %s; Cassandra %s; checking in "
+	    "again in %lld ms", d->cfg->orchestrator, a->reason ? a->reason :
+	    "no reason given", d->cassandra_started ? "runs (not touched)" :
+	    "stays stopped", (long long)delay);
+	d->attempt = 0;
+	d->next_ms = time_mono_ms() + delay;
 }
 
 /* One check-in attempt; schedules the next action. */
@@ -289,6 +321,11 @@ static void checkin_once(struct agentd *d, bool has_data)
 	free(token);
 	free(hostkey);
 
+	if (out == CHECKIN_OK && a.role == CHECKIN_WAIT) {
+		checkin_wait(d, &a, has_data);
+		checkin_answer_release(&a);
+		return;
+	}
 	if (out == CHECKIN_OK) {
 		log_info("checked in with %s as %s%s%s (%zu seeds)", c->orchestrator,
 		    checkin_role_name(a.role), a.replace_address ? " of " : "",
@@ -317,6 +354,49 @@ static void checkin_once(struct agentd *d, bool has_data)
 	d->next_ms = time_mono_ms() + delay;
 }
 
+/*
+ * Seeds the orchestrator changed (a seed died or left): written into
+ * cassandra.yaml for the next start, running or not, since a node reads its
+ * seeds only when it starts and a restart later must find live ones.  No
+ * restart is forced.  A failure keeps the old generation, so the next
+ * heartbeat brings the list again.
+ */
+static void take_seeds(struct agentd *d, const struct heartbeat_answer *a)
+{
+	const char *yaml = d->cfg->cassandra_yaml;
+	char err[512], *cur = NULL, *want = NULL;
+	bool change = false, changed = false;
+
+	if (a->seeds_gen == 0 || a->seeds_gen == d->seeds_gen)
+		return;
+	if (cassconf_seeds_preview(yaml, (const char *const *)a->seeds,
+	    a->n_seeds, &change, &cur, &want, err, sizeof(err)) != 0) {
+		log_warnx("seeds from the orchestrator (generation %lld) not "
+		    "written: %s; trying again at the next heartbeat",
+		    (long long)a->seeds_gen, err);
+		goto out;
+	}
+	if (change && cassconf_set_seeds(yaml, (const char *const *)a->seeds,
+	    a->n_seeds, &changed, err, sizeof(err)) != 0) {
+		log_error("seeds from the orchestrator (generation %lld) not "
+		    "written: %s; trying again at the next heartbeat",
+		    (long long)a->seeds_gen, err);
+		goto out;
+	}
+	if (change)
+		log_info("seeds in '%s' changed from \"%s\" to \"%s\" "
+		    "(generation %lld): Cassandra reads them at its next "
+		    "start and is not restarted for it", yaml, cur ? cur :
+		    "(none)", want ? want : "", (long long)a->seeds_gen);
+	else
+		log_info("seeds generation %lld: '%s' already says \"%s\"",
+		    (long long)a->seeds_gen, yaml, cur ? cur : "");
+	d->seeds_gen = a->seeds_gen;
+out:
+	free(cur);
+	free(want);
+}
+
 static void heartbeat_once(struct agentd *d)
 {
 	const struct agentcfg *c = d->cfg;
@@ -324,6 +404,7 @@ static void heartbeat_once(struct agentd *d)
 	enum cass_rc rc;
 	json_t *report, *body;
 	enum heartbeat_outcome out;
+	struct heartbeat_answer ans = { 0 };
 	int64_t t0 = time_mono_ms();
 
 	d->next_ms = t0 + d->interval_ms;
@@ -337,7 +418,11 @@ static void heartbeat_once(struct agentd *d)
 	set_str(&d->version, json_string_value(json_object_get(report, "cassandra_version")));
 	for (int tries = 0; tries < 2; tries++) {
 		body = heartbeat_body(c, report, d->extended_hb);
-		out = heartbeat_post(d->http, c, token, body, &d->interval_ms,
+		if (d->extended_hb)
+			json_object_set_new(body, "seeds_gen",
+			    json_integer(d->seeds_gen));
+		heartbeat_answer_release(&ans);
+		out = heartbeat_post(d->http, c, token, body, &ans,
 		    err, sizeof(err));
 		json_decref(body);
 		if (out != HEARTBEAT_UNKNOWN_FIELD || !d->extended_hb)
@@ -351,6 +436,11 @@ static void heartbeat_once(struct agentd *d)
 		log_debug("heartbeat sent: %s in %lld ms", json_string_value(
 		    json_object_get(report, "status")),
 		    (long long)(time_mono_ms() - t0));
+		if (err[0] != '\0')
+			log_warnx("%s", err);
+		if (ans.interval_ms > 0)
+			d->interval_ms = ans.interval_ms;
+		take_seeds(d, &ans);
 		break;
 	case HEARTBEAT_UNKNOWN_NODE:
 		log_warnx("%s; checking in again", err);
@@ -365,6 +455,7 @@ static void heartbeat_once(struct agentd *d)
 		log_error("%s", err);
 		break;
 	}
+	heartbeat_answer_release(&ans);
 	json_decref(report);
 	free(token);
 }

@@ -23,6 +23,8 @@ const char *checkin_role_name(enum checkin_role r)
 		return "rejoin";
 	case CHECKIN_REPLACE:
 		return "replace";
+	case CHECKIN_WAIT:
+		return "wait";
 	}
 	return "?";
 }
@@ -104,6 +106,8 @@ int checkin_parse_answer(const char *body, size_t len,
 		a->role = CHECKIN_REJOIN;
 	else if (strcmp(role, "replace") == 0)
 		a->role = CHECKIN_REPLACE;
+	else if (strcmp(role, "wait") == 0)
+		a->role = CHECKIN_WAIT;
 	else {
 		snprintf(err, errlen, "answer has unknown role '%.32s'", role);
 		goto out;
@@ -141,6 +145,24 @@ int checkin_parse_answer(const char *body, size_t len,
 	v = json_object_get(j, "heartbeat_interval_s");
 	if (json_is_number(v) && json_number_value(v) > 0)
 		a->heartbeat_interval_ms = (int64_t)(json_number_value(v) * 1000.0);
+	v = json_object_get(j, "retry_after_s");
+	if (a->role == CHECKIN_WAIT) {
+		double ms;
+		if (!json_is_number(v) || json_number_value(v) <= 0) {
+			snprintf(err, errlen, "answer says wait but gives no "
+			    "positive retry_after_s");
+			goto out;
+		}
+		/* An orchestrator's mistake must neither spin nor park the
+		 * node for hours. */
+		ms = json_number_value(v) * 1000.0;
+		a->retry_after_ms = ms < CHECKIN_WAIT_MIN_MS ?
+		    CHECKIN_WAIT_MIN_MS : ms > CHECKIN_WAIT_MAX_MS ?
+		    CHECKIN_WAIT_MAX_MS : (int64_t)ms;
+	}
+	v = json_object_get(j, "reason");
+	if (json_is_string(v))
+		a->reason = xstrndup(json_string_value(v), 512);
 	rc = 0;
 out:
 	if (rc != 0)
@@ -157,6 +179,7 @@ void checkin_answer_release(struct checkin_answer *a)
 		free(a->seeds[i]);
 	free(a->seeds);
 	free(a->replace_address);
+	free(a->reason);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -1,8 +1,8 @@
 /*
  * checkin.h - the agent's check-in with the orchestrator
  * (POST /api/v1/agents/checkin, bearer join token) and the answer it gets:
- * the node's role (bootstrap, rejoin, replace), its seeds, the address to
- * replace and the heartbeat interval.
+ * the node's role (bootstrap, rejoin, replace, wait), its seeds, the
+ * address to replace, how long to wait and the heartbeat interval.
  *
  * checkin_body() and checkin_parse_answer() are pure, for unit tests;
  * checkin_post() does the request and classifies the outcome so the daemon
@@ -24,7 +24,18 @@ struct agentcfg;
 struct http_client;
 struct http_resp;
 
-enum checkin_role { CHECKIN_BOOTSTRAP, CHECKIN_REJOIN, CHECKIN_REPLACE };
+/*
+ * wait: Cassandra stays stopped and the agent checks in again after
+ * retry_after_ms; the orchestrator lets one node at a time join, and a new
+ * node with no live node to join through would form a cluster of its own.
+ */
+enum checkin_role {
+	CHECKIN_BOOTSTRAP, CHECKIN_REJOIN, CHECKIN_REPLACE, CHECKIN_WAIT,
+};
+
+/* Bounds on a wait's retry_after_s: the answer is clamped into them. */
+#define CHECKIN_WAIT_MIN_MS 1000
+#define CHECKIN_WAIT_MAX_MS 600000
 
 struct checkin_answer {
 	enum checkin_role role;
@@ -32,6 +43,8 @@ struct checkin_answer {
 	size_t n_seeds;
 	char *replace_address;		/* set for CHECKIN_REPLACE */
 	int64_t heartbeat_interval_ms;	/* 0: not given */
+	int64_t retry_after_ms;		/* CHECKIN_WAIT, clamped */
+	char *reason;			/* why, when the answer says; NULL */
 };
 
 enum checkin_outcome {

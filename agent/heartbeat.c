@@ -10,6 +10,7 @@
 #include "../common/http.h"
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "cassconf.h"
 #include "checkin.h"
 
 static void copy(json_t *dst, const json_t *src, const char *key, const char *as)
@@ -43,9 +44,72 @@ json_t *heartbeat_body(const struct agentcfg *c, const json_t *report,
 	return b;
 }
 
+int heartbeat_parse_answer(const char *body, size_t len,
+    struct heartbeat_answer *a, char *err, size_t errlen)
+{
+	json_t *j, *v, *gen;
+	int rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	if (body == NULL || len == 0)
+		return 0;		/* an empty 2xx carries nothing */
+	j = json_loadb(body, len, 0, NULL);
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "heartbeat answer is not a JSON object");
+		goto out;
+	}
+	v = json_object_get(j, "heartbeat_interval_s");
+	if (json_is_number(v) && json_number_value(v) > 0)
+		a->interval_ms = (int64_t)(json_number_value(v) * 1000.0);
+	v = json_object_get(j, "seeds");
+	gen = json_object_get(j, "seeds_gen");
+	if (v == NULL || json_is_null(v)) {
+		rc = 0;
+		goto out;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > 64) {
+		snprintf(err, errlen, "heartbeat answer's 'seeds' is not a list "
+		    "of 1 to 64 addresses");
+		goto out;
+	}
+	if (!json_is_integer(gen) || json_integer_value(gen) <= 0) {
+		snprintf(err, errlen, "heartbeat answer has seeds but no "
+		    "positive seeds_gen");
+		goto out;
+	}
+	a->seeds = xcalloc(json_array_size(v) + 1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+		if (!cassconf_address_valid(s)) {
+			snprintf(err, errlen, "heartbeat answer's seed %zu is not "
+			    "an address", i);
+			goto out;
+		}
+		a->seeds[a->n_seeds++] = xstrdup(s);
+	}
+	a->seeds_gen = (int64_t)json_integer_value(gen);
+	rc = 0;
+out:
+	if (rc != 0)
+		heartbeat_answer_release(a);
+	json_decref(j);
+	return rc;
+}
+
+void heartbeat_answer_release(struct heartbeat_answer *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n_seeds; i++)
+		free(a->seeds[i]);
+	free(a->seeds);
+	memset(a, 0, sizeof(*a));
+}
+
 enum heartbeat_outcome heartbeat_post(struct http_client *h,
     const struct agentcfg *c, const char *token, const json_t *body,
-    int64_t *interval_ms, char *err, size_t errlen)
+    struct heartbeat_answer *ans, char *err, size_t errlen)
 {
 	struct http_resp resp;
 	char *url = NULL;
@@ -53,6 +117,7 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 	json_t *j = NULL;
 	const char *code = NULL, *msg = NULL;
 
+	memset(ans, 0, sizeof(*ans));
 	if (checkin_request(h, c, token, "/api/v1/agents/heartbeat", body,
 	    &resp, &url) != 0) {
 		snprintf(err, errlen, "heartbeat not sent: %s", resp.err);
@@ -64,9 +129,14 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 	code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
 	msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 	if (resp.status >= 200 && resp.status < 300) {
-		json_t *iv = json_object_get(j, "heartbeat_interval_s");
-		if (interval_ms != NULL && json_is_number(iv) && json_number_value(iv) > 0)
-			*interval_ms = (int64_t)(json_number_value(iv) * 1000.0);
+		char perr[256];
+		if (heartbeat_parse_answer(resp.body, resp.body_len, ans, perr,
+		    sizeof(perr)) != 0)
+			/* The beat was taken; only its extras are unusable. */
+			snprintf(err, errlen, "heartbeat to %s taken, but %s; "
+			    "ignoring it", url, perr);
+		else
+			err[0] = '\0';
 		out = HEARTBEAT_OK;
 		goto done;
 	}

@@ -6,7 +6,7 @@
  * The API takes cluster, address, host_id, status, load_bytes,
  * cassandra_version, dc, rack, uptime_s and the peers object; the extended
  * body adds process_up, gossip, native_transport, tokens, disks and
- * has_data.  An orchestrator that does not know the extended fields answers
+ * has_data (and seeds_gen, see heartbeat_answer).  An orchestrator that does not know the extended fields answers
  * 400 unknown_field; the agent then falls back to the basic body for the
  * rest of its life, so a newer agent works with an older orchestrator.
  */
@@ -34,8 +34,30 @@ enum heartbeat_outcome {
 json_t *heartbeat_body(const struct agentcfg *c, const json_t *report,
     bool extended);
 
+/*
+ * What a 2xx answer may carry.  Seeds come only when they changed since
+ * the generation the agent sent as seeds_gen (most answers are the
+ * orchestrator's one constant body): the agent writes them into
+ * cassandra.yaml, where Cassandra reads them at its next start.
+ */
+struct heartbeat_answer {
+	int64_t interval_ms;	/* 0: not given */
+	int64_t seeds_gen;	/* 0: no seeds in the answer */
+	char **seeds;
+	size_t n_seeds;
+};
+
+/*
+ * Parse a 2xx answer body: 0, or -1 with a message (a bad seed list is
+ * refused whole: no partial list reaches cassandra.yaml).
+ */
+int heartbeat_parse_answer(const char *body, size_t len,
+    struct heartbeat_answer *a, char *err, size_t errlen);
+void heartbeat_answer_release(struct heartbeat_answer *a);
+
+/* ans (zeroed first) gets a 2xx answer's content. */
 enum heartbeat_outcome heartbeat_post(struct http_client *h,
     const struct agentcfg *c, const char *token, const json_t *body,
-    int64_t *interval_ms, char *err, size_t errlen);
+    struct heartbeat_answer *ans, char *err, size_t errlen);
 
 #endif

@@ -310,6 +310,8 @@ static const struct field f_heartbeat[] = {
 	{ "tokens", F_INT, false, 0, 1e6, NULL, NULL },
 	{ "agent_version", F_STRING, false, 0, 0, NULL, NULL },
 	{ "errors", F_ARRAY, false, 0, 0, NULL, NULL },
+	/* The generation of the seeds the agent last wrote (0: none yet). */
+	{ "seeds_gen", F_INT, false, 0, 9.2e18, NULL, NULL },
 	/* Free-form reports kept for later policies (peer views, disks,
 	 * demand): any JSON value. */
 	{ "peers", F_ANY, false, 0, 0, NULL, NULL },

@@ -1,0 +1,146 @@
+"""The agent's side of forming and healing a cluster, against a scripted
+orchestrator: a new node told to `wait` keeps Cassandra stopped and asks
+again; a node that holds data is never kept down; seeds sent in a heartbeat
+answer are written into cassandra.yaml without restarting Cassandra, and a
+bad list is refused whole."""
+import http.server
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from agentutil import (RINGAGENT, agent_log, sim_factory, simlib,  # noqa: F401
+                       wait_for, write_agent_conf)
+
+
+class ScriptedOrchestrator:
+    """Check-ins get the answers of `checkins` in turn (the last repeats);
+    heartbeats get those of `beats` in turn (then the constant body).  Every
+    request body is kept, with the time it came."""
+
+    def __init__(self, checkins, beats=()):
+        fake = self
+        self.checkins, self.beats = [], []
+        self.lock = threading.Lock()
+        script_c, script_b = list(checkins), list(beats)
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with fake.lock:
+                    if self.path.endswith("/checkin"):
+                        fake.checkins.append((time.monotonic(), body))
+                        ans = script_c[min(len(fake.checkins), len(script_c)) - 1]
+                    else:
+                        fake.beats.append((time.monotonic(), body))
+                        n = len(fake.beats)
+                        ans = script_b[n - 1] if n <= len(script_b) else {"status": "ok"}
+                out = json.dumps(ans).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def empty(c, name):
+    d = Path(c.node_dir(name)) / "data" / "data"
+    shutil.rmtree(d)
+    d.mkdir()
+
+
+def start(c, name, fake, tmp_path):
+    tok = tmp_path / "join.token"
+    tok.write_text("t\n")
+    write_agent_conf(c, name, fake.base, tok)
+    simlib.start_sshd(c.dir, name)
+    simlib.start_agent(c.dir, name, str(RINGAGENT))
+
+
+def yaml_seeds(c, name):
+    text = (Path(c.node_dir(name)) / "conf" / "cassandra.yaml").read_text()
+    return [ln.strip() for ln in text.splitlines() if "- seeds:" in ln]
+
+
+def test_new_node_told_to_wait_stays_stopped_then_bootstraps(sim_factory, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=2)
+    empty(c, "node2")
+    me, seed = c.address("node2"), c.address("node1")
+    c.start_cassandra("node1")
+    fake = ScriptedOrchestrator([
+        {"role": "wait", "retry_after_s": 1, "reason": "the join of 10.1.1.1 holds the slot"},
+        {"role": "wait", "retry_after_s": 1, "reason": "still joining"},
+        {"role": "bootstrap", "seeds": [seed], "heartbeat_interval_s": 1},
+    ])
+    try:
+        start(c, "node2", fake, tmp_path)
+        wait_for(lambda: len(fake.checkins) >= 2, "a second check-in after the wait", timeout=20)
+        assert c.node("node2")["up"] is False, "a node told to wait must not start Cassandra"
+        log = agent_log(c, "node2")
+        assert "says wait: the join of 10.1.1.1 holds the slot" in log, log
+        assert "Cassandra stays stopped" in log
+        gap = fake.checkins[1][0] - fake.checkins[0][0]
+        assert 0.9 <= gap <= 3.0, f"asked again after {gap:.1f} s, want retry_after_s=1 (+10%)"
+        wait_for(lambda: c.node("node2")["up"], "Cassandra started once told to bootstrap",
+                 timeout=20)
+        assert len(fake.checkins) == 3
+        assert yaml_seeds(c, "node2") == [f'- seeds: "{seed}:7000"'] or \
+            yaml_seeds(c, "node2") == [f'- seeds: "{seed}"'], yaml_seeds(c, "node2")
+        assert "as bootstrap" in agent_log(c, "node2")
+        assert me not in "".join(yaml_seeds(c, "node2"))
+        # Waiting is not being checked in: no heartbeat came before the bootstrap.
+        assert all(t > fake.checkins[2][0] for t, _ in fake.beats)
+    finally:
+        fake.close()
+
+
+def test_node_with_data_told_to_wait_starts_as_rejoin(sim_factory, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=1)
+    fake = ScriptedOrchestrator([{"role": "wait", "retry_after_s": 30, "reason": "mistake"}])
+    try:
+        start(c, "node1", fake, tmp_path)
+        wait_for(lambda: c.node("node1")["up"], "Cassandra started although told to wait",
+                 timeout=20)
+        assert "this node holds data: starting Cassandra as a rejoin" in agent_log(c, "node1")
+    finally:
+        fake.close()
+
+
+def test_heartbeat_seeds_rewrite_yaml_without_restart(sim_factory, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=3)
+    a1, a2, a3 = (c.address(n) for n in c.names)
+    c.start_cassandra("node1")
+    started_before = c.node("node1")["started_at"]
+    good = {"status": "ok", "seeds": [a2, a3], "seeds_gen": 7}
+    bad = {"status": "ok", "seeds": [a1, "not an address;rm -rf /"], "seeds_gen": 8}
+    fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [a1], "heartbeat_interval_s": 1}],
+                                [{"status": "ok"}, good, {"status": "ok"}, bad])
+    try:
+        before = yaml_seeds(c, "node1")
+        start(c, "node1", fake, tmp_path)
+        wait_for(lambda: len(fake.beats) >= 5, "five heartbeats", timeout=30)
+        log = agent_log(c, "node1")
+        want = yaml_seeds(c, "node1")
+        assert want != before and a2 in want[0] and a3 in want[0] and a1 not in want[0], want
+        assert "(generation 7): Cassandra reads them at its next start" in log, log
+        # The running node was not restarted for it.
+        assert c.node("node1")["up"] is True and c.node("node1")["started_at"] == started_before
+        # Heartbeats before the answer said 0; after it, 7; the bad list changed nothing.
+        gens = [b.get("seeds_gen") for _, b in fake.beats]
+        assert gens[0] == 0 and gens[1] == 0 and gens[2] == 7, gens
+        assert "seed 1 is not an address" in log, log
+        assert yaml_seeds(c, "node1") == want
+        assert gens[-1] == 7, gens
+    finally:
+        fake.close()
