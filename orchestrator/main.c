@@ -189,8 +189,8 @@ static int ensure_admin_token(const struct cfg *c, struct store *st)
 	if (access(c->admin_token_file, F_OK) == 0)
 		return 0;
 	if (store_token_list(st, &l, &n) != 0) {
-		log_warnx("cannot read the tokens to see whether an admin token "
-		    "exists: see the store's error above");
+		log_warnx("cannot read the tokens to see whether an admin "
+		    "token exists: see the store's error above");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -327,7 +327,8 @@ void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
 			continue;
 		json_object_set_new(v, "state", json_string(state));
 		if (last > 0)
-			json_object_set_new(v, "last_heartbeat", svc_json_time(last));
+			json_object_set_new(v, "last_heartbeat",
+			    svc_json_time(last));
 		if (load >= 0)
 			json_object_set_new(v, "load_bytes", json_integer(load));
 	}

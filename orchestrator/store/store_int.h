@@ -282,7 +282,7 @@ struct store_rowtype {
 	size_t size;			/* of the struct */
 	void (*read)(sqlite3_stmt *s, void *row);
 	void (*release)(void *row);	/* its owned fields; NULL: none */
-	int cursor_col;			/* the column a page's next comes from */
+	int cursor_col;			/* the column of a page's next */
 };
 int store_run_rows(struct conn *c, sqlite3_stmt *s, const char *what,
     const struct store_rowtype *rt, int limit, void **v, size_t *n,

@@ -44,7 +44,7 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
     size_t errlen)
 {
 	struct store_task *t;
-	struct store_nodes nodes;
+	struct store_nodes nodes = { NULL, 0 };
 	struct s3_opts so;
 	json_t *stg;
 	const char *tid;

@@ -192,7 +192,8 @@ static void test_clusters_nodes(struct store *st)
 			T_EQ_STR(page.next, "a2");
 			j = svc_json_cluster_page(&page);
 			T_EQ_STR(jget(j, "next"), "a2");
-			T_EQ_INT(json_array_size(json_object_get(j, "items")), 2);
+			T_EQ_INT(json_array_size(json_object_get(j, "items")),
+			    2);
 			json_decref(j);
 		}
 		if (pages == 2) {
@@ -385,9 +386,10 @@ static void test_tasks(struct store *st)
 			    0);
 			T_EQ_STR(jget(it, "id"), first);
 			T_EQ_STR(jget(it, "state"), "queued");
-			T_CHECK(json_is_null(json_object_get(it, "started_at")) &&
-			    json_is_null(json_object_get(it, "schedule_id")) &&
-			    json_is_null(json_object_get(it, "error")),
+			T_CHECK(json_is_null(json_object_get(it,
+			    "started_at")) && json_is_null(json_object_get(it,
+			    "schedule_id")) && json_is_null(json_object_get(it,
+			    "error")),
 			    "unset fields not null");
 			T_EQ_INT(json_integer_value(json_object_get(
 			    json_object_get(it, "progress"), "total")), 3);
