@@ -2,6 +2,7 @@
  * service_json.c - the API's JSON of the store's typed rows.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../common/util.h"
@@ -22,10 +23,27 @@ json_t *svc_json_time(int64_t ms)
 	return json_string(buf);
 }
 
-/* A string or null. */
+/*
+ * A string or null.  Text that is not UTF-8 (a message that quotes a
+ * tool's raw output) is sent with each byte outside ASCII as '?', rather
+ * than failing the whole object: jansson refuses such strings.
+ */
 static json_t *jstr(const char *s)
 {
-	return s != NULL ? json_string(s) : json_null();
+	json_t *j;
+	char *t;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	t = xstrdup(s);
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(t);
+	free(t);
+	return j;
 }
 
 /* A fixed-size text field: "" is how the store says NULL. */
@@ -68,7 +86,7 @@ json_t *svc_json_cluster(const struct store_cluster_row *r)
 {
 	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
 	    " s:i, s:i, s:i}",
-	    "name", json_string(r->name),
+	    "name", jstr(r->name),
 	    "storage", "url", jstr(r->storage_url),
 	    "endpoint", jstr(r->storage_endpoint),
 	    "region", jstr(r->storage_region),
@@ -83,7 +101,7 @@ json_t *svc_json_node(const struct store_node_row *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
 	    " s:b, s:o}",
-	    "cluster", json_string(r->cluster), "address", jstr(r->address),
+	    "cluster", jstr(r->cluster), "address", jstr(r->address),
 	    "host_id", jstr(r->host_id), "dc", jstr(r->dc),
 	    "rack", jstr(r->rack), "state", jstr(r->state),
 	    "version", jstr(r->version), "ssh_host_key", jstr(r->ssh_host_key),
@@ -106,8 +124,8 @@ json_t *svc_json_task(const struct store_task_row *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o,"
 	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
-	    "id", json_string(r->id), "cluster", json_string(r->cluster),
-	    "type", json_string(r->type),
+	    "id", jstr(r->id), "cluster", jstr(r->cluster),
+	    "type", jstr(r->type),
 	    "state", store_task_state_str(r->state),
 	    "params", jparams(r->params),
 	    "created_at", svc_json_time(r->created_at),
@@ -189,8 +207,8 @@ json_t *svc_json_schedule(const struct store_schedule *s)
 		    (long long)s->every_ms);
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	    " s:o, s:b}",
-	    "id", json_string(s->id), "cluster", json_string(s->cluster),
-	    "type", json_string(s->type), "params", jparams(s->params),
+	    "id", jstr(s->id), "cluster", jstr(s->cluster),
+	    "type", jstr(s->type), "params", jparams(s->params),
 	    "every", s->every_ms > 0 ? json_string(every) : json_null(),
 	    "every_ms", s->every_ms > 0 ? json_integer(s->every_ms) :
 	    json_null(),

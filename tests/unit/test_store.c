@@ -8,6 +8,7 @@
  * checked here too, on rows read back from the store.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,6 +610,15 @@ static void test_events_tokens(struct store *st)
 		json_decref(j);
 	}
 	store_event_page_release(&ep);
+
+	/* Text that is not UTF-8 still gives an object, its bytes as '?'. */
+	struct store_event_row raw = { .id = 7, .at = 1000,
+	    .actor = (char *)(uintptr_t)"caf\xe9 \xff!", .result = NULL };
+	j = svc_json_event(&raw);
+	T_CHECK(j != NULL, "no JSON for a row that is not UTF-8");
+	T_EQ_STR(jget(j, "actor"), "caf? ?!");
+	T_CHECK(json_is_null(json_object_get(j, "result")), "result");
+	json_decref(j);
 
 	T_EQ_INT(store_token_create(st, "admin", "admin", "s3cret", err,
 	    sizeof(err)), 0);
