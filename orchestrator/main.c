@@ -182,19 +182,21 @@ static int ensure_admin_token(const struct cfg *c, struct store *st)
 {
 	char err[512];
 	char *tok = NULL, *line;
-	json_t *l;
-	size_t i;
-	json_t *v;
+	struct store_token_row *l = NULL;
+	size_t n = 0;
 	bool exists = false;
 
 	if (access(c->admin_token_file, F_OK) == 0)
 		return 0;
-	l = store_token_list(st);
-	json_array_foreach(l, i, v)
-		if (strcmp(json_string_value(json_object_get(v, "name")),
-		    "admin") == 0)
+	if (store_token_list(st, &l, &n) != 0) {
+		log_warnx("cannot read the tokens to see whether an admin "
+		    "token exists: see the store's error above");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, "admin") == 0)
 			exists = true;
-	json_decref(l);
+	free(l);
 	if (exists) {
 		log_warnx("admin token file %s is missing and a token named "
 		    "admin exists: make another with 'ringmaster token create "

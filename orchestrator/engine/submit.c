@@ -16,6 +16,7 @@
 #include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../service/service_json.h"
 #include "../store/store.h"
 #include "queue.h"
 #include "task.h"
@@ -29,6 +30,7 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
     size_t errlen)
 {
 	const struct task_type *ty = task_type_find(e, type);
+	struct store_nodes stored;
 	json_t *nodes;
 	int rc;
 
@@ -44,7 +46,10 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
 	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
 	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
 		return RM_EINVAL;
-	rc = store_cluster_nodes(e->st, cluster, &nodes);
+	rc = store_cluster_nodes(e->st, cluster, &stored);
+	/* Task types plan over the nodes' JSON (task_type.plan). */
+	nodes = rc == 0 ? svc_json_nodes(&stored) : NULL;
+	store_nodes_release(&stored);
 	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return RM_ENOENT;

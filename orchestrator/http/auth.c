@@ -20,6 +20,7 @@
 #include "../../common/log.h"
 #include "../../common/sha256.h"
 #include "../../common/util.h"
+#include "../service/service_json.h"
 #include "../store/store.h"
 
 #define CACHE_SLOTS 256
@@ -246,8 +247,18 @@ int auth_token_revoke(struct store *st, const char *name, char *err,
 
 json_t *auth_token_list(struct store *st, char *err, size_t errlen)
 {
-	json_t *l = store_token_list(st);
-	if (l == NULL)
-		snprintf(err, errlen, "cannot read tokens from the store");
+	struct store_token_row *v = NULL;
+	size_t n = 0;
+	json_t *l;
+
+	if (store_token_list(st, &v, &n) != 0) {
+		snprintf(err, errlen, "cannot read tokens from the store: see "
+		    "the log above");
+		return NULL;
+	}
+	l = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(l, svc_json_token(&v[i]));
+	free(v);
 	return l;
 }

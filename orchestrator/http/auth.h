@@ -58,7 +58,8 @@ int auth_token_create(struct store *st, const char *name, enum auth_role role,
     char **token_out, char *err, size_t errlen);
 int auth_token_revoke(struct store *st, const char *name, char *err,
     size_t errlen);
-/* Array of {"name","role","created_at"}; new reference. */
+/* Array of {"name","role","created_at","revoked"} by name; new
+ * reference, or NULL with err. */
 json_t *auth_token_list(struct store *st, char *err, size_t errlen);
 
 #endif

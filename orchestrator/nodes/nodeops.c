@@ -156,7 +156,8 @@ void nodeops_job_id(const char *task_id, int step_idx, int attempt,
 /* How to reach node: the cluster's SSH settings and the node's pinned
  * key.  0, or a TASK_STEP_* failure with err. */
 struct reach {
-	json_t *cl, *nd;
+	struct store_cluster_row cl;
+	struct store_node_row nd;
 	struct ssh_target t;
 	char *base;			/* the agent command, {address} set */
 	int64_t timeout_ms;		/* the operation's (timeout_s) */
@@ -164,8 +165,8 @@ struct reach {
 
 static void reach_release(struct reach *r)
 {
-	json_decref(r->cl);
-	json_decref(r->nd);
+	store_cluster_row_release(&r->cl);
+	store_node_row_release(&r->nd);
 	free(r->base);
 	memset(r, 0, sizeof(*r));
 }
@@ -178,23 +179,35 @@ static int reach_get(struct task_ctx *ctx, const char *node,
 	const json_t *params = task_ctx_params(ctx);
 	const char *agent = json_string_value(json_object_get(params, "agent"));
 	const char *at;
-	json_t *ssh, *to = json_object_get(params, "timeout_s");
+	json_t *to = json_object_get(params, "timeout_s");
+	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (node == NULL || (r->cl = store_cluster_get(st, cluster)) == NULL ||
-	    (r->nd = store_node_get(st, cluster, node)) == NULL) {
+	if (node == NULL) {
+		snprintf(err, errlen, "a node operation of cluster '%s' was "
+		    "given no node", cluster);
+		return TASK_STEP_FATAL;
+	}
+	if ((rc = store_cluster_get(st, cluster, &r->cl)) == 0)
+		rc = store_node_get(st, cluster, node, &r->nd);
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "node '%s' of cluster '%s' not found",
-		    node ? node : "(none)", cluster);
+		    node, cluster);
 		reach_release(r);
 		return TASK_STEP_FATAL;
 	}
-	ssh = json_object_get(r->cl, "ssh");
+	if (rc != 0) {
+		/* The database failed, not the node: worth another attempt. */
+		snprintf(err, errlen, "cannot read node '%s' of cluster '%s' "
+		    "from the store: see the ringmaster log", node, cluster);
+		reach_release(r);
+		return TASK_STEP_FAIL;
+	}
 	r->t.host = node;
-	r->t.port = (int)json_integer_value(json_object_get(ssh, "port"));
-	r->t.user = json_string_value(json_object_get(ssh, "user"));
-	r->t.key_file = json_string_value(json_object_get(ssh, "key_file"));
-	r->t.host_key = json_string_value(json_object_get(r->nd,
-	    "ssh_host_key"));
+	r->t.port = r->cl.ssh_port;
+	r->t.user = r->cl.ssh_user;
+	r->t.key_file = r->cl.ssh_key_file;
+	r->t.host_key = r->nd.ssh_host_key;
 	if (r->t.host_key != NULL && *r->t.host_key == '\0')
 		r->t.host_key = NULL;
 	r->t.known_hosts = json_string_value(json_object_get(params,

@@ -19,6 +19,7 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../store/store.h"
+#include "service_json.h"
 
 #define STATE_MAX 16
 
@@ -192,22 +193,6 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 	pthread_mutex_unlock(&h->mtx);
 }
 
-/* RFC 3339 with optional milliseconds, as the store writes it; 0 if bad. */
-static int64_t parse_ms(const char *s)
-{
-	int64_t sec;
-	const char *dot = strchr(s, '.');
-	int ms = 0;
-
-	if (time_parse_rfc3339(s, &sec) != 0)
-		return 0;
-	if (dot != NULL)
-		for (int i = 1, mult = 100; i <= 3 && dot[i] >= '0' &&
-		    dot[i] <= '9'; i++, mult /= 10)
-			ms += (dot[i] - '0') * mult;
-	return sec * 1000 + ms;
-}
-
 static int load(struct hb *h, char *err, size_t errlen)
 {
 	char **names = NULL;
@@ -218,34 +203,27 @@ static int load(struct hb *h, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *nodes = store_node_list(h->st, names[i]), *v;
-		size_t k;
+		struct store_nodes v;
 		/* A cluster with no node still gets counts of zero. */
 		pthread_mutex_lock(&h->mtx);
 		do_cluster(h, names[i], true);
 		pthread_mutex_unlock(&h->mtx);
-		json_array_foreach(nodes, k, v) {
-			const char *addr = json_string_value(json_object_get(v, "address"));
-			const char *state = json_string_value(json_object_get(v, "state"));
-			const char *lh = json_string_value(json_object_get(v, "last_heartbeat"));
-			const char *hid = json_string_value(json_object_get(v, "host_id"));
-			const char *ver = json_string_value(json_object_get(v, "version"));
-			json_t *lb = json_object_get(v, "load_bytes");
-			int64_t last = 0;
-			if (addr == NULL)
+		if (store_node_list(h->st, names[i], &v) != 0)
+			log_warnx("cluster %s: cannot read its nodes; their "
+			    "states come with their next heartbeats", names[i]);
+		for (size_t k = 0; k < v.n; k++) {
+			const struct store_node_row *r = &v.items[k];
+			if (r->address == NULL)
 				continue;
-			if (lh != NULL)
-				last = parse_ms(lh);
-			hb_node_set(h, names[i], addr, state ? state : "unknown",
-			    last, hid, ver);
-			if (json_is_integer(lb)) {
-				pthread_mutex_lock(&h->mtx);
-				do_node(h, names[i], addr)->load_bytes =
-				    json_integer_value(lb);
-				pthread_mutex_unlock(&h->mtx);
-			}
+			hb_node_set(h, names[i], r->address,
+			    r->state ? r->state : "unknown", r->last_heartbeat,
+			    r->host_id, r->version);
+			pthread_mutex_lock(&h->mtx);
+			do_node(h, names[i], r->address)->load_bytes =
+			    r->load_bytes;
+			pthread_mutex_unlock(&h->mtx);
 		}
-		json_decref(nodes);
+		store_nodes_release(&v);
 		free(names[i]);
 	}
 	free(names);
@@ -335,20 +313,6 @@ bool hb_node_view(struct hb *h, const char *cluster, const char *address,
 	return n != NULL;
 }
 
-static json_t *time_json(int64_t ms)
-{
-	char buf[40], out[48];
-	if (ms <= 0)
-		return json_null();
-	time_rfc3339(ms / 1000, buf, sizeof(buf));
-	/* "...:SSZ" -> "...:SS.mmmZ", the store's format. */
-	size_t len = strlen(buf);
-	if (len > 0 && buf[len - 1] == 'Z')
-		buf[len - 1] = '\0';
-	snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)(ms % 1000));
-	return json_string(out);
-}
-
 void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
 {
 	size_t i;
@@ -363,7 +327,8 @@ void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
 			continue;
 		json_object_set_new(v, "state", json_string(state));
 		if (last > 0)
-			json_object_set_new(v, "last_heartbeat", time_json(last));
+			json_object_set_new(v, "last_heartbeat",
+			    svc_json_time(last));
 		if (load >= 0)
 			json_object_set_new(v, "load_bytes", json_integer(load));
 	}

@@ -69,7 +69,8 @@ int hb_beat(struct hb *h, const struct hb_beat *b);
 /* Latest in-memory view of a node; false when not known. */
 bool hb_node_view(struct hb *h, const char *cluster, const char *address,
     char *state, size_t statelen, int64_t *last_hb_ms, int64_t *load_bytes);
-/* Merge the in-memory view into store_node_list() items (array). */
+/* Merge the in-memory view into an array of the API's node objects
+ * (svc_json_nodes()). */
 void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes);
 /* Nodes in state up / down of a cluster. */
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);

@@ -32,6 +32,7 @@
 #include "../engine/params.h"
 #include "../engine/task.h"
 #include "service_int.h"
+#include "service_json.h"
 
 /*
  * GET /api/v1/clusters/{name} is the hottest read: the cluster's settings
@@ -276,29 +277,51 @@ int service_cluster_create(struct service *s, const struct svc_cluster *cl,
 int service_cluster_list(struct service *s, const struct svc_list *l,
     json_t **out, struct svc_err *e)
 {
-	json_t *page = store_cluster_list(s->st, l->cursor, l->limit), *v;
+	struct store_cluster_page pg;
+	json_t *page, *v;
 	size_t i;
 
-	if (page == NULL) {
+	if (store_cluster_list(s->st, l->cursor, l->limit, &pg) != 0) {
+		store_cluster_page_release(&pg);
 		svc_set(e, RM_ERR, "cannot list clusters: see the "
 		    "ringmaster log");
 		return -1;
 	}
+	page = svc_json_cluster_page(&pg);
+	store_cluster_page_release(&pg);
 	json_array_foreach(json_object_get(page, "items"), i, v)
 		add_queue_info(s, v);
 	*out = page;
 	return 0;
 }
 
+/* The cluster's JSON as stored (without the live fields), or NULL with e
+ * set. */
+static json_t *cluster_read(struct service *s, const char *name,
+    struct svc_err *e)
+{
+	struct store_cluster_row r;
+	json_t *cl = NULL;
+	int rc = store_cluster_get(s->st, name, &r);
+
+	if (rc == 0)
+		cl = svc_json_cluster(&r);
+	else if (rc == RM_ENOENT)
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
+	else
+		svc_set(e, RM_ERR, "cannot read cluster '%s': see the "
+		    "ringmaster log", name);
+	store_cluster_row_release(&r);
+	return cl;
+}
+
 int service_cluster_get(struct service *s, const char *name, json_t **out,
     struct svc_err *e)
 {
-	json_t *cl = store_cluster_get(s->st, name);
+	json_t *cl = cluster_read(s, name, e);
 
-	if (cl == NULL) {
-		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
+	if (cl == NULL)
 		return -1;
-	}
 	add_queue_info(s, cl);
 	*out = cl;
 	return 0;
@@ -313,12 +336,10 @@ int service_cluster_get_text(struct service *s, const char *name,
 
 	if (n == 0) {
 		uint64_t gen = cc_generation(s);
-		json_t *cl = store_cluster_get(s->st, name);
+		json_t *cl = cluster_read(s, name, e);
 		char *dump;
-		if (cl == NULL) {
-			svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
+		if (cl == NULL)
 			return -1;
-		}
 		/* The live fields are added below, after the cached part. */
 		json_object_del(cl, "nodes_up");
 		json_object_del(cl, "nodes_down");
@@ -388,10 +409,8 @@ int service_cluster_update(struct service *s, const char *name,
 	size_t depth = 0;
 	int rc;
 
-	if ((before = store_cluster_get(s->st, name)) == NULL) {
-		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
+	if ((before = cluster_read(s, name, e)) == NULL)
 		return -1;
-	}
 	/* The engine knows a task runs before the store does; the store's
 	 * check, in the update's transaction, closes the race after this. */
 	task_queue_info(s->eng, name, &depth, running, sizeof(running));
@@ -417,7 +436,9 @@ int service_cluster_update(struct service *s, const char *name,
 		return -1;
 	}
 	svc_cc_forget(s, name);
-	after = store_cluster_get(s->st, name);
+	/* A read that fails now shows no change rather than a wrong one. */
+	if ((after = cluster_read(s, name, e)) == NULL)
+		after = json_incref(before);
 	changed = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		diff_setting(changed, before, after, keys[i][0], keys[i][1]);
@@ -463,19 +484,22 @@ int service_cluster_delete(struct service *s, const char *name,
 	return 0;
 }
 
-/* The cluster's nodes as stored, or NULL with e set. */
+/* The cluster's nodes as stored (JSON), or NULL with e set. */
 static json_t *cluster_nodes(struct service *s, const char *cluster,
     struct svc_err *e)
 {
-	json_t *nodes;
+	struct store_nodes v;
+	json_t *nodes = NULL;
+	int rc = store_cluster_nodes(s->st, cluster, &v);
 
-	if (!store_cluster_exists(s->st, cluster)) {
+	if (rc == 0)
+		nodes = svc_json_nodes(&v);
+	else if (rc == RM_ENOENT)
 		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
-		return NULL;
-	}
-	if ((nodes = store_node_list(s->st, cluster)) == NULL)
+	else
 		svc_set(e, RM_ERR, "cannot list nodes: see the "
 		    "ringmaster log");
+	store_nodes_release(&v);
 	return nodes;
 }
 
@@ -507,7 +531,7 @@ json_t *svc_pick_seeds(struct service *s, const char *cluster,
 			json_array_append(seeds, json_object_get(v, "address"));
 	if (json_array_size(seeds) > 0)
 		return seeds;
-	/* store_node_list() is ordered by address. */
+	/* The store lists nodes by address. */
 	json_t *per_dc = json_object();
 	json_array_foreach(nodes, i, v) {
 		const char *dc = json_string_value(json_object_get(v, "dc"));

@@ -25,6 +25,7 @@
 #include "hb.h"
 #include "service.h"
 #include "service_int.h"
+#include "service_json.h"
 
 /* ---------- agents ---------- */
 
@@ -99,23 +100,35 @@ const char *service_checkin_role(bool known, bool known_host_id,
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e)
 {
-	json_t *known = NULL, *nodes, *seeds;
+	struct store_node_row known;
+	struct store_nodes stored;
+	json_t *nodes, *seeds;
 	const char *role, *why;
 	struct store_node n;
 	char err[256];
 	bool created = false;
+	int rc = RM_ENOENT;
 
 	if (ensure_cluster(s, ci->cluster, e) != 0)
 		return -1;
+	memset(&known, 0, sizeof(known));
 	if (ci->host_id != NULL)
-		known = store_node_find_host(s->st, ci->cluster, ci->host_id);
-	if (known == NULL)
-		known = store_node_get(s->st, ci->cluster, ci->address);
-	role = service_checkin_role(known != NULL, known != NULL &&
-	    json_is_string(json_object_get(known, "host_id")), ci, &why);
-	if (known != NULL) {
-		const char *old = json_string_value(json_object_get(known,
-		    "address"));
+		rc = store_node_find_host(s->st, ci->cluster, ci->host_id,
+		    &known);
+	if (rc == RM_ENOENT) {
+		store_node_row_release(&known);
+		rc = store_node_get(s->st, ci->cluster, ci->address, &known);
+	}
+	if (rc != 0 && rc != RM_ENOENT) {
+		store_node_row_release(&known);
+		svc_set(e, RM_ERR, "cannot read node %s of cluster '%s': see "
+		    "the ringmaster log", ci->address, ci->cluster);
+		return -1;
+	}
+	role = service_checkin_role(rc == 0, rc == 0 && known.host_id != NULL,
+	    ci, &why);
+	if (rc == 0) {
+		const char *old = known.address;
 		/* Same host id, new address: the old row is this node. */
 		if (old && strcmp(old, ci->address) != 0 &&
 		    store_node_delete(s->st, ci->cluster, old, NULL, 0) == 0) {
@@ -123,7 +136,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 			svc_cc_forget(s, ci->cluster);
 		}
 	}
-	json_decref(known);
+	store_node_row_release(&known);
 
 	memset(&n, 0, sizeof(n));
 	n.cluster = ci->cluster;
@@ -150,9 +163,14 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	if (created)
 		svc_cc_forget(s, ci->cluster);	/* its node count changed */
 
-	nodes = store_node_list(s->st, ci->cluster);
-	seeds = svc_pick_seeds(s, ci->cluster, nodes ? nodes : json_array(),
-	    ci->address);
+	/* Seeds from what can be read: a failed read leaves the node to
+	 * seed itself below rather than refusing its check-in. */
+	if (store_node_list(s->st, ci->cluster, &stored) != 0)
+		log_warnx("cluster %s: cannot read its nodes for seeds",
+		    ci->cluster);
+	nodes = svc_json_nodes(&stored);
+	store_nodes_release(&stored);
+	seeds = svc_pick_seeds(s, ci->cluster, nodes, ci->address);
 	json_decref(nodes);
 	/* The first node of a cluster seeds itself. */
 	if (json_array_size(seeds) == 0)

@@ -31,21 +31,20 @@
 static void m_tasks(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
-	json_t *counts = store_task_counts(s->st), *v;
-	size_t i;
+	struct store_task_count *v = NULL;
+	size_t n = 0;
 
-	json_array_foreach(counts, i, v) {
+	if (store_task_counts(s->st, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
 		const char *l[] = {
-			"type", json_string_value(json_object_get(v, "type")),
-			"state", json_string_value(json_object_get(v, "state")),
+			"type", v[i].type,
+			"state", store_task_state_str(v[i].state),
 			NULL,
 		};
-		if (l[1] && l[3])
-			metrics_sample(o, "ringmaster_tasks", l,
-			    (double)json_integer_value(json_object_get(v,
-			    "count")));
+		metrics_sample(o, "ringmaster_tasks", l, (double)v[i].count);
 	}
-	json_decref(counts);
+	free(v);
 }
 
 struct qd {
@@ -93,42 +92,37 @@ static void node_state(const char *cluster, const char *state, int n,
 static void m_last_success(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
-	json_t *rows = store_task_last_success(s->st), *v;
-	size_t i;
+	struct store_task_success *v = NULL;
+	size_t n = 0;
 
-	json_array_foreach(rows, i, v) {
+	if (store_task_last_success(s->st, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
 		const char *l[] = {
-			"cluster", json_string_value(json_object_get(v, "cluster")),
-			"type", json_string_value(json_object_get(v, "type")),
-			NULL,
+			"cluster", v[i].cluster, "type", v[i].type, NULL,
 		};
-		if (l[1] && l[3])
-			metrics_sample(o, "ringmaster_last_success_timestamp_seconds",
-			    l, (double)json_integer_value(json_object_get(v,
-			    "finished_at")) / 1000.0);
+		metrics_sample(o, "ringmaster_last_success_timestamp_seconds",
+		    l, (double)v[i].finished_at / 1000.0);
 	}
-	json_decref(rows);
+	free(v);
 }
 
 static void m_backup_bytes(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
-	json_t *rows = store_backup_bytes(s->st), *v;
-	size_t i;
+	struct store_backup_bytes *v = NULL;
+	size_t n = 0;
 
-	json_array_foreach(rows, i, v) {
-		const char *l[] = {
-			"cluster", json_string_value(json_object_get(v, "cluster")),
-			NULL,
-		};
-		if (l[1] == NULL)
-			continue;
+	if (store_backup_bytes(s->st, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *l[] = { "cluster", v[i].cluster, NULL };
 		metrics_sample(o, "ringmaster_backup_bytes_uploaded", l,
-		    (double)json_integer_value(json_object_get(v, "uploaded")));
+		    (double)v[i].uploaded);
 		metrics_sample(o, "ringmaster_backup_bytes", l,
-		    (double)json_integer_value(json_object_get(v, "bytes")));
+		    (double)v[i].bytes);
 	}
-	json_decref(rows);
+	free(v);
 }
 
 static void m_nodes(void *arg, struct metrics_out *o)

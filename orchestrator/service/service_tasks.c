@@ -26,6 +26,7 @@
 #include "hb.h"
 #include "service.h"
 #include "service_int.h"
+#include "service_json.h"
 
 /* ---------- tasks ---------- */
 
@@ -103,28 +104,41 @@ int service_task_list(struct service *s, const char *cluster,
     const char *state, const struct svc_list *l, json_t **out,
     struct svc_err *e)
 {
+	struct store_task_page pg;
+	int rc;
+
 	if (!store_cluster_exists(s->st, cluster)) {
 		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
 	}
-	*out = store_task_list(s->st, cluster, state, l->cursor, l->limit);
-	if (*out == NULL) {
+	rc = store_task_list(s->st, cluster, state, l->cursor, l->limit, &pg);
+	if (rc == RM_EINVAL)
+		svc_set(e, RM_EINVAL, "unknown task state '%s': use queued, "
+		    "running, paused, succeeded, failed or cancelled", state);
+	else if (rc != 0)
 		svc_set(e, RM_ERR, "cannot list tasks: see the "
 		    "ringmaster log");
-		return -1;
-	}
-	return 0;
+	else
+		*out = svc_json_task_page(&pg);
+	store_task_page_release(&pg);
+	return rc == 0 ? 0 : -1;
 }
 
 int service_task_get(struct service *s, const char *id, json_t **out,
     struct svc_err *e)
 {
-	*out = store_task_get(s->st, id);
-	if (*out == NULL) {
+	struct store_task_detail d;
+	int rc = store_task_get(s->st, id, &d);
+
+	if (rc == RM_ENOENT)
 		svc_set(e, RM_ENOENT, "task '%s' not found", id);
-		return -1;
-	}
-	return 0;
+	else if (rc != 0)
+		svc_set(e, RM_ERR, "cannot read task '%s': see the "
+		    "ringmaster log", id);
+	else
+		*out = svc_json_task_detail(&d);
+	store_task_detail_release(&d);
+	return rc == 0 ? 0 : -1;
 }
 
 int service_task_action(struct service *s, const char *id, const char *action,
@@ -167,34 +181,42 @@ int service_schedule_create(struct service *s, const char *cluster,
     int64_t start_s, json_t **out, struct svc_err *e)
 {
 	char err[256] = "", id[STORE_ID_MAX];
+	struct store_schedule sc;
 	int rc;
 
 	rc = sched_create(s->eng, cluster, type, params, cron ? 0 : every_ms,
 	    cron, start_s * 1000, id, err, sizeof(err));
 	if (rc != 0)
 		return svc_fail(e, rc, err);
-	*out = store_schedule_get(s->st, id);
-	if (*out == NULL) {
-		svc_set(e, RM_ERR, "schedule %s vanished", id);
-		return -1;
-	}
-	return 0;
+	rc = store_schedule_get(s->st, id, &sc);
+	if (rc == 0)
+		*out = svc_json_schedule(&sc);
+	else
+		svc_set(e, RM_ERR, "schedule %s was created but cannot be "
+		    "read back: see the ringmaster log", id);
+	store_schedule_release(&sc);
+	return rc == 0 ? 0 : -1;
 }
 
 int service_schedule_list(struct service *s, const char *cluster,
     json_t **out, struct svc_err *e)
 {
+	struct store_schedule_page pg;
+	int rc;
+
 	if (!store_cluster_exists(s->st, cluster)) {
 		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
 	}
-	*out = store_schedule_list(s->st, cluster, NULL, 1000);
-	if (*out == NULL) {
+	rc = store_schedule_list(s->st, cluster, NULL, 1000, &pg);
+
+	if (rc == 0)
+		*out = svc_json_schedule_page(&pg);
+	else
 		svc_set(e, RM_ERR, "cannot list schedules: see the "
 		    "ringmaster log");
-		return -1;
-	}
-	return 0;
+	store_schedule_page_release(&pg);
+	return rc == 0 ? 0 : -1;
 }
 
 int service_schedule_delete(struct service *s, const char *id,
@@ -220,14 +242,17 @@ int service_events_list(struct service *s, int64_t since_s,
     const char *cluster, const struct svc_list *l, json_t **out,
     struct svc_err *e)
 {
-	*out = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
-	    l->limit);
-	if (*out == NULL) {
+	struct store_event_page pg;
+	int rc = store_event_list(s->st, since_s * 1000, cluster, l->cursor,
+	    l->limit, &pg);
+
+	if (rc == 0)
+		*out = svc_json_event_page(&pg);
+	else
 		svc_set(e, RM_ERR, "cannot list events: see the "
 		    "ringmaster log");
-		return -1;
-	}
-	return 0;
+	store_event_page_release(&pg);
+	return rc == 0 ? 0 : -1;
 }
 
 void service_audit(struct service *s, const char *who, const char *method,
@@ -271,9 +296,10 @@ int service_backup_get(struct service *s, const char *cluster,
 int service_backup_delete(struct service *s, const char *cluster,
     const char *id, json_t **task_out, struct svc_err *e)
 {
-	char err[256];
-	int rc = backup_delete(s->eng, cluster, id, task_out, err,
-	    sizeof(err));
+	char err[256], tid[STORE_ID_MAX];
+	int rc = backup_delete(s->eng, cluster, id, tid, err, sizeof(err));
 
-	return rc != 0 ? svc_fail(e, rc, err) : 0;
+	if (rc != 0)
+		return svc_fail(e, rc, err);
+	return service_task_get(s, tid, task_out, e);
 }

@@ -519,49 +519,68 @@ out:
 }
 
 /*
- * Run a list query whose ?1 is the cursor and ?2 the limit (already
- * bound by the caller except those); build {"items","next"}.  cursor_col
- * is the column that becomes the next cursor.
+ * Step s to its end, reading each row into a new element of rt->size bytes
+ * (zeroed first) with rt->read.  With limit > 0 and next not NULL, next
+ * gets the cursor column of the last row when the page is full (more may
+ * follow), else "".  0 with *v (the caller's; NULL when no row) and *n, or
+ * RM_ERR with nothing kept (the rows read are released).
  */
-json_t *store_run_page(struct conn *c, sqlite3_stmt *s, int limit,
-    int cursor_col, json_t *(*row)(sqlite3_stmt *))
+int store_run_rows(struct conn *c, sqlite3_stmt *s, const char *what,
+    const struct store_rowtype *rt, int limit, void **v, size_t *n,
+    char *next, size_t nextlen)
 {
-	json_t *items = json_array(), *out;
-	char next[128] = "";
-	int rc, n = 0;
+	char *items = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
 
+	if (next != NULL && nextlen > 0)
+		next[0] = '\0';
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		json_array_append_new(items, row(s));
-		str_copy(next, col_str(s, cursor_col) ? col_str(s, cursor_col)
-		    : "", sizeof(next));
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "list");
-		rst(s);
-		json_decref(items);
-		return NULL;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			items = xrealloc(items, cap * rt->size);
+		}
+		memset(items + len * rt->size, 0, rt->size);
+		rt->read(s, items + len * rt->size);
+		len++;
+		if (next != NULL && nextlen > 0 && limit > 0 &&
+		    len == (size_t)limit)
+			str_copy(next, col_str(s, rt->cursor_col) ?
+			    col_str(s, rt->cursor_col) : "", nextlen);
 	}
 	rst(s);
-	out = json_pack("{s:o, s:o}", "items", items,
-	    "next", n == limit && next[0] ? json_string(next) : json_null());
-	return out;
+	if (rc != SQLITE_DONE) {
+		rc = store_db_err(c, NULL, 0, what);
+		for (size_t i = 0; i < len && rt->release != NULL; i++)
+			rt->release(items + i * rt->size);
+		free(items);
+		if (next != NULL && nextlen > 0)
+			next[0] = '\0';
+		return rc;
+	}
+	*v = items;
+	*n = len;
+	return 0;
 }
 
-
-/* Run a statement expected to give 0 or 1 row through row(). */
-json_t *store_run_one(struct conn *c, sqlite3_stmt *s,
-    json_t *(*row)(sqlite3_stmt *))
+/* Run a statement expected to give 0 or 1 row, read into out (zeroed
+ * first).  0, RM_ENOENT (no row), RM_ERR. */
+int store_run_row(struct conn *c, sqlite3_stmt *s, const char *what,
+    const struct store_rowtype *rt, void *out)
 {
-	json_t *out = NULL;
 	int rc = sqlite3_step(s);
 
-	if (rc == SQLITE_ROW)
-		out = row(s);
-	else if (rc != SQLITE_DONE)
-		store_db_err(c, NULL, 0, "get");
+	memset(out, 0, rt->size);
+	if (rc == SQLITE_ROW) {
+		rt->read(s, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = RM_ENOENT;
+	} else {
+		rc = store_db_err(c, NULL, 0, what);
+	}
 	rst(s);
-	return out;
+	return rc;
 }
 
 

@@ -29,21 +29,28 @@
  * the states) of the last 50 ms.
  *
  * Return conventions:
- *   actions   int: 0, or one of the negative STORE_E* codes; -1 (RM_ERR)
+ *   actions   int: 0, or one of the negative RM_E* codes; -1 (RM_ERR)
  *             is "the database failed" and the detail is in err (may be
  *             NULL).  A missing row is RM_ENOENT, a duplicate name
  *             RM_EEXIST, a refused change RM_EBUSY.
- *   reads     json_t * (jansson) in the shape of the REST API (see
- *             ../shared/api.md), a NEW reference the caller json_decref()s;
- *             NULL when the row does not exist (or on a database error,
- *             which is also logged).  Times in JSON are RFC 3339 UTC with
- *             milliseconds ("2026-11-21T23:19:26.123Z") or null.
- *   lists     json_t * object {"items": [...], "next": "<cursor>"|null}.
- *             Pass the "next" string back as cursor for the next page;
- *             cursor NULL starts at the beginning.  limit <= 0 means 100;
- *             limits are capped at 1000.
- *   engine    plain C structs (struct store_task ...) for the task runner,
- *             freed with their *_free() function.
+ *   reads     typed structs, never the API's JSON (the service layer,
+ *             service/service_json.c, builds that).  A read of one row
+ *             fills the caller's struct: 0, RM_ENOENT (no such row) or
+ *             RM_ERR (database error, also logged); the struct's owned
+ *             strings are released with its *_release() function, which
+ *             accepts a zeroed or failed struct.  A string column that is
+ *             NULL in the database is NULL in a char * field and "" in a
+ *             fixed char array; a time that is none is 0.
+ *   lists     a page struct {items, n, next}: next is the cursor of the
+ *             next page, "" on the last one.  Pass it back as cursor for
+ *             the next page; cursor NULL starts at the beginning.
+ *             limit <= 0 means 100; limits are capped at 1000.  Released
+ *             with the page's *_release() function.  Lists that are not
+ *             paged (a cluster's nodes, tokens, the counts of /metrics)
+ *             return an array and its length.
+ *   JSON      a params object (tasks, schedules) is the caller's data and
+ *             stays a json_t; other JSON documents kept as text (a node's
+ *             status, an event's detail) are returned as text.
  *
  * Times are int64 milliseconds since the epoch (time_wall_ms()); 0 = none.
  * Strings passed in are copied; the store never keeps a caller's pointer.
@@ -61,6 +68,7 @@
 
 #define STORE_NAME_MAX	65	/* names are [A-Za-z0-9_-]{1,64} + NUL */
 #define STORE_ID_MAX	24	/* "t-" or "s-" + 16 hex + NUL, with room */
+#define STORE_CURSOR_MAX 128	/* a page's next cursor, with its NUL */
 
 struct store;
 

@@ -539,25 +539,30 @@ void store_damaged_free(struct store_damaged *v, size_t n)
 }
 
 
-json_t *store_backup_bytes(struct store *st)
+static void bytes_read(sqlite3_stmt *s, void *row)
 {
-	struct conn *c = store_rlock(st);
-	sqlite3_stmt *s = S(c, SQL_BACKUP_BYTES);
-	json_t *out = json_array();
-	int rc;
+	struct store_backup_bytes *r = row;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(out, json_pack("{s:o, s:I, s:I}",
-		    "cluster", col_jstr(s, 0),
-		    "uploaded", (json_int_t)sqlite3_column_int64(s, 1),
-		    "bytes", (json_int_t)sqlite3_column_int64(s, 2)));
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "backup bytes");
-		json_decref(out);
-		out = NULL;
-	}
-	unlock(c);
-	return out;
+	col_copy(s, 0, r->cluster, sizeof(r->cluster));
+	r->uploaded = sqlite3_column_int64(s, 1);
+	r->bytes = sqlite3_column_int64(s, 2);
 }
 
+static const struct store_rowtype bytes_rt = {
+	sizeof(struct store_backup_bytes), bytes_read, NULL, 0,
+};
+
+int store_backup_bytes(struct store *st, struct store_backup_bytes **out,
+    size_t *n)
+{
+	struct conn *c = store_rlock(st);
+	void *v = NULL;
+	int rc;
+
+	rc = store_run_rows(c, S(c, SQL_BACKUP_BYTES), "backup bytes",
+	    &bytes_rt, 0, &v, n, NULL, 0);
+	unlock(c);
+	if (rc == 0)
+		*out = v;
+	return rc;
+}

@@ -135,8 +135,14 @@ int store_damaged_list(struct store *st, const char *cluster,
 void store_damaged_free(struct store_damaged *v, size_t n);
 
 
-/* For /metrics: [{"cluster","uploaded","bytes"}...], bytes uploaded by and
- * bytes referenced by the backups still listed; NULL on a store error. */
-json_t *store_backup_bytes(struct store *st);
+/* For /metrics: per cluster, the bytes uploaded by and the bytes
+ * referenced by the backups still listed. */
+struct store_backup_bytes {
+	char cluster[STORE_NAME_MAX];
+	int64_t uploaded, bytes;
+};
+/* By cluster.  0 with *out (the caller's, free()) and *n, or RM_ERR. */
+int store_backup_bytes(struct store *st, struct store_backup_bytes **out,
+    size_t *n);
 
 #endif

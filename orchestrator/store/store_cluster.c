@@ -92,45 +92,84 @@ bool store_cluster_exists(struct store *st, const char *name)
 	return ok;
 }
 
-static json_t *cluster_json(sqlite3_stmt *s)
+static void cluster_read(sqlite3_stmt *s, void *row)
 {
-	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
-	    " s:i, s:i, s:i}",
-	    "name", col_jstr(s, 0),
-	    "storage", "url", col_jstr(s, 1), "endpoint", col_jstr(s, 2),
-	    "region", col_jstr(s, 3),
-	    "ssh", "user", col_jstr(s, 4), "port", sqlite3_column_int(s, 5),
-	    "key_file", col_jstr(s, 6),
-	    "created_at", col_jtime(s, 7),
-	    "nodes", sqlite3_column_int(s, 8),
-	    "nodes_up", sqlite3_column_int(s, 9),
-	    "nodes_down", sqlite3_column_int(s, 10));
+	struct store_cluster_row *r = row;
+
+	col_copy(s, 0, r->name, sizeof(r->name));
+	r->storage_url = col_dup(s, 1);
+	r->storage_endpoint = col_dup(s, 2);
+	r->storage_region = col_dup(s, 3);
+	r->ssh_user = col_dup(s, 4);
+	r->ssh_port = sqlite3_column_int(s, 5);
+	r->ssh_key_file = col_dup(s, 6);
+	r->created_at = sqlite3_column_int64(s, 7);
+	r->nodes = sqlite3_column_int(s, 8);
+	r->nodes_up = sqlite3_column_int(s, 9);
+	r->nodes_down = sqlite3_column_int(s, 10);
 }
 
-json_t *store_cluster_get(struct store *st, const char *name)
+void store_cluster_row_release(struct store_cluster_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->storage_url);
+	free(r->storage_endpoint);
+	free(r->storage_region);
+	free(r->ssh_user);
+	free(r->ssh_key_file);
+	memset(r, 0, sizeof(*r));
+}
+
+static void cluster_release(void *row)
+{
+	store_cluster_row_release(row);
+}
+
+static const struct store_rowtype cluster_rt = {
+	sizeof(struct store_cluster_row), cluster_read, cluster_release, 0,
+};
+
+void store_cluster_page_release(struct store_cluster_page *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		store_cluster_row_release(&p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+int store_cluster_get(struct store *st, const char *name,
+    struct store_cluster_row *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_CLUSTER_GET);
-	json_t *out;
+	int rc;
 
 	bind_text(s, 1, name);
-	out = store_run_one(c, s, cluster_json);
+	rc = store_run_row(c, s, "get cluster", &cluster_rt, out);
 	unlock(c);
-	return out;
+	return rc;
 }
 
-json_t *store_cluster_list(struct store *st, const char *cursor, int limit)
+int store_cluster_list(struct store *st, const char *cursor, int limit,
+    struct store_cluster_page *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_CLUSTER_LIST);
-	json_t *out;
+	void *v = NULL;
+	int rc;
 
+	memset(out, 0, sizeof(*out));
 	limit = clamp_limit(limit);
 	bind_text(s, 1, cursor ? cursor : "");
 	sqlite3_bind_int(s, 2, limit);
-	out = store_run_page(c, s, limit, 0, cluster_json);
+	rc = store_run_rows(c, s, "list clusters", &cluster_rt, limit, &v,
+	    &out->n, out->next, sizeof(out->next));
+	out->items = v;
 	unlock(c);
-	return out;
+	return rc;
 }
 
 int store_cluster_names(struct store *st, char ***names, size_t *n)
@@ -287,82 +326,127 @@ int store_node_delete(struct store *st, const char *cluster,
 	return rc;
 }
 
-static json_t *node_json(sqlite3_stmt *s)
+static void node_read(sqlite3_stmt *s, void *row)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
-	    " s:b, s:o}",
-	    "cluster", col_jstr(s, 0), "address", col_jstr(s, 1),
-	    "host_id", col_jstr(s, 2), "dc", col_jstr(s, 3),
-	    "rack", col_jstr(s, 4), "state", col_jstr(s, 5),
-	    "version", col_jstr(s, 6), "ssh_host_key", col_jstr(s, 7),
-	    "last_heartbeat", col_jtime(s, 8),
-	    "load_bytes", (json_int_t)sqlite3_column_int64(s, 9),
-	    "is_seed", sqlite3_column_int(s, 10) != 0,
-	    "status", col_json(s, 11));
+	struct store_node_row *r = row;
+
+	col_copy(s, 0, r->cluster, sizeof(r->cluster));
+	r->address = col_dup(s, 1);
+	r->host_id = col_dup(s, 2);
+	r->dc = col_dup(s, 3);
+	r->rack = col_dup(s, 4);
+	r->state = col_dup(s, 5);
+	r->version = col_dup(s, 6);
+	r->ssh_host_key = col_dup(s, 7);
+	r->last_heartbeat = sqlite3_column_int64(s, 8);
+	r->load_bytes = sqlite3_column_int64(s, 9);
+	r->is_seed = sqlite3_column_int(s, 10) != 0;
+	r->status_json = col_dup(s, 11);
 }
 
-json_t *store_node_get(struct store *st, const char *cluster,
-    const char *address)
+void store_node_row_release(struct store_node_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->address);
+	free(r->host_id);
+	free(r->dc);
+	free(r->rack);
+	free(r->state);
+	free(r->version);
+	free(r->ssh_host_key);
+	free(r->status_json);
+	memset(r, 0, sizeof(*r));
+}
+
+static void node_release(void *row)
+{
+	store_node_row_release(row);
+}
+
+static const struct store_rowtype node_rt = {
+	sizeof(struct store_node_row), node_read, node_release, 1,
+};
+
+void store_nodes_release(struct store_nodes *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		store_node_row_release(&v->items[i]);
+	free(v->items);
+	memset(v, 0, sizeof(*v));
+}
+
+int store_node_get(struct store *st, const char *cluster,
+    const char *address, struct store_node_row *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_NODE_GET);
-	json_t *out;
+	int rc;
 
 	bind_text(s, 1, cluster);
 	bind_text(s, 2, address);
-	out = store_run_one(c, s, node_json);
+	rc = store_run_row(c, s, "get node", &node_rt, out);
 	unlock(c);
-	return out;
+	return rc;
 }
 
-json_t *store_node_find_host(struct store *st, const char *cluster,
-    const char *host_id)
+int store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id, struct store_node_row *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_NODE_FIND_HOST);
-	json_t *out;
+	int rc;
 
 	bind_text(s, 1, cluster);
 	bind_text(s, 2, host_id);
-	out = store_run_one(c, s, node_json);
+	rc = store_run_row(c, s, "find node by host id", &node_rt, out);
 	unlock(c);
-	return out;
+	return rc;
 }
 
-json_t *store_node_list(struct store *st, const char *cluster)
+int store_node_list(struct store *st, const char *cluster,
+    struct store_nodes *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_NODE_LIST);
-	json_t *out = json_array();
+	void *v = NULL;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	bind_text(s, 1, cluster);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(out, node_json(s));
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "list nodes");
-		json_decref(out);
-		out = NULL;
-	}
-	rst(s);
+	rc = store_run_rows(c, s, "list nodes", &node_rt, 0, &v, &out->n,
+	    NULL, 0);
+	out->items = v;
 	unlock(c);
-	return out;
+	return rc;
 }
 
 int store_cluster_nodes(struct store *st, const char *cluster,
-    json_t **nodes)
+    struct store_nodes *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_CLUSTER_NODES);
-	json_t *out = json_array();
+	struct store_nodes v = { NULL, 0 };
+	size_t cap = 0;
 	bool found = false;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	bind_text(s, 1, cluster);
+	/* The LEFT JOIN gives one row with a NULL address for a cluster
+	 * without nodes, and no row for a missing cluster. */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		found = true;
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL)	/* a node */
-			json_array_append_new(out, node_json(s));
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+			continue;
+		if (v.n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v.items = xrealloc(v.items, cap * sizeof(*v.items));
+		}
+		memset(&v.items[v.n], 0, sizeof(v.items[v.n]));
+		node_read(s, &v.items[v.n++]);
 	}
 	if (rc != SQLITE_DONE)
 		rc = store_db_err(c, NULL, 0, "cluster nodes");
@@ -370,10 +454,10 @@ int store_cluster_nodes(struct store *st, const char *cluster,
 		rc = found ? 0 : RM_ENOENT;
 	rst(s);
 	unlock(c);
-	if (rc < 0)
-		json_decref(out);
+	if (rc == 0)
+		*out = v;
 	else
-		*nodes = out;
+		store_nodes_release(&v);
 	return rc;
 }
 

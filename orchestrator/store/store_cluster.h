@@ -30,15 +30,35 @@ int store_cluster_create(struct store *st, const struct store_cluster *c,
 int store_cluster_delete(struct store *st, const char *name, char *err,
     size_t errlen);
 bool store_cluster_exists(struct store *st, const char *name);
-/*
- * {"name","storage":{"url","endpoint","region"},"ssh":{"user","port",
- *  "key_file"},"created_at","nodes":n,"nodes_up":n,"nodes_down":n}
- * nodes_up counts nodes whose state is "up", nodes_down "down".
- * queue_depth and running_task are the queue's (task_queue_info()).
- */
-json_t *store_cluster_get(struct store *st, const char *name);
-/* List by name; cursor is the last name of the previous page. */
-json_t *store_cluster_list(struct store *st, const char *cursor, int limit);
+/* A cluster as read: its settings and node counts. */
+struct store_cluster_row {
+	char name[STORE_NAME_MAX];
+	char *storage_url;
+	char *storage_endpoint;		/* NULL: the default */
+	char *storage_region;		/* NULL: the default */
+	char *ssh_user;
+	int ssh_port;
+	char *ssh_key_file;
+	int64_t created_at;		/* ms */
+	int nodes;			/* rows in nodes */
+	int nodes_up, nodes_down;	/* of them, with state "up", "down" */
+};
+void store_cluster_row_release(struct store_cluster_row *r);
+
+struct store_cluster_page {
+	struct store_cluster_row *items;
+	size_t n;
+	char next[STORE_CURSOR_MAX];	/* "" on the last page */
+};
+void store_cluster_page_release(struct store_cluster_page *p);
+
+/* 0, RM_ENOENT, RM_ERR; release *out in every case. */
+int store_cluster_get(struct store *st, const char *name,
+    struct store_cluster_row *out);
+/* By name; cursor is the last name of the previous page.  0 or RM_ERR;
+ * release *out in every case. */
+int store_cluster_list(struct store *st, const char *cursor, int limit,
+    struct store_cluster_page *out);
 /* Every cluster name, for creating queues at start-up.  *names and each
  * string are the caller's (free each, then the array).  0 or RM_ERR. */
 int store_cluster_names(struct store *st, char ***names, size_t *n);
@@ -96,27 +116,46 @@ int store_node_upsert(struct store *st, const struct store_node *n,
 /* 0, RM_ENOENT. */
 int store_node_delete(struct store *st, const char *cluster,
     const char *address, char *err, size_t errlen);
-/*
- * {"cluster","address","host_id","dc","rack","state","version",
- *  "ssh_host_key","last_heartbeat","load_bytes","is_seed","status":{...}}
- */
-json_t *store_node_get(struct store *st, const char *cluster,
-    const char *address);
-/* The node of a cluster with that host_id, or NULL. */
-json_t *store_node_find_host(struct store *st, const char *cluster,
-    const char *host_id);
-/* A JSON array (not a page) of the cluster's nodes, by address; NULL only
- * on database error.  A missing cluster gives an empty array. */
-json_t *store_node_list(struct store *st, const char *cluster);
+/* A node as read. */
+struct store_node_row {
+	char cluster[STORE_NAME_MAX];
+	char *address;
+	char *host_id;			/* NULL until the node joined */
+	char *dc, *rack, *state, *version;
+	char *ssh_host_key;		/* NULL: not pinned */
+	char *status_json;		/* the agent's last status document as
+					   stored (JSON text), or NULL */
+	int64_t last_heartbeat;		/* ms, 0 = never */
+	int64_t load_bytes;
+	bool is_seed;
+};
+void store_node_row_release(struct store_node_row *r);
+
+/* A cluster's nodes, by address (not paged). */
+struct store_nodes {
+	struct store_node_row *items;
+	size_t n;
+};
+void store_nodes_release(struct store_nodes *v);
+
+/* 0, RM_ENOENT, RM_ERR; release *out in every case. */
+int store_node_get(struct store *st, const char *cluster,
+    const char *address, struct store_node_row *out);
+/* The node of a cluster with that host_id: 0, RM_ENOENT, RM_ERR. */
+int store_node_find_host(struct store *st, const char *cluster,
+    const char *host_id, struct store_node_row *out);
+/* The cluster's nodes: 0 (none for a missing cluster) or RM_ERR;
+ * release *out in every case. */
+int store_node_list(struct store *st, const char *cluster,
+    struct store_nodes *out);
 
 /*
- * The node array of store_node_list() and whether the cluster exists, in
- * one read (task submission needs both): 0 with *nodes (a new reference),
- * RM_ENOENT when there is no such cluster (*nodes untouched),
- * RM_ERR.
+ * The nodes of store_node_list() and whether the cluster exists, in one
+ * read (task submission needs both): 0 with *out, RM_ENOENT when there is
+ * no such cluster, RM_ERR; release *out in every case.
  */
 int store_cluster_nodes(struct store *st, const char *cluster,
-    json_t **nodes);
+    struct store_nodes *out);
 
 /* One heartbeat absorbed in memory, written later in a batch. */
 struct store_hb {

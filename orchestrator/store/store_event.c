@@ -207,38 +207,78 @@ out:
 	return rc;
 }
 
-static json_t *event_json(sqlite3_stmt *s)
+static void event_read(sqlite3_stmt *s, void *row)
 {
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "id", (json_int_t)sqlite3_column_int64(s, 0),
-	    "at", col_jtime(s, 1), "actor", col_jstr(s, 2),
-	    "kind", col_jstr(s, 3), "method", col_jstr(s, 4),
-	    "route", col_jstr(s, 5), "target", col_jstr(s, 6),
-	    "cluster", col_jstr(s, 7), "result", col_jstr(s, 8),
-	    "detail", col_json(s, 9));
+	struct store_event_row *r = row;
+
+	r->id = sqlite3_column_int64(s, 0);
+	r->at = sqlite3_column_int64(s, 1);
+	r->actor = col_dup(s, 2);
+	r->kind = col_dup(s, 3);
+	r->method = col_dup(s, 4);
+	r->route = col_dup(s, 5);
+	r->target = col_dup(s, 6);
+	r->cluster = col_dup(s, 7);
+	r->result = col_dup(s, 8);
+	r->detail_json = col_dup(s, 9);
 }
 
+void store_event_row_release(struct store_event_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->actor);
+	free(r->kind);
+	free(r->method);
+	free(r->route);
+	free(r->target);
+	free(r->cluster);
+	free(r->result);
+	free(r->detail_json);
+	memset(r, 0, sizeof(*r));
+}
 
-json_t *store_event_list(struct store *st, int64_t since,
-    const char *cluster, const char *cursor, int limit)
+static void event_release(void *row)
+{
+	store_event_row_release(row);
+}
+
+static const struct store_rowtype event_rt = {
+	sizeof(struct store_event_row), event_read, event_release, 0,
+};
+
+void store_event_page_release(struct store_event_page *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		store_event_row_release(&p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+int store_event_list(struct store *st, int64_t since, const char *cluster,
+    const char *cursor, int limit, struct store_event_page *out)
 {
 	struct conn *c;
 	sqlite3_stmt *s;
+	void *v = NULL;
+	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (store_events_pending(st))
 		store_write_op(st, store_events_tx_flush, NULL, NULL, 0);
 	c = store_rlock(st);
 	s = S(c, cluster ? SQL_EVENT_LIST_CLUSTER : SQL_EVENT_LIST_ALL);
-	json_t *out;
-
 	limit = clamp_limit(limit);
 	sqlite3_bind_int64(s, 1, cursor ? strtoll(cursor, NULL, 10) : 0);
 	sqlite3_bind_int64(s, 2, since);
 	sqlite3_bind_int(s, 3, limit);
 	if (cluster)
 		bind_text(s, 4, cluster);
-	out = store_run_page(c, s, limit, 0, event_json);
+	rc = store_run_rows(c, s, "list events", &event_rt, limit, &v,
+	    &out->n, out->next, sizeof(out->next));
+	out->items = v;
 	unlock(c);
-	return out;
+	return rc;
 }
-

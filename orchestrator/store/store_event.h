@@ -25,12 +25,28 @@ int store_event_append(struct store *st, const struct store_event *ev,
 /* n events in one transaction (for a buffered audit writer). */
 int store_events_append(struct store *st, const struct store_event *evs,
     size_t n, char *err, size_t errlen);
+/* An event as read. */
+struct store_event_row {
+	int64_t id;
+	int64_t at;			/* ms */
+	char *actor, *kind, *method, *route, *target, *cluster, *result;
+	char *detail_json;		/* JSON text as stored, or NULL */
+};
+void store_event_row_release(struct store_event_row *r);
+
+struct store_event_page {
+	struct store_event_row *items;
+	size_t n;
+	char next[STORE_CURSOR_MAX];	/* "" on the last page */
+};
+void store_event_page_release(struct store_event_page *p);
+
 /*
  * Oldest first (by id) from since (ms; 0 = the beginning); cluster NULL =
- * all; cursor is the last id seen.  Items: {"id","at","actor","kind",
- * "method","route","target","cluster","result","detail"}.
+ * all; cursor is the last id seen.  0 or RM_ERR; release *out in every
+ * case.
  */
-json_t *store_event_list(struct store *st, int64_t since,
-    const char *cluster, const char *cursor, int limit);
+int store_event_list(struct store *st, int64_t since, const char *cluster,
+    const char *cursor, int limit, struct store_event_page *out);
 
 #endif

@@ -277,10 +277,18 @@ typedef int store_op_fn(struct store *st, struct conn *c, void *arg,
 int store_db_err(struct conn *c, char *err, size_t errlen, const char *what);
 struct conn *store_rlock(struct store *st);
 void store_new_id(struct store *st, char prefix, char out[STORE_ID_MAX]);
-json_t *store_run_page(struct conn *c, sqlite3_stmt *s, int limit,
-    int cursor_col, json_t *(*row)(sqlite3_stmt *));
-json_t *store_run_one(struct conn *c, sqlite3_stmt *s,
-    json_t *(*row)(sqlite3_stmt *));
+/* How to read one row of a statement into a typed struct. */
+struct store_rowtype {
+	size_t size;			/* of the struct */
+	void (*read)(sqlite3_stmt *s, void *row);
+	void (*release)(void *row);	/* its owned fields; NULL: none */
+	int cursor_col;			/* the column of a page's next */
+};
+int store_run_rows(struct conn *c, sqlite3_stmt *s, const char *what,
+    const struct store_rowtype *rt, int limit, void **v, size_t *n,
+    char *next, size_t nextlen);
+int store_run_row(struct conn *c, sqlite3_stmt *s, const char *what,
+    const struct store_rowtype *rt, void *out);
 sqlite3_stmt *store_prep(struct conn *c, const char *sql);
 int store_run_fin(struct conn *c, sqlite3_stmt *s, char *err, size_t errlen,
     const char *what);
@@ -317,26 +325,6 @@ static inline int clamp_limit(int limit)
 	if (limit <= 0)
 		return LIMIT_DEFAULT;
 	return limit > LIMIT_MAX ? LIMIT_MAX : limit;
-}
-
-/* RFC 3339 with milliseconds, or JSON null for 0. */
-static inline json_t *jtime(int64_t ms)
-{
-	char buf[40], base[32];
-	int64_t s = ms / 1000;
-	int frac = (int)(ms % 1000);
-
-	if (ms <= 0)
-		return json_null();
-	time_rfc3339(s, base, sizeof(base));
-	base[strlen(base) - 1] = '\0';	/* drop the Z */
-	snprintf(buf, sizeof(buf), "%s.%03dZ", base, frac);
-	return json_string(buf);
-}
-
-static inline json_t *jstr(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
 }
 
 /* Run a statement that returns no rows; SQLITE_DONE or the error code. */
@@ -412,33 +400,12 @@ static inline char *col_dup(sqlite3_stmt *s, int i)
 	return v != NULL ? xstrdup(v) : NULL;
 }
 
-static inline json_t *col_jstr(sqlite3_stmt *s, int i)
+/* A text column into a fixed buffer ("" for NULL). */
+static inline void col_copy(sqlite3_stmt *s, int i, char *buf, size_t len)
 {
-	return jstr(col_str(s, i));
+	str_copy(buf, col_str(s, i) ? col_str(s, i) : "", len);
 }
 
-static inline json_t *col_jint(sqlite3_stmt *s, int i)
-{
-	if (sqlite3_column_type(s, i) == SQLITE_NULL)
-		return json_null();
-	return json_integer((json_int_t)sqlite3_column_int64(s, i));
-}
-
-static inline json_t *col_jtime(sqlite3_stmt *s, int i)
-{
-	return jtime(sqlite3_column_int64(s, i));
-}
-
-static inline json_t *col_json(sqlite3_stmt *s, int i)
-{
-	const char *v = col_str(s, i);
-	json_t *j;
-
-	if (v == NULL)
-		return json_null();
-	j = json_loads(v, JSON_DECODE_ANY, NULL);
-	return j != NULL ? j : json_null();
-}
 static inline struct conn *wlock(struct store *st)
 {
 	pthread_mutex_lock(&st->w.mu);

@@ -11,22 +11,6 @@
 #include "../../common/util.h"
 #include "store_int.h"
 
-static void fmt_every(int64_t ms, char *buf, size_t len)
-{
-	static const struct { const char *u; int64_t m; } units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (ms % units[i].m == 0) {
-			snprintf(buf, len, "%" PRId64 "%s", ms / units[i].m,
-			    units[i].u);
-			return;
-		}
-	}
-	snprintf(buf, len, "%" PRId64 "ms", ms);
-}
-
 int store_schedule_create(struct store *st, struct store_schedule *sc,
     char *err, size_t errlen)
 {
@@ -73,58 +57,89 @@ int store_schedule_delete(struct store *st, const char *id, char *err,
 	return rc;
 }
 
-static json_t *sched_json(sqlite3_stmt *s)
+static void sched_read(sqlite3_stmt *s, void *row)
 {
-	char every[32];
-	json_t *params = col_json(s, 3);
+	struct store_schedule *sc = row;
 
-	if (!json_is_object(params)) {
-		json_decref(params);
-		params = json_object();
+	col_copy(s, 0, sc->id, sizeof(sc->id));
+	col_copy(s, 1, sc->cluster, sizeof(sc->cluster));
+	col_copy(s, 2, sc->type, sizeof(sc->type));
+	sc->params = col_str(s, 3) ? json_loads(col_str(s, 3), 0, NULL) :
+	    NULL;
+	if (!json_is_object(sc->params)) {
+		json_decref(sc->params);
+		sc->params = json_object();
 	}
-	fmt_every(sqlite3_column_int64(s, 4), every, sizeof(every));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-	    " s:o, s:b}",
-	    "id", col_jstr(s, 0), "cluster", col_jstr(s, 1),
-	    "type", col_jstr(s, 2), "params", params,
-	    "every", sqlite3_column_type(s, 4) == SQLITE_NULL ? json_null() :
-	    json_string(every),
-	    "every_ms", sqlite3_column_type(s, 4) == SQLITE_NULL ?
-	    json_null() : json_integer(sqlite3_column_int64(s, 4)),
-	    "cron", col_jstr(s, 5), "start_at", col_jtime(s, 6),
-	    "next_run_at", col_jtime(s, 7), "last_run_at", col_jtime(s, 8),
-	    "last_task_id", col_jstr(s, 9),
-	    "enabled", sqlite3_column_int(s, 10) != 0);
+	sc->every_ms = sqlite3_column_int64(s, 4);
+	sc->cron = col_dup(s, 5);
+	sc->start_at = sqlite3_column_int64(s, 6);
+	sc->next_run_at = sqlite3_column_int64(s, 7);
+	sc->last_run_at = sqlite3_column_int64(s, 8);
+	col_copy(s, 9, sc->last_task_id, sizeof(sc->last_task_id));
+	sc->enabled = sqlite3_column_int(s, 10) != 0;
 }
 
-json_t *store_schedule_get(struct store *st, const char *id)
+void store_schedule_release(struct store_schedule *sc)
+{
+	if (sc == NULL)
+		return;
+	json_decref(sc->params);
+	free(sc->cron);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static void sched_release(void *row)
+{
+	store_schedule_release(row);
+}
+
+static const struct store_rowtype sched_rt = {
+	sizeof(struct store_schedule), sched_read, sched_release, 0,
+};
+
+int store_schedule_get(struct store *st, const char *id,
+    struct store_schedule *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_SCHED_GET);
-	json_t *out;
+	int rc;
 
 	bind_text(s, 1, id);
-	out = store_run_one(c, s, sched_json);
+	rc = store_run_row(c, s, "get schedule", &sched_rt, out);
 	unlock(c);
-	return out;
+	return rc;
 }
 
-json_t *store_schedule_list(struct store *st, const char *cluster,
-    const char *cursor, int limit)
+void store_schedule_page_release(struct store_schedule_page *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		store_schedule_release(&p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+int store_schedule_list(struct store *st, const char *cluster,
+    const char *cursor, int limit, struct store_schedule_page *out)
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, cluster ? SQL_SCHED_LIST_CLUSTER :
 	    SQL_SCHED_LIST_ALL);
-	json_t *out;
+	void *v = NULL;
+	int rc;
 
+	memset(out, 0, sizeof(*out));
 	limit = clamp_limit(limit);
 	bind_text(s, 1, cursor ? cursor : "");
 	sqlite3_bind_int(s, 2, limit);
 	if (cluster != NULL)
 		bind_text(s, 3, cluster);
-	out = store_run_page(c, s, limit, 0, sched_json);
+	rc = store_run_rows(c, s, "list schedules", &sched_rt, limit, &v,
+	    &out->n, out->next, sizeof(out->next));
+	out->items = v;
 	unlock(c);
-	return out;
+	return rc;
 }
 
 int store_schedules_due(struct store *st, int64_t now,
@@ -132,45 +147,16 @@ int store_schedules_due(struct store *st, int64_t now,
 {
 	struct conn *c = store_rlock(st);
 	sqlite3_stmt *s = S(c, SQL_SCHED_DUE);
-	struct store_schedule *v = NULL;
-	size_t len = 0, cap = 0;
+	void *v = NULL;
 	int rc;
 
 	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		struct store_schedule *sc = &v[len++];
-		memset(sc, 0, sizeof(*sc));
-		str_copy(sc->id, col_str(s, 0), sizeof(sc->id));
-		str_copy(sc->cluster, col_str(s, 1), sizeof(sc->cluster));
-		str_copy(sc->type, col_str(s, 2), sizeof(sc->type));
-		sc->params = json_loads(col_str(s, 3), 0, NULL);
-		if (sc->params == NULL)
-			sc->params = json_object();
-		sc->every_ms = sqlite3_column_int64(s, 4);
-		sc->cron = col_dup(s, 5);
-		sc->start_at = sqlite3_column_int64(s, 6);
-		sc->next_run_at = sqlite3_column_int64(s, 7);
-		sc->last_run_at = sqlite3_column_int64(s, 8);
-		if (col_str(s, 9) != NULL)
-			str_copy(sc->last_task_id, col_str(s, 9),
-			    sizeof(sc->last_task_id));
-		sc->enabled = sqlite3_column_int(s, 10) != 0;
-	}
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		rc = store_db_err(c, NULL, 0, "due schedules");
-		unlock(c);
-		store_schedules_free(v, len);
-		return rc;
-	}
+	rc = store_run_rows(c, s, "due schedules", &sched_rt, 0, &v, n,
+	    NULL, 0);
 	unlock(c);
-	*out = v;
-	*n = len;
-	return 0;
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 void store_schedules_free(struct store_schedule *v, size_t n)

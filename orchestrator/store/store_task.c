@@ -245,121 +245,185 @@ void store_task_free(struct store_task *t)
 	free(t);
 }
 
-static json_t *task_json(sqlite3_stmt *s)
+/* A row of TASK_COLS. */
+static void task_row_read(sqlite3_stmt *s, void *row)
 {
-	json_t *params = col_json(s, 5);
+	struct store_task_row *r = row;
 
-	if (!json_is_object(params)) {
-		json_decref(params);
-		params = json_object();
+	r->seq = sqlite3_column_int64(s, 0);
+	col_copy(s, 1, r->id, sizeof(r->id));
+	col_copy(s, 2, r->cluster, sizeof(r->cluster));
+	col_copy(s, 3, r->type, sizeof(r->type));
+	r->state = store_task_state_of(col_str(s, 4));
+	r->params = col_str(s, 5) ? json_loads(col_str(s, 5), 0, NULL) : NULL;
+	if (!json_is_object(r->params)) {
+		json_decref(r->params);
+		r->params = json_object();
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
-	    "id", col_jstr(s, 1), "cluster", col_jstr(s, 2),
-	    "type", col_jstr(s, 3), "state", col_jstr(s, 4),
-	    "params", params,
-	    "created_at", col_jtime(s, 6), "started_at", col_jtime(s, 7),
-	    "finished_at", col_jtime(s, 8),
-	    "error", col_jstr(s, 9),
-	    "progress", "done", sqlite3_column_int(s, 13),
-	    "total", sqlite3_column_int(s, 14),
-	    "schedule_id", col_jstr(s, 12),
-	    "seq", (json_int_t)sqlite3_column_int64(s, 0),
-	    "cancel_requested", sqlite3_column_int(s, 10) != 0,
-	    "pause_requested", sqlite3_column_int(s, 11) != 0);
+	r->created_at = sqlite3_column_int64(s, 6);
+	r->started_at = sqlite3_column_int64(s, 7);
+	r->finished_at = sqlite3_column_int64(s, 8);
+	r->error = col_dup(s, 9);
+	r->cancel_requested = sqlite3_column_int(s, 10) != 0;
+	r->pause_requested = sqlite3_column_int(s, 11) != 0;
+	col_copy(s, 12, r->schedule_id, sizeof(r->schedule_id));
+	r->steps_done = sqlite3_column_int(s, 13);
+	r->steps_total = sqlite3_column_int(s, 14);
 }
 
-static json_t *step_json(sqlite3_stmt *s)
+void store_task_row_release(struct store_task_row *r)
 {
-	return json_pack("{s:i, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
-	    "idx", sqlite3_column_int(s, 0),
-	    "name", col_jstr(s, 1), "node", col_jstr(s, 2),
-	    "state", col_jstr(s, 3), "attempts", sqlite3_column_int(s, 4),
-	    "started_at", col_jtime(s, 5), "finished_at", col_jtime(s, 6),
-	    "message", col_jstr(s, 7), "next_attempt_at", col_jtime(s, 8));
+	if (r == NULL)
+		return;
+	json_decref(r->params);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
 }
 
-/* Give every step of steps its "nodes" (per-node progress), [] when none. */
-static int step_nodes_attach(struct conn *c, const char *id, json_t *steps)
+static void task_row_free(void *row)
 {
-	sqlite3_stmt *s = S(c, SQL_STEP_NODES);
-	size_t i;
-	json_t *v;
-	int rc;
-
-	json_array_foreach(steps, i, v)
-		json_object_set_new(v, "nodes", json_array());
-	bind_text(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *step = json_array_get(steps,
-		    (size_t)sqlite3_column_int(s, 0));
-		json_t *n;
-		if (step == NULL)
-			continue;
-		n = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-		    " s:o}",
-		    "node", col_jstr(s, 1), "phase", col_jstr(s, 2),
-		    "files_done", col_jint(s, 3), "files_total", col_jint(s, 4),
-		    "bytes_done", col_jint(s, 5), "bytes_total", col_jint(s, 6),
-		    "rate_bps", sqlite3_column_type(s, 7) == SQLITE_NULL ?
-		    json_null() : json_real(sqlite3_column_double(s, 7)),
-		    "state", col_jstr(s, 8), "message", col_jstr(s, 9),
-		    "updated_at", col_jtime(s, 10));
-		json_array_append_new(json_object_get(step, "nodes"), n);
-	}
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "step nodes");
-		return -1;
-	}
-	return 0;
+	store_task_row_release(row);
 }
 
-json_t *store_task_get(struct store *st, const char *id)
+static const struct store_rowtype task_rt = {
+	sizeof(struct store_task_row), task_row_read, task_row_free, 0,
+};
+
+static void step_read(sqlite3_stmt *s, void *row)
+{
+	step_from_row(row, s, 0);
+}
+
+static void step_release(void *row)
+{
+	struct store_step *sp = row;
+
+	free(sp->name);
+	free(sp->node);
+	free(sp->message);
+}
+
+static const struct store_rowtype step_rt = {
+	sizeof(struct store_step), step_read, step_release, 0,
+};
+
+/* NULL counts and rates are unknown: -1, as store_step_node_put() takes
+ * them. */
+static int64_t col_count(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, i);
+}
+
+static void step_node_read(sqlite3_stmt *s, void *row)
+{
+	struct store_step_node_row *r = row;
+
+	r->idx = sqlite3_column_int(s, 0);
+	r->node = col_dup(s, 1);
+	r->phase = col_dup(s, 2);
+	r->files_done = col_count(s, 3);
+	r->files_total = col_count(s, 4);
+	r->bytes_done = col_count(s, 5);
+	r->bytes_total = col_count(s, 6);
+	r->rate_bps = sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 :
+	    sqlite3_column_double(s, 7);
+	r->state = col_dup(s, 8);
+	r->message = col_dup(s, 9);
+	r->updated_at = sqlite3_column_int64(s, 10);
+}
+
+static void step_node_release(void *row)
+{
+	struct store_step_node_row *r = row;
+
+	free(r->node);
+	free(r->phase);
+	free(r->state);
+	free(r->message);
+}
+
+static const struct store_rowtype step_node_rt = {
+	sizeof(struct store_step_node_row), step_node_read, step_node_release,
+	0,
+};
+
+void store_task_detail_release(struct store_task_detail *d)
+{
+	if (d == NULL)
+		return;
+	store_task_row_release(&d->task);
+	for (size_t i = 0; i < d->nsteps; i++)
+		step_release(&d->steps[i]);
+	free(d->steps);
+	for (size_t i = 0; i < d->nnodes; i++)
+		step_node_release(&d->nodes[i]);
+	free(d->nodes);
+	memset(d, 0, sizeof(*d));
+}
+
+int store_task_get(struct store *st, const char *id,
+    struct store_task_detail *out)
 {
 	struct conn *c = store_rlock(st);
-	sqlite3_stmt *s = S(c, SQL_TASK_GET);
-	json_t *out, *steps;
+	void *v = NULL;
+	bool tx;
 	int rc;
 
-	bind_text(s, 1, id);
-	out = store_run_one(c, s, task_json);
-	if (out == NULL)
+	memset(out, 0, sizeof(*out));
+	/* One read transaction for the three statements, so the steps and
+	 * their progress are those of the row read (a writer may commit
+	 * between them otherwise). */
+	tx = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	bind_text(S(c, SQL_TASK_GET), 1, id);
+	rc = store_run_row(c, S(c, SQL_TASK_GET), "get task", &task_rt,
+	    &out->task);
+	if (rc != 0)
 		goto out;
-	steps = json_array();
-	s = S(c, SQL_TASK_STEPS);
-	bind_text(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(steps, step_json(s));
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "task steps");
-		json_decref(steps);
-		json_decref(out);
-		out = NULL;
+	bind_text(S(c, SQL_TASK_STEPS), 1, id);
+	rc = store_run_rows(c, S(c, SQL_TASK_STEPS), "task steps", &step_rt,
+	    0, &v, &out->nsteps, NULL, 0);
+	out->steps = v;
+	if (rc != 0)
 		goto out;
-	}
-	json_object_set_new(out, "steps", steps);
-	if (step_nodes_attach(c, id, steps) != 0) {
-		json_decref(out);
-		out = NULL;
-	}
+	v = NULL;
+	bind_text(S(c, SQL_STEP_NODES), 1, id);
+	rc = store_run_rows(c, S(c, SQL_STEP_NODES), "step nodes",
+	    &step_node_rt, 0, &v, &out->nnodes, NULL, 0);
+	out->nodes = v;
 out:
+	if (tx)
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	unlock(c);
-	return out;
+	if (rc != 0)
+		store_task_detail_release(out);
+	return rc;
 }
 
-json_t *store_task_list(struct store *st, const char *cluster,
-    const char *state, const char *cursor, int limit)
+void store_task_page_release(struct store_task_page *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		store_task_row_release(&p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+int store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit,
+    struct store_task_page *out)
 {
 	struct conn *c;
 	sqlite3_stmt *s;
 	enum sql_id q;
 	enum store_task_state ts;
-	json_t *out;
+	void *v = NULL;
+	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (state != NULL && store_task_state_parse(state, &ts) < 0)
-		return NULL;
+		return RM_EINVAL;
 	if (cluster != NULL)
 		q = state ? SQL_TASK_LIST_CLUSTER_STATE : SQL_TASK_LIST_CLUSTER;
 	else
@@ -373,9 +437,11 @@ json_t *store_task_list(struct store *st, const char *cluster,
 		bind_text(s, 3, state);
 	if (cluster != NULL)
 		bind_text(s, 4, cluster);
-	out = store_run_page(c, s, limit, 0, task_json);
+	rc = store_run_rows(c, s, "list tasks", &task_rt, limit, &v, &out->n,
+	    out->next, sizeof(out->next));
+	out->items = v;
 	unlock(c);
-	return out;
+	return rc;
 }
 
 int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
@@ -413,46 +479,60 @@ int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
 	return 0;
 }
 
-json_t *store_task_counts(struct store *st)
+static void count_read(sqlite3_stmt *s, void *row)
 {
-	struct conn *c = store_rlock(st);
-	sqlite3_stmt *s = S(c, SQL_TASK_COUNTS);
-	json_t *out = json_array();
-	int rc;
+	struct store_task_count *r = row;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
-		    "type", col_jstr(s, 0), "state", col_jstr(s, 1),
-		    "count", (json_int_t)sqlite3_column_int64(s, 2)));
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "task counts");
-		json_decref(out);
-		out = NULL;
-	}
-	unlock(c);
-	return out;
+	col_copy(s, 0, r->type, sizeof(r->type));
+	r->state = store_task_state_of(col_str(s, 1));
+	r->count = sqlite3_column_int64(s, 2);
 }
 
-json_t *store_task_last_success(struct store *st)
+static const struct store_rowtype count_rt = {
+	sizeof(struct store_task_count), count_read, NULL, 0,
+};
+
+int store_task_counts(struct store *st, struct store_task_count **out,
+    size_t *n)
 {
 	struct conn *c = store_rlock(st);
-	sqlite3_stmt *s = S(c, SQL_TASK_LAST_SUCCESS);
-	json_t *out = json_array();
+	void *v = NULL;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(out, json_pack("{s:o, s:o, s:I}",
-		    "cluster", col_jstr(s, 0), "type", col_jstr(s, 1),
-		    "finished_at", (json_int_t)sqlite3_column_int64(s, 2)));
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "last successful tasks");
-		json_decref(out);
-		out = NULL;
-	}
+	rc = store_run_rows(c, S(c, SQL_TASK_COUNTS), "task counts",
+	    &count_rt, 0, &v, n, NULL, 0);
 	unlock(c);
-	return out;
+	if (rc == 0)
+		*out = v;
+	return rc;
+}
+
+static void success_read(sqlite3_stmt *s, void *row)
+{
+	struct store_task_success *r = row;
+
+	col_copy(s, 0, r->cluster, sizeof(r->cluster));
+	col_copy(s, 1, r->type, sizeof(r->type));
+	r->finished_at = sqlite3_column_int64(s, 2);
+}
+
+static const struct store_rowtype success_rt = {
+	sizeof(struct store_task_success), success_read, NULL, 0,
+};
+
+int store_task_last_success(struct store *st,
+    struct store_task_success **out, size_t *n)
+{
+	struct conn *c = store_rlock(st);
+	void *v = NULL;
+	int rc;
+
+	rc = store_run_rows(c, S(c, SQL_TASK_LAST_SUCCESS),
+	    "last successful tasks", &success_rt, 0, &v, n, NULL, 0);
+	unlock(c);
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 struct update_args {

@@ -8,7 +8,7 @@
 
 #include "store.h"
 
-/* ---- tasks and steps (mostly for task.c; the API reads JSON) ------------ */
+/* ---- tasks and steps --------------------------------------------------- */
 
 enum store_task_state {
 	STORE_TASK_QUEUED,
@@ -97,20 +97,64 @@ struct store_task {
 struct store_task *store_task_load(struct store *st, const char *id);
 void store_task_free(struct store_task *t);
 
-/*
- * The task object of the API, with steps and progress {"done","total"}
- * (done counts succeeded and skipped steps), plus "seq",
- * "cancel_requested", "pause_requested" and "schedule_id".
- */
-json_t *store_task_get(struct store *st, const char *id);
+/* A task as listed: the row and how far its steps are. */
+struct store_task_row {
+	char id[STORE_ID_MAX];
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	enum store_task_state state;
+	json_t *params;			/* owned, an object ({} when the stored
+					   text is not one) */
+	int64_t seq;
+	int64_t created_at, started_at, finished_at;	/* ms, 0 = none */
+	char *error;			/* NULL or why it failed */
+	bool cancel_requested, pause_requested;
+	char schedule_id[STORE_ID_MAX];	/* "" when not from a schedule */
+	int steps_done;			/* succeeded or skipped */
+	int steps_total;
+};
+void store_task_row_release(struct store_task_row *r);
+
+/* The progress of one node in one step, as read (see store_node_progress:
+ * counts < 0 and rate_bps < 0 are unknown). */
+struct store_step_node_row {
+	int idx;			/* the step */
+	char *node, *phase;
+	int64_t files_done, files_total, bytes_done, bytes_total;
+	double rate_bps;
+	char *state, *message;
+	int64_t updated_at;		/* ms */
+};
+
+/* A task with its steps and their per-node progress (by step, node). */
+struct store_task_detail {
+	struct store_task_row task;
+	struct store_step *steps;	/* by idx */
+	size_t nsteps;
+	struct store_step_node_row *nodes;
+	size_t nnodes;
+};
+void store_task_detail_release(struct store_task_detail *d);
+
+/* 0, RM_ENOENT, RM_ERR; release *out in every case.  One read
+ * transaction, so the steps and progress belong to the row. */
+int store_task_get(struct store *st, const char *id,
+    struct store_task_detail *out);
+
+struct store_task_page {
+	struct store_task_row *items;
+	size_t n;
+	char next[STORE_CURSOR_MAX];	/* "" on the last page */
+};
+void store_task_page_release(struct store_task_page *p);
 /*
  * Newest first (by seq).  cluster NULL = all clusters, state NULL = any.
- * Items are task objects without "steps" (progress is included).
- * An unknown state string gives RM_ERR-like NULL: validate it first
- * with store_task_state_parse().
+ * 0, RM_EINVAL (state is not a task state name: validate it first with
+ * store_task_state_parse()), RM_ERR; release *out in every case.
  */
-json_t *store_task_list(struct store *st, const char *cluster,
-    const char *state, const char *cursor, int limit);
+int store_task_list(struct store *st, const char *cluster,
+    const char *state, const char *cursor, int limit,
+    struct store_task_page *out);
 
 /* A task that is not finished, for resume at start-up. */
 struct store_task_ref {
@@ -128,11 +172,26 @@ struct store_task_ref {
 int store_tasks_unfinished(struct store *st, struct store_task_ref **out,
     size_t *n);
 
-/* Counts by (type, state): [{"type","state","count"}...], for /metrics. */
-json_t *store_task_counts(struct store *st);
-/* For /metrics: [{"cluster","type","finished_at" (ms)}...], the latest
- * succeeded task of each (cluster, type); NULL on a store error. */
-json_t *store_task_last_success(struct store *st);
+/* For /metrics: the number of tasks of each (type, state). */
+struct store_task_count {
+	char type[STORE_NAME_MAX];
+	enum store_task_state state;
+	int64_t count;
+};
+/* By type, then state name.  0 with *out (the caller's, free()) and *n,
+ * or RM_ERR. */
+int store_task_counts(struct store *st, struct store_task_count **out,
+    size_t *n);
+/* For /metrics: the latest succeeded task of each (cluster, type). */
+struct store_task_success {
+	char cluster[STORE_NAME_MAX];
+	char type[STORE_NAME_MAX];
+	int64_t finished_at;		/* ms */
+};
+/* By cluster, then type.  0 with *out (the caller's, free()) and *n, or
+ * RM_ERR. */
+int store_task_last_success(struct store *st,
+    struct store_task_success **out, size_t *n);
 
 /* A change to one step, written by the task runner. */
 struct store_step_update {

@@ -52,31 +52,33 @@ int store_token_revoke(struct store *st, const char *name, char *err,
 	return rc;
 }
 
-static json_t *token_json(sqlite3_stmt *s)
+static void token_read(sqlite3_stmt *s, void *row)
 {
-	return json_pack("{s:o, s:o, s:o, s:b}",
-	    "name", col_jstr(s, 0), "role", col_jstr(s, 1),
-	    "created_at", col_jtime(s, 2),
-	    "revoked", sqlite3_column_int(s, 3) != 0);
+	struct store_token_row *r = row;
+
+	col_copy(s, 0, r->name, sizeof(r->name));
+	col_copy(s, 1, r->role, sizeof(r->role));
+	r->created_at = sqlite3_column_int64(s, 2);
+	r->revoked = sqlite3_column_int(s, 3) != 0;
 }
 
-json_t *store_token_list(struct store *st)
+static const struct store_rowtype token_rt = {
+	sizeof(struct store_token_row), token_read, NULL, 0,
+};
+
+int store_token_list(struct store *st, struct store_token_row **out,
+    size_t *n)
 {
 	struct conn *c = store_rlock(st);
-	sqlite3_stmt *s = S(c, SQL_TOKEN_LIST);
-	json_t *out = json_array();
+	void *v = NULL;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(out, token_json(s));
-	rst(s);
-	if (rc != SQLITE_DONE) {
-		store_db_err(c, NULL, 0, "list tokens");
-		json_decref(out);
-		out = NULL;
-	}
+	rc = store_run_rows(c, S(c, SQL_TOKEN_LIST), "list tokens", &token_rt,
+	    0, &v, n, NULL, 0);
 	unlock(c);
-	return out;
+	if (rc == 0)
+		*out = v;
+	return rc;
 }
 
 int store_token_lookup(struct store *st, const char *secret, char *name,

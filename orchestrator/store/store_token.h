@@ -19,8 +19,17 @@ int store_token_create(struct store *st, const char *name, const char *role,
 /* 0, RM_ENOENT (no such token or already revoked). */
 int store_token_revoke(struct store *st, const char *name, char *err,
     size_t errlen);
-/* [{"name","role","created_at","revoked"}...] by name (array, not page). */
-json_t *store_token_list(struct store *st);
+/* A token as listed (never its hash). */
+struct store_token_row {
+	char name[STORE_NAME_MAX];
+	char role[STORE_NAME_MAX];
+	int64_t created_at;		/* ms */
+	bool revoked;
+};
+/* Every token by name: 0 with *out (the caller's, free()) and *n, or
+ * RM_ERR. */
+int store_token_list(struct store *st, struct store_token_row **out,
+    size_t *n);
 /*
  * Look up a secret: 0 and the token's name and role copied out (each
  * buffer STORE_NAME_MAX bytes is enough), RM_ENOENT when unknown or

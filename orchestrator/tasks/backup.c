@@ -338,7 +338,7 @@ int backup_get(struct store *st, const char *cluster, const char *id,
 }
 
 int backup_delete(struct task_engine *e, const char *cluster, const char *id,
-    json_t **task_out, char *err, size_t errlen)
+    char *task_id, char *err, size_t errlen)
 {
 	struct store *st = task_engine_store(e);
 	struct store_backup *r = NULL;
@@ -368,6 +368,6 @@ int backup_delete(struct task_engine *e, const char *cluster, const char *id,
 	json_decref(params);
 	if (rc != 0)
 		return rc;
-	*task_out = store_task_get(st, tid);
+	str_copy(task_id, tid, STORE_ID_MAX);
 	return 0;
 }

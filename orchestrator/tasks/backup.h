@@ -47,11 +47,11 @@ int backup_get(struct store *st, const char *cluster, const char *id,
 
 /*
  * Queue a purge task for backup id of cluster (files other backups still
- * use stay); *task_out is the task object.  Existence is the index's
- * word (an index never filled cannot refuse).  0, RM_ENOENT (bad id, no
- * such cluster or backup), RM_EINVAL or RM_ERR, with err.
+ * use stay); task_id (STORE_ID_MAX bytes) gets the task's id.  Existence
+ * is the index's word (an index never filled cannot refuse).  0, RM_ENOENT
+ * (bad id, no such cluster or backup), RM_EINVAL or RM_ERR, with err.
  */
 int backup_delete(struct task_engine *e, const char *cluster, const char *id,
-    json_t **task_out, char *err, size_t errlen);
+    char *task_id, char *err, size_t errlen);
 
 #endif

@@ -27,8 +27,8 @@ struct bk {
 	const char *cluster;
 	char id[80];			/* backup id (backup tasks) */
 	char tag[96];			/* snapshot tag */
-	json_t *cl;			/* cluster object */
-	json_t *nodes;			/* store nodes */
+	struct store_cluster_row cl;	/* the cluster's settings */
+	json_t *nodes;			/* its nodes, in the API's shape */
 	struct s3 *s3;
 	int64_t task_created, task_started;
 	/* Where restores read from: this cluster's store, or params.source's

@@ -18,6 +18,7 @@
 #include "../../common/util.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
+#include "../service/service_json.h"
 #include "../store/store.h"
 #include "backup.h"
 #include "bk.h"
@@ -27,7 +28,7 @@
 
 void bk_release(struct bk *b)
 {
-	json_decref(b->cl);
+	store_cluster_row_release(&b->cl);
 	json_decref(b->nodes);
 	if (b->src_own)
 		s3_close(b->src);
@@ -43,9 +44,11 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
     size_t errlen)
 {
 	struct store_task *t;
+	struct store_nodes nodes = { NULL, 0 };
 	struct s3_opts so;
 	json_t *stg;
 	const char *tid;
+	int rc;
 	char ts[32];
 	time_t secs;
 	struct tm tm;
@@ -55,15 +58,22 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 	b->st = task_ctx_store(ctx);
 	b->params = task_ctx_params(ctx);
 	b->cluster = task_ctx_cluster(ctx);
-	if ((b->cl = store_cluster_get(b->st, b->cluster)) == NULL) {
+	rc = store_cluster_get(b->st, b->cluster, &b->cl);
+	if (rc == RM_ENOENT) {
 		snprintf(err, errlen, "cluster '%s' is gone", b->cluster);
 		return TASK_STEP_FATAL;
 	}
-	b->nodes = store_node_list(b->st, b->cluster);
-	if (b->nodes == NULL) {
-		snprintf(err, errlen, "cannot read the nodes of '%s'", b->cluster);
-		return TASK_STEP_FAIL;
+	if (rc == 0)
+		rc = store_cluster_nodes(b->st, b->cluster, &nodes);
+	if (rc != 0) {
+		store_nodes_release(&nodes);
+		snprintf(err, errlen, "cannot read cluster '%s' and its nodes "
+		    "from the store: see the ringmaster log", b->cluster);
+		return rc == RM_ENOENT ? TASK_STEP_FATAL : TASK_STEP_FAIL;
 	}
+	/* The steps fan out over the nodes' JSON (bk_fan targets). */
+	b->nodes = svc_json_nodes(&nodes);
+	store_nodes_release(&nodes);
 	tid = task_ctx_id(ctx);
 	if ((t = store_task_load(b->st, tid)) == NULL) {
 		snprintf(err, errlen, "task %s is gone", tid);
@@ -80,11 +90,10 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 	snprintf(b->id, sizeof(b->id), "%s-%s", ts,
 	    strncmp(tid, "t-", 2) == 0 ? tid + 2 : tid);
 	snprintf(b->tag, sizeof(b->tag), "rm-%s", b->id);
-	stg = json_object_get(b->cl, "storage");
 	s3_opts_init(&so);
-	so.endpoint = bk_str(stg, "endpoint");
-	so.region = bk_str(stg, "region");
-	if ((b->s3 = s3_open(bk_str(stg, "url"), &so, err, errlen)) == NULL)
+	so.endpoint = b->cl.storage_endpoint;
+	so.region = b->cl.storage_region;
+	if ((b->s3 = s3_open(b->cl.storage_url, &so, err, errlen)) == NULL)
 		return TASK_STEP_FATAL;
 	b->src = b->s3;
 	str_copy(b->src_cluster, b->cluster, sizeof(b->src_cluster));
@@ -117,10 +126,8 @@ static char *bk_store_args_of(const char *url, const char *ep, const char *rg)
 /* "--store URL [--endpoint E] [--region R]" for agent commands. */
 char *bk_store_args(const struct bk *b)
 {
-	json_t *stg = json_object_get(b->cl, "storage");
-
-	return bk_store_args_of(bk_str(stg, "url"), bk_str(stg, "endpoint"),
-	    bk_str(stg, "region"));
+	return bk_store_args_of(b->cl.storage_url, b->cl.storage_endpoint,
+	    b->cl.storage_region);
 }
 
 /* The same for the store a restore reads (params.source or our own). */

@@ -372,19 +372,17 @@ static const char *restore_src_indexed(struct store *st, const char *cluster,
 {
 	const json_t *src = json_object_get(params, "source");
 	const char *sc = bk_str(params, "source_cluster");
-	json_t *cl;
+	struct store_cluster_row cl;
 	bool same;
 
 	if (src == NULL) {
 		str_copy(buf, sc ? sc : cluster, len);
 		return buf;
 	}
-	if ((cl = store_cluster_get(st, bk_str(src, "cluster"))) == NULL)
-		return NULL;
-	same = bk_str(json_object_get(cl, "storage"), "url") != NULL &&
-	    strcmp(bk_str(json_object_get(cl, "storage"), "url"),
-	    bk_str(src, "storage")) == 0;
-	json_decref(cl);
+	same = store_cluster_get(st, bk_str(src, "cluster"), &cl) == 0 &&
+	    cl.storage_url != NULL && bk_str(src, "storage") != NULL &&
+	    strcmp(cl.storage_url, bk_str(src, "storage")) == 0;
+	store_cluster_row_release(&cl);
 	if (!same)
 		return NULL;
 	str_copy(buf, bk_str(src, "cluster"), len);

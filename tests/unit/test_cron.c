@@ -134,10 +134,12 @@ static void test_next_run(void)
 
 static int count_tasks(struct store *st, const char *cluster)
 {
-	json_t *j = store_task_list(st, cluster, NULL, NULL, 1000);
-	int n = (int)json_array_size(json_object_get(j, "items"));
+	struct store_task_page pg;
+	int n = -1;
 
-	json_decref(j);
+	if (store_task_list(st, cluster, NULL, NULL, 1000, &pg) == 0)
+		n = (int)pg.n;
+	store_task_page_release(&pg);
 	return n;
 }
 
@@ -150,7 +152,6 @@ static void test_schedules(void)
 		.name = "c1", .storage_url = "file:///x", .ssh_user = "u",
 		.ssh_key_file = "/k",
 	};
-	json_t *j;
 	int64_t now = time_wall_ms();
 
 	if (mkdtemp(dir) == NULL)
@@ -192,14 +193,12 @@ static void test_schedules(void)
 	/* every 1h without a start: the next whole hour (UTC). */
 	T_EQ_INT(sched_create(eng, "c1", "noop", NULL, H, NULL, 0, id, err,
 	    sizeof(err)), 0);
-	j = store_schedule_get(st, id);
-	int64_t next;
-	T_EQ_INT(time_parse_rfc3339(json_string_value(json_object_get(j,
-	    "next_run_at")), &next), 0);
-	next *= 1000;	/* RFC 3339 parses to seconds */
+	struct store_schedule sc;
+	T_EQ_INT(store_schedule_get(st, id, &sc), 0);
+	int64_t next = sc.next_run_at;
 	T_CHECK(next > now && next <= time_wall_ms() + 3600000 &&
 	    next % 3600000 == 0, "first run %lld", (long long)next);
-	json_decref(j);
+	store_schedule_release(&sc);
 	T_EQ_INT(sched_tick(eng, now), 0);		/* not due yet */
 	T_EQ_INT(count_tasks(st, "c1"), 0);
 
@@ -209,31 +208,28 @@ static void test_schedules(void)
 	T_EQ_INT(count_tasks(st, "c1"), 1);
 	T_EQ_INT(sched_tick(eng, later), 0);
 	T_EQ_INT(count_tasks(st, "c1"), 1);
-	j = store_schedule_get(st, id);
-	T_EQ_INT(time_parse_rfc3339(json_string_value(json_object_get(j,
-	    "next_run_at")), &next), 0);
-	next *= 1000;
+	T_EQ_INT(store_schedule_get(st, id, &sc), 0);
+	next = sc.next_run_at;
 	T_CHECK(next > later - 1000 && next <= later + 3600000, "next %lld",
 	    (long long)next);
-	json_decref(j);
+	store_schedule_release(&sc);
 
 	/* Its task is still queued (workers not started): the next slot
 	 * is skipped, not stacked, and next_run_at still moves. */
 	T_EQ_INT(sched_tick(eng, later + 3600000), 0);
 	T_EQ_INT(count_tasks(st, "c1"), 1);
-	j = store_schedule_get(st, id);
-	int64_t next2;
-	time_parse_rfc3339(json_string_value(json_object_get(j,
-	    "next_run_at")), &next2);
-	T_CHECK(next2 * 1000 > next, "next_run_at did not move");
-	json_decref(j);
+	T_EQ_INT(store_schedule_get(st, id, &sc), 0);
+	T_CHECK(sc.next_run_at > next, "next_run_at did not move");
+	store_schedule_release(&sc);
 
 	/* Run the queued task; the next slot fires again. */
 	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++) {
-		j = store_task_list(st, "c1", "succeeded", NULL, 0);
-		size_t n = json_array_size(json_object_get(j, "items"));
-		json_decref(j);
+		struct store_task_page pg;
+		size_t n = 0;
+		if (store_task_list(st, "c1", "succeeded", NULL, 0, &pg) == 0)
+			n = pg.n;
+		store_task_page_release(&pg);
 		if (n == 1)
 			break;
 		struct timespec ts = { 0, 10000000 };

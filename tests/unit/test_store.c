@@ -4,8 +4,11 @@
  * batches, task/step updates and events (their hand-written detail
  * JSON), schedules, tokens, existence and nodes in one read; group commit
  * under concurrency; recovery of a WAL left by a process that died.
+ * Reads return typed rows; the API's JSON of them (service_json.c) is
+ * checked here too, on rows read back from the store.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
+#include "../../orchestrator/service/service_json.h"
 #include "../../orchestrator/store/store.h"
 #include "t.h"
 
@@ -44,6 +48,20 @@ static void add_cluster(struct store *st, const char *name)
 static const char *jget(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
+}
+
+/* The number of tasks of cluster (in state, when not NULL), or -1 when
+ * the list fails. */
+static int count_tasks(struct store *st, const char *cluster,
+    const char *state)
+{
+	struct store_task_page pg;
+	int n = -1;
+
+	if (store_task_list(st, cluster, state, NULL, 1000, &pg) == 0)
+		n = (int)pg.n;
+	store_task_page_release(&pg);
+	return n;
 }
 
 static void test_migrations(void)
@@ -78,7 +96,6 @@ static void test_recovery_after_exit(void)
 	struct store *st;
 	pid_t pid;
 	int status = -1;
-	json_t *j;
 
 	snprintf(p, sizeof(p), "%s/crash.db", dir);
 	if ((pid = fork()) == 0) {
@@ -109,19 +126,19 @@ static void test_recovery_after_exit(void)
 	T_CHECK(st != NULL, "reopen: %s", err);
 	if (st == NULL)
 		return;
-	j = store_task_list(st, "crash", NULL, NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 300);
-	json_decref(j);
-	j = store_task_list(st, "crash", "succeeded", NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 150);
-	json_decref(j);
+	T_EQ_INT(count_tasks(st, "crash", NULL), 300);
+	T_EQ_INT(count_tasks(st, "crash", "succeeded"), 150);
 	store_close(st);
 }
 
 static void test_clusters_nodes(struct store *st)
 {
 	char err[256];
-	json_t *j, *page;
+	struct store_cluster_row cr;
+	struct store_cluster_page page;
+	struct store_node_row nr;
+	struct store_nodes nodes;
+	json_t *j;
 	bool created = false;
 	struct store_cluster dup = {
 		.name = "prod", .storage_url = "s3://b/p", .ssh_user = "u",
@@ -134,15 +151,32 @@ static void test_clusters_nodes(struct store *st)
 	T_CHECK(strstr(err, "already exists") != NULL, "err '%s'", err);
 	T_CHECK(store_cluster_exists(st, "prod"), "prod missing");
 	T_CHECK(!store_cluster_exists(st, "nope"), "nope exists");
-	j = store_cluster_get(st, "prod");
-	T_CHECK(j != NULL, "get prod");
+	T_EQ_INT(store_cluster_get(st, "prod", &cr), 0);
+	T_EQ_STR(cr.name, "prod");
+	T_EQ_STR(cr.storage_url, "file:///tmp/x");
+	T_CHECK(cr.storage_endpoint == NULL && cr.storage_region == NULL,
+	    "endpoint or region set");
+	T_EQ_STR(cr.ssh_user, "ubuntu");
+	T_EQ_INT(cr.ssh_port, 22);
+	T_EQ_STR(cr.ssh_key_file, "/k");
+	T_CHECK(cr.created_at > 1700000000000, "created_at %lld",
+	    (long long)cr.created_at);
+	T_EQ_INT(cr.nodes, 0);
+	/* The API's shape of it. */
+	j = svc_json_cluster(&cr);
 	T_EQ_STR(jget(j, "name"), "prod");
 	T_EQ_STR(jget(json_object_get(j, "storage"), "url"), "file:///tmp/x");
+	T_CHECK(json_is_null(json_object_get(json_object_get(j, "storage"),
+	    "endpoint")), "endpoint not null");
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "ssh"),
 	    "port")), 22);
+	T_EQ_STR(jget(json_object_get(j, "ssh"), "key_file"), "/k");
 	T_CHECK(json_is_string(json_object_get(j, "created_at")), "created_at");
+	T_EQ_INT(json_integer_value(json_object_get(j, "nodes")), 0);
 	json_decref(j);
-	T_CHECK(store_cluster_get(st, "nope") == NULL, "got a missing cluster");
+	store_cluster_row_release(&cr);
+	T_EQ_INT(store_cluster_get(st, "nope", &cr), RM_ENOENT);
+	store_cluster_row_release(&cr);
 
 	/* Pagination by name. */
 	const char *names[] = { "a1", "a2", "a3", "a4" };
@@ -151,14 +185,27 @@ static void test_clusters_nodes(struct store *st)
 	int seen = 0, pages = 0;
 	char cursor[128] = "";
 	do {
-		page = store_cluster_list(st, cursor[0] ? cursor : NULL, 2);
-		T_CHECK(page != NULL, "list");
-		seen += (int)json_array_size(json_object_get(page, "items"));
-		json_t *next = json_object_get(page, "next");
-		cursor[0] = '\0';
-		if (json_is_string(next))
-			str_copy(cursor, json_string_value(next), sizeof(cursor));
-		json_decref(page);
+		T_EQ_INT(store_cluster_list(st, cursor[0] ? cursor : NULL, 2,
+		    &page), 0);
+		seen += (int)page.n;
+		if (pages == 0 && page.n == 2) {
+			T_EQ_STR(page.items[0].name, "a1");
+			T_EQ_STR(page.next, "a2");
+			j = svc_json_cluster_page(&page);
+			T_EQ_STR(jget(j, "next"), "a2");
+			T_EQ_INT(json_array_size(json_object_get(j, "items")),
+			    2);
+			json_decref(j);
+		}
+		if (pages == 2) {
+			T_EQ_STR(page.next, "");	/* the last page */
+			j = svc_json_cluster_page(&page);
+			T_CHECK(json_is_null(json_object_get(j, "next")),
+			    "next not null on the last page");
+			json_decref(j);
+		}
+		str_copy(cursor, page.next, sizeof(cursor));
+		store_cluster_page_release(&page);
 		pages++;
 	} while (cursor[0] && pages < 10);
 	T_EQ_INT(seen, 5);
@@ -186,15 +233,26 @@ static void test_clusters_nodes(struct store *st)
 	    .is_seed = -1 };
 	T_EQ_INT(store_node_upsert(st, &nd, &created, err, sizeof(err)), 0);
 	T_CHECK(!created, "second upsert created");
-	j = store_node_get(st, "prod", "10.0.0.1");
-	T_EQ_STR(jget(j, "state"), "down");
-	T_EQ_STR(jget(j, "dc"), "dc1");
-	T_EQ_INT(json_integer_value(json_object_get(j, "load_bytes")), 100);
-	T_CHECK(json_is_true(json_object_get(j, "is_seed")), "is_seed lost");
-	json_decref(j);
-	j = store_node_find_host(st, "prod", "h1");
-	T_EQ_STR(jget(j, "address"), "10.0.0.1");
-	json_decref(j);
+	T_EQ_INT(store_node_get(st, "prod", "10.0.0.1", &nr), 0);
+	T_EQ_STR(nr.cluster, "prod");
+	T_EQ_STR(nr.state, "down");
+	T_EQ_STR(nr.dc, "dc1");
+	T_EQ_STR(nr.rack, "r1");
+	T_EQ_STR(nr.host_id, "h1");
+	T_EQ_STR(nr.version, "4.1.3");
+	T_CHECK(nr.ssh_host_key == NULL, "host key set");
+	T_CHECK(nr.status_json == NULL, "status set");
+	T_EQ_INT(nr.load_bytes, 100);
+	T_EQ_INT(nr.last_heartbeat, 0);
+	T_CHECK(nr.is_seed, "is_seed lost");
+	store_node_row_release(&nr);
+	T_EQ_INT(store_node_get(st, "prod", "10.9.9.9", &nr), RM_ENOENT);
+	store_node_row_release(&nr);
+	T_EQ_INT(store_node_find_host(st, "prod", "h1", &nr), 0);
+	T_EQ_STR(nr.address, "10.0.0.1");
+	store_node_row_release(&nr);
+	T_EQ_INT(store_node_find_host(st, "prod", "h-none", &nr), RM_ENOENT);
+	store_node_row_release(&nr);
 	nd = (struct store_node){ .cluster = "prod", .address = "10.0.0.2",
 	    .last_heartbeat = -1, .load_bytes = -1, .is_seed = -1 };
 	T_EQ_INT(store_node_upsert(st, &nd, NULL, err, sizeof(err)), 0);
@@ -209,17 +267,47 @@ static void test_clusters_nodes(struct store *st)
 		{ "prod", "10.9.9.9", "up", NULL, 1700000001000, -1 },
 	};
 	T_EQ_INT(store_heartbeats_apply(st, hbs, 3, err, sizeof(err)), 2);
-	j = store_node_get(st, "prod", "10.0.0.1");
+	T_EQ_INT(store_node_get(st, "prod", "10.0.0.1", &nr), 0);
+	T_EQ_INT(nr.last_heartbeat, 1700000000000);
+	T_EQ_STR(nr.status_json, "{\"load\":1}");
+	T_EQ_INT(nr.load_bytes, 5);
+	/* The API's shape: times in RFC 3339 with ms, status parsed. */
+	j = svc_json_node(&nr);
 	T_EQ_STR(jget(j, "last_heartbeat"), "2023-11-14T22:13:20.000Z");
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
 	    "status"), "load")), 1);
+	T_EQ_STR(jget(j, "address"), "10.0.0.1");
+	T_CHECK(json_is_null(json_object_get(j, "ssh_host_key")),
+	    "ssh_host_key not null");
+	T_CHECK(json_is_true(json_object_get(j, "is_seed")), "is_seed");
+	T_EQ_INT(json_integer_value(json_object_get(j, "load_bytes")), 5);
 	json_decref(j);
-	j = store_node_list(st, "prod");
+	/* A status that is not JSON shows as null, not as an error. */
+	free(nr.status_json);
+	nr.status_json = xstrdup("{not json");
+	j = svc_json_node(&nr);
+	T_CHECK(json_is_null(json_object_get(j, "status")), "bad status");
+	json_decref(j);
+	store_node_row_release(&nr);
+	T_EQ_INT(store_node_list(st, "prod", &nodes), 0);
+	T_EQ_INT(nodes.n, 2);
+	T_EQ_STR(nodes.items[0].address, "10.0.0.1");
+	T_EQ_STR(nodes.items[1].address, "10.0.0.2");
+	T_CHECK(nodes.items[1].host_id == NULL, "host id of 10.0.0.2");
+	j = svc_json_nodes(&nodes);
 	T_EQ_INT(json_array_size(j), 2);
+	T_CHECK(json_is_null(json_object_get(json_array_get(j, 1), "host_id")),
+	    "host_id not null");
 	json_decref(j);
-	j = store_cluster_get(st, "prod");
-	T_EQ_INT(json_integer_value(json_object_get(j, "nodes_up")), 2);
-	json_decref(j);
+	store_nodes_release(&nodes);
+	T_EQ_INT(store_node_list(st, "nope", &nodes), 0);
+	T_EQ_INT(nodes.n, 0);
+	store_nodes_release(&nodes);
+	T_EQ_INT(store_cluster_get(st, "prod", &cr), 0);
+	T_EQ_INT(cr.nodes, 2);
+	T_EQ_INT(cr.nodes_up, 2);
+	T_EQ_INT(cr.nodes_down, 0);
+	store_cluster_row_release(&cr);
 	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)), 0);
 	T_EQ_INT(store_node_delete(st, "prod", "10.0.0.2", err, sizeof(err)),
 	    RM_ENOENT);
@@ -248,6 +336,9 @@ static void test_tasks(struct store *st)
 {
 	char id[8][STORE_ID_MAX], err[256], cursor[64] = "";
 	struct store_task *t;
+	struct store_task_page pg;
+	struct store_task_detail d;
+	struct store_event_page ep;
 	json_t *j;
 	int rc;
 
@@ -271,18 +362,46 @@ static void test_tasks(struct store *st)
 	int seen = 0, pages = 0;
 	char first[STORE_ID_MAX] = "";
 	do {
-		j = store_task_list(st, "prod", NULL, cursor[0] ? cursor : NULL,
-		    2);
-		json_t *items = json_object_get(j, "items");
-		if (pages == 0)
-			str_copy(first, jget(json_array_get(items, 0), "id"),
-			    sizeof(first));
-		seen += (int)json_array_size(items);
-		json_t *next = json_object_get(j, "next");
-		cursor[0] = '\0';
-		if (json_is_string(next))
-			str_copy(cursor, json_string_value(next), sizeof(cursor));
-		json_decref(j);
+		T_EQ_INT(store_task_list(st, "prod", NULL, cursor[0] ? cursor :
+		    NULL, 2, &pg), 0);
+		if (pages == 0 && pg.n > 0) {
+			const struct store_task_row *r = &pg.items[0];
+			str_copy(first, r->id, sizeof(first));
+			T_EQ_STR(r->cluster, "prod");
+			T_EQ_STR(r->type, "noop");
+			T_EQ_INT(r->state, STORE_TASK_QUEUED);
+			T_EQ_INT(json_integer_value(json_object_get(r->params,
+			    "x")), 1);
+			T_EQ_INT(r->steps_done, 0);
+			T_EQ_INT(r->steps_total, 3);
+			T_EQ_INT(r->started_at, 0);
+			T_CHECK(r->error == NULL, "error set");
+			T_EQ_STR(r->schedule_id, "");
+			/* The page's next is the seq of its last task. */
+			char want[32];
+			snprintf(want, sizeof(want), "%lld",
+			    (long long)pg.items[pg.n - 1].seq);
+			T_EQ_STR(pg.next, want);
+			j = svc_json_task_page(&pg);
+			json_t *it = json_array_get(json_object_get(j, "items"),
+			    0);
+			T_EQ_STR(jget(it, "id"), first);
+			T_EQ_STR(jget(it, "state"), "queued");
+			T_CHECK(json_is_null(json_object_get(it,
+			    "started_at")) && json_is_null(json_object_get(it,
+			    "schedule_id")) && json_is_null(json_object_get(it,
+			    "error")),
+			    "unset fields not null");
+			T_EQ_INT(json_integer_value(json_object_get(
+			    json_object_get(it, "progress"), "total")), 3);
+			T_CHECK(json_object_get(it, "steps") == NULL,
+			    "a listed task has steps");
+			T_EQ_STR(jget(j, "next"), want);
+			json_decref(j);
+		}
+		seen += (int)pg.n;
+		str_copy(cursor, pg.next, sizeof(cursor));
+		store_task_page_release(&pg);
 		pages++;
 	} while (cursor[0] && pages < 10);
 	T_EQ_INT(seen, 5);
@@ -297,11 +416,11 @@ static void test_tasks(struct store *st)
 	};
 	T_EQ_INT(store_task_update(st, id[0], STORE_TASK_RUNNING,
 	    1700000000000, NULL, &su, 1, err, sizeof(err)), 0);
-	j = store_task_list(st, "prod", "running", NULL, 0);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
-	json_decref(j);
-	T_CHECK(store_task_list(st, "prod", "bogus", NULL, 0) == NULL,
-	    "bogus state accepted");
+	T_EQ_INT(count_tasks(st, "prod", "running"), 1);
+	T_EQ_INT(store_task_list(st, "prod", "bogus", NULL, 0, &pg),
+	    RM_EINVAL);
+	T_EQ_INT(pg.n, 0);
+	store_task_page_release(&pg);
 
 	/* A running task blocks the cluster's deletion. */
 	T_EQ_INT(store_cluster_delete(st, "prod", err, sizeof(err)),
@@ -340,7 +459,21 @@ static void test_tasks(struct store *st)
 	};
 	T_EQ_INT(store_task_update(st, id[0], -1, 0, NULL, two, 2, err,
 	    sizeof(err)), 0);
-	j = store_task_get(st, id[0]);
+	T_EQ_INT(store_task_get(st, id[0], &d), 0);
+	T_EQ_STR(d.task.id, id[0]);
+	T_EQ_INT(d.task.state, STORE_TASK_RUNNING);
+	T_EQ_INT(d.task.steps_done, 1);
+	T_EQ_INT(d.task.steps_total, 3);
+	T_EQ_INT(d.task.started_at, 1700000000000);
+	T_EQ_INT(d.nsteps, 3);
+	T_EQ_INT(d.nnodes, 0);
+	T_EQ_INT(d.steps[0].state, STORE_STEP_SUCCEEDED);
+	T_CHECK(d.steps[0].message == NULL, "message kept");
+	T_EQ_INT(d.steps[0].finished_at, 1700000001000);
+	T_EQ_INT(d.steps[1].state, STORE_STEP_RUNNING);
+	T_EQ_STR(d.steps[1].node, "10.0.0.1");
+	T_CHECK(d.steps[2].node == NULL, "manifest has a node");
+	j = svc_json_task_detail(&d);
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
 	    "progress"), "done")), 1);
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j,
@@ -348,8 +481,15 @@ static void test_tasks(struct store *st)
 	json_t *s0 = json_array_get(json_object_get(j, "steps"), 0);
 	T_EQ_STR(jget(s0, "state"), "succeeded");
 	T_CHECK(json_is_null(json_object_get(s0, "message")), "message kept");
+	T_EQ_STR(jget(s0, "finished_at"), "2023-11-14T22:13:21.000Z");
+	T_CHECK(json_is_array(json_object_get(s0, "nodes")), "steps' nodes");
 	T_EQ_STR(jget(j, "started_at"), "2023-11-14T22:13:20.000Z");
+	T_EQ_STR(jget(j, "state"), "running");
+	T_CHECK(json_is_integer(json_object_get(j, "seq")), "seq");
 	json_decref(j);
+	store_task_detail_release(&d);
+	T_EQ_INT(store_task_get(st, "t-nope", &d), RM_ENOENT);
+	store_task_detail_release(&d);
 	T_EQ_INT(store_task_update(st, id[0], STORE_TASK_CANCELLED, 1700000002000,
 	    NULL, NULL, 0, err, sizeof(err)), 0);
 	t = store_task_load(st, id[0]);
@@ -365,20 +505,42 @@ static void test_tasks(struct store *st)
 	    NULL, 0, err, sizeof(err)), RM_ENOENT);
 
 	/* Task events were written in the same transactions. */
-	j = store_event_list(st, 0, "prod", NULL, 1000);
+	T_EQ_INT(store_event_list(st, 0, "prod", NULL, 1000, &ep), 0);
 	int task_events = 0;
-	size_t k;
-	json_t *ev;
-	json_array_foreach(json_object_get(j, "items"), k, ev)
-		if (strcmp(jget(ev, "kind"), "task") == 0 &&
-		    strcmp(jget(ev, "target"), id[0]) == 0)
+	for (size_t k = 0; k < ep.n; k++)
+		if (strcmp(ep.items[k].kind, "task") == 0 &&
+		    strcmp(ep.items[k].target, id[0]) == 0)
 			task_events++;
 	T_EQ_INT(task_events, 3);	/* queued, running, cancelled */
-	json_decref(j);
+	store_event_page_release(&ep);
 
-	j = store_task_counts(st);
-	T_CHECK(json_array_size(j) >= 3, "counts %zu", json_array_size(j));
-	json_decref(j);
+	/* Counts by (type, state): 1 cancelled, 1 paused, 3 queued noops. */
+	int paused = -1;
+	struct store_task_count *cv;
+	size_t cn;
+	int queued = -1, cancelled = -1;
+	T_EQ_INT(store_task_counts(st, &cv, &cn), 0);
+	T_CHECK(cn >= 3, "counts %zu", cn);
+	for (size_t k = 0; k < cn; k++) {
+		T_EQ_STR(cv[k].type, "noop");
+		if (cv[k].state == STORE_TASK_QUEUED)
+			queued = (int)cv[k].count;
+		if (cv[k].state == STORE_TASK_CANCELLED)
+			cancelled = (int)cv[k].count;
+		if (cv[k].state == STORE_TASK_PAUSED)
+			paused = (int)cv[k].count;
+	}
+	free(cv);
+	T_EQ_INT(queued, 3);
+	T_EQ_INT(cancelled, 1);
+	T_EQ_INT(paused, 1);
+
+	/* The latest success of each (cluster, type): none yet in prod. */
+	struct store_task_success *sv;
+	T_EQ_INT(store_task_last_success(st, &sv, &cn), 0);
+	for (size_t k = 0; k < cn; k++)
+		T_CHECK(strcmp(sv[k].cluster, "prod") != 0, "prod succeeded");
+	free(sv);
 }
 
 static void test_events_tokens(struct store *st)
@@ -394,20 +556,68 @@ static void test_events_tokens(struct store *st)
 		{ .at = 3000, .actor = "bob", .kind = "request",
 		    .cluster = "x", .result = "204" },
 	};
+	struct store_event_page ep;
+	struct store_token_row *tv;
+	size_t tn;
 	json_t *j;
 
 	T_EQ_INT(store_events_append(st, evs, 3, err, sizeof(err)), 0);
-	j = store_event_list(st, 0, "x", NULL, 0);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 2);
-	json_decref(j);
-	j = store_event_list(st, 1500, "x", NULL, 0);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
-	T_EQ_STR(jget(json_array_get(json_object_get(j, "items"), 0), "actor"),
-	    "bob");
-	json_decref(j);
-	j = store_event_list(st, 0, "y", NULL, 0);
-	T_EQ_STR(jget(json_object_get(json_array_get(json_object_get(j,
-	    "items"), 0), "detail"), "why"), "role");
+	T_EQ_INT(store_event_list(st, 0, "x", NULL, 0, &ep), 0);
+	T_EQ_INT(ep.n, 2);
+	if (ep.n == 2) {
+		const struct store_event_row *e = &ep.items[0];
+		T_EQ_INT(e->at, 1000);
+		T_EQ_STR(e->actor, "alice");
+		T_EQ_STR(e->method, "POST");
+		T_EQ_STR(e->route, "/api/v1/clusters");
+		T_EQ_STR(e->target, "x");
+		T_EQ_STR(e->result, "201");
+		T_CHECK(e->detail_json == NULL, "detail set");
+		T_CHECK(ep.items[1].id > e->id, "ids not increasing");
+		T_CHECK(ep.items[1].method == NULL, "method set");
+	}
+	T_EQ_STR(ep.next, "");
+	store_event_page_release(&ep);
+	/* A page of one, then the rest from its cursor. */
+	T_EQ_INT(store_event_list(st, 0, "x", NULL, 1, &ep), 0);
+	T_EQ_INT(ep.n, 1);
+	char cur[STORE_CURSOR_MAX];
+	str_copy(cur, ep.next, sizeof(cur));
+	T_CHECK(cur[0] != '\0', "no cursor after a full page");
+	store_event_page_release(&ep);
+	T_EQ_INT(store_event_list(st, 0, "x", cur, 1, &ep), 0);
+	T_EQ_INT(ep.n, 1);
+	if (ep.n == 1)
+		T_EQ_STR(ep.items[0].actor, "bob");
+	store_event_page_release(&ep);
+	T_EQ_INT(store_event_list(st, 1500, "x", NULL, 0, &ep), 0);
+	T_EQ_INT(ep.n, 1);
+	if (ep.n == 1)
+		T_EQ_STR(ep.items[0].actor, "bob");
+	store_event_page_release(&ep);
+	T_EQ_INT(store_event_list(st, 0, "y", NULL, 0, &ep), 0);
+	T_EQ_INT(ep.n, 1);
+	if (ep.n == 1) {
+		T_EQ_STR(ep.items[0].detail_json, "{\"why\":\"role\"}");
+		j = svc_json_event_page(&ep);
+		json_t *e = json_array_get(json_object_get(j, "items"), 0);
+		T_EQ_STR(jget(json_object_get(e, "detail"), "why"), "role");
+		T_EQ_STR(jget(e, "at"), "1970-01-01T00:00:02.000Z");
+		T_CHECK(json_is_null(json_object_get(e, "method")),
+		    "method not null");
+		T_CHECK(json_is_integer(json_object_get(e, "id")), "id");
+		T_CHECK(json_is_null(json_object_get(j, "next")), "next");
+		json_decref(j);
+	}
+	store_event_page_release(&ep);
+
+	/* Text that is not UTF-8 still gives an object, its bytes as '?'. */
+	struct store_event_row raw = { .id = 7, .at = 1000,
+	    .actor = (char *)(uintptr_t)"caf\xe9 \xff!", .result = NULL };
+	j = svc_json_event(&raw);
+	T_CHECK(j != NULL, "no JSON for a row that is not UTF-8");
+	T_EQ_STR(jget(j, "actor"), "caf? ?!");
+	T_CHECK(json_is_null(json_object_get(j, "result")), "result");
 	json_decref(j);
 
 	T_EQ_INT(store_token_create(st, "admin", "admin", "s3cret", err,
@@ -420,12 +630,26 @@ static void test_events_tokens(struct store *st)
 	T_EQ_STR(role, "admin");
 	T_EQ_INT(store_token_lookup(st, "wrong", name, sizeof(name), role,
 	    sizeof(role)), RM_ENOENT);
-	j = store_token_list(st);
-	T_EQ_INT(json_array_size(j), 1);
-	T_CHECK(json_object_get(json_array_get(j, 0), "hash") == NULL,
-	    "hash exposed");
-	json_decref(j);
+	T_EQ_INT(store_token_list(st, &tv, &tn), 0);
+	T_EQ_INT(tn, 1);
+	if (tn == 1) {
+		T_EQ_STR(tv[0].name, "admin");
+		T_EQ_STR(tv[0].role, "admin");
+		T_CHECK(tv[0].created_at > 1700000000000, "created_at");
+		T_CHECK(!tv[0].revoked, "revoked");
+		j = svc_json_token(&tv[0]);
+		T_CHECK(json_object_get(j, "hash") == NULL, "hash exposed");
+		T_CHECK(json_is_false(json_object_get(j, "revoked")),
+		    "revoked");
+		T_CHECK(json_is_string(json_object_get(j, "created_at")),
+		    "created_at");
+		json_decref(j);
+	}
+	free(tv);
 	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)), 0);
+	T_EQ_INT(store_token_list(st, &tv, &tn), 0);
+	T_CHECK(tn == 1 && tv[0].revoked, "not revoked in the list");
+	free(tv);
 	T_EQ_INT(store_token_revoke(st, "admin", err, sizeof(err)),
 	    RM_ENOENT);
 	T_EQ_INT(store_token_lookup(st, "s3cret", name, sizeof(name), role,
@@ -440,6 +664,8 @@ static void test_schedules_cascade(struct store *st)
 		.cluster = "a1", .type = "noop", .steps = &step, .nsteps = 1,
 	};
 	char err[256], id1[STORE_ID_MAX], id2[STORE_ID_MAX];
+	struct store_schedule got;
+	struct store_schedule_page sp;
 	size_t n;
 	json_t *j;
 
@@ -450,10 +676,46 @@ static void test_schedules_cascade(struct store *st)
 	sc.next_run_at = 5000;
 	T_EQ_INT(store_schedule_create(st, &sc, err, sizeof(err)), 0);
 	T_CHECK(strncmp(sc.id, "s-", 2) == 0, "id '%s'", sc.id);
-	j = store_schedule_get(st, sc.id);
+	T_EQ_INT(store_schedule_get(st, sc.id, &got), 0);
+	T_EQ_STR(got.id, sc.id);
+	T_EQ_STR(got.cluster, "a1");
+	T_EQ_STR(got.type, "noop");
+	T_EQ_INT(got.every_ms, 3600000);
+	T_CHECK(got.cron == NULL, "cron set");
+	T_EQ_INT(got.start_at, 1000);
+	T_EQ_INT(got.next_run_at, 5000);
+	T_EQ_INT(got.last_run_at, 0);
+	T_EQ_STR(got.last_task_id, "");
+	T_CHECK(got.enabled, "not enabled");
+	T_CHECK(json_is_object(got.params) && json_object_size(got.params) ==
+	    0, "params not {}");
+	j = svc_json_schedule(&got);
 	T_EQ_STR(jget(j, "every"), "1h");
+	T_EQ_INT(json_integer_value(json_object_get(j, "every_ms")), 3600000);
 	T_CHECK(json_is_null(json_object_get(j, "cron")), "cron not null");
+	T_CHECK(json_is_null(json_object_get(j, "last_task_id")) &&
+	    json_is_null(json_object_get(j, "last_run_at")),
+	    "last run not null");
+	T_EQ_STR(jget(j, "start_at"), "1970-01-01T00:00:01.000Z");
+	T_CHECK(json_is_object(json_object_get(j, "params")), "params");
 	json_decref(j);
+	/* "every" in the largest unit that divides it. */
+	static const struct { int64_t ms; const char *want; } ev[] = {
+		{ 86400000, "1d" }, { 2 * 86400000 + 3600000, "49h" },
+		{ 90000, "90s" }, { 1500, "1500ms" }, { 0, NULL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ev); i++) {
+		got.every_ms = ev[i].ms;
+		j = svc_json_schedule(&got);
+		if (ev[i].want != NULL)
+			T_EQ_STR(jget(j, "every"), ev[i].want);
+		else
+			T_CHECK(json_is_null(json_object_get(j, "every")) &&
+			    json_is_null(json_object_get(j, "every_ms")),
+			    "row %zu: every not null", i);
+		json_decref(j);
+	}
+	store_schedule_release(&got);
 
 	T_EQ_INT(store_schedules_due(st, 4999, &due, &n), 0);
 	T_EQ_INT(n, 0);
@@ -466,9 +728,11 @@ static void test_schedules_cascade(struct store *st)
 	tn.schedule_id = sc.id;
 	tn.schedule_next_run_at = 9000;
 	T_EQ_INT(store_task_insert(st, &tn, id1, NULL, err, sizeof(err)), 0);
-	j = store_schedule_get(st, sc.id);
-	T_EQ_STR(jget(j, "last_task_id"), id1);
-	json_decref(j);
+	T_EQ_INT(store_schedule_get(st, sc.id, &got), 0);
+	T_EQ_STR(got.last_task_id, id1);
+	T_EQ_INT(got.next_run_at, 9000);
+	T_CHECK(got.last_run_at > 0, "last_run_at not set");
+	store_schedule_release(&got);
 	/* Never stacks: the first is still queued. */
 	tn.schedule_next_run_at = 13000;
 	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
@@ -476,9 +740,7 @@ static void test_schedules_cascade(struct store *st)
 	T_EQ_INT(store_schedules_due(st, 12000, &due, &n), 0);
 	T_EQ_INT(n, 0);			/* next_run_at moved to 13000 */
 	store_schedules_free(due, n);
-	j = store_task_list(st, "a1", NULL, NULL, 0);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
-	json_decref(j);
+	T_EQ_INT(count_tasks(st, "a1", NULL), 1);
 	/* Once it finished, the next firing inserts. */
 	T_EQ_INT(store_task_update(st, id1, STORE_TASK_SUCCEEDED, 1, NULL, NULL,
 	    0, err, sizeof(err)), 0);
@@ -487,16 +749,23 @@ static void test_schedules_cascade(struct store *st)
 	T_EQ_INT(store_task_insert(st, &tn, id2, NULL, err, sizeof(err)),
 	    RM_ENOENT);
 
-	j = store_schedule_list(st, "a1", NULL, 0);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1);
-	json_decref(j);
+	T_EQ_INT(store_schedule_list(st, "a1", NULL, 0, &sp), 0);
+	T_EQ_INT(sp.n, 1);
+	if (sp.n == 1)
+		T_EQ_STR(sp.items[0].id, sc.id);
+	T_EQ_STR(sp.next, "");
+	store_schedule_page_release(&sp);
+	T_EQ_INT(store_schedule_list(st, "a2", NULL, 0, &sp), 0);
+	T_EQ_INT(sp.n, 0);
+	store_schedule_page_release(&sp);
 
 	/* Cascade: deleting a1 drops its schedule, tasks and steps. */
 	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)), 0);
 	T_EQ_INT(store_cluster_delete(st, "a1", err, sizeof(err)),
 	    RM_ENOENT);
 	T_CHECK(store_task_load(st, id2) == NULL, "task survived cascade");
-	T_CHECK(store_schedule_get(st, sc.id) == NULL, "schedule survived");
+	T_EQ_INT(store_schedule_get(st, sc.id, &got), RM_ENOENT);
+	store_schedule_release(&got);
 	T_EQ_INT(store_schedule_delete(st, sc.id, err, sizeof(err)),
 	    RM_ENOENT);
 
@@ -564,7 +833,6 @@ static void test_group_commit(struct store *st)
 {
 	struct gc_arg args[6];
 	pthread_t th[6];
-	json_t *j;
 	int ok = 0, enoent = 0, other = 0;
 
 	add_cluster(st, "gc");
@@ -581,9 +849,7 @@ static void test_group_commit(struct store *st)
 	T_EQ_INT(ok, 1000);
 	T_EQ_INT(enoent, 200);
 	T_EQ_INT(other, 0);
-	j = store_task_list(st, "gc", "running", NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 1000);
-	json_decref(j);
+	T_EQ_INT(count_tasks(st, "gc", "running"), 1000);
 }
 
 /*
@@ -664,7 +930,6 @@ static void test_update_visibility(struct store *st)
 	static struct vis_arg args[VIS_THREADS];
 	pthread_t th[VIS_THREADS];
 	int bad_state = 0, bad_refusal = 0, bad_err = 0, bad_rc = 0;
-	json_t *j;
 
 	add_cluster(st, "vis");
 	for (int i = 0; i < VIS_THREADS; i++) {
@@ -685,10 +950,7 @@ static void test_update_visibility(struct store *st)
 	T_EQ_INT(bad_state, 0);
 	T_EQ_INT(bad_refusal, 0);
 	T_EQ_INT(bad_err, 0);
-	j = store_task_list(st, "vis", "succeeded", NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")),
-	    VIS_THREADS * VIS_TASKS);
-	json_decref(j);
+	T_EQ_INT(count_tasks(st, "vis", "succeeded"), VIS_THREADS * VIS_TASKS);
 }
 
 /*
@@ -734,7 +996,6 @@ static void test_group_commit_failure(struct store *st)
 	struct mix_arg args[5];
 	pthread_t th[5];
 	int ok = 0, enoent = 0, wrong = 0;
-	json_t *j;
 
 	add_cluster(st, "mix");
 	for (int i = 0; i < 5; i++) {
@@ -750,12 +1011,8 @@ static void test_group_commit_failure(struct store *st)
 	T_EQ_INT(ok, 3 * 150);
 	T_EQ_INT(enoent, 2 * 150);
 	T_EQ_INT(wrong, 0);
-	j = store_task_list(st, "mix", NULL, NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 3 * 150);
-	json_decref(j);
-	j = store_task_list(st, "ghost2", NULL, NULL, 1000);
-	T_EQ_INT(json_array_size(json_object_get(j, "items")), 0);
-	json_decref(j);
+	T_EQ_INT(count_tasks(st, "mix", NULL), 3 * 150);
+	T_EQ_INT(count_tasks(st, "ghost2", NULL), 0);
 }
 
 /* Existence and nodes in one read, as task submission uses them. */
@@ -763,13 +1020,12 @@ static void test_cluster_nodes(struct store *st)
 {
 	const char *addrs[] = { "10.1.0.2", "10.1.0.1" };
 	char err[256];
-	json_t *nodes = NULL;
+	struct store_nodes nodes;
 
 	add_cluster(st, "cn");
 	T_EQ_INT(store_cluster_nodes(st, "cn", &nodes), 0);
-	T_CHECK(json_is_array(nodes) && json_array_size(nodes) == 0,
-	    "a cluster without nodes");
-	json_decref(nodes);
+	T_CHECK(nodes.n == 0 && nodes.items == NULL, "a cluster without nodes");
+	store_nodes_release(&nodes);
 	for (size_t i = 0; i < 2; i++) {
 		struct store_node n = {
 			.cluster = "cn", .address = addrs[i], .state = "up",
@@ -777,16 +1033,17 @@ static void test_cluster_nodes(struct store *st)
 		};
 		T_EQ_INT(store_node_upsert(st, &n, NULL, err, sizeof(err)), 0);
 	}
-	nodes = NULL;
 	T_EQ_INT(store_cluster_nodes(st, "cn", &nodes), 0);
-	T_EQ_INT(json_array_size(nodes), 2);
-	T_EQ_STR(jget(json_array_get(nodes, 0), "address"), "10.1.0.1");
-	T_EQ_STR(jget(json_array_get(nodes, 1), "cluster"), "cn");
-	T_EQ_STR(jget(json_array_get(nodes, 1), "state"), "up");
-	json_decref(nodes);
-	nodes = NULL;
+	T_EQ_INT(nodes.n, 2);
+	if (nodes.n == 2) {
+		T_EQ_STR(nodes.items[0].address, "10.1.0.1");
+		T_EQ_STR(nodes.items[1].cluster, "cn");
+		T_EQ_STR(nodes.items[1].state, "up");
+	}
+	store_nodes_release(&nodes);
 	T_EQ_INT(store_cluster_nodes(st, "nope", &nodes), RM_ENOENT);
-	T_CHECK(nodes == NULL, "nodes set for a missing cluster");
+	T_CHECK(nodes.n == 0 && nodes.items == NULL,
+	    "nodes set for a missing cluster");
 }
 
 /* Task events carry their detail as JSON written by hand: it must parse
@@ -800,13 +1057,16 @@ static void test_event_detail(struct store *st)
 		.cluster = "cn", .type = "noop", .steps = sp, .nsteps = 1,
 	};
 	char id[STORE_ID_MAX], err[256];
+	struct store_event_page ep;
 	json_t *j, *items;
 	size_t i, found = 0;
 
 	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
 	T_EQ_INT(store_task_update(st, id, STORE_TASK_FAILED, 0, nasty, NULL,
 	    0, err, sizeof(err)), 0);
-	j = store_event_list(st, 0, "cn", NULL, 1000);
+	T_EQ_INT(store_event_list(st, 0, "cn", NULL, 1000, &ep), 0);
+	j = svc_json_event_page(&ep);
+	store_event_page_release(&ep);
 	items = json_object_get(j, "items");
 	for (i = 0; i < json_array_size(items); i++) {
 		json_t *e = json_array_get(items, i), *d;
@@ -990,6 +1250,7 @@ static void test_step_nodes_failing(struct store *st)
 		.rate_bps = 1000.0, .state = "running", .message = "12/40",
 		.updated_at = 1700000000000,
 	};
+	struct store_task_detail d;
 	json_t *j, *nodes;
 	char *e = NULL;
 	int idx = -1;
@@ -1006,8 +1267,25 @@ static void test_step_nodes_failing(struct store *st)
 	T_EQ_INT(store_step_node_put(st, id, 1, &p, err, sizeof(err)), 0);
 	T_EQ_INT(store_step_node_put(st, id, 9, &p, err, sizeof(err)),
 	    RM_ENOENT);
-	j = store_task_get(st, id);
-	T_CHECK(j != NULL, "task get");
+	T_EQ_INT(store_task_get(st, id, &d), 0);
+	T_EQ_INT(d.nnodes, 2);
+	if (d.nnodes == 2) {
+		const struct store_step_node_row *r = &d.nodes[0];
+		T_EQ_INT(r->idx, 1);
+		T_EQ_STR(r->node, "10.0.0.1");
+		T_EQ_INT(r->files_done, 40);
+		T_EQ_INT(r->files_total, 40);
+		T_EQ_INT(r->bytes_done, 1234);
+		T_EQ_INT(r->bytes_total, 5678);
+		T_CHECK(r->rate_bps == 1000.0, "rate %f", r->rate_bps);
+		T_EQ_INT(r->updated_at, 1700000000000);
+		r = &d.nodes[1];
+		T_EQ_STR(r->node, "10.0.0.2");
+		T_CHECK(r->files_done == -1 && r->bytes_total == -1 &&
+		    r->rate_bps < 0, "unknown counts not -1");
+	}
+	j = svc_json_task_detail(&d);
+	store_task_detail_release(&d);
 	T_EQ_INT(json_array_size(json_object_get(json_array_get(
 	    json_object_get(j, "steps"), 0), "nodes")), 0);
 	nodes = json_object_get(json_array_get(json_object_get(j, "steps"), 1),

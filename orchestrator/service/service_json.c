@@ -1,0 +1,274 @@
+/*
+ * service_json.c - the API's JSON of the store's typed rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/util.h"
+#include "service_json.h"
+
+json_t *svc_json_time(int64_t ms)
+{
+	char buf[48], base[32];
+	size_t len;
+
+	if (ms <= 0)
+		return json_null();
+	time_rfc3339(ms / 1000, base, sizeof(base));
+	len = strlen(base);
+	if (len > 0 && base[len - 1] == 'Z')	/* "...:SSZ" -> "...:SS.mmmZ" */
+		base[len - 1] = '\0';
+	snprintf(buf, sizeof(buf), "%s.%03dZ", base, (int)(ms % 1000));
+	return json_string(buf);
+}
+
+/*
+ * A string or null.  Text that is not UTF-8 (a message that quotes a
+ * tool's raw output) is sent with each byte outside ASCII as '?', rather
+ * than failing the whole object: jansson refuses such strings.
+ */
+static json_t *jstr(const char *s)
+{
+	json_t *j;
+	char *t;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	t = xstrdup(s);
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+/* A fixed-size text field: "" is how the store says NULL. */
+static json_t *jfix(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* A count the store does not know (< 0) is null. */
+static json_t *jcount(int64_t v)
+{
+	return v >= 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* A JSON document stored as text: any value, null when missing or not
+ * JSON (what an agent sent is kept as it came). */
+static json_t *jdoc(const char *text)
+{
+	json_t *j;
+
+	if (text == NULL)
+		return json_null();
+	j = json_loads(text, JSON_DECODE_ANY, NULL);
+	return j != NULL ? j : json_null();
+}
+
+/* A params object, or {} (the store gives an object; be sure). */
+static json_t *jparams(json_t *p)
+{
+	return json_is_object(p) ? json_deep_copy(p) : json_object();
+}
+
+static json_t *page(json_t *items, const char *next)
+{
+	return json_pack("{s:o, s:o}", "items", items, "next",
+	    next[0] != '\0' ? json_string(next) : json_null());
+}
+
+json_t *svc_json_cluster(const struct store_cluster_row *r)
+{
+	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
+	    " s:i, s:i, s:i}",
+	    "name", jstr(r->name),
+	    "storage", "url", jstr(r->storage_url),
+	    "endpoint", jstr(r->storage_endpoint),
+	    "region", jstr(r->storage_region),
+	    "ssh", "user", jstr(r->ssh_user), "port", r->ssh_port,
+	    "key_file", jstr(r->ssh_key_file),
+	    "created_at", svc_json_time(r->created_at),
+	    "nodes", r->nodes, "nodes_up", r->nodes_up,
+	    "nodes_down", r->nodes_down);
+}
+
+json_t *svc_json_node(const struct store_node_row *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
+	    " s:b, s:o}",
+	    "cluster", jstr(r->cluster), "address", jstr(r->address),
+	    "host_id", jstr(r->host_id), "dc", jstr(r->dc),
+	    "rack", jstr(r->rack), "state", jstr(r->state),
+	    "version", jstr(r->version), "ssh_host_key", jstr(r->ssh_host_key),
+	    "last_heartbeat", svc_json_time(r->last_heartbeat),
+	    "load_bytes", (json_int_t)r->load_bytes,
+	    "is_seed", r->is_seed,
+	    "status", jdoc(r->status_json));
+}
+
+json_t *svc_json_nodes(const struct store_nodes *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(a, svc_json_node(&v->items[i]));
+	return a;
+}
+
+json_t *svc_json_task(const struct store_task_row *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o,"
+	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
+	    "id", jstr(r->id), "cluster", jstr(r->cluster),
+	    "type", jstr(r->type),
+	    "state", store_task_state_str(r->state),
+	    "params", jparams(r->params),
+	    "created_at", svc_json_time(r->created_at),
+	    "started_at", svc_json_time(r->started_at),
+	    "finished_at", svc_json_time(r->finished_at),
+	    "error", jstr(r->error),
+	    "progress", "done", r->steps_done, "total", r->steps_total,
+	    "schedule_id", jfix(r->schedule_id),
+	    "seq", (json_int_t)r->seq,
+	    "cancel_requested", r->cancel_requested,
+	    "pause_requested", r->pause_requested);
+}
+
+static json_t *step_node_json(const struct store_step_node_row *n)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "node", jstr(n->node), "phase", jstr(n->phase),
+	    "files_done", jcount(n->files_done),
+	    "files_total", jcount(n->files_total),
+	    "bytes_done", jcount(n->bytes_done),
+	    "bytes_total", jcount(n->bytes_total),
+	    "rate_bps", n->rate_bps >= 0 ? json_real(n->rate_bps) :
+	    json_null(),
+	    "state", jstr(n->state), "message", jstr(n->message),
+	    "updated_at", svc_json_time(n->updated_at));
+}
+
+json_t *svc_json_task_detail(const struct store_task_detail *d)
+{
+	json_t *out = svc_json_task(&d->task), *steps = json_array();
+
+	for (size_t i = 0; i < d->nsteps; i++) {
+		const struct store_step *sp = &d->steps[i];
+		json_array_append_new(steps, json_pack("{s:i, s:o, s:o, s:s,"
+		    " s:i, s:o, s:o, s:o, s:o, s:[]}",
+		    "idx", sp->idx, "name", jstr(sp->name),
+		    "node", jstr(sp->node),
+		    "state", store_step_state_str(sp->state),
+		    "attempts", sp->attempts,
+		    "started_at", svc_json_time(sp->started_at),
+		    "finished_at", svc_json_time(sp->finished_at),
+		    "message", jstr(sp->message),
+		    "next_attempt_at", svc_json_time(sp->next_attempt_at),
+		    "nodes"));
+	}
+	/* A progress row belongs to the step at its idx (steps are
+	 * numbered from 0 without gaps); one for a step not there is
+	 * dropped. */
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const struct store_step_node_row *n = &d->nodes[i];
+		json_t *step = n->idx >= 0 ? json_array_get(steps,
+		    (size_t)n->idx) : NULL;
+		if (step != NULL)
+			json_array_append_new(json_object_get(step, "nodes"),
+			    step_node_json(n));
+	}
+	json_object_set_new(out, "steps", steps);
+	return out;
+}
+
+json_t *svc_json_schedule(const struct store_schedule *s)
+{
+	static const struct { const char *u; int64_t ms; } units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 },
+	};
+	char every[32];
+	size_t i;
+
+	/* The largest unit that divides it: 86400000 is "1d", not "24h". */
+	for (i = 0; i < ARRAY_SIZE(units); i++)
+		if (s->every_ms % units[i].ms == 0)
+			break;
+	if (i < ARRAY_SIZE(units))
+		snprintf(every, sizeof(every), "%lld%s",
+		    (long long)(s->every_ms / units[i].ms), units[i].u);
+	else
+		snprintf(every, sizeof(every), "%lldms",
+		    (long long)s->every_ms);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:o, s:b}",
+	    "id", jstr(s->id), "cluster", jstr(s->cluster),
+	    "type", jstr(s->type), "params", jparams(s->params),
+	    "every", s->every_ms > 0 ? json_string(every) : json_null(),
+	    "every_ms", s->every_ms > 0 ? json_integer(s->every_ms) :
+	    json_null(),
+	    "cron", jstr(s->cron),
+	    "start_at", svc_json_time(s->start_at),
+	    "next_run_at", svc_json_time(s->next_run_at),
+	    "last_run_at", svc_json_time(s->last_run_at),
+	    "last_task_id", jfix(s->last_task_id),
+	    "enabled", s->enabled);
+}
+
+json_t *svc_json_event(const struct store_event_row *r)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", (json_int_t)r->id, "at", svc_json_time(r->at),
+	    "actor", jstr(r->actor), "kind", jstr(r->kind),
+	    "method", jstr(r->method), "route", jstr(r->route),
+	    "target", jstr(r->target), "cluster", jstr(r->cluster),
+	    "result", jstr(r->result), "detail", jdoc(r->detail_json));
+}
+
+json_t *svc_json_token(const struct store_token_row *r)
+{
+	return json_pack("{s:s, s:s, s:o, s:b}", "name", r->name,
+	    "role", r->role, "created_at", svc_json_time(r->created_at),
+	    "revoked", r->revoked);
+}
+
+json_t *svc_json_cluster_page(const struct store_cluster_page *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(a, svc_json_cluster(&p->items[i]));
+	return page(a, p->next);
+}
+
+json_t *svc_json_task_page(const struct store_task_page *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(a, svc_json_task(&p->items[i]));
+	return page(a, p->next);
+}
+
+json_t *svc_json_schedule_page(const struct store_schedule_page *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(a, svc_json_schedule(&p->items[i]));
+	return page(a, p->next);
+}
+
+json_t *svc_json_event_page(const struct store_event_page *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(a, svc_json_event(&p->items[i]));
+	return page(a, p->next);
+}
