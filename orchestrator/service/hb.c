@@ -18,6 +18,7 @@
 #include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../lifecycle/judge.h"
 #include "../store/store.h"
 
 #define STATE_MAX 16
@@ -26,6 +27,7 @@ struct hb_cluster {
 	struct htab_node hn;		/* in hb.clusters, by name */
 	char *name;
 	int up, down, nodes;
+	struct hb_node *members;	/* its nodes, for judging a silent one */
 };
 
 struct hb_node {
@@ -35,13 +37,19 @@ struct hb_node {
 	char state[STATE_MAX];
 	int64_t last_hb;
 	int64_t load_bytes;	/* -1 unknown */
-	bool dirty, state_dirty, load_dirty;
+	bool dirty, state_dirty, load_dirty, report_dirty;
 	struct htab_node hn;		/* in hb.nodes, by (cluster, address) */
 	struct hb_node *dirty_next;
+	struct hb_node *next_member;	/* in cl->members */
+	struct hb_view *views;		/* its own nodetool status */
+	size_t nviews;
+	int64_t views_at;
+	char *report;			/* its extras, JSON text */
+	char reason[200];		/* why a silent node has its state */
 };
 
 struct node_event {
-	char *cluster, *address, *result;
+	char *cluster, *address, *result, *reason;
 	int64_t at, last_hb;
 };
 
@@ -108,6 +116,13 @@ static void count(struct hb_cluster *c, const char *state, int d)
 		c->down += d;
 }
 
+/* States the detector gives a node whose agent went silent. */
+static bool silent_state(const char *state)
+{
+	return strcmp(state, "down") == 0 || strcmp(state, "agent_down") == 0 ||
+	    strcmp(state, "unreachable") == 0;
+}
+
 static void do_set_state(struct hb_node *n, const char *state)
 {
 	if (strcmp(n->state, state) == 0)
@@ -127,7 +142,7 @@ static void do_dirty(struct hb *h, struct hb_node *n)
 }
 
 static void do_event(struct hb *h, struct hb_node *n, const char *result,
-    int64_t now)
+    const char *reason, int64_t now)
 {
 	struct node_event *e;
 
@@ -139,6 +154,7 @@ static void do_event(struct hb *h, struct hb_node *n, const char *result,
 	e->cluster = xstrdup(n->cl->name);
 	e->address = xstrdup(n->address);
 	e->result = xstrdup(result);
+	e->reason = reason != NULL ? xstrdup(reason) : NULL;
 	e->at = now;
 	e->last_hb = n->last_hb;
 }
@@ -154,6 +170,8 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
 	str_copy(n->state, "unknown", sizeof(n->state));
 	n->load_bytes = -1;
 	htab_add(&h->nodes, &n->hn, node_hash(cluster, address));
+	n->next_member = n->cl->members;
+	n->cl->members = n;
 	return n;
 }
 
@@ -167,6 +185,8 @@ static void set_str(char **dst, const char *src)
 
 static void node_free(struct hb_node *n)
 {
+	free(n->views);
+	free(n->report);
 	free(n->address);
 	free(n->host_id);
 	free(n->version);
@@ -299,12 +319,26 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 		set_str(&n->version, b->version);
 		rc = 1;
 	}
-	was_down = strcmp(n->state, "down") == 0;
+	was_down = silent_state(n->state);
 	if (strcmp(n->state, b->status) != 0) {
 		do_set_state(n, b->status);
 		n->state_dirty = true;
 		if (was_down && strcmp(b->status, "down") != 0)
-			do_event(h, n, "up", b->at_ms);
+			do_event(h, n, "up", NULL, b->at_ms);
+	}
+	n->reason[0] = '\0';
+	if (b->views_sent) {
+		n->views = xrealloc(n->views, (b->nviews ? b->nviews : 1) *
+		    sizeof(*n->views));
+		if (b->nviews > 0)
+			memcpy(n->views, b->views, b->nviews * sizeof(*n->views));
+		n->nviews = b->nviews;
+		n->views_at = b->at_ms;
+	}
+	if (b->report_json != NULL && (n->report == NULL ||
+	    strcmp(n->report, b->report_json) != 0)) {
+		set_str(&n->report, b->report_json);
+		n->report_dirty = true;
 	}
 	n->last_hb = b->at_ms;
 	if (b->load_bytes >= 0 && b->load_bytes != n->load_bytes) {
@@ -354,19 +388,30 @@ void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
 	size_t i;
 	json_t *v;
 
+	pthread_mutex_lock(&h->mtx);
 	json_array_foreach(nodes, i, v) {
 		const char *addr = json_string_value(json_object_get(v, "address"));
-		char state[STATE_MAX];
-		int64_t last, load;
-		if (addr == NULL || !hb_node_view(h, cluster, addr, state,
-		    sizeof(state), &last, &load))
+		struct hb_node *n = addr ? do_node(h, cluster, addr) : NULL;
+		if (n == NULL)
 			continue;
-		json_object_set_new(v, "state", json_string(state));
-		if (last > 0)
-			json_object_set_new(v, "last_heartbeat", time_json(last));
-		if (load >= 0)
-			json_object_set_new(v, "load_bytes", json_integer(load));
+		json_object_set_new(v, "state", json_string(n->state));
+		if (n->last_hb > 0)
+			json_object_set_new(v, "last_heartbeat",
+			    time_json(n->last_hb));
+		if (n->load_bytes >= 0)
+			json_object_set_new(v, "load_bytes",
+			    json_integer(n->load_bytes));
+		if (n->reason[0] != '\0')
+			json_object_set_new(v, "state_reason",
+			    json_string(n->reason));
+		/* Not yet flushed: the report shows at once too. */
+		if (n->report_dirty && n->report != NULL) {
+			json_t *r = json_loads(n->report, 0, NULL);
+			if (r != NULL)
+				json_object_set_new(v, "status", r);
+		}
 	}
+	pthread_mutex_unlock(&h->mtx);
 }
 
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down)
@@ -386,6 +431,7 @@ void hb_state_counts(struct hb *h,
 {
 	static const char *const states[] = {
 		"up", "down", "joining", "leaving", "moving", "unknown",
+		"agent_down", "unreachable",
 	};
 	struct row {
 		const struct hb_cluster *cl;
@@ -440,6 +486,12 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 			}
 		count(n->cl, n->state, -1);
 		n->cl->nodes--;
+		for (struct hb_node **mp = &n->cl->members; *mp;
+		    mp = &(*mp)->next_member)
+			if (*mp == n) {
+				*mp = n->next_member;
+				break;
+			}
 		node_free(n);
 	}
 	pthread_mutex_unlock(&h->mtx);
@@ -486,21 +538,75 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 	pthread_mutex_unlock(&h->mtx);
 }
 
-/* Mark down the nodes whose heartbeat is too old.  Expects the lock. */
+/* When the node was last heard of: never before the daemon started. */
+static int64_t seen_ms(const struct hb *h, const struct hb_node *n)
+{
+	return n->last_hb > h->started_ms ? n->last_hb : h->started_ms;
+}
+
+/*
+ * The verdict on silent node n from its live peers' views.  Expects the
+ * lock.  Views are gathered into a small array: clusters are at most a few
+ * thousand nodes and only silent nodes are judged.
+ */
+static enum judge_verdict do_judge(struct hb *h, struct hb_node *n,
+    int64_t now, char *reason, size_t reasonlen)
+{
+	struct judge_view *v = NULL;
+	size_t nv = 0, cap = 0;
+	enum judge_verdict verdict;
+
+	for (struct hb_node *m = n->cl->members; m; m = m->next_member) {
+		if (m == n)
+			continue;
+		for (size_t k = 0; k < m->nviews; k++) {
+			if (strcmp(m->views[k].address, n->address) != 0)
+				continue;
+			if (nv == cap) {
+				cap = cap ? cap * 2 : 8;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[nv].observer = m->address;
+			v[nv].observer_live = !silent_state(m->state) &&
+			    now - m->last_hb <= h->timeout_ms;
+			v[nv].at_ms = m->views_at;
+			v[nv].status = m->views[k].status;
+			nv++;
+			break;
+		}
+	}
+	struct judge_in in = {
+		.now_ms = now, .last_hb_ms = seen_ms(h, n),
+		.timeout_ms = h->timeout_ms, .views = v, .nviews = nv,
+	};
+	/* Stale by the caller's test: judge as silent even at the edge. */
+	if (now - in.last_hb_ms <= in.timeout_ms)
+		in.now_ms = in.last_hb_ms + in.timeout_ms + 1;
+	verdict = judge_node(&in, reason, reasonlen);
+	free(v);
+	return verdict;
+}
+
+/*
+ * Judge every node whose heartbeat is too old; a verdict that changes
+ * makes an event.  Expects the lock.
+ */
 static void do_detect(struct hb *h, int64_t now)
 {
 	for (size_t i = 0; i < h->nodes.nb; i++)
 		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next) {
 			struct hb_node *n = NODE_OF(x);
-			int64_t seen = n->last_hb > h->started_ms ? n->last_hb :
-			    h->started_ms;
-			if (strcmp(n->state, "down") == 0 ||
-			    now - seen <= h->timeout_ms)
+			const char *state;
+			if (now - seen_ms(h, n) <= h->timeout_ms)
 				continue;
-			do_set_state(n, "down");
+			state = judge_verdict_name(do_judge(h, n, now,
+			    n->reason, sizeof(n->reason)));
+			if (strcmp(n->state, state) == 0)
+				continue;
+			do_set_state(n, state);
 			n->state_dirty = true;
 			do_dirty(h, n);
-			do_event(h, n, "down", now);
+			do_event(h, n, state, n->reason, now);
 		}
 }
 
@@ -509,6 +615,7 @@ int hb_flush(struct hb *h)
 	struct store_hb *hbs = NULL;
 	struct store_event *evs = NULL;
 	struct node_event *pend;
+	char **details = NULL;
 	size_t n = 0, cap = 0, nev;
 	char err[256];
 	int rc = 0;
@@ -522,10 +629,12 @@ int hb_flush(struct hb *h)
 		hbs[n].cluster = xstrdup(d->cl->name);
 		hbs[n].address = xstrdup(d->address);
 		hbs[n].state = d->state_dirty ? xstrdup(d->state) : NULL;
-		hbs[n].status_json = NULL;
+		hbs[n].status_json = d->report_dirty && d->report ?
+		    xstrdup(d->report) : NULL;
 		hbs[n].at = d->last_hb;
 		hbs[n].load_bytes = d->load_dirty ? d->load_bytes : -1;
 		d->dirty = d->state_dirty = d->load_dirty = false;
+		d->report_dirty = false;
 		n++;
 	}
 	h->dirty = NULL;
@@ -543,6 +652,7 @@ int hb_flush(struct hb *h)
 	}
 	if (nev > 0) {
 		evs = xcalloc(nev, sizeof(*evs));
+		details = xcalloc(nev, sizeof(*details));
 		for (size_t i = 0; i < nev; i++) {
 			char lh[48];
 			time_rfc3339(pend[i].last_hb / 1000, lh, sizeof(lh));
@@ -553,11 +663,19 @@ int hb_flush(struct hb *h)
 			evs[i].cluster = pend[i].cluster;
 			evs[i].result = pend[i].result;
 			evs[i].detail_json = NULL;
-			if (strcmp(pend[i].result, "down") == 0)
-				log_warnx("node %s of cluster %s is down: no "
-				    "heartbeat since %s", pend[i].address,
-				    pend[i].cluster,
-				    pend[i].last_hb > 0 ? lh : "it checked in");
+			if (pend[i].reason != NULL) {
+				json_t *d = json_pack("{s:s}", "reason",
+				    pend[i].reason);
+				evs[i].detail_json = details[i] =
+				    json_dumps(d, JSON_COMPACT);
+				json_decref(d);
+			}
+			if (strcmp(pend[i].result, "up") != 0)
+				log_warnx("node %s of cluster %s is %s: %s (last "
+				    "heartbeat %s)", pend[i].address,
+				    pend[i].cluster, pend[i].result,
+				    pend[i].reason ? pend[i].reason : "",
+				    pend[i].last_hb > 0 ? lh : "at check-in");
 			else
 				log_info("node %s of cluster %s is up again",
 				    pend[i].address, pend[i].cluster);
@@ -571,12 +689,17 @@ int hb_flush(struct hb *h)
 		free((char *)(uintptr_t)hbs[i].cluster);
 		free((char *)(uintptr_t)hbs[i].address);
 		free((char *)(uintptr_t)hbs[i].state);
+		free((char *)(uintptr_t)hbs[i].status_json);
 	}
 	for (size_t i = 0; i < nev; i++) {
 		free(pend[i].cluster);
 		free(pend[i].address);
 		free(pend[i].result);
+		free(pend[i].reason);
+		if (details != NULL)
+			free(details[i]);
 	}
+	free(details);
 	free(hbs);
 	free(evs);
 	free(pend);
@@ -664,6 +787,7 @@ void hb_free(struct hb *h)
 		free(h->events[i].cluster);
 		free(h->events[i].address);
 		free(h->events[i].result);
+		free(h->events[i].reason);
 	}
 	free(h->events);
 	htab_release(&h->nodes);

@@ -10,6 +10,13 @@
  * last heartbeat is older than the timeout (and writes a "node" event);
  * the next heartbeat brings it back with an event too.
  *
+ * A silent node is judged by what its live peers' heartbeats say of it
+ * (lifecycle/judge.h): "down" only when a live peer sees it DN and none
+ * sees it up; "agent_down" when a live peer sees it up (its agent died,
+ * Cassandra did not); "unreachable" when no live peer has a view.  The
+ * verdict is taken again on every pass, so it follows gossip (a peer sees a
+ * dead node DN some seconds after it died).
+ *
  * A node's "last seen" is never older than the daemon's start: after a
  * restart nodes get one full timeout to heartbeat before they are marked
  * down.
@@ -50,6 +57,16 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address);
 /* Forget every node of a cluster (deleted). */
 void hb_cluster_forget(struct hb *h, const char *cluster);
 
+/*
+ * One row of a node's own `nodetool status`: what it sees of a peer.  The
+ * detector asks these views before calling a silent node down (judge.h).
+ */
+struct hb_view {
+	char address[48];	/* an IP; longer names are not kept */
+	char status;		/* 'U', 'D', '?' */
+	char state;		/* 'N', 'J', 'L', 'M', '?' */
+};
+
 struct hb_beat {
 	const char *cluster;
 	const char *address;
@@ -58,6 +75,11 @@ struct hb_beat {
 	const char *status;	/* up, joining, leaving, moving, down */
 	int64_t load_bytes;	/* -1: not sent */
 	int64_t at_ms;
+	const struct hb_view *views;	/* with views_sent: may be 0 of them */
+	size_t nviews;
+	bool views_sent;
+	const char *report_json;	/* the node's extras as JSON text, NULL:
+					 * not sent; stored as its status */
 };
 /*
  * Absorb one heartbeat: 0, 1 when it carried a host_id or version other
@@ -69,7 +91,8 @@ int hb_beat(struct hb *h, const struct hb_beat *b);
 /* Latest in-memory view of a node; false when not known. */
 bool hb_node_view(struct hb *h, const char *cluster, const char *address,
     char *state, size_t statelen, int64_t *last_hb_ms, int64_t *load_bytes);
-/* Merge the in-memory view into store_node_list() items (array). */
+/* Merge the in-memory view into store_node_list() items (array): state,
+ * last_heartbeat, load_bytes, and state_reason for a silent node. */
 void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes);
 /* Nodes in state up / down of a cluster. */
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);

@@ -77,6 +77,8 @@ struct svc_checkin {
 const char *service_checkin_role(bool known, bool known_host_id,
     const struct svc_checkin *ci, const char **why);
 
+struct hb_view;
+
 struct svc_heartbeat {
 	const char *cluster;
 	const char *address;
@@ -84,6 +86,12 @@ struct svc_heartbeat {
 	const char *status;	/* up, joining, leaving, moving, down */
 	int64_t load_bytes;	/* -1: not sent */
 	const char *cassandra_version;	/* NULL: keep */
+	/* The node's own nodetool status (hb.h), when it sent "peers". */
+	const struct hb_view *views;
+	size_t nviews;
+	bool views_sent;
+	const char *report_json;	/* its extras (gossip, disks ...), NULL */
+	int64_t seeds_gen;		/* the seeds it has, -1: not sent */
 };
 
 struct svc_list {

@@ -173,7 +173,9 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 		.cluster = hb->cluster, .address = hb->address,
 		.host_id = hb->host_id, .version = hb->cassandra_version,
 		.status = hb->status, .load_bytes = hb->load_bytes,
-		.at_ms = time_wall_ms(),
+		.at_ms = time_wall_ms(), .views = hb->views,
+		.nviews = hb->nviews, .views_sent = hb->views_sent,
+		.report_json = hb->report_json,
 	};
 	int rc = hb_beat(s->hb, &b);
 

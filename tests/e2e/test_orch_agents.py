@@ -97,6 +97,12 @@ def test_heartbeat_shows_at_once_and_is_written_in_batches(orch):
     assert n2["load_bytes"] == 123456789 and n2["last_heartbeat"] == n["last_heartbeat"]
 
 
+def peers(*rows):
+    """A heartbeat's peers report: rows of (address, "up"|"down", state)."""
+    return {"datacenters": [{"name": "dc1", "nodes": [
+        {"address": a, "status": st, "state": sa} for a, st, sa in rows]}]}
+
+
 def test_missed_heartbeats_mark_node_down_then_up(orch):
     orch.create_cluster("prod")
     checkin(orch, "10.0.0.1")
@@ -104,11 +110,14 @@ def test_missed_heartbeats_mark_node_down_then_up(orch):
     beat(orch, "10.0.0.1")
     beat(orch, "10.0.0.2")
 
-    # Keep 10.0.0.2 alive; 10.0.0.1 goes silent (heartbeat_timeout = 3s).
+    # Keep 10.0.0.2 alive, seeing 10.0.0.1 DN; 10.0.0.1 goes silent
+    # (heartbeat_timeout = 3s).
     def down():
-        beat(orch, "10.0.0.2")
+        beat(orch, "10.0.0.2", peers=peers(("10.0.0.1", "down", "normal"),
+                                           ("10.0.0.2", "up", "normal")))
         return nodes(orch)["10.0.0.1"]["state"] == "down"
     wait_until(down, 10, "10.0.0.1 marked down")
+    assert "(10.0.0.2) sees it down (DN)" in nodes(orch)["10.0.0.1"]["state_reason"]
     assert nodes(orch)["10.0.0.2"]["state"] == "up"
     c = orch.ok("GET", "/api/v1/clusters/prod")
     assert c["nodes_down"] == 1 and c["nodes_up"] == 1
@@ -118,9 +127,63 @@ def test_missed_heartbeats_mark_node_down_then_up(orch):
         return [e for e in evs if e["kind"] == "node" and e["target"] == "10.0.0.1"
                 and e["result"] == result]
     wait_until(lambda: event("down"), 5, "a node-down event")
+    assert "sees it down" in event("down")[0]["detail"]["reason"], event("down")
     beat(orch, "10.0.0.1")
     assert nodes(orch)["10.0.0.1"]["state"] == "up"
+    assert "state_reason" not in nodes(orch)["10.0.0.1"]
     wait_until(lambda: event("up"), 5, "a node-up event")
+
+
+def test_silent_agent_whose_peers_see_it_up_is_agent_down(orch):
+    """The agent died, Cassandra did not: its peers still see it UN.  It is
+    agent_down, never down; when a peer sees it DN it becomes down; with no
+    live peer to ask it is unreachable."""
+    orch.create_cluster("prod")
+    for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        checkin(orch, a)
+        beat(orch, a)
+    view = {"10.0.0.1": "up"}
+
+    def keep_peers(want):
+        for a in ("10.0.0.2", "10.0.0.3"):
+            beat(orch, a, peers=peers(("10.0.0.1", view["10.0.0.1"], "normal"),
+                                      ("10.0.0.2", "up", "normal"), ("10.0.0.3", "up", "normal")))
+        return nodes(orch)["10.0.0.1"]["state"] == want
+    wait_until(lambda: keep_peers("agent_down"), 10, "10.0.0.1 agent_down")
+    n = nodes(orch)["10.0.0.1"]
+    assert "2 live peers (" in n["state_reason"] and "its agent is down" in n["state_reason"], n
+    c = orch.ok("GET", "/api/v1/clusters/prod")
+    assert c["nodes_down"] == 0, c
+    # One peer seeing it up is enough to keep it from down.
+    view["10.0.0.1"] = "down"
+    wait_until(lambda: keep_peers("down"), 10, "10.0.0.1 down once its peers see DN")
+    assert orch.ok("GET", "/api/v1/clusters/prod")["nodes_down"] == 1
+    evs = [e for e in orch.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+           if e["kind"] == "node" and e["target"] == "10.0.0.1"]
+    assert [e["result"] for e in evs if e["result"] in ("agent_down", "down")] \
+        in (["agent_down", "down"], ["down", "agent_down"]), evs
+    # Every peer silent too: nothing can confirm anything.
+    wait_until(lambda: nodes(orch)["10.0.0.1"]["state"] == "unreachable", 10,
+               "10.0.0.1 unreachable once no live peer reports")
+    assert "cannot tell whether Cassandra runs" in nodes(orch)["10.0.0.1"]["state_reason"]
+    m = orch.get("/metrics").text
+    assert re.search(r'ringmaster_nodes\{cluster="prod",state="unreachable"\} 3', m), \
+        [ln for ln in m.splitlines() if "ringmaster_nodes{" in ln]
+
+
+def test_heartbeat_extras_are_stored_and_shown(orch):
+    orch.create_cluster("prod")
+    checkin(orch, "10.0.0.1")
+    beat(orch, "10.0.0.1", gossip=True, native_transport=False, process_up=True, tokens=16,
+         disks=[{"path": "/var/lib/cassandra", "free_bytes": 5, "total_bytes": 10}])
+    n = nodes(orch)["10.0.0.1"]
+    st = n["status"]
+    assert st["gossip"] is True and st["native_transport"] is False and st["tokens"] == 16, n
+    assert st["disks"][0]["free_bytes"] == 5
+    # Written through the batch: a restart still shows them.
+    assert orch.stop() == 0
+    orch.start()
+    assert nodes(orch)["10.0.0.1"]["status"]["native_transport"] is False
 
 
 def test_delete_cluster_forgets_its_nodes(orch):
