@@ -391,7 +391,7 @@ void api_h_heartbeat(struct call *c)
 	struct svc_err e = { 0 };
 	struct hb_view *views = NULL;
 	char *report;
-	json_t *lb, *sg;
+	json_t *lb, *sg, *ans = NULL;
 	int rc;
 
 	if (!api_body_ok(c, f_heartbeat))
@@ -414,11 +414,17 @@ void api_h_heartbeat(struct call *c)
 	sg = json_object_get(c->body, "seeds_gen");
 	hb.seeds_gen = json_is_integer(sg) ? (int64_t)json_integer_value(sg) :
 	    -1;
-	rc = service_heartbeat(c->api->svc, &hb, &e);
+	rc = service_heartbeat(c->api->svc, &hb, &ans, &e);
 	free(views);
 	free(report);
 	if (rc != 0) {
 		api_reply_svc_error(c, &e);
+		return;
+	}
+	if (ans != NULL) {
+		/* New seeds for this agent: rare, so built per request. */
+		metrics_heartbeat(c->api->metrics);
+		api_reply_json(c, 200, ans);
 		return;
 	}
 	metrics_heartbeat(c->api->metrics);

@@ -19,6 +19,8 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../lifecycle/judge.h"
+#include "../lifecycle/seeds.h"
+#include "../lifecycle/slot.h"
 #include "../store/store.h"
 
 #define STATE_MAX 16
@@ -28,6 +30,8 @@ struct hb_cluster {
 	char *name;
 	int up, down, nodes;
 	struct hb_node *members;	/* its nodes, for judging a silent one */
+	uint64_t epoch;			/* bumped on any state change */
+	char *slot_holder;		/* NULL: the slot is free */
 };
 
 struct hb_node {
@@ -45,6 +49,8 @@ struct hb_node {
 	size_t nviews;
 	int64_t views_at;
 	char *report;			/* its extras, JSON text */
+	char *dc, *rack;
+	bool pinned;			/* an operator's seed */
 	char reason[200];		/* why a silent node has its state */
 };
 
@@ -130,6 +136,7 @@ static void do_set_state(struct hb_node *n, const char *state)
 	count(n->cl, n->state, -1);
 	str_copy(n->state, state, sizeof(n->state));
 	count(n->cl, n->state, +1);
+	n->cl->epoch++;
 }
 
 static void do_dirty(struct hb *h, struct hb_node *n)
@@ -172,6 +179,7 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
 	htab_add(&h->nodes, &n->hn, node_hash(cluster, address));
 	n->next_member = n->cl->members;
 	n->cl->members = n;
+	n->cl->epoch++;
 	return n;
 }
 
@@ -187,6 +195,8 @@ static void node_free(struct hb_node *n)
 {
 	free(n->views);
 	free(n->report);
+	free(n->dc);
+	free(n->rack);
 	free(n->address);
 	free(n->host_id);
 	free(n->version);
@@ -209,6 +219,150 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 		n->last_hb = last_hb_ms;
 	set_str(&n->host_id, host_id);
 	set_str(&n->version, version);
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_node_place(struct hb *h, const char *cluster, const char *address,
+    const char *dc, const char *rack, int pinned)
+{
+	struct hb_node *n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = do_node(h, cluster, address);
+	if (n == NULL)
+		n = do_add(h, cluster, address);
+	set_str(&n->dc, dc);
+	set_str(&n->rack, rack);
+	if (pinned >= 0 && n->pinned != (pinned > 0)) {
+		n->pinned = pinned > 0;
+		n->cl->epoch++;
+	}
+	pthread_mutex_unlock(&h->mtx);
+}
+
+size_t hb_seeds(struct hb *h, const char *cluster, const char *const *prev,
+    size_t nprev, int per_dc, char ***out)
+{
+	struct hb_cluster *c;
+	struct seeds_node *nodes = NULL;
+	const char **pinned = NULL, **chosen = NULL;
+	size_t n = 0, np = 0, k = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	if (c != NULL && c->nodes > 0) {
+		nodes = xcalloc((size_t)c->nodes, sizeof(*nodes));
+		pinned = xcalloc((size_t)c->nodes, sizeof(*pinned));
+		for (struct hb_node *m = c->members; m; m = m->next_member) {
+			if (n == (size_t)c->nodes)
+				break;
+			nodes[n].address = m->address;
+			nodes[n].dc = m->dc;
+			nodes[n].rack = m->rack;
+			/* The agent says "up" for its own UN row only. */
+			nodes[n].live_normal = strcmp(m->state, "up") == 0;
+			if (m->pinned)
+				pinned[np++] = m->address;
+			n++;
+		}
+		chosen = xcalloc(n + nprev + 1, sizeof(*chosen));
+		k = seeds_choose(nodes, n, prev, nprev, pinned, np, per_dc,
+		    chosen, n + nprev + 1);
+		*out = xcalloc(k + 1, sizeof(**out));
+		for (size_t i = 0; i < k; i++)
+			(*out)[i] = xstrdup(chosen[i]);
+	}
+	pthread_mutex_unlock(&h->mtx);
+	free(nodes);
+	free(pinned);
+	free(chosen);
+	return k;
+}
+
+uint64_t hb_cluster_epoch(struct hb *h, const char *cluster)
+{
+	struct hb_cluster *c;
+	uint64_t e;
+
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	e = c ? c->epoch : 0;
+	pthread_mutex_unlock(&h->mtx);
+	return e;
+}
+
+void hb_cluster_members(struct hb *h, const char *cluster, const char *except,
+    size_t *members, size_t *live_normal)
+{
+	struct hb_cluster *c;
+
+	*members = *live_normal = 0;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
+		bool up = strcmp(m->state, "up") == 0;
+		if (except != NULL && strcmp(m->address, except) == 0)
+			continue;
+		if (up)
+			(*live_normal)++;
+		if (up || m->host_id != NULL)
+			(*members)++;
+	}
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_slot_set(struct hb *h, const char *cluster, const char *holder)
+{
+	struct hb_cluster *c;
+
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, true);
+	free(c->slot_holder);
+	c->slot_holder = holder != NULL && *holder != '\0' ?
+	    xstrdup(holder) : NULL;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+/* A view of address in m's nodetool status, or NULL. */
+static const struct hb_view *view_of(const struct hb_node *m,
+    const char *address)
+{
+	for (size_t k = 0; k < m->nviews; k++)
+		if (strcmp(m->views[k].address, address) == 0)
+			return &m->views[k];
+	return NULL;
+}
+
+void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
+    const char *dead, struct slot_obs *o)
+{
+	struct hb_cluster *c;
+	int64_t now = time_wall_ms();
+
+	memset(o, 0, sizeof(*o));
+	o->dead_gone = true;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
+		const struct hb_view *v;
+		bool live = strcmp(m->state, "up") == 0 &&
+		    now - m->last_hb <= h->timeout_ms;
+		if (strcmp(m->address, holder) == 0) {
+			o->self_un = live;
+			continue;
+		}
+		if (dead != NULL && strcmp(m->address, dead) == 0)
+			continue;
+		if (!live)
+			continue;
+		o->live_peers++;
+		v = view_of(m, holder);
+		if (v != NULL && v->status == 'U' && v->state == 'N')
+			o->peer_un = true;
+		if (dead != NULL && view_of(m, dead) != NULL)
+			o->dead_gone = false;
+	}
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -258,6 +412,10 @@ static int load(struct hb *h, char *err, size_t errlen)
 				last = parse_ms(lh);
 			hb_node_set(h, names[i], addr, state ? state : "unknown",
 			    last, hid, ver);
+			hb_node_place(h, names[i], addr, json_string_value(
+			    json_object_get(v, "dc")), json_string_value(
+			    json_object_get(v, "rack")), json_is_true(
+			    json_object_get(v, "is_seed")));
 			if (json_is_integer(lb)) {
 				pthread_mutex_lock(&h->mtx);
 				do_node(h, names[i], addr)->load_bytes =
@@ -317,8 +475,11 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 	    strcmp(n->version, b->version) != 0))) {
 		set_str(&n->host_id, b->host_id);
 		set_str(&n->version, b->version);
-		rc = 1;
+		rc |= HB_NEW_IDENTITY;
 	}
+	if (n->cl->slot_holder != NULL &&
+	    strcmp(n->cl->slot_holder, n->address) == 0)
+		rc |= HB_SLOT_HOLDER;
 	was_down = silent_state(n->state);
 	if (strcmp(n->state, b->status) != 0) {
 		do_set_state(n, b->status);
@@ -486,6 +647,7 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 			}
 		count(n->cl, n->state, -1);
 		n->cl->nodes--;
+		n->cl->epoch++;
 		for (struct hb_node **mp = &n->cl->members; *mp;
 		    mp = &(*mp)->next_member)
 			if (*mp == n) {
@@ -533,6 +695,7 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 		htab_each(&h->nodes, forget_node_of, &a);
 		htab_remove(&h->clusters, &c->hn);
 		free(c->name);
+		free(c->slot_holder);
 		free(c);
 	}
 	pthread_mutex_unlock(&h->mtx);
@@ -773,6 +936,7 @@ static void free_cluster(struct htab_node *x, void *arg)
 {
 	(void)arg;
 	free(CLUSTER_OF(x)->name);
+	free(CLUSTER_OF(x)->slot_holder);
 	free(CLUSTER_OF(x));
 }
 

@@ -140,8 +140,13 @@ int service_seeds(struct service *s, const char *cluster, json_t **out,
 
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e);
+/*
+ * Absorb a heartbeat.  *answer (when answer is not NULL) is NULL for the
+ * constant {"status":"ok"}, or a new object carrying the cluster's seeds
+ * and seeds_gen when the agent's seeds_gen is older.
+ */
 int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
-    struct svc_err *e);
+    json_t **answer, struct svc_err *e);
 
 /* True when type names a registered task type. */
 /*
