@@ -44,6 +44,12 @@ static const struct conf_key keys[] = {
 	  "a node whose last heartbeat is older than this is marked down" },
 	{ "heartbeat_flush", CONF_DURATION, "1s", false, 10, 60 * SEC, NULL,
 	  "how often heartbeats held in memory are written to the store in one transaction" },
+	{ "bootstrap_timeout", CONF_DURATION, "4h", false, 1000, 7 * DAY, NULL,
+	  "how long a joining node may hold its cluster's bootstrap slot before it is freed and the node marked failed" },
+	{ "seeds_per_dc", CONF_INT, "3", false, 1, 16, NULL,
+	  "seeds chosen per datacenter (spread over racks) when no seed is pinned" },
+	{ "checkin_retry_after", CONF_DURATION, "10s", false, 1000, 600 * SEC, NULL,
+	  "how long a new node told to wait (for the slot, or for a live node to join through) waits before it checks in again" },
 	{ "shutdown_grace", CONF_DURATION, "10s", false, 0, 600 * SEC, NULL,
 	  "on SIGTERM, how long running steps get to reach a checkpoint" },
 };
@@ -98,6 +104,9 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 	c->heartbeat_timeout_ms = conf_ms(cf, "heartbeat_timeout");
 	c->heartbeat_flush_ms = conf_ms(cf, "heartbeat_flush");
 	c->shutdown_grace_ms = conf_ms(cf, "shutdown_grace");
+	c->bootstrap_timeout_ms = conf_ms(cf, "bootstrap_timeout");
+	c->seeds_per_dc = (int)conf_int(cf, "seeds_per_dc");
+	c->checkin_retry_after_ms = conf_ms(cf, "checkin_retry_after");
 
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, errlen, "%s: key '%s' is set without '%s': set both "

@@ -34,6 +34,9 @@ struct cfg {
 	int64_t heartbeat_timeout_ms;
 	int64_t heartbeat_flush_ms;
 	int64_t shutdown_grace_ms;
+	int64_t bootstrap_timeout_ms;
+	int seeds_per_dc;
+	int64_t checkin_retry_after_ms;
 };
 
 /* The key table, for --help and docs. */

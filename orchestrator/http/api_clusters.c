@@ -13,6 +13,7 @@
 
 #include "../../common/util.h"
 #include "../engine/task.h"
+#include "../service/hb.h"
 #include "../service/service.h"
 #include "api.h"
 #include "api_int.h"
@@ -320,14 +321,82 @@ static const struct field f_heartbeat[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+/*
+ * The node's nodetool status ("peers": {"datacenters":[{"nodes":[{"address",
+ * "status","state"}]}]}) as views; rows without an IP-sized address or
+ * with unknown words are kept as unknown ('?'), never guessed.  *n views
+ * in a new array (NULL when peers is not an object).
+ */
+static struct hb_view *peers_views(const json_t *peers, size_t *n)
+{
+	const json_t *dcs = json_object_get(peers, "datacenters"), *dc, *nd;
+	struct hb_view *v = NULL;
+	size_t i, k, cap = 0;
+
+	*n = 0;
+	if (!json_is_object(peers))
+		return NULL;
+	json_array_foreach(dcs, i, dc)
+		json_array_foreach(json_object_get(dc, "nodes"), k, nd) {
+			const char *a = json_string_value(json_object_get(nd, "address"));
+			const char *st = json_string_value(json_object_get(nd, "status"));
+			const char *sa = json_string_value(json_object_get(nd, "state"));
+			if (a == NULL || strlen(a) >= sizeof(v->address) ||
+			    *n >= 65536)
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			str_copy(v[*n].address, a, sizeof(v[*n].address));
+			v[*n].status = st == NULL ? '?' : strcmp(st, "up") == 0 ?
+			    'U' : strcmp(st, "down") == 0 ? 'D' : '?';
+			v[*n].state = sa == NULL ? '?' :
+			    strcmp(sa, "normal") == 0 ? 'N' :
+			    strcmp(sa, "joining") == 0 ? 'J' :
+			    strcmp(sa, "leaving") == 0 ? 'L' :
+			    strcmp(sa, "moving") == 0 ? 'M' : '?';
+			(*n)++;
+		}
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));	/* sent, and empty */
+	return v;
+}
+
+/* The extras a node reports of itself, as compact JSON text, or NULL. */
+static char *heartbeat_report(const json_t *body)
+{
+	static const char *const keys[] = {
+		"process_up", "gossip", "native_transport", "tokens", "disks",
+		"has_data", "uptime_s", "agent_version", "errors",
+	};
+	json_t *r = json_object();
+	char *text = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(body, keys[i]);
+		if (v != NULL && !json_is_null(v))
+			json_object_set(r, keys[i], v);
+	}
+	/* Sorted keys: the same report reads the same, and is not rewritten. */
+	if (json_object_size(r) > 0)
+		text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(r);
+	return text;
+}
+
 void api_h_heartbeat(struct call *c)
 {
 	struct svc_heartbeat hb;
 	struct svc_err e = { 0 };
-	json_t *lb;
+	struct hb_view *views = NULL;
+	char *report;
+	json_t *lb, *sg, *ans = NULL;
+	int rc;
 
 	if (!api_body_ok(c, f_heartbeat))
 		return;
+	memset(&hb, 0, sizeof(hb));
 	hb.cluster = api_jstr(c->body, "cluster");
 	hb.address = api_jstr(c->body, "address");
 	hb.host_id = api_jstr(c->body, "host_id");
@@ -335,8 +404,27 @@ void api_h_heartbeat(struct call *c)
 	lb = json_object_get(c->body, "load_bytes");
 	hb.load_bytes = json_is_integer(lb) ? (int64_t)json_integer_value(lb) : -1;
 	hb.cassandra_version = api_jstr(c->body, "cassandra_version");
-	if (service_heartbeat(c->api->svc, &hb, &e) != 0) {
+	if (json_object_get(c->body, "peers") != NULL) {
+		views = peers_views(json_object_get(c->body, "peers"),
+		    &hb.nviews);
+		hb.views = views;
+		hb.views_sent = views != NULL;
+	}
+	hb.report_json = report = heartbeat_report(c->body);
+	sg = json_object_get(c->body, "seeds_gen");
+	hb.seeds_gen = json_is_integer(sg) ? (int64_t)json_integer_value(sg) :
+	    -1;
+	rc = service_heartbeat(c->api->svc, &hb, &ans, &e);
+	free(views);
+	free(report);
+	if (rc != 0) {
 		api_reply_svc_error(c, &e);
+		return;
+	}
+	if (ans != NULL) {
+		/* New seeds for this agent: rare, so built per request. */
+		metrics_heartbeat(c->api->metrics);
+		api_reply_json(c, 200, ans);
 		return;
 	}
 	metrics_heartbeat(c->api->metrics);

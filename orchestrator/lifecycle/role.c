@@ -26,8 +26,7 @@ static const char *nz(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* Why the node is a member already, or NULL for a new, empty node. */
-static const char *member_why(const struct role_in *in)
+const char *role_member_why(const struct role_in *in)
 {
 	if (in->reports_host_id)
 		return "it reports a host id";
@@ -54,7 +53,7 @@ void role_decide(const struct role_in *in, struct role_out *out)
 {
 	const struct slot *s = in->slot != NULL && in->slot->held ?
 	    in->slot : NULL;
-	const char *mw = member_why(in);
+	const char *mw = role_member_why(in);
 	bool holds = s != NULL && slot_may_take(s, in->address);
 
 	memset(out, 0, sizeof(*out));

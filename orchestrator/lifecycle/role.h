@@ -60,6 +60,10 @@ struct role_out {
 
 void role_decide(const struct role_in *in, struct role_out *out);
 
+/* Why the node is a member already (a static string), or NULL for a new,
+ * empty node: the first question of role_decide(). */
+const char *role_member_why(const struct role_in *in);
+
 const char *role_name(enum role r);
 
 #endif

@@ -18,6 +18,9 @@
 #include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../lifecycle/judge.h"
+#include "../lifecycle/seeds.h"
+#include "../lifecycle/slot.h"
 #include "../store/store.h"
 #include "service_json.h"
 
@@ -27,6 +30,9 @@ struct hb_cluster {
 	struct htab_node hn;		/* in hb.clusters, by name */
 	char *name;
 	int up, down, nodes;
+	struct hb_node *members;	/* its nodes, for judging a silent one */
+	uint64_t epoch;			/* bumped on any state change */
+	char *slot_holder;		/* NULL: the slot is free */
 };
 
 struct hb_node {
@@ -36,13 +42,21 @@ struct hb_node {
 	char state[STATE_MAX];
 	int64_t last_hb;
 	int64_t load_bytes;	/* -1 unknown */
-	bool dirty, state_dirty, load_dirty;
+	bool dirty, state_dirty, load_dirty, report_dirty;
 	struct htab_node hn;		/* in hb.nodes, by (cluster, address) */
 	struct hb_node *dirty_next;
+	struct hb_node *next_member;	/* in cl->members */
+	struct hb_view *views;		/* its own nodetool status */
+	size_t nviews;
+	int64_t views_at;
+	char *report;			/* its extras, JSON text */
+	char *dc, *rack;
+	bool pinned;			/* an operator's seed */
+	char reason[200];		/* why a silent node has its state */
 };
 
 struct node_event {
-	char *cluster, *address, *result;
+	char *cluster, *address, *result, *reason;
 	int64_t at, last_hb;
 };
 
@@ -109,6 +123,13 @@ static void count(struct hb_cluster *c, const char *state, int d)
 		c->down += d;
 }
 
+/* States the detector gives a node whose agent went silent. */
+static bool silent_state(const char *state)
+{
+	return strcmp(state, "down") == 0 || strcmp(state, "agent_down") == 0 ||
+	    strcmp(state, "unreachable") == 0;
+}
+
 static void do_set_state(struct hb_node *n, const char *state)
 {
 	if (strcmp(n->state, state) == 0)
@@ -116,6 +137,7 @@ static void do_set_state(struct hb_node *n, const char *state)
 	count(n->cl, n->state, -1);
 	str_copy(n->state, state, sizeof(n->state));
 	count(n->cl, n->state, +1);
+	n->cl->epoch++;
 }
 
 static void do_dirty(struct hb *h, struct hb_node *n)
@@ -128,7 +150,7 @@ static void do_dirty(struct hb *h, struct hb_node *n)
 }
 
 static void do_event(struct hb *h, struct hb_node *n, const char *result,
-    int64_t now)
+    const char *reason, int64_t now)
 {
 	struct node_event *e;
 
@@ -140,6 +162,7 @@ static void do_event(struct hb *h, struct hb_node *n, const char *result,
 	e->cluster = xstrdup(n->cl->name);
 	e->address = xstrdup(n->address);
 	e->result = xstrdup(result);
+	e->reason = reason != NULL ? xstrdup(reason) : NULL;
 	e->at = now;
 	e->last_hb = n->last_hb;
 }
@@ -155,6 +178,9 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
 	str_copy(n->state, "unknown", sizeof(n->state));
 	n->load_bytes = -1;
 	htab_add(&h->nodes, &n->hn, node_hash(cluster, address));
+	n->next_member = n->cl->members;
+	n->cl->members = n;
+	n->cl->epoch++;
 	return n;
 }
 
@@ -168,6 +194,10 @@ static void set_str(char **dst, const char *src)
 
 static void node_free(struct hb_node *n)
 {
+	free(n->views);
+	free(n->report);
+	free(n->dc);
+	free(n->rack);
 	free(n->address);
 	free(n->host_id);
 	free(n->version);
@@ -190,6 +220,150 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 		n->last_hb = last_hb_ms;
 	set_str(&n->host_id, host_id);
 	set_str(&n->version, version);
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_node_place(struct hb *h, const char *cluster, const char *address,
+    const char *dc, const char *rack, int pinned)
+{
+	struct hb_node *n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = do_node(h, cluster, address);
+	if (n == NULL)
+		n = do_add(h, cluster, address);
+	set_str(&n->dc, dc);
+	set_str(&n->rack, rack);
+	if (pinned >= 0 && n->pinned != (pinned > 0)) {
+		n->pinned = pinned > 0;
+		n->cl->epoch++;
+	}
+	pthread_mutex_unlock(&h->mtx);
+}
+
+size_t hb_seeds(struct hb *h, const char *cluster, const char *const *prev,
+    size_t nprev, int per_dc, char ***out)
+{
+	struct hb_cluster *c;
+	struct seeds_node *nodes = NULL;
+	const char **pinned = NULL, **chosen = NULL;
+	size_t n = 0, np = 0, k = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	if (c != NULL && c->nodes > 0) {
+		nodes = xcalloc((size_t)c->nodes, sizeof(*nodes));
+		pinned = xcalloc((size_t)c->nodes, sizeof(*pinned));
+		for (struct hb_node *m = c->members; m; m = m->next_member) {
+			if (n == (size_t)c->nodes)
+				break;
+			nodes[n].address = m->address;
+			nodes[n].dc = m->dc;
+			nodes[n].rack = m->rack;
+			/* The agent says "up" for its own UN row only. */
+			nodes[n].live_normal = strcmp(m->state, "up") == 0;
+			if (m->pinned)
+				pinned[np++] = m->address;
+			n++;
+		}
+		chosen = xcalloc(n + nprev + 1, sizeof(*chosen));
+		k = seeds_choose(nodes, n, prev, nprev, pinned, np, per_dc,
+		    chosen, n + nprev + 1);
+		*out = xcalloc(k + 1, sizeof(**out));
+		for (size_t i = 0; i < k; i++)
+			(*out)[i] = xstrdup(chosen[i]);
+	}
+	pthread_mutex_unlock(&h->mtx);
+	free(nodes);
+	free(pinned);
+	free(chosen);
+	return k;
+}
+
+uint64_t hb_cluster_epoch(struct hb *h, const char *cluster)
+{
+	struct hb_cluster *c;
+	uint64_t e;
+
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	e = c ? c->epoch : 0;
+	pthread_mutex_unlock(&h->mtx);
+	return e;
+}
+
+void hb_cluster_members(struct hb *h, const char *cluster, const char *except,
+    size_t *members, size_t *live_normal)
+{
+	struct hb_cluster *c;
+
+	*members = *live_normal = 0;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
+		bool up = strcmp(m->state, "up") == 0;
+		if (except != NULL && strcmp(m->address, except) == 0)
+			continue;
+		if (up)
+			(*live_normal)++;
+		if (up || m->host_id != NULL)
+			(*members)++;
+	}
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_slot_set(struct hb *h, const char *cluster, const char *holder)
+{
+	struct hb_cluster *c;
+
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, true);
+	free(c->slot_holder);
+	c->slot_holder = holder != NULL && *holder != '\0' ?
+	    xstrdup(holder) : NULL;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+/* A view of address in m's nodetool status, or NULL. */
+static const struct hb_view *view_of(const struct hb_node *m,
+    const char *address)
+{
+	for (size_t k = 0; k < m->nviews; k++)
+		if (strcmp(m->views[k].address, address) == 0)
+			return &m->views[k];
+	return NULL;
+}
+
+void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
+    const char *dead, struct slot_obs *o)
+{
+	struct hb_cluster *c;
+	int64_t now = time_wall_ms();
+
+	memset(o, 0, sizeof(*o));
+	o->dead_gone = true;
+	pthread_mutex_lock(&h->mtx);
+	c = do_cluster(h, cluster, false);
+	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
+		const struct hb_view *v;
+		bool live = strcmp(m->state, "up") == 0 &&
+		    now - m->last_hb <= h->timeout_ms;
+		if (strcmp(m->address, holder) == 0) {
+			o->self_un = live;
+			continue;
+		}
+		if (dead != NULL && strcmp(m->address, dead) == 0)
+			continue;
+		if (!live)
+			continue;
+		o->live_peers++;
+		v = view_of(m, holder);
+		if (v != NULL && v->status == 'U' && v->state == 'N')
+			o->peer_un = true;
+		if (dead != NULL && view_of(m, dead) != NULL)
+			o->dead_gone = false;
+	}
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -222,6 +396,8 @@ static int load(struct hb *h, char *err, size_t errlen)
 			do_node(h, names[i], r->address)->load_bytes =
 			    r->load_bytes;
 			pthread_mutex_unlock(&h->mtx);
+			hb_node_place(h, names[i], r->address, r->dc, r->rack,
+			    r->is_seed);
 		}
 		store_nodes_release(&v);
 		free(names[i]);
@@ -275,14 +451,31 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 	    strcmp(n->version, b->version) != 0))) {
 		set_str(&n->host_id, b->host_id);
 		set_str(&n->version, b->version);
-		rc = 1;
+		rc |= HB_NEW_IDENTITY;
 	}
-	was_down = strcmp(n->state, "down") == 0;
+	if (n->cl->slot_holder != NULL &&
+	    strcmp(n->cl->slot_holder, n->address) == 0)
+		rc |= HB_SLOT_HOLDER;
+	was_down = silent_state(n->state);
 	if (strcmp(n->state, b->status) != 0) {
 		do_set_state(n, b->status);
 		n->state_dirty = true;
 		if (was_down && strcmp(b->status, "down") != 0)
-			do_event(h, n, "up", b->at_ms);
+			do_event(h, n, "up", NULL, b->at_ms);
+	}
+	n->reason[0] = '\0';
+	if (b->views_sent) {
+		n->views = xrealloc(n->views, (b->nviews ? b->nviews : 1) *
+		    sizeof(*n->views));
+		if (b->nviews > 0)
+			memcpy(n->views, b->views, b->nviews * sizeof(*n->views));
+		n->nviews = b->nviews;
+		n->views_at = b->at_ms;
+	}
+	if (b->report_json != NULL && (n->report == NULL ||
+	    strcmp(n->report, b->report_json) != 0)) {
+		set_str(&n->report, b->report_json);
+		n->report_dirty = true;
 	}
 	n->last_hb = b->at_ms;
 	if (b->load_bytes >= 0 && b->load_bytes != n->load_bytes) {
@@ -318,20 +511,30 @@ void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes)
 	size_t i;
 	json_t *v;
 
+	pthread_mutex_lock(&h->mtx);
 	json_array_foreach(nodes, i, v) {
 		const char *addr = json_string_value(json_object_get(v, "address"));
-		char state[STATE_MAX];
-		int64_t last, load;
-		if (addr == NULL || !hb_node_view(h, cluster, addr, state,
-		    sizeof(state), &last, &load))
+		struct hb_node *n = addr ? do_node(h, cluster, addr) : NULL;
+		if (n == NULL)
 			continue;
-		json_object_set_new(v, "state", json_string(state));
-		if (last > 0)
+		json_object_set_new(v, "state", json_string(n->state));
+		if (n->last_hb > 0)
 			json_object_set_new(v, "last_heartbeat",
-			    svc_json_time(last));
-		if (load >= 0)
-			json_object_set_new(v, "load_bytes", json_integer(load));
+			    svc_json_time(n->last_hb));
+		if (n->load_bytes >= 0)
+			json_object_set_new(v, "load_bytes",
+			    json_integer(n->load_bytes));
+		if (n->reason[0] != '\0')
+			json_object_set_new(v, "state_reason",
+			    json_string(n->reason));
+		/* Not yet flushed: the report shows at once too. */
+		if (n->report_dirty && n->report != NULL) {
+			json_t *r = json_loads(n->report, 0, NULL);
+			if (r != NULL)
+				json_object_set_new(v, "status", r);
+		}
 	}
+	pthread_mutex_unlock(&h->mtx);
 }
 
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down)
@@ -351,6 +554,7 @@ void hb_state_counts(struct hb *h,
 {
 	static const char *const states[] = {
 		"up", "down", "joining", "leaving", "moving", "unknown",
+		"agent_down", "unreachable",
 	};
 	struct row {
 		const struct hb_cluster *cl;
@@ -405,6 +609,13 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 			}
 		count(n->cl, n->state, -1);
 		n->cl->nodes--;
+		n->cl->epoch++;
+		for (struct hb_node **mp = &n->cl->members; *mp;
+		    mp = &(*mp)->next_member)
+			if (*mp == n) {
+				*mp = n->next_member;
+				break;
+			}
 		node_free(n);
 	}
 	pthread_mutex_unlock(&h->mtx);
@@ -446,26 +657,81 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 		htab_each(&h->nodes, forget_node_of, &a);
 		htab_remove(&h->clusters, &c->hn);
 		free(c->name);
+		free(c->slot_holder);
 		free(c);
 	}
 	pthread_mutex_unlock(&h->mtx);
 }
 
-/* Mark down the nodes whose heartbeat is too old.  Expects the lock. */
+/* When the node was last heard of: never before the daemon started. */
+static int64_t seen_ms(const struct hb *h, const struct hb_node *n)
+{
+	return n->last_hb > h->started_ms ? n->last_hb : h->started_ms;
+}
+
+/*
+ * The verdict on silent node n from its live peers' views.  Expects the
+ * lock.  Views are gathered into a small array: clusters are at most a few
+ * thousand nodes and only silent nodes are judged.
+ */
+static enum judge_verdict do_judge(struct hb *h, struct hb_node *n,
+    int64_t now, char *reason, size_t reasonlen)
+{
+	struct judge_view *v = NULL;
+	size_t nv = 0, cap = 0;
+	enum judge_verdict verdict;
+
+	for (struct hb_node *m = n->cl->members; m; m = m->next_member) {
+		if (m == n)
+			continue;
+		for (size_t k = 0; k < m->nviews; k++) {
+			if (strcmp(m->views[k].address, n->address) != 0)
+				continue;
+			if (nv == cap) {
+				cap = cap ? cap * 2 : 8;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[nv].observer = m->address;
+			v[nv].observer_live = !silent_state(m->state) &&
+			    now - m->last_hb <= h->timeout_ms;
+			v[nv].at_ms = m->views_at;
+			v[nv].status = m->views[k].status;
+			nv++;
+			break;
+		}
+	}
+	struct judge_in in = {
+		.now_ms = now, .last_hb_ms = seen_ms(h, n),
+		.timeout_ms = h->timeout_ms, .views = v, .nviews = nv,
+	};
+	/* Stale by the caller's test: judge as silent even at the edge. */
+	if (now - in.last_hb_ms <= in.timeout_ms)
+		in.now_ms = in.last_hb_ms + in.timeout_ms + 1;
+	verdict = judge_node(&in, reason, reasonlen);
+	free(v);
+	return verdict;
+}
+
+/*
+ * Judge every node whose heartbeat is too old; a verdict that changes
+ * makes an event.  Expects the lock.
+ */
 static void do_detect(struct hb *h, int64_t now)
 {
 	for (size_t i = 0; i < h->nodes.nb; i++)
 		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next) {
 			struct hb_node *n = NODE_OF(x);
-			int64_t seen = n->last_hb > h->started_ms ? n->last_hb :
-			    h->started_ms;
-			if (strcmp(n->state, "down") == 0 ||
-			    now - seen <= h->timeout_ms)
+			const char *state;
+			if (now - seen_ms(h, n) <= h->timeout_ms)
 				continue;
-			do_set_state(n, "down");
+			state = judge_verdict_name(do_judge(h, n, now,
+			    n->reason, sizeof(n->reason)));
+			if (strcmp(n->state, state) == 0)
+				continue;
+			do_set_state(n, state);
 			n->state_dirty = true;
 			do_dirty(h, n);
-			do_event(h, n, "down", now);
+			do_event(h, n, state, n->reason, now);
 		}
 }
 
@@ -474,6 +740,7 @@ int hb_flush(struct hb *h)
 	struct store_hb *hbs = NULL;
 	struct store_event *evs = NULL;
 	struct node_event *pend;
+	char **details = NULL;
 	size_t n = 0, cap = 0, nev;
 	char err[256];
 	int rc = 0;
@@ -487,10 +754,12 @@ int hb_flush(struct hb *h)
 		hbs[n].cluster = xstrdup(d->cl->name);
 		hbs[n].address = xstrdup(d->address);
 		hbs[n].state = d->state_dirty ? xstrdup(d->state) : NULL;
-		hbs[n].status_json = NULL;
+		hbs[n].status_json = d->report_dirty && d->report ?
+		    xstrdup(d->report) : NULL;
 		hbs[n].at = d->last_hb;
 		hbs[n].load_bytes = d->load_dirty ? d->load_bytes : -1;
 		d->dirty = d->state_dirty = d->load_dirty = false;
+		d->report_dirty = false;
 		n++;
 	}
 	h->dirty = NULL;
@@ -508,6 +777,7 @@ int hb_flush(struct hb *h)
 	}
 	if (nev > 0) {
 		evs = xcalloc(nev, sizeof(*evs));
+		details = xcalloc(nev, sizeof(*details));
 		for (size_t i = 0; i < nev; i++) {
 			char lh[48];
 			time_rfc3339(pend[i].last_hb / 1000, lh, sizeof(lh));
@@ -518,11 +788,19 @@ int hb_flush(struct hb *h)
 			evs[i].cluster = pend[i].cluster;
 			evs[i].result = pend[i].result;
 			evs[i].detail_json = NULL;
-			if (strcmp(pend[i].result, "down") == 0)
-				log_warnx("node %s of cluster %s is down: no "
-				    "heartbeat since %s", pend[i].address,
-				    pend[i].cluster,
-				    pend[i].last_hb > 0 ? lh : "it checked in");
+			if (pend[i].reason != NULL) {
+				json_t *d = json_pack("{s:s}", "reason",
+				    pend[i].reason);
+				evs[i].detail_json = details[i] =
+				    json_dumps(d, JSON_COMPACT);
+				json_decref(d);
+			}
+			if (strcmp(pend[i].result, "up") != 0)
+				log_warnx("node %s of cluster %s is %s: %s (last "
+				    "heartbeat %s)", pend[i].address,
+				    pend[i].cluster, pend[i].result,
+				    pend[i].reason ? pend[i].reason : "",
+				    pend[i].last_hb > 0 ? lh : "at check-in");
 			else
 				log_info("node %s of cluster %s is up again",
 				    pend[i].address, pend[i].cluster);
@@ -536,12 +814,17 @@ int hb_flush(struct hb *h)
 		free((char *)(uintptr_t)hbs[i].cluster);
 		free((char *)(uintptr_t)hbs[i].address);
 		free((char *)(uintptr_t)hbs[i].state);
+		free((char *)(uintptr_t)hbs[i].status_json);
 	}
 	for (size_t i = 0; i < nev; i++) {
 		free(pend[i].cluster);
 		free(pend[i].address);
 		free(pend[i].result);
+		free(pend[i].reason);
+		if (details != NULL)
+			free(details[i]);
 	}
+	free(details);
 	free(hbs);
 	free(evs);
 	free(pend);
@@ -615,6 +898,7 @@ static void free_cluster(struct htab_node *x, void *arg)
 {
 	(void)arg;
 	free(CLUSTER_OF(x)->name);
+	free(CLUSTER_OF(x)->slot_holder);
 	free(CLUSTER_OF(x));
 }
 
@@ -629,6 +913,7 @@ void hb_free(struct hb *h)
 		free(h->events[i].cluster);
 		free(h->events[i].address);
 		free(h->events[i].result);
+		free(h->events[i].reason);
 	}
 	free(h->events);
 	htab_release(&h->nodes);

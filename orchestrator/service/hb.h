@@ -10,6 +10,13 @@
  * last heartbeat is older than the timeout (and writes a "node" event);
  * the next heartbeat brings it back with an event too.
  *
+ * A silent node is judged by what its live peers' heartbeats say of it
+ * (lifecycle/judge.h): "down" only when a live peer sees it DN and none
+ * sees it up; "agent_down" when a live peer sees it up (its agent died,
+ * Cassandra did not); "unreachable" when no live peer has a view.  The
+ * verdict is taken again on every pass, so it follows gossip (a peer sees a
+ * dead node DN some seconds after it died).
+ *
  * A node's "last seen" is never older than the daemon's start: after a
  * restart nodes get one full timeout to heartbeat before they are marked
  * down.
@@ -45,10 +52,57 @@ void hb_set_timeout(struct hb *h, int64_t timeout_ms);
 void hb_node_set(struct hb *h, const char *cluster, const char *address,
     const char *state, int64_t last_hb_ms, const char *host_id,
     const char *version);
+/* Where a node is (dc, rack) and whether an operator pinned it as a
+ * seed: what the seed choice needs.  NULL keeps a value; pinned < 0 keeps. */
+void hb_node_place(struct hb *h, const char *cluster, const char *address,
+    const char *dc, const char *rack, int pinned);
+
+/*
+ * The cluster's seeds now (lifecycle/seeds.h, from the in-memory nodes):
+ * *out a new array of new strings (the caller frees each, then it),
+ * grouped by DC.  prev[nprev] are the last seeds, kept while they live.
+ */
+size_t hb_seeds(struct hb *h, const char *cluster, const char *const *prev,
+    size_t nprev, int per_dc, char ***out);
+
+/* A number that changes whenever a node of the cluster changes state,
+ * joins or leaves: a cached seed list is stale when it changed. */
+uint64_t hb_cluster_epoch(struct hb *h, const char *cluster);
+
+/* Nodes that ever joined (host id, or seen up) and nodes up now, of a
+ * cluster, not counting except (NULL: count all). */
+void hb_cluster_members(struct hb *h, const char *cluster, const char *except,
+    size_t *members, size_t *live_normal);
+
+/*
+ * The slot holder of a cluster, mirrored from the store ("" or NULL: free)
+ * so that a heartbeat can say cheaply whether it came from the holder.
+ */
+void hb_slot_set(struct hb *h, const char *cluster, const char *holder);
+
+struct slot_obs;
+/*
+ * What the heartbeats say of holder: its own status is up (UN), a live
+ * peer sees it UN, how many other nodes are live, and whether no live view
+ * lists dead (NULL: not a replacement).
+ */
+void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
+    const char *dead, struct slot_obs *o);
+
 /* Forget one node (its row was deleted). */
 void hb_node_forget(struct hb *h, const char *cluster, const char *address);
 /* Forget every node of a cluster (deleted). */
 void hb_cluster_forget(struct hb *h, const char *cluster);
+
+/*
+ * One row of a node's own `nodetool status`: what it sees of a peer.  The
+ * detector asks these views before calling a silent node down (judge.h).
+ */
+struct hb_view {
+	char address[48];	/* an IP; longer names are not kept */
+	char status;		/* 'U', 'D', '?' */
+	char state;		/* 'N', 'J', 'L', 'M', '?' */
+};
 
 struct hb_beat {
 	const char *cluster;
@@ -58,19 +112,29 @@ struct hb_beat {
 	const char *status;	/* up, joining, leaving, moving, down */
 	int64_t load_bytes;	/* -1: not sent */
 	int64_t at_ms;
+	const struct hb_view *views;	/* with views_sent: may be 0 of them */
+	size_t nviews;
+	bool views_sent;
+	const char *report_json;	/* the node's extras as JSON text, NULL:
+					 * not sent; stored as its status */
 };
 /*
- * Absorb one heartbeat: 0, 1 when it carried a host_id or version other
- * than the one known (the caller writes those through to the store), or
- * -1 when the node is not known.
+ * Absorb one heartbeat: -1 when the node is not known, else flags:
+ * HB_NEW_IDENTITY when it carried a host_id or version other than the one
+ * known (the caller writes those through to the store), HB_SLOT_HOLDER
+ * when it came from the cluster's slot holder (the caller checks whether
+ * it has joined).
  */
+#define HB_NEW_IDENTITY	1
+#define HB_SLOT_HOLDER	2
 int hb_beat(struct hb *h, const struct hb_beat *b);
 
 /* Latest in-memory view of a node; false when not known. */
 bool hb_node_view(struct hb *h, const char *cluster, const char *address,
     char *state, size_t statelen, int64_t *last_hb_ms, int64_t *load_bytes);
 /* Merge the in-memory view into an array of the API's node objects
- * (svc_json_nodes()). */
+ * (svc_json_nodes()): state, last_heartbeat, load_bytes, state_reason for
+ * a silent node, and a status report not yet flushed. */
 void hb_merge_nodes(struct hb *h, const char *cluster, json_t *nodes);
 /* Nodes in state up / down of a cluster. */
 void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);

@@ -191,6 +191,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	    err, errlen);
 	if (s->hb == NULL || hb_start(s->hb, err, errlen) != 0)
 		goto fail;
+	s->lc = svc_lc_new(c);
+	svc_lc_load(s);
 	if (task_start(s->eng, err, errlen) != 0)
 		goto fail;
 	if ((s->sched = sched_new(s->eng, 1000, err, errlen)) == NULL)
@@ -211,6 +213,7 @@ void service_stop(struct service *s)
 	task_engine_free(s->eng);
 	ssh_pool_free(s->pool);
 	hb_free(s->hb);
+	svc_lc_free(s->lc);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);
@@ -221,6 +224,7 @@ void service_reload(struct service *s, const struct cfg *c)
 {
 	s->hb_interval_ms = c->heartbeat_interval_ms;
 	hb_set_timeout(s->hb, c->heartbeat_timeout_ms);
+	svc_lc_reload(s->lc, c);
 }
 
 /* ---------- clusters ---------- */
@@ -515,46 +519,6 @@ int service_nodes_list(struct service *s, const char *cluster, json_t **out,
 	return 0;
 }
 
-/*
- * Seeds: the nodes flagged is_seed; when none is, up to two live nodes per
- * datacenter, lowest address first so every agent gets the same answer.
- */
-json_t *svc_pick_seeds(struct service *s, const char *cluster,
-    json_t *nodes, const char *exclude)
-{
-	json_t *seeds = json_array(), *v;
-	size_t i;
-
-	hb_merge_nodes(s->hb, cluster, nodes);
-	json_array_foreach(nodes, i, v)
-		if (json_is_true(json_object_get(v, "is_seed")))
-			json_array_append(seeds, json_object_get(v, "address"));
-	if (json_array_size(seeds) > 0)
-		return seeds;
-	/* The store lists nodes by address. */
-	json_t *per_dc = json_object();
-	json_array_foreach(nodes, i, v) {
-		const char *dc = json_string_value(json_object_get(v, "dc"));
-		const char *state = json_string_value(json_object_get(v, "state"));
-		const char *addr = json_string_value(json_object_get(v, "address"));
-		json_t *n;
-		if (addr == NULL || (exclude && strcmp(addr, exclude) == 0))
-			continue;
-		if (state == NULL || strcmp(state, "up") != 0)
-			continue;
-		if (dc == NULL)
-			dc = "";
-		n = json_object_get(per_dc, dc);
-		if (json_integer_value(n) >= 2)
-			continue;
-		json_object_set_new(per_dc, dc,
-		    json_integer(json_integer_value(n) + 1));
-		json_array_append_new(seeds, json_string(addr));
-	}
-	json_decref(per_dc);
-	return seeds;
-}
-
 int service_seeds(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e)
 {
@@ -562,7 +526,8 @@ int service_seeds(struct service *s, const char *cluster, json_t **out,
 
 	if (nodes == NULL)
 		return -1;
-	*out = json_pack("{s:o}", "seeds", svc_pick_seeds(s, cluster, nodes, NULL));
+	*out = json_pack("{s:o}", "seeds", svc_lc_seeds_json(s, cluster, NULL,
+	    NULL));
 	json_decref(nodes);
 	return 0;
 }

@@ -77,6 +77,8 @@ struct svc_checkin {
 const char *service_checkin_role(bool known, bool known_host_id,
     const struct svc_checkin *ci, const char **why);
 
+struct hb_view;
+
 struct svc_heartbeat {
 	const char *cluster;
 	const char *address;
@@ -84,6 +86,12 @@ struct svc_heartbeat {
 	const char *status;	/* up, joining, leaving, moving, down */
 	int64_t load_bytes;	/* -1: not sent */
 	const char *cassandra_version;	/* NULL: keep */
+	/* The node's own nodetool status (hb.h), when it sent "peers". */
+	const struct hb_view *views;
+	size_t nviews;
+	bool views_sent;
+	const char *report_json;	/* its extras (gossip, disks ...), NULL */
+	int64_t seeds_gen;		/* the seeds it has, -1: not sent */
 };
 
 struct svc_list {
@@ -132,8 +140,13 @@ int service_seeds(struct service *s, const char *cluster, json_t **out,
 
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e);
+/*
+ * Absorb a heartbeat.  *answer (when answer is not NULL) is NULL for the
+ * constant {"status":"ok"}, or a new object carrying the cluster's seeds
+ * and seeds_gen when the agent's seeds_gen is older.
+ */
 int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
-    struct svc_err *e);
+    json_t **answer, struct svc_err *e);
 
 /* True when type names a registered task type. */
 /*

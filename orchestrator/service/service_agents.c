@@ -17,6 +17,7 @@
 #include "../engine/sched.h"
 #include "../engine/task.h"
 #include "../http/metrics.h"
+#include "../lifecycle/role.h"
 #include "../nodes/nodeops.h"
 #include "../nodes/ssh.h"
 #include "../store/store.h"
@@ -74,23 +75,15 @@ static int ensure_cluster(struct service *s, const char *name,
 const char *service_checkin_role(bool known, bool known_host_id,
     const struct svc_checkin *ci, const char **why)
 {
-	const char *w = NULL;
+	struct role_in in = {
+		.reports_host_id = ci->host_id != NULL,
+		.known_host_id = known && known_host_id,
+		.cassandra_running = ci->cassandra_running,
+		.has_data = ci->has_data,
+		.system_keyspace = ci->system_keyspace,
+	};
+	const char *w = role_member_why(&in);
 
-	/*
-	 * The first check-in of a running cluster finds every node unknown:
-	 * what the node says of itself must decide, or a live member would be
-	 * told to bootstrap and its seeds rewritten.
-	 */
-	if (ci->host_id != NULL)
-		w = "it reports a host id";
-	else if (known && known_host_id)
-		w = "it is known with a host id";
-	else if (ci->cassandra_running > 0)
-		w = "its Cassandra is running";
-	else if (ci->has_data > 0)
-		w = "its data dirs hold SSTables";
-	else if (ci->system_keyspace > 0)
-		w = "its data dirs hold a system keyspace";
 	if (why != NULL)
 		*why = w ? w : "a new node: no host id, no data, Cassandra "
 		    "not running";
@@ -101,12 +94,11 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e)
 {
 	struct store_node_row known;
-	struct store_nodes stored;
-	json_t *nodes, *seeds;
-	const char *role, *why;
+	json_t *seeds;
+	struct role_out ro;
 	struct store_node n;
 	char err[256];
-	bool created = false;
+	bool created = false, known_hid;
 	int rc = RM_ENOENT;
 
 	if (ensure_cluster(s, ci->cluster, e) != 0)
@@ -125,8 +117,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		    "the ringmaster log", ci->address, ci->cluster);
 		return -1;
 	}
-	role = service_checkin_role(rc == 0, rc == 0 && known.host_id != NULL,
-	    ci, &why);
+	known_hid = rc == 0 && known.host_id != NULL;
 	if (rc == 0) {
 		const char *old = known.address;
 		/* Same host id, new address: the old row is this node. */
@@ -137,6 +128,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		}
 	}
 	store_node_row_release(&known);
+	svc_lc_role(s, ci, known_hid, &ro);
 
 	memset(&n, 0, sizeof(n));
 	n.cluster = ci->cluster;
@@ -147,9 +139,10 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	n.version = ci->cassandra_version;
 	n.ssh_host_key = ci->ssh_host_key;
 	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
-	 * heartbeats will say when it is. */
-	n.state = strcmp(role, "rejoin") != 0 ? "joining" :
-	    ci->cassandra_running == 0 ? "unknown" : "up";
+	 * heartbeats will say when it is.  A node told to wait is not
+	 * checked in: it asks again, so its last heartbeat stays unset. */
+	n.state = ro.role == ROLE_WAIT ? "waiting" : ro.role != ROLE_REJOIN ?
+	    "joining" : ci->cassandra_running == 0 ? "unknown" : "up";
 	n.last_heartbeat = time_wall_ms();
 	n.load_bytes = -1;
 	n.is_seed = -1;
@@ -160,48 +153,58 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	}
 	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat,
 	    ci->host_id, ci->cassandra_version);
+	hb_node_place(s->hb, ci->cluster, ci->address, ci->dc, ci->rack, -1);
 	if (created)
 		svc_cc_forget(s, ci->cluster);	/* its node count changed */
 
-	/* Seeds from what can be read: a failed read leaves the node to
-	 * seed itself below rather than refusing its check-in. */
-	if (store_node_list(s->st, ci->cluster, &stored) != 0)
-		log_warnx("cluster %s: cannot read its nodes for seeds",
-		    ci->cluster);
-	nodes = svc_json_nodes(&stored);
-	store_nodes_release(&stored);
-	seeds = svc_pick_seeds(s, ci->cluster, nodes, ci->address);
-	json_decref(nodes);
-	/* The first node of a cluster seeds itself. */
-	if (json_array_size(seeds) == 0)
+	/* The first node seeds itself; others get the cluster's seeds. */
+	if (ro.first) {
+		seeds = json_array();
 		json_array_append_new(seeds, json_string(ci->address));
-	*out = json_pack("{s:s,s:o,s:I,s:s}", "role", role, "seeds", seeds,
-	    "heartbeat_interval_s",
+	} else {
+		seeds = svc_lc_seeds_json(s, ci->cluster, ci->address, NULL);
+	}
+	*out = json_pack("{s:s,s:o,s:I,s:s,s:s}", "role", role_name(ro.role),
+	    "seeds", seeds, "heartbeat_interval_s",
 	    (json_int_t)((s->hb_interval_ms + 999) / 1000), "cluster",
-	    ci->cluster);
+	    ci->cluster, "reason", ro.why);
+	if (ro.role == ROLE_REPLACE && ro.replace_address != NULL)
+		json_object_set_new(*out, "replace_address",
+		    json_string(ro.replace_address));
+	if (ro.role == ROLE_WAIT)
+		json_object_set_new(*out, "retry_after_s",
+		    json_integer(ro.retry_after_s));
 	log_info("node %s of cluster %s checked in (%s: %s)", ci->address,
-	    ci->cluster, role, why);
+	    ci->cluster, role_name(ro.role), ro.why);
 	return 0;
 }
 
 int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
-    struct svc_err *e)
+    json_t **answer, struct svc_err *e)
 {
 	struct hb_beat b = {
 		.cluster = hb->cluster, .address = hb->address,
 		.host_id = hb->host_id, .version = hb->cassandra_version,
 		.status = hb->status, .load_bytes = hb->load_bytes,
-		.at_ms = time_wall_ms(),
+		.at_ms = time_wall_ms(), .views = hb->views,
+		.nviews = hb->nviews, .views_sent = hb->views_sent,
+		.report_json = hb->report_json,
 	};
 	int rc = hb_beat(s->hb, &b);
 
+	if (answer != NULL)
+		*answer = NULL;
 	if (rc < 0) {
 		svc_set(e, RM_ENOENT, "node %s of cluster '%s' has not "
 		    "checked in: its agent must check in first", hb->address,
 		    hb->cluster);
 		return -1;
 	}
-	if (rc > 0) {
+	if (rc & HB_SLOT_HOLDER)
+		svc_lc_beat(s, hb->cluster, hb->address);
+	if (answer != NULL)
+		*answer = svc_lc_beat_answer(s, hb->cluster, hb->seeds_gen);
+	if (rc & HB_NEW_IDENTITY) {
 		/* A node learnt its host id (it joined) or was upgraded:
 		 * rare, so written through rather than batched. */
 		struct store_node n = {

@@ -1,7 +1,8 @@
 /*
  * service_int.h - what the service's files share: the service itself,
  * its error helpers and the cluster cache.  service.c (life cycle,
- * clusters, nodes, seeds), service_agents.c (check-ins, heartbeats),
+ * clusters, nodes), service_agents.c (check-ins, heartbeats),
+ * service_lifecycle.c (roles, seeds, the bootstrap slot),
  * service_tasks.c (task types, tasks, schedules, events, backups),
  * service_metrics.c (GET /metrics).  Nothing outside service/ includes it.
  */
@@ -9,6 +10,7 @@
 #define RM_SERVICE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../../common/htab.h"
@@ -31,6 +33,7 @@ struct service {
 	struct sched *sched;
 	struct ssh_pool *pool;		/* the node client */
 	struct metrics *metrics;
+	struct svc_lc *lc;		/* seeds and the bootstrap slot */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -41,7 +44,25 @@ void svc_set(struct svc_err *e, enum rm_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int svc_fail(struct svc_err *e, int rc, const char *msg);
 void svc_cc_forget(struct service *s, const char *name);
-json_t *svc_pick_seeds(struct service *s, const char *cluster,
-    json_t *nodes, const char *exclude);
+
+/* service_lifecycle.c: roles, seeds, the bootstrap slot. */
+struct cfg;
+struct role_out;
+struct svc_lc *svc_lc_new(const struct cfg *c);
+void svc_lc_reload(struct svc_lc *lc, const struct cfg *c);
+void svc_lc_free(struct svc_lc *lc);
+void svc_lc_load(struct service *s);
+/* The role for a check-in; takes the slot when the role needs it. */
+int svc_lc_role(struct service *s, const struct svc_checkin *ci,
+    bool known_host_id, struct role_out *ro);
+int64_t svc_lc_seeds(struct service *s, const char *cluster, char ***out,
+    size_t *n);
+json_t *svc_lc_seeds_json(struct service *s, const char *cluster,
+    const char *skip, int64_t *gen);
+/* A heartbeat of the cluster's slot holder: free the slot if it joined. */
+void svc_lc_beat(struct service *s, const char *cluster, const char *address);
+/* The heartbeat answer when the agent's seeds are stale, else NULL. */
+json_t *svc_lc_beat_answer(struct service *s, const char *cluster,
+    int64_t agent_gen);
 
 #endif

@@ -183,6 +183,16 @@ static const char *const migrations[] = {
 	" task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,"
 	" step_idx INTEGER NOT NULL,"
 	" error TEXT NOT NULL);",
+	/* 3: each cluster's one bootstrap slot (store_slot.h) */
+	"CREATE TABLE slots ("
+	" cluster TEXT PRIMARY KEY REFERENCES clusters(name) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL CHECK (kind IN ('bootstrap','replace')),"
+	" holder TEXT NOT NULL,"
+	" dead_address TEXT NOT NULL DEFAULT '',"
+	" dc TEXT NOT NULL DEFAULT '',"
+	" rack TEXT NOT NULL DEFAULT '',"
+	" since INTEGER NOT NULL,"
+	" deadline INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

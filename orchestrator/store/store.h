@@ -95,5 +95,6 @@ int store_snapshot(struct store *st, const char *path, char *err, size_t errlen)
 #include "store_event.h"
 #include "store_token.h"
 #include "store_backup.h"
+#include "store_slot.h"
 
 #endif

@@ -223,7 +223,16 @@
 	    " AND revoked = 0") \
 	X(STEP_NODES, "SELECT idx, node, phase, files_done, files_total," \
 	    " bytes_done, bytes_total, rate_bps, state, message, updated_at" \
-	    " FROM step_nodes WHERE task_id = ?1 ORDER BY idx, node")
+	    " FROM step_nodes WHERE task_id = ?1 ORDER BY idx, node") \
+	X(SLOT_GET, "SELECT kind, holder, dead_address, dc, rack, since," \
+	    " deadline FROM slots WHERE cluster = ?1") \
+	X(SLOT_TAKE, "INSERT INTO slots (cluster, kind, holder, dead_address," \
+	    " dc, rack, since, deadline) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)" \
+	    " ON CONFLICT (cluster) DO NOTHING") \
+	X(SLOT_CLAIM, "UPDATE slots SET holder = ?2 WHERE cluster = ?1" \
+	    " AND holder = '' AND dead_address = ?3") \
+	X(SLOT_RELEASE, "DELETE FROM slots WHERE cluster = ?1 AND holder = ?2" \
+	    " AND since = ?3")
 
 
 #define X_ENUM(id, text) SQL_##id,

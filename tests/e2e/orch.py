@@ -42,6 +42,7 @@ class Orch:
             "heartbeat_interval": "1s",
             "heartbeat_timeout": "3s",
             "heartbeat_flush": "200ms",
+            "checkin_retry_after": "1s",
         }
         settings.update(conf or {})
         self.settings = settings

@@ -48,17 +48,81 @@ def test_checkin_roles_and_seeds(orch):
     assert n["dc"] == "dc1" and n["version"] == "4.1.3"
 
 
-def test_seeds_up_to_two_live_nodes_per_dc(orch):
+def test_seeds_per_dc_spread_over_racks_stable_and_sent_in_heartbeats(orch):
+    """Seeds: live normal nodes only, per DC one per rack first then a
+    second per rack, up to seeds_per_dc (3); a dead seed is replaced in its
+    rack and a seed stays one while it lives; an agent whose seeds_gen is
+    old gets the list in its heartbeat answer, then the constant answer."""
     orch.create_cluster("prod")
-    for addr, dc in [("10.0.1.1", "dc1"), ("10.0.1.2", "dc1"), ("10.0.1.3", "dc1"),
-                     ("10.0.2.1", "dc2"), ("10.0.2.2", "dc2"), ("10.0.2.3", "dc2")]:
-        checkin(orch, addr, dc=dc)
+    layout = [("10.0.1.1", "dc1", "r1"), ("10.0.1.2", "dc1", "r1"), ("10.0.1.3", "dc1", "r2"),
+              ("10.0.1.4", "dc1", "r3"), ("10.0.2.1", "dc2", "r1"), ("10.0.2.2", "dc2", "r1")]
+    for i, (addr, dc, rack) in enumerate(layout):
+        # Members of a running cluster: they rejoin and need no slot.
+        r = checkin(orch, addr, dc=dc, rack=rack, host_id=f"6f1c2a52-0000-4000-8000-{i:012d}")
+        assert r["role"] == "rejoin", r
         assert beat(orch, addr).status_code == 200
-    seeds = orch.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"]
-    assert seeds == ["10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2"]
+
+    def seeds():
+        return orch.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"]
+    assert seeds() == ["10.0.1.1", "10.0.1.3", "10.0.1.4", "10.0.2.1", "10.0.2.2"]
+    r = beat(orch, "10.0.1.2", seeds_gen=0).json()
+    assert r["seeds"] == seeds() and r["seeds_gen"] > 0, r
+    gen = r["seeds_gen"]
+    assert beat(orch, "10.0.1.2", seeds_gen=gen).json() == {"status": "ok"}
+    # An agent that sends no seeds_gen (an older one) never gets seeds.
+    assert beat(orch, "10.0.1.2").json() == {"status": "ok"}
+    # A dead seed is replaced by a live node of its rack.
     beat(orch, "10.0.1.1", status="down")
-    seeds = orch.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"]
-    assert seeds == ["10.0.1.2", "10.0.1.3", "10.0.2.1", "10.0.2.2"]
+    assert seeds() == ["10.0.1.2", "10.0.1.3", "10.0.1.4", "10.0.2.1", "10.0.2.2"]
+    r = beat(orch, "10.0.1.3", seeds_gen=gen).json()
+    assert r["seeds_gen"] > gen and "10.0.1.1" not in r["seeds"], r
+    # Back up, it does not displace the seed that took its place.
+    beat(orch, "10.0.1.1")
+    assert seeds() == ["10.0.1.2", "10.0.1.3", "10.0.1.4", "10.0.2.1", "10.0.2.2"]
+
+
+def test_bootstrap_slot_one_join_at_a_time(orch):
+    """A new cluster's first node bootstraps alone as its own seed; the
+    next new node takes the slot; a third waits until the second is UN in
+    its own view and in a live peer's; the slot's life is in events."""
+    orch.create_cluster("prod")
+    a = checkin(orch, "10.0.4.1")
+    assert a["role"] == "bootstrap" and a["seeds"] == ["10.0.4.1"], a
+    # A second new node while the first is joining: wait.
+    w = checkin(orch, "10.0.4.2")
+    assert w["role"] == "wait" and w["retry_after_s"] == 1 and "10.0.4.1" in w["reason"], w
+    assert nodes(orch)["10.0.4.2"]["state"] == "waiting"
+    beat(orch, "10.0.4.1")            # UN, and no other node: joined
+    b = checkin(orch, "10.0.4.2")
+    assert b["role"] == "bootstrap" and b["seeds"] == ["10.0.4.1"], b
+    c = checkin(orch, "10.0.4.3")
+    assert c["role"] == "wait" and "10.0.4.2 holds" in c["reason"], c
+    # UN in its own view only: still joining.
+    beat(orch, "10.0.4.2")
+    assert checkin(orch, "10.0.4.3")["role"] == "wait"
+    # A live peer sees it UN: the next heartbeat of the holder frees the slot.
+    beat(orch, "10.0.4.1", peers=peers(("10.0.4.1", "up", "normal"), ("10.0.4.2", "up", "normal")))
+    beat(orch, "10.0.4.2")
+    c = checkin(orch, "10.0.4.3")
+    assert c["role"] == "bootstrap" and sorted(c["seeds"]) == ["10.0.4.1", "10.0.4.2"], c
+    evs = [(e["target"], e["result"]) for e in
+           orch.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+           if e["kind"] == "slot"]
+    assert evs == [("10.0.4.1", "taken"), ("10.0.4.1", "freed"), ("10.0.4.2", "taken"),
+                   ("10.0.4.2", "freed"), ("10.0.4.3", "taken")], evs
+
+
+def test_bootstrap_slot_expires_and_the_node_is_failed(orch_factory):  # noqa: F811
+    o = orch_factory(conf={"bootstrap_timeout": "2s"})
+    o.create_cluster("prod")
+    assert checkin(o, "10.0.5.1")["role"] == "bootstrap"
+    assert checkin(o, "10.0.5.2")["role"] == "wait"
+    wait_until(lambda: checkin(o, "10.0.5.2")["role"] == "bootstrap", 10,
+               "the slot freed after bootstrap_timeout")
+    assert nodes(o)["10.0.5.1"]["state"] == "failed"
+    ev = [e for e in o.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+          if e["kind"] == "slot" and e["result"] == "expired"]
+    assert len(ev) == 1 and "did not become UN within bootstrap_timeout" in ev[0]["detail"]["reason"]
 
 
 def test_checkin_into_unknown_cluster_creates_it(orch):
@@ -97,6 +161,12 @@ def test_heartbeat_shows_at_once_and_is_written_in_batches(orch):
     assert n2["load_bytes"] == 123456789 and n2["last_heartbeat"] == n["last_heartbeat"]
 
 
+def peers(*rows):
+    """A heartbeat's peers report: rows of (address, "up"|"down", state)."""
+    return {"datacenters": [{"name": "dc1", "nodes": [
+        {"address": a, "status": st, "state": sa} for a, st, sa in rows]}]}
+
+
 def test_missed_heartbeats_mark_node_down_then_up(orch):
     orch.create_cluster("prod")
     checkin(orch, "10.0.0.1")
@@ -104,11 +174,14 @@ def test_missed_heartbeats_mark_node_down_then_up(orch):
     beat(orch, "10.0.0.1")
     beat(orch, "10.0.0.2")
 
-    # Keep 10.0.0.2 alive; 10.0.0.1 goes silent (heartbeat_timeout = 3s).
+    # Keep 10.0.0.2 alive, seeing 10.0.0.1 DN; 10.0.0.1 goes silent
+    # (heartbeat_timeout = 3s).
     def down():
-        beat(orch, "10.0.0.2")
+        beat(orch, "10.0.0.2", peers=peers(("10.0.0.1", "down", "normal"),
+                                           ("10.0.0.2", "up", "normal")))
         return nodes(orch)["10.0.0.1"]["state"] == "down"
     wait_until(down, 10, "10.0.0.1 marked down")
+    assert "(10.0.0.2) sees it down (DN)" in nodes(orch)["10.0.0.1"]["state_reason"]
     assert nodes(orch)["10.0.0.2"]["state"] == "up"
     c = orch.ok("GET", "/api/v1/clusters/prod")
     assert c["nodes_down"] == 1 and c["nodes_up"] == 1
@@ -118,9 +191,63 @@ def test_missed_heartbeats_mark_node_down_then_up(orch):
         return [e for e in evs if e["kind"] == "node" and e["target"] == "10.0.0.1"
                 and e["result"] == result]
     wait_until(lambda: event("down"), 5, "a node-down event")
+    assert "sees it down" in event("down")[0]["detail"]["reason"], event("down")
     beat(orch, "10.0.0.1")
     assert nodes(orch)["10.0.0.1"]["state"] == "up"
+    assert "state_reason" not in nodes(orch)["10.0.0.1"]
     wait_until(lambda: event("up"), 5, "a node-up event")
+
+
+def test_silent_agent_whose_peers_see_it_up_is_agent_down(orch):
+    """The agent died, Cassandra did not: its peers still see it UN.  It is
+    agent_down, never down; when a peer sees it DN it becomes down; with no
+    live peer to ask it is unreachable."""
+    orch.create_cluster("prod")
+    for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        checkin(orch, a)
+        beat(orch, a)
+    view = {"10.0.0.1": "up"}
+
+    def keep_peers(want):
+        for a in ("10.0.0.2", "10.0.0.3"):
+            beat(orch, a, peers=peers(("10.0.0.1", view["10.0.0.1"], "normal"),
+                                      ("10.0.0.2", "up", "normal"), ("10.0.0.3", "up", "normal")))
+        return nodes(orch)["10.0.0.1"]["state"] == want
+    wait_until(lambda: keep_peers("agent_down"), 10, "10.0.0.1 agent_down")
+    n = nodes(orch)["10.0.0.1"]
+    assert "2 live peers (" in n["state_reason"] and "its agent is down" in n["state_reason"], n
+    c = orch.ok("GET", "/api/v1/clusters/prod")
+    assert c["nodes_down"] == 0, c
+    # One peer seeing it up is enough to keep it from down.
+    view["10.0.0.1"] = "down"
+    wait_until(lambda: keep_peers("down"), 10, "10.0.0.1 down once its peers see DN")
+    assert orch.ok("GET", "/api/v1/clusters/prod")["nodes_down"] == 1
+    evs = [e for e in orch.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+           if e["kind"] == "node" and e["target"] == "10.0.0.1"]
+    assert [e["result"] for e in evs if e["result"] in ("agent_down", "down")] \
+        in (["agent_down", "down"], ["down", "agent_down"]), evs
+    # Every peer silent too: nothing can confirm anything.
+    wait_until(lambda: nodes(orch)["10.0.0.1"]["state"] == "unreachable", 10,
+               "10.0.0.1 unreachable once no live peer reports")
+    assert "cannot tell whether Cassandra runs" in nodes(orch)["10.0.0.1"]["state_reason"]
+    m = orch.get("/metrics").text
+    assert re.search(r'ringmaster_nodes\{cluster="prod",state="unreachable"\} 3', m), \
+        [ln for ln in m.splitlines() if "ringmaster_nodes{" in ln]
+
+
+def test_heartbeat_extras_are_stored_and_shown(orch):
+    orch.create_cluster("prod")
+    checkin(orch, "10.0.0.1")
+    beat(orch, "10.0.0.1", gossip=True, native_transport=False, process_up=True, tokens=16,
+         disks=[{"path": "/var/lib/cassandra", "free_bytes": 5, "total_bytes": 10}])
+    n = nodes(orch)["10.0.0.1"]
+    st = n["status"]
+    assert st["gossip"] is True and st["native_transport"] is False and st["tokens"] == 16, n
+    assert st["disks"][0]["free_bytes"] == 5
+    # Written through the batch: a restart still shows them.
+    assert orch.stop() == 0
+    orch.start()
+    assert nodes(orch)["10.0.0.1"]["status"]["native_transport"] is False
 
 
 def test_delete_cluster_forgets_its_nodes(orch):
@@ -146,7 +273,8 @@ def test_a_node_that_has_run_is_never_told_to_bootstrap(orch):
                       "cassandra_running": False}, "rejoin"),
         ("10.0.3.5", {"has_data": False, "system_keyspace": False,
                       "cassandra_running": False}, "bootstrap"),
-        ("10.0.3.6", {"has_data": None}, "bootstrap"),  # null: not said
+        # null: not said, so new too; the slot is 10.0.3.5's: it waits.
+        ("10.0.3.6", {"has_data": None}, "wait"),
     ]
     for addr, extra, role in cases:
         assert checkin(orch, addr, **extra)["role"] == role, (addr, extra)

@@ -1,0 +1,389 @@
+/*
+ * service_lifecycle.c - forming a cluster: the role a check-in gets (with
+ * the cluster's one bootstrap slot), the seeds every node is given and
+ * their generation, and freeing the slot when its holder has joined.
+ *
+ * The rules are lifecycle/ (pure); this file gathers their inputs from the
+ * heartbeats in memory (hb.c) and the store, and persists what they
+ * decide.  Check-ins of many nodes race: the slot is taken with a
+ * compare-and-set in the store, and a check-in that loses decides again.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/htab.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../cfg.h"
+#include "../lifecycle/role.h"
+#include "../lifecycle/slot.h"
+#include "../store/store.h"
+#include "hb.h"
+#include "service_int.h"
+
+/* The seeds last given to a cluster's nodes. */
+struct lc_seeds {
+	struct htab_node hn;		/* in svc_lc.seeds, by cluster */
+	char *cluster;
+	uint64_t epoch;			/* hb_cluster_epoch() they were taken at */
+	int64_t gen;			/* changes when the list changes */
+	char **seeds;
+	size_t n;
+};
+
+struct svc_lc {
+	pthread_mutex_t mtx;		/* guards seeds; never held across I/O */
+	struct htab seeds;		/* struct lc_seeds */
+	int64_t bootstrap_timeout_ms;
+	int64_t retry_after_ms;
+	int per_dc;
+};
+
+#define SEEDS_OF(n)	HTAB_ENTRY(n, struct lc_seeds, hn)
+
+struct svc_lc *svc_lc_new(const struct cfg *c)
+{
+	struct svc_lc *lc = xcalloc(1, sizeof(*lc));
+
+	pthread_mutex_init(&lc->mtx, NULL);
+	htab_init(&lc->seeds, 64);
+	svc_lc_reload(lc, c);
+	return lc;
+}
+
+void svc_lc_reload(struct svc_lc *lc, const struct cfg *c)
+{
+	pthread_mutex_lock(&lc->mtx);
+	lc->bootstrap_timeout_ms = c->bootstrap_timeout_ms;
+	lc->retry_after_ms = c->checkin_retry_after_ms;
+	lc->per_dc = c->seeds_per_dc;
+	pthread_mutex_unlock(&lc->mtx);
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_seeds(struct htab_node *x, void *arg)
+{
+	struct lc_seeds *e = SEEDS_OF(x);
+
+	(void)arg;
+	strv_free(e->seeds, e->n);
+	free(e->cluster);
+	free(e);
+}
+
+void svc_lc_free(struct svc_lc *lc)
+{
+	if (lc == NULL)
+		return;
+	htab_each(&lc->seeds, free_seeds, NULL);
+	htab_release(&lc->seeds);
+	pthread_mutex_destroy(&lc->mtx);
+	free(lc);
+}
+
+/* Mirror every cluster's slot holder into the heartbeats at start. */
+void svc_lc_load(struct service *s)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (store_cluster_names(s->st, &names, &n) != 0) {
+		log_warnx("cannot list clusters to load their bootstrap slots; "
+		    "a slot holder's join is noticed at the next check-in");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_slot sl;
+		if (store_slot_get(s->st, names[i], &sl) == 0)
+			hb_slot_set(s->hb, names[i], sl.holder);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static struct lc_seeds *seeds_entry(struct svc_lc *lc, const char *cluster)
+{
+	uint64_t h = htab_hash(cluster);
+	struct lc_seeds *e;
+
+	for (struct htab_node *x = htab_first(&lc->seeds, h); x;
+	    x = htab_next(x, h))
+		if (strcmp(SEEDS_OF(x)->cluster, cluster) == 0)
+			return SEEDS_OF(x);
+	e = xcalloc(1, sizeof(*e));
+	e->cluster = xstrdup(cluster);
+	e->epoch = UINT64_MAX;
+	htab_add(&lc->seeds, &e->hn, h);
+	return e;
+}
+
+static bool same_list(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The cluster's seeds now and their generation: taken again only when a
+ * node changed state since (the epoch).  The generation is the wall clock
+ * in ms when the list last changed, so it only grows, across restarts
+ * too: an agent holding an older one gets the list again.  *out (a copy)
+ * is the caller's to free with its n.
+ */
+int64_t svc_lc_seeds(struct service *s, const char *cluster, char ***out,
+    size_t *n)
+{
+	struct svc_lc *lc = s->lc;
+	uint64_t epoch = hb_cluster_epoch(s->hb, cluster);
+	struct lc_seeds *e;
+	char **fresh = NULL;
+	size_t nf = 0;
+	int64_t gen;
+
+	pthread_mutex_lock(&lc->mtx);
+	e = seeds_entry(lc, cluster);
+	if (e->epoch != epoch) {
+		nf = hb_seeds(s->hb, cluster, (const char *const *)e->seeds,
+		    e->n, lc->per_dc, &fresh);
+		if (!same_list(fresh, nf, e->seeds, e->n)) {
+			int64_t now = time_wall_ms();
+			if (e->n > 0 || nf > 0)
+				log_info("seeds of cluster %s are now %zu "
+				    "node%s%s%s", cluster, nf, nf == 1 ? "" : "s",
+				    nf ? ", first " : "", nf ? fresh[0] : "");
+			strv_free(e->seeds, e->n);
+			e->seeds = fresh;
+			e->n = nf;
+			e->gen = now > e->gen ? now : e->gen + 1;
+			fresh = NULL;	/* e owns it now */
+			nf = 0;
+		}
+		e->epoch = epoch;
+	}
+	*n = e->n;
+	*out = xcalloc(e->n + 1, sizeof(**out));
+	for (size_t i = 0; i < e->n; i++)
+		(*out)[i] = xstrdup(e->seeds[i]);
+	gen = e->gen;
+	pthread_mutex_unlock(&lc->mtx);
+	strv_free(fresh, nf);
+	return gen;
+}
+
+/* The seeds as a JSON array, without skip (NULL: all). */
+json_t *svc_lc_seeds_json(struct service *s, const char *cluster,
+    const char *skip, int64_t *gen)
+{
+	char **v;
+	size_t n;
+	int64_t g = svc_lc_seeds(s, cluster, &v, &n);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		if (skip == NULL || strcmp(v[i], skip) != 0)
+			json_array_append_new(a, json_string(v[i]));
+	strv_free(v, n);
+	if (gen != NULL)
+		*gen = g;
+	return a;
+}
+
+static void slot_event(struct service *s, const char *cluster,
+    const char *target, const char *result, const char *reason)
+{
+	json_t *d = json_pack("{s:s}", "reason", reason);
+	char *text = json_dumps(d, JSON_COMPACT);
+	struct store_event ev = {
+		.actor = "ringmaster", .kind = "slot", .target = target,
+		.cluster = cluster, .result = result, .detail_json = text,
+	};
+
+	if (store_event_append(s->st, &ev, NULL, 0) != 0)
+		log_warnx("cannot record the %s event of %s's bootstrap slot",
+		    result, cluster);
+	free(text);
+	json_decref(d);
+}
+
+/* The store's slot as the rules see it; the strings stay in sl. */
+static void slot_view(const struct store_slot *sl, bool held, struct slot *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (!held)
+		return;
+	v->held = true;
+	v->kind = strcmp(sl->kind, "replace") == 0 ? SLOT_REPLACE :
+	    SLOT_BOOTSTRAP;
+	v->holder = sl->holder;
+	v->dead_address = sl->dead_address;
+	v->dc = sl->dc;
+	v->rack = sl->rack;
+	v->since_ms = sl->since_ms;
+	v->deadline_ms = sl->deadline_ms;
+}
+
+/*
+ * A holder past its deadline loses the slot, and is marked failed: it
+ * never became UN in its own and a peer's view in time.
+ */
+static void expire(struct service *s, const char *cluster,
+    const struct store_slot *sl)
+{
+	char why[1024], err[256];
+	struct store_node n = {
+		.cluster = cluster, .address = sl->holder, .state = "failed",
+		.last_heartbeat = -1, .load_bytes = -1, .is_seed = -1,
+	};
+
+	if (store_slot_release(s->st, cluster, sl->holder, sl->since_ms, err,
+	    sizeof(err)) != 0)
+		return;		/* freed or retaken meanwhile */
+	hb_slot_set(s->hb, cluster, NULL);
+	snprintf(why, sizeof(why), "%s %s did not become UN within "
+	    "bootstrap_timeout: the slot is freed for the next node and %s is "
+	    "marked failed; look at its Cassandra log, then wipe it and let it "
+	    "check in again, or remove it", sl->kind, sl->holder, sl->holder);
+	log_warnx("cluster %s: %s", cluster, why);
+	slot_event(s, cluster, sl->holder, "expired", why);
+	if (*sl->holder != '\0' && store_node_upsert(s->st, &n, NULL, err,
+	    sizeof(err)) == 0)
+		hb_node_set(s->hb, cluster, sl->holder, "failed", 0, NULL, NULL);
+}
+
+int svc_lc_role(struct service *s, const struct svc_checkin *ci,
+    bool known_host_id, struct role_out *ro)
+{
+	struct svc_lc *lc = s->lc;
+	int64_t timeout, retry;
+
+	pthread_mutex_lock(&lc->mtx);
+	timeout = lc->bootstrap_timeout_ms;
+	retry = lc->retry_after_ms;
+	pthread_mutex_unlock(&lc->mtx);
+
+	/* Twice at most: a check-in that loses the race decides again. */
+	for (int round = 0; round < 2; round++) {
+		struct store_slot sl;
+		struct slot v;
+		struct role_in in = {
+			.address = ci->address, .dc = ci->dc, .rack = ci->rack,
+			.reports_host_id = ci->host_id != NULL,
+			.cassandra_running = ci->cassandra_running,
+			.has_data = ci->has_data,
+			.system_keyspace = ci->system_keyspace,
+			.known_host_id = known_host_id,
+			.retry_after_s = (int)((retry + 999) / 1000),
+		};
+		int64_t now = time_wall_ms();
+		bool held = store_slot_get(s->st, ci->cluster, &sl) == 0;
+		char err[256];
+		int rc;
+
+		slot_view(&sl, held, &v);
+		if (held) {
+			struct slot_obs o = { 0 };
+			if (slot_check(&v, now, &o) == SLOT_EXPIRED) {
+				expire(s, ci->cluster, &sl);
+				continue;
+			}
+		}
+		hb_cluster_members(s->hb, ci->cluster, ci->address,
+		    &in.members, &in.live_normal);
+		in.slot = &v;
+		role_decide(&in, ro);
+		if (!ro->take_slot)
+			return 0;
+		if (ro->slot_kind == SLOT_REPLACE)
+			rc = store_slot_claim(s->st, ci->cluster,
+			    v.dead_address, ci->address, err, sizeof(err));
+		else {
+			struct store_slot want;
+			memset(&want, 0, sizeof(want));
+			str_copy(want.kind, "bootstrap", sizeof(want.kind));
+			str_copy(want.holder, ci->address, sizeof(want.holder));
+			want.since_ms = now;
+			want.deadline_ms = now + timeout;
+			rc = store_slot_take(s->st, ci->cluster, &want, err,
+			    sizeof(err));
+		}
+		if (rc == RM_EBUSY)
+			continue;	/* another node took it first */
+		if (rc != 0) {
+			log_warnx("cluster %s: cannot take the bootstrap slot "
+			    "for %s: %s; telling it to wait", ci->cluster,
+			    ci->address, err);
+			break;
+		}
+		hb_slot_set(s->hb, ci->cluster, ci->address);
+		slot_event(s, ci->cluster, ci->address, "taken", ro->why);
+		return 0;
+	}
+	memset(ro, 0, sizeof(*ro));
+	ro->role = ROLE_WAIT;
+	ro->retry_after_s = (int)((retry + 999) / 1000);
+	snprintf(ro->why, sizeof(ro->why), "another node took the cluster's "
+	    "bootstrap slot at the same moment: one join at a time");
+	return 0;
+}
+
+void svc_lc_beat(struct service *s, const char *cluster, const char *address)
+{
+	struct store_slot sl;
+	struct slot v;
+	struct slot_obs o;
+	char err[256], why[1024];
+
+	if (store_slot_get(s->st, cluster, &sl) != 0) {
+		/* Freed elsewhere (expired): stop asking on every beat. */
+		hb_slot_set(s->hb, cluster, NULL);
+		return;
+	}
+	if (strcmp(sl.holder, address) != 0) {
+		hb_slot_set(s->hb, cluster, sl.holder);
+		return;
+	}
+	slot_view(&sl, true, &v);
+	hb_slot_obs(s->hb, cluster, address, v.kind == SLOT_REPLACE ?
+	    sl.dead_address : NULL, &o);
+	if (slot_check(&v, time_wall_ms(), &o) != SLOT_JOINED)
+		return;
+	if (store_slot_release(s->st, cluster, address, sl.since_ms, err,
+	    sizeof(err)) != 0)
+		return;
+	hb_slot_set(s->hb, cluster, NULL);
+	snprintf(why, sizeof(why), "%s is UN in its own view and %s: it "
+	    "joined after %lld s", address, o.live_peers ? "a live peer's" :
+	    "(the cluster's first node) there is no other", (long long)
+	    ((time_wall_ms() - sl.since_ms) / 1000));
+	log_info("cluster %s: %s; the bootstrap slot is free", cluster, why);
+	slot_event(s, cluster, address, "freed", why);
+}
+
+json_t *svc_lc_beat_answer(struct service *s, const char *cluster,
+    int64_t agent_gen)
+{
+	int64_t gen;
+	json_t *seeds;
+
+	if (agent_gen < 0)
+		return NULL;		/* an agent that does not take seeds */
+	seeds = svc_lc_seeds_json(s, cluster, NULL, &gen);
+	if (gen == agent_gen || json_array_size(seeds) == 0) {
+		json_decref(seeds);
+		return NULL;
+	}
+	return json_pack("{s:s,s:o,s:I}", "status", "ok", "seeds", seeds,
+	    "seeds_gen", (json_int_t)gen);
+}
