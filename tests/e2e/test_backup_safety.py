@@ -95,6 +95,7 @@ def env(tmp_path_factory):
 
 def submit(e, type_, cluster=CL, **params):
     params.setdefault("agent", e.agent)
+    params = {k: v for k, v in params.items() if v is not None}  # None: leave out
     return e.o.post(f"/api/v1/clusters/{cluster}/tasks", {"type": type_, "params": params})
 
 
@@ -215,14 +216,18 @@ def test_list_is_served_while_storage_is_frozen(env):
 def test_backup_index_task_rebuilds_from_storage(env):
     e = env
     before = backups(e)
-    t = run(e, "backup-index")
+    t = run(e, "backup-index", agent=None)
     assert [s["name"] for s in t["steps"]] == ["reindex"]
     assert "indexed 1 backups" in t["steps"][0]["message"], t["steps"][0]
     after = backups(e)
     assert [(b["id"], b["state"], b["files"], b["bytes"]) for b in after] == \
         [(b["id"], b["state"], b["files"], b["bytes"]) for b in before]
-    r = submit(e, "backup-index", frobnicate=1)
+    r = submit(e, "backup-index", agent=None, frobnicate=1)
     assert r.status_code == 400 and "frobnicate" in r.text
+    # It reads storage from the orchestrator: node params are refused.
+    for k, v in (("agent", e.agent), ("timeout_s", 60), ("known_hosts", "/x")):
+        r = submit(e, "backup-index", agent=None, **{k: v})
+        assert r.status_code == 400 and f"unknown parameter '{k}'" in r.text, r.text
 
 
 # ---- verify by schedule -----------------------------------------------------
