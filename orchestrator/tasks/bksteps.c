@@ -65,11 +65,15 @@ static int step_check(struct bk *b, char *err, size_t errlen)
 	    .par = (int)json_array_size(b->nodes), .phase = "check" };
 	int rc;
 
-	/* Intent first: the index shows the backup running from here on. */
-	if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK ||
-	    (rc = bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
-	    TASK_STEP_OK)
-		return rc;
+	/* Intent first: the index shows the backup running from here on;
+	 * written once per attempt, not at every poll of the checks. */
+	if (task_memo(b->ctx, "check:indexed") == NULL) {
+		if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK ||
+		    (rc = bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
+		    TASK_STEP_OK)
+			return rc;
+		task_memo_put(b->ctx, "check:indexed", b->ctx, NULL, NULL);
+	}
 	if (bk_check_nodes_up(b, b->nodes, err, errlen) != 0)
 		return TASK_STEP_FAIL;
 	rc = bk_fan_run(&f, err, errlen);

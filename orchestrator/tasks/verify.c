@@ -280,10 +280,13 @@ static void vsrc_release(void *p)
 	free(v);
 }
 
-static struct vsrc *vsrc_get(struct bk *b, const struct manifest_cluster *c)
+/* The manifests of c, from the memo or read now; NULL with err when
+ * storage could not be read (the attempt fails and is retried). */
+static struct vsrc *vsrc_get(struct bk *b, const struct manifest_cluster *c,
+    char *err, size_t errlen)
 {
 	struct vsrc *v = task_memo(b->ctx, "verify:manifests");
-	char err[1024];
+	char e[1024], *unparsable;
 
 	if (v != NULL)
 		return v;
@@ -292,16 +295,30 @@ static struct vsrc *vsrc_get(struct bk *b, const struct manifest_cluster *c)
 	v->corrupt = json_array();
 	v->ms = xcalloc(c->nnodes + 1, sizeof(*v->ms));
 	for (size_t i = 0; i < c->nnodes; i++) {
-		v->ms[i] = bk_node_manifest(b->s3, c->nodes[i].manifest, err,
-		    sizeof(err));
+		v->ms[i] = bk_node_manifest(b->s3, c->nodes[i].manifest, e,
+		    sizeof(e));
+		unparsable = xasprintf("node manifest %s: ", c->nodes[i].manifest);
+		if (v->ms[i] == NULL && strstr(e, " is missing") == NULL &&
+		    strncmp(e, unparsable, strlen(unparsable)) != 0) {
+			/* Storage did not answer: that says nothing about the
+			 * backup, and kept for the attempt it would be taken
+			 * for damage.  The attempt fails and is retried. */
+			snprintf(err, errlen, "cannot read node manifest %s: %s; "
+			    "nothing was recorded: check the storage and run the "
+			    "verify again", c->nodes[i].manifest, e);
+			free(unparsable);
+			vsrc_release(v);
+			return NULL;
+		}
+		free(unparsable);
 		if (v->ms[i] == NULL) {
 			/* Damage like any other: reported, not a failed step. */
-			if (strstr(err, " is missing") != NULL)
+			if (strstr(e, " is missing") != NULL)
 				json_array_append_new(v->missing, json_string(
 				    c->nodes[i].manifest));
 			else
 				json_array_append_new(v->corrupt, json_pack("{s:s, s:s}",
-				    "key", c->nodes[i].manifest, "reason", err));
+				    "key", c->nodes[i].manifest, "reason", e));
 			v->ms[i] = manifest_node_new();
 		}
 		v->total += v->ms[i]->nfiles;
@@ -336,7 +353,10 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		rc = TASK_STEP_FATAL;
 		goto out;
 	}
-	src = vsrc_get(&b, c);
+	if ((src = vsrc_get(&b, c, err, errlen)) == NULL) {
+		rc = TASK_STEP_FAIL;
+		goto out;
+	}
 	a.b = &b;
 	a.ms = src->ms;
 	a.nms = src->nms;

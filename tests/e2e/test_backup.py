@@ -69,7 +69,10 @@ def env(tmp_path_factory):
     e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
                                    sstables=2, sstable_size="16K",
                                    base_address=f"127.0.{30 + os.getpid() % 200}.11")
-    e.o = Orch(tmp / "orch")
+    # A sim node's heartbeat runs its nodetool, which takes seconds on a
+    # loaded machine; these tests need nodes up, not failure detection
+    # (tested in test_orch_agents.py), so a node is called down later.
+    e.o = Orch(tmp / "orch", conf={"heartbeat_timeout": "20s"})
     e.o.start()
     try:
         e.o.ok("POST", "/api/v1/clusters", {
