@@ -14,7 +14,10 @@
  * visible until the supervisor ends.  The supervisor runs the op, writes
  * the pid file and the start event, tells the starter (a pipe), copies
  * the op's stderr into err (capped), forwards SIGTERM, and on the op's
- * exit writes result (tmp + rename) and the end event.
+ * exit writes result (tmp + rename) and the end event (job_sup.c).
+ *
+ * What is read from a job directory is in job_dir.c, retention in
+ * job_gc.c; this file holds the pure parts (job.h) and the commands.
  */
 #include "job.h"
 
@@ -38,9 +41,11 @@
 
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "job_dir.h"
+#include "job_gc.h"
+#include "job_sup.h"
 #include "ops.h"
 
-#define OUT_CHUNK (16u << 20)	/* bytes of output printed per call at most */
 #define READY_WAIT_MS 10000
 #define OFFSET_MAX (1ULL << 53)	/* exact in a JSON number */
 
@@ -276,6 +281,7 @@ struct jobctx {
 	const char *conf_path;		/* as given with -f, or NULL */
 	struct agentcfg *cfg;
 	char *jobs;			/* <state_dir>/jobs */
+	size_t max_bytes;		/* of output a call prints (--max-bytes) */
 	bool json;
 };
 
@@ -312,68 +318,6 @@ static char *job_path(const struct jobctx *jc, const char *id, const char *file)
 	    xasprintf("%s/%s", jc->jobs, id);
 }
 
-static void append_event(const char *dir, const char *line)
-{
-	char *p = xasprintf("%s/events", dir);
-	int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-	/* One write of a short line on O_APPEND: lines never interleave. */
-	if (fd >= 0) {
-		char *l = xasprintf("%s\n", line);
-		if (write(fd, l, strlen(l)) < 0) {
-			/* the event is lost; the job itself goes on */
-		}
-		free(l);
-		close(fd);
-	}
-	free(p);
-}
-
-/*
- * True while the supervisor lives: it holds an exclusive flock on lock.
- * flock() locks belong to the open file, so our own open conflicts even
- * if this process were the holder, and they vanish with the process and
- * with a reboot.
- */
-static bool supervisor_alive(const char *dir)
-{
-	char *p = xasprintf("%s/lock", dir);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	bool alive = false;
-
-	free(p);
-	if (fd < 0)
-		return false;
-	if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-		alive = errno == EWOULDBLOCK;
-	close(fd);
-	return alive;
-}
-
-/* The result of dir, when it has a readable one. */
-static bool read_result(const char *dir, struct job_result *r)
-{
-	char *p = xasprintf("%s/result", dir), *text;
-	char err[256];
-	bool ok = false;
-
-	text = file_read_all(p, 4096, NULL);
-	if (text != NULL)
-		ok = job_result_parse(text, r, err, sizeof(err)) == 0;
-	free(text);
-	free(p);
-	return ok;
-}
-
-static int64_t mtime_ms(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return 0;
-	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-}
-
 /* Everything of the status line but started and offset. */
 static void read_status(const char *dir, const char *id, struct job_status *s,
     struct job_result *r)
@@ -384,12 +328,12 @@ static void read_status(const char *dir, const char *id, struct job_status *s,
 
 	memset(s, 0, sizeof(*s));
 	s->id = id;
-	has = read_result(dir, r);
+	has = job_dir_read_result(dir, r);
 	/* A result written between the two looks is still a result. */
-	if (!has && !supervisor_alive(dir))
-		has = read_result(dir, r);
-	s->state = has ? JOB_DONE : job_state_of(false, supervisor_alive(dir));
-	if (s->state == JOB_LOST && read_result(dir, r)) {
+	if (!has && !job_dir_supervisor_alive(dir))
+		has = job_dir_read_result(dir, r);
+	s->state = has ? JOB_DONE : job_state_of(false, job_dir_supervisor_alive(dir));
+	if (s->state == JOB_LOST && job_dir_read_result(dir, r)) {
 		has = true;
 		s->state = JOB_DONE;
 	}
@@ -407,68 +351,9 @@ static void read_status(const char *dir, const char *id, struct job_status *s,
 	if (s->started_at == 0) {
 		/* the start event is not written yet: when the job was made */
 		p = xasprintf("%s/argv", dir);
-		s->started_at = mtime_ms(p);
+		s->started_at = job_dir_mtime_ms(p);
 		free(p);
 	}
-}
-
-/*
- * Print the op's complete lines from offset; *next is the offset after
- * them.  0, or -1 with err.
- */
-static int print_output(const char *dir, uint64_t offset, uint64_t *next,
-    char *err, size_t errlen)
-{
-	char *p = xasprintf("%s/out", dir), prev = 0, *buf;
-	struct stat st;
-	uint64_t size;
-	ssize_t n;
-	size_t want, got = 0, end;
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-
-	free(p);
-	if (fd < 0 && errno == ENOENT) {
-		size = 0;
-	} else if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "cannot read the job's output: %s",
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	} else {
-		size = (uint64_t)st.st_size;
-	}
-	if (offset > 0 && offset <= size && pread(fd, &prev, 1,
-	    (off_t)offset - 1) != 1)
-		prev = 0;
-	if (job_offset_check(offset, size, prev, err, errlen) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*next = offset;
-	if (fd < 0 || offset == size) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	want = size - offset > OUT_CHUNK ? OUT_CHUNK : (size_t)(size - offset);
-	buf = xmalloc(want);
-	while (got < want) {
-		n = pread(fd, buf + got, want - got, (off_t)(offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	end = job_complete_end(buf, got);
-	if (end > 0 && fwrite(buf, 1, end, stdout) != end)
-		end = 0;
-	free(buf);
-	*next = offset + end;
-	return 0;
 }
 
 /* The op's output from offset, then the status line; the exit status. */
@@ -484,7 +369,8 @@ static int report(const struct jobctx *jc, const char *id, bool started,
 	/* The state first: output written before a "done" is all there. */
 	read_status(dir, id, &s, &r);
 	s.started = started;
-	if (print_output(dir, offset, &next, err, sizeof(err)) != 0) {
+	if (job_dir_print_output(dir, offset, jc->max_bytes, &next, err,
+	    sizeof(err)) != 0) {
 		free(dir);
 		return fail(jc, OPS_EXIT_USAGE, "job %s: %s", id, err);
 	}
@@ -514,257 +400,6 @@ static int ensure_dir(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
-/* Remove dir and the plain files in it (job directories hold no others). */
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char *p = xasprintf("%s/%s", dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
-/*
- * Remove finished jobs past retention; their ids go into removed (may be
- * NULL).  A job is first renamed out of the way, so a start of the same id
- * at that moment makes a new job instead of finding a half-removed one.
- */
-static void gc(const struct jobctx *jc, json_t *removed)
-{
-	DIR *d = opendir(jc->jobs);
-	struct dirent *e;
-	int64_t now = time_wall_ms();
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		struct job_result r;
-		char *dir;
-
-		if (e->d_name[0] == '.') {
-			/* a start that died before its rename, an hour ago */
-			if (str_starts_with(e->d_name, ".new-") ||
-			    str_starts_with(e->d_name, ".gc-")) {
-				dir = xasprintf("%s/%s", jc->jobs, e->d_name);
-				if (mtime_ms(dir) > 0 && now - mtime_ms(dir) > 3600 * 1000)
-					remove_tree(dir);
-				free(dir);
-			}
-			continue;
-		}
-		if (!job_id_valid(e->d_name))
-			continue;
-		dir = job_path(jc, e->d_name, NULL);
-		if (read_result(dir, &r) &&
-		    job_expired(r.finished_at, now, jc->cfg->job_retention_s)) {
-			char *tmp = xasprintf("%s/.gc-%s.%ld", jc->jobs, e->d_name,
-			    (long)getpid());
-			if (rename(dir, tmp) == 0) {
-				remove_tree(tmp);
-				if (removed)
-					json_array_append_new(removed,
-					    json_string(e->d_name));
-			}
-			free(tmp);
-		}
-		free(dir);
-	}
-	if (d)
-		closedir(d);
-}
-
-/* ---- the supervisor ---- */
-
-static volatile sig_atomic_t sup_term;
-
-static void sup_on_term(int sig)
-{
-	(void)sig;
-	sup_term = 1;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-/*
- * The supervisor: runs in the grandchild, never returns.  lockfd is the
- * job's lock (held), readyfd the pipe the starter waits on.
- */
-static _Noreturn void supervise(const char *dir, const char *id,
-    const char *conf_path, char **opargv, int opargc, int lockfd, int readyfd)
-{
-	int devnull, outfd, errfd, pfd[2], status = 0;
-	char *p, buf[8192], line[256], sigbuf[16];
-	struct sigaction sa;
-	struct job_result r;
-	bool reaped = false, forwarded = false;
-	size_t errbytes = 0;
-	int64_t drain_until = 0;
-	pid_t op;
-
-	setsid();
-	/* Nothing of the SSH session's pipes may stay open here. */
-	devnull = open("/dev/null", O_RDWR);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		if (devnull > 2)
-			close(devnull);
-	}
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != lockfd && fd != readyfd)
-			close(fd);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sup_on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-
-	p = xasprintf("%s/out", dir);
-	outfd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	free(p);
-	p = xasprintf("%s/err", dir);
-	errfd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	free(p);
-	if (outfd < 0 || errfd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
-		_exit(1);	/* no result: the job is lost, which is true */
-
-	op = fork();
-	if (op == 0) {
-		/* ringagent [-f conf] OP ARGS --json, this same binary */
-		char **av = xcalloc((size_t)opargc + 5, sizeof(char *));
-		int n = 0;
-		sigset_t none;
-
-		av[n++] = xstrdup("ringagent");
-		if (conf_path != NULL) {
-			av[n++] = xstrdup("-f");
-			av[n++] = xstrdup(conf_path);
-		}
-		for (int i = 0; i < opargc; i++)
-			av[n++] = opargv[i];
-		av[n++] = xstrdup("--json");
-		av[n] = NULL;
-		/* tells ops.c it runs as a job (cancel on SIGTERM only) */
-		setenv(JOB_ENV, id, 1);
-		dup2(outfd, 1);
-		dup2(pfd[1], 2);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv("/proc/self/exe", av);
-		dprintf(2, "ringagent job: cannot run /proc/self/exe: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
-	close(pfd[1]);
-	close(outfd);
-	if (op < 0) {
-		snprintf(buf, sizeof(buf), "ringagent job: cannot fork the op: %s\n",
-		    strerror(errno));
-		write_all(errfd, buf, strlen(buf));
-		status = 127 << 8;
-		reaped = true;
-	} else {
-		p = xasprintf("%s/pid", dir);
-		snprintf(buf, sizeof(buf), "{\"supervisor\":%ld,\"op\":%ld}\n",
-		    (long)getpid(), (long)op);
-		file_write_atomic(p, buf, strlen(buf), 0600);
-		free(p);
-		snprintf(line, sizeof(line), "{\"event\":\"start\",\"at\":%lld,"
-		    "\"pid\":%ld}", (long long)time_wall_ms(), (long)op);
-		append_event(dir, line);
-	}
-	close(readyfd);		/* the starter may print its status line now */
-
-	/*
-	 * Copy stderr until the op is reaped and its pipe is drained (at most
-	 * 200 ms after: a child of the op may hold the pipe), forwarding a
-	 * SIGTERM (job cancel) to the op.
-	 */
-	for (;;) {
-		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-		int pr;
-
-		if (sup_term && !forwarded && !reaped) {
-			kill(op, SIGTERM);
-			forwarded = true;
-		}
-		if (!reaped && waitpid(op, &status, WNOHANG) == op) {
-			reaped = true;
-			drain_until = time_mono_ms() + 200;
-		}
-		if (reaped && (pf.fd < 0 || time_mono_ms() >= drain_until))
-			break;
-		if (pf.fd < 0) {
-			usleep(100 * 1000);
-			continue;
-		}
-		pr = poll(&pf, 1, 100);
-		if (pr <= 0)
-			continue;
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(pfd[0]);
-			pfd[0] = -1;
-			continue;
-		}
-		/* Past the cap stderr is read and dropped: the op never blocks. */
-		if (errbytes < JOB_ERR_MAX) {
-			size_t take = (size_t)n;
-			if (take > JOB_ERR_MAX - errbytes)
-				take = JOB_ERR_MAX - errbytes;
-			write_all(errfd, buf, take);
-			errbytes += take;
-		}
-	}
-	close(errfd);
-
-	memset(&r, 0, sizeof(r));
-	if (WIFSIGNALED(status)) {
-		r.exit = 128 + WTERMSIG(status);
-		str_copy(r.signal, job_signal_name(WTERMSIG(status), sigbuf,
-		    sizeof(sigbuf)), sizeof(r.signal));
-	} else {
-		r.exit = WEXITSTATUS(status);
-	}
-	r.finished_at = time_wall_ms();
-	p = xasprintf("%s/result", dir);
-	char *text = job_result_text(&r);
-	file_write_atomic(p, text, strlen(text), 0600);
-	free(text);
-	free(p);
-	snprintf(line, sizeof(line), "{\"event\":\"end\",\"at\":%lld,\"exit\":%d}",
-	    (long long)r.finished_at, r.exit);
-	append_event(dir, line);
-	_exit(0);
-}
-
 /* ---- commands ---- */
 
 static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
@@ -776,7 +411,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 	int lockfd = -1, ready[2] = { -1, -1 }, rc;
 	pid_t child;
 
-	gc(jc, NULL);
+	job_gc_run(jc->jobs, jc->cfg->job_retention_s, NULL, NULL);
 	if (access(dir, F_OK) == 0)
 		goto attach;
 	if (offset != 0) {
@@ -799,7 +434,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 	}
 
 	tmp = xasprintf("%s/.new-%s.%ld", jc->jobs, id, (long)getpid());
-	remove_tree(tmp);
+	job_dir_remove_tree(tmp);
 	if (ensure_dir(tmp, err, sizeof(err)) != 0) {
 		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: %s", id, err);
 		goto out;
@@ -821,12 +456,12 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 	if (rc != 0 || lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
 		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: cannot "
 		    "write %s: %s", id, tmp, strerror(errno));
-		remove_tree(tmp);
+		job_dir_remove_tree(tmp);
 		goto out;
 	}
 	if (rename(tmp, dir) != 0) {
 		int e = errno;
-		remove_tree(tmp);
+		job_dir_remove_tree(tmp);
 		close(lockfd);
 		lockfd = -1;
 		if (e == EEXIST || e == ENOTEMPTY) {
@@ -848,7 +483,8 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		close(ready[0]);
 		fflush(stdout);
 		if (fork() == 0)
-			supervise(dir, id, conf_abs, opargv, opargc, lockfd, ready[1]);
+			job_sup_run(dir, id, conf_abs, opargv, opargc, lockfd,
+			    ready[1]);
 		_exit(0);
 	}
 	close(ready[1]);
@@ -882,7 +518,7 @@ attach:
 		char line[128];
 		snprintf(line, sizeof(line), "{\"event\":\"attach\",\"at\":%lld}",
 		    (long long)time_wall_ms());
-		append_event(dir, line);
+		job_dir_append_event(dir, line);
 	}
 	rc = report(jc, id, false, offset);
 	free(dir);
@@ -907,47 +543,6 @@ static int cmd_poll(struct jobctx *jc, const char *id, uint64_t offset)
 	return report(jc, id, false, offset);
 }
 
-/*
- * The op of a job whose supervisor is gone may still run (the supervisor
- * alone was killed).  Its pid is only trusted when that process still
- * carries the job's id in its environment, so a reused pid is never hit.
- */
-static pid_t orphan_op(const char *dir, const char *id)
-{
-	char *p = xasprintf("%s/pid", dir), *text, *env, *want;
-	json_t *pj;
-	json_int_t op;
-	size_t len, wl;
-	pid_t found = 0;
-
-	text = file_read_all(p, 4096, NULL);
-	free(p);
-	pj = text ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	op = json_integer_value(json_object_get(pj, "op"));
-	json_decref(pj);
-	if (op <= 1)
-		return 0;
-	p = xasprintf("/proc/%lld/environ", (long long)op);
-	env = file_read_all(p, 1u << 20, &len);
-	free(p);
-	want = xasprintf("%s=%s", JOB_ENV, id);
-	wl = strlen(want) + 1;	/* with its NUL: the whole entry */
-	for (size_t i = 0; env != NULL && i + wl <= len; ) {
-		if (memcmp(env + i, want, wl) == 0) {
-			found = (pid_t)op;
-			break;
-		}
-		const char *z = memchr(env + i, '\0', len - i);
-		if (z == NULL)
-			break;
-		i = (size_t)(z - env) + 1;
-	}
-	free(want);
-	free(env);
-	return found;
-}
-
 static int cmd_cancel(struct jobctx *jc, const char *id, uint64_t offset,
     int64_t wait_ms)
 {
@@ -960,13 +555,13 @@ static int cmd_cancel(struct jobctx *jc, const char *id, uint64_t offset,
 		free(dir);
 		return unknown_job(jc, id);
 	}
-	if (!read_result(dir, &r) && supervisor_alive(dir)) {
+	if (!job_dir_read_result(dir, &r) && job_dir_supervisor_alive(dir)) {
 		json_t *pj;
 		json_int_t sup;
 
 		snprintf(line, sizeof(line), "{\"event\":\"cancel\",\"at\":%lld}",
 		    (long long)time_wall_ms());
-		append_event(dir, line);
+		job_dir_append_event(dir, line);
 		/*
 		 * The supervisor forwards SIGTERM to the op, which it has not
 		 * reaped yet, so the op's pid cannot have been reused.  While
@@ -977,25 +572,25 @@ static int cmd_cancel(struct jobctx *jc, const char *id, uint64_t offset,
 		free(p);
 		pj = text ? json_loads(text, 0, NULL) : NULL;
 		sup = json_integer_value(json_object_get(pj, "supervisor"));
-		if (sup > 1 && supervisor_alive(dir))
+		if (sup > 1 && job_dir_supervisor_alive(dir))
 			kill((pid_t)sup, SIGTERM);
 		json_decref(pj);
 		free(text);
 		until = time_mono_ms() + wait_ms;
-		while (!read_result(dir, &r) && supervisor_alive(dir) &&
+		while (!job_dir_read_result(dir, &r) && job_dir_supervisor_alive(dir) &&
 		    time_mono_ms() < until)
 			usleep(100 * 1000);
-	} else if (!read_result(dir, &r)) {
+	} else if (!job_dir_read_result(dir, &r)) {
 		/* lost: stop an op that outlived its supervisor; no result follows */
-		pid_t op = orphan_op(dir, id);
+		pid_t op = job_dir_orphan_op(dir, id);
 
 		if (op > 0) {
 			snprintf(line, sizeof(line), "{\"event\":\"cancel\",\"at\":%lld}",
 			    (long long)time_wall_ms());
-			append_event(dir, line);
+			job_dir_append_event(dir, line);
 			kill(op, SIGTERM);
 			until = time_mono_ms() + wait_ms;
-			while (orphan_op(dir, id) > 0 && time_mono_ms() < until)
+			while (job_dir_orphan_op(dir, id) > 0 && time_mono_ms() < until)
 				usleep(100 * 1000);
 		}
 	}
@@ -1023,8 +618,18 @@ static int cmd_list(struct jobctx *jc)
 		struct job_result r;
 		json_t *argv, *j;
 		const char *op;
+		int64_t last, ret, gone;
 
 		read_status(dir, id, &s, &r);
+		last = job_dir_last_seen(dir);
+		/* When retention removes it (job_gc_due()); 0: not by age. */
+		ret = jc->cfg->job_retention_s;
+		gone = 0;
+		if (ret > 0 && s.state == JOB_DONE && s.finished_at > 0)
+			gone = s.finished_at + ret * 1000;
+		else if (ret > 0 && s.state == JOB_LOST && last > 0 &&
+		    job_dir_orphan_op(dir, id) == 0)
+			gone = last + ret * 1000;
 		p = xasprintf("%s/argv", dir);
 		text = file_read_all(p, 1u << 20, NULL);
 		argv = text ? json_loads(text, 0, NULL) : NULL;
@@ -1041,14 +646,17 @@ static int cmd_list(struct jobctx *jc)
 			json_object_set_new(j, "finished_at", ms_or_null(s.finished_at));
 			json_object_set_new(j, "exit", s.has_exit ?
 			    json_integer(s.exit) : json_null());
+			json_object_set_new(j, "last_seen_at", ms_or_null(last));
+			json_object_set_new(j, "expires_at", ms_or_null(gone));
 			line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			printf("%s\n", line);
 			free(line);
 			json_decref(j);
 		} else {
-			printf("%-30s %-8s %-16s %lld %lld\n", id,
+			printf("%-30s %-8s %-16s %lld %lld %lld %lld\n", id,
 			    job_state_name(s.state), op ? op : "?",
-			    (long long)s.started_at, (long long)s.finished_at);
+			    (long long)s.started_at, (long long)s.finished_at,
+			    (long long)last, (long long)gone);
 		}
 		json_decref(argv);
 		free(text);
@@ -1061,33 +669,39 @@ static int cmd_list(struct jobctx *jc)
 
 static int cmd_gc(struct jobctx *jc)
 {
-	json_t *removed = json_array();
-	size_t i;
-	json_t *v;
+	json_t *removed = json_array(), *lost = json_array();
+	size_t i, k;
+	json_t *v, *w;
 
-	gc(jc, removed);
+	job_gc_run(jc->jobs, jc->cfg->job_retention_s, removed, lost);
 	if (jc->json) {
-		json_t *j = json_pack("{s:s, s:s, s:b, s:i, s:{s:O}}", "type",
+		json_t *j = json_pack("{s:s, s:s, s:b, s:i, s:{s:O, s:O}}", "type",
 		    "result", "op", "job", "ok", 1, "exit", 0, "data", "removed",
-		    removed);
+		    removed, "lost", lost);
 		char *s = json_dumps(j, JSON_COMPACT);
 		printf("%s\n", s);
 		free(s);
 		json_decref(j);
 	} else {
-		json_array_foreach(removed, i, v)
-			printf("removed %s\n", json_string_value(v));
+		json_array_foreach(removed, i, v) {
+			bool was_lost = false;
+			json_array_foreach(lost, k, w)
+				was_lost |= json_equal(v, w);
+			printf("removed %s (%s)\n", json_string_value(v),
+			    was_lost ? "lost" : "done");
+		}
 	}
 	json_decref(removed);
+	json_decref(lost);
 	return OPS_EXIT_OK;
 }
 
 static void job_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: ringagent [-f conf] job start ID [--offset N] [--json] -- OP [ARGS...]\n"
-	    "       ringagent [-f conf] job poll ID [--offset N] [--json]\n"
-	    "       ringagent [-f conf] job cancel ID [--wait S] [--offset N] [--json]\n"
+	    "usage: ringagent [-f conf] job start ID [--offset N] [--max-bytes B] [--json] -- OP [ARGS...]\n"
+	    "       ringagent [-f conf] job poll ID [--offset N] [--max-bytes B] [--json]\n"
+	    "       ringagent [-f conf] job cancel ID [--wait S] [--offset N] [--max-bytes B] [--json]\n"
 	    "       ringagent [-f conf] job list [--json]\n"
 	    "       ringagent [-f conf] job gc [--json]\n"
 	    "ID: 1-100 of A-Z a-z 0-9 . _ -; see docs/agent.md, \"Jobs\"\n");
@@ -1103,6 +717,7 @@ int job_main(const char *conf_path, int argc, char **argv)
 	char err[1024];
 
 	memset(&jc, 0, sizeof(jc));
+	jc.max_bytes = JOB_OUT_MAX;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			jc.json = true;
@@ -1146,6 +761,16 @@ int job_main(const char *conf_path, int argc, char **argv)
 		    strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0) {
 			if (job_offset_parse(argv[++i], &offset, err, sizeof(err)) != 0)
 				return fail(&jc, OPS_EXIT_USAGE, "job %s: %s", cmd, err);
+			continue;
+		}
+		if (strcmp(a, "--max-bytes") == 0 && i + 1 < argc && with_id) {
+			uint64_t mb;
+			if (job_offset_parse(argv[++i], &mb, err, sizeof(err)) != 0 ||
+			    mb < JOB_OUT_MIN || mb > JOB_OUT_MAX)
+				return fail(&jc, OPS_EXIT_USAGE, "job %s: --max-bytes "
+				    "'%s' is not a number of bytes from %u to %u",
+				    cmd, argv[i], JOB_OUT_MIN, JOB_OUT_MAX);
+			jc.max_bytes = (size_t)mb;
 			continue;
 		}
 		if (strcmp(a, "--wait") == 0 && i + 1 < argc &&

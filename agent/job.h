@@ -4,14 +4,17 @@
  * orchestrator can drop the connection (or restart) and come back for its
  * progress and result.
  *
- *   ringagent [-f conf] job start ID [--offset N] [--json] -- OP [ARGS...]
- *   ringagent [-f conf] job poll ID [--offset N] [--json]
- *   ringagent [-f conf] job cancel ID [--wait S] [--json]
+ *   ringagent [-f conf] job start ID [--offset N] [--max-bytes B] [--json]
+ *       -- OP [ARGS...]
+ *   ringagent [-f conf] job poll ID [--offset N] [--max-bytes B] [--json]
+ *   ringagent [-f conf] job cancel ID [--wait S] [--max-bytes B] [--json]
  *   ringagent [-f conf] job list [--json]
  *   ringagent [-f conf] job gc [--json]
  *
  * start, poll and cancel print the op's stdout lines from byte offset N
- * (complete lines only, verbatim), then one status line:
+ * (complete lines only, verbatim, at most B bytes of them), then one
+ * status line.  A line longer than B is replaced by a marker line
+ * {"type":"skipped",...} (job_dir.h) so the caller keeps following:
  *   {"type":"job","id":"ID","state":"running"|"done"|"lost",
  *    "started":bool,"offset":M,"exit":N|null,"signal":"TERM"|null,
  *    "started_at":ms,"finished_at":ms|null}
@@ -37,6 +40,10 @@
 #define JOB_ENV "RINGAGENT_JOB"
 #define JOB_ID_MAX 100
 #define JOB_ERR_MAX (1u << 20)		/* bytes of the op's stderr kept */
+/* Bytes of the op's output one start, poll or cancel prints at most
+ * (--max-bytes, default JOB_OUT_MAX). */
+#define JOB_OUT_MIN 4096u
+#define JOB_OUT_MAX (16u << 20)
 
 enum job_state { JOB_RUNNING, JOB_DONE, JOB_LOST };
 

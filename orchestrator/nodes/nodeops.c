@@ -95,6 +95,13 @@ static void on_line(void *arg, const char *line)
 #define POLL_CMD_MS	30000		/* one poll exec */
 #define REATTACH_MS	(300 * 1000)	/* contact may be lost this long */
 #define UNCONFIRMED_MS	(30 * 1000)	/* ... before the node confirmed */
+/*
+ * Output a poll asks the agent for at most (`--max-bytes`): the SSH
+ * client keeps 1 MiB of a command's stdout, and the status line, which
+ * comes last, must fit after the op's lines.  A longer line of the op
+ * comes as a {"type":"skipped"} marker instead.
+ */
+#define POLL_MAX_BYTES	(1024 * 1024 - 64 * 1024)
 
 enum njob_state { NJ_NEW, NJ_RUNNING, NJ_DONE };
 
@@ -108,6 +115,7 @@ struct njob {
 	int64_t next_poll, interval;	/* mono ms, ms */
 	int64_t lost_since;		/* mono ms of the first failed poll */
 	json_t *result;			/* last {"type":"result"} line */
+	unsigned skipped;		/* lines too long to be sent, since it */
 	int rc, exit;			/* when NJ_DONE */
 	char *err;
 	json_t *data;
@@ -248,12 +256,25 @@ static void poll_line(void *arg, const char *line)
 		o->status = js;
 		return;
 	}
+	if (type != NULL && strcmp(type, "skipped") == 0) {
+		const char *m = json_string_value(json_object_get(js, "message"));
+		/* The skipped line may have been the result: the one seen
+		 * before it is not the last word any more. */
+		log_warnx("task %s: job %s on %s: %s", task_ctx_id(o->l.ctx),
+		    o->j->id, o->j->node, m ? m : "a line was skipped");
+		json_decref(o->j->result);
+		o->j->result = NULL;
+		o->j->skipped++;
+		json_decref(js);
+		return;
+	}
 	json_decref(js);
 	o->l.result = NULL;
 	on_line(&o->l, line);
 	if (o->l.result != NULL) {
 		json_decref(o->j->result);
 		o->j->result = o->l.result;
+		o->j->skipped = 0;
 		o->l.result = NULL;
 	}
 }
@@ -319,7 +340,8 @@ static void njob_cancel(struct task_ctx *ctx, struct njob *j)
 	o.l.ctx = ctx;
 	o.l.node = j->node;
 	o.j = j;
-	cmd = xasprintf("%s job cancel %s --json", r.base, j->id);
+	cmd = xasprintf("%s job cancel %s --max-bytes %d --json", r.base, j->id,
+	    POLL_MAX_BYTES);
 	if (job_exec(ctx, &r, cmd, &o, &res) != 0 && o.status == NULL)
 		log_warnx("task %s: cancelling job %s on %s failed: %s; it "
 		    "may still run there (`ringagent job cancel %s`)",
@@ -378,6 +400,15 @@ static void njob_finish(struct njob *j, int ex, const int *ok_exits,
 	for (size_t i = 0; i < n_ok; i++)
 		ok |= ex == ok_exits[i];
 	j->exit = ex;
+	if (ok && j->result == NULL && j->skipped > 0) {
+		/* What it found is in a result nobody could read: never a
+		 * success on a guess. */
+		njob_done(j, TASK_STEP_FAIL, "%s on %s: exit %d, but its result "
+		    "line was longer than the %d bytes a poll reads and was "
+		    "skipped; read it on the node with `ringagent job poll %s`",
+		    j->args, j->node, ex, POLL_MAX_BYTES, j->id);
+		return;
+	}
 	if (ok) {
 		json_t *d = json_object_get(j->result, "data");
 		j->data = d ? json_incref(d) : NULL;
@@ -411,8 +442,8 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 	o.l.ctx = ctx;
 	o.l.node = j->node;
 	o.j = j;
-	cmd = xasprintf("%s job start %s --offset %lld --json -- %s", r.base,
-	    j->id, (long long)j->offset, j->args);
+	cmd = xasprintf("%s job start %s --offset %lld --max-bytes %d --json -- "
+	    "%s", r.base, j->id, (long long)j->offset, POLL_MAX_BYTES, j->args);
 	job_exec(ctx, &r, cmd, &o, &res);
 	now = time_mono_ms();
 	if (res.status == SSH_ERR_HOSTKEY || res.status == SSH_ERR_AUTH ||

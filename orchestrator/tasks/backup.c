@@ -37,16 +37,16 @@ static const struct param_spec backup_params[] = {
 	  "keyspaces to back up (default: every user keyspace)" },
 	{ "tables", PT_TABLES, 0, 0, NULL, NULL, 0,
 	  "tables to back up, as \"keyspace.table\"" },
-	{ "snapshot_parallelism", PT_INT, 1, 1000, NULL, NULL, 0,
-	  "nodes snapshotting at once (default: all)" },
+	{ "snapshot_parallelism", PT_INT, 0, 1000, "0", NULL, 0,
+	  "nodes snapshotting at once; 0: all of them" },
 	{ "upload_parallelism", PT_INT, 1, 64, "4", NULL, 0,
 	  "files each node uploads at once" },
-	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, NULL, NULL, 0,
-	  "MiB/s each node may upload (0 or absent: no limit)" },
+	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, "0", NULL, 0,
+	  "MiB/s each node may upload; 0: no limit" },
 	{ "retention", PT_RETENTION, 0, 0, NULL, NULL, 0,
 	  "after the backup, purge what {\"keep_last\": N, \"keep_days\": D} "
 	  "no longer keeps" },
-	{ "hash_all", PT_BOOL, 0, 0, NULL, NULL, 0,
+	{ "hash_all", PT_BOOL, 0, 0, "false", NULL, 0,
 	  "hash every file, even those the previous backup already holds" },
 	NODE_PARAMS,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
@@ -60,7 +60,7 @@ static const struct param_spec restore_params[] = {
 	{ "source", PT_SOURCE, 0, 0, NULL, NULL, 0,
 	  "restore from another storage: {\"cluster\", \"storage\", "
 	  "\"endpoint\", \"region\"}" },
-	{ "force", PT_BOOL, 0, 0, NULL, NULL, 0,
+	{ "force", PT_BOOL, 0, 0, "false", NULL, 0,
 	  "restore a backup recorded damaged (its damaged files are left out)" },
 	{ "keyspaces", PT_NAMES, 0, 0, NULL, NULL, 0, "keyspaces to restore" },
 	{ "tables", PT_TABLES, 0, 0, NULL, NULL, 0,
@@ -69,10 +69,11 @@ static const struct param_spec restore_params[] = {
 	  "target nodes to restore (default: all)" },
 	{ "download_parallelism", PT_INT, 1, 64, "4", NULL, 0,
 	  "files each node downloads at once" },
-	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, NULL, NULL, 0,
-	  "MiB/s each node may download (0 or absent: no limit)" },
-	{ "space_margin_pct", PT_NUMBER, 0, 100, NULL, NULL, 0,
-	  "free space to keep on each node's disk, in percent" },
+	{ "rate_limit_mib", PT_NUMBER, 0, 1e6, "0", NULL, 0,
+	  "MiB/s each node may download; 0: no limit" },
+	{ "space_margin_pct", PT_NUMBER, 0, 100, "10", NULL, 0,
+	  "free space each node needs beyond what it downloads, in percent "
+	  "of that" },
 	NODE_PARAMS,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -80,11 +81,13 @@ static const struct param_spec restore_params[] = {
 static const struct param_spec verify_params[] = {
 	{ "backup_id", PT_NAME, 0, 0, NULL, NULL, 0,
 	  "the backup to verify (default: the latest complete one)" },
-	{ "download", PT_BOOL, 0, 0, NULL, NULL, 0,
+	{ "download", PT_BOOL, 0, 0, "false", NULL, 0,
 	  "download every object on the nodes and check its checksum, not "
 	  "only its size" },
 	{ "parallelism", PT_INT, 1, 64, "8", NULL, 0,
-	  "objects checked at once" },
+	  "objects the orchestrator checks at once (HEAD; without download)" },
+	{ "download_parallelism", PT_INT, 1, 64, "4", NULL, 0,
+	  "files each node downloads and checksums at once (with download)" },
 	NODE_PARAMS,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -97,8 +100,8 @@ static const struct param_spec purge_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
+/* It reads storage from the orchestrator alone: no node params. */
 static const struct param_spec index_params[] = {
-	NODE_PARAMS,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 

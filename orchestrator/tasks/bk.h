@@ -96,6 +96,8 @@ int bk_param_int(const json_t *p, const char *k, int def);
 bool bk_params_partial(const json_t *params);
 struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
     const char *cluster, char *err, size_t errlen);
+const struct manifest_cluster *bk_pick_backup_memo(struct bk *b,
+    struct s3 *s3, const char *cluster, char *err, size_t errlen);
 bool bk_plain_arg(const char *s);
 int bk_put_exclude(struct s3 *s3, const char *key, char *const *keys,
     size_t n, char *err, size_t errlen);

@@ -755,3 +755,30 @@ struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
 	free(l.v);
 	return c;
 }
+
+static void pick_release(void *p)
+{
+	manifest_cluster_free(p);
+}
+
+/*
+ * bk_pick_backup() once per attempt: a step that fans out over node jobs
+ * is called again at every poll of them (task_wait()), and the backup it
+ * works on cannot change under it, so the listing and the cluster manifest
+ * are read at its first call only.  The manifest belongs to the memo: the
+ * caller must not free it, and it lives until the attempt ends.
+ */
+const struct manifest_cluster *bk_pick_backup_memo(struct bk *b,
+    struct s3 *s3, const char *cluster, char *err, size_t errlen)
+{
+	struct manifest_cluster *c;
+	char key[STORE_NAME_MAX + 16];
+
+	snprintf(key, sizeof(key), "pick:%s", cluster);
+	if ((c = task_memo(b->ctx, key)) != NULL)
+		return c;
+	if ((c = bk_pick_backup(b, s3, cluster, err, errlen)) == NULL)
+		return NULL;
+	task_memo_put(b->ctx, key, c, pick_release, NULL);
+	return c;
+}

@@ -65,11 +65,15 @@ static int step_check(struct bk *b, char *err, size_t errlen)
 	    .par = (int)json_array_size(b->nodes), .phase = "check" };
 	int rc;
 
-	/* Intent first: the index shows the backup running from here on. */
-	if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK ||
-	    (rc = bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
-	    TASK_STEP_OK)
-		return rc;
+	/* Intent first: the index shows the backup running from here on;
+	 * written once per attempt, not at every poll of the checks. */
+	if (task_memo(b->ctx, "check:indexed") == NULL) {
+		if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK ||
+		    (rc = bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
+		    TASK_STEP_OK)
+			return rc;
+		task_memo_put(b->ctx, "check:indexed", b->ctx, NULL, NULL);
+	}
 	if (bk_check_nodes_up(b, b->nodes, err, errlen) != 0)
 		return TASK_STEP_FAIL;
 	rc = bk_fan_run(&f, err, errlen);
@@ -102,7 +106,7 @@ static int fn_clear(struct bk_fan *f, size_t i, char *err, size_t errlen)
 
 struct upload_arg {
 	char *store;
-	const struct bk_ent *prev;
+	const char *prev;		/* id of the backup to dedupe against */
 	const char *exclude;		/* key of exclude.json, or NULL */
 };
 
@@ -127,7 +131,7 @@ static int fn_upload(struct bk_fan *f, size_t i, char *err, size_t errlen)
 		free(args);
 		args = tmp;
 		if (a->prev != NULL) {
-			prev = manifest_node_key(f->b->cluster, a->prev->id, hid);
+			prev = manifest_node_key(f->b->cluster, a->prev, hid);
 			tmp = xasprintf("%s --previous %s", args, prev);
 			free(args);
 			args = tmp;
@@ -160,40 +164,78 @@ static int fn_upload(struct bk_fan *f, size_t i, char *err, size_t errlen)
 	return rc;
 }
 
-static int step_upload(struct bk *b, char *err, size_t errlen)
-{
-	struct upload_arg a = { bk_store_args(b), NULL, NULL };
-	struct bk_fan f = { .b = b, .targets = b->nodes, .fn = fn_upload,
-	    .arg = &a, .par = (int)json_array_size(b->nodes),
-	    .phase = "upload" };
-	struct bk_list l;
-	int rc;
-	json_int_t files = 0, up = 0, bytes = 0, bup = 0;
-	size_t ndamaged = 0;
-	char **damaged = bk_damaged_keys(b->st, b->cluster, &ndamaged);
-	char *exkey = NULL;
+/*
+ * What the upload step decides before its node jobs start: the backup to
+ * dedupe against (from a listing of the store) and the exclude list of
+ * damaged objects (written to the store).  The step is called again at
+ * every poll of its jobs: both are made at its first call and kept in the
+ * attempt's memo, so an attempt lists the store and writes exclude.json
+ * once, and every node is given the same --previous.
+ */
+struct upplan {
+	char *prev;			/* NULL: nothing to dedupe against */
+	char *exkey;			/* NULL: nothing excluded */
+	size_t ndamaged;
+};
 
-	if (bk_list_backups(b->s3, b->cluster, &l, err, errlen) != 0) {
-		free(a.store);
-		bk_strv_free(damaged, ndamaged);
-		return TASK_STEP_FAIL;
-	}
+static void upplan_release(void *p)
+{
+	struct upplan *u = p;
+
+	free(u->prev);
+	free(u->exkey);
+	free(u);
+}
+
+static struct upplan *upplan_get(struct bk *b, char *err, size_t errlen)
+{
+	struct upplan *u = task_memo(b->ctx, "upload:plan");
+	struct bk_list l;
+	const struct bk_ent *prev;
+	char **damaged;
+
+	if (u != NULL)
+		return u;
+	if (bk_list_backups(b->s3, b->cluster, &l, err, errlen) != 0)
+		return NULL;
+	u = xcalloc(1, sizeof(*u));
+	prev = bk_latest_complete(&l, b->id);
+	u->prev = prev ? xstrdup(prev->id) : NULL;
+	free(l.v);
 	/* Objects a verify found lost or corrupt are never referenced
 	 * again: deduplication would carry the damage into this backup.
 	 * The agents upload such files afresh, under another key. */
-	if (ndamaged > 0) {
-		exkey = xasprintf("%s/backups/%s/exclude.json", b->cluster, b->id);
-		if (bk_put_exclude(b->s3, exkey, damaged, ndamaged, err,
+	damaged = bk_damaged_keys(b->st, b->cluster, &u->ndamaged);
+	if (u->ndamaged > 0) {
+		u->exkey = xasprintf("%s/backups/%s/exclude.json", b->cluster,
+		    b->id);
+		if (bk_put_exclude(b->s3, u->exkey, damaged, u->ndamaged, err,
 		    errlen) != 0) {
-			free(exkey);
-			free(a.store);
-			free(l.v);
-			bk_strv_free(damaged, ndamaged);
-			return TASK_STEP_FAIL;
+			bk_strv_free(damaged, u->ndamaged);
+			upplan_release(u);
+			return NULL;
 		}
-		a.exclude = exkey;
 	}
-	a.prev = bk_latest_complete(&l, b->id);
+	bk_strv_free(damaged, u->ndamaged);
+	task_memo_put(b->ctx, "upload:plan", u, upplan_release, NULL);
+	return u;
+}
+
+static int step_upload(struct bk *b, char *err, size_t errlen)
+{
+	struct upload_arg a = { NULL, NULL, NULL };
+	struct bk_fan f = { .b = b, .targets = b->nodes, .fn = fn_upload,
+	    .arg = &a, .par = (int)json_array_size(b->nodes),
+	    .phase = "upload" };
+	const struct upplan *u = upplan_get(b, err, errlen);
+	int rc;
+	json_int_t files = 0, up = 0, bytes = 0, bup = 0;
+
+	if (u == NULL)
+		return TASK_STEP_FAIL;
+	a.store = bk_store_args(b);
+	a.prev = u->prev;
+	a.exclude = u->exkey;
 	rc = bk_fan_run(&f, err, errlen);
 	for (size_t i = 0; rc == TASK_STEP_OK && i < json_array_size(b->nodes);
 	    i++) {
@@ -206,20 +248,17 @@ static int step_upload(struct bk *b, char *err, size_t errlen)
 	}
 	if (rc == TASK_STEP_OK) {
 		char dmg[160] = "";
-		if (ndamaged > 0)
+		if (u->ndamaged > 0)
 			snprintf(dmg, sizeof(dmg), "; %zu damaged objects never "
-			    "referenced (exclude.json)", ndamaged);
+			    "referenced (exclude.json)", u->ndamaged);
 		task_progress(b->ctx, "%zu nodes: %lld files (%lld bytes), %lld "
 		    "uploaded (%lld bytes), the rest already stored%s%s%s",
 		    json_array_size(b->nodes), (long long)files, (long long)bytes,
 		    (long long)up, (long long)bup, a.prev ? "; deduplicated "
-		    "against " : "", a.prev ? a.prev->id : "", dmg);
+		    "against " : "", a.prev ? a.prev : "", dmg);
 	}
 	bk_fan_release(&f);
-	free(l.v);
 	free(a.store);
-	free(exkey);
-	bk_strv_free(damaged, ndamaged);
 	return rc;
 }
 
@@ -350,10 +389,12 @@ int backup_run(struct task_ctx *ctx, const struct store_step *step,
 	} else if (strcmp(step->name, "snapshot") == 0 ||
 	    strcmp(step->name, "clear-snapshots") == 0) {
 		bool snap = step->name[0] == 's';
+		int all = (int)json_array_size(b.nodes);
+		int par = snap ? bk_param_int(b.params, "snapshot_parallelism",
+		    0) : all;
 		struct bk_fan f = { .b = &b, .targets = b.nodes, .fn = snap ?
-		    fn_snapshot : fn_clear, .par = snap ? bk_param_int(b.params,
-		    "snapshot_parallelism", (int)json_array_size(b.nodes)) :
-		    (int)json_array_size(b.nodes), .phase = step->name };
+		    fn_snapshot : fn_clear, .par = par > 0 && par < all ? par :
+		    all, .phase = step->name };	/* 0: all of them */
 		rc = bk_fan_run(&f, err, errlen);
 		bk_fan_release(&f);
 		if (rc == TASK_STEP_OK)

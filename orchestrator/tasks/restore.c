@@ -52,7 +52,7 @@ static int tok_cmp(const char *a, const char *b)
 }
 
 struct srcnode {
-	struct manifest_cluster_node *cn;
+	const struct manifest_cluster_node *cn;
 	char *first_token;
 	const json_t *target;		/* store node, or NULL */
 };
@@ -89,7 +89,7 @@ static int tgt_cmp(const void *pa, const void *pb)
 }
 
 struct rsplan {
-	struct manifest_cluster *c;
+	const struct manifest_cluster *c;	/* the attempt's memo owns it */
 	struct srcnode *src;
 	size_t nsrc;
 	json_t *targets;		/* nodes restored into (selection) */
@@ -102,7 +102,6 @@ static void rsplan_release(struct rsplan *p)
 	for (size_t i = 0; i < p->nsrc; i++)
 		free(p->src[i].first_token);
 	free(p->src);
-	manifest_cluster_free(p->c);
 	json_decref(p->targets);
 	json_decref(p->manifests);
 	free(p->store);
@@ -145,7 +144,8 @@ static int restore_map(struct bk *b, struct rsplan *p, char *err,
 	p->store = bk_src_args(b);
 	p->targets = json_array();
 	p->manifests = json_array();
-	if ((p->c = bk_pick_backup(b, b->src, src_cluster, err, errlen)) == NULL) {
+	if ((p->c = bk_pick_backup_memo(b, b->src, src_cluster, err,
+	    errlen)) == NULL) {
 		rc = TASK_STEP_FATAL;
 		goto out;
 	}
@@ -263,7 +263,7 @@ out:
 }
 
 struct rsarg {
-	struct rsplan *p;
+	const struct rsplan *p;
 	const char *mode;
 	const char *exclude;		/* key of the exclude list, or NULL */
 };
@@ -477,49 +477,90 @@ static int restore_exclude(struct bk *b, const struct rsplan *p, char **key,
 	return rc;
 }
 
+/*
+ * The plan of a restore step: the mapping, and the exclude list written
+ * to the store.  The step is called again at every poll of its node jobs:
+ * the plan is made at its first call and kept in the attempt's memo, so
+ * an attempt reads the manifests and writes the exclude list once.
+ */
+struct rsmemo {
+	struct rsplan p;
+	char *exkey;
+	char skipped[640];
+};
+
+static void rsmemo_release(void *arg)
+{
+	struct rsmemo *m = arg;
+
+	rsplan_release(&m->p);
+	free(m->exkey);
+	free(m);
+}
+
+static struct rsmemo *rsmemo_get(struct bk *b, int *rc, char *err,
+    size_t errlen)
+{
+	struct rsmemo *m = task_memo(b->ctx, "restore:plan");
+
+	*rc = TASK_STEP_OK;
+	if (m != NULL)
+		return m;
+	m = xcalloc(1, sizeof(*m));
+	if ((*rc = restore_map(b, &m->p, err, errlen)) == TASK_STEP_OK)
+		/* Checked again here: the index may have been filled since
+		 * the submission, or the backup picked by default changed. */
+		*rc = restore_exclude(b, &m->p, &m->exkey, m->skipped,
+		    sizeof(m->skipped), err, errlen);
+	if (*rc != TASK_STEP_OK) {
+		rsmemo_release(m);
+		return NULL;
+	}
+	task_memo_put(b->ctx, "restore:plan", m, rsmemo_release, NULL);
+	return m;
+}
+
 int restore_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
 	struct bk b;
-	struct rsplan p;
+	struct rsmemo *m;
+	const struct rsplan *pp;
+	const char *exkey, *skipped;
 	int rc = bk_open(ctx, &b, err, errlen);
-	char *exkey = NULL, skipped[640] = "";
 
-	memset(&p, 0, sizeof(p));
 	if (rc != TASK_STEP_OK)
 		goto out;
 	if (!b.src_own && (rc = bk_index_ensure(&b, err, errlen)) != TASK_STEP_OK)
 		goto out;
-	if ((rc = restore_map(&b, &p, err, errlen)) != TASK_STEP_OK)
+	if ((m = rsmemo_get(&b, &rc, err, errlen)) == NULL)
 		goto out;
-	/* Checked again here: the index may have been filled since the
-	 * submission, or the backup picked by default changed. */
-	if ((rc = restore_exclude(&b, &p, &exkey, skipped, sizeof(skipped),
-	    err, errlen)) != TASK_STEP_OK)
-		goto out;
+	pp = &m->p;
+	exkey = m->exkey;
+	skipped = m->skipped;
 	if (strcmp(step->name, "map") == 0) {
 		char msg[1024];
 		size_t off = 0, i;
 		json_t *v;
-		if (bk_check_nodes_up(&b, p.targets, err, errlen) != 0) {
+		if (bk_check_nodes_up(&b, pp->targets, err, errlen) != 0) {
 			rc = TASK_STEP_FAIL;
 			goto out;
 		}
-		json_array_foreach(p.targets, i, v)
+		json_array_foreach(pp->targets, i, v)
 			off += (size_t)snprintf(msg + off, off < sizeof(msg) ?
 			    sizeof(msg) - off : 0, "%s%s", off ? ", " : "",
 			    bk_str(v, "address"));
 		task_progress(ctx, "backup %s onto %zu nodes: %s%s%s",
-		    p.c->backup_id, json_array_size(p.targets), msg,
+		    pp->c->backup_id, json_array_size(pp->targets), msg,
 		    skipped[0] ? "; damaged, skipped: " : "", skipped);
 	} else {
 		/* Tasks planned before the single restore step still carry
 		 * "download" and "load", which are agent modes too. */
-		struct rsarg a = { &p, strcmp(step->name, "space") == 0 ? "check" :
+		struct rsarg a = { pp, strcmp(step->name, "space") == 0 ? "check" :
 		    step->name, exkey };
-		struct bk_fan f = { .b = &b, .targets = p.targets, .fn = fn_restore,
-		    .arg = &a, .par = (int)json_array_size(p.targets),
-		    .phase = step->name };
+		struct bk_fan f = { .b = &b, .targets = pp->targets, .fn =
+		    fn_restore, .arg = &a, .par = (int)json_array_size(
+		    pp->targets), .phase = step->name };
 		rc = bk_fan_run(&f, err, errlen);
 		bk_fan_release(&f);
 		if (rc == TASK_STEP_FAIL && strcmp(a.mode, "check") == 0 &&
@@ -527,13 +568,11 @@ int restore_run(struct task_ctx *ctx, const struct store_step *step,
 			rc = TASK_STEP_FATAL;
 		if (rc == TASK_STEP_OK)
 			task_progress(ctx, "%s done on %zu nodes%s%s", step->name,
-			    json_array_size(p.targets), skipped[0] ?
+			    json_array_size(pp->targets), skipped[0] ?
 			    "; damaged files not restored (force): " : "",
 			    skipped);
 	}
 out:
-	free(exkey);
-	rsplan_release(&p);
 	bk_release(&b);
 	return rc;
 }

@@ -227,7 +227,7 @@ static void *verify_head_worker(void *arg)
 
 struct vfnode_arg {
 	char *store;
-	struct manifest_cluster *c;
+	const struct manifest_cluster *c;
 	json_t *missing, *corrupt;
 	pthread_mutex_t mtx;
 };
@@ -248,7 +248,7 @@ static int fn_verify_download(struct bk_fan *f, size_t i, char *err,
 		return TASK_STEP_OK;	/* not in this backup */
 	args = xasprintf("backup-verify %s --manifest %s --download --parallel "
 	    "%d", a->store, a->c->nodes[k].manifest, bk_param_int(f->b->params,
-	    "parallelism", 4));
+	    "download_parallelism", 4));
 	rc = bk_run_agent(f, i, args, err, errlen);
 	free(args);
 	/* What it found is gathered from f->data when every node is done
@@ -256,11 +256,84 @@ static int fn_verify_download(struct bk_fan *f, size_t i, char *err,
 	return rc;
 }
 
+/*
+ * What a verify reads from storage before it checks anything: the node
+ * manifests of the backup, and which of them could not be read.  With
+ * download the step is called again at every poll of its node jobs, so
+ * this is read once per attempt and kept in its memo.
+ */
+struct vsrc {
+	struct manifest_node **ms;
+	size_t nms, total;
+	json_t *missing, *corrupt;	/* manifests that could not be read */
+};
+
+static void vsrc_release(void *p)
+{
+	struct vsrc *v = p;
+
+	for (size_t i = 0; i < v->nms; i++)
+		manifest_node_free(v->ms[i]);
+	free(v->ms);
+	json_decref(v->missing);
+	json_decref(v->corrupt);
+	free(v);
+}
+
+/* The manifests of c, from the memo or read now; NULL with err when
+ * storage could not be read (the attempt fails and is retried). */
+static struct vsrc *vsrc_get(struct bk *b, const struct manifest_cluster *c,
+    char *err, size_t errlen)
+{
+	struct vsrc *v = task_memo(b->ctx, "verify:manifests");
+	char e[1024], *unparsable;
+
+	if (v != NULL)
+		return v;
+	v = xcalloc(1, sizeof(*v));
+	v->missing = json_array();
+	v->corrupt = json_array();
+	v->ms = xcalloc(c->nnodes + 1, sizeof(*v->ms));
+	for (size_t i = 0; i < c->nnodes; i++) {
+		v->ms[i] = bk_node_manifest(b->s3, c->nodes[i].manifest, e,
+		    sizeof(e));
+		unparsable = xasprintf("node manifest %s: ", c->nodes[i].manifest);
+		if (v->ms[i] == NULL && strstr(e, " is missing") == NULL &&
+		    strncmp(e, unparsable, strlen(unparsable)) != 0) {
+			/* Storage did not answer: that says nothing about the
+			 * backup, and kept for the attempt it would be taken
+			 * for damage.  The attempt fails and is retried. */
+			snprintf(err, errlen, "cannot read node manifest %s: %s; "
+			    "nothing was recorded: check the storage and run the "
+			    "verify again", c->nodes[i].manifest, e);
+			free(unparsable);
+			vsrc_release(v);
+			return NULL;
+		}
+		free(unparsable);
+		if (v->ms[i] == NULL) {
+			/* Damage like any other: reported, not a failed step. */
+			if (strstr(e, " is missing") != NULL)
+				json_array_append_new(v->missing, json_string(
+				    c->nodes[i].manifest));
+			else
+				json_array_append_new(v->corrupt, json_pack("{s:s, s:s}",
+				    "key", c->nodes[i].manifest, "reason", e));
+			v->ms[i] = manifest_node_new();
+		}
+		v->total += v->ms[i]->nfiles;
+		v->nms++;
+	}
+	task_memo_put(b->ctx, "verify:manifests", v, vsrc_release, NULL);
+	return v;
+}
+
 int verify_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
 	struct bk b;
-	struct manifest_cluster *c = NULL;
+	const struct manifest_cluster *c = NULL;
+	const struct vsrc *src;
 	struct vfarg a;
 	int rc = bk_open(ctx, &b, err, errlen), nt;
 	json_t *report = NULL;
@@ -275,26 +348,21 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		goto out;
 	if ((rc = bk_index_ensure(&b, err, errlen)) != TASK_STEP_OK)
 		goto out;
-	if ((c = bk_pick_backup(&b, b.s3, b.cluster, err, errlen)) == NULL) {
+	if ((c = bk_pick_backup_memo(&b, b.s3, b.cluster, err, errlen)) ==
+	    NULL) {
 		rc = TASK_STEP_FATAL;
 		goto out;
 	}
-	a.b = &b;
-	a.ms = xcalloc(c->nnodes + 1, sizeof(*a.ms));
-	for (size_t i = 0; i < c->nnodes; i++) {
-		a.ms[i] = bk_node_manifest(b.s3, c->nodes[i].manifest, err, errlen);
-		if (a.ms[i] == NULL) {
-			if (strstr(err, " is missing") != NULL)
-				json_array_append_new(a.missing, json_string(
-				    c->nodes[i].manifest));
-			else
-				json_array_append_new(a.corrupt, json_pack("{s:s, s:s}",
-				    "key", c->nodes[i].manifest, "reason", err));
-			a.ms[i] = manifest_node_new();
-		}
-		a.total += a.ms[i]->nfiles;
-		a.nms++;
+	if ((src = vsrc_get(&b, c, err, errlen)) == NULL) {
+		rc = TASK_STEP_FAIL;
+		goto out;
 	}
+	a.b = &b;
+	a.ms = src->ms;
+	a.nms = src->nms;
+	a.total = src->total;
+	json_array_extend(a.missing, src->missing);
+	json_array_extend(a.corrupt, src->corrupt);
 	if (json_is_true(json_object_get(b.params, "download"))) {
 		struct vfnode_arg va = { bk_store_args(&b), c, a.missing, a.corrupt,
 		    PTHREAD_MUTEX_INITIALIZER };
@@ -318,10 +386,12 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		if (rc != TASK_STEP_OK)
 			goto out;
 	} else {
-		pthread_t tids[16];
+		pthread_t tids[64];
 		nt = bk_param_int(b.params, "parallelism", 8);
-		if (nt > 16)
-			nt = 16;
+		if (nt < 1)
+			nt = 1;
+		if (nt > (int)ARRAY_SIZE(tids))
+			nt = (int)ARRAY_SIZE(tids);	/* the table's max */
 		for (int i = 0; i < nt; i++)
 			if (pthread_create(&tids[i], NULL, verify_head_worker, &a))
 				fatalx("cannot start a thread");
@@ -403,16 +473,13 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 	    " and checksum" : "", key);
 	rc = TASK_STEP_OK;
 out:
-	for (size_t i = 0; i < a.nms; i++)
-		manifest_node_free(a.ms[i]);
-	free(a.ms);
+	/* a.ms and c belong to the attempt's memo */
 	pthread_mutex_destroy(&a.mtx);
 	json_decref(a.missing);
 	json_decref(a.corrupt);
 	json_decref(report);
 	free(text);
 	free(key);
-	manifest_cluster_free(c);
 	bk_release(&b);
 	return rc;
 }

@@ -3,7 +3,9 @@ started under an id, detached from the caller, polled with byte offsets
 (no line twice, none lost), attached to by a second start (one start
 event), surviving the SSH session that started it, cancelled (exit 6, its
 nodetool killed), lost when its supervisor and op are killed, removed by
-retention, and bad ids and offsets refused."""
+retention (finished and lost jobs, and the temporary directories of starts
+and removals that died half-way), an over-long output line passed over with
+a marker, and bad ids and offsets refused."""
 import json
 import os
 import signal
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from agentutil import RINGAGENT, sim_factory, simlib, wait_for, write_agent_conf  # noqa: F401
+from orch import orch, orch_factory  # noqa: F401
+from test_agent_tasks import prepare
 
 SIMCTL = str(simlib.__file__).replace("simlib.py", "simctl")
 
@@ -202,7 +206,10 @@ def test_job_survives_its_ssh_session(three):
         # a hangup to what ran in the session.
         ssh.kill()
         os.killpg(os.getpgid(sp), signal.SIGHUP)
-        os.kill(sshd_session, signal.SIGKILL)
+        try:
+            os.kill(sshd_session, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the hangup ended it first: the connection is gone all the same
         wait_for(lambda: not alive(sp), "the session's sleep gone", timeout=10)
     finally:
         if ssh.poll() is None:
@@ -326,6 +333,172 @@ def test_retention_removes_old_finished_jobs(three, tmp_path):
     rc, lines, err = job(conf, "start", "another", "--json", "--", "nodetool-check")
     assert rc == 0, err
     assert not jobdir(c, "node3", "new").exists()
+
+
+def age(path, days):
+    """Set the mtime of path and of every file in it `days` into the past."""
+    t = time.time() - days * 86400
+    for p in [path] + (list(path.iterdir()) if path.is_dir() else []):
+        os.utime(p, (t, t))
+
+
+def job_pids(jid):
+    """Processes that run for job jid (RINGAGENT_JOB=jid in their environment)."""
+    want, out = f"RINGAGENT_JOB={jid}".encode(), []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def test_retention_removes_lost_jobs_and_stale_temporaries(three):
+    c, confs = three
+    conf = confs["node2"]
+    jobs = jobdir(c, "node2", "x").parent
+    c.fault("node2", "hang")
+    # Two lost jobs: one with nothing left running, one whose op outlived
+    # its supervisor.
+    for jid in ("gone", "orphaned"):
+        rc, lines, err = job(conf, "start", jid, "--json", "--", "status")
+        assert rc == 0, err
+    wait_for(lambda: nodetool_pids(c, "node2"), "nodetool running", timeout=10)
+    pg, po = pids(c, "node2", "gone"), pids(c, "node2", "orphaned")
+    os.kill(pg["supervisor"], signal.SIGKILL)
+    os.kill(pg["op"], signal.SIGKILL)
+    for n in job_pids("gone"):
+        os.kill(n, signal.SIGKILL)  # its nodetool, hung by the fault
+    os.kill(po["supervisor"], signal.SIGKILL)
+    wait_for(lambda: not alive(pg["supervisor"]) and not alive(pg["op"]) and
+             not alive(po["supervisor"]), "supervisors gone", timeout=5)
+    assert alive(po["op"])
+    rc, lines, err = job(conf, "list", "--json")
+    listed = {j["id"]: j for j in map(json.loads, lines)}
+    assert listed["gone"]["state"] == "lost" and listed["gone"]["last_seen_at"] > 0
+    assert listed["gone"]["expires_at"] == listed["gone"]["last_seen_at"] + 604800 * 1000
+    assert listed["orphaned"]["state"] == "lost" and listed["orphaned"]["expires_at"] is None
+
+    # Lost six days: kept; eight: removed, unless its op still runs.  The
+    # events file does not count (a poll appends to it).
+    age(jobdir(c, "node2", "gone"), 6)
+    rc, lines, err = job(conf, "gc", "--json")
+    assert rc == 0 and json.loads(lines[-1])["data"]["removed"] == [], lines
+    age(jobdir(c, "node2", "gone"), 8)
+    age(jobdir(c, "node2", "orphaned"), 8)
+    (jobdir(c, "node2", "gone") / "events").touch()
+    rc, lines, err = job(conf, "gc", "--json")
+    data = json.loads(lines[-1])["data"]
+    assert data == {"removed": ["gone"], "lost": ["gone"]}, data
+    assert not jobdir(c, "node2", "gone").exists()
+    assert jobdir(c, "node2", "orphaned").exists()
+    # Once that op is stopped, the job goes too.
+    rc, lines, err = job(conf, "cancel", "orphaned", "--wait", "15", "--json")
+    assert rc == 0, err
+    wait_for(lambda: not alive(po["op"]), "orphaned op stopped", timeout=10)
+    age(jobdir(c, "node2", "orphaned"), 8)
+    rc, lines, err = job(conf, "gc")
+    assert rc == 0 and lines == ["removed orphaned (lost)"], lines
+    c.fault("node2", "none")
+
+    # Temporaries: a start whose process is gone (a PID no process has:
+    # a child that exited), one whose process lives (this test), and a
+    # removal that died half-way.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    made = {f".new-a.{dead.pid}": False, f".new-b.{os.getpid()}": True,
+            f".gc-c.{os.getpid()}": False, ".new-d": True, ".keep": True}
+    for name in made:
+        (jobs / name).mkdir()
+        (jobs / name / "argv").write_text("[]\n")
+    rc, lines, err = job(conf, "gc", "--json")
+    assert rc == 0, err
+    assert {n: (jobs / n).exists() for n in made} == made
+    # After an hour a start's directory goes whoever made it.
+    age(jobs / f".new-b.{os.getpid()}", 2 / 24)
+    age(jobs / ".new-d", 2 / 24)
+    rc, lines, err = job(conf, "gc", "--json")
+    assert not (jobs / f".new-b.{os.getpid()}").exists() and not (jobs / ".new-d").exists()
+    assert (jobs / ".keep").exists()
+
+
+def test_over_long_line_is_passed_over_with_a_marker(three):
+    c, confs = three
+    conf = confs["node1"]
+    rc, lines, err = job(conf, "start", "long", "--json", "--", "nodetool-check")
+    assert rc == 0, err
+    got, st = poll_until_done(conf, "long")
+    end = st["offset"]
+    # Lines the op could have printed after: one of 17 MiB, one of 9 KiB,
+    # a short one, and one still being written.
+    out = jobdir(c, "node1", "long") / "out"
+    big = b'{"type":"progress","message":"' + b"x" * (17 << 20) + b'"}\n'
+    mid = b'{"type":"progress","message":"' + b"y" * 9000 + b'"}\n'
+    with open(out, "ab") as f:
+        f.write(big + mid + b'{"type":"progress","message":"short"}\n' + b"z" * 5000)
+    rc, lines, err = job(conf, "poll", "long", "--offset", end, "--json", timeout=60)
+    assert rc == 0, err
+    mark = json.loads(lines[0])
+    assert len(lines) == 2 and mark["type"] == "skipped", lines[0][:300]
+    assert mark["offset"] == end and mark["bytes"] == len(big)
+    assert mark["limit"] == 16 << 20 and mark["head"].startswith('{"type":"progress"')
+    assert status(lines)["offset"] == end + len(big)
+    # With --max-bytes the 9 KiB line is over the limit too; the short
+    # one comes whole, and the unfinished one waits for its newline.
+    off = status(lines)["offset"]
+    rc, lines, err = job(conf, "poll", "long", "--offset", off, "--max-bytes", 4096,
+                         "--json")
+    mark = json.loads(lines[0])
+    assert mark["type"] == "skipped" and mark["bytes"] == len(mid) and mark["limit"] == 4096
+    off = status(lines)["offset"]
+    rc, lines, err = job(conf, "poll", "long", "--offset", off, "--max-bytes", 4096,
+                         "--json")
+    assert json.loads(lines[0])["message"] == "short" and len(lines) == 2
+    off = status(lines)["offset"]
+    rc, lines, err = job(conf, "poll", "long", "--offset", off, "--max-bytes", 4096,
+                         "--json")
+    assert len(lines) == 1 and status(lines)["offset"] == off
+    for bad in ("4095", str((16 << 20) + 1), "x"):
+        rc, _, err = job(conf, "poll", "long", "--max-bytes", bad, "--json")
+        assert rc == 2 and "--max-bytes" in err, err
+
+
+FAKE_AGENT = r"""
+import json, sys
+args = sys.argv[2:]
+with open(sys.argv[1], "a") as f:
+    f.write(" ".join(args) + "\n")
+i = args.index("job")
+jid = args[i + 2]
+print(json.dumps({"type": "progress", "message": "working"}))
+print(json.dumps({"type": "skipped", "offset": 40, "bytes": 2000000, "limit": 983040,
+                  "head": '{"type":"result","ok":true', "message": "a line of 2000000 "
+                  "bytes at offset 40 is longer than the 983040 bytes a poll prints"}))
+print(json.dumps({"type": "job", "id": jid, "state": "done", "started": True,
+                  "offset": 2000040, "exit": 0, "signal": None, "started_at": 1,
+                  "finished_at": 2}))
+"""
+
+
+def test_orchestrator_fails_a_job_whose_result_was_skipped(sim_factory, orch, tmp_path):  # noqa: F811
+    """The orchestrator asks for what its SSH client reads (--max-bytes) and
+    never passes a job whose result line it could not read: an agent that
+    reports exit 0 after a skipped line fails the step, naming why."""
+    c = sim_factory(nodes=3)
+    prepare(c, orch, tmp_path)
+    fake, calls = tmp_path / "fake_agent.py", tmp_path / "calls"
+    fake.write_text(FAKE_AGENT)
+    t = orch.submit("sim", "node-status", agent=f"/usr/bin/python3 {fake} {calls}",
+                    timeout_s=30)
+    t = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=60)
+    assert t["state"] == "failed", t
+    assert "result line was longer than the 983040 bytes a poll reads" in t["error"], t["error"]
+    assert "ringagent job poll" in t["error"], t["error"]
+    made = calls.read_text().splitlines()
+    assert made and all(" --max-bytes 983040 " in m for m in made), made
 
 
 def test_bad_ids_offsets_and_usage(three):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -68,7 +69,10 @@ def env(tmp_path_factory):
     e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
                                    sstables=2, sstable_size="16K",
                                    base_address=f"127.0.{30 + os.getpid() % 200}.11")
-    e.o = Orch(tmp / "orch")
+    # A sim node's heartbeat runs its nodetool, which takes seconds on a
+    # loaded machine; these tests need nodes up, not failure detection
+    # (tested in test_orch_agents.py), so a node is called down later.
+    e.o = Orch(tmp / "orch", conf={"heartbeat_timeout": "20s"})
     e.o.start()
     try:
         e.o.ok("POST", "/api/v1/clusters", {
@@ -247,8 +251,13 @@ def test_restore_into_wiped_node_is_byte_identical(env):
         want.setdefault((td, comp), []).append(sha(p))
         p.unlink()
     assert want and not live_files(e.c, node, "ks1")
+    ckey = f"{CL}/backups/{e.backups[-1]}/cluster.json"
+    reads = s3_reads(e, ckey)
     t = run(e, "restore", nodes=[e.c.address(node)], keyspaces=["ks1"])
     assert [s["name"] for s in t["steps"]] == ["map", "space", "restore"]
+    # One read of the cluster manifest per step, however often the steps
+    # were called while their node jobs ran.
+    assert s3_reads(e, ckey) - reads == 3
     got = {}
     for (ks, td, name), p in live_files(e.c, node, "ks1").items():
         got.setdefault((td, name.split("-", 3)[-1]), []).append(sha(p))
@@ -330,6 +339,61 @@ def test_verify_finds_missing_and_truncated_objects(env):
         for k, data in saved.items():
             obj(e, k).write_bytes(data)
     run(e, "verify", backup_id=bid, download=True)
+
+
+def s3_reads(e, key):
+    """Reads of bucket key `key` so far: s3rver logs each response as "...<key>
+    <status> <ms> <size>" (its method cut off), and of the responses for a
+    manifest only a GET's has a body (a PUT's is "0b"; nothing HEADs them)."""
+    want = f"/{PREFIX}/{key} 200 "
+    return sum(1 for ln in e.s3.log_path.read_text(errors="replace").splitlines()
+               if want in ln and not ln.rstrip().endswith(" 0b"))
+
+
+def job_dirs(e, tid, op):
+    """The node job directories of task tid running agent operation op."""
+    out = []
+    for n in e.c.names:
+        for d in (Path(e.c.node_dir(n)) / "agent-state" / "jobs").glob(f"*{tid[2:]}*"):
+            argv = d / "argv"
+            if argv.exists() and op in argv.read_text():
+                out.append(d)
+    return out
+
+
+def test_fan_out_step_reads_storage_once_per_attempt(env):
+    """A step that fans out over node jobs is called again at every poll of
+    them; verify reads the cluster manifest and the node manifests once per
+    attempt however often it is called (counted in s3rver's request log),
+    while its jobs are polled many times (attach events on the nodes)."""
+    e = env
+    bid = e.backups[-1]
+    cm = manifest(e, bid)
+    keys = [f"{CL}/backups/{bid}/cluster.json"] + [n["manifest"] for n in cm["nodes"]]
+    before = {k: s3_reads(e, k) for k in keys}
+    # The complete step read the node manifests: the log shows reads.
+    assert before[keys[1]] > 0, "s3rver's log shows no reads: " + e.s3.log_tail(5)
+    r = e.o.ok("POST", f"/api/v1/clusters/{CL}/tasks", {
+        "type": "verify", "params": {"agent": e.agent, "backup_id": bid, "download": True,
+                                     "download_parallelism": 1}}, status=202)
+    tid = r["id"]
+    # Once every node's job exists the manifests were read; then storage
+    # freezes for a while, so the jobs run on and the step is polled.
+    wait_until(lambda: len(job_dirs(e, tid, "backup-verify")) == 3, 60, "three verify jobs")
+    os.killpg(e.s3.proc.pid, signal.SIGSTOP)
+    try:
+        time.sleep(3)
+    finally:
+        os.killpg(e.s3.proc.pid, signal.SIGCONT)
+    t = e.o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=120)
+    assert t["state"] == "succeeded", json.dumps(t, indent=1)
+    assert t["steps"][0]["attempts"] == 1, t["steps"][0]
+    polls = [sum(1 for ln in (d / "events").read_text().splitlines() if '"attach"' in ln)
+             for d in job_dirs(e, tid, "backup-verify")]
+    assert max(polls) >= 3, f"the step was not called again: attaches {polls}"
+    got = {k: s3_reads(e, k) - before[k] for k in keys}
+    # The orchestrator reads each once; each node's agent reads its own manifest.
+    assert got == {k: 1 if k == keys[0] else 2 for k in keys}, got
 
 
 def test_restore_into_a_new_cluster_of_the_same_shape(env):

@@ -57,7 +57,10 @@ def env(tmp_path_factory):
     e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
                                    sstables=2, sstable_size="16K",
                                    base_address=f"127.0.{e.net}.11")
-    e.o = Orch(tmp / "orch")
+    # A sim node's heartbeat runs its nodetool, which takes seconds on a
+    # loaded machine; these tests need nodes up, not failure detection
+    # (tested in test_orch_agents.py), so a node is called down later.
+    e.o = Orch(tmp / "orch", conf={"heartbeat_timeout": "20s"})
     e.o.start()
     try:
         e.o.ok("POST", "/api/v1/clusters", {
@@ -95,6 +98,7 @@ def env(tmp_path_factory):
 
 def submit(e, type_, cluster=CL, **params):
     params.setdefault("agent", e.agent)
+    params = {k: v for k, v in params.items() if v is not None}  # None: leave out
     return e.o.post(f"/api/v1/clusters/{cluster}/tasks", {"type": type_, "params": params})
 
 
@@ -215,14 +219,18 @@ def test_list_is_served_while_storage_is_frozen(env):
 def test_backup_index_task_rebuilds_from_storage(env):
     e = env
     before = backups(e)
-    t = run(e, "backup-index")
+    t = run(e, "backup-index", agent=None)
     assert [s["name"] for s in t["steps"]] == ["reindex"]
     assert "indexed 1 backups" in t["steps"][0]["message"], t["steps"][0]
     after = backups(e)
     assert [(b["id"], b["state"], b["files"], b["bytes"]) for b in after] == \
         [(b["id"], b["state"], b["files"], b["bytes"]) for b in before]
-    r = submit(e, "backup-index", frobnicate=1)
+    r = submit(e, "backup-index", agent=None, frobnicate=1)
     assert r.status_code == 400 and "frobnicate" in r.text
+    # It reads storage from the orchestrator: node params are refused.
+    for k, v in (("agent", e.agent), ("timeout_s", 60), ("known_hosts", "/x")):
+        r = submit(e, "backup-index", **{"agent": None, k: v})
+        assert r.status_code == 400 and f"unknown parameter '{k}'" in r.text, r.text
 
 
 # ---- verify by schedule -----------------------------------------------------
@@ -299,6 +307,9 @@ def test_next_backup_never_references_a_damaged_object(env):
     assert b3["files_uploaded"] >= 2, b3
     assert "damaged objects never referenced" in step(t, "upload")["message"]
     assert one(e, b3["id"])["damaged"] == []
+    # Written once per attempt of the step, not at every poll of its jobs.
+    writes = e.s3.log_count(f'Stored object "{PREFIX}/{CL}/backups/{b3["id"]}/exclude.json"')
+    assert writes == step(t, "upload")["attempts"], (writes, step(t, "upload"))
 
 
 def test_restore_of_a_damaged_backup_is_refused_without_force(env):

@@ -1,15 +1,22 @@
 /*
  * test_job.c - the pure parts of agent/job.c: id validation, offsets and
  * complete lines, the status line, the result and events files, signal
- * names and retention.
+ * names and retention; job_gc.c's decisions (lost jobs, temporary
+ * directories); job_dir.c's marker for an over-long line, and its reading
+ * of a job's output from offsets in a temporary directory.
  */
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "../../agent/job.h"
+#include "../../agent/job_dir.h"
+#include "../../agent/job_gc.h"
 #include "t.h"
 
 static void test_id(void)
@@ -214,6 +221,221 @@ static void test_expired(void)
 	T_CHECK(!job_expired(now + 5000, now, 1), "finished in the future (clock)");
 }
 
+static void test_gc_due(void)
+{
+	int64_t now = 1700000000000, day = 86400 * 1000LL;
+	static const struct {
+		enum job_state st;
+		int64_t finished_ago, seen_ago;	/* days; -1: unknown (0) */
+		bool op_alive;
+		int64_t retention_s;
+		bool due;
+		const char *why;
+	} rows[] = {
+		{ JOB_DONE, 8, 8, false, 7 * 86400, true, "done, past retention" },
+		{ JOB_DONE, 6, 8, false, 7 * 86400, false, "done, within it" },
+		{ JOB_DONE, 8, 8, false, 0, false, "retention 0 keeps" },
+		{ JOB_DONE, -1, 8, false, 7 * 86400, false, "no finish time" },
+		{ JOB_LOST, -1, 8, false, 7 * 86400, true, "lost, silent 8 days" },
+		{ JOB_LOST, -1, 6, false, 7 * 86400, false, "lost, seen 6 days ago" },
+		{ JOB_LOST, -1, 8, true, 7 * 86400, false, "lost, its op runs" },
+		{ JOB_LOST, -1, -1, false, 7 * 86400, false, "lost, never seen" },
+		{ JOB_LOST, -1, 8, false, 0, false, "lost, retention 0" },
+		{ JOB_RUNNING, 8, 8, false, 7 * 86400, false, "running" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int64_t f = rows[i].finished_ago < 0 ? 0 :
+		    now - rows[i].finished_ago * day;
+		int64_t l = rows[i].seen_ago < 0 ? 0 :
+		    now - rows[i].seen_ago * day;
+		T_CHECK(job_gc_due(rows[i].st, f, l, rows[i].op_alive, now,
+		    rows[i].retention_s) == rows[i].due, "%s", rows[i].why);
+	}
+}
+
+static void test_gc_temp(void)
+{
+	static const struct {
+		const char *name;
+		enum job_gc_temp kind;
+		long pid;
+	} rows[] = {
+		{ ".new-rep-1.4242", JOB_GC_TEMP_NEW, 4242 },
+		{ ".new-t-1.0.1.ab12cd34.77", JOB_GC_TEMP_NEW, 77 },
+		{ ".gc-old.9", JOB_GC_TEMP_GC, 9 },
+		{ ".new-x.", JOB_GC_TEMP_NEW, 0 },
+		{ ".new-x.12a", JOB_GC_TEMP_NEW, 0 },
+		{ ".new-x.123456789012", JOB_GC_TEMP_NEW, 0 },
+		{ ".new-", JOB_GC_TEMP_NEW, 0 },
+		{ ".other", JOB_GC_TEMP_NONE, 0 },
+		{ "new-x.5", JOB_GC_TEMP_NONE, 0 },
+		{ ".gcx", JOB_GC_TEMP_NONE, 0 },
+	};
+	int64_t now = 1700000000000;
+	long pid;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		T_CHECK(job_gc_temp_parse(rows[i].name, &pid) == rows[i].kind,
+		    "kind of '%s'", rows[i].name);
+		T_CHECK(pid == rows[i].pid, "pid of '%s': %ld", rows[i].name, pid);
+	}
+	T_CHECK(job_gc_temp_due(JOB_GC_TEMP_GC, true, now, now),
+	    ".gc-* goes at once");
+	T_CHECK(job_gc_temp_due(JOB_GC_TEMP_NEW, false, now, now),
+	    ".new-* of a dead creator goes at once");
+	T_CHECK(!job_gc_temp_due(JOB_GC_TEMP_NEW, true, now - 60000, now),
+	    ".new-* of a live creator stays");
+	T_CHECK(job_gc_temp_due(JOB_GC_TEMP_NEW, true,
+	    now - JOB_GC_NEW_MAX_S * 1000LL - 1, now),
+	    ".new-* older than an hour goes (a reused pid)");
+	T_CHECK(!job_gc_temp_due(JOB_GC_TEMP_NEW, true, 0, now),
+	    ".new-* of unknown age and a live creator stays");
+	T_CHECK(!job_gc_temp_due(JOB_GC_TEMP_NONE, false, 1, now),
+	    "other names stay");
+}
+
+static void test_skip_line(void)
+{
+	char head[300];
+	char *line;
+	json_t *j;
+
+	memset(head, 'x', sizeof(head));
+	memcpy(head, "{\"type\":\"result\",\"d\":\"\xc3\xa9\n\t", 26);
+	line = job_dir_skip_line(2315, 20000000, 4096, head, sizeof(head));
+	j = json_loads(line, 0, NULL);
+	T_CHECK(j != NULL, "marker is JSON: %s", line);
+	T_EQ_STR(json_string_value(json_object_get(j, "type")), "skipped");
+	T_EQ_INT(json_integer_value(json_object_get(j, "offset")), 2315);
+	T_EQ_INT(json_integer_value(json_object_get(j, "bytes")), 20000000);
+	T_EQ_INT(json_integer_value(json_object_get(j, "limit")), 4096);
+	T_EQ_INT(json_string_length(json_object_get(j, "head")),
+	    JOB_DIR_HEAD_MAX);
+	T_CHECK(strncmp(json_string_value(json_object_get(j, "head")),
+	    "{\"type\":\"result\",\"d\":\"????x", 27) == 0,
+	    "bytes outside printable ASCII shown as '?': %s",
+	    json_string_value(json_object_get(j, "head")));
+	T_CHECK(strstr(json_string_value(json_object_get(j, "message")),
+	    "20000000 bytes at offset 2315") != NULL, "message: %s", line);
+	T_CHECK(strchr(line, '\n') == NULL, "one line");
+	json_decref(j);
+	free(line);
+	line = job_dir_skip_line(0, 5, 4096, "ab", 2);
+	j = json_loads(line, 0, NULL);
+	T_EQ_STR(json_string_value(json_object_get(j, "head")), "ab");
+	json_decref(j);
+	free(line);
+}
+
+/* job_dir_print_output() with stdout caught in a file: what it printed. */
+static char *print_caught(const char *dir, uint64_t offset, size_t limit,
+    uint64_t *next, int *rc)
+{
+	char path[] = "/tmp/test_job_outXXXXXX", err[256], *buf;
+	int fd = mkstemp(path), saved = dup(1);
+	long n;
+	FILE *f;
+
+	if (fd < 0 || saved < 0) {
+		fprintf(stderr, "test_job: cannot catch stdout\n");
+		exit(1);
+	}
+	fflush(stdout);
+	dup2(fd, 1);
+	*rc = job_dir_print_output(dir, offset, limit, next, err, sizeof(err));
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(fd);
+	f = fopen(path, "r");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = '\0';
+	fclose(f);
+	unlink(path);
+	return buf;
+}
+
+static void write_out(const char *dir, const char *text, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/out", dir);
+	if ((f = fopen(path, "w")) == NULL || fwrite(text, 1, len, f) != len) {
+		fprintf(stderr, "test_job: cannot write %s\n", path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void test_print_output(void)
+{
+	char dir[] = "/tmp/test_job_dirXXXXXX", path[512], *text, *got;
+	size_t len, longlen = 5000;
+	uint64_t next;
+	int rc;
+	json_t *j;
+
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "test_job: cannot make a directory\n");
+		exit(1);
+	}
+	/* "a\n", a line of 5000 x, "b\n", then an unfinished long line */
+	len = 2 + longlen + 1 + 2;
+	text = malloc(len + longlen);
+	memcpy(text, "a\n", 2);
+	memset(text + 2, 'x', longlen);
+	text[2 + longlen] = '\n';
+	memcpy(text + 3 + longlen, "b\n", 2);
+	write_out(dir, text, len);
+
+	got = print_caught(dir, 0, 4096, &next, &rc);
+	T_EQ_INT(rc, 0);
+	T_EQ_STR(got, "a\n");
+	T_EQ_INT(next, 2);
+	free(got);
+	got = print_caught(dir, 2, 4096, &next, &rc);
+	j = json_loads(got, 0, NULL);
+	T_EQ_STR(json_string_value(json_object_get(j, "type")), "skipped");
+	T_EQ_INT(json_integer_value(json_object_get(j, "offset")), 2);
+	T_EQ_INT(json_integer_value(json_object_get(j, "bytes")), longlen + 1);
+	T_EQ_INT(next, 3 + longlen);
+	json_decref(j);
+	free(got);
+	got = print_caught(dir, 3 + longlen, 4096, &next, &rc);
+	T_EQ_STR(got, "b\n");
+	T_EQ_INT(next, len);
+	free(got);
+	/* The whole limit wide the line is printed as it is. */
+	got = print_caught(dir, 2, longlen + 1, &next, &rc);
+	T_EQ_INT(strlen(got), longlen + 1);
+	T_EQ_INT(next, 3 + longlen);
+	free(got);
+
+	/* A long line not finished yet: nothing, and the offset stays. */
+	memset(text + len, 'y', longlen);
+	write_out(dir, text, len + longlen);
+	got = print_caught(dir, len, 4096, &next, &rc);
+	T_EQ_INT(rc, 0);
+	T_EQ_STR(got, "");
+	T_EQ_INT(next, len);
+	free(got);
+	/* Offsets that are not line starts are still refused. */
+	got = print_caught(dir, 5, 4096, &next, &rc);
+	T_EQ_INT(rc, -1);
+	free(got);
+
+	snprintf(path, sizeof(path), "%s/out", dir);
+	unlink(path);
+	rmdir(dir);
+	free(text);
+}
+
 int main(void)
 {
 	test_id();
@@ -225,5 +447,9 @@ int main(void)
 	test_result();
 	test_events();
 	test_expired();
+	test_gc_due();
+	test_gc_temp();
+	test_skip_line();
+	test_print_output();
 	return t_done("test_job");
 }
