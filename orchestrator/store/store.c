@@ -183,6 +183,9 @@ static const char *const migrations[] = {
 	" task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,"
 	" step_idx INTEGER NOT NULL,"
 	" error TEXT NOT NULL);",
+	/* 3: how many starts found a step's attempt running (the
+	 * orchestrator stopped under it without a clean stop) */
+	"ALTER TABLE steps ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */
