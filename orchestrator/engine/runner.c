@@ -305,6 +305,12 @@ static bool run_steps(struct task_ctx *ctx)
 				if (store_step_resumed(e->st, t->id, sp->idx,
 				    &n, err, sizeof(err)) < 0)
 					log_warnx("task %s: %s", t->id, err);
+				else
+					log_info("task %s: step '%s' found "
+					    "running at start-up, attempt %d "
+					    "(%d of %d starts without a clean "
+					    "stop)", t->id, sp->name,
+					    ctx->attempts, n, RESUMES_MAX);
 				if (n >= RESUMES_MAX) {
 					/* Not run again: this attempt ends
 					 * as failed, so the attempt limit
