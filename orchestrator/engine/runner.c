@@ -364,8 +364,7 @@ static bool run_steps(struct task_ctx *ctx)
 			memo_end(ctx, false);
 			ctx->phase = PH_NEXT;
 			if (j == t->nsteps) {
-				wrote(ctx, eng_persist(e, t,
-				    STORE_TASK_SUCCEEDED, NULL, su, 1));
+				eng_finish_async(ctx, &su[0]);
 				return false;
 			}
 			/* End this step and start the next in one write. */

@@ -269,6 +269,73 @@ int eng_cas(struct task_engine *e, struct store_task *t,
 	return 0;
 }
 
+/* A task's last write, on its way to the store (eng_finish_async). */
+struct finish {
+	struct task_engine *e;
+	struct store_task *t;
+	struct store_transition tr;
+	struct store_step_update su;
+	char *msg;
+};
+
+static void finish_done(void *arg, int rc, enum store_task_state actual,
+    const char *err)
+{
+	struct finish *f = arg;
+	struct task_engine *e = f->e;
+
+	if (rc == 0) {
+		enum store_task_state from = f->t->state;
+		f->t->state = (enum store_task_state)f->tr.to;
+		observe(e, f->t, from, f->t->state, f->tr.now, NULL);
+	} else if (rc == RM_ECONFLICT) {
+		log_debug("task %s: its end was not recorded: it is %s",
+		    f->t->id, store_task_state_str(actual));
+	} else {
+		log_warnx("task %s: cannot record its end: %s", f->t->id,
+		    err);
+	}
+	store_task_free(f->t);
+	free(f->msg);
+	free(f);
+	pthread_mutex_lock(&e->amu);
+	if (--e->nasync == 0)
+		pthread_cond_broadcast(&e->acv);
+	pthread_mutex_unlock(&e->amu);
+}
+
+/*
+ * The last step succeeded: write that and the task's success without
+ * waiting for the commit, so the worker takes its next task at once and
+ * the endings of many tasks share one commit (group commit gets as many
+ * operations per batch as there are writes in flight, and a worker that
+ * waited for each ending had only one).  Nothing hears of the success
+ * before its commit: the observer is called from the commit's done hook.
+ * A later write (the next task of the cluster, a cancel) is queued after
+ * it, so it commits in the same transaction or a later one.  The task
+ * moves out of ctx.
+ */
+void eng_finish_async(struct task_ctx *ctx, const struct store_step_update *su)
+{
+	struct task_engine *e = ctx->e;
+	struct finish *f = xcalloc(1, sizeof(*f));
+
+	f->e = e;
+	f->t = ctx->t;
+	ctx->t = NULL;
+	f->su = *su;
+	f->msg = su->message != NULL ? xstrdup(su->message) : NULL;
+	f->su.message = f->msg;
+	f->tr = (struct store_transition){
+		.from = STORE_TASK_BIT(f->t->state), .to = STORE_TASK_SUCCEEDED,
+		.now = time_wall_ms(), .su = &f->su, .nsu = 1,
+	};
+	pthread_mutex_lock(&e->amu);
+	e->nasync++;
+	pthread_mutex_unlock(&e->amu);
+	store_task_transition_async(e->st, f->t->id, &f->tr, finish_done, f);
+}
+
 /* eng_cas() from the state t is in (the runner's writes: it owns t). */
 int eng_persist(struct task_engine *e, struct store_task *t, int state,
     const char *error, const struct store_step_update *su, size_t nsu)
@@ -497,6 +564,8 @@ struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->ctl, NULL);
 	pthread_mutex_init(&e->ho_mu, NULL);
+	pthread_mutex_init(&e->amu, NULL);
+	pthread_cond_init(&e->acv, NULL);
 	htab_init(&e->ho, 1024);
 	pthread_mutex_init(&e->tmu, NULL);
 	/* The timer heap is in monotonic ms: so is its wait. */
@@ -615,6 +684,11 @@ void task_stop(struct task_engine *e)
 	e->timer_running = false;
 	queue_stop(e->q);
 	e->started = false;
+	/* Endings still on their way hold the engine (their hook). */
+	pthread_mutex_lock(&e->amu);
+	while (e->nasync > 0)
+		pthread_cond_wait(&e->acv, &e->amu);
+	pthread_mutex_unlock(&e->amu);
 	clear_resumes(e);
 }
 
@@ -639,6 +713,8 @@ void task_engine_free(struct task_engine *e)
 	pthread_mutex_destroy(&e->mu);
 	pthread_mutex_destroy(&e->ctl);
 	pthread_mutex_destroy(&e->ho_mu);
+	pthread_mutex_destroy(&e->amu);
+	pthread_cond_destroy(&e->acv);
 	pthread_mutex_destroy(&e->tmu);
 	pthread_cond_destroy(&e->tcv);
 	free(e);

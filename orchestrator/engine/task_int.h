@@ -121,6 +121,9 @@ struct task_engine {
 	pthread_mutex_t ctl;		/* eng_queue_sync(): read, then queue */
 	atomic_bool stopping;
 	bool started;
+	pthread_mutex_t amu;		/* endings not yet committed */
+	pthread_cond_t acv;
+	size_t nasync;
 	pthread_mutex_t ho_mu;		/* the hand-off table */
 	struct htab ho;			/* struct handoff by task id */
 };
@@ -140,6 +143,8 @@ int64_t eng_backoff_ms(const struct task_type *ty, int attempt);
 void eng_plan_release(struct task_plan *p);
 int eng_cas(struct task_engine *e, struct store_task *t,
     const struct store_transition *tr, enum store_task_state *actual);
+void eng_finish_async(struct task_ctx *ctx,
+    const struct store_step_update *su);
 void eng_queue_sync(struct task_engine *e, const char *cluster,
     const char *id, bool runner);
 int eng_persist(struct task_engine *e, struct store_task *t, int state, const char *error,

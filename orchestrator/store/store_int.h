@@ -302,6 +302,16 @@ int store_vfs_register(void);
 /* store_commit.c */
 int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
     size_t errlen);
+/*
+ * store_write_op() without the wait: the operation is queued and done(rc,
+ * err) is called once it is committed (or failed), on the thread that
+ * led its batch, with no store lock held.  The caller returns at once
+ * unless no commit is in progress (then it leads, and done runs before
+ * it returns).  arg must live until done.
+ */
+typedef void store_done_fn(void *arg, int rc, const char *err);
+void store_write_op_async(struct store *st, store_op_fn *fn, void *arg,
+    store_done_fn *done);
 void *store_flusher_main(void *arg);
 int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 

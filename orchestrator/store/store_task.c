@@ -582,6 +582,36 @@ int store_task_transition(struct store *st, const char *id,
 	return rc;
 }
 
+struct update_async {
+	struct update_args a;
+	struct store_transition tr;
+	store_task_done_fn *done;
+	void *arg;
+};
+
+static void update_async_done(void *arg, int rc, const char *err)
+{
+	struct update_async *u = arg;
+
+	u->done(u->arg, rc, u->a.actual, err);
+	free(u);
+}
+
+void store_task_transition_async(struct store *st, const char *id,
+    const struct store_transition *tr, store_task_done_fn *done, void *arg)
+{
+	struct update_async *u = xcalloc(1, sizeof(*u));
+
+	u->tr = *tr;
+	if (u->tr.now <= 0)
+		u->tr.now = time_wall_ms();
+	u->a = (struct update_args){ .id = id, .tr = &u->tr,
+	    .actual = STORE_TASK_FAILED };
+	u->done = done;
+	u->arg = arg;
+	store_write_op_async(st, tx_task_update, u, update_async_done);
+}
+
 int store_task_update(struct store *st, const char *id, int task_state,
     int64_t now, const char *error, const struct store_step_update *su,
     size_t nsu, char *err, size_t errlen)

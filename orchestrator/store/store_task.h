@@ -199,6 +199,18 @@ int store_task_transition(struct store *st, const char *id,
     char *err, size_t errlen);
 
 /*
+ * store_task_transition() without waiting for the commit: done(arg, rc,
+ * actual, err) is called once it is committed or refused, on the thread
+ * that led its commit, with no store lock held (see store_commit.c).  id
+ * and everything tr points to must live until then; the write is ordered
+ * after every write queued before it.
+ */
+typedef void store_task_done_fn(void *arg, int rc,
+    enum store_task_state actual, const char *err);
+void store_task_transition_async(struct store *st, const char *id,
+    const struct store_transition *tr, store_task_done_fn *done, void *arg);
+
+/*
  * The step idx of task id was found "running" at a start: count one more
  * resume of its current attempt and return the count in *resumes.  The
  * count goes back to 0 when the step's attempt changes or an update sets
