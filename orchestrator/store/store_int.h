@@ -178,6 +178,14 @@
 	    "  ELSE ?6 END," \
 	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
 	    "  ELSE ?7 END WHERE seq = ?1 AND state = ?8") \
+	X(TASK_CAS, "UPDATE tasks SET state = ?2," \
+	    " started_at = COALESCE(started_at, ?3)," \
+	    " finished_at = ?4, error = COALESCE(?5, error)," \
+	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
+	    "  ELSE ?6 END," \
+	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
+	    "  ELSE ?7 END WHERE id = ?1 AND state = ?8" \
+	    " RETURNING cluster, type") \
 	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
 	X(TASK_REQUEST, "UPDATE tasks SET" \
 	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \

@@ -468,6 +468,98 @@ struct update_args {
  * cannot disagree inside the writer's transaction, and a change to the
  * statement that lost the read could not lose the guard.
  */
+static int tx_steps_set(struct conn *c, const struct update_args *a,
+    char *err, size_t errlen)
+{
+	const struct store_transition *tr = a->tr;
+
+	for (size_t i = 0; i < tr->nsu; i++) {
+		const struct store_step_update *u = &tr->su[i];
+		sqlite3_stmt *s = S(c, SQL_STEP_SET);
+		bind_text(s, 1, a->id);
+		sqlite3_bind_int(s, 2, u->idx);
+		bind_text(s, 3, store_step_state_str(u->state));
+		sqlite3_bind_int(s, 4, u->attempts);
+		bind_keep(s, 5, u->started_at);
+		bind_keep(s, 6, u->finished_at);
+		bind_keep(s, 7, u->next_attempt_at);
+		bind_text(s, 8, u->message);
+		sqlite3_bind_int(s, 9, tr->clear_resumes);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "update step");
+	}
+	return 0;
+}
+
+/* The side effects of entering state to from state from (cancelled: the
+ * open steps; a task event). */
+static int tx_entered(struct store *st, struct conn *c,
+    const struct update_args *a, enum store_task_state from,
+    const char *cluster, const char *type, char *err, size_t errlen)
+{
+	const struct store_transition *tr = a->tr;
+	enum store_task_state to = (enum store_task_state)tr->to;
+	sqlite3_stmt *s;
+
+	if (to == STORE_TASK_CANCELLED) {
+		s = S(c, SQL_STEPS_CANCEL);
+		bind_text(s, 1, a->id);
+		sqlite3_bind_int64(s, 2, tr->now);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "cancel steps");
+	}
+	if (from != to && store_task_event_add(st, a->id, cluster, type, from,
+	    to, tr->error, tr->now) < 0)
+		return store_db_err(c, err, errlen, "task event");
+	return 0;
+}
+
+/*
+ * The common case, one state to another from exactly one state: the
+ * check, the write and what the event needs in one UPDATE ... RETURNING.
+ * 1 when it found no row in that state (the caller reads what is there).
+ */
+static int tx_task_cas_one(struct store *st, struct conn *c,
+    struct update_args *a, enum store_task_state from, char *err,
+    size_t errlen)
+{
+	const struct store_transition *tr = a->tr;
+	enum store_task_state to = (enum store_task_state)tr->to;
+	char cluster[STORE_NAME_MAX], type[STORE_NAME_MAX];
+	bool terminal = store_task_state_terminal(to);
+	sqlite3_stmt *s = S(c, SQL_TASK_CAS);
+	int rc;
+
+	bind_text(s, 1, a->id);
+	bind_text(s, 2, store_task_state_str(to));
+	bind_time(s, 3, to == STORE_TASK_RUNNING ? tr->now : 0);
+	bind_time(s, 4, terminal ? tr->now : 0);
+	bind_text(s, 5, tr->error);
+	sqlite3_bind_int(s, 6, terminal ? 0 : -1);
+	sqlite3_bind_int(s, 7, terminal || to == STORE_TASK_QUEUED ||
+	    to == STORE_TASK_PAUSED ? 0 : -1);
+	bind_text(s, 8, store_task_state_str(from));
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		rst(s);
+		if (rc != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "update task");
+		return 1;
+	}
+	str_copy(cluster, col_str(s, 0), sizeof(cluster));
+	str_copy(type, col_str(s, 1), sizeof(type));
+	/* RETURNING: the row is written by the time the statement is done. */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	rst(s);
+	if (rc != SQLITE_DONE)
+		return store_db_err(c, err, errlen, "update task");
+	a->actual = to;
+	if ((rc = tx_steps_set(c, a, err, errlen)) < 0)
+		return rc;
+	return tx_entered(st, c, a, from, cluster, type, err, errlen);
+}
+
 static int tx_task_update(struct store *st, struct conn *c, void *arg,
     char *err, size_t errlen)
 {
@@ -481,7 +573,15 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 	    STORE_TASK_UNFINISHED;
 	bool pause_req;
 	sqlite3_stmt *s;
+	int rc;
 
+	/* One state to another, from exactly one: the UPDATE is the check. */
+	if (tr->to >= 0 && !tr->need_pause && from_mask != 0 &&
+	    (from_mask & (from_mask - 1)) == 0) {
+		from = (enum store_task_state)__builtin_ctz(from_mask);
+		if ((rc = tx_task_cas_one(st, c, a, from, err, errlen)) <= 0)
+			return rc;
+	}
 	s = S(c, SQL_TASK_HEAD);
 	bind_text(s, 1, a->id);
 	if (sqlite3_step(s) != SQLITE_ROW) {
@@ -506,21 +606,8 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 		return RM_ECONFLICT;
 	}
 
-	for (size_t i = 0; i < tr->nsu; i++) {
-		const struct store_step_update *u = &tr->su[i];
-		s = S(c, SQL_STEP_SET);
-		bind_text(s, 1, a->id);
-		sqlite3_bind_int(s, 2, u->idx);
-		bind_text(s, 3, store_step_state_str(u->state));
-		sqlite3_bind_int(s, 4, u->attempts);
-		bind_keep(s, 5, u->started_at);
-		bind_keep(s, 6, u->finished_at);
-		bind_keep(s, 7, u->next_attempt_at);
-		bind_text(s, 8, u->message);
-		sqlite3_bind_int(s, 9, tr->clear_resumes);
-		if (exec_stmt(s) != SQLITE_DONE)
-			return store_db_err(c, err, errlen, "update step");
-	}
+	if ((rc = tx_steps_set(c, a, err, errlen)) < 0)
+		return rc;
 	if (tr->to >= 0) {
 		enum store_task_state to = (enum store_task_state)tr->to;
 		bool terminal = store_task_state_terminal(to);
@@ -545,16 +632,9 @@ static int tx_task_update(struct store *st, struct conn *c, void *arg,
 			    "update: state not changed", a->id);
 			return RM_ECONFLICT;
 		}
-		if (to == STORE_TASK_CANCELLED) {
-			s = S(c, SQL_STEPS_CANCEL);
-			bind_text(s, 1, a->id);
-			sqlite3_bind_int64(s, 2, tr->now);
-			if (exec_stmt(s) != SQLITE_DONE)
-				return store_db_err(c, err, errlen, "cancel steps");
-		}
-		if (from != to && store_task_event_add(st, a->id, cluster, type,
-		    from, to, tr->error, tr->now) < 0)
-			return store_db_err(c, err, errlen, "task event");
+		if ((rc = tx_entered(st, c, a, from, cluster, type, err,
+		    errlen)) < 0)
+			return rc;
 	} else if (tr->error != NULL) {
 		s = S(c, SQL_TASK_SET_ERROR);
 		bind_text(s, 1, a->id);
