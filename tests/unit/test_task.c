@@ -1284,6 +1284,111 @@ static void test_races(void)
 	store_close(st);
 }
 
+
+/* The resume count of a step's attempt: counted while running, back to 0
+ * on a new attempt or a clean stop's write. */
+static void test_resume_counts(void)
+{
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .steps = &step, .nsteps = 1,
+	};
+	struct store_step_update su = {
+		0, STORE_STEP_RUNNING, 1, 1000, STORE_KEEP, STORE_KEEP, NULL,
+	};
+	struct store_transition tr = {
+		.from = STORE_TASK_BIT(STORE_TASK_QUEUED),
+		.to = STORE_TASK_RUNNING, .su = &su, .nsu = 1,
+	};
+	char id[STORE_ID_MAX], err[256];
+	int n = -1;
+
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	/* pending: nothing to count */
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)),
+	    RM_ENOENT);
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	for (int i = 1; i <= 3; i++) {
+		T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)),
+		    0);
+		T_EQ_INT(n, i);
+	}
+	/* the same attempt written again keeps the count */
+	tr.from = STORE_TASK_BIT(STORE_TASK_RUNNING);
+	tr.to = -1;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 4);
+	/* a clean stop's write clears it */
+	tr.clear_resumes = true;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 1);
+	/* a new attempt starts from 0 */
+	tr.clear_resumes = false;
+	su.attempts = 2;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 1);
+	T_EQ_INT(store_step_resumed(st, id, 5, &n, err, sizeof(err)),
+	    RM_ENOENT);
+	store_close(st);
+}
+
+/* A transaction far larger than one write of the WAL (the writer's VFS
+ * gathers a commit's frames, in pieces of 64 KB): written, read back. */
+static void test_big_commit(void)
+{
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	json_t *params = json_object();
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .params = params,
+		.steps = &step, .nsteps = 1,
+	};
+	char id[STORE_ID_MAX], err[256], key[16], *big;
+	struct store_task *t;
+	size_t len = 700 * 1024;
+
+	big = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + (i * 7) % 26);
+	big[len] = '\0';
+	for (int i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(params, key, json_string(big));
+	}
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	store_close(st);
+	/* Reopened: read from the file, not from a cache. */
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s/s%d.db", dir, ndb - 1);
+		st = store_open(path, err, sizeof(err));
+	}
+	T_CHECK(st != NULL, "reopen: %s", err);
+	if (st == NULL)
+		goto out;
+	t = store_task_load(st, id);
+	T_CHECK(t != NULL, "big task not found");
+	for (int i = 0; t != NULL && i < 2; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		const char *v = json_string_value(json_object_get(t->params,
+		    key));
+		T_CHECK(v != NULL && strcmp(v, big) == 0, "%s differs", key);
+	}
+	store_task_free(t);
+	store_close(st);
+out:
+	json_decref(params);
+	free(big);
+}
+
 /* ---- failure hooks, admission, per-node progress ------------------------ */
 
 static atomic_int hook_calls;
@@ -1502,6 +1607,8 @@ int main(void)
 	test_transition_table();
 	test_transition_race();
 	test_races();
+	test_resume_counts();
+	test_big_commit();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
