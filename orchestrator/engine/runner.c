@@ -217,12 +217,10 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	su = eng_su_make(&t->steps[idx], STORE_STEP_FAILED, t->steps[idx].attempts);
 	su.finished_at = time_wall_ms();
 	su.message = step_msg != NULL ? step_msg : error;
+	/* The store drops the hook's intent in the same commit. */
 	if (eng_persist(e, t, STORE_TASK_FAILED, full != NULL ? full : error,
 	    &su, 1) == RM_ECONFLICT)
 		eng_queue_sync(e, ctx->cluster, ctx->id, true);
-	if (ty->on_fail != NULL && store_task_failing_clear(e->st, t->id, serr,
-	    sizeof(serr)) < 0)
-		log_warnx("task %s: %s", t->id, serr);
 	free(full);
 	return true;
 }

@@ -187,6 +187,7 @@
 	    "  ELSE ?7 END WHERE id = ?1 AND state = ?8" \
 	    " RETURNING cluster, type") \
 	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
+	X(TASK_FAILING_END, "DELETE FROM task_failing WHERE task_id = ?1") \
 	X(TASK_REQUEST, "UPDATE tasks SET" \
 	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \
 	    "  ELSE ?2 END," \

@@ -508,6 +508,14 @@ static int tx_entered(struct store *st, struct conn *c,
 		if (exec_stmt(s) != SQLITE_DONE)
 			return store_db_err(c, err, errlen, "cancel steps");
 	}
+	/* A finished task has no failure hook left to run: its intent
+	 * goes in the same commit as the state that ends it. */
+	if (store_task_state_terminal(to)) {
+		s = S(c, SQL_TASK_FAILING_END);
+		bind_text(s, 1, a->id);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "task failing");
+	}
 	if (from != to && store_task_event_add(st, a->id, cluster, type, from,
 	    to, tr->error, tr->now) < 0)
 		return store_db_err(c, err, errlen, "task event");

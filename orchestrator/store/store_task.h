@@ -191,7 +191,9 @@ struct store_transition {
  * state it found, err saying so, and nothing is written.  A finished
  * task's state never changes again (terminal states in tr->from count
  * only when tr->to keeps the state: step updates of a finished task).
- * The side effects are store_task_update()'s.
+ * The side effects are store_task_update()'s, and a finished state also
+ * drops the task's failure-hook intent (store_task_failing_set()) in the
+ * same transaction.
  * 0, RM_ECONFLICT, RM_ENOENT (no such task), RM_ERR.
  */
 int store_task_transition(struct store *st, const char *id,
