@@ -554,6 +554,23 @@ bool queue_wake(struct queue *q, const char *cluster, const char *task_id)
 	return found;
 }
 
+enum queue_where queue_where(struct queue *q, const char *cluster,
+    const char *task_id)
+{
+	enum queue_where w = QUEUE_NOWHERE;
+	struct qcluster *c;
+
+	pthread_mutex_lock(&q->mu);
+	c = do_find(q, cluster);
+	if (c != NULL && do_item_find(c, task_id) != NULL)
+		w = QUEUE_IN_FIFO;
+	else if (c != NULL && c->running != NULL &&
+	    strcmp(c->running->id, task_id) == 0)
+		w = QUEUE_AT_WORKER;
+	pthread_mutex_unlock(&q->mu);
+	return w;
+}
+
 size_t queue_waiting(struct queue *q)
 {
 	size_t n;

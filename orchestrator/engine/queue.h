@@ -97,6 +97,16 @@ bool queue_set_hold(struct queue *q, const char *cluster,
  * task_id is not the cluster's running or waiting task.
  */
 bool queue_wake(struct queue *q, const char *cluster, const char *task_id);
+/* Where a task is (queue_where()). */
+enum queue_where {
+	QUEUE_NOWHERE,		/* not in the cluster's FIFO, no worker has it */
+	QUEUE_IN_FIFO,		/* queued (in any hold state) */
+	QUEUE_AT_WORKER,	/* the cluster's running or waiting task */
+};
+/* In the FIFO wins when both (a callback that pushed its own task). */
+enum queue_where queue_where(struct queue *q, const char *cluster,
+    const char *task_id);
+
 /* Tasks waiting (QUEUE_WAIT) now, over all clusters. */
 size_t queue_waiting(struct queue *q);
 

@@ -56,6 +56,26 @@ static void memo_end(struct task_ctx *ctx, bool abandon)
 }
 
 /*
+ * The runner's write lost its compare-and-set: the task was paused or
+ * cancelled between the runner's load and its write.  End the attempt
+ * and let the queue follow the store (a paused task goes back to it).
+ */
+static void lost(struct task_ctx *ctx)
+{
+	memo_end(ctx, true);
+	eng_queue_sync(ctx->e, ctx->cluster, ctx->id, true);
+}
+
+/* true when a runner's write rc went through; false (after lost() when
+ * it lost) when the runner must return. */
+static bool wrote(struct task_ctx *ctx, int rc)
+{
+	if (rc == RM_ECONFLICT)
+		lost(ctx);
+	return rc == 0;
+}
+
+/*
  * The task must stop before (or instead of) running step sp (NULL: between
  * steps or in a backoff).  Returns true when the runner must return; false
  * when a pause was withdrawn in the meantime and the runner goes on.
@@ -66,7 +86,10 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 	struct task_engine *e = ctx->e;
 	struct store_task *t = ctx->t;
 	struct store_step_update su;
-	size_t nsu = 0;
+	struct store_transition tr = { .su = &su };
+	enum store_task_state actual;
+	struct store_task *now;
+	int rc;
 
 	switch (why) {
 	case STOP_CANCEL:
@@ -75,39 +98,59 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 			su = eng_su_make(sp, STORE_STEP_CANCELLED, attempts);
 			su.finished_at = time_wall_ms();
 			su.message = "cancelled";
-			nsu = 1;
+			tr.nsu = 1;
 		}
-		eng_persist(e, t, STORE_TASK_CANCELLED, NULL, &su, nsu);
+		tr.from = STORE_TASK_UNFINISHED;
+		tr.to = STORE_TASK_CANCELLED;
+		eng_cas(e, t, &tr, NULL);	/* lost: it finished anyway */
 		return true;
-	case STOP_PAUSE: {
-		struct deferred d = { 0 };
-		pthread_mutex_lock(&e->ctl);
-		if (!atomic_load(&ctx->pause)) {	/* resumed meanwhile */
-			pthread_mutex_unlock(&e->ctl);
-			return false;
-		}
-		memo_end(ctx, true);
+	case STOP_PAUSE:
 		if (sp != NULL) {
 			su = eng_su_make(sp, STORE_STEP_PENDING, attempts);
 			su.message = "paused";
-			nsu = 1;
+			tr.nsu = 1;
 		}
-		if (eng_persist_d(e, t, STORE_TASK_PAUSED, NULL, &su, nsu, &d) == 0)
-			queue_push(e->q, t->cluster, t->id, t->started_at > 0 ?
-			    QUEUE_BLOCK : QUEUE_HELD);
-		pthread_mutex_unlock(&e->ctl);
-		eng_deferred_flush(e, t, &d);
+		/* Only while the pause is still asked for: a resume that
+		 * withdrew it first wins. */
+		tr.from = STORE_TASK_BIT(STORE_TASK_QUEUED) |
+		    STORE_TASK_BIT(STORE_TASK_RUNNING);
+		tr.to = STORE_TASK_PAUSED;
+		tr.need_pause = true;
+		rc = eng_cas(e, t, &tr, &actual);
+		if (rc == RM_ECONFLICT && (actual == STORE_TASK_QUEUED ||
+		    actual == STORE_TASK_RUNNING)) {
+			/* Withdrawn.  The flags follow the store's: cleared,
+			 * then read, so a pause asked again meanwhile (store
+			 * flag first, then ours) is not lost. */
+			atomic_store(&ctx->pause, false);
+			if ((now = store_task_load(e->st, t->id)) != NULL) {
+				if (now->pause_requested)
+					atomic_store(&ctx->pause, true);
+				if (now->cancel_requested)
+					atomic_store(&ctx->cancel, true);
+			}
+			store_task_free(now);
+			return false;
+		}
+		/* Paused now (by this write or before it), or finished. */
+		memo_end(ctx, true);
+		if (rc == 0 || rc == RM_ECONFLICT)
+			eng_queue_sync(e, ctx->cluster, ctx->id, true);
 		return true;
-	}
 	case STOP_SHUTDOWN:
 		/* The step stays "running" with its attempt: at the next
 		 * start it continues as the same attempt (its node jobs are
-		 * attached again, not started twice). */
+		 * attached again, not started twice).  A clean stop: its
+		 * resume count goes back to 0 (see "Attempts"). */
 		memo_end(ctx, false);
 		if (sp != NULL) {
 			su = eng_su_make(sp, STORE_STEP_RUNNING, attempts);
 			su.message = "interrupted by shutdown; resumes at start-up";
-			eng_persist(e, t, -1, NULL, &su, 1);
+			tr.nsu = 1;
+			tr.from = STORE_TASK_BIT(STORE_TASK_RUNNING);
+			tr.to = -1;
+			tr.clear_resumes = true;
+			eng_cas(e, t, &tr, NULL);
 		}
 		return true;
 	case STOP_NONE:
@@ -174,10 +217,10 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	su = eng_su_make(&t->steps[idx], STORE_STEP_FAILED, t->steps[idx].attempts);
 	su.finished_at = time_wall_ms();
 	su.message = step_msg != NULL ? step_msg : error;
-	eng_persist(e, t, STORE_TASK_FAILED, full != NULL ? full : error, &su, 1);
-	if (ty->on_fail != NULL && store_task_failing_clear(e->st, t->id, serr,
-	    sizeof(serr)) < 0)
-		log_warnx("task %s: %s", t->id, serr);
+	/* The store drops the hook's intent in the same commit. */
+	if (eng_persist(e, t, STORE_TASK_FAILED, full != NULL ? full : error,
+	    &su, 1) == RM_ECONFLICT)
+		eng_queue_sync(e, ctx->cluster, ctx->id, true);
 	free(full);
 	return true;
 }
@@ -226,7 +269,8 @@ static bool run_steps(struct task_ctx *ctx)
 		if (ctx->phase == PH_NEXT) {
 			ctx->cur = next_open(t, ctx->cur);
 			if (ctx->cur == t->nsteps) {
-				eng_persist(e, t, STORE_TASK_SUCCEEDED, NULL, NULL, 0);
+				wrote(ctx, eng_persist(e, t,
+				    STORE_TASK_SUCCEEDED, NULL, NULL, 0));
 				return false;
 			}
 			sp = &t->steps[ctx->cur];
@@ -247,9 +291,37 @@ static bool run_steps(struct task_ctx *ctx)
 				    ctx->attempts);
 				su[0].started_at = time_wall_ms();
 				su[0].message = "";
-				if (eng_persist(e, t, t->state == STORE_TASK_RUNNING ?
-				    -1 : STORE_TASK_RUNNING, NULL, su, 1) < 0)
+				if (!wrote(ctx, eng_persist(e, t, t->state ==
+				    STORE_TASK_RUNNING ? -1 : STORE_TASK_RUNNING,
+				    NULL, su, 1)))
 					return false;
+			}
+			if (written && ctx->check_resume) {
+				int n = 0;
+
+				ctx->check_resume = false;
+				if (store_step_resumed(e->st, t->id, sp->idx,
+				    &n, err, sizeof(err)) < 0)
+					log_warnx("task %s: %s", t->id, err);
+				else
+					log_info("task %s: step '%s' found "
+					    "running at start-up, attempt %d "
+					    "(%d of %d starts without a clean "
+					    "stop)", t->id, sp->name,
+					    ctx->attempts, n, RESUMES_MAX);
+				if (n >= RESUMES_MAX) {
+					/* Not run again: this attempt ends
+					 * as failed, so the attempt limit
+					 * applies (see "Attempts"). */
+					snprintf(err, sizeof(err), "step '%s' "
+					    "was running when the orchestrator "
+					    "stopped %d times; it may be what "
+					    "stops it (see the orchestrator's "
+					    "log)", sp->name, n);
+					log_warnx("task %s: %s", t->id, err);
+					rc = TASK_STEP_FAIL;
+					goto failed;
+				}
 			}
 			step_reset(ctx);
 			memo_end(ctx, false);
@@ -290,7 +362,7 @@ static bool run_steps(struct task_ctx *ctx)
 			memo_end(ctx, false);
 			ctx->phase = PH_NEXT;
 			if (j == t->nsteps) {
-				eng_persist(e, t, STORE_TASK_SUCCEEDED, NULL, su, 1);
+				eng_finish_async(ctx, &su[0]);
 				return false;
 			}
 			/* End this step and start the next in one write. */
@@ -301,7 +373,7 @@ static bool run_steps(struct task_ctx *ctx)
 				su[1].message = "";
 				n = 2;
 			}
-			if (eng_persist(e, t, -1, NULL, su, n) < 0)
+			if (!wrote(ctx, eng_persist(e, t, -1, NULL, su, n)))
 				return false;
 			ctx->cur = j;
 			continue;
@@ -321,6 +393,8 @@ static bool run_steps(struct task_ctx *ctx)
 		else if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s", rc == TASK_STEP_STOP ?
 			    "step stopped without a reason" : "step failed");
+failed:
+		ctx->step = NULL;
 		if (rc == TASK_STEP_FATAL || ctx->attempts >= eng_type_attempts(ty)) {
 			char *msg = xasprintf("step '%s'%s%s failed after %d "
 			    "attempt%s: %s", sp->name, sp->node ? " on " : "",
@@ -335,7 +409,7 @@ static bool run_steps(struct task_ctx *ctx)
 		su[0] = eng_su_make(sp, STORE_STEP_PENDING, ctx->attempts);
 		su[0].next_attempt_at = time_wall_ms() + delay;
 		su[0].message = err;
-		if (eng_persist(e, t, -1, NULL, su, 1) < 0)
+		if (!wrote(ctx, eng_persist(e, t, -1, NULL, su, 1)))
 			return false;
 		log_info("task %s: step '%s' attempt %d failed (%s); retry in "
 		    "%" PRId64 " ms", t->id, sp->name, ctx->attempts, err, delay);
@@ -388,6 +462,9 @@ enum queue_result eng_run_task(const char *cluster, const char *id,
 		goto out;
 	}
 	ctx->t = t;
+	/* Loaded "running": the orchestrator stopped while it ran (a task
+	 * just handed off is queued). */
+	ctx->check_resume = t->state == STORE_TASK_RUNNING;
 	/* A failure whose cleanup a crash interrupted: finish it first. */
 	ty = task_type_find(e, t->type);
 	if (ty != NULL && ty->on_fail != NULL && t->started_at != 0 &&

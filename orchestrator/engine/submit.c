@@ -224,49 +224,96 @@ static int ctl_load(struct task_engine *e, const char *id, struct store_task **t
 	return 0;
 }
 
-static int ctl_rc(int rc, const char *id, char *err, size_t errlen)
+/* A control call's compare-and-set from the states in from to state to. */
+static int ctl_cas(struct task_engine *e, struct store_task *t, unsigned from,
+    enum store_task_state to, enum store_task_state *actual, char *err,
+    size_t errlen)
 {
-	if (rc == RM_ENOENT) {
-		snprintf(err, errlen, "task '%s' not found", id);
-		return RM_ENOENT;
-	}
-	if (rc == RM_EBUSY)
-		return RM_ECONFLICT;	/* finished meanwhile; err is set */
-	return rc < 0 ? RM_ERR : 0;
+	struct store_transition tr = { .from = from, .to = (int)to };
+	int rc = eng_cas(e, t, &tr, actual);
+
+	if (rc == RM_ENOENT)
+		snprintf(err, errlen, "task '%s' not found", t->id);
+	else if (rc == RM_ERR)
+		snprintf(err, errlen, "cannot record the state of task '%s'; "
+		    "see the orchestrator's log", t->id);
+	return rc;
 }
 
+/* The task finished under a control call: say so, as ctl_load() would. */
+static int ctl_finished(const struct store_task *t, const char *verb,
+    char *err, size_t errlen)
+{
+	snprintf(err, errlen, "cannot %s task '%s': it is %s", verb, t->id,
+	    store_task_state_str(t->state));
+	return RM_ECONFLICT;
+}
+
+static int ctl_request(struct task_engine *e, const struct store_task *t,
+    enum store_request req, char *err, size_t errlen)
+{
+	int rc = store_task_request(e->st, t->id, req, err, errlen);
+
+	if (rc == RM_ERR)
+		snprintf(err, errlen, "cannot record the request for task "
+		    "'%s'; see the orchestrator's log", t->id);
+	return rc;
+}
+
+static int ctl_gave_up(const char *verb, const char *id, char *err,
+    size_t errlen)
+{
+	snprintf(err, errlen, "cannot %s task '%s': its state changed %d "
+	    "times under the request; ask again", verb, id, CTL_TRIES);
+	return RM_ECONFLICT;
+}
+
+/*
+ * The three control calls hold no lock while they write: each is a loop
+ * of compare-and-set writes that ends when one wins or the state found
+ * decides (see "State changes" in task.c), then the queue is made to
+ * agree with whatever the store holds now.
+ */
 int task_cancel(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
+	const unsigned idle = STORE_TASK_BIT(STORE_TASK_QUEUED) |
+	    STORE_TASK_BIT(STORE_TASK_PAUSED);
 	struct store_task *t;
-	struct deferred d = { 0 };
-	char running[STORE_ID_MAX];
-	int rc;
+	enum store_task_state actual;
+	int rc, i;
 
-	pthread_mutex_lock(&e->ctl);
 	eng_ho_drop(e, id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(e, id, &t, "cancel", err, errlen)) < 0)
-		goto out;
-	if (queue_remove(e->q, t->cluster, id)) {
-		rc = ctl_rc(eng_persist_d(e, t, STORE_TASK_CANCELLED, NULL, NULL, 0,
-		    &d), id, err, errlen);
-		goto out;
+		return rc;
+	for (i = 0; i < CTL_TRIES; i++) {
+		/* Queued or paused: no runner moves it; the write decides. */
+		rc = ctl_cas(e, t, idle, STORE_TASK_CANCELLED, &actual, err,
+		    errlen);
+		if (rc != RM_ECONFLICT)
+			break;
+		if (store_task_state_terminal(actual)) {
+			rc = ctl_finished(t, "cancel", err, errlen);
+			break;
+		}
+		/* Running: ask its runner, which stops at a checkpoint.
+		 * Store flag first, then the ctx (see the design). */
+		rc = ctl_request(e, t, STORE_REQ_CANCEL, err, errlen);
+		if (rc == RM_ECONFLICT)
+			continue;		/* it finished: see which way */
+		if (rc < 0 || eng_ctx_flag(e, id, true, true) ||
+		    queue_where(e->q, t->cluster, id) != QUEUE_NOWHERE)
+			break;		/* a runner or the queue has it */
+		/* Running in the store, yet no worker has it and no queue
+		 * holds it (the engine is stopped): nobody would see the
+		 * flag, so the write decides here too. */
+		rc = ctl_cas(e, t, STORE_TASK_BIT(STORE_TASK_RUNNING),
+		    STORE_TASK_CANCELLED, &actual, err, errlen);
+		if (rc != RM_ECONFLICT)
+			break;
 	}
-	/* Running (or being picked up): ask; the runner stops at a
-	 * checkpoint.  Store flag first, then the ctx (see the design). */
-	rc = ctl_rc(store_task_request(e->st, id, STORE_REQ_CANCEL, err,
-	    errlen), id, err, errlen);
-	if (rc < 0)
-		goto out;
-	if (!eng_ctx_flag(e, id, true, true) && !(queue_running(e->q, t->cluster,
-	    running, sizeof(running)) && strcmp(running, id) == 0)) {
-		/* In no queue and not running: nobody would see the flag. */
-		rc = ctl_rc(eng_persist_d(e, t, STORE_TASK_CANCELLED, NULL, NULL, 0,
-		    &d), id, err, errlen);
-	}
-out:
-	pthread_mutex_unlock(&e->ctl);
-	if (t != NULL)
-		eng_deferred_flush(e, t, &d);
+	if (i == CTL_TRIES)
+		rc = ctl_gave_up("cancel", id, err, errlen);
+	eng_queue_sync(e, t->cluster, id, false);
 	store_task_free(t);
 	return rc;
 }
@@ -274,28 +321,37 @@ out:
 int task_pause(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
 	struct store_task *t;
-	struct deferred d = { 0 };
-	int rc;
+	enum store_task_state actual;
+	int rc, i;
 
-	pthread_mutex_lock(&e->ctl);
 	eng_ho_drop(e, id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(e, id, &t, "pause", err, errlen)) < 0)
-		goto out;
-	if (t->state == STORE_TASK_PAUSED)
-		goto out;
-	if (queue_set_hold(e->q, t->cluster, id, QUEUE_HELD)) {
-		rc = ctl_rc(eng_persist_d(e, t, STORE_TASK_PAUSED, NULL, NULL, 0, &d),
-		    id, err, errlen);
-		goto out;
+		return rc;
+	for (i = 0; i < CTL_TRIES; i++) {
+		rc = ctl_cas(e, t, STORE_TASK_BIT(STORE_TASK_QUEUED),
+		    STORE_TASK_PAUSED, &actual, err, errlen);
+		if (rc != RM_ECONFLICT)
+			break;
+		if (actual == STORE_TASK_PAUSED) {
+			rc = 0;
+			break;
+		}
+		if (store_task_state_terminal(actual)) {
+			rc = ctl_finished(t, "pause", err, errlen);
+			break;
+		}
+		/* Running: its runner pauses at a checkpoint, if the
+		 * request still stands then. */
+		rc = ctl_request(e, t, STORE_REQ_PAUSE, err, errlen);
+		if (rc == RM_ECONFLICT)
+			continue;
+		if (rc == 0)
+			eng_ctx_flag(e, id, false, true);
+		break;
 	}
-	rc = ctl_rc(store_task_request(e->st, id, STORE_REQ_PAUSE, err,
-	    errlen), id, err, errlen);
-	if (rc == 0)
-		eng_ctx_flag(e, id, false, true);
-out:
-	pthread_mutex_unlock(&e->ctl);
-	if (t != NULL)
-		eng_deferred_flush(e, t, &d);
+	if (i == CTL_TRIES)
+		rc = ctl_gave_up("pause", id, err, errlen);
+	eng_queue_sync(e, t->cluster, id, false);
 	store_task_free(t);
 	return rc;
 }
@@ -303,33 +359,33 @@ out:
 int task_resume(struct task_engine *e, const char *id, char *err, size_t errlen)
 {
 	struct store_task *t;
-	struct deferred d = { 0 };
-	int rc;
+	enum store_task_state actual;
+	int rc, i;
 
-	pthread_mutex_lock(&e->ctl);
 	eng_ho_drop(e, id);			/* before any flag: see "Hand-off" */
 	if ((rc = ctl_load(e, id, &t, "resume", err, errlen)) < 0)
-		goto out;
-	if (t->state != STORE_TASK_PAUSED) {
-		if (t->pause_requested) {
-			rc = ctl_rc(store_task_request(e->st, id,
-			    STORE_REQ_UNPAUSE, err, errlen), id, err, errlen);
-			eng_ctx_flag(e, id, false, false);
+		return rc;
+	for (i = 0; i < CTL_TRIES; i++) {
+		rc = ctl_cas(e, t, STORE_TASK_BIT(STORE_TASK_PAUSED),
+		    STORE_TASK_QUEUED, &actual, err, errlen);
+		if (rc != RM_ECONFLICT)
+			break;
+		if (store_task_state_terminal(actual)) {
+			rc = ctl_finished(t, "resume", err, errlen);
+			break;
 		}
-		goto out;
+		/* Queued or running: withdraw a pause request, if any.
+		 * Refused when it was paused meanwhile: resume that. */
+		rc = ctl_request(e, t, STORE_REQ_UNPAUSE, err, errlen);
+		if (rc == RM_ECONFLICT)
+			continue;
+		if (rc == 0)
+			eng_ctx_flag(e, id, false, false);
+		break;
 	}
-	rc = ctl_rc(eng_persist_d(e, t, STORE_TASK_QUEUED, NULL, NULL, 0, &d), id,
-	    err, errlen);
-	if (rc < 0)
-		goto out;
-	if (!queue_set_hold(e->q, t->cluster, id, QUEUE_READY)) {
-		queue_cluster_add(e->q, t->cluster);
-		queue_push(e->q, t->cluster, id, QUEUE_READY);
-	}
-out:
-	pthread_mutex_unlock(&e->ctl);
-	if (t != NULL)
-		eng_deferred_flush(e, t, &d);
+	if (i == CTL_TRIES)
+		rc = ctl_gave_up("resume", id, err, errlen);
+	eng_queue_sync(e, t->cluster, id, false);
 	store_task_free(t);
 	return rc;
 }

@@ -16,19 +16,31 @@
  *
  * Stopping.  Every running task has a struct task_ctx registered in a
  * small list while it runs; cancel and pause set atomic flags in it (and
- * eng_persist a request flag in the store, so a request survives a crash and
- * reaches a task that is just being picked up).  task_checkpoint() reads the
+ * a request flag in the store, so a request survives a crash and reaches
+ * a task that is just being picked up).  task_checkpoint() reads the
  * flags, the shutdown flag and the step deadline.  The order that makes
  * this race-free: a control call writes the store flag THEN looks for the
  * ctx; the runner registers its ctx THEN loads the task.
  *
- * Cancel/pause/resume of a task that sits in a queue act on the queue
- * (remove, hold) and the store under one control mutex, which the runner
- * also takes when it parks a paused task, so a pause and a resume cannot
- * cross.  A paused task that had started goes back to the HEAD of its
- * cluster as QUEUE_BLOCK: nothing else of the cluster runs until it is
- * resumed or cancelled.  A paused queued task is QUEUE_HELD: skipped, in
- * place.
+ * State changes are compare-and-set writes.  Every change of a task's
+ * state is store_task_transition(): "from one of these states to that
+ * one", checked and written in one UPDATE ... WHERE state = ?, so of two
+ * callers racing from the same state one wins and the other learns the
+ * state that won (RM_ECONFLICT).  No engine lock is held across a store
+ * write.  Who may move a task: a control call moves a task that no
+ * worker has (queued or paused: cancel, pause, resume); the runner moves
+ * its own (start, end, fail, cancel and pause at a checkpoint, the
+ * latter only while the pause is still requested, so a resume that
+ * withdrew it wins).  A running task's control call only sets a request
+ * flag (refused once the task is finished).  The queue follows the store,
+ * never leads: after its write, won or lost, the caller calls
+ * eng_queue_sync(), which reads the state and makes the task's queue
+ * entry agree under e->ctl; a paused task that had started goes back to
+ * the HEAD of its cluster as QUEUE_BLOCK (nothing else of the cluster
+ * runs until it is resumed or cancelled), a paused queued task is
+ * QUEUE_HELD (skipped, in place).  A runner that loses its write (the
+ * task was paused or cancelled between its load and its start) ends its
+ * attempt and syncs the queue the same way.
  *
  * Shutdown (task_stop) makes every checkpoint true; a stopped step goes
  * back to pending and its task stays "running" in the store; at start-up
@@ -64,17 +76,24 @@
  * or was stopped while it ran) continues as the same attempt, so a node
  * job whose id is made of the step and the attempt is attached again
  * rather than started twice.  A failed attempt, a pause or a cancel end
- * the attempt; the next one counts one more.
+ * the attempt; the next one counts one more.  A step that kills the
+ * orchestrator would so never use up its attempts: each start that finds
+ * it running counts one resume of the attempt in the store, a clean stop
+ * (and a new attempt) sets the count back to 0, and the RESUMES_MAX-th
+ * resume fails the attempt instead of running it, so the type's attempt
+ * limit applies.
  *
  * Retries: a failed attempt waits (parked, see above) for an exponential
  * backoff with jitter, persisting next_attempt_at, then runs again, up to
  * the type's max_attempts.
  *
  * Lock order (never take an earlier one while holding a later one):
- *   e->ctl (control calls)  ->  e->mu (registry of ctxs)  ->  e->tmu (timer
- *   heap)  ->  the queue's lock  ->  ctx->pmu (one step's progress).
- * e->ho_mu (hand-off) is taken alone.  The store has its own locks and is
- * called with none of these held except e->ctl.
+ *   e->ctl (eng_queue_sync: a store READ, then queue calls)  ->  e->mu
+ *   (registry of ctxs)  ->  e->tmu (timer heap)  ->  the queue's lock  ->
+ *   ctx->pmu (one step's progress).
+ * e->ho_mu (hand-off) is taken alone.  The store has its own locks; no
+ * store write is made with any of these held, and the only store call
+ * made under one is eng_queue_sync()'s read under e->ctl.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -204,64 +223,174 @@ static void observe(struct task_engine *e, const struct store_task *t, enum stor
 }
 
 
-void eng_deferred_flush(struct task_engine *e, const struct store_task *t,
-    struct deferred *d)
-{
-	if (d->set)
-		observe(e, t, d->from, d->to, d->now, d->error);
-	free(d->error);
-	memset(d, 0, sizeof(*d));
-}
-
 /*
- * Write step updates and maybe a task state; keep t in step with the store
- * and tell the observer (now, or through d when a lock is held).  Returns
- * the store's code.
+ * The compare-and-set write of every state change (store_task_transition):
+ * tr->from is the states t may be in; on success t follows the store and
+ * the observer hears of a state change; on RM_ECONFLICT t->state becomes
+ * the state the store holds (whoever moved it told the observer) and
+ * *actual (may be NULL) says which.  Called with no engine lock held.
  */
-int eng_persist_d(struct task_engine *e, struct store_task *t, int state, const char *error,
-    const struct store_step_update *su, size_t nsu, struct deferred *d)
+int eng_cas(struct task_engine *e, struct store_task *t,
+    const struct store_transition *tr, enum store_task_state *actual)
 {
+	struct store_transition w = *tr;
+	enum store_task_state got = t->state;
 	char err[256] = "";
-	int64_t now = time_wall_ms();
 	int rc;
 
-	rc = store_task_update(e->st, t->id, state, now, error, su, nsu, err,
-	    sizeof(err));
+	w.now = time_wall_ms();
+	rc = store_task_transition(e->st, t->id, &w, &got, err, sizeof(err));
+	if (actual != NULL)
+		*actual = got;
+	if (rc == RM_ECONFLICT) {
+		t->state = got;
+		return rc;
+	}
 	if (rc == RM_ERR)
 		log_warnx("task %s: cannot record state: %s", t->id, err);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < nsu; i++) {
-		struct store_step *sp = &t->steps[su[i].idx];
-		sp->state = su[i].state;
-		sp->attempts = su[i].attempts;
-		if (su[i].started_at >= 0)
-			sp->started_at = su[i].started_at;
-		if (su[i].finished_at >= 0)
-			sp->finished_at = su[i].finished_at;
+	for (size_t i = 0; i < w.nsu; i++) {
+		struct store_step *sp = &t->steps[w.su[i].idx];
+		sp->state = w.su[i].state;
+		sp->attempts = w.su[i].attempts;
+		if (w.su[i].started_at >= 0)
+			sp->started_at = w.su[i].started_at;
+		if (w.su[i].finished_at >= 0)
+			sp->finished_at = w.su[i].finished_at;
 	}
-	if (state >= 0 && (enum store_task_state)state != t->state) {
+	if (w.to >= 0 && (enum store_task_state)w.to != t->state) {
 		enum store_task_state from = t->state;
-		t->state = (enum store_task_state)state;
+		t->state = (enum store_task_state)w.to;
 		if (t->started_at == 0 && t->state == STORE_TASK_RUNNING)
-			t->started_at = now;
-		if (d == NULL) {
-			observe(e, t, from, t->state, now, error);
-		} else {
-			d->set = true;
-			d->from = from;
-			d->to = t->state;
-			d->now = now;
-			d->error = error ? xstrdup(error) : NULL;
-		}
+			t->started_at = w.now;
+		observe(e, t, from, t->state, w.now, w.error);
 	}
 	return 0;
 }
 
-int eng_persist(struct task_engine *e, struct store_task *t, int state, const char *error,
-    const struct store_step_update *su, size_t nsu)
+/* A task's last write, on its way to the store (eng_finish_async). */
+struct finish {
+	struct task_engine *e;
+	struct store_task *t;
+	struct store_transition tr;
+	struct store_step_update su;
+	char *msg;
+};
+
+static void finish_done(void *arg, int rc, enum store_task_state actual,
+    const char *err)
 {
-	return eng_persist_d(e, t, state, error, su, nsu, NULL);
+	struct finish *f = arg;
+	struct task_engine *e = f->e;
+
+	if (rc == 0) {
+		enum store_task_state from = f->t->state;
+		f->t->state = (enum store_task_state)f->tr.to;
+		observe(e, f->t, from, f->t->state, f->tr.now, NULL);
+	} else if (rc == RM_ECONFLICT) {
+		log_debug("task %s: its end was not recorded: it is %s",
+		    f->t->id, store_task_state_str(actual));
+	} else {
+		log_warnx("task %s: cannot record its end: %s", f->t->id,
+		    err);
+	}
+	store_task_free(f->t);
+	free(f->msg);
+	free(f);
+	pthread_mutex_lock(&e->amu);
+	if (--e->nasync == 0)
+		pthread_cond_broadcast(&e->acv);
+	pthread_mutex_unlock(&e->amu);
+}
+
+/*
+ * The last step succeeded: write that and the task's success without
+ * waiting for the commit, so the worker takes its next task at once and
+ * the endings of many tasks share one commit (group commit gets as many
+ * operations per batch as there are writes in flight, and a worker that
+ * waited for each ending had only one).  Nothing hears of the success
+ * before its commit: the observer is called from the commit's done hook.
+ * A later write (the next task of the cluster, a cancel) is queued after
+ * it, so it commits in the same transaction or a later one.  The task
+ * moves out of ctx.
+ */
+void eng_finish_async(struct task_ctx *ctx, const struct store_step_update *su)
+{
+	struct task_engine *e = ctx->e;
+	struct finish *f = xcalloc(1, sizeof(*f));
+
+	f->e = e;
+	f->t = ctx->t;
+	ctx->t = NULL;
+	f->su = *su;
+	f->msg = su->message != NULL ? xstrdup(su->message) : NULL;
+	f->su.message = f->msg;
+	f->tr = (struct store_transition){
+		.from = STORE_TASK_BIT(f->t->state), .to = STORE_TASK_SUCCEEDED,
+		.now = time_wall_ms(), .su = &f->su, .nsu = 1,
+	};
+	pthread_mutex_lock(&e->amu);
+	e->nasync++;
+	pthread_mutex_unlock(&e->amu);
+	store_task_transition_async(e->st, f->t->id, &f->tr, finish_done, f);
+}
+
+/* eng_cas() from the state t is in (the runner's writes: it owns t). */
+int eng_persist(struct task_engine *e, struct store_task *t, int state,
+    const char *error, const struct store_step_update *su, size_t nsu)
+{
+	struct store_transition tr = {
+		.from = STORE_TASK_BIT(t->state), .to = state, .error = error,
+		.su = su, .nsu = nsu,
+	};
+
+	return eng_cas(e, t, &tr, NULL);
+}
+
+/*
+ * Make the queue agree with the store about task id: queued (or running
+ * but not yet picked up) is a READY entry, paused a HELD one (BLOCK at
+ * the head once it had started), finished or gone no entry.  A task that
+ * a worker has (the cluster's running or waiting task) is its runner's:
+ * left alone unless the runner itself asks (runner = true; its callback
+ * still runs, so an entry it pushes cannot run before it returns).
+ *
+ * Every state change is a compare-and-set in the store, made with no
+ * engine lock held; whoever made or lost one calls this afterwards.  The
+ * read and the queue change happen together under e->ctl, so the last
+ * caller applies the last state: the queue cannot keep the view of an
+ * earlier write.
+ */
+void eng_queue_sync(struct task_engine *e, const char *cluster,
+    const char *id, bool runner)
+{
+	struct store_task *t;
+	enum queue_where where;
+	int hold = -1;			/* -1: no entry */
+
+	pthread_mutex_lock(&e->ctl);
+	where = queue_where(e->q, cluster, id);
+	if (where == QUEUE_AT_WORKER && !runner)
+		goto out;
+	t = store_task_load(e->st, id);
+	if (t != NULL && (t->state == STORE_TASK_QUEUED ||
+	    t->state == STORE_TASK_RUNNING))
+		hold = QUEUE_READY;
+	else if (t != NULL && t->state == STORE_TASK_PAUSED)
+		hold = t->started_at > 0 ? QUEUE_BLOCK : QUEUE_HELD;
+	store_task_free(t);
+	if (hold < 0) {
+		if (where == QUEUE_IN_FIFO)
+			queue_remove(e->q, cluster, id);
+	} else if (where == QUEUE_IN_FIFO) {
+		queue_set_hold(e->q, cluster, id, (enum queue_hold)hold);
+	} else if (queue_push(e->q, cluster, id, (enum queue_hold)hold) < 0) {
+		queue_cluster_add(e->q, cluster);
+		queue_push(e->q, cluster, id, (enum queue_hold)hold);
+	}
+out:
+	pthread_mutex_unlock(&e->ctl);
 }
 
 struct store_step_update eng_su_make(const struct store_step *sp,
@@ -435,6 +564,8 @@ struct task_engine *task_engine_new(struct store *st, int nworkers, char *err,
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->ctl, NULL);
 	pthread_mutex_init(&e->ho_mu, NULL);
+	pthread_mutex_init(&e->amu, NULL);
+	pthread_cond_init(&e->acv, NULL);
 	htab_init(&e->ho, 1024);
 	pthread_mutex_init(&e->tmu, NULL);
 	/* The timer heap is in monotonic ms: so is its wait. */
@@ -502,6 +633,41 @@ int task_start(struct task_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A clean stop: the steps of parked tasks were running fine here, so their
+ * resume counts go back to 0 (see "Attempts").  No worker or timer runs
+ * now, so the parked ctxs hold still; the writes are made without e->mu.
+ */
+static void clear_resumes(struct task_engine *e)
+{
+	struct task_ctx **v = NULL, *ctx;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&e->mu);
+	for (ctx = e->running; ctx != NULL; ctx = ctx->next) {
+		if (ctx->t == NULL || ctx->phase != PH_STEP ||
+		    ctx->cur >= ctx->t->nsteps)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = ctx;
+	}
+	pthread_mutex_unlock(&e->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct store_step *sp = &v[i]->t->steps[v[i]->cur];
+		struct store_step_update su = eng_su_make(sp, STORE_STEP_RUNNING,
+		    v[i]->attempts);
+		struct store_transition tr = {
+			.from = STORE_TASK_BIT(STORE_TASK_RUNNING), .to = -1,
+			.clear_resumes = true, .su = &su, .nsu = 1,
+		};
+		eng_cas(e, v[i]->t, &tr, NULL);
+	}
+	free(v);
+}
+
 void task_stop(struct task_engine *e)
 {
 	if (e->q == NULL)
@@ -518,6 +684,12 @@ void task_stop(struct task_engine *e)
 	e->timer_running = false;
 	queue_stop(e->q);
 	e->started = false;
+	/* Endings still on their way hold the engine (their hook). */
+	pthread_mutex_lock(&e->amu);
+	while (e->nasync > 0)
+		pthread_cond_wait(&e->acv, &e->amu);
+	pthread_mutex_unlock(&e->amu);
+	clear_resumes(e);
 }
 
 void task_engine_free(struct task_engine *e)
@@ -541,6 +713,8 @@ void task_engine_free(struct task_engine *e)
 	pthread_mutex_destroy(&e->mu);
 	pthread_mutex_destroy(&e->ctl);
 	pthread_mutex_destroy(&e->ho_mu);
+	pthread_mutex_destroy(&e->amu);
+	pthread_cond_destroy(&e->acv);
 	pthread_mutex_destroy(&e->tmu);
 	pthread_cond_destroy(&e->tcv);
 	free(e);

@@ -155,8 +155,11 @@ const struct task_type *task_type_find(const struct task_engine *e,
 /* Every registered type, in registration order: fn(type, arg). */
 void task_type_foreach(const struct task_engine *e,
     void (*fn)(const struct task_type *type, void *arg), void *arg);
-/* Call fn(ev, arg) on every task state change, outside every lock, on the
- * thread that made the change.  Set before task_start(); NULL removes. */
+/* Call fn(ev, arg) on every task state change, after its commit, outside
+ * every lock, on the thread that made the change, or for a task's success
+ * on the thread that led the commit holding it (any thread that writes to
+ * the store; see "endings" in docs/engine.md).  Set before task_start();
+ * NULL removes. */
 void task_set_observer(struct task_engine *e, task_observer_fn fn, void *arg);
 /*
  * Put every unfinished task back into its cluster's queue: a task that was
@@ -171,9 +174,11 @@ int task_resume_all(struct task_engine *e, char *err, size_t errlen);
 int task_start(struct task_engine *e, char *err, size_t errlen);
 /*
  * Shutdown (SIGTERM): every task_checkpoint() returns true from now on,
- * running steps stop and are left for resume (the task stays "running" in
- * the store, the step goes back to "pending"); wait for the workers.
- * Queued tasks stay queued.  Idempotent.
+ * running steps stop and are left for resume (the task and the step stay
+ * "running" in the store, the step as the same attempt, its count of
+ * resumes back to 0: a clean stop); wait for the workers and for the
+ * endings still on their way to the store.  Queued tasks stay queued.
+ * Idempotent.
  */
 void task_stop(struct task_engine *e);
 /* task_stop() and free the engine (parked tasks are left as the store has
@@ -203,7 +208,9 @@ int task_validate(struct task_engine *e, const char *type, json_t *params, char 
 /*
  * Cancel: a queued or paused task is cancelled at once; a running one at
  * its next checkpoint (its running step ends "cancelled", the rest too).
- * 0, RM_ENOENT, RM_ECONFLICT (already finished).
+ * Holds no lock across its writes (compare-and-set, docs/engine.md).
+ * 0, RM_ENOENT, RM_ECONFLICT (already finished, or its state changed 8
+ * times under the call), RM_ERR.
  */
 int task_cancel(struct task_engine *e, const char *id, char *err,
     size_t errlen);

@@ -25,6 +25,8 @@
 #define SLEEP_SLICE_MS		20
 #define PROGRESS_EVERY_MS	500
 #define HANDOFF_MAX		8192	/* tasks waiting; beyond, the store */
+#define RESUMES_MAX		3	/* starts finding one attempt running */
+#define CTL_TRIES		8	/* a control call's lost writes */
 
 struct task_plan {
 	char **names;
@@ -79,6 +81,7 @@ struct task_ctx {
 	struct nprog *np;
 	size_t nnp;
 	bool in_fail_hook;		/* running the type's on_fail */
+	bool check_resume;		/* loaded "running": count a resume */
 };
 
 /* One node's progress in the running step (task_node_progress()). */
@@ -115,9 +118,12 @@ struct task_engine {
 	void *obs_arg;
 	pthread_mutex_t mu;		/* the registry of running ctxs */
 	struct task_ctx *running;
-	pthread_mutex_t ctl;		/* serialises cancel/pause/resume */
+	pthread_mutex_t ctl;		/* eng_queue_sync(): read, then queue */
 	atomic_bool stopping;
 	bool started;
+	pthread_mutex_t amu;		/* endings not yet committed */
+	pthread_cond_t acv;
+	size_t nasync;
 	pthread_mutex_t ho_mu;		/* the hand-off table */
 	struct htab ho;			/* struct handoff by task id */
 };
@@ -128,14 +134,6 @@ struct handoff {
 	struct store_task *t;
 };
 
-/* A state change to report once the control lock is released. */
-struct deferred {
-	bool set;
-	enum store_task_state from, to;
-	int64_t now;
-	char *error;
-};
-
 enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_PAUSE, STOP_SHUTDOWN };
 
 /* task.c */
@@ -143,10 +141,12 @@ int eng_type_attempts(const struct task_type *ty);
 int64_t eng_type_deadline(const struct task_type *ty);
 int64_t eng_backoff_ms(const struct task_type *ty, int attempt);
 void eng_plan_release(struct task_plan *p);
-void eng_deferred_flush(struct task_engine *e, const struct store_task *t,
-    struct deferred *d);
-int eng_persist_d(struct task_engine *e, struct store_task *t, int state, const char *error,
-    const struct store_step_update *su, size_t nsu, struct deferred *d);
+int eng_cas(struct task_engine *e, struct store_task *t,
+    const struct store_transition *tr, enum store_task_state *actual);
+void eng_finish_async(struct task_ctx *ctx,
+    const struct store_step_update *su);
+void eng_queue_sync(struct task_engine *e, const char *cluster,
+    const char *id, bool runner);
 int eng_persist(struct task_engine *e, struct store_task *t, int state, const char *error,
     const struct store_step_update *su, size_t nsu);
 struct store_step_update eng_su_make(const struct store_step *sp,

@@ -183,7 +183,10 @@ static const char *const migrations[] = {
 	" task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,"
 	" step_idx INTEGER NOT NULL,"
 	" error TEXT NOT NULL);",
-	/* 3: each cluster's one bootstrap slot (store_slot.h) */
+	/* 3: how many starts found a step's attempt running (the
+	 * orchestrator stopped under it without a clean stop) */
+	"ALTER TABLE steps ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;",
+	/* 4: each cluster's one bootstrap slot (store_slot.h) */
 	"CREATE TABLE slots ("
 	" cluster TEXT PRIMARY KEY REFERENCES clusters(name) ON DELETE CASCADE,"
 	" kind TEXT NOT NULL CHECK (kind IN ('bootstrap','replace')),"

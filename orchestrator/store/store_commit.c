@@ -97,6 +97,8 @@ struct wop {
 	size_t errlen;
 	int rc;
 	atomic_int state;
+	store_done_fn *done;		/* asynchronous: nobody waits */
+	char ebuf[256];			/* asynchronous: its err */
 };
 
 static void wop_wait(struct wop *o)
@@ -181,27 +183,69 @@ static void gc_run(struct store *st, struct wop *batch)
  * Each waiter sleeps on its own word and is woken once: when its
  * operation is committed (or failed), or when it is handed the
  * leadership.  A leader that finds operations queued after its batch
- * hands the leadership to the first of them, so no thread wakes only to
- * find the writer busy again (a broadcast woke every waiter per commit),
- * and no waiter is woken into a mutex the leader still holds: on 2 cores
- * each needless wake-up is a context switch taken from the leader.
+ * hands the leadership to the first of them that has a waiter, so no
+ * thread wakes only to find the writer busy again (a broadcast woke every
+ * waiter per commit), and no waiter is woken into a mutex the leader
+ * still holds: on 2 cores each needless wake-up is a context switch taken
+ * from the leader.  Asynchronous operations (store_write_op_async) have
+ * no waiter: they ride in the batch of the next leader, and a leader that
+ * finds only those queued runs one more batch itself.
  */
-int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
-    size_t errlen)
+static struct wop *gc_heir(struct store *st)
 {
-	struct wop op = { .fn = fn, .arg = arg, .err = err, .errlen = errlen };
-	struct wop *batch, *o, *next, *heir;
-	bool lead = false;
-	char dummy[8];
+	for (struct wop *o = st->gc_head; o != NULL; o = o->next)
+		if (o->done == NULL)
+			return o;
+	return NULL;
+}
 
-	if (op.err == NULL) {
-		op.err = dummy;
-		op.errlen = sizeof(dummy);
-	}
-	atomic_init(&op.state, WOP_WAIT);
+/* Lead batches until none is left for this thread to run. */
+static void gc_lead(struct store *st, struct wop *self)
+{
+	struct wop *batch, *o, *next, *heir;
+	bool again;
+
+	do {
+		pthread_mutex_lock(&st->gc_mu);
+		gc_gather(st);
+		batch = st->gc_head;
+		st->gc_head = NULL;
+		st->gc_tail = &st->gc_head;
+		pthread_mutex_unlock(&st->gc_mu);
+
+		gc_run(st, batch);
+
+		pthread_mutex_lock(&st->gc_mu);
+		heir = gc_heir(st);
+		again = heir == NULL && st->gc_head != NULL;
+		if (st->gc_head == NULL)
+			st->gc_busy = false;
+		pthread_mutex_unlock(&st->gc_mu);
+		/* The heir's operation stays queued until it takes the
+		 * batch, so its waiter cannot leave before wop_set() below. */
+		if (heir != NULL)
+			wop_set(heir, WOP_LEAD);
+		for (o = batch; o != NULL; o = next) {
+			next = o->next;
+			if (o->done != NULL) {
+				o->done(o->arg, o->rc == OP_KEEP_BUSY ?
+				    RM_EBUSY : o->rc, o->ebuf);
+				free(o);
+			} else if (o != self) {
+				wop_set(o, WOP_DONE);
+			}
+		}
+	} while (again);
+}
+
+/* Queue op; true when this thread must lead. */
+static bool gc_queue(struct store *st, struct wop *op)
+{
+	bool lead = false;
+
 	pthread_mutex_lock(&st->gc_mu);
-	*st->gc_tail = &op;
-	st->gc_tail = &op.next;
+	*st->gc_tail = op;
+	st->gc_tail = &op->next;
 	st->gc_last_arrival = mono_us();
 	if (!pthread_equal(st->gc_last_writer, pthread_self())) {
 		st->gc_last_writer = pthread_self();
@@ -212,39 +256,45 @@ int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
 		lead = true;
 	}
 	pthread_mutex_unlock(&st->gc_mu);
-	if (!lead) {
+	return lead;
+}
+
+int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
+    size_t errlen)
+{
+	struct wop op = { .fn = fn, .arg = arg, .err = err, .errlen = errlen };
+	char dummy[8];
+
+	if (op.err == NULL) {
+		op.err = dummy;
+		op.errlen = sizeof(dummy);
+	}
+	atomic_init(&op.state, WOP_WAIT);
+	if (!gc_queue(st, &op)) {
 		wop_wait(&op);
 		if (atomic_load_explicit(&op.state, memory_order_acquire) ==
 		    WOP_DONE)
 			goto out;
 	}
-
 	/* The leader: op is queued and not done, so the batch holds it. */
-	pthread_mutex_lock(&st->gc_mu);
-	gc_gather(st);
-	batch = st->gc_head;
-	st->gc_head = NULL;
-	st->gc_tail = &st->gc_head;
-	pthread_mutex_unlock(&st->gc_mu);
-
-	gc_run(st, batch);
-
-	pthread_mutex_lock(&st->gc_mu);
-	heir = st->gc_head;
-	if (heir == NULL)
-		st->gc_busy = false;
-	pthread_mutex_unlock(&st->gc_mu);
-	/* The heir's operation stays queued until it takes the batch, so
-	 * its waiter cannot leave before wop_set() below. */
-	if (heir != NULL)
-		wop_set(heir, WOP_LEAD);
-	for (o = batch; o != NULL; o = next) {
-		next = o->next;
-		if (o != &op)
-			wop_set(o, WOP_DONE);
-	}
+	gc_lead(st, &op);
 out:
 	return op.rc == OP_KEEP_BUSY ? RM_EBUSY : op.rc;
+}
+
+void store_write_op_async(struct store *st, store_op_fn *fn, void *arg,
+    store_done_fn *done)
+{
+	struct wop *op = xcalloc(1, sizeof(*op));
+
+	op->fn = fn;
+	op->arg = arg;
+	op->done = done;
+	op->err = op->ebuf;
+	op->errlen = sizeof(op->ebuf);
+	atomic_init(&op->state, WOP_WAIT);
+	if (gc_queue(st, op))
+		gc_lead(st, NULL);
 }
 
 /*

@@ -170,27 +170,43 @@
 	    " GROUP BY cluster, type ORDER BY cluster, type") \
 	X(BACKUP_BYTES, "SELECT cluster, sum(bytes_uploaded), sum(bytes)" \
 	    " FROM backups GROUP BY cluster ORDER BY cluster") \
-	X(TASK_HEAD, "SELECT state, cluster, type, started_at, seq" \
-	    " FROM tasks WHERE id = ?1") \
+	X(TASK_HEAD, "SELECT state, cluster, type, started_at, seq," \
+	    " pause_requested FROM tasks WHERE id = ?1") \
 	X(TASK_SET, "UPDATE tasks SET state = ?2, started_at = ?3," \
 	    " finished_at = ?4, error = COALESCE(?5, error)," \
 	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
 	    "  ELSE ?6 END," \
 	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
-	    "  ELSE ?7 END WHERE seq = ?1") \
+	    "  ELSE ?7 END WHERE seq = ?1 AND state = ?8") \
+	X(TASK_CAS, "UPDATE tasks SET state = ?2," \
+	    " started_at = COALESCE(started_at, ?3)," \
+	    " finished_at = ?4, error = COALESCE(?5, error)," \
+	    " cancel_requested = CASE WHEN ?6 < 0 THEN cancel_requested" \
+	    "  ELSE ?6 END," \
+	    " pause_requested = CASE WHEN ?7 < 0 THEN pause_requested" \
+	    "  ELSE ?7 END WHERE id = ?1 AND state = ?8" \
+	    " RETURNING cluster, type") \
 	X(TASK_SET_ERROR, "UPDATE tasks SET error = ?2 WHERE id = ?1") \
+	X(TASK_FAILING_END, "DELETE FROM task_failing WHERE task_id = ?1") \
 	X(TASK_REQUEST, "UPDATE tasks SET" \
 	    " cancel_requested = CASE WHEN ?2 < 0 THEN cancel_requested" \
 	    "  ELSE ?2 END," \
 	    " pause_requested = CASE WHEN ?3 < 0 THEN pause_requested" \
-	    "  ELSE ?3 END WHERE id = ?1") \
+	    "  ELSE ?3 END WHERE id = ?1" \
+	    " AND state NOT IN ('succeeded','failed','cancelled')" \
+	    " AND (?4 = 0 OR state <> 'paused')") \
 	X(STEP_SET, "UPDATE steps SET state = ?3, attempts = ?4," \
 	    " started_at = COALESCE(?5, started_at)," \
 	    " finished_at = COALESCE(?6, finished_at)," \
 	    " next_attempt_at = COALESCE(?7, next_attempt_at)," \
 	    " message = CASE WHEN ?8 IS NULL THEN message" \
-	    "  WHEN ?8 = '' THEN NULL ELSE ?8 END" \
+	    "  WHEN ?8 = '' THEN NULL ELSE ?8 END," \
+	    " resumes = CASE WHEN ?9 THEN 0" \
+	    "  WHEN attempts <> ?4 THEN 0 ELSE resumes END" \
 	    " WHERE task_id = ?1 AND idx = ?2") \
+	X(STEP_RESUMED, "UPDATE steps SET resumes = resumes + 1" \
+	    " WHERE task_id = ?1 AND idx = ?2 AND state = 'running'" \
+	    " RETURNING resumes") \
 	X(STEPS_CANCEL, "UPDATE steps SET state = 'cancelled'," \
 	    " finished_at = CASE WHEN state = 'running' THEN ?2" \
 	    "  ELSE finished_at END" \
@@ -312,6 +328,16 @@ int store_vfs_register(void);
 /* store_commit.c */
 int store_write_op(struct store *st, store_op_fn *fn, void *arg, char *err,
     size_t errlen);
+/*
+ * store_write_op() without the wait: the operation is queued and done(rc,
+ * err) is called once it is committed (or failed), on the thread that
+ * led its batch, with no store lock held.  The caller returns at once
+ * unless no commit is in progress (then it leads, and done runs before
+ * it returns).  arg must live until done.
+ */
+typedef void store_done_fn(void *arg, int rc, const char *err);
+void store_write_op_async(struct store *st, store_op_fn *fn, void *arg,
+    store_done_fn *done);
 void *store_flusher_main(void *arg);
 int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 

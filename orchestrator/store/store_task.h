@@ -222,13 +222,79 @@ int store_task_update(struct store *st, const char *id, int task_state,
     int64_t now, const char *error, const struct store_step_update *su,
     size_t nsu, char *err, size_t errlen);
 
+/* A set of task states: STORE_TASK_BIT(s) for each. */
+#define STORE_TASK_BIT(s)	(1u << (unsigned)(s))
+#define STORE_TASK_UNFINISHED	(STORE_TASK_BIT(STORE_TASK_QUEUED) | \
+    STORE_TASK_BIT(STORE_TASK_RUNNING) | STORE_TASK_BIT(STORE_TASK_PAUSED))
+
+/* A compare-and-set state change (store_task_transition()). */
+struct store_transition {
+	unsigned from;		/* STORE_TASK_BIT()s: the states it may be in */
+	int to;			/* the new state; < 0 keeps the state */
+	bool need_pause;	/* also only while pause_requested is set */
+	bool clear_resumes;	/* the steps' resume counts back to 0
+				   (store_step_resumed()) */
+	int64_t now;		/* ms; 0 = now */
+	const char *error;	/* NULL keeps the task's error text */
+	const struct store_step_update *su;
+	size_t nsu;
+};
+
+/*
+ * store_task_update() as a compare-and-set: the task's state changes (and
+ * the step updates are applied) only while the task is in one of the
+ * states of tr->from (and, with need_pause, has pause_requested set);
+ * the check and the write are one UPDATE ... WHERE state = ? in one
+ * transaction, so of two writers racing from the same state exactly one
+ * wins.  The loser gets RM_ECONFLICT, *actual (may be NULL) set to the
+ * state it found, err saying so, and nothing is written.  A finished
+ * task's state never changes again (terminal states in tr->from count
+ * only when tr->to keeps the state: step updates of a finished task).
+ * The side effects are store_task_update()'s, and a finished state also
+ * drops the task's failure-hook intent (store_task_failing_set()) in the
+ * same transaction.
+ * 0, RM_ECONFLICT, RM_ENOENT (no such task), RM_ERR.
+ */
+int store_task_transition(struct store *st, const char *id,
+    const struct store_transition *tr, enum store_task_state *actual,
+    char *err, size_t errlen);
+
+/*
+ * store_task_transition() without waiting for the commit: done(arg, rc,
+ * actual, err) is called once it is committed or refused, on the thread
+ * that led its commit, with no store lock held (see store_commit.c).  id
+ * and everything tr points to must live until then; the write is ordered
+ * after every write queued before it.
+ */
+typedef void store_task_done_fn(void *arg, int rc,
+    enum store_task_state actual, const char *err);
+void store_task_transition_async(struct store *st, const char *id,
+    const struct store_transition *tr, store_task_done_fn *done, void *arg);
+
+/*
+ * The step idx of task id was found "running" at a start: count one more
+ * resume of its current attempt and return the count in *resumes.  The
+ * count goes back to 0 when the step's attempt changes or an update sets
+ * it (the engine does at a clean stop), so it counts the starts that
+ * followed a stop without one in the middle of that attempt.
+ * 0, RM_ENOENT (no such step, or it is not running), RM_ERR.
+ */
+int store_step_resumed(struct store *st, const char *id, int idx,
+    int *resumes, char *err, size_t errlen);
+
 enum store_request {
 	STORE_REQ_CANCEL,
 	STORE_REQ_PAUSE,
 	STORE_REQ_NONE,		/* clear both flags */
 	STORE_REQ_UNPAUSE,	/* clear the pause request only (resume) */
 };
-/* Set/clear the cancel/pause request flags.  0, RM_ENOENT, RM_ERR. */
+/*
+ * Set/clear the cancel/pause request flags of a task that is not
+ * finished; STORE_REQ_UNPAUSE only of a queued or running task (a paused
+ * one is resumed by a transition, not by a flag).  0, RM_ENOENT,
+ * RM_ECONFLICT (the task is finished, or paused for UNPAUSE: nothing
+ * written, err says which), RM_ERR.
+ */
 int store_task_request(struct store *st, const char *id,
     enum store_request req, char *err, size_t errlen);
 

@@ -1,18 +1,24 @@
 /*
  * store_vfs.c - the write connection's VFS: the default one, except that
- * a frame written to the WAL costs one write(2) instead of two.
+ * the frames a commit appends to the WAL go down in one write(2).
  *
  * SQLite writes each WAL frame as its 24-byte header and then its page,
- * two pwrite calls at adjacent offsets; a commit of the task path writes
- * a few frames, and on a small virtual machine a system call is a large
- * part of the cost of a commit.  This VFS opens every file through the
- * default VFS and, for WAL files only, holds a 24-byte write back until
- * the next call on the file: when that is the page right after it, both
- * go down in one write; anything else (another write, a read, a sync, a
- * size, a lock, close) writes the held header first.  So the file sees
- * the same bytes in the same order before anything can observe them (a
- * frame becomes visible to readers only through the wal-index, after the
- * whole commit is written; a sync always follows the writes it covers).
+ * two pwrite calls at adjacent offsets, frame after frame; a commit of the
+ * task path writes several frames, and on a small virtual machine a
+ * system call is a large part of the cost of a commit.  This VFS opens
+ * every file through the default VFS and, for WAL files only, gathers a
+ * run of adjacent writes that starts with a frame header in a buffer, and
+ * writes the buffer when the page of a commit frame (a header whose
+ * "database size after commit" field is not 0) has joined it.  Anything
+ * else first writes what is gathered: a write elsewhere (SQLite may
+ * rewrite a frame of the same transaction in place), a read, a sync, a
+ * size, a truncate, a lock, a file control, close, or WAL_BUF_MAX bytes
+ * gathered (a large transaction then costs a write per 64 KB).  So the file holds the same bytes in the same order before
+ * anything can observe them: a frame becomes visible to readers only
+ * through the wal-index, which SQLite updates after the commit frame's
+ * write has returned, and a sync always follows the writes it covers.
+ * What a commit promises does not change: its frames are in the file
+ * (the kernel's page cache) when COMMIT returns, as before.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,27 +28,35 @@
 #include "store_int.h"
 
 #define FRAME_HDR	24	/* a WAL frame header (the WAL header is 32) */
+#define WAL_BUF_MAX	(64 * 1024)
 
 struct wal_file {
 	sqlite3_file base;		/* pMethods = &wal_io */
 	sqlite3_file *real;		/* the default VFS's file, after us */
-	sqlite3_int64 held_off;		/* < 0: nothing held */
-	unsigned char held[FRAME_HDR];
-	unsigned char *buf;		/* header + page, for the joined write */
-	size_t bufcap;
+	unsigned char *buf;		/* gathered writes, from buf_off */
+	size_t len, cap;
+	sqlite3_int64 buf_off;
+	bool commit_hdr;		/* the last header gathered is a
+					   commit frame's */
 };
 
 static const sqlite3_io_methods wal_io;
 
+/* The unix VFS writes at most 128 KB - 1 in one call (it masks the
+ * length), so what is gathered goes down in pieces of WAL_BUF_MAX. */
 static int release(struct wal_file *f)
 {
-	int rc;
+	int rc = SQLITE_OK;
 
-	if (f->held_off < 0)
-		return SQLITE_OK;
-	rc = f->real->pMethods->xWrite(f->real, f->held, FRAME_HDR,
-	    f->held_off);
-	f->held_off = -1;
+	for (size_t done = 0; done < f->len && rc == SQLITE_OK;) {
+		size_t n = f->len - done < WAL_BUF_MAX ? f->len - done :
+		    WAL_BUF_MAX;
+		rc = f->real->pMethods->xWrite(f->real, f->buf + done, (int)n,
+		    f->buf_off + (sqlite3_int64)done);
+		done += n;
+	}
+	f->len = 0;
+	f->commit_hdr = false;
 	return rc;
 }
 
@@ -56,37 +70,47 @@ static int w_close(sqlite3_file *p)
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
+static void gather(struct wal_file *f, const void *data, size_t amt,
+    sqlite3_int64 off)
+{
+	if (f->len == 0)
+		f->buf_off = off;
+	if (f->len + amt > f->cap) {
+		f->cap = f->len + amt > 2 * f->cap ? f->len + amt : 2 * f->cap;
+		f->buf = xrealloc(f->buf, f->cap);
+	}
+	memcpy(f->buf + f->len, data, amt);
+	f->len += amt;
+}
+
 static int w_write(sqlite3_file *p, const void *data, int amt,
     sqlite3_int64 off)
 {
 	struct wal_file *f = (struct wal_file *)p;
+	const unsigned char *b = data;
+	bool adjacent = f->len > 0 && off == f->buf_off + (sqlite3_int64)f->len;
 	int rc;
 
-	if (f->held_off >= 0 && off == f->held_off + FRAME_HDR && amt > 0) {
-		size_t need = FRAME_HDR + (size_t)amt;
-
-		if (need > f->bufcap) {
-			f->buf = xrealloc(f->buf, need);
-			f->bufcap = need;
-		}
-		memcpy(f->buf, f->held, FRAME_HDR);
-		memcpy(f->buf + FRAME_HDR, data, (size_t)amt);
-		off = f->held_off;
-		f->held_off = -1;
-		return f->real->pMethods->xWrite(f->real, f->buf, (int)need,
-		    off);
-	}
-	if ((rc = release(f)) != SQLITE_OK)
+	if (amt <= 0)
+		return f->real->pMethods->xWrite(f->real, data, amt, off);
+	if (!adjacent && (rc = release(f)) != SQLITE_OK)
 		return rc;
 	if (amt == FRAME_HDR) {
-		memcpy(f->held, data, FRAME_HDR);
-		f->held_off = off;
+		gather(f, data, FRAME_HDR, off);
+		/* Bytes 4-7: the database size after a commit, 0 in the
+		 * other frames of a transaction. */
+		f->commit_hdr = (b[4] | b[5] | b[6] | b[7]) != 0;
 		return SQLITE_OK;
 	}
-	return f->real->pMethods->xWrite(f->real, data, amt, off);
+	if (!adjacent)
+		return f->real->pMethods->xWrite(f->real, data, amt, off);
+	gather(f, data, (size_t)amt, off);
+	if (f->commit_hdr || f->len >= WAL_BUF_MAX)
+		return release(f);
+	return SQLITE_OK;
 }
 
-/* Every other method writes what is held first, then forwards. */
+/* Every other method writes what is gathered first, then forwards. */
 #define REAL(p)	(((struct wal_file *)(p))->real)
 #define RELEASE_OR_RETURN(p) do {					\
 	int rc_ = release((struct wal_file *)(p));			\
@@ -163,7 +187,6 @@ static int w_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *p,
 		return r->xOpen(r, name, p, flags, out_flags);
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
-	f->held_off = -1;
 	rc = r->xOpen(r, name, f->real, flags, out_flags);
 	if (rc != SQLITE_OK) {
 		f->base.pMethods = NULL;

@@ -69,10 +69,10 @@ static void test_migrations(void)
 	struct store *st = open_store();
 	char err[256];
 
-	T_EQ_INT(store_schema_version(st), 3);
+	T_EQ_INT(store_schema_version(st), 4);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 3);
+	T_EQ_INT(store_schema_version(st), 4);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,

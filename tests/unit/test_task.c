@@ -876,6 +876,532 @@ static void test_shutdown_resume(void)
 	store_close(st);
 }
 
+
+/* ---- compare-and-set transitions ---------------------------------------- */
+
+#define B(s)	STORE_TASK_BIT(STORE_TASK_##s)
+
+/* The store's CAS, as data: a task put in state `in` (with or without a
+ * pause request), one transition, what it returns and leaves. */
+static void test_transition_table(void)
+{
+	static const struct {
+		enum store_task_state in;
+		bool pause_req;
+		unsigned from;
+		int to;
+		bool need_pause;
+		int rc;
+		enum store_task_state after;
+	} rows[] = {
+		{ STORE_TASK_QUEUED, false, B(QUEUED), STORE_TASK_RUNNING,
+		  false, 0, STORE_TASK_RUNNING },
+		{ STORE_TASK_QUEUED, false, B(PAUSED), STORE_TASK_QUEUED,
+		  false, RM_ECONFLICT, STORE_TASK_QUEUED },
+		{ STORE_TASK_QUEUED, false, B(QUEUED) | B(PAUSED),
+		  STORE_TASK_CANCELLED, false, 0, STORE_TASK_CANCELLED },
+		{ STORE_TASK_RUNNING, false, B(QUEUED) | B(PAUSED),
+		  STORE_TASK_CANCELLED, false, RM_ECONFLICT, STORE_TASK_RUNNING },
+		{ STORE_TASK_RUNNING, false, B(RUNNING), STORE_TASK_PAUSED,
+		  true, RM_ECONFLICT, STORE_TASK_RUNNING },
+		{ STORE_TASK_RUNNING, true, B(RUNNING), STORE_TASK_PAUSED,
+		  true, 0, STORE_TASK_PAUSED },
+		{ STORE_TASK_RUNNING, true, B(RUNNING), STORE_TASK_SUCCEEDED,
+		  false, 0, STORE_TASK_SUCCEEDED },
+		{ STORE_TASK_PAUSED, false, B(PAUSED), STORE_TASK_QUEUED,
+		  false, 0, STORE_TASK_QUEUED },
+		{ STORE_TASK_RUNNING, false, B(RUNNING), -1, false, 0,
+		  STORE_TASK_RUNNING },
+		{ STORE_TASK_QUEUED, false, B(RUNNING), -1, false,
+		  RM_ECONFLICT, STORE_TASK_QUEUED },
+		/* finished: no mask moves it, not even one that names it */
+		{ STORE_TASK_CANCELLED, false, ~0u, STORE_TASK_QUEUED, false,
+		  RM_ECONFLICT, STORE_TASK_CANCELLED },
+		{ STORE_TASK_SUCCEEDED, false, ~0u, STORE_TASK_FAILED, false,
+		  RM_ECONFLICT, STORE_TASK_SUCCEEDED },
+	};
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .steps = &step, .nsteps = 1,
+	};
+	char id[STORE_ID_MAX], err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		enum store_task_state actual = STORE_TASK_NSTATES;
+		struct store_step_update su = {
+			0, STORE_STEP_RUNNING, 7, STORE_KEEP, STORE_KEEP,
+			STORE_KEEP, "written",
+		};
+		struct store_transition tr = {
+			.from = rows[i].from, .to = rows[i].to,
+			.need_pause = rows[i].need_pause, .su = &su, .nsu = 1,
+		};
+		struct store_task *t;
+		int rc;
+
+		T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)),
+		    0);
+		if (rows[i].in != STORE_TASK_QUEUED)
+			T_EQ_INT(store_task_update(st, id, (int)rows[i].in, 0,
+			    NULL, NULL, 0, err, sizeof(err)), 0);
+		if (rows[i].pause_req)
+			T_EQ_INT(store_task_request(st, id, STORE_REQ_PAUSE,
+			    err, sizeof(err)), 0);
+		rc = store_task_transition(st, id, &tr, &actual, err,
+		    sizeof(err));
+		T_CHECK(rc == rows[i].rc, "row %zu: rc %d, want %d (%s)", i,
+		    rc, rows[i].rc, err);
+		t = store_task_load(st, id);
+		T_CHECK(t != NULL && t->state == rows[i].after, "row %zu: "
+		    "state %s", i, t ? store_task_state_str(t->state) : "-");
+		/* A lost write writes nothing: not the step either. */
+		if (t != NULL)
+			T_CHECK((t->steps[0].attempts == 7) == (rc == 0),
+			    "row %zu: step attempts %d", i,
+			    t->steps[0].attempts);
+		if (rc == RM_ECONFLICT)
+			T_CHECK(actual == rows[i].in, "row %zu: actual %s", i,
+			    store_task_state_str(actual));
+		store_task_free(t);
+	}
+	/* Requests: refused on a finished task, UNPAUSE on a paused one. */
+	T_EQ_INT(store_task_request(st, id, STORE_REQ_CANCEL, err,
+	    sizeof(err)), RM_ECONFLICT);
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_update(st, id, STORE_TASK_PAUSED, 0, NULL, NULL, 0,
+	    err, sizeof(err)), 0);
+	T_EQ_INT(store_task_request(st, id, STORE_REQ_UNPAUSE, err,
+	    sizeof(err)), RM_ECONFLICT);
+	T_EQ_INT(store_task_request(st, id, STORE_REQ_CANCEL, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_task_request(st, "t-nope", STORE_REQ_CANCEL, err,
+	    sizeof(err)), RM_ENOENT);
+	store_close(st);
+}
+
+/* Two writers race the same CAS from many threads: exactly one wins. */
+struct cas_race {
+	struct store *st;
+	const char (*ids)[STORE_ID_MAX];
+	size_t n;
+	pthread_barrier_t *bar;
+	atomic_int *wins;
+};
+
+static void *cas_racer(void *arg)
+{
+	struct cas_race *a = arg;
+	struct store_transition tr = {
+		.from = STORE_TASK_BIT(STORE_TASK_QUEUED),
+		.to = STORE_TASK_RUNNING,
+	};
+	char err[256];
+
+	pthread_barrier_wait(a->bar);
+	for (size_t i = 0; i < a->n; i++)
+		if (store_task_transition(a->st, a->ids[i], &tr, NULL, err,
+		    sizeof(err)) == 0)
+			atomic_fetch_add(&a->wins[i], 1);
+	return NULL;
+}
+
+static void test_transition_race(void)
+{
+	enum { N = 200, THREADS = 4 };
+	static char ids[N][STORE_ID_MAX];
+	static atomic_int wins[N];
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .steps = &step, .nsteps = 1,
+	};
+	pthread_barrier_t bar;
+	pthread_t th[THREADS];
+	struct cas_race a;
+	char err[256];
+	int bad = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		atomic_init(&wins[i], 0);
+		T_EQ_INT(store_task_insert(st, &tn, ids[i], NULL, err,
+		    sizeof(err)), 0);
+	}
+	pthread_barrier_init(&bar, NULL, THREADS);
+	a = (struct cas_race){ st, (const char (*)[STORE_ID_MAX])ids, N, &bar,
+	    wins };
+	for (int i = 0; i < THREADS; i++)
+		T_EQ_INT(pthread_create(&th[i], NULL, cas_racer, &a), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (size_t i = 0; i < N; i++)
+		bad += atomic_load(&wins[i]) != 1;
+	T_EQ_INT(bad, 0);
+	pthread_barrier_destroy(&bar);
+	store_close(st);
+}
+
+/* ---- control calls racing each other and the runner ---------------------- */
+
+enum race_op { OP_CANCEL, OP_PAUSE, OP_RESUME };
+
+struct racer {
+	enum race_op op;
+	char (*ids)[STORE_ID_MAX];
+	size_t n;
+	bool reverse;
+	int *rc;
+	pthread_barrier_t *bar;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	char err[256];
+
+	pthread_barrier_wait(r->bar);
+	for (size_t k = 0; k < r->n; k++) {
+		size_t i = r->reverse ? r->n - 1 - k : k;
+		r->rc[i] = r->op == OP_CANCEL ? task_cancel(eng, r->ids[i],
+		    err, sizeof(err)) : r->op == OP_PAUSE ? task_pause(eng,
+		    r->ids[i], err, sizeof(err)) : task_resume(eng, r->ids[i],
+		    err, sizeof(err));
+	}
+	return NULL;
+}
+
+/* Run two racers at once (one barrier), then join them. */
+static void race(struct racer *a, struct racer *b)
+{
+	pthread_barrier_t bar;
+	pthread_t ta, tb;
+
+	pthread_barrier_init(&bar, NULL, 2);
+	a->bar = b->bar = &bar;
+	T_EQ_INT(pthread_create(&ta, NULL, racer_main, a), 0);
+	T_EQ_INT(pthread_create(&tb, NULL, racer_main, b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_barrier_destroy(&bar);
+}
+
+#define RACE_CLUSTERS 6
+
+static const char *race_cluster(size_t i)
+{
+	static const char *const names[RACE_CLUSTERS] = {
+		"r0", "r1", "r2", "r3", "r4", "r5",
+	};
+	return names[i % RACE_CLUSTERS];
+}
+
+static struct store *race_store(void)
+{
+	struct store *st = fresh_store();
+	char err[256];
+
+	for (size_t i = 0; i < RACE_CLUSTERS; i++) {
+		struct store_cluster c = {
+			.name = race_cluster(i), .storage_url = "file:///tmp/x",
+			.ssh_user = "u", .ssh_key_file = "/k",
+		};
+		T_EQ_INT(store_cluster_create(st, &c, err, sizeof(err)), 0);
+	}
+	return st;
+}
+
+/*
+ * The store and the queue agree, once nothing runs: each race cluster's
+ * queue holds exactly its unfinished tasks and runs none.
+ */
+static void check_agree(struct store *st, const char *what)
+{
+	struct store_task_ref *v = NULL;
+	size_t n = 0, want[RACE_CLUSTERS] = { 0 };
+
+	T_EQ_INT(store_tasks_unfinished(st, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < RACE_CLUSTERS; c++)
+			if (strcmp(v[i].cluster, race_cluster(c)) == 0)
+				want[c]++;
+	free(v);
+	for (size_t c = 0; c < RACE_CLUSTERS; c++) {
+		char running[STORE_ID_MAX];
+		size_t depth = 0;
+
+		task_queue_info(eng, race_cluster(c), &depth, running,
+		    sizeof(running));
+		T_CHECK(depth == want[c] && running[0] == '\0', "%s: %s "
+		    "queue depth %zu, store has %zu unfinished, running '%s'",
+		    what, race_cluster(c), depth, want[c], running);
+	}
+}
+
+/* Wait until every task is in one of the states of mask and no worker
+ * has any of them. */
+static bool settle(struct store *st, char (*ids)[STORE_ID_MAX], size_t n,
+    unsigned mask, int ms)
+{
+	int64_t end = time_mono_ms() + ms;
+
+	while (time_mono_ms() < end) {
+		size_t ok = 0;
+		for (size_t i = 0; i < n; i++)
+			ok += (mask & STORE_TASK_BIT(state_of(st, ids[i]))) != 0;
+		if (ok == n && task_busy_workers(eng) == 0 &&
+		    task_waiting(eng) == 0)
+			return true;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+static int race_submit(size_t i, const char *params, char *id)
+{
+	char err[256] = "";
+	json_t *p = json_loads(params, 0, NULL);
+	int rc = task_submit(eng, race_cluster(i), "noop", p, id, err,
+	    sizeof(err));
+
+	json_decref(p);
+	return rc;
+}
+
+static void test_races(void)
+{
+	enum { N = 48 };
+	static char ids[N][STORE_ID_MAX];
+	int rc1[N], rc2[N], bad;
+	struct store *st = race_store();
+	struct store_task *t;
+
+	/* Cancel vs completion: one-step tasks finishing while they are
+	 * cancelled.  Each ends cancelled or succeeded; a refused cancel
+	 * means it had succeeded. */
+	engine_up(st, 4, true);
+	for (size_t i = 0; i < N; i++)
+		T_EQ_INT(race_submit(i, "{}", ids[i]), 0);
+	{
+		struct racer a = { OP_CANCEL, ids, N, true, rc1, NULL };
+		struct racer b = { OP_CANCEL, ids, N, false, rc2, NULL };
+		race(&a, &b);
+	}
+	T_CHECK(settle(st, ids, N, B(CANCELLED) | B(SUCCEEDED), 5000),
+	    "cancel vs completion did not settle");
+	bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		t = store_task_load(st, ids[i]);
+		if (t == NULL) {
+			bad++;
+			continue;
+		}
+		if (t->state == STORE_TASK_SUCCEEDED)
+			bad += t->steps[0].state != STORE_STEP_SUCCEEDED;
+		else
+			bad += t->steps[0].state == STORE_STEP_SUCCEEDED ||
+			    t->steps[0].state == STORE_STEP_RUNNING;
+		/* Refused by both: it must have finished on its own. */
+		if (rc1[i] != 0 && rc2[i] != 0)
+			bad += t->state != STORE_TASK_SUCCEEDED;
+		bad += (rc1[i] != 0 && rc1[i] != RM_ECONFLICT) ||
+		    (rc2[i] != 0 && rc2[i] != RM_ECONFLICT);
+		store_task_free(t);
+	}
+	T_EQ_INT(bad, 0);
+	check_agree(st, "cancel vs completion");
+
+	/* Pause vs steps finishing: three-step tasks paused as they run.
+	 * Each ends paused, succeeded, or still queued behind a paused one
+	 * of its cluster; the queue holds exactly the unfinished. */
+	for (size_t i = 0; i < N; i++)
+		T_EQ_INT(race_submit(i, "{\"steps\": 3}", ids[i]), 0);
+	{
+		struct racer a = { OP_PAUSE, ids, N, false, rc1, NULL };
+		struct racer b = { OP_PAUSE, ids, N, true, rc2, NULL };
+		race(&a, &b);
+	}
+	T_CHECK(settle(st, ids, N, B(PAUSED) | B(SUCCEEDED) | B(QUEUED), 5000),
+	    "pause vs steps did not settle");
+	sleep_ms(100);
+	check_agree(st, "pause vs steps");
+	/* Resumed, every one finishes: none was lost by the queue. */
+	for (size_t i = 0; i < N; i++) {
+		char err[256];
+		int rc = task_resume(eng, ids[i], err, sizeof(err));
+		T_CHECK(rc == 0 || (rc == RM_ECONFLICT && state_of(st, ids[i]) ==
+		    STORE_TASK_SUCCEEDED), "resume %zu: %d %s", i, rc, err);
+	}
+	T_CHECK(settle(st, ids, N, B(SUCCEEDED), 10000),
+	    "paused tasks did not finish after resume");
+	check_agree(st, "after resume");
+	task_engine_free(eng);
+
+	/* Resume vs cancel, on paused tasks no worker has (the engine is
+	 * not started): each ends cancelled, or queued and then succeeds. */
+	engine_up(st, 4, false);
+	for (size_t i = 0; i < N; i++) {
+		char err[256];
+		T_EQ_INT(race_submit(i, "{}", ids[i]), 0);
+		T_EQ_INT(task_pause(eng, ids[i], err, sizeof(err)), 0);
+	}
+	{
+		struct racer a = { OP_RESUME, ids, N, false, rc1, NULL };
+		struct racer b = { OP_CANCEL, ids, N, true, rc2, NULL };
+		race(&a, &b);
+	}
+	bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		enum store_task_state s = state_of(st, ids[i]);
+		bad += rc2[i] != 0;		/* nothing runs: cancel wins */
+		bad += s != STORE_TASK_CANCELLED;
+		bad += rc1[i] != 0 && rc1[i] != RM_ECONFLICT;
+	}
+	T_EQ_INT(bad, 0);
+	check_agree(st, "resume vs cancel");
+
+	/* Two cancels at once of queued tasks: exactly one wins each. */
+	for (size_t i = 0; i < N; i++)
+		T_EQ_INT(race_submit(i, "{}", ids[i]), 0);
+	{
+		struct racer a = { OP_CANCEL, ids, N, false, rc1, NULL };
+		struct racer b = { OP_CANCEL, ids, N, true, rc2, NULL };
+		race(&a, &b);
+	}
+	bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		bad += (rc1[i] == 0) + (rc2[i] == 0) != 1;
+		bad += (rc1[i] | rc2[i]) != RM_ECONFLICT;
+		bad += state_of(st, ids[i]) != STORE_TASK_CANCELLED;
+	}
+	T_EQ_INT(bad, 0);
+	check_agree(st, "two cancels");
+
+	/* Pause vs resume of queued tasks, then everything runs: each
+	 * ends succeeded or paused, and the queue agrees. */
+	for (size_t i = 0; i < N; i++)
+		T_EQ_INT(race_submit(i, "{}", ids[i]), 0);
+	{
+		struct racer a = { OP_PAUSE, ids, N, false, rc1, NULL };
+		struct racer b = { OP_RESUME, ids, N, true, rc2, NULL };
+		race(&a, &b);
+	}
+	check_agree(st, "pause vs resume");
+	{
+		char err[256];
+		T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
+	}
+	T_CHECK(settle(st, ids, N, B(PAUSED) | B(SUCCEEDED), 5000),
+	    "pause vs resume did not settle");
+	check_agree(st, "pause vs resume, run");
+	task_engine_free(eng);
+	store_close(st);
+}
+
+
+/* The resume count of a step's attempt: counted while running, back to 0
+ * on a new attempt or a clean stop's write. */
+static void test_resume_counts(void)
+{
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .steps = &step, .nsteps = 1,
+	};
+	struct store_step_update su = {
+		0, STORE_STEP_RUNNING, 1, 1000, STORE_KEEP, STORE_KEEP, NULL,
+	};
+	struct store_transition tr = {
+		.from = STORE_TASK_BIT(STORE_TASK_QUEUED),
+		.to = STORE_TASK_RUNNING, .su = &su, .nsu = 1,
+	};
+	char id[STORE_ID_MAX], err[256];
+	int n = -1;
+
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	/* pending: nothing to count */
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)),
+	    RM_ENOENT);
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	for (int i = 1; i <= 3; i++) {
+		T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)),
+		    0);
+		T_EQ_INT(n, i);
+	}
+	/* the same attempt written again keeps the count */
+	tr.from = STORE_TASK_BIT(STORE_TASK_RUNNING);
+	tr.to = -1;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 4);
+	/* a clean stop's write clears it */
+	tr.clear_resumes = true;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 1);
+	/* a new attempt starts from 0 */
+	tr.clear_resumes = false;
+	su.attempts = 2;
+	T_EQ_INT(store_task_transition(st, id, &tr, NULL, err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_step_resumed(st, id, 0, &n, err, sizeof(err)), 0);
+	T_EQ_INT(n, 1);
+	T_EQ_INT(store_step_resumed(st, id, 5, &n, err, sizeof(err)),
+	    RM_ENOENT);
+	store_close(st);
+}
+
+/* A transaction far larger than one write of the WAL (the writer's VFS
+ * gathers a commit's frames, in pieces of 64 KB): written, read back. */
+static void test_big_commit(void)
+{
+	struct store *st = fresh_store();
+	struct store_step_plan step = { "s", NULL };
+	json_t *params = json_object();
+	struct store_task_new tn = {
+		.cluster = "c1", .type = "noop", .params = params,
+		.steps = &step, .nsteps = 1,
+	};
+	char id[STORE_ID_MAX], err[256], key[16], *big;
+	struct store_task *t;
+	size_t len = 700 * 1024;
+
+	big = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + (i * 7) % 26);
+	big[len] = '\0';
+	for (int i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(params, key, json_string(big));
+	}
+	T_EQ_INT(store_task_insert(st, &tn, id, NULL, err, sizeof(err)), 0);
+	store_close(st);
+	/* Reopened: read from the file, not from a cache. */
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s/s%d.db", dir, ndb - 1);
+		st = store_open(path, err, sizeof(err));
+	}
+	T_CHECK(st != NULL, "reopen: %s", err);
+	if (st == NULL)
+		goto out;
+	t = store_task_load(st, id);
+	T_CHECK(t != NULL, "big task not found");
+	for (int i = 0; t != NULL && i < 2; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		const char *v = json_string_value(json_object_get(t->params,
+		    key));
+		T_CHECK(v != NULL && strcmp(v, big) == 0, "%s differs", key);
+	}
+	store_task_free(t);
+	store_close(st);
+out:
+	json_decref(params);
+	free(big);
+}
+
 /* ---- failure hooks, admission, per-node progress ------------------------ */
 
 static atomic_int hook_calls;
@@ -1092,6 +1618,11 @@ int main(void)
 	test_fail_hook_admit_nodes();
 	test_waiting();
 	test_two_engines();
+	test_transition_table();
+	test_transition_race();
+	test_races();
+	test_resume_counts();
+	test_big_commit();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
