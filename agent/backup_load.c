@@ -36,6 +36,7 @@
 #include "nodetool.h"
 #include "ops.h"
 #include "proc.h"
+#include "datadir.h"
 #include "backup_int.h"
 
 /*
@@ -105,27 +106,34 @@ int backup_rs_check(const struct agentcfg *c, struct backup_rsjob *j,
 	return 0;
 }
 
+/* The live Data.db files of a table directory, as live_data_files() lists them. */
+struct namelist {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_data_file(const struct datadir_file *f, void *arg)
+{
+	struct namelist *l = arg;
+
+	if (!str_ends_with(f->name, "-Data.db"))
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = xstrdup(f->name);
+	return 0;
+}
+
 /* Names of the live Data.db files of a table directory (for before/after). */
 static char **live_data_files(const char *tdir, size_t *n)
 {
-	DIR *d = opendir(tdir);
-	struct dirent *e;
-	char **v = NULL;
-	size_t cap = 0;
+	struct namelist l = { NULL, 0, 0 };
 
-	*n = 0;
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || !str_ends_with(e->d_name, "-Data.db"))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[(*n)++] = xstrdup(e->d_name);
-	}
-	if (d != NULL)
-		closedir(d);
-	return v;
+	datadir_files(tdir, 0, add_data_file, &l, NULL);
+	*n = l.n;
+	return l.v;
 }
 
 static void strv_release(char **v, size_t n)
@@ -135,52 +143,37 @@ static void strv_release(char **v, size_t n)
 	free(v);
 }
 
+static int count_file(const struct datadir_file *f, void *arg)
+{
+	(void)f;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 /* Top-level regular files in dir (the staged SSTables, not index dirs). */
 size_t backup_count_files(const char *dir, bool *exists)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
 	size_t n = 0;
 
-	*exists = d != NULL;
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *p = xasprintf("%s/%s", dir, e->d_name);
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
-			n++;
-		free(p);
-	}
-	if (d != NULL)
-		closedir(d);
+	datadir_files(dir, DATADIR_LSTAT, count_file, &n, exists);
 	return n;
 }
 
 /* SSTable count of ks.table from `nodetool tablestats ks.table...`. */
-enum cass_rc backup_rs_tablestats(struct backup_rsjob *j, struct backup_rstable **t,
-    size_t nt, struct nodetool_tablestats **out, char *err, size_t errlen)
+enum cass_rc backup_rs_tablestats(struct backup_rsjob *j,
+    struct backup_rstable **t, size_t nt, struct nodetool_tablestats **out,
+    char *err, size_t errlen)
 {
-	const char **args = xcalloc(nt + 2, sizeof(char *));
 	char **names = xcalloc(nt + 1, sizeof(char *));
 	enum cass_rc rc;
-	char *text = NULL;
 
-	args[0] = "tablestats";
-	for (size_t i = 0; i < nt; i++) {
+	for (size_t i = 0; i < nt; i++)
 		names[i] = xasprintf("%s.%s", t[i]->ks, t[i]->tname);
-		args[i + 1] = names[i];
-	}
-	*out = NULL;
-	rc = cass_nodetool(j->c, args, j->po, &text, err, errlen);
-	if (rc == CASS_OK && nodetool_parse_tablestats(text, strlen(text), out,
-	    err, errlen) != 0)
-		rc = CASS_UNPARSEABLE;
-	free(text);
+	rc = cass_tablestats(j->c, j->po, (const char *const *)names, nt, out,
+	    err, errlen);
 	for (size_t i = 0; i < nt; i++)
 		free(names[i]);
 	free(names);
-	free(args);
 	return rc;
 }
 

@@ -36,6 +36,7 @@
 #include "nodetool.h"
 #include "ops.h"
 #include "proc.h"
+#include "datadir.h"
 #include "backup_int.h"
 
 /* ---- restore ---- */
@@ -81,6 +82,29 @@ static bool rs_failed(struct backup_rsjob *j)
 	return f;
 }
 
+/* The newest directory of one table name (find_table_dir()). */
+struct tfind {
+	char table[256];
+	char *best;
+	int64_t best_mtime;
+	size_t root;
+};
+
+static int newest_table(const struct datadir_table *t, void *arg)
+{
+	struct tfind *w = arg;
+	struct stat st;
+
+	if (strcmp(t->table, w->table) != 0 || stat(t->path, &st) != 0 ||
+	    st.st_mtim.tv_sec <= w->best_mtime)
+		return 0;
+	free(w->best);
+	w->best = xstrdup(t->path);
+	w->best_mtime = st.st_mtim.tv_sec;
+	w->root = t->root_index;
+	return 0;
+}
+
 /*
  * The live directory of keyspace ks, table of table_dir, on this node, and
  * in *root the index of the data dir that holds it.
@@ -88,15 +112,12 @@ static bool rs_failed(struct backup_rsjob *j)
 static char *find_table_dir(const struct agentcfg *c, const char *ks,
     const char *table_dir, size_t *root)
 {
-	char *tname = manifest_table_name(table_dir), *best = NULL;
-	int64_t best_mtime = -1;
+	struct tfind w = { .best_mtime = -1 };
 
 	for (size_t i = 0; i < c->n_data_dirs; i++) {
 		char *p = xasprintf("%s/data/%s/%s", c->data_dirs[i], ks, table_dir);
 		struct stat st;
 		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			free(best);
-			free(tname);
 			*root = i;
 			return p;
 		}
@@ -104,34 +125,11 @@ static char *find_table_dir(const struct agentcfg *c, const char *ks,
 	}
 	/* Another cluster (or a re-created table): same name, other id; the
 	 * newest directory is the live one, older ones are dropped tables. */
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *kdir = xasprintf("%s/data/%s", c->data_dirs[i], ks);
-		DIR *d = opendir(kdir);
-		struct dirent *e;
-		while (d != NULL && (e = readdir(d)) != NULL) {
-			struct stat st;
-			char *n = manifest_table_name(e->d_name);
-			bool same = e->d_name[0] != '.' && strcmp(n, tname) == 0;
-			free(n);
-			if (!same)
-				continue;
-			char *p = xasprintf("%s/%s", kdir, e->d_name);
-			if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
-			    st.st_mtim.tv_sec > best_mtime) {
-				free(best);
-				best = p;
-				best_mtime = st.st_mtim.tv_sec;
-				*root = i;
-			} else {
-				free(p);
-			}
-		}
-		if (d != NULL)
-			closedir(d);
-		free(kdir);
-	}
-	free(tname);
-	return best;
+	datadir_split_name(table_dir, w.table, sizeof(w.table), NULL);
+	datadir_walk(c->data_dirs, c->n_data_dirs, ks, 0, newest_table, &w);
+	if (w.best != NULL)
+		*root = w.root;
+	return w.best;
 }
 
 static char *staging_root(const struct agentcfg *c, size_t root,

@@ -65,6 +65,7 @@
 #include "nodetool.h"
 #include "ops.h"
 #include "proc.h"
+#include "datadir.h"
 #include "backup_int.h"
 
 /* ---- upload ---- */
@@ -249,47 +250,63 @@ static void *upload_worker(void *arg)
 	return NULL;
 }
 
-/* One regular file of a snapshot into the list (others are ignored). */
-static void scan_file(const char *dir, const char *ks, const char *td,
-    const char *subdir, const char *name, struct upfile **v, size_t *n,
-    size_t *cap)
+/* The upload list as a snapshot walk fills it. */
+struct upscan {
+	const struct backup_opts *o;
+	struct manifest_node *m;
+	const struct datadir_table *t;	/* the table being listed */
+	struct upfile *v;
+	size_t n, cap;
+};
+
+/* One file of a snapshot (or of an index directory in it) into the list. */
+static int scan_file(const struct datadir_file *df, void *arg)
 {
-	char *p = xasprintf("%s/%s", dir, name);
-	struct stat st;
+	struct upscan *s = arg;
 	struct upfile *u;
 
-	if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-		free(p);
-		return;
+	if (!manifest_component_safe(df->name) || (df->subdir != NULL &&
+	    !manifest_component_safe(df->subdir)))
+		return 0;
+	if (df->subdir == NULL && (strcmp(df->name, "manifest.json") == 0 ||
+	    strcmp(df->name, "schema.cql") == 0))
+		return 0;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 256;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	u = &(*v)[(*n)++];
+	u = &s->v[s->n++];
 	memset(u, 0, sizeof(*u));
-	u->path = p;
-	u->f.keyspace = xstrdup(ks);
-	u->f.table_dir = xstrdup(td);
-	u->f.subdir = subdir ? xstrdup(subdir) : NULL;
-	u->f.name = xstrdup(name);
-	u->f.size = (uint64_t)st.st_size;
-	u->f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec;
+	u->path = xstrdup(df->path);
+	u->f.keyspace = xstrdup(s->t->keyspace);
+	u->f.table_dir = xstrdup(s->t->dir_name);
+	u->f.subdir = df->subdir ? xstrdup(df->subdir) : NULL;
+	u->f.name = xstrdup(df->name);
+	u->f.size = (uint64_t)df->st->st_size;
+	u->f.mtime_ns = (int64_t)df->st->st_mtim.tv_sec * 1000000000 +
+	    df->st->st_mtim.tv_nsec;
+	return 0;
 }
 
-/* The files of an index directory: one level, plain names only. */
-static void scan_dir(const char *dir, const char *ks, const char *td,
-    const char *subdir, struct upfile **v, size_t *n, size_t *cap)
+/* A selected table's snapshot: its schema into the manifest, its files
+ * (those of secondary indexes, snapshots/T/.<index>/, too) into the list. */
+static int scan_table(const struct datadir_table *t, void *arg)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	struct upscan *s = arg;
+	char *sdir, *schema_path, *schema;
 
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && manifest_component_safe(e->d_name))
-			scan_file(dir, ks, td, subdir, e->d_name, v, n, cap);
-	if (d != NULL)
-		closedir(d);
+	if (!backup_selected(s->o, t->keyspace, t->table) ||
+	    (sdir = datadir_snapshot_dir(t, s->o->tag)) == NULL)
+		return 0;
+	schema_path = xasprintf("%s/schema.cql", sdir);
+	schema = file_read_all(schema_path, 1 << 20, NULL);
+	manifest_node_add_table(s->m, t->keyspace, t->dir_name, schema);
+	free(schema);
+	free(schema_path);
+	s->t = t;
+	datadir_files(sdir, DATADIR_INDEXES, scan_file, s, NULL);
+	free(sdir);
+	return 0;
 }
 
 /* Snapshot files of tag in every data dir, filtered; schema per table. */
@@ -297,72 +314,12 @@ static int scan_snapshot(const struct agentcfg *c, const struct backup_opts *o,
     struct upfile **out, size_t *nout, struct manifest_node *m, char *err,
     size_t errlen)
 {
-	struct upfile *v = NULL;
-	size_t n = 0, cap = 0;
+	struct upscan s = { .o = o, .m = m };
 
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *k;
-
-		while (kd != NULL && (k = readdir(kd)) != NULL) {
-			if (k->d_name[0] == '.' || !manifest_component_safe(k->d_name))
-				continue;
-			char *kdir = xasprintf("%s/%s", data, k->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			while (td != NULL && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.' ||
-				    !manifest_component_safe(t->d_name))
-					continue;
-				char *tname = manifest_table_name(t->d_name);
-				bool sel = backup_selected(o, k->d_name, tname);
-				free(tname);
-				if (!sel)
-					continue;
-				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
-				    t->d_name, o->tag);
-				DIR *sd = opendir(sdir);
-				struct dirent *e;
-				if (sd == NULL) {
-					free(sdir);
-					continue;
-				}
-				char *schema_path = xasprintf("%s/schema.cql", sdir);
-				char *schema = file_read_all(schema_path, 1 << 20, NULL);
-				manifest_node_add_table(m, k->d_name, t->d_name, schema);
-				free(schema);
-				free(schema_path);
-				while ((e = readdir(sd)) != NULL) {
-					if (strcmp(e->d_name, "manifest.json") == 0 ||
-					    strcmp(e->d_name, "schema.cql") == 0 ||
-					    !manifest_component_safe(e->d_name))
-						continue;
-					if (e->d_name[0] == '.') {
-						/* A secondary index's SSTables:
-						 * snapshots/T/.<index>/ */
-						char *ip = xasprintf("%s/%s", sdir, e->d_name);
-						scan_dir(ip, k->d_name, t->d_name, e->d_name,
-						    &v, &n, &cap);
-						free(ip);
-						continue;
-					}
-					scan_file(sdir, k->d_name, t->d_name, NULL,
-					    e->d_name, &v, &n, &cap);
-				}
-				closedir(sd);
-				free(sdir);
-			}
-			if (td != NULL)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd != NULL)
-			closedir(kd);
-		free(data);
-	}
-	*out = v;
-	*nout = n;
+	datadir_walk(c->data_dirs, c->n_data_dirs, NULL, DATADIR_SAFE_NAMES,
+	    scan_table, &s);
+	*out = s.v;
+	*nout = s.n;
 	if (m->ntables == 0) {
 		snprintf(err, errlen, "no snapshot '%s' on this node under %s/data "
 		    "(for the keyspaces and tables asked); take it first with "

@@ -17,7 +17,6 @@
  */
 #include "ops.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 #include "agentcfg.h"
 #include "backup.h"
 #include "cass.h"
+#include "datadir.h"
 #include "job.h"
 #include "nodetool.h"
 #include "proc.h"
@@ -239,6 +239,14 @@ static int rc_status(enum cass_rc rc)
 struct snapscan {
 	json_int_t tables, files, bytes;
 	json_t *keyspaces;		/* names that hold the tag */
+	/* the walk's keyspace (in one data dir), and whether it is listed */
+	size_t cur_root;
+	char *cur_ks;
+	bool cur_listed;
+	/* what is asked: snapscan() */
+	const char *tag;
+	char *const *ks;
+	size_t nks;
 };
 
 static bool in_list(const char *s, char *const *list, size_t n)
@@ -251,64 +259,71 @@ static bool in_list(const char *s, char *const *list, size_t n)
 	return false;
 }
 
-static void scan_tag_dir(const char *dir, struct snapscan *s)
+static int count_file(const struct datadir_file *f, void *arg)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	struct stat st;
+	struct snapscan *s = arg;
 
-	if (d == NULL)
-		return;
-	s->tables++;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *p = xasprintf("%s/%s", dir, e->d_name);
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-			s->files++;
-			s->bytes += (json_int_t)st.st_size;
-		}
-		free(p);
+	s->files++;
+	s->bytes += (json_int_t)f->st->st_size;
+	return 0;
+}
+
+/* Count snapshot directory sdir of table t: its files and bytes, the
+ * table, and t's keyspace once per data dir. */
+static void scan_tag_dir(const struct datadir_table *t, const char *sdir,
+    struct snapscan *s)
+{
+	if (s->cur_ks == NULL || s->cur_root != t->root_index ||
+	    strcmp(s->cur_ks, t->keyspace) != 0) {
+		free(s->cur_ks);
+		s->cur_ks = xstrdup(t->keyspace);
+		s->cur_root = t->root_index;
+		s->cur_listed = false;
 	}
-	closedir(d);
+	s->tables++;
+	datadir_files(sdir, 0, count_file, s, NULL);
+	if (!s->cur_listed) {
+		json_array_append_new(s->keyspaces, json_string(t->keyspace));
+		s->cur_listed = true;
+	}
+}
+
+static void snapscan_init(struct snapscan *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->keyspaces = json_array();
+}
+
+/* What a walk leaves behind but the counts and the keyspaces. */
+static void snapscan_done(struct snapscan *s)
+{
+	free(s->cur_ks);
+	s->cur_ks = NULL;
+}
+
+static int snapscan_table(const struct datadir_table *t, void *arg)
+{
+	struct snapscan *s = arg;
+	char *sdir;
+
+	if (!in_list(t->keyspace, s->ks, s->nks))
+		return 0;
+	if ((sdir = datadir_snapshot_dir(t, s->tag)) != NULL)
+		scan_tag_dir(t, sdir, s);
+	free(sdir);
+	return 0;
 }
 
 /* Walk data/<ks>/<table>/snapshots/<tag> in every data dir. */
 static void snapscan(const struct agentcfg *c, const char *tag, char *const *ks,
     size_t nks, struct snapscan *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->keyspaces = json_array();
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *k;
-
-		while (kd != NULL && (k = readdir(kd)) != NULL) {
-			if (k->d_name[0] == '.' || !in_list(k->d_name, ks, nks))
-				continue;
-			char *kdir = xasprintf("%s/%s", data, k->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			json_int_t before = s->tables;
-			while (td != NULL && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.')
-					continue;
-				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
-				    t->d_name, tag);
-				scan_tag_dir(sdir, s);
-				free(sdir);
-			}
-			if (s->tables > before)
-				json_array_append_new(s->keyspaces, json_string(k->d_name));
-			if (td)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd)
-			closedir(kd);
-		free(data);
-	}
+	snapscan_init(s);
+	s->tag = tag;
+	s->ks = ks;
+	s->nks = nks;
+	datadir_walk(c->data_dirs, c->n_data_dirs, NULL, 0, snapscan_table, s);
+	snapscan_done(s);
 }
 
 static json_t *snapscan_json(const char *tag, struct snapscan *s)
@@ -497,6 +512,32 @@ static bool snap_dir_complete(const char *sdir)
 	return ok;
 }
 
+struct snaptables {
+	const struct snapargs *a;
+	json_t *done, *partial;
+	struct snapscan *s;
+};
+
+static int snap_table(const struct datadir_table *t, void *arg)
+{
+	struct snaptables *w = arg;
+	char *sdir, *kt;
+
+	if (!snap_wanted(w->a, t->keyspace, t->table) ||
+	    (sdir = datadir_snapshot_dir(t, w->a->tag)) == NULL)
+		return 0;
+	kt = xasprintf("%s.%s", t->keyspace, t->table);
+	if (snap_dir_complete(sdir)) {
+		json_object_set_new(w->done, kt, json_true());
+		scan_tag_dir(t, sdir, w->s);
+	} else {
+		json_object_set_new(w->partial, kt, json_true());
+	}
+	free(kt);
+	free(sdir);
+	return 0;
+}
+
 /*
  * The tables that hold snapshot tag, in every data dir: complete ones as
  * "ks.table" keys of *done (with totals in *s), incomplete ones in *partial.
@@ -504,54 +545,11 @@ static bool snap_dir_complete(const char *sdir)
 static void snap_tables(const struct agentcfg *c, const struct snapargs *a,
     json_t *done, json_t *partial, struct snapscan *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->keyspaces = json_array();
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *k;
+	struct snaptables w = { a, done, partial, s };
 
-		while (kd != NULL && (k = readdir(kd)) != NULL) {
-			if (k->d_name[0] == '.')
-				continue;
-			char *kdir = xasprintf("%s/%s", data, k->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			json_int_t before = s->tables;
-			while (td != NULL && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.')
-					continue;
-				char *tname = xstrdup(t->d_name), *dash;
-				if ((dash = strrchr(tname, '-')) != NULL &&
-				    strlen(dash + 1) == 32)
-					*dash = '\0';
-				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
-				    t->d_name, a->tag);
-				char *kt = xasprintf("%s.%s", k->d_name, tname);
-				struct stat st;
-				if (snap_wanted(a, k->d_name, tname) &&
-				    stat(sdir, &st) == 0 && S_ISDIR(st.st_mode)) {
-					if (snap_dir_complete(sdir)) {
-						json_object_set_new(done, kt, json_true());
-						scan_tag_dir(sdir, s);
-					} else {
-						json_object_set_new(partial, kt, json_true());
-					}
-				}
-				free(kt);
-				free(sdir);
-				free(tname);
-			}
-			if (s->tables > before)
-				json_array_append_new(s->keyspaces, json_string(k->d_name));
-			if (td)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd)
-			closedir(kd);
-		free(data);
-	}
+	snapscan_init(s);
+	datadir_walk(c->data_dirs, c->n_data_dirs, NULL, 0, snap_table, &w);
+	snapscan_done(s);
 }
 
 /*
@@ -562,26 +560,18 @@ static void snap_tables(const struct agentcfg *c, const struct snapargs *a,
 static enum cass_rc snap_expected(struct opctx *x, const struct snapargs *a,
     json_t *out, char *err, size_t errlen)
 {
-	const char *args[140];
+	const char *names[140];
 	struct nodetool_tablestats *ts = NULL;
-	char *text = NULL;
 	size_t n = 0;
 	enum cass_rc rc;
 
-	args[n++] = "tablestats";
 	for (size_t i = 0; i < a->nks; i++)
-		args[n++] = a->ks[i];
+		names[n++] = a->ks[i];
 	for (size_t i = 0; i < a->ntables; i++)
-		args[n++] = a->tables[i];
-	args[n] = NULL;
-	rc = cass_nodetool(x->cfg, args, &x->popts, &text, err, errlen);
+		names[n++] = a->tables[i];
+	rc = cass_tablestats(x->cfg, &x->popts, names, n, &ts, err, errlen);
 	if (rc != CASS_OK)
 		return rc;
-	if (nodetool_parse_tablestats(text, strlen(text), &ts, err, errlen) != 0) {
-		free(text);
-		return CASS_UNPARSEABLE;
-	}
-	free(text);
 	for (size_t i = 0; i < ts->n_tables; i++) {
 		if (ts->tables[i].index)
 			continue;
