@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/strbuf.h"
 #include "../common/util.h"
 #include "ids.h"
 
@@ -981,59 +982,36 @@ int cmd_kv_parse(char *const *kv, size_t nkv, json_t *params, char *err,
 
 /* ---- usage and help ---- */
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	size_t n = strlen(s);
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-	free(s);
-}
-
 char *cmd_usage(const struct cmd *c, const char *path)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	const struct cmd_flag *f;
 
-	sb_add(&b, "%s", path);
+	strbuf_add(&b, path);
 	if (c->subs) {
-		sb_add(&b, " {");
+		strbuf_add(&b, " {");
 		for (const struct cmd *s = c->subs; s->name; s++)
-			sb_add(&b, "%s%s", s == c->subs ? "" : "|", s->name);
-		sb_add(&b, "}");
-		return b.s;
+			strbuf_addf(&b, "%s%s", s == c->subs ? "" : "|", s->name);
+		strbuf_add(&b, "}");
+		return strbuf_detach(&b);
 	}
 	for (size_t i = 0; c->args && c->args[i].name; i++) {
 		const struct cmd_arg *a = &c->args[i];
-		sb_add(&b, " %s%s%s%s", a->optional ? "[" : "",
+		strbuf_addf(&b, " %s%s%s%s", a->optional ? "[" : "",
 		    a->keyword ? a->keyword : "", a->keyword ? " " : "", a->name);
 		if (a->optional)
-			sb_add(&b, "]");
+			strbuf_add(&b, "]");
 	}
 	for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
 		if (f == &flag_json)
 			continue;
-		sb_add(&b, " %s%s%s%s%s", f->required ? "" : "[", f->name,
+		strbuf_addf(&b, " %s%s%s%s%s", f->required ? "" : "[", f->name,
 		    f->metavar ? " " : "", f->metavar ? f->metavar : "",
 		    f->required ? "" : "]");
 	}
 	if (c->kv)
-		sb_add(&b, " [key=value ...]");
-	return b.s;
+		strbuf_add(&b, " [key=value ...]");
+	return strbuf_detach(&b);
 }
 
 static void help_one(FILE *out, const struct cmd *c, const char *path)
