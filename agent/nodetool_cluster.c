@@ -175,7 +175,8 @@ static int describecluster_line(struct nodetool_ctx *c, size_t i,
 		if (headers[k].sec == DS_CLUSTER && *sec != DS_NONE)
 			return nodetool_fail_line(c, i, "second cluster section");
 		if (headers[k].sec != DS_CLUSTER && *sec == DS_NONE)
-			return nodetool_fail_line(c, i, "section before 'Cluster Information:'");
+			return nodetool_fail_line(c, i,
+			    "section before 'Cluster Information:'");
 		if (headers[k].sec == DS_STATS)
 			s->has_stats = true;
 		*sec = headers[k].sec;
@@ -534,8 +535,10 @@ json_t *nodetool_ring_json(const struct nodetool_ring *s)
 
 			json_array_append_new(a,
 			    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-			    "address", nodetool_jstr(e->address), "rack", nodetool_jstr(e->rack),
-			    "status", nodetool_jstr(e->status), "state", nodetool_jstr(e->state),
+			    "address", nodetool_jstr(e->address),
+			    "rack", nodetool_jstr(e->rack),
+			    "status", nodetool_jstr(e->status),
+			    "state", nodetool_jstr(e->state),
 			    "load_bytes", nodetool_jcount(e->load_bytes),
 			    "owns_pct", nodetool_jreal(e->owns_pct),
 			    "token", nodetool_jstr(e->token)));

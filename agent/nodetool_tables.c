@@ -408,9 +408,12 @@ json_t *nodetool_compactionstats_json(const struct nodetool_compactionstats *s)
 		json_array_append_new(a,
 		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
 		    "id", nodetool_jstr(e->id), "type", nodetool_jstr(e->type),
-		    "keyspace", nodetool_jstr(e->keyspace), "table", nodetool_jstr(e->table),
-		    "completed", nodetool_jcount(e->completed), "total", nodetool_jcount(e->total),
-		    "unit", nodetool_jstr(e->unit), "progress_pct", nodetool_jreal(e->progress_pct)));
+		    "keyspace", nodetool_jstr(e->keyspace),
+		    "table", nodetool_jstr(e->table),
+		    "completed", nodetool_jcount(e->completed),
+		    "total", nodetool_jcount(e->total),
+		    "unit", nodetool_jstr(e->unit),
+		    "progress_pct", nodetool_jreal(e->progress_pct)));
 	}
 	nodetool_jset(o, "active", a);
 	nodetool_jset(o, "remaining_time", nodetool_jstr(s->remaining_time));
@@ -520,8 +523,8 @@ int nodetool_parse_tablestats(const char *buf, size_t len,
 			ks = NULL;
 			cur = NULL;
 		} else if (l == raw && str_starts_with(l, "Total number of tables:")) {
-			if (!nodetool_parse_count(nodetool_skip_blanks(l + strlen("Total number of "
-			    "tables:")), &s->total_tables))
+			if (!nodetool_parse_count(nodetool_skip_blanks(l +
+			    strlen("Total number of tables:")), &s->total_tables))
 				rc = nodetool_fail_line(&c, i, "bad table count");
 		} else if (l == raw && (str_starts_with(l, "Keyspace :") ||
 		    str_starts_with(l, "Keyspace:"))) {

@@ -1,5 +1,6 @@
 /*
- * exec_backups.c - the handlers of backups and schedules: list, delete, create.
+ * exec_backups.c - the handlers of backups and schedules: list, delete,
+ * create.
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /*
- * exec_clusters.c - the handlers of connections and clusters: health, connect, connections, use, clusters
- * list/show/create/update/delete, nodes, seeds.
+ * exec_clusters.c - the handlers of connections and clusters: health,
+ * connect, connections, use, clusters list/show/create/update/delete, nodes,
+ * seeds.
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
 #include <stdarg.h>

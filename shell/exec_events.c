@@ -1,5 +1,6 @@
 /*
- * exec_events.c - the handlers of events, task types and their parameters, metrics.
+ * exec_events.c - the handlers of events, task types and their parameters,
+ * metrics.
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
 #include <stdarg.h>
@@ -87,8 +88,9 @@ static char *ev_sentence(const json_t *ev)
 		    exec_or_q(exec_jstr(ev, "method")), exec_or_q(exec_jstr(ev, "route")),
 		    target ? " " : "", target ? target : "", exec_or_q(result));
 	if (strcmp(kind, "cluster") == 0) {
-		char *s = xasprintf("cluster %s %s by %s", exec_or_q(target ? target :
-		    exec_jstr(ev, "cluster")), exec_or_q(result), exec_or_q(exec_jstr(ev, "actor")));
+		char *s = xasprintf("cluster %s %s by %s",
+		    exec_or_q(target ? target : exec_jstr(ev, "cluster")),
+		    exec_or_q(result), exec_or_q(exec_jstr(ev, "actor")));
 		const char *key;
 		json_t *ch;
 		bool first = true;

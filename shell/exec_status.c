@@ -1,5 +1,6 @@
 /*
- * exec_status.c - the handlers of status: one screen on the health of a cluster.
+ * exec_status.c - the handlers of status: one screen on the health of a
+ * cluster.
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
 #include <stdarg.h>
@@ -203,7 +204,8 @@ static int status_one(struct exec_ctx *x, const char *cluster)
 		if (exec_jstr(it, "finished_at"))
 			exec_fmt_ago(exec_jstr(it, "finished_at"), ago, sizeof(ago));
 		char *t = xasprintf("%s %s failed%s%s: %s — see 'tasks show %s'",
-		    exec_jstr(it, "type"), exec_or_q(exec_jstr(it, "id")), *ago ? " " : "", ago,
+		    exec_jstr(it, "type"), exec_or_q(exec_jstr(it, "id")),
+		    *ago ? " " : "", ago,
 		    exec_task_error(it) ? exec_task_error(it) : "no error given",
 		    exec_or_q(exec_jstr(it, "id")));
 		attention(&attn, t);
@@ -235,7 +237,8 @@ static int status_one(struct exec_ctx *x, const char *cluster)
 	if (good) {
 		exec_fmt_ago(exec_jstr(good, "finished_at"), ago, sizeof(ago));
 		printf("  %-10s last %s %s, finished %s\n", "backup",
-		    exec_or_q(exec_jstr(good, "state")), exec_or_q(exec_jstr(good, "id")), ago);
+		    exec_or_q(exec_jstr(good, "state")),
+		    exec_or_q(exec_jstr(good, "id")), ago);
 	} else {
 		printf("  %-10s no complete backup — start one with 'backup'\n",
 		    "backup");
@@ -283,7 +286,8 @@ static int status_one(struct exec_ctx *x, const char *cluster)
 			    is_state(t, "failed")) {
 				char *m = xasprintf("schedule %s (%s %s): its last "
 				    "task %s failed — see 'tasks show %s'",
-				    exec_or_q(exec_jstr(it, "id")), exec_or_q(exec_jstr(it, "type")),
+				    exec_or_q(exec_jstr(it, "id")),
+				    exec_or_q(exec_jstr(it, "type")),
 				    when, lt, lt);
 				attention(&attn, m);
 				free(m);

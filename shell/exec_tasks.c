@@ -1,6 +1,6 @@
 /*
- * exec_tasks.c - the handlers of tasks: list, show, watch, cancel/pause/resume, and run (submit a
- * task of any registered type).
+ * exec_tasks.c - the handlers of tasks: list, show, watch,
+ * cancel/pause/resume, and run (submit a task of any registered type).
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
 #include <stdarg.h>
