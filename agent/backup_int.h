@@ -21,7 +21,7 @@ struct opctx;
 struct proc_opts;
 struct s3;
 
-/* The read buffer of each worker thread. */
+/* The read buffer of each worker thread (1 MiB). */
 #define BUF_SIZE (1u << 20)
 #define MAX_FILTERS 256
 
@@ -110,13 +110,14 @@ struct backup_rsjob {
 	char err[1024];
 };
 
-/* Options; errors name the option and say what it takes. */
+/* Options (backup.c): 0, or -1 with the bad option or value in err. */
 int backup_parse_opts(int argc, char **argv, struct backup_opts *o, char *err,
     size_t errlen);
 bool backup_selected(const struct backup_opts *o, const char *ks,
     const char *table);
 
-/* The store the options name; inner is the client for one download. */
+/* The store the options name; inner: how many ranges of one object the
+ * client moves at once (0: --parallel). */
 struct s3 *backup_open_store_inner(const struct backup_opts *o, int inner,
     char *err, size_t errlen);
 struct s3 *backup_open_store(const struct backup_opts *o, char *err,
