@@ -6,7 +6,6 @@
  */
 #include "cass.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "datadir.h"
 
 const char *cass_rc_code(enum cass_rc rc)
 {
@@ -144,52 +144,43 @@ PARSED(info, info)
 PARSED(status, status)
 PARSED(version, version)
 
-static bool dir_has_sstable(const char *table_dir)
+enum cass_rc cass_tablestats(const struct agentcfg *c,
+    const struct proc_opts *base, const char *const *names, size_t n,
+    struct nodetool_tablestats **out, char *err, size_t errlen)
 {
-	DIR *d = opendir(table_dir);
-	struct dirent *e;
-	bool found = false;
+	const char **args = xcalloc(n + 2, sizeof(*args));
+	char *text = NULL;
+	enum cass_rc rc;
 
-	if (d == NULL)
-		return false;
-	while (!found && (e = readdir(d)) != NULL)
-		found = e->d_name[0] != '.' && str_ends_with(e->d_name, "-Data.db");
-	closedir(d);
-	return found;
+	*out = NULL;
+	args[0] = "tablestats";
+	for (size_t i = 0; i < n; i++)
+		args[i + 1] = names[i];
+	rc = cass_nodetool(c, args, base, &text, err, errlen);
+	if (rc == CASS_OK && nodetool_parse_tablestats(text, strlen(text), out,
+	    err, errlen) != 0)
+		rc = CASS_UNPARSEABLE;
+	free(text);
+	free(args);
+	return rc;
+}
+
+static int is_data_file(const struct datadir_file *f, void *arg)
+{
+	(void)arg;
+	return str_ends_with(f->name, "-Data.db");
+}
+
+static int table_has_data(const struct datadir_table *t, void *arg)
+{
+	(void)arg;
+	return datadir_files(t->path, 0, is_data_file, NULL, NULL);
 }
 
 bool cass_has_data(const struct agentcfg *c)
 {
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *ks;
-		bool found = false;
-
-		while (kd != NULL && !found && (ks = readdir(kd)) != NULL) {
-			if (ks->d_name[0] == '.')
-				continue;
-			char *kdir = xasprintf("%s/%s", data, ks->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			while (td != NULL && !found && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.')
-					continue;
-				char *tdir = xasprintf("%s/%s", kdir, t->d_name);
-				found = dir_has_sstable(tdir);
-				free(tdir);
-			}
-			if (td)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd)
-			closedir(kd);
-		free(data);
-		if (found)
-			return true;
-	}
-	return false;
+	return datadir_walk(c->data_dirs, c->n_data_dirs, NULL, 0,
+	    table_has_data, NULL) != 0;
 }
 
 json_t *cass_disks_json(const struct agentcfg *c)

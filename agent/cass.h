@@ -54,6 +54,15 @@ enum cass_rc cass_status(const struct agentcfg *c, const struct proc_opts *base,
 enum cass_rc cass_version(const struct agentcfg *c, const struct proc_opts *base,
     struct nodetool_version **out, char *err, size_t errlen);
 
+/*
+ * `nodetool tablestats names...` parsed: names[0..n) are keyspaces or
+ * "ks.table"; none means every table.  The one place the agent asks
+ * Cassandra which tables it has and how many SSTables each holds.
+ */
+enum cass_rc cass_tablestats(const struct agentcfg *c,
+    const struct proc_opts *base, const char *const *names, size_t n,
+    struct nodetool_tablestats **out, char *err, size_t errlen);
+
 /* True when any data dir holds an SSTable: data/<keyspace>/<table>/ *-Data.db. */
 bool cass_has_data(const struct agentcfg *c);
 

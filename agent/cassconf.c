@@ -17,38 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/strbuf.h"
 #include "../common/util.h"
 
 #define MAX_FILE (4u << 20)
-
-/* A growing output buffer. */
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static char *buf_take(struct buf *b)
-{
-	if (b->s == NULL)
-		return xstrdup("");
-	return b->s;
-}
 
 bool cassconf_address_valid(const char *s)
 {
@@ -204,7 +176,7 @@ static int yaml_find_seeds(const char *text, struct line *found,
 static char *join_seeds(const char *const *seeds, size_t n, char *err,
     size_t errlen)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 
 	if (n == 0) {
 		snprintf(err, errlen, "no seeds given: a node needs at least one");
@@ -214,14 +186,14 @@ static char *join_seeds(const char *const *seeds, size_t n, char *err,
 		if (!cassconf_address_valid(seeds[i])) {
 			snprintf(err, errlen, "seed '%s' is not an address: use "
 			    "letters, digits and . : - _ [ ] only", seeds[i]);
-			free(b.s);
+			strbuf_release(&b);
 			return NULL;
 		}
 		if (i > 0)
-			buf_str(&b, ",");
-		buf_str(&b, seeds[i]);
+			strbuf_add(&b, ",");
+		strbuf_add(&b, seeds[i]);
 	}
-	return buf_take(&b);
+	return strbuf_detach(&b);
 }
 
 static const char seed_block[] =
@@ -236,7 +208,7 @@ char *cassconf_yaml_set_seeds(const char *text, const char *const *seeds,
 	struct line l;
 	const char *value, *vs, *ve, *rest;
 	bool have, flow;
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	char *csv = join_seeds(seeds, n, err, errlen);
 
 	if (csv == NULL)
@@ -256,29 +228,29 @@ char *cassconf_yaml_set_seeds(const char *text, const char *const *seeds,
 			return NULL;
 		}
 		/* No seed_provider at all: add Cassandra's default block. */
-		buf_str(&b, text);
-		if (b.len > 0 && b.s[b.len - 1] != '\n')
-			buf_str(&b, "\n");
+		strbuf_add(&b, text);
+		if (b.len > 0 && b.p[b.len - 1] != '\n')
+			strbuf_add(&b, "\n");
 		char *blk = xasprintf(seed_block, csv);
-		buf_str(&b, blk);
+		strbuf_add(&b, blk);
 		free(blk);
 		free(csv);
-		return buf_take(&b);
+		return strbuf_detach(&b);
 	}
 	yaml_scalar(value, l.end, &vs, &ve, &rest);
 	/* Keep the blanks after "seeds:" as written. */
 	if (skip_blanks(value, l.end) > value) {
-		buf_add(&b, text, (size_t)(skip_blanks(value, l.end) - text));
-		buf_str(&b, "\"");
+		strbuf_addn(&b, text, (size_t)(skip_blanks(value, l.end) - text));
+		strbuf_add(&b, "\"");
 	} else {
-		buf_add(&b, text, (size_t)(value - text));
-		buf_str(&b, " \"");
+		strbuf_addn(&b, text, (size_t)(value - text));
+		strbuf_add(&b, " \"");
 	}
-	buf_str(&b, csv);
-	buf_str(&b, "\"");
-	buf_str(&b, rest); /* rest of the line, the newline and the file */
+	strbuf_add(&b, csv);
+	strbuf_add(&b, "\"");
+	strbuf_add(&b, rest); /* rest of the line, the newline and the file */
 	free(csv);
-	return buf_take(&b);
+	return strbuf_detach(&b);
 }
 
 char *cassconf_yaml_get_seeds(const char *text)
@@ -309,7 +281,7 @@ char *cassconf_jvm_set_replace(const char *text, const char *address,
 {
 	const char *p = text;
 	struct line l;
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	bool done = false;
 
 	if (address != NULL && !cassconf_address_valid(address)) {
@@ -320,24 +292,24 @@ char *cassconf_jvm_set_replace(const char *text, const char *address,
 	while (line_next(&p, &l)) {
 		const char *v = jvm_replace_value(&l);
 		if (v == NULL) {
-			buf_add(&b, l.start, (size_t)(l.next - l.start));
+			strbuf_addn(&b, l.start, (size_t)(l.next - l.start));
 			continue;
 		}
 		if (address == NULL || done)
 			continue; /* drop it (or a duplicate) */
-		buf_add(&b, l.start, (size_t)(v - l.start));
-		buf_str(&b, address);
-		buf_add(&b, l.eol_start, (size_t)(l.next - l.eol_start));
+		strbuf_addn(&b, l.start, (size_t)(v - l.start));
+		strbuf_add(&b, address);
+		strbuf_addn(&b, l.eol_start, (size_t)(l.next - l.eol_start));
 		done = true;
 	}
 	if (address != NULL && !done) {
-		if (b.len > 0 && b.s[b.len - 1] != '\n')
-			buf_str(&b, "\n");
-		buf_str(&b, CASSCONF_REPLACE_OPT);
-		buf_str(&b, address);
-		buf_str(&b, "\n");
+		if (b.len > 0 && b.p[b.len - 1] != '\n')
+			strbuf_add(&b, "\n");
+		strbuf_add(&b, CASSCONF_REPLACE_OPT);
+		strbuf_add(&b, address);
+		strbuf_add(&b, "\n");
 	}
-	return buf_take(&b);
+	return strbuf_detach(&b);
 }
 
 char *cassconf_jvm_get_replace(const char *text)

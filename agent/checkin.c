@@ -3,7 +3,6 @@
  */
 #include "checkin.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "cassconf.h"
+#include "datadir.h"
 
 const char *checkin_role_name(enum checkin_role r)
 {
@@ -44,23 +44,17 @@ json_t *checkin_body(const struct agentcfg *c, const struct checkin_facts *f)
 	return b;
 }
 
+static int found_table(const struct datadir_table *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return 1;
+}
+
 bool checkin_has_system_keyspace(const struct agentcfg *c)
 {
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *dir = xasprintf("%s/data/system", c->data_dirs[i]);
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		bool found = false;
-
-		while (d != NULL && !found && (e = readdir(d)) != NULL)
-			found = e->d_name[0] != '.';
-		if (d != NULL)
-			closedir(d);
-		free(dir);
-		if (found)
-			return true;
-	}
-	return false;
+	return datadir_walk(c->data_dirs, c->n_data_dirs, "system", 0,
+	    found_table, NULL) != 0;
 }
 
 bool checkin_may_write_seeds(const struct checkin_facts *f, char *why,

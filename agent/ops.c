@@ -3,7 +3,7 @@
  * function); each parses its own options, reports through op_progress()
  * and returns through op_result(), which prints the one result line and
  * gives the exit status.  To add an operation, write op_x() (here, or in
- * its own module as backup.c and repair.c do) and add a row.
+ * its own module as snapshot.c, backup.c and repair.c do) and add a row.
  *
  * Cancel: one flag, set by SIGTERM/SIGINT/SIGHUP, by a thread that reads
  * stdin for a "cancel" line, and by a failed write to stdout.  Commands the
@@ -17,7 +17,6 @@
  */
 #include "ops.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -40,6 +39,7 @@
 #include "nodetool.h"
 #include "proc.h"
 #include "repair.h"
+#include "snapshot.h"
 
 struct opctx {
 	const char *op;
@@ -217,7 +217,7 @@ const struct proc_opts *op_proc_opts(const struct opctx *x)
 	return &x->popts;
 }
 
-static int rc_status(enum cass_rc rc)
+int op_exit_status(enum cass_rc rc)
 {
 	switch (rc) {
 	case CASS_OK:
@@ -234,101 +234,6 @@ static int rc_status(enum cass_rc rc)
 	return OPS_EXIT_FAILED;
 }
 
-/* ---- snapshot directories ---- */
-
-struct snapscan {
-	json_int_t tables, files, bytes;
-	json_t *keyspaces;		/* names that hold the tag */
-};
-
-static bool in_list(const char *s, char *const *list, size_t n)
-{
-	if (n == 0)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-static void scan_tag_dir(const char *dir, struct snapscan *s)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	struct stat st;
-
-	if (d == NULL)
-		return;
-	s->tables++;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *p = xasprintf("%s/%s", dir, e->d_name);
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-			s->files++;
-			s->bytes += (json_int_t)st.st_size;
-		}
-		free(p);
-	}
-	closedir(d);
-}
-
-/* Walk data/<ks>/<table>/snapshots/<tag> in every data dir. */
-static void snapscan(const struct agentcfg *c, const char *tag, char *const *ks,
-    size_t nks, struct snapscan *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->keyspaces = json_array();
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *k;
-
-		while (kd != NULL && (k = readdir(kd)) != NULL) {
-			if (k->d_name[0] == '.' || !in_list(k->d_name, ks, nks))
-				continue;
-			char *kdir = xasprintf("%s/%s", data, k->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			json_int_t before = s->tables;
-			while (td != NULL && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.')
-					continue;
-				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
-				    t->d_name, tag);
-				scan_tag_dir(sdir, s);
-				free(sdir);
-			}
-			if (s->tables > before)
-				json_array_append_new(s->keyspaces, json_string(k->d_name));
-			if (td)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd)
-			closedir(kd);
-		free(data);
-	}
-}
-
-static json_t *snapscan_json(const char *tag, struct snapscan *s)
-{
-	return json_pack("{s:s, s:o, s:I, s:I, s:I}", "tag", tag,
-	    "keyspaces", s->keyspaces, "tables", s->tables, "files", s->files,
-	    "bytes", s->bytes);
-}
-
-static bool tag_valid(const char *t)
-{
-	if (t == NULL || *t == '\0' || strlen(t) > 128 || *t == '.')
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		    (*t >= '0' && *t <= '9') || strchr("-_.", *t)))
-			return false;
-	return true;
-}
-
 /* ---- operations ---- */
 
 static int op_status(struct opctx *x, int argc, char **argv)
@@ -342,7 +247,7 @@ static int op_status(struct opctx *x, int argc, char **argv)
 	r = cass_report(x->cfg, &x->popts, &rc);
 	if (rc == CASS_OK || rc == CASS_FAILED)
 		return op_result(x, OPS_EXIT_OK, r, NULL);
-	return op_result(x, rc_status(rc), r, "%s", json_string_value(
+	return op_result(x, op_exit_status(rc), r, "%s", json_string_value(
 	    json_array_get(json_object_get(r, "errors"), 0)));
 }
 
@@ -369,478 +274,7 @@ static int op_nodetool_check(struct opctx *x, int argc, char **argv)
 	}
 	nodetool_version_free(v);
 	if (rc != CASS_OK)
-		return op_result(x, rc_status(rc), d, "%s", err);
-	return op_result(x, OPS_EXIT_OK, d, NULL);
-}
-
-/*
- * Options shared by snapshot and clear-snapshot: --tag, --keyspace and
- * --table ks.t (repeatable; snapshot only, and not mixed with --keyspace,
- * as nodetool's -kt cannot be).
- */
-struct snapargs {
-	const char *tag;
-	char *ks[64];
-	size_t nks;
-	char *tables[64];
-	size_t ntables;
-};
-
-static int parse_snapargs(struct opctx *x, int argc, char **argv,
-    struct snapargs *a, char *err, size_t errlen)
-{
-	static const struct option lo[] = {
-		{ "tag", required_argument, NULL, 't' },
-		{ "keyspace", required_argument, NULL, 'k' },
-		{ "table", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	(void)x;
-	memset(a, 0, sizeof(*a));
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+t:k:T:", lo, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			a->tag = optarg;
-			break;
-		case 'k':
-			if (a->nks == ARRAY_SIZE(a->ks) || !name_valid(optarg)) {
-				snprintf(err, errlen, "keyspace '%s' is not a valid name", optarg);
-				return -1;
-			}
-			a->ks[a->nks++] = optarg;
-			break;
-		case 'T': {
-			char *dot = strchr(optarg, '.');
-			bool ok = dot != NULL && a->ntables < ARRAY_SIZE(a->tables);
-			if (ok) {
-				*dot = '\0';
-				ok = name_valid(optarg) && name_valid(dot + 1);
-				*dot = '.';
-			}
-			if (!ok) {
-				snprintf(err, errlen, "table '%s' is not keyspace.table",
-				    optarg);
-				return -1;
-			}
-			a->tables[a->ntables++] = optarg;
-			break;
-		}
-		default:
-			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	if (!tag_valid(a->tag)) {
-		snprintf(err, errlen, "--tag is required: letters, digits, '-', '_', '.'");
-		return -1;
-	}
-	if (a->nks > 0 && a->ntables > 0) {
-		snprintf(err, errlen, "--keyspace and --table cannot be mixed "
-		    "(nodetool snapshot takes keyspaces or -kt, not both)");
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- snapshot completeness ---- */
-
-/* How often a partial or failed snapshot is cleared and taken again. */
-#define SNAPSHOT_ATTEMPTS 3
-
-/* True when ks.table was asked for (nothing asked: everything). */
-static bool snap_wanted(const struct snapargs *a, const char *ks,
-    const char *table)
-{
-	char kt[300];
-
-	if (a->ntables == 0)
-		return in_list(ks, a->ks, a->nks);
-	snprintf(kt, sizeof(kt), "%s.%s", ks, table);
-	return in_list(kt, a->tables, a->ntables);
-}
-
-/*
- * A table's snapshots/<tag>/ is complete when its manifest.json parses
- * and every file it lists (Data.db files, index ones as ".<index>/...")
- * is there.  Cassandra writes manifest.json last for each table.
- */
-static bool snap_dir_complete(const char *sdir)
-{
-	char *mp = xasprintf("%s/manifest.json", sdir);
-	json_t *m = json_load_file(mp, 0, NULL), *files, *v;
-	bool ok;
-	size_t i;
-
-	free(mp);
-	files = json_object_get(m, "files");
-	ok = json_is_array(files);
-	json_array_foreach(files, i, v) {
-		const char *f = json_string_value(v);
-		struct stat st;
-		if (f == NULL || *f == '/' || strstr(f, "..") != NULL) {
-			ok = false;
-			break;
-		}
-		char *p = xasprintf("%s/%s", sdir, f);
-		ok = ok && stat(p, &st) == 0 && S_ISREG(st.st_mode);
-		free(p);
-	}
-	json_decref(m);
-	return ok;
-}
-
-/*
- * The tables that hold snapshot tag, in every data dir: complete ones as
- * "ks.table" keys of *done (with totals in *s), incomplete ones in *partial.
- */
-static void snap_tables(const struct agentcfg *c, const struct snapargs *a,
-    json_t *done, json_t *partial, struct snapscan *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->keyspaces = json_array();
-	for (size_t i = 0; i < c->n_data_dirs; i++) {
-		char *data = xasprintf("%s/data", c->data_dirs[i]);
-		DIR *kd = opendir(data);
-		struct dirent *k;
-
-		while (kd != NULL && (k = readdir(kd)) != NULL) {
-			if (k->d_name[0] == '.')
-				continue;
-			char *kdir = xasprintf("%s/%s", data, k->d_name);
-			DIR *td = opendir(kdir);
-			struct dirent *t;
-			json_int_t before = s->tables;
-			while (td != NULL && (t = readdir(td)) != NULL) {
-				if (t->d_name[0] == '.')
-					continue;
-				char *tname = xstrdup(t->d_name), *dash;
-				if ((dash = strrchr(tname, '-')) != NULL &&
-				    strlen(dash + 1) == 32)
-					*dash = '\0';
-				char *sdir = xasprintf("%s/%s/snapshots/%s", kdir,
-				    t->d_name, a->tag);
-				char *kt = xasprintf("%s.%s", k->d_name, tname);
-				struct stat st;
-				if (snap_wanted(a, k->d_name, tname) &&
-				    stat(sdir, &st) == 0 && S_ISDIR(st.st_mode)) {
-					if (snap_dir_complete(sdir)) {
-						json_object_set_new(done, kt, json_true());
-						scan_tag_dir(sdir, s);
-					} else {
-						json_object_set_new(partial, kt, json_true());
-					}
-				}
-				free(kt);
-				free(sdir);
-				free(tname);
-			}
-			if (s->tables > before)
-				json_array_append_new(s->keyspaces, json_string(k->d_name));
-			if (td)
-				closedir(td);
-			free(kdir);
-		}
-		if (kd)
-			closedir(kd);
-		free(data);
-	}
-}
-
-/*
- * The node's live tables for what was asked, as Cassandra sees them
- * (`nodetool tablestats`): dropped tables whose directories stay on disk
- * are not in it, and index tables are not snapshotted on their own.
- */
-static enum cass_rc snap_expected(struct opctx *x, const struct snapargs *a,
-    json_t *out, char *err, size_t errlen)
-{
-	const char *args[140];
-	struct nodetool_tablestats *ts = NULL;
-	char *text = NULL;
-	size_t n = 0;
-	enum cass_rc rc;
-
-	args[n++] = "tablestats";
-	for (size_t i = 0; i < a->nks; i++)
-		args[n++] = a->ks[i];
-	for (size_t i = 0; i < a->ntables; i++)
-		args[n++] = a->tables[i];
-	args[n] = NULL;
-	rc = cass_nodetool(x->cfg, args, &x->popts, &text, err, errlen);
-	if (rc != CASS_OK)
-		return rc;
-	if (nodetool_parse_tablestats(text, strlen(text), &ts, err, errlen) != 0) {
-		free(text);
-		return CASS_UNPARSEABLE;
-	}
-	free(text);
-	for (size_t i = 0; i < ts->n_tables; i++) {
-		if (ts->tables[i].index)
-			continue;
-		char *kt = xasprintf("%s.%s", ts->tables[i].keyspace,
-		    ts->tables[i].table);
-		json_object_set_new(out, kt, json_true());
-		free(kt);
-	}
-	nodetool_tablestats_free(ts);
-	return CASS_OK;
-}
-
-/* "ks.a, ks.b and 3 more" of the keys of want missing from have. */
-static size_t snap_missing(json_t *want, json_t *have, char *buf, size_t len)
-{
-	const char *k;
-	json_t *v;
-	size_t n = 0, off = 0;
-
-	buf[0] = '\0';
-	json_object_foreach(want, k, v) {
-		if (json_object_get(have, k) != NULL)
-			continue;
-		if (n < 8 && off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-			    n ? ", " : "", k);
-		n++;
-	}
-	if (n > 8 && off < len)
-		snprintf(buf + off, len - off, " and %zu more", n - 8);
-	return n;
-}
-
-static enum cass_rc snap_run(struct opctx *x, const struct snapargs *a,
-    bool clear, char *err, size_t errlen)
-{
-	const char *args[140];
-	char *out = NULL, kt[4096];
-	size_t n = 0, off = 0;
-	enum cass_rc rc;
-
-	args[n++] = clear ? "clearsnapshot" : "snapshot";
-	args[n++] = "-t";
-	args[n++] = a->tag;
-	if (a->ntables > 0 && !clear) {
-		for (size_t i = 0; i < a->ntables && off < sizeof(kt); i++)
-			off += (size_t)snprintf(kt + off, sizeof(kt) - off, "%s%s",
-			    i ? "," : "", a->tables[i]);
-		args[n++] = "-kt";
-		args[n++] = kt;
-	} else if (a->ntables > 0) {
-		/* clearsnapshot takes keyspaces: those of the tables */
-		for (size_t i = 0; i < a->ntables; i++) {
-			char *ks = xstrndup(a->tables[i], (size_t)(strchr(
-			    a->tables[i], '.') - a->tables[i]));
-			bool dup = false;
-			for (size_t k = 3; k < n && !dup; k++)
-				dup = strcmp(args[k], ks) == 0;
-			if (dup)
-				free(ks);
-			else
-				args[n++] = ks;
-		}
-	} else {
-		for (size_t i = 0; i < a->nks; i++)
-			args[n++] = a->ks[i];
-	}
-	args[n] = NULL;
-	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, errlen);
-	if (clear && a->ntables > 0)
-		for (size_t k = 3; k < n; k++)
-			free((char *)(uintptr_t)args[k]);
-	free(out);
-	return rc;
-}
-
-/*
- * snapshot: take it, then check it against the node's schema, because
- * nodetool snapshot can fail (or be killed) after snapshotting some tables
- * and an existing snapshots/<tag> directory proves nothing about the rest.
- * A partial snapshot is cleared and taken again, SNAPSHOT_ATTEMPTS times
- * at most; still partial, it is cleared and the op fails naming the
- * missing tables.  An existing tag is accepted only when complete.
- */
-static int op_snapshot(struct opctx *x, int argc, char **argv)
-{
-	struct snapargs a;
-	struct snapscan s;
-	char err[1024], lasterr[1024] = "", missing[1024];
-	json_t *want = NULL, *want2 = NULL, *done = NULL, *partial = NULL;
-	bool took = false;
-	int attempt, status;
-	size_t nmiss = 0;
-	enum cass_rc rc;
-
-	memset(&s, 0, sizeof(s));
-	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
-	for (attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
-		json_decref(want);
-		json_decref(done);
-		json_decref(partial);
-		json_decref(s.keyspaces);
-		s.keyspaces = NULL;
-		want = json_object();
-		done = json_object();
-		partial = json_object();
-		if ((rc = snap_expected(x, &a, want, err, sizeof(err))) != CASS_OK)
-			return op_result(x, rc_status(rc), NULL, "%s", err);
-		snap_tables(x->cfg, &a, done, partial, &s);
-		bool exists = json_object_size(done) + json_object_size(partial) > 0;
-		if (!exists) {
-			op_progress(x, NULL, "taking snapshot '%s' of %s (attempt %d)",
-			    a.tag, a.ntables ? "the given tables" : a.nks ?
-			    "the given keyspaces" : "all keyspaces", attempt);
-			took = true;
-			rc = snap_run(x, &a, false, err, sizeof(err));
-			if (rc == CASS_UNREACHABLE || rc == CASS_CANCELLED) {
-				status = op_result(x, rc_status(rc), NULL, "%s", err);
-				goto out;
-			}
-			if (rc != CASS_OK)
-				str_copy(lasterr, err, sizeof(lasterr));
-			/* Tables dropped meanwhile are not expected. */
-			want2 = json_object();
-			if ((rc = snap_expected(x, &a, want2, err, sizeof(err))) !=
-			    CASS_OK) {
-				status = op_result(x, rc_status(rc), NULL, "%s", err);
-				goto out;
-			}
-			const char *k;
-			json_t *v;
-			void *tmp;
-			json_object_foreach_safe(want, tmp, k, v)
-				if (json_object_get(want2, k) == NULL)
-					json_object_del(want, k);
-			json_decref(want2);
-			want2 = NULL;
-			json_object_clear(done);
-			json_object_clear(partial);
-			json_decref(s.keyspaces);
-			snap_tables(x->cfg, &a, done, partial, &s);
-		}
-		nmiss = snap_missing(want, done, missing, sizeof(missing));
-		if (nmiss == 0 && json_object_size(done) > 0)
-			break;
-		if (nmiss == 0) {
-			snprintf(missing, sizeof(missing), "every table (no snapshots/%s "
-			    "directory was written)", a.tag);
-			nmiss = 1;
-		}
-		op_progress(x, json_pack("{s:I, s:I}", "tables_missing",
-		    (json_int_t)nmiss, "attempt", (json_int_t)attempt),
-		    "snapshot '%s' is incomplete: %zu tables missing (%s)%s%s; "
-		    "clearing it%s", a.tag, nmiss, missing, lasterr[0] ?
-		    "; nodetool said: " : "", lasterr, attempt < SNAPSHOT_ATTEMPTS ?
-		    " and taking it again" : "");
-		rc = snap_run(x, &a, true, err, sizeof(err));
-		if (rc != CASS_OK) {
-			status = op_result(x, rc_status(rc), NULL, "snapshot '%s' is "
-			    "incomplete (missing %s) and clearing it failed: %s",
-			    a.tag, missing, err);
-			goto out;
-		}
-	}
-	if (attempt > SNAPSHOT_ATTEMPTS) {
-		status = op_result(x, OPS_EXIT_FAILED, json_pack("{s:s, s:I}", "tag",
-		    a.tag, "tables_missing", (json_int_t)nmiss), "snapshot '%s' is "
-		    "still incomplete after %d attempts, missing %zu tables: %s%s%s; "
-		    "the partial snapshot was cleared; look at Cassandra's "
-		    "system.log", a.tag, SNAPSHOT_ATTEMPTS, nmiss, missing,
-		    lasterr[0] ? "; nodetool said: " : "", lasterr);
-		goto out;
-	}
-	{
-		json_t *names = json_array(), *d;
-		const char *k;
-		json_t *v;
-		json_object_foreach(done, k, v)
-			json_array_append_new(names, json_string(k));
-		d = snapscan_json(a.tag, &s);
-		s.keyspaces = NULL;
-		json_object_set_new(d, "already", json_boolean(!took));
-		json_object_set_new(d, "attempts", json_integer(attempt));
-		json_object_set_new(d, "table_names", names);
-		op_progress(x, NULL, "snapshot '%s'%s: %lld tables, %lld files, all "
-		    "%zu tables Cassandra lists", a.tag, took ? "" :
-		    " already exists and is complete",
-		    (long long)json_integer_value(json_object_get(d, "tables")),
-		    (long long)json_integer_value(json_object_get(d, "files")),
-		    json_object_size(want));
-		status = op_result(x, OPS_EXIT_OK, d, NULL);
-	}
-out:
-	json_decref(s.keyspaces);
-	json_decref(want);
-	json_decref(done);
-	json_decref(partial);
-	return status;
-}
-
-static int op_clear_snapshot(struct opctx *x, int argc, char **argv)
-{
-	struct snapargs a;
-	struct snapscan s;
-	const char *args[80];
-	char err[1024], *out = NULL;
-	size_t n = 0;
-	enum cass_rc rc;
-	json_int_t before;
-
-	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
-	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
-	before = s.tables;
-	json_decref(s.keyspaces);
-	op_progress(x, NULL, "clearing snapshot '%s' (%lld tables)", a.tag, (long long)before);
-	args[n++] = "clearsnapshot";
-	args[n++] = "-t";
-	args[n++] = a.tag;
-	for (size_t i = 0; i < a.nks; i++)
-		args[n++] = a.ks[i];
-	args[n] = NULL;
-	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
-	free(out);
-	if (rc != CASS_OK)
-		return op_result(x, rc_status(rc), NULL, "%s", err);
-	snapscan(x->cfg, a.tag, a.ks, a.nks, &s);
-	if (s.tables > 0) {
-		json_t *d = snapscan_json(a.tag, &s);
-		return op_result(x, OPS_EXIT_FAILED, d, "nodetool clearsnapshot "
-		    "succeeded but %lld snapshots/%s directories remain",
-		    (long long)json_integer_value(json_object_get(d, "tables")), a.tag);
-	}
-	json_decref(s.keyspaces);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
-	    "cleared_tables", before), NULL);
-}
-
-static int op_list_snapshots(struct opctx *x, int argc, char **argv)
-{
-	const char *args[] = { "listsnapshots", NULL };
-	struct nodetool_listsnapshots *ls = NULL;
-	char err[1024], *out = NULL;
-	enum cass_rc rc;
-
-	(void)argv;
-	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "list-snapshots takes no arguments");
-	rc = cass_nodetool(x->cfg, args, &x->popts, &out, err, sizeof(err));
-	if (rc != CASS_OK)
-		return op_result(x, rc_status(rc), NULL, "%s", err);
-	if (nodetool_parse_listsnapshots(out, strlen(out), &ls, err, sizeof(err)) != 0) {
-		free(out);
-		return op_result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
-	}
-	free(out);
-	json_t *d = nodetool_listsnapshots_json(ls);
-	nodetool_listsnapshots_free(ls);
+		return op_result(x, op_exit_status(rc), d, "%s", err);
 	return op_result(x, OPS_EXIT_OK, d, NULL);
 }
 
@@ -852,11 +286,11 @@ static const struct op ops[] = {
 	{ "snapshot", "--tag T [--keyspace K... | --table ks.t...]", "take "
 	  "snapshot T (all keyspaces by default), checked complete against "
 	  "tablestats and retaken when partial; a complete existing T is "
-	  "reported, not retaken", op_snapshot },
+	  "reported, not retaken", snapshot_op_take },
 	{ "clear-snapshot", "--tag T [--keyspace K]...", "remove snapshot T; "
-	  "succeeds when it is already gone", op_clear_snapshot },
+	  "succeeds when it is already gone", snapshot_op_clear },
 	{ "list-snapshots", "", "snapshots on this node (nodetool "
-	  "listsnapshots)", op_list_snapshots },
+	  "listsnapshots)", snapshot_op_list },
 	{ "backup-upload", "--store URL --cluster C --backup-id ID --tag T ...",
 	  "upload snapshot T with dedupe and resume, then the node manifest "
 	  "(docs/backups.md)", backup_op_upload },

@@ -31,6 +31,8 @@
 
 #include <jansson.h>
 
+#include "cass.h"
+
 enum {
 	OPS_EXIT_OK = 0,
 	OPS_EXIT_FAILED = 1,		/* the operation ran and failed */
@@ -81,6 +83,9 @@ const struct agentcfg *op_conf(const struct opctx *x);
  * add on_line and its arg (the cancel callback does not use arg).
  */
 const struct proc_opts *op_proc_opts(const struct opctx *x);
+
+/* The OPS_EXIT_* status for what a nodetool call answered. */
+int op_exit_status(enum cass_rc rc);
 
 /* True when name is an operation. */
 bool ops_known(const char *name);

@@ -9,36 +9,8 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "strbuf.h"
 #include "util.h"
-
-struct sb {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_addn(struct sb *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 256;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_add(struct sb *b, const char *s)
-{
-	sb_addn(b, s, strlen(s));
-}
-
-static char *sb_take(struct sb *b)
-{
-	if (b->p == NULL)
-		return xstrdup("");
-	return b->p;
-}
 
 static bool unreserved(unsigned char c)
 {
@@ -116,7 +88,7 @@ static int kv_cmp(const void *a, const void *b)
 char *sigv4_canonical_query(const struct sigv4_param *params, size_t n)
 {
 	struct kv *kv = xcalloc(n ? n : 1, sizeof(*kv));
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		kv[i].k = sigv4_encode(params[i].key, false);
@@ -126,15 +98,15 @@ char *sigv4_canonical_query(const struct sigv4_param *params, size_t n)
 	qsort(kv, n, sizeof(*kv), kv_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
-			sb_add(&b, "&");
-		sb_add(&b, kv[i].k);
-		sb_add(&b, "=");
-		sb_add(&b, kv[i].v);
+			strbuf_add(&b, "&");
+		strbuf_add(&b, kv[i].k);
+		strbuf_add(&b, "=");
+		strbuf_add(&b, kv[i].v);
 		free(kv[i].k);
 		free(kv[i].v);
 	}
 	free(kv);
-	return sb_take(&b);
+	return strbuf_detach(&b);
 }
 
 struct hdr {
@@ -176,21 +148,21 @@ static char *trimall(const char *s)
 
 char *sigv4_canonical_request(const struct sigv4_req *r, char **signed_headers)
 {
-	struct sb b = { 0 }, sh = { 0 };
+	struct strbuf b = { 0 }, sh = { 0 };
 	struct hdr *h = xcalloc(r->nheaders ? r->nheaders : 1, sizeof(*h));
 	char *path, *enc, *q;
 
-	sb_add(&b, r->method);
-	sb_add(&b, "\n");
+	strbuf_add(&b, r->method);
+	strbuf_add(&b, "\n");
 	path = r->normalize_path ? normalize(r->path) : xstrdup(r->path);
 	enc = sigv4_encode(path[0] ? path : "/", true);
-	sb_add(&b, enc);
-	sb_add(&b, "\n");
+	strbuf_add(&b, enc);
+	strbuf_add(&b, "\n");
 	free(enc);
 	free(path);
 	q = sigv4_canonical_query(r->params, r->nparams);
-	sb_add(&b, q);
-	sb_add(&b, "\n");
+	strbuf_add(&b, q);
+	strbuf_add(&b, "\n");
 	free(q);
 
 	for (size_t i = 0; i < r->nheaders; i++) {
@@ -204,33 +176,33 @@ char *sigv4_canonical_request(const struct sigv4_req *r, char **signed_headers)
 	for (size_t i = 0; i < r->nheaders; i++) {
 		bool repeat = i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
 		if (repeat) {
-			sb_add(&b, ",");
+			strbuf_add(&b, ",");
 		} else {
 			if (i > 0)
-				sb_add(&b, "\n");
-			sb_add(&b, h[i].name);
-			sb_add(&b, ":");
+				strbuf_add(&b, "\n");
+			strbuf_add(&b, h[i].name);
+			strbuf_add(&b, ":");
 			if (sh.len > 0)
-				sb_add(&sh, ";");
-			sb_add(&sh, h[i].name);
+				strbuf_add(&sh, ";");
+			strbuf_add(&sh, h[i].name);
 		}
-		sb_add(&b, h[i].value);
+		strbuf_add(&b, h[i].value);
 	}
 	for (size_t i = 0; i < r->nheaders; i++) {
 		free(h[i].name);
 		free(h[i].value);
 	}
 	free(h);
-	sb_add(&b, "\n\n");
-	char *signed_list = sb_take(&sh);
-	sb_add(&b, signed_list);
-	sb_add(&b, "\n");
-	sb_add(&b, r->payload_hash ? r->payload_hash : SIGV4_EMPTY_SHA256);
+	strbuf_add(&b, "\n\n");
+	char *signed_list = strbuf_detach(&sh);
+	strbuf_add(&b, signed_list);
+	strbuf_add(&b, "\n");
+	strbuf_add(&b, r->payload_hash ? r->payload_hash : SIGV4_EMPTY_SHA256);
 	if (signed_headers)
 		*signed_headers = signed_list;
 	else
 		free(signed_list);
-	return sb_take(&b);
+	return strbuf_detach(&b);
 }
 
 char *sigv4_string_to_sign(const struct sigv4_key *k, const char *amz_date,

@@ -37,6 +37,15 @@ void strbuf_addf(struct strbuf *b, const char *fmt, ...)
 	free(s);
 }
 
+char *strbuf_detach(struct strbuf *b)
+{
+	char *p = b->p != NULL ? b->p : xstrdup("");
+
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
 void strbuf_release(struct strbuf *b)
 {
 	if (b == NULL)

@@ -1,6 +1,7 @@
 /*
- * cmd.c - the command table and the parser, completer and help built on it.
- * See cmd.h for the design.
+ * cmd.c - the command table, lookup in it, usage lines and help.  The
+ * parser is cmd_parse.c and completion cmd_complete.c; they share
+ * cmd_int.h.  See cmd.h for the design.
  */
 #include "cmd.h"
 
@@ -11,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/strbuf.h"
 #include "../common/util.h"
+#include "cmd_int.h"
 #include "ids.h"
 
 /* Flags every command takes, and the one cluster-scoped commands take. */
@@ -24,7 +27,7 @@ static const struct cmd_flag flag_cluster = {
 	"the cluster to act on (default: the current one, see 'use')",
 };
 
-static const char *const task_states[] = {
+const char *const cmd_task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
 };
 
@@ -334,162 +337,6 @@ const struct cmd cmd_table[] = {
 	END_CMDS,
 };
 
-/* ---- words ---- */
-
-struct word {
-	char *s;
-	size_t start;			/* offset of the word in the line */
-};
-
-/*
- * The one splitter behind cmd_split() and completion.  stop_at_semicolon
- * ends at an unquoted ';' and reports its offset in *end.
- */
-static int split_words(const char *line, struct word **out, size_t *n,
-    bool *partial, bool stop_at_semicolon, size_t *end, char *err,
-    size_t errlen)
-{
-	struct word *w = NULL;
-	size_t nw = 0, cap = 0;
-	const char *p = line;
-	char *buf = xmalloc(strlen(line) + 1);
-
-	if (partial)
-		*partial = false;
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			p++;
-		if (*p == '\0' || (*p == ';' && stop_at_semicolon))
-			break;
-		if (*p == '#')
-			break;
-		size_t start = (size_t)(p - line), bl = 0;
-		char quote = 0;
-		while (*p) {
-			char ch = *p;
-			if (quote) {
-				if (ch == quote) {
-					quote = 0;
-					p++;
-				} else if (ch == '\\' && quote == '"' && p[1]) {
-					buf[bl++] = p[1];
-					p += 2;
-				} else {
-					buf[bl++] = ch;
-					p++;
-				}
-				continue;
-			}
-			if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-			    (ch == ';' && stop_at_semicolon))
-				break;
-			if (ch == '\'' || ch == '"') {
-				quote = ch;
-				p++;
-			} else if (ch == '\\' && p[1]) {
-				buf[bl++] = p[1];
-				p += 2;
-			} else {
-				buf[bl++] = ch;
-				p++;
-			}
-		}
-		if (quote && partial == NULL) {
-			snprintf(err, errlen, "unterminated %s quote",
-			    quote == '"' ? "double" : "single");
-			for (size_t i = 0; i < nw; i++)
-				free(w[i].s);
-			free(w);
-			free(buf);
-			return -1;
-		}
-		if (nw == cap) {
-			cap = cap ? cap * 2 : 8;
-			w = xrealloc(w, cap * sizeof(*w));
-		}
-		w[nw].s = xstrndup(buf, bl);
-		w[nw].start = start;
-		nw++;
-		if (partial && *p == '\0')
-			*partial = true;
-	}
-	if (end)
-		*end = (size_t)(p - line);
-	free(buf);
-	*out = w;
-	*n = nw;
-	return 0;
-}
-
-static void words_free(struct word *w, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(w[i].s);
-	free(w);
-}
-
-int cmd_split(const char *line, char ***argv, size_t *argc, bool *partial,
-    char *err, size_t errlen)
-{
-	struct word *w;
-	size_t n;
-
-	if (split_words(line, &w, &n, partial, false, NULL, err, errlen) < 0)
-		return -1;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = w[i].s;
-	free(w);
-	*argv = v;
-	*argc = n;
-	return 0;
-}
-
-void cmd_words_free(char **argv, size_t argc)
-{
-	if (argv == NULL)
-		return;
-	for (size_t i = 0; i < argc; i++)
-		free(argv[i]);
-	free(argv);
-}
-
-void cmd_strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
-char **cmd_statements(const char *line, char *err, size_t errlen)
-{
-	char **out = NULL;
-	size_t n = 0;
-	const char *p = line;
-
-	for (;;) {
-		struct word *w;
-		size_t nw, end;
-		if (split_words(p, &w, &nw, NULL, true, &end, err, errlen) < 0) {
-			if (out) {
-				out[n] = NULL;
-				cmd_strv_free(out);
-			}
-			return NULL;
-		}
-		words_free(w, nw);
-		out = xrealloc(out, (n + 2) * sizeof(*out));
-		out[n++] = xstrndup(p, end);
-		if (p[end] != ';')
-			break;
-		p += end + 1;
-	}
-	out[n] = NULL;
-	return out;
-}
-
 /* ---- lookup ---- */
 
 const struct cmd *cmd_lookup(const struct cmd *table, const char *word,
@@ -538,7 +385,7 @@ static const struct cmd_flag *implicit_flag(const struct cmd *c, size_t i)
 	return NULL;
 }
 
-static size_t nflags_of(const struct cmd *c)
+size_t cmd_nflags(const struct cmd *c)
 {
 	size_t n = 0;
 	if (c->flags)
@@ -548,21 +395,21 @@ static size_t nflags_of(const struct cmd *c)
 }
 
 /* The i-th flag of c: its own, then --json, then --cluster; NULL past the end. */
-static const struct cmd_flag *flag_at(const struct cmd *c, size_t i)
+const struct cmd_flag *cmd_flag_at(const struct cmd *c, size_t i)
 {
-	size_t own = nflags_of(c);
+	size_t own = cmd_nflags(c);
 	if (i < own)
 		return &c->flags[i];
 	return implicit_flag(c, i - own);
 }
 
-static const struct cmd_flag *flag_lookup(const struct cmd *c, const char *name,
+const struct cmd_flag *cmd_flag_lookup(const struct cmd *c, const char *name,
     size_t len, char *err, size_t errlen)
 {
 	const struct cmd_flag *match = NULL, *f;
 	size_t nmatch = 0;
 
-	for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
+	for (size_t i = 0; (f = cmd_flag_at(c, i)) != NULL; i++) {
 		if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
 			return f;
 		if (strncmp(f->name, name, len) == 0) {
@@ -579,7 +426,7 @@ static const struct cmd_flag *flag_lookup(const struct cmd *c, const char *name,
 	size_t off = (size_t)snprintf(err, errlen, "ambiguous option '%.*s': ",
 	    (int)len, name);
 	bool first = true;
-	for (size_t i = 0; (f = flag_at(c, i)) != NULL && off < errlen; i++) {
+	for (size_t i = 0; (f = cmd_flag_at(c, i)) != NULL && off < errlen; i++) {
 		if (strncmp(f->name, name, len) != 0)
 			continue;
 		off += (size_t)snprintf(err + off, errlen - off, "%s%s",
@@ -589,451 +436,39 @@ static const struct cmd_flag *flag_lookup(const struct cmd *c, const char *name,
 	return NULL;
 }
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (strcmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
-static bool is_integer(const char *s)
-{
-	char *end;
-	if (*s == '\0')
-		return false;
-	errno = 0;
-	(void)strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-/* Values are checked here so a bad one never reaches the orchestrator. */
-static int check_value(enum cmd_value kind, const char *what, const char *v,
-    char *err, size_t errlen)
-{
-	int64_t x;
-
-	switch (kind) {
-	case CMD_V_NUMBER:
-		if (!is_integer(v)) {
-			snprintf(err, errlen, "%s wants a number, not '%s'",
-			    what, v);
-			return -1;
-		}
-		break;
-	case CMD_V_DURATION:
-		if (duration_parse_ms(v, &x) < 0 || x <= 0) {
-			snprintf(err, errlen, "%s wants a duration such as 30m, "
-			    "6h or 1d, not '%s'", what, v);
-			return -1;
-		}
-		break;
-	case CMD_V_TIME:
-		if (time_parse_rfc3339(v, &x) < 0 &&
-		    duration_parse_ms(v, &x) < 0) {
-			snprintf(err, errlen, "%s wants an RFC 3339 time "
-			    "(2026-01-02T03:04:05Z) or a duration ago (1h), "
-			    "not '%s'", what, v);
-			return -1;
-		}
-		break;
-	case CMD_V_STATE:
-		if (!in_list(task_states, v)) {
-			snprintf(err, errlen, "%s wants one of queued, running, "
-			    "paused, succeeded, failed, cancelled, not '%s'",
-			    what, v);
-			return -1;
-		}
-		break;
-	case CMD_V_CLUSTER:
-		if (!name_valid(v)) {
-			snprintf(err, errlen, "'%s' is not a cluster name: "
-			    "use letters, digits, '-' and '_' (at most 64)", v);
-			return -1;
-		}
-		break;
-	case CMD_V_URL:
-		if (!str_starts_with(v, "http://") &&
-		    !str_starts_with(v, "https://") &&
-		    !str_starts_with(v, "s3://") &&
-		    !str_starts_with(v, "file://")) {
-			snprintf(err, errlen, "%s wants a URL, not '%s'", what, v);
-			return -1;
-		}
-		break;
-	case CMD_V_TASK:
-	case CMD_V_BACKUP:
-	case CMD_V_SCHEDULE:
-		for (const char *p = v; *p; p++) {
-			if (!isalnum((unsigned char)*p) && *p != '-' &&
-			    *p != '_' && *p != '.' && *p != ':') {
-				snprintf(err, errlen, "'%s' is not an id", v);
-				return -1;
-			}
-		}
-		if (*v == '\0') {
-			snprintf(err, errlen, "%s must not be empty", what);
-			return -1;
-		}
-		break;
-	default:
-		if (*v == '\0') {
-			snprintf(err, errlen, "%s must not be empty", what);
-			return -1;
-		}
-		break;
-	}
-	return 0;
-}
-
-/* ---- parse ---- */
-
-static size_t nargs_of(const struct cmd *c)
-{
-	size_t n = 0;
-	if (c->args)
-		while (c->args[n].name)
-			n++;
-	return n;
-}
-
-static bool is_flag_word(const char *w)
-{
-	return w[0] == '-' && w[1] == '-' && w[2] != '\0';
-}
-
-/*
- * Walk the keywords of words[0..n): returns the leaf or group reached and
- * the index of the first word after the keywords.  On error returns NULL
- * with err set and *reached the deepest command matched (or NULL).
- */
-static const struct cmd *walk(char *const *words, size_t n, size_t *next,
-    char *path, size_t pathlen, const struct cmd **reached, char *err,
-    size_t errlen)
-{
-	const struct cmd *c;
-	size_t i = 1;
-	char what[80];
-
-	*reached = NULL;
-	c = cmd_lookup(cmd_table, words[0], "command", err, errlen);
-	if (c == NULL)
-		return NULL;
-	str_copy(path, c->name, pathlen);
-	while (c->subs) {
-		const struct cmd *sub = NULL;
-		*reached = c;
-		if (i < n && !is_flag_word(words[i])) {
-			snprintf(what, sizeof(what), "subcommand of '%s'", path);
-			sub = cmd_lookup(c->subs, words[i], what, err, errlen);
-			if (sub == NULL)
-				return NULL;
-			i++;
-		} else if (c->default_sub) {
-			sub = cmd_lookup(c->subs, c->default_sub, "", err, errlen);
-		} else {
-			snprintf(err, errlen, "'%s' needs a subcommand", path);
-			return NULL;
-		}
-		size_t pl = strlen(path);
-		snprintf(path + pl, pathlen - pl, " %s", sub->name);
-		c = sub;
-	}
-	*reached = c;
-	*next = i;
-	return c;
-}
-
-int cmd_parse(const char *line, struct cmd_call *call, char *err,
-    size_t errlen)
-{
-	char **w = NULL;
-	size_t n = 0, i, argi = 0;
-	const struct cmd *c, *reached;
-	int rc = -1;
-
-	memset(call, 0, sizeof(*call));
-	if (cmd_split(line, &w, &n, NULL, err, errlen) < 0)
-		return -1;
-	if (n == 0) {
-		call->empty = true;
-		rc = 0;
-		goto out;
-	}
-	/* "--json" may stand anywhere, even before the command. */
-	for (i = 0; i < n; i++) {
-		if (strcmp(w[i], "--json") == 0) {
-			call->json = true;
-			free(w[i]);
-			memmove(&w[i], &w[i + 1], (n - i) * sizeof(*w));
-			n--;
-			i--;
-		}
-	}
-	if (n == 0) {
-		snprintf(err, errlen, "--json needs a command");
-		goto out;
-	}
-	c = walk(w, n, &i, call->path, sizeof(call->path), &reached, err,
-	    errlen);
-	call->cmd = reached;
-	if (c == NULL)
-		goto out;
-	size_t nargs = nargs_of(c);
-	for (; i < n; i++) {
-		const char *word = w[i];
-		if (strcmp(word, "--") == 0)
-			continue;
-		if (is_flag_word(word)) {
-			const char *eq = strchr(word, '=');
-			size_t len = eq ? (size_t)(eq - word) : strlen(word);
-			const struct cmd_flag *f = flag_lookup(c, word, len, err,
-			    errlen);
-			if (f == NULL)
-				goto out;
-			for (size_t k = 0; k < call->nflags; k++) {
-				if (call->flags[k].flag == f) {
-					snprintf(err, errlen, "%s given twice",
-					    f->name);
-					goto out;
-				}
-			}
-			if (call->nflags == CMD_MAX_FLAGS) {
-				snprintf(err, errlen, "too many options");
-				goto out;
-			}
-			char *value = NULL;
-			if (f->value == CMD_V_NONE) {
-				if (eq) {
-					snprintf(err, errlen, "%s takes no value",
-					    f->name);
-					goto out;
-				}
-			} else if (eq) {
-				value = xstrdup(eq + 1);
-			} else if (i + 1 < n) {
-				value = xstrdup(w[++i]);
-			} else {
-				snprintf(err, errlen, "%s needs a value (%s)",
-				    f->name, f->metavar);
-				goto out;
-			}
-			call->flags[call->nflags].flag = f;
-			call->flags[call->nflags].value = value;
-			call->nflags++;
-			if (value && check_value(f->value, f->name, value, err,
-			    errlen) < 0)
-				goto out;
-			continue;
-		}
-		if (c->kv && strchr(word, '=') != NULL && argi >= nargs) {
-			call->kv = xrealloc(call->kv,
-			    (call->nkv + 1) * sizeof(*call->kv));
-			call->kv[call->nkv++] = xstrdup(word);
-			continue;
-		}
-		if (c->kv && strchr(word, '=') != NULL && word[0] != '=') {
-			/* key=value before the positionals are all in. */
-			snprintf(err, errlen, "missing %s before '%s'",
-			    c->args[argi].name, word);
-			goto out;
-		}
-		if (argi >= nargs) {
-			snprintf(err, errlen, "unexpected '%s'", word);
-			goto out;
-		}
-		const struct cmd_arg *a = &c->args[argi];
-		if (a->keyword) {
-			if (strcmp(word, a->keyword) != 0) {
-				snprintf(err, errlen, "unexpected '%s' (expected "
-				    "'%s %s')", word, a->keyword, a->name);
-				goto out;
-			}
-			if (i + 1 >= n) {
-				snprintf(err, errlen, "'%s' needs a %s",
-				    a->keyword, a->name);
-				goto out;
-			}
-			word = w[++i];
-		}
-		if (check_value(a->value, a->name, word, err, errlen) < 0)
-			goto out;
-		call->args[argi++] = xstrdup(word);
-	}
-	for (size_t k = argi; k < nargs; k++) {
-		if (!c->args[k].optional) {
-			snprintf(err, errlen, "missing %s", c->args[k].name);
-			goto out;
-		}
-	}
-	for (size_t k = 0; k < nflags_of(c); k++) {
-		if (c->flags[k].required && cmd_flag(call, c->flags[k].name) ==
-		    NULL) {
-			snprintf(err, errlen, "missing %s %s", c->flags[k].name,
-			    c->flags[k].metavar);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	cmd_words_free(w, n);
-	return rc;
-}
-
-void cmd_call_release(struct cmd_call *call)
-{
-	if (call == NULL)
-		return;
-	for (size_t i = 0; i < CMD_MAX_ARGS; i++)
-		free(call->args[i]);
-	for (size_t i = 0; i < call->nflags; i++)
-		free(call->flags[i].value);
-	for (size_t i = 0; i < call->nkv; i++)
-		free(call->kv[i]);
-	free(call->kv);
-	memset(call, 0, sizeof(*call));
-}
-
-const char *cmd_flag(const struct cmd_call *call, const char *name)
-{
-	for (size_t i = 0; i < call->nflags; i++)
-		if (strcmp(call->flags[i].flag->name, name) == 0)
-			return call->flags[i].value ? call->flags[i].value : "";
-	return NULL;
-}
-
-const char *cmd_arg(const struct cmd_call *call, const char *name)
-{
-	if (call->cmd == NULL || call->cmd->args == NULL)
-		return NULL;
-	for (size_t i = 0; i < CMD_MAX_ARGS && call->cmd->args[i].name; i++)
-		if (strcmp(call->cmd->args[i].name, name) == 0)
-			return call->args[i];
-	return NULL;
-}
-
-/* ---- key=value ---- */
-
-json_t *cmd_kv_value(const char *s)
-{
-	char *end;
-
-	if (strcmp(s, "true") == 0)
-		return json_true();
-	if (strcmp(s, "false") == 0)
-		return json_false();
-	if (strcmp(s, "null") == 0)
-		return json_null();
-	if (is_integer(s))
-		return json_integer(strtoll(s, NULL, 10));
-	/* Digits too many for an integer stay exact, as a string. */
-	if (*s && strspn(s + (*s == '-'), "0123456789") == strlen(s + (*s == '-')))
-		return json_string(s);
-	if (*s && (isdigit((unsigned char)*s) || *s == '-' || *s == '.')) {
-		errno = 0;
-		double d = strtod(s, &end);
-		if (errno == 0 && *end == '\0' && end != s)
-			return json_real(d);
-	}
-	if (*s == '[' || *s == '{') {
-		json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
-		if (j)
-			return j;
-	}
-	return json_string(s);
-}
-
-int cmd_kv_parse(char *const *kv, size_t nkv, json_t *params, char *err,
-    size_t errlen)
-{
-	for (size_t i = 0; i < nkv; i++) {
-		const char *eq = strchr(kv[i], '=');
-		if (eq == NULL || eq == kv[i]) {
-			snprintf(err, errlen, "'%s' is not key=value", kv[i]);
-			return -1;
-		}
-		char *key = xstrndup(kv[i], (size_t)(eq - kv[i]));
-		for (const char *p = key; *p; p++) {
-			if (!isalnum((unsigned char)*p) && *p != '_' &&
-			    *p != '-' && *p != '.') {
-				snprintf(err, errlen, "'%s' is not a param name: "
-				    "use letters, digits, '_', '-' and '.'", key);
-				free(key);
-				return -1;
-			}
-		}
-		if (json_object_get(params, key) != NULL) {
-			snprintf(err, errlen, "param '%s' given twice", key);
-			free(key);
-			return -1;
-		}
-		json_t *v = cmd_kv_value(eq + 1);
-		if (v == NULL) {
-			snprintf(err, errlen, "'%s' is not valid UTF-8", kv[i]);
-			free(key);
-			return -1;
-		}
-		json_object_set_new(params, key, v);
-		free(key);
-	}
-	return 0;
-}
 
 /* ---- usage and help ---- */
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	size_t n = strlen(s);
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-	free(s);
-}
-
 char *cmd_usage(const struct cmd *c, const char *path)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	const struct cmd_flag *f;
 
-	sb_add(&b, "%s", path);
+	strbuf_add(&b, path);
 	if (c->subs) {
-		sb_add(&b, " {");
+		strbuf_add(&b, " {");
 		for (const struct cmd *s = c->subs; s->name; s++)
-			sb_add(&b, "%s%s", s == c->subs ? "" : "|", s->name);
-		sb_add(&b, "}");
-		return b.s;
+			strbuf_addf(&b, "%s%s", s == c->subs ? "" : "|", s->name);
+		strbuf_add(&b, "}");
+		return strbuf_detach(&b);
 	}
 	for (size_t i = 0; c->args && c->args[i].name; i++) {
 		const struct cmd_arg *a = &c->args[i];
-		sb_add(&b, " %s%s%s%s", a->optional ? "[" : "",
+		strbuf_addf(&b, " %s%s%s%s", a->optional ? "[" : "",
 		    a->keyword ? a->keyword : "", a->keyword ? " " : "", a->name);
 		if (a->optional)
-			sb_add(&b, "]");
+			strbuf_add(&b, "]");
 	}
-	for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
+	for (size_t i = 0; (f = cmd_flag_at(c, i)) != NULL; i++) {
 		if (f == &flag_json)
 			continue;
-		sb_add(&b, " %s%s%s%s%s", f->required ? "" : "[", f->name,
+		strbuf_addf(&b, " %s%s%s%s%s", f->required ? "" : "[", f->name,
 		    f->metavar ? " " : "", f->metavar ? f->metavar : "",
 		    f->required ? "" : "]");
 	}
 	if (c->kv)
-		sb_add(&b, " [key=value ...]");
-	return b.s;
+		strbuf_add(&b, " [key=value ...]");
+	return strbuf_detach(&b);
 }
 
 static void help_one(FILE *out, const struct cmd *c, const char *path)
@@ -1064,7 +499,7 @@ static void help_one(FILE *out, const struct cmd *c, const char *path)
 		    "one.\n");
 	if (!c->subs) {
 		fprintf(out, "\noptions:\n");
-		for (size_t i = 0; (f = flag_at(c, i)) != NULL; i++) {
+		for (size_t i = 0; (f = cmd_flag_at(c, i)) != NULL; i++) {
 			char *name = xasprintf("%s%s%s", f->name,
 			    f->metavar ? " " : "", f->metavar ? f->metavar : "");
 			fprintf(out, "  %-22s %s%s%s%s\n", name, f->help,
@@ -1096,7 +531,7 @@ int cmd_help(FILE *out, const char *topic, char *err, size_t errlen)
 	const struct cmd *reached;
 	if (cmd_split(topic, &w, &n, NULL, err, errlen) < 0)
 		return -1;
-	const struct cmd *c = n ? walk(w, n, &next, path, sizeof(path),
+	const struct cmd *c = n ? cmd_walk(w, n, &next, path, sizeof(path),
 	    &reached, err, errlen) : NULL;
 	/* "help tasks" shows the group, not its default subcommand. */
 	if (c && n == 1) {
@@ -1112,230 +547,4 @@ int cmd_help(FILE *out, const char *topic, char *err, size_t errlen)
 		return -1;
 	help_one(out, c, path);
 	return 0;
-}
-
-/* ---- completion ---- */
-
-struct cands {
-	char **v;
-	size_t n;
-	const char *prefix;
-};
-
-static void cand_add(struct cands *c, const char *s)
-{
-	if (s == NULL || !str_starts_with(s, c->prefix))
-		return;
-	c->v = xrealloc(c->v, (c->n + 2) * sizeof(*c->v));
-	c->v[c->n++] = xstrdup(s);
-	c->v[c->n] = NULL;
-}
-
-static void cand_list(struct cands *c, const char *const *list)
-{
-	for (; list && *list; list++)
-		cand_add(c, *list);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void cand_values(struct cands *cc, enum cmd_value kind,
-    cmd_names_fn names, void *arg, const struct cmd *help_group)
-{
-	switch (kind) {
-	case CMD_V_COMMAND:
-		if (help_group) {
-			for (const struct cmd *s = help_group->subs; s && s->name; s++)
-				cand_add(cc, s->name);
-		} else {
-			for (const struct cmd *c = cmd_table; c->name; c++)
-				cand_add(cc, c->name);
-		}
-		break;
-	case CMD_V_TASK_TYPE:
-		if (names)
-			cand_list(cc, names(kind, NULL, arg));
-		break;
-	case CMD_V_STATE:
-		cand_list(cc, task_states);
-		break;
-	case CMD_V_TARGET:
-		if (names) {
-			cand_list(cc, names(CMD_V_CONN, NULL, arg));
-			cand_list(cc, names(CMD_V_CLUSTER, NULL, arg));
-		}
-		break;
-	case CMD_V_CONN:
-	case CMD_V_CLUSTER:
-		if (names)
-			cand_list(cc, names(kind, NULL, arg));
-		break;
-	case CMD_V_TASK:
-	case CMD_V_BACKUP:
-	case CMD_V_SCHEDULE: {
-		/* Ids differ in their middle: the part that tells them apart. */
-		static const char *const last[] = { "last", NULL };
-		char **v;
-		if (kind == CMD_V_TASK)
-			cand_list(cc, last);
-		if (names == NULL)
-			break;
-		v = ids_complete(cc->prefix, names(kind, NULL, arg));
-		for (char **p = v; *p; p++) {
-			cc->v = xrealloc(cc->v, (cc->n + 2) * sizeof(*cc->v));
-			cc->v[cc->n++] = *p;
-			cc->v[cc->n] = NULL;
-		}
-		free(v);
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-char **cmd_complete(const char *line, size_t cursor, cmd_names_fn names,
-    void *arg, size_t *word_start)
-{
-	struct word *w;
-	size_t n, i;
-	bool partial;
-	char err[256];
-	char *upto = xstrndup(line, cursor);
-	struct cands cc = { NULL, 0, "" };
-	const struct cmd *c = NULL;
-
-	*word_start = cursor;
-	if (split_words(upto, &w, &n, &partial, false, NULL, err,
-	    sizeof(err)) < 0) {
-		free(upto);
-		return NULL;
-	}
-	/* The word being typed, and the complete words before it. */
-	size_t nbefore = n;
-	if (partial && n > 0) {
-		nbefore = n - 1;
-		cc.prefix = w[n - 1].s;
-		*word_start = w[n - 1].start;
-	}
-	/* Drop --json wherever it is; it changes nothing else. */
-	char **before = xcalloc(nbefore + 1, sizeof(*before));
-	size_t nb = 0;
-	for (i = 0; i < nbefore; i++)
-		if (strcmp(w[i].s, "--json") != 0)
-			before[nb++] = w[i].s;
-
-	if (nb == 0) {
-		for (const struct cmd *t = cmd_table; t->name; t++)
-			cand_add(&cc, t->name);
-		goto done;
-	}
-	/* Keywords: complete a subcommand when the word stands where one goes. */
-	c = cmd_lookup(cmd_table, before[0], "command", err, sizeof(err));
-	if (c == NULL)
-		goto done;
-	i = 1;
-	while (c->subs) {
-		if (i < nb && !is_flag_word(before[i])) {
-			const struct cmd *sub = cmd_lookup(c->subs, before[i],
-			    "", err, sizeof(err));
-			if (sub == NULL)
-				goto done;
-			c = sub;
-			i++;
-			continue;
-		}
-		if (i == nb && !str_starts_with(cc.prefix, "-")) {
-			for (const struct cmd *s = c->subs; s->name; s++)
-				cand_add(&cc, s->name);
-			goto done;
-		}
-		if (c->default_sub == NULL)
-			goto done;
-		c = cmd_lookup(c->subs, c->default_sub, "", err, sizeof(err));
-	}
-	/* After the keywords: the value of a flag, a flag, or a positional. */
-	{
-		size_t argi = 0, nargs = nargs_of(c);
-		bool kw_pending = false;
-		const struct cmd_flag *want = NULL;
-		const struct cmd *help_group = NULL;
-		const char *type_word = c->task_type;
-		for (; i < nb; i++) {
-			const char *word = before[i];
-			want = NULL;
-			if (is_flag_word(word)) {
-				const struct cmd_flag *f = strchr(word, '=') ? NULL :
-				    flag_lookup(c, word, strlen(word), err,
-				    sizeof(err));
-				if (f && f->value != CMD_V_NONE)
-					want = f;
-				if (want && i + 1 < nb) {
-					i++;
-					want = NULL;
-				}
-				continue;
-			}
-			if (c->kv && strchr(word, '=') && argi >= nargs)
-				continue;
-			if (argi < nargs && c->args[argi].keyword && !kw_pending) {
-				kw_pending = true;
-				continue;
-			}
-			kw_pending = false;
-			if (c->id == CMD_HELP && argi == 0)
-				help_group = cmd_lookup(cmd_table, word, "", err,
-				    sizeof(err));
-			if (argi < nargs && c->args[argi].value == CMD_V_TASK_TYPE)
-				type_word = word;
-			argi++;
-		}
-		if (want) {
-			cand_values(&cc, want->value, names, arg, NULL);
-		} else if (str_starts_with(cc.prefix, "-")) {
-			const struct cmd_flag *f;
-			for (size_t k = 0; (f = flag_at(c, k)) != NULL; k++)
-				cand_add(&cc, f->name);
-		} else if (c->kv && argi >= nargs && type_word != NULL &&
-		    names != NULL) {
-			/* key=value words: the type's parameters, "name=". */
-			const char *const *pv = names(CMD_V_TASK_PARAM, type_word,
-			    arg);
-			for (; pv && *pv; pv++) {
-				char *kv = xasprintf("%s=", *pv);
-				cand_add(&cc, kv);
-				free(kv);
-			}
-		} else if (argi < nargs) {
-			const struct cmd_arg *a = &c->args[argi];
-			if (a->keyword && !kw_pending)
-				cand_add(&cc, a->keyword);
-			else if (c->id != CMD_HELP || argi == 0 ||
-			    (help_group && help_group->subs))
-				cand_values(&cc, a->value, names, arg,
-				    help_group);
-		}
-	}
-done:
-	free(before);
-	words_free(w, n);
-	free(upto);
-	if (cc.n == 0) {
-		free(cc.v);
-		return xcalloc(1, sizeof(char *));
-	}
-	qsort(cc.v, cc.n, sizeof(*cc.v), cmp_str);
-	size_t k = 0;
-	for (size_t j = 0; j < cc.n; j++) {
-		if (k > 0 && strcmp(cc.v[k - 1], cc.v[j]) == 0) {
-			free(cc.v[j]);
-			continue;
-		}
-		cc.v[k++] = cc.v[j];
-	}
-	cc.v[k] = NULL;
-	return cc.v;
 }

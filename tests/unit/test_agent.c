@@ -278,8 +278,10 @@ static void test_has_data(void)
 	char dir[] = "/tmp/test_agent.XXXXXX";
 	char err[256];
 
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL) {
+		T_CHECK(false, "mkdtemp %s failed", dir);
 		return;
+	}
 	char *text = xasprintf("data_dirs = %s/d1,%s/d2\n", dir, dir);
 	struct agentcfg *c = agentcfg_parse("a.conf", text, err, sizeof(err));
 	char *cmd = xasprintf("mkdir -p %s/d1/data/ks/t-0123/snapshots %s/d2/data/system/local-1 "
@@ -369,8 +371,10 @@ static void test_system_keyspace(void)
 	char err[256], *text, *cmd;
 	struct agentcfg *c;
 
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL) {
+		T_CHECK(false, "mkdtemp %s failed", dir);
 		return;
+	}
 	text = xasprintf("data_dirs = %s/d1,%s/d2\n", dir, dir);
 	c = agentcfg_parse("a.conf", text, err, sizeof(err));
 	T_CHECK(c != NULL, "%s", err);

@@ -1,7 +1,8 @@
-/* Unit tests for common/: durations, names, RFC 3339, config files. */
+/* Unit tests for common/: durations, names, RFC 3339, config files, strbuf. */
 #include <stdlib.h>
 
 #include "../../common/conf.h"
+#include "../../common/strbuf.h"
 #include "../../common/util.h"
 #include "t.h"
 
@@ -156,6 +157,50 @@ static void test_u64(void)
 	T_EQ_INT(str_to_u64(NULL, &v), -1);
 }
 
+static void test_strbuf(void)
+{
+	struct strbuf b = { 0 };
+	char *s, want[3001];
+
+	/* nothing added: detach still hands over a string of its own */
+	s = strbuf_detach(&b);
+	T_EQ_STR(s, "");
+	free(s);
+
+	strbuf_add(&b, "GET");
+	strbuf_addn(&b, "\n/path?x", 6);	/* only "\n/path" */
+	strbuf_addf(&b, "%c%d:%s", '#', 42, "x");
+	strbuf_addn(&b, "ignored", 0);
+	T_EQ_STR(b.p, "GET\n/path#42:x");
+	T_EQ_INT(b.len, strlen("GET\n/path#42:x"));
+	s = strbuf_detach(&b);
+	T_EQ_STR(s, "GET\n/path#42:x");
+	T_CHECK(b.p == NULL && b.len == 0 && b.cap == 0, "detach empties b");
+	free(s);
+
+	/* growth past the first allocation, one byte at a time and in bulk */
+	for (size_t i = 0; i < 3000; i++) {
+		want[i] = (char)('a' + i % 26);
+		strbuf_addn(&b, &want[i], 1);
+	}
+	want[3000] = '\0';
+	T_EQ_INT(b.len, 3000);
+	T_CHECK(b.cap > b.len && strcmp(b.p, want) == 0, "3000 single bytes");
+	strbuf_add(&b, want);
+	T_EQ_INT(b.len, 6000);
+	T_CHECK(strncmp(b.p + 3000, want, 3000) == 0 && b.p[6000] == '\0',
+	    "a 3000-byte addition");
+	strbuf_release(&b);
+	T_CHECK(b.p == NULL && b.len == 0 && b.cap == 0, "release empties b");
+	strbuf_release(&b);		/* twice is fine */
+	strbuf_release(NULL);
+
+	/* reusable after release */
+	strbuf_addf(&b, "%s=%zu", "n", (size_t)7);
+	T_EQ_STR(b.p, "n=7");
+	strbuf_release(&b);
+}
+
 int main(void)
 {
 	test_u64();
@@ -163,5 +208,6 @@ int main(void)
 	test_names();
 	test_rfc3339();
 	test_conf();
+	test_strbuf();
 	return t_done("test_common");
 }

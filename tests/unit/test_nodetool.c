@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/nodetool.c: every parser against every sample of
+ * Unit tests for agent/nodetool*.c: every parser against every sample of
  * real nodetool output in the shared sample directory ($RM_SHARED, else
  * ../shared/cassandra from the repo root), then against inline broken
  * output that must fail with a line-numbered error.
