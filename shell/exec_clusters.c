@@ -459,6 +459,11 @@ int exec_nodes(struct exec_ctx *x)
 	}
 	exec_print_table(x, t, "no nodes yet — agents appear here when they check in");
 	table_free(t);
+	/* Why a silent node has its state (down, agent_down, unreachable). */
+	json_array_foreach(exec_items_of(r.json), i, it)
+		if (exec_jstr(it, "state_reason") != NULL)
+			printf("%s %s: %s\n", exec_jstr(it, "address"),
+			    exec_jstr(it, "state"), exec_jstr(it, "state_reason"));
 	client_resp_release(&r);
 	return EXEC_OK;
 }

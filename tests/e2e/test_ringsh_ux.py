@@ -427,3 +427,23 @@ def test_node_status_takes_the_orchestrators_agent(orch_factory, tmp_path, monke
     r = o.post("/api/v1/clusters/prod/tasks", {"type": "node-status",
                                                "params": {"agent": "/x/ringagent"}})
     assert o.task(r.json()["id"])["params"]["agent"] == "/x/ringagent"
+
+
+def test_nodes_say_why_a_silent_node_has_its_state(tmp_path, fake):
+    now = "2026-01-01T00:00:00Z"
+    routes = {
+        ("GET", "/api/v1/clusters/prod/nodes"): (200, {"items": [
+            {"address": "10.0.0.1", "state": "up", "last_heartbeat": now},
+            {"address": "10.0.0.2", "state": "agent_down", "last_heartbeat": now,
+             "state_reason": "no heartbeat for 40 s but 1 live peer (10.0.0.1) sees "
+                             "Cassandra up: its agent is down, not the node"}],
+            "next": None}),
+    }
+    rec = fake(routes)
+    r = run(fake_env(tmp_path, rec), "-C", "prod", "-c", "nodes")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any("agent_down" in ln and ln.startswith("10.0.0.2") for ln in lines), r.stdout
+    assert lines[-1] == ("10.0.0.2 agent_down: no heartbeat for 40 s but 1 live peer "
+                         "(10.0.0.1) sees Cassandra up: its agent is down, not the node"), r.stdout
+    assert not any(ln.startswith("10.0.0.1 up:") for ln in lines), r.stdout
