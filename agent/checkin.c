@@ -111,15 +111,9 @@ int checkin_parse_answer(const char *body, size_t len,
 		snprintf(err, errlen, "answer's 'seeds' is not a list");
 		goto out;
 	}
-	a->seeds = xcalloc(json_array_size(v) + 1, sizeof(char *));
-	for (size_t i = 0; i < json_array_size(v); i++) {
-		const char *s = json_string_value(json_array_get(v, i));
-		if (!cassconf_address_valid(s)) {
-			snprintf(err, errlen, "answer's seed %zu is not an address", i);
-			goto out;
-		}
-		a->seeds[a->n_seeds++] = xstrdup(s);
-	}
+	if (checkin_seeds_parse(v, "answer", &a->seeds, &a->n_seeds, err,
+	    errlen) != 0)
+		goto out;
 	v = json_object_get(j, "replace_address");
 	if (json_is_string(v)) {
 		if (!cassconf_address_valid(json_string_value(v))) {
@@ -165,13 +159,38 @@ out:
 	return rc;
 }
 
+int checkin_seeds_parse(const json_t *v, const char *what, char ***seeds,
+    size_t *n, char *err, size_t errlen)
+{
+	*n = 0;
+	*seeds = xcalloc(json_array_size(v) + 1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+		if (!cassconf_address_valid(s)) {
+			snprintf(err, errlen, "%s's seed %zu is not an address",
+			    what, i);
+			checkin_seeds_free(*seeds, *n);
+			*seeds = NULL;
+			*n = 0;
+			return -1;
+		}
+		(*seeds)[(*n)++] = xstrdup(s);
+	}
+	return 0;
+}
+
+void checkin_seeds_free(char **seeds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(seeds[i]);
+	free(seeds);
+}
+
 void checkin_answer_release(struct checkin_answer *a)
 {
 	if (a == NULL)
 		return;
-	for (size_t i = 0; i < a->n_seeds; i++)
-		free(a->seeds[i]);
-	free(a->seeds);
+	checkin_seeds_free(a->seeds, a->n_seeds);
 	free(a->replace_address);
 	free(a->reason);
 	memset(a, 0, sizeof(*a));

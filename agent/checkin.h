@@ -92,6 +92,15 @@ int checkin_parse_answer(const char *body, size_t len,
 void checkin_answer_release(struct checkin_answer *a);
 
 /*
+ * A JSON list of seed addresses (v may be NULL: none) as *seeds, n of
+ * them, NULL-terminated; 0, or -1 with "<what>'s seed I is not an address"
+ * and nothing kept.  Free with checkin_seeds_free().
+ */
+int checkin_seeds_parse(const json_t *v, const char *what, char ***seeds,
+    size_t *n, char *err, size_t errlen);
+void checkin_seeds_free(char **seeds, size_t n);
+
+/*
  * POST body to <orchestrator>/api/v1/agents/checkin with token.  err says
  * what happened and what to do ("join token refused by http://...: 401
  * unauthorized; check join_token_file '/etc/...'").

@@ -10,7 +10,6 @@
 #include "../common/http.h"
 #include "../common/util.h"
 #include "agentcfg.h"
-#include "cassconf.h"
 #include "checkin.h"
 
 static void copy(json_t *dst, const json_t *src, const char *key, const char *as)
@@ -78,16 +77,9 @@ int heartbeat_parse_answer(const char *body, size_t len,
 		    "positive seeds_gen");
 		goto out;
 	}
-	a->seeds = xcalloc(json_array_size(v) + 1, sizeof(char *));
-	for (size_t i = 0; i < json_array_size(v); i++) {
-		const char *s = json_string_value(json_array_get(v, i));
-		if (!cassconf_address_valid(s)) {
-			snprintf(err, errlen, "heartbeat answer's seed %zu is not "
-			    "an address", i);
-			goto out;
-		}
-		a->seeds[a->n_seeds++] = xstrdup(s);
-	}
+	if (checkin_seeds_parse(v, "heartbeat answer", &a->seeds, &a->n_seeds,
+	    err, errlen) != 0)
+		goto out;
 	a->seeds_gen = (int64_t)json_integer_value(gen);
 	rc = 0;
 out:
@@ -101,9 +93,7 @@ void heartbeat_answer_release(struct heartbeat_answer *a)
 {
 	if (a == NULL)
 		return;
-	for (size_t i = 0; i < a->n_seeds; i++)
-		free(a->seeds[i]);
-	free(a->seeds);
+	checkin_seeds_free(a->seeds, a->n_seeds);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -5,10 +5,13 @@ ssh client driver (UNIT_DIR/test_ssh --cli).
 Every process is stopped in a finalizer, even when the test fails; waits
 poll with growing intervals under a deadline (rmtest.wait_for).
 """
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,47 @@ def agent_log(cluster, name):
 
 __all__ = ["sim_factory", "write_agent_conf", "run_op", "ssh_cli", "host_key_line",
            "orch_nodes", "agent_log", "wait_for", "RINGAGENT", "simlib", "rmtest"]
+
+
+class ScriptedOrchestrator:
+    """An orchestrator that answers from a script, for the agent's side of
+    the protocol: check-ins get the answers of `checkins` in turn (the last
+    repeats); heartbeats get those of `beats` in turn (then the constant
+    body).  Every request body is kept, with the time it came."""
+
+    def __init__(self, checkins, beats=()):
+        fake = self
+        self.checkins, self.beats = [], []     # request bodies
+        self.checkin_times, self.beat_times = [], []
+        self.lock = threading.Lock()
+        script_c, script_b = list(checkins), list(beats)
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with fake.lock:
+                    if self.path.endswith("/checkin"):
+                        fake.checkins.append(body)
+                        fake.checkin_times.append(time.monotonic())
+                        ans = script_c[min(len(fake.checkins), len(script_c)) - 1]
+                    else:
+                        fake.beats.append(body)
+                        fake.beat_times.append(time.monotonic())
+                        n = len(fake.beats)
+                        ans = script_b[n - 1] if n <= len(script_b) else {"status": "ok"}
+                out = json.dumps(ans).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentutil import (RINGAGENT, agent_log, orch_nodes, run_op, sim_factory,  # noqa: F401
-                       simlib, wait_for, write_agent_conf)
+from agentutil import (RINGAGENT, ScriptedOrchestrator, agent_log, orch_nodes,  # noqa: F401
+                       run_op, sim_factory, simlib, wait_for, write_agent_conf)
 from orch import Orch, orch, orch_factory  # noqa: F401
 
 
@@ -313,50 +313,15 @@ def test_first_checkin_of_running_cluster_changes_nothing(sim_factory, orch):  #
     assert yaml_bytes(c) == before
 
 
-class FakeOrchestrator:
-    """Answers every check-in with a fixed answer and every heartbeat 200:
-    an orchestrator that gets the decision wrong, for the agent's own guard."""
-
-    def __init__(self, answer):
-        import http.server
-        import threading
-        fake = self
-        self.checkins = []
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path.endswith("/checkin"):
-                    fake.checkins.append(json.loads(body))
-                    out = json.dumps(answer).encode()
-                else:
-                    out = b'{"status":"ok"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
-        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
-        self.t.start()
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-
 @pytest.mark.parametrize("running", [True, False])
 def test_bootstrap_answer_never_rewrites_a_member(sim_factory, tmp_path, running):  # noqa: F811
     """Told to bootstrap, a node whose Cassandra runs (or that holds data)
     leaves cassandra.yaml as it is, logs what it would have changed, and a
     stopped one with data starts as a rejoin."""
     c = sim_factory(nodes=1)
-    fake = FakeOrchestrator({"role": "bootstrap", "seeds": ["127.9.9.9"],
-                             "heartbeat_interval_s": 1})
+    # An orchestrator that gets the decision wrong, for the agent's own guard.
+    fake = ScriptedOrchestrator([{"role": "bootstrap", "seeds": ["127.9.9.9"],
+                                  "heartbeat_interval_s": 1}])
     try:
         simlib.start_sshd(c.dir, "node1")
         if running:

@@ -3,55 +3,11 @@ orchestrator: a new node told to `wait` keeps Cassandra stopped and asks
 again; a node that holds data is never kept down; seeds sent in a heartbeat
 answer are written into cassandra.yaml without restarting Cassandra, and a
 bad list is refused whole."""
-import http.server
-import json
 import shutil
-import threading
-import time
 from pathlib import Path
 
-from agentutil import (RINGAGENT, agent_log, sim_factory, simlib,  # noqa: F401
-                       wait_for, write_agent_conf)
-
-
-class ScriptedOrchestrator:
-    """Check-ins get the answers of `checkins` in turn (the last repeats);
-    heartbeats get those of `beats` in turn (then the constant body).  Every
-    request body is kept, with the time it came."""
-
-    def __init__(self, checkins, beats=()):
-        fake = self
-        self.checkins, self.beats = [], []
-        self.lock = threading.Lock()
-        script_c, script_b = list(checkins), list(beats)
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with fake.lock:
-                    if self.path.endswith("/checkin"):
-                        fake.checkins.append((time.monotonic(), body))
-                        ans = script_c[min(len(fake.checkins), len(script_c)) - 1]
-                    else:
-                        fake.beats.append((time.monotonic(), body))
-                        n = len(fake.beats)
-                        ans = script_b[n - 1] if n <= len(script_b) else {"status": "ok"}
-                out = json.dumps(ans).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+from agentutil import (RINGAGENT, ScriptedOrchestrator, agent_log, sim_factory,  # noqa: F401
+                       simlib, wait_for, write_agent_conf)
 
 
 def empty(c, name):
@@ -90,7 +46,7 @@ def test_new_node_told_to_wait_stays_stopped_then_bootstraps(sim_factory, tmp_pa
         log = agent_log(c, "node2")
         assert "says wait: the join of 10.1.1.1 holds the slot" in log, log
         assert "Cassandra stays stopped" in log
-        gap = fake.checkins[1][0] - fake.checkins[0][0]
+        gap = fake.checkin_times[1] - fake.checkin_times[0]
         assert 0.9 <= gap <= 3.0, f"asked again after {gap:.1f} s, want retry_after_s=1 (+10%)"
         wait_for(lambda: c.node("node2")["up"], "Cassandra started once told to bootstrap",
                  timeout=20)
@@ -100,7 +56,7 @@ def test_new_node_told_to_wait_stays_stopped_then_bootstraps(sim_factory, tmp_pa
         assert "as bootstrap" in agent_log(c, "node2")
         assert me not in "".join(yaml_seeds(c, "node2"))
         # Waiting is not being checked in: no heartbeat came before the bootstrap.
-        assert all(t > fake.checkins[2][0] for t, _ in fake.beats)
+        assert all(t > fake.checkin_times[2] for t in fake.beat_times)
     finally:
         fake.close()
 
@@ -137,7 +93,7 @@ def test_heartbeat_seeds_rewrite_yaml_without_restart(sim_factory, tmp_path):  #
         # The running node was not restarted for it.
         assert c.node("node1")["up"] is True and c.node("node1")["started_at"] == started_before
         # Heartbeats before the answer said 0; after it, 7; the bad list changed nothing.
-        gens = [b.get("seeds_gen") for _, b in fake.beats]
+        gens = [b.get("seeds_gen") for b in fake.beats]
         assert gens[0] == 0 and gens[1] == 0 and gens[2] == 7, gens
         assert "seed 1 is not an address" in log, log
         assert yaml_seeds(c, "node1") == want
