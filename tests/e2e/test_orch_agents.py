@@ -97,7 +97,8 @@ def test_heartbeat_shows_at_once_and_is_written_in_batches(orch):
     assert n2["load_bytes"] == 123456789 and n2["last_heartbeat"] == n["last_heartbeat"]
 
 
-def test_missed_heartbeats_mark_node_down_then_up(orch):
+def test_missed_heartbeats_mark_node_down_then_up(orch_factory):
+    orch = orch_factory(conf={"heartbeat_timeout": "3s"})
     orch.create_cluster("prod")
     checkin(orch, "10.0.0.1")
     checkin(orch, "10.0.0.2")
