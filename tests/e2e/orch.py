@@ -40,7 +40,12 @@ class Orch:
             "log_level": "debug",
             "workers": "4",
             "heartbeat_interval": "1s",
-            "heartbeat_timeout": "3s",
+            # Far above the interval: an agent of a simulated node runs three
+            # nodetool processes per heartbeat, and on a loaded host (two
+            # pytest workers, load average 20 and more) 3 s was missed and
+            # backup tests failed on "node down".  A test about the timeout
+            # itself sets a short one (test_orch_agents.py).
+            "heartbeat_timeout": "15s",
             "heartbeat_flush": "200ms",
             "checkin_retry_after": "1s",
         }

@@ -167,7 +167,8 @@ def peers(*rows):
         {"address": a, "status": st, "state": sa} for a, st, sa in rows]}]}
 
 
-def test_missed_heartbeats_mark_node_down_then_up(orch):
+def test_missed_heartbeats_mark_node_down_then_up(orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": "3s"})  # noqa: F811
     orch.create_cluster("prod")
     checkin(orch, "10.0.0.1")
     checkin(orch, "10.0.0.2")
@@ -198,10 +199,11 @@ def test_missed_heartbeats_mark_node_down_then_up(orch):
     wait_until(lambda: event("up"), 5, "a node-up event")
 
 
-def test_silent_agent_whose_peers_see_it_up_is_agent_down(orch):
+def test_silent_agent_whose_peers_see_it_up_is_agent_down(orch_factory):
     """The agent died, Cassandra did not: its peers still see it UN.  It is
     agent_down, never down; when a peer sees it DN it becomes down; with no
     live peer to ask it is unreachable."""
+    orch = orch_factory(conf={"heartbeat_timeout": "3s"})  # noqa: F811
     orch.create_cluster("prod")
     for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
         checkin(orch, a)

@@ -24,7 +24,7 @@ def repair(o, agent, **params):
     return o.submit("sim", "repair", agent=agent, timeout_s=60, **params)
 
 
-def finished(o, tid, timeout=60):
+def finished(o, tid, timeout=180):
     return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
 
 

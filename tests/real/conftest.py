@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realenv import (BIN, CL, HEARTBEAT_S, PREFIX, RINGAGENT, ROWS,  # noqa: E402
                      SCHEMA, Env, Node, flush_all, keygen, load_data, port_free_on,
-                     realcass, start_agent, start_sshd, stop_agent, wait_until,
-                     write_agent_conf)
+                     realcass, start_agent, start_cluster, start_sshd, stop_agent,
+                     wait_until, write_agent_conf)
 from orch import Orch  # noqa: E402  (tests/e2e is on sys.path from realenv)
 from s3util import BUCKET, S3rver  # noqa: E402
 
@@ -74,7 +74,7 @@ def real(tmp_path_factory):
         seed = env.nodes[0].address
         for n in env.nodes:
             n.real.setup(seeds=[seed], dc="dc1", rack=n.rack, tokens=4, cluster=CL)
-        realcass.start_in_order([n.real for n in env.nodes], timeout=240)
+        start_cluster([n.real for n in env.nodes], timeout=360)
         print(f"real: 3 nodes up after {time.monotonic() - t0:.0f}s")
 
         # 2. data, flushed so that it is in SSTables

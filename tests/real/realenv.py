@@ -4,7 +4,8 @@ One cluster serves the whole session, because a real node costs ~850 MB and
 10-40 s to start here.  The `real` fixture builds, in this order:
 
 1. three real nodes from ../shared/cassandra-4.1 through realcass (one DC
-   `dc1`, racks r1..r3, 4 tokens each), started one at a time;
+   `dc1`, racks r1..r3, 4 tokens each): the seed first, then the other two
+   at once (start_cluster: given their tokens, they need not bootstrap);
 2. keyspace `shop` (NetworkTopologyStrategy dc1: 3, so every node holds
    every row and a count at CONSISTENCY ALL is exact) with three tables,
    a few thousand rows written by cqlsh from a generated file, flushed;
@@ -24,6 +25,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -311,6 +313,71 @@ CREATE TABLE {KS}.orders (id int PRIMARY KEY, customer int, total decimal, note 
 CREATE TABLE {KS}.customers (id int PRIMARY KEY, name text, email text);
 CREATE TABLE {KS}.items (order_id int, line int, sku text, qty int, PRIMARY KEY (order_id, line));
 """.split())
+
+
+# Murmur3Partitioner's token range is [-2**63, 2**63 - 1].
+TOKEN_MIN = -2 ** 63
+
+
+def even_tokens(count, per_node):
+    """Tokens for count nodes of per_node vnodes each, evenly spaced and
+    interleaved over the ring: node i gets every count-th token from i on.
+    [[tokens of node 0], [tokens of node 1], ...]"""
+    step = 2 ** 64 // (count * per_node)
+    # half a step in: the minimum token itself is the partitioner's
+    # "minimum", not a token a node should own
+    ring = [TOKEN_MIN + step // 2 + k * step for k in range(count * per_node)]
+    return [ring[i::count] for i in range(count)]
+
+
+def set_yaml_keys(path, keys):
+    """Set top-level keys of a cassandra.yaml (replacing a line `key:` or
+    `# key:`, else appending one), as `cass setup` does for its own keys."""
+    text = Path(path).read_text()
+    for k, v in keys.items():
+        text, n = re.subn(rf"(?m)^#?[ \t]*{re.escape(k)}:.*$", f"{k}: {v}", text, count=1)
+        if n == 0:
+            text += f"\n{k}: {v}\n"
+    Path(path).write_text(text)
+
+
+def start_cluster(nodes, timeout=240):
+    """Start a new cluster: the first node (the seed), then all the others
+    at once.
+
+    Cassandra lets only one node bootstrap at a time (a node starting while
+    another is joining is refused), which made the start of three nodes
+    three starts in a row.  A new cluster holds no data yet, so the later
+    nodes need not bootstrap at all: each is given its tokens
+    (initial_token, evenly spaced and interleaved, so no two nodes can pick
+    the same ones) and auto_bootstrap: false, joins the ring as it is and
+    may start beside the others.  Tests must still wait for every node to
+    be UN in the first node's view, which this does."""
+    tokens = even_tokens(len(nodes), 4)
+    for i, nd in enumerate(nodes):
+        keys = {"initial_token": ",".join(str(t) for t in tokens[i])}
+        if i:
+            keys["auto_bootstrap"] = "false"
+        set_yaml_keys(nd.cassandra_yaml, keys)
+    nodes[0].start(timeout=timeout)
+    errors = {}
+
+    def start(nd):
+        try:
+            nd.start(timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - raised below, after the join
+            errors[nd.name] = e
+    threads = [threading.Thread(target=start, args=(nd,)) for nd in nodes[1:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise AssertionError("nodes did not start: " + "; ".join(
+            f"{name}: {e}" for name, e in sorted(errors.items())))
+    for nd in nodes[1:]:
+        realcass.wait_status(nodes[0], nd.address, "UN", timeout=timeout)
+    return nodes
 
 
 def flush_all(env):
