@@ -16,7 +16,6 @@
 #include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
-#include "../service/service_json.h"
 #include "../store/store.h"
 #include "queue.h"
 #include "task.h"
@@ -30,8 +29,7 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
     size_t errlen)
 {
 	const struct task_type *ty = task_type_find(e, type);
-	struct store_nodes stored;
-	json_t *nodes;
+	struct store_nodes nodes;
 	int rc;
 
 	if (ty == NULL) {
@@ -46,15 +44,14 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
 	if (params_check(ty->params, ty->name, params, err, errlen) < 0 ||
 	    (ty->validate != NULL && ty->validate(params, err, errlen) < 0))
 		return RM_EINVAL;
-	rc = store_cluster_nodes(e->st, cluster, &stored);
-	/* Task types plan over the nodes' JSON (task_type.plan). */
-	nodes = rc == 0 ? svc_json_nodes(&stored) : NULL;
-	store_nodes_release(&stored);
+	rc = store_cluster_nodes(e->st, cluster, &nodes);
 	if (rc == RM_ENOENT) {
+		store_nodes_release(&nodes);
 		snprintf(err, errlen, "cluster '%s' not found", cluster);
 		return RM_ENOENT;
 	}
 	if (rc < 0) {
+		store_nodes_release(&nodes);
 		snprintf(err, errlen, "cannot read the nodes of '%s'", cluster);
 		return RM_ERR;
 	}
@@ -62,11 +59,11 @@ static int prepare(struct task_engine *e, const char *cluster, const char *type,
 	 * cluster check, so an unknown cluster stays a 404. */
 	if (ty->admit != NULL && ty->admit(e->st, cluster, params, err,
 	    errlen) < 0) {
-		json_decref(nodes);
+		store_nodes_release(&nodes);
 		return RM_ECONFLICT;
 	}
-	rc = ty->plan(params, nodes, plan, err, errlen);
-	json_decref(nodes);
+	rc = ty->plan(params, &nodes, plan, err, errlen);
+	store_nodes_release(&nodes);
 	if (rc < 0)
 		return RM_EINVAL;
 	if (plan->n == 0) {

@@ -67,7 +67,8 @@ struct task_plan;
  *   another); called after the table's check; 0, or -1 with a message (the
  *   API answers 400).
  * plan: add the steps in order with task_plan_add(); nodes is the cluster's
- *   node array (store_node_list()); a per-node step is one step per node.
+ *   nodes as the store reads them (store_cluster_nodes()), only read; a
+ *   per-node step is one step per node.
  *   At least one step.  0 or -1 with a message (400).
  * run: do one step (step->attempts counts this attempt) and verify it.
  *   Long work calls task_checkpoint() often and returns TASK_STEP_STOP
@@ -111,7 +112,7 @@ struct task_type {
 	 * NULL: the type takes none. */
 	const struct param_spec *params;
 	int (*validate)(json_t *params, char *err, size_t errlen);
-	int (*plan)(const json_t *params, const json_t *nodes,
+	int (*plan)(const json_t *params, const struct store_nodes *nodes,
 	    struct task_plan *plan, char *err, size_t errlen);
 	int (*run)(struct task_ctx *ctx, const struct store_step *step,
 	    char *err, size_t errlen);

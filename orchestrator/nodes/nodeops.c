@@ -588,21 +588,18 @@ static const struct param_spec status_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int status_plan(const json_t *params, const json_t *nodes,
+static int status_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
-	size_t i;
-	json_t *n;
-
 	(void)params;
-	if (json_array_size(nodes) == 0) {
+	if (nodes->n == 0) {
 		snprintf(err, errlen, "the cluster has no nodes yet: agents add "
 		    "them when they check in");
 		return -1;
 	}
-	json_array_foreach(nodes, i, n)
-		task_plan_add(plan, "status", json_string_value(json_object_get(n,
-		    "address")));
+	for (size_t i = 0; i < nodes->n; i++)
+		task_plan_add(plan, "status", nodes->items[i].address);
 	return 0;
 }
 

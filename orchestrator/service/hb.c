@@ -19,72 +19,17 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../lifecycle/judge.h"
-#include "../lifecycle/seeds.h"
-#include "../lifecycle/slot.h"
 #include "../store/store.h"
+#include "hb_int.h"
 #include "service_json.h"
 
-#define STATE_MAX 16
-
-struct hb_cluster {
-	struct htab_node hn;		/* in hb.clusters, by name */
-	char *name;
-	int up, down, nodes;
-	struct hb_node *members;	/* its nodes, for judging a silent one */
-	uint64_t epoch;			/* bumped on any state change */
-	char *slot_holder;		/* NULL: the slot is free */
-};
-
-struct hb_node {
-	struct hb_cluster *cl;
-	char *address;
-	char *host_id, *version;	/* as last written to the store */
-	char state[STATE_MAX];
-	int64_t last_hb;
-	int64_t load_bytes;	/* -1 unknown */
-	bool dirty, state_dirty, load_dirty, report_dirty;
-	struct htab_node hn;		/* in hb.nodes, by (cluster, address) */
-	struct hb_node *dirty_next;
-	struct hb_node *next_member;	/* in cl->members */
-	struct hb_view *views;		/* its own nodetool status */
-	size_t nviews;
-	int64_t views_at;
-	char *report;			/* its extras, JSON text */
-	char *dc, *rack;
-	bool pinned;			/* an operator's seed */
-	char reason[200];		/* why a silent node has its state */
-};
-
-struct node_event {
-	char *cluster, *address, *result, *reason;
-	int64_t at, last_hb;
-};
-
-struct hb {
-	struct store *st;
-	pthread_mutex_t mtx;
-	pthread_cond_t cond;
-	pthread_t thread;
-	bool running, stopping;
-	int64_t timeout_ms, flush_ms, started_ms;
-
-	struct htab nodes;		/* struct hb_node */
-	struct htab clusters;		/* struct hb_cluster */
-	struct hb_node *dirty;
-
-	struct node_event *events;
-	size_t nevents, capevents;
-};
-
-#define NODE_OF(n)	HTAB_ENTRY(n, struct hb_node, hn)
-#define CLUSTER_OF(n)	HTAB_ENTRY(n, struct hb_cluster, hn)
 
 static uint64_t node_hash(const char *cluster, const char *address)
 {
 	return htab_hash_more(htab_hash(cluster), address);
 }
 
-static struct hb_cluster *do_cluster(struct hb *h, const char *name,
+struct hb_cluster *hb_do_cluster(struct hb *h, const char *name,
     bool create)
 {
 	uint64_t hash = htab_hash(name);
@@ -101,6 +46,7 @@ static struct hb_cluster *do_cluster(struct hb *h, const char *name,
 	htab_add(&h->clusters, &c->hn, hash);
 	return c;
 }
+
 
 static struct hb_node *do_node(struct hb *h, const char *cluster,
     const char *address)
@@ -123,12 +69,6 @@ static void count(struct hb_cluster *c, const char *state, int d)
 		c->down += d;
 }
 
-/* States the detector gives a node whose agent went silent. */
-static bool silent_state(const char *state)
-{
-	return strcmp(state, "down") == 0 || strcmp(state, "agent_down") == 0 ||
-	    strcmp(state, "unreachable") == 0;
-}
 
 static void do_set_state(struct hb_node *n, const char *state)
 {
@@ -172,7 +112,7 @@ static struct hb_node *do_add(struct hb *h, const char *cluster,
 {
 	struct hb_node *n = xcalloc(1, sizeof(*n));
 
-	n->cl = do_cluster(h, cluster, true);
+	n->cl = hb_do_cluster(h, cluster, true);
 	n->cl->nodes++;
 	n->address = xstrdup(address);
 	str_copy(n->state, "unknown", sizeof(n->state));
@@ -241,132 +181,6 @@ void hb_node_place(struct hb *h, const char *cluster, const char *address,
 	pthread_mutex_unlock(&h->mtx);
 }
 
-size_t hb_seeds(struct hb *h, const char *cluster, const char *const *prev,
-    size_t nprev, int per_dc, char ***out)
-{
-	struct hb_cluster *c;
-	struct seeds_node *nodes = NULL;
-	const char **pinned = NULL, **chosen = NULL;
-	size_t n = 0, np = 0, k = 0;
-
-	*out = NULL;
-	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, false);
-	if (c != NULL && c->nodes > 0) {
-		nodes = xcalloc((size_t)c->nodes, sizeof(*nodes));
-		pinned = xcalloc((size_t)c->nodes, sizeof(*pinned));
-		for (struct hb_node *m = c->members; m; m = m->next_member) {
-			if (n == (size_t)c->nodes)
-				break;
-			nodes[n].address = m->address;
-			nodes[n].dc = m->dc;
-			nodes[n].rack = m->rack;
-			/* The agent says "up" for its own UN row only. */
-			nodes[n].live_normal = strcmp(m->state, "up") == 0;
-			if (m->pinned)
-				pinned[np++] = m->address;
-			n++;
-		}
-		chosen = xcalloc(n + nprev + 1, sizeof(*chosen));
-		k = seeds_choose(nodes, n, prev, nprev, pinned, np, per_dc,
-		    chosen, n + nprev + 1);
-		*out = xcalloc(k + 1, sizeof(**out));
-		for (size_t i = 0; i < k; i++)
-			(*out)[i] = xstrdup(chosen[i]);
-	}
-	pthread_mutex_unlock(&h->mtx);
-	free(nodes);
-	free(pinned);
-	free(chosen);
-	return k;
-}
-
-uint64_t hb_cluster_epoch(struct hb *h, const char *cluster)
-{
-	struct hb_cluster *c;
-	uint64_t e;
-
-	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, false);
-	e = c ? c->epoch : 0;
-	pthread_mutex_unlock(&h->mtx);
-	return e;
-}
-
-void hb_cluster_members(struct hb *h, const char *cluster, const char *except,
-    size_t *members, size_t *live_normal)
-{
-	struct hb_cluster *c;
-
-	*members = *live_normal = 0;
-	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, false);
-	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
-		bool up = strcmp(m->state, "up") == 0;
-		if (except != NULL && strcmp(m->address, except) == 0)
-			continue;
-		if (up)
-			(*live_normal)++;
-		if (up || m->host_id != NULL)
-			(*members)++;
-	}
-	pthread_mutex_unlock(&h->mtx);
-}
-
-void hb_slot_set(struct hb *h, const char *cluster, const char *holder)
-{
-	struct hb_cluster *c;
-
-	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, true);
-	free(c->slot_holder);
-	c->slot_holder = holder != NULL && *holder != '\0' ?
-	    xstrdup(holder) : NULL;
-	pthread_mutex_unlock(&h->mtx);
-}
-
-/* A view of address in m's nodetool status, or NULL. */
-static const struct hb_view *view_of(const struct hb_node *m,
-    const char *address)
-{
-	for (size_t k = 0; k < m->nviews; k++)
-		if (strcmp(m->views[k].address, address) == 0)
-			return &m->views[k];
-	return NULL;
-}
-
-void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
-    const char *dead, struct slot_obs *o)
-{
-	struct hb_cluster *c;
-	int64_t now = time_wall_ms();
-
-	memset(o, 0, sizeof(*o));
-	o->dead_gone = true;
-	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, false);
-	for (struct hb_node *m = c ? c->members : NULL; m; m = m->next_member) {
-		const struct hb_view *v;
-		bool live = strcmp(m->state, "up") == 0 &&
-		    now - m->last_hb <= h->timeout_ms;
-		if (strcmp(m->address, holder) == 0) {
-			o->self_un = live;
-			continue;
-		}
-		if (dead != NULL && strcmp(m->address, dead) == 0)
-			continue;
-		if (!live)
-			continue;
-		o->live_peers++;
-		v = view_of(m, holder);
-		if (v != NULL && v->status == 'U' && v->state == 'N')
-			o->peer_un = true;
-		if (dead != NULL && view_of(m, dead) != NULL)
-			o->dead_gone = false;
-	}
-	pthread_mutex_unlock(&h->mtx);
-}
-
 static int load(struct hb *h, char *err, size_t errlen)
 {
 	char **names = NULL;
@@ -380,7 +194,7 @@ static int load(struct hb *h, char *err, size_t errlen)
 		struct store_nodes v;
 		/* A cluster with no node still gets counts of zero. */
 		pthread_mutex_lock(&h->mtx);
-		do_cluster(h, names[i], true);
+		hb_do_cluster(h, names[i], true);
 		pthread_mutex_unlock(&h->mtx);
 		if (store_node_list(h->st, names[i], &v) != 0)
 			log_warnx("cluster %s: cannot read its nodes; their "
@@ -456,7 +270,7 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 	if (n->cl->slot_holder != NULL &&
 	    strcmp(n->cl->slot_holder, n->address) == 0)
 		rc |= HB_SLOT_HOLDER;
-	was_down = silent_state(n->state);
+	was_down = hb_silent_state(n->state);
 	if (strcmp(n->state, b->status) != 0) {
 		do_set_state(n, b->status);
 		n->state_dirty = true;
@@ -542,7 +356,7 @@ void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down)
 	struct hb_cluster *c;
 
 	pthread_mutex_lock(&h->mtx);
-	c = do_cluster(h, cluster, false);
+	c = hb_do_cluster(h, cluster, false);
 	*up = c ? c->up : 0;
 	*down = c ? c->down : 0;
 	pthread_mutex_unlock(&h->mtx);
@@ -652,7 +466,7 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 		d = next;
 	}
 	h->dirty = keep;
-	if ((c = do_cluster(h, cluster, false)) != NULL) {
+	if ((c = hb_do_cluster(h, cluster, false)) != NULL) {
 		struct forget_arg a = { h, c };
 		htab_each(&h->nodes, forget_node_of, &a);
 		htab_remove(&h->clusters, &c->hn);
@@ -661,55 +475,6 @@ void hb_cluster_forget(struct hb *h, const char *cluster)
 		free(c);
 	}
 	pthread_mutex_unlock(&h->mtx);
-}
-
-/* When the node was last heard of: never before the daemon started. */
-static int64_t seen_ms(const struct hb *h, const struct hb_node *n)
-{
-	return n->last_hb > h->started_ms ? n->last_hb : h->started_ms;
-}
-
-/*
- * The verdict on silent node n from its live peers' views.  Expects the
- * lock.  Views are gathered into a small array: clusters are at most a few
- * thousand nodes and only silent nodes are judged.
- */
-static enum judge_verdict do_judge(struct hb *h, struct hb_node *n,
-    int64_t now, char *reason, size_t reasonlen)
-{
-	struct judge_view *v = NULL;
-	size_t nv = 0, cap = 0;
-	enum judge_verdict verdict;
-
-	for (struct hb_node *m = n->cl->members; m; m = m->next_member) {
-		if (m == n)
-			continue;
-		for (size_t k = 0; k < m->nviews; k++) {
-			if (strcmp(m->views[k].address, n->address) != 0)
-				continue;
-			if (nv == cap) {
-				cap = cap ? cap * 2 : 8;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			v[nv].observer = m->address;
-			v[nv].observer_live = !silent_state(m->state) &&
-			    now - m->last_hb <= h->timeout_ms;
-			v[nv].at_ms = m->views_at;
-			v[nv].status = m->views[k].status;
-			nv++;
-			break;
-		}
-	}
-	struct judge_in in = {
-		.now_ms = now, .last_hb_ms = seen_ms(h, n),
-		.timeout_ms = h->timeout_ms, .views = v, .nviews = nv,
-	};
-	/* Stale by the caller's test: judge as silent even at the edge. */
-	if (now - in.last_hb_ms <= in.timeout_ms)
-		in.now_ms = in.last_hb_ms + in.timeout_ms + 1;
-	verdict = judge_node(&in, reason, reasonlen);
-	free(v);
-	return verdict;
 }
 
 /*
@@ -722,9 +487,9 @@ static void do_detect(struct hb *h, int64_t now)
 		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next) {
 			struct hb_node *n = NODE_OF(x);
 			const char *state;
-			if (now - seen_ms(h, n) <= h->timeout_ms)
+			if (now - hb_seen_ms(h, n) <= h->timeout_ms)
 				continue;
-			state = judge_verdict_name(do_judge(h, n, now,
+			state = judge_verdict_name(hb_do_judge(h, n, now,
 			    n->reason, sizeof(n->reason)));
 			if (strcmp(n->state, state) == 0)
 				continue;

@@ -28,7 +28,7 @@ struct bk {
 	char id[80];			/* backup id (backup tasks) */
 	char tag[96];			/* snapshot tag */
 	struct store_cluster_row cl;	/* the cluster's settings */
-	json_t *nodes;			/* its nodes, in the API's shape */
+	json_t *nodes;			/* its nodes as objects (bkcore.c) */
 	struct s3 *s3;
 	int64_t task_created, task_started;
 	/* Where restores read from: this cluster's store, or params.source's
@@ -87,7 +87,7 @@ const struct bk_ent *bk_latest_complete(const struct bk_list *l,
     const char *exclude);
 int bk_list_backups(struct s3 *s3, const char *cluster,
     struct bk_list *l, char *err, size_t errlen);
-int bk_need_nodes(const json_t *nodes, char *err, size_t errlen);
+int bk_need_nodes(const struct store_nodes *nodes, char *err, size_t errlen);
 struct manifest_node *bk_node_manifest(struct s3 *s3, const char *key,
     char *err, size_t errlen);
 int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
@@ -116,25 +116,29 @@ void bk_retention_pick(const json_t *ret, const struct bk_list *l,
     int64_t now_ms, char ***out, size_t *nout);
 int bk_str_cmp(const void *a, const void *b);
 void bk_strv_free(char **v, size_t n);
-int index_plan(const json_t *params, const json_t *nodes,
+int index_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen);
 int index_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen);
 int purge_task_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen);
-int single_plan(const json_t *params, const json_t *nodes,
+int single_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen);
 
 /* bksteps.c: the backup type */
 int backup_on_fail(struct task_ctx *ctx, const char *error, char *msg,
     size_t msglen);
-int backup_plan(const json_t *params, const json_t *nodes,
+int backup_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen);
 int backup_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen);
 
 /* verify.c */
-int verify_plan(const json_t *params, const json_t *nodes,
+int verify_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen);
 int verify_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen);
@@ -144,7 +148,8 @@ int restore_admit(struct store *st, const char *cluster,
     const json_t *params, char *err, size_t errlen);
 int restore_on_fail(struct task_ctx *ctx, const char *error,
     char *msg, size_t msglen);
-int restore_plan(const json_t *params, const json_t *nodes,
+int restore_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen);
 int restore_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen);

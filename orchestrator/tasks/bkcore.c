@@ -18,12 +18,56 @@
 #include "../../common/util.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
-#include "../service/service_json.h"
 #include "../store/store.h"
 #include "backup.h"
 #include "bk.h"
 
 /* ---- context of a step ---- */
+
+/*
+ * A node field for the fan-out's objects: a string or null.  Text that is
+ * not UTF-8 (jansson refuses it) keeps each byte outside ASCII as '?', as
+ * the API's JSON does, so a node with an odd name is still a target.
+ */
+static json_t *node_str(const char *s)
+{
+	json_t *j;
+	char *t;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	t = xstrdup(s);
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+/*
+ * The nodes as the objects a fan-out takes (bk_fan.targets) and restore
+ * keeps in its plan, with the fields the family reads, named as in the
+ * API.  Built here rather than by the service's JSON so that the task
+ * types need nothing from the layer above them.
+ */
+static json_t *nodes_json(const struct store_nodes *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct store_node_row *r = &v->items[i];
+
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o,"
+		    " s:o}", "cluster", node_str(r->cluster),
+		    "address", node_str(r->address),
+		    "host_id", node_str(r->host_id), "dc", node_str(r->dc),
+		    "rack", node_str(r->rack), "state", node_str(r->state)));
+	}
+	return a;
+}
 
 
 void bk_release(struct bk *b)
@@ -71,8 +115,7 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 		    "from the store: see the ringmaster log", b->cluster);
 		return rc == RM_ENOENT ? TASK_STEP_FATAL : TASK_STEP_FAIL;
 	}
-	/* The steps fan out over the nodes' JSON (bk_fan targets). */
-	b->nodes = svc_json_nodes(&nodes);
+	b->nodes = nodes_json(&nodes);
 	store_nodes_release(&nodes);
 	tid = task_ctx_id(ctx);
 	if ((t = store_task_load(b->st, tid)) == NULL) {
@@ -630,9 +673,9 @@ int bk_put_exclude(struct s3 *s3, const char *key, char *const *keys,
 	return rc;
 }
 
-int bk_need_nodes(const json_t *nodes, char *err, size_t errlen)
+int bk_need_nodes(const struct store_nodes *nodes, char *err, size_t errlen)
 {
-	if (json_array_size(nodes) == 0) {
+	if (nodes->n == 0) {
 		snprintf(err, errlen, "the cluster has no nodes yet: agents add "
 		    "them when they check in");
 		return -1;

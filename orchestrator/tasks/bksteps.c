@@ -40,7 +40,8 @@
 
 /* ---- backup ---- */
 
-int backup_plan(const json_t *params, const json_t *nodes,
+int backup_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	static const char *const steps[] = { "check", "snapshot", "upload",

@@ -35,7 +35,8 @@ static const struct param_spec noop_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int noop_plan(const json_t *params, const json_t *nodes,
+static int noop_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	json_int_t steps = json_integer_value(json_object_get(params, "steps"));
@@ -48,12 +49,10 @@ static int noop_plan(const json_t *params, const json_t *nodes,
 		steps = 1;
 	for (json_int_t i = 1; i <= steps; i++) {
 		snprintf(name, sizeof(name), "noop-%lld", (long long)i);
-		if (per_node && json_array_size(nodes) > 0) {
-			size_t k;
-			json_t *n;
-			json_array_foreach(nodes, k, n)
-				task_plan_add(plan, name, json_string_value(
-				    json_object_get(n, "address")));
+		if (per_node && nodes->n > 0) {
+			for (size_t k = 0; k < nodes->n; k++)
+				task_plan_add(plan, name,
+				    nodes->items[k].address);
 		} else {
 			task_plan_add(plan, name, NULL);
 		}

@@ -274,7 +274,8 @@ out:
 
 /* ---- purge ---- */
 
-int single_plan(const json_t *params, const json_t *nodes,
+int single_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	(void)params;
@@ -322,7 +323,8 @@ out:
 
 /* ---- backup-index: rebuild the index from storage ---- */
 
-int index_plan(const json_t *params, const json_t *nodes,
+int index_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	(void)params;

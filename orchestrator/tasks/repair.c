@@ -80,15 +80,13 @@ int repair_step_segment(const char *name, int *seg, int *nseg)
 	return 0;
 }
 
-static int repair_plan(const json_t *params, const json_t *nodes,
+static int repair_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	int nseg = (int)json_integer_value(json_object_get(params,
 	    "segments_per_node"));
-	size_t i;
-	json_t *n;
-
-	if (json_array_size(nodes) == 0) {
+	if (nodes->n == 0) {
 		snprintf(err, errlen, "the cluster has no nodes yet: agents add "
 		    "them when they check in");
 		return -1;
@@ -102,9 +100,8 @@ static int repair_plan(const json_t *params, const json_t *nodes,
 			snprintf(name, sizeof(name), "repair");
 		else
 			snprintf(name, sizeof(name), "repair segment %d/%d", s, nseg);
-		json_array_foreach(nodes, i, n)
-			task_plan_add(plan, name, json_string_value(
-			    json_object_get(n, "address")));
+		for (size_t i = 0; i < nodes->n; i++)
+			task_plan_add(plan, name, nodes->items[i].address);
 	}
 	return 0;
 }

@@ -24,7 +24,8 @@
 
 /* ---- restore ---- */
 
-int restore_plan(const json_t *params, const json_t *nodes,
+int restore_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	/* One "restore" step runs the agent's pipelined mode: each table is

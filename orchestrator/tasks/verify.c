@@ -24,7 +24,8 @@
 
 /* ---- verify ---- */
 
-int verify_plan(const json_t *params, const json_t *nodes,
+int verify_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	(void)params;

@@ -175,7 +175,8 @@ static int waiter_run(struct task_ctx *ctx, const struct store_step *step,
 	return TASK_STEP_OK;
 }
 
-static int waiter_plan(const json_t *params, const json_t *nodes,
+static int waiter_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	(void)params;
@@ -444,7 +445,8 @@ static void test_serial_and_parallel(void)
 /* A type that fails a set number of attempts, fast backoff. */
 static atomic_int flaky_calls;
 
-static int flaky_plan(const json_t *params, const json_t *nodes,
+static int flaky_plan(const json_t *params,
+    const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	(void)params;
