@@ -333,6 +333,26 @@ static void checkin_once(struct agentd *d, bool has_data)
 		if (a.heartbeat_interval_ms > 0)
 			d->interval_ms = a.heartbeat_interval_ms;
 		follow(d, &a);
+		if (a.role != CHECKIN_REJOIN && !d->cassandra_started) {
+			/*
+			 * A new node whose start failed (on a loaded host a fresh
+			 * node can give up on its seeds at once) asks again: it
+			 * still holds its cluster's join slot, and the answer
+			 * starts it again.  Not checked in meanwhile.
+			 */
+			uint32_t r;
+			int64_t delay;
+			random_bytes(&r, sizeof(r));
+			delay = checkin_backoff_ms(d->attempt++,
+			    c->checkin_retry_max_ms, r);
+			log_warnx("Cassandra did not start after the %s answer; "
+			    "checking in again in %lld ms (see the start "
+			    "command's errors above)", checkin_role_name(a.role),
+			    (long long)delay);
+			checkin_answer_release(&a);
+			d->next_ms = time_mono_ms() + delay;
+			return;
+		}
 		state_save(d, checkin_role_name(a.role));
 		checkin_answer_release(&a);
 		d->checked_in = true;
