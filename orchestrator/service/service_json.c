@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/jsonstr.h"
 #include "../../common/util.h"
 #include "service_json.h"
 
@@ -21,29 +22,6 @@ json_t *svc_json_time(int64_t ms)
 		base[len - 1] = '\0';
 	snprintf(buf, sizeof(buf), "%s.%03dZ", base, (int)(ms % 1000));
 	return json_string(buf);
-}
-
-/*
- * A string or null.  Text that is not UTF-8 (a message that quotes a
- * tool's raw output) is sent with each byte outside ASCII as '?', rather
- * than failing the whole object: jansson refuses such strings.
- */
-static json_t *jstr(const char *s)
-{
-	json_t *j;
-	char *t;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	t = xstrdup(s);
-	for (char *p = t; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(t);
-	free(t);
-	return j;
 }
 
 /* A fixed-size text field: "" is how the store says NULL. */
@@ -86,12 +64,12 @@ json_t *svc_json_cluster(const struct store_cluster_row *r)
 {
 	return json_pack("{s:o, s:{s:o, s:o, s:o}, s:{s:o, s:i, s:o}, s:o,"
 	    " s:i, s:i, s:i}",
-	    "name", jstr(r->name),
-	    "storage", "url", jstr(r->storage_url),
-	    "endpoint", jstr(r->storage_endpoint),
-	    "region", jstr(r->storage_region),
-	    "ssh", "user", jstr(r->ssh_user), "port", r->ssh_port,
-	    "key_file", jstr(r->ssh_key_file),
+	    "name", jsonstr(r->name),
+	    "storage", "url", jsonstr(r->storage_url),
+	    "endpoint", jsonstr(r->storage_endpoint),
+	    "region", jsonstr(r->storage_region),
+	    "ssh", "user", jsonstr(r->ssh_user), "port", r->ssh_port,
+	    "key_file", jsonstr(r->ssh_key_file),
 	    "created_at", svc_json_time(r->created_at),
 	    "nodes", r->nodes, "nodes_up", r->nodes_up,
 	    "nodes_down", r->nodes_down);
@@ -101,10 +79,10 @@ json_t *svc_json_node(const struct store_node_row *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"
 	    " s:b, s:o}",
-	    "cluster", jstr(r->cluster), "address", jstr(r->address),
-	    "host_id", jstr(r->host_id), "dc", jstr(r->dc),
-	    "rack", jstr(r->rack), "state", jstr(r->state),
-	    "version", jstr(r->version), "ssh_host_key", jstr(r->ssh_host_key),
+	    "cluster", jsonstr(r->cluster), "address", jsonstr(r->address),
+	    "host_id", jsonstr(r->host_id), "dc", jsonstr(r->dc),
+	    "rack", jsonstr(r->rack), "state", jsonstr(r->state),
+	    "version", jsonstr(r->version), "ssh_host_key", jsonstr(r->ssh_host_key),
 	    "last_heartbeat", svc_json_time(r->last_heartbeat),
 	    "load_bytes", (json_int_t)r->load_bytes,
 	    "is_seed", r->is_seed,
@@ -124,14 +102,14 @@ json_t *svc_json_task(const struct store_task_row *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o,"
 	    " s:{s:i, s:i}, s:o, s:I, s:b, s:b}",
-	    "id", jstr(r->id), "cluster", jstr(r->cluster),
-	    "type", jstr(r->type),
+	    "id", jsonstr(r->id), "cluster", jsonstr(r->cluster),
+	    "type", jsonstr(r->type),
 	    "state", store_task_state_str(r->state),
 	    "params", jparams(r->params),
 	    "created_at", svc_json_time(r->created_at),
 	    "started_at", svc_json_time(r->started_at),
 	    "finished_at", svc_json_time(r->finished_at),
-	    "error", jstr(r->error),
+	    "error", jsonstr(r->error),
 	    "progress", "done", r->steps_done, "total", r->steps_total,
 	    "schedule_id", jfix(r->schedule_id),
 	    "seq", (json_int_t)r->seq,
@@ -142,14 +120,14 @@ json_t *svc_json_task(const struct store_task_row *r)
 static json_t *step_node_json(const struct store_step_node_row *n)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "node", jstr(n->node), "phase", jstr(n->phase),
+	    "node", jsonstr(n->node), "phase", jsonstr(n->phase),
 	    "files_done", jcount(n->files_done),
 	    "files_total", jcount(n->files_total),
 	    "bytes_done", jcount(n->bytes_done),
 	    "bytes_total", jcount(n->bytes_total),
 	    "rate_bps", n->rate_bps >= 0 ? json_real(n->rate_bps) :
 	    json_null(),
-	    "state", jstr(n->state), "message", jstr(n->message),
+	    "state", jsonstr(n->state), "message", jsonstr(n->message),
 	    "updated_at", svc_json_time(n->updated_at));
 }
 
@@ -161,13 +139,13 @@ json_t *svc_json_task_detail(const struct store_task_detail *d)
 		const struct store_step *sp = &d->steps[i];
 		json_array_append_new(steps, json_pack("{s:i, s:o, s:o, s:s,"
 		    " s:i, s:o, s:o, s:o, s:o, s:[]}",
-		    "idx", sp->idx, "name", jstr(sp->name),
-		    "node", jstr(sp->node),
+		    "idx", sp->idx, "name", jsonstr(sp->name),
+		    "node", jsonstr(sp->node),
 		    "state", store_step_state_str(sp->state),
 		    "attempts", sp->attempts,
 		    "started_at", svc_json_time(sp->started_at),
 		    "finished_at", svc_json_time(sp->finished_at),
-		    "message", jstr(sp->message),
+		    "message", jsonstr(sp->message),
 		    "next_attempt_at", svc_json_time(sp->next_attempt_at),
 		    "nodes"));
 	}
@@ -207,12 +185,12 @@ json_t *svc_json_schedule(const struct store_schedule *s)
 		    (long long)s->every_ms);
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	    " s:o, s:b}",
-	    "id", jstr(s->id), "cluster", jstr(s->cluster),
-	    "type", jstr(s->type), "params", jparams(s->params),
+	    "id", jsonstr(s->id), "cluster", jsonstr(s->cluster),
+	    "type", jsonstr(s->type), "params", jparams(s->params),
 	    "every", s->every_ms > 0 ? json_string(every) : json_null(),
 	    "every_ms", s->every_ms > 0 ? json_integer(s->every_ms) :
 	    json_null(),
-	    "cron", jstr(s->cron),
+	    "cron", jsonstr(s->cron),
 	    "start_at", svc_json_time(s->start_at),
 	    "next_run_at", svc_json_time(s->next_run_at),
 	    "last_run_at", svc_json_time(s->last_run_at),
@@ -224,10 +202,10 @@ json_t *svc_json_event(const struct store_event_row *r)
 {
 	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", (json_int_t)r->id, "at", svc_json_time(r->at),
-	    "actor", jstr(r->actor), "kind", jstr(r->kind),
-	    "method", jstr(r->method), "route", jstr(r->route),
-	    "target", jstr(r->target), "cluster", jstr(r->cluster),
-	    "result", jstr(r->result), "detail", jdoc(r->detail_json));
+	    "actor", jsonstr(r->actor), "kind", jsonstr(r->kind),
+	    "method", jsonstr(r->method), "route", jsonstr(r->route),
+	    "target", jsonstr(r->target), "cluster", jsonstr(r->cluster),
+	    "result", jsonstr(r->result), "detail", jdoc(r->detail_json));
 }
 
 json_t *svc_json_token(const struct store_token_row *r)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/jsonstr.h"
 #include "../../common/log.h"
 #include "../../common/manifest.h"
 #include "../../common/s3.h"
@@ -23,29 +24,6 @@
 #include "bk.h"
 
 /* ---- context of a step ---- */
-
-/*
- * A node field for the fan-out's objects: a string or null.  Text that is
- * not UTF-8 (jansson refuses it) keeps each byte outside ASCII as '?', as
- * the API's JSON does, so a node with an odd name is still a target.
- */
-static json_t *node_str(const char *s)
-{
-	json_t *j;
-	char *t;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	t = xstrdup(s);
-	for (char *p = t; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(t);
-	free(t);
-	return j;
-}
 
 /*
  * The nodes as the objects a fan-out takes (bk_fan.targets) and restore
@@ -61,10 +39,10 @@ static json_t *nodes_json(const struct store_nodes *v)
 		const struct store_node_row *r = &v->items[i];
 
 		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o,"
-		    " s:o}", "cluster", node_str(r->cluster),
-		    "address", node_str(r->address),
-		    "host_id", node_str(r->host_id), "dc", node_str(r->dc),
-		    "rack", node_str(r->rack), "state", node_str(r->state)));
+		    " s:o}", "cluster", jsonstr(r->cluster),
+		    "address", jsonstr(r->address),
+		    "host_id", jsonstr(r->host_id), "dc", jsonstr(r->dc),
+		    "rack", jsonstr(r->rack), "state", jsonstr(r->state)));
 	}
 	return a;
 }
