@@ -522,12 +522,13 @@ int service_nodes_list(struct service *s, const char *cluster, json_t **out,
 int service_seeds(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e)
 {
-	json_t *nodes = cluster_nodes(s, cluster, e);
-
-	if (nodes == NULL)
+	/* The seeds come from the heartbeats in memory: the store is asked
+	 * only whether the cluster exists. */
+	if (!store_cluster_exists(s->st, cluster)) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
 		return -1;
+	}
 	*out = json_pack("{s:o}", "seeds", svc_lc_seeds_json(s, cluster, NULL,
 	    NULL));
-	json_decref(nodes);
 	return 0;
 }

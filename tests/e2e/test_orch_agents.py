@@ -65,6 +65,8 @@ def test_seeds_per_dc_spread_over_racks_stable_and_sent_in_heartbeats(orch):
     def seeds():
         return orch.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"]
     assert seeds() == ["10.0.1.1", "10.0.1.3", "10.0.1.4", "10.0.2.1", "10.0.2.2"]
+    r = orch.get("/api/v1/clusters/nope/seeds")
+    assert r.status_code == 404 and "cluster 'nope' not found" in r.json()["error"]["message"], r.text
     r = beat(orch, "10.0.1.2", seeds_gen=0).json()
     assert r["seeds"] == seeds() and r["seeds_gen"] > 0, r
     gen = r["seeds_gen"]
