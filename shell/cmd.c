@@ -69,13 +69,19 @@ static const struct cmd_flag flags_watch_one[] = {
 	END_FLAGS,
 };
 
+/* The keys of the orchestrator's registry (store_settings.h), for help:
+ * the shell does not check them, the orchestrator does. */
+#define HELP_SETTINGS \
+	"replace_after, provider, provider_command, node_ttl, " \
+	"evict_removenode, backup_down_policy; docs/lifecycle.md"
+
 static const struct cmd clusters_subs[] = {
 	{ "list", CMD_CLUSTERS_LIST, "list the clusters", NULL, NULL, NOARGS,
 	  NOFLAGS, false, false, NULL, NULL },
 	{ "show", CMD_CLUSTERS_SHOW, "show one cluster (default: the current one)",
 	  NULL, NULL, arg_cluster_opt, NOFLAGS, false, false, NULL,
 	  "Shows the cluster's storage, SSH settings, nodes up and down, the "
-	  "task queue depth and the running task." },
+	  "task queue depth, the running task and the lifecycle settings." },
 	{ "create", CMD_CLUSTERS_CREATE, "register a cluster", NULL, NULL,
 	  arg_cluster,
 	  (const struct cmd_flag[]){
@@ -91,9 +97,10 @@ static const struct cmd clusters_subs[] = {
 		{ "--ssh-key", CMD_V_FILE, "FILE", true, NULL,
 		  "private key file on the orchestrator host" },
 		END_FLAGS,
-	  }, false, false, NULL,
+	  }, true, false, NULL,
 	  "CLUSTER must match [A-Za-z0-9_-]{1,64}.  The key file is read by the "
-	  "orchestrator, so give its path on the orchestrator's host." },
+	  "orchestrator, so give its path on the orchestrator's host.  "
+	  "key=value words set lifecycle settings (" HELP_SETTINGS ")." },
 	{ "update", CMD_CLUSTERS_UPDATE, "change a cluster's storage and SSH "
 	  "settings", NULL, NULL, arg_cluster_opt,
 	  (const struct cmd_flag[]){
@@ -113,13 +120,16 @@ static const struct cmd clusters_subs[] = {
 		{ "--ssh-key", CMD_V_FILE, "FILE", false, NULL,
 		  "private key file on the orchestrator host" },
 		END_FLAGS,
-	  }, false, false, NULL,
+	  }, true, false, NULL,
 	  "PATCH /api/v1/clusters/{name}: what is not given stays as it is; "
 	  "give at least one setting.  The orchestrator checks the values as "
-	  "at create and refuses (409, naming the task) while a task of the "
-	  "cluster runs.  CLUSTER defaults to the current one.  Example, for a "
-	  "cluster an agent created: clusters update prod --storage "
-	  "s3://bucket/prod --ssh-user cassandra --ssh-key /etc/ringmaster/id" },
+	  "at create and refuses a storage or SSH change (409, naming the "
+	  "task) while a task of the cluster runs.  key=value words are the "
+	  "lifecycle settings (" HELP_SETTINGS "); key= resets one to its "
+	  "default, and they may change while a task runs.  CLUSTER defaults "
+	  "to the current one.  Example, for a cluster an agent created: "
+	  "clusters update prod --storage s3://bucket/prod --ssh-user "
+	  "cassandra --ssh-key /etc/ringmaster/id replace_after=30m" },
 	{ "delete", CMD_CLUSTERS_DELETE, "forget a cluster", NULL, NULL,
 	  arg_cluster, NOFLAGS, false, false, NULL,
 	  "Refused (409) while a task runs on the cluster." },

@@ -269,6 +269,17 @@ int exec_clusters_show(struct exec_ctx *x)
 		exec_fmt_when(exec_jstr(j, "created_at"), buf, sizeof(buf));
 		exec_kv_line("created", buf);
 	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(j, "settings"), key, v) {
+		char label[64];
+		snprintf(label, sizeof(label), "  %s", key);
+		if (json_is_boolean(v))
+			exec_kv_line(label, json_is_true(v) ? "true" : "false");
+		else
+			exec_kv_line(label, json_string_length(v) > 0 ?
+			    json_string_value(v) : "-");
+	}
 	client_resp_release(&r);
 	return EXEC_OK;
 }
@@ -317,6 +328,19 @@ static json_t *cluster_settings(const struct cmd_call *c)
 		json_object_set(body, "ssh", ssh);
 	json_decref(st);
 	json_decref(ssh);
+	/* key=value words are lifecycle settings, checked by the
+	 * orchestrator; "key=" resets one to its default. */
+	if (c->nkv > 0) {
+		json_t *set = json_object();
+		for (size_t i = 0; i < c->nkv; i++) {
+			const char *eq = strchr(c->kv[i], '=');
+			char *k = xstrndup(c->kv[i], (size_t)(eq - c->kv[i]));
+			json_object_set_new(set, k, eq[1] ? json_string(eq + 1) :
+			    json_null());
+			free(k);
+		}
+		json_object_set_new(body, "settings", set);
+	}
 	return body;
 }
 
@@ -358,7 +382,8 @@ int exec_clusters_update(struct exec_ctx *x)
 		json_decref(body);
 		return exec_usage_fail(c, "nothing to change: give at least one of "
 		    "--storage, --endpoint, --region, --ssh-user, --ssh-port, "
-		    "--ssh-key (or --no-endpoint, --no-region)");
+		    "--ssh-key (or --no-endpoint, --no-region), or a setting as "
+		    "key=value (replace_after=30m)");
 	}
 	if ((cluster = exec_pick_cluster(x, cmd_arg(c, "CLUSTER"))) == NULL) {
 		json_decref(body);

@@ -53,12 +53,53 @@ static const struct field f_ssh[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+/* "settings" keys and values are the store's registry's
+ * (store_settings.h), checked by the service. */
 static const struct field f_cluster[] = {
 	{ "name", F_NAME, true, 0, 0, NULL, NULL },
 	{ "storage", F_OBJECT, true, 0, 0, NULL, f_storage },
 	{ "ssh", F_OBJECT, true, 0, 0, NULL, f_ssh },
+	{ "settings", F_OBJECT, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
+
+#define SETTINGS_MAX	32
+
+/*
+ * The "settings" object as (key, text) pairs: a string as it is, a
+ * boolean as "true"/"false", null as a reset.  false with the reply sent
+ * for any other type.  The pairs borrow c->body.
+ */
+static bool settings_of(struct call *c, struct svc_setting *v, size_t *n)
+{
+	json_t *obj = json_object_get(c->body, "settings"), *val;
+	const char *key;
+
+	*n = 0;
+	json_object_foreach(obj, key, val) {
+		if (*n == SETTINGS_MAX) {
+			api_reply_error(c, 400, "invalid_value", "field "
+			    "'settings' has more than %d keys", SETTINGS_MAX);
+			return false;
+		}
+		v[*n].key = key;
+		if (json_is_string(val))
+			v[*n].value = json_string_value(val);
+		else if (json_is_boolean(val))
+			v[*n].value = json_is_true(val) ? "true" : "false";
+		else if (json_is_null(val))
+			v[*n].value = NULL;
+		else {
+			api_reply_error(c, 400, "wrong_type", "field "
+			    "'settings.%.64s' must be a string (\"30m\", "
+			    "\"skip_down\"), a boolean, or null to reset it",
+			    key);
+			return false;
+		}
+		(*n)++;
+	}
+	return true;
+}
 
 /*
  * A cluster's settings are checked by the field tables above and this, for
@@ -77,14 +118,18 @@ static bool storage_url_ok(struct call *c, const char *url)
 void api_h_cluster_create(struct call *c)
 {
 	struct svc_cluster cl;
+	struct svc_setting set[SETTINGS_MAX];
 	struct svc_err e = { 0 };
 	json_t *out = NULL, *st, *ssh;
 
 	if (!api_body_ok(c, f_cluster))
 		return;
+	memset(&cl, 0, sizeof(cl));
+	if (!settings_of(c, set, &cl.nsettings))
+		return;
+	cl.settings = set;
 	st = json_object_get(c->body, "storage");
 	ssh = json_object_get(c->body, "ssh");
-	memset(&cl, 0, sizeof(cl));
 	cl.name = api_jstr(c->body, "name");
 	str_copy(c->cluster, cl.name, sizeof(c->cluster));
 	str_copy(c->target, cl.name, sizeof(c->target));
@@ -107,6 +152,7 @@ void api_h_cluster_create(struct call *c)
 static const struct field f_cluster_patch[] = {
 	{ "storage", F_OBJECT, false, 0, 0, NULL, f_storage },
 	{ "ssh", F_OBJECT, false, 0, 0, NULL, f_ssh },
+	{ "settings", F_OBJECT, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -132,6 +178,7 @@ static bool not_cleared(struct call *c, json_t *obj, const char *sect,
 void api_h_cluster_update(struct call *c)
 {
 	struct svc_cluster_patch p;
+	struct svc_setting set[SETTINGS_MAX];
 	struct svc_err e = { 0 };
 	json_t *out = NULL, *st, *ssh;
 
@@ -143,16 +190,20 @@ void api_h_cluster_update(struct call *c)
 		return;
 	st = json_object_get(c->body, "storage");
 	ssh = json_object_get(c->body, "ssh");
-	if (json_object_size(st) + json_object_size(ssh) == 0) {
+	if (json_object_size(st) + json_object_size(ssh) +
+	    json_object_size(json_object_get(c->body, "settings")) == 0) {
 		api_reply_error(c, 400, "invalid_value", "nothing to change: give "
-		    "storage {url, endpoint, region} and/or ssh {user, port, "
-		    "key_file}");
+		    "storage {url, endpoint, region}, ssh {user, port, "
+		    "key_file} and/or settings {replace_after, provider, ...}");
 		return;
 	}
 	if (!not_cleared(c, st, "storage", f_storage) ||
 	    !not_cleared(c, ssh, "ssh", f_ssh))
 		return;
 	memset(&p, 0, sizeof(p));
+	if (!settings_of(c, set, &p.nsettings))
+		return;
+	p.settings = set;
 	p.storage_url = api_jstr(st, "url");
 	if (p.storage_url != NULL && !storage_url_ok(c, p.storage_url))
 		return;

@@ -247,6 +247,52 @@ static void add_queue_info(struct service *s, json_t *cl)
 	    running[0] ? json_string(running) : json_null());
 }
 
+/* Check every setting before anything is written; -1 with e set. */
+static int settings_check(const struct svc_setting *v, size_t n,
+    struct svc_err *e)
+{
+	struct store_cluster_settings scratch;
+	char err[512];
+
+	store_settings_defaults(&scratch);
+	for (size_t i = 0; i < n; i++)
+		if (store_setting_parse(&scratch, v[i].key, v[i].value != NULL ?
+		    v[i].value : store_setting_find(v[i].key) != NULL ?
+		    store_setting_find(v[i].key)->def : "", NULL, 0, err,
+		    sizeof(err)) != 0) {
+			svc_set(e, RM_EINVAL, "%s", err);
+			return -1;
+		}
+	return 0;
+}
+
+static int settings_write(struct service *s, const char *cluster,
+    const struct svc_setting *v, size_t n, struct svc_err *e)
+{
+	struct store_setting_kv *kv;
+	char err[512] = "";
+	int rc;
+
+	if (n == 0)
+		return 0;
+	kv = xcalloc(n, sizeof(*kv));
+	for (size_t i = 0; i < n; i++) {
+		kv[i].key = v[i].key;
+		kv[i].value = v[i].value;
+	}
+	rc = store_cluster_settings_set(s->st, cluster, kv, n, err,
+	    sizeof(err));
+	free(kv);
+	if (rc == 0)
+		return 0;
+	if (rc == RM_ENOENT)
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+	else
+		svc_set(e, rc == RM_EINVAL ? RM_EINVAL : RM_ERR, "cannot "
+		    "change the settings of cluster '%s': %s", cluster, err);
+	return -1;
+}
+
 int service_cluster_create(struct service *s, const struct svc_cluster *cl,
     json_t **out, struct svc_err *e)
 {
@@ -260,8 +306,11 @@ int service_cluster_create(struct service *s, const struct svc_cluster *cl,
 		.ssh_key_file = cl->ssh_key_file,
 	};
 	char err[256];
-	int rc = store_cluster_create(s->st, &sc, err, sizeof(err));
+	int rc;
 
+	if (settings_check(cl->settings, cl->nsettings, e) != 0)
+		return -1;
+	rc = store_cluster_create(s->st, &sc, err, sizeof(err));
 	if (rc == RM_EEXIST) {
 		svc_set(e, RM_ECONFLICT, "cluster '%s' exists already",
 		    cl->name);
@@ -275,6 +324,13 @@ int service_cluster_create(struct service *s, const struct svc_cluster *cl,
 	}
 	if (task_cluster_add(s->eng, cl->name) != 0)
 		log_warnx("cluster %s: cannot create its queue", cl->name);
+	/* Checked above: only the store can fail here, and then the
+	 * cluster exists with its defaults, which the error says. */
+	if (settings_write(s, cl->name, cl->settings, cl->nsettings, e) != 0) {
+		log_warnx("cluster %s created, but not its settings: %s",
+		    cl->name, e->msg);
+		return -1;
+	}
 	return service_cluster_get(s, cl->name, out, e);
 }
 
@@ -308,9 +364,14 @@ static json_t *cluster_read(struct service *s, const char *name,
 	json_t *cl = NULL;
 	int rc = store_cluster_get(s->st, name, &r);
 
-	if (rc == 0)
+	if (rc == 0) {
+		struct store_cluster_settings cs;
 		cl = svc_json_cluster(&r);
-	else if (rc == RM_ENOENT)
+		/* Gone between the two reads: the cluster, without them. */
+		if (store_cluster_settings_get(s->st, name, &cs) == 0)
+			json_object_set_new(cl, "settings",
+			    svc_json_settings(&cs));
+	} else if (rc == RM_ENOENT)
 		svc_set(e, RM_ENOENT, "cluster '%s' not found", name);
 	else
 		svc_set(e, RM_ERR, "cannot read cluster '%s': see the "
@@ -410,16 +471,32 @@ int service_cluster_update(struct service *s, const char *name,
 	char running[STORE_ID_MAX] = "", err[256] = "", *detail;
 	json_t *before, *after, *changed;
 	struct store_event ev = { 0 };
-	size_t depth = 0;
-	int rc;
+	size_t depth = 0, nsd;
+	const struct store_setting_def *sd = store_settings_defs(&nsd);
+	bool conn = p->storage_url || p->storage_endpoint ||
+	    p->clear_storage_endpoint || p->storage_region ||
+	    p->clear_storage_region || p->ssh_user || p->ssh_port > 0 ||
+	    p->ssh_key_file;
+	int rc = 0;
 
+	if (settings_check(p->settings, p->nsettings, e) != 0)
+		return -1;
 	if ((before = cluster_read(s, name, e)) == NULL)
 		return -1;
 	/* The engine knows a task runs before the store does; the store's
-	 * check, in the update's transaction, closes the race after this. */
-	task_queue_info(s->eng, name, &depth, running, sizeof(running));
-	rc = running[0] ? RM_EBUSY : store_cluster_update(s->st, name, &sp,
-	    running, sizeof(running), err, sizeof(err));
+	 * check, in the update's transaction, closes the race after this.
+	 * Lifecycle settings alone do not wait for a task. */
+	if (conn) {
+		task_queue_info(s->eng, name, &depth, running, sizeof(running));
+		rc = running[0] ? RM_EBUSY : store_cluster_update(s->st, name,
+		    &sp, running, sizeof(running), err, sizeof(err));
+	}
+	if (rc == 0 && settings_write(s, name, p->settings, p->nsettings,
+	    e) != 0) {
+		json_decref(before);
+		svc_cc_forget(s, name);
+		return -1;
+	}
 	if (rc == RM_EBUSY) {
 		svc_set(e, RM_ECONFLICT, "cluster '%s' has a running task %s: "
 		    "its settings cannot change under it; wait for it to finish "
@@ -446,6 +523,8 @@ int service_cluster_update(struct service *s, const char *name,
 	changed = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		diff_setting(changed, before, after, keys[i][0], keys[i][1]);
+	for (size_t i = 0; i < nsd; i++)
+		diff_setting(changed, before, after, "settings", sd[i].key);
 	changed = json_pack("{s:o}", "changed", changed);
 	detail = json_dumps(changed, JSON_COMPACT | JSON_SORT_KEYS);
 	ev.actor = who && *who ? who : "anonymous";

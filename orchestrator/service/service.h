@@ -30,6 +30,13 @@ struct svc_err {
 
 struct service;
 
+/* A lifecycle setting as given (store_settings.h has the registry):
+ * value is its text ("30m", "skip_down", "true"); NULL resets it. */
+struct svc_setting {
+	const char *key;
+	const char *value;
+};
+
 /* A cluster as POSTed (validated by the API). */
 struct svc_cluster {
 	const char *name;
@@ -39,6 +46,8 @@ struct svc_cluster {
 	const char *ssh_user;
 	int ssh_port;
 	const char *ssh_key_file;
+	const struct svc_setting *settings;	/* checked by the service */
+	size_t nsettings;
 };
 
 /* A change of a cluster's settings (validated by the API): NULL keeps. */
@@ -51,6 +60,8 @@ struct svc_cluster_patch {
 	const char *ssh_user;
 	int ssh_port;			/* 0: keep */
 	const char *ssh_key_file;
+	const struct svc_setting *settings;	/* only these keys change */
+	size_t nsettings;
 };
 
 struct svc_checkin {
@@ -123,9 +134,11 @@ int service_cluster_get(struct service *s, const char *name, json_t **out,
 int service_cluster_get_text(struct service *s, const char *name,
     char **text, size_t *len, struct svc_err *e);
 /*
- * Change a cluster's storage and SSH settings.  Refused (RM_ECONFLICT,
- * naming the task) while one of its tasks runs: a task reads them as it
- * goes.  Records a "cluster"/"updated" event by who with what changed;
+ * Change a cluster's storage, SSH and lifecycle settings.  A change of
+ * storage or SSH is refused (RM_ECONFLICT, naming the task) while one of
+ * its tasks runs: a task reads them as it goes.  Lifecycle settings alone
+ * may change at any time (they are read when a decision is taken); a bad
+ * one (RM_EINVAL) changes nothing.  Records a "cluster"/"updated" event by who with what changed;
  * *out is the cluster as GET shows it.
  */
 int service_cluster_update(struct service *s, const char *name,

@@ -75,6 +75,23 @@ json_t *svc_json_cluster(const struct store_cluster_row *r)
 	    "nodes_down", r->nodes_down);
 }
 
+json_t *svc_json_settings(const struct store_cluster_settings *v)
+{
+	const struct store_setting_def *d;
+	json_t *o = json_object();
+	char buf[1100];
+	size_t n;
+
+	d = store_settings_defs(&n);
+	for (size_t i = 0; i < n; i++) {
+		store_setting_format(v, d[i].key, buf, sizeof(buf));
+		json_object_set_new(o, d[i].key, d[i].type ==
+		    STORE_SETTING_BOOL ? json_boolean(strcmp(buf, "true") == 0) :
+		    json_string(buf));
+	}
+	return o;
+}
+
 json_t *svc_json_node(const struct store_node_row *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I,"

@@ -26,6 +26,9 @@ json_t *svc_json_time(int64_t ms);
  * counts; the service replaces nodes_up/nodes_down with the live ones and
  * adds queue_depth and running_task. */
 json_t *svc_json_cluster(const struct store_cluster_row *r);
+/* {"replace_after": "30m", "evict_removenode": false, ...}: every key of
+ * the registry, booleans as JSON booleans, the rest as their text. */
+json_t *svc_json_settings(const struct store_cluster_settings *v);
 
 /* {"cluster","address","host_id","dc","rack","state","version",
  *  "ssh_host_key","last_heartbeat","load_bytes","is_seed","status"}:

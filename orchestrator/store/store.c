@@ -196,6 +196,13 @@ static const char *const migrations[] = {
 	" rack TEXT NOT NULL DEFAULT '',"
 	" since INTEGER NOT NULL,"
 	" deadline INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 5: clusters' lifecycle settings (store_settings.h); a key not
+	 * here has its default */
+	"CREATE TABLE cluster_settings ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" value TEXT NOT NULL,"
+	" PRIMARY KEY (cluster, key)) WITHOUT ROWID;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

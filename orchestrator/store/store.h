@@ -96,5 +96,6 @@ int store_snapshot(struct store *st, const char *path, char *err, size_t errlen)
 #include "store_token.h"
 #include "store_backup.h"
 #include "store_slot.h"
+#include "store_settings.h"
 
 #endif

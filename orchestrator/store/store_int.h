@@ -14,6 +14,8 @@
  *   store_schedule.c  schedules
  *   store_token.c     API tokens
  *   store_backup.c    the backup index and damaged objects
+ *   store_slot.c      each cluster's bootstrap slot
+ *   store_settings.c  clusters' lifecycle settings and their registry
  */
 #ifndef RM_STORE_INT_H
 #define RM_STORE_INT_H
@@ -248,7 +250,14 @@
 	X(SLOT_CLAIM, "UPDATE slots SET holder = ?2 WHERE cluster = ?1" \
 	    " AND holder = '' AND dead_address = ?3") \
 	X(SLOT_RELEASE, "DELETE FROM slots WHERE cluster = ?1 AND holder = ?2" \
-	    " AND since = ?3")
+	    " AND since = ?3") \
+	X(SETTINGS_GET, "SELECT key, value FROM cluster_settings" \
+	    " WHERE cluster = ?1 ORDER BY key") \
+	X(SETTINGS_PUT, "INSERT INTO cluster_settings (cluster, key, value)" \
+	    " VALUES (?1,?2,?3) ON CONFLICT (cluster, key) DO UPDATE" \
+	    " SET value = ?3") \
+	X(SETTINGS_DEL, "DELETE FROM cluster_settings WHERE cluster = ?1" \
+	    " AND key = ?2")
 
 
 #define X_ENUM(id, text) SQL_##id,

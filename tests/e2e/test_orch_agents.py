@@ -404,3 +404,69 @@ def test_patch_roles_unknown_cluster_and_running_task(orch):
                and e["method"] == "PATCH" and e["target"] == "prod"]
     assert results == [("watcher", "403"), ("ops", "403"), ("admin", "409"),
                        ("admin", "200")], results
+
+
+SETTING_DEFAULTS = {"replace_after": "off", "provider": "none", "provider_command": "",
+                    "node_ttl": "off", "evict_removenode": False,
+                    "backup_down_policy": "require_all"}
+
+
+def test_lifecycle_settings_on_create_patch_and_get(orch):
+    """Cluster settings: defaults shown, set at create, changed one key at a
+    time by PATCH (audited), reset by null, and a bad one changes nothing."""
+    assert orch.create_cluster("plain")["settings"] == SETTING_DEFAULTS
+    got = orch.create_cluster("heal", settings={"replace_after": "120s", "provider": "sim",
+                                                "evict_removenode": True})["settings"]
+    assert got == dict(SETTING_DEFAULTS, replace_after="2m", provider="sim",
+                       evict_removenode=True)
+    r = patch(orch, "heal", {"settings": {"node_ttl": "7d", "provider": None}})
+    assert r.status_code == 200, r.text
+    want = dict(SETTING_DEFAULTS, replace_after="2m", node_ttl="7d", evict_removenode=True)
+    assert r.json()["settings"] == want
+    assert orch.ok("GET", "/api/v1/clusters/heal")["settings"] == want
+    upd = [e for e in orch.ok("GET", "/api/v1/events", params={"cluster": "heal"})["items"]
+           if e["kind"] == "cluster" and e["result"] == "updated"]
+    detail = upd[-1]["detail"]
+    detail = detail if isinstance(detail, dict) else json.loads(detail)
+    assert detail["changed"] == {"settings.node_ttl": {"from": "off", "to": "7d"},
+                                 "settings.provider": {"from": "sim", "to": "none"}}
+    bad = [
+        ({"settings": {"replace_after": "soon"}}, "invalid_value", "replace_after"),
+        ({"settings": {"replace_after": "100ms"}}, "invalid_value", "at least 1s"),
+        ({"settings": {"provider": "aws"}}, "invalid_value", "none|command|sim"),
+        ({"settings": {"provider_command": "bin/x"}}, "invalid_value", "absolute path"),
+        ({"settings": {"evict_removenode": "maybe"}}, "invalid_value", "true or false"),
+        ({"settings": {"replace_after": 30}}, "wrong_type", "settings.replace_after"),
+        ({"settings": {"bogus": "1"}}, "invalid_value", "unknown cluster setting 'bogus'"),
+        # a good key beside a bad one: neither is applied
+        ({"settings": {"node_ttl": "1d", "provider": "aws"}}, "invalid_value", "provider"),
+        ({"settings": []}, "wrong_type", "settings"),
+    ]
+    for body, code, says in bad:
+        r = patch(orch, "heal", body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["code"] == code, (body, r.text)
+        assert says in r.json()["error"]["message"], (body, r.text)
+    assert orch.ok("GET", "/api/v1/clusters/heal")["settings"] == want
+    # A bad setting at create creates nothing.
+    r = orch.post("/api/v1/clusters", {"name": "nope", "storage": {"url": "s3://b/p"},
+                                       "ssh": {"user": "u", "key_file": "/k"},
+                                       "settings": {"provider": "aws"}})
+    assert r.status_code == 400 and "none|command|sim" in r.text, r.text
+    assert orch.get("/api/v1/clusters/nope").status_code == 404
+
+
+def test_lifecycle_settings_change_while_a_task_runs(orch):
+    """Storage and SSH wait for a running task; lifecycle settings do not."""
+    orch.create_cluster("busy")
+    t = orch.submit("busy", duration_s=30, steps=30)
+    wait_until(lambda: orch.task(t["id"])["state"] == "running", 10, "task running")
+    r = patch(orch, "busy", {"settings": {"replace_after": "10m"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"]["replace_after"] == "10m"
+    r = patch(orch, "busy", {"settings": {"node_ttl": "1d"}, "ssh": {"user": "ops"}})
+    assert r.status_code == 409, r.text
+    got = orch.ok("GET", "/api/v1/clusters/busy")
+    assert got["settings"]["node_ttl"] == "off" and got["ssh"]["user"] == "cassandra"
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    orch.wait_task(t["id"], states=("cancelled",))

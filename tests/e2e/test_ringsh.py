@@ -116,6 +116,24 @@ def test_clusters_update_gives_an_agent_created_cluster_its_settings(orch, tmp_p
     assert orch.ok("GET", "/api/v1/clusters/auto")["ssh"]["user"] == "ops"
 
 
+def test_clusters_lifecycle_settings_as_key_value_words(orch, tmp_path):
+    out = ok(rsh(orch, tmp_path, "-c", "clusters create heal --storage s3://bk/heal "
+                 "--ssh-user ops --ssh-key /keys/id replace_after=30m provider=sim"))
+    assert out.startswith("created cluster 'heal'")
+    got = orch.ok("GET", "/api/v1/clusters/heal")["settings"]
+    assert got["replace_after"] == "30m" and got["provider"] == "sim"
+    ok(rsh(orch, tmp_path, "-c", "clusters update heal evict_removenode=true provider="))
+    got = orch.ok("GET", "/api/v1/clusters/heal")["settings"]
+    assert got["evict_removenode"] is True and got["provider"] == "none"
+    out = ok(rsh(orch, tmp_path, "-c", "clusters show heal"))
+    assert re.search(r"^  replace_after +30m$", out, re.M), out
+    assert re.search(r"^  evict_removenode +true$", out, re.M), out
+    assert re.search(r"^  provider_command +-$", out, re.M), out
+    r = rsh(orch, tmp_path, "-c", "clusters update heal provider=aws")
+    assert r.returncode == 1 and "none|command|sim" in r.stderr and "(400)" in r.stderr, r.stderr
+    assert orch.ok("GET", "/api/v1/clusters/heal")["settings"]["provider"] == "none"
+
+
 def test_nodes_and_seeds(orch, tmp_path):
     orch.create_cluster("prod")
     out = ok(rsh(orch, tmp_path, "-C", "prod", "-c", "nodes"))

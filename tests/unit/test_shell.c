@@ -248,7 +248,7 @@ static void test_usage_help(void)
 		char *u = cmd_usage(call.cmd, call.path);
 		T_EQ_STR(u, "clusters create CLUSTER --storage URL [--endpoint URL] "
 		    "[--region REGION] --ssh-user USER [--ssh-port PORT] "
-		    "--ssh-key FILE");
+		    "--ssh-key FILE [key=value ...]");
 		free(u);
 	}
 	cmd_call_release(&call);

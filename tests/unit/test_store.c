@@ -69,10 +69,10 @@ static void test_migrations(void)
 	struct store *st = open_store();
 	char err[256];
 
-	T_EQ_INT(store_schema_version(st), 4);
+	T_EQ_INT(store_schema_version(st), 5);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 4);
+	T_EQ_INT(store_schema_version(st), 5);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
@@ -1046,6 +1046,106 @@ static void test_cluster_nodes(struct store *st)
 	    "nodes set for a missing cluster");
 }
 
+/* The settings registry: table-driven parse, canonical text, defaults,
+ * and rows that change nothing when one value is bad. */
+static void test_cluster_settings(struct store *st)
+{
+	static const struct {
+		const char *key, *text, *canon;	/* canon NULL: refused */
+		const char *says;
+	} cases[] = {
+		{ "replace_after", "30m", "30m", NULL },
+		{ "replace_after", "90s", "90s", NULL },
+		{ "replace_after", "120s", "2m", NULL },
+		{ "replace_after", "0", "off", NULL },
+		{ "replace_after", "off", "off", NULL },
+		{ "replace_after", "500ms", NULL, "at least 1s" },
+		{ "replace_after", "soon", NULL, "not a duration" },
+		{ "replace_after", "", NULL, "not a duration" },
+		{ "replace_after", "-5m", NULL, "not a duration" },
+		{ "node_ttl", "7d", "7d", NULL },
+		{ "provider", "command", "command", NULL },
+		{ "provider", "sim", "sim", NULL },
+		{ "provider", "aws", NULL, "none|command|sim" },
+		{ "provider", "", NULL, "none|command|sim" },
+		{ "provider", "non", NULL, "none|command|sim" },
+		{ "provider_command", "/usr/local/bin/new-host", "/usr/local/bin/new-host", NULL },
+		{ "provider_command", "", "", NULL },
+		{ "provider_command", "relative/x", NULL, "absolute path" },
+		{ "provider_command", "/a\nb", NULL, "absolute path" },
+		{ "evict_removenode", "true", "true", NULL },
+		{ "evict_removenode", "yes", NULL, "true or false" },
+		{ "backup_down_policy", "skip_down", "skip_down", NULL },
+		{ "backup_down_policy", "skip", NULL, "require_all|skip_down" },
+		{ "bogus", "1", NULL, "unknown cluster setting 'bogus'" },
+	};
+	struct store_cluster_settings cs, got;
+	struct store_setting_kv kv[2];
+	char canon[1100], err[512];
+	size_t n;
+
+	store_settings_defaults(&cs);
+	T_EQ_INT(cs.replace_after_ms, 0);
+	T_EQ_STR(cs.provider, "none");
+	T_EQ_STR(cs.backup_down_policy, "require_all");
+	T_CHECK(!cs.evict_removenode, "evict_removenode on by default");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc = store_setting_parse(&cs, cases[i].key, cases[i].text,
+		    canon, sizeof(canon), err, sizeof(err));
+		if (cases[i].canon != NULL) {
+			T_CHECK(rc == 0, "%s=%s refused: %s", cases[i].key,
+			    cases[i].text, err);
+			if (rc == 0)
+				T_EQ_STR(canon, cases[i].canon);
+		} else {
+			T_CHECK(rc != 0, "%s=%s accepted", cases[i].key,
+			    cases[i].text);
+			T_CHECK(strstr(err, cases[i].says) != NULL,
+			    "%s=%s: '%s' does not say '%s'", cases[i].key,
+			    cases[i].text, err, cases[i].says);
+		}
+	}
+	/* Every default parses, and the registry's keys are unique. */
+	const struct store_setting_def *d = store_settings_defs(&n);
+	T_CHECK(n >= 6, "%zu settings", n);
+	for (size_t i = 0; i < n; i++) {
+		T_EQ_INT(store_setting_parse(&cs, d[i].key, d[i].def, canon,
+		    sizeof(canon), err, sizeof(err)), 0);
+		T_EQ_STR(canon, d[i].def);
+		T_CHECK(store_setting_find(d[i].key) == &d[i], "find %s",
+		    d[i].key);
+		for (size_t j = i + 1; j < n; j++)
+			T_CHECK(strcmp(d[i].key, d[j].key) != 0, "twice: %s",
+			    d[i].key);
+	}
+
+	add_cluster(st, "cs");
+	T_EQ_INT(store_cluster_settings_get(st, "cs", &got), 0);
+	T_EQ_STR(got.provider, "none");
+	T_EQ_INT(store_cluster_settings_get(st, "nope", &got), RM_ENOENT);
+	kv[0] = (struct store_setting_kv){ "replace_after", "120s" };
+	kv[1] = (struct store_setting_kv){ "provider", "sim" };
+	T_EQ_INT(store_cluster_settings_set(st, "cs", kv, 2, err, sizeof(err)), 0);
+	T_EQ_INT(store_cluster_settings_get(st, "cs", &got), 0);
+	T_EQ_INT(got.replace_after_ms, 120000);
+	T_EQ_STR(got.provider, "sim");
+	/* One bad value: nothing of the change is written. */
+	kv[0] = (struct store_setting_kv){ "replace_after", "1h" };
+	kv[1] = (struct store_setting_kv){ "provider", "aws" };
+	T_EQ_INT(store_cluster_settings_set(st, "cs", kv, 2, err, sizeof(err)),
+	    RM_EINVAL);
+	T_EQ_INT(store_cluster_settings_get(st, "cs", &got), 0);
+	T_EQ_INT(got.replace_after_ms, 120000);
+	/* NULL resets to the default. */
+	kv[0] = (struct store_setting_kv){ "provider", NULL };
+	T_EQ_INT(store_cluster_settings_set(st, "cs", kv, 1, err, sizeof(err)), 0);
+	T_EQ_INT(store_cluster_settings_get(st, "cs", &got), 0);
+	T_EQ_STR(got.provider, "none");
+	T_EQ_INT(got.replace_after_ms, 120000);
+	T_EQ_INT(store_cluster_settings_set(st, "nope", kv, 1, err, sizeof(err)),
+	    RM_ENOENT);
+}
+
 /* Task events carry their detail as JSON written by hand: it must parse
  * back to the same strings whatever the error text holds. */
 static void test_event_detail(struct store *st)
@@ -1346,6 +1446,7 @@ int main(void)
 	test_update_visibility(st);
 	test_group_commit_failure(st);
 	test_cluster_nodes(st);
+	test_cluster_settings(st);
 	test_event_detail(st);
 	test_backup_index(st);
 	test_step_nodes_failing(st);

@@ -1,0 +1,334 @@
+/*
+ * store_settings.c - see store_settings.h.
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../common/strbuf.h"
+#include "../../common/util.h"
+#include "store_int.h"
+
+#define FIELD(f) offsetof(struct store_cluster_settings, f), \
+	sizeof(((struct store_cluster_settings *)0)->f)
+
+struct def {
+	struct store_setting_def pub;
+	size_t off, size;
+};
+
+static const struct def defs[] = {
+	{ { "replace_after", STORE_SETTING_DURATION, "off", NULL,
+	    "how long a node must be down (its agent silent and a live peer "
+	    "seeing it DN) before a replace task is submitted for it; off: "
+	    "only an operator replaces" }, FIELD(replace_after_ms) },
+	{ { "provider", STORE_SETTING_ENUM, "none", "none|command|sim",
+	    "where a replacement's new host comes from: none (a new, empty "
+	    "node that checks in in the dead node's dc), command "
+	    "(provider_command prints its address), sim (the test simulation)" },
+	    FIELD(provider) },
+	{ { "provider_command", STORE_SETTING_PATH, "", NULL,
+	    "the executable provider \"command\" runs for a new host "
+	    "(docs/lifecycle.md lists its environment and its answer)" },
+	    FIELD(provider_command) },
+	{ { "node_ttl", STORE_SETTING_DURATION, "off", NULL,
+	    "how long a down node stays in the orchestrator's view before it "
+	    "is evicted; off: until an operator removes or replaces it" },
+	    FIELD(node_ttl_ms) },
+	{ { "evict_removenode", STORE_SETTING_BOOL, "false", NULL,
+	    "whether eviction first runs nodetool removenode on a live node "
+	    "(the dead node's ranges are streamed to the remaining replicas)" },
+	    FIELD(evict_removenode) },
+	{ { "backup_down_policy", STORE_SETTING_ENUM, "require_all",
+	    "require_all|skip_down",
+	    "what a backup does while a node is down: require_all fails it, "
+	    "skip_down backs up the nodes that are up and lists the backup "
+	    "partial, naming the missing nodes" }, FIELD(backup_down_policy) },
+};
+
+static struct store_setting_def pub_defs[ARRAY_SIZE(defs)];
+static pthread_once_t pub_once = PTHREAD_ONCE_INIT;
+
+static void pub_init(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
+		pub_defs[i] = defs[i].pub;
+}
+
+const struct store_setting_def *store_settings_defs(size_t *n)
+{
+	pthread_once(&pub_once, pub_init);
+	*n = ARRAY_SIZE(defs);
+	return pub_defs;
+}
+
+static const struct def *find(const char *key)
+{
+	for (size_t i = 0; key != NULL && i < ARRAY_SIZE(defs); i++)
+		if (strcmp(defs[i].pub.key, key) == 0)
+			return &defs[i];
+	return NULL;
+}
+
+const struct store_setting_def *store_setting_find(const char *key)
+{
+	size_t n;
+	const struct store_setting_def *v = store_settings_defs(&n);
+	const struct def *d = find(key);
+
+	return d != NULL ? &v[d - defs] : NULL;
+}
+
+/* The largest unit that divides ms exactly: "4h", "90s", "off". */
+static void duration_format(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+
+	if (ms <= 0) {
+		snprintf(buf, len, "off");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, len, "%" PRId64 "%s", ms / units[i].ms,
+			    units[i].unit);
+			return;
+		}
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (n > 0 && p != NULL && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		p = bar != NULL ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static int parse(const struct def *d, struct store_cluster_settings *s,
+    const char *text, char *err, size_t errlen)
+{
+	char *field = (char *)s + d->off;
+	const char *key = d->pub.key;
+	int64_t ms;
+
+	switch (d->pub.type) {
+	case STORE_SETTING_DURATION:
+		if (strcmp(text, "off") == 0 || strcmp(text, "0") == 0) {
+			ms = 0;
+		} else if (duration_parse_ms(text, &ms) != 0 || ms < 1000) {
+			snprintf(err, errlen, "setting '%s': '%.64s' is not a "
+			    "duration of at least 1s: give one like 90s, 30m, "
+			    "4h or 7d, or off", key, text);
+			return -1;
+		}
+		memcpy(field, &ms, sizeof(ms));
+		return 0;
+	case STORE_SETTING_ENUM:
+		if (!choice_ok(d->pub.choices, text)) {
+			snprintf(err, errlen, "setting '%s': '%.64s' is not one "
+			    "of %s", key, text, d->pub.choices);
+			return -1;
+		}
+		str_copy(field, text, d->size);
+		return 0;
+	case STORE_SETTING_BOOL:
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+			snprintf(err, errlen, "setting '%s': '%.64s' is not "
+			    "true or false", key, text);
+			return -1;
+		}
+		*(bool *)field = strcmp(text, "true") == 0;
+		return 0;
+	case STORE_SETTING_PATH:
+		if (text[0] != '\0' && (text[0] != '/' ||
+		    strlen(text) >= d->size || strchr(text, '\n') != NULL)) {
+			snprintf(err, errlen, "setting '%s': '%.64s' is not an "
+			    "absolute path (one line, under %zu bytes)", key,
+			    text, d->size);
+			return -1;
+		}
+		str_copy(field, text, d->size);
+		return 0;
+	}
+	snprintf(err, errlen, "setting '%s': unknown type", key);
+	return -1;
+}
+
+static void format(const struct def *d, const struct store_cluster_settings *s,
+    char *buf, size_t len)
+{
+	const char *field = (const char *)s + d->off;
+	int64_t ms;
+
+	switch (d->pub.type) {
+	case STORE_SETTING_DURATION:
+		memcpy(&ms, field, sizeof(ms));
+		duration_format(ms, buf, len);
+		return;
+	case STORE_SETTING_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "true" :
+		    "false");
+		return;
+	case STORE_SETTING_ENUM:
+	case STORE_SETTING_PATH:
+		snprintf(buf, len, "%s", field);
+		return;
+	}
+	buf[0] = '\0';
+}
+
+void store_settings_defaults(struct store_cluster_settings *s)
+{
+	char err[16];
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
+		if (parse(&defs[i], s, defs[i].pub.def, err, sizeof(err)) != 0)
+			log_warnx("setting %s: its default does not parse",
+			    defs[i].pub.key);
+}
+
+int store_setting_parse(struct store_cluster_settings *s, const char *key,
+    const char *text, char *canon, size_t canonlen, char *err,
+    size_t errlen)
+{
+	const struct def *d = find(key);
+	size_t n;
+	const struct store_setting_def *all;
+
+	if (d == NULL) {
+		struct strbuf known = { 0 };
+		all = store_settings_defs(&n);
+		for (size_t i = 0; i < n; i++)
+			strbuf_addf(&known, "%s%s", i ? ", " : "", all[i].key);
+		snprintf(err, errlen, "unknown cluster setting '%.64s': the "
+		    "settings are %s", key != NULL ? key : "", known.p);
+		strbuf_release(&known);
+		return -1;
+	}
+	if (parse(d, s, text != NULL ? text : "", err, errlen) != 0)
+		return -1;
+	if (canon != NULL)
+		format(d, s, canon, canonlen);
+	return 0;
+}
+
+void store_setting_format(const struct store_cluster_settings *s,
+    const char *key, char *buf, size_t len)
+{
+	const struct def *d = find(key);
+
+	if (d == NULL)
+		buf[0] = '\0';
+	else
+		format(d, s, buf, len);
+}
+
+int store_cluster_settings_get(struct store *st, const char *cluster,
+    struct store_cluster_settings *out)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_EXISTS);
+	char err[256];
+	int rc;
+
+	store_settings_defaults(out);
+	bind_text(s, 1, cluster);
+	rc = sqlite3_step(s);
+	rst(s);
+	if (rc == SQLITE_DONE) {
+		unlock(c);
+		return RM_ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_db_err(c, NULL, 0, "read a cluster's settings");
+		unlock(c);
+		return rc;
+	}
+	s = S(c, SQL_SETTINGS_GET);
+	bind_text(s, 1, cluster);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *key = col_str(s, 0), *v = col_str(s, 1);
+		/* A key a newer version wrote, or a value it changed the
+		 * rules of: keep the default and say so. */
+		if (store_setting_parse(out, key, v, NULL, 0, err,
+		    sizeof(err)) != 0)
+			log_warnx("cluster %s: stored %s; using the default",
+			    cluster, err);
+	}
+	rst(s);
+	rc = rc == SQLITE_DONE ? 0 : store_db_err(c, NULL, 0,
+	    "read a cluster's settings");
+	unlock(c);
+	return rc;
+}
+
+int store_cluster_settings_set(struct store *st, const char *cluster,
+    const struct store_setting_kv *kv, size_t n, char *err, size_t errlen)
+{
+	struct store_cluster_settings scratch;
+	char canon[1100];
+	struct conn *c;
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Every value is checked before anything is written. */
+	store_settings_defaults(&scratch);
+	for (size_t i = 0; i < n; i++)
+		if (kv[i].value != NULL && store_setting_parse(&scratch,
+		    kv[i].key, kv[i].value, NULL, 0, err, errlen) != 0)
+			return RM_EINVAL;
+		else if (kv[i].value == NULL && find(kv[i].key) == NULL)
+			return store_setting_parse(&scratch, kv[i].key, "",
+			    NULL, 0, err, errlen), RM_EINVAL;
+	c = wlock(st);
+	if ((rc = begin(c, err, errlen)) < 0)
+		goto out;
+	s = S(c, SQL_CLUSTER_EXISTS);
+	bind_text(s, 1, cluster);
+	rc = sqlite3_step(s);
+	rst(s);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? RM_ENOENT : store_db_err(c, err,
+		    errlen, "find the cluster");
+		if (rc == RM_ENOENT && err != NULL)
+			snprintf(err, errlen, "cluster '%s' not found", cluster);
+		rollback(c);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (kv[i].value != NULL) {
+			store_setting_parse(&scratch, kv[i].key, kv[i].value,
+			    canon, sizeof(canon), err, errlen);
+			s = S(c, SQL_SETTINGS_PUT);
+			bind_text(s, 3, canon);
+		} else {
+			s = S(c, SQL_SETTINGS_DEL);
+		}
+		bind_text(s, 1, cluster);
+		bind_text(s, 2, kv[i].key);
+		if (exec_stmt(s) != SQLITE_DONE) {
+			rc = store_db_err(c, err, errlen, "write a setting");
+			rollback(c);
+			goto out;
+		}
+	}
+	rc = commit(c, err, errlen);
+out:
+	unlock(c);
+	return rc;
+}
