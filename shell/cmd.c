@@ -241,8 +241,20 @@ const struct cmd cmd_table[] = {
 	  clusters_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "nodes", CMD_NODES, "list a cluster's nodes", NULL, NULL,
 	  arg_cluster_opt, NOFLAGS, false, false, NULL, NULL },
-	{ "seeds", CMD_SEEDS, "list a cluster's seed addresses", NULL, NULL,
-	  arg_cluster_opt, NOFLAGS, false, false, NULL, NULL },
+	{ "seeds", CMD_SEEDS, "list a cluster's seed addresses, or pin them",
+	  NULL, NULL, arg_cluster_opt,
+	  (const struct cmd_flag[]){
+		{ "--pin", CMD_V_TEXT, "ADDR,ADDR...", false, NULL,
+		  "make exactly these nodes the seeds (admin)" },
+		{ "--unpin", CMD_V_NONE, NULL, false, NULL,
+		  "hand the choice back to the orchestrator (admin)" },
+		END_FLAGS,
+	  }, false, false, NULL,
+	  "Without a flag, GET /api/v1/clusters/{name}/seeds.  --pin and "
+	  "--unpin are PUT /api/v1/clusters/{name}/seeds: pinned addresses "
+	  "must be nodes of the cluster, and agents get the new list in their "
+	  "next heartbeat answer (cassandra.yaml is rewritten; it takes effect "
+	  "at the node's next start)." },
 	{ "tasks", CMD_NONE, "list, show, watch, cancel, pause, resume tasks",
 	  tasks_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "watch", CMD_TASKS_WATCH, "follow a task (same as 'tasks watch')",

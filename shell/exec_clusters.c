@@ -499,9 +499,35 @@ int exec_seeds(struct exec_ctx *x)
 	struct client_resp r;
 	if (cluster == NULL)
 		return EXEC_FAILED;
+	const char *pin = cmd_flag(x->call, "--pin");
+	bool unpin = cmd_flag(x->call, "--unpin") != NULL;
+	json_t *body = NULL;
+	if (pin != NULL && unpin)
+		return exec_usage_fail(x->call, "give --pin or --unpin, not both");
+	if (pin != NULL || unpin) {
+		json_t *a = json_array();
+		const char *p0 = pin != NULL ? pin : "";
+		while (*p0) {
+			size_t len = strcspn(p0, ", ");
+			if (len > 0) {
+				char *one = xstrndup(p0, len);
+				json_array_append_new(a, json_string(one));
+				free(one);
+			}
+			p0 += len;
+			p0 += strspn(p0, ", ");
+		}
+		if (pin != NULL && json_array_size(a) == 0) {
+			json_decref(a);
+			return exec_usage_fail(x->call, "--pin wants addresses: "
+			    "--pin 10.0.0.1,10.0.0.2");
+		}
+		body = json_pack("{s:o}", "seeds", a);
+	}
 	char *p = exec_cluster_path(cluster, "/seeds");
-	int rc = exec_call_api(x, "GET", p, NULL, &r);
+	int rc = exec_call_api(x, body != NULL ? "PUT" : "GET", p, body, &r);
 	free(p);
+	json_decref(body);
 	if (rc < 0)
 		return EXEC_FAILED;
 	if (x->json) {

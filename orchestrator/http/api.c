@@ -98,6 +98,7 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/clusters/*", R_ADMIN, true, api_h_cluster_update },
 	{ "GET", "/api/v1/clusters/*/nodes", R_READ, false, api_h_nodes },
 	{ "GET", "/api/v1/clusters/*/seeds", R_READ | ROLE_AGENT, false, api_h_seeds },
+	{ "PUT", "/api/v1/clusters/*/seeds", R_ADMIN, true, api_h_seeds_pin },
 	{ "POST", "/api/v1/agents/checkin", R_AGENT, true, api_h_checkin },
 	/* Heartbeats change only a node's last-seen time: not audited. */
 	{ "POST", "/api/v1/agents/heartbeat", R_AGENT, false, api_h_heartbeat },
@@ -124,7 +125,7 @@ static const char *const route_labels[] = {
 	"/api/v1/clusters/{name}", "/api/v1/clusters/{name}",
 	"/api/v1/clusters/{name}",
 	"/api/v1/clusters/{name}/nodes", "/api/v1/clusters/{name}/seeds",
-	"/api/v1/agents/checkin", "/api/v1/agents/heartbeat",
+	"/api/v1/clusters/{name}/seeds", "/api/v1/agents/checkin", "/api/v1/agents/heartbeat",
 	"/api/v1/clusters/{name}/tasks", "/api/v1/clusters/{name}/tasks",
 	"/api/v1/tasks/{id}", "/api/v1/tasks/{id}/cancel",
 	"/api/v1/tasks/{id}/pause", "/api/v1/tasks/{id}/resume",

@@ -294,6 +294,49 @@ void api_h_seeds(struct call *c)
 		api_reply_json(c, 200, out);
 }
 
+static const struct field f_seeds_pin[] = {
+	{ "seeds", F_ARRAY, true, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+#define PIN_MAX	64
+
+void api_h_seeds_pin(struct call *c)
+{
+	const char *addrs[PIN_MAX];
+	struct svc_err e = { 0 };
+	json_t *out = NULL, *a, *v;
+	size_t i;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	str_copy(c->target, c->param[0], sizeof(c->target));
+	if (!api_body_ok(c, f_seeds_pin))
+		return;
+	a = json_object_get(c->body, "seeds");
+	if (json_array_size(a) > PIN_MAX) {
+		api_reply_error(c, 400, "invalid_value", "field 'seeds' has %zu "
+		    "addresses; at most %d may be pinned", json_array_size(a),
+		    PIN_MAX);
+		return;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || !address_valid(json_string_value(v))) {
+			api_reply_error(c, 400, "invalid_value", "field "
+			    "'seeds[%zu]' must be a node's address (an IP "
+			    "address or host name)", i);
+			return;
+		}
+		addrs[i] = json_string_value(v);
+	}
+	if (service_seeds_pin(c->api->svc, c->param[0], addrs,
+	    json_array_size(a), c->who.name, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
 static const struct field f_checkin[] = {
 	{ "cluster", F_NAME, true, 0, 0, NULL, NULL },
 	{ "host_id", F_STRING, false, 0, 0, NULL, NULL },

@@ -114,6 +114,7 @@ void api_h_cluster_get(struct call *c);
 void api_h_cluster_delete(struct call *c);
 void api_h_nodes(struct call *c);
 void api_h_seeds(struct call *c);
+void api_h_seeds_pin(struct call *c);
 void api_h_checkin(struct call *c);
 void api_h_heartbeat(struct call *c);
 

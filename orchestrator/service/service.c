@@ -611,3 +611,62 @@ int service_seeds(struct service *s, const char *cluster, json_t **out,
 	    NULL));
 	return 0;
 }
+
+int service_seeds_pin(struct service *s, const char *cluster,
+    const char *const *addrs, size_t n, const char *who, json_t **out,
+    struct svc_err *e)
+{
+	char missing[256] = "", err[256] = "", *detail;
+	struct store_event ev = { 0 };
+	struct store_nodes v;
+	json_t *list;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(addrs[i], addrs[j]) == 0) {
+				svc_set(e, RM_EINVAL, "seed %s is given twice",
+				    addrs[i]);
+				return -1;
+			}
+	rc = store_seeds_pin(s->st, cluster, addrs, n, missing,
+	    sizeof(missing), err, sizeof(err));
+	if (rc == RM_ENOENT && !store_cluster_exists(s->st, cluster)) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	if (rc == RM_ENOENT) {
+		svc_set(e, RM_EINVAL, "%s is not a node of cluster '%s': a "
+		    "pinned seed must be a node the orchestrator knows (its "
+		    "agent checked in); nothing was changed", missing, cluster);
+		return -1;
+	}
+	if (rc != 0)
+		return svc_fail(e, RM_ERR, err);
+	/* The choice follows the store: every node's flag, then the seeds
+	 * are taken again at the next read (the epoch moved). */
+	if (store_cluster_nodes(s->st, cluster, &v) == 0)
+		for (size_t i = 0; i < v.n; i++)
+			hb_node_place(s->hb, cluster, v.items[i].address, NULL,
+			    NULL, v.items[i].is_seed ? 1 : 0);
+	store_nodes_release(&v);
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_string(addrs[i]));
+	list = json_pack("{s:o}", "pinned", list);
+	detail = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	ev.actor = who && *who ? who : "anonymous";
+	ev.kind = "seeds";
+	ev.target = cluster;
+	ev.cluster = cluster;
+	ev.result = n > 0 ? "pinned" : "unpinned";
+	ev.detail_json = detail;
+	if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+		log_warnx("seeds of cluster %s %s, but the event was not "
+		    "recorded: %s", cluster, ev.result, err);
+	log_info("seeds of cluster %s %s by %s: %s", cluster, ev.result,
+	    ev.actor, detail ? detail : "?");
+	free(detail);
+	return service_seeds(s, cluster, out, e);
+}

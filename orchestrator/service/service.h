@@ -150,6 +150,16 @@ int service_nodes_list(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e);
 int service_seeds(struct service *s, const char *cluster, json_t **out,
     struct svc_err *e);
+/*
+ * Pin addrs[n] as the cluster's seeds (n == 0: unpin, the orchestrator
+ * chooses again).  Every address must be a node of the cluster; one that
+ * is not refuses the whole change (RM_EINVAL).  Records a "seeds" event by
+ * who; *out is as service_seeds() answers.  Agents get the new list in
+ * their next heartbeat answer.
+ */
+int service_seeds_pin(struct service *s, const char *cluster,
+    const char *const *addrs, size_t n, const char *who, json_t **out,
+    struct svc_err *e);
 
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e);

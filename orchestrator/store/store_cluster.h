@@ -113,6 +113,15 @@ struct store_node {
  * set true when the row was inserted rather than updated. */
 int store_node_upsert(struct store *st, const struct store_node *n,
     bool *created, char *err, size_t errlen);
+/*
+ * Make exactly addrs[n] the cluster's pinned seeds (is_seed), in one
+ * transaction; n == 0 unpins every node.  0; RM_ENOENT with missing
+ * (may be NULL) set to the first address that is not a node of the
+ * cluster (nothing changed); RM_ERR.
+ */
+int store_seeds_pin(struct store *st, const char *cluster,
+    const char *const *addrs, size_t n, char *missing, size_t mlen,
+    char *err, size_t errlen);
 /* 0, RM_ENOENT. */
 int store_node_delete(struct store *st, const char *cluster,
     const char *address, char *err, size_t errlen);

@@ -116,6 +116,9 @@
 	    " is_seed = COALESCE(?11, is_seed)," \
 	    " status = COALESCE(?12, status)") \
 	X(NODE_DELETE, "DELETE FROM nodes WHERE cluster = ?1 AND address = ?2") \
+	X(SEEDS_UNPIN, "UPDATE nodes SET is_seed = 0 WHERE cluster = ?1") \
+	X(SEED_PIN, "UPDATE nodes SET is_seed = 1 WHERE cluster = ?1" \
+	    " AND address = ?2") \
 	X(NODE_GET, "SELECT " NODE_COLS " FROM nodes WHERE cluster = ?1" \
 	    " AND address = ?2") \
 	X(NODE_FIND_HOST, "SELECT " NODE_COLS " FROM nodes WHERE" \

@@ -83,6 +83,60 @@ def test_seeds_per_dc_spread_over_racks_stable_and_sent_in_heartbeats(orch):
     assert seeds() == ["10.0.1.2", "10.0.1.3", "10.0.1.4", "10.0.2.1", "10.0.2.2"]
 
 
+def test_operator_pins_seeds_and_unpins_them(orch_factory):  # noqa: F811
+    """PUT /clusters/{name}/seeds: pinned seeds win as given, reach agents
+    in heartbeat answers, survive a restart of the orchestrator; an unknown
+    address refuses the whole change; [] hands the choice back."""
+    o = orch_factory()
+    o.create_cluster("prod")
+    for i, addr in enumerate(["10.0.7.1", "10.0.7.2", "10.0.7.3", "10.0.7.4"]):
+        checkin(o, addr, rack=f"r{i % 2}", host_id=f"6f1c2a52-0000-4000-8000-{i:012d}")
+        assert beat(o, addr).status_code == 200
+
+    def seeds():
+        return o.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"]
+    chosen = seeds()
+    gen = beat(o, "10.0.7.1", seeds_gen=0).json()["seeds_gen"]
+    r = o.req("PUT", "/api/v1/clusters/prod/seeds", body={"seeds": ["10.0.7.4", "10.0.7.2"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["seeds"] == ["10.0.7.4", "10.0.7.2"]
+    assert seeds() == ["10.0.7.4", "10.0.7.2"]
+    ans = beat(o, "10.0.7.1", seeds_gen=gen).json()
+    assert ans["seeds"] == ["10.0.7.4", "10.0.7.2"] and ans["seeds_gen"] > gen, ans
+    assert {a: n["is_seed"] for a, n in nodes(o).items()} == {
+        "10.0.7.1": False, "10.0.7.2": True, "10.0.7.3": False, "10.0.7.4": True}
+    ev = [e for e in o.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+          if e["kind"] == "seeds"]
+    assert [e["result"] for e in ev] == ["pinned"] and ev[0]["actor"] == "admin", ev
+    # Refused: nothing changes.
+    bad = [({"seeds": ["10.0.7.1", "10.0.9.9"]}, 400, "10.0.9.9 is not a node"),
+           ({"seeds": ["10.0.7.1", "10.0.7.1"]}, 400, "given twice"),
+           ({"seeds": ["not an address!"]}, 400, "seeds[0]"),
+           ({"seeds": "10.0.7.1"}, 400, "seeds"),
+           ({}, 400, "seeds")]
+    for body, code, says in bad:
+        r = o.req("PUT", "/api/v1/clusters/prod/seeds", body=body)
+        assert r.status_code == code and says in r.json()["error"]["message"], (body, r.text)
+    r = o.req("PUT", "/api/v1/clusters/nope/seeds", body={"seeds": []})
+    assert r.status_code == 404, r.text
+    viewer = o.create_token("viewer", "v1")
+    r = o.req("PUT", "/api/v1/clusters/prod/seeds", body={"seeds": []}, token=viewer)
+    assert r.status_code == 403, r.text
+    assert seeds() == ["10.0.7.4", "10.0.7.2"]
+    # Kept across a restart (the store's is_seed).
+    assert o.stop() == 0
+    o.start()
+    for addr in ["10.0.7.1", "10.0.7.2", "10.0.7.3", "10.0.7.4"]:
+        beat(o, addr)
+    assert seeds() == ["10.0.7.4", "10.0.7.2"]
+    # Unpinned, the choice is the orchestrator's again: the seeds it had
+    # stay while they live (both in rack r1), and rack r0 gets one.
+    assert chosen == ["10.0.7.1", "10.0.7.2", "10.0.7.3"]
+    r = o.req("PUT", "/api/v1/clusters/prod/seeds", body={"seeds": []})
+    assert r.status_code == 200 and r.json()["seeds"] == ["10.0.7.1", "10.0.7.2", "10.0.7.4"], r.text
+    assert not any(n["is_seed"] for n in nodes(o).values())
+
+
 def test_bootstrap_slot_one_join_at_a_time(orch):
     """A new cluster's first node bootstraps alone as its own seed; the
     next new node takes the slot; a third waits until the second is UN in

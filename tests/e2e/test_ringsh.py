@@ -134,6 +134,22 @@ def test_clusters_lifecycle_settings_as_key_value_words(orch, tmp_path):
     assert orch.ok("GET", "/api/v1/clusters/heal")["settings"]["provider"] == "none"
 
 
+def test_seeds_pin_and_unpin(orch, tmp_path):
+    orch.create_cluster("prod")
+    for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        checkin(orch, a)
+    assert ok(rsh(orch, tmp_path, "-C", "prod", "-c", "seeds --pin 10.0.0.3,10.0.0.2")) == \
+        "10.0.0.3\n10.0.0.2\n"
+    assert orch.ok("GET", "/api/v1/clusters/prod/seeds")["seeds"] == ["10.0.0.3", "10.0.0.2"]
+    r = rsh(orch, tmp_path, "-C", "prod", "-c", "seeds --pin 10.0.0.9")
+    assert r.returncode == 1 and "10.0.0.9 is not a node" in r.stderr and "(400)" in r.stderr
+    r = rsh(orch, tmp_path, "-C", "prod", "-c", "seeds --pin 10.0.0.1 --unpin")
+    assert r.returncode == 2 and "not both" in r.stderr, r.stderr
+    ok(rsh(orch, tmp_path, "-C", "prod", "-c", "seeds --unpin"))
+    assert not any(n["is_seed"] for n in
+                   orch.ok("GET", "/api/v1/clusters/prod/nodes")["items"])
+
+
 def test_nodes_and_seeds(orch, tmp_path):
     orch.create_cluster("prod")
     out = ok(rsh(orch, tmp_path, "-C", "prod", "-c", "nodes"))
