@@ -378,10 +378,12 @@ void api_h_checkin(struct call *c)
 	ci.system_keyspace = jtristate(c->body, "system_keyspace");
 	str_copy(c->cluster, ci.cluster, sizeof(c->cluster));
 	snprintf(c->target, sizeof(c->target), "%s", ci.address);
-	if (service_checkin(c->api->svc, &ci, &out, &e) != 0)
+	if (service_checkin(c->api->svc, &ci, &out, &e) != 0) {
 		api_reply_svc_error(c, &e);
-	else
-		api_reply_json(c, 200, out);
+		return;
+	}
+	metrics_checkin(c->api->metrics, api_jstr(out, "role"));
+	api_reply_json(c, 200, out);
 }
 
 static const char *const node_statuses[] = {

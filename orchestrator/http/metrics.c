@@ -45,12 +45,18 @@ struct hist {
 	uint64_t failures;
 };
 
+/* The check-in roles (lifecycle/role.h), as the answer names them. */
+static const char *const checkin_roles[] = {
+	"bootstrap", "rejoin", "replace", "wait",
+};
+
 struct metrics {
 	const char *const *route_names;
 	size_t nroute;
 	_Atomic uint64_t http_counts[MAX_ROUTES + 1][NSTATUS];
 	_Atomic int http_other_status[MAX_ROUTES + 1];
 	_Atomic uint64_t heartbeats;
+	_Atomic uint64_t checkins[4];	/* by checkin_roles[] */
 	pthread_mutex_t hist_mtx;
 	struct hist hists[MAX_TYPES];
 	size_t nhist;
@@ -105,6 +111,14 @@ void metrics_http(struct metrics *m, int route, int status)
 void metrics_heartbeat(struct metrics *m)
 {
 	atomic_fetch_add_explicit(&m->heartbeats, 1, memory_order_relaxed);
+}
+
+void metrics_checkin(struct metrics *m, const char *role)
+{
+	for (size_t i = 0; role != NULL && i < ARRAY_SIZE(checkin_roles); i++)
+		if (strcmp(checkin_roles[i], role) == 0)
+			atomic_fetch_add_explicit(&m->checkins[i], 1,
+			    memory_order_relaxed);
 }
 
 /* The slot of a task type, made on first use; NULL when the table is full.
@@ -277,7 +291,15 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 	render_http(&o);
 
 	head(o.fp, "ringmaster_heartbeats_received_total", "counter",
-	    "Agent m->heartbeats accepted.");
+	    "Agent heartbeats accepted.");
+	head(o.fp, "ringmaster_checkins_total", "counter",
+	    "Agent check-ins answered, by the role given; role wait counts "
+	    "nodes kept waiting for the bootstrap slot or a live node.");
+	for (size_t i = 0; i < ARRAY_SIZE(checkin_roles); i++) {
+		const char *cl[] = { "role", checkin_roles[i], NULL };
+		metrics_sample(&o, "ringmaster_checkins_total", cl,
+		    (double)atomic_load(&m->checkins[i]));
+	}
 	metrics_sample(&o, "ringmaster_heartbeats_received_total", NULL,
 	    (double)atomic_load(&m->heartbeats));
 

@@ -26,6 +26,9 @@ void metrics_set_routes(struct metrics *m, const char *const *routes,
  * (unmatched). */
 void metrics_http(struct metrics *m, int route, int status);
 void metrics_heartbeat(struct metrics *m);
+/* A check-in answered with role ("bootstrap", "rejoin", "replace",
+ * "wait"; another is not counted). */
+void metrics_checkin(struct metrics *m, const char *role);
 /* A task finished (any final state) after running for secs. */
 void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */

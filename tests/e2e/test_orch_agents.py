@@ -166,6 +166,10 @@ def test_bootstrap_slot_one_join_at_a_time(orch):
            if e["kind"] == "slot"]
     assert evs == [("10.0.4.1", "taken"), ("10.0.4.1", "freed"), ("10.0.4.2", "taken"),
                    ("10.0.4.2", "freed"), ("10.0.4.3", "taken")], evs
+    m = orch.get("/metrics").text
+    assert 'ringmaster_checkins_total{role="wait"} 3' in m, m
+    assert 'ringmaster_checkins_total{role="bootstrap"} 3' in m, m
+    assert 'ringmaster_nodes{cluster="prod",state="joining"} 1' in m, m
 
 
 def test_bootstrap_slot_expires_and_the_node_is_failed(orch_factory):  # noqa: F811
