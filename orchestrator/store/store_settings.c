@@ -13,71 +13,52 @@
 #define FIELD(f) offsetof(struct store_cluster_settings, f), \
 	sizeof(((struct store_cluster_settings *)0)->f)
 
-struct def {
-	struct store_setting_def pub;
-	size_t off, size;
-};
-
-static const struct def defs[] = {
-	{ { "replace_after", STORE_SETTING_DURATION, "off", NULL,
+static const struct store_setting_def defs[] = {
+	{ "replace_after", STORE_SETTING_DURATION, "off", NULL,
 	    "how long a node must be down (its agent silent and a live peer "
 	    "seeing it DN) before a replace task is submitted for it; off: "
-	    "only an operator replaces" }, FIELD(replace_after_ms) },
-	{ { "provider", STORE_SETTING_ENUM, "none", "none|command|sim",
+	    "only an operator replaces", FIELD(replace_after_ms) },
+	{ "provider", STORE_SETTING_ENUM, "none", "none|command|sim",
 	    "where a replacement's new host comes from: none (a new, empty "
 	    "node that checks in in the dead node's dc), command "
-	    "(provider_command prints its address), sim (the test simulation)" },
+	    "(provider_command prints its address), sim (the test simulation)",
 	    FIELD(provider) },
-	{ { "provider_command", STORE_SETTING_PATH, "", NULL,
+	{ "provider_command", STORE_SETTING_PATH, "", NULL,
 	    "the executable provider \"command\" runs for a new host "
-	    "(docs/lifecycle.md lists its environment and its answer)" },
+	    "(docs/lifecycle.md lists its environment and its answer)",
 	    FIELD(provider_command) },
-	{ { "node_ttl", STORE_SETTING_DURATION, "off", NULL,
+	{ "node_ttl", STORE_SETTING_DURATION, "off", NULL,
 	    "how long a down node stays in the orchestrator's view before it "
-	    "is evicted; off: until an operator removes or replaces it" },
+	    "is evicted; off: until an operator removes or replaces it",
 	    FIELD(node_ttl_ms) },
-	{ { "evict_removenode", STORE_SETTING_BOOL, "false", NULL,
+	{ "evict_removenode", STORE_SETTING_BOOL, "false", NULL,
 	    "whether eviction first runs nodetool removenode on a live node "
-	    "(the dead node's ranges are streamed to the remaining replicas)" },
+	    "(the dead node's ranges are streamed to the remaining replicas)",
 	    FIELD(evict_removenode) },
-	{ { "backup_down_policy", STORE_SETTING_ENUM, "require_all",
+	{ "backup_down_policy", STORE_SETTING_ENUM, "require_all",
 	    "require_all|skip_down",
 	    "what a backup does while a node is down: require_all fails it, "
 	    "skip_down backs up the nodes that are up and lists the backup "
-	    "partial, naming the missing nodes" }, FIELD(backup_down_policy) },
+	    "partial, naming the missing nodes", FIELD(backup_down_policy) },
 };
-
-static struct store_setting_def pub_defs[ARRAY_SIZE(defs)];
-static pthread_once_t pub_once = PTHREAD_ONCE_INIT;
-
-static void pub_init(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
-		pub_defs[i] = defs[i].pub;
-}
 
 const struct store_setting_def *store_settings_defs(size_t *n)
 {
-	pthread_once(&pub_once, pub_init);
 	*n = ARRAY_SIZE(defs);
-	return pub_defs;
+	return defs;
 }
 
-static const struct def *find(const char *key)
+static const struct store_setting_def *find(const char *key)
 {
 	for (size_t i = 0; key != NULL && i < ARRAY_SIZE(defs); i++)
-		if (strcmp(defs[i].pub.key, key) == 0)
+		if (strcmp(defs[i].key, key) == 0)
 			return &defs[i];
 	return NULL;
 }
 
 const struct store_setting_def *store_setting_find(const char *key)
 {
-	size_t n;
-	const struct store_setting_def *v = store_settings_defs(&n);
-	const struct def *d = find(key);
-
-	return d != NULL ? &v[d - defs] : NULL;
+	return find(key);
 }
 
 /* The largest unit that divides ms exactly: "4h", "90s", "off". */
@@ -118,14 +99,14 @@ static bool choice_ok(const char *choices, const char *v)
 	return false;
 }
 
-static int parse(const struct def *d, struct store_cluster_settings *s,
+static int parse(const struct store_setting_def *d, struct store_cluster_settings *s,
     const char *text, char *err, size_t errlen)
 {
 	char *field = (char *)s + d->off;
-	const char *key = d->pub.key;
+	const char *key = d->key;
 	int64_t ms;
 
-	switch (d->pub.type) {
+	switch (d->type) {
 	case STORE_SETTING_DURATION:
 		if (strcmp(text, "off") == 0 || strcmp(text, "0") == 0) {
 			ms = 0;
@@ -138,9 +119,9 @@ static int parse(const struct def *d, struct store_cluster_settings *s,
 		memcpy(field, &ms, sizeof(ms));
 		return 0;
 	case STORE_SETTING_ENUM:
-		if (!choice_ok(d->pub.choices, text)) {
+		if (!choice_ok(d->choices, text)) {
 			snprintf(err, errlen, "setting '%s': '%.64s' is not one "
-			    "of %s", key, text, d->pub.choices);
+			    "of %s", key, text, d->choices);
 			return -1;
 		}
 		str_copy(field, text, d->size);
@@ -168,13 +149,13 @@ static int parse(const struct def *d, struct store_cluster_settings *s,
 	return -1;
 }
 
-static void format(const struct def *d, const struct store_cluster_settings *s,
+static void format(const struct store_setting_def *d, const struct store_cluster_settings *s,
     char *buf, size_t len)
 {
 	const char *field = (const char *)s + d->off;
 	int64_t ms;
 
-	switch (d->pub.type) {
+	switch (d->type) {
 	case STORE_SETTING_DURATION:
 		memcpy(&ms, field, sizeof(ms));
 		duration_format(ms, buf, len);
@@ -197,16 +178,16 @@ void store_settings_defaults(struct store_cluster_settings *s)
 
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
-		if (parse(&defs[i], s, defs[i].pub.def, err, sizeof(err)) != 0)
+		if (parse(&defs[i], s, defs[i].def, err, sizeof(err)) != 0)
 			log_warnx("setting %s: its default does not parse",
-			    defs[i].pub.key);
+			    defs[i].key);
 }
 
 int store_setting_parse(struct store_cluster_settings *s, const char *key,
     const char *text, char *canon, size_t canonlen, char *err,
     size_t errlen)
 {
-	const struct def *d = find(key);
+	const struct store_setting_def *d = find(key);
 	size_t n;
 	const struct store_setting_def *all;
 
@@ -230,7 +211,7 @@ int store_setting_parse(struct store_cluster_settings *s, const char *key,
 void store_setting_format(const struct store_cluster_settings *s,
     const char *key, char *buf, size_t len)
 {
-	const struct def *d = find(key);
+	const struct store_setting_def *d = find(key);
 
 	if (d == NULL)
 		buf[0] = '\0';

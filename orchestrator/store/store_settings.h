@@ -41,6 +41,7 @@ struct store_setting_def {
 	const char *def;	/* the default, as canonical text */
 	const char *choices;	/* ENUM: "a|b|c" */
 	const char *meaning;
+	size_t off, size;	/* its field in struct store_cluster_settings */
 };
 
 /* The registry, in display order: n entries. */

@@ -309,7 +309,12 @@ def test_task_shortcuts_reach_the_orchestrator(orch, tmp_path):
         task = orch.task(tid)
         assert task["type"] == line.split()[0]
         if task["state"] in ("queued", "running", "paused"):
-            orch.ok("POST", f"/api/v1/tasks/{tid}/cancel")
+            # It may end on its own (no agent there) between the read and
+            # the cancel: then the refusal names its end state.
+            c = orch.req("POST", f"/api/v1/tasks/{tid}/cancel")
+            assert c.status_code in (200, 202) or (
+                c.status_code == 409 and orch.task(tid)["state"] in
+                ("failed", "succeeded", "cancelled")), c.text
 
 
 def test_errors_are_explained_in_one_line(orch, orch_factory, tmp_path):
