@@ -309,46 +309,48 @@ out:
 	return rc;
 }
 
+struct pin_args {
+	const char *cluster;
+	const char *const *addrs;
+	size_t n;
+	char *missing;
+	size_t mlen;
+};
+
+static int tx_seeds_pin(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
+{
+	struct pin_args *a = arg;
+	sqlite3_stmt *s = S(c, SQL_SEEDS_UNPIN);
+
+	(void)st;
+	bind_text(s, 1, a->cluster);
+	if (exec_stmt(s) != SQLITE_DONE)
+		return store_db_err(c, err, errlen, "unpin seeds");
+	for (size_t i = 0; i < a->n; i++) {
+		s = S(c, SQL_SEED_PIN);
+		bind_text(s, 1, a->cluster);
+		bind_text(s, 2, a->addrs[i]);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "pin a seed");
+		if (sqlite3_changes(c->db) == 0) {
+			if (a->missing != NULL && a->mlen > 0)
+				snprintf(a->missing, a->mlen, "%s", a->addrs[i]);
+			return RM_ENOENT;
+		}
+	}
+	return 0;
+}
+
 int store_seeds_pin(struct store *st, const char *cluster,
     const char *const *addrs, size_t n, char *missing, size_t mlen,
     char *err, size_t errlen)
 {
-	struct conn *c = wlock(st);
-	sqlite3_stmt *s;
-	int rc;
+	struct pin_args a = { cluster, addrs, n, missing, mlen };
 
 	if (missing != NULL && mlen > 0)
 		missing[0] = '\0';
-	if ((rc = begin(c, err, errlen)) < 0)
-		goto out;
-	s = S(c, SQL_SEEDS_UNPIN);
-	bind_text(s, 1, cluster);
-	if (exec_stmt(s) != SQLITE_DONE) {
-		rc = store_db_err(c, err, errlen, "unpin seeds");
-		rollback(c);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		s = S(c, SQL_SEED_PIN);
-		bind_text(s, 1, cluster);
-		bind_text(s, 2, addrs[i]);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = store_db_err(c, err, errlen, "pin a seed");
-			rollback(c);
-			goto out;
-		}
-		if (sqlite3_changes(c->db) == 0) {
-			if (missing != NULL && mlen > 0)
-				snprintf(missing, mlen, "%s", addrs[i]);
-			rollback(c);
-			rc = RM_ENOENT;
-			goto out;
-		}
-	}
-	rc = commit(c, err, errlen);
-out:
-	unlock(c);
-	return rc;
+	return store_write_op(st, tx_seeds_pin, &a, err, errlen);
 }
 
 int store_node_delete(struct store *st, const char *cluster,

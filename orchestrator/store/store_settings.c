@@ -258,58 +258,67 @@ int store_cluster_settings_get(struct store *st, const char *cluster,
 	return rc;
 }
 
-int store_cluster_settings_set(struct store *st, const char *cluster,
-    const struct store_setting_kv *kv, size_t n, char *err, size_t errlen)
+struct set_args {
+	const char *cluster;
+	const struct store_setting_kv *kv;
+	size_t n;
+};
+
+static int tx_settings_set(struct store *st, struct conn *c, void *arg,
+    char *err, size_t errlen)
 {
+	struct set_args *a = arg;
 	struct store_cluster_settings scratch;
 	char canon[1100];
-	struct conn *c;
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = S(c, SQL_CLUSTER_EXISTS);
 	int rc;
 
-	/* Every value is checked before anything is written. */
-	store_settings_defaults(&scratch);
-	for (size_t i = 0; i < n; i++)
-		if (kv[i].value != NULL && store_setting_parse(&scratch,
-		    kv[i].key, kv[i].value, NULL, 0, err, errlen) != 0)
-			return RM_EINVAL;
-		else if (kv[i].value == NULL && find(kv[i].key) == NULL)
-			return store_setting_parse(&scratch, kv[i].key, "",
-			    NULL, 0, err, errlen), RM_EINVAL;
-	c = wlock(st);
-	if ((rc = begin(c, err, errlen)) < 0)
-		goto out;
-	s = S(c, SQL_CLUSTER_EXISTS);
-	bind_text(s, 1, cluster);
+	(void)st;
+	bind_text(s, 1, a->cluster);
 	rc = sqlite3_step(s);
 	rst(s);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? RM_ENOENT : store_db_err(c, err,
-		    errlen, "find the cluster");
-		if (rc == RM_ENOENT && err != NULL)
-			snprintf(err, errlen, "cluster '%s' not found", cluster);
-		rollback(c);
-		goto out;
+	if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "cluster '%s' not found", a->cluster);
+		return RM_ENOENT;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (kv[i].value != NULL) {
-			store_setting_parse(&scratch, kv[i].key, kv[i].value,
-			    canon, sizeof(canon), err, errlen);
+	if (rc != SQLITE_ROW)
+		return store_db_err(c, err, errlen, "find the cluster");
+	store_settings_defaults(&scratch);
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->kv[i].value != NULL) {
+			/* Checked by the caller: this only normalises. */
+			if (store_setting_parse(&scratch, a->kv[i].key,
+			    a->kv[i].value, canon, sizeof(canon), err,
+			    errlen) != 0)
+				return RM_EINVAL;
 			s = S(c, SQL_SETTINGS_PUT);
 			bind_text(s, 3, canon);
 		} else {
 			s = S(c, SQL_SETTINGS_DEL);
 		}
-		bind_text(s, 1, cluster);
-		bind_text(s, 2, kv[i].key);
-		if (exec_stmt(s) != SQLITE_DONE) {
-			rc = store_db_err(c, err, errlen, "write a setting");
-			rollback(c);
-			goto out;
-		}
+		bind_text(s, 1, a->cluster);
+		bind_text(s, 2, a->kv[i].key);
+		if (exec_stmt(s) != SQLITE_DONE)
+			return store_db_err(c, err, errlen, "write a setting");
 	}
-	rc = commit(c, err, errlen);
-out:
-	unlock(c);
-	return rc;
+	return 0;
+}
+
+int store_cluster_settings_set(struct store *st, const char *cluster,
+    const struct store_setting_kv *kv, size_t n, char *err, size_t errlen)
+{
+	struct set_args a = { cluster, kv, n };
+	struct store_cluster_settings scratch;
+
+	/* Every value is checked before anything is written. */
+	store_settings_defaults(&scratch);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = kv[i].value;
+		if (v == NULL && find(kv[i].key) != NULL)
+			continue;
+		if (store_setting_parse(&scratch, kv[i].key, v != NULL ? v : "",
+		    NULL, 0, err, errlen) != 0)
+			return RM_EINVAL;
+	}
+	return store_write_op(st, tx_settings_set, &a, err, errlen);
 }
