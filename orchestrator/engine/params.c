@@ -263,6 +263,19 @@ static const struct param_spec *find(const struct param_spec *spec,
 	return NULL;
 }
 
+/* What every type takes beside its own table: how the engine runs it. */
+static const struct param_spec common_params[] = {
+	{ "max_attempts", PT_INT, 1, 20, NULL, NULL, 0,
+	  "attempts of each step before the task fails (default: the "
+	  "type's, GET /api/v1/task-types)" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
+const struct param_spec *params_common(void)
+{
+	return common_params;
+}
+
 int params_check(const struct param_spec *spec, const char *type,
     json_t *params, char *err, size_t errlen)
 {
@@ -271,6 +284,8 @@ int params_check(const struct param_spec *spec, const char *type,
 
 	json_object_foreach(params, key, v) {
 		const struct param_spec *p = find(spec, key);
+		if (p == NULL)
+			p = find(common_params, key);
 		if (p == NULL) {
 			size_t off = (size_t)snprintf(err, errlen, "unknown "
 			    "parameter '%.64s' for %s (allowed:", key, type);
@@ -278,9 +293,13 @@ int params_check(const struct param_spec *spec, const char *type,
 			    off < errlen; q++)
 				off += (size_t)snprintf(err + off, errlen - off,
 				    "%s %s", q == spec ? "" : ",", q->name);
+			for (const struct param_spec *q = common_params;
+			    q->name && off < errlen; q++)
+				off += (size_t)snprintf(err + off, errlen - off,
+				    "%s %s", spec && spec->name ? "," : "",
+				    q->name);
 			if (off < errlen)
-				snprintf(err + off, errlen - off, "%s)",
-				    spec && spec->name ? "" : " none");
+				snprintf(err + off, errlen - off, ")");
 			return -1;
 		}
 		if (check_one(p, v, err, errlen) != 0)

@@ -64,6 +64,9 @@ struct param_spec {
  */
 int params_check(const struct param_spec *spec, const char *type,
     json_t *params, char *err, size_t errlen);
+/* The parameters every type takes (max_attempts), which params_check()
+ * accepts beside the type's table. */
+const struct param_spec *params_common(void);
 /* [{"name","type","default","min","max","description"}] for the API. */
 json_t *params_spec_json(const struct param_spec *spec);
 /* The type's name as the API shows it ("integer", "names", ...). */

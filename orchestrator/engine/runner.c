@@ -395,7 +395,8 @@ static bool run_steps(struct task_ctx *ctx)
 			    "step stopped without a reason" : "step failed");
 failed:
 		ctx->step = NULL;
-		if (rc == TASK_STEP_FATAL || ctx->attempts >= eng_type_attempts(ty)) {
+		if (rc == TASK_STEP_FATAL || ctx->attempts >=
+		    eng_task_attempts(ty, ctx->t->params)) {
 			char *msg = xasprintf("step '%s'%s%s failed after %d "
 			    "attempt%s: %s", sp->name, sp->node ? " on " : "",
 			    sp->node ? sp->node : "", ctx->attempts,

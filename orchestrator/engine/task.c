@@ -153,6 +153,16 @@ int eng_type_attempts(const struct task_type *ty)
 	return ty->max_attempts > 0 ? ty->max_attempts : DEF_ATTEMPTS;
 }
 
+int eng_task_attempts(const struct task_type *ty, const json_t *params)
+{
+	json_t *v = json_object_get(params, "max_attempts");
+
+	/* Checked at submission (params_check: 1..20). */
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		return (int)json_integer_value(v);
+	return eng_type_attempts(ty);
+}
+
 int64_t eng_type_deadline(const struct task_type *ty)
 {
 	return ty->step_deadline_ms > 0 ? ty->step_deadline_ms : DEF_DEADLINE;

@@ -138,6 +138,8 @@ enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_PAUSE, STOP_SHUTDOWN };
 
 /* task.c */
 int eng_type_attempts(const struct task_type *ty);
+/* The task's max_attempts parameter when given, else the type's. */
+int eng_task_attempts(const struct task_type *ty, const json_t *params);
 int64_t eng_type_deadline(const struct task_type *ty);
 int64_t eng_backoff_ms(const struct task_type *ty, int attempt);
 void eng_plan_release(struct task_plan *p);

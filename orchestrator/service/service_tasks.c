@@ -32,10 +32,18 @@
 
 static void type_json(const struct task_type *ty, void *arg)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:i}", "name", ty->name,
+	json_t *params = params_spec_json(ty->params);
+	json_t *common = params_spec_json(params_common());
+	json_t *o;
+
+	/* The ones every type takes, listed with each so a client sees
+	 * every name the type accepts. */
+	json_array_extend(params, common);
+	json_decref(common);
+	o = json_pack("{s:s, s:s, s:s, s:o, s:i}", "name", ty->name,
 	    "description", ty->description ? ty->description : "",
 	    "steps", ty->steps ? ty->steps : "",
-	    "params", params_spec_json(ty->params),
+	    "params", params,
 	    "max_attempts", ty->max_attempts > 0 ? ty->max_attempts : 3);
 
 	json_array_append_new(arg, o);

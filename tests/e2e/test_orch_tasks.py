@@ -143,3 +143,19 @@ def test_sigterm_leaves_running_task_for_resume(orch):
     assert t2["state"] in ("running", "queued")
     orch.ok("POST", f"/api/v1/tasks/{t}/cancel")
     orch.wait_task(t, ("cancelled",))
+
+
+def test_max_attempts_bounds_a_step_s_retries(orch):
+    """max_attempts, taken by every type: a step that needs 3 attempts
+    fails after 2 when the task says 2, succeeds with the type's 5."""
+    orch.create_cluster("prod")
+    t = orch.submit("prod", fail_attempts=2, max_attempts=2)
+    got = orch.wait_task(t["id"], states=("failed",), timeout=30)
+    assert "failed after 2 attempts" in got["error"], got
+    assert got["params"]["max_attempts"] == 2
+    t = orch.submit("prod", fail_attempts=2)
+    got = orch.wait_task(t["id"], timeout=30)
+    assert got["steps"][0]["attempts"] == 3, got
+    for bad in (0, 21, "2"):
+        r = orch.post("/api/v1/clusters/prod/tasks", {"type": "noop", "params": {"max_attempts": bad}})
+        assert r.status_code == 400 and "max_attempts" in r.text, r.text

@@ -266,7 +266,7 @@ def test_schedules_create_list_delete(orch, tmp_path):
     assert r.returncode == 1
     assert r.stderr == ("ringsh: the orchestrator rejected POST /api/v1/clusters/prod/"
                         "schedules: unknown parameter 'bogus' for noop (allowed: "
-                        "duration_s, steps, per_node, fail_attempts) (400) — "
+                        "duration_s, steps, per_node, fail_attempts, max_attempts) (400) — "
                         "'types' lists the task types, 'types TYPE' a type's "
                         "params\n")
 

@@ -138,14 +138,33 @@ static void test_defaults(void)
 	json_decref(p);
 	unsetenv("TEST_PARAMS_CMD");
 
-	/* A type that takes nothing refuses every key. */
+	/* A type with no table of its own takes only the common ones. */
 	static const struct param_spec none[] = {
 		{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 	};
 	p = json_pack("{s:i}", "a", 1);
 	T_EQ_INT(params_check(none, "bare", p, err, sizeof(err)), -1);
-	T_CHECK(strstr(err, "unknown parameter 'a' for bare (allowed: none)") !=
-	    NULL, "%s", err);
+	T_CHECK(strstr(err, "unknown parameter 'a' for bare (allowed: "
+	    "max_attempts)") != NULL, "%s", err);
+	json_decref(p);
+	/* max_attempts: any type, 1..20, no default added. */
+	static const struct {
+		int v, ok;
+	} ma[] = { { 1, 1 }, { 20, 1 }, { 0, 0 }, { 21, 0 }, { -1, 0 } };
+	for (size_t i = 0; i < ARRAY_SIZE(ma); i++) {
+		p = json_pack("{s:i}", "max_attempts", ma[i].v);
+		T_EQ_INT(params_check(none, "bare", p, err, sizeof(err)),
+		    ma[i].ok ? 0 : -1);
+		json_decref(p);
+	}
+	p = json_object();
+	T_EQ_INT(params_check(spec, "t", p, err, sizeof(err)), 0);
+	T_CHECK(json_object_get(p, "max_attempts") == NULL,
+	    "max_attempts defaulted: the type's count must apply");
+	json_decref(p);
+	p = json_pack("{s:s}", "bogus", "x");
+	T_EQ_INT(params_check(spec, "t", p, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, ", max_attempts)") != NULL, "%s", err);
 	json_decref(p);
 }
 
