@@ -81,8 +81,24 @@ static char *ev_sentence(const json_t *ev)
 		    exec_or_q(target), exec_jstr(d, "from") ? exec_jstr(d, "from") : "new",
 		    exec_or_q(result));
 	if (strcmp(kind, "node") == 0)
-		return xasprintf("node %s of %s %s", exec_or_q(target),
-		    exec_or_q(exec_jstr(ev, "cluster")), exec_or_q(result));
+		return xasprintf("node %s of %s %s%s%s", exec_or_q(target),
+		    exec_or_q(exec_jstr(ev, "cluster")), exec_or_q(result),
+		    exec_jstr(d, "reason") ? ": " : "",
+		    exec_jstr(d, "reason") ? exec_jstr(d, "reason") : "");
+	if (strcmp(kind, "slot") == 0)
+		return xasprintf("bootstrap slot of %s %s (%s)",
+		    exec_or_q(exec_jstr(ev, "cluster")), exec_or_q(result),
+		    exec_or_q(target));
+	if (strcmp(kind, "seeds") == 0) {
+		char *list = json_dumps(json_object_get(d, "pinned"),
+		    JSON_ENCODE_ANY | JSON_COMPACT);
+		char *s = xasprintf("seeds of %s %s by %s%s%s",
+		    exec_or_q(target), exec_or_q(result),
+		    exec_or_q(exec_jstr(ev, "actor")), list ? ": " : "",
+		    list ? list : "");
+		free(list);
+		return s;
+	}
 	if (strcmp(kind, "request") == 0)
 		return xasprintf("%s %s %s%s%s → %s", exec_or_q(exec_jstr(ev, "actor")),
 		    exec_or_q(exec_jstr(ev, "method")), exec_or_q(exec_jstr(ev, "route")),

@@ -148,6 +148,11 @@ def test_seeds_pin_and_unpin(orch, tmp_path):
     ok(rsh(orch, tmp_path, "-C", "prod", "-c", "seeds --unpin"))
     assert not any(n["is_seed"] for n in
                    orch.ok("GET", "/api/v1/clusters/prod/nodes")["items"])
+    body = ok(rsh(orch, tmp_path, "-c", "events --cluster prod"))
+    assert re.search(r"^\S+ seeds of prod pinned by admin: \[\"10.0.0.3\",\"10.0.0.2\"\]$",
+                     body, re.M), body
+    assert re.search(r"^\S+ seeds of prod unpinned by admin: \[\]$", body, re.M), body
+    assert re.search(r"^\S+ bootstrap slot of prod taken \(10.0.0.1\)$", body, re.M), body
 
 
 def test_nodes_and_seeds(orch, tmp_path):
