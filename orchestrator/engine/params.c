@@ -21,6 +21,7 @@ static const char *const type_names[] = {
 	[PT_INT] = "integer", [PT_NUMBER] = "number", [PT_BOOL] = "boolean",
 	[PT_NAME] = "name", [PT_NAMES] = "names", [PT_TABLES] = "tables",
 	[PT_NAME_OR_NAMES] = "name or names", [PT_ADDRS] = "addresses",
+	[PT_ADDR] = "address",
 	[PT_COMMAND] = "command", [PT_RETENTION] = "retention",
 	[PT_SOURCE] = "source",
 };
@@ -228,6 +229,13 @@ static int check_one(const struct param_spec *p, const json_t *v, char *err,
 		    errlen);
 	case PT_ADDRS:
 		return check_list(p, v, addr_ok, "node address", err, errlen);
+	case PT_ADDR:
+		if (!json_is_string(v) || !addr_ok(json_string_value(v))) {
+			snprintf(err, errlen, "params.%s must be a node address "
+			    "(an IP address or host name)", p->name);
+			return -1;
+		}
+		return 0;
 	case PT_NAME_OR_NAMES:
 		if (json_is_string(v) && name_valid(json_string_value(v)))
 			return 0;

@@ -25,6 +25,7 @@ enum param_type {
 	PT_TABLES,		/* array of "keyspace.table" */
 	PT_NAME_OR_NAMES,	/* a name, or an array of 1 to max names */
 	PT_ADDRS,		/* array of node addresses */
+	PT_ADDR,		/* one node address */
 	PT_COMMAND,		/* a command line without shell syntax */
 	PT_RETENTION,		/* {"keep_last": N, "keep_days": D} */
 	PT_SOURCE,		/* {"cluster", "storage", "endpoint", "region"} */

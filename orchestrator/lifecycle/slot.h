@@ -43,6 +43,10 @@ struct slot_obs {
 				 * there is */
 	bool dead_gone;		/* SLOT_REPLACE: no live view lists the dead
 				 * address any more */
+	bool tokens_differ;	/* SLOT_REPLACE: the holder reports a token
+				 * count other than the dead node's last one
+				 * (heartbeats carry counts, not the tokens;
+				 * false when either is not known) */
 };
 
 enum slot_next {

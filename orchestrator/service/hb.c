@@ -78,6 +78,7 @@ static void do_set_state(struct hb_node *n, const char *state)
 	str_copy(n->state, state, sizeof(n->state));
 	count(n->cl, n->state, +1);
 	n->cl->epoch++;
+	n->down_since = strcmp(state, "down") == 0 ? time_wall_ms() : 0;
 }
 
 static void do_dirty(struct hb *h, struct hb_node *n)
@@ -212,6 +213,14 @@ static int load(struct hb *h, char *err, size_t errlen)
 			pthread_mutex_unlock(&h->mtx);
 			hb_node_place(h, names[i], r->address, r->dc, r->rack,
 			    r->is_seed);
+			/* A replacement compares token counts with a dead
+			 * node's last report, which only the store has now. */
+			if (r->status_json != NULL) {
+				pthread_mutex_lock(&h->mtx);
+				set_str(&do_node(h, names[i], r->address)->report,
+				    r->status_json);
+				pthread_mutex_unlock(&h->mtx);
+			}
 		}
 		store_nodes_release(&v);
 		free(names[i]);
@@ -435,6 +444,44 @@ void hb_node_forget(struct hb *h, const char *cluster, const char *address)
 	pthread_mutex_unlock(&h->mtx);
 }
 
+void hb_down_nodes(struct hb *h, void (*fn)(const char *cluster,
+    const char *address, int64_t down_since_ms, void *arg), void *arg)
+{
+	struct down { char *cluster, *address; int64_t since; } *v = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&h->mtx);
+	for (size_t i = 0; i < h->nodes.nb; i++)
+		for (struct htab_node *x = h->nodes.b[i]; x; x = x->next) {
+			struct hb_node *m = NODE_OF(x);
+			if (m->down_since == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].cluster = xstrdup(m->cl->name);
+			v[n].address = xstrdup(m->address);
+			v[n].since = m->down_since;
+			n++;
+		}
+	pthread_mutex_unlock(&h->mtx);
+	for (size_t i = 0; i < n; i++) {
+		fn(v[i].cluster, v[i].address, v[i].since, arg);
+		free(v[i].cluster);
+		free(v[i].address);
+	}
+	free(v);
+}
+
+void hb_set_sweep(struct hb *h, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&h->mtx);
+	h->sweep = fn;
+	h->sweep_arg = arg;
+	pthread_mutex_unlock(&h->mtx);
+}
+
 struct forget_arg {
 	struct hb *h;
 	struct hb_cluster *c;
@@ -599,7 +646,7 @@ int hb_flush(struct hb *h)
 static void *hb_main(void *arg)
 {
 	struct hb *h = arg;
-	int64_t last_flush = time_mono_ms();
+	int64_t last_flush = time_mono_ms(), last_sweep = last_flush;
 
 	pthread_mutex_lock(&h->mtx);
 	while (!h->stopping) {
@@ -620,6 +667,14 @@ static void *hb_main(void *arg)
 			pthread_mutex_unlock(&h->mtx);
 			hb_flush(h);
 			last_flush = time_mono_ms();
+			pthread_mutex_lock(&h->mtx);
+		}
+		if (h->sweep != NULL && time_mono_ms() - last_sweep >= 1000) {
+			void (*fn)(void *) = h->sweep;
+			void *sarg = h->sweep_arg;
+			pthread_mutex_unlock(&h->mtx);
+			fn(sarg);
+			last_sweep = time_mono_ms();
 			pthread_mutex_lock(&h->mtx);
 		}
 	}

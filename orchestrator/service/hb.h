@@ -89,6 +89,20 @@ struct slot_obs;
 void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
     const char *dead, struct slot_obs *o);
 
+/*
+ * Every node of every cluster in state "down", with the wall-clock ms it
+ * became so (never before the daemon started: a node loaded down counts
+ * from the start); fn runs unlocked on copies.
+ */
+void hb_down_nodes(struct hb *h, void (*fn)(const char *cluster,
+    const char *address, int64_t down_since_ms, void *arg), void *arg);
+/*
+ * fn(arg) is called by the heartbeat thread about once a second, holding
+ * no lock (the service's periodic checks: automatic replacement).  Set
+ * before hb_start(); NULL removes.
+ */
+void hb_set_sweep(struct hb *h, void (*fn)(void *arg), void *arg);
+
 /* Forget one node (its row was deleted). */
 void hb_node_forget(struct hb *h, const char *cluster, const char *address);
 /* Forget every node of a cluster (deleted). */

@@ -48,6 +48,7 @@ struct hb_node {
 	char *dc, *rack;
 	bool pinned;			/* an operator's seed */
 	char reason[200];		/* why a silent node has its state */
+	int64_t down_since;		/* ms it became "down", 0 when not */
 };
 
 struct node_event {
@@ -69,6 +70,10 @@ struct hb {
 
 	struct node_event *events;
 	size_t nevents, capevents;
+
+	/* Called by the thread about once a second, unlocked (hb_set_sweep). */
+	void (*sweep)(void *arg);
+	void *sweep_arg;
 };
 
 #define NODE_OF(n)	HTAB_ENTRY(n, struct hb_node, hn)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "../../common/util.h"
 #include "../lifecycle/judge.h"
 #include "../lifecycle/seeds.h"
@@ -109,11 +111,24 @@ static const struct hb_view *view_of(const struct hb_node *m,
 	return NULL;
 }
 
+/* The token count a node reported of itself, -1 when not known. */
+static long long report_tokens(const char *report)
+{
+	json_t *r = report != NULL ? json_loads(report, 0, NULL) : NULL;
+	json_t *t = json_object_get(r, "tokens");
+	long long n = json_is_integer(t) && json_integer_value(t) > 0 ?
+	    (long long)json_integer_value(t) : -1;
+
+	json_decref(r);
+	return n;
+}
+
 void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
     const char *dead, struct slot_obs *o)
 {
 	struct hb_cluster *c;
 	int64_t now = time_wall_ms();
+	long long holder_tokens = -1, dead_tokens = -1;
 
 	memset(o, 0, sizeof(*o));
 	o->dead_gone = true;
@@ -125,10 +140,14 @@ void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
 		    now - m->last_hb <= h->timeout_ms;
 		if (strcmp(m->address, holder) == 0) {
 			o->self_un = live;
+			if (dead != NULL)
+				holder_tokens = report_tokens(m->report);
 			continue;
 		}
-		if (dead != NULL && strcmp(m->address, dead) == 0)
+		if (dead != NULL && strcmp(m->address, dead) == 0) {
+			dead_tokens = report_tokens(m->report);
 			continue;
+		}
 		if (!live)
 			continue;
 		o->live_peers++;
@@ -139,6 +158,8 @@ void hb_slot_obs(struct hb *h, const char *cluster, const char *holder,
 			o->dead_gone = false;
 	}
 	pthread_mutex_unlock(&h->mtx);
+	o->tokens_differ = holder_tokens > 0 && dead_tokens > 0 &&
+	    holder_tokens != dead_tokens;
 }
 
 /*

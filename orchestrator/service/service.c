@@ -27,6 +27,7 @@
 #include "../nodes/nodeops.h"
 #include "../nodes/ssh.h"
 #include "../tasks/repair.h"
+#include "../tasks/replace.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
 #include "../engine/params.h"
@@ -185,6 +186,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 		goto fail;
 	if (repair_register(s->eng, err, errlen) != 0)
 		goto fail;
+	if (replace_register(s->eng, err, errlen) != 0)
+		goto fail;
 	if (task_resume_all(s->eng, err, errlen) != 0)
 		goto fail;
 	s->hb = hb_new(st, c->heartbeat_timeout_ms, c->heartbeat_flush_ms,
@@ -193,6 +196,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 		goto fail;
 	s->lc = svc_lc_new(c);
 	svc_lc_load(s);
+	hb_set_sweep(s->hb, svc_lc_sweep, s);
 	if (task_start(s->eng, err, errlen) != 0)
 		goto fail;
 	if ((s->sched = sched_new(s->eng, 1000, err, errlen)) == NULL)
@@ -208,6 +212,8 @@ void service_stop(struct service *s)
 	if (s == NULL)
 		return;
 	sched_free(s->sched);
+	/* Its thread's sweep submits tasks: stopped before the engine. */
+	hb_stop(s->hb);
 	/* Running steps stop at their next checkpoint and stay resumable;
 	 * jobs on nodes run on and are attached again at the next start. */
 	task_engine_free(s->eng);

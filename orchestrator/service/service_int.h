@@ -61,6 +61,19 @@ json_t *svc_lc_seeds_json(struct service *s, const char *cluster,
     const char *skip, int64_t *gen);
 /* A heartbeat of the cluster's slot holder: free the slot if it joined. */
 void svc_lc_beat(struct service *s, const char *cluster, const char *address);
+/*
+ * The heartbeat thread's periodic pass (arg: the service): nodes down for
+ * their cluster's replace_after get a replace task; nodes whose row was
+ * deleted leave the heartbeat tables.
+ */
+void svc_lc_sweep(void *arg);
+/*
+ * Before a replace task is submitted (API or sweep): the node must be down
+ * in the heartbeats' verdict (a live peer sees it DN, none UN), and
+ * params.timeout_s defaults to bootstrap_timeout.  0, or -1 with e.
+ */
+int svc_lc_replace_prepare(struct service *s, const char *cluster,
+    json_t *params, struct svc_err *e);
 /* The heartbeat answer when the agent's seeds are stale, else NULL. */
 json_t *svc_lc_beat_answer(struct service *s, const char *cluster,
     int64_t agent_gen);

@@ -19,7 +19,9 @@
 #include "../cfg.h"
 #include "../lifecycle/role.h"
 #include "../lifecycle/slot.h"
+#include "../engine/task.h"
 #include "../store/store.h"
+#include "../tasks/replace.h"
 #include "hb.h"
 #include "service_int.h"
 
@@ -33,9 +35,20 @@ struct lc_seeds {
 	size_t n;
 };
 
+/* A node the sweep submitted a replace for, in this spell of down. */
+struct lc_auto {
+	struct lc_auto *next;
+	char *cluster, *address;
+	int64_t since;			/* the down_since it was for */
+	uint64_t pass;			/* the last sweep that saw it down */
+};
+
 struct svc_lc {
-	pthread_mutex_t mtx;		/* guards seeds; never held across I/O */
+	pthread_mutex_t mtx;		/* guards seeds and autos; never held
+					 * across I/O */
 	struct htab seeds;		/* struct lc_seeds */
+	struct lc_auto *autos;
+	uint64_t pass;
 	int64_t bootstrap_timeout_ms;
 	int64_t retry_after_ms;
 	int per_dc;
@@ -85,6 +98,13 @@ void svc_lc_free(struct svc_lc *lc)
 		return;
 	htab_each(&lc->seeds, free_seeds, NULL);
 	htab_release(&lc->seeds);
+	while (lc->autos != NULL) {
+		struct lc_auto *a = lc->autos;
+		lc->autos = a->next;
+		free(a->cluster);
+		free(a->address);
+		free(a);
+	}
 	pthread_mutex_destroy(&lc->mtx);
 	free(lc);
 }
@@ -303,6 +323,11 @@ int svc_lc_role(struct service *s, const struct svc_checkin *ci,
 		    &in.members, &in.live_normal);
 		in.slot = &v;
 		role_decide(&in, ro);
+		/* A holder checking in again, or the host a replacement was
+		 * given by its provider: its beats must be watched. */
+		if (!ro->take_slot && held && ro->role != ROLE_WAIT &&
+		    strcmp(sl.holder, ci->address) == 0)
+			hb_slot_set(s->hb, ci->cluster, ci->address);
 		if (!ro->take_slot)
 			return 0;
 		if (ro->slot_kind == SLOT_REPLACE)
@@ -359,6 +384,16 @@ void svc_lc_beat(struct service *s, const char *cluster, const char *address)
 	    sl.dead_address : NULL, &o);
 	if (slot_check(&v, time_wall_ms(), &o) != SLOT_JOINED)
 		return;
+	if (sl.task_id[0] != '\0') {
+		/* A replace task holds it: the task removes the dead node's
+		 * record and frees the slot (tasks/replace.c). */
+		if (store_slot_joined(s->st, cluster, address, sl.since_ms,
+		    time_wall_ms(), err, sizeof(err)) == 0)
+			log_info("cluster %s: %s is UN in its own and a live "
+			    "peer's view and %s left the ring: the replacement "
+			    "is done", cluster, address, sl.dead_address);
+		return;
+	}
 	if (store_slot_release(s->st, cluster, address, sl.since_ms, err,
 	    sizeof(err)) != 0)
 		return;
@@ -386,4 +421,158 @@ json_t *svc_lc_beat_answer(struct service *s, const char *cluster,
 	}
 	return json_pack("{s:s,s:o,s:I}", "status", "ok", "seeds", seeds,
 	    "seeds_gen", (json_int_t)gen);
+}
+
+/* ---- replacement --------------------------------------------------------- */
+
+int svc_lc_replace_prepare(struct service *s, const char *cluster,
+    json_t *params, struct svc_err *e)
+{
+	const char *node = json_string_value(json_object_get(params, "node"));
+	char state[32];
+	int64_t timeout;
+
+	if (node != NULL && hb_node_view(s->hb, cluster, node, state,
+	    sizeof(state), NULL, NULL) && strcmp(state, "down") != 0) {
+		svc_set(e, RM_ECONFLICT, "node %s is %s, not down: a node is "
+		    "replaced only when its agent is silent and a live peer sees "
+		    "it DN, none UN%s", node, state,
+		    strcmp(state, "agent_down") == 0 ? " (a live peer sees it "
+		    "UN: its agent is down, Cassandra is not; restart the "
+		    "agent)" : "");
+		return -1;
+	}
+	if (json_is_object(params) && json_object_get(params, "timeout_s") ==
+	    NULL) {
+		pthread_mutex_lock(&s->lc->mtx);
+		timeout = s->lc->bootstrap_timeout_ms / 1000;
+		pthread_mutex_unlock(&s->lc->mtx);
+		/* The task type's range (tasks/replace.c). */
+		if (timeout < 60)
+			timeout = 60;
+		if (timeout > 82800)
+			timeout = 82800;
+		json_object_set_new(params, "timeout_s", json_integer(timeout));
+	}
+	return 0;
+}
+
+/* Was a replace of this spell of down submitted already?  Marks it seen
+ * in this pass either way; mark adds it. */
+static bool auto_seen(struct svc_lc *lc, const char *cluster,
+    const char *address, int64_t since, bool mark)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&lc->mtx);
+	for (struct lc_auto *a = lc->autos; a; a = a->next)
+		if (a->since == since && strcmp(a->address, address) == 0 &&
+		    strcmp(a->cluster, cluster) == 0) {
+			a->pass = lc->pass;
+			found = true;
+		}
+	if (!found && mark) {
+		struct lc_auto *a = xcalloc(1, sizeof(*a));
+		a->cluster = xstrdup(cluster);
+		a->address = xstrdup(address);
+		a->since = since;
+		a->pass = lc->pass;
+		a->next = lc->autos;
+		lc->autos = a;
+	}
+	pthread_mutex_unlock(&lc->mtx);
+	return found;
+}
+
+static void sweep_node(const char *cluster, const char *address,
+    int64_t since, void *arg)
+{
+	struct service *s = arg;
+	struct store_cluster_settings cs;
+	struct store_node_row r;
+	struct svc_err e = { 0 };
+	char id[STORE_ID_MAX], err[1024], why[512];
+	int64_t now = time_wall_ms();
+	json_t *params, *d;
+	int rc;
+
+	rc = store_node_get(s->st, cluster, address, &r);
+	store_node_row_release(&r);
+	if (rc == RM_ENOENT) {
+		/* Replaced or evicted: its row is gone, so is its entry. */
+		hb_node_forget(s->hb, cluster, address);
+		svc_cc_forget(s, cluster);
+		return;
+	}
+	if (auto_seen(s->lc, cluster, address, since, false))
+		return;
+	if (store_cluster_settings_get(s->st, cluster, &cs) != 0 ||
+	    cs.replace_after_ms <= 0 || now - since < cs.replace_after_ms)
+		return;
+	auto_seen(s->lc, cluster, address, since, true);
+	if (replace_pending(s->st, cluster, address, id, sizeof(id))) {
+		log_info("cluster %s: node %s has been down for %lld s; task %s "
+		    "replaces it already", cluster, address, (long long)
+		    ((now - since) / 1000), id[0] ? id : "(unknown)");
+		return;
+	}
+	params = json_pack("{s:s}", "node", address);
+	snprintf(why, sizeof(why), "node %s has been down for %lld s "
+	    "(replace_after %lld s): a live peer sees it DN, none UN",
+	    address, (long long)((now - since) / 1000),
+	    (long long)(cs.replace_after_ms / 1000));
+	if (svc_lc_replace_prepare(s, cluster, params, &e) != 0) {
+		log_warnx("cluster %s: %s, but %s", cluster, why, e.msg);
+		json_decref(params);
+		return;
+	}
+	rc = task_submit(s->eng, cluster, "replace", params, id, err,
+	    sizeof(err));
+	json_decref(params);
+	if (rc != 0) {
+		log_warnx("cluster %s: %s, but the replace task was refused: %s; "
+		    "it is not submitted again until the node comes back and "
+		    "goes down again", cluster, why, err);
+		return;
+	}
+	log_info("cluster %s: %s: replace task %s submitted", cluster, why, id);
+	d = json_pack("{s:s,s:s}", "reason", why, "task", id);
+	{
+		char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		struct store_event ev = {
+			.actor = "ringmaster", .kind = "replace",
+			.target = address, .cluster = cluster,
+			.result = "submitted", .detail_json = text,
+		};
+		if (store_event_append(s->st, &ev, err, sizeof(err)) != 0)
+			log_warnx("cluster %s: cannot record the replace event "
+			    "of %s: %s", cluster, address, err);
+		free(text);
+	}
+	json_decref(d);
+}
+
+void svc_lc_sweep(void *arg)
+{
+	struct service *s = arg;
+	struct svc_lc *lc = s->lc;
+
+	pthread_mutex_lock(&lc->mtx);
+	lc->pass++;
+	pthread_mutex_unlock(&lc->mtx);
+	hb_down_nodes(s->hb, sweep_node, s);
+	/* A node no longer down (back up, or gone) starts a new spell. */
+	pthread_mutex_lock(&lc->mtx);
+	for (struct lc_auto **ap = &lc->autos; *ap;) {
+		struct lc_auto *a = *ap;
+		if (a->pass == lc->pass) {
+			ap = &a->next;
+			continue;
+		}
+		*ap = a->next;
+		free(a->cluster);
+		free(a->address);
+		free(a);
+	}
+	pthread_mutex_unlock(&lc->mtx);
 }

@@ -98,6 +98,10 @@ int service_task_submit(struct service *s, const char *cluster,
 	char id[STORE_ID_MAX], err[1024] = "";
 	int rc;
 
+	/* What only the heartbeats know: is the node down now. */
+	if (strcmp(type, "replace") == 0 && store_cluster_exists(s->st,
+	    cluster) && svc_lc_replace_prepare(s, cluster, params, e) != 0)
+		return -1;
 	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
 	if (rc == RM_ENOENT) {
 		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);

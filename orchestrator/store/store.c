@@ -203,6 +203,14 @@ static const char *const migrations[] = {
 	" key TEXT NOT NULL,"
 	" value TEXT NOT NULL,"
 	" PRIMARY KEY (cluster, key)) WITHOUT ROWID;",
+	/* 6: a replacement's slot remembers its task, what its provider was
+	 * asked and answered, and when the new node was seen joined
+	 * (tasks/replace.c) */
+	"ALTER TABLE slots ADD COLUMN task_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE slots ADD COLUMN provider_state INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE slots ADD COLUMN new_address TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE slots ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

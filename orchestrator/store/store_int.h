@@ -246,10 +246,11 @@
 	    " bytes_done, bytes_total, rate_bps, state, message, updated_at" \
 	    " FROM step_nodes WHERE task_id = ?1 ORDER BY idx, node") \
 	X(SLOT_GET, "SELECT kind, holder, dead_address, dc, rack, since," \
-	    " deadline FROM slots WHERE cluster = ?1") \
+	    " deadline, task_id, provider_state, new_address, joined_at" \
+	    " FROM slots WHERE cluster = ?1") \
 	X(SLOT_TAKE, "INSERT INTO slots (cluster, kind, holder, dead_address," \
-	    " dc, rack, since, deadline) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)" \
-	    " ON CONFLICT (cluster) DO NOTHING") \
+	    " dc, rack, since, deadline, task_id) VALUES (?1,?2,?3,?4,?5,?6,?7," \
+	    "?8,?9) ON CONFLICT (cluster) DO NOTHING") \
 	X(SLOT_CLAIM, "UPDATE slots SET holder = ?2 WHERE cluster = ?1" \
 	    " AND holder = '' AND dead_address = ?3") \
 	X(SLOT_RELEASE, "DELETE FROM slots WHERE cluster = ?1 AND holder = ?2" \
@@ -260,7 +261,13 @@
 	    " VALUES (?1,?2,?3) ON CONFLICT (cluster, key) DO UPDATE" \
 	    " SET value = ?3") \
 	X(SETTINGS_DEL, "DELETE FROM cluster_settings WHERE cluster = ?1" \
-	    " AND key = ?2")
+	    " AND key = ?2") \
+	X(SLOT_PROVIDER, "UPDATE slots SET provider_state = ?3," \
+	    " new_address = ?4 WHERE cluster = ?1 AND task_id = ?2") \
+	X(SLOT_JOINED, "UPDATE slots SET joined_at = ?4 WHERE cluster = ?1" \
+	    " AND holder = ?2 AND since = ?3 AND joined_at = 0") \
+	X(SLOT_RELEASE_TASK, "DELETE FROM slots WHERE cluster = ?1" \
+	    " AND task_id = ?2")
 
 
 #define X_ENUM(id, text) SQL_##id,

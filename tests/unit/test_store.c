@@ -69,10 +69,10 @@ static void test_migrations(void)
 	struct store *st = open_store();
 	char err[256];
 
-	T_EQ_INT(store_schema_version(st), 5);
+	T_EQ_INT(store_schema_version(st), 6);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 5);
+	T_EQ_INT(store_schema_version(st), 6);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
@@ -1146,6 +1146,66 @@ static void test_cluster_settings(struct store *st)
 	    RM_ENOENT);
 }
 
+/* A replacement's slot: taken by its task, the provider's state and
+ * answer, the claim by the new host, the join mark, freed by the task. */
+static void test_replace_slot(struct store *st)
+{
+	struct store_slot want, got;
+	char err[256];
+
+	add_cluster(st, "rs");
+	memset(&want, 0, sizeof(want));
+	str_copy(want.kind, "replace", sizeof(want.kind));
+	str_copy(want.dead_address, "10.2.0.3", sizeof(want.dead_address));
+	str_copy(want.dc, "dc1", sizeof(want.dc));
+	str_copy(want.rack, "r1", sizeof(want.rack));
+	str_copy(want.task_id, "t-rs1", sizeof(want.task_id));
+	want.since_ms = 1000;
+	want.deadline_ms = 5000;
+	T_EQ_INT(store_slot_take(st, "rs", &want, err, sizeof(err)), 0);
+	T_EQ_INT(store_slot_take(st, "rs", &want, err, sizeof(err)), RM_EBUSY);
+	T_EQ_INT(store_slot_get(st, "rs", &got), 0);
+	T_EQ_STR(got.task_id, "t-rs1");
+	T_EQ_STR(got.holder, "");
+	T_EQ_INT(got.provider_state, STORE_PROVIDER_NOT_ASKED);
+	T_EQ_INT(got.joined_at, 0);
+	/* Only the task that holds it records its provider. */
+	T_EQ_INT(store_slot_provider(st, "rs", "t-other", STORE_PROVIDER_ASKING,
+	    "", err, sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_slot_provider(st, "rs", "t-rs1", STORE_PROVIDER_ASKING,
+	    "", err, sizeof(err)), 0);
+	T_EQ_INT(store_slot_provider(st, "rs", "t-rs1",
+	    STORE_PROVIDER_ANSWERED, "10.2.0.9", err, sizeof(err)), 0);
+	T_EQ_INT(store_slot_get(st, "rs", &got), 0);
+	T_EQ_INT(got.provider_state, STORE_PROVIDER_ANSWERED);
+	T_EQ_STR(got.new_address, "10.2.0.9");
+	/* The host claims it once; another address then cannot. */
+	T_EQ_INT(store_slot_claim(st, "rs", "10.2.0.3", "10.2.0.9", err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_slot_claim(st, "rs", "10.2.0.3", "10.2.0.8", err,
+	    sizeof(err)), RM_EBUSY);
+	/* Joined: marked once, for the holder since the slot's start only. */
+	T_EQ_INT(store_slot_joined(st, "rs", "10.2.0.8", 1000, 3000, err,
+	    sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_slot_joined(st, "rs", "10.2.0.9", 999, 3000, err,
+	    sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_slot_joined(st, "rs", "10.2.0.9", 1000, 3000, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_slot_joined(st, "rs", "10.2.0.9", 1000, 4000, err,
+	    sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_slot_get(st, "rs", &got), 0);
+	T_EQ_INT(got.joined_at, 3000);
+	T_EQ_STR(got.holder, "10.2.0.9");
+	/* Freed by its task only. */
+	T_EQ_INT(store_slot_release_task(st, "rs", "t-other", err,
+	    sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_slot_release_task(st, "rs", "t-rs1", err, sizeof(err)),
+	    0);
+	T_EQ_INT(store_slot_get(st, "rs", &got), RM_ENOENT);
+	T_EQ_INT(store_slot_release_task(st, "rs", "t-rs1", err, sizeof(err)),
+	    RM_ENOENT);
+}
+
 /* Task events carry their detail as JSON written by hand: it must parse
  * back to the same strings whatever the error text holds. */
 static void test_event_detail(struct store *st)
@@ -1450,6 +1510,7 @@ int main(void)
 	test_event_detail(st);
 	test_backup_index(st);
 	test_step_nodes_failing(st);
+	test_replace_slot(st);
 	snprintf(snap, sizeof(snap), "%s/snap.db", dir);
 	T_EQ_INT(store_snapshot(st, snap, err, sizeof(err)), 0);
 	T_CHECK(access(snap, F_OK) == 0, "no snapshot file");
