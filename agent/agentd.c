@@ -249,6 +249,14 @@ static void follow(struct agentd *d, const struct checkin_answer *a)
 			    "works on an empty node's first boot)", a->replace_address);
 			return;
 		}
+		/* An empty node knows no peers: like a bootstrap it needs the
+		 * live seeds to find the ring whose node it replaces. */
+		if (a->n_seeds > 0 && cassconf_set_seeds(d->cfg->cassandra_yaml,
+		    (const char *const *)a->seeds, a->n_seeds, &changed, err,
+		    sizeof(err)) != 0) {
+			log_error("replace: %s; Cassandra not started", err);
+			return;
+		}
 		if (cassconf_set_replace(d->cfg->jvm_options, a->replace_address,
 		    &changed, err, sizeof(err)) != 0) {
 			log_error("replace: %s; Cassandra not started", err);

@@ -1166,6 +1166,71 @@ def add_node(cluster_dir, name, address=None, dc=None, rack=None, version=None, 
     return nj
 
 
+def make_fresh(cluster_dir, name, bootstrap_seconds=0.0):
+    """A new host: Cassandra stopped, never joined, empty data directories (what an agent
+    must see to be given bootstrap or replace)."""
+    ndir = node_dir(cluster_dir, name)
+    data = os.path.join(ndir, "data", "data")
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    set_node_state(cluster_dir, name, up=False, state="stopped", status="Joining")
+    with locked_node(ndir) as nj:
+        nj["joined"] = False
+    set_knob(cluster_dir, name, "bootstrap_seconds", bootstrap_seconds)
+
+
+def _agent_conf_like(cluster_dir, like, nj):
+    """The agent.conf of node `like` rewritten for the new node nj (its paths, address,
+    dc and rack)."""
+    src_dir = node_dir(cluster_dir, like)
+    with open(os.path.join(src_dir, "agent.conf")) as f:
+        text = f.read()
+    out = []
+    for ln in text.splitlines():
+        key, sep, val = ln.partition("=")
+        k = key.strip()
+        if sep and k in ("address", "dc", "rack"):
+            ln = "%s = %s" % (k, nj[k])
+        elif sep:
+            ln = "%s=%s" % (key, val.replace(src_dir, nj["node_dir"]))
+        out.append(ln)
+    return "\n".join(out) + "\n"
+
+
+def provision_node(cluster_dir, dc, rack, key=None, like=None, agent=None, bootstrap_seconds=0.0):
+    """The sim's provider: a new, empty host in dc/rack with sshd and (when node `like` has
+    an agent.conf) an agent started, as a cloud would boot one.  Idempotent by key: asked
+    again with the same key it answers the same host.  Every call is journaled in
+    cluster.json `provisions` ({key, name, address, at, again}).  Returns the node.json."""
+    c = load_cluster(cluster_dir)
+    if not any(n["dc"] == dc for n in c["nodes"]):
+        raise SimError("provision: no node of this cluster is in dc %r" % dc)
+    for p in c.get("provisions", []):
+        if key and p.get("key") == key and not p.get("again"):
+            with locked_cluster(cluster_dir) as c2:
+                c2.setdefault("provisions", []).append(dict(p, at=time.time(), again=True))
+            return load_node(node_dir(cluster_dir, p["name"]))
+    k = 1
+    names = {n["name"] for n in c["nodes"]} | set(os.listdir(os.path.join(cluster_dir, "nodes")))
+    while "p%d" % k in names:
+        k += 1
+    name = "p%d" % k
+    nj = add_node(cluster_dir, name, dc=dc, rack=rack)
+    make_fresh(cluster_dir, name, bootstrap_seconds)
+    nj = load_node(nj["node_dir"])
+    if like and os.path.exists(os.path.join(node_dir(cluster_dir, like), "agent.conf")):
+        atomic_write(os.path.join(nj["node_dir"], "agent.conf"), _agent_conf_like(cluster_dir, like, nj))
+        jvm = os.path.join(nj["node_dir"], "conf", "jvm-server.options")
+        if not os.path.exists(jvm):
+            atomic_write(jvm, "-ea\n-Xss256k\n")
+    start_sshd(cluster_dir, name)
+    start_agent(cluster_dir, name, agent)
+    with locked_cluster(cluster_dir) as c2:
+        c2.setdefault("provisions", []).append(
+            {"key": key, "name": name, "address": nj["address"], "at": time.time(), "again": False})
+    return nj
+
+
 def remove_node(cluster_dir, name):
     """Remove a (stopped) node from the ring, as `nodetool removenode` would."""
     kill_node(cluster_dir, name)
@@ -1417,14 +1482,36 @@ def start_cassandra(cluster_dir, name):
     nj = load_node(ndir)
     seeds = read_seeds(ndir)
     load_all_live(ndir)
+    jvm_replace = None if nj.get("joined", True) else read_jvm_replace(ndir)
     with locked_cluster(cluster_dir) as c:
         n = find_node(c, name)
         n["ring"] = choose_ring(c, n, nj, seeds)
         replace = nj.get("replace_address")
+        boot = float(nj.get("bootstrap_seconds", 0) or 0)
+        if jvm_replace and not replace:
+            # -Dcassandra.replace_address_first_boot on an empty node's first start.
+            dead = next((x for x in c["nodes"] if x["address"] == jvm_replace
+                         and x["name"] != name and x.get("ring", MAIN_RING) == n["ring"]), None)
+            if dead is None:
+                raise SimError("%s: Cannot replace_address /%s because it doesn't exist in gossip"
+                               % (name, jvm_replace))
+            if dead.get("up") and dead.get("gossip", True):
+                # Real 4.1 waits ~60 s for the dead node's gossip, then fails this way.
+                raise SimError("%s: java.lang.UnsupportedOperationException: Cannot replace a "
+                               "live node... " % name)
+            n["tokens"] = list(dead["tokens"])
+            n["host_id"] = n.get("host_id") or nj.get("host_id")
+            if boot > 0:
+                # Streaming: invisible in status, the dead node still shows DN.
+                n["replacing"] = jvm_replace
+            else:
+                c["nodes"] = [x for x in c["nodes"] if x["address"] != jvm_replace]
+            c.setdefault("replacements", []).append(
+                {"name": name, "dead": jvm_replace, "start": now, "until": now + boot})
         if replace:
             c["nodes"] = [x for x in c["nodes"] if x["address"] != replace or x["name"] == name]
-        boot = float(nj.get("bootstrap_seconds", 0) or 0)
-        if n.get("status") == "Joining" and not nj.get("joined", True) and not replace:
+        if n.get("status") == "Joining" and not nj.get("joined", True) and not replace \
+                and not jvm_replace:
             # Real 4.1 refuses to bootstrap while another node of its ring is
             # joining (4.1-behaviour.md, "bootstrap"); the real check is racy,
             # the sim's is not, so an overlap the orchestrator allowed shows.
@@ -1435,7 +1522,7 @@ def start_cassandra(cluster_dir, name):
                 raise SimError("%s: Other bootstrapping/leaving/moving nodes detected, cannot "
                                "bootstrap while cassandra.consistent.rangemovement is true (%s)"
                                % (name, ", ".join(busy)))
-        if n.get("status") == "Joining" and not replace:
+        if n.get("status") == "Joining" and not replace and not jvm_replace:
             # A restart in the middle of a join resumes it: journaled too.
             c.setdefault("joins", []).append({"name": name, "start": now, "until": now + boot})
         if n.get("status") == "Joining" and boot > 0:
@@ -1447,11 +1534,29 @@ def start_cassandra(cluster_dir, name):
     with locked_node(ndir) as nj2:
         nj2.update(up=True, drained=False, state="running", status=n["status"], started_at=now,
                    generation=int(now), joined=True, seeds=seeds)
+        if jvm_replace:
+            nj2["tokens"] = list(n["tokens"])
         nj2.pop("replace_address", None)
         nj2["system_dirty"] = sorted(set(nj2.get("system_dirty", [])) |
                                      {"%s.%s" % kt for kt in CHURN_TABLES})
         nj2["system_flushed_at"] = {}
     return n
+
+
+def read_jvm_replace(ndir):
+    """The address of an active -Dcassandra.replace_address_first_boot= line in the node's
+    jvm options (the agent writes conf/jvm-server.options), or None."""
+    for f in ("jvm-server.options", "jvm.options", "jvm11-server.options"):
+        try:
+            with open(os.path.join(ndir, "conf", f)) as fh:
+                for ln in fh:
+                    ln = ln.strip()
+                    key = "-Dcassandra.replace_address_first_boot="
+                    if ln.startswith(key) and ln[len(key):].strip():
+                        return ln[len(key):].strip()
+        except FileNotFoundError:
+            continue
+    return None
 
 
 def settle_joining(cluster_dir, cluster):
@@ -1466,6 +1571,9 @@ def settle_joining(cluster_dir, cluster):
             if n["name"] in due:
                 n["status"] = "Normal"
                 n.pop("joining_until", None)
+        # A replacement that has streamed: the dead node leaves the ring, the new one shows.
+        gone = {n.pop("replacing") for n in c["nodes"] if n["name"] in due and n.get("replacing")}
+        c["nodes"] = [n for n in c["nodes"] if n["address"] not in gone]
     return load_cluster(cluster_dir)
 
 
@@ -1698,8 +1806,9 @@ class SimCluster:
 
     def cleanup(self):
         """Stop every process of every node (hard).  Safe to call twice."""
+        # Every node directory: a replaced node has left cluster.json.
         try:
-            names = self.names
+            names = sorted(set(self.names) | set(os.listdir(os.path.join(self.dir, "nodes"))))
         except FileNotFoundError:
             return
         for n in names:

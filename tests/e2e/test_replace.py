@@ -1,0 +1,181 @@
+"""Replacing a dead node on simulated nodes with real agents: the replace
+task takes the cluster's slot, gets a host (from the cluster's provider,
+or a new empty node that checks in), waits parked until the new node is UN
+in its own and a live peer's view with the dead node's tokens, then drops
+the dead node's record.  Shown from the sim's own ring (cluster.json and
+`nodetool status` of a live node), the orchestrator's nodes, the task and
+the events."""
+import json
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+
+from agentutil import (RINGAGENT, agent_log, orch_nodes, sim_factory, simlib,  # noqa: F401
+                       wait_for, write_agent_conf)
+from orch import orch_factory  # noqa: F401
+
+SIMCTL = Path(__file__).resolve().parents[1] / "sim" / "simctl"
+# Above a sim heartbeat's worst case on a loaded machine (three nodetool
+# runs), low enough that a killed node is judged down quickly.
+HB_TIMEOUT = "6s"
+
+
+def start_cluster(sim_factory, orch, nodes=3, **kw):
+    c = sim_factory(nodes=nodes, **kw)
+    tok = orch.tmp / "join.token"
+    tok.write_text(orch.join_token + "\n")
+    for n in c.names:
+        write_agent_conf(c, n, orch.base, tok)
+    c.start_all(agent=str(RINGAGENT))
+
+    def all_up():
+        ns = orch_nodes(orch)
+        return len(ns) == nodes and all(x["state"] == "up" for x in ns.values())
+    wait_for(all_up, f"{nodes} nodes up in the orchestrator", timeout=90)
+    return c
+
+
+def kill_and_wait_down(c, orch, name):
+    addr = c.address(name)
+    c.kill(name)
+    wait_for(lambda: orch_nodes(orch).get(addr, {}).get("state") == "down",
+             f"{addr} judged down", timeout=90)
+    return addr
+
+
+def status_rows(c, name):
+    """{address: (status, state)} of `nodetool status` on node name."""
+    r = c.nodetool(name, "status")
+    rows = {}
+    for ln in r.stdout.splitlines():
+        parts = ln.split()
+        if len(parts) > 2 and len(parts[0]) == 2 and parts[0][0] in "UD":
+            rows[parts[1]] = parts[0]
+    return rows
+
+
+def events(orch, kind, cluster="sim"):
+    items = orch.ok("GET", "/api/v1/events", params={"cluster": cluster, "limit": 500})["items"]
+    return [e for e in items if e["kind"] == kind]
+
+
+def assert_replaced(c, orch, dead_addr, dead_tokens, new_name):
+    new_addr = c.address(new_name)
+    # The sim's ring: the new node has the dead node's tokens; the dead one is gone.
+    st = c.state
+    assert dead_addr not in [n["address"] for n in st["nodes"]], st["nodes"]
+    new = next(n for n in st["nodes"] if n["name"] == new_name)
+    assert sorted(new["tokens"]) == sorted(dead_tokens)
+    assert new["status"] == "Normal" and new["up"]
+    rows = status_rows(c, "node1")
+    assert rows.get(new_addr) == "UN" and dead_addr not in rows, rows
+    # The orchestrator: the dead node's record (and its host-key pin) gone.
+    ns = orch_nodes(orch)
+    assert dead_addr not in ns, ns.keys()
+    assert ns[new_addr]["state"] == "up", ns[new_addr]
+    done = [e for e in events(orch, "replace") if e["result"] == "done"]
+    assert len(done) == 1 and done[0]["target"] == dead_addr, done
+    assert done[0]["detail"]["new_address"] == new_addr, done
+    slot = [(e["target"], e["result"]) for e in events(orch, "slot")]
+    # Oldest first: the replacement took the slot (for the dead address),
+    # the new host claimed it (when it checked in for it), the task freed it.
+    assert slot[0] == (dead_addr, "taken") and slot[-1] == (new_addr, "freed"), slot
+    assert [r for _, r in slot].count("freed") == 1, slot
+
+
+def test_operator_replace_with_provider_none_and_an_empty_node(sim_factory, orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = start_cluster(sim_factory, orch)
+    dead = "node3"
+    dead_tokens = list(c.node(dead)["tokens"])
+    dc, rack = c.node(dead)["dc"], c.node(dead)["rack"]
+    dead_addr = kill_and_wait_down(c, orch, dead)
+
+    t = orch.submit("sim", "replace", node=dead_addr)
+    assert t["params"]["timeout_s"] > 0          # the service filled it in
+    # Provider none: the task waits parked for a host, holding the slot.
+    def waiting_for_host():
+        d = orch.task(t["id"])
+        steps = {s["name"]: s for s in d["steps"]}
+        return steps["join"]["state"] == "running" and \
+            "waiting for a new, empty node" in (steps["join"].get("message") or "")
+    wait_for(waiting_for_host, "the replace task waiting for a host", timeout=30)
+
+    # The "bring your own host" case: an empty node boots in the same dc/rack.
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                samples.append(status_rows(c, "node1"))
+            except Exception:
+                pass
+            time.sleep(0.3)
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    try:
+        nj = simlib.provision_node(c.dir, dc, rack, like="node1", agent=str(RINGAGENT),
+                                   bootstrap_seconds=3)
+        new_addr = nj["address"]
+        orch.wait_task(t["id"], timeout=120)
+    finally:
+        stop.set()
+        th.join()
+    assert "as replace" in agent_log(c, nj["name"]) or "replace" in agent_log(c, nj["name"])
+    jvm = (Path(nj["node_dir"]) / "conf" / "jvm-server.options").read_text()
+    assert f"-Dcassandra.replace_address_first_boot={dead_addr}" in jvm, jvm
+    # While it streamed the new node was invisible and the dead one DN (real 4.1).
+    during = [s for s in samples if s.get(dead_addr) == "DN" and new_addr not in s]
+    assert during, samples[:5]
+    # (An empty host that has not started shows DJ in the sim; never up
+    # while the dead node is still listed.)
+    assert not any(s.get(new_addr, "D")[0] == "U" and dead_addr in s for s in samples), \
+        "the new node showed up while the dead one was still listed"
+    assert_replaced(c, orch, dead_addr, dead_tokens, nj["name"])
+    steps = {s["name"]: s for s in orch.task(t["id"])["steps"]}
+    assert all(s["attempts"] == 1 for s in steps.values()), steps
+
+
+def test_replace_refused_while_a_peer_sees_the_node_up(sim_factory, orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = start_cluster(sim_factory, orch)
+    addr = c.address("node3")
+    # Its agent dies, Cassandra runs on: peers still see it UN.
+    simlib.stop_agent(c.dir, "node3", hard=True)
+    wait_for(lambda: orch_nodes(orch).get(addr, {}).get("state") == "agent_down",
+             "node3 agent_down", timeout=90)
+    before = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
+    r = orch.post("/api/v1/clusters/sim/tasks", {"type": "replace", "params": {"node": addr}})
+    assert r.status_code == 409, r.text
+    msg = r.json()["error"]["message"]
+    assert "agent_down" in msg and "UN" in msg, msg
+    assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == before
+    # Bad input: refused, nothing recorded.
+    for bad, word in (({}, "params.node"), ({"node": "a;b"}, "params.node"),
+                      ({"node": addr, "new_address": addr}, "new_address"),
+                      ({"node": "10.9.9.9"}, "not a node")):
+        r = orch.post("/api/v1/clusters/sim/tasks", {"type": "replace", "params": bad})
+        assert r.status_code in (400, 409), (bad, r.text)
+        assert word in r.json()["error"]["message"], (bad, r.text)
+    assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == before
+    assert events(orch, "slot") == []
+
+
+def test_sim_refuses_to_replace_a_live_node(sim_factory):  # noqa: F811
+    """Like real 4.1 ('Cannot replace a live node...'): the sim's own rule,
+    which a replacement the orchestrator allowed wrongly would hit."""
+    c = sim_factory(nodes=3)
+    c.start_all()
+    nj = simlib.add_node(c.dir, "n9", dc=c.node("node2")["dc"], rack=c.node("node2")["rack"])
+    simlib.make_fresh(c.dir, "n9")
+    Path(nj["node_dir"], "conf", "jvm-server.options").write_text(
+        f"-Xss256k\n-Dcassandra.replace_address_first_boot={c.address('node2')}\n")
+    try:
+        simlib.start_cassandra(c.dir, "n9")
+        raise AssertionError("the sim replaced a live node")
+    except simlib.SimError as e:
+        assert "Cannot replace a live node" in str(e), e
+    assert status_rows(c, "node1").get(c.address("node2")) == "UN"
+    assert sorted(c.node("n9")["tokens"]) != sorted(c.node("node2")["tokens"])
