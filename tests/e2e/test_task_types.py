@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 API_MD = REPO / "docs" / "api.md"
 BEGIN = "<!-- task-types: generated from GET /api/v1/task-types by tests/e2e/test_task_types.py -->"
 END = "<!-- /task-types -->"
-TYPES = {"noop", "node-status", "backup", "restore", "verify", "purge", "backup-index", "repair"}
+TYPES = {"noop", "node-status", "backup", "restore", "verify", "purge", "backup-index", "repair",
+         "replace"}
 
 
 def fmt_num(v):
