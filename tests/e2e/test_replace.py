@@ -22,8 +22,8 @@ SIMCTL = Path(__file__).resolve().parents[1] / "sim" / "simctl"
 HB_TIMEOUT = "6s"
 
 
-def start_cluster(sim_factory, orch, nodes=3, **kw):
-    c = sim_factory(nodes=nodes, **kw)
+def start_cluster(sim_factory, orch, nodes=3, c=None, **kw):
+    c = c or sim_factory(nodes=nodes, **kw)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
     for n in c.names:
@@ -35,6 +35,20 @@ def start_cluster(sim_factory, orch, nodes=3, **kw):
         return len(ns) == nodes and all(x["state"] == "up" for x in ns.values())
     wait_for(all_up, f"{nodes} nodes up in the orchestrator", timeout=90)
     return c
+
+
+def sim_provider(orch, c, boot=2.0):
+    """The sim provider: a script that boots a new, empty sim host with an
+    agent in $RM_DC/$RM_RACK and prints its address (tests/sim/simctl)."""
+    p = orch.tmp / "provider-sim"
+    p.write_text(f"#!/bin/sh\nexec {SIMCTL} provision {c.dir} --like node1 "
+                 f"--agent {RINGAGENT} --bootstrap-seconds {boot}\n")
+    p.chmod(0o755)
+    return p
+
+
+def provisions(c):
+    return c.state.get("provisions", [])
 
 
 def kill_and_wait_down(c, orch, name):
@@ -179,3 +193,91 @@ def test_sim_refuses_to_replace_a_live_node(sim_factory):  # noqa: F811
         assert "Cannot replace a live node" in str(e), e
     assert status_rows(c, "node1").get(c.address("node2")) == "UN"
     assert sorted(c.node("n9")["tokens"]) != sorted(c.node("node2")["tokens"])
+
+
+def test_automatic_replacement_after_replace_after_with_the_sim_provider(sim_factory, orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = sim_factory(nodes=3)
+    orch.create_cluster("sim", settings={"replace_after": "4s", "provider": "sim",
+                                         "provider_command": str(sim_provider(orch, c))})
+    start_cluster(sim_factory, orch, c=c)
+    dead_tokens = list(c.node("node3")["tokens"])
+    dc, rack = c.node("node3")["dc"], c.node("node3")["rack"]
+    dead_addr = kill_and_wait_down(c, orch, "node3")
+    down_at = time.time()
+
+    def replace_task():
+        ts = [t for t in orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]
+              if t["type"] == "replace"]
+        return ts or None
+    ts = wait_for(replace_task, "a replace task submitted by the orchestrator", timeout=60)
+    # Not before replace_after (4 s) of being down (the API's "down" came a
+    # moment after the orchestrator's verdict, hence the slack).
+    assert time.time() - down_at >= 2.5
+    t = orch.wait_task(ts[0]["id"], timeout=120)
+    assert t["params"]["node"] == dead_addr
+    p = provisions(c)
+    assert len(p) == 1 and p[0]["key"] == t["id"] and not p[0]["again"], p
+    new = c.node(p[0]["name"])
+    assert (new["dc"], new["rack"]) == (dc, rack)
+    assert_replaced(c, orch, dead_addr, dead_tokens, p[0]["name"])
+    sub = [e for e in events(orch, "replace") if e["result"] == "submitted"]
+    assert len(sub) == 1 and sub[0]["target"] == dead_addr, sub
+    assert "replace_after 4 s" in sub[0]["detail"]["reason"], sub
+    # Once: no second task for the node, before or after.
+    time.sleep(2)
+    ts = [x for x in orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"] if x["type"] == "replace"]
+    assert len(ts) == 1, ts
+
+
+def test_kill_9_mid_replacement_resumes_and_asks_the_provider_once(sim_factory, orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = sim_factory(nodes=3)
+    orch.create_cluster("sim", settings={"provider": "sim",
+                                         "provider_command": str(sim_provider(orch, c, boot=8))})
+    start_cluster(sim_factory, orch, c=c)
+    dead_tokens = list(c.node("node3")["tokens"])
+    dead_addr = kill_and_wait_down(c, orch, "node3")
+    t = orch.submit("sim", "replace", node=dead_addr)
+
+    def streaming():
+        d = orch.task(t["id"])
+        steps = {s["name"]: s for s in d["steps"]}
+        return steps["host"]["state"] == "succeeded" and provisions(c)
+    wait_for(streaming, "the provider answered", timeout=60)
+    orch.kill9()
+    time.sleep(1)
+    orch.start()
+    t = orch.wait_task(t["id"], timeout=120)
+    p = provisions(c)
+    assert len(p) == 1 and not p[0]["again"], p          # asked once
+    assert_replaced(c, orch, dead_addr, dead_tokens, p[0]["name"])
+    steps = {s["name"]: s for s in t["steps"]}
+    assert all(s["attempts"] == 1 for s in steps.values()), steps
+
+
+def test_command_provider_failing_with_a_message(sim_factory, orch_factory):  # noqa: F811
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = sim_factory(nodes=3)
+    prov = orch.tmp / "provider-fails"
+    prov.write_text("#!/bin/sh\necho \"asking the cloud for $RM_DC/$RM_RACK\"\n"
+                    "echo \"no capacity left in $RM_DC (quota 0) for $RM_DEAD_ADDRESS\" >&2\n"
+                    "exit 4\n")
+    prov.chmod(0o755)
+    orch.create_cluster("sim", settings={"provider": "command", "provider_command": str(prov)})
+    start_cluster(sim_factory, orch, c=c)
+    dc = c.node("node3")["dc"]
+    dead_addr = kill_and_wait_down(c, orch, "node3")
+    t = orch.submit("sim", "replace", node=dead_addr)
+    t = orch.wait_task(t["id"], states=("failed",), timeout=60)
+    assert f"no capacity left in {dc} (quota 0) for {dead_addr}" in t["error"], t["error"]
+    assert "exit 4" in t["error"] and str(prov) in t["error"], t["error"]
+    assert "slot is freed" in t["error"], t["error"]
+    # The slot is free again, the dead node still known and down.
+    slot = [(e["target"], e["result"]) for e in events(orch, "slot")]
+    assert slot == [(dead_addr, "taken"), (dead_addr, "freed")], slot
+    failed = [e for e in events(orch, "replace") if e["result"] == "failed"]
+    assert len(failed) == 1 and "no capacity" in failed[0]["detail"]["reason"], failed
+    assert orch_nodes(orch)[dead_addr]["state"] == "down"
+    # A new empty host checking in now is not given the dead node's place.
+    assert provisions(c) == []
