@@ -331,6 +331,22 @@ const struct cmd cmd_table[] = {
 		  "watch the task until it ends" },
 		END_FLAGS,
 	  }, true, true, "repair", NULL },
+	{ "replace", CMD_TASK_SHORTCUT, "replace a dead node by a new host",
+	  NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "NODE", CMD_V_TEXT, false, NULL },
+		{ "NEW_ADDRESS", CMD_V_TEXT, true, NULL }, END_ARGS,
+	  },
+	  (const struct cmd_flag[]){
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "replace",
+	  "NODE must be down (its agent silent, a live peer seeing it DN and "
+	  "none UN); the orchestrator refuses otherwise.  Without NEW_ADDRESS "
+	  "the cluster's provider finds the host (provider none: boot a new, "
+	  "empty node in the same dc and rack).  docs/lifecycle.md, "
+	  "\"Replacement\"." },
 	{ "backups", CMD_NONE, "list and delete backups", backups_subs, "list",
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "schedules", CMD_NONE, "list, create and delete schedules",

@@ -3,6 +3,7 @@
  * cancel/pause/resume, and run (submit a task of any registered type).
  * See exec.c for how a handler works and exec_int.h for what they share.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -356,6 +357,18 @@ int exec_run(struct exec_ctx *x, const char *type)
 			json_object_set_new(params, f->param, f->value ==
 			    CMD_V_NONE ? json_true() : json_string(v));
 		}
+	}
+	/* A shortcut's words are params too: NEW_ADDRESS sets new_address. */
+	for (size_t i = 0; c->task_type && c->args && c->args[i].name; i++) {
+		const char *v = cmd_arg(x->call, c->args[i].name);
+		char *key;
+		if (v == NULL)
+			continue;
+		key = xstrdup(c->args[i].name);
+		for (char *k = key; *k; k++)
+			*k = (char)tolower((unsigned char)*k);
+		json_object_set_new(params, key, json_string(v));
+		free(key);
 	}
 	if (cmd_kv_parse(x->call->kv, x->call->nkv, params, err,
 	    sizeof(err)) < 0) {

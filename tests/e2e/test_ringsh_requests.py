@@ -122,6 +122,9 @@ def test_no_cluster_selected_sends_nothing(tmp_path, fake):
     ("repair --incremental --keyspace ks1 --table a,b --segments 4",
      {"full": False, "keyspace": "ks1", "table": ["a", "b"], "segments_per_node": 4}),
     ("repair ratio=0.5 hosts='[\"10.0.0.1\"]'", {"ratio": 0.5, "hosts": ["10.0.0.1"]}),
+    ("replace 10.0.0.3", {"node": "10.0.0.3"}),
+    ("replace 10.0.0.3 10.0.0.9 timeout_s=600",
+     {"node": "10.0.0.3", "new_address": "10.0.0.9", "timeout_s": 600}),
 ])
 def test_task_shortcuts_post_the_type_and_params(tmp_path, fake, line, params):
     # --backup takes a short id too: looked up in the list of the cluster

@@ -56,6 +56,8 @@ static void test_parse_ok(void)
 		{ "cl up --storage s3://b/p", CMD_CLUSTERS_UPDATE, "clusters update", NULL, "--storage", "s3://b/p", false },
 		{ "clusters update --no-region", CMD_CLUSTERS_UPDATE, "clusters update", NULL, "--no-region", "", false },
 		{ "repair --incremental", CMD_TASK_SHORTCUT, "repair", NULL, "--incremental", "", false },
+		{ "replace 10.0.0.3", CMD_TASK_SHORTCUT, "replace", "10.0.0.3", NULL, NULL, false },
+		{ "replace 10.0.0.3 10.0.0.9 --watch", CMD_TASK_SHORTCUT, "replace", "10.0.0.3", "--watch", "", false },
 		{ "schedules create backup --every 24h", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--every", "24h", false },
 		{ "sch cr backup --cron \"0 3 * * *\"", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--cron", "0 3 * * *", false },
 		{ "schedules delete s-1", CMD_SCHEDULES_DELETE, "schedules delete", "s-1", NULL, NULL, false },
@@ -127,6 +129,7 @@ static void test_parse_errors(void)
 		{ "run", "missing TYPE", true },
 		{ "run a=1", "missing TYPE before 'a=1'", true },
 		{ "repair --incremental=yes", "--incremental takes no value", true },
+		{ "replace", "missing NODE", true },
 		{ "backup --watch --watch", "--watch given twice", true },
 		{ "connect http://x as", "'as' needs a NAME", true },
 		{ "connect http://x like y", "unexpected 'like'", true },
@@ -329,7 +332,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks types use verify watch", 0 },
+		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restore run schedules seeds status tasks types use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -361,7 +364,7 @@ static void test_complete(void)
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair restore run schedules seeds status tasks types use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restore run schedules seeds status tasks types use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },
