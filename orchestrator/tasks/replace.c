@@ -388,6 +388,31 @@ static int slot_lost(struct task_ctx *ctx, char *err, size_t errlen)
 	return TASK_STEP_FATAL;
 }
 
+/*
+ * While no host has taken the place the node may come back (its agent
+ * heartbeats again): then there is nothing to replace.  Once a host holds
+ * the slot it has been told to replace, and the join decides.
+ */
+static int came_back(struct task_ctx *ctx, const struct store_slot *sl,
+    char *err, size_t errlen)
+{
+	struct store_node_row r;
+	int rc = 0;
+
+	if (sl->holder[0] != '\0' || sl->new_address[0] != '\0' ||
+	    store_node_get(task_ctx_store(ctx), task_ctx_cluster(ctx),
+	    sl->dead_address, &r) != 0)
+		return 0;
+	if (r.state != NULL && strcmp(r.state, "up") == 0) {
+		snprintf(err, errlen, "node %s is up again before any host took "
+		    "its place: nothing to replace; the cluster's slot is freed",
+		    sl->dead_address);
+		rc = -1;
+	}
+	store_node_row_release(&r);
+	return rc;
+}
+
 static void release_run(void *p)
 {
 	provider_free(p);
@@ -512,7 +537,8 @@ static int step_join(struct task_ctx *ctx, char *err, size_t errlen)
 		    node);
 		return TASK_STEP_OK;
 	}
-	if (past_deadline(&sl, err, errlen) != 0)
+	if (past_deadline(&sl, err, errlen) != 0 ||
+	    came_back(ctx, &sl, err, errlen) != 0)
 		return TASK_STEP_FATAL;
 	if (sl.holder[0] == '\0')
 		task_progress(ctx, "waiting for a new, empty node to check in in "

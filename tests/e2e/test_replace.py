@@ -281,3 +281,126 @@ def test_command_provider_failing_with_a_message(sim_factory, orch_factory):  # 
     assert orch_nodes(orch)[dead_addr]["state"] == "down"
     # A new empty host checking in now is not given the dead node's place.
     assert provisions(c) == []
+
+
+# ---- the slot and cancel, with scripted agents (no sim: HTTP check-ins and
+# heartbeats carrying the peers' views, as test_orch_agents.py does) ------
+
+def _checkin(o, address, cluster="prod", dc="dc1", rack="r1", **extra):
+    body = {"cluster": cluster, "address": address, "dc": dc, "rack": rack,
+            "cassandra_version": "4.1.3", "ssh_host_key": "ssh-ed25519 AAAA" + address}
+    body.update(extra)
+    return orch_ok(o, "POST", "/api/v1/agents/checkin", body)
+
+
+def orch_ok(o, method, path, body):
+    return o.ok(method, path, body, token="agent")
+
+
+def _peers(rows):
+    return {"datacenters": [{"name": "dc1", "nodes": [
+        {"address": a, "status": st, "state": sa} for a, st, sa in rows]}]}
+
+
+class Beater:
+    """Heartbeats every 0.3 s for each node in `views` ({address: [(peer,
+    status, state)]}), changed by the test while it runs."""
+
+    def __init__(self, o):
+        self.o, self.views, self.stop = o, {}, threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            for a, rows in list(self.views.items()):
+                own = [r for r in rows if r[0] == a]
+                status = "up" if own and own[0][1:] == ("up", "normal") else "joining"
+                self.o.post("/api/v1/agents/heartbeat", {
+                    "cluster": "prod", "address": a, "status": status, "tokens": 4,
+                    "peers": _peers(rows)}, token="agent")
+            self.stop.wait(0.3)
+
+    def close(self):
+        self.stop.set()
+        self.t.join()
+
+
+def test_replace_waits_parked_for_a_bootstrap_and_cancel_frees_the_slot(orch_factory):  # noqa: F811
+    o = orch_factory(conf={"heartbeat_timeout": "3s"})
+    o.create_cluster("prod")
+    b = Beater(o)
+    try:
+        a, c, j = "10.0.7.1", "10.0.7.3", "10.0.7.5"
+        assert _checkin(o, a)["role"] == "bootstrap"
+        b.views[a] = [(a, "up", "normal")]
+        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
+        b.views[a] = b.views[c] = [(a, "up", "normal"), (c, "up", "normal")]
+        wait_for(lambda: [e["result"] for e in events(o, "slot", "prod")] == ["taken", "freed"],
+                 "the first node's slot freed", timeout=20)
+        # j joins and holds the slot (never UN); c dies, seen DN by a.
+        assert _checkin(o, j)["role"] == "bootstrap"
+        b.views[j] = [(a, "up", "normal"), (j, "up", "joining")]
+        del b.views[c]
+        b.views[a] = [(a, "up", "normal"), (c, "down", "normal"), (j, "up", "joining")]
+        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
+                 "c judged down", timeout=30)
+
+        t = o.submit("prod", "replace", node=c)
+
+        def slot_wait():
+            s = {x["name"]: x for x in o.task(t["id"])["steps"]}["slot"]
+            return s["state"] == "running" and "bootstrap of 10.0.7.5 holds it" in (s["message"] or "")
+        wait_for(slot_wait, "the replace waiting for the slot", timeout=30)
+        # Parked: it holds no worker while it waits.
+        m = o.get("/metrics").text
+        assert "\nringmaster_workers_busy 0\n" in m, [ln for ln in m.splitlines() if "busy" in ln]
+        # j joins: its slot is freed, the replacement takes it.
+        b.views[a] = [(a, "up", "normal"), (c, "down", "normal"), (j, "up", "normal")]
+        b.views[j] = [(a, "up", "normal"), (j, "up", "normal")]
+
+        def join_wait():
+            s = {x["name"]: x for x in o.task(t["id"])["steps"]}["join"]
+            return s["state"] == "running" and "waiting for a new, empty node" in (s["message"] or "")
+        wait_for(join_wait, "the replace waiting for a host", timeout=30)
+        # A new node in another rack is not given the place: it waits.
+        w = _checkin(o, "10.0.7.9", rack="r2")
+        assert w["role"] == "wait" and "replacement of 10.0.7.3" in w["reason"], w
+        # Cancel: the slot is freed, the node still down.
+        o.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+        o.wait_task(t["id"], states=("cancelled",), timeout=20)
+        evs = [(e["target"], e["result"]) for e in events(o, "slot", "prod")]
+        assert evs[-2:] == [(c, "taken"), (c, "freed")], evs
+        freed = events(o, "slot", "prod")[-1]
+        assert "cancelled" in freed["detail"]["reason"], freed
+        assert orch_nodes(o, "prod")[c]["state"] == "down"
+        # The slot is free: the waiting node is now let in.
+        assert _checkin(o, "10.0.7.9", rack="r2")["role"] == "bootstrap"
+    finally:
+        b.close()
+
+
+def test_a_node_that_comes_back_before_a_host_took_its_place_is_not_replaced(orch_factory):  # noqa: F811
+    o = orch_factory(conf={"heartbeat_timeout": "3s"})
+    o.create_cluster("prod")
+    b = Beater(o)
+    try:
+        a, c = "10.0.8.1", "10.0.8.3"
+        assert _checkin(o, a)["role"] == "bootstrap"
+        b.views[a] = [(a, "up", "normal")]
+        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
+        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
+        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
+                 "c judged down", timeout=30)
+        t = o.submit("prod", "replace", node=c)
+        wait_for(lambda: {x["name"]: x for x in o.task(t["id"])["steps"]}["join"]["state"]
+                 == "running", "the replace waiting for a host", timeout=30)
+        # Its agent heartbeats again, Cassandra UN.
+        b.views[c] = b.views[a] = [(a, "up", "normal"), (c, "up", "normal")]
+        t = o.wait_task(t["id"], states=("failed",), timeout=30)
+        assert f"node {c} is up again before any host took its place" in t["error"], t["error"]
+        assert "slot is freed" in t["error"]
+        assert [e["result"] for e in events(o, "slot", "prod")][-2:] == ["taken", "freed"]
+        assert orch_nodes(o, "prod")[c]["state"] == "up"
+    finally:
+        b.close()
