@@ -413,6 +413,19 @@ static int came_back(struct task_ctx *ctx, const struct store_slot *sl,
 	return rc;
 }
 
+/* Is address a node of the cluster that has joined (a host id, or up)? */
+static bool member(struct store *st, const char *cluster, const char *address)
+{
+	struct store_node_row r;
+	bool m = false;
+
+	if (store_node_get(st, cluster, address, &r) == 0)
+		m = r.host_id != NULL || (r.state != NULL &&
+		    strcmp(r.state, "up") == 0);
+	store_node_row_release(&r);
+	return m;
+}
+
 static void release_run(void *p)
 {
 	provider_free(p);
@@ -510,6 +523,14 @@ static int step_host(struct task_ctx *ctx, char *err, size_t errlen)
 		return task_wait(ctx, WAIT_PROVIDER_MS);
 	if (rc < 0)
 		return TASK_STEP_FATAL;
+	if (member(st, cluster, addr)) {
+		/* Told to replace, a member would be asked to drop its own
+		 * identity (its agent refuses, but the slot would be lost). */
+		snprintf(err, errlen, "provider_command answered %s, which is "
+		    "already a node of cluster '%s' that has joined; it must "
+		    "answer a new, empty host", addr, cluster);
+		return TASK_STEP_FATAL;
+	}
 	/* The answer is recorded before the new node is told anything. */
 	if (store_slot_provider(st, cluster, task_ctx_id(ctx),
 	    STORE_PROVIDER_ANSWERED, addr, err, errlen) != 0)

@@ -404,3 +404,34 @@ def test_a_node_that_comes_back_before_a_host_took_its_place_is_not_replaced(orc
         assert orch_nodes(o, "prod")[c]["state"] == "up"
     finally:
         b.close()
+
+
+def test_a_provider_answering_a_member_or_garbage_fails_the_replacement(orch_factory):  # noqa: F811
+    o = orch_factory(conf={"heartbeat_timeout": "3s"})
+    a, c = "10.0.9.1", "10.0.9.3"
+    member = o.tmp / "provider-member"
+    member.write_text(f"#!/bin/sh\necho '{{\"address\": \"{a}\"}}'\n")
+    member.chmod(0o755)
+    garbage = o.tmp / "provider-garbage"
+    garbage.write_text("#!/bin/sh\necho 'made a host, somewhere'\n")
+    garbage.chmod(0o755)
+    o.create_cluster("prod", settings={"provider": "command", "provider_command": str(member)})
+    b = Beater(o)
+    try:
+        assert _checkin(o, a)["role"] == "bootstrap"
+        b.views[a] = [(a, "up", "normal")]
+        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
+        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
+        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
+                 "c judged down", timeout=30)
+        t = o.wait_task(o.submit("prod", "replace", node=c)["id"], states=("failed",), timeout=30)
+        assert f"answered {a}, which is already a node of cluster 'prod'" in t["error"], t["error"]
+        o.ok("PATCH", "/api/v1/clusters/prod", {"settings": {"provider_command": str(garbage)}})
+        t = o.wait_task(o.submit("prod", "replace", node=c)["id"], states=("failed",), timeout=30)
+        assert "exited 0 but its last line is not a JSON object" in t["error"], t["error"]
+        # Each freed the slot; the member was never told to replace anything.
+        assert [e["result"] for e in events(o, "slot", "prod")][-4:] == \
+            ["taken", "freed", "taken", "freed"]
+        assert orch_nodes(o, "prod")[a]["state"] == "up"
+    finally:
+        b.close()
