@@ -448,8 +448,8 @@ int svc_lc_replace_prepare(struct service *s, const char *cluster,
 		timeout = s->lc->bootstrap_timeout_ms / 1000;
 		pthread_mutex_unlock(&s->lc->mtx);
 		/* The task type's range (tasks/replace.c). */
-		if (timeout < 60)
-			timeout = 60;
+		if (timeout < 1)
+			timeout = 1;
 		if (timeout > 82800)
 			timeout = 82800;
 		json_object_set_new(params, "timeout_s", json_integer(timeout));

@@ -32,6 +32,8 @@
 /* The store's node state trails the detector by a flush (about 1 s): a
  * node just judged down is given this long to read down there. */
 #define STATE_GRACE_MS		5000
+/* timeout_s when none was given (bootstrap_timeout's default). */
+#define DEFAULT_TIMEOUT_S	14400
 
 static const struct param_spec replace_params[] = {
 	{ "node", PT_ADDR, 0, 0, NULL, NULL, 0,
@@ -40,7 +42,7 @@ static const struct param_spec replace_params[] = {
 	{ "new_address", PT_ADDR, 0, 0, NULL, NULL, 0,
 	  "the host that takes its place (default: the cluster's provider "
 	  "finds one)" },
-	{ "timeout_s", PT_INT, 60, 82800, "14400", NULL, 0,
+	{ "timeout_s", PT_INT, 1, 82800, NULL, NULL, 0,
 	  "seconds the replacement may take once it holds the cluster's slot "
 	  "(default: the orchestrator's bootstrap_timeout)" },
 	{ "provider_timeout_s", PT_INT, 1, 3600, "600", NULL, 0,
@@ -327,8 +329,10 @@ static int step_slot(struct task_ctx *ctx, char *err, size_t errlen)
 	str_copy(want.rack, r.rack ? r.rack : "", sizeof(want.rack));
 	str_copy(want.task_id, task_ctx_id(ctx), sizeof(want.task_id));
 	want.since_ms = now;
-	want.deadline_ms = now + 1000 * (int64_t)json_integer_value(
-	    json_object_get(p, "timeout_s"));
+	/* The service gives bootstrap_timeout when the submitter did not. */
+	want.deadline_ms = now + 1000 * (json_is_integer(json_object_get(p,
+	    "timeout_s")) ? (int64_t)json_integer_value(json_object_get(p,
+	    "timeout_s")) : DEFAULT_TIMEOUT_S);
 	store_node_row_release(&r);
 	rc = store_slot_take(st, cluster, &want, err, errlen);
 	if (rc == 0) {

@@ -435,3 +435,32 @@ def test_a_provider_answering_a_member_or_garbage_fails_the_replacement(orch_fac
         assert orch_nodes(o, "prod")[a]["state"] == "up"
     finally:
         b.close()
+
+
+def test_a_replacement_past_its_timeout_fails_and_frees_the_slot(orch_factory):  # noqa: F811
+    # timeout_s comes from bootstrap_timeout when not given.
+    o = orch_factory(conf={"heartbeat_timeout": "3s", "bootstrap_timeout": "3s"})
+    o.create_cluster("prod")
+    b = Beater(o)
+    try:
+        a, c = "10.0.10.1", "10.0.10.3"
+        assert _checkin(o, a)["role"] == "bootstrap"
+        b.views[a] = [(a, "up", "normal")]
+        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
+        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
+        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
+                 "c judged down", timeout=30)
+        t = o.submit("prod", "replace", node=c)
+        assert t["params"]["timeout_s"] == 3
+        t = o.wait_task(t["id"], states=("failed",), timeout=30)
+        assert f"the replacement of {c} did not finish within timeout_s (3 s): no new node " \
+               "checked in for it" in t["error"], t["error"]
+        assert "slot is freed" in t["error"]
+        slot = events(o, "slot", "prod")
+        assert [e["result"] for e in slot][-2:] == ["taken", "freed"], slot
+        assert "did not finish within timeout_s" in slot[-1]["detail"]["reason"]
+        failed = [e for e in events(o, "replace", "prod") if e["result"] == "failed"]
+        assert len(failed) == 1 and failed[0]["target"] == c, failed
+        assert orch_nodes(o, "prod")[c]["state"] == "down"
+    finally:
+        b.close()
