@@ -98,8 +98,9 @@ void hb_down_nodes(struct hb *h, void (*fn)(const char *cluster,
     const char *address, int64_t down_since_ms, void *arg), void *arg);
 /*
  * fn(arg) is called by the heartbeat thread about once a second, holding
- * no lock (the service's periodic checks: automatic replacement).  Set
- * before hb_start(); NULL removes.
+ * no lock (the service's periodic checks: automatic replacement).  May
+ * be set at any time; NULL removes.  A call in progress may still run
+ * after it returns: hb_stop() waits for it.
  */
 void hb_set_sweep(struct hb *h, void (*fn)(void *arg), void *arg);
 
