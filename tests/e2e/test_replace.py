@@ -37,11 +37,12 @@ def start_cluster(sim_factory, orch, nodes=3, c=None, **kw):
     return c
 
 
-def sim_provider(orch, c, boot=2.0):
+def sim_provider(orch, c, boot=2.0, delay=0):
     """The sim provider: a script that boots a new, empty sim host with an
-    agent in $RM_DC/$RM_RACK and prints its address (tests/sim/simctl)."""
+    agent in $RM_DC/$RM_RACK and prints its address (tests/sim/simctl);
+    delay: seconds it takes before it starts (a cloud API is slow)."""
     p = orch.tmp / "provider-sim"
-    p.write_text(f"#!/bin/sh\nexec {SIMCTL} provision {c.dir} --like node1 "
+    p.write_text(f"#!/bin/sh\nsleep {delay}\nexec {SIMCTL} provision {c.dir} --like node1 "
                  f"--agent {RINGAGENT} --bootstrap-seconds {boot}\n")
     p.chmod(0o755)
     return p
@@ -245,6 +246,7 @@ def test_kill_9_mid_replacement_resumes_and_asks_the_provider_once(sim_factory, 
         steps = {s["name"]: s for s in d["steps"]}
         return steps["host"]["state"] == "succeeded" and provisions(c)
     wait_for(streaming, "the provider answered", timeout=60)
+    assert orch.task(t["id"])["state"] == "running"     # killed mid-replacement
     orch.kill9()
     time.sleep(1)
     orch.start()
@@ -464,3 +466,30 @@ def test_a_replacement_past_its_timeout_fails_and_frees_the_slot(orch_factory): 
         assert orch_nodes(o, "prod")[c]["state"] == "down"
     finally:
         b.close()
+
+
+def test_kill_9_while_the_provider_runs_asks_it_again_with_the_same_key(sim_factory, orch_factory):  # noqa: F811
+    """The one window where a provider is asked twice: the orchestrator dies
+    while the command runs, before its answer is recorded.  It is asked again
+    with the same idempotency key and must answer the same host (the sim's
+    does): one host is made, not two."""
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = sim_factory(nodes=3)
+    orch.create_cluster("sim", settings={"provider": "sim",
+                                         "provider_command": str(sim_provider(orch, c, delay=3))})
+    start_cluster(sim_factory, orch, c=c)
+    dead_tokens = list(c.node("node3")["tokens"])
+    dead_addr = kill_and_wait_down(c, orch, "node3")
+    t = orch.submit("sim", "replace", node=dead_addr)
+    wait_for(lambda: "asked provider sim" in ({s["name"]: s for s in orch.task(t["id"])["steps"]}
+                                             ["host"].get("message") or ""),
+             "the provider asked", timeout=30)
+    orch.kill9()                  # its command runs on, in its own process group
+    assert provisions(c) == []    # and has not answered yet (it sleeps 3 s first)
+    orch.start()
+    t = orch.wait_task(t["id"], timeout=120)
+    p = provisions(c)
+    assert [x["again"] for x in p] == [False, True], p
+    assert len({x["name"] for x in p}) == 1 and all(x["key"] == t["id"] for x in p), p
+    assert "provider_command was running when the orchestrator stopped" in orch.log_tail(400)
+    assert_replaced(c, orch, dead_addr, dead_tokens, p[0]["name"])

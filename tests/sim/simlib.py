@@ -1201,7 +1201,14 @@ def provision_node(cluster_dir, dc, rack, key=None, like=None, agent=None, boots
     """The sim's provider: a new, empty host in dc/rack with sshd and (when node `like` has
     an agent.conf) an agent started, as a cloud would boot one.  Idempotent by key: asked
     again with the same key it answers the same host.  Every call is journaled in
-    cluster.json `provisions` ({key, name, address, at, again}).  Returns the node.json."""
+    cluster.json `provisions` ({key, name, address, at, again}).  Calls are serialised (a
+    second call with the same key while the first runs waits for it and answers its host, as
+    an idempotent cloud API would).  Returns the node.json."""
+    with file_lock(os.path.join(cluster_dir, ".provision.lock")):
+        return _provision_node(cluster_dir, dc, rack, key, like, agent, bootstrap_seconds)
+
+
+def _provision_node(cluster_dir, dc, rack, key, like, agent, bootstrap_seconds):
     c = load_cluster(cluster_dir)
     if not any(n["dc"] == dc for n in c["nodes"]):
         raise SimError("provision: no node of this cluster is in dc %r" % dc)
