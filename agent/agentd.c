@@ -57,6 +57,11 @@ struct agentd {
 	int64_t next_ms;		/* monotonic time of the next action */
 	bool refused_logged;
 	int64_t seeds_gen;		/* generation of the seeds last taken */
+	/* Starts of Cassandra that failed in a row since ringagent started,
+	 * and the last error: told at check-in, so the orchestrator can free
+	 * the bootstrap slot of a node that will not start. */
+	int start_failures;
+	char start_error[256];
 };
 
 void agentd_block_signals(void)
@@ -163,8 +168,12 @@ static void start_cassandra(struct agentd *d, const char *why)
 	if (cass_start(d->cfg, err, sizeof(err)) != 0) {
 		log_error("%s; Cassandra is not running, fix the command and "
 		    "restart ringagent", err);
+		d->start_failures++;
+		str_copy(d->start_error, err, sizeof(d->start_error));
 		return;
 	}
+	d->start_failures = 0;
+	d->start_error[0] = '\0';
 	d->cassandra_started = true;
 	log_info("Cassandra start command finished");
 }
@@ -177,6 +186,8 @@ static void facts(struct agentd *d, struct checkin_facts *f)
 	f->cassandra_running = d->cassandra_started;
 	f->has_data = d->has_data;
 	f->system_keyspace = d->system_keyspace;
+	f->start_failures = d->start_failures;
+	f->start_error = d->start_error[0] ? d->start_error : NULL;
 }
 
 /*

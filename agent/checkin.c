@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/http.h"
+#include "../common/jsonstr.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "cassconf.h"
@@ -41,6 +42,13 @@ json_t *checkin_body(const struct agentcfg *c, const struct checkin_facts *f)
 		json_object_set_new(b, "host_id", json_string(f->host_id));
 	if (f->ssh_host_key != NULL)
 		json_object_set_new(b, "ssh_host_key", json_string(f->ssh_host_key));
+	if (f->start_failures > 0) {
+		json_object_set_new(b, "start_failures",
+		    json_integer(f->start_failures));
+		if (f->start_error != NULL)
+			json_object_set_new(b, "start_error",
+			    jsonstr(f->start_error));
+	}
 	return b;
 }
 

@@ -68,6 +68,8 @@ struct checkin_facts {
 	bool cassandra_running;		/* nodetool info answered */
 	bool has_data;			/* an SSTable under <data_dir>/data/<ks>/<table>/ */
 	bool system_keyspace;		/* <data_dir>/data/system/ holds a table directory */
+	int start_failures;		/* failed starts in a row; 0: not sent */
+	const char *start_error;	/* the last one's error, or NULL */
 };
 
 /* The request body (a new reference). */

@@ -348,6 +348,8 @@ static const struct field f_checkin[] = {
 	{ "cassandra_running", F_BOOL, false, 0, 0, NULL, NULL },
 	{ "has_data", F_BOOL, false, 0, 0, NULL, NULL },
 	{ "system_keyspace", F_BOOL, false, 0, 0, NULL, NULL },
+	{ "start_failures", F_INT, false, 0, 1000000, NULL, NULL },
+	{ "start_error", F_STRING, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -376,6 +378,10 @@ void api_h_checkin(struct call *c)
 	ci.cassandra_running = jtristate(c->body, "cassandra_running");
 	ci.has_data = jtristate(c->body, "has_data");
 	ci.system_keyspace = jtristate(c->body, "system_keyspace");
+	ci.start_failures = json_is_integer(json_object_get(c->body,
+	    "start_failures")) ? (int)json_integer_value(json_object_get(c->body,
+	    "start_failures")) : 0;
+	ci.start_error = api_jstr(c->body, "start_error");
 	str_copy(c->cluster, ci.cluster, sizeof(c->cluster));
 	snprintf(c->target, sizeof(c->target), "%s", ci.address);
 	if (service_checkin(c->api->svc, &ci, &out, &e) != 0) {

@@ -155,12 +155,26 @@ void hb_node_set(struct hb *h, const char *cluster, const char *address,
 	n = do_node(h, cluster, address);
 	if (n == NULL)
 		n = do_add(h, cluster, address);
-	if (state)
+	if (state) {
 		do_set_state(n, state);
+		n->reason[0] = '\0';	/* a new state, a new reason */
+	}
 	if (last_hb_ms > n->last_hb)
 		n->last_hb = last_hb_ms;
 	set_str(&n->host_id, host_id);
 	set_str(&n->version, version);
+	pthread_mutex_unlock(&h->mtx);
+}
+
+void hb_node_reason(struct hb *h, const char *cluster, const char *address,
+    const char *reason)
+{
+	struct hb_node *n;
+
+	pthread_mutex_lock(&h->mtx);
+	if ((n = do_node(h, cluster, address)) != NULL)
+		str_copy(n->reason, reason != NULL ? reason : "",
+		    sizeof(n->reason));
 	pthread_mutex_unlock(&h->mtx);
 }
 

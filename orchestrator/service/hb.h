@@ -52,6 +52,9 @@ void hb_set_timeout(struct hb *h, int64_t timeout_ms);
 void hb_node_set(struct hb *h, const char *cluster, const char *address,
     const char *state, int64_t last_hb_ms, const char *host_id,
     const char *version);
+/* Why the node has its state (state_reason), until its next state. */
+void hb_node_reason(struct hb *h, const char *cluster, const char *address,
+    const char *reason);
 /* Where a node is (dc, rack) and whether an operator pinned it as a
  * seed: what the seed choice needs.  NULL keeps a value; pinned < 0 keeps. */
 void hb_node_place(struct hb *h, const char *cluster, const char *address,

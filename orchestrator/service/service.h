@@ -74,6 +74,9 @@ struct svc_checkin {
 	int cassandra_running;		/* 1, 0, or -1: not said (older agents) */
 	int has_data;			/* SSTables in the data dirs: 1, 0, -1 */
 	int system_keyspace;		/* a system keyspace on disk: 1, 0, -1 */
+	int start_failures;		/* its Cassandra's failed starts in a
+					   row (0: none said) */
+	const char *start_error;	/* the last one's error, or NULL */
 };
 
 /*

@@ -98,7 +98,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	struct role_out ro;
 	struct store_node n;
 	char err[256];
-	bool created = false, known_hid;
+	bool created = false, known_hid, failed;
 	int rc = RM_ENOENT;
 
 	if (ensure_cluster(s, ci->cluster, e) != 0)
@@ -128,7 +128,7 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		}
 	}
 	store_node_row_release(&known);
-	svc_lc_role(s, ci, known_hid, &ro);
+	failed = svc_lc_role(s, ci, known_hid, &ro) == 1;
 
 	memset(&n, 0, sizeof(n));
 	n.cluster = ci->cluster;
@@ -141,8 +141,9 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	/* A rejoin whose agent says Cassandra is stopped is not up yet: its
 	 * heartbeats will say when it is.  A node told to wait is not
 	 * checked in: it asks again, so its last heartbeat stays unset. */
-	n.state = ro.role == ROLE_WAIT ? "waiting" : ro.role != ROLE_REJOIN ?
-	    "joining" : ci->cassandra_running == 0 ? "unknown" : "up";
+	n.state = failed ? "failed" : ro.role == ROLE_WAIT ? "waiting" :
+	    ro.role != ROLE_REJOIN ? "joining" :
+	    ci->cassandra_running == 0 ? "unknown" : "up";
 	n.last_heartbeat = time_wall_ms();
 	n.load_bytes = -1;
 	n.is_seed = -1;
@@ -153,6 +154,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	}
 	hb_node_set(s->hb, ci->cluster, ci->address, n.state, n.last_heartbeat,
 	    ci->host_id, ci->cassandra_version);
+	if (failed)
+		hb_node_reason(s->hb, ci->cluster, ci->address, ro.why);
 	hb_node_place(s->hb, ci->cluster, ci->address, ci->dc, ci->rack, -1);
 	if (created)
 		svc_cc_forget(s, ci->cluster);	/* its node count changed */

@@ -52,7 +52,9 @@ struct svc_lc *svc_lc_new(const struct cfg *c);
 void svc_lc_reload(struct svc_lc *lc, const struct cfg *c);
 void svc_lc_free(struct svc_lc *lc);
 void svc_lc_load(struct service *s);
-/* The role for a check-in; takes the slot when the role needs it. */
+/* The role for a check-in; takes the slot when the role needs it.  1
+ * when the node is given up on (its Cassandra would not start): it is
+ * told to wait, ro->why says why, and its state is to be "failed". */
 int svc_lc_role(struct service *s, const struct svc_checkin *ci,
     bool known_host_id, struct role_out *ro);
 int64_t svc_lc_seeds(struct service *s, const char *cluster, char ***out,

@@ -282,6 +282,46 @@ static void expire(struct service *s, const char *cluster,
 		hb_node_set(s->hb, cluster, sl->holder, "failed", 0, NULL, NULL);
 }
 
+/*
+ * A new node whose Cassandra failed to start this many times in a row
+ * (its agent says so at check-in) is given up on: it would hold the
+ * cluster's bootstrap slot until bootstrap_timeout (hours) and keep every
+ * other new node waiting.
+ */
+#define START_FAILURES_MAX	3
+
+/* Free the slot a node that will not start holds (when it holds it) and
+ * say why in ro: it waits until an operator restarts its agent. */
+static void give_up(struct service *s, const struct svc_checkin *ci,
+    const struct store_slot *sl, bool holds, int64_t retry_ms,
+    struct role_out *ro)
+{
+	char why[1024], err[256];
+
+	memset(ro, 0, sizeof(*ro));
+	ro->role = ROLE_WAIT;
+	/* Not soon: nothing changes until someone looks at the node. */
+	ro->retry_after_s = (int)((retry_ms + 999) / 1000);
+	if (ro->retry_after_s < 60)
+		ro->retry_after_s = 60;
+	snprintf(ro->why, sizeof(ro->why), "its Cassandra failed to start %d "
+	    "times in a row: fix it (its Cassandra log says why), then "
+	    "restart its agent", ci->start_failures);
+	if (!holds)
+		return;
+	if (store_slot_release(s->st, ci->cluster, sl->holder, sl->since_ms,
+	    err, sizeof(err)) != 0)
+		return;		/* freed or retaken meanwhile */
+	hb_slot_set(s->hb, ci->cluster, NULL);
+	snprintf(why, sizeof(why), "%s's Cassandra failed to start %d times "
+	    "after its %s answer (last: %.600s): the slot is freed for the "
+	    "next node and %s is marked failed", ci->address,
+	    ci->start_failures, sl->kind, ci->start_error != NULL ?
+	    ci->start_error : "no error given", ci->address);
+	log_warnx("cluster %s: %s", ci->cluster, why);
+	slot_event(s, ci->cluster, ci->address, "freed", why);
+}
+
 int svc_lc_role(struct service *s, const struct svc_checkin *ci,
     bool known_host_id, struct role_out *ro)
 {
@@ -318,6 +358,17 @@ int svc_lc_role(struct service *s, const struct svc_checkin *ci,
 				expire(s, ci->cluster, &sl);
 				continue;
 			}
+		}
+		/* Only a new node's own join is given up: a member whose
+		 * start fails is still a member, and a replacement has its
+		 * task, which fails on its deadline and frees the slot. */
+		if (ci->start_failures >= START_FAILURES_MAX &&
+		    ci->host_id == NULL && !known_host_id &&
+		    !(held && v.kind == SLOT_REPLACE &&
+		    strcmp(sl.holder, ci->address) == 0)) {
+			give_up(s, ci, &sl, held && strcmp(sl.holder,
+			    ci->address) == 0, retry, ro);
+			return 1;
 		}
 		hb_cluster_members(s->hb, ci->cluster, ci->address,
 		    &in.members, &in.live_normal);

@@ -100,3 +100,31 @@ def test_heartbeat_seeds_rewrite_yaml_without_restart(sim_factory, tmp_path):  #
         assert gens[-1] == 7, gens
     finally:
         fake.close()
+
+
+def test_failed_starts_are_counted_at_check_in(sim_factory, tmp_path):  # noqa: F811
+    """A new node whose Cassandra will not start tells the orchestrator at
+    each check-in how many starts failed in a row and the last error, so the
+    orchestrator can free the bootstrap slot."""
+    c = sim_factory(nodes=2)
+    empty(c, "node2")
+    seed = c.address("node1")
+    c.start_cassandra("node1")
+    fake = ScriptedOrchestrator([{"role": "bootstrap", "seeds": [seed], "heartbeat_interval_s": 1}])
+    try:
+        tok = tmp_path / "join.token"
+        tok.write_text("t\n")
+        broken = tmp_path / "start-fails"
+        broken.write_text("#!/bin/sh\necho 'Unable to contact any seeds' >&2\nexit 3\n")
+        broken.chmod(0o755)
+        write_agent_conf(c, "node2", fake.base, tok, cassandra_start=str(broken))
+        simlib.start_sshd(c.dir, "node2")
+        simlib.start_agent(c.dir, "node2", str(RINGAGENT))
+        wait_for(lambda: len(fake.checkins) >= 4, "four check-ins of a node that will not start",
+                 timeout=60)
+        got = [b.get("start_failures", 0) for b in fake.checkins[:4]]
+        assert got == [0, 1, 2, 3], got
+        assert "Unable to contact any seeds" in fake.checkins[3]["start_error"], fake.checkins[3]
+        assert c.node("node2")["up"] is False
+    finally:
+        fake.close()

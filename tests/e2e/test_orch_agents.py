@@ -172,6 +172,43 @@ def test_bootstrap_slot_one_join_at_a_time(orch):
     assert 'ringmaster_nodes{cluster="prod",state="joining"} 1' in m, m
 
 
+def test_a_new_node_that_will_not_start_gives_the_slot_up(orch):
+    """A new node whose agent says its Cassandra failed to start three
+    times in a row frees the bootstrap slot at once (not after
+    bootstrap_timeout), is marked failed with the reason, and waits until
+    its agent is restarted; the next new node joins."""
+    orch.create_cluster("prod")
+    checkin(orch, "10.0.6.1", host_id="6f1c2a52-0000-4000-8000-000000000001")
+    beat(orch, "10.0.6.1")
+    assert checkin(orch, "10.0.6.2")["role"] == "bootstrap"
+    assert checkin(orch, "10.0.6.3")["role"] == "wait"
+    # Fewer than three failures: it keeps the slot and is told again.
+    assert checkin(orch, "10.0.6.2", start_failures=2, start_error="x")["role"] == "bootstrap"
+    a = checkin(orch, "10.0.6.2", start_failures=3,
+                start_error="cassandra-start exited 1: Unable to contact any seeds")
+    assert a["role"] == "wait" and a["retry_after_s"] >= 60, a
+    assert "failed to start 3 times" in a["reason"], a
+    n = nodes(orch)["10.0.6.2"]
+    assert n["state"] == "failed" and "restart its agent" in n["state_reason"], n
+    ev = [e for e in orch.ok("GET", "/api/v1/events", params={"cluster": "prod"})["items"]
+          if e["kind"] == "slot"]
+    assert [(e["target"], e["result"]) for e in ev][-1] == ("10.0.6.2", "freed"), ev
+    detail = ev[-1]["detail"]
+    detail = detail if isinstance(detail, dict) else json.loads(detail)
+    assert "Unable to contact any seeds" in detail["reason"], detail
+    # The next new node takes the slot; the failed one does not take it back.
+    assert checkin(orch, "10.0.6.3")["role"] == "bootstrap"
+    assert checkin(orch, "10.0.6.2", start_failures=4)["role"] == "wait"
+    # A member whose start fails is not given up on: it rejoins.
+    r = checkin(orch, "10.0.6.1", host_id="6f1c2a52-0000-4000-8000-000000000001",
+                start_failures=5, start_error="x")
+    assert r["role"] == "rejoin", r
+    r = orch.post("/api/v1/agents/checkin", {"cluster": "prod", "address": "10.0.6.9", "dc": "dc1",
+                                              "rack": "r1", "cassandra_version": "4.1.3",
+                                              "start_failures": -1}, token="agent")
+    assert r.status_code == 400 and "start_failures" in r.text, r.text
+
+
 def test_bootstrap_slot_expires_and_the_node_is_failed(orch_factory):  # noqa: F811
     o = orch_factory(conf={"bootstrap_timeout": "2s"})
     o.create_cluster("prod")

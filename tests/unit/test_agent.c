@@ -103,6 +103,17 @@ static void test_checkin_body_and_answer(void)
 	T_CHECK(json_is_true(json_object_get(b, "cassandra_running")), "running");
 	T_CHECK(json_is_true(json_object_get(b, "has_data")), "data");
 	T_CHECK(json_is_true(json_object_get(b, "system_keyspace")), "system ks");
+	T_CHECK(json_object_get(b, "start_failures") == NULL &&
+	    json_object_get(b, "start_error") == NULL, "no failed starts sent");
+	json_decref(b);
+	/* Failed starts in a row and the last error, sent when there are. */
+	memset(&f, 0, sizeof(f));
+	f.start_failures = 3;
+	f.start_error = "cassandra-start exited 3: Unable to contact any seeds";
+	b = checkin_body(c, &f);
+	T_EQ_INT(json_integer_value(json_object_get(b, "start_failures")), 3);
+	T_EQ_STR(json_string_value(json_object_get(b, "start_error")),
+	    "cassandra-start exited 3: Unable to contact any seeds");
 	json_decref(b);
 
 	static const struct {
