@@ -652,12 +652,18 @@ void manifest_cluster_free(struct manifest_cluster *c)
 		free(c->nodes[i].manifest);
 	}
 	free(c->nodes);
+	for (size_t i = 0; i < c->nmissing; i++) {
+		free(c->missing[i].address);
+		free(c->missing[i].host_id);
+		free(c->missing[i].state);
+	}
+	free(c->missing);
 	free(c);
 }
 
 char *manifest_cluster_dump(const struct manifest_cluster *c, size_t *len)
 {
-	json_t *nodes = json_array(), *opts = NULL, *j;
+	json_t *nodes = json_array(), *opts = NULL, *missing = NULL, *j;
 	char *s;
 
 	for (size_t i = 0; i < c->nnodes; i++) {
@@ -673,6 +679,14 @@ char *manifest_cluster_dump(const struct manifest_cluster *c, size_t *len)
 	}
 	if (c->options_json != NULL)
 		opts = json_loads(c->options_json, 0, NULL);
+	for (size_t i = 0; i < c->nmissing; i++) {
+		const struct manifest_missing_node *m = &c->missing[i];
+		if (missing == NULL)
+			missing = json_array();
+		json_array_append_new(missing, json_pack("{s:s, s:s?, s:s?}",
+		    "address", m->address, "host_id", m->host_id, "state",
+		    m->state));
+	}
 	j = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:o, s:I, s:I,"
 	    " s:I, s:I}", "format", MANIFEST_FORMAT, "kind", "cluster",
 	    "cluster", c->cluster, "backup_id", c->backup_id,
@@ -683,11 +697,48 @@ char *manifest_cluster_dump(const struct manifest_cluster *c, size_t *len)
 	    "files_uploaded", (json_int_t)c->files_uploaded,
 	    "bytes", (json_int_t)c->bytes,
 	    "bytes_uploaded", (json_int_t)c->bytes_uploaded);
+	/* Only in a partial backup: a whole one reads as it always did. */
+	if (missing != NULL)
+		json_object_set_new(j, "missing_nodes", missing);
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (len != NULL)
 		*len = strlen(s);
 	return s;
+}
+
+/* "missing_nodes": absent, null or an array of {address, host_id,
+ * state}.  A partial backup must never read as whole, so anything else
+ * refuses the manifest rather than dropping the list. */
+static int missing_parse(struct manifest_cluster *c, const json_t *a,
+    char *err, size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a)) {
+		snprintf(err, errlen, "'missing_nodes' must be an array");
+		return -1;
+	}
+	c->missing = xcalloc(json_array_size(a) + 1, sizeof(*c->missing));
+	json_array_foreach(a, i, v) {
+		struct manifest_missing_node *m = &c->missing[i];
+		char where[40];
+		snprintf(where, sizeof(where), "missing_nodes[%zu]: ", i);
+		c->nmissing = i + 1;
+		if (!json_is_object(v)) {
+			snprintf(err, errlen, "%snot an object", where);
+			return -1;
+		}
+		if (str_get(v, "address", true, &m->address, where, err, errlen) ||
+		    str_get(v, "host_id", false, &m->host_id, where, err,
+		    errlen) ||
+		    str_get(v, "state", false, &m->state, where, err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 struct manifest_cluster *manifest_cluster_parse(const char *buf, size_t len,
@@ -762,6 +813,9 @@ struct manifest_cluster *manifest_cluster_parse(const char *buf, size_t len,
 		c->bytes += n->bytes;
 		c->bytes_uploaded += n->bytes_uploaded;
 	}
+	if (missing_parse(c, json_object_get(j, "missing_nodes"), err,
+	    errlen) != 0)
+		goto fail;
 	json_decref(j);
 	return c;
 fail:

@@ -85,6 +85,14 @@ struct manifest_cluster_node {
 	uint64_t bytes, bytes_uploaded;
 };
 
+/* A node a backup left out (policy skip_down: it was not up when the
+ * backup began), named so that the backup is never taken for whole. */
+struct manifest_missing_node {
+	char *address;
+	char *host_id;		/* NULL: the orchestrator never learnt it */
+	char *state;		/* its state then: down, agent_down, ... */
+};
+
 struct manifest_cluster {
 	char *cluster;
 	char *backup_id;
@@ -95,6 +103,9 @@ struct manifest_cluster {
 	size_t nnodes;
 	size_t files, files_uploaded;
 	uint64_t bytes, bytes_uploaded;
+	/* "missing_nodes" (optional; absent or [] in a whole backup) */
+	struct manifest_missing_node *missing;
+	size_t nmissing;
 };
 
 /* ---- node manifests ---- */

@@ -27,8 +27,11 @@ int exec_backups_list(struct exec_ctx *x)
 	int lr = exec_cluster_list(x, exec_pick_cluster(x, NULL), "/backups", &r);
 	if (lr != LIST_TABLE)
 		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
-	struct table *t = table_new(8, (const char *const[]){ "ID", "STATE",
-	    "STARTED", "FINISHED", "NODES", "FILES", "SIZE", "UPLOADED" });
+	/* MISSING: the nodes a partial (skip_down) backup lacks, so that it
+	 * is never read as whole at a glance. */
+	struct table *t = table_new(9, (const char *const[]){ "ID", "STATE",
+	    "STARTED", "FINISHED", "NODES", "FILES", "SIZE", "UPLOADED",
+	    "MISSING" });
 	size_t i;
 	json_t *it;
 	json_array_foreach(exec_items_of(r.json), i, it) {
@@ -43,9 +46,20 @@ int exec_backups_list(struct exec_ctx *x)
 		exec_fmt_int(json_object_get(it, "files"), files, sizeof(files));
 		exec_fmt_size(json_object_get(it, "bytes"), size, sizeof(size));
 		exec_fmt_size(json_object_get(it, "bytes_uploaded"), up, sizeof(up));
-		const char *cells[8] = { exec_jstr(it, "id"), exec_jstr(it, "state"), st,
-		    exec_jstr(it, "finished_at") ? fin : NULL, nodes, files, size, up };
+		char *miss = xstrdup(""), *tmp;
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_object_get(it, "missing_nodes"), k, m) {
+			const char *a = exec_jstr(m, "address");
+			tmp = xasprintf("%s%s%s", miss, k ? "," : "", a ? a : "?");
+			free(miss);
+			miss = tmp;
+		}
+		const char *cells[9] = { exec_jstr(it, "id"), exec_jstr(it, "state"), st,
+		    exec_jstr(it, "finished_at") ? fin : NULL, nodes, files, size, up,
+		    *miss ? miss : NULL };
 		table_add(t, cells);
+		free(miss);
 	}
 	exec_print_table(x, t, "no backups yet — start one with 'backup'");
 	table_free(t);

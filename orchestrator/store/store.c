@@ -211,6 +211,8 @@ static const char *const migrations[] = {
 	" DEFAULT 0;"
 	"ALTER TABLE slots ADD COLUMN new_address TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE slots ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;",
+	/* 7: the nodes a backup left out (policy skip_down), JSON text */
+	"ALTER TABLE backups ADD COLUMN missing_nodes TEXT;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -45,8 +45,8 @@ static int bk_put(struct conn *c, const struct store_backup *b, char *err,
 {
 	sqlite3_stmt *s = store_prep(c, "INSERT INTO backups (cluster, id, task_id,"
 	    " state, partial, started_at, finished_at, nodes, files, bytes,"
-	    " files_uploaded, bytes_uploaded) VALUES"
-	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+	    " files_uploaded, bytes_uploaded, missing_nodes) VALUES"
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
 	    " ON CONFLICT (cluster, id) DO UPDATE SET"
 	    " task_id = COALESCE(excluded.task_id, task_id),"
 	    /* what a verify found stays until a verify says otherwise */
@@ -57,7 +57,8 @@ static int bk_put(struct conn *c, const struct store_backup *b, char *err,
 	    " finished_at = COALESCE(excluded.finished_at, finished_at),"
 	    " nodes = excluded.nodes, files = excluded.files,"
 	    " bytes = excluded.bytes, files_uploaded = excluded.files_uploaded,"
-	    " bytes_uploaded = excluded.bytes_uploaded");
+	    " bytes_uploaded = excluded.bytes_uploaded,"
+	    " missing_nodes = excluded.missing_nodes");
 
 	bind_text(s, 1, b->cluster);
 	bind_text(s, 2, b->id);
@@ -71,6 +72,7 @@ static int bk_put(struct conn *c, const struct store_backup *b, char *err,
 	sqlite3_bind_int64(s, 10, b->bytes);
 	sqlite3_bind_int64(s, 11, b->files_uploaded);
 	sqlite3_bind_int64(s, 12, b->bytes_uploaded);
+	bind_text(s, 13, b->missing_nodes);
 	return store_run_fin(c, s, err, errlen, "backup put");
 }
 
@@ -220,7 +222,7 @@ int store_backup_mark_damaged(struct store *st, const char *cluster,
 #define BK_COLS \
 	"cluster, id, task_id, state, partial, started_at, finished_at," \
 	" nodes, files, bytes, files_uploaded, bytes_uploaded," \
-	" last_verified_at, last_verify, last_verify_task"
+	" last_verified_at, last_verify, last_verify_task, missing_nodes"
 
 static void bk_from_row(struct store_backup *b, sqlite3_stmt *s)
 {
@@ -245,6 +247,7 @@ static void bk_from_row(struct store_backup *b, sqlite3_stmt *s)
 	    sizeof(b->last_verify));
 	str_copy(b->last_verify_task, col_str(s, 14) ? col_str(s, 14) : "",
 	    sizeof(b->last_verify_task));
+	b->missing_nodes = col_dup(s, 15);
 }
 
 /* Read backups (one id, or all of the cluster when id is NULL) with their
@@ -339,6 +342,7 @@ void store_backups_free(struct store_backup *v, size_t n)
 			free(v[i].damaged[k].reason);
 		}
 		free(v[i].damaged);
+		free(v[i].missing_nodes);
 	}
 	free(v);
 }

@@ -19,7 +19,8 @@
 enum store_backup_state {
 	STORE_BK_COMPLETE,	/* cluster manifest written, nothing known bad */
 	STORE_BK_DAMAGED,	/* complete, but files it needs are lost/corrupt */
-	STORE_BK_PARTIAL,	/* complete, of some keyspaces/tables only */
+	STORE_BK_PARTIAL,	/* complete, of some keyspaces/tables or
+				   without the nodes that were down */
 	STORE_BK_RUNNING,	/* its task is making it */
 	STORE_BK_INCOMPLETE,	/* no cluster manifest, no task making it */
 	STORE_BK_FAILED,	/* its task failed for good */
@@ -41,7 +42,12 @@ struct store_backup {
 	char id[STORE_BACKUP_ID_MAX];
 	char task_id[STORE_ID_MAX];		/* "" unknown */
 	enum store_backup_state state;
-	bool partial;				/* keyspaces/tables chosen */
+	bool partial;				/* keyspaces/tables chosen, or
+						   nodes missing */
+	/* The nodes a skip_down backup left out: a JSON array of
+	 * {"address","host_id","state"} as text, NULL when none.  Owned by
+	 * the row read (store_backups_free()); only borrowed by a put. */
+	char *missing_nodes;
 	int64_t started_at, finished_at;	/* ms, 0 = none */
 	int64_t nodes, files, bytes, files_uploaded, bytes_uploaded;
 	int64_t last_verified_at;		/* ms, 0 = never */

@@ -48,6 +48,10 @@ static const struct param_spec backup_params[] = {
 	  "no longer keeps" },
 	{ "hash_all", PT_BOOL, 0, 0, "false", NULL, 0,
 	  "hash every file, even those the previous backup already holds" },
+	{ "down_policy", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "a node not up: require_all fails the backup naming it; skip_down "
+	  "backs up the others and lists the backup partial, naming it "
+	  "(default: the cluster's backup_down_policy)" },
 	NODE_PARAMS,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -106,6 +110,20 @@ static const struct param_spec index_params[] = {
 };
 
 
+static int backup_validate(json_t *params, char *err, size_t errlen)
+{
+	const char *p = json_string_value(json_object_get(params,
+	    "down_policy"));
+
+	if (p != NULL && strcmp(p, "require_all") != 0 &&
+	    strcmp(p, "skip_down") != 0) {
+		snprintf(err, errlen, "params.down_policy '%s' is not a policy: "
+		    "give \"require_all\" or \"skip_down\"", p);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct task_type backup_type = {
 	.name = "backup",
 	.description = "back up the cluster: snapshot every node, upload what "
@@ -113,6 +131,7 @@ static const struct task_type backup_type = {
 	.steps = "check, snapshot, upload, manifests, complete, "
 	    "clear-snapshots, retention (when asked)",
 	.params = backup_params,
+	.validate = backup_validate,
 	.plan = backup_plan,
 	.run = backup_run,
 	.on_fail = backup_on_fail,
@@ -275,6 +294,17 @@ static json_t *backup_json(struct store *st, const struct store_backup *r,
 	    "last_verify_task", r->last_verify_task[0] ? r->last_verify_task :
 	    NULL, "damaged_files", (json_int_t)r->ndamaged);
 
+	/* The nodes a skip_down backup lacks: [] for a whole one.  The text
+	 * is ours, but a row that does not parse still must not read as
+	 * whole. */
+	json_t *miss = r->missing_nodes ? json_loads(r->missing_nodes, 0, NULL) :
+	    json_array();
+	if (!json_is_array(miss)) {
+		json_decref(miss);
+		miss = json_pack("[{s:s}]", "address", "(unreadable in the index: "
+		    "run a backup-index task)");
+	}
+	json_object_set_new(o, "missing_nodes", miss);
 	if (files > 0) {
 		json_t *d = json_array();
 		for (size_t i = 0; i < r->ndamaged && i < files; i++)

@@ -33,7 +33,10 @@ int backup_register(struct task_engine *e, char *err, size_t errlen);
  *   {"items":[{"id","task_id","state","started_at","finished_at","nodes",
  *              "files","files_uploaded","bytes","bytes_uploaded",
  *              "last_verified_at","last_verify","last_verify_task",
- *              "damaged_files"}],"next":null}
+ *              "damaged_files","missing_nodes"}],"next":null}
+ * missing_nodes: [{"address","host_id","state"}] of a backup taken with
+ * down_policy skip_down while those nodes were not up (its state is then
+ * partial, never complete); [] for a whole backup.
  * state is complete, partial, damaged, running, incomplete or failed
  * (docs/backups.md).  0, RM_ENOENT (no such cluster) or RM_ERR,
  * with a message in err.

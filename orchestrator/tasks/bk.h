@@ -28,7 +28,12 @@ struct bk {
 	char id[80];			/* backup id (backup tasks) */
 	char tag[96];			/* snapshot tag */
 	struct store_cluster_row cl;	/* the cluster's settings */
-	json_t *nodes;			/* its nodes as objects (bkcore.c) */
+	json_t *nodes;			/* its nodes as objects (bkcore.c);
+					   a backup's without the missing */
+	/* Backups: the nodes left out under down_policy skip_down, as
+	 * [{"address","host_id","state"}], decided by the check step and
+	 * kept in the index (bk_apply_missing()); NULL: none. */
+	json_t *missing;
 	struct s3 *s3;
 	int64_t task_created, task_started;
 	/* Where restores read from: this cluster's store, or params.source's
@@ -108,6 +113,23 @@ char *bk_src_args(const struct bk *b);
 bool bk_state_is_complete(enum store_backup_state s);
 char *bk_store_args(const struct bk *b);
 const char *bk_str(const json_t *o, const char *k);
+
+/* bkcore.c: nodes a backup leaves out (down_policy skip_down) */
+/* Read the backup's missing nodes from the index into b->missing and drop
+ * them from b->nodes.  A TASK_STEP_* code with err. */
+int bk_apply_missing(struct bk *b, char *err, size_t errlen);
+/* Drop the nodes of b->missing from b->nodes. */
+void bk_drop_missing(struct bk *b);
+bool bk_node_missing(const json_t *missing, const json_t *node);
+/* params.down_policy, else the cluster's backup_down_policy, into out. */
+void bk_down_policy(struct bk *b, char *out, size_t len);
+/* The cluster's backup_down_policy ("require_all" when unset). */
+void bk_cluster_default_policy(struct store *st, const char *cluster,
+    char *out, size_t len);
+/* "10.0.0.3 (down), 10.0.0.4 (agent_down)" (caller frees). */
+char *bk_missing_names(const json_t *missing);
+/* A cluster manifest's missing nodes as the JSON array above. */
+json_t *bk_missing_of_manifest(const struct manifest_cluster *c);
 
 /* purge.c */
 int bk_purge_run(struct bk *b, char **ids, size_t nids, char *err,

@@ -52,6 +52,7 @@ void bk_release(struct bk *b)
 {
 	store_cluster_row_release(&b->cl);
 	json_decref(b->nodes);
+	json_decref(b->missing);
 	if (b->src_own)
 		s3_close(b->src);
 	s3_close(b->s3);
@@ -497,13 +498,37 @@ bool bk_params_partial(const json_t *params)
 	    json_array_size(json_object_get(params, "tables")) > 0;
 }
 
+json_t *bk_missing_of_manifest(const struct manifest_cluster *c)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < c->nmissing; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}",
+		    "address", c->missing[i].address, "host_id",
+		    c->missing[i].host_id, "state", c->missing[i].state));
+	return a;
+}
+
+/* The index's text of a list of missing nodes: NULL when there is none
+ * (a whole backup), so the column stays NULL. */
+static char *missing_text(const json_t *missing)
+{
+	return json_array_size(missing) > 0 ? json_dumps(missing,
+	    JSON_COMPACT) : NULL;
+}
+
+/* r->missing_nodes is allocated here: the caller frees it. */
 static void index_from_manifest(struct store_backup *r,
     const struct manifest_cluster *c)
 {
 	json_t *opts = c->options_json ? json_loads(c->options_json, 0, NULL) :
 	    NULL;
+	json_t *missing = bk_missing_of_manifest(c);
 
-	r->partial = bk_params_partial(opts);
+	free(r->missing_nodes);
+	r->missing_nodes = missing_text(missing);
+	json_decref(missing);
+	r->partial = bk_params_partial(opts) || c->nmissing > 0;
 	r->state = r->partial ? STORE_BK_PARTIAL : STORE_BK_COMPLETE;
 	if (c->task_id != NULL)
 		str_copy(r->task_id, c->task_id, sizeof(r->task_id));
@@ -576,6 +601,8 @@ int bk_index_rebuild(struct bk *b, char *err, size_t errlen)
 	}
 	rc = store_backup_reindex(b->st, b->cluster, v, l.n, time_wall_ms(),
 	    serr, sizeof(serr));
+	for (size_t i = 0; i < l.n; i++)
+		free(v[i].missing_nodes);
 	free(v);
 	free(l.v);
 	if (rc != 0) {
@@ -605,15 +632,18 @@ int bk_index_set(struct bk *b, enum store_backup_state state,
 	str_copy(r.id, b->id, sizeof(r.id));
 	str_copy(r.task_id, task_ctx_id(b->ctx), sizeof(r.task_id));
 	r.started_at = b->task_started;
-	r.partial = bk_params_partial(b->params);
+	r.missing_nodes = missing_text(b->missing);
+	r.partial = bk_params_partial(b->params) || r.missing_nodes != NULL;
 	if (c != NULL)
 		index_from_manifest(&r, c);
 	r.state = state;
 	if (store_backup_put(b->st, &r, serr, sizeof(serr)) != 0) {
+		free(r.missing_nodes);
 		snprintf(err, errlen, "cannot record backup %s in the index: %s",
 		    b->id, serr);
 		return TASK_STEP_FAIL;
 	}
+	free(r.missing_nodes);
 	return TASK_STEP_OK;
 }
 
@@ -802,4 +832,114 @@ const struct manifest_cluster *bk_pick_backup_memo(struct bk *b,
 		return NULL;
 	task_memo_put(b->ctx, key, c, pick_release, NULL);
 	return c;
+}
+
+/* ---- nodes a backup leaves out (down_policy skip_down) ---- */
+
+void bk_cluster_default_policy(struct store *st, const char *cluster,
+    char *out, size_t len)
+{
+	struct store_cluster_settings cs;
+
+	/* A cluster the store cannot read keeps the safe default. */
+	if (store_cluster_settings_get(st, cluster, &cs) != 0)
+		store_settings_defaults(&cs);
+	str_copy(out, cs.backup_down_policy[0] ? cs.backup_down_policy :
+	    "require_all", len);
+}
+
+void bk_down_policy(struct bk *b, char *out, size_t len)
+{
+	const char *p = bk_str(b->params, "down_policy");
+
+	/* The cluster's backup_down_policy decides when the task does not;
+	 * read when the check step decides, never later. */
+	if (p != NULL)
+		str_copy(out, p, len);
+	else
+		bk_cluster_default_policy(b->st, b->cluster, out, len);
+}
+
+char *bk_missing_names(const json_t *missing)
+{
+	char *s = xstrdup(""), *t;
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(missing, i, m) {
+		const char *st = bk_str(m, "state");
+		t = xasprintf("%s%s%s (%s)", s, i ? ", " : "",
+		    bk_str(m, "address") ? bk_str(m, "address") : "?",
+		    st ? st : "not up");
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static bool missing_has(const json_t *missing, const json_t *node)
+{
+	const char *a = bk_str(node, "address"), *h = bk_str(node, "host_id");
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(missing, i, m) {
+		const char *ma = bk_str(m, "address"), *mh = bk_str(m, "host_id");
+		if ((a && ma && strcmp(a, ma) == 0) || (h && mh &&
+		    strcmp(h, mh) == 0))
+			return true;
+	}
+	return false;
+}
+
+bool bk_node_missing(const json_t *missing, const json_t *node)
+{
+	return missing_has(missing, node);
+}
+
+void bk_drop_missing(struct bk *b)
+{
+	json_t *keep = json_array();
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(b->nodes, i, n)
+		if (!missing_has(b->missing, n))
+			json_array_append(keep, n);
+	json_decref(b->nodes);
+	b->nodes = keep;
+}
+
+int bk_apply_missing(struct bk *b, char *err, size_t errlen)
+{
+	struct store_backup *row = NULL;
+	json_error_t je;
+	int rc = store_backup_get(b->st, b->cluster, b->id, &row);
+
+	json_decref(b->missing);
+	b->missing = NULL;
+	if (rc == RM_ENOENT)
+		return TASK_STEP_OK;	/* not indexed yet: no node left out */
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read backup %s from the index: see "
+		    "the ringmaster log", b->id);
+		return TASK_STEP_FAIL;
+	}
+	if (row->missing_nodes != NULL) {
+		b->missing = json_loads(row->missing_nodes, 0, &je);
+		if (!json_is_array(b->missing)) {
+			/* never guess which nodes are in the backup */
+			snprintf(err, errlen, "backup %s: the index's list of "
+			    "missing nodes is not a JSON array (%s): rebuild the "
+			    "index with a backup-index task", b->id, je.text);
+			json_decref(b->missing);
+			b->missing = NULL;
+			store_backups_free(row, 1);
+			return TASK_STEP_FATAL;
+		}
+	}
+	store_backups_free(row, 1);
+	if (b->missing != NULL)
+		bk_drop_missing(b);
+	return TASK_STEP_OK;
 }

@@ -60,28 +60,79 @@ static int fn_check(struct bk_fan *f, size_t i, char *err, size_t errlen)
 	return bk_run_agent(f, i, "nodetool-check", err, errlen);
 }
 
+/*
+ * Which nodes the backup takes, decided once per attempt of the check
+ * step and kept in the index (missing_nodes) before any snapshot: every
+ * later step, a retry and a restarted orchestrator read it from there, so
+ * a node that comes back mid-backup is not half in it.  require_all takes
+ * every node (a node not up fails the check, naming it); skip_down leaves
+ * out every node that is not up - agent_down included: its Cassandra may
+ * run, but without its agent nothing can snapshot it.
+ */
+static int check_decide(struct bk *b, char *err, size_t errlen)
+{
+	char policy[16];
+	json_t *missing = json_array(), *n;
+	size_t i;
+	int rc;
+
+	if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK) {
+		json_decref(missing);
+		return rc;
+	}
+	bk_down_policy(b, policy, sizeof(policy));
+	if (strcmp(policy, "skip_down") == 0) {
+		json_array_foreach(b->nodes, i, n) {
+			const char *st = bk_str(n, "state");
+			if (st == NULL || strcmp(st, "up") != 0)
+				json_array_append_new(missing, json_pack(
+				    "{s:s?, s:s?, s:s}", "address", bk_str(n,
+				    "address"), "host_id", bk_str(n, "host_id"),
+				    "state", st ? st : "unknown"));
+		}
+		if (json_array_size(missing) == json_array_size(b->nodes)) {
+			char *names = bk_missing_names(missing);
+			snprintf(err, errlen, "no node is up (%s): even a skip_down "
+			    "backup needs one; start a node or wait for its agent",
+			    names);
+			free(names);
+			json_decref(missing);
+			return TASK_STEP_FAIL;
+		}
+	}
+	json_decref(b->missing);
+	b->missing = json_array_size(missing) > 0 ? missing : NULL;
+	if (b->missing == NULL)
+		json_decref(missing);
+	/* Intent first: the index shows the backup running, with the nodes
+	 * it leaves out, from here on. */
+	return bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen);
+}
+
 static int step_check(struct bk *b, char *err, size_t errlen)
 {
 	struct bk_fan f = { .b = b, .targets = b->nodes, .fn = fn_check,
 	    .par = (int)json_array_size(b->nodes), .phase = "check" };
+	char *names;
 	int rc;
 
-	/* Intent first: the index shows the backup running from here on;
-	 * written once per attempt, not at every poll of the checks. */
-	if (task_memo(b->ctx, "check:indexed") == NULL) {
-		if ((rc = bk_index_ensure(b, err, errlen)) != TASK_STEP_OK ||
-		    (rc = bk_index_set(b, STORE_BK_RUNNING, NULL, err, errlen)) !=
-		    TASK_STEP_OK)
-			return rc;
-		task_memo_put(b->ctx, "check:indexed", b->ctx, NULL, NULL);
-	}
 	if (bk_check_nodes_up(b, b->nodes, err, errlen) != 0)
 		return TASK_STEP_FAIL;
 	rc = bk_fan_run(&f, err, errlen);
 	bk_fan_release(&f);
-	if (rc == TASK_STEP_OK)
+	if (rc != TASK_STEP_OK)
+		return rc;
+	if (b->missing == NULL) {
 		task_progress(b->ctx, "%zu nodes up and reachable; backup id %s",
 		    json_array_size(b->nodes), b->id);
+		return rc;
+	}
+	names = bk_missing_names(b->missing);
+	task_progress(b->ctx, "%zu nodes up and reachable; backup id %s; "
+	    "partial (down_policy skip_down): %zu nodes left out: %s",
+	    json_array_size(b->nodes), b->id, json_array_size(b->missing),
+	    names);
+	free(names);
 	return rc;
 }
 
@@ -306,6 +357,26 @@ static int load_node_manifests(struct bk *b, struct manifest_cluster *c,
 	return TASK_STEP_OK;
 }
 
+/* c->missing borrows the strings of missing (only the array is c's). */
+static void missing_to_manifest(const json_t *missing,
+    struct manifest_cluster *c)
+{
+	size_t i;
+	json_t *m;
+
+	c->nmissing = 0;
+	c->missing = xcalloc(json_array_size(missing) + 1, sizeof(*c->missing));
+	json_array_foreach(missing, i, m) {
+		struct manifest_missing_node *mm = &c->missing[c->nmissing];
+		if (bk_str(m, "address") == NULL)
+			continue;
+		mm->address = (char *)(uintptr_t)bk_str(m, "address");
+		mm->host_id = (char *)(uintptr_t)bk_str(m, "host_id");
+		mm->state = (char *)(uintptr_t)bk_str(m, "state");
+		c->nmissing++;
+	}
+}
+
 static int step_manifests(struct bk *b, bool write, char *err, size_t errlen)
 {
 	struct manifest_cluster c;
@@ -325,17 +396,28 @@ static int step_manifests(struct bk *b, bool write, char *err, size_t errlen)
 		c.started_at = b->task_started;
 		c.finished_at = time_wall_ms();
 		c.options_json = json_dumps(b->params, JSON_COMPACT);
+		missing_to_manifest(b->missing, &c);
 		text = manifest_cluster_dump(&c, &len);
 		key = manifest_cluster_key(b->cluster, b->id);
 		if (s3_put_mem(b->s3, key, text, len, NULL, NULL, err, errlen) != 0)
 			rc = TASK_STEP_FAIL;
-		else if ((rc = bk_index_set(b, bk_params_partial(b->params) ?
-		    STORE_BK_PARTIAL : STORE_BK_COMPLETE, &c, err, errlen)) ==
-		    TASK_STEP_OK)
+		else if ((rc = bk_index_set(b, bk_params_partial(b->params) ||
+		    c.nmissing > 0 ? STORE_BK_PARTIAL : STORE_BK_COMPLETE, &c,
+		    err, errlen)) == TASK_STEP_OK && c.nmissing == 0)
 			task_progress(b->ctx, "backup %s complete: %zu nodes, %zu "
 			    "files, %llu bytes (%llu uploaded)", b->id, c.nnodes,
 			    c.files, (unsigned long long)c.bytes,
 			    (unsigned long long)c.bytes_uploaded);
+		else if (rc == TASK_STEP_OK) {
+			/* Never "complete": it lacks whole nodes. */
+			char *names = bk_missing_names(b->missing);
+			task_progress(b->ctx, "backup %s partial: %zu nodes, %zu "
+			    "files, %llu bytes (%llu uploaded); missing %zu nodes "
+			    "that were not up: %s", b->id, c.nnodes, c.files,
+			    (unsigned long long)c.bytes,
+			    (unsigned long long)c.bytes_uploaded, c.nmissing, names);
+			free(names);
+		}
 		free(key);
 		free(text);
 		c.nodes = c.nodes;
@@ -345,6 +427,7 @@ static int step_manifests(struct bk *b, bool write, char *err, size_t errlen)
 		free(c.options_json);
 		c.cluster = c.backup_id = c.task_id = c.options_json = NULL;
 	}
+	free(c.missing);	/* its strings are b->missing's */
 	for (size_t i = 0; i < c.nnodes; i++) {
 		free(c.nodes[i].host_id);
 		free(c.nodes[i].address);
@@ -384,6 +467,16 @@ int backup_run(struct task_ctx *ctx, const struct store_step *step,
 	int rc = bk_open(ctx, &b, err, errlen);
 
 	if (rc != TASK_STEP_OK)
+		goto out;
+	/* The check step decides which nodes are in the backup, once per
+	 * attempt; every step then works on those alone. */
+	if (strcmp(step->name, "check") == 0 &&
+	    task_memo(ctx, "check:decided") == NULL) {
+		if ((rc = check_decide(&b, err, errlen)) != TASK_STEP_OK)
+			goto out;
+		task_memo_put(ctx, "check:decided", ctx, NULL, NULL);
+	}
+	if ((rc = bk_apply_missing(&b, err, errlen)) != TASK_STEP_OK)
 		goto out;
 	if (strcmp(step->name, "check") == 0) {
 		rc = step_check(&b, err, errlen);
@@ -442,6 +535,10 @@ int backup_on_fail(struct task_ctx *ctx, const char *error, char *msg,
 		bk_release(&b);
 		return TASK_STEP_FAIL;
 	}
+	/* Only the nodes in the backup took its snapshot. */
+	if (bk_apply_missing(&b, err, sizeof(err)) != TASK_STEP_OK)
+		log_warnx("backup %s: %s; clearing its snapshot everywhere",
+		    b.id, err);
 	if (store_backup_get(b.st, b.cluster, b.id, &row) == 0 &&
 	    (row->state == STORE_BK_RUNNING || row->state ==
 	    STORE_BK_INCOMPLETE))

@@ -128,6 +128,58 @@ static int fn_tokens(struct bk_fan *f, size_t i, char *err, size_t errlen)
 }
 
 /*
+ * A partial backup (down_policy skip_down) lacks whole nodes: restoring
+ * it as if it were whole would leave those nodes' data out without a
+ * word.  So it is refused unless params.nodes names the nodes to restore
+ * and none of them is one the backup lacks.  targets (the cluster's nodes,
+ * or NULL) give the host ids of the named addresses.  0, or -1 with err.
+ */
+static int restore_check_missing(const json_t *params, const char *id,
+    const char *src, const json_t *missing, const json_t *targets,
+    char *err, size_t errlen)
+{
+	const json_t *sel = json_object_get(params, "nodes");
+	char *names;
+	size_t i, k;
+	json_t *a, *t;
+
+	if (json_array_size(missing) == 0)
+		return 0;
+	names = bk_missing_names(missing);
+	if (sel == NULL) {
+		snprintf(err, errlen, "backup %s of '%s' is partial: it lacks %zu "
+		    "nodes that were not up when it was taken (%s); restore the "
+		    "nodes it holds by naming them in \"nodes\", or choose a "
+		    "whole backup with \"backup_id\"", id, src,
+		    json_array_size(missing), names);
+		free(names);
+		return -1;
+	}
+	free(names);
+	json_array_foreach(sel, i, a) {
+		json_t *probe = json_pack("{s:s?}", "address",
+		    json_string_value(a));
+		json_array_foreach(targets, k, t)
+			if (bk_str(t, "address") && json_string_value(a) &&
+			    strcmp(bk_str(t, "address"), json_string_value(a)) ==
+			    0 && bk_str(t, "host_id"))
+				json_object_set_new(probe, "host_id", json_string(
+				    bk_str(t, "host_id")));
+		if (bk_node_missing(missing, probe)) {
+			snprintf(err, errlen, "node %s is not in backup %s of '%s': "
+			    "it was not up when the backup was taken (partial "
+			    "backup); leave it out of \"nodes\" or choose a whole "
+			    "backup with \"backup_id\"", json_string_value(a), id,
+			    src);
+			json_decref(probe);
+			return -1;
+		}
+		json_decref(probe);
+	}
+	return 0;
+}
+
+/*
  * Map the backup's nodes onto this cluster's: the same cluster by host id
  * (then address); another cluster by dc, rack and token order.
  */
@@ -149,6 +201,16 @@ static int restore_map(struct bk *b, struct rsplan *p, char *err,
 	    errlen)) == NULL) {
 		rc = TASK_STEP_FATAL;
 		goto out;
+	}
+	if (p->c->nmissing > 0) {
+		json_t *missing = bk_missing_of_manifest(p->c);
+		int bad = restore_check_missing(b->params, p->c->backup_id,
+		    src_cluster, missing, b->nodes, err, errlen);
+		json_decref(missing);
+		if (bad) {
+			rc = TASK_STEP_FATAL;
+			goto out;
+		}
 	}
 	p->src = xcalloc(p->c->nnodes + 1, sizeof(*p->src));
 	p->nsrc = p->c->nnodes;
@@ -427,11 +489,44 @@ static int restore_check_damage(struct store *st, const char *cluster,
 	return damaged ? -1 : 0;
 }
 
+/* The index's word on a partial backup, at submission (the map step
+ * checks the manifest again). */
+static int restore_admit_missing(struct store *st, const char *cluster,
+    const json_t *params, char *err, size_t errlen)
+{
+	char srcbuf[STORE_NAME_MAX], latest[STORE_BACKUP_ID_MAX];
+	const char *src = restore_src_indexed(st, cluster, params, srcbuf,
+	    sizeof(srcbuf));
+	const char *id = bk_str(params, "backup_id");
+	struct store_backup *row = NULL;
+	json_t *missing;
+	int rc = 0;
+
+	if (src == NULL)
+		return 0;
+	if (id == NULL) {
+		bk_index_latest(st, src, latest, sizeof(latest));
+		id = latest;
+	}
+	if (id[0] == '\0' || store_backup_get(st, src, id, &row) != 0)
+		return 0;
+	missing = row->missing_nodes ? json_loads(row->missing_nodes, 0, NULL) :
+	    NULL;
+	if (missing != NULL)
+		rc = restore_check_missing(params, id, src, missing, NULL, err,
+		    errlen);
+	json_decref(missing);
+	store_backups_free(row, 1);
+	return rc;
+}
+
 int restore_admit(struct store *st, const char *cluster,
     const json_t *params, char *err, size_t errlen)
 {
-	return restore_check_damage(st, cluster, params, bk_str(params,
-	    "backup_id"), err, errlen);
+	if (restore_check_damage(st, cluster, params, bk_str(params,
+	    "backup_id"), err, errlen) != 0)
+		return -1;
+	return restore_admit_missing(st, cluster, params, err, errlen);
 }
 
 /*

@@ -170,7 +170,7 @@ def test_backups_list_and_delete_fake(tmp_path, fake):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["ID", "STATE", "STARTED", "FINISHED", "NODES",
-                                "FILES", "SIZE", "UPLOADED"]
+                                "FILES", "SIZE", "UPLOADED", "MISSING"]
     assert lines[1].split()[:2] == ["b-2", "succeeded"]
     assert "5.0 GiB" in lines[1] and "1.5 MiB" in lines[1]
     assert "900 B" in lines[2] and " 2 " in lines[2]

@@ -2,7 +2,8 @@
 puts the node back as it found it, holding its data).
 
 n3 is drained and killed: the orchestrator must report it down and refuse
-a backup naming it.  While it is down its shop SSTables are deleted (and
+a backup naming it, and a skip_down backup must be listed partial naming
+it.  While it is down its shop SSTables are deleted (and
 its commit log, which could otherwise replay the rows and hide a restore
 that loaded nothing); it is started empty and seen up again, and a
 restore onto n3 alone must give its tables back (the defect: files were
@@ -10,7 +11,7 @@ staged where `nodetool import` finds nothing, so it loaded nothing and
 exited 0).  No read touches shop before the restore is checked on n3
 itself: a read at ALL would repair n3 from its peers.
 
-The two tests share one outage because a real node's restart, and the
+The tests share one outage because a real node's restart, and the
 orchestrator noticing it (at the node's next heartbeat, every 30 s), is
 the costliest step of this suite.  They run in file order; the second
 starts n3 again even when the first failed."""
@@ -79,6 +80,26 @@ def test_killed_node_is_reported_down_and_a_backup_refused(real, n3_down):
     why, tid = refusal(real, real.submit("backup"), n3.address)
     assert n3.address in why, why
     assert all(b["task_id"] != tid or b["state"] != "complete" for b in real.backups())
+
+
+def test_skip_down_backup_is_partial_and_names_the_stopped_node(real, n3_down):
+    """With down_policy skip_down the two live nodes are backed up and the
+    backup is listed partial with n3 named: never complete, and a restore
+    of it without "nodes" is refused (docs/backups.md)."""
+    n3 = n3_down
+    wait_until(lambda: real.orch_nodes()[n3.address]["state"] == "down", 180,
+               "the orchestrator to report n3 down", cap=2.0)
+    hid = real.orch_nodes()[n3.address]["host_id"]
+    t = real.run("backup", down_policy="skip_down", timeout=600)
+    b = [x for x in real.backups() if x["task_id"] == t["id"]]
+    assert len(b) == 1, real.backups()
+    b = b[0]
+    assert b["state"] == "partial" and b["nodes"] == 2, b
+    assert b["missing_nodes"] == [{"address": n3.address, "host_id": hid,
+                                   "state": "down"}], b
+    assert b["files"] > 0, b
+    r = real.submit("restore", backup_id=b["id"])
+    assert r.status_code == 409 and n3.address in r.text and "partial" in r.text, r.text
 
 
 def test_restore_of_a_node_whose_files_were_wiped(real, n3_down):

@@ -132,6 +132,23 @@ static const struct {
 	  "'files'" },
 	{ "{\"format\":1,\"kind\":\"node\",\"cluster\":\"c\",\"backup_id\":\"b\"}",
 	  "'kind' must be \"cluster\"" },
+	/* a partial backup's list of missing nodes is never dropped */
+	{ "{\"format\":1,\"kind\":\"cluster\",\"cluster\":\"c\",\"backup_id\":\"b\","
+	  "\"nodes\":[{\"host_id\":\"h\",\"manifest\":\"c/m.json\",\"files\":1,"
+	  "\"bytes\":1}],\"missing_nodes\":\"10.0.0.3\"}",
+	  "'missing_nodes' must be an array" },
+	{ "{\"format\":1,\"kind\":\"cluster\",\"cluster\":\"c\",\"backup_id\":\"b\","
+	  "\"nodes\":[{\"host_id\":\"h\",\"manifest\":\"c/m.json\",\"files\":1,"
+	  "\"bytes\":1}],\"missing_nodes\":[\"10.0.0.3\"]}",
+	  "missing_nodes[0]: not an object" },
+	{ "{\"format\":1,\"kind\":\"cluster\",\"cluster\":\"c\",\"backup_id\":\"b\","
+	  "\"nodes\":[{\"host_id\":\"h\",\"manifest\":\"c/m.json\",\"files\":1,"
+	  "\"bytes\":1}],\"missing_nodes\":[{\"state\":\"down\"}]}",
+	  "missing_nodes[0]: 'address' is missing" },
+	{ "{\"format\":1,\"kind\":\"cluster\",\"cluster\":\"c\",\"backup_id\":\"b\","
+	  "\"nodes\":[{\"host_id\":\"h\",\"manifest\":\"c/m.json\",\"files\":1,"
+	  "\"bytes\":1}],\"missing_nodes\":[{\"address\":\"a\",\"host_id\":7}]}",
+	  "missing_nodes[0]: 'host_id' must be a non-empty string" },
 };
 
 static void test_round_trip(void)
@@ -243,10 +260,36 @@ static void test_cluster_round_trip(void)
 		T_EQ_INT(p->bytes_uploaded, 10);
 		T_EQ_STR(p->nodes[1].manifest, "c/backups/b/nodes/h2.json");
 		T_EQ_STR(p->options_json, "{\"keyspaces\":[\"ks\"]}");
+		T_EQ_INT(p->nmissing, 0);
 	}
+	T_CHECK(strstr(text, "missing_nodes") == NULL, "a whole backup's "
+	    "manifest names no missing nodes: %s", text);
 	manifest_cluster_free(p);
-	manifest_cluster_free(NULL);
 	free(text);
+	{
+		struct manifest_missing_node mm[2] = {
+			{ (char *)(uintptr_t)"10.0.0.3", (char *)(uintptr_t)"h3",
+			  (char *)(uintptr_t)"down" },
+			{ (char *)(uintptr_t)"10.0.0.4", NULL,
+			  (char *)(uintptr_t)"agent_down" },
+		};
+		c.missing = mm;
+		c.nmissing = 2;
+		text = manifest_cluster_dump(&c, &len);
+		p = manifest_cluster_parse(text, len, err, sizeof(err));
+		T_CHECK(p != NULL, "%s", err);
+		if (p != NULL) {
+			T_EQ_INT(p->nmissing, 2);
+			T_EQ_STR(p->missing[0].address, "10.0.0.3");
+			T_EQ_STR(p->missing[0].host_id, "h3");
+			T_EQ_STR(p->missing[0].state, "down");
+			T_CHECK(p->missing[1].host_id == NULL, "no host id");
+			T_EQ_STR(p->missing[1].state, "agent_down");
+		}
+		manifest_cluster_free(p);
+		free(text);
+	}
+	manifest_cluster_free(NULL);
 }
 
 static void test_keyset(void)

@@ -69,10 +69,10 @@ static void test_migrations(void)
 	struct store *st = open_store();
 	char err[256];
 
-	T_EQ_INT(store_schema_version(st), 6);
+	T_EQ_INT(store_schema_version(st), 7);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 6);
+	T_EQ_INT(store_schema_version(st), 7);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
@@ -1326,6 +1326,24 @@ static void test_backup_index(struct store *st)
 	T_EQ_INT(one->state, STORE_BK_DAMAGED);
 	store_backups_free(one, 1);
 	T_EQ_INT(store_backup_get(st, "bk", "nope", &one), RM_ENOENT);
+
+	/* A skip_down backup keeps the nodes it left out; a whole one has
+	 * none (NULL, not ""). */
+	T_EQ_INT(store_backup_get(st, "bk", "20261101T000000Z-01", &one), 0);
+	T_CHECK(one->missing_nodes == NULL, "no missing nodes");
+	store_backups_free(one, 1);
+	b = mkbk("20261103T000000Z-03", STORE_BK_PARTIAL);
+	b.partial = true;
+	b.missing_nodes = (char *)(uintptr_t)
+	    "[{\"address\":\"10.0.0.3\",\"state\":\"down\"}]";
+	T_EQ_INT(store_backup_put(st, &b, err, sizeof(err)), 0);
+	T_EQ_INT(store_backup_get(st, "bk", "20261103T000000Z-03", &one), 0);
+	T_EQ_INT(one->state, STORE_BK_PARTIAL);
+	T_EQ_STR(one->missing_nodes,
+	    "[{\"address\":\"10.0.0.3\",\"state\":\"down\"}]");
+	store_backups_free(one, 1);
+	T_EQ_INT(store_backup_delete(st, "bk", "20261103T000000Z-03", err,
+	    sizeof(err)), 0);
 
 	/* Damaged objects mark other backups; clearing them gives the state
 	 * back once nothing is left. */
