@@ -9,13 +9,16 @@
  */
 #include "repair.h"
 
+#include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../common/util.h"
 #include "../nodes/nodeops.h"
+#include "../store/store.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
 
@@ -24,6 +27,16 @@
 /* task_progress() keeps one write per 500 ms: wait that long before the
  * summary so it is not dropped after the agent's last progress line. */
 #define SUMMARY_GAP_MS		510
+/* The last step, planned when down_deadline is not 0: the segments
+ * postponed while a node was down, run when it is back. */
+#define POSTPONED_STEP		"postponed segments"
+/* A postponed segment's step succeeds with this message (the store keeps
+ * it, so the last step finds them after a restart too). */
+#define POSTPONED_PREFIX	"postponed: waiting for "
+/* How often the last step looks whether a node is back (store reads). */
+#define POSTPONED_POLL_MS	5000
+/* Below the step deadline (12 h): the last step waits, then repairs. */
+#define DOWN_DEADLINE_MAX_MS	(11LL * 3600 * 1000)
 
 static const struct param_spec repair_params[] = {
 	{ "keyspace", PT_NAME, 0, 0, NULL, NULL, 0,
@@ -40,18 +53,89 @@ static const struct param_spec repair_params[] = {
 	{ "intensity", PT_NUMBER, 0, 1, "1.0", NULL, PF_MIN_EXCL,
 	  "fraction of the time spent repairing; the rest is rest between "
 	  "segments" },
+	{ "down_deadline", PT_NAME, 0, 0, "\"6h\"", NULL, 0,
+	  "a segment whose node or replica is down is postponed and run when "
+	  "it is back; after this long (from the last step's start) the task "
+	  "ends partial, naming them; \"0\": a down replica fails the "
+	  "segment" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
+int repair_down_deadline_ms(const json_t *params, int64_t *out)
+{
+	const char *s = json_string_value(json_object_get(params,
+	    "down_deadline"));
+
+	*out = 6LL * 3600 * 1000;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (duration_parse_ms(s, out) != 0 || *out < 0 ||
+	    *out > DOWN_DEADLINE_MAX_MS)
+		return -1;
+	return 0;
+}
+
 /* What the table cannot say (params_check() ran before). */
 static int repair_validate(json_t *params, char *err, size_t errlen)
 {
+	int64_t ms;
+
 	if (json_object_get(params, "table") != NULL &&
 	    json_object_get(params, "keyspace") == NULL) {
 		snprintf(err, errlen, "params.table needs params.keyspace");
 		return -1;
 	}
+	if (repair_down_deadline_ms(params, &ms) != 0) {
+		snprintf(err, errlen, "params.down_deadline '%s' is not a duration "
+		    "up to 11h (\"90s\", \"30m\", \"6h\"; \"0\": do not postpone)",
+		    json_string_value(json_object_get(params, "down_deadline")));
+		return -1;
+	}
+	return 0;
+}
+
+int repair_endpoint_down(const char *msg, char *addr, size_t len)
+{
+	static const char mark[] = "Endpoint not alive: ";
+	const char *p = msg ? strstr(msg, mark) : NULL, *e;
+	size_t n;
+
+	if (len > 0)
+		addr[0] = '\0';
+	if (p == NULL)
+		return -1;
+	p += sizeof(mark) - 1;
+	/* InetAddressAndPort prints "[host]/addr:port" (4.x) or "/addr"
+	 * (3.x); an IPv6 address with a port is bracketed. */
+	e = p + strcspn(p, " ;,\n");
+	if ((p = memchr(p, '/', (size_t)(e - p))) == NULL)
+		return -1;
+	p++;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(e - p));
+		if (rb == NULL)
+			return -1;
+		p++;
+		n = (size_t)(rb - p);
+	} else {
+		const char *c1 = memchr(p, ':', (size_t)(e - p));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(e - c1 - 1)) :
+		    NULL;
+		/* one colon: IPv4 and its port; several: IPv6 without one */
+		n = c1 != NULL && c2 == NULL ? (size_t)(c1 - p) : (size_t)(e - p);
+	}
+	if (n == 0 || n >= len || n >= 64)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(isxdigit((unsigned char)p[i]) || p[i] == '.' || p[i] == ':'))
+			return -1;
+	memcpy(addr, p, n);
+	addr[n] = '\0';
 	return 0;
 }
 
@@ -86,6 +170,8 @@ static int repair_plan(const json_t *params,
 {
 	int nseg = (int)json_integer_value(json_object_get(params,
 	    "segments_per_node"));
+	int64_t deadline;
+
 	if (nodes->n == 0) {
 		snprintf(err, errlen, "the cluster has no nodes yet: agents add "
 		    "them when they check in");
@@ -103,6 +189,8 @@ static int repair_plan(const json_t *params,
 		for (size_t i = 0; i < nodes->n; i++)
 			task_plan_add(plan, name, nodes->items[i].address);
 	}
+	if (repair_down_deadline_ms(params, &deadline) == 0 && deadline > 0)
+		task_plan_add(plan, POSTPONED_STEP, NULL);
 	return 0;
 }
 
@@ -247,6 +335,225 @@ static void segmemo_release(void *p)
 	free(m);
 }
 
+/* The node's state in the store ("" unknown), into out. */
+static void node_state(struct task_ctx *ctx, const char *addr, char *out,
+    size_t len)
+{
+	struct store_node_row r;
+
+	out[0] = '\0';
+	memset(&r, 0, sizeof(r));
+	if (store_node_get(task_ctx_store(ctx), task_ctx_cluster(ctx), addr,
+	    &r) == 0 && r.state != NULL)
+		str_copy(out, r.state, len);
+	store_node_row_release(&r);
+}
+
+static bool node_is_up(struct task_ctx *ctx, const char *addr)
+{
+	char st[32];
+
+	node_state(ctx, addr, st, sizeof(st));
+	return strcmp(st, "up") == 0;
+}
+
+/* ---- the postponed segments (the last step) ----
+ *
+ * A segment whose node is not up, or whose repair Cassandra refused
+ * because a replica is not alive, is not failed: its step succeeds with
+ * a message naming the node it waits for (POSTPONED_PREFIX), and the
+ * task goes on.  The last step reads those messages from the store, so
+ * it finds them after a restart too, and runs each segment once the
+ * nodes it waits for are up again, one at a time, parked (no worker
+ * held) in between.  Whatever has not come back down_deadline after the
+ * step began is named in its message: the task ends partial.
+ */
+struct ppseg {
+	char *name, *node, *wait_for;
+	bool done, started;
+};
+
+struct ppmemo {
+	struct ppseg *v;
+	size_t n;
+	int64_t deadline;		/* wall ms */
+	int running;			/* index, or -1 */
+};
+
+static void ppmemo_release(void *p)
+{
+	struct ppmemo *m = p;
+
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].name);
+		free(m->v[i].node);
+		free(m->v[i].wait_for);
+	}
+	free(m->v);
+	free(m);
+}
+
+int repair_postponed_wait_for(const char *msg, char *addr, size_t len)
+{
+	size_t n;
+
+	if (len > 0)
+		addr[0] = '\0';
+	if (msg == NULL || strncmp(msg, POSTPONED_PREFIX,
+	    sizeof(POSTPONED_PREFIX) - 1) != 0)
+		return -1;
+	msg += sizeof(POSTPONED_PREFIX) - 1;
+	n = strcspn(msg, " ");
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(addr, msg, n);
+	addr[n] = '\0';
+	return 0;
+}
+
+static struct ppmemo *pp_load(struct task_ctx *ctx,
+    const struct store_step *step, int64_t down_ms, char *err, size_t errlen)
+{
+	struct store_task *t = store_task_load(task_ctx_store(ctx),
+	    task_ctx_id(ctx));
+	struct ppmemo *m;
+	char who[80];
+
+	if (t == NULL) {
+		snprintf(err, errlen, "cannot read task %s from the store: see "
+		    "the ringmaster log", task_ctx_id(ctx));
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->v = xcalloc(t->nsteps + 1, sizeof(*m->v));
+	m->running = -1;
+	m->deadline = (step->started_at > 0 ? step->started_at :
+	    time_wall_ms()) + down_ms;
+	for (size_t i = 0; i < t->nsteps; i++) {
+		const struct store_step *s = &t->steps[i];
+		if (s->idx == step->idx || s->node == NULL ||
+		    repair_postponed_wait_for(s->message, who, sizeof(who)) != 0)
+			continue;
+		m->v[m->n].name = xstrdup(s->name);
+		m->v[m->n].node = xstrdup(s->node);
+		m->v[m->n].wait_for = xstrdup(who);
+		m->n++;
+	}
+	store_task_free(t);
+	task_memo_put(ctx, "postponed", m, ppmemo_release, NULL);
+	return m;
+}
+
+/* "repair segment 1/4 on 10.0.0.1 (waiting for 10.0.0.2), ..." of the
+ * segments not done (caller frees). */
+static char *pp_names(const struct ppmemo *m)
+{
+	char *s = xstrdup(""), *t;
+
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i].done)
+			continue;
+		t = xasprintf("%s%s%s on %s (waiting for %s)", s, *s ? ", " : "",
+		    m->v[i].name, m->v[i].node, m->v[i].wait_for);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static int run_postponed(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	struct ppmemo *m = task_memo(ctx, "postponed");
+	int64_t down_ms, now;
+	size_t left = 0;
+	char *names;
+
+	if (repair_down_deadline_ms(params, &down_ms) != 0) {
+		snprintf(err, errlen, "params.down_deadline is not a duration");
+		return TASK_STEP_FATAL;
+	}
+	if (m == NULL && (m = pp_load(ctx, step, down_ms, err, errlen)) == NULL)
+		return TASK_STEP_FAIL;
+	if (m->n == 0) {
+		task_progress(ctx, "no segment was postponed: every node was up");
+		return TASK_STEP_OK;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		struct ppseg *g = &m->v[i];
+		int seg, nseg, rc;
+		json_t *d = NULL;
+		char *args, *sum;
+
+		if (g->done)
+			continue;
+		if (m->running >= 0 && m->running != (int)i) {
+			left++;
+			continue;
+		}
+		if (!g->started && (!node_is_up(ctx, g->node) ||
+		    !node_is_up(ctx, g->wait_for))) {
+			left++;
+			continue;
+		}
+		if (task_checkpoint(ctx)) {
+			snprintf(err, errlen, "stopped");
+			return TASK_STEP_STOP;
+		}
+		if (repair_step_segment(g->name, &seg, &nseg) != 0) {
+			g->done = true;		/* not ours: nothing to run */
+			continue;
+		}
+		g->started = true;
+		m->running = (int)i;
+		args = op_args(params, seg, nseg);
+		rc = nodeops_agent(ctx, g->node, args, NULL, 0, &d, NULL, err,
+		    errlen);
+		free(args);
+		if (rc == TASK_STEP_WAIT) {
+			json_decref(d);
+			return rc;
+		}
+		m->running = -1;
+		if (rc != TASK_STEP_OK) {
+			/* Up in the store but not yet in Cassandra's gossip: a
+			 * new attempt asks again (a job is run once per attempt). */
+			json_decref(d);
+			return rc;
+		}
+		g->done = true;
+		sum = repair_summary(d, seg, nseg);
+		json_decref(d);
+		task_progress(ctx, "%s on %s (postponed, %s back): %s", g->name,
+		    g->node, g->wait_for, sum);
+		free(sum);
+	}
+	now = time_wall_ms();
+	if (left == 0) {
+		task_progress(ctx, "all %zu postponed segments repaired once their "
+		    "nodes were back", m->n);
+		return TASK_STEP_OK;
+	}
+	names = pp_names(m);
+	if (now >= m->deadline) {
+		/* Not a failure: what could run ran; the rest is named. */
+		task_progress(ctx, "partial: %zu of %zu postponed segments not "
+		    "repaired, their nodes were not back within down_deadline "
+		    "(%s): %s; run a repair again once they are up", left, m->n,
+		    json_string_value(json_object_get(params, "down_deadline")),
+		    names);
+		free(names);
+		return TASK_STEP_OK;
+	}
+	task_progress(ctx, "%zu postponed segments wait for their nodes "
+	    "(%lld s left of down_deadline): %s", left,
+	    (long long)((m->deadline - now) / 1000), names);
+	free(names);
+	return task_wait(ctx, m->deadline - now < POSTPONED_POLL_MS ?
+	    m->deadline - now : POSTPONED_POLL_MS);
+}
+
 static int repair_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
@@ -259,20 +566,46 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 	json_t *d = NULL;
 	char *args;
 
+	int64_t down_ms = 0;
+	char who[80], st[32];
+
+	if (strcmp(step->name, POSTPONED_STEP) == 0)
+		return run_postponed(ctx, step, err, errlen);
 	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
 		snprintf(err, errlen, "step '%s' is not a repair step", step->name);
 		return TASK_STEP_FATAL;
 	}
+	repair_down_deadline_ms(params, &down_ms);
 	if (m == NULL) {
 		m = xcalloc(1, sizeof(*m));
 		m->t0 = time_mono_ms();
 		task_memo_put(ctx, "repair", m, segmemo_release, NULL);
+		/* Its own node down: nothing to ask it, postpone. */
+		node_state(ctx, step->node, st, sizeof(st));
+		if (down_ms > 0 && strcmp(st, "up") != 0) {
+			task_progress(ctx, POSTPONED_PREFIX "%s (%s): it runs "
+			    "when the node is back", step->node, st[0] ? st :
+			    "unknown");
+			return TASK_STEP_OK;
+		}
 	}
 	if (!m->repaired) {
 		args = op_args(params, seg, nseg);
 		rc = nodeops_agent(ctx, step->node, args, NULL, 0, &d, &ex, err,
 		    errlen);
 		free(args);
+		if (rc != TASK_STEP_OK && rc != TASK_STEP_WAIT && rc !=
+		    TASK_STEP_STOP && down_ms > 0 &&
+		    repair_endpoint_down(err, who, sizeof(who)) == 0) {
+			/* Cassandra refused: a replica is not alive.  The
+			 * segment waits for it instead of failing the task. */
+			json_decref(d);
+			task_progress(ctx, POSTPONED_PREFIX "%s (a replica Cassandra "
+			    "sees down: %.200s): it runs when the node is back",
+			    who, err);
+			err[0] = '\0';
+			return TASK_STEP_OK;
+		}
 		if (rc != TASK_STEP_OK) {
 			json_decref(d);
 			return rc;	/* WAIT included: the job runs on */

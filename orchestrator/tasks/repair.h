@@ -19,6 +19,13 @@
  *                      engine runs a task's steps one at a time
  *   intensity          0 < x <= 1, default 1: after a segment that took d,
  *                      wait d * (1 - x) / x before the next
+ *   down_deadline      a duration, default "6h" (at most 11h): a segment
+ *                      whose node is not up, or whose repair Cassandra
+ *                      refuses with "Endpoint not alive", is postponed; the
+ *                      last step "postponed segments" runs them when the
+ *                      nodes are back, or after this long ends the task
+ *                      partial (its message names them); "0": fail as a
+ *                      down replica always did
  *   agent, known_hosts, timeout_s   as for every nodeops step (nodeops.h);
  *                      timeout_s defaults to 21600 here
  *
@@ -31,6 +38,7 @@
 #define RM_REPAIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -49,5 +57,18 @@ int repair_step_segment(const char *name, int *seg, int *nseg);
  * repair_step_segment() gives them.  A new string, the caller frees it.
  */
 char *repair_summary(const json_t *d, int seg, int nseg);
+/* params.down_deadline in ms into *out (0: never postpone; absent: the
+ * 6 h default).  0, or -1 when it is not a duration up to 11 h. */
+int repair_down_deadline_ms(const json_t *params, int64_t *out);
+/*
+ * The address Cassandra names in "Endpoint not alive: /10.0.0.2:7000"
+ * (nodetool's words when a replica of the range is down; 3.x prints no
+ * port, IPv6 comes bracketed with one) into addr (len bytes).  0, or -1
+ * when msg says no such thing or the address is not plain.
+ */
+int repair_endpoint_down(const char *msg, char *addr, size_t len);
+/* The node a postponed step's message waits for ("postponed: waiting for
+ * ADDR ...") into addr.  0, or -1 when msg is no such message. */
+int repair_postponed_wait_for(const char *msg, char *addr, size_t len);
 
 #endif

@@ -28,6 +28,16 @@ def finished(o, tid, timeout=180):
     return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
 
 
+def segments(t):
+    """The segment steps of a repair task; its last step, "postponed
+    segments" (test_repair_down.py), found nothing postponed."""
+    last = t["steps"][-1]
+    assert last["name"] == "postponed segments" and last["node"] is None, last
+    if t["state"] == "succeeded":
+        assert last["message"] == "no segment was postponed: every node was up", last
+    return t["steps"][:-1]
+
+
 def parse_ranges(message):
     """'segment 2/4 ranges (a,b] (c,d]: ...' -> [(a, b), (c, d)]"""
     head = message.split("ranges ", 1)[1].split(":", 1)[0]
@@ -46,8 +56,8 @@ def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp
     # The whole cluster: one step per node, nodetool's own words in each.
     t = finished(orch, repair(orch, agent)["id"])
     assert t["state"] == "succeeded", t
-    assert {s["node"] for s in t["steps"]} == set(addrs)
-    for s in t["steps"]:
+    assert {s["node"] for s in segments(t)} == set(addrs)
+    for s in segments(t):
         assert s["name"] == "repair" and s["attempts"] == 1, s
         assert s["message"].startswith("repaired ks1 ks2"), s["message"]
         assert "sessions" in s["message"] and "ks3 (RF 1)" in s["message"], s["message"]
@@ -57,10 +67,10 @@ def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp
     t = finished(orch, repair(orch, agent, keyspace="ks1", segments_per_node=4,
                               table=["t1", "t2"], full=False)["id"])
     assert t["state"] == "succeeded", t
-    assert len(t["steps"]) == 12
+    assert len(segments(t)) == 12
     assert [s["name"] for s in t["steps"][:3]] == ["repair segment 1/4"] * 3
     got = {a: [] for a in addrs}
-    for s in t["steps"]:
+    for s in segments(t):
         assert "repaired ks1" in s["message"], s["message"]
         got[s["node"]] += parse_ranges(s["message"])
     cluster = simlib.load_cluster(c.dir)
@@ -72,7 +82,7 @@ def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp
     # RF 1: nothing to do, and that is a success.
     t = finished(orch, repair(orch, agent, keyspace="ks3")["id"])
     assert t["state"] == "succeeded", t
-    for s in t["steps"]:
+    for s in segments(t):
         assert s["message"].startswith("nothing to do"), s["message"]
         assert "ks3" in s["message"]
 
@@ -104,7 +114,7 @@ def test_repair_resumes_after_kill9_without_rerunning_finished_segments(
     orch.start()
     t = finished(orch, t["id"], timeout=90)
     assert t["state"] == "succeeded", t
-    steps = {s["idx"]: s for s in t["steps"]}
+    steps = {s["idx"]: s for s in segments(t)}
     assert len(steps) == 6
     for i, s in done.items():
         # finished before the kill: not run again
@@ -134,7 +144,8 @@ def test_repair_node_down_fails_naming_it_and_cancel_stops_a_segment(
     t = finished(orch, t["id"], timeout=30)
     assert t["state"] == "cancelled", t
     assert time.monotonic() - t0 < 8, "cancel waited for the repair to end"
-    assert [s["state"] for s in t["steps"]] == ["cancelled"] * 3, t["steps"]
+    assert [s["state"] for s in segments(t)] == ["cancelled"] * 3, t["steps"]
+    assert t["steps"][-1]["state"] == "cancelled", t["steps"]
     n1 = c.node_dir(c.names[0])
     def repairs():
         out = []
@@ -152,7 +163,10 @@ def test_repair_node_down_fails_naming_it_and_cancel_stops_a_segment(
     set_knob(c, "repair_delay", "0.02")
     c.stop_cassandra(c.names[1])
     down = c.address(c.names[1])
-    t = finished(orch, repair(orch, agent, keyspace="ks1")["id"], timeout=60)
+    # down_deadline "0": the segment fails instead of waiting for the
+    # node (test_repair_down.py covers the waiting).
+    t = finished(orch, repair(orch, agent, keyspace="ks1", down_deadline="0")["id"],
+                 timeout=60)
     assert t["state"] == "failed", t
     assert "Endpoint not alive" in t["error"] and down in t["error"], t["error"]
     assert t["steps"][0]["state"] == "failed"

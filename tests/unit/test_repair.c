@@ -262,6 +262,12 @@ static void test_params(void)
 		{ "{\"agent\":\"ringagent $(id)\"}", -1, "agent" },
 		{ "{\"timeout_s\":0}", -1, "timeout_s" },
 		{ "{\"bogus\":1}", -1, "unknown parameter 'bogus'" },
+		{ "{\"down_deadline\":\"90s\"}", 0, NULL },
+		{ "{\"down_deadline\":\"0\"}", 0, NULL },
+		{ "{\"down_deadline\":\"11h\"}", 0, NULL },
+		{ "{\"down_deadline\":\"12h\"}", -1, "up to 11h" },
+		{ "{\"down_deadline\":\"soon\"}", -1, "not a duration" },
+		{ "{\"down_deadline\":6}", -1, "down_deadline" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		json_t *p = json_loads(cases[i].json, 0, NULL);
@@ -276,6 +282,8 @@ static void test_params(void)
 			T_EQ_INT(json_integer_value(json_object_get(p,
 			    "segments_per_node")), 1);
 			T_EQ_INT(json_integer_value(json_object_get(p, "parallelism")), 1);
+			T_EQ_STR(json_string_value(json_object_get(p,
+			    "down_deadline")), "6h");
 		}
 		json_decref(p);
 	}
@@ -395,6 +403,68 @@ static void test_repair_admin(void)
 	}
 }
 
+/* nodetool's words for a down replica, and the step messages of the
+ * segments postponed for it. */
+static void test_postpone(void)
+{
+	static const struct {
+		const char *msg;
+		const char *addr;		/* NULL: none found */
+	} cases[] = {
+		{ "node 10.0.0.1: repair failed (exit 1): Repair command #1 failed "
+		  "with error Endpoint not alive: /127.0.0.2:7000", "127.0.0.2" },
+		{ "Repair job has failed with the error message: Repair command #1 "
+		  "failed with error Endpoint not alive: /127.0.0.2:7000. Check the "
+		  "logs", "127.0.0.2" },
+		{ "Endpoint not alive: node2.example/10.1.2.3:7000", "10.1.2.3" },
+		{ "Endpoint not alive: /10.1.2.3", "10.1.2.3" },	/* 3.x */
+		{ "Endpoint not alive: /[2001:db8::5]:7000", "2001:db8::5" },
+		{ "Endpoint not alive: /0:0:0:0:0:0:0:1", "0:0:0:0:0:0:0:1" },
+		{ "Endpoint not alive: 127.0.0.2", NULL },	/* no slash */
+		{ "Endpoint not alive: /$(rm):7000", NULL },
+		{ "Endpoint not alive: /[2001:db8::5:7000", NULL },
+		{ "Endpoint not alive: /", NULL },
+		{ "Cassandra is not running", NULL },
+		{ "", NULL },
+		{ NULL, NULL },
+	};
+	char a[80];
+	int64_t ms;
+	json_t *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc = repair_endpoint_down(cases[i].msg, a, sizeof(a));
+		if (cases[i].addr == NULL)
+			T_CHECK(rc == -1, "row %zu: found '%s'", i, a);
+		else
+			T_CHECK(rc == 0 && strcmp(a, cases[i].addr) == 0,
+			    "row %zu: want %s, got rc %d '%s'", i, cases[i].addr,
+			    rc, a);
+	}
+	T_EQ_INT(repair_endpoint_down("Endpoint not alive: /127.0.0.2:7000", a,
+	    5), -1);			/* does not fit */
+
+	T_EQ_INT(repair_postponed_wait_for("postponed: waiting for 10.0.0.2 "
+	    "(down): it runs when the node is back", a, sizeof(a)), 0);
+	T_EQ_STR(a, "10.0.0.2");
+	T_EQ_INT(repair_postponed_wait_for("repaired ks1: 2 sessions", a,
+	    sizeof(a)), -1);
+	T_EQ_INT(repair_postponed_wait_for("postponed: waiting for ", a,
+	    sizeof(a)), -1);
+	T_EQ_INT(repair_postponed_wait_for(NULL, a, sizeof(a)), -1);
+
+	p = json_pack("{s:s}", "down_deadline", "30m");
+	T_EQ_INT(repair_down_deadline_ms(p, &ms), 0);
+	T_EQ_INT(ms, 30LL * 60 * 1000);
+	json_object_set_new(p, "down_deadline", json_string("0"));
+	T_EQ_INT(repair_down_deadline_ms(p, &ms), 0);
+	T_EQ_INT(ms, 0);
+	json_object_del(p, "down_deadline");
+	T_EQ_INT(repair_down_deadline_ms(p, &ms), 0);
+	T_EQ_INT(ms, 6LL * 3600 * 1000);
+	json_decref(p);
+}
+
 int main(void)
 {
 	test_tokens();
@@ -404,5 +474,6 @@ int main(void)
 	test_params();
 	test_summary();
 	test_repair_admin();
+	test_postpone();
 	return t_done("test_repair");
 }
