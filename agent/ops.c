@@ -38,6 +38,7 @@
 #include "job.h"
 #include "nodetool.h"
 #include "proc.h"
+#include "removenode.h"
 #include "repair.h"
 #include "snapshot.h"
 
@@ -303,6 +304,9 @@ static const struct op ops[] = {
 	{ "repair", "[--keyspace K [--table T]...] [--segment I/N] ...",
 	  "nodetool repair of this node's primary ranges, or of segment I "
 	  "of N of them (docs/repair.md)", repair_op },
+	{ "removenode", "--host-id H", "remove dead host H from the ring "
+	  "through this node (refused while it is up), checked with nodetool "
+	  "status", removenode_op },
 };
 
 bool ops_known(const char *name)

@@ -26,6 +26,7 @@
 #include "../tasks/backup.h"
 #include "../nodes/nodeops.h"
 #include "../nodes/ssh.h"
+#include "../tasks/evict.h"
 #include "../tasks/repair.h"
 #include "../tasks/replace.h"
 #include "../engine/sched.h"
@@ -188,6 +189,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 		goto fail;
 	if (replace_register(s->eng, err, errlen) != 0)
 		goto fail;
+	if (evict_register(s->eng, err, errlen) != 0)
+		goto fail;
 	if (task_resume_all(s->eng, err, errlen) != 0)
 		goto fail;
 	s->hb = hb_new(st, c->heartbeat_timeout_ms, c->heartbeat_flush_ms,
@@ -201,6 +204,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 		goto fail;
 	if ((s->sched = sched_new(s->eng, 1000, err, errlen)) == NULL)
 		goto fail;
+	if ((s->evict = svc_evict_start(s, 1000, err, errlen)) == NULL)
+		goto fail;
 	return s;
 fail:
 	service_stop(s);
@@ -211,6 +216,7 @@ void service_stop(struct service *s)
 {
 	if (s == NULL)
 		return;
+	svc_evict_stop(s->evict);
 	sched_free(s->sched);
 	/* Its thread's sweep submits tasks: stopped before the engine. */
 	hb_stop(s->hb);

@@ -34,6 +34,7 @@ struct service {
 	struct ssh_pool *pool;		/* the node client */
 	struct metrics *metrics;
 	struct svc_lc *lc;		/* seeds and the bootstrap slot */
+	struct svc_evict *evict;	/* the eviction sweep */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -79,5 +80,15 @@ int svc_lc_replace_prepare(struct service *s, const char *cluster,
 /* The heartbeat answer when the agent's seeds are stale, else NULL. */
 json_t *svc_lc_beat_answer(struct service *s, const char *cluster,
     int64_t agent_gen);
+
+/* service_evict.c: nodes down longer than node_ttl leave the view. */
+struct svc_evict;
+/* Start the sweep thread (every interval_ms).  NULL with err. */
+struct svc_evict *svc_evict_start(struct service *s, int64_t interval_ms,
+    char *err, size_t errlen);
+/* One pass, on the caller's thread (the sweep thread's work). */
+void svc_evict_sweep(struct svc_evict *ev);
+/* Stop and free; NULL is fine. */
+void svc_evict_stop(struct svc_evict *ev);
 
 #endif
