@@ -62,6 +62,8 @@ struct bk_fan {
 struct bk_ent {
 	char id[80];
 	bool complete;
+	bool missing;			/* partial: nodes left out (the index's
+					   word, bk_list_mark_missing()) */
 	size_t nodes;
 };
 
@@ -115,6 +117,9 @@ char *bk_store_args(const struct bk *b);
 const char *bk_str(const json_t *o, const char *k);
 
 /* bkcore.c: nodes a backup leaves out (down_policy skip_down) */
+/* Mark the entries of l the index lists with missing nodes. */
+void bk_list_mark_missing(struct store *st, const char *cluster,
+    struct bk_list *l);
 /* Read the backup's missing nodes from the index into b->missing and drop
  * them from b->nodes.  A TASK_STEP_* code with err. */
 int bk_apply_missing(struct bk *b, char *err, size_t errlen);

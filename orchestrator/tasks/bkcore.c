@@ -710,7 +710,8 @@ int bk_check_nodes_up(struct bk *b, const json_t *targets, char *err,
 	if (off > 0) {
 		char tmp[1024];
 		snprintf(tmp, sizeof(tmp), "not every node is up (%s): a backup "
-		    "needs them all", err);
+		    "needs them all (down_policy require_all; \"skip_down\" backs "
+		    "up the others, listed partial)", err);
 		str_copy(err, tmp, errlen);
 		(void)b;
 		return -1;
@@ -942,4 +943,21 @@ int bk_apply_missing(struct bk *b, char *err, size_t errlen)
 	if (b->missing != NULL)
 		bk_drop_missing(b);
 	return TASK_STEP_OK;
+}
+
+void bk_list_mark_missing(struct store *st, const char *cluster,
+    struct bk_list *l)
+{
+	struct store_backup *v = NULL;
+	size_t n = 0;
+
+	if (store_backup_list(st, cluster, &v, &n) != 0)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(l->v[i].id, v[k].id) == 0) {
+				l->v[i].missing = v[k].missing_nodes != NULL;
+				break;
+			}
+	store_backups_free(v, n);
 }

@@ -453,6 +453,7 @@ static int step_retention(struct bk *b, const json_t *ret, char *err,
 	}
 	if (bk_list_backups(b->s3, b->cluster, &l, err, errlen) != 0)
 		return TASK_STEP_FAIL;
+	bk_list_mark_missing(b->st, b->cluster, &l);
 	bk_retention_pick(ret, &l, time_wall_ms(), &ids, &n);
 	free(l.v);
 	rc = bk_purge_run(b, ids, n, err, errlen);

@@ -105,7 +105,9 @@ out:
 	return rc;
 }
 
-/* Which complete backups the retention policy drops (ids, oldest first). */
+/* Which complete backups the retention policy drops (ids, newest first);
+ * the newest complete backup and the newest one that holds every node
+ * (not missing) are always kept. */
 void bk_retention_pick(const json_t *ret, const struct bk_list *l,
     int64_t now_ms, char ***out, size_t *nout)
 {
@@ -114,6 +116,8 @@ void bk_retention_pick(const json_t *ret, const struct bk_list *l,
 	size_t ncomplete = 0, seen = 0;
 	char **v = NULL;
 	size_t n = 0;
+
+	bool whole_kept = false;
 
 	for (size_t i = 0; i < l->n; i++)
 		ncomplete += l->v[i].complete;
@@ -126,6 +130,12 @@ void bk_retention_pick(const json_t *ret, const struct bk_list *l,
 		seen++;			/* 1 = newest */
 		if (seen == 1)
 			keep = true;	/* never drop the newest */
+		/* Nor the newest that holds every node: a partial backup
+		 * (nodes left out while down) never costs the last whole one. */
+		if (!e->missing && !whole_kept) {
+			keep = true;
+			whole_kept = true;
+		}
 		if (json_is_integer(kl) && (json_int_t)seen <=
 		    json_integer_value(kl))
 			keep = true;
@@ -307,6 +317,7 @@ int purge_task_run(struct task_ctx *ctx, const struct store_step *step,
 			rc = TASK_STEP_FAIL;
 			goto out;
 		}
+		bk_list_mark_missing(b.st, b.cluster, &l);
 		bk_retention_pick(ret, &l, time_wall_ms(), &v, &n);
 		free(l.v);
 	}
