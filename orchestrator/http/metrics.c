@@ -57,6 +57,7 @@ struct metrics {
 	_Atomic int http_other_status[MAX_ROUTES + 1];
 	_Atomic uint64_t heartbeats;
 	_Atomic uint64_t checkins[4];	/* by checkin_roles[] */
+	_Atomic uint64_t evictions;
 	pthread_mutex_t hist_mtx;
 	struct hist hists[MAX_TYPES];
 	size_t nhist;
@@ -119,6 +120,12 @@ void metrics_checkin(struct metrics *m, const char *role)
 		if (strcmp(checkin_roles[i], role) == 0)
 			atomic_fetch_add_explicit(&m->checkins[i], 1,
 			    memory_order_relaxed);
+}
+
+void metrics_eviction(struct metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->evictions, 1, memory_order_relaxed);
 }
 
 /* The slot of a task type, made on first use; NULL when the table is full.
@@ -302,6 +309,11 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 	}
 	metrics_sample(&o, "ringmaster_heartbeats_received_total", NULL,
 	    (double)atomic_load(&m->heartbeats));
+	head(o.fp, "ringmaster_evictions_total", "counter",
+	    "Nodes that left the orchestrator's view, down longer than their "
+	    "cluster's node_ttl.");
+	metrics_sample(&o, "ringmaster_evictions_total", NULL,
+	    (double)atomic_load(&m->evictions));
 
 	if (src && src->tasks_by_state) {
 		head(o.fp, "ringmaster_tasks", "gauge",

@@ -29,6 +29,9 @@ void metrics_heartbeat(struct metrics *m);
 /* A check-in answered with role ("bootstrap", "rejoin", "replace",
  * "wait"; another is not counted). */
 void metrics_checkin(struct metrics *m, const char *role);
+/* A node left the orchestrator's view: down longer than its cluster's
+ * node_ttl (service_evict.c). */
+void metrics_eviction(struct metrics *m);
 /* A task finished (any final state) after running for secs. */
 void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */

@@ -36,6 +36,7 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../engine/task.h"
+#include "../http/metrics.h"
 #include "../store/store.h"
 #include "hb.h"
 #include "service_int.h"
@@ -168,6 +169,7 @@ static void evict(struct service *s, const char *cluster,
 	fmt_ms(now - last_hb, down, sizeof(down));
 	fmt_ms(ttl_ms, ttl, sizeof(ttl));
 	time_rfc3339(last_hb / 1000, lh, sizeof(lh));
+	metrics_eviction(s->metrics);
 	log_warnx("node %s of cluster %s evicted: down for %s, longer than "
 	    "node_ttl %s%s%s", r->address, cluster, down, ttl, task_id ?
 	    "; removed from the ring by task " : "", task_id ? task_id : "");

@@ -52,6 +52,7 @@ def test_down_node_is_evicted_after_node_ttl_and_agent_down_is_not(
     assert d["host_id"] == hid3 and d["node_ttl_ms"] == 8000, d
     assert d["removenode_task"] is None and "node_ttl" in d["reason"], d
     assert o.ok("GET", "/api/v1/clusters/sim")["nodes"] == 2
+    assert "\nringmaster_evictions_total 1\n" in o.get("/metrics").text
     # No removenode without evict_removenode.
     assert not [t for t in o.ok("GET", "/api/v1/clusters/sim/tasks")["items"]
                 if t["type"] == "removenode"]
