@@ -8,7 +8,8 @@
  *      a removal that succeeded, or a node that never joined);
  *      H up (U) in this node's view -> refused: a live node is never
  *      removed (Cassandra would refuse too, after a while);
- *   2. `nodetool removenode H` (blocks until the ranges are streamed);
+ *   2. `nodetool removenode H` (blocks until the ranges are streamed; no
+ *      nodetool_timeout: the job's timeout bounds it);
  *   3. `nodetool status` again: H must be gone.
  * Result data: {"host_id", "address" (or null), "removed": bool,
  * "already_gone": bool}.  Exit 0 done, 1 refused or failed, 2 usage,
