@@ -7,8 +7,10 @@
  * A node is a candidate when the heartbeat table (hb.h) says it is "down"
  * - a live peer sees it DN and none sees it up: a node a live peer sees
  * UN is agent_down and never evicted, one nobody has a view of is
- * unreachable and waits - and its last heartbeat is older than node_ttl
- * (a node that never sent one cannot be dated and stays).  The one
+ * unreachable and waits - and it has been down longer than node_ttl:
+ * since its last heartbeat when its agent is silent too, else since the
+ * first pass of this sweep that saw it down (an agent that still reports
+ * Cassandra down keeps its heartbeats fresh).  The one
  * exception: a node whose removenode task this sweep submitted becomes
  * unreachable when it succeeds (no peer lists it any more), and is
  * evicted then.
@@ -22,6 +24,8 @@
  * in memory: after a restart the sweep submits a new one, which finds
  * the host already gone from the ring and succeeds at once.
  *
+ * The list of nodes seen down (and their removenode tasks) is in memory:
+ * after a restart a node whose agent still heartbeats is dated anew.
  * The sweep thread alone touches its list; the state it decides on is
  * read again just before the row is deleted.
  */
@@ -43,10 +47,12 @@
 
 #define RETRY_MIN_MS	60000
 
+/* A node seen down by the sweep, until it is not any more. */
 struct pending {
 	char cluster[STORE_NAME_MAX];
 	char address[128];
-	char task_id[STORE_ID_MAX];	/* "" while waiting to retry */
+	int64_t first_seen;		/* wall ms: the first pass that saw it down */
+	char task_id[STORE_ID_MAX];	/* removenode; "" none yet or retry */
 	int64_t retry_at;		/* wall ms */
 	bool seen;			/* still a candidate in this pass */
 };
@@ -83,6 +89,7 @@ static struct pending *pending_add(struct svc_evict *ev, const char *cluster,
 	}
 	p = &ev->v[ev->n++];
 	memset(p, 0, sizeof(*p));
+	p->first_seen = time_wall_ms();
 	str_copy(p->cluster, cluster, sizeof(p->cluster));
 	str_copy(p->address, address, sizeof(p->address));
 	return p;
@@ -142,8 +149,8 @@ static void event(struct service *s, const char *cluster, const char *address,
 
 /* Forget the node, if it is still down; the event says why. */
 static void evict(struct service *s, const char *cluster,
-    const struct store_node_row *r, int64_t ttl_ms, int64_t last_hb,
-    int64_t now, const char *task_id)
+    const struct store_node_row *r, int64_t ttl_ms, int64_t since,
+    int64_t last_hb, int64_t now, const char *task_id)
 {
 	char state[32] = "", err[256], down[32], ttl[32], lh[40];
 	int rc;
@@ -166,32 +173,29 @@ static void evict(struct service *s, const char *cluster,
 	svc_cc_forget(s, cluster);
 	if (rc == RM_ENOENT)
 		return;			/* someone else removed it */
-	fmt_ms(now - last_hb, down, sizeof(down));
+	fmt_ms(now - since, down, sizeof(down));
 	fmt_ms(ttl_ms, ttl, sizeof(ttl));
 	time_rfc3339(last_hb / 1000, lh, sizeof(lh));
 	metrics_eviction(s->metrics);
 	log_warnx("node %s of cluster %s evicted: down for %s, longer than "
 	    "node_ttl %s%s%s", r->address, cluster, down, ttl, task_id ?
 	    "; removed from the ring by task " : "", task_id ? task_id : "");
-	event(s, cluster, r->address, "evicted", json_pack("{s:s, s:s?, s:s,"
-	    " s:I, s:s?}", "reason", "down longer than node_ttl", "host_id",
-	    r->host_id, "last_heartbeat", lh, "node_ttl_ms", (json_int_t)ttl_ms,
+	event(s, cluster, r->address, "evicted", json_pack("{s:s, s:s?, s:s?,"
+	    " s:I, s:I, s:s?}", "reason", "down longer than node_ttl", "host_id",
+	    r->host_id, "last_heartbeat", last_hb > 0 ? lh : NULL, "down_ms",
+	    (json_int_t)(now - since), "node_ttl_ms", (json_int_t)ttl_ms,
 	    "removenode_task", task_id));
 }
 
 /* evict_removenode: the removenode task first, the row when it succeeded. */
-static void via_removenode(struct svc_evict *ev, const char *cluster,
-    const struct store_node_row *r, int64_t ttl_ms, int64_t last_hb,
-    int64_t now)
+static void via_removenode(struct svc_evict *ev, struct pending *p,
+    const char *cluster, const struct store_node_row *r, int64_t ttl_ms,
+    int64_t since, int64_t last_hb, int64_t now)
 {
 	struct service *s = ev->s;
-	struct pending *p = pending_find(ev, cluster, r->address);
 	struct store_task *t;
 	char err[512];
 
-	if (p == NULL)
-		p = pending_add(ev, cluster, r->address);
-	p->seen = true;
 	if (p->task_id[0] == '\0') {
 		json_t *params;
 		if (now < p->retry_at)
@@ -217,7 +221,7 @@ static void via_removenode(struct svc_evict *ev, const char *cluster,
 		return;
 	}
 	if (t->state == STORE_TASK_SUCCEEDED) {
-		evict(s, cluster, r, ttl_ms, last_hb, now, p->task_id);
+		evict(s, cluster, r, ttl_ms, since, last_hb, now, p->task_id);
 		p->seen = false;
 	} else if (t->state == STORE_TASK_FAILED ||
 	    t->state == STORE_TASK_CANCELLED) {
@@ -254,6 +258,7 @@ static void sweep_cluster(struct svc_evict *ev, const char *cluster,
 		int64_t last_hb = 0;
 
 		struct pending *p = pending_find(ev, cluster, r->address);
+		int64_t since;
 
 		if (!hb_node_view(s->hb, cluster, r->address, state,
 		    sizeof(state), &last_hb, NULL))
@@ -263,13 +268,27 @@ static void sweep_cluster(struct svc_evict *ev, const char *cluster,
 		if (strcmp(state, "down") != 0 && !(strcmp(state,
 		    "unreachable") == 0 && p != NULL && p->task_id[0] != '\0'))
 			continue;
-		if (last_hb <= 0 || now - last_hb <= cs.node_ttl_ms)
+		if (p == NULL)
+			p = pending_add(ev, cluster, r->address);
+		p->seen = true;
+		/* Down since: its last heartbeat when its agent went silent
+		 * too (kept across restarts); when the agent still reports
+		 * Cassandra down its heartbeats are fresh, and the first pass
+		 * that saw it down dates it (after a restart, anew). */
+		since = p->first_seen;
+		if (last_hb > 0 && last_hb < since)
+			since = last_hb;
+		if (now - since <= cs.node_ttl_ms)
 			continue;
 		/* No host id: it never joined the ring, nothing to remove. */
-		if (cs.evict_removenode && r->host_id != NULL)
-			via_removenode(ev, cluster, r, cs.node_ttl_ms, last_hb, now);
-		else
-			evict(s, cluster, r, cs.node_ttl_ms, last_hb, now, NULL);
+		if (cs.evict_removenode && r->host_id != NULL) {
+			via_removenode(ev, p, cluster, r, cs.node_ttl_ms, since,
+			    last_hb, now);
+		} else {
+			evict(s, cluster, r, cs.node_ttl_ms, since, last_hb, now,
+			    NULL);
+			p->seen = false;
+		}
 	}
 	store_nodes_release(&v);
 }

@@ -93,3 +93,21 @@ def test_evict_removenode_removes_from_the_ring_first(
     out = subprocess.run([c.nodetool_path(c.names[0]), "status"], capture_output=True,
                          text=True, timeout=60).stdout
     assert hid3 not in out and hid1 in out, out
+
+
+def test_node_whose_agent_reports_cassandra_down_is_dated_from_when_it_went_down(
+        sim_factory, orch_factory, tmp_path, monkeypatch):  # noqa: F811
+    """Its agent heartbeats on (status down), so its last heartbeat is
+    always fresh: the node_ttl counts from when the sweep first saw it
+    down, never from the last heartbeat (which would never be old)."""
+    c, o = start(sim_factory, orch_factory, tmp_path, monkeypatch, node_ttl="10s")
+    n3 = c.address(c.names[2])
+    c.stop_cassandra(c.names[2])
+    wait_for(lambda: orch_nodes(o)[n3]["state"] == "down", "node3 down", timeout=30)
+    t0 = time.monotonic()
+    wait_for(lambda: [e for e in events(o, "evict") if e["target"] == n3],
+             "node3 evicted although its agent heartbeats", timeout=60)
+    assert time.monotonic() - t0 >= 8, "evicted before node_ttl"
+    e = [e for e in events(o, "evict") if e["target"] == n3][0]
+    d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
+    assert d["down_ms"] > 10000 and d["node_ttl_ms"] == 10000, d

@@ -89,6 +89,9 @@ def real(tmp_path_factory):
         env.s3 = S3rver(tmp / "s3").start()
         env.o = Orch(tmp / "orch", conf={"heartbeat_interval": f"{HEARTBEAT_S}s",
                                          "heartbeat_timeout": f"{HEARTBEAT_S * 6}s"})
+        # Tasks the orchestrator submits itself (eviction's removenode)
+        # take its default agent command: the one that reaches these nodes.
+        os.environ["RINGMASTER_AGENT"] = (f"{RINGAGENT} -f {tmp / 'confs'}/{{address}}.conf")
         env.o.start()
         sshdir = tmp / "ssh"
         sshdir.mkdir()
