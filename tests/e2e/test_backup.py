@@ -20,16 +20,14 @@ import pytest
 import requests
 
 from agentutil import RINGAGENT, orch_nodes, simlib, write_agent_conf
-from orch import Orch, wait_until
+from orch import wait_until
 from rmtest import SIM
+from bkenv import Env, backup_env
 from s3util import BUCKET, S3rver
 
 CL = "sim"
 PREFIX = "rm"
 
-
-class Env:
-    pass
 
 
 def sha(p):
@@ -60,50 +58,10 @@ def live_files(c, node, ks=None):
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("backup")
-    e = Env()
-    e.tmp = tmp
-    e.s3 = S3rver(tmp / "s3").start()
-    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
-    e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
-                                   sstables=2, sstable_size="16K",
-                                   base_address=f"127.0.{30 + os.getpid() % 200}.11")
-    # A sim node's heartbeat runs its nodetool, which takes seconds on a
-    # loaded machine; these tests need nodes up, not failure detection
-    # (tested in test_orch_agents.py), so a node is called down later.
-    e.o = Orch(tmp / "orch", conf={"heartbeat_timeout": "20s"})
-    e.o.start()
-    try:
-        e.o.ok("POST", "/api/v1/clusters", {
-            "name": CL, "storage": {"url": f"s3://{BUCKET}/{PREFIX}", "endpoint": e.s3.endpoint,
-                                   "region": "us-east-1"},
-            "ssh": {"user": "root", "port": e.c.ssh_port, "key_file": e.c.key}}, status=201)
-        tok = tmp / "join.token"
-        tok.write_text(e.o.join_token + "\n")
-        confs = tmp / "confs"
-        confs.mkdir()
-        for n in e.c.names:
-            conf = write_agent_conf(e.c, n, e.o.base, tok, cluster_name=CL)
-            os.symlink(conf, confs / f"{e.c.address(n)}.conf")
-        e.agent = (f"env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "
-                   f"{RINGAGENT} -f {confs}/{{address}}.conf")
-        e.c.start_all(agent=str(RINGAGENT))
-        wait_until(lambda: len([v for v in orch_nodes(e.o, CL).values()
-                                if v["state"] == "up" and v.get("host_id")]) == 3,
-                   30, "three nodes up with host ids")
+    with backup_env(tmp_path_factory.mktemp("backup"), CL, PREFIX,
+                    net=30 + os.getpid() % 200, host=11) as e:
         e.backups = []
         yield e
-    finally:
-        e.c.cleanup()
-        e.o.kill9()
-        print("--- orchestrator log ---\n" + e.o.log_tail(80))
-        e.s3.stop()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run(e, type_, timeout=120, want="succeeded", **params):

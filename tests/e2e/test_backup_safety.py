@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from agentutil import RINGAGENT, orch_nodes, simlib, write_agent_conf
-from orch import Orch, wait_until
-from s3util import BUCKET, S3rver
+from orch import wait_until
+from bkenv import backup_env
+from s3util import BUCKET
 from test_backup import live_files, sha
 
 CL = "safe"
@@ -41,59 +41,19 @@ PREFIX = "rs"
 PREFIX2 = "rs-other"
 
 
-class Env:
-    pass
-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("backup_safety")
-    e = Env()
-    e.tmp = tmp
-    e.s3 = S3rver(tmp / "s3").start()
-    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
-    e.net = 40 + os.getpid() % 100
-    e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=2, tables=2,
-                                   sstables=2, sstable_size="16K",
-                                   base_address=f"127.0.{e.net}.11")
-    # A sim node's heartbeat runs its nodetool, which takes seconds on a
-    # loaded machine; these tests need nodes up, not failure detection
-    # (tested in test_orch_agents.py), so a node is called down later.
-    e.o = Orch(tmp / "orch", conf={"heartbeat_timeout": "20s"})
-    e.o.start()
-    try:
-        e.o.ok("POST", "/api/v1/clusters", {
-            "name": CL, "storage": {"url": f"s3://{BUCKET}/{PREFIX}", "endpoint": e.s3.endpoint,
-                                   "region": "us-east-1"},
-            "ssh": {"user": "root", "port": e.c.ssh_port, "key_file": e.c.key}}, status=201)
-        e.tok = tmp / "join.token"
-        e.tok.write_text(e.o.join_token + "\n")
-        e.confs = tmp / "confs"
-        e.confs.mkdir()
-        for n in e.c.names:
-            conf = write_agent_conf(e.c, n, e.o.base, e.tok, cluster_name=CL)
-            os.symlink(conf, e.confs / f"{e.c.address(n)}.conf")
-        e.agent = (f"env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "
-                   f"{RINGAGENT} -f {e.confs}/{{address}}.conf")
-        e.c.start_all(agent=str(RINGAGENT))
-        wait_until(lambda: len([v for v in orch_nodes(e.o, CL).values()
-                                if v["state"] == "up" and v.get("host_id")]) == 3,
-                   30, "three nodes up with host ids")
+    with backup_env(tmp_path_factory.mktemp("backup_safety"), CL, PREFIX,
+                    net=40 + os.getpid() % 100, host=11) as e:
         e.backups = []
         e.damaged = {}
-        yield e
-    finally:
-        e.c.cleanup()
-        e.o.kill9()
-        print("--- orchestrator log ---\n" + e.o.log_tail(80))
-        os.killpg(e.s3.proc.pid, signal.SIGCONT) if e.s3.proc else None
-        e.s3.stop()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        try:
+            yield e
+        finally:
+            # A test that stopped s3rver (SIGSTOP) and failed: let it end.
+            if e.s3.proc:
+                os.killpg(e.s3.proc.pid, signal.SIGCONT)
 
 
 def submit(e, type_, cluster=CL, **params):
