@@ -245,8 +245,8 @@ def test_help_run_offers_exactly_the_registered_types(orch, tmp_path):
     for t in offered:
         r = orch.post("/api/v1/clusters/prod/tasks", {"type": t, "params": {}})
         assert "unknown task type" not in r.text, (t, r.text)
-    r = orch.post("/api/v1/clusters/prod/tasks", {"type": "replace", "params": {}})
-    assert r.status_code == 400 and "unknown task type" in r.text
+    r = orch.post("/api/v1/clusters/prod/tasks", {"type": "no-such-type", "params": {}})
+    assert r.status_code == 400 and "unknown task type" in r.text, r.text
 
 
 def test_ca_file_on_the_command_line(tmp_path, fake):
