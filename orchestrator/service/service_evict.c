@@ -238,13 +238,28 @@ static void via_removenode(struct svc_evict *ev, struct pending *p,
 	store_task_free(t);
 }
 
+static bool pending_in(const struct svc_evict *ev, const char *cluster)
+{
+	for (size_t i = 0; i < ev->n; i++)
+		if (strcmp(ev->v[i].cluster, cluster) == 0)
+			return true;
+	return false;
+}
+
 static void sweep_cluster(struct svc_evict *ev, const char *cluster,
     int64_t now)
 {
 	struct service *s = ev->s;
 	struct store_cluster_settings cs;
 	struct store_nodes v = { NULL, 0 };
+	int up, down;
 
+	/* Only a node judged down, or one this sweep follows (its removenode
+	 * runs), is a candidate: most passes over most clusters find none
+	 * in memory and read nothing from the store. */
+	hb_cluster_counts(s->hb, cluster, &up, &down);
+	if (down == 0 && !pending_in(ev, cluster))
+		return;
 	if (store_cluster_settings_get(s->st, cluster, &cs) != 0 ||
 	    cs.node_ttl_ms <= 0)
 		return;

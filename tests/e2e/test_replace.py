@@ -382,18 +382,24 @@ def test_replace_waits_parked_for_a_bootstrap_and_cancel_frees_the_slot(orch_fac
         b.close()
 
 
+def member_down(o, b, a, c):
+    """a bootstraps the cluster, c rejoins as a member, then a's view says c
+    is DN and c is silent: c is judged down."""
+    assert _checkin(o, a)["role"] == "bootstrap"
+    b.views[a] = [(a, "up", "normal")]
+    assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
+    b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
+    wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
+             "c judged down", timeout=30)
+
+
 def test_a_node_that_comes_back_before_a_host_took_its_place_is_not_replaced(orch_factory):  # noqa: F811
     o = orch_factory(conf={"heartbeat_timeout": "3s"})
     o.create_cluster("prod")
     b = Beater(o)
     try:
         a, c = "10.0.8.1", "10.0.8.3"
-        assert _checkin(o, a)["role"] == "bootstrap"
-        b.views[a] = [(a, "up", "normal")]
-        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
-        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
-        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
-                 "c judged down", timeout=30)
+        member_down(o, b, a, c)
         t = o.submit("prod", "replace", node=c)
         wait_for(lambda: {x["name"]: x for x in o.task(t["id"])["steps"]}["join"]["state"]
                  == "running", "the replace waiting for a host", timeout=30)
@@ -420,12 +426,7 @@ def test_a_provider_answering_a_member_or_garbage_fails_the_replacement(orch_fac
     o.create_cluster("prod", settings={"provider": "command", "provider_command": str(member)})
     b = Beater(o)
     try:
-        assert _checkin(o, a)["role"] == "bootstrap"
-        b.views[a] = [(a, "up", "normal")]
-        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
-        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
-        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
-                 "c judged down", timeout=30)
+        member_down(o, b, a, c)
         t = o.wait_task(o.submit("prod", "replace", node=c)["id"], states=("failed",), timeout=30)
         assert f"answered {a}, which is already a node of cluster 'prod'" in t["error"], t["error"]
         o.ok("PATCH", "/api/v1/clusters/prod", {"settings": {"provider_command": str(garbage)}})
@@ -446,12 +447,7 @@ def test_a_replacement_past_its_timeout_fails_and_frees_the_slot(orch_factory): 
     b = Beater(o)
     try:
         a, c = "10.0.10.1", "10.0.10.3"
-        assert _checkin(o, a)["role"] == "bootstrap"
-        b.views[a] = [(a, "up", "normal")]
-        assert _checkin(o, c, host_id="hid-c")["role"] == "rejoin"
-        b.views[a] = [(a, "up", "normal"), (c, "down", "normal")]
-        wait_for(lambda: orch_nodes(o, "prod").get(c, {}).get("state") == "down",
-                 "c judged down", timeout=30)
+        member_down(o, b, a, c)
         t = o.submit("prod", "replace", node=c)
         assert t["params"]["timeout_s"] == 3
         t = o.wait_task(t["id"], states=("failed",), timeout=30)
