@@ -42,7 +42,7 @@ WARN = -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \
        -Wformat=2 -Wcast-qual -Wwrite-strings -Wundef -Wmissing-declarations \
        -Wnested-externs -Wredundant-decls -Wimplicit-fallthrough
-PKGS = libssh2 libmicrohttpd sqlite3 libcurl jansson libedit
+PKGS = libssh2 libmicrohttpd sqlite3 libcurl jansson libedit libcrypto expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -205,8 +205,8 @@ int backup_hash_file(const struct opctx *x, const char *path,
     unsigned char *buf, char sha_hex[65], char md5_hex[33], char *err,
     size_t errlen)
 {
-	struct sha256_ctx c;
-	struct md5_ctx m;
+	struct sha256_ctx c = SHA256_CTX_ZERO;
+	struct md5_ctx m = MD5_CTX_ZERO;
 	unsigned char d[SHA256_LEN];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -218,7 +218,8 @@ int backup_hash_file(const struct opctx *x, const char *path,
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	sha256_init(&c);
-	md5_init(&m);
+	if (md5_hex != NULL)
+		md5_init(&m);
 	while ((n = read(fd, buf, BUF_SIZE)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -226,6 +227,8 @@ int backup_hash_file(const struct opctx *x, const char *path,
 			snprintf(err, errlen, "cannot read '%s': %s", path,
 			    strerror(errno));
 			close(fd);
+			sha256_release(&c);
+			md5_release(&m);
 			return -1;
 		}
 		sha256_update(&c, buf, (size_t)n);
@@ -234,6 +237,8 @@ int backup_hash_file(const struct opctx *x, const char *path,
 		if (op_cancelled(x)) {
 			snprintf(err, errlen, "cancelled");
 			close(fd);
+			sha256_release(&c);
+			md5_release(&m);
 			return -1;
 		}
 	}

@@ -73,7 +73,7 @@ unsigned digest_etag_parts(const char *etag)
 void digest_multipart_etag(const unsigned char (*md5s)[MD5_LEN], unsigned n,
     char out[DIGEST_ETAG_MAX])
 {
-	struct md5_ctx c;
+	struct md5_ctx c = MD5_CTX_ZERO;
 	unsigned char d[MD5_LEN];
 	char hex[2 * MD5_LEN + 1];
 
@@ -89,8 +89,8 @@ int digest_fd_range(int fd, off_t off, uint64_t len,
     unsigned char md5out[MD5_LEN], char *sha_hex, const char *desc,
     char *err, size_t errlen)
 {
-	struct md5_ctx m;
-	struct sha256_ctx h;
+	struct md5_ctx m = MD5_CTX_ZERO;
+	struct sha256_ctx h = SHA256_CTX_ZERO;
 	unsigned char *buf = xmalloc(IO_BUF);
 	uint64_t done = 0;
 
@@ -106,6 +106,8 @@ int digest_fd_range(int fd, off_t off, uint64_t len,
 			err_set(err, errlen, "cannot read the data for %s: %s",
 			    desc, n < 0 ? strerror(errno) :
 			    "file shorter than expected (did it change?)");
+			md5_release(&m);
+			sha256_release(&h);
 			free(buf);
 			return -1;
 		}

@@ -1,30 +1,32 @@
 /*
- * md5.h - MD5 (RFC 1321), for S3 integrity checks only.
+ * md5.h - MD5, through OpenSSL's libcrypto (EVP), for S3 integrity checks
+ * only.
  *
  * S3 wants a Content-MD5 header on DeleteObjects and verifies it on every
  * PUT and UploadPart that carries one; an object's ETag is the MD5 of its
  * bytes (single PUT) or the MD5 of its parts' binary MD5s followed by
  * "-<parts>" (multipart).  MD5 is not used for anything that needs collision
- * resistance.
+ * resistance.  A failure inside libcrypto aborts with a message.
  */
 #ifndef RM_MD5_H
 #define RM_MD5_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #define MD5_LEN 16
 
+/* Same life cycle as struct sha256_ctx (sha256.h): start zeroed, init
+ * (again to restart), final frees, release for one given up. */
+struct evp_md_ctx_st;
 struct md5_ctx {
-	uint32_t h[4];
-	uint64_t len;		/* bytes hashed so far */
-	unsigned char buf[64];
-	size_t nbuf;
+	struct evp_md_ctx_st *md;
 };
+#define MD5_CTX_ZERO { NULL }
 
 void md5_init(struct md5_ctx *c);
 void md5_update(struct md5_ctx *c, const void *data, size_t len);
 void md5_final(struct md5_ctx *c, unsigned char out[MD5_LEN]);
+void md5_release(struct md5_ctx *c);
 /* One-shot digest. */
 void md5(const void *data, size_t len, unsigned char out[MD5_LEN]);
 /* One-shot digest as 32 lowercase hex digits plus NUL. */

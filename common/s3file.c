@@ -195,7 +195,7 @@ static int f_put(void *b, const char *key, int fd, off_t off,
 	struct s3file *f = b;
 	char *path = fpath(f, key, err, errlen), *tmp = NULL;
 	char *desc = s3backend_describe(f->url, key);
-	struct hashes h;
+	struct hashes h = { MD5_CTX_ZERO, SHA256_CTX_ZERO, false };
 	int out = -1, rc = -1;
 
 	(void)o;	/* nothing to record: no metadata beside a file */
@@ -237,6 +237,7 @@ static int f_put(void *b, const char *key, int fd, off_t off,
 	}
 	rc = 0;
 done:
+	md5_release(&h.md5);
 	if (out >= 0)
 		close(out);
 	if (rc < 0 && tmp)
@@ -328,7 +329,7 @@ static int f_get(void *b, const char *key, int out,
 {
 	struct s3file *f = b;
 	struct stat sb;
-	struct hashes h;
+	struct hashes h = { MD5_CTX_ZERO, SHA256_CTX_ZERO, false };
 	char *desc = s3backend_describe(f->url, key);
 	int in = f_open_src(f, key, &sb, err, errlen), rc = -1;
 
@@ -358,6 +359,8 @@ static int f_get(void *b, const char *key, int out,
 	}
 	rc = 0;
 out:
+	md5_release(&h.md5);
+	sha256_release(&h.sha);
 	close(in);
 	free(desc);
 	return rc;

@@ -295,6 +295,9 @@ static int get_stream(struct s3conn *c, const char *key, const char *fk,
 	if (rc == 0 && st)
 		*st = d.st;
 out:
+	md5_release(&d.md5);
+	md5_release(&d.part);
+	sha256_release(&d.sha);
 	free(d.pmd5);
 	free(desc);
 	return rc;
@@ -370,12 +373,15 @@ static int rg_part(struct rg *g, unsigned i, char *err, size_t errlen)
 	q.observe_arg = &r;
 	q.restart = rg_reset;
 	q.restart_arg = &r;
-	if (s3conn_do(g->c, &q, &resp, err, errlen) != 0)
+	if (s3conn_do(g->c, &q, &resp, err, errlen) != 0) {
+		md5_release(&r.md5);
 		return -1;
+	}
 	http_resp_release(&resp);
 	if (r.got != len) {
 		err_set(err, errlen, "%s: range %u: got %" PRIu64 " bytes, "
 		    "expected %" PRIu64, g->desc, i + 1, r.got, len);
+		md5_release(&r.md5);
 		return -1;
 	}
 	md5_final(&r.md5, g->pmd5[i]);

@@ -46,7 +46,7 @@ int main(void)
 
 		/* The same digest when fed one to seven bytes at a time. */
 		for (size_t step = 1; step <= 7; step++) {
-			struct md5_ctx c;
+			struct md5_ctx c = MD5_CTX_ZERO;
 			unsigned char d[MD5_LEN];
 			size_t len = strlen(rfc1321[i].in);
 			md5_init(&c);
@@ -61,7 +61,7 @@ int main(void)
 
 	/* A million 'a's (a long input crossing many blocks). */
 	{
-		struct md5_ctx c;
+		struct md5_ctx c = MD5_CTX_ZERO;
 		unsigned char d[MD5_LEN], chunk[1000];
 		memset(chunk, 'a', sizeof(chunk));
 		md5_init(&c);
@@ -76,6 +76,27 @@ int main(void)
 		md5_base64((const unsigned char *)rfc4648[i].in,
 		    strlen(rfc4648[i].in), b64);
 		T_EQ_STR(b64, rfc4648[i].b64);
+	}
+
+	/* A restarted stream (init again without a final, as a download
+	 * retried from the start does) forgets what it had; one given up is
+	 * released; a finished one may be released again (ASan checks both). */
+	{
+		struct md5_ctx c = MD5_CTX_ZERO;
+		unsigned char d[MD5_LEN];
+		md5_init(&c);
+		md5_update(&c, "garbage", 7);
+		md5_init(&c);
+		md5_update(&c, "abc", 3);
+		md5_final(&c, d);
+		hex_encode(d, MD5_LEN, hex);
+		T_EQ_STR(hex, "900150983cd24fb0d6963f7d28e17f72");
+		T_CHECK(c.md == NULL, "md5_final frees the context");
+		md5_release(&c);
+		md5_init(&c);
+		md5_update(&c, "abandoned", 9);
+		md5_release(&c);
+		T_CHECK(c.md == NULL, "md5_release clears the context");
 	}
 
 	/* Content-MD5 of the empty body, as S3 documents it. */
