@@ -1,27 +1,172 @@
 /*
- * xml.c - see xml.h.
- *
- * A recursive-descent reader into a tree: S3's answers are small (a
- * listing page is at most a thousand entries), so a tree is simpler to
- * query than events, and the depth limit keeps the recursion bounded
- * whatever the server sends.
+ * xml.c - see xml.h.  expat does the reading; this file builds the tree
+ * from its callbacks and adds the refusals xml.h lists.
  */
 #include "xml.h"
 
-#include <ctype.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include <expat.h>
+
+#include "log.h"
 #include "util.h"
 
-struct xparser {
-	const char *s, *end, *start;
-	char *err;
-	size_t errlen;
+/* Open elements: the node and the text gathered directly inside it. */
+struct xml_open {
+	struct xml_node *node;
+	struct strbuf text;
 };
+
+struct xml_build {
+	XML_Parser p;
+	struct xml_node *root;
+	struct xml_open open[XML_MAX_DEPTH + 1];
+	int depth;		/* elements open */
+	const char *refused;	/* our reason for stopping expat, or NULL */
+	XML_Index refused_at;
+};
+
+static void xb_refuse(struct xml_build *b, const char *why)
+{
+	if (b->refused != NULL)
+		return;
+	b->refused = why;
+	b->refused_at = XML_GetCurrentByteIndex(b->p);
+	XML_StopParser(b->p, XML_FALSE);
+}
+
+static void XMLCALL xb_start(void *arg, const XML_Char *name,
+    const XML_Char **attrs)
+{
+	struct xml_build *b = arg;
+	struct xml_node *n;
+
+	(void)attrs;
+	if (b->refused != NULL)
+		return;
+	if (b->depth > XML_MAX_DEPTH) {
+		xb_refuse(b, "elements nested too deeply");
+		return;
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->name = xstrdup(name);
+	if (b->depth == 0) {
+		b->root = n;
+	} else {
+		struct xml_node *parent = b->open[b->depth - 1].node;
+
+		if (parent->last != NULL)
+			parent->last->next = n;
+		else
+			parent->kids = n;
+		parent->last = n;
+	}
+	b->open[b->depth].node = n;
+	memset(&b->open[b->depth].text, 0, sizeof(b->open[b->depth].text));
+	b->depth++;
+}
+
+static void XMLCALL xb_end(void *arg, const XML_Char *name)
+{
+	struct xml_build *b = arg;
+	struct xml_open *o;
+
+	(void)name;	/* expat has matched it against the start tag */
+	if (b->refused != NULL || b->depth == 0)
+		return;
+	o = &b->open[--b->depth];
+	o->node->text = o->text.p != NULL ? strbuf_detach(&o->text) :
+	    xstrdup("");
+}
+
+static void XMLCALL xb_text(void *arg, const XML_Char *s, int len)
+{
+	struct xml_build *b = arg;
+
+	if (b->refused != NULL || b->depth == 0 || len <= 0)
+		return;
+	/* Our strings end at NUL: a key with one inside would be cut short.
+	 * (expat refuses NUL and &#0; itself; this keeps the promise should
+	 * that ever change.) */
+	if (memchr(s, '\0', (size_t)len) != NULL) {
+		xb_refuse(b, "NUL byte in text");
+		return;
+	}
+	strbuf_addn(&b->open[b->depth - 1].text, s, (size_t)len);
+}
+
+static void XMLCALL xb_doctype(void *arg, const XML_Char *name,
+    const XML_Char *sysid, const XML_Char *pubid, int has_internal)
+{
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal;
+	xb_refuse(arg, "a DOCTYPE is refused (S3 answers have none)");
+}
+
+/* Whatever is still open when parsing stops early: texts not yet handed to
+ * their nodes (the nodes themselves hang from the root). */
+static void xb_release_open(struct xml_build *b)
+{
+	while (b->depth > 0) {
+		struct xml_open *o = &b->open[--b->depth];
+
+		strbuf_release(&o->text);
+		if (o->node->text == NULL)
+			o->node->text = xstrdup("");
+	}
+}
+
+struct xml_node *xml_parse(const char *s, size_t len, char *err,
+    size_t errlen)
+{
+	struct xml_build b;
+	enum XML_Status st = XML_STATUS_OK;
+	size_t off = 0;
+
+	if (s == NULL || len == 0) {
+		err_set(err, errlen, "empty answer where XML was expected");
+		return NULL;
+	}
+	memset(&b, 0, sizeof(b));
+	/* NULL: the document's own declaration (or UTF-8) decides the
+	 * encoding; no namespace processing, so names stay as written. */
+	b.p = XML_ParserCreate(NULL);
+	if (b.p == NULL)
+		fatalx("xml: expat cannot create a parser (out of memory)");
+	XML_SetUserData(b.p, &b);
+	XML_SetElementHandler(b.p, xb_start, xb_end);
+	XML_SetCharacterDataHandler(b.p, xb_text);
+	XML_SetStartDoctypeDeclHandler(b.p, xb_doctype);
+	/* External entities and parameter entities are never read. */
+	XML_SetParamEntityParsing(b.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	/* XML_Parse takes an int length: feed big answers in pieces. */
+	do {
+		size_t n = len - off > (size_t)INT_MAX / 2 ?
+		    (size_t)INT_MAX / 2 : len - off;
+
+		st = XML_Parse(b.p, s + off, (int)n, off + n == len);
+		off += n;
+	} while (st == XML_STATUS_OK && off < len);
+	if (st != XML_STATUS_OK || b.refused != NULL) {
+		if (b.refused != NULL)
+			err_set(err, errlen, "malformed XML at byte %lld: %s",
+			    (long long)b.refused_at, b.refused);
+		else
+			err_set(err, errlen, "malformed XML at byte %lld: %s",
+			    (long long)XML_GetCurrentByteIndex(b.p),
+			    XML_ErrorString(XML_GetErrorCode(b.p)));
+		xb_release_open(&b);
+		xml_free(b.root);
+		XML_ParserFree(b.p);
+		return NULL;
+	}
+	XML_ParserFree(b.p);
+	return b.root;
+}
 
 void xml_free(struct xml_node *n)
 {
@@ -33,289 +178,6 @@ void xml_free(struct xml_node *n)
 		free(n);
 		n = next;
 	}
-}
-
-static int xfail(struct xparser *x, const char *what)
-{
-	err_set(x->err, x->errlen, "malformed XML at byte %zu: %s",
-	    (size_t)(x->s - x->start), what);
-	return -1;
-}
-
-static bool xstarts(const struct xparser *x, const char *lit)
-{
-	size_t n = strlen(lit);
-	return (size_t)(x->end - x->s) >= n && memcmp(x->s, lit, n) == 0;
-}
-
-/* Skip past the next occurrence of lit. */
-static int xskip_past(struct xparser *x, const char *lit)
-{
-	size_t n = strlen(lit);
-	for (const char *p = x->s; p + n <= x->end; p++) {
-		if (memcmp(p, lit, n) == 0) {
-			x->s = p + n;
-			return 0;
-		}
-	}
-	return xfail(x, "unterminated markup");
-}
-
-static void xskip_ws(struct xparser *x)
-{
-	while (x->s < x->end && isspace((unsigned char)*x->s))
-		x->s++;
-}
-
-/* Comments, PIs and DOCTYPE between elements. */
-static int xskip_misc(struct xparser *x)
-{
-	for (;;) {
-		xskip_ws(x);
-		if (xstarts(x, "<?")) {
-			if (xskip_past(x, "?>") < 0)
-				return -1;
-		} else if (xstarts(x, "<!--")) {
-			if (xskip_past(x, "-->") < 0)
-				return -1;
-		} else if (xstarts(x, "<!DOCTYPE")) {
-			if (xskip_past(x, ">") < 0)
-				return -1;
-		} else {
-			return 0;
-		}
-	}
-}
-
-static void utf8_put(struct strbuf *b, unsigned long c)
-{
-	char u[4];
-	size_t n;
-	if (c < 0x80) {
-		u[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xc0 | (c >> 6));
-		u[1] = (char)(0x80 | (c & 0x3f));
-		n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xe0 | (c >> 12));
-		u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (c & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (c >> 18));
-		u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (c & 0x3f));
-		n = 4;
-	}
-	strbuf_addn(b, u, n);
-}
-
-static int xentity(struct xparser *x, struct strbuf *b)
-{
-	static const struct {
-		const char *name;
-		char c;
-	} ents[] = {
-		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-		{ "&quot;", '"' }, { "&apos;", '\'' },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(ents); i++) {
-		if (xstarts(x, ents[i].name)) {
-			strbuf_addn(b, &ents[i].c, 1);
-			x->s += strlen(ents[i].name);
-			return 0;
-		}
-	}
-	if (xstarts(x, "&#")) {
-		const char *p = x->s + 2;
-		int base = 10;
-		unsigned long c = 0;
-		int digits = 0;
-		if (p < x->end && (*p == 'x' || *p == 'X')) {
-			base = 16;
-			p++;
-		}
-		for (; p < x->end && *p != ';'; p++, digits++) {
-			int d;
-			if (isdigit((unsigned char)*p))
-				d = *p - '0';
-			else if (base == 16 && isxdigit((unsigned char)*p))
-				d = tolower((unsigned char)*p) - 'a' + 10;
-			else
-				return xfail(x, "bad character reference");
-			c = c * (unsigned long)base + (unsigned long)d;
-			if (c > 0x10ffff)
-				return xfail(x, "character reference out of range");
-		}
-		if (p >= x->end || digits == 0 || c == 0)
-			return xfail(x, "bad character reference");
-		utf8_put(b, c);
-		x->s = p + 1;
-		return 0;
-	}
-	return xfail(x, "unknown entity");
-}
-
-static int xname(struct xparser *x, char **out)
-{
-	const char *p = x->s;
-	while (p < x->end && !isspace((unsigned char)*p) && *p != '>' &&
-	    *p != '/' && *p != '<' && *p != '=')
-		p++;
-	if (p == x->s)
-		return xfail(x, "expected an element name");
-	*out = xstrndup(x->s, (size_t)(p - x->s));
-	x->s = p;
-	return 0;
-}
-
-/* The rest of a start tag after its name: attributes are skipped, but
- * quoted values may hold '>' or '/'.  1 for an empty element ("/>"). */
-static int xattrs(struct xparser *x)
-{
-	for (;;) {
-		if (x->s >= x->end)
-			return xfail(x, "unterminated start tag");
-		if (*x->s == '"' || *x->s == '\'') {
-			const char *q = memchr(x->s + 1, *x->s,
-			    (size_t)(x->end - x->s - 1));
-			if (q == NULL)
-				return xfail(x, "unterminated attribute value");
-			x->s = q + 1;
-		} else if (xstarts(x, "/>")) {
-			x->s += 2;
-			return 1;
-		} else if (*x->s == '>') {
-			x->s++;
-			return 0;
-		} else if (*x->s == '<') {
-			return xfail(x, "'<' inside a start tag");
-		} else {
-			x->s++;
-		}
-	}
-}
-
-/* "</name>" with optional space before '>'. */
-static int xend_tag(struct xparser *x, const char *name)
-{
-	size_t nl = strlen(name);
-	x->s += 2;
-	if ((size_t)(x->end - x->s) < nl || memcmp(x->s, name, nl) != 0)
-		return xfail(x, "end tag does not match start tag");
-	x->s += nl;
-	xskip_ws(x);
-	if (!xstarts(x, ">"))
-		return xfail(x, "end tag does not match start tag");
-	x->s++;
-	return 0;
-}
-
-static int xelement(struct xparser *x, struct xml_node **out, int depth)
-{
-	struct xml_node *n;
-	struct strbuf text = { 0 };
-	int rc;
-
-	if (depth > XML_MAX_DEPTH)
-		return xfail(x, "elements nested too deeply");
-	if (!xstarts(x, "<"))
-		return xfail(x, "expected '<'");
-	x->s++;
-	n = xcalloc(1, sizeof(*n));
-	if (xname(x, &n->name) < 0 || (rc = xattrs(x)) < 0)
-		goto fail;
-	if (rc == 1) {
-		n->text = xstrdup("");
-		*out = n;
-		return 0;
-	}
-	for (;;) {
-		if (x->s >= x->end) {
-			xfail(x, "document ends inside an element");
-			goto fail;
-		}
-		if (xstarts(x, "</")) {
-			if (xend_tag(x, n->name) < 0)
-				goto fail;
-			break;
-		} else if (xstarts(x, "<!--")) {
-			if (xskip_past(x, "-->") < 0)
-				goto fail;
-		} else if (xstarts(x, "<![CDATA[")) {
-			const char *p = x->s + 9;
-			x->s = p;
-			if (xskip_past(x, "]]>") < 0)
-				goto fail;
-			strbuf_addn(&text, p, (size_t)(x->s - 3 - p));
-		} else if (xstarts(x, "<?")) {
-			if (xskip_past(x, "?>") < 0)
-				goto fail;
-		} else if (*x->s == '<') {
-			struct xml_node *kid = NULL;
-			if (xelement(x, &kid, depth + 1) < 0)
-				goto fail;
-			if (n->last)
-				n->last->next = kid;
-			else
-				n->kids = kid;
-			n->last = kid;
-		} else if (*x->s == '&') {
-			if (xentity(x, &text) < 0)
-				goto fail;
-		} else {
-			const char *p = x->s;
-			while (p < x->end && *p != '<' && *p != '&')
-				p++;
-			/* Our strings end at NUL: a key with one inside
-			 * would be silently cut. */
-			if (memchr(x->s, '\0', (size_t)(p - x->s))) {
-				xfail(x, "NUL byte in text");
-				goto fail;
-			}
-			strbuf_addn(&text, x->s, (size_t)(p - x->s));
-			x->s = p;
-		}
-	}
-	n->text = text.p ? text.p : xstrdup("");
-	*out = n;
-	return 0;
-fail:
-	strbuf_release(&text);
-	xml_free(n);
-	return -1;
-}
-
-struct xml_node *xml_parse(const char *s, size_t len, char *err,
-    size_t errlen)
-{
-	struct xparser x = { s, s + len, s, err, errlen };
-	struct xml_node *root = NULL;
-
-	if (s == NULL || len == 0) {
-		err_set(err, errlen, "empty answer where XML was expected");
-		return NULL;
-	}
-	/* A UTF-8 byte order mark is allowed. */
-	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
-		x.s += 3;
-	if (xskip_misc(&x) < 0)
-		return NULL;
-	if (xelement(&x, &root, 0) < 0)
-		return NULL;
-	if (xskip_misc(&x) < 0) {
-		xml_free(root);
-		return NULL;
-	}
-	if (x.s != x.end) {
-		xfail(&x, "content after the document element");
-		xml_free(root);
-		return NULL;
-	}
-	return root;
 }
 
 const struct xml_node *xml_child(const struct xml_node *n, const char *name)

@@ -1,24 +1,21 @@
 /*
- * xml.h - the minimal XML reader for object-store answers (S3's
- * ListObjectsV2, errors, multipart and delete results), and the escaping
+ * xml.h - object-store answers (S3's ListObjectsV2, errors, multipart and
+ * delete results) read into a small tree through expat, and the escaping
  * for the few documents we send.
  *
- * xml_parse() builds a tree of elements.  It is meant for documents from a
- * server we do not control, so it is defensive rather than complete:
+ * xml_parse() is meant for documents from a server we do not control, so
+ * on top of expat's own checks (well-formedness, encodings, character
+ * references, entity amplification) it refuses:
  *
- *   - the prolog, comments, processing instructions and a DOCTYPE are
- *     skipped; no entity definitions are honoured, so nothing expands;
- *   - attributes (namespace declarations included) are skipped; element
- *     names are kept as written, prefix and all;
- *   - the five predefined entities and numeric character references
- *     (&#233; &#xE9;, up to U+10FFFF, not &#0;) are decoded to UTF-8, and
- *     CDATA sections are taken verbatim;
- *   - nesting deeper than XML_MAX_DEPTH, a NUL byte in text, content after
- *     the document element and anything truncated are refused.
+ *   - a DOCTYPE: S3 never sends one, and without it no entity can be
+ *     defined, so nothing but the five predefined entities and character
+ *     references expands and no external resource is ever loaded;
+ *   - nesting deeper than XML_MAX_DEPTH below the document element.
  *
- * A refusal puts "malformed XML at byte N: <what>" in err (or "empty answer
- * where XML was expected").  The reader never reads past len, and s need
- * not be NUL-terminated.
+ * Namespaces are not processed: element names are kept as written, prefix
+ * and all; attributes are ignored.  Text is UTF-8; CDATA sections count as
+ * text.  A refusal puts "malformed XML at byte N: <what>" in err (or "empty
+ * answer where XML was expected").  s need not be NUL-terminated.
  */
 #ifndef RM_XML_H
 #define RM_XML_H
@@ -33,7 +30,7 @@
 
 struct xml_node {
 	char *name;
-	char *text;		/* decoded character data directly inside, "" if none */
+	char *text;		/* character data directly inside, "" if none */
 	struct xml_node *kids, *last, *next;
 };
 
