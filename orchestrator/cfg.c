@@ -52,6 +52,20 @@ static const struct conf_key keys[] = {
 	  "how long a new node told to wait (for the slot, or for a live node to join through) waits before it checks in again" },
 	{ "shutdown_grace", CONF_DURATION, "10s", false, 0, 600 * SEC, NULL,
 	  "on SIGTERM, how long running steps get to reach a checkpoint" },
+	{ "auth_fail_max", CONF_INT, "20", false, 0, 1000000, NULL,
+	  "wrong tokens one client address may send within auth_fail_window before it is answered 429; 0: no limit" },
+	{ "auth_fail_window", CONF_DURATION, "60s", false, 1000, DAY, NULL,
+	  "the window over which a client address's wrong tokens are counted" },
+	{ "auth_block", CONF_DURATION, "60s", false, 1000, DAY, NULL,
+	  "how long an address that sent auth_fail_max wrong tokens gets 429 (with Retry-After) for every request that needs a token" },
+	{ "auth_fail_table", CONF_INT, "4096", false, 16, 1000000, NULL,
+	  "client addresses remembered for auth_fail_max at most; beyond that the one seen least recently is forgotten" },
+	{ "audit_refused_max", CONF_INT, "10", false, 0, 1000000, NULL,
+	  "refused (403) requests recorded in the events per token and minute; the rest are only counted in ringmaster_http_requests_total; 0: every one" },
+	{ "events_keep_days", CONF_INT, "90", false, 0, 36500, NULL,
+	  "events older than this many days are deleted; 0: kept whatever their age" },
+	{ "events_keep_rows", CONF_INT, "1000000", false, 0, 1000000000, NULL,
+	  "only the newest this many events are kept; 0: no limit by count" },
 };
 
 const struct conf_key *cfg_keys(size_t *n)
@@ -107,6 +121,13 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 	c->bootstrap_timeout_ms = conf_ms(cf, "bootstrap_timeout");
 	c->seeds_per_dc = (int)conf_int(cf, "seeds_per_dc");
 	c->checkin_retry_after_ms = conf_ms(cf, "checkin_retry_after");
+	c->auth_fail_max = (int)conf_int(cf, "auth_fail_max");
+	c->auth_fail_window_ms = conf_ms(cf, "auth_fail_window");
+	c->auth_block_ms = conf_ms(cf, "auth_block");
+	c->auth_fail_table = (int)conf_int(cf, "auth_fail_table");
+	c->audit_refused_max = (int)conf_int(cf, "audit_refused_max");
+	c->events_keep_days = (int)conf_int(cf, "events_keep_days");
+	c->events_keep_rows = conf_int(cf, "events_keep_rows");
 
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, errlen, "%s: key '%s' is set without '%s': set both "

@@ -37,6 +37,15 @@ struct cfg {
 	int64_t bootstrap_timeout_ms;
 	int seeds_per_dc;
 	int64_t checkin_retry_after_ms;
+	/* Limits (docs/security.md): wrong tokens per client address, refused
+	 * requests audited per token, how long events are kept. */
+	int auth_fail_max;		/* 0: no limit */
+	int64_t auth_fail_window_ms;
+	int64_t auth_block_ms;
+	int auth_fail_table;
+	int audit_refused_max;		/* per token and minute; 0: no limit */
+	int events_keep_days;		/* 0: no limit by age */
+	int64_t events_keep_rows;	/* 0: no limit by count */
 };
 
 /* The key table, for --help and docs. */

@@ -28,6 +28,7 @@
 #include "../common/util.h"
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/authlimit.h"
 #include "cfg.h"
 #include "http/httpd.h"
 #include "http/metrics.h"
@@ -286,6 +287,8 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	}
 	if (ensure_admin_token(c, st) != 0)
 		goto out;
+	store_event_keep(st, (int64_t)c->events_keep_days * 86400000LL,
+	    c->events_keep_rows);
 	auth = auth_open(st, c->join_token_file, &created_join, err,
 	    sizeof(err));
 	if (auth == NULL) {
@@ -301,6 +304,22 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 		goto out;
 	}
 	api = api_new(svc, auth, metrics);
+	{
+		struct authlimit_conf fails = {
+			.max = c->auth_fail_max, .window_ms = c->auth_fail_window_ms,
+			.block_ms = c->auth_block_ms,
+			.max_keys = (size_t)c->auth_fail_table,
+		};
+		/* max + 1: the limiter blocks at its max-th failure, and
+		 * audit_refused_max refusals are still recorded. */
+		struct authlimit_conf refusals = {
+			.max = c->audit_refused_max > 0 ?
+			    c->audit_refused_max + 1 : 0,
+			.window_ms = 60000, .block_ms = 60000,
+			.max_keys = (size_t)c->auth_fail_table,
+		};
+		api_set_limits(api, &fails, &refusals);
+	}
 	struct httpd_opts ho = {
 		.host = c->listen_host, .port = c->listen_port,
 		.threads = c->http_threads, .max_body = API_MAX_BODY,

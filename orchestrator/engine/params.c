@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/storeurl.h"
 #include "../../common/util.h"
 
 #define MAX_LIST	256		/* items in a list parameter */
@@ -64,14 +65,9 @@ static int word_ok(const char *s)
 	    strpbrk(s, " \t\n\r;&|`$<>'\"\\") == NULL;
 }
 
-static int storage_url_ok(const char *u)
-{
-	return u != NULL && ((strncmp(u, "s3://", 5) == 0 && u[5] != '\0' &&
-	    u[5] != '/') || (strncmp(u, "file:///", 8) == 0 && u[8] != '\0'));
-}
-
 static int check_source(const json_t *v, char *err, size_t errlen)
 {
+	char norm[STOREURL_MAX] = "";
 	const char *k;
 	json_t *x;
 
@@ -90,10 +86,22 @@ static int check_source(const json_t *v, char *err, size_t errlen)
 				return -1;
 			}
 		} else if (strcmp(k, "storage") == 0) {
-			if (!storage_url_ok(sv) || !word_ok(sv)) {
+			char why[512];
+
+			if (sv == NULL) {
 				snprintf(err, errlen, "params.source.storage must be "
-				    "s3://bucket/prefix or file:///dir, got '%.128s'",
-				    sv ? sv : "(not a string)");
+				    "s3://bucket/prefix or file:///dir, got (not a "
+				    "string)");
+				return -1;
+			}
+			if (storeurl_normalize(sv, norm, why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "params.source.storage: %s",
+				    why);
+				return -1;
+			}
+			if (!word_ok(norm)) {
+				snprintf(err, errlen, "params.source.storage: '%.128s' "
+				    "holds shell syntax (; & | $ < >)", norm);
 				return -1;
 			}
 		} else if (strcmp(k, "endpoint") == 0 ||
@@ -116,6 +124,9 @@ static int check_source(const json_t *v, char *err, size_t errlen)
 		    "storage URL)");
 		return -1;
 	}
+	/* Stored in its normal form, as a cluster's storage.url is. */
+	json_object_set_new((json_t *)(uintptr_t)v, "storage",
+	    json_string(norm));
 	return 0;
 }
 

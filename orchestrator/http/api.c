@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include "../../common/util.h"
+#include "../../common/log.h"
 #include "auth.h"
+#include "authlimit.h"
 #include "metrics.h"
 #include "../service/service.h"
 #include "../engine/task.h"
@@ -57,6 +60,41 @@ void api_reply_error(struct call *c, int status, const char *code,
 	va_end(ap);
 	api_reply_json(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
 	    "message", msg));
+}
+
+/* "application/json", any case, with parameters (charset) after ';'. */
+static bool json_media_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* 429 with Retry-After: seconds, as RFC 9110 allows. */
+__attribute__((format(printf, 3, 4)))
+void api_reply_retry(struct call *c, int secs, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->resp->value_buf, sizeof(c->resp->value_buf), "%d", secs);
+	c->resp->headers[0].name = "Retry-After";
+	c->resp->headers[0].value = c->resp->value_buf;
+	api_reply_json(c, 429, json_pack("{s:{s:s,s:s}}", "error", "code",
+	    "too_many_requests", "message", msg));
 }
 
 /* The one place an error of the vocabulary (err.h) becomes a status. */
@@ -201,10 +239,22 @@ struct api *api_new(struct service *s, struct auth *a, struct metrics *m)
 	return api;
 }
 
+void api_set_limits(struct api *api, const struct authlimit_conf *auth_fails,
+    const struct authlimit_conf *refusals)
+{
+	authlimit_free(api->auth_fails);
+	authlimit_free(api->refusals);
+	api->auth_fails = authlimit_new(auth_fails);
+	api->refusals = authlimit_new(refusals);
+}
+
 void api_free(struct api *api)
 {
-	if (api != NULL)
+	if (api != NULL) {
 		free(api->split);
+		authlimit_free(api->auth_fails);
+		authlimit_free(api->refusals);
+	}
 	free(api);
 }
 
@@ -266,8 +316,34 @@ void api_handle(void *arg, const struct httpd_req *req,
 		goto out;
 	}
 	if (rt->roles != R_PUBLIC) {
+		char peer[64];
+		bool known;
+		int wait;
+
+		httpd_peer(req, peer, sizeof(peer));
+		/* Before the token is looked at: a blocked address learns
+		 * nothing from what it sends. */
+		if ((wait = authlimit_blocked(api->auth_fails, peer,
+		    time_mono_ms())) > 0) {
+			api_reply_retry(&c, wait, "too many requests with a wrong "
+			    "token from %s: retry after %d s with a valid token "
+			    "(see docs/security.md, Limits)", peer, wait);
+			metrics_auth_throttled(api->metrics);
+			goto out;
+		}
 		hdr = httpd_header(req, "Authorization");
-		if (hdr == NULL || auth_verify(api->auth, hdr, &c.who) != 0) {
+		known = hdr != NULL && auth_verify(api->auth, hdr, &c.who) == 0;
+		/* No token at all is a client set up wrong, not a guess. */
+		if (hdr != NULL && !known) {
+			metrics_auth_failure(api->metrics);
+			if ((wait = authlimit_fail(api->auth_fails, peer,
+			    time_mono_ms())) > 0)
+				log_warnx("auth: %s sent too many wrong tokens: its "
+				    "requests get 429 for %d s; if it is one of "
+				    "ours, give it a valid token (ringmaster token "
+				    "list) or raise auth_fail_max", peer, wait);
+		}
+		if (!known) {
 			resp->headers[0].name = "WWW-Authenticate";
 			resp->headers[0].value = "Bearer realm=\"ringmaster\"";
 			api_reply_error(&c, 401, "unauthorized", hdr == NULL ?
@@ -288,8 +364,22 @@ void api_handle(void *arg, const struct httpd_req *req,
 		    "than %d bytes", API_MAX_BODY);
 		goto audit;
 	}
+	if (req->body != NULL && !json_media_type(httpd_header(req,
+	    "Content-Type"))) {
+		const char *ct = httpd_header(req, "Content-Type");
+
+		api_reply_error(&c, 415, "unsupported_media_type", "a request "
+		    "body must be sent as 'Content-Type: application/json', got "
+		    "%s%.64s%s", ct ? "'" : "", ct ? ct : "none", ct ? "'" : "");
+		goto audit;
+	}
 	rt->fn(&c);
 audit:
+	/* A refusal is recorded the first few times a minute per token:
+	 * past that a token that may not write would fill the log. */
+	if (rt->audit && resp->status == 403 &&
+	    authlimit_fail(api->refusals, c.who.name, time_mono_ms()) > 0)
+		goto out;
 	if (rt->audit)
 		service_audit(api->svc, c.who.name, rt->method, route_labels[ri],
 		    c.cluster[0] ? c.cluster : NULL,

@@ -24,6 +24,12 @@ struct api;
 struct metrics;
 struct api *api_new(struct service *s, struct auth *a, struct metrics *m);
 void api_free(struct api *api);
+/* The limits of docs/security.md ("Limits"): wrong tokens per client
+ * address (429 once spent) and refused requests audited per token name.
+ * Without this call neither is limited.  Call before serving. */
+struct authlimit_conf;
+void api_set_limits(struct api *api, const struct authlimit_conf *auth_fails,
+    const struct authlimit_conf *refusals);
 
 /* The httpd handler; arg is the struct api. */
 void api_handle(void *arg, const struct httpd_req *req,

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../../common/storeurl.h"
 #include "../../common/util.h"
 #include "../engine/task.h"
 #include "../service/hb.h"
@@ -105,13 +106,14 @@ static bool settings_of(struct call *c, struct svc_setting *v, size_t *n)
  * A cluster's settings are checked by the field tables above and this, for
  * both create (POST) and change (PATCH): one set of rules.
  */
-static bool storage_url_ok(struct call *c, const char *url)
+static bool storage_url_ok(struct call *c, const char *url,
+    char norm[STOREURL_MAX])
 {
-	if ((str_starts_with(url, "s3://") && url[5]) ||
-	    (str_starts_with(url, "file:///") && url[8]))
+	char why[512];
+
+	if (storeurl_normalize(url, norm, why, sizeof(why)) == 0)
 		return true;
-	api_reply_error(c, 400, "invalid_value", "field 'storage.url' must be "
-	    "s3://bucket/prefix or file:///dir, got '%.128s'", url);
+	api_reply_error(c, 400, "invalid_value", "field 'storage.url': %s", why);
 	return false;
 }
 
@@ -121,6 +123,7 @@ void api_h_cluster_create(struct call *c)
 	struct svc_setting set[SETTINGS_MAX];
 	struct svc_err e = { 0 };
 	json_t *out = NULL, *st, *ssh;
+	char url[STOREURL_MAX];
 
 	if (!api_body_ok(c, f_cluster))
 		return;
@@ -136,8 +139,9 @@ void api_h_cluster_create(struct call *c)
 	cl.storage_url = api_jstr(st, "url");
 	cl.storage_endpoint = api_jstr(st, "endpoint");
 	cl.storage_region = api_jstr(st, "region");
-	if (!storage_url_ok(c, cl.storage_url))
+	if (!storage_url_ok(c, cl.storage_url, url))
 		return;
+	cl.storage_url = url;
 	cl.ssh_user = api_jstr(ssh, "user");
 	cl.ssh_key_file = api_jstr(ssh, "key_file");
 	cl.ssh_port = json_is_integer(json_object_get(ssh, "port")) ?
@@ -181,6 +185,7 @@ void api_h_cluster_update(struct call *c)
 	struct svc_setting set[SETTINGS_MAX];
 	struct svc_err e = { 0 };
 	json_t *out = NULL, *st, *ssh;
+	char url[STOREURL_MAX];
 
 	str_copy(c->target, c->param[0], sizeof(c->target));
 	if (!api_path_name_ok(c, "cluster", c->param[0]))
@@ -205,8 +210,10 @@ void api_h_cluster_update(struct call *c)
 		return;
 	p.settings = set;
 	p.storage_url = api_jstr(st, "url");
-	if (p.storage_url != NULL && !storage_url_ok(c, p.storage_url))
+	if (p.storage_url != NULL && !storage_url_ok(c, p.storage_url, url))
 		return;
+	if (p.storage_url != NULL)
+		p.storage_url = url;
 	p.storage_endpoint = api_jstr(st, "endpoint");
 	p.clear_storage_endpoint = json_is_null(json_object_get(st, "endpoint"));
 	p.storage_region = api_jstr(st, "region");

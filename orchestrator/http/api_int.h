@@ -32,6 +32,8 @@ struct api {
 	struct metrics *metrics;
 	time_t started;
 	struct split_route *split;	/* one per route */
+	struct authlimit *auth_fails;	/* wrong tokens by client address */
+	struct authlimit *refusals;	/* audited 403s by token name */
 };
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -96,6 +98,9 @@ void api_reply_error(struct call *c, int status, const char *code,
     const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void api_reply_svc_error(struct call *c, const struct svc_err *e);
+/* 429 with Retry-After: secs. */
+void api_reply_retry(struct call *c, int secs, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* fields.c: body schemas and request words */
 bool api_body_check(struct call *c, const struct field *spec, bool partial);

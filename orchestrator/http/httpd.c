@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,24 @@ struct req_ctx {
 };
 
 static const char ctx_none;	/* marker: a request with no body */
+
+void httpd_peer(const struct httpd_req *req, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t salen = sa == NULL ? 0 : sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (sa == NULL || getnameinfo(sa, salen, buf, (socklen_t)len, NULL, 0,
+	    NI_NUMERICHOST) != 0) {
+		str_copy(buf, "unknown", len);
+		return;
+	}
+	/* One client, one key, whether it came over IPv4 or IPv6. */
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.') != NULL)
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
 
 const char *httpd_header(const struct httpd_req *req, const char *name)
 {

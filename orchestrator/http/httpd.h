@@ -40,6 +40,9 @@ struct httpd_resp {
 	struct {
 		const char *name, *value;	/* static strings */
 	} headers[HTTPD_MAX_HEADERS];
+	/* Room for one short header value made per request (Retry-After):
+	 * a headers[].value may point here. */
+	char value_buf[24];
 };
 
 /* Called on an httpd thread for each request; must fill resp->status. */
@@ -62,6 +65,10 @@ struct httpd *httpd_start(const struct httpd_opts *o, httpd_handler_fn fn,
 int httpd_port(const struct httpd *h);
 /* Stop accepting and close every connection; waits for handlers to return. */
 void httpd_stop(struct httpd *h);
+
+/* The client's address as numeric text ("127.0.0.2", "::1"; an IPv4
+ * address mapped into IPv6 as plain IPv4), or "unknown". */
+void httpd_peer(const struct httpd_req *req, char *buf, size_t len);
 
 /* Request header or URL-decoded query parameter; NULL when absent. */
 const char *httpd_header(const struct httpd_req *req, const char *name);

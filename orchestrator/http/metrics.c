@@ -58,6 +58,7 @@ struct metrics {
 	_Atomic uint64_t heartbeats;
 	_Atomic uint64_t checkins[4];	/* by checkin_roles[] */
 	_Atomic uint64_t evictions;
+	_Atomic uint64_t auth_failures, auth_throttled;
 	pthread_mutex_t hist_mtx;
 	struct hist hists[MAX_TYPES];
 	size_t nhist;
@@ -107,6 +108,16 @@ void metrics_http(struct metrics *m, int route, int status)
 		atomic_store_explicit(&m->http_other_status[r], status,
 		    memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->http_counts[r][s], 1, memory_order_relaxed);
+}
+
+void metrics_auth_failure(struct metrics *m)
+{
+	atomic_fetch_add_explicit(&m->auth_failures, 1, memory_order_relaxed);
+}
+
+void metrics_auth_throttled(struct metrics *m)
+{
+	atomic_fetch_add_explicit(&m->auth_throttled, 1, memory_order_relaxed);
 }
 
 void metrics_heartbeat(struct metrics *m)
@@ -314,6 +325,15 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 	    "cluster's node_ttl.");
 	metrics_sample(&o, "ringmaster_evictions_total", NULL,
 	    (double)atomic_load(&m->evictions));
+	head(o.fp, "ringmaster_auth_failures_total", "counter",
+	    "Requests with an unknown or revoked token.");
+	metrics_sample(&o, "ringmaster_auth_failures_total", NULL,
+	    (double)atomic_load(&m->auth_failures));
+	head(o.fp, "ringmaster_auth_throttled_total", "counter",
+	    "Requests answered 429: their address sent too many wrong tokens "
+	    "(auth_fail_max).");
+	metrics_sample(&o, "ringmaster_auth_throttled_total", NULL,
+	    (double)atomic_load(&m->auth_throttled));
 
 	if (src && src->tasks_by_state) {
 		head(o.fp, "ringmaster_tasks", "gauge",

@@ -32,6 +32,10 @@ void metrics_checkin(struct metrics *m, const char *role);
 /* A node left the orchestrator's view: down longer than its cluster's
  * node_ttl (service_evict.c). */
 void metrics_eviction(struct metrics *m);
+/* A request with a wrong token; one answered 429 because its address
+ * spent its budget of wrong tokens (http/authlimit.h). */
+void metrics_auth_failure(struct metrics *m);
+void metrics_auth_throttled(struct metrics *m);
 /* A task finished (any final state) after running for secs. */
 void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */

@@ -30,6 +30,105 @@ static int do_event_insert(struct conn *c, const struct store_event *ev)
 	return exec_stmt(s) == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- retention ---------------------------------------------------------- */
+
+/*
+ * One bounded DELETE of the oldest rows matching "id IN (SELECT ...)".
+ * Rows beyond the count are found from max(id): ids only grow (INTEGER
+ * PRIMARY KEY, and only the oldest are ever deleted), so the newest
+ * keep_rows are those above max(id) - keep_rows, found through the primary
+ * key without counting the table.  Old ones through events_at.
+ */
+static int64_t prune_run(struct conn *c, const char *sql, int64_t a,
+    int64_t b)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		n = sqlite3_changes64(c->db);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Inside a transaction on the writer, lock held. */
+static int64_t do_prune(struct store *st, struct conn *c)
+{
+	int64_t n = 0, d;
+
+	st->ev_pruned_at = time_mono_ms();
+	st->ev_since_prune = 0;
+	if (st->ev_keep_rows > 0) {
+		d = prune_run(c, "DELETE FROM events WHERE id IN (SELECT id FROM "
+		    "events WHERE id <= (SELECT max(id) FROM events) - ?1 "
+		    "ORDER BY id LIMIT ?2)", st->ev_keep_rows,
+		    STORE_EVENT_PRUNE_BATCH);
+		if (d < 0)
+			return -1;
+		n += d;
+	}
+	if (st->ev_keep_ms > 0) {
+		d = prune_run(c, "DELETE FROM events WHERE id IN (SELECT id FROM "
+		    "events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+		    time_wall_ms() - st->ev_keep_ms, STORE_EVENT_PRUNE_BATCH);
+		if (d < 0)
+			return -1;
+		n += d;
+	}
+	return n;
+}
+
+/* After adding n events, inside their transaction: prune when due.  A
+ * failed prune is logged and the events stay: losing them is worse than
+ * keeping a few too many. */
+static void prune_if_due(struct store *st, struct conn *c, size_t added)
+{
+	if (st->ev_keep_rows <= 0 && st->ev_keep_ms <= 0)
+		return;
+	st->ev_since_prune += (unsigned)added;
+	if (st->ev_pruned_at != 0 &&
+	    st->ev_since_prune < STORE_EVENT_PRUNE_EVERY &&
+	    time_mono_ms() - st->ev_pruned_at < STORE_EVENT_PRUNE_MS)
+		return;
+	if (do_prune(st, c) < 0)
+		log_warnx("store: cannot delete old events (events_keep_days, "
+		    "events_keep_rows): %s; they are kept and the next write "
+		    "tries again", sqlite3_errmsg(c->db));
+}
+
+void store_event_keep(struct store *st, int64_t keep_ms, int64_t keep_rows)
+{
+	struct conn *c = wlock(st);
+
+	st->ev_keep_ms = keep_ms > 0 ? keep_ms : 0;
+	st->ev_keep_rows = keep_rows > 0 ? keep_rows : 0;
+	st->ev_pruned_at = 0;	/* the next write prunes */
+	unlock(c);
+}
+
+int64_t store_event_prune(struct store *st, char *err, size_t errlen)
+{
+	struct conn *c = wlock(st);
+	int64_t n;
+
+	if (begin(c, err, errlen) < 0) {
+		unlock(c);
+		return -1;
+	}
+	if ((n = do_prune(st, c)) < 0) {
+		store_db_err(c, err, errlen, "delete old events");
+		rollback(c);
+	} else if (commit(c, err, errlen) < 0) {
+		n = -1;
+	}
+	unlock(c);
+	return n;
+}
+
 /*
  * Task state events are kept in memory and written in batches: the row
  * and its three index entries cost as much as the state change itself,
@@ -158,6 +257,8 @@ int store_events_flush(struct store *st, struct conn *c)
 		free(e->error);
 	}
 	free(buf);
+	if (rc == 0 && st->ntev > 0)
+		prune_if_due(st, c, st->ntev);
 	st->ntev = 0;
 	return rc;
 }
@@ -201,6 +302,7 @@ int store_events_append(struct store *st, const struct store_event *evs,
 			goto out;
 		}
 	}
+	prune_if_due(st, c, n);
 	rc = commit(c, err, errlen);
 out:
 	unlock(c);

@@ -25,6 +25,22 @@ int store_event_append(struct store *st, const struct store_event *ev,
 /* n events in one transaction (for a buffered audit writer). */
 int store_events_append(struct store *st, const struct store_event *evs,
     size_t n, char *err, size_t errlen);
+/*
+ * Keep events for keep_ms (0: whatever their age) and only the newest
+ * keep_rows of them (0: however many).  From this call on, the writes that
+ * add events also delete the oldest beyond the limits, at most
+ * STORE_EVENT_PRUNE_BATCH rows at a time, every STORE_EVENT_PRUNE_EVERY
+ * events or STORE_EVENT_PRUNE_MS, whichever comes first; the first such
+ * write prunes at once.  So the table holds at most keep_rows +
+ * STORE_EVENT_PRUNE_EVERY rows once it has caught up.
+ */
+#define STORE_EVENT_PRUNE_EVERY 64
+#define STORE_EVENT_PRUNE_MS 10000
+#define STORE_EVENT_PRUNE_BATCH 5000
+void store_event_keep(struct store *st, int64_t keep_ms, int64_t keep_rows);
+/* Prune now (what the writes do when due): the number of rows deleted, or
+ * -1 with err. */
+int64_t store_event_prune(struct store *st, char *err, size_t errlen);
 /* An event as read. */
 struct store_event_row {
 	int64_t id;

@@ -306,6 +306,10 @@ struct store {
 	atomic_int wal_frames;		/* WAL size after the last commit */
 	char *path;
 	int version;
+	/* Events kept (store_event_keep()), the pruning's pace (wlock). */
+	int64_t ev_keep_ms, ev_keep_rows;
+	int64_t ev_pruned_at;		/* mono ms of the last prune */
+	unsigned ev_since_prune;	/* events added since */
 };
 
 /*

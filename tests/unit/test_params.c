@@ -99,7 +99,7 @@ static void test_refusals(void)
 	row("{\"keep\": {}}", -1, "params.retention must be an object");
 	row("{\"source\": {\"cluster\": \"c\", \"storage\": \"s3://b/p\"}}", 0, NULL);
 	row("{\"source\": {\"cluster\": \"c\"}}", -1, "params.source needs");
-	row("{\"source\": {\"cluster\": \"c\", \"storage\": \"http://x\"}}", -1, "params.source.storage must be");
+	row("{\"source\": {\"cluster\": \"c\", \"storage\": \"http://x\"}}", -1, "params.source.storage: storage URL 'http://x': the scheme is neither");
 	row("{\"source\": {\"cluster\": \"c\", \"storage\": \"s3://b\", \"region\": \"a b\"}}", -1, "params.source.region");
 	row("{\"source\": {\"cluster\": \"c\", \"storage\": \"s3://b\", \"zone\": 1}}", -1, "unknown key 'zone'");
 	row("{\"one\": 2}", -1, "params.one: only 1 is supported");

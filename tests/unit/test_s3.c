@@ -143,32 +143,32 @@ static void test_list_parse(void)
 	} bad[] = {
 		{ "", "empty" },
 		{ "not xml at all", "malformed XML at byte 0" },
-		{ "<ListBucketResult>", "ends inside" },
+		{ "<ListBucketResult>", "no element found" },
 		{ "<ListBucketResult><Contents><Key>a</Key></ListBucketResult>",
-		  "does not match" },
+		  "mismatched tag" },
 		{ "<ListBucketResult><Contents><Key>a</Key><Size>x</Size>"
 		  "</Contents></ListBucketResult>", "bad <Size> for key 'a'" },
 		{ "<ListBucketResult><Contents><Size>1</Size></Contents>"
 		  "</ListBucketResult>", "no <Key>" },
 		{ "<ListBucketResult><Contents><Key>a&bogus;</Key>"
-		  "</Contents></ListBucketResult>", "unknown entity" },
+		  "</Contents></ListBucketResult>", "undefined entity" },
 		{ "<ListBucketResult><Contents><Key>&#0;</Key>"
-		  "</Contents></ListBucketResult>", "character reference" },
+		  "</Contents></ListBucketResult>", "invalid character number" },
 		{ "<ListBucketResult><Contents><Key>&#x110000;</Key>"
-		  "</Contents></ListBucketResult>", "out of range" },
-		{ "<ListBucketResult></ListBucketResult>trailing", "after the "
-		  "document" },
+		  "</Contents></ListBucketResult>", "invalid character number" },
+		{ "<ListBucketResult></ListBucketResult>trailing", "junk after "
+		  "document element" },
 		{ "<ListBucketResult a=\"unterminated></ListBucketResult>",
-		  "unterminated" },
+		  "not well-formed" },
 		{ "<Error><Code>AccessDenied</Code></Error>", "expected "
 		  "<ListBucketResult>" },
 		{ "<ListBucketResult><IsTruncated>true</IsTruncated>"
 		  "</ListBucketResult>", "no <NextContinuationToken>" },
-		{ "<ListBucketResult><!-- never closed", "unterminated markup" },
-		{ "<ListBucketResult><![CDATA[ never closed", "unterminated" },
+		{ "<ListBucketResult><!-- never closed", "unclosed token" },
+		{ "<ListBucketResult><![CDATA[ never closed", "unclosed CDATA" },
 		{ "<ListBucketResult><Contents><Key>a</Key><Size>1</Size>"
-		  "</Contents><Contents><Key>b", "ends inside" },
-		{ "<></>", "element name" },
+		  "</Contents><Contents><Key>b", "no element found" },
+		{ "<></>", "malformed XML at byte 1" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
