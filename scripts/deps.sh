@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
-libcurl4-openssl-dev libjansson-dev libedit-dev openssh-server openssh-client
+libcurl4-openssl-dev libjansson-dev libedit-dev libssl-dev libexpat1-dev openssh-server openssh-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates bash-completion systemd
 packer ansible-lint"

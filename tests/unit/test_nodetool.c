@@ -850,24 +850,43 @@ static void test_listsnapshots_inline(void)
 /* ---- compactionstats ---- */
 
 /* Inputs that once freed the label and value of a line twice (a line whose
- * label is empty: ":" alone, "- : 3").  Under ASan a regression aborts;
- * either answer is fine as long as nothing is freed twice. */
+ * label is empty: ":" alone, "- : 3"; issue #16, finding 3).  Each is
+ * refused with the line and the reason, nothing is handed back, and under
+ * ASan (make SAN=1 units) a regression aborts here. */
 static void test_compactionstats_empty_label(void)
 {
-	static const char *const inputs[] = {
-		":", ":\n", "pending tasks: 0\n- : 3\n", " : x\n",
+	static const struct {
+		const char *in, *err;
+	} rows[] = {
+		{ ":", "nodetool compactionstats: line 1: unexpected line: ':'" },
+		{ ":\n", "nodetool compactionstats: line 1: unexpected line: ':'" },
+		{ " : x\n", "nodetool compactionstats: line 1: unexpected line: "
+		  "' : x'" },
+		{ "pending tasks: 0\n- : 3\n", "nodetool compactionstats: line 2: "
+		  "bad pending tasks line: '- : 3'" },
+		{ "pending tasks: 1\n- :\n", "nodetool compactionstats: line 2: "
+		  "bad pending tasks line: '- :'" },
 	};
 	struct nodetool_compactionstats *s;
 	char err[NODETOOL_ERR_MAX];
 
-	for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
-		s = NULL;
-		int rc = nodetool_parse_compactionstats(inputs[i],
-		    strlen(inputs[i]), &s, err, sizeof(err));
-		T_CHECK(rc == 0 ? s != NULL : s == NULL,
-		    "input %zu: result and return code agree", i);
-		nodetool_compactionstats_free(s);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		s = (struct nodetool_compactionstats *)1;
+		err[0] = '\0';
+		int rc = nodetool_parse_compactionstats(rows[i].in,
+		    strlen(rows[i].in), &s, err, sizeof(err));
+		T_CHECK(rc == -1 && s == NULL, "rows[%zu]: rc %d", i, rc);
+		T_EQ_STR(err, rows[i].err);
+		if (rc == 0)
+			nodetool_compactionstats_free(s);
 	}
+	/* The same lines with a label still parse. */
+	static const char fine[] = "pending tasks: 1\n- ks.t: 1\n";
+	s = NULL;
+	T_CHECK(nodetool_parse_compactionstats(fine, strlen(fine), &s, err,
+	    sizeof(err)) == 0 && s != NULL && s->pending_tasks == 1 &&
+	    s->n_pending_by_table == 1, "labelled line: %s", err);
+	nodetool_compactionstats_free(s);
 }
 
 static void test_compactionstats(void)
