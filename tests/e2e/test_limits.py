@@ -6,8 +6,25 @@ import json
 import sqlite3
 import time
 
-from orch import wait_until  # noqa: F401 (the fixtures below)
-from orch import orch_factory  # noqa: F401
+import pytest
+
+from orch import Orch
+
+
+@pytest.fixture
+def orch_factory(tmp_path):
+    """Start daemons with orch_factory(conf={...}); killed at teardown, their
+    log tails printed (pytest shows them when the test failed)."""
+    made = []
+
+    def make(conf=None):
+        o = Orch(tmp_path / f"orch{len(made)}", conf)
+        made.append(o)
+        return o.start()
+    yield make
+    for o in made:
+        o.kill9()
+        print(f"--- {o.tmp} log tail ---\n{o.log_tail()}")
 
 
 def conn_from(o, source):
