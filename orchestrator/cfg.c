@@ -61,7 +61,7 @@ static const struct conf_key keys[] = {
 	{ "auth_fail_table", CONF_INT, "4096", false, 16, 1000000, NULL,
 	  "client addresses remembered for auth_fail_max at most; beyond that the one seen least recently is forgotten" },
 	{ "audit_refused_max", CONF_INT, "10", false, 0, 1000000, NULL,
-	  "refused (403) requests recorded in the events per token and minute; the rest are only counted in ringmaster_http_requests_total; 0: every one" },
+	  "refused (4xx) mutating requests recorded in the events per token and minute; the rest are only counted in ringmaster_http_requests_total; 0: every one" },
 	{ "events_keep_days", CONF_INT, "90", false, 0, 36500, NULL,
 	  "events older than this many days are deleted; 0: kept whatever their age" },
 	{ "events_keep_rows", CONF_INT, "1000000", false, 0, 1000000000, NULL,

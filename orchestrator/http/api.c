@@ -375,9 +375,10 @@ void api_handle(void *arg, const struct httpd_req *req,
 	}
 	rt->fn(&c);
 audit:
-	/* A refusal is recorded the first few times a minute per token:
-	 * past that a token that may not write would fill the log. */
-	if (rt->audit && resp->status == 403 &&
+	/* A refusal (403, or a request refused as invalid) is recorded the
+	 * first few times a minute per token: past that a token that may not
+	 * write, or the agents' shared join token, would fill the log. */
+	if (rt->audit && resp->status >= 400 && resp->status < 500 &&
 	    authlimit_fail(api->refusals, c.who.name, time_mono_ms()) > 0)
 		goto out;
 	if (rt->audit)

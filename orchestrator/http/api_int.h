@@ -33,7 +33,7 @@ struct api {
 	time_t started;
 	struct split_route *split;	/* one per route */
 	struct authlimit *auth_fails;	/* wrong tokens by client address */
-	struct authlimit *refusals;	/* audited 403s by token name */
+	struct authlimit *refusals;	/* audited 4xx answers by token name */
 };
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
