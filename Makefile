@@ -200,7 +200,10 @@ FUZZ_SANFLAGS  = -fsanitize=fuzzer-no-link,address,undefined \
                  -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SRC       = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS      = $(patsubst tests/fuzz/%.c,build/fuzz/tests/fuzz/%,$(FUZZ_SRC))
-TSAN_TESTS    ?= test_task test_queue test_store test_lifecycle
+TSAN_TESTS    ?= test_task test_queue test_store test_lifecycle test_hb_threads
+# tests/tsan/test_*.c are threaded tests built only here (none in tests/unit
+# starts hb.c's threads), linked beside the unit tests they run with.
+TSAN_ONLY      = $(patsubst tests/tsan/%.c,%,$(wildcard tests/tsan/test_*.c))
 TSAN_BINS      = $(patsubst %,build/tsan/tests/unit/%,$(TSAN_TESTS))
 
 .PHONY: fuzz fuzz-build tsan tsan-build
@@ -218,6 +221,11 @@ fuzz-build:
 build/fuzz/tests/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/liborchestrator.a \
     build/fuzz/libagent.a build/fuzz/libcommon.a
 	$(CC) $(SANFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(patsubst %,build/tsan/tests/unit/%,$(TSAN_ONLY)): build/tsan/tests/unit/%: \
+    build/tsan/tests/tsan/%.o build/tsan/liborchestrator.a build/tsan/libagent.a \
+    build/tsan/libshell.a build/tsan/libcommon.a
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 tsan: tsan-build
 	@UNIT_DIR=$(abspath build/tsan/tests/unit) tests/tsan/run $(TSAN_TESTS)

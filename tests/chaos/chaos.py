@@ -50,6 +50,7 @@ from agentutil import RINGAGENT, orch_nodes, simlib  # noqa: E402
 from bkenv import backup_env  # noqa: E402
 from s3util import BUCKET, S3RVER  # noqa: E402
 
+SIMCTL = HERE.parent / "sim" / "simctl"
 CL = "chaos"
 PREFIX = "chaos"
 OPS = ("backup", "backup", "restore", "repair")
@@ -171,6 +172,19 @@ def pick_op(e, rng):
     return "backup", {}
 
 
+def all_tasks(e):
+    """Every task of the cluster, the ones the orchestrator submitted
+    itself (automatic replacement) too."""
+    out, cursor = [], None
+    while True:
+        q = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
+        page = e.o.ok("GET", f"/api/v1/clusters/{CL}/tasks{q}")
+        out += page["items"]
+        cursor = page.get("next")
+        if not cursor:
+            return out
+
+
 def task_get(e, tid, timeout=30):
     deadline = time.time() + timeout
     while True:
@@ -205,10 +219,12 @@ def sha256(path):
     return h.hexdigest()
 
 
-def check(e, tids, host_ids, cass_pids):
+def check(e, tids, host_ids, cass_pids, dead=None):
+    """dead: (address, host id) of the node the replacement stage killed,
+    the one node that may be replaced."""
     bad = []
     # 1. tasks ended, with a reason when failed
-    for tid in tids:
+    for tid in sorted(set(tids) | {t["id"] for t in all_tasks(e)}):
         t = task_get(e, tid)
         if t["state"] not in END:
             bad.append(f"task {tid} ({t['type']}) still {t['state']}")
@@ -243,13 +259,18 @@ def check(e, tids, host_ids, cass_pids):
     twice = sorted(k for k, n in stored.items() if n > 1)
     if twice:
         bad.append(f"{len(twice)} data objects stored more than once, e.g. {twice[:3]}")
-    # 4. no live node replaced or removed
+    # 4. no live node replaced or removed: only the dead one may go
     now = {v.get("host_id") for v in orch_nodes(e.o, CL).values()}
-    if now != host_ids:
+    kept = host_ids - {dead[1]} if dead else host_ids
+    if not kept <= now:
+        bad.append(f"live nodes' host ids gone: {sorted(kept - now)}")
+    if not dead and now != host_ids:
         bad.append(f"host ids changed: {sorted(host_ids)} -> {sorted(now)}")
-    for tid in tids:
-        if task_get(e, tid)["type"] in ("replace", "removenode"):
-            bad.append(f"task {tid} replaces or removes a node")
+    for t in all_tasks(e):
+        if t["type"] == "removenode":
+            bad.append(f"task {t['id']} removes a node")
+        elif t["type"] == "replace" and (not dead or t["params"].get("node") != dead[0]):
+            bad.append(f"task {t['id']} replaces {t['params'].get('node')}, which was live")
     for n in cass_pids:
         if not e.c.node(n).get("up"):
             bad.append(f"simulated Cassandra of {n} is no longer up")
@@ -265,7 +286,51 @@ def check(e, tids, host_ids, cass_pids):
     return bad, len(stored)
 
 
-def self_check(e, tids, host_ids, cass_pids):
+def replacement(e, rng, tids, cass_pids):
+    """The last stage: a node dies for good (its simulated Cassandra and
+    agent killed); the cluster's replace_after submits its replacement,
+    during which the orchestrator, or the new host's way to S3 or SSH,
+    is killed once.  Returns (address, host id) of the dead node, and
+    whether the replacement succeeded with the new node up."""
+    victim = e.c.names[-1]
+    addr = e.c.address(victim)
+    hid = orch_nodes(e.o, CL)[addr]["host_id"]
+    log(f"replacement: {victim} ({addr}) dies")
+    e.c.kill(victim)
+    cass_pids.remove(victim)
+    deadline = time.time() + 240
+    rt = None
+    while time.time() < deadline and rt is None:
+        try:
+            rt = next((t for t in all_tasks(e) if t["type"] == "replace"), None)
+        except Exception:
+            pass
+        time.sleep(1)
+    if rt is None:
+        return (addr, hid), ["replacement: no replace task within 240 s of the node dying"]
+    tids.append(rt["id"])
+    fault = rng.choice(("orchestrator", "orchestrator", "s3", "agent-jobs"))
+    time.sleep(rng.uniform(0, 8))
+    log(f"replacement {rt['id']}: kill {fault} mid-way")
+    heal = inject(e, rng, fault, e.c.names[0])
+    time.sleep(rng.uniform(0.5, 3))
+    heal()
+    t = wait_end(e, rt["id"], 300)
+    log(f"replacement {rt['id']}: {t['state']}"
+        + (f": {(t.get('error') or '')[:200]}" if t["state"] == "failed" else ""))
+    bad = []
+    if t["state"] != "succeeded":
+        bad.append(f"replacement {rt['id']} of {addr} ended {t['state']}: {t.get('error')}")
+    else:
+        nodes = orch_nodes(e.o, CL)
+        if addr in nodes and nodes[addr].get("host_id") == hid:
+            bad.append(f"replacement {rt['id']} succeeded but {addr} keeps its old host id")
+        if sum(1 for v in nodes.values() if v["state"] == "up") < 3:
+            bad.append(f"after the replacement fewer than 3 nodes are up: {nodes}")
+    return (addr, hid), bad
+
+
+def self_check(e, tids, host_ids, cass_pids, dead):
     """Break what the checks guard, once, after the real check passed, and
     make sure check() says so: a checker that cannot fail proves nothing.
     One data object of a complete backup goes, and a second store of
@@ -281,7 +346,7 @@ def self_check(e, tids, host_ids, cass_pids):
     gone.rename(gone.with_name(gone.name + ".aside"))
     with open(e.s3.log_path, "a") as f:
         f.write(f'chaos self-check: Stored object "{twice}" in bucket "{BUCKET}"\n')
-    bad, _ = check(e, tids, host_ids, cass_pids)
+    bad, _ = check(e, tids, host_ids, cass_pids, dead)
     out = []
     if not any("missing from S3" in b for b in bad):
         out.append("self-check: a missing object of a complete backup went unnoticed")
@@ -298,6 +363,14 @@ def run(args, tmp):
     log(f"seed {args.seed}, at most {args.iterations} iterations or {args.duration} s, "
         f"network 127.0.{net}.0/24, in {tmp}")
     with backup_env(tmp, CL, PREFIX, net=net, host=41, heartbeat_timeout="30s") as e:
+        # Automatic replacement is on the whole time: a node whose agent
+        # or sshd is killed for seconds must never be taken for dead.
+        prov = tmp / "provider-sim"
+        prov.write_text(f"#!/bin/sh\nexec {SIMCTL} provision {e.c.dir} --like {e.c.names[0]} "
+                        f"--agent {RINGAGENT} --bootstrap-seconds 2\n")
+        prov.chmod(0o755)
+        e.o.ok("PATCH", f"/api/v1/clusters/{CL}", {"settings": {
+            "replace_after": "15s", "provider": "sim", "provider_command": str(prov)}})
         host_ids = {v.get("host_id") for v in orch_nodes(e.o, CL).values()}
         cass_pids = [n for n in e.c.names if e.c.node(n).get("up")]
         assert len(cass_pids) == 3, "not every simulated node is up at the start"
@@ -327,9 +400,13 @@ def run(args, tmp):
         # Everything is back; let the last ones finish.
         for tid in tids:
             wait_end(e, tid, args.task_timeout)
-        bad, nstored = check(e, tids, host_ids, cass_pids)
+        dead, rbad = None, []
+        if getattr(args, "replace", True):
+            dead, rbad = replacement(e, rng, tids, cass_pids)
+        bad, nstored = check(e, tids, host_ids, cass_pids, dead)
+        bad = rbad + bad
         if getattr(args, "self_check", False) and not bad:
-            bad += self_check(e, tids, host_ids, cass_pids)
+            bad += self_check(e, tids, host_ids, cass_pids, dead)
         log("outcomes: " + ", ".join(f"{op} {st} {n}" for (op, st), n in sorted(counts.items())))
         log(f"{len(tids)} tasks in {time.time() - start:.0f} s, {nstored} data objects "
             f"stored, {len(complete_backups(e))} complete backups checked")
@@ -344,6 +421,8 @@ def main(argv=None):
     ap.add_argument("--task-timeout", type=float, default=150,
                     help="seconds a task may take after its fault healed")
     ap.add_argument("--dir", help="work directory (default: a new one in /tmp)")
+    ap.add_argument("--no-replace", dest="replace", action="store_false",
+                    help="leave out the closing replacement stage")
     ap.add_argument("--self-check", action="store_true",
                     help="after the checks pass, damage a backup and make sure they fail")
     a = ap.parse_args(argv)

@@ -31,10 +31,25 @@
 
 static struct store *st;
 static struct task_engine *eng;
+static char dir[64];
+
+static void cleanup(void)
+{
+	char p[96];
+
+	task_engine_free(eng);
+	store_close(st);
+	for (const char *const *f = (const char *const[]){ "store.db",
+	    "store.db-wal", "store.db-shm", NULL }; *f != NULL; f++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, *f);
+		unlink(p);
+	}
+	rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[64], path[96], err[512] = "";
+	char path[96], err[512] = "";
 
 	(void)argc;
 	(void)argv;
@@ -55,6 +70,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		    err);
 		abort();
 	}
+	atexit(cleanup);
 	return 0;
 }
 

@@ -14,18 +14,26 @@
 
 static char path[64];
 
+static void cleanup(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd;
 
 	(void)argc;
 	(void)argv;
-	snprintf(path, sizeof(path), "/tmp/rm-fuzz-conf-XXXXXX");
+	/* Memory, not disk: the file is written again for every input. */
+	snprintf(path, sizeof(path), "%s/rm-fuzz-conf-XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if ((fd = mkstemp(path)) < 0) {
 		perror("fuzz_conf: mkstemp");
 		abort();
 	}
 	close(fd);
+	atexit(cleanup);
 	return 0;
 }
 

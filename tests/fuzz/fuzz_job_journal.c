@@ -17,13 +17,20 @@
 
 static char dir[64];
 
+static void cleanup(void)
+{
+	job_dir_remove_tree(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int null;
 
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/rm-fuzz-job-XXXXXX");
+	/* Memory, not disk: three files are written again for every input. */
+	snprintf(dir, sizeof(dir), "%s/rm-fuzz-job-XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror("fuzz_job_journal: mkdtemp");
 		abort();
@@ -34,6 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	close(null);
+	atexit(cleanup);
 	return 0;
 }
 
