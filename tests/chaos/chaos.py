@@ -317,7 +317,7 @@ def replacement(e, rng, tids, cass_pids):
     heal()
     t = wait_end(e, rt["id"], 300)
     log(f"replacement {rt['id']}: {t['state']}"
-        + (f": {(t.get('error') or '')[:200]}" if t["state"] == "failed" else ""))
+        + (f": {(t.get('error') or '')[:600]}" if t["state"] == "failed" else ""))
     bad = []
     if t["state"] != "succeeded":
         bad.append(f"replacement {rt['id']} of {addr} ended {t['state']}: {t.get('error')}")
@@ -396,7 +396,7 @@ def run(args, tmp):
             t = wait_end(e, tid, args.task_timeout)
             counts[(op, t["state"])] = counts.get((op, t["state"]), 0) + 1
             log(f"#{i} {op} {tid}: {t['state']}"
-                + (f": {(t.get('error') or '')[:200]}" if t["state"] == "failed" else ""))
+                + (f": {(t.get('error') or '')[:600]}" if t["state"] == "failed" else ""))
         # Everything is back; let the last ones finish.
         for tid in tids:
             wait_end(e, tid, args.task_timeout)
