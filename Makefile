@@ -181,3 +181,58 @@ clean:
 	rm -rf build bin tests/s3/node_modules .pytest_cache
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- fuzzing and ThreadSanitizer (docs/testing.md, "Fuzzing", "Threads") ----
+#
+#   make fuzz       build the libFuzzer targets tests/fuzz/fuzz_*.c with clang
+#                   (ASan + UBSan) into build/fuzz/tests/fuzz/, then run each
+#                   for FUZZ_TIME seconds (default 10) from its seed corpus and
+#                   replay tests/fuzz/regress/; FUZZ_TARGETS=name... picks some
+#   make tsan       the engine, queue, store and lifecycle unit tests under
+#                   ThreadSanitizer (build/tsan/), with tests/tsan/tsan.supp
+#
+# Both build the product's sources again in their own build directory with
+# their own compiler flags (the recipes call make again with BUILD, CC and
+# SANFLAGS set), so they never mix objects with build/release.
+FUZZ_CC       ?= clang
+FUZZ_TIME     ?= 10
+FUZZ_SANFLAGS  = -fsanitize=fuzzer-no-link,address,undefined \
+                 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRC       = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS      = $(patsubst tests/fuzz/%.c,build/fuzz/tests/fuzz/%,$(FUZZ_SRC))
+TSAN_TESTS    ?= test_task test_queue test_store test_lifecycle test_hb_threads
+# tests/tsan/test_*.c are threaded tests built only here (none in tests/unit
+# starts hb.c's threads), linked beside the unit tests they run with.
+TSAN_ONLY      = $(patsubst tests/tsan/%.c,%,$(wildcard tests/tsan/test_*.c))
+TSAN_BINS      = $(patsubst %,build/tsan/tests/unit/%,$(TSAN_TESTS))
+
+.PHONY: fuzz fuzz-build tsan tsan-build
+fuzz: fuzz-build
+	@FUZZ_DIR=$(abspath build/fuzz/tests/fuzz) FUZZ_TIME=$(FUZZ_TIME) \
+	  tests/fuzz/run $(FUZZ_TARGETS)
+
+# clang -pedantic also warns of a file without a final newline, which gcc
+# accepts: not worth failing the fuzz build over.
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=build/fuzz \
+	  CFLAGS="-O1 -g -Wno-newline-eof" SANFLAGS="$(FUZZ_SANFLAGS)" $(FUZZ_BINS)
+
+# libFuzzer brings main(); the product's libraries hold none.
+build/fuzz/tests/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/liborchestrator.a \
+    build/fuzz/libagent.a build/fuzz/libcommon.a
+	$(CC) $(SANFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(patsubst %,build/tsan/tests/unit/%,$(TSAN_ONLY)): build/tsan/tests/unit/%: \
+    build/tsan/tests/tsan/%.o build/tsan/liborchestrator.a build/tsan/libagent.a \
+    build/tsan/libshell.a build/tsan/libcommon.a
+	$(CC) $(SANFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tsan: tsan-build
+	@UNIT_DIR=$(abspath build/tsan/tests/unit) tests/tsan/run $(TSAN_TESTS)
+
+tsan-build:
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT=-O1 \
+	  SANFLAGS="-fsanitize=thread -fno-omit-frame-pointer" $(TSAN_BINS)
+
+# make test runs the fuzz targets for FUZZ_TIME seconds each (tests/run).
+test: fuzz-build

@@ -13,7 +13,7 @@ pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev libssl-dev libexpat1-dev openssh-server openssh-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates bash-completion systemd
-packer ansible-lint"
+packer ansible-lint clang libclang-rt-14-dev"
 # The real-node suite (tests/real/) runs the Cassandra 4.1 build in
 # ../shared/cassandra-4.1 when it is there; that build needs Java 17.
 shared="${RM_SHARED:-$PWD/../shared}"
