@@ -118,17 +118,17 @@ static bool numeric(const char *s, size_t n)
  * Credential=..., Signature=..." or "Bearer x").
  */
 static bool value_after(const char *s, size_t e, bool option, bool auth,
-    struct span *sp)
+    bool plain_name, struct span *sp)
 {
 	size_t i = e, v;
-	char q = 0;
+	char q = 0, sep = 0;
 
 	if (s[i] == '"' || s[i] == '\'')	/* a JSON or quoted name */
 		i++;
 	while (s[i] == ' ' || s[i] == '\t')
 		i++;
 	if (s[i] == '=' || s[i] == ':') {
-		i++;
+		sep = s[i++];
 	} else if (!(option && i > e)) {
 		return false;
 	}
@@ -136,6 +136,12 @@ static bool value_after(const char *s, size_t e, bool option, bool auth,
 		i++;
 	if (s[i] == '"' || s[i] == '\'')
 		q = s[i++];
+	/* "the admin token: cannot write ..." is prose: after a colon an
+	 * unquoted value counts only for a compound name (a header,
+	 * aws_secret_access_key: in YAML) or the words that are nothing
+	 * but secrets. */
+	if (sep == ':' && q == 0 && plain_name && !auth)
+		return false;
 	v = i;
 	if (q != 0) {
 		while (s[i] && s[i] != q && s[i] != '\n') {
@@ -203,8 +209,13 @@ static bool next_span(const char *s, size_t *pos, const char *const *known,
 					low[k] = (char)tolower(
 					    (unsigned char)s[i + k]);
 				low[nl] = '\0';
+				bool plain = strpbrk(low, "_-.") == NULL &&
+				    e - i < sizeof(low) &&
+				    strcmp(low, "password") != 0 &&
+				    strcmp(low, "passwd") != 0 &&
+				    strcmp(low, "secret") != 0;
 				if (value_after(s, e, option, strcmp(low,
-				    "authorization") == 0, sp)) {
+				    "authorization") == 0, plain, sp)) {
 					sp->kind = "a secret's value";
 					snprintf(sp->name, sizeof(sp->name),
 					    "%.*s", (int)(e - i), s + i);

@@ -51,6 +51,9 @@ static void test_redact(void)
 		  "HTTP 403 SignatureDoesNotMatch: The request signature we calculated" },
 		{ "PUT x: HTTP 403 InvalidAccessKeyId: The AWS Access Key Id you provided",
 		  "PUT x: HTTP 403 InvalidAccessKeyId: The AWS Access Key Id you provided" },
+		{ "cannot create the admin token: cannot write", "cannot create the admin token: cannot write" },
+		{ "password: hunter2", "password: [redacted]" },
+		{ "aws_session_token: FQoG", "aws_session_token: [redacted]" },
 		{ "token=", "token=" },
 		{ "", "" },
 	};
