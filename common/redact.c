@@ -30,6 +30,10 @@ static const char *const secret_words[] = {
 	"authorization", "signature", "accesskey",
 };
 
+static const char *const not_values[] = {
+	"set", "cleared", "null", "true", "false", REDACT_MARK,
+};
+
 static bool is_ident(char c)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
@@ -159,12 +163,12 @@ static bool value_after(const char *s, size_t e, bool option, bool auth,
 	}
 	if (i == v || s[v] == '{' || s[v] == '[' || numeric(s + v, i - v))
 		return false;
-	/* "set" is what the API shows for a secret setting, never a value. */
-	if (i - v == 3 && strncmp(s + v, "set", 3) == 0)
-		return false;
-	if (i - v == strlen(REDACT_MARK) && strncmp(s + v, REDACT_MARK,
-	    i - v) == 0)
-		return false;
+	/* What the API and events say of a secret ("set", "cleared"), the
+	 * mark itself and JSON's literals are never values. */
+	for (size_t k = 0; k < ARRAY_SIZE(not_values); k++)
+		if (i - v == strlen(not_values[k]) &&
+		    strncmp(s + v, not_values[k], i - v) == 0)
+			return false;
 	sp->start = v;
 	sp->end = i;
 	return true;

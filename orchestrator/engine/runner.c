@@ -195,6 +195,9 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	char *full = NULL;
 	int rc;
 
+	/* The operator reading the log sees why, not only that it failed. */
+	log_warnx("task %s (%s of cluster %s) failed: %s", t->id, ty->name,
+	    t->cluster, error);
 	if (ty->on_fail != NULL) {
 		if (store_task_failing_set(e->st, t->id, idx, error, serr,
 		    sizeof(serr)) < 0)

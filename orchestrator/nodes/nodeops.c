@@ -398,7 +398,6 @@ static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
 	c.stdin_len = secrets != NULL ? strlen(secrets) : 0;
 	o->l.known = r->known;
 	o->l.nknown = r->nknown;
-	log_debug("task %s: %s: %s", task_ctx_id(ctx), r->t.host, cmd);
 	if (p == NULL) {
 		memset(res, 0, sizeof(*res));
 		res->status = SSH_ERR_USAGE;
@@ -548,6 +547,9 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 	cmd = xasprintf("%s job start %s --offset %lld --max-bytes %d%s --json "
 	    "-- %s", r.base, j->id, (long long)j->offset, POLL_MAX_BYTES,
 	    secrets != NULL ? " --secrets-stdin" : "", j->args);
+	/* The whole command, which messages leave out, once per start. */
+	if (!j->seen)
+		log_debug("task %s: %s: %s", task_ctx_id(ctx), j->node, cmd);
 	job_exec(ctx, &r, cmd, secrets, &o, &res);
 	creds_wipe_free(secrets);
 	now = time_mono_ms();

@@ -54,6 +54,8 @@ static void test_redact(void)
 		{ "cannot create the admin token: cannot write", "cannot create the admin token: cannot write" },
 		{ "password: hunter2", "password: [redacted]" },
 		{ "aws_session_token: FQoG", "aws_session_token: [redacted]" },
+		{ "{\"settings.storage_session_token\":\"cleared\",\"password\":null}",
+		  "{\"settings.storage_session_token\":\"cleared\",\"password\":null}" },
 		{ "token=", "token=" },
 		{ "", "" },
 	};
