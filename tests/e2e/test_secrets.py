@@ -184,6 +184,12 @@ def test_a_refused_backup_says_the_s3_status_and_code(env):
         log = e.o.log_path.read_text()
         assert any("InvalidAccessKeyId" in ln and t["id"] in ln for ln in log.splitlines())
         assert PATCHED not in log and "AKIAIOSFODNN7EXAMPLE" not in log
+        # a restore refused by the store says so the same way
+        bid = e.o.ok("GET", f"/api/v1/clusters/{CL}/backups")["items"][0]["id"]
+        t = run(e, "restore", want="failed", max_attempts=1, backup_id=bid,
+                nodes=[e.c.address("node1")], keyspaces=["ks1"])
+        assert "HTTP 403" in t["error"] and "InvalidAccessKeyId" in t["error"], t["error"]
+        assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(t)
     finally:
         set_secrets(e, **S3_SECRETS)
     run(e, "backup")
