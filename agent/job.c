@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "../common/creds.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "job_dir.h"
@@ -283,6 +284,7 @@ struct jobctx {
 	char *jobs;			/* <state_dir>/jobs */
 	size_t max_bytes;		/* of output a call prints (--max-bytes) */
 	bool json;
+	bool secrets;			/* --secrets-stdin */
 };
 
 /* An error: on stderr, and with --json as a result line on stdout. */
@@ -406,29 +408,45 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
     char **opargv, int opargc)
 {
 	char *dir = job_path(jc, id, NULL), *tmp = NULL, *p, *argtext;
-	char err[512], *conf_abs = NULL;
+	char err[512], *conf_abs = NULL, *secrets = NULL;
 	json_t *av;
 	int lockfd = -1, ready[2] = { -1, -1 }, rc;
 	pid_t child;
 
+	if (jc->secrets) {
+		/* Read even for an attach: the caller wrote it and waits for
+		 * nothing else.  Only a new job's op gets it (job_sup.c). */
+		struct creds_secrets sc;
+		if (op_secrets_read(0, 10000, &sc, err, sizeof(err)) != 0) {
+			free(dir);
+			return fail(jc, OPS_EXIT_USAGE, "job start %s: %s", id,
+			    err);
+		}
+		secrets = creds_secrets_line(sc.access_key, sc.secret_key,
+		    sc.token);
+		creds_secrets_release(&sc);
+	}
 	job_gc_run(jc->jobs, jc->cfg->job_retention_s, NULL, NULL);
 	if (access(dir, F_OK) == 0)
 		goto attach;
 	if (offset != 0) {
 		/* Checked before anything starts: bad input changes nothing. */
 		free(dir);
+		creds_wipe_free(secrets);
 		return fail(jc, OPS_EXIT_USAGE, "job %s does not exist yet, so "
 		    "--offset %llu is past the end of its output; start it with "
 		    "offset 0", id, (unsigned long long)offset);
 	}
 	if (!ops_known(opargv[0])) {
 		free(dir);
+		creds_wipe_free(secrets);
 		return fail(jc, OPS_EXIT_USAGE, "unknown operation '%s' for job "
 		    "%s; 'ringagent --help' lists them", opargv[0], id);
 	}
 	if (jc->conf_path != NULL &&
 	    (conf_abs = realpath(jc->conf_path, NULL)) == NULL) {
 		free(dir);
+		creds_wipe_free(secrets);
 		return fail(jc, OPS_EXIT_CONFIG, "cannot resolve the config "
 		    "file %s: %s", jc->conf_path, strerror(errno));
 	}
@@ -466,6 +484,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		lockfd = -1;
 		if (e == EEXIST || e == ENOTEMPTY) {
 			free(tmp);
+			tmp = NULL;
 			free(conf_abs);
 			goto attach;	/* a concurrent start of the same id won */
 		}
@@ -484,9 +503,11 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		fflush(stdout);
 		if (fork() == 0)
 			job_sup_run(dir, id, conf_abs, opargv, opargc, lockfd,
-			    ready[1]);
+			    ready[1], secrets);
 		_exit(0);
 	}
+	creds_wipe_free(secrets);
+	secrets = NULL;
 	close(ready[1]);
 	ready[1] = -1;
 	waitpid(child, NULL, 0);
@@ -511,9 +532,11 @@ out:
 	free(tmp);
 	free(conf_abs);
 	free(dir);
+	creds_wipe_free(secrets);
 	return rc;
 
 attach:
+	creds_wipe_free(secrets);
 	{
 		char line[128];
 		snprintf(line, sizeof(line), "{\"event\":\"attach\",\"at\":%lld}",
@@ -699,7 +722,7 @@ static int cmd_gc(struct jobctx *jc)
 static void job_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: ringagent [-f conf] job start ID [--offset N] [--max-bytes B] [--json] -- OP [ARGS...]\n"
+	    "usage: ringagent [-f conf] job start ID [--offset N] [--max-bytes B] [--secrets-stdin] [--json] -- OP [ARGS...]\n"
 	    "       ringagent [-f conf] job poll ID [--offset N] [--max-bytes B] [--json]\n"
 	    "       ringagent [-f conf] job cancel ID [--wait S] [--offset N] [--max-bytes B] [--json]\n"
 	    "       ringagent [-f conf] job list [--json]\n"
@@ -752,6 +775,11 @@ int job_main(const char *conf_path, int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0)
 			continue;
+		if (strcmp(a, "--secrets-stdin") == 0 &&
+		    strcmp(cmd, "start") == 0) {
+			jc.secrets = true;
+			continue;
+		}
 		if (strcmp(a, "--") == 0 && strcmp(cmd, "start") == 0) {
 			opargv = argv + i + 1;
 			opargc = argc - i - 1;

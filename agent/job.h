@@ -4,8 +4,8 @@
  * orchestrator can drop the connection (or restart) and come back for its
  * progress and result.
  *
- *   ringagent [-f conf] job start ID [--offset N] [--max-bytes B] [--json]
- *       -- OP [ARGS...]
+ *   ringagent [-f conf] job start ID [--offset N] [--max-bytes B]
+ *       [--secrets-stdin] [--json] -- OP [ARGS...]
  *   ringagent [-f conf] job poll ID [--offset N] [--max-bytes B] [--json]
  *   ringagent [-f conf] job cancel ID [--wait S] [--max-bytes B] [--json]
  *   ringagent [-f conf] job list [--json]
@@ -28,6 +28,11 @@
  *
  * The op itself runs as `ringagent OP ARGS --json` with JOB_ENV set in its
  * environment; ops.c then cancels only on SIGTERM/SIGINT (see ops.h).
+ *
+ * --secrets-stdin: start reads the credentials line (common/creds.h) from
+ * its stdin first, attach or not; a job it starts hands the line to its op
+ * through a pipe on the op's stdin (`OP ARGS --secrets-stdin --json`): in
+ * no argv, environment or file of the job (job_sup.c says why).
  */
 #ifndef RM_AGENT_JOB_H
 #define RM_AGENT_JOB_H

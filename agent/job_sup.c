@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/creds.h"
 #include "../common/util.h"
 #include "job.h"
 #include "job_dir.h"
@@ -41,9 +42,10 @@ static void write_all(int fd, const char *buf, size_t len)
 }
 
 _Noreturn void job_sup_run(const char *dir, const char *id,
-    const char *conf_path, char **opargv, int opargc, int lockfd, int readyfd)
+    const char *conf_path, char **opargv, int opargc, int lockfd, int readyfd,
+    char *secrets)
 {
-	int devnull, outfd, errfd, pfd[2], status = 0;
+	int devnull, outfd, errfd, pfd[2], sfd[2] = { -1, -1 }, status = 0;
 	char *p, buf[8192], line[256], sigbuf[16];
 	struct sigaction sa;
 	struct job_result r;
@@ -82,11 +84,23 @@ _Noreturn void job_sup_run(const char *dir, const char *id,
 	free(p);
 	if (outfd < 0 || errfd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
 		_exit(1);	/* no result: the job is lost, which is true */
+	/*
+	 * The credentials reach the op through a pipe on its stdin rather
+	 * than a 0600 file in the job directory: nothing is at rest on disk,
+	 * so nothing is left behind when the supervisor is killed, the node
+	 * loses power or retention never runs, and nothing can be read by
+	 * whoever can read the job directory (a backup of it, `job list`).
+	 * The line (at most CREDS_LINE_MAX) fits in the pipe's buffer, so it
+	 * is written at once and the write end closed: the op reads it and
+	 * then EOF.
+	 */
+	if (secrets != NULL && pipe2(sfd, O_CLOEXEC) != 0)
+		_exit(1);
 
 	op = fork();
 	if (op == 0) {
 		/* ringagent [-f conf] OP ARGS --json, this same binary */
-		char **av = xcalloc((size_t)opargc + 5, sizeof(char *));
+		char **av = xcalloc((size_t)opargc + 6, sizeof(char *));
 		int n = 0;
 		sigset_t none;
 
@@ -97,6 +111,11 @@ _Noreturn void job_sup_run(const char *dir, const char *id,
 		}
 		for (int i = 0; i < opargc; i++)
 			av[n++] = opargv[i];
+		if (secrets != NULL) {
+			av[n++] = xstrdup("--secrets-stdin");
+			dup2(sfd[0], 0);
+			creds_wipe_free(secrets);
+		}
 		av[n++] = xstrdup("--json");
 		av[n] = NULL;
 		/* tells ops.c it runs as a job (cancel on SIGTERM only) */
@@ -116,6 +135,14 @@ _Noreturn void job_sup_run(const char *dir, const char *id,
 	}
 	close(pfd[1]);
 	close(outfd);
+	if (secrets != NULL) {
+		close(sfd[0]);
+		if (op > 0)
+			write_all(sfd[1], secrets, strlen(secrets));
+		close(sfd[1]);
+		creds_wipe_free(secrets);
+		secrets = NULL;
+	}
 	if (op < 0) {
 		snprintf(buf, sizeof(buf), "ringagent job: cannot fork the op: %s\n",
 		    strerror(errno));

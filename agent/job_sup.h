@@ -14,10 +14,12 @@
  * directory, conf_path the config (absolute) or NULL, opargv the op and
  * its arguments; lockfd is the job's lock (held: it is inherited and
  * held for as long as the supervisor lives), readyfd the pipe the starter
- * waits on (closed once the start event is written).
+ * waits on (closed once the start event is written).  secrets (may be
+ * NULL) is the credentials line for the op's stdin; the supervisor wipes
+ * its copy once written.
  */
 _Noreturn void job_sup_run(const char *dir, const char *id,
     const char *conf_path, char **opargv, int opargc, int lockfd,
-    int readyfd);
+    int readyfd, char *secrets);
 
 #endif

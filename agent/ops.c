@@ -26,11 +26,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "../common/creds.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "backup.h"
@@ -309,6 +311,55 @@ static const struct op ops[] = {
 	  "status", removenode_op },
 };
 
+/* How long an op waits for its credentials line on stdin. */
+#define SECRETS_WAIT_MS 10000
+
+int op_secrets_read(int fd, int64_t timeout_ms, struct creds_secrets *s,
+    char *err, size_t errlen)
+{
+	char *buf = xmalloc(CREDS_LINE_MAX);
+	int64_t until = time_mono_ms() + timeout_ms;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int64_t left = until - time_mono_ms();
+		ssize_t r;
+
+		if (left <= 0) {
+			snprintf(err, errlen, "no credentials line on stdin "
+			    "within %lld s (--secrets-stdin)",
+			    (long long)(timeout_ms / 1000));
+			goto out;
+		}
+		if (poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) < 0 &&
+		    errno != EINTR) {
+			snprintf(err, errlen, "cannot wait for stdin: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (!(pf.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = read(fd, buf + n, 1);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0 || buf[n] == '\n')
+			break;
+		if (++n >= CREDS_LINE_MAX - 1) {
+			snprintf(err, errlen, "the credentials line on stdin is "
+			    "longer than %d bytes", CREDS_LINE_MAX - 1);
+			goto out;
+		}
+	}
+	rc = creds_secrets_parse(buf, n, s, err, errlen);
+out:
+	explicit_bzero(buf, CREDS_LINE_MAX);
+	free(buf);
+	return rc;
+}
+
 bool ops_known(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
@@ -332,6 +383,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	struct sigaction sa;
 	pthread_t watcher;
 	int status, n = 0;
+	bool secrets = false;
 	char **av;
 
 	memset(&x, 0, sizeof(x));
@@ -344,6 +396,8 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			x.json = true;
+		else if (strcmp(argv[i], "--secrets-stdin") == 0)
+			secrets = true;
 		else
 			av[n++] = argv[i];
 	}
@@ -375,6 +429,20 @@ int ops_main(const char *conf_path, int argc, char **argv)
 		free(av);
 		return status;
 	}
+	if (secrets) {
+		struct creds_secrets sc;
+		/* Before the stdin watcher starts and before any thread can
+		 * open a store: creds_given_set() is not thread-safe. */
+		if (op_secrets_read(0, SECRETS_WAIT_MS, &sc, err,
+		    sizeof(err)) != 0) {
+			status = op_result(&x, OPS_EXIT_USAGE, NULL, "%s", err);
+			agentcfg_free(x.cfg);
+			free(av);
+			return status;
+		}
+		creds_given_set(&sc);
+		creds_secrets_release(&sc);
+	}
 	proc_opts_init(&x.popts, 0);
 	x.popts.cancel = proc_cancel;
 	x.popts.hup_fd = as_job ? -1 : 1;
@@ -383,6 +451,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	    pthread_create(&watcher, NULL, stdin_watch, NULL) == 0)
 		pthread_detach(watcher);
 	status = op->run(&x, n, av);
+	creds_given_set(NULL);
 	agentcfg_free(x.cfg);
 	free(av);
 	return status;

@@ -19,14 +19,21 @@
  * stdout goes away (the SSH channel closed).  EOF on stdin alone is not a
  * cancel, so `ssh node ringagent status --json </dev/null` works.
  * An op run by `ringagent job` (JOB_ENV set, see job.h) has stdin
- * /dev/null and stdout a file: it cancels on SIGTERM or SIGINT only, and
- * ignores SIGHUP, so the end of the SSH session that started it does not
- * end it.
+ * /dev/null (or the pipe its credentials come through) and stdout a file:
+ * it cancels on SIGTERM or SIGINT only, and ignores SIGHUP, so the end of
+ * the SSH session that started it does not end it.
+ *
+ * Credentials: with --secrets-stdin (anywhere, like --json) the first line
+ * on stdin is the storage credentials line (common/creds.h), read before
+ * the op starts and kept in memory only (creds_given_set()); the op then
+ * signs with them rather than with the environment's.  The orchestrator
+ * sends the cluster's secret settings this way, never on a command line.
  */
 #ifndef RM_OPS_H
 #define RM_OPS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -86,6 +93,17 @@ const struct proc_opts *op_proc_opts(const struct opctx *x);
 
 /* The OPS_EXIT_* status for what a nodetool call answered. */
 int op_exit_status(enum cass_rc rc);
+
+struct creds_secrets;
+
+/*
+ * Read the credentials line from fd (one line, at most CREDS_LINE_MAX
+ * bytes, within timeout_ms) into *s.  Reads byte by byte up to the
+ * newline, so what follows (a "cancel" line) stays for the stdin watcher.
+ * 0, or -1 with err (never quoting the line).
+ */
+int op_secrets_read(int fd, int64_t timeout_ms, struct creds_secrets *s,
+    char *err, size_t errlen);
 
 /* True when name is an operation. */
 bool ops_known(const char *name);

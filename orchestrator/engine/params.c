@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/redact.h"
 #include "../../common/storeurl.h"
 #include "../../common/util.h"
 
@@ -295,11 +296,41 @@ const struct param_spec *params_common(void)
 	return common_params;
 }
 
+/*
+ * Task params are stored as given and shown to every viewer, in the task
+ * and in its schedule: storage credentials have their place in the
+ * cluster's secret settings, and something secret-shaped here (an
+ * `agent` command with AWS_SECRET_ACCESS_KEY=..., a key id) is refused,
+ * naming what it looks like, never the value.
+ */
+static int no_secrets(const char *text, const char *label, char *err,
+    size_t errlen)
+{
+	char what[96];
+
+	if (!redact_found(text, NULL, 0, what, sizeof(what)))
+		return 0;
+	snprintf(err, errlen, "%s holds %s, which looks like a secret: task "
+	    "params are shown to every viewer; give storage credentials as "
+	    "the cluster's settings storage_access_key_id and "
+	    "storage_secret_access_key (PATCH /api/v1/clusters/{name}, "
+	    "docs/security.md)", label, what);
+	return -1;
+}
+
 int params_check(const struct param_spec *spec, const char *type,
     json_t *params, char *err, size_t errlen)
 {
 	const char *key;
 	json_t *v, *defaults;
+
+	{
+		char *text = json_dumps(params, JSON_COMPACT);
+		int rc = no_secrets(text, "a parameter", err, errlen);
+		free(text);
+		if (rc != 0)
+			return -1;
+	}
 
 	json_object_foreach(params, key, v) {
 		const struct param_spec *p = find(spec, key);
@@ -331,6 +362,11 @@ int params_check(const struct param_spec *spec, const char *type,
 		json_t *d = NULL;
 		if (json_object_get(params, p->name) != NULL)
 			continue;
+		if (env != NULL && *env != '\0' &&
+		    no_secrets(env, p->env, err, errlen) != 0) {
+			json_decref(defaults);
+			return -1;
+		}
 		if (env != NULL && *env != '\0')
 			d = json_string(env);
 		else if (p->def != NULL)

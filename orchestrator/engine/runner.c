@@ -15,6 +15,7 @@
 
 #include "../../common/htab.h"
 #include "../../common/log.h"
+#include "../../common/redact.h"
 #include "../../common/util.h"
 #include "../store/store.h"
 #include "queue.h"
@@ -194,6 +195,9 @@ static bool fail_task(struct task_ctx *ctx, const struct task_type *ty,
 	char *full = NULL;
 	int rc;
 
+	/* The operator reading the log sees why, not only that it failed. */
+	log_warnx("task %s (%s of cluster %s) failed: %s", t->id, ty->name,
+	    t->cluster, error);
 	if (ty->on_fail != NULL) {
 		if (store_task_failing_set(e->st, t->id, idx, error, serr,
 		    sizeof(serr)) < 0)
@@ -249,7 +253,9 @@ static bool run_steps(struct task_ctx *ctx)
 	const struct task_type *ty = ctx->ty;
 	struct store_task *t = ctx->t;
 	struct store_step_update su[2];
-	char err[512];
+	/* Room for a node's whole message (an S3 status, code and reason)
+	 * from each of several nodes. */
+	char err[2048];
 
 	for (;;) {
 		struct store_step *sp;
@@ -337,6 +343,8 @@ static bool run_steps(struct task_ctx *ctx)
 		ctx->wake_at = INT64_MAX;
 		err[0] = '\0';
 		rc = ty->run(ctx, sp, err, sizeof(err));
+		/* A step's error is shown to every viewer and logged. */
+		redact_buf(err, sizeof(err), NULL, 0);
 		ctx->step = NULL;
 
 		if (rc == TASK_STEP_WAIT) {

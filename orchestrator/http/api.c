@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../../common/redact.h"
 #include "../../common/util.h"
 #include "../../common/log.h"
 #include "auth.h"
@@ -58,6 +59,8 @@ void api_reply_error(struct call *c, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* An error may quote what the client sent: never a secret back. */
+	redact_buf(msg, sizeof(msg), NULL, 0);
 	api_reply_json(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
 	    "message", msg));
 }

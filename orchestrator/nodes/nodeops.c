@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/creds.h"
 #include "../../common/htab.h"
 #include "../../common/log.h"
+#include "../../common/redact.h"
 #include "../../common/util.h"
 #include "ssh.h"
 #include "../store/store.h"
@@ -28,6 +30,8 @@ struct lines {
 	struct task_ctx *ctx;
 	const char *node;
 	json_t *result;			/* the last {"type":"result"} line */
+	const char *const *known;	/* the cluster's secret values */
+	size_t nknown;
 };
 
 static int64_t jnum(const json_t *o, const char *k, const char *alt)
@@ -65,10 +69,15 @@ static void on_line(void *arg, const char *line)
 	const char *type = json_string_value(json_object_get(j, "type"));
 
 	if (type != NULL && strcmp(type, "progress") == 0) {
-		const char *m = json_string_value(json_object_get(j, "message"));
+		/* What a node says goes into the task's messages and events:
+		 * nothing secret-shaped passes (an S3 error quoting a header,
+		 * a value an operator's script printed). */
+		char *m = redact(json_string_value(json_object_get(j,
+		    "message")), l->known, l->nknown);
 		node_progress(l, j, m);
 		if (m != NULL)
 			task_progress(l->ctx, "%s", m);
+		free(m);
 	} else if (type != NULL && strcmp(type, "result") == 0) {
 		json_decref(l->result);
 		l->result = j;
@@ -107,6 +116,7 @@ enum njob_state { NJ_NEW, NJ_RUNNING, NJ_DONE };
 
 struct njob {
 	char *node, *args;
+	char op[64];			/* the operation's name, for messages */
 	char id[160];
 	enum njob_state state;
 	bool seen;			/* the agent reported the job */
@@ -169,6 +179,11 @@ struct reach {
 	struct ssh_target t;
 	char *base;			/* the agent command, {address} set */
 	int64_t timeout_ms;		/* the operation's (timeout_s) */
+	/* The cluster's settings, for its secrets: the credentials line for
+	 * an operation that opens the store, the values redact() hides. */
+	struct store_cluster_settings *cs;
+	const char *known[4];
+	size_t nknown;
 };
 
 static void reach_release(struct reach *r)
@@ -176,7 +191,36 @@ static void reach_release(struct reach *r)
 	store_cluster_row_release(&r->cl);
 	store_node_row_release(&r->nd);
 	free(r->base);
+	if (r->cs != NULL)
+		explicit_bzero(r->cs, sizeof(*r->cs));
+	free(r->cs);
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * The agent operations that open the cluster's storage, and so get its
+ * credentials on stdin: no other operation (status, repair, snapshot)
+ * ever holds them.
+ */
+static const char *const storage_ops[] = {
+	"backup-upload", "backup-restore", "backup-verify",
+};
+
+/* The operation's name: the first word of op_args. */
+static void op_name(const char *op_args, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(op_args, " \t"), op_args);
+}
+
+static bool uses_storage(const char *op_args)
+{
+	char name[64];
+
+	op_name(op_args, name, sizeof(name));
+	for (size_t i = 0; i < ARRAY_SIZE(storage_ops); i++)
+		if (strcmp(name, storage_ops[i]) == 0)
+			return true;
+	return false;
 }
 
 static int reach_get(struct task_ctx *ctx, const char *node,
@@ -220,6 +264,15 @@ static int reach_get(struct task_ctx *ctx, const char *node,
 		r->t.host_key = NULL;
 	r->t.known_hosts = json_string_value(json_object_get(params,
 	    "known_hosts"));
+	r->cs = xmalloc(sizeof(*r->cs));
+	if (store_cluster_settings_get(st, cluster, r->cs) != 0) {
+		snprintf(err, errlen, "cannot read the settings of cluster "
+		    "'%s' from the store: see the ringmaster log", cluster);
+		reach_release(r);
+		return TASK_STEP_FAIL;
+	}
+	r->nknown = store_settings_secrets(r->cs, r->known,
+	    ARRAY_SIZE(r->known));
 	if (agent == NULL)
 		agent = "ringagent";
 	if ((at = strstr(agent, "{address}")) != NULL)
@@ -230,6 +283,37 @@ static int reach_get(struct task_ctx *ctx, const char *node,
 	r->timeout_ms = json_is_integer(to) ? json_integer_value(to) * 1000 :
 	    60000;
 	return TASK_STEP_OK;
+}
+
+/*
+ * The credentials line for op_args on the node, or NULL when it gets none
+ * (an operation that does not open the store, or a cluster without
+ * storage credentials: the agent's own environment is used).  -1 with err
+ * when the settings are half set.
+ */
+static int secrets_for(const struct reach *r, const char *cluster,
+    const char *op_args, char **line, char *err, size_t errlen)
+{
+	const struct store_cluster_settings *cs = r->cs;
+	bool ak = cs->storage_access_key_id[0] != '\0';
+	bool sk = cs->storage_secret_access_key[0] != '\0';
+
+	*line = NULL;
+	if (!uses_storage(op_args) || (!ak && !sk &&
+	    cs->storage_session_token[0] == '\0'))
+		return 0;
+	if (!ak || !sk) {
+		snprintf(err, errlen, "cluster '%s' has %s set but not %s: set "
+		    "both (PATCH /api/v1/clusters/%s, \"settings\") or clear "
+		    "them all", cluster, ak ? "storage_access_key_id" :
+		    sk ? "storage_secret_access_key" : "storage_session_token",
+		    ak ? "storage_secret_access_key" : "storage_access_key_id",
+		    cluster);
+		return -1;
+	}
+	*line = creds_secrets_line(cs->storage_access_key_id,
+	    cs->storage_secret_access_key, cs->storage_session_token);
+	return 0;
 }
 
 /* The node client of the task's engine (nodeops_register()). */
@@ -297,9 +381,10 @@ static void njob_done(struct njob *j, int rc, const char *fmt, ...)
 	}
 }
 
-/* Run `<agent> job <verb> ...` once on the node; 0 when it ran. */
+/* Run `<agent> job <verb> ...` once on the node, with secrets (may be
+ * NULL) on its stdin; 0 when it ran. */
 static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
-    struct pollout *o, struct ssh_result *res)
+    const char *secrets, struct pollout *o, struct ssh_result *res)
 {
 	struct ssh_cmd c;
 	struct ssh_pool *p = pool_get(ctx);
@@ -309,6 +394,10 @@ static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
 	c.timeout_ms = POLL_CMD_MS;
 	c.on_line = poll_line;
 	c.arg = o;
+	c.stdin_data = secrets;
+	c.stdin_len = secrets != NULL ? strlen(secrets) : 0;
+	o->l.known = r->known;
+	o->l.nknown = r->nknown;
 	if (p == NULL) {
 		memset(res, 0, sizeof(*res));
 		res->status = SSH_ERR_USAGE;
@@ -342,7 +431,7 @@ static void njob_cancel(struct task_ctx *ctx, struct njob *j)
 	o.j = j;
 	cmd = xasprintf("%s job cancel %s --max-bytes %d --json", r.base, j->id,
 	    POLL_MAX_BYTES);
-	if (job_exec(ctx, &r, cmd, &o, &res) != 0 && o.status == NULL)
+	if (job_exec(ctx, &r, cmd, NULL, &o, &res) != 0 && o.status == NULL)
 		log_warnx("task %s: cancelling job %s on %s failed: %s; it "
 		    "may still run there (`ringagent job cancel %s`)",
 		    task_ctx_id(ctx), j->id, j->node, res.error, j->id);
@@ -381,6 +470,7 @@ static struct njob *njob_get(struct task_ctx *ctx, const char *node,
 	j = xcalloc(1, sizeof(*j));
 	j->node = xstrdup(node);
 	j->args = xstrdup(args);
+	op_name(args, j->op, sizeof(j->op));
 	nodeops_job_id(task_ctx_id(ctx), task_ctx_step_idx(ctx),
 	    task_ctx_attempt(ctx), node, args, j->id, sizeof(j->id));
 	j->started = time_mono_ms();
@@ -403,10 +493,10 @@ static void njob_finish(struct njob *j, int ex, const int *ok_exits,
 	if (ok && j->result == NULL && j->skipped > 0) {
 		/* What it found is in a result nobody could read: never a
 		 * success on a guess. */
-		njob_done(j, TASK_STEP_FAIL, "%s on %s: exit %d, but its result "
+		njob_done(j, TASK_STEP_FAIL, "%s: %s: exit %d, but its result "
 		    "line was longer than the %d bytes a poll reads and was "
 		    "skipped; read it on the node with `ringagent job poll %s`",
-		    j->args, j->node, ex, POLL_MAX_BYTES, j->id);
+		    j->node, j->op, ex, POLL_MAX_BYTES, j->id);
 		return;
 	}
 	if (ok) {
@@ -417,10 +507,14 @@ static void njob_finish(struct njob *j, int ex, const int *ok_exits,
 	}
 	m = json_string_value(json_object_get(json_object_get(j->result,
 	    "error"), "message"));
-	/* usage and configuration problems will not fix themselves */
+	/* usage and configuration problems will not fix themselves.  The
+	 * cause first: the node's own message, whole; the operation by name
+	 * (its arguments are in the log at debug level, and the job id finds
+	 * the rest on the node). */
 	njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
-	    TASK_STEP_FAIL, "%s on %s: exit %d: %s", j->args, j->node, ex,
-	    m ? m : ex == 6 ? "cancelled on the node" : "failed (no message)");
+	    TASK_STEP_FAIL, "%s: %s: %s (exit %d, job %s)", j->node, j->op,
+	    m ? m : ex == 6 ? "cancelled on the node" : "failed (no message)",
+	    ex, j->id);
 }
 
 /* One poll of j: start or attach, read new output, note the state. */
@@ -431,20 +525,33 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 	struct pollout o;
 	struct ssh_result res;
 	char err[512];
-	char *cmd;
+	char *cmd, *secrets = NULL;
 	int64_t now;
 
 	if (reach_get(ctx, j->node, &r, err, sizeof(err)) != TASK_STEP_OK) {
 		njob_done(j, TASK_STEP_FATAL, "%s", err);
 		return;
 	}
+	/* Until the node confirmed the job, this call may start it: the op
+	 * needs the credentials then, and only then. */
+	if (!j->seen && secrets_for(&r, task_ctx_cluster(ctx), j->args,
+	    &secrets, err, sizeof(err)) != 0) {
+		njob_done(j, TASK_STEP_FATAL, "%s", err);
+		reach_release(&r);
+		return;
+	}
 	memset(&o, 0, sizeof(o));
 	o.l.ctx = ctx;
 	o.l.node = j->node;
 	o.j = j;
-	cmd = xasprintf("%s job start %s --offset %lld --max-bytes %d --json -- "
-	    "%s", r.base, j->id, (long long)j->offset, POLL_MAX_BYTES, j->args);
-	job_exec(ctx, &r, cmd, &o, &res);
+	cmd = xasprintf("%s job start %s --offset %lld --max-bytes %d%s --json "
+	    "-- %s", r.base, j->id, (long long)j->offset, POLL_MAX_BYTES,
+	    secrets != NULL ? " --secrets-stdin" : "", j->args);
+	/* The whole command, which messages leave out, once per start. */
+	if (!j->seen)
+		log_debug("task %s: %s: %s", task_ctx_id(ctx), j->node, cmd);
+	job_exec(ctx, &r, cmd, secrets, &o, &res);
+	creds_wipe_free(secrets);
 	now = time_mono_ms();
 	if (res.status == SSH_ERR_HOSTKEY || res.status == SSH_ERR_AUTH ||
 	    res.status == SSH_ERR_USAGE) {
@@ -476,9 +583,9 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 		    json_object_get(j->result, "error"), "message"));
 		int ex = res.exit_status;
 		njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
-		    TASK_STEP_FAIL, "job %s (%s) on %s: exit %d: %s", j->id,
-		    j->args, j->node, ex, m ? m : res.error[0] ? res.error :
-		    "no job status from the agent");
+		    TASK_STEP_FAIL, "%s: %s: %s (exit %d, job %s)", j->node,
+		    j->op, m ? m : res.error[0] ? res.error :
+		    "no job status from the agent", ex, j->id);
 	} else {
 		const char *state = json_string_value(json_object_get(o.status,
 		    "state"));
@@ -498,23 +605,23 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 				njob_finish(j, (int)json_integer_value(ex),
 				    ok_exits, n_ok);
 			else
-				njob_done(j, TASK_STEP_FAIL, "job %s (%s) on %s "
-				    "ended by a signal (%s)", j->id, j->args,
-				    j->node, json_is_string(json_object_get(
+				njob_done(j, TASK_STEP_FAIL, "%s: %s ended by "
+				    "a signal (%s; job %s)", j->node, j->op,
+				    json_is_string(json_object_get(
 				    o.status, "signal")) ? json_string_value(
 				    json_object_get(o.status, "signal")) :
-				    "unknown");
+				    "unknown", j->id);
 		} else if (state != NULL && strcmp(state, "lost") == 0) {
-			njob_done(j, TASK_STEP_FAIL, "job %s (%s) on %s was lost: "
-			    "its processes are gone without a result (did the "
-			    "node restart?)", j->id, j->args, j->node);
+			njob_done(j, TASK_STEP_FAIL, "%s: %s was lost: its "
+			    "processes are gone without a result (did the "
+			    "node restart?; job %s)", j->node, j->op, j->id);
 		} else if (state != NULL && strcmp(state, "running") == 0) {
 			if (now - j->started > r.timeout_ms) {
 				njob_cancel(ctx, j);
-				njob_done(j, TASK_STEP_FAIL, "%s on %s timed out "
+				njob_done(j, TASK_STEP_FAIL, "%s: %s timed out "
 				    "after %lld s (timeout_s); the job was "
-				    "cancelled", j->args, j->node,
-				    (long long)(r.timeout_ms / 1000));
+				    "cancelled (job %s)", j->node, j->op,
+				    (long long)(r.timeout_ms / 1000), j->id);
 			} else {
 				j->next_poll = now + j->interval;
 				if (j->interval < POLL_MAX_MS)
@@ -527,6 +634,13 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 			    "state '%s' from the agent", j->id, j->node,
 			    state ? state : "(none)");
 		}
+	}
+	if (j->state == NJ_DONE && j->err != NULL) {
+		/* The node's words go into the task's error: hide the
+		 * cluster's secrets should they be quoted. */
+		char *x = redact(j->err, r.known, r.nknown);
+		free(j->err);
+		j->err = x;
 	}
 	ssh_result_release(&res);
 	json_decref(o.status);
@@ -559,7 +673,7 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 			 * continues as this attempt at the next start. */
 			if (!task_ctx_shutting_down(ctx))
 				njob_cancel(ctx, j);
-			snprintf(err, errlen, "%s on %s stopped", op_args, node);
+			snprintf(err, errlen, "%s: %s stopped", node, j->op);
 			return TASK_STEP_STOP;
 		}
 		if (now < j->next_poll) {
@@ -578,6 +692,7 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 		return TASK_STEP_OK;
 	}
 	snprintf(err, errlen, "%s", j->err ? j->err : "failed");
+	redact_buf(err, errlen, NULL, 0);
 	return j->rc;
 }
 

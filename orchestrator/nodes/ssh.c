@@ -32,6 +32,7 @@
 
 #include <libssh2.h>
 
+#include "../../common/log.h"
 #include "../../common/util.h"
 
 #define DEFAULT_CONNECT_MS 10000
@@ -613,6 +614,44 @@ static bool stop_remote(struct sess *ss, LIBSSH2_CHANNEL *ch, struct linebuf *ou
 }
 
 /*
+ * The command as an error message shows it: its first 60 bytes, then
+ * "...".  A node command is long (the agent's path, its config, a job id,
+ * the storage URL): in full it would push the cause out of a message of
+ * bounded length, so messages name the cause first and the command in
+ * brief, and the whole command goes to the log at debug level.
+ */
+static void brief(const char *cmd, char *buf, size_t len)
+{
+	size_t n = strcspn(cmd, "\n");
+
+	if (n > 60)
+		snprintf(buf, len, "%.60s...", cmd);
+	else
+		snprintf(buf, len, "%.*s", (int)n, cmd);
+}
+
+/* Write cmd's stdin_data and EOF; false when the channel failed. */
+static bool feed_stdin(struct sess *ss, LIBSSH2_CHANNEL *ch,
+    const struct ssh_cmd *cmd, struct op *op)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < cmd->stdin_len) {
+		n = libssh2_channel_write(ch, cmd->stdin_data + off,
+		    cmd->stdin_len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n != LIBSSH2_ERROR_EAGAIN || !wait_socket(ss, op))
+			return false;
+	}
+	while ((n = libssh2_channel_send_eof(ch)) == LIBSSH2_ERROR_EAGAIN)
+		if (!wait_socket(ss, op))
+			return false;
+	return n == 0;
+}
+
+/*
  * Run the command on an established session.  Returns 0 when it ran to
  * the end (any exit status), 1 when the channel could not even be opened
  * (a dead pooled session: the caller may retry on a fresh one), -1 on a
@@ -627,8 +666,9 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 	struct linebuf err = { .max = MAX_ERR };
 	LIBSSH2_CHANNEL *ch = NULL;
 	int rc, fatal = 0, ret = -1;
-	char *sig = NULL;
+	char *sig = NULL, cb[80];
 
+	brief(cmd->command, cb, sizeof(cb));
 	*keep = false;
 	if (cmd->timeout_ms > 0)
 		op.deadline = time_mono_ms() + cmd->timeout_ms;
@@ -648,12 +688,23 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 		if (!wait_socket(ss, &op))
 			break;
 	if (rc != 0) {
-		snprintf(r->error, sizeof(r->error), "cannot run '%s' on %s: %s",
-		    cmd->command, t->host, op.timed_out ? "timed out" :
-		    op.cancelled ? "cancelled" : last_error(ss->s));
+		snprintf(r->error, sizeof(r->error), "cannot run a command on "
+		    "%s: %s (%s)", t->host, op.timed_out ? "timed out" :
+		    op.cancelled ? "cancelled" : last_error(ss->s), cb);
 		r->status = op.timed_out ? SSH_ERR_TIMEOUT : op.cancelled ?
 		    SSH_ERR_CANCELLED : SSH_ERR_PROTOCOL;
 		ret = op.timed_out || op.cancelled ? -1 : 1;
+		goto out;
+	}
+	if (cmd->stdin_data != NULL && !feed_stdin(ss, ch, cmd, &op) &&
+	    !op.timed_out && !op.cancelled) {
+		/* What the command got is unknown: it may have started
+		 * without its input.  The channel is dropped with the
+		 * session, which ends the command's stdin. */
+		r->status = SSH_ERR_CONNECT;
+		snprintf(r->error, sizeof(r->error), "connection to %s broke "
+		    "while writing a command's input: %s (%s)", t->host,
+		    last_error(ss->s), cb);
 		goto out;
 	}
 	for (;;) {
@@ -666,8 +717,8 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 	if (op.cancelled || op.timed_out) {
 		bool ended = stop_remote(ss, ch, &out, &err, cmd);
 		r->status = op.cancelled ? SSH_ERR_CANCELLED : SSH_ERR_TIMEOUT;
-		snprintf(r->error, sizeof(r->error), "'%s' on %s %s", cmd->command,
-		    t->host, op.cancelled ? "cancelled" : "timed out after ");
+		snprintf(r->error, sizeof(r->error), "%s: command %s", t->host,
+		    op.cancelled ? "cancelled" : "timed out after ");
 		if (op.timed_out) {
 			char d[32];
 			if (cmd->timeout_ms % 1000 == 0)
@@ -676,6 +727,9 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 				snprintf(d, sizeof(d), "%lldms", (long long)cmd->timeout_ms);
 			strncat(r->error, d, sizeof(r->error) - strlen(r->error) - 1);
 		}
+		strncat(r->error, " (", sizeof(r->error) - strlen(r->error) - 1);
+		strncat(r->error, cb, sizeof(r->error) - strlen(r->error) - 1);
+		strncat(r->error, ")", sizeof(r->error) - strlen(r->error) - 1);
 		if (!ended) {
 			/*
 			 * It did not stop: sshd keeps the channel until the
@@ -692,7 +746,7 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 	if (fatal != 0) {
 		r->status = SSH_ERR_CONNECT;
 		snprintf(r->error, sizeof(r->error), "connection to %s broke while "
-		    "'%s' ran: %s", t->host, cmd->command, last_error(ss->s));
+		    "a command ran: %s (%s)", t->host, last_error(ss->s), cb);
 		goto out;
 	}
 close:
@@ -791,16 +845,19 @@ int ssh_run(struct ssh_pool *p, const struct ssh_target *t,
 	if (r->status != SSH_OK)
 		return -1;
 	if (r->exit_status != 0) {
-		char line[256];
+		char line[320], cb[80];
 		first_line(r->err_out, line, sizeof(line));
+		brief(cmd->command, cb, sizeof(cb));
+		log_debug("%s: '%s' exited with status %d", t->host,
+		    cmd->command, r->exit_status);
 		if (r->exit_signal != NULL)
-			snprintf(r->error, sizeof(r->error), "'%s' on %s was killed "
-			    "by SIG%s%s%s", cmd->command, t->host, r->exit_signal,
-			    line[0] ? ": " : "", line);
+			snprintf(r->error, sizeof(r->error), "%s: killed by "
+			    "SIG%s%s%s (%s)", t->host, r->exit_signal,
+			    line[0] ? ": " : "", line, cb);
 		else
-			snprintf(r->error, sizeof(r->error), "'%s' on %s exited "
-			    "with status %d%s%s", cmd->command, t->host,
-			    r->exit_status, line[0] ? ": " : "", line);
+			snprintf(r->error, sizeof(r->error), "%s: exited with "
+			    "status %d%s%s (%s)", t->host, r->exit_status,
+			    line[0] ? ": " : "", line, cb);
 		return -1;
 	}
 	return 0;

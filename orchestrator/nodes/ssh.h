@@ -58,6 +58,15 @@ struct ssh_cmd {
 	/* Polled at least every 100 ms; true cancels (may be NULL). */
 	bool (*cancelled)(void *arg);
 	void *arg;
+	/*
+	 * Bytes written on the command's stdin right after it starts,
+	 * followed by EOF (NULL: stdin stays open, for a cancel line).  The
+	 * way secrets reach a node: never in command, which sshd, the
+	 * node's process table and every error message see.  The client
+	 * keeps no copy.
+	 */
+	const char *stdin_data;
+	size_t stdin_len;
 };
 
 enum ssh_status {
@@ -92,10 +101,11 @@ void ssh_pool_free(struct ssh_pool *p);
 /*
  * Run cmd on t.  Returns 0 when the command ran and exited with status 0;
  * otherwise -1 with r->status (SSH_OK and the exit status for a command
- * that failed) and r->error, e.g.
+ * that failed) and r->error, the cause first and the command only in
+ * brief at the end (the whole command is logged at debug level), e.g.
  *   "host key changed for 10.0.0.5: it presented SHA256:ab.. but
  *    SHA256:cd.. is pinned; ..."
- *   "ringagent status --json on 10.0.0.5 exited with status 3: <stderr>"
+ *   "10.0.0.5: exited with status 3: <stderr> (ringagent status --json)"
  * Release r with ssh_result_release() either way.
  */
 int ssh_run(struct ssh_pool *p, const struct ssh_target *t,

@@ -537,6 +537,18 @@ int service_cluster_update(struct service *s, const char *name,
 		diff_setting(changed, before, after, keys[i][0], keys[i][1]);
 	for (size_t i = 0; i < nsd; i++)
 		diff_setting(changed, before, after, "settings", sd[i].key);
+	/* A secret shows only whether it is set: say it was given. */
+	for (size_t i = 0; i < p->nsettings; i++) {
+		const struct store_setting_def *d = store_setting_find(
+		    p->settings[i].key);
+		char path[64];
+		if (d == NULL || !d->secret)
+			continue;
+		snprintf(path, sizeof(path), "settings.%s", d->key);
+		json_object_set_new(changed, path, json_string(
+		    p->settings[i].value != NULL && p->settings[i].value[0] ?
+		    "set" : "cleared"));
+	}
 	changed = json_pack("{s:o}", "changed", changed);
 	detail = json_dumps(changed, JSON_COMPACT | JSON_SORT_KEYS);
 	ev.actor = who && *who ? who : "anonymous";

@@ -85,6 +85,8 @@ json_t *svc_json_settings(const struct store_cluster_settings *v)
 	d = store_settings_defs(&n);
 	for (size_t i = 0; i < n; i++) {
 		store_setting_format(v, d[i].key, buf, sizeof(buf));
+		if (d[i].secret && buf[0] == '\0')
+			continue;	/* write-only: "set" or absent */
 		json_object_set_new(o, d[i].key, d[i].type ==
 		    STORE_SETTING_BOOL ? json_boolean(strcmp(buf, "true") == 0) :
 		    json_string(buf));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../common/log.h"
+#include "../../common/redact.h"
 #include "../../common/util.h"
 #include "store_int.h"
 
@@ -17,6 +18,9 @@
 static int do_event_insert(struct conn *c, const struct store_event *ev)
 {
 	sqlite3_stmt *s = S(c, SQL_EVENT_INSERT);
+	/* Events are read by every viewer: nothing secret-shaped in them. */
+	char *detail = redact(ev->detail_json, NULL, 0);
+	int rc;
 
 	sqlite3_bind_int64(s, 1, ev->at > 0 ? ev->at : time_wall_ms());
 	bind_text(s, 2, ev->actor);
@@ -26,8 +30,10 @@ static int do_event_insert(struct conn *c, const struct store_event *ev)
 	bind_text(s, 6, ev->target);
 	bind_text(s, 7, ev->cluster);
 	bind_text(s, 8, ev->result);
-	bind_text(s, 9, ev->detail_json);
-	return exec_stmt(s) == SQLITE_DONE ? 0 : -1;
+	bind_text(s, 9, detail);
+	rc = exec_stmt(s) == SQLITE_DONE ? 0 : -1;
+	free(detail);
+	return rc;
 }
 
 /* ---- retention ---------------------------------------------------------- */

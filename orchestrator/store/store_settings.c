@@ -17,29 +17,40 @@ static const struct store_setting_def defs[] = {
 	{ "replace_after", STORE_SETTING_DURATION, "off", NULL,
 	    "how long a node must be down (its agent silent and a live peer "
 	    "seeing it DN) before a replace task is submitted for it; off: "
-	    "only an operator replaces", FIELD(replace_after_ms) },
+	    "only an operator replaces", FIELD(replace_after_ms), false },
 	{ "provider", STORE_SETTING_ENUM, "none", "none|command|sim",
 	    "where a replacement's new host comes from: none (a new, empty "
 	    "node that checks in in the dead node's dc), command "
 	    "(provider_command prints its address), sim (the test simulation)",
-	    FIELD(provider) },
+	    FIELD(provider), false },
 	{ "provider_command", STORE_SETTING_PATH, "", NULL,
 	    "the executable provider \"command\" runs for a new host "
 	    "(docs/lifecycle.md lists its environment and its answer)",
-	    FIELD(provider_command) },
+	    FIELD(provider_command), false },
 	{ "node_ttl", STORE_SETTING_DURATION, "off", NULL,
 	    "how long a down node stays in the orchestrator's view before it "
 	    "is evicted; off: until an operator removes or replaces it",
-	    FIELD(node_ttl_ms) },
+	    FIELD(node_ttl_ms), false },
 	{ "evict_removenode", STORE_SETTING_BOOL, "false", NULL,
 	    "whether eviction first runs nodetool removenode on a live node "
 	    "(the dead node's ranges are streamed to the remaining replicas)",
-	    FIELD(evict_removenode) },
+	    FIELD(evict_removenode), false },
 	{ "backup_down_policy", STORE_SETTING_ENUM, "require_all",
 	    "require_all|skip_down",
 	    "what a backup does while a node is down: require_all fails it, "
 	    "skip_down backs up the nodes that are up and lists the backup "
-	    "partial, naming the missing nodes", FIELD(backup_down_policy) },
+	    "partial, naming the missing nodes", FIELD(backup_down_policy), false },
+	{ "storage_access_key_id", STORE_SETTING_SECRET, "", NULL,
+	    "the access key id the orchestrator and the agents sign the "
+	    "cluster's storage requests with (write-only; with "
+	    "storage_secret_access_key; unset: their environment's)",
+	    FIELD(storage_access_key_id), true },
+	{ "storage_secret_access_key", STORE_SETTING_SECRET, "", NULL,
+	    "the secret access key that goes with storage_access_key_id "
+	    "(write-only)", FIELD(storage_secret_access_key), true },
+	{ "storage_session_token", STORE_SETTING_SECRET, "", NULL,
+	    "the session token of temporary storage credentials "
+	    "(write-only; optional)", FIELD(storage_session_token), true },
 };
 
 const struct store_setting_def *store_settings_defs(size_t *n)
@@ -134,6 +145,25 @@ static int parse(const struct store_setting_def *d, struct store_cluster_setting
 		}
 		*(bool *)field = strcmp(text, "true") == 0;
 		return 0;
+	case STORE_SETTING_SECRET:
+		/* The value is never quoted back: an error names the key and
+		 * the rule only. */
+		if (strlen(text) >= d->size) {
+			snprintf(err, errlen, "setting '%s': the value is longer "
+			    "than %zu bytes", key, d->size - 1);
+			return -1;
+		}
+		for (const char *p = text; *p; p++)
+			if (*p <= ' ' || *p > '~') {
+				snprintf(err, errlen, "setting '%s': the value "
+				    "holds a blank, a control or a non-ASCII "
+				    "character at byte %zu; give the credential "
+				    "exactly as issued", key,
+				    (size_t)(p - text));
+				return -1;
+			}
+		str_copy(field, text, d->size);
+		return 0;
 	case STORE_SETTING_PATH:
 		if (text[0] != '\0' && (text[0] != '/' ||
 		    strlen(text) >= d->size || strchr(text, '\n') != NULL)) {
@@ -168,8 +198,24 @@ static void format(const struct store_setting_def *d, const struct store_cluster
 	case STORE_SETTING_PATH:
 		snprintf(buf, len, "%s", field);
 		return;
+	case STORE_SETTING_SECRET:
+		snprintf(buf, len, "%s", field[0] != '\0' ? "set" : "");
+		return;
 	}
 	buf[0] = '\0';
+}
+
+size_t store_settings_secrets(const struct store_cluster_settings *s,
+    const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(defs) && n < max; i++) {
+		const char *field = (const char *)s + defs[i].off;
+		if (defs[i].secret && field[0] != '\0')
+			out[n++] = field;
+	}
+	return n;
 }
 
 void store_settings_defaults(struct store_cluster_settings *s)
@@ -292,7 +338,10 @@ static int tx_settings_set(struct store *st, struct conn *c, void *arg,
 			    errlen) != 0)
 				return RM_EINVAL;
 			s = S(c, SQL_SETTINGS_PUT);
-			bind_text(s, 3, canon);
+			/* A secret's canonical text is the value itself (its
+			 * format() shows "set"). */
+			bind_text(s, 3, find(a->kv[i].key)->secret ?
+			    a->kv[i].value : canon);
 		} else {
 			s = S(c, SQL_SETTINGS_DEL);
 		}

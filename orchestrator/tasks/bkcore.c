@@ -112,11 +112,26 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 	snprintf(b->id, sizeof(b->id), "%s-%s", ts,
 	    strncmp(tid, "t-", 2) == 0 ? tid + 2 : tid);
 	snprintf(b->tag, sizeof(b->tag), "rm-%s", b->id);
+	/* The cluster's storage credentials (secret settings), else the
+	 * orchestrator's environment; s3_open() keeps its own copy. */
+	struct store_cluster_settings *cs = xmalloc(sizeof(*cs));
+	if (store_cluster_settings_get(b->st, b->cluster, cs) != 0)
+		store_settings_defaults(cs);
 	s3_opts_init(&so);
 	so.endpoint = b->cl.storage_endpoint;
 	so.region = b->cl.storage_region;
-	if ((b->s3 = s3_open(b->cl.storage_url, &so, err, errlen)) == NULL)
+	so.access_key = cs->storage_access_key_id[0] ?
+	    cs->storage_access_key_id : NULL;
+	so.secret_key = cs->storage_secret_access_key[0] ?
+	    cs->storage_secret_access_key : NULL;
+	so.session_token = cs->storage_session_token[0] ?
+	    cs->storage_session_token : NULL;
+	b->s3 = s3_open(b->cl.storage_url, &so, err, errlen);
+	if (b->s3 == NULL) {
+		explicit_bzero(cs, sizeof(*cs));
+		free(cs);
 		return TASK_STEP_FATAL;
+	}
 	b->src = b->s3;
 	str_copy(b->src_cluster, b->cluster, sizeof(b->src_cluster));
 	if (bk_str(b->params, "source_cluster") != NULL)
@@ -124,7 +139,8 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 		    sizeof(b->src_cluster));
 	stg = json_object_get(b->params, "source");
 	if (stg != NULL) {
-		s3_opts_init(&so);
+		/* The same credentials: another cluster's storage must
+		 * accept this cluster's (docs/backups.md). */
 		so.endpoint = bk_str(stg, "endpoint");
 		so.region = bk_str(stg, "region");
 		str_copy(b->src_cluster, bk_str(stg, "cluster"),
@@ -132,10 +148,14 @@ int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
 		if ((b->src = s3_open(bk_str(stg, "storage"), &so, err,
 		    errlen)) == NULL) {
 			b->src = b->s3;
+			explicit_bzero(cs, sizeof(*cs));
+			free(cs);
 			return TASK_STEP_FATAL;
 		}
 		b->src_own = true;
 	}
+	explicit_bzero(cs, sizeof(*cs));
+	free(cs);
 	return TASK_STEP_OK;
 }
 

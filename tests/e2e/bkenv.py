@@ -14,17 +14,25 @@ class Env:
     pass
 
 
+# S3rver's fixed credentials: the cluster's secret storage settings.
+S3_SECRETS = {"storage_access_key_id": "S3RVER", "storage_secret_access_key": "S3RVER"}
+
+
 @contextlib.contextmanager
 def backup_env(tmp, cluster, prefix, *, net, host, keyspaces=2, sstable_size="16K",
-               heartbeat_timeout="20s"):
+               heartbeat_timeout="20s", settings=None):
     """Yield an Env: .s3, .c (the sim cluster at 127.0.<net>.<host>...), .o,
-    .tok, .confs, .agent (the RINGMASTER_AGENT command for tasks), .net.
-    S3rver's fixed credentials are in the environment meanwhile."""
+    .tok, .confs, .agent (the agent command for tasks: no credentials in
+    it), .net.  The cluster's storage credentials are its secret settings
+    (S3_SECRETS, or settings); the orchestrator starts without AWS_*
+    variables, so nothing but the settings can sign its requests or reach
+    the agents.  S3rver's credentials are in this process's environment
+    afterwards, for tests that run the agent directly."""
     e = Env()
     e.tmp, e.net = tmp, net
     e.s3 = S3rver(tmp / "s3").start()
-    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    old = {k: os.environ.pop(k, None) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                  "AWS_SESSION_TOKEN")}
     e.c = simlib.SimCluster.create(tmp / "c", nodes=3, version="4.1", keyspaces=keyspaces,
                                    tables=2, sstables=2, sstable_size=sstable_size,
                                    base_address=f"127.0.{net}.{host}")
@@ -37,7 +45,8 @@ def backup_env(tmp, cluster, prefix, *, net, host, keyspaces=2, sstable_size="16
         e.o.ok("POST", "/api/v1/clusters", {
             "name": cluster, "storage": {"url": f"s3://{BUCKET}/{prefix}",
                                          "endpoint": e.s3.endpoint, "region": "us-east-1"},
-            "ssh": {"user": "root", "port": e.c.ssh_port, "key_file": e.c.key}}, status=201)
+            "ssh": {"user": "root", "port": e.c.ssh_port, "key_file": e.c.key},
+            "settings": dict(S3_SECRETS if settings is None else settings)}, status=201)
         e.tok = tmp / "join.token"
         e.tok.write_text(e.o.join_token + "\n")
         e.confs = tmp / "confs"
@@ -45,9 +54,10 @@ def backup_env(tmp, cluster, prefix, *, net, host, keyspaces=2, sstable_size="16
         for n in e.c.names:
             conf = write_agent_conf(e.c, n, e.o.base, e.tok, cluster_name=cluster)
             os.symlink(conf, e.confs / f"{e.c.address(n)}.conf")
-        e.agent = (f"env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "
-                   f"{RINGAGENT} -f {e.confs}/{{address}}.conf")
+        e.agent = f"{RINGAGENT} -f {e.confs}/{{address}}.conf"
         e.c.start_all(agent=str(RINGAGENT))
+        # Only now: the orchestrator and the agent daemons started without.
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
         wait_until(lambda: len([v for v in orch_nodes(e.o, cluster).values()
                                 if v["state"] == "up" and v.get("host_id")]) == 3,
                    30, "three nodes up with host ids")

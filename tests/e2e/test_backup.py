@@ -22,7 +22,7 @@ import requests
 from agentutil import RINGAGENT, orch_nodes, simlib, write_agent_conf
 from orch import wait_until
 from rmtest import SIM
-from bkenv import Env, backup_env
+from bkenv import S3_SECRETS, Env, backup_env
 from s3util import BUCKET, S3rver
 
 CL = "sim"
@@ -109,7 +109,7 @@ def test_bad_params_are_400(env):
         assert r.status_code == 400, (params, r.text)
     r = e.o.post(f"/api/v1/clusters/{CL}/tasks", {"type": "purge", "params": {}})
     assert r.status_code == 400 and "backup_ids" in r.text
-    assert e.o.get(f"/api/v1/clusters/nosuch/backups").status_code == 404
+    assert e.o.get("/api/v1/clusters/nosuch/backups").status_code == 404
     assert e.o.ok("GET", f"/api/v1/clusters/{CL}/backups") == {"items": [], "next": None}
 
 
@@ -366,7 +366,8 @@ def test_restore_into_a_new_cluster_of_the_same_shape(env):
         e.o.ok("POST", "/api/v1/clusters", {
             "name": "sim2", "storage": {"url": f"s3://{BUCKET}/{PREFIX}",
                                         "endpoint": e.s3.endpoint, "region": "us-east-1"},
-            "ssh": {"user": "root", "port": c2.ssh_port, "key_file": c2.key}}, status=201)
+            "ssh": {"user": "root", "port": c2.ssh_port, "key_file": c2.key},
+            "settings": dict(S3_SECRETS)}, status=201)
         tok = e.tmp / "join.token"
         for n in c2.names:
             conf = write_agent_conf(c2, n, e.o.base, tok, cluster_name="sim2")

@@ -32,7 +32,7 @@ import pytest
 
 from agentutil import RINGAGENT, orch_nodes, simlib, write_agent_conf
 from orch import wait_until
-from bkenv import backup_env
+from bkenv import S3_SECRETS, backup_env
 from s3util import BUCKET
 from test_backup import live_files, sha
 
@@ -386,7 +386,8 @@ def test_restore_from_another_storage_into_a_new_cluster(env):
         e.o.ok("POST", "/api/v1/clusters", {
             "name": "safe2", "storage": {"url": f"s3://{BUCKET}/{PREFIX2}",
                                          "endpoint": e.s3.endpoint, "region": "us-east-1"},
-            "ssh": {"user": "root", "port": c2.ssh_port, "key_file": c2.key}}, status=201)
+            "ssh": {"user": "root", "port": c2.ssh_port, "key_file": c2.key},
+            "settings": dict(S3_SECRETS)}, status=201)
         for n in c2.names:
             conf = write_agent_conf(c2, n, e.o.base, e.tok, cluster_name="safe2")
             os.symlink(conf, e.confs / f"{c2.address(n)}.conf")

@@ -105,7 +105,11 @@ def real(tmp_path_factory):
         env.o.ok("POST", "/api/v1/clusters", {
             "name": CL, "storage": {"url": f"s3://{BUCKET}/{PREFIX}",
                                    "endpoint": env.s3.endpoint, "region": "us-east-1"},
-            "ssh": {"user": "root", "port": env.ssh_port, "key_file": str(key)}}, status=201)
+            "ssh": {"user": "root", "port": env.ssh_port, "key_file": str(key)},
+            # s3rver's fixed credentials, as the cluster's secret settings:
+            # they reach the agents on stdin, never in the agent command
+            "settings": {"storage_access_key_id": "S3RVER",
+                         "storage_secret_access_key": "S3RVER"}}, status=201)
 
         # 4. agents, only now: the cluster already runs and holds data
         env.yaml_before = {n.name: n.real.cassandra_yaml.read_bytes() for n in env.nodes}
@@ -117,8 +121,7 @@ def real(tmp_path_factory):
         for n in env.nodes:
             write_agent_conf(n, env.o.base, tok)
             os.symlink(n.conf, confs / f"{n.address}.conf")
-        env.agent = (f"env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "
-                     f"{RINGAGENT} -f {confs}/{{address}}.conf")
+        env.agent = f"{RINGAGENT} -f {confs}/{{address}}.conf"
         for n in env.nodes:
             start_agent(n)
         wait_until(lambda: all(n.agent_state() for n in env.nodes), 120,

@@ -174,8 +174,89 @@ static void test_real_env(void)
 	T_EQ_INT(creds_resolve(&c, &o, NULL, err, sizeof(err)), -1);
 }
 
+/* The line an agent reads on stdin: round trip, refusals that never
+ * quote a value, and the given credentials' place among the sources. */
+static void test_secrets_line(void)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		const char *needle;	/* in err when refused */
+	} rows[] = {
+		{ "{\"type\":\"secrets\",\"storage\":{\"access_key_id\":\"AK\","
+		  "\"secret_access_key\":\"SK/+=\"}}\n", 0, NULL },
+		{ "{\"type\":\"secrets\",\"storage\":{}}", 0, NULL },
+		{ "", -1, "not {" },
+		{ "[1]", -1, "not {" },
+		{ "{\"type\":\"other\",\"storage\":{}}", -1, "not {" },
+		{ "{\"type\":\"secrets\",\"storage\":{},\"x\":1}", -1, "not {" },
+		{ "{\"type\":\"secrets\",\"storage\":{\"access_key_id\":\"AK\"}}",
+		  -1, "together" },
+		{ "{\"type\":\"secrets\",\"storage\":{\"session_token\":\"T\"}}",
+		  -1, "together" },
+		{ "{\"type\":\"secrets\",\"storage\":{\"access_key_id\":\"AK\","
+		  "\"secret_access_key\":\"has blank\"}}", -1, "printable" },
+		{ "{\"type\":\"secrets\",\"storage\":{\"access_key_id\":\"AK\","
+		  "\"secret_access_key\":7}}", -1, "printable" },
+		{ "{\"type\":\"secrets\",\"storage\":{\"password\":\"hunter2\"}}",
+		  -1, "unknown field 'storage.password'" },
+		{ "{\"type\":\"secrets\",\"type\":\"secrets\",\"storage\":{}}",
+		  -1, "not {" },
+	};
+	struct creds_secrets sc;
+	struct creds c;
+	struct s3_opts o;
+	char err[256], *line;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc = creds_secrets_parse(rows[i].line, strlen(rows[i].line),
+		    &sc, err, sizeof(err));
+		T_CHECK(rc == rows[i].rc, "row %zu: rc %d", i, rc);
+		if (rc != 0) {
+			T_CHECK(strstr(err, rows[i].needle) != NULL &&
+			    strstr(err, "hunter2") == NULL &&
+			    strstr(err, "has blank") == NULL,
+			    "row %zu: err '%s'", i, err);
+			T_CHECK(sc.access_key == NULL && sc.secret_key == NULL,
+			    "row %zu: left empty", i);
+		}
+		creds_secrets_release(&sc);
+	}
+
+	line = creds_secrets_line("AKIDEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", "TOK");
+	T_CHECK(line != NULL && line[strlen(line) - 1] == '\n', "one line");
+	T_EQ_INT(creds_secrets_parse(line, strlen(line), &sc, err, sizeof(err)), 0);
+	T_EQ_STR(sc.access_key, "AKIDEXAMPLE");
+	T_EQ_STR(sc.secret_key, "wJalr/K7MDENG+bPxRfiCY");
+	T_EQ_STR(sc.token, "TOK");
+	creds_wipe_free(line);
+	T_CHECK(creds_secrets_line("AK", "", NULL) == NULL, "no key: no line");
+
+	/* Given credentials come after the options, before the environment. */
+	fake_env = ENV("AWS_ACCESS_KEY_ID=EAK", "AWS_SECRET_ACCESS_KEY=ESK");
+	creds_given_set(&sc);
+	creds_secrets_release(&sc);
+	s3_opts_init(&o);
+	T_EQ_INT(creds_resolve(&c, &o, fake_getenv, err, sizeof(err)), 0);
+	T_EQ_STR(c.access_key, "AKIDEXAMPLE");
+	T_EQ_STR(c.token, "TOK");
+	creds_release(&c);
+	o.access_key = "AK";
+	o.secret_key = "SK";
+	T_EQ_INT(creds_resolve(&c, &o, fake_getenv, err, sizeof(err)), 0);
+	T_EQ_STR(c.access_key, "AK");
+	T_CHECK(c.token == NULL, "the given token stays with its keys");
+	creds_release(&c);
+	creds_given_set(NULL);
+	s3_opts_init(&o);
+	T_EQ_INT(creds_resolve(&c, &o, fake_getenv, err, sizeof(err)), 0);
+	T_EQ_STR(c.access_key, "EAK");
+	creds_release(&c);
+}
+
 int main(void)
 {
+	test_secrets_line();
 	test_sources();
 	test_region();
 	test_real_env();
