@@ -175,7 +175,8 @@ static const char *caller_name(const struct svc_agent_id *w)
 /*
  * A known node (row k) checks in with an identity other than its own:
  * refused with 409 and a "node" event, unless a replacement of it is under
- * way.  0 to go on, -1 refused.
+ * way.  0 to go on (the same node), 1 to go on as the replacement's new
+ * host, -1 refused.
  */
 static int identity_check(struct service *s, const struct svc_checkin *ci,
     const struct store_node_row *k, struct svc_err *e)
@@ -193,7 +194,7 @@ static int identity_check(struct service *s, const struct svc_checkin *ci,
 		log_info("node %s of cluster %s checks in with a new %s (%s): "
 		    "taken, since a replacement of it is under way",
 		    ci->address, ci->cluster, field, why);
-		return 0;
+		return 1;
 	}
 	node_event(s, ci->cluster, k->address, caller_name(&ci->who),
 	    "refused", json_pack("{s:s,s:s,s:s,s:s}", "reason",
@@ -214,7 +215,7 @@ static int identity_check(struct service *s, const struct svc_checkin *ci,
  * credential's state)?  0, or -1 with e.
  */
 static int checkin_allowed(const struct svc_checkin *ci, const char *address,
-    const struct store_node_cred *cred, struct svc_err *e)
+    const struct store_node_cred *cred, bool repl, struct svc_err *e)
 {
 	const struct svc_agent_id *w = &ci->who;
 
@@ -231,6 +232,10 @@ static int checkin_allowed(const struct svc_checkin *ci, const char *address,
 		    w->cluster, address, ci->cluster);
 		return -1;
 	case SVC_BY_JOIN:
+		/* The dead node's credential is not the new host's: a new one
+		 * replaces it (the identity check still applies). */
+		if (repl)
+			return 0;
 		if (cred->state == STORE_CRED_ACTIVE) {
 			svc_set(e, RM_EFORBIDDEN, "node %s of cluster '%s' has "
 			    "its own credential: its agent checks in with it "
@@ -287,8 +292,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 	struct store_node n;
 	char err[256], *credential = NULL;
 	const char *target;
-	bool created = false, known_hid, failed, moved = false;
-	int rc = RM_ENOENT, rc_at;
+	bool created = false, known_hid, failed, moved = false, repl;
+	int rc = RM_ENOENT, rc_at, idk = 0, ida = 0;
 
 	if (!store_cluster_exists(s->st, ci->cluster)) {
 		/* Only an admin makes clusters: a join token that could would
@@ -326,16 +331,19 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		    "cluster '%s': see the ringmaster log", target, ci->cluster);
 		goto fail;
 	}
-	if (checkin_allowed(ci, target, &cred, e) != 0)
+	repl = replacing(s, ci->cluster, target);
+	if (checkin_allowed(ci, target, &cred, repl, e) != 0)
 		goto fail;
 	/* Nothing changes a known node's identity but a replacement: not
 	 * the record found by host id, nor the one at the address. */
-	if ((rc == 0 && identity_check(s, ci, &known, e) != 0) ||
+	if ((rc == 0 && (idk = identity_check(s, ci, &known, e)) < 0) ||
 	    (rc_at == 0 && (rc != 0 || strcmp(known.address, at.address) != 0) &&
-	    identity_check(s, ci, &at, e) != 0))
+	    (ida = identity_check(s, ci, &at, e)) < 0))
 		goto fail;
 
-	known_hid = rc == 0 && known.host_id != NULL;
+	/* The new host of a replacement at the dead node's address is a new
+	 * node, whatever the dead one's record says. */
+	known_hid = rc == 0 && known.host_id != NULL && idk != 1 && ida != 1;
 	if (rc == 0) {
 		const char *old = known.address;
 		/* Same host id, new address: the old row is this node. */

@@ -504,6 +504,7 @@ def test_watch_shows_per_node_progress_of_a_real_backup(sim_factory, orch, tmp_p
     c = sim_factory(nodes=3)
     tok = tmp_path / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     confs = tmp_path / "confs"
     confs.mkdir()
     for n in c.names:
