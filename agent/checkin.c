@@ -238,6 +238,18 @@ static void api_message(const struct http_resp *r, char *buf, size_t len)
 	json_decref(j);
 }
 
+/* Did the API answer 400 unknown_field? */
+static bool unknown_field(const struct http_resp *r)
+{
+	json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+	const char *code = json_string_value(json_object_get(json_object_get(j,
+	    "error"), "code"));
+	bool yes = code != NULL && strcmp(code, "unknown_field") == 0;
+
+	json_decref(j);
+	return yes;
+}
+
 int checkin_request(struct http_client *h, const struct agentcfg *c,
     const char *token, const char *path, const json_t *body,
     struct http_resp *resp, char **url_out)
@@ -285,6 +297,18 @@ enum checkin_outcome checkin_post(struct http_client *h,
 		goto done;
 	}
 	api_message(&resp, msg, sizeof(msg));
+	if (resp.status == 400 && json_object_get(body, "wants_credential") &&
+	    unknown_field(&resp)) {
+		/* An orchestrator from before node credentials: ask as the
+		 * agents it knows do, and go on with the join token. */
+		json_t *b2 = json_deep_copy(body);
+		json_object_del(b2, "wants_credential");
+		http_resp_release(&resp);
+		free(url);
+		out = checkin_post(h, c, token, cred, b2, a, err, errlen);
+		json_decref(b2);
+		return out;
+	}
 	if ((resp.status == 401 || resp.status == 403) && cred) {
 		snprintf(err, errlen, "node credential refused by %s (%ld: %s); "
 		    "trying the join token next", url, resp.status, msg);

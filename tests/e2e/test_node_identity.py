@@ -298,3 +298,64 @@ def test_real_agent_keeps_its_credential_and_comes_back_after_readmit(sim_factor
              "heartbeats again", timeout=30)
     assert beat(orch, addr, token=new, cluster="sim").status_code == 200
     assert beat(orch, addr, token=cred, cluster="sim").status_code == 401
+
+
+class OldOrchestrator:
+    """An orchestrator from before node credentials: a check-in that asks
+    for one is 400 unknown_field; it gives none.  Keeps every request's
+    path, body and bearer token."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                b = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                seen.append((self.path, b, self.headers.get("Authorization")))
+                if self.path.endswith("/checkin") and "wants_credential" in b:
+                    code, ans = 400, {"error": {"code": "unknown_field",
+                                                "message": "unknown field 'wants_credential'"}}
+                elif self.path.endswith("/checkin"):
+                    code, ans = 200, {"role": "rejoin", "seeds": [], "heartbeat_interval_s": 1}
+                else:
+                    code, ans = 200, {"status": "ok"}
+                out = json.dumps(ans).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_new_agent_works_with_an_orchestrator_from_before_credentials(sim_factory, tmp_path):  # noqa: F811
+    from agentutil import simlib
+    c = sim_factory(nodes=1)
+    n = c.names[0]
+    c.start_cassandra(n)
+    fake = OldOrchestrator()
+    try:
+        tok = tmp_path / "join.token"
+        tok.write_text("old-join-token-0123456789\n")
+        write_agent_conf(c, n, fake.base, tok)
+        simlib.start_agent(c.dir, n, str(RINGAGENT))
+        wait_for(lambda: len([s for s in fake.seen if s[0].endswith("/heartbeat")]) >= 2,
+                 "heartbeats after the check-in", timeout=30)
+        checkins = [s for s in fake.seen if s[0].endswith("/checkin")]
+        assert "wants_credential" in checkins[0][1]
+        assert "wants_credential" not in checkins[1][1]
+        assert all(s[2] == "Bearer old-join-token-0123456789" for s in fake.seen), fake.seen
+        assert not (Path(c.node_dir(n)) / "agent-state" / "node.credential").exists()
+    finally:
+        fake.close()
