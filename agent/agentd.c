@@ -14,7 +14,15 @@
  *
  * After check-in: a heartbeat every interval.  A heartbeat answered "who
  * are you?" (404/409: the orchestrator lost its state) brings us back to
- * check-in.  The daemon never stops Cassandra and never restarts it: the
+ * check-in, and so does one refused (401/403: the node credential was
+ * revoked).
+ *
+ * Tokens (docs/security.md): the join token only registers the node; the
+ * first check-in's answer brings a node credential, kept 0600 in
+ * <state_dir>/node.credential and sent from then on.  A credential that is
+ * refused (the node was revoked, evicted, or the orchestrator lost its
+ * store) makes the next check-in try the join token, and the one after the
+ * credential again, so an admin's readmit or a new store is picked up.  The daemon never stops Cassandra and never restarts it: the
  * service manager owns the process, we only start it on boot.
  *
  * Signals are blocked and taken synchronously with sigtimedwait() while we
@@ -56,6 +64,7 @@ struct agentd {
 	int64_t interval_ms;		/* heartbeat interval */
 	int64_t next_ms;		/* monotonic time of the next action */
 	bool refused_logged;
+	bool cred_refused;		/* the last check-in refused the credential */
 	int64_t seeds_gen;		/* generation of the seeds last taken */
 	/* Starts of Cassandra that failed in a row since ringagent started,
 	 * and the last error: told at check-in, so the orchestrator can free
@@ -316,6 +325,7 @@ static void checkin_once(struct agentd *d, bool has_data)
 {
 	const struct agentcfg *c = d->cfg;
 	char err[1024], *token, *hostkey;
+	bool with_cred;
 	struct checkin_answer a;
 	struct checkin_facts f;
 	enum checkin_outcome out;
@@ -327,18 +337,44 @@ static void checkin_once(struct agentd *d, bool has_data)
 	if (c->ssh_host_key && hostkey == NULL)
 		log_warnx("%s; checking in without it (the orchestrator then "
 		    "needs a known_hosts entry to reach this node)", err);
-	token = checkin_read_line(c->join_token_file, "join token", err, sizeof(err));
+	err[0] = '\0';
+	token = d->cred_refused ? NULL : checkin_cred_load(c, err, sizeof(err));
+	if (token == NULL && err[0] != '\0')
+		log_warnx("%s", err);
+	with_cred = token != NULL;
+	if (token == NULL)
+		token = checkin_read_line(c->join_token_file, "join token", err,
+		    sizeof(err));
 	if (token == NULL) {
 		out = CHECKIN_REFUSED;
 	} else {
 		facts(d, &f);
 		f.ssh_host_key = hostkey;
 		body = checkin_body(c, &f);
-		out = checkin_post(d->http, c, token, body, &a, err, sizeof(err));
+		out = checkin_post(d->http, c, token, with_cred, body, &a, err,
+		    sizeof(err));
 		json_decref(body);
+		memset(token, 0, strlen(token));
 	}
 	free(token);
 	free(hostkey);
+	/* Refused: the other token next time (see the top of this file). */
+	if (out == CHECKIN_REFUSED)
+		d->cred_refused = with_cred;
+	else if (out == CHECKIN_OK)
+		d->cred_refused = false;
+	if (out == CHECKIN_OK && a.credential != NULL) {
+		char cerr[512];
+		if (checkin_cred_save(c, a.credential, cerr, sizeof(cerr)) != 0)
+			log_error("%s: this node's next check-in by join token "
+			    "will be refused; fix the state_dir, then have an "
+			    "admin run 'ringmaster node readmit %s %s'", cerr,
+			    c->cluster, c->address);
+		else
+			log_info("node credential received; kept in '%s/"
+			    "node.credential' (the join token is not used "
+			    "again)", c->state_dir);
+	}
 
 	if (out == CHECKIN_OK && a.role == CHECKIN_WAIT) {
 		checkin_wait(d, &a, has_data);
@@ -447,7 +483,14 @@ static void heartbeat_once(struct agentd *d)
 	int64_t t0 = time_mono_ms();
 
 	d->next_ms = t0 + d->interval_ms;
-	token = checkin_read_line(c->join_token_file, "join token", err, sizeof(err));
+	/* Without a credential (an orchestrator from before them gave
+	 * none), the join token, which it takes for such a node. */
+	token = checkin_cred_load(c, err, sizeof(err));
+	if (token == NULL && err[0] != '\0')
+		log_warnx("%s", err);
+	if (token == NULL)
+		token = checkin_read_line(c->join_token_file, "join token", err,
+		    sizeof(err));
 	if (token == NULL) {
 		log_error("%s; heartbeat not sent", err);
 		return;
@@ -487,6 +530,11 @@ static void heartbeat_once(struct agentd *d)
 		d->attempt = 0;
 		d->next_ms = time_mono_ms();
 		break;
+	case HEARTBEAT_REFUSED:
+		log_error("%s; checking in again", err);
+		d->checked_in = false;
+		d->next_ms = time_mono_ms();
+		break;
 	case HEARTBEAT_UNREACHABLE:
 		log_warnx("%s", err);
 		break;
@@ -496,6 +544,7 @@ static void heartbeat_once(struct agentd *d)
 	}
 	heartbeat_answer_release(&ans);
 	json_decref(report);
+	memset(token, 0, strlen(token));
 	free(token);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/http.h"
 #include "../common/jsonstr.h"
@@ -14,6 +15,9 @@
 #include "agentcfg.h"
 #include "cassconf.h"
 #include "datadir.h"
+
+/* Node credentials as the orchestrator makes them (store_token.h). */
+#define CHECKIN_CRED_PREFIX "rmn_"
 
 const char *checkin_role_name(enum checkin_role r)
 {
@@ -37,6 +41,9 @@ json_t *checkin_body(const struct agentcfg *c, const struct checkin_facts *f)
 	    "rack", c->rack, "cassandra_version", f->version ? f->version :
 	    "unknown", "cassandra_running", f->cassandra_running, "has_data",
 	    f->has_data, "system_keyspace", f->system_keyspace);
+
+	/* This agent keeps the node credential an answer may carry. */
+	json_object_set_new(b, "wants_credential", json_true());
 
 	if (f->host_id != NULL)
 		json_object_set_new(b, "host_id", json_string(f->host_id));
@@ -159,6 +166,15 @@ int checkin_parse_answer(const char *body, size_t len,
 	v = json_object_get(j, "reason");
 	if (json_is_string(v))
 		a->reason = xstrndup(json_string_value(v), 512);
+	v = json_object_get(j, "credential");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || !checkin_cred_valid(json_string_value(v))) {
+			snprintf(err, errlen, "answer's credential is not a node "
+			    "credential (rmn_ and 16 to 128 letters or digits)");
+			goto out;
+		}
+		a->credential = xstrdup(json_string_value(v));
+	}
 	rc = 0;
 out:
 	if (rc != 0)
@@ -201,6 +217,10 @@ void checkin_answer_release(struct checkin_answer *a)
 	checkin_seeds_free(a->seeds, a->n_seeds);
 	free(a->replace_address);
 	free(a->reason);
+	if (a->credential != NULL) {
+		memset(a->credential, 0, strlen(a->credential));
+		free(a->credential);
+	}
 	memset(a, 0, sizeof(*a));
 }
 
@@ -216,6 +236,18 @@ static void api_message(const struct http_resp *r, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.120s", r->body ? r->body : "");
 	json_decref(j);
+}
+
+/* Did the API answer 400 unknown_field? */
+static bool unknown_field(const struct http_resp *r)
+{
+	json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+	const char *code = json_string_value(json_object_get(json_object_get(j,
+	    "error"), "code"));
+	bool yes = code != NULL && strcmp(code, "unknown_field") == 0;
+
+	json_decref(j);
+	return yes;
 }
 
 int checkin_request(struct http_client *h, const struct agentcfg *c,
@@ -249,8 +281,8 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
 }
 
 enum checkin_outcome checkin_post(struct http_client *h,
-    const struct agentcfg *c, const char *token, const json_t *body,
-    struct checkin_answer *a, char *err, size_t errlen)
+    const struct agentcfg *c, const char *token, bool cred,
+    const json_t *body, struct checkin_answer *a, char *err, size_t errlen)
 {
 	struct http_resp resp;
 	char *url = NULL;
@@ -265,7 +297,23 @@ enum checkin_outcome checkin_post(struct http_client *h,
 		goto done;
 	}
 	api_message(&resp, msg, sizeof(msg));
-	if (resp.status == 401 || resp.status == 403) {
+	if (resp.status == 400 && json_object_get(body, "wants_credential") &&
+	    unknown_field(&resp)) {
+		/* An orchestrator from before node credentials: ask as the
+		 * agents it knows do, and go on with the join token. */
+		json_t *b2 = json_deep_copy(body);
+		json_object_del(b2, "wants_credential");
+		http_resp_release(&resp);
+		free(url);
+		out = checkin_post(h, c, token, cred, b2, a, err, errlen);
+		json_decref(b2);
+		return out;
+	}
+	if ((resp.status == 401 || resp.status == 403) && cred) {
+		snprintf(err, errlen, "node credential refused by %s (%ld: %s); "
+		    "trying the join token next", url, resp.status, msg);
+		out = CHECKIN_REFUSED;
+	} else if (resp.status == 401 || resp.status == 403) {
 		snprintf(err, errlen, "join token refused by %s (%ld: %s); check "
 		    "join_token_file '%s' against the orchestrator's join token",
 		    url, resp.status, msg, c->join_token_file);
@@ -328,4 +376,75 @@ char *checkin_read_line(const char *path, const char *what, char *err,
 		return NULL;
 	}
 	return s;
+}
+
+bool checkin_cred_valid(const char *s)
+{
+	size_t n = strlen(CHECKIN_CRED_PREFIX), len;
+
+	if (s == NULL || strncmp(s, CHECKIN_CRED_PREFIX, n) != 0)
+		return false;
+	len = strlen(s + n);
+	if (len < 16 || len > 128)
+		return false;
+	for (const char *p = s + n; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z')))
+			return false;
+	return true;
+}
+
+char *checkin_cred_path(const struct agentcfg *c)
+{
+	return xasprintf("%s/node.credential", c->state_dir);
+}
+
+char *checkin_cred_load(const struct agentcfg *c, char *err, size_t errlen)
+{
+	char *path = checkin_cred_path(c), *s;
+
+	err[0] = '\0';
+	s = file_read_all(path, 4096, NULL);
+	if (s == NULL) {
+		if (errno != ENOENT)
+			snprintf(err, errlen, "cannot read node credential '%s': "
+			    "%s; using the join token", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	str_trim(s);
+	if (!checkin_cred_valid(s)) {
+		snprintf(err, errlen, "node credential file '%s' holds no "
+		    "credential; using the join token (an admin may have to "
+		    "readmit the node: 'ringmaster node readmit')", path);
+		memset(s, 0, strlen(s));
+		free(s);
+		s = NULL;
+	}
+	free(path);
+	return s;
+}
+
+int checkin_cred_save(const struct agentcfg *c, const char *cred, char *err,
+    size_t errlen)
+{
+	char *path = checkin_cred_path(c), *line;
+	int rc = 0;
+
+	if (mkdir(c->state_dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create state_dir '%s': %s",
+		    c->state_dir, strerror(errno));
+		free(path);
+		return -1;
+	}
+	line = xasprintf("%s\n", cred);
+	if (file_write_atomic(path, line, strlen(line), 0600) != 0) {
+		snprintf(err, errlen, "cannot write node credential '%s': %s",
+		    path, strerror(errno));
+		rc = -1;
+	}
+	memset(line, 0, strlen(line));
+	free(line);
+	free(path);
+	return rc;
 }

@@ -1,8 +1,14 @@
 /*
  * checkin.h - the agent's check-in with the orchestrator
- * (POST /api/v1/agents/checkin, bearer join token) and the answer it gets:
- * the node's role (bootstrap, rejoin, replace, wait), its seeds, the
- * address to replace, how long to wait and the heartbeat interval.
+ * (POST /api/v1/agents/checkin) and the answer it gets: the node's role
+ * (bootstrap, rejoin, replace, wait), its seeds, the address to replace,
+ * how long to wait, the heartbeat interval and, at the node's first
+ * check-in, its node credential.
+ *
+ * The join token only registers a node: the first answer carries a
+ * credential of the node's own, which the agent keeps in
+ * <state_dir>/node.credential (0600) and sends with every later check-in
+ * and heartbeat (docs/security.md).
  *
  * checkin_body() and checkin_parse_answer() are pure, for unit tests;
  * checkin_post() does the request and classifies the outcome so the daemon
@@ -45,12 +51,13 @@ struct checkin_answer {
 	int64_t heartbeat_interval_ms;	/* 0: not given */
 	int64_t retry_after_ms;		/* CHECKIN_WAIT, clamped */
 	char *reason;			/* why, when the answer says; NULL */
+	char *credential;		/* the node's new credential; NULL */
 };
 
 enum checkin_outcome {
 	CHECKIN_OK,		/* answered; *answer filled */
 	CHECKIN_UNREACHABLE,	/* no answer, a 5xx, or a 2xx we cannot read */
-	CHECKIN_REFUSED,	/* 401/403: the join token was not accepted */
+	CHECKIN_REFUSED,	/* 401/403: the token sent was not accepted */
 	CHECKIN_REJECTED,	/* another 4xx: our body or config is wrong */
 };
 
@@ -117,9 +124,10 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
     const char *token, const char *path, const json_t *body,
     struct http_resp *resp, char **url_out);
 
+/* cred: token is the node credential (messages say which was refused). */
 enum checkin_outcome checkin_post(struct http_client *h,
-    const struct agentcfg *c, const char *token, const json_t *body,
-    struct checkin_answer *a, char *err, size_t errlen);
+    const struct agentcfg *c, const char *token, bool cred,
+    const json_t *body, struct checkin_answer *a, char *err, size_t errlen);
 
 /*
  * Delay before check-in attempt number attempt (0 = the first retry):
@@ -127,6 +135,22 @@ enum checkin_outcome checkin_post(struct http_client *h,
  * lost its orchestrator does not come back in lockstep.
  */
 int64_t checkin_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd);
+
+/*
+ * The node credential file, <state_dir>/node.credential (caller frees).
+ * checkin_cred_load(): the credential, or NULL when there is none (err
+ * says why when the file exists but cannot be read or holds no
+ * credential).  checkin_cred_save(): written atomically, mode 0600, the
+ * state_dir made if missing; 0, or -1 with err.
+ */
+char *checkin_cred_path(const struct agentcfg *c);
+char *checkin_cred_load(const struct agentcfg *c, char *err, size_t errlen);
+int checkin_cred_save(const struct agentcfg *c, const char *cred, char *err,
+    size_t errlen);
+/* A credential as the orchestrator gives it: "rmn_" and 16 to 128 letters
+ * or digits (anything else is refused before it reaches a file or a
+ * header). */
+bool checkin_cred_valid(const char *s);
 
 /* Read the first line of a small file, trimmed; NULL with err. */
 char *checkin_read_line(const char *path, const char *what, char *err,

@@ -1,7 +1,7 @@
 /*
  * heartbeat.h - the agent's heartbeat (POST /api/v1/agents/heartbeat,
- * bearer join token): what cass_report() saw, mapped onto the API's
- * fields.
+ * bearer the node's credential, or the join token while the node has
+ * none): what cass_report() saw, mapped onto the API's fields.
  *
  * The API takes cluster, address, host_id, status, load_bytes,
  * cassandra_version, dc, rack, uptime_s and the peers object; the extended
@@ -25,7 +25,7 @@ enum heartbeat_outcome {
 	HEARTBEAT_OK,
 	HEARTBEAT_UNREACHABLE,	/* no answer or 5xx: try again next time */
 	HEARTBEAT_UNKNOWN_NODE,	/* 404/409: the orchestrator forgot us: check in again */
-	HEARTBEAT_REFUSED,	/* 401/403 */
+	HEARTBEAT_REFUSED,	/* 401/403: check in again (checkin.h) */
 	HEARTBEAT_REJECTED,	/* another 4xx */
 	HEARTBEAT_UNKNOWN_FIELD,/* 400 unknown_field: send the basic body */
 };

@@ -19,6 +19,10 @@ const char *rm_err_code(int err)
 		return "unavailable";
 	case RM_ESTORAGE:
 		return "storage_unavailable";
+	case RM_EUNAUTH:
+		return "unauthorized";
+	case RM_EFORBIDDEN:
+		return "forbidden";
 	default:
 		return "internal";
 	}

@@ -18,6 +18,8 @@ enum rm_err {
 	RM_EEXIST = -6,		/* the name is taken (409) */
 	RM_EUNAVAIL = -7,	/* shutting down (503) */
 	RM_ESTORAGE = -8,	/* the cluster's object storage failed (502) */
+	RM_EUNAUTH = -9,	/* the credential is not known (401) */
+	RM_EFORBIDDEN = -10,	/* known, but may not do this (403) */
 };
 
 /* "invalid", "not_found", ... as the API's error codes name them. */

@@ -5,6 +5,8 @@
  *	ringmaster [-f file] token create --role ROLE --name NAME
  *	ringmaster [-f file] token list
  *	ringmaster [-f file] token revoke NAME
+ *	ringmaster [-f file] token rotate-join [--grace DURATION]
+ *	ringmaster [-f file] node revoke|readmit CLUSTER ADDRESS
  *
  * The configuration is parsed before anything starts.  Then, in order:
  * the store, the tokens, the service (engine, heartbeats, schedules) and
@@ -47,12 +49,23 @@ static void usage(FILE *fp)
 	    "       ringmaster [-f file] token create --role ROLE --name NAME\n"
 	    "       ringmaster [-f file] token list\n"
 	    "       ringmaster [-f file] token revoke NAME\n"
+	    "       ringmaster [-f file] token rotate-join [--grace DURATION]\n"
+	    "       ringmaster [-f file] node revoke CLUSTER ADDRESS\n"
+	    "       ringmaster [-f file] node readmit CLUSTER ADDRESS\n"
 	    "\n"
 	    "  -f file  configuration file (default " DEFAULT_CONF ")\n"
 	    "  -d       stay in the foreground (log to stderr unless log_file is set)\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -v       print the version and exit\n"
 	    "  roles    admin, operator, viewer\n"
+	    "  --grace  how long the previous join token keeps working "
+	    "[1h]\n"
+	    "  revoke   the node's credential stops working; the node is "
+	    "refused\n"
+	    "           until readmitted\n"
+	    "  readmit  revoke, and let the node's next check-in by join "
+	    "token get\n"
+	    "           a new credential (once)\n"
 	    "\nconfiguration keys (docs/configuration.md):\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "  %-20s %s%s%s%s\n", k[i].name, k[i].help,
@@ -158,6 +171,28 @@ static int cmd_token(const struct cfg *c, int argc, char **argv)
 			    "revoked" : "active");
 		json_decref(l);
 		rc = 0;
+	} else if (strcmp(argv[0], "rotate-join") == 0 &&
+	    (argc == 1 || (argc == 3 && strcmp(argv[1], "--grace") == 0))) {
+		int64_t grace = 3600 * 1000, until = 0;
+		char when[40], *tok = NULL;
+		if (argc == 3 && duration_parse_ms(argv[2], &grace) != 0) {
+			fprintf(stderr, "ringmaster: --grace '%s' is not a "
+			    "duration: use for example 30s, 10m or 1h (0s: "
+			    "the old token stops at once)\n", argv[2]);
+			goto out;
+		}
+		if (auth_join_rotate(st, c->join_token_file, grace, &tok,
+		    &until, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ringmaster: cannot rotate the join "
+			    "token: %s\n", err);
+			goto out;
+		}
+		time_rfc3339(until / 1000, when, sizeof(when));
+		printf("new join token written to %s; give it to the agents "
+		    "(their join_token_file) before the old one stops working "
+		    "at %s:\n%s\n", c->join_token_file, when, tok);
+		free(tok);
+		rc = 0;
 	} else if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
 		if (auth_token_revoke(st, argv[1], err, sizeof(err)) != 0) {
 			fprintf(stderr, "ringmaster: cannot revoke token: %s\n",
@@ -176,6 +211,58 @@ bad:
 	usage(stderr);
 	store_close(st);
 	return 2;
+}
+
+/*
+ * `node revoke|readmit CLUSTER ADDRESS`: what DELETE .../credential and
+ * POST .../readmit do, from the command line (the daemon may run: its
+ * cache of credentials is read again within a second).
+ */
+static int cmd_node(const struct cfg *c, int argc, char **argv)
+{
+	struct store *st;
+	char err[512] = "", detail[160];
+	bool readmit;
+	int rc;
+
+	if (argc != 3 || (strcmp(argv[0], "revoke") != 0 &&
+	    strcmp(argv[0], "readmit") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	readmit = strcmp(argv[0], "readmit") == 0;
+	if ((st = open_store(c)) == NULL)
+		return 1;
+	rc = store_node_cred_revoke(st, argv[1], argv[2], readmit, err,
+	    sizeof(err));
+	if (rc == RM_ENOENT)
+		fprintf(stderr, "ringmaster: no node %s in cluster '%s': see "
+		    "'ringsh nodes %s'\n", argv[2], argv[1], argv[1]);
+	else if (rc != 0)
+		fprintf(stderr, "ringmaster: cannot revoke the credential of "
+		    "node %s: %s\n", argv[2], err);
+	if (rc != 0) {
+		store_close(st);
+		return 1;
+	}
+	snprintf(detail, sizeof(detail), "{\"reason\":\"ringmaster node "
+	    "%s\"}", argv[0]);
+	struct store_event ev = {
+		.actor = "ringmaster", .kind = "node", .target = argv[2],
+		.cluster = argv[1], .result = readmit ? "readmit" : "revoked",
+		.detail_json = detail,
+	};
+	store_event_append(st, &ev, NULL, 0);
+	if (readmit)
+		printf("node %s of cluster %s: credential revoked; its next "
+		    "check-in by join token gets a new one\n", argv[2],
+		    argv[1]);
+	else
+		printf("node %s of cluster %s: credential revoked; the node is "
+		    "refused until 'ringmaster node readmit %s %s'\n", argv[2],
+		    argv[1], argv[1], argv[2]);
+	store_close(st);
+	return 0;
 }
 
 /* The admin token of a first start: made once, kept in a 0600 file. */
@@ -426,6 +513,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 0 && strcmp(argv[0], "token") == 0)
 		rc = cmd_token(c, argc - 1, argv + 1);
+	else if (argc > 0 && strcmp(argv[0], "node") == 0)
+		rc = cmd_node(c, argc - 1, argv + 1);
 	else if (argc > 0) {
 		fprintf(stderr, "ringmaster: unknown command '%s'\n", argv[0]);
 		usage(stderr);

@@ -116,6 +116,10 @@ static int http_status(int err)
 		return 503;
 	case RM_ESTORAGE:
 		return 502;
+	case RM_EUNAUTH:
+		return 401;
+	case RM_EFORBIDDEN:
+		return 403;
 	default:
 		return 500;
 	}
@@ -138,7 +142,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/clusters/*", R_ADMIN, true, api_h_cluster_delete },
 	{ "PATCH", "/api/v1/clusters/*", R_ADMIN, true, api_h_cluster_update },
 	{ "GET", "/api/v1/clusters/*/nodes", R_READ, false, api_h_nodes },
-	{ "GET", "/api/v1/clusters/*/seeds", R_READ | ROLE_AGENT, false, api_h_seeds },
+	{ "GET", "/api/v1/clusters/*/seeds", R_READ, false, api_h_seeds },
 	{ "PUT", "/api/v1/clusters/*/seeds", R_ADMIN, true, api_h_seeds_pin },
 	{ "POST", "/api/v1/agents/checkin", R_AGENT, true, api_h_checkin },
 	/* Heartbeats change only a node's last-seen time: not audited. */
@@ -158,6 +162,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters/*/backups", R_READ, false, api_h_backup_list },
 	{ "GET", "/api/v1/clusters/*/backups/*", R_READ, false, api_h_backup_get },
 	{ "DELETE", "/api/v1/clusters/*/backups/*", R_OPERATE, true, api_h_backup_delete },
+	{ "DELETE", "/api/v1/clusters/*/nodes/*/credential", R_ADMIN, true, api_h_node_revoke },
+	{ "POST", "/api/v1/clusters/*/nodes/*/readmit", R_ADMIN, true, api_h_node_readmit },
 };
 
 /* Route patterns with {name}/{id} for metrics labels and events. */
@@ -175,6 +181,8 @@ static const char *const route_labels[] = {
 	"/api/v1/task-types", "/api/v1/task-types/{name}",
 	"/api/v1/clusters/{name}/backups", "/api/v1/clusters/{name}/backups/{id}",
 	"/api/v1/clusters/{name}/backups/{id}",
+	"/api/v1/clusters/{name}/nodes/{address}/credential",
+	"/api/v1/clusters/{name}/nodes/{address}/readmit",
 };
 
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),

@@ -357,8 +357,22 @@ static const struct field f_checkin[] = {
 	{ "system_keyspace", F_BOOL, false, 0, 0, NULL, NULL },
 	{ "start_failures", F_INT, false, 0, 1000000, NULL, NULL },
 	{ "start_error", F_STRING, false, 0, 0, NULL, NULL },
+	/* The agent keeps a node credential: one is issued when the join
+	 * token may register the node (docs/security.md). */
+	{ "wants_credential", F_BOOL, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
+
+/* Who sends an agent's request, for the service's checks. */
+static void agent_id(const struct call *c, struct svc_agent_id *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->by = c->who.role == ROLE_NODE ? SVC_BY_NODE :
+	    c->who.role == ROLE_AGENT ? SVC_BY_JOIN : SVC_BY_ADMIN;
+	w->cluster = c->who.node_cluster;
+	w->address = c->who.node_address;
+	w->cred_hash = c->who.cred_hash;
+}
 
 /* An optional boolean: 1, 0, or -1 when absent or null. */
 static int jtristate(json_t *o, const char *key)
@@ -375,6 +389,9 @@ void api_h_checkin(struct call *c)
 
 	if (!api_body_ok(c, f_checkin))
 		return;
+	memset(&ci, 0, sizeof(ci));
+	agent_id(c, &ci.who);
+	ci.wants_credential = jtristate(c->body, "wants_credential") == 1;
 	ci.cluster = api_jstr(c->body, "cluster");
 	ci.host_id = api_jstr(c->body, "host_id");
 	ci.address = api_jstr(c->body, "address");
@@ -506,6 +523,7 @@ void api_h_heartbeat(struct call *c)
 	if (!api_body_ok(c, f_heartbeat))
 		return;
 	memset(&hb, 0, sizeof(hb));
+	agent_id(c, &hb.who);
 	hb.cluster = api_jstr(c->body, "cluster");
 	hb.address = api_jstr(c->body, "address");
 	hb.host_id = api_jstr(c->body, "host_id");
@@ -540,4 +558,36 @@ void api_h_heartbeat(struct call *c)
 	/* Thousands a second: one constant answer, built once by httpd. */
 	c->resp->status = 200;
 	c->resp->fixed_body = "{\"status\":\"ok\"}";
+}
+
+/* DELETE .../nodes/{address}/credential and POST .../nodes/{address}/readmit */
+static void node_credential(struct call *c, bool readmit)
+{
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	snprintf(c->target, sizeof(c->target), "%s", c->param[1]);
+	if (!address_valid(c->param[1])) {
+		api_reply_error(c, 400, "invalid_value", "'%.64s' is not a "
+		    "node's address (an IP address or host name)", c->param[1]);
+		return;
+	}
+	if (service_node_credential(c->api->svc, c->param[0], c->param[1],
+	    readmit, c->who.name, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
+void api_h_node_revoke(struct call *c)
+{
+	node_credential(c, false);
+}
+
+void api_h_node_readmit(struct call *c)
+{
+	node_credential(c, true);
 }

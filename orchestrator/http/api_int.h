@@ -39,7 +39,10 @@ struct api {
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
 #define R_OPERATE (ROLE_ADMIN | ROLE_OPERATOR)
 #define R_ADMIN ROLE_ADMIN
-#define R_AGENT (ROLE_ADMIN | ROLE_AGENT)
+/* Check-ins and heartbeats: the service decides what each may do
+ * (service_agents.c): the join token registers new nodes, a node
+ * credential acts for its own node. */
+#define R_AGENT (ROLE_ADMIN | ROLE_AGENT | ROLE_NODE)
 #define R_PUBLIC 0
 
 #define MAX_PARAMS 2
@@ -122,6 +125,8 @@ void api_h_seeds(struct call *c);
 void api_h_seeds_pin(struct call *c);
 void api_h_checkin(struct call *c);
 void api_h_heartbeat(struct call *c);
+void api_h_node_revoke(struct call *c);
+void api_h_node_readmit(struct call *c);
 
 /* api_tasks.c: handlers */
 void api_h_task_cancel(struct call *c);

@@ -56,6 +56,9 @@ struct role_out {
 	bool take_slot;		/* the caller must take the slot (CAS) */
 	enum slot_kind slot_kind;	/* with take_slot */
 	char why[160];
+	/* Where svc_lc_role() keeps replace_address: the slot row it
+	 * points into does not outlive that call. */
+	char replace_buf[256];
 };
 
 void role_decide(const struct role_in *in, struct role_out *out);

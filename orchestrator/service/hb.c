@@ -282,6 +282,13 @@ int hb_beat(struct hb *h, const struct hb_beat *b)
 		pthread_mutex_unlock(&h->mtx);
 		return -1;
 	}
+	/* A node's host id is its identity in the ring: once known it
+	 * changes only through a replacement (service_agents.c). */
+	if (b->host_id && n->host_id != NULL && !b->new_host_id_ok &&
+	    strcmp(n->host_id, b->host_id) != 0) {
+		pthread_mutex_unlock(&h->mtx);
+		return HB_HOST_ID_CHANGE;
+	}
 	if ((b->host_id && (n->host_id == NULL ||
 	    strcmp(n->host_id, b->host_id) != 0)) ||
 	    (b->version && (n->version == NULL ||

@@ -135,9 +135,13 @@ struct hb_beat {
 	bool views_sent;
 	const char *report_json;	/* the node's extras as JSON text, NULL:
 					 * not sent; stored as its status */
+	bool new_host_id_ok;		/* a replacement of the node is under
+					 * way: its host id may change */
 };
 /*
- * Absorb one heartbeat: -1 when the node is not known, else flags:
+ * Absorb one heartbeat: -1 when the node is not known, HB_HOST_ID_CHANGE
+ * (nothing taken) when it says another host id than the one known and
+ * new_host_id_ok is not set, else flags:
  * HB_NEW_IDENTITY when it carried a host_id or version other than the one
  * known (the caller writes those through to the store), HB_SLOT_HOLDER
  * when it came from the cluster's slot holder (the caller checks whether
@@ -145,6 +149,7 @@ struct hb_beat {
  */
 #define HB_NEW_IDENTITY	1
 #define HB_SLOT_HOLDER	2
+#define HB_HOST_ID_CHANGE	(-2)
 int hb_beat(struct hb *h, const struct hb_beat *b);
 
 /* Latest in-memory view of a node; false when not known. */

@@ -64,7 +64,23 @@ struct svc_cluster_patch {
 	size_t nsettings;
 };
 
+/*
+ * Who sends a check-in or heartbeat (http/auth.h's roles; the trust model
+ * is docs/security.md): an admin may act for any node; the join token
+ * registers a node that holds no credential; a node credential acts for
+ * its own node (cluster, address) only.
+ */
+enum svc_caller { SVC_BY_ADMIN, SVC_BY_JOIN, SVC_BY_NODE };
+
+struct svc_agent_id {
+	enum svc_caller by;
+	const char *cluster, *address;	/* SVC_BY_NODE: the credential's node */
+	const char *cred_hash;		/* SVC_BY_NODE: its hash (hex) */
+};
+
 struct svc_checkin {
+	struct svc_agent_id who;
+	bool wants_credential;	/* the agent keeps a node credential */
 	const char *cluster;
 	const char *host_id;	/* NULL: a node that has not joined yet */
 	const char *address;
@@ -91,9 +107,25 @@ struct svc_checkin {
 const char *service_checkin_role(bool known, bool known_host_id,
     const struct svc_checkin *ci, const char **why);
 
+/* A known node's identity as the store has it (NULL: not known). */
+struct svc_identity {
+	const char *host_id, *ssh_host_key, *dc, *rack;
+};
+
+/*
+ * Which part of a known node's identity a check-in would change: NULL
+ * when none, else "host_id", "ssh_host_key", "dc" or "rack", with a
+ * sentence in why.  A value the node does not send changes nothing; host
+ * keys compare by type and key, not by their comment.  Pure, for the
+ * unit tests.
+ */
+const char *service_identity_change(const struct svc_identity *known,
+    const struct svc_checkin *ci, char *why, size_t whylen);
+
 struct hb_view;
 
 struct svc_heartbeat {
+	struct svc_agent_id who;
 	const char *cluster;
 	const char *address;
 	const char *host_id;	/* NULL: keep */
@@ -173,6 +205,16 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
  */
 int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
     json_t **answer, struct svc_err *e);
+
+/*
+ * An admin revokes a node's credential: its requests are refused from
+ * then on.  With readmit, the next check-in by join token from its
+ * address is given a new credential (once); without, the node stays
+ * locked out until readmitted.  *out {"cluster","address","credential"}.
+ */
+int service_node_credential(struct service *s, const char *cluster,
+    const char *address, bool readmit, const char *who, json_t **out,
+    struct svc_err *e);
 
 /* True when type names a registered task type. */
 /*

@@ -374,6 +374,11 @@ int svc_lc_role(struct service *s, const struct svc_checkin *ci,
 		    &in.members, &in.live_normal);
 		in.slot = &v;
 		role_decide(&in, ro);
+		if (ro->replace_address != NULL) {
+			str_copy(ro->replace_buf, ro->replace_address,
+			    sizeof(ro->replace_buf));
+			ro->replace_address = ro->replace_buf;
+		}
 		/* A holder checking in again, or the host a replacement was
 		 * given by its provider: its beats must be watched. */
 		if (!ro->take_slot && held && ro->role != ROLE_WAIT &&

@@ -213,6 +213,22 @@ static const char *const migrations[] = {
 	"ALTER TABLE slots ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;",
 	/* 7: the nodes a backup left out (policy skip_down), JSON text */
 	"ALTER TABLE backups ADD COLUMN missing_nodes TEXT;",
+	/* the node credentials (their hashes) and what an admin did to
+	 * them, deleted with the node; the join tokens, the current one
+	 * (expires_at 0) and rotated ones in their grace (store_token.h) */
+	"CREATE TABLE node_creds ("
+	" cluster TEXT NOT NULL,"
+	" address TEXT NOT NULL,"
+	" hash TEXT UNIQUE,"
+	" state TEXT NOT NULL CHECK (state IN ('active','revoked','readmit')),"
+	" changed_at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, address),"
+	" FOREIGN KEY (cluster, address) REFERENCES nodes(cluster, address)"
+	"  ON DELETE CASCADE);"
+	"CREATE TABLE join_tokens ("
+	" hash TEXT PRIMARY KEY,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -159,6 +159,8 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
 	RM_PID=$!
 	PIDS="$PIDS $RM_PID"
 	wait_http "$RM/health"
-	python3 tests/bench/bench_http_rss.py "$RM" "$(cat "$TMP/rm/join.token")" "$RM_PID" \
+	# The admin token: only an admin's check-in creates a cluster, and it
+	# may send any node's heartbeat (agents use their node credentials).
+	python3 tests/bench/bench_http_rss.py "$RM" "$(cat "$TMP/rm/admin.token")" "$RM_PID" \
 	    "${RSS_CLUSTERS:-1000}" "${RSS_NODES:-10}" "${RSS_INTERVAL:-10}" "${RSS_CYCLES:-3}"
 fi

@@ -33,6 +33,7 @@ class Orch:
         self.log_path = self.tmp / "ringmaster.log"
         self.proc = None
         self.session = requests.Session()
+        self.node_creds = {}    # (cluster, address) -> node credential
         settings = {
             "listen": f"127.0.0.1:{self.port}",
             "data_dir": str(self.data_dir),
@@ -126,12 +127,25 @@ class Orch:
         return r.stdout.strip().splitlines()[-1]
 
     # HTTP
+    AGENT_PATHS = ("/api/v1/agents/checkin", "/api/v1/agents/heartbeat")
+
     def req(self, method, path, token="admin", body=None, data=None,
             headers=None, params=None):
+        """token: "admin"; "join" (the join token); "agent": what a real
+        agent sends - its node's credential once a check-in through this
+        helper gave one (kept per cluster and address), else the join
+        token, with a check-in body asking for a credential; any other
+        string is sent as it is."""
         h = dict(headers or {})
-        if token == "admin":
+        node = None
+        if token == "agent" and path in self.AGENT_PATHS and isinstance(body, dict):
+            node = (body.get("cluster"), body.get("address"))
+            if path.endswith("/checkin"):
+                body = {"wants_credential": True, **body}
+            token = self.node_creds.get(node) or self.join_token
+        elif token == "admin":
             token = self.admin_token
-        elif token == "agent":
+        elif token in ("agent", "join"):
             token = self.join_token
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -139,8 +153,27 @@ class Orch:
             data = json.dumps(body)
         if data is not None:
             h.setdefault("Content-Type", "application/json")
-        return self.session.request(method, self.base + path, data=data,
-                                    headers=h, params=params, timeout=10)
+        r = self.session.request(method, self.base + path, data=data,
+                                 headers=h, params=params, timeout=10)
+        if node is not None and r.status_code == 200:
+            cred = r.json().get("credential")
+            if cred:
+                self.node_creds[node] = cred
+        return r
+
+    def ensure_cluster(self, name):
+        """register_cluster(name) unless it exists: agents only join
+        registered clusters."""
+        if self.get(f"/api/v1/clusters/{name}").status_code == 404:
+            self.register_cluster(name)
+
+    def register_cluster(self, name):
+        """Create cluster name as an agent's check-in did before check-ins
+        stopped making clusters: storage and SSH key under data_dir."""
+        return self.ok("POST", "/api/v1/clusters", {
+            "name": name, "storage": {"url": f"file://{self.data_dir}/backups/{name}"},
+            "ssh": {"user": "cassandra", "key_file": f"{self.data_dir}/ssh/id_ed25519"}},
+            status=201)
 
     def get(self, path, **kw):
         return self.req("GET", path, **kw)

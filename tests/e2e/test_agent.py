@@ -182,6 +182,7 @@ def test_three_nodes_check_in_and_heartbeat(sim_factory, orch):  # noqa: F811
     c = sim_factory(nodes=3)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     for n in c.names:
         write_agent_conf(c, n, orch.base, tok)
     c.start_all(agent=str(RINGAGENT))
@@ -239,6 +240,7 @@ def test_orchestrator_down_data_node_starts_and_checks_in_later(sim_factory, tmp
                  "retries", timeout=20)
         o.start()
         tok.write_text(o.join_token + "\n")
+        o.ensure_cluster("sim")
         wait_for(lambda: orch_nodes(o).get(c.address("node1"), {}).get("state") == "up",
                  "node checked in once the orchestrator is back", timeout=30)
         assert "checked in with" in agent_log(c, "node1")
@@ -266,6 +268,7 @@ def test_empty_node_waits_then_bootstraps_with_seeds(sim_factory, tmp_path):  # 
         assert "are empty (new node)" in agent_log(c, "node2")
         o.start()
         tok.write_text(o.join_token + "\n")
+        o.ensure_cluster("sim")
         wait_for(lambda: c.node("node2")["up"], "Cassandra started after the answer", timeout=30)
         yaml = (Path(c.node_dir("node2")) / "conf" / "cassandra.yaml").read_text()
         assert "seed_provider:" in yaml and f'- seeds: "{c.address("node2")}"' in yaml, yaml
@@ -297,6 +300,7 @@ def test_first_checkin_of_running_cluster_changes_nothing(sim_factory, orch):  #
     before = yaml_bytes(c)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     for n in c.names:
         write_agent_conf(c, n, orch.base, tok)
     for n in c.names:

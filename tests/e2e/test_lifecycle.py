@@ -39,6 +39,7 @@ def test_six_new_nodes_in_random_order_form_one_ring(sim_factory, orch_factory):
         make_fresh(c, n, 1.5)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     for n in c.names:
         write_agent_conf(c, n, orch.base, tok)
         simlib.start_sshd(c.dir, n)

@@ -1,5 +1,5 @@
-"""Agents: check-in (roles, seeds, auto-created clusters), heartbeats that
-show at once, batch writes that survive a restart, failure detection."""
+"""Agents: check-in (roles, seeds, clusters an admin's check-in creates), heartbeats
+that show at once, batch writes that survive a restart, failure detection."""
 import json
 import re
 from datetime import datetime, timezone
@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 from orch import orch, orch_factory, wait_until  # noqa: F401
 
 
-def checkin(o, address, cluster="prod", dc="dc1", rack="r1", **extra):
+def checkin(o, address, cluster="prod", dc="dc1", rack="r1", token="agent", **extra):
     body = {"cluster": cluster, "address": address, "dc": dc, "rack": rack,
             "cassandra_version": "4.1.3", "ssh_host_key": "ssh-ed25519 AAAA" + address}
     body.update(extra)
-    return o.ok("POST", "/api/v1/agents/checkin", body, token="agent")
+    return o.ok("POST", "/api/v1/agents/checkin", body, token=token)
 
 
 def beat(o, address, cluster="prod", status="up", **extra):
@@ -222,8 +222,13 @@ def test_bootstrap_slot_expires_and_the_node_is_failed(orch_factory):  # noqa: F
     assert len(ev) == 1 and "did not become UN within bootstrap_timeout" in ev[0]["detail"]["reason"]
 
 
-def test_checkin_into_unknown_cluster_creates_it(orch):
-    checkin(orch, "10.0.0.1", cluster="fresh")
+def test_checkin_into_unknown_cluster_creates_it_only_for_an_admin(orch):
+    r = orch.post("/api/v1/agents/checkin", {
+        "cluster": "fresh", "address": "10.0.0.1", "dc": "dc1", "rack": "r1",
+        "cassandra_version": "4.1.3"}, token="join")
+    assert r.status_code == 404 and "an admin creates it first" in r.text, r.text
+    assert orch.get("/api/v1/clusters/fresh").status_code == 404
+    checkin(orch, "10.0.0.1", cluster="fresh", token="admin")
     c = orch.ok("GET", "/api/v1/clusters/fresh")
     assert c["name"] == "fresh" and c["queue_depth"] == 0
     evs = orch.ok("GET", "/api/v1/events", params={"cluster": "fresh"})["items"]
@@ -353,7 +358,11 @@ def test_delete_cluster_forgets_its_nodes(orch):
     orch.create_cluster("prod")
     checkin(orch, "10.0.0.1")
     assert orch.delete("/api/v1/clusters/prod").status_code == 204
-    assert beat(orch, "10.0.0.1").status_code == 404
+    # Its credential went with it; the join token finds no such node.
+    assert beat(orch, "10.0.0.1").status_code == 401
+    r = orch.post("/api/v1/agents/heartbeat", {"cluster": "prod", "address": "10.0.0.1",
+                                               "status": "up"}, token="join")
+    assert r.status_code == 404, r.text
     m = orch.get("/metrics", token=None).text
     # Node counts are labelled by cluster: nothing is counted for prod now.
     assert not re.search(r'ringmaster_nodes\{cluster="prod",state="[a-z]+"\} [1-9]', m), m
@@ -401,7 +410,7 @@ def patch(o, name, body, **kw):
 def test_agent_created_cluster_gets_its_settings_by_patch(orch):
     """PATCH /clusters/{name}: an agent-created cluster gets real storage and
     SSH settings; the change is audited with what changed."""
-    checkin(orch, "10.0.4.1", cluster="auto")
+    checkin(orch, "10.0.4.1", cluster="auto", token="admin")
     assert cluster_settings(orch, "auto")["ssh"]["user"] == "cassandra"
     r = patch(orch, "auto", {"storage": {"url": "s3://bucket/auto", "endpoint": "http://127.0.0.1:9000",
                                          "region": "eu-west-1"},

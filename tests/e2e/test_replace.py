@@ -26,6 +26,7 @@ def start_cluster(sim_factory, orch, nodes=3, c=None, **kw):
     c = c or sim_factory(nodes=nodes, **kw)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     for n in c.names:
         write_agent_conf(c, n, orch.base, tok)
     c.start_all(agent=str(RINGAGENT))

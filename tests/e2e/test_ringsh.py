@@ -28,10 +28,10 @@ def ok(r):
     return r.stdout
 
 
-def checkin(o, address, cluster="prod", dc="dc1"):
+def checkin(o, address, cluster="prod", dc="dc1", token="agent"):
     body = {"cluster": cluster, "address": address, "dc": dc, "rack": "r1",
             "cassandra_version": "4.1.3", "ssh_host_key": "ssh-ed25519 AAAA" + address}
-    return o.ok("POST", "/api/v1/agents/checkin", body, token="agent")
+    return o.ok("POST", "/api/v1/agents/checkin", body, token=token)
 
 
 def started_id(out):
@@ -89,7 +89,8 @@ def test_clusters_create_list_show_delete(orch, tmp_path):
 
 
 def test_clusters_update_gives_an_agent_created_cluster_its_settings(orch, tmp_path):
-    checkin(orch, "10.0.0.1", cluster="auto")
+    # Only an admin's check-in creates a cluster (docs/security.md).
+    checkin(orch, "10.0.0.1", cluster="auto", token="admin")
     out = ok(rsh(orch, tmp_path, "-C", "auto", "-c",
                  "clusters update --storage s3://bk/auto --region eu-west-1 "
                  "--ssh-user ops --ssh-port 2200 --ssh-key /keys/id"))
@@ -504,6 +505,7 @@ def test_watch_shows_per_node_progress_of_a_real_backup(sim_factory, orch, tmp_p
     c = sim_factory(nodes=3)
     tok = tmp_path / "join.token"
     tok.write_text(orch.join_token + "\n")
+    orch.ensure_cluster("sim")
     confs = tmp_path / "confs"
     confs.mkdir()
     for n in c.names:

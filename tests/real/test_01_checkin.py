@@ -9,6 +9,8 @@ to itself: at its next start a node would form a cluster of its own).
 """
 import difflib
 
+from realenv import CL
+
 
 def test_first_checkin_of_a_running_cluster_keeps_every_seed(real):
     for n in real.nodes:
@@ -35,3 +37,26 @@ def test_no_node_with_data_is_answered_bootstrap(real):
         assert o["host_id"] == real.host_ids[n.name], (n.name, o)
         assert o["state"] == "up", (n.name, o)
         assert (o["dc"], o["rack"]) == ("dc1", n.rack), o
+
+
+def test_each_agent_holds_its_own_credential(real):
+    """The join token only registered the nodes: each agent got a node
+    credential of its own at its first check-in, kept 0600, and it is
+    taken only for its own node (docs/security.md)."""
+    import stat
+    creds = {}
+    for n in real.nodes:
+        f = n.state_dir / "node.credential"
+        assert f.exists(), f"{n.name}: no node credential after checking in"
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, oct(f.stat().st_mode)
+        creds[n.address] = f.read_text().strip()
+        assert creds[n.address].startswith("rmn_")
+    assert len(set(creds.values())) == len(real.nodes)
+    a, b = real.nodes[0].address, real.nodes[1].address
+    r = real.o.post("/api/v1/agents/heartbeat", {"cluster": CL, "address": b,
+                                                 "status": "down"}, token=creds[a])
+    assert r.status_code == 403, r.text
+    r = real.o.post("/api/v1/agents/heartbeat", {"cluster": CL, "address": a,
+                                                 "status": "down"}, token="join")
+    assert r.status_code == 403, r.text
+    assert real.orch_nodes()[b]["state"] == "up"
