@@ -437,3 +437,468 @@ int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
 	free(new);
 	return 0;
 }
+
+/* ---- rolling config changes ---- */
+
+enum vkind { V_INT, V_BOOL, V_NUM, V_QTY };
+
+/* The keys a config change may set (cassandra.yaml 3.11-5.0 names; 4.1
+ * accepts both the old names and the new ones with units). */
+static const struct {
+	const char *key;
+	enum vkind kind;
+} yaml_keys[] = {
+	{ "auto_snapshot", V_BOOL },
+	{ "batch_size_fail_threshold", V_QTY },
+	{ "batch_size_fail_threshold_in_kb", V_INT },
+	{ "batch_size_warn_threshold", V_QTY },
+	{ "batch_size_warn_threshold_in_kb", V_INT },
+	{ "column_index_size", V_QTY },
+	{ "column_index_size_in_kb", V_INT },
+	{ "compaction_throughput", V_QTY },
+	{ "compaction_throughput_mb_per_sec", V_INT },
+	{ "concurrent_compactors", V_INT },
+	{ "concurrent_counter_writes", V_INT },
+	{ "concurrent_materialized_view_writes", V_INT },
+	{ "concurrent_reads", V_INT },
+	{ "concurrent_writes", V_INT },
+	{ "counter_write_request_timeout", V_QTY },
+	{ "counter_write_request_timeout_in_ms", V_INT },
+	{ "cross_node_timeout", V_BOOL },
+	{ "dynamic_snitch_badness_threshold", V_NUM },
+	{ "gc_log_threshold", V_QTY },
+	{ "gc_warn_threshold", V_QTY },
+	{ "hinted_handoff_enabled", V_BOOL },
+	{ "incremental_backups", V_BOOL },
+	{ "key_cache_size", V_QTY },
+	{ "max_hint_window", V_QTY },
+	{ "max_hint_window_in_ms", V_INT },
+	{ "memtable_heap_space", V_QTY },
+	{ "memtable_offheap_space", V_QTY },
+	{ "native_transport_max_threads", V_INT },
+	{ "phi_convict_threshold", V_NUM },
+	{ "range_request_timeout", V_QTY },
+	{ "range_request_timeout_in_ms", V_INT },
+	{ "read_request_timeout", V_QTY },
+	{ "read_request_timeout_in_ms", V_INT },
+	{ "request_timeout", V_QTY },
+	{ "request_timeout_in_ms", V_INT },
+	{ "snapshot_before_compaction", V_BOOL },
+	{ "stream_throughput_outbound", V_QTY },
+	{ "stream_throughput_outbound_megabits_per_sec", V_INT },
+	{ "tombstone_failure_threshold", V_INT },
+	{ "tombstone_warn_threshold", V_INT },
+	{ "write_request_timeout", V_QTY },
+	{ "write_request_timeout_in_ms", V_INT },
+};
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static bool value_ok(enum vkind k, const char *v)
+{
+	const char *p = v;
+
+	if (strlen(v) > 64)
+		return false;
+	switch (k) {
+	case V_INT:
+		return all_digits(v);
+	case V_BOOL:
+		return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+	case V_NUM: {
+		bool dot = false, dig = false;
+		for (; *p; p++) {
+			if (*p == '.' && !dot)
+				dot = true;
+			else if (*p >= '0' && *p <= '9')
+				dig = true;
+			else
+				return false;
+		}
+		return dig;
+	}
+	case V_QTY:
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == v)
+			return false;
+		for (; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    *p == '/'))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+int cassconf_yaml_key_check(const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	static const char *const kind_name[] = { "an integer", "true or false",
+	    "a number", "a quantity with its unit (\"64MiB/s\", \"200ms\")" };
+
+	for (size_t i = 0; i < sizeof(yaml_keys) / sizeof(yaml_keys[0]); i++) {
+		if (strcmp(yaml_keys[i].key, key) != 0)
+			continue;
+		if (value == NULL || !value_ok(yaml_keys[i].kind, value)) {
+			snprintf(err, errlen, "key '%s' takes %s, not '%s'", key,
+			    kind_name[yaml_keys[i].kind], value ? value : "");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown or unchangeable cassandra.yaml key '%s': "
+	    "a config change takes only the keys listed in docs/agent.md "
+	    "(cluster_name, num_tokens, directories, seeds and addresses never "
+	    "change this way)", key ? key : "");
+	return -1;
+}
+
+static bool opt_chars_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("._:+=/-", *s)))
+			return false;
+	return true;
+}
+
+/* The part of opt that names it: "-Xmx", "-XX:Name", "-Dname="; its
+ * length in *n, 0 when opt is not a form we take. */
+static size_t opt_ident(const char *opt, const char **id)
+{
+	static const char *const sizes[] = { "-Xmx", "-Xms", "-Xmn", "-Xss" };
+
+	*id = opt;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (strncmp(opt, sizes[i], 4) == 0)
+			return 4;
+	if (strncmp(opt, "-XX:", 4) == 0) {
+		const char *name = opt + 4, *e;
+		if (*name == '+' || *name == '-')
+			name++;
+		e = name + strcspn(name, "=");
+		*id = name;
+		return (size_t)(e - name);
+	}
+	if (strncmp(opt, "-D", 2) == 0) {
+		const char *eq = strchr(opt, '=');
+		return eq ? (size_t)(eq - opt + 1) : 0;
+	}
+	return 0;
+}
+
+int cassconf_jvm_option_check(const char *opt, char *err, size_t errlen)
+{
+	const char *id;
+	size_t n;
+
+	if (opt == NULL || *opt == '\0' || strlen(opt) > 200 ||
+	    !opt_chars_ok(opt) || (n = opt_ident(opt, &id)) == 0) {
+		snprintf(err, errlen, "JVM option '%s' is not one a config change "
+		    "takes: -Xmx/-Xms/-Xmn/-Xss<size>, -XX:+Name, -XX:-Name, "
+		    "-XX:Name=value or -Dname=value, of letters, digits and "
+		    "._:+=/- only", opt ? opt : "");
+		return -1;
+	}
+	if (strncmp(opt, "-X", 2) == 0 && opt[2] != 'X' &&
+	    !value_ok(V_QTY, opt + 4)) {
+		snprintf(err, errlen, "JVM option '%s' needs a size (\"-Xmx8G\")",
+		    opt);
+		return -1;
+	}
+	if (strncmp(opt, "-XX:", 4) == 0 && (opt[4] == '+' || opt[4] == '-') &&
+	    strchr(opt, '=') != NULL) {
+		snprintf(err, errlen, "JVM option '%s': -XX:+Name takes no value",
+		    opt);
+		return -1;
+	}
+	if (strncmp(opt, "-Dcassandra.replace_address", 27) == 0) {
+		snprintf(err, errlen, "JVM option '%s' belongs to the replace task, "
+		    "not to a config change", opt);
+		return -1;
+	}
+	if (strncmp(opt, "-D", 2) == 0 && n < 4) {
+		snprintf(err, errlen, "JVM option '%s' has no property name", opt);
+		return -1;
+	}
+	return 0;
+}
+
+/* text with [from, to) replaced by repl; a new string. */
+static char *splice(const char *text, const char *from, const char *to,
+    const char *repl)
+{
+	struct strbuf b = { NULL, 0, 0 };
+
+	strbuf_addn(&b, text, (size_t)(from - text));
+	strbuf_add(&b, repl);
+	strbuf_add(&b, to);
+	return strbuf_detach(&b);
+}
+
+/* text + (a newline when it lacks one) + line + "\n"; a new string. */
+static char *append_line(const char *text, const char *line)
+{
+	size_t n = strlen(text);
+
+	return xasprintf("%s%s%s\n", text, n > 0 && text[n - 1] != '\n' ? "\n" :
+	    "", line);
+}
+
+char *cassconf_yaml_set_key(const char *text, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+	struct line l;
+
+	while (line_next(&p, &l)) {
+		const char *v;
+		char *repl, *out;
+		struct line nl;
+		const char *q;
+
+		if ((size_t)(l.end - l.start) <= klen ||
+		    strncmp(l.start, key, klen) != 0 || l.start[klen] != ':')
+			continue;
+		v = skip_blanks(l.start + klen + 1, l.end);
+		if (v < l.end && (*v == '{' || *v == '[' || *v == '|' ||
+		    *v == '>' || *v == '&' || *v == '*')) {
+			snprintf(err, errlen, "key '%s' is written in a form this "
+			    "edit does not rewrite (flow style, block or anchor): "
+			    "change it by hand", key);
+			return NULL;
+		}
+		q = l.next;
+		if ((v == l.end || *v == '#') && line_next(&q, &nl) &&
+		    (nl.start[0] == ' ' || nl.start[0] == '\t' ||
+		    nl.start[0] == '-')) {
+			snprintf(err, errlen, "key '%s' holds a block, not a value: "
+			    "change it by hand", key);
+			return NULL;
+		}
+		repl = xasprintf("%s: %s", key, value);
+		out = splice(text, l.start, l.end, repl);
+		free(repl);
+		return out;
+	}
+	{
+		char *line = xasprintf("%s: %s", key, value), *out;
+		out = append_line(text, line);
+		free(line);
+		return out;
+	}
+}
+
+/* The line is active (not a comment) and sets the option named id[0..n)
+ * in the way opt's kind does. */
+static bool jvm_line_matches(const struct line *l, const char *opt,
+    const char *id, size_t n)
+{
+	const char *s = skip_blanks(l->start, l->end), *lid;
+	size_t ln;
+	char *one;
+	bool same;
+
+	if (s == l->end || *s == '#')
+		return false;
+	one = xstrndup(s, (size_t)(l->end - s));
+	str_trim(one);
+	ln = opt_ident(one, &lid);
+	same = ln == n && strncmp(lid, id, n) == 0 &&
+	    (strncmp(one, "-XX:", 4) == 0) == (strncmp(opt, "-XX:", 4) == 0) &&
+	    (strncmp(one, "-D", 2) == 0) == (strncmp(opt, "-D", 2) == 0);
+	free(one);
+	return same;
+}
+
+char *cassconf_jvm_set_option(const char *text, const char *opt, char *err,
+    size_t errlen)
+{
+	const char *id, *p = text;
+	size_t n = opt_ident(opt, &id);
+	struct strbuf b = { NULL, 0, 0 };
+	struct line l;
+	bool done = false;
+
+	if (n == 0) {
+		snprintf(err, errlen, "JVM option '%s' is not one this edit takes",
+		    opt);
+		return NULL;
+	}
+	while (line_next(&p, &l)) {
+		if (!jvm_line_matches(&l, opt, id, n)) {
+			strbuf_addn(&b, l.start, (size_t)(l.next - l.start));
+			continue;
+		}
+		/* The first one becomes opt; a later one would override it
+		 * (the JVM takes the last), so it is commented out. */
+		if (!done)
+			strbuf_add(&b, opt);
+		else {
+			strbuf_add(&b, "# ");
+			strbuf_addn(&b, l.start, (size_t)(l.end - l.start));
+			strbuf_add(&b, " (overridden by ringmaster config-change)");
+		}
+		strbuf_addn(&b, l.end, (size_t)(l.next - l.end));
+		done = true;
+	}
+	if (!done) {
+		char *s = strbuf_detach(&b), *out = append_line(s, opt);
+		free(s);
+		return out;
+	}
+	return strbuf_detach(&b);
+}
+
+/* A file to apply: its path, real path, mode, old and new text. */
+struct apply_file {
+	const char *path;
+	char real[PATH_MAX];
+	struct stat st;
+	char *old, *new;
+};
+
+static int apply_read(struct apply_file *f, char *err, size_t errlen)
+{
+	size_t len;
+
+	if (f->path == NULL) {
+		snprintf(err, errlen, "no file to edit: set cassandra_yaml and "
+		    "jvm_options in the agent config");
+		return -1;
+	}
+	if (realpath(f->path, f->real) == NULL || stat(f->real, &f->st) != 0 ||
+	    (f->old = file_read_all(f->real, MAX_FILE, &len)) == NULL) {
+		snprintf(err, errlen, "cannot read '%s': %s; nothing was changed",
+		    f->path, strerror(errno));
+		return -1;
+	}
+	if (memchr(f->old, '\0', len) != NULL) {
+		snprintf(err, errlen, "'%s' holds NUL bytes: not a text file; "
+		    "nothing was changed", f->path);
+		return -1;
+	}
+	f->new = xstrdup(f->old);
+	return 0;
+}
+
+static int apply_write(struct apply_file *f, bool *changed, char *backup,
+    size_t blen, char *err, size_t errlen)
+{
+	*changed = false;
+	backup[0] = '\0';
+	if (strcmp(f->old, f->new) == 0)
+		return 0;
+	if ((size_t)snprintf(backup, blen, "%s.rm-bak-%lld", f->real,
+	    (long long)time_wall_ms()) >= blen) {
+		snprintf(err, errlen, "the path of '%s' is too long for its "
+		    "backup's; nothing was changed", f->path);
+		backup[0] = '\0';
+		return -1;
+	}
+	if (file_write_atomic(backup, f->old, strlen(f->old),
+	    (int)(f->st.st_mode & 07777)) != 0) {
+		snprintf(err, errlen, "cannot write the backup '%s': %s; '%s' was "
+		    "not changed", backup, strerror(errno), f->path);
+		backup[0] = '\0';
+		return -1;
+	}
+	if (file_write_atomic(f->real, f->new, strlen(f->new),
+	    (int)(f->st.st_mode & 07777)) != 0) {
+		snprintf(err, errlen, "cannot write '%s': %s (its backup is '%s')",
+		    f->path, strerror(errno), backup);
+		return -1;
+	}
+	if (geteuid() == 0 && (f->st.st_uid != 0 || f->st.st_gid != 0) &&
+	    chown(f->real, f->st.st_uid, f->st.st_gid) != 0) {
+		snprintf(err, errlen, "wrote '%s' but cannot give it back to uid "
+		    "%d: %s", f->path, (int)f->st.st_uid, strerror(errno));
+		return -1;
+	}
+	*changed = true;
+	return 0;
+}
+
+int cassconf_apply(const char *yaml_path, const char *const *yaml_kv,
+    size_t ny, const char *jvm_path, const char *const *jvm_opts, size_t nj,
+    struct cassconf_applied *out, char *err, size_t errlen)
+{
+	struct apply_file y = { yaml_path, "", { 0 }, NULL, NULL };
+	struct apply_file j = { jvm_path, "", { 0 }, NULL, NULL };
+	char msg[512];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	/* Every item first: one bad item and nothing is read or written. */
+	for (size_t i = 0; i < ny; i++) {
+		const char *eq = strchr(yaml_kv[i], '=');
+		char *key = eq ? xstrndup(yaml_kv[i], (size_t)(eq - yaml_kv[i])) :
+		    xstrdup(yaml_kv[i]);
+		int bad = eq == NULL ? -1 : cassconf_yaml_key_check(key, eq + 1,
+		    msg, sizeof(msg));
+		if (eq == NULL)
+			snprintf(msg, sizeof(msg), "'%s' is not KEY=VALUE",
+			    yaml_kv[i]);
+		free(key);
+		if (bad != 0) {
+			snprintf(err, errlen, "%s; nothing was changed", msg);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nj; i++)
+		if (cassconf_jvm_option_check(jvm_opts[i], msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s; nothing was changed", msg);
+			return -1;
+		}
+	if ((ny > 0 && apply_read(&y, err, errlen) != 0) ||
+	    (nj > 0 && apply_read(&j, err, errlen) != 0))
+		goto out;
+	for (size_t i = 0; i < ny; i++) {
+		const char *eq = strchr(yaml_kv[i], '=');
+		char *key = xstrndup(yaml_kv[i], (size_t)(eq - yaml_kv[i]));
+		char *t = cassconf_yaml_set_key(y.new, key, eq + 1, msg,
+		    sizeof(msg));
+		free(key);
+		if (t == NULL) {
+			snprintf(err, errlen, "%s: %s; nothing was changed",
+			    y.path, msg);
+			goto out;
+		}
+		free(y.new);
+		y.new = t;
+	}
+	for (size_t i = 0; i < nj; i++) {
+		char *t = cassconf_jvm_set_option(j.new, jvm_opts[i], msg,
+		    sizeof(msg));
+		if (t == NULL) {
+			snprintf(err, errlen, "%s: %s; nothing was changed",
+			    j.path, msg);
+			goto out;
+		}
+		free(j.new);
+		j.new = t;
+	}
+	if (ny > 0 && apply_write(&y, &out->yaml_changed, out->yaml_backup,
+	    sizeof(out->yaml_backup), err, errlen) != 0)
+		goto out;
+	if (nj > 0 && apply_write(&j, &out->jvm_changed, out->jvm_backup,
+	    sizeof(out->jvm_backup), err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(y.old);
+	free(y.new);
+	free(j.old);
+	free(j.new);
+	return rc;
+}
