@@ -73,24 +73,9 @@ int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
 
 /* ---- rolling config changes (config-change, agent/rolling.h) ---- */
 
-/*
- * The cassandra.yaml keys a config change may set, each with its kind of
- * value: int (digits), bool (true/false), number (decimal), quantity
- * (digits then a unit: "64MiB/s", "200ms", "10s", "1GiB").  Keys that must
- * never change on a running cluster (cluster_name, num_tokens,
- * partitioner, data directories, seeds, addresses) are not in it.
- * cassconf_yaml_key_check(): 0, or -1 with why ("unknown key 'x': ...",
- * "key 'concurrent_reads' takes an integer, not 'ten'").
- */
-int cassconf_yaml_key_check(const char *key, const char *value, char *err,
-    size_t errlen);
-/*
- * A JVM option a config change may set: -Xmx/-Xms/-Xmn/-Xss<size>,
- * -XX:+Name, -XX:-Name, -XX:Name=value, -Dname=value (not
- * cassandra.replace_address*, which replace owns), letters, digits and
- * . _ : + = / - only.  0 or -1 with why.
- */
-int cassconf_jvm_option_check(const char *opt, char *err, size_t errlen);
+/* What a config change may set is checked by common/cassopt.h, which the
+ * orchestrator uses at submission too. */
+
 /*
  * Set top-level key to value: its active line is rewritten in place (the
  * rest of the line's comment dropped), or "key: value" appended when the

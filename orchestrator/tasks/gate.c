@@ -326,7 +326,8 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 		m->t0 = now;
 		task_memo_put(ctx, "gate", m, gmemo_release, NULL);
 	}
-	if (task_checkpoint(ctx)) {
+	if (o->hold ? task_ctx_shutting_down(ctx) ||
+	    task_ctx_deadline_left(ctx) <= 0 : task_checkpoint(ctx)) {
 		snprintf(err, errlen, "gate %s stopped", o->what ? o->what : "");
 		return TASK_STEP_STOP;
 	}
@@ -357,8 +358,8 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 		if (a == NULL || excluded(o, a))
 			continue;
 		expected[w.n_expected++] = a;
-		r = nodeops_agent(ctx, a, args, ok_exits, ARRAY_SIZE(ok_exits),
-		    &d, &ex, e, sizeof(e));
+		r = (o->hold ? nodeops_agent_held : nodeops_agent)(ctx, a, args,
+		    ok_exits, ARRAY_SIZE(ok_exits), &d, &ex, e, sizeof(e));
 		if (r == TASK_STEP_WAIT) {
 			waiting = true;
 			continue;

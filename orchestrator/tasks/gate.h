@@ -133,8 +133,12 @@ struct gate_opts {
 	/* Nodes not asked and not expected (NULL-terminated, may be NULL):
 	 * e.g. a node scale-in has just removed. */
 	const char *const *exclude;
+	/* A pause or cancel does not stop the gate (only shutdown and the
+	 * step's deadline do): for the gate that a node is back, so a task
+	 * pauses between nodes, never with one half restarted. */
+	bool hold;
 };
-#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL }
+#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL, false }
 
 /* Params every gated type takes: gate_timeout_s (default 600) and
  * max_pending_compactions (absent: no check). */
