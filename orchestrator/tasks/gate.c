@@ -382,13 +382,17 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 	w.back = o->back;
 	w.max_pending = o->max_pending;
 	met = gate_eval(views, nv, &w, why, sizeof(why));
+	for (size_t i = 0; met && o->backs != NULL && o->backs[i] != NULL; i++) {
+		w.back = o->backs[i];
+		met = gate_eval(views, nv, &w, why, sizeof(why));
+	}
 	m->nonce = 0;
 	if (met) {
 		task_progress(ctx, "gate %s: met after %d round%s, %lld s: %zu "
 		    "node%s UN%s", o->what ? o->what : "", m->rounds,
 		    m->rounds == 1 ? "" : "s", (long long)((now - m->t0) / 1000),
-		    w.n_expected, w.n_expected == 1 ? "" : "s", o->back ?
-		    ", the node back with gossip and native transport on" : "");
+		    w.n_expected, w.n_expected == 1 ? "" : "s", o->back ||
+		    o->backs ? ", back with gossip and native transport on" : "");
 		goto out;
 	}
 	str_copy(m->last, why, sizeof(m->last));

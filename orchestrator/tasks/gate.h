@@ -137,8 +137,11 @@ struct gate_opts {
 	 * step's deadline do): for the gate that a node is back, so a task
 	 * pauses between nodes, never with one half restarted. */
 	bool hold;
+	/* More nodes that must be back, each by the rules of back
+	 * (NULL-terminated, may be NULL): a rack restarted together. */
+	const char *const *backs;
 };
-#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL, false }
+#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL, false, NULL }
 
 /* Params every gated type takes: gate_timeout_s (default 600) and
  * max_pending_compactions (absent: no check). */

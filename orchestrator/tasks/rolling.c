@@ -415,7 +415,6 @@ static int roll_plan(const json_t *params, const struct store_nodes *nodes,
 			const char *a = nodes->items[order[i]].address;
 			task_plan_add(plan, "gate", a);
 			task_plan_add(plan, work, a);
-			task_plan_add(plan, "back", a);
 			if (uss)
 				task_plan_add(plan, "upgradesstables", a);
 		}
@@ -441,8 +440,6 @@ static int roll_plan(const json_t *params, const struct store_nodes *nodes,
 		snprintf(name, sizeof(name), "%s rack %s/%s", work, nz(r->dc),
 		    nz(r->rack));
 		task_plan_add(plan, name, NULL);
-		for (size_t k = i; k < end; k++)
-			task_plan_add(plan, "back", nodes->items[order[k]].address);
 		for (size_t k = i; uss && k < end; k++)
 			task_plan_add(plan, "upgradesstables",
 			    nodes->items[order[k]].address);
@@ -605,6 +602,37 @@ static void rack_nodes(struct task_ctx *ctx, const char *rack_spec,
 }
 
 /*
+ * The last phase: the gate that the step's nodes are back, held, so a
+ * pause or a cancel acts once they are.
+ */
+static int back_run(struct task_ctx *ctx, struct rmemo *m,
+    const char *rack_spec, char *err, size_t errlen)
+{
+	struct gate_opts go = GATE_OPTS_INIT;
+	const char **backs = xcalloc(m->n + 1, sizeof(*backs));
+	char what[256];
+	int rc;
+
+	for (size_t i = 0; i < m->n; i++)
+		backs[i] = m->v[i].addr;
+	gate_params_opts(task_ctx_params(ctx), &go);
+	go.backs = backs;
+	go.hold = true;
+	snprintf(what, sizeof(what), "after %s%s came back", rack_spec ?
+	    "rack " : "", rack_spec ? rack_spec : m->v[0].addr);
+	go.what = what;
+	rc = gate_step(ctx, &go, err, errlen);
+	free(backs);
+	for (size_t i = 0; rc == TASK_STEP_OK && i < m->n; i++) {
+		struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+		np.phase = "back";
+		np.state = "done";
+		task_node_progress(ctx, m->v[i].addr, &np);
+	}
+	return rc;
+}
+
+/*
  * The node work step: every node of the step through its phases, the
  * nodes of a rack side by side.  Held: a pause or cancel waits for the
  * step's end.
@@ -691,33 +719,28 @@ static int work_run(struct task_ctx *ctx, const struct store_step *step,
 			{
 				struct task_node_progress np =
 				    TASK_NODE_PROGRESS_KEEP;
-				np.phase = phase_names[rn->ph];
-				np.state = rn->ph == PH_DONE ? "done" : "running";
+				np.phase = rn->ph == PH_DONE ? "back" :
+				    phase_names[rn->ph];
+				np.state = "running";
 				task_node_progress(ctx, rn->addr, &np);
 			}
 		}
 	}
 	if (waiting)
 		return TASK_STEP_WAIT;
-	task_progress(ctx, "%s%s%s: %s done in %lld s", rack_spec ? "rack " :
-	    "", rack_spec ? rack_spec : nz(step->node), "", work,
-	    (long long)((time_mono_ms() - m->t0) / 1000));
-	return TASK_STEP_OK;
+	return back_run(ctx, m, rack_spec, err, errlen);
 }
 
 /* ---- the other steps ---------------------------------------------------- */
 
-static int gate_run(struct task_ctx *ctx, const struct store_step *step,
-    const char *what, const char *back, bool hold, char *err, size_t errlen)
+static int gate_run(struct task_ctx *ctx, const char *what, char *err,
+    size_t errlen)
 {
 	struct gate_opts go = GATE_OPTS_INIT;
 	char w[256];
 	int rc;
 
-	(void)step;
 	gate_params_opts(task_ctx_params(ctx), &go);
-	go.back = back;
-	go.hold = hold;
 	snprintf(w, sizeof(w), "%s", what);
 	go.what = w;
 	rc = gate_step(ctx, &go, err, errlen);
@@ -800,18 +823,14 @@ static int roll_run(struct task_ctx *ctx, const struct store_step *step,
 		return rack_safety_run(ctx, err, errlen);
 	if (strcmp(n, "gate") == 0) {
 		snprintf(what, sizeof(what), "before touching %s", nz(step->node));
-		rc = gate_run(ctx, step, what, NULL, false, err, errlen);
+		rc = gate_run(ctx, what, err, errlen);
 		if (rc == TASK_STEP_OK && upgrade && step->node != NULL)
 			rc = upgrade_check(ctx, step->node, err, errlen);
 		return rc;
 	}
 	if (strncmp(n, "gate rack ", 10) == 0) {
 		snprintf(what, sizeof(what), "before rack %s", n + 10);
-		return gate_run(ctx, step, what, NULL, false, err, errlen);
-	}
-	if (strcmp(n, "back") == 0) {
-		snprintf(what, sizeof(what), "after %s came back", nz(step->node));
-		return gate_run(ctx, step, what, step->node, true, err, errlen);
+		return gate_run(ctx, what, err, errlen);
 	}
 	if (strcmp(n, "upgradesstables") == 0)
 		return nodeops_agent(ctx, step->node, "upgradesstables", NULL, 0,
@@ -841,8 +860,8 @@ static const struct task_type restart_type = {
 	.description = "restart every node, one at a time (or a rack at a "
 	    "time), behind health gates: drain, stop, start, wait until it "
 	    "and every other node are UN",
-	.steps = "per node: gate, restart (drain, stop, start), back; "
-	    "per_rack: rack-safety, then per rack: gate, restart, back per node",
+	.steps = "per node: gate, restart (drain, stop, start, back); "
+	    "per_rack: rack-safety, then per rack: gate, restart",
 	.params = restart_params,
 	.validate = roll_validate,
 	.plan = restart_plan,
@@ -858,8 +877,8 @@ static const struct task_type config_type = {
 	.description = "set validated cassandra.yaml keys and JVM options on "
 	    "every node (a backup of each file kept), restarting each, one at "
 	    "a time, behind health gates",
-	.steps = "per node: gate, config (config-apply, drain, stop, start), "
-	    "back",
+	.steps = "per node: gate, config (config-apply, drain, stop, start, "
+	    "back)",
 	.params = config_params,
 	.validate = config_validate,
 	.plan = config_plan,
@@ -876,7 +895,7 @@ static const struct task_type upgrade_type = {
 	    "upgrade_command, one at a time, behind health gates, checked with "
 	    "nodetool version; never skips a major version",
 	.steps = "per node: gate, upgrade (drain, stop, upgrade_command, start "
-	    "+ version check), back[, upgradesstables]",
+	    "+ version check, back)[, upgradesstables]",
 	.params = upgrade_params,
 	.validate = upgrade_validate,
 	.plan = upgrade_plan,

@@ -7,27 +7,28 @@
  *
  *   gate      <node>   every node UN, none joining/leaving/moving (gate.h);
  *                      pause and cancel act here, before a node is touched
- *   restart   <node>   drain, stop, start            (rolling-restart)
- *   config    <node>   config-apply, drain, stop, start   (config-change)
- *   upgrade   <node>   drain, stop, upgrade_command, start with
- *                      nodetool version checked            (upgrade)
- *   back      <node>   the node UN in its own view and another's, gossip
- *                      and native transport on, every other node UN
+ *   restart   <node>   drain, stop, start, back      (rolling-restart)
+ *   config    <node>   config-apply, drain, stop, start, back (config-change)
+ *   upgrade   <node>   drain, stop, upgrade_command, start with nodetool
+ *                      version checked, back                   (upgrade)
  *   upgradesstables <node>   (upgrade with upgradesstables: true)
  *
- * The middle step and "back" are held: a pause or a cancel asked while a
- * node is down waits until it is back, so the task stops between nodes.
- * Each phase on the node is idempotent (agent/rolling.h), and the middle
- * step asks the node first whether its Cassandra started after the step
- * began: after a kill -9 of the orchestrator it resumes at the start
- * phase instead of restarting a node twice.  Finished steps are never
- * run again (the engine resumes at the first unfinished step).
+ * "back" is the gate that the node is UN in its own view and another's,
+ * with gossip and native transport on, and every other node UN.  The
+ * middle step is held (nodeops_agent_held(), gate_opts.hold): a pause or a
+ * cancel asked while a node is down waits until it is back, so the task
+ * stops between nodes.  Each phase on the node is idempotent
+ * (agent/rolling.h), and the step first asks the node whether its
+ * Cassandra started after the step began (uptime): after a kill -9 of the
+ * orchestrator it goes on at the start phase instead of restarting the
+ * node twice.  Finished steps are never run again (the engine resumes at
+ * the first unfinished step).
  *
  * per_rack: true plans per rack instead: "rack-safety" (every keyspace
  * NetworkTopologyStrategy with RF <= racks in each of its DCs, read from
  * a node with `ringagent keyspaces`: else the task fails before touching
- * anything, naming the keyspace), then per rack "gate rack DC/RACK",
- * "<phase> rack DC/RACK" (the rack's nodes together), and "back" per node.
+ * anything, naming the keyspace), then per rack "gate rack DC/RACK" and
+ * "<work> rack DC/RACK" (the rack's nodes side by side, then all back).
  *
  * The pure parts below are unit-tested (tests/unit/test_rolling.c).
  */
