@@ -679,6 +679,17 @@ static int work_run(struct task_ctx *ctx, const struct store_step *step,
 			    ARRAY_SIZE(probe_ok) : 0, &d, &ex, e, sizeof(e));
 			free(args);
 			if (rc == TASK_STEP_WAIT) {
+				struct task_node_progress np =
+				    TASK_NODE_PROGRESS_KEEP;
+				char msg[64];
+
+				/* Which phase, and how long: what watch shows. */
+				snprintf(msg, sizeof(msg), "%s for %lld s",
+				    phase_names[rn->ph], (long long)
+				    ((time_mono_ms() - rn->since) / 1000));
+				np.phase = phase_names[rn->ph];
+				np.message = msg;
+				task_node_progress(ctx, rn->addr, &np);
 				json_decref(d);
 				waiting = true;
 				break;
