@@ -42,6 +42,7 @@
 #include "proc.h"
 #include "removenode.h"
 #include "repair.h"
+#include "rolling.h"
 #include "snapshot.h"
 
 struct opctx {
@@ -309,6 +310,26 @@ static const struct op ops[] = {
 	{ "removenode", "--host-id H", "remove dead host H from the ring "
 	  "through this node (refused while it is up), checked with nodetool "
 	  "status", removenode_op },
+	{ "health", "[--nonce N] [--compactions]", "status's report for "
+	  "health gates, with pending compactions on request",
+	  rolling_op_health },
+	{ "drain", "", "nodetool drain, checked with nodetool info (gossip "
+	  "and native transport off)", rolling_op_drain },
+	{ "stop", "", "cassandra_stop, then wait until nodetool no longer "
+	  "reaches Cassandra", rolling_op_stop },
+	{ "start", "[--expect-version V]", "cassandra_start, then wait until "
+	  "nodetool info shows gossip and native transport on",
+	  rolling_op_start },
+	{ "upgrade", "--version V", "run upgrade_command for version V while "
+	  "Cassandra is stopped", rolling_op_upgrade },
+	{ "upgradesstables", "", "nodetool upgradesstables",
+	  rolling_op_upgradesstables },
+	{ "keyspaces", "", "keyspaces and their replication (nodetool "
+	  "describecluster)", rolling_op_keyspaces },
+	{ "config-apply", "[--yaml KEY=VALUE]... [--jvm OPT]...", "validated "
+	  "cassandra.yaml keys and JVM options, a backup of each file "
+	  "changed; nothing changed when one is invalid",
+	  rolling_op_config_apply },
 };
 
 /* How long an op waits for its credentials line on stdin. */
