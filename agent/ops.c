@@ -313,6 +313,8 @@ static const struct op ops[] = {
 	  "leaving or gone is waited for or reported", scale_op_decommission },
 	{ "cleanup", "[--keyspace K]...", "nodetool cleanup, per keyspace or "
 	  "of every keyspace", scale_op_cleanup },
+	{ "keyspaces", "", "every keyspace's replication (nodetool "
+	  "describecluster)", scale_op_keyspaces },
 };
 
 bool ops_known(const char *name)
