@@ -213,6 +213,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE slots ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;",
 	/* 7: the nodes a backup left out (policy skip_down), JSON text */
 	"ALTER TABLE backups ADD COLUMN missing_nodes TEXT;",
+	/* the host ids of nodes taken out on purpose (decommission,
+	 * remediate): their agents' check-ins are refused (store_tombstone.h) */
+	"CREATE TABLE tombstones ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" host_id TEXT NOT NULL,"
+	" address TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" task_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, host_id)) WITHOUT ROWID;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -464,6 +464,14 @@ static int step_forget(struct task_ctx *ctx, const char *node, char *err,
 	    "load_bytes", (json_int_t)r.load_bytes, "reason", "decommissioned: "
 	    "Cassandra said DECOMMISSIONED and no live peer lists it; its "
 	    "record and SSH host-key pin are removed");
+	/* The tombstone first: its agent's next check-in is refused, never
+	 * listed again (store_tombstone.h). */
+	if (r.host_id != NULL && store_tombstone_put(st, cluster, r.host_id,
+	    node, "decommissioned", task_ctx_id(ctx), err, errlen) != 0) {
+		store_node_row_release(&r);
+		json_decref(detail);
+		return TASK_STEP_FAIL;
+	}
 	store_node_row_release(&r);
 	rc = store_node_delete(st, cluster, node, err, errlen);
 	if (rc != 0 && rc != RM_ENOENT) {

@@ -93,6 +93,14 @@ def test_scale_in_takes_the_chosen_node_out_one_by_one(sim_factory, orch_factory
     assert seen_ul, "node3 was never seen UL by a peer"
     assert_left(c, orch, "node3")
     assert decommissions(c) == ["node3"]
+    # Its agent still runs: its heartbeats are answered "who are you?", its
+    # check-in is refused (tombstone), and it is never listed again.
+    addr = c.address("node3")
+    wait_for(lambda: [e for e in events(orch, "checkin") if e["target"] == addr
+                      and e["result"] == "refused"], "node3's check-in refused", timeout=60)
+    ev = [e for e in events(orch, "checkin") if e["target"] == addr][0]
+    assert ev["detail"]["task"] == t["id"] and ev["detail"]["reason"] == "decommissioned", ev
+    assert addr not in orch_nodes(orch)
 
 
 def test_decommission_refused_for_disk_with_the_numbers(sim_factory, orch_factory):  # noqa: F811

@@ -68,11 +68,13 @@ static void test_migrations(void)
 {
 	struct store *st = open_store();
 	char err[256];
+	int v = store_schema_version(st);
 
-	T_EQ_INT(store_schema_version(st), 7);
+	/* No number: migrations of parallel branches are merged later. */
+	T_CHECK(v >= 7, "schema version %d after the first open", v);
 	store_close(st);
 	st = open_store();		/* idempotent re-open */
-	T_EQ_INT(store_schema_version(st), 7);
+	T_EQ_INT(store_schema_version(st), v);
 	store_close(st);
 	store_close(NULL);
 	T_CHECK(store_open(":memory:", err, sizeof(err)) == NULL,
