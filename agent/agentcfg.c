@@ -38,6 +38,8 @@ static const struct conf_key keys[] = {
 	  "shell command that starts Cassandra and returns, such as 'systemctl start cassandra'" },
 	{ "cassandra_stop", CONF_STRING, NULL, false, 0, 0, NULL,
 	  "shell command that stops Cassandra" },
+	{ "upgrade_command", CONF_STRING, NULL, false, 0, 0, NULL,
+	  "shell command that installs Cassandra version {version} (also $RM_VERSION) while it is stopped; used by the upgrade task" },
 	{ "cassandra_yaml", CONF_PATH, "/etc/cassandra/cassandra.yaml", false, 0, 0, NULL,
 	  "cassandra.yaml, where bootstrap writes the seeds" },
 	{ "jvm_options", CONF_PATH, "/etc/cassandra/jvm-server.options", false, 0, 0, NULL,
@@ -118,6 +120,7 @@ static struct agentcfg *from_conf(struct conf *cf, char *err, size_t errlen)
 	c->data_dirs = split_list(conf_str(cf, "data_dirs"), &c->n_data_dirs);
 	c->cassandra_start = dup_or_null(conf_str(cf, "cassandra_start"));
 	c->cassandra_stop = dup_or_null(conf_str(cf, "cassandra_stop"));
+	c->upgrade_command = dup_or_null(conf_str(cf, "upgrade_command"));
 	c->cassandra_yaml = dup_or_null(conf_str(cf, "cassandra_yaml"));
 	c->jvm_options = dup_or_null(conf_str(cf, "jvm_options"));
 	c->state_dir = dup_or_null(conf_str(cf, "state_dir"));
@@ -196,6 +199,7 @@ void agentcfg_free(struct agentcfg *c)
 	free(c->data_dirs);
 	free(c->cassandra_start);
 	free(c->cassandra_stop);
+	free(c->upgrade_command);
 	free(c->cassandra_yaml);
 	free(c->jvm_options);
 	free(c->state_dir);

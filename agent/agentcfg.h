@@ -35,6 +35,7 @@ struct agentcfg {
 	size_t n_data_dirs;
 	char *cassandra_start;		/* shell command */
 	char *cassandra_stop;
+	char *upgrade_command;		/* shell command, "{version}" replaced; NULL unset */
 	char *cassandra_yaml;
 	char *jvm_options;
 	char *state_dir;		/* host id and last answer */

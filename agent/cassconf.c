@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../common/strbuf.h"
+#include "../common/cassopt.h"
 #include "../common/util.h"
 
 #define MAX_FILE (4u << 20)
@@ -436,4 +437,276 @@ int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
 	free(old);
 	free(new);
 	return 0;
+}
+
+/* ---- rolling config changes ---- */
+
+/* text with [from, to) replaced by repl; a new string. */
+static char *splice(const char *text, const char *from, const char *to,
+    const char *repl)
+{
+	struct strbuf b = { NULL, 0, 0 };
+
+	strbuf_addn(&b, text, (size_t)(from - text));
+	strbuf_add(&b, repl);
+	strbuf_add(&b, to);
+	return strbuf_detach(&b);
+}
+
+/* text + (a newline when it lacks one) + line + "\n"; a new string. */
+static char *append_line(const char *text, const char *line)
+{
+	size_t n = strlen(text);
+
+	return xasprintf("%s%s%s\n", text, n > 0 && text[n - 1] != '\n' ? "\n" :
+	    "", line);
+}
+
+char *cassconf_yaml_set_key(const char *text, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+	struct line l;
+
+	while (line_next(&p, &l)) {
+		const char *v;
+		char *repl, *out;
+		struct line nl;
+		const char *q;
+
+		if ((size_t)(l.end - l.start) <= klen ||
+		    strncmp(l.start, key, klen) != 0 || l.start[klen] != ':')
+			continue;
+		v = skip_blanks(l.start + klen + 1, l.end);
+		if (v < l.end && (*v == '{' || *v == '[' || *v == '|' ||
+		    *v == '>' || *v == '&' || *v == '*')) {
+			snprintf(err, errlen, "key '%s' is written in a form this "
+			    "edit does not rewrite (flow style, block or anchor): "
+			    "change it by hand", key);
+			return NULL;
+		}
+		q = l.next;
+		if ((v == l.end || *v == '#') && line_next(&q, &nl) &&
+		    (nl.start[0] == ' ' || nl.start[0] == '\t' ||
+		    nl.start[0] == '-')) {
+			snprintf(err, errlen, "key '%s' holds a block, not a value: "
+			    "change it by hand", key);
+			return NULL;
+		}
+		repl = xasprintf("%s: %s", key, value);
+		out = splice(text, l.start, l.end, repl);
+		free(repl);
+		return out;
+	}
+	{
+		char *line = xasprintf("%s: %s", key, value), *out;
+		out = append_line(text, line);
+		free(line);
+		return out;
+	}
+}
+
+/* The line is active (not a comment) and sets the option named id[0..n)
+ * in the way opt's kind does. */
+static bool jvm_line_matches(const struct line *l, const char *opt,
+    const char *id, size_t n)
+{
+	const char *s = skip_blanks(l->start, l->end), *lid;
+	size_t ln;
+	char *one;
+	bool same;
+
+	if (s == l->end || *s == '#')
+		return false;
+	one = xstrndup(s, (size_t)(l->end - s));
+	str_trim(one);
+	ln = cassopt_jvm_ident(one, &lid);
+	same = ln == n && strncmp(lid, id, n) == 0 &&
+	    (strncmp(one, "-XX:", 4) == 0) == (strncmp(opt, "-XX:", 4) == 0) &&
+	    (strncmp(one, "-D", 2) == 0) == (strncmp(opt, "-D", 2) == 0);
+	free(one);
+	return same;
+}
+
+char *cassconf_jvm_set_option(const char *text, const char *opt, char *err,
+    size_t errlen)
+{
+	const char *id, *p = text;
+	size_t n = cassopt_jvm_ident(opt, &id);
+	struct strbuf b = { NULL, 0, 0 };
+	struct line l;
+	bool done = false;
+
+	if (n == 0) {
+		snprintf(err, errlen, "JVM option '%s' is not one this edit takes",
+		    opt);
+		return NULL;
+	}
+	while (line_next(&p, &l)) {
+		if (!jvm_line_matches(&l, opt, id, n)) {
+			strbuf_addn(&b, l.start, (size_t)(l.next - l.start));
+			continue;
+		}
+		/* The first one becomes opt; a later one would override it
+		 * (the JVM takes the last), so it is commented out. */
+		if (!done)
+			strbuf_add(&b, opt);
+		else {
+			strbuf_add(&b, "# ");
+			strbuf_addn(&b, l.start, (size_t)(l.end - l.start));
+			strbuf_add(&b, " (overridden by ringmaster config-change)");
+		}
+		strbuf_addn(&b, l.end, (size_t)(l.next - l.end));
+		done = true;
+	}
+	if (!done) {
+		char *s = strbuf_detach(&b), *out = append_line(s, opt);
+		free(s);
+		return out;
+	}
+	return strbuf_detach(&b);
+}
+
+/* A file to apply: its path, real path, mode, old and new text. */
+struct apply_file {
+	const char *path;
+	char real[PATH_MAX];
+	struct stat st;
+	char *old, *new;
+};
+
+static int apply_read(struct apply_file *f, char *err, size_t errlen)
+{
+	size_t len;
+
+	if (f->path == NULL) {
+		snprintf(err, errlen, "no file to edit: set cassandra_yaml and "
+		    "jvm_options in the agent config");
+		return -1;
+	}
+	if (realpath(f->path, f->real) == NULL || stat(f->real, &f->st) != 0 ||
+	    (f->old = file_read_all(f->real, MAX_FILE, &len)) == NULL) {
+		snprintf(err, errlen, "cannot read '%s': %s; nothing was changed",
+		    f->path, strerror(errno));
+		return -1;
+	}
+	if (memchr(f->old, '\0', len) != NULL) {
+		snprintf(err, errlen, "'%s' holds NUL bytes: not a text file; "
+		    "nothing was changed", f->path);
+		return -1;
+	}
+	f->new = xstrdup(f->old);
+	return 0;
+}
+
+static int apply_write(struct apply_file *f, bool *changed, char *backup,
+    size_t blen, char *err, size_t errlen)
+{
+	*changed = false;
+	backup[0] = '\0';
+	if (strcmp(f->old, f->new) == 0)
+		return 0;
+	if ((size_t)snprintf(backup, blen, "%s.rm-bak-%lld", f->real,
+	    (long long)time_wall_ms()) >= blen) {
+		snprintf(err, errlen, "the path of '%s' is too long for its "
+		    "backup's; nothing was changed", f->path);
+		backup[0] = '\0';
+		return -1;
+	}
+	if (file_write_atomic(backup, f->old, strlen(f->old),
+	    (int)(f->st.st_mode & 07777)) != 0) {
+		snprintf(err, errlen, "cannot write the backup '%s': %s; '%s' was "
+		    "not changed", backup, strerror(errno), f->path);
+		backup[0] = '\0';
+		return -1;
+	}
+	if (file_write_atomic(f->real, f->new, strlen(f->new),
+	    (int)(f->st.st_mode & 07777)) != 0) {
+		snprintf(err, errlen, "cannot write '%s': %s (its backup is '%s')",
+		    f->path, strerror(errno), backup);
+		return -1;
+	}
+	if (geteuid() == 0 && (f->st.st_uid != 0 || f->st.st_gid != 0) &&
+	    chown(f->real, f->st.st_uid, f->st.st_gid) != 0) {
+		snprintf(err, errlen, "wrote '%s' but cannot give it back to uid "
+		    "%d: %s", f->path, (int)f->st.st_uid, strerror(errno));
+		return -1;
+	}
+	*changed = true;
+	return 0;
+}
+
+int cassconf_apply(const char *yaml_path, const char *const *yaml_kv,
+    size_t ny, const char *jvm_path, const char *const *jvm_opts, size_t nj,
+    struct cassconf_applied *out, char *err, size_t errlen)
+{
+	struct apply_file y = { yaml_path, "", { 0 }, NULL, NULL };
+	struct apply_file j = { jvm_path, "", { 0 }, NULL, NULL };
+	char msg[512];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	/* Every item first: one bad item and nothing is read or written. */
+	for (size_t i = 0; i < ny; i++) {
+		const char *eq = strchr(yaml_kv[i], '=');
+		char *key = eq ? xstrndup(yaml_kv[i], (size_t)(eq - yaml_kv[i])) :
+		    xstrdup(yaml_kv[i]);
+		int bad = eq == NULL ? -1 : cassopt_yaml_key_check(key, eq + 1,
+		    msg, sizeof(msg));
+		if (eq == NULL)
+			snprintf(msg, sizeof(msg), "'%s' is not KEY=VALUE",
+			    yaml_kv[i]);
+		free(key);
+		if (bad != 0) {
+			snprintf(err, errlen, "%s; nothing was changed", msg);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nj; i++)
+		if (cassopt_jvm_option_check(jvm_opts[i], msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s; nothing was changed", msg);
+			return -1;
+		}
+	if ((ny > 0 && apply_read(&y, err, errlen) != 0) ||
+	    (nj > 0 && apply_read(&j, err, errlen) != 0))
+		goto out;
+	for (size_t i = 0; i < ny; i++) {
+		const char *eq = strchr(yaml_kv[i], '=');
+		char *key = xstrndup(yaml_kv[i], (size_t)(eq - yaml_kv[i]));
+		char *t = cassconf_yaml_set_key(y.new, key, eq + 1, msg,
+		    sizeof(msg));
+		free(key);
+		if (t == NULL) {
+			snprintf(err, errlen, "%s: %s; nothing was changed",
+			    y.path, msg);
+			goto out;
+		}
+		free(y.new);
+		y.new = t;
+	}
+	for (size_t i = 0; i < nj; i++) {
+		char *t = cassconf_jvm_set_option(j.new, jvm_opts[i], msg,
+		    sizeof(msg));
+		if (t == NULL) {
+			snprintf(err, errlen, "%s: %s; nothing was changed",
+			    j.path, msg);
+			goto out;
+		}
+		free(j.new);
+		j.new = t;
+	}
+	if (ny > 0 && apply_write(&y, &out->yaml_changed, out->yaml_backup,
+	    sizeof(out->yaml_backup), err, errlen) != 0)
+		goto out;
+	if (nj > 0 && apply_write(&j, &out->jvm_changed, out->jvm_backup,
+	    sizeof(out->jvm_backup), err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(y.old);
+	free(y.new);
+	free(j.old);
+	free(j.new);
+	return rc;
 }

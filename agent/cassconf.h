@@ -71,4 +71,39 @@ int cassconf_seeds_preview(const char *yaml_path, const char *const *seeds,
     size_t n, bool *would_change, char **current, char **wanted, char *err,
     size_t errlen);
 
+/* ---- rolling config changes (config-change, agent/rolling.h) ---- */
+
+/* What a config change may set is checked by common/cassopt.h, which the
+ * orchestrator uses at submission too. */
+
+/*
+ * Set top-level key to value: its active line is rewritten in place (the
+ * rest of the line's comment dropped), or "key: value" appended when the
+ * file has none.  A key written as a block or in flow style is refused.
+ */
+char *cassconf_yaml_set_key(const char *text, const char *key,
+    const char *value, char *err, size_t errlen);
+/*
+ * Make opt the one active line of its kind (-Xmx..., -XX:[+-]Name,
+ * -XX:Name=, -Dname=): the first such line is rewritten, later ones are
+ * commented out, or opt is appended.
+ */
+char *cassconf_jvm_set_option(const char *text, const char *opt, char *err,
+    size_t errlen);
+
+struct cassconf_applied {
+	bool yaml_changed, jvm_changed;
+	char yaml_backup[4096], jvm_backup[4096];	/* "" when none made */
+};
+/*
+ * Apply "KEY=VALUE" items to the yaml file and options to the JVM options
+ * file: everything is checked and both new texts are made before anything
+ * is written, so a bad item changes nothing.  Each file that changes is
+ * first copied to "<file>.rm-bak-<unix ms>" (mode kept), then replaced
+ * atomically.  0, or -1 with err naming the item or file.
+ */
+int cassconf_apply(const char *yaml_path, const char *const *yaml_kv,
+    size_t ny, const char *jvm_path, const char *const *jvm_opts, size_t nj,
+    struct cassconf_applied *out, char *err, size_t errlen);
+
 #endif

@@ -40,6 +40,7 @@
 #include "proc.h"
 #include "removenode.h"
 #include "repair.h"
+#include "rolling.h"
 #include "scale.h"
 #include "snapshot.h"
 
@@ -313,8 +314,26 @@ static const struct op ops[] = {
 	  "leaving or gone is waited for or reported", scale_op_decommission },
 	{ "cleanup", "[--keyspace K]...", "nodetool cleanup, per keyspace or "
 	  "of every keyspace", scale_op_cleanup },
-	{ "keyspaces", "", "every keyspace's replication (nodetool "
-	  "describecluster)", scale_op_keyspaces },
+	{ "health", "[--nonce N] [--compactions]", "status's report for "
+	  "health gates, with pending compactions on request",
+	  rolling_op_health },
+	{ "drain", "", "nodetool drain, checked with nodetool info (gossip "
+	  "and native transport off)", rolling_op_drain },
+	{ "stop", "", "cassandra_stop, then wait until nodetool no longer "
+	  "reaches Cassandra", rolling_op_stop },
+	{ "start", "[--expect-version V]", "cassandra_start, then wait until "
+	  "nodetool info shows gossip and native transport on",
+	  rolling_op_start },
+	{ "upgrade", "--version V", "run upgrade_command for version V while "
+	  "Cassandra is stopped", rolling_op_upgrade },
+	{ "upgradesstables", "", "nodetool upgradesstables",
+	  rolling_op_upgradesstables },
+	{ "keyspaces", "", "keyspaces and their replication (nodetool "
+	  "describecluster)", rolling_op_keyspaces },
+	{ "config-apply", "[--yaml KEY=VALUE]... [--jvm OPT]...", "validated "
+	  "cassandra.yaml keys and JVM options, a backup of each file "
+	  "changed; nothing changed when one is invalid",
+	  rolling_op_config_apply },
 };
 
 bool ops_known(const char *name)

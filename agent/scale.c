@@ -342,38 +342,3 @@ int scale_op_cleanup(struct opctx *x, int argc, char **argv)
 	return op_result(x, OPS_EXIT_OK, json_pack("{s:o,s:I}", "keyspaces",
 	    kss, "seconds", (json_int_t)((time_mono_ms() - t0) / 1000)), NULL);
 }
-
-int scale_op_keyspaces(struct opctx *x, int argc, char **argv)
-{
-	static const char *const args[] = { "describecluster", NULL };
-	struct nodetool_describecluster *d = NULL;
-	json_t *all, *ks;
-	char err[1024], *out = NULL;
-	enum cass_rc rc;
-
-	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "keyspaces takes no "
-		    "arguments, got '%s'", argv[1]);
-	rc = cass_nodetool(op_conf(x), args, op_proc_opts(x), &out, err,
-	    sizeof(err));
-	if (rc != CASS_OK)
-		return op_result(x, op_exit_status(rc), NULL, "%s", err);
-	if (nodetool_parse_describecluster(out, strlen(out), &d, err,
-	    sizeof(err)) != 0) {
-		free(out);
-		return op_result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
-	}
-	free(out);
-	if (!d->has_stats) {
-		nodetool_describecluster_free(d);
-		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool "
-		    "describecluster printed no Keyspaces section (Cassandra "
-		    "before 4.0): the replication cannot be read this way");
-	}
-	all = nodetool_describecluster_json(d);
-	ks = json_incref(json_object_get(all, "keyspaces"));
-	json_decref(all);
-	nodetool_describecluster_free(d);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:o}", "keyspaces",
-	    ks ? ks : json_array()), NULL);
-}

@@ -36,12 +36,6 @@ struct opctx;
 
 int scale_op_decommission(struct opctx *x, int argc, char **argv);
 int scale_op_cleanup(struct opctx *x, int argc, char **argv);
-/*
- * ringagent keyspaces: `nodetool describecluster`'s Keyspaces section,
- * {"keyspaces": [{"name", "replication_class", "options": {k: "v"}}]},
- * for the orchestrator's RF check before nodes leave (4.0 and later).
- */
-int scale_op_keyspaces(struct opctx *x, int argc, char **argv);
 
 /*
  * The mode `nodetool netstats` prints on its "Mode: X" line (NORMAL,

@@ -347,6 +347,48 @@ const struct cmd cmd_table[] = {
 	  "the cluster's provider finds the host (provider none: boot a new, "
 	  "empty node in the same dc and rack).  docs/lifecycle.md, "
 	  "\"Replacement\"." },
+	{ "restart", CMD_TASK_SHORTCUT, "rolling restart: one node at a time "
+	  "behind health gates", NULL, NULL, NOARGS,
+	  (const struct cmd_flag[]){
+		{ "--node", CMD_V_TEXT, "ADDR[,ADDR...]", false, "nodes[]",
+		  "only these nodes, in this order" },
+		{ "--per-rack", CMD_V_NONE, NULL, false, "per_rack",
+		  "a whole rack at a time (refused unless every keyspace is "
+		  "rack-safe)" },
+		{ "--gate-timeout", CMD_V_NUMBER, "SECONDS", false,
+		  "gate_timeout_s", "how long a health gate may wait" },
+		{ "--max-pending-compactions", CMD_V_NUMBER, "N", false,
+		  "max_pending_compactions", "gate on pending compactions too" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "rolling-restart",
+	  "Per node: gate (every node UN), drain, stop, start, back (the node "
+	  "UN in its own view and another's, every other node UN).  Default "
+	  "order: rack by rack, seeds last.  docs/lifecycle.md, \"Rolling "
+	  "operations\"." },
+	{ "upgrade", CMD_TASK_SHORTCUT, "rolling upgrade to a Cassandra version",
+	  NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "VERSION", CMD_V_TEXT, false, NULL }, END_ARGS,
+	  },
+	  (const struct cmd_flag[]){
+		{ "--upgradesstables", CMD_V_NONE, NULL, false, "upgradesstables",
+		  "run nodetool upgradesstables on each node once it is back" },
+		{ "--node", CMD_V_TEXT, "ADDR[,ADDR...]", false, "nodes[]",
+		  "only these nodes, in this order" },
+		{ "--per-rack", CMD_V_NONE, NULL, false, "per_rack",
+		  "a whole rack at a time (refused unless every keyspace is "
+		  "rack-safe)" },
+		{ "--gate-timeout", CMD_V_NUMBER, "SECONDS", false,
+		  "gate_timeout_s", "how long a health gate may wait" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "upgrade",
+	  "Each node's agent runs its upgrade_command with VERSION while "
+	  "Cassandra is stopped, then nodetool version must show VERSION.  "
+	  "A skipped major version (3.11 to 5.0) is refused." },
 	{ "backups", CMD_NONE, "list and delete backups", backups_subs, "list",
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "schedules", CMD_NONE, "list, create and delete schedules",

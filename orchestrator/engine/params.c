@@ -24,6 +24,7 @@ static const char *const type_names[] = {
 	[PT_ADDR] = "address",
 	[PT_COMMAND] = "command", [PT_RETENTION] = "retention",
 	[PT_SOURCE] = "source",
+	[PT_WORD] = "word", [PT_WORDS] = "words", [PT_OBJECT] = "object",
 };
 
 const char *params_type_name(enum param_type t)
@@ -257,6 +258,22 @@ static int check_one(const struct param_spec *p, const json_t *v, char *err,
 		return check_retention(v, err, errlen);
 	case PT_SOURCE:
 		return check_source(v, err, errlen);
+	case PT_WORD:
+		if (!json_is_string(v) || !word_ok(json_string_value(v))) {
+			snprintf(err, errlen, "params.%s must be one word: no blanks, "
+			    "quotes or shell syntax", p->name);
+			return -1;
+		}
+		return 0;
+	case PT_WORDS:
+		return check_list(p, v, word_ok, "word (no blanks, quotes or shell "
+		    "syntax)", err, errlen);
+	case PT_OBJECT:
+		if (!json_is_object(v)) {
+			snprintf(err, errlen, "params.%s must be an object", p->name);
+			return -1;
+		}
+		return 0;
 	}
 	snprintf(err, errlen, "params.%s has the wrong type or value", p->name);
 	return -1;

@@ -29,6 +29,9 @@ enum param_type {
 	PT_COMMAND,		/* a command line without shell syntax */
 	PT_RETENTION,		/* {"keep_last": N, "keep_days": D} */
 	PT_SOURCE,		/* {"cluster", "storage", "endpoint", "region"} */
+	PT_WORD,		/* one command-line word: no blanks, quotes or shell syntax */
+	PT_WORDS,		/* array of such words (at most max, else 256) */
+	PT_OBJECT,		/* a JSON object; the type's validate() checks inside */
 };
 
 #define PF_MIN_EXCL	0x1	/* min itself is refused */

@@ -534,9 +534,17 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 	reach_release(&r);
 }
 
-int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
-    const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
-    char *err, size_t errlen)
+/* Whether the job must stop now: held jobs ignore pause and cancel. */
+static bool must_stop(struct task_ctx *ctx, bool held)
+{
+	if (!held)
+		return task_checkpoint(ctx);
+	return task_ctx_shutting_down(ctx) || task_ctx_deadline_left(ctx) <= 0;
+}
+
+static int agent_run(struct task_ctx *ctx, bool held, const char *node,
+    const char *op_args, const int *ok_exits, size_t n_ok, json_t **data,
+    int *agent_exit, char *err, size_t errlen)
 {
 	struct njob *j;
 
@@ -554,7 +562,7 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 
 		if (j->state == NJ_DONE)
 			break;
-		if (task_checkpoint(ctx)) {
+		if (must_stop(ctx, held)) {
 			/* A shutdown leaves the job running: the step
 			 * continues as this attempt at the next start. */
 			if (!task_ctx_shutting_down(ctx))
@@ -579,6 +587,22 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 	}
 	snprintf(err, errlen, "%s", j->err ? j->err : "failed");
 	return j->rc;
+}
+
+int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
+    const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
+    char *err, size_t errlen)
+{
+	return agent_run(ctx, false, node, op_args, ok_exits, n_ok, data,
+	    agent_exit, err, errlen);
+}
+
+int nodeops_agent_held(struct task_ctx *ctx, const char *node,
+    const char *op_args, const int *ok_exits, size_t n_ok, json_t **data,
+    int *agent_exit, char *err, size_t errlen)
+{
+	return agent_run(ctx, true, node, op_args, ok_exits, n_ok, data,
+	    agent_exit, err, errlen);
 }
 
 /* ---- node-status ---- */

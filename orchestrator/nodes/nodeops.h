@@ -74,5 +74,15 @@ void nodeops_job_id(const char *task_id, int step_idx, int attempt,
 int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
     const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
     char *err, size_t errlen);
+/*
+ * nodeops_agent() for work that must not be cut short by a pause or a
+ * cancel (a node between its stop and its start: rolling operations act
+ * on those between nodes): only shutdown and the step's deadline stop
+ * the job.  The step keeps returning TASK_STEP_WAIT meanwhile; the
+ * engine acts on the pause or cancel once the step returns.
+ */
+int nodeops_agent_held(struct task_ctx *ctx, const char *node,
+    const char *op_args, const int *ok_exits, size_t n_ok, json_t **data,
+    int *agent_exit, char *err, size_t errlen);
 
 #endif

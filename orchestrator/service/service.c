@@ -29,6 +29,7 @@
 #include "../tasks/evict.h"
 #include "../tasks/repair.h"
 #include "../tasks/replace.h"
+#include "../tasks/rolling.h"
 #include "../tasks/scale.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
@@ -191,6 +192,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	if (replace_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (evict_register(s->eng, err, errlen) != 0)
+		goto fail;
+	if (rolling_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (scale_register(s->eng, err, errlen) != 0)
 		goto fail;

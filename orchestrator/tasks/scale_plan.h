@@ -65,7 +65,7 @@ int scale_plan_rf(const struct scale_node *nodes, size_t n,
     size_t errlen);
 
 /*
- * The replication of keyspaces from the agent's `keyspaces` result
+ * The replication of keyspaces from the agent's `keyspaces` result (agent/rolling.h)
  * ({"keyspaces": [{"name", "replication_class", "options": {k: "v"}}]}),
  * parsed defensively: LocalStrategy and EverywhereStrategy (nothing to
  * lose) are left out; SimpleStrategy gives one entry (dc NULL);

@@ -1488,10 +1488,13 @@ def start_cassandra(cluster_dir, name):
     system tables get memtable data.  A node added with --replace takes over the dead
     node's tokens and the dead node leaves the ring; a Joining node becomes Normal after
     node.json's bootstrap_seconds (0 = at once)."""
-    now = time.time()
     ndir = node_dir(cluster_dir, name)
     nj = load_node(ndir)
+    # A real start takes 7-40 s before JMX answers (captures/rolling-restart.txt).
+    time.sleep(float(nj.get("start_delay", 0) or 0))
+    now = time.time()
     seeds = read_seeds(ndir)
+    installed = nj.get("installed_release")
     load_all_live(ndir)
     jvm_replace = None if nj.get("joined", True) else read_jvm_replace(ndir)
     if nj.get("decommissioned"):
@@ -1547,9 +1550,18 @@ def start_cassandra(cluster_dir, name):
             n["status"] = "Normal"
             n.pop("joining_until", None)
         n.update(up=True, drained=False, gossip=True, binary=True)
+        if installed:
+            # The version installed while it was down is what runs now.
+            n["release_version"] = installed
+            if release_family(installed):
+                n["version"] = release_family(installed)
     with locked_node(ndir) as nj2:
         nj2.update(up=True, drained=False, state="running", status=n["status"], started_at=now,
                    generation=int(now), joined=True, seeds=seeds)
+        if installed:
+            nj2["release_version"] = installed
+            if release_family(installed):
+                nj2["version"] = release_family(installed)
         if jvm_replace:
             nj2["tokens"] = list(n["tokens"])
         nj2.pop("replace_address", None)
@@ -1594,7 +1606,27 @@ def settle_joining(cluster_dir, cluster):
 
 
 def stop_cassandra(cluster_dir, name):
+    time.sleep(float(load_node(node_dir(cluster_dir, name)).get("stop_delay", 0) or 0))
     set_node_state(cluster_dir, name, up=False, state="stopped")
+
+
+def release_family(release):
+    """"4.1.3" -> "4.1" when the sim imitates that family, else None."""
+    m = re.match(r"^(\d+)\.(\d+)", release or "")
+    fam = "%s.%s" % (m.group(1), m.group(2)) if m else None
+    return fam if fam in VERSIONS else None
+
+
+def install_version(cluster_dir, name, release):
+    """What an upgrade_command does: install Cassandra `release` on the node.  Like a
+    package upgrade, the running process keeps its version; the new one runs from the
+    next start (nodetool version, describecluster)."""
+    if not re.match(r"^\d+\.\d+(\.\d+)?(-[0-9A-Za-z.]+)?$", release or ""):
+        raise SimError("install-version: %r is not a Cassandra version" % release)
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        nj["installed_release"] = release
+        nj.setdefault("installs", []).append({"release": release, "at": time.time(),
+                                              "running": nj.get("state") == "running"})
 
 
 def start_node(cluster_dir, name, agent=None, timeout=10.0):
@@ -1665,6 +1697,10 @@ KNOBS = {
     "bootstrap_seconds": (float, lambda v: v >= 0, "seconds a started Joining node stays UJ"),
     "system_churn": (bool, lambda v: True, "system tables get SSTables on flush/snapshot"),
     "system_churn_interval": (float, lambda v: v >= 0, "s after which sstable_activity has new data (5)"),
+    "start_delay": (float, lambda v: v >= 0, "seconds start-cassandra takes before the node is UN"),
+    "stop_delay": (float, lambda v: v >= 0, "seconds stop-cassandra takes before the node is down"),
+    "pending_compactions": (int, lambda v: v >= 0, "compactionstats pending tasks"),
+    "upgradesstables_delay": (float, lambda v: v >= 0, "seconds upgradesstables takes"),
 }
 KNOBS.update({
     "decommission_seconds": (float, lambda v: v >= 0, "seconds decommission keeps the node UL (0.5)"),

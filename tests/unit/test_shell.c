@@ -332,7 +332,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restore run schedules seeds status tasks types use verify watch", 0 },
+		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restart restore run schedules seeds status tasks types upgrade use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -364,7 +364,7 @@ static void test_complete(void)
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restore run schedules seeds status tasks types use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restart restore run schedules seeds status tasks types upgrade use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },
