@@ -22,20 +22,17 @@
 #include "../engine/params.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
+#include "gate.h"
 #include "../store/store.h"
 #include "remediate.h"
 #include "scale_out.h"
 #include "scale_plan.h"
 #include "scale_util.h"
 
-#define WAIT_GATE_MS	1000
 #define WAIT_GONE_MS	1000
 
 #define SCALE_TIMEOUTS \
-	{ "gate_timeout_s", PT_INT, 1, 86400, "600", NULL, 0, \
-	  "seconds to wait for the cluster to be healthy (every node UN in " \
-	  "every view, none joining, leaving or moving) before a node is " \
-	  "touched; past it the task fails and the node is not touched" }, \
+	GATE_PARAMS, \
 	{ "gone_timeout_s", PT_INT, 1, 86400, "600", NULL, 0, \
 	  "seconds a decommissioned node may stay listed by a live peer" }
 
@@ -335,12 +332,13 @@ out:
 	return rc;
 }
 
+/* Roll's health gate (gate.h): every node's fresh view, now. */
 static int step_gate(struct task_ctx *ctx, const char *node, char *err,
     size_t errlen)
 {
-	const json_t *p = task_ctx_params(ctx);
+	struct gate_opts go = GATE_OPTS_INIT;
 	struct store_node_row r;
-	char why[512];
+	char what[300];
 	int rc;
 
 	if (task_checkpoint(ctx))
@@ -353,21 +351,13 @@ static int step_gate(struct task_ctx *ctx, const char *node, char *err,
 		    "more; nothing touched", node, task_ctx_cluster(ctx));
 		return TASK_STEP_FATAL;
 	}
-	if (scale_util_healthy(task_ctx_store(ctx), task_ctx_cluster(ctx), why,
-	    sizeof(why))) {
+	gate_params_opts(task_ctx_params(ctx), &go);
+	snprintf(what, sizeof(what), "before touching %s", node);
+	go.what = what;
+	rc = gate_step(ctx, &go, err, errlen);
+	if (rc == TASK_STEP_OK)
 		task_progress(ctx, "the cluster is healthy: %s is next", node);
-		return TASK_STEP_OK;
-	}
-	if (task_ctx_attempt_elapsed(ctx) >= 1000 * pint(p, "gate_timeout_s",
-	    600)) {
-		snprintf(err, errlen, "the cluster did not become healthy within "
-		    "gate_timeout_s (%lld s): %s; %s was not touched: bring the "
-		    "cluster back, then resubmit", (long long)pint(p,
-		    "gate_timeout_s", 600), why, node);
-		return TASK_STEP_FATAL;
-	}
-	task_progress(ctx, "waiting before %s: %s", node, why);
-	return task_wait(ctx, WAIT_GATE_MS);
+	return rc;
 }
 
 static int step_decommission(struct task_ctx *ctx, const char *node,
