@@ -121,6 +121,7 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 
 int rolling_op_drain(struct opctx *x, int argc, char **argv)
 {
+	int st;
 	static const char *const args[] = { "drain", NULL };
 	const struct agentcfg *c = op_conf(x);
 	struct nodetool_info *info = NULL;
@@ -130,8 +131,8 @@ int rolling_op_drain(struct opctx *x, int argc, char **argv)
 	int64_t t0 = time_mono_ms();
 
 	(void)argv;
-	if ((rc = no_args(x, argc, "drain")) >= 0)
-		return rc;
+	if ((st = no_args(x, argc, "drain")) >= 0)
+		return st;
 	rc = cass_info(c, op_proc_opts(x), &info, err, sizeof(err));
 	if (rc == CASS_UNREACHABLE) {
 		/* Down already (a step re-run after its stop): nothing
@@ -197,14 +198,15 @@ static enum cass_rc reach(struct opctx *x, struct nodetool_info **info,
 
 int rolling_op_stop(struct opctx *x, int argc, char **argv)
 {
+	int st;
 	const struct agentcfg *c = op_conf(x);
 	char err[1024];
 	int64_t t0 = time_mono_ms(), deadline;
 	enum cass_rc rc;
 
 	(void)argv;
-	if ((rc = no_args(x, argc, "stop")) >= 0)
-		return rc;
+	if ((st = no_args(x, argc, "stop")) >= 0)
+		return st;
 	if (c->cassandra_stop == NULL)
 		return op_result(x, OPS_EXIT_CONFIG, NULL, "cassandra_stop is not "
 		    "set in %s: a rolling operation needs the command that stops "
@@ -428,6 +430,7 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 
 int rolling_op_upgradesstables(struct opctx *x, int argc, char **argv)
 {
+	int st;
 	static const char *const args[] = { "upgradesstables", NULL };
 	struct agentcfg cc = *op_conf(x);
 	char err[1024], *out = NULL;
@@ -435,8 +438,8 @@ int rolling_op_upgradesstables(struct opctx *x, int argc, char **argv)
 	enum cass_rc rc;
 
 	(void)argv;
-	if ((rc = no_args(x, argc, "upgradesstables")) >= 0)
-		return rc;
+	if ((st = no_args(x, argc, "upgradesstables")) >= 0)
+		return st;
 	op_progress(x, NULL, "nodetool upgradesstables: rewriting SSTables of "
 	    "older formats");
 	/* Rewrites every old SSTable: no deadline but the job's. */
@@ -454,6 +457,7 @@ int rolling_op_upgradesstables(struct opctx *x, int argc, char **argv)
 
 int rolling_op_keyspaces(struct opctx *x, int argc, char **argv)
 {
+	int st;
 	static const char *const args[] = { "describecluster", NULL };
 	struct nodetool_describecluster *dc = NULL;
 	char err[1024], *out = NULL;
@@ -461,8 +465,8 @@ int rolling_op_keyspaces(struct opctx *x, int argc, char **argv)
 	json_t *j, *ks;
 
 	(void)argv;
-	if ((rc = no_args(x, argc, "keyspaces")) >= 0)
-		return rc;
+	if ((st = no_args(x, argc, "keyspaces")) >= 0)
+		return st;
 	rc = cass_nodetool(op_conf(x), args, op_proc_opts(x), &out, err,
 	    sizeof(err));
 	if (rc == CASS_OK && nodetool_parse_describecluster(out, strlen(out),
