@@ -445,7 +445,7 @@ static int step_host(struct task_ctx *ctx, const char *node, char *err,
 	struct provider_run *run;
 	enum provider_kind kind;
 	struct store_slot sl;
-	char addr[STORE_SLOT_STR];
+	char addr[STORE_SLOT_STR], key[STORE_ID_MAX + STORE_SLOT_STR];
 	int rc;
 
 	if (task_checkpoint(ctx))
@@ -510,7 +510,13 @@ static int step_host(struct task_ctx *ctx, const char *node, char *err,
 		req.dead_address = node;
 		req.dead_host_id = r.host_id ? r.host_id : "";
 		req.cassandra_version = r.version ? r.version : "";
-		req.idempotency_key = task_ctx_id(ctx);
+		/* The task's id; a task replacing several nodes (remediate)
+		 * asks once per node. */
+		if (pstr(p, "node") != NULL && strcmp(pstr(p, "node"), node) == 0)
+			str_copy(key, task_ctx_id(ctx), sizeof(key));
+		else
+			snprintf(key, sizeof(key), "%s-%s", task_ctx_id(ctx), node);
+		req.idempotency_key = key;
 		req.timeout_ms = 1000 * (int64_t)json_integer_value(
 		    json_object_get(p, "provider_timeout_s"));
 		run = provider_start(&req, err, errlen);
