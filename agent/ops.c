@@ -43,6 +43,7 @@
 #include "removenode.h"
 #include "repair.h"
 #include "rolling.h"
+#include "scale.h"
 #include "snapshot.h"
 
 struct opctx {
@@ -310,6 +311,11 @@ static const struct op ops[] = {
 	{ "removenode", "--host-id H", "remove dead host H from the ring "
 	  "through this node (refused while it is up), checked with nodetool "
 	  "status", removenode_op },
+	{ "decommission", "", "nodetool decommission of this node, checked "
+	  "with netstats until Cassandra says DECOMMISSIONED; a node already "
+	  "leaving or gone is waited for or reported", scale_op_decommission },
+	{ "cleanup", "[--keyspace K]...", "nodetool cleanup, per keyspace or "
+	  "of every keyspace", scale_op_cleanup },
 	{ "health", "[--nonce N] [--compactions]", "status's report for "
 	  "health gates, with pending compactions on request",
 	  rolling_op_health },

@@ -180,6 +180,42 @@ static const struct cmd backups_subs[] = {
 	END_CMDS,
 };
 
+static const struct cmd scale_subs[] = {
+	{ "out", CMD_TASK_SHORTCUT, "add COUNT nodes through the provider",
+	  NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "COUNT", CMD_V_NUMBER, false, NULL }, END_ARGS,
+	  },
+	  (const struct cmd_flag[]){
+		{ "--dc", CMD_V_TEXT, "DC", false, "dc",
+		  "the new nodes' datacenter" },
+		{ "--rack", CMD_V_TEXT, "RACK", false, "rack",
+		  "their rack (with --dc)" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "scale-out",
+	  "One bootstrap slot at a time, each new node waited for until it "
+	  "is UN; then nodetool cleanup on the old nodes, one by one." },
+	{ "in", CMD_TASK_SHORTCUT, "take COUNT nodes out (chosen for you)",
+	  NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "COUNT", CMD_V_NUMBER, false, NULL }, END_ARGS,
+	  },
+	  (const struct cmd_flag[]){
+		{ "--dc", CMD_V_TEXT, "DC", false, "dc",
+		  "only from this datacenter" },
+		{ "--rack", CMD_V_TEXT, "RACK", false, "rack",
+		  "only from this rack (with --dc)" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "scale-in",
+	  "The nodes: not pinned seeds, the fullest rack, the least load, the "
+	  "highest address; then as decommission." },
+	END_CMDS,
+};
+
 static const struct cmd schedules_subs[] = {
 	{ "list", CMD_SCHEDULES_LIST, "list the cluster's schedules", NULL, NULL,
 	  NOARGS, NOFLAGS, false, true, NULL, NULL },
@@ -389,6 +425,38 @@ const struct cmd cmd_table[] = {
 	  "Each node's agent runs its upgrade_command with VERSION while "
 	  "Cassandra is stopped, then nodetool version must show VERSION.  "
 	  "A skipped major version (3.11 to 5.0) is refused." },
+	{ "scale", CMD_NONE, "add or take out nodes, one at a time",
+	  scale_subs, NULL, NOARGS, NOFLAGS, false, false, NULL, NULL },
+	{ "decommission", CMD_TASK_SHORTCUT, "take live nodes out of the ring, "
+	  "one by one", NULL, NULL,
+	  (const struct cmd_arg[]){
+		{ "NODE...", CMD_V_TEXT, false, NULL }, END_ARGS,
+	  },
+	  (const struct cmd_flag[]){
+		{ "--gate-timeout", CMD_V_NUMBER, "SECONDS", false,
+		  "gate_timeout_s", "how long the health gate may wait" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "decommission",
+	  "Each NODE in turn: gate (every node UN), nodetool decommission "
+	  "(UL, then gone), wait until no live peer lists it, forget it.  "
+	  "Refused when the nodes that stay lack the disk for the data or a "
+	  "keyspace's RF.  docs/lifecycle.md, \"Scaling and remediation\"." },
+	{ "remediate", CMD_TASK_SHORTCUT, "replace every node by a new host, "
+	  "one by one", NULL, NULL, NOARGS,
+	  (const struct cmd_flag[]){
+		{ "--node", CMD_V_TEXT, "ADDR[,ADDR...]", false, "nodes[]",
+		  "only these nodes, in this order" },
+		{ "--gate-timeout", CMD_V_NUMBER, "SECONDS", false,
+		  "gate_timeout_s", "how long the health gate may wait" },
+		{ "--watch", CMD_V_NONE, NULL, false, NULL,
+		  "watch the task until it ends" },
+		END_FLAGS,
+	  }, true, true, "remediate",
+	  "Per node: gate, drain and stop, a new host from the cluster's "
+	  "provider takes its place (replace_address_first_boot), wait until "
+	  "it is UN.  The old host's agent is refused if it checks in again." },
 	{ "backups", CMD_NONE, "list and delete backups", backups_subs, "list",
 	  NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "schedules", CMD_NONE, "list, create and delete schedules",

@@ -415,6 +415,16 @@ int cmd_parse(const char *line, struct cmd_call *call, char *err,
 			    c->args[argi].name, word);
 			goto out;
 		}
+		if (argi >= nargs && nargs > 0 && strlen(c->args[nargs - 1].name)
+		    > 3 && strcmp(c->args[nargs - 1].name + strlen(
+		    c->args[nargs - 1].name) - 3, "...") == 0) {
+			/* "NODE...": the last positional takes the words left,
+			 * joined by commas. */
+			char *j = xasprintf("%s,%s", call->args[nargs - 1], word);
+			free(call->args[nargs - 1]);
+			call->args[nargs - 1] = j;
+			continue;
+		}
 		if (argi >= nargs) {
 			snprintf(err, errlen, "unexpected '%s'", word);
 			goto out;

@@ -367,7 +367,16 @@ int exec_run(struct exec_ctx *x, const char *type)
 		key = xstrdup(c->args[i].name);
 		for (char *k = key; *k; k++)
 			*k = (char)tolower((unsigned char)*k);
-		json_object_set_new(params, key, json_string(v));
+		if (strlen(key) > 3 && strcmp(key + strlen(key) - 3, "...") ==
+		    0) {
+			/* NODE... sets nodes, a list. */
+			strcpy(key + strlen(key) - 3, "s");
+			json_object_set_new(params, key, split_list(v));
+		} else if (c->args[i].value == CMD_V_NUMBER) {
+			json_object_set_new(params, key, json_real_or_int(v));
+		} else {
+			json_object_set_new(params, key, json_string(v));
+		}
 		free(key);
 	}
 	if (cmd_kv_parse(x->call->kv, x->call->nkv, params, err,

@@ -576,7 +576,7 @@ int hb_flush(struct hb *h)
 	char **details = NULL;
 	size_t n = 0, cap = 0, nev;
 	char err[256];
-	int rc = 0;
+	int rc = 0, applied = 0;
 
 	pthread_mutex_lock(&h->mtx);
 	for (struct hb_node *d = h->dirty; d; d = d->dirty_next) {
@@ -602,11 +602,21 @@ int hb_flush(struct hb *h)
 	h->nevents = h->capevents = 0;
 	pthread_mutex_unlock(&h->mtx);
 
-	if (n > 0 && store_heartbeats_apply(h->st, hbs, n, err,
-	    sizeof(err)) < 0) {
+	if (n > 0 && (applied = store_heartbeats_apply(h->st, hbs, n, err,
+	    sizeof(err))) < 0) {
 		log_warnx("cannot write %zu heartbeats to the store: %s; the "
 		    "next heartbeats will carry them", n, err);
 		rc = -1;
+	}
+	/* A node whose row went while it still beats (decommissioned or
+	 * replaced on purpose: tasks/scale.h) leaves the tables too; its
+	 * next beat is answered "who are you?" and its check-in decides. */
+	for (size_t i = 0; applied >= 0 && (size_t)applied < n && i < n; i++) {
+		struct store_node_row r;
+		if (store_node_get(h->st, hbs[i].cluster, hbs[i].address,
+		    &r) == RM_ENOENT)
+			hb_node_forget(h, hbs[i].cluster, hbs[i].address);
+		store_node_row_release(&r);
 	}
 	if (nev > 0) {
 		evs = xcalloc(nev, sizeof(*evs));

@@ -30,6 +30,7 @@
 #include "../tasks/repair.h"
 #include "../tasks/replace.h"
 #include "../tasks/rolling.h"
+#include "../tasks/scale.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
 #include "../engine/params.h"
@@ -193,6 +194,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	if (evict_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (rolling_register(s->eng, err, errlen) != 0)
+		goto fail;
+	if (scale_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (task_resume_all(s->eng, err, errlen) != 0)
 		goto fail;

@@ -282,6 +282,42 @@ static char *credential_issue(struct service *s, const char *cluster,
 	return secret;
 }
 
+/*
+ * A node taken out on purpose (decommission, remediate: tasks/scale.h)
+ * whose agent checks in again with the same host id is refused, never
+ * listed again as a member; an event says so, once per check-in.
+ */
+static bool tombstoned(struct service *s, const struct svc_checkin *ci,
+    struct svc_err *e)
+{
+	struct store_tombstone t;
+	char detail[1024];
+	json_t *d;
+
+	if (ci->host_id == NULL ||
+	    store_tombstone_get(s->st, ci->cluster, ci->host_id, &t) != 0)
+		return false;
+	d = json_pack("{s:s,s:s,s:s,s:s}", "reason", t.reason, "task",
+	    t.task_id, "host_id", ci->host_id, "was", t.address);
+	{
+		char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		struct store_event ev = {
+			.actor = "ringmaster", .kind = "checkin",
+			.target = ci->address, .cluster = ci->cluster,
+			.result = "refused", .detail_json = text,
+		};
+		store_event_append(s->st, &ev, NULL, 0);
+		free(text);
+	}
+	json_decref(d);
+	snprintf(detail, sizeof(detail), "node %s (host id %s) was taken out "
+	    "of cluster '%s' by task %s (%s): it does not rejoin; wipe its "
+	    "data directories to add the host again as a new node",
+	    ci->address, ci->host_id, ci->cluster, t.task_id, t.reason);
+	svc_set(e, RM_ECONFLICT, "%s", detail);
+	return true;
+}
+
 int service_checkin(struct service *s, const struct svc_checkin *ci,
     json_t **out, struct svc_err *e)
 {
@@ -308,6 +344,8 @@ int service_checkin(struct service *s, const struct svc_checkin *ci,
 		if (ensure_cluster(s, ci->cluster, e) != 0)
 			return -1;
 	}
+	if (tombstoned(s, ci, e))
+		return -1;
 	memset(&known, 0, sizeof(known));
 	memset(&at, 0, sizeof(at));
 	if (ci->host_id != NULL)

@@ -229,6 +229,16 @@ static const char *const migrations[] = {
 	" hash TEXT PRIMARY KEY,"
 	" created_at INTEGER NOT NULL,"
 	" expires_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+	/* the host ids of nodes taken out on purpose (decommission,
+	 * remediate): their agents' check-ins are refused (store_tombstone.h) */
+	"CREATE TABLE tombstones ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" host_id TEXT NOT NULL,"
+	" address TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" task_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, host_id)) WITHOUT ROWID;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -97,5 +97,6 @@ int store_snapshot(struct store *st, const char *path, char *err, size_t errlen)
 #include "store_backup.h"
 #include "store_slot.h"
 #include "store_settings.h"
+#include "store_tombstone.h"
 
 #endif

@@ -267,7 +267,13 @@
 	X(SLOT_JOINED, "UPDATE slots SET joined_at = ?4 WHERE cluster = ?1" \
 	    " AND holder = ?2 AND since = ?3 AND joined_at = 0") \
 	X(SLOT_RELEASE_TASK, "DELETE FROM slots WHERE cluster = ?1" \
-	    " AND task_id = ?2")
+	    " AND task_id = ?2") \
+	X(TOMBSTONE_PUT, "INSERT INTO tombstones (cluster, host_id, address," \
+	    " reason, task_id, at) VALUES (?1,?2,?3,?4,?5,?6)" \
+	    " ON CONFLICT (cluster, host_id) DO UPDATE SET address = ?3," \
+	    " reason = ?4, task_id = ?5, at = ?6") \
+	X(TOMBSTONE_GET, "SELECT address, reason, task_id, at FROM tombstones" \
+	    " WHERE cluster = ?1 AND host_id = ?2")
 
 
 #define X_ENUM(id, text) SQL_##id,

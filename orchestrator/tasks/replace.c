@@ -207,11 +207,11 @@ static int my_slot(struct task_ctx *ctx, struct store_slot *sl, char *err,
 
 /* Free the slot this task holds, with a slot event; quiet when it holds
  * none (freed already: safe to call twice). */
-static void free_slot(struct task_ctx *ctx, const char *why)
+static void free_slot(struct task_ctx *ctx, const char *node,
+    const char *why)
 {
 	struct store *st = task_ctx_store(ctx);
 	const char *cluster = task_ctx_cluster(ctx);
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	struct store_slot sl;
 	char err[256];
 
@@ -229,24 +229,23 @@ static void free_slot(struct task_ctx *ctx, const char *why)
  * A checkpoint said stop.  A cancel frees the slot here (no hook runs for
  * a cancelled task); a pause or a shutdown keeps it, to go on later.
  */
-static int stopped(struct task_ctx *ctx)
+static int stopped(struct task_ctx *ctx, const char *node)
 {
 	struct store_task_detail d;
 
 	if (!task_ctx_shutting_down(ctx) &&
 	    store_task_get(task_ctx_store(ctx), task_ctx_id(ctx), &d) == 0) {
 		if (d.task.cancel_requested)
-			free_slot(ctx, "the replace task was cancelled");
+			free_slot(ctx, node, "the task was cancelled");
 		store_task_detail_release(&d);
 	}
 	return TASK_STEP_STOP;
 }
 
 /* The dead node as the store has it: 0, or a step outcome with err. */
-static int read_dead(struct task_ctx *ctx, struct store_node_row *r,
-    char *err, size_t errlen)
+static int read_dead(struct task_ctx *ctx, const char *node,
+    struct store_node_row *r, char *err, size_t errlen)
 {
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	int rc = store_node_get(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    node, r);
 
@@ -265,13 +264,13 @@ static int read_dead(struct task_ctx *ctx, struct store_node_row *r,
 
 /* ---- the steps ----------------------------------------------------------- */
 
-static int step_check(struct task_ctx *ctx, char *err, size_t errlen)
+static int step_check(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
 {
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	struct store_node_row r;
 	int rc;
 
-	if ((rc = read_dead(ctx, &r, err, errlen)) != 0) {
+	if ((rc = read_dead(ctx, node, &r, err, errlen)) != 0) {
 		store_node_row_release(&r);
 		return rc;
 	}
@@ -294,22 +293,23 @@ static int step_check(struct task_ctx *ctx, char *err, size_t errlen)
 	return TASK_STEP_OK;
 }
 
-static int step_slot(struct task_ctx *ctx, char *err, size_t errlen)
+static int step_slot(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
 {
 	struct store *st = task_ctx_store(ctx);
 	const char *cluster = task_ctx_cluster(ctx);
 	const json_t *p = task_ctx_params(ctx);
-	const char *node = pstr(p, "node"), *na = pstr(p, "new_address");
+	const char *na = pstr(p, "new_address");
 	struct store_node_row r;
 	struct store_slot sl, want;
 	int64_t now = time_wall_ms();
 	int rc;
 
 	if (task_checkpoint(ctx))
-		return stopped(ctx);
+		return stopped(ctx, node);
 	if ((rc = my_slot(ctx, &sl, err, errlen)) != 0)
 		return rc > 0 ? TASK_STEP_OK : TASK_STEP_FAIL;
-	if ((rc = read_dead(ctx, &r, err, errlen)) != 0) {
+	if ((rc = read_dead(ctx, node, &r, err, errlen)) != 0) {
 		store_node_row_release(&r);
 		return rc;
 	}
@@ -384,11 +384,11 @@ static int past_deadline(const struct store_slot *sl,
 	return -1;
 }
 
-static int slot_lost(struct task_ctx *ctx, char *err, size_t errlen)
+static int slot_lost(const char *node, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "the replacement of %s no longer holds the "
 	    "cluster's slot (it expired after bootstrap_timeout, see the slot "
-	    "events); submit replace again", pstr(task_ctx_params(ctx), "node"));
+	    "events); submit replace again", node);
 	return TASK_STEP_FATAL;
 }
 
@@ -435,23 +435,23 @@ static void release_run(void *p)
 	provider_free(p);
 }
 
-static int step_host(struct task_ctx *ctx, char *err, size_t errlen)
+static int step_host(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
 {
 	struct store *st = task_ctx_store(ctx);
 	const char *cluster = task_ctx_cluster(ctx);
 	const json_t *p = task_ctx_params(ctx);
-	const char *node = pstr(p, "node");
 	struct store_cluster_settings cs;
 	struct provider_run *run;
 	enum provider_kind kind;
 	struct store_slot sl;
-	char addr[STORE_SLOT_STR];
+	char addr[STORE_SLOT_STR], key[STORE_ID_MAX + STORE_SLOT_STR];
 	int rc;
 
 	if (task_checkpoint(ctx))
-		return stopped(ctx);
+		return stopped(ctx, node);
 	if ((rc = my_slot(ctx, &sl, err, errlen)) <= 0)
-		return rc < 0 ? TASK_STEP_FAIL : slot_lost(ctx, err, errlen);
+		return rc < 0 ? TASK_STEP_FAIL : slot_lost(node, err, errlen);
 	if (past_deadline(&sl, err, errlen) != 0)
 		return TASK_STEP_FATAL;
 	if (sl.holder[0] != '\0') {
@@ -487,7 +487,7 @@ static int step_host(struct task_ctx *ctx, char *err, size_t errlen)
 	if (run == NULL) {
 		struct store_node_row r;
 		struct provider_req req;
-		if ((rc = read_dead(ctx, &r, err, errlen)) != 0) {
+		if ((rc = read_dead(ctx, node, &r, err, errlen)) != 0) {
 			store_node_row_release(&r);
 			return rc;
 		}
@@ -510,7 +510,13 @@ static int step_host(struct task_ctx *ctx, char *err, size_t errlen)
 		req.dead_address = node;
 		req.dead_host_id = r.host_id ? r.host_id : "";
 		req.cassandra_version = r.version ? r.version : "";
-		req.idempotency_key = task_ctx_id(ctx);
+		/* The task's id; a task replacing several nodes (remediate)
+		 * asks once per node. */
+		if (pstr(p, "node") != NULL && strcmp(pstr(p, "node"), node) == 0)
+			str_copy(key, task_ctx_id(ctx), sizeof(key));
+		else
+			snprintf(key, sizeof(key), "%s-%s", task_ctx_id(ctx), node);
+		req.idempotency_key = key;
 		req.timeout_ms = 1000 * (int64_t)json_integer_value(
 		    json_object_get(p, "provider_timeout_s"));
 		run = provider_start(&req, err, errlen);
@@ -546,16 +552,16 @@ static int step_host(struct task_ctx *ctx, char *err, size_t errlen)
 	return TASK_STEP_OK;
 }
 
-static int step_join(struct task_ctx *ctx, char *err, size_t errlen)
+static int step_join(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
 {
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	struct store_slot sl;
 	int rc;
 
 	if (task_checkpoint(ctx))
-		return stopped(ctx);
+		return stopped(ctx, node);
 	if ((rc = my_slot(ctx, &sl, err, errlen)) <= 0)
-		return rc < 0 ? TASK_STEP_FAIL : slot_lost(ctx, err, errlen);
+		return rc < 0 ? TASK_STEP_FAIL : slot_lost(node, err, errlen);
 	if (sl.joined_at > 0) {
 		task_progress(ctx, "%s is UN in its own and a live peer's view "
 		    "with the tokens of %s, which left the ring", sl.holder,
@@ -575,11 +581,11 @@ static int step_join(struct task_ctx *ctx, char *err, size_t errlen)
 	return task_wait(ctx, WAIT_JOIN_MS);
 }
 
-static int step_finish(struct task_ctx *ctx, char *err, size_t errlen)
+static int step_finish(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
 {
 	struct store *st = task_ctx_store(ctx);
 	const char *cluster = task_ctx_cluster(ctx);
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	struct store_slot sl;
 	char why[512];
 	int rc, mine;
@@ -604,17 +610,17 @@ static int step_finish(struct task_ctx *ctx, char *err, size_t errlen)
 	    "task", task_ctx_id(ctx), "seconds", (json_int_t)
 	    ((time_wall_ms() - sl.since_ms) / 1000)));
 	log_info("cluster %s: %s", cluster, why);
-	free_slot(ctx, why);
+	free_slot(ctx, node, why);
 	task_progress(ctx, "%s replaced by %s", node, sl.holder);
 	return TASK_STEP_OK;
 }
 
-static int replace_run(struct task_ctx *ctx, const struct store_step *step,
+int replace_step(struct task_ctx *ctx, const char *name, const char *node,
     char *err, size_t errlen)
 {
 	static const struct {
 		const char *name;
-		int (*fn)(struct task_ctx *, char *, size_t);
+		int (*fn)(struct task_ctx *, const char *, char *, size_t);
 	} steps[] = {
 		{ "check", step_check }, { "slot", step_slot },
 		{ "host", step_host }, { "join", step_join },
@@ -622,17 +628,23 @@ static int replace_run(struct task_ctx *ctx, const struct store_step *step,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
-		if (strcmp(step->name, steps[i].name) == 0)
-			return steps[i].fn(ctx, err, errlen);
-	snprintf(err, errlen, "replace has no step '%s'", step->name);
+		if (strcmp(name, steps[i].name) == 0)
+			return steps[i].fn(ctx, node, err, errlen);
+	snprintf(err, errlen, "replace has no step '%s'", name);
 	return TASK_STEP_FATAL;
 }
 
+static int replace_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	return replace_step(ctx, step->name, pstr(task_ctx_params(ctx), "node"),
+	    err, errlen);
+}
+
 /* A replacement that failed for good frees the slot and says so. */
-static int replace_on_fail(struct task_ctx *ctx, const char *error,
+void replace_fail(struct task_ctx *ctx, const char *node, const char *error,
     char *msg, size_t msglen)
 {
-	const char *node = pstr(task_ctx_params(ctx), "node");
 	struct store_slot sl;
 	char err[256];
 
@@ -641,9 +653,16 @@ static int replace_on_fail(struct task_ctx *ctx, const char *error,
 		    node, "failed", json_pack("{s:s,s:s,s:s}", "reason",
 		    error ? error : "", "task", task_ctx_id(ctx),
 		    "new_address", sl.holder));
-		free_slot(ctx, error ? error : "the replacement failed");
+		free_slot(ctx, node, error ? error : "the replacement failed");
 		snprintf(msg, msglen, "the cluster's slot is freed");
 	}
+}
+
+static int replace_on_fail(struct task_ctx *ctx, const char *error,
+    char *msg, size_t msglen)
+{
+	replace_fail(ctx, pstr(task_ctx_params(ctx), "node"), error, msg,
+	    msglen);
 	return TASK_STEP_OK;
 }
 

@@ -52,4 +52,19 @@ int replace_register(struct task_engine *e, char *err, size_t errlen);
 bool replace_pending(struct store *st, const char *cluster, const char *node,
     char *id, size_t idlen);
 
+struct task_ctx;
+/*
+ * For another type that replaces nodes (remediate.h): run replace's step
+ * name ("check", "slot", "host", "join", "finish") for node from one of
+ * its own steps (the task's params give new_address, timeout_s and
+ * provider_timeout_s; the slot row carries the task's id).  A TASK_STEP_*
+ * code with err.
+ */
+int replace_step(struct task_ctx *ctx, const char *name, const char *node,
+    char *err, size_t errlen);
+/* Its on_fail: free the slot the task holds for node, with events; msg
+ * says so. */
+void replace_fail(struct task_ctx *ctx, const char *node, const char *error,
+    char *msg, size_t msglen);
+
 #endif

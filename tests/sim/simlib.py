@@ -727,6 +727,10 @@ def node_load(ndir):
         for t in os.listdir(kp):
             tdir = os.path.join(kp, t)
             total += sstable_bytes(tdir, live_sstables(ndir, tdir, live))
+    try:
+        total += int(load_node(ndir).get("load_extra", 0))
+    except (OSError, ValueError):
+        pass
     return total
 
 
@@ -1493,6 +1497,11 @@ def start_cassandra(cluster_dir, name):
     installed = nj.get("installed_release")
     load_all_live(ndir)
     jvm_replace = None if nj.get("joined", True) else read_jvm_replace(ndir)
+    if nj.get("decommissioned"):
+        # Real 4.x refuses to start a node that left the ring with its data.
+        raise SimError("%s: This node was decommissioned and will not rejoin the ring unless "
+                       "cassandra.override_decommission=true has been set, or all existing data "
+                       "is removed and the node is bootstrapped again" % name)
     with locked_cluster(cluster_dir) as c:
         n = find_node(c, name)
         n["ring"] = choose_ring(c, n, nj, seeds)
@@ -1693,6 +1702,11 @@ KNOBS = {
     "pending_compactions": (int, lambda v: v >= 0, "compactionstats pending tasks"),
     "upgradesstables_delay": (float, lambda v: v >= 0, "seconds upgradesstables takes"),
 }
+KNOBS.update({
+    "decommission_seconds": (float, lambda v: v >= 0, "seconds decommission keeps the node UL (0.5)"),
+    "cleanup_seconds": (float, lambda v: v >= 0, "seconds each cleanup takes (0)"),
+    "load_extra": (int, lambda v: v >= 0, "bytes added to the node's Load (disk-space checks)"),
+})
 
 
 def set_knob(cluster_dir, name, key, value):

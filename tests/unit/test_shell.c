@@ -58,6 +58,13 @@ static void test_parse_ok(void)
 		{ "repair --incremental", CMD_TASK_SHORTCUT, "repair", NULL, "--incremental", "", false },
 		{ "replace 10.0.0.3", CMD_TASK_SHORTCUT, "replace", "10.0.0.3", NULL, NULL, false },
 		{ "replace 10.0.0.3 10.0.0.9 --watch", CMD_TASK_SHORTCUT, "replace", "10.0.0.3", "--watch", "", false },
+		{ "scale out 2 --watch", CMD_TASK_SHORTCUT, "scale out", "2", "--watch", "", false },
+		{ "scale in 1 --dc dc1", CMD_TASK_SHORTCUT, "scale in", "1", "--dc", "dc1", false },
+		{ "decommission 10.0.0.3", CMD_TASK_SHORTCUT, "decommission", "10.0.0.3", NULL, NULL, false },
+		/* NODE... takes every word left, comma-joined */
+		{ "decommission 10.0.0.3 10.0.0.4,10.0.0.5 --watch", CMD_TASK_SHORTCUT, "decommission",
+		  "10.0.0.3,10.0.0.4,10.0.0.5", "--watch", "", false },
+		{ "remediate --node 10.0.0.1", CMD_TASK_SHORTCUT, "remediate", NULL, "--node", "10.0.0.1", false },
 		{ "schedules create backup --every 24h", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--every", "24h", false },
 		{ "sch cr backup --cron \"0 3 * * *\"", CMD_SCHEDULES_CREATE, "schedules create", "backup", "--cron", "0 3 * * *", false },
 		{ "schedules delete s-1", CMD_SCHEDULES_DELETE, "schedules delete", "s-1", NULL, NULL, false },
@@ -130,6 +137,10 @@ static void test_parse_errors(void)
 		{ "run a=1", "missing TYPE before 'a=1'", true },
 		{ "repair --incremental=yes", "--incremental takes no value", true },
 		{ "replace", "missing NODE", true },
+		{ "decommission", "missing NODE...", true },
+		{ "scale out", "missing COUNT", true },
+		{ "scale in two", "COUNT wants a number", true },
+		{ "scale out 1 2", "unexpected '2'", true },
 		{ "backup --watch --watch", "--watch given twice", true },
 		{ "connect http://x as", "'as' needs a NAME", true },
 		{ "connect http://x like y", "unexpected 'like'", true },
@@ -332,7 +343,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restart restore run schedules seeds status tasks types upgrade use verify watch", 0 },
+		{ "", "backup backups clusters connect connections decommission events exit health help metrics nodes quit remediate repair replace restart restore run scale schedules seeds status tasks types upgrade use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -364,7 +375,7 @@ static void test_complete(void)
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections events exit health help metrics nodes quit repair replace restart restore run schedules seeds status tasks types upgrade use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections decommission events exit health help metrics nodes quit remediate repair replace restart restore run scale schedules seeds status tasks types upgrade use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },

@@ -1,0 +1,17 @@
+/*
+ * remediate.h - the remediate task type: replace every node, one by one,
+ * by a new host from the cluster's provider that takes its tokens
+ * (replace_address_first_boot), each waited for until it is UN, behind
+ * the health gate.  The only way a live node is replaced: the dead-node
+ * path (tasks/replace.c) never replaces a node that lives.
+ */
+#ifndef RM_REMEDIATE_H
+#define RM_REMEDIATE_H
+
+#include <stddef.h>
+
+struct task_engine;
+
+int remediate_register(struct task_engine *e, char *err, size_t errlen);
+
+#endif
