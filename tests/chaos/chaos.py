@@ -151,9 +151,20 @@ def submit(e, type_, params):
     raise AssertionError(f"cannot submit {type_}: orchestrator unreachable")
 
 
+def pages(e, path):
+    """Every item of a paged listing."""
+    out, cursor = [], None
+    while True:
+        q = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
+        page = e.o.ok("GET", path + q)
+        out += page["items"]
+        cursor = page.get("next")
+        if not cursor:
+            return out
+
+
 def complete_backups(e):
-    return [b for b in e.o.ok("GET", f"/api/v1/clusters/{CL}/backups")["items"]
-            if b["state"] == "complete"]
+    return [b for b in pages(e, f"/api/v1/clusters/{CL}/backups") if b["state"] == "complete"]
 
 
 def pick_op(e, rng):
@@ -175,14 +186,7 @@ def pick_op(e, rng):
 def all_tasks(e):
     """Every task of the cluster, the ones the orchestrator submitted
     itself (automatic replacement) too."""
-    out, cursor = [], None
-    while True:
-        q = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
-        page = e.o.ok("GET", f"/api/v1/clusters/{CL}/tasks{q}")
-        out += page["items"]
-        cursor = page.get("next")
-        if not cursor:
-            return out
+    return pages(e, f"/api/v1/clusters/{CL}/tasks")
 
 
 def task_get(e, tid, timeout=30):
