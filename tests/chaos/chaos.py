@@ -114,11 +114,15 @@ def inject(e, rng, fault, node):
         e.o.kill9()
         return lambda: e.o.start(timeout=60)
     if fault == "agent-jobs":
-        for p in job_pids(e, node):
+        pids = job_pids(e, node)
+        for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # None running is a fault that missed (the op was elsewhere):
+        # the log says so, so a run's real count can be read from it.
+        log(f"  {len(pids)} job processes on {node} killed")
         return lambda: None     # the orchestrator's poll finds the job lost
     if fault == "agent-daemon":
         simlib.stop_agent(e.c.dir, node, hard=True)
