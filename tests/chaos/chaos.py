@@ -26,7 +26,8 @@ every task to end, and checks:
   5. the orchestrator's store passes PRAGMA integrity_check.
 
 Exit 0 when all hold; 1 with the broken invariants listed; the seed is in
-the first line so a failure can be replayed.  The environment is the
+the first line so a failure can be replayed, and so is the work directory,
+which is kept (logs of the orchestrator, s3rver, agents) when run by hand.  The environment is the
 backup tests' (tests/e2e/bkenv.py): s3rver, sim cluster with sshd and
 agents, orchestrator; its addresses come from the process id like theirs.
 """
