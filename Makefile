@@ -188,8 +188,9 @@ clean:
 #                   (ASan + UBSan) into build/fuzz/tests/fuzz/, then run each
 #                   for FUZZ_TIME seconds (default 10) from its seed corpus and
 #                   replay tests/fuzz/regress/; FUZZ_TARGETS=name... picks some
-#   make tsan       the engine, queue, store and lifecycle unit tests under
-#                   ThreadSanitizer (build/tsan/), with tests/tsan/tsan.supp
+#   make tsan       the engine, queue, store and lifecycle unit tests and
+#                   tests/tsan/test_*.c under ThreadSanitizer (build/tsan/),
+#                   with tests/tsan/tsan.supp
 #
 # Both build the product's sources again in their own build directory with
 # their own compiler flags (the recipes call make again with BUILD, CC and

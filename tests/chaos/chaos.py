@@ -26,7 +26,8 @@ every task to end, and checks:
   5. the orchestrator's store passes PRAGMA integrity_check.
 
 Exit 0 when all hold; 1 with the broken invariants listed; the seed is in
-the first line so a failure can be replayed.  The environment is the
+the first line so a failure can be replayed, and so is the work directory,
+which is kept (logs of the orchestrator, s3rver, agents) when run by hand.  The environment is the
 backup tests' (tests/e2e/bkenv.py): s3rver, sim cluster with sshd and
 agents, orchestrator; its addresses come from the process id like theirs.
 """
@@ -114,11 +115,15 @@ def inject(e, rng, fault, node):
         e.o.kill9()
         return lambda: e.o.start(timeout=60)
     if fault == "agent-jobs":
-        for p in job_pids(e, node):
+        pids = job_pids(e, node)
+        for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # None running is a fault that missed (the op was elsewhere):
+        # the log says so, so a run's real count can be read from it.
+        log(f"  {len(pids)} job processes on {node} killed")
         return lambda: None     # the orchestrator's poll finds the job lost
     if fault == "agent-daemon":
         simlib.stop_agent(e.c.dir, node, hard=True)
@@ -151,9 +156,20 @@ def submit(e, type_, params):
     raise AssertionError(f"cannot submit {type_}: orchestrator unreachable")
 
 
+def pages(e, path):
+    """Every item of a paged listing."""
+    out, cursor = [], None
+    while True:
+        q = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
+        page = e.o.ok("GET", path + q)
+        out += page["items"]
+        cursor = page.get("next")
+        if not cursor:
+            return out
+
+
 def complete_backups(e):
-    return [b for b in e.o.ok("GET", f"/api/v1/clusters/{CL}/backups")["items"]
-            if b["state"] == "complete"]
+    return [b for b in pages(e, f"/api/v1/clusters/{CL}/backups") if b["state"] == "complete"]
 
 
 def pick_op(e, rng):
@@ -175,14 +191,7 @@ def pick_op(e, rng):
 def all_tasks(e):
     """Every task of the cluster, the ones the orchestrator submitted
     itself (automatic replacement) too."""
-    out, cursor = [], None
-    while True:
-        q = "?limit=500" + (f"&cursor={cursor}" if cursor else "")
-        page = e.o.ok("GET", f"/api/v1/clusters/{CL}/tasks{q}")
-        out += page["items"]
-        cursor = page.get("next")
-        if not cursor:
-            return out
+    return pages(e, f"/api/v1/clusters/{CL}/tasks")
 
 
 def task_get(e, tid, timeout=30):

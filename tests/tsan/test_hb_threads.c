@@ -222,5 +222,11 @@ int main(void)
 	}
 	hb_free(hb);
 	store_close(st);
+	for (const char *const *f = (const char *const[]){ "hb.db", "hb.db-wal",
+	    "hb.db-shm", NULL }; *f != NULL; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *f);
+		unlink(path);
+	}
+	rmdir(dir);
 	return t_done("test_hb_threads");
 }
