@@ -138,6 +138,9 @@ static bool value_after(const char *s, size_t e, bool option, bool auth,
 	}
 	while (s[i] == ' ' || s[i] == '\t')
 		i++;
+	/* "--secrets-stdin --json": a flag followed by another option. */
+	if (sep == 0 && s[i] == '-')
+		return false;
 	if (s[i] == '"' || s[i] == '\'')
 		q = s[i++];
 	/* "the admin token: cannot write ..." is prose: after a colon an

@@ -56,6 +56,8 @@ static void test_redact(void)
 		{ "aws_session_token: FQoG", "aws_session_token: [redacted]" },
 		{ "{\"settings.storage_session_token\":\"cleared\",\"password\":null}",
 		  "{\"settings.storage_session_token\":\"cleared\",\"password\":null}" },
+		{ "job start X --secrets-stdin --json -- backup-upload",
+		  "job start X --secrets-stdin --json -- backup-upload" },
 		{ "token=", "token=" },
 		{ "", "" },
 	};
