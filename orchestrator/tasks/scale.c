@@ -369,7 +369,7 @@ static int step_decommission(struct task_ctx *ctx, const char *node,
 
 	np.phase = "leaving";
 	task_node_progress(ctx, node, &np);
-	rc = nodeops_agent(ctx, node, "decommission", NULL, 0, &d, NULL, err,
+	rc = nodeops_agent_held(ctx, node, "decommission", NULL, 0, &d, NULL, err,
 	    errlen);
 	if (rc == TASK_STEP_OK) {
 		np.state = "done";

@@ -21,7 +21,9 @@
  * pin go; a `decommission` event with result `done` keeps its history).
  * A step that succeeded is never run again, so after a kill -9 the task
  * resumes at the node and step it was on; pause, resume and cancel take
- * effect at the next step boundary (between nodes at the gate).
+ * effect at the next step boundary (between nodes at the gate); a node
+ * that is leaving is never cut short (nodeops_agent_held()): the task
+ * pauses or stops once Cassandra says it left.
  */
 #ifndef RM_TASKS_SCALE_H
 #define RM_TASKS_SCALE_H

@@ -48,16 +48,6 @@ int scale_util_gone(struct store *st, const char *cluster,
     const char *address, int64_t since_ms, char *who, size_t wholen,
     char *err, size_t errlen);
 
-/*
- * Is the cluster healthy enough to touch a node?  Every node of the
- * store up, and every view the up nodes' last heartbeats carried shows
- * every listed node UN (none down, joining, leaving or moving).  true, or
- * false with why.  Used before roll's gate (tasks/gate.h) existed and
- * for the checks after a node was replaced.
- */
-bool scale_util_healthy(struct store *st, const char *cluster, char *why,
-    size_t whylen);
-
 /* The string params[key], or NULL. */
 const char *scale_util_pstr(const json_t *params, const char *key);
 

@@ -75,6 +75,7 @@ def test_scale_in_takes_the_chosen_node_out_one_by_one(sim_factory, orch_factory
         c.set(n, "load_extra", 10 << 20)
     wait_for(lambda: all(orch_nodes(orch)[c.address(n)].get("load_bytes", 0) > 10 << 20
                          for n in ("node1", "node2", "node4")), "loads reported", timeout=30)
+    time.sleep(5)       # flushed to the store, which the plan reads
     t = orch.submit("sim", "scale-in", count=1, agent=agent)
     d = orch.task(t["id"])
     assert [s[:2] for s in steps_of(d)] == [("check", None)] + [
@@ -109,6 +110,9 @@ def test_decommission_refused_for_disk_with_the_numbers(sim_factory, orch_factor
     addr = c.address("node4")
     wait_for(lambda: orch_nodes(orch)[addr].get("load_bytes", 0) >= 1 << 60,
              "node4's load reported", timeout=30)
+    # The API shows heartbeats not yet flushed; submission reads the store,
+    # which the flusher writes every heartbeat_flush (1 s): a few flushes.
+    time.sleep(5)
     r = orch.post("/api/v1/clusters/sim/tasks", {"type": "decommission",
                                                   "params": {"nodes": [addr], "agent": agent}})
     assert r.status_code == 409, r.text
@@ -239,3 +243,23 @@ def test_remediate_replaces_every_node_one_by_one(sim_factory, orch_factory):  #
         assert len(new) == 1 and new[0]["up"] and new[0]["status"] == "Normal", new
     done_ev = [e["target"] for e in events(orch, "remediate") if e["result"] == "done"]
     assert sorted(done_ev) == sorted(old), done_ev
+
+
+def test_pause_between_nodes_touches_no_further_node_until_resumed(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory, nodes=5)
+    a4, a5 = c.address("node4"), c.address("node5")
+    c.set("node4", "decommission_seconds", 3.0)
+    t = orch.submit("sim", "decommission", nodes=[a4, a5], agent=agent)
+    wait_for(lambda: {(s["name"], s["node"]): s["state"] for s in orch.task(t["id"])["steps"]}
+             [("decommission", a4)] == "running", "node4 leaving", timeout=120)
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/pause")
+    # node4 finishes its steps; the task stops before node5.
+    wait_for(lambda: orch.task(t["id"])["state"] == "paused", "paused", timeout=120)
+    time.sleep(3)
+    assert decommissions(c) == ["node4"], c.state.get("decommissions")
+    assert status_rows(c, "node1")[a5] == "UN"
+    steps = {(s["name"], s["node"]): s["state"] for s in orch.task(t["id"])["steps"]}
+    assert steps[("decommission", a5)] == "pending", steps
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/resume")
+    orch.wait_task(t["id"], timeout=180)
+    assert decommissions(c) == ["node4", "node5"]

@@ -16,7 +16,8 @@ API_MD = REPO / "docs" / "api.md"
 BEGIN = "<!-- task-types: generated from GET /api/v1/task-types by tests/e2e/test_task_types.py -->"
 END = "<!-- /task-types -->"
 TYPES = {"noop", "node-status", "backup", "restore", "verify", "purge", "backup-index", "repair",
-         "replace", "removenode", "rolling-restart", "config-change", "upgrade"}
+         "replace", "removenode", "rolling-restart", "config-change", "upgrade",
+         "decommission", "scale-in", "scale-out", "remediate"}
 
 
 def fmt_num(v):
