@@ -483,3 +483,71 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	free(av);
 	return status;
 }
+
+/* ---- long nodetool commands (ops.h) ------------------------------------ */
+
+#define LONGRUN_PROGRESS_MS	10000
+
+/* The op's own cancel wrapped, to say every 10 s that it still runs. */
+struct longrun {
+	struct opctx *x;
+	const struct proc_opts *base;
+	const char *what;
+	int64_t started, said;
+};
+
+static bool longrun_tick(void *arg, bool *stop_watching)
+{
+	struct longrun *l = arg;
+	int64_t now = time_mono_ms();
+
+	if (stop_watching == NULL && now - l->said >= LONGRUN_PROGRESS_MS) {
+		l->said = now;
+		op_progress(l->x, json_pack("{s:s,s:I}", "phase", l->what,
+		    "seconds", (json_int_t)((now - l->started) / 1000)),
+		    "%s: %lld s so far", l->what,
+		    (long long)((now - l->started) / 1000));
+	}
+	return l->base->cancel != NULL && l->base->cancel(l->base->arg,
+	    stop_watching);
+}
+
+int op_run_long(struct opctx *x, const char *const *argv, const char *what,
+    const char *cancel_hint, char *err, size_t errlen)
+{
+	const struct agentcfg *c = op_conf(x);
+	struct proc_opts po = *op_proc_opts(x);
+	struct longrun l = { x, op_proc_opts(x), what, time_mono_ms(),
+	    time_mono_ms() };
+	struct proc_result r;
+	char why[512], *all, *msg;
+	int status = OPS_EXIT_OK;
+
+	po.timeout_ms = 0;
+	po.on_line = NULL;
+	po.cancel = longrun_tick;
+	po.arg = &l;
+	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s; check the 'nodetool' key in %s", why,
+		    c->path);
+		return OPS_EXIT_UNREACHABLE;
+	}
+	if (r.cancelled || op_cancelled(x)) {
+		snprintf(err, errlen, "cancelled; %s", cancel_hint);
+		proc_result_release(&r);
+		return OPS_EXIT_CANCELLED;
+	}
+	if (r.status != 0) {
+		all = xasprintf("%s%s", r.out, r.err);
+		msg = nodetool_error_message(all, NULL);
+		proc_describe(&r, 0, why, sizeof(why));
+		snprintf(err, errlen, "%s: %s", why, msg ? msg : "no message");
+		status = msg != NULL && (strstr(msg, "Failed to connect") ||
+		    strstr(msg, "ConnectException")) ? OPS_EXIT_UNREACHABLE :
+		    OPS_EXIT_FAILED;
+		free(msg);
+		free(all);
+	}
+	proc_result_release(&r);
+	return status;
+}

@@ -116,4 +116,16 @@ void ops_usage(FILE *fp);
  */
 int ops_main(const char *conf_path, int argc, char **argv);
 
+/*
+ * Run nodetool argv (argv[0] the nodetool path) with no deadline of its own
+ * (the job's timeout bounds it: decommission, cleanup and removenode take
+ * what they take), saying every 10 s in a progress line (phase what) that
+ * it still runs.  A cancel kills nodetool only; cancel_hint says what
+ * Cassandra keeps doing and where to see it.  OPS_EXIT_* with err: exit 3
+ * when nodetool cannot reach Cassandra, 1 for another failure, with
+ * nodetool's own message.
+ */
+int op_run_long(struct opctx *x, const char *const *argv, const char *what,
+    const char *cancel_hint, char *err, size_t errlen);
+
 #endif

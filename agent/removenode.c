@@ -62,50 +62,6 @@ static json_t *result(const char *hid, const char *addr, bool removed,
 	    addr, "removed", removed, "already_gone", gone);
 }
 
-/*
- * `nodetool removenode H` with no deadline of its own: it streams the dead
- * node's ranges and returns when they are moved, which takes what it
- * takes (the job's timeout bounds it).  OPS_EXIT_* with err.
- */
-static int run_removenode(struct opctx *x, const char *hid, char *err,
-    size_t errlen)
-{
-	const struct agentcfg *c = op_conf(x);
-	const char *argv[] = { c->nodetool, "removenode", hid, NULL };
-	struct proc_opts po = *op_proc_opts(x);
-	struct proc_result r;
-	char why[512], *all, *msg;
-	int status = OPS_EXIT_OK;
-
-	po.timeout_ms = 0;
-	po.on_line = NULL;
-	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "%s; check the 'nodetool' key in %s", why,
-		    c->path);
-		return OPS_EXIT_UNREACHABLE;
-	}
-	if (r.cancelled || op_cancelled(x)) {
-		/* Killing nodetool does not stop a removal Cassandra began. */
-		snprintf(err, errlen, "cancelled; a removal Cassandra began goes "
-		    "on: see `nodetool removenode status`");
-		proc_result_release(&r);
-		return OPS_EXIT_CANCELLED;
-	}
-	if (r.status != 0) {
-		all = xasprintf("%s%s", r.out, r.err);
-		msg = nodetool_error_message(all, NULL);
-		proc_describe(&r, 0, why, sizeof(why));
-		snprintf(err, errlen, "%s: %s", why, msg ? msg : "no message");
-		status = msg != NULL && (strstr(msg, "Failed to connect") ||
-		    strstr(msg, "ConnectException")) ? OPS_EXIT_UNREACHABLE :
-		    OPS_EXIT_FAILED;
-		free(msg);
-		free(all);
-	}
-	proc_result_release(&r);
-	return status;
-}
-
 int removenode_op(struct opctx *x, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -149,7 +105,16 @@ int removenode_op(struct opctx *x, int argc, char **argv)
 		    addr);
 	op_progress(x, NULL, "removing host %s (%s, %c) from the ring with "
 	    "nodetool removenode", hid, addr, s);
-	if ((status = run_removenode(x, hid, err, sizeof(err))) != OPS_EXIT_OK)
+	{
+		/* It streams the dead node's ranges and returns when they
+		 * are moved, which takes what it takes. */
+		const char *argvr[] = { c->nodetool, "removenode", hid, NULL };
+
+		status = op_run_long(x, argvr, "removenode", "a removal "
+		    "Cassandra began goes on: see `nodetool removenode status`",
+		    err, sizeof(err));
+	}
+	if (status != OPS_EXIT_OK)
 		return op_result(x, status, result(hid, addr, false, false),
 		    "nodetool removenode %s failed: %s", hid, err);
 	/* Never call it done on nodetool's exit alone: the ring must say so. */

@@ -132,75 +132,6 @@ static int own_row(struct opctx *x, char *st, char *err, size_t errlen)
 	return found ? OPS_EXIT_OK : OPS_EXIT_FAILED;
 }
 
-/* The op's own cancel wrapped, to say every 10 s that it still runs. */
-struct longrun {
-	struct opctx *x;
-	const struct proc_opts *base;
-	const char *what;
-	int64_t started, said;
-};
-
-static bool longrun_tick(void *arg, bool *stop_watching)
-{
-	struct longrun *l = arg;
-	int64_t now = time_mono_ms();
-
-	if (stop_watching == NULL && now - l->said >= PROGRESS_EVERY_MS) {
-		l->said = now;
-		op_progress(l->x, json_pack("{s:s,s:I}", "phase", l->what,
-		    "seconds", (json_int_t)((now - l->started) / 1000)),
-		    "%s: %lld s so far", l->what,
-		    (long long)((now - l->started) / 1000));
-	}
-	return l->base->cancel != NULL && l->base->cancel(l->base->arg,
-	    stop_watching);
-}
-
-/*
- * nodetool argv with no deadline of its own (the job's bounds it), a
- * progress line every 10 s.  OPS_EXIT_* with err.
- */
-static int run_long(struct opctx *x, const char *const *argv, const char *what,
-    char *err, size_t errlen)
-{
-	const struct agentcfg *c = op_conf(x);
-	struct proc_opts po = *op_proc_opts(x);
-	struct longrun l = { x, op_proc_opts(x), what, time_mono_ms(),
-	    time_mono_ms() };
-	struct proc_result r;
-	char why[512], *all, *msg;
-	int status = OPS_EXIT_OK;
-
-	po.timeout_ms = 0;
-	po.on_line = NULL;
-	po.cancel = longrun_tick;
-	po.arg = &l;
-	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "%s; check the 'nodetool' key in %s", why,
-		    c->path);
-		return OPS_EXIT_UNREACHABLE;
-	}
-	if (r.cancelled || op_cancelled(x)) {
-		snprintf(err, errlen, "cancelled; what Cassandra began goes on "
-		    "(killing nodetool does not stop it): see nodetool netstats");
-		proc_result_release(&r);
-		return OPS_EXIT_CANCELLED;
-	}
-	if (r.status != 0) {
-		all = xasprintf("%s%s", r.out, r.err);
-		msg = nodetool_error_message(all, NULL);
-		proc_describe(&r, 0, why, sizeof(why));
-		snprintf(err, errlen, "%s: %s", why, msg ? msg : "no message");
-		status = msg != NULL && (strstr(msg, "Failed to connect") ||
-		    strstr(msg, "ConnectException")) ? OPS_EXIT_UNREACHABLE :
-		    OPS_EXIT_FAILED;
-		free(msg);
-		free(all);
-	}
-	proc_result_release(&r);
-	return status;
-}
-
 static json_t *dec_result(const char *mode, bool already, int64_t t0)
 {
 	return json_pack("{s:s,s:b,s:I}", "mode", mode, "already", already,
@@ -276,7 +207,9 @@ int scale_op_decommission(struct opctx *x, int argc, char **argv)
 	    "decommission: the node goes UL and streams its ranges to the "
 	    "others");
 	argvv[0] = c->nodetool;
-	status = run_long(x, argvv, "leaving", err, sizeof(err));
+	status = op_run_long(x, argvv, "leaving", "what Cassandra began goes on "
+	    "(killing nodetool does not stop it): see nodetool netstats", err,
+	    sizeof(err));
 	if (status != OPS_EXIT_OK)
 		return op_result(x, status, NULL, "nodetool decommission failed: "
 		    "%s", err);
@@ -332,7 +265,9 @@ int scale_op_cleanup(struct opctx *x, int argc, char **argv)
 		op_progress(x, json_pack("{s:s,s:s?}", "phase", "cleanup",
 		    "keyspace", ks), "nodetool cleanup %s", ks ? ks :
 		    "(every keyspace)");
-		status = run_long(x, args, "cleanup", err, sizeof(err));
+		status = op_run_long(x, args, "cleanup", "a cleanup Cassandra "
+		    "began goes on: see nodetool compactionstats", err,
+		    sizeof(err));
 		if (status != OPS_EXIT_OK) {
 			json_decref(kss);
 			return op_result(x, status, NULL, "nodetool cleanup %s "

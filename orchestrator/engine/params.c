@@ -431,3 +431,10 @@ json_t *params_spec_json(const struct param_spec *spec)
 	}
 	return a;
 }
+
+int64_t params_int(const json_t *params, const char *key, int64_t def)
+{
+	json_t *v = json_object_get(params, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
+}

@@ -75,6 +75,9 @@ const struct param_spec *params_common(void);
 json_t *params_spec_json(const struct param_spec *spec);
 /* The type's name as the API shows it ("integer", "names", ...). */
 const char *params_type_name(enum param_type t);
+/* params.key as an integer, def when absent or not an integer (after
+ * params_check() it has the type its table says). */
+int64_t params_int(const json_t *params, const char *key, int64_t def);
 /* A command line without shell syntax (also the agent's default). */
 int params_command_ok(const char *s);
 

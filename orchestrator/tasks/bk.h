@@ -99,7 +99,6 @@ struct manifest_node *bk_node_manifest(struct s3 *s3, const char *key,
     char *err, size_t errlen);
 int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
     size_t errlen);
-int bk_param_int(const json_t *p, const char *k, int def);
 bool bk_params_partial(const json_t *params);
 struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
     const char *cluster, char *err, size_t errlen);

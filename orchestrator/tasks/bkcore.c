@@ -762,13 +762,6 @@ void bk_add_filters(char **args, const json_t *params, bool tables)
 	}
 }
 
-int bk_param_int(const json_t *p, const char *k, int def)
-{
-	json_t *v = json_object_get(p, k);
-
-	return json_is_integer(v) ? (int)json_integer_value(v) : def;
-}
-
 /* The backup a restore or verify means: params.backup_id or the latest
  * complete one of cluster. */
 bool bk_state_is_complete(enum store_backup_state s)

@@ -32,6 +32,7 @@
 #include "../../common/manifest.h"
 #include "../../common/s3.h"
 #include "../../common/util.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
@@ -176,7 +177,7 @@ static int fn_upload(struct bk_fan *f, size_t i, char *err, size_t errlen)
 		hid = NULL;
 	args = xasprintf("backup-upload %s --cluster %s --backup-id %s --tag %s"
 	    " --address %s --parallel %d", a->store, f->b->cluster, f->b->id,
-	    f->b->tag, bk_str(n, "address"), bk_param_int(f->b->params,
+	    f->b->tag, bk_str(n, "address"), (int)params_int(f->b->params,
 	    "upload_parallelism", 4));
 	if (hid != NULL) {
 		tmp = xasprintf("%s --host-id %s", args, hid);
@@ -485,7 +486,7 @@ int backup_run(struct task_ctx *ctx, const struct store_step *step,
 	    strcmp(step->name, "clear-snapshots") == 0) {
 		bool snap = step->name[0] == 's';
 		int all = (int)json_array_size(b.nodes);
-		int par = snap ? bk_param_int(b.params, "snapshot_parallelism",
+		int par = snap ? (int)params_int(b.params, "snapshot_parallelism",
 		    0) : all;
 		struct bk_fan f = { .b = &b, .targets = b.nodes, .fn = snap ?
 		    fn_snapshot : fn_clear, .par = par > 0 && par < all ? par :

@@ -52,13 +52,6 @@ static const struct param_spec remediate_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int64_t pint(const json_t *p, const char *key, int64_t def)
-{
-	json_t *v = json_object_get(p, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
-}
-
 static int addr_order(const void *a, const void *b)
 {
 	const struct store_node_row *x = a, *y = b;
@@ -215,12 +208,12 @@ static int step_stop(struct task_ctx *ctx, const char *node, char *err,
 		task_progress(ctx, "%s is down: its place can be taken", node);
 		return TASK_STEP_OK;
 	}
-	if (task_ctx_attempt_elapsed(ctx) >= 1000 * pint(task_ctx_params(ctx),
+	if (task_ctx_attempt_elapsed(ctx) >= 1000 * params_int(task_ctx_params(ctx),
 	    "down_timeout_s", 300)) {
 		snprintf(err, errlen, "%s was stopped but is still %s after "
 		    "down_timeout_s (%lld s): no live peer reports it DN; start "
 		    "it again (ringagent start) and look at its peers' views",
-		    node, state, (long long)pint(task_ctx_params(ctx),
+		    node, state, (long long)params_int(task_ctx_params(ctx),
 		    "down_timeout_s", 300));
 		return TASK_STEP_FATAL;
 	}

@@ -16,6 +16,7 @@
 #include "../../common/manifest.h"
 #include "../../common/s3.h"
 #include "../../common/util.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
@@ -353,7 +354,7 @@ static int fn_restore(struct bk_fan *f, size_t i, char *err, size_t errlen)
 	args = xasprintf("backup-restore %s --manifest %s --mode %s --run-id %s "
 	    "--parallel %d", a->p->store, json_string_value(json_array_get(
 	    a->p->manifests, i)), a->mode, task_ctx_id(f->b->ctx),
-	    bk_param_int(f->b->params, "download_parallelism", 4));
+	    (int)params_int(f->b->params, "download_parallelism", 4));
 	if (json_is_number(rl) && json_number_value(rl) > 0) {
 		tmp = xasprintf("%s --rate-limit %g", args, json_number_value(rl));
 		free(args);

@@ -56,13 +56,6 @@ static const struct param_spec scale_in_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int64_t pint(const json_t *p, const char *key, int64_t def)
-{
-	json_t *v = json_object_get(p, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
-}
-
 static int decommission_validate(json_t *params, char *err, size_t errlen)
 {
 	json_t *nodes = json_object_get(params, "nodes"), *a, *b;
@@ -129,7 +122,7 @@ static int leaving_set(const json_t *params, const struct scale_node *v,
 		}
 		return 0;
 	} else {
-		int count = (int)pint(params, "count", 0);
+		int count = (int)params_int(params, "count", 0);
 		size_t *idx = xcalloc((size_t)(count > 0 ? count : 1),
 		    sizeof(*idx));
 		int rc = scale_plan_choose(v, n, count, scale_util_pstr(params,
@@ -161,7 +154,7 @@ static int leaving_order(const json_t *params, const struct store_nodes *rows,
 				(*out)[(*nout)++] = xstrdup(json_string_value(a));
 		}
 	} else {
-		int count = (int)pint(params, "count", 0);
+		int count = (int)params_int(params, "count", 0);
 		size_t *idx = xcalloc((size_t)(count > 0 ? count : 1),
 		    sizeof(*idx));
 		rc = scale_plan_choose(v, rows->n, count, scale_util_pstr(params,
@@ -416,11 +409,11 @@ static int step_gone(struct task_ctx *ctx, const char *node, char *err,
 		    node);
 		return TASK_STEP_OK;
 	}
-	if (task_ctx_attempt_elapsed(ctx) >= 1000 * pint(task_ctx_params(ctx),
+	if (task_ctx_attempt_elapsed(ctx) >= 1000 * params_int(task_ctx_params(ctx),
 	    "gone_timeout_s", 600)) {
 		snprintf(err, errlen, "%s says it is decommissioned, but %s still "
 		    "list it after gone_timeout_s (%lld s); see their nodetool "
-		    "status and gossipinfo", node, who, (long long)pint(
+		    "status and gossipinfo", node, who, (long long)params_int(
 		    task_ctx_params(ctx), "gone_timeout_s", 600));
 		return TASK_STEP_FATAL;
 	}

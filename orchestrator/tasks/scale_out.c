@@ -51,13 +51,6 @@ static const struct param_spec scale_out_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int64_t pint(const json_t *p, const char *key, int64_t def)
-{
-	json_t *v = json_object_get(p, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
-}
-
 static int scale_out_validate(json_t *params, char *err, size_t errlen)
 {
 	if (!json_is_integer(json_object_get(params, "count"))) {
@@ -78,7 +71,7 @@ static int scale_out_plan(const json_t *params,
     const struct store_nodes *nodes, struct task_plan *plan, char *err,
     size_t errlen)
 {
-	int count = (int)pint(params, "count", 0);
+	int count = (int)params_int(params, "count", 0);
 	char name[32];
 
 	if (nodes->n == 0) {
@@ -261,7 +254,7 @@ static int step_add(struct task_ctx *ctx, int k, char *err, size_t errlen)
 		req.cassandra_version = version;
 		/* The same key after a restart: the same host (provider.h). */
 		req.idempotency_key = key;
-		req.timeout_ms = 1000 * pint(p, "provider_timeout_s", 600);
+		req.timeout_ms = 1000 * params_int(p, "provider_timeout_s", 600);
 		if ((m->run = provider_start(&req, err, errlen)) == NULL)
 			return TASK_STEP_FATAL;
 		m->asked_at = time_wall_ms();
@@ -292,12 +285,12 @@ static int step_add(struct task_ctx *ctx, int k, char *err, size_t errlen)
 		    "bootstrap slot freed)", k, m->address);
 		return TASK_STEP_OK;
 	}
-	if (time_wall_ms() - m->asked_at >= 1000 * pint(p, "join_timeout_s",
+	if (time_wall_ms() - m->asked_at >= 1000 * params_int(p, "join_timeout_s",
 	    DEFAULT_JOIN_S)) {
 		snprintf(err, errlen, "new node %s did not join within "
 		    "join_timeout_s (%lld s): %s; the task stops before adding "
 		    "another: look at its agent log and Cassandra log", m->address,
-		    (long long)pint(p, "join_timeout_s", DEFAULT_JOIN_S), why);
+		    (long long)params_int(p, "join_timeout_s", DEFAULT_JOIN_S), why);
 		return TASK_STEP_FATAL;
 	}
 	{

@@ -16,6 +16,7 @@
 #include "../../common/manifest.h"
 #include "../../common/s3.h"
 #include "../../common/util.h"
+#include "../engine/params.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
@@ -248,7 +249,7 @@ static int fn_verify_download(struct bk_fan *f, size_t i, char *err,
 	if (k == a->c->nnodes)
 		return TASK_STEP_OK;	/* not in this backup */
 	args = xasprintf("backup-verify %s --manifest %s --download --parallel "
-	    "%d", a->store, a->c->nodes[k].manifest, bk_param_int(f->b->params,
+	    "%d", a->store, a->c->nodes[k].manifest, (int)params_int(f->b->params,
 	    "download_parallelism", 4));
 	rc = bk_run_agent(f, i, args, err, errlen);
 	free(args);
@@ -388,7 +389,7 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 			goto out;
 	} else {
 		pthread_t tids[64];
-		nt = bk_param_int(b.params, "parallelism", 8);
+		nt = (int)params_int(b.params, "parallelism", 8);
 		if (nt < 1)
 			nt = 1;
 		if (nt > (int)ARRAY_SIZE(tids))
