@@ -100,10 +100,14 @@ struct manifest_node *bk_node_manifest(struct s3 *s3, const char *key,
 int bk_open(struct task_ctx *ctx, struct bk *b, char *err,
     size_t errlen);
 bool bk_params_partial(const json_t *params);
+/* The backup params.backup_id names, else the latest complete one; NULL
+ * with err, *retry true when the store did not answer (the step fails
+ * this attempt) and false when there is no such backup (for good). */
 struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
-    const char *cluster, char *err, size_t errlen);
+    const char *cluster, bool *retry, char *err, size_t errlen);
 const struct manifest_cluster *bk_pick_backup_memo(struct bk *b,
-    struct s3 *s3, const char *cluster, char *err, size_t errlen);
+    struct s3 *s3, const char *cluster, bool *retry, char *err,
+    size_t errlen);
 bool bk_plain_arg(const char *s);
 int bk_put_exclude(struct s3 *s3, const char *key, char *const *keys,
     size_t n, char *err, size_t errlen);

@@ -793,7 +793,7 @@ void bk_index_latest(struct store *st, const char *cluster, char *id,
  * store, else by listing the store).
  */
 struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
-    const char *cluster, char *err, size_t errlen)
+    const char *cluster, bool *retry, char *err, size_t errlen)
 {
 	const char *id = bk_str(b->params, "backup_id");
 	char latest[STORE_BACKUP_ID_MAX] = "";
@@ -802,22 +802,28 @@ struct manifest_cluster *bk_pick_backup(struct bk *b, struct s3 *s3,
 	struct manifest_cluster *c;
 	int nf;
 
-	if (id != NULL)
-		return bk_cluster_manifest(s3, cluster, id, &nf, err, errlen);
-	if (s3 == b->s3 && strcmp(cluster, b->cluster) == 0)
+	*retry = false;
+	if (id == NULL && s3 == b->s3 && strcmp(cluster, b->cluster) == 0)
 		bk_index_latest(b->st, cluster, latest, sizeof(latest));
-	if (latest[0] != '\0')
-		return bk_cluster_manifest(s3, cluster, latest, &nf, err, errlen);
-	if (bk_list_backups(s3, cluster, &l, err, errlen) != 0)
-		return NULL;
-	if ((e = bk_latest_complete(&l, NULL)) == NULL) {
-		snprintf(err, errlen, "cluster '%s' has no complete backup in "
-		    "its store", cluster);
+	if (id == NULL && latest[0] == '\0') {
+		if (bk_list_backups(s3, cluster, &l, err, errlen) != 0) {
+			*retry = true;		/* the store did not answer */
+			return NULL;
+		}
+		if ((e = bk_latest_complete(&l, NULL)) == NULL) {
+			snprintf(err, errlen, "cluster '%s' has no complete "
+			    "backup in its store", cluster);
+			free(l.v);
+			return NULL;
+		}
+		snprintf(latest, sizeof(latest), "%s", e->id);
 		free(l.v);
-		return NULL;
 	}
-	c = bk_cluster_manifest(s3, cluster, e->id, &nf, err, errlen);
-	free(l.v);
+	c = bk_cluster_manifest(s3, cluster, id ? id : latest, &nf, err,
+	    errlen);
+	/* A manifest not found is for good; the store not answering (or an
+	 * unreadable answer) may pass: a later attempt reads it again. */
+	*retry = c == NULL && !nf;
 	return c;
 }
 
@@ -834,15 +840,17 @@ static void pick_release(void *p)
  * caller must not free it, and it lives until the attempt ends.
  */
 const struct manifest_cluster *bk_pick_backup_memo(struct bk *b,
-    struct s3 *s3, const char *cluster, char *err, size_t errlen)
+    struct s3 *s3, const char *cluster, bool *retry, char *err,
+    size_t errlen)
 {
 	struct manifest_cluster *c;
 	char key[STORE_NAME_MAX + 16];
 
 	snprintf(key, sizeof(key), "pick:%s", cluster);
+	*retry = false;
 	if ((c = task_memo(b->ctx, key)) != NULL)
 		return c;
-	if ((c = bk_pick_backup(b, s3, cluster, err, errlen)) == NULL)
+	if ((c = bk_pick_backup(b, s3, cluster, retry, err, errlen)) == NULL)
 		return NULL;
 	task_memo_put(b->ctx, key, c, pick_release, NULL);
 	return c;

@@ -192,15 +192,17 @@ static int restore_map(struct bk *b, struct rsplan *p, char *err,
 	size_t n = json_array_size(b->nodes);
 	struct tgt *t = xcalloc(n + 1, sizeof(*t));
 	int rc = TASK_STEP_FAIL;
+	bool retry;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->store = bk_src_args(b);
 	p->targets = json_array();
 	p->manifests = json_array();
-	if ((p->c = bk_pick_backup_memo(b, b->src, src_cluster, err,
+	if ((p->c = bk_pick_backup_memo(b, b->src, src_cluster, &retry, err,
 	    errlen)) == NULL) {
-		rc = TASK_STEP_FATAL;
+		/* An S3 outage is retried like any step; no backup is not. */
+		rc = retry ? TASK_STEP_FAIL : TASK_STEP_FATAL;
 		goto out;
 	}
 	if (p->c->nmissing > 0) {

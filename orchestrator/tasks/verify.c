@@ -338,6 +338,7 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 	const struct vsrc *src;
 	struct vfarg a;
 	int rc = bk_open(ctx, &b, err, errlen), nt;
+	bool retry;
 	json_t *report = NULL;
 	char *text = NULL, *key = NULL;
 
@@ -350,9 +351,9 @@ int verify_run(struct task_ctx *ctx, const struct store_step *step,
 		goto out;
 	if ((rc = bk_index_ensure(&b, err, errlen)) != TASK_STEP_OK)
 		goto out;
-	if ((c = bk_pick_backup_memo(&b, b.s3, b.cluster, err, errlen)) ==
-	    NULL) {
-		rc = TASK_STEP_FATAL;
+	if ((c = bk_pick_backup_memo(&b, b.s3, b.cluster, &retry, err,
+	    errlen)) == NULL) {
+		rc = retry ? TASK_STEP_FAIL : TASK_STEP_FATAL;
 		goto out;
 	}
 	if ((src = vsrc_get(&b, c, err, errlen)) == NULL) {

@@ -39,7 +39,6 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from agentutil import RINGAGENT, orch_nodes, simlib  # noqa: E402
 from bkenv import backup_env  # noqa: E402
-from s3util import BUCKET, S3RVER  # noqa: E402
+from s3util import BUCKET  # noqa: E402
 
 SIMCTL = HERE.parent / "sim" / "simctl"
 CL = "chaos"
@@ -71,36 +70,9 @@ def s3_kill(e):
         e.s3.proc.wait()
 
 
-def s3_ready(e):
-    if e.s3.proc.poll() is not None:
-        raise AssertionError("s3rver exited:\n" + e.s3.log_tail(10))
-    try:
-        return e.s3._ready()
-    except OSError:     # requests' ConnectionError: not listening yet
-        return False
-
-
 def s3_start_same_port(e):
-    """s3rver again on its old port, over the same data (the cluster's
-    storage endpoint names the port)."""
-    env = dict(os.environ)
-    env["NODE_OPTIONS"] = "--openssl-legacy-provider"
-    deadline = time.time() + 30
-    while True:
-        logf = open(e.s3.log_path, "ab")
-        e.s3.proc = subprocess.Popen(
-            [str(S3RVER), "-d", str(e.s3.data), "-a", "127.0.0.1", "-p", str(e.s3.port),
-             "--configure-bucket", BUCKET], stdout=logf, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True)
-        logf.close()
-        try:
-            simlib.wait_until(lambda: s3_ready(e), timeout=20, what="s3rver to listen again")
-            return
-        except Exception:
-            s3_kill(e)
-            if time.time() > deadline:
-                raise
-            time.sleep(0.5)
+    """s3rver again on its old port, over the same data."""
+    e.s3.restart()
 
 
 def job_pids(e, node):

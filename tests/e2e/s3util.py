@@ -13,6 +13,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,36 @@ class S3rver:
             except AssertionError:
                 self.stop()
         raise AssertionError("s3rver did not start:\n" + self.log_tail())
+
+    def restart(self, within=30):
+        """s3rver again on its old port over the same data, after stop() or
+        a kill (a cluster's storage endpoint names the port, so a new port
+        would be another store).  The port may take a moment to be free."""
+        env = dict(os.environ)
+        env["NODE_OPTIONS"] = "--openssl-legacy-provider"
+        deadline = time.time() + within
+        while True:
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(
+                [str(S3RVER), "-d", str(self.data), "-a", "127.0.0.1",
+                 "-p", str(self.port), "--configure-bucket", BUCKET],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True)
+            log.close()
+            try:
+                wait_until(self._listening, timeout=20, what="s3rver to listen again")
+                return self
+            except AssertionError:
+                self.stop()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _listening(self):
+        try:
+            return self._ready()
+        except OSError:     # requests' ConnectionError: not listening yet
+            return False
 
     def _ready(self):
         if self.proc.poll() is not None:

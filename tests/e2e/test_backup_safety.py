@@ -318,6 +318,29 @@ def test_a_verify_that_finds_them_sound_again_clears_the_damage(env):
     e.o.wait_task(r.json()["id"], states=("succeeded", "failed", "cancelled"), timeout=120)
 
 
+
+def test_a_restore_rides_out_a_brief_storage_outage(env):
+    """A restore whose storage does not answer at first is retried like any
+    step, not failed for good (it used to fail at once: no backup and no
+    answer were one case)."""
+    e = env
+    e.s3.stop()
+    try:
+        r = submit(e, "restore", backup_id=e.backups[1], keyspaces=["ks1"], max_attempts=10)
+        assert r.status_code == 202, r.text
+        tid = r.json()["id"]
+
+        def retried():
+            t = e.o.ok("GET", f"/api/v1/tasks/{tid}")
+            assert t["state"] not in ("failed", "cancelled"), json.dumps(t, indent=1)
+            return max(s["attempts"] for s in t["steps"]) >= 2
+        wait_until(retried, timeout=90, what="the restore to retry a step while storage is down")
+    finally:
+        e.s3.restart()
+    t = e.o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=240)
+    assert t["state"] == "succeeded", json.dumps(t, indent=1)
+
+
 # ---- cleanup on failure -------------------------------------------------------
 
 
