@@ -255,6 +255,7 @@ struct hb *hb_new(struct store *st, int64_t timeout_ms, int64_t flush_ms,
 	htab_init(&h->nodes, 1024);
 	htab_init(&h->clusters, 1024);
 	pthread_mutex_init(&h->mtx, NULL);
+	pthread_mutex_init(&h->flush_mtx, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	if (load(h, err, errlen) != 0) {
 		hb_free(h);
@@ -568,7 +569,7 @@ static void do_detect(struct hb *h, int64_t now)
 		}
 }
 
-int hb_flush(struct hb *h)
+static int do_flush(struct hb *h)
 {
 	struct store_hb *hbs = NULL;
 	struct store_event *evs = NULL;
@@ -674,6 +675,17 @@ int hb_flush(struct hb *h)
 	return rc;
 }
 
+int hb_flush(struct hb *h)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->flush_mtx);
+	rc = do_flush(h);
+	pthread_mutex_unlock(&h->flush_mtx);
+	return rc;
+
+}
+
 static void *hb_main(void *arg)
 {
 	struct hb *h = arg;
@@ -770,6 +782,7 @@ void hb_free(struct hb *h)
 	htab_release(&h->nodes);
 	htab_release(&h->clusters);
 	pthread_mutex_destroy(&h->mtx);
+	pthread_mutex_destroy(&h->flush_mtx);
 	pthread_cond_destroy(&h->cond);
 	free(h);
 }

@@ -165,7 +165,8 @@ void hb_cluster_counts(struct hb *h, const char *cluster, int *up, int *down);
 void hb_state_counts(struct hb *h,
     void (*fn)(const char *cluster, const char *state, int count, void *arg),
     void *arg);
-/* Write what is dirty now (tests, shutdown). */
+/* Write what is dirty now (shutdown, and before a task is planned from
+ * the store). Flushes run one at a time. */
 int hb_flush(struct hb *h);
 
 #endif

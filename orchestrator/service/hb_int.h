@@ -59,6 +59,10 @@ struct node_event {
 struct hb {
 	struct store *st;
 	pthread_mutex_t mtx;
+	/* One flush at a time: two that overlap could write an older
+	 * batch after a newer one (hb_flush is called by the thread and
+	 * by a task submit). Taken before mtx, never inside it. */
+	pthread_mutex_t flush_mtx;
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool running, stopping;

@@ -163,6 +163,20 @@ static void evict(struct service *s, const char *cluster,
 	    NULL) || (strcmp(state, "down") != 0 && (task_id == NULL ||
 	    strcmp(state, "unreachable") != 0)))
 		return;
+	/* Removed from the ring: were the host to come back with its data it
+	 * would claim tokens others now own, so its host id gets a tombstone
+	 * first and its agent's next check-in is refused
+	 * (store_tombstone.h).  Without removenode the node is still a
+	 * member of the ring and may check in again. */
+	if (task_id != NULL && r->host_id != NULL &&
+	    store_tombstone_put(s->st, cluster, r->host_id, r->address,
+	    "removed from the ring by removenode: down longer than node_ttl",
+	    task_id, err, sizeof(err)) != 0) {
+		log_warnx("cannot record the tombstone of node %s of cluster "
+		    "%s: %s; it is evicted at the next sweep", r->address,
+		    cluster, err);
+		return;
+	}
 	rc = store_node_delete(s->st, cluster, r->address, err, sizeof(err));
 	if (rc != 0 && rc != RM_ENOENT) {
 		log_warnx("cannot evict node %s of cluster %s: %s; tried again at "

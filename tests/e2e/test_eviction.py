@@ -93,6 +93,13 @@ def test_evict_removenode_removes_from_the_ring_first(
     out = subprocess.run([c.nodetool_path(c.names[0]), "status"], capture_output=True,
                          text=True, timeout=60).stdout
     assert hid3 not in out and hid1 in out, out
+    # The host comes back with its old data: removed from the ring, its
+    # host id has a tombstone, so its agent's check-in is refused.
+    c.start(c.names[2], agent=str(RINGAGENT))
+    wait_for(lambda: [e for e in events(o, "checkin")
+                      if e["target"] == n3 and e["result"] == "refused"],
+             "node3's check-in refused", timeout=60)
+    assert n3 not in orch_nodes(o)
 
 
 def test_node_whose_agent_reports_cassandra_down_is_dated_from_when_it_went_down(

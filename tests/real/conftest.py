@@ -132,7 +132,9 @@ def real(tmp_path_factory):
         print(f"real: agents checked in after {time.monotonic() - t0:.0f}s")
         yield env
     finally:
-        for n in env.nodes:
+        # The nodes a test took out (replaced, evicted) may still have an
+        # sshd running.
+        for n in env.nodes + getattr(env, "dead_nodes", []):
             stop_agent(n)
             if n.sshd_pid:
                 try:

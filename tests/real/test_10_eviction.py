@@ -4,11 +4,13 @@ test_09 replaces the last of them by a fresh one) is killed; with node_ttl
 and evict_removenode set, the orchestrator's sweep runs the removenode task
 (`ringagent removenode` on a live node: real `nodetool removenode`, checked
 with `nodetool status`) and only then forgets the node, with an evict
-event.  Runs after test_08 and test_09 and leaves the three original nodes
-plus one."""
+event.  Removed from the ring, its host id has a tombstone: its agent,
+still running, checks in again and is refused, never listed again.  Runs
+after test_08 and test_09 and leaves the three original nodes plus one,
+all up (the killed node leaves `real.nodes`)."""
 import pytest
 
-from realenv import CL, wait_until
+from realenv import CL, stop_agent, wait_until
 
 
 def test_killed_node_is_removed_from_the_ring_then_evicted(real):
@@ -27,9 +29,7 @@ def test_killed_node_is_removed_from_the_ring_then_evicted(real):
                 if e["kind"] == "evict" and e["target"] == victim.address]
     try:
         # Cassandra dies, its agent lives on and reports it down (so the
-        # node is dated from the first sweep that saw it down); an
-        # evicted node whose agent lives checks in again (a known limit),
-        # so the event is what is waited for.
+        # node is dated from the first sweep that saw it down).
         victim.real.kill()
         evs = wait_until(evicted, 900, "the killed node to be removed and evicted",
                          cap=5.0)
@@ -48,3 +48,14 @@ def test_killed_node_is_removed_from_the_ring_then_evicted(real):
     # Cassandra's own view: the host is gone from the ring.
     out = real.nodes[0].real.nodetool("status", timeout=120).stdout
     assert hid not in out and victim.address not in out, out
+    # Its agent still runs: answered "who are you?", it checks in again
+    # and is refused (the tombstone), never listed again.
+    wait_until(lambda: [e for e in real.o.ok("GET", "/api/v1/events",
+                                             params={"cluster": CL, "limit": 500})["items"]
+                        if e["kind"] == "checkin" and e["target"] == victim.address
+                        and e["result"] == "refused"],
+               120, "the evicted node's check-in refused", cap=2.0)
+    assert victim.address not in real.orch_nodes()
+    stop_agent(victim)
+    real.nodes.remove(victim)
+    real.dead_nodes = getattr(real, "dead_nodes", []) + [victim]
