@@ -28,12 +28,16 @@ enum dc_section {
 	DS_KEYSPACES,
 };
 
-/* "key: [a, b]" */
-static bool endpoints_line(const char *l, struct nodetool_endpoints *e)
+/* "key: [a, b]"; with empty_key also ": [a]", which 4.1 prints under
+ * "Database versions" for an endpoint whose release version it does not
+ * know (a node it loaded from system.peers_v2 and never heard from:
+ * tests/unit/samples/describecluster-4.1.1-ghost.txt). */
+static bool endpoints_line(const char *l, struct nodetool_endpoints *e,
+    bool empty_key)
 {
 	const char *sep = strstr(l, ": [");
 
-	if (sep == NULL || sep == l)
+	if (sep == NULL || (sep == l && !empty_key))
 		return false;
 	e->key = xstrndup(l, (size_t)(sep - l));
 	if (strchr(e->key, ' ') != NULL)
@@ -201,7 +205,7 @@ static int describecluster_line(struct nodetool_ctx *c, size_t i,
 	case DS_SCHEMA: {
 		struct nodetool_endpoints e = { NULL, NULL, 0 };
 
-		if (!endpoints_line(l, &e)) {
+		if (!endpoints_line(l, &e, false)) {
 			free(e.key);
 			nodetool_strv_free(e.endpoints, e.n_endpoints);
 			break;
@@ -247,7 +251,7 @@ static int describecluster_line(struct nodetool_ctx *c, size_t i,
 	case DS_DBVERSIONS: {
 		struct nodetool_endpoints e = { NULL, NULL, 0 };
 
-		if (!endpoints_line(l, &e)) {
+		if (!endpoints_line(l, &e, true)) {
 			free(e.key);
 			nodetool_strv_free(e.endpoints, e.n_endpoints);
 			break;

@@ -28,9 +28,9 @@
 enum stop_reason eng_stop_reason(struct task_ctx *ctx)
 {
 	struct task_engine *e = ctx->e;
-	if (atomic_load(&ctx->cancel))
+	if (!ctx->held && atomic_load(&ctx->cancel))
 		return STOP_CANCEL;
-	if (atomic_load(&ctx->pause))
+	if (!ctx->held && atomic_load(&ctx->pause))
 		return STOP_PAUSE;
 	if (atomic_load(&e->stopping))
 		return STOP_SHUTDOWN;
@@ -280,6 +280,7 @@ static bool run_steps(struct task_ctx *ctx)
 				return false;
 			}
 			sp = &t->steps[ctx->cur];
+			ctx->held = ty->holds != NULL && ty->holds(sp);
 			/* A step "running" here had its start written: with
 			 * the previous step's end, or before a crash or a
 			 * shutdown.  It continues as that attempt. */
@@ -373,7 +374,9 @@ static bool run_steps(struct task_ctx *ctx)
 				eng_finish_async(ctx, &su[0]);
 				return false;
 			}
-			/* End this step and start the next in one write. */
+			/* End this step and start the next in one write,
+			 * unless a stop is asked before it. */
+			ctx->held = ty->holds != NULL && ty->holds(&t->steps[j]);
 			if (eng_stop_reason(ctx) == STOP_NONE) {
 				su[1] = eng_su_make(&t->steps[j], STORE_STEP_RUNNING,
 				    t->steps[j].attempts + 1);

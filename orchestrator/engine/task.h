@@ -100,6 +100,13 @@ struct task_plan;
  *   appended to the task's error.  task_progress() is a no-op in it;
  *   task_checkpoint() is true only on shutdown (a cancel does not cut
  *   cleanup short).  Not called for cancelled tasks.
+ *
+ * holds (optional): true for a step that a pause or a cancel waits out.
+ *   They take effect before the next step for which it is false, never
+ *   between two held steps, and task_checkpoint() ignores them inside
+ *   one; a shutdown still stops it (it resumes).  For the steps between
+ *   taking a node down and having it (or its replacement) back: a pause
+ *   there would leave the cluster a node short for as long as it lasts.
  */
 struct param_spec;
 
@@ -120,6 +127,7 @@ struct task_type {
 	    const json_t *params, char *err, size_t errlen);
 	int (*on_fail)(struct task_ctx *ctx, const char *error, char *msg,
 	    size_t msglen);
+	bool (*holds)(const struct store_step *step);
 	int max_attempts;
 	int64_t backoff_base_ms;
 	int64_t backoff_max_ms;

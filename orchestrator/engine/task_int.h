@@ -68,6 +68,9 @@ struct task_ctx {
 	struct store_task *t;
 	const struct store_step *step;
 	atomic_bool cancel, pause;
+	/* The step being run, or about to start, is held (task_type.holds):
+	 * cancel and pause wait.  Set and read by the runner's thread. */
+	bool held;
 	int64_t deadline;		/* mono ms */
 	/* mono ms of the last progress write: a step may report from
 	 * several threads at once (per-node work), so it is claimed with a

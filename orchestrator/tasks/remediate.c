@@ -14,6 +14,8 @@
  *           own and a peer's view with X's tokens, X's record removed
  *   retire  X's host id gets a tombstone: its agent's next check-in is
  *           refused (store_tombstone.h); a `remediate` event
+ * Every step but the gate is held (task.h): pause and cancel take effect
+ * between nodes only.
  * The engine keeps which steps finished, the slot row keeps the provider's
  * answer, so a kill -9 resumes on the node it was on and never replaces a
  * finished node again.
@@ -315,6 +317,14 @@ static int remediate_on_fail(struct task_ctx *ctx, const char *error,
 	return TASK_STEP_OK;
 }
 
+/* From stop to retire the node is down or being replaced: a pause or a
+ * cancel waits until its replacement is in (or the task failed), and
+ * takes effect before the next node's gate. */
+static bool remediate_holds(const struct store_step *step)
+{
+	return strcmp(step->name, "gate") != 0;
+}
+
 static const struct task_type remediate_type = {
 	.name = "remediate",
 	.description = "replace every node, one by one, by a new host from "
@@ -326,6 +336,7 @@ static const struct task_type remediate_type = {
 	.run = remediate_run,
 	.admit = remediate_admit,
 	.on_fail = remediate_on_fail,
+	.holds = remediate_holds,
 	.max_attempts = 3,
 	.backoff_base_ms = 1000,
 	.backoff_max_ms = 10000,

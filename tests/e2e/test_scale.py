@@ -263,3 +263,84 @@ def test_pause_between_nodes_touches_no_further_node_until_resumed(sim_factory, 
     orch.ok("POST", f"/api/v1/tasks/{t['id']}/resume")
     orch.wait_task(t["id"], timeout=180)
     assert decommissions(c) == ["node4", "node5"]
+
+
+def step_states(orch, tid):
+    return {(s["name"], s["node"]): s["state"] for s in orch.task(tid)["steps"]}
+
+
+def test_remediate_paused_mid_replacement_finishes_that_node_first(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory, provider=True)
+    a2, a3 = c.address("node2"), c.address("node3")
+    t = orch.submit("sim", "remediate", nodes=[a3, a2], agent=agent, gate_timeout_s=120)
+    # Paused while node3 is down and its replacement is on its way: the
+    # pause waits until the new host is in, then stops before node2.
+    wait_for(lambda: step_states(orch, t["id"])[("stop", a3)] == "succeeded",
+             "node3 stopped", timeout=120)
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/pause")
+    wait_for(lambda: orch.task(t["id"])["state"] == "paused", "paused", timeout=240)
+    steps = step_states(orch, t["id"])
+    for name in ("slot", "host", "join", "finish", "retire"):
+        assert steps[(name, a3)] == "succeeded", steps
+    assert steps[("gate", a2)] != "succeeded" and steps[("stop", a2)] == "pending", steps
+    time.sleep(3)
+    assert status_rows(c, "node1")[a2] == "UN"
+    reps = c.state.get("replacements", [])
+    assert [r["dead"] for r in reps] == [a3], reps
+    new = c.node(reps[0]["name"])
+    assert new.get("up") and status_rows(c, "node1")[new["address"]] == "UN", new
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/resume")
+    d = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=300)
+    assert d["state"] == "succeeded", d
+    assert sorted(r["dead"] for r in c.state.get("replacements", [])) == sorted([a2, a3])
+
+
+def test_remediate_stops_when_a_new_host_never_joins(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory)
+    a2, a3 = c.address("node2"), c.address("node3")
+    # A provider that answers a host where nothing runs: it never checks in.
+    prov = orch.tmp / "provider-void"
+    prov.write_text('#!/bin/sh\necho \'{"address": "127.0.0.254"}\'\n')
+    prov.chmod(0o755)
+    orch.ok("PATCH", "/api/v1/clusters/sim", {"settings": {"provider": "command",
+                                                          "provider_command": str(prov)}})
+    t = orch.submit("sim", "remediate", nodes=[a3, a2], agent=agent, timeout_s=8,
+                    gate_timeout_s=60)
+    d = orch.wait_task(t["id"], states=("failed",), timeout=240)
+    assert f"the replacement of {a3} did not finish within timeout_s (8 s)" in d["error"], d["error"]
+    assert "127.0.0.254" in d["error"], d["error"]
+    assert f"stopped at {a3}" in d["error"] and "not touched" in d["error"], d["error"]
+    steps = {(s["name"], s["node"]): s["state"] for s in d["steps"]}
+    assert steps[("join", a3)] == "failed", steps
+    assert all(v != "succeeded" for (name, node), v in steps.items() if node == a2), steps
+    # node2 untouched: never stopped, still UN; the slot is free again.
+    assert status_rows(c, "node1")[a2] == "UN"
+    assert c.node("node2").get("up") and not c.node("node2").get("drained"), c.node("node2")
+    failed = [e for e in events(orch, "remediate") if e["result"] == "failed"]
+    assert len(failed) == 1 and failed[0]["target"] == a3, failed
+    assert failed[0]["detail"]["task"] == t["id"], failed
+    assert [e for e in events(orch, "slot") if e["result"] == "freed"], events(orch, "slot")
+
+
+def test_remediate_after_kill_9_resumes_on_its_node_and_repeats_none(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory, provider=True)
+    a2, a3 = c.address("node2"), c.address("node3")
+    t = orch.submit("sim", "remediate", nodes=[a3, a2], agent=agent, gate_timeout_s=120)
+    # Killed while the second node is being replaced.
+    wait_for(lambda: step_states(orch, t["id"]).get(("join", a2)) == "running",
+             "node2's replacement joining", timeout=240)
+    orch.kill9()
+    time.sleep(1)
+    orch.start()
+    d = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=300)
+    assert d["state"] == "succeeded", d
+    first = [s for s in d["steps"] if s["node"] == a3]
+    assert all(s["attempts"] == 1 for s in first), first
+    # The provider was asked once per node, each node replaced once.
+    p = c.state.get("provisions", [])
+    assert len(p) == 2 and not any(x["again"] for x in p), p
+    reps = c.state.get("replacements", [])
+    assert sorted(r["dead"] for r in reps) == sorted([a2, a3]), reps
+    ns = orch_nodes(orch)
+    assert a2 not in ns and a3 not in ns
+    assert all(ns[x["address"]]["state"] == "up" for x in p), ns

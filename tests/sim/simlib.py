@@ -1140,7 +1140,15 @@ def add_node(cluster_dir, name, address=None, dc=None, rack=None, version=None, 
         raise SimError("node %s exists" % name)
     dead = find_node(c, replace) if replace else None
     if address is None:
+        # A host that left the ring (replaced, decommissioned) may still
+        # run its sshd and agent on its address: never hand it out again.
         used = {n["address"] for n in c["nodes"]}
+        nodes_dir = os.path.join(cluster_dir, "nodes")
+        for d in os.listdir(nodes_dir) if os.path.isdir(nodes_dir) else ():
+            try:
+                used.add(load_node(os.path.join(nodes_dir, d))["address"])
+            except (OSError, ValueError, KeyError):
+                pass
         base = c["nodes"][0]["address"]
         k = 1
         while ip_add(base, k) in used:

@@ -177,6 +177,7 @@ static const struct {
 	{ REAL "tablestats-shop.txt", "tablestats" },
 	{ LOCAL "tablestats-4.1.1-index.txt", "tablestats" },
 	{ LOCAL "tablestats-4.1.1-human.txt", "tablestats" },
+	{ LOCAL "describecluster-4.1.1-ghost.txt", "describecluster" },
 	{ REAL "snapshot-all.txt", NULL },
 	{ REAL "snapshot-ks.txt", NULL },
 	{ REAL "snapshot-kt.txt", NULL },
@@ -554,6 +555,34 @@ static void test_info_inline(void)
 }
 
 /* ---- describecluster ---- */
+
+/* A node 4.1 brought back from system.peers_v2 (a ghost): its release
+ * version is not known, printed with an empty key. */
+static void test_describecluster_ghost(void)
+{
+	struct nodetool_describecluster *s = NULL;
+	char err[NODETOOL_ERR_MAX];
+	size_t len;
+	char *buf = sample(LOCAL "describecluster-4.1.1-ghost.txt", &len, NULL);
+
+	if (buf == NULL)
+		return;
+	T_EQ_INT(nodetool_parse_describecluster(buf, len, &s, err,
+	    sizeof(err)), 0);
+	free(buf);
+	if (s == NULL)
+		return;
+	T_EQ_INT(s->n_unreachable, 2);
+	T_EQ_INT(s->n_db_versions, 2);
+	if (s->n_db_versions == 2) {
+		T_EQ_STR(s->db_versions[0].key, "");
+		T_EQ_INT(s->db_versions[0].n_endpoints, 1);
+		T_EQ_STR(s->db_versions[0].endpoints[0], "127.0.100.5:7000");
+		T_EQ_STR(s->db_versions[1].key, "4.1.1");
+		T_EQ_INT(s->db_versions[1].n_endpoints, 4);
+	}
+	nodetool_describecluster_free(s);
+}
 
 static void test_describecluster_samples(void)
 {
@@ -1929,6 +1958,7 @@ int main(int argc, char **argv)
 	test_info_samples();
 	test_info_inline();
 	test_describecluster_samples();
+	test_describecluster_ghost();
 	test_describecluster_inline();
 	test_ring_samples();
 	test_ring_inline();

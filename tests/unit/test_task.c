@@ -566,6 +566,46 @@ static const struct task_type chatty_type = {
 	.name = "chatty", .plan = flaky_plan, .run = chatty_run,
 };
 
+/*
+ * Held steps (task_type.holds): "down" takes a node down, "back" brings it
+ * back; a pause or cancel asked in "down" waits until "back" ended and
+ * stops the task before "next".  Each step sleeps 300 ms through
+ * task_sleep(), which a checkpoint would cut short.
+ */
+static atomic_int held_cut;
+
+static int held_plan(const json_t *params, const struct store_nodes *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	(void)params; (void)nodes; (void)err; (void)errlen;
+	task_plan_add(plan, "down", NULL);
+	task_plan_add(plan, "back", NULL);
+	task_plan_add(plan, "next", NULL);
+	return 0;
+}
+
+static int held_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	(void)err; (void)errlen;
+	if (!task_sleep(ctx, 300)) {
+		if (strcmp(step->name, "next") != 0)
+			atomic_fetch_add(&held_cut, 1);
+		return TASK_STEP_STOP;
+	}
+	return TASK_STEP_OK;
+}
+
+static bool held_holds(const struct store_step *step)
+{
+	return strcmp(step->name, "next") != 0;
+}
+
+static const struct task_type held_type = {
+	.name = "held", .plan = held_plan, .run = held_run,
+	.holds = held_holds,
+};
+
 static int submit_type(const char *type, const char *params, char *id)
 {
 	char err[256];
@@ -656,6 +696,65 @@ static void test_progress_threads(void)
 	if (t != NULL && t->steps[0].message != NULL)
 		T_EQ_STR(t->steps[0].message, "all 8 nodes done, final");
 	store_task_free(t);
+	task_engine_free(eng);
+	store_close(st);
+}
+
+static enum store_step_state step_state(struct store *st, const char *id,
+    size_t i)
+{
+	struct store_task *t = store_task_load(st, id);
+	enum store_step_state v = t != NULL && i < t->nsteps ?
+	    t->steps[i].state : STORE_STEP_PENDING;
+
+	store_task_free(t);
+	return v;
+}
+
+static bool wait_step(struct store *st, const char *id, size_t i,
+    enum store_step_state want, int ms)
+{
+	int64_t end = time_mono_ms() + ms;
+
+	while (time_mono_ms() < end) {
+		if (step_state(st, id, i) == want)
+			return true;
+		sleep_ms(5);
+	}
+	return step_state(st, id, i) == want;
+}
+
+static void test_held_steps(void)
+{
+	struct store *st = fresh_store();
+	char a[STORE_ID_MAX], b[STORE_ID_MAX], err[256];
+
+	engine_up(st, 2, false);
+	T_EQ_INT(task_type_register(eng, &held_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
+
+	/* Paused in "down": "down" and "back" end, "next" never starts. */
+	T_EQ_INT(submit_type("held", "{}", a), 0);
+	T_CHECK(wait_state(st, a, STORE_TASK_RUNNING, 2000), "held a running");
+	sleep_ms(100);
+	T_EQ_INT(task_pause(eng, a, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, a, STORE_TASK_PAUSED, 3000), "held a paused");
+	T_EQ_INT(step_state(st, a, 0), STORE_STEP_SUCCEEDED);
+	T_EQ_INT(step_state(st, a, 1), STORE_STEP_SUCCEEDED);
+	T_CHECK(step_state(st, a, 2) != STORE_STEP_SUCCEEDED,
+	    "'next' ran through a pause");
+	T_EQ_INT(task_resume(eng, a, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, a, STORE_TASK_SUCCEEDED, 3000), "held a resumed");
+
+	/* Cancelled in "back": it ends, then the task is cancelled. */
+	T_EQ_INT(submit_type("held", "{}", b), 0);
+	T_CHECK(wait_step(st, b, 1, STORE_STEP_RUNNING, 3000), "held b back");
+	T_EQ_INT(task_cancel(eng, b, err, sizeof(err)), 0);
+	T_CHECK(wait_state(st, b, STORE_TASK_CANCELLED, 3000), "held b cancelled");
+	T_EQ_INT(step_state(st, b, 1), STORE_STEP_SUCCEEDED);
+	T_CHECK(step_state(st, b, 2) != STORE_STEP_SUCCEEDED,
+	    "'next' ran through a cancel");
+	T_EQ_INT(atomic_load(&held_cut), 0);
 	task_engine_free(eng);
 	store_close(st);
 }
@@ -1615,6 +1714,7 @@ int main(void)
 	test_retries();
 	test_progress_threads();
 	test_cancel_pause();
+	test_held_steps();
 	test_resume_after_crash();
 	test_shutdown_resume();
 	test_fail_hook_admit_nodes();

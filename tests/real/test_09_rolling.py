@@ -8,8 +8,12 @@ read still has two replicas: not one read may fail.  The reader is cqlsh
 reads through a node the task is not on (the node of the task's running
 step, gate or restart, is avoided), as a driver's load balancing would.
 The sampler asks a node the task is not on for nodetool status and
-records how many nodes it shows down: never more than one.  The cluster
-is left as it was found: every node UN."""
+records how many nodes it shows down: never more than one.  Runs after
+test_08 (five nodes, all UN) and restarts the session's three; it runs
+before the replacement and the eviction (test_11, test_12), after which a
+restarted 4.1 node brings the replaced address back from its
+system.peers_v2 (docs/lifecycle.md, "Cassandra 4.1 and replaced
+addresses").  The cluster is left as it was found: every node UN."""
 import re
 import threading
 import time
@@ -89,18 +93,21 @@ class Watch:
 
 
 def test_rolling_restart_keeps_quorum_reads_and_never_two_down(real):
-    up = [a for a, v in real.orch_nodes().items() if v["state"] == "up"]
-    nodes = [n for n in real.nodes if n.address in up]
-    assert len(nodes) >= 3, f"three real nodes up needed, have {up}"
+    # The session's three nodes are restarted; the gate wants every
+    # listed node (the two test_08 added too) UN.
+    states = {a: v["state"] for a, v in real.orch_nodes().items()}
+    assert all(v == "up" for v in states.values()), states
+    nodes = real.nodes[:3]
     gens = {n.address: n.real.nodetool("info").stdout for n in nodes}
-    r = real.submit("rolling-restart", timeout_s=900, gate_timeout_s=600)
+    r = real.submit("rolling-restart", nodes=[n.address for n in nodes], timeout_s=900,
+                    gate_timeout_s=600)
     assert r.status_code == 202, r.text
     tid = r.json()["id"]
     with Watch(real, tid, nodes) as w:
         t = real.o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=1800)
     assert t["state"] == "succeeded", t
     # Node by node: each gate met, each node restarted and seen back.
-    assert [s["name"] for s in t["steps"]] == ["gate", "restart"] * len(real.orch_nodes())
+    assert [s["name"] for s in t["steps"]] == ["gate", "restart"] * len(nodes)
     for s in t["steps"]:
         if s["name"] == "restart":
             assert "gossip and native transport on" in s["message"], s

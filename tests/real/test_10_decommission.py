@@ -21,7 +21,7 @@ def events(real, kind):
 
 
 def add_node(real):
-    """A fresh node that joins through the bootstrap slot (as test_08)."""
+    """A fresh node that joins through the bootstrap slot (as test_08 does)."""
     rn = real.net.node(real.tmp / "nodes", "n12")
     node = Node(rn, "r1")
     rn.setup(seeds=[rn.address], dc="dc1", rack="r1", tokens=4, cluster=CL)

@@ -8,8 +8,8 @@ node's tokens.  Checked with `nodetool status`/`ring` on a peer (the new
 node UN with exactly the dead node's tokens, the dead one gone), the rows
 at CONSISTENCY ALL, and the orchestrator (task, events, nodes).
 
-Self-contained: it kills the session's last node (n5 after the bootstrap
-test, else n3) and leaves the cluster as big as it found it."""
+Self-contained: it kills the session's last node (the one test_08 added
+that test_10 left, else n3) and leaves the cluster as big as it found it."""
 import os
 
 from realenv import (CL, TABLES, Node, realcass, start_agent, start_sshd, stop_agent,
