@@ -316,7 +316,7 @@ static int secrets_for(const struct reach *r, const char *cluster,
 	return 0;
 }
 
-/* The node client of the task's engine (nodeops_register()). */
+/* The node client of the task's engine (task_engine_set_nodes()). */
 static struct ssh_pool *pool_get(const struct task_ctx *ctx)
 {
 	return task_ctx_nodes(ctx);
@@ -402,7 +402,7 @@ static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
 		memset(res, 0, sizeof(*res));
 		res->status = SSH_ERR_USAGE;
 		snprintf(res->error, sizeof(res->error), "node client not "
-		    "started (nodeops_register)");
+		    "started (task_engine_set_nodes)");
 		return -1;
 	}
 	return ssh_run(p, &r->t, &c, res);
@@ -774,7 +774,7 @@ static int status_run(struct task_ctx *ctx, const struct store_step *step,
 	return TASK_STEP_OK;
 }
 
-static const struct task_type node_status_type = {
+const struct task_type nodeops_status_type = {
 	.name = "node-status",
 	.description = "ask every node's agent for its own view: Cassandra up "
 	    "or down, version, load, the peers it sees",
@@ -788,15 +788,3 @@ static const struct task_type node_status_type = {
 	.step_deadline_ms = 5 * 60 * 1000,
 };
 
-int nodeops_register(struct task_engine *e, struct ssh_pool *pool,
-    char *err, size_t errlen)
-{
-	task_engine_set_nodes(e, pool);
-	if (task_type_find(e, node_status_type.name) == NULL &&
-	    task_type_register(e, &node_status_type) != 0) {
-		snprintf(err, errlen, "cannot register task type '%s'",
-		    node_status_type.name);
-		return -1;
-	}
-	return 0;
-}

@@ -6,7 +6,7 @@
  * Wiring (service_start): the SSH pool is the engine's node client;
  * after task_engine_new() and before task_start(),
  *	pool = ssh_pool_new(60000, 2);
- *	nodeops_register(engine, pool, err, errlen);
+ *	task_engine_set_nodes(engine, pool);
  * and ssh_pool_free(pool) after task_engine_free().
  *
  * Type "node-status": one step per node, `ringagent status --json`; the
@@ -34,13 +34,11 @@
 #include <jansson.h>
 
 struct task_ctx;
-struct task_engine;
+struct task_type;
 struct ssh_pool;
 
-/* Make pool the engine's node client and register "node-status".  0 or
- * -1 with err. */
-int nodeops_register(struct task_engine *e, struct ssh_pool *pool,
-    char *err, size_t errlen);
+/* "node-status" (tasks/registry.c registers it). */
+extern const struct task_type nodeops_status_type;
 
 /*
  * The id of the node job for op_args on node in a step's attempt

@@ -30,6 +30,7 @@
 #include "../tasks/repair.h"
 #include "../tasks/replace.h"
 #include "../tasks/rolling.h"
+#include "../tasks/registry.h"
 #include "../tasks/scale.h"
 #include "../engine/sched.h"
 #include "../store/store.h"
@@ -183,19 +184,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	task_set_observer(s->eng, on_task_event, s);
 	/* Task types of other modules, before the workers start. */
 	s->pool = ssh_pool_new(60000, 2);
-	if (nodeops_register(s->eng, s->pool, err, errlen) != 0)
-		goto fail;
-	if (backup_register(s->eng, err, errlen) != 0)
-		goto fail;
-	if (repair_register(s->eng, err, errlen) != 0)
-		goto fail;
-	if (replace_register(s->eng, err, errlen) != 0)
-		goto fail;
-	if (evict_register(s->eng, err, errlen) != 0)
-		goto fail;
-	if (rolling_register(s->eng, err, errlen) != 0)
-		goto fail;
-	if (scale_register(s->eng, err, errlen) != 0)
+	task_engine_set_nodes(s->eng, s->pool);
+	if (tasks_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (task_resume_all(s->eng, err, errlen) != 0)
 		goto fail;

@@ -124,7 +124,7 @@ static int backup_validate(json_t *params, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct task_type backup_type = {
+const struct task_type backup_type = {
 	.name = "backup",
 	.description = "back up the cluster: snapshot every node, upload what "
 	    "the previous complete backup does not hold, write the manifests",
@@ -152,7 +152,7 @@ static int purge_validate(json_t *params, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct task_type purge_type = {
+const struct task_type backup_purge_type = {
 	.name = "purge",
 	.description = "delete backups (by id or by a retention policy) and "
 	    "the objects no complete backup still uses",
@@ -168,7 +168,7 @@ static const struct task_type purge_type = {
 };
 
 
-static const struct task_type index_type = {
+const struct task_type backup_index_type = {
 	.name = "backup-index",
 	.description = "rebuild the cluster's backup index from its storage",
 	.steps = "reindex",
@@ -181,7 +181,7 @@ static const struct task_type index_type = {
 };
 
 
-static const struct task_type verify_type = {
+const struct task_type backup_verify_type = {
 	.name = "verify",
 	.description = "check every object of a backup is present with the "
 	    "right size (or download and checksum it); record damage",
@@ -206,7 +206,7 @@ static int restore_validate(json_t *params, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct task_type restore_type = {
+const struct task_type backup_restore_type = {
 	.name = "restore",
 	.description = "restore a backup into this cluster: map nodes by "
 	    "token, check space, download, stage and load on each node",
@@ -225,20 +225,6 @@ static const struct task_type restore_type = {
 
 /* ---- registration and the service functions ---- */
 
-int backup_register(struct task_engine *e, char *err, size_t errlen)
-{
-	const struct task_type *types[] = { &backup_type, &restore_type,
-	    &verify_type, &purge_type, &index_type };
-
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		if (task_type_find(e, types[i]->name) == NULL &&
-		    task_type_register(e, types[i]) != 0) {
-			snprintf(err, errlen, "cannot register task type '%s'",
-			    types[i]->name);
-			return -1;
-		}
-	return 0;
-}
 
 static json_t *jtime_ms(int64_t ms)
 {

@@ -9,9 +9,6 @@
  * reads and writes manifests and lists and deletes objects itself, with
  * the credentials of its own environment (AWS_ACCESS_KEY_ID ...).
  * Layout, steps and options: docs/backups.md; manifests: common/manifest.h.
- *
- * Wiring (service_start), after task_engine_new() and before task_start():
- *	backup_register(engine, err, errlen);
  */
 #ifndef RM_BACKUP_H
 #define RM_BACKUP_H
@@ -22,10 +19,12 @@
 
 struct store;
 struct task_engine;
+struct task_type;
 
-/* Register the task types: backup, restore, verify, purge and
- * backup-index (rebuild the index from storage).  0, or -1 with err. */
-int backup_register(struct task_engine *e, char *err, size_t errlen);
+/* The task types backup, restore, verify, purge and backup-index (rebuild
+ * the index from storage); tasks/registry.c registers them. */
+extern const struct task_type backup_type, backup_restore_type,
+    backup_verify_type, backup_purge_type, backup_index_type;
 
 /*
  * The cluster's backups from the backup index (store.h), newest first,

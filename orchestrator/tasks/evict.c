@@ -148,7 +148,7 @@ static int removenode_run(struct task_ctx *ctx, const struct store_step *step,
 	return rc;
 }
 
-static const struct task_type removenode_type = {
+const struct task_type evict_removenode_type = {
 	.name = "removenode",
 	.description = "remove a dead node from the ring: nodetool removenode "
 	    "of its host id on a live node, checked with nodetool status",
@@ -163,13 +163,3 @@ static const struct task_type removenode_type = {
 	.step_deadline_ms = 12LL * 3600 * 1000,
 };
 
-int evict_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_find(e, removenode_type.name) == NULL &&
-	    task_type_register(e, &removenode_type) != 0) {
-		snprintf(err, errlen, "cannot register task type '%s'",
-		    removenode_type.name);
-		return -1;
-	}
-	return 0;
-}

@@ -14,18 +14,15 @@
  * node is up or agent_down (a live peer sees it up: it is never removed);
  * the live node it runs on is the first node up by address, kept for the
  * attempt.  The agent checks Cassandra's own ring before and after.
- *
- * Wiring (service_start), after nodeops_register() and before task_start():
- *	evict_register(engine, err, errlen);
  */
 #ifndef RM_EVICT_H
 #define RM_EVICT_H
 
 #include <stddef.h>
 
-struct task_engine;
+struct task_type;
 
-/* Register "removenode".  0, or -1 with err. */
-int evict_register(struct task_engine *e, char *err, size_t errlen);
+/* "removenode" (tasks/registry.c registers it). */
+extern const struct task_type evict_removenode_type;
 
 #endif

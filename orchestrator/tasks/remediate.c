@@ -325,7 +325,7 @@ static bool remediate_holds(const struct store_step *step)
 	return strcmp(step->name, "gate") != 0;
 }
 
-static const struct task_type remediate_type = {
+const struct task_type remediate_type = {
 	.name = "remediate",
 	.description = "replace every node, one by one, by a new host from "
 	    "the cluster's provider (replace_address_first_boot), behind the "
@@ -343,11 +343,3 @@ static const struct task_type remediate_type = {
 	.step_deadline_ms = 24LL * 3600 * 1000,
 };
 
-int remediate_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_register(e, &remediate_type) != 0) {
-		snprintf(err, errlen, "cannot register task type remediate");
-		return -1;
-	}
-	return 0;
-}

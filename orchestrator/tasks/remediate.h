@@ -10,8 +10,9 @@
 
 #include <stddef.h>
 
-struct task_engine;
+struct task_type;
 
-int remediate_register(struct task_engine *e, char *err, size_t errlen);
+/* "remediate" (tasks/registry.c registers it). */
+extern const struct task_type remediate_type;
 
 #endif

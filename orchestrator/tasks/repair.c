@@ -636,7 +636,7 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 	return TASK_STEP_OK;
 }
 
-static const struct task_type repair_type = {
+const struct task_type repair_type = {
 	.name = "repair",
 	.description = "anti-entropy repair: each node's primary ranges, cut "
 	    "into segments along the ring; resumable",
@@ -651,13 +651,3 @@ static const struct task_type repair_type = {
 	.step_deadline_ms = 12LL * 3600 * 1000,
 };
 
-int repair_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_find(e, repair_type.name) == NULL &&
-	    task_type_register(e, &repair_type) != 0) {
-		snprintf(err, errlen, "cannot register task type '%s'",
-		    repair_type.name);
-		return -1;
-	}
-	return 0;
-}

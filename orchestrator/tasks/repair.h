@@ -3,9 +3,6 @@
  * node by node and segment by segment, through `ringagent repair` over SSH
  * (nodeops_agent()).  See docs/repair.md.
  *
- * Wiring (service_start), after nodeops_register() and before task_start():
- *	repair_register(engine, err, errlen);
- *
  * Params (validate fills in the defaults):
  *   keyspace           one keyspace; absent: every keyspace nodetool
  *                      repairs by default (all but LocalStrategy ones)
@@ -42,9 +39,10 @@
 
 #include <jansson.h>
 
-/* Register the type.  0 or -1 with err. */
-struct task_engine;
-int repair_register(struct task_engine *e, char *err, size_t errlen);
+struct task_type;
+
+/* "repair" (tasks/registry.c registers it). */
+extern const struct task_type repair_type;
 
 /* Exposed for tests: validate and default params as the type does. */
 int repair_validate_params(json_t *params, char *err, size_t errlen);

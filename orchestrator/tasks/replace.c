@@ -666,7 +666,7 @@ static int replace_on_fail(struct task_ctx *ctx, const char *error,
 	return TASK_STEP_OK;
 }
 
-static const struct task_type replace_type = {
+const struct task_type replace_type = {
 	.name = "replace",
 	.description = "replace a dead node by a new host that takes its "
 	    "tokens (replace_address_first_boot)",
@@ -684,11 +684,3 @@ static const struct task_type replace_type = {
 	.step_deadline_ms = 24LL * 3600 * 1000,
 };
 
-int replace_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_register(e, &replace_type) != 0) {
-		snprintf(err, errlen, "cannot register task type replace");
-		return -1;
-	}
-	return 0;
-}

@@ -4,9 +4,6 @@
  * streams, and owns the dead node's tokens (docs/lifecycle.md,
  * "Replacement").
  *
- * Wiring (service_start), before task_start():
- *	replace_register(engine, err, errlen);
- *
  * Params:
  *   node                the dead node's address (required); it must be
  *                       "down": silent, a live peer sees it DN and none UN
@@ -39,10 +36,10 @@
 #include <stddef.h>
 
 struct store;
-struct task_engine;
+struct task_type;
 
-/* Register the type.  0 or -1 with err. */
-int replace_register(struct task_engine *e, char *err, size_t errlen);
+/* "replace" (tasks/registry.c registers it). */
+extern const struct task_type replace_type;
 
 /*
  * Whether a replace task of node is queued, running or paused in cluster

@@ -866,7 +866,7 @@ static int roll_run(struct task_ctx *ctx, const struct store_step *step,
 
 /* ---- registration ------------------------------------------------------- */
 
-static const struct task_type restart_type = {
+const struct task_type rolling_restart_type = {
 	.name = "rolling-restart",
 	.description = "restart every node, one at a time (or a rack at a "
 	    "time), behind health gates: drain, stop, start, wait until it "
@@ -883,7 +883,7 @@ static const struct task_type restart_type = {
 	.step_deadline_ms = ROLL_DEADLINE_MS,
 };
 
-static const struct task_type config_type = {
+const struct task_type rolling_config_type = {
 	.name = "config-change",
 	.description = "set validated cassandra.yaml keys and JVM options on "
 	    "every node (a backup of each file kept), restarting each, one at "
@@ -900,7 +900,7 @@ static const struct task_type config_type = {
 	.step_deadline_ms = ROLL_DEADLINE_MS,
 };
 
-static const struct task_type upgrade_type = {
+const struct task_type rolling_upgrade_type = {
 	.name = "upgrade",
 	.description = "install a Cassandra version on every node with its "
 	    "upgrade_command, one at a time, behind health gates, checked with "
@@ -918,17 +918,3 @@ static const struct task_type upgrade_type = {
 	.step_deadline_ms = ROLL_DEADLINE_MS,
 };
 
-int rolling_register(struct task_engine *e, char *err, size_t errlen)
-{
-	const struct task_type *types[] = { &restart_type, &config_type,
-	    &upgrade_type };
-
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		if (task_type_find(e, types[i]->name) == NULL &&
-		    task_type_register(e, types[i]) != 0) {
-			snprintf(err, errlen, "cannot register task type '%s'",
-			    types[i]->name);
-			return -1;
-		}
-	return 0;
-}

@@ -41,10 +41,12 @@
 #include <jansson.h>
 
 struct store_nodes;
-struct task_engine;
+struct task_type;
 
-/* Register the three types.  0 or -1 with err. */
-int rolling_register(struct task_engine *e, char *err, size_t errlen);
+/* rolling-restart, config-change, upgrade (tasks/registry.c registers
+ * them). */
+extern const struct task_type rolling_restart_type, rolling_config_type,
+    rolling_upgrade_type;
 
 /*
  * The order nodes are rolled in: order[0..*n) are indexes into nodes.

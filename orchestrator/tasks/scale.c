@@ -514,7 +514,7 @@ static int out_on_fail(struct task_ctx *ctx, const char *error, char *msg,
 	return TASK_STEP_OK;
 }
 
-static const struct task_type decommission_type = {
+const struct task_type scale_decommission_type = {
 	.name = "decommission",
 	.description = "take the given live nodes out of the ring, one by one "
 	    "(nodetool decommission), behind the health gate",
@@ -531,7 +531,7 @@ static const struct task_type decommission_type = {
 	.step_deadline_ms = 7LL * 24 * 3600 * 1000,
 };
 
-static const struct task_type scale_in_type = {
+const struct task_type scale_in_type = {
 	.name = "scale-in",
 	.description = "take count nodes out of the ring (chosen: non-seeds, "
 	    "fullest rack, least load, highest address), one by one",
@@ -548,15 +548,3 @@ static const struct task_type scale_in_type = {
 	.step_deadline_ms = 7LL * 24 * 3600 * 1000,
 };
 
-int scale_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_register(e, &decommission_type) != 0 ||
-	    task_type_register(e, &scale_in_type) != 0) {
-		snprintf(err, errlen, "cannot register the scale-in task types");
-		return -1;
-	}
-	if (scale_out_register(e, err, errlen) != 0 ||
-	    remediate_register(e, err, errlen) != 0)
-		return -1;
-	return 0;
-}

@@ -30,9 +30,9 @@
 
 #include <stddef.h>
 
-struct task_engine;
+struct task_type;
 
-/* Register decommission, scale-in, scale-out and remediate.  0 or -1. */
-int scale_register(struct task_engine *e, char *err, size_t errlen);
+/* decommission and scale-in (tasks/registry.c registers them). */
+extern const struct task_type scale_decommission_type, scale_in_type;
 
 #endif

@@ -361,7 +361,7 @@ static int scale_out_on_fail(struct task_ctx *ctx, const char *error,
 	return TASK_STEP_OK;
 }
 
-static const struct task_type scale_out_type = {
+const struct task_type scale_out_type = {
 	.name = "scale-out",
 	.description = "add count nodes through the cluster's provider, one "
 	    "bootstrap slot at a time, then nodetool cleanup on the old nodes, "
@@ -379,11 +379,3 @@ static const struct task_type scale_out_type = {
 	.step_deadline_ms = 24LL * 3600 * 1000,
 };
 
-int scale_out_register(struct task_engine *e, char *err, size_t errlen)
-{
-	if (task_type_register(e, &scale_out_type) != 0) {
-		snprintf(err, errlen, "cannot register task type scale-out");
-		return -1;
-	}
-	return 0;
-}

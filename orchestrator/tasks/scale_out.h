@@ -9,8 +9,9 @@
 
 #include <stddef.h>
 
-struct task_engine;
+struct task_type;
 
-int scale_out_register(struct task_engine *e, char *err, size_t errlen);
+/* "scale-out" (tasks/registry.c registers it). */
+extern const struct task_type scale_out_type;
 
 #endif

@@ -2,7 +2,7 @@
 nodeops.c, type "node-status"), with host keys pinned from check-in; a
 node whose host key changed fails its step with "host key changed for"
 and nothing runs there.  Skipped while the orchestrator does not register
-the type (nodeops_register() wired into service_start())."""
+the type (node-status, in orchestrator/tasks/registry.c)."""
 import os
 import subprocess
 from pathlib import Path
@@ -22,7 +22,7 @@ def prepare(c, o, tmp_path):
         "ssh": {"user": "root", "port": c.ssh_port, "key_file": c.key}}, status=201)
     r = o.post("/api/v1/clusters/sim/tasks", {"type": "node-status", "params": {}})
     if r.status_code == 400 and "unknown task type" in r.text:
-        pytest.skip("orchestrator does not register node-status yet (nodeops_register)")
+        pytest.skip("orchestrator does not register node-status (tasks/registry.c)")
     tok = tmp_path / "join.token"
     tok.write_text(o.join_token + "\n")
     confs = tmp_path / "confs"

@@ -23,10 +23,7 @@
 #include "../../orchestrator/nodes/nodeops.h"
 #include "../../orchestrator/store/store.h"
 #include "../../orchestrator/store/store_settings.h"
-#include "../../orchestrator/tasks/backup.h"
-#include "../../orchestrator/tasks/evict.h"
-#include "../../orchestrator/tasks/repair.h"
-#include "../../orchestrator/tasks/replace.h"
+#include "../../orchestrator/tasks/registry.h"
 #include "fuzz.h"
 
 static struct store *st;
@@ -61,11 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/store.db", dir);
 	if ((st = store_open(path, err, sizeof(err))) == NULL ||
 	    (eng = task_engine_new(st, 1, err, sizeof(err))) == NULL ||
-	    nodeops_register(eng, NULL, err, sizeof(err)) != 0 ||
-	    backup_register(eng, err, sizeof(err)) != 0 ||
-	    repair_register(eng, err, sizeof(err)) != 0 ||
-	    replace_register(eng, err, sizeof(err)) != 0 ||
-	    evict_register(eng, err, sizeof(err)) != 0) {
+	    tasks_register(eng, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_api_body: cannot set up the engine: %s\n",
 		    err);
 		abort();
