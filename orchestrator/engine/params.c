@@ -372,6 +372,15 @@ int params_check(const struct param_spec *spec, const char *type,
 		if (check_one(p, v, err, errlen) != 0)
 			return -1;
 	}
+	for (const struct param_spec *p = spec; p && p->name; p++) {
+		json_t *g = json_object_get(params, p->name);
+		if ((p->flags & PF_REQUIRED) && (g == NULL ||
+		    (json_is_array(g) && json_array_size(g) == 0))) {
+			snprintf(err, errlen, "%s needs params.%s: %s", type,
+			    p->name, p->description ? p->description : "");
+			return -1;
+		}
+	}
 	/* Defaults, checked like given values, added only once all is well. */
 	defaults = json_object();
 	for (const struct param_spec *p = spec; p && p->name; p++) {
@@ -425,6 +434,8 @@ json_t *params_spec_json(const struct param_spec *spec)
 				json_object_set_new(o, "min_exclusive",
 				    json_true());
 		}
+		if (p->flags & PF_REQUIRED)
+			json_object_set_new(o, "required", json_true());
 		if (p->env)
 			json_object_set_new(o, "env", json_string(p->env));
 		json_array_append_new(a, o);

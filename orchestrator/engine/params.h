@@ -35,6 +35,7 @@ enum param_type {
 };
 
 #define PF_MIN_EXCL	0x1	/* min itself is refused */
+#define PF_REQUIRED	0x2	/* refused when absent (an empty array too) */
 
 struct param_spec {
 	const char *name;

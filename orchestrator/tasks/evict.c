@@ -17,21 +17,13 @@
 #include "../store/store.h"
 
 static const struct param_spec removenode_params[] = {
-	{ "host_id", PT_NAME, 0, 0, NULL, NULL, 0,
-	  "host id of the dead node to remove from the ring (required)" },
+	{ "host_id", PT_NAME, 0, 0, NULL, NULL, PF_REQUIRED,
+	  "host id of the dead node to remove from the ring "
+	  "(GET /api/v1/clusters/{name}/nodes)" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static int removenode_validate(json_t *params, char *err, size_t errlen)
-{
-	if (json_object_get(params, "host_id") == NULL) {
-		snprintf(err, errlen, "removenode needs params.host_id, the dead "
-		    "node's host id (GET /api/v1/clusters/{name}/nodes)");
-		return -1;
-	}
-	return 0;
-}
 
 static int removenode_plan(const json_t *params,
     const struct store_nodes *nodes, struct task_plan *plan, char *err,
@@ -154,7 +146,6 @@ const struct task_type evict_removenode_type = {
 	    "of its host id on a live node, checked with nodetool status",
 	.steps = "removenode",
 	.params = removenode_params,
-	.validate = removenode_validate,
 	.plan = removenode_plan,
 	.run = removenode_run,
 	.max_attempts = 3,

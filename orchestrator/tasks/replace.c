@@ -36,9 +36,9 @@
 #define DEFAULT_TIMEOUT_S	14400
 
 static const struct param_spec replace_params[] = {
-	{ "node", PT_ADDR, 0, 0, NULL, NULL, 0,
-	  "the dead node's address (required); it must be down: silent, seen "
-	  "DN by a live peer and UN by none" },
+	{ "node", PT_ADDR, 0, 0, NULL, NULL, PF_REQUIRED,
+	  "the dead node's address; it must be down: silent, seen DN by a "
+	  "live peer and UN by none" },
 	{ "new_address", PT_ADDR, 0, 0, NULL, NULL, 0,
 	  "the host that takes its place (default: the cluster's provider "
 	  "finds one)" },
@@ -60,12 +60,7 @@ static int replace_validate(json_t *params, char *err, size_t errlen)
 	const char *node = pstr(params, "node");
 	const char *na = pstr(params, "new_address");
 
-	if (node == NULL) {
-		snprintf(err, errlen, "params.node is required: the address of "
-		    "the dead node to replace");
-		return -1;
-	}
-	if (na != NULL && strcmp(na, node) == 0) {
+	if (node != NULL && na != NULL && strcmp(na, node) == 0) {
 		snprintf(err, errlen, "params.new_address is the dead node's own "
 		    "address: a node that comes back on its address rejoins by "
 		    "itself; give another host");

@@ -257,9 +257,9 @@ static const struct param_spec config_params[] = {
 };
 
 static const struct param_spec upgrade_params[] = {
-	{ "version", PT_WORD, 0, 0, NULL, NULL, 0,
-	  "the Cassandra version to install (\"4.1.3\"; required), given "
-	  "to each node's upgrade_command" },
+	{ "version", PT_WORD, 0, 0, NULL, NULL, PF_REQUIRED,
+	  "the Cassandra version to install (\"4.1.3\"), given to each "
+	  "node's upgrade_command" },
 	{ "upgradesstables", PT_BOOL, 0, 0, "false", NULL, 0,
 	  "run nodetool upgradesstables on each node once it is back" },
 	ROLL_PARAMS,
@@ -353,11 +353,8 @@ static int upgrade_validate(json_t *params, char *err, size_t errlen)
 
 	if (roll_validate(params, err, errlen) != 0)
 		return -1;
-	if (v == NULL) {
-		snprintf(err, errlen, "upgrade needs params.version, the Cassandra "
-		    "version to install (\"4.1.3\")");
-		return -1;
-	}
+	if (v == NULL)
+		return 0;	/* params_check() refused it (PF_REQUIRED) */
 	if (!version_word_ok(v) || major_of(v) < 0) {
 		snprintf(err, errlen, "params.version '%s' is not a Cassandra "
 		    "version (digits first, then digits, letters, '.', '-')", v);

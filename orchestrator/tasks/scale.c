@@ -37,16 +37,16 @@
 	  "seconds a decommissioned node may stay listed by a live peer" }
 
 static const struct param_spec decommission_params[] = {
-	{ "nodes", PT_ADDRS, 0, 0, NULL, NULL, 0,
-	  "the addresses of the nodes to take out, in that order (required)" },
+	{ "nodes", PT_ADDRS, 0, 0, NULL, NULL, PF_REQUIRED,
+	  "the addresses of the nodes to take out, in that order" },
 	SCALE_TIMEOUTS,
 	PARAMS_NODE(86400, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
 static const struct param_spec scale_in_params[] = {
-	{ "count", PT_INT, 1, 1000, NULL, NULL, 0,
-	  "how many nodes to take out (required)" },
+	{ "count", PT_INT, 1, 1000, NULL, NULL, PF_REQUIRED,
+	  "how many nodes to take out" },
 	{ "dc", PT_NAME, 0, 0, NULL, NULL, 0,
 	  "take them from this datacenter only" },
 	{ "rack", PT_NAME, 0, 0, NULL, NULL, 0,
@@ -61,11 +61,6 @@ static int decommission_validate(json_t *params, char *err, size_t errlen)
 	json_t *nodes = json_object_get(params, "nodes"), *a, *b;
 	size_t i, k;
 
-	if (json_array_size(nodes) == 0) {
-		snprintf(err, errlen, "params.nodes is required: the addresses "
-		    "of the nodes to decommission");
-		return -1;
-	}
 	json_array_foreach(nodes, i, a)
 		json_array_foreach(nodes, k, b)
 			if (k > i && json_equal(a, b)) {
@@ -73,22 +68,6 @@ static int decommission_validate(json_t *params, char *err, size_t errlen)
 				    json_string_value(a));
 				return -1;
 			}
-	return 0;
-}
-
-static int scale_in_validate(json_t *params, char *err, size_t errlen)
-{
-	if (!json_is_integer(json_object_get(params, "count"))) {
-		snprintf(err, errlen, "params.count is required: how many nodes "
-		    "to take out");
-		return -1;
-	}
-	if (scale_util_pstr(params, "rack") != NULL &&
-	    scale_util_pstr(params, "dc") == NULL) {
-		snprintf(err, errlen, "params.rack needs params.dc: rack names "
-		    "are per datacenter");
-		return -1;
-	}
 	return 0;
 }
 
@@ -537,7 +516,7 @@ const struct task_type scale_in_type = {
 	    "fullest rack, least load, highest address), one by one",
 	.steps = "check, then per chosen node: gate, decommission, gone, forget",
 	.params = scale_in_params,
-	.validate = scale_in_validate,
+	.validate = scale_util_validate_place,
 	.plan = out_plan,
 	.run = out_run,
 	.admit = out_admit,

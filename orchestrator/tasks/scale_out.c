@@ -33,8 +33,8 @@
 #define DEFAULT_JOIN_S		14400
 
 static const struct param_spec scale_out_params[] = {
-	{ "count", PT_INT, 1, 100, NULL, NULL, 0,
-	  "how many nodes to add (required)" },
+	{ "count", PT_INT, 1, 100, NULL, NULL, PF_REQUIRED,
+	  "how many nodes to add" },
 	{ "dc", PT_NAME, 0, 0, NULL, NULL, 0,
 	  "the datacenter of the new nodes (default: the first node's)" },
 	{ "rack", PT_NAME, 0, 0, NULL, NULL, 0,
@@ -50,22 +50,6 @@ static const struct param_spec scale_out_params[] = {
 	PARAMS_NODE(86400, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
-
-static int scale_out_validate(json_t *params, char *err, size_t errlen)
-{
-	if (!json_is_integer(json_object_get(params, "count"))) {
-		snprintf(err, errlen, "params.count is required: how many nodes "
-		    "to add");
-		return -1;
-	}
-	if (scale_util_pstr(params, "rack") != NULL &&
-	    scale_util_pstr(params, "dc") == NULL) {
-		snprintf(err, errlen, "params.rack needs params.dc: rack names "
-		    "are per datacenter");
-		return -1;
-	}
-	return 0;
-}
 
 static int scale_out_plan(const json_t *params,
     const struct store_nodes *nodes, struct task_plan *plan, char *err,
@@ -368,7 +352,7 @@ const struct task_type scale_out_type = {
 	    "one by one behind the health gate",
 	.steps = "gate, add-1..add-N, then per old node: gate, cleanup",
 	.params = scale_out_params,
-	.validate = scale_out_validate,
+	.validate = scale_util_validate_place,
 	.plan = scale_out_plan,
 	.run = scale_out_run,
 	.admit = scale_out_admit,

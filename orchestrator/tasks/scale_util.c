@@ -170,3 +170,14 @@ int scale_util_gone(struct store *st, const char *cluster,
 	}
 	return rc;
 }
+
+int scale_util_validate_place(json_t *params, char *err, size_t errlen)
+{
+	if (scale_util_pstr(params, "rack") != NULL &&
+	    scale_util_pstr(params, "dc") == NULL) {
+		snprintf(err, errlen, "params.rack needs params.dc: rack names "
+		    "are per datacenter");
+		return -1;
+	}
+	return 0;
+}

@@ -50,5 +50,8 @@ int scale_util_gone(struct store *st, const char *cluster,
 
 /* The string params[key], or NULL. */
 const char *scale_util_pstr(const json_t *params, const char *key);
+/* The validate of scale-in and scale-out: params.rack needs params.dc
+ * (rack names are per datacenter).  0, or -1 with err. */
+int scale_util_validate_place(json_t *params, char *err, size_t errlen);
 
 #endif

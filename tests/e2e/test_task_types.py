@@ -39,6 +39,8 @@ def render(types):
         out.append("|---|---|---|---|---|")
         for p in t["params"]:
             d = "—" if p["default"] is None else f"`{json.dumps(p['default'])}`"
+            if p.get("required"):
+                d = "required"
             if p.get("env"):
                 d = f"`${p['env']}`" if d == "—" else d + f", or `${p['env']}`"
             rng = ""

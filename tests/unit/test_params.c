@@ -168,6 +168,55 @@ static void test_defaults(void)
 	json_decref(p);
 }
 
+/* PF_REQUIRED: absent, or an empty array, is refused naming the
+ * parameter and its meaning; the API description says so. */
+static const struct param_spec req_spec[] = {
+	{ "host_id", PT_NAME, 0, 0, NULL, NULL, PF_REQUIRED, "the host id" },
+	{ "nodes", PT_ADDRS, 0, 0, NULL, NULL, PF_REQUIRED, "the nodes" },
+	{ "n", PT_INT, 1, 9, "3", NULL, 0, "optional" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
+static void test_required(void)
+{
+	static const struct {
+		const char *params;
+		int rc;
+		const char *want;
+	} rows[] = {
+		{ "{}", -1, "removenode needs params.host_id: the host id" },
+		{ "{\"host_id\": \"h\"}", -1, "needs params.nodes: the nodes" },
+		{ "{\"host_id\": \"h\", \"nodes\": []}", -1,
+		    "needs params.nodes" },
+		{ "{\"host_id\": \"h\", \"nodes\": [\"10.0.0.1\"]}", 0, NULL },
+	};
+	json_t *a;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char err[256] = "";
+		json_t *p = json_loads(rows[i].params, 0, NULL);
+		int rc = params_check(req_spec, "removenode", p, err,
+		    sizeof(err));
+
+		T_CHECK(rc == rows[i].rc, "%s: rc %d (%s)", rows[i].params, rc,
+		    err);
+		if (rows[i].want != NULL)
+			T_CHECK(strstr(err, rows[i].want) != NULL, "%s: '%s'",
+			    rows[i].params, err);
+		if (rc != 0)
+			T_CHECK(json_object_get(p, "n") == NULL,
+			    "%s: defaults added to a refused request",
+			    rows[i].params);
+		json_decref(p);
+	}
+	a = params_spec_json(req_spec);
+	T_CHECK(json_is_true(json_object_get(json_array_get(a, 0),
+	    "required")), "required shown");
+	T_CHECK(json_object_get(json_array_get(a, 2), "required") == NULL,
+	    "optional not marked");
+	json_decref(a);
+}
+
 static void test_spec_json(void)
 {
 	json_t *a = params_spec_json(spec), *n = json_array_get(a, 0),
@@ -195,5 +244,6 @@ int main(void)
 	test_refusals();
 	test_defaults();
 	test_spec_json();
+	test_required();
 	return t_done("test_params");
 }
