@@ -344,3 +344,46 @@ def test_remediate_after_kill_9_resumes_on_its_node_and_repeats_none(sim_factory
     ns = orch_nodes(orch)
     assert a2 not in ns and a3 not in ns
     assert all(ns[x["address"]]["state"] == "up" for x in p), ns
+
+
+def test_a_decommission_that_never_ends_stops_before_the_next_node(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory, nodes=5)
+    a4, a5 = c.address("node4"), c.address("node5")
+    c.set("node4", "decommission_seconds", 600.0)
+    t = orch.submit("sim", "decommission", nodes=[a4, a5], agent=agent, timeout_s=6,
+                    max_attempts=1)
+    d = orch.wait_task(t["id"], states=("failed",), timeout=180)
+    assert a4 in d["error"], d["error"]
+    steps = {(s["name"], s["node"]): s["state"] for s in d["steps"]}
+    assert steps[("decommission", a4)] == "failed", steps
+    assert all(v != "succeeded" for (name, node), v in steps.items() if node == a5), steps
+    # node5 untouched, still UN; nothing left the ring.
+    assert status_rows(c, "node1")[a5] == "UN"
+    assert decommissions(c) == [], c.state.get("decommissions")
+    assert "decommission timed out after 6 s" in d["error"], d["error"]
+    assert f"stopped at {a4}; the nodes after it were not touched" in d["error"], d["error"]
+    failed = [e for e in events(orch, "scale") if e["result"] == "failed"]
+    assert [e["target"] for e in failed] == [a4], failed
+    assert failed[0]["detail"]["task"] == t["id"], failed
+
+
+def test_scale_out_after_kill_9_adds_no_host_twice(sim_factory, orch_factory):  # noqa: F811
+    c, orch, agent = make_cluster(sim_factory, orch_factory, provider=True)
+    t = orch.submit("sim", "scale-out", count=2, agent=agent)
+    wait_for(lambda: step_states(orch, t["id"]).get(("add-2", None)) == "running",
+             "the second host being added", timeout=240)
+    orch.kill9()
+    time.sleep(1)
+    orch.start()
+    d = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=300)
+    assert d["state"] == "succeeded", d
+    # One host per add step: the provider, asked again with the same key
+    # after the restart, answers the host it booted.
+    p = c.state.get("provisions", [])
+    new = [x for x in p if not x["again"]]
+    assert len(new) == 2, p
+    assert [s["attempts"] for s in d["steps"] if s["name"] == "add-1"] == [1], d["steps"]
+    joins = joins_never_overlap(c)
+    assert [j["name"] for j in joins] == [x["name"] for x in new], joins
+    ns = orch_nodes(orch)
+    assert all(ns[x["address"]]["state"] == "up" for x in new), ns
