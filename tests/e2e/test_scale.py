@@ -50,6 +50,25 @@ def steps_of(t):
     return [(s["name"], s["node"], s["state"]) for s in t["steps"]]
 
 
+def void_provider(orch):
+    """Make the cluster's provider answer a host where nothing runs: it
+    never checks in."""
+    prov = orch.tmp / "provider-void"
+    prov.write_text('#!/bin/sh\necho \'{"address": "127.0.0.254"}\'\n')
+    prov.chmod(0o755)
+    orch.ok("PATCH", "/api/v1/clusters/sim", {"settings": {"provider": "command",
+                                                          "provider_command": str(prov)}})
+
+
+def kill9_when(orch, cond, what):
+    """kill -9 the orchestrator once cond() holds, start it again on the
+    same data directory."""
+    wait_for(cond, what, timeout=240)
+    orch.kill9()
+    time.sleep(1)
+    orch.start()
+
+
 def decommissions(c):
     return [d["name"] for d in c.state.get("decommissions", [])]
 
@@ -175,12 +194,7 @@ def test_scale_out_adds_nodes_one_slot_at_a_time_then_cleans_up(sim_factory, orc
 
 def test_a_new_node_that_never_joins_stops_scale_out_before_the_next(sim_factory, orch_factory):  # noqa: F811
     c, orch, agent = make_cluster(sim_factory, orch_factory)
-    # A provider that answers a host where nothing runs: it never checks in.
-    prov = orch.tmp / "provider-void"
-    prov.write_text('#!/bin/sh\necho \'{"address": "127.0.0.254"}\'\n')
-    prov.chmod(0o755)
-    orch.ok("PATCH", "/api/v1/clusters/sim", {"settings": {"provider": "command",
-                                                          "provider_command": str(prov)}})
+    void_provider(orch)
     t = orch.submit("sim", "scale-out", count=2, join_timeout_s=5, agent=agent)
     t = orch.wait_task(t["id"], states=("failed",), timeout=120)
     assert "new node 127.0.0.254 did not join within join_timeout_s (5 s)" in t["error"], t["error"]
@@ -203,10 +217,7 @@ def test_kill_9_between_nodes_resumes_without_repeating_a_node(sim_factory, orch
         d = orch.task(t["id"])
         steps = {(s["name"], s["node"]): s["state"] for s in d["steps"]}
         return steps[("forget", a4)] == "succeeded" and steps[("decommission", a5)] == "running"
-    wait_for(second_leaving, "node4 done, node5 leaving", timeout=120)
-    orch.kill9()
-    time.sleep(1)
-    orch.start()
+    kill9_when(orch, second_leaving, "node4 done, node5 leaving")
     d = orch.wait_task(t["id"], timeout=180)
     assert decommissions(c) == ["node4", "node5"], c.state.get("decommissions")
     for name in ("node4", "node5"):
@@ -298,12 +309,7 @@ def test_remediate_paused_mid_replacement_finishes_that_node_first(sim_factory, 
 def test_remediate_stops_when_a_new_host_never_joins(sim_factory, orch_factory):  # noqa: F811
     c, orch, agent = make_cluster(sim_factory, orch_factory)
     a2, a3 = c.address("node2"), c.address("node3")
-    # A provider that answers a host where nothing runs: it never checks in.
-    prov = orch.tmp / "provider-void"
-    prov.write_text('#!/bin/sh\necho \'{"address": "127.0.0.254"}\'\n')
-    prov.chmod(0o755)
-    orch.ok("PATCH", "/api/v1/clusters/sim", {"settings": {"provider": "command",
-                                                          "provider_command": str(prov)}})
+    void_provider(orch)
     t = orch.submit("sim", "remediate", nodes=[a3, a2], agent=agent, timeout_s=8,
                     gate_timeout_s=60)
     d = orch.wait_task(t["id"], states=("failed",), timeout=240)
@@ -327,11 +333,8 @@ def test_remediate_after_kill_9_resumes_on_its_node_and_repeats_none(sim_factory
     a2, a3 = c.address("node2"), c.address("node3")
     t = orch.submit("sim", "remediate", nodes=[a3, a2], agent=agent, gate_timeout_s=120)
     # Killed while the second node is being replaced.
-    wait_for(lambda: step_states(orch, t["id"]).get(("join", a2)) == "running",
-             "node2's replacement joining", timeout=240)
-    orch.kill9()
-    time.sleep(1)
-    orch.start()
+    kill9_when(orch, lambda: step_states(orch, t["id"]).get(("join", a2)) == "running",
+               "node2's replacement joining")
     d = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=300)
     assert d["state"] == "succeeded", d
     first = [s for s in d["steps"] if s["node"] == a3]
@@ -370,11 +373,8 @@ def test_a_decommission_that_never_ends_stops_before_the_next_node(sim_factory, 
 def test_scale_out_after_kill_9_adds_no_host_twice(sim_factory, orch_factory):  # noqa: F811
     c, orch, agent = make_cluster(sim_factory, orch_factory, provider=True)
     t = orch.submit("sim", "scale-out", count=2, agent=agent)
-    wait_for(lambda: step_states(orch, t["id"]).get(("add-2", None)) == "running",
-             "the second host being added", timeout=240)
-    orch.kill9()
-    time.sleep(1)
-    orch.start()
+    kill9_when(orch, lambda: step_states(orch, t["id"]).get(("add-2", None)) == "running",
+               "the second host being added")
     d = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=300)
     assert d["state"] == "succeeded", d
     # One host per add step: the provider, asked again with the same key
