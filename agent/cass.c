@@ -143,6 +143,7 @@ out:
 PARSED(info, info)
 PARSED(status, status)
 PARSED(version, version)
+PARSED(gossipinfo, gossipinfo)
 
 enum cass_rc cass_tablestats(const struct agentcfg *c,
     const struct proc_opts *base, const char *const *names, size_t n,

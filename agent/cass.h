@@ -53,6 +53,9 @@ enum cass_rc cass_status(const struct agentcfg *c, const struct proc_opts *base,
     struct nodetool_status **out, char *err, size_t errlen);
 enum cass_rc cass_version(const struct agentcfg *c, const struct proc_opts *base,
     struct nodetool_version **out, char *err, size_t errlen);
+enum cass_rc cass_gossipinfo(const struct agentcfg *c,
+    const struct proc_opts *base, struct nodetool_gossipinfo **out,
+    char *err, size_t errlen);
 
 /*
  * `nodetool tablestats names...` parsed: names[0..n) are keyspaces or

@@ -105,6 +105,39 @@ int nodetool_parse_info(const char *buf, size_t len,
 void nodetool_info_free(struct nodetool_info *s);
 struct json_t *nodetool_info_json(const struct nodetool_info *s);
 
+/* ---- nodetool gossipinfo ---- */
+
+/*
+ * One endpoint of gossip as this node holds it.  An endpoint assassinated
+ * (`nodetool assassinate`) or gone by decommission or removenode stays
+ * listed for days with status "LEFT" and little else
+ * (tests/unit/samples/gossipinfo-4.1.1-assassinated*.txt); an endpoint the
+ * node has forgotten is not listed at all.
+ */
+struct nodetool_gossip_endpoint {
+	char *address;       /* "127.0.0.1": the "/" and a ":port" dropped */
+	int64_t generation;  /* NODETOOL_UNKNOWN when not printed */
+	int64_t heartbeat;   /* NODETOOL_UNKNOWN when not printed */
+	/* The first word of STATUS_WITH_PORT's value (else of STATUS's):
+	 * "NORMAL", "LEFT", "BOOT", "shutdown", ...; NULL when neither is
+	 * printed (4.x prints only one of them for some endpoints). */
+	char *status;
+	char *host_id;       /* HOST_ID, or NULL */
+};
+
+struct nodetool_gossipinfo {
+	struct nodetool_gossip_endpoint *endpoints;
+	size_t n_endpoints;
+};
+
+int nodetool_parse_gossipinfo(const char *buf, size_t len,
+    struct nodetool_gossipinfo **out, char *err, size_t errlen);
+void nodetool_gossipinfo_free(struct nodetool_gossipinfo *s);
+struct json_t *nodetool_gossipinfo_json(const struct nodetool_gossipinfo *s);
+/* The endpoint with address (no port), or NULL. */
+const struct nodetool_gossip_endpoint *nodetool_gossipinfo_find(
+    const struct nodetool_gossipinfo *s, const char *address);
+
 /* ---- nodetool describecluster ---- */
 
 /* "key: [a, b]" - a schema version or a database version with endpoints. */

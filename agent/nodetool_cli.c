@@ -47,6 +47,7 @@ CLI_KIND(compactionstats)
 CLI_KIND(repair)
 CLI_KIND(version)
 CLI_KIND(tablestats)
+CLI_KIND(gossipinfo)
 
 static int cli_error(const char *b, size_t l, json_t **j, char *e, size_t el)
 {
@@ -75,6 +76,7 @@ static const struct {
 	{ "listsnapshots", cli_listsnapshots },
 	{ "compactionstats", cli_compactionstats }, { "repair", cli_repair },
 	{ "version", cli_version }, { "tablestats", cli_tablestats },
+	{ "gossipinfo", cli_gossipinfo },
 	{ "error", cli_error },
 };
 
@@ -111,7 +113,8 @@ int nodetool_parse_cli(int argc, char **argv)
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: --parse status|info|describecluster|ring|"
-		    "listsnapshots|compactionstats|repair|version|tablestats|error < output\n");
+		    "listsnapshots|compactionstats|repair|version|tablestats|gossipinfo|"
+		    "error < output\n");
 		return 2;
 	}
 	for (i = 0; i < ARRAY_SIZE(cli_kinds); i++)

@@ -37,6 +37,7 @@
 #include "agentcfg.h"
 #include "backup.h"
 #include "cass.h"
+#include "gossip.h"
 #include "job.h"
 #include "nodetool.h"
 #include "proc.h"
@@ -311,6 +312,11 @@ static const struct op ops[] = {
 	{ "removenode", "--host-id H", "remove dead host H from the ring "
 	  "through this node (refused while it is up), checked with nodetool "
 	  "status", removenode_op },
+	{ "assassinate", "--address A", "make gossip forget dead address A "
+	  "(nodetool assassinate; refused while A is up), checked with "
+	  "gossipinfo", gossip_op_assassinate },
+	{ "gossip-check", "--address A [--round N]", "what this node's gossip and ring "
+	  "hold of address A", gossip_op_check },
 	{ "decommission", "", "nodetool decommission of this node, checked "
 	  "with netstats until Cassandra says DECOMMISSIONED; a node already "
 	  "leaving or gone is waited for or reported", scale_op_decommission },

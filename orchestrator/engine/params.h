@@ -51,13 +51,15 @@ struct param_spec {
  * The parameters every type that runs the agent on nodes takes; timeout_s
  * bounds one node operation (a job on the node).
  */
-#define PARAMS_NODE(timeout_def, timeout_max) \
+#define PARAMS_AGENT \
 	{ "agent", PT_COMMAND, 0, 0, NULL, "RINGMASTER_AGENT", 0, \
 	  "command that runs the agent on a node; {address} is replaced by " \
 	  "the node's address (default: $RINGMASTER_AGENT, else ringagent)" }, \
 	{ "known_hosts", PT_COMMAND, 0, 0, NULL, NULL, 0, \
 	  "known_hosts file for nodes whose host key was not pinned at " \
-	  "check-in" }, \
+	  "check-in" }
+#define PARAMS_NODE(timeout_def, timeout_max) \
+	PARAMS_AGENT, \
 	{ "timeout_s", PT_INT, 1, timeout_max, #timeout_def, NULL, 0, \
 	  "seconds one node operation may run" }
 

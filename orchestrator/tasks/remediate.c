@@ -71,7 +71,7 @@ static int addr_order(const void *a, const void *b)
 }
 
 static const char *const per_node[] = {
-	"gate", "stop", "slot", "host", "join", "finish", "retire",
+	"gate", "stop", "slot", "host", "join", "forget", "finish", "retire",
 };
 
 static int remediate_plan(const json_t *params,
@@ -330,7 +330,8 @@ const struct task_type remediate_type = {
 	.description = "replace every node, one by one, by a new host from "
 	    "the cluster's provider (replace_address_first_boot), behind the "
 	    "health gate",
-	.steps = "per node: gate, stop, slot, host, join, finish, retire",
+	.steps = "per node: gate, stop, slot, host, join, forget, finish, "
+	    "retire",
 	.params = remediate_params,
 	.plan = remediate_plan,
 	.run = remediate_run,

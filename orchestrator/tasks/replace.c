@@ -25,6 +25,7 @@
 #include "../engine/task.h"
 #include "../nodes/provider.h"
 #include "../store/store.h"
+#include "forget.h"
 
 #define WAIT_SLOT_MS		3000	/* a bootstrap holds the slot */
 #define WAIT_JOIN_MS		1000	/* the new node streams */
@@ -47,6 +48,8 @@ static const struct param_spec replace_params[] = {
 	  "(default: the orchestrator's bootstrap_timeout)" },
 	{ "provider_timeout_s", PT_INT, 1, 3600, "600", NULL, 0,
 	  "seconds provider_command may run before it is killed" },
+	/* The forget step runs the agent on the new node and its peers. */
+	PARAMS_AGENT,
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
@@ -73,7 +76,7 @@ static int replace_plan(const json_t *params, const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
 {
 	static const char *const steps[] = {
-		"check", "slot", "host", "join", "finish",
+		"check", "slot", "host", "join", "forget", "finish",
 	};
 
 	(void)params;
@@ -576,6 +579,24 @@ static int step_join(struct task_ctx *ctx, const char *node, char *err,
 	return task_wait(ctx, WAIT_JOIN_MS);
 }
 
+/* A new address: gossip must forget the old one (forget.h). */
+static int step_forget(struct task_ctx *ctx, const char *node, char *err,
+    size_t errlen)
+{
+	struct store_slot sl;
+	int mine;
+
+	if ((mine = my_slot(ctx, &sl, err, errlen)) < 0)
+		return TASK_STEP_FAIL;
+	if (mine == 0 || sl.holder[0] == '\0') {
+		/* Freed before a restart: finish says so. */
+		task_progress(ctx, "the slot for %s is freed: nothing to check",
+		    node);
+		return TASK_STEP_OK;
+	}
+	return forget_address_step(ctx, node, sl.holder, err, errlen);
+}
+
 static int step_finish(struct task_ctx *ctx, const char *node, char *err,
     size_t errlen)
 {
@@ -619,7 +640,7 @@ int replace_step(struct task_ctx *ctx, const char *name, const char *node,
 	} steps[] = {
 		{ "check", step_check }, { "slot", step_slot },
 		{ "host", step_host }, { "join", step_join },
-		{ "finish", step_finish },
+		{ "forget", step_forget }, { "finish", step_finish },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
@@ -665,7 +686,7 @@ const struct task_type replace_type = {
 	.name = "replace",
 	.description = "replace a dead node by a new host that takes its "
 	    "tokens (replace_address_first_boot)",
-	.steps = "check, slot, host, join, finish",
+	.steps = "check, slot, host, join, forget, finish",
 	.params = replace_params,
 	.validate = replace_validate,
 	.plan = replace_plan,

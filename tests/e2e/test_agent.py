@@ -143,6 +143,46 @@ def test_snapshot_is_idempotent_and_verified(one_node):
     assert rc == 0 and result(lines)["data"]["cleared_tables"] == 0
 
 
+def test_assassinate_refuses_a_live_address_and_checks_gossip(sim_factory, tmp_path):  # noqa: F811
+    """`assassinate` never sends a live address (not this node's, not one up in its
+    ring); an address gossip does not hold is assassinated and must then read LEFT on
+    this node and (gossip-check) on the other."""
+    c = sim_factory(nodes=2)
+    for n in c.names:
+        c.start_cassandra(n)
+    tok = tmp_path / "token"
+    tok.write_text("nothing\n")
+    conf1 = write_agent_conf(c, "node1", "http://127.0.0.1:9", tok)
+    conf2 = write_agent_conf(c, "node2", "http://127.0.0.1:9", tok)
+    a1, a2 = c.address("node1"), c.address("node2")
+
+    for addr, why in ((a1, "own address"), (a2, "is up (UN)")):
+        rc, lines, _ = run_op(conf1, "assassinate", "--address", addr, "--json")
+        r = result(lines)
+        assert rc == 1 and not r["ok"] and why in r["error"]["message"], r
+    assert "left" not in c.state, c.state.get("left")
+    for bad in (["--address", "10.0.0.x"], ["--address"], [], ["--address", a2, "x"],
+                ["--round", "2", "--address", a2]):
+        rc, lines, _ = run_op(conf1, "assassinate", *bad, "--json")
+        assert rc == 2 and result(lines)["error"]["code"] == "usage", (bad, lines)
+
+    gone = "127.0.0.250"
+    rc, lines, _ = run_op(conf2, "gossip-check", "--address", gone, "--round", "1", "--json")
+    r = result(lines)
+    assert rc == 0 and r["data"]["state"] == "absent" and r["data"]["ring"] is None, r
+    rc, lines, _ = run_op(conf1, "assassinate", "--address", gone, "--json")
+    r = result(lines)
+    assert rc == 0 and r["data"]["assassinated"] is True and r["data"]["state"] == "left", r
+    assert gone in c.state["left"], c.state
+    # The other node hears it (gossip-check), and a second run sends nothing.
+    rc, lines, _ = run_op(conf2, "gossip-check", "--address", gone, "--json")
+    r = result(lines)
+    assert rc == 0 and r["data"]["state"] == "left" and r["data"]["status"] == "LEFT", r
+    rc, lines, _ = run_op(conf1, "assassinate", "--address", gone, "--json")
+    r = result(lines)
+    assert rc == 0 and r["data"]["assassinated"] is False and r["data"]["state"] == "left", r
+
+
 def test_cancel_by_signal_kills_nodetool(one_node):
     c, conf = one_node
     c.fault("node1", "hang")

@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from agentutil import (RINGAGENT, agent_log, orch_nodes, sim_factory, simlib,  # noqa: F401
                        wait_for, write_agent_conf)
 from orch import orch_factory  # noqa: F401
@@ -22,11 +24,39 @@ SIMCTL = Path(__file__).resolve().parents[1] / "sim" / "simctl"
 HB_TIMEOUT = "6s"
 
 
+@pytest.fixture(autouse=True)
+def agent_by_address(tmp_path, monkeypatch):
+    """The orchestrator's default agent command (RINGMASTER_AGENT, read at
+    its start): the agent of whichever sim node has the address, hosts the
+    provider adds included.  start_cluster() says which sim cluster."""
+    script = tmp_path / "agent-by-address"
+    script.write_text(f"""#!/bin/sh
+a="$1"; shift
+for d in $(cat {tmp_path}/simdir)/nodes/*/; do
+  if grep -q "\\"address\\": \\"$a\\"" "$d/node.json"; then exec {RINGAGENT} -f "$d/agent.conf" "$@"; fi
+done
+echo "no sim node at $a" >&2
+exit 127
+""")
+    script.chmod(0o755)
+    monkeypatch.setenv("RINGMASTER_AGENT", f"{script} {{address}}")
+    return script
+
+
+def create_sim(orch, c, **settings):
+    """Cluster "sim" with the sim's SSH settings: the replace task's forget
+    step runs the agent on the nodes."""
+    return orch.create_cluster("sim", ssh={"user": "root", "port": c.ssh_port, "key_file": c.key},
+                               **({"settings": settings} if settings else {}))
+
+
 def start_cluster(sim_factory, orch, nodes=3, c=None, **kw):
     c = c or sim_factory(nodes=nodes, **kw)
     tok = orch.tmp / "join.token"
     tok.write_text(orch.join_token + "\n")
-    orch.ensure_cluster("sim")
+    (orch.tmp.parent / "simdir").write_text(str(c.dir))
+    if orch.get("/api/v1/clusters/sim").status_code == 404:
+        create_sim(orch, c)
     for n in c.names:
         write_agent_conf(c, n, orch.base, tok)
     c.start_all(agent=str(RINGAGENT))
@@ -99,6 +129,16 @@ def assert_replaced(c, orch, dead_addr, dead_tokens, new_name):
     # the new host claimed it (when it checked in for it), the task freed it.
     assert slot[0] == (dead_addr, "taken") and slot[-1] == (new_addr, "freed"), slot
     assert [r for _, r in slot].count("freed") == 1, slot
+    # Gossip forgot the dead address (the forget step's nodetool assassinate): no live
+    # peer keeps the system.peers_v2 row real 4.1 leaves, and every live node's gossip
+    # holds the address as LEFT.
+    assert dead_addr not in st.get("ghosts", {}), st.get("ghosts")
+    for n in st["nodes"]:
+        if n.get("up") and not n.get("removed"):
+            out = c.nodetool(n["name"], "gossipinfo").stdout
+            block = out.split("/" + dead_addr + "\n", 1)
+            assert len(block) == 2 and "STATUS_WITH_PORT:188:LEFT," in block[1].split("\n/")[0], \
+                (n["name"], out)
 
 
 def test_operator_replace_with_provider_none_and_an_empty_node(sim_factory, orch_factory):  # noqa: F811
@@ -200,7 +240,7 @@ def test_sim_refuses_to_replace_a_live_node(sim_factory):  # noqa: F811
 def test_automatic_replacement_after_replace_after_with_the_sim_provider(sim_factory, orch_factory):  # noqa: F811
     orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
     c = sim_factory(nodes=3)
-    orch.create_cluster("sim", settings={"replace_after": "4s", "provider": "sim",
+    create_sim(orch, c, **{"replace_after": "4s", "provider": "sim",
                                          "provider_command": str(sim_provider(orch, c))})
     start_cluster(sim_factory, orch, c=c)
     dead_tokens = list(c.node("node3")["tokens"])
@@ -235,7 +275,7 @@ def test_automatic_replacement_after_replace_after_with_the_sim_provider(sim_fac
 def test_kill_9_mid_replacement_resumes_and_asks_the_provider_once(sim_factory, orch_factory):  # noqa: F811
     orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
     c = sim_factory(nodes=3)
-    orch.create_cluster("sim", settings={"provider": "sim",
+    create_sim(orch, c, **{"provider": "sim",
                                          "provider_command": str(sim_provider(orch, c, boot=8))})
     start_cluster(sim_factory, orch, c=c)
     dead_tokens = list(c.node("node3")["tokens"])
@@ -267,7 +307,7 @@ def test_command_provider_failing_with_a_message(sim_factory, orch_factory):  # 
                     "echo \"no capacity left in $RM_DC (quota 0) for $RM_DEAD_ADDRESS\" >&2\n"
                     "exit 4\n")
     prov.chmod(0o755)
-    orch.create_cluster("sim", settings={"provider": "command", "provider_command": str(prov)})
+    create_sim(orch, c, **{"provider": "command", "provider_command": str(prov)})
     start_cluster(sim_factory, orch, c=c)
     dc = c.node("node3")["dc"]
     dead_addr = kill_and_wait_down(c, orch, "node3")
@@ -472,7 +512,7 @@ def test_kill_9_while_the_provider_runs_asks_it_again_with_the_same_key(sim_fact
     does): one host is made, not two."""
     orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
     c = sim_factory(nodes=3)
-    orch.create_cluster("sim", settings={"provider": "sim",
+    create_sim(orch, c, **{"provider": "sim",
                                          "provider_command": str(sim_provider(orch, c, delay=3))})
     start_cluster(sim_factory, orch, c=c)
     dead_tokens = list(c.node("node3")["tokens"])

@@ -30,6 +30,7 @@ NODETOOL = {
     "repair": [r"^repair"],
     "version": [r"^version"],
     "tablestats": [r"^tablestats"],
+    "gossipinfo": [r"^gossipinfo"],
 }
 
 COMPACTIONSTATS = [

@@ -9,11 +9,8 @@ reads through a node the task is not on (the node of the task's running
 step, gate or restart, is avoided), as a driver's load balancing would.
 The sampler asks a node the task is not on for nodetool status and
 records how many nodes it shows down: never more than one.  Runs after
-test_08 (five nodes, all UN) and restarts the session's three; it runs
-before the replacement and the eviction (test_11, test_12), after which a
-restarted 4.1 node brings the replaced address back from its
-system.peers_v2 (docs/lifecycle.md, "Cassandra 4.1 and replaced
-addresses").  The cluster is left as it was found: every node UN."""
+test_08 (five nodes, all UN) and restarts the session's three.  The
+cluster is left as it was found: every node UN."""
 import re
 import threading
 import time

@@ -6,7 +6,9 @@ agent checks in in the same dc and rack is told to replace it: it starts
 with -Dcassandra.replace_address_first_boot, streams, and takes the dead
 node's tokens.  Checked with `nodetool status`/`ring` on a peer (the new
 node UN with exactly the dead node's tokens, the dead one gone), the rows
-at CONSISTENCY ALL, and the orchestrator (task, events, nodes).
+at CONSISTENCY ALL, the orchestrator (task, events, nodes), and
+system.peers_v2 on every live node (the forget step: no row of the dead
+address, docs/lifecycle.md "Cassandra 4.1 and replaced addresses").
 
 Self-contained: it kills the session's last node (the one test_08 added
 that test_10 left, else n3) and leaves the cluster as big as it found it."""
@@ -88,5 +90,15 @@ def test_a_killed_node_is_replaced_by_a_fresh_node(real):
     done = [e for e in evs if e["kind"] == "replace" and e["result"] == "done"]
     assert len(done) == 1 and done[0]["target"] == dead.address, done
     assert done[0]["detail"]["new_address"] == new.address, done
+    # Gossip forgot the dead address (the forget step's nodetool
+    # assassinate): no live node keeps its system.peers_v2 row, which 4.1
+    # leaves on some peers and brings back as a DN ghost after a restart.
+    steps = {s["name"]: s for s in t["steps"]}
+    assert steps["forget"]["state"] == "succeeded", steps
+    assert f"no live node holds {dead.address} any more" in steps["forget"]["message"], steps
+    for n in real.nodes:
+        if n is not dead:
+            peers = n.real.cqlsh("SELECT peer FROM system.peers_v2;")
+            assert dead.address not in peers, (n.address, peers)
     real.nodes.remove(dead)
     real.dead_nodes = getattr(real, "dead_nodes", []) + [dead]

@@ -6,11 +6,13 @@ runs the removenode task (`ringagent removenode` on a live node: real
 `nodetool removenode`, checked with `nodetool status`) and only then
 forgets the node, with an evict event.  Removed from the ring, its host id
 has a tombstone: its agent, still running, checks in again and is refused,
-never listed again.  Runs last and leaves the session's three nodes, all
-up (the killed node leaves `real.nodes`)."""
+never listed again.  Then a peer restarts: it lists neither the evicted
+node nor the address test_11's node replaced (docs/lifecycle.md,
+"Cassandra 4.1 and replaced addresses").  Runs last and leaves the
+session's three nodes, all up (the killed node leaves `real.nodes`)."""
 import pytest
 
-from realenv import CL, stop_agent, wait_until
+from realenv import CL, realcass, stop_agent, wait_until
 
 
 def test_killed_node_is_removed_from_the_ring_then_evicted(real):
@@ -59,3 +61,20 @@ def test_killed_node_is_removed_from_the_ring_then_evicted(real):
     stop_agent(victim)
     real.nodes.remove(victim)
     real.dead_nodes = getattr(real, "dead_nodes", []) + [victim]
+    # The case 4.1 got wrong before the replace task's forget step: the
+    # node that replaced another (test_11) is now removed; a peer that
+    # restarts reloads system.peers_v2 and would list the replaced address
+    # again, DN with its tokens.  It lists no dead node at all.
+    peer = real.nodes[1]
+    peer.real.stop()
+    peer.real.start()
+    for other in real.nodes:
+        realcass.wait_status(peer.real, other.address, "UN", timeout=300)
+    out = peer.real.nodetool("status", timeout=120).stdout
+    for gone in real.dead_nodes:
+        assert gone.address not in out, (gone.address, out)
+    peers = peer.real.cqlsh("SELECT peer FROM system.peers_v2;")
+    for gone in real.dead_nodes:
+        assert gone.address not in peers, (gone.address, peers)
+    wait_until(lambda: real.orch_nodes()[peer.address]["state"] == "up", 300,
+               f"{peer.address} up again in the orchestrator", cap=5.0)

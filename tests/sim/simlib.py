@@ -1532,6 +1532,7 @@ def start_cassandra(cluster_dir, name):
                 # Streaming: invisible in status, the dead node still shows DN.
                 n["replacing"] = jvm_replace
             else:
+                record_ghost(c, dead, n)
                 c["nodes"] = [x for x in c["nodes"] if x["address"] != jvm_replace]
             c.setdefault("replacements", []).append(
                 {"name": name, "dead": jvm_replace, "start": now, "until": now + boot})
@@ -1595,6 +1596,20 @@ def read_jvm_replace(ndir):
     return None
 
 
+def record_ghost(c, dead, new):
+    """Real 4.1: after a replacement by a host with another address, live peers keep the
+    dead address's system.peers_v2 row (its host id, the tokens the new node took),
+    invisible while the new node lives, until `nodetool assassinate` of the address
+    (docs/lifecycle.md, "Cassandra 4.1 and replaced addresses").  Kept in cluster.json
+    "ghosts" so tests can see whether the product cleared it."""
+    if dead["address"] == new["address"]:
+        return
+    c.setdefault("ghosts", {})[dead["address"]] = {
+        "host_id": dead.get("host_id"), "by": new["name"],
+        "holders": sorted(x["name"] for x in c["nodes"] if x.get("up")
+                          and x["name"] not in (dead["name"], new["name"]))}
+
+
 def settle_joining(cluster_dir, cluster):
     """Joining nodes whose bootstrap time has passed become Normal (persisted)."""
     now = time.time()
@@ -1608,8 +1623,12 @@ def settle_joining(cluster_dir, cluster):
                 n["status"] = "Normal"
                 n.pop("joining_until", None)
         # A replacement that has streamed: the dead node leaves the ring, the new one shows.
-        gone = {n.pop("replacing") for n in c["nodes"] if n["name"] in due and n.get("replacing")}
-        c["nodes"] = [n for n in c["nodes"] if n["address"] not in gone]
+        repl = {n.pop("replacing"): n for n in c["nodes"] if n["name"] in due and n.get("replacing")}
+        for dead in c["nodes"]:
+            if dead["address"] in repl and dead["name"] != repl[dead["address"]]["name"]:
+                record_ghost(c, dead, repl[dead["address"]])
+        c["nodes"] = [n for n in c["nodes"] if n["address"] not in repl
+                      or n["name"] == repl[n["address"]]["name"]]
     return load_cluster(cluster_dir)
 
 

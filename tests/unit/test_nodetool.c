@@ -121,13 +121,14 @@ static int parse_any(const char *kind, const char *buf, size_t len, char *err,
 	TRY(repair)
 	TRY(version)
 	TRY(tablestats)
+	TRY(gossipinfo)
 #undef TRY
 	return -2;
 }
 
 static const char *const kinds[] = {
 	"status", "info", "describecluster", "ring", "listsnapshots",
-	"compactionstats", "repair", "version", "tablestats",
+	"compactionstats", "repair", "version", "tablestats", "gossipinfo",
 };
 
 /* ---- every sample against every parser ---- */
@@ -171,7 +172,10 @@ static const struct {
 	{ REAL "repair-unknown-ks.txt", NULL },
 	{ REAL "statusbinary.txt", NULL },
 	{ REAL "statusgossip.txt", NULL },
-	{ REAL "gossipinfo.txt", NULL },
+	{ REAL "gossipinfo.txt", "gossipinfo" },
+	{ LOCAL "gossipinfo-4.1.1.txt", "gossipinfo" },
+	{ LOCAL "gossipinfo-4.1.1-assassinated.txt", "gossipinfo" },
+	{ LOCAL "gossipinfo-4.1.1-assassinated-peer.txt", "gossipinfo" },
 	{ REAL "describering.txt", NULL },
 	{ REAL "getendpoints.txt", NULL },
 	{ REAL "tablestats-shop.txt", "tablestats" },
@@ -1378,6 +1382,145 @@ static void test_repair_missed_notifications(void)
 
 /* ---- version ---- */
 
+/* ---- gossipinfo ---- */
+
+static struct nodetool_gossipinfo *gossip_sample(const char *file)
+{
+	struct nodetool_gossipinfo *g = NULL;
+	char err[NODETOOL_ERR_MAX];
+	size_t len;
+	char *buf = sample(file, &len, NULL);
+
+	T_CHECK(buf != NULL, "sample %s is missing", file);
+	if (buf == NULL)
+		return NULL;
+	T_CHECK(nodetool_parse_gossipinfo(buf, len, &g, err, sizeof(err)) == 0,
+	    "%s: %s", file, err);
+	free(buf);
+	return g;
+}
+
+/* Real 4.1.1, before and after `nodetool assassinate 127.0.100.3` of the
+ * address a replacement with a new address left behind. */
+static void test_gossipinfo_samples(void)
+{
+	struct nodetool_gossipinfo *g;
+	const struct nodetool_gossip_endpoint *e;
+
+	if ((g = gossip_sample(LOCAL "gossipinfo-4.1.1.txt")) != NULL) {
+		T_EQ_INT(g->n_endpoints, 3);
+		T_CHECK(nodetool_gossipinfo_find(g, "127.0.100.3") == NULL,
+		    "the replaced address is not in gossip before");
+		e = nodetool_gossipinfo_find(g, "127.0.100.2");
+		T_CHECK(e != NULL, "127.0.100.2 listed");
+		if (e != NULL) {
+			/* Only STATUS_WITH_PORT printed for this one. */
+			T_EQ_STR(e->status, "NORMAL");
+			T_EQ_STR(e->host_id, "2f62162b-c564-4645-acc8-36b161a14d7c");
+			T_CHECK(e->generation == 1796579613, "generation %lld",
+			    (long long)e->generation);
+			T_CHECK(e->heartbeat == 175, "heartbeat %lld",
+			    (long long)e->heartbeat);
+		}
+		nodetool_gossipinfo_free(g);
+	}
+	if ((g = gossip_sample(LOCAL "gossipinfo-4.1.1-assassinated.txt")) !=
+	    NULL) {
+		T_EQ_INT(g->n_endpoints, 4);
+		e = nodetool_gossipinfo_find(g, "127.0.100.3");
+		T_CHECK(e != NULL, "the assassinated address is listed");
+		if (e != NULL) {
+			T_EQ_STR(e->status, "LEFT");
+			T_CHECK(e->host_id == NULL, "no host id for it");
+			T_CHECK(e->heartbeat == 9999, "heartbeat %lld",
+			    (long long)e->heartbeat);
+		}
+		nodetool_gossipinfo_free(g);
+	}
+	if ((g = gossip_sample(LOCAL "gossipinfo-4.1.1-assassinated-peer.txt")) !=
+	    NULL) {
+		e = nodetool_gossipinfo_find(g, "127.0.100.3");
+		T_CHECK(e != NULL && e->status != NULL &&
+		    strcmp(e->status, "LEFT") == 0, "LEFT on the peer too");
+		nodetool_gossipinfo_free(g);
+	}
+	if ((g = gossip_sample(REAL "gossipinfo.txt")) != NULL) {
+		T_CHECK(g->n_endpoints >= 2, "4.1.0 endpoints: %zu",
+		    g->n_endpoints);
+		nodetool_gossipinfo_free(g);
+	}
+}
+
+static void test_gossipinfo_inline(void)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		const char *address, *status, *host_id;
+	} rows[] = {
+		{ "/10.0.0.1:7000\n  STATUS:3:NORMAL,12\n  HOST_ID:2:h1\n", 0,
+		    "10.0.0.1", "NORMAL", "h1" },
+		/* older layout without versions */
+		{ "/10.0.0.1\n  generation:1\n  heartbeat:2\n  STATUS:BOOT,1\n", 0,
+		    "10.0.0.1", "BOOT", NULL },
+		/* STATUS_WITH_PORT wins whichever comes first */
+		{ "/10.0.0.1\n  STATUS_WITH_PORT:9:LEFT,1,2\n  STATUS:8:NORMAL,1\n",
+		    0, "10.0.0.1", "LEFT", NULL },
+		{ "/10.0.0.1\n  STATUS:8:NORMAL,1\n  STATUS_WITH_PORT:9:LEFT,1,2\n",
+		    0, "10.0.0.1", "LEFT", NULL },
+		{ "/[::1]:7000\n  TOKENS: not present\n", 0, "::1", NULL, NULL },
+		{ "/0:0:0:0:0:0:0:1\n  TOKENS:3:<hidden>\n", 0,
+		    "0:0:0:0:0:0:0:1", NULL, NULL },
+		{ "WARNING: x\n/10.0.0.1\n\n  RPC_READY:1:true\n\n", 0,
+		    "10.0.0.1", NULL, NULL },
+		{ "", -1, NULL, NULL, NULL },
+		{ "\n\n", -1, NULL, NULL, NULL },
+		{ "  STATUS:3:NORMAL,1\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1\nSTATUS:3:NORMAL,1\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1\n  status:3:NORMAL\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1\n  STATUS:3:\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1\n  generation:x\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1:\n", -1, NULL, NULL, NULL },
+		{ "/10.0.0.1:70a0\n", -1, NULL, NULL, NULL },
+		{ "/host name\n", -1, NULL, NULL, NULL },
+		{ "/[]:7000\n", -1, NULL, NULL, NULL },
+		{ "/\n", -1, NULL, NULL, NULL },
+		{ "error: Failed to connect\n", -1, NULL, NULL, NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct nodetool_gossipinfo *g = NULL;
+		char err[NODETOOL_ERR_MAX];
+		int rc = nodetool_parse_gossipinfo(rows[i].text,
+		    strlen(rows[i].text), &g, err, sizeof(err));
+
+		T_CHECK(rc == rows[i].rc, "row %zu: rc %d (%s)", i, rc, err);
+		T_CHECK(rc == 0 ? g != NULL : g == NULL, "row %zu: out", i);
+		if (rc < 0) {
+			T_CHECK(str_starts_with(err, "nodetool gossipinfo: "),
+			    "row %zu: %s", i, err);
+			continue;
+		}
+		T_CHECK(g != NULL && g->n_endpoints == 1, "row %zu: one "
+		    "endpoint expected", i);
+		if (g == NULL || g->n_endpoints != 1) {
+			nodetool_gossipinfo_free(g);
+			continue;
+		}
+		T_EQ_STR(g->endpoints[0].address, rows[i].address);
+		T_CHECK(rows[i].status == NULL ? g->endpoints[0].status == NULL :
+		    g->endpoints[0].status != NULL &&
+		    strcmp(g->endpoints[0].status, rows[i].status) == 0,
+		    "row %zu: status %s", i, g->endpoints[0].status ?
+		    g->endpoints[0].status : "(null)");
+		T_CHECK(rows[i].host_id == NULL ? g->endpoints[0].host_id == NULL :
+		    g->endpoints[0].host_id != NULL &&
+		    strcmp(g->endpoints[0].host_id, rows[i].host_id) == 0,
+		    "row %zu: host id", i);
+		nodetool_gossipinfo_free(g);
+	}
+}
+
 static void test_version(void)
 {
 	static const struct {
@@ -1971,6 +2114,8 @@ int main(int argc, char **argv)
 	test_repair_every_capture();
 	test_repair_missed_notifications();
 	test_version();
+	test_gossipinfo_samples();
+	test_gossipinfo_inline();
 	test_tablestats();
 	test_error_messages();
 	test_sizes();
