@@ -181,11 +181,21 @@ static int answer_error(long status, json_t *root, const char *what,
 	}
 	if (!msg && root)
 		msg = json_string_value(json_object_get(root, "message"));
+	/* The message goes to logs and events: one line, printable. */
+	char clean[201];
+	if (msg) {
+		size_t i;
+		for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+			clean[i] = (unsigned char)msg[i] < 0x20 ||
+			    msg[i] == 0x7f ? '?' : msg[i];
+		clean[i] = '\0';
+		msg = clean;
+	}
 	if (msg && code >= 0)
-		err_set(err, errlen, "etcd refused the %s: %.200s (code %lld, "
+		err_set(err, errlen, "etcd refused the %s: %s (code %lld, "
 		    "HTTP %ld)", what, msg, code, status);
 	else if (msg)
-		err_set(err, errlen, "etcd refused the %s: %.200s (HTTP %ld)",
+		err_set(err, errlen, "etcd refused the %s: %s (HTTP %ld)",
 		    what, msg, status);
 	else
 		err_set(err, errlen, "etcd answered the %s with HTTP %ld and "
@@ -210,10 +220,16 @@ static json_t *load(long status, const char *body, size_t len,
 	json_t *root = json_loadb(body, len,
 	    first_only ? JSON_DISABLE_EOF_CHECK : 0, &je);
 	if (!root) {
-		if (status < 200 || status >= 300)
+		if (status < 200 || status >= 300) {
+			/* Bodies are not NUL-terminated for the parsers;
+			 * show at most the first line's 120 bytes. */
+			size_t n = len < 120 ? len : 120;
+			const char *nl = memchr(body, '\n', n);
+			if (nl)
+				n = (size_t)(nl - body);
 			err_set(err, errlen, "etcd answered the %s with HTTP "
-			    "%ld: %.120s", what, status, body);
-		else
+			    "%ld: %.*s", what, status, (int)n, body);
+		} else
 			err_set(err, errlen, "etcd's answer to the %s is not "
 			    "JSON: %s at offset %d", what, je.text,
 			    je.position);

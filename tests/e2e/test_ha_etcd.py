@@ -156,14 +156,19 @@ class Campaigner:
         return self.command(f"fence {rev}", f"fence {rev} ")
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        """Quit a campaigner still running; it must exit cleanly (0: under
+        the sanitizers, also no leak)."""
+        if self.proc.poll() is not None:
+            return
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            rc = self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.url}: did not quit within 5 s")
+        assert rc == 0, f"{self.url}: exit {rc}; stderr: {self.stderr[-10:]}"
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +190,13 @@ def campaigners(etcd, request):
         return c
     make.key = prefix + "/active"
     yield make
+    errors = []
     for c in made:
-        c.close()
+        try:
+            c.close()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, errors
 
 
 def pair(campaigners):

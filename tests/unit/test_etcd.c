@@ -74,6 +74,9 @@ static void test_grant(void)
 		{ 500, "{\"error\":\"no code\"}", -1, 0, 0,
 		  "no code (HTTP 500)" },
 		{ 503, "{}", -1, 0, 0, "HTTP 503 and no error message" },
+		/* Control characters do not reach the log. */
+		{ 400, "{\"error\":\"two\\nlines\\u001b[31m\",\"code\":3}",
+		  -1, 0, 0, "two?lines?[31m (code 3" },
 		{ 404, "Not Found\n", -1, 0, 0, "HTTP 404: Not Found" },
 		{ 502, "", -1, 0, 0, "HTTP 502" },
 	};
