@@ -600,7 +600,12 @@ const char *etcd_endpoint(const struct etcd *e)
 
 /*
  * POST body to path on the first endpoint that answers, starting at the
- * current one.  0 with resp filled (any status), -1 when none answered.
+ * current one, all within one timeout: a caller that bounds a request (the
+ * active, by its lease) is not held up n times over.  An endpoint that
+ * cannot be reached hands "current" to the next, so an endpoint that
+ * swallows requests (a stopped member, a blackhole) costs one request's
+ * time, not every request's.  0 with resp filled (any status), -1 when
+ * none answered.
  */
 static int post(struct etcd *e, const char *path, const char *body,
     struct http_resp *resp, char *err, size_t errlen)
@@ -609,9 +614,14 @@ static int post(struct etcd *e, const char *path, const char *body,
 		{ "Content-Type", "application/json" },
 	};
 	char last[300] = "";
+	int64_t end = time_mono_ms() + e->timeout_ms;
+	size_t tried = 0, first = e->current;
 
 	for (size_t k = 0; k < e->nendpoints; k++) {
-		size_t i = (e->current + k) % e->nendpoints;
+		int64_t left = end - time_mono_ms();
+		if (left <= 0)
+			break;
+		size_t i = (first + k) % e->nendpoints;
 		char *url = xasprintf("%s%s", e->endpoints[i], path);
 		struct http_req req;
 		http_req_init(&req, "POST", url);
@@ -620,23 +630,26 @@ static int post(struct etcd *e, const char *path, const char *body,
 		req.body = body;
 		req.body_len = strlen(body);
 		req.max_body = ETCD_MAX_BODY;
-		req.timeout_ms = e->timeout_ms;
-		req.connect_timeout_ms = e->timeout_ms;
+		req.timeout_ms = (long)left;
+		req.connect_timeout_ms = (long)left;
 		memset(resp, 0, sizeof(*resp));
 		int rc = http_do(e->http, &req, resp);
 		free(url);
+		tried++;
 		if (rc == 0) {
 			e->current = i;
 			return 0;
 		}
 		str_copy(last, resp->err, sizeof(last));
 		http_resp_release(resp);
+		e->current = (i + 1) % e->nendpoints;
 	}
 	if (e->nendpoints == 1)
 		err_set(err, errlen, "cannot reach etcd: %s", last);
 	else
-		err_set(err, errlen, "cannot reach any of %zu etcd endpoints; "
-		    "the last: %s", e->nendpoints, last);
+		err_set(err, errlen, "cannot reach etcd (%zu of %zu endpoints "
+		    "tried within %ld ms); the last: %s", tried, e->nendpoints,
+		    e->timeout_ms, last);
 	return -1;
 }
 

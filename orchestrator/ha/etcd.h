@@ -10,7 +10,8 @@
  * error body {"error":...,"code":N} gives an error naming what was wrong.
  *
  * Endpoints: a list; a request that cannot reach one (refused, timed out,
- * reset) goes to the next, and the one that answered is tried first next
+ * reset) goes to the next within the same timeout, and the one that
+ * answered (or the one after the last that failed) is tried first next
  * time.  An HTTP answer, even an error, ends the request: the cluster said
  * no, another member would say the same.
  *
@@ -44,7 +45,8 @@ struct etcd_kv {
 /*
  * New client for endpoints, "http://h:p" separated by commas and/or spaces
  * (https:// too; a trailing slash is dropped).  timeout_ms bounds each
- * request to each endpoint (0: 2000).  NULL with the reason in err.
+ * call, whatever the number of endpoints it tries (0: 2000).  NULL with
+ * the reason in err.
  */
 struct etcd *etcd_new(const char *endpoints, long timeout_ms, char *err,
     size_t errlen);

@@ -4,6 +4,7 @@ a real `etcd` (Debian's etcd-server) runs on loopback on free ports with a
 temporary data directory, killed at the end.
 
 One campaigner wins and the other stays standby knowing the winner's URL;
+an endpoint that refuses or never answers is passed over for the next;
 kill -9 of the active -> the standby takes over within the lease TTL + 2 s;
 a clean resign -> takeover within 2 s; the old holder's fencing revision is
 refused after a takeover; an active cut off from etcd (etcd stopped with
@@ -16,6 +17,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -229,6 +231,29 @@ def test_one_active_the_other_standby_knows_its_url(etcd, campaigners):
         time.sleep(0.5)
     assert a.fence(rev).endswith(" ok")
     assert "refused" in a.fence(rev + 1000)
+
+
+def test_an_endpoint_that_never_answers_is_passed_over(etcd, campaigners):
+    # A socket that takes connections and never answers: every request to it
+    # times out.  The client moves on to the next endpoint and stays there,
+    # so the lease is renewed in time and the term lasts.
+    hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        dead = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        a = campaigners("http://a.test:7400", endpoints=f"{dead},{etcd.url}")
+        _, url, rev = a.event("active")
+        assert url == a.url
+        # Two TTLs: renewals had to get through for the term to last.
+        end = time.monotonic() + 2 * TTL
+        while time.monotonic() < end:
+            assert a.status() == ("active", a.url, rev)
+            time.sleep(0.5)
+        assert not [ln for ln in a.seen if ln.startswith("event ") and " standby " in ln]
+        assert etcd.get(campaigners.key) == (a.url, rev)
+    finally:
+        hole.close()
 
 
 def test_kill9_of_the_active_standby_takes_over_within_ttl(etcd, campaigners):
