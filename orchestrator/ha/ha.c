@@ -66,7 +66,7 @@ struct ha {
 	int64_t stale_lease;		/* dropped, to revoke */
 	enum ha_role told_role;		/* what notify last said */
 	char *told_url;
-	char last_err[300];		/* logged once until it changes */
+	bool failing;			/* an etcd outage was logged */
 };
 
 static int64_t now_ms(void)
@@ -208,16 +208,24 @@ static void step_down(struct ha *h, const char *reason)
 	set_state(h, HA_STANDBY, "", 0, 0, reason);
 }
 
-/* Log an etcd failure once until a different one comes. */
+/* An outage is logged at its first failure and at its end, not at each
+ * retry (four a second while it lasts). */
 static void note_err(struct ha *h, const char *what, const char *err)
 {
-	char line[sizeof(h->last_err)];
-
-	snprintf(line, sizeof(line), "%s: %s", what, err);
-	if (strcmp(line, h->last_err) == 0)
+	if (h->failing) {
+		log_debug("ha: %s: %s", what, err);
 		return;
-	str_copy(h->last_err, line, sizeof(h->last_err));
-	log_warnx("ha: %s; retrying", line);
+	}
+	h->failing = true;
+	log_warnx("ha: %s: %s; retrying while it lasts", what, err);
+}
+
+static void note_ok(struct ha *h)
+{
+	if (!h->failing)
+		return;
+	h->failing = false;
+	log_info("ha: etcd answers again (%s)", etcd_endpoint(h->etcd));
 }
 
 /* Bound the next request: never past the lease's deadline while active,
@@ -259,6 +267,7 @@ static void grant(struct ha *h, int64_t *next_renew)
 		*next_renew = now_ms() + HA_RETRY_MS;
 		return;
 	}
+	note_ok(h);
 	h->lease = id;
 	h->lease_deadline_ms = sent + ttl_s * 1000;
 	*next_renew = sent + ttl_s * 1000 / 3;
@@ -283,7 +292,7 @@ static void renew(struct ha *h, int64_t *next_renew)
 		*next_renew = now_ms();
 		return;
 	}
-	h->last_err[0] = '\0';
+	note_ok(h);
 	h->lease_deadline_ms = sent + ttl_s * 1000;
 	*next_renew = sent + ttl_s * 1000 / 3;
 	if (h->role == HA_ACTIVE) {
@@ -307,7 +316,7 @@ static void campaign(struct ha *h)
 		note_err(h, "cannot campaign", err);
 		return;
 	}
-	h->last_err[0] = '\0';
+	note_ok(h);
 	if (created) {
 		/* The create happened after the lease's last renewal was
 		 * sent, so the lease's deadline bounds the term. */
@@ -349,6 +358,7 @@ static void check_key(struct ha *h)
 		note_err(h, "cannot read the key", err);
 		return;
 	}
+	note_ok(h);
 	pthread_mutex_lock(&h->lock);
 	rev = h->fence_rev;
 	pthread_mutex_unlock(&h->lock);
@@ -365,9 +375,10 @@ static void revoke_stale(struct ha *h)
 
 	bound_request(h);
 	if (etcd_lease_revoke(h->etcd, h->stale_lease, err,
-	    sizeof(err)) == 0)
+	    sizeof(err)) == 0) {
+		note_ok(h);
 		h->stale_lease = 0;
-	else
+	} else
 		note_err(h, "cannot revoke the lease that ran out", err);
 }
 
