@@ -378,8 +378,9 @@ static void revoke_stale(struct ha *h)
 	    sizeof(err)) == 0) {
 		note_ok(h);
 		h->stale_lease = 0;
-	} else
+	} else {
 		note_err(h, "cannot revoke the lease that ran out", err);
+	}
 }
 
 static void *run(void *arg)

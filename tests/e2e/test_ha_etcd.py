@@ -3,7 +3,8 @@ UNIT_DIR/test_ha_live processes, each one election (ha.c over etcd.c), and
 a real `etcd` (Debian's etcd-server) runs on loopback on free ports with a
 temporary data directory, killed at the end.
 
-One campaigner wins and the other stays standby knowing the winner's URL;
+Every call of the etcd client works against the real thing (test_ha_live
+etcd).  One campaigner wins and the other stays standby knowing the winner's URL;
 an endpoint that refuses or never answers is passed over for the next;
 kill -9 of the active -> the standby takes over within the lease TTL + 2 s;
 a clean resign -> takeover within 2 s; the old holder's fencing revision is
@@ -199,6 +200,18 @@ def campaigners(etcd, request):
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, errors
+
+
+def test_every_client_call_against_a_real_etcd(etcd):
+    # grant, keepalive, revoke (twice), put of every byte value under a
+    # lease, range, create over a key and on an empty one, the
+    # create_revision check, deleterange, and etcd's refusals as errors.
+    r = subprocess.run([str(rmtest.UNIT_DIR / "test_ha_live"), "etcd", etcd.url,
+                        "/ringmaster/client"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "test_ha_live etcd: " in r.stdout and " 0 failed" in r.stdout, r.stdout + r.stderr
+    passed = int(r.stdout.split("test_ha_live etcd: ")[1].split(" ")[0])
+    assert passed >= 20, r.stdout
 
 
 def pair(campaigners):

@@ -6,6 +6,9 @@
  * election whose only endpoint refuses connections stays standby, knows no
  * active, fails its fencing check and stops promptly.
  *
+ * With "etcd ENDPOINTS PREFIX": every call of the etcd client against a
+ * real etcd, under PREFIX, as a unit test with its summary line.
+ *
  * With "run ENDPOINTS PREFIX URL TTL_S [POLL_MS]": one campaigner for
  * tests/e2e/test_ha_etcd.py, which starts a real etcd.  It prints each
  * notification as a line
@@ -25,6 +28,7 @@
 
 #include "../../common/http.h"
 #include "../../common/util.h"
+#include "../../orchestrator/ha/etcd.h"
 #include "../../orchestrator/ha/ha.h"
 #include "t.h"
 
@@ -102,6 +106,92 @@ static int live(int argc, char **argv)
 	}
 	ha_free(h);
 	return 0;
+}
+
+/*
+ * "etcd ENDPOINTS PREFIX": every call of the etcd client against a real
+ * etcd, checked like a unit test (the summary line and exit status).
+ */
+static int client(const char *endpoints, const char *prefix)
+{
+	char err[400] = "";
+	struct etcd *e = etcd_new(endpoints, 2000, err, sizeof(err));
+	struct etcd_kv kv;
+	bool found, ok;
+	int64_t id = 0, ttl = 0, rev = 0, n = -1;
+	char *key = xasprintf("%s/kv", prefix);
+	/* Every byte value, NUL included, survives the round trip. */
+	unsigned char val[256];
+
+	for (int i = 0; i < 256; i++)
+		val[i] = (unsigned char)(255 - i);
+	T_CHECK(e != NULL, "%s", err);
+	if (!e)
+		goto out;
+	T_CHECK(etcd_lease_grant(e, 30, &id, &ttl, err, sizeof(err)) == 0,
+	    "grant: %s", err);
+	T_CHECK(id > 0 && ttl == 30, "id %lld ttl %lld", (long long)id,
+	    (long long)ttl);
+	T_CHECK(etcd_put(e, key, val, sizeof(val), id, err, sizeof(err)) == 0,
+	    "put: %s", err);
+	T_CHECK(etcd_get(e, key, &kv, &found, err, sizeof(err)) == 0 && found,
+	    "get: %s", err);
+	T_CHECK(found && kv.value_len == sizeof(val) &&
+	    memcmp(kv.value, val, sizeof(val)) == 0 && kv.lease == id &&
+	    kv.version == 1, "value or lease differ");
+	etcd_kv_release(&kv);
+	T_CHECK(etcd_lease_keepalive(e, id, &ttl, err, sizeof(err)) == 0 &&
+	    ttl == 30, "keepalive: %s, ttl %lld", err, (long long)ttl);
+
+	/* The key exists: the create fails and names the holder. */
+	T_CHECK(etcd_create(e, key, "x", 0, &ok, &rev, &kv, err,
+	    sizeof(err)) == 0 && !ok, "create over a key: %s", err);
+	T_CHECK(kv.key && kv.lease == id && kv.value_len == sizeof(val),
+	    "holder not read");
+	int64_t created = kv.create_revision;
+	etcd_kv_release(&kv);
+	T_CHECK(etcd_check_create_revision(e, key, created, &ok, err,
+	    sizeof(err)) == 0 && ok, "fence of the holder: %s", err);
+	T_CHECK(etcd_check_create_revision(e, key, created + 1, &ok, err,
+	    sizeof(err)) == 0 && !ok, "fence of another revision: %s", err);
+
+	/* Revoking the lease takes the key with it; twice is fine. */
+	T_CHECK(etcd_lease_revoke(e, id, err, sizeof(err)) == 0, "revoke: %s",
+	    err);
+	T_CHECK(etcd_lease_revoke(e, id, err, sizeof(err)) == 0,
+	    "revoke again: %s", err);
+	T_CHECK(etcd_get(e, key, &kv, &found, err, sizeof(err)) == 0 &&
+	    !found, "key left after revoke: %s", err);
+	T_CHECK(etcd_lease_keepalive(e, id, &ttl, err, sizeof(err)) == 0 &&
+	    ttl == 0, "keepalive of a revoked lease: %s", err);
+	T_CHECK(etcd_check_create_revision(e, key, created, &ok, err,
+	    sizeof(err)) == 0 && !ok, "fence of a gone key: %s", err);
+
+	/* Absent now: the create wins; its revision is the key's. */
+	T_CHECK(etcd_create(e, key, "mine", 0, &ok, &rev, &kv, err,
+	    sizeof(err)) == 0 && ok && rev > created, "create: %s", err);
+	T_CHECK(etcd_get(e, key, &kv, &found, err, sizeof(err)) == 0 &&
+	    found && kv.create_revision == rev && kv.lease == 0 &&
+	    strcmp(kv.value, "mine") == 0, "created key: %s", err);
+	etcd_kv_release(&kv);
+	T_CHECK(etcd_delete(e, key, &n, err, sizeof(err)) == 0 && n == 1,
+	    "delete: %s, %lld", err, (long long)n);
+	T_CHECK(etcd_delete(e, key, &n, err, sizeof(err)) == 0 && n == 0,
+	    "delete again: %s, %lld", err, (long long)n);
+
+	/* etcd's own refusals come back as errors with its message. */
+	err[0] = '\0';
+	T_CHECK(etcd_put(e, key, "v", 1, 12345, err, sizeof(err)) == -1 &&
+	    strstr(err, "requested lease not found"), "put under no lease: "
+	    "'%s'", err);
+	err[0] = '\0';
+	T_CHECK(etcd_create(e, key, "v", 12345, &ok, &rev, NULL, err,
+	    sizeof(err)) == -1 && strstr(err, "requested lease not found"),
+	    "create under no lease: '%s'", err);
+out:
+	free(key);
+	etcd_free(e);
+	return t_done("test_ha_live etcd");
 }
 
 static int changes;
@@ -205,9 +295,11 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 6 && strcmp(argv[1], "run") == 0)
 		return live(argc, argv);
+	if (argc == 4 && strcmp(argv[1], "etcd") == 0)
+		return client(argv[2], argv[3]);
 	if (argc != 1) {
 		fprintf(stderr, "usage: test_ha_live [run ENDPOINTS PREFIX URL "
-		    "TTL_S [POLL_MS]]\n");
+		    "TTL_S [POLL_MS] | etcd ENDPOINTS PREFIX]\n");
 		return 2;
 	}
 	test_config();
