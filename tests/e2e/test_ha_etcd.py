@@ -8,7 +8,8 @@ etcd).  One campaigner wins and the other stays standby knowing the winner's URL
 an endpoint that refuses or never answers is passed over for the next;
 kill -9 of the active -> the standby takes over within the lease TTL + 2 s;
 a clean resign -> takeover within 2 s; the old holder's fencing revision is
-refused after a takeover; an active cut off from etcd (etcd stopped with
+refused after a takeover; an active paused past its lease is standby by its
+own clock when it runs again; an active cut off from etcd (etcd stopped with
 SIGSTOP) steps down by its own clock within the TTL, and once etcd is back
 exactly one is active.
 """
@@ -297,6 +298,28 @@ def test_clean_resign_hands_over_at_once_and_fences_the_old(etcd, campaigners):
     line = a.fence(rev_a)
     assert "refused" in line and "is stale" in line, line
     assert a.fence(rev_b).endswith(" ok")
+
+
+def test_a_paused_active_wakes_up_standby_and_fenced(etcd, campaigners):
+    # The process itself stops (a long GC-like pause, SIGSTOP): its lease
+    # runs out in etcd, the standby takes over; when it runs again its own
+    # clock says standby before it has talked to etcd, and etcd refuses its
+    # old revision.
+    a, b, rev_a = pair(campaigners)
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        _, url, rev_b = b.event("active", timeout=TTL + 5)
+        assert url == b.url and rev_b > rev_a
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    assert a.status()[0] == "standby"
+    assert "is stale" in a.fence(rev_a)
+    _, url, _ = a.event("standby")
+    # It learns who is active now, and stays standby.
+    while url != b.url:
+        _, url, _ = a.event("standby")
+    assert a.status() == ("standby", b.url, 0)
+    assert b.status() == ("active", b.url, rev_b)
 
 
 def test_active_cut_off_from_etcd_steps_down_by_its_own_clock(etcd, campaigners):
