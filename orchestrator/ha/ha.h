@@ -19,7 +19,9 @@
  *
  * Threads: ha_start() starts one thread that owns the election.  The
  * notification runs on it, without any ha lock held; it must not call
- * ha_stop().  ha_is_active(), ha_state() and ha_fence_check() may be
+ * ha_stop(), and it must return quickly (hand slow work such as restoring
+ * the newest state to another thread): renewals wait while it runs, and a
+ * notification that outlasts the lease costs the term.  ha_is_active(), ha_state() and ha_fence_check() may be
  * called from any thread.
  */
 #ifndef RM_HA_H
