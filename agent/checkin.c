@@ -11,6 +11,8 @@
 
 #include "../common/http.h"
 #include "../common/jsonstr.h"
+#include "../common/log.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "cassconf.h"
@@ -252,15 +254,15 @@ static bool unknown_field(const struct http_resp *r)
 
 int checkin_request(struct http_client *h, const struct agentcfg *c,
     const char *token, const char *path, const json_t *body,
-    struct http_resp *resp, char **url_out)
+    struct http_resp *resp, char **url_out, char *err, size_t errlen)
 {
 	struct http_req req;
 	struct http_header hdr = { "Content-Type", "application/json" };
-	char *url = xasprintf("%s%s", c->orchestrator, path);
+	struct orchlist_call call = { 0 };
 	char *text = json_dumps(body, JSON_COMPACT);
 	int rc;
 
-	http_req_init(&req, "POST", url);
+	http_req_init(&req, "POST", NULL);
 	req.bearer = token;
 	req.body = text;
 	req.body_len = strlen(text);
@@ -271,12 +273,25 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
 	/* A dead orchestrator should cost the connect time, not the whole timeout. */
 	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ?
 	    c->http_timeout_ms : 5000);
-	rc = http_do(h, &req, resp);
+	/* A check-in or a heartbeat taken twice does no harm: the agent
+	 * repeats them anyway, so any orchestrator may get it again. */
+	call.resend_unsure = true;
+	rc = orchlist_do(c->orchs, h, &req, path, resp, &call);
 	free(text);
-	if (url_out != NULL)
-		*url_out = url;
-	else
-		free(url);
+	if (call.note[0] != '\0')
+		log_info("orchestrator: %s", call.note);
+	if (rc != 0) {
+		if (call.redirect_refused)
+			snprintf(err, errlen, "%s (key 'orchestrator' in %s)",
+			    call.err, c->path);
+		else
+			snprintf(err, errlen, "%s", call.err);
+	}
+	if (url_out != NULL) {
+		*url_out = call.url;
+		call.url = NULL;
+	}
+	orchlist_call_release(&call);
 	return rc;
 }
 
@@ -290,9 +305,11 @@ enum checkin_outcome checkin_post(struct http_client *h,
 	enum checkin_outcome out;
 
 	memset(a, 0, sizeof(*a));
+	char rerr[1024];
+
 	if (checkin_request(h, c, token, "/api/v1/agents/checkin", body, &resp,
-	    &url) != 0) {
-		snprintf(err, errlen, "cannot check in: %s", resp.err);
+	    &url, rerr, sizeof(rerr)) != 0) {
+		snprintf(err, errlen, "cannot check in: %s", rerr);
 		out = CHECKIN_UNREACHABLE;
 		goto done;
 	}

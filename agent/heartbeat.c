@@ -108,9 +108,11 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 	const char *code = NULL, *msg = NULL;
 
 	memset(ans, 0, sizeof(*ans));
+	char rerr[1024];
+
 	if (checkin_request(h, c, token, "/api/v1/agents/heartbeat", body,
-	    &resp, &url) != 0) {
-		snprintf(err, errlen, "heartbeat not sent: %s", resp.err);
+	    &resp, &url, rerr, sizeof(rerr)) != 0) {
+		snprintf(err, errlen, "heartbeat not sent: %s", rerr);
 		out = HEARTBEAT_UNREACHABLE;
 		goto done;
 	}

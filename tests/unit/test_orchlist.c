@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../agent/agentcfg.h"
 #include "../../common/orchlist.h"
 #include "t.h"
 
@@ -216,8 +217,47 @@ static void test_match(void)
 	orchlist_release(&l);
 }
 
+/* The agent's key 'orchestrator' takes the list; one URL is as before. */
+static void test_agentcfg(void)
+{
+	static const struct {
+		const char *value, *joined, *err_has;
+	} rows[] = {
+		{ "https://rm.example:7400/", "https://rm.example:7400", NULL },
+		{ "http://a:7400/ , http://b:7400", "http://a:7400,http://b:7400", NULL },
+		{ "http://a:7400,,http://b:7400", NULL, "key 'orchestrator': item 2" },
+		{ "http://a:7400,http://a:7400/", NULL, "key 'orchestrator': item 2" },
+		{ "http://a:7400,ftp://b", NULL, "key 'orchestrator': item 2 'ftp://b'" },
+		{ "http://tok:en@a:7400", NULL, "user name or password" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char text[512], err[512] = "";
+		snprintf(text, sizeof(text), "orchestrator = %s\n", rows[i].value);
+		struct agentcfg *c = agentcfg_parse("agent.conf", text, err,
+		    sizeof(err));
+		if (rows[i].joined) {
+			T_CHECK(c != NULL, "'%s': %s", rows[i].value, err);
+			if (c == NULL)
+				continue;
+			T_EQ_STR(c->orchestrator, rows[i].joined);
+			T_CHECK(c->orchs != NULL, "parsed list");
+			if (c->orchs)
+				T_EQ_STR(orchlist_current(c->orchs),
+				    c->orchs->v[0].base);
+		} else {
+			T_CHECK(c == NULL, "'%s' accepted", rows[i].value);
+			T_CHECK(strstr(err, rows[i].err_has) != NULL &&
+			    strstr(err, "agent.conf") != NULL,
+			    "'%s': error '%s' lacks '%s'", rows[i].value, err,
+			    rows[i].err_has);
+		}
+		agentcfg_free(c);
+	}
+}
+
 int main(void)
 {
+	test_agentcfg();
 	test_parse();
 	test_limits();
 	test_match();
