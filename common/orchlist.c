@@ -398,7 +398,7 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 
 	call->url = NULL;
 	call->note[0] = call->err[0] = '\0';
-	call->redirect_refused = false;
+	call->redirect_refused = call->no_answer = false;
 	for (;;) {
 		req.url = url;
 		if (http_do(h, &req, resp) != 0) {
@@ -411,6 +411,7 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 				    "sent to another orchestrator: check whether "
 				    "it took effect before repeating it", url,
 				    transport_reason(resp));
+				call->no_answer = true;
 				goto fail;
 			}
 		} else if (resp->status == 503 || ((resp->status == 502 ||
@@ -464,6 +465,7 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 				break;	/* every one answered 5xx: give the last */
 			snprintf(call->err, sizeof(call->err), "no orchestrator "
 			    "answered: %s", trail);
+			call->no_answer = true;
 			goto fail;
 		}
 		http_resp_release(resp);

@@ -99,6 +99,9 @@ struct orchlist_call {
 	char err[768];
 	/* out: a redirect was refused (its Location is not in the list). */
 	bool redirect_refused;
+	/* out: -1 because no orchestrator answered (resp's transport flags
+	 * are the last attempt's). */
+	bool no_answer;
 };
 
 /*
