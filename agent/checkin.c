@@ -282,8 +282,9 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
 		log_info("orchestrator: %s", call.note);
 	if (rc != 0) {
 		if (call.redirect_refused)
-			snprintf(err, errlen, "%s (key 'orchestrator' in %s)",
-			    call.err, c->path);
+			snprintf(err, errlen, "%s; if it is one of yours, add "
+			    "it to the key 'orchestrator' in %s", call.err,
+			    c->path);
 		else
 			snprintf(err, errlen, "%s", call.err);
 	}

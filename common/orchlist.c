@@ -444,9 +444,8 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 			    sizeof(merr)) != 0) {
 				call->redirect_refused = true;
 				snprintf(call->err, sizeof(call->err), "%s redirected "
-				    "%s %s, but its %s; nothing was sent there: add "
-				    "it to the orchestrator URLs if it is one of "
-				    "yours", l->v[idx].base, req.method, path, merr);
+				    "%s %s, but its %s; nothing was sent there",
+				    l->v[idx].base, req.method, path, merr);
 				goto fail;
 			}
 			append(trail, sizeof(trail), "%s%s is a standby and "
@@ -461,8 +460,13 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 			break;		/* an answer to pass on */
 		}
 		if (++failed >= l->n) {
-			if (resp->status > 0)
-				break;	/* every one answered 5xx: give the last */
+			if (resp->status > 0) {
+				/* Every one failed, the last with a 5xx: pass
+				 * it on, with what the others did. */
+				snprintf(call->err, sizeof(call->err), "no "
+				    "orchestrator could take it: %s", trail);
+				break;
+			}
 			snprintf(call->err, sizeof(call->err), "no orchestrator "
 			    "answered: %s", trail);
 			call->no_answer = true;

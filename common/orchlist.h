@@ -95,7 +95,9 @@ struct orchlist_call {
 	/* out: why the current URL changed ("" when it did not), for a log
 	 * line or a note to the user. */
 	char note[768];
-	/* out: when orchlist_do() returns -1, what happened and what to do. */
+	/* out: when orchlist_do() returns -1, what happened and what to do;
+	 * also set when it returns 0 with the 5xx of the last URL of a round
+	 * in which every one failed ("no orchestrator could take it: ..."). */
 	char err[768];
 	/* out: a redirect was refused (its Location is not in the list). */
 	bool redirect_refused;

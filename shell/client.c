@@ -645,7 +645,14 @@ int client_call(struct client *c, const char *method, const char *path,
 		.status = resp->status, .message = msg,
 		.had_token = cn->token != NULL,
 	};
-	client_explain(&f, c->err, sizeof(c->err));
+	if (call.err[0] != '\0' && cn->orchs->n > 1)
+		/* Every orchestrator of the connection failed: say what
+		 * each did, not only the last. */
+		snprintf(c->err, sizeof(c->err), "%s — with several "
+		    "orchestrators one may be taking over: retry in a few "
+		    "seconds, else see their logs", call.err);
+	else
+		client_explain(&f, c->err, sizeof(c->err));
 	client_resp_release(resp);
 	resp->status = c->last_status;
 out:
