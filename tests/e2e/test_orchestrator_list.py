@@ -276,3 +276,23 @@ def test_ringsh_refuses_a_redirect_to_an_unconfigured_host(orch, stubs, tmp_path
     # The bad list itself is refused before anything is sent.
     r = rsh(f"{orch.base},,{orch.base}", tmp_path, "-c", "health", token=tok)
     assert r.returncode != 0 and "item 2 of the orchestrator list is empty" in r.stderr, r.stderr
+
+
+def test_ringsh_conf_line_with_a_list_and_u_naming_it(orch, stubs, tmp_path):  # noqa: F811
+    st = stubs("standby", orch.base)
+    tokf = tmp_path / "tok"
+    tokf.write_text(orch.admin_token + "\n")
+    conf = tmp_path / "ringsh.conf"
+    conf.write_text(f"ha {st.base},{orch.base} token_file={tokf}\n")
+    conf.chmod(0o600)
+    env = clean_env(tmp_path, RINGSH_CONFIG=str(conf))
+    # The same list given with -u (another spelling) picks the line and its token.
+    r = run(env, "-u", f"{st.base}/, {orch.base}", "--json", "-c",
+            f"clusters create white --storage file://{tmp_path}/w --ssh-user c --ssh-key /k;"
+            " connections")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "now using" in r.stderr
+    conns = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [c["name"] for c in conns] == ["ha"], conns
+    assert conns[0]["url"] == orch.base and conns[0]["urls"] == [st.base, orch.base], conns
+    assert orch.get("/api/v1/clusters/white").status_code == 200
