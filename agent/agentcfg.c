@@ -19,7 +19,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 
 static const struct conf_key keys[] = {
-	{ "orchestrator", CONF_STRING, NULL, false, 0, 0, NULL,
+	{ "orchestrator", CONF_URL_LIST, NULL, false, 0, 0, NULL,
 	  "base URL of the orchestrator, such as https://ringmaster.example:7400; "
 	  "several orchestrators (one active, standbys): their URLs separated by commas" },
 	{ "join_token_file", CONF_PATH, "/etc/ringmaster/join.token", false, 0, 0, NULL,

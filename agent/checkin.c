@@ -230,8 +230,11 @@ void checkin_answer_release(struct checkin_answer *a)
 static void api_message(const struct http_resp *r, char *buf, size_t len)
 {
 	json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-	const char *m = json_string_value(json_object_get(json_object_get(j,
-	    "error"), "message"));
+	json_t *e = json_object_get(j, "error");
+	/* {"error": {"code", "message"}}, or a standby's {"error": "code",
+	 * "message"} (docs/api.md, "Several orchestrators"). */
+	const char *m = json_string_value(json_object_get(json_is_string(e) ?
+	    j : e, "message"));
 
 	if (m != NULL)
 		snprintf(buf, len, "%s", m);
@@ -280,6 +283,9 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
 	free(text);
 	if (call.note[0] != '\0')
 		log_info("orchestrator: %s", call.note);
+	err[0] = '\0';
+	if (rc == 0 && call.err[0] != '\0')
+		snprintf(err, errlen, "%s", call.err);
 	if (rc != 0) {
 		if (call.redirect_refused)
 			snprintf(err, errlen, "%s; if it is one of yours, add "
@@ -341,8 +347,11 @@ enum checkin_outcome checkin_post(struct http_client *h,
 		    "%s", url, resp.status, msg, c->path);
 		out = CHECKIN_REJECTED;
 	} else if (resp.status < 200 || resp.status >= 300) {
-		snprintf(err, errlen, "check-in failed at %s (%ld: %s)", url,
-		    resp.status, msg);
+		if (rerr[0] != '\0')	/* every orchestrator failed */
+			snprintf(err, errlen, "cannot check in: %s", rerr);
+		else
+			snprintf(err, errlen, "check-in failed at %s (%ld: %s)",
+			    url, resp.status, msg);
 		out = CHECKIN_UNREACHABLE;
 	} else if (checkin_parse_answer(resp.body ? resp.body : "",
 	    resp.body_len, a, why, sizeof(why)) != 0) {

@@ -115,7 +115,9 @@ void checkin_seeds_free(char **seeds, size_t n);
  * and, when it does not answer or is a standby, at the others configured
  * (common/orchlist.h; a switch is logged).  Returns 0 with *resp the
  * caller's to release, or -1 with err saying what happened ("no
- * orchestrator answered: ...", a redirect refused).  *url_out, when not
+ * orchestrator answered: ...", a redirect refused).  On 0, err is "" or,
+ * when every orchestrator failed and *resp is the last one's 5xx, what
+ * each did ("no orchestrator could take it: ...").  *url_out, when not
  * NULL, is the full URL last used (the caller frees it) for messages.
  */
 int checkin_request(struct http_client *h, const struct agentcfg *c,

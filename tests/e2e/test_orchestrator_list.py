@@ -191,6 +191,18 @@ def test_agent_moves_past_no_active_to_the_real_one(sim_factory, orch, stubs):  
     assert f"now using {orch.base}: {na.base} answered 503 (no_active)" in log, log[-3000:]
 
 
+def test_agent_says_what_each_orchestrator_did_when_none_takes_it(sim_factory, orch, stubs):  # noqa: F811
+    dead, na = dead_url(), stubs("no_active")
+    c = start_agent(sim_factory, orch, f"{dead},{na.base}", "none")
+    want = (f"cannot check in: no orchestrator could take it: {dead} did not answer "
+            f"(Couldn't connect to server); {na.base} answered 503 (no_active)")
+    wait_for(lambda: agent_log(c, "node1").count(want) >= 2,
+             "two rounds that name both orchestrators", timeout=30)
+    # Rounds are spaced by the check-in backoff, not run back to back.
+    assert len(na.seen()) <= agent_log(c, "node1").count(want) + 1, len(na.seen())
+    assert orch_nodes(orch) == {}
+
+
 def test_agent_config_refuses_a_bad_list(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(name="badlist", nodes=1)
     tok = tmp_path / "t"

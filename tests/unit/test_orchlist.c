@@ -225,9 +225,9 @@ static void test_agentcfg(void)
 	} rows[] = {
 		{ "https://rm.example:7400/", "https://rm.example:7400", NULL },
 		{ "http://a:7400/ , http://b:7400", "http://a:7400,http://b:7400", NULL },
-		{ "http://a:7400,,http://b:7400", NULL, "key 'orchestrator': item 2" },
-		{ "http://a:7400,http://a:7400/", NULL, "key 'orchestrator': item 2" },
-		{ "http://a:7400,ftp://b", NULL, "key 'orchestrator': item 2 'ftp://b'" },
+		{ "http://a:7400,,http://b:7400", NULL, "(item 2 of the orchestrator list is empty" },
+		{ "http://a:7400,http://a:7400/", NULL, "(item 2 'http://a:7400/' names the same" },
+		{ "http://a:7400,ftp://b", NULL, "(item 2 'ftp://b' is not an http" },
 		{ "http://tok:en@a:7400", NULL, "user name or password" },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -247,7 +247,7 @@ static void test_agentcfg(void)
 		} else {
 			T_CHECK(c == NULL, "'%s' accepted", rows[i].value);
 			T_CHECK(strstr(err, rows[i].err_has) != NULL &&
-			    strstr(err, "agent.conf") != NULL,
+			    strstr(err, "agent.conf:1: key 'orchestrator': ") != NULL,
 			    "'%s': error '%s' lacks '%s'", rows[i].value, err,
 			    rows[i].err_has);
 		}
