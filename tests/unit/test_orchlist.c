@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "../../agent/agentcfg.h"
+#include "../../common/http.h"
 #include "../../common/orchlist.h"
+#include "../../shell/client.h"
 #include "t.h"
 
 struct parse_case {
@@ -255,11 +257,46 @@ static void test_agentcfg(void)
 	}
 }
 
+/* ringsh's connections take the list; a bad one changes nothing. */
+static void test_client(void)
+{
+	char err[1024] = "";
+	struct client *c = client_new();
+
+	T_EQ_INT(client_add(c, "ha", " http://a:7400/,https://b:7401 ", "tok",
+	    NULL, NULL, NULL, err, sizeof(err)), 0);
+	const struct client_conn *cn = client_conn_at(c, 0);
+	T_CHECK(cn != NULL, "connection added");
+	if (cn != NULL) {
+		T_EQ_STR(cn->url, "http://a:7400");
+		T_EQ_STR(cn->urls, "http://a:7400,https://b:7401");
+		T_EQ_INT(cn->orchs->n, 2);
+	}
+	/* Replacing it with a bad list keeps the old one. */
+	T_EQ_INT(client_add(c, "ha", "http://a:7400,,http://c:1", NULL, NULL,
+	    NULL, NULL, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "item 2 of the orchestrator list is empty") &&
+	    strstr(err, "several separated by commas"), "%s", err);
+	T_EQ_INT(client_count(c), 1);
+	cn = client_conn_at(c, 0);
+	if (cn != NULL)
+		T_EQ_STR(cn->urls, "http://a:7400,https://b:7401");
+	T_EQ_INT(client_add(c, "x", "http://u:p@a:7400", NULL, NULL, NULL, NULL,
+	    err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "user name or password") != NULL, "%s", err);
+	T_EQ_INT(client_count(c), 1);
+	client_free(c);
+}
+
 int main(void)
 {
+	if (http_global_init() != 0)
+		return 1;
+	test_client();
 	test_agentcfg();
 	test_parse();
 	test_limits();
 	test_match();
+	http_global_cleanup();
 	return t_done("test_orchlist");
 }
