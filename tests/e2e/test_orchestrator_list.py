@@ -27,8 +27,9 @@ from test_ringsh_common import clean_env, run
 class Stub:
     """A standby (mode "standby": 307 to `active` for writes, reads passed
     to `active`), a confused one ("rogue": 307 to `active`, which is not
-    configured anywhere), or one without an active ("no_active": 503 to
-    everything)."""
+    configured anywhere), one without an active ("no_active": 503 to
+    everything), or one that dies with every request ("drop": reads it,
+    closes the connection without an answer)."""
 
     def __init__(self, mode, active=None):
         self.mode, self.active = mode, active
@@ -59,6 +60,10 @@ class Stub:
                     stub.requests.append({"method": self.command, "path": self.path,
                                           "auth": self.headers.get("Authorization"),
                                           "body": raw})
+                if stub.mode == "drop":
+                    # Took the request, then died before answering.
+                    self.close_connection = True
+                    return
                 if stub.mode == "no_active":
                     return self.answer(503, {
                         "error": "no_active",
@@ -308,3 +313,21 @@ def test_ringsh_conf_line_with_a_list_and_u_naming_it(orch, stubs, tmp_path):  #
     assert [c["name"] for c in conns] == ["ha"], conns
     assert conns[0]["url"] == orch.base and conns[0]["urls"] == [st.base, orch.base], conns
     assert orch.get("/api/v1/clusters/white").status_code == 200
+
+
+def test_ringsh_never_sends_a_write_twice_but_retries_a_read(orch, stubs, tmp_path):  # noqa: F811
+    drop = stubs("drop")
+    tok = orch.admin_token
+    urls = f"{drop.base},{orch.base}"
+    r = rsh(urls, tmp_path, "-c",
+            f"clusters create grey --storage file://{tmp_path}/g --ssh-user c --ssh-key /k",
+            token=tok)
+    assert r.returncode != 0
+    assert "the request may have reached it, so it was not sent to another orchestrator" \
+        in r.stderr, r.stderr
+    assert [q["method"] for q in drop.seen()] == ["POST"], drop.seen()
+    assert orch.get("/api/v1/clusters/grey").status_code == 404
+    # A read changes nothing: it goes on to the next one.
+    r = rsh(urls, tmp_path, "-c", "clusters", token=tok)
+    assert r.returncode == 0, r.stderr
+    assert f"ringsh: now using {orch.base}: {drop.base} did not answer" in r.stderr, r.stderr
