@@ -405,7 +405,8 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 			append(trail, sizeof(trail), "%s%s did not answer (%s)",
 			    trail[0] ? "; " : "", l->v[idx].base,
 			    transport_reason(resp));
-			if (!resp->not_sent && !call->resend_unsure) {
+			if (!resp->not_sent && !call->resend_unsure &&
+			    l->n > 1) {
 				snprintf(call->err, sizeof(call->err), "%s: %s; the "
 				    "request may have reached it, so it was not "
 				    "sent to another orchestrator: check whether "
@@ -460,15 +461,22 @@ int orchlist_do(struct orchlist *l, struct http_client *h,
 			break;		/* an answer to pass on */
 		}
 		if (++failed >= l->n) {
+			/* One URL: its answer or http.c's error as it is, as
+			 * before lists existed. */
 			if (resp->status > 0) {
 				/* Every one failed, the last with a 5xx: pass
 				 * it on, with what the others did. */
-				snprintf(call->err, sizeof(call->err), "no "
-				    "orchestrator could take it: %s", trail);
+				if (l->n > 1)
+					snprintf(call->err, sizeof(call->err),
+					    "no orchestrator could take it: %s",
+					    trail);
 				break;
 			}
-			snprintf(call->err, sizeof(call->err), "no orchestrator "
-			    "answered: %s", trail);
+			if (l->n > 1)
+				snprintf(call->err, sizeof(call->err), "no "
+				    "orchestrator answered: %s", trail);
+			else
+				str_copy(call->err, resp->err, sizeof(call->err));
 			call->no_answer = true;
 			goto fail;
 		}

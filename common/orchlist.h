@@ -22,6 +22,9 @@
  * when the caller says repeating it is harmless (orchlist_call.resend_unsure):
  * a heartbeat is, a "start a repair" is not.
  *
+ * A list of one URL behaves as a plain request did: its answer, or
+ * http.c's transport error unchanged.
+ *
  * Ownership: struct orchlist owns its strings; orchlist_release() frees
  * them and accepts a zeroed or released list.  Not thread-safe: one list
  * belongs to one thread at a time, like an http_client.
