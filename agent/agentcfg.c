@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/conf.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 
 #define SEC 1000LL
@@ -18,8 +19,9 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 
 static const struct conf_key keys[] = {
-	{ "orchestrator", CONF_URL, NULL, false, 0, 0, NULL,
-	  "base URL of the orchestrator, such as https://ringmaster.example:7400" },
+	{ "orchestrator", CONF_URL_LIST, NULL, false, 0, 0, NULL,
+	  "base URL of the orchestrator, such as https://ringmaster.example:7400; "
+	  "several orchestrators (one active, standbys): their URLs separated by commas" },
 	{ "join_token_file", CONF_PATH, "/etc/ringmaster/join.token", false, 0, 0, NULL,
 	  "file holding the cluster's join token (sent as a bearer token)" },
 	{ "cluster", CONF_STRING, NULL, false, 0, 0, NULL,
@@ -103,13 +105,19 @@ static struct agentcfg *from_conf(struct conf *cf, char *err, size_t errlen)
 {
 	struct agentcfg *c = xcalloc(1, sizeof(*c));
 	const char *url;
+	char why[512];
 
 	c->path = xstrdup(conf_path(cf));
 	if ((url = conf_str(cf, "orchestrator")) != NULL) {
-		size_t len = strlen(url);
-		while (len > 0 && url[len - 1] == '/')
-			len--;
-		c->orchestrator = xstrndup(url, len);
+		c->orchs = xcalloc(1, sizeof(*c->orchs));
+		if (orchlist_parse(c->orchs, url, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: key 'orchestrator': %s",
+			    c->path, why);
+			conf_free(cf);
+			agentcfg_free(c);
+			return NULL;
+		}
+		c->orchestrator = orchlist_join(c->orchs);
 	}
 	c->join_token_file = dup_or_null(conf_str(cf, "join_token_file"));
 	c->cluster = dup_or_null(conf_str(cf, "cluster"));
@@ -188,6 +196,8 @@ void agentcfg_free(struct agentcfg *c)
 		return;
 	free(c->path);
 	free(c->orchestrator);
+	orchlist_release(c->orchs);
+	free(c->orchs);
 	free(c->join_token_file);
 	free(c->cluster);
 	free(c->dc);

@@ -21,10 +21,16 @@
 #define AGENTCFG_DEFAULT_PATH "/etc/ringmaster/agent.conf"
 
 struct conf_key;
+struct orchlist;
 
 struct agentcfg {
 	char *path;			/* file it came from */
-	char *orchestrator;		/* base URL, no trailing slash; NULL if unset */
+	/* The orchestrators' base URLs joined by ",", trailing slashes
+	 * removed (one URL: that URL); NULL if unset. */
+	char *orchestrator;
+	/* The same list parsed, with the one that answered last: requests
+	 * go through orchlist_do() (common/orchlist.h); NULL if unset. */
+	struct orchlist *orchs;
 	char *join_token_file;
 	char *cluster;
 	char *dc;

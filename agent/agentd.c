@@ -43,6 +43,7 @@
 
 #include "../common/http.h"
 #include "../common/log.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "cass.h"
@@ -306,14 +307,15 @@ static void checkin_wait(struct agentd *d, const struct checkin_answer *a,
 	if (has_data && !d->cassandra_started) {
 		log_warnx("orchestrator %s says wait (%s), but this node holds "
 		    "data: starting Cassandra as a rejoin, as with no answer",
-		    d->cfg->orchestrator, a->reason ? a->reason : "no reason");
+		    orchlist_current(d->cfg->orchs), a->reason ? a->reason :
+		    "no reason");
 		start_cassandra(d, "the node holds data: rejoin as before");
 	}
 	/* Up to +10%: nodes told to wait together do not return together. */
 	random_bytes(&rnd, sizeof(rnd));
 	delay += (int64_t)(rnd % (uint32_t)(delay / 10 + 1));
 	log_info("orchestrator %s says wait: %s; Cassandra %s; checking in "
-	    "again in %lld ms", d->cfg->orchestrator, a->reason ? a->reason :
+	    "again in %lld ms", orchlist_current(d->cfg->orchs), a->reason ? a->reason :
 	    "no reason given", d->cassandra_started ? "runs (not touched)" :
 	    "stays stopped", (long long)delay);
 	d->attempt = 0;
@@ -382,7 +384,8 @@ static void checkin_once(struct agentd *d, bool has_data)
 		return;
 	}
 	if (out == CHECKIN_OK) {
-		log_info("checked in with %s as %s%s%s (%zu seeds)", c->orchestrator,
+		log_info("checked in with %s as %s%s%s (%zu seeds)",
+		    orchlist_current(c->orchs),
 		    checkin_role_name(a.role), a.replace_address ? " of " : "",
 		    a.replace_address ? a.replace_address : "", a.n_seeds);
 		if (a.heartbeat_interval_ms > 0)

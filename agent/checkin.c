@@ -11,6 +11,8 @@
 
 #include "../common/http.h"
 #include "../common/jsonstr.h"
+#include "../common/log.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "cassconf.h"
@@ -228,8 +230,11 @@ void checkin_answer_release(struct checkin_answer *a)
 static void api_message(const struct http_resp *r, char *buf, size_t len)
 {
 	json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-	const char *m = json_string_value(json_object_get(json_object_get(j,
-	    "error"), "message"));
+	json_t *e = json_object_get(j, "error");
+	/* {"error": {"code", "message"}}, or a standby's {"error": "code",
+	 * "message"} (docs/api.md, "Several orchestrators"). */
+	const char *m = json_string_value(json_object_get(json_is_string(e) ?
+	    j : e, "message"));
 
 	if (m != NULL)
 		snprintf(buf, len, "%s", m);
@@ -252,15 +257,15 @@ static bool unknown_field(const struct http_resp *r)
 
 int checkin_request(struct http_client *h, const struct agentcfg *c,
     const char *token, const char *path, const json_t *body,
-    struct http_resp *resp, char **url_out)
+    struct http_resp *resp, char **url_out, char *err, size_t errlen)
 {
 	struct http_req req;
 	struct http_header hdr = { "Content-Type", "application/json" };
-	char *url = xasprintf("%s%s", c->orchestrator, path);
+	struct orchlist_call call = { 0 };
 	char *text = json_dumps(body, JSON_COMPACT);
 	int rc;
 
-	http_req_init(&req, "POST", url);
+	http_req_init(&req, "POST", NULL);
 	req.bearer = token;
 	req.body = text;
 	req.body_len = strlen(text);
@@ -271,12 +276,29 @@ int checkin_request(struct http_client *h, const struct agentcfg *c,
 	/* A dead orchestrator should cost the connect time, not the whole timeout. */
 	req.connect_timeout_ms = (long)(c->http_timeout_ms < 5000 ?
 	    c->http_timeout_ms : 5000);
-	rc = http_do(h, &req, resp);
+	/* A check-in or a heartbeat taken twice does no harm: the agent
+	 * repeats them anyway, so any orchestrator may get it again. */
+	call.resend_unsure = true;
+	rc = orchlist_do(c->orchs, h, &req, path, resp, &call);
 	free(text);
-	if (url_out != NULL)
-		*url_out = url;
-	else
-		free(url);
+	if (call.note[0] != '\0')
+		log_info("orchestrator: %s", call.note);
+	err[0] = '\0';
+	if (rc == 0 && call.err[0] != '\0')
+		snprintf(err, errlen, "%s", call.err);
+	if (rc != 0) {
+		if (call.redirect_refused)
+			snprintf(err, errlen, "%s; if it is one of yours, add "
+			    "it to the key 'orchestrator' in %s", call.err,
+			    c->path);
+		else
+			snprintf(err, errlen, "%s", call.err);
+	}
+	if (url_out != NULL) {
+		*url_out = call.url;
+		call.url = NULL;
+	}
+	orchlist_call_release(&call);
 	return rc;
 }
 
@@ -290,9 +312,11 @@ enum checkin_outcome checkin_post(struct http_client *h,
 	enum checkin_outcome out;
 
 	memset(a, 0, sizeof(*a));
+	char rerr[1024];
+
 	if (checkin_request(h, c, token, "/api/v1/agents/checkin", body, &resp,
-	    &url) != 0) {
-		snprintf(err, errlen, "cannot check in: %s", resp.err);
+	    &url, rerr, sizeof(rerr)) != 0) {
+		snprintf(err, errlen, "cannot check in: %s", rerr);
 		out = CHECKIN_UNREACHABLE;
 		goto done;
 	}
@@ -323,8 +347,11 @@ enum checkin_outcome checkin_post(struct http_client *h,
 		    "%s", url, resp.status, msg, c->path);
 		out = CHECKIN_REJECTED;
 	} else if (resp.status < 200 || resp.status >= 300) {
-		snprintf(err, errlen, "check-in failed at %s (%ld: %s)", url,
-		    resp.status, msg);
+		if (rerr[0] != '\0')	/* every orchestrator failed */
+			snprintf(err, errlen, "cannot check in: %s", rerr);
+		else
+			snprintf(err, errlen, "check-in failed at %s (%ld: %s)",
+			    url, resp.status, msg);
 		out = CHECKIN_UNREACHABLE;
 	} else if (checkin_parse_answer(resp.body ? resp.body : "",
 	    resp.body_len, a, why, sizeof(why)) != 0) {

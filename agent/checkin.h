@@ -110,19 +110,19 @@ int checkin_seeds_parse(const json_t *v, const char *what, char ***seeds,
 void checkin_seeds_free(char **seeds, size_t n);
 
 /*
- * POST body to <orchestrator>/api/v1/agents/checkin with token.  err says
- * what happened and what to do ("join token refused by http://...: 401
- * unauthorized; check join_token_file '/etc/...'").
- */
-/*
- * POST body as JSON to the orchestrator's path (e.g. "/api/v1/agents/checkin")
- * with the join token, the agent's TLS and timeout settings.  Returns what
- * http_do() returns; *resp is the caller's to release.  *url_out, when not
- * NULL, is the full URL (the caller frees it) for messages.
+ * POST body as JSON to path (e.g. "/api/v1/agents/checkin") with token, the
+ * agent's TLS and timeout settings, at the orchestrator that answered last
+ * and, when it does not answer or is a standby, at the others configured
+ * (common/orchlist.h; a switch is logged).  Returns 0 with *resp the
+ * caller's to release, or -1 with err saying what happened ("no
+ * orchestrator answered: ...", a redirect refused).  On 0, err is "" or,
+ * when every orchestrator failed and *resp is the last one's 5xx, what
+ * each did ("no orchestrator could take it: ...").  *url_out, when not
+ * NULL, is the full URL last used (the caller frees it) for messages.
  */
 int checkin_request(struct http_client *h, const struct agentcfg *c,
     const char *token, const char *path, const json_t *body,
-    struct http_resp *resp, char **url_out);
+    struct http_resp *resp, char **url_out, char *err, size_t errlen);
 
 /* cred: token is the node credential (messages say which was refused). */
 enum checkin_outcome checkin_post(struct http_client *h,

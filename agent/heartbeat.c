@@ -108,9 +108,11 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 	const char *code = NULL, *msg = NULL;
 
 	memset(ans, 0, sizeof(*ans));
+	char rerr[1024];
+
 	if (checkin_request(h, c, token, "/api/v1/agents/heartbeat", body,
-	    &resp, &url) != 0) {
-		snprintf(err, errlen, "heartbeat not sent: %s", resp.err);
+	    &resp, &url, rerr, sizeof(rerr)) != 0) {
+		snprintf(err, errlen, "heartbeat not sent: %s", rerr);
 		out = HEARTBEAT_UNREACHABLE;
 		goto done;
 	}
@@ -118,6 +120,11 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 		j = json_loadb(resp.body, resp.body_len, 0, NULL);
 	code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
 	msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	if (json_is_string(json_object_get(j, "error"))) {
+		/* A standby's shape (docs/api.md, "Several orchestrators"). */
+		code = json_string_value(json_object_get(j, "error"));
+		msg = json_string_value(json_object_get(j, "message"));
+	}
 	if (resp.status >= 200 && resp.status < 300) {
 		char perr[256];
 		if (heartbeat_parse_answer(resp.body, resp.body_len, ans, perr,
@@ -130,8 +137,11 @@ enum heartbeat_outcome heartbeat_post(struct http_client *h,
 		out = HEARTBEAT_OK;
 		goto done;
 	}
-	snprintf(err, errlen, "heartbeat to %s answered %ld: %s", url,
-	    resp.status, msg ? msg : "(no message)");
+	if (resp.status >= 500 && rerr[0] != '\0')	/* every one failed */
+		snprintf(err, errlen, "heartbeat not taken: %s", rerr);
+	else
+		snprintf(err, errlen, "heartbeat to %s answered %ld: %s", url,
+		    resp.status, msg ? msg : "(no message)");
 	if (resp.status == 401 || resp.status == 403)
 		out = HEARTBEAT_REFUSED;
 	else if (resp.status == 404 || resp.status == 409)

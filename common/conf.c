@@ -2,6 +2,7 @@
  * conf.c - see conf.h.
  */
 #include "conf.h"
+#include "orchlist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -115,6 +116,17 @@ static const char *check_value(const struct conf_key *k, const char *v,
 		    (str_starts_with(v, "https://") && v[8]))
 			return NULL;
 		return "an http:// or https:// URL";
+	case CONF_URL_LIST: {
+		struct orchlist l;
+		char lerr[384];
+		if (orchlist_parse(&l, v, lerr, sizeof(lerr)) == 0) {
+			orchlist_release(&l);
+			return NULL;
+		}
+		snprintf(why, whylen, "one or more http:// or https:// base "
+		    "URLs separated by commas (%s)", lerr);
+		return why;
+	}
 	}
 	return "a valid value";
 }
@@ -159,7 +171,7 @@ struct conf *conf_parse(const char *path, const char *text,
     const struct conf_key *keys, size_t nkeys, char *err, size_t errlen)
 {
 	struct conf *c = conf_new(path, keys, nkeys);
-	char why[256];
+	char why[768];
 	int lineno = 0;
 	const char *p = text ? text : "";
 

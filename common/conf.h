@@ -23,6 +23,7 @@ enum conf_type {
 	CONF_HOSTPORT,	/* host:port, [v6]:port; port 0..65535 */
 	CONF_ENUM,	/* one of choices */
 	CONF_URL,	/* http:// or https:// URL */
+	CONF_URL_LIST,	/* orchestrator URLs separated by commas (orchlist.h) */
 };
 
 struct conf_key {

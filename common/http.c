@@ -298,6 +298,11 @@ int http_do(struct http_client *c, const struct http_req *req,
 		resp->tls_failed = cc == CURLE_SSL_CONNECT_ERROR ||
 		    cc == CURLE_PEER_FAILED_VERIFICATION ||
 		    cc == CURLE_SSL_CACERT_BADFILE;
+		long sent = 0;
+		if (curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) !=
+		    CURLE_OK)
+			sent = 1;	/* unknown: assume it may have left */
+		resp->not_sent = sent == 0;
 		snprintf(resp->err, sizeof(resp->err), "%s %s: %s",
 		    req->method, req->url, curl_easy_strerror(cc));
 	}

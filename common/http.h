@@ -92,6 +92,9 @@ struct http_resp {
 	bool aborted;			/* observe() returned -1 */
 	bool reset;			/* connection reset, closed, or broken mid-way */
 	bool local_error;		/* reading the body file or writing out_fd failed */
+	/* No byte of the request left (no connection, TLS refused, name not
+	 * resolved): sending it elsewhere cannot make it happen twice. */
+	bool not_sent;
 };
 
 int http_global_init(void);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "../common/http.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 
 #define NAMES_TTL_MS	3000
@@ -51,6 +52,9 @@ static void conn_release(struct client_conn *cn)
 {
 	free(cn->name);
 	free(cn->url);
+	free(cn->urls);
+	orchlist_release(cn->orchs);
+	free(cn->orchs);
 	free(cn->token);
 	free(cn->token_source);
 	free(cn->ca_file);
@@ -97,13 +101,16 @@ int client_add(struct client *c, const char *name, const char *url,
 		    "letters, digits, '-' and '_'", name);
 		return -1;
 	}
-	if (!str_starts_with(url, "http://") && !str_starts_with(url, "https://")) {
-		snprintf(err, errlen, "'%s' is not an orchestrator URL: give "
-		    "http://HOST:PORT or https://HOST:PORT", url);
-		return -1;
-	}
+	struct orchlist list;
+	char why[512];
 	if (cluster && *cluster && !name_valid(cluster)) {
 		snprintf(err, errlen, "'%s' is not a cluster name", cluster);
+		return -1;
+	}
+	if (orchlist_parse(&list, url, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "'%.300s' is not an orchestrator URL: %s; "
+		    "give http://HOST:PORT or https://HOST:PORT, several "
+		    "separated by commas", url, why);
 		return -1;
 	}
 	size_t i;
@@ -119,9 +126,10 @@ int client_add(struct client *c, const char *name, const char *url,
 	}
 	struct client_conn *cn = &c->conns[i];
 	cn->name = xstrdup(name);
-	cn->url = xstrdup(url);
-	while (str_ends_with(cn->url, "/"))
-		cn->url[strlen(cn->url) - 1] = '\0';
+	cn->orchs = xcalloc(1, sizeof(*cn->orchs));
+	*cn->orchs = list;
+	cn->url = xstrdup(orchlist_current(cn->orchs));
+	cn->urls = orchlist_join(cn->orchs);
 	const char *env = getenv("RINGMASTER_TOKEN");
 	if (token && *token) {
 		cn->token = xstrdup(token);
@@ -503,8 +511,11 @@ void client_explain(const struct client_failure *f, char *buf, size_t size)
 	default:
 		if (f->status >= 500)
 			snprintf(buf, size, "the orchestrator at %s failed on %s "
-			    "%s: %s (%ld) — see its log", f->url, f->method,
-			    f->path, msg ? msg : "server error", f->status);
+			    "%s: %s (%ld) — see its log%s", f->url, f->method,
+			    f->path, msg ? msg : "server error", f->status,
+			    f->status == 503 ? "; when one of several "
+			    "orchestrators is taking over, retry in a few "
+			    "seconds" : "");
 		else
 			snprintf(buf, size, "%s %s: %s (%ld)", f->method, f->url,
 			    msg ? msg : "unexpected answer", f->status);
@@ -537,7 +548,9 @@ int client_call(struct client *c, const char *method, const char *path,
 	struct client_conn *cn = client_current(c);
 	struct http_req req;
 	struct http_resp hr;
-	char *url, *text = NULL;
+	struct orchlist_call call = { 0 };
+	char *text = NULL;
+	const char *url;
 	struct http_header ct = { "Content-Type", "application/json" };
 	int rc = -1;
 
@@ -549,8 +562,7 @@ int client_call(struct client *c, const char *method, const char *path,
 		    "URL', -u URL or RINGMASTER_URL");
 		return -1;
 	}
-	url = xasprintf("%s%s", cn->url, path);
-	http_req_init(&req, method, url);
+	http_req_init(&req, method, NULL);
 	req.bearer = cn->token;
 	req.ca_file = cn->ca_file;
 	req.timeout_ms = c->timeout_ms;
@@ -563,16 +575,43 @@ int client_call(struct client *c, const char *method, const char *path,
 		req.headers = &ct;
 		req.nheaders = 1;
 	}
-	if (http_do(c->http, &req, &hr) < 0) {
+	/* A read changes nothing, so it may go anywhere again; a write that
+	 * may have been taken must not be made twice. */
+	call.resend_unsure = strcmp(method, "GET") == 0 ||
+	    strcmp(method, "HEAD") == 0;
+	int drc = orchlist_do(cn->orchs, c->http, &req, path, &hr, &call);
+	url = call.url;
+	if (call.note[0] != '\0') {
+		free(cn->url);
+		cn->url = xstrdup(orchlist_current(cn->orchs));
+		fprintf(stderr, "ringsh: %s\n", call.note);
+	}
+	if (drc < 0 && (!call.no_answer || cn->orchs->n > 1)) {
+		/* Several orchestrators, or a redirect we would not follow:
+		 * orchlist says which did what. */
+		snprintf(c->err, sizeof(c->err), "%s — %s", call.err,
+		    call.redirect_refused ? "if it is one of yours, add it: "
+		    "'connect URL,URL,... as NAME' or -u / RINGMASTER_URL" :
+		    call.no_answer ? "is ringmaster running? check the URLs "
+		    "with 'connections'" : "see the orchestrators' logs");
+		http_resp_release(&hr);
+		goto out;
+	}
+	if (drc < 0) {
 		struct client_failure f = {
 			.conn = cn->name, .method = method, .url = url,
 			.path = path, .had_token = cn->token != NULL,
 			.conn_refused = hr.conn_refused,
 			.tls_failed = hr.tls_failed, .timed_out = hr.timed_out,
 		};
-		/* http.c says "GET URL: reason": keep the reason only. */
-		const char *reason = strstr(hr.err, ": ");
-		f.transport = reason ? reason + 2 : hr.err;
+		/* orchlist says "... URL: reason ...": keep the reason only. */
+		char reason[256];
+		const char *p = strstr(hr.err, ": ");
+		str_copy(reason, p ? p + 2 : hr.err, sizeof(reason));
+		char *cut = strstr(reason, "; the request may");
+		if (cut)
+			*cut = '\0';
+		f.transport = reason;
 		client_explain(&f, c->err, sizeof(c->err));
 		http_resp_release(&hr);
 		goto out;
@@ -594,19 +633,31 @@ int client_call(struct client *c, const char *method, const char *path,
 	json_t *e = resp->json ? json_object_get(resp->json, "error") : NULL;
 	if (e && json_is_object(e))
 		msg = json_string_value(json_object_get(e, "message"));
-	else if (e && json_is_string(e))
-		msg = json_string_value(e);
+	else if (e && json_is_string(e)) {
+		/* {"error": "code", "message": "..."} (a standby's answers,
+		 * docs/api.md) or {"error": "text"}. */
+		msg = json_string_value(json_object_get(resp->json, "message"));
+		if (msg == NULL)
+			msg = json_string_value(e);
+	}
 	struct client_failure f = {
 		.conn = cn->name, .method = method, .url = url, .path = path,
 		.status = resp->status, .message = msg,
 		.had_token = cn->token != NULL,
 	};
-	client_explain(&f, c->err, sizeof(c->err));
+	if (call.err[0] != '\0' && cn->orchs->n > 1)
+		/* Every orchestrator of the connection failed: say what
+		 * each did, not only the last. */
+		snprintf(c->err, sizeof(c->err), "%s — with several "
+		    "orchestrators one may be taking over: retry in a few "
+		    "seconds, else see their logs", call.err);
+	else
+		client_explain(&f, c->err, sizeof(c->err));
 	client_resp_release(resp);
 	resp->status = c->last_status;
 out:
 	free(text);
-	free(url);
+	orchlist_call_release(&call);
 	return rc;
 }
 

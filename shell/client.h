@@ -19,7 +19,12 @@
 
 struct client_conn {
 	char *name;
-	char *url;			/* no trailing slash */
+	/* The orchestrator that answered last, no trailing slash: one of
+	 * urls, which lists every orchestrator of the connection (one
+	 * active, standbys) joined by ",". */
+	char *url;
+	char *urls;
+	struct orchlist *orchs;		/* urls parsed, with the current one */
 	char *token;			/* NULL: none */
 	char *token_source;		/* "RINGMASTER_TOKEN", a file, or NULL */
 	char *ca_file;
@@ -47,14 +52,19 @@ struct client_failure {
 };
 
 struct client;
+struct orchlist;
 
 struct client *client_new(void);
 void client_free(struct client *c);
 
 /*
  * Add a connection (or replace the one of the same name) and make it
- * current.  Strings are copied; token NULL falls back to RINGMASTER_TOKEN.
- * Returns 0, or -1 with err set for a bad name or URL.
+ * current.  url is one orchestrator URL or several separated by commas
+ * (common/orchlist.h: requests go to the one that answered last, move on
+ * when it does not answer or answers 502/503/504, and follow a standby's
+ * 307 only to a URL of the list).  Strings are copied; token NULL falls
+ * back to RINGMASTER_TOKEN.  Returns 0, or -1 with err set for a bad name
+ * or URL, and nothing changed.
  */
 int client_add(struct client *c, const char *name, const char *url,
     const char *token, const char *token_source, const char *ca_file,
@@ -87,6 +97,10 @@ void client_set_timeout(struct client *c, long ms);
  * One request to the current connection.  path is "/api/v1/..." (already
  * encoded); body may be NULL.  Returns 0 on a 2xx answer with *resp filled
  * (release it), -1 otherwise with client_error() set and *resp released.
+ * When another orchestrator of the connection answered than last time,
+ * "ringsh: now using URL: why" goes to stderr.  A write (anything but GET
+ * and HEAD) that may have reached an orchestrator that then did not answer
+ * is not sent to another one: the error says so.
  */
 int client_call(struct client *c, const char *method, const char *path,
     const json_t *body, struct client_resp *resp);

@@ -260,7 +260,11 @@ const struct cmd cmd_table[] = {
 	  }, false, false, NULL,
 	  "Checks GET /health, then makes the connection current.  Without "
 	  "'as NAME' the first connection is called 'default', later ones "
-	  "conn2, conn3..." },
+	  "conn2, conn3...  URL may list several orchestrators separated by "
+	  "commas (one active, standbys): requests go to the one that "
+	  "answered last, move to the next when it does not answer or has "
+	  "no active, and follow a standby's redirect only to a URL of the "
+	  "list." },
 	{ "connections", CMD_CONNECTIONS, "list connections; * marks the current one",
 	  NULL, NULL, NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "use", CMD_USE, "switch connection and/or cluster", NULL, NULL,

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../common/util.h"
+#include "../common/orchlist.h"
 #include "client.h"
 #include "ids.h"
 #include "table.h"
@@ -97,10 +98,14 @@ int exec_connections(struct exec_ctx *x)
 		json_t *a = json_array();
 		for (size_t i = 0; i < client_count(c); i++) {
 			const struct client_conn *cn = client_conn_at(c, i);
-			json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:s?,s:b}",
-			    "name", cn->name, "url", cn->url, "cluster",
-			    cn->cluster, "token_source", cn->token_source,
-			    "current", cn == cur));
+			json_t *urls = json_array();
+			for (size_t k = 0; k < cn->orchs->n; k++)
+				json_array_append_new(urls,
+				    json_string(cn->orchs->v[k].base));
+			json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:s?,s:s?,s:b}",
+			    "name", cn->name, "url", cn->url, "urls", urls,
+			    "cluster", cn->cluster, "token_source",
+			    cn->token_source, "current", cn == cur));
 		}
 		char *s = json_dumps(a, JSON_COMPACT);
 		printf("%s\n", s);
@@ -116,10 +121,15 @@ int exec_connections(struct exec_ctx *x)
 	    "CLUSTER", "TOKEN" });
 	for (size_t i = 0; i < client_count(c); i++) {
 		const struct client_conn *cn = client_conn_at(c, i);
-		const char *cells[5] = { cn == cur ? "*" : " ", cn->name, cn->url,
+		/* With several orchestrators: the one answering, then the
+		 * others it may move to. */
+		char *where = cn->orchs->n > 1 ? xasprintf("%s (of %s)", cn->url,
+		    cn->urls) : xstrdup(cn->url);
+		const char *cells[5] = { cn == cur ? "*" : " ", cn->name, where,
 		    cn->cluster, cn->token ? (cn->token_source ?
 		    cn->token_source : "given") : "none" };
 		table_add(t, cells);
+		free(where);
 	}
 	exec_print_table(x, t, "");
 	table_free(t);

@@ -4,7 +4,8 @@
  *   ringsh [-u URL] [-t TOKEN-FILE] [--ca-file FILE] [-C CLUSTER]
  *          [-c CMD | -f FILE] [--json]
  *
- * Connections come from ringsh.conf, then -u / $RINGMASTER_URL.  With -c or
+ * Connections come from ringsh.conf, then -u / $RINGMASTER_URL (one URL,
+ * or several orchestrators separated by commas: client.h).  With -c or
  * -f, or with commands on a pipe, ringsh runs them without prompt or
  * history and exits non-zero on the first one that fails.  On a terminal it
  * is an interactive shell (repl.c).
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/http.h"
+#include "../common/orchlist.h"
 #include "../common/util.h"
 #include "client.h"
 #include "exec.h"
@@ -43,7 +45,9 @@ static void usage(FILE *out)
 	fprintf(out,
 	    "usage: ringsh [-u URL] [-t TOKEN-FILE] [--ca-file FILE] [-C CLUSTER] "
 	    "[-c CMD | -f FILE] [--json]\n"
-	    "  -u, --url URL          orchestrator to connect to "
+	    "  -u, --url URL[,URL...] orchestrator to connect to; several "
+	    "(one active, standbys):\n"
+	    "                         ringsh follows the active one "
 	    "(default: $RINGMASTER_URL, ringsh.conf)\n"
 	    "  -t, --token-file FILE  read the bearer token from FILE "
 	    "(default: $RINGMASTER_TOKEN)\n"
@@ -108,15 +112,19 @@ static int setup(struct client *c, const char *url, const char *token_file,
 	if (url == NULL)
 		url = getenv("RINGMASTER_URL");
 	if (url && *url) {
-		/* A URL already named in ringsh.conf keeps its name and token. */
-		size_t i;
-		for (i = 0; i < client_count(c); i++) {
-			const struct client_conn *cn = client_conn_at(c, i);
-			if (str_starts_with(url, cn->url) &&
-			    strspn(url + strlen(cn->url), "/") ==
-			    strlen(url + strlen(cn->url)))
-				break;
+		/* URLs already named in ringsh.conf keep their name and
+		 * token: the same list, or the one URL of a line. */
+		struct orchlist want;
+		char *joined = NULL;
+		size_t i = client_count(c);
+		if (orchlist_parse(&want, url, err, sizeof(err)) == 0) {
+			joined = orchlist_join(&want);
+			orchlist_release(&want);
+			for (i = 0; i < client_count(c); i++)
+				if (strcmp(client_conn_at(c, i)->urls, joined) == 0)
+					break;
 		}
+		free(joined);
 		if (i < client_count(c)) {
 			client_use(c, client_conn_at(c, i)->name);
 		} else {
