@@ -32,6 +32,7 @@
 #include "mirror_int.h"
 
 #define POLL_MS 200
+#define NUDGE_GAP_MS 1000	/* nudged generations at most this often */
 
 void mirror_run_init(struct mirror *m)
 {
@@ -122,6 +123,7 @@ static void *run(void *arg)
 	 * one restored from, gets a generation of this run at once. */
 	uint64_t seen = store_change_count(m->st) - 1;
 	int64_t dirty_since = 0, last_ok = 0, retry_at = 0, backoff = 0;
+	int64_t last_try = 0;
 	bool failing = false;
 
 	pthread_mutex_lock(&m->mu);
@@ -131,7 +133,7 @@ static void *run(void *arg)
 
 		if (cnt != seen && dirty_since == 0)
 			dirty_since = now;
-		bool want = m->nudge ||
+		bool want = (m->nudge && now - last_try >= NUDGE_GAP_MS) ||
 		    (dirty_since != 0 && now - dirty_since >= m->delay_ms) ||
 		    (last_ok != 0 && now - last_ok >= m->interval_ms) ||
 		    (last_ok == 0 && dirty_since == 0);
@@ -140,6 +142,7 @@ static void *run(void *arg)
 			continue;
 		}
 		m->nudge = false;
+		last_try = now;
 		pthread_mutex_unlock(&m->mu);
 		/* Changes committed after this read are in the next one. */
 		uint64_t before = store_change_count(m->st);
