@@ -89,7 +89,8 @@ int store_schema_version(struct store *st);
 int store_snapshot(struct store *st, const char *path, char *err, size_t errlen);
 /*
  * A number that grows with every commit of the writer (the WAL hook counts
- * them): the state mirror's "something changed" signal, one atomic load.
+ * them) but heartbeat batches (store_heartbeats_apply()): the state
+ * mirror's "something changed" signal, one atomic load.
  */
 uint64_t store_change_count(struct store *st);
 /* The schema version this binary migrates to. */

@@ -288,6 +288,16 @@ static void test_layout(bool encrypted)
 		T_CHECK(i == 0 || gens[i] > gens[i - 1], "generations grow");
 	}
 	T_CHECK(store_change_count(st) >= c0 + 4, "commits counted");
+	/* Heartbeat batches are not changes for the mirror. */
+	struct store_hb hb = { .cluster = "nope", .address = "10.0.0.1",
+	    .at = 1, .state = "up" };
+	uint64_t c1 = store_change_count(st);
+	T_CHECK(store_heartbeats_apply(st, &hb, 1, err, sizeof(err)) >= 0,
+	    "heartbeats applied: %s", err);
+	T_EQ_INT(store_change_count(st), c1);
+	T_EQ_INT(store_token_create(st, encrypted ? "tok-x" : "tok-y", "admin",
+	    encrypted ? "x" : "y", err, sizeof(err)), 0);
+	T_EQ_INT(store_change_count(st), c1 + 1);
 
 	/* Retention kept 2; latest names the newest. */
 	struct mirror_gen *v = NULL;
