@@ -349,3 +349,20 @@ def test_config_checks(tmp_path):
                        text=True, timeout=20)
     assert r.returncode != 0
     assert str(k) in (tmp_path / "log").read_text()
+
+
+def test_sigterm_writes_a_last_generation(orch_factory, tmp_path):  # noqa: F811
+    mdir = tmp_path / "mirror"
+    conf = {"state_mirror": f"file://{mdir}", "state_mirror_delay": "1h",
+            "state_mirror_interval": "1h"}
+    a = orch_factory(conf=conf, name="a")
+    # Nothing written yet (the delay is an hour): the age says so.
+    assert metric(a, "ringmaster_state_mirror_age_seconds") == -1
+    assert file_latest(mdir) is None
+    a.create_cluster("kept-by-sigterm")
+    assert a.stop() == 0
+    assert file_latest(mdir), "no generation written on SIGTERM"
+    assert "writing a last generation before stopping" in a.log_path.read_text()
+    b = orch_factory(conf=conf, name="b")
+    assert "restored generation" in b.log_path.read_text()
+    assert b.get("/api/v1/clusters/kept-by-sigterm", token=a.admin_token).status_code == 200
