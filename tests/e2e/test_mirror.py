@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from agentutil import sim_factory  # noqa: F401
 from orch import Orch, bin_path, orch_factory, wait_until  # noqa: F401
 from s3util import BUCKET, KEY, SECRET, s3server  # noqa: F401
+from test_node_jobs import all_jobs, running_step, slow_repair, starts
+from test_repair import finished
 
 KEY_HEX = "8f1c0a5e3b7d29c4e6a1f0b2d3c4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6"
 OTHER_KEY_HEX = "0" * 63 + "1"
@@ -366,3 +369,36 @@ def test_sigterm_writes_a_last_generation(orch_factory, tmp_path):  # noqa: F811
     b = orch_factory(conf=conf, name="b")
     assert "restored generation" in b.log_path.read_text()
     assert b.get("/api/v1/clusters/kept-by-sigterm", token=a.admin_token).status_code == 200
+
+
+def test_recovery_reattaches_node_jobs(sim_factory, orch_factory, tmp_path):  # noqa: F811
+    """A repair's node job runs when the orchestrator dies with its disk; the
+    one restored on another data_dir (same address, so the agents' heartbeats
+    reach it) attaches to the jobs instead of starting them again."""
+    mdir = tmp_path / "mirror"
+    conf = {"state_mirror": f"file://{mdir}", "state_mirror_delay": "500ms",
+            "state_mirror_interval": "1h"}
+    a = orch_factory(conf=conf, name="a")
+    c = sim_factory(nodes=3)
+    t, _ = slow_repair(c, a, tmp_path, 1.5)
+    tid = t["id"]
+    wait_until(lambda: running_step(a, tid) is not None, 30, "a step running")
+    mark = int(time.time() * 1000)
+    wait_until(lambda: int(file_latest(mdir) or 0) > mark, 10, "a generation after the step began")
+    admin = a.admin_token
+    a.kill9()
+    shutil.rmtree(a.data_dir)
+    b = orch_factory(conf={**conf, "listen": f"127.0.0.1:{a.port}"}, start=False, name="b")
+    b.port = a.port
+    b.start(timeout=30)
+    # The admin token file is not in the mirror; the token is.
+    (b.data_dir / "admin.token").write_text(admin + "\n")
+    assert "restored generation" in b.log_path.read_text()
+    t = finished(b, tid, timeout=180)
+    assert t["state"] == "succeeded", t
+    for s in t["steps"]:
+        assert s["attempts"] == 1, s
+    jobs = all_jobs(c, tid)
+    assert len(jobs) == 3, jobs
+    for (n, jid), ev in jobs.items():
+        assert starts(ev) == 1, (n, jid, ev)
