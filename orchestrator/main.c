@@ -111,11 +111,23 @@ static int mkdirs(const char *path, mode_t mode)
 	return rc;
 }
 
-static struct store *open_store(const struct cfg *c)
+static struct store *open_store(const struct cfg *c, bool cli)
 {
 	char err[512];
 	char *path = xasprintf("%s/state.db", c->data_dir);
 	struct store *st;
+
+	/* A command run on a fresh host before the first start would make an
+	 * empty state.db, and the start would then skip the restore and
+	 * mirror the empty state over the real one. */
+	if (cli && c->state_mirror != NULL && access(path, F_OK) != 0) {
+		fprintf(stderr, "ringmaster: %s holds no state.db and "
+		    "state_mirror is set: start ringmaster (or run 'ringmaster "
+		    "state restore') first, so the state is restored from the "
+		    "mirror before it is changed\n", c->data_dir);
+		free(path);
+		return NULL;
+	}
 
 	if (mkdirs(c->data_dir, 0700) != 0) {
 		fprintf(stderr, "ringmaster: cannot create data_dir '%s': %s\n",
@@ -141,7 +153,7 @@ static int cmd_token(const struct cfg *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((st = open_store(c)) == NULL)
+	if ((st = open_store(c, true)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "create") == 0) {
 		const char *role = NULL, *name = NULL;
@@ -249,7 +261,7 @@ static int cmd_node(const struct cfg *c, int argc, char **argv)
 		return 2;
 	}
 	readmit = strcmp(argv[0], "readmit") == 0;
-	if ((st = open_store(c)) == NULL)
+	if ((st = open_store(c, true)) == NULL)
 		return 1;
 	rc = store_node_cred_revoke(st, argv[1], argv[2], readmit, err,
 	    sizeof(err));
@@ -693,7 +705,7 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 		if (recover_at_start(c, mirror) != 0)
 			goto out;
 	}
-	if ((st = open_store(c)) == NULL) {
+	if ((st = open_store(c, false)) == NULL) {
 		log_error("cannot open the store in %s: see the message above",
 		    c->data_dir);
 		goto out;

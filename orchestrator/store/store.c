@@ -557,6 +557,25 @@ uint64_t store_change_count(struct store *st)
 	return atomic_load_explicit(&st->commits, memory_order_acquire);
 }
 
+/* "file:PATH?immutable=1" with the characters a URI gives a meaning to
+ * escaped, so any path names the file it says. */
+static char *uri_of(const char *path)
+{
+	size_t n = strlen(path);
+	char *u = xmalloc(5 + 3 * n + sizeof("?immutable=1")), *p = u;
+
+	p += sprintf(p, "file:");
+	for (; *path; path++) {
+		unsigned char ch = (unsigned char)*path;
+		if (ch == '%' || ch == '?' || ch == '#' || ch < 0x20 || ch >= 0x7f)
+			p += sprintf(p, "%%%02X", ch);
+		else
+			*p++ = (char)ch;
+	}
+	strcpy(p, "?immutable=1");
+	return u;
+}
+
 int store_check_file(const char *path, int *schema, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
@@ -566,7 +585,7 @@ int store_check_file(const char *path, int *schema, char *err, size_t errlen)
 
 	/* immutable=1: a copy on its own is never in use by anyone else, and
 	 * a read-only check must not create a -wal or -shm beside it. */
-	char *uri = xasprintf("file:%s?immutable=1", path);
+	char *uri = uri_of(path);
 	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
 	    NULL) != SQLITE_OK)
 		goto fail;

@@ -402,3 +402,17 @@ def test_recovery_reattaches_node_jobs(sim_factory, orch_factory, tmp_path):  # 
     assert len(jobs) == 3, jobs
     for (n, jid), ev in jobs.items():
         assert starts(ev) == 1, (n, jid, ev)
+
+
+def test_commands_on_a_fresh_data_dir_wait_for_the_restore(tmp_path):
+    """`token create` before the first start would make an empty state.db,
+    and the start would then mirror it over the real state."""
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"data_dir = {tmp_path}/data\nstate_mirror = file://{tmp_path}/m\n")
+    r = run(conf, "token", "create", "--role", "admin", "--name", "early")
+    assert r.returncode != 0 and "state restore" in r.stderr, r.stderr
+    assert not (tmp_path / "data" / "state.db").exists()
+    # Without a mirror the same command makes the store, as before.
+    conf.write_text(f"data_dir = {tmp_path}/data2\n")
+    r = run(conf, "token", "create", "--role", "admin", "--name", "early")
+    assert r.returncode == 0, r.stderr

@@ -200,7 +200,9 @@ static struct mirror *open_mirror(const char *key_file, int keep)
 {
 	char err[512];
 	char *url = xasprintf("file://%s/mirror", dir);
-	char *tmp = in_dir("tmp");
+	/* Characters a SQLite URI gives a meaning to: store_check_file()
+	 * must still open the file the path names. */
+	char *tmp = in_dir("tmp?#%");
 	struct mirror_opts o = { .url = url, .key_file = key_file,
 	    .tmp_dir = tmp, .keep = keep };
 	struct mirror *m = mirror_open(&o, err, sizeof(err));
@@ -261,7 +263,7 @@ static void test_layout(bool encrypted)
 	char *out = in_dir("restored.db");
 	const char *key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
 	const char *key2 = "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
-	char *cmd = xasprintf("rm -rf %s/mirror %s/tmp %s/state.db* %s/restored.db; mkdir -p %s/tmp",
+	char *cmd = xasprintf("rm -rf %s/mirror '%s/tmp?#%%' %s/state.db* %s/restored.db; mkdir -p '%s/tmp?#%%'",
 	    dir, dir, dir, dir, dir);
 	if (system(cmd) != 0)
 		exit(1);
