@@ -416,3 +416,28 @@ def test_commands_on_a_fresh_data_dir_wait_for_the_restore(tmp_path):
     conf.write_text(f"data_dir = {tmp_path}/data2\n")
     r = run(conf, "token", "create", "--role", "admin", "--name", "early")
     assert r.returncode == 0, r.stderr
+
+
+def test_clear_mirror_of_stored_secrets_warns(orch_factory, tmp_path, keyfile):  # noqa: F811
+    mdir = tmp_path / "mirror"
+    conf = {"state_mirror": f"file://{mdir}", "state_mirror_delay": "200ms"}
+    o = orch_factory(conf=conf)
+    warning = "state_mirror_key_file is not set"
+    o.create_cluster("plain")
+    assert o.stop() == 0
+    o.start()
+    assert warning not in o.log_path.read_text(), "warned with no secret stored"
+    o.create_cluster("secret", settings={"storage_access_key_id": "AKIAEXAMPLEEXAMPLE12",
+                                         "storage_secret_access_key": "s3cr3t-value-not-in-logs"})
+    assert o.stop() == 0
+    o.start()
+    log = o.log_path.read_text()
+    assert warning in log and "openssl rand -hex 32" in log
+    assert "s3cr3t-value-not-in-logs" not in log
+    # With a key: sealed, no warning.
+    assert o.stop() == 0
+    o.settings["state_mirror_key_file"] = str(keyfile)
+    o.write_config()
+    o.log_path.write_text("")
+    o.start()
+    assert warning not in o.log_path.read_text()
