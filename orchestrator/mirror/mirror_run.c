@@ -16,12 +16,14 @@
  * first success after one is another ("recovered", severity info); every
  * failure is logged and counted in ringmaster_state_mirror_failures_total.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -176,10 +178,33 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Snapshots and downloads a crash left in tmp_dir: each has its own
+ * generation's name, so nothing else would ever remove them. */
+static void remove_leftovers(const struct mirror *m)
+{
+	DIR *d = opendir(m->tmp_dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".mirror-", 8) != 0)
+			continue;
+		char *p = xasprintf("%s/%s", m->tmp_dir, de->d_name);
+		if (unlink(p) == 0)
+			log_info("state mirror: removed %s, left by an earlier "
+			    "run", p);
+		free(p);
+	}
+	closedir(d);
+}
+
 int mirror_start(struct mirror *m, struct store *st, struct metrics *mt,
     char *err, size_t errlen)
 {
 	int e;
+
+	remove_leftovers(m);
 
 	m->st = st;
 	m->mt = mt;

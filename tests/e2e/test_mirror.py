@@ -441,3 +441,19 @@ def test_clear_mirror_of_stored_secrets_warns(orch_factory, tmp_path, keyfile): 
     o.log_path.write_text("")
     o.start()
     assert warning not in o.log_path.read_text()
+
+
+def test_leftovers_of_a_crash_are_removed(orch_factory, tmp_path):  # noqa: F811
+    mdir = tmp_path / "mirror"
+    o = orch_factory(conf={"state_mirror": f"file://{mdir}"}, start=False)
+    o.data_dir.mkdir(parents=True)
+    junk = [o.data_dir / ".mirror-0001000000000000.db",
+            o.data_dir / ".mirror-0001000000000000.db.enc",
+            o.data_dir / ".mirror-fetch-0001000000000000"]
+    for j in junk:
+        j.write_bytes(b"half a snapshot")
+    keep = o.data_dir / "mirror-notes.txt"
+    keep.write_text("not ours")
+    o.start()
+    assert not [j for j in junk if j.exists()]
+    assert keep.exists()
