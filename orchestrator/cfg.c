@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/conf.h"
+#include "../common/storeurl.h"
 #include "../common/util.h"
 
 #define SEC 1000LL
@@ -66,6 +67,20 @@ static const struct conf_key keys[] = {
 	  "events older than this many days are deleted; 0: kept whatever their age" },
 	{ "events_keep_rows", CONF_INT, "1000000", false, 0, 1000000000, NULL,
 	  "only the newest this many events are kept; 0: no limit by count" },
+	{ "state_mirror", CONF_STRING, NULL, false, 0, 0, NULL,
+	  "s3://bucket/prefix or file:///dir: state.db is mirrored there and restored from there when data_dir holds none; unset: no mirror" },
+	{ "state_mirror_delay", CONF_DURATION, "5s", false, 100, 3600 * SEC, NULL,
+	  "a change to the state is mirrored this long after it (changes within it share one generation)" },
+	{ "state_mirror_interval", CONF_DURATION, "5m", false, SEC, DAY, NULL,
+	  "a generation is written at least this often, even without a change" },
+	{ "state_mirror_keep", CONF_INT, "24", false, 1, 100000, NULL,
+	  "generations kept in the mirror; older ones are deleted after a new one is complete" },
+	{ "state_mirror_key_file", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "file of 64 hex digits (openssl rand -hex 32): generations are sealed with AES-256-GCM; unset: in clear, stored secrets included" },
+	{ "state_mirror_endpoint", CONF_URL, NULL, false, 0, 0, NULL,
+	  "S3 endpoint of the mirror (http://host:port for S3-compatible servers); unset: AWS; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" },
+	{ "state_mirror_region", CONF_STRING, NULL, false, 0, 0, NULL,
+	  "S3 region of the mirror; unset: AWS_REGION, AWS_DEFAULT_REGION or us-east-1" },
 };
 
 const struct conf_key *cfg_keys(size_t *n)
@@ -128,6 +143,25 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 	c->audit_refused_max = (int)conf_int(cf, "audit_refused_max");
 	c->events_keep_days = (int)conf_int(cf, "events_keep_days");
 	c->events_keep_rows = conf_int(cf, "events_keep_rows");
+	if (conf_isset(cf, "state_mirror")) {
+		char url[STOREURL_MAX], why[STOREURL_MAX + 200];
+		if (storeurl_normalize(conf_str(cf, "state_mirror"), url, why,
+		    sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: key 'state_mirror': %s",
+			    c->path, why);
+			goto fail;
+		}
+		c->state_mirror = xstrdup(url);
+	}
+	c->state_mirror_delay_ms = conf_ms(cf, "state_mirror_delay");
+	c->state_mirror_interval_ms = conf_ms(cf, "state_mirror_interval");
+	c->state_mirror_keep = (int)conf_int(cf, "state_mirror_keep");
+	c->state_mirror_key_file = dup_or_null(conf_str(cf,
+	    "state_mirror_key_file"));
+	c->state_mirror_endpoint = dup_or_null(conf_str(cf,
+	    "state_mirror_endpoint"));
+	c->state_mirror_region = dup_or_null(conf_str(cf,
+	    "state_mirror_region"));
 
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, errlen, "%s: key '%s' is set without '%s': set both "
@@ -171,5 +205,9 @@ void cfg_free(struct cfg *c)
 	free(c->admin_token_file);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->state_mirror);
+	free(c->state_mirror_key_file);
+	free(c->state_mirror_endpoint);
+	free(c->state_mirror_region);
 	free(c);
 }

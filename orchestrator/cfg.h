@@ -46,6 +46,14 @@ struct cfg {
 	int audit_refused_max;		/* per token and minute; 0: no limit */
 	int events_keep_days;		/* 0: no limit by age */
 	int64_t events_keep_rows;	/* 0: no limit by count */
+	/* The state mirror (orchestrator/mirror/, docs/operations.md). */
+	char *state_mirror;		/* normal form; NULL: off */
+	int64_t state_mirror_delay_ms;
+	int64_t state_mirror_interval_ms;
+	int state_mirror_keep;
+	char *state_mirror_key_file;	/* NULL: snapshots in clear */
+	char *state_mirror_endpoint;	/* NULL: AWS for the region */
+	char *state_mirror_region;	/* NULL: $AWS_REGION, ... */
 };
 
 /* The key table, for --help and docs. */

@@ -7,21 +7,30 @@
  *	ringmaster [-f file] token revoke NAME
  *	ringmaster [-f file] token rotate-join [--grace DURATION]
  *	ringmaster [-f file] node revoke|readmit CLUSTER ADDRESS
+ *	ringmaster [-f file] state list
+ *	ringmaster [-f file] state restore [--generation G]
  *
  * The configuration is parsed before anything starts.  Then, in order:
- * the store, the tokens, the service (engine, heartbeats, schedules) and
- * last the HTTP server, so nothing is served before it can be answered.
+ * the lock on data_dir, the state restored from the mirror when data_dir
+ * holds none, the store, the tokens, the mirror's writer, the service
+ * (engine, heartbeats, schedules) and last the HTTP server, so nothing is
+ * served before it can be answered.
  * Every thread is started with SIGTERM, SIGINT and SIGHUP blocked; the main
  * thread waits for them with sigwait() and shuts down in reverse order.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +43,7 @@
 #include "cfg.h"
 #include "http/httpd.h"
 #include "http/metrics.h"
+#include "mirror/mirror.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -52,6 +62,8 @@ static void usage(FILE *fp)
 	    "       ringmaster [-f file] token rotate-join [--grace DURATION]\n"
 	    "       ringmaster [-f file] node revoke CLUSTER ADDRESS\n"
 	    "       ringmaster [-f file] node readmit CLUSTER ADDRESS\n"
+	    "       ringmaster [-f file] state list\n"
+	    "       ringmaster [-f file] state restore [--generation G]\n"
 	    "\n"
 	    "  -f file  configuration file (default " DEFAULT_CONF ")\n"
 	    "  -d       stay in the foreground (log to stderr unless log_file is set)\n"
@@ -66,6 +78,12 @@ static void usage(FILE *fp)
 	    "  readmit  revoke, and let the node's next check-in by join "
 	    "token get\n"
 	    "           a new credential (once)\n"
+	    "  state    the generations in state_mirror, newest first; "
+	    "restore one\n"
+	    "           (default: the newest usable) into data_dir while "
+	    "no ringmaster\n"
+	    "           runs there; the old state.db is moved aside, never "
+	    "deleted\n"
 	    "\nconfiguration keys (docs/configuration.md):\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "  %-20s %s%s%s%s\n", k[i].name, k[i].help,
@@ -93,11 +111,23 @@ static int mkdirs(const char *path, mode_t mode)
 	return rc;
 }
 
-static struct store *open_store(const struct cfg *c)
+static struct store *open_store(const struct cfg *c, bool cli)
 {
 	char err[512];
 	char *path = xasprintf("%s/state.db", c->data_dir);
 	struct store *st;
+
+	/* A command run on a fresh host before the first start would make an
+	 * empty state.db, and the start would then skip the restore and
+	 * mirror the empty state over the real one. */
+	if (cli && c->state_mirror != NULL && access(path, F_OK) != 0) {
+		fprintf(stderr, "ringmaster: %s holds no state.db and "
+		    "state_mirror is set: start ringmaster (or run 'ringmaster "
+		    "state restore') first, so the state is restored from the "
+		    "mirror before it is changed\n", c->data_dir);
+		free(path);
+		return NULL;
+	}
 
 	if (mkdirs(c->data_dir, 0700) != 0) {
 		fprintf(stderr, "ringmaster: cannot create data_dir '%s': %s\n",
@@ -123,7 +153,7 @@ static int cmd_token(const struct cfg *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((st = open_store(c)) == NULL)
+	if ((st = open_store(c, true)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "create") == 0) {
 		const char *role = NULL, *name = NULL;
@@ -231,7 +261,7 @@ static int cmd_node(const struct cfg *c, int argc, char **argv)
 		return 2;
 	}
 	readmit = strcmp(argv[0], "readmit") == 0;
-	if ((st = open_store(c)) == NULL)
+	if ((st = open_store(c, true)) == NULL)
 		return 1;
 	rc = store_node_cred_revoke(st, argv[1], argv[2], readmit, err,
 	    sizeof(err));
@@ -263,6 +293,296 @@ static int cmd_node(const struct cfg *c, int argc, char **argv)
 		    argv[1], argv[1], argv[2]);
 	store_close(st);
 	return 0;
+}
+
+/*
+ * One orchestrator per data_dir: an exclusive flock on data_dir/ringmaster.lock,
+ * held for the process's life (the kernel drops it however the process
+ * ends).  `state restore` takes the same lock, so it never replaces the
+ * database under a running daemon.  Returns the fd, -1 on an error, -2
+ * when another process holds it (its pid in *holder when known).
+ */
+static int lock_data_dir(const struct cfg *c, long *holder)
+{
+	char *path = xasprintf("%s/ringmaster.lock", c->data_dir);
+	char buf[32];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	*holder = 0;
+	if (fd < 0) {
+		fprintf(stderr, "ringmaster: cannot open '%s': %s\n", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			*holder = strtol(buf, NULL, 10);
+		}
+		close(fd);
+		free(path);
+		return -2;
+	}
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+		log_warn("cannot write the pid into '%s'", path);
+	free(path);
+	return fd;
+}
+
+static struct mirror *open_mirror(const struct cfg *c, char *err,
+    size_t errlen)
+{
+	struct s3_opts so;
+
+	if (c->state_mirror == NULL) {
+		snprintf(err, errlen, "state_mirror is not set in %s: set it to "
+		    "the mirror's s3://bucket/prefix or file:///dir", c->path);
+		return NULL;
+	}
+	s3_opts_init(&so);
+	so.endpoint = c->state_mirror_endpoint;
+	so.region = c->state_mirror_region;
+	struct mirror_opts mo = {
+		.url = c->state_mirror, .s3 = &so,
+		.key_file = c->state_mirror_key_file, .tmp_dir = c->data_dir,
+		.keep = c->state_mirror_keep, .delay_ms = c->state_mirror_delay_ms,
+		.interval_ms = c->state_mirror_interval_ms,
+	};
+	return mirror_open(&mo, err, errlen);
+}
+
+/*
+ * Move state.db and its -wal and -shm aside as state.db.before-restore-<time>
+ * (with the same suffixes, so SQLite still finds the WAL if the copy is
+ * opened).  0, or -1 with err.
+ */
+static int move_aside(const char *db, char *moved, size_t movedlen, char *err,
+    size_t errlen)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(moved, movedlen, "%s.before-restore-%s", db, ts);
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		char *from = xasprintf("%s%s", db, sfx[i]);
+		char *to = xasprintf("%s%s", moved, sfx[i]);
+		int rc = rename(from, to);
+		if (rc != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot move '%s' aside to '%s': "
+			    "%s", from, to, strerror(errno));
+			free(from);
+			free(to);
+			return -1;
+		}
+		free(from);
+		free(to);
+	}
+	return 0;
+}
+
+/*
+ * At start: data_dir holds no state.db and a mirror is set, so this is a
+ * fresh host (or a lost disk).  The newest usable generation becomes
+ * state.db before the store opens.  An empty mirror starts an empty store;
+ * a mirror that cannot be read stops the start, because an empty store
+ * would soon be mirrored over the generations that could not be read.
+ */
+static int recover_at_start(const struct cfg *c, struct mirror *m)
+{
+	char err[1024], moved[PATH_MAX + 64];
+	char *db = xasprintf("%s/state.db", c->data_dir);
+	struct mirror_manifest man;
+	int skipped = 0, rc = 0;
+	int64_t t0 = time_mono_ms();
+
+	if (access(db, F_OK) == 0)
+		goto out;
+	/* A WAL without its database is debris; never let SQLite apply it
+	 * to the restored file. */
+	if (move_aside(db, moved, sizeof(moved), err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		rc = -1;
+		goto out;
+	}
+	log_info("state mirror: %s holds no state.db: restoring the newest "
+	    "generation from %s", c->data_dir, mirror_url(m));
+	rc = mirror_recover(m, db, store_schema_latest(), &man, &skipped, err,
+	    sizeof(err));
+	if (rc == S3_NOT_FOUND) {
+		log_info("state mirror: %s holds no generation yet: starting "
+		    "with an empty state", mirror_url(m));
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		log_error("state mirror: cannot restore: %s; fix the mirror's "
+		    "access (or its key) and start again, or unset "
+		    "state_mirror to start with an empty state", err);
+		goto out;
+	}
+	char when[40];
+	time_rfc3339(man.created_ms / 1000, when, sizeof(when));
+	log_info("state mirror: restored generation %016" PRId64 " (written "
+	    "%s, %.1f s ago, %" PRIu64 " bytes%s) into %s in %lld ms%s",
+	    man.generation, when,
+	    (double)(time_wall_ms() - man.created_ms) / 1000.0, man.bytes,
+	    man.encrypted ? ", sealed" : "", db,
+	    (long long)(time_mono_ms() - t0),
+	    skipped ? "; newer generations were unusable (see above)" : "");
+out:
+	free(db);
+	return rc;
+}
+
+/* Whether any cluster has a secret setting (storage credentials) set. */
+static bool stored_secrets(struct store *st)
+{
+	char **names = NULL;
+	size_t n = 0, ndefs;
+	const struct store_setting_def *defs = store_settings_defs(&ndefs);
+	bool any = false;
+
+	if (store_cluster_names(st, &names, &n) != 0)
+		return false;
+	struct store_cluster_settings *cs = xmalloc(sizeof(*cs));
+	for (size_t i = 0; i < n; i++) {
+		if (!any && store_cluster_settings_get(st, names[i], cs) == 0)
+			for (size_t k = 0; k < ndefs; k++)
+				if (defs[k].secret &&
+				    ((const char *)cs + defs[k].off)[0] != '\0')
+					any = true;
+		free(names[i]);
+	}
+	explicit_bzero(cs, sizeof(*cs));
+	free(cs);
+	free(names);
+	return any;
+}
+
+/* `state list` and `state restore [--generation G]`. */
+static int cmd_state(const struct cfg *c, int argc, char **argv)
+{
+	char err[1024];
+	struct mirror *m = NULL;
+	int rc = 1, lock = -1;
+
+	if (argc < 1 || !((strcmp(argv[0], "list") == 0 && argc == 1) ||
+	    (strcmp(argv[0], "restore") == 0 && (argc == 1 || (argc == 3 &&
+	    strcmp(argv[1], "--generation") == 0))))) {
+		usage(stderr);
+		return 2;
+	}
+	if ((m = open_mirror(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ringmaster: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		struct mirror_gen *v = NULL;
+		size_t n = 0;
+		int64_t latest = 0;
+		if (mirror_list(m, &v, &n, &latest, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ringmaster: cannot list %s: %s\n",
+			    mirror_url(m), err);
+			goto out;
+		}
+		printf("%-16s  %-20s  %12s  %-9s  %s\n", "GENERATION", "CREATED",
+		    "BYTES", "ENCRYPTED", "STATE");
+		for (size_t i = 0; i < n; i++) {
+			char gen[MIRROR_GEN_LEN], when[40] = "-", bytes[24] = "-";
+			mirror_gen_name(v[i].generation, gen);
+			if (v[i].man.format != 0) {
+				time_rfc3339(v[i].man.created_ms / 1000, when,
+				    sizeof(when));
+				snprintf(bytes, sizeof(bytes), "%" PRIu64,
+				    v[i].man.bytes);
+			}
+			printf("%-16s  %-20s  %12s  %-9s  %s%s%s\n", gen, when,
+			    bytes, v[i].man.format == 0 ? "-" :
+			    v[i].man.encrypted ? "yes" : "no",
+			    v[i].complete ? "complete" : "incomplete: ",
+			    v[i].complete ? "" : v[i].why,
+			    v[i].latest ? " (latest)" : "");
+		}
+		if (n == 0)
+			printf("(no generation in %s)\n", mirror_url(m));
+		free(v);
+		rc = 0;
+		goto out;
+	}
+
+	/* restore */
+	int64_t g = 0;
+	long holder = 0;
+	if (argc == 3 && mirror_gen_parse(argv[2], &g) != 0) {
+		fprintf(stderr, "ringmaster: --generation '%s' is not a "
+		    "generation (16 digits): see 'ringmaster state list'\n",
+		    argv[2]);
+		goto out;
+	}
+	if (mkdirs(c->data_dir, 0700) != 0) {
+		fprintf(stderr, "ringmaster: cannot create data_dir '%s': %s\n",
+		    c->data_dir, strerror(errno));
+		goto out;
+	}
+	if ((lock = lock_data_dir(c, &holder)) < 0) {
+		if (lock == -2)
+			fprintf(stderr, "ringmaster: an orchestrator runs on "
+			    "%s (pid %ld): stop it first; a restore replaces "
+			    "its state.db\n", c->data_dir, holder);
+		goto out;
+	}
+	char *db = xasprintf("%s/state.db", c->data_dir);
+	char *tmp = xasprintf("%s/.state.db.restore", c->data_dir);
+	char moved[PATH_MAX + 64] = "";
+	struct mirror_manifest man;
+	int skipped = 0, r;
+	unlink(tmp);
+	if (argc == 3)
+		r = mirror_fetch(m, g, tmp, store_schema_latest(), &man, err,
+		    sizeof(err));
+	else
+		r = mirror_recover(m, tmp, store_schema_latest(), &man,
+		    &skipped, err, sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "ringmaster: nothing restored, %s is "
+		    "unchanged: %s\n", db, err);
+	} else if (access(db, F_OK) == 0 &&
+	    move_aside(db, moved, sizeof(moved), err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringmaster: nothing restored: %s\n", err);
+	} else if (rename(tmp, db) != 0) {
+		fprintf(stderr, "ringmaster: cannot move the restored database "
+		    "to '%s': %s%s%s\n", db, strerror(errno),
+		    moved[0] ? "; the previous one is " : "", moved);
+	} else {
+		char gen[MIRROR_GEN_LEN], when[40];
+		mirror_gen_name(man.generation, gen);
+		time_rfc3339(man.created_ms / 1000, when, sizeof(when));
+		printf("restored generation %s (written %s, %" PRIu64 " bytes%s)"
+		    " into %s\n", gen, when, man.bytes,
+		    man.encrypted ? ", sealed" : "", db);
+		if (skipped > 0)
+			printf("%d newer generation%s could not be used (see "
+			    "the log lines above)\n", skipped,
+			    skipped == 1 ? "" : "s");
+		if (moved[0])
+			printf("the previous state.db is kept as %s\n", moved);
+		rc = 0;
+	}
+	unlink(tmp);
+	free(db);
+	free(tmp);
+out:
+	if (lock >= 0)
+		close(lock);
+	mirror_close(m);
+	return rc;
 }
 
 /* The admin token of a first start: made once, kept in a 0600 file. */
@@ -339,7 +659,10 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	struct api *api = NULL;
 	struct metrics *metrics = NULL;
 	struct httpd *http = NULL;
+	struct mirror *mirror = NULL;
 	bool created_join = false;
+	int lock = -1;
+	long holder = 0;
 	sigset_t sigs;
 	int sig, rc = 1;
 	const char *logpath = c->log_file;
@@ -367,7 +690,22 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((st = open_store(c)) == NULL) {
+	if ((lock = lock_data_dir(c, &holder)) < 0) {
+		if (lock == -2)
+			log_error("another ringmaster (pid %ld) runs on %s: stop "
+			    "it, or give this one another data_dir", holder,
+			    c->data_dir);
+		goto out;
+	}
+	if (c->state_mirror != NULL) {
+		if ((mirror = open_mirror(c, err, sizeof(err))) == NULL) {
+			log_error("state mirror: %s", err);
+			goto out;
+		}
+		if (recover_at_start(c, mirror) != 0)
+			goto out;
+	}
+	if ((st = open_store(c, false)) == NULL) {
 		log_error("cannot open the store in %s: see the message above",
 		    c->data_dir);
 		goto out;
@@ -386,7 +724,21 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 		log_info("created the join token in %s (mode 0600)",
 		    c->join_token_file);
 	metrics = metrics_new();
-	if ((svc = service_start(c, st, metrics, err, sizeof(err))) == NULL) {
+	if (mirror != NULL) {
+		if (!mirror_encrypted(mirror) && stored_secrets(st))
+			log_warnx("state mirror: the store holds clusters' "
+			    "storage credentials and state_mirror_key_file is "
+			    "not set, so %s receives them in clear: set "
+			    "state_mirror_key_file to a file made with 'openssl "
+			    "rand -hex 32' (docs/operations.md)",
+			    mirror_url(mirror));
+		if (mirror_start(mirror, st, metrics, err, sizeof(err)) != 0) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+	if ((svc = service_start(c, st, metrics, mirror, err,
+	    sizeof(err))) == NULL) {
 		log_error("cannot start the service: %s", err);
 		goto out;
 	}
@@ -452,10 +804,15 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 out:
 	httpd_stop(http);
 	service_stop(svc);
+	/* After the service: the steps' last checkpoints are in it. */
+	mirror_stop(mirror, rc == 0);
+	mirror_close(mirror);
 	api_free(api);
 	metrics_free(metrics);
 	auth_free(auth);
 	store_close(st);
+	if (lock >= 0)
+		close(lock);
 	if (rc == 0)
 		log_info("stopped");
 	free(deflog);
@@ -515,6 +872,10 @@ int main(int argc, char **argv)
 		rc = cmd_token(c, argc - 1, argv + 1);
 	else if (argc > 0 && strcmp(argv[0], "node") == 0)
 		rc = cmd_node(c, argc - 1, argv + 1);
+	else if (argc > 0 && strcmp(argv[0], "state") == 0) {
+		log_init("ringmaster", NULL, LOG_LVL_WARN);
+		rc = cmd_state(c, argc - 1, argv + 1);
+	}
 	else if (argc > 0) {
 		fprintf(stderr, "ringmaster: unknown command '%s'\n", argv[0]);
 		usage(stderr);

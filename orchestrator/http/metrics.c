@@ -59,10 +59,30 @@ struct metrics {
 	_Atomic uint64_t checkins[4];	/* by checkin_roles[] */
 	_Atomic uint64_t evictions;
 	_Atomic uint64_t auth_failures, auth_throttled;
+	_Atomic bool mirror_on;
+	_Atomic int64_t mirror_gen_ms;		/* 0: none yet */
+	_Atomic uint64_t mirror_bytes, mirror_failures;
 	pthread_mutex_t hist_mtx;
 	struct hist hists[MAX_TYPES];
 	size_t nhist;
 };
+
+void metrics_state_mirror_enable(struct metrics *m)
+{
+	atomic_store(&m->mirror_on, true);
+}
+
+void metrics_state_mirror_written(struct metrics *m, int64_t gen_ms,
+    uint64_t bytes)
+{
+	atomic_store(&m->mirror_gen_ms, gen_ms);
+	atomic_store(&m->mirror_bytes, bytes);
+}
+
+void metrics_state_mirror_failed(struct metrics *m)
+{
+	atomic_fetch_add(&m->mirror_failures, 1);
+}
 
 struct metrics_out {
 	FILE *fp;
@@ -335,6 +355,22 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 	metrics_sample(&o, "ringmaster_auth_throttled_total", NULL,
 	    (double)atomic_load(&m->auth_throttled));
 
+	if (atomic_load(&m->mirror_on)) {
+		int64_t g = atomic_load(&m->mirror_gen_ms);
+		head(o.fp, "ringmaster_state_mirror_age_seconds", "gauge",
+		    "Age of the newest complete generation of the state mirror; "
+		    "-1 before the first.");
+		metrics_sample(&o, "ringmaster_state_mirror_age_seconds", NULL,
+		    g > 0 ? (double)(time_wall_ms() - g) / 1000.0 : -1.0);
+		head(o.fp, "ringmaster_state_mirror_failures_total", "counter",
+		    "Attempts to write a generation of the state mirror that failed.");
+		metrics_sample(&o, "ringmaster_state_mirror_failures_total",
+		    NULL, (double)atomic_load(&m->mirror_failures));
+		head(o.fp, "ringmaster_state_mirror_last_bytes", "gauge",
+		    "Size of the newest generation of the state mirror as uploaded.");
+		metrics_sample(&o, "ringmaster_state_mirror_last_bytes", NULL,
+		    (double)atomic_load(&m->mirror_bytes));
+	}
 	if (src && src->tasks_by_state) {
 		head(o.fp, "ringmaster_tasks", "gauge",
 		    "Tasks in the store, by type and state.");

@@ -40,6 +40,15 @@ void metrics_auth_throttled(struct metrics *m);
 void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */
 void metrics_task_failed(struct metrics *m, const char *type);
+/*
+ * The state mirror (orchestrator/mirror/): enabled makes its metrics
+ * appear (the age is -1 until the first generation); a generation written
+ * at gen_ms (wall clock) of bytes; a failed attempt.
+ */
+void metrics_state_mirror_enable(struct metrics *m);
+void metrics_state_mirror_written(struct metrics *m, int64_t gen_ms,
+    uint64_t bytes);
+void metrics_state_mirror_failed(struct metrics *m);
 
 /*
  * Writers used by the scrape callbacks below: one sample each.  labels is

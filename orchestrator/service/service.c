@@ -23,6 +23,7 @@
 #include "../engine/cron.h"
 #include "hb.h"
 #include "../http/metrics.h"
+#include "../mirror/mirror.h"
 #include "../tasks/backup.h"
 #include "../nodes/nodeops.h"
 #include "../nodes/ssh.h"
@@ -165,14 +166,18 @@ static void on_task_event(const struct task_event *ev, void *arg)
 		    (double)(ev->finished_at - ev->started_at) / 1000.0);
 	if (ev->to == STORE_TASK_FAILED)
 		metrics_task_failed(s->metrics, ev->type);
+	/* A fired schedule, a started or finished task: a restore must not
+	 * lose these, so the mirror writes without its delay. */
+	mirror_now(s->mirror);
 }
 
 struct service *service_start(const struct cfg *c, struct store *st,
-    struct metrics *m, char *err, size_t errlen)
+    struct metrics *m, struct mirror *mirror, char *err, size_t errlen)
 {
 	struct service *s = xcalloc(1, sizeof(*s));
 
 	s->metrics = m;
+	s->mirror = mirror;
 	pthread_mutex_init(&s->cc_mtx, NULL);
 	htab_init(&s->cc, 1024);
 	s->st = st;

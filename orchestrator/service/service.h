@@ -148,11 +148,15 @@ struct svc_list {
 /*
  * Start the service: open the engine (queues, workers, scheduler) on st,
  * resume interrupted tasks, start heartbeat batching and failure detection.
- * st and c are borrowed and must outlive the service.
+ * st and c are borrowed and must outlive the service.  mirror (may be
+ * NULL) is the state mirror, told at once of every task state change (a
+ * schedule fired, a task started or ended) so it writes a generation
+ * without waiting for its delay.
  */
 struct metrics;
+struct mirror;
 struct service *service_start(const struct cfg *c, struct store *st,
-    struct metrics *m, char *err, size_t errlen);
+    struct metrics *m, struct mirror *mirror, char *err, size_t errlen);
 /* Stop taking work, let running steps reach a checkpoint, stop threads. */
 void service_stop(struct service *s);
 /* SIGHUP: reload what can be reloaded from a new config. */

@@ -33,6 +33,7 @@ struct service {
 	struct sched *sched;
 	struct ssh_pool *pool;		/* the node client */
 	struct metrics *metrics;
+	struct mirror *mirror;		/* the state mirror, or NULL */
 	struct svc_lc *lc;		/* seeds and the bootstrap slot */
 	struct svc_evict *evict;	/* the eviction sweep */
 	char *data_dir;

@@ -547,6 +547,78 @@ int store_schema_version(struct store *st)
 	return st->version;
 }
 
+int store_schema_latest(void)
+{
+	return (int)ARRAY_SIZE(migrations);
+}
+
+uint64_t store_change_count(struct store *st)
+{
+	return atomic_load_explicit(&st->commits, memory_order_acquire);
+}
+
+/* "file:PATH?immutable=1" with the characters a URI gives a meaning to
+ * escaped, so any path names the file it says. */
+static char *uri_of(const char *path)
+{
+	size_t n = strlen(path);
+	char *u = xmalloc(5 + 3 * n + sizeof("?immutable=1")), *p = u;
+
+	p += sprintf(p, "file:");
+	for (; *path; path++) {
+		unsigned char ch = (unsigned char)*path;
+		if (ch == '%' || ch == '?' || ch == '#' || ch < 0x20 || ch >= 0x7f)
+			p += sprintf(p, "%%%02X", ch);
+		else
+			*p++ = (char)ch;
+	}
+	strcpy(p, "?immutable=1");
+	return u;
+}
+
+int store_check_file(const char *path, int *schema, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	const char *what = "open";
+	int rc = -1;
+
+	/* immutable=1: a copy on its own is never in use by anyone else, and
+	 * a read-only check must not create a -wal or -shm beside it. */
+	char *uri = uri_of(path);
+	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	what = "integrity_check";
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	if (col_str(s, 0) == NULL || strcmp(col_str(s, 0), "ok") != 0) {
+		snprintf(err, errlen, "'%s' fails PRAGMA integrity_check: %s",
+		    path, col_str(s, 0) ? col_str(s, 0) : "(no answer)");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	what = "schema_version";
+	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	*schema = sqlite3_column_int(s, 0);
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "'%s' is not a ringmaster state database (%s: "
+	    "%s)", path, what, db ? sqlite3_errmsg(db) : "out of memory");
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(uri);
+	return rc;
+}
+
 int store_snapshot(struct store *st, const char *path, char *err,
     size_t errlen)
 {

@@ -87,6 +87,21 @@ int store_schema_version(struct store *st);
  * the S3 mirror.  path must not exist.
  */
 int store_snapshot(struct store *st, const char *path, char *err, size_t errlen);
+/*
+ * A number that grows with every commit of the writer (the WAL hook counts
+ * them) but heartbeat batches (store_heartbeats_apply()): the state
+ * mirror's "something changed" signal, one atomic load.
+ */
+uint64_t store_change_count(struct store *st);
+/* The schema version this binary migrates to. */
+int store_schema_latest(void);
+/*
+ * Check that path is a whole SQLite database of ours without opening it as
+ * the store: `PRAGMA integrity_check` answers ok and schema_version can be
+ * read into *schema.  Nothing is written.  0, or -1 with err ("not a SQLite
+ * database", the first integrity problem, ...).
+ */
+int store_check_file(const char *path, int *schema, char *err, size_t errlen);
 
 /* The entities, one header each (and one .c file each). */
 #include "store_cluster.h"

@@ -528,7 +528,12 @@ int store_heartbeats_apply(struct store *st, const struct store_hb *hbs,
 		}
 		applied += sqlite3_changes(c->db);
 	}
+	/* Not a change for the state mirror: every agent's next heartbeat
+	 * brings it back, and a fleet would otherwise be mirrored every
+	 * state_mirror_delay for nothing else (its interval still takes it). */
+	st->commit_uncounted = true;
 	rc = commit(c, err, errlen);
+	st->commit_uncounted = false;
 	if (rc == 0)
 		rc = applied;
 out:

@@ -326,6 +326,8 @@ int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct store *st = arg;
 
 	atomic_store_explicit(&st->wal_frames, frames, memory_order_relaxed);
+	if (!st->commit_uncounted)
+		atomic_fetch_add_explicit(&st->commits, 1, memory_order_release);
 	if (frames >= WAL_VALVE_FRAMES)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);

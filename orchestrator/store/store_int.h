@@ -310,6 +310,8 @@ struct store {
 	sqlite3 *ckpt_db;		/* the flusher's, for checkpoints */
 	int64_t last_ckpt;
 	atomic_int wal_frames;		/* WAL size after the last commit */
+	atomic_uint_fast64_t commits;	/* commits so far (store_change_count()) */
+	bool commit_uncounted;		/* wlock: this commit is heartbeats only */
 	char *path;
 	int version;
 	/* Events kept (store_event_keep()), the pruning's pace (wlock). */
