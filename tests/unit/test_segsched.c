@@ -358,7 +358,7 @@ static void test_split(void)
 	y = segsched_get(s, h[1]);
 	T_EQ_INT(segsched_get(s, a)->state, SEGSCHED_SPLIT);
 	T_CHECK(x->nranges == 1 && y->nranges == 1 && x->ranges[0].start ==
-	    MAX_TOK - 9 && x->ranges[0].end == x->ranges[0].start + 10 &&
+	    MAX_TOK - 9 && x->ranges[0].end == MIN_TOK &&
 	    y->ranges[0].start == x->ranges[0].end && y->ranges[0].end ==
 	    MIN_TOK + 10, "wrap-around halves");
 	T_CHECK(x->state == SEGSCHED_PENDING && x->parent == a &&
@@ -461,6 +461,7 @@ static void test_simulation(void)
 		int64_t now = 0;
 		size_t ids[64], rounds = 0;
 		bool down[13] = { false }, busy[13] = { false };
+		uint64_t added_w = 0;
 
 		for (size_t e = 0; e < nep; e++) {
 			names[e] = xasprintf("10.1.%d.%zu", iter, e);
@@ -480,6 +481,7 @@ static void test_simulation(void)
 			size_t id;
 			if (m->ranges[i].nreplicas == 0)
 				continue;	/* nothing holds it: no repair */
+			added_w += (uint64_t)r.end - (uint64_t)r.start;
 			T_CHECK(segsched_add(s, &r, 1, m->ranges[i].replicas,
 			    m->ranges[i].nreplicas, &id, err, sizeof(err)) == 0,
 			    "%s", err);
@@ -558,14 +560,30 @@ static void test_simulation(void)
 		}
 		if (!segsched_finished(s))
 			unfinished++;
-		/* every range is either repaired or reported unrepaired: the
-		 * report's ranges are exactly those of failed segments */
+		/* every token is either repaired or reported unrepaired: the
+		 * widths (mod 2^64: the whole ring is 0) of done and failed
+		 * segments add up to those added, splits included, and the
+		 * report's ranges are exactly the failed ones' */
 		{
 			struct segsched_report rep;
+			uint64_t done_w = 0, failed_w = 0, rep_w = 0;
+			for (size_t i = 0; i < segsched_count(s); i++) {
+				const struct segsched_seg *g = segsched_get(s, i);
+				for (size_t j = 0; j < g->nranges; j++) {
+					uint64_t w = (uint64_t)g->ranges[j].end -
+					    (uint64_t)g->ranges[j].start;
+					if (g->state == SEGSCHED_DONE)
+						done_w += w;
+					else if (g->state == SEGSCHED_FAILED)
+						failed_w += w;
+				}
+			}
 			segsched_report(s, &rep);
-			if (rep.failed == 0 && rep.nunrepaired != 0)
-				lost++;
-			if (rep.failed > 0 && rep.nunrepaired == 0)
+			for (size_t j = 0; j < rep.nunrepaired; j++)
+				rep_w += (uint64_t)rep.unrepaired[j].end -
+				    (uint64_t)rep.unrepaired[j].start;
+			if (done_w + failed_w != added_w || rep_w != failed_w ||
+			    (rep.failed == 0) != (rep.nunrepaired == 0))
 				lost++;
 			segsched_report_release(&rep);
 		}
