@@ -114,12 +114,15 @@ static struct segsched *ring_sched(size_t n, size_t rf, unsigned par)
 	return s;
 }
 
-/* No endpoint in two running segments, and how many run. */
+/*
+ * How many segments run; *overlap (may be NULL: then it is checked here)
+ * gets how many endpoints are in two or more of them.
+ */
 static size_t check_running(const struct segsched *s, size_t nep,
-    const char *what)
+    size_t *overlap, const char *what)
 {
 	unsigned count[64] = { 0 };
-	size_t running = 0;
+	size_t running = 0, bad = 0;
 
 	for (size_t i = 0; i < segsched_count(s); i++) {
 		const struct segsched_seg *g = segsched_get(s, i);
@@ -130,8 +133,13 @@ static size_t check_running(const struct segsched *s, size_t nep,
 			count[g->endpoints[j]]++;
 	}
 	for (size_t e = 0; e < nep; e++)
-		T_CHECK(count[e] <= 1, "%s: endpoint %zu in %u running segments",
-		    what, e, count[e]);
+		if (count[e] > 1)
+			bad++;
+	if (overlap != NULL)
+		*overlap += bad;
+	else
+		T_CHECK(bad == 0, "%s: %zu endpoints in two running segments",
+		    what, bad);
 	return running;
 }
 
@@ -172,7 +180,7 @@ static void test_parallelism(void)
 		}
 		T_CHECK(strcmp(got, rows[i].ids) == 0, "row %zu: started %s, "
 		    "want %s", i, got, rows[i].ids);
-		T_EQ_INT(check_running(s, rows[i].nodes, "table"), n);
+		T_EQ_INT(check_running(s, rows[i].nodes, NULL, "table"), n);
 		/* a second round with nothing ended starts nothing */
 		T_EQ_INT(segsched_next(s, ids, 16), 0);
 		free(got);
@@ -246,7 +254,7 @@ static void test_postpone(void)
 	segsched_set_down(s, 4, false);
 	n = segsched_next(s, ids, 8);
 	T_CHECK(n == 2 && ids[0] == 0 && ids[1] == 3, "started %zu", n);
-	T_EQ_INT(check_running(s, 6, "postpone"), 2);
+	T_EQ_INT(check_running(s, 6, NULL, "postpone"), 2);
 	segsched_free(s);
 }
 
@@ -316,7 +324,7 @@ static void test_starvation(void)
 		size_t n = segsched_next(s, ids, 4);
 		for (size_t k = 0; k < n; k++)
 			old_ran |= ids[k] == old;
-		check_running(s, 2, "starvation");
+		check_running(s, 2, NULL, "starvation");
 		/* the oldest running young one ends; a new young one needing
 		 * the endpoint it frees arrives */
 		for (size_t i = 0; i < segsched_count(s); i++) {
@@ -443,7 +451,8 @@ static void test_simulation(void)
 	static const char *const dcs[] = { "dc1", "dc2" };
 	static const char *const racks[] = { "r1", "r2", "r3" };
 	size_t violations = 0, unfinished = 0, lost = 0, over_par = 0,
-	    blocked_start = 0, sims = 0, max_seen = 0;
+	    blocked_start = 0, sims = 0, max_seen = 0, overlaps = 0,
+	    checks = 0, add_errors = 0;
 
 	for (int iter = 0; iter < 300; iter++) {
 		size_t nep = 2 + rnd() % 11, vn = 1 + rnd() % 8, n = 0;
@@ -482,9 +491,9 @@ static void test_simulation(void)
 			if (m->ranges[i].nreplicas == 0)
 				continue;	/* nothing holds it: no repair */
 			added_w += (uint64_t)r.end - (uint64_t)r.start;
-			T_CHECK(segsched_add(s, &r, 1, m->ranges[i].replicas,
-			    m->ranges[i].nreplicas, &id, err, sizeof(err)) == 0,
-			    "%s", err);
+			if (segsched_add(s, &r, 1, m->ranges[i].replicas,
+			    m->ranges[i].nreplicas, &id, err, sizeof(err)) < 0)
+				add_errors++;
 		}
 		end_at = xcalloc(segsched_count(s) * 4 + 8, sizeof(*end_at));
 		sims++;
@@ -516,7 +525,9 @@ static void test_simulation(void)
 						blocked_start++;
 				end_at[ids[j]] = now + 1 + (int64_t)(rnd() % 50);
 			}
-			running = check_running(s, m->nendpoints, "simulation");
+			running = check_running(s, m->nendpoints, &overlaps,
+			    "simulation");
+			checks++;
 			if (cfg.parallelism && running > cfg.parallelism)
 				over_par++;
 			if (running > max_seen)
@@ -595,6 +606,9 @@ next_ring:
 			free(names[e]);
 	}
 	T_EQ_INT(sims, 300);
+	T_EQ_INT(add_errors, 0);
+	T_EQ_INT(overlaps, 0);
+	T_CHECK(checks > 10000, "only %zu rounds checked", checks);
 	T_EQ_INT(violations, 0);
 	T_EQ_INT(over_par, 0);
 	T_EQ_INT(unfinished, 0);
