@@ -73,7 +73,8 @@ int segsched_add(struct segsched *s, const struct segsched_range *ranges,
     char *err, size_t errlen);
 
 size_t segsched_count(const struct segsched *s);
-/* NULL for an unknown id.  Valid until the next call that adds segments. */
+/* NULL for an unknown id.  Valid until the next segsched_add or
+ * segsched_split (they may move the segments). */
 const struct segsched_seg *segsched_get(const struct segsched *s, size_t id);
 
 /* Flags the caller keeps current: a down endpoint (not alive), a busy one
