@@ -683,7 +683,6 @@ int hb_flush(struct hb *h)
 	rc = do_flush(h);
 	pthread_mutex_unlock(&h->flush_mtx);
 	return rc;
-
 }
 
 static void *hb_main(void *arg)

@@ -102,9 +102,11 @@ int service_task_submit(struct service *s, const char *cluster,
 	if (strcmp(type, "replace") == 0 && store_cluster_exists(s->st,
 	    cluster) && svc_lc_replace_prepare(s, cluster, params, e) != 0)
 		return -1;
-	/* A task checks its plan at submit from the store (scale-in reads
-	 * each node's load there); the heartbeats of the last second are
-	 * written first so it sees what GET .../nodes shows. */
+	/* Every type plans at submit from the nodes' rows in the store
+	 * (their state; scale-in their loads too); the heartbeats of the
+	 * last second are written first so it sees what GET .../nodes
+	 * shows.  Nothing to write is a lock and a test; submits are rare
+	 * next to heartbeats. */
 	hb_flush(s->hb);
 	rc = task_submit(s->eng, cluster, type, params, id, err, sizeof(err));
 	if (rc == RM_ENOENT) {
