@@ -245,6 +245,34 @@ int duration_parse_ms(const char *s, int64_t *out_ms)
 	return -1;
 }
 
+void duration_human(int64_t secs, enum duration_style style, char *buf,
+    size_t size)
+{
+	static const struct {
+		const char *unit;
+		int64_t s;
+	} units[] = {
+		{ "d", 86400 }, { "h", 3600 }, { "m", 60 },
+	};
+	const char *gap = style == DURATION_TIGHT ? "" : " ";
+
+	if (secs < 0)
+		secs = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (secs >= units[i].s) {
+			/* The next unit down: "4d 1h", "1h 2m", "1m 0s". */
+			const char *next = i + 1 < ARRAY_SIZE(units) ?
+			    units[i + 1].unit : "s";
+			int64_t of = i + 1 < ARRAY_SIZE(units) ?
+			    units[i + 1].s : 1;
+			snprintf(buf, size, "%lld%s%s%lld%s",
+			    (long long)(secs / units[i].s), units[i].unit, gap,
+			    (long long)(secs % units[i].s / of), next);
+			return;
+		}
+	snprintf(buf, size, "%llds", (long long)secs);
+}
+
 char *file_read_all(const char *path, size_t max, size_t *len_out)
 {
 	FILE *f = fopen(path, "rb");

@@ -57,6 +57,21 @@ int time_parse_rfc3339(const char *s, int64_t *out);
 /* Durations as written in config and API: "500ms", "10s", "5m", "1h", "7d". */
 int duration_parse_ms(const char *s, int64_t *out_ms);
 
+/* How a duration for people is spaced (duration_human). */
+enum duration_style {
+	DURATION_SPACED,	/* "3m 12s": ringsh's tables and messages */
+	DURATION_TIGHT,		/* "3m12s": one word inside a log line */
+};
+/*
+ * How long, for people: its two largest units, rounded down ("45s",
+ * "3m 12s", "2h 5m", "4d 1h"; "0s" below zero).  Not for config or the
+ * API (duration_parse_ms does not read it back).  Seconds, because a
+ * coarser reading is all it shows and a count of seconds from the network
+ * cannot overflow when turned into milliseconds.
+ */
+void duration_human(int64_t secs, enum duration_style style, char *buf,
+    size_t size);
+
 /* Read a whole small file (<= max bytes) into a NUL-terminated buffer. */
 char *file_read_all(const char *path, size_t max, size_t *len_out);
 /* Write data to path atomically (temp file, fsync, rename) with mode. */

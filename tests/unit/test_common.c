@@ -1,4 +1,7 @@
-/* Unit tests for common/: durations, names, RFC 3339, config files, strbuf. */
+/*
+ * Unit tests for common/: durations (parsed and for people), names,
+ * RFC 3339, config files, strbuf.
+ */
 #include <stdlib.h>
 
 #include "../../common/conf.h"
@@ -28,6 +31,40 @@ static void test_durations(void)
 			T_CHECK(ms == rows[i].ms, "duration '%s': %lld ms",
 			    rows[i].in, (long long)ms);
 	}
+}
+
+/*
+ * duration_human, with what its callers rely on: ringsh's "elapsed 1m 3s"
+ * (docs/ringsh.md) and tables, the eviction log line's "down for 3m12s,
+ * longer than node_ttl 4h0m".
+ */
+static void test_human(void)
+{
+	static const struct {
+		int64_t in;
+		const char *spaced, *tight;
+	} rows[] = {
+		{ 0, "0s", "0s" }, { 45, "45s", "45s" }, { 59, "59s", "59s" },
+		{ 60, "1m 0s", "1m0s" }, { 63, "1m 3s", "1m3s" },
+		{ 192, "3m 12s", "3m12s" }, { 3599, "59m 59s", "59m59s" },
+		{ 3600, "1h 0m", "1h0m" }, { 3725, "1h 2m", "1h2m" },
+		{ 14400, "4h 0m", "4h0m" }, { 86399, "23h 59m", "23h59m" },
+		{ 86400, "1d 0h", "1d0h" }, { 90000, "1d 1h", "1d1h" },
+		{ 86400 * 400 + 7200, "400d 2h", "400d2h" },
+		{ -5, "0s", "0s" }, { INT64_MIN, "0s", "0s" },
+		{ INT64_MAX, "106751991167300d 15h", "106751991167300d15h" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char buf[64];
+		duration_human(rows[i].in, DURATION_SPACED, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].spaced);
+		duration_human(rows[i].in, DURATION_TIGHT, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].tight);
+	}
+	/* A short buffer is cut, still a string. */
+	char small[4];
+	duration_human(3725, DURATION_SPACED, small, sizeof(small));
+	T_EQ_STR(small, "1h ");
 }
 
 static void test_names(void)
@@ -205,6 +242,7 @@ int main(void)
 {
 	test_u64();
 	test_durations();
+	test_human();
 	test_names();
 	test_rfc3339();
 	test_conf();
