@@ -176,6 +176,19 @@ bool address_valid(const char *s)
 	return true;
 }
 
+bool version_valid(const char *v)
+{
+	size_t n;
+
+	if (v == NULL || (n = strlen(v)) == 0 || n > 32 ||
+	    !isdigit((unsigned char)v[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '-')
+			return false;
+	return true;
+}
+
 int64_t time_mono_ms(void)
 {
 	struct timespec ts;

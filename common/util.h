@@ -44,6 +44,11 @@ void err_set(char *err, size_t errlen, const char *fmt, ...)
 /* true for a node address or host name as the orchestrator takes one: 1 to
  * 253 of A-Z a-z 0-9 . - : _ (RFC 1123 names; IPv4 and IPv6 literals). */
 bool address_valid(const char *s);
+/* true for a Cassandra version an upgrade takes ("4.1.3", "5.0-rc1"): 1 to
+ * 32 of [0-9A-Za-z.-], starting with a digit.  One rule for the
+ * orchestrator, which refuses a bad params.version before the task runs,
+ * and the agent, which puts it on upgrade_command's line. */
+bool version_valid(const char *v);
 
 /* Monotonic milliseconds, for deadlines and intervals. */
 int64_t time_mono_ms(void);

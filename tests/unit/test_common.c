@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/: durations (parsed and for people), names,
- * RFC 3339, config files, strbuf.
+ * Cassandra versions, RFC 3339, config files, strbuf.
  */
 #include <stdlib.h>
 
@@ -65,6 +65,28 @@ static void test_human(void)
 	char small[4];
 	duration_human(3725, DURATION_SPACED, small, sizeof(small));
 	T_EQ_STR(small, "1h ");
+}
+
+/* version_valid: what upgrade's params.version and ringagent's -v take. */
+static void test_versions(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+	} rows[] = {
+		{ "4.1.3", true }, { "5.0-rc1", true }, { "4", true },
+		{ "4.1.1-SNAPSHOT", true },
+		{ "12345678901234567890123456789012", true },
+		{ "123456789012345678901234567890123", false },
+		{ NULL, false }, { "", false }, { "v4.1.3", false },
+		{ "-4.1", false }, { ".4", false }, { "4.1 3", false },
+		{ "4.1;rm", false }, { "4.1/../x", false }, { "4.1_3", false },
+		{ "4.1\n", false }, { "4.1\xc3\xa9", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		T_CHECK(version_valid(rows[i].in) == rows[i].ok,
+		    "version '%s': %s", rows[i].in ? rows[i].in : "(null)",
+		    rows[i].ok ? "refused" : "taken");
 }
 
 static void test_names(void)
@@ -243,6 +265,7 @@ int main(void)
 	test_u64();
 	test_durations();
 	test_human();
+	test_versions();
 	test_names();
 	test_rfc3339();
 	test_conf();
