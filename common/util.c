@@ -203,6 +203,19 @@ int64_t time_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void time_after_ms(clockid_t clock, int64_t ms, struct timespec *ts)
+{
+	clock_gettime(clock, ts);
+	if (ms <= 0)
+		return;
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 void time_rfc3339(int64_t epoch_s, char *buf, size_t size)
 {
 	time_t t = (time_t)epoch_s;

@@ -54,6 +54,9 @@ bool version_valid(const char *v);
 int64_t time_mono_ms(void);
 /* Wall clock milliseconds since the epoch. */
 int64_t time_wall_ms(void);
+/* clock's time ms from now (below 0: now), as pthread_cond_timedwait
+ * takes it: with the clock the condition variable was made with. */
+void time_after_ms(clockid_t clock, int64_t ms, struct timespec *ts);
 /* Format an epoch-seconds time as RFC 3339 UTC ("2026-11-21T23:19:26Z"). */
 void time_rfc3339(int64_t epoch_s, char *buf, size_t size);
 /* Parse RFC 3339 UTC ("...Z" or "+00:00"); returns 0 and sets *out, or -1. */

@@ -437,13 +437,7 @@ static void *reaper_main(void *arg)
 		struct timespec ts;
 		struct sess *dead;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tick / 1000;
-		ts.tv_nsec += (tick % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, tick, &ts);
 		pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
 		dead = do_take_expired(p, false);
 		pthread_mutex_unlock(&p->mtx);

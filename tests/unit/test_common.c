@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/: durations (parsed and for people), names,
- * Cassandra versions, RFC 3339, config files, strbuf.
+ * Cassandra versions, timed waits, RFC 3339, config files, strbuf.
  */
 #include <stdlib.h>
 
@@ -87,6 +87,36 @@ static void test_versions(void)
 		T_CHECK(version_valid(rows[i].in) == rows[i].ok,
 		    "version '%s': %s", rows[i].in ? rows[i].in : "(null)",
 		    rows[i].ok ? "refused" : "taken");
+}
+
+/* time_after_ms: a normalized time ms later on the clock asked for. */
+static void test_after(void)
+{
+	static const clockid_t clocks[] = { CLOCK_REALTIME, CLOCK_MONOTONIC };
+	static const int64_t mss[] = { -5, 0, 1, 999, 1000, 1500, 86400000 };
+
+	for (size_t c = 0; c < ARRAY_SIZE(clocks); c++)
+		for (size_t i = 0; i < ARRAY_SIZE(mss); i++) {
+			struct timespec before, ts, after;
+			int64_t want = mss[i] > 0 ? mss[i] : 0;
+
+			clock_gettime(clocks[c], &before);
+			time_after_ms(clocks[c], mss[i], &ts);
+			clock_gettime(clocks[c], &after);
+			T_CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L,
+			    "after %lld ms: tv_nsec %ld", (long long)mss[i],
+			    ts.tv_nsec);
+			/* In nanoseconds: between before + ms and after + ms. */
+			long double b = (long double)before.tv_sec * 1e9L +
+			    before.tv_nsec + want * 1e6L;
+			long double a = (long double)after.tv_sec * 1e9L +
+			    after.tv_nsec + want * 1e6L;
+			long double t = (long double)ts.tv_sec * 1e9L +
+			    ts.tv_nsec;
+			T_CHECK(t >= b && t <= a, "after %lld ms on clock %d: "
+			    "%.0Lf not in [%.0Lf, %.0Lf]", (long long)mss[i],
+			    (int)clocks[c], t, b, a);
+		}
 }
 
 static void test_names(void)
@@ -266,6 +296,7 @@ int main(void)
 	test_durations();
 	test_human();
 	test_versions();
+	test_after();
 	test_names();
 	test_rfc3339();
 	test_conf();
