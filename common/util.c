@@ -271,6 +271,29 @@ int duration_parse_ms(const char *s, int64_t *out_ms)
 	return -1;
 }
 
+void duration_format_ms(int64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 },
+	};
+
+	if (ms <= 0) {
+		snprintf(buf, size, "0s");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, size, "%lld%s",
+			    (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	snprintf(buf, size, "%lldms", (long long)ms);
+}
+
 void duration_human(int64_t secs, enum duration_style style, char *buf,
     size_t size)
 {

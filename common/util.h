@@ -64,6 +64,10 @@ int time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Durations as written in config and API: "500ms", "10s", "5m", "1h", "7d". */
 int duration_parse_ms(const char *s, int64_t *out_ms);
+/* ms as duration_parse_ms reads it back, in the largest unit that divides
+ * it exactly: 86400000 "1d", 90000 "90s", 1500 "1500ms"; "0s" at or below
+ * zero. */
+void duration_format_ms(int64_t ms, char *buf, size_t size);
 
 /* How a duration for people is spaced (duration_human). */
 enum duration_style {

@@ -715,10 +715,7 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 		    op.cancelled ? "cancelled" : "timed out after ");
 		if (op.timed_out) {
 			char d[32];
-			if (cmd->timeout_ms % 1000 == 0)
-				snprintf(d, sizeof(d), "%llds", (long long)(cmd->timeout_ms / 1000));
-			else
-				snprintf(d, sizeof(d), "%lldms", (long long)cmd->timeout_ms);
+			duration_format_ms(cmd->timeout_ms, d, sizeof(d));
 			strncat(r->error, d, sizeof(r->error) - strlen(r->error) - 1);
 		}
 		strncat(r->error, " (", sizeof(r->error) - strlen(r->error) - 1);

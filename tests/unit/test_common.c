@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/: durations (parsed and for people), names,
+ * Unit tests for common/: durations (parsed, written, for people), names,
  * Cassandra versions, timed waits, RFC 3339, config files, strbuf.
  */
 #include <stdlib.h>
@@ -30,6 +30,32 @@ static void test_durations(void)
 		if (rc == 0)
 			T_CHECK(ms == rows[i].ms, "duration '%s': %lld ms",
 			    rows[i].in, (long long)ms);
+	}
+}
+
+/* duration_format_ms, and duration_parse_ms reads back what it wrote. */
+static void test_format(void)
+{
+	static const struct {
+		int64_t ms;
+		const char *out;
+	} rows[] = {
+		{ 1, "1ms" }, { 999, "999ms" }, { 1000, "1s" }, { 1500, "1500ms" },
+		{ 59000, "59s" }, { 60000, "1m" }, { 90000, "90s" },
+		{ 3600000, "1h" }, { 5400000, "90m" }, { 86400000, "1d" },
+		{ 90000000, "25h" }, { 604800000, "7d" },
+		{ INT64_MAX, "9223372036854775807ms" },
+		{ 0, "0s" }, { -60000, "0s" }, { INT64_MIN, "0s" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char buf[32];
+		int64_t back = -1;
+		duration_format_ms(rows[i].ms, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].out);
+		T_CHECK(duration_parse_ms(buf, &back) == 0 &&
+		    back == (rows[i].ms > 0 ? rows[i].ms : 0),
+		    "'%s' reads back as %lld, not %lld", buf, (long long)back,
+		    (long long)rows[i].ms);
 	}
 }
 
@@ -294,6 +320,7 @@ int main(void)
 {
 	test_u64();
 	test_durations();
+	test_format();
 	test_human();
 	test_versions();
 	test_after();
