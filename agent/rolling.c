@@ -27,19 +27,6 @@
 /* How often start and stop ask nodetool while they wait. */
 #define POLL_MS 1000
 
-bool rolling_version_valid(const char *v)
-{
-	size_t n;
-
-	if (v == NULL || (n = strlen(v)) == 0 || n > 32 ||
-	    !isdigit((unsigned char)v[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '-')
-			return false;
-	return true;
-}
-
 /* Options of an op that takes none. */
 static int no_args(struct opctx *x, int argc, const char *op)
 {
@@ -276,7 +263,7 @@ int rolling_op_start(struct opctx *x, int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+v:", lo, NULL)) != -1) {
-		if (ch != 'v' || !rolling_version_valid(optarg))
+		if (ch != 'v' || !version_valid(optarg))
 			return op_result(x, OPS_EXIT_USAGE, NULL, "start takes "
 			    "[--expect-version V], V a version like 4.1.3");
 		want = optarg;
@@ -376,7 +363,7 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 			    "--version V");
 		v = optarg;
 	}
-	if (optind < argc || !rolling_version_valid(v))
+	if (optind < argc || !version_valid(v))
 		return op_result(x, OPS_EXIT_USAGE, NULL, "upgrade needs --version "
 		    "V, a version like 4.1.3 (digits, letters, '.', '-')");
 	if (c->upgrade_command == NULL)

@@ -55,8 +55,4 @@ int rolling_op_upgradesstables(struct opctx *x, int argc, char **argv);
 int rolling_op_keyspaces(struct opctx *x, int argc, char **argv);
 int rolling_op_config_apply(struct opctx *x, int argc, char **argv);
 
-/* true when v is a version string an upgrade takes: 1 to 32 of
- * [0-9A-Za-z.-], starting with a digit. */
-bool rolling_version_valid(const char *v);
-
 #endif

@@ -176,6 +176,19 @@ bool address_valid(const char *s)
 	return true;
 }
 
+bool version_valid(const char *v)
+{
+	size_t n;
+
+	if (v == NULL || (n = strlen(v)) == 0 || n > 32 ||
+	    !isdigit((unsigned char)v[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '-')
+			return false;
+	return true;
+}
+
 int64_t time_mono_ms(void)
 {
 	struct timespec ts;
@@ -188,6 +201,19 @@ int64_t time_wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void time_after_ms(clockid_t clock, int64_t ms, struct timespec *ts)
+{
+	clock_gettime(clock, ts);
+	if (ms <= 0)
+		return;
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 void time_rfc3339(int64_t epoch_s, char *buf, size_t size)
@@ -243,6 +269,57 @@ int duration_parse_ms(const char *s, int64_t *out_ms)
 		}
 	}
 	return -1;
+}
+
+void duration_format_ms(int64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 },
+	};
+
+	if (ms <= 0) {
+		snprintf(buf, size, "0s");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, size, "%lld%s",
+			    (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	snprintf(buf, size, "%lldms", (long long)ms);
+}
+
+void duration_human(int64_t secs, enum duration_style style, char *buf,
+    size_t size)
+{
+	static const struct {
+		const char *unit;
+		int64_t s;
+	} units[] = {
+		{ "d", 86400 }, { "h", 3600 }, { "m", 60 },
+	};
+	const char *gap = style == DURATION_TIGHT ? "" : " ";
+
+	if (secs < 0)
+		secs = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (secs >= units[i].s) {
+			/* The next unit down: "4d 1h", "1h 2m", "1m 0s". */
+			const char *next = i + 1 < ARRAY_SIZE(units) ?
+			    units[i + 1].unit : "s";
+			int64_t of = i + 1 < ARRAY_SIZE(units) ?
+			    units[i + 1].s : 1;
+			snprintf(buf, size, "%lld%s%s%lld%s",
+			    (long long)(secs / units[i].s), units[i].unit, gap,
+			    (long long)(secs % units[i].s / of), next);
+			return;
+		}
+	snprintf(buf, size, "%llds", (long long)secs);
 }
 
 char *file_read_all(const char *path, size_t max, size_t *len_out)

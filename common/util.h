@@ -44,11 +44,19 @@ void err_set(char *err, size_t errlen, const char *fmt, ...)
 /* true for a node address or host name as the orchestrator takes one: 1 to
  * 253 of A-Z a-z 0-9 . - : _ (RFC 1123 names; IPv4 and IPv6 literals). */
 bool address_valid(const char *s);
+/* true for a Cassandra version an upgrade takes ("4.1.3", "5.0-rc1"): 1 to
+ * 32 of [0-9A-Za-z.-], starting with a digit.  One rule for the
+ * orchestrator, which refuses a bad params.version before the task runs,
+ * and the agent, which puts it on upgrade_command's line. */
+bool version_valid(const char *v);
 
 /* Monotonic milliseconds, for deadlines and intervals. */
 int64_t time_mono_ms(void);
 /* Wall clock milliseconds since the epoch. */
 int64_t time_wall_ms(void);
+/* clock's time ms from now (below 0: now), as pthread_cond_timedwait
+ * takes it: with the clock the condition variable was made with. */
+void time_after_ms(clockid_t clock, int64_t ms, struct timespec *ts);
 /* Format an epoch-seconds time as RFC 3339 UTC ("2026-11-21T23:19:26Z"). */
 void time_rfc3339(int64_t epoch_s, char *buf, size_t size);
 /* Parse RFC 3339 UTC ("...Z" or "+00:00"); returns 0 and sets *out, or -1. */
@@ -56,6 +64,25 @@ int time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Durations as written in config and API: "500ms", "10s", "5m", "1h", "7d". */
 int duration_parse_ms(const char *s, int64_t *out_ms);
+/* ms as duration_parse_ms reads it back, in the largest unit that divides
+ * it exactly: 86400000 "1d", 90000 "90s", 1500 "1500ms"; "0s" at or below
+ * zero. */
+void duration_format_ms(int64_t ms, char *buf, size_t size);
+
+/* How a duration for people is spaced (duration_human). */
+enum duration_style {
+	DURATION_SPACED,	/* "3m 12s": ringsh's tables and messages */
+	DURATION_TIGHT,		/* "3m12s": one word inside a log line */
+};
+/*
+ * How long, for people: its two largest units, rounded down ("45s",
+ * "3m 12s", "2h 5m", "4d 1h"; "0s" below zero).  Not for config or the
+ * API (duration_parse_ms does not read it back).  Seconds, because a
+ * coarser reading is all it shows and a count of seconds from the network
+ * cannot overflow when turned into milliseconds.
+ */
+void duration_human(int64_t secs, enum duration_style style, char *buf,
+    size_t size);
 
 /* Read a whole small file (<= max bytes) into a NUL-terminated buffer. */
 char *file_read_all(const char *path, size_t max, size_t *len_out);

@@ -32,8 +32,8 @@ int exec_health(struct exec_ctx *x)
 		exec_print_raw(&r);
 	} else {
 		char up[32];
-		table_duration(json_integer_value(json_object_get(r.json,
-		    "uptime_s")), up, sizeof(up));
+		duration_human(json_integer_value(json_object_get(r.json,
+		    "uptime_s")), DURATION_SPACED, up, sizeof(up));
 		printf("%s  ringmaster %s  up %s  at %s\n",
 		    exec_jstr(r.json, "status") ? exec_jstr(r.json, "status") : "?",
 		    exec_jstr(r.json, "version") ? exec_jstr(r.json, "version") : "?", up,

@@ -196,23 +196,6 @@ void table_size(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.0f %s", v, units[u]);
 }
 
-void table_duration(int64_t secs, char *buf, size_t size)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 60)
-		snprintf(buf, size, "%llds", (long long)secs);
-	else if (secs < 3600)
-		snprintf(buf, size, "%lldm %llds", (long long)(secs / 60),
-		    (long long)(secs % 60));
-	else if (secs < 86400)
-		snprintf(buf, size, "%lldh %lldm", (long long)(secs / 3600),
-		    (long long)(secs % 3600 / 60));
-	else
-		snprintf(buf, size, "%lldd %lldh", (long long)(secs / 86400),
-		    (long long)(secs % 86400 / 3600));
-}
-
 void table_ago(int64_t then_s, int64_t now_s, char *buf, size_t size)
 {
 	int64_t d = now_s - then_s;

@@ -39,7 +39,6 @@ char *table_truncate(const char *s, size_t width);
 void table_size(uint64_t bytes, char *buf, size_t size);
 /* then - now as "3m ago", "in 2h", "just now". */
 void table_ago(int64_t then_s, int64_t now_s, char *buf, size_t size);
-/* 3725 -> "1h 2m"; 45 -> "45s". */
-void table_duration(int64_t secs, char *buf, size_t size);
+/* Durations: duration_human (common/util.h), DURATION_SPACED. */
 
 #endif

@@ -79,7 +79,7 @@ static void progress_of(const json_t *task, int64_t now_ms, struct progress *p)
 	p->done = json_integer_value(json_object_get(pr, "done"));
 	p->total = json_integer_value(json_object_get(pr, "total"));
 	int64_t el = elapsed_s(task, now_ms);
-	table_duration(el, p->elapsed, sizeof(p->elapsed));
+	duration_human(el, DURATION_SPACED, p->elapsed, sizeof(p->elapsed));
 	if (p->total > 0)
 		snprintf(p->pct, sizeof(p->pct), "%3d%%",
 		    (int)(p->done * 100 / p->total));
@@ -91,8 +91,8 @@ static void progress_of(const json_t *task, int64_t now_ms, struct progress *p)
 		if (!task_running(task)) {
 			snprintf(p->eta, sizeof(p->eta), "-");
 		} else if (p->total > p->done) {
-			table_duration((int64_t)((double)(p->total - p->done) /
-			    rate + 0.5), p->eta, sizeof(p->eta));
+			duration_human((int64_t)((double)(p->total - p->done) /
+			    rate + 0.5), DURATION_SPACED, p->eta, sizeof(p->eta));
 		} else {
 			snprintf(p->eta, sizeof(p->eta), "0s");
 		}
@@ -241,8 +241,9 @@ char *watch_node_text(const struct watch_node *n, bool eta)
 	if (eta && n->state != NULL && strcmp(n->state, "running") == 0 &&
 	    n->rate_bps > 0 && n->bytes_done >= 0 &&
 	    n->bytes_total > n->bytes_done) {
-		table_duration((int64_t)((double)(n->bytes_total -
-		    n->bytes_done) / n->rate_bps + 0.5), a, sizeof(a));
+		duration_human((int64_t)((double)(n->bytes_total -
+		    n->bytes_done) / n->rate_bps + 0.5), DURATION_SPACED, a,
+		    sizeof(a));
 		snprintf(part, sizeof(part), "ETA %s", a);
 		add_part(&s, "  ", part);
 	}
@@ -261,7 +262,8 @@ char *watch_summary(const json_t *task, int64_t now_ms)
 	bool moved = false;
 	char el[32], size[32], *fails = xstrdup(""), *s, *t;
 
-	table_duration(elapsed_s(task, now_ms), el, sizeof(el));
+	duration_human(elapsed_s(task, now_ms), DURATION_SPACED, el,
+	    sizeof(el));
 	json_array_foreach(steps, i, st) {
 		int n = watch_step_nodes(st, nodes, MAX_NODES);
 		const char *sst = jstr(st, "state");
@@ -510,7 +512,8 @@ enum watch_end watch_task(struct client *c, const char *id,
 				if (lost_at == 0) {
 					lost_at = now;
 					backoff = interval;
-					table_duration(reconnect / 1000, d, sizeof(d));
+					duration_human(reconnect / 1000,
+					    DURATION_SPACED, d, sizeof(d));
 					if (o->tty && drawn)
 						fputc('\n', stdout);
 					fflush(stdout);
@@ -529,7 +532,8 @@ enum watch_end watch_task(struct client *c, const char *id,
 				fputc('\n', stdout);
 			if (transient) {
 				char d[32];
-				table_duration((now - lost_at) / 1000, d, sizeof(d));
+				duration_human((now - lost_at) / 1000,
+				    DURATION_SPACED, d, sizeof(d));
 				fprintf(stderr, "ringsh: gave up on task %s after %s "
 				    "without the orchestrator: %s — the task goes on "
 				    "there; watch it again with 'watch %s'\n", id, d,
@@ -541,8 +545,8 @@ enum watch_end watch_task(struct client *c, const char *id,
 		}
 		if (lost_at != 0) {
 			char d[32];
-			table_duration((time_mono_ms() - lost_at) / 1000, d,
-			    sizeof(d));
+			duration_human((time_mono_ms() - lost_at) / 1000,
+			    DURATION_SPACED, d, sizeof(d));
 			fprintf(stderr, "ringsh: reconnected after %s; watching "
 			    "task %s again\n", d, id);
 			lost_at = 0;

@@ -164,13 +164,7 @@ static void *sched_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		sched_tick(t->e, time_wall_ms());
 		pthread_mutex_lock(&t->mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += t->period_ms / 1000;
-		ts.tv_nsec += (t->period_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, t->period_ms, &ts);
 		if (!t->stop)
 			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 	}

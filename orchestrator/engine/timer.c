@@ -116,14 +116,8 @@ void *eng_timer_main(void *arg)
 			pthread_cond_wait(&e->tcv, &e->tmu);
 		} else {
 			struct timespec ts;
-			int64_t ms = e->heap[0].at - now;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (time_t)(ms / 1000);
-			ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			time_after_ms(CLOCK_MONOTONIC, e->heap[0].at - now,
+			    &ts);
 			pthread_cond_timedwait(&e->tcv, &e->tmu, &ts);
 		}
 	}

@@ -437,13 +437,7 @@ static void *reaper_main(void *arg)
 		struct timespec ts;
 		struct sess *dead;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tick / 1000;
-		ts.tv_nsec += (tick % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, tick, &ts);
 		pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
 		dead = do_take_expired(p, false);
 		pthread_mutex_unlock(&p->mtx);
@@ -721,10 +715,7 @@ static int exec_on(struct sess *ss, const struct ssh_target *t,
 		    op.cancelled ? "cancelled" : "timed out after ");
 		if (op.timed_out) {
 			char d[32];
-			if (cmd->timeout_ms % 1000 == 0)
-				snprintf(d, sizeof(d), "%llds", (long long)(cmd->timeout_ms / 1000));
-			else
-				snprintf(d, sizeof(d), "%lldms", (long long)cmd->timeout_ms);
+			duration_format_ms(cmd->timeout_ms, d, sizeof(d));
 			strncat(r->error, d, sizeof(r->error) - strlen(r->error) - 1);
 		}
 		strncat(r->error, " (", sizeof(r->error) - strlen(r->error) - 1);

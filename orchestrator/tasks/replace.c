@@ -26,6 +26,7 @@
 #include "../nodes/provider.h"
 #include "../store/store.h"
 #include "forget.h"
+#include "scale_util.h"
 
 #define WAIT_SLOT_MS		3000	/* a bootstrap holds the slot */
 #define WAIT_JOIN_MS		1000	/* the new node streams */
@@ -53,15 +54,10 @@ static const struct param_spec replace_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static const char *pstr(const json_t *params, const char *key)
-{
-	return json_string_value(json_object_get(params, key));
-}
-
 static int replace_validate(json_t *params, char *err, size_t errlen)
 {
-	const char *node = pstr(params, "node");
-	const char *na = pstr(params, "new_address");
+	const char *node = scale_util_pstr(params, "node");
+	const char *na = scale_util_pstr(params, "new_address");
 
 	if (node != NULL && na != NULL && strcmp(na, node) == 0) {
 		snprintf(err, errlen, "params.new_address is the dead node's own "
@@ -106,7 +102,8 @@ bool replace_pending(struct store *st, const char *cluster, const char *node,
 				return true;
 			}
 			for (size_t i = 0; i < pg.n && !found; i++) {
-				const char *n = pstr(pg.items[i].params, "node");
+				const char *n = scale_util_pstr(
+				    pg.items[i].params, "node");
 				if (strcmp(pg.items[i].type, "replace") == 0 &&
 				    n != NULL && strcmp(n, node) == 0) {
 					found = true;
@@ -143,7 +140,7 @@ static const char *not_down_why(const char *state)
 static int replace_admit(struct store *st, const char *cluster,
     const json_t *params, char *err, size_t errlen)
 {
-	const char *node = pstr(params, "node");
+	const char *node = scale_util_pstr(params, "node");
 	struct store_node_row r;
 	char id[STORE_ID_MAX];
 	int rc;
@@ -167,24 +164,6 @@ static int replace_admit(struct store *st, const char *cluster,
 }
 
 /* ---- what the steps share ------------------------------------------------ */
-
-static void event(struct store *st, const char *cluster, const char *kind,
-    const char *target, const char *result, json_t *detail)
-{
-	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT |
-	    JSON_SORT_KEYS) : NULL;
-	struct store_event ev = {
-		.actor = "ringmaster", .kind = kind, .target = target,
-		.cluster = cluster, .result = result, .detail_json = text,
-	};
-	char err[256];
-
-	if (store_event_append(st, &ev, err, sizeof(err)) != 0)
-		log_warnx("cluster %s: cannot record the %s event %s of %s: %s",
-		    cluster, kind, result, target, err);
-	free(text);
-	json_decref(detail);
-}
 
 /* The slot when this task holds it: 1 with *sl, 0 when it does not, -1
  * (err) when the store cannot say. */
@@ -218,8 +197,8 @@ static void free_slot(struct task_ctx *ctx, const char *node,
 	if (store_slot_release_task(st, cluster, task_ctx_id(ctx), err,
 	    sizeof(err)) != 0)
 		return;
-	event(st, cluster, "slot", sl.holder[0] ? sl.holder : node, "freed",
-	    json_pack("{s:s,s:s,s:s}", "reason", why, "task",
+	scale_util_event(st, cluster, "slot", sl.holder[0] ? sl.holder :
+	    node, "freed", json_pack("{s:s,s:s,s:s}", "reason", why, "task",
 	    task_ctx_id(ctx), "replaced", node));
 }
 
@@ -297,7 +276,7 @@ static int step_slot(struct task_ctx *ctx, const char *node, char *err,
 	struct store *st = task_ctx_store(ctx);
 	const char *cluster = task_ctx_cluster(ctx);
 	const json_t *p = task_ctx_params(ctx);
-	const char *na = pstr(p, "new_address");
+	const char *na = scale_util_pstr(p, "new_address");
 	struct store_node_row r;
 	struct store_slot sl, want;
 	int64_t now = time_wall_ms();
@@ -339,7 +318,7 @@ static int step_slot(struct task_ctx *ctx, const char *node, char *err,
 		    "by task %s: %s", node, want.dc, want.rack,
 		    task_ctx_id(ctx), na ? "the new node is given" :
 		    "waiting for a host");
-		event(st, cluster, "slot", na ? na : node, "taken",
+		scale_util_event(st, cluster, "slot", na ? na : node, "taken",
 		    json_pack("{s:s,s:s,s:s}", "reason", why, "task",
 		    task_ctx_id(ctx), "replaced", node));
 		task_progress(ctx, "the cluster's slot is held for the "
@@ -510,7 +489,8 @@ static int step_host(struct task_ctx *ctx, const char *node, char *err,
 		req.cassandra_version = r.version ? r.version : "";
 		/* The task's id; a task replacing several nodes (remediate)
 		 * asks once per node. */
-		if (pstr(p, "node") != NULL && strcmp(pstr(p, "node"), node) == 0)
+		const char *own = scale_util_pstr(p, "node");
+		if (own != NULL && strcmp(own, node) == 0)
 			str_copy(key, task_ctx_id(ctx), sizeof(key));
 		else
 			snprintf(key, sizeof(key), "%s-%s", task_ctx_id(ctx), node);
@@ -621,7 +601,7 @@ static int step_finish(struct task_ctx *ctx, const char *node, char *err,
 	    "its own and a live peer's view, %s left the ring; %s's record and "
 	    "SSH host-key pin are removed", sl.holder, node, (long long)
 	    ((time_wall_ms() - sl.since_ms) / 1000), node, node);
-	event(st, cluster, "replace", node, "done", json_pack(
+	scale_util_event(st, cluster, "replace", node, "done", json_pack(
 	    "{s:s,s:s,s:s,s:I}", "reason", why, "new_address", sl.holder,
 	    "task", task_ctx_id(ctx), "seconds", (json_int_t)
 	    ((time_wall_ms() - sl.since_ms) / 1000)));
@@ -653,8 +633,8 @@ int replace_step(struct task_ctx *ctx, const char *name, const char *node,
 static int replace_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
-	return replace_step(ctx, step->name, pstr(task_ctx_params(ctx), "node"),
-	    err, errlen);
+	return replace_step(ctx, step->name, scale_util_pstr(
+	    task_ctx_params(ctx), "node"), err, errlen);
 }
 
 /* A replacement that failed for good frees the slot and says so. */
@@ -665,8 +645,8 @@ void replace_fail(struct task_ctx *ctx, const char *node, const char *error,
 	char err[256];
 
 	if (my_slot(ctx, &sl, err, sizeof(err)) == 1) {
-		event(task_ctx_store(ctx), task_ctx_cluster(ctx), "replace",
-		    node, "failed", json_pack("{s:s,s:s,s:s}", "reason",
+		scale_util_event(task_ctx_store(ctx), task_ctx_cluster(ctx),
+		    "replace", node, "failed", json_pack("{s:s,s:s,s:s}", "reason",
 		    error ? error : "", "task", task_ctx_id(ctx),
 		    "new_address", sl.holder));
 		free_slot(ctx, node, error ? error : "the replacement failed");
@@ -677,8 +657,8 @@ void replace_fail(struct task_ctx *ctx, const char *node, const char *error,
 static int replace_on_fail(struct task_ctx *ctx, const char *error,
     char *msg, size_t msglen)
 {
-	replace_fail(ctx, pstr(task_ctx_params(ctx), "node"), error, msg,
-	    msglen);
+	replace_fail(ctx, scale_util_pstr(task_ctx_params(ctx), "node"), error,
+	    msg, msglen);
 	return TASK_STEP_OK;
 }
 

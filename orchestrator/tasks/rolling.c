@@ -266,19 +266,6 @@ static const struct param_spec upgrade_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-static bool version_word_ok(const char *v)
-{
-	size_t n;
-
-	if (v == NULL || (n = strlen(v)) == 0 || n > 32 ||
-	    !isdigit((unsigned char)v[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '-')
-			return false;
-	return true;
-}
-
 static int roll_validate(json_t *params, char *err, size_t errlen)
 {
 	if (json_is_true(json_object_get(params, "per_rack")) &&
@@ -355,7 +342,7 @@ static int upgrade_validate(json_t *params, char *err, size_t errlen)
 		return -1;
 	if (v == NULL)
 		return 0;	/* params_check() refused it (PF_REQUIRED) */
-	if (!version_word_ok(v) || major_of(v) < 0) {
+	if (!version_valid(v) || major_of(v) < 0) {
 		snprintf(err, errlen, "params.version '%s' is not a Cassandra "
 		    "version (digits first, then digits, letters, '.', '-')", v);
 		return -1;

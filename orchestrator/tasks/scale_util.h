@@ -1,8 +1,8 @@
 /*
  * scale_util.h - what the node-by-node lifecycle types (scale-in,
- * decommission, scale-out, remediate) share: the cluster's nodes as the
- * pure rules see them, the checks that read the peers' views the
- * heartbeats stored, and events.
+ * decommission, scale-out, remediate, replace and its forget step) share:
+ * the cluster's nodes as the pure rules see them, the checks that read the
+ * peers' views the heartbeats stored, params and events.
  */
 #ifndef RM_SCALE_UTIL_H
 #define RM_SCALE_UTIL_H

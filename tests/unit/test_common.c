@@ -1,4 +1,7 @@
-/* Unit tests for common/: durations, names, RFC 3339, config files, strbuf. */
+/*
+ * Unit tests for common/: durations (parsed, written, for people), names,
+ * Cassandra versions, timed waits, RFC 3339, config files, strbuf.
+ */
 #include <stdlib.h>
 
 #include "../../common/conf.h"
@@ -28,6 +31,118 @@ static void test_durations(void)
 			T_CHECK(ms == rows[i].ms, "duration '%s': %lld ms",
 			    rows[i].in, (long long)ms);
 	}
+}
+
+/* duration_format_ms, and duration_parse_ms reads back what it wrote. */
+static void test_format(void)
+{
+	static const struct {
+		int64_t ms;
+		const char *out;
+	} rows[] = {
+		{ 1, "1ms" }, { 999, "999ms" }, { 1000, "1s" }, { 1500, "1500ms" },
+		{ 59000, "59s" }, { 60000, "1m" }, { 90000, "90s" },
+		{ 3600000, "1h" }, { 5400000, "90m" }, { 86400000, "1d" },
+		{ 90000000, "25h" }, { 604800000, "7d" },
+		{ INT64_MAX, "9223372036854775807ms" },
+		{ 0, "0s" }, { -60000, "0s" }, { INT64_MIN, "0s" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char buf[32];
+		int64_t back = -1;
+		duration_format_ms(rows[i].ms, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].out);
+		T_CHECK(duration_parse_ms(buf, &back) == 0 &&
+		    back == (rows[i].ms > 0 ? rows[i].ms : 0),
+		    "'%s' reads back as %lld, not %lld", buf, (long long)back,
+		    (long long)rows[i].ms);
+	}
+}
+
+/*
+ * duration_human, with what its callers rely on: ringsh's "elapsed 1m 3s"
+ * (docs/ringsh.md) and tables, the eviction log line's "down for 3m12s,
+ * longer than node_ttl 4h0m".
+ */
+static void test_human(void)
+{
+	static const struct {
+		int64_t in;
+		const char *spaced, *tight;
+	} rows[] = {
+		{ 0, "0s", "0s" }, { 45, "45s", "45s" }, { 59, "59s", "59s" },
+		{ 60, "1m 0s", "1m0s" }, { 63, "1m 3s", "1m3s" },
+		{ 192, "3m 12s", "3m12s" }, { 3599, "59m 59s", "59m59s" },
+		{ 3600, "1h 0m", "1h0m" }, { 3725, "1h 2m", "1h2m" },
+		{ 14400, "4h 0m", "4h0m" }, { 86399, "23h 59m", "23h59m" },
+		{ 86400, "1d 0h", "1d0h" }, { 90000, "1d 1h", "1d1h" },
+		{ 86400 * 400 + 7200, "400d 2h", "400d2h" },
+		{ -5, "0s", "0s" }, { INT64_MIN, "0s", "0s" },
+		{ INT64_MAX, "106751991167300d 15h", "106751991167300d15h" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char buf[64];
+		duration_human(rows[i].in, DURATION_SPACED, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].spaced);
+		duration_human(rows[i].in, DURATION_TIGHT, buf, sizeof(buf));
+		T_EQ_STR(buf, rows[i].tight);
+	}
+	/* A short buffer is cut, still a string. */
+	char small[4];
+	duration_human(3725, DURATION_SPACED, small, sizeof(small));
+	T_EQ_STR(small, "1h ");
+}
+
+/* version_valid: what upgrade's params.version and ringagent's -v take. */
+static void test_versions(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+	} rows[] = {
+		{ "4.1.3", true }, { "5.0-rc1", true }, { "4", true },
+		{ "4.1.1-SNAPSHOT", true },
+		{ "12345678901234567890123456789012", true },
+		{ "123456789012345678901234567890123", false },
+		{ NULL, false }, { "", false }, { "v4.1.3", false },
+		{ "-4.1", false }, { ".4", false }, { "4.1 3", false },
+		{ "4.1;rm", false }, { "4.1/../x", false }, { "4.1_3", false },
+		{ "4.1\n", false }, { "4.1\xc3\xa9", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		T_CHECK(version_valid(rows[i].in) == rows[i].ok,
+		    "version '%s': %s", rows[i].in ? rows[i].in : "(null)",
+		    rows[i].ok ? "refused" : "taken");
+}
+
+/* time_after_ms: a normalized time ms later on the clock asked for. */
+static void test_after(void)
+{
+	static const clockid_t clocks[] = { CLOCK_REALTIME, CLOCK_MONOTONIC };
+	static const int64_t mss[] = { -5, 0, 1, 999, 1000, 1500, 86400000 };
+
+	for (size_t c = 0; c < ARRAY_SIZE(clocks); c++)
+		for (size_t i = 0; i < ARRAY_SIZE(mss); i++) {
+			struct timespec before, ts, after;
+			int64_t want = mss[i] > 0 ? mss[i] : 0;
+
+			clock_gettime(clocks[c], &before);
+			time_after_ms(clocks[c], mss[i], &ts);
+			clock_gettime(clocks[c], &after);
+			T_CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L,
+			    "after %lld ms: tv_nsec %ld", (long long)mss[i],
+			    ts.tv_nsec);
+			/* In nanoseconds: between before + ms and after + ms. */
+			long double b = (long double)before.tv_sec * 1e9L +
+			    before.tv_nsec + want * 1e6L;
+			long double a = (long double)after.tv_sec * 1e9L +
+			    after.tv_nsec + want * 1e6L;
+			long double t = (long double)ts.tv_sec * 1e9L +
+			    ts.tv_nsec;
+			T_CHECK(t >= b && t <= a, "after %lld ms on clock %d: "
+			    "%.0Lf not in [%.0Lf, %.0Lf]", (long long)mss[i],
+			    (int)clocks[c], t, b, a);
+		}
 }
 
 static void test_names(void)
@@ -205,6 +320,10 @@ int main(void)
 {
 	test_u64();
 	test_durations();
+	test_format();
+	test_human();
+	test_versions();
+	test_after();
 	test_names();
 	test_rfc3339();
 	test_conf();

@@ -438,18 +438,6 @@ static void test_sizes_times(void)
 		table_ago(agos[i].then, agos[i].now, buf, sizeof(buf));
 		T_EQ_STR(buf, agos[i].out);
 	}
-	static const struct {
-		int64_t in;
-		const char *out;
-	} durs[] = {
-		{ 0, "0s" }, { 45, "45s" }, { 60, "1m 0s" }, { 3725, "1h 2m" },
-		{ 90000, "1d 1h" }, { -5, "0s" },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
-		char buf[32];
-		table_duration(durs[i].in, buf, sizeof(buf));
-		T_EQ_STR(buf, durs[i].out);
-	}
 }
 
 static void test_table(void)
