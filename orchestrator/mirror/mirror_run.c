@@ -108,13 +108,7 @@ static void wait_ms(struct mirror *m, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	time_after_ms(CLOCK_MONOTONIC, ms, &ts);
 	pthread_cond_timedwait(&m->cv, &m->mu, &ts);
 }
 

@@ -694,13 +694,7 @@ static void *hb_main(void *arg)
 	while (!h->stopping) {
 		int64_t tick = h->flush_ms < 250 ? h->flush_ms : 250;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tick / 1000;
-		ts.tv_nsec += (tick % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, tick, &ts);
 		pthread_cond_timedwait(&h->cond, &h->mtx, &ts);
 		if (h->stopping)
 			break;

@@ -109,24 +109,6 @@ static void pending_prune(struct svc_evict *ev)
 	ev->n = k;
 }
 
-/* "3m12s", "2h5m", "4d1h": how long, for messages. */
-static void fmt_ms(int64_t ms, char *buf, size_t len)
-{
-	int64_t s = ms / 1000;
-
-	if (s >= 86400)
-		snprintf(buf, len, "%lldd%lldh", (long long)(s / 86400),
-		    (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		snprintf(buf, len, "%lldh%lldm", (long long)(s / 3600),
-		    (long long)(s % 3600 / 60));
-	else if (s >= 60)
-		snprintf(buf, len, "%lldm%llds", (long long)(s / 60),
-		    (long long)(s % 60));
-	else
-		snprintf(buf, len, "%llds", (long long)s);
-}
-
 static void event(struct service *s, const char *cluster, const char *address,
     const char *result, json_t *detail)
 {
@@ -187,8 +169,8 @@ static void evict(struct service *s, const char *cluster,
 	svc_cc_forget(s, cluster);
 	if (rc == RM_ENOENT)
 		return;			/* someone else removed it */
-	fmt_ms(now - since, down, sizeof(down));
-	fmt_ms(ttl_ms, ttl, sizeof(ttl));
+	duration_human((now - since) / 1000, DURATION_TIGHT, down, sizeof(down));
+	duration_human(ttl_ms / 1000, DURATION_TIGHT, ttl, sizeof(ttl));
 	time_rfc3339(last_hb / 1000, lh, sizeof(lh));
 	metrics_eviction(s->metrics);
 	log_warnx("node %s of cluster %s evicted: down for %s, longer than "
@@ -345,13 +327,7 @@ static void *evict_main(void *arg)
 	pthread_mutex_lock(&ev->mtx);
 	while (!ev->stopping) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ev->interval_ms / 1000;
-		ts.tv_nsec += (ev->interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, ev->interval_ms, &ts);
 		pthread_cond_timedwait(&ev->cond, &ev->mtx, &ts);
 		if (ev->stopping)
 			break;

@@ -373,12 +373,7 @@ void *store_flusher_main(void *arg)
 	pthread_mutex_lock(&st->gc_mu);
 	while (!st->fl_stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += FLUSH_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_after_ms(CLOCK_REALTIME, FLUSH_MS, &ts);
 		pthread_cond_timedwait(&st->fl_cv, &st->gc_mu, &ts);
 		if (st->fl_stop)
 			break;
