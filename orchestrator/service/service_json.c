@@ -185,23 +185,10 @@ json_t *svc_json_task_detail(const struct store_task_detail *d)
 
 json_t *svc_json_schedule(const struct store_schedule *s)
 {
-	static const struct { const char *u; int64_t ms; } units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 },
-	};
 	char every[32];
-	size_t i;
 
 	/* The largest unit that divides it: 86400000 is "1d", not "24h". */
-	for (i = 0; i < ARRAY_SIZE(units); i++)
-		if (s->every_ms % units[i].ms == 0)
-			break;
-	if (i < ARRAY_SIZE(units))
-		snprintf(every, sizeof(every), "%lld%s",
-		    (long long)(s->every_ms / units[i].ms), units[i].u);
-	else
-		snprintf(every, sizeof(every), "%lldms",
-		    (long long)s->every_ms);
+	duration_format_ms(s->every_ms, every, sizeof(every));
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	    " s:o, s:b}",
 	    "id", jsonstr(s->id), "cluster", jsonstr(s->cluster),

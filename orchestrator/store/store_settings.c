@@ -73,26 +73,13 @@ const struct store_setting_def *store_setting_find(const char *key)
 }
 
 /* The largest unit that divides ms exactly: "4h", "90s", "off". */
+/* "off" for none, else as the configuration writes it ("90s", "7d"). */
 static void duration_format(int64_t ms, char *buf, size_t len)
 {
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 },
-	};
-
-	if (ms <= 0) {
+	if (ms <= 0)
 		snprintf(buf, len, "off");
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (ms % units[i].ms == 0) {
-			snprintf(buf, len, "%" PRId64 "%s", ms / units[i].ms,
-			    units[i].unit);
-			return;
-		}
+	else
+		duration_format_ms(ms, buf, len);
 }
 
 static bool choice_ok(const char *choices, const char *v)
