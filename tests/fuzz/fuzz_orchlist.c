@@ -7,7 +7,8 @@
  * Input: the list, a newline, then the Location (without a newline, the
  * whole input is the list and the Location is its first URL).
  *
- * Checks: a refused list says why and leaves the list empty; an accepted
+ * Checks: a refused list says why (on one printable line, as does a
+ * refused Location) and leaves the list empty; an accepted
  * one has 1..ORCHLIST_MAX URLs with a scheme, a lowercase host and a port,
  * reads back the same from orchlist_join(), and each configured base is
  * matched by a configured URL of the same scheme, host and port.  A
@@ -20,9 +21,15 @@
 #include "../../common/orchlist.h"
 #include "fuzz.h"
 
+/* A refusal says why, on one printable line: it goes to a log, an
+ * agent's stderr or ringsh's terminal. */
 static void refused(const char *what, const char *err)
 {
 	FUZZ_ASSERT(err[0] != '\0', "%s refused silently", what);
+	for (const char *p = err; *p; p++)
+		FUZZ_ASSERT((unsigned char)*p >= 0x20 && *p != 0x7f,
+		    "%s: control byte 0x%02x in the error", what,
+		    (unsigned char)*p);
 }
 
 static bool same_origin(const struct orchlist_url *a,
