@@ -198,6 +198,8 @@ static int parse_item(const char *item, struct orchlist_url *u, char *err,
 	return 0;
 }
 
+static void printable(const char *s, char *out, size_t size);
+
 static bool same_url(const struct orchlist_url *a, const struct orchlist_url *b)
 {
 	return strcmp(a->scheme, b->scheme) == 0 &&
@@ -210,7 +212,7 @@ int orchlist_parse(struct orchlist *l, const char *text, char *err,
 {
 	char *copy, *item, *next;
 	size_t k = 0;
-	char why[256];
+	char why[256], shown[208];
 
 	memset(l, 0, sizeof(*l));
 	if (text == NULL) {
@@ -238,8 +240,9 @@ int orchlist_parse(struct orchlist *l, const char *text, char *err,
 		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
 		memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 		if (parse_item(item, &l->v[l->n], why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "item %zu '%.200s' %s", k, item,
-			    why);
+			/* The item may hold the control byte refused. */
+			printable(item, shown, sizeof(shown));
+			snprintf(err, errlen, "item %zu '%s' %s", k, shown, why);
 			goto fail;
 		}
 		for (size_t i = 0; i < l->n; i++) {

@@ -109,6 +109,16 @@ char *etcd_b64_decode(const char *s, size_t *len, char *err, size_t errlen)
 
 /* --- parsing --- */
 
+/* Errors go to logs and events as one line: whatever an answer put in
+ * one (a proxy's page, a string with control characters) is shown with
+ * every control byte as '?'. */
+static void err_one_line(char *err)
+{
+	for (; *err; err++)
+		if ((unsigned char)*err < 0x20 || *err == 0x7f)
+			*err = '?';
+}
+
 /*
  * An int64 field: a JSON string of digits (the gateway's way) or a JSON
  * integer.  Absent: *out = 0 unless required.
@@ -142,6 +152,7 @@ static int get_i64(json_t *obj, const char *name, bool required,
 	    strlen(p) > 19) {
 		err_set(err, errlen, "etcd %s answer: '%s' is not an "
 		    "integer: '%.40s'", what, name, s);
+		err_one_line(err);
 		return -1;
 	}
 	errno = 0;
@@ -233,6 +244,7 @@ static json_t *load(long status, const char *body, size_t len,
 			err_set(err, errlen, "etcd's answer to the %s is not "
 			    "JSON: %s at offset %d", what, je.text,
 			    je.position);
+		err_one_line(err);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -529,10 +541,14 @@ int etcd_parse_endpoints(const char *list, char **out, size_t max, size_t *n,
 			ep[--l] = '\0';
 		const char *host = str_starts_with(ep, "http://") ? ep + 7 :
 		    str_starts_with(ep, "https://") ? ep + 8 : NULL;
-		if (!host || *host == '\0' || strchr(host, '/') ||
+		bool ctl = false;
+		for (const char *c = ep; *c; c++)
+			ctl |= (unsigned char)*c < 0x20 || *c == 0x7f;
+		if (!host || *host == '\0' || strchr(host, '/') || ctl ||
 		    strpbrk(ep, "?#@\"\\")) {
 			err_set(err, errlen, "etcd endpoint '%.100s' is not "
 			    "http://host:port or https://host:port", ep);
+			err_one_line(err);
 			free(ep);
 			goto fail;
 		}

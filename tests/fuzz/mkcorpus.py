@@ -109,6 +109,9 @@ CONF = [
     "nodetool = /usr/bin/nodetool\nheartbeat_interval = 30s\n",
     "workers = 99999999999999999999\nlisten = [::1]:0\n",
     "a = b\n a = c\n\n=\n",
+    "orchestrator = http://127.0.0.1:7400, https://[::1]:7400/rm\njoin_token_file = /etc/ringagent/join-token\n"
+    "cluster = prod\naddress = 127.0.0.1\n",
+    "orchestrator = http://a:1,,http://a:1\ncluster = prod\n",
 ]
 
 CRON = ["0 3 * * *", "*/15 * * * *", "0 0 1,15 * mon-fri", "30 2 * jan-mar sun",
@@ -129,6 +132,77 @@ API = [
     '"provider_command":"/usr/local/bin/provide","node_ttl":"7d","evict_removenode":true,"backup_down_policy":"skip_down"}}',
     '{"settings":{"replace_after":null,"node_ttl":"off","provider":"sim"}}',
     '{"type":"backup","cron":"0 3 * * *","params":{}}',
+]
+
+# Real answers of etcd 3.4.23's JSON gateway (Debian's etcd on 127.0.0.1,
+# each request as orchestrator/ha/etcd.c sends it): (parser, HTTP status,
+# body).  fuzz_etcd's input is a parser byte, a status byte, then the body.
+ETCD_PARSERS = ["grant", "keepalive", "range", "txn", "plain", "endpoints", "b64"]
+ETCD_STATUSES = [200, 200, 200, 200, 400, 404, 500, 503]
+ETCD = [
+    ("plain", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"},"deleted":"1"}'),
+    ("plain", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4","raft_term":"2"}}'),
+    ("grant", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"1","raft_term":"2"},"ID":"4111120484761159429","TTL":"10"}'),
+    ("grant", 400,
+     '{"error":"invalid character \'x\' looking for beginning of value","message":"invalid character \'x\' looking for beginning of value","code":3}'),
+    ("grant", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"},"ID":"4111120484761159445","TTL":"2"}'),
+    ("keepalive", 200,
+     '{"result":{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"1","raft_term":"2"},"ID":"4111120484761159429","TTL":"10"}}\n'),
+    ("keepalive", 500,
+     '{"error":"invalid character \'o\' in literal null (expecting \'u\')","message":"invalid character \'o\' in literal null (expecting \'u\')","code":2}'),
+    ("keepalive", 200,
+     '{"result":{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"1","raft_term":"2"},"ID":"12345"}}\n'),
+    ("range", 400,
+     '{"error":"invalid character \'o\' in literal null (expecting \'u\')","message":"invalid character \'o\' in literal null (expecting \'u\')","code":3}'),
+    ("plain", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"3","raft_term":"2"}}'),
+    ("plain", 404,
+     '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}'),
+    ("range", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"3","raft_term":"2"},"kvs":[{"key":"L3g=","create_revision":"3","mod_revision":"3","version":"1"}],"count":"1"}'),
+    ("range", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"kvs":[{"key":"L3JpbmdtYXN0ZXIvbGVhZGVy","create_revision":"2","mod_revision":"2","version":"1","value":"aHR0cDovLzEyNy4wLjAuMTo3NDAw","lease":"4111120484761159429"}],"count":"1"}'),
+    ("range", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"1","raft_term":"2"}}'),
+    ("range", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"},"kvs":[{"key":"L3AvYQ==","create_revision":"6","mod_revision":"6","version":"1","value":"dgD/"},{"key":"L3AvYg==","create_revision":"7","mod_revision":"7","version":"1","value":"dgD/"}],"count":"2"}'),
+    ("plain", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"5","raft_term":"2"}}'),
+    ("plain", 404,
+     '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}'),
+    ("txn", 400,
+     '{"error":"unknown value \\"NOPE\\" for enum etcdserverpb.Compare_CompareTarget","message":"unknown value \\"NOPE\\" for enum etcdserverpb.Compare_CompareTarget","code":3}'),
+    ("txn", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"}}'),
+    ("txn", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"succeeded":true}'),
+    ("txn", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"responses":[{"response_range":{"header":{"revision":"2"},"kvs":[{"key":"L3JpbmdtYXN0ZXIvbGVhZGVy","create_revision":"2","mod_revision":"2","version":"1","value":"aHR0cDovLzEyNy4wLjAuMTo3NDAw","lease":"4111120484761159429"}],"count":"1"}}]}'),
+    ("txn", 200,
+     '{"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"2"}}}]}'),
+    # The streaming calls' error shape (etcd.c's answer_error reads it).
+    ("keepalive", 404,
+     '{"error":{"grpc_code":5,"http_code":404,"message":"etcdserver: requested lease not found",'
+     '"http_status":"Not Found","details":[]}}'),
+    ("plain", 503, "upstream connect error\n"),
+    ("endpoints", 200, "http://127.0.0.1:2379"),
+    ("endpoints", 200, "http://10.0.0.1:2379, https://etcd-2.example:2379/ \thttp://[::1]:2379"),
+    ("b64", 200, "L3JpbmdtYXN0ZXIvbGVhZGVy"),
+    ("b64", 200, "dgD/"),
+    ("b64", 200, "L3g="),
+]
+
+ORCHLIST = [
+    "http://127.0.0.1:7400",
+    "http://127.0.0.1:7400, http://127.0.0.2:7400,https://ringmaster.example/rm/\n"
+    "https://RINGMASTER.example:443/rm/api/v1/tasks?x=1#frag",
+    "http://127.0.0.1:7400,http://[::1]:7400\nhttp://[::1]:7400/api/v1/agents/checkin",
+    "https://a.example:7400/base\nhttps://a.example:7400/other/api",
+    "http://10.0.0.1:7400,http://10.0.0.2:7400\nhttp://evil.example:7400/api/v1/heartbeat",
 ]
 
 
@@ -204,6 +278,10 @@ def main():
         put("fuzz_api_body", s)
     for s in JOB:
         put("fuzz_job_journal", s)
+    for parser, status, body in ETCD:
+        put("fuzz_etcd", bytes([ETCD_PARSERS.index(parser), ETCD_STATUSES.index(status)]) + body.encode())
+    for s in ORCHLIST:
+        put("fuzz_orchlist", s)
     print(f"mkcorpus: {found} nodetool captures")
 
 
