@@ -154,9 +154,11 @@ def dashboard_queries():
     return exprs
 
 
-def test_dashboard_queries_name_exported_metrics(orch):
+def test_dashboard_queries_name_exported_metrics(orch_factory, tmp_path):
     """Every metric a dashboard query names is a family /metrics exports (its
-    # TYPE line, present even before the first sample)."""
+    # TYPE line, present even before the first sample).  The state mirror's
+    families exist only with state_mirror set, and the alerts name them."""
+    orch = orch_factory(conf={"state_mirror": f"file://{tmp_path / 'mirror'}"})
     r = orch.get("/metrics", token=None)
     assert r.status_code == 200
     families = set(re.findall(r"^# TYPE (\S+) (\S+)", r.text, re.M))
