@@ -46,21 +46,23 @@ def session_ranges(lines):
     return out
 
 
-def test_repair_explicit_ranges(three):
-    c, conf = three
+def test_repair_explicit_ranges(three, tmp_path):
+    c, _ = three
     cluster = simlib.load_cluster(c.dir)
-    local = [(a, b) for a, b, _o, reps in simlib.token_ranges(cluster, "ks1") if "node1" in reps]
-    assert len(local) >= 2, local
-    wrap = [r for r in local if r[0] > r[1]]
-    plain = [r for r in local if r[0] < r[1]]
-    # a wrapping range if node1 holds one, a whole range, and the second
-    # half of another cut where no ring token is
+    ranges = simlib.token_ranges(cluster, "ks1")
+    # the node that holds the wrap-around range, so that one is always tried
+    wrap = [(a, b, reps) for a, b, _o, reps in ranges if a > b]
+    assert len(wrap) == 1, ranges
+    me = sorted(wrap[0][2])[0]
+    conf = write_agent_conf(c, me, "http://127.0.0.1:9", tmp_path / "token")
+    plain = [(a, b) for a, b, _o, reps in ranges if me in reps and a < b]
+    assert len(plain) >= 2, ranges
+    # the wrapping range, a whole range, and the second half of another
+    # cut where no ring token is
     a, b = plain[0]
     mid = a + (b - a) // 2
-    want = wrap[:1] + [plain[-1], (mid, b)]
-    if wrap:
-        assert want[0][0] > want[0][1]
-    before = commands_run(c, "node1")
+    want = [wrap[0][:2], plain[-1], (mid, b)]
+    before = commands_run(c, me)
     args = ["repair", "--json", "--keyspace", "ks1", "--table", "t1"]
     for s, e in want:
         args += ["--range", f"{s}:{e}"]
@@ -71,7 +73,7 @@ def test_repair_explicit_ranges(three):
     assert d["ranges"] == [{"start": str(s), "end": str(e)} for s, e in want]
     assert "segment" not in d and d["repaired"] == ["ks1"] and d["commands"] == len(want)
     # nodetool ran once per range, each repairing exactly that range
-    assert commands_run(c, "node1") == before + len(want)
+    assert commands_run(c, me) == before + len(want)
     assert session_ranges(lines) == want
     msgs = [ln.get("message", "") for ln in lines if ln["type"] == "progress"]
     for i, (s, e) in enumerate(want, 1):
