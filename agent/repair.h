@@ -17,11 +17,11 @@
  * range in the order given; a wrapping range (ST > ET) is passed whole, as
  * Cassandra accepts it.  The result data's "ranges" lists the ranges
  * ({"start","end"} token strings); on a failure "ranges_done" says how
- * many of them were repaired first.  Every nodetool line becomes a progress line; the
- * result is parsed with nodetool_parse_repair().  A keyspace with RF 1 is
- * "nothing to do", not a failure; "Endpoint not alive" fails (exit 1) with
- * nodetool's message, which names the endpoint; an unknown keyspace is a
- * usage error (exit 2).
+ * many of them were repaired first.  Every nodetool line becomes a
+ * progress line; the result is parsed with nodetool_parse_repair().  A
+ * keyspace with RF 1 is "nothing to do", not a failure; "Endpoint not
+ * alive" fails (exit 1) with nodetool's message, which names the
+ * endpoint; an unknown keyspace is a usage error (exit 2).
  *
  * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
