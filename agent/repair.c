@@ -8,7 +8,6 @@
  */
 #include "repair.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -24,6 +23,7 @@
 #include "nodetool.h"
 #include "ops.h"
 #include "proc.h"
+#include "repair_int.h"
 
 #define MAX_TABLES 64
 
@@ -41,6 +41,56 @@ int repair_token_parse(const char *s, int64_t *out)
 	if (errno != 0 || *end != '\0' || end == s)
 		return -1;
 	*out = (int64_t)v;
+	return 0;
+}
+
+/*
+ * Strict where strtoll is lenient: no spaces, no '+', at most 20 digits,
+ * so what the caller wrote is what nodetool gets.
+ */
+static int token_strict(const char *b, const char *e, int64_t *out)
+{
+	char buf[24];
+	const char *d = b;
+	size_t n = (size_t)(e - b);
+
+	if (d < e && *d == '-')
+		d++;
+	if (d == e || n >= sizeof(buf))
+		return -1;
+	for (const char *q = d; q < e; q++)
+		if (*q < '0' || *q > '9')
+			return -1;
+	memcpy(buf, b, n);
+	buf[n] = '\0';
+	return repair_token_parse(buf, out);
+}
+
+int repair_range_parse(const char *s, struct repair_range *out, char *err,
+    size_t errlen)
+{
+	const char *colon = s ? strchr(s, ':') : NULL;
+
+	if (colon == NULL) {
+		snprintf(err, errlen, "--range '%.60s' is not ST:ET; give two "
+		    "Murmur3 tokens as nodetool ring prints them, e.g. "
+		    "--range -9223372036854775808:0", s ? s : "");
+		return -1;
+	}
+	if (token_strict(s, colon, &out->start) != 0 ||
+	    token_strict(colon + 1, colon + strlen(colon), &out->end) != 0) {
+		snprintf(err, errlen, "--range '%.60s': ST and ET must each be a "
+		    "Murmur3 token, an integer from -9223372036854775808 to "
+		    "9223372036854775807 with no spaces or '+'", s);
+		return -1;
+	}
+	if (out->start == out->end) {
+		/* nodetool refuses it ("Start and end tokens must be
+		 * different"); the whole ring is what plain repair is for. */
+		snprintf(err, errlen, "--range '%.60s' starts and ends at the same "
+		    "token; give (ST, ET] with ST != ET", s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -255,7 +305,9 @@ struct rpargs {
 	const char *tables[MAX_TABLES];
 	size_t ntables;
 	bool full;
-	long seg, nseg;			/* 0/0: -pr */
+	long seg, nseg;			/* 0/0: -pr or --range */
+	struct repair_range ranges[REPAIR_MAX_RANGES];	/* --range, in order given */
+	size_t nranges;
 };
 
 static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
@@ -267,6 +319,7 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 		{ "full", no_argument, NULL, 'F' },
 		{ "incremental", no_argument, NULL, 'I' },
 		{ "segment", required_argument, NULL, 's' },
+		{ "range", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -276,7 +329,7 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 	a->full = true;
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+k:t:FIs:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+k:t:FIs:r:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (!name_valid(optarg)) {
@@ -310,6 +363,26 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 				return -1;
 			}
 			break;
+		case 'r':
+			if (a->nranges == REPAIR_MAX_RANGES) {
+				snprintf(err, errlen, "more than %d --range options; "
+				    "split the work into several repairs",
+				    REPAIR_MAX_RANGES);
+				return -1;
+			}
+			if (repair_range_parse(optarg, &a->ranges[a->nranges], err,
+			    errlen) != 0)
+				return -1;
+			for (size_t i = 0; i < a->nranges; i++) {
+				if (a->ranges[i].start == a->ranges[a->nranges].start &&
+				    a->ranges[i].end == a->ranges[a->nranges].end) {
+					snprintf(err, errlen, "--range '%s' is given twice",
+					    optarg);
+					return -1;
+				}
+			}
+			a->nranges++;
+			break;
 		default:
 			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
 			return -1;
@@ -317,6 +390,11 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (a->nranges > 0 && a->nseg > 0) {
+		snprintf(err, errlen, "--range and --segment exclude each other: "
+		    "--segment cuts this node's own ranges, --range names them");
 		return -1;
 	}
 	if (a->ntables > 0 && a->keyspace == NULL) {
@@ -345,18 +423,6 @@ static char *range_text(struct repair_range r)
 	return xasprintf("(%lld,%lld]", (long long)r.start, (long long)r.end);
 }
 
-/* What a run adds up to. */
-struct tally {
-	json_t *ir_before;		/* incremental session ids before; NULL: unknown */
-	json_t *ir_cancelled;		/* ids failed with repair_admin cancel */
-	size_t commands, sessions, failed_sessions;
-	bool sessions_exact;		/* false: some were counted as the floor of 1 */
-	size_t unnamed;			/* commands whose keyspace nodetool never printed */
-	json_t *repaired;		/* keyspaces */
-	json_t *not_needed;		/* keyspaces with RF 1 */
-	int last_pct;
-};
-
 static void add_unique(json_t *arr, const char *s)
 {
 	size_t i;
@@ -368,196 +434,12 @@ static void add_unique(json_t *arr, const char *s)
 	json_array_append_new(arr, json_string(s));
 }
 
-/* ---- incremental sessions (repair_admin) ---- */
-
-static bool uuid_text(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* The trimmed field [b, e) copied into dst. */
-static void field_copy(char *dst, size_t len, const char *b, const char *e)
-{
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	size_t n = (size_t)(e - b) < len - 1 ? (size_t)(e - b) : len - 1;
-	memcpy(dst, b, n);
-	dst[n] = '\0';
-}
-
-int repair_admin_parse(const char *text, struct repair_admin_session **out,
-    size_t *n, char *err, size_t errlen)
-{
-	struct repair_admin_session *v = NULL;
-	size_t nv = 0, lineno = 0;
-	const char *p = text;
-
-	*out = NULL;
-	*n = 0;
-	while (p != NULL && *p) {
-		const char *nl = strchr(p, '\n');
-		const char *end = nl ? nl : p + strlen(p);
-		const char *f[7];
-		size_t nf = 0;
-		char line[512], first[64], state[64];
-
-		lineno++;
-		field_copy(line, sizeof(line), p, end);
-		p = nl ? nl + 1 : NULL;
-		if (line[0] == '\0' || strcmp(line, "no sessions") == 0)
-			continue;
-		/* fields: the starts of the text between the '|'s */
-		f[nf++] = line;
-		for (char *q = line; *q && nf < 7; q++)
-			if (*q == '|')
-				f[nf++] = q + 1;
-		if (nf < 4) {
-			snprintf(err, errlen, "line %zu: not a repair_admin row: '%.80s'",
-			    lineno, line);
-			goto bad;
-		}
-		field_copy(first, sizeof(first), f[0], f[1] - 1);
-		field_copy(state, sizeof(state), f[1], f[2] - 1);
-		if (strcmp(first, "id") == 0 && strcmp(state, "state") == 0)
-			continue;	/* the header */
-		if (!uuid_text(first)) {
-			snprintf(err, errlen, "line %zu: '%.40s' is not a session id",
-			    lineno, first);
-			goto bad;
-		}
-		if (state[0] == '\0' || strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
-		    strlen(state) || strlen(state) >= sizeof(v->state)) {
-			snprintf(err, errlen, "line %zu: '%.40s' is not a session state",
-			    lineno, state);
-			goto bad;
-		}
-		v = xrealloc(v, (nv + 1) * sizeof(*v));
-		memset(&v[nv], 0, sizeof(v[nv]));
-		str_copy(v[nv].id, first, sizeof(v[nv].id));
-		str_copy(v[nv].state, state, sizeof(v[nv].state));
-		field_copy(v[nv].coordinator, sizeof(v[nv].coordinator), f[3],
-		    nf > 4 ? f[4] - 1 : f[3] + strlen(f[3]));
-		nv++;
-	}
-	*out = v;
-	*n = nv;
-	return 0;
-bad:
-	free(v);
-	return -1;
-}
-
-/*
- * The ids of the incremental sessions this node lists now, or NULL with
- * err.  Its own options: the op's would cancel it at once after a cancel.
- */
-static json_t *ir_list(struct opctx *x, char *err, size_t errlen)
-{
-	static const char *const args[] = { "repair_admin", "list", NULL };
-	const struct agentcfg *c = op_conf(x);
-	struct repair_admin_session *s;
-	struct proc_opts po;
-	char *out = NULL, perr[256];
-	size_t n;
-	json_t *ids;
-
-	proc_opts_init(&po, c->nodetool_timeout_ms);
-	if (cass_nodetool(c, args, &po, &out, err, errlen) != CASS_OK)
-		return NULL;
-	if (repair_admin_parse(out, &s, &n, perr, sizeof(perr)) != 0) {
-		snprintf(err, errlen, "nodetool repair_admin list: %s", perr);
-		free(out);
-		return NULL;
-	}
-	free(out);
-	ids = json_array();
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s[i].state, "FINALIZED") != 0 &&
-		    strcmp(s[i].state, "FAILED") != 0)
-			json_array_append_new(ids, json_string(s[i].id));
-	free(s);
-	return ids;
-}
-
-static bool in_ids(json_t *ids, const char *id)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(ids, i, v)
-		if (strcmp(json_string_value(v), id) == 0)
-			return true;
-	return false;
-}
-
-/*
- * After a cancel of an incremental repair: fail the sessions that appeared
- * since t->ir_before.  Cassandra refuses (without --force, which we never
- * give) sessions another node coordinates, so only ours are failed.  What
- * happened goes into msg.
- */
-static void ir_cancel_new(struct opctx *x, struct tally *t, char *msg,
-    size_t len)
-{
-	const struct agentcfg *c = op_conf(x);
-	char err[512];
-	json_t *now, *v;
-	size_t i, failed = 0;
-
-	if (t->ir_before == NULL) {
-		snprintf(msg, len, "nodetool repair cancelled; its incremental "
-		    "sessions could not be listed before it started, so any it "
-		    "started in Cassandra still run (nodetool repair_admin list "
-		    "shows them)");
-		return;
-	}
-	if ((now = ir_list(x, err, sizeof(err))) == NULL) {
-		snprintf(msg, len, "nodetool repair cancelled; its incremental "
-		    "sessions may still run in Cassandra: %s", err);
-		return;
-	}
-	json_array_foreach(now, i, v) {
-		const char *id = json_string_value(v);
-		const char *args[] = { "repair_admin", "cancel", "--session", id, NULL };
-		struct proc_opts po;
-		char *out = NULL;
-
-		if (in_ids(t->ir_before, id))
-			continue;
-		proc_opts_init(&po, c->nodetool_timeout_ms);
-		if (cass_nodetool(c, args, &po, &out, err, sizeof(err)) == CASS_OK) {
-			json_array_append_new(t->ir_cancelled, json_string(id));
-			op_progress(x, NULL, "cancelled incremental repair session %s "
-			    "(nodetool repair_admin cancel)", id);
-		} else {
-			failed++;
-			op_progress(x, NULL, "incremental repair session %s was not "
-			    "cancelled: %s", id, err);
-		}
-		free(out);
-	}
-	json_decref(now);
-	snprintf(msg, len, "nodetool repair cancelled; %zu incremental repair "
-	    "session(s) it started failed in Cassandra with repair_admin cancel%s",
-	    json_array_size(t->ir_cancelled), failed ? ", others refused "
-	    "(progress lines say why)" : "");
-}
-
 /*
  * Run one nodetool repair; st/et NULL for -pr.  OPS_EXIT_* with the
  * failure in err.
  */
 static int run_repair(struct opctx *x, const struct rpargs *a,
-    const char *st, const char *et, struct tally *t, char *err, size_t errlen)
+    const char *st, const char *et, struct repair_tally *t, char *err, size_t errlen)
 {
 	const struct agentcfg *c = op_conf(x);
 	const char *argv[16 + MAX_TABLES];
@@ -602,7 +484,7 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 			    "repair sessions it started in Cassandra run to their end: "
 			    "nodetool has no command that stops them (docs/repair.md)");
 		else
-			ir_cancel_new(x, t, err, errlen);
+			repair_admin_cancel_new(x, t, err, errlen);
 		status = OPS_EXIT_CANCELLED;
 		goto out;
 	}
@@ -732,8 +614,8 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	struct rpargs a;
 	const struct agentcfg *c = op_conf(x);
 	struct repair_range *ranges = NULL;
-	size_t nranges = 0, nsegs = 0;
-	struct tally t;
+	size_t nranges = 0, nsegs = 0, done = 0;
+	struct repair_tally t;
 	char err[1024];
 	int status;
 	int64_t t0 = time_mono_ms();
@@ -749,20 +631,32 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	t.ir_cancelled = json_array();
 	if (!a.full) {
 		/* What runs already is not ours to cancel. */
-		t.ir_before = ir_list(x, err, sizeof(err));
+		t.ir_before = repair_admin_pending(x, err, sizeof(err));
 		if (t.ir_before == NULL && !op_cancelled(x))
 			op_progress(x, NULL, "cannot list incremental repair sessions "
 			    "(%s): a cancel will kill nodetool only", err);
 	}
 	jr = json_array();
 	d = json_pack("{s:s?, s:b}", "keyspace", a.keyspace, "full", a.full);
-	if (a.nseg > 0) {
-		status = segment_ranges(x, &a, &ranges, &nranges, &nsegs, err,
-		    sizeof(err));
-		if (status != OPS_EXIT_OK)
-			goto fail;
-		json_object_set_new(d, "segment", json_integer(a.seg));
-		json_object_set_new(d, "segments", json_integer(a.nseg));
+	if (a.nseg > 0 || a.nranges > 0) {
+		if (a.nseg > 0) {
+			status = segment_ranges(x, &a, &ranges, &nranges, &nsegs, err,
+			    sizeof(err));
+			if (status != OPS_EXIT_OK)
+				goto fail;
+			json_object_set_new(d, "segment", json_integer(a.seg));
+			json_object_set_new(d, "segments", json_integer(a.nseg));
+			if (nranges == 0)
+				op_progress(x, NULL, "segment %ld/%ld is empty: the node's "
+				    "ranges hold only %zu pieces", a.seg, a.nseg, nsegs);
+		} else {
+			/* As given: the caller cut them along the ring, and a
+			 * wrapping (ST > ET) range goes to nodetool whole, as
+			 * Cassandra takes it (docs/repair.md). */
+			nranges = a.nranges;
+			ranges = xcalloc(nranges, sizeof(*ranges));
+			memcpy(ranges, a.ranges, nranges * sizeof(*ranges));
+		}
 		for (size_t i = 0; i < nranges; i++) {
 			char s[24], e[24];
 			snprintf(s, sizeof(s), "%lld", (long long)ranges[i].start);
@@ -770,19 +664,21 @@ int repair_op(struct opctx *x, int argc, char **argv)
 			json_array_append_new(jr, json_pack("{s:s, s:s}",
 			    "start", s, "end", e));
 		}
-		if (nranges == 0)
-			op_progress(x, NULL, "segment %ld/%ld is empty: the node's ranges hold "
-			    "only %zu pieces", a.seg, a.nseg, nsegs);
 		for (size_t i = 0; i < nranges; i++) {
 			char s[24], e[24], *rt = range_text(ranges[i]);
 			snprintf(s, sizeof(s), "%lld", (long long)ranges[i].start);
 			snprintf(e, sizeof(e), "%lld", (long long)ranges[i].end);
-			op_progress(x, NULL, "segment %ld/%ld: range %zu/%zu %s", a.seg,
-			    a.nseg, i + 1, nranges, rt);
+			if (a.nseg > 0)
+				op_progress(x, NULL, "segment %ld/%ld: range %zu/%zu %s",
+				    a.seg, a.nseg, i + 1, nranges, rt);
+			else
+				op_progress(x, NULL, "range %zu/%zu %s", i + 1, nranges,
+				    rt);
 			free(rt);
 			status = run_repair(x, &a, s, e, &t, err, sizeof(err));
 			if (status != OPS_EXIT_OK)
 				goto fail;
+			done++;
 		}
 	} else {
 		op_progress(x, NULL, "repairing the primary ranges of %s (%s, %s)",
@@ -806,7 +702,13 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	json_decref(t.ir_cancelled);
 	return op_result(x, OPS_EXIT_OK, d, NULL);
 fail:
-	json_decref(jr);
+	if (json_array_size(jr) > 0) {
+		/* a re-run can start at the first range not done */
+		json_object_set_new(d, "ranges", jr);
+		json_object_set_new(d, "ranges_done", json_integer((json_int_t)done));
+	} else {
+		json_decref(jr);
+	}
 	json_decref(t.repaired);
 	json_decref(t.not_needed);
 	json_decref(t.ir_before);

@@ -3,7 +3,7 @@
  * arithmetic that cuts a node's primary ranges into segments.
  *
  *   ringagent repair [--keyspace K [--table T]...] [--full|--incremental]
- *                    [--segment I/N] --json
+ *                    [--segment I/N | --range ST:ET...] --json
  *
  * Without --segment it runs `nodetool repair -pr` (the node's primary
  * ranges).  With --segment I/N it reads `nodetool ring`, takes the ranges
@@ -11,11 +11,17 @@
  * (repair_split()) and repairs segment I with one `nodetool repair -st S
  * -et E` per sub-range: a sub-range never crosses a ring range, which
  * Cassandra refuses ("intersects a local range ... but is not fully
- * contained in one").  Every nodetool line becomes a progress line; the
- * result is parsed with nodetool_parse_repair().  A keyspace with RF 1 is
- * "nothing to do", not a failure; "Endpoint not alive" fails (exit 1) with
- * nodetool's message, which names the endpoint; an unknown keyspace is a
- * usage error (exit 2).
+ * contained in one").  With --range ST:ET (repeatable, up to
+ * REPAIR_MAX_RANGES, exclusive with --segment) it repairs exactly the
+ * ranges given, (ST, ET] each, one `nodetool repair -st ST -et ET` per
+ * range in the order given; a wrapping range (ST > ET) is passed whole, as
+ * Cassandra accepts it.  The result data's "ranges" lists the ranges
+ * ({"start","end"} token strings); on a failure "ranges_done" says how
+ * many of them were repaired first.  Every nodetool line becomes a
+ * progress line; the result is parsed with nodetool_parse_repair().  A
+ * keyspace with RF 1 is "nothing to do", not a failure; "Endpoint not
+ * alive" fails (exit 1) with nodetool's message, which names the
+ * endpoint; an unknown keyspace is a usage error (exit 2).
  *
  * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
@@ -39,6 +45,7 @@ struct opctx;
 struct nodetool_ring;
 
 #define REPAIR_MAX_SEGMENTS 1024
+#define REPAIR_MAX_RANGES 1024		/* --range options in one op */
 
 /* (start, end] on the ring. */
 struct repair_range {
@@ -72,6 +79,14 @@ int repair_admin_parse(const char *text, struct repair_admin_session **out,
 /* Parse a Murmur3 token ("-9223372036854775808" .. "9223372036854775807"):
  * 0, or -1 when s is not one (RandomPartitioner tokens are too large). */
 int repair_token_parse(const char *s, int64_t *out);
+
+/*
+ * Parse --range's "ST:ET" into (ST, ET]: two Murmur3 tokens, strictly
+ * decimal (an optional '-', digits; no spaces, no '+'), ST != ET.  0, or
+ * -1 with err naming the text.
+ */
+int repair_range_parse(const char *s, struct repair_range *out, char *err,
+    size_t errlen);
 
 /* Number of tokens in (start, end]; the whole ring ((t, t]) gives
  * UINT64_MAX, one short of 2^64. */

@@ -465,9 +465,77 @@ static void test_postpone(void)
 	json_decref(p);
 }
 
+/* --range ST:ET: what is taken exactly, and what is refused. */
+static void test_range_parse(void)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		int64_t s, e;
+	} cases[] = {
+		{ "0:10", 0, 0, 10 },
+		{ "-10:10", 0, -10, 10 },
+		{ "10:-10", 0, 10, -10 },		/* wraps: taken whole */
+		{ "-9223372036854775808:9223372036854775807", 0, MIN_TOK, MAX_TOK },
+		{ "9223372036854775807:-9223372036854775808", 0, MAX_TOK, MIN_TOK },
+		{ "007:8", 0, 7, 8 },			/* leading zeros are still the token */
+		{ "-0:1", 0, 0, 1 },
+		{ "5:5", -1, 0, 0 },			/* (t, t]: nodetool refuses */
+		{ "0:-0", -1, 0, 0 },			/* the same token spelled twice */
+		{ "9223372036854775808:0", -1, 0, 0 },	/* overflow */
+		{ "0:-9223372036854775809", -1, 0, 0 },	/* underflow */
+		{ "0:99999999999999999999999", -1, 0, 0 },
+		{ "0:85070591730234615865843651857942052864", -1, 0, 0 },
+		{ "", -1, 0, 0 },
+		{ ":", -1, 0, 0 },
+		{ "1:", -1, 0, 0 },
+		{ ":1", -1, 0, 0 },
+		{ "1", -1, 0, 0 },			/* no colon */
+		{ "1:2:3", -1, 0, 0 },
+		{ " 1:2", -1, 0, 0 },			/* strtoll would skip it */
+		{ "1 :2", -1, 0, 0 },
+		{ "1: 2", -1, 0, 0 },
+		{ "1:2 ", -1, 0, 0 },
+		{ "1:2\n", -1, 0, 0 },
+		{ "+1:2", -1, 0, 0 },
+		{ "1:+2", -1, 0, 0 },
+		{ "-:2", -1, 0, 0 },
+		{ "--1:2", -1, 0, 0 },
+		{ "0x10:20", -1, 0, 0 },
+		{ "1e3:2000", -1, 0, 0 },
+		{ "1,2", -1, 0, 0 },			/* nodetool's own list syntax */
+		{ "1:2,3:4", -1, 0, 0 },
+		{ "(1,2]", -1, 0, 0 },
+		{ "1;rm -rf /:2", -1, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct repair_range r = { 42, 42 };
+		char err[256] = "";
+		int rc = repair_range_parse(cases[i].in, &r, err, sizeof(err));
+
+		T_CHECK(rc == cases[i].ok, "'%s': got %d, want %d (%s)",
+		    cases[i].in, rc, cases[i].ok, err);
+		if (rc == 0 && cases[i].ok == 0) {
+			T_CHECK(r.start == cases[i].s && r.end == cases[i].e,
+			    "'%s': got (%" PRId64 ",%" PRId64 "]", cases[i].in,
+			    r.start, r.end);
+		} else if (rc != 0) {
+			T_CHECK(strstr(err, "--range") != NULL,
+			    "'%s': error does not name --range: '%s'", cases[i].in, err);
+		}
+	}
+	/* a NULL text is refused, not a crash */
+	{
+		struct repair_range r;
+		char err[256] = "";
+		T_EQ_INT(repair_range_parse(NULL, &r, err, sizeof(err)), -1);
+	}
+}
+
 int main(void)
 {
 	test_tokens();
+	test_range_parse();
 	test_primary();
 	test_split();
 	test_real_ring();
