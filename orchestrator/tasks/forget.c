@@ -104,6 +104,25 @@ out:
 	return rc;
 }
 
+/*
+ * The replacement itself is done when this step runs: a failure here
+ * (the agent out of reach, not installed) must not fail it.  Say what is
+ * left to do, and end the step.
+ */
+static int gave_up(struct task_ctx *ctx, const char *dead, const char *holder,
+    const char *where, const char *why)
+{
+	log_warnx("cluster %s: cannot make gossip forget the replaced address "
+	    "%s through %s: %s; run `nodetool assassinate %s` on %s",
+	    task_ctx_cluster(ctx), dead, where, why, dead, holder);
+	scale_util_event(task_ctx_store(ctx), task_ctx_cluster(ctx), "replace",
+	    dead, "gossip_kept", json_pack("{s:s,s:s,s:s}", "reason", why,
+	    "nodes", where, "task", task_ctx_id(ctx)));
+	task_progress(ctx, "cannot make gossip forget %s (%s): see the replace "
+	    "event gossip_kept", dead, why);
+	return TASK_STEP_OK;
+}
+
 int forget_address_step(struct task_ctx *ctx, const char *dead,
     const char *holder, char *err, size_t errlen)
 {
@@ -132,16 +151,20 @@ int forget_address_step(struct task_ctx *ctx, const char *dead,
 			    json_object_get(d, "state")) ? json_string_value(
 			    json_object_get(d, "state")) : "gone");
 		json_decref(d);
-		if (rc != TASK_STEP_OK)
+		if (rc == TASK_STEP_WAIT)
 			return rc;
+		if (rc != TASK_STEP_OK)
+			return gave_up(ctx, dead, holder, holder, err);
 		m->assassinated = true;
 		m->round = 1;
 		m->checks_since = time_mono_ms();
 	}
 	rc = check_round(ctx, dead, holder, m->round, holding, sizeof(holding),
 	    err, errlen);
-	if (rc != TASK_STEP_OK)
+	if (rc == TASK_STEP_WAIT)
 		return rc;
+	if (rc != TASK_STEP_OK)
+		return gave_up(ctx, dead, holder, "the live nodes", err);
 	if (holding[0] == '\0') {
 		task_progress(ctx, "no live node holds %s any more but as LEFT",
 		    dead);

@@ -9,7 +9,9 @@
  * addresses").  The step that ends a replacement therefore runs
  * `ringagent assassinate --address OLD` on the new node, then asks every
  * other live node (`ringagent gossip-check`) until none holds OLD other
- * than as LEFT.
+ * than as LEFT.  The replacement is done before this step: when the
+ * agents cannot be run, or some node keeps the address, a warn event
+ * says what to run and the step ends without failing it.
  */
 #ifndef RM_TASKS_FORGET_H
 #define RM_TASKS_FORGET_H

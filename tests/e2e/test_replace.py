@@ -530,3 +530,26 @@ def test_kill_9_while_the_provider_runs_asks_it_again_with_the_same_key(sim_fact
     assert len({x["name"] for x in p}) == 1 and all(x["key"] == t["id"] for x in p), p
     assert "provider_command was running when the orchestrator stopped" in orch.log_tail(400)
     assert_replaced(c, orch, dead_addr, dead_tokens, p[0]["name"])
+
+
+def test_a_replacement_whose_agents_cannot_run_ends_done_and_says_what_is_left(
+        sim_factory, orch_factory):  # noqa: F811
+    """The forget step comes after Cassandra finished the replacement: an
+    agent that cannot be run there must not fail it.  The task succeeds, a
+    replace event gossip_kept says what is left to do, and the sim's ghost
+    row of the dead address is honestly still there."""
+    orch = orch_factory(conf={"heartbeat_timeout": HB_TIMEOUT})
+    c = sim_factory(nodes=3)
+    create_sim(orch, c, **{"provider": "sim", "provider_command": str(sim_provider(orch, c))})
+    start_cluster(sim_factory, orch, c=c)
+    dead_addr = kill_and_wait_down(c, orch, "node3")
+    t = orch.submit("sim", "replace", node=dead_addr, agent="/nonexistent/ringagent {address}")
+    t = orch.wait_task(t["id"], states=("succeeded", "failed"), timeout=180)
+    assert t["state"] == "succeeded", t
+    forget = {s["name"]: s for s in t["steps"]}["forget"]
+    assert "cannot make gossip forget" in forget["message"], forget
+    kept = [e for e in events(orch, "replace") if e["result"] == "gossip_kept"]
+    assert len(kept) == 1 and kept[0]["target"] == dead_addr, kept
+    assert "nonexistent" in kept[0]["detail"]["reason"], kept
+    assert [e["result"] for e in events(orch, "replace")].count("done") == 1
+    assert dead_addr in c.state.get("ghosts", {}), c.state.get("ghosts")
