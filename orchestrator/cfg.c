@@ -17,6 +17,7 @@
 #define DAY (86400LL * SEC)
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const ha_modes[] = { "none", "etcd", NULL };
 
 static const struct conf_key keys[] = {
 	{ "listen", CONF_HOSTPORT, "127.0.0.1:7400", false, 0, 0, NULL,
@@ -81,6 +82,16 @@ static const struct conf_key keys[] = {
 	  "S3 endpoint of the mirror (http://host:port for S3-compatible servers); unset: AWS; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" },
 	{ "state_mirror_region", CONF_STRING, NULL, false, 0, 0, NULL,
 	  "S3 region of the mirror; unset: AWS_REGION, AWS_DEFAULT_REGION or us-east-1" },
+	{ "ha", CONF_ENUM, "none", false, 0, 0, ha_modes,
+	  "etcd: several orchestrators share one state, one active (holding a lease in etcd), the others standbys; none: one orchestrator" },
+	{ "etcd_endpoints", CONF_STRING, NULL, false, 0, 0, NULL,
+	  "etcd's client URLs (http://host:port), separated by commas; required with ha = etcd" },
+	{ "ha_prefix", CONF_STRING, "/ringmaster/default", false, 0, 0, NULL,
+	  "where the orchestrators of one group meet in etcd: the election key is PREFIX/active" },
+	{ "ha_lease_ttl", CONF_DURATION, "5s", false, 2 * SEC, 3600 * SEC, NULL,
+	  "the active's lease in etcd, whole seconds: a dead active is replaced after about this long" },
+	{ "advertise_url", CONF_URL, NULL, false, 0, 0, NULL,
+	  "how clients reach this orchestrator (http[s]://host:port); standbys send clients to the active's; required with ha = etcd" },
 };
 
 const struct conf_key *cfg_keys(size_t *n)
@@ -163,6 +174,21 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 	c->state_mirror_region = dup_or_null(conf_str(cf,
 	    "state_mirror_region"));
 
+	c->ha = strcmp(conf_str(cf, "ha"), "etcd") == 0;
+	c->etcd_endpoints = dup_or_null(conf_str(cf, "etcd_endpoints"));
+	c->ha_prefix = xstrdup(conf_str(cf, "ha_prefix"));
+	c->ha_lease_ttl_ms = conf_ms(cf, "ha_lease_ttl");
+	c->advertise_url = dup_or_null(conf_str(cf, "advertise_url"));
+	if (c->ha && (c->etcd_endpoints == NULL || c->advertise_url == NULL ||
+	    c->state_mirror == NULL)) {
+		snprintf(err, errlen, "%s: key 'ha': ha = etcd needs %s: "
+		    "standbys take over from the state mirror, find etcd by "
+		    "etcd_endpoints and send clients to advertise_url",
+		    c->path, c->etcd_endpoints == NULL ? "etcd_endpoints" :
+		    c->advertise_url == NULL ? "advertise_url" :
+		    "state_mirror");
+		goto fail;
+	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, errlen, "%s: key '%s' is set without '%s': set both "
 		    "for HTTPS or neither", c->path,
@@ -209,5 +235,8 @@ void cfg_free(struct cfg *c)
 	free(c->state_mirror_key_file);
 	free(c->state_mirror_endpoint);
 	free(c->state_mirror_region);
+	free(c->etcd_endpoints);
+	free(c->ha_prefix);
+	free(c->advertise_url);
 	free(c);
 }

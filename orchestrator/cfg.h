@@ -54,6 +54,12 @@ struct cfg {
 	char *state_mirror_key_file;	/* NULL: snapshots in clear */
 	char *state_mirror_endpoint;	/* NULL: AWS for the region */
 	char *state_mirror_region;	/* NULL: $AWS_REGION, ... */
+	/* Active/standby (orchestrator/ha/): off unless ha = etcd. */
+	bool ha;
+	char *etcd_endpoints;
+	char *ha_prefix;
+	int64_t ha_lease_ttl_ms;
+	char *advertise_url;
 };
 
 /* The key table, for --help and docs. */

@@ -37,10 +37,13 @@
 #include "../common/conf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "cfg.h"
+#include "engine/task.h"
+#include "ha/ha.h"
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/authlimit.h"
-#include "cfg.h"
+#include "http/front.h"
 #include "http/httpd.h"
 #include "http/metrics.h"
 #include "mirror/mirror.h"
@@ -650,17 +653,308 @@ static void *grace_watch(void *arg)
 	_exit(0);
 }
 
+/*
+ * The daemon.  What serves while this orchestrator is the active one (the
+ * store, tokens, the mirror's writer, the service and the API) is "the
+ * stack": brought up once at start without an election, or on each won
+ * lease with one, and taken down on stop or on a lost lease.  The HTTP
+ * server and the front (http/front.h) live for the whole process, so a
+ * standby answers too.
+ */
+struct daemon {
+	struct cfg *c;
+	struct metrics *metrics;
+	struct mirror *mirror;
+	struct ha *ha;
+	struct front *front;
+
+	/* The stack; only the role thread (or run() without ha) touches it. */
+	struct store *st;
+	struct auth *auth;
+	struct service *svc;
+	struct api *api;
+	bool up;
+	int64_t term;			/* the lease's revision the stack is for */
+
+	/* The election's view, set by on_role() (the ha thread). */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool want_active, stopping;
+	int64_t want_term;
+	pthread_t role_thread;
+	bool role_started;
+	/* Held by the role thread while it changes the stack, and by SIGHUP's
+	 * reload while it uses the service. */
+	pthread_mutex_t stack_mu;
+};
+
+static void stack_down(struct daemon *d, bool final)
+{
+	if (!d->up && d->st == NULL)
+		return;
+	/* No request is inside the API once this returns. */
+	front_set_api(d->front, NULL);
+	service_stop(d->svc);
+	/* After the service: the steps' last checkpoints are in it. */
+	mirror_stop(d->mirror, final);
+	api_free(d->api);
+	auth_free(d->auth);
+	store_close(d->st);
+	d->svc = NULL;
+	d->api = NULL;
+	d->auth = NULL;
+	d->st = NULL;
+	d->up = false;
+}
+
+static int stack_up(struct daemon *d, task_fence_fn fence)
+{
+	const struct cfg *c = d->c;
+	char err[512];
+	bool created_join = false;
+
+	if ((d->st = open_store(c, false)) == NULL) {
+		log_error("cannot open the store in %s: see the message above",
+		    c->data_dir);
+		goto fail;
+	}
+	if (ensure_admin_token(c, d->st) != 0)
+		goto fail;
+	store_event_keep(d->st, (int64_t)c->events_keep_days * 86400000LL,
+	    c->events_keep_rows);
+	d->auth = auth_open(d->st, c->join_token_file, &created_join, err,
+	    sizeof(err));
+	if (d->auth == NULL) {
+		log_error("%s", err);
+		goto fail;
+	}
+	if (created_join)
+		log_info("created the join token in %s (mode 0600)",
+		    c->join_token_file);
+	if (d->mirror != NULL) {
+		if (!mirror_encrypted(d->mirror) && stored_secrets(d->st))
+			log_warnx("state mirror: the store holds clusters' "
+			    "storage credentials and state_mirror_key_file is "
+			    "not set, so %s receives them in clear: set "
+			    "state_mirror_key_file to a file made with 'openssl "
+			    "rand -hex 32' (docs/operations.md)",
+			    mirror_url(d->mirror));
+		if (mirror_start(d->mirror, d->st, d->metrics, err,
+		    sizeof(err)) != 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+	}
+	if ((d->svc = service_start(c, d->st, d->metrics, d->mirror, fence,
+	    d, err, sizeof(err))) == NULL) {
+		log_error("cannot start the service: %s", err);
+		goto fail;
+	}
+	d->api = api_new(d->svc, d->auth, d->metrics);
+	{
+		struct authlimit_conf fails = {
+			.max = c->auth_fail_max, .window_ms = c->auth_fail_window_ms,
+			.block_ms = c->auth_block_ms,
+			.max_keys = (size_t)c->auth_fail_table,
+		};
+		/* max + 1: the limiter blocks at its max-th failure, and
+		 * audit_refused_max refusals are still recorded. */
+		struct authlimit_conf refusals = {
+			.max = c->audit_refused_max > 0 ?
+			    c->audit_refused_max + 1 : 0,
+			.window_ms = 60000, .block_ms = 60000,
+			.max_keys = (size_t)c->auth_fail_table,
+		};
+		api_set_limits(d->api, &fails, &refusals);
+	}
+	d->up = true;
+	front_set_api(d->front, d->api);
+	return 0;
+fail:
+	d->up = true;
+	stack_down(d, false);
+	return -1;
+}
+
+/*
+ * The fence (task_engine_set_fence(), mirror_set_gate()): this process
+ * holds the lease by its own clock, for the term its stack was built for,
+ * and etcd agrees.  A step or a generation that would be written by a
+ * stale active is refused here.
+ */
+static int ha_fence(void *arg, char *err, size_t errlen)
+{
+	struct daemon *d = arg;
+	int64_t rev = 0;
+
+	if (!ha_is_active(d->ha, &rev)) {
+		snprintf(err, errlen, "this orchestrator no longer holds the "
+		    "lease in etcd");
+		return -1;
+	}
+	if (rev != d->term) {
+		snprintf(err, errlen, "the lease is of term %lld but the state "
+		    "here was restored for term %lld", (long long)rev,
+		    (long long)d->term);
+		return -1;
+	}
+	return ha_fence_check(d->ha, rev, err, errlen);
+}
+
+/*
+ * A won lease: the newest generation of the mirror replaces whatever
+ * state.db this host holds (another orchestrator may have been active
+ * since), then the stack comes up and resumes the tasks.  The state this
+ * host held is kept as state.db.before-takeover until the next takeover.
+ */
+static int takeover_restore(struct daemon *d)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char err[1024];
+	char *db = xasprintf("%s/state.db", d->c->data_dir);
+	char *tmp = xasprintf("%s/state.db.takeover", d->c->data_dir);
+	struct mirror_manifest man;
+	int skipped = 0, rc;
+
+	unlink(tmp);
+	rc = mirror_recover(d->mirror, tmp, store_schema_latest(), &man,
+	    &skipped, err, sizeof(err));
+	if (rc == S3_NOT_FOUND) {
+		log_info("takeover: %s holds no generation yet: serving the "
+		    "state in %s (a new group)", mirror_url(d->mirror),
+		    d->c->data_dir);
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		log_error("takeover: cannot restore the newest state from %s: "
+		    "%s; fix the mirror's access (or its key): this "
+		    "orchestrator stops so that another one takes over",
+		    mirror_url(d->mirror), err);
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		char *from = xasprintf("%s%s", db, sfx[i]);
+		char *to = xasprintf("%s.before-takeover%s", db, sfx[i]);
+		if (rename(from, to) != 0 && errno != ENOENT)
+			log_warn("takeover: cannot move %s aside", from);
+		free(from);
+		free(to);
+	}
+	if (rename(tmp, db) != 0) {
+		log_error("takeover: cannot move the restored state into %s: "
+		    "%s", db, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	log_info("takeover: restored generation %016" PRId64 " (%.1f s old, "
+	    "%" PRIu64 " bytes%s)", man.generation,
+	    (double)(time_wall_ms() - man.created_ms) / 1000.0, man.bytes,
+	    skipped ? "; newer generations were unusable (see above)" : "");
+out:
+	free(db);
+	free(tmp);
+	return rc;
+}
+
+/* Called on the ha thread: note what the election says, wake the role
+ * thread, return at once (ha.h). */
+static void on_role(void *arg, enum ha_role role, const char *active_url,
+    int64_t fence_rev, const char *reason)
+{
+	struct daemon *d = arg;
+
+	if (role == HA_ACTIVE)
+		log_info("ha: this orchestrator is active (term %lld): %s",
+		    (long long)fence_rev, reason);
+	else
+		log_info("ha: standby; the active orchestrator is %s: %s",
+		    active_url[0] ? active_url : "not known", reason);
+	metrics_ha_role(d->metrics, role == HA_ACTIVE);
+	pthread_mutex_lock(&d->mu);
+	d->want_active = role == HA_ACTIVE;
+	d->want_term = role == HA_ACTIVE ? fence_rev : 0;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/*
+ * The role thread: brings the stack up on a won lease and down on a lost
+ * one (slow work the ha thread must not do).  A term that changed while
+ * the stack was up (lost and won again before this thread looked) means
+ * another orchestrator may have been active: down, and up again from the
+ * mirror.
+ */
+static void *role_main(void *arg)
+{
+	struct daemon *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->stopping && ((d->want_active && d->up &&
+		    d->term == d->want_term) || (!d->want_active && !d->up)))
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (d->stopping)
+			break;
+		bool want = d->want_active;
+		int64_t term = d->want_term;
+		pthread_mutex_unlock(&d->mu);
+
+		if (d->up) {
+			log_warnx("ha: %s: no step starts from now on; "
+			    "running steps stop at their next checkpoint and "
+			    "the active orchestrator resumes them",
+			    want ? "a new term began" : "the lease is lost");
+			front_set_phase(d->front, "stepping down");
+			stack_down(d, false);
+			front_set_phase(d->front, "standby");
+		}
+		if (want) {
+			int64_t t0 = time_mono_ms();
+			front_set_phase(d->front, "taking over: restoring the "
+			    "newest state from the mirror");
+			d->term = term;
+			if (takeover_restore(d) != 0 ||
+			    (front_set_phase(d->front, "taking over: resuming "
+			    "tasks"), stack_up(d, ha_fence)) != 0) {
+				front_set_phase(d->front, "failed to take over "
+				    "(see its log)");
+				pthread_mutex_unlock(&d->stack_mu);
+				/* Resign (main's shutdown) so a standby that
+				 * can serve takes over. */
+				kill(getpid(), SIGTERM);
+				pthread_mutex_lock(&d->mu);
+				break;
+			}
+			metrics_ha_takeover(d->metrics, time_mono_ms() - t0);
+			log_info("ha: serving as the active orchestrator "
+			    "(term %lld) %lld ms after winning the lease",
+			    (long long)term, (long long)(time_mono_ms() - t0));
+		}
+		pthread_mutex_unlock(&d->stack_mu);
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+static struct ha *open_ha(const struct cfg *c, struct daemon *d, char *err,
+    size_t errlen)
+{
+	struct ha_config hc = {
+		.endpoints = c->etcd_endpoints, .prefix = c->ha_prefix,
+		.advertise_url = c->advertise_url,
+		.lease_ttl_ms = c->ha_lease_ttl_ms,
+	};
+	return ha_new(&hc, on_role, d, err, errlen);
+}
+
 static int run(struct cfg *c, const char *conf_path, bool foreground)
 {
 	char err[512];
-	struct store *st = NULL;
-	struct auth *auth = NULL;
-	struct service *svc = NULL;
-	struct api *api = NULL;
-	struct metrics *metrics = NULL;
+	struct daemon dd = { .c = c };
+	struct daemon *d = &dd;
 	struct httpd *http = NULL;
-	struct mirror *mirror = NULL;
-	bool created_join = false;
 	int lock = -1;
 	long holder = 0;
 	sigset_t sigs;
@@ -668,6 +962,9 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 	const char *logpath = c->log_file;
 	char *deflog = NULL;
 
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->stack_mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
 	if (!foreground && logpath == NULL)
 		logpath = deflog = xasprintf("%s/ringmaster.log", c->data_dir);
 	if (mkdirs(c->data_dir, 0700) != 0) {
@@ -698,79 +995,53 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 		goto out;
 	}
 	if (c->state_mirror != NULL) {
-		if ((mirror = open_mirror(c, err, sizeof(err))) == NULL) {
+		if ((d->mirror = open_mirror(c, err, sizeof(err))) == NULL) {
 			log_error("state mirror: %s", err);
 			goto out;
 		}
-		if (recover_at_start(c, mirror) != 0)
+		/* With an election the takeover restores; alone, only an
+		 * empty data_dir does. */
+		if (!c->ha && recover_at_start(c, d->mirror) != 0)
 			goto out;
 	}
-	if ((st = open_store(c, false)) == NULL) {
-		log_error("cannot open the store in %s: see the message above",
-		    c->data_dir);
-		goto out;
-	}
-	if (ensure_admin_token(c, st) != 0)
-		goto out;
-	store_event_keep(st, (int64_t)c->events_keep_days * 86400000LL,
-	    c->events_keep_rows);
-	auth = auth_open(st, c->join_token_file, &created_join, err,
-	    sizeof(err));
-	if (auth == NULL) {
-		log_error("%s", err);
-		goto out;
-	}
-	if (created_join)
-		log_info("created the join token in %s (mode 0600)",
-		    c->join_token_file);
-	metrics = metrics_new();
-	if (mirror != NULL) {
-		if (!mirror_encrypted(mirror) && stored_secrets(st))
-			log_warnx("state mirror: the store holds clusters' "
-			    "storage credentials and state_mirror_key_file is "
-			    "not set, so %s receives them in clear: set "
-			    "state_mirror_key_file to a file made with 'openssl "
-			    "rand -hex 32' (docs/operations.md)",
-			    mirror_url(mirror));
-		if (mirror_start(mirror, st, metrics, err, sizeof(err)) != 0) {
-			log_error("%s", err);
+	d->metrics = metrics_new();
+	if (c->ha) {
+		if ((d->ha = open_ha(c, d, err, sizeof(err))) == NULL) {
+			log_error("ha: %s", err);
 			goto out;
 		}
+		mirror_set_gate(d->mirror, ha_fence, d);
+		metrics_ha_role(d->metrics, false);
 	}
-	if ((svc = service_start(c, st, metrics, mirror, err,
-	    sizeof(err))) == NULL) {
-		log_error("cannot start the service: %s", err);
+	d->front = front_new(d->ha, d->metrics, c->advertise_url);
+	if (!c->ha && stack_up(d, NULL) != 0)
 		goto out;
-	}
-	api = api_new(svc, auth, metrics);
-	{
-		struct authlimit_conf fails = {
-			.max = c->auth_fail_max, .window_ms = c->auth_fail_window_ms,
-			.block_ms = c->auth_block_ms,
-			.max_keys = (size_t)c->auth_fail_table,
-		};
-		/* max + 1: the limiter blocks at its max-th failure, and
-		 * audit_refused_max refusals are still recorded. */
-		struct authlimit_conf refusals = {
-			.max = c->audit_refused_max > 0 ?
-			    c->audit_refused_max + 1 : 0,
-			.window_ms = 60000, .block_ms = 60000,
-			.max_keys = (size_t)c->auth_fail_table,
-		};
-		api_set_limits(api, &fails, &refusals);
-	}
 	struct httpd_opts ho = {
 		.host = c->listen_host, .port = c->listen_port,
 		.threads = c->http_threads, .max_body = API_MAX_BODY,
 		.tls_cert = c->tls_cert, .tls_key = c->tls_key,
 	};
-	if ((http = httpd_start(&ho, api_handle, api, err, sizeof(err))) == NULL) {
+	if ((http = httpd_start(&ho, front_handle, d->front, err,
+	    sizeof(err))) == NULL) {
 		log_error("%s", err);
 		goto out;
 	}
-	log_info("ringmaster %s listening on %s%s:%d with %d workers, data in %s",
-	    RM_VERSION, c->tls_cert ? "https://" : "http://", c->listen_host,
-	    httpd_port(http), c->workers, c->data_dir);
+	if (c->ha) {
+		front_set_phase(d->front, "standby");
+		if (pthread_create(&d->role_thread, NULL, role_main, d) != 0) {
+			log_error("cannot start the role thread");
+			goto out;
+		}
+		d->role_started = true;
+		if (ha_start(d->ha, err, sizeof(err)) != 0) {
+			log_error("ha: %s", err);
+			goto out;
+		}
+	}
+	log_info("ringmaster %s listening on %s%s:%d with %d workers, data in "
+	    "%s%s", RM_VERSION, c->tls_cert ? "https://" : "http://",
+	    c->listen_host, httpd_port(http), c->workers, c->data_dir,
+	    c->ha ? "; standby until it wins the lease in etcd" : "");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -784,7 +1055,11 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 				continue;
 			}
 			log_set_level(nc->log_level);
-			service_reload(svc, nc);
+			/* Under the role thread's feet otherwise. */
+			pthread_mutex_lock(&d->stack_mu);
+			if (d->svc != NULL)
+				service_reload(d->svc, nc);
+			pthread_mutex_unlock(&d->stack_mu);
 			log_info("SIGHUP: logs reopened, log_level %s and heartbeat "
 			    "settings reloaded (listen, data_dir, workers and TLS "
 			    "need a restart)", conf_log_level_name(nc->log_level));
@@ -794,27 +1069,41 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 		break;
 	}
 	log_info("%s: stopping: no new requests; running steps stop at their "
-	    "next checkpoint and resume at the next start",
-	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	    "next checkpoint and resume at the next start%s",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT",
+	    c->ha ? " (or on the orchestrator that takes over)" : "");
 	pthread_t gt;
 	if (pthread_create(&gt, NULL, grace_watch,
 	    (void *)(intptr_t)c->shutdown_grace_ms) == 0)
 		pthread_detach(gt);
 	rc = 0;
 out:
+	if (d->role_started) {
+		pthread_mutex_lock(&d->mu);
+		d->stopping = true;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->role_thread, NULL);
+	}
+	/* Down while still holding the lease, so the last generation is
+	 * written (the gate lets it through); then resign, so a standby
+	 * takes over at its next look instead of after the TTL. */
+	if (d->front != NULL)
+		front_set_phase(d->front, "stopping");
+	stack_down(d, rc == 0);
+	ha_stop(d->ha);
 	httpd_stop(http);
-	service_stop(svc);
-	/* After the service: the steps' last checkpoints are in it. */
-	mirror_stop(mirror, rc == 0);
-	mirror_close(mirror);
-	api_free(api);
-	metrics_free(metrics);
-	auth_free(auth);
-	store_close(st);
+	ha_free(d->ha);
+	front_free(d->front);
+	mirror_close(d->mirror);
+	metrics_free(d->metrics);
 	if (lock >= 0)
 		close(lock);
 	if (rc == 0)
 		log_info("stopped");
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->stack_mu);
 	free(deflog);
 	return rc;
 }
@@ -862,6 +1151,17 @@ int main(int argc, char **argv)
 	if ((c = cfg_load(conf_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "ringmaster: %s\n", err);
 		return 1;
+	}
+	if (check && c->ha) {
+		/* What the election checks (URLs, prefix, TTL) is checked
+		 * here too, so -n says it before a start would. */
+		struct ha *h = open_ha(c, NULL, err, sizeof(err));
+		if (h == NULL) {
+			fprintf(stderr, "ringmaster: %s: %s\n", c->path, err);
+			cfg_free(c);
+			return 1;
+		}
+		ha_free(h);
 	}
 	if (check) {
 		printf("%s: configuration OK\n", c->path);

@@ -247,6 +247,41 @@ static size_t next_open(const struct store_task *t, size_t i)
  * Run the task until it ends, must stop, or waits.  Returns true when it
  * waits: the ctx is parked and the caller returns QUEUE_WAIT.
  */
+void task_engine_set_fence(struct task_engine *e, task_fence_fn fn,
+    void *arg)
+{
+	e->fence = fn;
+	e->fence_arg = arg;
+}
+
+/*
+ * May a step start?  Without a fence, yes.  When the fence refuses (this
+ * orchestrator is not, or cannot prove it still is, the active one) the
+ * step is not started: a stale active starts nothing, and the active that
+ * follows resumes the task from the store.  Logged on the change only, not
+ * at every look.
+ */
+static bool fence_pass(struct task_ctx *ctx, const char *step)
+{
+	struct task_engine *e = ctx->e;
+	char err[512] = "";
+
+	if (e->fence == NULL)
+		return true;
+	if (e->fence(e->fence_arg, err, sizeof(err)) == 0) {
+		if (atomic_exchange(&e->fenced, false))
+			log_info("fence: steps start again (this orchestrator "
+			    "holds the lease)");
+		return true;
+	}
+	if (!atomic_exchange(&e->fenced, true))
+		log_warnx("fence: task %s: step '%s' not started: %s; no step "
+		    "starts until this orchestrator proves it is the active "
+		    "one (the active one resumes the task)", ctx->t->id,
+		    step, err);
+	return false;
+}
+
 static bool run_steps(struct task_ctx *ctx)
 {
 	struct task_engine *e = ctx->e;
@@ -291,6 +326,12 @@ static bool run_steps(struct task_ctx *ctx)
 				    written ? sp->attempts : 0))
 					return false;
 				continue;
+			}
+			/* Refused: the step stays as it is (a resumed one
+			 * "running" with its attempt); look again in 1 s. */
+			if (!fence_pass(ctx, sp->name)) {
+				eng_park(ctx, time_mono_ms() + 1000);
+				return true;
 			}
 			ctx->attempts = written ? sp->attempts : sp->attempts + 1;
 			if (!written || t->state != STORE_TASK_RUNNING) {
@@ -377,7 +418,8 @@ static bool run_steps(struct task_ctx *ctx)
 			/* End this step and start the next in one write,
 			 * unless a stop is asked before it. */
 			ctx->held = ty->holds != NULL && ty->holds(&t->steps[j]);
-			if (eng_stop_reason(ctx) == STOP_NONE) {
+			if (eng_stop_reason(ctx) == STOP_NONE &&
+			    fence_pass(ctx, t->steps[j].name)) {
 				su[1] = eng_su_make(&t->steps[j], STORE_STEP_RUNNING,
 				    t->steps[j].attempts + 1);
 				su[1].started_at = su[0].finished_at;

@@ -198,6 +198,15 @@ struct store *task_engine_store(const struct task_engine *e);
 /* The node client task types reach nodes with (nodeops.h), set once at
  * wiring before task_start(); the engine never looks inside. */
 void task_engine_set_nodes(struct task_engine *e, void *nodes);
+/*
+ * Asked before each step starts, with active/standby: 0 lets it start; -1
+ * (with the reason in err) leaves the step as it is and asks again a
+ * second later, so a stale active starts nothing and the active that
+ * follows resumes the task.  Set once before task_start(); NULL: none.
+ */
+typedef int (*task_fence_fn)(void *arg, char *err, size_t errlen);
+void task_engine_set_fence(struct task_engine *e, task_fence_fn fn,
+    void *arg);
 
 /* ---- the service layer -------------------------------------------------- */
 

@@ -108,6 +108,9 @@ struct task_engine {
 	struct store *st;
 	struct queue *q;
 	void *nodes;			/* the node client (task_engine_set_nodes) */
+	task_fence_fn fence;		/* task_engine_set_fence() */
+	void *fence_arg;
+	atomic_bool fenced;		/* the last fence check refused */
 	pthread_mutex_t tmu;		/* the timer heap */
 	pthread_cond_t tcv;
 	struct timer *heap;

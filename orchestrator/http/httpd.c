@@ -156,6 +156,7 @@ static MHD_RESULT respond(struct httpd *h, struct MHD_Connection *conn,
 	h->fn(h->arg, &req, &resp);
 	if (resp.fixed_body != NULL && resp.body == NULL &&
 	    resp.content_type == NULL && resp.headers[0].name == NULL &&
+	    resp.value_alloc == NULL &&
 	    (r = fixed_get(h, resp.fixed_body, resp.status)) != NULL)
 		return MHD_queue_response(conn, (unsigned)resp.status, r);
 	if (resp.fixed_body != NULL && resp.body == NULL) {
@@ -166,6 +167,7 @@ static MHD_RESULT respond(struct httpd *h, struct MHD_Connection *conn,
 	    resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r == NULL) {
 		free(resp.body);
+		free(resp.value_alloc);
 		return MHD_NO;
 	}
 	if (resp.len > 0 || resp.content_type)
@@ -175,6 +177,8 @@ static MHD_RESULT respond(struct httpd *h, struct MHD_Connection *conn,
 		if (resp.headers[i].name)
 			MHD_add_response_header(r, resp.headers[i].name,
 			    resp.headers[i].value);
+	/* MHD copied the header values. */
+	free(resp.value_alloc);
 	ret = MHD_queue_response(conn, (unsigned)resp.status, r);
 	MHD_destroy_response(r);
 	return ret;

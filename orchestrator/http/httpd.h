@@ -43,6 +43,8 @@ struct httpd_resp {
 	/* Room for one short header value made per request (Retry-After):
 	 * a headers[].value may point here. */
 	char value_buf[24];
+	/* Or a longer one (a Location): malloc'd, httpd frees it. */
+	char *value_alloc;
 };
 
 /* Called on an httpd thread for each request; must fill resp->status. */

@@ -62,6 +62,9 @@ struct metrics {
 	_Atomic bool mirror_on;
 	_Atomic int64_t mirror_gen_ms;		/* 0: none yet */
 	_Atomic uint64_t mirror_bytes, mirror_failures;
+	_Atomic bool ha_on, ha_active;
+	_Atomic uint64_t ha_takeovers;
+	_Atomic int64_t ha_last_takeover_ms;	/* how long it took */
 	pthread_mutex_t hist_mtx;
 	struct hist hists[MAX_TYPES];
 	size_t nhist;
@@ -82,6 +85,18 @@ void metrics_state_mirror_written(struct metrics *m, int64_t gen_ms,
 void metrics_state_mirror_failed(struct metrics *m)
 {
 	atomic_fetch_add(&m->mirror_failures, 1);
+}
+
+void metrics_ha_role(struct metrics *m, bool active)
+{
+	atomic_store(&m->ha_on, true);
+	atomic_store(&m->ha_active, active);
+}
+
+void metrics_ha_takeover(struct metrics *m, int64_t took_ms)
+{
+	atomic_fetch_add(&m->ha_takeovers, 1);
+	atomic_store(&m->ha_last_takeover_ms, took_ms);
 }
 
 struct metrics_out {
@@ -370,6 +385,22 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 		    "Size of the newest generation of the state mirror as uploaded.");
 		metrics_sample(&o, "ringmaster_state_mirror_last_bytes", NULL,
 		    (double)atomic_load(&m->mirror_bytes));
+	}
+	if (atomic_load(&m->ha_on)) {
+		head(o.fp, "ringmaster_ha_active", "gauge",
+		    "1 while this orchestrator holds the lease and serves; 0 "
+		    "while it is a standby.");
+		metrics_sample(&o, "ringmaster_ha_active", NULL,
+		    atomic_load(&m->ha_active) ? 1 : 0);
+		head(o.fp, "ringmaster_ha_takeovers_total", "counter",
+		    "Times this orchestrator won the lease and took over.");
+		metrics_sample(&o, "ringmaster_ha_takeovers_total", NULL,
+		    (double)atomic_load(&m->ha_takeovers));
+		head(o.fp, "ringmaster_ha_last_takeover_seconds", "gauge",
+		    "How long the last takeover took, from the won lease to "
+		    "serving (the state restored, tasks resumed).");
+		metrics_sample(&o, "ringmaster_ha_last_takeover_seconds", NULL,
+		    (double)atomic_load(&m->ha_last_takeover_ms) / 1000.0);
 	}
 	if (src && src->tasks_by_state) {
 		head(o.fp, "ringmaster_tasks", "gauge",

@@ -11,6 +11,7 @@
 #ifndef RM_METRICS_H
 #define RM_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,11 @@ void metrics_state_mirror_enable(struct metrics *m);
 void metrics_state_mirror_written(struct metrics *m, int64_t gen_ms,
     uint64_t bytes);
 void metrics_state_mirror_failed(struct metrics *m);
+
+/* Active/standby (orchestrator/ha/): the role makes the metrics appear;
+ * a takeover and how long it took. */
+void metrics_ha_role(struct metrics *m, bool active);
+void metrics_ha_takeover(struct metrics *m, int64_t took_ms);
 
 /*
  * Writers used by the scrape callbacks below: one sample each.  labels is

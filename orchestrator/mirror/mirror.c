@@ -278,6 +278,12 @@ void mirror_close(struct mirror *m)
 	free(m);
 }
 
+void mirror_set_gate(struct mirror *m, mirror_gate_fn fn, void *arg)
+{
+	m->gate = fn;
+	m->gate_arg = arg;
+}
+
 bool mirror_encrypted(const struct mirror *m)
 {
 	return m->has_key;
@@ -477,6 +483,13 @@ int mirror_write(struct mirror *m, struct store *st,
 	    sizeof(why)) != 0) {
 		err_set(err, errlen, "cannot upload the manifest of generation "
 		    "%s: %s", gen, why);
+		goto out;
+	}
+	/* Last look before `latest` moves: an orchestrator that lost the
+	 * lease must not make its state the one a takeover restores. */
+	if (m->gate != NULL && m->gate(m->gate_arg, why, sizeof(why)) != 0) {
+		err_set(err, errlen, "generation %s is uploaded but 'latest' "
+		    "stays where it is: %s", gen, why);
 		goto out;
 	}
 	char line[MIRROR_GEN_LEN + 1];

@@ -155,6 +155,14 @@ int mirror_fetch(struct mirror *m, int64_t g, const char *path,
 int mirror_recover(struct mirror *m, const char *path, int max_schema,
     struct mirror_manifest *used, int *skipped, char *err, size_t errlen);
 
+/*
+ * Asked just before `latest` moves to a new generation (active/standby:
+ * the lease's fencing check); -1 with a reason leaves `latest` where it is
+ * and the write fails.  Set before mirror_start(); NULL: none.
+ */
+typedef int (*mirror_gate_fn)(void *arg, char *err, size_t errlen);
+void mirror_set_gate(struct mirror *m, mirror_gate_fn fn, void *arg);
+
 /* ---- the writer thread -------------------------------------------------- */
 
 /* Start the thread over st; metrics may be NULL.  0, or -1 with err. */

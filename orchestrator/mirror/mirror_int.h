@@ -21,6 +21,8 @@ struct mirror {
 	int keep;
 	int64_t delay_ms, interval_ms;
 	int64_t last_gen;		/* the last generation number used */
+	mirror_gate_fn gate;		/* mirror_set_gate() */
+	void *gate_arg;
 
 	/* The writer thread (mirror_run.c): mu guards the flags below. */
 	pthread_mutex_t mu;

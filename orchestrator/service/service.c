@@ -165,7 +165,9 @@ static void on_task_event(const struct task_event *ev, void *arg)
 }
 
 struct service *service_start(const struct cfg *c, struct store *st,
-    struct metrics *m, struct mirror *mirror, char *err, size_t errlen)
+    struct metrics *m, struct mirror *mirror,
+    int (*fence)(void *arg, char *err, size_t errlen), void *fence_arg,
+    char *err, size_t errlen)
 {
 	struct service *s = xcalloc(1, sizeof(*s));
 
@@ -183,6 +185,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	/* Task types of other modules, before the workers start. */
 	s->pool = ssh_pool_new(60000, 2);
 	task_engine_set_nodes(s->eng, s->pool);
+	task_engine_set_fence(s->eng, fence, fence_arg);
 	if (tasks_register(s->eng, err, errlen) != 0)
 		goto fail;
 	if (task_resume_all(s->eng, err, errlen) != 0)

@@ -151,12 +151,16 @@ struct svc_list {
  * st and c are borrowed and must outlive the service.  mirror (may be
  * NULL) is the state mirror, told at once of every task state change (a
  * schedule fired, a task started or ended) so it writes a generation
- * without waiting for its delay.
+ * without waiting for its delay.  fence (may be NULL) is asked before
+ * every step starts (task_engine_set_fence()): with active/standby, the
+ * lease's check.
  */
 struct metrics;
 struct mirror;
 struct service *service_start(const struct cfg *c, struct store *st,
-    struct metrics *m, struct mirror *mirror, char *err, size_t errlen);
+    struct metrics *m, struct mirror *mirror,
+    int (*fence)(void *arg, char *err, size_t errlen), void *fence_arg,
+    char *err, size_t errlen);
 /* Stop taking work, let running steps reach a checkpoint, stop threads. */
 void service_stop(struct service *s);
 /* SIGHUP: reload what can be reloaded from a new config. */

@@ -1,0 +1,360 @@
+"""Active/standby orchestrators (ha = etcd): real ringmaster daemons, a real
+etcd (Debian's etcd-server) on loopback, one file:// state mirror shared by
+the group.
+
+- One is active, the other a standby that answers /health and /api/v1/ha,
+  sends every other request to the active with 307 (path and query kept),
+  and ringsh and an agent given both URLs reach the active through it.
+- kill -9 of the active under a running task: the standby takes over within
+  15 s, restores the newest generation, the task completes with no step run
+  twice, tokens and clusters are there; the old host comes back as standby.
+- A partition: the active loses etcd (its etcd endpoint goes through a
+  proxy the test cuts) but not its clients: it stops serving by its own
+  clock within the lease, the other takes over, and never are both active.
+- Fencing: an active paused (SIGSTOP) past its lease starts no step when it
+  runs again: its own state.db shows no step started after the pause.
+"""
+import os
+import socket
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from orch import Orch, wait_until
+from rmtest import free_port
+from test_ha_etcd import ETCD, Etcd
+
+TTL = "3s"
+pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd not installed (make deps)")
+
+
+@pytest.fixture
+def etcd():
+    e = Etcd()
+    yield e
+    e.stop()
+
+
+class Proxy:
+    """A TCP proxy 127.0.0.1:port -> target that the test can cut: cut()
+    closes every connection and refuses new ones (a partition between one
+    orchestrator and etcd), heal() lets them through again."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.port = free_port()
+        self.cut_ = False
+        self.conns = []
+        self.lock = threading.Lock()
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", self.port))
+        self.srv.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            if self.cut_:
+                c.close()
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d or self.cut_:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_ = True
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns = []
+
+    def heal(self):
+        self.cut_ = False
+
+    def close(self):
+        self.cut()
+        self.srv.close()
+
+
+def ha_conf(tmp_path, etcd_url, port, prefix):
+    return {"ha": "etcd", "etcd_endpoints": etcd_url, "ha_prefix": prefix,
+            "ha_lease_ttl": TTL, "advertise_url": f"http://127.0.0.1:{port}",
+            "state_mirror": f"file://{tmp_path}/mirror",
+            "state_mirror_delay": "200ms", "state_mirror_interval": "1h",
+            "join_token_file": str(tmp_path / "join.token")}
+
+
+@pytest.fixture
+def group(tmp_path, etcd):
+    """make(name, etcd_url=None) -> a started Orch of the group; all killed
+    at the end, their log tails printed."""
+    made = []
+    prefix = f"/rm-test/{os.getpid()}-{time.monotonic_ns()}"
+
+    def make(name, etcd_url=None, start=True):
+        port = free_port()
+        o = Orch(tmp_path / name, conf=ha_conf(tmp_path, etcd_url or etcd.url, port,
+                                                prefix), port=port)
+        made.append(o)
+        if start:
+            o.start()
+        return o
+    yield make
+    for o in made:
+        if o.proc is not None and o.proc.poll() is None:
+            o.proc.send_signal(18)  # SIGCONT: a paused one must die too
+            o.proc.kill()
+            o.proc.wait()
+        print(f"--- {o.tmp} log tail ---\n{o.log_tail(80)}")
+
+
+def ha(o):
+    return o.session.get(o.base + "/api/v1/ha", timeout=3).json()
+
+
+def serving(o):
+    """The orchestrator answers the API itself (active with its stack up)."""
+    try:
+        return ha(o)["role"] == "active" and ha(o)["phase"] == "serving"
+    except Exception:
+        return False
+
+
+def wait_active(o, timeout=20):
+    return wait_until(lambda: serving(o), timeout, f"{o.base} to be active and serving")
+
+
+def req(o, method, path, token, **kw):
+    return o.session.request(method, o.base + path, allow_redirects=False, timeout=5,
+                             headers={"Authorization": f"Bearer {token}"}, **kw)
+
+
+def test_one_active_and_a_standby_that_sends_clients_to_it(group, tmp_path):
+    a = group("a")
+    wait_active(a)
+    admin = a.admin_token
+    b = group("b")
+    st = wait_until(lambda: (lambda v: v if v["active"] == a.base else None)(ha(b)), 10,
+                    "b to know the active")
+    assert st["role"] == "standby" and st["self"] == b.base and st["ha"] == "etcd", st
+    assert ha(a)["role"] == "active" and ha(a)["term"] > 0
+    h = b.session.get(b.base + "/health", timeout=3)
+    assert h.status_code == 200 and h.json()["status"] == "standby"
+    assert h.json()["active"] == a.base
+    # Writes and reads go to the active, path and query kept.
+    r = req(b, "POST", "/api/v1/clusters", admin, json={"name": "x"})
+    assert r.status_code == 307, r.text
+    assert r.headers["Location"] == a.base + "/api/v1/clusters"
+    assert r.json()["error"]["code"] == "standby" and a.base in r.json()["error"]["message"]
+    r = req(b, "GET", "/api/v1/events", admin, params={"limit": "5", "kind": "a b&c"})
+    assert r.status_code == 307
+    assert r.headers["Location"] == a.base + "/api/v1/events?limit=5&kind=a%20b%26c"
+    # Metrics of the standby itself.
+    m = b.session.get(b.base + "/metrics", timeout=3).text
+    assert "ringmaster_ha_active 0" in m
+    assert "ringmaster_ha_active 1" in a.session.get(a.base + "/metrics", timeout=3).text
+    # A write on the active is what clients get after following.
+    a.create_cluster("prod")
+    r = req(b, "GET", "/api/v1/clusters/prod", admin)
+    assert r.status_code == 307
+    follow = a.session.get(r.headers["Location"], timeout=5,
+                           headers={"Authorization": f"Bearer {admin}"})
+    assert follow.status_code == 200 and follow.json()["name"] == "prod"
+    # ringsh given both URLs, standby first, reaches the active.
+    from test_orchestrator_list import rsh
+    r = rsh(f"{b.base},{a.base}", tmp_path, "--json", "-c", "clusters", token=admin)
+    assert r.returncode == 0, r.stderr
+    assert "prod" in r.stdout
+    # Only one is active; /api/v1/ha refuses other methods.
+    assert ha(b)["role"] == "standby"
+    assert b.session.post(b.base + "/api/v1/ha", timeout=3).status_code == 405
+
+
+def steps_started_after(db, t_ms):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(steps)")]
+        assert "started_at" in cols, cols
+        return con.execute("SELECT * FROM steps WHERE started_at > ?",
+                           (t_ms,)).fetchall()
+    finally:
+        con.close()
+
+
+def test_kill9_of_the_active_the_standby_takes_over_and_finishes_the_task(group):
+    a = group("a")
+    wait_active(a)
+    admin = a.admin_token
+    ops = a.create_token("operator", "ops")
+    b = group("b")
+    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+    a.create_cluster("prod")
+    tid = a.submit("prod", duration_s=12, steps=4)["id"]
+    wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20,
+               "the task's second step")
+    before = a.task(tid)
+    mark = int(time.time() * 1000)
+    latest = a.tmp.parent / "mirror" / "latest"
+    wait_until(lambda: latest.exists() and int(latest.read_text().strip() or 0) > mark, 10,
+               "a generation after the second step started")
+    a.kill9()
+    t0 = time.monotonic()
+    wait_until(lambda: serving(b), 20, "b to take over")
+    took = time.monotonic() - t0
+    print(f"failover: kill -9 to serving in {took:.2f}s")
+    assert took < 15, f"took over in {took:.1f}s"
+    assert b.session.get(b.base + "/api/v1/clusters", timeout=5,
+                         headers={"Authorization": f"Bearer {ops}"}).status_code == 200
+    assert "restored generation" in b.log_path.read_text()
+    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
+        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task to complete on b")
+    for i, st in enumerate(done["steps"]):
+        assert st["state"] == "succeeded" and st["attempts"] == 1, st
+        if before["steps"][i]["state"] == "succeeded":
+            assert st["finished_at"] == before["steps"][i]["finished_at"]
+    assert done["steps"][1]["started_at"] == before["steps"][1]["started_at"]
+    # The old host comes back as a standby that points at b.
+    a.start()
+    wait_until(lambda: ha(a)["active"] == b.base, 15, "a to come back as standby")
+    assert ha(a)["role"] == "standby"
+    m = b.session.get(b.base + "/metrics", timeout=3).text
+    assert "ringmaster_ha_takeovers_total 1" in m
+
+
+def test_partition_the_active_loses_etcd_but_not_its_clients(group, etcd):
+    proxy = Proxy(etcd.port)
+    try:
+        a = group("a", etcd_url=proxy.url)
+        wait_active(a)
+        admin = a.admin_token
+        b = group("b")
+        wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+        a.create_cluster("prod")
+        tid = a.submit("prod", duration_s=20, steps=10)["id"]
+        wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20, "step 2")
+        both = []
+        stop = threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                if serving(a) and serving(b):
+                    both.append(time.monotonic())
+                time.sleep(0.05)
+        w = threading.Thread(target=watch, daemon=True)
+        w.start()
+        proxy.cut()
+        t0 = time.monotonic()
+        # a stops serving by its own clock within the lease (3 s, with slack).
+        wait_until(lambda: not serving(a), 6, "a to stop serving")
+        stepped = time.monotonic() - t0
+        r = req(a, "GET", "/api/v1/clusters", admin)
+        assert r.status_code in (307, 503), r.text
+        wait_until(lambda: serving(b), 20, "b to take over")
+        took = time.monotonic() - t0
+        stop.set()
+        w.join()
+        print(f"partition: a stepped down in {stepped:.2f}s, b serving after {took:.2f}s")
+        assert stepped <= 4.5
+        assert not both, "both orchestrators served at once"
+        # The task completes on b, no step run twice.
+        done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
+            b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+        assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]
+        # Healed: a learns who is active and sends clients there.
+        proxy.heal()
+        wait_until(lambda: ha(a)["active"] == b.base, 15, "a to learn the active")
+        r = req(a, "GET", "/api/v1/clusters", admin)
+        assert r.status_code == 307 and r.headers["Location"].startswith(b.base)
+    finally:
+        proxy.close()
+
+
+def test_a_paused_active_starts_no_step_when_it_runs_again(group):
+    a = group("a")
+    wait_active(a)
+    admin = a.admin_token
+    b = group("b")
+    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+    a.create_cluster("prod")
+    tid = a.submit("prod", duration_s=8, steps=8)["id"]
+    wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20, "step 2")
+    time.sleep(0.5)
+    a.signal(19)  # SIGSTOP: a paused process, its lease runs out
+    paused_ms = int(time.time() * 1000)
+    wait_until(lambda: serving(b), 20, "b to take over")
+    a.signal(18)  # SIGCONT
+    wait_until(lambda: ha(a)["role"] == "standby", 10, "a to see it is a standby")
+    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
+        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+    assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]
+    # a's own store: nothing started after the pause (its stack is down, so
+    # the database is closed and can be read).
+    wait_until(lambda: "the lease is lost" in a.log_path.read_text(), 10, "a's step-down")
+    late = steps_started_after(a.data_dir / "state.db", paused_ms)
+    assert late == [], f"the stale active started steps after its pause: {late}"
+    # And it still redirects to b.
+    r = req(a, "POST", "/api/v1/clusters", admin, json={"name": "y"})
+    assert r.status_code == 307 and r.headers["Location"].startswith(b.base)
+
+
+def test_config_checks(tmp_path):
+    from orch import bin_path
+    import subprocess
+    base = {"listen": f"127.0.0.1:{free_port()}", "data_dir": str(tmp_path / "d")}
+    cases = [
+        ({"ha": "etcd"}, "ha = etcd needs etcd_endpoints"),
+        ({"ha": "etcd", "etcd_endpoints": "http://127.0.0.1:1"}, "needs advertise_url"),
+        ({"ha": "etcd", "etcd_endpoints": "http://127.0.0.1:1",
+          "advertise_url": "http://127.0.0.1:2"}, "needs state_mirror"),
+        ({"ha": "etcd", "etcd_endpoints": "ftp://x", "advertise_url": "http://127.0.0.1:2",
+          "state_mirror": f"file://{tmp_path}/m"}, "etcd"),
+        ({"ha": "raft"}, "ha"),
+        ({"ha_lease_ttl": "1s"}, "ha_lease_ttl"),
+    ]
+    for extra, want in cases:
+        p = tmp_path / "c.conf"
+        p.write_text("".join(f"{k} = {v}\n" for k, v in {**base, **extra}.items()))
+        r = subprocess.run([str(bin_path()), "-n", "-f", str(p)], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode != 0 and want in r.stderr, (extra, r.stderr)
+    p.write_text("".join(f"{k} = {v}\n" for k, v in {
+        **base, "ha": "etcd", "etcd_endpoints": "http://127.0.0.1:2379",
+        "advertise_url": "http://127.0.0.1:7400",
+        "state_mirror": f"file://{tmp_path}/m"}.items()))
+    r = subprocess.run([str(bin_path()), "-n", "-f", str(p)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
