@@ -675,6 +675,9 @@ struct daemon {
 	struct api *api;
 	bool up;
 	int64_t term;			/* the lease's revision the stack is for */
+	int64_t followed;		/* generation in state.db.follow (0: none) */
+	bool follow_failing;		/* for logging changes only */
+	int64_t next_follow;		/* monotonic ms */
 
 	/* The election's view, set by on_role() (the ha thread). */
 	pthread_mutex_t mu;
@@ -802,6 +805,73 @@ static int ha_fence(void *arg, char *err, size_t errlen)
 }
 
 /*
+ * A standby follows the mirror: every FOLLOW_MS it reads `latest` and
+ * fetches a generation it does not hold yet into state.db.follow, checked
+ * as a takeover checks it (size, sha256, seal, integrity_check).  A
+ * takeover then usually finds the newest state here already, and a standby
+ * that cannot read the mirror (access, key) says so in /api/v1/ha and the
+ * log long before it is needed.
+ */
+#define FOLLOW_MS 5000
+
+static void follow_note(struct daemon *d, const char *err)
+{
+	if (err != NULL && !d->follow_failing)
+		log_warnx("standby: cannot follow the state mirror %s: %s; a "
+		    "takeover would fail the same way: fix it now",
+		    mirror_url(d->mirror), err);
+	else if (err == NULL && d->follow_failing)
+		log_info("standby: follows the state mirror again");
+	d->follow_failing = err != NULL;
+}
+
+static void follow_mirror(struct daemon *d)
+{
+	char err[1024];
+	struct mirror_manifest man;
+	int64_t g = 0;
+	int rc = mirror_latest(d->mirror, &g, err, sizeof(err));
+
+	if (rc == S3_NOT_FOUND) {
+		front_set_follow(d->front, 0, 0, NULL);
+		follow_note(d, NULL);
+		return;
+	}
+	if (rc != 0) {
+		front_set_follow(d->front, d->followed, 0, err);
+		follow_note(d, err);
+		return;
+	}
+	if (g == d->followed) {
+		follow_note(d, NULL);
+		return;
+	}
+	char *path = xasprintf("%s/state.db.follow", d->c->data_dir);
+	char *tmp = xasprintf("%s/state.db.follow.tmp", d->c->data_dir);
+	unlink(tmp);
+	rc = mirror_fetch(d->mirror, g, tmp, store_schema_latest(), &man, err,
+	    sizeof(err));
+	if (rc == 0 && rename(tmp, path) != 0) {
+		snprintf(err, sizeof(err), "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		front_set_follow(d->front, d->followed, 0, err);
+		follow_note(d, err);
+	} else {
+		d->followed = g;
+		front_set_follow(d->front, g, man.created_ms, NULL);
+		follow_note(d, NULL);
+		log_debug("standby: holds generation %016" PRId64 " of the "
+		    "state mirror", g);
+	}
+	free(path);
+	free(tmp);
+}
+
+/*
  * A won lease: the newest generation of the mirror replaces whatever
  * state.db this host holds (another orchestrator may have been active
  * since), then the stack comes up and resumes the tasks.  The state this
@@ -817,6 +887,20 @@ static int takeover_restore(struct daemon *d)
 	int skipped = 0, rc;
 
 	unlink(tmp);
+	/* The followed copy when it is still the newest: no download. */
+	int64_t g = 0;
+	char *fol = xasprintf("%s/state.db.follow", d->c->data_dir);
+	if (d->followed > 0 && mirror_latest(d->mirror, &g, err,
+	    sizeof(err)) == 0 && g == d->followed && rename(fol, tmp) == 0) {
+		log_info("takeover: generation %016" PRId64 " is the newest and "
+		    "this standby holds it already", g);
+		d->followed = 0;
+		free(fol);
+		memset(&man, 0, sizeof(man));
+		man.generation = g;
+		goto replace;
+	}
+	free(fol);
 	rc = mirror_recover(d->mirror, tmp, store_schema_latest(), &man,
 	    &skipped, err, sizeof(err));
 	if (rc == S3_NOT_FOUND) {
@@ -833,6 +917,11 @@ static int takeover_restore(struct daemon *d)
 		    mirror_url(d->mirror), err);
 		goto out;
 	}
+	log_info("takeover: restored generation %016" PRId64 " (%.1f s old, "
+	    "%" PRIu64 " bytes%s)", man.generation,
+	    (double)(time_wall_ms() - man.created_ms) / 1000.0, man.bytes,
+	    skipped ? "; newer generations were unusable (see above)" : "");
+replace:
 	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
 		char *from = xasprintf("%s%s", db, sfx[i]);
 		char *to = xasprintf("%s.before-takeover%s", db, sfx[i]);
@@ -847,10 +936,7 @@ static int takeover_restore(struct daemon *d)
 		rc = -1;
 		goto out;
 	}
-	log_info("takeover: restored generation %016" PRId64 " (%.1f s old, "
-	    "%" PRIu64 " bytes%s)", man.generation,
-	    (double)(time_wall_ms() - man.created_ms) / 1000.0, man.bytes,
-	    skipped ? "; newer generations were unusable (see above)" : "");
+	rc = 0;
 out:
 	free(db);
 	free(tmp);
@@ -864,12 +950,9 @@ static void on_role(void *arg, enum ha_role role, const char *active_url,
 {
 	struct daemon *d = arg;
 
-	if (role == HA_ACTIVE)
-		log_info("ha: this orchestrator is active (term %lld): %s",
-		    (long long)fence_rev, reason);
-	else
-		log_info("ha: standby; the active orchestrator is %s: %s",
-		    active_url[0] ? active_url : "not known", reason);
+	/* ha.c logs the change with its reason. */
+	(void)active_url;
+	(void)reason;
 	metrics_ha_role(d->metrics, role == HA_ACTIVE);
 	pthread_mutex_lock(&d->mu);
 	d->want_active = role == HA_ACTIVE;
@@ -891,11 +974,31 @@ static void *role_main(void *arg)
 
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
-		while (!d->stopping && ((d->want_active && d->up &&
-		    d->term == d->want_term) || (!d->want_active && !d->up)))
-			pthread_cond_wait(&d->cv, &d->mu);
 		if (d->stopping)
 			break;
+		if (d->want_active && d->up && d->term == d->want_term) {
+			pthread_cond_wait(&d->cv, &d->mu);
+			continue;
+		}
+		if (!d->want_active && !d->up) {
+			/* Standby: follow the mirror between changes. */
+			int64_t now = time_mono_ms();
+			if (now >= d->next_follow) {
+				pthread_mutex_unlock(&d->mu);
+				follow_mirror(d);
+				pthread_mutex_lock(&d->mu);
+				d->next_follow = time_mono_ms() + FOLLOW_MS;
+				continue;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t ns = (int64_t)ts.tv_nsec +
+			    (d->next_follow - now) * 1000000LL;
+			ts.tv_sec += (time_t)(ns / 1000000000LL);
+			ts.tv_nsec = (long)(ns % 1000000000LL);
+			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+			continue;
+		}
 		bool want = d->want_active;
 		int64_t term = d->want_term;
 		pthread_mutex_unlock(&d->mu);
@@ -964,7 +1067,14 @@ static int run(struct cfg *c, const char *conf_path, bool foreground)
 
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->stack_mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
+	{
+		/* The follower's timed waits run on the monotonic clock. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (!foreground && logpath == NULL)
 		logpath = deflog = xasprintf("%s/ringmaster.log", c->data_dir);
 	if (mkdirs(c->data_dir, 0700) != 0) {

@@ -458,6 +458,8 @@ void ha_stop(struct ha *h)
 {
 	char err[300];
 
+	if (h == NULL)
+		return;
 	pthread_mutex_lock(&h->lock);
 	if (!h->running) {
 		pthread_mutex_unlock(&h->lock);

@@ -60,7 +60,7 @@ struct ha *ha_new(const struct ha_config *cfg, ha_notify_fn notify,
 /* Start campaigning.  Returns at once; etcd may be unreachable for now. */
 int ha_start(struct ha *h, char *err, size_t errlen);
 /* Resign: stop the thread, become standby, revoke the lease so a standby
- * takes over at its next look.  Idempotent. */
+ * takes over at its next look.  Idempotent; NULL-safe. */
 void ha_stop(struct ha *h);
 /* Stops first when running.  NULL-safe. */
 void ha_free(struct ha *h);

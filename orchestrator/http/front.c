@@ -25,8 +25,10 @@ struct front {
 	struct ha *ha;
 	struct metrics *metrics;
 	char *advertise_url;
-	pthread_mutex_t phase_mu;
+	pthread_mutex_t phase_mu;	/* phase and the follow fields */
 	char phase[160];
+	int64_t follow_gen, follow_written_ms;
+	char follow_err[512];
 };
 
 struct front *front_new(struct ha *ha, struct metrics *m,
@@ -61,6 +63,16 @@ void front_set_phase(struct front *f, const char *phase)
 {
 	pthread_mutex_lock(&f->phase_mu);
 	str_copy(f->phase, phase, sizeof(f->phase));
+	pthread_mutex_unlock(&f->phase_mu);
+}
+
+void front_set_follow(struct front *f, int64_t generation, int64_t written_ms,
+    const char *error)
+{
+	pthread_mutex_lock(&f->phase_mu);
+	f->follow_gen = generation;
+	f->follow_written_ms = written_ms;
+	str_copy(f->follow_err, error ? error : "", sizeof(f->follow_err));
 	pthread_mutex_unlock(&f->phase_mu);
 }
 
@@ -165,12 +177,27 @@ static void answer_ha(struct front *f, bool api_up, struct httpd_resp *resp)
 	int64_t rev;
 	const char *role = role_of(f, api_up, url, sizeof(url), &rev);
 
+	json_t *fol = NULL;
+
 	pthread_mutex_lock(&f->phase_mu);
 	str_copy(phase, f->phase, sizeof(phase));
+	if (f->ha != NULL && strcmp(role, "standby") == 0) {
+		char gen[24] = "";
+		if (f->follow_gen > 0)
+			snprintf(gen, sizeof(gen), "%016lld",
+			    (long long)f->follow_gen);
+		fol = json_pack("{s:o,s:o,s:o}", "generation", gen[0] ?
+		    json_string(gen) : json_null(), "age_s",
+		    f->follow_written_ms > 0 ? json_real((double)(time_wall_ms() -
+		    f->follow_written_ms) / 1000.0) : json_null(), "error",
+		    f->follow_err[0] ? json_string(f->follow_err) : json_null());
+	}
 	pthread_mutex_unlock(&f->phase_mu);
 	json_t *v = json_pack("{s:s,s:s,s:s,s:s}", "ha",
 	    f->ha ? "etcd" : "none", "role", role, "self", f->advertise_url,
 	    "phase", api_up ? "serving" : phase);
+	if (fol != NULL)
+		json_object_set_new(v, "following", fol);
 	json_object_set_new(v, "active", url[0] ? json_string(url) :
 	    json_null());
 	if (rev > 0)

@@ -25,6 +25,8 @@
 #ifndef RM_FRONT_H
 #define RM_FRONT_H
 
+#include <stdint.h>
+
 #include "httpd.h"
 
 struct api;
@@ -39,6 +41,13 @@ struct front *front_new(struct ha *ha, struct metrics *m,
 void front_set_api(struct front *f, struct api *api);
 /* "restoring the newest state", shown in 503s while the API is down. */
 void front_set_phase(struct front *f, const char *phase);
+/*
+ * What a standby holds of the mirror, for /api/v1/ha: the generation it
+ * fetched last and when that was written (0, 0: none yet), and why the
+ * last look failed (NULL: it did not).
+ */
+void front_set_follow(struct front *f, int64_t generation, int64_t written_ms,
+    const char *error);
 void front_free(struct front *f);
 
 /* The httpd handler (arg: the front). */

@@ -561,8 +561,7 @@ static int get_manifest(struct mirror *m, int64_t g,
 	return 0;
 }
 
-static int read_latest(struct mirror *m, int64_t *g, char *err,
-    size_t errlen)
+int mirror_latest(struct mirror *m, int64_t *g, char *err, size_t errlen)
 {
 	char *text = NULL, why[400];
 	size_t len = 0;
@@ -597,7 +596,7 @@ int mirror_list(struct mirror *m, struct mirror_gen **out, size_t *nout,
 	*latest = 0;
 	if (list_objects(m, &l, err, errlen) != 0)
 		return -1;
-	if (read_latest(m, latest, why, sizeof(why)) != 0)
+	if (mirror_latest(m, latest, why, sizeof(why)) != 0)
 		*latest = 0;
 	v = xcalloc(l.n + 1, sizeof(*v));
 	for (size_t i = 0; i < l.n; i++) {
@@ -740,7 +739,7 @@ int mirror_recover(struct mirror *m, const char *path, int max_schema,
 	int rc;
 
 	*skipped = 0;
-	rc = read_latest(m, &latest, why, sizeof(why));
+	rc = mirror_latest(m, &latest, why, sizeof(why));
 	if (rc == 0) {
 		if (mirror_fetch(m, latest, path, max_schema, used, why,
 		    sizeof(why)) == 0)

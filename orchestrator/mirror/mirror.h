@@ -136,6 +136,9 @@ struct mirror_gen {
  * -1 with err. */
 int mirror_list(struct mirror *m, struct mirror_gen **v, size_t *n,
     int64_t *latest, char *err, size_t errlen);
+/* The generation `latest` names: 0, S3_NOT_FOUND (none yet), or -1 with
+ * err (unreadable, or not a generation). */
+int mirror_latest(struct mirror *m, int64_t *g, char *err, size_t errlen);
 /*
  * Fetch generation g into path as a checked database file: download with
  * the manifest's size and sha256 verified, open the seal (the tag checked

@@ -15,6 +15,7 @@ the group.
   runs again: its own state.db shows no step started after the pause.
 """
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -171,6 +172,13 @@ def test_one_active_and_a_standby_that_sends_clients_to_it(group, tmp_path):
     st = wait_until(lambda: (lambda v: v if v["active"] == a.base else None)(ha(b)), 10,
                     "b to know the active")
     assert st["role"] == "standby" and st["self"] == b.base and st["ha"] == "etcd", st
+    # The standby follows the mirror: it holds the active's newest generation.
+    latest = (tmp_path / "mirror" / "latest")
+    wait_until(lambda: latest.exists(), 10, "the active's first generation")
+    fol = wait_until(lambda: (lambda f: f if f["generation"] else None)(ha(b)["following"]),
+                     12, "the standby to hold a generation")
+    assert fol["error"] is None and fol["age_s"] >= 0, fol
+    assert (b.data_dir / "state.db.follow").exists()
     assert ha(a)["role"] == "active" and ha(a)["term"] > 0
     h = b.session.get(b.base + "/health", timeout=3)
     assert h.status_code == 200 and h.json()["status"] == "standby"
@@ -239,7 +247,10 @@ def test_kill9_of_the_active_the_standby_takes_over_and_finishes_the_task(group)
     assert took < 15, f"took over in {took:.1f}s"
     assert b.session.get(b.base + "/api/v1/clusters", timeout=5,
                          headers={"Authorization": f"Bearer {ops}"}).status_code == 200
-    assert "restored generation" in b.log_path.read_text()
+    # The standby held the newest generation already (it follows the
+    # mirror), or fetched it then.
+    assert re.search(r"takeover: (restored generation \d{16}|generation \d{16} is the "
+                     r"newest and this standby holds it)", b.log_path.read_text())
     done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
         b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task to complete on b")
     for i, st in enumerate(done["steps"]):
@@ -358,3 +369,19 @@ def test_config_checks(tmp_path):
     r = subprocess.run([str(bin_path()), "-n", "-f", str(p)], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_standby_that_cannot_read_the_mirror_says_so(group, tmp_path):
+    a = group("a")
+    wait_active(a)
+    b = group("b", start=False)
+    broken = tmp_path / "broken-mirror"
+    broken.mkdir()
+    (broken / "latest").write_text("not a generation\n")
+    b.settings["state_mirror"] = f"file://{broken}"
+    b.write_config()
+    b.start()
+    fol = wait_until(lambda: (lambda f: f if f["error"] else None)(ha(b)["following"]), 12,
+                     "the standby to report the mirror's error")
+    assert "'latest' does not hold a generation" in fol["error"], fol
+    assert "a takeover would fail the same way" in b.log_path.read_text()
