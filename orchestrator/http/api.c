@@ -397,6 +397,9 @@ audit:
 		    c.cluster[0] ? c.cluster : NULL,
 		    c.target[0] ? c.target : (c.param[0] ? c.param[0] : NULL),
 		    resp->status);
+	/* Done is said only once it would survive a failover. */
+	if (rt->audit && resp->status >= 200 && resp->status < 300)
+		service_durable(api->svc);
 out:
 	if (strcmp(req->method, "HEAD") == 0 && resp->body) {
 		free(resp->body);

@@ -175,6 +175,15 @@ int mirror_start(struct mirror *m, struct store *st, struct metrics *mt,
  * recovery point moves up to this change without waiting for the delay. */
 void mirror_now(struct mirror *m);
 /*
+ * Wait until a generation holds every change committed before the call
+ * (asking for one at once: callers waiting together share it).  For
+ * writes that must not be acknowledged before they would survive the
+ * loss of this host.  0 when it does (or no thread runs), -1 with err
+ * after timeout_ms or when the writer stops.
+ */
+int mirror_sync(struct mirror *m, int64_t timeout_ms, char *err,
+    size_t errlen);
+/*
  * Stop the thread; with final and a change since the last generation,
  * write one more first (one attempt: main's shutdown_grace bounds it).
  * Without a thread, nothing.

@@ -29,6 +29,9 @@ struct mirror {
 	pthread_cond_t cv;
 	pthread_t thread;
 	bool started, stop, final, nudge;
+	int syncing;			/* mirror_sync() callers waiting */
+	uint64_t covered;		/* change count the last generation holds */
+	bool covered_set;
 	struct store *st;
 	struct metrics *mt;
 };

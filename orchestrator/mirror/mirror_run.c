@@ -129,7 +129,10 @@ static void *run(void *arg)
 
 		if (cnt != seen && dirty_since == 0)
 			dirty_since = now;
-		bool want = (m->nudge && now - last_try >= NUDGE_GAP_MS) ||
+		/* A writer waiting in mirror_sync() does not wait for the
+		 * gap: it is blocked until a generation holds its change. */
+		bool want = (m->nudge && (m->syncing > 0 ||
+		    now - last_try >= NUDGE_GAP_MS)) ||
 		    (dirty_since != 0 && now - dirty_since >= m->delay_ms) ||
 		    (last_ok != 0 && now - last_ok >= m->interval_ms) ||
 		    (last_ok == 0 && dirty_since == 0);
@@ -146,6 +149,10 @@ static void *run(void *arg)
 		now = time_mono_ms();
 		pthread_mutex_lock(&m->mu);
 		if (rc == 0) {
+			m->covered = before;
+			m->covered_set = true;
+			if (m->syncing > 0)
+				pthread_cond_broadcast(&m->cv);
 			seen = before;
 			dirty_since = 0;
 			last_ok = now;
@@ -220,7 +227,39 @@ void mirror_now(struct mirror *m)
 	pthread_mutex_lock(&m->mu);
 	m->nudge = true;
 	pthread_mutex_unlock(&m->mu);
-	pthread_cond_signal(&m->cv);
+	pthread_cond_broadcast(&m->cv);
+}
+
+int mirror_sync(struct mirror *m, int64_t timeout_ms, char *err,
+    size_t errlen)
+{
+	int64_t deadline = time_mono_ms() + timeout_ms;
+	uint64_t want;
+	int rc = 0;
+
+	if (m == NULL || !m->started)
+		return 0;
+	want = store_change_count(m->st);
+	pthread_mutex_lock(&m->mu);
+	m->syncing++;
+	m->nudge = true;
+	/* The writer and other waiters share the condition: wake them all. */
+	pthread_cond_broadcast(&m->cv);
+	while (!(m->covered_set && m->covered >= want)) {
+		int64_t left = deadline - time_mono_ms();
+		if (m->stop || left <= 0) {
+			err_set(err, errlen, "no generation of %s holds the "
+			    "change after %lld ms%s", m->url,
+			    (long long)timeout_ms, m->stop ? " (the mirror "
+			    "stopped)" : "");
+			rc = -1;
+			break;
+		}
+		wait_ms(m, left);
+	}
+	m->syncing--;
+	pthread_mutex_unlock(&m->mu);
+	return rc;
 }
 
 void mirror_stop(struct mirror *m, bool final)
@@ -231,7 +270,7 @@ void mirror_stop(struct mirror *m, bool final)
 	m->stop = true;
 	m->final = final;
 	pthread_mutex_unlock(&m->mu);
-	pthread_cond_signal(&m->cv);
+	pthread_cond_broadcast(&m->cv);
 	pthread_join(m->thread, NULL);
 	m->started = false;
 }

@@ -173,6 +173,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 
 	s->metrics = m;
 	s->mirror = mirror;
+	s->sync_writes = c->ha && mirror != NULL;
 	pthread_mutex_init(&s->cc_mtx, NULL);
 	htab_init(&s->cc, 1024);
 	s->st = st;
@@ -227,6 +228,18 @@ void service_stop(struct service *s)
 	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);
 	free(s);
+}
+
+void service_durable(struct service *s)
+{
+	char err[512];
+
+	if (!s->sync_writes)
+		return;
+	if (mirror_sync(s->mirror, SERVICE_SYNC_MS, err, sizeof(err)) != 0)
+		log_warnx("a change was acknowledged before the state mirror "
+		    "held it: %s; a failover now would lose it (see "
+		    "ringmaster_state_mirror_failures_total)", err);
 }
 
 void service_reload(struct service *s, const struct cfg *c)

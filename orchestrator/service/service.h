@@ -266,6 +266,15 @@ int service_events_list(struct service *s, int64_t since_s,
 /* Record an audit event for a mutating request. */
 void service_audit(struct service *s, const char *who, const char *method,
     const char *route, const char *cluster, const char *target, int status);
+/*
+ * A mutating request succeeded: with active/standby, wait (up to
+ * SERVICE_SYNC_MS) until the state mirror holds it, so what a client was told
+ * is done survives a failover.  Without it, nothing.  Logged when it
+ * cannot: the answer still goes out (the change is here, only not yet
+ * safe from the loss of this host).
+ */
+#define SERVICE_SYNC_MS 5000
+void service_durable(struct service *s);
 
 /* /metrics body (malloc'd) and its length. */
 char *service_metrics(struct service *s, size_t *len);

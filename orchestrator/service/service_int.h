@@ -34,6 +34,7 @@ struct service {
 	struct ssh_pool *pool;		/* the node client */
 	struct metrics *metrics;
 	struct mirror *mirror;		/* the state mirror, or NULL */
+	bool sync_writes;		/* service_durable() waits (ha) */
 	struct svc_lc *lc;		/* seeds and the bootstrap slot */
 	struct svc_evict *evict;	/* the eviction sweep */
 	char *data_dir;
