@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+from agentutil import RINGAGENT, agent_log, orch_nodes, sim_factory, write_agent_conf  # noqa: F401
 from orch import Orch, wait_until
 from rmtest import free_port
 from test_ha_etcd import ETCD, Etcd
@@ -386,3 +387,32 @@ def test_a_standby_that_cannot_read_the_mirror_says_so(group, tmp_path):
                      "the standby to report the mirror's error")
     assert "'latest' does not hold a generation" in fol["error"], fol
     assert "a takeover would fail the same way" in b.log_path.read_text()
+
+
+def test_an_agent_given_both_urls_follows_the_active_through_a_failover(
+        group, sim_factory, tmp_path):  # noqa: F811
+    a = group("a")
+    wait_active(a)
+    b = group("b")
+    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+    a.ensure_cluster("sim")
+    c = sim_factory(name="ha", nodes=1)
+    # The standby first: the agent's check-in is sent on to the active.
+    write_agent_conf(c, "node1", f"{b.base},{a.base}", tmp_path / "join.token")
+    c.start("node1", agent=str(RINGAGENT))
+    addr = c.address("node1")
+    wait_until(lambda: (orch_nodes(a).get(addr) or {}).get("state") == "up", 40,
+               "the node up on a")
+    admin = a.admin_token
+    a.kill9()
+    wait_active(b)
+
+    def on_b():
+        r = req(b, "GET", "/api/v1/clusters/sim/nodes", admin)
+        assert r.status_code == 200, r.text
+        return {n["address"]: n for n in r.json()["items"]}.get(addr) or {}
+    # Its heartbeats now reach b (the state came with the takeover).
+    first = wait_until(lambda: on_b().get("last_heartbeat"), 20, "the node on b")
+    wait_until(lambda: on_b()["last_heartbeat"] != first, 20, "a newer heartbeat on b")
+    assert on_b()["state"] == "up"
+    assert "orchestrator: now using" in agent_log(c, "node1")

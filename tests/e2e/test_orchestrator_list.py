@@ -4,8 +4,9 @@ standby's 307 to the active one when it is in their list, and refuse a 307
 to anywhere else without sending it a byte.
 
 The standby here is a stub (http.server on 127.0.0.1) speaking the
-protocol: reads are passed to the real orchestrator (a standby answers
-them from its mirror), writes get 307 with Location on the active one, or
+protocol: reads are passed to the real orchestrator (a client must cope
+with a standby that answers reads; ringmaster's own standby sends them on
+with 307, tests/e2e/test_failover.py), writes get 307 with Location on the active one, or
 on an unconfigured host in rogue mode, or 503 no_active.  Every request the
 stubs get is recorded with its Authorization header."""
 import http.server
