@@ -17,7 +17,7 @@ active and succeed (a task missing is lost); a step with attempts > 1 ran
 twice.  Prints failover p50 and max, tasks lost, steps run twice, and the
 heartbeats refused during failovers.
 
-    make all && BIN=$PWD/bin RM_REPO=$PWD /usr/bin/python3 tests/bench/failover.py [--rounds 10]
+    tests/bench/run failover      (or: BIN=$PWD/bin /usr/bin/python3 tests/bench/bench_failover.py --rounds 10)
 """
 import argparse
 import os
