@@ -292,6 +292,36 @@ static void printable(const char *s, char *out, size_t size)
 	out[i] = '\0';
 }
 
+/*
+ * A "." or ".." segment (or one spelled with %2e) in the path before the
+ * query: "/base/../x" starts with the base path but names something
+ * outside it once a server normalises it.
+ */
+static bool dot_segment(const char *rest)
+{
+	size_t end = strcspn(rest, "?#");
+
+	for (size_t i = 0; i < end; i++) {
+		if (rest[i] != '/')
+			continue;
+		size_t j = i + 1, dots = 0;
+		while (j < end && rest[j] != '/') {
+			if (rest[j] == '.')
+				j++;
+			else if (rest[j] == '%' && j + 2 < end &&
+			    rest[j + 1] == '2' && (rest[j + 2] == 'e' ||
+			    rest[j + 2] == 'E'))
+				j += 3;
+			else
+				break;
+			dots++;
+		}
+		if ((dots == 1 || dots == 2) && (j >= end || rest[j] == '/'))
+			return true;
+	}
+	return false;
+}
+
 int orchlist_match(const struct orchlist *l, const char *location,
     size_t *idx, char **url_out, char *err, size_t errlen)
 {
@@ -307,6 +337,12 @@ int orchlist_match(const struct orchlist *l, const char *location,
 	}
 	if (url_split(location, &p, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "Location '%s' %s", shown, why);
+		return -1;
+	}
+	if (dot_segment(p.rest)) {
+		snprintf(err, errlen, "Location '%s' has a '.' or '..' path "
+		    "segment", shown);
+		parts_release(&p);
 		return -1;
 	}
 	for (size_t i = 0; i < l->n; i++) {

@@ -154,6 +154,18 @@ static const struct match_case match_cases[] = {
 	/* Outside the base path of a known host. */
 	{ "https://rm.example/basement/api", -1, 0, NULL, "outside its base path" },
 	{ "https://rm.example/api/v1/x", -1, 0, NULL, "outside its base path" },
+	/* Dot segments leave the base path once a server normalises them. */
+	{ "https://rm.example/base/../api/v1/x", -1, 0, NULL, "'..' path segment" },
+	{ "https://rm.example/base/./x", -1, 0, NULL, "'..' path segment" },
+	{ "https://rm.example/base/%2e%2E/x", -1, 0, NULL, "'..' path segment" },
+	{ "https://rm.example/base/..", -1, 0, NULL, "'..' path segment" },
+	{ "https://rm.example/base/..?x=1", -1, 0, NULL, "'..' path segment" },
+	/* Dots inside a segment are a name, and a query may hold anything. */
+	{ "https://rm.example/base/v1.2/...x", 0, 3,
+	  "https://rm.example/base/v1.2/...x", NULL },
+	{ "https://rm.example/base/x?p=/../", 0, 3,
+	  "https://rm.example/base/x?p=/../", NULL },
+	{ "https://rm.example/base/.../x", 0, 3, "https://rm.example/base/.../x", NULL },
 	/* Another port, scheme or host. */
 	{ "http://10.0.0.1:7401/api/v1/x", -1, 0, NULL, "http://10.0.0.1:7401, which is not a configured" },
 	{ "https://10.0.0.1:7400/api/v1/x", -1, 0, NULL, "not a configured" },
