@@ -206,8 +206,10 @@ struct conf *conf_parse(const char *path, const char *text,
 		}
 		int i = key_index(c, key);
 		if (i < 0) {
+			char shown[208];
+			str_printable(key, shown, sizeof(shown));
 			struct conf *r = conf_fail(c, err, errlen, lineno,
-			    "unknown key '%s'", key);
+			    "unknown key '%s'", shown);
 			free(line);
 			return r;
 		}
@@ -219,8 +221,12 @@ struct conf *conf_parse(const char *path, const char *text,
 		}
 		const char *bad = check_value(&keys[i], val, why, sizeof(why));
 		if (bad) {
+			char shown[208];
+			/* The value as read may hold control bytes: never
+			 * pass them on to a terminal or a log. */
+			str_printable(val, shown, sizeof(shown));
 			struct conf *r = conf_fail(c, err, errlen, lineno,
-			    "key '%s': expected %s, got '%s'", key, bad, val);
+			    "key '%s': expected %s, got '%s'", key, bad, shown);
 			free(line);
 			return r;
 		}

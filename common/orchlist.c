@@ -198,7 +198,6 @@ static int parse_item(const char *item, struct orchlist_url *u, char *err,
 	return 0;
 }
 
-static void printable(const char *s, char *out, size_t size);
 
 static bool same_url(const struct orchlist_url *a, const struct orchlist_url *b)
 {
@@ -241,7 +240,7 @@ int orchlist_parse(struct orchlist *l, const char *text, char *err,
 		memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 		if (parse_item(item, &l->v[l->n], why, sizeof(why)) != 0) {
 			/* The item may hold the control byte refused. */
-			printable(item, shown, sizeof(shown));
+			str_printable(item, shown, sizeof(shown));
 			snprintf(err, errlen, "item %zu '%s' %s", k, shown, why);
 			goto fail;
 		}
@@ -283,15 +282,6 @@ char *orchlist_join(const struct orchlist *l)
 	return s;
 }
 
-/* s for a message: at most 200 bytes, anything unprintable as '?'. */
-static void printable(const char *s, char *out, size_t size)
-{
-	size_t i;
-	for (i = 0; s[i] && i + 1 < size && i < 200; i++)
-		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	out[i] = '\0';
-}
-
 /*
  * A "." or ".." segment (or one spelled with %2e) in the path before the
  * query: "/base/../x" starts with the base path but names something
@@ -329,7 +319,7 @@ int orchlist_match(const struct orchlist *l, const char *location,
 	char shown[208], why[256];
 	const char *known_host = NULL;
 
-	printable(location, shown, sizeof(shown));
+	str_printable(location, shown, sizeof(shown));
 	if (strlen(location) > LOCATION_MAX) {
 		snprintf(err, errlen, "Location '%s...' is longer than %d bytes",
 		    shown, LOCATION_MAX);
@@ -398,7 +388,7 @@ static void answer_code(const struct http_resp *r, char *code, size_t size)
 	if (json_is_object(e))
 		e = json_object_get(e, "code");
 	if (json_is_string(e))
-		printable(json_string_value(e), code, size);
+		str_printable(json_string_value(e), code, size);
 	json_decref(j);
 }
 

@@ -106,6 +106,17 @@ char *str_trim(char *s)
 	return s;
 }
 
+void str_printable(const char *s, char *out, size_t size)
+{
+	size_t i;
+
+	if (size == 0)
+		return;
+	for (i = 0; s[i] && i + 1 < size && i < 200; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
 bool str_starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -30,6 +30,9 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 size_t str_copy(char *dst, const char *src, size_t size);
 /* Strip leading and trailing white space in place; returns s. */
 char *str_trim(char *s);
+/* s for a message: into out (size bytes, NUL-terminated), at most 200
+ * bytes of it, every byte that is not printable ASCII as '?'. */
+void str_printable(const char *s, char *out, size_t size);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* true when s matches [A-Za-z0-9_-]{1,64}: the rule for every name we accept. */

@@ -242,6 +242,9 @@ static void test_conf(void)
 		{ "data_dir = /x\nlisten = h:70000\n", "b.conf:2: key 'listen'" },
 		{ "data_dir = /x\norchestrator = ftp://x\n", "b.conf:2: key 'orchestrator'" },
 		{ "data_dir =\n", "b.conf:1: key 'data_dir': expected a value" },
+		/* Control bytes are never passed on to a terminal or a log. */
+		{ "data_dir = /x\nlog_level = \x1b[2Jloud\n", "b.conf:2: key 'log_level': expected one of debug info warn error, got '?[2Jloud'" },
+		{ "data_dir = /x\nbo\x07gus = 1\n", "b.conf:2: unknown key 'bo?gus'" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
