@@ -106,8 +106,9 @@ out:
 
 /*
  * The replacement itself is done when this step runs: a failure here
- * (the agent out of reach, not installed) must not fail it.  Say what is
- * left to do, and end the step.
+ * (the agent out of reach, not installed, live nodes that keep the
+ * address) must not fail it.  Say what is left to do - assassinate dead on
+ * holder - and end the step.
  */
 static int gave_up(struct task_ctx *ctx, const char *dead, const char *holder,
     const char *where, const char *why)
@@ -177,17 +178,8 @@ int forget_address_step(struct task_ctx *ctx, const char *dead,
 		return task_wait(ctx, ROUND_WAIT_MS);
 	}
 	/* The replacement itself is done; say what is left to do. */
-	log_warnx("cluster %s: %s still hold%s the replaced address %s in "
-	    "gossip %d s after nodetool assassinate on %s; run `nodetool "
-	    "assassinate %s` on %s", task_ctx_cluster(ctx), holding,
-	    strchr(holding, ',') ? "" : "s", dead, FORGET_SPREAD_MS / 1000,
-	    holder, dead, holding);
-	scale_util_event(task_ctx_store(ctx), task_ctx_cluster(ctx), "replace",
-	    dead, "gossip_kept", json_pack("{s:s,s:s,s:s}", "reason",
-	    "live nodes still hold the replaced address in gossip after "
-	    "nodetool assassinate; run it again on them", "nodes", holding,
-	    "task", task_ctx_id(ctx)));
-	task_progress(ctx, "%s still hold%s %s: see the replace event "
-	    "gossip_kept", holding, strchr(holding, ',') ? "" : "s", dead);
-	return TASK_STEP_OK;
+	snprintf(err, errlen, "%s still hold%s it %d s after nodetool "
+	    "assassinate on %s", holding, strchr(holding, ',') ? "" : "s",
+	    FORGET_SPREAD_MS / 1000, holder);
+	return gave_up(ctx, dead, holding, holding, err);
 }
