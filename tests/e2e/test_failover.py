@@ -416,3 +416,25 @@ def test_an_agent_given_both_urls_follows_the_active_through_a_failover(
     wait_until(lambda: on_b()["last_heartbeat"] != first, 20, "a newer heartbeat on b")
     assert on_b()["state"] == "up"
     assert "orchestrator: now using" in agent_log(c, "node1")
+
+
+def test_sigterm_of_the_active_hands_over_at_once_and_loses_nothing(group):
+    a = group("a")
+    wait_active(a)
+    admin = a.admin_token
+    b = group("b")
+    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+    a.create_cluster("prod")
+    tid = a.submit("prod", duration_s=6, steps=3)["id"]
+    wait_until(lambda: a.task(tid)["steps"][0]["state"] == "running", 20, "step 1")
+    t0 = time.monotonic()
+    assert a.stop() == 0
+    # It resigned: b wins at its next look, not after the lease's TTL.
+    wait_until(lambda: serving(b), 10, "b to take over")
+    took = time.monotonic() - t0
+    assert took < 2.5, f"b served {took:.1f}s after a's SIGTERM"
+    log = a.log_path.read_text()
+    assert "resign" in log, log[-2000:]
+    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
+        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+    assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]

@@ -52,5 +52,5 @@ int main(void)
 	    "a Location under 8 KiB is made");
 	free(got);
 	free(q);
-	return t_done("front");
+	return t_done("test_front");
 }
