@@ -91,6 +91,29 @@ static void test_reach(void)
 	}
 }
 
+/* The same calls give the same shards (no clock, no global state), and
+ * a tenant placed after others gets the same shard either way. */
+static void test_deterministic(void)
+{
+	static const unsigned ks[] = { 3, 4 };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct placement *a = placement_new(25, ks[i], 1, NULL, 0);
+		struct placement *b = placement_new(25, ks[i], 1, NULL, 0);
+		size_t na = fill(a, NULL, 0), nb = fill(b, NULL, 0);
+		int diff = 0;
+
+		T_EQ_INT(na, nb);
+		T_CHECK(na >= 30, "k = %u: %zu placed", ks[i], na);
+		for (size_t j = 0; j < na && j < nb; j++)
+			diff += placement_overlap(placement_get(a, j),
+			    placement_get(b, j), ks[i]) != ks[i];
+		T_EQ_INT(diff, 0);
+		placement_free(a);
+		placement_free(b);
+	}
+}
+
 static void test_full_message(void)
 {
 	struct placement *p = placement_new(9, 3, 1, NULL, 0);
@@ -171,25 +194,29 @@ static void test_repair(void)
 	struct placement_shard before[8];
 	struct placement_swap *sw;
 	size_t nsw, holders = 0;
+	unsigned dead = 0;
 	char err[256];
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++)
 		T_EQ_INT(placement_place(p, &before[i], err, sizeof(err)), 0);
-		for (unsigned j = 0; j < 3; j++)
-			holders += before[i].svc[j] == 0;
-	}
-	T_CHECK(holders >= 2, "service 0 is in %zu shards", holders);
-	T_CHECK(placement_repair(p, 0, &sw, &nsw, err, sizeof(err)) == 0,
+	/* The busiest service dies: 24 places on 15 services, so it holds
+	 * two shards at least. */
+	for (unsigned v = 1; v < 15; v++)
+		if (placement_load_of(p, v) > placement_load_of(p, dead))
+			dead = v;
+	holders = placement_load_of(p, dead);
+	T_CHECK(holders >= 2, "service %u is in %zu shards", dead, holders);
+	T_CHECK(placement_repair(p, dead, &sw, &nsw, err, sizeof(err)) == 0,
 	    "%s", err);
 	T_EQ_INT(nsw, holders);
-	T_EQ_INT(placement_load_of(p, 0), 0);
+	T_EQ_INT(placement_load_of(p, dead), 0);
 	T_EQ_INT(bad_pairs(p, 3, 1), 0);
 	for (size_t i = 0; i < 8; i++) {
 		const struct placement_shard *s = placement_get(p, i);
 		bool had = false, swapped = false;
 
 		for (unsigned j = 0; j < 3; j++)
-			had |= before[i].svc[j] == 0;
+			had |= before[i].svc[j] == dead;
 		for (size_t w = 0; w < nsw; w++)
 			swapped |= sw[w].shard == i;
 		/* Shards without it are untouched; shards with it keep their
@@ -197,10 +224,11 @@ static void test_repair(void)
 		T_EQ_INT(placement_overlap(&before[i], s, 3), had ? 2 : 3);
 		T_EQ_INT(had, swapped);
 		for (unsigned j = 0; j < 3; j++)
-			T_CHECK(s->svc[j] != 0, "shard %zu keeps service 0", i);
+			T_CHECK(s->svc[j] != dead, "shard %zu keeps service %u",
+			    i, dead);
 	}
 	for (size_t w = 0; w < nsw; w++)
-		T_EQ_INT(sw[w].from, 0);
+		T_EQ_INT(sw[w].from, dead);
 	free(sw);
 	/* The dead service takes no new shard. */
 	for (int i = 0; i < 10; i++) {
@@ -209,7 +237,8 @@ static void test_repair(void)
 		if (placement_place(p, &s, err, sizeof(err)) < 0)
 			break;
 		for (unsigned j = 0; j < 3; j++)
-			T_CHECK(s.svc[j] != 0, "dead service 0 placed");
+			T_CHECK(s.svc[j] != dead, "dead service %u placed",
+			    dead);
 	}
 	placement_free(p);
 
@@ -306,6 +335,7 @@ int main(void)
 {
 	test_bound();
 	test_reach();
+	test_deterministic();
 	test_full_message();
 	test_greedy();
 	test_stability();
