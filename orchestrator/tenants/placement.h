@@ -108,7 +108,9 @@ size_t placement_load_of(const struct placement *p, unsigned svc);
  * The Johnson bound: at most how many k-subsets of n points share at most
  * m points pairwise (every (m+1)-subset in at most one of them):
  * floor(n/k * floor((n-1)/(k-1) * ... floor((n-m)/(k-m)))).  For m = 1,
- * floor(n/k * floor((n-1)/(k-1))).  0 when k > n; saturates at SIZE_MAX.
+ * floor(n/k * floor((n-1)/(k-1))); for k = 3, m = 1 one less when n = 5
+ * (mod 6), which makes it the packing number exactly.  0 when k > n;
+ * saturates at SIZE_MAX.
  */
 size_t placement_bound(size_t n, unsigned k, unsigned m);
 
