@@ -86,3 +86,11 @@ def test_bad_trace_is_refused(tmp_path):
     r = sim("--trace", str(TRACE), "--interval", "soon")
     assert r.returncode == 2
     assert "interval 'soon' is not a duration" in r.stderr
+
+
+def test_docs_show_the_current_output():
+    """docs/tenants.md carries the table autoscale-sim prints for the shipped trace."""
+    r = sim("--trace", str(TRACE))
+    assert r.returncode == 0, r.stderr
+    doc = (REPO / "docs" / "tenants.md").read_text()
+    assert r.stdout.rstrip("\n") in doc, "docs/tenants.md shows an older output: paste the new one"
