@@ -16,11 +16,12 @@
  * the block free) or leaves it out, bounding each branch by
  * floor(sum over services of floor(free pairs / (k-1)) / k), which is the
  * Johnson bound of what is left and so stops at once when a design exists
- * (it first asks for the bound itself, then one less, ...).  For triples
- * a hill climb (Stinson's) runs first: it reaches the bound on every pool
- * up to 64 services in milliseconds, where the search alone stops short
- * from 16 services on.  Where both fall short of the bound, seeded random
- * first-fit packings compete with what they found.
+ * (it first asks for the bound itself, then one less, ...).  Before it a
+ * local search runs (Stinson's hill climb for triples, generalised): for
+ * k = 3 it reaches the bound on every pool up to 64 services in
+ * milliseconds, where the search alone stops short from 16 services on,
+ * and for k = 4, 5 it gets far closer than the search.  Where both fall
+ * short of the bound, seeded random first-fit packings compete too.
  * Shards that are not from the plan (loaded, repaired, or placed before the
  * pool changed) are fixed pairs for the next search.
  *
@@ -46,9 +47,11 @@
  * and the misses after which one stops. */
 #define PLAN_RESTARTS 32
 #define RANDOM_MISSES 200
-/* Hill-climbing runs for triples, and the steps each may take. */
+/* Local-search runs, the steps each may take, and the steps without a
+ * new block after which one gives up. */
 #define HILL_RESTARTS 4
 #define HILL_STEPS 200000
+#define HILL_STALL 40000
 /* Steps of the least-loaded search before it gives up. */
 #define GREEDY_BUDGET 2000000
 #define EXACT_MAX 64
@@ -600,72 +603,87 @@ static void random_fill(struct search *s, uint64_t seed)
 }
 
 /*
- * Triples (k = 3) by hill climbing, after Stinson: take a service x with
- * two uncovered pairs {x,y}, {x,z}; if {y,z} is uncovered too, add the
- * block {x,y,z}, else swap the block covering {y,z} for it.  The count
- * never falls, and the walk finds Steiner triple systems on every
- * admissible pool quickly, where the search above may not (21, 25
- * services).  Pairs of placed shards are never touched.  Into s->cur /
- * s->ncur; s->used is restored.
+ * Local search, after Stinson's hill climbing for triples: take a service
+ * x with k-1 uncovered pairs and k-1 of those partners (each chosen among
+ * the ones free with all chosen so far when there are any); the new block
+ * conflicts with the blocks covering its other pairs.  With no conflict
+ * it is added; with one, that block is swapped for it; with more it is
+ * not taken.  The count never falls.  For triples this finds Steiner
+ * triple systems on every admissible pool quickly, where the search above
+ * may not (21, 25 services).  Pairs of placed shards are never touched.
+ * Into s->cur / s->ncur; s->used is restored.
  */
 static void hill_climb(struct search *s, uint64_t seed, size_t goal)
 {
 	/* The block covering each pair: -1 none, -2 a placed shard's. */
 	static const short NONE = -1, FIXED = -2;
 	short (*pb)[EXACT_MAX] = xcalloc(EXACT_MAX, sizeof(*pb));
-	unsigned (*blk)[3] = xcalloc(EXACT_MAX * EXACT_MAX, sizeof(*blk));
+	unsigned (*blk)[PLACEMENT_K_MAX] = xcalloc(EXACT_MAX * EXACT_MAX,
+	    sizeof(*blk));
 	bool *gone = xcalloc(EXACT_MAX * EXACT_MAX, sizeof(*gone));
 	uint64_t saved[EXACT_MAX];
 	size_t nblk = 0, live = 0;
+	unsigned k = s->k;
 
 	memcpy(saved, s->used, sizeof(saved));
 	for (unsigned x = 0; x < s->a; x++)
 		for (unsigned y = 0; y < s->a; y++)
 			pb[x][y] = (s->used[x] >> y & 1) ? FIXED : NONE;
-	for (long step = 0; step < HILL_STEPS && live < goal; step++) {
-		uint64_t cand = 0, lx;
-		unsigned x, y, z;
-		short b;
+	for (long step = 0, since = 0; step < HILL_STEPS && live < goal &&
+	    since < HILL_STALL; step++, since++) {
+		uint64_t cand = 0, lx, both;
+		unsigned b[PLACEMENT_K_MAX];
+		short conflict = NONE;
+		bool ok = true;
 
 		for (unsigned v = 0; v < s->a; v++)
-			if (__builtin_popcountll(free_of(s, v)) >= 2)
+			if ((unsigned)__builtin_popcountll(free_of(s, v)) >=
+			    k - 1)
 				cand |= UINT64_C(1) << v;
 		if (!cand)
 			break;
-		x = pick_bit(cand, &seed);
-		lx = free_of(s, x);
-		y = pick_bit(lx, &seed);
-		z = pick_bit(lx & ~(UINT64_C(1) << y), &seed);
-		b = pb[y][z];
-		if (b == FIXED)
-			continue;
-		if (b != NONE) {
-			unsigned *o = blk[b];
+		b[0] = pick_bit(cand, &seed);
+		lx = free_of(s, b[0]);
+		both = lx;
+		for (unsigned i = 1; i < k; i++) {
+			b[i] = pick_bit(both ? both : lx, &seed);
+			lx &= ~(UINT64_C(1) << b[i]);
+			both = (both ? both : lx) & free_of(s, b[i]) & lx;
+		}
+		for (unsigned i = 1; i < k && ok; i++)
+			for (unsigned j = i + 1; j < k && ok; j++) {
+				short c = pb[b[i]][b[j]];
 
-			for (unsigned i = 0; i < 3; i++)
-				for (unsigned j = 0; j < 3; j++)
+				if (c == NONE || c == conflict)
+					continue;
+				ok = c != FIXED && conflict == NONE;
+				conflict = c;
+			}
+		if (!ok)
+			continue;
+		if (conflict != NONE) {
+			unsigned *o = blk[conflict];
+
+			for (unsigned i = 0; i < k; i++)
+				for (unsigned j = 0; j < k; j++)
 					if (i != j) {
 						pb[o[i]][o[j]] = NONE;
 						s->used[o[i]] &=
 						    ~(UINT64_C(1) << o[j]);
 					}
-			gone[b] = true;
+			gone[conflict] = true;
 			live--;
 		}
-		if (nblk == EXACT_MAX * EXACT_MAX)
-			break;
-		blk[nblk][0] = x;
-		blk[nblk][1] = y;
-		blk[nblk][2] = z;
-		for (unsigned i = 0; i < 3; i++)
-			for (unsigned j = 0; j < 3; j++)
+		memcpy(blk[nblk], b, sizeof(blk[0]));
+		for (unsigned i = 0; i < k; i++)
+			for (unsigned j = 0; j < k; j++)
 				if (i != j) {
-					pb[blk[nblk][i]][blk[nblk][j]] =
-					    (short)nblk;
-					s->used[blk[nblk][i]] |=
-					    UINT64_C(1) << blk[nblk][j];
+					pb[b[i]][b[j]] = (short)nblk;
+					s->used[b[i]] |= UINT64_C(1) << b[j];
 				}
 		nblk++;
+		if (conflict == NONE)
+			since = 0;
 		live++;
 		/* Reuse the array: compact when it fills with dead blocks. */
 		if (nblk == EXACT_MAX * EXACT_MAX) {
@@ -675,24 +693,22 @@ static void hill_climb(struct search *s, uint64_t seed, size_t goal)
 				if (gone[r])
 					continue;
 				memcpy(blk[w], blk[r], sizeof(blk[0]));
-				gone[w] = false;
-				for (unsigned i = 0; i < 3; i++)
-					for (unsigned j = 0; j < 3; j++)
+				for (unsigned i = 0; i < k; i++)
+					for (unsigned j = 0; j < k; j++)
 						if (i != j)
 							pb[blk[w][i]][blk[w][j]]
 							    = (short)w;
 				w++;
 			}
 			nblk = w;
-			memset(gone + w, 0, (EXACT_MAX * EXACT_MAX - w) *
-			    sizeof(*gone));
+			memset(gone, 0, EXACT_MAX * EXACT_MAX * sizeof(*gone));
 		}
 	}
 	s->ncur = 0;
 	for (size_t r = 0; r < nblk; r++)
 		if (!gone[r]) {
 			memset(s->cur[s->ncur], 0, sizeof(s->cur[0]));
-			memcpy(s->cur[s->ncur], blk[r], sizeof(blk[0]));
+			memcpy(s->cur[s->ncur], blk[r], k * sizeof(unsigned));
 			s->ncur++;
 		}
 	memcpy(s->used, saved, sizeof(saved));
@@ -742,7 +758,7 @@ static void plan_make(struct placement *p)
 		top = placement_bound(s->a, p->k, p->m);
 	/* Triples: the hill climb first, it reaches the bound on most pools
 	 * in milliseconds. */
-	for (unsigned r = 0; p->k == 3 && r < HILL_RESTARTS && s->nbest < top;
+	for (unsigned r = 0; p->k >= 3 && r < HILL_RESTARTS && s->nbest < top;
 	    r++) {
 		hill_climb(s, 0x9e3779b97f4a7c15ULL * (r + 1), top);
 		plan_keep(s);
@@ -887,8 +903,13 @@ int placement_place(struct placement *p, struct placement_shard *out,
 	}
 	if (greedy_place(p, out, &gave_up)) {
 		shard_add(p, out);
-		/* Not from the plan: the next placement searches anew. */
-		plan_drop(p);
+		/*
+		 * Not from the plan: the next placement searches anew, unless
+		 * the plan is used up; then searching again after every shard
+		 * costs a full search each and finds a shard or two at best.
+		 */
+		if (!p->plan_valid || p->plan_next < p->plan_len)
+			plan_drop(p);
 		return 0;
 	}
 	bound = placement_bound(a, p->k, p->m);

@@ -62,12 +62,12 @@ int placement_load(struct placement *p, const struct placement_shard *s,
  * changes.
  *
  * With m = 1 and at most 64 live services the shards come from a maximum
- * packing of the live pool: for k = 3 by hill climbing, then (short of the
- * bound) by an exact search (branch and bound, pairs in order, within a
- * step budget), then seeded random packings; the largest wins.  Placed
- * one by one they reach the packing number wherever these do (for k = 3
- * on every pool up to 64 services; for k = 4 the Steiner systems on 13
- * and 16).  When the placed shards are not all from that
+ * packing of the live pool: by a local search (a hill climb), then, short
+ * of the bound, by an exact search (branch and bound, pairs in order,
+ * within a step budget), then seeded random packings; the largest wins.
+ * Placed one by one they reach the packing number wherever these do (for
+ * k = 3 on every pool up to 64 services; for k = 4 the Steiner systems on
+ * 13 and 16).  When the placed shards are not all from that
  * packing (services were added or died, shards were loaded or repaired)
  * the search runs again with them fixed.  Otherwise, and when the search
  * finds nothing, the least-loaded services that keep the overlap bound are

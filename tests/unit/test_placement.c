@@ -75,6 +75,9 @@ static void test_reach(void)
 		{ 16, 4, 20 }, { 8, 3, 8 }, { 10, 3, 13 }, { 12, 3, 20 },
 		{ 12, 4, 9 }, { 3, 3, 1 }, { 4, 2, 6 }, { 11, 3, 17 },
 		{ 5, 3, 2 },
+		/* Larger pools: Steiner triple systems on 25 and 63, the
+		 * bound for k = 4 on 21, the projective plane of order 4. */
+		{ 25, 3, 100 }, { 21, 4, 31 }, { 21, 5, 21 }, { 63, 3, 651 },
 	};
 	char err[256];
 
