@@ -58,7 +58,7 @@ int placement_load(struct placement *p, const struct placement_shard *s,
 /*
  * Place one more shard: copied to *out, recorded as shard number
  * placement_count() - 1.  -1 with err when no shard fits ("9 services, k =
- * 3, overlap <= 1 holds at most 12 tenants; 12 placed") and nothing
+ * 3, overlap ≤ 1 holds at most 12 tenants; 12 placed") and nothing
  * changes.
  *
  * With m = 1 and at most 64 live services the shards come from a maximum
@@ -67,11 +67,12 @@ int placement_load(struct placement *p, const struct placement_shard *s,
  * within a step budget), then seeded random packings; the largest wins.
  * Placed one by one they reach the packing number wherever these do (for
  * k = 3 on every pool up to 64 services; for k = 4 the Steiner systems on
- * 13 and 16).  When the placed shards are not all from that
- * packing (services were added or died, shards were loaded or repaired)
- * the search runs again with them fixed.  Otherwise, and when the search
- * finds nothing, the least-loaded services that keep the overlap bound are
- * taken (a depth-first search in load order).
+ * 13 and 16).  When the placed shards are not all from that packing
+ * (services were added or died, shards were loaded or repaired) it is
+ * made again with them fixed.  Otherwise (m != 1, more than 64 live
+ * services) and once the packing is used up, the least-loaded services
+ * that keep the overlap bound are taken (a depth-first search in load
+ * order).
  */
 int placement_place(struct placement *p, struct placement_shard *out,
     char *err, size_t errlen);
