@@ -120,6 +120,40 @@ static void test_deterministic(void)
 	}
 }
 
+/* The issue's isolation case, on the placement alone: 9 services, 12
+ * tenants; all of tenant B's services go down, for each B in turn, and
+ * every other tenant keeps at least k - 1 = 2 of its own. */
+static void test_isolation(void)
+{
+	struct placement *p = placement_new(9, 3, 1, NULL, 0);
+	size_t n = fill(p, NULL, 0);
+
+	T_EQ_INT(n, 12);
+	for (size_t b = 0; b < n; b++) {
+		const struct placement_shard *sb = placement_get(p, b);
+		size_t worst = 3;
+
+		for (size_t t = 0; t < n; t++) {
+			const struct placement_shard *st = placement_get(p, t);
+			size_t kept = 0;
+
+			if (t == b)
+				continue;
+			for (unsigned j = 0; j < 3; j++) {
+				bool down = false;
+
+				for (unsigned i = 0; i < 3; i++)
+					down |= sb->svc[i] == st->svc[j];
+				kept += !down;
+			}
+			worst = kept < worst ? kept : worst;
+		}
+		T_CHECK(worst >= 2, "tenant %zu down leaves another with %zu "
+		    "services", b, worst);
+	}
+	placement_free(p);
+}
+
 static void test_full_message(void)
 {
 	struct placement *p = placement_new(9, 3, 1, NULL, 0);
@@ -342,6 +376,7 @@ int main(void)
 	test_bound();
 	test_reach();
 	test_deterministic();
+	test_isolation();
 	test_full_message();
 	test_greedy();
 	test_stability();
