@@ -49,6 +49,7 @@
 #include "mirror/mirror.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "tenants/autoscale_sim.h"
 
 #define DEFAULT_CONF "/etc/ringmaster/ringmaster.conf"
 
@@ -67,6 +68,7 @@ static void usage(FILE *fp)
 	    "       ringmaster [-f file] node readmit CLUSTER ADDRESS\n"
 	    "       ringmaster [-f file] state list\n"
 	    "       ringmaster [-f file] state restore [--generation G]\n"
+	    "       ringmaster autoscale-sim --trace FILE [--json]\n"
 	    "\n"
 	    "  -f file  configuration file (default " DEFAULT_CONF ")\n"
 	    "  -d       stay in the foreground (log to stderr unless log_file is set)\n"
@@ -1256,6 +1258,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc > 0 && strcmp(argv[0], "autoscale-sim") == 0)
+		return autoscale_sim_main(argc, argv);	/* a replay: no config */
 	if (conf_path == NULL && access(DEFAULT_CONF, F_OK) == 0)
 		conf_path = DEFAULT_CONF;
 	if ((c = cfg_load(conf_path, err, sizeof(err))) == NULL) {
