@@ -106,6 +106,14 @@ char *str_trim(char *s)
 	return s;
 }
 
+uint64_t rand_xorshift(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 2685821657736338717ULL;
+}
+
 void str_printable(const char *s, char *out, size_t size)
 {
 	size_t i;

@@ -33,6 +33,9 @@ char *str_trim(char *s);
 /* s for a message: into out (size bytes, NUL-terminated), at most 200
  * bytes of it, every byte that is not printable ASCII as '?'. */
 void str_printable(const char *s, char *out, size_t size);
+/* xorshift64*: the same sequence on every platform, for seeded searches,
+ * tests and benchmarks (never for secrets).  *state must not be 0. */
+uint64_t rand_xorshift(uint64_t *state);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 /* true when s matches [A-Za-z0-9_-]{1,64}: the rule for every name we accept. */

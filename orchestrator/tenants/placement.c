@@ -539,22 +539,10 @@ static void plan_search(struct search *s)
 	}
 }
 
-/*
- * A maximum packing (as far as the budget reaches) of the live pool given
- * the placed shards, into p->plan.  Block members are sorted.
- */
-static uint64_t next_rand(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 2685821657736338717ULL;
-}
-
 /* A uniformly chosen set bit of m (m != 0). */
 static unsigned pick_bit(uint64_t m, uint64_t *seed)
 {
-	unsigned n = (unsigned)(next_rand(seed) % (uint64_t)
+	unsigned n = (unsigned)(rand_xorshift(seed) % (uint64_t)
 	    __builtin_popcountll(m));
 
 	while (n--)
@@ -726,6 +714,10 @@ static void plan_keep(struct search *s)
 	}
 }
 
+/*
+ * A maximum packing (as far as the budget reaches) of the live pool given
+ * the placed shards, into p->plan.  Block members are sorted.
+ */
 static void plan_make(struct placement *p)
 {
 	struct search *s = xcalloc(1, sizeof(*s));

@@ -29,10 +29,7 @@ static uint64_t rng;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
+	return rand_xorshift(&rng);
 }
 
 /* First-fit random packing with pairwise overlap <= 1 (pairs as bits). */

@@ -30,10 +30,7 @@ static unsigned starve_limit;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
+	return rand_xorshift(&rng);
 }
 
 struct piece {
