@@ -21,6 +21,7 @@
 #include "../store/store.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
+#include "repair_par.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64
@@ -48,8 +49,11 @@ static const struct param_spec repair_params[] = {
 	{ "segments_per_node", PT_INT, 1, MAX_SEGMENTS, "1", NULL, 0,
 	  "cut each node's primary ranges into this many segments, one step "
 	  "each" },
-	{ "parallelism", PT_INT, 1, 1, "1", NULL, 0,
-	  "segments at once (only 1: a task runs one step at a time)" },
+	{ "parallelism", PT_INT, 0, 1024, "1", NULL, 0,
+	  "segments at once: 1, one step per node and segment, one at a "
+	  "time; 0 (as many as disjoint replica sets allow) or N > 1, the "
+	  "segment scheduler: no node in two running segments (needs "
+	  "keyspace)" },
 	{ "intensity", PT_NUMBER, 0, 1, "1.0", NULL, PF_MIN_EXCL,
 	  "fraction of the time spent repairing; the rest is rest between "
 	  "segments" },
@@ -88,6 +92,16 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 	if (json_object_get(params, "table") != NULL &&
 	    json_object_get(params, "keyspace") == NULL) {
 		snprintf(err, errlen, "params.table needs params.keyspace");
+		return -1;
+	}
+	if (json_integer_value(json_object_get(params, "parallelism")) != 1 &&
+	    json_object_get(params, "keyspace") == NULL) {
+		/* replica sets follow one keyspace's replication */
+		snprintf(err, errlen, "params.parallelism %lld needs "
+		    "params.keyspace: which nodes hold a range depends on the "
+		    "keyspace's replication; name one keyspace, or use "
+		    "parallelism 1", (long long)json_integer_value(
+		    json_object_get(params, "parallelism")));
 		return -1;
 	}
 	if (repair_down_deadline_ms(params, &ms) != 0) {
@@ -179,6 +193,10 @@ static int repair_plan(const json_t *params,
 	}
 	if (nseg < 1)
 		nseg = 1;
+	if (json_integer_value(json_object_get(params, "parallelism")) != 1) {
+		task_plan_add(plan, REPAIR_PAR_STEP, NULL);
+		return 0;
+	}
 	for (int s = 1; s <= nseg; s++) {
 		char name[64];
 
@@ -571,6 +589,8 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 	if (strcmp(step->name, POSTPONED_STEP) == 0)
 		return run_postponed(ctx, step, err, errlen);
+	if (strcmp(step->name, REPAIR_PAR_STEP) == 0)
+		return repair_par_run(ctx, step, err, errlen);
 	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
 		snprintf(err, errlen, "step '%s' is not a repair step", step->name);
 		return TASK_STEP_FATAL;

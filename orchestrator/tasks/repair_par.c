@@ -1,0 +1,644 @@
+/*
+ * repair_par.c - see repair_par.h.  The design in one paragraph: the
+ * scheduler (segsched.c) is pure state; this step is its driver.  Every
+ * call of the step polls the running segments' node jobs, feeds what
+ * ended back (done, failed, or postponed when Cassandra says a replica is
+ * not alive), refreshes which endpoints are down from the nodes' states in
+ * the store, asks the scheduler what may start and starts those jobs, then
+ * parks for a poll interval.  Nothing here waits for a node.  A segment
+ * runs on its first replica the orchestrator knows (the primary when it
+ * is known), so the node that coordinates the repair is always one of the
+ * replicas the scheduler reserved.  A job's id is a hash of its arguments
+ * within the step's attempt, so each start of a segment carries its own
+ * try number (--try): a second start is a new job, not the old result.
+ */
+#include "repair_par.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/strbuf.h"
+#include "../../common/util.h"
+#include "../engine/task.h"
+#include "../nodes/nodeops.h"
+#include "../store/store.h"
+#include "repair.h"
+#include "segsched.h"
+
+/* How often the step looks at its jobs and the nodes' states. */
+#define POLL_MS			2000
+/* How long an endpoint that Cassandra called not alive is taken as down
+ * while the orchestrator still sees it up (gossip lags behind). */
+#define CASS_DOWN_MS		5000
+#define MAX_PIECES		1024
+#define MAX_SEGS		(64 * 1024)
+
+struct rpmemo {
+	struct replicas_map *map;
+	struct segsched *s;
+	char **node_of;			/* endpoint -> the orchestrator's node
+					 * address, or NULL when unknown */
+	int64_t *cass_down_until;	/* per endpoint, mono ms */
+	/* per segment id, grown with segsched_count() */
+	unsigned *tries;
+	int64_t *t0;			/* mono ms of its last start */
+	int64_t *took;			/* ms of its successful run */
+	size_t cap;
+	int64_t rest_until;		/* intensity: mono ms */
+	int64_t deadline;		/* wall ms: down_deadline */
+	int64_t started;		/* mono ms of the first call */
+	unsigned postponements;
+	unsigned max_running;		/* the most seen at once */
+	char ring_node[80];
+};
+
+static void rpmemo_release(void *p)
+{
+	struct rpmemo *m = p;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; m->map != NULL && i < m->map->nendpoints; i++)
+		free(m->node_of[i]);
+	free(m->node_of);
+	free(m->cass_down_until);
+	free(m->tries);
+	free(m->t0);
+	free(m->took);
+	segsched_free(m->s);
+	replicas_free(m->map);
+	free(m);
+}
+
+/* uint64 -> int64 modulo 2^64 without implementation-defined casts. */
+static int64_t u2i(uint64_t u)
+{
+	if (u <= (uint64_t)INT64_MAX)
+		return (int64_t)u;
+	return -(int64_t)(UINT64_MAX - u) - 1;
+}
+
+void repair_par_piece(int64_t start, int64_t end, uint64_t k, uint64_t i,
+    int64_t *pstart, int64_t *pend)
+{
+	struct segsched_range r = { start, end };
+	uint64_t w = segsched_range_width(r), base = w / k, rem = w % k;
+	uint64_t a = base * i + (i < rem ? i : rem);
+	uint64_t b = base * (i + 1) + (i + 1 < rem ? i + 1 : rem);
+
+	*pstart = u2i((uint64_t)start + a);
+	*pend = i + 1 == k ? end : u2i((uint64_t)start + b);
+}
+
+/* "127.0.0.1:7000" -> "127.0.0.1"; an IPv6 address (several colons) is
+ * kept, bracketed ones lose their brackets and port. */
+static void strip_port(const char *in, char *out, size_t len)
+{
+	const char *c1 = strchr(in, ':');
+
+	if (in[0] == '[') {
+		const char *rb = strchr(in, ']');
+		size_t n = rb ? (size_t)(rb - in - 1) : strlen(in + 1);
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, in + 1, n);
+		out[n] = '\0';
+		return;
+	}
+	if (c1 != NULL && strchr(c1 + 1, ':') == NULL) {
+		size_t n = (size_t)(c1 - in);
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, in, n);
+		out[n] = '\0';
+		return;
+	}
+	str_copy(out, in, len);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+struct replicas_map *repair_par_map(const json_t *data, const char *ks,
+    char *err, size_t errlen)
+{
+	const json_t *dcs = json_object_get(data, "datacenters"), *d, *e, *k;
+	const json_t *ksl = json_object_get(data, "keyspaces"), *rep = NULL;
+	struct replicas_token *ring = NULL;
+	struct replicas_dc_rf *rfs = NULL;
+	struct replicas_repl repl;
+	struct replicas_map *map = NULL;
+	char (*addrs)[80] = NULL;
+	size_t n = 0, cap = 0, i, j, nrf = 0;
+	const char *cls, *key;
+	json_t *v;
+
+	memset(&repl, 0, sizeof(repl));
+	json_array_foreach(ksl, i, k)
+		if (jstr(k, "name") != NULL && strcmp(jstr(k, "name"), ks) == 0)
+			rep = k;
+	if (rep == NULL || (cls = jstr(rep, "replication_class")) == NULL) {
+		snprintf(err, errlen, "keyspace '%s' is not in nodetool "
+		    "describecluster's list: check its name", ks);
+		return NULL;
+	}
+	json_array_foreach(dcs, i, d)
+		cap += json_array_size(json_object_get(d, "entries"));
+	if (cap == 0) {
+		snprintf(err, errlen, "nodetool ring lists no tokens: is the "
+		    "cluster up?");
+		return NULL;
+	}
+	ring = xcalloc(cap, sizeof(*ring));
+	addrs = xcalloc(cap, sizeof(*addrs));
+	json_array_foreach(dcs, i, d) {
+		json_array_foreach(json_object_get(d, "entries"), j, e) {
+			const char *st = jstr(e, "state"), *tok = jstr(e, "token");
+			char *endp;
+			long long t;
+
+			/* pending nodes own nothing yet */
+			if (st != NULL && strcmp(st, "Joining") == 0)
+				continue;
+			if (tok == NULL || jstr(e, "address") == NULL ||
+			    jstr(d, "name") == NULL) {
+				snprintf(err, errlen, "nodetool ring: an entry without "
+				    "address, token or dc");
+				goto out;
+			}
+			errno = 0;
+			t = strtoll(tok, &endp, 10);
+			if (errno != 0 || *endp != '\0' || endp == tok) {
+				snprintf(err, errlen, "nodetool ring: token '%.40s' is not "
+				    "a Murmur3 token: only Murmur3Partitioner is "
+				    "supported", tok);
+				goto out;
+			}
+			strip_port(jstr(e, "address"), addrs[n], sizeof(addrs[n]));
+			ring[n].token = (int64_t)t;
+			ring[n].endpoint = addrs[n];
+			ring[n].dc = jstr(d, "name");
+			ring[n].rack = jstr(e, "rack") ? jstr(e, "rack") : "rack1";
+			n++;
+		}
+	}
+	if (strstr(cls, "NetworkTopologyStrategy") != NULL) {
+		repl.strategy = REPLICAS_NTS;
+		rfs = xcalloc(json_object_size(json_object_get(rep, "options")) + 1,
+		    sizeof(*rfs));
+		json_object_foreach((json_t *)json_object_get(rep, "options"), key,
+		    v) {
+			const char *s = json_string_value(v), *dcn = key;
+			/* describecluster splits "a=1, b=2" at the comma;
+			 * key itself must stay as it is: the loop follows it */
+			while (*dcn == ' ')
+				dcn++;
+			if (strcmp(dcn, "class") == 0 ||
+			    strcmp(dcn, "replication_factor") == 0 || s == NULL)
+				continue;
+			rfs[nrf].dc = dcn;
+			rfs[nrf].rf = atoi(s);
+			nrf++;
+		}
+		repl.dcs = rfs;
+		repl.ndcs = nrf;
+	} else if (strstr(cls, "SimpleStrategy") != NULL) {
+		const char *s = NULL;
+		json_object_foreach((json_t *)json_object_get(rep, "options"), key,
+		    v) {
+			const char *kn = key;
+			while (*kn == ' ')
+				kn++;
+			if (strcmp(kn, "replication_factor") == 0)
+				s = json_string_value(v);
+		}
+		repl.strategy = REPLICAS_SIMPLE;
+		repl.rf = s ? atoi(s) : 1;
+	} else {
+		snprintf(err, errlen, "keyspace '%s' uses %s: parallel repair "
+		    "knows SimpleStrategy and NetworkTopologyStrategy only; repair "
+		    "it with parallelism 1", ks, cls);
+		goto out;
+	}
+	map = replicas_compute(ring, n, &repl, err, errlen);
+out:
+	free(rfs);
+	free(ring);
+	free(addrs);
+	return map;
+}
+
+static void grow(struct rpmemo *m)
+{
+	size_t n = segsched_count(m->s);
+
+	if (n <= m->cap)
+		return;
+	n = n * 2 + 16;
+	m->tries = xrealloc(m->tries, n * sizeof(*m->tries));
+	m->t0 = xrealloc(m->t0, n * sizeof(*m->t0));
+	m->took = xrealloc(m->took, n * sizeof(*m->took));
+	memset(m->tries + m->cap, 0, (n - m->cap) * sizeof(*m->tries));
+	memset(m->t0 + m->cap, 0, (n - m->cap) * sizeof(*m->t0));
+	memset(m->took + m->cap, 0, (n - m->cap) * sizeof(*m->took));
+	m->cap = n;
+}
+
+/* The node a segment runs on: its first replica the orchestrator knows. */
+static const char *seg_node(const struct rpmemo *m,
+    const struct segsched_seg *g)
+{
+	for (size_t i = 0; i < g->nendpoints; i++)
+		if (m->node_of[g->endpoints[i]] != NULL)
+			return m->node_of[g->endpoints[i]];
+	return NULL;
+}
+
+/* The agent's arguments of a segment's current try (caller frees). */
+static char *seg_args(const json_t *params, const struct segsched_seg *g,
+    unsigned try_no)
+{
+	const char *ks = jstr(params, "keyspace");
+	const json_t *tb = json_object_get(params, "table");
+	bool full = !json_is_false(json_object_get(params, "full"));
+	struct strbuf b;
+	size_t i;
+	json_t *v;
+
+	memset(&b, 0, sizeof(b));
+	strbuf_addf(&b, "repair %s --keyspace %s", full ? "--full" :
+	    "--incremental", ks);
+	if (json_is_string(tb))
+		strbuf_addf(&b, " --table %s", json_string_value(tb));
+	json_array_foreach(tb, i, v)
+		strbuf_addf(&b, " --table %s", json_string_value(v));
+	for (i = 0; i < g->nranges; i++)
+		strbuf_addf(&b, " --range %lld:%lld", (long long)g->ranges[i].start,
+		    (long long)g->ranges[i].end);
+	strbuf_addf(&b, " --try %u", try_no);
+	return strbuf_detach(&b);
+}
+
+static char *seg_ranges(const struct segsched_seg *g)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < g->nranges; i++)
+		strbuf_addf(&b, "%s(%lld,%lld]", i ? " " : "",
+		    (long long)g->ranges[i].start, (long long)g->ranges[i].end);
+	return strbuf_detach(&b);
+}
+
+static char *seg_replicas(const struct rpmemo *m,
+    const struct segsched_seg *g)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < g->nendpoints; i++)
+		strbuf_addf(&b, "%s%s", i ? "," : "",
+		    m->map->endpoints[g->endpoints[i]].endpoint);
+	return strbuf_detach(&b);
+}
+
+/* Per-node progress: the node that runs a segment shows it. */
+static void seg_show(struct task_ctx *ctx, const struct rpmemo *m,
+    const struct segsched_seg *g, const char *state, const char *msg)
+{
+	struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+	const char *node = seg_node(m, g);
+	char *rs, *reps, *phase;
+
+	if (node == NULL)
+		return;
+	rs = seg_ranges(g);
+	reps = seg_replicas(m, g);
+	phase = xasprintf("segment %zu %s replicas %s", g->id + 1, rs, reps);
+	np.phase = phase;
+	np.state = state;
+	np.message = msg;
+	task_node_progress(ctx, node, &np);
+	free(phase);
+	free(rs);
+	free(reps);
+}
+
+/* Build the map, the segments and the scheduler from repair-ring's data. */
+static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	const char *ks = jstr(params, "keyspace");
+	json_int_t par = json_integer_value(json_object_get(params,
+	    "parallelism"));
+	json_int_t spn = json_integer_value(json_object_get(params,
+	    "segments_per_node"));
+	const char **names;
+	struct segsched_cfg cfg;
+	struct store_nodes nodes;
+	size_t nseg = 0, target, k;
+	char e2[256];
+
+	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
+		return -1;
+	memset(&nodes, 0, sizeof(nodes));
+	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
+	    &nodes) != 0) {
+		store_nodes_release(&nodes);
+		snprintf(err, errlen, "cannot read the cluster's nodes from the "
+		    "store: see the ringmaster log");
+		return -1;
+	}
+	m->node_of = xcalloc(m->map->nendpoints + 1, sizeof(*m->node_of));
+	m->cass_down_until = xcalloc(m->map->nendpoints + 1,
+	    sizeof(*m->cass_down_until));
+	names = xcalloc(m->map->nendpoints + 1, sizeof(*names));
+	for (size_t i = 0; i < m->map->nendpoints; i++) {
+		names[i] = m->map->endpoints[i].endpoint;
+		for (size_t j = 0; j < nodes.n; j++)
+			if (strcmp(nodes.items[j].address, names[i]) == 0)
+				m->node_of[i] = xstrdup(names[i]);
+	}
+	store_nodes_release(&nodes);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.parallelism = par > 0 ? (unsigned)par : 0;
+	m->s = segsched_new(m->map->nendpoints, names, &cfg);
+	free(names);
+	/* segments_per_node * endpoints segments in all, as near as whole
+	 * pieces of the ring's ranges allow (a piece never crosses one) */
+	target = (size_t)(spn > 0 ? spn : 1) * m->map->nendpoints;
+	k = (target + m->map->nranges - 1) / m->map->nranges;
+	if (k < 1)
+		k = 1;
+	if (k > MAX_PIECES)
+		k = MAX_PIECES;
+	for (size_t i = 0; i < m->map->nranges; i++) {
+		const struct replicas_range *r = &m->map->ranges[i];
+		struct segsched_range sr = { r->start, r->end };
+		uint64_t kk = k, w = segsched_range_width(sr);
+
+		/* RF 1 (or a dc with none): nothing to compare with */
+		if (r->nreplicas < 2 || r->start == r->end)
+			continue;
+		if (kk > w)
+			kk = w;
+		for (uint64_t p = 0; p < kk; p++) {
+			struct segsched_range pr;
+			size_t id;
+
+			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
+			if (nseg >= MAX_SEGS ||
+			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
+			    &id, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
+				    "%s", (long long)pr.start, (long long)pr.end,
+				    nseg >= MAX_SEGS ? "too many segments; lower "
+				    "segments_per_node" : e2);
+				return -1;
+			}
+			nseg++;
+		}
+	}
+	grow(m);
+	return 0;
+}
+
+/* A node of the cluster that is up, for repair-ring; "" when none. */
+static void pick_up_node(struct task_ctx *ctx, char *out, size_t len)
+{
+	struct store_nodes nodes;
+
+	out[0] = '\0';
+	memset(&nodes, 0, sizeof(nodes));
+	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
+	    &nodes) == 0)
+		for (size_t i = 0; i < nodes.n && out[0] == '\0'; i++)
+			if (nodes.items[i].state != NULL &&
+			    strcmp(nodes.items[i].state, "up") == 0)
+				str_copy(out, nodes.items[i].address, len);
+	store_nodes_release(&nodes);
+}
+
+static bool node_up(struct task_ctx *ctx, const char *addr)
+{
+	struct store_node_row r;
+	bool up;
+
+	memset(&r, 0, sizeof(r));
+	up = store_node_get(task_ctx_store(ctx), task_ctx_cluster(ctx), addr,
+	    &r) == 0 && r.state != NULL && strcmp(r.state, "up") == 0;
+	store_node_row_release(&r);
+	return up;
+}
+
+/* What ended of a segment's job: fed back to the scheduler.  Returns
+ * TASK_STEP_STOP when the step must stop, else TASK_STEP_OK. */
+static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
+    bool postpone_ok, double intensity)
+{
+	const struct segsched_seg *g = segsched_get(m->s, id);
+	const char *node = seg_node(m, g);
+	char err[1024], e2[200], who[80], *args, *msg;
+	json_t *d = NULL;
+	int rc;
+	int64_t now;
+
+	args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+	err[0] = '\0';
+	rc = nodeops_agent(ctx, node, args, NULL, 0, &d, NULL, err,
+	    sizeof(err));
+	free(args);
+	if (rc == TASK_STEP_WAIT || rc == TASK_STEP_STOP) {
+		json_decref(d);
+		return rc == TASK_STEP_STOP ? TASK_STEP_STOP : TASK_STEP_OK;
+	}
+	now = time_mono_ms();
+	if (rc == TASK_STEP_OK) {
+		m->took[id] = now - m->t0[id];
+		msg = repair_summary(d, 0, 0);
+		json_decref(d);
+		segsched_done(m->s, id, e2, sizeof(e2));
+		g = segsched_get(m->s, id);
+		seg_show(ctx, m, g, "done", msg);
+		free(msg);
+		/* intensity: rest in proportion to the work */
+		if (intensity < 1.0) {
+			int64_t pause = (int64_t)((double)m->took[id] *
+			    (1.0 - intensity) / intensity);
+			if (now + pause > m->rest_until)
+				m->rest_until = now + pause;
+		}
+		return TASK_STEP_OK;
+	}
+	json_decref(d);
+	if (postpone_ok && repair_endpoint_down(err, who, sizeof(who)) == 0) {
+		long ep = replicas_endpoint_index(m->map, who);
+		char why[200];
+
+		snprintf(why, sizeof(why), "waiting for %s (Cassandra: Endpoint "
+		    "not alive)", who);
+		if (ep >= 0)
+			m->cass_down_until[ep] = now + CASS_DOWN_MS;
+		segsched_postpone(m->s, id, why, e2, sizeof(e2));
+		m->postponements++;
+		seg_show(ctx, m, segsched_get(m->s, id), "running", why);
+		return TASK_STEP_OK;
+	}
+	segsched_fail(m->s, id, err, e2, sizeof(e2));
+	g = segsched_get(m->s, id);
+	seg_show(ctx, m, g, g->state == SEGSCHED_FAILED ? "failed" : "running",
+	    err);
+	return TASK_STEP_OK;
+}
+
+static char *ranges_text(const struct segsched_range *r, size_t n)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < n && i < 64; i++)
+		strbuf_addf(&b, "%s(%lld,%lld]", i ? " " : "",
+		    (long long)r[i].start, (long long)r[i].end);
+	if (n > 64)
+		strbuf_addf(&b, " and %zu more", n - 64);
+	return strbuf_detach(&b);
+}
+
+int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	double intensity = json_is_number(json_object_get(params, "intensity")) ?
+	    json_number_value(json_object_get(params, "intensity")) : 1.0;
+	struct rpmemo *m = task_memo(ctx, "repair-par");
+	struct segsched_report rep;
+	int64_t down_ms = 0, now;
+	size_t n, *ids, running = 0;
+	bool postpone_ok, past_deadline;
+	int rc;
+
+	repair_down_deadline_ms(params, &down_ms);
+	postpone_ok = down_ms > 0;
+	if (m == NULL) {
+		m = xcalloc(1, sizeof(*m));
+		m->started = time_mono_ms();
+		m->deadline = (step->started_at > 0 ? step->started_at :
+		    time_wall_ms()) + down_ms;
+		task_memo_put(ctx, "repair-par", m, rpmemo_release, NULL);
+	}
+	if (m->s == NULL) {
+		json_t *d = NULL;
+
+		if (m->ring_node[0] == '\0')
+			pick_up_node(ctx, m->ring_node, sizeof(m->ring_node));
+		if (m->ring_node[0] == '\0') {
+			snprintf(err, errlen, "no node of the cluster is up to read the "
+			    "ring from; start Cassandra or the agents and run the "
+			    "repair again");
+			return TASK_STEP_FAIL;
+		}
+		rc = nodeops_agent(ctx, m->ring_node, "repair-ring", NULL, 0, &d,
+		    NULL, err, errlen);
+		if (rc != TASK_STEP_OK) {
+			json_decref(d);
+			return rc;
+		}
+		rc = rp_setup(ctx, m, d, err, errlen);
+		json_decref(d);
+		if (rc != 0) {
+			segsched_free(m->s);
+			m->s = NULL;
+			return TASK_STEP_FATAL;
+		}
+		n = segsched_count(m->s);
+		{
+			size_t upper, lower = segsched_max_parallel(m->s, &upper);
+			task_progress(ctx, "%zu segments over %zu ranges of %zu "
+			    "nodes; at most %zu can run at once (upper bound %zu), "
+			    "parallelism %s", n, m->map->nranges,
+			    m->map->nendpoints, lower, upper,
+			    json_integer_value(json_object_get(params,
+			    "parallelism")) > 0 ? "as asked" : "as many as that");
+		}
+	}
+	/* 1. what ended */
+	n = segsched_count(m->s);
+	for (size_t id = 0; id < n; id++) {
+		if (segsched_get(m->s, id)->state != SEGSCHED_RUNNING)
+			continue;
+		if (seg_poll(ctx, m, id, postpone_ok, intensity) ==
+		    TASK_STEP_STOP) {
+			snprintf(err, errlen, "stopped");
+			return TASK_STEP_STOP;
+		}
+	}
+	/* 2. who is down: the orchestrator's view, and what Cassandra said */
+	now = time_mono_ms();
+	past_deadline = postpone_ok && time_wall_ms() >= m->deadline;
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {
+		bool down = m->node_of[ep] == NULL ||
+		    !node_up(ctx, m->node_of[ep]) || m->cass_down_until[ep] > now;
+		/* down_deadline "0": a down replica fails the segment as
+		 * Cassandra refuses it; nothing is postponed */
+		segsched_set_down(m->s, ep, postpone_ok && down);
+	}
+	/* 3. what starts (intensity spaces them; nothing new past the
+	 * deadline of the postponed) */
+	if (!past_deadline && now >= m->rest_until && !task_checkpoint(ctx)) {
+		ids = xcalloc(n + 1, sizeof(*ids));
+		size_t k = segsched_next(m->s, ids, n);
+		grow(m);
+		for (size_t i = 0; i < k; i++) {
+			const struct segsched_seg *g = segsched_get(m->s, ids[i]);
+			m->tries[ids[i]]++;
+			m->t0[ids[i]] = now;
+			seg_show(ctx, m, g, "running", "started");
+			if (seg_poll(ctx, m, ids[i], postpone_ok, intensity) ==
+			    TASK_STEP_STOP) {
+				free(ids);
+				snprintf(err, errlen, "stopped");
+				return TASK_STEP_STOP;
+			}
+		}
+		free(ids);
+	}
+	n = segsched_count(m->s);
+	for (size_t id = 0; id < n; id++)
+		if (segsched_get(m->s, id)->state == SEGSCHED_RUNNING)
+			running++;
+	if (running > m->max_running)
+		m->max_running = (unsigned)running;
+	segsched_report(m->s, &rep);
+	if (segsched_finished(m->s) || (past_deadline && running == 0)) {
+		char *un = ranges_text(rep.unrepaired, rep.nunrepaired);
+		int64_t wall = time_mono_ms() - m->started;
+
+		if (rep.nunrepaired == 0)
+			task_progress(ctx, "all %zu segments repaired in %lld ms, up "
+			    "to %u at once; %u postponements", rep.done,
+			    (long long)wall, m->max_running, m->postponements);
+		else
+			task_progress(ctx, "partial: %zu of %zu segments not repaired "
+			    "(%zu failed after their attempts, %zu postponed past "
+			    "down_deadline); unrepaired ranges: %s; run a repair "
+			    "again once the nodes are up", rep.failed + rep.postponed +
+			    rep.pending, rep.done + rep.failed + rep.postponed +
+			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
+		free(un);
+		segsched_report_release(&rep);
+		return TASK_STEP_OK;
+	}
+	task_progress(ctx, "segments: %zu done, %zu running, %zu pending, %zu "
+	    "postponed, %zu failed", rep.done, rep.running, rep.pending,
+	    rep.postponed, rep.failed);
+	segsched_report_release(&rep);
+	now = time_mono_ms();
+	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
+	    POLL_MS ? m->rest_until - now : POLL_MS);
+}

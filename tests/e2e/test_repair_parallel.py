@@ -1,0 +1,209 @@
+"""Parallel repair through the segment scheduler (orchestrator/tasks/repair_par.c,
+docs/repair.md "The scheduler"): six simulated nodes, ks1 with
+NetworkTopologyStrategy datacenter1: 3, real sshd, agents and orchestrator.
+
+The sim's nodetool writes one line per -st/-et repair to the cluster's
+repair_log.jsonl (who coordinated, which replicas, start and end), so the
+test sees what ran when: no node is ever in two repairs at once, every ring
+range is repaired, and more than one segment ran at a time.  A down node
+postpones the segments it replicates until it is back."""
+import json
+import os
+from pathlib import Path
+
+from agentutil import RINGAGENT, sim_factory, simlib, wait_for, write_agent_conf  # noqa: F401
+from orch import orch, orch_factory  # noqa: F401
+
+STEP = "repair segments"
+
+
+def prepare(c, o, tmp_path):
+    """The cluster with the sim's SSH settings and every agent checked in;
+    returns the agent command template."""
+    o.ok("POST", "/api/v1/clusters", {
+        "name": "sim", "storage": {"url": f"file://{tmp_path}/store"},
+        "ssh": {"user": "root", "port": c.ssh_port, "key_file": c.key}}, status=201)
+    tok = tmp_path / "join.token"
+    tok.write_text(o.join_token + "\n")
+    confs = tmp_path / "confs"
+    confs.mkdir()
+    for n in c.names:
+        conf = write_agent_conf(c, n, o.base, tok)
+        os.symlink(conf, confs / f"{c.address(n)}.conf")
+    c.start_all(agent=str(RINGAGENT))
+    wait_for(lambda: len([n for n in nodes(o).values() if n["state"] == "up"]) == len(c.names),
+             "every node up", timeout=60)
+    return f"{RINGAGENT} -f {confs}/{{address}}.conf"
+
+
+def nodes(o):
+    return {n["address"]: n for n in o.ok("GET", "/api/v1/clusters/sim/nodes")["items"]}
+
+
+def repair_log(c):
+    p = Path(c.dir) / "repair_log.jsonl"
+    if not p.exists():
+        return []
+    return [json.loads(ln) for ln in p.read_text().splitlines() if ln.strip()]
+
+
+def most_at_once(log):
+    """The most repairs any one node took part in at the same time."""
+    worst = 0
+    names = {r for e in log for r in e["replicas"]}
+    for n in names:
+        mine = sorted((e["start"], e["end"]) for e in log if n in e["replicas"])
+        events = sorted([(s, 1) for s, _ in mine] + [(e, -1) for _, e in mine],
+                        key=lambda x: (x[0], x[1]))
+        cur = 0
+        for _, d in events:
+            cur += d
+            worst = max(worst, cur)
+    return worst
+
+
+W = 1 << 64
+
+
+def width(a, b):
+    return (b - a) % W or W
+
+
+def inside(r, p):
+    """Piece p lies in ring range r (both (start, end], r may wrap)."""
+    ws = (p[0] - r[0]) % W
+    we = (p[1] - r[0]) % W or W
+    return ws < we <= width(*r)
+
+
+def check_tiling(log, ranges):
+    """Every piece lies in one ring range of ks1, on that range's replicas,
+    and the pieces of each range add up to exactly the range."""
+    total = {(a, b): 0 for a, b, _o, _r in ranges}
+    for e in log:
+        p = tuple(e["range"])
+        hits = [(a, b, reps) for a, b, _o, reps in ranges if inside((a, b), p)]
+        assert len(hits) == 1, (p, hits)
+        a, b, reps = hits[0]
+        assert sorted(reps) == e["replicas"] and e["coordinator"] in reps, (e, reps)
+        total[(a, b)] += width(*p)
+    for (a, b), w in total.items():
+        assert w == width(a, b), ((a, b), w, log)
+
+
+def counts(msg):
+    """{"done": N, "running": N, ...} of the step's "segments: ..." message."""
+    if not msg.startswith("segments: "):
+        return None
+    out = {}
+    for part in msg[len("segments: "):].split(", "):
+        n, word = part.split(" ", 1)
+        out[word] = int(n)
+    return out
+
+
+def finished(o, tid, timeout=300):
+    return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
+
+
+def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=4)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.3)
+    agent = prepare(c, orch, tmp_path)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                    parallelism=0, segments_per_node=2)
+    assert [s["name"] for s in t["steps"]] == [STEP], t["steps"]
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all ") and "segments repaired" in msg, msg
+    # the scheduler ran several at once (6 nodes, RF 3: two disjoint sets)
+    at_once = int(msg.split("up to ", 1)[1].split(" ", 1)[0])
+    assert at_once >= 2, msg
+
+    log = repair_log(c)
+    nseg = int(msg.split("all ", 1)[1].split(" ", 1)[0])
+    assert len(log) == nseg, (len(log), msg)
+    assert most_at_once(log) == 1, log
+    # every range of ks1 was repaired, whole, by its own replicas
+    check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
+
+    # per-node progress names the segments each node ran
+    per_node = t["steps"][0].get("nodes") or []
+    assert per_node and all(n["state"] == "done" for n in per_node), per_node
+    assert all(n["phase"].startswith("segment ") and "replicas " in n["phase"]
+               for n in per_node), per_node
+
+
+def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.1)
+    agent = prepare(c, orch, tmp_path)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=2)["id"])
+    assert t["state"] == "succeeded", t
+    assert "up to 2 at once" in t["steps"][0]["message"], t["steps"][0]
+    assert most_at_once(repair_log(c)) == 1
+
+    for params, words in (({"parallelism": -1, "keyspace": "ks1"}, "parallelism"),
+                          ({"parallelism": 2000, "keyspace": "ks1"}, "parallelism"),
+                          ({"parallelism": "2", "keyspace": "ks1"}, "parallelism"),
+                          ({"parallelism": 0}, "needs params.keyspace")):
+        before = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
+        r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
+        assert r.status_code == 400 and words in r.text, (params, r.text)
+        assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == before
+
+
+def test_down_node_postpones_its_segments_until_it_is_back(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.05)
+    agent = prepare(c, orch, tmp_path)
+    down = c.names[2]
+    c.stop_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
+             "the node down in the orchestrator", timeout=30)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                    parallelism=0, down_deadline="10m")
+
+    def waiting():
+        cur = orch.task(t["id"])
+        assert cur["state"] == "running", cur
+        n = counts(cur["steps"][0]["message"] or "")
+        if n and n["running"] == 0 and n["pending"] == 0 and n["postponed"] > 0:
+            return cur
+        return None
+    cur = wait_for(waiting, "only the down node's segments left, postponed", timeout=120)
+    assert counts(cur["steps"][0]["message"])["failed"] == 0, cur
+    log = repair_log(c)
+    assert log, cur
+    assert all(down not in e["replicas"] for e in log), log
+
+    c.start_cassandra(down)
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all ") and "segments repaired" in msg, msg
+    log = repair_log(c)
+    assert any(down in e["replicas"] for e in log), log
+    assert most_at_once(log) == 1
+    check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
+
+
+def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    down = c.names[4]
+    c.stop_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
+             "the node down in the orchestrator", timeout=30)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=0,
+                                   down_deadline="5s")["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("partial: ") and "unrepaired ranges: (" in msg, msg
+    assert "postponed past down_deadline" in msg, msg
