@@ -62,9 +62,31 @@ static const struct param_spec repair_params[] = {
 	  "it is back; after this long (from the last step's start) the task "
 	  "ends partial, naming them; \"0\": a down replica fails the "
 	  "segment" },
+	{ "max_pending_compactions", PT_INT, 0, 1000000, NULL, NULL, 0,
+	  "parallelism other than 1: a segment waits while one of its "
+	  "replicas has more pending compactions than this (nodetool "
+	  "compactionstats); absent: not checked" },
+	{ "segment_timeout", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "parallelism other than 1: a segment running longer than this "
+	  "duration (\"30m\") is cancelled and split in two; absent: no "
+	  "timeout" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
+
+int repair_segment_timeout_ms(const json_t *params, int64_t *out)
+{
+	const char *s = json_string_value(json_object_get(params,
+	    "segment_timeout"));
+
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	if (duration_parse_ms(s, out) != 0 || *out < 1000 ||
+	    *out > DOWN_DEADLINE_MAX_MS)
+		return -1;
+	return 0;
+}
 
 int repair_down_deadline_ms(const json_t *params, int64_t *out)
 {
@@ -102,6 +124,22 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		    "keyspace's replication; name one keyspace, or use "
 		    "parallelism 1", (long long)json_integer_value(
 		    json_object_get(params, "parallelism")));
+		return -1;
+	}
+	if (json_integer_value(json_object_get(params, "parallelism")) == 1 &&
+	    (json_object_get(params, "max_pending_compactions") != NULL ||
+	    json_object_get(params, "segment_timeout") != NULL)) {
+		snprintf(err, errlen, "params.%s needs the segment scheduler: "
+		    "give params.parallelism 0 (as many as the replica sets "
+		    "allow) or more than 1, with params.keyspace",
+		    json_object_get(params, "segment_timeout") != NULL ?
+		    "segment_timeout" : "max_pending_compactions");
+		return -1;
+	}
+	if (repair_segment_timeout_ms(params, &ms) != 0) {
+		snprintf(err, errlen, "params.segment_timeout '%s' is not a "
+		    "duration from 1s to 11h (\"90s\", \"30m\", \"2h\")",
+		    json_string_value(json_object_get(params, "segment_timeout")));
 		return -1;
 	}
 	if (repair_down_deadline_ms(params, &ms) != 0) {

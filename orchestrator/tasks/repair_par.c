@@ -33,6 +33,12 @@
 /* How long an endpoint that Cassandra called not alive is taken as down
  * while the orchestrator still sees it up (gossip lags behind). */
 #define CASS_DOWN_MS		5000
+/* How often a replica's pending compactions are read again
+ * (max_pending_compactions): one `ringagent health` job each. */
+#define COMPACTIONS_EVERY_MS	5000
+/* A segment split this many times is not split again after a timeout:
+ * it fails the attempt instead (a node that is slow for everything). */
+#define MAX_SPLIT_DEPTH		4
 #define MAX_PIECES		1024
 #define MAX_SEGS		(64 * 1024)
 
@@ -50,7 +56,11 @@ struct rpmemo {
 	int64_t rest_until;		/* intensity: mono ms */
 	int64_t deadline;		/* wall ms: down_deadline */
 	int64_t started;		/* mono ms of the first call */
-	unsigned postponements;
+	/* per endpoint, max_pending_compactions: the check's nonce while
+	 * one runs (0: none), when the next is due, what it said */
+	int64_t *pc_nonce, *pc_next;
+	bool *pc_known, *pc_busy;
+	unsigned postponements, timeouts, splits;
 	unsigned max_running;		/* the most seen at once */
 	char ring_node[80];
 };
@@ -65,6 +75,10 @@ static void rpmemo_release(void *p)
 		free(m->node_of[i]);
 	free(m->node_of);
 	free(m->cass_down_until);
+	free(m->pc_nonce);
+	free(m->pc_next);
+	free(m->pc_known);
+	free(m->pc_busy);
 	free(m->tries);
 	free(m->t0);
 	free(m->took);
@@ -358,6 +372,10 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	m->node_of = xcalloc(m->map->nendpoints + 1, sizeof(*m->node_of));
 	m->cass_down_until = xcalloc(m->map->nendpoints + 1,
 	    sizeof(*m->cass_down_until));
+	m->pc_nonce = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_nonce));
+	m->pc_next = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_next));
+	m->pc_known = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_known));
+	m->pc_busy = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_busy));
 	names = xcalloc(m->map->nendpoints + 1, sizeof(*names));
 	for (size_t i = 0; i < m->map->nendpoints; i++) {
 		names[i] = m->map->endpoints[i].endpoint;
@@ -510,6 +528,117 @@ static char *ranges_text(const struct segsched_range *r, size_t n)
 	return strbuf_detach(&b);
 }
 
+/*
+ * max_pending_compactions: keep each up replica's pending compactions
+ * fresh (a `ringagent health --compactions` job per check, its nonce
+ * making each check a new job) and the scheduler's busy flags with them.
+ * True when every up replica has been read at least once: until then no
+ * segment starts, so none starts on a replica that is already behind.
+ */
+static bool compactions_check(struct task_ctx *ctx, struct rpmemo *m,
+    int64_t max_pending, const bool *up)
+{
+	static const int ok_exits[] = { 1, 3, 4 };
+	bool ready = true;
+
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {
+		int64_t now = time_mono_ms();
+		json_t *d = NULL, *pc;
+		char args[96], e[512];
+		int rc;
+
+		if (!up[ep]) {
+			m->pc_nonce[ep] = 0;
+			continue;
+		}
+		if (m->pc_nonce[ep] == 0) {
+			if (now < m->pc_next[ep])
+				continue;
+			m->pc_nonce[ep] = time_wall_ms() * 1000 + (int64_t)ep;
+		}
+		snprintf(args, sizeof(args), "health --nonce %lld --compactions",
+		    (long long)m->pc_nonce[ep]);
+		rc = nodeops_agent(ctx, m->node_of[ep], args, ok_exits,
+		    sizeof(ok_exits) / sizeof(ok_exits[0]), &d, NULL, e,
+		    sizeof(e));
+		if (rc == TASK_STEP_WAIT || rc == TASK_STEP_STOP) {
+			json_decref(d);
+			if (!m->pc_known[ep])
+				ready = false;
+			continue;
+		}
+		pc = json_object_get(d, "pending_compactions");
+		if (rc == TASK_STEP_OK && json_is_integer(pc)) {
+			bool busy = json_integer_value(pc) > max_pending;
+			if (busy != m->pc_busy[ep])
+				task_progress(ctx, "%s: %lld pending compactions, %s "
+				    "max_pending_compactions %lld", m->node_of[ep],
+				    (long long)json_integer_value(pc), busy ?
+				    "over" : "back within", (long long)max_pending);
+			m->pc_busy[ep] = busy;
+		}
+		/* unreadable: the flag stays as it was (down is judged apart) */
+		m->pc_known[ep] = true;
+		m->pc_nonce[ep] = 0;
+		m->pc_next[ep] = now + COMPACTIONS_EVERY_MS;
+		json_decref(d);
+	}
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++)
+		segsched_set_busy(m->s, ep, m->pc_busy[ep]);
+	return ready;
+}
+
+static unsigned split_depth(const struct segsched *s, size_t id)
+{
+	unsigned d = 0;
+	const struct segsched_seg *g = segsched_get(s, id);
+
+	while (g != NULL && g->parent != SIZE_MAX && d < 64) {
+		d++;
+		g = segsched_get(s, g->parent);
+	}
+	return d;
+}
+
+/* segment_timeout: a running segment past it is cancelled (its job) and
+ * split in two, or fails the attempt once split MAX_SPLIT_DEPTH times. */
+static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
+    int64_t timeout_ms)
+{
+	size_t n = segsched_count(m->s);
+
+	for (size_t id = 0; id < n; id++) {
+		const struct segsched_seg *g = segsched_get(m->s, id);
+		int64_t ran = time_mono_ms() - m->t0[id];
+		char why[200], e2[200], *args, *rs;
+		size_t halves[2];
+
+		if (g->state != SEGSCHED_RUNNING || ran <= timeout_ms)
+			continue;
+		args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+		nodeops_cancel(ctx, seg_node(m, g), args);
+		free(args);
+		m->timeouts++;
+		rs = seg_ranges(g);
+		snprintf(why, sizeof(why), "cancelled after %lld s, past "
+		    "segment_timeout", (long long)(ran / 1000));
+		seg_show(ctx, m, g, "failed", why);
+		if (split_depth(m->s, id) < MAX_SPLIT_DEPTH &&
+		    segsched_split(m->s, id, halves, e2, sizeof(e2)) == 0) {
+			m->splits++;
+			grow(m);
+			task_progress(ctx, "segment %zu %s %s: split in two (segments "
+			    "%zu and %zu)", id + 1, rs, why, halves[0] + 1,
+			    halves[1] + 1);
+		} else {
+			segsched_fail(m->s, id, why, e2, sizeof(e2));
+			task_progress(ctx, "segment %zu %s %s: not split again", id + 1,
+			    rs, why);
+		}
+		free(rs);
+	}
+}
+
 int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
@@ -518,12 +647,16 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	    json_number_value(json_object_get(params, "intensity")) : 1.0;
 	struct rpmemo *m = task_memo(ctx, "repair-par");
 	struct segsched_report rep;
-	int64_t down_ms = 0, now;
+	int64_t down_ms = 0, now, timeout_ms = 0, max_pending = -1;
 	size_t n, *ids, running = 0;
-	bool postpone_ok, past_deadline;
+	bool postpone_ok, past_deadline, ready, *up;
 	int rc;
 
 	repair_down_deadline_ms(params, &down_ms);
+	repair_segment_timeout_ms(params, &timeout_ms);
+	if (json_is_integer(json_object_get(params, "max_pending_compactions")))
+		max_pending = json_integer_value(json_object_get(params,
+		    "max_pending_compactions"));
 	postpone_ok = down_ms > 0;
 	if (m == NULL) {
 		m = xcalloc(1, sizeof(*m));
@@ -578,19 +711,28 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			return TASK_STEP_STOP;
 		}
 	}
-	/* 2. who is down: the orchestrator's view, and what Cassandra said */
+	if (timeout_ms > 0)
+		timeouts_check(ctx, m, timeout_ms);
+	/* 2. who is down: the orchestrator's view, and what Cassandra said;
+	 * who is busy: pending compactions */
 	now = time_mono_ms();
 	past_deadline = postpone_ok && time_wall_ms() >= m->deadline;
+	up = xcalloc(m->map->nendpoints + 1, sizeof(*up));
 	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {
 		bool down = m->node_of[ep] == NULL ||
 		    !node_up(ctx, m->node_of[ep]) || m->cass_down_until[ep] > now;
+		up[ep] = !down;
 		/* down_deadline "0": a down replica fails the segment as
 		 * Cassandra refuses it; nothing is postponed */
 		segsched_set_down(m->s, ep, postpone_ok && down);
 	}
+	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
+	free(up);
+	n = segsched_count(m->s);
 	/* 3. what starts (intensity spaces them; nothing new past the
 	 * deadline of the postponed) */
-	if (!past_deadline && now >= m->rest_until && !task_checkpoint(ctx)) {
+	if (ready && !past_deadline && now >= m->rest_until &&
+	    !task_checkpoint(ctx)) {
 		ids = xcalloc(n + 1, sizeof(*ids));
 		size_t k = segsched_next(m->s, ids, n);
 		grow(m);
@@ -621,8 +763,9 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 
 		if (rep.nunrepaired == 0)
 			task_progress(ctx, "all %zu segments repaired in %lld ms, up "
-			    "to %u at once; %u postponements", rep.done,
-			    (long long)wall, m->max_running, m->postponements);
+			    "to %u at once; %u postponements, %u timeouts, %u "
+			    "splits", rep.done, (long long)wall, m->max_running,
+			    m->postponements, m->timeouts, m->splits);
 		else
 			task_progress(ctx, "partial: %zu of %zu segments not repaired "
 			    "(%zu failed after their attempts, %zu postponed past "

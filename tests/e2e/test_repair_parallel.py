@@ -9,6 +9,7 @@ range is repaired, and more than one segment ran at a time.  A down node
 postpones the segments it replicates until it is back."""
 import json
 import os
+import time
 from pathlib import Path
 
 from agentutil import RINGAGENT, sim_factory, simlib, wait_for, write_agent_conf  # noqa: F401
@@ -207,3 +208,59 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     msg = t["steps"][0]["message"]
     assert msg.startswith("partial: ") and "unrepaired ranges: (" in msg, msg
     assert "postponed past down_deadline" in msg, msg
+
+
+def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.05)
+    # node1's next -st/-et repair hangs for a minute
+    c.set("node1", "repair_slow_count", 1)
+    c.set("node1", "repair_slow_delay", 60)
+    agent = prepare(c, orch, tmp_path)
+    t0 = time.time()
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=0,
+                                   segment_timeout="3s")["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all ") and "1 timeouts, 1 splits" in msg, msg
+    assert time.time() - t0 < 55, "the slow segment was waited for, not cancelled"
+    nj = json.loads((Path(c.node_dir("node1")) / "node.json").read_text())
+    assert nj["repair_slow_count"] == 0, nj
+    log = repair_log(c)
+    # the halves were repaired instead of the whole: still an exact tiling
+    check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
+    assert most_at_once(log) == 1
+
+
+def test_replica_over_max_pending_compactions_holds_its_segments(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.05)
+    busy = "node3"
+    c.set(busy, "pending_compactions", 100)
+    agent = prepare(c, orch, tmp_path)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                    parallelism=0, max_pending_compactions=10)
+
+    def held():
+        cur = orch.task(t["id"])
+        assert cur["state"] == "running", cur
+        n = counts(cur["steps"][0]["message"] or "")
+        if n and n["running"] == 0 and n["pending"] == 0 and n["postponed"] > 0:
+            return cur
+        return None
+    wait_for(held, "only the busy node's segments left, held back", timeout=120)
+    log = repair_log(c)
+    assert log and all(busy not in e["replicas"] for e in log), log
+
+    released = time.time()
+    c.set(busy, "pending_compactions", 0)
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    log = repair_log(c)
+    mine = [e for e in log if busy in e["replicas"]]
+    assert mine and all(e["start"] >= released for e in mine), mine
+    check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
+    assert most_at_once(log) == 1
