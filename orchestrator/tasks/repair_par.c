@@ -52,6 +52,7 @@ struct rpmemo {
 	unsigned *tries;
 	int64_t *t0;			/* mono ms of its last start */
 	int64_t *took;			/* ms of its successful run */
+	int *shown;			/* the state its record shows, -1 none */
 	size_t cap;
 	int64_t rest_until;		/* intensity: mono ms */
 	int64_t deadline;		/* wall ms: down_deadline */
@@ -82,6 +83,7 @@ static void rpmemo_release(void *p)
 	free(m->tries);
 	free(m->t0);
 	free(m->took);
+	free(m->shown);
 	segsched_free(m->s);
 	replicas_free(m->map);
 	free(m);
@@ -257,6 +259,9 @@ static void grow(struct rpmemo *m)
 	m->tries = xrealloc(m->tries, n * sizeof(*m->tries));
 	m->t0 = xrealloc(m->t0, n * sizeof(*m->t0));
 	m->took = xrealloc(m->took, n * sizeof(*m->took));
+	m->shown = xrealloc(m->shown, n * sizeof(*m->shown));
+	for (size_t i = m->cap; i < n; i++)
+		m->shown[i] = -1;
 	memset(m->tries + m->cap, 0, (n - m->cap) * sizeof(*m->tries));
 	memset(m->t0 + m->cap, 0, (n - m->cap) * sizeof(*m->t0));
 	memset(m->took + m->cap, 0, (n - m->cap) * sizeof(*m->took));
@@ -321,26 +326,68 @@ static char *seg_replicas(const struct rpmemo *m,
 	return strbuf_detach(&b);
 }
 
-/* Per-node progress: the node that runs a segment shows it. */
-static void seg_show(struct task_ctx *ctx, const struct rpmemo *m,
-    const struct segsched_seg *g, const char *state, const char *msg)
+/*
+ * Per-segment progress: one record per segment in the step's "nodes"
+ * (named "segment N", so `ringsh watch` draws a line per segment): its
+ * ranges, replicas and the node that runs it as the phase, its state, and
+ * what happened with how long it took as the message.
+ */
+static const char *const state_names[] = {
+	[SEGSCHED_PENDING] = "pending", [SEGSCHED_RUNNING] = "running",
+	[SEGSCHED_DONE] = "done", [SEGSCHED_FAILED] = "failed",
+	[SEGSCHED_POSTPONED] = "postponed", [SEGSCHED_SPLIT] = "split",
+};
+
+static void seg_show(struct task_ctx *ctx, struct rpmemo *m,
+    const struct segsched_seg *g, const char *msg)
 {
 	struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
 	const char *node = seg_node(m, g);
-	char *rs, *reps, *phase;
+	char *rs, *reps, *phase, *text, name[40];
 
-	if (node == NULL)
-		return;
+	snprintf(name, sizeof(name), "segment %zu", g->id + 1);
 	rs = seg_ranges(g);
 	reps = seg_replicas(m, g);
-	phase = xasprintf("segment %zu %s replicas %s", g->id + 1, rs, reps);
+	phase = xasprintf("ranges %s replicas %s on %s", rs, reps,
+	    node ? node : "(no known replica)");
+	if (g->state != SEGSCHED_RUNNING && g->state != SEGSCHED_POSTPONED &&
+	    g->state != SEGSCHED_PENDING && g->id < m->cap && m->t0[g->id] > 0)
+		text = xasprintf("%s after %lld ms", msg, (long long)(
+		    time_mono_ms() - m->t0[g->id]));
+	else
+		text = xstrdup(msg);
 	np.phase = phase;
-	np.state = state;
-	np.message = msg;
-	task_node_progress(ctx, node, &np);
+	np.state = state_names[g->state];
+	np.message = text;
+	task_node_progress(ctx, name, &np);
+	if (g->id < m->cap) {
+		if (g->state == SEGSCHED_POSTPONED &&
+		    m->shown[g->id] != (int)SEGSCHED_POSTPONED)
+			m->postponements++;
+		m->shown[g->id] = (int)g->state;
+	}
 	free(phase);
+	free(text);
 	free(rs);
 	free(reps);
+}
+
+/* Records for what changed without a message of its own: postponed by
+ * the scheduler, back to pending, split. */
+static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m)
+{
+	size_t n = segsched_count(m->s);
+
+	grow(m);
+	for (size_t id = 0; id < n; id++) {
+		const struct segsched_seg *g = segsched_get(m->s, id);
+
+		if (m->shown[id] == (int)g->state)
+			continue;
+		if (m->shown[id] < 0 && g->state == SEGSCHED_PENDING)
+			continue;	/* not started yet: no record */
+		seg_show(ctx, m, g, g->why[0] ? g->why : state_names[g->state]);
+	}
 }
 
 /* Build the map, the segments and the scheduler from repair-ring's data. */
@@ -482,8 +529,7 @@ static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
 		msg = repair_summary(d, 0, 0);
 		json_decref(d);
 		segsched_done(m->s, id, e2, sizeof(e2));
-		g = segsched_get(m->s, id);
-		seg_show(ctx, m, g, "done", msg);
+		seg_show(ctx, m, segsched_get(m->s, id), msg);
 		free(msg);
 		/* intensity: rest in proportion to the work */
 		if (intensity < 1.0) {
@@ -504,14 +550,12 @@ static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
 		if (ep >= 0)
 			m->cass_down_until[ep] = now + CASS_DOWN_MS;
 		segsched_postpone(m->s, id, why, e2, sizeof(e2));
-		m->postponements++;
-		seg_show(ctx, m, segsched_get(m->s, id), "running", why);
+		seg_show(ctx, m, segsched_get(m->s, id), why);
 		return TASK_STEP_OK;
 	}
 	segsched_fail(m->s, id, err, e2, sizeof(e2));
 	g = segsched_get(m->s, id);
-	seg_show(ctx, m, g, g->state == SEGSCHED_FAILED ? "failed" : "running",
-	    err);
+	seg_show(ctx, m, g, err);
 	return TASK_STEP_OK;
 }
 
@@ -622,14 +666,16 @@ static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
 		rs = seg_ranges(g);
 		snprintf(why, sizeof(why), "cancelled after %lld s, past "
 		    "segment_timeout", (long long)(ran / 1000));
-		seg_show(ctx, m, g, "failed", why);
 		if (split_depth(m->s, id) < MAX_SPLIT_DEPTH &&
 		    segsched_split(m->s, id, halves, e2, sizeof(e2)) == 0) {
+			char msg[300];
+
 			m->splits++;
 			grow(m);
-			task_progress(ctx, "segment %zu %s %s: split in two (segments "
-			    "%zu and %zu)", id + 1, rs, why, halves[0] + 1,
-			    halves[1] + 1);
+			snprintf(msg, sizeof(msg), "%s: split in two (segments %zu "
+			    "and %zu)", why, halves[0] + 1, halves[1] + 1);
+			seg_show(ctx, m, segsched_get(m->s, id), msg);
+			task_progress(ctx, "segment %zu %s %s", id + 1, rs, msg);
 		} else {
 			segsched_fail(m->s, id, why, e2, sizeof(e2));
 			task_progress(ctx, "segment %zu %s %s: not split again", id + 1,
@@ -740,7 +786,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			const struct segsched_seg *g = segsched_get(m->s, ids[i]);
 			m->tries[ids[i]]++;
 			m->t0[ids[i]] = now;
-			seg_show(ctx, m, g, "running", "started");
+			seg_show(ctx, m, g, "started");
 			if (seg_poll(ctx, m, ids[i], postpone_ok, intensity) ==
 			    TASK_STEP_STOP) {
 				free(ids);
@@ -750,6 +796,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		}
 		free(ids);
 	}
+	seg_show_changes(ctx, m);
 	n = segsched_count(m->s);
 	for (size_t id = 0; id < n; id++)
 		if (segsched_get(m->s, id)->state == SEGSCHED_RUNNING)

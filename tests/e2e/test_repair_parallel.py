@@ -130,11 +130,17 @@ def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tm
     # every range of ks1 was repaired, whole, by its own replicas
     check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
 
-    # per-node progress names the segments each node ran
-    per_node = t["steps"][0].get("nodes") or []
-    assert per_node and all(n["state"] == "done" for n in per_node), per_node
-    assert all(n["phase"].startswith("segment ") and "replicas " in n["phase"]
-               for n in per_node), per_node
+    # one record per segment in the step's "nodes": ranges, replicas, the
+    # node it ran on, its state, and how long it took
+    recs = t["steps"][0].get("nodes") or []
+    assert len(recs) == nseg, recs
+    assert sorted(r["node"] for r in recs) == sorted(f"segment {i}" for i in range(1, nseg + 1))
+    for r in recs:
+        assert r["state"] == "done", r
+        assert r["phase"].startswith("ranges (") and " replicas " in r["phase"], r
+        on = r["phase"].rsplit(" on ", 1)[1]
+        assert on in r["phase"].split(" replicas ", 1)[1].split(" ")[0].split(","), r
+        assert r["message"].startswith("repaired ks1: ") and " ms" in r["message"], r
 
 
 def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp_path):  # noqa: F811
@@ -179,6 +185,11 @@ def test_down_node_postpones_its_segments_until_it_is_back(sim_factory, orch, tm
         return None
     cur = wait_for(waiting, "only the down node's segments left, postponed", timeout=120)
     assert counts(cur["steps"][0]["message"])["failed"] == 0, cur
+    recs = cur["steps"][0].get("nodes") or []
+    waiting_recs = [r for r in recs if r["state"] == "postponed"]
+    assert waiting_recs, recs
+    for r in waiting_recs:
+        assert c.address(down) in r["phase"] and "waiting for " + c.address(down) in r["message"], r
     log = repair_log(c)
     assert log, cur
     assert all(down not in e["replicas"] for e in log), log
@@ -228,6 +239,10 @@ def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_
     assert time.time() - t0 < 55, "the slow segment was waited for, not cancelled"
     nj = json.loads((Path(c.node_dir("node1")) / "node.json").read_text())
     assert nj["repair_slow_count"] == 0, nj
+    recs = t["steps"][0].get("nodes") or []
+    split = [r for r in recs if r["state"] == "split"]
+    assert len(split) == 1 and "past segment_timeout: split in two" in split[0]["message"], recs
+    assert all(r["state"] in ("done", "split") for r in recs), recs
     log = repair_log(c)
     # the halves were repaired instead of the whole: still an exact tiling
     check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
