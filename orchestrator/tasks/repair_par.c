@@ -373,8 +373,10 @@ static void seg_show(struct task_ctx *ctx, struct rpmemo *m,
 }
 
 /* Records for what changed without a message of its own: postponed by
- * the scheduler, back to pending, split. */
-static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m)
+ * the scheduler, back to pending, split.  final: every segment gets one,
+ * so the records name every range not repaired (repair_hist.c). */
+static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m,
+    bool final)
 {
 	size_t n = segsched_count(m->s);
 
@@ -384,7 +386,7 @@ static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m)
 
 		if (m->shown[id] == (int)g->state)
 			continue;
-		if (m->shown[id] < 0 && g->state == SEGSCHED_PENDING)
+		if (m->shown[id] < 0 && g->state == SEGSCHED_PENDING && !final)
 			continue;	/* not started yet: no record */
 		seg_show(ctx, m, g, g->why[0] ? g->why : state_names[g->state]);
 	}
@@ -775,10 +777,8 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
 	free(up);
 	n = segsched_count(m->s);
-	/* 3. what starts (intensity spaces them; nothing new past the
-	 * deadline of the postponed) */
-	if (ready && !past_deadline && now >= m->rest_until &&
-	    !task_checkpoint(ctx)) {
+	/* 3. what starts (intensity spaces them) */
+	if (ready && now >= m->rest_until && !task_checkpoint(ctx)) {
 		ids = xcalloc(n + 1, sizeof(*ids));
 		size_t k = segsched_next(m->s, ids, n);
 		grow(m);
@@ -796,7 +796,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		}
 		free(ids);
 	}
-	seg_show_changes(ctx, m);
+	seg_show_changes(ctx, m, false);
 	n = segsched_count(m->s);
 	for (size_t id = 0; id < n; id++)
 		if (segsched_get(m->s, id)->state == SEGSCHED_RUNNING)
@@ -804,7 +804,11 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	if (running > m->max_running)
 		m->max_running = (unsigned)running;
 	segsched_report(m->s, &rep);
-	if (segsched_finished(m->s) || (past_deadline && running == 0)) {
+	/* past down_deadline: what can still run runs, what waits for a
+	 * node is given up */
+	if (segsched_finished(m->s) || (past_deadline && rep.running == 0 &&
+	    rep.pending == 0)) {
+		seg_show_changes(ctx, m, true);
 		char *un = ranges_text(rep.unrepaired, rep.nunrepaired);
 		int64_t wall = time_mono_ms() - m->started;
 

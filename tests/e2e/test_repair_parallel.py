@@ -220,6 +220,76 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     assert msg.startswith("partial: ") and "unrepaired ranges: (" in msg, msg
     assert "postponed past down_deadline" in msg, msg
 
+    # the history names exactly the ranges the down node replicates
+    ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+    want = merged([(a, b) for a, b, _o, reps in ranges if down in reps])
+    h = orch.ok("GET", "/api/v1/clusters/sim/repairs")
+    assert h["next"] is None and len(h["items"]) == 1, h
+    r = h["items"][0]
+    assert r["id"] == t["id"] and r["state"] == "succeeded" and r["outcome"] == "partial", r
+    assert r["keyspace"] == "ks1" and r["parallelism"] == 0, r
+    got = [(int(x["start"]), int(x["end"])) for x in r["unrepaired_ranges"]]
+    assert got == want, (got, want)
+    segs = r["segments"]
+    assert segs["done"] > 0 and segs["postponed"] + segs["pending"] > 0 and segs["failed"] == 0, r
+    assert r["summary"] == msg and r["finished_at"], r
+    assert all(down not in e["replicas"] for e in repair_log(c))
+
+
+def merged(ranges):
+    """Sorted by start, (a,b] (b,c] joined, as the history gives them."""
+    v = sorted(ranges)
+    out = []
+    for a, b in v:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def test_repair_history(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    ids = []
+    for params in ({"parallelism": 0}, {}, {"parallelism": 3}):
+        t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                       keyspace="ks1", **params)["id"])
+        assert t["state"] == "succeeded", t
+        ids.append(t["id"])
+    noop = orch.submit("sim", "noop")
+    orch.wait_task(noop["id"], states=("succeeded",), timeout=30)
+
+    h = orch.ok("GET", "/api/v1/clusters/sim/repairs")
+    assert [r["id"] for r in h["items"]] == ids[::-1] and h["next"] is None, h
+    for r in h["items"]:
+        assert r["outcome"] == "succeeded" and r["state"] == "succeeded", r
+    sched = [r for r in h["items"] if r["parallelism"] != 1]
+    assert len(sched) == 2
+    for r in sched:
+        assert r["unrepaired_ranges"] == [] and r["segments"]["done"] > 0, r
+        assert r["segments"]["failed"] == 0 and r["summary"].startswith("all "), r
+    legacy = [r for r in h["items"] if r["parallelism"] == 1][0]
+    assert legacy["unrepaired_ranges"] is None and legacy["segments"] is None, legacy
+
+    # pages: one at a time, following next
+    seen, cur = [], None
+    while True:
+        q = "/api/v1/clusters/sim/repairs?limit=1" + (f"&cursor={cur}" if cur else "")
+        p = orch.ok("GET", q)
+        seen += [r["id"] for r in p["items"]]
+        cur = p["next"]
+        if cur is None:
+            break
+        assert len(seen) <= 3, seen
+    assert seen == ids[::-1], seen
+
+    for path, status in (("/api/v1/clusters/nope/repairs", 404),
+                         ("/api/v1/clusters/sim/repairs?limit=0", 400),
+                         ("/api/v1/clusters/sim/repairs?cursor=x", 400)):
+        r = orch.get(path)
+        assert r.status_code == status, (path, r.text)
+
 
 def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=6, num_tokens=2)
