@@ -235,6 +235,29 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     assert r["summary"] == msg and r["finished_at"], r
     assert all(down not in e["replicas"] for e in repair_log(c))
 
+    # the same in the metrics
+    m = metric_values(orch)
+    assert m[('ringmaster_repair_ranges_unrepaired', 'cluster="sim",keyspace="ks1"')] == len(want), m
+    for state in ("done", "failed", "postponed", "pending", "split"):
+        key = ("ringmaster_repair_segments", f'cluster="sim",keyspace="ks1",state="{state}"')
+        assert m[key] == segs[state], (state, m)
+
+
+def metric_values(o):
+    """{(name, labels): value} of GET /metrics."""
+    r = o.get("/metrics")
+    assert r.status_code == 200, r.text
+    out = {}
+    for ln in r.text.splitlines():
+        if ln.startswith("#") or not ln.strip():
+            continue
+        name, value = ln.rsplit(" ", 1)
+        labels = ""
+        if "{" in name:
+            name, labels = name[:-1].split("{", 1)
+        out[(name, labels)] = float(value)
+    return out
+
 
 def merged(ranges):
     """Sorted by start, (a,b] (b,c] joined, as the history gives them."""
