@@ -372,3 +372,23 @@ def test_replica_over_max_pending_compactions_holds_its_segments(sim_factory, or
     assert mine and all(e["start"] >= released for e in mine), mine
     check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
     assert most_at_once(log) == 1
+
+
+def test_incremental_segment_cancelled_on_timeout_fails_its_sessions(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.05)
+    c.set("node2", "repair_slow_count", 1)
+    c.set("node2", "repair_slow_delay", 60)
+    agent = prepare(c, orch, tmp_path)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=0, full=False,
+                                   segment_timeout="3s")["id"])
+    assert t["state"] == "succeeded", t
+    assert "1 timeouts, 1 splits" in t["steps"][0]["message"], t["steps"][0]
+    # the cancelled segment's incremental session was failed inside
+    # "Cassandra" (nodetool repair_admin cancel), the others finalized
+    nj = json.loads((Path(c.node_dir("node2")) / "node.json").read_text())
+    states = sorted(s["state"] for s in nj.get("ir_sessions", []))
+    assert states.count("FAILED") == 1 and "REPAIRING" not in states, states
+    assert states.count("FINALIZED") >= 1, states
