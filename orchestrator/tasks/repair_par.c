@@ -39,6 +39,8 @@
 /* A segment split this many times is not split again after a timeout:
  * it fails the attempt instead (a node that is slow for everything). */
 #define MAX_SPLIT_DEPTH		4
+/* Scheduling rounds in one call of the step when jobs end at once. */
+#define START_ROUNDS		64
 #define MAX_PIECES		1024
 #define MAX_SEGS		(64 * 1024)
 
@@ -777,11 +779,18 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
 	free(up);
 	n = segsched_count(m->s);
-	/* 3. what starts (intensity spaces them) */
-	if (ready && now >= m->rest_until && !task_checkpoint(ctx)) {
+	/* 3. what starts (intensity spaces them).  A job that ends at once
+	 * (after a restart, the attempt's finished jobs answer with their
+	 * result) frees its replicas for another round in this call. */
+	for (int round = 0; round < START_ROUNDS && ready &&
+	    time_mono_ms() >= m->rest_until && !task_checkpoint(ctx); round++) {
+		size_t k, ended = 0;
+
+		n = segsched_count(m->s);
 		ids = xcalloc(n + 1, sizeof(*ids));
-		size_t k = segsched_next(m->s, ids, n);
+		k = segsched_next(m->s, ids, n);
 		grow(m);
+		now = time_mono_ms();
 		for (size_t i = 0; i < k; i++) {
 			const struct segsched_seg *g = segsched_get(m->s, ids[i]);
 			m->tries[ids[i]]++;
@@ -793,8 +802,12 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 				snprintf(err, errlen, "stopped");
 				return TASK_STEP_STOP;
 			}
+			if (segsched_get(m->s, ids[i])->state != SEGSCHED_RUNNING)
+				ended++;
 		}
 		free(ids);
+		if (k == 0 || ended == 0)
+			break;
 	}
 	seg_show_changes(ctx, m, false);
 	n = segsched_count(m->s);

@@ -392,3 +392,29 @@ def test_incremental_segment_cancelled_on_timeout_fails_its_sessions(sim_factory
     states = sorted(s["state"] for s in nj.get("ir_sessions", []))
     assert states.count("FAILED") == 1 and "REPAIRING" not in states, states
     assert states.count("FINALIZED") >= 1, states
+
+
+def test_restart_does_not_repeat_finished_segments(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.6)
+    agent = prepare(c, orch, tmp_path)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                    parallelism=0)
+    wait_for(lambda: len(repair_log(c)) >= 3, "three segments repaired", timeout=90)
+    orch.kill9()
+    before = len(repair_log(c))
+    orch.start()
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all "), msg
+    log = repair_log(c)
+    nseg = int(msg.split("all ", 1)[1].split(" ", 1)[0])
+    # every segment repaired exactly once: the finished ones were not run
+    # again, the running ones were waited for, not started anew
+    ranges = [tuple(e["range"]) for e in log]
+    assert len(ranges) == len(set(ranges)) == nseg, (before, log)
+    assert before < nseg, (before, nseg)
+    check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
+    assert most_at_once(log) == 1
