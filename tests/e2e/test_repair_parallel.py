@@ -418,3 +418,31 @@ def test_restart_does_not_repeat_finished_segments(sim_factory, orch, tmp_path):
     assert before < nseg, (before, nseg)
     check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
     assert most_at_once(log) == 1
+
+
+def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    bad = "node2"
+    # every repair node2 coordinates fails: its segments use their 3 attempts
+    c.fault(bad, "fail", command="repair", message="Repair session failed (sim)")
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=0)["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+    mine = [(a, b) for a, b, owner, _r in ranges if owner == bad]
+    assert msg.startswith(f"partial: {len(mine)} of {len(ranges)} segments not repaired "
+                          f"({len(mine)} failed after their attempts, 0 postponed"), msg
+    h = orch.ok("GET", "/api/v1/clusters/sim/repairs")["items"][0]
+    assert h["outcome"] == "partial" and h["segments"]["failed"] == len(mine), h
+    got = [(int(x["start"]), int(x["end"])) for x in h["unrepaired_ranges"]]
+    assert got == merged(mine), (got, mine)
+    recs = [r for r in t["steps"][0]["nodes"] if r["state"] == "failed"]
+    assert len(recs) == len(mine), recs
+    for r in recs:
+        assert r["phase"].endswith(" on " + c.address(bad)), r
+        assert "Repair session failed (sim)" in r["message"], r
+    # the others were repaired, each once
+    log = repair_log(c)
+    assert len(log) == len(ranges) - len(mine) and most_at_once(log) == 1, log
