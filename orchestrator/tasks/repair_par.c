@@ -6,9 +6,8 @@
  * not alive), refreshes which endpoints are down from the nodes' states in
  * the store, asks the scheduler what may start and starts those jobs, then
  * parks for a poll interval.  Nothing here waits for a node.  A segment
- * runs on its first replica the orchestrator knows (the primary when it
- * is known), so the node that coordinates the repair is always one of the
- * replicas the scheduler reserved.  A job's id is a hash of its arguments
+ * runs on one of its replicas (seg_node), so the node that coordinates the
+ * repair is always one the scheduler reserved.  A job's id is a hash of its arguments
  * within the step's attempt, so each start of a segment carries its own
  * try number (--try): a second start is a new job, not the old result.
  */
@@ -270,12 +269,29 @@ static void grow(struct rpmemo *m)
 	m->cap = n;
 }
 
-/* The node a segment runs on: its first replica the orchestrator knows. */
+/*
+ * The node a segment's current try runs on: its replicas the orchestrator
+ * knows, in Cassandra's order (the primary first), taken in turn from one
+ * try to the next, so a retry is coordinated by another replica (a node
+ * whose own repairs fail does not fail the segment for good).  Every
+ * replica of the segment is reserved for it while it runs, so any of them
+ * may coordinate.  The same try gives the same node, after a restart too.
+ */
 static const char *seg_node(const struct rpmemo *m,
     const struct segsched_seg *g)
 {
+	size_t known = 0, pick;
+	unsigned t = g->id < m->cap && m->tries[g->id] > 0 ?
+	    m->tries[g->id] : 1;
+
 	for (size_t i = 0; i < g->nendpoints; i++)
 		if (m->node_of[g->endpoints[i]] != NULL)
+			known++;
+	if (known == 0)
+		return NULL;
+	pick = (size_t)(t - 1) % known;
+	for (size_t i = 0; i < g->nendpoints; i++)
+		if (m->node_of[g->endpoints[i]] != NULL && pick-- == 0)
 			return m->node_of[g->endpoints[i]];
 	return NULL;
 }

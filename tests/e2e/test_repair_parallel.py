@@ -420,29 +420,56 @@ def test_restart_does_not_repeat_finished_segments(sim_factory, orch, tmp_path):
     assert most_at_once(log) == 1
 
 
-def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path):  # noqa: F811
+def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=6, num_tokens=2)
     agent = prepare(c, orch, tmp_path)
     bad = "node2"
-    # every repair node2 coordinates fails: its segments use their 3 attempts
+    # every repair node2 coordinates fails: its segments' retries go to
+    # their next replica
     c.fault(bad, "fail", command="repair", message="Repair session failed (sim)")
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                    keyspace="ks1", parallelism=0)["id"])
     assert t["state"] == "succeeded", t
     msg = t["steps"][0]["message"]
     ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
-    mine = [(a, b) for a, b, owner, _r in ranges if owner == bad]
-    assert msg.startswith(f"partial: {len(mine)} of {len(ranges)} segments not repaired "
-                          f"({len(mine)} failed after their attempts, 0 postponed"), msg
-    h = orch.ok("GET", "/api/v1/clusters/sim/repairs")["items"][0]
-    assert h["outcome"] == "partial" and h["segments"]["failed"] == len(mine), h
-    got = [(int(x["start"]), int(x["end"])) for x in h["unrepaired_ranges"]]
-    assert got == merged(mine), (got, mine)
-    recs = [r for r in t["steps"][0]["nodes"] if r["state"] == "failed"]
-    assert len(recs) == len(mine), recs
-    for r in recs:
-        assert r["phase"].endswith(" on " + c.address(bad)), r
-        assert "Repair session failed (sim)" in r["message"], r
-    # the others were repaired, each once
+    assert msg.startswith(f"all {len(ranges)} segments repaired"), msg
     log = repair_log(c)
-    assert len(log) == len(ranges) - len(mine) and most_at_once(log) == 1, log
+    assert len(log) == len(ranges) and most_at_once(log) == 1, log
+    mine = {(a, b) for a, b, owner, _r in ranges if owner == bad}
+    assert mine, ranges
+    for e in log:
+        assert e["coordinator"] != bad, e
+    check_tiling(log, ranges)
+
+
+def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    # the three replicas of one range fail every repair they coordinate:
+    # that range (and any other with the same replicas) fails on every
+    # try; the others succeed on a replica outside the three
+    ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+    bad = set(ranges[0][3])
+    assert len(bad) == 3, ranges
+    for n in bad:
+        c.fault(n, "fail", command="repair", message="Repair session failed (sim)")
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   keyspace="ks1", parallelism=0)["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    lost = [(a, b) for a, b, _o, reps in ranges if set(reps) <= bad]
+    ok = [(a, b) for a, b, _o, reps in ranges if not set(reps) <= bad]
+    assert lost and ok, ranges
+    assert msg.startswith(f"partial: {len(lost)} of {len(ranges)} segments not repaired "
+                          f"({len(lost)} failed after their attempts, 0 postponed"), msg
+    h = orch.ok("GET", "/api/v1/clusters/sim/repairs")["items"][0]
+    assert h["outcome"] == "partial" and h["segments"]["failed"] == len(lost), h
+    got = [(int(x["start"]), int(x["end"])) for x in h["unrepaired_ranges"]]
+    assert got == merged(lost), (got, lost)
+    recs = [r for r in t["steps"][0]["nodes"] if r["state"] == "failed"]
+    assert len(recs) == len(lost), recs
+    for r in recs:
+        assert "Repair session failed (sim)" in r["message"], r
+    log = repair_log(c)
+    assert sorted(tuple(e["range"]) for e in log) == sorted(ok), log
+    assert most_at_once(log) == 1
