@@ -309,6 +309,8 @@ static const struct op ops[] = {
 	{ "repair", "[--keyspace K [--table T]...] [--segment I/N] ...",
 	  "nodetool repair of this node's primary ranges, or of segment I "
 	  "of N of them (docs/repair.md)", repair_op },
+	{ "repair-ring", "", "the ring with dcs and racks and the keyspaces' "
+	  "replication, for parallel repair (docs/repair.md)", repair_op_ring },
 	{ "removenode", "--host-id H", "remove dead host H from the ring "
 	  "through this node (refused while it is up), checked with nodetool "
 	  "status", removenode_op },

@@ -308,6 +308,7 @@ struct rpargs {
 	long seg, nseg;			/* 0/0: -pr or --range */
 	struct repair_range ranges[REPAIR_MAX_RANGES];	/* --range, in order given */
 	size_t nranges;
+	long try_no;			/* --try: only makes the job id new */
 };
 
 static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
@@ -320,6 +321,7 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 		{ "incremental", no_argument, NULL, 'I' },
 		{ "segment", required_argument, NULL, 's' },
 		{ "range", required_argument, NULL, 'r' },
+		{ "try", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -382,6 +384,19 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 				}
 			}
 			a->nranges++;
+			break;
+		case 'T':
+			/* The orchestrator runs a segment again in the same
+			 * step attempt: a job id is a hash of the arguments,
+			 * so the try number is what makes the new job. */
+			errno = 0;
+			a->try_no = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    a->try_no < 1 || a->try_no > 1000000) {
+				snprintf(err, errlen, "--try '%.40s' is not a number "
+				    "from 1 to 1000000", optarg);
+				return -1;
+			}
 			break;
 		default:
 			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
@@ -718,4 +733,62 @@ fail:
 		json_decref(t.ir_cancelled);
 	free(ranges);
 	return op_result(x, status, d, "%s", err);
+}
+
+/*
+ * `ringagent repair-ring`: what the orchestrator's repair scheduler plans
+ * with, read in one job: `nodetool ring` (every dc's tokens with their
+ * endpoints and racks) and `nodetool describecluster`'s keyspaces with
+ * their replication.  Nothing is changed on the node.
+ */
+int repair_op_ring(struct opctx *x, int argc, char **argv)
+{
+	static const char *const ring_args[] = { "ring", NULL };
+	static const char *const dc_args[] = { "describecluster", NULL };
+	const struct agentcfg *c = op_conf(x);
+	struct nodetool_ring *ring = NULL;
+	struct nodetool_describecluster *dc = NULL;
+	char err[1024], *out = NULL;
+	enum cass_rc rc;
+	json_t *d, *j;
+
+	(void)argv;
+	if (argc > 1)
+		return op_result(x, OPS_EXIT_USAGE, NULL, "repair-ring takes no "
+		    "arguments, got '%s'", argv[1]);
+	rc = cass_nodetool(c, ring_args, op_proc_opts(x), &out, err,
+	    sizeof(err));
+	if (rc == CASS_OK && nodetool_parse_ring(out, strlen(out), &ring, err,
+	    sizeof(err)) != 0)
+		rc = CASS_UNPARSEABLE;
+	free(out);
+	out = NULL;
+	if (rc != CASS_OK)
+		return op_result(x, op_exit_status(rc), NULL, "cannot read the "
+		    "ring: %s", err);
+	rc = cass_nodetool(c, dc_args, op_proc_opts(x), &out, err, sizeof(err));
+	if (rc == CASS_OK && nodetool_parse_describecluster(out, strlen(out),
+	    &dc, err, sizeof(err)) != 0)
+		rc = CASS_UNPARSEABLE;
+	free(out);
+	if (rc != CASS_OK) {
+		nodetool_ring_free(ring);
+		return op_result(x, op_exit_status(rc), NULL, "cannot read the "
+		    "keyspaces: %s", err);
+	}
+	if (!dc->has_stats) {
+		nodetool_ring_free(ring);
+		nodetool_describecluster_free(dc);
+		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool describecluster "
+		    "lists no keyspaces on this version (3.x): the replication of "
+		    "each keyspace, which parallel repair needs, cannot be read; "
+		    "repair with parallelism 1");
+	}
+	d = nodetool_ring_json(ring);
+	j = nodetool_describecluster_json(dc);
+	json_object_set(d, "keyspaces", json_object_get(j, "keyspaces"));
+	json_decref(j);
+	nodetool_ring_free(ring);
+	nodetool_describecluster_free(dc);
+	return op_result(x, OPS_EXIT_OK, d, NULL);
 }

@@ -3,7 +3,8 @@
  * arithmetic that cuts a node's primary ranges into segments.
  *
  *   ringagent repair [--keyspace K [--table T]...] [--full|--incremental]
- *                    [--segment I/N | --range ST:ET...] --json
+ *                    [--segment I/N | --range ST:ET...] [--try N] --json
+ *   ringagent repair-ring --json
  *
  * Without --segment it runs `nodetool repair -pr` (the node's primary
  * ranges).  With --segment I/N it reads `nodetool ring`, takes the ranges
@@ -59,6 +60,10 @@ struct repair_segment {
 };
 
 int repair_op(struct opctx *x, int argc, char **argv);
+/* `ringagent repair-ring`: the ring ("datacenters", as nodetool_ring_json)
+ * and the keyspaces with their replication ("keyspaces"), for the
+ * orchestrator's replica sets (orchestrator/tasks/replicas.h). */
+int repair_op_ring(struct opctx *x, int argc, char **argv);
 
 /* One row of `nodetool repair_admin list` (4.x's incremental sessions). */
 struct repair_admin_session {

@@ -164,6 +164,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/clusters/*/backups/*", R_OPERATE, true, api_h_backup_delete },
 	{ "DELETE", "/api/v1/clusters/*/nodes/*/credential", R_ADMIN, true, api_h_node_revoke },
 	{ "POST", "/api/v1/clusters/*/nodes/*/readmit", R_ADMIN, true, api_h_node_readmit },
+	{ "GET", "/api/v1/clusters/*/repairs", R_READ, false, api_h_repair_list },
 };
 
 /* Route patterns with {name}/{id} for metrics labels and events. */
@@ -183,6 +184,7 @@ static const char *const route_labels[] = {
 	"/api/v1/clusters/{name}/backups/{id}",
 	"/api/v1/clusters/{name}/nodes/{address}/credential",
 	"/api/v1/clusters/{name}/nodes/{address}/readmit",
+	"/api/v1/clusters/{name}/repairs",
 };
 
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),

@@ -134,6 +134,7 @@ void api_h_task_pause(struct call *c);
 void api_h_task_resume(struct call *c);
 void api_h_task_submit(struct call *c);
 void api_h_task_list(struct call *c);
+void api_h_repair_list(struct call *c);
 void api_h_task_get(struct call *c);
 void api_h_schedule_create(struct call *c);
 void api_h_schedule_list(struct call *c);

@@ -104,6 +104,30 @@ void api_h_task_list(struct call *c)
 		api_reply_json(c, 200, out);
 }
 
+void api_h_repair_list(struct call *c)
+{
+	struct svc_list l;
+	struct svc_err e = { 0 };
+	json_t *out = NULL;
+
+	if (!api_path_name_ok(c, "cluster", c->param[0]) || !api_list_args(c, &l))
+		return;
+	if (l.cursor != NULL) {
+		char *end;
+		long long v = strtoll(l.cursor, &end, 10);
+		if (*end != '\0' || v < 1) {
+			api_reply_error(c, 400, "invalid_value", "query 'cursor' "
+			    "'%.32s' is not one this listing gave: use its 'next'",
+			    l.cursor);
+			return;
+		}
+	}
+	if (service_repair_list(c->api->svc, c->param[0], &l, &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
+}
+
 static bool api_task_id_ok(struct call *c)
 {
 	const char *id = c->param[0];

@@ -443,6 +443,16 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 		    "Bytes of SSTables referenced by the backups still listed, by cluster (deduplicated files count once per backup).");
 		src->backup_bytes(src->arg, &o);
 	}
+	if (src && src->repair_segments) {
+		head(o.fp, "ringmaster_repair_segments", "gauge",
+		    "Segments of the latest finished parallel repair of each keyspace, by cluster, keyspace and state (done, failed, postponed, pending, split).");
+		src->repair_segments(src->arg, &o);
+	}
+	if (src && src->repair_unrepaired) {
+		head(o.fp, "ringmaster_repair_ranges_unrepaired", "gauge",
+		    "Token ranges (merged) the latest finished parallel repair of each keyspace left unrepaired, by cluster and keyspace.");
+		src->repair_unrepaired(src->arg, &o);
+	}
 	fclose(o.fp);
 	*len = n;
 	return buf;

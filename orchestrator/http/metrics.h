@@ -74,6 +74,11 @@ struct metrics_source {
 	void (*last_success)(void *arg, struct metrics_out *o);
 	/* ringmaster_backup_bytes_uploaded{cluster}, ringmaster_backup_bytes{cluster} */
 	void (*backup_bytes)(void *arg, struct metrics_out *o);
+	/* ringmaster_repair_segments{cluster,keyspace,state} and
+	 * ringmaster_repair_ranges_unrepaired{cluster,keyspace}: the latest
+	 * finished scheduled repair of each keyspace */
+	void (*repair_segments)(void *arg, struct metrics_out *o);
+	void (*repair_unrepaired)(void *arg, struct metrics_out *o);
 	double (*busy_workers)(void *arg);
 	double (*workers)(void *arg);
 };

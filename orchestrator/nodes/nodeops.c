@@ -712,6 +712,17 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
 	    agent_exit, err, errlen);
 }
 
+void nodeops_cancel(struct task_ctx *ctx, const char *node,
+    const char *op_args)
+{
+	struct njobs *js = task_memo(ctx, "nodeops");
+
+	for (size_t i = 0; js != NULL && node != NULL && i < js->n; i++)
+		if (strcmp(js->v[i]->node, node) == 0 &&
+		    strcmp(js->v[i]->args, op_args) == 0)
+			njob_cancel(ctx, js->v[i]);
+}
+
 int nodeops_agent_held(struct task_ctx *ctx, const char *node,
     const char *op_args, const int *ok_exits, size_t n_ok, json_t **data,
     int *agent_exit, char *err, size_t errlen)

@@ -73,6 +73,15 @@ int nodeops_agent(struct task_ctx *ctx, const char *node, const char *op_args,
     const int *ok_exits, size_t n_ok, json_t **data, int *agent_exit,
     char *err, size_t errlen);
 /*
+ * Cancel the running job of (node, op_args) in this attempt of the step
+ * (`job cancel` on the node, best effort), leaving the step's other jobs
+ * running: for a step that runs several jobs and gives one up (a repair
+ * segment past its timeout).  Calling nodeops_agent() again with the same
+ * arguments returns TASK_STEP_STOP.  Blocks for one SSH command.
+ */
+void nodeops_cancel(struct task_ctx *ctx, const char *node,
+    const char *op_args);
+/*
  * nodeops_agent() for work that must not be cut short by a pause or a
  * cancel (a node between its stop and its start: rolling operations act
  * on those between nodes): only shutdown and the step's deadline stop

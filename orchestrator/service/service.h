@@ -244,6 +244,13 @@ int service_task_list(struct service *s, const char *cluster,
     struct svc_err *e);
 int service_task_get(struct service *s, const char *id, json_t **out,
     struct svc_err *e);
+/*
+ * The cluster's repair history, newest first: its repair tasks with their
+ * outcome (repair_hist.h), up to l->limit of them from l->cursor (a task's
+ * seq); {"items": [...], "next": cursor|null}.
+ */
+int service_repair_list(struct service *s, const char *cluster,
+    const struct svc_list *l, json_t **out, struct svc_err *e);
 /* action: "cancel", "pause" or "resume". */
 int service_task_action(struct service *s, const char *id, const char *action,
     json_t **out, struct svc_err *e);

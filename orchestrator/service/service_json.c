@@ -8,6 +8,7 @@
 #include "../../common/jsonstr.h"
 #include "../../common/util.h"
 #include "service_json.h"
+#include "../tasks/repair_hist.h"
 
 json_t *svc_json_time(int64_t ms)
 {
@@ -228,6 +229,44 @@ json_t *svc_json_cluster_page(const struct store_cluster_page *p)
 	for (size_t i = 0; i < p->n; i++)
 		json_array_append_new(a, svc_json_cluster(&p->items[i]));
 	return page(a, p->next);
+}
+
+json_t *svc_json_repair(const struct store_task_row *r,
+    const struct repair_hist *h)
+{
+	json_t *un = json_null(), *segs = json_null();
+
+	if (h->unrepaired_known) {
+		un = json_array();
+		for (size_t i = 0; i < h->nunrepaired; i++) {
+			char a[24], b[24];
+			snprintf(a, sizeof(a), "%lld",
+			    (long long)h->unrepaired[i].start);
+			snprintf(b, sizeof(b), "%lld", (long long)h->unrepaired[i].end);
+			json_array_append_new(un, json_pack("{s:s, s:s}", "start", a,
+			    "end", b));
+		}
+	}
+	if (h->scheduled)
+		segs = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "done", (json_int_t)h->done, "failed", (json_int_t)h->failed,
+		    "postponed", (json_int_t)h->postponed,
+		    "pending", (json_int_t)h->pending,
+		    "running", (json_int_t)h->running,
+		    "split", (json_int_t)h->split);
+	return json_pack("{s:o, s:s, s:s, s:O?, s:O?, s:o, s:o, s:o, s:o, s:o,"
+	    " s:o}",
+	    "id", jsonstr(r->id),
+	    "state", store_task_state_str(r->state),
+	    "outcome", h->outcome,
+	    "keyspace", json_object_get(r->params, "keyspace"),
+	    "parallelism", json_object_get(r->params, "parallelism"),
+	    "created_at", svc_json_time(r->created_at),
+	    "started_at", svc_json_time(r->started_at),
+	    "finished_at", svc_json_time(r->finished_at),
+	    "segments", segs,
+	    "unrepaired_ranges", un,
+	    "summary", jsonstr(h->summary));
 }
 
 json_t *svc_json_task_page(const struct store_task_page *p)

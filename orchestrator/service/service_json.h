@@ -59,6 +59,15 @@ json_t *svc_json_event(const struct store_event_row *r);
 /* {"name","role","created_at","revoked"}. */
 json_t *svc_json_token(const struct store_token_row *r);
 
+struct repair_hist;
+/* One repair of the history: {"id","state","outcome","keyspace",
+ * "parallelism","created_at","started_at","finished_at","segments":
+ * {"done","failed","postponed","pending","running","split"}|null,
+ * "unrepaired_ranges": [{"start","end"}]|null,"summary"}; tokens as
+ * strings. */
+json_t *svc_json_repair(const struct store_task_row *r,
+    const struct repair_hist *h);
+
 /* {"items": [...], "next": "<cursor>"|null} of each page. */
 json_t *svc_json_cluster_page(const struct store_cluster_page *p);
 json_t *svc_json_task_page(const struct store_task_page *p);

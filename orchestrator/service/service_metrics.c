@@ -22,6 +22,7 @@
 #include "../store/store.h"
 #include "../tasks/backup.h"
 #include "../tasks/repair.h"
+#include "../tasks/repair_hist.h"
 #include "hb.h"
 #include "service.h"
 #include "service_int.h"
@@ -125,6 +126,110 @@ static void m_backup_bytes(void *arg, struct metrics_out *o)
 	free(v);
 }
 
+/* Tasks of a cluster read, at most, to find its latest repairs. */
+#define REPAIR_METRICS_SCAN 1000
+
+/*
+ * fn(cluster, keyspace, hist, o) for the latest finished scheduled repair
+ * of each keyspace of each cluster (repair_hist.h).
+ */
+static void repairs_latest(struct service *s, struct metrics_out *o,
+    void (*fn)(const char *, const char *, const struct repair_hist *,
+    struct metrics_out *))
+{
+	char **names = NULL;
+	size_t nn = 0;
+
+	if (store_cluster_names(s->st, &names, &nn) != 0)
+		return;
+	for (size_t c = 0; c < nn; c++) {
+		char cursor[STORE_CURSOR_MAX] = "", **seen = NULL;
+		size_t scanned = 0, nseen = 0;
+		bool more = true;
+
+		while (more && scanned < REPAIR_METRICS_SCAN) {
+			struct store_task_page pg;
+
+			if (store_task_list(s->st, names[c], NULL, cursor[0] ? cursor :
+			    NULL, 200, &pg) != 0) {
+				store_task_page_release(&pg);
+				break;
+			}
+			more = pg.next[0] != '\0';
+			str_copy(cursor, pg.next, sizeof(cursor));
+			for (size_t i = 0; i < pg.n; i++) {
+				const struct store_task_row *r = &pg.items[i];
+				const char *ks = json_string_value(json_object_get(
+				    r->params, "keyspace"));
+				struct store_task_detail d;
+				struct repair_hist h;
+				bool dup = false;
+
+				scanned++;
+				if (strcmp(r->type, "repair") != 0 || ks == NULL ||
+				    r->finished_at == 0 || json_integer_value(
+				    json_object_get(r->params, "parallelism")) == 1)
+					continue;
+				for (size_t k = 0; k < nseen && !dup; k++)
+					dup = strcmp(seen[k], ks) == 0;
+				if (dup || store_task_get(s->st, r->id, &d) != 0) {
+					if (!dup)
+						store_task_detail_release(&d);
+					continue;
+				}
+				seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+				seen[nseen++] = xstrdup(ks);
+				repair_hist_of(&d, &h);
+				fn(names[c], ks, &h, o);
+				repair_hist_release(&h);
+				store_task_detail_release(&d);
+			}
+			store_task_page_release(&pg);
+		}
+		for (size_t k = 0; k < nseen; k++)
+			free(seen[k]);
+		free(seen);
+	}
+	for (size_t c = 0; c < nn; c++)
+		free(names[c]);
+	free(names);
+}
+
+static void repair_seg_samples(const char *cluster, const char *ks,
+    const struct repair_hist *h, struct metrics_out *o)
+{
+	const struct { const char *state; size_t n; } v[] = {
+		{ "done", h->done }, { "failed", h->failed },
+		{ "postponed", h->postponed }, { "pending", h->pending },
+		{ "split", h->split },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *l[] = { "cluster", cluster, "keyspace", ks, "state",
+		    v[i].state, NULL };
+		metrics_sample(o, "ringmaster_repair_segments", l, (double)v[i].n);
+	}
+}
+
+static void repair_unrepaired_sample(const char *cluster, const char *ks,
+    const struct repair_hist *h, struct metrics_out *o)
+{
+	const char *l[] = { "cluster", cluster, "keyspace", ks, NULL };
+
+	metrics_sample(o, "ringmaster_repair_ranges_unrepaired", l,
+	    (double)h->nunrepaired);
+}
+
+static void m_repair_segments(void *arg, struct metrics_out *o)
+{
+	repairs_latest(arg, o, repair_seg_samples);
+}
+
+static void m_repair_unrepaired(void *arg, struct metrics_out *o)
+{
+	repairs_latest(arg, o, repair_unrepaired_sample);
+}
+
 static void m_nodes(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
@@ -150,6 +255,8 @@ char *service_metrics(struct service *s, size_t *len)
 		.nodes_by_state = m_nodes,
 		.last_success = m_last_success,
 		.backup_bytes = m_backup_bytes,
+		.repair_segments = m_repair_segments,
+		.repair_unrepaired = m_repair_unrepaired,
 		.busy_workers = m_busy,
 		.workers = m_workers,
 	};

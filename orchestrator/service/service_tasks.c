@@ -23,6 +23,7 @@
 #include "../store/store.h"
 #include "../tasks/backup.h"
 #include "../tasks/repair.h"
+#include "../tasks/repair_hist.h"
 #include "hb.h"
 #include "service.h"
 #include "service_int.h"
@@ -140,6 +141,68 @@ int service_task_list(struct service *s, const char *cluster,
 		*out = svc_json_task_page(&pg);
 	store_task_page_release(&pg);
 	return rc == 0 ? 0 : -1;
+}
+
+/* How many tasks one history request reads at most, repairs or not. */
+#define REPAIR_SCAN_MAX 5000
+
+int service_repair_list(struct service *s, const char *cluster,
+    const struct svc_list *l, json_t **out, struct svc_err *e)
+{
+	json_t *items = json_array();
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX] = "";
+	size_t scanned = 0;
+	bool more = true;
+
+	if (!store_cluster_exists(s->st, cluster)) {
+		json_decref(items);
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
+	if (l->cursor != NULL)
+		str_copy(cursor, l->cursor, sizeof(cursor));
+	while (more && json_array_size(items) < (size_t)l->limit &&
+	    scanned < REPAIR_SCAN_MAX) {
+		struct store_task_page pg;
+
+		if (store_task_list(s->st, cluster, NULL, cursor[0] ? cursor :
+		    NULL, 200, &pg) != 0) {
+			store_task_page_release(&pg);
+			json_decref(items);
+			svc_set(e, RM_ERR, "cannot list tasks: see the ringmaster log");
+			return -1;
+		}
+		more = pg.next[0] != '\0';
+		for (size_t i = 0; i < pg.n; i++) {
+			const struct store_task_row *r = &pg.items[i];
+			struct store_task_detail d;
+			struct repair_hist h;
+
+			scanned++;
+			/* a seq is the cursor of what comes after it */
+			snprintf(cursor, sizeof(cursor), "%lld", (long long)r->seq);
+			if (strcmp(r->type, "repair") != 0)
+				continue;
+			if (store_task_get(s->st, r->id, &d) != 0) {
+				store_task_detail_release(&d);
+				continue;	/* deleted meanwhile */
+			}
+			repair_hist_of(&d, &h);
+			json_array_append_new(items, svc_json_repair(&d.task, &h));
+			repair_hist_release(&h);
+			store_task_detail_release(&d);
+			if (json_array_size(items) >= (size_t)l->limit) {
+				more = i + 1 < pg.n || more;
+				break;
+			}
+		}
+		store_task_page_release(&pg);
+	}
+	if (more)
+		str_copy(next, cursor, sizeof(next));
+	*out = json_pack("{s:o, s:o}", "items", items, "next", next[0] ?
+	    json_string(next) : json_null());
+	return 0;
 }
 
 int service_task_get(struct service *s, const char *id, json_t **out,

@@ -21,6 +21,7 @@
 #include "../store/store.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
+#include "repair_par.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64
@@ -48,8 +49,11 @@ static const struct param_spec repair_params[] = {
 	{ "segments_per_node", PT_INT, 1, MAX_SEGMENTS, "1", NULL, 0,
 	  "cut each node's primary ranges into this many segments, one step "
 	  "each" },
-	{ "parallelism", PT_INT, 1, 1, "1", NULL, 0,
-	  "segments at once (only 1: a task runs one step at a time)" },
+	{ "parallelism", PT_INT, 0, 1024, "1", NULL, 0,
+	  "segments at once: 1, one step per node and segment, one at a "
+	  "time; 0 (as many as disjoint replica sets allow) or N > 1, the "
+	  "segment scheduler: no node in two running segments (needs "
+	  "keyspace)" },
 	{ "intensity", PT_NUMBER, 0, 1, "1.0", NULL, PF_MIN_EXCL,
 	  "fraction of the time spent repairing; the rest is rest between "
 	  "segments" },
@@ -58,9 +62,31 @@ static const struct param_spec repair_params[] = {
 	  "it is back; after this long (from the last step's start) the task "
 	  "ends partial, naming them; \"0\": a down replica fails the "
 	  "segment" },
+	{ "max_pending_compactions", PT_INT, 0, 1000000, NULL, NULL, 0,
+	  "parallelism other than 1: a segment waits while one of its "
+	  "replicas has more pending compactions than this (nodetool "
+	  "compactionstats); absent: not checked" },
+	{ "segment_timeout", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "parallelism other than 1: a segment running longer than this "
+	  "duration (\"30m\") is cancelled and split in two; absent: no "
+	  "timeout" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
+
+int repair_segment_timeout_ms(const json_t *params, int64_t *out)
+{
+	const char *s = json_string_value(json_object_get(params,
+	    "segment_timeout"));
+
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	if (duration_parse_ms(s, out) != 0 || *out < 1000 ||
+	    *out > DOWN_DEADLINE_MAX_MS)
+		return -1;
+	return 0;
+}
 
 int repair_down_deadline_ms(const json_t *params, int64_t *out)
 {
@@ -88,6 +114,32 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 	if (json_object_get(params, "table") != NULL &&
 	    json_object_get(params, "keyspace") == NULL) {
 		snprintf(err, errlen, "params.table needs params.keyspace");
+		return -1;
+	}
+	if (json_integer_value(json_object_get(params, "parallelism")) != 1 &&
+	    json_object_get(params, "keyspace") == NULL) {
+		/* replica sets follow one keyspace's replication */
+		snprintf(err, errlen, "params.parallelism %lld needs "
+		    "params.keyspace: which nodes hold a range depends on the "
+		    "keyspace's replication; name one keyspace, or use "
+		    "parallelism 1", (long long)json_integer_value(
+		    json_object_get(params, "parallelism")));
+		return -1;
+	}
+	if (json_integer_value(json_object_get(params, "parallelism")) == 1 &&
+	    (json_object_get(params, "max_pending_compactions") != NULL ||
+	    json_object_get(params, "segment_timeout") != NULL)) {
+		snprintf(err, errlen, "params.%s needs the segment scheduler: "
+		    "give params.parallelism 0 (as many as the replica sets "
+		    "allow) or more than 1, with params.keyspace",
+		    json_object_get(params, "segment_timeout") != NULL ?
+		    "segment_timeout" : "max_pending_compactions");
+		return -1;
+	}
+	if (repair_segment_timeout_ms(params, &ms) != 0) {
+		snprintf(err, errlen, "params.segment_timeout '%s' is not a "
+		    "duration from 1s to 11h (\"90s\", \"30m\", \"2h\")",
+		    json_string_value(json_object_get(params, "segment_timeout")));
 		return -1;
 	}
 	if (repair_down_deadline_ms(params, &ms) != 0) {
@@ -179,6 +231,10 @@ static int repair_plan(const json_t *params,
 	}
 	if (nseg < 1)
 		nseg = 1;
+	if (json_integer_value(json_object_get(params, "parallelism")) != 1) {
+		task_plan_add(plan, REPAIR_PAR_STEP, NULL);
+		return 0;
+	}
 	for (int s = 1; s <= nseg; s++) {
 		char name[64];
 
@@ -571,6 +627,8 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 	if (strcmp(step->name, POSTPONED_STEP) == 0)
 		return run_postponed(ctx, step, err, errlen);
+	if (strcmp(step->name, REPAIR_PAR_STEP) == 0)
+		return repair_par_run(ctx, step, err, errlen);
 	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
 		snprintf(err, errlen, "step '%s' is not a repair step", step->name);
 		return TASK_STEP_FATAL;

@@ -12,8 +12,13 @@
  *                      per node; N > 1 cuts each node's primary ranges into
  *                      N segments along the ring's own ranges and runs one
  *                      step per segment (`-st/-et` per sub-range)
- *   parallelism        1 (the default and, for now, the only value): the
- *                      engine runs a task's steps one at a time
+ *   parallelism        1 (the default): one step per node and segment, one
+ *                      at a time; 0 (as many as disjoint replica sets
+ *                      allow) or 2..1024: one step REPAIR_PAR_STEP runs the
+ *                      segment scheduler (repair_par.h); needs keyspace
+ *   max_pending_compactions, segment_timeout   scheduler only: replicas
+ *                      over the limit hold their segments back; a segment
+ *                      past the timeout is cancelled and split
  *   intensity          0 < x <= 1, default 1: after a segment that took d,
  *                      wait d * (1 - x) / x before the next
  *   down_deadline      a duration, default "6h" (at most 11h): a segment
@@ -58,6 +63,9 @@ char *repair_summary(const json_t *d, int seg, int nseg);
 /* params.down_deadline in ms into *out (0: never postpone; absent: the
  * 6 h default).  0, or -1 when it is not a duration up to 11 h. */
 int repair_down_deadline_ms(const json_t *params, int64_t *out);
+/* params.segment_timeout in ms into *out (0: absent, no timeout).  0,
+ * or -1 when it is not a duration from 1 s to 11 h. */
+int repair_segment_timeout_ms(const json_t *params, int64_t *out);
 /*
  * The address Cassandra names in "Endpoint not alive: /10.0.0.2:7000"
  * (nodetool's words when a replica of the range is down; 3.x prints no

@@ -5,8 +5,8 @@
  * NetworkTopologyStrategy.calculateNaturalReplicas).  Pure: no I/O, no
  * globals; the repair scheduler (segsched.h) rests on it.
  *
- * Not used by the repair task yet (docs/repair.md, "Replica sets and the
- * segment scheduler").
+ * The repair task's scheduled step uses it (repair_par.h; docs/repair.md,
+ * "Replica sets and the segment scheduler").
  */
 #ifndef RM_REPLICAS_H
 #define RM_REPLICAS_H

@@ -5,8 +5,8 @@
  * what ended, which endpoints are down or busy, and asks what to start.
  *
  * Endpoints are small integers (indices into replicas_map.endpoints, see
- * replicas.h).  Not used by the repair task yet (docs/repair.md, "Replica
- * sets and the segment scheduler").
+ * replicas.h).  The repair task's scheduled step drives it (repair_par.h;
+ * docs/repair.md, "Parallel repair: the scheduled step").
  */
 #ifndef RM_SEGSCHED_H
 #define RM_SEGSCHED_H

@@ -1717,6 +1717,8 @@ KNOBS = {
     "nodetool_delay_ms": (int, lambda v: v >= 0, "ms every nodetool call sleeps first (real: 600-1200)"),
     "flush_size": (int, lambda v: v > 0, "bytes of Data.db per flushed SSTable"),
     "repair_delay": (float, lambda v: v >= 0, "seconds per repair session"),
+    "repair_slow_count": (int, lambda v: v >= 0, "the next N -st/-et repairs are slow"),
+    "repair_slow_delay": (float, lambda v: v >= 0, "seconds a slow -st/-et repair takes more"),
     "drain_delay": (float, lambda v: v >= 0, "seconds drain takes"),
     "incremental_backups": (bool, lambda v: True, "hard-link flushed/imported SSTables into backups/"),
     "percent_repaired": (float, lambda v: 0 <= v <= 100, "info/tablestats Percent repaired"),

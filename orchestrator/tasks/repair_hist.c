@@ -1,0 +1,151 @@
+/*
+ * repair_hist.c - see repair_hist.h.  The scheduled step leaves one
+ * progress record per segment (repair_par.c's seg_show: its ranges in the
+ * phase, its state), and at its end every segment that was not repaired
+ * has one; so the unrepaired ranges are read back from those records,
+ * exactly, rather than from the step's message, which is cut short on a
+ * long list.  A repair with parallelism 1 has per-node steps and no
+ * records: its outcome comes from the last step's message ("partial: "
+ * when postponed segments never ran), its ranges stay unknown.
+ */
+#include "repair_hist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/util.h"
+#include "../store/store.h"
+#include "repair_par.h"
+
+int repair_hist_phase_ranges(const char *phase, struct segsched_range **out,
+    size_t *n)
+{
+	const char *p = phase;
+	struct segsched_range *v = NULL;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (p == NULL || strncmp(p, "ranges ", 7) != 0)
+		return -1;
+	p += 7;
+	while (*p == '(') {
+		char *e;
+		long long a, b;
+
+		errno = 0;
+		a = strtoll(p + 1, &e, 10);
+		if (errno != 0 || e == p + 1 || *e != ',')
+			goto bad;
+		p = e + 1;
+		b = strtoll(p, &e, 10);
+		if (errno != 0 || e == p || *e != ']')
+			goto bad;
+		v = xrealloc(v, (k + 1) * sizeof(*v));
+		v[k].start = (int64_t)a;
+		v[k].end = (int64_t)b;
+		k++;
+		p = e + 1;
+		if (*p == ' ')
+			p++;
+	}
+	if (k == 0 || strncmp(p, "replicas ", 9) != 0)
+		goto bad;
+	*out = v;
+	*n = k;
+	return 0;
+bad:
+	free(v);
+	return -1;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct segsched_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge (a,b] (b,c] into (a,c]. */
+static void merge(struct segsched_range *v, size_t *n)
+{
+	size_t k = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_range);
+	for (size_t i = 1; i < *n; i++) {
+		if (v[k].end == v[i].start)
+			v[k].end = v[i].end;
+		else
+			v[++k] = v[i];
+	}
+	*n = k + 1;
+}
+
+void repair_hist_of(const struct store_task_detail *d, struct repair_hist *h)
+{
+	const struct store_step *last = d->nsteps > 0 ?
+	    &d->steps[d->nsteps - 1] : NULL;
+	int par = -1;
+
+	memset(h, 0, sizeof(*h));
+	h->outcome = store_task_state_str(d->task.state);
+	h->summary = d->task.error;
+	if (last != NULL && last->message != NULL && h->summary == NULL)
+		h->summary = last->message;
+	for (size_t i = 0; i < d->nsteps; i++)
+		if (strcmp(d->steps[i].name, REPAIR_PAR_STEP) == 0)
+			par = d->steps[i].idx;
+	h->scheduled = par >= 0;
+	for (size_t i = 0; h->scheduled && i < d->nnodes; i++) {
+		const struct store_step_node_row *r = &d->nodes[i];
+		struct segsched_range *rs;
+		size_t nr;
+
+		if (r->idx != par || r->state == NULL ||
+		    strncmp(r->node, "segment ", 8) != 0)
+			continue;
+		if (strcmp(r->state, "done") == 0) {
+			h->done++;
+			continue;
+		}
+		if (strcmp(r->state, "split") == 0) {
+			h->split++;
+			continue;
+		}
+		if (strcmp(r->state, "failed") == 0)
+			h->failed++;
+		else if (strcmp(r->state, "postponed") == 0)
+			h->postponed++;
+		else if (strcmp(r->state, "pending") == 0)
+			h->pending++;
+		else
+			h->running++;
+		if (repair_hist_phase_ranges(r->phase, &rs, &nr) != 0)
+			continue;
+		h->unrepaired = xrealloc(h->unrepaired, (h->nunrepaired + nr) *
+		    sizeof(*h->unrepaired));
+		memcpy(h->unrepaired + h->nunrepaired, rs, nr * sizeof(*rs));
+		h->nunrepaired += nr;
+		free(rs);
+	}
+	merge(h->unrepaired, &h->nunrepaired);
+	if (d->task.state != STORE_TASK_SUCCEEDED)
+		return;
+	/* The engine has no partial state: the last step's message says it. */
+	if (last != NULL && last->message != NULL &&
+	    strncmp(last->message, "partial: ", 9) == 0)
+		h->outcome = "partial";
+	h->unrepaired_known = h->scheduled;
+}
+
+void repair_hist_release(struct repair_hist *h)
+{
+	if (h == NULL)
+		return;
+	free(h->unrepaired);
+	h->unrepaired = NULL;
+	h->nunrepaired = 0;
+}

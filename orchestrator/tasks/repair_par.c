@@ -1,0 +1,867 @@
+/*
+ * repair_par.c - see repair_par.h.  The design in one paragraph: the
+ * scheduler (segsched.c) is pure state; this step is its driver.  Every
+ * call of the step polls the running segments' node jobs, feeds what
+ * ended back (done, failed, or postponed when Cassandra says a replica is
+ * not alive), refreshes which endpoints are down from the nodes' states in
+ * the store, asks the scheduler what may start and starts those jobs, then
+ * parks for a poll interval.  Nothing here waits for a node.  A segment
+ * runs on one of its replicas (seg_node), so the node that coordinates the
+ * repair is always one the scheduler reserved.  A job's id is a hash of its arguments
+ * within the step's attempt, so each start of a segment carries its own
+ * try number (--try): a second start is a new job, not the old result.
+ */
+#include "repair_par.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/strbuf.h"
+#include "../../common/util.h"
+#include "../engine/task.h"
+#include "../nodes/nodeops.h"
+#include "../store/store.h"
+#include "repair.h"
+#include "segsched.h"
+
+/* How often the step looks at its jobs and the nodes' states. */
+#define POLL_MS			2000
+/* How long an endpoint that Cassandra called not alive is taken as down
+ * while the orchestrator still sees it up (gossip lags behind). */
+#define CASS_DOWN_MS		5000
+/* How often a replica's pending compactions are read again
+ * (max_pending_compactions): one `ringagent health` job each. */
+#define COMPACTIONS_EVERY_MS	5000
+/* A segment split this many times is not split again after a timeout:
+ * it fails the attempt instead (a node that is slow for everything). */
+#define MAX_SPLIT_DEPTH		4
+/* Scheduling rounds in one call of the step when jobs end at once. */
+#define START_ROUNDS		64
+#define MAX_PIECES		1024
+#define MAX_SEGS		(64 * 1024)
+
+struct rpmemo {
+	struct replicas_map *map;
+	struct segsched *s;
+	char **node_of;			/* endpoint -> the orchestrator's node
+					 * address, or NULL when unknown */
+	int64_t *cass_down_until;	/* per endpoint, mono ms */
+	/* per segment id, grown with segsched_count() */
+	unsigned *tries;
+	int64_t *t0;			/* mono ms of its last start */
+	int64_t *took;			/* ms of its successful run */
+	int *shown;			/* the state its record shows, -1 none */
+	size_t cap;
+	int64_t rest_until;		/* intensity: mono ms */
+	int64_t deadline;		/* wall ms: down_deadline */
+	int64_t started;		/* mono ms of the first call */
+	/* per endpoint, max_pending_compactions: the check's nonce while
+	 * one runs (0: none), when the next is due, what it said */
+	int64_t *pc_nonce, *pc_next;
+	bool *pc_known, *pc_busy;
+	unsigned postponements, timeouts, splits;
+	unsigned max_running;		/* the most seen at once */
+	char ring_node[80];
+};
+
+static void rpmemo_release(void *p)
+{
+	struct rpmemo *m = p;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; m->map != NULL && i < m->map->nendpoints; i++)
+		free(m->node_of[i]);
+	free(m->node_of);
+	free(m->cass_down_until);
+	free(m->pc_nonce);
+	free(m->pc_next);
+	free(m->pc_known);
+	free(m->pc_busy);
+	free(m->tries);
+	free(m->t0);
+	free(m->took);
+	free(m->shown);
+	segsched_free(m->s);
+	replicas_free(m->map);
+	free(m);
+}
+
+/* uint64 -> int64 modulo 2^64 without implementation-defined casts. */
+static int64_t u2i(uint64_t u)
+{
+	if (u <= (uint64_t)INT64_MAX)
+		return (int64_t)u;
+	return -(int64_t)(UINT64_MAX - u) - 1;
+}
+
+void repair_par_piece(int64_t start, int64_t end, uint64_t k, uint64_t i,
+    int64_t *pstart, int64_t *pend)
+{
+	struct segsched_range r = { start, end };
+	uint64_t w = segsched_range_width(r), base = w / k, rem = w % k;
+	uint64_t a = base * i + (i < rem ? i : rem);
+	uint64_t b = base * (i + 1) + (i + 1 < rem ? i + 1 : rem);
+
+	*pstart = u2i((uint64_t)start + a);
+	*pend = i + 1 == k ? end : u2i((uint64_t)start + b);
+}
+
+/* "127.0.0.1:7000" -> "127.0.0.1"; an IPv6 address (several colons) is
+ * kept, bracketed ones lose their brackets and port. */
+static void strip_port(const char *in, char *out, size_t len)
+{
+	const char *c1 = strchr(in, ':');
+
+	if (in[0] == '[') {
+		const char *rb = strchr(in, ']');
+		size_t n = rb ? (size_t)(rb - in - 1) : strlen(in + 1);
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, in + 1, n);
+		out[n] = '\0';
+		return;
+	}
+	if (c1 != NULL && strchr(c1 + 1, ':') == NULL) {
+		size_t n = (size_t)(c1 - in);
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, in, n);
+		out[n] = '\0';
+		return;
+	}
+	str_copy(out, in, len);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+struct replicas_map *repair_par_map(const json_t *data, const char *ks,
+    char *err, size_t errlen)
+{
+	const json_t *dcs = json_object_get(data, "datacenters"), *d, *e, *k;
+	const json_t *ksl = json_object_get(data, "keyspaces"), *rep = NULL;
+	struct replicas_token *ring = NULL;
+	struct replicas_dc_rf *rfs = NULL;
+	struct replicas_repl repl;
+	struct replicas_map *map = NULL;
+	char (*addrs)[80] = NULL;
+	size_t n = 0, cap = 0, i, j, nrf = 0;
+	const char *cls, *key;
+	json_t *v;
+
+	memset(&repl, 0, sizeof(repl));
+	json_array_foreach(ksl, i, k)
+		if (jstr(k, "name") != NULL && strcmp(jstr(k, "name"), ks) == 0)
+			rep = k;
+	if (rep == NULL || (cls = jstr(rep, "replication_class")) == NULL) {
+		snprintf(err, errlen, "keyspace '%s' is not in nodetool "
+		    "describecluster's list: check its name", ks);
+		return NULL;
+	}
+	json_array_foreach(dcs, i, d)
+		cap += json_array_size(json_object_get(d, "entries"));
+	if (cap == 0) {
+		snprintf(err, errlen, "nodetool ring lists no tokens: is the "
+		    "cluster up?");
+		return NULL;
+	}
+	ring = xcalloc(cap, sizeof(*ring));
+	addrs = xcalloc(cap, sizeof(*addrs));
+	json_array_foreach(dcs, i, d) {
+		json_array_foreach(json_object_get(d, "entries"), j, e) {
+			const char *st = jstr(e, "state"), *tok = jstr(e, "token");
+			char *endp;
+			long long t;
+
+			/* pending nodes own nothing yet */
+			if (st != NULL && strcmp(st, "Joining") == 0)
+				continue;
+			if (tok == NULL || jstr(e, "address") == NULL ||
+			    jstr(d, "name") == NULL) {
+				snprintf(err, errlen, "nodetool ring: an entry without "
+				    "address, token or dc");
+				goto out;
+			}
+			errno = 0;
+			t = strtoll(tok, &endp, 10);
+			if (errno != 0 || *endp != '\0' || endp == tok) {
+				snprintf(err, errlen, "nodetool ring: token '%.40s' is not "
+				    "a Murmur3 token: only Murmur3Partitioner is "
+				    "supported", tok);
+				goto out;
+			}
+			strip_port(jstr(e, "address"), addrs[n], sizeof(addrs[n]));
+			ring[n].token = (int64_t)t;
+			ring[n].endpoint = addrs[n];
+			ring[n].dc = jstr(d, "name");
+			ring[n].rack = jstr(e, "rack") ? jstr(e, "rack") : "rack1";
+			n++;
+		}
+	}
+	if (strstr(cls, "NetworkTopologyStrategy") != NULL) {
+		repl.strategy = REPLICAS_NTS;
+		rfs = xcalloc(json_object_size(json_object_get(rep, "options")) + 1,
+		    sizeof(*rfs));
+		json_object_foreach((json_t *)json_object_get(rep, "options"), key,
+		    v) {
+			const char *s = json_string_value(v), *dcn = key;
+			/* describecluster splits "a=1, b=2" at the comma;
+			 * key itself must stay as it is: the loop follows it */
+			while (*dcn == ' ')
+				dcn++;
+			if (strcmp(dcn, "class") == 0 ||
+			    strcmp(dcn, "replication_factor") == 0 || s == NULL)
+				continue;
+			rfs[nrf].dc = dcn;
+			rfs[nrf].rf = atoi(s);
+			nrf++;
+		}
+		repl.dcs = rfs;
+		repl.ndcs = nrf;
+	} else if (strstr(cls, "SimpleStrategy") != NULL) {
+		const char *s = NULL;
+		json_object_foreach((json_t *)json_object_get(rep, "options"), key,
+		    v) {
+			const char *kn = key;
+			while (*kn == ' ')
+				kn++;
+			if (strcmp(kn, "replication_factor") == 0)
+				s = json_string_value(v);
+		}
+		repl.strategy = REPLICAS_SIMPLE;
+		repl.rf = s ? atoi(s) : 1;
+	} else {
+		snprintf(err, errlen, "keyspace '%s' uses %s: parallel repair "
+		    "knows SimpleStrategy and NetworkTopologyStrategy only; repair "
+		    "it with parallelism 1", ks, cls);
+		goto out;
+	}
+	map = replicas_compute(ring, n, &repl, err, errlen);
+out:
+	free(rfs);
+	free(ring);
+	free(addrs);
+	return map;
+}
+
+static void grow(struct rpmemo *m)
+{
+	size_t n = segsched_count(m->s);
+
+	if (n <= m->cap)
+		return;
+	n = n * 2 + 16;
+	m->tries = xrealloc(m->tries, n * sizeof(*m->tries));
+	m->t0 = xrealloc(m->t0, n * sizeof(*m->t0));
+	m->took = xrealloc(m->took, n * sizeof(*m->took));
+	m->shown = xrealloc(m->shown, n * sizeof(*m->shown));
+	for (size_t i = m->cap; i < n; i++)
+		m->shown[i] = -1;
+	memset(m->tries + m->cap, 0, (n - m->cap) * sizeof(*m->tries));
+	memset(m->t0 + m->cap, 0, (n - m->cap) * sizeof(*m->t0));
+	memset(m->took + m->cap, 0, (n - m->cap) * sizeof(*m->took));
+	m->cap = n;
+}
+
+/*
+ * The node a segment's current try runs on: its replicas the orchestrator
+ * knows, in Cassandra's order (the primary first), taken in turn from one
+ * try to the next, so a retry is coordinated by another replica (a node
+ * whose own repairs fail does not fail the segment for good).  Every
+ * replica of the segment is reserved for it while it runs, so any of them
+ * may coordinate.  The same try gives the same node, after a restart too.
+ */
+static const char *seg_node(const struct rpmemo *m,
+    const struct segsched_seg *g)
+{
+	size_t known = 0, pick;
+	unsigned t = g->id < m->cap && m->tries[g->id] > 0 ?
+	    m->tries[g->id] : 1;
+
+	for (size_t i = 0; i < g->nendpoints; i++)
+		if (m->node_of[g->endpoints[i]] != NULL)
+			known++;
+	if (known == 0)
+		return NULL;
+	pick = (size_t)(t - 1) % known;
+	for (size_t i = 0; i < g->nendpoints; i++)
+		if (m->node_of[g->endpoints[i]] != NULL && pick-- == 0)
+			return m->node_of[g->endpoints[i]];
+	return NULL;
+}
+
+/* The agent's arguments of a segment's current try (caller frees). */
+static char *seg_args(const json_t *params, const struct segsched_seg *g,
+    unsigned try_no)
+{
+	const char *ks = jstr(params, "keyspace");
+	const json_t *tb = json_object_get(params, "table");
+	bool full = !json_is_false(json_object_get(params, "full"));
+	struct strbuf b;
+	size_t i;
+	json_t *v;
+
+	memset(&b, 0, sizeof(b));
+	strbuf_addf(&b, "repair %s --keyspace %s", full ? "--full" :
+	    "--incremental", ks);
+	if (json_is_string(tb))
+		strbuf_addf(&b, " --table %s", json_string_value(tb));
+	json_array_foreach(tb, i, v)
+		strbuf_addf(&b, " --table %s", json_string_value(v));
+	for (i = 0; i < g->nranges; i++)
+		strbuf_addf(&b, " --range %lld:%lld", (long long)g->ranges[i].start,
+		    (long long)g->ranges[i].end);
+	strbuf_addf(&b, " --try %u", try_no);
+	return strbuf_detach(&b);
+}
+
+static char *seg_ranges(const struct segsched_seg *g)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < g->nranges; i++)
+		strbuf_addf(&b, "%s(%lld,%lld]", i ? " " : "",
+		    (long long)g->ranges[i].start, (long long)g->ranges[i].end);
+	return strbuf_detach(&b);
+}
+
+static char *seg_replicas(const struct rpmemo *m,
+    const struct segsched_seg *g)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < g->nendpoints; i++)
+		strbuf_addf(&b, "%s%s", i ? "," : "",
+		    m->map->endpoints[g->endpoints[i]].endpoint);
+	return strbuf_detach(&b);
+}
+
+/*
+ * Per-segment progress: one record per segment in the step's "nodes"
+ * (named "segment N", so `ringsh watch` draws a line per segment): its
+ * ranges, replicas and the node that runs it as the phase, its state, and
+ * what happened with how long it took as the message.
+ */
+static const char *const state_names[] = {
+	[SEGSCHED_PENDING] = "pending", [SEGSCHED_RUNNING] = "running",
+	[SEGSCHED_DONE] = "done", [SEGSCHED_FAILED] = "failed",
+	[SEGSCHED_POSTPONED] = "postponed", [SEGSCHED_SPLIT] = "split",
+};
+
+static void seg_show(struct task_ctx *ctx, struct rpmemo *m,
+    const struct segsched_seg *g, const char *msg)
+{
+	struct task_node_progress np = TASK_NODE_PROGRESS_KEEP;
+	const char *node = seg_node(m, g);
+	char *rs, *reps, *phase, *text, name[40];
+
+	snprintf(name, sizeof(name), "segment %zu", g->id + 1);
+	rs = seg_ranges(g);
+	reps = seg_replicas(m, g);
+	phase = xasprintf("ranges %s replicas %s on %s", rs, reps,
+	    node ? node : "(no known replica)");
+	if (g->state != SEGSCHED_RUNNING && g->state != SEGSCHED_POSTPONED &&
+	    g->state != SEGSCHED_PENDING && g->id < m->cap && m->t0[g->id] > 0)
+		text = xasprintf("%s after %lld ms", msg, (long long)(
+		    time_mono_ms() - m->t0[g->id]));
+	else
+		text = xstrdup(msg);
+	np.phase = phase;
+	np.state = state_names[g->state];
+	np.message = text;
+	task_node_progress(ctx, name, &np);
+	if (g->id < m->cap) {
+		if (g->state == SEGSCHED_POSTPONED &&
+		    m->shown[g->id] != (int)SEGSCHED_POSTPONED)
+			m->postponements++;
+		m->shown[g->id] = (int)g->state;
+	}
+	free(phase);
+	free(text);
+	free(rs);
+	free(reps);
+}
+
+/* Records for what changed without a message of its own: postponed by
+ * the scheduler, back to pending, split.  final: every segment gets one,
+ * so the records name every range not repaired (repair_hist.c). */
+static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m,
+    bool final)
+{
+	size_t n = segsched_count(m->s);
+
+	grow(m);
+	for (size_t id = 0; id < n; id++) {
+		const struct segsched_seg *g = segsched_get(m->s, id);
+
+		if (m->shown[id] == (int)g->state)
+			continue;
+		if (m->shown[id] < 0 && g->state == SEGSCHED_PENDING && !final)
+			continue;	/* not started yet: no record */
+		seg_show(ctx, m, g, g->why[0] ? g->why : state_names[g->state]);
+	}
+}
+
+/* Build the map, the segments and the scheduler from repair-ring's data. */
+static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	const char *ks = jstr(params, "keyspace");
+	json_int_t par = json_integer_value(json_object_get(params,
+	    "parallelism"));
+	json_int_t spn = json_integer_value(json_object_get(params,
+	    "segments_per_node"));
+	const char **names;
+	struct segsched_cfg cfg;
+	struct store_nodes nodes;
+	size_t nseg = 0, target, k;
+	char e2[256];
+
+	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
+		return -1;
+	memset(&nodes, 0, sizeof(nodes));
+	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
+	    &nodes) != 0) {
+		store_nodes_release(&nodes);
+		snprintf(err, errlen, "cannot read the cluster's nodes from the "
+		    "store: see the ringmaster log");
+		return -1;
+	}
+	m->node_of = xcalloc(m->map->nendpoints + 1, sizeof(*m->node_of));
+	m->cass_down_until = xcalloc(m->map->nendpoints + 1,
+	    sizeof(*m->cass_down_until));
+	m->pc_nonce = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_nonce));
+	m->pc_next = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_next));
+	m->pc_known = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_known));
+	m->pc_busy = xcalloc(m->map->nendpoints + 1, sizeof(*m->pc_busy));
+	names = xcalloc(m->map->nendpoints + 1, sizeof(*names));
+	for (size_t i = 0; i < m->map->nendpoints; i++) {
+		names[i] = m->map->endpoints[i].endpoint;
+		for (size_t j = 0; j < nodes.n; j++)
+			if (strcmp(nodes.items[j].address, names[i]) == 0)
+				m->node_of[i] = xstrdup(names[i]);
+	}
+	store_nodes_release(&nodes);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.parallelism = par > 0 ? (unsigned)par : 0;
+	m->s = segsched_new(m->map->nendpoints, names, &cfg);
+	free(names);
+	/* segments_per_node * endpoints segments in all, as near as whole
+	 * pieces of the ring's ranges allow (a piece never crosses one) */
+	target = (size_t)(spn > 0 ? spn : 1) * m->map->nendpoints;
+	k = (target + m->map->nranges - 1) / m->map->nranges;
+	if (k < 1)
+		k = 1;
+	if (k > MAX_PIECES)
+		k = MAX_PIECES;
+	for (size_t i = 0; i < m->map->nranges; i++) {
+		const struct replicas_range *r = &m->map->ranges[i];
+		struct segsched_range sr = { r->start, r->end };
+		uint64_t kk = k, w = segsched_range_width(sr);
+
+		/* RF 1 (or a dc with none): nothing to compare with */
+		if (r->nreplicas < 2 || r->start == r->end)
+			continue;
+		if (kk > w)
+			kk = w;
+		for (uint64_t p = 0; p < kk; p++) {
+			struct segsched_range pr;
+			size_t id;
+
+			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
+			if (nseg >= MAX_SEGS ||
+			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
+			    &id, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
+				    "%s", (long long)pr.start, (long long)pr.end,
+				    nseg >= MAX_SEGS ? "too many segments; lower "
+				    "segments_per_node" : e2);
+				return -1;
+			}
+			nseg++;
+		}
+	}
+	grow(m);
+	return 0;
+}
+
+/* A node of the cluster that is up, for repair-ring; "" when none. */
+static void pick_up_node(struct task_ctx *ctx, char *out, size_t len)
+{
+	struct store_nodes nodes;
+
+	out[0] = '\0';
+	memset(&nodes, 0, sizeof(nodes));
+	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
+	    &nodes) == 0)
+		for (size_t i = 0; i < nodes.n && out[0] == '\0'; i++)
+			if (nodes.items[i].state != NULL &&
+			    strcmp(nodes.items[i].state, "up") == 0)
+				str_copy(out, nodes.items[i].address, len);
+	store_nodes_release(&nodes);
+}
+
+static bool node_up(struct task_ctx *ctx, const char *addr)
+{
+	struct store_node_row r;
+	bool up;
+
+	memset(&r, 0, sizeof(r));
+	up = store_node_get(task_ctx_store(ctx), task_ctx_cluster(ctx), addr,
+	    &r) == 0 && r.state != NULL && strcmp(r.state, "up") == 0;
+	store_node_row_release(&r);
+	return up;
+}
+
+/* What ended of a segment's job: fed back to the scheduler.  Returns
+ * TASK_STEP_STOP when the step must stop, else TASK_STEP_OK. */
+static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
+    bool postpone_ok, double intensity)
+{
+	const struct segsched_seg *g = segsched_get(m->s, id);
+	const char *node = seg_node(m, g);
+	char err[1024], e2[200], who[80], *args, *msg;
+	json_t *d = NULL;
+	int rc;
+	int64_t now;
+
+	args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+	err[0] = '\0';
+	rc = nodeops_agent(ctx, node, args, NULL, 0, &d, NULL, err,
+	    sizeof(err));
+	free(args);
+	if (rc == TASK_STEP_WAIT || rc == TASK_STEP_STOP) {
+		json_decref(d);
+		return rc == TASK_STEP_STOP ? TASK_STEP_STOP : TASK_STEP_OK;
+	}
+	now = time_mono_ms();
+	if (rc == TASK_STEP_OK) {
+		m->took[id] = now - m->t0[id];
+		msg = repair_summary(d, 0, 0);
+		json_decref(d);
+		segsched_done(m->s, id, e2, sizeof(e2));
+		seg_show(ctx, m, segsched_get(m->s, id), msg);
+		free(msg);
+		/* intensity: rest in proportion to the work */
+		if (intensity < 1.0) {
+			int64_t pause = (int64_t)((double)m->took[id] *
+			    (1.0 - intensity) / intensity);
+			if (now + pause > m->rest_until)
+				m->rest_until = now + pause;
+		}
+		return TASK_STEP_OK;
+	}
+	json_decref(d);
+	if (postpone_ok && repair_endpoint_down(err, who, sizeof(who)) == 0) {
+		long ep = replicas_endpoint_index(m->map, who);
+		char why[200];
+
+		snprintf(why, sizeof(why), "waiting for %s (Cassandra: Endpoint "
+		    "not alive)", who);
+		if (ep >= 0)
+			m->cass_down_until[ep] = now + CASS_DOWN_MS;
+		segsched_postpone(m->s, id, why, e2, sizeof(e2));
+		seg_show(ctx, m, segsched_get(m->s, id), why);
+		return TASK_STEP_OK;
+	}
+	segsched_fail(m->s, id, err, e2, sizeof(e2));
+	g = segsched_get(m->s, id);
+	seg_show(ctx, m, g, err);
+	return TASK_STEP_OK;
+}
+
+static char *ranges_text(const struct segsched_range *r, size_t n)
+{
+	struct strbuf b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < n && i < 64; i++)
+		strbuf_addf(&b, "%s(%lld,%lld]", i ? " " : "",
+		    (long long)r[i].start, (long long)r[i].end);
+	if (n > 64)
+		strbuf_addf(&b, " and %zu more", n - 64);
+	return strbuf_detach(&b);
+}
+
+/*
+ * max_pending_compactions: keep each up replica's pending compactions
+ * fresh (a `ringagent health --compactions` job per check, its nonce
+ * making each check a new job) and the scheduler's busy flags with them.
+ * True when every up replica has been read at least once: until then no
+ * segment starts, so none starts on a replica that is already behind.
+ */
+static bool compactions_check(struct task_ctx *ctx, struct rpmemo *m,
+    int64_t max_pending, const bool *up)
+{
+	static const int ok_exits[] = { 1, 3, 4 };
+	bool ready = true;
+
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {
+		int64_t now = time_mono_ms();
+		json_t *d = NULL, *pc;
+		char args[96], e[512];
+		int rc;
+
+		if (!up[ep]) {
+			m->pc_nonce[ep] = 0;
+			continue;
+		}
+		if (m->pc_nonce[ep] == 0) {
+			if (now < m->pc_next[ep])
+				continue;
+			m->pc_nonce[ep] = time_wall_ms() * 1000 + (int64_t)ep;
+		}
+		snprintf(args, sizeof(args), "health --nonce %lld --compactions",
+		    (long long)m->pc_nonce[ep]);
+		rc = nodeops_agent(ctx, m->node_of[ep], args, ok_exits,
+		    sizeof(ok_exits) / sizeof(ok_exits[0]), &d, NULL, e,
+		    sizeof(e));
+		if (rc == TASK_STEP_WAIT || rc == TASK_STEP_STOP) {
+			json_decref(d);
+			if (!m->pc_known[ep])
+				ready = false;
+			continue;
+		}
+		pc = json_object_get(d, "pending_compactions");
+		if (rc == TASK_STEP_OK && json_is_integer(pc)) {
+			bool busy = json_integer_value(pc) > max_pending;
+			if (busy != m->pc_busy[ep])
+				task_progress(ctx, "%s: %lld pending compactions, %s "
+				    "max_pending_compactions %lld", m->node_of[ep],
+				    (long long)json_integer_value(pc), busy ?
+				    "over" : "back within", (long long)max_pending);
+			m->pc_busy[ep] = busy;
+		}
+		/* unreadable: the flag stays as it was (down is judged apart) */
+		m->pc_known[ep] = true;
+		m->pc_nonce[ep] = 0;
+		m->pc_next[ep] = now + COMPACTIONS_EVERY_MS;
+		json_decref(d);
+	}
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++)
+		segsched_set_busy(m->s, ep, m->pc_busy[ep]);
+	return ready;
+}
+
+static unsigned split_depth(const struct segsched *s, size_t id)
+{
+	unsigned d = 0;
+	const struct segsched_seg *g = segsched_get(s, id);
+
+	while (g != NULL && g->parent != SIZE_MAX && d < 64) {
+		d++;
+		g = segsched_get(s, g->parent);
+	}
+	return d;
+}
+
+/* segment_timeout: a running segment past it is cancelled (its job) and
+ * split in two, or fails the attempt once split MAX_SPLIT_DEPTH times. */
+static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
+    int64_t timeout_ms)
+{
+	size_t n = segsched_count(m->s);
+
+	for (size_t id = 0; id < n; id++) {
+		const struct segsched_seg *g = segsched_get(m->s, id);
+		int64_t ran = time_mono_ms() - m->t0[id];
+		char why[200], e2[200], *args, *rs;
+		size_t halves[2];
+
+		if (g->state != SEGSCHED_RUNNING || ran <= timeout_ms)
+			continue;
+		args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+		nodeops_cancel(ctx, seg_node(m, g), args);
+		free(args);
+		m->timeouts++;
+		rs = seg_ranges(g);
+		snprintf(why, sizeof(why), "cancelled after %lld s, past "
+		    "segment_timeout", (long long)(ran / 1000));
+		if (split_depth(m->s, id) < MAX_SPLIT_DEPTH &&
+		    segsched_split(m->s, id, halves, e2, sizeof(e2)) == 0) {
+			char msg[300];
+
+			m->splits++;
+			grow(m);
+			snprintf(msg, sizeof(msg), "%s: split in two (segments %zu "
+			    "and %zu)", why, halves[0] + 1, halves[1] + 1);
+			seg_show(ctx, m, segsched_get(m->s, id), msg);
+			task_progress(ctx, "segment %zu %s %s", id + 1, rs, msg);
+		} else {
+			segsched_fail(m->s, id, why, e2, sizeof(e2));
+			task_progress(ctx, "segment %zu %s %s: not split again", id + 1,
+			    rs, why);
+		}
+		free(rs);
+	}
+}
+
+int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	const json_t *params = task_ctx_params(ctx);
+	double intensity = json_is_number(json_object_get(params, "intensity")) ?
+	    json_number_value(json_object_get(params, "intensity")) : 1.0;
+	struct rpmemo *m = task_memo(ctx, "repair-par");
+	struct segsched_report rep;
+	int64_t down_ms = 0, now, timeout_ms = 0, max_pending = -1;
+	size_t n, *ids, running = 0;
+	bool postpone_ok, past_deadline, ready, *up;
+	int rc;
+
+	repair_down_deadline_ms(params, &down_ms);
+	repair_segment_timeout_ms(params, &timeout_ms);
+	if (json_is_integer(json_object_get(params, "max_pending_compactions")))
+		max_pending = json_integer_value(json_object_get(params,
+		    "max_pending_compactions"));
+	postpone_ok = down_ms > 0;
+	if (m == NULL) {
+		m = xcalloc(1, sizeof(*m));
+		m->started = time_mono_ms();
+		m->deadline = (step->started_at > 0 ? step->started_at :
+		    time_wall_ms()) + down_ms;
+		task_memo_put(ctx, "repair-par", m, rpmemo_release, NULL);
+	}
+	if (m->s == NULL) {
+		json_t *d = NULL;
+
+		if (m->ring_node[0] == '\0')
+			pick_up_node(ctx, m->ring_node, sizeof(m->ring_node));
+		if (m->ring_node[0] == '\0') {
+			snprintf(err, errlen, "no node of the cluster is up to read the "
+			    "ring from; start Cassandra or the agents and run the "
+			    "repair again");
+			return TASK_STEP_FAIL;
+		}
+		rc = nodeops_agent(ctx, m->ring_node, "repair-ring", NULL, 0, &d,
+		    NULL, err, errlen);
+		if (rc != TASK_STEP_OK) {
+			json_decref(d);
+			return rc;
+		}
+		rc = rp_setup(ctx, m, d, err, errlen);
+		json_decref(d);
+		if (rc != 0) {
+			segsched_free(m->s);
+			m->s = NULL;
+			return TASK_STEP_FATAL;
+		}
+		n = segsched_count(m->s);
+		{
+			size_t upper, lower = segsched_max_parallel(m->s, &upper);
+			task_progress(ctx, "%zu segments over %zu ranges of %zu "
+			    "nodes; at most %zu can run at once (upper bound %zu), "
+			    "parallelism %s", n, m->map->nranges,
+			    m->map->nendpoints, lower, upper,
+			    json_integer_value(json_object_get(params,
+			    "parallelism")) > 0 ? "as asked" : "as many as that");
+		}
+	}
+	/* 1. what ended */
+	n = segsched_count(m->s);
+	for (size_t id = 0; id < n; id++) {
+		if (segsched_get(m->s, id)->state != SEGSCHED_RUNNING)
+			continue;
+		if (seg_poll(ctx, m, id, postpone_ok, intensity) ==
+		    TASK_STEP_STOP) {
+			snprintf(err, errlen, "stopped");
+			return TASK_STEP_STOP;
+		}
+	}
+	if (timeout_ms > 0)
+		timeouts_check(ctx, m, timeout_ms);
+	/* 2. who is down: the orchestrator's view, and what Cassandra said;
+	 * who is busy: pending compactions */
+	now = time_mono_ms();
+	past_deadline = postpone_ok && time_wall_ms() >= m->deadline;
+	up = xcalloc(m->map->nendpoints + 1, sizeof(*up));
+	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {
+		bool down = m->node_of[ep] == NULL ||
+		    !node_up(ctx, m->node_of[ep]) || m->cass_down_until[ep] > now;
+		up[ep] = !down;
+		/* down_deadline "0": a down replica fails the segment as
+		 * Cassandra refuses it; nothing is postponed */
+		segsched_set_down(m->s, ep, postpone_ok && down);
+	}
+	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
+	free(up);
+	n = segsched_count(m->s);
+	/* 3. what starts (intensity spaces them).  A job that ends at once
+	 * (after a restart, the attempt's finished jobs answer with their
+	 * result) frees its replicas for another round in this call. */
+	for (int round = 0; round < START_ROUNDS && ready &&
+	    time_mono_ms() >= m->rest_until && !task_checkpoint(ctx); round++) {
+		size_t k, ended = 0;
+
+		n = segsched_count(m->s);
+		ids = xcalloc(n + 1, sizeof(*ids));
+		k = segsched_next(m->s, ids, n);
+		grow(m);
+		now = time_mono_ms();
+		for (size_t i = 0; i < k; i++) {
+			const struct segsched_seg *g = segsched_get(m->s, ids[i]);
+			m->tries[ids[i]]++;
+			m->t0[ids[i]] = now;
+			seg_show(ctx, m, g, "started");
+			if (seg_poll(ctx, m, ids[i], postpone_ok, intensity) ==
+			    TASK_STEP_STOP) {
+				free(ids);
+				snprintf(err, errlen, "stopped");
+				return TASK_STEP_STOP;
+			}
+			if (segsched_get(m->s, ids[i])->state != SEGSCHED_RUNNING)
+				ended++;
+		}
+		free(ids);
+		if (k == 0 || ended == 0)
+			break;
+	}
+	seg_show_changes(ctx, m, false);
+	n = segsched_count(m->s);
+	for (size_t id = 0; id < n; id++)
+		if (segsched_get(m->s, id)->state == SEGSCHED_RUNNING)
+			running++;
+	if (running > m->max_running)
+		m->max_running = (unsigned)running;
+	segsched_report(m->s, &rep);
+	/* past down_deadline: what can still run runs, what waits for a
+	 * node is given up */
+	if (segsched_finished(m->s) || (past_deadline && rep.running == 0 &&
+	    rep.pending == 0)) {
+		seg_show_changes(ctx, m, true);
+		char *un = ranges_text(rep.unrepaired, rep.nunrepaired);
+		int64_t wall = time_mono_ms() - m->started;
+
+		if (rep.nunrepaired == 0)
+			task_progress(ctx, "all %zu segments repaired in %lld ms, up "
+			    "to %u at once; %u postponements, %u timeouts, %u "
+			    "splits", rep.done, (long long)wall, m->max_running,
+			    m->postponements, m->timeouts, m->splits);
+		else
+			task_progress(ctx, "partial: %zu of %zu segments not repaired "
+			    "(%zu failed after their attempts, %zu postponed past "
+			    "down_deadline); unrepaired ranges: %s; run a repair "
+			    "again once the nodes are up", rep.failed + rep.postponed +
+			    rep.pending, rep.done + rep.failed + rep.postponed +
+			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
+		free(un);
+		segsched_report_release(&rep);
+		return TASK_STEP_OK;
+	}
+	task_progress(ctx, "segments: %zu done, %zu running, %zu pending, %zu "
+	    "postponed, %zu failed", rep.done, rep.running, rep.pending,
+	    rep.postponed, rep.failed);
+	segsched_report_release(&rep);
+	now = time_mono_ms();
+	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
+	    POLL_MS ? m->rest_until - now : POLL_MS);
+}
