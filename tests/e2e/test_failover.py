@@ -165,6 +165,13 @@ def req(o, method, path, token, **kw):
                              headers={"Authorization": f"Bearer {token}"}, **kw)
 
 
+def finished_on(o, tid, token, timeout=60):
+    """The task once it succeeded on o (asked with token)."""
+    return wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
+        o.ok("GET", f"/api/v1/tasks/{tid}", token=token)), timeout,
+        f"task {tid} to succeed on {o.base}")
+
+
 def test_one_active_and_a_standby_that_sends_clients_to_it(group, tmp_path):
     a = group("a")
     wait_active(a)
@@ -253,8 +260,7 @@ def test_kill9_of_the_active_the_standby_takes_over_and_finishes_the_task(group)
     # mirror), or fetched it then.
     assert re.search(r"takeover: (restored generation \d{16}|generation \d{16} is the "
                      r"newest and this standby holds it)", b.log_path.read_text())
-    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
-        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task to complete on b")
+    done = finished_on(b, tid, admin)
     for i, st in enumerate(done["steps"]):
         assert st["state"] == "succeeded" and st["attempts"] == 1, st
         if before["steps"][i]["state"] == "succeeded":
@@ -304,8 +310,7 @@ def test_partition_the_active_loses_etcd_but_not_its_clients(group, etcd):
         assert stepped <= 4.5
         assert not both, "both orchestrators served at once"
         # The task completes on b, no step run twice.
-        done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
-            b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+        done = finished_on(b, tid, admin)
         assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]
         # Healed: a learns who is active and sends clients there.
         proxy.heal()
@@ -331,8 +336,7 @@ def test_a_paused_active_starts_no_step_when_it_runs_again(group):
     wait_until(lambda: serving(b), 20, "b to take over")
     a.signal(18)  # SIGCONT
     wait_until(lambda: ha(a)["role"] == "standby", 10, "a to see it is a standby")
-    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
-        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+    done = finished_on(b, tid, admin)
     assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]
     # a's own store: nothing started after the pause (its stack is down, so
     # the database is closed and can be read).
@@ -435,6 +439,5 @@ def test_sigterm_of_the_active_hands_over_at_once_and_loses_nothing(group):
     assert took < 2.5, f"b served {took:.1f}s after a's SIGTERM"
     log = a.log_path.read_text()
     assert "resign" in log, log[-2000:]
-    done = wait_until(lambda: (lambda t: t if t["state"] == "succeeded" else None)(
-        b.ok("GET", f"/api/v1/tasks/{tid}", token=admin)), 60, "the task on b")
+    done = finished_on(b, tid, admin)
     assert all(s["attempts"] == 1 for s in done["steps"]), done["steps"]

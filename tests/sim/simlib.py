@@ -17,7 +17,6 @@ never sees a half-written file; read-modify-write cycles hold the lock.
 
 import contextlib
 import datetime
-import errno
 import fcntl
 import json
 import os
@@ -27,7 +26,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 import zlib
