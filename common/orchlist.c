@@ -172,6 +172,36 @@ void orchlist_release(struct orchlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * A "." or ".." segment (or one spelled with %2e) in the path before the
+ * query: "/base/../x" starts with the base path but names something
+ * outside it once a server normalises it.
+ */
+static bool dot_segment(const char *rest)
+{
+	size_t end = strcspn(rest, "?#");
+
+	for (size_t i = 0; i < end; i++) {
+		if (rest[i] != '/')
+			continue;
+		size_t j = i + 1, dots = 0;
+		while (j < end && rest[j] != '/') {
+			if (rest[j] == '.')
+				j++;
+			else if (rest[j] == '%' && j + 2 < end &&
+			    rest[j + 1] == '2' && (rest[j + 2] == 'e' ||
+			    rest[j + 2] == 'E'))
+				j += 3;
+			else
+				break;
+			dots++;
+		}
+		if ((dots == 1 || dots == 2) && (j >= end || rest[j] == '/'))
+			return true;
+	}
+	return false;
+}
+
 /* One configured item (trimmed) into u: 0, or -1 with err. */
 static int parse_item(const char *item, struct orchlist_url *u, char *err,
     size_t errlen)
@@ -184,6 +214,13 @@ static int parse_item(const char *item, struct orchlist_url *u, char *err,
 	if (strpbrk(p.rest, "?#") != NULL) {
 		snprintf(err, errlen, "has a query or fragment; give the base "
 		    "URL only, such as https://ringmaster.example:7400");
+		parts_release(&p);
+		return -1;
+	}
+	if (dot_segment(p.rest)) {
+		/* A redirect under it would be refused (orchlist_match). */
+		snprintf(err, errlen, "has a '.' or '..' path segment; give "
+		    "the base path as the server has it");
 		parts_release(&p);
 		return -1;
 	}
@@ -282,35 +319,6 @@ char *orchlist_join(const struct orchlist *l)
 	return s;
 }
 
-/*
- * A "." or ".." segment (or one spelled with %2e) in the path before the
- * query: "/base/../x" starts with the base path but names something
- * outside it once a server normalises it.
- */
-static bool dot_segment(const char *rest)
-{
-	size_t end = strcspn(rest, "?#");
-
-	for (size_t i = 0; i < end; i++) {
-		if (rest[i] != '/')
-			continue;
-		size_t j = i + 1, dots = 0;
-		while (j < end && rest[j] != '/') {
-			if (rest[j] == '.')
-				j++;
-			else if (rest[j] == '%' && j + 2 < end &&
-			    rest[j + 1] == '2' && (rest[j + 2] == 'e' ||
-			    rest[j + 2] == 'E'))
-				j += 3;
-			else
-				break;
-			dots++;
-		}
-		if ((dots == 1 || dots == 2) && (j >= end || rest[j] == '/'))
-			return true;
-	}
-	return false;
-}
 
 int orchlist_match(const struct orchlist *l, const char *location,
     size_t *idx, char **url_out, char *err, size_t errlen)

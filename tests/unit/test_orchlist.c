@@ -35,6 +35,10 @@ static const struct parse_case parse_cases[] = {
 	{ "http://a:7400,http://a:7401,https://a:7400", 0, 3, "http://a:7400", "https://a:7400", NULL },
 	/* Hostile or mistaken input. */
 	{ "", -1, 0, NULL, NULL, "item 1" },
+	/* A base path a redirect could never match (dot segments). */
+	{ "http://a:1/x/../y", -1, 0, NULL, NULL, "'..' path segment" },
+	{ "http://a:1/.", -1, 0, NULL, NULL, "'..' path segment" },
+	{ "http://a:1/%2E/", -1, 0, NULL, NULL, "'..' path segment" },
 	{ "   ", -1, 0, NULL, NULL, "empty" },
 	{ "http://a:1,,http://b:2", -1, 0, NULL, NULL, "item 2 of the orchestrator list is empty" },
 	{ "http://a:1,", -1, 0, NULL, NULL, "item 2 of the orchestrator list is empty" },
