@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what building, testing and the demo need (the provisioning checks
-# too: packer validate, ansible-lint, systemd-analyze, promtool), from Debian packages and
+# too: packer validate, ansible-lint with the collections the roles use
+# (ansible.posix, in Debian's ansible), systemd-analyze, promtool), from Debian packages and
 # (for the S3 test server only) the npm registry, pinned by
 # tests/s3/package-lock.json (etcd-server: the active/standby lease tests start
 # a real etcd on loopback; etcd-client's etcdctl for looking at it); Java 17 too when ../shared/cassandra-4.1 (real
@@ -14,7 +15,7 @@ pkgs="gcc make pkg-config libssh2-1-dev libmicrohttpd-dev libsqlite3-dev
 libcurl4-openssl-dev libjansson-dev libedit-dev libssl-dev libexpat1-dev openssh-server openssh-client
 python3 python3-pytest python3-pytest-xdist python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates bash-completion systemd
-packer ansible-lint clang libclang-rt-14-dev
+packer ansible-lint ansible clang libclang-rt-14-dev
 etcd-server etcd-client"
 # The real-node suite (tests/real/) runs the Cassandra 4.1 build in
 # ../shared/cassandra-4.1 when it is there; that build needs Java 17.
