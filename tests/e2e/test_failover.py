@@ -172,6 +172,20 @@ def finished_on(o, tid, token, timeout=60):
         f"task {tid} to succeed on {o.base}")
 
 
+def pair_with_task(group, duration_s, steps, running, a_etcd=None):
+    """a active, b its standby knowing it, cluster prod, and a noop task
+    on a whose step `running` (0-based) is running: (a, b, admin, tid)."""
+    a = group("a", etcd_url=a_etcd)
+    wait_active(a)
+    b = group("b")
+    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
+    a.create_cluster("prod")
+    tid = a.submit("prod", duration_s=duration_s, steps=steps)["id"]
+    wait_until(lambda: a.task(tid)["steps"][running]["state"] == "running", 20,
+               f"step {running + 1} of the task")
+    return a, b, a.admin_token, tid
+
+
 def test_one_active_and_a_standby_that_sends_clients_to_it(group, tmp_path):
     a = group("a")
     wait_active(a)
@@ -232,16 +246,8 @@ def steps_started_after(db, t_ms):
 
 
 def test_kill9_of_the_active_the_standby_takes_over_and_finishes_the_task(group):
-    a = group("a")
-    wait_active(a)
-    admin = a.admin_token
+    a, b, admin, tid = pair_with_task(group, 12, 4, 1)
     ops = a.create_token("operator", "ops")
-    b = group("b")
-    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
-    a.create_cluster("prod")
-    tid = a.submit("prod", duration_s=12, steps=4)["id"]
-    wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20,
-               "the task's second step")
     before = a.task(tid)
     # An acknowledged write survives: the answer comes once the mirror
     # holds it (and everything before it), so kill at once.
@@ -277,14 +283,7 @@ def test_kill9_of_the_active_the_standby_takes_over_and_finishes_the_task(group)
 def test_partition_the_active_loses_etcd_but_not_its_clients(group, etcd):
     proxy = Proxy(etcd.port)
     try:
-        a = group("a", etcd_url=proxy.url)
-        wait_active(a)
-        admin = a.admin_token
-        b = group("b")
-        wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
-        a.create_cluster("prod")
-        tid = a.submit("prod", duration_s=20, steps=10)["id"]
-        wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20, "step 2")
+        a, b, admin, tid = pair_with_task(group, 20, 10, 1, a_etcd=proxy.url)
         both = []
         stop = threading.Event()
 
@@ -322,14 +321,7 @@ def test_partition_the_active_loses_etcd_but_not_its_clients(group, etcd):
 
 
 def test_a_paused_active_starts_no_step_when_it_runs_again(group):
-    a = group("a")
-    wait_active(a)
-    admin = a.admin_token
-    b = group("b")
-    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
-    a.create_cluster("prod")
-    tid = a.submit("prod", duration_s=8, steps=8)["id"]
-    wait_until(lambda: a.task(tid)["steps"][1]["state"] == "running", 20, "step 2")
+    a, b, admin, tid = pair_with_task(group, 8, 8, 1)
     time.sleep(0.5)
     a.signal(19)  # SIGSTOP: a paused process, its lease runs out
     paused_ms = int(time.time() * 1000)
@@ -423,14 +415,7 @@ def test_an_agent_given_both_urls_follows_the_active_through_a_failover(
 
 
 def test_sigterm_of_the_active_hands_over_at_once_and_loses_nothing(group):
-    a = group("a")
-    wait_active(a)
-    admin = a.admin_token
-    b = group("b")
-    wait_until(lambda: ha(b)["active"] == a.base, 10, "b to know the active")
-    a.create_cluster("prod")
-    tid = a.submit("prod", duration_s=6, steps=3)["id"]
-    wait_until(lambda: a.task(tid)["steps"][0]["state"] == "running", 20, "step 1")
+    a, b, admin, tid = pair_with_task(group, 6, 3, 0)
     t0 = time.monotonic()
     assert a.stop() == 0
     # It resigned: b wins at its next look, not after the lease's TTL.
