@@ -550,8 +550,12 @@ static enum phase after_probe(const char *work, const json_t *d,
 
 	if (step_started > 0 && json_is_true(json_object_get(d, "process_up")) &&
 	    json_is_integer(up) && json_integer_value(up) >= 0) {
+		/* uptime_s is whole seconds, rounded down: the start is up to
+		 * a second earlier than this says.  Only a start surely after
+		 * the step began counts (a node started just before the task
+		 * is not one this step restarted). */
 		began = time_wall_ms() - (int64_t)json_integer_value(up) * 1000;
-		if (began > step_started)
+		if (began - 1000 > step_started)
 			return PH_START;
 	}
 	return next_phase(work, PH_PROBE);
