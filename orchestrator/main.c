@@ -360,21 +360,17 @@ static struct mirror *open_mirror(const struct cfg *c, char *err,
 }
 
 /*
- * Move state.db and its -wal and -shm aside as state.db.before-restore-<time>
- * (with the same suffixes, so SQLite still finds the WAL if the copy is
- * opened).  0, or -1 with err.
+ * Move state.db and its -wal and -shm aside as <db><tag> (with the same
+ * suffixes, so SQLite still finds the WAL if the copy is opened).  A -wal
+ * left beside a database it does not belong to would be replayed into it,
+ * so a failed move is an error, never a warning.  0, or -1 with err.
  */
-static int move_aside(const char *db, char *moved, size_t movedlen, char *err,
-    size_t errlen)
+static int move_aside(const char *db, const char *tag, char *moved,
+    size_t movedlen, char *err, size_t errlen)
 {
 	static const char *const sfx[] = { "", "-wal", "-shm" };
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(moved, movedlen, "%s.before-restore-%s", db, ts);
+	snprintf(moved, movedlen, "%s%s", db, tag);
 	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
 		char *from = xasprintf("%s%s", db, sfx[i]);
 		char *to = xasprintf("%s%s", moved, sfx[i]);
@@ -390,6 +386,18 @@ static int move_aside(const char *db, char *moved, size_t movedlen, char *err,
 		free(to);
 	}
 	return 0;
+}
+
+/* ".before-restore-<UTC time>": each restore keeps what it replaced. */
+static void restore_tag(char *out, size_t len)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(out, len, ".before-restore-%s", ts);
 }
 
 /*
@@ -411,7 +419,10 @@ static int recover_at_start(const struct cfg *c, struct mirror *m)
 		goto out;
 	/* A WAL without its database is debris; never let SQLite apply it
 	 * to the restored file. */
-	if (move_aside(db, moved, sizeof(moved), err, sizeof(err)) != 0) {
+	char tag[64];
+	restore_tag(tag, sizeof(tag));
+	if (move_aside(db, tag, moved, sizeof(moved), err,
+	    sizeof(err)) != 0) {
 		log_error("%s", err);
 		rc = -1;
 		goto out;
@@ -545,7 +556,7 @@ static int cmd_state(const struct cfg *c, int argc, char **argv)
 	}
 	char *db = xasprintf("%s/state.db", c->data_dir);
 	char *tmp = xasprintf("%s/.state.db.restore", c->data_dir);
-	char moved[PATH_MAX + 64] = "";
+	char moved[PATH_MAX + 64] = "", tag[64];
 	struct mirror_manifest man;
 	int skipped = 0, r;
 	unlink(tmp);
@@ -559,7 +570,8 @@ static int cmd_state(const struct cfg *c, int argc, char **argv)
 		fprintf(stderr, "ringmaster: nothing restored, %s is "
 		    "unchanged: %s\n", db, err);
 	} else if (access(db, F_OK) == 0 &&
-	    move_aside(db, moved, sizeof(moved), err, sizeof(err)) != 0) {
+	    (restore_tag(tag, sizeof(tag)), move_aside(db, tag, moved,
+	    sizeof(moved), err, sizeof(err))) != 0) {
 		fprintf(stderr, "ringmaster: nothing restored: %s\n", err);
 	} else if (rename(tmp, db) != 0) {
 		fprintf(stderr, "ringmaster: cannot move the restored database "
@@ -881,8 +893,7 @@ static void follow_mirror(struct daemon *d)
  */
 static int takeover_restore(struct daemon *d)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	char err[1024];
+	char err[1024], moved[PATH_MAX + 64];
 	char *db = xasprintf("%s/state.db", d->c->data_dir);
 	char *tmp = xasprintf("%s/state.db.takeover", d->c->data_dir);
 	struct mirror_manifest man;
@@ -924,13 +935,12 @@ static int takeover_restore(struct daemon *d)
 	    (double)(time_wall_ms() - man.created_ms) / 1000.0, man.bytes,
 	    skipped ? "; newer generations were unusable (see above)" : "");
 replace:
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		char *from = xasprintf("%s%s", db, sfx[i]);
-		char *to = xasprintf("%s.before-takeover%s", db, sfx[i]);
-		if (rename(from, to) != 0 && errno != ENOENT)
-			log_warn("takeover: cannot move %s aside", from);
-		free(from);
-		free(to);
+	if (move_aside(db, ".before-takeover", moved, sizeof(moved), err,
+	    sizeof(err)) != 0) {
+		log_error("takeover: %s; nothing was replaced: this "
+		    "orchestrator stops so that another one takes over", err);
+		rc = -1;
+		goto out;
 	}
 	if (rename(tmp, db) != 0) {
 		log_error("takeover: cannot move the restored state into %s: "

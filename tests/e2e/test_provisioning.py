@@ -16,15 +16,17 @@ from orch import orch, orch_factory  # noqa: F401
 ANSIBLE = rmtest.REPO / "ansible"
 
 
-def render(template, defaults, tmp_path):
+def render(template, defaults, tmp_path, overrides=None, hosts=("rm1.example.net",)):
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     values = yaml.safe_load(defaults.read_text())
+    values.update(overrides or {})
     # Defaults that use facts are rendered with the few Ansible would supply
     # (the orchestrator group, the playbook directory); the template itself
     # must need nothing else.
-    facts = {"groups": {"ringmaster": ["rm1.example.net"]}, "playbook_dir": "/srv/ansible"}
+    facts = {"groups": {"ringmaster": list(hosts)}, "playbook_dir": "/srv/ansible",
+             "inventory_hostname": hosts[-1]}
     lenient = jinja2.Environment(undefined=jinja2.ChainableUndefined)
-    values = {k: (lenient.from_string(v).render(**facts) if isinstance(v, str) and "{{" in v else v)
+    values = {k: (lenient.from_string(v).render(**{**values, **facts}) if isinstance(v, str) and "{{" in v else v)
               for k, v in values.items()}
     text = env.from_string(template.read_text()).render(**values)
     out = tmp_path / template.name.removesuffix(".j2")
@@ -42,6 +44,71 @@ def test_template_passes_config_check(bin_dir, tmp_path, role, template, prog):
     r = subprocess.run([str(bin_dir / prog), "-n", "-f", str(conf)],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, f"{prog} -n refused the rendered {template}:\n{r.stdout}{r.stderr}"
+
+
+def test_ha_templates_pass_config_check(bin_dir, tmp_path):
+    """Two orchestrators with etcd and a mirror: each one's configuration
+    passes ringmaster -n with its own advertise_url, and the agents are
+    given both URLs."""
+    key = tmp_path / "mirror.key"
+    key.write_text("ab" * 32 + "\n")
+    key.chmod(0o600)
+    hosts = ("rm1.example.net", "rm2.example.net")
+    conf = render(ANSIBLE / "roles/orchestrator/templates/ringmaster.conf.j2",
+                  ANSIBLE / "roles/orchestrator/defaults/main.yml", tmp_path,
+                  {"ringmaster_ha": "etcd",
+                   "ringmaster_etcd_endpoints": ["http://etcd1:2379", "http://etcd2:2379"],
+                   "ringmaster_ha_prefix": "/ringmaster/prod",
+                   "ringmaster_state_mirror": "s3://acme-ringmaster/prod",
+                   "ringmaster_state_mirror_region": "eu-west-1",
+                   "ringmaster_state_mirror_key_file": str(key)}, hosts)
+    text = conf.read_text()
+    assert "advertise_url = https://rm2.example.net:7400\n" in text, text
+    assert "etcd_endpoints = http://etcd1:2379, http://etcd2:2379\n" in text, text
+    assert f"state_mirror_key_file = {key}\n" in text, text
+    r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f", str(conf)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, f"ringmaster -n refused the ha configuration:\n{r.stdout}{r.stderr}\n{text}"
+    # Without the mirror, ringmaster itself says what is missing (the role
+    # asserts it earlier, with the variable's name).
+    bare = render(ANSIBLE / "roles/orchestrator/templates/ringmaster.conf.j2",
+                  ANSIBLE / "roles/orchestrator/defaults/main.yml", tmp_path,
+                  {"ringmaster_ha": "etcd", "ringmaster_etcd_endpoints": ["http://etcd1:2379"]}, hosts)
+    r = subprocess.run([str(bin_dir / "ringmaster"), "-n", "-f", str(bare)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "state_mirror" in r.stderr, r.stdout + r.stderr
+    agent = render(ANSIBLE / "roles/node/templates/agent.conf.j2",
+                   ANSIBLE / "roles/node/defaults/main.yml", tmp_path, None, hosts)
+    text = agent.read_text()
+    assert "orchestrator = https://rm1.example.net:7400, https://rm2.example.net:7400\n" in text, text
+    r = subprocess.run([str(bin_dir / "ringagent"), "-n", "-f", str(agent)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ha_role_shares_one_set_of_secrets():
+    """With ringmaster_ha, only the first orchestrator makes the CA, SSH key,
+    join token, mirror key and admin token; the others copy them from it,
+    hidden from the output, and start after it."""
+    orch = yaml.safe_load((ANSIBLE / "roles/orchestrator/tasks/main.yml").read_text())
+    by_name = {t["name"]: t for t in orch}
+    for name in ("Make a CA for the fleet", "Make the SSH key the orchestrator logs in to the nodes with",
+                 "Join token", "The state mirror's sealing key", "Admin token"):
+        assert "ringmaster_makes_secrets" in by_name[name]["when"], name
+    for name in ("Read the shared secrets from the first orchestrator",
+                 "Read the admin token from the first orchestrator"):
+        t = by_name[name]
+        assert t["delegate_to"] == "{{ groups['ringmaster'][0] }}" and t["run_once"] is True, name
+        assert t["no_log"] is True, name
+    for name in ("The group's CA, SSH key, join token and mirror key", "The group's admin token"):
+        assert by_name[name]["when"] == "not ringmaster_makes_secrets | bool" and by_name[name]["no_log"] is True
+    order = [t["name"] for t in orch]
+    assert order.index("Service") < order.index("Wait until the first orchestrator is active") \
+        < order.index("Service (standbys)")
+    assert order.index("The state mirror's sealing key") < order.index(
+        "Read the shared secrets from the first orchestrator") < order.index(
+        "The group's CA, SSH key, join token and mirror key") < order.index(
+        "Issue the orchestrator's certificate from the CA")
 
 
 def test_yaml_parses():
@@ -241,7 +308,8 @@ def test_ansible_secrets_and_ssh_restriction():
     # play that --limit may have skipped.
     assert "hostvars" not in (ANSIBLE / "roles/node/tasks/main.yml").read_text()
     conf = (ANSIBLE / "roles/orchestrator/templates/ringmaster.conf.j2").read_text()
-    assert "{% if" not in conf and "tls_cert = " in conf
+    # TLS is never conditional: only the optional mirror and ha keys are.
+    assert "tls_cert = " in conf.split("{% if")[0] and "tls_key = " in conf.split("{% if")[0]
 
 
 @pytest.mark.parametrize("cmd,argv", [
