@@ -103,7 +103,7 @@ def test_ha_role_shares_one_set_of_secrets():
     for name in ("The group's CA, SSH key, join token and mirror key", "The group's admin token"):
         assert by_name[name]["when"] == "not ringmaster_makes_secrets | bool" and by_name[name]["no_log"] is True
     order = [t["name"] for t in orch]
-    assert order.index("Service") < order.index("Wait until the first orchestrator is active") \
+    assert order.index("Service") < order.index("Wait until the group has an active orchestrator") \
         < order.index("Service (standbys)")
     assert order.index("The state mirror's sealing key") < order.index(
         "Read the shared secrets from the first orchestrator") < order.index(
