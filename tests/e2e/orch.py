@@ -218,8 +218,9 @@ def orch_factory(tmp_path):
     at teardown; on failure their log tails are printed."""
     made = []
 
-    def make(conf=None, start=True, name=None):
-        o = Orch(tmp_path / (name or f"orch{len(made)}"), conf)
+    def make(conf=None, start=True, name=None, port=None):
+        kw = {} if port is None else {"port": port}
+        o = Orch(tmp_path / (name or f"orch{len(made)}"), conf, **kw)
         made.append(o)
         if start:
             o.start()
@@ -227,10 +228,11 @@ def orch_factory(tmp_path):
     yield make
     for o in made:
         if o.proc is not None and o.proc.poll() is None:
+            o.proc.send_signal(signal.SIGCONT)  # a paused one must die too
             o.proc.kill()
             o.proc.wait()
         # pytest shows captured output only when the test failed.
-        print(f"--- {o.tmp} log tail ---\n{o.log_tail()}")
+        print(f"--- {o.tmp} log tail ---\n{o.log_tail(80)}")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import time
 import pytest
 
 from agentutil import RINGAGENT, agent_log, orch_nodes, sim_factory, write_agent_conf  # noqa: F401
-from orch import Orch, wait_until
+from orch import orch_factory, wait_until  # noqa: F401 (fixture)
 from rmtest import free_port
 from test_ha_etcd import ETCD, Etcd
 
@@ -121,27 +121,16 @@ def ha_conf(tmp_path, etcd_url, port, prefix):
 
 
 @pytest.fixture
-def group(tmp_path, etcd):
+def group(tmp_path, etcd, orch_factory):
     """make(name, etcd_url=None) -> a started Orch of the group; all killed
-    at the end, their log tails printed."""
-    made = []
+    at the end (orch_factory), their log tails printed."""
     prefix = f"/rm-test/{os.getpid()}-{time.monotonic_ns()}"
 
     def make(name, etcd_url=None, start=True):
         port = free_port()
-        o = Orch(tmp_path / name, conf=ha_conf(tmp_path, etcd_url or etcd.url, port,
-                                                prefix), port=port)
-        made.append(o)
-        if start:
-            o.start()
-        return o
-    yield make
-    for o in made:
-        if o.proc is not None and o.proc.poll() is None:
-            o.proc.send_signal(18)  # SIGCONT: a paused one must die too
-            o.proc.kill()
-            o.proc.wait()
-        print(f"--- {o.tmp} log tail ---\n{o.log_tail(80)}")
+        return orch_factory(conf=ha_conf(tmp_path, etcd_url or etcd.url, port, prefix),
+                            start=start, name=name, port=port)
+    return make
 
 
 def ha(o):
