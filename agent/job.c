@@ -646,7 +646,7 @@ static int cmd_list(struct jobctx *jc)
 		read_status(dir, id, &s, &r);
 		last = job_dir_last_seen(dir);
 		/* When retention removes it (job_gc_due()); 0: not by age. */
-		ret = jc->cfg->job_retention_s;
+		ret = job_dir_retention_s(dir, jc->cfg->job_retention_s);
 		gone = 0;
 		if (ret > 0 && s.state == JOB_DONE && s.finished_at > 0)
 			gone = s.finished_at + ret * 1000;

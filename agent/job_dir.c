@@ -78,6 +78,29 @@ int64_t job_dir_last_seen(const char *dir)
 	return last;
 }
 
+int64_t job_dir_retention_s(const char *dir, int64_t retention_s)
+{
+	static const char *const probes[] = { "health" };
+	char *p, *text;
+	json_t *argv;
+	const char *op;
+	int64_t keep = retention_s;
+
+	if (retention_s <= 0 || retention_s <= JOB_DIR_PROBE_KEEP_S)
+		return retention_s;
+	p = xasprintf("%s/argv", dir);
+	text = file_read_all(p, 1u << 20, NULL);
+	free(p);
+	argv = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	op = json_string_value(json_array_get(argv, 0));
+	for (size_t i = 0; op != NULL && i < ARRAY_SIZE(probes); i++)
+		if (strcmp(op, probes[i]) == 0)
+			keep = JOB_DIR_PROBE_KEEP_S;
+	json_decref(argv);
+	return keep;
+}
+
 pid_t job_dir_orphan_op(const char *dir, const char *id)
 {
 	char *p = xasprintf("%s/pid", dir), *text, *env, *want;

@@ -40,6 +40,20 @@ int64_t job_dir_last_seen(const char *dir);
  * its environment), else 0.
  */
 pid_t job_dir_orphan_op(const char *dir, const char *id);
+/*
+ * Probes: ops that only read the node and whose result the orchestrator
+ * reads within seconds (`health`: max_pending_compactions asks each
+ * replica every 5 s during a repair).  Kept the way any job is, but never
+ * longer than this, so a week-long retention does not pile up one
+ * directory per probe.
+ */
+#define JOB_DIR_PROBE_KEEP_S 3600
+/*
+ * How long the job in dir is kept after it finished: retention_s, or
+ * JOB_DIR_PROBE_KEEP_S for a probe (its argv's op; an unreadable argv
+ * keeps retention_s).  0 stays 0 (keep forever).
+ */
+int64_t job_dir_retention_s(const char *dir, int64_t retention_s);
 /* Remove dir and the plain files in it (job directories hold no others). */
 void job_dir_remove_tree(const char *dir);
 /* Append one event line (without its newline) to the job's events file. */

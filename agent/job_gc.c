@@ -112,6 +112,7 @@ void job_gc_run(const char *jobs, int64_t retention_s, json_t *removed,
 	while (d != NULL && (e = readdir(d)) != NULL) {
 		struct job_result r;
 		enum job_state state;
+		int64_t keep;
 		bool due;
 		char *dir;
 
@@ -122,10 +123,11 @@ void job_gc_run(const char *jobs, int64_t retention_s, json_t *removed,
 		if (!job_id_valid(e->d_name))
 			continue;
 		dir = xasprintf("%s/%s", jobs, e->d_name);
+		keep = job_dir_retention_s(dir, retention_s);
 		if (job_dir_read_result(dir, &r)) {
 			state = JOB_DONE;
 			due = job_gc_due(state, r.finished_at, 0, false, now,
-			    retention_s);
+			    keep);
 		} else if (job_dir_supervisor_alive(dir)) {
 			state = JOB_RUNNING;
 			due = false;
@@ -133,12 +135,12 @@ void job_gc_run(const char *jobs, int64_t retention_s, json_t *removed,
 			/* a result written between the two looks */
 			state = JOB_DONE;
 			due = job_gc_due(state, r.finished_at, 0, false, now,
-			    retention_s);
+			    keep);
 		} else {
 			state = JOB_LOST;
 			due = job_gc_due(state, 0, job_dir_last_seen(dir),
 			    job_dir_orphan_op(dir, e->d_name) > 0, now,
-			    retention_s);
+			    keep);
 		}
 		if (due) {
 			char *tmp = xasprintf("%s/.gc-%s.%ld", jobs, e->d_name,

@@ -335,6 +335,44 @@ def test_retention_removes_old_finished_jobs(three, tmp_path):
     assert not jobdir(c, "node3", "new").exists()
 
 
+def test_probe_jobs_are_kept_an_hour_not_the_retention(three):
+    """A health probe's job (one every 5 s per replica while a repair checks
+    max_pending_compactions) is removed an hour after it finished; other
+    jobs keep the whole retention."""
+    c, confs = three
+    conf = confs["node3"]
+    for jid, op in (("probe", ["health", "--nonce", "7", "--compactions"]),
+                    ("work", ["nodetool-check"])):
+        rc, lines, err = job(conf, "start", jid, "--json", "--", *op)
+        assert rc == 0, err
+        poll_until_done(conf, jid)
+
+    def finished_ago(jid, seconds):
+        rp = jobdir(c, "node3", jid) / "result"
+        r = json.loads(rp.read_text())
+        r["finished_at"] = int(time.time() * 1000) - seconds * 1000
+        rp.write_text(json.dumps(r) + "\n")
+
+    # 59 minutes: both stay; the listing says when the probe goes.
+    finished_ago("probe", 59 * 60)
+    finished_ago("work", 59 * 60)
+    rc, lines, err = job(conf, "list", "--json")
+    assert rc == 0, err
+    listed = {j["id"]: j for j in map(json.loads, lines) if j.get("type") == "job"}
+    assert listed["probe"]["op"] == "health"
+    assert listed["probe"]["expires_at"] - listed["probe"]["finished_at"] == 3600 * 1000
+    assert listed["work"]["expires_at"] - listed["work"]["finished_at"] == 604800 * 1000
+    rc, lines, err = job(conf, "gc", "--json")
+    assert json.loads(lines[-1])["data"]["removed"] == []
+    # 61 minutes: the probe goes, the other job stays.
+    finished_ago("probe", 61 * 60)
+    finished_ago("work", 61 * 60)
+    rc, lines, err = job(conf, "gc", "--json")
+    assert rc == 0, err
+    assert json.loads(lines[-1])["data"]["removed"] == ["probe"]
+    assert not jobdir(c, "node3", "probe").exists() and jobdir(c, "node3", "work").exists()
+
+
 def age(path, days):
     """Set the mtime of path and of every file in it `days` into the past."""
     t = time.time() - days * 86400
