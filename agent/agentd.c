@@ -52,7 +52,7 @@
 #include "heartbeat.h"
 
 struct agentd {
-	const struct agentcfg *cfg;
+	struct agentcfg *cfg;		/* the orchestrator list changes on SIGHUP */
 	struct http_client *http;
 	char *host_id;			/* last known, from nodetool or the state file */
 	char *version;
@@ -551,8 +551,54 @@ static void heartbeat_once(struct agentd *d)
 	free(token);
 }
 
-/* Sleep until the monotonic time until_ms or a signal; false on SIGTERM/SIGINT. */
-static bool wait_until(int64_t until_ms)
+/*
+ * SIGHUP: the log file is reopened and the orchestrator list read again
+ * from the configuration file, so that adding or replacing an orchestrator
+ * (a new standby) needs no agent restart.  Only `orchestrator` changes
+ * here: the other keys shape what the agent already did (its state_dir,
+ * its identity) and take effect at the next start.  A file that no longer
+ * loads changes nothing.
+ */
+static void reload(struct agentd *d)
+{
+	char err[512];
+	struct agentcfg *nc;
+
+	if (log_reopen() != 0)
+		log_warn("cannot reopen the log file");
+	if (d->cfg->path == NULL)
+		return;
+	if ((nc = agentcfg_load(d->cfg->path, err, sizeof(err))) == NULL) {
+		log_warnx("SIGHUP: %s; keeping the running configuration "
+		    "(orchestrator %s)", err, d->cfg->orchestrator);
+		return;
+	}
+	if (nc->orchestrator == NULL || nc->orchs == NULL) {
+		log_warnx("SIGHUP: %s names no orchestrator now; keeping %s",
+		    d->cfg->path, d->cfg->orchestrator);
+	} else if (strcmp(nc->orchestrator, d->cfg->orchestrator) == 0) {
+		log_info("SIGHUP: log reopened; the orchestrator list is "
+		    "unchanged (%s)", d->cfg->orchestrator);
+	} else {
+		struct orchlist tmp = *d->cfg->orchs;
+		char *s = d->cfg->orchestrator;
+
+		log_info("SIGHUP: orchestrator list now %s (was %s); other "
+		    "keys take effect at the next start", nc->orchestrator, s);
+		*d->cfg->orchs = *nc->orchs;
+		*nc->orchs = tmp;
+		d->cfg->orchestrator = nc->orchestrator;
+		nc->orchestrator = s;
+	}
+	agentcfg_free(nc);
+}
+
+/*
+ * Sleep until the monotonic time until_ms; false on SIGTERM/SIGINT.  The
+ * signals are looked at even when until_ms has passed already: a heartbeat
+ * slower than the interval must not leave SIGTERM pending for ever.
+ */
+static bool wait_until(struct agentd *d, int64_t until_ms)
 {
 	sigset_t set;
 	siginfo_t si;
@@ -566,8 +612,8 @@ static bool wait_until(int64_t until_ms)
 		struct timespec ts;
 		int sig;
 
-		if (left <= 0)
-			return true;
+		if (left < 0)
+			left = 0;
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000L;
 		sig = sigtimedwait(&set, &si, &ts);
@@ -576,12 +622,14 @@ static bool wait_until(int64_t until_ms)
 			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			return false;
 		}
-		if (sig == SIGHUP && log_reopen() != 0)
-			log_warn("cannot reopen the log file");
+		if (sig == SIGHUP)
+			reload(d);
+		else if (left == 0)
+			return true;
 	}
 }
 
-int agentd_run(const struct agentcfg *c)
+int agentd_run(struct agentcfg *c)
 {
 	struct agentd d;
 	bool has_data;
@@ -612,7 +660,7 @@ int agentd_run(const struct agentcfg *c)
 	/* A node that has run (SSTables or a system keyspace) is never kept
 	 * down waiting for the orchestrator. */
 	has_data = has_data || d.system_keyspace;
-	while (wait_until(d.next_ms)) {
+	while (wait_until(&d, d.next_ms)) {
 		if (!d.checked_in)
 			checkin_once(&d, has_data);
 		else

@@ -11,9 +11,12 @@ on an unconfigured host in rogue mode, or 503 no_active.  Every request the
 stubs get is recorded with its Authorization header."""
 import http.server
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -154,6 +157,32 @@ def test_agent_dead_url_first_then_the_real_one(sim_factory, orch):  # noqa: F81
     assert f"checked in with {orch.base}" in log
     # Once switched it stays: the dead URL is not tried before every beat.
     assert log.count(f"{dead} did not answer") <= 2, log[-3000:]
+
+
+def test_agent_sighup_takes_a_new_orchestrator_list(sim_factory, orch):  # noqa: F811
+    """A running agent told only a dead URL is given the real one with
+    SIGHUP (no restart); a file that no longer loads changes nothing."""
+    dead = dead_url()
+    c = start_agent(sim_factory, orch, dead, "hup")
+    log_of = lambda: agent_log(c, "node1")  # noqa: E731
+    wait_for(lambda: f"cannot check in: POST {dead}/api/v1/agents/checkin" in log_of(),
+             "the agent failing to reach the dead URL", timeout=20)
+    conf = Path(c.node_dir("node1")) / "agent.conf"
+    pid = int((Path(c.node_dir("node1")) / "agent.pid").read_text())
+    good = conf.read_text()
+    conf.write_text(good.replace(f"orchestrator = {dead}", "orchestrator = ftp://nowhere"))
+    os.kill(pid, signal.SIGHUP)
+    wait_for(lambda: "SIGHUP:" in log_of() and f"keeping the running configuration (orchestrator {dead})"
+             in log_of(), "the bad file refused", timeout=10)
+    assert not (orch_nodes(orch).get(c.address("node1")) or {})
+    conf.write_text(good.replace(f"orchestrator = {dead}", f"orchestrator = {dead}, {orch.base}"))
+    os.kill(pid, signal.SIGHUP)
+    wait_beating(orch, c)
+    assert f"SIGHUP: orchestrator list now {dead},{orch.base} (was {dead})" in log_of(), log_of()[-3000:]
+    # Unchanged: said so, nothing moves.
+    os.kill(pid, signal.SIGHUP)
+    wait_for(lambda: "the orchestrator list is unchanged" in log_of(), "the unchanged list", timeout=10)
+    wait_beating(orch, c)
 
 
 def test_agent_follows_a_standby_to_the_active(sim_factory, orch, stubs):  # noqa: F811
