@@ -22,7 +22,12 @@ READ = f"CONSISTENCY QUORUM; SELECT id, total FROM {KS}.orders WHERE id IN (1, 7
 
 class Watch:
     """The reader and the sampler, each in its own thread, both avoiding
-    the node the task is on."""
+    the node the task is on.  Each rests PAUSE_S between its runs: cqlsh
+    and nodetool back to back took about a core of the two a CI host has,
+    and the restarts they watch waited for it (a node is down for tens of
+    seconds, so samples every few seconds still see it)."""
+
+    PAUSE_S = 1.5
 
     def __init__(self, env, tid, nodes):
         self.env, self.tid, self.nodes = env, tid, nodes
@@ -61,6 +66,7 @@ class Watch:
             if p.returncode != 0 or rows != 4:
                 self.failures += 1
                 self.failed.append((n.address, p.returncode, p.stdout[-300:], p.stderr[-300:]))
+            self.stop.wait(self.PAUSE_S)
 
     def sample(self):
         k = 0
@@ -71,6 +77,7 @@ class Watch:
                 time.sleep(0.5)
                 continue
             p = n.real.nodetool("status", check=False, timeout=120)
+            self.stop.wait(self.PAUSE_S)
             if p.returncode != 0:
                 continue
             down = {ln.split()[1] for ln in p.stdout.splitlines() if re.match(r"^D[NLJM] ", ln)}
