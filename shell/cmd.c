@@ -169,6 +169,26 @@ static const struct cmd tasks_subs[] = {
 	END_CMDS,
 };
 
+static const struct cmd_arg arg_address[] = {
+	{ "ADDRESS", CMD_V_TEXT, false, NULL }, END_ARGS,
+};
+
+static const struct cmd node_subs[] = {
+	{ "revoke", CMD_NODE_REVOKE, "refuse a node's credential", NULL, NULL,
+	  arg_address, NOFLAGS, false, true, NULL,
+	  "The node's check-ins and heartbeats are refused from now on, its "
+	  "credential's and the join token's alike (403), until it is "
+	  "readmitted: for a host that was lost, stolen or reinstalled.  The "
+	  "node stays in the cluster's list." },
+	{ "readmit", CMD_NODE_READMIT, "let a node check in again with the "
+	  "join token", NULL, NULL, arg_address, NOFLAGS, false, true, NULL,
+	  "Revokes the node's credential (if any) and lets the next check-in "
+	  "from that address with the join token get a new one, once: for a "
+	  "reinstalled host whose agent lost its credential.  ringagent falls "
+	  "back to the join token by itself." },
+	END_CMDS,
+};
+
 static const struct cmd backups_subs[] = {
 	{ "list", CMD_BACKUPS_LIST, "list the cluster's backups", NULL, NULL,
 	  NOARGS, NOFLAGS, false, true, NULL, NULL },
@@ -281,6 +301,8 @@ const struct cmd cmd_table[] = {
 	  clusters_subs, "list", NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "nodes", CMD_NODES, "list a cluster's nodes", NULL, NULL,
 	  arg_cluster_opt, NOFLAGS, false, false, NULL, NULL },
+	{ "node", CMD_NONE, "revoke or readmit one node's credential",
+	  node_subs, NULL, NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "seeds", CMD_SEEDS, "list a cluster's seed addresses, or pin them",
 	  NULL, NULL, arg_cluster_opt,
 	  (const struct cmd_flag[]){

@@ -393,6 +393,10 @@ static int dispatch(struct exec_ctx *x)
 		return exec_clusters_delete(x);
 	case CMD_NODES:
 		return exec_nodes(x);
+	case CMD_NODE_REVOKE:
+		return exec_node_credential(x, "DELETE", "/credential");
+	case CMD_NODE_READMIT:
+		return exec_node_credential(x, "POST", "/readmit");
 	case CMD_SEEDS:
 		return exec_seeds(x);
 	case CMD_TASKS_LIST:

@@ -503,6 +503,36 @@ int exec_nodes(struct exec_ctx *x)
 	return EXEC_OK;
 }
 
+int exec_node_credential(struct exec_ctx *x, const char *method,
+    const char *suffix)
+{
+	const char *cluster = exec_pick_cluster(x, NULL);
+	const char *addr = cmd_arg(x->call, "ADDRESS");
+	struct client_resp r;
+
+	if (cluster == NULL)
+		return EXEC_FAILED;
+	char *e = client_escape(addr);
+	char *rest = xasprintf("/nodes/%s%s", e, suffix);
+	char *p = exec_cluster_path(cluster, rest);
+	int rc = exec_call_api(x, method, p, NULL, &r);
+	free(e);
+	free(rest);
+	free(p);
+	if (rc < 0)
+		return EXEC_FAILED;
+	if (x->json)
+		exec_print_raw(&r);
+	else if (strcmp(method, "DELETE") == 0)
+		printf("%s in %s: credential revoked; its check-ins and heartbeats "
+		    "are refused until 'node readmit %s'\n", addr, cluster, addr);
+	else
+		printf("%s in %s: readmitted; its next check-in with the join "
+		    "token gets a new credential\n", addr, cluster);
+	client_resp_release(&r);
+	return EXEC_OK;
+}
+
 int exec_seeds(struct exec_ctx *x)
 {
 	const char *cluster = exec_pick_cluster(x, cmd_arg(x->call, "CLUSTER"));

@@ -78,6 +78,9 @@ int exec_clusters_show(struct exec_ctx *x);
 int exec_clusters_create(struct exec_ctx *x);
 int exec_clusters_update(struct exec_ctx *x);
 int exec_clusters_delete(struct exec_ctx *x);
+/* `node revoke|readmit ADDRESS`: method on .../nodes/ADDRESS<suffix>. */
+int exec_node_credential(struct exec_ctx *x, const char *method,
+    const char *suffix);
 int exec_nodes(struct exec_ctx *x);
 int exec_seeds(struct exec_ctx *x);
 

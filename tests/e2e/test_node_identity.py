@@ -17,6 +17,7 @@ from agentutil import (RINGAGENT, agent_log, orch_nodes, sim_factory,  # noqa: F
                        wait_for, write_agent_conf)
 from orch import orch, orch_factory  # noqa: F401
 from test_replace import Beater, member_down
+from test_ringsh_common import clean_env, run
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnownKey root@n1"
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey root@n1"
@@ -217,6 +218,30 @@ def test_revoke_then_readmit(orch):
     res = [(e["result"], e["actor"]) for e in events(orch, "node")]
     assert ("revoked", "admin") in res and ("readmit", "ringmaster") in res, res
     assert ("revoked", "ringmaster") in res, res
+
+
+def test_ringsh_node_revoke_and_readmit(orch, tmp_path):
+    """The same two calls from ringsh, as an operator at a terminal."""
+    orch.create_cluster("prod")
+    assert checkin(orch).status_code == 200
+    env = clean_env(tmp_path, url=orch.base, token=orch.admin_token)
+    r = run(env, "-c", "node revoke 10.9.0.1 --cluster prod")
+    assert r.returncode == 0, r.stderr
+    assert "10.9.0.1 in prod: credential revoked" in r.stdout and "node readmit 10.9.0.1" in r.stdout
+    wait_for(lambda: beat(orch).status_code == 401, "the revoked credential refused", timeout=5)
+    r = run(env, "-c", "node revoke 10.9.9.9 --cluster prod")
+    assert r.returncode != 0 and "10.9.9.9" in r.stderr, (r.stdout, r.stderr)
+    r = run(env, "-c", "node readmit 10.9.0.1 --cluster prod --json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["credential"] == "readmit", r.stdout
+    assert checkin(orch, token="join", wants_credential=True).status_code == 200
+    # Without a cluster it says how to name one; an operator token may not.
+    r = run(env, "-c", "node readmit 10.9.0.1")
+    assert r.returncode != 0 and "no cluster selected" in r.stderr, r.stderr
+    r = run(env, "-c", "node")
+    assert r.returncode != 0 and "needs a subcommand" in r.stderr, r.stderr
+    res = [(e["result"], e["actor"]) for e in events(orch, "node")]
+    assert ("revoked", "admin") in res and ("readmit", "admin") in res, res
 
 
 def test_rotate_join_with_a_grace_period(orch):
