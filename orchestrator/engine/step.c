@@ -217,6 +217,11 @@ int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx)
 	return time_mono_ms() - ctx->attempt_started;
 }
 
+int64_t task_ctx_attempt_started_at(const struct task_ctx *ctx)
+{
+	return ctx->step != NULL ? ctx->step->started_at : 0;
+}
+
 void *task_memo(struct task_ctx *ctx, const char *key)
 {
 	for (struct memo *m = ctx->memo; m != NULL; m = m->next)

@@ -336,6 +336,11 @@ int task_ctx_attempt(const struct task_ctx *ctx);
 /* The index of the running step, -1 outside a step (an on_fail hook). */
 int task_ctx_step_idx(const struct task_ctx *ctx);
 int64_t task_ctx_attempt_elapsed(const struct task_ctx *ctx);
+/* Wall-clock ms the running attempt started, as stored: unlike
+ * task_ctx_attempt_elapsed() it survives a restart (a resumed step goes on
+ * as the same attempt), for waits bounded across restarts.  0 outside a
+ * step or when not recorded. */
+int64_t task_ctx_attempt_started_at(const struct task_ctx *ctx);
 /*
  * The attempt's memo: what a re-entrant step keeps between its calls
  * (node jobs started, a listing it read).  Freed with release(p) when the

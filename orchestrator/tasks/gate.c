@@ -322,8 +322,10 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 	int rc = TASK_STEP_OK;
 
 	if (m == NULL) {
+		int64_t ago = o->started_at > 0 ? time_wall_ms() -
+		    o->started_at : 0;
 		m = xcalloc(1, sizeof(*m));
-		m->t0 = now;
+		m->t0 = now - (ago > 0 ? ago : 0);
 		task_memo_put(ctx, "gate", m, gmemo_release, NULL);
 	}
 	if (o->hold ? task_ctx_shutting_down(ctx) ||

@@ -140,8 +140,14 @@ struct gate_opts {
 	/* More nodes that must be back, each by the rules of back
 	 * (NULL-terminated, may be NULL): a rack restarted together. */
 	const char *const *backs;
+	/* Wall ms the wait began, for timeout_ms; 0: at the first call.  A
+	 * step that is only a gate passes task_ctx_attempt_started_at(), so
+	 * an orchestrator restart does not give it its whole timeout again;
+	 * a gate inside a longer step (after a restart) counts from its first
+	 * call, in this process. */
+	int64_t started_at;
 };
-#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL, false, NULL }
+#define GATE_OPTS_INIT { NULL, -1, 600000, 5000, NULL, NULL, false, NULL, 0 }
 
 /* Params every gated type takes: gate_timeout_s (default 600) and
  * max_pending_compactions (absent: no check). */

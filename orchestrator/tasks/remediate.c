@@ -161,6 +161,7 @@ static int step_gate(struct task_ctx *ctx, const char *node, char *err,
 	gate_params_opts(task_ctx_params(ctx), &go);
 	snprintf(what, sizeof(what), "before replacing %s", node);
 	go.what = what;
+	go.started_at = task_ctx_attempt_started_at(ctx);
 	return gate_step(ctx, &go, err, errlen);
 }
 

@@ -742,6 +742,7 @@ static int gate_run(struct task_ctx *ctx, const char *what, char *err,
 	gate_params_opts(task_ctx_params(ctx), &go);
 	snprintf(w, sizeof(w), "%s", what);
 	go.what = w;
+	go.started_at = task_ctx_attempt_started_at(ctx);
 	rc = gate_step(ctx, &go, err, errlen);
 	return rc;
 }

@@ -326,6 +326,7 @@ static int step_gate(struct task_ctx *ctx, const char *node, char *err,
 	gate_params_opts(task_ctx_params(ctx), &go);
 	snprintf(what, sizeof(what), "before touching %s", node);
 	go.what = what;
+	go.started_at = task_ctx_attempt_started_at(ctx);
 	rc = gate_step(ctx, &go, err, errlen);
 	if (rc == TASK_STEP_OK)
 		task_progress(ctx, "the cluster is healthy: %s is next", node);

@@ -298,6 +298,7 @@ static int step_gate(struct task_ctx *ctx, const char *node, char *err,
 	snprintf(what, sizeof(what), "%s%s", node ? "before the cleanup of " :
 	    "before adding nodes", node ? node : "");
 	go.what = what;
+	go.started_at = task_ctx_attempt_started_at(ctx);
 	return gate_step(ctx, &go, err, errlen);
 }
 

@@ -11,6 +11,8 @@ import os
 import re
 import subprocess
 import threading
+import time
+from datetime import datetime
 from pathlib import Path
 
 from agentutil import (RINGAGENT, orch_nodes, sim_factory, simlib,  # noqa: F401
@@ -173,6 +175,32 @@ def test_gate_waits_for_a_down_node_then_fails_naming_it(sim_factory, orch, tmp_
     assert t["steps"][0]["name"] == "gate" and t["steps"][0]["state"] == "failed"
     assert all(st["state"] in ("cancelled", "pending", "skipped") for st in t["steps"][1:]), t
     assert all(starts(c, n) == 0 for n in c.names)
+
+
+def test_gate_timeout_counts_across_an_orchestrator_restart(sim_factory, orch_factory, tmp_path):  # noqa: F811
+    """A gate step resumed after kill -9 keeps the time it already waited:
+    the task fails gate_timeout_s after the gate began, not after the
+    restart."""
+    o = orch_factory()
+    c = sim_factory(nodes=3)
+    agent = prepare(c, o, tmp_path)
+    c.stop_cassandra("node3")
+    tid = o.submit("sim", "rolling-restart", agent=agent, timeout_s=120, gate_timeout_s=16)["id"]
+    wait_for(lambda: o.task(tid)["steps"][0]["state"] == "running", "the gate running", timeout=30)
+    time.sleep(12)
+    o.kill9()
+    o.start()
+    t = finished(o, tid, timeout=120)
+    assert t["state"] == "failed" and "the task stopped before touching the next node" in t["error"], t
+    gate = t["steps"][0]
+    assert gate["name"] == "gate" and gate["attempts"] == 1, gate
+    began = datetime.fromisoformat(gate["started_at"]).timestamp()
+    ended = datetime.fromisoformat(t["finished_at"]).timestamp()
+    # 16 s from the gate's start, checked at the end of a round (one
+    # every 5 s, slower on a loaded host), so at the first round after the
+    # restart; a timeout started again at the restart would end 28 s or
+    # more after the gate began.
+    assert 15 <= ended - began < 27, (began, ended, t["error"])
 
 
 def test_pending_compactions_gate(sim_factory, orch, tmp_path):  # noqa: F811
