@@ -124,6 +124,16 @@ def test_twelve_tenants_on_nine_nodes_are_isolated(
             assert t["health"] == ("ok" if not lost else "degraded"), t
             for s in t["shard"]:
                 assert s["up"] == (s["address"] not in down), t
+    # The metrics say the same; no demand is known, so no demand sample.
+    m = o.get("/metrics").text
+    assert 'ringmaster_tenant_services{cluster="sim",tenant="t01"} 3\n' in m, m
+    assert 'ringmaster_tenant_services_up{cluster="sim",tenant="t01"} 0\n' in m, m
+    assert 'ringmaster_tenant_limit_ops{cluster="sim",tenant="t05"} 4000\n' in m, m
+    for n, t in tenants(o).items():
+        assert f'ringmaster_tenant_services_up{{cluster="sim",tenant="{n}"}} ' \
+            f'{t["services_up"]}\n' in m, (n, m)
+    assert "# TYPE ringmaster_tenant_demand_ops gauge" in m
+    assert "ringmaster_tenant_demand_ops{" not in m, m
     # Nothing repaired (tenant_repair_after off): the shards are as placed.
     assert {n: members(t) for n, t in tenants(o).items()} == \
         {n: members(t) for n, t in all12.items()}
