@@ -145,6 +145,29 @@ def test_twelve_tenants_on_nine_nodes_are_isolated(
     assert {n: members(t) for n, t in again.items()} == \
         {n: members(t) for n, t in all12.items()}
 
+    # Repair now: on a full pool no service keeps the overlap bound, so
+    # every shard holding a dead node keeps it, each with an event
+    # saying why; the shards and their health stay as they were.
+    o.ok("PATCH", f"/api/v1/clusters/{CL}", {"settings": {"tenant_repair_after": "1s"}})
+    holders = {n for n, t in all12.items() if members(t) & set(down)}
+
+    def not_repaired():
+        ev = [e for e in o.ok("GET", f"/api/v1/events?cluster={CL}&limit=1000")["items"]
+              if e["kind"] == "tenant"]
+        return ev if {e["target"] for e in ev} == holders else None
+    wait_for(not_repaired, "a not_repaired event for every holder", timeout=60)
+    time.sleep(3)   # more sweeps: each dead node is tried once, not every second
+    ev = not_repaired()
+    assert len(ev) == sum(len(members(all12[n]) & set(down)) for n in holders), ev
+    for e in ev:
+        d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
+        assert e["result"] == "not_repaired" and d["service"] in down, e
+        assert "keeps overlap ≤ 1" in d["why_not"] and "down for" in d["reason"], e
+    now = tenants(o)
+    assert {n: members(t) for n, t in now.items()} == \
+        {n: members(t) for n, t in all12.items()}
+    assert now["t01"]["health"] == "down"
+
     # DELETE frees the shard: the next tenant gets exactly it back (the
     # only triple of this pool left with no pair covered), once its
     # nodes are up again (a dead node takes no new shard).
