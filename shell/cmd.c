@@ -73,7 +73,8 @@ static const struct cmd_flag flags_watch_one[] = {
  * the shell does not check them, the orchestrator does. */
 #define HELP_SETTINGS \
 	"replace_after, provider, provider_command, node_ttl, " \
-	"evict_removenode, backup_down_policy; docs/lifecycle.md"
+	"evict_removenode, backup_down_policy, tenant_repair_after; " \
+	"docs/lifecycle.md"
 
 static const struct cmd clusters_subs[] = {
 	{ "list", CMD_CLUSTERS_LIST, "list the clusters", NULL, NULL, NOARGS,

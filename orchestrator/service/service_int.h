@@ -4,6 +4,7 @@
  * clusters, nodes), service_agents.c (check-ins, heartbeats),
  * service_lifecycle.c (roles, seeds, the bootstrap slot),
  * service_tasks.c (task types, tasks, schedules, events, backups),
+ * service_tenants.c (tenants: placement, health, repair),
  * service_metrics.c (GET /metrics).  Nothing outside service/ includes it.
  */
 #ifndef RM_SERVICE_INT_H

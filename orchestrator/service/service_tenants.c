@@ -245,8 +245,7 @@ static const char *tn_health(size_t up, size_t n)
 	return up == n ? "ok" : up > 0 ? "degraded" : "down";
 }
 
-static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl,
-    size_t *up_out)
+static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl)
 {
 	json_t *o, *shard = json_array(), *ks = json_null();
 	size_t up = 0;
@@ -285,8 +284,6 @@ static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl,
 	    svc_json_time(t->demand_at)),
 	    "created_at", svc_json_time(t->created_at),
 	    "updated_at", svc_json_time(t->updated_at));
-	if (up_out != NULL)
-		*up_out = up;
 	return o;
 }
 
@@ -444,12 +441,11 @@ int service_tenant_create(struct service *s, const char *cluster,
 		    "back: see the ringmaster log", t.name);
 		goto fail;
 	}
-	*out = tn_json(&got, &pl, NULL);
+	*out = tn_json(&got, &pl);
+	log_info("tenant %s/%s placed on %u of the %zu services", cluster,
+	    t.name, t.k, pl.nsvc);
 	tn_pool_release(&pl);
 	pthread_mutex_unlock(&s->tn->mtx);
-	log_info("tenant %s/%s placed on services %u %u %u...", cluster,
-	    t.name, t.shard[0], t.k > 1 ? t.shard[1] : 0,
-	    t.k > 2 ? t.shard[2] : 0);
 	return 0;
 fail:
 	tn_pool_release(&pl);
@@ -467,7 +463,7 @@ int service_tenant_get(struct service *s, const char *cluster,
 		return -1;
 	for (size_t i = 0; i < pl.tv.n; i++)
 		if (strcmp(pl.tv.items[i].name, name) == 0) {
-			*out = tn_json(&pl.tv.items[i], &pl, NULL);
+			*out = tn_json(&pl.tv.items[i], &pl);
 			tn_pool_release(&pl);
 			return 0;
 		}
@@ -487,8 +483,7 @@ int service_tenant_list(struct service *s, const char *cluster,
 		return -1;
 	items = json_array();
 	for (size_t i = 0; i < pl.tv.n; i++)
-		json_array_append_new(items, tn_json(&pl.tv.items[i], &pl,
-		    NULL));
+		json_array_append_new(items, tn_json(&pl.tv.items[i], &pl));
 	tn_pool_release(&pl);
 	*out = json_pack("{s:o,s:n}", "items", items, "next");
 	return 0;
@@ -503,10 +498,13 @@ int service_tenant_delete(struct service *s, const char *cluster,
 	pthread_mutex_lock(&s->tn->mtx);
 	rc = store_tenant_delete(s->st, cluster, name, err, sizeof(err));
 	pthread_mutex_unlock(&s->tn->mtx);
+	if (rc == RM_ENOENT && !store_cluster_exists(s->st, cluster)) {
+		svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		return -1;
+	}
 	if (rc == RM_ENOENT) {
-		svc_set(e, RM_ENOENT, store_cluster_exists(s->st, cluster) ?
-		    "cluster '%s' has no tenant '%s'" : "cluster '%s' not "
-		    "found%.0s", cluster, name);
+		svc_set(e, RM_ENOENT, "cluster '%s' has no tenant '%s'",
+		    cluster, name);
 		return -1;
 	}
 	return rc != 0 ? svc_fail(e, rc, err) : 0;
@@ -532,7 +530,10 @@ void service_tenant_metrics(struct service *s, void (*fn)(const char *cluster,
 					.limit_ops = t->limit_current,
 					.demand_ops = t->demand_ops,
 				};
-				json_decref(tn_json(t, &pl, &stat.services_up));
+				for (size_t j = 0; j < t->nshard; j++)
+					if (t->shard[j] < pl.nsvc && strcmp(
+					    pl.state[t->shard[j]], "up") == 0)
+						stat.services_up++;
 				fn(names[c], t->name, &stat, arg);
 			}
 			tn_pool_release(&pl);
@@ -658,6 +659,14 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	struct tn_down d;
 	int64_t *since;
 
+	/* Most clusters have no tenant: one read, and nothing more. */
+	if (tn_pool_read(s, cluster, false, &pl, &e) != 0)
+		return;
+	if (pl.tv.n == 0) {
+		tn_pool_release(&pl);
+		return;
+	}
+	tn_pool_release(&pl);
 	if (tn_pool_read(s, cluster, true, &pl, &e) != 0)
 		return;
 	if (pl.tv.n == 0 || store_cluster_settings_get(s->st, cluster,
