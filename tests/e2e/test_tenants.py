@@ -222,3 +222,38 @@ def test_a_down_node_is_swapped_out_of_only_its_shards(
     for e in ev:
         d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
         assert d["from"] == dead and "down for" in d["reason"], e
+
+
+def test_a_removed_node_is_swapped_out_at_once(
+        sim_factory, orch_factory, tmp_path):  # noqa: F811
+    """tenant_repair_after off: a down node stays in its shards; once it
+    leaves the cluster (evicted after node_ttl) it is repaired at once."""
+    c, o = start(sim_factory, orch_factory, tmp_path, 9, tenant_repair_after="off",
+                 node_ttl="6s")
+    for i in range(4):
+        o.ok("POST", T, {"name": f"e{i}", "prefix": f"e{i}"}, status=201)
+    before = tenants(o)
+    dead = sorted(members(before["e0"]))[0]
+    held = {n for n, t in before.items() if dead in members(t)}
+    name = [n for n in c.names if c.address(n) == dead][0]
+    c.stop_cassandra(name)
+    wait_for(lambda: o.ok("GET", f"{T}/e0")["health"] == "degraded", "e0 degraded",
+             timeout=60)
+    assert {n: members(t) for n, t in tenants(o).items()} == \
+        {n: members(t) for n, t in before.items()}, "repaired while only down"
+    wait_for(lambda: dead not in orch_nodes(o), f"{dead} evicted", timeout=60)
+    wait_for(lambda: all(dead not in members(t) for t in tenants(o).values()),
+             f"{dead} swapped out", timeout=30)
+    after = tenants(o)
+    check_overlap(after.values())
+    for n, t in after.items():
+        if n in held:
+            assert len(members(t) & members(before[n])) == 2 and t["health"] == "ok", t
+        else:
+            assert members(t) == members(before[n]), t
+    ev = [e for e in o.ok("GET", f"/api/v1/events?cluster={CL}&limit=500")["items"]
+          if e["kind"] == "tenant"]
+    assert {e["target"] for e in ev} == held, ev
+    for e in ev:
+        d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
+        assert e["result"] == "repaired" and d["reason"] == f"node {dead} left the cluster", e
