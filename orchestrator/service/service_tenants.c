@@ -21,7 +21,7 @@
  * node whose row is gone (removed, evicted, replaced) will not come back
  * and is repaired at once.  A repair that cannot keep the overlap bound
  * leaves the shard holding the dead node and records why; it is tried
- * again only once the pool has changed.
+ * again only once the pool has changed or the node went down anew.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,12 +43,14 @@
 #define TN_MAX_SERVICES		16
 #define TN_KS_NAME_MAX		48	/* Cassandra's keyspace names */
 
-/* A repair tried: not again until the pool changes. */
+/* A repair tried: not again until the pool changes or the node starts
+ * another spell down. */
 struct tn_tried {
 	struct tn_tried *next;
 	char *cluster;
 	unsigned svc;
 	size_t pool;
+	int64_t since;		/* its spell down began (ms), 0: removed */
 };
 
 struct svc_tn {
@@ -561,21 +563,24 @@ static void tn_event(struct service *s, const char *cluster,
 	json_decref(detail);
 }
 
-/* Tried svc of cluster with this pool size already?  Else remember it. */
+/* Tried svc of cluster in this spell with this pool size already?  Else
+ * remember it. */
 static bool tn_tried(struct svc_tn *tn, const char *cluster, unsigned svc,
-    size_t pool)
+    size_t pool, int64_t since)
 {
 	for (struct tn_tried *t = tn->tried; t; t = t->next)
 		if (t->svc == svc && strcmp(t->cluster, cluster) == 0) {
-			if (t->pool == pool)
+			if (t->pool == pool && t->since == since)
 				return true;
 			t->pool = pool;
+			t->since = since;
 			return false;
 		}
 	struct tn_tried *t = xcalloc(1, sizeof(*t));
 	t->cluster = xstrdup(cluster);
 	t->svc = svc;
 	t->pool = pool;
+	t->since = since;
 	t->next = tn->tried;
 	tn->tried = t;
 	return false;
@@ -684,7 +689,8 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 		    0 || now - since[v] < set.tenant_repair_after_ms))
 			continue;
 		if (!store_tenant_svc_held(s->st, cluster, (unsigned)v) ||
-		    tn_tried(s->tn, cluster, (unsigned)v, pl.nsvc))
+		    tn_tried(s->tn, cluster, (unsigned)v, pl.nsvc,
+		    removed ? 0 : since[v]))
 			continue;
 		if (pl.p == NULL && tn_place_load(&pl, pl.tv.items[0].k,
 		    pl.tv.items[0].overlap, &e) != 0) {
