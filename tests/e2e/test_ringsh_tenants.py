@@ -68,3 +68,26 @@ def test_tenant_create_list_show_delete(orch, tmp_path):  # noqa: F811
         ["beta"]
     out = ok(rsh(orch, tmp_path, "-c", "help tenant create"))
     assert "--keyspaces" in out and "--overlap" in out, out
+
+
+def test_tenant_roles_and_audit(orch):  # noqa: F811
+    """Operators create and delete tenants, viewers only read; each write,
+    refused or not, is audited with the token's name."""
+    register_nodes(orch)
+    viewer = orch.create_token("viewer", "watcher")
+    op = orch.create_token("operator", "ops")
+    body = {"name": "gamma", "prefix": "g_"}
+    r = orch.post("/api/v1/clusters/prod/tenants", body, token=viewer)
+    assert r.status_code == 403, r.text
+    assert orch.get("/api/v1/clusters/prod/tenants", token=viewer).json()["items"] == []
+    r = orch.post("/api/v1/clusters/prod/tenants", body, token=op)
+    assert r.status_code == 201, r.text
+    assert orch.get("/api/v1/clusters/prod/tenants/gamma", token=viewer).status_code == 200
+    assert orch.delete("/api/v1/clusters/prod/tenants/gamma", token=viewer).status_code == 403
+    assert orch.delete("/api/v1/clusters/prod/tenants/gamma", token=op).status_code == 204
+    evs = [(e["actor"], e["method"], e["target"], e["result"])
+           for e in orch.ok("GET", "/api/v1/events?limit=500")["items"]
+           if e["kind"] == "request" and (e["route"] or "").endswith(("/tenants", "/tenants/{tenant}"))]
+    assert evs == [("watcher", "POST", "prod", "403"), ("ops", "POST", "prod/gamma", "201"),
+                   ("watcher", "DELETE", "prod", "403"),
+                   ("ops", "DELETE", "prod/gamma", "204")], evs
