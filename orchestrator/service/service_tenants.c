@@ -8,7 +8,7 @@
  * are up now) under the service's tenant lock, so what the store holds is
  * the whole truth and a restart changes nothing.  Rebuilt with the placed
  * shards fixed, placement still reaches the packing number one tenant at
- * a time (test_service_tenants checks 9 services -> 12 tenants).
+ * a time (test_tenant_reload checks 9 services -> 12 tenants, and more).
  *
  * One placement serves one shard size and one overlap bound, so every
  * tenant of a cluster has the k and the overlap of its first tenant.
