@@ -73,7 +73,8 @@ static const struct cmd_flag flags_watch_one[] = {
  * the shell does not check them, the orchestrator does. */
 #define HELP_SETTINGS \
 	"replace_after, provider, provider_command, node_ttl, " \
-	"evict_removenode, backup_down_policy; docs/lifecycle.md"
+	"evict_removenode, backup_down_policy, tenant_repair_after; " \
+	"docs/lifecycle.md"
 
 static const struct cmd clusters_subs[] = {
 	{ "list", CMD_CLUSTERS_LIST, "list the clusters", NULL, NULL, NOARGS,
@@ -254,6 +255,42 @@ static const struct cmd schedules_subs[] = {
 	  arg_schedule, NOFLAGS, false, true, NULL,
 	  "ID may be any part of the id that only this schedule of the cluster "
 	  "has.  The tasks it made stay." },
+	END_CMDS,
+};
+
+static const struct cmd_arg arg_tenant[] = {
+	{ "NAME", CMD_V_TEXT, false, NULL }, END_ARGS,
+};
+
+static const struct cmd tenant_subs[] = {
+	{ "create", CMD_TENANT_CREATE, "place a new tenant on a shard of the "
+	  "cluster's nodes", NULL, NULL, arg_tenant,
+	  (const struct cmd_flag[]){
+		{ "--keyspaces", CMD_V_TEXT, "KS,KS...", false, NULL,
+		  "its keyspaces, by name" },
+		{ "--prefix", CMD_V_TEXT, "PREFIX", false, NULL,
+		  "or every keyspace whose name starts with PREFIX" },
+		{ "--k", CMD_V_NUMBER, "K", false, NULL,
+		  "services in its shard (default 3)" },
+		{ "--overlap", CMD_V_NUMBER, "M", false, NULL,
+		  "services it may share with any other tenant (default 1)" },
+		{ "--min", CMD_V_NUMBER, "N", false, NULL,
+		  "fewest services it scales down to (default K)" },
+		{ "--max", CMD_V_NUMBER, "N", false, NULL,
+		  "most services it scales up to (default 16)" },
+		END_FLAGS,
+	  }, false, true, NULL,
+	  "Give exactly one of --keyspaces and --prefix.  The shard is K of "
+	  "the cluster's nodes that are up, sharing at most M with every "
+	  "other tenant's shard; when none fits the orchestrator says how "
+	  "many tenants the pool holds.  docs/tenants.md." },
+	{ "show", CMD_TENANT_SHOW, "a tenant's shard, health, limits and "
+	  "demand", NULL, NULL, arg_tenant, NOFLAGS, false, true, NULL,
+	  "health: ok (every service of its shard up), degraded (some), "
+	  "down (none)." },
+	{ "delete", CMD_TENANT_DELETE, "forget a tenant and free its shard",
+	  NULL, NULL, arg_tenant, NOFLAGS, false, true, NULL,
+	  "Its keyspaces and their data stay." },
 	END_CMDS,
 };
 
@@ -495,6 +532,11 @@ const struct cmd cmd_table[] = {
 	  "failed tasks since the last success of their type, and schedules "
 	  "whose last task failed.  Reads the clusters, nodes, tasks, backups "
 	  "and schedules routes; changes nothing." },
+	{ "tenants", CMD_TENANTS_LIST, "list the cluster's tenants, their "
+	  "health and shards", NULL, NULL, NOARGS, NOFLAGS, false, true, NULL,
+	  NULL },
+	{ "tenant", CMD_NONE, "create, show and delete a tenant", tenant_subs,
+	  NULL, NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "events", CMD_EVENTS, "the audit log: requests and task transitions",
 	  NULL, NULL, NOARGS,
 	  (const struct cmd_flag[]){

@@ -429,6 +429,14 @@ static int dispatch(struct exec_ctx *x)
 		return exec_events(x);
 	case CMD_STATUS:
 		return exec_status(x);
+	case CMD_TENANTS_LIST:
+		return exec_tenants_list(x);
+	case CMD_TENANT_CREATE:
+		return exec_tenant_create(x);
+	case CMD_TENANT_SHOW:
+		return exec_tenant_show(x);
+	case CMD_TENANT_DELETE:
+		return exec_tenant_delete(x);
 	case CMD_NONE:
 	default:
 		return exec_usage_fail(x->call, "not a command");

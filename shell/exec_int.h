@@ -104,4 +104,9 @@ int exec_metrics(struct exec_ctx *x);
 
 int exec_status(struct exec_ctx *x);
 
+int exec_tenants_list(struct exec_ctx *x);
+int exec_tenant_create(struct exec_ctx *x);
+int exec_tenant_show(struct exec_ctx *x);
+int exec_tenant_delete(struct exec_ctx *x);
+
 #endif

@@ -165,6 +165,10 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/clusters/*/nodes/*/credential", R_ADMIN, true, api_h_node_revoke },
 	{ "POST", "/api/v1/clusters/*/nodes/*/readmit", R_ADMIN, true, api_h_node_readmit },
 	{ "GET", "/api/v1/clusters/*/repairs", R_READ, false, api_h_repair_list },
+	{ "POST", "/api/v1/clusters/*/tenants", R_OPERATE, true, api_h_tenant_create },
+	{ "GET", "/api/v1/clusters/*/tenants", R_READ, false, api_h_tenant_list },
+	{ "GET", "/api/v1/clusters/*/tenants/*", R_READ, false, api_h_tenant_get },
+	{ "DELETE", "/api/v1/clusters/*/tenants/*", R_OPERATE, true, api_h_tenant_delete },
 };
 
 /* Route patterns with {name}/{id} for metrics labels and events. */
@@ -185,6 +189,9 @@ static const char *const route_labels[] = {
 	"/api/v1/clusters/{name}/nodes/{address}/credential",
 	"/api/v1/clusters/{name}/nodes/{address}/readmit",
 	"/api/v1/clusters/{name}/repairs",
+	"/api/v1/clusters/{name}/tenants", "/api/v1/clusters/{name}/tenants",
+	"/api/v1/clusters/{name}/tenants/{tenant}",
+	"/api/v1/clusters/{name}/tenants/{tenant}",
 };
 
 _Static_assert(ARRAY_SIZE(routes) == ARRAY_SIZE(route_labels),

@@ -145,4 +145,10 @@ void api_h_backup_list(struct call *c);
 void api_h_backup_get(struct call *c);
 void api_h_backup_delete(struct call *c);
 
+/* api_tenants.c: handlers */
+void api_h_tenant_create(struct call *c);
+void api_h_tenant_list(struct call *c);
+void api_h_tenant_get(struct call *c);
+void api_h_tenant_delete(struct call *c);
+
 #endif

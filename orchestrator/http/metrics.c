@@ -453,6 +453,23 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 		    "Token ranges (merged) the latest finished parallel repair of each keyspace left unrepaired, by cluster and keyspace.");
 		src->repair_unrepaired(src->arg, &o);
 	}
+	if (src && src->tenants) {
+		static const char *const tn[METRICS_TENANT_COUNT][3] = {
+			{ "ringmaster_tenant_services", "gauge",
+			  "Services (nodes) in each tenant's shard." },
+			{ "ringmaster_tenant_services_up", "gauge",
+			  "Services of each tenant's shard that are up." },
+			{ "ringmaster_tenant_limit_ops", "gauge",
+			  "Each tenant's per-service rate limit now, ops/s." },
+			{ "ringmaster_tenant_demand_ops", "gauge",
+			  "Each tenant's demand as last reported, ops/s (only "
+			  "tenants whose demand is known)." },
+		};
+		for (int i = 0; i < METRICS_TENANT_COUNT; i++) {
+			head(o.fp, tn[i][0], tn[i][1], tn[i][2]);
+			src->tenants(src->arg, &o, (enum metrics_tenant)i);
+		}
+	}
 	fclose(o.fp);
 	*len = n;
 	return buf;

@@ -64,6 +64,15 @@ struct metrics_out;
 void metrics_sample(struct metrics_out *o, const char *name,
     const char *const *labels, double value);
 
+/* The per-tenant families, ringmaster_tenant_<what>{cluster,tenant}. */
+enum metrics_tenant {
+	METRICS_TENANT_SERVICES,	/* services in its shard */
+	METRICS_TENANT_SERVICES_UP,	/* of those, up */
+	METRICS_TENANT_LIMIT,		/* per-service limit now, ops/s */
+	METRICS_TENANT_DEMAND,		/* ops/s; only tenants that have one */
+	METRICS_TENANT_COUNT
+};
+
 struct metrics_source {
 	void *arg;
 	/* Each writes samples of ringmaster_<what> with metrics_sample(). */
@@ -79,6 +88,9 @@ struct metrics_source {
 	 * finished scheduled repair of each keyspace */
 	void (*repair_segments)(void *arg, struct metrics_out *o);
 	void (*repair_unrepaired)(void *arg, struct metrics_out *o);
+	/* ringmaster_tenant_*{cluster,tenant}, one family per call */
+	void (*tenants)(void *arg, struct metrics_out *o,
+	    enum metrics_tenant what);
 	double (*busy_workers)(void *arg);
 	double (*workers)(void *arg);
 };

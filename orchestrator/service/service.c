@@ -195,6 +195,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	    err, errlen);
 	if (s->hb == NULL || hb_start(s->hb, err, errlen) != 0)
 		goto fail;
+	s->tn = svc_tn_new();
 	s->lc = svc_lc_new(c);
 	svc_lc_load(s);
 	hb_set_sweep(s->hb, svc_lc_sweep, s);
@@ -224,6 +225,7 @@ void service_stop(struct service *s)
 	ssh_pool_free(s->pool);
 	hb_free(s->hb);
 	svc_lc_free(s->lc);
+	svc_tn_free(s->tn);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);

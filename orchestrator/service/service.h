@@ -283,6 +283,49 @@ void service_audit(struct service *s, const char *who, const char *method,
 #define SERVICE_SYNC_MS 5000
 void service_durable(struct service *s);
 
+/*
+ * Tenants (docs/tenants.md): a tenant as POSTed (types checked by the
+ * API; the service checks the rest and applies defaults): 0 (or -1 for
+ * overlap) means the default.
+ */
+struct svc_tenant {
+	const char *name;
+	const char *const *keyspaces;	/* names, or NULL with prefix */
+	size_t nkeyspaces;
+	const char *prefix;		/* NULL with keyspaces */
+	int k, overlap;			/* 3, 1 */
+	int min_services, max_services;	/* k, 16 */
+	int64_t limit_default, limit_max;	/* 4000, 100000 ops/s */
+};
+/*
+ * Place a new tenant on the cluster's nodes that are up (a shard of k
+ * sharing at most overlap with every other tenant's) and record it.
+ * RM_EINVAL (bad values: nothing created), RM_ENOENT (no cluster),
+ * RM_EEXIST (the name is taken), RM_ECONFLICT (no shard fits: the
+ * message has the pool's bound; or k/overlap differ from the cluster's
+ * other tenants').  *out is the tenant as GET shows it.
+ */
+int service_tenant_create(struct service *s, const char *cluster,
+    const struct svc_tenant *t, json_t **out, struct svc_err *e);
+/* One tenant with its shard, health, limits and demand; RM_ENOENT. */
+int service_tenant_get(struct service *s, const char *cluster,
+    const char *name, json_t **out, struct svc_err *e);
+/* {"items": [...], "next": null}, in placement order; RM_ENOENT. */
+int service_tenant_list(struct service *s, const char *cluster,
+    json_t **out, struct svc_err *e);
+/* Forget the tenant: its shard's services are free for others. */
+int service_tenant_delete(struct service *s, const char *cluster,
+    const char *name, struct svc_err *e);
+/* A tenant's numbers for /metrics. */
+struct svc_tenant_stat {
+	size_t services, services_up;
+	int64_t limit_ops;		/* per service, now */
+	int64_t demand_ops;		/* -1: not reported */
+};
+void service_tenant_metrics(struct service *s, void (*fn)(const char *cluster,
+    const char *tenant, const struct svc_tenant_stat *st, void *arg),
+    void *arg);
+
 /* /metrics body (malloc'd) and its length. */
 char *service_metrics(struct service *s, size_t *len);
 

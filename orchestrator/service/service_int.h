@@ -4,6 +4,7 @@
  * clusters, nodes), service_agents.c (check-ins, heartbeats),
  * service_lifecycle.c (roles, seeds, the bootstrap slot),
  * service_tasks.c (task types, tasks, schedules, events, backups),
+ * service_tenants.c (tenants: placement, health, repair),
  * service_metrics.c (GET /metrics).  Nothing outside service/ includes it.
  */
 #ifndef RM_SERVICE_INT_H
@@ -37,6 +38,7 @@ struct service {
 	bool sync_writes;		/* service_durable() waits (ha) */
 	struct svc_lc *lc;		/* seeds and the bootstrap slot */
 	struct svc_evict *evict;	/* the eviction sweep */
+	struct svc_tn *tn;		/* tenants: their lock, repairs tried */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -92,5 +94,13 @@ struct svc_evict *svc_evict_start(struct service *s, int64_t interval_ms,
 void svc_evict_sweep(struct svc_evict *ev);
 /* Stop and free; NULL is fine. */
 void svc_evict_stop(struct svc_evict *ev);
+
+/* service_tenants.c: tenants' shards, repaired when a node dies. */
+struct svc_tn;
+struct svc_tn *svc_tn_new(void);
+void svc_tn_free(struct svc_tn *tn);
+/* From svc_lc_sweep(): repair the shards of nodes down for their
+ * cluster's tenant_repair_after, or gone; number new nodes. */
+void svc_tenant_sweep(struct service *s);
 
 #endif

@@ -617,6 +617,7 @@ void svc_lc_sweep(void *arg)
 	lc->pass++;
 	pthread_mutex_unlock(&lc->mtx);
 	hb_down_nodes(s->hb, sweep_node, s);
+	svc_tenant_sweep(s);
 	/* A node no longer down (back up, or gone) starts a new spell. */
 	pthread_mutex_lock(&lc->mtx);
 	for (struct lc_auto **ap = &lc->autos; *ap;) {

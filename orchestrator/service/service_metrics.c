@@ -230,6 +230,38 @@ static void m_repair_unrepaired(void *arg, struct metrics_out *o)
 	repairs_latest(arg, o, repair_unrepaired_sample);
 }
 
+struct tn_metric {
+	struct metrics_out *o;
+	enum metrics_tenant what;
+};
+
+static void tenant_sample(const char *cluster, const char *tenant,
+    const struct svc_tenant_stat *st, void *arg)
+{
+	static const char *const names[METRICS_TENANT_COUNT] = {
+		"ringmaster_tenant_services", "ringmaster_tenant_services_up",
+		"ringmaster_tenant_limit_ops", "ringmaster_tenant_demand_ops",
+	};
+	struct tn_metric *m = arg;
+	const char *l[] = { "cluster", cluster, "tenant", tenant, NULL };
+	double v = m->what == METRICS_TENANT_SERVICES ? (double)st->services :
+	    m->what == METRICS_TENANT_SERVICES_UP ? (double)st->services_up :
+	    m->what == METRICS_TENANT_LIMIT ? (double)st->limit_ops :
+	    (double)st->demand_ops;
+
+	if (m->what == METRICS_TENANT_DEMAND && st->demand_ops < 0)
+		return;
+	metrics_sample(m->o, names[m->what], l, v);
+}
+
+static void m_tenants(void *arg, struct metrics_out *o,
+    enum metrics_tenant what)
+{
+	struct tn_metric m = { o, what };
+
+	service_tenant_metrics(arg, tenant_sample, &m);
+}
+
 static void m_nodes(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
@@ -257,6 +289,7 @@ char *service_metrics(struct service *s, size_t *len)
 		.backup_bytes = m_backup_bytes,
 		.repair_segments = m_repair_segments,
 		.repair_unrepaired = m_repair_unrepaired,
+		.tenants = m_tenants,
 		.busy_workers = m_busy,
 		.workers = m_workers,
 	};

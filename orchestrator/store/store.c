@@ -239,6 +239,35 @@ static const char *const migrations[] = {
 	" task_id TEXT NOT NULL,"
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (cluster, host_id)) WITHOUT ROWID;",
+	/* tenants and their shards; each cluster's pool of service numbers,
+	 * never reused, kept when a node leaves (store_tenant.h) */
+	"CREATE TABLE tenant_services ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" svc INTEGER NOT NULL,"
+	" address TEXT NOT NULL,"
+	" added_at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, svc),"
+	" UNIQUE (cluster, address)) WITHOUT ROWID;"
+	"CREATE TABLE tenants ("
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" keyspaces TEXT,"
+	" prefix TEXT,"
+	" k INTEGER NOT NULL,"
+	" overlap INTEGER NOT NULL,"
+	" limit_default INTEGER NOT NULL,"
+	" limit_max INTEGER NOT NULL,"
+	" limit_current INTEGER NOT NULL,"
+	" min_services INTEGER NOT NULL,"
+	" max_services INTEGER NOT NULL,"
+	" shard TEXT NOT NULL,"
+	" demand_ops INTEGER,"
+	" demand_at INTEGER,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, name),"
+	" CHECK ((keyspaces IS NULL) <> (prefix IS NULL)));",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

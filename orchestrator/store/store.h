@@ -113,5 +113,6 @@ int store_check_file(const char *path, int *schema, char *err, size_t errlen);
 #include "store_slot.h"
 #include "store_settings.h"
 #include "store_tombstone.h"
+#include "store_tenant.h"
 
 #endif

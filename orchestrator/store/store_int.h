@@ -16,6 +16,7 @@
  *   store_backup.c    the backup index and damaged objects
  *   store_slot.c      each cluster's bootstrap slot
  *   store_settings.c  clusters' lifecycle settings and their registry
+ *   store_tenant.c    tenants and each cluster's pool of service numbers
  */
 #ifndef RM_STORE_INT_H
 #define RM_STORE_INT_H

@@ -40,6 +40,11 @@ static const struct store_setting_def defs[] = {
 	    "what a backup does while a node is down: require_all fails it, "
 	    "skip_down backs up the nodes that are up and lists the backup "
 	    "partial, naming the missing nodes", FIELD(backup_down_policy), false },
+	{ "tenant_repair_after", STORE_SETTING_DURATION, "2m", NULL,
+	    "how long a node must be down (a live peer seeing it DN) before "
+	    "the tenants whose shards hold it are repaired (one service "
+	    "swapped); a node removed or replaced is repaired at once; off: "
+	    "only then", FIELD(tenant_repair_after_ms), false },
 	{ "storage_access_key_id", STORE_SETTING_SECRET, "", NULL,
 	    "the access key id the orchestrator and the agents sign the "
 	    "cluster's storage requests with (write-only; with "

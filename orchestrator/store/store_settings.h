@@ -39,6 +39,7 @@ struct store_cluster_settings {
 	int64_t node_ttl_ms;		/* 0: a down node stays in the view */
 	bool evict_removenode;		/* run nodetool removenode on evict */
 	char backup_down_policy[16];	/* require_all | skip_down */
+	int64_t tenant_repair_after_ms;	/* 0: only removed nodes */
 	/* Secrets: "" when not set (the agents' and the orchestrator's own
 	 * environment is used then). */
 	char storage_access_key_id[STORE_SECRET_KEYID_MAX];

@@ -512,7 +512,7 @@ def test_patch_roles_unknown_cluster_and_running_task(orch):
 
 SETTING_DEFAULTS = {"replace_after": "off", "provider": "none", "provider_command": "",
                     "node_ttl": "off", "evict_removenode": False,
-                    "backup_down_policy": "require_all"}
+                    "backup_down_policy": "require_all", "tenant_repair_after": "2m"}
 
 
 def test_lifecycle_settings_on_create_patch_and_get(orch):
