@@ -343,7 +343,7 @@ static void test_complete(void)
 		const char *want;	/* candidates joined by ' ' */
 		size_t start;
 	} rows[] = {
-		{ "", "backup backups clusters connect connections decommission events exit health help metrics nodes quit remediate repair replace restart restore run scale schedules seeds status tasks tenant tenants types upgrade use verify watch", 0 },
+		{ "", "backup backups clusters connect connections decommission events exit health help metrics node nodes quit remediate repair replace restart restore run scale schedules seeds status tasks tenant tenants types upgrade use verify watch", 0 },
 		{ "cl", "clusters", 0 },
 		{ "con", "connect connections", 0 },
 		{ "clusters ", "create delete list show update", 9 },
@@ -375,7 +375,7 @@ static void test_complete(void)
 		{ "use ", "default lab prod prod-eu staging", 4 },
 		{ "connect http://x ", "as", 17 },
 		{ "connect http://x as ", "", 20 },
-		{ "help ", "backup backups clusters connect connections decommission events exit health help metrics nodes quit remediate repair replace restart restore run scale schedules seeds status tasks tenant tenants types upgrade use verify watch", 5 },
+		{ "help ", "backup backups clusters connect connections decommission events exit health help metrics node nodes quit remediate repair replace restart restore run scale schedules seeds status tasks tenant tenants types upgrade use verify watch", 5 },
 		{ "help tasks ", "cancel list pause resume show watch", 11 },
 		{ "help health ", "", 12 },
 		{ "--json clusters sh", "show", 16 },
