@@ -22,6 +22,7 @@
 #include "../engine/params.h"
 #include "../engine/task.h"
 #include "repair_par.h"
+#include "repair_win.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64
@@ -70,6 +71,11 @@ static const struct param_spec repair_params[] = {
 	  "parallelism other than 1: a segment running longer than this "
 	  "duration (\"30m\") is cancelled and split in two; absent: no "
 	  "timeout" },
+	{ "windows", PT_ARRAY, 0, 32, NULL, NULL, 0,
+	  "maintenance windows, segments start only inside one: [{\"days\": "
+	  "\"mon-fri\" | [\"mon\", \"wed\"] | \"*\", \"start\": \"22:00\", "
+	  "\"end\": \"06:00\", \"tz\": \"Europe/Berlin\"}] (end <= start "
+	  "crosses midnight; tz defaults to UTC); absent: any time" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -148,7 +154,7 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		    json_string_value(json_object_get(params, "down_deadline")));
 		return -1;
 	}
-	return 0;
+	return repair_win_validate(params, err, errlen);
 }
 
 int repair_endpoint_down(const char *msg, char *addr, size_t len)
@@ -377,7 +383,8 @@ static bool last_step(struct task_ctx *ctx, const struct store_step *step)
 /* What a segment's step keeps between its calls (it is re-entrant: it
  * waits for the node job, then rests, without holding a worker). */
 struct segmemo {
-	int64_t t0;			/* mono ms of the first call */
+	int64_t t0;			/* mono ms of the segment's start */
+	bool started;			/* its job was started (window open) */
 	bool repaired;
 	int64_t rest_until;		/* mono ms */
 	char *msg;
@@ -411,6 +418,19 @@ static bool node_is_up(struct task_ctx *ctx, const char *addr)
 
 	node_state(ctx, addr, st, sizeof(st));
 	return strcmp(st, "up") == 0;
+}
+
+/* Parked until a maintenance window opens; a cancel or pause wakes the
+ * step at once, and it stops: nothing of the segment ran. */
+static int window_wait(struct task_ctx *ctx, int64_t wait_ms, char *err,
+    size_t errlen)
+{
+	if (task_checkpoint(ctx)) {
+		snprintf(err, errlen, "stopped while waiting for a maintenance "
+		    "window");
+		return TASK_STEP_STOP;
+	}
+	return task_wait(ctx, wait_ms);
 }
 
 /* ---- the postponed segments (the last step) ----
@@ -561,6 +581,15 @@ static int run_postponed(struct task_ctx *ctx, const struct store_step *step,
 			g->done = true;		/* not ours: nothing to run */
 			continue;
 		}
+		if (!g->started) {
+			int64_t wait_ms;
+
+			rc = repair_win_check(ctx, &wait_ms, err, errlen);
+			if (rc < 0)
+				return TASK_STEP_FATAL;
+			if (rc == 0)
+				return window_wait(ctx, wait_ms, err, errlen);
+		}
 		g->started = true;
 		m->running = (int)i;
 		args = op_args(params, seg, nseg);
@@ -646,6 +675,18 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 			    "unknown");
 			return TASK_STEP_OK;
 		}
+	}
+	if (!m->repaired && !m->started) {
+		int64_t wait_ms;
+
+		/* maintenance windows: a segment starts only inside one */
+		rc = repair_win_check(ctx, &wait_ms, err, errlen);
+		if (rc < 0)
+			return TASK_STEP_FATAL;
+		if (rc == 0)
+			return window_wait(ctx, wait_ms, err, errlen);
+		m->started = true;
+		m->t0 = time_mono_ms();
 	}
 	if (!m->repaired) {
 		args = op_args(params, seg, nseg);

@@ -25,6 +25,7 @@
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
 #include "repair.h"
+#include "repair_win.h"
 #include "segsched.h"
 
 /* How often the step looks at its jobs and the nodes' states. */
@@ -716,7 +717,9 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	int64_t down_ms = 0, now, timeout_ms = 0, max_pending = -1;
 	size_t n, *ids, running = 0;
 	bool postpone_ok, past_deadline, ready, *up;
-	int rc;
+	int rc, win;
+	int64_t win_wait = 0;
+	char *win_why = NULL;
 
 	repair_down_deadline_ms(params, &down_ms);
 	repair_segment_timeout_ms(params, &timeout_ms);
@@ -794,6 +797,12 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	}
 	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
 	free(up);
+	/* maintenance windows: no segment starts while all are closed; the
+	 * running ones finish */
+	if ((win = repair_win_state(ctx, &win_wait, &win_why, err, errlen)) < 0)
+		return TASK_STEP_FATAL;
+	if (win == 0)
+		ready = false;
 	n = segsched_count(m->s);
 	/* 3. what starts (intensity spaces them).  A job that ends at once
 	 * (after a restart, the attempt's finished jobs answer with their
@@ -815,6 +824,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			if (seg_poll(ctx, m, ids[i], postpone_ok, intensity) ==
 			    TASK_STEP_STOP) {
 				free(ids);
+				free(win_why);
 				snprintf(err, errlen, "stopped");
 				return TASK_STEP_STOP;
 			}
@@ -854,14 +864,27 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			    rep.pending, rep.done + rep.failed + rep.postponed +
 			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
 		free(un);
+		free(win_why);
 		segsched_report_release(&rep);
 		return TASK_STEP_OK;
 	}
-	task_progress(ctx, "segments: %zu done, %zu running, %zu pending, %zu "
-	    "postponed, %zu failed", rep.done, rep.running, rep.pending,
-	    rep.postponed, rep.failed);
+	task_progress(ctx, "%s%ssegments: %zu done, %zu running, %zu pending, "
+	    "%zu postponed, %zu failed", win_why ? win_why : "", win_why ? "; " :
+	    "", rep.done, rep.running, rep.pending, rep.postponed, rep.failed);
 	segsched_report_release(&rep);
+	free(win_why);
 	now = time_mono_ms();
+	if (win == 0 && rep.running == 0) {
+		/* parked until the window opens: the wait is not work; a
+		 * cancel or pause wakes it and it stops, nothing runs */
+		if (task_checkpoint(ctx)) {
+			snprintf(err, errlen, "stopped while waiting for a "
+			    "maintenance window");
+			return TASK_STEP_STOP;
+		}
+		task_deadline_restart(ctx);
+		return task_wait(ctx, win_wait);
+	}
 	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
 	    POLL_MS ? m->rest_until - now : POLL_MS);
 }
