@@ -71,6 +71,13 @@ static const struct param_spec repair_params[] = {
 	  "parallelism other than 1: a segment running longer than this "
 	  "duration (\"30m\") is cancelled and split in two; absent: no "
 	  "timeout" },
+	{ "datacenter", PT_NAME_OR_NAMES, 0, 16, NULL, NULL, 0,
+	  "parallelism other than 1: repair only among the replicas in this "
+	  "dc, or these dcs (nodetool repair -dc); ranges with fewer than two "
+	  "replicas there are skipped" },
+	{ "local_dc", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "parallelism 1: each node repairs with the replicas in its own dc "
+	  "only (nodetool repair --in-local-dc)" },
 	{ "windows", PT_ARRAY, 0, 32, NULL, NULL, 0,
 	  "maintenance windows, segments start only inside one: [{\"days\": "
 	  "\"mon-fri\" | [\"mon\", \"wed\"] | \"*\", \"start\": \"22:00\", "
@@ -152,6 +159,25 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		snprintf(err, errlen, "params.down_deadline '%s' is not a duration "
 		    "up to 11h (\"90s\", \"30m\", \"6h\"; \"0\": do not postpone)",
 		    json_string_value(json_object_get(params, "down_deadline")));
+		return -1;
+	}
+	if (json_object_get(params, "datacenter") != NULL &&
+	    json_integer_value(json_object_get(params, "parallelism")) == 1) {
+		/* 4.1: "Primary range repair should be performed on all
+		 * nodes in the cluster." for -pr with -dc */
+		snprintf(err, errlen, "params.datacenter needs the segment "
+		    "scheduler: Cassandra refuses -dc with the primary-range "
+		    "repair the per-node steps run; give params.parallelism 0 "
+		    "or more than 1 with params.keyspace, or params.local_dc "
+		    "true to repair every dc within itself");
+		return -1;
+	}
+	if (json_is_true(json_object_get(params, "local_dc")) &&
+	    json_integer_value(json_object_get(params, "parallelism")) != 1) {
+		snprintf(err, errlen, "params.local_dc needs parallelism 1: the "
+		    "scheduler coordinates a segment on any of its replicas, so "
+		    "\"local\" would change from one segment to the next; name "
+		    "the dcs with params.datacenter");
 		return -1;
 	}
 	return repair_win_validate(params, err, errlen);
@@ -278,6 +304,11 @@ static char *op_args(const json_t *params, int seg, int nseg)
 	}
 	json_array_foreach(tb, i, v) {
 		t = xasprintf("%s --table %s", s, json_string_value(v));
+		free(s);
+		s = t;
+	}
+	if (json_is_true(json_object_get(params, "local_dc"))) {
+		t = xasprintf("%s --in-local-dc", s);
 		free(s);
 		s = t;
 	}

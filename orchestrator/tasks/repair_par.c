@@ -25,6 +25,7 @@
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
 #include "repair.h"
+#include "repair_dc.h"
 #include "repair_win.h"
 #include "segsched.h"
 
@@ -315,6 +316,12 @@ static char *seg_args(const json_t *params, const struct segsched_seg *g,
 		strbuf_addf(&b, " --table %s", json_string_value(tb));
 	json_array_foreach(tb, i, v)
 		strbuf_addf(&b, " --table %s", json_string_value(v));
+	{
+		const char *dcs[REPAIR_DC_MAX];
+		size_t ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
+		for (i = 0; i < ndcs; i++)
+			strbuf_addf(&b, " --dc %s", dcs[i]);
+	}
 	for (i = 0; i < g->nranges; i++)
 		strbuf_addf(&b, " --range %lld:%lld", (long long)g->ranges[i].start,
 		    (long long)g->ranges[i].end);
@@ -424,10 +431,15 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	const char **names;
 	struct segsched_cfg cfg;
 	struct store_nodes nodes;
-	size_t nseg = 0, target, k;
+	size_t nseg = 0, target, k, ndcs, *reps;
+	const char *dcs[REPAIR_DC_MAX];
 	char e2[256];
 
 	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
+		return -1;
+	/* params.datacenter: only the replicas in those dcs take part */
+	ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
+	if (repair_dc_check(m->map, dcs, ndcs, err, errlen) != 0)
 		return -1;
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
@@ -464,13 +476,16 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		k = 1;
 	if (k > MAX_PIECES)
 		k = MAX_PIECES;
+	reps = xcalloc(m->map->nendpoints + 1, sizeof(*reps));
 	for (size_t i = 0; i < m->map->nranges; i++) {
 		const struct replicas_range *r = &m->map->ranges[i];
 		struct segsched_range sr = { r->start, r->end };
 		uint64_t kk = k, w = segsched_range_width(sr);
+		size_t nreps = repair_dc_replicas(m->map, r, dcs, ndcs, reps);
 
-		/* RF 1 (or a dc with none): nothing to compare with */
-		if (r->nreplicas < 2 || r->start == r->end)
+		/* RF 1 (or a dc with none, or one replica in the dcs
+		 * repaired): nothing to compare with */
+		if (nreps < 2 || r->start == r->end)
 			continue;
 		if (kk > w)
 			kk = w;
@@ -480,17 +495,19 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 
 			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
 			if (nseg >= MAX_SEGS ||
-			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
+			    segsched_add(m->s, &pr, 1, reps, nreps,
 			    &id, e2, sizeof(e2)) != 0) {
 				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
 				    "%s", (long long)pr.start, (long long)pr.end,
 				    nseg >= MAX_SEGS ? "too many segments; lower "
 				    "segments_per_node" : e2);
+				free(reps);
 				return -1;
 			}
 			nseg++;
 		}
 	}
+	free(reps);
 	grow(m);
 	return 0;
 }
