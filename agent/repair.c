@@ -422,12 +422,6 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 			return -1;
 		}
 	}
-	if (a->local_dc && a->ndcs > 0) {
-		/* nodetool refuses the two together too */
-		snprintf(err, errlen, "--in-local-dc and --dc exclude each other: "
-		    "name the local dc with --dc instead");
-		return -1;
-	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -1;

@@ -25,7 +25,9 @@
  * endpoint; an unknown keyspace is a usage error (exit 2).  --dc NAME
  * (repeatable, up to REPAIR_MAX_DCS) passes `-dc NAME` to every nodetool
  * repair: only replicas in those dcs take part; --in-local-dc passes
- * `--in-local-dc` (the coordinator's dc); the two exclude each other.
+ * `--in-local-dc` (the coordinator's dc).  4.1.1 accepts either with
+ * -st/-et, --in-local-dc with -pr, and refuses -dc with -pr ("Primary
+ * range repair should be performed on all nodes in the cluster.").
  *
  * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.

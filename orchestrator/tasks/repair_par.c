@@ -439,8 +439,13 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		return -1;
 	/* params.datacenter: only the replicas in those dcs take part */
 	ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
-	if (repair_dc_check(m->map, dcs, ndcs, err, errlen) != 0)
+	if (repair_dc_check(m->map, dcs, ndcs, err, errlen) != 0) {
+		/* nothing else is set up yet: the memo's release expects the
+		 * per-endpoint arrays with a map */
+		replicas_free(m->map);
+		m->map = NULL;
 		return -1;
+	}
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    &nodes) != 0) {

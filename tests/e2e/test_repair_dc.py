@@ -1,0 +1,100 @@
+"""Datacenter-local repair (params.datacenter, params.local_dc;
+orchestrator/tasks/repair_dc.c, docs/repair.md "Datacenter-local repair")
+on a simulated cluster of two dcs, three nodes each, ks1 with
+NetworkTopologyStrategy dc1: 3, dc2: 3.  The sim's nodetool takes -dc and
+--in-local-dc as Cassandra 4.1.1 does (checked on the real build: -pr with
+-dc refused, a -dc list without the node's own dc refused, only replicas
+in those dcs take part) and logs every -st/-et repair with its replicas."""
+from agentutil import sim_factory, simlib  # noqa: F401
+from orch import orch, orch_factory  # noqa: F401
+from test_repair_parallel import check_tiling, finished, prepare, repair_log
+
+DCS = [("dc1", 3), ("dc2", 3)]
+
+
+def dc_of(c):
+    cl = simlib.load_cluster(c.dir)
+    return {n["name"]: n["dc"] for n in cl["nodes"]}
+
+
+def test_scheduler_repairs_only_inside_the_dcs_asked(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, dcs=DCS, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    dcs = dc_of(c)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1",
+                    parallelism=0, datacenter="dc2")
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    log = repair_log(c)
+    assert log, "nothing was repaired"
+    for e in log:
+        # the three dc2 replicas, coordinated by one of them
+        assert len(e["replicas"]) == 3 and {dcs[r] for r in e["replicas"]} == {"dc2"}, e
+        assert dcs[e["coordinator"]] == "dc2", e
+    # every ring range repaired once, on its dc2 replicas
+    ranges = [(a, b, o, sorted(r for r in reps if dcs[r] == "dc2"))
+              for a, b, o, reps in simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")]
+    check_tiling(log, ranges)
+
+    # both dcs by name: every replica takes part
+    before = len(log)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=60,
+                                   keyspace="ks1", parallelism=2,
+                                   datacenter=["dc1", "dc2"])["id"])
+    assert t["state"] == "succeeded", t
+    assert all(len(e["replicas"]) == 6 for e in repair_log(c)[before:])
+
+    # a dc the ring lacks fails the task, naming it and the ring's dcs
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=60,
+                                   keyspace="ks1", parallelism=0,
+                                   datacenter="eu-west")["id"])
+    assert t["state"] == "failed", t
+    assert "datacenter 'eu-west' is not in the ring (its dcs: dc1, dc2)" in \
+        t["steps"][0]["message"] + str(t["error"]), t
+
+
+def test_local_dc_per_node_steps_and_refusals(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, dcs=DCS, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    dcs = dc_of(c)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=60,
+                                   keyspace="ks1", segments_per_node=2,
+                                   local_dc=True)["id"])
+    assert t["state"] == "succeeded", t
+    log = repair_log(c)
+    assert log
+    for e in log:
+        # --in-local-dc: the coordinator's dc only
+        assert {dcs[r] for r in e["replicas"]} == {dcs[e["coordinator"]]}, e
+
+    for bad, want in (({"datacenter": "dc1"}, "params.datacenter needs the segment scheduler"),
+                      ({"datacenter": "dc1", "parallelism": 1, "keyspace": "ks1"},
+                       "params.datacenter needs the segment scheduler"),
+                      ({"local_dc": True, "parallelism": 0, "keyspace": "ks1"},
+                       "params.local_dc needs parallelism 1"),
+                      ({"datacenter": "dc 1", "parallelism": 0, "keyspace": "ks1"},
+                       "params.datacenter"),
+                      ({"datacenter": [], "parallelism": 0, "keyspace": "ks1"},
+                       "params.datacenter")):
+        r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": bad})
+        assert r.status_code == 400 and want in r.json()["error"]["message"], (bad, r.text)
+
+
+def test_sim_nodetool_dc_like_cassandra_4_1_1(sim_factory):  # noqa: F811
+    c = sim_factory(nodes=6, dcs=DCS, num_tokens=2)
+    c.start_all()
+    n1 = c.names[0]
+    mydc = dc_of(c)[n1]
+    other = "dc2" if mydc == "dc1" else "dc1"
+    r = c.nodetool(n1, "repair", "-full", "-pr", "-dc", mydc, "--", "ks1")
+    assert r.returncode == 2, r
+    assert "error: Primary range repair should be performed on all nodes in the cluster." in \
+        r.stdout + r.stderr, r
+    for dcl in (["-dc", other], ["-dc", "nosuch"]):
+        r = c.nodetool(n1, "repair", "-full", *dcl, "--", "ks1")
+        assert r.returncode == 2 and "the local data center must be part of the repair" in \
+            r.stdout + r.stderr, (dcl, r)
+    r = c.nodetool(n1, "repair", "-full", "-pr", "--in-local-dc", "--", "ks1")
+    assert r.returncode == 0, r
+    r = c.nodetool(n1, "repair", "-full", "-dc", mydc, "-dc", other, "--", "ks1")
+    assert r.returncode == 0, r
