@@ -3,8 +3,8 @@ orchestrator/tasks/repair_dc.c, docs/repair.md "Datacenter-local repair")
 on a simulated cluster of two dcs, three nodes each, ks1 with
 NetworkTopologyStrategy dc1: 3, dc2: 3.  The sim's nodetool takes -dc and
 --in-local-dc as Cassandra 4.1.1 does (checked on the real build: -pr with
--dc refused, a -dc list without the node's own dc refused, only replicas
-in those dcs take part) and logs every -st/-et repair with its replicas."""
+-dc refused, a -dc list without the node's own dc refused, a dc that does not
+exist refused, only replicas in those dcs take part) and logs every -st/-et repair with its replicas."""
 from agentutil import sim_factory, simlib  # noqa: F401
 from orch import orch, orch_factory  # noqa: F401
 from test_repair_parallel import check_tiling, finished, prepare, repair_log
@@ -94,6 +94,8 @@ def test_sim_nodetool_dc_like_cassandra_4_1_1(sim_factory):  # noqa: F811
         r = c.nodetool(n1, "repair", "-full", *dcl, "--", "ks1")
         assert r.returncode == 2 and "the local data center must be part of the repair" in \
             r.stdout + r.stderr, (dcl, r)
+    r = c.nodetool(n1, "repair", "-full", "-dc", mydc, "-dc", "nosuch", "--", "ks1")
+    assert r.returncode == 2 and "data center(s) [nosuch] not found" in r.stdout + r.stderr, r
     r = c.nodetool(n1, "repair", "-full", "-pr", "--in-local-dc", "--", "ks1")
     assert r.returncode == 0, r
     r = c.nodetool(n1, "repair", "-full", "-dc", mydc, "-dc", other, "--", "ks1")
