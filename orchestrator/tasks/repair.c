@@ -76,8 +76,8 @@ static const struct param_spec repair_params[] = {
 	  "dc, or these dcs (nodetool repair -dc); ranges with fewer than two "
 	  "replicas there are skipped" },
 	{ "local_dc", PT_BOOL, 0, 0, NULL, NULL, 0,
-	  "parallelism 1: each node repairs with the replicas in its own dc "
-	  "only (nodetool repair --in-local-dc)" },
+	  "parallelism 1 and segments_per_node 1: each node repairs with the "
+	  "replicas in its own dc only (nodetool repair -pr --in-local-dc)" },
 	{ "windows", PT_ARRAY, 0, 32, NULL, NULL, 0,
 	  "maintenance windows, segments start only inside one: [{\"days\": "
 	  "\"mon-fri\" | [\"mon\", \"wed\"] | \"*\", \"start\": \"22:00\", "
@@ -178,6 +178,17 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		    "scheduler coordinates a segment on any of its replicas, so "
 		    "\"local\" would change from one segment to the next; name "
 		    "the dcs with params.datacenter");
+		return -1;
+	}
+	if (json_is_true(json_object_get(params, "local_dc")) &&
+	    json_integer_value(json_object_get(params, "segments_per_node")) > 1) {
+		/* -pr --in-local-dc takes each node's primary ranges within
+		 * its dc; segments are cut from the ring-wide ones, which
+		 * would leave the ranges whose primary is in another dc */
+		snprintf(err, errlen, "params.local_dc needs segments_per_node "
+		    "1: segments are cut from each node's ring-wide primary "
+		    "ranges, and within one dc those leave out the ranges whose "
+		    "primary replica is in another dc");
 		return -1;
 	}
 	return repair_win_validate(params, err, errlen);

@@ -5,9 +5,9 @@ NetworkTopologyStrategy dc1: 3, dc2: 3.  The sim's nodetool takes -dc and
 --in-local-dc as Cassandra 4.1.1 does (checked on the real build: -pr with
 -dc refused, a -dc list without the node's own dc refused, a dc that does not
 exist refused, only replicas in those dcs take part) and logs every -st/-et repair with its replicas."""
-from agentutil import sim_factory, simlib  # noqa: F401
+from agentutil import sim_factory, simlib, wait_for  # noqa: F401
 from orch import orch, orch_factory  # noqa: F401
-from test_repair_parallel import check_tiling, finished, prepare, repair_log
+from test_repair_parallel import check_tiling, finished, nodes, prepare, repair_log
 
 DCS = [("dc1", 3), ("dc2", 3)]
 
@@ -57,21 +57,33 @@ def test_local_dc_per_node_steps_and_refusals(sim_factory, orch, tmp_path):  # n
     c = sim_factory(nodes=6, dcs=DCS, num_tokens=2)
     agent = prepare(c, orch, tmp_path)
     dcs = dc_of(c)
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=60,
-                                   keyspace="ks1", segments_per_node=2,
-                                   local_dc=True)["id"])
-    assert t["state"] == "succeeded", t
-    log = repair_log(c)
-    assert log
-    for e in log:
-        # --in-local-dc: the coordinator's dc only
-        assert {dcs[r] for r in e["replicas"]} == {dcs[e["coordinator"]]}, e
+    # a dc2 node down: with --in-local-dc the dc1 nodes repair without it
+    # (without, Cassandra would refuse them with "Endpoint not alive" and
+    # their steps would be postponed)
+    down = [n for n in c.names if dcs[n] == "dc2"][0]
+    c.stop_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
+             "the node down in the orchestrator", timeout=30)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1",
+                    local_dc=True)
+    dc1 = {c.address(n) for n in c.names if dcs[n] == "dc1"}
+
+    def dc1_done():
+        steps = [s for s in orch.task(t["id"])["steps"] if s["node"] in dc1]
+        return steps if all(s["state"] == "succeeded" for s in steps) else None
+    steps = wait_for(dc1_done, "the dc1 nodes repaired", timeout=120)
+    for s in steps:
+        assert s["message"].startswith("repaired ks1"), s
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    assert finished(orch, t["id"])["state"] == "cancelled"
 
     for bad, want in (({"datacenter": "dc1"}, "params.datacenter needs the segment scheduler"),
                       ({"datacenter": "dc1", "parallelism": 1, "keyspace": "ks1"},
                        "params.datacenter needs the segment scheduler"),
                       ({"local_dc": True, "parallelism": 0, "keyspace": "ks1"},
                        "params.local_dc needs parallelism 1"),
+                      ({"local_dc": True, "segments_per_node": 4},
+                       "params.local_dc needs segments_per_node 1"),
                       ({"datacenter": "dc 1", "parallelism": 0, "keyspace": "ks1"},
                        "params.datacenter"),
                       ({"datacenter": [], "parallelism": 0, "keyspace": "ks1"},
@@ -100,3 +112,10 @@ def test_sim_nodetool_dc_like_cassandra_4_1_1(sim_factory):  # noqa: F811
     assert r.returncode == 0, r
     r = c.nodetool(n1, "repair", "-full", "-dc", mydc, "-dc", other, "--", "ks1")
     assert r.returncode == 0, r
+    # -st/-et with --in-local-dc: only this dc's replicas take part
+    a, b, _o, reps = [x for x in simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+                      if n1 in x[3]][0]
+    r = c.nodetool(n1, "repair", "-full", "-st", a, "-et", b, "--in-local-dc", "--", "ks1")
+    assert r.returncode == 0, r
+    e = repair_log(c)[-1]
+    assert e["replicas"] == sorted(x for x in reps if dc_of(c)[x] == mydc), (e, reps)
