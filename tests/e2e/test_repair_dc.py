@@ -112,6 +112,19 @@ def test_sim_nodetool_dc_like_cassandra_4_1_1(sim_factory):  # noqa: F811
     assert r.returncode == 0, r
     r = c.nodetool(n1, "repair", "-full", "-dc", mydc, "-dc", other, "--", "ks1")
     assert r.returncode == 0, r
+    # -pr --in-local-dc on every node of one dc: the primary ranges within
+    # the dc, which together cover the ring once
+    got = []
+    for n in [x for x in c.names if dc_of(c)[x] == mydc]:
+        r = c.nodetool(n, "repair", "-full", "-pr", "--in-local-dc", "--", "ks1")
+        assert r.returncode == 0, r
+        for ln in r.stdout.splitlines():
+            if " for range [" in ln:
+                for part in ln.split(" for range [", 1)[1].split("]]", 1)[0].split("], "):
+                    a, b = part.strip("(]").split(",")
+                    got.append((int(a), int(b)))
+    ring = [(a, b) for a, b, _o, _r in simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")]
+    assert sorted(got) == sorted(ring), (got, ring)
     # -st/-et with --in-local-dc: only this dc's replicas take part
     a, b, _o, reps = [x for x in simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
                       if n1 in x[3]][0]
