@@ -309,6 +309,9 @@ struct rpargs {
 	struct repair_range ranges[REPAIR_MAX_RANGES];	/* --range, in order given */
 	size_t nranges;
 	long try_no;			/* --try: only makes the job id new */
+	const char *dcs[REPAIR_MAX_DCS];	/* --dc: nodetool -dc, each */
+	size_t ndcs;
+	bool local_dc;			/* --in-local-dc */
 };
 
 static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
@@ -322,6 +325,8 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 		{ "segment", required_argument, NULL, 's' },
 		{ "range", required_argument, NULL, 'r' },
 		{ "try", required_argument, NULL, 'T' },
+		{ "dc", required_argument, NULL, 'D' },
+		{ "in-local-dc", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -398,6 +403,20 @@ static int parse_args(int argc, char **argv, struct rpargs *a, char *err,
 				return -1;
 			}
 			break;
+		case 'D':
+			/* a dc name as nodetool ring prints it ("datacenter1",
+			 * "eu-west"): one word, no shell syntax */
+			if (a->ndcs == REPAIR_MAX_DCS || !name_valid(optarg)) {
+				snprintf(err, errlen, "--dc '%.60s' is not a datacenter "
+				    "name (letters, digits, '_' and '-'; at most %d)",
+				    optarg, REPAIR_MAX_DCS);
+				return -1;
+			}
+			a->dcs[a->ndcs++] = optarg;
+			break;
+		case 'L':
+			a->local_dc = true;
+			break;
 		default:
 			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
 			return -1;
@@ -457,7 +476,7 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
     const char *st, const char *et, struct repair_tally *t, char *err, size_t errlen)
 {
 	const struct agentcfg *c = op_conf(x);
-	const char *argv[16 + MAX_TABLES];
+	const char *argv[16 + MAX_TABLES + 2 * REPAIR_MAX_DCS];
 	struct proc_opts po = *op_proc_opts(x);	/* no deadline: repairs take what they take */
 	struct proc_result r;
 	struct nodetool_repair *rep = NULL;
@@ -478,6 +497,12 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 		argv[n++] = "-et";
 		argv[n++] = et;
 	}
+	for (size_t i = 0; i < a->ndcs; i++) {
+		argv[n++] = "-dc";
+		argv[n++] = a->dcs[i];
+	}
+	if (a->local_dc)
+		argv[n++] = "--in-local-dc";
 	if (a->keyspace != NULL) {
 		argv[n++] = "--";
 		argv[n++] = a->keyspace;

@@ -22,7 +22,12 @@
  * progress line; the result is parsed with nodetool_parse_repair().  A
  * keyspace with RF 1 is "nothing to do", not a failure; "Endpoint not
  * alive" fails (exit 1) with nodetool's message, which names the
- * endpoint; an unknown keyspace is a usage error (exit 2).
+ * endpoint; an unknown keyspace is a usage error (exit 2).  --dc NAME
+ * (repeatable, up to REPAIR_MAX_DCS) passes `-dc NAME` to every nodetool
+ * repair: only replicas in those dcs take part; --in-local-dc passes
+ * `--in-local-dc` (the coordinator's dc).  4.1.1 accepts either with
+ * -st/-et, --in-local-dc with -pr, and refuses -dc with -pr ("Primary
+ * range repair should be performed on all nodes in the cluster.").
  *
  * Tokens are Murmur3Partitioner's: signed 64-bit, a range (s, e] runs
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
@@ -47,6 +52,7 @@ struct nodetool_ring;
 
 #define REPAIR_MAX_SEGMENTS 1024
 #define REPAIR_MAX_RANGES 1024		/* --range options in one op */
+#define REPAIR_MAX_DCS 16		/* --dc options in one op */
 
 /* (start, end] on the ring. */
 struct repair_range {

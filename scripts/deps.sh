@@ -6,7 +6,7 @@
 # tests/s3/package-lock.json (etcd-server: the active/standby lease tests start
 # a real etcd on loopback; etcd-client's etcdctl for looking at it); Java 17 too when ../shared/cassandra-4.1 (real
 # nodes for tests/real/) is present.  As root it installs; otherwise it prints the
-# exact command and stops.  --bench adds the benchmark tools; --packages the
+# exact command and stops (tzdata: the zone files maintenance windows read).  --bench adds the benchmark tools; --packages the
 # tools `make deb` and `make test-packages` use.
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ libcurl4-openssl-dev libjansson-dev libedit-dev libssl-dev libexpat1-dev openssh
 python3 python3-pytest python3-pytest-xdist python3-requests python3-botocore python3-jinja2 python3-yaml prometheus nodejs npm
 tmux procps iproute2 ca-certificates bash-completion systemd
 packer ansible-lint ansible clang libclang-rt-14-dev
-etcd-server etcd-client"
+etcd-server etcd-client tzdata"
 # The real-node suite (tests/real/) runs the Cassandra 4.1 build in
 # ../shared/cassandra-4.1 when it is there; that build needs Java 17.
 shared="${RM_SHARED:-$PWD/../shared}"

@@ -429,7 +429,13 @@ const struct cmd cmd_table[] = {
 		{ "--watch", CMD_V_NONE, NULL, false, NULL,
 		  "watch the task until it ends" },
 		END_FLAGS,
-	  }, true, true, "repair", NULL },
+	  }, true, true, "repair",
+	  "key=value words add the other params (`types repair` lists them), "
+	  "JSON for lists.  Only at night, Berlin time: windows='[{\"days\": "
+	  "\"mon-fri\", \"start\": \"22:00\", \"end\": \"06:00\", \"tz\": "
+	  "\"Europe/Berlin\"}]' (a task waiting for its window says so in "
+	  "`tasks`).  One dc: keyspace=ks parallelism=0 datacenter=dc2; every "
+	  "node within its own dc: local_dc=true" },
 	{ "replace", CMD_TASK_SHORTCUT, "replace a dead node by a new host",
 	  NULL, NULL,
 	  (const struct cmd_arg[]){

@@ -44,6 +44,39 @@ const char *exec_task_error(const json_t *task)
 	return NULL;
 }
 
+static char *task_path(const char *id, const char *action);
+
+/*
+ * Why a running task waits, when its running step says so ("waiting for
+ * maintenance window ...", "waiting for 10.0.0.2 ..."): the list holds no
+ * step messages, so the task is read; a cluster runs one task at a time,
+ * so this is one request per cluster at most.  Fresh string or NULL.
+ */
+static char *running_wait(struct exec_ctx *x, const json_t *task)
+{
+	struct client_resp r;
+	char *p, *out = NULL;
+	size_t i;
+	json_t *s;
+
+	if (exec_jstr(task, "id") == NULL || exec_jstr(task, "state") == NULL ||
+	    strcmp(exec_jstr(task, "state"), "running") != 0)
+		return NULL;
+	p = task_path(exec_jstr(task, "id"), NULL);
+	memset(&r, 0, sizeof(r));
+	if (client_call(x->sh->client, "GET", p, NULL, &r) == 0)
+		json_array_foreach(json_object_get(r.json, "steps"), i, s) {
+			const char *st = exec_jstr(s, "state");
+			const char *m = exec_jstr(s, "message");
+			if (out == NULL && st != NULL && strcmp(st, "running") == 0 &&
+			    m != NULL && str_starts_with(m, "waiting for "))
+				out = xstrdup(m);
+		}
+	client_resp_release(&r);
+	free(p);
+	return out;
+}
+
 int exec_tasks_list(struct exec_ctx *x)
 {
 	const char *state = cmd_flag(x->call, "--state");
@@ -53,19 +86,22 @@ int exec_tasks_list(struct exec_ctx *x)
 	free(q);
 	if (lr != LIST_TABLE)
 		return lr == LIST_DONE ? EXEC_OK : EXEC_FAILED;
+	/* NOTE: why a task failed, or why a running one waits */
 	struct table *t = table_new(7, (const char *const[]){ "ID", "TYPE",
-	    "STATE", "PROGRESS", "CREATED", "FINISHED", "ERROR" });
+	    "STATE", "PROGRESS", "CREATED", "FINISHED", "NOTE" });
 	size_t i;
 	json_t *it;
 	json_array_foreach(exec_items_of(r.json), i, it) {
 		char prog[48], cr[32], fin[32];
+		char *wait = running_wait(x, it);
 		fmt_progress(it, prog, sizeof(prog));
 		exec_fmt_ago(exec_jstr(it, "created_at"), cr, sizeof(cr));
 		exec_fmt_ago(exec_jstr(it, "finished_at"), fin, sizeof(fin));
 		const char *cells[7] = { exec_jstr(it, "id"), exec_jstr(it, "type"),
 		    exec_jstr(it, "state"), prog, cr, exec_jstr(it, "finished_at") ? fin :
-		    NULL, exec_task_error(it) };
+		    NULL, wait ? wait : exec_task_error(it) };
 		table_add(t, cells);
+		free(wait);
 	}
 	exec_print_table(x, t, state ? "no tasks in that state" : "no tasks yet");
 	table_free(t);

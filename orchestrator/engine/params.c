@@ -27,6 +27,7 @@ static const char *const type_names[] = {
 	[PT_COMMAND] = "command", [PT_RETENTION] = "retention",
 	[PT_SOURCE] = "source",
 	[PT_WORD] = "word", [PT_WORDS] = "words", [PT_OBJECT] = "object",
+	[PT_ARRAY] = "array",
 };
 
 const char *params_type_name(enum param_type t)
@@ -283,6 +284,14 @@ static int check_one(const struct param_spec *p, const json_t *v, char *err,
 	case PT_OBJECT:
 		if (!json_is_object(v)) {
 			snprintf(err, errlen, "params.%s must be an object", p->name);
+			return -1;
+		}
+		return 0;
+	case PT_ARRAY:
+		if (!json_is_array(v) || json_array_size(v) < 1 ||
+		    json_array_size(v) > (size_t)p->max) {
+			snprintf(err, errlen, "params.%s must be an array of 1 to %g "
+			    "items", p->name, p->max);
 			return -1;
 		}
 		return 0;

@@ -32,6 +32,7 @@ enum param_type {
 	PT_WORD,		/* one command-line word: no blanks, quotes or shell syntax */
 	PT_WORDS,		/* array of such words (at most max, else 256) */
 	PT_OBJECT,		/* a JSON object; the type's validate() checks inside */
+	PT_ARRAY,		/* a JSON array of 1 to max items; validate() checks them */
 };
 
 #define PF_MIN_EXCL	0x1	/* min itself is refused */

@@ -270,6 +270,11 @@ int64_t task_ctx_deadline_left(const struct task_ctx *ctx)
 	return ctx->deadline - time_mono_ms();
 }
 
+void task_deadline_restart(struct task_ctx *ctx)
+{
+	ctx->deadline = time_mono_ms() + eng_type_deadline(ctx->ty);
+}
+
 struct store *task_engine_store(const struct task_engine *e)
 {
 	return e->st;

@@ -364,6 +364,13 @@ void *task_ctx_nodes(const struct task_ctx *ctx);
 struct task_engine *task_ctx_engine(const struct task_ctx *ctx);
 /* Milliseconds left before the step's deadline (<= 0: passed). */
 int64_t task_ctx_deadline_left(const struct task_ctx *ctx);
+/*
+ * Start the step's deadline again from now.  For a step that waits,
+ * before it starts any work, for a time it does not choose (a repair's
+ * maintenance window, days away): the deadline bounds the work, not that
+ * wait.  Only while nothing of the step runs.
+ */
+void task_deadline_restart(struct task_ctx *ctx);
 
 /*
  * For sched.c: submit the task of a due schedule (type/params/cluster from

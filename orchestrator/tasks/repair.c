@@ -22,6 +22,7 @@
 #include "../engine/params.h"
 #include "../engine/task.h"
 #include "repair_par.h"
+#include "repair_win.h"
 
 #define MAX_SEGMENTS		1024
 #define MAX_TABLES		64
@@ -70,6 +71,18 @@ static const struct param_spec repair_params[] = {
 	  "parallelism other than 1: a segment running longer than this "
 	  "duration (\"30m\") is cancelled and split in two; absent: no "
 	  "timeout" },
+	{ "datacenter", PT_NAME_OR_NAMES, 0, 16, NULL, NULL, 0,
+	  "parallelism other than 1: repair only among the replicas in this "
+	  "dc, or these dcs (nodetool repair -dc); ranges with fewer than two "
+	  "replicas there are skipped" },
+	{ "local_dc", PT_BOOL, 0, 0, NULL, NULL, 0,
+	  "parallelism 1 and segments_per_node 1: each node repairs with the "
+	  "replicas in its own dc only (nodetool repair -pr --in-local-dc)" },
+	{ "windows", PT_ARRAY, 0, 32, NULL, NULL, 0,
+	  "maintenance windows, segments start only inside one: [{\"days\": "
+	  "\"mon-fri\" | [\"mon\", \"wed\"] | \"*\", \"start\": \"22:00\", "
+	  "\"end\": \"06:00\", \"tz\": \"Europe/Berlin\"}] (end <= start "
+	  "crosses midnight; tz defaults to UTC); absent: any time" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -148,7 +161,37 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		    json_string_value(json_object_get(params, "down_deadline")));
 		return -1;
 	}
-	return 0;
+	if (json_object_get(params, "datacenter") != NULL &&
+	    json_integer_value(json_object_get(params, "parallelism")) == 1) {
+		/* 4.1: "Primary range repair should be performed on all
+		 * nodes in the cluster." for -pr with -dc */
+		snprintf(err, errlen, "params.datacenter needs the segment "
+		    "scheduler: Cassandra refuses -dc with the primary-range "
+		    "repair the per-node steps run; give params.parallelism 0 "
+		    "or more than 1 with params.keyspace, or params.local_dc "
+		    "true to repair every dc within itself");
+		return -1;
+	}
+	if (json_is_true(json_object_get(params, "local_dc")) &&
+	    json_integer_value(json_object_get(params, "parallelism")) != 1) {
+		snprintf(err, errlen, "params.local_dc needs parallelism 1: the "
+		    "scheduler coordinates a segment on any of its replicas, so "
+		    "\"local\" would change from one segment to the next; name "
+		    "the dcs with params.datacenter");
+		return -1;
+	}
+	if (json_is_true(json_object_get(params, "local_dc")) &&
+	    json_integer_value(json_object_get(params, "segments_per_node")) > 1) {
+		/* -pr --in-local-dc takes each node's primary ranges within
+		 * its dc; segments are cut from the ring-wide ones, which
+		 * would leave the ranges whose primary is in another dc */
+		snprintf(err, errlen, "params.local_dc needs segments_per_node "
+		    "1: segments are cut from each node's ring-wide primary "
+		    "ranges, and within one dc those leave out the ranges whose "
+		    "primary replica is in another dc");
+		return -1;
+	}
+	return repair_win_validate(params, err, errlen);
 }
 
 int repair_endpoint_down(const char *msg, char *addr, size_t len)
@@ -275,6 +318,11 @@ static char *op_args(const json_t *params, int seg, int nseg)
 		free(s);
 		s = t;
 	}
+	if (json_is_true(json_object_get(params, "local_dc"))) {
+		t = xasprintf("%s --in-local-dc", s);
+		free(s);
+		s = t;
+	}
 	if (nseg > 0) {
 		t = xasprintf("%s --segment %d/%d", s, seg, nseg);
 		free(s);
@@ -377,7 +425,8 @@ static bool last_step(struct task_ctx *ctx, const struct store_step *step)
 /* What a segment's step keeps between its calls (it is re-entrant: it
  * waits for the node job, then rests, without holding a worker). */
 struct segmemo {
-	int64_t t0;			/* mono ms of the first call */
+	int64_t t0;			/* mono ms of the segment's start */
+	bool started;			/* its job was started (window open) */
 	bool repaired;
 	int64_t rest_until;		/* mono ms */
 	char *msg;
@@ -411,6 +460,19 @@ static bool node_is_up(struct task_ctx *ctx, const char *addr)
 
 	node_state(ctx, addr, st, sizeof(st));
 	return strcmp(st, "up") == 0;
+}
+
+/* Parked until a maintenance window opens; a cancel or pause wakes the
+ * step at once, and it stops: nothing of the segment ran. */
+static int window_wait(struct task_ctx *ctx, int64_t wait_ms, char *err,
+    size_t errlen)
+{
+	if (task_checkpoint(ctx)) {
+		snprintf(err, errlen, "stopped while waiting for a maintenance "
+		    "window");
+		return TASK_STEP_STOP;
+	}
+	return task_wait(ctx, wait_ms);
 }
 
 /* ---- the postponed segments (the last step) ----
@@ -561,6 +623,15 @@ static int run_postponed(struct task_ctx *ctx, const struct store_step *step,
 			g->done = true;		/* not ours: nothing to run */
 			continue;
 		}
+		if (!g->started) {
+			int64_t wait_ms;
+
+			rc = repair_win_check(ctx, &wait_ms, err, errlen);
+			if (rc < 0)
+				return TASK_STEP_FATAL;
+			if (rc == 0)
+				return window_wait(ctx, wait_ms, err, errlen);
+		}
 		g->started = true;
 		m->running = (int)i;
 		args = op_args(params, seg, nseg);
@@ -646,6 +717,18 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 			    "unknown");
 			return TASK_STEP_OK;
 		}
+	}
+	if (!m->repaired && !m->started) {
+		int64_t wait_ms;
+
+		/* maintenance windows: a segment starts only inside one */
+		rc = repair_win_check(ctx, &wait_ms, err, errlen);
+		if (rc < 0)
+			return TASK_STEP_FATAL;
+		if (rc == 0)
+			return window_wait(ctx, wait_ms, err, errlen);
+		m->started = true;
+		m->t0 = time_mono_ms();
 	}
 	if (!m->repaired) {
 		args = op_args(params, seg, nseg);

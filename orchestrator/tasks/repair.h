@@ -28,6 +28,11 @@
  *                      nodes are back, or after this long ends the task
  *                      partial (its message names them); "0": fail as a
  *                      down replica always did
+ *   windows            maintenance windows (window.h, repair_win.h): a
+ *                      segment starts only inside one; absent: any time
+ *   datacenter         scheduler only: repair among the replicas in these
+ *                      dcs (repair_dc.h, nodetool -dc)
+ *   local_dc           parallelism 1, segments_per_node 1: -pr --in-local-dc
  *   agent, known_hosts, timeout_s   as for every nodeops step (nodeops.h);
  *                      timeout_s defaults to 21600 here
  *

@@ -25,6 +25,8 @@
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
 #include "repair.h"
+#include "repair_dc.h"
+#include "repair_win.h"
 #include "segsched.h"
 
 /* How often the step looks at its jobs and the nodes' states. */
@@ -314,6 +316,12 @@ static char *seg_args(const json_t *params, const struct segsched_seg *g,
 		strbuf_addf(&b, " --table %s", json_string_value(tb));
 	json_array_foreach(tb, i, v)
 		strbuf_addf(&b, " --table %s", json_string_value(v));
+	{
+		const char *dcs[REPAIR_DC_MAX];
+		size_t ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
+		for (i = 0; i < ndcs; i++)
+			strbuf_addf(&b, " --dc %s", dcs[i]);
+	}
 	for (i = 0; i < g->nranges; i++)
 		strbuf_addf(&b, " --range %lld:%lld", (long long)g->ranges[i].start,
 		    (long long)g->ranges[i].end);
@@ -423,11 +431,21 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	const char **names;
 	struct segsched_cfg cfg;
 	struct store_nodes nodes;
-	size_t nseg = 0, target, k;
+	size_t nseg = 0, target, k, ndcs, *reps;
+	const char *dcs[REPAIR_DC_MAX];
 	char e2[256];
 
 	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
 		return -1;
+	/* params.datacenter: only the replicas in those dcs take part */
+	ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
+	if (repair_dc_check(m->map, dcs, ndcs, err, errlen) != 0) {
+		/* nothing else is set up yet: the memo's release expects the
+		 * per-endpoint arrays with a map */
+		replicas_free(m->map);
+		m->map = NULL;
+		return -1;
+	}
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    &nodes) != 0) {
@@ -463,13 +481,16 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		k = 1;
 	if (k > MAX_PIECES)
 		k = MAX_PIECES;
+	reps = xcalloc(m->map->nendpoints + 1, sizeof(*reps));
 	for (size_t i = 0; i < m->map->nranges; i++) {
 		const struct replicas_range *r = &m->map->ranges[i];
 		struct segsched_range sr = { r->start, r->end };
 		uint64_t kk = k, w = segsched_range_width(sr);
+		size_t nreps = repair_dc_replicas(m->map, r, dcs, ndcs, reps);
 
-		/* RF 1 (or a dc with none): nothing to compare with */
-		if (r->nreplicas < 2 || r->start == r->end)
+		/* RF 1 (or a dc with none, or one replica in the dcs
+		 * repaired): nothing to compare with */
+		if (nreps < 2 || r->start == r->end)
 			continue;
 		if (kk > w)
 			kk = w;
@@ -479,17 +500,19 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 
 			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
 			if (nseg >= MAX_SEGS ||
-			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
+			    segsched_add(m->s, &pr, 1, reps, nreps,
 			    &id, e2, sizeof(e2)) != 0) {
 				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
 				    "%s", (long long)pr.start, (long long)pr.end,
 				    nseg >= MAX_SEGS ? "too many segments; lower "
 				    "segments_per_node" : e2);
+				free(reps);
 				return -1;
 			}
 			nseg++;
 		}
 	}
+	free(reps);
 	grow(m);
 	return 0;
 }
@@ -716,7 +739,9 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	int64_t down_ms = 0, now, timeout_ms = 0, max_pending = -1;
 	size_t n, *ids, running = 0;
 	bool postpone_ok, past_deadline, ready, *up;
-	int rc;
+	int rc, win;
+	int64_t win_wait = 0;
+	char *win_why = NULL;
 
 	repair_down_deadline_ms(params, &down_ms);
 	repair_segment_timeout_ms(params, &timeout_ms);
@@ -794,6 +819,12 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	}
 	ready = max_pending < 0 || compactions_check(ctx, m, max_pending, up);
 	free(up);
+	/* maintenance windows: no segment starts while all are closed; the
+	 * running ones finish */
+	if ((win = repair_win_state(ctx, &win_wait, &win_why, err, errlen)) < 0)
+		return TASK_STEP_FATAL;
+	if (win == 0)
+		ready = false;
 	n = segsched_count(m->s);
 	/* 3. what starts (intensity spaces them).  A job that ends at once
 	 * (after a restart, the attempt's finished jobs answer with their
@@ -815,6 +846,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			if (seg_poll(ctx, m, ids[i], postpone_ok, intensity) ==
 			    TASK_STEP_STOP) {
 				free(ids);
+				free(win_why);
 				snprintf(err, errlen, "stopped");
 				return TASK_STEP_STOP;
 			}
@@ -854,14 +886,27 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			    rep.pending, rep.done + rep.failed + rep.postponed +
 			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
 		free(un);
+		free(win_why);
 		segsched_report_release(&rep);
 		return TASK_STEP_OK;
 	}
-	task_progress(ctx, "segments: %zu done, %zu running, %zu pending, %zu "
-	    "postponed, %zu failed", rep.done, rep.running, rep.pending,
-	    rep.postponed, rep.failed);
+	task_progress(ctx, "%s%ssegments: %zu done, %zu running, %zu pending, "
+	    "%zu postponed, %zu failed", win_why ? win_why : "", win_why ? "; " :
+	    "", rep.done, rep.running, rep.pending, rep.postponed, rep.failed);
 	segsched_report_release(&rep);
+	free(win_why);
 	now = time_mono_ms();
+	if (win == 0 && rep.running == 0) {
+		/* parked until the window opens: the wait is not work; a
+		 * cancel or pause wakes it and it stops, nothing runs */
+		if (task_checkpoint(ctx)) {
+			snprintf(err, errlen, "stopped while waiting for a "
+			    "maintenance window");
+			return TASK_STEP_STOP;
+		}
+		task_deadline_restart(ctx);
+		return task_wait(ctx, win_wait);
+	}
 	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
 	    POLL_MS ? m->rest_until - now : POLL_MS);
 }
