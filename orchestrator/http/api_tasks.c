@@ -73,7 +73,8 @@ void api_h_task_submit(struct call *c)
 }
 
 static const char *const task_states[] = {
-	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
+	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+	"partial", NULL,
 };
 
 void api_h_task_list(struct call *c)
@@ -92,7 +93,8 @@ void api_h_task_list(struct call *c)
 		if (task_states[i] == NULL) {
 			api_reply_error(c, 400, "invalid_value", "query 'state': "
 			    "unknown value '%.32s': expected one of queued, "
-			    "running, paused, succeeded, failed, cancelled",
+			    "running, paused, succeeded, failed, cancelled, "
+			    "partial",
 			    state);
 			return;
 		}

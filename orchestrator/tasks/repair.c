@@ -599,6 +599,11 @@ static int run_postponed(struct task_ctx *ctx, const struct store_step *step,
 		    "(%s): %s; run a repair again once they are up", left, m->n,
 		    json_string_value(json_object_get(params, "down_deadline")),
 		    names);
+		task_partial(ctx, "%zu of %zu postponed segments not repaired, "
+		    "their nodes were not back within down_deadline (%s): %s; "
+		    "run a repair again once they are up", left, m->n,
+		    json_string_value(json_object_get(params, "down_deadline")),
+		    names);
 		free(names);
 		return TASK_STEP_OK;
 	}

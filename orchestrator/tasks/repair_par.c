@@ -705,6 +705,19 @@ static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
 	}
 }
 
+/* The task ends partial, naming what is missing and how to resume it. */
+static void repair_par_partial(struct task_ctx *ctx,
+    const struct segsched_report *rep, const char *ranges)
+{
+	task_partial(ctx, "%zu of %zu segments not repaired (%zu failed after "
+	    "their attempts, %zu postponed past down_deadline): %s; repair "
+	    "them once the nodes are up with the repair param "
+	    "{\"resume\": \"%s\"}", rep->failed + rep->postponed +
+	    rep->pending, rep->done + rep->failed + rep->postponed +
+	    rep->pending, rep->failed, rep->postponed + rep->pending, ranges,
+	    task_ctx_id(ctx));
+}
+
 int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
@@ -853,6 +866,8 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			    "again once the nodes are up", rep.failed + rep.postponed +
 			    rep.pending, rep.done + rep.failed + rep.postponed +
 			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
+		if (rep.nunrepaired > 0)
+			repair_par_partial(ctx, &rep, un);
 		free(un);
 		segsched_report_release(&rep);
 		return TASK_STEP_OK;

@@ -104,7 +104,8 @@ def counts(msg):
 
 
 def finished(o, tid, timeout=300):
-    return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
+    return o.wait_task(tid, states=("succeeded", "failed", "cancelled", "partial"),
+                       timeout=timeout)
 
 
 def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tmp_path):  # noqa: F811
@@ -215,10 +216,12 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                    keyspace="ks1", parallelism=0,
                                    down_deadline="5s")["id"])
-    assert t["state"] == "succeeded", t
+    assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     assert msg.startswith("partial: ") and "unrepaired ranges: (" in msg, msg
     assert "postponed past down_deadline" in msg, msg
+    # the task's error says what is missing and how to resume it
+    assert "segments not repaired" in t["error"] and f'"resume": "{t["id"]}"' in t["error"], t
 
     # the history names exactly the ranges the down node replicates
     ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
@@ -226,13 +229,13 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     h = orch.ok("GET", "/api/v1/clusters/sim/repairs")
     assert h["next"] is None and len(h["items"]) == 1, h
     r = h["items"][0]
-    assert r["id"] == t["id"] and r["state"] == "succeeded" and r["outcome"] == "partial", r
+    assert r["id"] == t["id"] and r["state"] == "partial" and r["outcome"] == "partial", r
     assert r["keyspace"] == "ks1" and r["parallelism"] == 0, r
     got = [(int(x["start"]), int(x["end"])) for x in r["unrepaired_ranges"]]
     assert got == want, (got, want)
     segs = r["segments"]
     assert segs["done"] > 0 and segs["postponed"] + segs["pending"] > 0 and segs["failed"] == 0, r
-    assert r["summary"] == msg and r["finished_at"], r
+    assert r["summary"] == t["error"] and r["finished_at"], r
     assert all(down not in e["replicas"] for e in repair_log(c))
 
     # the same in the metrics
@@ -455,7 +458,7 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
         c.fault(n, "fail", command="repair", message="Repair session failed (sim)")
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                    keyspace="ks1", parallelism=0)["id"])
-    assert t["state"] == "succeeded", t
+    assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     lost = [(a, b) for a, b, _o, reps in ranges if set(reps) <= bad]
     ok = [(a, b) for a, b, _o, reps in ranges if not set(reps) <= bad]
