@@ -453,6 +453,9 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	store_nodes_release(&nodes);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.parallelism = par > 0 ? (unsigned)par : 0;
+	if (repair_retry_backoff_ms(params, &cfg.retry_backoff_ms) != 0 ||
+	    cfg.retry_backoff_ms == 0)
+		cfg.retry_backoff_ms = -1;	/* "0": retry at once */
 	m->s = segsched_new(m->map->nendpoints, names, &cfg);
 	free(names);
 	/* segments_per_node * endpoints segments in all, as near as whole
@@ -524,6 +527,23 @@ static bool node_up(struct task_ctx *ctx, const char *addr)
 
 /* What ended of a segment's job: fed back to the scheduler.  Returns
  * TASK_STEP_STOP when the step must stop, else TASK_STEP_OK. */
+/* A failed segment's record: why, and when it is tried again (its
+ * backoff, segsched_fail) unless it failed for good. */
+static void seg_show_retry(struct task_ctx *ctx, struct rpmemo *m,
+    const struct segsched_seg *g, const char *err, int64_t now)
+{
+	char *msg;
+
+	if (g->state != SEGSCHED_PENDING || g->not_before <= now) {
+		seg_show(ctx, m, g, err);
+		return;
+	}
+	msg = xasprintf("%s; retry in %lld s", err,
+	    (long long)((g->not_before - now + 999) / 1000));
+	seg_show(ctx, m, g, msg);
+	free(msg);
+}
+
 static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
     bool postpone_ok, double intensity)
 {
@@ -573,9 +593,10 @@ static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
 		seg_show(ctx, m, segsched_get(m->s, id), why);
 		return TASK_STEP_OK;
 	}
+	segsched_set_now(m->s, now);
 	segsched_fail(m->s, id, err, e2, sizeof(e2));
 	g = segsched_get(m->s, id);
-	seg_show(ctx, m, g, err);
+	seg_show_retry(ctx, m, g, err, now);
 	return TASK_STEP_OK;
 }
 
@@ -779,7 +800,8 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			    "parallelism")) > 0 ? "as asked" : "as many as that");
 		}
 	}
-	/* 1. what ended */
+	/* 1. what ended (the scheduler's clock: backoffs) */
+	segsched_set_now(m->s, time_mono_ms());
 	n = segsched_count(m->s);
 	for (size_t id = 0; id < n; id++) {
 		if (segsched_get(m->s, id)->state != SEGSCHED_RUNNING)
@@ -817,6 +839,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 
 		n = segsched_count(m->s);
 		ids = xcalloc(n + 1, sizeof(*ids));
+		segsched_set_now(m->s, time_mono_ms());
 		k = segsched_next(m->s, ids, n);
 		grow(m);
 		now = time_mono_ms();
@@ -877,6 +900,13 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 	    rep.postponed, rep.failed);
 	segsched_report_release(&rep);
 	now = time_mono_ms();
-	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
-	    POLL_MS ? m->rest_until - now : POLL_MS);
+	{
+		/* the sooner of the rest's end and a backoff's, within a poll */
+		int64_t wait = POLL_MS, retry = segsched_next_retry(m->s);
+		if (m->rest_until > now && m->rest_until - now < wait)
+			wait = m->rest_until - now;
+		if (retry != INT64_MAX && retry > now && retry - now < wait)
+			wait = retry - now;
+		return task_wait(ctx, wait);
+	}
 }

@@ -158,7 +158,15 @@ def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp
     for params, words in (({"parallelism": -1, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": 2000, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": "2", "keyspace": "ks1"}, "parallelism"),
-                          ({"parallelism": 0}, "needs params.keyspace")):
+                          ({"parallelism": 0}, "needs params.keyspace"),
+                          ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "2h"},
+                           "params.retry_backoff '2h' is not a duration up to 1h"),
+                          ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "soon"},
+                           "retry_backoff"),
+                          ({"keyspace": "ks1", "retry_backoff": "5s"},
+                           "params.retry_backoff needs the segment scheduler"),
+                          ({"parallelism": 0, "keyspace": "ks1", "resume": "x"},
+                           "params.resume 'x' is not a task id")):
         before = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
         r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
         assert r.status_code == 400 and words in r.text, (params, r.text)
@@ -430,9 +438,21 @@ def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_pat
     # every repair node2 coordinates fails: its segments' retries go to
     # their next replica
     c.fault(bad, "fail", command="repair", message="Repair session failed (sim)")
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
-                                   keyspace="ks1", parallelism=0)["id"])
+    tid = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                      parallelism=0, retry_backoff="3s")["id"]
+    # a failed segment waits its backoff, and its record says for how long
+    said = set()
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        t = orch.task(tid)
+        for r in (t["steps"][0].get("nodes") or []):
+            if "; retry in " in (r["message"] or ""):
+                said.add((r["node"], r["state"], r["message"].rsplit("; ", 1)[1]))
+        if t["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
     assert t["state"] == "succeeded", t
+    assert said and {s[1:] for s in said} == {("pending", "retry in 3 s")}, said
     msg = t["steps"][0]["message"]
     ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
     assert msg.startswith(f"all {len(ranges)} segments repaired"), msg
@@ -443,6 +463,11 @@ def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_pat
     for e in log:
         assert e["coordinator"] != bad, e
     check_tiling(log, ranges)
+    # the retries of node2's segments started 3 s after their first try
+    # at the earliest (which was after the first segments started)
+    first = min(e["start"] for e in log)
+    retried = [e for e in log if any(inside(r, tuple(e["range"])) for r in mine)]
+    assert retried and all(e["start"] >= first + 3 for e in retried), (first, retried)
 
 
 def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path):  # noqa: F811
@@ -457,7 +482,7 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
     for n in bad:
         c.fault(n, "fail", command="repair", message="Repair session failed (sim)")
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
-                                   keyspace="ks1", parallelism=0)["id"])
+                                   keyspace="ks1", parallelism=0, retry_backoff="1s")["id"])
     assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     lost = [(a, b) for a, b, _o, reps in ranges if set(reps) <= bad]
