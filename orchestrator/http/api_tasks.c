@@ -60,6 +60,12 @@ void api_h_task_submit(struct call *c)
 		params = json_object();
 		json_object_set_new(c->body, "params", params);
 	}
+	if (service_task_type_known(c->api->svc, type) &&
+	    service_task_prepare(c->api->svc, c->param[0], type, params,
+	    &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
+	}
 	if (!api_task_type_ok(c, type, params))
 		return;
 	if (service_task_submit(c->api->svc, c->param[0], type, params, &out,
@@ -246,6 +252,10 @@ void api_h_schedule_create(struct call *c)
 	if (params == NULL || json_is_null(params)) {
 		params = json_object();
 		json_object_set_new(c->body, "params", params);
+	}
+	if (service_schedule_prepare(c->api->svc, type, params, &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
 	}
 	if (!api_task_type_ok(c, type, params))
 		return;

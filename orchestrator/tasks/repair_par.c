@@ -25,6 +25,7 @@
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
 #include "repair.h"
+#include "repair_resume.h"
 #include "segsched.h"
 
 /* How often the step looks at its jobs and the nodes' states. */
@@ -416,6 +417,9 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 {
 	const json_t *params = task_ctx_params(ctx);
 	const char *ks = jstr(params, "keyspace");
+	const char *resume = jstr(params, "resume");
+	struct segsched_range *done = NULL;
+	size_t ndone = 0;
 	json_int_t par = json_integer_value(json_object_get(params,
 	    "parallelism"));
 	json_int_t spn = json_integer_value(json_object_get(params,
@@ -428,10 +432,14 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 
 	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
 		return -1;
+	if (resume != NULL && repair_resume_done_ranges(task_ctx_store(ctx),
+	    resume, &done, &ndone, err, errlen) != 0)
+		return -1;
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    &nodes) != 0) {
 		store_nodes_release(&nodes);
+		free(done);
 		snprintf(err, errlen, "cannot read the cluster's nodes from the "
 		    "store: see the ringmaster log");
 		return -1;
@@ -477,22 +485,36 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		if (kk > w)
 			kk = w;
 		for (uint64_t p = 0; p < kk; p++) {
-			struct segsched_range pr;
-			size_t id;
+			struct segsched_range pr, *left = &pr;
+			size_t id, nleft = 1;
 
 			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
-			if (nseg >= MAX_SEGS ||
-			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
-			    &id, e2, sizeof(e2)) != 0) {
-				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
-				    "%s", (long long)pr.start, (long long)pr.end,
-				    nseg >= MAX_SEGS ? "too many segments; lower "
-				    "segments_per_node" : e2);
-				return -1;
+			/* a resume: what the resumed repairs did is left out */
+			if (done != NULL)
+				nleft = repair_resume_subtract(pr, done, ndone,
+				    &left);
+			for (size_t j = 0; j < nleft; j++) {
+				if (nseg >= MAX_SEGS ||
+				    segsched_add(m->s, &left[j], 1, r->replicas,
+				    r->nreplicas, &id, e2, sizeof(e2)) != 0) {
+					snprintf(err, errlen, "cannot plan segment "
+					    "of (%lld,%lld]: %s",
+					    (long long)left[j].start,
+					    (long long)left[j].end, nseg >= MAX_SEGS ?
+					    "too many segments; lower "
+					    "segments_per_node" : e2);
+					if (left != &pr)
+						free(left);
+					free(done);
+					return -1;
+				}
+				nseg++;
 			}
-			nseg++;
+			if (left != &pr)
+				free(left);
 		}
 	}
+	free(done);
 	grow(m);
 	return 0;
 }
@@ -792,9 +814,11 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		n = segsched_count(m->s);
 		{
 			size_t upper, lower = segsched_max_parallel(m->s, &upper);
-			task_progress(ctx, "%zu segments over %zu ranges of %zu "
-			    "nodes; at most %zu can run at once (upper bound %zu), "
-			    "parallelism %s", n, m->map->nranges,
+			task_progress(ctx, "%s%zu segments over %zu ranges of "
+			    "%zu nodes; at most %zu can run at once (upper bound "
+			    "%zu), parallelism %s", jstr(params, "resume") ?
+			    "what the resumed repair left: " : "", n,
+			    m->map->nranges,
 			    m->map->nendpoints, lower, upper,
 			    json_integer_value(json_object_get(params,
 			    "parallelism")) > 0 ? "as asked" : "as many as that");

@@ -501,3 +501,66 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
     log = repair_log(c)
     assert sorted(tuple(e["range"]) for e in log) == sorted(ok), log
     assert most_at_once(log) == 1
+
+
+def test_resume_repairs_only_what_a_partial_repair_left(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    down = c.names[4]
+    c.stop_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
+             "the node down in the orchestrator", timeout=30)
+    first = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                       keyspace="ks1", parallelism=0,
+                                       down_deadline="5s")["id"])
+    assert first["state"] == "partial", first
+    ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+    left = merged([(a, b) for a, b, _o, reps in ranges if down in reps])
+    h = [r for r in orch.ok("GET", "/api/v1/clusters/sim/repairs")["items"]
+         if r["id"] == first["id"]][0]
+    assert [(int(x["start"]), int(x["end"])) for x in h["unrepaired_ranges"]] == left, h
+    before = len(repair_log(c))
+
+    # refused, and nothing created: an unknown task, another type, a
+    # different keyspace or table, a schedule
+    n_tasks = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
+    for params, status, words in (
+            ({"resume": "t-00000000000000ff"}, 400,
+             "params.resume: task 't-00000000000000ff' not found"),
+            ({"resume": first["id"], "keyspace": "system_auth"}, 400,
+             "params.keyspace differs"),
+            ({"resume": first["id"], "table": "t2"}, 400, "params.table differs"),
+            ({"resume": first["id"], "parallelism": 1}, 400, "parallelism 1 cannot")):
+        r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
+        assert r.status_code == status and words in r.text, (params, r.text)
+    r = orch.post("/api/v1/clusters/sim/schedules",
+                  {"type": "repair", "every": "1h", "params": {"resume": first["id"]}})
+    assert r.status_code == 400 and "a schedule cannot resume" in r.text, r.text
+    assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == n_tasks
+
+    # the node back, the resume repairs exactly what was left, with its
+    # own parallelism and the first task's keyspace
+    c.start_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "up",
+             "the node up again", timeout=60)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   resume=first["id"], parallelism=2)["id"])
+    assert t["state"] == "succeeded", t
+    assert t["params"]["keyspace"] == "ks1" and t["params"]["parallelism"] == 2, t["params"]
+    log = repair_log(c)
+    again = log[before:]
+    assert again and merged([tuple(e["range"]) for e in again]) == left, (again, left)
+    assert all(down in e["replicas"] for e in again), again
+    # across both tasks every range was repaired exactly once
+    check_tiling(log, ranges)
+    assert most_at_once(log) == 1
+
+    # a succeeded repair has nothing left; the partial one may not be
+    # resumed for another cluster's sake either
+    r = orch.post("/api/v1/clusters/sim/tasks",
+                  {"type": "repair", "params": {"resume": t["id"]}})
+    assert r.status_code == 409 and "nothing is left to resume" in r.text, r.text
+    orch.create_cluster("other")
+    r = orch.post("/api/v1/clusters/other/tasks",
+                  {"type": "repair", "params": {"resume": first["id"]}})
+    assert r.status_code == 400 and "is a task of cluster 'sim', not 'other'" in r.text, r.text
