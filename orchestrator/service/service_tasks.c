@@ -108,8 +108,8 @@ static int repair_resume_prepare(struct service *s, const char *cluster,
 	char err[512] = "";
 	int rc;
 
-	if (id == NULL)
-		return 0;		/* absent, or not a string: validate */
+	if (id == NULL || strncmp(id, "t-", 2) != 0)
+		return 0;		/* absent, or no task id: validate */
 	rc = store_task_get(s->st, id, &d);
 	if (rc != 0) {
 		store_task_detail_release(&d);

@@ -252,6 +252,12 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     for state in ("done", "failed", "postponed", "pending", "split"):
         key = ("ringmaster_repair_segments", f'cluster="sim",keyspace="ks1",state="{state}"')
         assert m[key] == segs[state], (state, m)
+    # and as a task state: counted, listed by ?state=
+    assert m[("ringmaster_task_partial_total", 'type="repair"')] == 1, m
+    assert m[("ringmaster_tasks", 'type="repair",state="partial"')] == 1, m
+    listed = orch.ok("GET", "/api/v1/clusters/sim/tasks?state=partial")["items"]
+    assert [x["id"] for x in listed] == [t["id"]], listed
+    assert orch.ok("GET", "/api/v1/clusters/sim/tasks?state=succeeded")["items"] == []
 
 
 def metric_values(o):
