@@ -298,9 +298,10 @@ void task_progress(struct task_ctx *ctx, const char *fmt, ...)
  * "partial" instead of "succeeded", with these words (of every step that
  * said so, joined by "; ") as its error: terminal, not retried.  Said by
  * an attempt that then fails, it is forgotten with the attempt.  Kept in
- * memory until the task ends: a restart between the step that said it
- * and the task's end forgets it (the types that use it say it in their
- * last step).  A no-op outside a step.
+ * memory until the task ends: a pause or a restart between the step that
+ * said it and the task's end forgets it (the types that use it say it in
+ * their last step, which a pause or a restart runs again).  A no-op
+ * outside a step.
  */
 void task_partial(struct task_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -547,8 +547,6 @@ static bool node_up(struct task_ctx *ctx, const char *addr)
 	return up;
 }
 
-/* What ended of a segment's job: fed back to the scheduler.  Returns
- * TASK_STEP_STOP when the step must stop, else TASK_STEP_OK. */
 /* A failed segment's record: why, and when it is tried again (its
  * backoff, segsched_fail) unless it failed for good. */
 static void seg_show_retry(struct task_ctx *ctx, struct rpmemo *m,
@@ -566,6 +564,8 @@ static void seg_show_retry(struct task_ctx *ctx, struct rpmemo *m,
 	free(msg);
 }
 
+/* What ended of a segment's job: fed back to the scheduler.  Returns
+ * TASK_STEP_STOP when the step must stop, else TASK_STEP_OK. */
 static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
     bool postpone_ok, double intensity)
 {
