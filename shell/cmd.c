@@ -28,7 +28,8 @@ static const struct cmd_flag flag_cluster = {
 };
 
 const char *const cmd_task_states[] = {
-	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
+	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+	"partial", NULL,
 };
 
 #define NOARGS ((const struct cmd_arg[]){ { NULL, CMD_V_NONE, false, NULL } })
@@ -148,7 +149,7 @@ static const struct cmd tasks_subs[] = {
 	  (const struct cmd_flag[]){
 		{ "--state", CMD_V_STATE, "STATE", false, NULL,
 		  "only tasks in this state (queued, running, paused, "
-		  "succeeded, failed, cancelled)" },
+		  "succeeded, failed, cancelled, partial)" },
 		END_FLAGS,
 	  }, false, true, NULL, NULL },
 	{ "show", CMD_TASKS_SHOW, "show a task and its steps", NULL, NULL,

@@ -217,7 +217,8 @@ static int check_value(enum cmd_value kind, const char *what, const char *v,
 	case CMD_V_STATE:
 		if (!in_list(cmd_task_states, v)) {
 			snprintf(err, errlen, "%s wants one of queued, running, "
-			    "paused, succeeded, failed, cancelled, not '%s'",
+			    "paused, succeeded, failed, cancelled, partial, "
+			    "not '%s'",
 			    what, v);
 			return -1;
 		}

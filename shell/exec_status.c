@@ -212,6 +212,29 @@ static int status_one(struct exec_ctx *x, const char *cluster)
 		free(t);
 	}
 
+	/* Partial tasks (a repair that left ranges) not followed by a
+	 * success of their type: what is missing is the task's error. */
+	json_array_foreach(tasks, i, it) {
+		if (!is_state(it, "partial") || exec_jstr(it, "type") == NULL ||
+		    exec_newest(tasks, exec_jstr(it, "type"), "partial") != it)
+			continue;
+		const json_t *ok = exec_newest(tasks, exec_jstr(it, "type"),
+		    "succeeded");
+		if (ok && exec_jstr(ok, "created_at") && exec_jstr(it, "created_at") &&
+		    strcmp(exec_jstr(ok, "created_at"), exec_jstr(it, "created_at")) > 0)
+			continue;
+		ago[0] = '\0';
+		if (exec_jstr(it, "finished_at"))
+			exec_fmt_ago(exec_jstr(it, "finished_at"), ago, sizeof(ago));
+		char *t = xasprintf("%s %s ended partial%s%s: %s — see 'tasks show "
+		    "%s'", exec_jstr(it, "type"), exec_or_q(exec_jstr(it, "id")),
+		    *ago ? " " : "", ago,
+		    exec_task_error(it) ? exec_task_error(it) : "no reason given",
+		    exec_or_q(exec_jstr(it, "id")));
+		attention(&attn, t);
+		free(t);
+	}
+
 	/* Backups: the newest usable one, the newest verify, damage. */
 	const json_t *good = NULL, *ver = NULL;
 	json_array_foreach(backups, i, it) {
@@ -283,12 +306,13 @@ static int status_one(struct exec_ctx *x, const char *cluster)
 		json_t *t;
 		json_array_foreach(tasks, j, t) {
 			if (lt && exec_jstr(t, "id") && strcmp(exec_jstr(t, "id"), lt) == 0 &&
-			    is_state(t, "failed")) {
+			    (is_state(t, "failed") || is_state(t, "partial"))) {
 				char *m = xasprintf("schedule %s (%s %s): its last "
-				    "task %s failed — see 'tasks show %s'",
+				    "task %s %s — see 'tasks show %s'",
 				    exec_or_q(exec_jstr(it, "id")),
 				    exec_or_q(exec_jstr(it, "type")),
-				    when, lt, lt);
+				    when, lt, is_state(t, "failed") ? "failed" :
+				    "ended partial", lt);
 				attention(&attn, m);
 				free(m);
 			}

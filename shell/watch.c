@@ -25,7 +25,8 @@
 bool watch_terminal(const char *state)
 {
 	return state && (strcmp(state, "succeeded") == 0 ||
-	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0);
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0 ||
+	    strcmp(state, "partial") == 0);
 }
 
 void watch_bar(int64_t done, int64_t total, size_t width, char *buf,
@@ -309,6 +310,13 @@ char *watch_summary(const json_t *task, int64_t now_ms)
 	}
 	if (*fails) {
 		t = xasprintf("%s; failed: %s", s, fails);
+		free(s);
+		s = t;
+	}
+	/* A partial task's error is what it left undone. */
+	if (jstr(task, "state") && strcmp(jstr(task, "state"), "partial") == 0 &&
+	    jstr(task, "error")) {
+		t = xasprintf("%s; %s", s, jstr(task, "error"));
 		free(s);
 		s = t;
 	}

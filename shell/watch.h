@@ -20,7 +20,10 @@ struct client;
 
 enum watch_end {
 	WATCH_SUCCEEDED,
-	WATCH_FAILED,			/* failed or cancelled */
+	WATCH_FAILED,			/* failed, cancelled or partial (part
+					 * of the work not done: exit 1 too,
+					 * so a script does not take it for
+					 * a success) */
 	WATCH_INTERRUPTED,		/* Ctrl-C */
 	WATCH_ERROR,			/* the task could not be read */
 };

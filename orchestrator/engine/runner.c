@@ -175,7 +175,30 @@ static void step_reset(struct task_ctx *ctx)
 	free(ctx->np);
 	ctx->np = NULL;
 	ctx->nnp = 0;
+	free(ctx->partial_step);
+	ctx->partial_step = NULL;
 	pthread_mutex_unlock(&ctx->pmu);
+}
+
+/* A step succeeded: what it said is missing becomes the task's. */
+static void partial_keep(struct task_ctx *ctx)
+{
+	char *p;
+
+	pthread_mutex_lock(&ctx->pmu);
+	p = ctx->partial_step;
+	ctx->partial_step = NULL;
+	pthread_mutex_unlock(&ctx->pmu);
+	if (p == NULL)
+		return;
+	if (ctx->partial == NULL) {
+		ctx->partial = p;
+		return;
+	}
+	char *both = xasprintf("%s; %s", ctx->partial, p);
+	free(ctx->partial);
+	free(p);
+	ctx->partial = both;
 }
 
 /*
@@ -310,8 +333,9 @@ static bool run_steps(struct task_ctx *ctx)
 		if (ctx->phase == PH_NEXT) {
 			ctx->cur = next_open(t, ctx->cur);
 			if (ctx->cur == t->nsteps) {
-				wrote(ctx, eng_persist(e, t,
-				    STORE_TASK_SUCCEEDED, NULL, NULL, 0));
+				wrote(ctx, eng_persist(e, t, ctx->partial ?
+				    STORE_TASK_PARTIAL : STORE_TASK_SUCCEEDED,
+				    ctx->partial, NULL, 0));
 				return false;
 			}
 			sp = &t->steps[ctx->cur];
@@ -409,6 +433,7 @@ static bool run_steps(struct task_ctx *ctx)
 			/* The step's true last word, not the last one the
 			 * throttle let through. */
 			su[0].message = ctx->last_msg;
+			partial_keep(ctx);
 			memo_end(ctx, false);
 			ctx->phase = PH_NEXT;
 			if (j == t->nsteps) {
@@ -480,6 +505,7 @@ void eng_ctx_free(struct task_ctx *ctx)
 		return;
 	memo_end(ctx, false);
 	step_reset(ctx);
+	free(ctx->partial);
 	pthread_mutex_destroy(&ctx->pmu);
 	store_task_free(ctx->t);
 	free(ctx);

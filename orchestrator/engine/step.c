@@ -32,6 +32,22 @@ bool task_checkpoint(struct task_ctx *ctx)
 	return eng_stop_reason(ctx) != STOP_NONE || time_mono_ms() >= ctx->deadline;
 }
 
+void task_partial(struct task_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (ctx->step == NULL)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&ctx->pmu);
+	free(ctx->partial_step);
+	ctx->partial_step = msg;
+	pthread_mutex_unlock(&ctx->pmu);
+}
+
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 {
 	struct task_engine *e = ctx->e;

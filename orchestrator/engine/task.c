@@ -286,6 +286,7 @@ struct finish {
 	struct store_transition tr;
 	struct store_step_update su;
 	char *msg;
+	char *partial;
 };
 
 static void finish_done(void *arg, int rc, enum store_task_state actual,
@@ -297,7 +298,7 @@ static void finish_done(void *arg, int rc, enum store_task_state actual,
 	if (rc == 0) {
 		enum store_task_state from = f->t->state;
 		f->t->state = (enum store_task_state)f->tr.to;
-		observe(e, f->t, from, f->t->state, f->tr.now, NULL);
+		observe(e, f->t, from, f->t->state, f->tr.now, f->partial);
 	} else if (rc == RM_ECONFLICT) {
 		log_debug("task %s: its end was not recorded: it is %s",
 		    f->t->id, store_task_state_str(actual));
@@ -307,6 +308,7 @@ static void finish_done(void *arg, int rc, enum store_task_state actual,
 	}
 	store_task_free(f->t);
 	free(f->msg);
+	free(f->partial);
 	free(f);
 	pthread_mutex_lock(&e->amu);
 	if (--e->nasync == 0)
@@ -336,8 +338,14 @@ void eng_finish_async(struct task_ctx *ctx, const struct store_step_update *su)
 	f->su = *su;
 	f->msg = su->message != NULL ? xstrdup(su->message) : NULL;
 	f->su.message = f->msg;
+	/* A step said part of the work is missing: the task ends partial
+	 * with what is missing as its error. */
+	f->partial = ctx->partial;
+	ctx->partial = NULL;
 	f->tr = (struct store_transition){
-		.from = STORE_TASK_BIT(f->t->state), .to = STORE_TASK_SUCCEEDED,
+		.from = STORE_TASK_BIT(f->t->state), .to = f->partial ?
+		    STORE_TASK_PARTIAL : STORE_TASK_SUCCEEDED,
+		.error = f->partial,
 		.now = time_wall_ms(), .su = &f->su, .nsu = 1,
 	};
 	pthread_mutex_lock(&e->amu);

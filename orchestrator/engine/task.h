@@ -292,6 +292,20 @@ bool task_checkpoint(struct task_ctx *ctx);
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
+ * The task's outcome is partial, because of what fmt says is missing
+ * ("3 of 40 segments not repaired: ..."): called by a step that goes on
+ * to return TASK_STEP_OK.  When every step is done the task ends
+ * "partial" instead of "succeeded", with these words (of every step that
+ * said so, joined by "; ") as its error: terminal, not retried.  Said by
+ * an attempt that then fails, it is forgotten with the attempt.  Kept in
+ * memory until the task ends: a pause or a restart between the step that
+ * said it and the task's end forgets it (the types that use it say it in
+ * their last step, which a pause or a restart runs again).  A no-op
+ * outside a step.
+ */
+void task_partial(struct task_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
  * Per-node progress of the running step (the fan-out of backup, restore
  * and verify over nodes, fed by the agents' progress lines).  Fields that
  * are negative (numbers) or NULL (strings) keep what the node reported

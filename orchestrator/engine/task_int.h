@@ -83,6 +83,10 @@ struct task_ctx {
 	char *last_msg;
 	struct nprog *np;
 	size_t nnp;
+	/* task_partial(): what the running attempt said is missing, and
+	 * what the task's succeeded steps said (the task ends partial) */
+	char *partial_step;
+	char *partial;
 	bool in_fail_hook;		/* running the type's on_fail */
 	bool check_resume;		/* loaded "running": count a resume */
 };

@@ -60,6 +60,12 @@ void api_h_task_submit(struct call *c)
 		params = json_object();
 		json_object_set_new(c->body, "params", params);
 	}
+	if (service_task_type_known(c->api->svc, type) &&
+	    service_task_prepare(c->api->svc, c->param[0], type, params,
+	    &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
+	}
 	if (!api_task_type_ok(c, type, params))
 		return;
 	if (service_task_submit(c->api->svc, c->param[0], type, params, &out,
@@ -73,7 +79,8 @@ void api_h_task_submit(struct call *c)
 }
 
 static const char *const task_states[] = {
-	"queued", "running", "paused", "succeeded", "failed", "cancelled", NULL,
+	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+	"partial", NULL,
 };
 
 void api_h_task_list(struct call *c)
@@ -92,7 +99,8 @@ void api_h_task_list(struct call *c)
 		if (task_states[i] == NULL) {
 			api_reply_error(c, 400, "invalid_value", "query 'state': "
 			    "unknown value '%.32s': expected one of queued, "
-			    "running, paused, succeeded, failed, cancelled",
+			    "running, paused, succeeded, failed, cancelled, "
+			    "partial",
 			    state);
 			return;
 		}
@@ -244,6 +252,10 @@ void api_h_schedule_create(struct call *c)
 	if (params == NULL || json_is_null(params)) {
 		params = json_object();
 		json_object_set_new(c->body, "params", params);
+	}
+	if (service_schedule_prepare(c->api->svc, type, params, &e) != 0) {
+		api_reply_svc_error(c, &e);
+		return;
 	}
 	if (!api_task_type_ok(c, type, params))
 		return;

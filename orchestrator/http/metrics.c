@@ -43,6 +43,7 @@ struct hist {
 	uint64_t count;
 	double sum;
 	uint64_t failures;
+	uint64_t partials;
 };
 
 /* The check-in roles (lifecycle/role.h), as the answer names them. */
@@ -196,6 +197,15 @@ void metrics_task_failed(struct metrics *m, const char *type)
 	pthread_mutex_unlock(&m->hist_mtx);
 }
 
+void metrics_task_partial(struct metrics *m, const char *type)
+{
+	pthread_mutex_lock(&m->hist_mtx);
+	struct hist *h = hist_slot(m, type);
+	if (h != NULL)
+		h->partials++;
+	pthread_mutex_unlock(&m->hist_mtx);
+}
+
 void metrics_task_finished(struct metrics *m, const char *type, double secs)
 {
 	pthread_mutex_lock(&m->hist_mtx);
@@ -320,6 +330,15 @@ static void render_hist(struct metrics_out *o)
 		const char *t[] = { "type", m->hists[i].type, NULL };
 		metrics_sample(o, "ringmaster_task_failures_total", t,
 		    (double)m->hists[i].failures);
+	}
+	head(o->fp, "ringmaster_task_partial_total", "counter",
+	    "Tasks that ended in state partial (every step done, part of the "
+	    "work not: a repair with ranges left unrepaired) since ringmaster "
+	    "started, by type.");
+	for (size_t i = 0; i < m->nhist; i++) {
+		const char *t[] = { "type", m->hists[i].type, NULL };
+		metrics_sample(o, "ringmaster_task_partial_total", t,
+		    (double)m->hists[i].partials);
 	}
 	pthread_mutex_unlock(&m->hist_mtx);
 }

@@ -41,6 +41,8 @@ void metrics_auth_throttled(struct metrics *m);
 void metrics_task_finished(struct metrics *m, const char *type, double secs);
 /* A task ended in state failed. */
 void metrics_task_failed(struct metrics *m, const char *type);
+/* A task ended in state partial. */
+void metrics_task_partial(struct metrics *m, const char *type);
 /*
  * The state mirror (orchestrator/mirror/): enabled makes its metrics
  * appear (the age is -1 until the first generation); a generation written

@@ -159,6 +159,8 @@ static void on_task_event(const struct task_event *ev, void *arg)
 		    (double)(ev->finished_at - ev->started_at) / 1000.0);
 	if (ev->to == STORE_TASK_FAILED)
 		metrics_task_failed(s->metrics, ev->type);
+	if (ev->to == STORE_TASK_PARTIAL)
+		metrics_task_partial(s->metrics, ev->type);
 	/* A fired schedule, a started or finished task: a restore must not
 	 * lose these, so the mirror writes without its delay. */
 	mirror_now(s->mirror);

@@ -237,6 +237,21 @@ bool service_task_type_known(struct service *s, const char *type);
 /* Validate params for type; 0 or -1 with a message. */
 int service_task_params_check(struct service *s, const char *type,
     json_t *params, struct svc_err *e);
+/*
+ * What only the store can tell of a task's params, before they are checked
+ * against its type (which fills in the defaults): a repair's resume names
+ * an earlier repair of the cluster, which must have ended partial, failed
+ * or cancelled in the segment scheduler; its keyspace, table, full and
+ * parallelism are copied into params (tasks/repair_resume.h).  An unknown
+ * cluster is left to the submit.  0, or -1 with e (RM_EINVAL,
+ * RM_ECONFLICT) and params unchanged.
+ */
+int service_task_prepare(struct service *s, const char *cluster,
+    const char *type, json_t *params, struct svc_err *e);
+/* The same for a schedule's params: a repair's resume is refused.  0, or
+ * -1 with e (RM_EINVAL). */
+int service_schedule_prepare(struct service *s, const char *type,
+    const json_t *params, struct svc_err *e);
 int service_task_submit(struct service *s, const char *cluster,
     const char *type, json_t *params, json_t **out, struct svc_err *e);
 int service_task_list(struct service *s, const char *cluster,

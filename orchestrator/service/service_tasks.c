@@ -24,6 +24,7 @@
 #include "../tasks/backup.h"
 #include "../tasks/repair.h"
 #include "../tasks/repair_hist.h"
+#include "../tasks/repair_resume.h"
 #include "hb.h"
 #include "service.h"
 #include "service_int.h"
@@ -93,6 +94,69 @@ int service_task_params_check(struct service *s, const char *type,
 	return 0;
 }
 
+/*
+ * A repair with params.resume: the task it names must be this cluster's
+ * repair that ended partial, failed or cancelled in the segment scheduler;
+ * the new one takes its keyspace, tables and full (repair_resume.h).  Read
+ * here, where the store is, so a refusal creates nothing.
+ */
+static int repair_resume_prepare(struct service *s, const char *cluster,
+    json_t *params, struct svc_err *e)
+{
+	const char *id = json_string_value(json_object_get(params, "resume"));
+	struct store_task_detail d;
+	char err[512] = "";
+	int rc;
+
+	if (id == NULL || strncmp(id, "t-", 2) != 0)
+		return 0;		/* absent, or no task id: validate */
+	rc = store_task_get(s->st, id, &d);
+	if (rc != 0) {
+		store_task_detail_release(&d);
+		if (rc == RM_ENOENT)
+			svc_set(e, RM_EINVAL, "params.resume: task '%.64s' not "
+			    "found: name a repair of cluster '%s' (GET "
+			    "/api/v1/clusters/%s/repairs lists them)", id,
+			    cluster, cluster);
+		else
+			svc_set(e, RM_ERR, "cannot read task '%.64s': see the "
+			    "ringmaster log", id);
+		return -1;
+	}
+	rc = repair_resume_check(&d, cluster, params, err, sizeof(err));
+	store_task_detail_release(&d);
+	if (rc != 0) {
+		svc_set(e, (enum rm_err)rc, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int service_schedule_prepare(struct service *s, const char *type,
+    const json_t *params, struct svc_err *e)
+{
+	(void)s;
+	/* A resume repairs what one task left: repeated, it would repair
+	 * the same leftovers again and again. */
+	if (strcmp(type, "repair") == 0 &&
+	    json_object_get(params, "resume") != NULL) {
+		svc_set(e, RM_EINVAL, "params.resume: a schedule cannot resume "
+		    "a repair (each run would repair the same leftovers "
+		    "again); submit the resume as a task");
+		return -1;
+	}
+	return 0;
+}
+
+int service_task_prepare(struct service *s, const char *cluster,
+    const char *type, json_t *params, struct svc_err *e)
+{
+	if (strcmp(type, "repair") == 0 && store_cluster_exists(s->st,
+	    cluster))
+		return repair_resume_prepare(s, cluster, params, e);
+	return 0;
+}
+
 int service_task_submit(struct service *s, const char *cluster,
     const char *type, json_t *params, json_t **out, struct svc_err *e)
 {
@@ -103,6 +167,7 @@ int service_task_submit(struct service *s, const char *cluster,
 	if (strcmp(type, "replace") == 0 && store_cluster_exists(s->st,
 	    cluster) && svc_lc_replace_prepare(s, cluster, params, e) != 0)
 		return -1;
+
 	/* Every type plans at submit from the nodes' rows in the store
 	 * (their state; scale-in their loads too); the heartbeats of the
 	 * last second are written first so it sees what GET .../nodes
@@ -265,6 +330,8 @@ int service_schedule_create(struct service *s, const char *cluster,
 	struct store_schedule sc;
 	int rc;
 
+	if (service_schedule_prepare(s, type, params, e) != 0)
+		return -1;
 	rc = sched_create(s->eng, cluster, type, params, cron ? 0 : every_ms,
 	    cron, start_s * 1000, id, err, sizeof(err));
 	if (rc != 0)

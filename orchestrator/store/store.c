@@ -268,6 +268,38 @@ static const char *const migrations[] = {
 	" updated_at INTEGER NOT NULL,"
 	" PRIMARY KEY (cluster, name),"
 	" CHECK ((keyspaces IS NULL) <> (prefix IS NULL)));",
+	/* tasks may end 'partial' (every step done, part of the work not):
+	 * SQLite changes a CHECK only by rebuilding the table, which
+	 * migrate() does with foreign keys off (a DROP would otherwise
+	 * delete every step through the cascade); the rows keep their seq,
+	 * the indexes are made again, and the references to tasks(id) of
+	 * steps and task_failing resolve to the new table by name. */
+	"CREATE TABLE tasks_new ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('queued','running','paused',"
+	"  'succeeded','failed','cancelled','partial')),"
+	" params TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" finished_at INTEGER,"
+	" error TEXT,"
+	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	" pause_requested INTEGER NOT NULL DEFAULT 0,"
+	" schedule_id TEXT REFERENCES schedules(id) ON DELETE SET NULL);"
+	"INSERT INTO tasks_new (seq, id, cluster, type, state, params,"
+	" created_at, started_at, finished_at, error, cancel_requested,"
+	" pause_requested, schedule_id)"
+	" SELECT seq, id, cluster, type, state, params, created_at,"
+	" started_at, finished_at, error, cancel_requested, pause_requested,"
+	" schedule_id FROM tasks;"
+	"DROP TABLE tasks;"
+	"ALTER TABLE tasks_new RENAME TO tasks;"
+	"CREATE INDEX tasks_cluster ON tasks(cluster, seq);"
+	"CREATE INDEX tasks_schedule ON tasks(schedule_id)"
+	" WHERE schedule_id IS NOT NULL;",
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -402,12 +434,23 @@ struct conn *store_rlock(struct store *st)
 	return c;
 }
 
-static int migrate(struct conn *c, int *version, char *err, size_t errlen)
+/*
+ * Apply the migrations after the stored version, up to upto, in one
+ * transaction.  Foreign keys are off meanwhile (SQLite ignores the pragma
+ * inside a transaction): a migration that rebuilds a table drops the old
+ * one, which would otherwise cascade to the rows that reference it; the
+ * references are checked once before the commit instead.
+ */
+static int migrate(struct conn *c, int upto, int *version, char *err,
+    size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	char *msg = NULL;
-	int v = 0, rc = -1;
+	int v = 0, start, rc = -1;
 
+	if (sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF;", NULL, NULL,
+	    &msg) != SQLITE_OK)
+		goto fail;
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE;"
 	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 	    NULL, NULL, &msg) != SQLITE_OK)
@@ -425,7 +468,8 @@ static int migrate(struct conn *c, int *version, char *err, size_t errlen)
 		    ARRAY_SIZE(migrations));
 		goto out;
 	}
-	for (; v < (int)ARRAY_SIZE(migrations); v++) {
+	start = v;
+	for (; v < upto; v++) {
 		if (sqlite3_exec(c->db, migrations[v], NULL, NULL, &msg) !=
 		    SQLITE_OK)
 			goto fail;
@@ -440,7 +484,25 @@ static int migrate(struct conn *c, int *version, char *err, size_t errlen)
 		s = NULL;
 		log_info("store: applied schema migration %d", v + 1);
 	}
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (v > start) {
+		if (sqlite3_prepare_v2(c->db, "PRAGMA foreign_key_check", -1,
+		    &s, NULL) != SQLITE_OK)
+			goto fail;
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			snprintf(err, errlen, "schema migration %d left a row "
+			    "of table '%s' referencing a missing row of '%s': "
+			    "nothing was changed; report this with the "
+			    "database", v, sqlite3_column_text(s, 0) ?
+			    (const char *)sqlite3_column_text(s, 0) : "?",
+			    sqlite3_column_text(s, 2) ?
+			    (const char *)sqlite3_column_text(s, 2) : "?");
+			goto out;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (sqlite3_exec(c->db, "COMMIT; PRAGMA foreign_keys=ON;", NULL, NULL,
+	    &msg) != SQLITE_OK)
 		goto fail;
 	*version = v;
 	return 0;
@@ -450,7 +512,8 @@ fail:
 out:
 	sqlite3_free(msg);
 	sqlite3_finalize(s);
-	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(c->db, "ROLLBACK; PRAGMA foreign_keys=ON;", NULL, NULL,
+	    NULL);
 	return rc;
 }
 
@@ -491,7 +554,27 @@ static void sqlite_setup(void)
 		    "writer uses the default one");
 }
 
+static struct store *open_upto(const char *path, int upto, char *err,
+    size_t errlen);
+
 struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	return open_upto(path, (int)ARRAY_SIZE(migrations), err, errlen);
+}
+
+struct store *store_open_upto(const char *path, int version, char *err,
+    size_t errlen)
+{
+	if (version < 1 || version > (int)ARRAY_SIZE(migrations)) {
+		snprintf(err, errlen, "store: schema version %d does not "
+		    "exist: 1 to %zu", version, ARRAY_SIZE(migrations));
+		return NULL;
+	}
+	return open_upto(path, version, err, errlen);
+}
+
+static struct store *open_upto(const char *path, int upto, char *err,
+    size_t errlen)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -513,7 +596,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	st->gc_tail = &st->gc_head;
 	if (conn_open(&st->w, path, true, err, errlen) < 0)
 		goto fail;
-	if (migrate(&st->w, &st->version, err, errlen) < 0)
+	if (migrate(&st->w, upto, &st->version, err, errlen) < 0)
 		goto fail;
 	if (load_last_id(st, err, errlen) < 0)
 		goto fail;

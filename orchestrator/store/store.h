@@ -78,6 +78,13 @@ struct store;
  * it); tests use a file in a temporary directory.  Returns NULL with err.
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/*
+ * The same, applying migrations up to version only (1..store_schema_latest()):
+ * a database as an older ringmaster left it, for tests of a migration.  A
+ * database already past version is opened as it is.
+ */
+struct store *store_open_upto(const char *path, int version, char *err,
+    size_t errlen);
 /* Close every connection.  No other call may be running.  NULL is fine. */
 void store_close(struct store *st);
 /* The schema version after migrations (the number of migrations applied). */

@@ -199,7 +199,8 @@
 	    "  ELSE ?2 END," \
 	    " pause_requested = CASE WHEN ?3 < 0 THEN pause_requested" \
 	    "  ELSE ?3 END WHERE id = ?1" \
-	    " AND state NOT IN ('succeeded','failed','cancelled')" \
+	    " AND state NOT IN ('succeeded','failed','cancelled'," \
+	    "  'partial')" \
 	    " AND (?4 = 0 OR state <> 'paused')") \
 	X(STEP_SET, "UPDATE steps SET state = ?3, attempts = ?4," \
 	    " started_at = COALESCE(?5, started_at)," \

@@ -16,6 +16,7 @@
 
 static const char *const task_states[] = {
 	"queued", "running", "paused", "succeeded", "failed", "cancelled",
+	"partial",
 };
 static const char *const step_states[] = {
 	"pending", "running", "succeeded", "failed", "skipped", "cancelled",
@@ -50,7 +51,7 @@ enum store_task_state store_task_state_of(const char *s)
 bool store_task_state_terminal(enum store_task_state s)
 {
 	return s == STORE_TASK_SUCCEEDED || s == STORE_TASK_FAILED ||
-	    s == STORE_TASK_CANCELLED;
+	    s == STORE_TASK_CANCELLED || s == STORE_TASK_PARTIAL;
 }
 
 const char *store_step_state_str(enum store_step_state s)

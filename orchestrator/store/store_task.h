@@ -17,8 +17,11 @@ enum store_task_state {
 	STORE_TASK_SUCCEEDED,
 	STORE_TASK_FAILED,
 	STORE_TASK_CANCELLED,
+	/* ended with every step done but part of the work not (a repair
+	 * with ranges left unrepaired): terminal, its error says what */
+	STORE_TASK_PARTIAL,
 };
-#define STORE_TASK_NSTATES 6
+#define STORE_TASK_NSTATES 7
 
 enum store_step_state {
 	STORE_STEP_PENDING,
@@ -29,7 +32,7 @@ enum store_step_state {
 	STORE_STEP_CANCELLED,
 };
 
-/* "queued" ... "cancelled"; parse returns 0 or -1 for an unknown name. */
+/* "queued" ... "cancelled", "partial"; parse returns 0 or -1 for an unknown name. */
 const char *store_task_state_str(enum store_task_state s);
 int store_task_state_parse(const char *s, enum store_task_state *out);
 bool store_task_state_terminal(enum store_task_state s);

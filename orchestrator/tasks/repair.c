@@ -83,6 +83,14 @@ static const struct param_spec repair_params[] = {
 	  "\"mon-fri\" | [\"mon\", \"wed\"] | \"*\", \"start\": \"22:00\", "
 	  "\"end\": \"06:00\", \"tz\": \"Europe/Berlin\"}] (end <= start "
 	  "crosses midnight; tz defaults to UTC); absent: any time" },
+	{ "retry_backoff", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "parallelism other than 1: a failed segment is not tried again "
+	  "before this duration (\"5s\" by default, \"0\" to 1h), doubling "
+	  "after each failure up to 5 min" },
+	{ "resume", PT_NAME, 0, 0, NULL, NULL, 0,
+	  "the id of an earlier repair of the cluster that ended partial, "
+	  "failed or cancelled in the segment scheduler: repair only the "
+	  "ranges it did not (its keyspace, tables and full apply)" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -98,6 +106,61 @@ int repair_segment_timeout_ms(const json_t *params, int64_t *out)
 	if (duration_parse_ms(s, out) != 0 || *out < 1000 ||
 	    *out > DOWN_DEADLINE_MAX_MS)
 		return -1;
+	return 0;
+}
+
+int repair_retry_backoff_ms(const json_t *params, int64_t *out)
+{
+	const char *s = json_string_value(json_object_get(params,
+	    "retry_backoff"));
+
+	*out = REPAIR_RETRY_BACKOFF_MS;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (duration_parse_ms(s, out) != 0 || *out < 0 ||
+	    *out > 3600LL * 1000)
+		return -1;
+	return 0;
+}
+
+/* The rules of retry_backoff and resume (beside the table's). */
+static int retry_resume_validate(const json_t *params, char *err,
+    size_t errlen)
+{
+	const char *resume = json_string_value(json_object_get(params,
+	    "resume"));
+	bool sched = json_integer_value(json_object_get(params,
+	    "parallelism")) != 1;
+	int64_t ms;
+
+	if (repair_retry_backoff_ms(params, &ms) != 0) {
+		snprintf(err, errlen, "params.retry_backoff '%s' is not a "
+		    "duration up to 1h (\"5s\", \"90s\"; \"0\": retry at "
+		    "once)", json_string_value(json_object_get(params,
+		    "retry_backoff")));
+		return -1;
+	}
+	if (!sched && json_object_get(params, "retry_backoff") != NULL) {
+		snprintf(err, errlen, "params.retry_backoff needs the segment "
+		    "scheduler: give params.parallelism 0 (as many as the "
+		    "replica sets allow) or more than 1, with params.keyspace");
+		return -1;
+	}
+	if (resume != NULL && strncmp(resume, "t-", 2) != 0) {
+		snprintf(err, errlen, "params.resume '%s' is not a task id "
+		    "(\"t-…\": the id of the repair to resume)", resume);
+		return -1;
+	}
+	if (resume != NULL && !sched) {
+		snprintf(err, errlen, "params.resume resumes the segment "
+		    "scheduler: params.parallelism 1 cannot (leave it out to "
+		    "take the resumed task's)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,7 +254,9 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		    "primary replica is in another dc");
 		return -1;
 	}
-	return repair_win_validate(params, err, errlen);
+	if (repair_win_validate(params, err, errlen) != 0)
+		return -1;
+	return retry_resume_validate(params, err, errlen);
 }
 
 int repair_endpoint_down(const char *msg, char *addr, size_t len)
@@ -668,6 +733,11 @@ static int run_postponed(struct task_ctx *ctx, const struct store_step *step,
 		task_progress(ctx, "partial: %zu of %zu postponed segments not "
 		    "repaired, their nodes were not back within down_deadline "
 		    "(%s): %s; run a repair again once they are up", left, m->n,
+		    json_string_value(json_object_get(params, "down_deadline")),
+		    names);
+		task_partial(ctx, "%zu of %zu postponed segments not repaired, "
+		    "their nodes were not back within down_deadline (%s): %s; "
+		    "run a repair again once they are up", left, m->n,
 		    json_string_value(json_object_get(params, "down_deadline")),
 		    names);
 		free(names);

@@ -33,6 +33,14 @@
  *   datacenter         scheduler only: repair among the replicas in these
  *                      dcs (repair_dc.h, nodetool -dc)
  *   local_dc           parallelism 1, segments_per_node 1: -pr --in-local-dc
+ *   retry_backoff      scheduler only: a duration up to 1h, default "5s"
+ *                      ("0": none): a failed segment waits this long
+ *                      before its next try, doubling, at most 5 min
+ *   resume             scheduler only: the id of an earlier repair task of
+ *                      the cluster that ended partial, failed or cancelled;
+ *                      only the ranges it did not repair are planned (the
+ *                      service checks the task and copies its keyspace,
+ *                      table, full and parallelism: service_tasks.c)
  *   agent, known_hosts, timeout_s   as for every nodeops step (nodeops.h);
  *                      timeout_s defaults to 21600 here
  *
@@ -71,6 +79,10 @@ int repair_down_deadline_ms(const json_t *params, int64_t *out);
 /* params.segment_timeout in ms into *out (0: absent, no timeout).  0,
  * or -1 when it is not a duration from 1 s to 11 h. */
 int repair_segment_timeout_ms(const json_t *params, int64_t *out);
+/* params.retry_backoff in ms into *out (absent: REPAIR_RETRY_BACKOFF_MS;
+ * "0": 0, no backoff).  0, or -1 when not a duration up to 1 h. */
+#define REPAIR_RETRY_BACKOFF_MS 5000
+int repair_retry_backoff_ms(const json_t *params, int64_t *out);
 /*
  * The address Cassandra names in "Endpoint not alive: /10.0.0.2:7000"
  * (nodetool's words when a replica of the range is down; 3.x prints no

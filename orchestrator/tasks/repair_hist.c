@@ -5,8 +5,8 @@
  * has one; so the unrepaired ranges are read back from those records,
  * exactly, rather than from the step's message, which is cut short on a
  * long list.  A repair with parallelism 1 has per-node steps and no
- * records: its outcome comes from the last step's message ("partial: "
- * when postponed segments never ran), its ranges stay unknown.
+ * records: its ranges stay unknown.  The outcome is the task's state
+ * (a repair that left ranges unrepaired ends "partial").
  */
 #include "repair_hist.h"
 
@@ -132,13 +132,11 @@ void repair_hist_of(const struct store_task_detail *d, struct repair_hist *h)
 		free(rs);
 	}
 	merge(h->unrepaired, &h->nunrepaired);
-	if (d->task.state != STORE_TASK_SUCCEEDED)
-		return;
-	/* The engine has no partial state: the last step's message says it. */
-	if (last != NULL && last->message != NULL &&
-	    strncmp(last->message, "partial: ", 9) == 0)
-		h->outcome = "partial";
-	h->unrepaired_known = h->scheduled;
+	/* Only a step that reached its end left a record for every segment
+	 * (a cancelled or failed one has none for those never started). */
+	h->unrepaired_known = h->scheduled &&
+	    (d->task.state == STORE_TASK_SUCCEEDED ||
+	    d->task.state == STORE_TASK_PARTIAL);
 }
 
 void repair_hist_release(struct repair_hist *h)

@@ -26,6 +26,7 @@
 #include "../store/store.h"
 #include "repair.h"
 #include "repair_dc.h"
+#include "repair_resume.h"
 #include "repair_win.h"
 #include "segsched.h"
 
@@ -75,7 +76,10 @@ static void rpmemo_release(void *p)
 
 	if (m == NULL)
 		return;
-	for (size_t i = 0; m->map != NULL && i < m->map->nendpoints; i++)
+	/* node_of is NULL when the setup stopped before it (a refused dc, a
+	 * resume that could not be read) */
+	for (size_t i = 0; m->map != NULL && m->node_of != NULL &&
+	    i < m->map->nendpoints; i++)
 		free(m->node_of[i]);
 	free(m->node_of);
 	free(m->cass_down_until);
@@ -424,6 +428,9 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 {
 	const json_t *params = task_ctx_params(ctx);
 	const char *ks = jstr(params, "keyspace");
+	const char *resume = jstr(params, "resume");
+	struct segsched_range *done = NULL;
+	size_t ndone = 0;
 	json_int_t par = json_integer_value(json_object_get(params,
 	    "parallelism"));
 	json_int_t spn = json_integer_value(json_object_get(params,
@@ -446,10 +453,14 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		m->map = NULL;
 		return -1;
 	}
+	if (resume != NULL && repair_resume_done_ranges(task_ctx_store(ctx),
+	    resume, &done, &ndone, err, errlen) != 0)
+		return -1;
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    &nodes) != 0) {
 		store_nodes_release(&nodes);
+		free(done);
 		snprintf(err, errlen, "cannot read the cluster's nodes from the "
 		    "store: see the ringmaster log");
 		return -1;
@@ -471,6 +482,9 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	store_nodes_release(&nodes);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.parallelism = par > 0 ? (unsigned)par : 0;
+	if (repair_retry_backoff_ms(params, &cfg.retry_backoff_ms) != 0 ||
+	    cfg.retry_backoff_ms == 0)
+		cfg.retry_backoff_ms = -1;	/* "0": retry at once */
 	m->s = segsched_new(m->map->nendpoints, names, &cfg);
 	free(names);
 	/* segments_per_node * endpoints segments in all, as near as whole
@@ -495,24 +509,38 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		if (kk > w)
 			kk = w;
 		for (uint64_t p = 0; p < kk; p++) {
-			struct segsched_range pr;
-			size_t id;
+			struct segsched_range pr, *left = &pr;
+			size_t id, nleft = 1;
 
 			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
-			if (nseg >= MAX_SEGS ||
-			    segsched_add(m->s, &pr, 1, reps, nreps,
-			    &id, e2, sizeof(e2)) != 0) {
-				snprintf(err, errlen, "cannot plan segment of (%lld,%lld]: "
-				    "%s", (long long)pr.start, (long long)pr.end,
-				    nseg >= MAX_SEGS ? "too many segments; lower "
-				    "segments_per_node" : e2);
-				free(reps);
-				return -1;
+			/* a resume: what the resumed repairs did is left out */
+			if (done != NULL)
+				nleft = repair_resume_subtract(pr, done, ndone,
+				    &left);
+			for (size_t j = 0; j < nleft; j++) {
+				if (nseg >= MAX_SEGS ||
+				    segsched_add(m->s, &left[j], 1, reps,
+				    nreps, &id, e2, sizeof(e2)) != 0) {
+					snprintf(err, errlen, "cannot plan segment "
+					    "of (%lld,%lld]: %s",
+					    (long long)left[j].start,
+					    (long long)left[j].end, nseg >= MAX_SEGS ?
+					    "too many segments; lower "
+					    "segments_per_node" : e2);
+					if (left != &pr)
+						free(left);
+					free(done);
+					free(reps);
+					return -1;
+				}
+				nseg++;
 			}
-			nseg++;
+			if (left != &pr)
+				free(left);
 		}
 	}
 	free(reps);
+	free(done);
 	grow(m);
 	return 0;
 }
@@ -543,6 +571,23 @@ static bool node_up(struct task_ctx *ctx, const char *addr)
 	    &r) == 0 && r.state != NULL && strcmp(r.state, "up") == 0;
 	store_node_row_release(&r);
 	return up;
+}
+
+/* A failed segment's record: why, and when it is tried again (its
+ * backoff, segsched_fail) unless it failed for good. */
+static void seg_show_retry(struct task_ctx *ctx, struct rpmemo *m,
+    const struct segsched_seg *g, const char *err, int64_t now)
+{
+	char *msg;
+
+	if (g->state != SEGSCHED_PENDING || g->not_before <= now) {
+		seg_show(ctx, m, g, err);
+		return;
+	}
+	msg = xasprintf("%s; retry in %lld s", err,
+	    (long long)((g->not_before - now + 999) / 1000));
+	seg_show(ctx, m, g, msg);
+	free(msg);
 }
 
 /* What ended of a segment's job: fed back to the scheduler.  Returns
@@ -596,9 +641,10 @@ static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
 		seg_show(ctx, m, segsched_get(m->s, id), why);
 		return TASK_STEP_OK;
 	}
+	segsched_set_now(m->s, now);
 	segsched_fail(m->s, id, err, e2, sizeof(e2));
 	g = segsched_get(m->s, id);
-	seg_show(ctx, m, g, err);
+	seg_show_retry(ctx, m, g, err, now);
 	return TASK_STEP_OK;
 }
 
@@ -728,6 +774,19 @@ static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
 	}
 }
 
+/* The task ends partial, naming what is missing and how to resume it. */
+static void repair_par_partial(struct task_ctx *ctx,
+    const struct segsched_report *rep, const char *ranges)
+{
+	task_partial(ctx, "%zu of %zu segments not repaired (%zu failed after "
+	    "their attempts, %zu postponed past down_deadline): %s; repair "
+	    "them once the nodes are up with the repair param "
+	    "{\"resume\": \"%s\"}", rep->failed + rep->postponed +
+	    rep->pending, rep->done + rep->failed + rep->postponed +
+	    rep->pending, rep->failed, rep->postponed + rep->pending, ranges,
+	    task_ctx_id(ctx));
+}
+
 int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
@@ -783,15 +842,18 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		n = segsched_count(m->s);
 		{
 			size_t upper, lower = segsched_max_parallel(m->s, &upper);
-			task_progress(ctx, "%zu segments over %zu ranges of %zu "
-			    "nodes; at most %zu can run at once (upper bound %zu), "
-			    "parallelism %s", n, m->map->nranges,
+			task_progress(ctx, "%s%zu segments over %zu ranges of "
+			    "%zu nodes; at most %zu can run at once (upper bound "
+			    "%zu), parallelism %s", jstr(params, "resume") ?
+			    "what the resumed repair left: " : "", n,
+			    m->map->nranges,
 			    m->map->nendpoints, lower, upper,
 			    json_integer_value(json_object_get(params,
 			    "parallelism")) > 0 ? "as asked" : "as many as that");
 		}
 	}
-	/* 1. what ended */
+	/* 1. what ended (the scheduler's clock: backoffs) */
+	segsched_set_now(m->s, time_mono_ms());
 	n = segsched_count(m->s);
 	for (size_t id = 0; id < n; id++) {
 		if (segsched_get(m->s, id)->state != SEGSCHED_RUNNING)
@@ -835,6 +897,7 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 
 		n = segsched_count(m->s);
 		ids = xcalloc(n + 1, sizeof(*ids));
+		segsched_set_now(m->s, time_mono_ms());
 		k = segsched_next(m->s, ids, n);
 		grow(m);
 		now = time_mono_ms();
@@ -885,6 +948,8 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 			    "again once the nodes are up", rep.failed + rep.postponed +
 			    rep.pending, rep.done + rep.failed + rep.postponed +
 			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
+		if (rep.nunrepaired > 0)
+			repair_par_partial(ctx, &rep, un);
 		free(un);
 		free(win_why);
 		segsched_report_release(&rep);
@@ -907,6 +972,13 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		task_deadline_restart(ctx);
 		return task_wait(ctx, win_wait);
 	}
-	return task_wait(ctx, m->rest_until > now && m->rest_until - now <
-	    POLL_MS ? m->rest_until - now : POLL_MS);
+	{
+		/* the sooner of the rest's end and a backoff's, within a poll */
+		int64_t wait = POLL_MS, retry = segsched_next_retry(m->s);
+		if (m->rest_until > now && m->rest_until - now < wait)
+			wait = m->rest_until - now;
+		if (retry != INT64_MAX && retry > now && retry - now < wait)
+			wait = retry - now;
+		return task_wait(ctx, wait);
+	}
 }

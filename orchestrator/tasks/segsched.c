@@ -33,6 +33,8 @@
 
 #define DEFAULT_ATTEMPTS 3
 #define DEFAULT_STARVE 8
+#define DEFAULT_BACKOFF_MS 5000
+#define DEFAULT_BACKOFF_MAX_MS 300000
 
 struct segsched {
 	size_t nep;
@@ -42,6 +44,7 @@ struct segsched {
 	struct segsched_seg *segs;
 	size_t n, cap;
 	uint64_t round;
+	int64_t now;			/* the caller's clock, ms */
 };
 
 static int64_t u2i(uint64_t u)
@@ -92,6 +95,10 @@ struct segsched *segsched_new(size_t nendpoints, const char *const *names,
 		s->cfg.max_attempts = DEFAULT_ATTEMPTS;
 	if (s->cfg.starve_limit == 0)
 		s->cfg.starve_limit = DEFAULT_STARVE;
+	if (s->cfg.retry_backoff_ms == 0)
+		s->cfg.retry_backoff_ms = DEFAULT_BACKOFF_MS;
+	if (s->cfg.retry_backoff_max_ms <= 0)
+		s->cfg.retry_backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
 	return s;
 }
 
@@ -187,6 +194,37 @@ void segsched_set_down(struct segsched *s, size_t endpoint, bool down)
 		s->down[endpoint] = down;
 }
 
+void segsched_set_now(struct segsched *s, int64_t now_ms)
+{
+	s->now = now_ms;
+}
+
+int64_t segsched_backoff_ms(const struct segsched *s, unsigned n)
+{
+	int64_t d = s->cfg.retry_backoff_ms;
+
+	if (d < 0 || n == 0)
+		return 0;
+	/* doubling n - 1 times, stopping at the cap (no overflow) */
+	for (unsigned i = 1; i < n && d < s->cfg.retry_backoff_max_ms; i++)
+		d *= 2;
+	return d < s->cfg.retry_backoff_max_ms ? d : s->cfg.retry_backoff_max_ms;
+}
+
+int64_t segsched_next_retry(const struct segsched *s)
+{
+	int64_t at = INT64_MAX;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct segsched_seg *g = &s->segs[i];
+		if ((g->state == SEGSCHED_PENDING ||
+		    g->state == SEGSCHED_POSTPONED) && g->not_before > s->now &&
+		    g->not_before < at)
+			at = g->not_before;
+	}
+	return at;
+}
+
 void segsched_set_busy(struct segsched *s, size_t endpoint, bool busy)
 {
 	if (endpoint < s->nep)
@@ -262,6 +300,8 @@ size_t segsched_next(struct segsched *s, size_t *started, size_t max)
 			continue;
 		}
 		g->state = SEGSCHED_PENDING;
+		if (g->not_before > s->now)
+			continue;	/* in its backoff: not a candidate */
 		cand[ncand++] = i;
 	}
 	qsort_r(cand, ncand, sizeof(*cand), cmp_fair, s->segs);
@@ -340,9 +380,12 @@ int segsched_fail(struct segsched *s, size_t id, const char *why, char *err,
 	if (g->attempts >= s->cfg.max_attempts) {
 		g->state = SEGSCHED_FAILED;
 	} else {
-		/* a retry queues behind what already waits */
+		/* a retry queues behind what already waits, after its
+		 * backoff: a node that just failed a repair (overloaded,
+		 * restarting) is not asked again at once */
 		g->state = SEGSCHED_PENDING;
 		g->since = s->round;
+		g->not_before = s->now + segsched_backoff_ms(s, g->attempts);
 	}
 	return 0;
 }

@@ -2,7 +2,8 @@
  * segsched.h - the scheduler of repair segments: which segments may run now
  * so that no endpoint takes part in two running repairs.  Pure state, no
  * I/O, no clock, no threads (the caller serialises calls): the caller says
- * what ended, which endpoints are down or busy, and asks what to start.
+ * what ended, which endpoints are down or busy, what time it is
+ * (segsched_set_now: its own clock, in ms), and asks what to start.
  *
  * Endpoints are small integers (indices into replicas_map.endpoints, see
  * replicas.h).  The repair task's scheduled step drives it (repair_par.h;
@@ -41,6 +42,9 @@ struct segsched_seg {
 	unsigned passed;		/* younger segments started while it
 					 * waited, since it last started */
 	size_t parent;			/* split from, or SIZE_MAX */
+	int64_t not_before;		/* the caller's clock: a failed segment
+					 * waits its backoff until then (0:
+					 * no wait) */
 	char why[200];			/* last postponement or failure */
 };
 
@@ -51,6 +55,12 @@ struct segsched_cfg {
 				 * failed attempts; 0: 3 */
 	unsigned starve_limit;	/* a waiting segment passed over this many
 				 * times reserves its endpoints; 0: 8 */
+	/* A failed segment does not start again before the caller's clock
+	 * passes now + backoff: retry_backoff_ms after its first failure,
+	 * doubling after each next one, at most retry_backoff_max_ms.
+	 * 0: 5 s and 5 min; retry_backoff_ms < 0: no wait. */
+	int64_t retry_backoff_ms;
+	int64_t retry_backoff_max_ms;
 };
 
 struct segsched;
@@ -81,13 +91,27 @@ const struct segsched_seg *segsched_get(const struct segsched *s, size_t id);
  * (pending compactions over the limit).  Unknown endpoints are ignored. */
 void segsched_set_down(struct segsched *s, size_t endpoint, bool down);
 void segsched_set_busy(struct segsched *s, size_t endpoint, bool busy);
+/*
+ * The caller's clock (ms, any origin, never going back) for the calls
+ * that follow: segsched_fail() sets the failed segment's not_before from
+ * it, segsched_next() starts no segment before its not_before.  Starts at
+ * 0: set it before the first failure.
+ */
+void segsched_set_now(struct segsched *s, int64_t now_ms);
+/* The backoff after a segment's n-th failed attempt (n >= 1) under cfg
+ * (defaults applied): what segsched_fail adds to the clock. */
+int64_t segsched_backoff_ms(const struct segsched *s, unsigned n);
+/* The earliest not_before of a segment still in its backoff, or
+ * INT64_MAX when none waits: when to ask again. */
+int64_t segsched_next_retry(const struct segsched *s);
 
 /*
  * One scheduling round: postpone the waiting segments that have an endpoint
  * down or busy, take back the postponed ones whose endpoints are all back,
  * and start waiting segments (RUNNING, attempts + 1) oldest first, then
  * fewest attempts, then lowest id, as long as none of their endpoints is in
- * a running segment and fewer than parallelism run.  The oldest segment
+ * a running segment and fewer than parallelism run.  A segment in its
+ * backoff (not_before after the clock) waits, pending.  The oldest segment
  * passed over starve_limit times holds its free endpoints for itself, so
  * younger segments cannot keep it waiting for ever.  Starts at most max
  * (0 or started NULL: none), writes their ids to started and returns how
@@ -95,8 +119,8 @@ void segsched_set_busy(struct segsched *s, size_t endpoint, bool busy);
  */
 size_t segsched_next(struct segsched *s, size_t *started, size_t max);
 
-/* A running segment ended: repaired; failed (pending again, or FAILED once
- * it has had max_attempts); or postponed (not counted as an attempt: an
+/* A running segment ended: repaired; failed (pending again, not before the
+ * clock + its backoff, or FAILED once it has had max_attempts); or postponed (not counted as an attempt: an
  * endpoint was found not alive, say).  0, or -1 with err when id is not
  * running. */
 int segsched_done(struct segsched *s, size_t id, char *err, size_t errlen);

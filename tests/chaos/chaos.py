@@ -55,7 +55,7 @@ CL = "chaos"
 PREFIX = "chaos"
 OPS = ("backup", "backup", "restore", "repair")
 FAULTS = ("orchestrator", "agent-jobs", "agent-daemon", "sshd", "s3")
-END = ("succeeded", "failed", "cancelled")
+END = ("succeeded", "failed", "cancelled", "partial")
 
 
 def log(msg):
@@ -209,8 +209,8 @@ def check(e, tids, host_ids, cass_pids, dead=None):
         t = task_get(e, tid)
         if t["state"] not in END:
             bad.append(f"task {tid} ({t['type']}) still {t['state']}")
-        elif t["state"] == "failed" and not (t.get("error") or "").strip():
-            bad.append(f"task {tid} ({t['type']}) failed without an error")
+        elif t["state"] in ("failed", "partial") and not (t.get("error") or "").strip():
+            bad.append(f"task {tid} ({t['type']}) {t['state']} without an error")
     # 2. complete backups are whole
     obj = lambda key: e.s3.object_path(f"{PREFIX}/{key}")  # noqa: E731
     for b in complete_backups(e):

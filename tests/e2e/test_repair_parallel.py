@@ -104,7 +104,8 @@ def counts(msg):
 
 
 def finished(o, tid, timeout=300):
-    return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
+    return o.wait_task(tid, states=("succeeded", "failed", "cancelled", "partial"),
+                       timeout=timeout)
 
 
 def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tmp_path):  # noqa: F811
@@ -157,7 +158,15 @@ def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp
     for params, words in (({"parallelism": -1, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": 2000, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": "2", "keyspace": "ks1"}, "parallelism"),
-                          ({"parallelism": 0}, "needs params.keyspace")):
+                          ({"parallelism": 0}, "needs params.keyspace"),
+                          ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "2h"},
+                           "params.retry_backoff '2h' is not a duration up to 1h"),
+                          ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "soon"},
+                           "retry_backoff"),
+                          ({"keyspace": "ks1", "retry_backoff": "5s"},
+                           "params.retry_backoff needs the segment scheduler"),
+                          ({"parallelism": 0, "keyspace": "ks1", "resume": "x"},
+                           "params.resume 'x' is not a task id")):
         before = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
         r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
         assert r.status_code == 400 and words in r.text, (params, r.text)
@@ -215,10 +224,12 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                    keyspace="ks1", parallelism=0,
                                    down_deadline="5s")["id"])
-    assert t["state"] == "succeeded", t
+    assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     assert msg.startswith("partial: ") and "unrepaired ranges: (" in msg, msg
     assert "postponed past down_deadline" in msg, msg
+    # the task's error says what is missing and how to resume it
+    assert "segments not repaired" in t["error"] and f'"resume": "{t["id"]}"' in t["error"], t
 
     # the history names exactly the ranges the down node replicates
     ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
@@ -226,13 +237,13 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     h = orch.ok("GET", "/api/v1/clusters/sim/repairs")
     assert h["next"] is None and len(h["items"]) == 1, h
     r = h["items"][0]
-    assert r["id"] == t["id"] and r["state"] == "succeeded" and r["outcome"] == "partial", r
+    assert r["id"] == t["id"] and r["state"] == "partial" and r["outcome"] == "partial", r
     assert r["keyspace"] == "ks1" and r["parallelism"] == 0, r
     got = [(int(x["start"]), int(x["end"])) for x in r["unrepaired_ranges"]]
     assert got == want, (got, want)
     segs = r["segments"]
     assert segs["done"] > 0 and segs["postponed"] + segs["pending"] > 0 and segs["failed"] == 0, r
-    assert r["summary"] == msg and r["finished_at"], r
+    assert r["summary"] == t["error"] and r["finished_at"], r
     assert all(down not in e["replicas"] for e in repair_log(c))
 
     # the same in the metrics
@@ -241,6 +252,12 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     for state in ("done", "failed", "postponed", "pending", "split"):
         key = ("ringmaster_repair_segments", f'cluster="sim",keyspace="ks1",state="{state}"')
         assert m[key] == segs[state], (state, m)
+    # and as a task state: counted, listed by ?state=
+    assert m[("ringmaster_task_partial_total", 'type="repair"')] == 1, m
+    assert m[("ringmaster_tasks", 'type="repair",state="partial"')] == 1, m
+    listed = orch.ok("GET", "/api/v1/clusters/sim/tasks?state=partial")["items"]
+    assert [x["id"] for x in listed] == [t["id"]], listed
+    assert orch.ok("GET", "/api/v1/clusters/sim/tasks?state=succeeded")["items"] == []
 
 
 def metric_values(o):
@@ -427,9 +444,21 @@ def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_pat
     # every repair node2 coordinates fails: its segments' retries go to
     # their next replica
     c.fault(bad, "fail", command="repair", message="Repair session failed (sim)")
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
-                                   keyspace="ks1", parallelism=0)["id"])
+    tid = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                      parallelism=0, retry_backoff="3s")["id"]
+    # a failed segment waits its backoff, and its record says for how long
+    said = set()
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        t = orch.task(tid)
+        for r in (t["steps"][0].get("nodes") or []):
+            if "; retry in " in (r["message"] or ""):
+                said.add((r["node"], r["state"], r["message"].rsplit("; ", 1)[1]))
+        if t["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
     assert t["state"] == "succeeded", t
+    assert said and {s[1:] for s in said} == {("pending", "retry in 3 s")}, said
     msg = t["steps"][0]["message"]
     ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
     assert msg.startswith(f"all {len(ranges)} segments repaired"), msg
@@ -440,6 +469,11 @@ def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_pat
     for e in log:
         assert e["coordinator"] != bad, e
     check_tiling(log, ranges)
+    # the retries of node2's segments started 3 s after their first try
+    # at the earliest (which was after the first segments started)
+    first = min(e["start"] for e in log)
+    retried = [e for e in log if any(inside(r, tuple(e["range"])) for r in mine)]
+    assert retried and all(e["start"] >= first + 3 for e in retried), (first, retried)
 
 
 def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path):  # noqa: F811
@@ -454,8 +488,8 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
     for n in bad:
         c.fault(n, "fail", command="repair", message="Repair session failed (sim)")
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
-                                   keyspace="ks1", parallelism=0)["id"])
-    assert t["state"] == "succeeded", t
+                                   keyspace="ks1", parallelism=0, retry_backoff="1s")["id"])
+    assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     lost = [(a, b) for a, b, _o, reps in ranges if set(reps) <= bad]
     ok = [(a, b) for a, b, _o, reps in ranges if not set(reps) <= bad]
@@ -473,3 +507,66 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
     log = repair_log(c)
     assert sorted(tuple(e["range"]) for e in log) == sorted(ok), log
     assert most_at_once(log) == 1
+
+
+def test_resume_repairs_only_what_a_partial_repair_left(sim_factory, orch, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=6, num_tokens=2)
+    agent = prepare(c, orch, tmp_path)
+    down = c.names[4]
+    c.stop_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
+             "the node down in the orchestrator", timeout=30)
+    first = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                       keyspace="ks1", parallelism=0,
+                                       down_deadline="5s")["id"])
+    assert first["state"] == "partial", first
+    ranges = simlib.token_ranges(simlib.load_cluster(c.dir), "ks1")
+    left = merged([(a, b) for a, b, _o, reps in ranges if down in reps])
+    h = [r for r in orch.ok("GET", "/api/v1/clusters/sim/repairs")["items"]
+         if r["id"] == first["id"]][0]
+    assert [(int(x["start"]), int(x["end"])) for x in h["unrepaired_ranges"]] == left, h
+    before = len(repair_log(c))
+
+    # refused, and nothing created: an unknown task, another type, a
+    # different keyspace or table, a schedule
+    n_tasks = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
+    for params, status, words in (
+            ({"resume": "t-00000000000000ff"}, 400,
+             "params.resume: task 't-00000000000000ff' not found"),
+            ({"resume": first["id"], "keyspace": "system_auth"}, 400,
+             "params.keyspace differs"),
+            ({"resume": first["id"], "table": "t2"}, 400, "params.table differs"),
+            ({"resume": first["id"], "parallelism": 1}, 400, "parallelism 1 cannot")):
+        r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
+        assert r.status_code == status and words in r.text, (params, r.text)
+    r = orch.post("/api/v1/clusters/sim/schedules",
+                  {"type": "repair", "every": "1h", "params": {"resume": first["id"]}})
+    assert r.status_code == 400 and "a schedule cannot resume" in r.text, r.text
+    assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == n_tasks
+
+    # the node back, the resume repairs exactly what was left, with its
+    # own parallelism and the first task's keyspace
+    c.start_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "up",
+             "the node up again", timeout=60)
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                   resume=first["id"], parallelism=2)["id"])
+    assert t["state"] == "succeeded", t
+    assert t["params"]["keyspace"] == "ks1" and t["params"]["parallelism"] == 2, t["params"]
+    log = repair_log(c)
+    again = log[before:]
+    assert again and merged([tuple(e["range"]) for e in again]) == left, (again, left)
+    assert all(down in e["replicas"] for e in again), again
+    # across both tasks every range was repaired exactly once
+    check_tiling(log, ranges)
+    assert most_at_once(log) == 1
+
+    # a succeeded repair has nothing left; the partial one may not be
+    # resumed for another cluster's sake either
+    r = orch.post("/api/v1/clusters/sim/tasks",
+                  {"type": "repair", "params": {"resume": t["id"]}})
+    assert r.status_code == 409 and "nothing is left to resume" in r.text, r.text
+    orch.create_cluster("other")
+    r = orch.post("/api/v1/clusters/other/tasks",
+                  {"type": "repair", "params": {"resume": first["id"]}})
+    assert r.status_code == 400 and "is a task of cluster 'sim', not 'other'" in r.text, r.text

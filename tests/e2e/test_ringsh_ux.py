@@ -284,6 +284,10 @@ def test_status_one_screen_with_what_needs_a_person(tmp_path, fake):
             {"address": "10.0.0.2", "state": "up", "last_heartbeat": now},
             {"address": "10.0.0.3", "state": "down", "last_heartbeat": now}], "next": None}),
         ("GET", "/api/v1/clusters/prod/tasks"): (200, {"items": [
+            {"id": "t-6", "type": "repair", "state": "partial", "finished_at": now,
+             "created_at": "2026-01-01T00:06:00Z",
+             "error": "2 of 12 segments not repaired (0 failed after their attempts, "
+                      "2 postponed past down_deadline): (1,2]"},
             {"id": "t-5", "type": "backup", "state": "running", "started_at": now,
              "progress": {"done": 3, "total": 12}, "created_at": "2026-01-01T00:05:00Z"},
             {"id": "t-4", "type": "verify", "state": "queued", "created_at": now},
@@ -322,7 +326,11 @@ def test_status_one_screen_with_what_needs_a_person(tmp_path, fake):
                for l in need), need
     assert any(l.startswith("    schedule s-1 (repair every 7d): its last task t-3 failed")
                for l in need), need
-    assert len(need) == 4, need
+    assert any(l.startswith("    repair t-6 ended partial") and
+               l.endswith(": 2 of 12 segments not repaired (0 failed after their attempts, "
+                          "2 postponed past down_deadline): (1,2] — see 'tasks show t-6'")
+               for l in need), need
+    assert len(need) == 5, need
     # Only reads.
     assert {q["method"] for q in rec.requests} == {"GET"}
 

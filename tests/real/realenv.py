@@ -99,7 +99,8 @@ class Env:
         """Submit a task, wait for it to end, assert its state; the task."""
         r = self.submit(type_, **params)
         assert r.status_code == 202, f"POST {type_}: {r.status_code} {r.text}"
-        t = self.o.wait_task(r.json()["id"], states=("succeeded", "failed", "cancelled"),
+        t = self.o.wait_task(r.json()["id"],
+                             states=("succeeded", "failed", "cancelled", "partial"),
                              timeout=timeout)
         assert t["state"] == want, json.dumps(t, indent=1)
         return t

@@ -276,6 +276,22 @@ static void test_params(void)
 		{ "{\"down_deadline\":\"12h\"}", -1, "up to 11h" },
 		{ "{\"down_deadline\":\"soon\"}", -1, "not a duration" },
 		{ "{\"down_deadline\":6}", -1, "down_deadline" },
+		/* retry_backoff: the scheduler's, 0..1h */
+#define PK "\"parallelism\":0,\"keyspace\":\"shop\","
+		{ "{" PK "\"retry_backoff\":\"0\"}", 0, NULL },
+		{ "{" PK "\"retry_backoff\":\"250ms\"}", 0, NULL },
+		{ "{" PK "\"retry_backoff\":\"1h\"}", 0, NULL },
+		{ "{" PK "\"retry_backoff\":\"61m\"}", -1, "up to 1h" },
+		{ "{" PK "\"retry_backoff\":\"-1s\"}", -1, "retry_backoff" },
+		{ "{" PK "\"retry_backoff\":5}", -1, "retry_backoff" },
+		{ "{\"keyspace\":\"shop\",\"retry_backoff\":\"5s\"}", -1,
+		  "needs the segment scheduler" },
+		/* resume: a task id, for the scheduler */
+		{ "{" PK "\"resume\":\"t-0123456789abcdef\"}", 0, NULL },
+		{ "{" PK "\"resume\":\"s-0123\"}", -1, "not a task id" },
+		{ "{\"parallelism\":1,\"keyspace\":\"shop\",\"resume\":"
+		  "\"t-01\"}", -1, "parallelism 1 cannot" },
+#undef PK
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		json_t *p = json_loads(cases[i].json, 0, NULL);
@@ -292,6 +308,15 @@ static void test_params(void)
 			T_EQ_INT(json_integer_value(json_object_get(p, "parallelism")), 1);
 			T_EQ_STR(json_string_value(json_object_get(p,
 			    "down_deadline")), "6h");
+		}
+		if (rc == 0) {
+			/* what the scheduler is given */
+			int64_t ms = -1;
+			const char *rb = json_string_value(json_object_get(p,
+			    "retry_backoff"));
+			T_EQ_INT(repair_retry_backoff_ms(p, &ms), 0);
+			T_EQ_INT(ms, rb == NULL ? 5000 : strcmp(rb, "0") == 0 ?
+			    0 : strcmp(rb, "250ms") == 0 ? 250 : 3600000);
 		}
 		json_decref(p);
 	}

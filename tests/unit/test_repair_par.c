@@ -10,7 +10,10 @@
 #include <jansson.h>
 
 #include "../../common/util.h"
+#include "../../orchestrator/err.h"
+#include "../../orchestrator/store/store.h"
 #include "../../orchestrator/tasks/repair_par.h"
+#include "../../orchestrator/tasks/repair_resume.h"
 #include "../../orchestrator/tasks/segsched.h"
 #include "t.h"
 
@@ -171,9 +174,237 @@ static void test_map(void)
 	json_decref(d);
 }
 
+/* ---- resume: what is left of a piece, which tasks may be resumed ---- */
+
+static void test_subtract(void)
+{
+	static const struct {
+		struct segsched_range piece;
+		struct segsched_range done[4];
+		size_t ndone;
+		struct segsched_range want[4];
+		size_t nwant;
+	} rows[] = {
+		{ { 0, 100 }, { { 0 } }, 0, { { 0, 100 } }, 1 },
+		{ { 0, 100 }, { { 0, 100 } }, 1, { { 0 } }, 0 },
+		{ { 0, 100 }, { { 10, 20 } }, 1, { { 0, 10 }, { 20, 100 } }, 2 },
+		{ { 0, 100 }, { { -50, 10 } }, 1, { { 10, 100 } }, 1 },
+		{ { 0, 100 }, { { 90, 200 } }, 1, { { 0, 90 } }, 1 },
+		{ { 0, 100 }, { { -10, 0 } }, 1, { { 0, 100 } }, 1 },
+		{ { 0, 100 }, { { 100, 300 } }, 1, { { 0, 100 } }, 1 },
+		{ { 0, 100 }, { { 50, 60 }, { 20, 30 }, { 10, 20 } }, 3,
+		  { { 0, 10 }, { 30, 50 }, { 60, 100 } }, 3 },
+		{ { 0, 100 }, { { 50, 70 }, { 10, 60 } }, 2,
+		  { { 0, 10 }, { 70, 100 } }, 2 },
+		{ { 0, 100 }, { { 5, 5 } }, 1, { { 0 } }, 0 },	/* whole ring */
+		/* a done range that wraps round the whole ring but (20,50] */
+		{ { 0, 100 }, { { 50, 20 } }, 1, { { 20, 50 } }, 1 },
+		/* a piece across the int64 edge, a done range across it too */
+		{ { INT64_MAX - 10, INT64_MIN + 9 },
+		  { { INT64_MAX - 5, INT64_MIN + 4 } }, 1,
+		  { { INT64_MAX - 10, INT64_MAX - 5 }, { INT64_MIN + 4,
+		  INT64_MIN + 9 } }, 2 },
+		{ { INT64_MAX - 10, INT64_MIN + 9 }, { { INT64_MIN, 0 } }, 1,
+		  { { INT64_MAX - 10, INT64_MIN } }, 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct segsched_range *got;
+		size_t n = repair_resume_subtract(rows[i].piece, rows[i].done,
+		    rows[i].ndone, &got);
+		bool same = n == rows[i].nwant;
+
+		for (size_t j = 0; same && j < n; j++)
+			same = got[j].start == rows[i].want[j].start &&
+			    got[j].end == rows[i].want[j].end;
+		T_CHECK(same, "row %zu: %zu pieces, first (%lld,%lld]", i, n,
+		    n ? (long long)got[0].start : 0LL,
+		    n ? (long long)got[0].end : 0LL);
+		free(got);
+	}
+	/* random done sets over a small piece, against token by token */
+	uint64_t rng = 12345;
+	for (int iter = 0; iter < 2000; iter++) {
+		struct segsched_range piece = { 0, 64 }, done[6], *got;
+		size_t nd = rand_xorshift(&rng) % 6, n;
+		bool want[65] = { false }, have[65] = { false };
+
+		for (size_t j = 0; j < nd; j++) {
+			int64_t a = (int64_t)(rand_xorshift(&rng) % 100) - 20;
+			int64_t b = a + 1 + (int64_t)(rand_xorshift(&rng) % 30);
+			done[j] = (struct segsched_range){ a, b };
+		}
+		for (int64_t t = 1; t <= 64; t++) {
+			want[t] = true;
+			for (size_t j = 0; j < nd; j++)
+				if (t > done[j].start && t <= done[j].end)
+					want[t] = false;
+		}
+		n = repair_resume_subtract(piece, done, nd, &got);
+		for (size_t j = 0; j < n; j++) {
+			T_CHECK(got[j].start < got[j].end && (j == 0 ||
+			    got[j].start > got[j - 1].end), "iteration %d: "
+			    "pieces out of order or touching", iter);
+			for (int64_t t = got[j].start + 1; t <= got[j].end &&
+			    t <= 64 && t >= 1; t++)
+				have[t] = true;
+		}
+		T_CHECK(memcmp(want, have, sizeof(want)) == 0,
+		    "iteration %d: the pieces left differ", iter);
+		free(got);
+	}
+}
+
+/* A finished repair task of cluster "c" with a "repair segments" step. */
+static void old_task(struct store_task_detail *d, struct store_step *step,
+    const char *type, enum store_task_state state, int attempts,
+    const char *params)
+{
+	memset(d, 0, sizeof(*d));
+	memset(step, 0, sizeof(*step));
+	str_copy(d->task.id, "t-0001", sizeof(d->task.id));
+	str_copy(d->task.cluster, "c", sizeof(d->task.cluster));
+	str_copy(d->task.type, type, sizeof(d->task.type));
+	d->task.state = state;
+	d->task.params = json_loads(params, 0, NULL);
+	step->name = xstrdup(REPAIR_PAR_STEP);
+	step->attempts = attempts;
+	d->steps = step;
+	d->nsteps = 1;
+}
+
+static void test_resume_check(void)
+{
+	static const char *const ks1 =
+	    "{\"keyspace\":\"ks1\",\"full\":true,\"parallelism\":0,"
+	    "\"table\":[\"a\"]}";
+	static const struct {
+		const char *cluster, *type;
+		enum store_task_state state;
+		int attempts;
+		const char *given;
+		int rc;
+		const char *err_has;	/* or, on success, params after */
+	} rows[] = {
+		{ "c", "repair", STORE_TASK_PARTIAL, 1, "{}", 0,
+		  "{\"keyspace\":\"ks1\",\"full\":true,\"parallelism\":0,"
+		  "\"table\":[\"a\"]}" },
+		{ "c", "repair", STORE_TASK_FAILED, 1, "{\"parallelism\":4,"
+		  "\"intensity\":0.5,\"table\":\"a\"}", 0,
+		  "{\"keyspace\":\"ks1\",\"full\":true,\"parallelism\":4,"
+		  "\"table\":[\"a\"],\"intensity\":0.5}" },
+		{ "c", "repair", STORE_TASK_CANCELLED, 2, "{\"keyspace\":"
+		  "\"ks1\",\"full\":true}", 0, NULL },
+		{ "d", "repair", STORE_TASK_PARTIAL, 1, "{}", RM_EINVAL,
+		  "is a task of cluster 'c', not 'd'" },
+		{ "c", "backup", STORE_TASK_FAILED, 1, "{}", RM_EINVAL,
+		  "is a backup, not a repair" },
+		{ "c", "repair", STORE_TASK_RUNNING, 1, "{}", RM_ECONFLICT,
+		  "is still running" },
+		{ "c", "repair", STORE_TASK_QUEUED, 0, "{}", RM_ECONFLICT,
+		  "is still queued" },
+		{ "c", "repair", STORE_TASK_PAUSED, 1, "{}", RM_ECONFLICT,
+		  "is still paused" },
+		{ "c", "repair", STORE_TASK_SUCCEEDED, 1, "{}", RM_ECONFLICT,
+		  "nothing is left to resume" },
+		{ "c", "repair", STORE_TASK_CANCELLED, 0, "{}", RM_EINVAL,
+		  "never ran the segment scheduler" },
+		{ "c", "repair", STORE_TASK_PARTIAL, 1, "{\"keyspace\":\"ks2\"}",
+		  RM_EINVAL, "params.keyspace differs" },
+		{ "c", "repair", STORE_TASK_PARTIAL, 1, "{\"table\":[\"b\"]}",
+		  RM_EINVAL, "params.table differs" },
+		{ "c", "repair", STORE_TASK_PARTIAL, 1, "{\"full\":false}",
+		  RM_EINVAL, "params.full differs" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct store_task_detail d;
+		struct store_step step;
+		json_t *p = json_loads(rows[i].given, 0, NULL), *before;
+		char err[512] = "";
+		int rc;
+
+		old_task(&d, &step, rows[i].type, rows[i].state,
+		    rows[i].attempts, ks1);
+		before = json_deep_copy(p);
+		rc = repair_resume_check(&d, rows[i].cluster, p, err,
+		    sizeof(err));
+		T_CHECK(rc == rows[i].rc, "row %zu: rc %d (%s)", i, rc, err);
+		if (rc != 0) {
+			T_CHECK(strstr(err, rows[i].err_has) != NULL,
+			    "row %zu: %s", i, err);
+			T_CHECK(json_equal(p, before), "row %zu: params changed",
+			    i);
+		} else if (rows[i].err_has != NULL) {
+			json_t *want = json_loads(rows[i].err_has, 0, NULL);
+			char *s = json_dumps(p, JSON_SORT_KEYS);
+			T_CHECK(json_equal(p, want), "row %zu: params %s", i, s);
+			free(s);
+			json_decref(want);
+		}
+		json_decref(before);
+		json_decref(p);
+		free(step.name);
+		json_decref(d.task.params);
+	}
+}
+
+/* The done records of a step, whatever their order, merged. */
+static void test_done_of(void)
+{
+	static const struct {
+		int idx;
+		const char *node, *phase, *state;
+	} recs[] = {
+		{ 0, "segment 3", "ranges (20,30] replicas a,b on a", "done" },
+		{ 0, "segment 1", "ranges (0,10] (10,20] replicas a,b on a",
+		  "done" },
+		{ 0, "segment 2", "ranges (40,50] replicas a,b on b", "failed" },
+		{ 0, "segment 4", "ranges (60,70] replicas a,b on b", "done" },
+		{ 1, "segment 5", "ranges (80,90] replicas a,b on b", "done" },
+		{ 0, "10.0.0.1", "ranges (90,95] replicas a,b on b", "done" },
+		{ 0, "segment 6", "(95,99] replicas a,b on b", "done" },
+	};
+	struct store_step_node_row rows[ARRAY_SIZE(recs)];
+	struct store_task_detail d;
+	struct store_step step;
+	struct segsched_range *out = NULL;
+	size_t n = 0;
+
+	memset(rows, 0, sizeof(rows));
+	for (size_t i = 0; i < ARRAY_SIZE(recs); i++) {
+		rows[i].idx = recs[i].idx;
+		rows[i].node = xstrdup(recs[i].node);
+		rows[i].phase = xstrdup(recs[i].phase);
+		rows[i].state = xstrdup(recs[i].state);
+	}
+	old_task(&d, &step, "repair", STORE_TASK_PARTIAL, 1, "{}");
+	d.nodes = rows;
+	d.nnodes = ARRAY_SIZE(rows);
+	repair_resume_done_of(&d, &out, &n);
+	T_EQ_INT(n, 2);
+	if (n == 2) {
+		T_CHECK(out[0].start == 0 && out[0].end == 30, "(%lld,%lld]",
+		    (long long)out[0].start, (long long)out[0].end);
+		T_CHECK(out[1].start == 60 && out[1].end == 70, "(%lld,%lld]",
+		    (long long)out[1].start, (long long)out[1].end);
+	}
+	free(out);
+	for (size_t i = 0; i < ARRAY_SIZE(recs); i++) {
+		free(rows[i].node);
+		free(rows[i].phase);
+		free(rows[i].state);
+	}
+	free(step.name);
+	json_decref(d.task.params);
+}
+
 int main(void)
 {
 	test_pieces();
 	test_map();
+	test_subtract();
+	test_resume_check();
+	test_done_of();
 	return t_done("test_repair_par");
 }

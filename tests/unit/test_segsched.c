@@ -99,7 +99,7 @@ static struct segsched *ring_sched(size_t n, size_t rf, unsigned par)
 {
 	static const char *const names[] = { "A", "B", "C", "D", "E", "F", "G",
 	    "H", "I", "J", "K", "L" };
-	struct segsched_cfg cfg = { par, 0, 0 };
+	struct segsched_cfg cfg = { par, 0, 0, 0, 0 };
 	struct segsched *s = segsched_new(n, names, &cfg);
 	char err[256];
 
@@ -261,7 +261,7 @@ static void test_postpone(void)
 /* Retries queue behind what waits; ties go to fewer attempts. */
 static void test_fairness(void)
 {
-	struct segsched_cfg cfg = { 0, 2, 0 };
+	struct segsched_cfg cfg = { 0, 2, 0, -1, 0 };
 	struct segsched *s = segsched_new(2, NULL, &cfg);
 	struct segsched_range r = { 0, 10 };
 	size_t zero = 0, x, y, z, ids[4];
@@ -308,7 +308,7 @@ static void test_fairness(void)
  */
 static void test_starvation(void)
 {
-	struct segsched_cfg cfg = { 0, 0, 4 };
+	struct segsched_cfg cfg = { 0, 0, 4, 0, 0 };
 	struct segsched *s = segsched_new(2, NULL, &cfg);
 	struct segsched_range r = { 0, 10 };
 	size_t e0 = 0, e1 = 1, both[2] = { 0, 1 }, old, run, id, ids[4];
@@ -434,6 +434,132 @@ static void test_add_errors(void)
 	segsched_free(s);
 }
 
+/* ---- backoff between a failed segment's attempts ---- */
+
+static void test_backoff_values(void)
+{
+	static const struct {
+		int64_t base, max;
+		unsigned n;
+		int64_t want;
+	} rows[] = {
+		{ 0, 0, 1, 5000 },		/* the defaults: 5 s, doubling */
+		{ 0, 0, 2, 10000 },
+		{ 0, 0, 3, 20000 },
+		{ 0, 0, 6, 160000 },
+		{ 0, 0, 7, 300000 },		/* 320 s capped at 5 min */
+		{ 0, 0, 1000, 300000 },		/* no overflow */
+		{ 1000, 4000, 1, 1000 },
+		{ 1000, 4000, 3, 4000 },
+		{ 1000, 4000, 4, 4000 },
+		{ 3000, 4000, 2, 4000 },	/* 6 s capped */
+		{ 1, 0, 64, 300000 },
+		{ 7000, 5000, 1, 5000 },	/* a base above the cap */
+		{ -1, 0, 1, 0 },		/* none */
+		{ -1, 0, 9, 0 },
+		{ 5000, 0, 0, 0 },		/* no failure yet */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct segsched_cfg cfg = { 0, 0, 0, rows[i].base, rows[i].max };
+		struct segsched *s = segsched_new(1, NULL, &cfg);
+
+		T_CHECK(segsched_backoff_ms(s, rows[i].n) == rows[i].want,
+		    "row %zu: base %lld max %lld after %u failures: %lld, want "
+		    "%lld", i, (long long)rows[i].base, (long long)rows[i].max,
+		    rows[i].n, (long long)segsched_backoff_ms(s, rows[i].n),
+		    (long long)rows[i].want);
+		segsched_free(s);
+	}
+}
+
+/*
+ * Segments a {0,1}, b {1,2} and c {3} (max_attempts 4, backoff 5 s
+ * doubling), driven by a script: at each clock value an action and what
+ * must follow.  A failed segment waits its backoff pending and frees its
+ * endpoints meanwhile (b takes endpoint 1); its next failure doubles the
+ * wait; a split half starts without one.
+ */
+enum bo_op { BO_NEXT, BO_FAIL, BO_DONE, BO_SPLIT };
+
+static void test_backoff_script(void)
+{
+	static const struct {
+		int64_t now;
+		enum bo_op op;
+		char seg;		/* a, b, c, or the split halves d, e */
+		const char *want;	/* started ids ("ac") after NEXT */
+		int64_t retry;		/* segsched_next_retry after, -1 none */
+	} rows[] = {
+		{ 1000, BO_NEXT, 0, "ac", -1 },
+		{ 1500, BO_FAIL, 'a', NULL, 6500 },	/* first failure: 5 s */
+		{ 1500, BO_NEXT, 0, "b", 6500 },	/* b takes 1 meanwhile */
+		{ 2000, BO_DONE, 'b', NULL, 6500 },
+		{ 2000, BO_NEXT, 0, "", 6500 },		/* a waits, pending */
+		{ 6499, BO_NEXT, 0, "", 6500 },
+		{ 6500, BO_NEXT, 0, "a", -1 },		/* attempt 2 */
+		{ 7000, BO_FAIL, 'a', NULL, 17000 },	/* second: 10 s */
+		{ 9000, BO_FAIL, 'c', NULL, 14000 },	/* c's first: 5 s */
+		{ 13999, BO_NEXT, 0, "", 14000 },
+		{ 14000, BO_NEXT, 0, "c", 17000 },
+		{ 17000, BO_SPLIT, 'a', NULL, -1 },	/* halves d, e: no wait */
+		{ 17000, BO_NEXT, 0, "d", -1 },		/* e shares 0 and 1 */
+		{ 17100, BO_FAIL, 'd', NULL, 22100 },	/* a half's own first */
+		{ 17100, BO_NEXT, 0, "e", 22100 },
+	};
+	struct segsched_cfg cfg = { 0, 4, 0, 0, 0 };
+	struct segsched *s = segsched_new(4, NULL, &cfg);
+	struct segsched_range r = { 0, 1000 };
+	size_t ab[2] = { 0, 1 }, bc[2] = { 1, 2 }, three = 3, ids[8], id;
+	size_t seg[5] = { 0 };
+	char err[256], got[8];
+
+	segsched_add(s, &r, 1, ab, 2, &seg[0], err, sizeof(err));
+	segsched_add(s, &r, 1, bc, 2, &seg[1], err, sizeof(err));
+	segsched_add(s, &r, 1, &three, 1, &seg[2], err, sizeof(err));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t k, h[2];
+		int rc = 0;
+
+		segsched_set_now(s, rows[i].now);
+		id = rows[i].seg ? seg[rows[i].seg - 'a'] : 0;
+		switch (rows[i].op) {
+		case BO_NEXT:
+			k = segsched_next(s, ids, 8);
+			for (size_t j = 0; j < k; j++)
+				for (size_t x = 0; x < 5; x++)
+					if (seg[x] == ids[j] && (x < 3 ||
+					    seg[x] != 0))
+						got[j] = (char)('a' + x);
+			got[k] = '\0';
+			T_CHECK(strcmp(got, rows[i].want) == 0, "row %zu: started "
+			    "'%s', want '%s'", i, got, rows[i].want);
+			break;
+		case BO_FAIL:
+			rc = segsched_fail(s, id, "boom", err, sizeof(err));
+			break;
+		case BO_DONE:
+			rc = segsched_done(s, id, err, sizeof(err));
+			break;
+		case BO_SPLIT:
+			segsched_fail(s, id, "timeout", err, sizeof(err));
+			rc = segsched_split(s, id, h, err, sizeof(err));
+			seg[3] = h[0];
+			seg[4] = h[1];
+			break;
+		}
+		T_CHECK(rc == 0, "row %zu: %s", i, err);
+		T_CHECK(segsched_next_retry(s) == (rows[i].retry < 0 ?
+		    INT64_MAX : rows[i].retry), "row %zu: next retry %lld, want "
+		    "%lld", i, (long long)segsched_next_retry(s),
+		    (long long)rows[i].retry);
+	}
+	T_EQ_INT(segsched_get(s, seg[0])->state, SEGSCHED_SPLIT);
+	T_EQ_INT(segsched_get(s, seg[3])->state, SEGSCHED_PENDING);
+	T_EQ_INT(segsched_get(s, seg[3])->not_before, 22100);
+	segsched_free(s);
+}
+
 /* ---- randomized simulation over generated rings ---- */
 
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
@@ -449,7 +575,7 @@ static void test_simulation(void)
 	static const char *const racks[] = { "r1", "r2", "r3" };
 	size_t violations = 0, unfinished = 0, lost = 0, over_par = 0,
 	    blocked_start = 0, sims = 0, max_seen = 0, overlaps = 0,
-	    checks = 0, add_errors = 0;
+	    checks = 0, add_errors = 0, early = 0, retried = 0;
 
 	for (int iter = 0; iter < 300; iter++) {
 		size_t nep = 2 + rnd() % 11, vn = 1 + rnd() % 8, n = 0;
@@ -460,7 +586,9 @@ static void test_simulation(void)
 		struct replicas_repl repl = { iter % 4 ? REPLICAS_NTS :
 		    REPLICAS_SIMPLE, 1 + (int)(rnd() % 4), rf, 2 };
 		struct replicas_map *m;
-		struct segsched_cfg cfg = { (unsigned)(rnd() % 4), 3, 0 };
+		/* backoff: none, or 1..20 time units doubling up to 60 */
+		struct segsched_cfg cfg = { (unsigned)(rnd() % 4), 3, 0,
+		    rnd() % 3 == 0 ? -1 : 1 + (int64_t)(rnd() % 20), 60 };
 		struct segsched *s;
 		char err[256];
 		int64_t *end_at;	/* simulated end time of running ones */
@@ -513,9 +641,15 @@ static void test_simulation(void)
 				busy[e] = rnd() % 3 == 0;
 				segsched_set_busy(s, e, busy[e]);
 			}
+			segsched_set_now(s, now);
 			k = segsched_next(s, ids, 64);
 			for (size_t j = 0; j < k; j++) {
 				const struct segsched_seg *g = segsched_get(s, ids[j]);
+				/* never before its backoff is over */
+				if (g->not_before > now)
+					early++;
+				if (g->not_before > 0)
+					retried++;
 				for (size_t e = 0; e < g->nendpoints; e++)
 					if (down[g->endpoints[e]] ||
 					    busy[g->endpoints[e]])
@@ -538,6 +672,13 @@ static void test_simulation(void)
 					    SEGSCHED_RUNNING && (best == SIZE_MAX ||
 					    end_at[i] < end_at[best]))
 						best = i;
+				if (best == SIZE_MAX &&
+				    segsched_next_retry(s) != INT64_MAX) {
+					/* nothing runs: time passes to the
+					 * first backoff's end */
+					now = segsched_next_retry(s);
+					continue;
+				}
 				if (best == SIZE_MAX) {
 					/* everything waits for down or busy
 					 * endpoints: bring them all back */
@@ -549,6 +690,7 @@ static void test_simulation(void)
 					continue;
 				}
 				now = end_at[best];
+				segsched_set_now(s, now);
 				uint64_t dice = rnd() % 20;
 				size_t h[2];
 				if (dice == 0)
@@ -611,6 +753,8 @@ next_ring:
 	T_EQ_INT(unfinished, 0);
 	T_EQ_INT(lost, 0);
 	T_EQ_INT(blocked_start, 0);
+	T_EQ_INT(early, 0);
+	T_CHECK(retried > 100, "only %zu retries after a backoff", retried);
 	/* the simulation did run segments side by side */
 	T_CHECK(max_seen >= 2, "at most %zu ran at once", max_seen);
 }
@@ -624,6 +768,8 @@ int main(void)
 	test_starvation();
 	test_split();
 	test_add_errors();
+	test_backoff_values();
+	test_backoff_script();
 	test_simulation();
 	return t_done("test_segsched");
 }

@@ -354,7 +354,7 @@ static void test_complete(void)
 		{ "nodes ", "prod prod-eu staging", 6 },
 		{ "tasks show t-1", "t-100 t-101", 11 },
 		{ "tasks list --", "--cluster --json --state", 11 },
-		{ "tasks list --state ", "cancelled failed paused queued running succeeded", 19 },
+		{ "tasks list --state ", "cancelled failed partial paused queued running succeeded", 19 },
 		{ "tasks list --cluster s", "staging", 21 },
 		{ "tasks --state r", "running", 14 },
 		{ "watch ", "last t-100 t-101", 6 },
@@ -606,7 +606,8 @@ static void test_watch_render(void)
 	T_EQ_STR(bar, "[####]");
 
 	T_CHECK(watch_terminal("failed") && watch_terminal("succeeded") &&
-	    watch_terminal("cancelled") && !watch_terminal("running") &&
+	    watch_terminal("cancelled") && watch_terminal("partial") &&
+	    !watch_terminal("running") && !watch_terminal("paused") &&
 	    !watch_terminal(NULL), "terminal states");
 
 	int64_t started;
@@ -812,6 +813,15 @@ static void test_watch_nodes(void)
 	    "\"steps\":[{\"name\":\"noop-1\",\"state\":\"succeeded\"}]}", 0, NULL);
 	s = watch_summary(task, 0);
 	T_EQ_STR(s, "task t-4 succeeded after 3s");
+	free(s);
+	json_decref(task);
+	/* partial: what it left undone closes the line */
+	task = json_loads("{\"id\":\"t-5\",\"state\":\"partial\","
+	    "\"error\":\"2 of 12 segments not repaired\","
+	    "\"started_at\":\"2026-01-01T00:00:00Z\",\"finished_at\":\"2026-01-01T00:00:03Z\","
+	    "\"steps\":[{\"name\":\"repair segments\",\"state\":\"succeeded\"}]}", 0, NULL);
+	s = watch_summary(task, 0);
+	T_EQ_STR(s, "task t-5 partial after 3s; 2 of 12 segments not repaired");
 	free(s);
 	json_decref(task);
 	/* Garbage in: no crash, still a line. */

@@ -335,6 +335,170 @@ static int insert_task(struct store *st, const char *cluster, size_t nsteps,
 	return rc;
 }
 
+/* A task of cluster "m" ended in state to (from running), or the
+ * store's code. */
+static int end_task(struct store *st, const char *id,
+    enum store_task_state to, const char *error)
+{
+	char err[256] = "";
+
+	if (store_task_update(st, id, STORE_TASK_RUNNING, 0, NULL, NULL, 0,
+	    err, sizeof(err)) != 0)
+		return -100;
+	return store_task_update(st, id, (int)to, 0, error, NULL, 0, err,
+	    sizeof(err));
+}
+
+/*
+ * The migration that lets tasks end "partial" rebuilds the tasks table
+ * (a CHECK changes no other way).  A database one version older, with
+ * tasks in every state, their steps, per-node records, a failure-hook
+ * intent and a schedule's task, comes through it whole: the same rows in
+ * the same order, steps still joined, foreign keys still cascading, and a
+ * task may then end partial.  The older version is the newest that
+ * refuses "partial" (migrations of parallel work merge in any order).
+ */
+static void test_migration_partial(void)
+{
+	char p[300], err[256] = "", id[6][STORE_ID_MAX];
+	struct store_schedule sc = { 0 };
+	struct store_node_progress np = {
+		.node = "segment 1", .phase = "ranges (1,2] replicas a,b on a",
+		.files_done = -1, .files_total = -1, .bytes_done = -1,
+		.bytes_total = -1, .rate_bps = -1, .state = "failed",
+		.message = "boom", .updated_at = 1700000000000,
+	};
+	struct store_step_plan step = { "s", NULL };
+	struct store_task_new tn = { .cluster = "m", .type = "noop",
+	    .steps = &step, .nsteps = 1 };
+	struct store_task_detail d;
+	struct store *st = NULL;
+	int prev = 0;
+
+	/* the newest version where a task cannot end partial */
+	for (int v = store_schema_latest(); v >= 1 && prev == 0; v--) {
+		snprintf(p, sizeof(p), "%s/mig%d.db", dir, v);
+		st = store_open_upto(p, v, err, sizeof(err));
+		T_CHECK(st != NULL, "open at %d: %s", v, err);
+		if (st == NULL)
+			return;
+		add_cluster(st, "m");
+		T_EQ_INT(insert_task(st, "m", 1, id[0]), 0);
+		if (end_task(st, id[0], STORE_TASK_PARTIAL, "x") != 0)
+			prev = v;
+		store_close(st);
+	}
+	T_CHECK(prev > 0 && prev < store_schema_latest(), "no version "
+	    "before partial: %d", prev);
+	snprintf(p, sizeof(p), "%s/mig.db", dir);
+	st = store_open_upto(p, prev, err, sizeof(err));
+	T_CHECK(st != NULL, "open at %d: %s", prev, err);
+	if (st == NULL)
+		return;
+	T_EQ_INT(store_schema_version(st), prev);
+	add_cluster(st, "m");
+	add_cluster(st, "other");
+	str_copy(sc.cluster, "m", sizeof(sc.cluster));
+	str_copy(sc.type, "noop", sizeof(sc.type));
+	sc.every_ms = 3600000;
+	sc.next_run_at = 5000;
+	T_EQ_INT(store_schedule_create(st, &sc, err, sizeof(err)), 0);
+	for (int i = 0; i < 6; i++)
+		T_EQ_INT(insert_task(st, i == 5 ? "other" : "m", 3, id[i]), 0);
+	T_EQ_INT(end_task(st, id[1], STORE_TASK_SUCCEEDED, NULL), 0);
+	T_EQ_INT(end_task(st, id[2], STORE_TASK_FAILED, "step 'x' failed"), 0);
+	T_EQ_INT(store_task_update(st, id[3], STORE_TASK_RUNNING, 0, NULL,
+	    NULL, 0, err, sizeof(err)), 0);
+	T_EQ_INT(store_step_node_put(st, id[3], 1, &np, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_failing_set(st, id[3], 1, "step 'upload' failed",
+	    err, sizeof(err)), 0);
+	tn.schedule_id = sc.id;
+	tn.schedule_next_run_at = 9000;
+	char sid[STORE_ID_MAX];
+	T_EQ_INT(store_task_insert(st, &tn, sid, NULL, err, sizeof(err)), 0);
+	T_CHECK(end_task(st, id[4], STORE_TASK_PARTIAL, "x") != 0,
+	    "partial accepted before the migration");
+	store_close(st);
+
+	st = store_open(p, err, sizeof(err));
+	T_CHECK(st != NULL, "migrate: %s", err);
+	if (st == NULL)
+		return;
+	T_EQ_INT(store_schema_version(st), store_schema_latest());
+	T_EQ_INT(count_tasks(st, "m", NULL), 6);
+	T_EQ_INT(count_tasks(st, "m", "succeeded"), 1);
+	T_EQ_INT(count_tasks(st, "m", "failed"), 1);
+	T_EQ_INT(count_tasks(st, "m", "running"), 2);	/* id[3], id[4] */
+	T_EQ_INT(count_tasks(st, "m", "queued"), 2);
+	T_EQ_INT(count_tasks(st, "other", NULL), 1);
+	/* the same rows, steps and records, in the same order */
+	{
+		struct store_task_page pg;
+		T_EQ_INT(store_task_list(st, "m", NULL, NULL, 10, &pg), 0);
+		T_EQ_INT(pg.n, 6);
+		if (pg.n == 6) {
+			T_EQ_STR(pg.items[0].id, sid);	/* newest first */
+			T_EQ_STR(pg.items[5].id, id[0]);
+			T_EQ_STR(pg.items[0].schedule_id, sc.id);
+			T_CHECK(pg.items[0].seq > pg.items[1].seq,
+			    "seq order lost");
+		}
+		store_task_page_release(&pg);
+	}
+	T_EQ_INT(store_task_get(st, id[2], &d), 0);
+	T_EQ_INT(d.nsteps, 3);
+	T_EQ_STR(d.task.error, "step 'x' failed");
+	store_task_detail_release(&d);
+	T_EQ_INT(store_task_get(st, id[3], &d), 0);
+	T_EQ_INT(d.nsteps, 3);
+	T_EQ_INT(d.nnodes, 1);
+	if (d.nnodes == 1)
+		T_EQ_STR(d.nodes[0].message, "boom");
+	store_task_detail_release(&d);
+	{
+		int idx = -1;
+		char *e = NULL;
+		T_EQ_INT(store_task_failing_get(st, id[3], &idx, &e), 0);
+		T_EQ_INT(idx, 1);
+		free(e);
+	}
+	/* what the migration is for, and the guards it kept */
+	T_EQ_INT(end_task(st, id[4], STORE_TASK_PARTIAL,
+	    "2 of 8 segments not repaired"), 0);
+	T_EQ_INT(count_tasks(st, "m", "partial"), 1);
+	T_EQ_INT(store_task_get(st, id[4], &d), 0);
+	T_EQ_INT(d.task.state, STORE_TASK_PARTIAL);
+	T_EQ_STR(d.task.error, "2 of 8 segments not repaired");
+	T_CHECK(d.task.finished_at > 0, "partial has no end time");
+	store_task_detail_release(&d);
+	T_EQ_INT(store_task_update(st, id[4], STORE_TASK_RUNNING, 0, NULL,
+	    NULL, 0, err, sizeof(err)), RM_EBUSY);	/* terminal */
+	/* new tasks keep growing the order */
+	char nid[STORE_ID_MAX];
+	int64_t seq = 0;
+	struct store_task_new tn2 = tn;
+	tn2.schedule_id = NULL;
+	T_EQ_INT(store_task_insert(st, &tn2, nid, &seq, err, sizeof(err)), 0);
+	/* a step row of a missing task is still refused (foreign key on) */
+	T_EQ_INT(store_step_node_put(st, "t-nope", 0, &np, err, sizeof(err)),
+	    RM_ENOENT);
+	/* deleting the schedule unlinks its task; the cluster takes its
+	 * tasks, steps, records and intents with it */
+	T_EQ_INT(store_schedule_delete(st, sc.id, err, sizeof(err)), 0);
+	T_EQ_INT(store_task_get(st, sid, &d), 0);
+	T_EQ_STR(d.task.schedule_id, "");
+	store_task_detail_release(&d);
+	T_EQ_INT(store_cluster_delete(st, "m", err, sizeof(err)), RM_EBUSY);
+	T_EQ_INT(store_task_update(st, id[3], STORE_TASK_FAILED, 0, "x", NULL,
+	    0, err, sizeof(err)), 0);
+	T_EQ_INT(store_cluster_delete(st, "m", err, sizeof(err)), 0);
+	T_EQ_INT(count_tasks(st, "m", NULL), 0);
+	T_EQ_INT(store_task_get(st, id[3], &d), RM_ENOENT);
+	store_task_detail_release(&d);
+	T_EQ_INT(count_tasks(st, "other", NULL), 1);
+	store_close(st);
+}
+
 static void test_tasks(struct store *st)
 {
 	char id[8][STORE_ID_MAX], err[256], cursor[64] = "";
@@ -1518,6 +1682,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	test_recovery_after_exit();
 	test_migrations();
+	test_migration_partial();
 	st = open_store();
 	test_clusters_nodes(st);
 	test_tasks(st);

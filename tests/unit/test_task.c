@@ -606,6 +606,53 @@ static const struct task_type held_type = {
 	.holds = held_holds,
 };
 
+/*
+ * task_partial(): steps "first" and "last"; param "say" is a bit per step
+ * that says part of the work is missing; "fail_once" makes a step that
+ * said it fail its first attempt (the next one says nothing).
+ */
+static int part_plan(const json_t *params, const struct store_nodes *nodes,
+    struct task_plan *plan, char *err, size_t errlen)
+{
+	(void)params; (void)nodes; (void)err; (void)errlen;
+	task_plan_add(plan, "first", NULL);
+	task_plan_add(plan, "last", NULL);
+	return 0;
+}
+
+static int part_run(struct task_ctx *ctx, const struct store_step *step,
+    char *err, size_t errlen)
+{
+	json_int_t say = json_integer_value(json_object_get(
+	    task_ctx_params(ctx), "say"));
+	bool fail_once = json_is_true(json_object_get(task_ctx_params(ctx),
+	    "fail_once"));
+	int bit = strcmp(step->name, "first") == 0 ? 1 : 2;
+
+	if ((say & bit) == 0)
+		return TASK_STEP_OK;
+	if (fail_once && step->attempts > 1)
+		return TASK_STEP_OK;
+	task_partial(ctx, "%s left %d ranges", step->name, bit);
+	if (fail_once) {
+		snprintf(err, errlen, "boom");
+		return TASK_STEP_FAIL;
+	}
+	return TASK_STEP_OK;
+}
+
+static const struct param_spec part_params[] = {
+	{ "say", PT_INT, 0, 3, NULL, NULL, 0, "steps that say partial" },
+	{ "fail_once", PT_BOOL, 0, 0, NULL, NULL, 0, "then fail once" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
+};
+
+static const struct task_type part_type = {
+	.name = "part", .plan = part_plan, .run = part_run,
+	.params = part_params,
+	.max_attempts = 3, .backoff_base_ms = 20, .backoff_max_ms = 100,
+};
+
 static int submit_type(const char *type, const char *params, char *id)
 {
 	char err[256];
@@ -755,6 +802,57 @@ static void test_held_steps(void)
 	T_CHECK(step_state(st, b, 2) != STORE_STEP_SUCCEEDED,
 	    "'next' ran through a cancel");
 	T_EQ_INT(atomic_load(&held_cut), 0);
+	task_engine_free(eng);
+	store_close(st);
+}
+
+/* A step says part of the work is missing: the task ends partial. */
+static void test_partial(void)
+{
+	static const struct {
+		const char *params;
+		enum store_task_state want;
+		const char *error;
+	} cases[] = {
+		{ "{}", STORE_TASK_SUCCEEDED, NULL },
+		{ "{\"say\": 2}", STORE_TASK_PARTIAL, "last left 2 ranges" },
+		/* said by an earlier step, carried to the end */
+		{ "{\"say\": 1}", STORE_TASK_PARTIAL, "first left 1 ranges" },
+		{ "{\"say\": 3}", STORE_TASK_PARTIAL,
+		  "first left 1 ranges; last left 2 ranges" },
+		/* said by an attempt that failed: forgotten with it */
+		{ "{\"say\": 2, \"fail_once\": true}", STORE_TASK_SUCCEEDED,
+		  NULL },
+	};
+	struct store *st = fresh_store();
+	char id[ARRAY_SIZE(cases)][STORE_ID_MAX], err[256];
+
+	engine_up(st, 2, false);
+	T_EQ_INT(task_type_register(eng, &part_type), 0);
+	T_EQ_INT(task_start(eng, err, sizeof(err)), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		T_EQ_INT(submit_type("part", cases[i].params, id[i]), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct store_task *t;
+
+		T_CHECK(wait_state(st, id[i], cases[i].want, 5000),
+		    "%s: state %s", cases[i].params,
+		    store_task_state_str(state_of(st, id[i])));
+		t = store_task_load(st, id[i]);
+		if (t == NULL)
+			continue;
+		if (cases[i].error == NULL)
+			T_CHECK(t->error == NULL, "%s: error '%s'",
+			    cases[i].params, t->error);
+		else
+			T_EQ_STR(t->error, cases[i].error);
+		T_CHECK(t->finished_at > 0, "%s: no end", cases[i].params);
+		T_EQ_INT(t->steps[1].state, STORE_STEP_SUCCEEDED);
+		store_task_free(t);
+	}
+	/* terminal: no control call moves it */
+	T_EQ_INT(task_cancel(eng, id[1], err, sizeof(err)), RM_ECONFLICT);
+	T_EQ_INT(task_resume(eng, id[1], err, sizeof(err)), RM_ECONFLICT);
 	task_engine_free(eng);
 	store_close(st);
 }
@@ -1715,6 +1813,7 @@ int main(void)
 	test_progress_threads();
 	test_cancel_pause();
 	test_held_steps();
+	test_partial();
 	test_resume_after_crash();
 	test_shutdown_resume();
 	test_fail_hook_admit_nodes();
