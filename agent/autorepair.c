@@ -239,7 +239,7 @@ static bool yaml_line(const char *b, size_t n, struct yline *l)
 	}
 	/* a comment after the value */
 	for (size_t k = 0; k < e; k++) {
-		if (l->val[k] == '#' && k > 0 && (l->val[k - 1] == ' ' ||
+		if (l->val[k] == '#' && (k == 0 || l->val[k - 1] == ' ' ||
 		    l->val[k - 1] == '\t')) {
 			e = k;
 			break;
@@ -304,8 +304,7 @@ int autorepair_parse_yaml(const char *text, struct autorepair *ar, char *err,
 		if (!yaml_line(b, n, &l))
 			continue;
 		if (l.indent == 0) {
-			if (where != TOP && found)
-				break;		/* the block ended */
+			where = TOP;		/* a block ends at the next key */
 			if (key_is(&l, "auto_repair")) {
 				if (found) {
 					snprintf(err, errlen, "line %zu: auto_repair "
