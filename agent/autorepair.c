@@ -427,7 +427,7 @@ static const char *source_name(enum autorepair_source s)
 
 json_t *autorepair_json(const struct autorepair *ar, const char *error)
 {
-	json_t *types = json_object(), *en = json_array();
+	json_t *types = json_object(), *en = json_array(), *j;
 
 	for (size_t i = 0; i < ar->ntypes; i++) {
 		bool on = ar->scheduler && ar->types[i].enabled;
@@ -436,10 +436,12 @@ json_t *autorepair_json(const struct autorepair *ar, const char *error)
 		if (on)
 			json_array_append_new(en, json_string(ar->types[i].name));
 	}
-	return json_pack("{s:s, s:b, s:o, s:o, s:s?}", "source",
-	    source_name(ar->source), "scheduler", ar->scheduler, "types", types,
-	    "enabled", en, "error", ar->source == AUTOREPAIR_UNKNOWN ? error :
-	    NULL);
+	j = json_pack("{s:s, s:b, s:o, s:o}", "source", source_name(ar->source),
+	    "scheduler", ar->scheduler, "types", types, "enabled", en);
+	if (ar->source == AUTOREPAIR_UNKNOWN)
+		json_object_set_new(j, "error", json_string(error && *error ?
+		    error : "no answer"));
+	return j;
 }
 
 /* The yaml fallback; -1 with why in err. */
