@@ -73,6 +73,7 @@ struct amemo {
 	size_t skipped;			/* not up: not asked */
 	char *skipped_names;
 	bool done;			/* checked: the repair may go on */
+	int64_t go_at;			/* mono ms: after the last line's turn */
 	char *warning;			/* force: what was overridden */
 };
 
@@ -170,8 +171,13 @@ int repair_auto_gate(struct task_ctx *ctx, char *err, size_t errlen)
 	char *unk, *tail;
 	int rc = TASK_STEP_OK;
 
-	if (m != NULL && m->done)
+	if (m != NULL && m->done) {
+		/* task_progress() keeps one write per 500 ms: the repair's
+		 * first line waits its turn instead of being dropped */
+		if (time_mono_ms() < m->go_at)
+			return task_wait(ctx, m->go_at - time_mono_ms());
 		return TASK_STEP_OK;
+	}
 	if (m == NULL) {
 		if ((m = amemo_load(ctx, err, errlen)) == NULL)
 			return TASK_STEP_FAIL;
@@ -242,6 +248,9 @@ int repair_auto_gate(struct task_ctx *ctx, char *err, size_t errlen)
 	free(unk);
 	free(tail);
 	free(clash);
-	m->done = rc == TASK_STEP_OK;
-	return rc;
+	if (rc != TASK_STEP_OK)
+		return rc;
+	m->done = true;
+	m->go_at = time_mono_ms() + 510;
+	return task_wait(ctx, 510);
 }
