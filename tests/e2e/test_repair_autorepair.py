@@ -17,7 +17,7 @@ from orch import orch, orch_factory  # noqa: F401
 from test_agent_tasks import prepare
 
 
-def finished(o, tid, timeout=120):
+def finished(o, tid, timeout=240):
     return o.wait_task(tid, states=("succeeded", "failed", "cancelled"), timeout=timeout)
 
 
@@ -41,7 +41,7 @@ def autorepair(c, name):
 
 
 def test_auto_repair_refused_forced_and_absent_on_41(sim_factory, orch, tmp_path):  # noqa: F811
-    c = sim_factory(nodes=3)
+    c = sim_factory(nodes=3, num_tokens=2)   # few segments: the test is about the gate
     agent = prepare(c, orch, tmp_path)
     n2 = c.names[1]
     addr2 = c.address(n2)
