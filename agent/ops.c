@@ -35,6 +35,7 @@
 #include "../common/creds.h"
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "autorepair.h"
 #include "backup.h"
 #include "cass.h"
 #include "gossip.h"
@@ -311,6 +312,8 @@ static const struct op ops[] = {
 	  "of N of them (docs/repair.md)", repair_op },
 	{ "repair-ring", "", "the ring with dcs and racks and the keyspaces' "
 	  "replication, for parallel repair (docs/repair.md)", repair_op_ring },
+	{ "autorepair", "", "whether Cassandra runs its own auto-repair "
+	  "(CEP-37), per repair type (docs/repair.md)", autorepair_op },
 	{ "removenode", "--host-id H", "remove dead host H from the ring "
 	  "through this node (refused while it is up), checked with nodetool "
 	  "status", removenode_op },

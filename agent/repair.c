@@ -19,6 +19,7 @@
 
 #include "../common/util.h"
 #include "agentcfg.h"
+#include "autorepair.h"
 #include "cass.h"
 #include "nodetool.h"
 #include "ops.h"
@@ -520,9 +521,7 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 	}
 	if (r.cancelled || op_cancelled(x)) {
 		if (a->full)
-			snprintf(err, errlen, "nodetool repair cancelled; the full "
-			    "repair sessions it started in Cassandra run to their end: "
-			    "nodetool has no command that stops them (docs/repair.md)");
+			repair_admin_terminate_full(x, t, err, errlen);
 		else
 			repair_admin_cancel_new(x, t, err, errlen);
 		status = OPS_EXIT_CANCELLED;
@@ -756,6 +755,9 @@ fail:
 		json_object_set_new(d, "cancelled_sessions", t.ir_cancelled);
 	else
 		json_decref(t.ir_cancelled);
+	if (status == OPS_EXIT_CANCELLED && a.full)
+		json_object_set_new(d, "sessions_terminated",
+		    json_boolean(t.terminated));
 	free(ranges);
 	return op_result(x, status, d, "%s", err);
 }
@@ -773,6 +775,7 @@ int repair_op_ring(struct opctx *x, int argc, char **argv)
 	const struct agentcfg *c = op_conf(x);
 	struct nodetool_ring *ring = NULL;
 	struct nodetool_describecluster *dc = NULL;
+	struct autorepair ar;
 	char err[1024], *out = NULL;
 	enum cass_rc rc;
 	json_t *d, *j;
@@ -813,6 +816,16 @@ int repair_op_ring(struct opctx *x, int argc, char **argv)
 	j = nodetool_describecluster_json(dc);
 	json_object_set(d, "keyspaces", json_object_get(j, "keyspaces"));
 	json_decref(j);
+	/* Whether this node repairs by itself (CEP-37): the orchestrator
+	 * refuses to repair the same ranges twice. */
+	err[0] = '\0';
+	if (autorepair_probe(c, op_proc_opts(x), &ar, err, sizeof(err)) != 0) {
+		nodetool_ring_free(ring);
+		nodetool_describecluster_free(dc);
+		json_decref(d);
+		return op_result(x, OPS_EXIT_CANCELLED, NULL, "%s", err);
+	}
+	json_object_set_new(d, "auto_repair", autorepair_json(&ar, err));
 	nodetool_ring_free(ring);
 	nodetool_describecluster_free(dc);
 	return op_result(x, OPS_EXIT_OK, d, NULL);

@@ -39,11 +39,17 @@
  * repair (4.x) also fails the sessions it started: their ids are those in
  * `nodetool repair_admin list` after the cancel that were not there before
  * the repair, each given to `nodetool repair_admin cancel --session ID`.
- * A full repair's sessions cannot be stopped with nodetool (docs/repair.md).
+ * A full repair's sessions are stopped with the JMX operation no nodetool
+ * command of 4.1 calls, StorageServiceMBean.forceTerminateAllRepairSessions(),
+ * through the SJK tool nodetool bundles (`nodetool sjk mx ... -mc -op
+ * forceTerminateAllRepairSessions`): it ends every repair session this node
+ * coordinates, which is only ours because the orchestrator never puts a
+ * node in two running repairs (docs/repair.md).
  */
 #ifndef RM_AGENT_REPAIR_H
 #define RM_AGENT_REPAIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +90,14 @@ struct repair_admin_session {
  * *out (caller frees; NULL when none) gets the rows.  0, or -1 with
  * "line N: ..." in err for anything else.
  */
+/*
+ * Whether `nodetool sjk mx -mc -op forceTerminateAllRepairSessions` ran the
+ * operation: SJK exits 0 either way (seen on 4.1.1), printing the bean name
+ * and "null" (the void result) on stdout when it ran, and a Java exception
+ * on stderr when it did not.  out and errout may be NULL.
+ */
+bool repair_sjk_invoked(const char *out, const char *errout);
+
 int repair_admin_parse(const char *text, struct repair_admin_session **out,
     size_t *n, char *err, size_t errlen);
 

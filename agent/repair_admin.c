@@ -204,3 +204,78 @@ void repair_admin_cancel_new(struct opctx *x, struct repair_tally *t, char *msg,
 	    json_array_size(t->ir_cancelled), failed ? ", others refused "
 	    "(progress lines say why)" : "");
 }
+
+/* ---- full repair sessions (forceTerminateAllRepairSessions) ---- */
+
+#define SS_BEAN	"org.apache.cassandra.db:type=StorageService"
+
+bool repair_sjk_invoked(const char *out, const char *errout)
+{
+	const char *p;
+	bool bean = false;
+
+	if ((errout != NULL && strstr(errout, "Exception") != NULL) ||
+	    out == NULL || strstr(out, "Exception") != NULL)
+		return false;
+	/* the bean's name, then the operation's result: "null" for void */
+	for (p = out; *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == strlen(SS_BEAN) && strncmp(p, SS_BEAN, n) == 0)
+			bean = true;
+		else if (bean && n == 4 && strncmp(p, "null", 4) == 0)
+			return true;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return false;
+}
+
+void repair_admin_terminate_full(struct opctx *x, struct repair_tally *t,
+    char *msg, size_t len)
+{
+	const struct agentcfg *c = op_conf(x);
+	const char *argv[] = { c->nodetool, "sjk", "mx", "-b", SS_BEAN, "-mc",
+		"-op", "forceTerminateAllRepairSessions", NULL };
+	struct proc_opts po;
+	struct proc_result r;
+	char why[512];
+
+	/* Its own options: the op's would cancel it at once. */
+	proc_opts_init(&po, c->nodetool_timeout_ms);
+	memset(&r, 0, sizeof(r));
+	t->terminated = false;
+	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
+		snprintf(msg, len, "nodetool repair cancelled; the full repair "
+		    "sessions it started may still run in Cassandra: nodetool sjk: "
+		    "%s", why);
+		return;
+	}
+	if (r.status == 0 && !r.timed_out && repair_sjk_invoked(r.out, r.err)) {
+		t->terminated = true;
+		op_progress(x, NULL, "terminated this node's repair sessions in "
+		    "Cassandra (StorageService.forceTerminateAllRepairSessions "
+		    "through nodetool sjk)");
+		snprintf(msg, len, "nodetool repair cancelled; the full repair "
+		    "sessions this node coordinated were terminated in Cassandra "
+		    "(forceTerminateAllRepairSessions)");
+	} else {
+		char first[300];
+		const char *src = r.err && *r.err ? r.err : r.out ? r.out : "";
+		const char *nl;
+
+		proc_describe(&r, c->nodetool_timeout_ms, why, sizeof(why));
+		nl = strchr(src, '\n');
+		snprintf(first, sizeof(first), "%.*s", (int)(nl ? nl - src :
+		    (long)strlen(src)), src);
+		snprintf(msg, len, "nodetool repair cancelled; the full repair "
+		    "sessions it started may still run in Cassandra: nodetool sjk "
+		    "mx -op forceTerminateAllRepairSessions %s: %s", why,
+		    first[0] ? first : "the operation's result was not printed");
+	}
+	proc_result_release(&r);
+}

@@ -22,6 +22,7 @@ struct repair_tally {
 	json_t *repaired;		/* keyspaces */
 	json_t *not_needed;		/* keyspaces with RF 1 */
 	int last_pct;
+	bool terminated;		/* full: forceTerminateAllRepairSessions ran */
 };
 
 /*
@@ -36,5 +37,13 @@ json_t *repair_admin_pending(struct opctx *x, char *err, size_t errlen);
  * goes into msg.
  */
 void repair_admin_cancel_new(struct opctx *x, struct repair_tally *t, char *msg, size_t len);
+
+/*
+ * After a cancel of a full repair: end the repair sessions this node
+ * coordinates inside Cassandra (forceTerminateAllRepairSessions through
+ * `nodetool sjk`); t->terminated says whether it ran, msg what happened.
+ */
+void repair_admin_terminate_full(struct opctx *x, struct repair_tally *t,
+    char *msg, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include "../store/store.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
+#include "repair_auto.h"
 #include "repair_par.h"
 #include "repair_win.h"
 
@@ -91,6 +92,9 @@ static const struct param_spec repair_params[] = {
 	  "the id of an earlier repair of the cluster that ended partial, "
 	  "failed or cancelled in the segment scheduler: repair only the "
 	  "ranges it did not (its keyspace, tables and full apply)" },
+	{ "force", PT_BOOL, 0, 0, "false", NULL, 0,
+	  "repair even where Cassandra runs its own auto-repair of the same "
+	  "type (CEP-37); without it such a repair is refused" },
 	PARAMS_NODE(21600, 604800),
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
@@ -768,6 +772,11 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 	if (strcmp(step->name, POSTPONED_STEP) == 0)
 		return run_postponed(ctx, step, err, errlen);
+	/* Before anything is repaired: not where Cassandra repairs by
+	 * itself (CEP-37), unless forced (repair_auto.h). */
+	if (step->idx == 0 && (rc = repair_auto_gate(ctx, err, errlen)) !=
+	    TASK_STEP_OK)
+		return rc;
 	if (strcmp(step->name, REPAIR_PAR_STEP) == 0)
 		return repair_par_run(ctx, step, err, errlen);
 	if (repair_step_segment(step->name, &seg, &nseg) != 0) {
@@ -826,6 +835,13 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 		took = now - m->t0;
 		m->msg = repair_summary(d, seg, nseg);
 		json_decref(d);
+		if (repair_auto_warning(ctx) != NULL) {
+			/* appended: "partial: " and "postponed: " lead */
+			char *w = xasprintf("%s; %s", m->msg,
+			    repair_auto_warning(ctx));
+			free(m->msg);
+			m->msg = w;
+		}
 		/* intensity: rest in proportion to the work, within the
 		 * deadline */
 		pause = intensity < 1.0 && !last_step(ctx, step) ?

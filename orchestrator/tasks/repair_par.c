@@ -25,6 +25,7 @@
 #include "../nodes/nodeops.h"
 #include "../store/store.h"
 #include "repair.h"
+#include "repair_auto.h"
 #include "repair_dc.h"
 #include "repair_resume.h"
 #include "repair_win.h"
@@ -939,15 +940,19 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		if (rep.nunrepaired == 0)
 			task_progress(ctx, "all %zu segments repaired in %lld ms, up "
 			    "to %u at once; %u postponements, %u timeouts, %u "
-			    "splits", rep.done, (long long)wall, m->max_running,
-			    m->postponements, m->timeouts, m->splits);
+			    "splits%s%s", rep.done, (long long)wall, m->max_running,
+			    m->postponements, m->timeouts, m->splits,
+			    repair_auto_warning(ctx) ? "; " : "",
+			    repair_auto_warning(ctx) ? repair_auto_warning(ctx) : "");
 		else
 			task_progress(ctx, "partial: %zu of %zu segments not repaired "
 			    "(%zu failed after their attempts, %zu postponed past "
 			    "down_deadline); unrepaired ranges: %s; run a repair "
-			    "again once the nodes are up", rep.failed + rep.postponed +
-			    rep.pending, rep.done + rep.failed + rep.postponed +
-			    rep.pending, rep.failed, rep.postponed + rep.pending, un);
+			    "again once the nodes are up%s%s", rep.failed +
+			    rep.postponed + rep.pending, rep.done + rep.failed +
+			    rep.postponed + rep.pending, rep.failed, rep.postponed +
+			    rep.pending, un, repair_auto_warning(ctx) ? "; " : "",
+			    repair_auto_warning(ctx) ? repair_auto_warning(ctx) : "");
 		if (rep.nunrepaired > 0)
 			repair_par_partial(ctx, &rep, un);
 		free(un);

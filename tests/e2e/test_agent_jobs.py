@@ -608,14 +608,20 @@ def test_cancel_incremental_repair_fails_its_sessions_in_cassandra(three):
     assert [(s["id"], s["state"]) for s in after] == [(other, "REPAIRING"), (ss[0]["id"], "FAILED")]
     assert not nodetool_pids(c, "node1")
 
-    # A full repair's sessions cannot be stopped with nodetool: the result says so.
+    # A full repair's sessions are ended with forceTerminateAllRepairSessions
+    # (nodetool sjk): the result says so, and the sim's server has no full
+    # repair running any more.
     rc, lines, err = job(conf, "start", "full-1", "--json", "--", "repair", "--full", "--keyspace", "ks1")
     assert rc == 0, err
-    wait_for(lambda: nodetool_pids(c, "node1"), "nodetool repair running", timeout=10)
-    time.sleep(0.5)
+    wait_for(lambda: any(x["state"] == "RUNNING" for x in
+                         json.loads(nj_path.read_text()).get("full_repairs", [])),
+             "a full repair running in Cassandra", timeout=20)
     rc, lines, err = job(conf, "cancel", "full-1", "--wait", "30", "--json")
     st = status(lines)
     assert st["exit"] == 6, st
     res = json.loads(lines[-2])
-    assert "run to their end" in res["error"]["message"], res
+    assert "terminated in Cassandra" in res["error"]["message"], res
+    assert res["data"]["sessions_terminated"] is True, res
     assert "cancelled_sessions" not in res["data"]
+    fulls = json.loads(nj_path.read_text())["full_repairs"]
+    assert [x["state"] for x in fulls] == ["TERMINATED"], fulls

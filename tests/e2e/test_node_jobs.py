@@ -14,11 +14,18 @@ from test_agent_tasks import prepare
 from test_repair import finished, repair, set_knob
 
 
-def jobs_of(c, name, task_id):
-    """{job id: [events]} of a task's jobs in node name's journal."""
+def jobs_of(c, name, task_id, op="repair"):
+    """{job id: [events]} of a task's jobs of op in node name's journal (a
+    repair's first step also runs `autorepair` on every node, docs/repair.md)."""
     d = Path(c.node_dir(name)) / "agent-state" / "jobs"
     out = {}
     for j in sorted(d.glob(task_id + ".*")) if d.is_dir() else []:
+        try:
+            argv = json.loads((j / "argv").read_text())
+        except (OSError, ValueError):
+            continue
+        if not argv or argv[0] != op:
+            continue
         ev = j / "events"
         lines = ev.read_text().splitlines() if ev.exists() else []
         out[j.name] = [json.loads(x) for x in lines if x.startswith("{")]

@@ -1734,6 +1734,12 @@ KNOBS.update({
     "cleanup_seconds": (float, lambda v: v >= 0, "seconds each cleanup takes (0)"),
     "load_extra": (int, lambda v: v >= 0, "bytes added to the node's Load (disk-space checks)"),
 })
+KNOBS.update({
+    "auto_repair": (str, lambda v: v == "off" or (bool(v) and all(
+        t in ("full", "incremental", "preview_repaired") for t in v.split(","))),
+        "CEP-37 auto-repair (trunk): 'off' or the types it runs (full,incremental,"
+        "preview_repaired); unset: no getautorepairconfig, as 4.1"),
+})
 
 
 def set_knob(cluster_dir, name, key, value):
