@@ -722,6 +722,13 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 		now = time_mono_ms();
 		took = now - m->t0;
 		m->msg = repair_summary(d, seg, nseg);
+		if (json_integer_value(json_object_get(params, "parallelism")) ==
+		    0) {
+			char *t = xasprintf("%s (parallelism 0 on Cassandra 3.x: "
+			    "per-node steps)", m->msg);
+			free(m->msg);
+			m->msg = t;
+		}
 		json_decref(d);
 		/* intensity: rest in proportion to the work, within the
 		 * deadline */

@@ -157,11 +157,67 @@ def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp
     for params, words in (({"parallelism": -1, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": 2000, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": "2", "keyspace": "ks1"}, "parallelism"),
-                          ({"parallelism": 0}, "needs params.keyspace")):
+                          ({"parallelism": 1, "segment_timeout": "1m"},
+                           "needs the segment scheduler")):
         before = len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"])
         r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
         assert r.status_code == 400 and words in r.text, (params, r.text)
         assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == before
+
+
+def test_default_repairs_every_keyspace_nodetool_would_with_its_own_replicas(sim_factory, orch, tmp_path):  # noqa: F811
+    """No params: the scheduler (parallelism 0) over every keyspace nodetool
+    repair without one repairs: ks1 (NTS datacenter1: 3) and system_traces
+    (SimpleStrategy 2), each range on its own keyspace's replicas;
+    system_auth (RF 1) named as nothing to do; system_distributed and the
+    LocalStrategy keyspaces left out."""
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.1)
+    agent = prepare(c, orch, tmp_path)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120)
+    assert t["params"]["parallelism"] == 0, t["params"]
+    assert [s["name"] for s in t["steps"]] == [STEP], t["steps"]
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all ") and msg.endswith("; nothing to do for system_auth (RF 1)"), msg
+    log = repair_log(c)
+    assert sorted({e["keyspace"] for e in log}) == ["ks1", "system_traces"], log
+    assert most_at_once(log) == 1, log
+    state = simlib.load_cluster(c.dir)
+    for ks in ("ks1", "system_traces"):
+        check_tiling([e for e in log if e["keyspace"] == ks], simlib.token_ranges(state, ks))
+    assert len(log) == int(msg.split("all ", 1)[1].split(" ", 1)[0])
+    recs = t["steps"][0].get("nodes") or []
+    assert len(recs) == len(log), recs
+    for r in recs:
+        ks = r["phase"].split(" keyspace ", 1)[1].split(" on ", 1)[0]
+        assert ks in ("ks1", "system_traces") and r["message"].startswith(f"repaired {ks}: "), r
+
+
+def test_default_on_cassandra_3_is_the_per_node_steps(sim_factory, orch, tmp_path):  # noqa: F811
+    """Cassandra 3.11 cannot give the keyspaces' replication: parallelism 0
+    plans the per-node steps, which say why; the scheduler's own params are
+    refused, and an explicit parallelism 2 fails with repair-ring's reason."""
+    c = sim_factory(nodes=3, num_tokens=2, version="3.11")
+    agent = prepare(c, orch, tmp_path)
+    wait_for(lambda: all((n.get("version") or "").startswith("3.") for n in nodes(orch).values()),
+             "every node's version reported", timeout=30)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120)
+    assert [s["name"] for s in t["steps"]] == ["repair"] * 3 + ["postponed segments"], t["steps"]
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    for s in t["steps"][:3]:
+        assert s["message"].startswith("repaired ") and " ks1 " in s["message"] and s["message"].endswith(
+            "(parallelism 0 on Cassandra 3.x: per-node steps)"), s
+
+    r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair",
+                                                  "params": {"segment_timeout": "1m"}})
+    assert r.status_code == 400 and "cannot run on Cassandra 3.x" in r.text, r.text
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                                   parallelism=2)["id"])
+    assert t["state"] == "failed" and "3.x" in json.dumps(t["steps"][0]), t
 
 
 def test_down_node_postpones_its_segments_until_it_is_back(sim_factory, orch, tmp_path):  # noqa: F811
@@ -275,7 +331,7 @@ def test_repair_history(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=6, num_tokens=2)
     agent = prepare(c, orch, tmp_path)
     ids = []
-    for params in ({"parallelism": 0}, {}, {"parallelism": 3}):
+    for params in ({"parallelism": 0}, {"parallelism": 1}, {"parallelism": 3}):
         t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                        keyspace="ks1", **params)["id"])
         assert t["state"] == "succeeded", t
