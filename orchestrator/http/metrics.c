@@ -453,6 +453,11 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 		    "Token ranges (merged) the latest finished parallel repair of each keyspace left unrepaired, by cluster and keyspace.");
 		src->repair_unrepaired(src->arg, &o);
 	}
+	if (src && src->repair_last_success) {
+		head(o.fp, "ringmaster_repair_last_success_timestamp_seconds",
+		    "gauge", "End (Unix seconds) of the latest repair task that repaired the keyspace completely, by cluster and keyspace.");
+		src->repair_last_success(src->arg, &o);
+	}
 	fclose(o.fp);
 	*len = n;
 	return buf;

@@ -79,6 +79,9 @@ struct metrics_source {
 	 * finished scheduled repair of each keyspace */
 	void (*repair_segments)(void *arg, struct metrics_out *o);
 	void (*repair_unrepaired)(void *arg, struct metrics_out *o);
+	/* ringmaster_repair_last_success_timestamp_seconds{cluster,keyspace}:
+	 * the end of the latest repair that repaired the keyspace completely */
+	void (*repair_last_success)(void *arg, struct metrics_out *o);
 	double (*busy_workers)(void *arg);
 	double (*workers)(void *arg);
 };

@@ -10,6 +10,7 @@ postpones the segments it replicates until it is back."""
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from agentutil import RINGAGENT, sim_factory, simlib, wait_for, write_agent_conf  # noqa: F401
@@ -195,6 +196,12 @@ def test_default_repairs_every_keyspace_nodetool_would_with_its_own_replicas(sim
         ks = r["phase"].split(" keyspace ", 1)[1].split(" on ", 1)[0]
         assert ks in ("ks1", "system_traces") and r["message"].startswith(f"repaired {ks}: "), r
 
+    # the keyspaces it repaired completely have their last success: its end
+    m = metric_values(orch)
+    for ks in ("ks1", "system_traces"):
+        assert abs(m[last_success(ks)] - epoch(t["finished_at"])) < 1.01, (ks, m)
+    assert last_success("system_auth") not in m and last_success("system_distributed") not in m
+
 
 def test_default_on_cassandra_3_is_the_per_node_steps(sim_factory, orch, tmp_path):  # noqa: F811
     """Cassandra 3.11 cannot give the keyspaces' replication: parallelism 0
@@ -297,6 +304,26 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     for state in ("done", "failed", "postponed", "pending", "split"):
         key = ("ringmaster_repair_segments", f'cluster="sim",keyspace="ks1",state="{state}"')
         assert m[key] == segs[state], (state, m)
+    # partial: ks1 was not repaired completely
+    assert last_success("ks1") not in m, m
+
+    # once the node is back, a complete repair of ks1 (the per-node steps)
+    # is its last success
+    c.start_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "up", "the node back", timeout=60)
+    t2 = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                    keyspace="ks1", parallelism=1)["id"])
+    assert t2["state"] == "succeeded", t2
+    m = metric_values(orch)
+    assert abs(m[last_success("ks1")] - epoch(t2["finished_at"])) < 1.01, m
+
+
+def last_success(ks):
+    return ("ringmaster_repair_last_success_timestamp_seconds", f'cluster="sim",keyspace="{ks}"')
+
+
+def epoch(iso):
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def metric_values(o):
