@@ -49,8 +49,9 @@ static const struct param_spec repair_params[] = {
 	{ "full", PT_BOOL, 0, 0, "true", NULL, 0,
 	  "full repair (true) or incremental (false)" },
 	{ "segments_per_node", PT_INT, 1, MAX_SEGMENTS, "1", NULL, 0,
-	  "cut each node's primary ranges into this many segments, one step "
-	  "each" },
+	  "about this many segments per node: the scheduler cuts the ring's "
+	  "ranges into this many times the nodes' count; node by node, each "
+	  "node's primary ranges into this many steps" },
 	{ "parallelism", PT_INT, 0, 1024, "0", NULL, 0,
 	  "segments at once: 0 (as many as disjoint replica sets allow) or "
 	  "N > 1, the segment scheduler: no node in two running segments; 1, "
@@ -753,8 +754,9 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 const struct task_type repair_type = {
 	.name = "repair",
-	.description = "anti-entropy repair: each node's primary ranges, cut "
-	    "into segments along the ring; resumable",
+	.description = "anti-entropy repair of one or every keyspace: "
+	    "segments along the ring, as many at once as disjoint replica "
+	    "sets allow, or node by node; resumable",
 	.steps = "one cluster step, the segment scheduler (parallelism 0 or "
 	    "N > 1); or one step per node per segment (parallelism 1, and 0 "
 	    "on Cassandra 3.x)",
