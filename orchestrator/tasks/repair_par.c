@@ -489,16 +489,93 @@ static int rp_keyspaces(struct rpmemo *m, const json_t *params,
 	return repair_par_keyspaces(d, &m->ks, &m->nks, err, errlen);
 }
 
-/* Keyspace ki's segments: each range with two replicas or more cut into
- * k pieces; RF 1 ranges are left out (nothing to compare).  The number of
- * segments added goes to *added. */
-static int rp_add_segments(struct rpmemo *m, const struct replicas_map *map,
-    size_t ki, size_t k, size_t *nseg, size_t *added, char *err,
-    size_t errlen)
+static bool same_set(const struct replicas_range *a,
+    const struct replicas_range *b)
+{
+	if (a->nreplicas != b->nreplicas)
+		return false;
+	for (size_t i = 0; i < a->nreplicas; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->nreplicas && !found; j++)
+			found = a->replicas[i] == b->replicas[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int seg_add(struct rpmemo *m, size_t ki, const struct segsched_range *r,
+    size_t nr, const struct replicas_range *of, size_t *nseg, size_t *added,
+    char *err, size_t errlen)
 {
 	char e2[256];
+	size_t id;
 
+	if (*nseg >= MAX_SEGS || segsched_add(m->s, r, nr, of->replicas,
+	    of->nreplicas, &id, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "cannot plan segment of (%lld,%lld] of "
+		    "keyspace %s: %s", (long long)r[0].start, (long long)r[0].end,
+		    m->ks[ki], *nseg >= MAX_SEGS ? "too many segments; lower "
+		    "segments_per_node or name one keyspace" : e2);
+		return -1;
+	}
+	m->ks_of = xrealloc(m->ks_of, (id + 1) * sizeof(*m->ks_of));
+	m->ks_of[id] = ki;
+	(*nseg)++;
+	(*added)++;
+	return 0;
+}
+
+/*
+ * More ranges than segments wanted (vnodes: 16 a node and
+ * segments_per_node 1): whole ranges with the same replica set are put
+ * together, up to per ranges a segment, so that a keyspace is about
+ * `target` segments and not one node job per vnode range.  Only equal
+ * replica sets share a segment, so a segment still reserves exactly the
+ * nodes its ranges need; its ranges are repaired one after the other.
+ */
+static int rp_group_segments(struct rpmemo *m, const struct replicas_map *map,
+    size_t ki, size_t per, size_t *nseg, size_t *added, char *err,
+    size_t errlen)
+{
+	struct segsched_range *buf = xcalloc(map->nranges + 1, sizeof(*buf));
+	bool *used = xcalloc(map->nranges + 1, sizeof(*used));
+	int rc = 0;
+
+	for (size_t i = 0; i < map->nranges && rc == 0; i++) {
+		const struct replicas_range *r = &map->ranges[i];
+		size_t n = 0;
+
+		if (used[i] || r->nreplicas < 2 || r->start == r->end)
+			continue;
+		for (size_t j = i; j < map->nranges && n < per; j++) {
+			const struct replicas_range *q = &map->ranges[j];
+			if (used[j] || q->start == q->end || !same_set(r, q))
+				continue;
+			used[j] = true;
+			buf[n].start = q->start;
+			buf[n].end = q->end;
+			n++;
+		}
+		rc = seg_add(m, ki, buf, n, r, nseg, added, err, errlen);
+	}
+	free(buf);
+	free(used);
+	return rc;
+}
+
+/* Keyspace ki's segments: each range with two replicas or more cut into
+ * k pieces, or, with more ranges than target segments, whole ranges
+ * grouped by replica set; RF 1 ranges are left out (nothing to compare).
+ * The number of segments added goes to *added. */
+static int rp_add_segments(struct rpmemo *m, const struct replicas_map *map,
+    size_t ki, size_t k, size_t target, size_t *nseg, size_t *added,
+    char *err, size_t errlen)
+{
 	*added = 0;
+	if (k == 1 && target > 0 && map->nranges > target)
+		return rp_group_segments(m, map, ki, (map->nranges + target - 1) /
+		    target, nseg, added, err, errlen);
 	for (size_t i = 0; i < map->nranges; i++) {
 		const struct replicas_range *r = &map->ranges[i];
 		struct segsched_range sr = { r->start, r->end };
@@ -510,23 +587,10 @@ static int rp_add_segments(struct rpmemo *m, const struct replicas_map *map,
 			kk = w;
 		for (uint64_t p = 0; p < kk; p++) {
 			struct segsched_range pr;
-			size_t id;
 
 			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
-			if (*nseg >= MAX_SEGS ||
-			    segsched_add(m->s, &pr, 1, r->replicas, r->nreplicas,
-			    &id, e2, sizeof(e2)) != 0) {
-				snprintf(err, errlen, "cannot plan segment of (%lld,%lld] "
-				    "of keyspace %s: %s", (long long)pr.start,
-				    (long long)pr.end, m->ks[ki], *nseg >= MAX_SEGS ?
-				    "too many segments; lower segments_per_node or "
-				    "name one keyspace" : e2);
+			if (seg_add(m, ki, &pr, 1, r, nseg, added, err, errlen) != 0)
 				return -1;
-			}
-			m->ks_of = xrealloc(m->ks_of, (id + 1) * sizeof(*m->ks_of));
-			m->ks_of[id] = ki;
-			(*nseg)++;
-			(*added)++;
 		}
 	}
 	return 0;
@@ -617,8 +681,8 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	for (ki = 0; ki < m->nks; ki++) {
 		size_t added;
 
-		if (rp_add_segments(m, ki == 0 ? m->map : maps[ki], ki, k, &nseg,
-		    &added, err, errlen) != 0) {
+		if (rp_add_segments(m, ki == 0 ? m->map : maps[ki], ki, k, target,
+		    &nseg, &added, err, errlen) != 0) {
 			strbuf_release(&rf1);
 			goto out;
 		}
