@@ -415,7 +415,7 @@ def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_
     c.set("node1", "repair_slow_delay", 60)
     agent = prepare(c, orch, tmp_path)
     t0 = time.time()
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2,
                                    keyspace="ks1", parallelism=0,
                                    segment_timeout="3s")["id"])
     assert t["state"] == "succeeded", t
