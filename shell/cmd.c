@@ -426,7 +426,22 @@ const struct cmd cmd_table[] = {
 		{ "--incremental", CMD_V_NONE, NULL, false, "incremental",
 		  "incremental rather than full repair" },
 		{ "--segments", CMD_V_NUMBER, "N", false, "segments_per_node",
-		  "split each node's ranges into N segments" },
+		  "about N segments per node (1..1024)" },
+		{ "--parallelism", CMD_V_NUMBER, "N", false, "parallelism",
+		  "segments at once (default 0: as many as disjoint replica "
+		  "sets allow; 1: node by node, one at a time)" },
+		{ "--intensity", CMD_V_DECIMAL, "X", false, "intensity",
+		  "0 < X <= 1: rest d*(1-X)/X after a segment that took d" },
+		{ "--segment-timeout", CMD_V_DURATION, "DURATION", false,
+		  "segment_timeout", "cancel and split a segment running "
+		  "longer (1s..11h; not with --parallelism 1)" },
+		{ "--max-pending-compactions", CMD_V_NUMBER, "N", false,
+		  "max_pending_compactions", "a segment waits while a replica "
+		  "has more pending compactions (not with --parallelism 1)" },
+		{ "--down-deadline", CMD_V_TEXT, "DURATION", false,
+		  "down_deadline", "how long postponed segments wait for a down "
+		  "node (default 6h, at most 11h; 0: a down replica fails the "
+		  "segment)" },
 		{ "--watch", CMD_V_NONE, NULL, false, NULL,
 		  "watch the task until it ends" },
 		END_FLAGS,
@@ -436,7 +451,11 @@ const struct cmd cmd_table[] = {
 	  "\"mon-fri\", \"start\": \"22:00\", \"end\": \"06:00\", \"tz\": "
 	  "\"Europe/Berlin\"}]' (a task waiting for its window says so in "
 	  "`tasks`).  One dc: keyspace=ks parallelism=0 datacenter=dc2; every "
-	  "node within its own dc: local_dc=true" },
+	  "node within its own dc: local_dc=true.  "
+	  "Without --keyspace: every keyspace nodetool repair would repair "
+	  "(not LocalStrategy ones, not system_distributed). The default "
+	  "runs the segment scheduler: no node in two running segments; on "
+	  "Cassandra 3.x it is node by node. docs/repair.md" },
 	{ "replace", CMD_TASK_SHORTCUT, "replace a dead node by a new host",
 	  NULL, NULL,
 	  (const struct cmd_arg[]){

@@ -39,6 +39,7 @@ enum cmd_value {
 	CMD_V_BACKUP,
 	CMD_V_SCHEDULE,
 	CMD_V_TASK_PARAM,	/* a parameter of the task type in context */
+	CMD_V_DECIMAL,		/* a number that may have a fraction: 0.5 */
 };
 
 enum cmd_id {

@@ -184,6 +184,19 @@ static bool is_integer(const char *s)
 	return errno == 0 && *end == '\0';
 }
 
+/* A finite number in plain decimal notation ("0.5", "1", "-2.25"). */
+static bool is_decimal(const char *s)
+{
+	char *end;
+	double d;
+
+	if (*s == '\0' || strspn(s, "0123456789.-+") != strlen(s))
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	return errno == 0 && *end == '\0' && d == d;
+}
+
 /* Values are checked here so a bad one never reaches the orchestrator. */
 static int check_value(enum cmd_value kind, const char *what, const char *v,
     char *err, size_t errlen)
@@ -195,6 +208,13 @@ static int check_value(enum cmd_value kind, const char *what, const char *v,
 		if (!is_integer(v)) {
 			snprintf(err, errlen, "%s wants a number, not '%s'",
 			    what, v);
+			return -1;
+		}
+		break;
+	case CMD_V_DECIMAL:
+		if (!is_decimal(v)) {
+			snprintf(err, errlen, "%s wants a number such as 0.5, not "
+			    "'%s'", what, v);
 			return -1;
 		}
 		break;

@@ -387,7 +387,7 @@ int exec_run(struct exec_ctx *x, const char *type)
 			}
 			json_object_set_new(params, f->param, json_string(id));
 			free(id);
-		} else if (f->value == CMD_V_NUMBER) {
+		} else if (f->value == CMD_V_NUMBER || f->value == CMD_V_DECIMAL) {
 			json_object_set_new(params, f->param, json_real_or_int(v));
 		} else {
 			json_object_set_new(params, f->param, f->value ==

@@ -324,6 +324,145 @@ char *watch_summary(const json_t *task, int64_t now_ms)
 	return s;
 }
 
+/* ---- the repair scheduler's segments ----
+ *
+ * A scheduled repair has one step with a record per segment ("segment
+ * N"), hundreds of them on a large ring: one line each would scroll the
+ * running ones off the screen.  Such a step gets its message (the counts)
+ * as a summary line, then the segments that need eyes (running,
+ * postponed, failed, pending again), and the last few done.
+ */
+#define SEG_DONE_SHOWN	3
+#define SEG_ACTIVE_MAX	24
+
+static bool segment_step(const json_t *step)
+{
+	const char *n = jstr(json_array_get(json_object_get(step, "nodes"), 0),
+	    "node");
+	return n != NULL && str_starts_with(n, "segment ");
+}
+
+static long seg_number(const json_t *e)
+{
+	const char *n = jstr(e, "node");
+	return n != NULL && str_starts_with(n, "segment ") ?
+	    strtol(n + 8, NULL, 10) : 0;
+}
+
+/* "ks1 (a,b] on 10.0.0.1 [10.0.0.1,10.0.0.2,10.0.0.3]" of the phase
+ * "ranges (a,b] replicas R keyspace K on N"; the phase itself when it is
+ * not one (caller frees). */
+char *watch_segment_where(const char *phase)
+{
+	const char *r, *k, *o, *p;
+	size_t nr, nreps;
+
+	if (phase == NULL)
+		return xstrdup("");
+	r = strstr(phase, " replicas ");
+	o = NULL;
+	for (p = phase; (p = strstr(p, " on ")) != NULL; p++)
+		o = p;
+	if (!str_starts_with(phase, "ranges ") || r == NULL || o == NULL ||
+	    o < r)
+		return xstrdup(phase);
+	k = strstr(r, " keyspace ");
+	if (k != NULL && k > o)
+		k = NULL;
+	nr = (size_t)(r - phase - 7);
+	nreps = (size_t)((k ? k : o) - (r + 10));
+	if (k != NULL)
+		return xasprintf("%.*s %.*s on %s [%.*s]", (int)(o - k - 10),
+		    k + 10, (int)nr, phase + 7, o + 4, (int)nreps, r + 10);
+	return xasprintf("%.*s on %s [%.*s]", (int)nr, phase + 7, o + 4,
+	    (int)nreps, r + 10);
+}
+
+static int cmp_seg_number(const void *a, const void *b)
+{
+	long x = seg_number(*(const json_t *const *)a);
+	long y = seg_number(*(const json_t *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Latest updated_at first (RFC 3339 in one format sorts as text). */
+static int cmp_seg_recent(const void *a, const void *b)
+{
+	const char *x = jstr(*(const json_t *const *)a, "updated_at");
+	const char *y = jstr(*(const json_t *const *)b, "updated_at");
+
+	return -strcmp(x ? x : "", y ? y : "");
+}
+
+static void segment_row(struct table *t, const json_t *e, int64_t now_ms)
+{
+	const char *st = jstr(e, "state"), *msg = jstr(e, "message");
+	const char *up = jstr(e, "updated_at");
+	char *where = watch_segment_where(jstr(e, "phase")), *text, since[48];
+	int64_t at;
+
+	since[0] = '\0';
+	/* a running or waiting record is written when it starts waiting */
+	if (st != NULL && (strcmp(st, "running") == 0 ||
+	    strcmp(st, "postponed") == 0) && up != NULL &&
+	    time_parse_rfc3339(up, &at) == 0 && now_ms / 1000 >= at) {
+		char d[32];
+		duration_human(now_ms / 1000 - at, DURATION_SPACED, d, sizeof(d));
+		snprintf(since, sizeof(since), "  for %s", d);
+	}
+	text = xasprintf("%s%s%s%s", where, since, msg && *msg ? "  " : "",
+	    msg ? msg : "");
+	const char *cells[5] = { jstr(e, "node"), "", st ? st : "?", "", text };
+	table_add(t, cells);
+	free(text);
+	free(where);
+}
+
+static void segment_rows(struct table *t, const json_t *s, const char *att,
+    int64_t now_ms)
+{
+	const json_t *a = json_object_get(s, "nodes"), *e;
+	size_t n = json_array_size(a), nact = 0, ndone = 0, i;
+	const json_t **act = xcalloc(n + 1, sizeof(*act));
+	const json_t **done = xcalloc(n + 1, sizeof(*done));
+	char *sum;
+
+	json_array_foreach(a, i, e) {
+		const char *st = jstr(e, "state");
+		if (st == NULL || strcmp(st, "split") == 0)
+			continue;
+		if (strcmp(st, "done") == 0)
+			done[ndone++] = e;
+		else
+			act[nact++] = e;
+	}
+	qsort(act, nact, sizeof(*act), cmp_seg_number);
+	qsort(done, ndone, sizeof(*done), cmp_seg_recent);
+	sum = jstr(s, "message") && *jstr(s, "message") ?
+	    xstrdup(jstr(s, "message")) : xasprintf("%zu segments recorded",
+	    n);
+	{
+		const char *cells[5] = { "segments", jstr(s, "name"),
+		    jstr(s, "state"), att, sum };
+		table_add(t, cells);
+	}
+	for (i = 0; i < nact && i < SEG_ACTIVE_MAX; i++)
+		segment_row(t, act[i], now_ms);
+	if (nact > SEG_ACTIVE_MAX) {
+		char *more = xasprintf("... and %zu more not done",
+		    nact - SEG_ACTIVE_MAX);
+		const char *cells[5] = { "", "", "", "", more };
+		table_add(t, cells);
+		free(more);
+	}
+	for (i = 0; i < ndone && i < SEG_DONE_SHOWN; i++)
+		segment_row(t, done[i], now_ms);
+	free(sum);
+	free(act);
+	free(done);
+}
+
 char *watch_render(const json_t *task, int64_t now_ms, size_t width,
     size_t *nlines)
 {
@@ -359,6 +498,10 @@ char *watch_render(const json_t *task, int64_t now_ms, size_t width,
 		char att[16];
 		snprintf(att, sizeof(att), "%lld",
 		    (long long)json_integer_value(json_object_get(s, "attempts")));
+		if (segment_step(s)) {
+			segment_rows(t, s, att, now_ms);
+			continue;
+		}
 		/* A step that reports per node: one line per node. */
 		for (int j = 0; j < nn; j++) {
 			char *text = watch_node_text(&wn[j], eta);
@@ -449,6 +592,14 @@ char *watch_line(const json_t *task, int64_t now_ms)
 		    jstr(st, "state") ? jstr(st, "state") : "?");
 		free(s);
 		s = t;
+		if (segment_step(st)) {
+			/* the counts, not hundreds of segments */
+			t = xasprintf("%s [%s]", s, jstr(st, "message") ?
+			    jstr(st, "message") : "");
+			free(s);
+			s = t;
+			continue;
+		}
 		/*
 		 * Off a terminal a line is printed when it changes: phase and
 		 * files only, not bytes and rate, which change at every poll.

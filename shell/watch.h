@@ -76,6 +76,12 @@ struct watch_node {
  */
 int watch_step_nodes(const json_t *step, struct watch_node *out, size_t max);
 /*
+ * A repair segment's record phase, "ranges (a,b] replicas R keyspace K on
+ * N", as "K (a,b] on N [R]" (the keyspace first, the replicas last); any
+ * other text as it is.  Caller frees.
+ */
+char *watch_segment_where(const char *phase);
+/*
  * "upload  files 12/40  1.2 KiB/5.5 KiB  1000 B/s  ETA 5s  <message>":
  * what is known of n.  The ETA (remaining bytes over the rate) only when
  * eta is true (the task is running) and the node is running.  Fresh

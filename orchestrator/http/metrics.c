@@ -489,6 +489,11 @@ char *metrics_render(struct metrics *m, const struct metrics_source *src,
 			src->tenants(src->arg, &o, (enum metrics_tenant)i);
 		}
 	}
+	if (src && src->repair_last_success) {
+		head(o.fp, "ringmaster_repair_last_success_timestamp_seconds",
+		    "gauge", "End (Unix seconds) of the latest repair task that repaired the keyspace completely, by cluster and keyspace.");
+		src->repair_last_success(src->arg, &o);
+	}
 	fclose(o.fp);
 	*len = n;
 	return buf;

@@ -93,6 +93,9 @@ struct metrics_source {
 	/* ringmaster_tenant_*{cluster,tenant}, one family per call */
 	void (*tenants)(void *arg, struct metrics_out *o,
 	    enum metrics_tenant what);
+	/* ringmaster_repair_last_success_timestamp_seconds{cluster,keyspace}:
+	 * the end of the latest repair that repaired the keyspace completely */
+	void (*repair_last_success)(void *arg, struct metrics_out *o);
 	double (*busy_workers)(void *arg);
 	double (*workers)(void *arg);
 };

@@ -262,6 +262,80 @@ static void m_tenants(void *arg, struct metrics_out *o,
 	service_tenant_metrics(arg, tenant_sample, &m);
 }
 
+/*
+ * The end of the latest repair that repaired each keyspace completely
+ * (repair_hist_complete_keyspaces), newest tasks first: a keyspace takes
+ * the first task that names it, within REPAIR_METRICS_SCAN tasks of its
+ * cluster.
+ */
+static void m_repair_last_success(void *arg, struct metrics_out *o)
+{
+	struct service *s = arg;
+	char **names = NULL;
+	size_t nn = 0;
+
+	if (store_cluster_names(s->st, &names, &nn) != 0)
+		return;
+	for (size_t c = 0; c < nn; c++) {
+		char cursor[STORE_CURSOR_MAX] = "", **seen = NULL;
+		size_t scanned = 0, nseen = 0;
+		bool more = true;
+
+		while (more && scanned < REPAIR_METRICS_SCAN) {
+			struct store_task_page pg;
+
+			if (store_task_list(s->st, names[c], "succeeded", cursor[0] ?
+			    cursor : NULL, 200, &pg) != 0) {
+				store_task_page_release(&pg);
+				break;
+			}
+			more = pg.next[0] != '\0';
+			str_copy(cursor, pg.next, sizeof(cursor));
+			for (size_t i = 0; i < pg.n; i++) {
+				const struct store_task_row *r = &pg.items[i];
+				struct store_task_detail d;
+				char **ks = NULL;
+				size_t nks;
+
+				scanned++;
+				if (strcmp(r->type, "repair") != 0 || r->finished_at == 0)
+					continue;
+				if (store_task_get(s->st, r->id, &d) != 0) {
+					store_task_detail_release(&d);
+					continue;
+				}
+				nks = repair_hist_complete_keyspaces(&d, &ks);
+				for (size_t k = 0; k < nks; k++) {
+					bool dup = false;
+					const char *l[] = { "cluster", names[c], "keyspace",
+					    ks[k], NULL };
+
+					for (size_t j = 0; j < nseen && !dup; j++)
+						dup = strcmp(seen[j], ks[k]) == 0;
+					if (dup) {
+						free(ks[k]);
+						continue;
+					}
+					metrics_sample(o, "ringmaster_repair_last_success_"
+					    "timestamp_seconds", l,
+					    (double)r->finished_at / 1000.0);
+					seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+					seen[nseen++] = ks[k];
+				}
+				free(ks);
+				store_task_detail_release(&d);
+			}
+			store_task_page_release(&pg);
+		}
+		for (size_t k = 0; k < nseen; k++)
+			free(seen[k]);
+		free(seen);
+	}
+	for (size_t c = 0; c < nn; c++)
+		free(names[c]);
+	free(names);
+}
+
 static void m_nodes(void *arg, struct metrics_out *o)
 {
 	struct service *s = arg;
@@ -290,6 +364,7 @@ char *service_metrics(struct service *s, size_t *len)
 		.repair_segments = m_repair_segments,
 		.repair_unrepaired = m_repair_unrepaired,
 		.tenants = m_tenants,
+		.repair_last_success = m_repair_last_success,
 		.busy_workers = m_busy,
 		.workers = m_workers,
 	};

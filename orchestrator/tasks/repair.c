@@ -43,19 +43,22 @@
 
 static const struct param_spec repair_params[] = {
 	{ "keyspace", PT_NAME, 0, 0, NULL, NULL, 0,
-	  "keyspace to repair (default: every user keyspace)" },
+	  "keyspace to repair (default: every keyspace nodetool repair "
+	  "repairs without one: all but LocalStrategy ones and "
+	  "system_distributed)" },
 	{ "table", PT_NAME_OR_NAMES, 0, MAX_TABLES, NULL, NULL, 0,
 	  "table name, or array of names, of keyspace" },
 	{ "full", PT_BOOL, 0, 0, "true", NULL, 0,
 	  "full repair (true) or incremental (false)" },
 	{ "segments_per_node", PT_INT, 1, MAX_SEGMENTS, "1", NULL, 0,
-	  "cut each node's primary ranges into this many segments, one step "
-	  "each" },
-	{ "parallelism", PT_INT, 0, 1024, "1", NULL, 0,
-	  "segments at once: 1, one step per node and segment, one at a "
-	  "time; 0 (as many as disjoint replica sets allow) or N > 1, the "
-	  "segment scheduler: no node in two running segments (needs "
-	  "keyspace)" },
+	  "about this many segments per node: the scheduler cuts the ring's "
+	  "ranges into this many times the nodes' count; node by node, each "
+	  "node's primary ranges into this many steps" },
+	{ "parallelism", PT_INT, 0, 1024, "0", NULL, 0,
+	  "segments at once: 0 (as many as disjoint replica sets allow) or "
+	  "N > 1, the segment scheduler: no node in two running segments; 1, "
+	  "one step per node and segment, one at a time (also what 0 gives "
+	  "on Cassandra 3.x)" },
 	{ "intensity", PT_NUMBER, 0, 1, "1.0", NULL, PF_MIN_EXCL,
 	  "fraction of the time spent repairing; the rest is rest between "
 	  "segments" },
@@ -196,22 +199,12 @@ static int repair_validate(json_t *params, char *err, size_t errlen)
 		snprintf(err, errlen, "params.table needs params.keyspace");
 		return -1;
 	}
-	if (json_integer_value(json_object_get(params, "parallelism")) != 1 &&
-	    json_object_get(params, "keyspace") == NULL) {
-		/* replica sets follow one keyspace's replication */
-		snprintf(err, errlen, "params.parallelism %lld needs "
-		    "params.keyspace: which nodes hold a range depends on the "
-		    "keyspace's replication; name one keyspace, or use "
-		    "parallelism 1", (long long)json_integer_value(
-		    json_object_get(params, "parallelism")));
-		return -1;
-	}
 	if (json_integer_value(json_object_get(params, "parallelism")) == 1 &&
 	    (json_object_get(params, "max_pending_compactions") != NULL ||
 	    json_object_get(params, "segment_timeout") != NULL)) {
 		snprintf(err, errlen, "params.%s needs the segment scheduler: "
 		    "give params.parallelism 0 (as many as the replica sets "
-		    "allow) or more than 1, with params.keyspace",
+		    "allow, the default) or more than 1",
 		    json_object_get(params, "segment_timeout") != NULL ?
 		    "segment_timeout" : "max_pending_compactions");
 		return -1;
@@ -328,6 +321,53 @@ int repair_step_segment(const char *name, int *seg, int *nseg)
 	return 0;
 }
 
+/* A node of the cluster on Cassandra 3.x, or NULL. */
+static const char *v3_node(const struct store_nodes *nodes, const char **ver)
+{
+	for (size_t i = 0; i < nodes->n; i++) {
+		const char *v = nodes->items[i].version;
+
+		if (v != NULL && strncmp(v, "3.", 2) == 0) {
+			*ver = v;
+			return nodes->items[i].address;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The scheduled step (0) or the per-node steps (1); -1 with err.  The
+ * scheduler needs every keyspace's replication, which nodetool
+ * describecluster lists from 4.0 on only: on a cluster with a 3.x node
+ * parallelism 0 ("as many as the cluster allows") is one at a time, the
+ * per-node steps, and each of those steps says why; N > 1 asked for more
+ * than 3.x can give and runs the scheduler, whose repair-ring fails with
+ * what to do.  Decided from the versions the agents reported.
+ */
+static int repair_plan_mode(const json_t *params,
+    const struct store_nodes *nodes, char *err, size_t errlen)
+{
+	json_int_t par = json_integer_value(json_object_get(params,
+	    "parallelism"));
+	const char *ver = NULL, *n3;
+
+	if (par == 1)
+		return 1;
+	if (par > 1 || (n3 = v3_node(nodes, &ver)) == NULL)
+		return 0;
+	if (json_object_get(params, "max_pending_compactions") != NULL ||
+	    json_object_get(params, "segment_timeout") != NULL) {
+		snprintf(err, errlen, "params.%s needs the segment scheduler, "
+		    "which cannot run on Cassandra 3.x (node %s runs %s: its "
+		    "nodetool describecluster lists no replication); leave it "
+		    "out, or upgrade the cluster first",
+		    json_object_get(params, "segment_timeout") != NULL ?
+		    "segment_timeout" : "max_pending_compactions", n3, ver);
+		return -1;
+	}
+	return 1;
+}
+
 static int repair_plan(const json_t *params,
     const struct store_nodes *nodes,
     struct task_plan *plan, char *err, size_t errlen)
@@ -343,9 +383,14 @@ static int repair_plan(const json_t *params,
 	}
 	if (nseg < 1)
 		nseg = 1;
-	if (json_integer_value(json_object_get(params, "parallelism")) != 1) {
+	switch (repair_plan_mode(params, nodes, err, errlen)) {
+	case -1:
+		return -1;
+	case 0:
 		task_plan_add(plan, REPAIR_PAR_STEP, NULL);
 		return 0;
+	default:
+		break;
 	}
 	for (int s = 1; s <= nseg; s++) {
 		char name[64];
@@ -788,6 +833,12 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 		m = xcalloc(1, sizeof(*m));
 		m->t0 = time_mono_ms();
 		task_memo_put(ctx, "repair", m, segmemo_release, NULL);
+		if (json_integer_value(json_object_get(params, "parallelism")) ==
+		    0)
+			task_progress(ctx, "parallelism 0 on Cassandra 3.x: per-node "
+			    "steps, one segment at a time (3.x's nodetool "
+			    "describecluster lists no replication, which the "
+			    "segment scheduler needs)");
 		/* Its own node down: nothing to ask it, postpone. */
 		node_state(ctx, step->node, st, sizeof(st));
 		if (down_ms > 0 && strcmp(st, "up") != 0) {
@@ -834,6 +885,13 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 		now = time_mono_ms();
 		took = now - m->t0;
 		m->msg = repair_summary(d, seg, nseg);
+		if (json_integer_value(json_object_get(params, "parallelism")) ==
+		    0) {
+			char *t = xasprintf("%s (parallelism 0 on Cassandra 3.x: "
+			    "per-node steps)", m->msg);
+			free(m->msg);
+			m->msg = t;
+		}
 		json_decref(d);
 		if (repair_auto_warning(ctx) != NULL) {
 			/* appended: "partial: " and "postponed: " lead */
@@ -865,9 +923,12 @@ static int repair_run(struct task_ctx *ctx, const struct store_step *step,
 
 const struct task_type repair_type = {
 	.name = "repair",
-	.description = "anti-entropy repair: each node's primary ranges, cut "
-	    "into segments along the ring; resumable",
-	.steps = "one step per node per segment",
+	.description = "anti-entropy repair of one or every keyspace: "
+	    "segments along the ring, as many at once as disjoint replica "
+	    "sets allow, or node by node; resumable",
+	.steps = "one cluster step, the segment scheduler (parallelism 0 or "
+	    "N > 1); or one step per node per segment (parallelism 1, and 0 "
+	    "on Cassandra 3.x)",
 	.params = repair_params,
 	.validate = repair_validate,
 	.plan = repair_plan,

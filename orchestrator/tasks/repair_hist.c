@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "../../common/util.h"
 #include "../store/store.h"
 #include "repair_par.h"
@@ -146,4 +148,126 @@ void repair_hist_release(struct repair_hist *h)
 	free(h->unrepaired);
 	h->unrepaired = NULL;
 	h->nunrepaired = 0;
+}
+
+int repair_hist_phase_keyspace(const char *phase, char *out, size_t len)
+{
+	const char *p = phase ? strstr(phase, " replicas ") : NULL, *k, *e;
+	size_t n;
+
+	if (len > 0)
+		out[0] = '\0';
+	if (p == NULL || (k = strstr(p, " keyspace ")) == NULL)
+		return -1;
+	k += 10;
+	e = strstr(k, " on ");
+	n = e ? (size_t)(e - k) : strlen(k);
+	if (n == 0 || n >= len || memchr(k, ' ', n) != NULL)
+		return -1;
+	memcpy(out, k, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Add name to the set v[*n] unless it is there. */
+static void set_add(char ***v, size_t *n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strlen((*v)[i]) == len && strncmp((*v)[i], name, len) == 0)
+			return;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = xstrndup(name, len);
+}
+
+static bool set_has(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The keyspaces a per-node step's summary names as repaired:
+ * "[segment I/N ranges ...: ]repaired ks1 ks2: 4 sessions..." */
+static void summary_keyspaces(const char *msg, char ***v, size_t *n)
+{
+	const char *p = msg ? strstr(msg, "repaired ") : NULL, *end;
+
+	if (p == NULL || (p != msg && strncmp(p - 2, ": ", 2) != 0))
+		return;
+	p += 9;
+	if (*p == '(')		/* "(keyspace not printed by nodetool)" */
+		return;
+	if ((end = strchr(p, ':')) == NULL)
+		return;
+	while (p < end) {
+		size_t w = strcspn(p, " :");
+		if (w > 0)
+			set_add(v, n, p, w);
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+size_t repair_hist_complete_keyspaces(const struct store_task_detail *d,
+    char ***out)
+{
+	const char *ks = json_string_value(json_object_get(d->task.params,
+	    "keyspace"));
+	char **good = NULL, **bad = NULL, name[128];
+	size_t ngood = 0, nbad = 0, k = 0;
+	struct repair_hist h;
+	bool partial;
+
+	*out = NULL;
+	if (d->task.state != STORE_TASK_SUCCEEDED)
+		return 0;
+	repair_hist_of(d, &h);
+	partial = strcmp(h.outcome, "partial") == 0;
+	if (ks != NULL) {
+		repair_hist_release(&h);
+		if (partial)
+			return 0;
+		*out = xcalloc(1, sizeof(**out));
+		(*out)[0] = xstrdup(ks);
+		return 1;
+	}
+	if (!h.scheduled) {
+		repair_hist_release(&h);
+		if (partial)
+			return 0;
+		for (size_t i = 0; i < d->nsteps; i++)
+			if (d->steps[i].node != NULL)
+				summary_keyspaces(d->steps[i].message, out, &k);
+		return k;
+	}
+	repair_hist_release(&h);
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const struct store_step_node_row *r = &d->nodes[i];
+
+		if (r->state == NULL || strncmp(r->node, "segment ", 8) != 0 ||
+		    repair_hist_phase_keyspace(r->phase, name, sizeof(name)) != 0)
+			continue;
+		if (strcmp(r->state, "done") == 0 || strcmp(r->state, "split") == 0)
+			set_add(&good, &ngood, name, strlen(name));
+		else
+			set_add(&bad, &nbad, name, strlen(name));
+	}
+	for (size_t i = 0; i < ngood; i++) {
+		if (set_has(bad, nbad, good[i])) {
+			free(good[i]);
+			continue;
+		}
+		good[k++] = good[i];
+	}
+	for (size_t i = 0; i < nbad; i++)
+		free(bad[i]);
+	free(bad);
+	if (k == 0) {
+		free(good);
+		good = NULL;
+	}
+	*out = good;
+	return k;
 }

@@ -44,4 +44,26 @@ void repair_hist_release(struct repair_hist *h);
 int repair_hist_phase_ranges(const char *phase, struct segsched_range **out,
     size_t *n);
 
+/*
+ * The keyspace of a segment record's phase ("ranges ... replicas ...
+ * keyspace K on N"): 0 with K in out, -1 when it names none (a record
+ * written before segments carried their keyspace) or out is too small.
+ */
+int repair_hist_phase_keyspace(const char *phase, char *out, size_t len);
+
+/*
+ * The keyspaces a finished repair task repaired completely, for
+ * ringmaster_repair_last_success_timestamp_seconds: none unless it
+ * succeeded.  With params.keyspace: that one unless the outcome is
+ * partial.  The scheduled step over every keyspace: each keyspace whose
+ * segment records are all done (or split into halves that are); a
+ * keyspace with a segment not repaired is left out, the others count even
+ * when the task ended partial.  The per-node steps over every keyspace:
+ * unless partial, the keyspaces their messages say were repaired
+ * ("repaired ks1 ks2: ...").  *out: n names, the caller frees each and the
+ * array (NULL when n is 0).
+ */
+size_t repair_hist_complete_keyspaces(const struct store_task_detail *d,
+    char ***out);
+
 #endif

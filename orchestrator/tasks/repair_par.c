@@ -69,6 +69,13 @@ struct rpmemo {
 	unsigned postponements, timeouts, splits;
 	unsigned max_running;		/* the most seen at once */
 	char ring_node[80];
+	/* the keyspaces repaired (one, or every one nodetool repair
+	 * without a keyspace repairs) and each planned segment's one;
+	 * a split's halves take their first ancestor's (seg_ks) */
+	char **ks;
+	size_t nks, nplanned;
+	size_t *ks_of;
+	char *rf1;			/* "ks1 ks2": RF 1, nothing to repair */
 };
 
 static void rpmemo_release(void *p)
@@ -92,6 +99,11 @@ static void rpmemo_release(void *p)
 	free(m->t0);
 	free(m->took);
 	free(m->shown);
+	for (size_t i = 0; i < m->nks; i++)
+		free(m->ks[i]);
+	free(m->ks);
+	free(m->ks_of);
+	free(m->rf1);
 	segsched_free(m->s);
 	replicas_free(m->map);
 	free(m);
@@ -257,6 +269,58 @@ out:
 	return map;
 }
 
+int repair_par_keyspaces(const json_t *data, char ***out, size_t *n,
+    char *err, size_t errlen)
+{
+	const json_t *ksl = json_object_get(data, "keyspaces"), *k;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(ksl)) {
+		snprintf(err, errlen, "repair-ring's data has no keyspaces: is the "
+		    "agent older than the orchestrator? update it");
+		return -1;
+	}
+	*out = xcalloc(json_array_size(ksl) + 1, sizeof(**out));
+	json_array_foreach(ksl, i, k) {
+		const char *name = jstr(k, "name");
+		const char *cls = jstr(k, "replication_class");
+
+		if (name == NULL || cls == NULL) {
+			snprintf(err, errlen, "repair-ring's data: keyspace %zu has no "
+			    "name or replication class", i + 1);
+			goto fail;
+		}
+		/* Cassandra's nodetool repair without a keyspace: its
+		 * non-LocalStrategy keyspaces, and of those not
+		 * system_distributed (4.x repairs it only when named) */
+		if (strstr(cls, "LocalStrategy") != NULL ||
+		    strcmp(name, "system_distributed") == 0)
+			continue;
+		(*out)[(*n)++] = xstrdup(name);
+	}
+	return 0;
+fail:
+	for (size_t j = 0; j < *n; j++)
+		free((*out)[j]);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* The keyspace of a segment: a split's halves are newer ids than the
+ * plan; they repair what their first ancestor was planned for. */
+static const char *seg_ks(const struct rpmemo *m, const struct segsched_seg *g)
+{
+	for (int depth = 0; g != NULL && g->id >= m->nplanned && depth < 64;
+	    depth++)
+		g = g->parent == SIZE_MAX ? NULL : segsched_get(m->s, g->parent);
+	return g != NULL && g->id < m->nplanned ? m->ks[m->ks_of[g->id]] :
+	    m->ks[0];
+}
+
 static void grow(struct rpmemo *m)
 {
 	size_t n = segsched_count(m->s);
@@ -304,10 +368,9 @@ static const char *seg_node(const struct rpmemo *m,
 }
 
 /* The agent's arguments of a segment's current try (caller frees). */
-static char *seg_args(const json_t *params, const struct segsched_seg *g,
-    unsigned try_no)
+static char *seg_args(const json_t *params, const char *ks,
+    const struct segsched_seg *g, unsigned try_no)
 {
-	const char *ks = jstr(params, "keyspace");
 	const json_t *tb = json_object_get(params, "table");
 	bool full = !json_is_false(json_object_get(params, "full"));
 	struct strbuf b;
@@ -379,8 +442,8 @@ static void seg_show(struct task_ctx *ctx, struct rpmemo *m,
 	snprintf(name, sizeof(name), "segment %zu", g->id + 1);
 	rs = seg_ranges(g);
 	reps = seg_replicas(m, g);
-	phase = xasprintf("ranges %s replicas %s on %s", rs, reps,
-	    node ? node : "(no known replica)");
+	phase = xasprintf("ranges %s replicas %s keyspace %s on %s", rs, reps,
+	    seg_ks(m, g), node ? node : "(no known replica)");
 	if (g->state != SEGSCHED_RUNNING && g->state != SEGSCHED_POSTPONED &&
 	    g->state != SEGSCHED_PENDING && g->id < m->cap && m->t0[g->id] > 0)
 		text = xasprintf("%s after %lld ms", msg, (long long)(
@@ -423,12 +486,198 @@ static void seg_show_changes(struct task_ctx *ctx, struct rpmemo *m,
 	}
 }
 
-/* Build the map, the segments and the scheduler from repair-ring's data. */
+/* The keyspaces to repair: the one asked for, or every one `nodetool
+ * repair` without a keyspace would repair (repair_par_keyspaces). */
+static int rp_keyspaces(struct rpmemo *m, const json_t *params,
+    const json_t *d, char *err, size_t errlen)
+{
+	const char *ks = jstr(params, "keyspace");
+
+	if (ks != NULL) {
+		m->ks = xcalloc(1, sizeof(*m->ks));
+		m->ks[0] = xstrdup(ks);
+		m->nks = 1;
+		return 0;
+	}
+	return repair_par_keyspaces(d, &m->ks, &m->nks, err, errlen);
+}
+
+/*
+ * What narrows a keyspace's plan: params.datacenter (only the replicas in
+ * those dcs take part, repair_dc.h) and params.resume (the ranges the
+ * resumed repairs did are left out, repair_resume.h).  reps and reps2 are
+ * scratch arrays of nendpoints + 1.
+ */
+struct rp_plan {
+	const char *const *dcs;
+	size_t ndcs;
+	const struct segsched_range *done;
+	size_t ndone;
+	size_t *reps, *reps2;
+};
+
+static bool same_set(const size_t *a, size_t na, const size_t *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+		for (size_t j = 0; j < nb && !found; j++)
+			found = a[i] == b[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int seg_add(struct rpmemo *m, size_t ki, const struct segsched_range *r,
+    size_t nr, const size_t *reps, size_t nreps, size_t *nseg, size_t *added,
+    char *err, size_t errlen)
+{
+	char e2[256];
+	size_t id;
+
+	if (*nseg >= MAX_SEGS || segsched_add(m->s, r, nr, reps, nreps, &id, e2,
+	    sizeof(e2)) != 0) {
+		snprintf(err, errlen, "cannot plan segment of (%lld,%lld] of "
+		    "keyspace %s: %s", (long long)r[0].start, (long long)r[0].end,
+		    m->ks[ki], *nseg >= MAX_SEGS ? "too many segments; lower "
+		    "segments_per_node or name one keyspace" : e2);
+		return -1;
+	}
+	m->ks_of = xrealloc(m->ks_of, (id + 1) * sizeof(*m->ks_of));
+	m->ks_of[id] = ki;
+	(*nseg)++;
+	(*added)++;
+	return 0;
+}
+
+/* What of piece is still to repair (a resume leaves out what was done):
+ * the pieces in *out (*out == piece when it is whole; else caller frees). */
+static size_t rp_left(const struct rp_plan *pl, struct segsched_range *piece,
+    struct segsched_range **out)
+{
+	*out = piece;
+	if (pl->done == NULL)
+		return 1;
+	return repair_resume_subtract(*piece, pl->done, pl->ndone, out);
+}
+
+/*
+ * More ranges than segments wanted (vnodes: 16 a node and
+ * segments_per_node 1): whole ranges with the same replica set are put
+ * together, up to per ranges a segment, so that a keyspace is about
+ * `target` segments and not one node job per vnode range.  Only equal
+ * replica sets share a segment, so a segment still reserves exactly the
+ * nodes its ranges need; its ranges are repaired one after the other.
+ */
+static int rp_group_segments(struct rpmemo *m, const struct replicas_map *map,
+    const struct rp_plan *pl, size_t ki, size_t per, size_t *nseg,
+    size_t *added, char *err, size_t errlen)
+{
+	size_t cap = per + 1, n;
+	struct segsched_range *buf = xcalloc(cap, sizeof(*buf));
+	bool *used = xcalloc(map->nranges + 1, sizeof(*used));
+	int rc = 0;
+
+	for (size_t i = 0; i < map->nranges && rc == 0; i++) {
+		const struct replicas_range *r = &map->ranges[i];
+		size_t nreps, taken = 0;
+
+		if (used[i] || r->start == r->end)
+			continue;
+		nreps = repair_dc_replicas(map, r, pl->dcs, pl->ndcs, pl->reps);
+		/* RF 1 (or one replica in the dcs repaired): nothing to
+		 * compare with */
+		if (nreps < 2)
+			continue;
+		n = 0;
+		for (size_t j = i; j < map->nranges && taken < per; j++) {
+			const struct replicas_range *q = &map->ranges[j];
+			struct segsched_range whole = { q->start, q->end }, *left;
+			size_t nq, nl;
+
+			if (used[j] || q->start == q->end)
+				continue;
+			nq = repair_dc_replicas(map, q, pl->dcs, pl->ndcs, pl->reps2);
+			if (!same_set(pl->reps, nreps, pl->reps2, nq))
+				continue;
+			used[j] = true;
+			taken++;
+			nl = rp_left(pl, &whole, &left);
+			if (n + nl > cap) {
+				cap = (n + nl) * 2;
+				buf = xrealloc(buf, cap * sizeof(*buf));
+			}
+			for (size_t x = 0; x < nl; x++)
+				buf[n++] = left[x];
+			if (left != &whole)
+				free(left);
+		}
+		if (n > 0)
+			rc = seg_add(m, ki, buf, n, pl->reps, nreps, nseg, added,
+			    err, errlen);
+	}
+	free(buf);
+	free(used);
+	return rc;
+}
+
+/* Keyspace ki's segments: each range with two replicas or more cut into
+ * k pieces, or, with more ranges than target segments, whole ranges
+ * grouped by replica set; RF 1 ranges are left out (nothing to compare).
+ * The number of segments added goes to *added. */
+static int rp_add_segments(struct rpmemo *m, const struct replicas_map *map,
+    const struct rp_plan *pl, size_t ki, size_t k, size_t target,
+    size_t *nseg, size_t *added, char *err, size_t errlen)
+{
+	*added = 0;
+	if (k == 1 && target > 0 && map->nranges > target)
+		return rp_group_segments(m, map, pl, ki, (map->nranges + target -
+		    1) / target, nseg, added, err, errlen);
+	for (size_t i = 0; i < map->nranges; i++) {
+		const struct replicas_range *r = &map->ranges[i];
+		struct segsched_range sr = { r->start, r->end };
+		uint64_t kk = k, w = segsched_range_width(sr);
+		size_t nreps;
+
+		if (r->start == r->end)
+			continue;
+		nreps = repair_dc_replicas(map, r, pl->dcs, pl->ndcs, pl->reps);
+		if (nreps < 2)
+			continue;
+		if (kk > w)
+			kk = w;
+		for (uint64_t p = 0; p < kk; p++) {
+			struct segsched_range pr, *left;
+			size_t nl;
+			int rc = 0;
+
+			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
+			nl = rp_left(pl, &pr, &left);
+			for (size_t x = 0; x < nl && rc == 0; x++)
+				rc = seg_add(m, ki, &left[x], 1, pl->reps, nreps, nseg,
+				    added, err, errlen);
+			if (left != &pr)
+				free(left);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Build the map, the segments and the scheduler from repair-ring's data.
+ * Every keyspace has its own replica sets on the one ring, so its segments
+ * carry its own replicas; the endpoints (the ring's, sorted) are the same
+ * for all of them, which lets one scheduler hold them all.  1: nothing to
+ * repair (no keyspace, or every one RF 1), said in err.
+ */
 static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
     char *err, size_t errlen)
 {
 	const json_t *params = task_ctx_params(ctx);
-	const char *ks = jstr(params, "keyspace");
 	const char *resume = jstr(params, "resume");
 	struct segsched_range *done = NULL;
 	size_t ndone = 0;
@@ -436,35 +685,64 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 	    "parallelism"));
 	json_int_t spn = json_integer_value(json_object_get(params,
 	    "segments_per_node"));
+	struct replicas_map **maps = NULL;
 	const char **names;
 	struct segsched_cfg cfg;
 	struct store_nodes nodes;
-	size_t nseg = 0, target, k, ndcs, *reps;
+	struct strbuf rf1;
 	const char *dcs[REPAIR_DC_MAX];
-	char e2[256];
+	struct rp_plan pl;
+	size_t nseg = 0, target, k, ki;
+	int rc = -1;
 
-	if ((m->map = repair_par_map(d, ks, err, errlen)) == NULL)
+	memset(&pl, 0, sizeof(pl));
+	if (rp_keyspaces(m, params, d, err, errlen) != 0)
 		return -1;
-	/* params.datacenter: only the replicas in those dcs take part */
-	ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
-	if (repair_dc_check(m->map, dcs, ndcs, err, errlen) != 0) {
-		/* nothing else is set up yet: the memo's release expects the
-		 * per-endpoint arrays with a map */
-		replicas_free(m->map);
-		m->map = NULL;
+	if (m->nks == 0) {
+		snprintf(err, errlen, "nothing to do: no keyspace to repair (only "
+		    "LocalStrategy ones and system_distributed, which nodetool "
+		    "repair leaves out unless named)");
+		return 1;
+	}
+	/* A resume's done ranges are one keyspace's (the service copies the
+	 * resumed task's keyspace, and refuses a resume of a task without
+	 * one). */
+	if (resume != NULL && m->nks != 1) {
+		snprintf(err, errlen, "params.resume needs params.keyspace: the "
+		    "ranges a repair of several keyspaces did differ by keyspace");
 		return -1;
 	}
 	if (resume != NULL && repair_resume_done_ranges(task_ctx_store(ctx),
 	    resume, &done, &ndone, err, errlen) != 0)
 		return -1;
+	maps = xcalloc(m->nks, sizeof(*maps));
+	for (ki = 0; ki < m->nks; ki++)
+		if ((maps[ki] = repair_par_map(d, m->ks[ki], err, errlen)) == NULL)
+			goto out;
+	for (ki = 1; ki < m->nks; ki++)
+		if (maps[ki]->nendpoints != maps[0]->nendpoints) {
+			snprintf(err, errlen, "keyspaces %s and %s see rings of %zu and "
+			    "%zu endpoints: cannot plan them together; report this",
+			    m->ks[0], m->ks[ki], maps[0]->nendpoints,
+			    maps[ki]->nendpoints);
+			goto out;
+		}
+	/* params.datacenter: only the replicas in those dcs take part */
+	pl.ndcs = repair_dc_names(params, dcs, REPAIR_DC_MAX);
+	pl.dcs = dcs;
+	if (repair_dc_check(maps[0], dcs, pl.ndcs, err, errlen) != 0)
+		goto out;
+	pl.done = done;
+	pl.ndone = ndone;
+	m->map = maps[0];
+	maps[0] = NULL;
 	memset(&nodes, 0, sizeof(nodes));
 	if (store_node_list(task_ctx_store(ctx), task_ctx_cluster(ctx),
 	    &nodes) != 0) {
 		store_nodes_release(&nodes);
-		free(done);
 		snprintf(err, errlen, "cannot read the cluster's nodes from the "
 		    "store: see the ringmaster log");
-		return -1;
+		goto out;
 	}
 	m->node_of = xcalloc(m->map->nendpoints + 1, sizeof(*m->node_of));
 	m->cass_down_until = xcalloc(m->map->nendpoints + 1,
@@ -488,62 +766,48 @@ static int rp_setup(struct task_ctx *ctx, struct rpmemo *m, const json_t *d,
 		cfg.retry_backoff_ms = -1;	/* "0": retry at once */
 	m->s = segsched_new(m->map->nendpoints, names, &cfg);
 	free(names);
-	/* segments_per_node * endpoints segments in all, as near as whole
-	 * pieces of the ring's ranges allow (a piece never crosses one) */
+	/* segments_per_node * endpoints segments per keyspace, as near as
+	 * whole pieces of the ring's ranges allow (a piece never crosses
+	 * one) */
 	target = (size_t)(spn > 0 ? spn : 1) * m->map->nendpoints;
 	k = (target + m->map->nranges - 1) / m->map->nranges;
 	if (k < 1)
 		k = 1;
 	if (k > MAX_PIECES)
 		k = MAX_PIECES;
-	reps = xcalloc(m->map->nendpoints + 1, sizeof(*reps));
-	for (size_t i = 0; i < m->map->nranges; i++) {
-		const struct replicas_range *r = &m->map->ranges[i];
-		struct segsched_range sr = { r->start, r->end };
-		uint64_t kk = k, w = segsched_range_width(sr);
-		size_t nreps = repair_dc_replicas(m->map, r, dcs, ndcs, reps);
+	pl.reps = xcalloc(m->map->nendpoints + 1, sizeof(*pl.reps));
+	pl.reps2 = xcalloc(m->map->nendpoints + 1, sizeof(*pl.reps2));
+	memset(&rf1, 0, sizeof(rf1));
+	for (ki = 0; ki < m->nks; ki++) {
+		size_t added;
 
-		/* RF 1 (or a dc with none, or one replica in the dcs
-		 * repaired): nothing to compare with */
-		if (nreps < 2 || r->start == r->end)
-			continue;
-		if (kk > w)
-			kk = w;
-		for (uint64_t p = 0; p < kk; p++) {
-			struct segsched_range pr, *left = &pr;
-			size_t id, nleft = 1;
-
-			repair_par_piece(r->start, r->end, kk, p, &pr.start, &pr.end);
-			/* a resume: what the resumed repairs did is left out */
-			if (done != NULL)
-				nleft = repair_resume_subtract(pr, done, ndone,
-				    &left);
-			for (size_t j = 0; j < nleft; j++) {
-				if (nseg >= MAX_SEGS ||
-				    segsched_add(m->s, &left[j], 1, reps,
-				    nreps, &id, e2, sizeof(e2)) != 0) {
-					snprintf(err, errlen, "cannot plan segment "
-					    "of (%lld,%lld]: %s",
-					    (long long)left[j].start,
-					    (long long)left[j].end, nseg >= MAX_SEGS ?
-					    "too many segments; lower "
-					    "segments_per_node" : e2);
-					if (left != &pr)
-						free(left);
-					free(done);
-					free(reps);
-					return -1;
-				}
-				nseg++;
-			}
-			if (left != &pr)
-				free(left);
+		if (rp_add_segments(m, ki == 0 ? m->map : maps[ki], &pl, ki, k,
+		    target, &nseg, &added, err, errlen) != 0) {
+			strbuf_release(&rf1);
+			goto out;
 		}
+		if (added == 0)
+			strbuf_addf(&rf1, "%s%s", rf1.len ? " " : "", m->ks[ki]);
 	}
-	free(reps);
-	free(done);
+	m->nplanned = nseg;
+	m->rf1 = strbuf_detach(&rf1);
 	grow(m);
-	return 0;
+	rc = 0;
+	if (nseg == 0) {
+		snprintf(err, errlen, "nothing to do: %s%s", done != NULL ?
+		    "the resumed repairs left nothing of " : "replication factor "
+		    "1 (or fewer than two replicas in params.datacenter), no "
+		    "repair is needed for ", m->rf1);
+		rc = 1;
+	}
+out:
+	for (ki = 0; maps != NULL && ki < m->nks; ki++)
+		replicas_free(maps[ki]);
+	free(maps);
+	free(pl.reps);
+	free(pl.reps2);
+	free(done);
+	return rc;
 }
 
 /* A node of the cluster that is up, for repair-ring; "" when none. */
@@ -603,7 +867,7 @@ static int seg_poll(struct task_ctx *ctx, struct rpmemo *m, size_t id,
 	int rc;
 	int64_t now;
 
-	args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+	args = seg_args(task_ctx_params(ctx), seg_ks(m, g), g, m->tries[id]);
 	err[0] = '\0';
 	rc = nodeops_agent(ctx, node, args, NULL, 0, &d, NULL, err,
 	    sizeof(err));
@@ -749,7 +1013,7 @@ static void timeouts_check(struct task_ctx *ctx, struct rpmemo *m,
 
 		if (g->state != SEGSCHED_RUNNING || ran <= timeout_ms)
 			continue;
-		args = seg_args(task_ctx_params(ctx), g, m->tries[id]);
+		args = seg_args(task_ctx_params(ctx), seg_ks(m, g), g, m->tries[id]);
 		nodeops_cancel(ctx, seg_node(m, g), args);
 		free(args);
 		m->timeouts++;
@@ -786,6 +1050,28 @@ static void repair_par_partial(struct task_ctx *ctx,
 	    rep->pending, rep->done + rep->failed + rep->postponed +
 	    rep->pending, rep->failed, rep->postponed + rep->pending, ranges,
 	    task_ctx_id(ctx));
+}
+
+/* What was planned: the keyspaces, the segments and how many can run at
+ * once (the first progress line of the step). */
+static void rp_plan_progress(struct task_ctx *ctx, const struct rpmemo *m)
+{
+	const json_t *params = task_ctx_params(ctx);
+	size_t upper, lower = segsched_max_parallel(m->s, &upper);
+	struct strbuf ks;
+
+	memset(&ks, 0, sizeof(ks));
+	for (size_t i = 0; i < m->nks; i++)
+		strbuf_addf(&ks, "%s%s", i ? " " : "", m->ks[i]);
+	task_progress(ctx, "%s%zu segments over %zu ranges of %zu nodes, "
+	    "keyspace%s %s%s%s%s; at most %zu can run at once (upper bound "
+	    "%zu), parallelism %s", jstr(params, "resume") ? "what the resumed "
+	    "repair left: " : "", segsched_count(m->s), m->map->nranges,
+	    m->map->nendpoints, m->nks > 1 ? "s" : "", ks.p,
+	    m->rf1[0] ? " (" : "", m->rf1, m->rf1[0] ? " RF 1: nothing to do)" :
+	    "", lower, upper, json_integer_value(json_object_get(params,
+	    "parallelism")) > 0 ? "as asked" : "as many as that");
+	strbuf_release(&ks);
 }
 
 int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
@@ -835,23 +1121,17 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		}
 		rc = rp_setup(ctx, m, d, err, errlen);
 		json_decref(d);
+		if (rc == 1) {
+			task_progress(ctx, "%s", err);
+			err[0] = '\0';
+			return TASK_STEP_OK;
+		}
 		if (rc != 0) {
 			segsched_free(m->s);
 			m->s = NULL;
 			return TASK_STEP_FATAL;
 		}
-		n = segsched_count(m->s);
-		{
-			size_t upper, lower = segsched_max_parallel(m->s, &upper);
-			task_progress(ctx, "%s%zu segments over %zu ranges of "
-			    "%zu nodes; at most %zu can run at once (upper bound "
-			    "%zu), parallelism %s", jstr(params, "resume") ?
-			    "what the resumed repair left: " : "", n,
-			    m->map->nranges,
-			    m->map->nendpoints, lower, upper,
-			    json_integer_value(json_object_get(params,
-			    "parallelism")) > 0 ? "as asked" : "as many as that");
-		}
+		rp_plan_progress(ctx, m);
 	}
 	/* 1. what ended (the scheduler's clock: backoffs) */
 	segsched_set_now(m->s, time_mono_ms());
@@ -940,8 +1220,10 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
 		if (rep.nunrepaired == 0)
 			task_progress(ctx, "all %zu segments repaired in %lld ms, up "
 			    "to %u at once; %u postponements, %u timeouts, %u "
-			    "splits%s%s", rep.done, (long long)wall, m->max_running,
-			    m->postponements, m->timeouts, m->splits,
+			    "splits%s%s%s%s%s", rep.done, (long long)wall,
+			    m->max_running, m->postponements, m->timeouts,
+			    m->splits, m->rf1[0] ? "; nothing to do for " : "",
+			    m->rf1, m->rf1[0] ? " (RF 1)" : "",
 			    repair_auto_warning(ctx) ? "; " : "",
 			    repair_auto_warning(ctx) ? repair_auto_warning(ctx) : "");
 		else

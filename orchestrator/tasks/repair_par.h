@@ -1,7 +1,7 @@
 /*
  * repair_par.h - the repair task's scheduled mode (docs/repair.md, "The
  * scheduler"): with params.parallelism other than 1 the task is one
- * cluster step, REPAIR_PAR_STEP, that reads the ring and the keyspace's
+ * cluster step, REPAIR_PAR_STEP, that reads the ring and the keyspaces'
  * replication from one node (`ringagent repair-ring`), computes every
  * range's replicas (replicas.h), cuts the ranges into segments and runs
  * them through the segment scheduler (segsched.h): several at once, no
@@ -37,6 +37,17 @@ int repair_par_run(struct task_ctx *ctx, const struct store_step *step,
  * err (cause first, then what to do).  Exposed for tests.
  */
 struct replicas_map *repair_par_map(const json_t *data, const char *ks,
+    char *err, size_t errlen);
+
+/*
+ * The keyspaces `nodetool repair` without a keyspace repairs, from
+ * repair-ring's data: every keyspace but LocalStrategy ones and
+ * system_distributed (Cassandra 4.x's nodetool Repair: its
+ * non-local-strategy keyspaces, system_distributed only when named).
+ * Other strategies are kept: repair_par_map() refuses what it cannot
+ * place.  *out (n names, caller frees each and the array); -1 with err.
+ */
+int repair_par_keyspaces(const json_t *data, char ***out, size_t *n,
     char *err, size_t errlen);
 
 /*

@@ -21,6 +21,9 @@ def set_knob(c, key, value):
 
 
 def repair(o, agent, **params):
+    # the per-node steps: parallelism 0 (the scheduler) is the default and
+    # test_repair_parallel.py's subject
+    params.setdefault("parallelism", 1)
     return o.submit("sim", "repair", agent=agent, timeout_s=60, **params)
 
 
@@ -91,7 +94,7 @@ def test_repair_whole_cluster_segments_rf1_and_bad_params(sim_factory, orch, tmp
     for bad in ({"segments_per_node": 0}, {"segments_per_node": 1025},
                 {"segments_per_node": "4"}, {"full": "yes"}, {"intensity": 0},
                 {"intensity": 1.5}, {"table": "t1"}, {"keyspace": "ks1; rm -rf /"},
-                {"keyspace": "ks1", "table": ["t1", 3]}, {"parallelism": 2},
+                {"keyspace": "ks1", "table": ["t1", 3]}, {"parallelism": 1025},
                 {"colour": "red"}, {"agent": "ringagent; reboot"}):
         r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": bad})
         assert r.status_code == 400, (bad, r.text)

@@ -15,6 +15,9 @@ POSTPONED = "postponed segments"
 
 
 def repair(o, agent, **params):
+    # the per-node steps: parallelism 0 (the scheduler) is the default and
+    # test_repair_parallel.py's subject
+    params.setdefault("parallelism", 1)
     return o.submit("sim", "repair", agent=agent, timeout_s=60, **params)
 
 

@@ -10,6 +10,7 @@ postpones the segments it replicates until it is back."""
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from agentutil import RINGAGENT, sim_factory, simlib, wait_for, write_agent_conf  # noqa: F401
@@ -126,7 +127,6 @@ def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tm
 
     log = repair_log(c)
     nseg = int(msg.split("all ", 1)[1].split(" ", 1)[0])
-    assert len(log) == nseg, (len(log), msg)
     assert most_at_once(log) == 1, log
     # every range of ks1 was repaired, whole, by its own replicas
     check_tiling(log, simlib.token_ranges(simlib.load_cluster(c.dir), "ks1"))
@@ -136,6 +136,8 @@ def test_parallel_repair_never_puts_a_node_in_two_segments(sim_factory, orch, tm
     recs = t["steps"][0].get("nodes") or []
     assert len(recs) == nseg, recs
     assert sorted(r["node"] for r in recs) == sorted(f"segment {i}" for i in range(1, nseg + 1))
+    # one -st/-et repair per range of every segment
+    assert len(log) == ranges_of(recs), (len(log), recs)
     for r in recs:
         assert r["state"] == "done", r
         assert r["phase"].startswith("ranges (") and " replicas " in r["phase"], r
@@ -158,12 +160,13 @@ def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp
     for params, words in (({"parallelism": -1, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": 2000, "keyspace": "ks1"}, "parallelism"),
                           ({"parallelism": "2", "keyspace": "ks1"}, "parallelism"),
-                          ({"parallelism": 0}, "needs params.keyspace"),
+                          ({"parallelism": 1, "segment_timeout": "1m"},
+                           "needs the segment scheduler"),
                           ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "2h"},
                            "params.retry_backoff '2h' is not a duration up to 1h"),
                           ({"parallelism": 0, "keyspace": "ks1", "retry_backoff": "soon"},
                            "retry_backoff"),
-                          ({"keyspace": "ks1", "retry_backoff": "5s"},
+                          ({"keyspace": "ks1", "parallelism": 1, "retry_backoff": "5s"},
                            "params.retry_backoff needs the segment scheduler"),
                           ({"parallelism": 0, "keyspace": "ks1", "resume": "x"},
                            "params.resume 'x' is not a task id")):
@@ -171,6 +174,70 @@ def test_parallelism_one_at_a_time_and_bad_values_refused(sim_factory, orch, tmp
         r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair", "params": params})
         assert r.status_code == 400 and words in r.text, (params, r.text)
         assert len(orch.ok("GET", "/api/v1/clusters/sim/tasks")["items"]) == before
+
+
+def test_default_repairs_every_keyspace_nodetool_would_with_its_own_replicas(sim_factory, orch, tmp_path):  # noqa: F811
+    """No params: the scheduler (parallelism 0) over every keyspace nodetool
+    repair without one repairs: ks1 (NTS datacenter1: 3) and system_traces
+    (SimpleStrategy 2), each range on its own keyspace's replicas;
+    system_auth (RF 1) named as nothing to do; system_distributed and the
+    LocalStrategy keyspaces left out."""
+    c = sim_factory(nodes=6, num_tokens=2)
+    for n in c.names:
+        c.set(n, "repair_delay", 0.1)
+    agent = prepare(c, orch, tmp_path)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120)
+    assert t["params"]["parallelism"] == 0, t["params"]
+    assert [s["name"] for s in t["steps"]] == [STEP], t["steps"]
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    msg = t["steps"][0]["message"]
+    assert msg.startswith("all ") and msg.endswith("; nothing to do for system_auth (RF 1)"), msg
+    log = repair_log(c)
+    assert sorted({e["keyspace"] for e in log}) == ["ks1", "system_traces"], log
+    assert most_at_once(log) == 1, log
+    state = simlib.load_cluster(c.dir)
+    for ks in ("ks1", "system_traces"):
+        check_tiling([e for e in log if e["keyspace"] == ks], simlib.token_ranges(state, ks))
+    recs = t["steps"][0].get("nodes") or []
+    assert len(recs) == int(msg.split("all ", 1)[1].split(" ", 1)[0]), (recs, msg)
+    assert len(log) == ranges_of(recs), (len(log), recs)
+    # 16 vnodes' ranges grouped by replica set: far fewer segments than
+    # ranges (2 tokens x 6 nodes = 12 ranges a keyspace, 6 wanted)
+    assert len(recs) < len(log), (len(recs), len(log))
+    for r in recs:
+        ks = r["phase"].split(" keyspace ", 1)[1].split(" on ", 1)[0]
+        assert ks in ("ks1", "system_traces") and r["message"].startswith(f"repaired {ks}: "), r
+
+    # the keyspaces it repaired completely have their last success: its end
+    m = metric_values(orch)
+    for ks in ("ks1", "system_traces"):
+        assert abs(m[last_success(ks)] - epoch(t["finished_at"])) < 1.01, (ks, m)
+    assert last_success("system_auth") not in m and last_success("system_distributed") not in m
+
+
+def test_default_on_cassandra_3_is_the_per_node_steps(sim_factory, orch, tmp_path):  # noqa: F811
+    """Cassandra 3.11 cannot give the keyspaces' replication: parallelism 0
+    plans the per-node steps, which say why; the scheduler's own params are
+    refused, and an explicit parallelism 2 fails with repair-ring's reason."""
+    c = sim_factory(nodes=3, num_tokens=2, version="3.11")
+    agent = prepare(c, orch, tmp_path)
+    wait_for(lambda: all((n.get("version") or "").startswith("3.") for n in nodes(orch).values()),
+             "every node's version reported", timeout=30)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120)
+    assert [s["name"] for s in t["steps"]] == ["repair"] * 3 + ["postponed segments"], t["steps"]
+    t = finished(orch, t["id"])
+    assert t["state"] == "succeeded", t
+    for s in t["steps"][:3]:
+        assert s["message"].startswith("repaired ") and " ks1 " in s["message"] and s["message"].endswith(
+            "(parallelism 0 on Cassandra 3.x: per-node steps)"), s
+
+    r = orch.post("/api/v1/clusters/sim/tasks", {"type": "repair",
+                                                  "params": {"segment_timeout": "1m"}})
+    assert r.status_code == 400 and "cannot run on Cassandra 3.x" in r.text, r.text
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+                                   parallelism=2)["id"])
+    assert t["state"] == "failed" and "3.x" in json.dumps(t["steps"][0]), t
 
 
 def test_down_node_postpones_its_segments_until_it_is_back(sim_factory, orch, tmp_path):  # noqa: F811
@@ -258,6 +325,31 @@ def test_down_node_past_down_deadline_ends_partial(sim_factory, orch, tmp_path):
     listed = orch.ok("GET", "/api/v1/clusters/sim/tasks?state=partial")["items"]
     assert [x["id"] for x in listed] == [t["id"]], listed
     assert orch.ok("GET", "/api/v1/clusters/sim/tasks?state=succeeded")["items"] == []
+    # partial: ks1 was not repaired completely
+    assert last_success("ks1") not in m, m
+
+    # once the node is back, a complete repair of ks1 (the per-node steps)
+    # is its last success
+    c.start_cassandra(down)
+    wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "up", "the node back", timeout=60)
+    t2 = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+                                    keyspace="ks1", parallelism=1)["id"])
+    assert t2["state"] == "succeeded", t2
+    m = metric_values(orch)
+    assert abs(m[last_success("ks1")] - epoch(t2["finished_at"])) < 1.01, m
+
+
+def ranges_of(recs):
+    """How many ranges the segment records hold ("ranges (a,b] (c,d] replicas ...")."""
+    return sum(r["phase"].split(" replicas ", 1)[0].count("(") for r in recs)
+
+
+def last_success(ks):
+    return ("ringmaster_repair_last_success_timestamp_seconds", f'cluster="sim",keyspace="{ks}"')
+
+
+def epoch(iso):
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def metric_values(o):
@@ -292,7 +384,7 @@ def test_repair_history(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=6, num_tokens=2)
     agent = prepare(c, orch, tmp_path)
     ids = []
-    for params in ({"parallelism": 0}, {}, {"parallelism": 3}):
+    for params in ({"parallelism": 0}, {"parallelism": 1}, {"parallelism": 3}):
         t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
                                        keyspace="ks1", **params)["id"])
         assert t["state"] == "succeeded", t
@@ -340,7 +432,7 @@ def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_
     c.set("node1", "repair_slow_delay", 60)
     agent = prepare(c, orch, tmp_path)
     t0 = time.time()
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2,
                                    keyspace="ks1", parallelism=0,
                                    segment_timeout="3s")["id"])
     assert t["state"] == "succeeded", t
@@ -391,6 +483,8 @@ def test_replica_over_max_pending_compactions_holds_its_segments(sim_factory, or
     assert most_at_once(log) == 1
 
 
+# segments_per_node 2 below: 12 ranges, 12 segments, one range each (with
+# fewer wanted than ranges, ranges of one replica set share a segment).
 def test_incremental_segment_cancelled_on_timeout_fails_its_sessions(sim_factory, orch, tmp_path):  # noqa: F811
     c = sim_factory(nodes=6, num_tokens=2)
     for n in c.names:
@@ -398,7 +492,7 @@ def test_incremental_segment_cancelled_on_timeout_fails_its_sessions(sim_factory
     c.set("node2", "repair_slow_count", 1)
     c.set("node2", "repair_slow_delay", 60)
     agent = prepare(c, orch, tmp_path)
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2,
                                    keyspace="ks1", parallelism=0, full=False,
                                    segment_timeout="3s")["id"])
     assert t["state"] == "succeeded", t
@@ -416,7 +510,7 @@ def test_restart_does_not_repeat_finished_segments(sim_factory, orch, tmp_path):
     for n in c.names:
         c.set(n, "repair_delay", 0.6)
     agent = prepare(c, orch, tmp_path)
-    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2, keyspace="ks1",
                     parallelism=0)
     wait_for(lambda: len(repair_log(c)) >= 3, "three segments repaired", timeout=90)
     orch.kill9()
@@ -445,7 +539,7 @@ def test_failed_segment_is_retried_on_another_replica(sim_factory, orch, tmp_pat
     # their next replica
     c.fault(bad, "fail", command="repair", message="Repair session failed (sim)")
     tid = orch.submit("sim", "repair", agent=agent, timeout_s=120, keyspace="ks1",
-                      parallelism=0, retry_backoff="3s")["id"]
+                      segments_per_node=2, parallelism=0, retry_backoff="3s")["id"]
     # a failed segment waits its backoff, and its record says for how long
     said = set()
     t0 = time.time()
@@ -488,7 +582,8 @@ def test_segments_failing_every_attempt_end_partial(sim_factory, orch, tmp_path)
     for n in bad:
         c.fault(n, "fail", command="repair", message="Repair session failed (sim)")
     t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120,
-                                   keyspace="ks1", parallelism=0, retry_backoff="1s")["id"])
+                                   keyspace="ks1", parallelism=0, retry_backoff="1s",
+                                   segments_per_node=2)["id"])
     assert t["state"] == "partial", t
     msg = t["steps"][0]["message"]
     lost = [(a, b) for a, b, _o, reps in ranges if set(reps) <= bad]

@@ -323,6 +323,43 @@ def test_task_shortcuts_reach_the_orchestrator(orch, tmp_path):
                 ("failed", "succeeded", "cancelled")), c.text
 
 
+def test_repair_shortcut_flags_become_params(orch, tmp_path):
+    """Every scheduler setting has its flag; a bad value is refused by the
+    shell or the orchestrator and no task is made."""
+    orch.create_cluster("prod")
+    orch.ok("POST", "/api/v1/agents/checkin", token="agent", body={
+        "cluster": "prod", "address": "127.0.0.1", "dc": "dc1", "rack": "r1",
+        "cassandra_version": "4.1.0", "ssh_host_key": "ssh-ed25519 AAAA"})
+    r = rsh(orch, tmp_path, "-C", "prod", "-c",
+            "repair --keyspace ks1 --parallelism 2 --segments 3 --intensity 0.5 "
+            "--segment-timeout 30m --max-pending-compactions 20 --down-deadline 0")
+    assert r.returncode == 0, r.stderr
+    task = orch.task(started_id(r.stdout))
+    p = task["params"]
+    assert (p["keyspace"], p["parallelism"], p["segments_per_node"], p["intensity"],
+            p["segment_timeout"], p["max_pending_compactions"], p["down_deadline"]) == (
+        "ks1", 2, 3, 0.5, "30m", 20, "0"), p
+    orch.req("POST", f"/api/v1/tasks/{task['id']}/cancel")
+    # the default: the scheduler over every keyspace
+    r = rsh(orch, tmp_path, "-C", "prod", "-c", "repair")
+    assert r.returncode == 0, r.stderr
+    task = orch.task(started_id(r.stdout))
+    assert task["params"]["parallelism"] == 0 and "keyspace" not in task["params"], task
+    assert [s["name"] for s in task["steps"]] == ["repair segments"], task["steps"]
+    orch.req("POST", f"/api/v1/tasks/{task['id']}/cancel")
+
+    before = len(orch.ok("GET", "/api/v1/clusters/prod/tasks")["items"])
+    for line, words in (("repair --intensity half", "--intensity wants a number"),
+                        ("repair --segment-timeout soon", "--segment-timeout wants a duration"),
+                        ("repair --parallelism x", "--parallelism wants a number"),
+                        ("repair --intensity 1.5", "intensity"),
+                        ("repair --parallelism 1 --segment-timeout 1m", "needs the segment scheduler"),
+                        ("repair --down-deadline 12h", "up to 11h")):
+        r = rsh(orch, tmp_path, "-C", "prod", "-c", line)
+        assert r.returncode != 0 and words in r.stdout + r.stderr, (line, r.stdout, r.stderr)
+    assert len(orch.ok("GET", "/api/v1/clusters/prod/tasks")["items"]) == before
+
+
 def test_errors_are_explained_in_one_line(orch, orch_factory, tmp_path):
     orch.create_cluster("prod")
     # connection refused: a stopped orchestrator's port.

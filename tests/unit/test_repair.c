@@ -253,8 +253,13 @@ static void test_params(void)
 		{ "{\"intensity\":0}", -1, "intensity" },
 		{ "{\"intensity\":1.01}", -1, "intensity" },
 		{ "{\"intensity\":\"1\"}", -1, "intensity" },
-		{ "{\"parallelism\":2}", -1, "parallelism" },
-		{ "{\"parallelism\":0}", -1, "needs params.keyspace" },
+		/* every keyspace: the scheduler plans each with its replicas */
+		{ "{\"parallelism\":2}", 0, NULL },
+		{ "{\"parallelism\":0}", 0, NULL },
+		{ "{\"segment_timeout\":\"1m\",\"max_pending_compactions\":5}", 0,
+		  NULL },
+		{ "{\"parallelism\":1,\"segment_timeout\":\"1m\"}", -1,
+		  "needs the segment scheduler" },
 		{ "{\"parallelism\":0,\"keyspace\":\"shop\"}", 0, NULL },
 		{ "{\"parallelism\":4,\"keyspace\":\"shop\"}", 0, NULL },
 		{ "{\"parallelism\":1024,\"keyspace\":\"shop\"}", 0, NULL },
@@ -305,7 +310,7 @@ static void test_params(void)
 			T_CHECK(json_is_true(json_object_get(p, "full")), "full default");
 			T_EQ_INT(json_integer_value(json_object_get(p,
 			    "segments_per_node")), 1);
-			T_EQ_INT(json_integer_value(json_object_get(p, "parallelism")), 1);
+			T_EQ_INT(json_integer_value(json_object_get(p, "parallelism")), 0);
 			T_EQ_STR(json_string_value(json_object_get(p,
 			    "down_deadline")), "6h");
 		}

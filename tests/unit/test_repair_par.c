@@ -399,6 +399,65 @@ static void test_done_of(void)
 	json_decref(d.task.params);
 }
 
+/* The keyspaces of a repair without one: what Cassandra 4.x's nodetool
+ * repair repairs (non-LocalStrategy keyspaces but system_distributed). */
+static void test_keyspaces(void)
+{
+	static const struct {
+		const char *ks;		/* the "keyspaces" array */
+		int rc;
+		const char *want;	/* names joined by spaces, or err part */
+	} cases[] = {
+		{ "[{\"name\":\"system\",\"replication_class\":\"LocalStrategy\"},"
+		  "{\"name\":\"system_schema\",\"replication_class\":"
+		  "\"org.apache.cassandra.locator.LocalStrategy\"},"
+		  "{\"name\":\"system_auth\",\"replication_class\":"
+		  "\"SimpleStrategy\"},"
+		  "{\"name\":\"system_distributed\",\"replication_class\":"
+		  "\"SimpleStrategy\"},"
+		  "{\"name\":\"system_traces\",\"replication_class\":"
+		  "\"SimpleStrategy\"},"
+		  "{\"name\":\"shop\",\"replication_class\":"
+		  "\"NetworkTopologyStrategy\"},"
+		  "{\"name\":\"dse_x\",\"replication_class\":"
+		  "\"EverywhereStrategy\"}]", 0,
+		  "system_auth system_traces shop dse_x" },
+		{ "[{\"name\":\"system\",\"replication_class\":\"LocalStrategy\"}]",
+		  0, "" },
+		{ "[]", 0, "" },
+		{ "[{\"name\":\"shop\"}]", -1, "no name or replication class" },
+		{ NULL, -1, "has no keyspaces" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char buf[2048], err[256] = "", got[512] = "", **v;
+		size_t n;
+		json_t *d;
+		int rc;
+
+		snprintf(buf, sizeof(buf), "{\"datacenters\":[]%s%s}",
+		    cases[i].ks ? ",\"keyspaces\":" : "",
+		    cases[i].ks ? cases[i].ks : "");
+		d = json_loads(buf, 0, NULL);
+		T_CHECK(d != NULL, "case %zu: bad json", i);
+		rc = repair_par_keyspaces(d, &v, &n, err, sizeof(err));
+		T_EQ_INT(rc, cases[i].rc);
+		for (size_t j = 0; rc == 0 && j < n; j++) {
+			size_t l = strlen(got);
+			snprintf(got + l, sizeof(got) - l, "%s%s", j ? " " : "", v[j]);
+			free(v[j]);
+		}
+		if (rc == 0) {
+			free(v);
+			T_EQ_STR(got, cases[i].want);
+		} else {
+			T_CHECK(v == NULL && n == 0, "case %zu: output on error", i);
+			T_CHECK(strstr(err, cases[i].want) != NULL, "case %zu: %s", i,
+			    err);
+		}
+		json_decref(d);
+	}
+}
+
 int main(void)
 {
 	test_pieces();
@@ -406,5 +465,6 @@ int main(void)
 	test_subtract();
 	test_resume_check();
 	test_done_of();
+	test_keyspaces();
 	return t_done("test_repair_par");
 }

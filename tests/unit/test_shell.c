@@ -658,6 +658,88 @@ static void test_watch_render(void)
 }
 
 /*
+ * A scheduled repair of 48 segments: the step's counts, the segments not
+ * done in their order (running ones with how long they run), the last
+ * three done, and nothing else; the plain line carries the counts only.
+ */
+static void test_watch_segments(void)
+{
+	static const char *const states[] = { "done", "running", "postponed",
+		"failed", "split", "pending" };
+	json_t *task = json_loads(
+	    "{\"id\":\"t-9\",\"type\":\"repair\",\"cluster\":\"prod\","
+	    "\"state\":\"running\",\"started_at\":\"2026-01-01T00:00:00Z\","
+	    "\"progress\":{\"done\":0,\"total\":1},\"error\":null,"
+	    "\"steps\":[{\"name\":\"repair segments\",\"node\":null,"
+	    "\"state\":\"running\",\"attempts\":1,\"message\":\"segments: "
+	    "40 done, 2 running, 0 pending, 3 postponed, 1 failed\"}]}", 0, NULL);
+	json_t *nodes = json_array();
+	int64_t started;
+	size_t n;
+	char *s, *line, want[128];
+
+	time_parse_rfc3339("2026-01-01T00:00:00Z", &started);
+	/* 1..40 done (done at minute i), 41-42 running, 43-45 postponed, 46
+	 * failed, 47 split, 48 pending again; the API orders them as text */
+	for (int i = 1; i <= 48; i++) {
+		int k = i <= 40 ? 0 : i <= 42 ? 1 : i <= 45 ? 2 : i == 46 ? 3 :
+		    i == 47 ? 4 : 5;
+		char name[32], up[40], phase[160];
+		snprintf(name, sizeof(name), "segment %d", i);
+		snprintf(up, sizeof(up), "2026-01-01T00:%02d:00.000Z", i <= 40 ? i :
+		    50);
+		snprintf(phase, sizeof(phase), "ranges (%d,%d] replicas 10.0.0.1,"
+		    "10.0.0.2,10.0.0.3 keyspace ks1 on 10.0.0.%d", i * 10,
+		    i * 10 + 10, i % 3 + 1);
+		json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+		    "node", name, "phase", phase, "state", states[k], "message",
+		    k == 0 ? "repaired ks1: 1 session after 800 ms" : k == 2 ?
+		    "waiting for 10.0.0.4 (down)" : k == 3 ? "Endpoint not alive" :
+		    "started", "updated_at", up));
+	}
+	json_object_set_new(json_array_get(json_object_get(task, "steps"), 0),
+	    "nodes", nodes);
+	/* 50 min 42 s in: the running ones started at minute 50 */
+	s = watch_render(task, (started + 50 * 60 + 42) * 1000, 160, &n);
+	/* head, bar, column names, summary, 7 not done, 3 done */
+	T_CHECK(n == 2 + 1 + 1 + 7 + 3, "14 lines, not 48: %zu\n%s", n, s);
+	T_CHECK(strstr(s, "\n  segments    repair segments  running    1         "
+	    "segments: 40 done, 2 running, 0 pending, 3 postponed, 1 failed\n")
+	    != NULL, "summary: %s", s);
+	snprintf(want, sizeof(want), "ks1 (410,420] on 10.0.0.3 [10.0.0.1,"
+	    "10.0.0.2,10.0.0.3]  for 42s  started");
+	T_CHECK(strstr(s, want) != NULL, "running with its time: %s", s);
+	T_CHECK(strstr(s, "waiting for 10.0.0.4 (down)") != NULL &&
+	    strstr(s, "Endpoint not alive") != NULL, "postponed, failed: %s", s);
+	T_CHECK(strstr(s, "segment 47") == NULL, "split not shown: %s", s);
+	/* done: 40, 39, 38 only */
+	T_CHECK(strstr(s, "segment 40 ") != NULL && strstr(s, "segment 38 ") !=
+	    NULL && strstr(s, "segment 37 ") == NULL && strstr(s, "segment 1 ")
+	    == NULL, "last three done: %s", s);
+	T_CHECK(strstr(s, "segment 41 ") < strstr(s, "segment 46 ") &&
+	    strstr(s, "segment 46 ") < strstr(s, "segment 48 ") &&
+	    strstr(s, "segment 48 ") < strstr(s, "segment 40 "),
+	    "not done in order, then done: %s", s);
+	free(s);
+	line = watch_line(task, (started + 60) * 1000);
+	T_CHECK(strstr(line, "[segments: 40 done, 2 running, 0 pending, 3 "
+	    "postponed, 1 failed]") != NULL && strstr(line, "segment 1") ==
+	    NULL, "line: %s", line);
+	free(line);
+
+	s = watch_segment_where("ranges (1,2] (3,4] replicas a,b keyspace k on b");
+	T_EQ_STR(s, "k (1,2] (3,4] on b [a,b]");
+	free(s);
+	s = watch_segment_where("ranges (1,2] replicas a,b on (no known replica)");
+	T_EQ_STR(s, "(1,2] on (no known replica) [a,b]");
+	free(s);
+	s = watch_segment_where("upload");
+	T_EQ_STR(s, "upload");
+	free(s);
+	json_decref(task);
+}
+
+/*
  * Per-node progress ("nodes" in a step, GET /api/v1/tasks/{id}): absent
  * (older servers), malformed, zero totals, and what the screen, the plain
  * line and the closing summary make of it.
@@ -977,6 +1059,7 @@ int main(void)
 	test_table();
 	test_explain();
 	test_watch_render();
+	test_watch_segments();
 	test_watch_nodes();
 	test_ids();
 	test_action_text();
