@@ -284,7 +284,8 @@ static void m_repair_last_success(void *arg, struct metrics_out *o)
 		while (more && scanned < REPAIR_METRICS_SCAN) {
 			struct store_task_page pg;
 
-			if (store_task_list(s->st, names[c], "succeeded", cursor[0] ?
+			/* succeeded and partial ones (repair_hist picks) */
+			if (store_task_list(s->st, names[c], NULL, cursor[0] ?
 			    cursor : NULL, 200, &pg) != 0) {
 				store_task_page_release(&pg);
 				break;

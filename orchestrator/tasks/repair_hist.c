@@ -221,10 +221,13 @@ size_t repair_hist_complete_keyspaces(const struct store_task_detail *d,
 	bool partial;
 
 	*out = NULL;
-	if (d->task.state != STORE_TASK_SUCCEEDED)
+	/* partial: some keyspaces may still have been repaired completely */
+	if (d->task.state != STORE_TASK_SUCCEEDED &&
+	    d->task.state != STORE_TASK_PARTIAL)
 		return 0;
 	repair_hist_of(d, &h);
-	partial = strcmp(h.outcome, "partial") == 0;
+	partial = d->task.state == STORE_TASK_PARTIAL ||
+	    strcmp(h.outcome, "partial") == 0;
 	if (ks != NULL) {
 		repair_hist_release(&h);
 		if (partial)

@@ -94,6 +94,15 @@ int repair_resume_check(const struct store_task_detail *old,
 		    "resume from: submit a new repair", t->id, REPAIR_PAR_STEP);
 		return RM_EINVAL;
 	}
+	/* The segment records hold ranges, not keyspaces: what a repair of
+	 * every keyspace did differs by keyspace. */
+	if (json_object_get(op, "keyspace") == NULL) {
+		snprintf(err, errlen, "params.resume: repair '%s' repaired every "
+		    "keyspace, and a resume can only take up a repair of one "
+		    "(params.keyspace): submit a new repair, or one per keyspace",
+		    t->id);
+		return RM_EINVAL;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
 		if (json_object_get(params, keep[i]) == NULL ||
 		    same_param(op, params, keep[i]))

@@ -289,8 +289,8 @@ static void test_params(void)
 		{ "{" PK "\"retry_backoff\":\"61m\"}", -1, "up to 1h" },
 		{ "{" PK "\"retry_backoff\":\"-1s\"}", -1, "retry_backoff" },
 		{ "{" PK "\"retry_backoff\":5}", -1, "retry_backoff" },
-		{ "{\"keyspace\":\"shop\",\"retry_backoff\":\"5s\"}", -1,
-		  "needs the segment scheduler" },
+		{ "{\"parallelism\":1,\"keyspace\":\"shop\",\"retry_backoff\":"
+		  "\"5s\"}", -1, "needs the segment scheduler" },
 		/* resume: a task id, for the scheduler */
 		{ "{" PK "\"resume\":\"t-0123456789abcdef\"}", 0, NULL },
 		{ "{" PK "\"resume\":\"s-0123\"}", -1, "not a task id" },
