@@ -102,36 +102,37 @@ static const struct param_spec repair_params[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
-int repair_segment_timeout_ms(const json_t *params, int64_t *out)
+/*
+ * A duration param into *out: absent, def; "0", 0 when zero_ok; else a
+ * duration from min to max ms.  0, or -1 for anything else.
+ */
+static int duration_param(const json_t *params, const char *key, int64_t def,
+    bool zero_ok, int64_t min, int64_t max, int64_t *out)
 {
-	const char *s = json_string_value(json_object_get(params,
-	    "segment_timeout"));
+	const char *s = json_string_value(json_object_get(params, key));
 
-	*out = 0;
+	*out = def;
 	if (s == NULL)
 		return 0;
-	if (duration_parse_ms(s, out) != 0 || *out < 1000 ||
-	    *out > DOWN_DEADLINE_MAX_MS)
+	if (zero_ok && strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (duration_parse_ms(s, out) != 0 || *out < min || *out > max)
 		return -1;
 	return 0;
 }
 
+int repair_segment_timeout_ms(const json_t *params, int64_t *out)
+{
+	return duration_param(params, "segment_timeout", 0, false, 1000,
+	    DOWN_DEADLINE_MAX_MS, out);
+}
+
 int repair_retry_backoff_ms(const json_t *params, int64_t *out)
 {
-	const char *s = json_string_value(json_object_get(params,
-	    "retry_backoff"));
-
-	*out = REPAIR_RETRY_BACKOFF_MS;
-	if (s == NULL)
-		return 0;
-	if (strcmp(s, "0") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (duration_parse_ms(s, out) != 0 || *out < 0 ||
-	    *out > 3600LL * 1000)
-		return -1;
-	return 0;
+	return duration_param(params, "retry_backoff", REPAIR_RETRY_BACKOFF_MS,
+	    true, 0, 3600LL * 1000, out);
 }
 
 /* The rules of retry_backoff and resume (beside the table's). */
@@ -173,20 +174,8 @@ static int retry_resume_validate(const json_t *params, char *err,
 
 int repair_down_deadline_ms(const json_t *params, int64_t *out)
 {
-	const char *s = json_string_value(json_object_get(params,
-	    "down_deadline"));
-
-	*out = 6LL * 3600 * 1000;
-	if (s == NULL)
-		return 0;
-	if (strcmp(s, "0") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (duration_parse_ms(s, out) != 0 || *out < 0 ||
-	    *out > DOWN_DEADLINE_MAX_MS)
-		return -1;
-	return 0;
+	return duration_param(params, "down_deadline", 6LL * 3600 * 1000, true,
+	    0, DOWN_DEADLINE_MAX_MS, out);
 }
 
 /* What the table cannot say (params_check() ran before). */

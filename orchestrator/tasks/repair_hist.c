@@ -62,30 +62,6 @@ bad:
 	return -1;
 }
 
-static int cmp_range(const void *a, const void *b)
-{
-	const struct segsched_range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Sort and merge (a,b] (b,c] into (a,c]. */
-static void merge(struct segsched_range *v, size_t *n)
-{
-	size_t k = 0;
-
-	if (*n == 0)
-		return;
-	qsort(v, *n, sizeof(*v), cmp_range);
-	for (size_t i = 1; i < *n; i++) {
-		if (v[k].end == v[i].start)
-			v[k].end = v[i].end;
-		else
-			v[++k] = v[i];
-	}
-	*n = k + 1;
-}
-
 void repair_hist_of(const struct store_task_detail *d, struct repair_hist *h)
 {
 	const struct store_step *last = d->nsteps > 0 ?
@@ -133,7 +109,7 @@ void repair_hist_of(const struct store_task_detail *d, struct repair_hist *h)
 		h->nunrepaired += nr;
 		free(rs);
 	}
-	merge(h->unrepaired, &h->nunrepaired);
+	segsched_ranges_merge(h->unrepaired, &h->nunrepaired);
 	/* Only a step that reached its end left a record for every segment
 	 * (a cancelled or failed one has none for those never started). */
 	h->unrepaired_known = h->scheduled &&

@@ -125,29 +125,6 @@ int repair_resume_check(const struct store_task_detail *old,
 	return 0;
 }
 
-static int cmp_start(const void *a, const void *b)
-{
-	const struct segsched_range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static void merge(struct segsched_range *v, size_t *n)
-{
-	size_t k = 0;
-
-	if (*n == 0)
-		return;
-	qsort(v, *n, sizeof(*v), cmp_start);
-	for (size_t i = 1; i < *n; i++) {
-		if (v[k].end == v[i].start)
-			v[k].end = v[i].end;
-		else
-			v[++k] = v[i];
-	}
-	*n = k + 1;
-}
-
 void repair_resume_done_of(const struct store_task_detail *d,
     struct segsched_range **out, size_t *n)
 {
@@ -171,7 +148,7 @@ void repair_resume_done_of(const struct store_task_detail *d,
 		*n += nr;
 		free(rs);
 	}
-	merge(*out, n);
+	segsched_ranges_merge(*out, n);
 }
 
 int repair_resume_done_ranges(struct store *st, const char *id,

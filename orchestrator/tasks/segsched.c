@@ -516,16 +516,24 @@ void segsched_report(const struct segsched *s, struct segsched_report *r)
 		    g->nranges * sizeof(*g->ranges));
 		r->nunrepaired += g->nranges;
 	}
-	qsort(r->unrepaired, r->nunrepaired, sizeof(*r->unrepaired), cmp_range);
-	n = 0;
-	for (size_t i = 0; i < r->nunrepaired; i++) {
-		if (n > 0 && r->unrepaired[n - 1].end == r->unrepaired[i].start &&
-		    r->unrepaired[n - 1].start != r->unrepaired[n - 1].end)
-			r->unrepaired[n - 1].end = r->unrepaired[i].end;
+	segsched_ranges_merge(r->unrepaired, &r->nunrepaired);
+}
+
+void segsched_ranges_merge(struct segsched_range *v, size_t *n)
+{
+	size_t k = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_range);
+	for (size_t i = 1; i < *n; i++) {
+		/* a whole-ring range (start == end) takes nothing after it */
+		if (v[k].end == v[i].start && v[k].start != v[k].end)
+			v[k].end = v[i].end;
 		else
-			r->unrepaired[n++] = r->unrepaired[i];
+			v[++k] = v[i];
 	}
-	r->nunrepaired = n;
+	*n = k + 1;
 }
 
 void segsched_report_release(struct segsched_report *r)

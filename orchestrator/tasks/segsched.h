@@ -138,6 +138,9 @@ int segsched_range_split(struct segsched_range r, struct segsched_range out[2]);
 
 /* Tokens in (start, end]: the whole ring is 2^64, returned as UINT64_MAX. */
 uint64_t segsched_range_width(struct segsched_range r);
+/* Sort v by start (then end) and merge adjacent ranges, (a,b] (b,c] into
+ * (a,c], in place; *n becomes the count left. */
+void segsched_ranges_merge(struct segsched_range *v, size_t *n);
 
 /*
  * Replace a segment that is not done (a running one the caller has

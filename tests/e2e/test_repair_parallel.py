@@ -427,18 +427,20 @@ def test_segment_past_its_timeout_is_cancelled_and_split(sim_factory, orch, tmp_
     c = sim_factory(nodes=6, num_tokens=2)
     for n in c.names:
         c.set(n, "repair_delay", 0.05)
-    # node1's next -st/-et repair hangs for a minute
+    # node1's next -st/-et repair hangs for two minutes; the others take
+    # well under segment_timeout even on a loaded host (an SSH session and
+    # a job start each: a few seconds at worst)
     c.set("node1", "repair_slow_count", 1)
-    c.set("node1", "repair_slow_delay", 60)
+    c.set("node1", "repair_slow_delay", 120)
     agent = prepare(c, orch, tmp_path)
     t0 = time.time()
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2,
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=240, segments_per_node=2,
                                    keyspace="ks1", parallelism=0,
-                                   segment_timeout="3s")["id"])
+                                   segment_timeout="15s")["id"], timeout=240)
     assert t["state"] == "succeeded", t
     msg = t["steps"][0]["message"]
     assert msg.startswith("all ") and "1 timeouts, 1 splits" in msg, msg
-    assert time.time() - t0 < 55, "the slow segment was waited for, not cancelled"
+    assert time.time() - t0 < 110, "the slow segment was waited for, not cancelled"
     nj = json.loads((Path(c.node_dir("node1")) / "node.json").read_text())
     assert nj["repair_slow_count"] == 0, nj
     recs = t["steps"][0].get("nodes") or []
@@ -490,11 +492,11 @@ def test_incremental_segment_cancelled_on_timeout_fails_its_sessions(sim_factory
     for n in c.names:
         c.set(n, "repair_delay", 0.05)
     c.set("node2", "repair_slow_count", 1)
-    c.set("node2", "repair_slow_delay", 60)
+    c.set("node2", "repair_slow_delay", 120)
     agent = prepare(c, orch, tmp_path)
-    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=120, segments_per_node=2,
+    t = finished(orch, orch.submit("sim", "repair", agent=agent, timeout_s=240, segments_per_node=2,
                                    keyspace="ks1", parallelism=0, full=False,
-                                   segment_timeout="3s")["id"])
+                                   segment_timeout="15s")["id"], timeout=240)
     assert t["state"] == "succeeded", t
     assert "1 timeouts, 1 splits" in t["steps"][0]["message"], t["steps"][0]
     # the cancelled segment's incremental session was failed inside
