@@ -127,7 +127,8 @@ def test_cancel_of_a_full_repair_terminates_its_sessions(sim_factory, orch, tmp_
     agent = prepare(c, orch, tmp_path)
     for n in c.names:
         c.set(n, "repair_delay", 3.0)
-    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1")
+    # the per-node steps: node1's repair is the first
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1", parallelism=1)
     n1 = c.names[0]
     wait_for(lambda: any(x["state"] == "RUNNING" for x in node_json(c, n1).get("full_repairs", [])),
              "the full repair runs in Cassandra", timeout=30)

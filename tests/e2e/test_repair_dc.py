@@ -65,7 +65,7 @@ def test_local_dc_per_node_steps_and_refusals(sim_factory, orch, tmp_path):  # n
     wait_for(lambda: nodes(orch)[c.address(down)]["state"] == "down",
              "the node down in the orchestrator", timeout=30)
     t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1",
-                    local_dc=True)
+                    local_dc=True, parallelism=1)
     dc1 = {c.address(n) for n in c.names if dcs[n] == "dc1"}
 
     def dc1_done():
@@ -77,12 +77,15 @@ def test_local_dc_per_node_steps_and_refusals(sim_factory, orch, tmp_path):  # n
     orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
     assert finished(orch, t["id"])["state"] == "cancelled"
 
-    for bad, want in (({"datacenter": "dc1"}, "params.datacenter needs the segment scheduler"),
+    for bad, want in (({"datacenter": "dc1", "parallelism": 1},
+                       "params.datacenter needs the segment scheduler"),
                       ({"datacenter": "dc1", "parallelism": 1, "keyspace": "ks1"},
                        "params.datacenter needs the segment scheduler"),
                       ({"local_dc": True, "parallelism": 0, "keyspace": "ks1"},
                        "params.local_dc needs parallelism 1"),
-                      ({"local_dc": True, "segments_per_node": 4},
+                      ({"local_dc": True},
+                       "params.local_dc needs parallelism 1"),
+                      ({"local_dc": True, "parallelism": 1, "segments_per_node": 4},
                        "params.local_dc needs segments_per_node 1"),
                       ({"datacenter": "dc 1", "parallelism": 0, "keyspace": "ks1"},
                        "params.datacenter"),

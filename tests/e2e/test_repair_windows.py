@@ -48,7 +48,7 @@ def test_closed_window_waits_says_why_and_cancel_ends_it(sim_factory, orch, tmp_
     now = int(time.time())
     opens = now + 7200
     t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1",
-                    segments_per_node=2,
+                    segments_per_node=2, parallelism=1,
                     windows=[window(hms(opens, KOLKATA), hms(opens + 3600, KOLKATA),
                                     tz="Asia/Kolkata")])
     wait_for(lambda: running_message(orch, t["id"]).startswith("waiting for maintenance"),
