@@ -129,13 +129,36 @@ static void m_backup_bytes(void *arg, struct metrics_out *o)
 /* Tasks of a cluster read, at most, to find its latest repairs. */
 #define REPAIR_METRICS_SCAN 1000
 
+/* Keyspaces a cluster's scan has sampled already: the newest task wins. */
+struct seen {
+	char **v;
+	size_t n;
+};
+
+static bool seen_has(const struct seen *sn, const char *ks)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		if (strcmp(sn->v[i], ks) == 0)
+			return true;
+	return false;
+}
+
+static void seen_put(struct seen *sn, const char *ks)
+{
+	sn->v = xrealloc(sn->v, (sn->n + 1) * sizeof(*sn->v));
+	sn->v[sn->n++] = xstrdup(ks);
+}
+
+typedef void (*repair_visit_fn)(struct service *s, const char *cluster,
+    const struct store_task_row *r, struct seen *sn, void *arg);
+
 /*
- * fn(cluster, keyspace, hist, o) for the latest finished scheduled repair
- * of each keyspace of each cluster (repair_hist.h).
+ * visit(cluster, row, seen, arg) for every finished repair task of each
+ * cluster, newest first, within REPAIR_METRICS_SCAN tasks of the cluster;
+ * seen starts empty for each cluster.
  */
-static void repairs_latest(struct service *s, struct metrics_out *o,
-    void (*fn)(const char *, const char *, const struct repair_hist *,
-    struct metrics_out *))
+static void repair_tasks_scan(struct service *s, repair_visit_fn visit,
+    void *arg)
 {
 	char **names = NULL;
 	size_t nn = 0;
@@ -143,8 +166,9 @@ static void repairs_latest(struct service *s, struct metrics_out *o,
 	if (store_cluster_names(s->st, &names, &nn) != 0)
 		return;
 	for (size_t c = 0; c < nn; c++) {
-		char cursor[STORE_CURSOR_MAX] = "", **seen = NULL;
-		size_t scanned = 0, nseen = 0;
+		char cursor[STORE_CURSOR_MAX] = "";
+		struct seen sn = { NULL, 0 };
+		size_t scanned = 0;
 		bool more = true;
 
 		while (more && scanned < REPAIR_METRICS_SCAN) {
@@ -158,41 +182,60 @@ static void repairs_latest(struct service *s, struct metrics_out *o,
 			more = pg.next[0] != '\0';
 			str_copy(cursor, pg.next, sizeof(cursor));
 			for (size_t i = 0; i < pg.n; i++) {
-				const struct store_task_row *r = &pg.items[i];
-				const char *ks = json_string_value(json_object_get(
-				    r->params, "keyspace"));
-				struct store_task_detail d;
-				struct repair_hist h;
-				bool dup = false;
-
 				scanned++;
-				if (strcmp(r->type, "repair") != 0 || ks == NULL ||
-				    r->finished_at == 0 || json_integer_value(
-				    json_object_get(r->params, "parallelism")) == 1)
-					continue;
-				for (size_t k = 0; k < nseen && !dup; k++)
-					dup = strcmp(seen[k], ks) == 0;
-				if (dup || store_task_get(s->st, r->id, &d) != 0) {
-					if (!dup)
-						store_task_detail_release(&d);
-					continue;
-				}
-				seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-				seen[nseen++] = xstrdup(ks);
-				repair_hist_of(&d, &h);
-				fn(names[c], ks, &h, o);
-				repair_hist_release(&h);
-				store_task_detail_release(&d);
+				if (strcmp(pg.items[i].type, "repair") == 0 &&
+				    pg.items[i].finished_at != 0)
+					visit(s, names[c], &pg.items[i], &sn, arg);
 			}
 			store_task_page_release(&pg);
 		}
-		for (size_t k = 0; k < nseen; k++)
-			free(seen[k]);
-		free(seen);
+		for (size_t k = 0; k < sn.n; k++)
+			free(sn.v[k]);
+		free(sn.v);
 	}
 	for (size_t c = 0; c < nn; c++)
 		free(names[c]);
 	free(names);
+}
+
+typedef void (*repair_hist_fn)(const char *cluster, const char *ks,
+    const struct repair_hist *h, struct metrics_out *o);
+
+struct latest {
+	repair_hist_fn fn;
+	struct metrics_out *o;
+};
+
+/* The latest finished scheduled repair of each named keyspace: fn. */
+static void latest_visit(struct service *s, const char *cluster,
+    const struct store_task_row *r, struct seen *sn, void *arg)
+{
+	struct latest *l = arg;
+	const char *ks = json_string_value(json_object_get(r->params,
+	    "keyspace"));
+	struct store_task_detail d;
+	struct repair_hist h;
+
+	if (ks == NULL || json_integer_value(json_object_get(r->params,
+	    "parallelism")) == 1 || seen_has(sn, ks))
+		return;
+	if (store_task_get(s->st, r->id, &d) != 0) {
+		store_task_detail_release(&d);
+		return;
+	}
+	seen_put(sn, ks);
+	repair_hist_of(&d, &h);
+	l->fn(cluster, ks, &h, l->o);
+	repair_hist_release(&h);
+	store_task_detail_release(&d);
+}
+
+static void repairs_latest(struct service *s, struct metrics_out *o,
+    repair_hist_fn fn)
+{
+	struct latest l = { fn, o };
+
+	repair_tasks_scan(s, latest_visit, &l);
 }
 
 static void repair_seg_samples(const char *cluster, const char *ks,
@@ -264,77 +307,41 @@ static void m_tenants(void *arg, struct metrics_out *o,
 
 /*
  * The end of the latest repair that repaired each keyspace completely
- * (repair_hist_complete_keyspaces), newest tasks first: a keyspace takes
- * the first task that names it, within REPAIR_METRICS_SCAN tasks of its
- * cluster.
+ * (repair_hist_complete_keyspaces): a keyspace takes the newest task that
+ * names it.  Every finished repair's detail is read, so the scan limit
+ * (REPAIR_METRICS_SCAN tasks a cluster) bounds a scrape's reads.
  */
+static void last_success_visit(struct service *s, const char *cluster,
+    const struct store_task_row *r, struct seen *sn, void *arg)
+{
+	struct metrics_out *o = arg;
+	struct store_task_detail d;
+	char **ks = NULL;
+	size_t nks;
+
+	if (store_task_get(s->st, r->id, &d) != 0) {
+		store_task_detail_release(&d);
+		return;
+	}
+	nks = repair_hist_complete_keyspaces(&d, &ks);
+	for (size_t k = 0; k < nks; k++) {
+		const char *l[] = { "cluster", cluster, "keyspace", ks[k], NULL };
+
+		if (!seen_has(sn, ks[k])) {
+			seen_put(sn, ks[k]);
+			metrics_sample(o, "ringmaster_repair_last_success_"
+			    "timestamp_seconds", l, (double)r->finished_at /
+			    1000.0);
+		}
+		free(ks[k]);
+	}
+	free(ks);
+	store_task_detail_release(&d);
+}
+
 static void m_repair_last_success(void *arg, struct metrics_out *o)
 {
-	struct service *s = arg;
-	char **names = NULL;
-	size_t nn = 0;
-
-	if (store_cluster_names(s->st, &names, &nn) != 0)
-		return;
-	for (size_t c = 0; c < nn; c++) {
-		char cursor[STORE_CURSOR_MAX] = "", **seen = NULL;
-		size_t scanned = 0, nseen = 0;
-		bool more = true;
-
-		while (more && scanned < REPAIR_METRICS_SCAN) {
-			struct store_task_page pg;
-
-			/* succeeded and partial ones (repair_hist picks) */
-			if (store_task_list(s->st, names[c], NULL, cursor[0] ?
-			    cursor : NULL, 200, &pg) != 0) {
-				store_task_page_release(&pg);
-				break;
-			}
-			more = pg.next[0] != '\0';
-			str_copy(cursor, pg.next, sizeof(cursor));
-			for (size_t i = 0; i < pg.n; i++) {
-				const struct store_task_row *r = &pg.items[i];
-				struct store_task_detail d;
-				char **ks = NULL;
-				size_t nks;
-
-				scanned++;
-				if (strcmp(r->type, "repair") != 0 || r->finished_at == 0)
-					continue;
-				if (store_task_get(s->st, r->id, &d) != 0) {
-					store_task_detail_release(&d);
-					continue;
-				}
-				nks = repair_hist_complete_keyspaces(&d, &ks);
-				for (size_t k = 0; k < nks; k++) {
-					bool dup = false;
-					const char *l[] = { "cluster", names[c], "keyspace",
-					    ks[k], NULL };
-
-					for (size_t j = 0; j < nseen && !dup; j++)
-						dup = strcmp(seen[j], ks[k]) == 0;
-					if (dup) {
-						free(ks[k]);
-						continue;
-					}
-					metrics_sample(o, "ringmaster_repair_last_success_"
-					    "timestamp_seconds", l,
-					    (double)r->finished_at / 1000.0);
-					seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-					seen[nseen++] = ks[k];
-				}
-				free(ks);
-				store_task_detail_release(&d);
-			}
-			store_task_page_release(&pg);
-		}
-		for (size_t k = 0; k < nseen; k++)
-			free(seen[k]);
-		free(seen);
-	}
-	for (size_t c = 0; c < nn; c++)
-		free(names[c]);
-	free(names);
+	repair_tasks_scan(arg, last_success_visit, o);
 }
 
 static void m_nodes(void *arg, struct metrics_out *o)

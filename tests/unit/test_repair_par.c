@@ -13,6 +13,7 @@
 #include "../../orchestrator/err.h"
 #include "../../orchestrator/store/store.h"
 #include "../../orchestrator/tasks/repair_par.h"
+#include "../../orchestrator/tasks/repair_ring.h"
 #include "../../orchestrator/tasks/repair_resume.h"
 #include "../../orchestrator/tasks/segsched.h"
 #include "t.h"
@@ -41,7 +42,7 @@ static void test_pieces(void)
 			struct segsched_range q;
 			uint64_t pw;
 
-			repair_par_piece(cases[i].start, cases[i].end, cases[i].k, p,
+			repair_ring_piece(cases[i].start, cases[i].end, cases[i].k, p,
 			    &a, &b);
 			T_CHECK(a == prev_end, "case %zu piece %llu starts at %lld, "
 			    "not where the last ended (%lld)", i,
@@ -108,7 +109,7 @@ static void test_map(void)
 	 * -200 is 10.0.0.2's then the next endpoint clockwise's */
 	d = ring_data("org.apache.cassandra.locator.SimpleStrategy",
 	    "{\"replication_factor\":\"2\"}", ":7000", "Normal");
-	m = repair_par_map(d, "shop", err, sizeof(err));
+	m = repair_ring_map(d, "shop", err, sizeof(err));
 	T_CHECK(m != NULL, "simple: %s", err);
 	if (m != NULL) {
 		T_EQ_INT((long long)m->nendpoints, 5);
@@ -131,7 +132,7 @@ static void test_map(void)
 	 * "a=1, b=2"); a Joining node owns nothing */
 	d = ring_data("NetworkTopologyStrategy",
 	    "{\"dc1\":\"2\",\" dc2\":\"1\"}", "", "Joining");
-	m = repair_par_map(d, "shop", err, sizeof(err));
+	m = repair_ring_map(d, "shop", err, sizeof(err));
 	T_CHECK(m != NULL, "nts: %s", err);
 	if (m != NULL) {
 		T_EQ_INT((long long)m->nranges, 4);
@@ -155,7 +156,7 @@ static void test_map(void)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		d = ring_data(bad[i].cls, bad[i].opts, "", "Normal");
 		err[0] = '\0';
-		m = repair_par_map(d, bad[i].ks, err, sizeof(err));
+		m = repair_ring_map(d, bad[i].ks, err, sizeof(err));
 		T_CHECK(m == NULL, "bad %zu: accepted", i);
 		T_CHECK(strstr(err, bad[i].err_has) != NULL, "bad %zu: %s", i, err);
 		replicas_free(m);
@@ -168,7 +169,7 @@ static void test_map(void)
 	    "\"keyspaces\":[{\"name\":\"shop\",\"replication_class\":"
 	    "\"SimpleStrategy\",\"options\":{\"replication_factor\":\"1\"}}]}",
 	    0, NULL);
-	m = repair_par_map(d, "shop", err, sizeof(err));
+	m = repair_ring_map(d, "shop", err, sizeof(err));
 	T_CHECK(m == NULL && strstr(err, "Murmur3") != NULL, "random: %s", err);
 	replicas_free(m);
 	json_decref(d);
@@ -439,7 +440,7 @@ static void test_keyspaces(void)
 		    cases[i].ks ? cases[i].ks : "");
 		d = json_loads(buf, 0, NULL);
 		T_CHECK(d != NULL, "case %zu: bad json", i);
-		rc = repair_par_keyspaces(d, &v, &n, err, sizeof(err));
+		rc = repair_ring_keyspaces(d, &v, &n, err, sizeof(err));
 		T_EQ_INT(rc, cases[i].rc);
 		for (size_t j = 0; rc == 0 && j < n; j++) {
 			size_t l = strlen(got);
