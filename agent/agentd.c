@@ -56,6 +56,7 @@ struct agentd {
 	struct http_client *http;
 	char *host_id;			/* last known, from nodetool or the state file */
 	char *version;
+	struct cass_seen seen;		/* the release per gossip generation */
 	bool cassandra_started;		/* by us, or found running */
 	bool has_data;			/* SSTables in the data dirs, at boot */
 	bool system_keyspace;		/* data/system/ in the data dirs, at boot */
@@ -498,7 +499,7 @@ static void heartbeat_once(struct agentd *d)
 		log_error("%s; heartbeat not sent", err);
 		return;
 	}
-	report = cass_report(c, NULL, &rc);
+	report = cass_report(c, NULL, &d->seen, &rc);
 	set_str(&d->host_id, json_string_value(json_object_get(report, "host_id")));
 	set_str(&d->version, json_string_value(json_object_get(report, "cassandra_version")));
 	for (int tries = 0; tries < 2; tries++) {
@@ -669,5 +670,6 @@ int agentd_run(struct agentcfg *c)
 	http_client_free(d.http);
 	free(d.host_id);
 	free(d.version);
+	cass_seen_release(&d.seen);
 	return 0;
 }

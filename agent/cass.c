@@ -237,14 +237,52 @@ static void add_error(json_t *errors, const char *msg)
 	json_array_append_new(errors, json_string(msg));
 }
 
+void cass_seen_release(struct cass_seen *s)
+{
+	if (s == NULL)
+		return;
+	free(s->release);
+	s->release = NULL;
+	s->generation = 0;
+}
+
+/* The release of the node that `info` describes: from seen when it was
+ * read under the same gossip generation, else from `nodetool version`
+ * (and then remembered in seen). */
+static enum cass_rc report_release(const struct agentcfg *c,
+    const struct proc_opts *base, const struct nodetool_info *info,
+    struct cass_seen *seen, char **release, char *err, size_t errlen)
+{
+	struct nodetool_version *ver = NULL;
+	enum cass_rc rc;
+	bool same = seen != NULL && seen->release != NULL && info != NULL &&
+	    info->generation > 0 && info->generation == seen->generation;
+
+	*release = NULL;
+	if (same) {
+		*release = xstrdup(seen->release);
+		return CASS_OK;
+	}
+	rc = cass_version(c, base, &ver, err, errlen);
+	if (rc == CASS_OK && ver != NULL && ver->release != NULL) {
+		*release = xstrdup(ver->release);
+		if (seen != NULL && info != NULL && info->generation > 0) {
+			free(seen->release);
+			seen->release = xstrdup(ver->release);
+			seen->generation = info->generation;
+		}
+	}
+	nodetool_version_free(ver);
+	return rc;
+}
+
 json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
-    enum cass_rc *rcp)
+    struct cass_seen *seen, enum cass_rc *rcp)
 {
 	json_t *r = json_object(), *errors = json_array();
 	struct nodetool_info *info = NULL;
 	struct nodetool_status *st = NULL;
-	struct nodetool_version *ver = NULL;
-	char err[512];
+	char err[512], *release = NULL;
 	enum cass_rc rc, all;
 	const char *status = "down";
 
@@ -261,7 +299,8 @@ json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
 	json_object_set_new(r, "process_up", json_boolean(rc != CASS_UNREACHABLE &&
 	    rc != CASS_CANCELLED));
 	if (rc != CASS_UNREACHABLE && rc != CASS_CANCELLED) {
-		rc = cass_version(c, base, &ver, err, sizeof(err));
+		rc = report_release(c, base, info, seen, &release, err,
+		    sizeof(err));
 		if (rc != CASS_OK)
 			add_error(errors, err);
 		all = worse(all, rc);
@@ -283,8 +322,8 @@ json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
 		if (info->uptime_s >= 0)
 			json_object_set_new(r, "uptime_s", json_integer(info->uptime_s));
 	}
-	if (ver != NULL)
-		json_object_set_new(r, "cassandra_version", json_string(ver->release));
+	if (release != NULL)
+		json_object_set_new(r, "cassandra_version", json_string(release));
 	if (st != NULL) {
 		for (size_t i = 0; i < st->n_dcs; i++) {
 			for (size_t k = 0; k < st->dcs[i].n_nodes; k++) {
@@ -308,7 +347,7 @@ json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
 	json_object_set_new(r, "errors", errors);
 	nodetool_info_free(info);
 	nodetool_status_free(st);
-	nodetool_version_free(ver);
+	free(release);
 	if (rcp)
 		*rcp = all;
 	return r;

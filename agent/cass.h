@@ -73,14 +73,30 @@ bool cass_has_data(const struct agentcfg *c);
 json_t *cass_disks_json(const struct agentcfg *c);
 
 /*
+ * What a caller that reports again and again (the heartbeat) remembers
+ * between reports: the release Cassandra printed for the gossip
+ * generation it ran under.  A release changes only with a restart, and a
+ * restart takes a new generation, so while `nodetool info` shows the same
+ * generation the release is not asked again: one JVM fewer per
+ * heartbeat.  Zeroed to start; cass_seen_release() frees it.
+ */
+struct cass_seen {
+	int64_t generation;
+	char *release;
+};
+
+void cass_seen_release(struct cass_seen *s);
+
+/*
  * What the node looks like now: process_up, status (up, joining, leaving,
  * moving, down), host_id, cassandra_version, gossip, native_transport,
  * load_bytes, tokens, uptime_s, disks, has_data, peers (the parsed
  * `nodetool status`), and "errors" (messages of what could not be read).
  * Never NULL.  *rc is the worst nodetool result (CASS_OK when all ran).
+ * seen, when not NULL, spares `nodetool version` (struct cass_seen).
  */
 json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
-    enum cass_rc *rc);
+    struct cass_seen *seen, enum cass_rc *rc);
 
 /*
  * Run cassandra_start (or cassandra_stop) and wait for it with the

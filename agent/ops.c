@@ -251,7 +251,7 @@ static int op_status(struct opctx *x, int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
-	r = cass_report(x->cfg, &x->popts, &rc);
+	r = cass_report(x->cfg, &x->popts, NULL, &rc);
 	if (rc == CASS_OK || rc == CASS_FAILED)
 		return op_result(x, OPS_EXIT_OK, r, NULL);
 	return op_result(x, op_exit_status(rc), r, "%s", json_string_value(

@@ -77,7 +77,7 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 	if (optind < argc)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "health: unexpected "
 		    "argument '%s'", argv[optind]);
-	r = cass_report(c, op_proc_opts(x), &rc);
+	r = cass_report(c, op_proc_opts(x), NULL, &rc);
 	if (compactions && json_is_true(json_object_get(r, "process_up"))) {
 		static const char *const args[] = { "compactionstats", NULL };
 		struct nodetool_compactionstats *cs = NULL;

@@ -404,6 +404,91 @@ static void test_system_keyspace(void)
 	agentcfg_free(c);
 }
 
+/*
+ * The heartbeat's report asks `nodetool version` once per gossip
+ * generation: a fake nodetool logs each command it runs, and its info
+ * prints the generation held in a file the test changes (a restart).
+ */
+static int count_lines(const char *path, const char *word)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, word, strlen(word)) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void test_report_seen(void)
+{
+	char dir[] = "/tmp/test_agent_seen.XXXXXX", err[256];
+	struct cass_seen seen = { 0 };
+	enum cass_rc rc;
+
+	if (mkdtemp(dir) == NULL) {
+		T_CHECK(false, "mkdtemp %s failed", dir);
+		return;
+	}
+	char *script = xasprintf(
+	    "#!/bin/sh\n"
+	    "echo \"$1\" >>%s/calls\n"
+	    "case \"$1\" in\n"
+	    "info) printf 'ID                     : 0b8e5a4c-0000-4000-8000-000000000001\\n"
+	    "Gossip active          : true\\nNative Transport active: true\\n"
+	    "Load                   : 1.5 MiB\\nGeneration No          : %%s\\n"
+	    "Uptime (seconds)       : 60\\n' \"$(cat %s/gen)\" ;;\n"
+	    "version) echo \"ReleaseVersion: $(cat %s/release)\" ;;\n"
+	    "*) exit 1 ;;\n"
+	    "esac\n", dir, dir, dir);
+	char *path = xasprintf("%s/nodetool", dir);
+	FILE *f = fopen(path, "w");
+	T_CHECK(f != NULL && fputs(script, f) >= 0 && fclose(f) == 0, "write %s", path);
+	char *cmd = xasprintf("chmod +x %s && echo 1700000001 >%s/gen && echo 4.1.1 >%s/release",
+	    path, dir, dir);
+	T_CHECK(system(cmd) == 0, "fake nodetool");
+	free(cmd);
+	char *text = xasprintf("nodetool = %s\naddress = 127.0.0.1\n", path);
+	struct agentcfg *c = agentcfg_parse("a.conf", text, err, sizeof(err));
+	T_CHECK(c != NULL, "%s", err);
+	char *calls = xasprintf("%s/calls", dir);
+	for (int i = 0; c != NULL && i < 3; i++) {
+		json_t *r = cass_report(c, NULL, &seen, &rc);
+		T_EQ_STR(json_string_value(json_object_get(r, "cassandra_version")), "4.1.1");
+		json_decref(r);
+	}
+	T_EQ_INT(count_lines(calls, "info"), 3);
+	T_EQ_INT(count_lines(calls, "version"), 1);
+	/* A restart: a new generation, and an upgrade came with it. */
+	cmd = xasprintf("echo 1700000999 >%s/gen && echo 4.1.2 >%s/release", dir, dir);
+	T_CHECK(system(cmd) == 0, "restart");
+	free(cmd);
+	for (int i = 0; c != NULL && i < 2; i++) {
+		json_t *r = cass_report(c, NULL, &seen, &rc);
+		T_EQ_STR(json_string_value(json_object_get(r, "cassandra_version")), "4.1.2");
+		json_decref(r);
+	}
+	T_EQ_INT(count_lines(calls, "version"), 2);
+	/* Without a cache every report asks. */
+	if (c != NULL)
+		json_decref(cass_report(c, NULL, NULL, &rc));
+	T_EQ_INT(count_lines(calls, "version"), 3);
+	cass_seen_release(&seen);
+	T_CHECK(seen.release == NULL && seen.generation == 0, "released");
+	cmd = xasprintf("rm -rf %s", dir);
+	T_CHECK(system(cmd) == 0, "cleanup");
+	free(cmd);
+	free(calls);
+	free(text);
+	free(path);
+	free(script);
+	agentcfg_free(c);
+}
+
 int main(void)
 {
 	test_config();
@@ -414,5 +499,6 @@ int main(void)
 	test_has_data();
 	test_checkin_decision();
 	test_system_keyspace();
+	test_report_seen();
 	return t_done("test_agent");
 }
