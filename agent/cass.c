@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "../common/log.h"
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "datadir.h"
@@ -246,19 +247,67 @@ void cass_seen_release(struct cass_seen *s)
 	s->generation = 0;
 }
 
+/*
+ * <state_dir>/release holds "<generation> <release>": what the last report
+ * of any ringagent process on this node learned, so that the one-shot
+ * operations the orchestrator runs (status, a gate's health rounds) spare
+ * the JVM too.  A file that is missing or odd only means asking again.
+ */
+static char *seen_path(const struct agentcfg *c)
+{
+	return c->state_dir ? xasprintf("%s/release", c->state_dir) : NULL;
+}
+
+static void seen_load(const struct agentcfg *c, struct cass_seen *s)
+{
+	char *path = seen_path(c), *text, rel[64];
+	long long gen;
+
+	if (path == NULL)
+		return;
+	text = file_read_all(path, 256, NULL);
+	if (text != NULL && sscanf(text, "%lld %63s", &gen, rel) == 2 && gen > 0) {
+		free(s->release);
+		s->release = xstrdup(rel);
+		s->generation = gen;
+	}
+	free(text);
+	free(path);
+}
+
+static void seen_store(const struct agentcfg *c, const struct cass_seen *s)
+{
+	char *path = seen_path(c), *text;
+
+	if (path == NULL || strchr(s->release, ' ') != NULL ||
+	    strlen(s->release) >= 64) {
+		free(path);
+		return;
+	}
+	text = xasprintf("%lld %s\n", (long long)s->generation, s->release);
+	if (file_write_atomic(path, text, strlen(text), 0600) != 0)
+		log_debug("cannot write %s: %s (the next report asks "
+		    "nodetool version again)", path, strerror(errno));
+	free(text);
+	free(path);
+}
+
 /* The release of the node that `info` describes: from seen when it was
  * read under the same gossip generation, else from `nodetool version`
- * (and then remembered in seen). */
+ * (and then remembered in seen and in the state dir). */
 static enum cass_rc report_release(const struct agentcfg *c,
     const struct proc_opts *base, const struct nodetool_info *info,
     struct cass_seen *seen, char **release, char *err, size_t errlen)
 {
 	struct nodetool_version *ver = NULL;
 	enum cass_rc rc;
-	bool same = seen != NULL && seen->release != NULL && info != NULL &&
-	    info->generation > 0 && info->generation == seen->generation;
+	bool same;
 
 	*release = NULL;
+	if (seen != NULL && seen->release == NULL)
+		seen_load(c, seen);
+	same = seen != NULL && seen->release != NULL && info != NULL &&
+	    info->generation > 0 && info->generation == seen->generation;
 	if (same) {
 		*release = xstrdup(seen->release);
 		return CASS_OK;
@@ -270,6 +319,7 @@ static enum cass_rc report_release(const struct agentcfg *c,
 			free(seen->release);
 			seen->release = xstrdup(ver->release);
 			seen->generation = info->generation;
+			seen_store(c, seen);
 		}
 	}
 	nodetool_version_free(ver);

@@ -245,13 +245,15 @@ int op_exit_status(enum cass_rc rc)
 
 static int op_status(struct opctx *x, int argc, char **argv)
 {
+	struct cass_seen seen = { 0 };
 	enum cass_rc rc;
 	json_t *r;
 
 	(void)argv;
 	if (argc > 1)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
-	r = cass_report(x->cfg, &x->popts, NULL, &rc);
+	r = cass_report(x->cfg, &x->popts, &seen, &rc);
+	cass_seen_release(&seen);
 	if (rc == CASS_OK || rc == CASS_FAILED)
 		return op_result(x, OPS_EXIT_OK, r, NULL);
 	return op_result(x, op_exit_status(rc), r, "%s", json_string_value(

@@ -59,6 +59,7 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct agentcfg *c = op_conf(x);
+	struct cass_seen seen = { 0 };
 	bool compactions = false;
 	enum cass_rc rc;
 	json_t *r;
@@ -77,7 +78,8 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 	if (optind < argc)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "health: unexpected "
 		    "argument '%s'", argv[optind]);
-	r = cass_report(c, op_proc_opts(x), NULL, &rc);
+	r = cass_report(c, op_proc_opts(x), &seen, &rc);
+	cass_seen_release(&seen);
 	if (compactions && json_is_true(json_object_get(r, "process_up"))) {
 		static const char *const args[] = { "compactionstats", NULL };
 		struct nodetool_compactionstats *cs = NULL;

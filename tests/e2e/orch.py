@@ -41,7 +41,7 @@ class Orch:
             "log_level": "debug",
             "workers": "4",
             "heartbeat_interval": "1s",
-            # Far above the interval: an agent of a simulated node runs three
+            # Far above the interval: an agent of a simulated node runs two or three
             # nodetool processes per heartbeat, and on a loaded host (two
             # pytest workers, load average 20 and more) 3 s was missed and
             # backup tests failed on "node down".  A test about the timeout

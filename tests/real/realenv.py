@@ -20,8 +20,10 @@ come last and put the cluster back as they found it.  Every process is
 killed at the end of the session, even after a failure; log tails of the
 orchestrator, the agents and the nodes are printed when the session ends.
 """
+import contextlib
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +44,7 @@ ROWS = {"orders": 2000, "customers": 500, "items": 900}
 RINGAGENT = BIN / "ringagent"
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
-HEARTBEAT_S = 30     # a heartbeat runs three nodetool JVMs: 10-50 s under load here
+HEARTBEAT_S = 30     # a heartbeat runs two nodetool JVMs (three after a restart): 10-50 s under load
 
 
 class Node:
@@ -104,6 +106,25 @@ class Env:
                              timeout=timeout)
         assert t["state"] == want, json.dumps(t, indent=1)
         return t
+
+    @contextlib.contextmanager
+    def heartbeat_timeout(self, seconds):
+        """The orchestrator's heartbeat_timeout set to seconds for the
+        block (a SIGHUP reloads it), then put back.  A test that kills a
+        whole host waits that long for its silence; the session's 6x the
+        interval is for the slow heartbeats of a loaded host, which the
+        peers' views guard against here (a node they see UN and that is
+        only late is judged agent_down, never down)."""
+        old = self.o.settings["heartbeat_timeout"]
+        self.o.settings["heartbeat_timeout"] = f"{seconds}s"
+        self.o.write_config()
+        self.o.signal(signal.SIGHUP)
+        try:
+            yield
+        finally:
+            self.o.settings["heartbeat_timeout"] = old
+            self.o.write_config()
+            self.o.signal(signal.SIGHUP)
 
     def backups(self):
         return self.o.ok("GET", f"/api/v1/clusters/{CL}/backups")["items"]

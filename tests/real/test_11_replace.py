@@ -14,7 +14,7 @@ Self-contained: it kills the session's last node (the one test_08 added
 that test_10 left, else n3) and leaves the cluster as big as it found it."""
 import os
 
-from realenv import (CL, TABLES, Node, realcass, start_agent, start_sshd, stop_agent,
+from realenv import (CL, HEARTBEAT_S, TABLES, Node, realcass, start_agent, start_sshd, stop_agent,
                      wait_until, write_agent_conf)
 
 
@@ -36,17 +36,19 @@ def test_a_killed_node_is_replaced_by_a_fresh_node(real):
     dead_tokens = ring_tokens(peer)[dead.address]
     assert len(dead_tokens) == 4, dead_tokens
     # The node dies: its agent and Cassandra, and its sshd with the host.
-    stop_agent(dead)
-    dead.real.kill()
-    if dead.sshd_pid:
-        try:
-            os.kill(dead.sshd_pid, 9)
-        except ProcessLookupError:
-            pass
-    realcass.wait_status(peer.real, dead.address, "DN", timeout=180)
-    # Judged down: silent past heartbeat_timeout and DN in a live peer's view.
-    wait_until(lambda: real.orch_nodes()[dead.address]["state"] == "down", 600,
-               f"{dead.address} judged down", cap=5.0)
+    # Judged down: silent past heartbeat_timeout (two intervals here) and
+    # DN in a live peer's view.
+    with real.heartbeat_timeout(2 * HEARTBEAT_S):
+        stop_agent(dead)
+        dead.real.kill()
+        if dead.sshd_pid:
+            try:
+                os.kill(dead.sshd_pid, 9)
+            except ProcessLookupError:
+                pass
+        realcass.wait_status(peer.real, dead.address, "DN", timeout=180)
+        wait_until(lambda: real.orch_nodes()[dead.address]["state"] == "down", 600,
+                   f"{dead.address} judged down", cap=5.0)
 
     r = real.o.req("POST", f"/api/v1/clusters/{CL}/tasks",
                    body={"type": "replace", "params": {"node": dead.address}})

@@ -1563,8 +1563,12 @@ def start_cassandra(cluster_dir, name):
             if release_family(installed):
                 n["version"] = release_family(installed)
     with locked_node(ndir) as nj2:
+        # Real Cassandra keeps its generation in system.local and makes
+        # each start's strictly greater than the last (max(now, last + 1)),
+        # even for two starts in one second: what tells a restart apart.
+        gen = max(int(now), int(nj2.get("generation", 0)) + 1)
         nj2.update(up=True, drained=False, state="running", status=n["status"], started_at=now,
-                   generation=int(now), joined=True, seeds=seeds)
+                   generation=gen, joined=True, seeds=seeds)
         if installed:
             nj2["release_version"] = installed
             if release_family(installed):

@@ -452,7 +452,8 @@ static void test_report_seen(void)
 	    path, dir, dir);
 	T_CHECK(system(cmd) == 0, "fake nodetool");
 	free(cmd);
-	char *text = xasprintf("nodetool = %s\naddress = 127.0.0.1\n", path);
+	char *text = xasprintf("nodetool = %s\naddress = 127.0.0.1\nstate_dir = %s\n", path,
+	    dir);
 	struct agentcfg *c = agentcfg_parse("a.conf", text, err, sizeof(err));
 	T_CHECK(c != NULL, "%s", err);
 	char *calls = xasprintf("%s/calls", dir);
@@ -463,6 +464,14 @@ static void test_report_seen(void)
 	}
 	T_EQ_INT(count_lines(calls, "info"), 3);
 	T_EQ_INT(count_lines(calls, "version"), 1);
+	/* Another process (a one-shot status or health op) starts with an
+	 * empty cache and finds the release in the state dir. */
+	struct cass_seen other = { 0 };
+	if (c != NULL)
+		json_decref(cass_report(c, NULL, &other, &rc));
+	T_EQ_STR(other.release, "4.1.1");
+	T_EQ_INT(count_lines(calls, "version"), 1);
+	cass_seen_release(&other);
 	/* A restart: a new generation, and an upgrade came with it. */
 	cmd = xasprintf("echo 1700000999 >%s/gen && echo 4.1.2 >%s/release", dir, dir);
 	T_CHECK(system(cmd) == 0, "restart");
@@ -473,6 +482,12 @@ static void test_report_seen(void)
 		json_decref(r);
 	}
 	T_EQ_INT(count_lines(calls, "version"), 2);
+	/* The file follows the restart too. */
+	char *rel = xasprintf("%s/release", dir);
+	char *saved = file_read_all(rel, 256, NULL);
+	T_EQ_STR(saved, "1700000999 4.1.2\n");
+	free(saved);
+	free(rel);
 	/* Without a cache every report asks. */
 	if (c != NULL)
 		json_decref(cass_report(c, NULL, NULL, &rc));
