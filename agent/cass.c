@@ -326,6 +326,60 @@ static enum cass_rc report_release(const struct agentcfg *c,
 	return rc;
 }
 
+/* The node's own line of `nodetool status` (by host id when info has
+ * one, else by address) into r's tokens, and every line into r's
+ * "peers"; the node's status word ("up", "joining", ...), "down" when it
+ * is not listed. */
+static const char *report_peers(const struct agentcfg *c, json_t *r,
+    const struct nodetool_status *st, const struct nodetool_info *info)
+{
+	const char *status = "down";
+
+	for (size_t i = 0; i < st->n_dcs; i++) {
+		for (size_t k = 0; k < st->dcs[i].n_nodes; k++) {
+			const struct nodetool_status_node *n = &st->dcs[i].nodes[k];
+			bool me = (info && info->id && n->host_id &&
+			    strcmp(info->id, n->host_id) == 0) ||
+			    (c->address && n->address &&
+			    strcmp(c->address, n->address) == 0);
+			if (!me)
+				continue;
+			status = state_status(n->state);
+			if (json_object_get(r, "tokens") == NULL && n->tokens >= 0)
+				json_object_set_new(r, "tokens", json_integer(n->tokens));
+		}
+	}
+	json_object_set_new(r, "peers", nodetool_status_json(st));
+	return status;
+}
+
+json_t *cass_view(const struct agentcfg *c, const struct proc_opts *base,
+    enum cass_rc *rcp)
+{
+	json_t *r = json_object(), *errors = json_array();
+	struct nodetool_status *st = NULL;
+	char err[512];
+	const char *status = "down";
+	enum cass_rc rc = cass_status(c, base, &st, err, sizeof(err));
+
+	if (c->address)
+		json_object_set_new(r, "address", json_string(c->address));
+	if (rc != CASS_OK)
+		add_error(errors, err);
+	json_object_set_new(r, "process_up", json_boolean(rc != CASS_UNREACHABLE &&
+	    rc != CASS_CANCELLED));
+	if (st != NULL)
+		status = report_peers(c, r, st, NULL);
+	else if (rc != CASS_UNREACHABLE && rc != CASS_CANCELLED)
+		status = "up";
+	json_object_set_new(r, "status", json_string(status));
+	json_object_set_new(r, "errors", errors);
+	nodetool_status_free(st);
+	if (rcp)
+		*rcp = rc;
+	return r;
+}
+
 json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
     struct cass_seen *seen, enum cass_rc *rcp)
 {
@@ -374,23 +428,8 @@ json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
 	}
 	if (release != NULL)
 		json_object_set_new(r, "cassandra_version", json_string(release));
-	if (st != NULL) {
-		for (size_t i = 0; i < st->n_dcs; i++) {
-			for (size_t k = 0; k < st->dcs[i].n_nodes; k++) {
-				const struct nodetool_status_node *n = &st->dcs[i].nodes[k];
-				bool me = (info && info->id && n->host_id &&
-				    strcmp(info->id, n->host_id) == 0) ||
-				    (c->address && n->address &&
-				    strcmp(c->address, n->address) == 0);
-				if (!me)
-					continue;
-				status = state_status(n->state);
-				if (json_object_get(r, "tokens") == NULL && n->tokens >= 0)
-					json_object_set_new(r, "tokens", json_integer(n->tokens));
-			}
-		}
-		json_object_set_new(r, "peers", nodetool_status_json(st));
-	}
+	if (st != NULL)
+		status = report_peers(c, r, st, info);
 	json_object_set_new(r, "status", json_string(status));
 	json_object_set_new(r, "disks", cass_disks_json(c));
 	json_object_set_new(r, "has_data", json_boolean(cass_has_data(c)));

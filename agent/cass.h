@@ -99,6 +99,14 @@ json_t *cass_report(const struct agentcfg *c, const struct proc_opts *base,
     struct cass_seen *seen, enum cass_rc *rc);
 
 /*
+ * The node's view alone, from `nodetool status` only (one JVM, where
+ * cass_report runs two or three): process_up, status, tokens, peers and
+ * errors.  What a gate needs of every node but the one it waits for.
+ */
+json_t *cass_view(const struct agentcfg *c, const struct proc_opts *base,
+    enum cass_rc *rc);
+
+/*
  * Run cassandra_start (or cassandra_stop) and wait for it with the
  * config's start_timeout.  0, or -1 with "cassandra_start 'cmd' exited
  * with status 1: <stderr>" in err.

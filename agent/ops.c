@@ -329,8 +329,9 @@ static const struct op ops[] = {
 	  "leaving or gone is waited for or reported", scale_op_decommission },
 	{ "cleanup", "[--keyspace K]...", "nodetool cleanup, per keyspace or "
 	  "of every keyspace", scale_op_cleanup },
-	{ "health", "[--nonce N] [--compactions]", "status's report for "
-	  "health gates, with pending compactions on request",
+	{ "health", "[--nonce N] [--compactions] [--view]", "status's report "
+	  "for health gates, with pending compactions on request; --view: "
+	  "only the node's nodetool status (one JVM)",
 	  rolling_op_health },
 	{ "drain", "", "nodetool drain, checked with nodetool info (gossip "
 	  "and native transport off)", rolling_op_drain },

@@ -56,30 +56,37 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "nonce", required_argument, NULL, 'n' },
 		{ "compactions", no_argument, NULL, 'c' },
+		{ "view", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct agentcfg *c = op_conf(x);
 	struct cass_seen seen = { 0 };
-	bool compactions = false;
+	bool compactions = false, view = false;
 	enum cass_rc rc;
 	json_t *r;
 	int ch;
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+n:c", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+n:cv", lo, NULL)) != -1) {
 		if (ch == 'c')
 			compactions = true;
+		else if (ch == 'v')
+			view = true;
 		else if (ch != 'n')
 			return op_result(x, OPS_EXIT_USAGE, NULL, "health: unknown "
-			    "option '%s': it takes [--nonce N] [--compactions]",
-			    argv[optind - 1]);
+			    "option '%s': it takes [--nonce N] [--compactions] "
+			    "[--view]", argv[optind - 1]);
 	}
 	if (optind < argc)
 		return op_result(x, OPS_EXIT_USAGE, NULL, "health: unexpected "
 		    "argument '%s'", argv[optind]);
-	r = cass_report(c, op_proc_opts(x), &seen, &rc);
-	cass_seen_release(&seen);
+	if (view) {
+		r = cass_view(c, op_proc_opts(x), &rc);
+	} else {
+		r = cass_report(c, op_proc_opts(x), &seen, &rc);
+		cass_seen_release(&seen);
+	}
 	if (compactions && json_is_true(json_object_get(r, "process_up"))) {
 		static const char *const args[] = { "compactionstats", NULL };
 		struct nodetool_compactionstats *cs = NULL;

@@ -290,12 +290,32 @@ struct gmemo {
 	int64_t nonce;		/* the round's; 0: start a round */
 	int64_t next_at;	/* mono ms of the next round */
 	int rounds;
+	bool no_view;		/* an agent refused `health --view` */
 	char last[512];		/* why the last round was not met */
 };
 
 static void gmemo_release(void *p)
 {
 	free(p);
+}
+
+/*
+ * A node that must be back is asked for the whole health report (its
+ * gossip and native transport come from `nodetool info`); every other
+ * node only for its view of the ring, `health --view`: one nodetool run
+ * instead of two or three, on every node, every round.  An agent from
+ * before --view refuses it as a usage error: then this gate asks every
+ * node the whole report from its next round on (a gate's memo lives as
+ * long as its step: with agents that old, each gate takes one round more).
+ */
+static bool must_be_back(const struct gate_opts *o, const char *addr)
+{
+	if (o->back != NULL && strcmp(o->back, addr) == 0)
+		return true;
+	for (size_t i = 0; o->backs != NULL && o->backs[i] != NULL; i++)
+		if (strcmp(o->backs[i], addr) == 0)
+			return true;
+	return false;
 }
 
 static bool excluded(const struct gate_opts *o, const char *addr)
@@ -305,6 +325,9 @@ static bool excluded(const struct gate_opts *o, const char *addr)
 			return true;
 	return false;
 }
+
+/* The agent's exit status for bad arguments (agent/ops.h). */
+#define GATE_EXIT_USAGE 2
 
 int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
     size_t errlen)
@@ -317,7 +340,7 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 	size_t nv = 0;
 	struct gate_want w;
 	bool waiting = false, met;
-	char *args, why[512];
+	char *args = NULL, *view_args = NULL, why[512];
 	int64_t now = time_mono_ms();
 	int rc = TASK_STEP_OK;
 
@@ -348,6 +371,7 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 	}
 	args = xasprintf("health --nonce %" PRId64 "%s", m->nonce,
 	    o->max_pending >= 0 ? " --compactions" : "");
+	view_args = m->no_view ? NULL : xasprintf("%s --view", args);
 	views = xcalloc(nodes.n + 1, sizeof(*views));
 	expected = xcalloc(nodes.n + 1, sizeof(*expected));
 	w.n_expected = 0;
@@ -356,12 +380,17 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 		json_t *d = NULL;
 		char e[512] = "";
 		int ex = -1, r;
+		bool view;
 
 		if (a == NULL || excluded(o, a))
 			continue;
 		expected[w.n_expected++] = a;
-		r = (o->hold ? nodeops_agent_held : nodeops_agent)(ctx, a, args,
-		    ok_exits, ARRAY_SIZE(ok_exits), &d, &ex, e, sizeof(e));
+		view = view_args != NULL && !must_be_back(o, a);
+		r = (o->hold ? nodeops_agent_held : nodeops_agent)(ctx, a,
+		    view ? view_args : args, ok_exits, ARRAY_SIZE(ok_exits), &d,
+		    &ex, e, sizeof(e));
+		if (view && ex == GATE_EXIT_USAGE)
+			m->no_view = true;
 		if (r == TASK_STEP_WAIT) {
 			waiting = true;
 			continue;
@@ -416,6 +445,7 @@ out:
 	free(views);
 	free(expected);
 	free(args);
+	free(view_args);
 	store_nodes_release(&nodes);
 	return rc;
 }

@@ -25,9 +25,10 @@ class Watch:
     the node the task is on.  Each rests PAUSE_S between its runs: cqlsh
     and nodetool back to back took about a core of the two a CI host has,
     and the restarts they watch waited for it (a node is down for tens of
-    seconds, so samples every few seconds still see it)."""
+    seconds, so samples every few seconds still see it).  3 s: at 1.5 s the
+    two still took most of a core, which every restart waited for."""
 
-    PAUSE_S = 1.5
+    PAUSE_S = 3.0
 
     def __init__(self, env, tid, nodes):
         self.env, self.tid, self.nodes = env, tid, nodes
