@@ -48,9 +48,19 @@ class RealError(Exception):
     pass
 
 
+def system_path_env(env=None):
+    """env (default: this process's) with Debian's own directories first in
+    PATH: `cass cqlsh` runs whatever `python3` PATH finds, and a version
+    manager's shim there (pyenv's costs about half a second of CPU per
+    call) would run before every cqlsh of the suite."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = "/usr/bin:/bin:" + env.get("PATH", "")
+    return env
+
+
 def _run(args, timeout, check=True, env=None):
     p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
+                       timeout=timeout, env=system_path_env(env))
     if check and p.returncode != 0:
         raise RealError(f"{' '.join(str(a) for a in args)} exited {p.returncode}:\n"
                         f"{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
