@@ -82,3 +82,5 @@ def test_a_live_node_is_decommissioned(real):
     stop_agent(victim)
     victim.real.stop()
     real.nodes.remove(victim)
+    # the session's teardown kills the sshd of every node it still knows
+    real.dead_nodes = getattr(real, "dead_nodes", []) + [victim]
