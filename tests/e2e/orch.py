@@ -7,6 +7,7 @@ when the test fails, and prints the daemon's log tail on failure.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -17,6 +18,13 @@ import requests
 from rmtest import free_port, wait_until  # noqa: F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _seconds(duration):
+    """Seconds of a duration the tests write ("500ms", "6s", "2m")."""
+    m = re.fullmatch(r"(\d+)(ms|s|m)", str(duration))
+    assert m, f"test duration {duration!r}: use ms, s or m"
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[m.group(2)]
 
 
 def bin_path(name="ringmaster"):
@@ -40,17 +48,24 @@ class Orch:
             "log_file": str(self.log_path),
             "log_level": "debug",
             "workers": "4",
-            "heartbeat_interval": "1s",
-            # Far above the interval: an agent of a simulated node runs two or three
-            # nodetool processes per heartbeat, and on a loaded host (two
-            # pytest workers, load average 20 and more) 3 s was missed and
-            # backup tests failed on "node down".  A test about the timeout
-            # itself sets a short one (test_orch_agents.py).
+            # Every simulated node's agent runs two nodetool processes per
+            # heartbeat: at 1 s they took about a third of the CPU of the
+            # phase; at 2 s a test that waits for a node's state waits up
+            # to a second longer.
+            "heartbeat_interval": "2s",
+            # Far above the interval: on a loaded host (two pytest workers,
+            # load average 20 and more) 3 s was missed and backup tests
+            # failed on "node down".  A test about the timeout itself sets
+            # a short one (test_orch_agents.py), and then keeps the 1 s
+            # interval (below).
             "heartbeat_timeout": "15s",
             "heartbeat_flush": "200ms",
             "checkin_retry_after": "1s",
         }
         settings.update(conf or {})
+        if (conf and "heartbeat_timeout" in conf and "heartbeat_interval" not in conf
+                and _seconds(conf["heartbeat_timeout"]) < 8):
+            settings["heartbeat_interval"] = "1s"
         self.settings = settings
         self.write_config()
 

@@ -30,7 +30,7 @@ def test_checkin_roles_and_seeds(orch):
     a = checkin(orch, "10.0.0.1")
     assert a["role"] == "bootstrap"
     assert a["seeds"] == ["10.0.0.1"]  # the first node seeds itself
-    assert a["heartbeat_interval_s"] == 1
+    assert a["heartbeat_interval_s"] == 2
     beat(orch, "10.0.0.1")
     b = checkin(orch, "10.0.0.2")
     assert b["role"] == "bootstrap" and b["seeds"] == ["10.0.0.1"]
