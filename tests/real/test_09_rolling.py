@@ -122,7 +122,7 @@ def test_rolling_restart_keeps_quorum_reads_and_never_two_down(real):
         assert gen != re.search(r"Generation No\s*:\s*(\d+)", gens[n.address]).group(1), n.address
         realcass.wait_status(nodes[0].real, n.address, "UN", timeout=120)
     # Not one QUORUM read failed; the sampler saw each node down, one at a time.
-    assert w.reads >= 10, w.reads
+    assert w.reads >= 6, w.reads
     assert w.failures == 0, w.failed
     assert w.samples >= 5, w.samples
     assert w.max_down == 1, (w.max_down, w.seen_down)
