@@ -72,17 +72,23 @@ def _health_calls(log):
     return out
 
 
-def test_gates_ask_the_view_of_every_node_but_the_one_back(sim_factory, orch_factory,  # noqa: F811
-                                                           tmp_path):
+def _rolling_restart(sim_factory, orch_factory, tmp_path, refuse_view):  # noqa: F811
+    """A rolling restart of three simulated nodes through the wrapper;
+    (cluster, task, its gates' health requests but the restart probes)."""
     c = sim_factory(nodes=3)
     o = orch_factory()
     agent = prepare(c, o, tmp_path)
-    w, log = _wrapper(tmp_path, refuse_view=False)
+    w, log = _wrapper(tmp_path, refuse_view=refuse_view)
     t = finished(o, o.submit("sim", "rolling-restart", agent=agent.replace(str(RINGAGENT), str(w)),
-                             timeout_s=60)["id"])
-    assert t["state"] == "succeeded", t
+                             timeout_s=120)["id"])
+    assert t["state"] == "succeeded", json.dumps(t, indent=1)
     assert all(starts(c, n) == 1 for n in c.names)
-    calls = [k for k in _health_calls(log) if not k[1].startswith("probe-")]
+    return c, t, [k for k in _health_calls(log) if not k[1].startswith("probe-")]
+
+
+def test_gates_ask_the_view_of_every_node_but_the_one_back(sim_factory, orch_factory,  # noqa: F811
+                                                           tmp_path):
+    c, t, calls = _rolling_restart(sim_factory, orch_factory, tmp_path, refuse_view=False)
     full = [k for k in calls if not k[2]]
     view = [k for k in calls if k[2]]
     # A gate before each node and one after it: the one after asks that
@@ -94,14 +100,7 @@ def test_gates_ask_the_view_of_every_node_but_the_one_back(sim_factory, orch_fac
 
 
 def test_an_agent_without_view_gets_the_whole_report(sim_factory, orch_factory, tmp_path):  # noqa: F811
-    c = sim_factory(nodes=3)
-    o = orch_factory()
-    agent = prepare(c, o, tmp_path)
-    w, log = _wrapper(tmp_path, refuse_view=True)
-    t = finished(o, o.submit("sim", "rolling-restart", agent=agent.replace(str(RINGAGENT), str(w)),
-                             timeout_s=120)["id"])
-    assert t["state"] == "succeeded", json.dumps(t, indent=1)
-    calls = [k for k in _health_calls(log) if not k[1].startswith("probe-")]
+    c, t, calls = _rolling_restart(sim_factory, orch_factory, tmp_path, refuse_view=True)
     view = [k for k in calls if k[2]]
     # Each gate (its memo lives as long as its step) asks --view until the
     # first refusal: from then on, in the same round (its jobs are still
@@ -115,4 +114,3 @@ def test_an_agent_without_view_gets_the_whole_report(sim_factory, orch_factory, 
         for conf in {k[0] for k in calls if k[1] == r and k[2]}:
             assert (conf, r, False) in calls or (nxt and (conf, nxt[0], False) in calls), \
                 (conf, r, calls)
-    assert all(starts(c, n) == 1 for n in c.names)
