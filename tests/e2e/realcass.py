@@ -109,7 +109,6 @@ class RealNode:
             args.append("--force")
         _run(args, timeout=60)
         self._relax_timeouts()
-        self._fast_replace()
         b = self.dir / "bin"
         b.mkdir(exist_ok=True)
         w = b / "nodetool"
@@ -143,19 +142,6 @@ class RealNode:
                 seen.add(key)
         lines += [f"{k}: {v}" for k, v in self.TEST_TIMEOUTS.items() if k not in seen]
         y.write_text("\n".join(lines) + "\n")
-
-    # A replacing node sleeps LoadBroadcaster's broadcast interval (60 s)
-    # before it checks that the node it replaces is dead; the test build
-    # already shortens the ring delay the same way (its README).  5 s keeps
-    # the check (several gossip rounds) and spares 55 s per replacement.
-    BROADCAST_INTERVAL_MS = 5000
-
-    def _fast_replace(self):
-        opts = self.jvm_options
-        lines = [ln for ln in opts.read_text().splitlines()
-                 if not ln.startswith("-Dcassandra.broadcast_interval_ms=")]
-        lines.append(f"-Dcassandra.broadcast_interval_ms={self.BROADCAST_INTERVAL_MS}")
-        opts.write_text("\n".join(lines) + "\n")
 
     def start(self, replace=None, timeout=180, wait=True, jvm_opts=None):
         args = [CASS, "start", self.dir, "--timeout", timeout]
