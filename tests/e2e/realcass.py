@@ -100,7 +100,7 @@ class RealNode:
 
     # --- life cycle --------------------------------------------------------
     def setup(self, seeds, dc="dc1", rack="rack1", tokens=4, cluster="test",
-              heap="512m", force=False):
+              heap="512m", force=False, ring_delay_ms=None):
         args = [CASS, "setup", self.dir, self.name, self.address,
                 "--jmx-port", self.jmx_port, "--dc", dc, "--rack", rack,
                 "--seeds", ",".join(seeds), "--tokens", tokens,
@@ -109,6 +109,8 @@ class RealNode:
             args.append("--force")
         _run(args, timeout=60)
         self._relax_timeouts()
+        if ring_delay_ms is not None:
+            self._ring_delay(ring_delay_ms)
         b = self.dir / "bin"
         b.mkdir(exist_ok=True)
         w = b / "nodetool"
@@ -142,6 +144,15 @@ class RealNode:
                 seen.add(key)
         lines += [f"{k}: {v}" for k, v in self.TEST_TIMEOUTS.items() if k not in seen]
         y.write_text("\n".join(lines) + "\n")
+
+    def _ring_delay(self, ms):
+        """The node's ring delay (the build's jvm.options say 1 s): how long a
+        joining node waits for the ring's gossip before it bootstraps."""
+        opts = self.jvm_options
+        lines = [ln for ln in opts.read_text().splitlines()
+                 if not ln.startswith("-Dcassandra.ring_delay_ms=")]
+        lines.append(f"-Dcassandra.ring_delay_ms={ms}")
+        opts.write_text("\n".join(lines) + "\n")
 
     def start(self, replace=None, timeout=180, wait=True, jvm_opts=None):
         args = [CASS, "start", self.dir, "--timeout", timeout]

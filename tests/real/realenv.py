@@ -44,6 +44,11 @@ ROWS = {"orders": 2000, "customers": 500, "items": 900}
 RINGAGENT = BIN / "ringagent"
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
+# A node that joins a running ring (test_08, test_11) waits this long for
+# the ring's gossip: with the build's 1 s, such nodes gave up three starts
+# in a row ("Unable to contact any seeds": no seed's state arrived within
+# the second) in two runs of one day.
+JOIN_RING_DELAY_MS = 5000
 HEARTBEAT_S = 30     # a heartbeat runs two nodetool JVMs (three after a restart): 10-50 s under load
 
 

@@ -10,8 +10,8 @@ import os
 import random
 import threading
 
-from realenv import (CL, Node, realcass, start_agent, start_sshd, wait_until,
-                     write_agent_conf)
+from realenv import (CL, JOIN_RING_DELAY_MS, Node, realcass, start_agent, start_sshd,
+                     wait_until, write_agent_conf)
 
 
 def test_two_new_nodes_join_one_at_a_time(real):
@@ -23,7 +23,8 @@ def test_two_new_nodes_join_one_at_a_time(real):
         node = Node(rn, rack)
         # Its own address as seed, as a freshly installed host would have:
         # only the agent's bootstrap answer may point it at the cluster.
-        rn.setup(seeds=[rn.address], dc="dc1", rack=rack, tokens=4, cluster=CL)
+        rn.setup(seeds=[rn.address], dc="dc1", rack=rack, tokens=4, cluster=CL,
+                 ring_delay_ms=JOIN_RING_DELAY_MS)
         # Tokens of its own: with the test ring delay of 1 s, the token
         # allocator of a node joining on a loaded host can miss a member's
         # tokens and pick one of them ("Bootstrap Token collision"), which

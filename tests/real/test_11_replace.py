@@ -14,8 +14,8 @@ Self-contained: it kills the session's last node (the one test_08 added
 that test_10 left, else n3) and leaves the cluster as big as it found it."""
 import os
 
-from realenv import (CL, HEARTBEAT_S, TABLES, Node, realcass, start_agent, start_sshd, stop_agent,
-                     wait_until, write_agent_conf)
+from realenv import (CL, HEARTBEAT_S, JOIN_RING_DELAY_MS, TABLES, Node, realcass,
+                     start_agent, start_sshd, stop_agent, wait_until, write_agent_conf)
 
 
 def ring_tokens(node):
@@ -59,7 +59,8 @@ def test_a_killed_node_is_replaced_by_a_fresh_node(real):
     # new install would: the replace answer gives it the cluster's seeds.
     rn = real.net.node(real.tmp / "nodes", "n9")
     new = Node(rn, dead.rack)
-    rn.setup(seeds=[rn.address], dc="dc1", rack=dead.rack, tokens=4, cluster=CL)
+    rn.setup(seeds=[rn.address], dc="dc1", rack=dead.rack, tokens=4, cluster=CL,
+             ring_delay_ms=JOIN_RING_DELAY_MS)
     real.nodes.append(new)                 # the session's teardown stops it
     real.net.started.add(rn)
     start_sshd(new, real.ssh_port, real.tmp / "ssh" / "authorized_keys")
