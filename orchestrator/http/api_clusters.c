@@ -2,8 +2,10 @@
  * api_clusters.c - the handlers of /health, /metrics, clusters, nodes,
  * seeds, agents' check-ins and heartbeats (docs/api.md).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,8 +441,13 @@ static const struct field f_heartbeat[] = {
 	{ "errors", F_ARRAY, false, 0, 0, NULL, NULL },
 	/* The generation of the seeds the agent last wrote (0: none yet). */
 	{ "seeds_gen", F_INT, false, 0, 9.2e18, NULL, NULL },
-	/* Free-form reports kept for later policies (peer views, disks,
-	 * demand): any JSON value. */
+	/* Tenants (docs/tenants.md): the list the agent holds, the limits
+	 * it applied, why it could not, and the demand it measured; their
+	 * insides are checked by tenant_report(). */
+	{ "tenants_gen", F_INT, false, 0, 9.2e18, NULL, NULL },
+	{ "limits_applied", F_ANY, false, 0, 0, NULL, NULL },
+	{ "limits_error", F_STRING, false, 0, 0, NULL, NULL },
+	/* Free-form reports (peer views, disks): any JSON value. */
 	{ "peers", F_ANY, false, 0, 0, NULL, NULL },
 	{ "disks", F_ANY, false, 0, 0, NULL, NULL },
 	{ "demand", F_ANY, false, 0, 0, NULL, NULL },
@@ -511,8 +518,66 @@ static char *heartbeat_report(const json_t *body)
 	return text;
 }
 
+#define HB_TENANTS_MAX 1000	/* the agent takes at most as many */
+#define HB_TENANT_NAME_MAX 64	/* the API's names */
+
+/* The heartbeat's tenant numbers: {"name": number >= 0} into u (at most
+ * max; others and bad values are dropped, never guessed). */
+static size_t tenant_uses(const json_t *o, struct svc_tenant_use *u,
+    size_t max)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)(uintptr_t)o, k, v) {
+		if (n == max)
+			break;
+		if (!json_is_number(v) || json_number_value(v) < 0 ||
+		    !isfinite(json_number_value(v)) || strlen(k) >
+		    HB_TENANT_NAME_MAX)
+			continue;
+		u[n].tenant = k;
+		u[n++].value = json_number_value(v);
+	}
+	return n;
+}
+
+
+/* What the body says of tenants into r (its arrays: applied, demand);
+ * false when it says nothing. */
+static bool tenant_report(const json_t *body, struct svc_tenant_report *r,
+    struct svc_tenant_use *applied, struct svc_tenant_use *demand)
+{
+	const json_t *gen = json_object_get(body, "tenants_gen");
+	const json_t *ap = json_object_get(body, "limits_applied");
+	const json_t *d = json_object_get(body, "demand");
+	const json_t *w = json_object_get(d, "window_s");
+
+	memset(r, 0, sizeof(*r));
+	r->gen = json_is_integer(gen) ? (int64_t)json_integer_value(gen) : -1;
+	if (json_is_object(ap)) {
+		r->applied_sent = true;
+		r->applied = applied;
+		r->napplied = tenant_uses(ap, applied, HB_TENANTS_MAX);
+	}
+	r->error = json_string_value(json_object_get(body, "limits_error"));
+	if (json_is_object(json_object_get(d, "ops")) && json_is_number(w) &&
+	    json_number_value(w) > 0) {
+		r->demand_sent = true;
+		r->window_s = json_number_value(w);
+		r->demand = demand;
+		r->ndemand = tenant_uses(json_object_get(d, "ops"), demand,
+		    HB_TENANTS_MAX);
+	}
+	return r->gen >= 0 || r->applied_sent || r->demand_sent ||
+	    r->error != NULL;
+}
+
 void api_h_heartbeat(struct call *c)
 {
+	struct svc_tenant_report tr;
+	struct svc_tenant_use *applied = NULL, *demand = NULL;
 	struct svc_heartbeat hb;
 	struct svc_err e = { 0 };
 	struct hb_view *views = NULL;
@@ -541,7 +606,16 @@ void api_h_heartbeat(struct call *c)
 	sg = json_object_get(c->body, "seeds_gen");
 	hb.seeds_gen = json_is_integer(sg) ? (int64_t)json_integer_value(sg) :
 	    -1;
+	if (json_object_get(c->body, "limits_applied") != NULL ||
+	    json_object_get(c->body, "demand") != NULL) {
+		applied = xcalloc(HB_TENANTS_MAX, sizeof(*applied));
+		demand = xcalloc(HB_TENANTS_MAX, sizeof(*demand));
+	}
+	if (tenant_report(c->body, &tr, applied, demand))
+		hb.tenants = &tr;
 	rc = service_heartbeat(c->api->svc, &hb, &ans, &e);
+	free(applied);
+	free(demand);
 	free(views);
 	free(report);
 	if (rc != 0) {

@@ -198,6 +198,8 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	if (s->hb == NULL || hb_start(s->hb, err, errlen) != 0)
 		goto fail;
 	s->tn = svc_tn_new();
+	s->tl = svc_tl_new();
+	s->as = svc_as_new();
 	s->lc = svc_lc_new(c);
 	svc_lc_load(s);
 	hb_set_sweep(s->hb, svc_lc_sweep, s);
@@ -228,6 +230,8 @@ void service_stop(struct service *s)
 	hb_free(s->hb);
 	svc_lc_free(s->lc);
 	svc_tn_free(s->tn);
+	svc_tl_free(s->tl);
+	svc_as_free(s->as);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);

@@ -124,6 +124,25 @@ const char *service_identity_change(const struct svc_identity *known,
 
 struct hb_view;
 
+/* One tenant's number in a heartbeat: a limit applied, or ops/s. */
+struct svc_tenant_use {
+	const char *tenant;
+	double value;
+};
+
+/* What a heartbeat says of tenants (docs/tenants.md). */
+struct svc_tenant_report {
+	int64_t gen;			/* the list the agent holds; -1 not sent */
+	bool applied_sent;
+	const struct svc_tenant_use *applied;	/* limits it enforces */
+	size_t napplied;
+	const char *error;		/* its limits file or hook failed */
+	bool demand_sent;
+	double window_s;		/* the demand's sampling window */
+	const struct svc_tenant_use *demand;	/* ops/s per tenant */
+	size_t ndemand;
+};
+
 struct svc_heartbeat {
 	struct svc_agent_id who;
 	const char *cluster;
@@ -138,6 +157,7 @@ struct svc_heartbeat {
 	bool views_sent;
 	const char *report_json;	/* its extras (gossip, disks ...), NULL */
 	int64_t seeds_gen;		/* the seeds it has, -1: not sent */
+	const struct svc_tenant_report *tenants;	/* or NULL */
 };
 
 struct svc_list {

@@ -554,8 +554,12 @@ int service_heartbeat(struct service *s, const struct svc_heartbeat *hb,
 	}
 	if (rc & HB_SLOT_HOLDER)
 		svc_lc_beat(s, hb->cluster, hb->address);
-	if (answer != NULL)
+	svc_tl_beat(s->tl, hb->cluster, hb->address, hb->tenants, b.at_ms);
+	if (answer != NULL) {
 		*answer = svc_lc_beat_answer(s, hb->cluster, hb->seeds_gen);
+		svc_tl_answer(s->tl, hb->cluster, hb->address, hb->tenants ?
+		    hb->tenants->gen : -1, answer);
+	}
 	if (rc & HB_NEW_IDENTITY) {
 		/* A node learnt its host id (it joined) or was upgraded:
 		 * rare, so written through rather than batched. */

@@ -39,6 +39,8 @@ struct service {
 	struct svc_lc *lc;		/* seeds and the bootstrap slot */
 	struct svc_evict *evict;	/* the eviction sweep */
 	struct svc_tn *tn;		/* tenants: their lock, repairs tried */
+	struct svc_tl *tl;		/* tenants: what nodes report, and learn */
+	struct svc_as *as;		/* tenants: the autoscaler's memory */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -102,5 +104,51 @@ void svc_tn_free(struct svc_tn *tn);
 /* From svc_lc_sweep(): repair the shards of nodes down for their
  * cluster's tenant_repair_after, or gone; number new nodes. */
 void svc_tenant_sweep(struct service *s);
+
+/* service_tenant_link.c: tenants in heartbeats, both ways. */
+struct svc_tl;
+struct store_tenants;
+struct store_tenant_svc;
+struct svc_tl *svc_tl_new(void);
+void svc_tl_free(struct svc_tl *tl);
+/* The sweep's copy of a cluster's tenants (and their shards' addresses),
+ * which heartbeat answers are made of. */
+void svc_tl_refresh(struct svc_tl *tl, const char *cluster,
+    const struct store_tenants *tv, const struct store_tenant_svc *svcs,
+    size_t nsvc, int64_t demand_interval_ms);
+/* Add the node's tenants to *answer (made when NULL) when they differ
+ * from the generation agent_gen it holds (-1: it does not take them). */
+void svc_tl_answer(struct svc_tl *tl, const char *cluster,
+    const char *address, int64_t agent_gen, json_t **answer);
+/* Keep what a heartbeat reported. */
+void svc_tl_beat(struct svc_tl *tl, const char *cluster, const char *address,
+    const struct svc_tenant_report *r, int64_t now_ms);
+/* The limit the node applied for tenant (true), and its limits error
+ * ("" none). */
+bool svc_tl_applied(struct svc_tl *tl, const char *cluster,
+    const char *address, const char *tenant, int64_t *limit, char *error,
+    size_t errlen);
+/* The tenant's demand: the sum of the nodes' samples younger than
+ * max_age_ms; returns how many nodes reported it (0: unknown). */
+int svc_tl_demand(struct svc_tl *tl, const char *cluster, const char *tenant,
+    int64_t now_ms, int64_t max_age_ms, double *ops, int64_t *newest_ms);
+/* service_autoscale.c: the autoscaler's controller, and confirmations. */
+struct svc_as;
+struct store_cluster_settings;
+struct svc_as *svc_as_new(void);
+void svc_as_free(struct svc_as *as);
+/* Every autoscale_interval: a decision per tenant that scales, each one
+ * a scale-tenant task. */
+void svc_as_tick(struct service *s, const char *cluster,
+    const struct store_tenants *tv, const struct store_cluster_settings *set,
+    int64_t now);
+/* Store as confirmed each tenant's (limit, shard) that every service of
+ * its shard that is up reports applied. */
+void svc_as_confirm(struct service *s, const char *cluster,
+    const struct store_tenants *tv, const struct store_tenant_svc *svcs,
+    size_t nsvc);
+/* Forget a node's reports (address NULL: the cluster's). */
+void svc_tl_forget(struct svc_tl *tl, const char *cluster,
+    const char *address);
 
 #endif

@@ -300,6 +300,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX tasks_cluster ON tasks(cluster, seq);"
 	"CREATE INDEX tasks_schedule ON tasks(schedule_id)"
 	" WHERE schedule_id IS NOT NULL;",
+	/* the tenant autoscaler: how many services a tenant's shard should
+	 * hold (0: as placed), whether it scales, when it last did, and
+	 * what its services confirmed ("limit@svc,svc": store_tenant.h), or
+	 * why its shard cannot take the services it should hold */
+	"ALTER TABLE tenants ADD COLUMN services_target INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tenants ADD COLUMN autoscale INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE tenants ADD COLUMN scaled_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tenants ADD COLUMN confirmed TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tenants ADD COLUMN scale_error TEXT NOT NULL DEFAULT '';",
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -45,6 +45,23 @@ static const struct store_setting_def defs[] = {
 	    "the tenants whose shards hold it are repaired (one service "
 	    "swapped); a node removed or replaced is repaired at once; off: "
 	    "only then", FIELD(tenant_repair_after_ms), false },
+	{ "autoscale_interval", STORE_SETTING_DURATION, "30s", NULL,
+	    "how often the tenant autoscaler looks at each tenant's demand "
+	    "and decides (docs/tenants.md); off: it decides nothing",
+	    FIELD(autoscale_interval_ms), false },
+	{ "autoscale_up_cooldown", STORE_SETTING_DURATION, "30s", NULL,
+	    "after a tenant was scaled, how long before it is scaled up again",
+	    FIELD(autoscale_up_cooldown_ms), false },
+	{ "autoscale_down_cooldown", STORE_SETTING_DURATION, "2m", NULL,
+	    "after a tenant was scaled, how long before it is scaled down",
+	    FIELD(autoscale_down_cooldown_ms), false },
+	{ "autoscale_down_after", STORE_SETTING_DURATION, "5m", NULL,
+	    "how long a tenant's demand must stay under half its capacity "
+	    "before it is scaled down", FIELD(autoscale_down_after_ms), false },
+	{ "tenant_demand_interval", STORE_SETTING_DURATION, "30s", NULL,
+	    "how often each agent samples its node's read and write counts "
+	    "(nodetool tablestats) for its tenants' demand",
+	    FIELD(tenant_demand_interval_ms), false },
 	{ "storage_access_key_id", STORE_SETTING_SECRET, "", NULL,
 	    "the access key id the orchestrator and the agents sign the "
 	    "cluster's storage requests with (write-only; with "

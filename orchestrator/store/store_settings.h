@@ -40,6 +40,11 @@ struct store_cluster_settings {
 	bool evict_removenode;		/* run nodetool removenode on evict */
 	char backup_down_policy[16];	/* require_all | skip_down */
 	int64_t tenant_repair_after_ms;	/* 0: only removed nodes */
+	int64_t autoscale_interval_ms;	/* 0: the autoscaler is off */
+	int64_t autoscale_up_cooldown_ms;
+	int64_t autoscale_down_cooldown_ms;
+	int64_t autoscale_down_after_ms;
+	int64_t tenant_demand_interval_ms;
 	/* Secrets: "" when not set (the agents' and the orchestrator's own
 	 * environment is used then). */
 	char storage_access_key_id[STORE_SECRET_KEYID_MAX];

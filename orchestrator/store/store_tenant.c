@@ -19,7 +19,8 @@
 #define TENANT_COLS \
 	"cluster, name, seq, keyspaces, prefix, k, overlap, limit_default," \
 	" limit_max, limit_current, min_services, max_services, shard," \
-	" demand_ops, demand_at, created_at, updated_at"
+	" demand_ops, demand_at, created_at, updated_at, autoscale," \
+	" services_target, scaled_at, confirmed, scale_error"
 
 static char *shard_text(const unsigned *shard, size_t n)
 {
@@ -85,6 +86,11 @@ static void tenant_read(sqlite3_stmt *s, struct store_tenant *t)
 	t->demand_at = sqlite3_column_int64(s, 14);
 	t->created_at = sqlite3_column_int64(s, 15);
 	t->updated_at = sqlite3_column_int64(s, 16);
+	t->autoscale = sqlite3_column_int(s, 17) != 0;
+	t->services_target = (unsigned)sqlite3_column_int(s, 18);
+	t->scaled_at = sqlite3_column_int64(s, 19);
+	col_copy(s, 20, t->confirmed, sizeof(t->confirmed));
+	col_copy(s, 21, t->scale_error, sizeof(t->scale_error));
 }
 
 static int tx_create(struct store *st, struct conn *c, void *arg, char *err,
@@ -100,7 +106,7 @@ static int tx_create(struct store *st, struct conn *c, void *arg, char *err,
 	s = store_prep(c, "INSERT INTO tenants (" TENANT_COLS ") SELECT"
 	    " ?1, ?2, COALESCE((SELECT max(seq) FROM tenants WHERE"
 	    " cluster = ?1), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, NULL, NULL, ?13, ?13");
+	    " ?12, NULL, NULL, ?13, ?13, ?14, 0, 0, '', ''");
 	bind_text(s, 1, t->cluster);
 	bind_text(s, 2, t->name);
 	bind_text(s, 3, ks);
@@ -114,6 +120,7 @@ static int tx_create(struct store *st, struct conn *c, void *arg, char *err,
 	sqlite3_bind_int(s, 11, (int)t->max_services);
 	bind_text(s, 12, shard);
 	sqlite3_bind_int64(s, 13, t->created_at > 0 ? t->created_at : now);
+	sqlite3_bind_int(s, 14, t->autoscale ? 1 : 0);
 	rc = store_run_fin(c, s, err, errlen, "create tenant");
 	if (rc == RM_ENOENT && err != NULL)
 		snprintf(err, errlen, "cluster '%s' not found", t->cluster);
@@ -188,7 +195,9 @@ int store_tenant_list(struct store *st, const char *cluster,
 	s = store_prep(c, "SELECT t.cluster, t.name, t.seq, t.keyspaces,"
 	    " t.prefix, t.k, t.overlap, t.limit_default, t.limit_max,"
 	    " t.limit_current, t.min_services, t.max_services, t.shard,"
-	    " t.demand_ops, t.demand_at, t.created_at, t.updated_at"
+	    " t.demand_ops, t.demand_at, t.created_at, t.updated_at,"
+	    " t.autoscale, t.services_target, t.scaled_at, t.confirmed,"
+	    " t.scale_error"
 	    " FROM clusters c LEFT JOIN tenants t ON t.cluster = c.name"
 	    " WHERE c.name = ?1 ORDER BY t.seq");
 	bind_text(s, 1, cluster);
@@ -293,6 +302,122 @@ int store_tenant_set_limit(struct store *st, const char *cluster,
 		return RM_EINVAL;
 	}
 	return store_write_op(st, tx_set, &a, err, errlen);
+}
+
+int store_tenant_scale(struct store *st, const char *cluster,
+    const char *name, int64_t limit, unsigned services, char *err,
+    size_t errlen)
+{
+	struct set_args a = { cluster, name, "UPDATE tenants SET"
+	    " limit_current = ?4, services_target = ?5, scaled_at = ?6,"
+	    " scale_error = '', updated_at = ?6 WHERE cluster = ?1 AND name = ?2",
+	    "tenant scale", NULL, limit, services };
+	struct store_tenant t;
+	int rc = store_tenant_get(st, cluster, name, &t);
+
+	if (rc != 0)
+		return rc;
+	if (limit < 1 || limit > t.limit_max) {
+		if (err != NULL)
+			snprintf(err, errlen, "a limit of %" PRId64 " ops/s "
+			    "for tenant '%s': it must be 1 to its maximum "
+			    "%" PRId64, limit, name, t.limit_max);
+		return RM_EINVAL;
+	}
+	if (services != 0 && (services < t.min_services ||
+	    services > t.max_services)) {
+		if (err != NULL)
+			snprintf(err, errlen, "%u services for tenant '%s': it "
+			    "has %u to %u", services, name, t.min_services,
+			    t.max_services);
+		return RM_EINVAL;
+	}
+	if (services == 0)
+		a.b = t.services_target;
+	return store_write_op(st, tx_set, &a, err, errlen);
+}
+
+void store_tenant_sig(int64_t limit, const unsigned *shard, size_t n,
+    char *buf, size_t len)
+{
+	size_t used;
+
+	snprintf(buf, len, "%" PRId64 "@", limit);
+	for (size_t i = 0; i < n; i++) {
+		used = strlen(buf);
+		if (used + 1 >= len)
+			break;
+		snprintf(buf + used, len - used, "%s%u", i ? "," : "",
+		    shard[i]);
+	}
+}
+
+int store_tenant_set_confirmed(struct store *st, const char *cluster,
+    const char *name, const char *sig, char *err, size_t errlen)
+{
+	struct set_args a = { cluster, name, "UPDATE tenants SET"
+	    " confirmed = ?3 WHERE cluster = ?1 AND name = ?2",
+	    "tenant confirmed", sig, 0, 0 };
+
+	return store_write_op(st, tx_set, &a, err, errlen);
+}
+
+int store_tenant_set_scale_error(struct store *st, const char *cluster,
+    const char *name, const char *why, char *err, size_t errlen)
+{
+	struct set_args a = { cluster, name, "UPDATE tenants SET"
+	    " scale_error = ?3 WHERE cluster = ?1 AND name = ?2",
+	    "tenant scale error", why, 0, 0 };
+
+	return store_write_op(st, tx_set, &a, err, errlen);
+}
+
+static int tx_update(struct store *st, struct conn *c, void *arg, char *err,
+    size_t errlen)
+{
+	const struct store_tenant *t = arg;
+	sqlite3_stmt *s;
+	int rc;
+
+	(void)st;
+	/* The current limit and the target follow the new bounds in the
+	 * same statement, so no reader sees them outside. */
+	s = store_prep(c, "UPDATE tenants SET limit_default = ?3,"
+	    " limit_max = ?4, min_services = ?5, max_services = ?6,"
+	    " autoscale = ?7,"
+	    " limit_current = max(min(limit_current, ?4), 1),"
+	    " services_target = CASE WHEN services_target = 0 THEN 0 ELSE"
+	    "  max(min(services_target, ?6), ?5) END,"
+	    " updated_at = ?8 WHERE cluster = ?1 AND name = ?2");
+	bind_text(s, 1, t->cluster);
+	bind_text(s, 2, t->name);
+	sqlite3_bind_int64(s, 3, t->limit_default);
+	sqlite3_bind_int64(s, 4, t->limit_max);
+	sqlite3_bind_int(s, 5, (int)t->min_services);
+	sqlite3_bind_int(s, 6, (int)t->max_services);
+	sqlite3_bind_int(s, 7, t->autoscale ? 1 : 0);
+	sqlite3_bind_int64(s, 8, time_wall_ms());
+	rc = store_run_fin(c, s, err, errlen, "update tenant");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		rc = RM_ENOENT;
+	return rc;
+}
+
+int store_tenant_update(struct store *st, const struct store_tenant *t,
+    char *err, size_t errlen)
+{
+	if (t->limit_default < 1 || t->limit_default > t->limit_max ||
+	    t->min_services < 1 || t->min_services > t->max_services ||
+	    t->max_services > STORE_TENANT_SHARD_MAX) {
+		if (err != NULL)
+			snprintf(err, errlen, "tenant '%s': limits need 1 <= "
+			    "limit_default <= limit_max and services 1 <= "
+			    "min_services <= max_services <= %d", t->name,
+			    STORE_TENANT_SHARD_MAX);
+		return RM_EINVAL;
+	}
+	return store_write_op(st, tx_update, (void *)(uintptr_t)t, err,
+	    errlen);
 }
 
 int store_tenant_set_demand(struct store *st, const char *cluster,

@@ -20,6 +20,8 @@
 #define STORE_TENANT_SHARD_MAX	16
 /* Keyspaces a tenant may list by name. */
 #define STORE_TENANT_KS_MAX	64
+/* A confirmation signature: a limit and up to 16 service numbers. */
+#define STORE_TENANT_SIG_MAX	160
 
 struct store_tenant {
 	char cluster[STORE_NAME_MAX];
@@ -40,6 +42,17 @@ struct store_tenant {
 	size_t nshard;
 	int64_t demand_ops;		/* -1: not reported yet */
 	int64_t demand_at;		/* ms, 0 with no demand */
+	/* The autoscaler's (docs/tenants.md, "The controller"). */
+	bool autoscale;			/* the controller may change it */
+	unsigned services_target;	/* the shard should hold this many
+					   services; 0: as many as it holds */
+	int64_t scaled_at;		/* ms of the last scale, 0: never */
+	/* What the shard's services confirmed they enforce, as
+	 * store_tenant_sig() writes it ("6000@1,4,7"); "" none yet. */
+	char confirmed[STORE_TENANT_SIG_MAX];
+	/* Why the shard cannot hold services_target services (the sweep
+	 * tried to grow it); "" when it can or does. */
+	char scale_error[512];
 	int64_t seq;			/* placement order in the cluster */
 	int64_t created_at, updated_at;	/* ms */
 };
@@ -77,6 +90,39 @@ int store_tenant_set_shard(struct store *st, const char *cluster,
  * RM_EINVAL (outside 1..limit_max), RM_ERR. */
 int store_tenant_set_limit(struct store *st, const char *cluster,
     const char *name, int64_t limit, char *err, size_t errlen);
+/*
+ * A scale decided (the scale-tenant task): the per-service limit and the
+ * services the shard should hold (0: leave), scaled_at = now.  0,
+ * RM_ENOENT, RM_EINVAL (limit outside 1..limit_max, services outside
+ * min_services..max_services), RM_ERR.
+ */
+int store_tenant_scale(struct store *st, const char *cluster,
+    const char *name, int64_t limit, unsigned services, char *err,
+    size_t errlen);
+/*
+ * The signature of what a tenant's services enforce: its limit and its
+ * shard's service numbers, "6000@1,4,7".  The sweep stores it as
+ * confirmed once every service of the shard that is up applied that
+ * limit; a scale is done when confirmed equals the signature of the row.
+ */
+void store_tenant_sig(int64_t limit, const unsigned *shard, size_t n,
+    char *buf, size_t len);
+/* Why the shard cannot be grown to its target ("" clears).  0,
+ * RM_ENOENT, RM_ERR. */
+int store_tenant_set_scale_error(struct store *st, const char *cluster,
+    const char *name, const char *why, char *err, size_t errlen);
+/* 0, RM_ENOENT, RM_ERR. */
+int store_tenant_set_confirmed(struct store *st, const char *cluster,
+    const char *name, const char *sig, char *err, size_t errlen);
+/*
+ * An operator's change (PATCH): limit_default, limit_max, min_services,
+ * max_services and autoscale from t; limit_current is clamped into the
+ * new limits and services_target into the new bounds.  0, RM_ENOENT,
+ * RM_EINVAL (1 <= limit_default <= limit_max, 1 <= min_services <=
+ * max_services <= STORE_TENANT_SHARD_MAX), RM_ERR.
+ */
+int store_tenant_update(struct store *st, const struct store_tenant *t,
+    char *err, size_t errlen);
 /* Demand as reported (ops/s >= 0) at a time (ms).  0, RM_ENOENT, RM_ERR. */
 int store_tenant_set_demand(struct store *st, const char *cluster,
     const char *name, int64_t ops, int64_t at, char *err, size_t errlen);

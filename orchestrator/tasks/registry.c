@@ -16,6 +16,7 @@
 #include "rolling.h"
 #include "scale.h"
 #include "scale_out.h"
+#include "scale_tenant.h"
 
 static const struct task_type *const task_types[] = {
 	&nodeops_status_type,
@@ -34,6 +35,7 @@ static const struct task_type *const task_types[] = {
 	&scale_in_type,
 	&scale_out_type,
 	&remediate_type,
+	&scale_tenant_type,
 };
 
 int tasks_register(struct task_engine *e, char *err, size_t errlen)

@@ -154,6 +154,88 @@ static void test_tenants(struct store *st)
 	store_tenants_release(&v);
 }
 
+/* The autoscaler's columns: a scale records limit and target and clears
+ * a scale error; refusals change nothing; the signature; an operator's
+ * update clamps the current limit and the target into the new bounds. */
+static void test_scale(struct store *st)
+{
+	struct store_tenant t = tenant("prod", "scaled", 0, 1, 2), got;
+	char err[256] = "", sig[STORE_TENANT_SIG_MAX];
+	const unsigned sh[4] = { 0, 1, 2, 9 };
+
+	str_copy(t.prefix, "sc_", sizeof(t.prefix));
+	t.autoscale = true;
+	T_EQ_INT(store_tenant_create(st, &t, err, sizeof(err)), 0);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_CHECK(got.autoscale && got.services_target == 0 &&
+	    got.scaled_at == 0 && got.confirmed[0] == '\0' &&
+	    got.scale_error[0] == '\0', "fresh row %d %u", got.autoscale,
+	    got.services_target);
+
+	store_tenant_sig(4000, sh, 4, sig, sizeof(sig));
+	T_EQ_STR(sig, "4000@0,1,2,9");
+	store_tenant_sig(7, sh, 0, sig, sizeof(sig));
+	T_EQ_STR(sig, "7@");
+	store_tenant_sig(4000, sh, 4, sig, 8);	/* cut, still terminated */
+	T_EQ_STR(sig, "4000@0,");
+
+	T_EQ_INT(store_tenant_set_scale_error(st, "prod", "scaled", "full",
+	    err, sizeof(err)), 0);
+	T_EQ_INT(store_tenant_scale(st, "prod", "scaled", 9000, 4, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_CHECK(got.limit_current == 9000 && got.services_target == 4 &&
+	    got.scaled_at > 0 && got.scale_error[0] == '\0', "scaled %lld %u",
+	    (long long)got.limit_current, got.services_target);
+	/* services 0 keeps the target */
+	T_EQ_INT(store_tenant_scale(st, "prod", "scaled", 8000, 0, err,
+	    sizeof(err)), 0);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_CHECK(got.limit_current == 8000 && got.services_target == 4,
+	    "kept %u", got.services_target);
+	/* refused: over the maximum, outside min..max services, no tenant */
+	T_EQ_INT(store_tenant_scale(st, "prod", "scaled", 100001, 0, err,
+	    sizeof(err)), RM_EINVAL);
+	T_CHECK(strstr(err, "maximum 100000") != NULL, "%s", err);
+	T_EQ_INT(store_tenant_scale(st, "prod", "scaled", 5000, 2, err,
+	    sizeof(err)), RM_EINVAL);
+	T_CHECK(strstr(err, "3 to 16") != NULL, "%s", err);
+	T_EQ_INT(store_tenant_scale(st, "prod", "nope", 5000, 0, err,
+	    sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_CHECK(got.limit_current == 8000 && got.services_target == 4,
+	    "refusals changed the row: %lld %u",
+	    (long long)got.limit_current, got.services_target);
+
+	T_EQ_INT(store_tenant_set_confirmed(st, "prod", "scaled",
+	    "8000@0,1,2", err, sizeof(err)), 0);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_EQ_STR(got.confirmed, "8000@0,1,2");
+
+	/* an operator lowers limit_max and max_services: both follow */
+	got.limit_max = 6000;
+	got.limit_default = 2000;
+	got.max_services = 3;
+	got.autoscale = false;
+	T_EQ_INT(store_tenant_update(st, &got, err, sizeof(err)), 0);
+	T_EQ_INT(store_tenant_get(st, "prod", "scaled", &got), 0);
+	T_CHECK(got.limit_current == 6000 && got.services_target == 3 &&
+	    got.limit_default == 2000 && !got.autoscale, "clamped %lld %u",
+	    (long long)got.limit_current, got.services_target);
+	got.min_services = 4;
+	T_EQ_INT(store_tenant_update(st, &got, err, sizeof(err)), RM_EINVAL);
+	T_CHECK(strstr(err, "min_services <= max_services") != NULL, "%s",
+	    err);
+	got.min_services = 3;
+	got.limit_default = 7000;
+	T_EQ_INT(store_tenant_update(st, &got, err, sizeof(err)), RM_EINVAL);
+	str_copy(got.name, "nope", sizeof(got.name));
+	got.limit_default = 1000;
+	T_EQ_INT(store_tenant_update(st, &got, err, sizeof(err)), RM_ENOENT);
+	T_EQ_INT(store_tenant_delete(st, "prod", "scaled", err, sizeof(err)),
+	    0);
+}
+
 static void test_services(struct store *st)
 {
 	const char *first[] = { "10.0.0.1", "10.0.0.2", "10.0.0.3" };
@@ -203,6 +285,7 @@ int main(void)
 	add_cluster(st, "prod");
 	add_cluster(st, "empty");
 	test_tenants(st);
+	test_scale(st);
 	test_services(st);
 	store_close(st);
 
