@@ -74,8 +74,10 @@ static const struct cmd_flag flags_watch_one[] = {
  * the shell does not check them, the orchestrator does. */
 #define HELP_SETTINGS \
 	"replace_after, provider, provider_command, node_ttl, " \
-	"evict_removenode, backup_down_policy, tenant_repair_after; " \
-	"docs/lifecycle.md"
+	"evict_removenode, backup_down_policy, tenant_repair_after, " \
+	"autoscale_interval, autoscale_up_cooldown, autoscale_down_cooldown, " \
+	"autoscale_down_after, tenant_demand_interval; docs/lifecycle.md, " \
+	"docs/tenants.md"
 
 static const struct cmd clusters_subs[] = {
 	{ "list", CMD_CLUSTERS_LIST, "list the clusters", NULL, NULL, NOARGS,
@@ -289,6 +291,26 @@ static const struct cmd tenant_subs[] = {
 	  "demand", NULL, NULL, arg_tenant, NOFLAGS, false, true, NULL,
 	  "health: ok (every service of its shard up), degraded (some), "
 	  "down (none)." },
+	{ "set", CMD_TENANT_SET, "change a tenant's limits, service bounds "
+	  "or autoscaling", NULL, NULL, arg_tenant,
+	  (const struct cmd_flag[]){
+		{ "--autoscale", CMD_V_TEXT, "on|off", false, NULL,
+		  "let the autoscaler change its limit and services, or not" },
+		{ "--limit-default", CMD_V_NUMBER, "OPS", false, NULL,
+		  "per-service ops/s it starts at and scales down to" },
+		{ "--limit-max", CMD_V_NUMBER, "OPS", false, NULL,
+		  "per-service ops/s it scales up to" },
+		{ "--min", CMD_V_NUMBER, "N", false, NULL,
+		  "fewest services it scales down to" },
+		{ "--max", CMD_V_NUMBER, "N", false, NULL,
+		  "most services it scales up to" },
+		END_FLAGS,
+	  }, false, true, NULL,
+	  "The current limit and the services it should hold follow new "
+	  "bounds at once.  Its keyspaces and shard shape do not change: "
+	  "delete and create it for that.  To set a limit now, submit a "
+	  "scale-tenant task (task submit scale-tenant tenant=NAME "
+	  "limit=OPS)." },
 	{ "delete", CMD_TENANT_DELETE, "forget a tenant and free its shard",
 	  NULL, NULL, arg_tenant, NOFLAGS, false, true, NULL,
 	  "Its keyspaces and their data stay." },
@@ -561,7 +583,7 @@ const struct cmd cmd_table[] = {
 	{ "tenants", CMD_TENANTS_LIST, "list the cluster's tenants, their "
 	  "health and shards", NULL, NULL, NOARGS, NOFLAGS, false, true, NULL,
 	  NULL },
-	{ "tenant", CMD_NONE, "create, show and delete a tenant", tenant_subs,
+	{ "tenant", CMD_NONE, "create, show, change and delete a tenant", tenant_subs,
 	  NULL, NOARGS, NOFLAGS, false, false, NULL, NULL },
 	{ "events", CMD_EVENTS, "the audit log: requests and task transitions",
 	  NULL, NULL, NOARGS,

@@ -435,6 +435,8 @@ static int dispatch(struct exec_ctx *x)
 		return exec_tenant_create(x);
 	case CMD_TENANT_SHOW:
 		return exec_tenant_show(x);
+	case CMD_TENANT_SET:
+		return exec_tenant_set(x);
 	case CMD_TENANT_DELETE:
 		return exec_tenant_delete(x);
 	case CMD_NONE:

@@ -108,5 +108,6 @@ int exec_tenants_list(struct exec_ctx *x);
 int exec_tenant_create(struct exec_ctx *x);
 int exec_tenant_show(struct exec_ctx *x);
 int exec_tenant_delete(struct exec_ctx *x);
+int exec_tenant_set(struct exec_ctx *x);
 
 #endif

@@ -115,21 +115,46 @@ static void tn_print(const json_t *j)
 	exec_kv_line("health", buf);
 	json_array_foreach(json_object_get(j, "shard"), i, v) {
 		exec_fmt_int(json_object_get(v, "service"), a, sizeof(a));
-		snprintf(buf, sizeof(buf), "%s (service %s): %s",
+		int n = snprintf(buf, sizeof(buf), "%s (service %s): %s",
 		    exec_jstr(v, "address") ? exec_jstr(v, "address") : "?", a,
 		    exec_jstr(v, "state") ? exec_jstr(v, "state") : "?");
+		if (json_is_integer(json_object_get(v, "limit_applied")) &&
+		    n > 0 && (size_t)n < sizeof(buf)) {
+			exec_fmt_int(json_object_get(v, "limit_applied"), b,
+			    sizeof(b));
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			    ", enforces %s ops/s", b);
+		}
+		if (exec_jstr(v, "limits_error") && n > 0 &&
+		    (size_t)n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - (size_t)n,
+			    "; limits error: %s", exec_jstr(v, "limits_error"));
 		exec_kv_line(i == 0 ? "shard" : "", buf);
 	}
 	exec_fmt_int(json_object_get(lim, "current"), a, sizeof(a));
 	exec_fmt_int(json_object_get(lim, "default"), b, sizeof(b));
 	exec_fmt_int(json_object_get(lim, "max"), c, sizeof(c));
-	snprintf(buf, sizeof(buf), "%s ops/s per service (default %s, max %s)",
-	    a, b, c);
+	snprintf(buf, sizeof(buf), "%s ops/s per service (default %s, max "
+	    "%s)%s", a, b, c, json_is_false(json_object_get(lim, "confirmed")) ?
+	    "; not confirmed by every service yet" : "");
 	exec_kv_line("limit", buf);
+	exec_fmt_int(json_object_get(j, "services_target"), c, sizeof(c));
 	exec_fmt_int(json_object_get(j, "min_services"), a, sizeof(a));
 	exec_fmt_int(json_object_get(j, "max_services"), b, sizeof(b));
-	snprintf(buf, sizeof(buf), "%s to %s", a, b);
+	snprintf(buf, sizeof(buf), "%s (from %s to %s)", c, a, b);
 	exec_kv_line("services", buf);
+	snprintf(buf, sizeof(buf), "%s", json_is_true(json_object_get(j,
+	    "autoscale")) ? "on" : "off");
+	if (exec_jstr(j, "scaled_at")) {
+		char when[64];
+		exec_fmt_when(exec_jstr(j, "scaled_at"), when, sizeof(when));
+		snprintf(buf, sizeof(buf), "%s, last scaled %s",
+		    json_is_true(json_object_get(j, "autoscale")) ? "on" :
+		    "off", when);
+	}
+	exec_kv_line("autoscale", buf);
+	if (exec_jstr(j, "scale_error"))
+		exec_kv_line("cannot scale", exec_jstr(j, "scale_error"));
 	d = json_object_get(j, "demand");
 	if (json_is_object(d)) {
 		exec_fmt_int(json_object_get(d, "ops"), a, sizeof(a));
@@ -258,6 +283,53 @@ int exec_tenant_delete(struct exec_ctx *x)
 	else
 		printf("deleted tenant %s of '%s'; its shard is free\n",
 		    cmd_arg(x->call, "NAME"), cluster);
+	client_resp_release(&r);
+	return EXEC_OK;
+}
+
+int exec_tenant_set(struct exec_ctx *x)
+{
+	const char *as = cmd_flag(x->call, "--autoscale");
+	const char *cluster;
+	struct client_resp r;
+	json_t *body = json_object();
+	char *p;
+	int rc;
+
+	if (as != NULL && strcmp(as, "on") != 0 && strcmp(as, "off") != 0) {
+		json_decref(body);
+		return exec_usage_fail(x->call, "--autoscale wants on or off, "
+		    "not '%s'", as);
+	}
+	if (as != NULL)
+		json_object_set_new(body, "autoscale",
+		    json_boolean(strcmp(as, "on") == 0));
+	if (tn_int_flag(x, "--limit-default", "limit_default", body) < 0 ||
+	    tn_int_flag(x, "--limit-max", "limit_max", body) < 0 ||
+	    tn_int_flag(x, "--min", "min_services", body) < 0 ||
+	    tn_int_flag(x, "--max", "max_services", body) < 0) {
+		json_decref(body);
+		return EXEC_USAGE;
+	}
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return exec_usage_fail(x->call, "nothing to change: give "
+		    "--autoscale, --limit-default, --limit-max, --min or --max");
+	}
+	if ((cluster = exec_pick_cluster(x, NULL)) == NULL) {
+		json_decref(body);
+		return EXEC_FAILED;
+	}
+	p = tn_path(cluster, cmd_arg(x->call, "NAME"));
+	rc = exec_call_api(x, "PATCH", p, body, &r);
+	free(p);
+	json_decref(body);
+	if (rc < 0)
+		return EXEC_FAILED;
+	if (x->json)
+		exec_print_raw(&r);
+	else
+		tn_print(r.json);
 	client_resp_release(&r);
 	return EXEC_OK;
 }

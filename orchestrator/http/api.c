@@ -169,6 +169,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters/*/tenants", R_READ, false, api_h_tenant_list },
 	{ "GET", "/api/v1/clusters/*/tenants/*", R_READ, false, api_h_tenant_get },
 	{ "DELETE", "/api/v1/clusters/*/tenants/*", R_OPERATE, true, api_h_tenant_delete },
+	{ "PATCH", "/api/v1/clusters/*/tenants/*", R_OPERATE, true, api_h_tenant_update },
 };
 
 /* Route patterns with {name}/{id} for metrics labels and events. */
@@ -190,6 +191,7 @@ static const char *const route_labels[] = {
 	"/api/v1/clusters/{name}/nodes/{address}/readmit",
 	"/api/v1/clusters/{name}/repairs",
 	"/api/v1/clusters/{name}/tenants", "/api/v1/clusters/{name}/tenants",
+	"/api/v1/clusters/{name}/tenants/{tenant}",
 	"/api/v1/clusters/{name}/tenants/{tenant}",
 	"/api/v1/clusters/{name}/tenants/{tenant}",
 };

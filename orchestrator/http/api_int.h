@@ -150,5 +150,6 @@ void api_h_tenant_create(struct call *c);
 void api_h_tenant_list(struct call *c);
 void api_h_tenant_get(struct call *c);
 void api_h_tenant_delete(struct call *c);
+void api_h_tenant_update(struct call *c);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * api_tenants.c - /api/v1/clusters/{name}/tenants[/{tenant}]: create,
- * list, show, delete (docs/api.md "Tenants").  Types and ranges are
+ * list, show, change (PATCH), delete (docs/api.md "Tenants").  Types and ranges are
  * checked here; the service checks what depends on them (overlap < k,
  * min <= k <= max) and places the shard.
  */
@@ -21,6 +21,22 @@ static const struct field f_tenant[] = {
 	{ "max_services", F_INT, false, 1, 16, NULL, NULL },
 	{ "limit_default", F_INT, false, 1, 1e9, NULL, NULL },
 	{ "limit_max", F_INT, false, 1, 1e9, NULL, NULL },
+	{ "autoscale", F_BOOL, false, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* What PATCH may change; the shape and the keyspaces stay (docs/api.md). */
+static const struct field f_tenant_patch[] = {
+	{ "name", F_NAME, false, 0, 0, NULL, NULL },
+	{ "keyspaces", F_ANY, false, 0, 0, NULL, NULL },
+	{ "prefix", F_ANY, false, 0, 0, NULL, NULL },
+	{ "k", F_ANY, false, 0, 0, NULL, NULL },
+	{ "overlap", F_ANY, false, 0, 0, NULL, NULL },
+	{ "min_services", F_INT, false, 1, 16, NULL, NULL },
+	{ "max_services", F_INT, false, 1, 16, NULL, NULL },
+	{ "limit_default", F_INT, false, 1, 1e9, NULL, NULL },
+	{ "limit_max", F_INT, false, 1, 1e9, NULL, NULL },
+	{ "autoscale", F_BOOL, false, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -78,6 +94,8 @@ void api_h_tenant_create(struct call *c)
 	t.max_services = (int)int_or(c->body, "max_services", 0);
 	t.limit_default = int_or(c->body, "limit_default", 0);
 	t.limit_max = int_or(c->body, "limit_max", 0);
+	t.autoscale = json_is_boolean(json_object_get(c->body, "autoscale")) ?
+	    json_is_true(json_object_get(c->body, "autoscale")) : -1;
 	if (service_tenant_create(c->api->svc, c->param[0], &t, &out, &e) != 0)
 		api_reply_svc_error(c, &e);
 	else
@@ -127,4 +145,42 @@ void api_h_tenant_delete(struct call *c)
 		api_reply_svc_error(c, &e);
 	else
 		api_reply_json(c, 204, NULL);
+}
+
+void api_h_tenant_update(struct call *c)
+{
+	static const char *const fixed[] = {
+		"name", "keyspaces", "prefix", "k", "overlap",
+	};
+	struct svc_err e = { 0 };
+	struct svc_tenant t = { 0 };
+	json_t *out = NULL, *v;
+
+	snprintf(c->target, sizeof(c->target), "%s/%s", c->param[0],
+	    c->param[1]);
+	if (!api_path_name_ok(c, "cluster", c->param[0]) ||
+	    !api_path_name_ok(c, "tenant", c->param[1]))
+		return;
+	str_copy(c->cluster, c->param[0], sizeof(c->cluster));
+	if (!api_body_ok(c, f_tenant_patch))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (json_object_get(c->body, fixed[i]) != NULL) {
+			api_reply_error(c, 400, "invalid_value", "field '%s' "
+			    "cannot be changed: a tenant keeps its name, "
+			    "keyspaces and shard shape; delete it and create "
+			    "it again", fixed[i]);
+			return;
+		}
+	t.min_services = (int)int_or(c->body, "min_services", 0);
+	t.max_services = (int)int_or(c->body, "max_services", 0);
+	t.limit_default = int_or(c->body, "limit_default", 0);
+	t.limit_max = int_or(c->body, "limit_max", 0);
+	v = json_object_get(c->body, "autoscale");
+	t.autoscale = json_is_boolean(v) ? json_is_true(v) : -1;
+	if (service_tenant_update(c->api->svc, c->param[0], c->param[1], &t,
+	    &out, &e) != 0)
+		api_reply_svc_error(c, &e);
+	else
+		api_reply_json(c, 200, out);
 }

@@ -331,6 +331,7 @@ struct svc_tenant {
 	int k, overlap;			/* 3, 1 */
 	int min_services, max_services;	/* k, 16 */
 	int64_t limit_default, limit_max;	/* 4000, 100000 ops/s */
+	int autoscale;			/* -1: not given (on), 0, 1 */
 };
 /*
  * Place a new tenant on the cluster's nodes that are up (a shard of k
@@ -348,6 +349,16 @@ int service_tenant_get(struct service *s, const char *cluster,
 /* {"items": [...], "next": null}, in placement order; RM_ENOENT. */
 int service_tenant_list(struct service *s, const char *cluster,
     json_t **out, struct svc_err *e);
+/*
+ * An operator's change of a tenant (PATCH): the fields given (> 0, or
+ * autoscale >= 0) replace the tenant's; name, keyspaces, prefix, k and
+ * overlap cannot change.  The current limit and the services target
+ * follow the new bounds.  RM_EINVAL (a rule broken: nothing changes),
+ * RM_ENOENT; *out is the tenant as GET shows it.
+ */
+int service_tenant_update(struct service *s, const char *cluster,
+    const char *name, const struct svc_tenant *t, json_t **out,
+    struct svc_err *e);
 /* Forget the tenant: its shard's services are free for others. */
 int service_tenant_delete(struct service *s, const char *cluster,
     const char *name, struct svc_err *e);

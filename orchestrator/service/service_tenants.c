@@ -247,9 +247,12 @@ static const char *tn_health(size_t up, size_t n)
 	return up == n ? "ok" : up > 0 ? "degraded" : "down";
 }
 
-static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl)
+static json_t *tn_json(struct service *s, const struct store_tenant *t,
+    const struct tn_pool *pl)
 {
-	json_t *o, *shard = json_array(), *ks = json_null();
+	json_t *o, *shard = json_array(), *ks = json_null(), *sv;
+	char sig[STORE_TENANT_SIG_MAX], lerr[512];
+	int64_t applied;
 	size_t up = 0;
 
 	for (size_t i = 0; i < t->nshard; i++) {
@@ -258,10 +261,20 @@ static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl)
 		const char *state = v < pl->nsvc ? pl->state[v] : "removed";
 		if (strcmp(state, "up") == 0)
 			up++;
-		json_array_append_new(shard, json_pack("{s:i,s:s,s:s,s:b}",
-		    "service", (json_int_t)v, "address", addr, "state", state,
-		    "up", strcmp(state, "up") == 0));
+		sv = json_pack("{s:i,s:s,s:s,s:b}", "service", (json_int_t)v,
+		    "address", addr, "state", state, "up",
+		    strcmp(state, "up") == 0);
+		/* What its agent said in heartbeats since the orchestrator
+		 * started: null until it said. */
+		json_object_set_new(sv, "limit_applied", svc_tl_applied(s->tl,
+		    t->cluster, addr, t->name, &applied, lerr, sizeof(lerr)) ?
+		    json_integer(applied) : json_null());
+		json_object_set_new(sv, "limits_error", lerr[0] ?
+		    json_string(lerr) : json_null());
+		json_array_append_new(shard, sv);
 	}
+	store_tenant_sig(t->limit_current, t->shard, t->nshard, sig,
+	    sizeof(sig));
 	if (t->nkeyspaces > 0) {
 		json_decref(ks);
 		ks = json_array();
@@ -286,6 +299,15 @@ static json_t *tn_json(const struct store_tenant *t, const struct tn_pool *pl)
 	    svc_json_time(t->demand_at)),
 	    "created_at", svc_json_time(t->created_at),
 	    "updated_at", svc_json_time(t->updated_at));
+	json_object_set_new(json_object_get(o, "limits"), "confirmed",
+	    json_boolean(strcmp(sig, t->confirmed) == 0));
+	json_object_set_new(o, "autoscale", json_boolean(t->autoscale));
+	json_object_set_new(o, "services_target", json_integer(
+	    t->services_target ? t->services_target : (json_int_t)t->nshard));
+	json_object_set_new(o, "scaled_at", t->scaled_at > 0 ?
+	    svc_json_time(t->scaled_at) : json_null());
+	json_object_set_new(o, "scale_error", t->scale_error[0] ?
+	    json_string(t->scale_error) : json_null());
 	return o;
 }
 
@@ -361,6 +383,7 @@ static int tn_from_req(const char *cluster, const struct svc_tenant *r,
 	t->limit_max = r->limit_max > 0 ? r->limit_max : TN_LIMIT_MAX;
 	t->limit_current = t->limit_default;
 	t->demand_ops = -1;
+	t->autoscale = r->autoscale != 0;
 	if (t->k < 1 || t->k > TN_MAX_SERVICES) {
 		svc_set(e, RM_EINVAL, "k = %u for tenant '%s': a shard holds "
 		    "1 to %d services", t->k, r->name, TN_MAX_SERVICES);
@@ -443,7 +466,7 @@ int service_tenant_create(struct service *s, const char *cluster,
 		    "back: see the ringmaster log", t.name);
 		goto fail;
 	}
-	*out = tn_json(&got, &pl);
+	*out = tn_json(s, &got, &pl);
 	log_info("tenant %s/%s placed on %u of the %zu services", cluster,
 	    t.name, t.k, pl.nsvc);
 	tn_pool_release(&pl);
@@ -465,7 +488,7 @@ int service_tenant_get(struct service *s, const char *cluster,
 		return -1;
 	for (size_t i = 0; i < pl.tv.n; i++)
 		if (strcmp(pl.tv.items[i].name, name) == 0) {
-			*out = tn_json(&pl.tv.items[i], &pl);
+			*out = tn_json(s, &pl.tv.items[i], &pl);
 			tn_pool_release(&pl);
 			return 0;
 		}
@@ -485,7 +508,7 @@ int service_tenant_list(struct service *s, const char *cluster,
 		return -1;
 	items = json_array();
 	for (size_t i = 0; i < pl.tv.n; i++)
-		json_array_append_new(items, tn_json(&pl.tv.items[i], &pl));
+		json_array_append_new(items, tn_json(s, &pl.tv.items[i], &pl));
 	tn_pool_release(&pl);
 	*out = json_pack("{s:o,s:n}", "items", items, "next");
 	return 0;
@@ -510,6 +533,66 @@ int service_tenant_delete(struct service *s, const char *cluster,
 		return -1;
 	}
 	return rc != 0 ? svc_fail(e, rc, err) : 0;
+}
+
+int service_tenant_update(struct service *s, const char *cluster,
+    const char *name, const struct svc_tenant *r, json_t **out,
+    struct svc_err *e)
+{
+	struct store_tenant t;
+	char err[512] = "";
+	int rc;
+
+	pthread_mutex_lock(&s->tn->mtx);
+	rc = store_tenant_get(s->st, cluster, name, &t);
+	if (rc != 0) {
+		pthread_mutex_unlock(&s->tn->mtx);
+		if (rc == RM_ENOENT && !store_cluster_exists(s->st, cluster))
+			svc_set(e, RM_ENOENT, "cluster '%s' not found", cluster);
+		else if (rc == RM_ENOENT)
+			svc_set(e, RM_ENOENT, "cluster '%s' has no tenant '%s'",
+			    cluster, name);
+		else
+			svc_set(e, rc, "cannot read tenant '%s': see the "
+			    "ringmaster log", name);
+		return -1;
+	}
+	if (r->limit_default > 0)
+		t.limit_default = r->limit_default;
+	if (r->limit_max > 0)
+		t.limit_max = r->limit_max;
+	if (r->min_services > 0)
+		t.min_services = (unsigned)r->min_services;
+	if (r->max_services > 0)
+		t.max_services = (unsigned)r->max_services;
+	if (r->autoscale >= 0)
+		t.autoscale = r->autoscale != 0;
+	/* The rules of create, on the result: a change that breaks one is
+	 * refused whole. */
+	if (t.limit_default > t.limit_max) {
+		svc_set(e, RM_EINVAL, "limit_default %" PRId64 " is above "
+		    "limit_max %" PRId64 " for tenant '%s'", t.limit_default,
+		    t.limit_max, name);
+		rc = -1;
+	} else if (t.min_services > t.k || t.k > t.max_services) {
+		svc_set(e, RM_EINVAL, "min_services %u, k = %u, max_services "
+		    "%u for tenant '%s': they must be min_services <= k <= "
+		    "max_services <= %d", t.min_services, t.k, t.max_services,
+		    name, TN_MAX_SERVICES);
+		rc = -1;
+	} else if ((rc = store_tenant_update(s->st, &t, err,
+	    sizeof(err))) != 0) {
+		svc_fail(e, rc, err);
+		rc = -1;
+	}
+	pthread_mutex_unlock(&s->tn->mtx);
+	if (rc != 0)
+		return -1;
+	log_info("tenant %s/%s changed: limits %" PRId64 "..%" PRId64
+	    ", services %u..%u, autoscale %s", cluster, name,
+	    t.limit_default, t.limit_max, t.min_services, t.max_services,
+	    t.autoscale ? "on" : "off");
+	return service_tenant_get(s, cluster, name, out, e);
 }
 
 void service_tenant_metrics(struct service *s, void (*fn)(const char *cluster,
@@ -637,6 +720,93 @@ static void tn_repair(struct service *s, const char *cluster,
 	free(sw);
 }
 
+/* The shard's member to take out when it shrinks: a service that is not
+ * up, else the one held by the most shards (it frees the busiest), the
+ * highest number on a tie. */
+static unsigned tn_victim(const struct tn_pool *pl, const struct store_tenant *t)
+{
+	unsigned best = t->shard[0];
+	size_t best_load = 0;
+	bool best_down = false;
+
+	for (size_t j = 0; j < t->nshard; j++) {
+		unsigned v = t->shard[j];
+		bool down = v >= pl->nsvc || strcmp(pl->state[v], "up") != 0;
+		size_t load = placement_load_of(pl->p, v);
+		if (j == 0 || (down && !best_down) || (down == best_down &&
+		    (load > best_load || (load == best_load && v > best)))) {
+			best = v;
+			best_load = load;
+			best_down = down;
+		}
+	}
+	return best;
+}
+
+/*
+ * Bring tenant i's shard one service nearer its target (the autoscaler's
+ * add or remove, recorded by a scale-tenant task that waits for this).
+ * Expects the lock and pl with its placement loaded.  A shard that cannot
+ * grow keeps its size and the reason goes into the row, where the task
+ * reads it.
+ */
+static void tn_resize(struct service *s, const char *cluster,
+    struct tn_pool *pl, size_t i)
+{
+	struct store_tenant *t = &pl->tv.items[i];
+	char err[512] = "", serr[256] = "";
+	unsigned v;
+	bool grow = t->services_target > t->nshard;
+
+	if (grow) {
+		if (placement_grow(pl->p, i, &v, err, sizeof(err)) != 0) {
+			if (strcmp(err, t->scale_error) != 0) {
+				log_warnx("tenant %s/%s cannot grow to %u "
+				    "services: %s", cluster, t->name,
+				    t->services_target, err);
+				if (store_tenant_set_scale_error(s->st, cluster,
+				    t->name, err, serr, sizeof(serr)) == 0)
+					str_copy(t->scale_error, err,
+					    sizeof(t->scale_error));
+			}
+			return;
+		}
+		t->shard[t->nshard++] = v;
+		if (t->scale_error[0] != '\0' && store_tenant_set_scale_error(
+		    s->st, cluster, t->name, "", serr, sizeof(serr)) == 0)
+			t->scale_error[0] = '\0';
+	} else {
+		v = tn_victim(pl, t);
+		if (placement_shrink(pl->p, i, v, err, sizeof(err)) != 0) {
+			log_warnx("tenant %s/%s cannot shrink: %s", cluster,
+			    t->name, err);
+			return;
+		}
+		for (size_t j = 0; j < t->nshard; j++)
+			if (t->shard[j] == v) {
+				memmove(&t->shard[j], &t->shard[j + 1],
+				    (t->nshard - j - 1) * sizeof(t->shard[0]));
+				t->nshard--;
+				break;
+			}
+	}
+	if (store_tenant_set_shard(s->st, cluster, t->name, t->shard,
+	    t->nshard, serr, sizeof(serr)) != 0) {
+		log_warnx("tenant %s/%s: cannot store its shard of %zu "
+		    "services: %s; the next sweep tries again", cluster,
+		    t->name, t->nshard, serr);
+		return;
+	}
+	log_info("tenant %s/%s: service %u (%s) %s its shard, now %zu of %u "
+	    "services", cluster, t->name, v, v < pl->nsvc ?
+	    pl->svcs[v].address : "?", grow ? "added to" : "taken out of",
+	    t->nshard, t->services_target);
+	tn_event(s, cluster, t->name, grow ? "grown" : "shrunk", json_pack(
+	    "{s:s,s:i,s:i}", "service", v < pl->nsvc ? pl->svcs[v].address :
+	    "", "services", (json_int_t)t->nshard, "target",
+	    (json_int_t)t->services_target));
+}
+
 struct tn_down {
 	const char *cluster;
 	struct tn_pool *pl;
@@ -664,10 +834,12 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	struct tn_down d;
 	int64_t *since;
 
-	/* Most clusters have no tenant: one read, and nothing more. */
+	/* Most clusters have no tenant: one read, and nothing more (the
+	 * agents of one whose last tenant went learn the empty list). */
 	if (tn_pool_read(s, cluster, false, &pl, &e) != 0)
 		return;
 	if (pl.tv.n == 0) {
+		svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc, 0);
 		tn_pool_release(&pl);
 		return;
 	}
@@ -709,6 +881,23 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 		tn_repair(s, cluster, &pl, (unsigned)v, why);
 	}
 	free(since);
+	for (size_t i = 0; i < pl.tv.n; i++) {
+		const struct store_tenant *t = &pl.tv.items[i];
+		if (t->services_target == 0 || t->services_target ==
+		    t->nshard)
+			continue;
+		if (pl.p == NULL && tn_place_load(&pl, pl.tv.items[0].k,
+		    pl.tv.items[0].overlap, &e) != 0) {
+			log_warnx("cannot resize the tenants of cluster %s: "
+			    "%s", cluster, e.msg);
+			break;
+		}
+		tn_resize(s, cluster, &pl, i);
+	}
+	svc_as_confirm(s, cluster, &pl.tv, pl.svcs, pl.nsvc);
+	svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc,
+	    set.tenant_demand_interval_ms);
+	svc_as_tick(s, cluster, &pl.tv, &set, now);
 	tn_pool_release(&pl);
 }
 

@@ -114,7 +114,8 @@ static int reached(const struct store_tenant *t, char *err, size_t errlen)
 {
 	char sig[STORE_TENANT_SIG_MAX];
 
-	if (t->scale_error[0] != '\0') {
+	if (t->scale_error[0] != '\0' && t->services_target != 0 &&
+	    t->nshard != t->services_target) {
 		snprintf(err, errlen, "tenant '%s' cannot hold %u services: "
 		    "%s", t->name, t->services_target, t->scale_error);
 		return -1;
