@@ -99,9 +99,9 @@ int placement_place_shape(struct placement *p, unsigned k, unsigned m,
 
 /*
  * Add to shard i the least-loaded live service not in it that keeps its
- * overlap with every other shard within their bound; *svc gets it.  -1
- * with err, nothing changed, when i is not placed, the shard already holds
- * PLACEMENT_K_MAX services, or no service fits.
+ * overlap with every other shard within their bound; *svc gets it (svc
+ * may be NULL).  -1 with err, nothing changed, when i is not placed, the
+ * shard already holds PLACEMENT_K_MAX services, or no service fits.
  */
 int placement_grow(struct placement *p, size_t i, unsigned *svc, char *err,
     size_t errlen);
@@ -126,7 +126,8 @@ struct placement_swap {
 /*
  * Service svc is dead or replaced: mark it dead and, in each shard that
  * holds it, swap it for the least-loaded live service that keeps every
- * overlap within its bound (min of the two shards' m).  Other shards and other services are not touched.
+ * overlap within its bound (min of the two shards' m); the shard keeps
+ * its size and m.  Other shards and other services are not touched.
  * *swaps gets a new array of the swaps made (free() it; NULL when none),
  * *nswaps its length.  Returns 0 when every shard was repaired; -1 with
  * err naming the shards no service could repair (they keep svc) and why.
