@@ -10,8 +10,10 @@
  * shards fixed, placement still reaches the packing number one tenant at
  * a time (test_tenant_reload checks 9 services -> 12 tenants, and more).
  *
- * One placement serves one shard size and one overlap bound, so every
- * tenant of a cluster has the k and the overlap of its first tenant.
+ * Tenants of a cluster may ask for different k and overlap: the
+ * placement's default shape is the first tenant's (its packing serves
+ * them), the others are placed beside them by shape, each pair of shards
+ * sharing at most the smaller of their two overlaps.
  *
  * Repair runs from the heartbeat thread's periodic sweep
  * (svc_tenant_sweep(), once a second).  A node the judge calls "down"
@@ -189,8 +191,9 @@ static int tn_pool_read(struct service *s, const char *cluster, bool sync,
 	return 0;
 }
 
-/* Build the placement of k, m from the pool: live = node up now; the
- * tenants' shards loaded in their order. */
+/* Build the placement of default shape k, m from the pool: live = node
+ * up now; the tenants' shards, each of its own size and overlap, loaded in
+ * their order. */
 static int tn_place_load(struct tn_pool *pl, unsigned k, unsigned m,
     struct svc_err *e)
 {
@@ -208,16 +211,18 @@ static int tn_place_load(struct tn_pool *pl, unsigned k, unsigned m,
 	sh = xcalloc(pl->tv.n ? pl->tv.n : 1, sizeof(*sh));
 	for (size_t i = 0; i < pl->tv.n; i++) {
 		const struct store_tenant *t = &pl->tv.items[i];
-		if (t->nshard != k) {
+		if (t->nshard < 1 || t->nshard > PLACEMENT_K_MAX) {
 			svc_set(e, RM_ERR, "tenant '%s' holds %zu services, "
-			    "not k = %u: the store was edited by hand",
-			    t->name, t->nshard, k);
+			    "not 1 to %d: the store was edited by hand",
+			    t->name, t->nshard, PLACEMENT_K_MAX);
 			free(sh);
 			return -1;
 		}
-		memcpy(sh[i].svc, t->shard, k * sizeof(unsigned));
+		sh[i].n = (unsigned)t->nshard;
+		sh[i].m = t->overlap;
+		memcpy(sh[i].svc, t->shard, sh[i].n * sizeof(unsigned));
 		/* placement wants them ascending */
-		for (unsigned a = 1; a < k; a++)
+		for (unsigned a = 1; a < sh[i].n; a++)
 			for (unsigned b = a; b > 0 && sh[i].svc[b - 1] >
 			    sh[i].svc[b]; b--) {
 				unsigned x = sh[i].svc[b];
@@ -432,24 +437,17 @@ int service_tenant_create(struct service *s, const char *cluster,
 			    "tenant '%s'", cluster, t.name);
 			goto fail;
 		}
-	if (pl.tv.n > 0 && (pl.tv.items[0].k != t.k ||
-	    pl.tv.items[0].overlap != t.overlap)) {
-		svc_set(e, RM_ECONFLICT, "the tenants of cluster '%s' have k = "
-		    "%u, overlap %u, and one pool places shards of one size "
-		    "and one bound: create '%s' with k = %u and overlap %u",
-		    cluster, pl.tv.items[0].k, pl.tv.items[0].overlap, t.name,
-		    pl.tv.items[0].k, pl.tv.items[0].overlap);
-		goto fail;
-	}
 	if (t.k > pl.nsvc) {
 		svc_set(e, RM_ECONFLICT, "cluster '%s' has %zu services (its "
 		    "nodes): too few for a shard of k = %u; add nodes or ask "
 		    "for a smaller k", cluster, pl.nsvc, t.k);
 		goto fail;
 	}
-	if (tn_place_load(&pl, t.k, t.overlap, e) != 0)
+	if (tn_place_load(&pl, pl.tv.n > 0 ? pl.tv.items[0].k : t.k,
+	    pl.tv.n > 0 ? pl.tv.items[0].overlap : t.overlap, e) != 0)
 		goto fail;
-	if (placement_place(pl.p, &sh, err, sizeof(err)) != 0) {
+	if (placement_place_shape(pl.p, t.k, t.overlap, &sh, err,
+	    sizeof(err)) != 0) {
 		svc_set(e, RM_ECONFLICT, "cannot place tenant '%s' in cluster "
 		    "'%s': %s (%zu of the %zu services are up)", t.name,
 		    cluster, err, placement_alive(pl.p), pl.nsvc);

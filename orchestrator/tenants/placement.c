@@ -22,14 +22,19 @@
  * milliseconds, where the search alone stops short from 16 services on,
  * and for k = 4, 5 it gets far closer than the search.  Where both fall
  * short of the bound, seeded random first-fit packings compete too.
- * Shards that are not from the plan (loaded, repaired, or placed before the
- * pool changed) are fixed pairs for the next search.
+ * Shards that are not from the plan (loaded, repaired, grown, shrunk, of
+ * another shape, or placed before the pool changed) are fixed pairs for
+ * the next search.  The plan is only for the pool's default shape: a
+ * shard of another size or bound is not a block of a packing of k-sets.
  *
- * Anything else (m >= 2, a larger pool, a plan used up) takes the
- * least-loaded services that keep the bound: a depth-first search over the
- * live services in load order, with the overlap with every placed shard
- * counted through per-service lists of the shards that hold them.  That
- * keeps 10,000 shards on 1,000 services fast.
+ * Shapes mix: each shard has its size n and bound m, and two shards may
+ * share min(their m) services.  Anything but the default shape with
+ * m = 1 on a small pool (m >= 2, a larger pool, another shape, a plan
+ * used up), and every grow and repair, takes the least-loaded services
+ * that keep every bound: a depth-first search over the live services in
+ * load order, with the overlap with every placed shard counted through
+ * per-service lists of the shards that hold them.  That keeps 10,000
+ * shards on 1,000 services fast.
  */
 #include "placement.h"
 
@@ -115,12 +120,16 @@ size_t placement_bound(size_t n, unsigned k, unsigned m)
 }
 
 unsigned placement_overlap(const struct placement_shard *a,
-    const struct placement_shard *b, unsigned k)
+    const struct placement_shard *b)
 {
+	/* Clamped: a shard made by hand with a wild n is not read past its
+	 * array. */
+	unsigned na = a->n < PLACEMENT_K_MAX ? a->n : PLACEMENT_K_MAX;
+	unsigned nb = b->n < PLACEMENT_K_MAX ? b->n : PLACEMENT_K_MAX;
 	unsigned i = 0, j = 0, n = 0;
 
 	/* Both ascending: a merge. */
-	while (i < k && j < k) {
+	while (i < na && j < nb) {
 		if (a->svc[i] == b->svc[j]) {
 			n++;
 			i++;
@@ -269,8 +278,18 @@ int placement_set_alive(struct placement *p, unsigned svc, bool alive,
 static int shard_check(const struct placement *p, struct placement_shard *s,
     char *err, size_t errlen)
 {
-	qsort(s->svc, p->k, sizeof(s->svc[0]), cmp_unsigned);
-	for (unsigned i = 0; i < p->k; i++) {
+	if (s->n < 1 || s->n > PLACEMENT_K_MAX) {
+		err_set(err, errlen, "a shard of %u services: a shard holds 1 "
+		    "to %d", s->n, PLACEMENT_K_MAX);
+		return -1;
+	}
+	if (s->m >= PLACEMENT_K_MAX) {
+		err_set(err, errlen, "overlap m = %u of a shard is out of "
+		    "range: give less than %d", s->m, PLACEMENT_K_MAX);
+		return -1;
+	}
+	qsort(s->svc, s->n, sizeof(s->svc[0]), cmp_unsigned);
+	for (unsigned i = 0; i < s->n; i++) {
 		if (s->svc[i] >= p->n) {
 			err_set(err, errlen, "service %u is not in the pool "
 			    "(0 to %zu)", s->svc[i], p->n - 1);
@@ -279,11 +298,11 @@ static int shard_check(const struct placement *p, struct placement_shard *s,
 		if (i > 0 && s->svc[i] == s->svc[i - 1]) {
 			err_set(err, errlen, "service %u is in the shard "
 			    "twice: a shard holds %u distinct services",
-			    s->svc[i], p->k);
+			    s->svc[i], s->n);
 			return -1;
 		}
 	}
-	for (unsigned i = p->k; i < PLACEMENT_K_MAX; i++)
+	for (unsigned i = s->n; i < PLACEMENT_K_MAX; i++)
 		s->svc[i] = 0;
 	return 0;
 }
@@ -295,26 +314,29 @@ static void shard_add(struct placement *p, const struct placement_shard *s)
 		p->shards = xrealloc(p->shards, p->cap * sizeof(*p->shards));
 	}
 	p->shards[p->count] = *s;
-	for (unsigned i = 0; i < p->k; i++)
+	for (unsigned i = 0; i < s->n; i++)
 		list_push(&p->holds[s->svc[i]], p->count);
 	p->count++;
 }
 
 /*
  * Overlap counting through the per-service lists: ov[j] is how many of the
- * chosen services shard j holds.  Adding a service fails (and undoes
- * itself) when some shard other than skip would then share more than m.
+ * chosen services shard j holds.  Adding a service to a shard of bound m
+ * fails (and undoes itself) when some shard j other than skip would then
+ * share more than min(m, shard j's m).
  */
 static bool ov_add(const struct placement *p, unsigned *ov, unsigned svc,
-    size_t skip)
+    size_t skip, unsigned m)
 {
 	const struct svc_list *l = &p->holds[svc];
 	size_t i;
 
 	for (i = 0; i < l->len; i++) {
-		if (l->v[i] == skip)
+		size_t j = l->v[i];
+
+		if (j == skip)
 			continue;
-		if (++ov[l->v[i]] > p->m)
+		if (++ov[j] > (m < p->shards[j].m ? m : p->shards[j].m))
 			break;
 	}
 	if (i == l->len)
@@ -335,6 +357,44 @@ static void ov_del(const struct placement *p, unsigned *ov, unsigned svc,
 			ov[l->v[i]]--;
 }
 
+/* Count the members of s but drop into ov, bound or not: what a shard
+ * already holds is within its bounds (checked when it came in). */
+static void ov_count(const struct placement *p, unsigned *ov,
+    const struct placement_shard *s, unsigned drop, size_t skip)
+{
+	for (unsigned j = 0; j < s->n; j++) {
+		const struct svc_list *l = &p->holds[s->svc[j]];
+
+		if (s->svc[j] == drop)
+			continue;
+		for (size_t i = 0; i < l->len; i++)
+			if (l->v[i] != skip)
+				ov[l->v[i]]++;
+	}
+}
+
+/* Why loaded shard i (t) does not fit: the first shard it shares more
+ * than min(their m) with; shards from base on came with it. */
+static void load_conflict(const struct placement *p,
+    const struct placement_shard *t, size_t i, size_t base, char *err,
+    size_t errlen)
+{
+	for (size_t j = 0; j < p->count; j++) {
+		unsigned b = t->m < p->shards[j].m ? t->m : p->shards[j].m;
+		unsigned shared = placement_overlap(t, &p->shards[j]);
+
+		if (shared <= b)
+			continue;
+		err_set(err, errlen, "shard %zu shares %u services with %s "
+		    "%zu, more than the %u their bounds allow", i, shared,
+		    j < base ? "placed shard" : "shard", j < base ? j :
+		    j - base, b);
+		return;
+	}
+	err_set(err, errlen, "shard %zu shares more services with an "
+	    "earlier shard than their bounds allow", i);
+}
+
 int placement_load(struct placement *p, const struct placement_shard *s,
     size_t count, char *err, size_t errlen)
 {
@@ -347,12 +407,10 @@ int placement_load(struct placement *p, const struct placement_shard *s,
 		if (shard_check(p, &t, err, errlen) < 0)
 			goto fail;
 		ov = xcalloc(p->count + 1, sizeof(*ov));
-		for (unsigned j = 0; j < p->k; j++)
-			if (!ov_add(p, ov, t.svc[j], SIZE_MAX)) {
+		for (unsigned j = 0; j < t.n; j++)
+			if (!ov_add(p, ov, t.svc[j], SIZE_MAX, t.m)) {
 				free(ov);
-				err_set(err, errlen, "shard %zu shares more "
-				    "than %u services with an earlier shard",
-				    i, p->m);
+				load_conflict(p, &t, i, base, err, errlen);
 				goto fail;
 			}
 		free(ov);
@@ -365,7 +423,7 @@ fail:
 	/* Take back what this call added: nothing changes on bad input. */
 	while (p->count > base) {
 		p->count--;
-		for (unsigned j = 0; j < p->k; j++)
+		for (unsigned j = 0; j < p->shards[p->count].n; j++)
 			list_drop(&p->holds[p->shards[p->count].svc[j]],
 			    p->count);
 	}
@@ -386,7 +444,7 @@ int placement_remove(struct placement *p, size_t i, char *err, size_t errlen)
 	for (size_t s = 0; s < p->n; s++)
 		p->holds[s].len = 0;
 	for (size_t s = 0; s < p->count; s++)
-		for (unsigned j = 0; j < p->k; j++)
+		for (unsigned j = 0; j < p->shards[s].n; j++)
 			list_push(&p->holds[p->shards[s].svc[j]], s);
 	plan_drop(p);
 	return 0;
@@ -716,19 +774,31 @@ static void plan_keep(struct search *s)
 
 /*
  * A maximum packing (as far as the budget reaches) of the live pool given
- * the placed shards, into p->plan.  Block members are sorted.
+ * the placed shards, into p->plan: blocks of the default shape (k, m = 1).
+ * Block members are sorted.
+ *
+ * Placed shards of any size and bound are handled here, not left to the
+ * least-loaded search: a block shares at most min(1, m) with a shard, so
+ * a shard with m >= 1 (whatever its size) fixes its pairs, which no block
+ * may cover, and a shard with m = 0 takes its services out of the pool the
+ * packing is made of.
  */
 static void plan_make(struct placement *p)
 {
 	struct search *s = xcalloc(1, sizeof(*s));
 	unsigned map[EXACT_MAX];
 	unsigned *idx = xcalloc(p->n, sizeof(*idx));
+	bool *shut = xcalloc(p->n, sizeof(*shut));
 	size_t top;
 
 	plan_drop(p);
 	s->k = p->k;
+	for (size_t i = 0; i < p->count; i++)
+		if (p->shards[i].m == 0)
+			for (unsigned j = 0; j < p->shards[i].n; j++)
+				shut[p->shards[i].svc[j]] = true;
 	for (size_t v = 0; v < p->n; v++)
-		if (p->alive[v]) {
+		if (p->alive[v] && !shut[v]) {
 			idx[v] = s->a;
 			map[s->a++] = (unsigned)v;
 		}
@@ -736,8 +806,9 @@ static void plan_make(struct placement *p)
 	for (size_t i = 0; i < p->count; i++) {
 		unsigned in[PLACEMENT_K_MAX], nl = 0;
 
-		for (unsigned j = 0; j < p->k; j++)
-			if (p->alive[p->shards[i].svc[j]])
+		for (unsigned j = 0; j < p->shards[i].n; j++)
+			if (p->alive[p->shards[i].svc[j]] &&
+			    !shut[p->shards[i].svc[j]])
 				in[nl++] = idx[p->shards[i].svc[j]];
 		for (unsigned x = 0; x < nl; x++)
 			for (unsigned y = 0; y < nl; y++)
@@ -774,12 +845,15 @@ static void plan_make(struct placement *p)
 		for (unsigned j = 0; j < p->k; j++)
 			p->plan[i].svc[j] = map[s->best[i][j]];
 		qsort(p->plan[i].svc, p->k, sizeof(unsigned), cmp_unsigned);
+		p->plan[i].n = p->k;
+		p->plan[i].m = p->m;
 	}
 	p->plan_len = s->nbest;
 	p->plan_next = 0;
 	p->plan_valid = true;
 	free(s->best);
 	free(s);
+	free(shut);
 	free(idx);
 }
 
@@ -787,6 +861,7 @@ static void plan_make(struct placement *p)
 
 struct greedy {
 	const struct placement *p;
+	unsigned k, m;		/* the shape asked */
 	unsigned *order, norder, *ov;
 	unsigned chosen[PLACEMENT_K_MAX];
 	long steps;
@@ -794,14 +869,14 @@ struct greedy {
 
 static bool greedy_run(struct greedy *g, unsigned have, unsigned from)
 {
-	if (have == g->p->k)
+	if (have == g->k)
 		return true;
-	for (unsigned i = from; i + (g->p->k - have) <= g->norder; i++) {
+	for (unsigned i = from; i + (g->k - have) <= g->norder; i++) {
 		unsigned v = g->order[i];
 
 		if (++g->steps > GREEDY_BUDGET)
 			return false;
-		if (!ov_add(g->p, g->ov, v, SIZE_MAX))
+		if (!ov_add(g->p, g->ov, v, SIZE_MAX, g->m))
 			continue;
 		g->chosen[have] = v;
 		if (greedy_run(g, have + 1, i + 1))
@@ -837,10 +912,10 @@ static unsigned *by_load(const struct placement *p, unsigned *n)
 	return o;
 }
 
-static bool greedy_place(const struct placement *p, struct placement_shard *out,
-    bool *gave_up)
+static bool greedy_place(const struct placement *p, unsigned k, unsigned m,
+    struct placement_shard *out, bool *gave_up)
 {
-	struct greedy g = { .p = p };
+	struct greedy g = { .p = p, .k = k, .m = m };
 	bool ok;
 
 	g.order = by_load(p, &g.norder);
@@ -849,38 +924,94 @@ static bool greedy_place(const struct placement *p, struct placement_shard *out,
 	*gave_up = !ok && g.steps > GREEDY_BUDGET;
 	if (ok) {
 		memset(out, 0, sizeof(*out));
-		memcpy(out->svc, g.chosen, p->k * sizeof(unsigned));
-		qsort(out->svc, p->k, sizeof(unsigned), cmp_unsigned);
+		memcpy(out->svc, g.chosen, k * sizeof(unsigned));
+		qsort(out->svc, k, sizeof(unsigned), cmp_unsigned);
+		out->n = k;
+		out->m = m;
 	}
 	free(g.ov);
 	free(g.order);
 	return ok;
 }
 
-/* true when s (all members alive) keeps overlap <= m with every shard. */
+/* true when s (all members alive) keeps every overlap within its bound. */
 static bool fits(const struct placement *p, const struct placement_shard *s)
 {
 	unsigned *ov = xcalloc(p->count + 1, sizeof(*ov));
 	bool ok = true;
 
-	for (unsigned j = 0; j < p->k && ok; j++)
-		ok = p->alive[s->svc[j]] && ov_add(p, ov, s->svc[j], SIZE_MAX);
+	for (unsigned j = 0; j < s->n && ok; j++)
+		ok = p->alive[s->svc[j]] && ov_add(p, ov, s->svc[j], SIZE_MAX,
+		    s->m);
 	free(ov);
 	return ok;
+}
+
+static bool in_shard(const struct placement_shard *s, unsigned v)
+{
+	for (unsigned j = 0; j < s->n; j++)
+		if (s->svc[j] == v)
+			return true;
+	return false;
+}
+
+/*
+ * The least-loaded live service outside shard si that keeps its overlap
+ * with every other shard within their bounds, given ov counting the
+ * members shard si keeps; UINT32_MAX when none does.
+ */
+static unsigned pick_for(const struct placement *p, size_t si, unsigned *ov)
+{
+	const struct placement_shard *s = &p->shards[si];
+	unsigned norder, *order = by_load(p, &norder), to = UINT32_MAX;
+
+	for (unsigned c = 0; c < norder && to == UINT32_MAX; c++)
+		if (!in_shard(s, order[c]) && ov_add(p, ov, order[c], si,
+		    s->m)) {
+			to = order[c];
+			ov_del(p, ov, order[c], si);
+		}
+	free(order);
+	return to;
+}
+
+/* Every placed shard has the pool's default shape. */
+static bool uniform(const struct placement *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		if (p->shards[i].n != p->k || p->shards[i].m != p->m)
+			return false;
+	return true;
 }
 
 int placement_place(struct placement *p, struct placement_shard *out,
     char *err, size_t errlen)
 {
-	size_t a = placement_alive(p), bound;
-	bool gave_up = false;
+	return placement_place_shape(p, p->k, p->m, out, err, errlen);
+}
 
-	if (p->k > a) {
-		err_set(err, errlen, "%zu live services cannot hold a shard "
-		    "of k = %u: bring services back or add some", a, p->k);
+int placement_place_shape(struct placement *p, unsigned k, unsigned m,
+    struct placement_shard *out, char *err, size_t errlen)
+{
+	size_t a = placement_alive(p), bound;
+	bool deflt = k == p->k && m == p->m, gave_up = false;
+
+	if (k < 1 || k > PLACEMENT_K_MAX) {
+		err_set(err, errlen, "shard size k = %u is out of range: "
+		    "give 1 to %d", k, PLACEMENT_K_MAX);
 		return -1;
 	}
-	if (p->m == 1 && a <= EXACT_MAX) {
+	if (m >= k) {
+		err_set(err, errlen, "overlap m = %u isolates nothing with "
+		    "shards of k = %u services: give m < k", m, k);
+		return -1;
+	}
+	if (k > a) {
+		err_set(err, errlen, "%zu live services cannot hold a shard "
+		    "of k = %u: bring services back or add some", a, k);
+		return -1;
+	}
+	if (deflt && m == 1 && a <= EXACT_MAX) {
 		if (!p->plan_valid)
 			plan_make(p);
 		while (p->plan_next < p->plan_len) {
@@ -893,7 +1024,7 @@ int placement_place(struct placement *p, struct placement_shard *out,
 			}
 		}
 	}
-	if (greedy_place(p, out, &gave_up)) {
+	if (greedy_place(p, k, m, out, &gave_up)) {
 		shard_add(p, out);
 		/*
 		 * Not from the plan: the next placement searches anew, unless
@@ -904,22 +1035,118 @@ int placement_place(struct placement *p, struct placement_shard *out,
 			plan_drop(p);
 		return 0;
 	}
-	bound = placement_bound(a, p->k, p->m);
-	if (p->count >= bound)
+	bound = placement_bound(a, k, m);
+	if (!deflt || !uniform(p))
+		/* The bound is for a pool of this shape alone: with others
+		 * beside it, it is a guide, not the limit. */
+		err_set(err, errlen, "%zu services, k = %u, overlap ≤ %u: no "
+		    "shard fits beside the %zu placed%s (a pool of this shape "
+		    "alone holds at most %zu tenants): add services", a, k, m,
+		    p->count, gave_up ? " within the search budget" : "",
+		    bound);
+	else if (p->count >= bound)
 		err_set(err, errlen, "%zu services, k = %u, overlap ≤ %u holds "
-		    "at most %zu tenants; %zu placed", a, p->k, p->m, bound,
+		    "at most %zu tenants; %zu placed", a, k, m, bound,
 		    p->count);
 	else if (gave_up)
 		err_set(err, errlen, "no shard found within the search budget "
 		    "(%zu services, k = %u, overlap ≤ %u: at most %zu tenants; "
-		    "%zu placed): add services", a, p->k, p->m, bound,
-		    p->count);
+		    "%zu placed): add services", a, k, m, bound, p->count);
 	else
 		err_set(err, errlen, "no shard of %u live services keeps "
 		    "overlap ≤ %u with the %zu placed (%zu services hold at "
-		    "most %zu, but not with these shards): add services", p->k,
-		    p->m, p->count, a, bound);
+		    "most %zu, but not with these shards): add services", k,
+		    m, p->count, a, bound);
 	return -1;
+}
+
+int placement_grow(struct placement *p, size_t i, unsigned *svc, char *err,
+    size_t errlen)
+{
+	struct placement_shard *s;
+	unsigned *ov, to, j;
+	bool lower = false;
+	size_t a;
+
+	if (i >= p->count) {
+		err_set(err, errlen, "shard %zu does not exist (%zu placed)",
+		    i, p->count);
+		return -1;
+	}
+	s = &p->shards[i];
+	if (s->n >= PLACEMENT_K_MAX) {
+		err_set(err, errlen, "shard %zu holds %u services, the most a "
+		    "shard takes: it cannot grow", i, s->n);
+		return -1;
+	}
+	ov = xcalloc(p->count + 1, sizeof(*ov));
+	ov_count(p, ov, s, UINT32_MAX, i);
+	to = pick_for(p, i, ov);
+	free(ov);
+	if (to == UINT32_MAX) {
+		for (size_t o = 0; o < p->count; o++)
+			lower |= o != i && p->shards[o].m < s->m;
+		a = placement_alive(p);
+		if (a == p->n)
+			err_set(err, errlen, "no live service outside shard "
+			    "%zu keeps overlap ≤ %u with every other shard%s: "
+			    "%zu services, %zu shards; add services", i, s->m,
+			    lower ? " (less with those of a lower bound)" :
+			    "", p->n, p->count);
+		else
+			err_set(err, errlen, "no live service outside shard "
+			    "%zu keeps overlap ≤ %u with every other shard%s: "
+			    "%zu services (%zu live), %zu shards; add services "
+			    "or bring them back", i, s->m, lower ? " (less "
+			    "with those of a lower bound)" : "", p->n, a,
+			    p->count);
+		return -1;
+	}
+	/* Insert in order: svc[] stays ascending. */
+	for (j = s->n; j > 0 && s->svc[j - 1] > to; j--)
+		s->svc[j] = s->svc[j - 1];
+	s->svc[j] = to;
+	s->n++;
+	list_push(&p->holds[to], i);
+	/* The shard is no block of the plan any more. */
+	plan_drop(p);
+	if (svc != NULL)
+		*svc = to;
+	return 0;
+}
+
+int placement_shrink(struct placement *p, size_t i, unsigned svc, char *err,
+    size_t errlen)
+{
+	struct placement_shard *s;
+	unsigned j;
+
+	if (i >= p->count) {
+		err_set(err, errlen, "shard %zu does not exist (%zu placed)",
+		    i, p->count);
+		return -1;
+	}
+	s = &p->shards[i];
+	for (j = 0; j < s->n && s->svc[j] != svc; j++)
+		;
+	if (j == s->n) {
+		err_set(err, errlen, "service %u is not in shard %zu: nothing "
+		    "to remove", svc, i);
+		return -1;
+	}
+	if (s->n == 1) {
+		err_set(err, errlen, "service %u is the only one of shard %zu: "
+		    "a shard keeps at least one; remove the shard instead",
+		    svc, i);
+		return -1;
+	}
+	memmove(&s->svc[j], &s->svc[j + 1], (s->n - j - 1) * sizeof(s->svc[0]));
+	s->n--;
+	s->svc[s->n] = 0;
+	list_drop(&p->holds[svc], i);
+	/* A smaller shard frees pairs a new plan may use. */
+	plan_drop(p);
+	return 0;
 }
 
 int placement_repair(struct placement *p, unsigned svc,
@@ -954,24 +1181,11 @@ int placement_repair(struct placement *p, unsigned svc,
 	for (size_t h = 0; h < hit.len; h++) {
 		size_t si = hit.v[h];
 		struct placement_shard *s = &p->shards[si];
-		unsigned norder, *order, to = UINT32_MAX, j;
-		bool in;
+		unsigned to;
 
 		memset(ov, 0, (p->count + 1) * sizeof(*ov));
-		for (j = 0; j < p->k; j++)
-			if (s->svc[j] != svc)
-				(void)ov_add(p, ov, s->svc[j], si);
-		order = by_load(p, &norder);
-		for (unsigned c = 0; c < norder && to == UINT32_MAX; c++) {
-			in = false;
-			for (j = 0; j < p->k; j++)
-				in |= s->svc[j] == order[c];
-			if (!in && ov_add(p, ov, order[c], si)) {
-				to = order[c];
-				ov_del(p, ov, order[c], si);
-			}
-		}
-		free(order);
+		ov_count(p, ov, s, svc, si);
+		to = pick_for(p, si, ov);
 		if (to == UINT32_MAX) {
 			if (failed++ == 0)
 				first_failed = si;
@@ -979,10 +1193,10 @@ int placement_repair(struct placement *p, unsigned svc,
 		}
 		list_drop(&p->holds[svc], si);
 		list_push(&p->holds[to], si);
-		for (j = 0; j < p->k; j++)
+		for (unsigned j = 0; j < s->n; j++)
 			if (s->svc[j] == svc)
 				s->svc[j] = to;
-		qsort(s->svc, p->k, sizeof(unsigned), cmp_unsigned);
+		qsort(s->svc, s->n, sizeof(unsigned), cmp_unsigned);
 		*swaps = xrealloc(*swaps, (*nswaps + 1) * sizeof(**swaps));
 		(*swaps)[*nswaps].shard = si;
 		(*swaps)[*nswaps].from = svc;
@@ -998,7 +1212,7 @@ int placement_repair(struct placement *p, unsigned svc,
 		    "(the first: shard %zu) keep it: no live service outside "
 		    "them keeps overlap ≤ %u with every other shard; add "
 		    "services and repair again", failed, hit.len, svc,
-		    first_failed, p->m);
+		    first_failed, p->shards[first_failed].m);
 		return -1;
 	}
 	return 0;

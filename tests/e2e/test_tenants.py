@@ -10,6 +10,8 @@ pool of simulated nodes with real sshd and agents, the real orchestrator.
 - Shards survive an orchestrator restart unchanged.
 - A node declared down for tenant_repair_after is swapped out of the
   shards that hold it, and only those, keeping the overlap bound.
+- Tenants of one cluster with different k and overlap share the pool,
+  each pair of shards within the smaller overlap, across a restart.
 """
 import itertools
 import json
@@ -44,11 +46,14 @@ def members(t):
     return frozenset(s["address"] for s in t["shard"])
 
 
-def check_overlap(tenants, k=3, m=1):
+def check_overlap(tenants):
+    """Each shard has its k services; two share at most the smaller of
+    their overlaps."""
     for t in tenants:
-        assert len(members(t)) == k and t["services"] == k, t
+        assert len(members(t)) == t["k"] and t["services"] == t["k"], t
     for a, b in itertools.combinations(tenants, 2):
-        assert len(members(a) & members(b)) <= m, (a["name"], b["name"])
+        assert len(members(a) & members(b)) <= min(a["overlap"], b["overlap"]), \
+            (a["name"], b["name"])
 
 
 def tenants(o):
@@ -257,3 +262,44 @@ def test_a_removed_node_is_swapped_out_at_once(
     for e in ev:
         d = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
         assert e["result"] == "repaired" and d["reason"] == f"node {dead} left the cluster", e
+
+
+def test_tenants_of_several_shapes_share_the_pool(
+        sim_factory, orch_factory, tmp_path):  # noqa: F811
+    """A tenant asking for another k or overlap than the cluster's first is
+    placed beside the others, not refused; the packing of the first
+    tenant's shape fills what is left, and a restart changes nothing."""
+    c, o = start(sim_factory, orch_factory, tmp_path, 12, tenant_repair_after="off")
+    for name, k, m in [("a0", 3, 1), ("alone", 2, 0), ("wide", 4, 1), ("loose", 4, 2)]:
+        t = o.ok("POST", T, {"name": name, "prefix": name, "k": k, "overlap": m},
+                 status=201)
+        assert (t["k"], t["overlap"], t["services"]) == (k, m, k), t
+        check_overlap(tenants(o).values())
+    alone = members(tenants(o)["alone"])
+    # The first tenant's shape until no shard fits; the refusal says the
+    # packing bound is that of a pool of one shape.
+    n = 0
+    while True:
+        r = o.post(T, {"name": f"t{n:02d}", "prefix": f"t{n:02d}"})
+        if r.status_code != 201:
+            break
+        n += 1
+        check_overlap(tenants(o).values())
+    assert r.status_code == 409, r.text
+    msg = r.json()["error"]["message"]
+    assert "k = 3, overlap ≤ 1: no shard fits beside the" in msg and \
+        "a pool of this shape alone holds at most" in msg, msg
+    assert n >= 2, n
+    now = tenants(o)
+    assert all(not (members(t) & alone) for name, t in now.items() if name != "alone"), now
+
+    o.stop()
+    o.start()
+    assert {n: members(t) for n, t in tenants(o).items()} == \
+        {n: members(t) for n, t in now.items()}
+    # Without the wide one there is room for the first shape again: no
+    # other shard held two of its services.
+    o.ok("DELETE", f"{T}/wide", status=204)
+    t = o.ok("POST", T, {"name": "after", "prefix": "after"}, status=201)
+    assert t["k"] == 3 and t["overlap"] == 1, t
+    check_overlap(tenants(o).values())

@@ -83,15 +83,15 @@ static void test_repair_after_reload(void)
 		bool held = false;
 		for (unsigned j = 0; j < 3; j++)
 			held |= before[i].svc[j] == dead;
-		unsigned same = placement_overlap(now, &before[i], 3);
+		unsigned same = placement_overlap(now, &before[i]);
 		T_CHECK(held ? same == 2 : same == 3, "shard %zu: %u same, "
 		    "held %d", i, same, held);
 		for (unsigned j = 0; j < 3; j++)
 			T_CHECK(now->svc[j] != dead, "shard %zu keeps %u", i,
 			    dead);
 		for (size_t o = 0; o < i; o++)
-			T_CHECK(placement_overlap(now, placement_get(p, o),
-			    3) <= 1, "shards %zu and %zu", o, i);
+			T_CHECK(placement_overlap(now, placement_get(p, o))
+			    <= 1, "shards %zu and %zu", o, i);
 	}
 	free(sw);
 	placement_free(p);
