@@ -17,7 +17,7 @@ BEGIN = "<!-- task-types: generated from GET /api/v1/task-types by tests/e2e/tes
 END = "<!-- /task-types -->"
 TYPES = {"noop", "node-status", "backup", "restore", "verify", "purge", "backup-index", "repair",
          "replace", "removenode", "rolling-restart", "config-change", "upgrade",
-         "decommission", "scale-in", "scale-out", "remediate"}
+         "decommission", "scale-in", "scale-out", "remediate", "scale-tenant"}
 
 
 def fmt_num(v):

@@ -91,7 +91,7 @@ def scale_tasks(o):
 
 def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, tmp_path):  # noqa: F811
     c, o = start(sim_factory, orch_factory, tmp_path, 4)
-    t = o.ok("POST", T, {"name": "t1", "keyspaces": ["ks_t1"], "limit_max": 10000},
+    t = o.ok("POST", T, {"name": "t1", "keyspaces": ["ks1"], "limit_max": 10000},
              status=201)
     assert t["autoscale"] is True and t["limits"]["current"] == 4000, t
     members = shard(o, "t1")
@@ -108,7 +108,7 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
                  f"{n}'s hook ran", timeout=30)
         f = limits_file(c, n)
         assert f["format"] == 1 and f["cluster"] == CL and f["node"] == a, f
-        assert f["tenants"] == [{"name": "t1", "keyspaces": ["ks_t1"], "limit_ops": 4000}], f
+        assert f["tenants"] == [{"name": "t1", "keyspaces": ["ks1"], "limit_ops": 4000}], f
     wait_for(lambda: limits_file(c, outside[0]) is not None and
              limit_on(c, outside[0], "t1") is None, "the outside node's file", timeout=30)
     # Confirmed, and shown per service.
@@ -120,7 +120,7 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
     assert scale_tasks(o) == []
 
     # A load of 15,000 ops/s on one node: 12,000 do not serve it; raise.
-    c.set_load(name_of(c, members[0]), "ks_t1", reads=9000, writes=6000)
+    c.load(name_of(c, members[0]), "ks1", 9000, 6000)
     wait_for(lambda: any(t["state"] == "succeeded" for t in scale_tasks(o)),
              "a scale-tenant task succeeded", timeout=60)
     first = scale_tasks(o)[-1]
@@ -135,7 +135,7 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
     assert "exceeds capacity 12,000" in json.dumps(detail), detail
 
     # 40,000 ops/s: 3 x 10,000 cannot serve it; a service is added.
-    c.set_load(name_of(c, members[0]), "ks_t1", reads=25000, writes=15000)
+    c.load(name_of(c, members[0]), "ks1", 25000, 15000)
     wait_for(lambda: o.ok("GET", f"{T}/t1")["services"] == 4, "4 services", timeout=90)
     wait_for(lambda: any(t["params"]["action"] == "add" and t["state"] == "succeeded"
                          for t in scale_tasks(o)), "the add task succeeded", timeout=60)
@@ -145,7 +145,7 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
     assert limit_on(c, outside[0], "t1") == 10000, limits_file(c, outside[0])
 
     # The load stops: back to 3 services and the default limit.
-    c.set_load(name_of(c, members[0]), "ks_t1", reads=0, writes=0)
+    c.load(name_of(c, members[0]), "ks1", 0, 0)
     wait_for(lambda: (lambda g: g["services"] == 3 and g["limits"]["current"] == 4000)(
         o.ok("GET", f"{T}/t1")), "back to 3 x 4,000", timeout=120)
     acts = [t["params"]["action"] for t in scale_tasks(o)]
@@ -161,7 +161,7 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
 def test_failing_hook_is_not_confirmed(sim_factory, orch_factory, tmp_path):  # noqa: F811
     c, o = start(sim_factory, orch_factory, tmp_path, 3, settings={
         "autoscale_interval": "off", "tenant_demand_interval": "1s"})
-    o.ok("POST", T, {"name": "t1", "prefix": "ks_"}, status=201)
+    o.ok("POST", T, {"name": "t1", "prefix": "ks"}, status=201)
     wait_for(lambda: all(s.get("limit_applied") == 4000 for s in o.ok("GET", f"{T}/t1")["shard"]),
              "4000 applied everywhere", timeout=30)
     bad = c.names[1]
@@ -196,7 +196,7 @@ def test_failing_hook_is_not_confirmed(sim_factory, orch_factory, tmp_path):  # 
 
 def test_patch_tenant(sim_factory, orch_factory, tmp_path):  # noqa: F811
     c, o = start(sim_factory, orch_factory, tmp_path, 3)
-    o.ok("POST", T, {"name": "t1", "keyspaces": ["ks_t1"]}, status=201)
+    o.ok("POST", T, {"name": "t1", "keyspaces": ["ks1"]}, status=201)
     before = o.ok("GET", f"{T}/t1")
     for body, words in [({"k": 4}, "cannot be changed"),
                         ({"limit_default": 0}, "limit_default"),
@@ -216,7 +216,7 @@ def test_patch_tenant(sim_factory, orch_factory, tmp_path):  # noqa: F811
         "default": 2000, "current": 3000, "max": 3000}, got
     assert o.req("PATCH", f"{T}/nope", {"autoscale": False}).status_code == 404
     # Off: a load decides nothing.
-    c.set_load(c.names[0], "ks_t1", reads=50000, writes=0)
+    c.load(c.names[0], "ks1", 50000, 0)
     wait_for(lambda: (o.ok("GET", f"{T}/t1")["demand"] or {}).get("ops", 0) > 10000,
              "demand reported", timeout=30)
     time.sleep(3)

@@ -69,7 +69,9 @@ def test_twelve_tenants_on_nine_nodes_are_isolated(
             {"name": n, "prefix": f"{n}_"}
         t = o.ok("POST", T, body, status=201)
         assert t["k"] == 3 and t["overlap"] == 1 and t["health"] == "ok", t
-        assert t["limits"] == {"default": 4000, "current": 4000, "max": 100000}, t
+        assert t["limits"] == {"default": 4000, "current": 4000, "max": 100000,
+                               "confirmed": False}, t
+        assert t["autoscale"] is True and t["services_target"] == 3, t
         assert t["min_services"] == 3 and t["max_services"] == 16 and t["demand"] is None, t
     all12 = tenants(o)
     assert list(all12) == names
