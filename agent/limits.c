@@ -229,6 +229,9 @@ void limits_set(struct limits *l, const struct tenants *ts,
 {
 	json_decref(l->want);
 	json_decref(l->want_applied);
+	/* From the first list on the field is sent: {} until some limit works. */
+	if (l->applied == NULL)
+		l->applied = json_object();
 	l->want = limits_doc(ts, cluster, node);
 	l->want_applied = json_object();
 	for (size_t i = 0; ts != NULL && i < ts->n; i++)

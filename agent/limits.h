@@ -30,7 +30,7 @@ struct tenants;
 #define LIMITS_FORMAT 1
 
 struct limits {
-	json_t *applied;	/* {"t1": 4000}; NULL before any tenants answer */
+	json_t *applied;	/* {"t1": 4000}; {} until one works; NULL before any tenants answer */
 	char *error;		/* limits_error; NULL when the last attempt worked */
 	json_t *want;		/* the file's content to apply (no written_at); NULL: done */
 	json_t *want_applied;	/* what applied becomes once want is */

@@ -349,7 +349,8 @@ static void test_limits_apply(void)
 	free(body);
 
 	limits_set(&l, ts, "c1", "n1", path, hook, 1000);
-	T_CHECK(l.applied == NULL, "applied before the hook took it");
+	T_CHECK(json_is_object(l.applied) && json_object_size(l.applied) == 0,
+	    "applied before the hook took it");
 	T_CHECK(l.error != NULL && strstr(l.error, "exited 4: rate limiter "
 	    "not ready"), "error '%s'", l.error ? l.error : "(none)");
 	T_EQ_INT(runs(count), 1);
@@ -360,7 +361,8 @@ static void test_limits_apply(void)
 	/* ...then again, still failing. */
 	limits_tick(&l, path, hook, 1000 + LIMITS_RETRY_MS);
 	T_EQ_INT(runs(count), 2);
-	T_CHECK(l.applied == NULL && l.error != NULL, "still failing");
+	T_CHECK(json_object_size(l.applied) == 0 && l.error != NULL,
+	    "still failing");
 	/* Fixed: the next retry applies it. */
 	T_CHECK(file_write_atomic(ok, "", 0, 0644) == 0, "ok file");
 	limits_tick(&l, path, hook, 1000 + 2 * LIMITS_RETRY_MS);
