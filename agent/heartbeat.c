@@ -52,7 +52,12 @@ void heartbeat_add_tenants(json_t *body, int64_t tenants_gen,
     const json_t *limits_applied, const char *limits_error,
     const json_t *demand)
 {
-	json_object_set_new(body, "tenants_gen", json_integer(tenants_gen));
+	/* Absent before any list: an orchestrator without tenants never
+	 * sends one and would refuse the field as unknown_field, taking the
+	 * whole extended body (seeds_gen included) away for good. */
+	if (tenants_gen > 0)
+		json_object_set_new(body, "tenants_gen",
+		    json_integer(tenants_gen));
 	if (limits_applied != NULL)
 		json_object_set_new(body, "limits_applied",
 		    json_deep_copy(limits_applied));

@@ -38,8 +38,9 @@ json_t *heartbeat_body(const struct agentcfg *c, const json_t *report,
 
 /*
  * The tenants' fields of an extended body: tenants_gen (the generation
- * held, 0 before any), limits_applied (NULL: not sent, before any tenants
- * answer), limits_error and demand (NULL: not sent).  Nothing is stolen.
+ * held; 0, before any: not sent), limits_applied (NULL: not sent, before
+ * any tenants answer), limits_error and demand (NULL: not sent).  Nothing
+ * is stolen.
  */
 void heartbeat_add_tenants(json_t *body, int64_t tenants_gen,
     const json_t *limits_applied, const char *limits_error,

@@ -116,7 +116,7 @@ static void test_heartbeat_answer(void)
 static char *many_tenants(size_t n, size_t n_keyspaces)
 {
 	json_t *list = json_array(), *ks = json_array(), *j;
-	char name[16], *text;
+	char name[32], *text;
 
 	for (size_t k = 0; k < n_keyspaces; k++) {
 		snprintf(name, sizeof(name), "k%zu", k);
