@@ -68,6 +68,15 @@ static const struct conf_key keys[] = {
 	  "log file, reopened on SIGHUP; unset: stderr" },
 	{ "log_level", CONF_ENUM, "info", false, 0, 0, log_levels,
 	  "debug, info, warn or error" },
+	{ "limits_file", CONF_PATH, NULL, false, 0, 0, NULL,
+	  "where the tenants' per-service limits for this node are written (JSON, docs/tenants.md); "
+	  "unset: <state_dir>/limits.json" },
+	{ "limits_hook", CONF_STRING, NULL, false, 0, 0, NULL,
+	  "shell command run with the limits file's path (also $RINGAGENT_LIMITS_FILE) after it changed, "
+	  "to make the node enforce it; exit 0 once it does" },
+	{ "demand_interval", CONF_DURATION, "30s", false, 1000, DAY, NULL,
+	  "time between samples of the tenants' demand (nodetool tablestats) while the node has tenants, "
+	  "until the orchestrator says otherwise" },
 };
 
 const struct conf_key *agentcfg_keys(size_t *n)
@@ -142,6 +151,10 @@ static struct agentcfg *from_conf(struct conf *cf, char *err, size_t errlen)
 	c->job_retention_s = conf_int(cf, "job_retention_s");
 	c->start_timeout_ms = conf_ms(cf, "start_timeout");
 	c->http_timeout_ms = conf_ms(cf, "http_timeout");
+	c->limits_file = conf_str(cf, "limits_file") ? xstrdup(conf_str(cf,
+	    "limits_file")) : xasprintf("%s/limits.json", c->state_dir);
+	c->limits_hook = dup_or_null(conf_str(cf, "limits_hook"));
+	c->demand_interval_ms = conf_ms(cf, "demand_interval");
 	conf_free(cf);
 
 	if (c->n_data_dirs == 0) {
@@ -216,5 +229,7 @@ void agentcfg_free(struct agentcfg *c)
 	free(c->ssh_host_key);
 	free(c->ca_file);
 	free(c->log_file);
+	free(c->limits_file);
+	free(c->limits_hook);
 	free(c);
 }

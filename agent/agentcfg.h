@@ -55,6 +55,9 @@ struct agentcfg {
 	int64_t start_timeout_ms;	/* cassandra_start / cassandra_stop */
 	int64_t http_timeout_ms;
 	int64_t job_retention_s;	/* finished jobs older than this go; 0: never */
+	char *limits_file;		/* tenants' limits (limits.h); <state_dir>/limits.json */
+	char *limits_hook;		/* shell command run on a new limits file; NULL: none */
+	int64_t demand_interval_ms;	/* between demand samples, until the orchestrator says */
 };
 
 /* The key table, for --help and docs. */

@@ -25,6 +25,15 @@
  * credential again, so an admin's readmit or a new store is picked up.  The daemon never stops Cassandra and never restarts it: the
  * service manager owns the process, we only start it on boot.
  *
+ * Tenants (docs/tenants.md, "Demand and limits on the node"): a heartbeat
+ * answer may bring a new list of the cluster's tenants.  Its limits are
+ * written to limits_file and handed to limits_hook right after that
+ * answer; while the node has tenants, a heartbeat samples their demand
+ * (one `nodetool tablestats`) once per demand interval and carries the
+ * rate until an answer takes it.  Both run in this loop: a tablestats takes
+ * a second or two, the hook is bounded by LIMITS_HOOK_TIMEOUT_MS, and
+ * neither runs more than once per interval.
+ *
  * Signals are blocked and taken synchronously with sigtimedwait() while we
  * sleep, so no handler races the loop; a request in flight finishes
  * (bounded by http_timeout) before SIGTERM is seen.
@@ -50,6 +59,8 @@
 #include "cassconf.h"
 #include "checkin.h"
 #include "heartbeat.h"
+#include "limits.h"
+#include "tenants.h"
 
 struct agentd {
 	struct agentcfg *cfg;		/* the orchestrator list changes on SIGHUP */
@@ -73,6 +84,16 @@ struct agentd {
 	 * the bootstrap slot of a node that will not start. */
 	int start_failures;
 	char start_error[256];
+	/* Tenants: the list held (NULL before any answer had one), the
+	 * baseline of their demand, the last rate not yet taken by an
+	 * answer, and their limits on this node. */
+	struct tenants *tenants;
+	struct tenants_demand demand;
+	json_t *demand_pending;
+	int64_t demand_interval_ms;	/* the orchestrator's; 0: the config's */
+	int64_t next_sample_ms;
+	bool demand_failing;		/* this spell of failures is logged */
+	struct limits limits;
 };
 
 void agentd_block_signals(void)
@@ -476,6 +497,92 @@ out:
 	free(want);
 }
 
+/*
+ * A new tenants generation: its limits are applied at once and the demand
+ * starts from a new baseline, since the keyspaces each tenant sums may
+ * have changed.
+ */
+static void take_tenants(struct agentd *d, struct heartbeat_answer *a)
+{
+	const struct agentcfg *c = d->cfg;
+	int64_t held = d->tenants ? d->tenants->gen : 0;
+
+	if (a->demand_interval_ms > 0 &&
+	    a->demand_interval_ms != d->demand_interval_ms) {
+		log_info("tenant demand sampled every %lld ms from now on (the "
+		    "orchestrator's demand_interval_s)",
+		    (long long)a->demand_interval_ms);
+		d->demand_interval_ms = a->demand_interval_ms;
+		if (d->next_sample_ms > time_mono_ms() + a->demand_interval_ms)
+			d->next_sample_ms = time_mono_ms() + a->demand_interval_ms;
+	}
+	if (a->tenants_gen == 0 || a->tenants_gen == held)
+		return;
+	if (a->tenants == NULL) {
+		log_warnx("heartbeat answer names tenants generation %lld but "
+		    "carries no list; keeping generation %lld until the list "
+		    "comes", (long long)a->tenants_gen, (long long)held);
+		return;
+	}
+	log_info("tenants generation %lld: %zu tenants, %zu served by this "
+	    "node (was generation %lld)", (long long)a->tenants_gen,
+	    a->tenants->n, tenants_served(a->tenants), (long long)held);
+	tenants_free(d->tenants);
+	d->tenants = a->tenants;
+	a->tenants = NULL;
+	tenants_demand_reset(&d->demand);
+	json_decref(d->demand_pending);
+	d->demand_pending = NULL;
+	d->next_sample_ms = time_mono_ms();
+	limits_set(&d->limits, d->tenants, c->cluster, c->address,
+	    c->limits_file, c->limits_hook, time_mono_ms());
+}
+
+/*
+ * Once per demand interval while the node has tenants: one tablestats.
+ * The schedule counts from the heartbeat's start (t0), so that with a
+ * heartbeat interval dividing the demand interval every sample falls on
+ * the heartbeat it was meant for.  A node that cannot be asked keeps its
+ * baseline: the next sample's window covers the gap (or a restart shows as
+ * counters gone down), and the failure is logged once per spell.
+ */
+static void sample_demand(struct agentd *d, const json_t *report, int64_t t0)
+{
+	const struct agentcfg *c = d->cfg;
+	int64_t every = d->demand_interval_ms > 0 ? d->demand_interval_ms :
+	    c->demand_interval_ms;
+	const char *status = json_string_value(json_object_get(report, "status"));
+	struct nodetool_tablestats *st = NULL;
+	enum cass_rc rc = CASS_UNREACHABLE;
+	char err[1024] = "Cassandra is down";
+	json_t *s;
+
+	if (d->tenants == NULL || d->tenants->n == 0 || t0 < d->next_sample_ms)
+		return;
+	d->next_sample_ms = t0 + every;
+	if (status != NULL && strcmp(status, "down") != 0)
+		rc = cass_tablestats(c, NULL, NULL, 0, &st, err, sizeof(err));
+	if (rc != CASS_OK) {
+		if (!d->demand_failing)
+			log_warnx("tenant demand not sampled: %s; keeping the last "
+			    "sample as the baseline and trying every %lld s (not "
+			    "logged again until a sample works)", err,
+			    (long long)(every / 1000));
+		d->demand_failing = true;
+		return;
+	}
+	if (d->demand_failing)
+		log_info("tenant demand sampled again");
+	d->demand_failing = false;
+	s = tenants_demand_sample(&d->demand, d->tenants, st, time_mono_ms());
+	nodetool_tablestats_free(st);
+	if (s == NULL)
+		return;
+	/* A newer rate replaces one no answer took: it is what is true now. */
+	json_decref(d->demand_pending);
+	d->demand_pending = s;
+}
+
 static void heartbeat_once(struct agentd *d)
 {
 	const struct agentcfg *c = d->cfg;
@@ -502,11 +609,17 @@ static void heartbeat_once(struct agentd *d)
 	report = cass_report(c, NULL, &d->seen, &rc);
 	set_str(&d->host_id, json_string_value(json_object_get(report, "host_id")));
 	set_str(&d->version, json_string_value(json_object_get(report, "cassandra_version")));
+	sample_demand(d, report, t0);
+	limits_tick(&d->limits, c->limits_file, c->limits_hook, time_mono_ms());
 	for (int tries = 0; tries < 2; tries++) {
 		body = heartbeat_body(c, report, d->extended_hb);
-		if (d->extended_hb)
+		if (d->extended_hb) {
 			json_object_set_new(body, "seeds_gen",
 			    json_integer(d->seeds_gen));
+			heartbeat_add_tenants(body, d->tenants ? d->tenants->gen :
+			    0, d->limits.applied, d->limits.error,
+			    d->demand_pending);
+		}
 		heartbeat_answer_release(&ans);
 		out = heartbeat_post(d->http, c, token, body, &ans,
 		    err, sizeof(err));
@@ -526,7 +639,13 @@ static void heartbeat_once(struct agentd *d)
 			log_warnx("%s", err);
 		if (ans.interval_ms > 0)
 			d->interval_ms = ans.interval_ms;
+		if (d->extended_hb && d->demand_pending != NULL) {
+			/* taken: the next rate is the next window's */
+			json_decref(d->demand_pending);
+			d->demand_pending = NULL;
+		}
 		take_seeds(d, &ans);
+		take_tenants(d, &ans);
 		break;
 	case HEARTBEAT_UNKNOWN_NODE:
 		log_warnx("%s; checking in again", err);
@@ -671,5 +790,9 @@ int agentd_run(struct agentcfg *c)
 	free(d.host_id);
 	free(d.version);
 	cass_seen_release(&d.seen);
+	tenants_free(d.tenants);
+	tenants_demand_release(&d.demand);
+	json_decref(d.demand_pending);
+	limits_release(&d.limits);
 	return 0;
 }

@@ -11,6 +11,11 @@
 #include "../common/util.h"
 #include "agentcfg.h"
 #include "checkin.h"
+#include "tenants.h"
+
+/* demand_interval_s is taken between these (ms). */
+#define DEMAND_INTERVAL_MIN_MS 1000LL
+#define DEMAND_INTERVAL_MAX_MS (24LL * 3600 * 1000)
 
 static void copy(json_t *dst, const json_t *src, const char *key, const char *as)
 {
@@ -43,6 +48,73 @@ json_t *heartbeat_body(const struct agentcfg *c, const json_t *report,
 	return b;
 }
 
+void heartbeat_add_tenants(json_t *body, int64_t tenants_gen,
+    const json_t *limits_applied, const char *limits_error,
+    const json_t *demand)
+{
+	/* Absent before any list: an orchestrator without tenants never
+	 * sends one and would refuse the field as unknown_field, taking the
+	 * whole extended body (seeds_gen included) away for good. */
+	if (tenants_gen > 0)
+		json_object_set_new(body, "tenants_gen",
+		    json_integer(tenants_gen));
+	if (limits_applied != NULL)
+		json_object_set_new(body, "limits_applied",
+		    json_deep_copy(limits_applied));
+	if (limits_error != NULL)
+		json_object_set_new(body, "limits_error",
+		    json_string(limits_error));
+	if (demand != NULL)
+		json_object_set_new(body, "demand", json_deep_copy(demand));
+}
+
+/* The tenants' part of an answer: the list comes with its generation. */
+static int parse_tenants(const json_t *j, struct heartbeat_answer *a,
+    char *err, size_t errlen)
+{
+	const json_t *gen = json_object_get(j, "tenants_gen");
+	const json_t *list = json_object_get(j, "tenants");
+	const json_t *iv = json_object_get(j, "demand_interval_s");
+	char why[512];
+
+	if (iv != NULL && !json_is_null(iv)) {
+		double s = json_number_value(iv);
+		if (!json_is_number(iv) || !(s > 0)) {
+			snprintf(err, errlen, "heartbeat answer's "
+			    "demand_interval_s is not a positive number of "
+			    "seconds");
+			return -1;
+		}
+		a->demand_interval_ms = s * 1000.0 < DEMAND_INTERVAL_MIN_MS ?
+		    DEMAND_INTERVAL_MIN_MS : s * 1000.0 > DEMAND_INTERVAL_MAX_MS ?
+		    DEMAND_INTERVAL_MAX_MS : (int64_t)(s * 1000.0);
+	}
+	if (gen != NULL && !json_is_null(gen) && (!json_is_integer(gen) ||
+	    json_integer_value(gen) <= 0)) {
+		snprintf(err, errlen, "heartbeat answer's tenants_gen is not a "
+		    "positive integer");
+		return -1;
+	}
+	if (list == NULL || json_is_null(list)) {
+		a->tenants_gen = json_is_integer(gen) ?
+		    (int64_t)json_integer_value(gen) : 0;
+		return 0;
+	}
+	if (!json_is_integer(gen)) {
+		snprintf(err, errlen, "heartbeat answer has tenants but no "
+		    "positive tenants_gen");
+		return -1;
+	}
+	if (tenants_parse(list, (int64_t)json_integer_value(gen), &a->tenants,
+	    why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "heartbeat answer's tenants (generation "
+		    "%lld) refused: %s", (long long)json_integer_value(gen), why);
+		return -1;
+	}
+	a->tenants_gen = a->tenants->gen;
+	return 0;
+}
+
 int heartbeat_parse_answer(const char *body, size_t len,
     struct heartbeat_answer *a, char *err, size_t errlen)
 {
@@ -60,6 +132,8 @@ int heartbeat_parse_answer(const char *body, size_t len,
 	v = json_object_get(j, "heartbeat_interval_s");
 	if (json_is_number(v) && json_number_value(v) > 0)
 		a->interval_ms = (int64_t)(json_number_value(v) * 1000.0);
+	if (parse_tenants(j, a, err, errlen) != 0)
+		goto out;
 	v = json_object_get(j, "seeds");
 	gen = json_object_get(j, "seeds_gen");
 	if (v == NULL || json_is_null(v)) {
@@ -94,6 +168,7 @@ void heartbeat_answer_release(struct heartbeat_answer *a)
 	if (a == NULL)
 		return;
 	checkin_seeds_free(a->seeds, a->n_seeds);
+	tenants_free(a->tenants);
 	memset(a, 0, sizeof(*a));
 }
 

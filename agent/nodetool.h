@@ -366,11 +366,29 @@ struct nodetool_table_stats {
 	int64_t sstable_count;
 	int64_t space_live_bytes;     /* "Space used (live)", plain or -H; UNKNOWN if absent */
 	int64_t partitions;           /* "Number of partitions (estimate)"; UNKNOWN if absent */
+	/* "Local read count" / "Local write count": requests since this
+	 * Cassandra started; UNKNOWN if absent. */
+	int64_t local_read_count;
+	int64_t local_write_count;
+};
+
+/*
+ * The lines of a "Keyspace : ks" block above its first table.  Read Count
+ * and Write Count count since this Cassandra started (a restart resets
+ * them) and are the sums of the local counts of the tables listed under
+ * the keyspace (with a table filter, of those tables only).
+ */
+struct nodetool_ks_stats {
+	char *name;
+	int64_t read_count;           /* "Read Count"; UNKNOWN if absent */
+	int64_t write_count;          /* "Write Count"; UNKNOWN if absent */
 };
 
 struct nodetool_tablestats {
 	struct nodetool_table_stats *tables;
 	size_t n_tables;
+	struct nodetool_ks_stats *keyspaces;  /* in the order printed */
+	size_t n_keyspaces;
 	int64_t total_tables;         /* "Total number of tables: N"; UNKNOWN if absent */
 };
 
@@ -382,6 +400,9 @@ struct json_t *nodetool_tablestats_json(const struct nodetool_tablestats *s);
 const struct nodetool_table_stats *nodetool_tablestats_find(
     const struct nodetool_tablestats *s, const char *keyspace,
     const char *table);
+/* The keyspace ks, or NULL. */
+const struct nodetool_ks_stats *nodetool_tablestats_keyspace(
+    const struct nodetool_tablestats *s, const char *keyspace);
 
 /* ---- errors ---- */
 

@@ -436,6 +436,9 @@ void nodetool_tablestats_free(struct nodetool_tablestats *s)
 		free(s->tables[i].table);
 	}
 	free(s->tables);
+	for (i = 0; i < s->n_keyspaces; i++)
+		free(s->keyspaces[i].name);
+	free(s->keyspaces);
 	free(s);
 }
 
@@ -453,12 +456,30 @@ static bool stats_name(const char *v)
 }
 
 /*
- * One line inside a keyspace block: a table header, or "Label: value" of
- * the keyspace or of the current table.
+ * A counter line: "Read Count: 0" (and the "Local ..." ones) must be a
+ * plain count; a second one of the same block would hide which is true.
  */
-static int tablestats_line(struct nodetool_ctx *c, size_t i, const char *ks,
-    struct nodetool_tablestats *s, struct nodetool_table_stats **cur)
+static int stats_counter(struct nodetool_ctx *c, size_t i, const char *v,
+    int64_t *out, const char *what)
 {
+	if (*out != NODETOOL_UNKNOWN)
+		return nodetool_fail_line(c, i, "second '%s' line in one block", what);
+	if (!nodetool_parse_count(v, out)) {
+		*out = NODETOOL_UNKNOWN;
+		return nodetool_fail_line(c, i, "bad %s", what);
+	}
+	return 0;
+}
+
+/*
+ * One line inside a keyspace block: a table header, or "Label: value" of
+ * the keyspace k (before its first table) or of the current table.
+ */
+static int tablestats_line(struct nodetool_ctx *c, size_t i,
+    struct nodetool_ks_stats *k, struct nodetool_tablestats *s,
+    struct nodetool_table_stats **cur)
+{
+	const char *ks = k->name;
 	const char *l = nodetool_skip_blanks(c->lines[i]);
 	char *label, *value;
 	int rc = 0;
@@ -477,7 +498,19 @@ static int tablestats_line(struct nodetool_ctx *c, size_t i, const char *ks,
 			(*cur)->sstable_count = NODETOOL_UNKNOWN;
 			(*cur)->space_live_bytes = NODETOOL_UNKNOWN;
 			(*cur)->partitions = NODETOOL_UNKNOWN;
+			(*cur)->local_read_count = NODETOOL_UNKNOWN;
+			(*cur)->local_write_count = NODETOOL_UNKNOWN;
 		}
+	} else if (*cur == NULL && strcmp(label, "Read Count") == 0) {
+		rc = stats_counter(c, i, value, &k->read_count, "Read Count");
+	} else if (*cur == NULL && strcmp(label, "Write Count") == 0) {
+		rc = stats_counter(c, i, value, &k->write_count, "Write Count");
+	} else if (*cur != NULL && strcmp(label, "Local read count") == 0) {
+		rc = stats_counter(c, i, value, &(*cur)->local_read_count,
+		    "Local read count");
+	} else if (*cur != NULL && strcmp(label, "Local write count") == 0) {
+		rc = stats_counter(c, i, value, &(*cur)->local_write_count,
+		    "Local write count");
 	} else if (*cur != NULL && strcmp(label, "SSTable count") == 0) {
 		if (!nodetool_parse_count(value, &(*cur)->sstable_count))
 			rc = nodetool_fail_line(c, i, "bad SSTable count");
@@ -502,8 +535,8 @@ int nodetool_parse_tablestats(const char *buf, size_t len,
 	struct nodetool_ctx c;
 	struct nodetool_tablestats *s;
 	struct nodetool_table_stats *cur = NULL;
-	char *ks = NULL;
-	size_t i, nks = 0;
+	bool in_ks = false;
+	size_t i;
 	int rc = 0;
 
 	if (out != NULL)
@@ -519,8 +552,7 @@ int nodetool_parse_tablestats(const char *buf, size_t len,
 			continue;
 		if (strspn(l, "-") == strlen(l)) {
 			/* "----------------" closes a keyspace block */
-			free(ks);
-			ks = NULL;
+			in_ks = false;
 			cur = NULL;
 		} else if (l == raw && str_starts_with(l, "Total number of tables:")) {
 			if (!nodetool_parse_count(nodetool_skip_blanks(l +
@@ -529,16 +561,20 @@ int nodetool_parse_tablestats(const char *buf, size_t len,
 		} else if (l == raw && (str_starts_with(l, "Keyspace :") ||
 		    str_starts_with(l, "Keyspace:"))) {
 			const char *v = nodetool_skip_blanks(strchr(l, ':') + 1);
+			struct nodetool_ks_stats *k;
 			if (!stats_name(v)) {
 				rc = nodetool_fail_line(&c, i, "bad keyspace name");
 				break;
 			}
-			free(ks);
-			ks = xstrdup(v);
+			k = APPEND(s->keyspaces, s->n_keyspaces);
+			k->name = xstrdup(v);
+			k->read_count = NODETOOL_UNKNOWN;
+			k->write_count = NODETOOL_UNKNOWN;
+			in_ks = true;
 			cur = NULL;
-			nks++;
-		} else if (l != raw && ks != NULL) {
-			rc = tablestats_line(&c, i, ks, s, &cur);
+		} else if (l != raw && in_ks) {
+			rc = tablestats_line(&c, i,
+			    &s->keyspaces[s->n_keyspaces - 1], s, &cur);
 		} else {
 			rc = nodetool_fail_unexpected(&c, i);
 		}
@@ -547,9 +583,8 @@ int nodetool_parse_tablestats(const char *buf, size_t len,
 		if (s->tables[i].sstable_count == NODETOOL_UNKNOWN)
 			rc = nodetool_fail_all(&c, "table %s.%s has no 'SSTable count' line",
 			    s->tables[i].keyspace, s->tables[i].table);
-	if (rc == 0 && nks == 0)
+	if (rc == 0 && s->n_keyspaces == 0)
 		rc = nodetool_fail_all(&c, "no 'Keyspace :' line in output");
-	free(ks);
 	nodetool_ctx_release(&c);
 	if (rc < 0) {
 		nodetool_tablestats_free(s);
@@ -573,22 +608,40 @@ const struct nodetool_table_stats *nodetool_tablestats_find(
 	return NULL;
 }
 
+const struct nodetool_ks_stats *nodetool_tablestats_keyspace(
+    const struct nodetool_tablestats *s, const char *keyspace)
+{
+	for (size_t i = 0; s != NULL && i < s->n_keyspaces; i++)
+		if (strcmp(s->keyspaces[i].name, keyspace) == 0)
+			return &s->keyspaces[i];
+	return NULL;
+}
+
 json_t *nodetool_tablestats_json(const struct nodetool_tablestats *s)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *k = json_array();
 	size_t i;
 
 	if (s == NULL)
-		return json_pack("{s:o,s:o}", "total_tables", json_null(),
-		    "tables", a);
+		return json_pack("{s:o,s:o,s:o}", "total_tables", json_null(),
+		    "keyspaces", k, "tables", a);
+	for (i = 0; i < s->n_keyspaces; i++) {
+		const struct nodetool_ks_stats *ks = &s->keyspaces[i];
+		json_array_append_new(k, json_pack("{s:o,s:o,s:o}",
+		    "name", nodetool_jstr(ks->name),
+		    "read_count", nodetool_jcount(ks->read_count),
+		    "write_count", nodetool_jcount(ks->write_count)));
+	}
 	for (i = 0; i < s->n_tables; i++) {
 		const struct nodetool_table_stats *t = &s->tables[i];
-		json_array_append_new(a, json_pack("{s:o,s:o,s:b,s:o,s:o,s:o}",
+		json_array_append_new(a, json_pack("{s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o}",
 		    "keyspace", nodetool_jstr(t->keyspace), "table", nodetool_jstr(t->table),
 		    "index", t->index, "sstable_count", nodetool_jcount(t->sstable_count),
 		    "space_live_bytes", nodetool_jcount(t->space_live_bytes),
-		    "partitions", nodetool_jcount(t->partitions)));
+		    "partitions", nodetool_jcount(t->partitions),
+		    "read_count", nodetool_jcount(t->local_read_count),
+		    "write_count", nodetool_jcount(t->local_write_count)));
 	}
-	return json_pack("{s:o,s:o}", "total_tables", nodetool_jcount(s->total_tables),
-	    "tables", a);
+	return json_pack("{s:o,s:o,s:o}", "total_tables", nodetool_jcount(s->total_tables),
+	    "keyspaces", k, "tables", a);
 }

@@ -555,7 +555,11 @@ static bool tenant_report(const json_t *body, struct svc_tenant_report *r,
 	const json_t *w = json_object_get(d, "window_s");
 
 	memset(r, 0, sizeof(*r));
-	r->gen = json_is_integer(gen) ? (int64_t)json_integer_value(gen) : -1;
+	/* An agent sends tenants_gen once it holds a list; before that, one
+	 * whose body is extended (it sends seeds_gen) takes lists too: it
+	 * holds none.  A basic body's agent may not know them at all. */
+	r->gen = json_is_integer(gen) ? (int64_t)json_integer_value(gen) :
+	    json_is_integer(json_object_get(body, "seeds_gen")) ? 0 : -1;
 	if (json_is_object(ap)) {
 		r->applied_sent = true;
 		r->applied = applied;

@@ -3,7 +3,9 @@ orchestrator: a new node told to `wait` keeps Cassandra stopped and asks
 again; a node that holds data is never kept down; seeds sent in a heartbeat
 answer are written into cassandra.yaml without restarting Cassandra, and a
 bad list is refused whole."""
+import json
 import shutil
+import time
 from pathlib import Path
 
 from agentutil import (RINGAGENT, ScriptedOrchestrator, agent_log, sim_factory,  # noqa: F401
@@ -126,5 +128,108 @@ def test_failed_starts_are_counted_at_check_in(sim_factory, tmp_path):  # noqa: 
         assert got == [0, 1, 2, 3], got
         assert "Unable to contact any seeds" in fake.checkins[3]["start_error"], fake.checkins[3]
         assert c.node("node2")["up"] is False
+    finally:
+        fake.close()
+
+
+def beats_with(fake, key):
+    with fake.lock:
+        return [b for b in fake.beats if key in b]
+
+
+def test_tenants_answer_writes_limits_runs_hook_and_reports_demand(sim_factory, tmp_path):  # noqa: F811
+    """A heartbeat answer's tenants make the agent write the limits this node serves to
+    its limits file and run limits_hook on it; later heartbeats say which limits are
+    applied, and a load on a tenant's keyspace shows as that tenant's demand."""
+    c = sim_factory(nodes=1)
+    c.start_cassandra("node1")
+    ks = sorted(k for k in c.state["keyspaces"] if not k.startswith("system"))[0]
+    tenants = {"status": "ok", "tenants_gen": 7, "demand_interval_s": 1, "tenants": [
+        {"name": "t1", "keyspaces": [ks], "limit": 4000},
+        {"name": "t2", "prefix": "nosuch_"}]}
+    fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [c.address("node1")],
+                                  "heartbeat_interval_s": 1}],
+                                [{"status": "ok"}, tenants])
+    hook = tmp_path / "hook.sh"
+    seen = tmp_path / "hook.seen"
+    hook.write_text("#!/bin/sh\ncp \"$1\" '%s'\necho \"$RINGAGENT_LIMITS_FILE\" >> '%s.env'\n"
+                    % (seen, seen))
+    hook.chmod(0o755)
+    limits = Path(c.node_dir("node1")) / "agent-state" / "limits.json"
+    try:
+        tok = tmp_path / "join.token"
+        tok.write_text("t\n")
+        write_agent_conf(c, "node1", fake.base, tok, limits_hook=str(hook))
+        simlib.start_sshd(c.dir, "node1")
+        simlib.start_agent(c.dir, "node1", str(RINGAGENT))
+        wait_for(lambda: seen.exists(), "limits_hook run on the limits file", timeout=30)
+        doc = json.loads(limits.read_text())
+        assert doc["format"] == 1 and doc["gen"] == 7 and doc["node"] == c.address("node1")
+        assert doc["tenants"] == [{"name": "t1", "keyspaces": [ks], "limit_ops": 4000}], doc
+        assert json.loads(seen.read_text()) == doc
+        assert Path(str(seen) + ".env").read_text().strip() == str(limits)
+
+        wait_for(lambda: beats_with(fake, "limits_applied"), "limits_applied in a heartbeat",
+                 timeout=20)
+        first = fake.beats[0]
+        # before any list: none of the tenants' fields (an orchestrator without
+        # tenants would refuse them as unknown)
+        assert not {"tenants_gen", "limits_applied", "limits_error", "demand"} & set(first), first
+        applied = beats_with(fake, "limits_applied")[0]
+        assert applied["tenants_gen"] == 7 and applied["limits_applied"] == {"t1": 4000}, applied
+        assert "limits_error" not in applied
+
+        # No load yet: demand 0.  Then clients on the keyspace: demand follows.
+        wait_for(lambda: beats_with(fake, "demand"), "a first demand", timeout=20)
+        d0 = beats_with(fake, "demand")[0]["demand"]
+        assert d0["ops"] == {"t1": 0.0, "t2": 0.0} and d0["window_s"] > 0, d0
+        c.load("node1", ks, 200, 100)
+
+        def loaded():
+            return [b["demand"] for b in beats_with(fake, "demand")
+                    if b["demand"]["ops"].get("t1", 0) > 0]
+        wait_for(lambda: len(loaded()) >= 2, "demand of the loaded tenant", timeout=30)
+        d = loaded()[-1]          # the first window may start before the load
+        assert 0.5 * 300 <= d["ops"]["t1"] <= 1.5 * 300, d
+        assert d["ops"]["t2"] == 0.0, d
+        # Each window is about the demand interval (1 s, plus the heartbeat's own time).
+        windows = [b["demand"]["window_s"] for b in beats_with(fake, "demand")]
+        assert all(0.5 <= w <= 5 for w in windows), windows
+        log = agent_log(c, "node1")
+        assert "tenants generation 7: 2 tenants, 1 served by this node" in log, log
+    finally:
+        fake.close()
+
+
+def test_failing_limits_hook_is_reported_and_retried(sim_factory, tmp_path):  # noqa: F811
+    c = sim_factory(nodes=1)
+    c.start_cassandra("node1")
+    fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [c.address("node1")],
+                                  "heartbeat_interval_s": 1}],
+                                [{"status": "ok", "tenants_gen": 3, "tenants": [
+                                    {"name": "t1", "prefix": "ks", "limit": 500}]}])
+    hook = tmp_path / "hook.sh"
+    runs = tmp_path / "runs"
+    hook.write_text("#!/bin/sh\necho x >> '%s'\necho 'limiter is down' >&2\nexit 3\n" % runs)
+    hook.chmod(0o755)
+    try:
+        tok = tmp_path / "join.token"
+        tok.write_text("t\n")
+        write_agent_conf(c, "node1", fake.base, tok, limits_hook=str(hook))
+        simlib.start_sshd(c.dir, "node1")
+        simlib.start_agent(c.dir, "node1", str(RINGAGENT))
+        wait_for(lambda: beats_with(fake, "limits_error"), "limits_error in a heartbeat",
+                 timeout=30)
+        b = beats_with(fake, "limits_error")[0]
+        assert b["limits_error"] == "limits_hook '%s' exited 3: limiter is down" % hook, b
+        assert b["tenants_gen"] == 3 and b["limits_applied"] == {}, b
+        # retried, but not at every 1 s heartbeat: every 10 s
+        time.sleep(12)
+        n = len(runs.read_text().split())
+        assert 2 <= n <= 3, n
+        hook.write_text("#!/bin/sh\nexit 0\n")
+        wait_for(lambda: any(x.get("limits_applied") == {"t1": 500} and "limits_error" not in x
+                             for x in fake.beats[-3:]), "the limits applied once the hook works",
+                 timeout=30)
     finally:
         fake.close()

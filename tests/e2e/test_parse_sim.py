@@ -14,6 +14,7 @@ keys are data (options, caches, schema versions) compare by value type only.
 """
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,54 @@ def test_faults(sim):
         assert parse("error", out) == {"kind": "server", "message": "JMX is sulking"}
     finally:
         sim.simctl("fault", str(sim.dir), "node2", "none")
+
+
+def counts_add_up(got):
+    """Each keyspace's Read/Write Count is the sum of its tables' local counts (as on the
+    real capture: 2,200 writes = 200 + 2,000).  Returns {keyspace: (reads, writes)}."""
+    out = {}
+    for k in got["keyspaces"]:
+        tables = [t for t in got["tables"] if t["keyspace"] == k["name"]]
+        assert k["read_count"] == sum(t["read_count"] for t in tables), (k, tables)
+        assert k["write_count"] == sum(t["write_count"] for t in tables), (k, tables)
+        out[k["name"]] = (k["read_count"], k["write_count"])
+    return out
+
+
+def test_tablestats_counts_and_load(sim):
+    """tablestats parses like the real capture, its keyspace counts are the sums of the
+    tables' local counts, and `simctl load` makes them move; a restart resets them."""
+    real = parse("tablestats", sample("4.1.0-real/tablestats-shop.txt"))
+    assert counts_add_up(real) == {"shop": (0, 2200)}
+    got = parse("tablestats", sim.nodetool("tablestats", node="node2"))
+    same_structure("tablestats", got, "4.1.0-real/tablestats-shop.txt")
+    assert set(counts_add_up(got)) == set(sim.cluster["keyspaces"])
+    assert counts_add_up(got)["ks1"] == (0, 0)       # no load yet
+
+    sim.simctl("load", str(sim.dir), "node2", "ks1", "300", "120")
+    try:
+        t0 = time.monotonic()
+        first = counts_add_up(parse("tablestats", sim.nodetool("tablestats", node="node2")))
+        time.sleep(1.0)
+        second = counts_add_up(parse("tablestats", sim.nodetool("tablestats", node="node2")))
+        dt = time.monotonic() - t0
+        (r1, w1), (r2, w2) = first["ks1"], second["ks1"]
+        assert r2 > r1 > 0 and w2 > w1 > 0, (first, second)
+        # 300 and 120 a second, give or take the time nodetool takes to start
+        assert 0.5 * 300 <= (r2 - r1) / dt <= 1.5 * 300, (r1, r2, dt)
+        assert 0.5 * 120 <= (w2 - w1) / dt <= 1.5 * 120, (w1, w2, dt)
+        assert second["ks2"] == (0, 0), second
+        # a table filter still prints the whole keyspace's counts
+        one = parse("tablestats", sim.nodetool("tablestats", "ks1.t1", node="node2"))
+        k = one["keyspaces"][0]
+        assert k["read_count"] > one["tables"][0]["read_count"] > 0, one
+
+        sim.simctl("stop-cassandra", str(sim.dir), "node2")
+        sim.simctl("start-cassandra", str(sim.dir), "node2")
+        after = counts_add_up(parse("tablestats", sim.nodetool("tablestats", node="node2")))
+        assert after["ks1"][0] < r2 and after["ks1"][1] < w2, (second, after)
+    finally:
+        sim.simctl("load", str(sim.dir), "node2", "ks1", "0", "0")
 
 
 def test_node_down(sim):

@@ -157,6 +157,11 @@ def sstables(d):
      "repair-st-et.txt"),
 ])
 def test_41_matches_real_capture(shop, args, sample_name):
+    if args[0] == "tablestats":
+        # the capture was taken after 2,200 writes since that Cassandra started (no
+        # reads): the sim counts only what its load knob makes clients do
+        shop.load("node1", "shop", 0, 100000)
+        time.sleep(0.05)
     got = run(shop, "node1", *args)
     assert_same_shape(got, sample(sample_name), extra=[KS_LINE])
     assert exit_code(got) == exit_code(sample(sample_name))

@@ -1746,6 +1746,47 @@ KNOBS.update({
 })
 
 
+def set_load(cluster_dir, name, keyspace, reads, writes, now=None):
+    """Clients read `reads` and write `writes` rows a second on the node's keyspace from now
+    on (0 0: no more).  tablestats counts them as Cassandra does: each table's Local read /
+    write count since the node's Cassandra started (a restart resets them to 0), the
+    keyspace's Read / Write Count the sum of its tables'.  The rate is spread evenly over
+    the keyspace's tables; what a previous rate counted is kept (node.json `load`)."""
+    if not isinstance(reads, (int, float)) or not isinstance(writes, (int, float)) or \
+            isinstance(reads, bool) or isinstance(writes, bool) or reads < 0 or writes < 0:
+        raise SimError("load: reads and writes are rates >= 0 per second, not %r %r" % (reads, writes))
+    cluster = load_cluster(cluster_dir)
+    kd = cluster["keyspaces"].get(keyspace)
+    if kd is None:
+        raise SimError("load: no keyspace %r (have %s)" % (keyspace, ", ".join(sorted(cluster["keyspaces"]))))
+    now = time.time() if now is None else now
+    with locked_node(node_dir(cluster_dir, name)) as nj:
+        tables = sorted(kd["tables"])
+        counted = load_counts(nj, keyspace, tables, now, exact=True)
+        nj.setdefault("load", {})[keyspace] = {
+            "reads": float(reads), "writes": float(writes), "since": now,
+            "started_at": nj.get("started_at"), "counted": counted}
+
+
+def load_counts(nj, keyspace, tables, now, exact=False):
+    """{table: [reads, writes]} counted since the node's Cassandra started, from node.json's
+    `load` (whole numbers unless exact: what set_load carries over to the next rate)."""
+    e = (nj.get("load") or {}).get(keyspace)
+    out = {t: [0.0, 0.0] for t in tables}
+    if not e or not tables:
+        return out if exact else {t: [0, 0] for t in tables}
+    if e.get("started_at") != nj.get("started_at"):
+        # started again since the rate was set: the counts begin at that start
+        counted, since = {}, float(nj.get("started_at") or now)
+    else:
+        counted, since = e.get("counted") or {}, float(e["since"])
+    dt = max(0.0, now - since)
+    for t in tables:
+        r0, w0 = counted.get(t, [0.0, 0.0])
+        out[t] = [r0 + e["reads"] / len(tables) * dt, w0 + e["writes"] / len(tables) * dt]
+    return out if exact else {t: [int(r), int(w)] for t, (r, w) in out.items()}
+
+
 def set_knob(cluster_dir, name, key, value):
     """Set one node.json knob, checked against KNOBS (unknown keys are refused)."""
     if key not in KNOBS:
@@ -1881,6 +1922,10 @@ class SimCluster:
     def set(self, name, key, value):
         """Set a node.json knob (see README: nodetool_delay_ms, flush_size, ...)."""
         set_knob(self.dir, name, key, value)
+
+    def load(self, name, keyspace, reads, writes):
+        """Client reads and writes a second on the node's keyspace (tablestats counts)."""
+        set_load(self.dir, name, keyspace, reads, writes)
 
     def seeds(self, name):
         return read_seeds(self.node_dir(name))

@@ -711,15 +711,23 @@ def cmd_tablestats(ctx, o, args):
 
     total_tables = sum(len(kd["tables"]) for kd in ctx.ks().values())
     ctx.w("Total number of tables: %d\n----------------\n" % total_tables)
+    now = time.time()
     for ks in sorted(ctx.ks()):
         if want and ks not in want:
             continue
         kd = ctx.ks()[ks]
         rnd = random.Random(ks)
-        writes = rnd.randrange(0, 5000)
+        # Counted since this Cassandra started (simctl load); the keyspace's counts are
+        # the sums over all its tables, also when only some are asked for (real 4.1.1).
+        counts = S.load_counts(ctx.nj, ks, sorted(kd["tables"]), now)
+        reads = sum(r for r, _ in counts.values())
+        writes = sum(w for _, w in counts.values())
+
+        def latency(n):
+            return repr(rnd.uniform(0.01, 0.09)) if n else "NaN"
         ctx.w("Keyspace : %s\n" % ks)
-        ctx.w("\tRead Count: 0\n\tRead Latency: NaN ms\n\tWrite Count: %d\n" % writes)
-        ctx.w("\tWrite Latency: %s ms\n\tPending Flushes: 0\n" % (repr(rnd.uniform(0.01, 0.09)) if writes else "NaN"))
+        ctx.w("\tRead Count: %d\n\tRead Latency: %s ms\n\tWrite Count: %d\n" % (reads, latency(reads), writes))
+        ctx.w("\tWrite Latency: %s ms\n\tPending Flushes: 0\n" % latency(writes))
         for t in sorted(kd["tables"]):
             if want.get(ks) and t not in want[ks]:
                 continue
@@ -747,8 +755,10 @@ def cmd_tablestats(ctx, o, args):
                       ("Number of partitions (estimate)", parts),
                       ("Memtable cell count", 0), ("Memtable data size", size(0)),
                       ("Memtable off heap memory used", 0), ("Memtable switch count", len(ssts)),
-                      ("Local read count", 0), ("Local read latency", "NaN ms"),
-                      ("Local write count", parts), ("Local write latency", "NaN ms" if not parts else "0.050 ms"),
+                      ("Local read count", counts[t][0]),
+                      ("Local read latency", "0.050 ms" if counts[t][0] else "NaN ms"),
+                      ("Local write count", counts[t][1]),
+                      ("Local write latency", "0.050 ms" if counts[t][1] else "NaN ms"),
                       ("Pending flushes", 0), ("Percent repaired", repr(rep))]
             if not ctx.v3:
                 lines += [("Bytes repaired", "%.3fKiB" % (data * rep / 100 / 1024)),

@@ -43,6 +43,8 @@ static void test_config(void)
 		{ "data_dirs = , ,\n", "key 'data_dirs'" },
 		{ "cluster = has space\n", "key 'cluster'" },
 		{ "log_level = loud\n", "key 'log_level'" },
+		{ "demand_interval = 500ms\n", "key 'demand_interval'" },
+		{ "demand_interval = often\n", "key 'demand_interval'" },
 	};
 	char err[512];
 	struct agentcfg *c = agentcfg_parse("agent.conf", good_conf, err, sizeof(err));
@@ -56,8 +58,26 @@ static void test_config(void)
 		T_EQ_INT(c->heartbeat_interval_ms, 5000);
 		T_EQ_STR(c->ssh_host_key, "/etc/ssh/ssh_host_ed25519_key.pub");
 		T_EQ_INT(agentcfg_check_daemon(c, err, sizeof(err)), 0);
+		/* tenants: the file in the state dir, no hook, 30 s */
+		T_EQ_STR(c->limits_file, "/var/lib/ringagent/limits.json");
+		T_CHECK(c->limits_hook == NULL, "a hook by default");
+		T_EQ_INT(c->demand_interval_ms, 30000);
 		agentcfg_free(c);
 	}
+	c = agentcfg_parse("agent.conf", "state_dir = /srv/ra\ndemand_interval = 1m\n"
+	    "limits_hook = /usr/local/bin/apply-limits --reload\n", err, sizeof(err));
+	T_CHECK(c != NULL, "%s", err);
+	if (c != NULL) {
+		T_EQ_STR(c->limits_file, "/srv/ra/limits.json");
+		T_EQ_STR(c->limits_hook, "/usr/local/bin/apply-limits --reload");
+		T_EQ_INT(c->demand_interval_ms, 60000);
+	}
+	agentcfg_free(c);
+	c = agentcfg_parse("agent.conf", "limits_file = /etc/proxy/limits.json\n",
+	    err, sizeof(err));
+	T_CHECK(c != NULL && strcmp(c->limits_file, "/etc/proxy/limits.json") == 0,
+	    "limits_file: %s", err);
+	agentcfg_free(c);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		c = agentcfg_parse("agent.conf", bad[i].text, err, sizeof(err));
 		T_CHECK(c == NULL && strstr(err, bad[i].want), "row %zu: '%s'", i, err);

@@ -2002,6 +2002,20 @@ static void test_tablestats(void)
 		  "line 2: nodetool reported an error" },
 		{ "nodetool: Unknown keyspace: nosuch\nSee 'nodetool help' or "
 		  "'nodetool help <command>'.\n", "line 1: nodetool reported an error" },
+		/* the counters demand is computed from: plain counts only */
+		{ "Keyspace : ks\n\tRead Count: -3\n", "line 2: bad Read Count" },
+		{ "Keyspace : ks\n\tWrite Count: 1.5e3\n", "line 2: bad Write Count" },
+		{ "Keyspace : ks\n\tWrite Count: 99999999999999999999\n",
+		  "line 2: bad Write Count" },
+		{ "Keyspace : ks\n\tRead Count: 1\n\tRead Count: 2\n",
+		  "line 3: second 'Read Count' line" },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSSTable count: 1\n"
+		  "\t\tLocal read count: NaN\n", "line 4: bad Local read count" },
+		{ "Keyspace : ks\n\t\tTable: t\n\t\tSSTable count: 1\n"
+		  "\t\tLocal write count:\n", "line 4: bad Local write count" },
+		/* counts of one keyspace never leak into the next */
+		{ "Keyspace : a\n\tRead Count: 5\n----------------\n"
+		  "Keyspace : b\n\tWrite Count: 7\n----------------\n", NULL },
 	};
 	struct nodetool_tablestats *s;
 	const struct nodetool_table_stats *t;
@@ -2023,6 +2037,23 @@ static void test_tablestats(void)
 			T_EQ_INT(s->n_tables, 1);
 			T_EQ_INT(s->tables[0].space_live_bytes, 1536);
 			T_EQ_INT(s->tables[0].partitions, NODETOOL_UNKNOWN);
+			T_EQ_INT(s->n_keyspaces, 1);
+			T_EQ_STR(s->keyspaces[0].name, "ks");
+			T_EQ_INT(s->keyspaces[0].read_count, 0);
+			/* absent, not zero: demand must not take it as a reset */
+			T_EQ_INT(s->keyspaces[0].write_count, NODETOOL_UNKNOWN);
+			T_EQ_INT(s->tables[0].local_read_count, NODETOOL_UNKNOWN);
+		}
+		if (i == ARRAY_SIZE(rows) - 1 && s != NULL) {
+			T_EQ_INT(s->n_keyspaces, 2);
+			T_CHECK(nodetool_tablestats_keyspace(s, "a")->read_count == 5 &&
+			    nodetool_tablestats_keyspace(s, "a")->write_count ==
+			    NODETOOL_UNKNOWN, "keyspace a");
+			T_CHECK(nodetool_tablestats_keyspace(s, "b")->read_count ==
+			    NODETOOL_UNKNOWN &&
+			    nodetool_tablestats_keyspace(s, "b")->write_count == 7,
+			    "keyspace b");
+			T_CHECK(nodetool_tablestats_keyspace(s, "c") == NULL, "c");
 		}
 		nodetool_tablestats_free(s);
 	}
@@ -2047,6 +2078,17 @@ static void test_tablestats(void)
 		    "shop.customers");
 		T_CHECK(nodetool_tablestats_find(s, "shop", "nosuch") == NULL &&
 		    nodetool_tablestats_find(s, "other", "orders") == NULL, "absent");
+		T_CHECK(t != NULL && t->local_read_count == 0 &&
+		    t->local_write_count == 200, "shop.customers counts");
+		t = nodetool_tablestats_find(s, "shop", "orders");
+		T_CHECK(t != NULL && t->local_read_count == 0 &&
+		    t->local_write_count == 2000, "shop.orders counts");
+		/* The keyspace's counts are its tables' local counts summed. */
+		T_EQ_INT(s->n_keyspaces, 1);
+		T_CHECK(nodetool_tablestats_keyspace(s, "shop") != NULL &&
+		    nodetool_tablestats_keyspace(s, "shop")->read_count == 0 &&
+		    nodetool_tablestats_keyspace(s, "shop")->write_count == 2200,
+		    "keyspace shop counts");
 	}
 	nodetool_tablestats_free(s);
 	free(buf);
@@ -2071,6 +2113,14 @@ static void test_tablestats(void)
 		t = nodetool_tablestats_find(s, "shop", "orders");
 		T_CHECK(t != NULL && t->sstable_count == 1 && t->partitions == 500,
 		    "shop.orders");
+		/* An index's writes count in its keyspace's: 100 + 0 + 500 + 500. */
+		int64_t sum = 0;
+		for (i = 0; i < s->n_tables; i++)
+			sum += s->tables[i].local_write_count;
+		T_EQ_INT(sum, 1100);
+		T_CHECK(nodetool_tablestats_keyspace(s, "shop") != NULL &&
+		    nodetool_tablestats_keyspace(s, "shop")->write_count == 1100,
+		    "keyspace shop with an index");
 	}
 	nodetool_tablestats_free(s);
 	free(buf);
@@ -2084,6 +2134,12 @@ static void test_tablestats(void)
 	if (s != NULL) {
 		T_EQ_INT(s->n_tables, 1);
 		T_EQ_INT(s->tables[0].space_live_bytes, 17961);
+		/* Asked for one table, the keyspace still counts all of its
+		 * tables: 4.1.1 prints 1100 above orders' 500. */
+		T_EQ_INT(s->tables[0].local_write_count, 500);
+		T_CHECK(nodetool_tablestats_keyspace(s, "shop") != NULL &&
+		    nodetool_tablestats_keyspace(s, "shop")->write_count == 1100,
+		    "keyspace shop, one table asked for");
 	}
 	nodetool_tablestats_free(s);
 	free(buf);
