@@ -530,10 +530,11 @@ static void take_tenants(struct agentd *d, struct heartbeat_answer *a)
 	tenants_free(d->tenants);
 	d->tenants = a->tenants;
 	a->tenants = NULL;
-	tenants_demand_reset(&d->demand);
-	json_decref(d->demand_pending);
-	d->demand_pending = NULL;
-	d->next_sample_ms = time_mono_ms();
+	/* The baseline is per keyspace, not per tenant: it stays valid
+	 * across lists, so a new list (most often a new limit) leaves no gap
+	 * in the demand the autoscaler sees.  The first list sets one now. */
+	if (!d->demand.have_base)
+		d->next_sample_ms = time_mono_ms();
 	limits_set(&d->limits, d->tenants, c->cluster, c->address,
 	    c->limits_file, c->limits_hook, time_mono_ms());
 }

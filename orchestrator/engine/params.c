@@ -27,7 +27,7 @@ static const char *const type_names[] = {
 	[PT_COMMAND] = "command", [PT_RETENTION] = "retention",
 	[PT_SOURCE] = "source",
 	[PT_WORD] = "word", [PT_WORDS] = "words", [PT_OBJECT] = "object",
-	[PT_ARRAY] = "array",
+	[PT_ARRAY] = "array", [PT_TEXT] = "text",
 };
 
 const char *params_type_name(enum param_type t)
@@ -287,6 +287,20 @@ static int check_one(const struct param_spec *p, const json_t *v, char *err,
 			return -1;
 		}
 		return 0;
+	case PT_TEXT: {
+		const char *t = json_string_value(v);
+		size_t max = p->max > 0 ? (size_t)p->max : 1024, len;
+		bool ok = t != NULL && (len = strlen(t)) >= 1 && len <= max;
+		for (const char *c = t; ok && *c; c++)
+			ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
+		if (!ok) {
+			snprintf(err, errlen, "params.%s must be one line of 1 to "
+			    "%zu bytes of text, without control characters",
+			    p->name, max);
+			return -1;
+		}
+		return 0;
+	}
 	case PT_ARRAY:
 		if (!json_is_array(v) || json_array_size(v) < 1 ||
 		    json_array_size(v) > (size_t)p->max) {

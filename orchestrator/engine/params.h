@@ -33,6 +33,8 @@ enum param_type {
 	PT_WORDS,		/* array of such words (at most max, else 256) */
 	PT_OBJECT,		/* a JSON object; the type's validate() checks inside */
 	PT_ARRAY,		/* a JSON array of 1 to max items; validate() checks them */
+	PT_TEXT,		/* one line for people: 1 to max (else 1024) bytes, no
+				   control characters; never run, never a path */
 };
 
 #define PF_MIN_EXCL	0x1	/* min itself is refused */

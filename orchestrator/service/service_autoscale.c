@@ -39,6 +39,7 @@ struct as_tenant {
 	char task[STORE_ID_MAX];	/* the last scale-tenant submitted */
 	int64_t demand_ops;		/* last stored, -1 none */
 	char unknown_logged;		/* demand unknown said once */
+	char refused[256];		/* the last refusal said, not again */
 };
 
 struct as_cluster {
@@ -129,7 +130,7 @@ static void tenant_policy(const struct store_tenant *t,
 
 static void decide_one(struct service *s, const char *cluster,
     const struct store_tenant *t, const struct store_cluster_settings *set,
-    int64_t now)
+    size_t nup, int64_t now)
 {
 	struct as_tenant *m = as_tenant(s->as, cluster, t->name);
 	struct autoscale_policy pol;
@@ -140,6 +141,7 @@ static void decide_one(struct service *s, const char *cluster,
 	double ops;
 	char err[512], id[STORE_ID_MAX] = "";
 	json_t *params;
+	bool stuck;
 	int n;
 
 	n = svc_tl_demand(s->tl, cluster, t->name, now, max_age, &ops,
@@ -161,8 +163,21 @@ static void decide_one(struct service *s, const char *cluster,
 	if (!t->autoscale || task_open(s, m->task))
 		return;
 	tenant_policy(t, set, &pol);
-	in.services = t->services_target ? t->services_target :
+	/* Never decide a service the pool cannot give: no more than the
+	 * nodes that are up, nor than the shard could grow to last time. */
+	stuck = t->scale_error[0] != '\0' && t->services_target > t->nshard;
+	if (pol.max_services > nup)
+		pol.max_services = (unsigned)nup;
+	if (stuck && pol.max_services > t->nshard)
+		pol.max_services = (unsigned)t->nshard;
+	if (pol.max_services < pol.min_services)
+		pol.max_services = pol.min_services;
+	in.services = t->services_target && !stuck ? t->services_target :
 	    (unsigned)t->nshard;
+	if (in.services > pol.max_services)
+		in.services = pol.max_services;
+	if (in.services < pol.min_services)
+		in.services = pol.min_services;
 	in.limit = (double)t->limit_current;
 	in.last_change_ms = t->scaled_at > 0 ? t->scaled_at : t->created_at;
 	if (in.last_change_ms > now)
@@ -186,11 +201,15 @@ static void decide_one(struct service *s, const char *cluster,
 	    autoscale_action_name(d.action), "why", d.why);
 	if (task_submit(s->eng, cluster, "scale-tenant", params, id, err,
 	    sizeof(err)) != 0) {
-		log_warnx("tenant %s/%s: %s, but the scale-tenant task was "
-		    "refused: %s", cluster, t->name, d.why, err);
+		/* Said once per reason: the next rounds decide the same. */
+		if (strncmp(m->refused, err, sizeof(m->refused) - 1) != 0)
+			log_warnx("tenant %s/%s: %s, but the scale-tenant task "
+			    "was refused: %s", cluster, t->name, d.why, err);
+		str_copy(m->refused, err, sizeof(m->refused));
 		json_decref(params);
 		return;
 	}
+	m->refused[0] = '\0';
 	json_decref(params);
 	str_copy(m->task, id, sizeof(m->task));
 	m->low_since_ms = out.low_since_ms;
@@ -200,7 +219,7 @@ static void decide_one(struct service *s, const char *cluster,
 
 void svc_as_tick(struct service *s, const char *cluster,
     const struct store_tenants *tv, const struct store_cluster_settings *set,
-    int64_t now)
+    size_t nup, int64_t now)
 {
 	struct as_cluster *c = as_cluster(s->as, cluster);
 
@@ -209,7 +228,7 @@ void svc_as_tick(struct service *s, const char *cluster,
 		return;
 	c->last_ms = now;
 	for (size_t i = 0; i < tv->n; i++)
-		decide_one(s, cluster, &tv->items[i], set, now);
+		decide_one(s, cluster, &tv->items[i], set, nup, now);
 }
 
 void svc_as_confirm(struct service *s, const char *cluster,

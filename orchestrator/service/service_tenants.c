@@ -831,6 +831,7 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	struct svc_err e;
 	struct tn_down d;
 	int64_t *since;
+	size_t nup;
 
 	/* Most clusters have no tenant: one read, and nothing more (the
 	 * agents of one whose last tenant went learn the empty list). */
@@ -895,7 +896,10 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	svc_as_confirm(s, cluster, &pl.tv, pl.svcs, pl.nsvc);
 	svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc,
 	    set.tenant_demand_interval_ms);
-	svc_as_tick(s, cluster, &pl.tv, &set, now);
+	nup = 0;
+	for (size_t v = 0; v < pl.nsvc; v++)
+		nup += strcmp(pl.state[v], "up") == 0;
+	svc_as_tick(s, cluster, &pl.tv, &set, nup, now);
 	tn_pool_release(&pl);
 }
 

@@ -37,7 +37,7 @@ static const struct param_spec scale_tenant_params[] = {
 	  "min_services and max_services; 0: as many as now" },
 	{ "action", PT_WORD, 0, 0, "\"set\"", NULL, 0,
 	  "raise, lower, add, remove (the autoscaler's word) or set" },
-	{ "why", PT_COMMAND, 0, 0, NULL, NULL, 0,
+	{ "why", PT_TEXT, 0, 1024, NULL, NULL, 0,
 	  "the decision's reason, kept as the first step's message" },
 	{ "confirm_timeout_s", PT_INT, 1, 86400, "120", NULL, 0,
 	  "how long the shard's services have to confirm the new limit "

@@ -27,6 +27,7 @@ static const struct param_spec spec[] = {
 	{ "keep", PT_RETENTION, 0, 0, NULL, NULL, 0, "retention" },
 	{ "source", PT_SOURCE, 0, 0, NULL, NULL, 0, "source" },
 	{ "one", PT_INT, 1, 1, NULL, NULL, 0, "only 1" },
+	{ "why", PT_TEXT, 0, 20, NULL, NULL, 0, "a sentence" },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, NULL },
 };
 
@@ -92,6 +93,12 @@ static void test_refusals(void)
 	row("{\"cmd\": \"a $(b)\"}", -1, "params.cmd");
 	row("{\"cmd\": \"a | b\"}", -1, "params.cmd");
 	row("{\"cmd\": \"\"}", -1, "params.cmd");
+	/* text: any printable line, shell syntax included, within max */
+	row("{\"why\": \"4,000 -> 8,000; $x\"}", 0, NULL);
+	row("{\"why\": \"\"}", -1, "params.why must be one line of 1 to 20 bytes");
+	row("{\"why\": \"a\\nb\"}", -1, "without control characters");
+	row("{\"why\": \"123456789012345678901\"}", -1, "1 to 20 bytes");
+	row("{\"why\": 7}", -1, "params.why");
 	row("{\"keep\": {\"keep_last\": 3}}", 0, NULL);
 	row("{\"keep\": {\"keep_last\": 0}}", -1, "keep_last must be an integer from 1");
 	row("{\"keep\": {\"keep_days\": -1}}", -1, "keep_days");
@@ -222,7 +229,7 @@ static void test_spec_json(void)
 	json_t *a = params_spec_json(spec), *n = json_array_get(a, 0),
 	    *x = json_array_get(a, 1), *b = json_array_get(a, 2);
 
-	T_EQ_INT(json_array_size(a), 12);
+	T_EQ_INT(json_array_size(a), 13);
 	T_CHECK(strcmp(json_string_value(json_object_get(n, "type")),
 	    "integer") == 0, "type name");
 	T_EQ_INT(json_integer_value(json_object_get(n, "default")), 4);
