@@ -8,8 +8,8 @@ forgets the node, with an evict event.  Removed from the ring, its host id
 has a tombstone: its agent, still running, checks in again and is refused,
 never listed again.  Then a peer restarts: it lists neither the evicted
 node nor the address test_11's node replaced (docs/lifecycle.md,
-"Cassandra 4.1 and replaced addresses").  Runs last and leaves the
-session's three nodes, all up (the killed node leaves `real.nodes`)."""
+"Cassandra 4.1 and replaced addresses").  Leaves the session's three
+nodes, all up (the killed node leaves `real.nodes`)."""
 import pytest
 
 from realenv import CL, realcass, stop_agent, wait_until

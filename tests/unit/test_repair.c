@@ -441,6 +441,62 @@ static void test_repair_admin(void)
 	}
 }
 
+/*
+ * A capture of tests/unit/samples/ without its last line, "[exit N]",
+ * which is ours (tests/unit/samples/README.md).
+ */
+static char *admin_sample(const char *name)
+{
+	char *path = xasprintf("tests/unit/samples/%s", name);
+	size_t len, end;
+	char *buf = file_read_all(path, 1u << 20, &len);
+
+	T_CHECK(buf != NULL, "cannot read %s (run from the repository root)", path);
+	free(path);
+	if (buf == NULL)
+		return NULL;
+	end = len;
+	while (end > 0 && buf[end - 1] == '\n')
+		end--;
+	while (end > 0 && buf[end - 1] != '\n')
+		end--;
+	if (str_starts_with(buf + end, "[exit "))
+		buf[end] = '\0';
+	return buf;
+}
+
+/* `repair_admin list` and `list --all` of real 4.1.1 nodes around a cancel
+ * (tests/real/test_13_repair_cancel.py): the header padded to the width of
+ * every column, the last one too; participants_wp without the '/'. */
+static void test_repair_admin_real(void)
+{
+	static const struct {
+		const char *file, *state;
+	} cases[] = {
+		{ "repair_admin-list-4.1.1-preparing.txt", "PREPARING" },
+		{ "repair_admin-list-all-4.1.1-failed.txt", "FAILED" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct repair_admin_session *s = NULL;
+		char err[256] = "", *buf = admin_sample(cases[i].file);
+		size_t n = 0;
+
+		if (buf == NULL)
+			continue;
+		T_EQ_INT(repair_admin_parse(buf, &s, &n, err, sizeof(err)), 0);
+		T_CHECK(err[0] == '\0', "%s: %s", cases[i].file, err);
+		T_EQ_INT(n, 1);
+		if (n == 1) {
+			T_EQ_STR(s[0].id, "659644c0-f223-11f1-8f0e-cdd7fc8cd65d");
+			T_EQ_STR(s[0].state, cases[i].state);
+			T_EQ_STR(s[0].coordinator, "/127.0.100.1:7000");
+		}
+		free(s);
+		free(buf);
+	}
+}
+
 /* nodetool's words for a down replica, and the step messages of the
  * segments postponed for it. */
 static void test_postpone(void)
@@ -580,6 +636,7 @@ int main(void)
 	test_params();
 	test_summary();
 	test_repair_admin();
+	test_repair_admin_real();
 	test_postpone();
 	return t_done("test_repair");
 }
