@@ -1,5 +1,5 @@
 """ringsh's tenant commands against the real orchestrator: tenants,
-tenant create/show/delete, their --json against the API, usage errors that
+tenant create/show/set/delete, their --json against the API, usage errors that
 send nothing, and the API's refusals in one line.  Nodes are registered
 through the agent API (check-in and an "up" heartbeat): placement needs
 only their state."""
@@ -61,6 +61,22 @@ def test_tenant_create_list_show_delete(orch, tmp_path):  # noqa: F811
     assert r.returncode != 0 and "already has a tenant 'alpha'" in r.stderr, r
     r = rsh(orch, tmp_path, "-c", "tenant show nope --cluster prod")
     assert r.returncode != 0 and "has no tenant 'nope'" in r.stderr, r
+
+    # tenant set: PATCH, and the tenant as show prints it.
+    out = ok(rsh(orch, tmp_path, "-c", "tenant set beta --autoscale off --limit-max 50000 "
+                 "--max 4 --cluster prod"))
+    assert "4000 ops/s per service (default 4000, max 50000)" in out, out
+    assert "autoscale" in out and " off" in out and "3 (from 3 to 4)" in out, out
+    api = orch.ok("GET", "/api/v1/clusters/prod/tenants/beta")
+    assert api["autoscale"] is False and api["max_services"] == 4, api
+    assert api["limits"]["max"] == 50000, api
+    r = rsh(orch, tmp_path, "-c", "tenant set beta --cluster prod")
+    assert r.returncode != 0 and "nothing to change" in r.stderr, r
+    r = rsh(orch, tmp_path, "-c", "tenant set beta --autoscale maybe --cluster prod")
+    assert r.returncode != 0 and "--autoscale wants on or off" in r.stderr, r
+    r = rsh(orch, tmp_path, "-c", "tenant set beta --min 4 --max 4 --cluster prod")
+    assert r.returncode != 0 and "min_services <= k <= max_services" in r.stderr, r
+    assert orch.ok("GET", "/api/v1/clusters/prod/tenants/beta") == api
 
     out = ok(rsh(orch, tmp_path, "-c", "tenant delete alpha --cluster prod"))
     assert out == "deleted tenant alpha of 'prod'; its shard is free\n", out
