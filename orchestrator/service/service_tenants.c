@@ -897,8 +897,13 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc,
 	    set.tenant_demand_interval_ms);
 	nup = 0;
-	for (size_t v = 0; v < pl.nsvc; v++)
+	for (size_t v = 0; v < pl.nsvc; v++) {
 		nup += strcmp(pl.state[v], "up") == 0;
+		/* A node gone from the cluster reports no more: forget what
+		 * it did report, or its demand would count until restart. */
+		if (strcmp(pl.state[v], "removed") == 0)
+			svc_tl_forget(s->tl, cluster, pl.svcs[v].address);
+	}
 	svc_as_tick(s, cluster, &pl.tv, &set, nup, now);
 	tn_pool_release(&pl);
 }

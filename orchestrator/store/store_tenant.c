@@ -282,28 +282,6 @@ int store_tenant_set_shard(struct store *st, const char *cluster,
 	return rc;
 }
 
-int store_tenant_set_limit(struct store *st, const char *cluster,
-    const char *name, int64_t limit, char *err, size_t errlen)
-{
-	struct set_args a = { cluster, name, "UPDATE tenants SET"
-	    " limit_current = ?4, updated_at = ?6 WHERE cluster = ?1 AND"
-	    " name = ?2", "tenant limit", NULL,
-	    limit, 0 };
-	struct store_tenant t;
-	int rc = store_tenant_get(st, cluster, name, &t);
-
-	if (rc != 0)
-		return rc;
-	if (limit < 1 || limit > t.limit_max) {
-		if (err != NULL)
-			snprintf(err, errlen, "a limit of %" PRId64 " ops/s "
-			    "for tenant '%s': it must be 1 to its maximum "
-			    "%" PRId64, limit, name, t.limit_max);
-		return RM_EINVAL;
-	}
-	return store_write_op(st, tx_set, &a, err, errlen);
-}
-
 int store_tenant_scale(struct store *st, const char *cluster,
     const char *name, int64_t limit, unsigned services, char *err,
     size_t errlen)

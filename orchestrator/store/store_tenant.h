@@ -86,10 +86,6 @@ int store_tenant_delete(struct store *st, const char *cluster,
 int store_tenant_set_shard(struct store *st, const char *cluster,
     const char *name, const unsigned *shard, size_t n, char *err,
     size_t errlen);
-/* The per-service limit now (the autoscaler's decision).  0, RM_ENOENT,
- * RM_EINVAL (outside 1..limit_max), RM_ERR. */
-int store_tenant_set_limit(struct store *st, const char *cluster,
-    const char *name, int64_t limit, char *err, size_t errlen);
 /*
  * A scale decided (the scale-tenant task): the per-service limit and the
  * services the shard should hold (0: leave), scaled_at = now.  0,

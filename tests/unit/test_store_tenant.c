@@ -130,9 +130,9 @@ static void test_tenants(struct store *st)
 	T_CHECK(store_tenant_svc_held(st, "prod", 0),
 	    "alpha still holds 0");
 
-	T_EQ_INT(store_tenant_set_limit(st, "prod", "beta", 8000, err,
+	T_EQ_INT(store_tenant_scale(st, "prod", "beta", 8000, 0, err,
 	    sizeof(err)), 0);
-	T_EQ_INT(store_tenant_set_limit(st, "prod", "beta", 100001, err,
+	T_EQ_INT(store_tenant_scale(st, "prod", "beta", 100001, 0, err,
 	    sizeof(err)), RM_EINVAL);
 	T_CHECK(strstr(err, "maximum 100000") != NULL, "%s", err);
 	T_EQ_INT(store_tenant_set_demand(st, "prod", "beta", 2500, 1000, err,
