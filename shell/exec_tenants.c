@@ -169,17 +169,15 @@ static void tn_print(const json_t *j)
 	}
 }
 
-int exec_tenant_show(struct exec_ctx *x)
+/* method on the tenant NAME of cluster (body may be NULL), then print the
+ * tenant the answer holds. */
+static int tn_call_print(struct exec_ctx *x, const char *cluster,
+    const char *method, json_t *body)
 {
-	const char *cluster = exec_pick_cluster(x, NULL);
 	struct client_resp r;
-	char *p;
-	int rc;
+	char *p = tn_path(cluster, cmd_arg(x->call, "NAME"));
+	int rc = exec_call_api(x, method, p, body, &r);
 
-	if (cluster == NULL)
-		return EXEC_FAILED;
-	p = tn_path(cluster, cmd_arg(x->call, "NAME"));
-	rc = exec_call_api(x, "GET", p, NULL, &r);
 	free(p);
 	if (rc < 0)
 		return EXEC_FAILED;
@@ -189,6 +187,15 @@ int exec_tenant_show(struct exec_ctx *x)
 		tn_print(r.json);
 	client_resp_release(&r);
 	return EXEC_OK;
+}
+
+int exec_tenant_show(struct exec_ctx *x)
+{
+	const char *cluster = exec_pick_cluster(x, NULL);
+
+	if (cluster == NULL)
+		return EXEC_FAILED;
+	return tn_call_print(x, cluster, "GET", NULL);
 }
 
 /* A --flag NUMBER into body[key]; -1 (printed) when it is not one. */
@@ -291,9 +298,7 @@ int exec_tenant_set(struct exec_ctx *x)
 {
 	const char *as = cmd_flag(x->call, "--autoscale");
 	const char *cluster;
-	struct client_resp r;
 	json_t *body = json_object();
-	char *p;
 	int rc;
 
 	if (as != NULL && strcmp(as, "on") != 0 && strcmp(as, "off") != 0) {
@@ -320,16 +325,7 @@ int exec_tenant_set(struct exec_ctx *x)
 		json_decref(body);
 		return EXEC_FAILED;
 	}
-	p = tn_path(cluster, cmd_arg(x->call, "NAME"));
-	rc = exec_call_api(x, "PATCH", p, body, &r);
-	free(p);
+	rc = tn_call_print(x, cluster, "PATCH", body);
 	json_decref(body);
-	if (rc < 0)
-		return EXEC_FAILED;
-	if (x->json)
-		exec_print_raw(&r);
-	else
-		tn_print(r.json);
-	client_resp_release(&r);
-	return EXEC_OK;
+	return rc;
 }
