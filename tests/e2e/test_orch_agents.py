@@ -512,7 +512,10 @@ def test_patch_roles_unknown_cluster_and_running_task(orch):
 
 SETTING_DEFAULTS = {"replace_after": "off", "provider": "none", "provider_command": "",
                     "node_ttl": "off", "evict_removenode": False,
-                    "backup_down_policy": "require_all", "tenant_repair_after": "2m"}
+                    "backup_down_policy": "require_all", "tenant_repair_after": "2m",
+                    "autoscale_interval": "30s", "autoscale_up_cooldown": "30s",
+                    "autoscale_down_cooldown": "2m", "autoscale_down_after": "5m",
+                    "tenant_demand_interval": "30s"}
 
 
 def test_lifecycle_settings_on_create_patch_and_get(orch):
