@@ -128,38 +128,48 @@ static void tenant_policy(const struct store_tenant *t,
 	pol->down_after_ms = set->autoscale_down_after_ms;
 }
 
-static void decide_one(struct service *s, const char *cluster,
+/* The tenant's demand now, summed from the nodes' fresh samples, stored
+ * when it changed (GET and the metrics show it, autoscaling or not).
+ * false when no node reported it lately. */
+static bool demand_now(struct service *s, const char *cluster,
     const struct store_tenant *t, const struct store_cluster_settings *set,
-    size_t nup, int64_t now)
+    struct as_tenant *m, int64_t now, double *ops)
 {
-	struct as_tenant *m = as_tenant(s->as, cluster, t->name);
-	struct autoscale_policy pol;
-	struct autoscale_state in, out;
-	struct autoscale_decision d;
 	int64_t newest, max_age = 3 * (set->tenant_demand_interval_ms > 0 ?
 	    set->tenant_demand_interval_ms : 30000);
-	double ops;
-	char err[512], id[STORE_ID_MAX] = "";
-	json_t *params;
-	bool stuck;
-	int n;
+	char err[256];
 
-	n = svc_tl_demand(s->tl, cluster, t->name, now, max_age, &ops,
-	    &newest);
-	if (n == 0) {
-		if (!m->unknown_logged)
+	if (svc_tl_demand(s->tl, cluster, t->name, now, max_age, ops,
+	    &newest) == 0) {
+		if (!m->unknown_logged && t->autoscale &&
+		    set->autoscale_interval_ms > 0)
 			log_info("tenant %s/%s: no node reported its demand in "
 			    "the last %" PRId64 " s; the autoscaler decides "
 			    "nothing until one does", cluster, t->name,
 			    max_age / 1000);
 		m->unknown_logged = 1;
-		return;
+		return false;
 	}
 	m->unknown_logged = 0;
-	if ((int64_t)llround(ops) != m->demand_ops &&
-	    store_tenant_set_demand(s->st, cluster, t->name, llround(ops),
+	if ((int64_t)llround(*ops) != m->demand_ops &&
+	    store_tenant_set_demand(s->st, cluster, t->name, llround(*ops),
 	    newest, err, sizeof(err)) == 0)
-		m->demand_ops = llround(ops);
+		m->demand_ops = llround(*ops);
+	return true;
+}
+
+static void decide_one(struct service *s, const char *cluster,
+    const struct store_tenant *t, const struct store_cluster_settings *set,
+    size_t nup, int64_t now, double ops)
+{
+	struct as_tenant *m = as_tenant(s->as, cluster, t->name);
+	struct autoscale_policy pol;
+	struct autoscale_state in, out;
+	struct autoscale_decision d;
+	char err[512], id[STORE_ID_MAX] = "";
+	json_t *params;
+	bool stuck;
+
 	if (!t->autoscale || task_open(s, m->task))
 		return;
 	tenant_policy(t, set, &pol);
@@ -222,13 +232,18 @@ void svc_as_tick(struct service *s, const char *cluster,
     size_t nup, int64_t now)
 {
 	struct as_cluster *c = as_cluster(s->as, cluster);
+	bool decide = set->autoscale_interval_ms > 0 &&
+	    now - c->last_ms >= set->autoscale_interval_ms;
+	double ops;
 
-	if (set->autoscale_interval_ms <= 0 ||
-	    now - c->last_ms < set->autoscale_interval_ms)
-		return;
-	c->last_ms = now;
-	for (size_t i = 0; i < tv->n; i++)
-		decide_one(s, cluster, &tv->items[i], set, nup, now);
+	if (decide)
+		c->last_ms = now;
+	for (size_t i = 0; i < tv->n; i++) {
+		const struct store_tenant *t = &tv->items[i];
+		struct as_tenant *m = as_tenant(s->as, cluster, t->name);
+		if (demand_now(s, cluster, t, set, m, now, &ops) && decide)
+			decide_one(s, cluster, t, set, nup, now, ops);
+	}
 }
 
 void svc_as_confirm(struct service *s, const char *cluster,
