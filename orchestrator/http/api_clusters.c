@@ -544,6 +544,14 @@ static size_t tenant_uses(const json_t *o, struct svc_tenant_use *u,
 }
 
 
+/* Room for the numbers of o (an object, else none), at least one. */
+static size_t tenant_count(const json_t *o)
+{
+	size_t n = json_object_size(o);
+
+	return n == 0 ? 1 : n < HB_TENANTS_MAX ? n : HB_TENANTS_MAX;
+}
+
 /* What the body says of tenants into r (its arrays: applied, demand);
  * false when it says nothing. */
 static bool tenant_report(const json_t *body, struct svc_tenant_report *r,
@@ -563,7 +571,7 @@ static bool tenant_report(const json_t *body, struct svc_tenant_report *r,
 	if (json_is_object(ap)) {
 		r->applied_sent = true;
 		r->applied = applied;
-		r->napplied = tenant_uses(ap, applied, HB_TENANTS_MAX);
+		r->napplied = tenant_uses(ap, applied, tenant_count(ap));
 	}
 	r->error = json_string_value(json_object_get(body, "limits_error"));
 	if (json_is_object(json_object_get(d, "ops")) && json_is_number(w) &&
@@ -572,7 +580,7 @@ static bool tenant_report(const json_t *body, struct svc_tenant_report *r,
 		r->window_s = json_number_value(w);
 		r->demand = demand;
 		r->ndemand = tenant_uses(json_object_get(d, "ops"), demand,
-		    HB_TENANTS_MAX);
+		    tenant_count(json_object_get(d, "ops")));
 	}
 	return r->gen >= 0 || r->applied_sent || r->demand_sent ||
 	    r->error != NULL;
@@ -582,6 +590,7 @@ void api_h_heartbeat(struct call *c)
 {
 	struct svc_tenant_report tr;
 	struct svc_tenant_use *applied = NULL, *demand = NULL;
+	const json_t *ap, *ops;
 	struct svc_heartbeat hb;
 	struct svc_err e = { 0 };
 	struct hb_view *views = NULL;
@@ -610,11 +619,14 @@ void api_h_heartbeat(struct call *c)
 	sg = json_object_get(c->body, "seeds_gen");
 	hb.seeds_gen = json_is_integer(sg) ? (int64_t)json_integer_value(sg) :
 	    -1;
-	if (json_object_get(c->body, "limits_applied") != NULL ||
-	    json_object_get(c->body, "demand") != NULL) {
-		applied = xcalloc(HB_TENANTS_MAX, sizeof(*applied));
-		demand = xcalloc(HB_TENANTS_MAX, sizeof(*demand));
-	}
+	/* Sized by what was sent, and only when it was: most heartbeats
+	 * carry a few tenants, or none. */
+	ap = json_object_get(c->body, "limits_applied");
+	ops = json_object_get(json_object_get(c->body, "demand"), "ops");
+	if (json_is_object(ap))
+		applied = xcalloc(tenant_count(ap), sizeof(*applied));
+	if (json_is_object(ops))
+		demand = xcalloc(tenant_count(ops), sizeof(*demand));
 	if (tenant_report(c->body, &tr, applied, demand))
 		hb.tenants = &tr;
 	rc = service_heartbeat(c->api->svc, &hb, &ans, &e);

@@ -106,9 +106,7 @@ static bool task_open(struct service *s, const char *id)
 	if (id[0] == '\0')
 		return false;
 	if (store_task_get(s->st, id, &d) == 0)
-		open = d.task.state == STORE_TASK_QUEUED ||
-		    d.task.state == STORE_TASK_RUNNING ||
-		    d.task.state == STORE_TASK_PAUSED;
+		open = !store_task_state_terminal(d.task.state);
 	store_task_detail_release(&d);
 	return open;
 }
@@ -159,10 +157,10 @@ static bool demand_now(struct service *s, const char *cluster,
 }
 
 static void decide_one(struct service *s, const char *cluster,
-    const struct store_tenant *t, const struct store_cluster_settings *set,
-    size_t nup, int64_t now, double ops)
+    const struct store_tenant *t, struct as_tenant *m,
+    const struct store_cluster_settings *set, size_t nup, int64_t now,
+    double ops)
 {
-	struct as_tenant *m = as_tenant(s->as, cluster, t->name);
 	struct autoscale_policy pol;
 	struct autoscale_state in, out;
 	struct autoscale_decision d;
@@ -242,7 +240,7 @@ void svc_as_tick(struct service *s, const char *cluster,
 		const struct store_tenant *t = &tv->items[i];
 		struct as_tenant *m = as_tenant(s->as, cluster, t->name);
 		if (demand_now(s, cluster, t, set, m, now, &ops) && decide)
-			decide_one(s, cluster, t, set, nup, now, ops);
+			decide_one(s, cluster, t, m, set, nup, now, ops);
 	}
 }
 

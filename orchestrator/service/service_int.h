@@ -148,7 +148,7 @@ void svc_as_tick(struct service *s, const char *cluster,
 void svc_as_confirm(struct service *s, const char *cluster,
     const struct store_tenants *tv, const struct store_tenant_svc *svcs,
     size_t nsvc);
-/* Forget a node's reports (address NULL: the cluster's). */
+/* Forget a node's reports. */
 void svc_tl_forget(struct svc_tl *tl, const char *cluster,
     const char *address);
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/htab.h"
 #include "../../common/util.h"
 #include "../store/store.h"
 #include "service_int.h"
@@ -53,10 +54,12 @@ struct tl_use {
 	double value;
 };
 
+/* A node's reports, in svc_tl.nodes (by cluster and address): every
+ * heartbeat of an agent that holds a list looks its node up. */
 struct tl_node {
+	struct htab_node hn;
 	char cluster[STORE_NAME_MAX];
 	char address[256];
-	bool applied_known;
 	struct tl_use *applied;
 	size_t napplied;
 	char error[512];
@@ -70,8 +73,7 @@ struct svc_tl {
 	pthread_mutex_t mtx;
 	struct tl_cluster *c;
 	size_t nc;
-	struct tl_node *nodes;
-	size_t nn;
+	struct htab nodes;	/* struct tl_node */
 };
 
 struct svc_tl *svc_tl_new(void)
@@ -79,6 +81,7 @@ struct svc_tl *svc_tl_new(void)
 	struct svc_tl *tl = xcalloc(1, sizeof(*tl));
 
 	pthread_mutex_init(&tl->mtx, NULL);
+	htab_init(&tl->nodes, 0);
 	return tl;
 }
 
@@ -91,18 +94,28 @@ static void tenants_free(struct tl_tenant *t, size_t n)
 	free(t);
 }
 
+static void node_free(struct tl_node *n)
+{
+	free(n->applied);
+	free(n->demand);
+	free(n);
+}
+
+static void node_free_each(struct htab_node *hn, void *arg)
+{
+	(void)arg;
+	node_free(HTAB_ENTRY(hn, struct tl_node, hn));
+}
+
 void svc_tl_free(struct svc_tl *tl)
 {
 	if (tl == NULL)
 		return;
 	for (size_t i = 0; i < tl->nc; i++)
 		tenants_free(tl->c[i].t, tl->c[i].n);
-	for (size_t i = 0; i < tl->nn; i++) {
-		free(tl->nodes[i].applied);
-		free(tl->nodes[i].demand);
-	}
+	htab_each(&tl->nodes, node_free_each, NULL);
+	htab_release(&tl->nodes);
 	free(tl->c);
-	free(tl->nodes);
 	pthread_mutex_destroy(&tl->mtx);
 	free(tl);
 }
@@ -125,17 +138,22 @@ static struct tl_cluster *cluster_find(struct svc_tl *tl, const char *name,
 static struct tl_node *node_find(struct svc_tl *tl, const char *cluster,
     const char *address, bool add)
 {
-	for (size_t i = 0; i < tl->nn; i++)
-		if (strcmp(tl->nodes[i].address, address) == 0 &&
-		    strcmp(tl->nodes[i].cluster, cluster) == 0)
-			return &tl->nodes[i];
+	uint64_t h = htab_hash_more(htab_hash(cluster), address);
+	struct tl_node *n;
+
+	for (struct htab_node *hn = htab_first(&tl->nodes, h); hn;
+	    hn = htab_next(hn, h)) {
+		n = HTAB_ENTRY(hn, struct tl_node, hn);
+		if (strcmp(n->address, address) == 0 &&
+		    strcmp(n->cluster, cluster) == 0)
+			return n;
+	}
 	if (!add)
 		return NULL;
-	tl->nodes = xrealloc(tl->nodes, (tl->nn + 1) * sizeof(*tl->nodes));
-	struct tl_node *n = &tl->nodes[tl->nn++];
-	memset(n, 0, sizeof(*n));
+	n = xcalloc(1, sizeof(*n));
 	str_copy(n->cluster, cluster, sizeof(n->cluster));
 	str_copy(n->address, address, sizeof(n->address));
+	htab_add(&tl->nodes, &n->hn, h);
 	return n;
 }
 
@@ -188,36 +206,25 @@ static bool serves(const struct tl_tenant *t, const char *address)
 	return false;
 }
 
-/* FNV-1a, 64 bits, over s and its terminating 0 (so "ab","c" and "a","bc"
- * differ). */
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	do {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	} while (*s++ != '\0');
-	return h;
-}
-
 /* The generation of what address must know of c: positive, and the same
  * for the same content whatever orchestrator computes it. */
 static int64_t node_gen(const struct tl_cluster *c, const char *address)
 {
-	uint64_t h = 14695981039346656037ULL;
 	char num[32];
+	uint64_t h;
 
+	snprintf(num, sizeof(num), "%" PRId64, c->demand_interval_s);
+	h = htab_hash(num);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct tl_tenant *t = &c->t[i];
-		h = fnv(h, t->name);
-		h = fnv(h, t->prefix);
+		h = htab_hash_more(h, t->name);
+		h = htab_hash_more(h, t->prefix);
 		for (size_t k = 0; k < t->nkeyspaces; k++)
-			h = fnv(h, t->keyspaces[k]);
+			h = htab_hash_more(h, t->keyspaces[k]);
 		snprintf(num, sizeof(num), "%" PRId64,
 		    serves(t, address) ? t->limit : 0);
-		h = fnv(h, num);
+		h = htab_hash_more(h, num);
 	}
-	snprintf(num, sizeof(num), "%" PRId64, c->demand_interval_s);
-	h = fnv(h, num);
 	h &= INT64_MAX;
 	return h == 0 ? 1 : (int64_t)h;
 }
@@ -287,10 +294,8 @@ void svc_tl_beat(struct svc_tl *tl, const char *cluster, const char *address,
 		return;
 	pthread_mutex_lock(&tl->mtx);
 	n = node_find(tl, cluster, address, true);
-	if (r->applied_sent) {
+	if (r->applied_sent)
 		uses_set(&n->applied, &n->napplied, r->applied, r->napplied);
-		n->applied_known = true;
-	}
 	str_copy(n->error, r->error ? r->error : "", sizeof(n->error));
 	if (r->demand_sent) {
 		uses_set(&n->demand, &n->ndemand, r->demand, r->ndemand);
@@ -325,45 +330,53 @@ bool svc_tl_applied(struct svc_tl *tl, const char *cluster,
 	return found;
 }
 
+struct tl_sum {
+	const char *cluster, *tenant;
+	int64_t now_ms, max_age_ms, newest_ms;
+	double ops;
+	int nodes;
+};
+
+static void demand_add(struct htab_node *hn, void *arg)
+{
+	struct tl_node *n = HTAB_ENTRY(hn, struct tl_node, hn);
+	struct tl_sum *a = arg;
+
+	if (strcmp(n->cluster, a->cluster) != 0 || n->demand_at == 0 ||
+	    a->now_ms - n->demand_at > a->max_age_ms)
+		return;
+	for (size_t k = 0; k < n->ndemand; k++)
+		if (strcmp(n->demand[k].tenant, a->tenant) == 0 &&
+		    isfinite(n->demand[k].value) && n->demand[k].value >= 0) {
+			a->ops += n->demand[k].value;
+			a->nodes++;
+			if (n->demand_at > a->newest_ms)
+				a->newest_ms = n->demand_at;
+		}
+}
+
 int svc_tl_demand(struct svc_tl *tl, const char *cluster, const char *tenant,
     int64_t now_ms, int64_t max_age_ms, double *ops, int64_t *newest_ms)
 {
-	int nodes = 0;
+	struct tl_sum a = { cluster, tenant, now_ms, max_age_ms, 0, 0, 0 };
 
-	*ops = 0;
-	*newest_ms = 0;
 	pthread_mutex_lock(&tl->mtx);
-	for (size_t i = 0; i < tl->nn; i++) {
-		struct tl_node *n = &tl->nodes[i];
-		if (strcmp(n->cluster, cluster) != 0 || n->demand_at == 0 ||
-		    now_ms - n->demand_at > max_age_ms)
-			continue;
-		for (size_t k = 0; k < n->ndemand; k++)
-			if (strcmp(n->demand[k].tenant, tenant) == 0 &&
-			    isfinite(n->demand[k].value) &&
-			    n->demand[k].value >= 0) {
-				*ops += n->demand[k].value;
-				nodes++;
-				if (n->demand_at > *newest_ms)
-					*newest_ms = n->demand_at;
-			}
-	}
+	htab_each(&tl->nodes, demand_add, &a);
 	pthread_mutex_unlock(&tl->mtx);
-	return nodes;
+	*ops = a.ops;
+	*newest_ms = a.newest_ms;
+	return a.nodes;
 }
 
 void svc_tl_forget(struct svc_tl *tl, const char *cluster,
     const char *address)
 {
+	struct tl_node *n;
+
 	pthread_mutex_lock(&tl->mtx);
-	for (size_t i = 0; i < tl->nn; i++) {
-		struct tl_node *n = &tl->nodes[i];
-		if (strcmp(n->cluster, cluster) != 0 || (address != NULL &&
-		    strcmp(n->address, address) != 0))
-			continue;
-		free(n->applied);
-		free(n->demand);
-		tl->nodes[i--] = tl->nodes[--tl->nn];
+	if ((n = node_find(tl, cluster, address, false)) != NULL) {
+		htab_remove(&tl->nodes, &n->hn);
+		node_free(n);
 	}
 	pthread_mutex_unlock(&tl->mtx);
 }

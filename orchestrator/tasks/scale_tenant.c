@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../../common/util.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
 #include "../store/store.h"
@@ -52,8 +53,7 @@ static int scale_tenant_validate(json_t *params, char *err, size_t errlen)
 	};
 	const char *a = json_string_value(json_object_get(params, "action"));
 
-	for (size_t i = 0; a != NULL && i < sizeof(actions) /
-	    sizeof(actions[0]); i++)
+	for (size_t i = 0; a != NULL && i < ARRAY_SIZE(actions); i++)
 		if (strcmp(a, actions[i]) == 0)
 			return 0;
 	snprintf(err, errlen, "action '%.32s' is not one of set, raise, "
