@@ -184,9 +184,12 @@ def test_failing_hook_is_not_confirmed(sim_factory, orch_factory, tmp_path):  # 
     assert "exited 3" in by[c.address(bad)]["limits_error"], by
     assert "proxy refused the limits" in by[c.address(bad)]["limits_error"], by
     assert by[c.address(bad)]["limit_applied"] == 4000, by
-    for n in c.names:
-        if n != bad:
-            assert by[c.address(n)]["limit_applied"] == 6000, by
+    # The good nodes apply it too, however long the 5 s timeout was for
+    # them on a loaded host.
+    good = [c.address(n) for n in c.names if n != bad]
+    wait_for(lambda: all({s["address"]: s for s in o.ok("GET", f"{T}/t1")["shard"]}[a]
+                         ["limit_applied"] == 6000 for a in good),
+             "the good nodes enforce 6000", timeout=60)
     # The hook works again: the same limit is confirmed with no new task.
     os.unlink(Path(c.node_dir(bad)) / "hook.fail")
     wait_for(lambda: o.ok("GET", f"{T}/t1")["shard"] and all(
