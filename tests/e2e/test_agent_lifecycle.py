@@ -152,8 +152,9 @@ def test_tenants_answer_writes_limits_runs_hook_and_reports_demand(sim_factory, 
                                 [{"status": "ok"}, tenants])
     hook = tmp_path / "hook.sh"
     seen = tmp_path / "hook.seen"
-    hook.write_text("#!/bin/sh\ncp \"$1\" '%s'\necho \"$RINGAGENT_LIMITS_FILE\" >> '%s.env'\n"
-                    % (seen, seen))
+    # the copy appears last and whole (rename), so seeing it means the hook has finished
+    hook.write_text("#!/bin/sh\necho \"$RINGAGENT_LIMITS_FILE\" >> '%s.env'\n"
+                    "cp \"$1\" '%s.tmp' && mv '%s.tmp' '%s'\n" % (seen, seen, seen, seen))
     hook.chmod(0o755)
     limits = Path(c.node_dir("node1")) / "agent-state" / "limits.json"
     try:
