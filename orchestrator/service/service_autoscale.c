@@ -13,6 +13,13 @@
  * is recorded and then confirmed.  The controller writes nothing but the
  * demand it saw: a decision exists only as a task.
  *
+ * Demand summed from fewer nodes than the cluster has is a lower bound (a
+ * node that is down, or just restarted and has only a baseline, reports
+ * none, and its replicas' share of the load is missing): it may justify
+ * more capacity but never less, so while it is partial the controller
+ * holds every decision to lower a limit or remove a service, and starts
+ * the down_after wait again once every node reports.
+ *
  * Its memory (when demand went low, the last task it submitted per
  * tenant) is lost on restart: a tenant whose demand was low starts
  * waiting down_after again, and the cooldowns run from the scaled_at
@@ -40,6 +47,7 @@ struct as_tenant {
 	int64_t demand_ops;		/* last stored, -1 none */
 	char unknown_logged;		/* demand unknown said once */
 	char refused[256];		/* the last refusal said, not again */
+	char partial_logged;		/* a held decrease said once */
 };
 
 struct as_cluster {
@@ -128,17 +136,18 @@ static void tenant_policy(const struct store_tenant *t,
 
 /* The tenant's demand now, summed from the nodes' fresh samples, stored
  * when it changed (GET and the metrics show it, autoscaling or not).
- * false when no node reported it lately. */
-static bool demand_now(struct service *s, const char *cluster,
+ * Returns how many nodes reported it lately (0: unknown). */
+static size_t demand_now(struct service *s, const char *cluster,
     const struct store_tenant *t, const struct store_cluster_settings *set,
     struct as_tenant *m, int64_t now, double *ops)
 {
 	int64_t newest, max_age = 3 * (set->tenant_demand_interval_ms > 0 ?
 	    set->tenant_demand_interval_ms : 30000);
 	char err[256];
+	int nodes;
 
-	if (svc_tl_demand(s->tl, cluster, t->name, now, max_age, ops,
-	    &newest) == 0) {
+	if ((nodes = svc_tl_demand(s->tl, cluster, t->name, now, max_age, ops,
+	    &newest)) <= 0) {
 		if (!m->unknown_logged && t->autoscale &&
 		    set->autoscale_interval_ms > 0)
 			log_info("tenant %s/%s: no node reported its demand in "
@@ -146,20 +155,20 @@ static bool demand_now(struct service *s, const char *cluster,
 			    "nothing until one does", cluster, t->name,
 			    max_age / 1000);
 		m->unknown_logged = 1;
-		return false;
+		return 0;
 	}
 	m->unknown_logged = 0;
 	if ((int64_t)llround(*ops) != m->demand_ops &&
 	    store_tenant_set_demand(s->st, cluster, t->name, llround(*ops),
 	    newest, err, sizeof(err)) == 0)
 		m->demand_ops = llround(*ops);
-	return true;
+	return (size_t)nodes;
 }
 
 static void decide_one(struct service *s, const char *cluster,
     const struct store_tenant *t, struct as_tenant *m,
     const struct store_cluster_settings *set, size_t nup, int64_t now,
-    double ops)
+    double ops, size_t nreport, size_t nmember)
 {
 	struct autoscale_policy pol;
 	struct autoscale_state in, out;
@@ -202,6 +211,19 @@ static void decide_one(struct service *s, const char *cluster,
 		m->low_since_ms = out.low_since_ms;
 		return;
 	}
+	if ((d.action == AUTOSCALE_LOWER || d.action == AUTOSCALE_REMOVE) &&
+	    nreport < nmember) {
+		if (!m->partial_logged)
+			log_info("tenant %s/%s: %s, but only %zu of the "
+			    "cluster's %zu nodes reported its demand: no "
+			    "decrease on a partial sum; the wait starts again "
+			    "when every node reports", cluster, t->name, d.why,
+			    nreport, nmember);
+		m->partial_logged = 1;
+		m->low_since_ms = -1;
+		return;
+	}
+	m->partial_logged = 0;
 	params = json_pack("{s:s,s:I,s:I,s:s,s:s}", "tenant", t->name,
 	    "limit", (json_int_t)llround(d.limit), "services",
 	    (json_int_t)(d.action == AUTOSCALE_ADD ||
@@ -227,20 +249,23 @@ static void decide_one(struct service *s, const char *cluster,
 
 void svc_as_tick(struct service *s, const char *cluster,
     const struct store_tenants *tv, const struct store_cluster_settings *set,
-    size_t nup, int64_t now)
+    size_t nup, size_t nmember, int64_t now)
 {
 	struct as_cluster *c = as_cluster(s->as, cluster);
 	bool decide = set->autoscale_interval_ms > 0 &&
 	    now - c->last_ms >= set->autoscale_interval_ms;
 	double ops;
+	size_t nreport;
 
 	if (decide)
 		c->last_ms = now;
 	for (size_t i = 0; i < tv->n; i++) {
 		const struct store_tenant *t = &tv->items[i];
 		struct as_tenant *m = as_tenant(s->as, cluster, t->name);
-		if (demand_now(s, cluster, t, set, m, now, &ops) && decide)
-			decide_one(s, cluster, t, m, set, nup, now, ops);
+		nreport = demand_now(s, cluster, t, set, m, now, &ops);
+		if (nreport > 0 && decide)
+			decide_one(s, cluster, t, m, set, nup, now, ops,
+			    nreport, nmember);
 	}
 }
 

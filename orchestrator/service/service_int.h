@@ -139,10 +139,11 @@ struct svc_as *svc_as_new(void);
 void svc_as_free(struct svc_as *as);
 /* Every autoscale_interval: a decision per tenant that scales, each one
  * a scale-tenant task; nup: the cluster's nodes that are up (no tenant is
- * scaled to more services). */
+ * scaled to more services); nmember: its nodes that have not left (demand
+ * from fewer is partial: no decrease on it). */
 void svc_as_tick(struct service *s, const char *cluster,
     const struct store_tenants *tv, const struct store_cluster_settings *set,
-    size_t nup, int64_t now);
+    size_t nup, size_t nmember, int64_t now);
 /* Store as confirmed each tenant's (limit, shard) that every service of
  * its shard that is up reports applied. */
 void svc_as_confirm(struct service *s, const char *cluster,

@@ -831,7 +831,7 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	struct svc_err e;
 	struct tn_down d;
 	int64_t *since;
-	size_t nup;
+	size_t nup, nmember;
 
 	/* Most clusters have no tenant: one read, and nothing more (the
 	 * agents of one whose last tenant went learn the empty list). */
@@ -896,15 +896,17 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	svc_as_confirm(s, cluster, &pl.tv, pl.svcs, pl.nsvc);
 	svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc,
 	    set.tenant_demand_interval_ms);
-	nup = 0;
+	nup = nmember = 0;
 	for (size_t v = 0; v < pl.nsvc; v++) {
 		nup += strcmp(pl.state[v], "up") == 0;
 		/* A node gone from the cluster reports no more: forget what
 		 * it did report, or its demand would count until restart. */
 		if (strcmp(pl.state[v], "removed") == 0)
 			svc_tl_forget(s->tl, cluster, pl.svcs[v].address);
+		else
+			nmember++;
 	}
-	svc_as_tick(s, cluster, &pl.tv, &set, nup, now);
+	svc_as_tick(s, cluster, &pl.tv, &set, nup, nmember, now);
 	tn_pool_release(&pl);
 }
 

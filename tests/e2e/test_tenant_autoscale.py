@@ -17,7 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from agentutil import RINGAGENT, orch_nodes, sim_factory, wait_for, write_agent_conf  # noqa: F401
+from agentutil import (RINGAGENT, orch_nodes, sim_factory, simlib, wait_for,  # noqa: F401
+                       write_agent_conf)
 from orch import orch_factory  # noqa: F401
 
 CL = "sim"
@@ -164,6 +165,36 @@ def test_demand_decides_limits_reach_nodes_and_hooks(sim_factory, orch_factory, 
     removed = [a for a in grown if a not in shard(o, "t1")][0]
     wait_for(lambda: limit_on(c, name_of(c, removed), "t1") is None,
              "the removed service enforces nothing for t1", timeout=30)
+
+
+def test_no_decrease_while_a_node_reports_no_demand(sim_factory, orch_factory, tmp_path):  # noqa: F811
+    """A node whose agent is down reports no demand, so the sum is a lower
+    bound: the controller may not lower a limit on it, however low it
+    looks; once every node reports again, the decrease goes ahead."""
+    c, o = start(sim_factory, orch_factory, tmp_path, 3)
+    o.ok("POST", T, {"name": "t1", "keyspaces": ["ks1"], "limit_max": 10000}, status=201)
+    c.load(c.names[0], "ks1", 9000, 6000)
+    wait_for(lambda: any(t["state"] == "succeeded" and t["params"]["action"] == "raise"
+                         for t in scale_tasks(o)), "the limit raised", timeout=60)
+    # The node with the load goes silent, and its load stops: what the
+    # others report is all that is left, and it is far below the limit.
+    simlib.stop_agent(c.dir, c.names[0])
+    c.load(c.names[0], "ks1", 0, 0)
+    wait_for(lambda: "only 2 of the cluster's 3 nodes reported its demand: no decrease on a "
+             "partial sum" in o.log_tail(2000), "the controller holds the decrease", timeout=30)
+    wait_for(lambda: all(t["state"] not in ("queued", "running") for t in scale_tasks(o)),
+             "every scale-tenant task ended", timeout=60)
+    raised = o.ok("GET", f"{T}/t1")["limits"]["current"]
+    assert raised > 4000
+    ntasks = len(scale_tasks(o))
+    time.sleep(4)  # four rounds of autoscale_interval 1s with down_after 1s
+    assert len(scale_tasks(o)) == ntasks, scale_tasks(o)
+    assert o.ok("GET", f"{T}/t1")["limits"]["current"] == raised
+    # Every node reports again: the limit comes down.
+    simlib.start_agent(c.dir, c.names[0], str(RINGAGENT))
+    wait_for(lambda: o.ok("GET", f"{T}/t1")["limits"]["current"] < raised,
+             "the limit lowered once every node reports", timeout=90)
+    assert any(t["params"]["action"] == "lower" for t in scale_tasks(o)), scale_tasks(o)
 
 
 def test_failing_hook_is_not_confirmed(sim_factory, orch_factory, tmp_path):  # noqa: F811
