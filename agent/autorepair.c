@@ -533,10 +533,10 @@ int autorepair_op(struct opctx *x, int argc, char **argv)
 
 	err[0] = '\0';
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "autorepair takes no "
+		return op_result(x, OPEXIT_USAGE, NULL, "autorepair takes no "
 		    "arguments, got '%s'", argv[1]);
 	if (autorepair_probe(op_conf(x), op_proc_opts(x), &ar, err,
 	    sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_CANCELLED, NULL, "%s", err);
-	return op_result(x, OPS_EXIT_OK, autorepair_json(&ar, err), NULL);
+		return op_result(x, OPEXIT_CANCELLED, NULL, "%s", err);
+	return op_result(x, OPEXIT_OK, autorepair_json(&ar, err), NULL);
 }

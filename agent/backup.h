@@ -16,7 +16,7 @@
  *
  * They follow the contract of ops.h, through its op_progress(),
  * op_result() and op_cancelled() (JSON progress lines, one result line,
- * OPS_EXIT_* statuses, cancel on a "cancel" line, a signal or a closed
+ * OPEXIT_* statuses, cancel on a "cancel" line, a signal or a closed
  * stdout), and are safe to run twice: an upload that was killed skips what
  * is already stored, a download skips files already staged and verified, a
  * load skips tables recorded loaded (<state_dir>/restore-<id>.loaded).  See docs/backups.md.

@@ -538,7 +538,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	struct manifest_keyset *exclude = NULL;
 	struct backup_rsjob j;
 	char err[1024];
-	int status = OPS_EXIT_FAILED, rc;
+	int status = OPEXIT_FAILED, rc;
 	json_t *data = json_object(), *skipped = json_array();
 	int64_t t0 = time_mono_ms();
 	const char *mode;
@@ -551,7 +551,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	j.c = c;
 	j.po = po;
 	if (backup_parse_opts(argc, argv, &o, err, sizeof(err)) != 0) {
-		status = op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		status = op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 		goto out;
 	}
 	mode = o.mode ? o.mode : "";
@@ -562,12 +562,12 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		if (backup_node_identity(c, po, &o, id, err, sizeof(err)) != 0) {
 			manifest_node_free(id);
 			json_decref(toks);
-			status = op_result(x, OPS_EXIT_UNREACHABLE, NULL, "%s", err);
+			status = op_result(x, OPEXIT_UNREACHABLE, NULL, "%s", err);
 			goto out;
 		}
 		for (size_t i = 0; i < id->ntokens; i++)
 			json_array_append_new(toks, json_string(id->tokens[i]));
-		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:s, s:o}",
+		status = op_result(x, OPEXIT_OK, json_pack("{s:s, s:s, s:s, s:o}",
 		    "host_id", id->host_id, "dc", id->dc, "rack", id->rack,
 		    "tokens", toks), NULL);
 		manifest_node_free(id);
@@ -577,7 +577,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	    o.manifest == NULL) {
 		/* Cleanup needs only the backup id: the store may be gone. */
 		if (!manifest_backup_id_valid(o.backup_id)) {
-			status = op_result(x, OPS_EXIT_USAGE, NULL, "--backup-id '%s' is "
+			status = op_result(x, OPEXIT_USAGE, NULL, "--backup-id '%s' is "
 			    "not a backup id", o.backup_id);
 			goto out;
 		}
@@ -586,7 +586,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 	    (strcmp(mode, "check") && strcmp(mode, "download") &&
 	    strcmp(mode, "load") && strcmp(mode, "restore") &&
 	    strcmp(mode, "cleanup"))) {
-		status = op_result(x, OPS_EXIT_USAGE, NULL, "--store URL, --manifest "
+		status = op_result(x, OPEXIT_USAGE, NULL, "--store URL, --manifest "
 		    "KEY and --mode check|download|load|restore|cleanup are required "
 		    "(or --mode info alone, or --mode cleanup --backup-id ID)");
 		goto out;
@@ -616,7 +616,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		op_progress(x, NULL, "staging of backup %s removed from %zu data "
 		    "dirs", j.backup_id, json_array_size(removed));
 		json_object_set_new(data, "removed", removed);
-		status = op_result(x, OPS_EXIT_OK, data, NULL);
+		status = op_result(x, OPEXIT_OK, data, NULL);
 		data = NULL;
 		goto out;
 	}
@@ -672,7 +672,7 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		if (backup_rs_check(c, &j, o.margin_pct, data, err, sizeof(err)) != 0)
 			goto fail;
 		if (strcmp(mode, "check") == 0) {
-			status = op_result(x, OPS_EXIT_OK, data, NULL);
+			status = op_result(x, OPEXIT_OK, data, NULL);
 			data = NULL;
 			goto out;
 		}
@@ -765,13 +765,13 @@ int backup_op_restore(struct opctx *x, int argc, char **argv)
 		    (json_int_t)j.meter.bytes_total, "rate_bps",
 		    (json_int_t)backup_meter_rate(&j.meter)), "%s", summary);
 	}
-	status = op_result(x, OPS_EXIT_OK, data, NULL);
+	status = op_result(x, OPEXIT_OK, data, NULL);
 	data = NULL;
 	goto out;
 fail:
 	if (j.ntables > 0 && data != NULL && json_object_get(data, "tables") == NULL)
 		json_object_set_new(data, "tables", rs_tables_json(&j));
-	status = op_result(x, OPS_EXIT_FAILED, data, "%s", err);
+	status = op_result(x, OPEXIT_FAILED, data, "%s", err);
 	data = NULL;
 out:
 	for (size_t i = 0; i < j.n; i++)

@@ -437,7 +437,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	struct upjob j;
 	pthread_t *tids = NULL;
 	char err[1024], *key = NULL, *text = NULL;
-	int status = OPS_EXIT_FAILED, rc, nthreads = 0, lockfd = -1, waited = 0;
+	int status = OPEXIT_FAILED, rc, nthreads = 0, lockfd = -1, waited = 0;
 	int64_t t0 = time_wall_ms();
 	struct manifest_keyset *exclude = NULL;
 	uint64_t total = 0;
@@ -447,22 +447,22 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	j.journal = -1;
 	pthread_mutex_init(&j.mtx, NULL);
 	if (backup_parse_opts(argc, argv, &o, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 	if (o.store == NULL || o.cluster == NULL ||
 	    !manifest_component_safe(o.cluster) ||
 	    !manifest_backup_id_valid(o.backup_id) || o.tag == NULL ||
 	    (o.host_id != NULL && !manifest_component_safe(o.host_id)))
-		return op_result(x, OPS_EXIT_USAGE, NULL, "--store, --cluster, "
+		return op_result(x, OPEXIT_USAGE, NULL, "--store, --cluster, "
 		    "--backup-id and --tag are required plain names (and "
 		    "--host-id when given)");
 	http_global_init();
 	if ((s3 = backup_open_store(&o, err, sizeof(err))) == NULL) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	m = manifest_node_new();
 	if (backup_node_identity(c, op_proc_opts(x), &o, m, err, sizeof(err)) != 0) {
-		status = op_result(x, OPS_EXIT_UNREACHABLE, NULL, "%s", err);
+		status = op_result(x, OPEXIT_UNREACHABLE, NULL, "%s", err);
 		goto out;
 	}
 	o.host_id = m->host_id;
@@ -475,7 +475,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	rc = backup_get_manifest(s3, key, &done, err, sizeof(err));
 	if (rc == 0) {
 		op_progress(x, NULL, "node manifest %s already written: nothing to do", key);
-		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:I, s:I, s:I, s:I,"
+		status = op_result(x, OPEXIT_OK, json_pack("{s:s, s:I, s:I, s:I, s:I,"
 		    " s:b}", "manifest", key, "files", (json_int_t)done->nfiles,
 		    "files_uploaded", (json_int_t)done->files_uploaded,
 		    "bytes", (json_int_t)done->bytes, "bytes_uploaded",
@@ -483,7 +483,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		goto out;
 	}
 	if (rc < 0) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	if (o.previous != NULL) {
@@ -502,11 +502,11 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	}
 	if (o.exclude != NULL &&
 	    backup_get_keyset(s3, o.exclude, &exclude, err, sizeof(err)) != 0) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	if (scan_snapshot(c, &o, &files, &nfiles, m, err, sizeof(err)) != 0) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++)
@@ -555,13 +555,13 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);
 	if (op_cancelled(x)) {
-		status = op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled after %zu of "
+		status = op_result(x, OPEXIT_CANCELLED, NULL, "cancelled after %zu of "
 		    "%zu files; run again to resume",
 		    atomic_load(&j.meter.files_done), nfiles);
 		goto out;
 	}
 	if (j.failed) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s (%zu of %zu files "
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s (%zu of %zu files "
 		    "stored; run again to resume)", j.err,
 		    atomic_load(&j.meter.files_done), nfiles);
 		goto out;
@@ -576,7 +576,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 	size_t len;
 	text = manifest_node_dump(m, &len);
 	if (s3_put_mem(s3, key, text, len, NULL, NULL, err, sizeof(err)) != 0) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	job_progress(&j, true);
@@ -587,7 +587,7 @@ int backup_op_upload(struct opctx *x, int argc, char **argv)
 		    backup_human(m->bytes_uploaded, b1, sizeof(b1)), reused,
 		    atomic_load(&j.excluded) ? ", known-bad objects not reused" :
 		    "");
-		status = op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:s, s:I, s:I,"
+		status = op_result(x, OPEXIT_OK, json_pack("{s:s, s:s, s:I, s:I,"
 		    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "manifest", key,
 		    "host_id", m->host_id, "files", (json_int_t)nfiles,
 		    "files_reused", (json_int_t)reused, "files_resumed",

@@ -128,18 +128,18 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 
 	memset(&j, 0, sizeof(j));
 	if (backup_parse_opts(argc, argv, &o, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 	if (o.store == NULL || o.manifest == NULL)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "--store URL and --manifest "
+		return op_result(x, OPEXIT_USAGE, NULL, "--store URL and --manifest "
 		    "KEY are required");
 	http_global_init();
 	if ((s3 = backup_open_store(&o, err, sizeof(err))) == NULL) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
 	rc = backup_get_manifest(s3, o.manifest, &j.m, err, sizeof(err));
 	if (rc != 0) {
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", rc == S3_NOT_FOUND ?
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", rc == S3_NOT_FOUND ?
 		    "node manifest not found" : err);
 		goto out;
 	}
@@ -170,7 +170,7 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 	if (j.failed || op_cancelled(x)) {
 		json_decref(j.missing);
 		json_decref(j.corrupt);
-		status = op_result(x, OPS_EXIT_FAILED, NULL, "%s", j.failed ? j.err :
+		status = op_result(x, OPEXIT_FAILED, NULL, "%s", j.failed ? j.err :
 		    "cancelled");
 		goto out;
 	}
@@ -180,7 +180,7 @@ int backup_op_verify(struct opctx *x, int argc, char **argv)
 		    "%zu corrupt", j.m->nfiles, j.m->nfiles, o.download ?
 		    "downloaded and checked" : "checked", json_array_size(j.missing),
 		    json_array_size(j.corrupt));
-		status = op_result(x, OPS_EXIT_OK, json_pack("{s:I, s:I, s:b, s:o,"
+		status = op_result(x, OPEXIT_OK, json_pack("{s:I, s:I, s:b, s:o,"
 		    " s:o, s:s}", "files", (json_int_t)j.m->nfiles, "bytes",
 		    (json_int_t)j.m->bytes, "downloaded", o.download, "missing",
 		    j.missing, "corrupt", j.corrupt, "summary", summary), NULL);

@@ -62,7 +62,7 @@ static const char *address_arg(struct opctx *x, const char *op, int argc,
 		if (ch == 'r' && strcmp(op, "gossip-check") == 0)
 			continue;
 		if (ch != 'a') {
-			*status = op_result(x, OPS_EXIT_USAGE, NULL, "%s: unknown "
+			*status = op_result(x, OPEXIT_USAGE, NULL, "%s: unknown "
 			    "option '%s': it takes --address A", op,
 			    argv[optind - 1]);
 			return NULL;
@@ -71,7 +71,7 @@ static const char *address_arg(struct opctx *x, const char *op, int argc,
 	}
 	if (optind < argc || a == NULL || (inet_pton(AF_INET, a, buf) != 1 &&
 	    inet_pton(AF_INET6, a, buf) != 1)) {
-		*status = op_result(x, OPS_EXIT_USAGE, NULL, "%s needs --address "
+		*status = op_result(x, OPEXIT_USAGE, NULL, "%s needs --address "
 		    "A, an IP address as nodetool gossipinfo prints it", op);
 		return NULL;
 	}
@@ -150,7 +150,7 @@ int gossip_op_check(struct opctx *x, int argc, char **argv)
 		return op_result(x, op_exit_status(rc), NULL, "cannot read the "
 		    "ring for %s: %s", a, err);
 	}
-	ret = op_result(x, OPS_EXIT_OK, result(a, s, status, ring, false), NULL);
+	ret = op_result(x, OPEXIT_OK, result(a, s, status, ring, false), NULL);
 	free(status);
 	return ret;
 }
@@ -167,13 +167,13 @@ int gossip_op_assassinate(struct opctx *x, int argc, char **argv)
 	if ((a = address_arg(x, "assassinate", argc, argv, &ret)) == NULL)
 		return ret;
 	if (c->address != NULL && strcmp(c->address, a) == 0)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "refused: %s is this "
+		return op_result(x, OPEXIT_FAILED, NULL, "refused: %s is this "
 		    "node's own address: run assassinate on another node", a);
 	if ((rc = ring_letters(x, a, ring, err, sizeof(err))) != CASS_OK)
 		return op_result(x, op_exit_status(rc), NULL, "cannot read the "
 		    "ring before assassinating %s: %s", a, err);
 	if (ring[0] == 'U')
-		return op_result(x, OPS_EXIT_FAILED, result(a, GOSSIP_LISTED, NULL,
+		return op_result(x, OPEXIT_FAILED, result(a, GOSSIP_LISTED, NULL,
 		    ring, false), "refused: %s is up (%s) in this node's view: "
 		    "a live node is never assassinated", a, ring);
 	if ((rc = read_state(x, a, &s, &status, err, sizeof(err))) != CASS_OK)
@@ -184,7 +184,7 @@ int gossip_op_assassinate(struct opctx *x, int argc, char **argv)
 	 * no nodetool output, and a restarted peer's ghost is in the ring
 	 * (DN) whatever gossip says. */
 	if (s == GOSSIP_LEFT && ring[0] == '\0') {
-		ret = op_result(x, OPS_EXIT_OK, result(a, s, status, ring, false),
+		ret = op_result(x, OPEXIT_OK, result(a, s, status, ring, false),
 		    NULL);
 		free(status);
 		return ret;
@@ -199,7 +199,7 @@ int gossip_op_assassinate(struct opctx *x, int argc, char **argv)
 		ret = op_run_long(x, argvr, "assassinate", "Cassandra goes on "
 		    "gossiping the address as LEFT", err, sizeof(err));
 	}
-	if (ret != OPS_EXIT_OK)
+	if (ret != OPEXIT_OK)
 		return op_result(x, ret, NULL, "nodetool assassinate %s failed: "
 		    "%s", a, err);
 	/* Never call it done on nodetool's exit alone: gossip must say so. */
@@ -208,12 +208,12 @@ int gossip_op_assassinate(struct opctx *x, int argc, char **argv)
 		    "assassinate %s returned, but gossip cannot be read to check "
 		    "it: %s", a, err);
 	if (s == GOSSIP_LISTED)
-		ret = op_result(x, OPS_EXIT_FAILED, result(a, s, status, NULL,
+		ret = op_result(x, OPEXIT_FAILED, result(a, s, status, NULL,
 		    true), "nodetool assassinate %s returned, but gossip still "
 		    "holds it as %s: see nodetool gossipinfo", a, status ? status :
 		    "(no status)");
 	else
-		ret = op_result(x, OPS_EXIT_OK, result(a, s, status, NULL, true),
+		ret = op_result(x, OPEXIT_OK, result(a, s, status, NULL, true),
 		    NULL);
 	free(status);
 	return ret;

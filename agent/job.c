@@ -299,8 +299,8 @@ static int fail(const struct jobctx *jc, int status, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "ringagent job: %s\n", msg);
 	if (jc == NULL || jc->json) {
-		const char *code = status == OPS_EXIT_USAGE ? "usage" :
-		    status == OPS_EXIT_CONFIG ? "config" : "failed";
+		const char *code = status == OPEXIT_USAGE ? "usage" :
+		    status == OPEXIT_CONFIG ? "config" : "failed";
 		json_t *j = json_pack("{s:s, s:s, s:b, s:i, s:{s:s, s:s}}",
 		    "type", "result", "op", "job", "ok", 0, "exit", status,
 		    "error", "code", code, "message", msg);
@@ -374,7 +374,7 @@ static int report(const struct jobctx *jc, const char *id, bool started,
 	if (job_dir_print_output(dir, offset, jc->max_bytes, &next, err,
 	    sizeof(err)) != 0) {
 		free(dir);
-		return fail(jc, OPS_EXIT_USAGE, "job %s: %s", id, err);
+		return fail(jc, OPEXIT_USAGE, "job %s: %s", id, err);
 	}
 	s.offset = next;
 	if (jc->json) {
@@ -391,7 +391,7 @@ static int report(const struct jobctx *jc, const char *id, bool started,
 	}
 	fflush(stdout);
 	free(dir);
-	return OPS_EXIT_OK;
+	return OPEXIT_OK;
 }
 
 static int ensure_dir(const char *path, char *err, size_t errlen)
@@ -419,7 +419,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		struct creds_secrets sc;
 		if (op_secrets_read(0, 10000, &sc, err, sizeof(err)) != 0) {
 			free(dir);
-			return fail(jc, OPS_EXIT_USAGE, "job start %s: %s", id,
+			return fail(jc, OPEXIT_USAGE, "job start %s: %s", id,
 			    err);
 		}
 		secrets = creds_secrets_line(sc.access_key, sc.secret_key,
@@ -433,28 +433,28 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 		/* Checked before anything starts: bad input changes nothing. */
 		free(dir);
 		creds_wipe_free(secrets);
-		return fail(jc, OPS_EXIT_USAGE, "job %s does not exist yet, so "
+		return fail(jc, OPEXIT_USAGE, "job %s does not exist yet, so "
 		    "--offset %llu is past the end of its output; start it with "
 		    "offset 0", id, (unsigned long long)offset);
 	}
 	if (!ops_known(opargv[0])) {
 		free(dir);
 		creds_wipe_free(secrets);
-		return fail(jc, OPS_EXIT_USAGE, "unknown operation '%s' for job "
+		return fail(jc, OPEXIT_USAGE, "unknown operation '%s' for job "
 		    "%s; 'ringagent --help' lists them", opargv[0], id);
 	}
 	if (jc->conf_path != NULL &&
 	    (conf_abs = realpath(jc->conf_path, NULL)) == NULL) {
 		free(dir);
 		creds_wipe_free(secrets);
-		return fail(jc, OPS_EXIT_CONFIG, "cannot resolve the config "
+		return fail(jc, OPEXIT_CONFIG, "cannot resolve the config "
 		    "file %s: %s", jc->conf_path, strerror(errno));
 	}
 
 	tmp = xasprintf("%s/.new-%s.%ld", jc->jobs, id, (long)getpid());
 	job_dir_remove_tree(tmp);
 	if (ensure_dir(tmp, err, sizeof(err)) != 0) {
-		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: %s", id, err);
+		rc = fail(jc, OPEXIT_FAILED, "cannot start job %s: %s", id, err);
 		goto out;
 	}
 	av = json_array();
@@ -472,7 +472,7 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 	lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
 	if (rc != 0 || lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: cannot "
+		rc = fail(jc, OPEXIT_FAILED, "cannot start job %s: cannot "
 		    "write %s: %s", id, tmp, strerror(errno));
 		job_dir_remove_tree(tmp);
 		goto out;
@@ -488,13 +488,13 @@ static int cmd_start(struct jobctx *jc, const char *id, uint64_t offset,
 			free(conf_abs);
 			goto attach;	/* a concurrent start of the same id won */
 		}
-		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: cannot "
+		rc = fail(jc, OPEXIT_FAILED, "cannot start job %s: cannot "
 		    "rename %s to %s: %s", id, tmp, dir, strerror(e));
 		goto out;
 	}
 
 	if (pipe2(ready, O_CLOEXEC) != 0 || (child = fork()) < 0) {
-		rc = fail(jc, OPS_EXIT_FAILED, "cannot start job %s: cannot "
+		rc = fail(jc, OPEXIT_FAILED, "cannot start job %s: cannot "
 		    "fork: %s; the job is reported lost", id, strerror(errno));
 		goto out;
 	}
@@ -550,7 +550,7 @@ attach:
 
 static int unknown_job(const struct jobctx *jc, const char *id)
 {
-	return fail(jc, OPS_EXIT_FAILED, "no job '%s' on this node (%s/%s "
+	return fail(jc, OPEXIT_FAILED, "no job '%s' on this node (%s/%s "
 	    "does not exist): it was never started here or retention removed "
 	    "it; 'ringagent job list' shows the jobs", id, jc->jobs, id);
 }
@@ -687,7 +687,7 @@ static int cmd_list(struct jobctx *jc)
 		free(dir);
 	}
 	json_decref(ids);
-	return OPS_EXIT_OK;
+	return OPEXIT_OK;
 }
 
 static int cmd_gc(struct jobctx *jc)
@@ -716,7 +716,7 @@ static int cmd_gc(struct jobctx *jc)
 	}
 	json_decref(removed);
 	json_decref(lost);
-	return OPS_EXIT_OK;
+	return OPEXIT_OK;
 }
 
 static void job_usage(FILE *fp)
@@ -746,25 +746,25 @@ int job_main(const char *conf_path, int argc, char **argv)
 			jc.json = true;
 	if (argc < 2) {
 		job_usage(stderr);
-		return fail(&jc, OPS_EXIT_USAGE, "job needs a command: start, "
+		return fail(&jc, OPEXIT_USAGE, "job needs a command: start, "
 		    "poll, cancel, list or gc");
 	}
 	cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		job_usage(stdout);
-		return OPS_EXIT_OK;
+		return OPEXIT_OK;
 	}
 	bool with_id = strcmp(cmd, "start") == 0 || strcmp(cmd, "poll") == 0 ||
 	    strcmp(cmd, "cancel") == 0;
 	if (!with_id && strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0) {
 		job_usage(stderr);
-		return fail(&jc, OPS_EXIT_USAGE, "unknown job command '%s'", cmd);
+		return fail(&jc, OPEXIT_USAGE, "unknown job command '%s'", cmd);
 	}
 	int i = 2;
 	if (with_id) {
 		if (argc < 3 || !job_id_valid(argv[2])) {
 			job_usage(stderr);
-			return fail(&jc, OPS_EXIT_USAGE, "job %s needs an ID of 1 to "
+			return fail(&jc, OPEXIT_USAGE, "job %s needs an ID of 1 to "
 			    "%d characters A-Z a-z 0-9 . _ - (got '%s')", cmd,
 			    JOB_ID_MAX, argc < 3 ? "" : argv[2]);
 		}
@@ -788,14 +788,14 @@ int job_main(const char *conf_path, int argc, char **argv)
 		if (strcmp(a, "--offset") == 0 && i + 1 < argc &&
 		    strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0) {
 			if (job_offset_parse(argv[++i], &offset, err, sizeof(err)) != 0)
-				return fail(&jc, OPS_EXIT_USAGE, "job %s: %s", cmd, err);
+				return fail(&jc, OPEXIT_USAGE, "job %s: %s", cmd, err);
 			continue;
 		}
 		if (strcmp(a, "--max-bytes") == 0 && i + 1 < argc && with_id) {
 			uint64_t mb;
 			if (job_offset_parse(argv[++i], &mb, err, sizeof(err)) != 0 ||
 			    mb < JOB_OUT_MIN || mb > JOB_OUT_MAX)
-				return fail(&jc, OPS_EXIT_USAGE, "job %s: --max-bytes "
+				return fail(&jc, OPEXIT_USAGE, "job %s: --max-bytes "
 				    "'%s' is not a number of bytes from %u to %u",
 				    cmd, argv[i], JOB_OUT_MIN, JOB_OUT_MAX);
 			jc.max_bytes = (size_t)mb;
@@ -805,21 +805,21 @@ int job_main(const char *conf_path, int argc, char **argv)
 		    strcmp(cmd, "cancel") == 0) {
 			if (job_offset_parse(argv[++i], &wait_s, err, sizeof(err)) != 0 ||
 			    wait_s > 3600)
-				return fail(&jc, OPS_EXIT_USAGE, "job cancel: --wait "
+				return fail(&jc, OPEXIT_USAGE, "job cancel: --wait "
 				    "'%s' is not a number of seconds (0-3600)", argv[i]);
 			continue;
 		}
 		job_usage(stderr);
-		return fail(&jc, OPS_EXIT_USAGE, "job %s: unexpected argument "
+		return fail(&jc, OPEXIT_USAGE, "job %s: unexpected argument "
 		    "'%s'", cmd, a);
 	}
 	if (strcmp(cmd, "start") == 0 && opargc < 1) {
 		job_usage(stderr);
-		return fail(&jc, OPS_EXIT_USAGE, "job start %s: the operation "
+		return fail(&jc, OPEXIT_USAGE, "job start %s: the operation "
 		    "goes after '--', as in: job start %s -- status", id, id);
 	}
 	if (opargc > 0 && strcmp(opargv[0], "job") == 0)
-		return fail(&jc, OPS_EXIT_USAGE, "job start %s: a job cannot run "
+		return fail(&jc, OPEXIT_USAGE, "job start %s: a job cannot run "
 		    "'job'", id);
 
 	jc.conf_path = conf_path;
@@ -828,7 +828,7 @@ int job_main(const char *conf_path, int argc, char **argv)
 	if (conf_path == NULL || *conf_path == '\0')
 		conf_path = AGENTCFG_DEFAULT_PATH;
 	if ((jc.cfg = agentcfg_load(conf_path, err, sizeof(err))) == NULL)
-		return fail(&jc, OPS_EXIT_CONFIG, "%s", err);
+		return fail(&jc, OPEXIT_CONFIG, "%s", err);
 	/* The op reads the same file: pass it on by path even if from the env. */
 	jc.conf_path = conf_path;
 	jc.jobs = xasprintf("%s/jobs", jc.cfg->state_dir);
@@ -837,7 +837,7 @@ int job_main(const char *conf_path, int argc, char **argv)
 	if (strcmp(cmd, "start") == 0 &&
 	    (ensure_dir(jc.cfg->state_dir, err, sizeof(err)) != 0 ||
 	    ensure_dir(jc.jobs, err, sizeof(err)) != 0))
-		rc = fail(&jc, OPS_EXIT_FAILED, "cannot start job %s: %s; check "
+		rc = fail(&jc, OPEXIT_FAILED, "cannot start job %s: %s; check "
 		    "state_dir in %s", id, err, conf_path);
 	else if (strcmp(cmd, "start") == 0)
 		rc = cmd_start(&jc, id, offset, opargv, opargc);

@@ -160,17 +160,17 @@ void op_progress(struct opctx *x, json_t *extra, const char *fmt, ...)
 static const char *exit_code_name(int status)
 {
 	switch (status) {
-	case OPS_EXIT_OK:
+	case OPEXIT_OK:
 		return "ok";
-	case OPS_EXIT_USAGE:
+	case OPEXIT_USAGE:
 		return "usage";
-	case OPS_EXIT_UNREACHABLE:
+	case OPEXIT_UNREACHABLE:
 		return "nodetool_unreachable";
-	case OPS_EXIT_UNPARSEABLE:
+	case OPEXIT_UNPARSEABLE:
 		return "nodetool_unparseable";
-	case OPS_EXIT_CONFIG:
+	case OPEXIT_CONFIG:
 		return "config";
-	case OPS_EXIT_CANCELLED:
+	case OPEXIT_CANCELLED:
 		return "cancelled";
 	default:
 		return "failed";
@@ -182,8 +182,8 @@ int op_result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
 	char *msg = NULL;
 	va_list ap;
 
-	if (status != OPS_EXIT_OK && op_cancelled(x))
-		status = OPS_EXIT_CANCELLED;
+	if (status != OPEXIT_OK && op_cancelled(x))
+		status = OPEXIT_CANCELLED;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		msg = xvasprintf(fmt, ap);
@@ -191,8 +191,8 @@ int op_result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
 	}
 	if (x->json) {
 		json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "type", "result",
-		    "op", x->op, "ok", status == OPS_EXIT_OK, "exit", status);
-		if (status != OPS_EXIT_OK)
+		    "op", x->op, "ok", status == OPEXIT_OK, "exit", status);
+		if (status != OPEXIT_OK)
 			json_object_set_new(j, "error", json_pack("{s:s, s:s}",
 			    "code", exit_code_name(status), "message",
 			    msg ? msg : exit_code_name(status)));
@@ -205,7 +205,7 @@ int op_result(struct opctx *x, int status, json_t *data, const char *fmt, ...)
 			emit_line(s);
 			free(s);
 		}
-		if (status != OPS_EXIT_OK)
+		if (status != OPEXIT_OK)
 			fprintf(stderr, "ringagent %s: %s\n", x->op, msg ? msg :
 			    exit_code_name(status));
 	}
@@ -228,17 +228,17 @@ int op_exit_status(enum cass_rc rc)
 {
 	switch (rc) {
 	case CASS_OK:
-		return OPS_EXIT_OK;
+		return OPEXIT_OK;
 	case CASS_UNREACHABLE:
-		return OPS_EXIT_UNREACHABLE;
+		return OPEXIT_UNREACHABLE;
 	case CASS_UNPARSEABLE:
-		return OPS_EXIT_UNPARSEABLE;
+		return OPEXIT_UNPARSEABLE;
 	case CASS_CANCELLED:
-		return OPS_EXIT_CANCELLED;
+		return OPEXIT_CANCELLED;
 	case CASS_FAILED:
 		break;
 	}
-	return OPS_EXIT_FAILED;
+	return OPEXIT_FAILED;
 }
 
 /* ---- operations ---- */
@@ -251,11 +251,11 @@ static int op_status(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "status takes no arguments");
+		return op_result(x, OPEXIT_USAGE, NULL, "status takes no arguments");
 	r = cass_report(x->cfg, &x->popts, &seen, &rc);
 	cass_seen_release(&seen);
 	if (rc == CASS_OK || rc == CASS_FAILED)
-		return op_result(x, OPS_EXIT_OK, r, NULL);
+		return op_result(x, OPEXIT_OK, r, NULL);
 	return op_result(x, op_exit_status(rc), r, "%s", json_string_value(
 	    json_array_get(json_object_get(r, "errors"), 0)));
 }
@@ -270,7 +270,7 @@ static int op_nodetool_check(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "nodetool-check takes no arguments");
+		return op_result(x, OPEXIT_USAGE, NULL, "nodetool-check takes no arguments");
 	rc = cass_version(x->cfg, &x->popts, &v, err, sizeof(err));
 	d = json_pack("{s:s, s:b, s:I}", "nodetool", x->cfg->nodetool,
 	    "reachable", rc == CASS_OK || rc == CASS_UNPARSEABLE,
@@ -284,7 +284,7 @@ static int op_nodetool_check(struct opctx *x, int argc, char **argv)
 	nodetool_version_free(v);
 	if (rc != CASS_OK)
 		return op_result(x, op_exit_status(rc), d, "%s", err);
-	return op_result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPEXIT_OK, d, NULL);
 }
 
 static const struct op ops[] = {
@@ -443,7 +443,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 			av[n++] = argv[i];
 	}
 	if (op == NULL) {
-		status = op_result(&x, OPS_EXIT_USAGE, NULL, "unknown operation "
+		status = op_result(&x, OPEXIT_USAGE, NULL, "unknown operation "
 		    "'%s'; 'ringagent --help' lists them", argv[0]);
 		free(av);
 		return status;
@@ -466,7 +466,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 	if (conf_path == NULL || *conf_path == '\0')
 		conf_path = AGENTCFG_DEFAULT_PATH;
 	if ((x.cfg = agentcfg_load(conf_path, err, sizeof(err))) == NULL) {
-		status = op_result(&x, OPS_EXIT_CONFIG, NULL, "%s", err);
+		status = op_result(&x, OPEXIT_CONFIG, NULL, "%s", err);
 		free(av);
 		return status;
 	}
@@ -476,7 +476,7 @@ int ops_main(const char *conf_path, int argc, char **argv)
 		 * open a store: creds_given_set() is not thread-safe. */
 		if (op_secrets_read(0, SECRETS_WAIT_MS, &sc, err,
 		    sizeof(err)) != 0) {
-			status = op_result(&x, OPS_EXIT_USAGE, NULL, "%s", err);
+			status = op_result(&x, OPEXIT_USAGE, NULL, "%s", err);
 			agentcfg_free(x.cfg);
 			free(av);
 			return status;
@@ -535,7 +535,7 @@ int op_run_long(struct opctx *x, const char *const *argv, const char *what,
 	    time_mono_ms() };
 	struct proc_result r;
 	char why[512], *all, *msg;
-	int status = OPS_EXIT_OK;
+	int status = OPEXIT_OK;
 
 	po.timeout_ms = 0;
 	po.on_line = NULL;
@@ -544,12 +544,12 @@ int op_run_long(struct opctx *x, const char *const *argv, const char *what,
 	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s; check the 'nodetool' key in %s", why,
 		    c->path);
-		return OPS_EXIT_UNREACHABLE;
+		return OPEXIT_UNREACHABLE;
 	}
 	if (r.cancelled || op_cancelled(x)) {
 		snprintf(err, errlen, "cancelled; %s", cancel_hint);
 		proc_result_release(&r);
-		return OPS_EXIT_CANCELLED;
+		return OPEXIT_CANCELLED;
 	}
 	if (r.status != 0) {
 		all = xasprintf("%s%s", r.out, r.err);
@@ -557,8 +557,8 @@ int op_run_long(struct opctx *x, const char *const *argv, const char *what,
 		proc_describe(&r, 0, why, sizeof(why));
 		snprintf(err, errlen, "%s: %s", why, msg ? msg : "no message");
 		status = msg != NULL && (strstr(msg, "Failed to connect") ||
-		    strstr(msg, "ConnectException")) ? OPS_EXIT_UNREACHABLE :
-		    OPS_EXIT_FAILED;
+		    strstr(msg, "ConnectException")) ? OPEXIT_UNREACHABLE :
+		    OPEXIT_FAILED;
 		free(msg);
 		free(all);
 	}

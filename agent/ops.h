@@ -10,7 +10,8 @@
  *    "error":{"code":"nodetool_unreachable","message":"..."},"data":{...}}
  * Without --json the same information is printed for a human.
  *
- * The exit status (OPS_EXIT_*) is the one the result line carries.
+ * The exit status (OPEXIT_*, common/opexit.h) is the one the result line
+ * carries.
  * Operations print only through op_progress() and op_result() below, so
  * every op keeps this contract, in backup.c and repair.c as in ops.c.
  *
@@ -38,17 +39,9 @@
 
 #include <jansson.h>
 
+#include "../common/opexit.h"
 #include "cass.h"
 
-enum {
-	OPS_EXIT_OK = 0,
-	OPS_EXIT_FAILED = 1,		/* the operation ran and failed */
-	OPS_EXIT_USAGE = 2,		/* bad arguments */
-	OPS_EXIT_UNREACHABLE = 3,	/* nodetool could not run or reach Cassandra */
-	OPS_EXIT_UNPARSEABLE = 4,	/* nodetool printed what we cannot parse */
-	OPS_EXIT_CONFIG = 5,		/* the agent config cannot be loaded */
-	OPS_EXIT_CANCELLED = 6,
-};
 
 /*
  * The context of the running operation, handed to every op function
@@ -68,7 +61,7 @@ __attribute__((format(printf, 3, 4)))
 void op_progress(struct opctx *x, json_t *extra, const char *fmt, ...);
 
 /*
- * Print the one result line and return status, or OPS_EXIT_CANCELLED when
+ * Print the one result line and return status, or OPEXIT_CANCELLED when
  * status is a failure and the op was cancelled.  Takes data (may be NULL);
  * fmt (may be NULL) is the error message of a failure.
  */
@@ -91,7 +84,7 @@ const struct agentcfg *op_conf(const struct opctx *x);
  */
 const struct proc_opts *op_proc_opts(const struct opctx *x);
 
-/* The OPS_EXIT_* status for what a nodetool call answered. */
+/* The OPEXIT_* status for what a nodetool call answered. */
 int op_exit_status(enum cass_rc rc);
 
 struct creds_secrets;
@@ -121,7 +114,7 @@ int ops_main(const char *conf_path, int argc, char **argv);
  * (the job's timeout bounds it: decommission, cleanup and removenode take
  * what they take), saying every 10 s in a progress line (phase what) that
  * it still runs.  A cancel kills nodetool only; cancel_hint says what
- * Cassandra keeps doing and where to see it.  OPS_EXIT_* with err: exit 3
+ * Cassandra keeps doing and where to see it.  OPEXIT_* with err: exit 3
  * when nodetool cannot reach Cassandra, 1 for another failure, with
  * nodetool's own message.
  */

@@ -79,12 +79,12 @@ int removenode_op(struct opctx *x, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+h:", lo, NULL)) != -1) {
 		if (ch != 'h')
-			return op_result(x, OPS_EXIT_USAGE, NULL, "removenode: unknown "
+			return op_result(x, OPEXIT_USAGE, NULL, "removenode: unknown "
 			    "option '%s': it takes --host-id H", argv[optind - 1]);
 		hid = optarg;
 	}
 	if (optind < argc || !removenode_host_id_valid(hid))
-		return op_result(x, OPS_EXIT_USAGE, NULL, "removenode needs "
+		return op_result(x, OPEXIT_USAGE, NULL, "removenode needs "
 		    "--host-id H, a host id as nodetool status prints it");
 	if ((rc = cass_status(c, op_proc_opts(x), &st, err, sizeof(err))) !=
 	    CASS_OK)
@@ -96,10 +96,10 @@ int removenode_op(struct opctx *x, int argc, char **argv)
 	nodetool_status_free(st);
 	st = NULL;
 	if (s == 0)
-		return op_result(x, OPS_EXIT_OK, result(hid, NULL, false, true),
+		return op_result(x, OPEXIT_OK, result(hid, NULL, false, true),
 		    NULL);
 	if (s == 'U')
-		return op_result(x, OPS_EXIT_FAILED, result(hid, addr, false,
+		return op_result(x, OPEXIT_FAILED, result(hid, addr, false,
 		    false), "refused: host %s (%s) is up in this node's view: a "
 		    "live node is never removed (decommission it instead)", hid,
 		    addr);
@@ -114,7 +114,7 @@ int removenode_op(struct opctx *x, int argc, char **argv)
 		    "Cassandra began goes on: see `nodetool removenode status`",
 		    err, sizeof(err));
 	}
-	if (status != OPS_EXIT_OK)
+	if (status != OPEXIT_OK)
 		return op_result(x, status, result(hid, addr, false, false),
 		    "nodetool removenode %s failed: %s", hid, err);
 	/* Never call it done on nodetool's exit alone: the ring must say so. */
@@ -126,11 +126,11 @@ int removenode_op(struct opctx *x, int argc, char **argv)
 	s = removenode_find(st, hid, NULL);
 	nodetool_status_free(st);
 	if (s != 0) {
-		status = op_result(x, OPS_EXIT_FAILED, result(hid, addr, false,
+		status = op_result(x, OPEXIT_FAILED, result(hid, addr, false,
 		    false), "nodetool removenode %s returned, but the host is "
 		    "still in the ring (%c): see `nodetool removenode status`",
 		    hid, s);
 		return status;
 	}
-	return op_result(x, OPS_EXIT_OK, result(hid, addr, true, false), NULL);
+	return op_result(x, OPEXIT_OK, result(hid, addr, true, false), NULL);
 }

@@ -470,7 +470,7 @@ static void add_unique(json_t *arr, const char *s)
 }
 
 /*
- * Run one nodetool repair; st/et NULL for -pr.  OPS_EXIT_* with the
+ * Run one nodetool repair; st/et NULL for -pr.  OPEXIT_* with the
  * failure in err.
  */
 static int run_repair(struct opctx *x, const struct rpargs *a,
@@ -484,7 +484,7 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 	char why[512], perr[256];
 	size_t n = 0;
 	char *all = NULL;
-	int status = OPS_EXIT_FAILED;
+	int status = OPEXIT_FAILED;
 
 	argv[n++] = c->nodetool;
 	argv[n++] = "repair";
@@ -517,14 +517,14 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 	if (proc_run(argv, &po, &r, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "nodetool repair: %s; check the 'nodetool' "
 		    "key in %s", why, c->path);
-		return OPS_EXIT_UNREACHABLE;
+		return OPEXIT_UNREACHABLE;
 	}
 	if (r.cancelled || op_cancelled(x)) {
 		if (a->full)
 			repair_admin_terminate_full(x, t, err, errlen);
 		else
 			repair_admin_cancel_new(x, t, err, errlen);
-		status = OPS_EXIT_CANCELLED;
+		status = OPEXIT_CANCELLED;
 		goto out;
 	}
 	all = xasprintf("%s%s", r.out, r.err);
@@ -535,18 +535,18 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 			snprintf(err, errlen, "nodetool repair: cannot reach "
 			    "Cassandra: %s", m ? m : perr);
 			free(m);
-			status = OPS_EXIT_UNREACHABLE;
+			status = OPEXIT_UNREACHABLE;
 		} else if (r.status != 0) {
 			char *m = nodetool_error_message(all, NULL);
 			proc_describe(&r, 0, why, sizeof(why));
 			snprintf(err, errlen, "nodetool repair %s: %s", why,
 			    m ? m : perr);
 			status = m != NULL && strstr(m, "does not exist") != NULL ?
-			    OPS_EXIT_USAGE : OPS_EXIT_FAILED;
+			    OPEXIT_USAGE : OPEXIT_FAILED;
 			free(m);
 		} else {
 			snprintf(err, errlen, "nodetool repair: %s", perr);
-			status = OPS_EXIT_UNPARSEABLE;
+			status = OPEXIT_UNPARSEABLE;
 		}
 		goto out;
 	}
@@ -586,11 +586,11 @@ static int run_repair(struct opctx *x, const struct rpargs *a,
 			snprintf(err, errlen, "repair of (%s,%s] failed: %s", st, et, m);
 		else
 			snprintf(err, errlen, "repair failed: %s", m);
-		status = strstr(m, "does not exist") != NULL ? OPS_EXIT_USAGE :
-		    OPS_EXIT_FAILED;
+		status = strstr(m, "does not exist") != NULL ? OPEXIT_USAGE :
+		    OPEXIT_FAILED;
 		goto out;
 	}
-	status = OPS_EXIT_OK;
+	status = OPEXIT_OK;
 out:
 	nodetool_repair_free(rep);
 	free(all);
@@ -598,7 +598,7 @@ out:
 	return status;
 }
 
-/* This node's segment: 0 with *ranges set (maybe empty), or OPS_EXIT_*. */
+/* This node's segment: 0 with *ranges set (maybe empty), or OPEXIT_*. */
 static int segment_ranges(struct opctx *x, const struct rpargs *a,
     struct repair_range **ranges, size_t *n, size_t *nsegs, char *err,
     size_t errlen)
@@ -617,22 +617,22 @@ static int segment_ranges(struct opctx *x, const struct rpargs *a,
 	if (c->address == NULL || *c->address == '\0') {
 		snprintf(err, errlen, "the agent config has no 'address': it is "
 		    "needed to find this node's tokens in nodetool ring");
-		return OPS_EXIT_CONFIG;
+		return OPEXIT_CONFIG;
 	}
 	rc = cass_nodetool(c, args, op_proc_opts(x), &out, err, errlen);
 	if (rc != CASS_OK) {
 		free(out);
-		return rc == CASS_UNREACHABLE ? OPS_EXIT_UNREACHABLE :
-		    rc == CASS_CANCELLED ? OPS_EXIT_CANCELLED : OPS_EXIT_FAILED;
+		return rc == CASS_UNREACHABLE ? OPEXIT_UNREACHABLE :
+		    rc == CASS_CANCELLED ? OPEXIT_CANCELLED : OPEXIT_FAILED;
 	}
 	if (nodetool_parse_ring(out, strlen(out), &ring, err, errlen) != 0) {
 		free(out);
-		return OPS_EXIT_UNPARSEABLE;
+		return OPEXIT_UNPARSEABLE;
 	}
 	free(out);
 	if (repair_ring_primary(ring, c->address, &prim, &nprim, err, errlen) != 0) {
 		nodetool_ring_free(ring);
-		return OPS_EXIT_FAILED;
+		return OPEXIT_FAILED;
 	}
 	nodetool_ring_free(ring);
 	ns = repair_split(prim, nprim, (size_t)a->nseg, &segs);
@@ -645,7 +645,7 @@ static int segment_ranges(struct opctx *x, const struct rpargs *a,
 	}
 	repair_segments_free(segs, ns);
 	free(prim);
-	return OPS_EXIT_OK;
+	return OPEXIT_OK;
 }
 
 int repair_op(struct opctx *x, int argc, char **argv)
@@ -664,7 +664,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	t.last_pct = -1;
 	t.sessions_exact = true;
 	if (parse_args(argc, argv, &a, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 	t.repaired = json_array();
 	t.not_needed = json_array();
 	t.ir_cancelled = json_array();
@@ -681,7 +681,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 		if (a.nseg > 0) {
 			status = segment_ranges(x, &a, &ranges, &nranges, &nsegs, err,
 			    sizeof(err));
-			if (status != OPS_EXIT_OK)
+			if (status != OPEXIT_OK)
 				goto fail;
 			json_object_set_new(d, "segment", json_integer(a.seg));
 			json_object_set_new(d, "segments", json_integer(a.nseg));
@@ -715,7 +715,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 				    rt);
 			free(rt);
 			status = run_repair(x, &a, s, e, &t, err, sizeof(err));
-			if (status != OPS_EXIT_OK)
+			if (status != OPEXIT_OK)
 				goto fail;
 			done++;
 		}
@@ -724,7 +724,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 		    c->address ? c->address : "this node", a.keyspace ?
 		    a.keyspace : "all keyspaces", a.full ? "full" : "incremental");
 		status = run_repair(x, &a, NULL, NULL, &t, err, sizeof(err));
-		if (status != OPS_EXIT_OK)
+		if (status != OPEXIT_OK)
 			goto fail;
 	}
 	json_object_set_new(d, "ranges", jr);
@@ -739,7 +739,7 @@ int repair_op(struct opctx *x, int argc, char **argv)
 	free(ranges);
 	json_decref(t.ir_before);
 	json_decref(t.ir_cancelled);
-	return op_result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPEXIT_OK, d, NULL);
 fail:
 	if (json_array_size(jr) > 0) {
 		/* a re-run can start at the first range not done */
@@ -751,11 +751,11 @@ fail:
 	json_decref(t.repaired);
 	json_decref(t.not_needed);
 	json_decref(t.ir_before);
-	if (status == OPS_EXIT_CANCELLED && !a.full)
+	if (status == OPEXIT_CANCELLED && !a.full)
 		json_object_set_new(d, "cancelled_sessions", t.ir_cancelled);
 	else
 		json_decref(t.ir_cancelled);
-	if (status == OPS_EXIT_CANCELLED && a.full)
+	if (status == OPEXIT_CANCELLED && a.full)
 		json_object_set_new(d, "sessions_terminated",
 		    json_boolean(t.terminated));
 	free(ranges);
@@ -782,7 +782,7 @@ int repair_op_ring(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "repair-ring takes no "
+		return op_result(x, OPEXIT_USAGE, NULL, "repair-ring takes no "
 		    "arguments, got '%s'", argv[1]);
 	rc = cass_nodetool(c, ring_args, op_proc_opts(x), &out, err,
 	    sizeof(err));
@@ -807,7 +807,7 @@ int repair_op_ring(struct opctx *x, int argc, char **argv)
 	if (!dc->has_stats) {
 		nodetool_ring_free(ring);
 		nodetool_describecluster_free(dc);
-		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool describecluster "
+		return op_result(x, OPEXIT_FAILED, NULL, "nodetool describecluster "
 		    "lists no keyspaces on this version (3.x): the replication of "
 		    "each keyspace, which parallel repair needs, cannot be read; "
 		    "repair with parallelism 1");
@@ -823,10 +823,10 @@ int repair_op_ring(struct opctx *x, int argc, char **argv)
 		nodetool_ring_free(ring);
 		nodetool_describecluster_free(dc);
 		json_decref(d);
-		return op_result(x, OPS_EXIT_CANCELLED, NULL, "%s", err);
+		return op_result(x, OPEXIT_CANCELLED, NULL, "%s", err);
 	}
 	json_object_set_new(d, "auto_repair", autorepair_json(&ar, err));
 	nodetool_ring_free(ring);
 	nodetool_describecluster_free(dc);
-	return op_result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPEXIT_OK, d, NULL);
 }

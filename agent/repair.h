@@ -33,7 +33,7 @@
  * clockwise from s and wraps past the maximum; (t, t] is the whole ring.
  *
  * The operation follows ops.h through its op_progress(), op_result() and
- * op_proc_opts() (JSON lines, OPS_EXIT_*, cancel on a "cancel" line, a
+ * op_proc_opts() (JSON lines, OPEXIT_*, cancel on a "cancel" line, a
  * signal or a closed stdout: nodetool is killed).  Killing nodetool does
  * not stop what it started inside Cassandra, so on cancel an incremental
  * repair (4.x) also fails the sessions it started: their ids are those in

@@ -31,7 +31,7 @@
 static int no_args(struct opctx *x, int argc, const char *op)
 {
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s takes no arguments",
+		return op_result(x, OPEXIT_USAGE, NULL, "%s takes no arguments",
 		    op);
 	return -1;
 }
@@ -74,12 +74,12 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 		else if (ch == 'v')
 			view = true;
 		else if (ch != 'n')
-			return op_result(x, OPS_EXIT_USAGE, NULL, "health: unknown "
+			return op_result(x, OPEXIT_USAGE, NULL, "health: unknown "
 			    "option '%s': it takes [--nonce N] [--compactions] "
 			    "[--view]", argv[optind - 1]);
 	}
 	if (optind < argc)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "health: unexpected "
+		return op_result(x, OPEXIT_USAGE, NULL, "health: unexpected "
 		    "argument '%s'", argv[optind]);
 	if (view) {
 		r = cass_view(c, op_proc_opts(x), &rc);
@@ -108,7 +108,7 @@ int rolling_op_health(struct opctx *x, int argc, char **argv)
 		free(out);
 	}
 	if (rc == CASS_OK || rc == CASS_FAILED)
-		return op_result(x, OPS_EXIT_OK, r, NULL);
+		return op_result(x, OPEXIT_OK, r, NULL);
 	return op_result(x, op_exit_status(rc), r, "%s", json_string_value(
 	    json_array_get(json_object_get(r, "errors"), 0)));
 }
@@ -133,7 +133,7 @@ int rolling_op_drain(struct opctx *x, int argc, char **argv)
 	if (rc == CASS_UNREACHABLE) {
 		/* Down already (a step re-run after its stop): nothing
 		 * holds memtables or clients, so there is nothing to drain. */
-		return op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b, s:s}",
+		return op_result(x, OPEXIT_OK, json_pack("{s:b, s:b, s:s}",
 		    "drained", 0, "already_down", 1, "note", err), NULL);
 	}
 	if (rc != CASS_OK)
@@ -164,13 +164,13 @@ int rolling_op_drain(struct opctx *x, int argc, char **argv)
 	if (info->gossip_active || info->native_transport_active) {
 		bool g = info->gossip_active;
 		nodetool_info_free(info);
-		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool drain "
+		return op_result(x, OPEXIT_FAILED, NULL, "nodetool drain "
 		    "returned, but nodetool info shows %s still running: drain "
 		    "again or look at Cassandra's log", g ? "gossip" :
 		    "native transport");
 	}
 	nodetool_info_free(info);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b, s:I}",
+	return op_result(x, OPEXIT_OK, json_pack("{s:b, s:b, s:I}",
 	    "drained", 1, "already_down", 0, "elapsed_ms",
 	    (json_int_t)(time_mono_ms() - t0)), NULL);
 }
@@ -204,15 +204,15 @@ int rolling_op_stop(struct opctx *x, int argc, char **argv)
 	if ((st = no_args(x, argc, "stop")) >= 0)
 		return st;
 	if (c->cassandra_stop == NULL)
-		return op_result(x, OPS_EXIT_CONFIG, NULL, "cassandra_stop is not "
+		return op_result(x, OPEXIT_CONFIG, NULL, "cassandra_stop is not "
 		    "set in %s: a rolling operation needs the command that stops "
 		    "Cassandra", c->path);
 	if (reach(x, NULL, err, sizeof(err)) == CASS_UNREACHABLE)
-		return op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b}",
+		return op_result(x, OPEXIT_OK, json_pack("{s:b, s:b}",
 		    "stopped", 1, "already_down", 1), NULL);
 	op_progress(x, NULL, "stopping Cassandra: %s", c->cassandra_stop);
 	if (cass_stop(c, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "%s; Cassandra may "
+		return op_result(x, OPEXIT_FAILED, NULL, "%s; Cassandra may "
 		    "still run: fix the command or stop it by hand", err);
 	deadline = time_mono_ms() + c->start_timeout_ms;
 	for (;;) {
@@ -220,21 +220,21 @@ int rolling_op_stop(struct opctx *x, int argc, char **argv)
 		if (rc == CASS_UNREACHABLE)
 			break;
 		if (time_mono_ms() >= deadline)
-			return op_result(x, OPS_EXIT_FAILED, NULL, "cassandra_stop "
+			return op_result(x, OPEXIT_FAILED, NULL, "cassandra_stop "
 			    "'%s' finished but nodetool still reaches Cassandra "
 			    "after %lld s (start_timeout): it is not stopped",
 			    c->cassandra_stop,
 			    (long long)(c->start_timeout_ms / 1000));
 		if (!nap(x, POLL_MS))
-			return op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled "
+			return op_result(x, OPEXIT_CANCELLED, NULL, "cancelled "
 			    "while waiting for Cassandra to stop");
 	}
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b, s:I}",
+	return op_result(x, OPEXIT_OK, json_pack("{s:b, s:b, s:I}",
 	    "stopped", 1, "already_down", 0, "elapsed_ms",
 	    (json_int_t)(time_mono_ms() - t0)), NULL);
 }
 
-/* nodetool version must show want.  OPS_EXIT_* with err. */
+/* nodetool version must show want.  OPEXIT_* with err. */
 static int check_version(struct opctx *x, const char *want, char *got,
     size_t gotlen, char *err, size_t errlen)
 {
@@ -249,9 +249,9 @@ static int check_version(struct opctx *x, const char *want, char *got,
 	if (strcmp(got, want) != 0) {
 		snprintf(err, errlen, "nodetool version shows %s, not %s", got,
 		    want);
-		return OPS_EXIT_FAILED;
+		return OPEXIT_FAILED;
 	}
-	return OPS_EXIT_OK;
+	return OPEXIT_OK;
 }
 
 int rolling_op_start(struct opctx *x, int argc, char **argv)
@@ -273,22 +273,22 @@ int rolling_op_start(struct opctx *x, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+v:", lo, NULL)) != -1) {
 		if (ch != 'v' || !version_valid(optarg))
-			return op_result(x, OPS_EXIT_USAGE, NULL, "start takes "
+			return op_result(x, OPEXIT_USAGE, NULL, "start takes "
 			    "[--expect-version V], V a version like 4.1.3");
 		want = optarg;
 	}
 	if (optind < argc)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "start: unexpected "
+		return op_result(x, OPEXIT_USAGE, NULL, "start: unexpected "
 		    "argument '%s'", argv[optind]);
 	if (c->cassandra_start == NULL)
-		return op_result(x, OPS_EXIT_CONFIG, NULL, "cassandra_start is not "
+		return op_result(x, OPEXIT_CONFIG, NULL, "cassandra_start is not "
 		    "set in %s: a rolling operation needs the command that "
 		    "starts Cassandra", c->path);
 	if (reach(x, NULL, err, sizeof(err)) == CASS_UNREACHABLE) {
 		op_progress(x, NULL, "starting Cassandra: %s",
 		    c->cassandra_start);
 		if (cass_start(c, err, sizeof(err)) != 0)
-			return op_result(x, OPS_EXIT_FAILED, NULL, "%s; Cassandra "
+			return op_result(x, OPEXIT_FAILED, NULL, "%s; Cassandra "
 			    "is not running", err);
 		ran = true;
 	}
@@ -304,22 +304,22 @@ int rolling_op_start(struct opctx *x, int argc, char **argv)
 		nodetool_info_free(info);
 		info = NULL;
 		if (rc == CASS_UNPARSEABLE)
-			return op_result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
+			return op_result(x, OPEXIT_UNPARSEABLE, NULL, "%s", err);
 		if (time_mono_ms() >= deadline)
-			return op_result(x, OPS_EXIT_FAILED, NULL, "Cassandra did not "
+			return op_result(x, OPEXIT_FAILED, NULL, "Cassandra did not "
 			    "come up within %lld s (start_timeout) after '%s': %s; "
 			    "look at its log", (long long)(c->start_timeout_ms /
 			    1000), c->cassandra_start, err);
 		if (!nap(x, POLL_MS))
-			return op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled "
+			return op_result(x, OPEXIT_CANCELLED, NULL, "cancelled "
 			    "while waiting for Cassandra to start");
 	}
 	nodetool_info_free(info);
 	if (want != NULL && (st = check_version(x, want, got, sizeof(got), err,
-	    sizeof(err))) != OPS_EXIT_OK)
+	    sizeof(err))) != OPEXIT_OK)
 		return op_result(x, st, NULL, "Cassandra started, but %s: the "
 		    "upgrade did not take", err);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b, s:I, s:s?}",
+	return op_result(x, OPEXIT_OK, json_pack("{s:b, s:b, s:I, s:s?}",
 	    "started", 1, "already_running", !ran, "elapsed_ms",
 	    (json_int_t)(time_mono_ms() - t0), "version", want ? got : NULL),
 	    NULL);
@@ -368,19 +368,19 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+v:", lo, NULL)) != -1) {
 		if (ch != 'v')
-			return op_result(x, OPS_EXIT_USAGE, NULL, "upgrade takes "
+			return op_result(x, OPEXIT_USAGE, NULL, "upgrade takes "
 			    "--version V");
 		v = optarg;
 	}
 	if (optind < argc || !version_valid(v))
-		return op_result(x, OPS_EXIT_USAGE, NULL, "upgrade needs --version "
+		return op_result(x, OPEXIT_USAGE, NULL, "upgrade needs --version "
 		    "V, a version like 4.1.3 (digits, letters, '.', '-')");
 	if (c->upgrade_command == NULL)
-		return op_result(x, OPS_EXIT_CONFIG, NULL, "upgrade_command is not "
+		return op_result(x, OPEXIT_CONFIG, NULL, "upgrade_command is not "
 		    "set in %s: set it to the command that installs Cassandra "
 		    "version {version} on this node", c->path);
 	if (reach(x, NULL, err, sizeof(err)) != CASS_UNREACHABLE)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "refused: Cassandra "
+		return op_result(x, OPEXIT_FAILED, NULL, "refused: Cassandra "
 		    "runs on this node; an upgrade is installed while it is "
 		    "stopped (ringagent drain, then stop)");
 	cmd = subst_version(c->upgrade_command, v);
@@ -391,7 +391,7 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 	po.on_line = NULL;
 	po.max_output = 64 * 1024;
 	if (proc_shell(cmd, &po, &r, why, sizeof(why)) != 0) {
-		st = op_result(x, OPS_EXIT_FAILED, NULL, "upgrade_command '%s': %s",
+		st = op_result(x, OPEXIT_FAILED, NULL, "upgrade_command '%s': %s",
 		    cmd, why);
 		free(cmd);
 		return st;
@@ -402,7 +402,7 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 		size_t k = strcspn(s, "\n");
 		snprintf(line, sizeof(line), "%.*s", (int)(k < 200 ? k : 200), s);
 		proc_describe(&r, 0, why, sizeof(why));
-		st = op_result(x, OPS_EXIT_FAILED, NULL, "upgrade_command '%s' %s%s%s; "
+		st = op_result(x, OPEXIT_FAILED, NULL, "upgrade_command '%s' %s%s%s; "
 		    "the node is stopped on whatever that left installed", cmd,
 		    why, line[0] ? ": " : "", line);
 		proc_result_release(&r);
@@ -414,13 +414,13 @@ int rolling_op_upgrade(struct opctx *x, int argc, char **argv)
 	/* A command that also started Cassandra: check what runs now. */
 	if (reach(x, NULL, err, sizeof(err)) == CASS_OK) {
 		if ((st = check_version(x, v, got, sizeof(got), err,
-		    sizeof(err))) != OPS_EXIT_OK)
+		    sizeof(err))) != OPEXIT_OK)
 			return op_result(x, st, NULL, "upgrade_command finished and "
 			    "Cassandra runs, but %s", err);
-		return op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:b, s:s}",
+		return op_result(x, OPEXIT_OK, json_pack("{s:s, s:b, s:s}",
 		    "installed", v, "checked", 1, "version", got), NULL);
 	}
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:b}", "installed", v,
+	return op_result(x, OPEXIT_OK, json_pack("{s:s, s:b}", "installed", v,
 	    "checked", 0), NULL);
 }
 
@@ -445,7 +445,7 @@ int rolling_op_upgradesstables(struct opctx *x, int argc, char **argv)
 	if (rc != CASS_OK)
 		return op_result(x, op_exit_status(rc), NULL, "nodetool "
 		    "upgradesstables failed: %s", err);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:I}", "elapsed_ms",
+	return op_result(x, OPEXIT_OK, json_pack("{s:I}", "elapsed_ms",
 	    (json_int_t)(time_mono_ms() - t0)), NULL);
 }
 
@@ -474,7 +474,7 @@ int rolling_op_keyspaces(struct opctx *x, int argc, char **argv)
 		    "keyspaces: %s", err);
 	if (!dc->has_stats) {
 		nodetool_describecluster_free(dc);
-		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool describecluster "
+		return op_result(x, OPEXIT_FAILED, NULL, "nodetool describecluster "
 		    "lists no keyspaces on this version (3.x): the replication "
 		    "of each keyspace cannot be read here");
 	}
@@ -482,7 +482,7 @@ int rolling_op_keyspaces(struct opctx *x, int argc, char **argv)
 	ks = json_incref(json_object_get(j, "keyspaces"));
 	json_decref(j);
 	nodetool_describecluster_free(dc);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:o}", "keyspaces",
+	return op_result(x, OPEXIT_OK, json_pack("{s:o}", "keyspaces",
 	    ks ? ks : json_array()), NULL);
 }
 
@@ -511,23 +511,23 @@ int rolling_op_config_apply(struct opctx *x, int argc, char **argv)
 		} else if (ch == 'j') {
 			jvm[nj++] = optarg;
 		} else {
-			st = op_result(x, OPS_EXIT_USAGE, NULL, "config-apply takes "
+			st = op_result(x, OPEXIT_USAGE, NULL, "config-apply takes "
 			    "[--yaml KEY=VALUE]... [--jvm OPTION]...");
 			goto out;
 		}
 	}
 	if (optind < argc || ny + nj == 0) {
-		st = op_result(x, OPS_EXIT_USAGE, NULL, "config-apply needs at "
+		st = op_result(x, OPEXIT_USAGE, NULL, "config-apply needs at "
 		    "least one --yaml KEY=VALUE or --jvm OPTION");
 		goto out;
 	}
 	memset(&done, 0, sizeof(done));
 	if (cassconf_apply(c->cassandra_yaml, yaml, ny, c->jvm_options, jvm, nj,
 	    &done, err, sizeof(err)) != 0) {
-		st = op_result(x, OPS_EXIT_FAILED, NULL, "%s", err);
+		st = op_result(x, OPEXIT_FAILED, NULL, "%s", err);
 		goto out;
 	}
-	st = op_result(x, OPS_EXIT_OK, json_pack("{s:b, s:b, s:s?, s:s?}",
+	st = op_result(x, OPEXIT_OK, json_pack("{s:b, s:b, s:s?, s:s?}",
 	    "yaml_changed", done.yaml_changed, "jvm_changed", done.jvm_changed,
 	    "yaml_backup", done.yaml_backup[0] ? done.yaml_backup : NULL,
 	    "jvm_backup", done.jvm_backup[0] ? done.jvm_backup : NULL), NULL);

@@ -97,7 +97,7 @@ static enum cass_rc netstats_mode(struct opctx *x, char *mode, size_t modelen,
 }
 
 /* This node's row in its own nodetool status: 0 with the two letters,
- * or an OPS_EXIT_* with err. */
+ * or an OPEXIT_* with err. */
 static int own_row(struct opctx *x, char *st, char *err, size_t errlen)
 {
 	const struct agentcfg *c = op_conf(x);
@@ -129,7 +129,7 @@ static int own_row(struct opctx *x, char *st, char *err, size_t errlen)
 		    "nodetool status", info->id ? info->id : "unknown");
 	nodetool_info_free(info);
 	nodetool_status_free(s);
-	return found ? OPS_EXIT_OK : OPS_EXIT_FAILED;
+	return found ? OPEXIT_OK : OPEXIT_FAILED;
 }
 
 static json_t *dec_result(const char *mode, bool already, int64_t t0)
@@ -147,7 +147,7 @@ static int wait_leaving(struct opctx *x, int64_t t0)
 
 	for (;;) {
 		if (op_cancelled(x))
-			return op_result(x, OPS_EXIT_CANCELLED, NULL, "cancelled "
+			return op_result(x, OPEXIT_CANCELLED, NULL, "cancelled "
 			    "while the node was leaving; the decommission goes "
 			    "on");
 		if ((rc = netstats_mode(x, mode, sizeof(mode), err,
@@ -155,10 +155,10 @@ static int wait_leaving(struct opctx *x, int64_t t0)
 			return op_result(x, op_exit_status(rc), NULL, "cannot read "
 			    "the mode of a leaving node: %s", err);
 		if (strcmp(mode, "DECOMMISSIONED") == 0)
-			return op_result(x, OPS_EXIT_OK, dec_result(mode, true,
+			return op_result(x, OPEXIT_OK, dec_result(mode, true,
 			    t0), NULL);
 		if (strcmp(mode, "LEAVING") != 0)
-			return op_result(x, OPS_EXIT_FAILED, NULL, "the node was "
+			return op_result(x, OPEXIT_FAILED, NULL, "the node was "
 			    "leaving and is now in mode %s, not DECOMMISSIONED: "
 			    "the decommission failed; see Cassandra's system.log",
 			    mode);
@@ -182,26 +182,26 @@ int scale_op_decommission(struct opctx *x, int argc, char **argv)
 	int status;
 
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "decommission takes no "
+		return op_result(x, OPEXIT_USAGE, NULL, "decommission takes no "
 		    "arguments, got '%s'", argv[1]);
 	if ((rc = netstats_mode(x, mode, sizeof(mode), err, sizeof(err))) !=
 	    CASS_OK)
 		return op_result(x, op_exit_status(rc), NULL, "cannot read the "
 		    "node's mode before decommissioning it: %s", err);
 	if (strcmp(mode, "DECOMMISSIONED") == 0)
-		return op_result(x, OPS_EXIT_OK, dec_result(mode, true, t0),
+		return op_result(x, OPEXIT_OK, dec_result(mode, true, t0),
 		    NULL);
 	if (strcmp(mode, "LEAVING") == 0)
 		return wait_leaving(x, t0);
 	if (strcmp(mode, "NORMAL") != 0)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "refused: the node is "
+		return op_result(x, OPEXIT_FAILED, NULL, "refused: the node is "
 		    "in mode %s, not NORMAL: only a normal member leaves the "
 		    "ring; wait until it is UN", mode);
-	if ((status = own_row(x, st, err, sizeof(err))) != OPS_EXIT_OK)
+	if ((status = own_row(x, st, err, sizeof(err))) != OPEXIT_OK)
 		return op_result(x, status, NULL, "cannot find this node in its "
 		    "own view before decommissioning it: %s", err);
 	if (strcmp(st, "UN") != 0)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "refused: this node is "
+		return op_result(x, OPEXIT_FAILED, NULL, "refused: this node is "
 		    "%s in its own nodetool status, not UN", st);
 	op_progress(x, json_pack("{s:s}", "phase", "leaving"), "nodetool "
 	    "decommission: the node goes UL and streams its ranges to the "
@@ -210,7 +210,7 @@ int scale_op_decommission(struct opctx *x, int argc, char **argv)
 	status = op_run_long(x, argvv, "leaving", "what Cassandra began goes on "
 	    "(killing nodetool does not stop it): see nodetool netstats", err,
 	    sizeof(err));
-	if (status != OPS_EXIT_OK)
+	if (status != OPEXIT_OK)
 		return op_result(x, status, NULL, "nodetool decommission failed: "
 		    "%s", err);
 	/* nodetool's exit is not the authority: Cassandra's mode is. */
@@ -222,10 +222,10 @@ int scale_op_decommission(struct opctx *x, int argc, char **argv)
 	if (strcmp(mode, "LEAVING") == 0)
 		return wait_leaving(x, t0);
 	if (strcmp(mode, "DECOMMISSIONED") != 0)
-		return op_result(x, OPS_EXIT_FAILED, NULL, "nodetool "
+		return op_result(x, OPEXIT_FAILED, NULL, "nodetool "
 		    "decommission returned, but the node is in mode %s, not "
 		    "DECOMMISSIONED; see Cassandra's system.log", mode);
-	return op_result(x, OPS_EXIT_OK, dec_result(mode, false, t0), NULL);
+	return op_result(x, OPEXIT_OK, dec_result(mode, false, t0), NULL);
 }
 
 int scale_op_cleanup(struct opctx *x, int argc, char **argv)
@@ -246,7 +246,7 @@ int scale_op_cleanup(struct opctx *x, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+k:", lo, NULL)) != -1) {
 		if (ch != 'k' || !scale_keyspace_valid(optarg)) {
 			json_decref(kss);
-			return op_result(x, OPS_EXIT_USAGE, NULL, "cleanup takes "
+			return op_result(x, OPEXIT_USAGE, NULL, "cleanup takes "
 			    "--keyspace K (1-48 letters, digits or _), got "
 			    "'%s'", argv[optind - 1]);
 		}
@@ -254,7 +254,7 @@ int scale_op_cleanup(struct opctx *x, int argc, char **argv)
 	}
 	if (optind < argc) {
 		json_decref(kss);
-		return op_result(x, OPS_EXIT_USAGE, NULL, "cleanup: unexpected "
+		return op_result(x, OPEXIT_USAGE, NULL, "cleanup: unexpected "
 		    "argument '%s'", argv[optind]);
 	}
 	n = json_array_size(kss);
@@ -268,12 +268,12 @@ int scale_op_cleanup(struct opctx *x, int argc, char **argv)
 		status = op_run_long(x, args, "cleanup", "a cleanup Cassandra "
 		    "began goes on: see nodetool compactionstats", err,
 		    sizeof(err));
-		if (status != OPS_EXIT_OK) {
+		if (status != OPEXIT_OK) {
 			json_decref(kss);
 			return op_result(x, status, NULL, "nodetool cleanup %s "
 			    "failed: %s", ks ? ks : "", err);
 		}
 	}
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:o,s:I}", "keyspaces",
+	return op_result(x, OPEXIT_OK, json_pack("{s:o,s:I}", "keyspaces",
 	    kss, "seconds", (json_int_t)((time_mono_ms() - t0) / 1000)), NULL);
 }

@@ -416,7 +416,7 @@ int snapshot_op_take(struct opctx *x, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 	for (attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
 		json_decref(want);
 		json_decref(done);
@@ -485,7 +485,7 @@ int snapshot_op_take(struct opctx *x, int argc, char **argv)
 		}
 	}
 	if (attempt > SNAPSHOT_ATTEMPTS) {
-		status = op_result(x, OPS_EXIT_FAILED, json_pack("{s:s, s:I}", "tag",
+		status = op_result(x, OPEXIT_FAILED, json_pack("{s:s, s:I}", "tag",
 		    a.tag, "tables_missing", (json_int_t)nmiss), "snapshot '%s' is "
 		    "still incomplete after %d attempts, missing %zu tables: %s%s%s; "
 		    "the partial snapshot was cleared; look at Cassandra's "
@@ -510,7 +510,7 @@ int snapshot_op_take(struct opctx *x, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(d, "tables")),
 		    (long long)json_integer_value(json_object_get(d, "files")),
 		    json_object_size(want));
-		status = op_result(x, OPS_EXIT_OK, d, NULL);
+		status = op_result(x, OPEXIT_OK, d, NULL);
 	}
 out:
 	json_decref(s.keyspaces);
@@ -531,7 +531,7 @@ int snapshot_op_clear(struct opctx *x, int argc, char **argv)
 	json_int_t before;
 
 	if (parse_snapargs(x, argc, argv, &a, err, sizeof(err)) != 0)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "%s", err);
+		return op_result(x, OPEXIT_USAGE, NULL, "%s", err);
 	snapscan(op_conf(x), a.tag, a.ks, a.nks, &s);
 	before = s.tables;
 	json_decref(s.keyspaces);
@@ -549,12 +549,12 @@ int snapshot_op_clear(struct opctx *x, int argc, char **argv)
 	snapscan(op_conf(x), a.tag, a.ks, a.nks, &s);
 	if (s.tables > 0) {
 		json_t *d = snapscan_json(a.tag, &s);
-		return op_result(x, OPS_EXIT_FAILED, d, "nodetool clearsnapshot "
+		return op_result(x, OPEXIT_FAILED, d, "nodetool clearsnapshot "
 		    "succeeded but %lld snapshots/%s directories remain",
 		    (long long)json_integer_value(json_object_get(d, "tables")), a.tag);
 	}
 	json_decref(s.keyspaces);
-	return op_result(x, OPS_EXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
+	return op_result(x, OPEXIT_OK, json_pack("{s:s, s:I}", "tag", a.tag,
 	    "cleared_tables", before), NULL);
 }
 
@@ -567,16 +567,16 @@ int snapshot_op_list(struct opctx *x, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 1)
-		return op_result(x, OPS_EXIT_USAGE, NULL, "list-snapshots takes no arguments");
+		return op_result(x, OPEXIT_USAGE, NULL, "list-snapshots takes no arguments");
 	rc = cass_nodetool(op_conf(x), args, op_proc_opts(x), &out, err, sizeof(err));
 	if (rc != CASS_OK)
 		return op_result(x, op_exit_status(rc), NULL, "%s", err);
 	if (nodetool_parse_listsnapshots(out, strlen(out), &ls, err, sizeof(err)) != 0) {
 		free(out);
-		return op_result(x, OPS_EXIT_UNPARSEABLE, NULL, "%s", err);
+		return op_result(x, OPEXIT_UNPARSEABLE, NULL, "%s", err);
 	}
 	free(out);
 	json_t *d = nodetool_listsnapshots_json(ls);
 	nodetool_listsnapshots_free(ls);
-	return op_result(x, OPS_EXIT_OK, d, NULL);
+	return op_result(x, OPEXIT_OK, d, NULL);
 }

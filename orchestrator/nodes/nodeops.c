@@ -19,6 +19,7 @@
 #include "../../common/htab.h"
 #include "../../common/log.h"
 #include "../../common/redact.h"
+#include "../../common/opexit.h"
 #include "../../common/util.h"
 #include "ssh.h"
 #include "../store/store.h"
@@ -484,7 +485,7 @@ static struct njob *njob_get(struct task_ctx *ctx, const char *node,
 static void njob_finish(struct njob *j, int ex, const int *ok_exits,
     size_t n_ok)
 {
-	bool ok = ex == 0;
+	bool ok = ex == OPEXIT_OK;
 	const char *m;
 
 	for (size_t i = 0; i < n_ok; i++)
@@ -511,9 +512,9 @@ static void njob_finish(struct njob *j, int ex, const int *ok_exits,
 	 * cause first: the node's own message, whole; the operation by name
 	 * (its arguments are in the log at debug level, and the job id finds
 	 * the rest on the node). */
-	njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
+	njob_done(j, OPEXIT_FATAL(ex) ? TASK_STEP_FATAL :
 	    TASK_STEP_FAIL, "%s: %s: %s (exit %d, job %s)", j->node, j->op,
-	    m ? m : ex == 6 ? "cancelled on the node" : "failed (no message)",
+	    m ? m : ex == OPEXIT_CANCELLED ? "cancelled on the node" : "failed (no message)",
 	    ex, j->id);
 }
 
@@ -582,7 +583,7 @@ static void njob_poll(struct task_ctx *ctx, struct njob *j,
 		const char *m = json_string_value(json_object_get(
 		    json_object_get(j->result, "error"), "message"));
 		int ex = res.exit_status;
-		njob_done(j, ex == 2 || ex == 5 || ex == 127 ? TASK_STEP_FATAL :
+		njob_done(j, OPEXIT_FATAL(ex) ? TASK_STEP_FATAL :
 		    TASK_STEP_FAIL, "%s: %s: %s (exit %d, job %s)", j->node,
 		    j->op, m ? m : res.error[0] ? res.error :
 		    "no job status from the agent", ex, j->id);
@@ -756,7 +757,8 @@ static int status_plan(const json_t *params,
 static int status_run(struct task_ctx *ctx, const struct store_step *step,
     char *err, size_t errlen)
 {
-	static const int ok[] = { 3 };	/* Cassandra down: a result */
+	/* Cassandra down: a result */
+	static const int ok[] = { OPEXIT_UNREACHABLE };
 	json_t *d = NULL, *dcs;
 	int ex, rc, peers = 0, down = 0;
 	size_t i, k;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/opexit.h"
 #include "../../common/util.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
@@ -109,7 +110,7 @@ void gate_view_parse(struct gate_view *v, const char *node,
 		    "has no data object");
 		return;
 	}
-	if (agent_exit != 0 || !json_is_true(json_object_get(data,
+	if (agent_exit != OPEXIT_OK || !json_is_true(json_object_get(data,
 	    "process_up"))) {
 		const char *e = json_string_value(json_array_get(
 		    json_object_get(data, "errors"), 0));
@@ -326,13 +327,11 @@ static bool excluded(const struct gate_opts *o, const char *addr)
 	return false;
 }
 
-/* The agent's exit status for bad arguments (agent/ops.h). */
-#define GATE_EXIT_USAGE 2
-
 int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
     size_t errlen)
 {
-	static const int ok_exits[] = { 1, 3, 4 };
+	static const int ok_exits[] = { OPEXIT_FAILED, OPEXIT_UNREACHABLE,
+	    OPEXIT_UNPARSEABLE };
 	struct gmemo *m = task_memo(ctx, "gate");
 	struct store_nodes nodes = { NULL, 0 };
 	struct gate_view *views = NULL;
@@ -389,7 +388,7 @@ int gate_step(struct task_ctx *ctx, const struct gate_opts *o, char *err,
 		r = (o->hold ? nodeops_agent_held : nodeops_agent)(ctx, a,
 		    view ? view_args : args, ok_exits, ARRAY_SIZE(ok_exits), &d,
 		    &ex, e, sizeof(e));
-		if (view && ex == GATE_EXIT_USAGE)
+		if (view && ex == OPEXIT_USAGE)
 			m->no_view = true;
 		if (r == TASK_STEP_WAIT) {
 			waiting = true;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../../common/strbuf.h"
+#include "../../common/opexit.h"
 #include "../../common/util.h"
 #include "../engine/task.h"
 #include "../nodes/nodeops.h"
@@ -741,7 +742,8 @@ static char *ranges_text(const struct segsched_range *r, size_t n)
 static bool compactions_check(struct task_ctx *ctx, struct rpmemo *m,
     int64_t max_pending, const bool *up)
 {
-	static const int ok_exits[] = { 1, 3, 4 };
+	static const int ok_exits[] = { OPEXIT_FAILED, OPEXIT_UNREACHABLE,
+	    OPEXIT_UNPARSEABLE };
 	bool ready = true;
 
 	for (size_t ep = 0; ep < m->map->nendpoints; ep++) {

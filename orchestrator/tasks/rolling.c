@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../../common/cassopt.h"
+#include "../../common/opexit.h"
 #include "../../common/util.h"
 #include "../engine/params.h"
 #include "../engine/task.h"
@@ -628,7 +629,8 @@ static int back_run(struct task_ctx *ctx, struct rmemo *m,
 static int work_run(struct task_ctx *ctx, const struct store_step *step,
     const char *work, const char *rack_spec, char *err, size_t errlen)
 {
-	static const int probe_ok[] = { 1, 3, 4 };
+	static const int probe_ok[] = { OPEXIT_FAILED, OPEXIT_UNREACHABLE,
+	    OPEXIT_UNPARSEABLE };
 	const json_t *params = task_ctx_params(ctx);
 	struct rmemo *m = task_memo(ctx, "roll");
 	bool waiting = false;
