@@ -42,7 +42,10 @@
 #define TN_OVERLAP_DEFAULT	1
 #define TN_LIMIT_DEFAULT	4000
 #define TN_LIMIT_MAX		100000
-#define TN_MAX_SERVICES		16
+/* A shard's services: what the store keeps is what placement computes. */
+#define TN_MAX_SERVICES		STORE_TENANT_SHARD_MAX
+_Static_assert(STORE_TENANT_SHARD_MAX == PLACEMENT_K_MAX,
+    "a shard the store keeps must be one placement can hold");
 #define TN_KS_NAME_MAX		48	/* Cassandra's keyspace names */
 
 /* A repair tried: not again until the pool changes or the node starts
@@ -211,10 +214,10 @@ static int tn_place_load(struct tn_pool *pl, unsigned k, unsigned m,
 	sh = xcalloc(pl->tv.n ? pl->tv.n : 1, sizeof(*sh));
 	for (size_t i = 0; i < pl->tv.n; i++) {
 		const struct store_tenant *t = &pl->tv.items[i];
-		if (t->nshard < 1 || t->nshard > PLACEMENT_K_MAX) {
+		if (t->nshard < 1 || t->nshard > TN_MAX_SERVICES) {
 			svc_set(e, RM_ERR, "tenant '%s' holds %zu services, "
 			    "not 1 to %d: the store was edited by hand",
-			    t->name, t->nshard, PLACEMENT_K_MAX);
+			    t->name, t->nshard, TN_MAX_SERVICES);
 			free(sh);
 			return -1;
 		}
