@@ -675,11 +675,44 @@ static void heartbeat_once(struct agentd *d)
 /*
  * SIGHUP: the log file is reopened and the orchestrator list read again
  * from the configuration file, so that adding or replacing an orchestrator
- * (a new standby) needs no agent restart.  Only `orchestrator` changes
- * here: the other keys shape what the agent already did (its state_dir,
- * its identity) and take effect at the next start.  A file that no longer
+ * (a new standby) needs no agent restart.  limits_file and limits_hook
+ * are read again too (a rate limiter installed after the agent): when
+ * either changed, the tenants' limits are applied again through them.
+ * The other keys shape what the agent already did (its state_dir, its
+ * identity) and take effect at the next start.  A file that no longer
  * loads changes nothing.
  */
+static bool str_differ(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a != b : strcmp(a, b) != 0;
+}
+
+static void reload_limits(struct agentd *d, struct agentcfg *nc)
+{
+	struct agentcfg *c = d->cfg;
+	char *tmp;
+
+	if (!str_differ(c->limits_file, nc->limits_file) &&
+	    !str_differ(c->limits_hook, nc->limits_hook))
+		return;
+	log_info("SIGHUP: limits_file now '%s' (was '%s'), limits_hook now "
+	    "'%s' (was '%s')%s", nc->limits_file, c->limits_file,
+	    nc->limits_hook ? nc->limits_hook : "none",
+	    c->limits_hook ? c->limits_hook : "none", d->tenants ?
+	    "; applying the tenants' limits through them" : "");
+	tmp = c->limits_file;
+	c->limits_file = nc->limits_file;
+	nc->limits_file = tmp;
+	tmp = c->limits_hook;
+	c->limits_hook = nc->limits_hook;
+	nc->limits_hook = tmp;
+	if (d->tenants == NULL)
+		return;
+	limits_forget_hook(&d->limits);
+	limits_set(&d->limits, d->tenants, c->cluster, c->address,
+	    c->limits_file, c->limits_hook, time_mono_ms());
+}
+
 static void reload(struct agentd *d)
 {
 	char err[512];
@@ -711,6 +744,7 @@ static void reload(struct agentd *d)
 		d->cfg->orchestrator = nc->orchestrator;
 		nc->orchestrator = s;
 	}
+	reload_limits(d, nc);
 	agentcfg_free(nc);
 }
 

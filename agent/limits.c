@@ -248,6 +248,11 @@ void limits_tick(struct limits *l, const char *path, const char *hook,
 		attempt(l, path, hook, now_ms);
 }
 
+void limits_forget_hook(struct limits *l)
+{
+	l->hook_done = false;
+}
+
 void limits_release(struct limits *l)
 {
 	if (l == NULL)

@@ -75,4 +75,11 @@ void limits_tick(struct limits *l, const char *path, const char *hook,
     int64_t now_ms);
 void limits_release(struct limits *l);
 
+/*
+ * The limits file or the hook changed (SIGHUP): the hook has not taken
+ * what the next attempt writes, whatever an earlier hook did.  The caller
+ * then hands the list again with limits_set().
+ */
+void limits_forget_hook(struct limits *l);
+
 #endif

@@ -4,7 +4,9 @@ again; a node that holds data is never kept down; seeds sent in a heartbeat
 answer are written into cassandra.yaml without restarting Cassandra, and a
 bad list is refused whole."""
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -232,5 +234,56 @@ def test_failing_limits_hook_is_reported_and_retried(sim_factory, tmp_path):  # 
         wait_for(lambda: any(x.get("limits_applied") == {"t1": 500} and "limits_error" not in x
                              for x in fake.beats[-3:]), "the limits applied once the hook works",
                  timeout=30)
+    finally:
+        fake.close()
+
+
+def test_sighup_takes_a_new_limits_hook_and_file(sim_factory, tmp_path):  # noqa: F811
+    """A rate limiter installed after the agent started: its hook and a new
+    limits_file are set in the config and the agent is sent SIGHUP; the
+    tenants' limits it holds are written to the new file and handed to the
+    new hook, with no restart and no new list from the orchestrator."""
+    c = sim_factory(nodes=1)
+    c.start_cassandra("node1")
+    fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [c.address("node1")],
+                                  "heartbeat_interval_s": 1}],
+                                [{"status": "ok", "tenants_gen": 5, "tenants": [
+                                    {"name": "t1", "prefix": "ks", "limit": 700}]}])
+    first = Path(c.node_dir("node1")) / "agent-state" / "limits.json"
+    moved = tmp_path / "proxy" / "limits.json"
+    moved.parent.mkdir()
+    hook = tmp_path / "hook.sh"
+    took = tmp_path / "took"
+    hook.write_text("#!/bin/sh\ncp \"$1\" '%s.tmp' && mv '%s.tmp' '%s'\n" % (took, took, took))
+    hook.chmod(0o755)
+    try:
+        tok = tmp_path / "join.token"
+        tok.write_text("t\n")
+        conf = write_agent_conf(c, "node1", fake.base, tok)
+        simlib.start_sshd(c.dir, "node1")
+        simlib.start_agent(c.dir, "node1", str(RINGAGENT))
+        wait_for(lambda: any(b.get("limits_applied") == {"t1": 700} for b in fake.beats),
+                 "the limit applied with no hook", timeout=30)
+        assert first.exists() and not took.exists()
+        log_of = lambda: agent_log(c, "node1")  # noqa: E731
+        # Unchanged keys: the limits are not applied again.
+        pid = int((Path(c.node_dir("node1")) / "agent.pid").read_text())
+        os.kill(pid, signal.SIGHUP)
+        wait_for(lambda: "the orchestrator list is unchanged" in log_of(), "the SIGHUP", timeout=10)
+        assert "limits_file now" not in log_of()
+        with open(conf, "a") as f:
+            f.write(f"limits_file = {moved}\nlimits_hook = {hook}\n")
+        os.kill(pid, signal.SIGHUP)
+        wait_for(lambda: took.exists(), "the new hook run on the new file", timeout=20)
+        doc = json.loads(moved.read_text())
+        assert doc["gen"] == 5 and [(t["name"], t["limit_ops"]) for t in doc["tenants"]] == [
+            ("t1", 700)], doc
+        assert json.loads(took.read_text()) == doc
+        assert (f"SIGHUP: limits_file now '{moved}' (was '{first}'), limits_hook now '{hook}' "
+                "(was 'none'); applying the tenants' limits through them") in log_of(), log_of()
+        n = len(fake.beats)
+        wait_for(lambda: len(fake.beats) > n + 1, "heartbeats after the SIGHUP", timeout=20)
+        assert fake.beats[-1].get("limits_applied") == {"t1": 700} and \
+            "limits_error" not in fake.beats[-1], fake.beats[-1]
     finally:
         fake.close()
