@@ -245,6 +245,39 @@ def test_41_snapshot_files_manifest_schema(shop):
         assert sorted(toc) == sorted(e["components"])
 
 
+def test_repair_admin_list_as_real(shop):
+    """repair_admin list of a session in flight, against 4.1.1's: the same
+    columns, each padded to its width and joined with ' | ', the
+    coordinator with its slash and port, participants_wp with the port only."""
+    real = (Path(__file__).resolve().parents[1] / "unit" / "samples" /
+            "repair_admin-list-4.1.1-preparing.txt").read_text()
+    addrs = [shop.address(n) for n in shop.names]
+    with simlib.locked_node(shop.node_dir("node1")) as nj:
+        nj.setdefault("ir_sessions", []).append({
+            "id": "659644c0-f223-11f1-8f0e-cdd7fc8cd65d", "state": "PREPARING",
+            "last": int(time.time()) - 10, "coordinator": addrs[0], "participants": addrs})
+    got = run(shop, "node1", "repair_admin", "list")
+
+    def cells(text):
+        lines = [ln for ln in text.splitlines() if ln and not ln.startswith("[exit")]
+        return [[c.strip() for c in ln.split(" | ")] for ln in lines], lines
+
+    (gh, grow), glines = cells(got)
+    (rh, rrow), rlines = cells(real)
+    assert gh == rh and got.endswith("[exit 0]\n") and real.endswith("[exit 0]\n")
+    assert grow[:2] == rrow[:2] and re.fullmatch(r"\d+ \(s\)", grow[2]), grow
+    # each address list shaped as the real one (the capture had three nodes)
+    shape = lambda cell: {re.sub(r"\d+\.\d+\.\d+\.\d+", "IP", x) for x in cell.split(",")}  # noqa: E731
+    for g, r in zip(grow[3:], rrow[3:]):
+        assert shape(g) == shape(r), (g, r)
+    assert grow[3] == "/%s:7000" % addrs[0]
+    assert grow[5] == ",".join("%s:7000" % a for a in addrs)
+    # every line is as long as the others, the separators line up
+    for lines in (glines, rlines):
+        assert len({ln.index(" | ") for ln in lines}) == 1, lines
+        assert len({len(ln) for ln in lines}) == 1, lines
+
+
 def test_41_down_node(shop):
     shop.stop_cassandra("node2")
     # row order within a datacenter is a Java hash order in the capture: compare as sets

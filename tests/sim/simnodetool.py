@@ -1708,8 +1708,8 @@ def cmd_repair_admin(ctx, o, args):
         table = [["id", "state", "last activity", "coordinator", "participants", "participants_wp"]]
         for x in rows:
             parts = [p for p in x["participants"]]
-            table.append([x["id"], x["state"], "%d (s)" % (now - x["last"]), "/%s" % x["coordinator"],
-                          ",".join(parts), ",".join("/%s:7000" % p for p in parts)])
+            table.append([x["id"], x["state"], "%d (s)" % (now - x["last"]), "/%s:7000" % x["coordinator"],
+                          ",".join(parts), ",".join("%s:7000" % p for p in parts)])
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
         for r in table:
             ctx.line(" | ".join(c.ljust(w) for c, w in zip(r, widths)))
