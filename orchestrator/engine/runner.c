@@ -98,7 +98,10 @@ static bool stop_task(struct task_ctx *ctx, enum stop_reason why,
 		if (sp != NULL) {
 			su = eng_su_make(sp, STORE_STEP_CANCELLED, attempts);
 			su.finished_at = time_wall_ms();
-			su.message = "cancelled";
+			/* after memo_end(): a memo's release may have
+			 * said what the cancel did on a node */
+			su.message = ctx->cancel_note != NULL ?
+			    ctx->cancel_note : "cancelled";
 			tr.nsu = 1;
 		}
 		tr.from = STORE_TASK_UNFINISHED;
@@ -166,6 +169,8 @@ static void step_reset(struct task_ctx *ctx)
 	pthread_mutex_lock(&ctx->pmu);
 	free(ctx->last_msg);
 	ctx->last_msg = NULL;
+	free(ctx->cancel_note);
+	ctx->cancel_note = NULL;
 	for (size_t i = 0; i < ctx->nnp; i++) {
 		free(ctx->np[i].node);
 		free(ctx->np[i].phase);

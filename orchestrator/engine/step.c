@@ -48,6 +48,25 @@ void task_partial(struct task_ctx *ctx, const char *fmt, ...)
 	pthread_mutex_unlock(&ctx->pmu);
 }
 
+void task_cancel_note(struct task_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&ctx->pmu);
+	if (ctx->cancel_note != NULL) {
+		char *both = xasprintf("%s; %s", ctx->cancel_note, msg);
+		free(ctx->cancel_note);
+		free(msg);
+		msg = both;
+	}
+	ctx->cancel_note = msg;
+	pthread_mutex_unlock(&ctx->pmu);
+}
+
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
 {
 	struct task_engine *e = ctx->e;

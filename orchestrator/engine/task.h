@@ -292,6 +292,15 @@ bool task_checkpoint(struct task_ctx *ctx);
 void task_progress(struct task_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
+ * What cancelling the running step did ("cancelled: 10.0.0.1: 2 sessions
+ * failed in Cassandra"), said by whatever cancels the step's work on a
+ * node (the step itself on task_checkpoint(), or a memo's release when the
+ * task is cancelled while the step waits).  The cancelled step's message
+ * is this, not just "cancelled"; several are joined with "; ".
+ */
+void task_cancel_note(struct task_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
  * The task's outcome is partial, because of what fmt says is missing
  * ("3 of 40 segments not repaired: ..."): called by a step that goes on
  * to return TASK_STEP_OK.  When every step is done the task ends

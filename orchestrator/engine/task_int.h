@@ -81,6 +81,7 @@ struct task_ctx {
 	 * records; both reset when a step starts. */
 	pthread_mutex_t pmu;
 	char *last_msg;
+	char *cancel_note;		/* task_cancel_note() */
 	struct nprog *np;
 	size_t nnp;
 	/* task_partial(): what the running attempt said is missing, and

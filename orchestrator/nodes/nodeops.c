@@ -18,8 +18,9 @@
 #include "../../common/creds.h"
 #include "../../common/htab.h"
 #include "../../common/log.h"
-#include "../../common/redact.h"
 #include "../../common/opexit.h"
+#include "../../common/redact.h"
+#include "../../common/strbuf.h"
 #include "../../common/util.h"
 #include "ssh.h"
 #include "../store/store.h"
@@ -409,6 +410,36 @@ static int job_exec(struct task_ctx *ctx, struct reach *r, const char *cmd,
 	return ssh_run(p, &r->t, &c, res);
 }
 
+/*
+ * The cancelled job's own last word, when its result came back with the
+ * cancel: what the op did about it (an incremental repair names the
+ * sessions it failed inside Cassandra, which only the node's job output
+ * held before), else just "cancelled".
+ */
+static void njob_cancelled(struct njob *j)
+{
+	const json_t *ids = json_object_get(json_object_get(j->result, "data"),
+	    "cancelled_sessions");
+	const char *m = json_string_value(json_object_get(json_object_get(
+	    j->result, "error"), "message"));
+	struct strbuf sb = { NULL, 0, 0 };
+	const json_t *v;
+	size_t i;
+
+	if (m == NULL) {
+		njob_done(j, TASK_STEP_STOP, "cancelled");
+		return;
+	}
+	json_array_foreach(ids, i, v)
+		if (json_is_string(v))
+			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "",
+			    json_string_value(v));
+	njob_done(j, TASK_STEP_STOP, "cancelled: %s: %s%s%s%s", j->node, m,
+	    sb.len ? " (sessions " : "", sb.len ? sb.p : "",
+	    sb.len ? ")" : "");
+	strbuf_release(&sb);
+}
+
 /* Cancel j on its node (best effort: a node out of reach keeps it, and
  * the retention on the node removes it later). */
 static void njob_cancel(struct task_ctx *ctx, struct njob *j)
@@ -443,7 +474,18 @@ static void njob_cancel(struct task_ctx *ctx, struct njob *j)
 	json_decref(o.status);
 	free(cmd);
 	reach_release(&r);
-	njob_done(j, TASK_STEP_STOP, "cancelled");
+	njob_cancelled(j);
+}
+
+/* Cancel j because its task stops, and let the step's message say what
+ * the node did about it. */
+static void njob_stop(struct task_ctx *ctx, struct njob *j)
+{
+	bool was_running = j->state == NJ_RUNNING;
+
+	njob_cancel(ctx, j);
+	if (was_running && j->err != NULL && strcmp(j->err, "cancelled") != 0)
+		task_cancel_note(ctx, "%s", j->err);
 }
 
 static void njobs_abandon(struct task_ctx *ctx, void *p)
@@ -451,7 +493,7 @@ static void njobs_abandon(struct task_ctx *ctx, void *p)
 	struct njobs *js = p;
 
 	for (size_t i = 0; i < js->n; i++)
-		njob_cancel(ctx, js->v[i]);
+		njob_stop(ctx, js->v[i]);
 }
 
 static struct njob *njob_get(struct task_ctx *ctx, const char *node,
@@ -681,7 +723,7 @@ static int agent_run(struct task_ctx *ctx, bool held, const char *node,
 			/* A shutdown leaves the job running: the step
 			 * continues as this attempt at the next start. */
 			if (!task_ctx_shutting_down(ctx))
-				njob_cancel(ctx, j);
+				njob_stop(ctx, j);
 			snprintf(err, errlen, "%s: %s stopped", node, j->op);
 			return TASK_STEP_STOP;
 		}

@@ -142,3 +142,27 @@ def test_cancel_of_a_full_repair_terminates_its_sessions(sim_factory, orch, tmp_
     time.sleep(0.5)
     assert all(x["state"] != "RUNNING" for n in c.names
                for x in node_json(c, n).get("full_repairs", []))
+
+
+def test_cancel_of_an_incremental_repair_names_the_sessions_it_failed(sim_factory, orch,
+                                                                       tmp_path):  # noqa: F811
+    c = sim_factory(nodes=3)
+    agent = prepare(c, orch, tmp_path)
+    for n in c.names:
+        c.set(n, "repair_delay", 3.0)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1", parallelism=1,
+                    full=False)
+    n1 = c.names[0]
+    wait_for(lambda: any(x["state"] == "REPAIRING" for x in node_json(c, n1).get("ir_sessions", [])),
+             "the incremental session runs in Cassandra", timeout=30)
+    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
+    t = finished(orch, t["id"], timeout=30)
+    assert t["state"] == "cancelled", t
+    failed = [x["id"] for x in node_json(c, n1).get("ir_sessions", []) if x["state"] == "FAILED"]
+    assert len(failed) == 1, node_json(c, n1).get("ir_sessions")
+    # the task says what the node did about it, naming the session: only
+    # the job's output on the node said so before
+    msgs = " ".join(s.get("message") or "" for s in t["steps"])
+    assert ("cancelled: %s: nodetool repair cancelled; 1 incremental repair session(s) it "
+            "started failed in Cassandra with repair_admin cancel (sessions %s)"
+            % (c.address(n1), failed[0])) in msgs, t["steps"]
