@@ -278,6 +278,21 @@ def test_repair_admin_list_as_real(shop):
         assert len({len(ln) for ln in lines}) == 1, lines
 
 
+def test_generation_is_the_start_time(shop):
+    """Real 4.1's rule (checked on real nodes in tests/real/test_09_rolling.py):
+    a start takes the wall-clock second it starts at as its gossip generation,
+    and always one greater than the last (two starts within a second)."""
+    gen = lambda: int(re.search(r"Generation No\s*:\s*(\d+)", run(shop, "node1", "info")).group(1))  # noqa: E731
+    before = gen()
+    for _ in range(2):  # twice within a second: the second start still goes up
+        shop.stop_cassandra("node1")
+        t0 = time.time()
+        shop.start_cassandra("node1")
+        now = gen()
+        assert before < now and (now == before + 1 or t0 - 1 <= now <= time.time() + 1), (before, now)
+        before = now
+
+
 def test_41_down_node(shop):
     shop.stop_cassandra("node2")
     # row order within a datacenter is a Java hash order in the capture: compare as sets
