@@ -204,13 +204,20 @@ def test_tenants_answer_writes_limits_runs_hook_and_reports_demand(sim_factory, 
         fake.close()
 
 
-def test_failing_limits_hook_is_reported_and_retried(sim_factory, tmp_path):  # noqa: F811
+def one_tenant_node(sim_factory, gen, limit):  # noqa: F811
+    """One running node and a scripted orchestrator whose heartbeat answers
+    give it tenant t1 (prefix ks) at limit in tenants generation gen."""
     c = sim_factory(nodes=1)
     c.start_cassandra("node1")
     fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [c.address("node1")],
                                   "heartbeat_interval_s": 1}],
-                                [{"status": "ok", "tenants_gen": 3, "tenants": [
-                                    {"name": "t1", "prefix": "ks", "limit": 500}]}])
+                                [{"status": "ok", "tenants_gen": gen, "tenants": [
+                                    {"name": "t1", "prefix": "ks", "limit": limit}]}])
+    return c, fake
+
+
+def test_failing_limits_hook_is_reported_and_retried(sim_factory, tmp_path):  # noqa: F811
+    c, fake = one_tenant_node(sim_factory, 3, 500)
     hook = tmp_path / "hook.sh"
     runs = tmp_path / "runs"
     hook.write_text("#!/bin/sh\necho x >> '%s'\necho 'limiter is down' >&2\nexit 3\n" % runs)
@@ -243,12 +250,7 @@ def test_sighup_takes_a_new_limits_hook_and_file(sim_factory, tmp_path):  # noqa
     limits_file are set in the config and the agent is sent SIGHUP; the
     tenants' limits it holds are written to the new file and handed to the
     new hook, with no restart and no new list from the orchestrator."""
-    c = sim_factory(nodes=1)
-    c.start_cassandra("node1")
-    fake = ScriptedOrchestrator([{"role": "rejoin", "seeds": [c.address("node1")],
-                                  "heartbeat_interval_s": 1}],
-                                [{"status": "ok", "tenants_gen": 5, "tenants": [
-                                    {"name": "t1", "prefix": "ks", "limit": 700}]}])
+    c, fake = one_tenant_node(sim_factory, 5, 700)
     first = Path(c.node_dir("node1")) / "agent-state" / "limits.json"
     moved = tmp_path / "proxy" / "limits.json"
     moved.parent.mkdir()

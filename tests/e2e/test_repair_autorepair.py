@@ -122,19 +122,28 @@ def test_auto_repair_read_from_cassandra_yaml_when_nodetool_cannot_answer(
     assert "cassandra.yaml" in d["error"], d
 
 
-def test_cancel_of_a_full_repair_terminates_its_sessions(sim_factory, orch, tmp_path):  # noqa: F811
+def cancelled_in_flight(sim_factory, orch, tmp_path, full):  # noqa: F811
+    """A repair of node1 cancelled while its session runs inside "Cassandra";
+    returns the cluster, node1's name and the cancelled task."""
     c = sim_factory(nodes=3)
     agent = prepare(c, orch, tmp_path)
     for n in c.names:
         c.set(n, "repair_delay", 3.0)
     # the per-node steps: node1's repair is the first
-    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1", parallelism=1)
+    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1", parallelism=1,
+                    full=full)
     n1 = c.names[0]
-    wait_for(lambda: any(x["state"] == "RUNNING" for x in node_json(c, n1).get("full_repairs", [])),
-             "the full repair runs in Cassandra", timeout=30)
+    key, state = ("full_repairs", "RUNNING") if full else ("ir_sessions", "REPAIRING")
+    wait_for(lambda: any(x["state"] == state for x in node_json(c, n1).get(key, [])),
+             f"the repair's {key} entry {state} in Cassandra", timeout=30)
     orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
     t = finished(orch, t["id"], timeout=30)
     assert t["state"] == "cancelled", t
+    return c, n1, t
+
+
+def test_cancel_of_a_full_repair_terminates_its_sessions(sim_factory, orch, tmp_path):  # noqa: F811
+    c, n1, t = cancelled_in_flight(sim_factory, orch, tmp_path, full=True)
     # nodetool was killed, and the repair it started inside "Cassandra" was
     # ended with forceTerminateAllRepairSessions (nodetool sjk)
     wait_for(lambda: [x["state"] for x in node_json(c, n1).get("full_repairs", [])] == ["TERMINATED"],
@@ -146,18 +155,7 @@ def test_cancel_of_a_full_repair_terminates_its_sessions(sim_factory, orch, tmp_
 
 def test_cancel_of_an_incremental_repair_names_the_sessions_it_failed(sim_factory, orch,
                                                                        tmp_path):  # noqa: F811
-    c = sim_factory(nodes=3)
-    agent = prepare(c, orch, tmp_path)
-    for n in c.names:
-        c.set(n, "repair_delay", 3.0)
-    t = orch.submit("sim", "repair", agent=agent, timeout_s=60, keyspace="ks1", parallelism=1,
-                    full=False)
-    n1 = c.names[0]
-    wait_for(lambda: any(x["state"] == "REPAIRING" for x in node_json(c, n1).get("ir_sessions", [])),
-             "the incremental session runs in Cassandra", timeout=30)
-    orch.ok("POST", f"/api/v1/tasks/{t['id']}/cancel")
-    t = finished(orch, t["id"], timeout=30)
-    assert t["state"] == "cancelled", t
+    c, n1, t = cancelled_in_flight(sim_factory, orch, tmp_path, full=False)
     failed = [x["id"] for x in node_json(c, n1).get("ir_sessions", []) if x["state"] == "FAILED"]
     assert len(failed) == 1, node_json(c, n1).get("ir_sessions")
     # the task says what the node did about it, naming the session: only
