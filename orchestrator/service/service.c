@@ -200,6 +200,7 @@ struct service *service_start(const struct cfg *c, struct store *st,
 	s->tn = svc_tn_new();
 	s->tl = svc_tl_new();
 	s->as = svc_as_new();
+	s->mc = svc_mc_new();
 	s->lc = svc_lc_new(c);
 	svc_lc_load(s);
 	hb_set_sweep(s->hb, svc_lc_sweep, s);
@@ -232,6 +233,7 @@ void service_stop(struct service *s)
 	svc_tn_free(s->tn);
 	svc_tl_free(s->tl);
 	svc_as_free(s->as);
+	svc_mc_free(s->mc);
 	cc_free(s);
 	pthread_mutex_destroy(&s->cc_mtx);
 	free(s->data_dir);

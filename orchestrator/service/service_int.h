@@ -41,6 +41,7 @@ struct service {
 	struct svc_tn *tn;		/* tenants: their lock, repairs tried */
 	struct svc_tl *tl;		/* tenants: what nodes report, and learn */
 	struct svc_as *as;		/* tenants: the autoscaler's memory */
+	struct svc_mc *mc;		/* metrics: finished repairs read */
 	char *data_dir;
 	int workers;
 	_Atomic int64_t hb_interval_ms;
@@ -51,6 +52,10 @@ void svc_set(struct svc_err *e, enum rm_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int svc_fail(struct svc_err *e, int rc, const char *msg);
 void svc_cc_forget(struct service *s, const char *name);
+
+/* service_metrics.c: what a scrape keeps of finished repairs. */
+struct svc_mc *svc_mc_new(void);
+void svc_mc_free(struct svc_mc *mc);
 
 /* service_lifecycle.c: roles, seeds, the bootstrap slot. */
 struct cfg;

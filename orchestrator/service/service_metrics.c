@@ -306,42 +306,149 @@ static void m_tenants(void *arg, struct metrics_out *o,
 }
 
 /*
+ * The keyspaces each finished repair repaired completely, by task id.  A
+ * finished task never changes, so its detail (steps and segments, the
+ * costly read) is read at the first scrape that sees it, not at every one;
+ * an entry the latest scan did not reach (the task fell out of the scan
+ * window or was deleted) is dropped after it.  Scrapes of this gauge take
+ * turns on the lock.
+ */
+struct mc_repair {
+	struct htab_node hn;
+	char id[STORE_ID_MAX];
+	char **ks;
+	size_t nks;
+	uint64_t scan;			/* the last scan that reached it */
+};
+
+struct svc_mc {
+	pthread_mutex_t mu;
+	struct htab repairs;
+	uint64_t scan;
+};
+
+struct svc_mc *svc_mc_new(void)
+{
+	struct svc_mc *mc = xcalloc(1, sizeof(*mc));
+
+	pthread_mutex_init(&mc->mu, NULL);
+	htab_init(&mc->repairs, 0);
+	return mc;
+}
+
+static void mc_repair_free(struct mc_repair *e)
+{
+	for (size_t k = 0; k < e->nks; k++)
+		free(e->ks[k]);
+	free(e->ks);
+	free(e);
+}
+
+struct mc_sweep {
+	struct htab *t;
+	uint64_t scan;
+	struct mc_repair **old;
+	size_t nold;
+};
+
+static void mc_collect_old(struct htab_node *hn, void *arg)
+{
+	struct mc_sweep *w = arg;
+	struct mc_repair *e = HTAB_ENTRY(hn, struct mc_repair, hn);
+
+	if (e->scan != w->scan) {
+		w->old = xrealloc(w->old, (w->nold + 1) * sizeof(*w->old));
+		w->old[w->nold++] = e;
+	}
+}
+
+/* Drop the entries that scan did not reach (all of them: scan 0). */
+static void mc_sweep(struct svc_mc *mc, uint64_t scan)
+{
+	struct mc_sweep w = { &mc->repairs, scan, NULL, 0 };
+
+	htab_each(&mc->repairs, mc_collect_old, &w);
+	for (size_t i = 0; i < w.nold; i++) {
+		htab_remove(&mc->repairs, &w.old[i]->hn);
+		mc_repair_free(w.old[i]);
+	}
+	free(w.old);
+}
+
+void svc_mc_free(struct svc_mc *mc)
+{
+	if (mc == NULL)
+		return;
+	mc_sweep(mc, 0);
+	htab_release(&mc->repairs);
+	pthread_mutex_destroy(&mc->mu);
+	free(mc);
+}
+
+/* The finished repair id's entry, its detail read if it is new; NULL when
+ * it cannot be read (this scrape leaves it out, the next tries again). */
+static struct mc_repair *mc_repair(struct service *s, const char *id)
+{
+	struct svc_mc *mc = s->mc;
+	uint64_t h = htab_hash(id);
+	struct store_task_detail d;
+	struct mc_repair *e;
+
+	for (struct htab_node *n = htab_first(&mc->repairs, h); n != NULL;
+	    n = htab_next(n, h)) {
+		e = HTAB_ENTRY(n, struct mc_repair, hn);
+		if (strcmp(e->id, id) == 0) {
+			e->scan = mc->scan;
+			return e;
+		}
+	}
+	if (store_task_get(s->st, id, &d) != 0) {
+		store_task_detail_release(&d);
+		return NULL;
+	}
+	e = xcalloc(1, sizeof(*e));
+	str_copy(e->id, id, sizeof(e->id));
+	e->nks = repair_hist_complete_keyspaces(&d, &e->ks);
+	e->scan = mc->scan;
+	store_task_detail_release(&d);
+	htab_add(&mc->repairs, &e->hn, h);
+	return e;
+}
+
+/*
  * The end of the latest repair that repaired each keyspace completely
  * (repair_hist_complete_keyspaces): a keyspace takes the newest task that
- * names it.  Every finished repair's detail is read, so the scan limit
- * (REPAIR_METRICS_SCAN tasks a cluster) bounds a scrape's reads.
+ * names it.  The scan limit (REPAIR_METRICS_SCAN tasks a cluster) bounds
+ * how far back it looks, and the cache above what a scrape reads.
  */
 static void last_success_visit(struct service *s, const char *cluster,
     const struct store_task_row *r, struct seen *sn, void *arg)
 {
 	struct metrics_out *o = arg;
-	struct store_task_detail d;
-	char **ks = NULL;
-	size_t nks;
+	const struct mc_repair *e = mc_repair(s, r->id);
 
-	if (store_task_get(s->st, r->id, &d) != 0) {
-		store_task_detail_release(&d);
-		return;
-	}
-	nks = repair_hist_complete_keyspaces(&d, &ks);
-	for (size_t k = 0; k < nks; k++) {
-		const char *l[] = { "cluster", cluster, "keyspace", ks[k], NULL };
+	for (size_t k = 0; e != NULL && k < e->nks; k++) {
+		const char *l[] = { "cluster", cluster, "keyspace", e->ks[k],
+		    NULL };
 
-		if (!seen_has(sn, ks[k])) {
-			seen_put(sn, ks[k]);
+		if (!seen_has(sn, e->ks[k])) {
+			seen_put(sn, e->ks[k]);
 			metrics_sample(o, "ringmaster_repair_last_success_"
 			    "timestamp_seconds", l, (double)r->finished_at /
 			    1000.0);
 		}
-		free(ks[k]);
 	}
-	free(ks);
-	store_task_detail_release(&d);
 }
 
 static void m_repair_last_success(void *arg, struct metrics_out *o)
 {
-	repair_tasks_scan(arg, last_success_visit, o);
+	struct service *s = arg;
+
+	pthread_mutex_lock(&s->mc->mu);
+	s->mc->scan++;
+	repair_tasks_scan(s, last_success_visit, o);
+	mc_sweep(s->mc, s->mc->scan);
+	pthread_mutex_unlock(&s->mc->mu);
 }
 
 static void m_nodes(void *arg, struct metrics_out *o)
