@@ -22,13 +22,29 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
-import socket
-import subprocess
 import time
-import uuid
 import zlib
+
+
+class _Lazy:
+    """A module imported at its first use: the simulated nodetool runs once
+    per call of the agent, and most calls need none of these (shutil,
+    subprocess, socket and uuid cost a third of its start-up)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        mod = __import__(self._name)
+        globals()[self._name] = mod
+        return getattr(mod, attr)
+
+
+shutil = _Lazy("shutil")
+socket = _Lazy("socket")
+subprocess = _Lazy("subprocess")
+uuid = _Lazy("uuid")
 
 SIM_DIR = os.path.dirname(os.path.realpath(__file__))
 NODETOOL = os.path.join(SIM_DIR, "nodetool")
@@ -899,7 +915,7 @@ def write_node_files(cluster_dir, nj, seeds=None):
     for sub in ("data", "commitlog", "hints", "saved_caches"):
         os.makedirs(os.path.join(ndir, "data", sub), exist_ok=True)
     atomic_write(os.path.join(ndir, "bin", "nodetool"),
-                 "#!/bin/sh\nexec %s %s --sim-node %s \"$@\"\n" % (PYTHON, NODETOOL, ndir), 0o755)
+                 "#!/bin/sh\nexec %s -S %s --sim-node %s \"$@\"\n" % (PYTHON, NODETOOL, ndir), 0o755)
     atomic_write(os.path.join(ndir, "bin", "cassandra-start"),
                  "#!/bin/sh\nexec %s %s start-cassandra %s %s\n" % (PYTHON, SIMCTL, cluster_dir, nj["name"]),
                  0o755)

@@ -9,7 +9,6 @@ Connection flags (-h -p -u -pw -pwf) are accepted and ignored, like a local JMX 
 
 import os
 import random
-import shutil
 import sys
 import time
 import datetime
@@ -17,6 +16,7 @@ import json
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import simlib as S  # noqa: E402
+shutil = S.shutil  # noqa: E305 - lazy (simlib._Lazy)
 
 
 # ---------------------------------------------------------------------------
