@@ -129,6 +129,25 @@ static void *grace_watch(void *arg)
 	_exit(0);
 }
 
+/* The API's limits from the configuration (docs/security.md, "Limits"). */
+static void set_limits(struct api *api, const struct cfg *c)
+{
+	struct authlimit_conf fails = {
+		.max = c->auth_fail_max, .window_ms = c->auth_fail_window_ms,
+		.block_ms = c->auth_block_ms,
+		.max_keys = (size_t)c->auth_fail_table,
+	};
+	/* max + 1: the limiter blocks at its max-th failure, and
+	 * audit_refused_max refusals are still recorded. */
+	struct authlimit_conf refusals = {
+		.max = c->audit_refused_max > 0 ? c->audit_refused_max + 1 : 0,
+		.window_ms = 60000, .block_ms = 60000,
+		.max_keys = (size_t)c->auth_fail_table,
+	};
+
+	api_set_limits(api, &fails, &refusals);
+}
+
 /*
  * The daemon.  What serves while this orchestrator is the active one (the
  * store, tokens, the mirror's writer, the service and the API) is "the
@@ -230,22 +249,7 @@ static int stack_up(struct daemon *d, task_fence_fn fence)
 		goto fail;
 	}
 	d->api = api_new(d->svc, d->auth, d->metrics);
-	{
-		struct authlimit_conf fails = {
-			.max = c->auth_fail_max, .window_ms = c->auth_fail_window_ms,
-			.block_ms = c->auth_block_ms,
-			.max_keys = (size_t)c->auth_fail_table,
-		};
-		/* max + 1: the limiter blocks at its max-th failure, and
-		 * audit_refused_max refusals are still recorded. */
-		struct authlimit_conf refusals = {
-			.max = c->audit_refused_max > 0 ?
-			    c->audit_refused_max + 1 : 0,
-			.window_ms = 60000, .block_ms = 60000,
-			.max_keys = (size_t)c->auth_fail_table,
-		};
-		api_set_limits(d->api, &fails, &refusals);
-	}
+	set_limits(d->api, c);
 	d->up = true;
 	front_set_api(d->front, d->api);
 	return 0;
@@ -655,10 +659,13 @@ int daemon_run(struct cfg *c, const char *conf_path, bool foreground)
 			pthread_mutex_lock(&d->stack_mu);
 			if (d->svc != NULL)
 				service_reload(d->svc, nc);
+			if (d->api != NULL)
+				set_limits(d->api, nc);
 			pthread_mutex_unlock(&d->stack_mu);
-			log_info("SIGHUP: logs reopened, log_level %s and heartbeat "
-			    "settings reloaded (listen, data_dir, workers and TLS "
-			    "need a restart)", conf_log_level_name(nc->log_level));
+			log_info("SIGHUP: logs reopened, log_level %s, heartbeat, "
+			    "seed and request limit settings reloaded (listen, "
+			    "data_dir, workers and TLS need a restart)",
+			    conf_log_level_name(nc->log_level));
 			cfg_free(nc);
 			continue;
 		}

@@ -264,6 +264,11 @@ struct api *api_new(struct service *s, struct auth *a, struct metrics *m)
 void api_set_limits(struct api *api, const struct authlimit_conf *auth_fails,
     const struct authlimit_conf *refusals)
 {
+	if (api->auth_fails != NULL && api->refusals != NULL) {
+		authlimit_reconf(api->auth_fails, auth_fails);
+		authlimit_reconf(api->refusals, refusals);
+		return;
+	}
 	authlimit_free(api->auth_fails);
 	authlimit_free(api->refusals);
 	api->auth_fails = authlimit_new(auth_fails);

@@ -26,7 +26,9 @@ struct api *api_new(struct service *s, struct auth *a, struct metrics *m);
 void api_free(struct api *api);
 /* The limits of docs/security.md ("Limits"): wrong tokens per client
  * address (429 once spent) and refused requests audited per token name.
- * Without this call neither is limited.  Call before serving. */
+ * Without this call neither is limited.  Call before serving; called again
+ * while serving (SIGHUP), it changes their settings and keeps what they
+ * counted. */
 struct authlimit_conf;
 void api_set_limits(struct api *api, const struct authlimit_conf *auth_fails,
     const struct authlimit_conf *refusals);

@@ -84,6 +84,23 @@ static void push_front(struct authlimit *l, struct alkey *k)
 		l->tail = k;
 }
 
+void authlimit_reconf(struct authlimit *l, const struct authlimit_conf *c)
+{
+	pthread_mutex_lock(&l->mu);
+	l->c = *c;
+	if (l->c.max_keys < 1)
+		l->c.max_keys = 1;
+	while (l->n > l->c.max_keys) {
+		struct alkey *k = l->tail;
+
+		unlink_key(l, k);
+		htab_remove(&l->t, &k->hnode);
+		free(k);
+		l->n--;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
 static struct alkey *find(struct authlimit *l, const char *key, uint64_t h)
 {
 	for (struct htab_node *n = htab_first(&l->t, h); n; n = htab_next(n, h)) {
@@ -108,11 +125,12 @@ int authlimit_blocked(struct authlimit *l, const char *key, int64_t now_ms)
 	struct alkey *k;
 	int left = 0;
 
-	if (l == NULL || l->c.max <= 0)
+	if (l == NULL)
 		return 0;
+	/* Settings are read under the lock: SIGHUP may change them. */
 	pthread_mutex_lock(&l->mu);
-	k = find(l, key, htab_hash(key));
-	if (k != NULL && k->blocked_until > 0)
+	if (l->c.max > 0 && (k = find(l, key, htab_hash(key))) != NULL &&
+	    k->blocked_until > 0)
 		left = secs_left(k->blocked_until, now_ms);
 	pthread_mutex_unlock(&l->mu);
 	return left;
@@ -124,9 +142,13 @@ int authlimit_fail(struct authlimit *l, const char *key, int64_t now_ms)
 	struct alkey *k;
 	int left = 0;
 
-	if (l == NULL || l->c.max <= 0)
+	if (l == NULL)
 		return 0;
 	pthread_mutex_lock(&l->mu);
+	if (l->c.max <= 0) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
 	k = find(l, key, h);
 	if (k == NULL) {
 		if (l->n >= l->c.max_keys) {

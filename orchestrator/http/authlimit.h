@@ -34,6 +34,14 @@ struct authlimit;
 /* A new limiter (c is copied). */
 struct authlimit *authlimit_new(const struct authlimit_conf *c);
 void authlimit_free(struct authlimit *l);
+/*
+ * New settings for a running limiter (SIGHUP): the counts and blocks it
+ * holds stay, and are judged by the new settings from the next call (a
+ * lower max blocks a key at its next failure if it has that many; a block
+ * keeps its end).  Keys beyond a lower max_keys are forgotten, the ones
+ * seen least recently first.
+ */
+void authlimit_reconf(struct authlimit *l, const struct authlimit_conf *c);
 
 /* Seconds (>= 1) until key may be heard again, or 0 when it is not
  * blocked.  now_ms: a monotonic clock. */

@@ -3,12 +3,14 @@ refused requests in the audit log, events kept, Content-Type of JSON
 bodies, storage URLs.  Each test starts its own daemon (orch.py)."""
 import http.client
 import json
+import signal
 import sqlite3
 import time
 
 import pytest
 
 from orch import Orch
+from rmtest import wait_for
 
 
 @pytest.fixture
@@ -99,6 +101,32 @@ def test_wrong_tokens_throttled_per_address(orch_factory):
     # After the block the address is heard again.
     time.sleep(3.2)
     st, _, _ = call(bad_conn, "GET", "/api/v1/clusters", token=good)
+    assert st == 200
+
+
+def test_sighup_changes_the_wrong_token_budget_and_keeps_counts(orch_factory):
+    """An operator under a guessing attack tightens auth_fail_max and
+    reloads (SIGHUP), no restart: the failures already counted stay, and
+    the next one past the new budget is refused."""
+    o = orch_factory(conf={"auth_fail_max": "50", "auth_fail_window": "60s",
+                           "auth_block": "30s"})
+    bad_conn = conn_from(o, "127.0.0.2")
+    for i in range(10):
+        st, _, _ = call(bad_conn, "GET", "/api/v1/clusters", token=f"rm_{i:064x}")
+        assert st == 401, (i, st)
+    o.settings["auth_fail_max"] = "12"
+    o.write_config()
+    o.signal(signal.SIGHUP)
+    wait_for(lambda: "request limit settings reloaded" in o.log_path.read_text(),
+             "the reload", timeout=10)
+    got = [call(bad_conn, "GET", "/api/v1/clusters", token=f"rm_{i:064x}")[0]
+           for i in range(10, 14)]
+    # the 11th and 12th are heard, the 12th spends the new budget (as the
+    # 20th of 20 does above), the ones after it wait
+    assert got == [401, 401, 429, 429], got
+    assert metric(o, "ringmaster_auth_failures_total") == 12
+    # a good token from another address is not touched
+    st, _, _ = call(conn_from(o, "127.0.0.3"), "GET", "/api/v1/clusters", token=o.admin_token)
     assert st == 200
 
 

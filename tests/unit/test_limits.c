@@ -136,6 +136,46 @@ static void test_authlimit(void)
 	authlimit_free(l);
 }
 
+/* SIGHUP's new settings: counts and blocks kept, judged by the new ones. */
+static void test_authlimit_reconf(void)
+{
+	struct authlimit_conf c = { .max = 5, .window_ms = 10000,
+	    .block_ms = 5000, .max_keys = 8 };
+	struct authlimit *l = authlimit_new(&c);
+	int64_t t = 2000000;
+
+	T_EQ_INT(authlimit_fail(l, "x", t), 0);
+	T_EQ_INT(authlimit_fail(l, "x", t + 1), 0);
+	T_EQ_INT(authlimit_fail(l, "y", t + 2), 0);
+	/* A lower max: x's third failure spends the new budget of 3, with
+	 * the new block time; y still has room. */
+	c.max = 3;
+	c.block_ms = 20000;
+	authlimit_reconf(l, &c);
+	T_EQ_INT(authlimit_blocked(l, "x", t + 3), 0);
+	T_EQ_INT(authlimit_fail(l, "x", t + 3), 20);
+	T_EQ_INT(authlimit_blocked(l, "x", t + 4), 20);
+	T_EQ_INT(authlimit_fail(l, "y", t + 4), 0);
+	/* A block keeps its end when the settings change again. */
+	c.block_ms = 1000;
+	authlimit_reconf(l, &c);
+	T_EQ_INT(authlimit_blocked(l, "x", t + 5), 20);
+	/* Fewer keys: the least recently seen go (x, then y is kept). */
+	T_EQ_INT(authlimit_size(l), 2);
+	c.max_keys = 1;
+	authlimit_reconf(l, &c);
+	T_EQ_INT(authlimit_size(l), 1);
+	T_EQ_INT(authlimit_blocked(l, "x", t + 6), 0);
+	/* max 0 turns it off: the blocked are heard, nothing counts. */
+	c.max = 0;
+	c.max_keys = 8;
+	authlimit_reconf(l, &c);
+	for (int i = 0; i < 10; i++)
+		T_EQ_INT(authlimit_fail(l, "z", t + 7), 0);
+	T_EQ_INT(authlimit_blocked(l, "y", t + 7), 0);
+	authlimit_free(l);
+}
+
 static int64_t count_events(struct store *st, int64_t *first_id,
     int64_t *last_id)
 {
@@ -226,6 +266,7 @@ int main(void)
 {
 	test_storeurl();
 	test_authlimit();
+	test_authlimit_reconf();
 	test_events_keep();
 	return t_done("test_limits");
 }
