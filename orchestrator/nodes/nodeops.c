@@ -482,10 +482,16 @@ static void njob_cancel(struct task_ctx *ctx, struct njob *j)
 static void njob_stop(struct task_ctx *ctx, struct njob *j)
 {
 	bool was_running = j->state == NJ_RUNNING;
+	char note[1024];
 
 	njob_cancel(ctx, j);
-	if (was_running && j->err != NULL && strcmp(j->err, "cancelled") != 0)
-		task_cancel_note(ctx, "%s", j->err);
+	if (!was_running || j->err == NULL || strcmp(j->err, "cancelled") == 0)
+		return;
+	/* The node's words, as every other message of a job: redacted and
+	 * bounded. */
+	str_copy(note, j->err, sizeof(note));
+	redact_buf(note, sizeof(note), NULL, 0);
+	task_cancel_note(ctx, "%s", note);
 }
 
 static void njobs_abandon(struct task_ctx *ctx, void *p)
