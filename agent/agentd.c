@@ -672,21 +672,13 @@ static void heartbeat_once(struct agentd *d)
 	free(token);
 }
 
-/*
- * SIGHUP: the log file is reopened and the orchestrator list read again
- * from the configuration file, so that adding or replacing an orchestrator
- * (a new standby) needs no agent restart.  limits_file and limits_hook
- * are read again too (a rate limiter installed after the agent): when
- * either changed, the tenants' limits are applied again through them.
- * The other keys shape what the agent already did (its state_dir, its
- * identity) and take effect at the next start.  A file that no longer
- * loads changes nothing.
- */
 static bool str_differ(const char *a, const char *b)
 {
 	return a == NULL || b == NULL ? a != b : strcmp(a, b) != 0;
 }
 
+/* nc's limits_file and limits_hook into the running configuration when
+ * either differs, and the held limits applied through them. */
 static void reload_limits(struct agentd *d, struct agentcfg *nc)
 {
 	struct agentcfg *c = d->cfg;
@@ -713,6 +705,16 @@ static void reload_limits(struct agentd *d, struct agentcfg *nc)
 	    c->limits_file, c->limits_hook, time_mono_ms());
 }
 
+/*
+ * SIGHUP: the log file is reopened and the orchestrator list read again
+ * from the configuration file, so that adding or replacing an orchestrator
+ * (a new standby) needs no agent restart.  limits_file and limits_hook
+ * are read again too (a rate limiter installed after the agent): when
+ * either changed, the tenants' limits are applied again through them.
+ * The other keys shape what the agent already did (its state_dir, its
+ * identity) and take effect at the next start.  A file that no longer
+ * loads changes nothing.
+ */
 static void reload(struct agentd *d)
 {
 	char err[512];
