@@ -836,16 +836,15 @@ static void tn_sweep_cluster(struct service *s, const char *cluster,
 	int64_t *since;
 	size_t nup, nmember;
 
-	/* Most clusters have no tenant: one read, and nothing more (the
-	 * agents of one whose last tenant went learn the empty list). */
-	if (tn_pool_read(s, cluster, false, &pl, &e) != 0)
-		return;
-	if (pl.tv.n == 0) {
-		svc_tl_refresh(s->tl, cluster, &pl.tv, pl.svcs, pl.nsvc, 0);
-		tn_pool_release(&pl);
+	/* Most clusters have no tenant: one indexed probe a second, and
+	 * nothing more (the agents of one whose last tenant went learn the
+	 * empty list). */
+	if (!store_tenant_any(s->st, cluster)) {
+		struct store_tenants none = { NULL, 0 };
+
+		svc_tl_refresh(s->tl, cluster, &none, NULL, 0, 0);
 		return;
 	}
-	tn_pool_release(&pl);
 	if (tn_pool_read(s, cluster, true, &pl, &e) != 0)
 		return;
 	if (pl.tv.n == 0 || store_cluster_settings_get(s->st, cluster,

@@ -496,6 +496,20 @@ int store_tenant_services(struct store *st, const char *cluster,
 	return rc;
 }
 
+bool store_tenant_any(struct store *st, const char *cluster)
+{
+	struct conn *c = store_rlock(st);
+	sqlite3_stmt *s = store_prep(c, "SELECT 1 FROM tenants"
+	    " WHERE cluster = ?1 LIMIT 1");
+	int rc;
+
+	bind_text(s, 1, cluster);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	unlock(c);
+	return rc != SQLITE_DONE;
+}
+
 bool store_tenant_svc_held(struct store *st, const char *cluster,
     unsigned svc)
 {

@@ -140,6 +140,9 @@ int store_tenant_services_add(struct store *st, const char *cluster,
 /* The pool by service number: *out (free()) and *n.  0 or RM_ERR. */
 int store_tenant_services(struct store *st, const char *cluster,
     struct store_tenant_svc **out, size_t *n);
+/* Whether the cluster has a tenant (an error reads as yes: the caller
+ * then reads the list and meets the error there). */
+bool store_tenant_any(struct store *st, const char *cluster);
 /* Whether any tenant of the cluster holds service svc. */
 bool store_tenant_svc_held(struct store *st, const char *cluster,
     unsigned svc);

@@ -116,6 +116,9 @@ static void test_tenants(struct store *st)
 	T_EQ_INT(v.n, 0);
 	store_tenants_release(&v);
 
+	T_CHECK(store_tenant_any(st, "prod"), "prod has tenants");
+	T_CHECK(!store_tenant_any(st, "empty"), "empty has none");
+	T_CHECK(!store_tenant_any(st, "nope"), "no cluster, no tenant");
 	T_CHECK(store_tenant_svc_held(st, "prod", 4), "service 4 held");
 	T_CHECK(!store_tenant_svc_held(st, "prod", 6), "service 6 not held");
 	T_EQ_INT(store_tenant_set_shard(st, "prod", "beta", nsh, 3, err,
