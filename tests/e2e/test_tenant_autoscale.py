@@ -263,3 +263,10 @@ def test_patch_tenant(sim_factory, orch_factory, tmp_path):  # noqa: F811
              "demand reported", timeout=30)
     time.sleep(3)
     assert scale_tasks(o) == []
+    # The last tenant deleted: every node learns the empty list and its
+    # limits file says it serves no tenant (the sweep's tenant-less path).
+    wait_for(lambda: all(limit_on(c, n, "t1") == 3000 for n in c.names), "3000 applied",
+             timeout=30)
+    o.ok("DELETE", f"{T}/t1", status=204)
+    wait_for(lambda: all((limits_file(c, n) or {}).get("tenants") == [] for n in c.names),
+             "every limits file empty", timeout=30)
